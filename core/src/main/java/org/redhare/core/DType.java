@@ -1,0 +1,40 @@
+package org.redhare.core;
+
+/**
+ * Element types of stored tensors. Block-quantized types store {@link #blockSize()} elements in
+ * {@link #blockBytes()} bytes; plain types have a block size of one.
+ */
+public enum DType {
+    F32(1, 4),
+    F16(1, 2),
+    BF16(1, 2),
+    /** FP8 E4M3FN (bias 7, no infinities, NaN = 0x7F/0xFF, max 448); scales are stored beside it. */
+    F8_E4M3(1, 1),
+    I8(1, 1),
+    I16(1, 2),
+    I32(1, 4),
+    I64(1, 8),
+    F64(1, 8),
+    BOOL(1, 1),
+    U8(1, 1);
+
+    private final int blockSize;
+    private final int blockBytes;
+
+    DType(int blockSize, int blockBytes) {
+        this.blockSize = blockSize;
+        this.blockBytes = blockBytes;
+    }
+
+    public int blockSize() { return blockSize; }
+
+    public int blockBytes() { return blockBytes; }
+
+    /** Bytes needed for {@code elements} elements; they must be a whole number of blocks. */
+    public long bytesFor(long elements) {
+        if (elements % blockSize != 0) {
+            throw new IllegalArgumentException(elements + " elements is not a whole number of " + this + " blocks of " + blockSize);
+        }
+        return elements / blockSize * blockBytes;
+    }
+}

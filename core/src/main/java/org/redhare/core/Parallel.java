@@ -1,0 +1,180 @@
+package org.redhare.core;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * One persistent pool of worker threads for the kernels. The calling thread takes part in every job,
+ * so {@code new Parallel(1)} runs everything on the caller with no hand-off at all.
+ *
+ * <p>Work is handed out as chunks claimed from an atomic counter, so a thread that runs slower (the
+ * two vCPUs of a small machine often share one core) simply claims fewer chunks. Workers spin briefly
+ * for the next job, then park; a job costs no allocation. Only one thread may submit jobs at a time
+ * (the engine thread owns the pool).
+ */
+public final class Parallel implements AutoCloseable {
+
+    /** Body of a parallel loop over chunks: process items {@code [start, end)} as worker {@code worker}. */
+    @FunctionalInterface
+    public interface RangeBody {
+        void run(int start, int end, int worker);
+    }
+
+    private static final int SPIN_ITERATIONS = 20_000;
+
+    private final int threads;
+    private final Thread[] workers;
+    private final AtomicInteger nextChunk = new AtomicInteger();
+    private final AtomicInteger pending = new AtomicInteger();
+    private volatile long generation;
+    private volatile boolean closed;
+    private volatile Thread submitter;
+    // Current job (published by the volatile write of generation).
+    private RangeBody body;
+    private int total;
+    private int chunk;
+    private volatile Throwable failure;
+
+    public Parallel(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be at least 1, got " + threads);
+        }
+        this.threads = threads;
+        this.workers = new Thread[threads - 1];
+        for (int i = 0; i < workers.length; i++) {
+            int index = i + 1;
+            Thread t = new Thread(() -> workerLoop(index), "redhare-worker-" + index);
+            t.setDaemon(true);
+            workers[i] = t;
+            t.start();
+        }
+    }
+
+    /** A pool sized to the available processors. */
+    public static Parallel ofAvailableProcessors() {
+        return new Parallel(Runtime.getRuntime().availableProcessors());
+    }
+
+    public int threads() {
+        return threads;
+    }
+
+    private float[] scratch = new float[0];
+
+    /**
+     * A reusable float buffer of at least {@code minLength} for the submitting thread (kernels use it
+     * for reordered activations). Valid until the next call; never touched by workers unless handed
+     * to them within one job.
+     */
+    public float[] scratch(int minLength) {
+        if (scratch.length < minLength) {
+            scratch = new float[Math.max(minLength, scratch.length + scratch.length / 2)];
+        }
+        return scratch;
+    }
+
+    /**
+     * Runs {@code body} over {@code [0, n)} in chunks of {@code grain} items (the last may be shorter),
+     * spread over all threads. Returns when every chunk is done; rethrows the first failure.
+     */
+    public void forRange(int n, int grain, RangeBody body) {
+        if (n <= 0) {
+            return;
+        }
+        int g = Math.max(1, grain);
+        if (threads == 1 || n <= g) {
+            body.run(0, n, 0);
+            return;
+        }
+        this.body = body;
+        this.total = n;
+        this.chunk = g;
+        this.failure = null;
+        this.submitter = Thread.currentThread();
+        nextChunk.set(0);
+        pending.set(workers.length);
+        generation = generation + 1; // publish
+        for (Thread w : workers) {
+            LockSupport.unpark(w);
+        }
+        runChunks(0);
+        // Wait for the workers to finish their last chunks.
+        int spins = 0;
+        while (pending.get() != 0) {
+            if (++spins < SPIN_ITERATIONS) {
+                Thread.onSpinWait();
+            } else {
+                LockSupport.parkNanos(50_000);
+            }
+        }
+        this.body = null;
+        Throwable f = failure;
+        if (f != null) {
+            if (f instanceof RuntimeException re) throw re;
+            if (f instanceof Error e) throw e;
+            throw new IllegalStateException(f);
+        }
+    }
+
+    /** Splits {@code [0, n)} into about four chunks per thread, each a multiple of {@code align}. */
+    public void forRangeBalanced(int n, int align, RangeBody body) {
+        int perThread = (n + threads * 4 - 1) / (threads * 4);
+        int g = Math.max(align, (perThread + align - 1) / align * align);
+        forRange(n, g, body);
+    }
+
+    private void runChunks(int worker) {
+        RangeBody b = body;
+        int n = total;
+        int g = chunk;
+        while (true) {
+            int c = nextChunk.getAndIncrement();
+            long start = (long) c * g;
+            if (start >= n) {
+                return;
+            }
+            int end = (int) Math.min(n, start + g);
+            try {
+                b.run((int) start, end, worker);
+            } catch (Throwable t) {
+                if (failure == null) {
+                    failure = t;
+                }
+            }
+        }
+    }
+
+    private void workerLoop(int index) {
+        long seen = 0;
+        while (!closed) {
+            long gen = generation;
+            if (gen == seen) {
+                int spins = 0;
+                while (generation == seen && !closed) {
+                    if (++spins < SPIN_ITERATIONS) {
+                        Thread.onSpinWait();
+                    } else {
+                        LockSupport.park(this);
+                    }
+                }
+                continue;
+            }
+            seen = gen;
+            runChunks(index);
+            if (pending.decrementAndGet() == 0) {
+                Thread s = submitter;
+                if (s != null) {
+                    LockSupport.unpark(s);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Thread w : workers) {
+            LockSupport.unpark(w);
+        }
+    }
+}

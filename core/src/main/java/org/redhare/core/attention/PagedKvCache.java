@@ -1,0 +1,189 @@
+package org.redhare.core.attention;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+import org.redhare.core.Numbers;
+
+/**
+ * Key/value storage in fixed-size blocks from one pool, for every layer. A sequence owns a list of
+ * blocks (its block table); token {@code j} of a sequence lives in block {@code table[j / blockSize]},
+ * slot {@code j % blockSize}. Which blocks a sequence gets is the engine's business; this class only
+ * stores and reads rows. Memory is native (outside the Java heap) and freed by {@link #close()}.
+ */
+public final class PagedKvCache implements AutoCloseable {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final int layers;
+    private final int numBlocks;
+    private final int blockSize;
+    private final int kWidth; // floats per token for keys (all kv heads)
+    private final int vWidth; // floats per token for values (0: keys only, as MLA's latent cache)
+    private final KvDtype dtype;
+    private final Arena arena;
+    private final MemorySegment[] keys;   // per layer [numBlocks * blockSize, kWidth]
+    private final MemorySegment[] values; // per layer [numBlocks * blockSize, vWidth]
+
+    public PagedKvCache(int layers, int numBlocks, int blockSize, int kWidth, int vWidth, KvDtype dtype) {
+        if (layers < 1 || numBlocks < 1 || blockSize < 1 || kWidth < 1 || vWidth < 0) {
+            throw new IllegalArgumentException("invalid KV cache geometry: layers=" + layers + " blocks=" + numBlocks
+                    + " blockSize=" + blockSize + " kWidth=" + kWidth + " vWidth=" + vWidth);
+        }
+        this.layers = layers;
+        this.numBlocks = numBlocks;
+        this.blockSize = blockSize;
+        this.kWidth = kWidth;
+        this.vWidth = vWidth;
+        this.dtype = dtype;
+        this.arena = Arena.ofShared();
+        this.keys = new MemorySegment[layers];
+        this.values = new MemorySegment[layers];
+        long tokens = (long) numBlocks * blockSize;
+        for (int l = 0; l < layers; l++) {
+            keys[l] = arena.allocate(tokens * kWidth * dtype.bytes(), 64);
+            values[l] = vWidth == 0 ? MemorySegment.NULL : arena.allocate(tokens * vWidth * dtype.bytes(), 64);
+        }
+    }
+
+    /** Bytes one token occupies across all layers. */
+    public static long bytesPerToken(int layers, int kWidth, int vWidth, KvDtype dtype) {
+        return (long) layers * (kWidth + vWidth) * dtype.bytes();
+    }
+
+    public int layers() { return layers; }
+    public int numBlocks() { return numBlocks; }
+    public int blockSize() { return blockSize; }
+    public int kWidth() { return kWidth; }
+    public int vWidth() { return vWidth; }
+    public KvDtype dtype() { return dtype; }
+
+    public long totalBytes() {
+        return (long) numBlocks * blockSize * bytesPerToken(layers, kWidth, vWidth, dtype) / layers * layers;
+    }
+
+    /** Index of the storage row holding position {@code pos} of a sequence with block table {@code table}. */
+    public int slotOf(int[] table, int pos) {
+        return table[pos / blockSize] * blockSize + pos % blockSize;
+    }
+
+    /** Stores one token's keys (and values) at storage row {@code slot}. */
+    public void write(int layer, int slot, float[] k, int kOff, float[] v, int vOff) {
+        writeRow(keys[layer], slot, kWidth, k, kOff);
+        if (vWidth > 0) {
+            writeRow(values[layer], slot, vWidth, v, vOff);
+        }
+    }
+
+    private void writeRow(MemorySegment seg, int slot, int width, float[] src, int off) {
+        long base = (long) slot * width;
+        switch (dtype) {
+            case F32 -> MemorySegment.copy(src, off, seg, FLOAT, base * 4, width);
+            case BF16 -> {
+                for (int i = 0; i < width; i++) {
+                    seg.set(SHORT, (base + i) * 2, Numbers.floatToBf16(src[off + i]));
+                }
+            }
+            case F16 -> {
+                for (int i = 0; i < width; i++) {
+                    seg.set(SHORT, (base + i) * 2, Float.floatToFloat16(src[off + i]));
+                }
+            }
+        }
+    }
+
+    /** Reads {@code len} key floats of storage row {@code slot} starting at column {@code col}. */
+    public void readKey(int layer, int slot, int col, int len, float[] dst, int dstOff) {
+        readRow(keys[layer], (long) slot * kWidth + col, len, dst, dstOff);
+    }
+
+    public void readValue(int layer, int slot, int col, int len, float[] dst, int dstOff) {
+        readRow(values[layer], (long) slot * vWidth + col, len, dst, dstOff);
+    }
+
+    private void readRow(MemorySegment seg, long index, int len, float[] dst, int off) {
+        switch (dtype) {
+            case F32 -> MemorySegment.copy(seg, FLOAT, index * 4, dst, off, len);
+            case BF16 -> {
+                for (int i = 0; i < len; i++) {
+                    dst[off + i] = Numbers.bf16ToFloat(seg.get(SHORT, (index + i) * 2));
+                }
+            }
+            case F16 -> {
+                for (int i = 0; i < len; i++) {
+                    dst[off + i] = Float.float16ToFloat(seg.get(SHORT, (index + i) * 2));
+                }
+            }
+        }
+    }
+
+    /** Dot product of {@code q[qOff..+len)} with the key columns {@code [col, col+len)} of row {@code slot}. */
+    public float dotKey(int layer, int slot, int col, float[] q, int qOff, int len, float[] tmp) {
+        if (dtype == KvDtype.F32) {
+            MemorySegment seg = keys[layer];
+            long base = ((long) slot * kWidth + col) * 4;
+            int L = F.length();
+            FloatVector acc = FloatVector.zero(F);
+            int i = 0;
+            for (; i + L <= len; i += L) {
+                acc = FloatVector.fromMemorySegment(F, seg, base + i * 4L, ByteOrder.LITTLE_ENDIAN)
+                        .fma(FloatVector.fromArray(F, q, qOff + i), acc);
+            }
+            float s = acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            for (; i < len; i++) {
+                s += seg.get(FLOAT, base + i * 4L) * q[qOff + i];
+            }
+            return s;
+        }
+        readKey(layer, slot, col, len, tmp, 0);
+        float s = 0;
+        for (int i = 0; i < len; i++) {
+            s += tmp[i] * q[qOff + i];
+        }
+        return s;
+    }
+
+    /** {@code out[outOff + i] += p * value[slot, col + i]}. */
+    public void accumulateValue(int layer, int slot, int col, float p, float[] out, int outOff, int len, float[] tmp) {
+        if (dtype == KvDtype.F32) {
+            MemorySegment seg = values[layer];
+            long base = ((long) slot * vWidth + col) * 4;
+            int L = F.length();
+            FloatVector pv = FloatVector.broadcast(F, p);
+            int i = 0;
+            for (; i + L <= len; i += L) {
+                FloatVector.fromMemorySegment(F, seg, base + i * 4L, ByteOrder.LITTLE_ENDIAN)
+                        .fma(pv, FloatVector.fromArray(F, out, outOff + i)).intoArray(out, outOff + i);
+            }
+            for (; i < len; i++) {
+                out[outOff + i] += p * seg.get(FLOAT, base + i * 4L);
+            }
+            return;
+        }
+        readValue(layer, slot, col, len, tmp, 0);
+        for (int i = 0; i < len; i++) {
+            out[outOff + i] += p * tmp[i];
+        }
+    }
+
+    /** Copies all layers' rows of one storage slot to another (used when a shared block is copied on write). */
+    public void copySlot(int from, int to) {
+        for (int l = 0; l < layers; l++) {
+            long kb = (long) kWidth * dtype.bytes();
+            MemorySegment.copy(keys[l], from * kb, keys[l], to * kb, kb);
+            if (vWidth > 0) {
+                long vb = (long) vWidth * dtype.bytes();
+                MemorySegment.copy(values[l], from * vb, values[l], to * vb, vb);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

@@ -1,0 +1,48 @@
+package org.redhare.core.matrix;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/** Vector shapes chosen once for the whole process. */
+final class Kernels {
+    private Kernels() {}
+
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    /** Floats per vector. */
+    static final int L = F.length();
+    /**
+     * 16-bit weights per block: one int vector holds {@code 2L} of them. Widening gives the even
+     * elements and the odd elements as two float vectors, so activations are reordered per block to
+     * {@code [x0 x2 x4 ... | x1 x3 x5 ...]} (cheap: activations are small) instead of repacking weights.
+     */
+    static final int PAIR_BLOCK = 2 * L;
+    /** Tokens per pass of the batched kernels. */
+    static final int TOKEN_TILE = 4;
+
+    /** Grain (rows) for splitting a matrix over threads. */
+    static int rowGrain(int rows, int threads) {
+        return Math.max(8, (rows + threads * 8 - 1) / (threads * 8));
+    }
+
+    /**
+     * Reorders each full {@link #PAIR_BLOCK} of every token's activations to even-then-odd order; the
+     * tail (cols % PAIR_BLOCK) stays in natural order.
+     */
+    static void deinterleave(float[] x, int n, int cols, float[] out) {
+        int full = cols / PAIR_BLOCK * PAIR_BLOCK;
+        int half = PAIR_BLOCK / 2;
+        for (int t = 0; t < n; t++) {
+            int base = t * cols;
+            for (int b = 0; b < full; b += PAIR_BLOCK) {
+                int o = base + b;
+                for (int i = 0; i < half; i++) {
+                    out[o + i] = x[o + 2 * i];
+                    out[o + half + i] = x[o + 2 * i + 1];
+                }
+            }
+            System.arraycopy(x, base + full, out, base + full, cols - full);
+        }
+    }
+}

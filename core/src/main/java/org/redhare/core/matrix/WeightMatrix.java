@@ -1,0 +1,34 @@
+package org.redhare.core.matrix;
+
+import org.redhare.core.DType;
+import org.redhare.core.Parallel;
+
+/**
+ * A weight matrix {@code [rows, cols]} (rows = output features, cols = input features, the layout of
+ * a PyTorch {@code nn.Linear} weight) kept in its stored precision, usually straight over a
+ * memory-mapped file. Kernels widen the weights to float in registers; there is never a float copy.
+ *
+ * <p>Activations are row-major float arrays: {@code x[t * cols + c]} for token {@code t}, and results
+ * {@code y[t * rows + r]}. One kernel per (dtype x shape of work) is chosen when the matrix is made.
+ */
+public sealed interface WeightMatrix permits F32Matrix, Bf16Matrix, F16Matrix {
+
+    int rows();
+
+    int cols();
+
+    DType dtype();
+
+    /** Bytes of weight data read by one full pass (one token of decode). */
+    long bytes();
+
+    /**
+     * {@code y[t*rows + r] = sum_c W[r, c] * x[t*cols + c]} for every token {@code t < n} and row
+     * {@code r}, split over the pool's threads by rows. {@code n == 1} is decode (matrix x vector);
+     * larger {@code n} decodes each weight tile once for several tokens.
+     */
+    void multiply(Parallel pool, float[] x, int n, float[] y);
+
+    /** Widens row {@code r} into {@code dst[off .. off + cols)} (embedding lookup). */
+    void row(int r, float[] dst, int off);
+}

@@ -1,0 +1,143 @@
+package org.redhare.core.ops;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/** Element-wise and row-wise kernels over float activations ({@code [n, dim]} row-major). */
+public final class Ops {
+    private Ops() {}
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int L = F.length();
+
+    /** Sum of squares with a float vector accumulator, finished in double. */
+    private static double sumSquares(float[] x, int off, int len) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (; i + L <= len; i += L) {
+            FloatVector v = FloatVector.fromArray(F, x, off + i);
+            acc = v.fma(v, acc);
+        }
+        double s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) {
+            s += (double) x[off + i] * x[off + i];
+        }
+        return s;
+    }
+
+    /**
+     * RMSNorm of each row of {@code x} ({@code n} rows of {@code dim}) into {@code out}:
+     * {@code out = x / sqrt(mean(x^2) + eps) * weight}. {@code out} may be {@code x}.
+     */
+    public static void rmsNorm(float[] x, float[] weight, float eps, int n, int dim, float[] out) {
+        for (int t = 0; t < n; t++) {
+            rmsNormRow(x, t * dim, weight, eps, dim, out, t * dim);
+        }
+    }
+
+    /** RMSNorm of one row of length {@code dim} (also used per attention head for q/k norms). */
+    public static void rmsNormRow(float[] x, int xOff, float[] weight, float eps, int dim, float[] out, int outOff) {
+        float inv = (float) (1.0 / Math.sqrt(sumSquares(x, xOff, dim) / dim + eps));
+        int i = 0;
+        for (; i + L <= dim; i += L) {
+            FloatVector v = FloatVector.fromArray(F, x, xOff + i).mul(inv).mul(FloatVector.fromArray(F, weight, i));
+            v.intoArray(out, outOff + i);
+        }
+        for (; i < dim; i++) {
+            out[outOff + i] = x[xOff + i] * inv * weight[i];
+        }
+    }
+
+    /** {@code a[i] += b[i]} for {@code i < len}. */
+    public static void addInPlace(float[] a, float[] b, int len) {
+        int i = 0;
+        for (; i + L <= len; i += L) {
+            FloatVector.fromArray(F, a, i).add(FloatVector.fromArray(F, b, i)).intoArray(a, i);
+        }
+        for (; i < len; i++) {
+            a[i] += b[i];
+        }
+    }
+
+    /** Adds the bias {@code [dim]} to each of {@code n} rows. */
+    public static void addBias(float[] x, float[] bias, int n, int dim) {
+        for (int t = 0; t < n; t++) {
+            int o = t * dim;
+            int i = 0;
+            for (; i + L <= dim; i += L) {
+                FloatVector.fromArray(F, x, o + i).add(FloatVector.fromArray(F, bias, i)).intoArray(x, o + i);
+            }
+            for (; i < dim; i++) {
+                x[o + i] += bias[i];
+            }
+        }
+    }
+
+    /**
+     * SwiGLU: {@code out[t, i] = silu(gateUp[t, i]) * gateUp[t, dim + i]} where each row of
+     * {@code gateUp} holds the gate projection followed by the up projection ({@code [n, 2*dim]}).
+     */
+    public static void siluGateMul(float[] gateUp, int n, int dim, float[] out) {
+        for (int t = 0; t < n; t++) {
+            int g = t * 2 * dim;
+            int o = t * dim;
+            for (int i = 0; i < dim; i++) {
+                float a = gateUp[g + i];
+                out[o + i] = a / (1f + (float) Math.exp(-a)) * gateUp[g + dim + i];
+            }
+        }
+    }
+
+    /** SwiGLU with gate and up in separate arrays ({@code [n, dim]} each). */
+    public static void siluMul(float[] gate, float[] up, int len, float[] out) {
+        for (int i = 0; i < len; i++) {
+            float a = gate[i];
+            out[i] = a / (1f + (float) Math.exp(-a)) * up[i];
+        }
+    }
+
+    /** In-place softmax of {@code x[off .. off+len)}; returns nothing, sums to one. */
+    public static void softmax(float[] x, int off, int len) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < len; i++) {
+            max = Math.max(max, x[off + i]);
+        }
+        double sum = 0;
+        for (int i = 0; i < len; i++) {
+            float e = (float) Math.exp(x[off + i] - max);
+            x[off + i] = e;
+            sum += e;
+        }
+        float inv = (float) (1.0 / sum);
+        for (int i = 0; i < len; i++) {
+            x[off + i] *= inv;
+        }
+    }
+
+    /** Dot product of two float ranges. */
+    public static float dot(float[] a, int aOff, float[] b, int bOff, int len) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (; i + L <= len; i += L) {
+            acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
+        }
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) {
+            s += a[aOff + i] * b[bOff + i];
+        }
+        return s;
+    }
+
+    /** {@code y[yOff + i] += a * x[xOff + i]}. */
+    public static void axpy(float a, float[] x, int xOff, float[] y, int yOff, int len) {
+        FloatVector av = FloatVector.broadcast(F, a);
+        int i = 0;
+        for (; i + L <= len; i += L) {
+            FloatVector.fromArray(F, x, xOff + i).fma(av, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+        }
+        for (; i < len; i++) {
+            y[yOff + i] += a * x[xOff + i];
+        }
+    }
+}

@@ -1,0 +1,102 @@
+package org.redhare.core.matrix;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.redhare.core.DType;
+import org.redhare.core.Numbers;
+import org.redhare.core.Parallel;
+
+/** Every weight-matrix kernel against a plain double-precision reference, on shapes that are not multiples of the vector width. */
+class WeightMatrixTest {
+    private static final Parallel ONE = new Parallel(1);
+    private static final Parallel THREE = new Parallel(3);
+
+    @AfterAll
+    static void close() {
+        ONE.close();
+        THREE.close();
+    }
+
+    static WeightMatrix make(DType dtype, float[] w, int rows, int cols) {
+        MemorySegment seg = Arena.ofAuto().allocate((long) rows * cols * (dtype == DType.F32 ? 4 : 2));
+        for (int i = 0; i < w.length; i++) {
+            switch (dtype) {
+                case F32 -> seg.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i, w[i]);
+                case BF16 -> {
+                    short b = Numbers.floatToBf16(w[i]);
+                    seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i, b);
+                    w[i] = Numbers.bf16ToFloat(b); // reference uses the stored value
+                }
+                case F16 -> {
+                    short b = Float.floatToFloat16(w[i]);
+                    seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i, b);
+                    w[i] = Float.float16ToFloat(b);
+                }
+                default -> throw new IllegalArgumentException();
+            }
+        }
+        return switch (dtype) {
+            case F32 -> new F32Matrix(seg, rows, cols);
+            case BF16 -> new Bf16Matrix(seg, rows, cols);
+            case F16 -> new F16Matrix(seg, rows, cols);
+            default -> throw new IllegalArgumentException();
+        };
+    }
+
+    @ParameterizedTest(name = "{0} [{1} x {2}] x {3} tokens")
+    @CsvSource({
+            "F32, 5, 1, 1", "F32, 33, 17, 3", "F32, 64, 128, 5", "F32, 19, 100, 9",
+            "BF16, 5, 1, 1", "BF16, 7, 31, 2", "BF16, 33, 33, 1", "BF16, 64, 128, 4", "BF16, 21, 257, 7", "BF16, 130, 96, 13",
+            "F16, 5, 1, 1", "F16, 7, 31, 2", "F16, 33, 65, 1", "F16, 64, 128, 4", "F16, 21, 257, 7", "F16, 130, 96, 13",
+    })
+    void multiplyMatchesScalarReference(DType dtype, int rows, int cols, int n) {
+        Random rnd = new Random(rows * 31L + cols * 7L + n);
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian() * 0.5f;
+        }
+        w[0] = 1e-6f; // a subnormal in F16
+        WeightMatrix m = make(dtype, w, rows, cols);
+        float[] x = new float[n * cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian() * (i % 5 == 0 ? 30 : 1);
+        }
+        for (Parallel pool : new Parallel[] {ONE, THREE}) {
+            float[] y = new float[n * rows];
+            m.multiply(pool, x, n, y);
+            for (int t = 0; t < n; t++) {
+                for (int r = 0; r < rows; r++) {
+                    double ref = 0;
+                    double mag = 0;
+                    for (int c = 0; c < cols; c++) {
+                        ref += (double) w[r * cols + c] * x[t * cols + c];
+                        mag += Math.abs((double) w[r * cols + c] * x[t * cols + c]);
+                    }
+                    assertThat((double) y[t * rows + r]).as("row %d token %d", r, t).isCloseTo(ref, org.assertj.core.data.Offset.offset(1e-5 * mag + 1e-6));
+                }
+            }
+        }
+        float[] row = new float[cols];
+        m.row(rows - 1, row, 0);
+        for (int c = 0; c < cols; c++) {
+            assertThat(row[c]).isEqualTo(w[(rows - 1) * cols + c]);
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void rejectsWrongSizes() {
+        MemorySegment seg = Arena.ofAuto().allocate(10);
+        assertThatThrownBy(() -> new Bf16Matrix(seg, 2, 3)).hasMessageContaining("needs 12 bytes");
+        WeightMatrix m = make(DType.F32, new float[6], 2, 3);
+        assertThatThrownBy(() -> m.multiply(ONE, new float[2], 1, new float[2])).hasMessageContaining("input holds 2 floats");
+    }
+}
