@@ -1,0 +1,42 @@
+package org.redhare.model;
+
+import org.redhare.core.Parallel;
+import org.redhare.core.attention.KvDtype;
+import org.redhare.core.attention.PagedKvCache;
+
+/** A loaded decoder-only language model. Not thread-safe: one engine thread drives it. */
+public interface CausalLM extends AutoCloseable {
+
+    ModelConfig config();
+
+    int vocabSize();
+
+    /** Layout of this model's KV cache (MLA models store a latent instead of per-head keys/values). */
+    KvLayout kvLayout();
+
+    /**
+     * Runs the batch through the model: writes each token's keys/values into {@code cache}, then
+     * writes the logits of the tokens in {@code batch.logitRows()} into {@code logits}
+     * ({@code [logitRows.length, vocab]}).
+     */
+    void forward(ForwardBatch batch, PagedKvCache cache, float[] logits);
+
+    Parallel pool();
+
+    /** Total parameters and bytes of weights, and a one-line description per tensor group, for {@code info}. */
+    ModelSummary summary();
+
+    @Override
+    void close();
+
+    /** Per-token KV geometry: floats per layer for keys and values. */
+    record KvLayout(int layers, int kWidth, int vWidth) {
+        public long bytesPerToken(KvDtype dtype) {
+            return PagedKvCache.bytesPerToken(layers, kWidth, vWidth, dtype);
+        }
+
+        public PagedKvCache allocate(int blocks, int blockSize, KvDtype dtype) {
+            return new PagedKvCache(layers, blocks, blockSize, kWidth, vWidth, dtype);
+        }
+    }
+}

@@ -1,0 +1,39 @@
+package org.redhare.model;
+
+/**
+ * The tokens one forward pass processes, possibly from several sequences: token {@code i} is
+ * {@code tokens[i]} at {@code positions[i]} of the sequence whose KV block table is {@code tables[i]}.
+ * Logits are produced for the token indices in {@code logitRows} (usually each sequence's last token).
+ */
+public record ForwardBatch(int[] tokens, int[] positions, int[][] tables, int[] logitRows) {
+    public ForwardBatch {
+        if (tokens.length == 0 || positions.length != tokens.length || tables.length != tokens.length) {
+            throw new IllegalArgumentException("a batch needs one position and one block table per token");
+        }
+    }
+
+    public int size() {
+        return tokens.length;
+    }
+
+    /** All tokens of one sequence in order, logits of the last one only (or of every token). */
+    public static ForwardBatch ofSequence(int[] tokens, int startPos, int[] table, boolean allLogits) {
+        int n = tokens.length;
+        int[] pos = new int[n];
+        int[][] tables = new int[n][];
+        for (int i = 0; i < n; i++) {
+            pos[i] = startPos + i;
+            tables[i] = table;
+        }
+        int[] rows;
+        if (allLogits) {
+            rows = new int[n];
+            for (int i = 0; i < n; i++) {
+                rows[i] = i;
+            }
+        } else {
+            rows = new int[] {n - 1};
+        }
+        return new ForwardBatch(tokens, pos, tables, rows);
+    }
+}

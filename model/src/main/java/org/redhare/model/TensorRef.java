@@ -1,0 +1,34 @@
+package org.redhare.model;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.redhare.core.DType;
+
+/**
+ * One stored tensor: its name, element type, shape (outermost first, as PyTorch) and the bytes,
+ * a slice of the memory-mapped file.
+ */
+public record TensorRef(String name, DType dtype, long[] shape, MemorySegment data, Path file) {
+
+    public long elements() {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
+    public int dim(int i) {
+        return Math.toIntExact(shape[i]);
+    }
+
+    public String shapeString() {
+        return Arrays.toString(shape);
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + dtype + shapeString() + " in " + file.getFileName();
+    }
+}

@@ -1,0 +1,90 @@
+package org.redhare.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.redhare.core.Parallel;
+import org.redhare.core.attention.KvDtype;
+import org.redhare.core.attention.PagedKvCache;
+import org.redhare.core.testing.SharedFiles;
+
+/**
+ * The dense fixtures against their float64 reference: logits at every prompt position (prompt processed
+ * as one batch), the 16-token greedy continuation decoded token by token with the KV cache, and the
+ * prompt's mean negative log-likelihood.
+ */
+class DenseFixtureTest {
+    private static final Parallel POOL = new Parallel(2);
+
+    @AfterAll
+    static void closePool() {
+        POOL.close();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"llama-tiny", "qwen2-tiny", "qwen3-tiny"})
+    void matchesReference(String fixture) throws Exception {
+        Path dir = SharedFiles.require("fixtures/" + fixture);
+        FixtureReference ref = FixtureReference.load(dir);
+        try (CausalLM model = ModelLoader.load(dir, POOL)) {
+            int vocab = model.vocabSize();
+            for (FixtureReference.Case c : ref.cases()) {
+                int n = c.promptIds().length;
+                try (PagedKvCache cache = model.kvLayout().allocate(8, 16, KvDtype.F32)) {
+                    int[] table = {0, 1, 2, 3, 4, 5, 6, 7};
+                    float[] logits = new float[n * vocab];
+                    model.forward(ForwardBatch.ofSequence(c.promptIds(), 0, table, true), cache, logits);
+                    double maxDiff = 0;
+                    double nll = 0;
+                    for (int i = 0; i < n; i++) {
+                        for (int v = 0; v < vocab; v++) {
+                            maxDiff = Math.max(maxDiff, Math.abs(logits[i * vocab + v] - c.logits()[i][v]));
+                        }
+                        if (i < n - 1) {
+                            nll -= logSoftmax(logits, i * vocab, vocab, c.promptIds()[i + 1]);
+                        }
+                    }
+                    nll /= (n - 1);
+                    assertThat(maxDiff).as("%s %s max |logit diff|", fixture, c.name()).isLessThan(2e-3);
+                    assertThat(nll).as("%s %s prompt NLL", fixture, c.name()).isCloseTo(c.promptNll(), org.assertj.core.data.Offset.offset(1e-3));
+
+                    // Greedy with the KV cache, one token at a time.
+                    int[] got = new int[c.greedy().length];
+                    int next = argmax(logits, (n - 1) * vocab, vocab);
+                    float[] step = new float[vocab];
+                    for (int s = 0; s < got.length; s++) {
+                        got[s] = next;
+                        model.forward(ForwardBatch.ofSequence(new int[] {next}, n + s, table, false), cache, step);
+                        next = argmax(step, 0, vocab);
+                    }
+                    assertThat(got).as("%s %s greedy", fixture, c.name()).containsExactly(c.greedy());
+                }
+            }
+        }
+    }
+
+    static int argmax(float[] x, int off, int len) {
+        int best = 0;
+        for (int i = 1; i < len; i++) {
+            if (x[off + i] > x[off + best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    static double logSoftmax(float[] x, int off, int len, int target) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < len; i++) {
+            max = Math.max(max, x[off + i]);
+        }
+        double sum = 0;
+        for (int i = 0; i < len; i++) {
+            sum += Math.exp(x[off + i] - max);
+        }
+        return x[off + target] - max - Math.log(sum);
+    }
+}
