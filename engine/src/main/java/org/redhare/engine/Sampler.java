@@ -1,0 +1,173 @@
+package org.redhare.engine;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * Picks the next token of one sequence from its logits. Holds the sequence's random stream and the
+ * counts the penalties need, so each sequence samples independently of whatever it is batched with.
+ */
+public final class Sampler {
+    private final SamplingParams params;
+    private final SplittableRandom random;
+    private final int[] counts;       // occurrences in generated tokens, for presence/frequency penalties
+    private final boolean[] seen;     // prompt or generated, for the repetition penalty
+    private int[] candidates = new int[0];
+    private float[] probs = new float[0];
+
+    public Sampler(SamplingParams params, int vocab, int[] prompt) {
+        this.params = params;
+        this.random = new SplittableRandom(params.seed() != null ? params.seed() : System.nanoTime() ^ Thread.currentThread().threadId());
+        boolean penalties = params.presencePenalty() != 0 || params.frequencyPenalty() != 0;
+        this.counts = penalties ? new int[vocab] : null;
+        this.seen = params.repetitionPenalty() != 1f ? new boolean[vocab] : null;
+        if (seen != null) {
+            for (int t : prompt) {
+                if (t >= 0 && t < vocab) {
+                    seen[t] = true;
+                }
+            }
+        }
+    }
+
+    /** Records a token the sequence produced (for the penalties). */
+    public void accept(int token) {
+        if (counts != null) {
+            counts[token]++;
+        }
+        if (seen != null) {
+            seen[token] = true;
+        }
+    }
+
+    /** Samples from {@code logits[off .. off+vocab)}; the array is modified (penalties, scaling). */
+    public int sample(float[] logits, int off, int vocab) {
+        applyPenalties(logits, off, vocab);
+        if (params.greedy()) {
+            return argmax(logits, off, vocab);
+        }
+        float invT = 1f / params.temperature();
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < vocab; i++) {
+            max = Math.max(max, logits[off + i]);
+        }
+        if (probs.length < vocab) {
+            probs = new float[vocab];
+            candidates = new int[vocab];
+        }
+        double sum = 0;
+        for (int i = 0; i < vocab; i++) {
+            float p = (float) Math.exp((logits[off + i] - max) * invT);
+            probs[i] = p;
+            sum += p;
+        }
+        // Candidate set: drop what no filter can keep before sorting (top-p cutoff as in llama2.c).
+        float pMax = (float) (1.0 / sum); // probability of the argmax
+        float threshold = 0f;
+        if (params.minP() > 0) {
+            threshold = params.minP() * pMax;
+        }
+        if (params.topP() < 1f && params.topK() == 0) {
+            threshold = Math.max(threshold, (float) ((1 - params.topP()) / Math.max(1, vocab - 1)));
+        }
+        int n = 0;
+        float invSum = (float) (1.0 / sum);
+        for (int i = 0; i < vocab; i++) {
+            probs[i] *= invSum;
+            if (probs[i] >= threshold) {
+                candidates[n++] = i;
+            }
+        }
+        if (n == 0) {
+            return argmax(logits, off, vocab);
+        }
+        boolean needSort = params.topK() > 0 || params.topP() < 1f;
+        if (needSort) {
+            sortByProbability(n);
+            if (params.topK() > 0) {
+                n = Math.min(n, params.topK());
+            }
+            if (params.topP() < 1f) {
+                double total = 0;
+                for (int i = 0; i < n; i++) {
+                    total += probs[candidates[i]];
+                }
+                double acc = 0;
+                for (int i = 0; i < n; i++) {
+                    acc += probs[candidates[i]] / total;
+                    if (acc >= params.topP()) {
+                        n = i + 1;
+                        break;
+                    }
+                }
+            }
+            if (params.minP() > 0) {
+                float keep = params.minP() * probs[candidates[0]];
+                int m = 0;
+                while (m < n && probs[candidates[m]] >= keep) {
+                    m++;
+                }
+                n = Math.max(1, m);
+            }
+        }
+        double total = 0;
+        for (int i = 0; i < n; i++) {
+            total += probs[candidates[i]];
+        }
+        double r = random.nextDouble() * total;
+        double acc = 0;
+        for (int i = 0; i < n; i++) {
+            acc += probs[candidates[i]];
+            if (r < acc) {
+                return candidates[i];
+            }
+        }
+        return candidates[n - 1];
+    }
+
+    private void sortByProbability(int n) {
+        // Sort candidate ids by descending probability (ties by id, for determinism).
+        long[] keys = new long[n];
+        for (int i = 0; i < n; i++) {
+            int id = candidates[i];
+            // probabilities are >= 0, so their float bits order like the values
+            keys[i] = ((long) (0x7FFFFFFF - Float.floatToIntBits(probs[id])) << 32) | id;
+        }
+        Arrays.sort(keys);
+        for (int i = 0; i < n; i++) {
+            candidates[i] = (int) keys[i];
+        }
+    }
+
+    private void applyPenalties(float[] logits, int off, int vocab) {
+        if (seen != null) {
+            float p = params.repetitionPenalty();
+            for (int i = 0; i < vocab; i++) {
+                if (seen[i]) {
+                    float l = logits[off + i];
+                    logits[off + i] = l > 0 ? l / p : l * p;
+                }
+            }
+        }
+        if (counts != null) {
+            for (int i = 0; i < vocab; i++) {
+                int c = counts[i];
+                if (c > 0) {
+                    logits[off + i] -= params.presencePenalty() + c * params.frequencyPenalty();
+                }
+            }
+        }
+    }
+
+    public static int argmax(float[] x, int off, int len) {
+        int best = 0;
+        float bv = x[off];
+        for (int i = 1; i < len; i++) {
+            if (x[off + i] > bv) {
+                bv = x[off + i];
+                best = i;
+            }
+        }
+        return best;
+    }
+}
