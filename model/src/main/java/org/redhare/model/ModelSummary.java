@@ -4,6 +4,8 @@ import java.util.Map;
 
 /**
  * What {@code redhare info} shows: parameter counts (total, and active per token for MoE models),
- * bytes of weights by dtype.
+ * bytes of weights by dtype, and the weight bytes one decode step reads (every matrix once, plus the
+ * LM head; the embedding lookup reads one row), which bounds decode speed by memory bandwidth.
  */
-public record ModelSummary(long totalParameters, long activeParameters, long weightBytes, Map<String, Long> parametersByDtype) {}
+public record ModelSummary(long totalParameters, long activeParameters, long weightBytes, Map<String, Long> parametersByDtype,
+                           long decodeBytesPerToken) {}

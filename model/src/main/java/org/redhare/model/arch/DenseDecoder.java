@@ -225,7 +225,13 @@ public final class DenseDecoder implements CausalLM {
             bytes += t.data().byteSize();
             byDtype.merge(t.dtype().name(), t.elements(), Long::sum);
         }
-        return new ModelSummary(total, total, bytes, byDtype);
+        long perToken = lmHead.bytes();
+        for (Layer L : layers) {
+            for (WeightMatrix m : new WeightMatrix[] {L.q(), L.k(), L.v(), L.o(), L.gate(), L.up(), L.down()}) {
+                perToken += m.bytes();
+            }
+        }
+        return new ModelSummary(total, total, bytes, byDtype, perToken);
     }
 
     @Override

@@ -1,0 +1,141 @@
+package org.redhare.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+import org.redhare.core.Parallel;
+import org.redhare.core.attention.PagedKvCache;
+import org.redhare.model.CausalLM;
+import org.redhare.model.ForwardBatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * Model speed in the spirit of llama-bench: prompt processing of {@code -p} tokens (in batches) and
+ * decode of {@code -n} tokens one at a time, after a warm-up, repeated; medians reported.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Prompt-processing and decode speed of a model.")
+final class BenchCommand implements Callable<Integer> {
+    @Mixin ModelOptions modelOptions;
+
+    @Option(names = {"-p", "--prompt-tokens"}, defaultValue = "512", description = "prompt tokens (default ${DEFAULT-VALUE}); 0 skips")
+    int promptTokens;
+
+    @Option(names = {"-n", "--gen-tokens"}, defaultValue = "128", description = "decoded tokens (default ${DEFAULT-VALUE}); 0 skips")
+    int genTokens;
+
+    @Option(names = {"-b", "--batch"}, defaultValue = "512", description = "tokens per forward pass for the prompt (default ${DEFAULT-VALUE})")
+    int batch;
+
+    @Option(names = {"-r", "--repetitions"}, defaultValue = "3", description = "measured repetitions (default ${DEFAULT-VALUE})")
+    int reps;
+
+    @Option(names = "--json", description = "print one JSON object")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (promptTokens < 0 || genTokens < 0 || batch < 1 || reps < 1) {
+            throw CliException.usage("-p and -n must be >= 0, --batch and --repetitions >= 1");
+        }
+        try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.load(pool)) {
+            int ctx = Math.max(promptTokens, genTokens + 1) + 1;
+            if (ctx > model.config().contextLength()) {
+                throw CliException.usage("-p/-n need " + ctx + " positions but the model's context is " + model.config().contextLength());
+            }
+            int blockSize = 16;
+            int blocks = (ctx + blockSize - 1) / blockSize;
+            int[] table = new int[blocks];
+            for (int i = 0; i < blocks; i++) {
+                table[i] = i;
+            }
+            int vocab = model.vocabSize();
+            float[] logits = new float[vocab];
+            java.util.SplittableRandom rnd = new java.util.SplittableRandom(42);
+            int[] prompt = new int[Math.max(promptTokens, 1)];
+            for (int i = 0; i < prompt.length; i++) {
+                prompt[i] = rnd.nextInt(vocab);
+            }
+            double[] pp = new double[reps];
+            double[] tg = new double[reps];
+            try (PagedKvCache cache = model.kvLayout().allocate(blocks, blockSize, modelOptions.kvDtype())) {
+                Progress.info("warm-up…");
+                runPrompt(model, cache, Arrays.copyOf(prompt, Math.min(prompt.length, 64)), table, logits);
+                runDecode(model, cache, Math.min(Math.max(genTokens, 1), 16), table, logits, vocab);
+                for (int r = 0; r < reps; r++) {
+                    if (promptTokens > 0) {
+                        long t0 = System.nanoTime();
+                        runPrompt(model, cache, prompt, table, logits);
+                        pp[r] = promptTokens / ((System.nanoTime() - t0) / 1e9);
+                    }
+                    if (genTokens > 0) {
+                        long t0 = System.nanoTime();
+                        runDecode(model, cache, genTokens, table, logits, vocab);
+                        tg[r] = genTokens / ((System.nanoTime() - t0) / 1e9);
+                    }
+                    Progress.info(String.format("repetition %d/%d: pp%d %.1f tok/s, tg%d %.1f tok/s", r + 1, reps, promptTokens, pp[r],
+                            genTokens, tg[r]));
+                }
+            }
+            long bytesPerToken = model.summary().decodeBytesPerToken();
+            double ppMed = median(pp);
+            double tgMed = median(tg);
+            double gbps = tgMed * bytesPerToken / 1e9;
+            if (json) {
+                ObjectMapper m = new ObjectMapper();
+                ObjectNode o = m.createObjectNode();
+                o.put("model", modelOptions.model.toString());
+                o.put("architecture", model.config().architecture());
+                o.put("threads", pool.threads());
+                o.put("prompt_tokens", promptTokens);
+                o.put("gen_tokens", genTokens);
+                o.put("repetitions", reps);
+                o.put("pp_tokens_per_second", ppMed);
+                o.put("tg_tokens_per_second", tgMed);
+                o.put("pp_min", min(pp));
+                o.put("pp_max", max(pp));
+                o.put("tg_min", min(tg));
+                o.put("tg_max", max(tg));
+                o.put("decode_bytes_per_token", bytesPerToken);
+                o.put("decode_gb_per_second", gbps);
+                System.out.println(m.writeValueAsString(o));
+            } else {
+                System.out.printf("| model | threads | pp%d tok/s | tg%d tok/s | read/token | tg x read |%n", promptTokens, genTokens);
+                System.out.printf("| %s | %d | %.1f (%.1f–%.1f) | %.2f (%.2f–%.2f) | %.0f MB | %.1f GB/s |%n", modelOptions.model.getFileName(),
+                        pool.threads(), ppMed, min(pp), max(pp), tgMed, min(tg), max(tg), bytesPerToken / 1e6, gbps);
+            }
+            return 0;
+        }
+    }
+
+    private void runPrompt(CausalLM model, PagedKvCache cache, int[] prompt, int[] table, float[] logits) {
+        for (int start = 0; start < prompt.length; start += batch) {
+            int len = Math.min(batch, prompt.length - start);
+            model.forward(ForwardBatch.ofSequence(Arrays.copyOfRange(prompt, start, start + len), start, table, false), cache, logits);
+        }
+    }
+
+    private static void runDecode(CausalLM model, PagedKvCache cache, int n, int[] table, float[] logits, int vocab) {
+        int token = 1;
+        for (int i = 0; i < n; i++) {
+            model.forward(ForwardBatch.ofSequence(new int[] {token}, i, table, false), cache, logits);
+            token = org.redhare.engine.Sampler.argmax(logits, 0, vocab);
+        }
+    }
+
+    static double median(double[] x) {
+        double[] s = x.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    static double min(double[] x) {
+        return Arrays.stream(x).min().orElse(0);
+    }
+
+    static double max(double[] x) {
+        return Arrays.stream(x).max().orElse(0);
+    }
+}

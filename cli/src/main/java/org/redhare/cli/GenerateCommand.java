@@ -1,0 +1,143 @@
+package org.redhare.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import org.redhare.core.Parallel;
+import org.redhare.engine.Engine;
+import org.redhare.engine.EngineConfig;
+import org.redhare.engine.GenerationEvent;
+import org.redhare.engine.GenerationHandle;
+import org.redhare.engine.GenerationRequest;
+import org.redhare.engine.SamplingParams;
+import org.redhare.model.CausalLM;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "generate", mixinStandardHelpOptions = true, description = "Generate a continuation of a prompt.")
+final class GenerateCommand implements Callable<Integer> {
+    @Mixin ModelOptions modelOptions;
+
+    static final class Input {
+        @Option(names = "--prompt", paramLabel = "TEXT", description = "prompt text (tokenized with the model's tokenizer)")
+        String prompt;
+
+        @Option(names = "--tokens", paramLabel = "IDS", description = "prompt as token ids, used exactly as given (no BOS added): 1,2,3")
+        String tokens;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Input input;
+
+    @Option(names = {"-n", "--max-tokens"}, defaultValue = "128", description = "most tokens to generate (default ${DEFAULT-VALUE})")
+    int maxTokens;
+
+    @Option(names = "--temperature", defaultValue = "0.8", description = "sampling temperature; 0 = greedy (default ${DEFAULT-VALUE})")
+    float temperature;
+
+    @Option(names = "--top-p", defaultValue = "0.95", description = "nucleus sampling threshold (default ${DEFAULT-VALUE})")
+    float topP;
+
+    @Option(names = "--top-k", defaultValue = "40", description = "sample among the k most likely tokens; 0 = all (default ${DEFAULT-VALUE})")
+    int topK;
+
+    @Option(names = "--min-p", defaultValue = "0.05", description = "drop tokens below min-p x p(top) (default ${DEFAULT-VALUE})")
+    float minP;
+
+    @Option(names = "--repetition-penalty", defaultValue = "1.0", description = "penalty for tokens already seen; 1 = off (default ${DEFAULT-VALUE})")
+    float repetitionPenalty;
+
+    @Option(names = "--seed", description = "random seed (same seed, same output)")
+    Long seed;
+
+    @Option(names = "--ignore-eos", description = "keep generating past the end-of-sequence token")
+    boolean ignoreEos;
+
+    @Option(names = "--ctx-size", paramLabel = "N", description = "context length (default: the model's)")
+    Integer ctxSize;
+
+    @Option(names = "--json", description = "print one JSON object: token ids, text, finish reason, timings")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        SamplingParams sampling = new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, 0f, 0f, seed);
+        if (maxTokens < 1) {
+            throw CliException.usage("--max-tokens must be at least 1, got " + maxTokens);
+        }
+        try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.load(pool)) {
+            TextCodec codec = input.prompt != null ? TextCodec.require(modelOptions.model, "--prompt") : TextCodec.optional(modelOptions.model);
+            int[] prompt = input.tokens != null ? TokenIds.parse(input.tokens) : codec.encodePrompt(input.prompt);
+            int ctx = ctxSize != null ? ctxSize : model.config().contextLength();
+            if (ctx > model.config().contextLength()) {
+                throw CliException.usage("--ctx-size " + ctx + " exceeds the model's context length " + model.config().contextLength());
+            }
+            Set<Integer> stops = new HashSet<>(model.config().eosTokenIds());
+            stops.addAll(codec.stopTokenIds());
+            int needed = Math.min(ctx, prompt.length + maxTokens + 1);
+            try (Engine engine = new Engine(model, EngineConfig.single(Math.max(needed, 2), modelOptions.kvDtype()))) {
+                if (prompt.length >= needed && prompt.length >= ctx) {
+                    throw new org.redhare.engine.InvalidRequestException("the prompt has " + prompt.length + " tokens but the context holds "
+                            + ctx + ": shorten the prompt or raise --ctx-size");
+                }
+                GenerationHandle h = engine.submit(new GenerationRequest(prompt, sampling, maxTokens, stops, ignoreEos));
+                List<Integer> ids = new ArrayList<>();
+                PrintStream out = System.out;
+                TextCodec.Stream text = codec.stream();
+                GenerationEvent.Finished fin = h.stream(t -> {
+                    ids.add(t.id());
+                    if (!json) {
+                        String delta = text.push(t.id());
+                        out.print(delta != null ? delta : (ids.size() > 1 ? "," : "") + t.id());
+                        out.flush();
+                    }
+                });
+                String tail = text.flush();
+                if (!json) {
+                    if (tail != null) {
+                        out.print(tail);
+                    }
+                    out.println();
+                    if (fin.message() != null) {
+                        Progress.info("stopped: " + fin.message());
+                    }
+                    Progress.info(String.format("prompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | finish: %s",
+                            fin.usage().promptTokens(), fin.usage().promptTokensPerSecond(), fin.usage().completionTokens(),
+                            fin.usage().decodeTokensPerSecond(), fin.reason().name().toLowerCase()));
+                } else {
+                    ObjectMapper m = new ObjectMapper();
+                    ObjectNode o = m.createObjectNode();
+                    o.putArray("prompt_tokens").addAll(java.util.Arrays.stream(prompt).mapToObj(m.getNodeFactory()::numberNode).toList());
+                    var arr = o.putArray("tokens");
+                    ids.forEach(arr::add);
+                    String full = codec.decode(ids.stream().mapToInt(Integer::intValue).toArray());
+                    if (full != null) {
+                        o.put("text", full);
+                    } else {
+                        o.putNull("text");
+                    }
+                    o.put("finish_reason", fin.reason().name().toLowerCase());
+                    if (fin.message() != null) {
+                        o.put("message", fin.message());
+                    }
+                    ObjectNode tm = o.putObject("timings");
+                    tm.put("prompt_tokens", fin.usage().promptTokens());
+                    tm.put("prompt_ms", fin.usage().promptNanos() / 1e6);
+                    tm.put("prompt_tokens_per_second", fin.usage().promptTokensPerSecond());
+                    tm.put("generated_tokens", fin.usage().completionTokens());
+                    tm.put("decode_ms", fin.usage().decodeNanos() / 1e6);
+                    tm.put("decode_tokens_per_second", fin.usage().decodeTokensPerSecond());
+                    out.println(m.writeValueAsString(o));
+                }
+                return fin.reason() == org.redhare.engine.FinishReason.ERROR ? 1 : 0;
+            }
+        }
+    }
+}

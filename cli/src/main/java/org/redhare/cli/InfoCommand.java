@@ -1,0 +1,68 @@
+package org.redhare.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.concurrent.Callable;
+import org.redhare.core.Parallel;
+import org.redhare.model.CausalLM;
+import org.redhare.model.ModelConfig;
+import org.redhare.model.ModelSummary;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "info", mixinStandardHelpOptions = true, description = "Architecture, parameters, dtypes, memory and context of a model.")
+final class InfoCommand implements Callable<Integer> {
+    @Mixin ModelOptions modelOptions;
+
+    @Option(names = "--json", description = "print one JSON object")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        Progress.quiet = json;
+        try (Parallel pool = new Parallel(1); CausalLM model = modelOptions.load(pool)) {
+            ModelConfig c = model.config();
+            ModelSummary s = model.summary();
+            long kvPerToken = model.kvLayout().bytesPerToken(modelOptions.kvDtype());
+            if (json) {
+                ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+                ObjectNode o = m.createObjectNode();
+                o.put("architecture", c.architecture());
+                o.put("model_type", c.modelType());
+                o.put("parameters", s.totalParameters());
+                o.put("active_parameters", s.activeParameters());
+                o.put("weight_bytes", s.weightBytes());
+                ObjectNode d = o.putObject("parameters_by_dtype");
+                s.parametersByDtype().forEach(d::put);
+                o.put("decode_bytes_per_token", s.decodeBytesPerToken());
+                o.put("context_length", c.contextLength());
+                o.put("hidden_size", c.hiddenSize());
+                o.put("layers", c.numLayers());
+                o.put("attention_heads", c.numHeads());
+                o.put("kv_heads", c.numKvHeads());
+                o.put("head_dim", c.headDim());
+                o.put("intermediate_size", c.intermediateSize());
+                o.put("vocab_size", c.vocabSize());
+                o.put("tied_embeddings", c.tieWordEmbeddings());
+                o.put("kv_cache_dtype", modelOptions.kvDtype().toString());
+                o.put("kv_bytes_per_token", kvPerToken);
+                System.out.println(m.writeValueAsString(o));
+            } else {
+                System.out.printf("architecture     %s (%s)%n", c.architecture(), c.modelType());
+                System.out.printf("parameters       %,d (%.2f B)%n", s.totalParameters(), s.totalParameters() / 1e9);
+                System.out.printf("dtypes           %s%n", s.parametersByDtype());
+                System.out.printf("weights          %.1f MiB (mapped from disk)%n", s.weightBytes() / 1048576.0);
+                System.out.printf("read per token   %.1f MiB (decode reads every matrix once)%n", s.decodeBytesPerToken() / 1048576.0);
+                System.out.printf("layers           %d, hidden %d, heads %d (kv %d, head dim %d), ffn %d, vocab %d%s%n", c.numLayers(),
+                        c.hiddenSize(), c.numHeads(), c.numKvHeads(), c.headDim(), c.intermediateSize(), c.vocabSize(),
+                        c.tieWordEmbeddings() ? ", tied embeddings" : "");
+                System.out.printf("context          %,d tokens%n", c.contextLength());
+                System.out.printf("KV cache         %,d bytes per token (%s); full context %.1f MiB%n", kvPerToken, modelOptions.kvDtype(),
+                        kvPerToken * (double) c.contextLength() / 1048576.0);
+            }
+            return 0;
+        }
+    }
+}

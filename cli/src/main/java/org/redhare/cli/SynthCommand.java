@@ -1,0 +1,66 @@
+package org.redhare.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.concurrent.Callable;
+import org.redhare.core.DType;
+import org.redhare.model.synth.SyntheticModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "synth", mixinStandardHelpOptions = true,
+        description = "Write a random-weight checkpoint in a real model's shape (Hugging Face layout), for benchmarks.")
+final class SynthCommand implements Callable<Integer> {
+    @Option(names = "--arch", required = true, description = "qwen2, qwen3 or llama")
+    String arch;
+
+    @Option(names = "--shape", required = true, description = "qwen2.5-0.5b, qwen2.5-1.5b, llama-3.2-1b, llama-3.2-3b, qwen3-0.6b, qwen3-1.7b, tiny")
+    String shape;
+
+    @Option(names = "--dtype", defaultValue = "bf16", description = "bf16, f16 or f32 (default ${DEFAULT-VALUE})")
+    String dtype;
+
+    @Option(names = "--out", required = true, description = "output directory")
+    Path out;
+
+    @Option(names = "--tokenizer", paramLabel = "DIR", description = "copy tokenizer.json and tokenizer_config.json from DIR")
+    Path tokenizer;
+
+    @Option(names = "--seed", defaultValue = "1", description = "random seed (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!arch.equals("qwen2") && !arch.equals("qwen3") && !arch.equals("llama")) {
+            throw CliException.usage("--arch must be qwen2, qwen3 or llama, got '" + arch + "'");
+        }
+        DType d = switch (dtype.toLowerCase()) {
+            case "bf16" -> DType.BF16;
+            case "f16" -> DType.F16;
+            case "f32" -> DType.F32;
+            default -> throw CliException.usage("--dtype must be bf16, f16 or f32, got '" + dtype + "'");
+        };
+        SyntheticModel.Shape s;
+        try {
+            s = SyntheticModel.withArch(SyntheticModel.shape(shape), arch);
+        } catch (IllegalArgumentException e) {
+            throw CliException.usage(e.getMessage());
+        }
+        if (tokenizer != null && !Files.isRegularFile(tokenizer.resolve("tokenizer.json"))) {
+            throw CliException.usage("--tokenizer " + tokenizer + " has no tokenizer.json");
+        }
+        long t0 = System.nanoTime();
+        SyntheticModel.write(s, d, out, seed, (done, total) -> Progress.bar("writing " + out.getFileName(), done, total));
+        if (tokenizer != null) {
+            for (String f : new String[] {"tokenizer.json", "tokenizer_config.json"}) {
+                Path src = tokenizer.resolve(f);
+                if (Files.isRegularFile(src)) {
+                    Files.copy(src, out.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+        Progress.info(String.format("wrote %s (%s, %s shape, %s) in %.1f s", out, arch, shape, dtype, (System.nanoTime() - t0) / 1e9));
+        return 0;
+    }
+}

@@ -1,0 +1,143 @@
+package org.redhare.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.redhare.core.testing.SharedFiles;
+
+/** The command line end to end: fixtures through generate/perplexity, and clear errors with non-zero exits. */
+class CliTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    static JsonNode firstCase(Path fixture) throws IOException {
+        return JSON.readTree(fixture.resolve("reference/cases.json").toFile()).path("cases").get(0);
+    }
+
+    static String ids(JsonNode arr) {
+        return IntStream.range(0, arr.size()).mapToObj(i -> arr.get(i).asText()).collect(Collectors.joining(","));
+    }
+
+    @Test
+    void generateGreedyMatchesReference() throws Exception {
+        Path fx = SharedFiles.require("fixtures/qwen2-tiny");
+        JsonNode c = firstCase(fx);
+        CliRunner.Result r = CliRunner.run("generate", "--model", fx.toString(), "--tokens", ids(c.path("prompt_ids")),
+                "--temperature", "0", "--max-tokens", "16", "--ignore-eos", "--json", "--threads", "2");
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode o = JSON.readTree(r.out());
+        assertThat(o.path("tokens").toString()).isEqualTo(c.path("greedy").path("new_tokens").toString());
+        assertThat(o.path("finish_reason").asText()).isEqualTo("length");
+        assertThat(o.path("timings").path("decode_tokens_per_second").asDouble()).isPositive();
+    }
+
+    @Test
+    void perplexityAndLogitsOutMatchReference(@TempDir Path tmp) throws Exception {
+        Path fx = SharedFiles.require("fixtures/llama-tiny");
+        JsonNode c = firstCase(fx);
+        Path out = tmp.resolve("logits.f32");
+        CliRunner.Result r = CliRunner.run("perplexity", "--model", fx.toString(), "--tokens", ids(c.path("prompt_ids")),
+                "--logits-out", out.toString(), "--json");
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode o = JSON.readTree(r.out());
+        assertThat(o.path("perplexity").asDouble()).isCloseTo(c.path("prompt_nll").path("perplexity").asDouble(),
+                org.assertj.core.data.Percentage.withPercentage(0.1));
+        byte[] got = Files.readAllBytes(out);
+        byte[] ref = Files.readAllBytes(fx.resolve("reference").resolve(c.path("logits_file").asText()));
+        assertThat(got.length).isEqualTo(ref.length);
+        ByteBuffer g = ByteBuffer.wrap(got).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer e = ByteBuffer.wrap(ref).order(ByteOrder.LITTLE_ENDIAN);
+        double max = 0;
+        while (g.hasRemaining()) {
+            max = Math.max(max, Math.abs(g.getFloat() - e.getFloat()));
+        }
+        assertThat(max).isLessThan(2e-3);
+    }
+
+    static Path copyFixture(Path fx, Path to) throws IOException {
+        Files.createDirectories(to);
+        for (String f : new String[] {"config.json", "model.safetensors"}) {
+            Files.copy(fx.resolve(f), to.resolve(f));
+        }
+        return to;
+    }
+
+    @Test
+    void truncatedCheckpointIsAClearError(@TempDir Path tmp) throws Exception {
+        Path m = copyFixture(SharedFiles.require("fixtures/qwen3-tiny"), tmp.resolve("m"));
+        try (FileChannel ch = FileChannel.open(m.resolve("model.safetensors"), StandardOpenOption.WRITE)) {
+            ch.truncate(ch.size() / 2);
+        }
+        CliRunner.Result r = CliRunner.run("generate", "--model", m.toString(), "--tokens", "1,2,3");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("error:").contains("model.safetensors").contains("truncated");
+    }
+
+    @Test
+    void wrongShapesAndUnknownArchitectureAreClearErrors(@TempDir Path tmp) throws Exception {
+        Path fx = SharedFiles.require("fixtures/qwen3-tiny");
+        Path m = copyFixture(fx, tmp.resolve("shape"));
+        Files.writeString(m.resolve("config.json"), Files.readString(m.resolve("config.json")).replace("\"intermediate_size\": 320", "\"intermediate_size\": 300"));
+        CliRunner.Result r = CliRunner.run("info", "--model", m.toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("mlp.gate_proj.weight").contains("[320, 128]").contains("[300, 128]");
+
+        Path u = copyFixture(fx, tmp.resolve("arch"));
+        Files.writeString(u.resolve("config.json"), Files.readString(u.resolve("config.json")).replace("Qwen3ForCausalLM", "FancyNewForCausalLM"));
+        r = CliRunner.run("info", "--model", u.toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("FancyNewForCausalLM").contains("not supported").contains("Qwen3ForCausalLM").contains("LlamaForCausalLM");
+
+        r = CliRunner.run("info", "--model", tmp.resolve("nothing-here").toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("does not exist");
+    }
+
+    @Test
+    void promptLongerThanContextAndBadSamplingAreUsageErrors() throws Exception {
+        Path fx = SharedFiles.require("fixtures/llama-tiny");
+        CliRunner.Result r = CliRunner.run("generate", "--model", fx.toString(), "--tokens", "5,6,7,8,9,10", "--ctx-size", "4");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("prompt has 6 tokens").contains("context holds 4");
+
+        r = CliRunner.run("generate", "--model", fx.toString(), "--tokens", "5,6", "--temperature", "-1");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("temperature must be >= 0");
+
+        r = CliRunner.run("generate", "--model", fx.toString(), "--tokens", "5,6", "--top-p", "0");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("top-p");
+
+        r = CliRunner.run("generate", "--model", fx.toString(), "--tokens", "5,x");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("'x' is not a token id");
+
+        r = CliRunner.run("generate", "--model", fx.toString(), "--tokens", "5,99999");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("outside the model's vocabulary");
+    }
+
+    @Test
+    void synthInfoAndBenchRunOnATinyShape(@TempDir Path tmp) {
+        Path m = tmp.resolve("tiny");
+        CliRunner.Result r = CliRunner.run("synth", "--arch", "qwen3", "--shape", "tiny", "--out", m.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        r = CliRunner.run("info", "--model", m.toString(), "--json");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("\"architecture\" : \"Qwen3ForCausalLM\"");
+        r = CliRunner.run("bench", "--model", m.toString(), "-p", "32", "-n", "8", "-r", "1", "--json", "--threads", "1");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("tg_tokens_per_second");
+    }
+}
