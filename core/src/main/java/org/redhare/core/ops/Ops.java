@@ -89,30 +89,61 @@ public final class Ops {
         }
     }
 
-    /** SwiGLU with gate and up in separate arrays ({@code [n, dim]} each). */
+    /** SwiGLU with gate and up in separate arrays ({@code [n, dim]} each). Vector exp (SVML on x86). */
     public static void siluMul(float[] gate, float[] up, int len, float[] out) {
-        for (int i = 0; i < len; i++) {
+        int i = 0;
+        for (; i + L <= len; i += L) {
+            FloatVector a = FloatVector.fromArray(F, gate, i);
+            FloatVector e = a.neg().lanewise(VectorOperators.EXP);
+            a.div(e.add(1f)).mul(FloatVector.fromArray(F, up, i)).intoArray(out, i);
+        }
+        for (; i < len; i++) {
             float a = gate[i];
             out[i] = a / (1f + (float) Math.exp(-a)) * up[i];
         }
     }
 
-    /** In-place softmax of {@code x[off .. off+len)}; returns nothing, sums to one. */
+    /** In-place softmax of {@code x[off .. off+len)} (sums to one). */
     public static void softmax(float[] x, int off, int len) {
         float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < len; i++) {
+        int i = 0;
+        if (len >= L) {
+            FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            for (; i + L <= len; i += L) {
+                m = m.max(FloatVector.fromArray(F, x, off + i));
+            }
+            max = m.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < len; i++) {
             max = Math.max(max, x[off + i]);
         }
-        double sum = 0;
-        for (int i = 0; i < len; i++) {
-            float e = (float) Math.exp(x[off + i] - max);
+        float sum = expShifted(x, off, len, max);
+        float inv = 1f / sum;
+        i = 0;
+        for (; i + L <= len; i += L) {
+            FloatVector.fromArray(F, x, off + i).mul(inv).intoArray(x, off + i);
+        }
+        for (; i < len; i++) {
+            x[off + i] *= inv;
+        }
+    }
+
+    /** {@code x[i] = exp(x[i] - shift)} in place; returns the sum. */
+    public static float expShifted(float[] x, int off, int len, float shift) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (; i + L <= len; i += L) {
+            FloatVector e = FloatVector.fromArray(F, x, off + i).sub(shift).lanewise(VectorOperators.EXP);
+            e.intoArray(x, off + i);
+            acc = acc.add(e);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) {
+            float e = (float) Math.exp(x[off + i] - shift);
             x[off + i] = e;
             sum += e;
         }
-        float inv = (float) (1.0 / sum);
-        for (int i = 0; i < len; i++) {
-            x[off + i] *= inv;
-        }
+        return sum;
     }
 
     /** Dot product of two float ranges. */

@@ -28,12 +28,12 @@ public final class Rope {
         return invFreq.length * 2;
     }
 
-    /** Fills {@code cos}/{@code sin} ({@code [rotaryDim/2]}) for one position. */
-    public void angles(int position, float[] cos, float[] sin) {
+    /** Fills {@code cos}/{@code sin} {@code [off, off + rotaryDim/2)} for one position. */
+    public void angles(int position, float[] cos, float[] sin, int off) {
         for (int i = 0; i < invFreq.length; i++) {
             double a = position * invFreq[i];
-            cos[i] = (float) (Math.cos(a) * attentionFactor);
-            sin[i] = (float) (Math.sin(a) * attentionFactor);
+            cos[off + i] = (float) (Math.cos(a) * attentionFactor);
+            sin[off + i] = (float) (Math.sin(a) * attentionFactor);
         }
     }
 
@@ -41,7 +41,7 @@ public final class Rope {
      * Rotates {@code heads} heads of {@code headDim} stored from {@code off}; the first
      * {@code rotaryDim} dims of each head rotate, the rest pass through.
      */
-    public void apply(float[] x, int off, int heads, int headDim, float[] cos, float[] sin) {
+    public void apply(float[] x, int off, int heads, int headDim, float[] cos, float[] sin, int angleOff) {
         int half = invFreq.length;
         for (int h = 0; h < heads; h++) {
             int b = off + h * headDim;
@@ -49,15 +49,19 @@ public final class Rope {
                 for (int i = 0; i < half; i++) {
                     float x0 = x[b + i];
                     float x1 = x[b + i + half];
-                    x[b + i] = x0 * cos[i] - x1 * sin[i];
-                    x[b + i + half] = x1 * cos[i] + x0 * sin[i];
+                    float c = cos[angleOff + i];
+                    float s = sin[angleOff + i];
+                    x[b + i] = x0 * c - x1 * s;
+                    x[b + i + half] = x1 * c + x0 * s;
                 }
             } else {
                 for (int i = 0; i < half; i++) {
                     float x0 = x[b + 2 * i];
                     float x1 = x[b + 2 * i + 1];
-                    x[b + 2 * i] = x0 * cos[i] - x1 * sin[i];
-                    x[b + 2 * i + 1] = x1 * cos[i] + x0 * sin[i];
+                    float c = cos[angleOff + i];
+                    float s = sin[angleOff + i];
+                    x[b + 2 * i] = x0 * c - x1 * s;
+                    x[b + 2 * i + 1] = x1 * c + x0 * s;
                 }
             }
         }

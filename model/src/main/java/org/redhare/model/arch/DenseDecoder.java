@@ -145,8 +145,8 @@ public final class DenseDecoder implements CausalLM {
             gate = new float[n * inter];
             up = new float[n * inter];
             act = new float[n * inter];
-            cos = new float[half];
-            sin = new float[half];
+            cos = new float[n * half];
+            sin = new float[n * half];
         }
     }
 
@@ -166,6 +166,10 @@ public final class DenseDecoder implements CausalLM {
                 throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + vocab + ")");
             }
             embed.row(id, b.x, t * hidden);
+        }
+        int half = rope.rotaryDim() / 2;
+        for (int t = 0; t < n; t++) { // angles once per token, shared by every layer
+            rope.angles(batch.positions()[t], b.cos, b.sin, t * half);
         }
         int[] slots = new int[n];
         for (int t = 0; t < n; t++) {
@@ -191,9 +195,8 @@ public final class DenseDecoder implements CausalLM {
                         Ops.rmsNormRow(b.k, t * kvDim + h * headDim, L.kNorm(), eps, headDim, b.k, t * kvDim + h * headDim);
                     }
                 }
-                rope.angles(batch.positions()[t], b.cos, b.sin);
-                rope.apply(b.q, t * qDim, heads, headDim, b.cos, b.sin);
-                rope.apply(b.k, t * kvDim, kvHeads, headDim, b.cos, b.sin);
+                rope.apply(b.q, t * qDim, heads, headDim, b.cos, b.sin, t * half);
+                rope.apply(b.k, t * kvDim, kvHeads, headDim, b.cos, b.sin, t * half);
                 cache.write(l, slots[t], b.k, t * kvDim, b.v, t * kvDim);
             }
             attention.forward(pool, cache, l, b.q, n, batch.tables(), batch.positions(), b.attn);
