@@ -1,0 +1,73 @@
+package org.redhare.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class SamplerTest {
+    static final float[] LOGITS = {0f, (float) Math.log(2), (float) Math.log(4), (float) Math.log(8), -30f}; // p ∝ 1,2,4,8,~0
+
+    static int[] histogram(SamplingParams p, int draws) {
+        Sampler s = new Sampler(p, LOGITS.length, new int[0]);
+        int[] h = new int[LOGITS.length];
+        for (int i = 0; i < draws; i++) {
+            h[s.sample(LOGITS.clone(), 0, LOGITS.length)]++;
+        }
+        return h;
+    }
+
+    static SamplingParams params(float t, int k, float p, float minP) {
+        return new SamplingParams(t, k, p, minP, 1f, 0f, 0f, 7L);
+    }
+
+    @Test
+    void greedyPicksTheArgmax() {
+        assertThat(histogram(SamplingParams.GREEDY, 10)).containsExactly(0, 0, 0, 10, 0);
+    }
+
+    @Test
+    void temperatureOneFollowsTheDistribution() {
+        int n = 30_000;
+        int[] h = histogram(params(1f, 0, 1f, 0f), n);
+        double[] expected = {1 / 15.0, 2 / 15.0, 4 / 15.0, 8 / 15.0};
+        for (int i = 0; i < 4; i++) {
+            double sd = Math.sqrt(n * expected[i] * (1 - expected[i]));
+            assertThat((double) h[i]).as("token %d", i).isCloseTo(n * expected[i], org.assertj.core.data.Offset.offset(5 * sd));
+        }
+    }
+
+    @Test
+    void topKTopPAndMinPCutTheTail() {
+        // top-k 2 keeps tokens 3 and 2 only, in ratio 2:1
+        int[] k = histogram(params(1f, 2, 1f, 0f), 9000);
+        assertThat(k[0] + k[1] + k[4]).isZero();
+        assertThat((double) k[3] / k[2]).isBetween(1.7, 2.3);
+        // top-p 0.5: token 3 alone has 8/15 > 0.5
+        assertThat(histogram(params(1f, 0, 0.5f, 0f), 500)).containsExactly(0, 0, 0, 500, 0);
+        // top-p 0.7: tokens 3 and 2 (8/15 + 4/15 = 0.8 >= 0.7)
+        int[] p = histogram(params(1f, 0, 0.7f, 0f), 3000);
+        assertThat(p[0] + p[1] + p[4]).isZero();
+        assertThat(p[2]).isPositive();
+        // min-p 0.3: keeps tokens with p >= 0.3 * 8/15, i.e. 4/15 and 8/15
+        int[] m = histogram(params(1f, 0, 1f, 0.3f), 3000);
+        assertThat(m[0] + m[1] + m[4]).isZero();
+        assertThat(m[2]).isPositive();
+    }
+
+    @Test
+    void lowTemperatureSharpensAndSeedsReproduce() {
+        int[] sharp = histogram(params(0.05f, 0, 1f, 0f), 1000);
+        assertThat(sharp[3]).isGreaterThan(990);
+        assertThat(histogram(params(1f, 0, 1f, 0f), 200)).containsExactly(histogram(params(1f, 0, 1f, 0f), 200));
+    }
+
+    @Test
+    void repetitionPenaltyDemotesSeenTokens() {
+        float[] logits = {2f, 1.9f, -1f};
+        Sampler s = new Sampler(new SamplingParams(0f, 0, 1f, 0f, 1.5f, 0f, 0f, null), 3, new int[] {0});
+        assertThat(s.sample(logits.clone(), 0, 3)).isEqualTo(1); // 2/1.5 < 1.9
+        Sampler f = new Sampler(new SamplingParams(0f, 0, 1f, 0f, 1f, 0f, 0.5f, null), 3, new int[0]);
+        f.accept(0);
+        assertThat(f.sample(logits.clone(), 0, 3)).isEqualTo(1); // 2 - 0.5 < 1.9
+    }
+}
