@@ -12,11 +12,11 @@ import org.redhare.core.attention.PagedKvCache;
 import org.redhare.core.testing.SharedFiles;
 
 /**
- * The dense fixtures against their float64 reference: logits at every prompt position (prompt processed
+ * The fixtures against their float64 reference: logits at every prompt position (prompt processed
  * as one batch), the 16-token greedy continuation decoded token by token with the KV cache, and the
  * prompt's mean negative log-likelihood.
  */
-class DenseFixtureTest {
+class FixtureTest {
     private static final Parallel POOL = new Parallel(2);
 
     @AfterAll
@@ -25,7 +25,7 @@ class DenseFixtureTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama-tiny", "qwen2-tiny", "qwen3-tiny"})
+    @ValueSource(strings = {"llama-tiny", "qwen2-tiny", "qwen3-tiny", "mixtral-tiny", "qwen3-moe-tiny"})
     void matchesReference(String fixture) throws Exception {
         Path dir = SharedFiles.require("fixtures/" + fixture);
         FixtureReference ref = FixtureReference.load(dir);

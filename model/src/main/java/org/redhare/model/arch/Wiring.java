@@ -1,0 +1,118 @@
+package org.redhare.model.arch;
+
+import org.redhare.core.Parallel;
+import org.redhare.core.matrix.WeightMatrix;
+import org.redhare.core.ops.Rope;
+import org.redhare.model.CausalLM;
+import org.redhare.model.Checkpoint;
+import org.redhare.model.ModelConfig;
+import org.redhare.model.ModelLoadException;
+import org.redhare.model.RopeConfig;
+import org.redhare.model.Weights;
+import org.redhare.model.layers.Block;
+import org.redhare.model.layers.Decoder;
+import org.redhare.model.layers.GatedMlp;
+import org.redhare.model.layers.GroupedQueryAttention;
+import org.redhare.model.layers.Workspace;
+
+/**
+ * Builds the shared blocks from Hugging Face tensor names; family classes call it to describe their
+ * topology in a few lines.
+ */
+public final class Wiring {
+    public final ModelConfig config;
+    public final Weights weights;
+    public final Workspace workspace = new Workspace();
+    public final int hidden;
+    public final float eps;
+    private final Checkpoint checkpoint;
+    private final Parallel pool;
+
+    public Wiring(ModelConfig config, Checkpoint checkpoint, Parallel pool) {
+        this.config = config;
+        this.checkpoint = checkpoint;
+        this.pool = pool;
+        this.weights = new Weights(checkpoint);
+        this.hidden = config.hiddenSize();
+        this.eps = (float) config.rmsNormEps();
+    }
+
+    public float[] norm(String name, int dim) {
+        return weights.vector(name, dim);
+    }
+
+    public WeightMatrix matrix(String name, int rows, int cols) {
+        return weights.matrix(name, rows, cols);
+    }
+
+    /** Rotate-half RoPE over {@code headDim * partial_rotary_factor} dims, from rope_theta and rope_scaling. */
+    public Rope rope(int headDim, Rope.Layout layout) {
+        int rotary = (int) (headDim * config.partialRotaryFactor());
+        return RopeConfig.build(config, rotary - rotary % 2, layout);
+    }
+
+    /** Llama-style attention at {@code prefix} ("model.layers.N.self_attn."). */
+    public GroupedQueryAttention gqa(String prefix, boolean bias, boolean qkNorm, Rope rope) {
+        int heads = config.numHeads();
+        int kvHeads = config.numKvHeads();
+        int headDim = config.headDim();
+        if (heads % kvHeads != 0) {
+            throw new ModelLoadException("num_attention_heads (" + heads + ") must be a multiple of num_key_value_heads (" + kvHeads + ")");
+        }
+        int qDim = heads * headDim;
+        int kvDim = kvHeads * headDim;
+        return new GroupedQueryAttention(
+                matrix(prefix + "q_proj.weight", qDim, hidden),
+                matrix(prefix + "k_proj.weight", kvDim, hidden),
+                matrix(prefix + "v_proj.weight", kvDim, hidden),
+                matrix(prefix + "o_proj.weight", hidden, qDim),
+                bias ? weights.vector(prefix + "q_proj.bias", qDim) : null,
+                bias ? weights.vector(prefix + "k_proj.bias", kvDim) : null,
+                bias ? weights.vector(prefix + "v_proj.bias", kvDim) : null,
+                qkNorm ? weights.vector(prefix + "q_norm.weight", headDim) : null,
+                qkNorm ? weights.vector(prefix + "k_norm.weight", headDim) : null,
+                eps, heads, kvHeads, headDim, rope, workspace);
+    }
+
+    /** SwiGLU MLP with the given tensor names (without ".weight"). */
+    public GatedMlp mlp(String gate, String up, String down, int inter) {
+        if (inter <= 0) {
+            throw new ModelLoadException(config.architecture() + ": the intermediate size must be positive, got " + inter);
+        }
+        return new GatedMlp(matrix(gate + ".weight", inter, hidden), matrix(up + ".weight", inter, hidden),
+                matrix(down + ".weight", hidden, inter), workspace);
+    }
+
+    /** Llama-style MLP at {@code prefix} ("model.layers.N.mlp."). */
+    public GatedMlp mlp(String prefix, int inter) {
+        return mlp(prefix + "gate_proj", prefix + "up_proj", prefix + "down_proj", inter);
+    }
+
+    public Decoder.Layer layer(int l, Block attention, Block feedForward) {
+        String p = "model.layers." + l + ".";
+        return new Decoder.Layer(norm(p + "input_layernorm.weight", hidden), attention, norm(p + "post_attention_layernorm.weight", hidden),
+                feedForward);
+    }
+
+    /** Embedding, LM head (tied when there is no lm_head.weight and the config says so), final norm, and the layers. */
+    public Decoder decoder(Decoder.Layer[] layers, CausalLM.KvLayout kv) {
+        int vocab = config.vocabSize();
+        WeightMatrix embed = matrix("model.embed_tokens.weight", vocab, hidden);
+        WeightMatrix head;
+        if (weights.has("lm_head.weight")) {
+            head = matrix("lm_head.weight", vocab, hidden);
+        } else if (config.tieWordEmbeddings()) {
+            head = embed;
+        } else {
+            throw new ModelLoadException("tensor 'lm_head.weight' is missing from " + checkpoint.describe()
+                    + " and config.json does not tie word embeddings (tie_word_embeddings is false)");
+        }
+        return new Decoder(config, checkpoint, pool, embed, head, norm("model.norm.weight", hidden), layers, kv, workspace);
+    }
+
+    /** Standard per-head KV cache geometry. */
+    public CausalLM.KvLayout gqaKv() {
+        int w = config.numKvHeads() * config.headDim();
+        return new CausalLM.KvLayout(config.numLayers(), w, w);
+    }
+}

@@ -1,0 +1,130 @@
+package org.redhare.model.layers;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.redhare.core.Parallel;
+import org.redhare.core.attention.PagedKvCache;
+import org.redhare.core.matrix.WeightMatrix;
+import org.redhare.core.ops.Ops;
+import org.redhare.model.CausalLM;
+import org.redhare.model.Checkpoint;
+import org.redhare.model.ForwardBatch;
+import org.redhare.model.ModelConfig;
+import org.redhare.model.ModelSummary;
+import org.redhare.model.TensorRef;
+
+/**
+ * The pre-norm decoder every supported family shares: embedding; per layer
+ * {@code x += attention(norm(x))}, {@code x += feedForward(norm(x))}; final norm; LM head. Families
+ * only choose the blocks (see the {@code arch} package).
+ */
+public final class Decoder implements CausalLM {
+
+    /** One decoder layer: RMSNorm weights {@code [hidden]} and the two blocks. */
+    public record Layer(float[] attnNorm, Block attention, float[] mlpNorm, Block feedForward) {}
+
+    private final ModelConfig config;
+    private final Checkpoint checkpoint;
+    private final Parallel pool;
+    private final WeightMatrix embed;  // [vocab, hidden]
+    private final WeightMatrix lmHead; // [vocab, hidden] (the embedding when tied)
+    private final float[] finalNorm;   // [hidden]
+    private final Layer[] layers;
+    private final KvLayout kvLayout;
+    private final Workspace workspace;
+    private final int hidden;
+    private final int vocab;
+    private final float eps;
+    private float[] x = new float[0];
+    private float[] xn = new float[0];
+    private float[] out = new float[0];
+
+    public Decoder(ModelConfig config, Checkpoint checkpoint, Parallel pool, WeightMatrix embed, WeightMatrix lmHead, float[] finalNorm,
+                   Layer[] layers, KvLayout kvLayout, Workspace workspace) {
+        this.config = config;
+        this.checkpoint = checkpoint;
+        this.pool = pool;
+        this.embed = embed;
+        this.lmHead = lmHead;
+        this.finalNorm = finalNorm;
+        this.layers = layers;
+        this.kvLayout = kvLayout;
+        this.workspace = workspace;
+        this.hidden = config.hiddenSize();
+        this.vocab = embed.rows();
+        this.eps = (float) config.rmsNormEps();
+    }
+
+    @Override public ModelConfig config() { return config; }
+    @Override public int vocabSize() { return vocab; }
+    @Override public Parallel pool() { return pool; }
+    @Override public KvLayout kvLayout() { return kvLayout; }
+
+    public Layer layer(int i) {
+        return layers[i];
+    }
+
+    @Override
+    public void forward(ForwardBatch batch, PagedKvCache cache, float[] logits) {
+        int n = batch.size();
+        if (x.length < n * hidden) {
+            x = new float[n * hidden];
+            xn = new float[n * hidden];
+            out = new float[n * hidden];
+        }
+        int[] tokens = batch.tokens();
+        for (int t = 0; t < n; t++) {
+            int id = tokens[t];
+            if (id < 0 || id >= vocab) {
+                throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + vocab + ")");
+            }
+            embed.row(id, x, t * hidden);
+        }
+        LayerContext ctx = new LayerContext(pool, cache, batch, workspace);
+        for (int l = 0; l < layers.length; l++) {
+            Layer L = layers[l];
+            ctx.layer = l;
+            Ops.rmsNorm(x, L.attnNorm(), eps, n, hidden, xn);
+            L.attention().forward(ctx, xn, out);
+            Ops.addInPlace(x, out, n * hidden);
+            Ops.rmsNorm(x, L.mlpNorm(), eps, n, hidden, xn);
+            L.feedForward().forward(ctx, xn, out);
+            Ops.addInPlace(x, out, n * hidden);
+        }
+        int[] rows = batch.logitRows();
+        if (rows.length == 0) {
+            return;
+        }
+        for (int i = 0; i < rows.length; i++) { // xn is free now and holds n >= rows.length rows
+            Ops.rmsNormRow(x, rows[i] * hidden, finalNorm, eps, hidden, xn, i * hidden);
+        }
+        lmHead.multiply(pool, xn, rows.length, logits);
+    }
+
+    @Override
+    public ModelSummary summary() {
+        long total = 0;
+        long bytes = 0;
+        Map<String, Long> byDtype = new LinkedHashMap<>();
+        for (String name : checkpoint.names()) {
+            TensorRef t = checkpoint.tensor(name);
+            total += t.elements();
+            bytes += t.data().byteSize();
+            byDtype.merge(t.dtype().name(), t.elements(), Long::sum);
+        }
+        long perToken = lmHead.bytes();
+        long inactive = 0;
+        for (Layer L : layers) {
+            perToken += L.attention().decodeBytes() + L.feedForward().decodeBytes();
+            inactive += L.feedForward().totalBytes() - L.feedForward().decodeBytes();
+        }
+        // Parameters not read per token scale like their bytes.
+        long active = bytes == 0 ? total : Math.round(total * (1.0 - (double) inactive / bytes));
+        return new ModelSummary(total, active, bytes, byDtype, perToken);
+    }
+
+    @Override
+    public void close() {
+        checkpoint.close();
+    }
+}

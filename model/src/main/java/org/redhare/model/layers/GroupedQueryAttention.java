@@ -1,0 +1,106 @@
+package org.redhare.model.layers;
+
+import org.redhare.core.attention.Attention;
+import org.redhare.core.matrix.WeightMatrix;
+import org.redhare.core.ops.Ops;
+import org.redhare.core.ops.Rope;
+
+/**
+ * Multi-head attention with grouped key/value heads (Llama, Mistral, Qwen2/3, Mixtral): optional q/k/v
+ * biases (Qwen2), optional per-head RMSNorm of q and k before RoPE (Qwen3).
+ */
+public final class GroupedQueryAttention implements Block {
+    private final WeightMatrix q;  // [heads * headDim, hidden]
+    private final WeightMatrix k;  // [kvHeads * headDim, hidden]
+    private final WeightMatrix v;  // [kvHeads * headDim, hidden]
+    private final WeightMatrix o;  // [hidden, heads * headDim]
+    private final float[] qBias;   // [heads * headDim] or null
+    private final float[] kBias;   // [kvHeads * headDim] or null
+    private final float[] vBias;   // [kvHeads * headDim] or null
+    private final float[] qNorm;   // [headDim] or null
+    private final float[] kNorm;   // [headDim] or null
+    private final float eps;
+    private final int heads;
+    private final int kvHeads;
+    private final int headDim;
+    private final Rope rope;
+    private final Attention attention;
+    private final int qSlot;
+    private final int kSlot;
+    private final int vSlot;
+    private final int aSlot;
+
+    public GroupedQueryAttention(WeightMatrix q, WeightMatrix k, WeightMatrix v, WeightMatrix o, float[] qBias, float[] kBias, float[] vBias,
+                                 float[] qNorm, float[] kNorm, float eps, int heads, int kvHeads, int headDim, Rope rope, Workspace ws) {
+        this.q = q;
+        this.k = k;
+        this.v = v;
+        this.o = o;
+        this.qBias = qBias;
+        this.kBias = kBias;
+        this.vBias = vBias;
+        this.qNorm = qNorm;
+        this.kNorm = kNorm;
+        this.eps = eps;
+        this.heads = heads;
+        this.kvHeads = kvHeads;
+        this.headDim = headDim;
+        this.rope = rope;
+        this.attention = new Attention(heads, kvHeads, headDim, headDim, (float) (1.0 / Math.sqrt(headDim)));
+        this.qSlot = ws.slot("attn.q");
+        this.kSlot = ws.slot("attn.k");
+        this.vSlot = ws.slot("attn.v");
+        this.aSlot = ws.slot("attn.out");
+    }
+
+    @Override
+    public void forward(LayerContext ctx, float[] in, float[] out) {
+        int n = ctx.n;
+        int qDim = heads * headDim;
+        int kvDim = kvHeads * headDim;
+        float[] qb = ctx.workspace.get(qSlot, n * qDim);
+        float[] kb = ctx.workspace.get(kSlot, n * kvDim);
+        float[] vb = ctx.workspace.get(vSlot, n * kvDim);
+        float[] ab = ctx.workspace.get(aSlot, n * qDim);
+        q.multiply(ctx.pool, in, n, qb);
+        k.multiply(ctx.pool, in, n, kb);
+        v.multiply(ctx.pool, in, n, vb);
+        if (qBias != null) {
+            Ops.addBias(qb, qBias, n, qDim);
+        }
+        if (kBias != null) {
+            Ops.addBias(kb, kBias, n, kvDim);
+        }
+        if (vBias != null) {
+            Ops.addBias(vb, vBias, n, kvDim);
+        }
+        float[][] cs = ctx.angles(rope);
+        int half = rope.rotaryDim() / 2;
+        for (int t = 0; t < n; t++) {
+            if (qNorm != null) {
+                for (int h = 0; h < heads; h++) {
+                    Ops.rmsNormRow(qb, t * qDim + h * headDim, qNorm, eps, headDim, qb, t * qDim + h * headDim);
+                }
+            }
+            if (kNorm != null) {
+                for (int h = 0; h < kvHeads; h++) {
+                    Ops.rmsNormRow(kb, t * kvDim + h * headDim, kNorm, eps, headDim, kb, t * kvDim + h * headDim);
+                }
+            }
+            rope.apply(qb, t * qDim, heads, headDim, cs[0], cs[1], t * half);
+            rope.apply(kb, t * kvDim, kvHeads, headDim, cs[0], cs[1], t * half);
+            ctx.cache.write(ctx.layer, ctx.slots[t], kb, t * kvDim, vb, t * kvDim);
+        }
+        attention.forward(ctx.pool, ctx.cache, ctx.layer, qb, n, ctx.batch.tables(), ctx.batch.positions(), ab);
+        o.multiply(ctx.pool, ab, n, out);
+    }
+
+    public int kvWidth() {
+        return kvHeads * headDim;
+    }
+
+    @Override
+    public long decodeBytes() {
+        return q.bytes() + k.bytes() + v.bytes() + o.bytes();
+    }
+}

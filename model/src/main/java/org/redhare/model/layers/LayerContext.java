@@ -1,0 +1,46 @@
+package org.redhare.model.layers;
+
+import java.util.IdentityHashMap;
+import java.util.Map;
+import org.redhare.core.Parallel;
+import org.redhare.core.attention.PagedKvCache;
+import org.redhare.core.ops.Rope;
+import org.redhare.model.ForwardBatch;
+
+/** What the blocks of one forward pass share: the batch, the cache, the pool, per-token slots and RoPE angles. */
+public final class LayerContext {
+    public final Parallel pool;
+    public final PagedKvCache cache;
+    public final ForwardBatch batch;
+    public final Workspace workspace;
+    public final int n;
+    /** Cache storage row of each token. */
+    public final int[] slots;
+    private final Map<Rope, float[][]> angles = new IdentityHashMap<>();
+    public int layer;
+
+    public LayerContext(Parallel pool, PagedKvCache cache, ForwardBatch batch, Workspace workspace) {
+        this.pool = pool;
+        this.cache = cache;
+        this.batch = batch;
+        this.workspace = workspace;
+        this.n = batch.size();
+        this.slots = new int[n];
+        for (int t = 0; t < n; t++) {
+            slots[t] = cache.slotOf(batch.tables()[t], batch.positions()[t]);
+        }
+    }
+
+    /** cos and sin {@code [n, rotaryDim/2]} of every token for {@code rope}, computed once per forward pass. */
+    public float[][] angles(Rope rope) {
+        return angles.computeIfAbsent(rope, r -> {
+            int half = r.rotaryDim() / 2;
+            float[] cos = new float[n * half];
+            float[] sin = new float[n * half];
+            for (int t = 0; t < n; t++) {
+                r.angles(batch.positions()[t], cos, sin, t * half);
+            }
+            return new float[][] {cos, sin};
+        });
+    }
+}
