@@ -52,6 +52,10 @@ final class InfoCommand implements Callable<Integer> {
             } else {
                 System.out.printf("architecture     %s (%s)%n", c.architecture(), c.modelType());
                 System.out.printf("parameters       %,d (%.2f B)%n", s.totalParameters(), s.totalParameters() / 1e9);
+                if (s.activeParameters() != s.totalParameters()) {
+                    System.out.printf("active/token     %,d (%.2f B; experts not chosen are not read)%n", s.activeParameters(),
+                            s.activeParameters() / 1e9);
+                }
                 System.out.printf("dtypes           %s%n", s.parametersByDtype());
                 System.out.printf("weights          %.1f MiB (mapped from disk)%n", s.weightBytes() / 1048576.0);
                 System.out.printf("read per token   %.1f MiB (decode reads every matrix once)%n", s.decodeBytesPerToken() / 1048576.0);

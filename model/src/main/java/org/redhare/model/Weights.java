@@ -15,9 +15,15 @@ public final class Weights {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Checkpoint checkpoint;
+    private final int[] fp8Block; // [rows, cols] of an FP8 scale block, from quantization_config
 
     public Weights(Checkpoint checkpoint) {
+        this(checkpoint, new int[] {128, 128});
+    }
+
+    public Weights(Checkpoint checkpoint, int[] fp8Block) {
         this.checkpoint = checkpoint;
+        this.fp8Block = fp8Block;
     }
 
     public Checkpoint checkpoint() {
@@ -36,9 +42,31 @@ public final class Weights {
             case BF16 -> new Bf16Matrix(t.data(), rows, cols);
             case F16 -> new F16Matrix(t.data(), rows, cols);
             case F32 -> new F32Matrix(t.data(), rows, cols);
+            case F8_E4M3 -> fp8(t, rows, cols);
             default -> throw new ModelLoadException("tensor '" + name + "' in " + t.file() + " has dtype " + t.dtype()
-                    + ", which this model's linear layers cannot use yet (supported: BF16, F16, F32)");
+                    + ", which linear layers cannot use (supported: BF16, F16, F32, F8_E4M3 with block scales)");
         };
+    }
+
+    /**
+     * FP8 E4M3 weights with their {@code weight_scale_inv} block scales {@code [ceil(rows/bh), ceil(cols/bw)]}:
+     * {@code w = decode(code) * scale_inv[r / bh][c / bw]}.
+     */
+    private WeightMatrix fp8(TensorRef t, int rows, int cols) {
+        String scaleName = t.name() + "_scale_inv";
+        TensorRef s = checkpoint.find(scaleName).orElseThrow(() -> new ModelLoadException("FP8 tensor '" + t.name() + "' in " + t.file()
+                + " has no scale tensor '" + scaleName + "': the checkpoint is incomplete or uses an unsupported FP8 scheme"));
+        int bh = fp8Block[0];
+        int bw = fp8Block[1];
+        long[] want = {(rows + bh - 1) / bh, (cols + bw - 1) / bw};
+        if (!Arrays.equals(s.shape(), want)) {
+            throw new ModelLoadException("scale tensor '" + scaleName + "' in " + s.file() + " has shape " + s.shapeString()
+                    + " but " + t.name() + " " + t.shapeString() + " with " + bh + "x" + bw + " blocks needs " + Arrays.toString(want));
+        }
+        if (s.dtype() != org.redhare.core.DType.F32) {
+            throw new ModelLoadException("scale tensor '" + scaleName + "' has dtype " + s.dtype() + "; expected F32");
+        }
+        return Fp8Weights.matrix(t.data(), s.data(), rows, cols, bh, bw);
     }
 
     /** A 1-D tensor of {@code len} elements widened to float (norm weights, biases). */

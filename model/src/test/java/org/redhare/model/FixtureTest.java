@@ -27,6 +27,22 @@ class FixtureTest {
     @ParameterizedTest
     @ValueSource(strings = {"llama-tiny", "qwen2-tiny", "qwen3-tiny", "mixtral-tiny", "qwen3-moe-tiny"})
     void matchesReference(String fixture) throws Exception {
+        check(fixture, 2e-3);
+    }
+
+    /** DeepSeek-V3 (MLA, group-limited routing, FP8) in both attention forms; its reference is float32, hence 5e-3. */
+    @ParameterizedTest
+    @ValueSource(strings = {"absorbed", "expanded", "auto"})
+    void deepseekMatchesReferenceInEveryAttentionForm(String mode) throws Exception {
+        System.setProperty(org.redhare.model.arch.DeepseekFamily.MLA_MODE_PROPERTY, mode);
+        try {
+            check("deepseek-v3-tiny-fp8", 5e-3);
+        } finally {
+            System.clearProperty(org.redhare.model.arch.DeepseekFamily.MLA_MODE_PROPERTY);
+        }
+    }
+
+    void check(String fixture, double tolerance) throws Exception {
         Path dir = SharedFiles.require("fixtures/" + fixture);
         FixtureReference ref = FixtureReference.load(dir);
         try (CausalLM model = ModelLoader.load(dir, POOL)) {
@@ -48,7 +64,7 @@ class FixtureTest {
                         }
                     }
                     nll /= (n - 1);
-                    assertThat(maxDiff).as("%s %s max |logit diff|", fixture, c.name()).isLessThan(2e-3);
+                    assertThat(maxDiff).as("%s %s max |logit diff|", fixture, c.name()).isLessThan(tolerance);
                     assertThat(nll).as("%s %s prompt NLL", fixture, c.name()).isCloseTo(c.promptNll(), org.assertj.core.data.Offset.offset(1e-3));
 
                     // Greedy with the KV cache, one token at a time.

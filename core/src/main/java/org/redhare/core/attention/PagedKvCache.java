@@ -149,9 +149,17 @@ public final class PagedKvCache implements AutoCloseable {
 
     /** {@code out[outOff + i] += p * value[slot, col + i]}. */
     public void accumulateValue(int layer, int slot, int col, float p, float[] out, int outOff, int len, float[] tmp) {
+        accumulate(values[layer], vWidth, slot, col, p, out, outOff, len, tmp);
+    }
+
+    /** {@code out[outOff + i] += p * key[slot, col + i]} (latent caches that keep keys and values in one row). */
+    public void accumulateKey(int layer, int slot, int col, float p, float[] out, int outOff, int len, float[] tmp) {
+        accumulate(keys[layer], kWidth, slot, col, p, out, outOff, len, tmp);
+    }
+
+    private void accumulate(MemorySegment seg, int width, int slot, int col, float p, float[] out, int outOff, int len, float[] tmp) {
         if (dtype == KvDtype.F32) {
-            MemorySegment seg = values[layer];
-            long base = ((long) slot * vWidth + col) * 4;
+            long base = ((long) slot * width + col) * 4;
             int L = F.length();
             FloatVector pv = FloatVector.broadcast(F, p);
             int i = 0;
@@ -164,7 +172,7 @@ public final class PagedKvCache implements AutoCloseable {
             }
             return;
         }
-        readValue(layer, slot, col, len, tmp, 0);
+        readRow(seg, (long) slot * width + col, len, tmp, 0);
         for (int i = 0; i < len; i++) {
             out[outOff + i] += p * tmp[i];
         }

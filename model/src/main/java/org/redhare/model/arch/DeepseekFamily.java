@@ -1,0 +1,123 @@
+package org.redhare.model.arch;
+
+import java.util.List;
+import org.redhare.core.Parallel;
+import org.redhare.core.ops.Rope;
+import org.redhare.model.CausalLM;
+import org.redhare.model.Checkpoint;
+import org.redhare.model.ModelConfig;
+import org.redhare.model.ModelLoadException;
+import org.redhare.model.RopeConfig;
+import org.redhare.model.layers.Block;
+import org.redhare.model.layers.Decoder;
+import org.redhare.model.layers.GatedMlp;
+import org.redhare.model.layers.MixtureOfExperts;
+import org.redhare.model.layers.MultiHeadLatentAttention;
+import org.redhare.model.layers.Router;
+
+/**
+ * DeepSeek-V3/R1 (and V2-style configs): multi-head latent attention with decoupled RoPE on the
+ * {@code qk_rope_head_dim} part, dense MLP for the first {@code first_k_dense_replace} layers, then
+ * group-limited routed experts plus shared experts. Multi-token-prediction layers are skipped.
+ */
+public final class DeepseekFamily implements Architecture {
+    private static final System.Logger LOG = System.getLogger(DeepseekFamily.class.getName());
+
+    /** System property choosing the attention form: absorbed, expanded or auto (expanded for prompts). */
+    public static final String MLA_MODE_PROPERTY = "redhare.mla";
+
+    @Override
+    public List<String> names() {
+        return List.of("DeepseekV3ForCausalLM", "DeepseekV2ForCausalLM");
+    }
+
+    @Override
+    public CausalLM build(ModelConfig c, Checkpoint checkpoint, Parallel pool) {
+        var raw = c.raw();
+        int heads = c.numHeads();
+        int qLora = raw.path("q_lora_rank").isNumber() ? raw.get("q_lora_rank").asInt() : 0;
+        int kvLora = req(raw, "kv_lora_rank");
+        int nope = req(raw, "qk_nope_head_dim");
+        int ropeDim = req(raw, "qk_rope_head_dim");
+        int vDim = req(raw, "v_head_dim");
+        int hidden = c.hiddenSize();
+        Wiring w = new Wiring(c, checkpoint, pool);
+        boolean interleave = raw.path("rope_interleave").asBoolean(true);
+        Rope rope = RopeConfig.build(c.ropeTheta(), ropeDim, c.ropeScaling(), c.maxPositionEmbeddings(),
+                interleave ? Rope.Layout.INTERLEAVED : Rope.Layout.HALF, c.architecture());
+        double softmaxScale = 1.0 / Math.sqrt(nope + ropeDim);
+        if (c.ropeScaling() != null) {
+            var rs = c.ropeScaling();
+            double factor = rs.path("factor").asDouble(1);
+            double mscaleAll = rs.path("mscale_all_dim").asDouble(0);
+            if (mscaleAll != 0) {
+                double m = RopeConfig.yarnMscale(factor, mscaleAll);
+                softmaxScale *= m * m;
+            }
+        }
+        MultiHeadLatentAttention.Mode mode = MultiHeadLatentAttention.Mode.valueOf(
+                System.getProperty(MLA_MODE_PROPERTY, "auto").toUpperCase(java.util.Locale.ROOT));
+        int experts = raw.path("n_routed_experts").asInt(0);
+        int topK = raw.path("num_experts_per_tok").asInt(0);
+        int firstDense = raw.path("first_k_dense_replace").asInt(0);
+        int freq = raw.path("moe_layer_freq").asInt(1);
+        int moeInter = raw.path("moe_intermediate_size").asInt(0);
+        int shared = raw.path("n_shared_experts").asInt(0);
+        String scoring = raw.path("scoring_func").asText("softmax");
+        String topkMethod = raw.path("topk_method").asText("greedy");
+        Router.GroupSelection groups = switch (topkMethod) {
+            case "noaux_tc" -> Router.GroupSelection.TOP2_SUM;
+            case "group_limited_greedy" -> Router.GroupSelection.MAX;
+            case "greedy" -> Router.GroupSelection.NONE;
+            default -> throw new ModelLoadException("topk_method '" + topkMethod + "' is not supported; use greedy, group_limited_greedy or noaux_tc");
+        };
+        Router.Scoring sc = switch (scoring) {
+            case "sigmoid" -> Router.Scoring.SIGMOID;
+            case "softmax" -> Router.Scoring.SOFTMAX;
+            default -> throw new ModelLoadException("scoring_func '" + scoring + "' is not supported; use softmax or sigmoid");
+        };
+        int mtp = raw.path("num_nextn_predict_layers").asInt(0);
+        if (mtp > 0) {
+            LOG.log(System.Logger.Level.INFO, "skipping " + mtp + " multi-token-prediction layer(s) (model.layers." + c.numLayers() + ".*): not used for generation");
+        }
+        Decoder.Layer[] layers = new Decoder.Layer[c.numLayers()];
+        for (int l = 0; l < layers.length; l++) {
+            String p = "model.layers." + l + ".self_attn.";
+            MultiHeadLatentAttention attn = new MultiHeadLatentAttention(
+                    qLora > 0 ? w.matrix(p + "q_a_proj.weight", qLora, hidden) : null,
+                    qLora > 0 ? w.norm(p + "q_a_layernorm.weight", qLora) : null,
+                    qLora > 0 ? w.matrix(p + "q_b_proj.weight", heads * (nope + ropeDim), qLora) : null,
+                    qLora > 0 ? null : w.matrix(p + "q_proj.weight", heads * (nope + ropeDim), hidden),
+                    w.matrix(p + "kv_a_proj_with_mqa.weight", kvLora + ropeDim, hidden),
+                    w.norm(p + "kv_a_layernorm.weight", kvLora),
+                    w.matrix(p + "kv_b_proj.weight", heads * (nope + vDim), kvLora),
+                    w.matrix(p + "o_proj.weight", hidden, heads * vDim),
+                    heads, nope, ropeDim, vDim, kvLora, w.eps, (float) softmaxScale, rope, mode, w.workspace);
+            String m = "model.layers." + l + ".mlp.";
+            Block ffn;
+            if (experts == 0 || l < firstDense || l % freq != 0) {
+                ffn = w.mlp(m, c.intermediateSize());
+            } else {
+                GatedMlp[] ex = new GatedMlp[experts];
+                for (int e = 0; e < experts; e++) {
+                    ex[e] = w.mlp(m + "experts." + e + ".", moeInter);
+                }
+                GatedMlp sharedMlp = shared > 0 ? w.mlp(m + "shared_experts.", moeInter * shared) : null;
+                float[] bias = w.weights.has(m + "gate.e_score_correction_bias") ? w.norm(m + "gate.e_score_correction_bias", experts) : null;
+                Router router = new Router(sc, experts, topK, raw.path("norm_topk_prob").asBoolean(false) && topK > 1,
+                        (float) raw.path("routed_scaling_factor").asDouble(1.0), groups, raw.path("n_group").asInt(1),
+                        raw.path("topk_group").asInt(1), bias);
+                ffn = new MixtureOfExperts(w.matrix(m + "gate.weight", experts, hidden), router, ex, sharedMlp, null, w.workspace);
+            }
+            layers[l] = w.layer(l, attn, ffn);
+        }
+        return w.decoder(layers, new CausalLM.KvLayout(c.numLayers(), kvLora + ropeDim, 0));
+    }
+
+    private static int req(com.fasterxml.jackson.databind.JsonNode raw, String key) {
+        if (!raw.path(key).isNumber()) {
+            throw new ModelLoadException("DeepSeek config is missing \"" + key + "\"");
+        }
+        return raw.get(key).asInt();
+    }
+}
