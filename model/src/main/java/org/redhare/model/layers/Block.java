@@ -10,13 +10,8 @@ public interface Block {
     /** Weight bytes one decode token reads in this block (for bandwidth figures). */
     long decodeBytes();
 
-    /** Weight bytes in total (for MoE blocks larger than what one token reads). */
-    default long totalBytes() {
-        return decodeBytes();
-    }
-
-    /** Parameters one token uses (active) — equal to all for dense blocks. */
-    default long activeParameters() {
-        return -1;
+    /** Parameters a token does not use (experts it did not choose); zero for dense blocks. */
+    default long inactiveParameters() {
+        return 0;
     }
 }

@@ -116,11 +116,9 @@ public final class Decoder implements CausalLM {
         long inactive = 0;
         for (Layer L : layers) {
             perToken += L.attention().decodeBytes() + L.feedForward().decodeBytes();
-            inactive += L.feedForward().totalBytes() - L.feedForward().decodeBytes();
+            inactive += L.feedForward().inactiveParameters();
         }
-        // Parameters not read per token scale like their bytes.
-        long active = bytes == 0 ? total : Math.round(total * (1.0 - (double) inactive / bytes));
-        return new ModelSummary(total, active, bytes, byDtype, perToken);
+        return new ModelSummary(total, total - inactive, bytes, byDtype, perToken);
     }
 
     @Override

@@ -124,18 +124,8 @@ public final class MixtureOfExperts implements Block {
     }
 
     @Override
-    public long totalBytes() {
-        long sum = gate.bytes() + (shared == null ? 0 : shared.decodeBytes()) + (sharedGate == null ? 0 : sharedGate.bytes());
-        for (GatedMlp m : experts) {
-            sum += m.decodeBytes();
-        }
-        return sum;
-    }
-
-    @Override
-    public long activeParameters() {
-        long p = (long) gate.rows() * gate.cols() + router.topK() * experts[0].parameters() + (shared == null ? 0 : shared.parameters());
-        return p;
+    public long inactiveParameters() {
+        return (long) (experts.length - router.topK()) * experts[0].parameters();
     }
 
     /** Experts each token chose in the last forward pass ({@code [n, k]}), for tests and metrics. */
