@@ -65,6 +65,28 @@ class CliTest {
         assertThat(max).isLessThan(2e-3);
     }
 
+    @Test
+    void klAgainstASavedBaseMeasuresAChange(@TempDir Path tmp) throws Exception {
+        Path fx = SharedFiles.require("fixtures/qwen3-tiny");
+        String ids = ids(JSON.readTree(fx.resolve("reference/cases.json").toFile()).path("cases").get(2).path("prompt_ids"));
+        Path base = tmp.resolve("base.rhkl");
+        CliRunner.Result r = CliRunner.run("perplexity", "--model", fx.toString(), "--tokens", ids, "--kl-base", base.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        r = CliRunner.run("perplexity", "--model", fx.toString(), "--tokens", ids, "--kl", base.toString(), "--json");
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode same = JSON.readTree(r.out());
+        assertThat(same.path("mean_kl").asDouble()).isLessThan(1e-9);
+        assertThat(same.path("top1_agreement").asDouble()).isEqualTo(1.0);
+        // Not bit-identical: the Vector API's interpreted and JIT-compiled exp differ in the last ulp.
+        assertThat(same.path("perplexity_ratio").asDouble()).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
+        r = CliRunner.run("perplexity", "--model", fx.toString(), "--tokens", ids, "--kl", base.toString(), "--json", "--kv-cache-dtype", "bf16");
+        JsonNode bf16 = JSON.readTree(r.out());
+        assertThat(bf16.path("mean_kl").asDouble()).isGreaterThan(1e-9).isLessThan(1e-2);
+        r = CliRunner.run("perplexity", "--model", fx.toString(), "--tokens", "1,2,3", "--kl", base.toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("different token sequence");
+    }
+
     static Path copyFixture(Path fx, Path to) throws IOException {
         Files.createDirectories(to);
         for (String f : new String[] {"config.json", "model.safetensors"}) {
