@@ -12,13 +12,15 @@ import picocli.CommandLine.Option;
 @Command(name = "synth", mixinStandardHelpOptions = true,
         description = "Write a random-weight checkpoint in a real model's shape (Hugging Face layout), for benchmarks.")
 final class SynthCommand implements Callable<Integer> {
-    @Option(names = "--arch", required = true, description = "qwen2, qwen3 or llama")
+    @Option(names = "--arch", required = true, description = "qwen2, qwen3, llama or deepseek-v3")
     String arch;
 
-    @Option(names = "--shape", required = true, description = "qwen2.5-0.5b, qwen2.5-1.5b, llama-3.2-1b, llama-3.2-3b, qwen3-0.6b, qwen3-1.7b, tiny")
+    @Option(names = "--shape", required = true,
+            description = "qwen2.5-0.5b, qwen2.5-1.5b, llama-3.2-1b, llama-3.2-3b, qwen3-0.6b, qwen3-1.7b, tiny; for deepseek-v3: deepseek-v3-small, deepseek-v3-tiny")
     String shape;
 
-    @Option(names = "--dtype", defaultValue = "bf16", description = "bf16, f16 or f32 (default ${DEFAULT-VALUE})")
+    @Option(names = "--dtype", defaultValue = "bf16",
+            description = "bf16, f16, f32, or fp8 (block-scaled E4M3 linear weights, as DeepSeek-V3/Qwen3-FP8 publish) (default ${DEFAULT-VALUE})")
     String dtype;
 
     @Option(names = "--out", required = true, description = "output directory")
@@ -32,18 +34,24 @@ final class SynthCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!arch.equals("qwen2") && !arch.equals("qwen3") && !arch.equals("llama")) {
-            throw CliException.usage("--arch must be qwen2, qwen3 or llama, got '" + arch + "'");
+        if (!arch.equals("qwen2") && !arch.equals("qwen3") && !arch.equals("llama") && !arch.equals("deepseek-v3")) {
+            throw CliException.usage("--arch must be qwen2, qwen3, llama or deepseek-v3, got '" + arch + "'");
         }
         DType d = switch (dtype.toLowerCase()) {
             case "bf16" -> DType.BF16;
             case "f16" -> DType.F16;
             case "f32" -> DType.F32;
-            default -> throw CliException.usage("--dtype must be bf16, f16 or f32, got '" + dtype + "'");
+            case "fp8" -> DType.F8_E4M3;
+            default -> throw CliException.usage("--dtype must be bf16, f16, f32 or fp8, got '" + dtype + "'");
         };
-        SyntheticModel.Shape s;
+        SyntheticModel.Shape s = null;
+        SyntheticModel.DeepseekShape ds = null;
         try {
-            s = SyntheticModel.withArch(SyntheticModel.shape(shape), arch);
+            if (arch.equals("deepseek-v3")) {
+                ds = SyntheticModel.deepseekShape(shape);
+            } else {
+                s = SyntheticModel.withArch(SyntheticModel.shape(shape), arch);
+            }
         } catch (IllegalArgumentException e) {
             throw CliException.usage(e.getMessage());
         }
@@ -51,7 +59,12 @@ final class SynthCommand implements Callable<Integer> {
             throw CliException.usage("--tokenizer " + tokenizer + " has no tokenizer.json");
         }
         long t0 = System.nanoTime();
-        SyntheticModel.write(s, d, out, seed, (done, total) -> Progress.bar("writing " + out.getFileName(), done, total));
+        java.util.function.BiConsumer<Long, Long> bar = (done, total) -> Progress.bar("writing " + out.getFileName(), done, total);
+        if (ds != null) {
+            SyntheticModel.write(ds, d, out, seed, bar);
+        } else {
+            SyntheticModel.write(s, d, out, seed, bar);
+        }
         if (tokenizer != null) {
             for (String f : new String[] {"tokenizer.json", "tokenizer_config.json"}) {
                 Path src = tokenizer.resolve(f);

@@ -162,4 +162,21 @@ class CliTest {
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("tg_tokens_per_second");
     }
+
+    @Test
+    void synthWritesLoadableFp8AndDeepseekCheckpoints(@TempDir Path tmp) {
+        Path fp8 = tmp.resolve("fp8");
+        CliRunner.Result r = CliRunner.run("synth", "--arch", "qwen3", "--shape", "tiny", "--dtype", "fp8", "--out", fp8.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        r = CliRunner.run("generate", "--model", fp8.toString(), "--tokens", "1,2,3", "-n", "4", "--json", "--ignore-eos");
+        assertThat(r.exit()).as(r.err()).isZero();
+        Path ds = tmp.resolve("ds");
+        r = CliRunner.run("synth", "--arch", "deepseek-v3", "--shape", "deepseek-v3-tiny", "--dtype", "fp8", "--out", ds.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        r = CliRunner.run("info", "--model", ds.toString(), "--json");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("DeepseekV3ForCausalLM").contains("F8_E4M3");
+        r = CliRunner.run("generate", "--model", ds.toString(), "--tokens", "1,2,3", "-n", "4", "--json", "--ignore-eos");
+        assertThat(r.exit()).as(r.err()).isZero();
+    }
 }

@@ -18,14 +18,21 @@ import org.redhare.model.safetensors.SafetensorsWriter;
 /**
  * Random-weight checkpoints in the shapes of real models and the Hugging Face layout (like vLLM's dummy
  * weights), so speed can be measured at realistic sizes without a model hub. Weights are uniform with a
- * standard deviation of 0.02 (norm weights 1); the values do not matter for speed.
+ * standard deviation of 0.02 (norm weights 1); the values do not matter for speed. With {@code F8_E4M3}
+ * the decoder layers' linear weights are block-quantized (128x128, {@code weight_scale_inv}) as in
+ * DeepSeek-V3 and Qwen3-FP8 checkpoints; embeddings, norms, routers and the LM head stay BF16.
  */
 public final class SyntheticModel {
     private SyntheticModel() {}
 
-    /** A named model shape. */
+    /** A named dense model shape. */
     public record Shape(String name, String arch, int hidden, int layers, int heads, int kvHeads, int headDim, int intermediate,
                         int vocab, boolean tied, double ropeTheta, int maxPositions, double eps, boolean llama3Rope) {}
+
+    /** A DeepSeek-V3-architecture shape (MLA + routed experts). */
+    public record DeepseekShape(String name, int hidden, int layers, int heads, int qLora, int kvLora, int nope, int rope, int vDim,
+                                int intermediate, int moeIntermediate, int experts, int topK, int nGroup, int topkGroup, int firstDense,
+                                int shared, int vocab) {}
 
     public static final List<Shape> SHAPES = List.of(
             new Shape("qwen2.5-0.5b", "qwen2", 896, 24, 14, 2, 64, 4864, 151936, true, 1e6, 32768, 1e-6, false),
@@ -36,9 +43,25 @@ public final class SyntheticModel {
             new Shape("qwen3-1.7b", "qwen3", 2048, 28, 16, 8, 128, 6144, 151936, true, 1e6, 40960, 1e-6, false),
             new Shape("tiny", "llama", 64, 2, 4, 2, 16, 128, 512, false, 1e4, 512, 1e-5, false));
 
+    public static final List<DeepseekShape> DEEPSEEK_SHAPES = List.of(
+            // DeepSeek-V3's attention and routing geometry scaled to fit one small machine.
+            new DeepseekShape("deepseek-v3-small", 2048, 8, 16, 768, 512, 128, 64, 128, 5632, 1024, 64, 6, 8, 4, 1, 1, 129280),
+            new DeepseekShape("deepseek-v3-tiny", 64, 2, 4, 48, 32, 16, 8, 16, 128, 32, 8, 2, 4, 2, 1, 1, 512));
+
+    public static List<String> shapeNames() {
+        List<String> n = new ArrayList<>(SHAPES.stream().map(Shape::name).toList());
+        DEEPSEEK_SHAPES.forEach(s -> n.add(s.name()));
+        return n;
+    }
+
     public static Shape shape(String name) {
         return SHAPES.stream().filter(s -> s.name().equals(name)).findFirst().orElseThrow(() -> new IllegalArgumentException(
-                "unknown shape '" + name + "'; known: " + SHAPES.stream().map(Shape::name).toList()));
+                "unknown shape '" + name + "' for this architecture; known: " + shapeNames()));
+    }
+
+    public static DeepseekShape deepseekShape(String name) {
+        return DEEPSEEK_SHAPES.stream().filter(s -> s.name().equals(name)).findFirst().orElseThrow(() -> new IllegalArgumentException(
+                "unknown DeepSeek shape '" + name + "'; known: " + DEEPSEEK_SHAPES.stream().map(DeepseekShape::name).toList()));
     }
 
     /** The shape with another architecture's conventions (biases, q/k norms) applied. */
@@ -47,69 +70,188 @@ public final class SyntheticModel {
                 s.tied(), s.ropeTheta(), s.maxPositions(), s.eps(), s.llama3Rope() && arch.equals("llama"));
     }
 
-    public static void write(Shape s, DType dtype, Path out, long seed, BiConsumer<Long, Long> progress) throws IOException {
-        if (dtype != DType.BF16 && dtype != DType.F32 && dtype != DType.F16) {
-            throw new IllegalArgumentException("synth writes bf16, f16 or f32 checkpoints, not " + dtype);
+    /** Collects the tensors of a checkpoint in order. */
+    private static final class Tensors {
+        final List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+        final DType dtype;
+        long counter;
+
+        Tensors(DType dtype, long seed) {
+            this.dtype = dtype;
+            this.counter = seed;
         }
+
+        DType plain() {
+            return dtype == DType.F8_E4M3 ? DType.BF16 : dtype;
+        }
+
+        void norm(String name, int n) {
+            entries.add(ones(name, plain(), n));
+        }
+
+        void vector(String name, int n) {
+            entries.add(random(name, plain(), counter++, n));
+        }
+
+        /** An embedding, LM head or router: never FP8. */
+        void plainMatrix(String name, int rows, int cols) {
+            entries.add(random(name, plain(), counter++, rows, cols));
+        }
+
+        /** A decoder-layer linear weight: FP8 with block scales when the checkpoint is FP8. */
+        void linear(String name, int rows, int cols) {
+            if (dtype != DType.F8_E4M3) {
+                entries.add(random(name, dtype, counter++, rows, cols));
+                return;
+            }
+            long seed = mix(counter++);
+            float a = 0.02f * (float) Math.sqrt(3);
+            float scale = a / 448f;
+            entries.add(new SafetensorsWriter.Entry(name, DType.F8_E4M3, new long[] {rows, cols}, (buf, off) -> {
+                long x = seed ^ (off * 0xBF58476D1CE4E5B9L) | 1;
+                while (buf.hasRemaining()) {
+                    x = xorshift(x);
+                    float u = ((x >>> 40) * 0x1p-24f) * 2 - 1;
+                    buf.put(Numbers.floatToE4m3(u * a / scale));
+                }
+            }));
+            int sr = (rows + 127) / 128;
+            int sc = (cols + 127) / 128;
+            entries.add(new SafetensorsWriter.Entry(name + "_scale_inv", DType.F32, new long[] {sr, sc}, (buf, off) -> {
+                while (buf.hasRemaining()) {
+                    buf.putFloat(scale);
+                }
+            }));
+        }
+
+        void mlp(String prefix, int inter, int hidden) {
+            linear(prefix + "gate_proj.weight", inter, hidden);
+            linear(prefix + "up_proj.weight", inter, hidden);
+            linear(prefix + "down_proj.weight", hidden, inter);
+        }
+    }
+
+    public static void write(Shape s, DType dtype, Path out, long seed, BiConsumer<Long, Long> progress) throws IOException {
+        checkDtype(dtype);
         Files.createDirectories(out);
         Files.writeString(out.resolve("config.json"), config(s, dtype));
-        List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+        Tensors w = new Tensors(dtype, seed);
         int h = s.hidden();
         int q = s.heads() * s.headDim();
         int kv = s.kvHeads() * s.headDim();
         boolean bias = s.arch().equals("qwen2");
         boolean qkNorm = s.arch().equals("qwen3");
-        long[] counter = {seed};
-        entries.add(random("model.embed_tokens.weight", dtype, counter, s.vocab(), h));
+        w.plainMatrix("model.embed_tokens.weight", s.vocab(), h);
         for (int l = 0; l < s.layers(); l++) {
             String p = "model.layers." + l + ".";
-            entries.add(ones(p + "input_layernorm.weight", dtype, h));
-            entries.add(random(p + "self_attn.q_proj.weight", dtype, counter, q, h));
-            entries.add(random(p + "self_attn.k_proj.weight", dtype, counter, kv, h));
-            entries.add(random(p + "self_attn.v_proj.weight", dtype, counter, kv, h));
+            w.norm(p + "input_layernorm.weight", h);
+            w.linear(p + "self_attn.q_proj.weight", q, h);
+            w.linear(p + "self_attn.k_proj.weight", kv, h);
+            w.linear(p + "self_attn.v_proj.weight", kv, h);
             if (bias) {
-                entries.add(random(p + "self_attn.q_proj.bias", dtype, counter, q));
-                entries.add(random(p + "self_attn.k_proj.bias", dtype, counter, kv));
-                entries.add(random(p + "self_attn.v_proj.bias", dtype, counter, kv));
+                w.vector(p + "self_attn.q_proj.bias", q);
+                w.vector(p + "self_attn.k_proj.bias", kv);
+                w.vector(p + "self_attn.v_proj.bias", kv);
             }
             if (qkNorm) {
-                entries.add(ones(p + "self_attn.q_norm.weight", dtype, s.headDim()));
-                entries.add(ones(p + "self_attn.k_norm.weight", dtype, s.headDim()));
+                w.norm(p + "self_attn.q_norm.weight", s.headDim());
+                w.norm(p + "self_attn.k_norm.weight", s.headDim());
             }
-            entries.add(random(p + "self_attn.o_proj.weight", dtype, counter, h, q));
-            entries.add(ones(p + "post_attention_layernorm.weight", dtype, h));
-            entries.add(random(p + "mlp.gate_proj.weight", dtype, counter, s.intermediate(), h));
-            entries.add(random(p + "mlp.up_proj.weight", dtype, counter, s.intermediate(), h));
-            entries.add(random(p + "mlp.down_proj.weight", dtype, counter, h, s.intermediate()));
+            w.linear(p + "self_attn.o_proj.weight", h, q);
+            w.norm(p + "post_attention_layernorm.weight", h);
+            w.mlp(p + "mlp.", s.intermediate(), h);
         }
-        entries.add(ones("model.norm.weight", dtype, h));
+        w.norm("model.norm.weight", h);
         if (!s.tied()) {
-            entries.add(random("lm_head.weight", dtype, counter, s.vocab(), h));
+            w.plainMatrix("lm_head.weight", s.vocab(), h);
         }
-        SafetensorsWriter.write(out.resolve("model.safetensors"), entries, Map.of("format", "pt", "generator", "redhare synth " + s.name()), progress);
+        SafetensorsWriter.write(out.resolve("model.safetensors"), w.entries, Map.of("format", "pt", "generator", "redhare synth " + s.name()), progress);
+    }
+
+    public static void write(DeepseekShape s, DType dtype, Path out, long seed, BiConsumer<Long, Long> progress) throws IOException {
+        checkDtype(dtype);
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("config.json"), config(s, dtype));
+        Tensors w = new Tensors(dtype, seed);
+        int h = s.hidden();
+        w.plainMatrix("model.embed_tokens.weight", s.vocab(), h);
+        for (int l = 0; l < s.layers(); l++) {
+            String p = "model.layers." + l + ".";
+            w.norm(p + "input_layernorm.weight", h);
+            w.linear(p + "self_attn.q_a_proj.weight", s.qLora(), h);
+            w.norm(p + "self_attn.q_a_layernorm.weight", s.qLora());
+            w.linear(p + "self_attn.q_b_proj.weight", s.heads() * (s.nope() + s.rope()), s.qLora());
+            w.linear(p + "self_attn.kv_a_proj_with_mqa.weight", s.kvLora() + s.rope(), h);
+            w.norm(p + "self_attn.kv_a_layernorm.weight", s.kvLora());
+            w.linear(p + "self_attn.kv_b_proj.weight", s.heads() * (s.nope() + s.vDim()), s.kvLora());
+            w.linear(p + "self_attn.o_proj.weight", h, s.heads() * s.vDim());
+            w.norm(p + "post_attention_layernorm.weight", h);
+            if (l < s.firstDense()) {
+                w.mlp(p + "mlp.", s.intermediate(), h);
+            } else {
+                w.plainMatrix(p + "mlp.gate.weight", s.experts(), h);
+                w.entries.add(random(p + "mlp.gate.e_score_correction_bias", DType.F32, w.counter++, s.experts()));
+                for (int e = 0; e < s.experts(); e++) {
+                    w.mlp(p + "mlp.experts." + e + ".", s.moeIntermediate(), h);
+                }
+                w.mlp(p + "mlp.shared_experts.", s.moeIntermediate() * s.shared(), h);
+            }
+        }
+        w.norm("model.norm.weight", h);
+        w.plainMatrix("lm_head.weight", s.vocab(), h);
+        SafetensorsWriter.write(out.resolve("model.safetensors"), w.entries, Map.of("format", "pt", "generator", "redhare synth " + s.name()), progress);
+    }
+
+    private static void checkDtype(DType dtype) {
+        if (dtype != DType.BF16 && dtype != DType.F32 && dtype != DType.F16 && dtype != DType.F8_E4M3) {
+            throw new IllegalArgumentException("synth writes bf16, f16, f32 or fp8 checkpoints, not " + dtype);
+        }
+    }
+
+    private static ObjectNode common(ObjectMapper json, String cls, String type, int hidden, int layers, int heads, int kvHeads, int vocab,
+                                     int maxPos, double eps, double theta, boolean tied, DType dtype) {
+        ObjectNode c = json.createObjectNode();
+        c.putArray("architectures").add(cls);
+        c.put("model_type", type);
+        c.put("hidden_size", hidden);
+        c.put("num_hidden_layers", layers);
+        c.put("num_attention_heads", heads);
+        c.put("num_key_value_heads", kvHeads);
+        c.put("vocab_size", vocab);
+        c.put("max_position_embeddings", maxPos);
+        c.put("rms_norm_eps", eps);
+        c.put("rope_theta", theta);
+        c.put("tie_word_embeddings", tied);
+        c.put("hidden_act", "silu");
+        c.put("bos_token_id", 1);
+        c.put("eos_token_id", 2);
+        c.put("torch_dtype", switch (dtype) {
+            case F16 -> "float16";
+            case F32 -> "float32";
+            default -> "bfloat16";
+        });
+        if (dtype == DType.F8_E4M3) {
+            ObjectNode q = c.putObject("quantization_config");
+            q.put("quant_method", "fp8");
+            q.put("fmt", "e4m3");
+            q.put("activation_scheme", "dynamic");
+            q.putArray("weight_block_size").add(128).add(128);
+        }
+        return c;
     }
 
     static String config(Shape s, DType dtype) throws IOException {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ObjectNode c = json.createObjectNode();
         String cls = switch (s.arch()) {
             case "qwen2" -> "Qwen2ForCausalLM";
             case "qwen3" -> "Qwen3ForCausalLM";
             case "llama" -> "LlamaForCausalLM";
-            default -> throw new IllegalArgumentException("unknown arch '" + s.arch() + "': use qwen2, qwen3 or llama");
+            default -> throw new IllegalArgumentException("unknown arch '" + s.arch() + "': use qwen2, qwen3, llama or deepseek-v3");
         };
-        c.putArray("architectures").add(cls);
-        c.put("model_type", s.arch());
-        c.put("hidden_size", s.hidden());
+        ObjectNode c = common(json, cls, s.arch(), s.hidden(), s.layers(), s.heads(), s.kvHeads(), s.vocab(), s.maxPositions(), s.eps(),
+                s.ropeTheta(), s.tied(), dtype);
         c.put("intermediate_size", s.intermediate());
-        c.put("num_hidden_layers", s.layers());
-        c.put("num_attention_heads", s.heads());
-        c.put("num_key_value_heads", s.kvHeads());
         c.put("head_dim", s.headDim());
-        c.put("vocab_size", s.vocab());
-        c.put("max_position_embeddings", s.maxPositions());
-        c.put("rms_norm_eps", s.eps());
-        c.put("rope_theta", s.ropeTheta());
         if (s.llama3Rope()) {
             ObjectNode r = c.putObject("rope_scaling");
             r.put("rope_type", "llama3");
@@ -118,15 +260,41 @@ public final class SyntheticModel {
             r.put("high_freq_factor", 4.0);
             r.put("original_max_position_embeddings", 8192);
         }
-        c.put("tie_word_embeddings", s.tied());
-        c.put("hidden_act", "silu");
-        c.put("bos_token_id", 1);
-        c.put("eos_token_id", 2);
-        c.put("torch_dtype", switch (dtype) {
-            case BF16 -> "bfloat16";
-            case F16 -> "float16";
-            default -> "float32";
-        });
+        return json.writeValueAsString(c);
+    }
+
+    static String config(DeepseekShape s, DType dtype) throws IOException {
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode c = common(json, "DeepseekV3ForCausalLM", "deepseek_v3", s.hidden(), s.layers(), s.heads(), s.heads(), s.vocab(),
+                163840, 1e-6, 10000, false, dtype);
+        c.put("intermediate_size", s.intermediate());
+        c.put("moe_intermediate_size", s.moeIntermediate());
+        c.put("q_lora_rank", s.qLora());
+        c.put("kv_lora_rank", s.kvLora());
+        c.put("qk_nope_head_dim", s.nope());
+        c.put("qk_rope_head_dim", s.rope());
+        c.put("v_head_dim", s.vDim());
+        c.put("n_routed_experts", s.experts());
+        c.put("num_experts_per_tok", s.topK());
+        c.put("n_group", s.nGroup());
+        c.put("topk_group", s.topkGroup());
+        c.put("n_shared_experts", s.shared());
+        c.put("first_k_dense_replace", s.firstDense());
+        c.put("moe_layer_freq", 1);
+        c.put("norm_topk_prob", true);
+        c.put("routed_scaling_factor", 2.5);
+        c.put("scoring_func", "sigmoid");
+        c.put("topk_method", "noaux_tc");
+        c.put("rope_interleave", true);
+        c.put("num_nextn_predict_layers", 0);
+        ObjectNode r = c.putObject("rope_scaling");
+        r.put("type", "yarn");
+        r.put("factor", 40);
+        r.put("beta_fast", 32);
+        r.put("beta_slow", 1);
+        r.put("mscale", 1.0);
+        r.put("mscale_all_dim", 1.0);
+        r.put("original_max_position_embeddings", 4096);
         return json.writeValueAsString(c);
     }
 
@@ -138,16 +306,25 @@ public final class SyntheticModel {
         });
     }
 
-    private static SafetensorsWriter.Entry random(String name, DType dtype, long[] counter, long... shape) {
-        long seed = counter[0]++ * 0x9E3779B97F4A7C15L + 0x632BE59BD9B4E019L;
+    private static long mix(long counter) {
+        return counter * 0x9E3779B97F4A7C15L + 0x632BE59BD9B4E019L;
+    }
+
+    private static long xorshift(long x) {
+        x ^= x << 13;
+        x ^= x >>> 7;
+        x ^= x << 17;
+        return x;
+    }
+
+    private static SafetensorsWriter.Entry random(String name, DType dtype, long counter, long... shape) {
+        long seed = mix(counter);
         return new SafetensorsWriter.Entry(name, dtype, shape, (buf, off) -> {
             // xorshift keyed by the byte offset, so any chunk is reproducible on its own
             long x = seed ^ (off * 0xBF58476D1CE4E5B9L) | 1;
             float a = 0.02f * (float) Math.sqrt(3); // uniform(-a, a) has std 0.02
             while (buf.hasRemaining()) {
-                x ^= x << 13;
-                x ^= x >>> 7;
-                x ^= x << 17;
+                x = xorshift(x);
                 float u = ((x >>> 40) * 0x1p-24f) * 2 - 1;
                 put(buf, dtype, u * a);
             }
