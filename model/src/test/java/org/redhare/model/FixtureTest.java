@@ -25,7 +25,7 @@ class FixtureTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama-tiny", "qwen2-tiny", "qwen3-tiny", "mixtral-tiny", "qwen3-moe-tiny"})
+    @ValueSource(strings = {"llama-tiny", "qwen2-tiny", "qwen3-tiny", "qwen3-tiny-fp8", "mixtral-tiny", "qwen3-moe-tiny"})
     void matchesReference(String fixture) throws Exception {
         check(fixture, 2e-3);
     }
