@@ -6,7 +6,6 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 dir="${1:-/tmp/redhare-models}"; shift || true
-shapes=("${@:-qwen2.5-0.5b:qwen2:bf16 llama-3.2-1b:llama:bf16}")
 [ $# -gt 0 ] && shapes=("$@") || shapes=(qwen2.5-0.5b:qwen2:bf16 llama-3.2-1b:llama:bf16)
 membw="${MEMBW:-$here/../shared/perf/membw}"
 P="${P:-512}"; N="${N:-128}"; R="${R:-3}"
