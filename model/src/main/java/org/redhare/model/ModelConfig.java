@@ -11,6 +11,8 @@ import java.util.List;
 /**
  * The parts of a Hugging Face {@code config.json} that decoder-only models use, with the defaults the
  * transformers config classes apply. {@code raw} keeps the whole document for architecture-specific keys.
+ * {@code ropeInterleaved} is true for weights in Meta's original layout (GGUF llama files), whose RoPE
+ * rotates adjacent pairs; Hugging Face checkpoints use the rotate-half layout.
  */
 public record ModelConfig(
         String architecture,
@@ -32,6 +34,7 @@ public record ModelConfig(
         List<Integer> bosTokenIds,
         List<Integer> eosTokenIds,
         String torchDtype,
+        boolean ropeInterleaved,
         JsonNode raw) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -98,6 +101,7 @@ public record ModelConfig(
                 ids(root.path("bos_token_id")),
                 ids(root.path("eos_token_id")),
                 root.path("torch_dtype").asText(root.path("dtype").asText("")),
+                false,
                 root);
     }
 
@@ -119,10 +123,16 @@ public record ModelConfig(
         return List.copyOf(out);
     }
 
+    public ModelConfig withRopeInterleaved(boolean interleaved) {
+        return new ModelConfig(architecture, modelType, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
+                vocabSize, maxPositionEmbeddings, rmsNormEps, ropeTheta, ropeScaling, partialRotaryFactor, tieWordEmbeddings,
+                attentionBias, bosTokenIds, eosTokenIds, torchDtype, interleaved, raw);
+    }
+
     public ModelConfig withEos(List<Integer> eos) {
         return new ModelConfig(architecture, modelType, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
                 vocabSize, maxPositionEmbeddings, rmsNormEps, ropeTheta, ropeScaling, partialRotaryFactor, tieWordEmbeddings,
-                attentionBias, bosTokenIds, List.copyOf(eos), torchDtype, raw);
+                attentionBias, bosTokenIds, List.copyOf(eos), torchDtype, ropeInterleaved, raw);
     }
 
     /** Context length the model was trained for (the larger of max_position_embeddings and any RoPE extension). */

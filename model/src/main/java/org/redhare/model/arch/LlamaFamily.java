@@ -23,7 +23,7 @@ public final class LlamaFamily implements Architecture {
         boolean bias = c.architecture().equals("Qwen2ForCausalLM") || c.attentionBias();
         boolean qkNorm = c.architecture().equals("Qwen3ForCausalLM");
         Wiring w = new Wiring(c, checkpoint, pool);
-        Rope rope = w.rope(c.headDim(), Rope.Layout.HALF);
+        Rope rope = w.rope(c.headDim(), c.ropeInterleaved() ? Rope.Layout.INTERLEAVED : Rope.Layout.HALF);
         Decoder.Layer[] layers = new Decoder.Layer[c.numLayers()];
         for (int l = 0; l < layers.length; l++) {
             String p = "model.layers." + l + ".";

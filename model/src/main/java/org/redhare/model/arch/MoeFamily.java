@@ -43,7 +43,7 @@ public final class MoeFamily implements Architecture {
         Set<Integer> mlpOnly = new HashSet<>();
         raw.path("mlp_only_layers").forEach(n -> mlpOnly.add(n.asInt()));
         Wiring w = new Wiring(c, checkpoint, pool);
-        Rope rope = w.rope(c.headDim(), Rope.Layout.HALF);
+        Rope rope = w.rope(c.headDim(), c.ropeInterleaved() ? Rope.Layout.INTERLEAVED : Rope.Layout.HALF);
         Decoder.Layer[] layers = new Decoder.Layer[c.numLayers()];
         for (int l = 0; l < layers.length; l++) {
             String p = "model.layers." + l + ".";
