@@ -14,6 +14,25 @@ class TextCodec {
         String flush();
     }
 
+    /** Splits streamed text into reasoning and answer. */
+    interface Splitter {
+        void push(String delta, java.util.function.Consumer<String> reasoning, java.util.function.Consumer<String> content);
+
+        void flush(java.util.function.Consumer<String> reasoning, java.util.function.Consumer<String> content);
+    }
+
+    /** A splitter for this model's replies; {@code startsOpen} when the prompt already opened a think block. */
+    Splitter reasoningStartsOpen(java.util.List<java.util.Map<String, Object>> messages, java.util.Map<String, Object> extra) {
+        return new Splitter() {
+            @Override public void push(String d, java.util.function.Consumer<String> r, java.util.function.Consumer<String> c) { c.accept(d); }
+            @Override public void flush(java.util.function.Consumer<String> r, java.util.function.Consumer<String> c) { }
+        };
+    }
+
+    int[] encodeChat(java.util.List<java.util.Map<String, Object>> messages, boolean addGenerationPrompt, java.util.Map<String, Object> extra) {
+        throw CliException.usage("chat needs the model's tokenizer and chat template, which this build cannot read yet");
+    }
+
     static TextCodec optional(Path model) {
         return new TextCodec();
     }

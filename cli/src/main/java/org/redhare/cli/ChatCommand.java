@@ -1,0 +1,136 @@
+package org.redhare.cli;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import org.redhare.core.Parallel;
+import org.redhare.engine.Engine;
+import org.redhare.engine.EngineConfig;
+import org.redhare.engine.GenerationEvent;
+import org.redhare.engine.GenerationHandle;
+import org.redhare.engine.GenerationRequest;
+import org.redhare.engine.SamplingParams;
+import org.redhare.model.CausalLM;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * Interactive chat in the terminal with the model's own chat template. Tokens stream as they come;
+ * a model's reasoning ({@code <think>…</think>}) is shown apart from the answer. {@code /reset} starts a
+ * new conversation, {@code /exit} (or end of input) quits.
+ */
+@Command(name = "chat", mixinStandardHelpOptions = true, description = "Chat with a model in the terminal (/reset, /exit).")
+final class ChatCommand implements Callable<Integer> {
+    @Mixin ModelOptions modelOptions;
+
+    @Option(names = "--system", paramLabel = "TEXT", description = "system prompt")
+    String system;
+
+    @Option(names = {"-n", "--max-tokens"}, defaultValue = "1024", description = "most tokens per reply (default ${DEFAULT-VALUE})")
+    int maxTokens;
+
+    @Option(names = "--temperature", defaultValue = "0.7", description = "sampling temperature; 0 = greedy (default ${DEFAULT-VALUE})")
+    float temperature;
+
+    @Option(names = "--top-p", defaultValue = "0.9", description = "nucleus sampling threshold (default ${DEFAULT-VALUE})")
+    float topP;
+
+    @Option(names = "--top-k", defaultValue = "40", description = "top-k; 0 = all (default ${DEFAULT-VALUE})")
+    int topK;
+
+    @Option(names = "--min-p", defaultValue = "0.05", description = "min-p (default ${DEFAULT-VALUE})")
+    float minP;
+
+    @Option(names = "--repetition-penalty", defaultValue = "1.0", description = "repetition penalty; 1 = off")
+    float repetitionPenalty;
+
+    @Option(names = "--seed", description = "random seed")
+    Long seed;
+
+    @Option(names = "--no-think", description = "ask thinking models (Qwen3) not to think (enable_thinking=false)")
+    boolean noThink;
+
+    @Option(names = "--ctx-size", paramLabel = "N", description = "context length (default: the model's, at most 8192 here)")
+    Integer ctxSize;
+
+    @Override
+    public Integer call() throws Exception {
+        SamplingParams sampling = new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, 0f, 0f, seed);
+        try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.load(pool)) {
+            TextCodec codec = TextCodec.require(modelOptions.model, "chat");
+            int ctx = ctxSize != null ? ctxSize : Math.min(model.config().contextLength(), 8192);
+            Set<Integer> stops = new HashSet<>(model.config().eosTokenIds());
+            stops.addAll(codec.stopTokenIds());
+            PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            List<Map<String, Object>> messages = new ArrayList<>();
+            resetConversation(messages);
+            Map<String, Object> extra = new LinkedHashMap<>();
+            if (noThink) {
+                extra.put("enable_thinking", false);
+            }
+            try (Engine engine = new Engine(model, new EngineConfig(ctx, ctx + 16, modelOptions.kvDtype(), 16, 512, 1, false))) {
+                out.println("chatting with " + modelOptions.model.getFileName() + " — /reset starts over, /exit quits");
+                while (true) {
+                    out.print("\n> ");
+                    out.flush();
+                    String line = in.readLine();
+                    if (line == null || line.strip().equals("/exit")) {
+                        out.println();
+                        return 0;
+                    }
+                    if (line.strip().equals("/reset")) {
+                        resetConversation(messages);
+                        out.println("(new conversation)");
+                        continue;
+                    }
+                    if (line.isBlank()) {
+                        continue;
+                    }
+                    messages.add(message("user", line));
+                    int[] prompt = codec.encodeChat(messages, true, extra);
+                    if (prompt.length >= ctx) {
+                        out.println("(the conversation no longer fits the context of " + ctx + " tokens: /reset to start over)");
+                        messages.remove(messages.size() - 1);
+                        continue;
+                    }
+                    GenerationHandle h = engine.submit(new GenerationRequest(prompt, sampling, Math.min(maxTokens, ctx - prompt.length),
+                            stops, false));
+                    TextCodec.Stream text = codec.stream();
+                    ReasoningView view = new ReasoningView(out, codec.reasoningStartsOpen(messages, extra));
+                    GenerationEvent.Finished fin = h.stream(t -> view.append(text.push(t.id())));
+                    view.append(text.flush());
+                    view.finish();
+                    messages.add(message("assistant", view.answer()));
+                    if (fin.message() != null) {
+                        out.println("\n(" + fin.message() + ")");
+                    }
+                    Progress.info(String.format("[%d tokens, %.1f tok/s]", fin.usage().completionTokens(), fin.usage().decodeTokensPerSecond()));
+                }
+            }
+        }
+    }
+
+    private void resetConversation(List<Map<String, Object>> messages) {
+        messages.clear();
+        if (system != null) {
+            messages.add(message("system", system));
+        }
+    }
+
+    static Map<String, Object> message(String role, String content) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("role", role);
+        m.put("content", content);
+        return m;
+    }
+}
