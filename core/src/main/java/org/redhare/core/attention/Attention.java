@@ -1,6 +1,12 @@
 package org.redhare.core.attention;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 import org.redhare.core.Parallel;
 import org.redhare.core.ops.Ops;
 
@@ -11,6 +17,9 @@ import org.redhare.core.ops.Ops;
  * values of a group are read once for all the query heads that share them.
  */
 public final class Attention {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     private final int heads;
     private final int kvHeads;
     private final int headDim;  // query/key dims per head
@@ -69,23 +78,81 @@ public final class Attention {
         int[] table = tables[t];
         int qWidth = heads * headDim;
         int oWidth = heads * vHeadDim;
-        for (int j = 0; j < ctx; j++) {
-            int slot = cache.slotOf(table, j);
-            for (int hh = 0; hh < group; hh++) {
-                int h = g * group + hh;
-                buf[hh * ctx + j] = cache.dotKey(layer, slot, g * headDim, q, t * qWidth + h * headDim, headDim, row) * scale;
+        int qBase = t * qWidth + g * group * headDim;
+        int oBase = t * oWidth + g * group * vHeadDim;
+        if (cache.dtype() == KvDtype.F32) {
+            scoresF32(cache.keySegment(layer), cache, table, ctx, q, qBase, group, buf, g);
+        } else {
+            for (int j = 0; j < ctx; j++) {
+                int slot = cache.slotOf(table, j);
+                for (int hh = 0; hh < group; hh++) {
+                    buf[hh * ctx + j] = cache.dotKey(layer, slot, g * headDim, q, qBase + hh * headDim, headDim, row) * scale;
+                }
             }
         }
         for (int hh = 0; hh < group; hh++) {
             Ops.softmax(buf, hh * ctx, ctx);
-            int h = g * group + hh;
-            Arrays.fill(out, t * oWidth + h * vHeadDim, t * oWidth + (h + 1) * vHeadDim, 0f);
         }
+        Arrays.fill(out, oBase, oBase + group * vHeadDim, 0f);
+        if (cache.dtype() == KvDtype.F32) {
+            valuesF32(cache.valueSegment(layer), cache, table, ctx, out, oBase, group, buf, g);
+        } else {
+            for (int j = 0; j < ctx; j++) {
+                int slot = cache.slotOf(table, j);
+                for (int hh = 0; hh < group; hh++) {
+                    cache.accumulateValue(layer, slot, g * vHeadDim, buf[hh * ctx + j], out, oBase + hh * vHeadDim, vHeadDim, row);
+                }
+            }
+        }
+    }
+
+    /** Scores of every query head of group g against each cached key: the key row is read once for the whole group. */
+    private void scoresF32(MemorySegment keys, PagedKvCache cache, int[] table, int ctx, float[] q, int qBase, int group, float[] buf, int g) {
+        int L = F.length();
+        int vec = headDim / L * L;
+        long rowBytes = (long) cache.kWidth() * 4;
+        int bs = cache.blockSize();
+        int kvCol = g * headDim;
         for (int j = 0; j < ctx; j++) {
-            int slot = cache.slotOf(table, j);
+            long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + kvCol * 4L;
             for (int hh = 0; hh < group; hh++) {
-                int h = g * group + hh;
-                cache.accumulateValue(layer, slot, g * vHeadDim, buf[hh * ctx + j], out, t * oWidth + h * vHeadDim, vHeadDim, row);
+                int qo = qBase + hh * headDim;
+                FloatVector acc = FloatVector.zero(F);
+                int i = 0;
+                for (; i < vec; i += L) {
+                    acc = FloatVector.fromMemorySegment(F, keys, base + i * 4L, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.fromArray(F, q, qo + i), acc);
+                }
+                float s = acc.reduceLanes(VectorOperators.ADD);
+                for (; i < headDim; i++) {
+                    s += keys.get(FLOAT, base + i * 4L) * q[qo + i];
+                }
+                buf[hh * ctx + j] = s * scale;
+            }
+        }
+    }
+
+    /** {@code out_h += p_h[j] * v_j} for every head of group g; the value row is read once for the group. */
+    private void valuesF32(MemorySegment values, PagedKvCache cache, int[] table, int ctx, float[] out, int oBase, int group, float[] buf, int g) {
+        int L = F.length();
+        int vec = vHeadDim / L * L;
+        long rowBytes = (long) cache.vWidth() * 4;
+        int bs = cache.blockSize();
+        int col = g * vHeadDim;
+        for (int j = 0; j < ctx; j++) {
+            long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + col * 4L;
+            int i = 0;
+            for (; i < vec; i += L) {
+                FloatVector v = FloatVector.fromMemorySegment(F, values, base + i * 4L, ByteOrder.LITTLE_ENDIAN);
+                for (int hh = 0; hh < group; hh++) {
+                    int o = oBase + hh * vHeadDim + i;
+                    v.fma(FloatVector.broadcast(F, buf[hh * ctx + j]), FloatVector.fromArray(F, out, o)).intoArray(out, o);
+                }
+            }
+            for (; i < vHeadDim; i++) {
+                float v = values.get(FLOAT, base + i * 4L);
+                for (int hh = 0; hh < group; hh++) {
+                    out[oBase + hh * vHeadDim + i] += buf[hh * ctx + j] * v;
+                }
             }
         }
     }

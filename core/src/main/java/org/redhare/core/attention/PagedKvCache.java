@@ -66,6 +66,15 @@ public final class PagedKvCache implements AutoCloseable {
         return (long) numBlocks * blockSize * bytesPerToken(layers, kWidth, vWidth, dtype) / layers * layers;
     }
 
+    /** Native memory of one layer's keys {@code [numBlocks * blockSize, kWidth]} (for fused kernels). */
+    MemorySegment keySegment(int layer) {
+        return keys[layer];
+    }
+
+    MemorySegment valueSegment(int layer) {
+        return values[layer];
+    }
+
     /** Index of the storage row holding position {@code pos} of a sequence with block table {@code table}. */
     public int slotOf(int[] table, int pos) {
         return table[pos / blockSize] * blockSize + pos % blockSize;

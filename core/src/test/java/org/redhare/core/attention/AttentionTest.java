@@ -1,0 +1,67 @@
+package org.redhare.core.attention;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.redhare.core.Parallel;
+
+/** Paged attention against a plain double-precision reference, with scattered blocks, GQA and every cache dtype. */
+class AttentionTest {
+    @ParameterizedTest(name = "{0}: heads {1}/{2}, dim {3}/{4}, ctx {5}")
+    @CsvSource({"F32, 4, 2, 16, 16, 37", "F32, 6, 2, 20, 12, 9", "F32, 3, 3, 64, 64, 70", "BF16, 4, 2, 16, 16, 37", "F16, 6, 3, 24, 24, 21"})
+    void matchesReference(KvDtype dtype, int heads, int kvHeads, int headDim, int vDim, int ctx) {
+        Random rnd = new Random(ctx * 31L + heads);
+        int bs = 8;
+        int blocks = (ctx + bs - 1) / bs;
+        int[] table = new int[blocks];
+        for (int i = 0; i < blocks; i++) table[i] = blocks * 2 - 1 - 2 * i; // scattered, reversed
+        float[][] k = new float[ctx][kvHeads * headDim];
+        float[][] v = new float[ctx][kvHeads * vDim];
+        try (PagedKvCache cache = new PagedKvCache(1, blocks * 2, bs, kvHeads * headDim, kvHeads * vDim, dtype);
+             Parallel pool = new Parallel(2)) {
+            for (int j = 0; j < ctx; j++) {
+                for (int i = 0; i < k[j].length; i++) k[j][i] = round(dtype, (float) rnd.nextGaussian());
+                for (int i = 0; i < v[j].length; i++) v[j][i] = round(dtype, (float) rnd.nextGaussian());
+                cache.write(0, cache.slotOf(table, j), k[j], 0, v[j], 0);
+            }
+            // Two query tokens: the last position and one in the middle.
+            int[] positions = {ctx - 1, ctx / 2};
+            float[] q = new float[2 * heads * headDim];
+            for (int i = 0; i < q.length; i++) q[i] = (float) rnd.nextGaussian();
+            float[] out = new float[2 * heads * vDim];
+            float scale = (float) (1 / Math.sqrt(headDim));
+            new Attention(heads, kvHeads, headDim, vDim, scale).forward(pool, cache, 0, q, 2, new int[][] {table, table}, positions, out);
+            int group = heads / kvHeads;
+            for (int t = 0; t < 2; t++) {
+                for (int h = 0; h < heads; h++) {
+                    int g = h / group;
+                    double[] s = new double[positions[t] + 1];
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int j = 0; j < s.length; j++) {
+                        for (int d = 0; d < headDim; d++) s[j] += (double) q[t * heads * headDim + h * headDim + d] * k[j][g * headDim + d];
+                        s[j] *= scale;
+                        max = Math.max(max, s[j]);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j < s.length; j++) sum += s[j] = Math.exp(s[j] - max);
+                    for (int d = 0; d < vDim; d++) {
+                        double ref = 0;
+                        for (int j = 0; j < s.length; j++) ref += s[j] / sum * v[j][g * vDim + d];
+                        assertThat((double) out[t * heads * vDim + h * vDim + d]).isCloseTo(ref, within(1e-4));
+                    }
+                }
+            }
+        }
+    }
+
+    static float round(KvDtype d, float x) {
+        return switch (d) {
+            case F32 -> x;
+            case BF16 -> org.redhare.core.Numbers.bf16ToFloat(org.redhare.core.Numbers.floatToBf16(x));
+            case F16 -> Float.float16ToFloat(Float.floatToFloat16(x));
+        };
+    }
+}
