@@ -1,0 +1,199 @@
+package org.redhare.model.gguf;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.redhare.core.DType;
+import org.redhare.model.Checkpoint;
+import org.redhare.model.ModelConfig;
+import org.redhare.model.ModelLoadException;
+import org.redhare.model.TensorRef;
+
+/**
+ * A GGUF file seen through Hugging Face names, so the same architecture classes run it: {@code blk.N.attn_q}
+ * becomes {@code model.layers.N.self_attn.q_proj}, dimensions are reversed (GGUF lists the innermost
+ * first), and the {@code general.architecture} metadata becomes a {@link ModelConfig}. Llama-architecture
+ * GGUF weights keep Meta's layout, whose RoPE rotates adjacent pairs; Qwen's keep the rotate-half layout.
+ */
+public final class GgufCheckpoint implements Checkpoint {
+    private static final Pattern BLOCK = Pattern.compile("blk\\.(\\d+)\\.(.+)");
+    private static final Map<String, String> LAYER_NAMES = Map.ofEntries(
+            Map.entry("attn_norm", "input_layernorm"),
+            Map.entry("ffn_norm", "post_attention_layernorm"),
+            Map.entry("attn_q", "self_attn.q_proj"),
+            Map.entry("attn_k", "self_attn.k_proj"),
+            Map.entry("attn_v", "self_attn.v_proj"),
+            Map.entry("attn_output", "self_attn.o_proj"),
+            Map.entry("attn_q_norm", "self_attn.q_norm"),
+            Map.entry("attn_k_norm", "self_attn.k_norm"),
+            Map.entry("ffn_gate", "mlp.gate_proj"),
+            Map.entry("ffn_up", "mlp.up_proj"),
+            Map.entry("ffn_down", "mlp.down_proj"));
+    private static final Map<String, String> ARCHITECTURES = Map.of(
+            "llama", "LlamaForCausalLM", "qwen2", "Qwen2ForCausalLM", "qwen3", "Qwen3ForCausalLM");
+
+    private final GgufFile file;
+    private final Map<String, TensorRef> tensors;
+
+    private GgufCheckpoint(GgufFile file, Map<String, TensorRef> tensors) {
+        this.file = file;
+        this.tensors = tensors;
+    }
+
+    public static GgufCheckpoint open(Path path) {
+        GgufFile f;
+        try {
+            f = GgufFile.open(path);
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot read " + path + ": " + e.getMessage(), e);
+        }
+        try {
+            Map<String, TensorRef> out = new LinkedHashMap<>();
+            for (GgufTensorInfo t : f.tensors()) {
+                String hf = hfName(t.name());
+                if (hf == null) {
+                    continue; // tensors no supported architecture uses (e.g. rope_freqs is derived from metadata)
+                }
+                long[] dims = t.dims();
+                long[] shape = new long[dims.length];
+                for (int i = 0; i < dims.length; i++) {
+                    shape[i] = dims[dims.length - 1 - i];
+                }
+                out.put(hf, new TensorRef(hf, dtype(t, path), shape, f.tensorData(t), path));
+            }
+            return new GgufCheckpoint(f, out);
+        } catch (RuntimeException e) {
+            f.close();
+            throw e;
+        }
+    }
+
+    public GgufFile file() {
+        return file;
+    }
+
+    static String hfName(String gguf) {
+        switch (gguf) {
+            case "token_embd.weight": return "model.embed_tokens.weight";
+            case "output_norm.weight": return "model.norm.weight";
+            case "output.weight": return "lm_head.weight";
+            default: break;
+        }
+        Matcher m = BLOCK.matcher(gguf);
+        if (!m.matches()) {
+            return null;
+        }
+        String rest = m.group(2);
+        int dot = rest.lastIndexOf('.');
+        String base = LAYER_NAMES.get(rest.substring(0, dot));
+        return base == null ? null : "model.layers." + m.group(1) + "." + base + rest.substring(dot);
+    }
+
+    private static DType dtype(GgufTensorInfo t, Path path) {
+        return switch (t.type()) {
+            case F32 -> DType.F32;
+            case F16 -> DType.F16;
+            case BF16 -> DType.BF16;
+            default -> throw new ModelLoadException(path + ": tensor '" + t.name() + "' has GGUF type " + t.type()
+                    + ", which this build does not run yet (supported: F32, F16, BF16)");
+        };
+    }
+
+    /** The model configuration the GGUF metadata describes, in config.json terms. */
+    public ModelConfig config() {
+        Map<String, Object> md = file.metadata();
+        String arch = file.getString("general.architecture", null);
+        if (arch == null || !ARCHITECTURES.containsKey(arch)) {
+            throw new ModelLoadException(file.path() + ": GGUF architecture '" + arch + "' is not supported; RedHare runs GGUF "
+                    + String.join(", ", ARCHITECTURES.keySet()) + " models");
+        }
+        ObjectNode c = new ObjectMapper().createObjectNode();
+        c.putArray("architectures").add(ARCHITECTURES.get(arch));
+        c.put("model_type", arch);
+        int hidden = (int) need(arch + ".embedding_length");
+        int heads = (int) need(arch + ".attention.head_count");
+        c.put("hidden_size", hidden);
+        c.put("intermediate_size", need(arch + ".feed_forward_length"));
+        c.put("num_hidden_layers", need(arch + ".block_count"));
+        c.put("num_attention_heads", heads);
+        c.put("num_key_value_heads", file.getLong(arch + ".attention.head_count_kv", heads));
+        c.put("head_dim", file.getLong(arch + ".attention.key_length", hidden / heads));
+        Object tokens = md.get("tokenizer.ggml.tokens");
+        long vocab = file.getLong(arch + ".vocab_size", tokens instanceof List<?> l ? l.size() : -1);
+        TensorRef embed = tensors.get("model.embed_tokens.weight");
+        if (embed != null) {
+            vocab = embed.shape()[0];
+        }
+        c.put("vocab_size", vocab);
+        c.put("max_position_embeddings", file.getLong(arch + ".context_length", 2048));
+        c.put("rms_norm_eps", file.getFloat(arch + ".attention.layer_norm_rms_epsilon", 1e-6f));
+        c.put("rope_theta", file.getFloat(arch + ".rope.freq_base", 10000f));
+        long ropeDim = file.getLong(arch + ".rope.dimension_count", -1);
+        long headDim = c.get("head_dim").asLong();
+        if (ropeDim > 0 && ropeDim != headDim) {
+            c.put("partial_rotary_factor", (double) ropeDim / headDim);
+        }
+        String scaling = file.getString(arch + ".rope.scaling.type", "none");
+        if (!scaling.equals("none")) {
+            ObjectNode r = c.putObject("rope_scaling");
+            r.put("rope_type", scaling);
+            r.put("factor", file.getFloat(arch + ".rope.scaling.factor", 1f));
+            long orig = file.getLong(arch + ".rope.scaling.original_context_length", -1);
+            if (orig > 0) {
+                r.put("original_max_position_embeddings", orig);
+            }
+        }
+        c.put("tie_word_embeddings", !tensors.containsKey("lm_head.weight"));
+        c.put("attention_bias", tensors.containsKey("model.layers.0.self_attn.q_proj.bias"));
+        long bos = file.getLong("tokenizer.ggml.bos_token_id", -1);
+        long eos = file.getLong("tokenizer.ggml.eos_token_id", -1);
+        if (bos >= 0) {
+            c.put("bos_token_id", bos);
+        }
+        if (eos >= 0) {
+            c.put("eos_token_id", eos);
+        }
+        return ModelConfig.parse(c, file.path().toString()).withRopeInterleaved(arch.equals("llama"));
+    }
+
+    private long need(String key) {
+        long v = file.getLong(key, -1);
+        if (v < 0) {
+            throw new ModelLoadException(file.path() + ": GGUF metadata '" + key + "' is missing");
+        }
+        return v;
+    }
+
+    @Override
+    public Collection<String> names() {
+        return tensors.keySet();
+    }
+
+    @Override
+    public Optional<TensorRef> find(String name) {
+        return Optional.ofNullable(tensors.get(name));
+    }
+
+    @Override
+    public String describe() {
+        return file.path().toString();
+    }
+
+    @Override
+    public void close() {
+        file.close();
+    }
+
+    MemorySegment mapping() {
+        return file.mapping();
+    }
+}
