@@ -2,6 +2,7 @@ package org.redhare.engine;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import org.redhare.core.ops.Ops;
 
 /**
  * Picks the next token of one sequence from its logits. Holds the sequence's random stream and the
@@ -55,12 +56,10 @@ public final class Sampler {
             probs = new float[vocab];
             candidates = new int[vocab];
         }
-        double sum = 0;
         for (int i = 0; i < vocab; i++) {
-            float p = (float) Math.exp((logits[off + i] - max) * invT);
-            probs[i] = p;
-            sum += p;
+            probs[i] = logits[off + i] * invT;
         }
+        double sum = Ops.expShifted(probs, 0, vocab, max * invT); // vector exp
         // Candidate set: drop what no filter can keep before sorting (top-p cutoff as in llama2.c).
         float pMax = (float) (1.0 / sum); // probability of the argmax
         float threshold = 0f;
