@@ -38,23 +38,7 @@ final class ChatCommand implements Callable<Integer> {
     @Option(names = {"-n", "--max-tokens"}, defaultValue = "1024", description = "most tokens per reply (default ${DEFAULT-VALUE})")
     int maxTokens;
 
-    @Option(names = "--temperature", defaultValue = "0.7", description = "sampling temperature; 0 = greedy (default ${DEFAULT-VALUE})")
-    float temperature;
-
-    @Option(names = "--top-p", defaultValue = "0.9", description = "nucleus sampling threshold (default ${DEFAULT-VALUE})")
-    float topP;
-
-    @Option(names = "--top-k", defaultValue = "40", description = "top-k; 0 = all (default ${DEFAULT-VALUE})")
-    int topK;
-
-    @Option(names = "--min-p", defaultValue = "0.05", description = "min-p (default ${DEFAULT-VALUE})")
-    float minP;
-
-    @Option(names = "--repetition-penalty", defaultValue = "1.0", description = "repetition penalty; 1 = off")
-    float repetitionPenalty;
-
-    @Option(names = "--seed", description = "random seed")
-    Long seed;
+    @Mixin SamplingOptions samplingOptions;
 
     @Option(names = "--no-think", description = "ask thinking models (Qwen3) not to think (enable_thinking=false)")
     boolean noThink;
@@ -64,7 +48,7 @@ final class ChatCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        SamplingParams sampling = new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, 0f, 0f, seed);
+        SamplingParams sampling = samplingOptions.params();
         try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.load(pool)) {
             TextCodec codec = TextCodec.require(modelOptions.model, "chat");
             int ctx = ctxSize != null ? ctxSize : Math.min(model.config().contextLength(), 8192);

@@ -39,23 +39,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = {"-n", "--max-tokens"}, defaultValue = "128", description = "most tokens to generate (default ${DEFAULT-VALUE})")
     int maxTokens;
 
-    @Option(names = "--temperature", defaultValue = "0.8", description = "sampling temperature; 0 = greedy (default ${DEFAULT-VALUE})")
-    float temperature;
-
-    @Option(names = "--top-p", defaultValue = "0.95", description = "nucleus sampling threshold (default ${DEFAULT-VALUE})")
-    float topP;
-
-    @Option(names = "--top-k", defaultValue = "40", description = "sample among the k most likely tokens; 0 = all (default ${DEFAULT-VALUE})")
-    int topK;
-
-    @Option(names = "--min-p", defaultValue = "0.05", description = "drop tokens below min-p x p(top) (default ${DEFAULT-VALUE})")
-    float minP;
-
-    @Option(names = "--repetition-penalty", defaultValue = "1.0", description = "penalty for tokens already seen; 1 = off (default ${DEFAULT-VALUE})")
-    float repetitionPenalty;
-
-    @Option(names = "--seed", description = "random seed (same seed, same output)")
-    Long seed;
+    @Mixin SamplingOptions samplingOptions;
 
     @Option(names = "--ignore-eos", description = "keep generating past the end-of-sequence token")
     boolean ignoreEos;
@@ -68,7 +52,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        SamplingParams sampling = new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, 0f, 0f, seed);
+        SamplingParams sampling = samplingOptions.params();
         if (maxTokens < 1) {
             throw CliException.usage("--max-tokens must be at least 1, got " + maxTokens);
         }
