@@ -7,6 +7,7 @@ import org.redhare.core.Numbers;
 import org.redhare.core.matrix.Bf16Matrix;
 import org.redhare.core.matrix.F16Matrix;
 import org.redhare.core.matrix.F32Matrix;
+import org.redhare.core.matrix.Fp8BlockMatrix;
 import org.redhare.core.matrix.WeightMatrix;
 
 /** Turns stored tensors into kernels' operands, checking shapes against what the architecture expects. */
@@ -66,7 +67,11 @@ public final class Weights {
         if (s.dtype() != org.redhare.core.DType.F32) {
             throw new ModelLoadException("scale tensor '" + scaleName + "' has dtype " + s.dtype() + "; expected F32");
         }
-        return Fp8Weights.matrix(t.data(), s.data(), rows, cols, bh, bw);
+        try {
+            return new Fp8BlockMatrix(t.data(), s.data(), rows, cols, bh, bw);
+        } catch (IllegalArgumentException e) {
+            throw new ModelLoadException("FP8 tensor '" + t.name() + "' in " + t.file() + ": " + e.getMessage(), e);
+        }
     }
 
     /** A 1-D tensor of {@code len} elements widened to float (norm weights, biases). */
