@@ -33,6 +33,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
     private static final VectorSpecies<Integer> I = Kernels.I;
     private static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int G = 4 * Kernels.L;
+    private static final int GB = G; // bytes per row per group
     private static final int MASK = 0x87F00000;
     /** 2^120: the exponent bias the bit trick leaves out (127 - 7), folded into the scales. */
     private static final float BIAS = 0x1p120f;
@@ -85,12 +86,9 @@ public final class Fp8BlockMatrix implements WeightMatrix {
         repack(codes);
     }
 
-    /** Copies row-major codes into the tile layout, rejecting NaN codes. */
+    /** Copies row-major codes into the tile layout ({@link QuantKernels#repackBytes}), rejecting NaN codes. */
     private void repack(MemorySegment codes) {
-        int full = cols / G * G;
-        int tl = cols - full;
         byte[] row = new byte[cols];
-        byte[] out = new byte[cols];
         for (int r = 0; r < rows; r++) {
             MemorySegment.copy(codes, ValueLayout.JAVA_BYTE, (long) r * cols, row, 0, cols);
             for (int c = 0; c < cols; c++) {
@@ -99,33 +97,8 @@ public final class Fp8BlockMatrix implements WeightMatrix {
                             + Integer.toHexString(row[c] & 0xFF) + "; the checkpoint is corrupt");
                 }
             }
-            int r0 = r - r % QuantKernels.TILE;
-            int h = Math.min(QuantKernels.TILE, rows - r0);
-            int ri = r - r0;
-            long base = (long) r0 * cols;
-            for (int c = 0; c < full; c += G) {
-                for (int w = 0; w < G; w++) {
-                    out[w] = row[c + (w & 3) * Kernels.L + (w >> 2)];
-                }
-                MemorySegment.copy(out, 0, packed, ValueLayout.JAVA_BYTE, base + (long) c * h + (long) ri * G, G);
-            }
-            MemorySegment.copy(row, full, packed, ValueLayout.JAVA_BYTE, base + (long) full * h + (long) ri * tl, tl);
         }
-    }
-
-    /** Byte offset of weight {@code [r, c]} in the tile layout. */
-    private long offset(int r, int c) {
-        int full = cols / G * G;
-        int r0 = r - r % QuantKernels.TILE;
-        int h = Math.min(QuantKernels.TILE, rows - r0);
-        int ri = r - r0;
-        long base = (long) r0 * cols;
-        if (c < full) {
-            int g = c / G * G;
-            int w = c - g;
-            return base + (long) g * h + (long) ri * G + 4L * (w % Kernels.L) + w / Kernels.L;
-        }
-        return base + (long) full * h + (long) ri * (cols - full) + (c - full);
+        QuantKernels.repackBytes(codes, packed, rows, cols);
     }
 
     /** E4M3 code to its value times 2^-120 (the bit trick; exact, subnormals included). */
@@ -176,7 +149,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
     @Override
     public void row(int r, float[] dst, int off) {
         for (int c = 0; c < cols; c++) {
-            dst[off + c] = decode(packed.get(ValueLayout.JAVA_BYTE, offset(r, c))) * scales[r * nb + chunkOfColumn(c)];
+            dst[off + c] = decode(packed.get(ValueLayout.JAVA_BYTE, QuantKernels.byteOffset(rows, cols, r, c))) * scales[r * nb + chunkOfColumn(c)];
         }
     }
 
@@ -203,11 +176,11 @@ public final class Fp8BlockMatrix implements WeightMatrix {
         FloatVector a20 = FloatVector.zero(F); FloatVector a21 = FloatVector.zero(F); FloatVector a22 = FloatVector.zero(F); FloatVector a23 = FloatVector.zero(F);
         FloatVector a30 = FloatVector.zero(F); FloatVector a31 = FloatVector.zero(F); FloatVector a32 = FloatVector.zero(F); FloatVector a33 = FloatVector.zero(F);
         long off = base;
-        for (int c = 0; c < full; c += G, off += 4L * G) {
-            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * G, ByteOrder.LITTLE_ENDIAN);
-            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * G, ByteOrder.LITTLE_ENDIAN);
-            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * G, ByteOrder.LITTLE_ENDIAN);
-            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * G, ByteOrder.LITTLE_ENDIAN);
+        for (int c = 0; c < full; c += G, off += 4L * GB) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
             b = chunkBlock[c / L + 0];
             FloatVector w00 = v0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().mul(scales[sr0 + b]);
             FloatVector w10 = v1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().mul(scales[sr1 + b]);
@@ -310,7 +283,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             a33 = w33.fma(x33, a33);
         }
         final int tl = cols - full;
-        final long toff = base + (long) full * 4;
+        final long toff = base + (long) (full / 1) * 4;
         float q00 = 0f; float q01 = 0f; float q02 = 0f; float q03 = 0f;
         float q10 = 0f; float q11 = 0f; float q12 = 0f; float q13 = 0f;
         float q20 = 0f; float q21 = 0f; float q22 = 0f; float q23 = 0f;
@@ -371,11 +344,11 @@ public final class Fp8BlockMatrix implements WeightMatrix {
         FloatVector a20 = FloatVector.zero(F);
         FloatVector a30 = FloatVector.zero(F);
         long off = base;
-        for (int c = 0; c < full; c += G, off += 4L * G) {
-            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * G, ByteOrder.LITTLE_ENDIAN);
-            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * G, ByteOrder.LITTLE_ENDIAN);
-            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * G, ByteOrder.LITTLE_ENDIAN);
-            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * G, ByteOrder.LITTLE_ENDIAN);
+        for (int c = 0; c < full; c += G, off += 4L * GB) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
             b = chunkBlock[c / L + 0];
             FloatVector w00 = v0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().mul(scales[sr0 + b]);
             FloatVector w10 = v1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().mul(scales[sr1 + b]);
@@ -418,7 +391,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             a30 = w33.fma(x03, a30);
         }
         final int tl = cols - full;
-        final long toff = base + (long) full * 4;
+        final long toff = base + (long) (full / 1) * 4;
         float q00 = 0f;
         float q10 = 0f;
         float q20 = 0f;
@@ -450,8 +423,8 @@ public final class Fp8BlockMatrix implements WeightMatrix {
         final int x0 = t * cols;
         int b;
         FloatVector a00 = FloatVector.zero(F);
-        final long step = (long) h * G;
-        long off = base + (long) ri * G;
+        final long step = (long) h * GB;
+        long off = base + (long) ri * GB;
         for (int c = 0; c < full; c += G, off += step) {
             IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
             b = chunkBlock[c / L + 0];
@@ -472,7 +445,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             a00 = w03.fma(x03, a00);
         }
         final int tl = cols - full;
-        final long toff = base + (long) full * h + (long) ri * tl;
+        final long toff = base + (long) (full / 1) * h + (long) ri * tl;
         float q00 = 0f;
         for (int i = 0; i < tl; i++) {
             final int cb = (full + i) / bw;

@@ -44,4 +44,48 @@ final class QuantKernels {
     static MemorySegment allocate(long bytes) {
         return Arena.ofAuto().allocate(Math.max(bytes, 1), 64);
     }
+
+    /**
+     * Copies row-major bytes {@code [rows, cols]} into the byte tile layout: tiles of {@link #TILE} rows,
+     * each one stream of groups of {@code G = 4L} columns (each row's G bytes permuted so byte {@code k} of
+     * int lane {@code i} is column {@code k*L + i}), then each row's {@code cols % G} tail bytes in order.
+     */
+    static void repackBytes(MemorySegment src, MemorySegment dst, int rows, int cols) {
+        final int L = Kernels.L;
+        final int g = 4 * L;
+        int full = cols / g * g;
+        int tl = cols - full;
+        byte[] row = new byte[cols];
+        byte[] out = new byte[g];
+        for (int r = 0; r < rows; r++) {
+            MemorySegment.copy(src, java.lang.foreign.ValueLayout.JAVA_BYTE, (long) r * cols, row, 0, cols);
+            int r0 = r - r % TILE;
+            int h = Math.min(TILE, rows - r0);
+            int ri = r - r0;
+            long base = (long) r0 * cols;
+            for (int c = 0; c < full; c += g) {
+                for (int w = 0; w < g; w++) {
+                    out[w] = row[c + (w & 3) * L + (w >> 2)];
+                }
+                MemorySegment.copy(out, 0, dst, java.lang.foreign.ValueLayout.JAVA_BYTE, base + (long) c * h + (long) ri * g, g);
+            }
+            MemorySegment.copy(row, full, dst, java.lang.foreign.ValueLayout.JAVA_BYTE, base + (long) full * h + (long) ri * tl, tl);
+        }
+    }
+
+    /** Byte offset of element {@code [r, c]} in the byte tile layout of {@link #repackBytes}. */
+    static long byteOffset(int rows, int cols, int r, int c) {
+        final int g = 4 * Kernels.L;
+        int full = cols / g * g;
+        int r0 = r - r % TILE;
+        int h = Math.min(TILE, rows - r0);
+        int ri = r - r0;
+        long base = (long) r0 * cols;
+        if (c < full) {
+            int gs = c / g * g;
+            int w = c - gs;
+            return base + (long) gs * h + (long) ri * g + 4L * (w % Kernels.L) + w / Kernels.L;
+        }
+        return base + (long) full * h + (long) ri * (cols - full) + (c - full);
+    }
 }

@@ -1,0 +1,631 @@
+package org.redhare.core.matrix;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.redhare.core.DType;
+import org.redhare.core.Parallel;
+
+/**
+ * GGML Q4_0 weights: blocks of 32 columns of a row share an f16 scale {@code d};
+ * {@code W[r, c] = (q[r, c] - 8) * d[r, c / 32]} with 4-bit {@code q}.
+ *
+ * <p>Activations stay float (see {@link Q8_0Matrix} for why). One 64-byte int load gives 8L nibbles;
+ * nibble {@code m} of a lane is {@code (v >>> 4m) & 0xF}, converted lane-wise at the same width, and
+ * {@code fma(q, d, -8d)} yields the weight in one rounding.
+ *
+ * <p><b>Layout (repacked at load).</b> Tiles of four rows form one stream: for each group of
+ * {@code G = 8L} columns, each row's G/2 bytes with nibble {@code m} of int lane {@code i} holding
+ * column {@code m*L + i}; then each row's {@code cols % G} tail values, one byte each. Scales are widened
+ * to float at load ({@code [rows, cols / 32]}).
+ */
+public final class Q4_0Matrix implements WeightMatrix {
+    private static final VectorSpecies<Float> F = Kernels.F;
+    private static final VectorSpecies<Integer> I = Kernels.I;
+    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final int G = 8 * Kernels.L;
+    private static final int GB = G / 2; // bytes per row per group
+    private static final int bw = 32;
+
+    private final MemorySegment packed; // [rows * rowBytes] nibbles in the tile layout
+    private final float[] scales;       // [rows, cols / 32] block scales d
+    private final int rows;
+    private final int cols;
+    private final int nb;               // blocks per row
+    private final int rowBytes;         // packed bytes per row: full / 2 + tail
+
+    /**
+     * @param q      {@code [rows, cols]} 4-bit values 0..15, one per byte, row-major
+     * @param scales {@code [rows, cols / 32]} block scales (kept, not copied)
+     */
+    public Q4_0Matrix(MemorySegment q, float[] scales, int rows, int cols) {
+        MatrixChecks.size(q, rows, cols, 1, "Q4_0");
+        if (cols % 32 != 0) {
+            throw new IllegalArgumentException("Q4_0 rows must be a multiple of 32 long, got " + cols);
+        }
+        this.rows = rows;
+        this.cols = cols;
+        this.nb = cols / 32;
+        if (scales.length != rows * nb) {
+            throw new IllegalArgumentException("Q4_0 matrix [" + rows + ", " + cols + "] needs " + rows * nb + " scales, got " + scales.length);
+        }
+        this.scales = scales;
+        int full = cols / G * G;
+        this.rowBytes = full / 2 + (cols - full);
+        this.packed = QuantKernels.allocate((long) rows * rowBytes);
+        repack(q, full);
+    }
+
+    /** Over GGML Q4_0 blocks as stored in GGUF: per row {@code cols / 32} blocks of an f16 scale and 16 nibble bytes. */
+    public static Q4_0Matrix ofGgml(MemorySegment blocks, int rows, int cols) {
+        if (cols % 32 != 0) {
+            throw new IllegalArgumentException("Q4_0 rows must be a multiple of 32 long, got " + cols);
+        }
+        int nb = cols / 32;
+        long need = (long) rows * nb * 18;
+        if (blocks.byteSize() != need) {
+            throw new IllegalArgumentException("Q4_0 matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
+        }
+        float[] d = new float[rows * nb];
+        MemorySegment q = QuantKernels.allocate((long) rows * cols);
+        for (long b = 0; b < (long) rows * nb; b++) {
+            d[(int) b] = Float.float16ToFloat(blocks.get(LE_SHORT, b * 18));
+            for (int j = 0; j < 16; j++) {
+                int v = blocks.get(ValueLayout.JAVA_BYTE, b * 18 + 2 + j) & 0xFF;
+                q.set(ValueLayout.JAVA_BYTE, b * 32 + j, (byte) (v & 0xF));
+                q.set(ValueLayout.JAVA_BYTE, b * 32 + 16 + j, (byte) (v >>> 4));
+            }
+        }
+        return new Q4_0Matrix(q, d, rows, cols);
+    }
+
+    private void repack(MemorySegment q, int full) {
+        final int L = Kernels.L;
+        int tl = cols - full;
+        byte[] row = new byte[cols];
+        byte[] out = new byte[GB];
+        for (int r = 0; r < rows; r++) {
+            MemorySegment.copy(q, ValueLayout.JAVA_BYTE, (long) r * cols, row, 0, cols);
+            for (int c = 0; c < cols; c++) {
+                if ((row[c] & 0xF0) != 0) {
+                    throw new IllegalArgumentException("Q4_0 value [" + r + ", " + c + "] is " + row[c] + "; expected 0..15");
+                }
+            }
+            int r0 = r - r % QuantKernels.TILE;
+            int h = Math.min(QuantKernels.TILE, rows - r0);
+            int ri = r - r0;
+            long base = (long) r0 * rowBytes;
+            for (int c = 0; c < full; c += G) {
+                java.util.Arrays.fill(out, (byte) 0);
+                for (int i = 0; i < L; i++) {
+                    for (int m = 0; m < 8; m++) {
+                        out[4 * i + (m >> 1)] |= (byte) (row[c + m * L + i] << ((m & 1) * 4));
+                    }
+                }
+                MemorySegment.copy(out, 0, packed, ValueLayout.JAVA_BYTE, base + (long) (c / 2) * h + (long) ri * GB, GB);
+            }
+            MemorySegment.copy(row, full, packed, ValueLayout.JAVA_BYTE, base + (long) (full / 2) * h + (long) ri * tl, tl);
+        }
+    }
+
+    /** The 4-bit value of {@code [r, c]}. */
+    private int value(int r, int c) {
+        final int L = Kernels.L;
+        int full = cols / G * G;
+        int r0 = r - r % QuantKernels.TILE;
+        int h = Math.min(QuantKernels.TILE, rows - r0);
+        int ri = r - r0;
+        long base = (long) r0 * rowBytes;
+        if (c >= full) {
+            return packed.get(ValueLayout.JAVA_BYTE, base + (long) (full / 2) * h + (long) ri * (cols - full) + (c - full));
+        }
+        int gs = c / G * G;
+        int w = c - gs;
+        int m = w / L;
+        int i = w % L;
+        int b = packed.get(ValueLayout.JAVA_BYTE, base + (long) (gs / 2) * h + (long) ri * GB + 4L * i + (m >> 1)) & 0xFF;
+        return (b >>> ((m & 1) * 4)) & 0xF;
+    }
+
+    @Override public int rows() { return rows; }
+    @Override public int cols() { return cols; }
+    @Override public DType dtype() { return DType.Q4_0; }
+    @Override public long bytes() { return (long) rows * rowBytes + (long) rows * nb * 4; }
+
+    @Override
+    public void multiply(Parallel pool, float[] x, int n, float[] y) {
+        MatrixChecks.operands(this, x, n, y);
+        float[] buf = pool.scratch(pool.threads() * QuantKernels.laneScratch());
+        int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
+        pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()),
+                (t0, t1, w) -> run(x, n, y, t0, t1, buf, w * QuantKernels.laneScratch()));
+    }
+
+    private void run(float[] x, int n, float[] y, int tile0, int tile1, float[] buf, int bo) {
+        for (int tile = tile0; tile < tile1; tile++) {
+            int r0 = tile * QuantKernels.TILE;
+            int h = Math.min(QuantKernels.TILE, rows - r0);
+            if (h == QuantKernels.TILE) {
+                int t = 0;
+                for (; t + 4 <= n; t += 4) {
+                    tile4x4(r0, t, x, y, buf, bo);
+                }
+                for (; t < n; t++) {
+                    tile4x1(r0, t, x, y, buf, bo);
+                }
+            } else {
+                for (int t = 0; t < n; t++) {
+                    for (int r = r0; r < r0 + h; r++) {
+                        row1(r, h, t, x, y, buf, bo);
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void row(int r, float[] dst, int off) {
+        for (int c = 0; c < cols; c++) {
+            float d = scales[r * nb + c / 32];
+            dst[off + c] = Math.fma((float) value(r, c), d, -8f * d);
+        }
+    }
+
+    /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+3}. */
+    private void tile4x4(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final long base = (long) r0 * rowBytes;
+        int b;
+        final int sr0 = (r0 + 0) * nb;
+        final int sr1 = (r0 + 1) * nb;
+        final int sr2 = (r0 + 2) * nb;
+        final int sr3 = (r0 + 3) * nb;
+        final int x0 = (t + 0) * cols;
+        final int x1 = (t + 1) * cols;
+        final int x2 = (t + 2) * cols;
+        final int x3 = (t + 3) * cols;
+        FloatVector a00 = FloatVector.zero(F); FloatVector a01 = FloatVector.zero(F); FloatVector a02 = FloatVector.zero(F); FloatVector a03 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F); FloatVector a11 = FloatVector.zero(F); FloatVector a12 = FloatVector.zero(F); FloatVector a13 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F); FloatVector a21 = FloatVector.zero(F); FloatVector a22 = FloatVector.zero(F); FloatVector a23 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F); FloatVector a31 = FloatVector.zero(F); FloatVector a32 = FloatVector.zero(F); FloatVector a33 = FloatVector.zero(F);
+        long off = base;
+        for (int c = 0; c < full; c += G, off += 4L * GB) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
+            b = (c + 0 * L) >> 5;
+            FloatVector w00 = ((FloatVector) v0.and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector w10 = ((FloatVector) v1.and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr1 + b], -8f * scales[sr1 + b]);
+            FloatVector w20 = ((FloatVector) v2.and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr2 + b], -8f * scales[sr2 + b]);
+            FloatVector w30 = ((FloatVector) v3.and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr3 + b], -8f * scales[sr3 + b]);
+            FloatVector x00 = FloatVector.fromArray(F, x, x0 + c + 0 * L);
+            FloatVector x10 = FloatVector.fromArray(F, x, x1 + c + 0 * L);
+            FloatVector x20 = FloatVector.fromArray(F, x, x2 + c + 0 * L);
+            FloatVector x30 = FloatVector.fromArray(F, x, x3 + c + 0 * L);
+            a00 = w00.fma(x00, a00);
+            a01 = w00.fma(x10, a01);
+            a02 = w00.fma(x20, a02);
+            a03 = w00.fma(x30, a03);
+            a10 = w10.fma(x00, a10);
+            a11 = w10.fma(x10, a11);
+            a12 = w10.fma(x20, a12);
+            a13 = w10.fma(x30, a13);
+            a20 = w20.fma(x00, a20);
+            a21 = w20.fma(x10, a21);
+            a22 = w20.fma(x20, a22);
+            a23 = w20.fma(x30, a23);
+            a30 = w30.fma(x00, a30);
+            a31 = w30.fma(x10, a31);
+            a32 = w30.fma(x20, a32);
+            a33 = w30.fma(x30, a33);
+            b = (c + 1 * L) >> 5;
+            FloatVector w01 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector w11 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr1 + b], -8f * scales[sr1 + b]);
+            FloatVector w21 = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 4).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr2 + b], -8f * scales[sr2 + b]);
+            FloatVector w31 = ((FloatVector) v3.lanewise(VectorOperators.LSHR, 4).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr3 + b], -8f * scales[sr3 + b]);
+            FloatVector x01 = FloatVector.fromArray(F, x, x0 + c + 1 * L);
+            FloatVector x11 = FloatVector.fromArray(F, x, x1 + c + 1 * L);
+            FloatVector x21 = FloatVector.fromArray(F, x, x2 + c + 1 * L);
+            FloatVector x31 = FloatVector.fromArray(F, x, x3 + c + 1 * L);
+            a00 = w01.fma(x01, a00);
+            a01 = w01.fma(x11, a01);
+            a02 = w01.fma(x21, a02);
+            a03 = w01.fma(x31, a03);
+            a10 = w11.fma(x01, a10);
+            a11 = w11.fma(x11, a11);
+            a12 = w11.fma(x21, a12);
+            a13 = w11.fma(x31, a13);
+            a20 = w21.fma(x01, a20);
+            a21 = w21.fma(x11, a21);
+            a22 = w21.fma(x21, a22);
+            a23 = w21.fma(x31, a23);
+            a30 = w31.fma(x01, a30);
+            a31 = w31.fma(x11, a31);
+            a32 = w31.fma(x21, a32);
+            a33 = w31.fma(x31, a33);
+            b = (c + 2 * L) >> 5;
+            FloatVector w02 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 8).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector w12 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 8).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr1 + b], -8f * scales[sr1 + b]);
+            FloatVector w22 = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 8).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr2 + b], -8f * scales[sr2 + b]);
+            FloatVector w32 = ((FloatVector) v3.lanewise(VectorOperators.LSHR, 8).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr3 + b], -8f * scales[sr3 + b]);
+            FloatVector x02 = FloatVector.fromArray(F, x, x0 + c + 2 * L);
+            FloatVector x12 = FloatVector.fromArray(F, x, x1 + c + 2 * L);
+            FloatVector x22 = FloatVector.fromArray(F, x, x2 + c + 2 * L);
+            FloatVector x32 = FloatVector.fromArray(F, x, x3 + c + 2 * L);
+            a00 = w02.fma(x02, a00);
+            a01 = w02.fma(x12, a01);
+            a02 = w02.fma(x22, a02);
+            a03 = w02.fma(x32, a03);
+            a10 = w12.fma(x02, a10);
+            a11 = w12.fma(x12, a11);
+            a12 = w12.fma(x22, a12);
+            a13 = w12.fma(x32, a13);
+            a20 = w22.fma(x02, a20);
+            a21 = w22.fma(x12, a21);
+            a22 = w22.fma(x22, a22);
+            a23 = w22.fma(x32, a23);
+            a30 = w32.fma(x02, a30);
+            a31 = w32.fma(x12, a31);
+            a32 = w32.fma(x22, a32);
+            a33 = w32.fma(x32, a33);
+            b = (c + 3 * L) >> 5;
+            FloatVector w03 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 12).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector w13 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 12).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr1 + b], -8f * scales[sr1 + b]);
+            FloatVector w23 = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 12).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr2 + b], -8f * scales[sr2 + b]);
+            FloatVector w33 = ((FloatVector) v3.lanewise(VectorOperators.LSHR, 12).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr3 + b], -8f * scales[sr3 + b]);
+            FloatVector x03 = FloatVector.fromArray(F, x, x0 + c + 3 * L);
+            FloatVector x13 = FloatVector.fromArray(F, x, x1 + c + 3 * L);
+            FloatVector x23 = FloatVector.fromArray(F, x, x2 + c + 3 * L);
+            FloatVector x33 = FloatVector.fromArray(F, x, x3 + c + 3 * L);
+            a00 = w03.fma(x03, a00);
+            a01 = w03.fma(x13, a01);
+            a02 = w03.fma(x23, a02);
+            a03 = w03.fma(x33, a03);
+            a10 = w13.fma(x03, a10);
+            a11 = w13.fma(x13, a11);
+            a12 = w13.fma(x23, a12);
+            a13 = w13.fma(x33, a13);
+            a20 = w23.fma(x03, a20);
+            a21 = w23.fma(x13, a21);
+            a22 = w23.fma(x23, a22);
+            a23 = w23.fma(x33, a23);
+            a30 = w33.fma(x03, a30);
+            a31 = w33.fma(x13, a31);
+            a32 = w33.fma(x23, a32);
+            a33 = w33.fma(x33, a33);
+            b = (c + 4 * L) >> 5;
+            FloatVector w04 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 16).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector w14 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 16).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr1 + b], -8f * scales[sr1 + b]);
+            FloatVector w24 = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 16).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr2 + b], -8f * scales[sr2 + b]);
+            FloatVector w34 = ((FloatVector) v3.lanewise(VectorOperators.LSHR, 16).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr3 + b], -8f * scales[sr3 + b]);
+            FloatVector x04 = FloatVector.fromArray(F, x, x0 + c + 4 * L);
+            FloatVector x14 = FloatVector.fromArray(F, x, x1 + c + 4 * L);
+            FloatVector x24 = FloatVector.fromArray(F, x, x2 + c + 4 * L);
+            FloatVector x34 = FloatVector.fromArray(F, x, x3 + c + 4 * L);
+            a00 = w04.fma(x04, a00);
+            a01 = w04.fma(x14, a01);
+            a02 = w04.fma(x24, a02);
+            a03 = w04.fma(x34, a03);
+            a10 = w14.fma(x04, a10);
+            a11 = w14.fma(x14, a11);
+            a12 = w14.fma(x24, a12);
+            a13 = w14.fma(x34, a13);
+            a20 = w24.fma(x04, a20);
+            a21 = w24.fma(x14, a21);
+            a22 = w24.fma(x24, a22);
+            a23 = w24.fma(x34, a23);
+            a30 = w34.fma(x04, a30);
+            a31 = w34.fma(x14, a31);
+            a32 = w34.fma(x24, a32);
+            a33 = w34.fma(x34, a33);
+            b = (c + 5 * L) >> 5;
+            FloatVector w05 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 20).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector w15 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 20).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr1 + b], -8f * scales[sr1 + b]);
+            FloatVector w25 = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 20).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr2 + b], -8f * scales[sr2 + b]);
+            FloatVector w35 = ((FloatVector) v3.lanewise(VectorOperators.LSHR, 20).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr3 + b], -8f * scales[sr3 + b]);
+            FloatVector x05 = FloatVector.fromArray(F, x, x0 + c + 5 * L);
+            FloatVector x15 = FloatVector.fromArray(F, x, x1 + c + 5 * L);
+            FloatVector x25 = FloatVector.fromArray(F, x, x2 + c + 5 * L);
+            FloatVector x35 = FloatVector.fromArray(F, x, x3 + c + 5 * L);
+            a00 = w05.fma(x05, a00);
+            a01 = w05.fma(x15, a01);
+            a02 = w05.fma(x25, a02);
+            a03 = w05.fma(x35, a03);
+            a10 = w15.fma(x05, a10);
+            a11 = w15.fma(x15, a11);
+            a12 = w15.fma(x25, a12);
+            a13 = w15.fma(x35, a13);
+            a20 = w25.fma(x05, a20);
+            a21 = w25.fma(x15, a21);
+            a22 = w25.fma(x25, a22);
+            a23 = w25.fma(x35, a23);
+            a30 = w35.fma(x05, a30);
+            a31 = w35.fma(x15, a31);
+            a32 = w35.fma(x25, a32);
+            a33 = w35.fma(x35, a33);
+            b = (c + 6 * L) >> 5;
+            FloatVector w06 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 24).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector w16 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 24).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr1 + b], -8f * scales[sr1 + b]);
+            FloatVector w26 = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 24).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr2 + b], -8f * scales[sr2 + b]);
+            FloatVector w36 = ((FloatVector) v3.lanewise(VectorOperators.LSHR, 24).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr3 + b], -8f * scales[sr3 + b]);
+            FloatVector x06 = FloatVector.fromArray(F, x, x0 + c + 6 * L);
+            FloatVector x16 = FloatVector.fromArray(F, x, x1 + c + 6 * L);
+            FloatVector x26 = FloatVector.fromArray(F, x, x2 + c + 6 * L);
+            FloatVector x36 = FloatVector.fromArray(F, x, x3 + c + 6 * L);
+            a00 = w06.fma(x06, a00);
+            a01 = w06.fma(x16, a01);
+            a02 = w06.fma(x26, a02);
+            a03 = w06.fma(x36, a03);
+            a10 = w16.fma(x06, a10);
+            a11 = w16.fma(x16, a11);
+            a12 = w16.fma(x26, a12);
+            a13 = w16.fma(x36, a13);
+            a20 = w26.fma(x06, a20);
+            a21 = w26.fma(x16, a21);
+            a22 = w26.fma(x26, a22);
+            a23 = w26.fma(x36, a23);
+            a30 = w36.fma(x06, a30);
+            a31 = w36.fma(x16, a31);
+            a32 = w36.fma(x26, a32);
+            a33 = w36.fma(x36, a33);
+            b = (c + 7 * L) >> 5;
+            FloatVector w07 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector w17 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0)).fma(scales[sr1 + b], -8f * scales[sr1 + b]);
+            FloatVector w27 = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0)).fma(scales[sr2 + b], -8f * scales[sr2 + b]);
+            FloatVector w37 = ((FloatVector) v3.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0)).fma(scales[sr3 + b], -8f * scales[sr3 + b]);
+            FloatVector x07 = FloatVector.fromArray(F, x, x0 + c + 7 * L);
+            FloatVector x17 = FloatVector.fromArray(F, x, x1 + c + 7 * L);
+            FloatVector x27 = FloatVector.fromArray(F, x, x2 + c + 7 * L);
+            FloatVector x37 = FloatVector.fromArray(F, x, x3 + c + 7 * L);
+            a00 = w07.fma(x07, a00);
+            a01 = w07.fma(x17, a01);
+            a02 = w07.fma(x27, a02);
+            a03 = w07.fma(x37, a03);
+            a10 = w17.fma(x07, a10);
+            a11 = w17.fma(x17, a11);
+            a12 = w17.fma(x27, a12);
+            a13 = w17.fma(x37, a13);
+            a20 = w27.fma(x07, a20);
+            a21 = w27.fma(x17, a21);
+            a22 = w27.fma(x27, a22);
+            a23 = w27.fma(x37, a23);
+            a30 = w37.fma(x07, a30);
+            a31 = w37.fma(x17, a31);
+            a32 = w37.fma(x27, a32);
+            a33 = w37.fma(x37, a33);
+        }
+        final int tl = cols - full;
+        final long toff = base + (long) (full / 2) * 4;
+        float q00 = 0f; float q01 = 0f; float q02 = 0f; float q03 = 0f;
+        float q10 = 0f; float q11 = 0f; float q12 = 0f; float q13 = 0f;
+        float q20 = 0f; float q21 = 0f; float q22 = 0f; float q23 = 0f;
+        float q30 = 0f; float q31 = 0f; float q32 = 0f; float q33 = 0f;
+        for (int i = 0; i < tl; i++) {
+            final int cb = (full + i) / bw;
+            final float u0 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 0L * tl + i), scales[sr0 + cb], -8f * scales[sr0 + cb]);
+            final float u1 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 1L * tl + i), scales[sr1 + cb], -8f * scales[sr1 + cb]);
+            final float u2 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 2L * tl + i), scales[sr2 + cb], -8f * scales[sr2 + cb]);
+            final float u3 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 3L * tl + i), scales[sr3 + cb], -8f * scales[sr3 + cb]);
+            q00 += u0 * x[x0 + full + i];
+            q01 += u0 * x[x1 + full + i];
+            q02 += u0 * x[x2 + full + i];
+            q03 += u0 * x[x3 + full + i];
+            q10 += u1 * x[x0 + full + i];
+            q11 += u1 * x[x1 + full + i];
+            q12 += u1 * x[x2 + full + i];
+            q13 += u1 * x[x3 + full + i];
+            q20 += u2 * x[x0 + full + i];
+            q21 += u2 * x[x1 + full + i];
+            q22 += u2 * x[x2 + full + i];
+            q23 += u2 * x[x3 + full + i];
+            q30 += u3 * x[x0 + full + i];
+            q31 += u3 * x[x1 + full + i];
+            q32 += u3 * x[x2 + full + i];
+            q33 += u3 * x[x3 + full + i];
+        }
+        y[(t + 0) * rows + r0 + 0] = QuantKernels.sum(a00, buf, bo) + q00;
+        y[(t + 0) * rows + r0 + 1] = QuantKernels.sum(a10, buf, bo) + q10;
+        y[(t + 0) * rows + r0 + 2] = QuantKernels.sum(a20, buf, bo) + q20;
+        y[(t + 0) * rows + r0 + 3] = QuantKernels.sum(a30, buf, bo) + q30;
+        y[(t + 1) * rows + r0 + 0] = QuantKernels.sum(a01, buf, bo) + q01;
+        y[(t + 1) * rows + r0 + 1] = QuantKernels.sum(a11, buf, bo) + q11;
+        y[(t + 1) * rows + r0 + 2] = QuantKernels.sum(a21, buf, bo) + q21;
+        y[(t + 1) * rows + r0 + 3] = QuantKernels.sum(a31, buf, bo) + q31;
+        y[(t + 2) * rows + r0 + 0] = QuantKernels.sum(a02, buf, bo) + q02;
+        y[(t + 2) * rows + r0 + 1] = QuantKernels.sum(a12, buf, bo) + q12;
+        y[(t + 2) * rows + r0 + 2] = QuantKernels.sum(a22, buf, bo) + q22;
+        y[(t + 2) * rows + r0 + 3] = QuantKernels.sum(a32, buf, bo) + q32;
+        y[(t + 3) * rows + r0 + 0] = QuantKernels.sum(a03, buf, bo) + q03;
+        y[(t + 3) * rows + r0 + 1] = QuantKernels.sum(a13, buf, bo) + q13;
+        y[(t + 3) * rows + r0 + 2] = QuantKernels.sum(a23, buf, bo) + q23;
+        y[(t + 3) * rows + r0 + 3] = QuantKernels.sum(a33, buf, bo) + q33;
+    }
+    /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+0}. */
+    private void tile4x1(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final long base = (long) r0 * rowBytes;
+        int b;
+        final int sr0 = (r0 + 0) * nb;
+        final int sr1 = (r0 + 1) * nb;
+        final int sr2 = (r0 + 2) * nb;
+        final int sr3 = (r0 + 3) * nb;
+        final int x0 = (t + 0) * cols;
+        FloatVector a00 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F);
+        long off = base;
+        for (int c = 0; c < full; c += G, off += 4L * GB) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
+            b = (c + 0 * L) >> 5;
+            FloatVector w00 = ((FloatVector) v0.and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector w10 = ((FloatVector) v1.and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr1 + b], -8f * scales[sr1 + b]);
+            FloatVector w20 = ((FloatVector) v2.and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr2 + b], -8f * scales[sr2 + b]);
+            FloatVector w30 = ((FloatVector) v3.and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr3 + b], -8f * scales[sr3 + b]);
+            FloatVector x00 = FloatVector.fromArray(F, x, x0 + c + 0 * L);
+            a00 = w00.fma(x00, a00);
+            a10 = w10.fma(x00, a10);
+            a20 = w20.fma(x00, a20);
+            a30 = w30.fma(x00, a30);
+            b = (c + 1 * L) >> 5;
+            FloatVector w01 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector w11 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr1 + b], -8f * scales[sr1 + b]);
+            FloatVector w21 = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 4).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr2 + b], -8f * scales[sr2 + b]);
+            FloatVector w31 = ((FloatVector) v3.lanewise(VectorOperators.LSHR, 4).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr3 + b], -8f * scales[sr3 + b]);
+            FloatVector x01 = FloatVector.fromArray(F, x, x0 + c + 1 * L);
+            a00 = w01.fma(x01, a00);
+            a10 = w11.fma(x01, a10);
+            a20 = w21.fma(x01, a20);
+            a30 = w31.fma(x01, a30);
+            b = (c + 2 * L) >> 5;
+            FloatVector w02 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 8).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector w12 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 8).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr1 + b], -8f * scales[sr1 + b]);
+            FloatVector w22 = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 8).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr2 + b], -8f * scales[sr2 + b]);
+            FloatVector w32 = ((FloatVector) v3.lanewise(VectorOperators.LSHR, 8).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr3 + b], -8f * scales[sr3 + b]);
+            FloatVector x02 = FloatVector.fromArray(F, x, x0 + c + 2 * L);
+            a00 = w02.fma(x02, a00);
+            a10 = w12.fma(x02, a10);
+            a20 = w22.fma(x02, a20);
+            a30 = w32.fma(x02, a30);
+            b = (c + 3 * L) >> 5;
+            FloatVector w03 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 12).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector w13 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 12).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr1 + b], -8f * scales[sr1 + b]);
+            FloatVector w23 = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 12).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr2 + b], -8f * scales[sr2 + b]);
+            FloatVector w33 = ((FloatVector) v3.lanewise(VectorOperators.LSHR, 12).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr3 + b], -8f * scales[sr3 + b]);
+            FloatVector x03 = FloatVector.fromArray(F, x, x0 + c + 3 * L);
+            a00 = w03.fma(x03, a00);
+            a10 = w13.fma(x03, a10);
+            a20 = w23.fma(x03, a20);
+            a30 = w33.fma(x03, a30);
+            b = (c + 4 * L) >> 5;
+            FloatVector w04 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 16).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector w14 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 16).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr1 + b], -8f * scales[sr1 + b]);
+            FloatVector w24 = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 16).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr2 + b], -8f * scales[sr2 + b]);
+            FloatVector w34 = ((FloatVector) v3.lanewise(VectorOperators.LSHR, 16).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr3 + b], -8f * scales[sr3 + b]);
+            FloatVector x04 = FloatVector.fromArray(F, x, x0 + c + 4 * L);
+            a00 = w04.fma(x04, a00);
+            a10 = w14.fma(x04, a10);
+            a20 = w24.fma(x04, a20);
+            a30 = w34.fma(x04, a30);
+            b = (c + 5 * L) >> 5;
+            FloatVector w05 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 20).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector w15 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 20).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr1 + b], -8f * scales[sr1 + b]);
+            FloatVector w25 = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 20).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr2 + b], -8f * scales[sr2 + b]);
+            FloatVector w35 = ((FloatVector) v3.lanewise(VectorOperators.LSHR, 20).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr3 + b], -8f * scales[sr3 + b]);
+            FloatVector x05 = FloatVector.fromArray(F, x, x0 + c + 5 * L);
+            a00 = w05.fma(x05, a00);
+            a10 = w15.fma(x05, a10);
+            a20 = w25.fma(x05, a20);
+            a30 = w35.fma(x05, a30);
+            b = (c + 6 * L) >> 5;
+            FloatVector w06 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 24).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector w16 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 24).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr1 + b], -8f * scales[sr1 + b]);
+            FloatVector w26 = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 24).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr2 + b], -8f * scales[sr2 + b]);
+            FloatVector w36 = ((FloatVector) v3.lanewise(VectorOperators.LSHR, 24).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr3 + b], -8f * scales[sr3 + b]);
+            FloatVector x06 = FloatVector.fromArray(F, x, x0 + c + 6 * L);
+            a00 = w06.fma(x06, a00);
+            a10 = w16.fma(x06, a10);
+            a20 = w26.fma(x06, a20);
+            a30 = w36.fma(x06, a30);
+            b = (c + 7 * L) >> 5;
+            FloatVector w07 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector w17 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0)).fma(scales[sr1 + b], -8f * scales[sr1 + b]);
+            FloatVector w27 = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0)).fma(scales[sr2 + b], -8f * scales[sr2 + b]);
+            FloatVector w37 = ((FloatVector) v3.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0)).fma(scales[sr3 + b], -8f * scales[sr3 + b]);
+            FloatVector x07 = FloatVector.fromArray(F, x, x0 + c + 7 * L);
+            a00 = w07.fma(x07, a00);
+            a10 = w17.fma(x07, a10);
+            a20 = w27.fma(x07, a20);
+            a30 = w37.fma(x07, a30);
+        }
+        final int tl = cols - full;
+        final long toff = base + (long) (full / 2) * 4;
+        float q00 = 0f;
+        float q10 = 0f;
+        float q20 = 0f;
+        float q30 = 0f;
+        for (int i = 0; i < tl; i++) {
+            final int cb = (full + i) / bw;
+            final float u0 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 0L * tl + i), scales[sr0 + cb], -8f * scales[sr0 + cb]);
+            final float u1 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 1L * tl + i), scales[sr1 + cb], -8f * scales[sr1 + cb]);
+            final float u2 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 2L * tl + i), scales[sr2 + cb], -8f * scales[sr2 + cb]);
+            final float u3 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 3L * tl + i), scales[sr3 + cb], -8f * scales[sr3 + cb]);
+            q00 += u0 * x[x0 + full + i];
+            q10 += u1 * x[x0 + full + i];
+            q20 += u2 * x[x0 + full + i];
+            q30 += u3 * x[x0 + full + i];
+        }
+        y[(t + 0) * rows + r0 + 0] = QuantKernels.sum(a00, buf, bo) + q00;
+        y[(t + 0) * rows + r0 + 1] = QuantKernels.sum(a10, buf, bo) + q10;
+        y[(t + 0) * rows + r0 + 2] = QuantKernels.sum(a20, buf, bo) + q20;
+        y[(t + 0) * rows + r0 + 3] = QuantKernels.sum(a30, buf, bo) + q30;
+    }
+    /** Row {@code r} of a tile of {@code h} rows, token {@code t}; same summation order as the tile kernels. */
+    private void row1(int r, int h, int t, float[] x, float[] y, float[] buf, int bo) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final int r0 = r - r % QuantKernels.TILE;
+        final int ri = r - r0;
+        final long base = (long) r0 * rowBytes;
+        final int sr0 = r * nb;
+        final int x0 = t * cols;
+        int b;
+        FloatVector a00 = FloatVector.zero(F);
+        final long step = (long) h * GB;
+        long off = base + (long) ri * GB;
+        for (int c = 0; c < full; c += G, off += step) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
+            b = (c + 0 * L) >> 5;
+            FloatVector w00 = ((FloatVector) v0.and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector x00 = FloatVector.fromArray(F, x, x0 + c + 0 * L);
+            a00 = w00.fma(x00, a00);
+            b = (c + 1 * L) >> 5;
+            FloatVector w01 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector x01 = FloatVector.fromArray(F, x, x0 + c + 1 * L);
+            a00 = w01.fma(x01, a00);
+            b = (c + 2 * L) >> 5;
+            FloatVector w02 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 8).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector x02 = FloatVector.fromArray(F, x, x0 + c + 2 * L);
+            a00 = w02.fma(x02, a00);
+            b = (c + 3 * L) >> 5;
+            FloatVector w03 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 12).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector x03 = FloatVector.fromArray(F, x, x0 + c + 3 * L);
+            a00 = w03.fma(x03, a00);
+            b = (c + 4 * L) >> 5;
+            FloatVector w04 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 16).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector x04 = FloatVector.fromArray(F, x, x0 + c + 4 * L);
+            a00 = w04.fma(x04, a00);
+            b = (c + 5 * L) >> 5;
+            FloatVector w05 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 20).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector x05 = FloatVector.fromArray(F, x, x0 + c + 5 * L);
+            a00 = w05.fma(x05, a00);
+            b = (c + 6 * L) >> 5;
+            FloatVector w06 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 24).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector x06 = FloatVector.fromArray(F, x, x0 + c + 6 * L);
+            a00 = w06.fma(x06, a00);
+            b = (c + 7 * L) >> 5;
+            FloatVector w07 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
+            FloatVector x07 = FloatVector.fromArray(F, x, x0 + c + 7 * L);
+            a00 = w07.fma(x07, a00);
+        }
+        final int tl = cols - full;
+        final long toff = base + (long) (full / 2) * h + (long) ri * tl;
+        float q00 = 0f;
+        for (int i = 0; i < tl; i++) {
+            final int cb = (full + i) / bw;
+            final float u0 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + i), scales[sr0 + cb], -8f * scales[sr0 + cb]);
+            q00 += u0 * x[x0 + full + i];
+        }
+        y[t * rows + r] = QuantKernels.sum(a00, buf, bo) + q00;
+    }
+}
