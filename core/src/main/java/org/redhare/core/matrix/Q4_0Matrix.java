@@ -429,22 +429,38 @@ public final class Q4_0Matrix implements WeightMatrix {
             q32 += u3 * x[x2 + full + i];
             q33 += u3 * x[x3 + full + i];
         }
-        y[(t + 0) * rows + r0 + 0] = QuantKernels.sum(a00, buf, bo) + q00;
-        y[(t + 0) * rows + r0 + 1] = QuantKernels.sum(a10, buf, bo) + q10;
-        y[(t + 0) * rows + r0 + 2] = QuantKernels.sum(a20, buf, bo) + q20;
-        y[(t + 0) * rows + r0 + 3] = QuantKernels.sum(a30, buf, bo) + q30;
-        y[(t + 1) * rows + r0 + 0] = QuantKernels.sum(a01, buf, bo) + q01;
-        y[(t + 1) * rows + r0 + 1] = QuantKernels.sum(a11, buf, bo) + q11;
-        y[(t + 1) * rows + r0 + 2] = QuantKernels.sum(a21, buf, bo) + q21;
-        y[(t + 1) * rows + r0 + 3] = QuantKernels.sum(a31, buf, bo) + q31;
-        y[(t + 2) * rows + r0 + 0] = QuantKernels.sum(a02, buf, bo) + q02;
-        y[(t + 2) * rows + r0 + 1] = QuantKernels.sum(a12, buf, bo) + q12;
-        y[(t + 2) * rows + r0 + 2] = QuantKernels.sum(a22, buf, bo) + q22;
-        y[(t + 2) * rows + r0 + 3] = QuantKernels.sum(a32, buf, bo) + q32;
-        y[(t + 3) * rows + r0 + 0] = QuantKernels.sum(a03, buf, bo) + q03;
-        y[(t + 3) * rows + r0 + 1] = QuantKernels.sum(a13, buf, bo) + q13;
-        y[(t + 3) * rows + r0 + 2] = QuantKernels.sum(a23, buf, bo) + q23;
-        y[(t + 3) * rows + r0 + 3] = QuantKernels.sum(a33, buf, bo) + q33;
+        a00.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q00;
+        a10.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q10;
+        a20.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q20;
+        a30.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q30;
+        a01.intoArray(buf, bo);
+        y[(t + 1) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q01;
+        a11.intoArray(buf, bo);
+        y[(t + 1) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q11;
+        a21.intoArray(buf, bo);
+        y[(t + 1) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q21;
+        a31.intoArray(buf, bo);
+        y[(t + 1) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q31;
+        a02.intoArray(buf, bo);
+        y[(t + 2) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q02;
+        a12.intoArray(buf, bo);
+        y[(t + 2) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q12;
+        a22.intoArray(buf, bo);
+        y[(t + 2) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q22;
+        a32.intoArray(buf, bo);
+        y[(t + 2) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q32;
+        a03.intoArray(buf, bo);
+        y[(t + 3) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q03;
+        a13.intoArray(buf, bo);
+        y[(t + 3) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q13;
+        a23.intoArray(buf, bo);
+        y[(t + 3) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q23;
+        a33.intoArray(buf, bo);
+        y[(t + 3) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q33;
     }
     /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+0}. */
     private void tile4x1(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
@@ -565,10 +581,14 @@ public final class Q4_0Matrix implements WeightMatrix {
             q20 += u2 * x[x0 + full + i];
             q30 += u3 * x[x0 + full + i];
         }
-        y[(t + 0) * rows + r0 + 0] = QuantKernels.sum(a00, buf, bo) + q00;
-        y[(t + 0) * rows + r0 + 1] = QuantKernels.sum(a10, buf, bo) + q10;
-        y[(t + 0) * rows + r0 + 2] = QuantKernels.sum(a20, buf, bo) + q20;
-        y[(t + 0) * rows + r0 + 3] = QuantKernels.sum(a30, buf, bo) + q30;
+        a00.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q00;
+        a10.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q10;
+        a20.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q20;
+        a30.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q30;
     }
     /** Row {@code r} of a tile of {@code h} rows, token {@code t}; same summation order as the tile kernels. */
     private void row1(int r, int h, int t, float[] x, float[] y, float[] buf, int bo) {
@@ -626,6 +646,7 @@ public final class Q4_0Matrix implements WeightMatrix {
             final float u0 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + i), scales[sr0 + cb], -8f * scales[sr0 + cb]);
             q00 += u0 * x[x0 + full + i];
         }
-        y[t * rows + r] = QuantKernels.sum(a00, buf, bo) + q00;
+        a00.intoArray(buf, bo);
+        y[t * rows + r] = QuantKernels.sumLanes(buf, bo) + q00;
     }
 }

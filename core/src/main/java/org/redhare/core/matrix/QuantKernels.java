@@ -2,7 +2,6 @@ package org.redhare.core.matrix;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import jdk.incubator.vector.FloatVector;
 
 /**
  * Helpers shared by the quantized kernels ({@link Fp8BlockMatrix}, {@link Q8_0Matrix}, {@link Q4Matrix}).
@@ -20,9 +19,12 @@ final class QuantKernels {
     /** Rows stored together as one sequential stream, and computed together. */
     static final int TILE = 4;
 
-    /** Lanes of {@code v} summed in index order (deterministic, see the class comment). */
-    static float sum(FloatVector v, float[] buf, int off) {
-        v.intoArray(buf, off);
+    /**
+     * The L floats at {@code buf[off..]} (an accumulator the kernel stored with {@code intoArray}) summed in
+     * index order: deterministic (see the class comment). Takes an array, not a vector, so that a call the
+     * JIT does not inline costs a call, not a boxed vector.
+     */
+    static float sumLanes(float[] buf, int off) {
         float s = 0f;
         for (int i = 0; i < Kernels.L; i++) {
             s += buf[off + i];
