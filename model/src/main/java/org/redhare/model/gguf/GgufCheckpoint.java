@@ -26,7 +26,7 @@ import org.redhare.model.TensorRef;
  */
 public final class GgufCheckpoint implements Checkpoint {
     private static final Pattern BLOCK = Pattern.compile("blk\\.(\\d+)\\.(.+)");
-    private static final Map<String, String> LAYER_NAMES = Map.ofEntries(
+    static final Map<String, String> LAYER_NAMES = Map.ofEntries(
             Map.entry("attn_norm", "input_layernorm"),
             Map.entry("ffn_norm", "post_attention_layernorm"),
             Map.entry("attn_q", "self_attn.q_proj"),

@@ -47,7 +47,7 @@ public final class QuantizingCheckpoint implements Checkpoint {
         long bytes = 0;
         for (String name : inner.names()) {
             TensorRef ref = inner.tensor(name);
-            if (quantizable(ref) && !name.equals(EMBED) && !name.endsWith(".gate.weight")) {
+            if (quantizes(ref, q)) {
                 t.add(name);
                 bytes += ref.data().byteSize();
             }
@@ -63,7 +63,14 @@ public final class QuantizingCheckpoint implements Checkpoint {
                         : " (the embedding table stays as stored)") + "; norms, biases and router gates stay as stored");
     }
 
-    private boolean quantizable(TensorRef t) {
+    /**
+     * Whether online quantization to {@code q} turns this tensor into {@code q}: 2-D BF16/F16/F32 {@code *.weight}
+     * tensors other than the token embedding and MoE router gates, with rows a multiple of 32 long for Q8_0/Q4_0.
+     */
+    public static boolean quantizes(TensorRef t, Quantization q) {
+        if (q == Quantization.NONE || t.name().equals(EMBED) || t.name().endsWith(".gate.weight")) {
+            return false;
+        }
         boolean floats = t.dtype() == DType.BF16 || t.dtype() == DType.F16 || t.dtype() == DType.F32;
         boolean blocks = q == Quantization.FP8 || t.shape().length == 2 && t.shape()[1] % 32 == 0;
         return floats && t.shape().length == 2 && t.name().endsWith(".weight") && blocks;
