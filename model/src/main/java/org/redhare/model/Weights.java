@@ -9,6 +9,7 @@ import org.redhare.core.matrix.F16Matrix;
 import org.redhare.core.matrix.F32Matrix;
 import org.redhare.core.matrix.Fp8BlockMatrix;
 import org.redhare.core.matrix.Q4_0Matrix;
+import org.redhare.core.matrix.Q4_KMatrix;
 import org.redhare.core.matrix.Q8_0Matrix;
 import org.redhare.core.matrix.WeightMatrix;
 
@@ -48,8 +49,10 @@ public final class Weights {
             case F8_E4M3 -> fp8(t, rows, cols);
             case Q8_0 -> ggml(t, () -> Q8_0Matrix.ofGgml(t.data(), rows, cols));
             case Q4_0 -> ggml(t, () -> Q4_0Matrix.ofGgml(t.data(), rows, cols));
+            case Q4_K -> ggml(t, () -> Q4_KMatrix.ofGgml(t.data(), rows, cols));
+            case Q6_K -> ggml(t, () -> Q8_0Matrix.ofGgmlQ6_K(t.data(), rows, cols));
             default -> throw new ModelLoadException("tensor '" + name + "' in " + t.file() + " has dtype " + t.dtype()
-                    + ", which linear layers cannot use (supported: BF16, F16, F32, F8_E4M3 with block scales, Q8_0, Q4_0)");
+                    + ", which linear layers cannot use (supported: BF16, F16, F32, F8_E4M3 with block scales, Q8_0, Q4_0, Q4_K, Q6_K)");
         };
     }
 

@@ -33,6 +33,9 @@ class GgmlMatrixTest {
 
     /** Random blocks; the reference decodes them straight from the GGML definition. */
     static Case random(String type, int rows, int cols, long seed) {
+        if (type.endsWith("_K")) {
+            return randomK(type, rows, cols, seed);
+        }
         Random rnd = new Random(seed);
         int nb = cols / 32;
         int bytes = type.equals("Q8_0") ? 34 : 18;
@@ -64,10 +67,71 @@ class GgmlMatrixTest {
         return new Case(m, w);
     }
 
+    /** Random Q4_K / Q6_K super-blocks, decoded by the reference from the ggml block definitions. */
+    static Case randomK(String type, int rows, int cols, long seed) {
+        Random rnd = new Random(seed);
+        int sb = cols / 256;
+        int bytes = type.equals("Q4_K") ? 144 : 210;
+        byte[] all = new byte[rows * sb * bytes];
+        rnd.nextBytes(all);
+        double[] w = new double[rows * cols];
+        for (int b = 0; b < rows * sb; b++) {
+            int o = b * bytes;
+            int y0 = (b / sb) * cols + (b % sb) * 256;
+            if (type.equals("Q4_K")) {
+                short dh = Float.floatToFloat16((float) (rnd.nextDouble() * 1e-3));
+                short mh = Float.floatToFloat16((float) (rnd.nextDouble() * 1e-3));
+                all[o] = (byte) dh; all[o + 1] = (byte) (dh >> 8);
+                all[o + 2] = (byte) mh; all[o + 3] = (byte) (mh >> 8);
+                double d = Float.float16ToFloat(dh), dmin = Float.float16ToFloat(mh);
+                int[] sc = new int[8], mn = new int[8];
+                for (int j = 0; j < 8; j++) {
+                    int[] s = scaleMin(j, all, o + 4);
+                    sc[j] = s[0];
+                    mn[j] = s[1];
+                }
+                for (int i = 0; i < 256; i++) {
+                    int chunk = i / 64, within = i % 64;
+                    int byt = all[o + 16 + chunk * 32 + within % 32] & 0xFF;
+                    int q = within < 32 ? byt & 0xF : byt >> 4;
+                    int sub = i / 32;
+                    w[y0 + i] = d * sc[sub] * q - dmin * mn[sub];
+                }
+            } else {
+                short dh = Float.floatToFloat16((float) (rnd.nextDouble() * 1e-3));
+                all[o + 208] = (byte) dh; all[o + 209] = (byte) (dh >> 8);
+                double d = Float.float16ToFloat(dh);
+                for (int i = 0; i < 256; i++) {
+                    int half = i / 128, j = i % 128, quarter = j / 32, l = j % 32;
+                    int ql = all[o + half * 64 + (quarter % 2) * 32 + l] & 0xFF;
+                    int low = quarter < 2 ? ql & 0xF : ql >> 4;
+                    int high = (all[o + 128 + half * 32 + l] & 0xFF) >> (2 * quarter) & 3;
+                    int q = (low | high << 4) - 32;
+                    int sc = all[o + 192 + half * 8 + quarter * 2 + l / 16];
+                    w[y0 + i] = d * sc * q;
+                }
+            }
+        }
+        MemorySegment seg = MemorySegment.ofArray(all);
+        WeightMatrix m = type.equals("Q4_K") ? Q4_KMatrix.ofGgml(seg, rows, cols) : Q8_0Matrix.ofGgmlQ6_K(seg, rows, cols);
+        return new Case(m, w);
+    }
+
+    /** The 6-bit scale and min of sub-block j from the 12 packed bytes at {@code at}. */
+    static int[] scaleMin(int j, byte[] b, int at) {
+        if (j < 4) {
+            return new int[] {b[at + j] & 63, b[at + j + 4] & 63};
+        }
+        int sc = (b[at + j + 4] & 0xF) | ((b[at + j - 4] & 0xFF) >> 6) << 4;
+        int m = ((b[at + j + 4] & 0xFF) >> 4) | ((b[at + j] & 0xFF) >> 6) << 4;
+        return new int[] {sc, m};
+    }
+
     @ParameterizedTest(name = "{0} [{1} x {2}] x {3} tokens")
     @CsvSource({
             "Q8_0, 1, 32, 1", "Q8_0, 5, 96, 1", "Q8_0, 7, 160, 3", "Q8_0, 33, 224, 17", "Q8_0, 64, 256, 4", "Q8_0, 130, 32, 5",
-            "Q4_0, 1, 32, 1", "Q4_0, 5, 96, 1", "Q4_0, 7, 160, 3", "Q4_0, 33, 416, 17", "Q4_0, 64, 256, 4", "Q4_0, 130, 32, 5"})
+            "Q4_0, 1, 32, 1", "Q4_0, 5, 96, 1", "Q4_0, 7, 160, 3", "Q4_0, 33, 416, 17", "Q4_0, 64, 256, 4", "Q4_0, 130, 32, 5",
+            "Q4_K, 1, 256, 1", "Q4_K, 7, 768, 3", "Q4_K, 33, 256, 17", "Q6_K, 1, 256, 1", "Q6_K, 9, 768, 3", "Q6_K, 33, 512, 17"})
     void matchesScalarReference(String type, int rows, int cols, int n) {
         Case k = random(type, rows, cols, rows * 131L + cols);
         float[] x = Fp8BlockMatrixTest.activations(n, cols, 3);
@@ -81,15 +145,20 @@ class GgmlMatrixTest {
         for (int r = 0; r < rows; r++) {
             k.m().row(r, row, 0);
             for (int c = 0; c < cols; c++) {
-                assertThat(row[c]).isEqualTo((float) k.w()[r * cols + c]);
+                double ref = k.w()[r * cols + c];
+                if (type.endsWith("_K")) { // sub-block factors are rounded to float once at load
+                    assertThat((double) row[c]).isCloseTo(ref, org.assertj.core.data.Offset.offset(Math.abs(ref) * 3e-7 + 1e-9));
+                } else {
+                    assertThat(row[c]).isEqualTo((float) ref);
+                }
             }
         }
     }
 
     @ParameterizedTest
-    @CsvSource({"Q8_0", "Q4_0"})
+    @CsvSource({"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     void batchedTokensAreBitwiseIdenticalToSingleTokens(String type) {
-        int rows = 39, cols = 352, n = 7;
+        int rows = 39, cols = type.endsWith("_K") ? 512 : 352, n = 7;
         Case k = random(type, rows, cols, 9);
         float[] x = Fp8BlockMatrixTest.activations(n, cols, 13);
         float[] batched = new float[n * rows];
