@@ -23,6 +23,8 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.redhare.core.Numbers;
 import org.redhare.core.Parallel;
 import org.redhare.core.matrix.Bf16Matrix;
+import org.redhare.core.matrix.Q4_KMatrix;
+import org.redhare.core.matrix.Q8_0Matrix;
 import org.redhare.core.matrix.Quantizers;
 import org.redhare.core.matrix.WeightMatrix;
 
@@ -40,7 +42,7 @@ import org.redhare.core.matrix.WeightMatrix;
 @Measurement(iterations = 3, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class MatrixBench {
-    @Param({"bf16", "fp8", "q8_0", "q4_0"})
+    @Param({"bf16", "fp8", "q8_0", "q4_0", "q4_k", "q6_k"})
     public String dtype;
 
     @Param({"4864x896", "896x4864"})
@@ -75,6 +77,8 @@ public class MatrixBench {
             case "fp8" -> Quantizers.fp8(w, rows, cols);
             case "q8_0" -> Quantizers.q8_0(w, rows, cols);
             case "q4_0" -> Quantizers.q4_0(w, rows, cols);
+            case "q4_k" -> Q4_KMatrix.ofGgml(randomSuperBlocks(rnd, rows, cols, 144, 0, 2), rows, cols);
+            case "q6_k" -> Q8_0Matrix.ofGgmlQ6_K(randomSuperBlocks(rnd, rows, cols, 210, 208, -1), rows, cols);
             default -> throw new IllegalArgumentException("unknown dtype " + dtype);
         };
         pool = new Parallel(1);
@@ -83,6 +87,22 @@ public class MatrixBench {
             x[i] = (float) rnd.nextGaussian();
         }
         y = new float[n * rows];
+    }
+
+    /** Random K-quant super-blocks (no quantizer for them yet) with small f16 factors at {@code d} and {@code dmin}. */
+    private static MemorySegment randomSuperBlocks(Random rnd, int rows, int cols, int bytes, int d, int dmin) {
+        byte[] b = new byte[rows * (cols / 256) * bytes];
+        rnd.nextBytes(b);
+        short h = Float.floatToFloat16(1e-4f);
+        for (int o = 0; o < b.length; o += bytes) {
+            b[o + d] = (byte) h;
+            b[o + d + 1] = (byte) (h >> 8);
+            if (dmin >= 0) {
+                b[o + dmin] = (byte) h;
+                b[o + dmin + 1] = (byte) (h >> 8);
+            }
+        }
+        return MemorySegment.ofArray(b);
     }
 
     @TearDown(Level.Trial)
