@@ -30,14 +30,14 @@ import org.redhare.core.matrix.WeightMatrix;
 
 /**
  * Weight-matrix kernels, one thread: gemv (n = 1, decode) and gemm (n = 16, 64: prefill / batched decode)
- * per stored dtype at Qwen2.5-0.5B's MLP shapes. Besides time per call, the {@code gweights} counter is
+ * per stored dtype at Qwen2.5-0.5B's MLP shapes. Besides calls per second, the {@code gweights} counter is
  * billions of weights multiplied per second (rows x cols x n) and {@code gbytes} is GB of weight data read
  * per second (one pass per call). Run:
  * {@code java --add-modules jdk.incubator.vector -jar bench/target/benchmarks.jar MatrixBench}
  */
 @State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 3, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
