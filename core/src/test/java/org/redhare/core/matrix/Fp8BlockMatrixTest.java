@@ -90,7 +90,7 @@ class Fp8BlockMatrixTest {
     @ParameterizedTest(name = "[{0} x {1}] blocks {2}x{3}, {4} tokens")
     @CsvSource({
             "1, 1, 128, 128, 1", "5, 17, 128, 128, 1", "7, 100, 128, 128, 3", "33, 200, 128, 128, 17",
-            "130, 300, 128, 128, 3", "9, 80, 4, 16, 5", "13, 257, 2, 32, 17", "64, 128, 128, 128, 4", "6, 64, 1, 64, 7"})
+            "130, 300, 128, 128, 3", "9, 200, 4, 64, 5", "13, 257, 2, 64, 17", "5, 300, 3, 192, 6", "64, 128, 128, 128, 4", "6, 64, 1, 64, 7"})
     void matchesScalarReference(int rows, int cols, int bh, int bw, int n) {
         Case k = random(rows, cols, bh, bw, rows * 31L + cols);
         float[] x = activations(n, cols, 7);
@@ -112,7 +112,7 @@ class Fp8BlockMatrixTest {
     @Test
     void batchedTokensAreBitwiseIdenticalToSingleTokens() {
         int rows = 37, cols = 333, n = 7;
-        Case k = random(rows, cols, 16, 32, 5);
+        Case k = random(rows, cols, 16, 64, 5);
         float[] x = activations(n, cols, 11);
         float[] batched = new float[n * rows];
         k.m().multiply(TWO, x, n, batched);
@@ -169,8 +169,9 @@ class Fp8BlockMatrixTest {
         assertThatThrownBy(() -> new Fp8BlockMatrix(codes, scales, 4, 20, 128, 128))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[2, 5]").hasMessageContaining("NaN");
         MemorySegment ok = Arena.ofAuto().allocate(4 * 20);
-        assertThatThrownBy(() -> new Fp8BlockMatrix(ok, scales, 4, 20, 2, 16))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[2, 2] F32 scales");
+        MemorySegment wide = Arena.ofAuto().allocate(4 * 200);
+        assertThatThrownBy(() -> new Fp8BlockMatrix(wide, scales, 4, 200, 2, 64))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[2, 4] F32 scales");
         assertThatThrownBy(() -> new Fp8BlockMatrix(ok, scales, 4, 20, 128, 10))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("block width");
     }
