@@ -84,6 +84,17 @@ class QuantizedModelTest {
         assertThat(last[0]).as("progress reaches the total").isEqualTo(last[1]).isPositive();
     }
 
+    /** Every float fixture family (dense, MoE with router gates and shared experts) runs quantized, close to itself. */
+    @ParameterizedTest
+    @CsvSource({"llama-tiny, fp8", "qwen2-tiny, q8_0", "qwen3-tiny, q4_0", "mixtral-tiny, q8_0", "qwen3-moe-tiny, fp8", "qwen3-moe-tiny, q4_0"})
+    void fixtureFamiliesRunQuantized(String fixture, String q) {
+        Path dir = org.redhare.core.testing.SharedFiles.require("fixtures/" + fixture);
+        float[] ref = logits(dir, LoadOptions.DEFAULT);
+        float[] got = logits(dir, LoadOptions.DEFAULT.withQuantize(Quantization.parse(q)));
+        double tolerance = q.equals("q4_0") ? 0.4 : 0.1;
+        assertThat(relativeError(got, ref)).as("%s %s", fixture, q).isLessThan(tolerance).isGreaterThan(0);
+    }
+
     @ParameterizedTest
     @CsvSource({"q8_0", "q4_0"})
     void ggufMadeFromASynthModelRunsAsTheSameQuantizationAtLoad(String q) throws IOException {
