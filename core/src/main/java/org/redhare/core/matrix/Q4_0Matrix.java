@@ -15,8 +15,11 @@ import org.redhare.core.Parallel;
  * {@code W[r, c] = (q[r, c] - 8) * d[r, c / 32]} with 4-bit {@code q}.
  *
  * <p>Activations stay float (see {@link Q8_0Matrix} for why). One 64-byte int load gives 8L nibbles;
- * nibble {@code m} of a lane is {@code (v >>> 4m) & 0xF}, converted lane-wise at the same width, and
- * {@code fma(q, d, -8d)} yields the weight in one rounding.
+ * nibble {@code m} of a lane is {@code (v >>> 4m) & 0xF}, converted lane-wise at the same width. Each
+ * (row, token) sums {@code q * x} over a 32-column block, folds it into its total with one FMA by the block
+ * scale {@code d}, and adds the offset as {@code d * (-8 * sum of the block's x)} with the activation sums
+ * computed once per call: no per-weight scale or offset work. The column tail (rows whose length is not a
+ * multiple of 8L) is scalar, {@code fma(q, d, -8d) * x}.
  *
  * <p><b>Layout (repacked at load).</b> Tiles of four rows form one stream: for each group of
  * {@code G = 8L} columns, each row's G/2 bytes with nibble {@code m} of int lane {@code i} holding
@@ -29,7 +32,10 @@ public final class Q4_0Matrix implements WeightMatrix {
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int G = 8 * Kernels.L;
     private static final int GB = G / 2; // bytes per row per group
-    private static final int bw = 32;
+    /** L-float chunks per 32-column block. */
+    private static final int KPB = Math.max(1, 32 / Kernels.L);
+    /** Lane-buffer floats per worker: one for sums, sixteen for the 4x4 kernel's totals. */
+    private static final int LANE_BUF = 17 * Kernels.L;
 
     private final MemorySegment packed; // [rows * rowBytes] nibbles in the tile layout
     private final float[] scales;       // [rows, cols / 32] block scales d
@@ -44,7 +50,7 @@ public final class Q4_0Matrix implements WeightMatrix {
      */
     public Q4_0Matrix(MemorySegment q, float[] scales, int rows, int cols) {
         MatrixChecks.size(q, rows, cols, 1, "Q4_0");
-        if (cols % 32 != 0) {
+        if (cols % 32 != 0 || Kernels.L > 32) {
             throw new IllegalArgumentException("Q4_0 rows must be a multiple of 32 long, got " + cols);
         }
         this.rows = rows;
@@ -139,28 +145,40 @@ public final class Q4_0Matrix implements WeightMatrix {
     @Override
     public void multiply(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
-        float[] buf = pool.scratch(pool.threads() * QuantKernels.laneScratch());
+        int fb = cols / G * G / 32;
+        int nxs = n * fb;
+        float[] buf = pool.scratch(nxs + pool.threads() * LANE_BUF);
+        // -8 * (sum of each 32-column block of each token's activations), in column order.
+        for (int t = 0; t < n; t++) {
+            for (int b = 0; b < fb; b++) {
+                float sum = 0f;
+                for (int i = 0; i < 32; i++) {
+                    sum += x[t * cols + b * 32 + i];
+                }
+                buf[t * fb + b] = -8f * sum;
+            }
+        }
         int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
         pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()),
-                (t0, t1, w) -> run(x, n, y, t0, t1, buf, w * QuantKernels.laneScratch()));
+                (t0, t1, w) -> run(x, buf, n, y, t0, t1, buf, nxs + w * LANE_BUF));
     }
 
-    private void run(float[] x, int n, float[] y, int tile0, int tile1, float[] buf, int bo) {
+    private void run(float[] x, float[] xs, int n, float[] y, int tile0, int tile1, float[] buf, int bo) {
         for (int tile = tile0; tile < tile1; tile++) {
             int r0 = tile * QuantKernels.TILE;
             int h = Math.min(QuantKernels.TILE, rows - r0);
             if (h == QuantKernels.TILE) {
                 int t = 0;
-                for (; t + 4 <= n; t += 4) {
-                    tile4x4(r0, t, x, y, buf, bo);
+                for (; t + 2 <= n; t += 2) {
+                    tile4x2(r0, t, x, xs, y, buf, bo);
                 }
                 for (; t < n; t++) {
-                    tile4x1(r0, t, x, y, buf, bo);
+                    tile4x1(r0, t, x, xs, y, buf, bo);
                 }
             } else {
                 for (int t = 0; t < n; t++) {
                     for (int r = r0; r < r0 + h; r++) {
-                        row1(r, h, t, x, y, buf, bo);
+                        row1(r, h, t, x, xs, y, buf, bo);
                     }
                 }
             }
@@ -175,152 +193,185 @@ public final class Q4_0Matrix implements WeightMatrix {
         }
     }
 
-    /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+3}. */
-    private void tile4x4(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
+    /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+1}. */
+    private void tile4x2(int r0, int t, float[] x, float[] xs, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
         final int full = cols / G * G;
+        final int fb = full / 32; // blocks in the vector part
         final long base = (long) r0 * rowBytes;
-        int b;
         final int sr0 = (r0 + 0) * nb;
         final int sr1 = (r0 + 1) * nb;
         final int sr2 = (r0 + 2) * nb;
         final int sr3 = (r0 + 3) * nb;
-        final int x0 = (t + 0) * cols;
-        final int x1 = (t + 1) * cols;
-        final int x2 = (t + 2) * cols;
-        final int x3 = (t + 3) * cols;
-        FloatVector a00 = FloatVector.zero(F); FloatVector a01 = FloatVector.zero(F); FloatVector a02 = FloatVector.zero(F); FloatVector a03 = FloatVector.zero(F);
-        FloatVector a10 = FloatVector.zero(F); FloatVector a11 = FloatVector.zero(F); FloatVector a12 = FloatVector.zero(F); FloatVector a13 = FloatVector.zero(F);
-        FloatVector a20 = FloatVector.zero(F); FloatVector a21 = FloatVector.zero(F); FloatVector a22 = FloatVector.zero(F); FloatVector a23 = FloatVector.zero(F);
-        FloatVector a30 = FloatVector.zero(F); FloatVector a31 = FloatVector.zero(F); FloatVector a32 = FloatVector.zero(F); FloatVector a33 = FloatVector.zero(F);
+        final long step = 4L * GB;
         long off = base;
-        for (int c = 0; c < full; c += G, off += 4L * GB) {
+        final int x0 = (t + 0) * cols;
+        final int xs0 = (t + 0) * fb;
+        final int x1 = (t + 1) * cols;
+        final int xs1 = (t + 1) * fb;
+        FloatVector s00 = FloatVector.zero(F);
+        FloatVector s01 = FloatVector.zero(F);
+        FloatVector s10 = FloatVector.zero(F);
+        FloatVector s11 = FloatVector.zero(F);
+        FloatVector s20 = FloatVector.zero(F);
+        FloatVector s21 = FloatVector.zero(F);
+        FloatVector s30 = FloatVector.zero(F);
+        FloatVector s31 = FloatVector.zero(F);
+        float p00 = 0f; float p01 = 0f;
+        float p10 = 0f; float p11 = 0f;
+        float p20 = 0f; float p21 = 0f;
+        float p30 = 0f; float p31 = 0f;
+        for (int c = 0; c < full; c += G, off += step) {
             IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
             IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
             IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
             IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
-            for (int k = 0; k < 8; k++) {
-            b = (c + k * L) >> 5;
-            FloatVector w0k = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
-            FloatVector w1k = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr1 + b], -8f * scales[sr1 + b]);
-            FloatVector w2k = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr2 + b], -8f * scales[sr2 + b]);
-            FloatVector w3k = ((FloatVector) v3.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr3 + b], -8f * scales[sr3 + b]);
-            FloatVector x0k = FloatVector.fromArray(F, x, x0 + c + k * L);
-            FloatVector x1k = FloatVector.fromArray(F, x, x1 + c + k * L);
-            FloatVector x2k = FloatVector.fromArray(F, x, x2 + c + k * L);
-            FloatVector x3k = FloatVector.fromArray(F, x, x3 + c + k * L);
-            a00 = w0k.fma(x0k, a00);
-            a01 = w0k.fma(x1k, a01);
-            a02 = w0k.fma(x2k, a02);
-            a03 = w0k.fma(x3k, a03);
-            a10 = w1k.fma(x0k, a10);
-            a11 = w1k.fma(x1k, a11);
-            a12 = w1k.fma(x2k, a12);
-            a13 = w1k.fma(x3k, a13);
-            a20 = w2k.fma(x0k, a20);
-            a21 = w2k.fma(x1k, a21);
-            a22 = w2k.fma(x2k, a22);
-            a23 = w2k.fma(x3k, a23);
-            a30 = w3k.fma(x0k, a30);
-            a31 = w3k.fma(x1k, a31);
-            a32 = w3k.fma(x2k, a32);
-            a33 = w3k.fma(x3k, a33);
+            for (int kb = 0; kb < 8; kb += KPB) {
+                FloatVector a00 = FloatVector.zero(F); FloatVector a01 = FloatVector.zero(F);
+                FloatVector a10 = FloatVector.zero(F); FloatVector a11 = FloatVector.zero(F);
+                FloatVector a20 = FloatVector.zero(F); FloatVector a21 = FloatVector.zero(F);
+                FloatVector a30 = FloatVector.zero(F); FloatVector a31 = FloatVector.zero(F);
+                for (int k = kb; k < kb + KPB; k++) {
+                    FloatVector w0 = (FloatVector) v0.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0);
+                    FloatVector w1 = (FloatVector) v1.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0);
+                    FloatVector w2 = (FloatVector) v2.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0);
+                    FloatVector w3 = (FloatVector) v3.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0);
+                    FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
+                    FloatVector y1 = FloatVector.fromArray(F, x, x1 + c + k * L);
+                    a00 = w0.fma(y0, a00);
+                    a01 = w0.fma(y1, a01);
+                    a10 = w1.fma(y0, a10);
+                    a11 = w1.fma(y1, a11);
+                    a20 = w2.fma(y0, a20);
+                    a21 = w2.fma(y1, a21);
+                    a30 = w3.fma(y0, a30);
+                    a31 = w3.fma(y1, a31);
+                }
+                final int b = (c + kb * L) >> 5;
+                final float d0 = scales[sr0 + b];
+                final FloatVector dv0 = FloatVector.broadcast(F, d0);
+                s00 = a00.fma(dv0, s00);
+                p00 = Math.fma(d0, xs[xs0 + b], p00);
+                s01 = a01.fma(dv0, s01);
+                p01 = Math.fma(d0, xs[xs1 + b], p01);
+                final float d1 = scales[sr1 + b];
+                final FloatVector dv1 = FloatVector.broadcast(F, d1);
+                s10 = a10.fma(dv1, s10);
+                p10 = Math.fma(d1, xs[xs0 + b], p10);
+                s11 = a11.fma(dv1, s11);
+                p11 = Math.fma(d1, xs[xs1 + b], p11);
+                final float d2 = scales[sr2 + b];
+                final FloatVector dv2 = FloatVector.broadcast(F, d2);
+                s20 = a20.fma(dv2, s20);
+                p20 = Math.fma(d2, xs[xs0 + b], p20);
+                s21 = a21.fma(dv2, s21);
+                p21 = Math.fma(d2, xs[xs1 + b], p21);
+                final float d3 = scales[sr3 + b];
+                final FloatVector dv3 = FloatVector.broadcast(F, d3);
+                s30 = a30.fma(dv3, s30);
+                p30 = Math.fma(d3, xs[xs0 + b], p30);
+                s31 = a31.fma(dv3, s31);
+                p31 = Math.fma(d3, xs[xs1 + b], p31);
             }
         }
         final int tl = cols - full;
         final long toff = base + (long) (full / 2) * 4;
-        float q00 = 0f; float q01 = 0f; float q02 = 0f; float q03 = 0f;
-        float q10 = 0f; float q11 = 0f; float q12 = 0f; float q13 = 0f;
-        float q20 = 0f; float q21 = 0f; float q22 = 0f; float q23 = 0f;
-        float q30 = 0f; float q31 = 0f; float q32 = 0f; float q33 = 0f;
+        float q00 = 0f; float q01 = 0f;
+        float q10 = 0f; float q11 = 0f;
+        float q20 = 0f; float q21 = 0f;
+        float q30 = 0f; float q31 = 0f;
         for (int i = 0; i < tl; i++) {
-            final int cb = (full + i) / bw;
+            final int cb = (full + i) >> 5;
             final float u0 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 0L * tl + i), scales[sr0 + cb], -8f * scales[sr0 + cb]);
             final float u1 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 1L * tl + i), scales[sr1 + cb], -8f * scales[sr1 + cb]);
             final float u2 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 2L * tl + i), scales[sr2 + cb], -8f * scales[sr2 + cb]);
             final float u3 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 3L * tl + i), scales[sr3 + cb], -8f * scales[sr3 + cb]);
             q00 += u0 * x[x0 + full + i];
             q01 += u0 * x[x1 + full + i];
-            q02 += u0 * x[x2 + full + i];
-            q03 += u0 * x[x3 + full + i];
             q10 += u1 * x[x0 + full + i];
             q11 += u1 * x[x1 + full + i];
-            q12 += u1 * x[x2 + full + i];
-            q13 += u1 * x[x3 + full + i];
             q20 += u2 * x[x0 + full + i];
             q21 += u2 * x[x1 + full + i];
-            q22 += u2 * x[x2 + full + i];
-            q23 += u2 * x[x3 + full + i];
             q30 += u3 * x[x0 + full + i];
             q31 += u3 * x[x1 + full + i];
-            q32 += u3 * x[x2 + full + i];
-            q33 += u3 * x[x3 + full + i];
         }
-        a00.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q00;
-        a10.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q10;
-        a20.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q20;
-        a30.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q30;
-        a01.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q01;
-        a11.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q11;
-        a21.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q21;
-        a31.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q31;
-        a02.intoArray(buf, bo);
-        y[(t + 2) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q02;
-        a12.intoArray(buf, bo);
-        y[(t + 2) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q12;
-        a22.intoArray(buf, bo);
-        y[(t + 2) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q22;
-        a32.intoArray(buf, bo);
-        y[(t + 2) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q32;
-        a03.intoArray(buf, bo);
-        y[(t + 3) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q03;
-        a13.intoArray(buf, bo);
-        y[(t + 3) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q13;
-        a23.intoArray(buf, bo);
-        y[(t + 3) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q23;
-        a33.intoArray(buf, bo);
-        y[(t + 3) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q33;
+        s00.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + p00 + q00;
+        s10.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + p10 + q10;
+        s20.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + p20 + q20;
+        s30.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + p30 + q30;
+        s01.intoArray(buf, bo);
+        y[(t + 1) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + p01 + q01;
+        s11.intoArray(buf, bo);
+        y[(t + 1) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + p11 + q11;
+        s21.intoArray(buf, bo);
+        y[(t + 1) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + p21 + q21;
+        s31.intoArray(buf, bo);
+        y[(t + 1) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + p31 + q31;
     }
     /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+0}. */
-    private void tile4x1(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
+    private void tile4x1(int r0, int t, float[] x, float[] xs, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
         final int full = cols / G * G;
+        final int fb = full / 32; // blocks in the vector part
         final long base = (long) r0 * rowBytes;
-        int b;
         final int sr0 = (r0 + 0) * nb;
         final int sr1 = (r0 + 1) * nb;
         final int sr2 = (r0 + 2) * nb;
         final int sr3 = (r0 + 3) * nb;
-        final int x0 = (t + 0) * cols;
-        FloatVector a00 = FloatVector.zero(F);
-        FloatVector a10 = FloatVector.zero(F);
-        FloatVector a20 = FloatVector.zero(F);
-        FloatVector a30 = FloatVector.zero(F);
+        final long step = 4L * GB;
         long off = base;
-        for (int c = 0; c < full; c += G, off += 4L * GB) {
+        final int x0 = (t + 0) * cols;
+        final int xs0 = (t + 0) * fb;
+        FloatVector s00 = FloatVector.zero(F);
+        FloatVector s10 = FloatVector.zero(F);
+        FloatVector s20 = FloatVector.zero(F);
+        FloatVector s30 = FloatVector.zero(F);
+        float p00 = 0f;
+        float p10 = 0f;
+        float p20 = 0f;
+        float p30 = 0f;
+        for (int c = 0; c < full; c += G, off += step) {
             IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
             IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
             IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
             IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
-            for (int k = 0; k < 8; k++) {
-            b = (c + k * L) >> 5;
-            FloatVector w0k = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
-            FloatVector w1k = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr1 + b], -8f * scales[sr1 + b]);
-            FloatVector w2k = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr2 + b], -8f * scales[sr2 + b]);
-            FloatVector w3k = ((FloatVector) v3.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr3 + b], -8f * scales[sr3 + b]);
-            FloatVector x0k = FloatVector.fromArray(F, x, x0 + c + k * L);
-            a00 = w0k.fma(x0k, a00);
-            a10 = w1k.fma(x0k, a10);
-            a20 = w2k.fma(x0k, a20);
-            a30 = w3k.fma(x0k, a30);
+            for (int kb = 0; kb < 8; kb += KPB) {
+                FloatVector a00 = FloatVector.zero(F);
+                FloatVector a10 = FloatVector.zero(F);
+                FloatVector a20 = FloatVector.zero(F);
+                FloatVector a30 = FloatVector.zero(F);
+                for (int k = kb; k < kb + KPB; k++) {
+                    FloatVector w0 = (FloatVector) v0.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0);
+                    FloatVector w1 = (FloatVector) v1.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0);
+                    FloatVector w2 = (FloatVector) v2.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0);
+                    FloatVector w3 = (FloatVector) v3.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0);
+                    FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
+                    a00 = w0.fma(y0, a00);
+                    a10 = w1.fma(y0, a10);
+                    a20 = w2.fma(y0, a20);
+                    a30 = w3.fma(y0, a30);
+                }
+                final int b = (c + kb * L) >> 5;
+                final float d0 = scales[sr0 + b];
+                final FloatVector dv0 = FloatVector.broadcast(F, d0);
+                s00 = a00.fma(dv0, s00);
+                p00 = Math.fma(d0, xs[xs0 + b], p00);
+                final float d1 = scales[sr1 + b];
+                final FloatVector dv1 = FloatVector.broadcast(F, d1);
+                s10 = a10.fma(dv1, s10);
+                p10 = Math.fma(d1, xs[xs0 + b], p10);
+                final float d2 = scales[sr2 + b];
+                final FloatVector dv2 = FloatVector.broadcast(F, d2);
+                s20 = a20.fma(dv2, s20);
+                p20 = Math.fma(d2, xs[xs0 + b], p20);
+                final float d3 = scales[sr3 + b];
+                final FloatVector dv3 = FloatVector.broadcast(F, d3);
+                s30 = a30.fma(dv3, s30);
+                p30 = Math.fma(d3, xs[xs0 + b], p30);
             }
         }
         final int tl = cols - full;
@@ -330,7 +381,7 @@ public final class Q4_0Matrix implements WeightMatrix {
         float q20 = 0f;
         float q30 = 0f;
         for (int i = 0; i < tl; i++) {
-            final int cb = (full + i) / bw;
+            final int cb = (full + i) >> 5;
             final float u0 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 0L * tl + i), scales[sr0 + cb], -8f * scales[sr0 + cb]);
             final float u1 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 1L * tl + i), scales[sr1 + cb], -8f * scales[sr1 + cb]);
             final float u2 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 2L * tl + i), scales[sr2 + cb], -8f * scales[sr2 + cb]);
@@ -340,46 +391,55 @@ public final class Q4_0Matrix implements WeightMatrix {
             q20 += u2 * x[x0 + full + i];
             q30 += u3 * x[x0 + full + i];
         }
-        a00.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q00;
-        a10.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q10;
-        a20.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q20;
-        a30.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q30;
+        s00.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + p00 + q00;
+        s10.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + p10 + q10;
+        s20.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + p20 + q20;
+        s30.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + p30 + q30;
     }
     /** Row {@code r} of a tile of {@code h} rows, token {@code t}; same summation order as the tile kernels. */
-    private void row1(int r, int h, int t, float[] x, float[] y, float[] buf, int bo) {
+    private void row1(int r, int h, int t, float[] x, float[] xs, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
         final int full = cols / G * G;
+        final int fb = full / 32; // blocks in the vector part
         final int r0 = r - r % QuantKernels.TILE;
         final int ri = r - r0;
         final long base = (long) r0 * rowBytes;
         final int sr0 = r * nb;
-        final int x0 = t * cols;
-        int b;
-        FloatVector a00 = FloatVector.zero(F);
         final long step = (long) h * GB;
         long off = base + (long) ri * GB;
+        final int x0 = (t + 0) * cols;
+        final int xs0 = (t + 0) * fb;
+        FloatVector s00 = FloatVector.zero(F);
+        float p00 = 0f;
         for (int c = 0; c < full; c += G, off += step) {
-            IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
-            for (int k = 0; k < 8; k++) {
-            b = (c + k * L) >> 5;
-            FloatVector w0k = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], -8f * scales[sr0 + b]);
-            FloatVector x0k = FloatVector.fromArray(F, x, x0 + c + k * L);
-            a00 = w0k.fma(x0k, a00);
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
+            for (int kb = 0; kb < 8; kb += KPB) {
+                FloatVector a00 = FloatVector.zero(F);
+                for (int k = kb; k < kb + KPB; k++) {
+                    FloatVector w0 = (FloatVector) v0.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0);
+                    FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
+                    a00 = w0.fma(y0, a00);
+                }
+                final int b = (c + kb * L) >> 5;
+                final float d0 = scales[sr0 + b];
+                final FloatVector dv0 = FloatVector.broadcast(F, d0);
+                s00 = a00.fma(dv0, s00);
+                p00 = Math.fma(d0, xs[xs0 + b], p00);
             }
         }
         final int tl = cols - full;
         final long toff = base + (long) (full / 2) * h + (long) ri * tl;
         float q00 = 0f;
         for (int i = 0; i < tl; i++) {
-            final int cb = (full + i) / bw;
-            final float u0 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + i), scales[sr0 + cb], -8f * scales[sr0 + cb]);
+            final int cb = (full + i) >> 5;
+            final float u0 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 0L * tl + i), scales[sr0 + cb], -8f * scales[sr0 + cb]);
             q00 += u0 * x[x0 + full + i];
         }
-        a00.intoArray(buf, bo);
-        y[t * rows + r] = QuantKernels.sumLanes(buf, bo) + q00;
+        s00.intoArray(buf, bo);
+        y[t * rows + r] = QuantKernels.sumLanes(buf, bo) + p00 + q00;
     }
 }
