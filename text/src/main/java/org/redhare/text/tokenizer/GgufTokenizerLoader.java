@@ -119,6 +119,11 @@ public final class GgufTokenizerLoader {
                 }
                 List<PreTokenizer> steps = new ArrayList<>();
                 for (String r : regexes) {
+                    // llama.cpp's spelling of the Llama 3 / Qwen2 patterns ('[sS]: ASCII case only) has a fast scanner.
+                    if (r.equals(LLAMA3) || r.equals(QWEN2)) {
+                        steps.add(new WordSplitter(r.equals(LLAMA3) ? 3 : 1, false));
+                        continue;
+                    }
                     steps.add(new PreTokenizer.RegexSplit(Regexes.compile(r, file + " pre-tokenizer " + pre),
                             PreTokenizer.Behavior.ISOLATED, false));
                 }

@@ -191,7 +191,7 @@ public final class HfTokenizerLoader {
                     PreTokenizer s = preTokenizer(list.get(i), last && i == list.size() - 1);
                     if (s != null) steps.add(s);
                 }
-                yield steps.size() == 1 ? steps.get(0) : new PreTokenizer.Sequence(steps);
+                yield steps.isEmpty() ? null : steps.size() == 1 ? steps.get(0) : new PreTokenizer.Sequence(steps);
             }
             case "Split" -> {
                 JsonNode p = n.path("pattern");
@@ -210,12 +210,16 @@ public final class HfTokenizerLoader {
                 if (invert && b != PreTokenizer.Behavior.ISOLATED) {
                     throw unsupported("inverted Split behavior", behavior, "Isolated");
                 }
-                yield new PreTokenizer.RegexSplit(pattern, b, invert);
+                WordSplitter fast = p.has("Regex") && b == PreTokenizer.Behavior.ISOLATED && !invert
+                        ? WordSplitter.forRegex(p.path("Regex").asText()) : null;
+                yield fast != null ? fast : new PreTokenizer.RegexSplit(pattern, b, invert);
             }
             case "ByteLevel" -> {
                 if (!last) throw fail("has ByteLevel before other pre-tokenizers; it must be the last one");
                 byteLevel = true;
                 boolean useRegex = n.path("use_regex").asBoolean(true);
+                boolean prefixSpace = n.path("add_prefix_space").asBoolean(true);
+                if (!useRegex && !prefixSpace) yield null; // only the byte mapping, which the BPE model does
                 yield new PreTokenizer.ByteLevelSplit(n.path("add_prefix_space").asBoolean(true),
                         useRegex ? Regexes.compile(GPT2_REGEX, "ByteLevel") : null);
             }
