@@ -226,8 +226,8 @@ public final class HfTokenizerLoader {
             case "Metaspace" -> {
                 String scheme = n.has("prepend_scheme") ? n.path("prepend_scheme").asText()
                         : n.path("add_prefix_space").asBoolean(true) ? "always" : "never";
-                if (scheme.equals("first")) {
-                    throw unsupported("Metaspace prepend_scheme", scheme, "always, never");
+                if (!scheme.equals("first") && !scheme.equals("always") && !scheme.equals("never")) {
+                    throw unsupported("Metaspace prepend_scheme", scheme, "first, always, never");
                 }
                 yield new PreTokenizer.Metaspace(n.path("replacement").asText("\u2581").charAt(0), scheme,
                         n.path("split").asBoolean(true));

@@ -61,20 +61,22 @@ public final class PipelineTokenizer implements Tokenizer {
         rawAdded.split(text, parseSpecial, segments);
         List<String> pieces = new ArrayList<>();
         List<AddedTokenMatcher.Segment> inner = new ArrayList<>();
-        for (AddedTokenMatcher.Segment seg : segments) {
+        for (int k = 0; k < segments.size(); k++) {
+            AddedTokenMatcher.Segment seg = segments.get(k);
             if (seg.id() >= 0) {
                 out.add(seg.id());
                 continue;
             }
             String normalized = normalizer == null ? seg.text() : normalizer.normalize(seg.text());
             if (normalizedAdded == null) {
-                encodeText(normalized, pieces, out);
+                encodeText(normalized, k == 0, pieces, out);
             } else {
                 inner.clear();
                 normalizedAdded.split(normalized, parseSpecial, inner);
-                for (AddedTokenMatcher.Segment s : inner) {
+                for (int j = 0; j < inner.size(); j++) {
+                    AddedTokenMatcher.Segment s = inner.get(j);
                     if (s.id() >= 0) out.add(s.id());
-                    else encodeText(s.text(), pieces, out);
+                    else encodeText(s.text(), k == 0 && j == 0, pieces, out);
                 }
             }
         }
@@ -84,14 +86,14 @@ public final class PipelineTokenizer implements Tokenizer {
         return out.toArray();
     }
 
-    private void encodeText(String normalized, List<String> pieces, IntList out) {
+    private void encodeText(String normalized, boolean atInputStart, List<String> pieces, IntList out) {
         if (normalized.isEmpty()) return;
         if (preTokenizer == null) {
             model.encode(normalized, out);
             return;
         }
         pieces.clear();
-        preTokenizer.split(normalized, pieces);
+        preTokenizer.split(normalized, atInputStart, pieces);
         for (String p : pieces) {
             if (!p.isEmpty()) model.encode(p, out);
         }

@@ -9,6 +9,14 @@ public interface PreTokenizer {
     /** Appends the non-empty pieces of text to out, in order. */
     void split(String text, List<String> out);
 
+    /**
+     * As {@link #split(String, List)}, told whether the text starts the input (no added token before it):
+     * Metaspace with prepend_scheme "first" prefixes only that segment.
+     */
+    default void split(String text, boolean atInputStart, List<String> out) {
+        split(text, out);
+    }
+
     /** How a regex split treats the matches (Hugging Face's SplitDelimiterBehavior). */
     enum Behavior { REMOVED, ISOLATED, MERGED_WITH_PREVIOUS, MERGED_WITH_NEXT, CONTIGUOUS }
 
@@ -98,12 +106,17 @@ public interface PreTokenizer {
     record Sequence(List<PreTokenizer> steps) implements PreTokenizer {
         @Override
         public void split(String text, List<String> out) {
+            split(text, false, out);
+        }
+
+        @Override
+        public void split(String text, boolean atInputStart, List<String> out) {
             List<String> current = new java.util.ArrayList<>(4);
             current.add(text);
             for (PreTokenizer step : steps) {
                 List<String> next = new java.util.ArrayList<>(current.size() * 2);
-                for (String piece : current) {
-                    step.split(piece, next);
+                for (int i = 0; i < current.size(); i++) {
+                    step.split(current.get(i), atInputStart && i == 0, next);
                 }
                 current = next;
             }
@@ -134,12 +147,21 @@ public interface PreTokenizer {
     record Metaspace(char replacement, String prependScheme, boolean splitWords) implements PreTokenizer {
         @Override
         public void split(String text, List<String> out) {
+            split(text, true, out);
+        }
+
+        @Override
+        public void split(String text, boolean atInputStart, List<String> out) {
             if (text.isEmpty()) {
                 return;
             }
             String t = text.replace(' ', replacement);
-            if (!"never".equals(prependScheme) && t.charAt(0) != replacement) {
-                // "first" is decided per call: the pipeline only calls with the first segment flag via Prepend.
+            boolean prepend = switch (prependScheme) {
+                case "always" -> true;
+                case "first" -> atInputStart; // not after an added token such as <s> or [INST]
+                default -> false;
+            };
+            if (prepend && t.charAt(0) != replacement) {
                 t = replacement + t;
             }
             if (!splitWords) {
