@@ -103,7 +103,7 @@ public final class GgufTokenizerLoader {
                 List<TokenDecoder> dec = new ArrayList<>(List.of(new TokenDecoder.Replace("\u2581", " "),
                         new TokenDecoder.ByteFallback(), new TokenDecoder.Fuse()));
                 if (spacePrefix) dec.add(new TokenDecoder.Strip(' ', 1, 0));
-                return new PipelineTokenizer(tokens, tokenToId, added, normalizer, null,
+                return new PipelineTokenizer(tokens, tokenToId, Map.of(), added, normalizer, null,
                         new SpmScoreModel(tokenToId, scores, unkId >= 0 ? unkId : 0),
                         addBos && bosId >= 0 ? new int[] {bosId} : new int[0],
                         addEos && eosId >= 0 ? new int[] {eosId} : new int[0],
@@ -146,7 +146,7 @@ public final class GgufTokenizerLoader {
                 boolean addBos = boolOr(md, "tokenizer.ggml.add_bos_token", llama3);
                 boolean addEos = boolOr(md, "tokenizer.ggml.add_eos_token", false);
                 BpeModel model = new BpeModel(tokenToId, merges, true, false, llama3, -1, false);
-                return new PipelineTokenizer(tokens, tokenToId, added, null,
+                return new PipelineTokenizer(tokens, tokenToId, Map.of(), added, null,
                         steps.size() == 1 ? steps.get(0) : new PreTokenizer.Sequence(steps), model,
                         addBos && bosId >= 0 ? new int[] {bosId} : new int[0],
                         addEos && eosId >= 0 ? new int[] {eosId} : new int[0],

@@ -14,7 +14,8 @@ import org.redhare.text.Tokenizer;
  */
 public final class PipelineTokenizer implements Tokenizer {
     private final String[] idToToken;          // [vocabSize]; null for ids nobody defines
-    private final Map<String, Integer> tokenToId;
+    private final Map<String, Integer> vocab;       // the model's entries
+    private final Map<String, Integer> addedIds;    // added tokens (may override or extend the model's)
     private final boolean[] special;           // [vocabSize]
     private final AddedTokenMatcher rawAdded;  // matched on the text as given
     private final AddedTokenMatcher normalizedAdded; // matched on normalized text
@@ -27,11 +28,12 @@ public final class PipelineTokenizer implements Tokenizer {
     private final String bos;
     private final String eos;
 
-    public PipelineTokenizer(String[] idToToken, Map<String, Integer> tokenToId, List<AddedToken> added,
+    public PipelineTokenizer(String[] idToToken, Map<String, Integer> vocab, Map<String, Integer> addedIds, List<AddedToken> added,
                              TextNormalizer normalizer, PreTokenizer preTokenizer, TokenModel model,
                              int[] prefixIds, int[] suffixIds, TokenDecoder decoder, String bos, String eos) {
         this.idToToken = idToToken;
-        this.tokenToId = tokenToId;
+        this.vocab = vocab;
+        this.addedIds = addedIds;
         this.special = new boolean[idToToken.length];
         List<AddedToken> raw = new ArrayList<>();
         List<AddedToken> norm = new ArrayList<>();
@@ -133,7 +135,8 @@ public final class PipelineTokenizer implements Tokenizer {
 
     @Override
     public OptionalInt tokenId(String tokenString) {
-        Integer id = tokenToId.get(tokenString);
+        Integer id = addedIds.get(tokenString);
+        if (id == null) id = vocab.get(tokenString);
         return id == null ? OptionalInt.empty() : OptionalInt.of(id);
     }
 
