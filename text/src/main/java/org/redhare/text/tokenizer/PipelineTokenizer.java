@@ -61,7 +61,6 @@ public final class PipelineTokenizer implements Tokenizer {
         }
         List<AddedTokenMatcher.Segment> segments = new ArrayList<>();
         rawAdded.split(text, parseSpecial, segments);
-        List<String> pieces = new ArrayList<>();
         List<AddedTokenMatcher.Segment> inner = new ArrayList<>();
         for (int k = 0; k < segments.size(); k++) {
             AddedTokenMatcher.Segment seg = segments.get(k);
@@ -71,14 +70,14 @@ public final class PipelineTokenizer implements Tokenizer {
             }
             String normalized = normalizer == null ? seg.text() : normalizer.normalize(seg.text());
             if (normalizedAdded == null) {
-                encodeText(normalized, k == 0, pieces, out);
+                encodeText(normalized, k == 0, out);
             } else {
                 inner.clear();
                 normalizedAdded.split(normalized, parseSpecial, inner);
                 for (int j = 0; j < inner.size(); j++) {
                     AddedTokenMatcher.Segment s = inner.get(j);
                     if (s.id() >= 0) out.add(s.id());
-                    else encodeText(s.text(), k == 0 && j == 0, pieces, out);
+                    else encodeText(s.text(), k == 0 && j == 0, out);
                 }
             }
         }
@@ -88,17 +87,15 @@ public final class PipelineTokenizer implements Tokenizer {
         return out.toArray();
     }
 
-    private void encodeText(String normalized, boolean atInputStart, List<String> pieces, IntList out) {
+    private void encodeText(String normalized, boolean atInputStart, IntList out) {
         if (normalized.isEmpty()) return;
         if (preTokenizer == null) {
             model.encode(normalized, out);
             return;
         }
-        pieces.clear();
-        preTokenizer.split(normalized, atInputStart, pieces);
-        for (String p : pieces) {
+        preTokenizer.split(normalized, atInputStart, p -> {
             if (!p.isEmpty()) model.encode(p, out);
-        }
+        });
     }
 
     @Override

@@ -1,20 +1,25 @@
 package org.redhare.text.tokenizer;
 
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Splits normalized text into the pieces ("words") the model encodes one by one. */
+/**
+ * Splits normalized text into the pieces ("words") the model encodes one by one. Pieces are handed to a consumer
+ * as they are found rather than collected: a 1 MB prompt then never holds 300k live substrings, which made the
+ * young collections copy them and cost more than the tokenization itself.
+ */
 public interface PreTokenizer {
-    /** Appends the non-empty pieces of text to out, in order. */
-    void split(String text, List<String> out);
-
     /**
-     * As {@link #split(String, List)}, told whether the text starts the input (no added token before it):
-     * Metaspace with prepend_scheme "first" prefixes only that segment.
+     * Hands the pieces of text to out, in order. atInputStart tells whether the text starts the input (no added
+     * token before it): Metaspace with prepend_scheme "first" prefixes only that segment.
      */
-    default void split(String text, boolean atInputStart, List<String> out) {
-        split(text, out);
+    void split(String text, boolean atInputStart, Consumer<String> out);
+
+    /** The pieces as a list (tests, tools), text taken as the start of the input. */
+    default void split(String text, List<String> out) {
+        split(text, true, out::add);
     }
 
     /** How a regex split treats the matches (Hugging Face's SplitDelimiterBehavior). */
@@ -23,7 +28,7 @@ public interface PreTokenizer {
     /** Hugging Face "Split" (and llama.cpp's regex lists, which behave as ISOLATED). */
     record RegexSplit(Pattern pattern, Behavior behavior, boolean invert) implements PreTokenizer {
         @Override
-        public void split(String text, List<String> out) {
+        public void split(String text, boolean atInputStart, Consumer<String> out) {
             if (text.isEmpty()) {
                 return;
             }
@@ -47,22 +52,22 @@ public interface PreTokenizer {
                 }
                 switch (behavior) {
                     case ISOLATED -> {
-                        if (s > last) out.add(text.substring(last, s));
-                        out.add(text.substring(s, e));
+                        if (s > last) out.accept(text.substring(last, s));
+                        out.accept(text.substring(s, e));
                     }
                     case REMOVED -> {
-                        if (s > last) out.add(text.substring(last, s));
+                        if (s > last) out.accept(text.substring(last, s));
                     }
-                    case MERGED_WITH_PREVIOUS -> out.add(text.substring(last, e));
+                    case MERGED_WITH_PREVIOUS -> out.accept(text.substring(last, e));
                     case MERGED_WITH_NEXT -> {
                         int from = pendingStart >= 0 ? pendingStart : last;
-                        if (s > from) out.add(text.substring(from, s));
+                        if (s > from) out.accept(text.substring(from, s));
                         pendingStart = s;
                     }
                     case CONTIGUOUS -> {
                         if (s > last) {
-                            if (prevStart >= 0) out.add(text.substring(prevStart, prevMatchEnd));
-                            out.add(text.substring(last, s));
+                            if (prevStart >= 0) out.accept(text.substring(prevStart, prevMatchEnd));
+                            out.accept(text.substring(last, s));
                             prevStart = s;
                         } else if (prevStart < 0) {
                             prevStart = s;
@@ -73,54 +78,53 @@ public interface PreTokenizer {
                 last = e;
             }
             if (invert) {
-                if (last < text.length()) out.add(text.substring(last));
+                if (last < text.length()) out.accept(text.substring(last));
                 return;
             }
             switch (behavior) {
                 case MERGED_WITH_NEXT -> {
                     int from = pendingStart >= 0 ? pendingStart : last;
-                    if (from < text.length()) out.add(text.substring(from));
+                    if (from < text.length()) out.accept(text.substring(from));
                 }
                 case CONTIGUOUS -> {
-                    if (prevStart >= 0) out.add(text.substring(prevStart, prevMatchEnd));
-                    if (last < text.length()) out.add(text.substring(last));
+                    if (prevStart >= 0) out.accept(text.substring(prevStart, prevMatchEnd));
+                    if (last < text.length()) out.accept(text.substring(last));
                 }
                 default -> {
-                    if (last < text.length()) out.add(text.substring(last));
+                    if (last < text.length()) out.accept(text.substring(last));
                 }
             }
         }
 
-        private void emitInverted(String text, int last, int s, int e, List<String> out) {
+        private void emitInverted(String text, int last, int s, int e, Consumer<String> out) {
             // Inverted ISOLATED/REMOVED are the common cases: the gap is the delimiter.
             if (behavior == Behavior.ISOLATED) {
-                if (s > last) out.add(text.substring(last, s));
-                out.add(text.substring(s, e));
+                if (s > last) out.accept(text.substring(last, s));
+                out.accept(text.substring(s, e));
             } else {
-                out.add(text.substring(s, e));
+                out.accept(text.substring(s, e));
             }
         }
     }
 
-    /** Hugging Face "Sequence": each pre-tokenizer splits every piece of the previous one. */
+    /** Hugging Face "Sequence": each pre-tokenizer splits every piece of the previous one (depth first, in order). */
     record Sequence(List<PreTokenizer> steps) implements PreTokenizer {
         @Override
-        public void split(String text, List<String> out) {
-            split(text, false, out);
+        public void split(String text, boolean atInputStart, Consumer<String> out) {
+            run(0, text, atInputStart, out);
         }
 
-        @Override
-        public void split(String text, boolean atInputStart, List<String> out) {
-            List<String> current = new java.util.ArrayList<>(4);
-            current.add(text);
-            for (PreTokenizer step : steps) {
-                List<String> next = new java.util.ArrayList<>(current.size() * 2);
-                for (int i = 0; i < current.size(); i++) {
-                    step.split(current.get(i), atInputStart && i == 0, next);
-                }
-                current = next;
+        private void run(int step, String text, boolean atInputStart, Consumer<String> out) {
+            if (step == steps.size()) {
+                out.accept(text);
+                return;
             }
-            out.addAll(current);
+            boolean[] first = {atInputStart};
+            steps.get(step).split(text, atInputStart, piece -> {
+                boolean f = first[0];
+                first[0] = false;
+                run(step + 1, piece, f, out);
+            });
         }
     }
 
@@ -130,15 +134,15 @@ public interface PreTokenizer {
      */
     record ByteLevelSplit(boolean addPrefixSpace, Pattern regex) implements PreTokenizer {
         @Override
-        public void split(String text, List<String> out) {
+        public void split(String text, boolean atInputStart, Consumer<String> out) {
             if (text.isEmpty()) {
                 return;
             }
             String t = addPrefixSpace && text.charAt(0) != ' ' ? " " + text : text;
             if (regex == null) {
-                out.add(t);
+                out.accept(t);
             } else {
-                new RegexSplit(regex, Behavior.ISOLATED, false).split(t, out);
+                new RegexSplit(regex, Behavior.ISOLATED, false).split(t, atInputStart, out);
             }
         }
     }
@@ -146,12 +150,7 @@ public interface PreTokenizer {
     /** Hugging Face "Metaspace": spaces become the replacement char, optional prefix, split before each one. */
     record Metaspace(char replacement, String prependScheme, boolean splitWords) implements PreTokenizer {
         @Override
-        public void split(String text, List<String> out) {
-            split(text, true, out);
-        }
-
-        @Override
-        public void split(String text, boolean atInputStart, List<String> out) {
+        public void split(String text, boolean atInputStart, Consumer<String> out) {
             if (text.isEmpty()) {
                 return;
             }
@@ -165,17 +164,17 @@ public interface PreTokenizer {
                 t = replacement + t;
             }
             if (!splitWords) {
-                out.add(t);
+                out.accept(t);
                 return;
             }
             int start = 0;
             for (int i = 1; i < t.length(); i++) {
                 if (t.charAt(i) == replacement) {
-                    out.add(t.substring(start, i));
+                    out.accept(t.substring(start, i));
                     start = i;
                 }
             }
-            out.add(t.substring(start));
+            out.accept(t.substring(start));
         }
     }
 
@@ -185,8 +184,8 @@ public interface PreTokenizer {
         private static final Pattern RUN = Pattern.compile("\\p{Nd}+");
 
         @Override
-        public void split(String text, List<String> out) {
-            new RegexSplit(individual ? ONE : RUN, Behavior.ISOLATED, false).split(text, out);
+        public void split(String text, boolean atInputStart, Consumer<String> out) {
+            new RegexSplit(individual ? ONE : RUN, Behavior.ISOLATED, false).split(text, atInputStart, out);
         }
     }
 }

@@ -1,6 +1,6 @@
 package org.redhare.text.tokenizer;
 
-import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * A hand-written matcher for the GPT-4-style pre-tokenizer regex of Llama 3 and Qwen2/3:
@@ -62,12 +62,12 @@ public final class WordSplitter implements PreTokenizer {
     }
 
     @Override
-    public void split(String s, List<String> out) {
+    public void split(String s, boolean atInputStart, Consumer<String> out) {
         int n = s.length();
         int i = 0;
         while (i < n) {
             int end = matchAt(s, i, n);
-            out.add(s.substring(i, end));
+            out.accept(s.substring(i, end));
             i = end;
         }
     }
