@@ -100,6 +100,12 @@ public final class HfTokenizerLoader {
             throw fail("BPE with continuing_subword_prefix/end_of_word_suffix (\"" + prefix + "\"/\"" + suffix
                     + "\") is not supported; it is used by WordPiece-like BPE models, not by byte-level or SentencePiece ones");
         }
+        if (!byteLevel && (pre == null || pre instanceof PreTokenizer.Metaspace ms && !ms.splitWords())
+                && PreTokenizer.BeforeMetaspaceRun.safeFor(vocab.keySet(), '\u2581')) {
+            // SentencePiece-style text is otherwise one BPE "word" per segment: no cache, 1M symbols per MB.
+            PreTokenizer words = new PreTokenizer.BeforeMetaspaceRun('\u2581');
+            pre = pre == null ? words : new PreTokenizer.Sequence(List.of(pre, words));
+        }
         MergeTable merges = new MergeTable(modelSection.merges.size());
         int rank = 0;
         for (String[] m : modelSection.merges) {

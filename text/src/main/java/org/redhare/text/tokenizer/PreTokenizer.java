@@ -178,6 +178,35 @@ public interface PreTokenizer {
         }
     }
 
+    /**
+     * Not a Hugging Face component: splits before each run of the replacement char ("▁") so that SentencePiece-style
+     * BPE without pre-tokenizer can cache words. Exact only when no vocabulary entry has a char other than "▁"
+     * followed by "▁" (then no merge can cross such a boundary); the loader checks that before using it.
+     */
+    record BeforeMetaspaceRun(char replacement) implements PreTokenizer {
+        @Override
+        public void split(String text, boolean atInputStart, Consumer<String> out) {
+            int start = 0;
+            for (int i = 1; i < text.length(); i++) {
+                if (text.charAt(i) == replacement && text.charAt(i - 1) != replacement) {
+                    out.accept(text.substring(start, i));
+                    start = i;
+                }
+            }
+            if (start < text.length()) out.accept(text.substring(start));
+        }
+
+        /** Whether splitting before "▁" runs cannot change the BPE result for this vocabulary. */
+        static boolean safeFor(java.util.Collection<String> vocab, char replacement) {
+            for (String t : vocab) {
+                for (int i = 1; i < t.length(); i++) {
+                    if (t.charAt(i) == replacement && t.charAt(i - 1) != replacement) return false;
+                }
+            }
+            return true;
+        }
+    }
+
     /** Hugging Face "Digits": digits split from the rest, one by one when individual. */
     record Digits(boolean individual) implements PreTokenizer {
         private static final Pattern ONE = Pattern.compile("\\p{Nd}");
