@@ -1,0 +1,39 @@
+package org.redhare.text;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.redhare.text.tokenizer.GgufTokenizerLoader;
+import org.redhare.text.tokenizer.HfTokenizerLoader;
+
+/** Loads the tokenizer of a model. */
+public final class Tokenizers {
+    private Tokenizers() {}
+
+    /** A Hugging Face folder (tokenizer.json [+ tokenizer_config.json]) or a .gguf file (tokenizer.ggml.* metadata). */
+    public static Tokenizer load(Path modelDirOrGguf) throws IOException {
+        Path p = modelDirOrGguf;
+        if (Files.isDirectory(p)) {
+            Path json = p.resolve("tokenizer.json");
+            if (!Files.isRegularFile(json)) {
+                String hint = Files.exists(p.resolve("tokenizer.model"))
+                        ? " It has a SentencePiece tokenizer.model, which is not supported: convert it to tokenizer.json "
+                        + "(transformers' LlamaTokenizerFast.save_pretrained) or use the GGUF file."
+                        : " Put the model's tokenizer.json (and tokenizer_config.json) there, or point at a .gguf file.";
+                throw new TokenizerException("no tokenizer.json in " + p + "." + hint);
+            }
+            return HfTokenizerLoader.load(json, p.resolve("tokenizer_config.json"));
+        }
+        if (!Files.exists(p)) {
+            throw new TokenizerException(p + " does not exist; expected a model folder with tokenizer.json or a .gguf file.");
+        }
+        String name = p.getFileName().toString();
+        if (name.endsWith(".gguf")) {
+            return GgufTokenizerLoader.load(p);
+        }
+        if (name.endsWith(".json")) {
+            return HfTokenizerLoader.load(p, p.resolveSibling("tokenizer_config.json"));
+        }
+        throw new TokenizerException(p + " is neither a folder with tokenizer.json, a tokenizer.json, nor a .gguf file.");
+    }
+}
