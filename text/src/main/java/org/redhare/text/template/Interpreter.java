@@ -216,7 +216,7 @@ final class Interpreter {
                 s.vars.put("caller", kw.remove("caller"));
             }
             s.vars.put("varargs", args.size() > params.size()
-                    ? new ArrayList<>(args.subList(params.size(), args.size())) : new ArrayList<>());
+                    ? new Tuple(args.subList(params.size(), args.size())) : new Tuple());
             s.vars.put("kwargs", kw);
             StringBuilder out = new StringBuilder();
             exec(body, s, out);

@@ -690,6 +690,9 @@ final class Parser {
             next();
             name.append('.').append(next().text());
         }
+        if (!Builtins.FILTERS.contains(name.toString())) {
+            throw new TemplateException("TemplateAssertionError", "No filter named '" + name + "'.", n.line());
+        }
         if (peek().isOp("(")) {
             Call c = call(null);
             return new Filter(operand, name.toString(), c.args(), c.kwNames(), c.kwValues(), n.line());
@@ -701,6 +704,9 @@ final class Parser {
         boolean negated = skipName("not");
         Token n = peek();
         String name = expectName();
+        if (!Builtins.TESTS.contains(name)) {
+            throw new TemplateException("TemplateAssertionError", "No test named '" + name + "'.", n.line());
+        }
         List<Expr> args = new ArrayList<>();
         Token a = peek();
         if (a.isOp("(")) {
