@@ -51,6 +51,18 @@ public final class Engine implements AutoCloseable {
     private float[] logits = new float[0];
 
     public Engine(CausalLM model, EngineConfig config) {
+        this(model, config, true);
+    }
+
+    /**
+     * An engine whose steps the caller drives with {@link #stepOnce()} instead of a thread: tests use it
+     * to hold the scheduler at a known state (queue full, a block shared) without timing.
+     */
+    static Engine manual(CausalLM model, EngineConfig config) {
+        return new Engine(model, config, false);
+    }
+
+    private Engine(CausalLM model, EngineConfig config, boolean start) {
         this.model = model;
         this.config = config;
         this.blockSize = config.blockSize();
@@ -59,7 +71,18 @@ public final class Engine implements AutoCloseable {
         this.stats = new EngineStats(config.kvBlocks());
         this.thread = new Thread(this::loop, "redhare-engine");
         this.thread.setDaemon(true);
-        this.thread.start();
+        if (start) {
+            this.thread.start();
+        }
+    }
+
+    /** Takes what was submitted and runs one step, on the caller's thread; only for an engine made by {@link #manual}. */
+    void stepOnce() {
+        if (thread.isAlive()) {
+            throw new IllegalStateException("the engine runs its own thread");
+        }
+        incoming.drainTo(waiting);
+        step();
     }
 
     public CausalLM model() {
