@@ -39,14 +39,13 @@ class BatchInvarianceTest {
     }
 
     /**
-     * The BF16 fixtures, dense and mixture-of-experts. (DeepSeek's multi-head latent attention is left
-     * out: in AUTO mode it takes the absorbed form for a batch of one token and the expanded form
-     * otherwise, so its decode logits still depend on the batch; that choice belongs in the model.)
+     * The BF16 fixtures, dense and mixture-of-experts, and DeepSeek's FP8 fixture with latent attention
+     * in its default (absorbed) form. (The opt-in auto form picks by batch size and is not covered.)
      */
     @Test
     void fixtureLogitsDoNotDependOnTheBatch() {
         try (Parallel pool = new Parallel(2)) {
-            for (String f : new String[] {"qwen2-tiny", "llama-tiny", "qwen3-tiny", "mixtral-tiny", "qwen3-moe-tiny"}) {
+            for (String f : new String[] {"qwen2-tiny", "llama-tiny", "qwen3-tiny", "mixtral-tiny", "qwen3-moe-tiny", "deepseek-v3-tiny-fp8"}) {
                 try (CausalLM model = ModelLoader.load(SharedFiles.require("fixtures/" + f), pool)) {
                     assertInvariant(model, f);
                 }
