@@ -114,6 +114,10 @@ final class Interpreter {
             }
         } catch (PyError e) {
             throw e.at(stmt.line());
+        } catch (ClassCastException | IndexOutOfBoundsException | NullPointerException
+                 | ArithmeticException | IllegalArgumentException e) {
+            // A value of a type the operation cannot take (e.g. "a".split(1)): report it like Python's TypeError.
+            throw new TemplateException("TypeError", "invalid argument or operand: " + e.getMessage(), stmt.line());
         }
     }
 

@@ -148,6 +148,11 @@ final class Methods {
                 return new ArrayList<Object>(Py.splitlines(s));
             }
             case "replace" -> {
+                for (int k = 0; k < Math.min(2, args.size()); k++) {
+                    if (!Py.isStr(args.get(k))) {
+                        throw PyError.type("replace() argument " + (k + 1) + " must be str, not " + Py.typeName(args.get(k)));
+                    }
+                }
                 return replace(s, Py.str(arg(args, 0, "")), Py.str(arg(args, 1, "")),
                         Py.toLong(arg(args, 2, -1L)));
             }
@@ -433,10 +438,10 @@ final class Methods {
                 }
                 Object v;
                 if (field.isEmpty()) {
-                    v = auto < args.size() ? args.get(auto++) : null;
-                    if (auto > args.size()) {
-                        throw new PyError("IndexError", "Replacement index " + (auto - 1) + " out of range for positional args tuple");
+                    if (auto >= args.size()) {
+                        throw new PyError("IndexError", "Replacement index " + auto + " out of range for positional args tuple");
                     }
+                    v = args.get(auto++);
                 } else if (field.chars().allMatch(Character::isDigit)) {
                     int idx = Integer.parseInt(field);
                     if (idx >= args.size()) {
