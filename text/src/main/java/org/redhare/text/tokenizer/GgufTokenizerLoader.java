@@ -103,7 +103,10 @@ public final class GgufTokenizerLoader {
                 List<TokenDecoder> dec = new ArrayList<>(List.of(new TokenDecoder.Replace("\u2581", " "),
                         new TokenDecoder.ByteFallback(), new TokenDecoder.Fuse()));
                 if (spacePrefix) dec.add(new TokenDecoder.Strip(' ', 1, 0));
-                return new PipelineTokenizer(tokens, tokenToId, Map.of(), added, normalizer, null,
+                // Words (split before runs of "▁") can be cached when no merge can cross them; see BeforeMetaspaceRun.
+                PreTokenizer words = PreTokenizer.BeforeMetaspaceRun.safeFor(tokenToId.keySet(), '\u2581')
+                        ? new PreTokenizer.BeforeMetaspaceRun('\u2581') : null;
+                return new PipelineTokenizer(tokens, tokenToId, Map.of(), added, normalizer, words,
                         new SpmScoreModel(tokenToId, scores, unkId >= 0 ? unkId : 0),
                         addBos && bosId >= 0 ? new int[] {bosId} : new int[0],
                         addEos && eosId >= 0 ? new int[] {eosId} : new int[0],
