@@ -255,9 +255,6 @@ public final class HfTokenizerLoader {
                     default -> throw unsupported("Split behavior", behavior, "Isolated, Removed, MergedWithPrevious, MergedWithNext, Contiguous");
                 };
                 boolean invert = n.path("invert").asBoolean(false);
-                if (invert && b != PreTokenizer.Behavior.ISOLATED) {
-                    throw unsupported("inverted Split behavior", behavior, "Isolated");
-                }
                 WordSplitter fast = p.has("Regex") && b == PreTokenizer.Behavior.ISOLATED && !invert
                         ? WordSplitter.forRegex(p.path("Regex").asText()) : null;
                 yield fast != null ? fast : new PreTokenizer.RegexSplit(pattern, b, invert);

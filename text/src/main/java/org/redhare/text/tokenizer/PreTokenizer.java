@@ -33,77 +33,81 @@ public interface PreTokenizer {
                 return;
             }
             Matcher m = pattern.matcher(text);
-            int last = 0;
-            // Pieces as (start, end, isMatch) decided on the fly; MERGED_* need the neighbour.
-            int pendingStart = -1; // for MERGED_WITH_NEXT: start of a delimiter waiting for the next piece
-            int prevMatchEnd = -1; // for CONTIGUOUS
-            int prevStart = -1;
-            while (m.find()) {
-                int s = m.start();
-                int e = m.end();
-                if (s == e) {
-                    continue; // empty matches split nothing
+            if (behavior == Behavior.ISOLATED) {
+                // Matches and gaps alike become pieces, so inversion changes nothing; stream them.
+                int last = 0;
+                while (m.find()) {
+                    if (m.start() == m.end()) continue; // empty matches split nothing
+                    if (m.start() > last) out.accept(text.substring(last, m.start()));
+                    out.accept(text.substring(m.start(), m.end()));
+                    last = m.end();
                 }
-                if (invert) {
-                    // The matches are the content and the gaps the delimiters: handled below by swapping roles.
-                    emitInverted(text, last, s, e, out);
-                    last = e;
-                    continue;
-                }
-                switch (behavior) {
-                    case ISOLATED -> {
-                        if (s > last) out.accept(text.substring(last, s));
-                        out.accept(text.substring(s, e));
-                    }
-                    case REMOVED -> {
-                        if (s > last) out.accept(text.substring(last, s));
-                    }
-                    case MERGED_WITH_PREVIOUS -> out.accept(text.substring(last, e));
-                    case MERGED_WITH_NEXT -> {
-                        int from = pendingStart >= 0 ? pendingStart : last;
-                        if (s > from) out.accept(text.substring(from, s));
-                        pendingStart = s;
-                    }
-                    case CONTIGUOUS -> {
-                        if (s > last) {
-                            if (prevStart >= 0) out.accept(text.substring(prevStart, prevMatchEnd));
-                            out.accept(text.substring(last, s));
-                            prevStart = s;
-                        } else if (prevStart < 0) {
-                            prevStart = s;
-                        }
-                        prevMatchEnd = e;
-                    }
-                }
-                last = e;
-            }
-            if (invert) {
                 if (last < text.length()) out.accept(text.substring(last));
                 return;
             }
+            // The text as alternating (start, end, isMatch) segments, then Hugging Face's rules per behaviour.
+            IntList bounds = new IntList();  // start0, end0, start1, end1, ...
+            java.util.BitSet isMatch = new java.util.BitSet();
+            int last = 0;
+            while (m.find()) {
+                if (m.start() == m.end()) continue;
+                if (m.start() > last) addSegment(bounds, isMatch, last, m.start(), invert);
+                addSegment(bounds, isMatch, m.start(), m.end(), !invert);
+                last = m.end();
+            }
+            if (last < text.length()) addSegment(bounds, isMatch, last, text.length(), invert);
+            int n = bounds.size() / 2;
+            IntList pieces = new IntList(); // start, end of the resulting pieces
+            boolean previousMatch = false;
             switch (behavior) {
+                case REMOVED -> {
+                    for (int i = 0; i < n; i++) {
+                        if (!isMatch.get(i)) pieces.add(bounds.get(2 * i)); else continue;
+                        pieces.add(bounds.get(2 * i + 1));
+                    }
+                }
+                case MERGED_WITH_PREVIOUS, CONTIGUOUS -> {
+                    for (int i = 0; i < n; i++) {
+                        boolean match = isMatch.get(i);
+                        boolean merge = behavior == Behavior.CONTIGUOUS ? match == previousMatch : match && !previousMatch;
+                        if (merge && pieces.size() > 0) {
+                            pieces.set(pieces.size() - 1, bounds.get(2 * i + 1));
+                        } else {
+                            pieces.add(bounds.get(2 * i));
+                            pieces.add(bounds.get(2 * i + 1));
+                        }
+                        previousMatch = match;
+                    }
+                }
                 case MERGED_WITH_NEXT -> {
-                    int from = pendingStart >= 0 ? pendingStart : last;
-                    if (from < text.length()) out.accept(text.substring(from));
+                    // Walk backwards: a match joins the piece after it unless that piece is a match too.
+                    IntList reversed = new IntList();
+                    for (int i = n - 1; i >= 0; i--) {
+                        boolean match = isMatch.get(i);
+                        if (match && !previousMatch && reversed.size() > 0) {
+                            reversed.set(reversed.size() - 2, bounds.get(2 * i));
+                        } else {
+                            reversed.add(bounds.get(2 * i));
+                            reversed.add(bounds.get(2 * i + 1));
+                        }
+                        previousMatch = match;
+                    }
+                    for (int i = reversed.size() - 2; i >= 0; i -= 2) {
+                        pieces.add(reversed.get(i));
+                        pieces.add(reversed.get(i + 1));
+                    }
                 }
-                case CONTIGUOUS -> {
-                    if (prevStart >= 0) out.accept(text.substring(prevStart, prevMatchEnd));
-                    if (last < text.length()) out.accept(text.substring(last));
-                }
-                default -> {
-                    if (last < text.length()) out.accept(text.substring(last));
-                }
+                default -> throw new IllegalStateException(behavior.toString());
+            }
+            for (int i = 0; i < pieces.size(); i += 2) {
+                out.accept(text.substring(pieces.get(i), pieces.get(i + 1)));
             }
         }
 
-        private void emitInverted(String text, int last, int s, int e, Consumer<String> out) {
-            // Inverted ISOLATED/REMOVED are the common cases: the gap is the delimiter.
-            if (behavior == Behavior.ISOLATED) {
-                if (s > last) out.accept(text.substring(last, s));
-                out.accept(text.substring(s, e));
-            } else {
-                out.accept(text.substring(s, e));
-            }
+        private static void addSegment(IntList bounds, java.util.BitSet isMatch, int start, int end, boolean match) {
+            if (match) isMatch.set(bounds.size() / 2);
+            bounds.add(start);
+            bounds.add(end);
         }
     }
 
