@@ -127,6 +127,10 @@ public final class GgufTokenizerLoader {
                         steps.add(new WordSplitter(r.equals(LLAMA3) ? 3 : 1, false));
                         continue;
                     }
+                    if (r.equals(GPT2)) {
+                        steps.add(WordSplitter.gpt2());
+                        continue;
+                    }
                     steps.add(new PreTokenizer.RegexSplit(Regexes.compile(r, file + " pre-tokenizer " + pre),
                             PreTokenizer.Behavior.ISOLATED, false));
                 }

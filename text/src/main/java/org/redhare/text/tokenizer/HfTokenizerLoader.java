@@ -19,8 +19,6 @@ import org.redhare.text.TokenizerException;
 /** Builds a {@link PipelineTokenizer} from a Hugging Face tokenizer.json (and tokenizer_config.json beside it). */
 public final class HfTokenizerLoader {
     private static final ObjectMapper JSON = new ObjectMapper();
-    /** GPT-2's pre-tokenizer regex, used by ByteLevel with use_regex. */
-    static final String GPT2_REGEX = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
     private final Path file;
     private boolean byteLevel;
@@ -266,7 +264,7 @@ public final class HfTokenizerLoader {
                 boolean prefixSpace = n.path("add_prefix_space").asBoolean(true);
                 if (!useRegex && !prefixSpace) yield null; // only the byte mapping, which the BPE model does
                 yield new PreTokenizer.ByteLevelSplit(n.path("add_prefix_space").asBoolean(true),
-                        useRegex ? Regexes.compile(GPT2_REGEX, "ByteLevel") : null);
+                        useRegex ? WordSplitter.gpt2() : null);
             }
             case "Metaspace" -> {
                 String scheme = n.has("prepend_scheme") ? n.path("prepend_scheme").asText()

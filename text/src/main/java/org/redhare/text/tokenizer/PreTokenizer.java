@@ -133,20 +133,20 @@ public interface PreTokenizer {
     }
 
     /**
-     * The splitting half of Hugging Face "ByteLevel": optional prefix space and optional GPT-2 regex.
-     * The byte → character mapping itself is done by the byte-level BPE model on UTF-8 bytes.
+     * The splitting half of Hugging Face "ByteLevel": optional prefix space and optional GPT-2 regex split
+     * (a {@link WordSplitter#gpt2()}). The byte → character mapping itself is done by the byte-level BPE model.
      */
-    record ByteLevelSplit(boolean addPrefixSpace, Pattern regex) implements PreTokenizer {
+    record ByteLevelSplit(boolean addPrefixSpace, PreTokenizer gpt2Split) implements PreTokenizer {
         @Override
         public void split(String text, boolean atInputStart, Consumer<String> out) {
             if (text.isEmpty()) {
                 return;
             }
             String t = addPrefixSpace && text.charAt(0) != ' ' ? " " + text : text;
-            if (regex == null) {
+            if (gpt2Split == null) {
                 out.accept(t);
             } else {
-                new RegexSplit(regex, Behavior.ISOLATED, false).split(t, atInputStart, out);
+                gpt2Split.split(t, atInputStart, out);
             }
         }
     }

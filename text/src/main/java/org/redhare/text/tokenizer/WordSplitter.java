@@ -11,11 +11,18 @@ import java.util.function.Consumer;
  * class unions; this scanner decides each alternative with one category lookup per code point. Every position
  * matches one alternative, so the matches tile the text and ISOLATED splitting is just the list of matches.
  * The equivalence with the regex is tested on the corpus and on random strings (WordSplitterTest).
+ *
+ * <p>The same class also scans GPT-2's pattern ({@link #GPT2_REGEX}, used by ByteLevel with use_regex and by the
+ * GGUF gpt-2/mpt/starcoder/falcon... lists): {@code 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+}.
  */
 public final class WordSplitter implements PreTokenizer {
     /** The two spellings seen in tokenizer.json files, and llama.cpp's, that this class implements. */
     public static final String LLAMA3_REGEX = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
     public static final String QWEN2_REGEX = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+    public static final String GPT2_REGEX = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+    /** llama.cpp's spelling, without the final \s+: a lone whitespace char is then a gap, which splits the same. */
+    public static final String GPT2_REGEX_LLAMA_CPP = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
 
     private static final byte OTHER = 0;
     private static final byte LETTER = 1;
@@ -27,19 +34,31 @@ public final class WordSplitter implements PreTokenizer {
         for (int c = 0; c < 128; c++) ASCII[c] = classifySlow(c);
     }
 
+    private final boolean gpt2;
     private final int maxDigits;
     /** Whether the contractions fold case by Unicode rules ((?i:...)) or only ASCII ('[sS]', llama.cpp's spelling). */
     private final boolean unicodeCase;
 
     public WordSplitter(int maxDigits, boolean unicodeCase) {
+        this(false, maxDigits, unicodeCase);
+    }
+
+    private WordSplitter(boolean gpt2, int maxDigits, boolean unicodeCase) {
+        this.gpt2 = gpt2;
         this.maxDigits = maxDigits;
         this.unicodeCase = unicodeCase;
+    }
+
+    /** GPT-2's pattern: case-sensitive contractions, optional space before letters, numbers or other runs. */
+    public static WordSplitter gpt2() {
+        return new WordSplitter(true, Integer.MAX_VALUE, false);
     }
 
     /** The splitter for a regex, or null when it is not one of the patterns this class implements. */
     public static WordSplitter forRegex(String onigPattern) {
         if (onigPattern.equals(LLAMA3_REGEX)) return new WordSplitter(3, true);
         if (onigPattern.equals(QWEN2_REGEX)) return new WordSplitter(1, true);
+        if (onigPattern.equals(GPT2_REGEX) || onigPattern.equals(GPT2_REGEX_LLAMA_CPP)) return gpt2();
         return null;
     }
 
@@ -74,6 +93,47 @@ public final class WordSplitter implements PreTokenizer {
 
     /** End of the regex match starting at i (every position matches). */
     int matchAt(String s, int i, int n) {
+        return gpt2 ? gpt2MatchAt(s, i, n) : gpt4MatchAt(s, i, n);
+    }
+
+    private int gpt2MatchAt(String s, int i, int n) {
+        char c = s.charAt(i);
+        if (c == '\'' && i + 1 < n) {
+            char a = s.charAt(i + 1);
+            char b = i + 2 < n ? s.charAt(i + 2) : 0;
+            if (a == 's' || a == 't' || a == 'm' || a == 'd') return i + 2;
+            if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return i + 3;
+        }
+        int start = i;
+        int cp = Character.codePointAt(s, i);
+        byte k = classify(cp);
+        if (c == ' ' && i + 1 < n) {
+            // " ?X+": the space joins a following letter, number or other run
+            int cp2 = Character.codePointAt(s, i + 1);
+            byte k2 = classify(cp2);
+            if (k2 != SPACE) {
+                start = i + 1;
+                cp = cp2;
+                k = k2;
+            }
+        }
+        if (k != SPACE) {
+            int j = start + Character.charCount(cp);
+            while (j < n) {
+                int q = Character.codePointAt(s, j);
+                if (classify(q) != k) break;
+                j += Character.charCount(q);
+            }
+            return j;
+        }
+        int runEnd = i;
+        while (runEnd < n && isWhiteSpace(s.charAt(runEnd))) runEnd++;
+        if (runEnd == n) return n;
+        if (runEnd - i >= 2) return runEnd - 1;
+        return runEnd;
+    }
+
+    private int gpt4MatchAt(String s, int i, int n) {
         char c = s.charAt(i);
         // 1. contractions
         if (c == '\'' && i + 1 < n) {

@@ -13,7 +13,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.redhare.core.testing.SharedFiles;
 
-/** The hand-written Llama 3 / Qwen splitter gives exactly the pieces of the translated regex. */
+/** The hand-written Llama 3 / Qwen / GPT-2 splitters give exactly the pieces of the translated regexes. */
 class WordSplitterTest {
     /** Characters that exercise every alternative: letters of several scripts, digits, spaces, newlines, marks... */
     private static final String[] ALPHABET = {"a", "Z", "s", "S", "t", "r", "e", "v", "m", "l", "d", "'", "\u017F", " ", "  ",
@@ -21,7 +21,8 @@ class WordSplitterTest {
         ".", ",", "!", "(", "-", "_", "$", "\u200B", "\uD800", "ſ", "K"};
 
     @ParameterizedTest
-    @ValueSource(strings = {WordSplitter.LLAMA3_REGEX, WordSplitter.QWEN2_REGEX})
+    @ValueSource(strings = {WordSplitter.LLAMA3_REGEX, WordSplitter.QWEN2_REGEX, WordSplitter.GPT2_REGEX,
+        WordSplitter.GPT2_REGEX_LLAMA_CPP})
     void matchesTheRegexOnCorpusAndRandomText(String regex) throws IOException {
         Pattern reference = Regexes.compile(regex, "test");
         WordSplitter fast = WordSplitter.forRegex(regex);
