@@ -1,5 +1,6 @@
 package org.redhare.text;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,10 +35,12 @@ public final class ModelText {
     private final Tokenizer tokenizer;
     private final ChatTemplates templates; // null when the model ships none
     private final Set<Integer> stopIds;
+    private final int forcedBos; // -1 unless tokenizer_config.json asks for BOS that tokenizer.json's post-processor does not add
 
-    private ModelText(Tokenizer tokenizer, ChatTemplates templates) {
+    private ModelText(Tokenizer tokenizer, ChatTemplates templates, boolean addBosToken) {
         this.tokenizer = tokenizer;
         this.templates = templates;
+        this.forcedBos = addBosToken && tokenizer.bosToken() != null ? tokenizer.tokenId(tokenizer.bosToken()).orElse(-1) : -1;
         Set<Integer> ids = new LinkedHashSet<>();
         String eos = tokenizer.eosToken() != null ? tokenizer.eosToken() : templates != null ? templates.eosToken() : null;
         if (eos != null) {
@@ -59,7 +62,7 @@ public final class ModelText {
      * @throws TokenizerException when a tokenizer is there but cannot be read
      */
     public static Optional<ModelText> load(Path model) throws IOException {
-        if (Files.isDirectory(model) && !Files.exists(model.resolve("tokenizer.json"))) {
+        if (Files.isDirectory(model) && !Files.exists(model.resolve("tokenizer.json")) && !Files.exists(model.resolve("tokenizer.model"))) {
             return Optional.empty();
         }
         if (Files.isRegularFile(model) && model.getFileName().toString().endsWith(".gguf")) {
@@ -70,7 +73,12 @@ public final class ModelText {
             }
         }
         Tokenizer tokenizer = Tokenizers.load(model);
-        return Optional.of(new ModelText(tokenizer, ChatTemplates.load(model).orElse(null)));
+        boolean addBos = false;
+        Path config = Files.isDirectory(model) ? model.resolve("tokenizer_config.json") : null;
+        if (config != null && Files.isRegularFile(config)) {
+            addBos = new ObjectMapper().readTree(config.toFile()).path("add_bos_token").asBoolean(false);
+        }
+        return Optional.of(new ModelText(tokenizer, ChatTemplates.load(model).orElse(null), addBos));
     }
 
     public Tokenizer tokenizer() {
@@ -81,9 +89,21 @@ public final class ModelText {
         return Optional.ofNullable(templates);
     }
 
-    /** Token ids of a plain prompt as {@code tokenizer(text)} gives them: special-token text parsed, BOS added where the model adds it. */
+    /**
+     * Token ids of a plain prompt as transformers' {@code tokenizer(text)} gives them: special-token text
+     * parsed, the post-processor applied, and BOS first when tokenizer_config.json sets add_bos_token.
+     */
     public int[] encodePrompt(String text) {
-        return tokenizer.encode(text, true, true);
+        int[] ids = tokenizer.encode(text, true, true);
+        if (forcedBos >= 0 && (ids.length == 0 || ids[0] != forcedBos)) {
+            // transformers rebuilds the post-processor from add_bos_token for Llama-style tokenizers
+            // (DeepSeek-V3's tokenizer.json itself adds none), so tokenizer(text) starts with BOS
+            int[] withBos = new int[ids.length + 1];
+            withBos[0] = forcedBos;
+            System.arraycopy(ids, 0, withBos, 1, ids.length);
+            return withBos;
+        }
+        return ids;
     }
 
     /**
