@@ -4,13 +4,15 @@ import java.nio.file.Path;
 import org.redhare.core.Parallel;
 import org.redhare.core.attention.KvDtype;
 import org.redhare.model.CausalLM;
+import org.redhare.model.LoadOptions;
 import org.redhare.model.ModelLoader;
+import org.redhare.model.quant.Quantization;
 import picocli.CommandLine.Option;
 
 /** Options every command that loads a model shares. */
 final class ModelOptions {
     @Option(names = {"-m", "--model"}, required = true, paramLabel = "PATH",
-            description = "Hugging Face model directory (config.json + *.safetensors)")
+            description = "Hugging Face model directory (config.json + *.safetensors) or a .gguf file")
     Path model;
 
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "worker threads (default: all processors)")
@@ -28,6 +30,20 @@ final class ModelOptions {
         return new Parallel(n);
     }
 
+    @Option(names = "--quantize", paramLabel = "TYPE", defaultValue = "none",
+            description = "quantize a BF16/F16/F32 checkpoint's linear weights at load: fp8 (E4M3, 128x128 block scales), "
+                    + "q8_0 or q4_0 (GGML blocks of 32); the embedding table stays as stored, a tied LM head gets a quantized copy "
+                    + "(default: none)")
+    String quantize;
+
+    Quantization quantization() {
+        try {
+            return Quantization.parse(quantize);
+        } catch (IllegalArgumentException e) {
+            throw CliException.usage("--quantize: " + e.getMessage());
+        }
+    }
+
     KvDtype kvDtype() {
         try {
             return KvDtype.parse(kvCacheDtype);
@@ -38,9 +54,11 @@ final class ModelOptions {
 
     CausalLM load(Parallel pool) {
         long t0 = System.nanoTime();
-        CausalLM m = ModelLoader.load(model, pool);
-        Progress.info(String.format("loaded %s (%s) in %.0f ms, %d threads", model.getFileName(), m.config().architecture(),
-                (System.nanoTime() - t0) / 1e6, pool.threads()));
+        Quantization q = quantization();
+        LoadOptions options = new LoadOptions(q, (done, total) -> Progress.bar("quantizing to " + q, done, total), Progress::info);
+        CausalLM m = ModelLoader.load(model, pool, options);
+        Progress.info(String.format("loaded %s (%s%s) in %.0f ms, %d threads", model.getFileName(), m.config().architecture(),
+                q == Quantization.NONE ? "" : ", linear weights " + q, (System.nanoTime() - t0) / 1e6, pool.threads()));
         return m;
     }
 }

@@ -5,6 +5,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.concurrent.Callable;
 import org.redhare.core.DType;
+import org.redhare.model.ModelConfig;
+import org.redhare.model.gguf.GgufWriter;
+import org.redhare.model.quant.Quantization;
+import org.redhare.model.safetensors.SafetensorsCheckpoint;
 import org.redhare.model.synth.SyntheticModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -20,7 +24,8 @@ final class SynthCommand implements Callable<Integer> {
     String shape;
 
     @Option(names = "--dtype", defaultValue = "bf16",
-            description = "bf16, f16, f32, or fp8 (block-scaled E4M3 linear weights, as DeepSeek-V3/Qwen3-FP8 publish) (default ${DEFAULT-VALUE})")
+            description = "bf16, f16, f32, fp8 (block-scaled E4M3 linear weights, as DeepSeek-V3/Qwen3-FP8 publish), or q8_0 / q4_0"
+                    + " (a GGUF file with GGML-quantized linear weights; qwen2/qwen3 only; --out names the .gguf file) (default ${DEFAULT-VALUE})")
     String dtype;
 
     @Option(names = "--out", required = true, description = "output directory")
@@ -37,12 +42,16 @@ final class SynthCommand implements Callable<Integer> {
         if (!arch.equals("qwen2") && !arch.equals("qwen3") && !arch.equals("llama") && !arch.equals("deepseek-v3")) {
             throw CliException.usage("--arch must be qwen2, qwen3, llama or deepseek-v3, got '" + arch + "'");
         }
-        DType d = switch (dtype.toLowerCase()) {
+        String lower = dtype.toLowerCase(java.util.Locale.ROOT);
+        if (lower.equals("q8_0") || lower.equals("q4_0")) {
+            return writeGguf(Quantization.parse(lower));
+        }
+        DType d = switch (lower) {
             case "bf16" -> DType.BF16;
             case "f16" -> DType.F16;
             case "f32" -> DType.F32;
             case "fp8" -> DType.F8_E4M3;
-            default -> throw CliException.usage("--dtype must be bf16, f16, f32 or fp8, got '" + dtype + "'");
+            default -> throw CliException.usage("--dtype must be bf16, f16, f32, fp8, q8_0 or q4_0, got '" + dtype + "'");
         };
         SyntheticModel.Shape s = null;
         SyntheticModel.DeepseekShape ds = null;
@@ -78,6 +87,34 @@ final class SynthCommand implements Callable<Integer> {
             }
         }
         Progress.info(String.format("wrote %s (%s, %s shape, %s) in %.1f s", out, arch, shape, dtype, (System.nanoTime() - t0) / 1e9));
+        return 0;
+    }
+
+    /** A BF16 synth checkpoint in a temporary directory, converted to a GGUF file at --out. */
+    private int writeGguf(Quantization q) throws Exception {
+        if (!arch.equals("qwen2") && !arch.equals("qwen3")) {
+            throw CliException.usage("--dtype " + q + " writes GGUF, which synth supports for --arch qwen2 or qwen3, got '" + arch + "'");
+        }
+        SyntheticModel.Shape s;
+        try {
+            s = SyntheticModel.withArch(SyntheticModel.shape(shape), arch);
+        } catch (IllegalArgumentException e) {
+            throw CliException.usage(e.getMessage());
+        }
+        long t0 = System.nanoTime();
+        Path tmp = Files.createTempDirectory("redhare-synth-");
+        try {
+            SyntheticModel.write(s, DType.BF16, tmp, seed, (done, total) -> Progress.bar("writing bf16 weights", done, total));
+            try (SafetensorsCheckpoint c = SafetensorsCheckpoint.open(tmp)) {
+                GgufWriter.convert(c, ModelConfig.load(tmp), q, out, (done, total) -> Progress.bar("writing " + out.getFileName(), done, total));
+            }
+        } finally {
+            try (var files = Files.walk(tmp)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+        Progress.info(String.format("wrote %s (%s, %s shape, linear weights %s, GGUF) in %.1f s", out, arch, shape, q,
+                (System.nanoTime() - t0) / 1e9));
         return 0;
     }
 }

@@ -16,7 +16,15 @@ public enum DType {
     I64(1, 8),
     F64(1, 8),
     BOOL(1, 1),
-    U8(1, 1);
+    U8(1, 1),
+    /** GGML Q8_0: blocks of 32 weights, an f16 scale then 32 int8. */
+    Q8_0(32, 34),
+    /** GGML Q4_0: blocks of 32 weights, an f16 scale then 16 bytes of nibbles (low nibbles are the first 16), value (q - 8) * d. */
+    Q4_0(32, 18),
+    /** GGML Q4_K: super-blocks of 256 (f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles). */
+    Q4_K(256, 144),
+    /** GGML Q6_K: super-blocks of 256 (128 bytes low 4 bits, 64 bytes high 2 bits, 16 int8 scales, f16 d). */
+    Q6_K(256, 210);
 
     private final int blockSize;
     private final int blockBytes;

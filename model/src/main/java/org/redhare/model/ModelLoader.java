@@ -5,6 +5,8 @@ import java.nio.file.Path;
 import org.redhare.core.Parallel;
 import org.redhare.model.arch.Architectures;
 import org.redhare.model.gguf.GgufCheckpoint;
+import org.redhare.model.quant.Quantization;
+import org.redhare.model.quant.QuantizingCheckpoint;
 import org.redhare.model.safetensors.SafetensorsCheckpoint;
 
 /** Opens a model from a Hugging Face directory or a GGUF file: config, mapped weights, architecture wiring. */
@@ -21,6 +23,22 @@ public final class ModelLoader {
     }
 
     public static CausalLM load(Path path, Parallel pool) {
+        return load(path, pool, LoadOptions.DEFAULT);
+    }
+
+    /** Wraps the checkpoint so linear weights are quantized as the architecture reads them, when asked. */
+    private static Checkpoint quantizing(Checkpoint c, ModelConfig config, LoadOptions options) {
+        if (options.quantize() == Quantization.NONE) {
+            return c;
+        }
+        if (!config.raw().path("quantization_config").isMissingNode()) {
+            throw new ModelLoadException("--quantize " + options.quantize() + " needs a BF16, F16 or F32 checkpoint, but "
+                    + c.describe() + " is already quantized (quantization_config in config.json); load it without --quantize");
+        }
+        return new QuantizingCheckpoint(c, options.quantize(), config.tieWordEmbeddings(), options);
+    }
+
+    public static CausalLM load(Path path, Parallel pool, LoadOptions options) {
         if (!Files.exists(path)) {
             throw new ModelLoadException("model path does not exist: " + path);
         }
@@ -28,7 +46,7 @@ public final class ModelLoader {
             GgufCheckpoint gguf = GgufCheckpoint.open(path);
             try {
                 ModelConfig config = gguf.config();
-                return Architectures.forConfig(config).build(config, gguf, pool);
+                return Architectures.forConfig(config).build(config, quantizing(gguf, config, options), pool);
             } catch (RuntimeException e) {
                 gguf.close();
                 throw e;
@@ -42,7 +60,7 @@ public final class ModelLoader {
         var arch = Architectures.forConfig(config);
         Checkpoint checkpoint = SafetensorsCheckpoint.open(path);
         try {
-            return arch.build(config, checkpoint, pool);
+            return arch.build(config, quantizing(checkpoint, config, options), pool);
         } catch (RuntimeException e) {
             checkpoint.close();
             throw e;

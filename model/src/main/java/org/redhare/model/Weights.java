@@ -7,6 +7,10 @@ import org.redhare.core.Numbers;
 import org.redhare.core.matrix.Bf16Matrix;
 import org.redhare.core.matrix.F16Matrix;
 import org.redhare.core.matrix.F32Matrix;
+import org.redhare.core.matrix.Fp8BlockMatrix;
+import org.redhare.core.matrix.Q4_0Matrix;
+import org.redhare.core.matrix.Q4_KMatrix;
+import org.redhare.core.matrix.Q8_0Matrix;
 import org.redhare.core.matrix.WeightMatrix;
 
 /** Turns stored tensors into kernels' operands, checking shapes against what the architecture expects. */
@@ -43,9 +47,21 @@ public final class Weights {
             case F16 -> new F16Matrix(t.data(), rows, cols);
             case F32 -> new F32Matrix(t.data(), rows, cols);
             case F8_E4M3 -> fp8(t, rows, cols);
+            case Q8_0 -> ggml(t, () -> Q8_0Matrix.ofGgml(t.data(), rows, cols));
+            case Q4_0 -> ggml(t, () -> Q4_0Matrix.ofGgml(t.data(), rows, cols));
+            case Q4_K -> ggml(t, () -> Q4_KMatrix.ofGgml(t.data(), rows, cols));
+            case Q6_K -> ggml(t, () -> Q8_0Matrix.ofGgmlQ6_K(t.data(), rows, cols));
             default -> throw new ModelLoadException("tensor '" + name + "' in " + t.file() + " has dtype " + t.dtype()
-                    + ", which linear layers cannot use (supported: BF16, F16, F32, F8_E4M3 with block scales)");
+                    + ", which linear layers cannot use (supported: BF16, F16, F32, F8_E4M3 with block scales, Q8_0, Q4_0, Q4_K, Q6_K)");
         };
+    }
+
+    private static WeightMatrix ggml(TensorRef t, java.util.function.Supplier<WeightMatrix> make) {
+        try {
+            return make.get();
+        } catch (IllegalArgumentException e) {
+            throw new ModelLoadException("tensor '" + t.name() + "' in " + t.file() + ": " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -66,7 +82,11 @@ public final class Weights {
         if (s.dtype() != org.redhare.core.DType.F32) {
             throw new ModelLoadException("scale tensor '" + scaleName + "' has dtype " + s.dtype() + "; expected F32");
         }
-        return Fp8Weights.matrix(t.data(), s.data(), rows, cols, bh, bw);
+        try {
+            return new Fp8BlockMatrix(t.data(), s.data(), rows, cols, bh, bw);
+        } catch (IllegalArgumentException e) {
+            throw new ModelLoadException("FP8 tensor '" + t.name() + "' in " + t.file() + ": " + e.getMessage(), e);
+        }
     }
 
     /** A 1-D tensor of {@code len} elements widened to float (norm weights, biases). */

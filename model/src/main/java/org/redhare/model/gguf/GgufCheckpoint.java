@@ -26,7 +26,7 @@ import org.redhare.model.TensorRef;
  */
 public final class GgufCheckpoint implements Checkpoint {
     private static final Pattern BLOCK = Pattern.compile("blk\\.(\\d+)\\.(.+)");
-    private static final Map<String, String> LAYER_NAMES = Map.ofEntries(
+    static final Map<String, String> LAYER_NAMES = Map.ofEntries(
             Map.entry("attn_norm", "input_layernorm"),
             Map.entry("ffn_norm", "post_attention_layernorm"),
             Map.entry("attn_q", "self_attn.q_proj"),
@@ -103,8 +103,13 @@ public final class GgufCheckpoint implements Checkpoint {
             case F32 -> DType.F32;
             case F16 -> DType.F16;
             case BF16 -> DType.BF16;
+            case Q8_0 -> DType.Q8_0;
+            case Q4_0 -> DType.Q4_0;
+            case Q4_K -> DType.Q4_K;
+            case Q6_K -> DType.Q6_K;
             default -> throw new ModelLoadException(path + ": tensor '" + t.name() + "' has GGUF type " + t.type()
-                    + ", which this build does not run yet (supported: F32, F16, BF16)");
+                    + ", which this build does not run (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K). Convert the model with"
+                    + " llama.cpp's llama-quantize to Q8_0, Q4_0 or Q4_K_M, or use the original safetensors with --quantize");
         };
     }
 

@@ -1,0 +1,128 @@
+package org.redhare.bench;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.redhare.core.Numbers;
+import org.redhare.core.Parallel;
+import org.redhare.core.matrix.Bf16Matrix;
+import org.redhare.core.matrix.Q4_KMatrix;
+import org.redhare.core.matrix.Q8_0Matrix;
+import org.redhare.core.matrix.Quantizers;
+import org.redhare.core.matrix.WeightMatrix;
+
+/**
+ * Weight-matrix kernels, one thread: gemv (n = 1, decode) and gemm (n = 16, 64: prefill / batched decode)
+ * per stored dtype at Qwen2.5-0.5B's MLP shapes. Besides calls per second, the {@code gweights} counter is
+ * billions of weights multiplied per second (rows x cols x n) and {@code gbytes} is GB of weight data read
+ * per second (one pass per call). Run:
+ * {@code java --add-modules jdk.incubator.vector -jar bench/target/benchmarks.jar MatrixBench}
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 3, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+public class MatrixBench {
+    @Param({"bf16", "fp8", "q8_0", "q4_0", "q4_k", "q6_k"})
+    public String dtype;
+
+    @Param({"4864x896", "896x4864"})
+    public String shape;
+
+    @Param({"1", "16", "64"})
+    public int n;
+
+    private WeightMatrix m;
+    private Parallel pool;
+    private float[] x;
+    private float[] y;
+
+    @Setup(Level.Trial)
+    public void setup() {
+        String[] p = shape.split("x");
+        int rows = Integer.parseInt(p[0]);
+        int cols = Integer.parseInt(p[1]);
+        Random rnd = new Random(1);
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) (rnd.nextGaussian() * 0.02);
+        }
+        m = switch (dtype) {
+            case "bf16" -> {
+                MemorySegment seg = Arena.ofAuto().allocate((long) rows * cols * 2, 64);
+                for (int i = 0; i < w.length; i++) {
+                    seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i, Numbers.floatToBf16(w[i]));
+                }
+                yield new Bf16Matrix(seg, rows, cols);
+            }
+            case "fp8" -> Quantizers.fp8(w, rows, cols);
+            case "q8_0" -> Quantizers.q8_0(w, rows, cols);
+            case "q4_0" -> Quantizers.q4_0(w, rows, cols);
+            case "q4_k" -> Q4_KMatrix.ofGgml(randomSuperBlocks(rnd, rows, cols, 144, 0, 2), rows, cols);
+            case "q6_k" -> Q8_0Matrix.ofGgmlQ6_K(randomSuperBlocks(rnd, rows, cols, 210, 208, -1), rows, cols);
+            default -> throw new IllegalArgumentException("unknown dtype " + dtype);
+        };
+        pool = new Parallel(1);
+        x = new float[n * cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        y = new float[n * rows];
+    }
+
+    /** Random K-quant super-blocks (no quantizer for them yet) with small f16 factors at {@code d} and {@code dmin}. */
+    private static MemorySegment randomSuperBlocks(Random rnd, int rows, int cols, int bytes, int d, int dmin) {
+        byte[] b = new byte[rows * (cols / 256) * bytes];
+        rnd.nextBytes(b);
+        short h = Float.floatToFloat16(1e-4f);
+        for (int o = 0; o < b.length; o += bytes) {
+            b[o + d] = (byte) h;
+            b[o + d + 1] = (byte) (h >> 8);
+            if (dmin >= 0) {
+                b[o + dmin] = (byte) h;
+                b[o + dmin + 1] = (byte) (h >> 8);
+            }
+        }
+        return MemorySegment.ofArray(b);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        pool.close();
+    }
+
+    /** Throughput figures, accumulated per call and divided by time by JMH. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
+    public static class Rates {
+        public double gweights;
+        public double gbytes;
+    }
+
+    @Benchmark
+    public float[] multiply(Rates rates) {
+        m.multiply(pool, x, n, y);
+        rates.gweights += (double) m.rows() * m.cols() * n * 1e-9;
+        rates.gbytes += m.bytes() * 1e-9;
+        return y;
+    }
+}

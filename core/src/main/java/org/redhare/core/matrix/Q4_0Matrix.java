@@ -1,0 +1,445 @@
+package org.redhare.core.matrix;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.redhare.core.DType;
+import org.redhare.core.Parallel;
+
+/**
+ * GGML Q4_0 weights: blocks of 32 columns of a row share an f16 scale {@code d};
+ * {@code W[r, c] = (q[r, c] - 8) * d[r, c / 32]} with 4-bit {@code q}.
+ *
+ * <p>Activations stay float (see {@link Q8_0Matrix} for why). One 64-byte int load gives 8L nibbles;
+ * nibble {@code m} of a lane is {@code (v >>> 4m) & 0xF}, converted lane-wise at the same width. Each
+ * (row, token) sums {@code q * x} over a 32-column block, folds it into its total with one FMA by the block
+ * scale {@code d}, and adds the offset as {@code d * (-8 * sum of the block's x)} with the activation sums
+ * computed once per call: no per-weight scale or offset work. The column tail (rows whose length is not a
+ * multiple of 8L) is scalar, {@code fma(q, d, -8d) * x}.
+ *
+ * <p><b>Layout (repacked at load).</b> Tiles of four rows form one stream: for each group of
+ * {@code G = 8L} columns, each row's G/2 bytes with nibble {@code m} of int lane {@code i} holding
+ * column {@code m*L + i}; then each row's {@code cols % G} tail values, one byte each. Scales are widened
+ * to float at load ({@code [rows, cols / 32]}).
+ */
+public final class Q4_0Matrix implements WeightMatrix {
+    private static final VectorSpecies<Float> F = Kernels.F;
+    private static final VectorSpecies<Integer> I = Kernels.I;
+    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final int G = 8 * Kernels.L;
+    private static final int GB = G / 2; // bytes per row per group
+    /** L-float chunks per 32-column block. */
+    private static final int KPB = Math.max(1, 32 / Kernels.L);
+    /** Lane-buffer floats per worker: one for sums, sixteen for the 4x4 kernel's totals. */
+    private static final int LANE_BUF = 17 * Kernels.L;
+
+    private final MemorySegment packed; // [rows * rowBytes] nibbles in the tile layout
+    private final float[] scales;       // [rows, cols / 32] block scales d
+    private final int rows;
+    private final int cols;
+    private final int nb;               // blocks per row
+    private final int rowBytes;         // packed bytes per row: full / 2 + tail
+
+    /**
+     * @param q      {@code [rows, cols]} 4-bit values 0..15, one per byte, row-major
+     * @param scales {@code [rows, cols / 32]} block scales (kept, not copied)
+     */
+    public Q4_0Matrix(MemorySegment q, float[] scales, int rows, int cols) {
+        MatrixChecks.size(q, rows, cols, 1, "Q4_0");
+        if (cols % 32 != 0 || Kernels.L > 32) {
+            throw new IllegalArgumentException("Q4_0 rows must be a multiple of 32 long, got " + cols);
+        }
+        this.rows = rows;
+        this.cols = cols;
+        this.nb = cols / 32;
+        if (scales.length != rows * nb) {
+            throw new IllegalArgumentException("Q4_0 matrix [" + rows + ", " + cols + "] needs " + rows * nb + " scales, got " + scales.length);
+        }
+        this.scales = scales;
+        int full = cols / G * G;
+        this.rowBytes = full / 2 + (cols - full);
+        this.packed = QuantKernels.allocate((long) rows * rowBytes);
+        repack(q, full);
+    }
+
+    /** Over GGML Q4_0 blocks as stored in GGUF: per row {@code cols / 32} blocks of an f16 scale and 16 nibble bytes. */
+    public static Q4_0Matrix ofGgml(MemorySegment blocks, int rows, int cols) {
+        if (cols % 32 != 0) {
+            throw new IllegalArgumentException("Q4_0 rows must be a multiple of 32 long, got " + cols);
+        }
+        int nb = cols / 32;
+        long need = (long) rows * nb * 18;
+        if (blocks.byteSize() != need) {
+            throw new IllegalArgumentException("Q4_0 matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
+        }
+        float[] d = new float[rows * nb];
+        MemorySegment q = QuantKernels.allocate((long) rows * cols);
+        for (long b = 0; b < (long) rows * nb; b++) {
+            d[(int) b] = Float.float16ToFloat(blocks.get(LE_SHORT, b * 18));
+            for (int j = 0; j < 16; j++) {
+                int v = blocks.get(ValueLayout.JAVA_BYTE, b * 18 + 2 + j) & 0xFF;
+                q.set(ValueLayout.JAVA_BYTE, b * 32 + j, (byte) (v & 0xF));
+                q.set(ValueLayout.JAVA_BYTE, b * 32 + 16 + j, (byte) (v >>> 4));
+            }
+        }
+        return new Q4_0Matrix(q, d, rows, cols);
+    }
+
+    private void repack(MemorySegment q, int full) {
+        final int L = Kernels.L;
+        int tl = cols - full;
+        byte[] row = new byte[cols];
+        byte[] out = new byte[GB];
+        for (int r = 0; r < rows; r++) {
+            MemorySegment.copy(q, ValueLayout.JAVA_BYTE, (long) r * cols, row, 0, cols);
+            for (int c = 0; c < cols; c++) {
+                if ((row[c] & 0xF0) != 0) {
+                    throw new IllegalArgumentException("Q4_0 value [" + r + ", " + c + "] is " + row[c] + "; expected 0..15");
+                }
+            }
+            int r0 = r - r % QuantKernels.TILE;
+            int h = Math.min(QuantKernels.TILE, rows - r0);
+            int ri = r - r0;
+            long base = (long) r0 * rowBytes;
+            for (int c = 0; c < full; c += G) {
+                java.util.Arrays.fill(out, (byte) 0);
+                for (int i = 0; i < L; i++) {
+                    for (int m = 0; m < 8; m++) {
+                        out[4 * i + (m >> 1)] |= (byte) (row[c + m * L + i] << ((m & 1) * 4));
+                    }
+                }
+                MemorySegment.copy(out, 0, packed, ValueLayout.JAVA_BYTE, base + (long) (c / 2) * h + (long) ri * GB, GB);
+            }
+            MemorySegment.copy(row, full, packed, ValueLayout.JAVA_BYTE, base + (long) (full / 2) * h + (long) ri * tl, tl);
+        }
+    }
+
+    /** The 4-bit value of {@code [r, c]}. */
+    private int value(int r, int c) {
+        final int L = Kernels.L;
+        int full = cols / G * G;
+        int r0 = r - r % QuantKernels.TILE;
+        int h = Math.min(QuantKernels.TILE, rows - r0);
+        int ri = r - r0;
+        long base = (long) r0 * rowBytes;
+        if (c >= full) {
+            return packed.get(ValueLayout.JAVA_BYTE, base + (long) (full / 2) * h + (long) ri * (cols - full) + (c - full));
+        }
+        int gs = c / G * G;
+        int w = c - gs;
+        int m = w / L;
+        int i = w % L;
+        int b = packed.get(ValueLayout.JAVA_BYTE, base + (long) (gs / 2) * h + (long) ri * GB + 4L * i + (m >> 1)) & 0xFF;
+        return (b >>> ((m & 1) * 4)) & 0xF;
+    }
+
+    @Override public int rows() { return rows; }
+    @Override public int cols() { return cols; }
+    @Override public DType dtype() { return DType.Q4_0; }
+    @Override public long bytes() { return (long) rows * rowBytes + (long) rows * nb * 4; }
+
+    @Override
+    public void multiply(Parallel pool, float[] x, int n, float[] y) {
+        MatrixChecks.operands(this, x, n, y);
+        int fb = cols / G * G / 32;
+        int nxs = n * fb;
+        float[] buf = pool.scratch(nxs + pool.threads() * LANE_BUF);
+        // -8 * (sum of each 32-column block of each token's activations), in column order.
+        for (int t = 0; t < n; t++) {
+            for (int b = 0; b < fb; b++) {
+                float sum = 0f;
+                for (int i = 0; i < 32; i++) {
+                    sum += x[t * cols + b * 32 + i];
+                }
+                buf[t * fb + b] = -8f * sum;
+            }
+        }
+        int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
+        pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()),
+                (t0, t1, w) -> run(x, buf, n, y, t0, t1, buf, nxs + w * LANE_BUF));
+    }
+
+    private void run(float[] x, float[] xs, int n, float[] y, int tile0, int tile1, float[] buf, int bo) {
+        for (int tile = tile0; tile < tile1; tile++) {
+            int r0 = tile * QuantKernels.TILE;
+            int h = Math.min(QuantKernels.TILE, rows - r0);
+            if (h == QuantKernels.TILE) {
+                int t = 0;
+                for (; t + 2 <= n; t += 2) {
+                    tile4x2(r0, t, x, xs, y, buf, bo);
+                }
+                for (; t < n; t++) {
+                    tile4x1(r0, t, x, xs, y, buf, bo);
+                }
+            } else {
+                for (int t = 0; t < n; t++) {
+                    for (int r = r0; r < r0 + h; r++) {
+                        row1(r, h, t, x, xs, y, buf, bo);
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void row(int r, float[] dst, int off) {
+        for (int c = 0; c < cols; c++) {
+            float d = scales[r * nb + c / 32];
+            dst[off + c] = Math.fma((float) value(r, c), d, -8f * d);
+        }
+    }
+
+    /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+1}. */
+    private void tile4x2(int r0, int t, float[] x, float[] xs, float[] y, float[] buf, int bo) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final int fb = full / 32; // blocks in the vector part
+        final long base = (long) r0 * rowBytes;
+        final int sr0 = (r0 + 0) * nb;
+        final int sr1 = (r0 + 1) * nb;
+        final int sr2 = (r0 + 2) * nb;
+        final int sr3 = (r0 + 3) * nb;
+        final long step = 4L * GB;
+        long off = base;
+        final int x0 = (t + 0) * cols;
+        final int xs0 = (t + 0) * fb;
+        final int x1 = (t + 1) * cols;
+        final int xs1 = (t + 1) * fb;
+        FloatVector s00 = FloatVector.zero(F);
+        FloatVector s01 = FloatVector.zero(F);
+        FloatVector s10 = FloatVector.zero(F);
+        FloatVector s11 = FloatVector.zero(F);
+        FloatVector s20 = FloatVector.zero(F);
+        FloatVector s21 = FloatVector.zero(F);
+        FloatVector s30 = FloatVector.zero(F);
+        FloatVector s31 = FloatVector.zero(F);
+        float p00 = 0f; float p01 = 0f;
+        float p10 = 0f; float p11 = 0f;
+        float p20 = 0f; float p21 = 0f;
+        float p30 = 0f; float p31 = 0f;
+        for (int c = 0; c < full; c += G, off += step) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
+            for (int kb = 0; kb < 8; kb += KPB) {
+                FloatVector a00 = FloatVector.zero(F); FloatVector a01 = FloatVector.zero(F);
+                FloatVector a10 = FloatVector.zero(F); FloatVector a11 = FloatVector.zero(F);
+                FloatVector a20 = FloatVector.zero(F); FloatVector a21 = FloatVector.zero(F);
+                FloatVector a30 = FloatVector.zero(F); FloatVector a31 = FloatVector.zero(F);
+                for (int k = kb; k < kb + KPB; k++) {
+                    FloatVector w0 = (FloatVector) v0.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0);
+                    FloatVector w1 = (FloatVector) v1.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0);
+                    FloatVector w2 = (FloatVector) v2.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0);
+                    FloatVector w3 = (FloatVector) v3.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0);
+                    FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
+                    FloatVector y1 = FloatVector.fromArray(F, x, x1 + c + k * L);
+                    a00 = w0.fma(y0, a00);
+                    a01 = w0.fma(y1, a01);
+                    a10 = w1.fma(y0, a10);
+                    a11 = w1.fma(y1, a11);
+                    a20 = w2.fma(y0, a20);
+                    a21 = w2.fma(y1, a21);
+                    a30 = w3.fma(y0, a30);
+                    a31 = w3.fma(y1, a31);
+                }
+                final int b = (c + kb * L) >> 5;
+                final float d0 = scales[sr0 + b];
+                final FloatVector dv0 = FloatVector.broadcast(F, d0);
+                s00 = a00.fma(dv0, s00);
+                p00 = Math.fma(d0, xs[xs0 + b], p00);
+                s01 = a01.fma(dv0, s01);
+                p01 = Math.fma(d0, xs[xs1 + b], p01);
+                final float d1 = scales[sr1 + b];
+                final FloatVector dv1 = FloatVector.broadcast(F, d1);
+                s10 = a10.fma(dv1, s10);
+                p10 = Math.fma(d1, xs[xs0 + b], p10);
+                s11 = a11.fma(dv1, s11);
+                p11 = Math.fma(d1, xs[xs1 + b], p11);
+                final float d2 = scales[sr2 + b];
+                final FloatVector dv2 = FloatVector.broadcast(F, d2);
+                s20 = a20.fma(dv2, s20);
+                p20 = Math.fma(d2, xs[xs0 + b], p20);
+                s21 = a21.fma(dv2, s21);
+                p21 = Math.fma(d2, xs[xs1 + b], p21);
+                final float d3 = scales[sr3 + b];
+                final FloatVector dv3 = FloatVector.broadcast(F, d3);
+                s30 = a30.fma(dv3, s30);
+                p30 = Math.fma(d3, xs[xs0 + b], p30);
+                s31 = a31.fma(dv3, s31);
+                p31 = Math.fma(d3, xs[xs1 + b], p31);
+            }
+        }
+        final int tl = cols - full;
+        final long toff = base + (long) (full / 2) * 4;
+        float q00 = 0f; float q01 = 0f;
+        float q10 = 0f; float q11 = 0f;
+        float q20 = 0f; float q21 = 0f;
+        float q30 = 0f; float q31 = 0f;
+        for (int i = 0; i < tl; i++) {
+            final int cb = (full + i) >> 5;
+            final float u0 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 0L * tl + i), scales[sr0 + cb], -8f * scales[sr0 + cb]);
+            final float u1 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 1L * tl + i), scales[sr1 + cb], -8f * scales[sr1 + cb]);
+            final float u2 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 2L * tl + i), scales[sr2 + cb], -8f * scales[sr2 + cb]);
+            final float u3 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 3L * tl + i), scales[sr3 + cb], -8f * scales[sr3 + cb]);
+            q00 += u0 * x[x0 + full + i];
+            q01 += u0 * x[x1 + full + i];
+            q10 += u1 * x[x0 + full + i];
+            q11 += u1 * x[x1 + full + i];
+            q20 += u2 * x[x0 + full + i];
+            q21 += u2 * x[x1 + full + i];
+            q30 += u3 * x[x0 + full + i];
+            q31 += u3 * x[x1 + full + i];
+        }
+        s00.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + p00 + q00;
+        s10.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + p10 + q10;
+        s20.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + p20 + q20;
+        s30.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + p30 + q30;
+        s01.intoArray(buf, bo);
+        y[(t + 1) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + p01 + q01;
+        s11.intoArray(buf, bo);
+        y[(t + 1) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + p11 + q11;
+        s21.intoArray(buf, bo);
+        y[(t + 1) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + p21 + q21;
+        s31.intoArray(buf, bo);
+        y[(t + 1) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + p31 + q31;
+    }
+    /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+0}. */
+    private void tile4x1(int r0, int t, float[] x, float[] xs, float[] y, float[] buf, int bo) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final int fb = full / 32; // blocks in the vector part
+        final long base = (long) r0 * rowBytes;
+        final int sr0 = (r0 + 0) * nb;
+        final int sr1 = (r0 + 1) * nb;
+        final int sr2 = (r0 + 2) * nb;
+        final int sr3 = (r0 + 3) * nb;
+        final long step = 4L * GB;
+        long off = base;
+        final int x0 = (t + 0) * cols;
+        final int xs0 = (t + 0) * fb;
+        FloatVector s00 = FloatVector.zero(F);
+        FloatVector s10 = FloatVector.zero(F);
+        FloatVector s20 = FloatVector.zero(F);
+        FloatVector s30 = FloatVector.zero(F);
+        float p00 = 0f;
+        float p10 = 0f;
+        float p20 = 0f;
+        float p30 = 0f;
+        for (int c = 0; c < full; c += G, off += step) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
+            for (int kb = 0; kb < 8; kb += KPB) {
+                FloatVector a00 = FloatVector.zero(F);
+                FloatVector a10 = FloatVector.zero(F);
+                FloatVector a20 = FloatVector.zero(F);
+                FloatVector a30 = FloatVector.zero(F);
+                for (int k = kb; k < kb + KPB; k++) {
+                    FloatVector w0 = (FloatVector) v0.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0);
+                    FloatVector w1 = (FloatVector) v1.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0);
+                    FloatVector w2 = (FloatVector) v2.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0);
+                    FloatVector w3 = (FloatVector) v3.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0);
+                    FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
+                    a00 = w0.fma(y0, a00);
+                    a10 = w1.fma(y0, a10);
+                    a20 = w2.fma(y0, a20);
+                    a30 = w3.fma(y0, a30);
+                }
+                final int b = (c + kb * L) >> 5;
+                final float d0 = scales[sr0 + b];
+                final FloatVector dv0 = FloatVector.broadcast(F, d0);
+                s00 = a00.fma(dv0, s00);
+                p00 = Math.fma(d0, xs[xs0 + b], p00);
+                final float d1 = scales[sr1 + b];
+                final FloatVector dv1 = FloatVector.broadcast(F, d1);
+                s10 = a10.fma(dv1, s10);
+                p10 = Math.fma(d1, xs[xs0 + b], p10);
+                final float d2 = scales[sr2 + b];
+                final FloatVector dv2 = FloatVector.broadcast(F, d2);
+                s20 = a20.fma(dv2, s20);
+                p20 = Math.fma(d2, xs[xs0 + b], p20);
+                final float d3 = scales[sr3 + b];
+                final FloatVector dv3 = FloatVector.broadcast(F, d3);
+                s30 = a30.fma(dv3, s30);
+                p30 = Math.fma(d3, xs[xs0 + b], p30);
+            }
+        }
+        final int tl = cols - full;
+        final long toff = base + (long) (full / 2) * 4;
+        float q00 = 0f;
+        float q10 = 0f;
+        float q20 = 0f;
+        float q30 = 0f;
+        for (int i = 0; i < tl; i++) {
+            final int cb = (full + i) >> 5;
+            final float u0 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 0L * tl + i), scales[sr0 + cb], -8f * scales[sr0 + cb]);
+            final float u1 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 1L * tl + i), scales[sr1 + cb], -8f * scales[sr1 + cb]);
+            final float u2 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 2L * tl + i), scales[sr2 + cb], -8f * scales[sr2 + cb]);
+            final float u3 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 3L * tl + i), scales[sr3 + cb], -8f * scales[sr3 + cb]);
+            q00 += u0 * x[x0 + full + i];
+            q10 += u1 * x[x0 + full + i];
+            q20 += u2 * x[x0 + full + i];
+            q30 += u3 * x[x0 + full + i];
+        }
+        s00.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + p00 + q00;
+        s10.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + p10 + q10;
+        s20.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + p20 + q20;
+        s30.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + p30 + q30;
+    }
+    /** Row {@code r} of a tile of {@code h} rows, token {@code t}; same summation order as the tile kernels. */
+    private void row1(int r, int h, int t, float[] x, float[] xs, float[] y, float[] buf, int bo) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final int fb = full / 32; // blocks in the vector part
+        final int r0 = r - r % QuantKernels.TILE;
+        final int ri = r - r0;
+        final long base = (long) r0 * rowBytes;
+        final int sr0 = r * nb;
+        final long step = (long) h * GB;
+        long off = base + (long) ri * GB;
+        final int x0 = (t + 0) * cols;
+        final int xs0 = (t + 0) * fb;
+        FloatVector s00 = FloatVector.zero(F);
+        float p00 = 0f;
+        for (int c = 0; c < full; c += G, off += step) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
+            for (int kb = 0; kb < 8; kb += KPB) {
+                FloatVector a00 = FloatVector.zero(F);
+                for (int k = kb; k < kb + KPB; k++) {
+                    FloatVector w0 = (FloatVector) v0.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0);
+                    FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
+                    a00 = w0.fma(y0, a00);
+                }
+                final int b = (c + kb * L) >> 5;
+                final float d0 = scales[sr0 + b];
+                final FloatVector dv0 = FloatVector.broadcast(F, d0);
+                s00 = a00.fma(dv0, s00);
+                p00 = Math.fma(d0, xs[xs0 + b], p00);
+            }
+        }
+        final int tl = cols - full;
+        final long toff = base + (long) (full / 2) * h + (long) ri * tl;
+        float q00 = 0f;
+        for (int i = 0; i < tl; i++) {
+            final int cb = (full + i) >> 5;
+            final float u0 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 0L * tl + i), scales[sr0 + cb], -8f * scales[sr0 + cb]);
+            q00 += u0 * x[x0 + full + i];
+        }
+        s00.intoArray(buf, bo);
+        y[t * rows + r] = QuantKernels.sumLanes(buf, bo) + p00 + q00;
+    }
+}

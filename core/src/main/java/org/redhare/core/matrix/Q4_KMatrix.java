@@ -1,0 +1,416 @@
+package org.redhare.core.matrix;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.redhare.core.DType;
+import org.redhare.core.Parallel;
+
+/**
+ * GGML Q4_K weights: super-blocks of 256 columns hold eight sub-blocks of 32, each with a 6-bit scale and a
+ * 6-bit min under the super-block's f16 {@code d} and {@code dmin}; {@code W = q * (d * sc) - dmin * m} with
+ * 4-bit {@code q}. At load the sub-block factors become floats, {@code scale = d * sc} and
+ * {@code offset = -(dmin * m)}, and the kernel computes {@code fma(q, scale, offset)}: the kernel and layout of
+ * {@link Q4_0Matrix} with a stored offset instead of {@code -8d}.
+ *
+ * <p>Activations stay float (see {@link Q8_0Matrix} for why). One 64-byte int load gives 8L nibbles;
+ * nibble {@code m} of a lane is {@code (v >>> 4m) & 0xF}, converted lane-wise at the same width, and
+ * {@code fma(q, d, -8d)} yields the weight in one rounding.
+ *
+ * <p><b>Layout (repacked at load).</b> Tiles of four rows form one stream: for each group of
+ * {@code G = 8L} columns, each row's G/2 bytes with nibble {@code m} of int lane {@code i} holding
+ * column {@code m*L + i}; then each row's {@code cols % G} tail values, one byte each. Scales are widened
+ * to float at load ({@code [rows, cols / 32]}).
+ */
+public final class Q4_KMatrix implements WeightMatrix {
+    private static final VectorSpecies<Float> F = Kernels.F;
+    private static final VectorSpecies<Integer> I = Kernels.I;
+    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final int G = 8 * Kernels.L;
+    private static final int GB = G / 2; // bytes per row per group
+    private static final int bw = 32;
+
+    private final MemorySegment packed; // [rows * rowBytes] nibbles in the tile layout
+    private final float[] scales;       // [rows, cols / 32] sub-block scales d * sc
+    private final float[] offsets;      // [rows, cols / 32] sub-block offsets -(dmin * m)
+    private final int rows;
+    private final int cols;
+    private final int nb;               // blocks per row
+    private final int rowBytes;         // packed bytes per row: full / 2 + tail
+
+    /**
+     * @param q      {@code [rows, cols]} 4-bit values 0..15, one per byte, row-major
+     * @param scales  {@code [rows, cols / 32]} sub-block scales (kept, not copied)
+     * @param offsets {@code [rows, cols / 32]} sub-block offsets added to {@code q * scale}
+     */
+    public Q4_KMatrix(MemorySegment q, float[] scales, float[] offsets, int rows, int cols) {
+        MatrixChecks.size(q, rows, cols, 1, "Q4_K");
+        if (cols % 32 != 0) {
+            throw new IllegalArgumentException("Q4_K rows must be a multiple of 32 long, got " + cols);
+        }
+        this.rows = rows;
+        this.cols = cols;
+        this.nb = cols / 32;
+        if (scales.length != rows * nb) {
+            throw new IllegalArgumentException("Q4_K matrix [" + rows + ", " + cols + "] needs " + rows * nb + " scales, got " + scales.length);
+        }
+        if (offsets.length != rows * nb) {
+            throw new IllegalArgumentException("Q4_K matrix [" + rows + ", " + cols + "] needs " + rows * nb + " offsets, got " + offsets.length);
+        }
+        this.scales = scales;
+        this.offsets = offsets;
+        int full = cols / G * G;
+        this.rowBytes = full / 2 + (cols - full);
+        this.packed = QuantKernels.allocate((long) rows * rowBytes);
+        repack(q, full);
+    }
+
+    /**
+     * Over GGML Q4_K super-blocks as stored in GGUF: per row {@code cols / 256} blocks of f16 {@code d}, f16
+     * {@code dmin}, 12 bytes of packed 6-bit scales and mins, and 128 bytes of nibbles (each 64 values: 32
+     * bytes, low nibbles first).
+     */
+    public static Q4_KMatrix ofGgml(MemorySegment blocks, int rows, int cols) {
+        if (cols % 256 != 0) {
+            throw new IllegalArgumentException("Q4_K rows must be a multiple of 256 long, got " + cols);
+        }
+        int sb = cols / 256;
+        long need = (long) rows * sb * 144;
+        if (blocks.byteSize() != need) {
+            throw new IllegalArgumentException("Q4_K matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
+        }
+        float[] scales = new float[rows * (cols / 32)];
+        float[] offsets = new float[rows * (cols / 32)];
+        MemorySegment q = QuantKernels.allocate((long) rows * cols);
+        byte[] blk = new byte[144];
+        for (long b = 0; b < (long) rows * sb; b++) {
+            MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 144, blk, 0, 144);
+            float d = Float.float16ToFloat((short) ((blk[0] & 0xFF) | blk[1] << 8));
+            float dmin = Float.float16ToFloat((short) ((blk[2] & 0xFF) | blk[3] << 8));
+            for (int j = 0; j < 8; j++) {
+                int sc;
+                int m;
+                if (j < 4) {
+                    sc = blk[4 + j] & 63;
+                    m = blk[4 + j + 4] & 63;
+                } else {
+                    sc = (blk[4 + j + 4] & 0xF) | ((blk[4 + j - 4] & 0xFF) >>> 6) << 4;
+                    m = ((blk[4 + j + 4] & 0xFF) >>> 4) | ((blk[4 + j] & 0xFF) >>> 6) << 4;
+                }
+                scales[(int) (b * 8 + j)] = d * sc;
+                offsets[(int) (b * 8 + j)] = -(dmin * m);
+            }
+            for (int chunk = 0; chunk < 4; chunk++) {
+                for (int l = 0; l < 32; l++) {
+                    int v = blk[16 + chunk * 32 + l] & 0xFF;
+                    q.set(ValueLayout.JAVA_BYTE, b * 256 + chunk * 64 + l, (byte) (v & 0xF));
+                    q.set(ValueLayout.JAVA_BYTE, b * 256 + chunk * 64 + 32 + l, (byte) (v >>> 4));
+                }
+            }
+        }
+        return new Q4_KMatrix(q, scales, offsets, rows, cols);
+    }
+
+    private void repack(MemorySegment q, int full) {
+        final int L = Kernels.L;
+        int tl = cols - full;
+        byte[] row = new byte[cols];
+        byte[] out = new byte[GB];
+        for (int r = 0; r < rows; r++) {
+            MemorySegment.copy(q, ValueLayout.JAVA_BYTE, (long) r * cols, row, 0, cols);
+            for (int c = 0; c < cols; c++) {
+                if ((row[c] & 0xF0) != 0) {
+                    throw new IllegalArgumentException("Q4_K value [" + r + ", " + c + "] is " + row[c] + "; expected 0..15");
+                }
+            }
+            int r0 = r - r % QuantKernels.TILE;
+            int h = Math.min(QuantKernels.TILE, rows - r0);
+            int ri = r - r0;
+            long base = (long) r0 * rowBytes;
+            for (int c = 0; c < full; c += G) {
+                java.util.Arrays.fill(out, (byte) 0);
+                for (int i = 0; i < L; i++) {
+                    for (int m = 0; m < 8; m++) {
+                        out[4 * i + (m >> 1)] |= (byte) (row[c + m * L + i] << ((m & 1) * 4));
+                    }
+                }
+                MemorySegment.copy(out, 0, packed, ValueLayout.JAVA_BYTE, base + (long) (c / 2) * h + (long) ri * GB, GB);
+            }
+            MemorySegment.copy(row, full, packed, ValueLayout.JAVA_BYTE, base + (long) (full / 2) * h + (long) ri * tl, tl);
+        }
+    }
+
+    /** The 4-bit value of {@code [r, c]}. */
+    private int value(int r, int c) {
+        final int L = Kernels.L;
+        int full = cols / G * G;
+        int r0 = r - r % QuantKernels.TILE;
+        int h = Math.min(QuantKernels.TILE, rows - r0);
+        int ri = r - r0;
+        long base = (long) r0 * rowBytes;
+        if (c >= full) {
+            return packed.get(ValueLayout.JAVA_BYTE, base + (long) (full / 2) * h + (long) ri * (cols - full) + (c - full));
+        }
+        int gs = c / G * G;
+        int w = c - gs;
+        int m = w / L;
+        int i = w % L;
+        int b = packed.get(ValueLayout.JAVA_BYTE, base + (long) (gs / 2) * h + (long) ri * GB + 4L * i + (m >> 1)) & 0xFF;
+        return (b >>> ((m & 1) * 4)) & 0xF;
+    }
+
+    @Override public int rows() { return rows; }
+    @Override public int cols() { return cols; }
+    @Override public DType dtype() { return DType.Q4_K; }
+    @Override public long bytes() { return (long) rows * rowBytes + (long) rows * nb * 8; }
+
+    @Override
+    public void multiply(Parallel pool, float[] x, int n, float[] y) {
+        MatrixChecks.operands(this, x, n, y);
+        float[] buf = pool.scratch(pool.threads() * QuantKernels.laneScratch());
+        int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
+        pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()),
+                (t0, t1, w) -> run(x, n, y, t0, t1, buf, w * QuantKernels.laneScratch()));
+    }
+
+    private void run(float[] x, int n, float[] y, int tile0, int tile1, float[] buf, int bo) {
+        for (int tile = tile0; tile < tile1; tile++) {
+            int r0 = tile * QuantKernels.TILE;
+            int h = Math.min(QuantKernels.TILE, rows - r0);
+            if (h == QuantKernels.TILE) {
+                int t = 0;
+                for (; t + 4 <= n; t += 4) {
+                    tile4x4(r0, t, x, y, buf, bo);
+                }
+                for (; t < n; t++) {
+                    tile4x1(r0, t, x, y, buf, bo);
+                }
+            } else {
+                for (int t = 0; t < n; t++) {
+                    for (int r = r0; r < r0 + h; r++) {
+                        row1(r, h, t, x, y, buf, bo);
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void row(int r, float[] dst, int off) {
+        for (int c = 0; c < cols; c++) {
+            dst[off + c] = Math.fma((float) value(r, c), scales[r * nb + c / 32], offsets[r * nb + c / 32]);
+        }
+    }
+
+    /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+3}. */
+    private void tile4x4(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final long base = (long) r0 * rowBytes;
+        int b;
+        final int sr0 = (r0 + 0) * nb;
+        final int sr1 = (r0 + 1) * nb;
+        final int sr2 = (r0 + 2) * nb;
+        final int sr3 = (r0 + 3) * nb;
+        final int x0 = (t + 0) * cols;
+        final int x1 = (t + 1) * cols;
+        final int x2 = (t + 2) * cols;
+        final int x3 = (t + 3) * cols;
+        FloatVector a00 = FloatVector.zero(F); FloatVector a01 = FloatVector.zero(F); FloatVector a02 = FloatVector.zero(F); FloatVector a03 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F); FloatVector a11 = FloatVector.zero(F); FloatVector a12 = FloatVector.zero(F); FloatVector a13 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F); FloatVector a21 = FloatVector.zero(F); FloatVector a22 = FloatVector.zero(F); FloatVector a23 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F); FloatVector a31 = FloatVector.zero(F); FloatVector a32 = FloatVector.zero(F); FloatVector a33 = FloatVector.zero(F);
+        long off = base;
+        for (int c = 0; c < full; c += G, off += 4L * GB) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
+            for (int k = 0; k < 8; k++) {
+            b = (c + k * L) >> 5;
+            FloatVector w0k = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], offsets[sr0 + b]);
+            FloatVector w1k = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr1 + b], offsets[sr1 + b]);
+            FloatVector w2k = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr2 + b], offsets[sr2 + b]);
+            FloatVector w3k = ((FloatVector) v3.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr3 + b], offsets[sr3 + b]);
+            FloatVector x0k = FloatVector.fromArray(F, x, x0 + c + k * L);
+            FloatVector x1k = FloatVector.fromArray(F, x, x1 + c + k * L);
+            FloatVector x2k = FloatVector.fromArray(F, x, x2 + c + k * L);
+            FloatVector x3k = FloatVector.fromArray(F, x, x3 + c + k * L);
+            a00 = w0k.fma(x0k, a00);
+            a01 = w0k.fma(x1k, a01);
+            a02 = w0k.fma(x2k, a02);
+            a03 = w0k.fma(x3k, a03);
+            a10 = w1k.fma(x0k, a10);
+            a11 = w1k.fma(x1k, a11);
+            a12 = w1k.fma(x2k, a12);
+            a13 = w1k.fma(x3k, a13);
+            a20 = w2k.fma(x0k, a20);
+            a21 = w2k.fma(x1k, a21);
+            a22 = w2k.fma(x2k, a22);
+            a23 = w2k.fma(x3k, a23);
+            a30 = w3k.fma(x0k, a30);
+            a31 = w3k.fma(x1k, a31);
+            a32 = w3k.fma(x2k, a32);
+            a33 = w3k.fma(x3k, a33);
+            }
+        }
+        final int tl = cols - full;
+        final long toff = base + (long) (full / 2) * 4;
+        float q00 = 0f; float q01 = 0f; float q02 = 0f; float q03 = 0f;
+        float q10 = 0f; float q11 = 0f; float q12 = 0f; float q13 = 0f;
+        float q20 = 0f; float q21 = 0f; float q22 = 0f; float q23 = 0f;
+        float q30 = 0f; float q31 = 0f; float q32 = 0f; float q33 = 0f;
+        for (int i = 0; i < tl; i++) {
+            final int cb = (full + i) / bw;
+            final float u0 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 0L * tl + i), scales[sr0 + cb], offsets[sr0 + cb]);
+            final float u1 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 1L * tl + i), scales[sr1 + cb], offsets[sr1 + cb]);
+            final float u2 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 2L * tl + i), scales[sr2 + cb], offsets[sr2 + cb]);
+            final float u3 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 3L * tl + i), scales[sr3 + cb], offsets[sr3 + cb]);
+            q00 += u0 * x[x0 + full + i];
+            q01 += u0 * x[x1 + full + i];
+            q02 += u0 * x[x2 + full + i];
+            q03 += u0 * x[x3 + full + i];
+            q10 += u1 * x[x0 + full + i];
+            q11 += u1 * x[x1 + full + i];
+            q12 += u1 * x[x2 + full + i];
+            q13 += u1 * x[x3 + full + i];
+            q20 += u2 * x[x0 + full + i];
+            q21 += u2 * x[x1 + full + i];
+            q22 += u2 * x[x2 + full + i];
+            q23 += u2 * x[x3 + full + i];
+            q30 += u3 * x[x0 + full + i];
+            q31 += u3 * x[x1 + full + i];
+            q32 += u3 * x[x2 + full + i];
+            q33 += u3 * x[x3 + full + i];
+        }
+        a00.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q00;
+        a10.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q10;
+        a20.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q20;
+        a30.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q30;
+        a01.intoArray(buf, bo);
+        y[(t + 1) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q01;
+        a11.intoArray(buf, bo);
+        y[(t + 1) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q11;
+        a21.intoArray(buf, bo);
+        y[(t + 1) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q21;
+        a31.intoArray(buf, bo);
+        y[(t + 1) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q31;
+        a02.intoArray(buf, bo);
+        y[(t + 2) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q02;
+        a12.intoArray(buf, bo);
+        y[(t + 2) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q12;
+        a22.intoArray(buf, bo);
+        y[(t + 2) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q22;
+        a32.intoArray(buf, bo);
+        y[(t + 2) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q32;
+        a03.intoArray(buf, bo);
+        y[(t + 3) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q03;
+        a13.intoArray(buf, bo);
+        y[(t + 3) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q13;
+        a23.intoArray(buf, bo);
+        y[(t + 3) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q23;
+        a33.intoArray(buf, bo);
+        y[(t + 3) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q33;
+    }
+    /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+0}. */
+    private void tile4x1(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final long base = (long) r0 * rowBytes;
+        int b;
+        final int sr0 = (r0 + 0) * nb;
+        final int sr1 = (r0 + 1) * nb;
+        final int sr2 = (r0 + 2) * nb;
+        final int sr3 = (r0 + 3) * nb;
+        final int x0 = (t + 0) * cols;
+        FloatVector a00 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F);
+        long off = base;
+        for (int c = 0; c < full; c += G, off += 4L * GB) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
+            for (int k = 0; k < 8; k++) {
+            b = (c + k * L) >> 5;
+            FloatVector w0k = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], offsets[sr0 + b]);
+            FloatVector w1k = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr1 + b], offsets[sr1 + b]);
+            FloatVector w2k = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr2 + b], offsets[sr2 + b]);
+            FloatVector w3k = ((FloatVector) v3.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr3 + b], offsets[sr3 + b]);
+            FloatVector x0k = FloatVector.fromArray(F, x, x0 + c + k * L);
+            a00 = w0k.fma(x0k, a00);
+            a10 = w1k.fma(x0k, a10);
+            a20 = w2k.fma(x0k, a20);
+            a30 = w3k.fma(x0k, a30);
+            }
+        }
+        final int tl = cols - full;
+        final long toff = base + (long) (full / 2) * 4;
+        float q00 = 0f;
+        float q10 = 0f;
+        float q20 = 0f;
+        float q30 = 0f;
+        for (int i = 0; i < tl; i++) {
+            final int cb = (full + i) / bw;
+            final float u0 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 0L * tl + i), scales[sr0 + cb], offsets[sr0 + cb]);
+            final float u1 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 1L * tl + i), scales[sr1 + cb], offsets[sr1 + cb]);
+            final float u2 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 2L * tl + i), scales[sr2 + cb], offsets[sr2 + cb]);
+            final float u3 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + 3L * tl + i), scales[sr3 + cb], offsets[sr3 + cb]);
+            q00 += u0 * x[x0 + full + i];
+            q10 += u1 * x[x0 + full + i];
+            q20 += u2 * x[x0 + full + i];
+            q30 += u3 * x[x0 + full + i];
+        }
+        a00.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q00;
+        a10.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q10;
+        a20.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q20;
+        a30.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q30;
+    }
+    /** Row {@code r} of a tile of {@code h} rows, token {@code t}; same summation order as the tile kernels. */
+    private void row1(int r, int h, int t, float[] x, float[] y, float[] buf, int bo) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final int r0 = r - r % QuantKernels.TILE;
+        final int ri = r - r0;
+        final long base = (long) r0 * rowBytes;
+        final int sr0 = r * nb;
+        final int x0 = t * cols;
+        int b;
+        FloatVector a00 = FloatVector.zero(F);
+        final long step = (long) h * GB;
+        long off = base + (long) ri * GB;
+        for (int c = 0; c < full; c += G, off += step) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
+            for (int k = 0; k < 8; k++) {
+            b = (c + k * L) >> 5;
+            FloatVector w0k = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4 * k).and(0xF).convert(VectorOperators.I2F, 0)).fma(scales[sr0 + b], offsets[sr0 + b]);
+            FloatVector x0k = FloatVector.fromArray(F, x, x0 + c + k * L);
+            a00 = w0k.fma(x0k, a00);
+            }
+        }
+        final int tl = cols - full;
+        final long toff = base + (long) (full / 2) * h + (long) ri * tl;
+        float q00 = 0f;
+        for (int i = 0; i < tl; i++) {
+            final int cb = (full + i) / bw;
+            final float u0 = Math.fma((float) packed.get(ValueLayout.JAVA_BYTE, toff + i), scales[sr0 + cb], offsets[sr0 + cb]);
+            q00 += u0 * x[x0 + full + i];
+        }
+        a00.intoArray(buf, bo);
+        y[t * rows + r] = QuantKernels.sumLanes(buf, bo) + q00;
+    }
+}

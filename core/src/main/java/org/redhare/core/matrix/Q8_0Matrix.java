@@ -1,0 +1,495 @@
+package org.redhare.core.matrix;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.redhare.core.DType;
+import org.redhare.core.Parallel;
+
+/**
+ * Int8 weights with one float scale per block of {@code bw} columns of a row: GGML Q8_0 (bw = 32, f16
+ * scales in the file), and Q6_K once {@link #ofGgmlQ6_K} has unpacked its 6-bit values (bw = 16).
+ * {@code W[r, c] = q[r, c] * d[r, c / bw]}.
+ *
+ * <p>Activations stay float (no llama.cpp-style int8 activation quantization): the Vector API has no int8
+ * dot product that maps to VNNI, and widening int8 x int8 products to int16/int32 costs more than
+ * converting the weights. One 64-byte int load gives 4L codes; code {@code k} of a lane is
+ * {@code (v << (24 - 8k)) >> 24} (arithmetic shift = sign extension), converted lane-wise at the same
+ * width (one instruction), multiplied by the block scale, then FMA'd with the activations.
+ *
+ * <p>Layout (repacked at load) is the one of {@link Fp8BlockMatrix}: tiles of four rows as one stream,
+ * groups of 4L columns permuted so byte {@code k} of int lane {@code i} is column {@code k*L + i}, then
+ * the per-row tails. Scales are widened to float once at load ({@code [rows, cols / bw]}).
+ */
+public final class Q8_0Matrix implements WeightMatrix {
+    private static final VectorSpecies<Float> F = Kernels.F;
+    private static final VectorSpecies<Integer> I = Kernels.I;
+    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final int G = 4 * Kernels.L;
+    private static final int GB = G; // bytes per row per group
+
+    private final MemorySegment packed; // [rows * cols] int8 in the tile layout
+    private final float[] scales;       // [rows, nb] block scales
+    private final int rows;
+    private final int cols;
+    private final int bw;               // block width: 32 (Q8_0) or 16 (Q6_K)
+    private final int bwShift;          // log2(bw)
+    private final int nb;               // blocks per row
+    private final DType dtype;          // what the file stored (Q8_0 or Q6_K), for reports
+
+    /**
+     * @param codes  {@code [rows, cols]} int8, row-major
+     * @param scales {@code [rows, cols / bw]} block scales (kept, not copied)
+     * @param bw     block width, a power of two that is a multiple of the vector length or at least cols
+     */
+    public Q8_0Matrix(MemorySegment codes, float[] scales, int rows, int cols, int bw, DType dtype) {
+        MatrixChecks.size(codes, rows, cols, 1, dtype.toString());
+        if (Integer.bitCount(bw) != 1 || bw % Kernels.L != 0 || cols % bw != 0) {
+            throw new IllegalArgumentException(dtype + " matrix [" + rows + ", " + cols + "]: block width " + bw
+                    + " must be a power of two, a multiple of " + Kernels.L + " and divide the row length");
+        }
+        this.rows = rows;
+        this.cols = cols;
+        this.bw = bw;
+        this.bwShift = Integer.numberOfTrailingZeros(bw);
+        this.nb = cols / bw;
+        this.dtype = dtype;
+        if (scales.length != rows * nb) {
+            throw new IllegalArgumentException(dtype + " matrix [" + rows + ", " + cols + "] needs " + rows * nb + " scales, got " + scales.length);
+        }
+        this.scales = scales;
+        this.packed = QuantKernels.allocate((long) rows * cols);
+        QuantKernels.repackBytes(codes, packed, rows, cols);
+    }
+
+    /**
+     * Over GGML Q8_0 blocks as stored in a GGUF file: each row is {@code cols / 32} blocks of an f16 scale
+     * followed by 32 int8 values.
+     */
+    public static Q8_0Matrix ofGgml(MemorySegment blocks, int rows, int cols) {
+        if (cols % 32 != 0) {
+            throw new IllegalArgumentException("Q8_0 rows must be a multiple of 32 long, got " + cols);
+        }
+        long need = (long) rows * (cols / 32) * 34;
+        if (blocks.byteSize() != need) {
+            throw new IllegalArgumentException("Q8_0 matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
+        }
+        int nb = cols / 32;
+        float[] d = new float[rows * nb];
+        MemorySegment codes = QuantKernels.allocate((long) rows * cols);
+        for (long b = 0; b < (long) rows * nb; b++) {
+            d[(int) b] = Float.float16ToFloat(blocks.get(LE_SHORT, b * 34));
+            MemorySegment.copy(blocks, b * 34 + 2, codes, b * 32, 32);
+        }
+        return new Q8_0Matrix(codes, d, rows, cols, 32, DType.Q8_0);
+    }
+
+    /**
+     * Over GGML Q6_K super-blocks as stored in GGUF: per row {@code cols / 256} blocks of 128 bytes of low
+     * nibbles, 64 bytes of high 2-bit pairs, 16 int8 sub-block scales and an f16 {@code d}. Each value
+     * {@code q - 32} (6 bits) becomes one int8 and each sub-block of 16 gets the float scale {@code d * sc},
+     * so {@code W = (d * sc) * (q - 32)} exactly as ggml computes it. Memory: 1.25 bytes per weight instead
+     * of 0.82 (the kernel reads bytes, not 6-bit fields).
+     */
+    public static Q8_0Matrix ofGgmlQ6_K(MemorySegment blocks, int rows, int cols) {
+        if (cols % 256 != 0) {
+            throw new IllegalArgumentException("Q6_K rows must be a multiple of 256 long, got " + cols);
+        }
+        int sb = cols / 256;
+        long need = (long) rows * sb * 210;
+        if (blocks.byteSize() != need) {
+            throw new IllegalArgumentException("Q6_K matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
+        }
+        float[] scales = new float[rows * (cols / 16)];
+        MemorySegment codes = QuantKernels.allocate((long) rows * cols);
+        byte[] blk = new byte[210];
+        byte[] out = new byte[256];
+        for (long b = 0; b < (long) rows * sb; b++) {
+            MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 210, blk, 0, 210);
+            float d = Float.float16ToFloat((short) ((blk[208] & 0xFF) | blk[209] << 8));
+            for (int i = 0; i < 16; i++) {
+                scales[(int) (b * 16 + i)] = d * blk[192 + i];
+            }
+            for (int half = 0; half < 2; half++) {
+                int ql = half * 64;
+                int qh = 128 + half * 32;
+                int y = half * 128;
+                for (int l = 0; l < 32; l++) {
+                    int h = blk[qh + l] & 0xFF;
+                    out[y + l] = (byte) (((blk[ql + l] & 0xF) | (h & 3) << 4) - 32);
+                    out[y + 32 + l] = (byte) (((blk[ql + 32 + l] & 0xF) | (h >> 2 & 3) << 4) - 32);
+                    out[y + 64 + l] = (byte) (((blk[ql + l] & 0xFF) >>> 4 | (h >> 4 & 3) << 4) - 32);
+                    out[y + 96 + l] = (byte) (((blk[ql + 32 + l] & 0xFF) >>> 4 | (h >> 6 & 3) << 4) - 32);
+                }
+            }
+            MemorySegment.copy(out, 0, codes, ValueLayout.JAVA_BYTE, b * 256, 256);
+        }
+        return new Q8_0Matrix(codes, scales, rows, cols, 16, DType.Q6_K);
+    }
+
+    @Override public int rows() { return rows; }
+    @Override public int cols() { return cols; }
+    @Override public DType dtype() { return dtype; }
+    @Override public long bytes() { return (long) rows * cols + (long) rows * nb * 4; }
+
+    @Override
+    public void multiply(Parallel pool, float[] x, int n, float[] y) {
+        MatrixChecks.operands(this, x, n, y);
+        float[] buf = pool.scratch(pool.threads() * QuantKernels.laneScratch());
+        int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
+        pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()),
+                (t0, t1, w) -> run(x, n, y, t0, t1, buf, w * QuantKernels.laneScratch()));
+    }
+
+    private void run(float[] x, int n, float[] y, int tile0, int tile1, float[] buf, int bo) {
+        for (int tile = tile0; tile < tile1; tile++) {
+            int r0 = tile * QuantKernels.TILE;
+            int h = Math.min(QuantKernels.TILE, rows - r0);
+            if (h == QuantKernels.TILE) {
+                int t = 0;
+                for (; t + 4 <= n; t += 4) {
+                    tile4x4(r0, t, x, y, buf, bo);
+                }
+                for (; t < n; t++) {
+                    tile4x1(r0, t, x, y, buf, bo);
+                }
+            } else {
+                for (int t = 0; t < n; t++) {
+                    for (int r = r0; r < r0 + h; r++) {
+                        row1(r, h, t, x, y, buf, bo);
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void row(int r, float[] dst, int off) {
+        for (int c = 0; c < cols; c++) {
+            dst[off + c] = packed.get(ValueLayout.JAVA_BYTE, QuantKernels.byteOffset(rows, cols, r, c)) * scales[r * nb + c / bw];
+        }
+    }
+
+    /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+3}. */
+    private void tile4x4(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final long base = (long) r0 * cols;
+        int b;
+        final int sr0 = (r0 + 0) * nb;
+        final int sr1 = (r0 + 1) * nb;
+        final int sr2 = (r0 + 2) * nb;
+        final int sr3 = (r0 + 3) * nb;
+        final int x0 = (t + 0) * cols;
+        final int x1 = (t + 1) * cols;
+        final int x2 = (t + 2) * cols;
+        final int x3 = (t + 3) * cols;
+        FloatVector a00 = FloatVector.zero(F); FloatVector a01 = FloatVector.zero(F); FloatVector a02 = FloatVector.zero(F); FloatVector a03 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F); FloatVector a11 = FloatVector.zero(F); FloatVector a12 = FloatVector.zero(F); FloatVector a13 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F); FloatVector a21 = FloatVector.zero(F); FloatVector a22 = FloatVector.zero(F); FloatVector a23 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F); FloatVector a31 = FloatVector.zero(F); FloatVector a32 = FloatVector.zero(F); FloatVector a33 = FloatVector.zero(F);
+        long off = base;
+        for (int c = 0; c < full; c += G, off += 4L * GB) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
+            b = (c + 0 * L) >> bwShift;
+            FloatVector w00 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + b]);
+            FloatVector w10 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + b]);
+            FloatVector w20 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + b]);
+            FloatVector w30 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + b]);
+            FloatVector x00 = FloatVector.fromArray(F, x, x0 + c + 0 * L);
+            FloatVector x10 = FloatVector.fromArray(F, x, x1 + c + 0 * L);
+            FloatVector x20 = FloatVector.fromArray(F, x, x2 + c + 0 * L);
+            FloatVector x30 = FloatVector.fromArray(F, x, x3 + c + 0 * L);
+            a00 = w00.fma(x00, a00);
+            a01 = w00.fma(x10, a01);
+            a02 = w00.fma(x20, a02);
+            a03 = w00.fma(x30, a03);
+            a10 = w10.fma(x00, a10);
+            a11 = w10.fma(x10, a11);
+            a12 = w10.fma(x20, a12);
+            a13 = w10.fma(x30, a13);
+            a20 = w20.fma(x00, a20);
+            a21 = w20.fma(x10, a21);
+            a22 = w20.fma(x20, a22);
+            a23 = w20.fma(x30, a23);
+            a30 = w30.fma(x00, a30);
+            a31 = w30.fma(x10, a31);
+            a32 = w30.fma(x20, a32);
+            a33 = w30.fma(x30, a33);
+            b = (c + 1 * L) >> bwShift;
+            FloatVector w01 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + b]);
+            FloatVector w11 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + b]);
+            FloatVector w21 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + b]);
+            FloatVector w31 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + b]);
+            FloatVector x01 = FloatVector.fromArray(F, x, x0 + c + 1 * L);
+            FloatVector x11 = FloatVector.fromArray(F, x, x1 + c + 1 * L);
+            FloatVector x21 = FloatVector.fromArray(F, x, x2 + c + 1 * L);
+            FloatVector x31 = FloatVector.fromArray(F, x, x3 + c + 1 * L);
+            a00 = w01.fma(x01, a00);
+            a01 = w01.fma(x11, a01);
+            a02 = w01.fma(x21, a02);
+            a03 = w01.fma(x31, a03);
+            a10 = w11.fma(x01, a10);
+            a11 = w11.fma(x11, a11);
+            a12 = w11.fma(x21, a12);
+            a13 = w11.fma(x31, a13);
+            a20 = w21.fma(x01, a20);
+            a21 = w21.fma(x11, a21);
+            a22 = w21.fma(x21, a22);
+            a23 = w21.fma(x31, a23);
+            a30 = w31.fma(x01, a30);
+            a31 = w31.fma(x11, a31);
+            a32 = w31.fma(x21, a32);
+            a33 = w31.fma(x31, a33);
+            b = (c + 2 * L) >> bwShift;
+            FloatVector w02 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + b]);
+            FloatVector w12 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + b]);
+            FloatVector w22 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + b]);
+            FloatVector w32 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + b]);
+            FloatVector x02 = FloatVector.fromArray(F, x, x0 + c + 2 * L);
+            FloatVector x12 = FloatVector.fromArray(F, x, x1 + c + 2 * L);
+            FloatVector x22 = FloatVector.fromArray(F, x, x2 + c + 2 * L);
+            FloatVector x32 = FloatVector.fromArray(F, x, x3 + c + 2 * L);
+            a00 = w02.fma(x02, a00);
+            a01 = w02.fma(x12, a01);
+            a02 = w02.fma(x22, a02);
+            a03 = w02.fma(x32, a03);
+            a10 = w12.fma(x02, a10);
+            a11 = w12.fma(x12, a11);
+            a12 = w12.fma(x22, a12);
+            a13 = w12.fma(x32, a13);
+            a20 = w22.fma(x02, a20);
+            a21 = w22.fma(x12, a21);
+            a22 = w22.fma(x22, a22);
+            a23 = w22.fma(x32, a23);
+            a30 = w32.fma(x02, a30);
+            a31 = w32.fma(x12, a31);
+            a32 = w32.fma(x22, a32);
+            a33 = w32.fma(x32, a33);
+            b = (c + 3 * L) >> bwShift;
+            FloatVector w03 = ((FloatVector) v0.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + b]);
+            FloatVector w13 = ((FloatVector) v1.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + b]);
+            FloatVector w23 = ((FloatVector) v2.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + b]);
+            FloatVector w33 = ((FloatVector) v3.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + b]);
+            FloatVector x03 = FloatVector.fromArray(F, x, x0 + c + 3 * L);
+            FloatVector x13 = FloatVector.fromArray(F, x, x1 + c + 3 * L);
+            FloatVector x23 = FloatVector.fromArray(F, x, x2 + c + 3 * L);
+            FloatVector x33 = FloatVector.fromArray(F, x, x3 + c + 3 * L);
+            a00 = w03.fma(x03, a00);
+            a01 = w03.fma(x13, a01);
+            a02 = w03.fma(x23, a02);
+            a03 = w03.fma(x33, a03);
+            a10 = w13.fma(x03, a10);
+            a11 = w13.fma(x13, a11);
+            a12 = w13.fma(x23, a12);
+            a13 = w13.fma(x33, a13);
+            a20 = w23.fma(x03, a20);
+            a21 = w23.fma(x13, a21);
+            a22 = w23.fma(x23, a22);
+            a23 = w23.fma(x33, a23);
+            a30 = w33.fma(x03, a30);
+            a31 = w33.fma(x13, a31);
+            a32 = w33.fma(x23, a32);
+            a33 = w33.fma(x33, a33);
+        }
+        final int tl = cols - full;
+        final long toff = base + (long) (full / 1) * 4;
+        float q00 = 0f; float q01 = 0f; float q02 = 0f; float q03 = 0f;
+        float q10 = 0f; float q11 = 0f; float q12 = 0f; float q13 = 0f;
+        float q20 = 0f; float q21 = 0f; float q22 = 0f; float q23 = 0f;
+        float q30 = 0f; float q31 = 0f; float q32 = 0f; float q33 = 0f;
+        for (int i = 0; i < tl; i++) {
+            final int cb = (full + i) / bw;
+            final float u0 = packed.get(ValueLayout.JAVA_BYTE, toff + 0L * tl + i) * scales[sr0 + cb];
+            final float u1 = packed.get(ValueLayout.JAVA_BYTE, toff + 1L * tl + i) * scales[sr1 + cb];
+            final float u2 = packed.get(ValueLayout.JAVA_BYTE, toff + 2L * tl + i) * scales[sr2 + cb];
+            final float u3 = packed.get(ValueLayout.JAVA_BYTE, toff + 3L * tl + i) * scales[sr3 + cb];
+            q00 += u0 * x[x0 + full + i];
+            q01 += u0 * x[x1 + full + i];
+            q02 += u0 * x[x2 + full + i];
+            q03 += u0 * x[x3 + full + i];
+            q10 += u1 * x[x0 + full + i];
+            q11 += u1 * x[x1 + full + i];
+            q12 += u1 * x[x2 + full + i];
+            q13 += u1 * x[x3 + full + i];
+            q20 += u2 * x[x0 + full + i];
+            q21 += u2 * x[x1 + full + i];
+            q22 += u2 * x[x2 + full + i];
+            q23 += u2 * x[x3 + full + i];
+            q30 += u3 * x[x0 + full + i];
+            q31 += u3 * x[x1 + full + i];
+            q32 += u3 * x[x2 + full + i];
+            q33 += u3 * x[x3 + full + i];
+        }
+        a00.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q00;
+        a10.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q10;
+        a20.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q20;
+        a30.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q30;
+        a01.intoArray(buf, bo);
+        y[(t + 1) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q01;
+        a11.intoArray(buf, bo);
+        y[(t + 1) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q11;
+        a21.intoArray(buf, bo);
+        y[(t + 1) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q21;
+        a31.intoArray(buf, bo);
+        y[(t + 1) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q31;
+        a02.intoArray(buf, bo);
+        y[(t + 2) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q02;
+        a12.intoArray(buf, bo);
+        y[(t + 2) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q12;
+        a22.intoArray(buf, bo);
+        y[(t + 2) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q22;
+        a32.intoArray(buf, bo);
+        y[(t + 2) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q32;
+        a03.intoArray(buf, bo);
+        y[(t + 3) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q03;
+        a13.intoArray(buf, bo);
+        y[(t + 3) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q13;
+        a23.intoArray(buf, bo);
+        y[(t + 3) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q23;
+        a33.intoArray(buf, bo);
+        y[(t + 3) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q33;
+    }
+    /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+0}. */
+    private void tile4x1(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final long base = (long) r0 * cols;
+        int b;
+        final int sr0 = (r0 + 0) * nb;
+        final int sr1 = (r0 + 1) * nb;
+        final int sr2 = (r0 + 2) * nb;
+        final int sr3 = (r0 + 3) * nb;
+        final int x0 = (t + 0) * cols;
+        FloatVector a00 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F);
+        long off = base;
+        for (int c = 0; c < full; c += G, off += 4L * GB) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
+            b = (c + 0 * L) >> bwShift;
+            FloatVector w00 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + b]);
+            FloatVector w10 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + b]);
+            FloatVector w20 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + b]);
+            FloatVector w30 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + b]);
+            FloatVector x00 = FloatVector.fromArray(F, x, x0 + c + 0 * L);
+            a00 = w00.fma(x00, a00);
+            a10 = w10.fma(x00, a10);
+            a20 = w20.fma(x00, a20);
+            a30 = w30.fma(x00, a30);
+            b = (c + 1 * L) >> bwShift;
+            FloatVector w01 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + b]);
+            FloatVector w11 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + b]);
+            FloatVector w21 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + b]);
+            FloatVector w31 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + b]);
+            FloatVector x01 = FloatVector.fromArray(F, x, x0 + c + 1 * L);
+            a00 = w01.fma(x01, a00);
+            a10 = w11.fma(x01, a10);
+            a20 = w21.fma(x01, a20);
+            a30 = w31.fma(x01, a30);
+            b = (c + 2 * L) >> bwShift;
+            FloatVector w02 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + b]);
+            FloatVector w12 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + b]);
+            FloatVector w22 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + b]);
+            FloatVector w32 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + b]);
+            FloatVector x02 = FloatVector.fromArray(F, x, x0 + c + 2 * L);
+            a00 = w02.fma(x02, a00);
+            a10 = w12.fma(x02, a10);
+            a20 = w22.fma(x02, a20);
+            a30 = w32.fma(x02, a30);
+            b = (c + 3 * L) >> bwShift;
+            FloatVector w03 = ((FloatVector) v0.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + b]);
+            FloatVector w13 = ((FloatVector) v1.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + b]);
+            FloatVector w23 = ((FloatVector) v2.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + b]);
+            FloatVector w33 = ((FloatVector) v3.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + b]);
+            FloatVector x03 = FloatVector.fromArray(F, x, x0 + c + 3 * L);
+            a00 = w03.fma(x03, a00);
+            a10 = w13.fma(x03, a10);
+            a20 = w23.fma(x03, a20);
+            a30 = w33.fma(x03, a30);
+        }
+        final int tl = cols - full;
+        final long toff = base + (long) (full / 1) * 4;
+        float q00 = 0f;
+        float q10 = 0f;
+        float q20 = 0f;
+        float q30 = 0f;
+        for (int i = 0; i < tl; i++) {
+            final int cb = (full + i) / bw;
+            final float u0 = packed.get(ValueLayout.JAVA_BYTE, toff + 0L * tl + i) * scales[sr0 + cb];
+            final float u1 = packed.get(ValueLayout.JAVA_BYTE, toff + 1L * tl + i) * scales[sr1 + cb];
+            final float u2 = packed.get(ValueLayout.JAVA_BYTE, toff + 2L * tl + i) * scales[sr2 + cb];
+            final float u3 = packed.get(ValueLayout.JAVA_BYTE, toff + 3L * tl + i) * scales[sr3 + cb];
+            q00 += u0 * x[x0 + full + i];
+            q10 += u1 * x[x0 + full + i];
+            q20 += u2 * x[x0 + full + i];
+            q30 += u3 * x[x0 + full + i];
+        }
+        a00.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q00;
+        a10.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q10;
+        a20.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q20;
+        a30.intoArray(buf, bo);
+        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q30;
+    }
+    /** Row {@code r} of a tile of {@code h} rows, token {@code t}; same summation order as the tile kernels. */
+    private void row1(int r, int h, int t, float[] x, float[] y, float[] buf, int bo) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final int r0 = r - r % QuantKernels.TILE;
+        final int ri = r - r0;
+        final long base = (long) r0 * cols;
+        final int sr0 = r * nb;
+        final int x0 = t * cols;
+        int b;
+        FloatVector a00 = FloatVector.zero(F);
+        final long step = (long) h * GB;
+        long off = base + (long) ri * GB;
+        for (int c = 0; c < full; c += G, off += step) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
+            b = (c + 0 * L) >> bwShift;
+            FloatVector w00 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + b]);
+            FloatVector x00 = FloatVector.fromArray(F, x, x0 + c + 0 * L);
+            a00 = w00.fma(x00, a00);
+            b = (c + 1 * L) >> bwShift;
+            FloatVector w01 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + b]);
+            FloatVector x01 = FloatVector.fromArray(F, x, x0 + c + 1 * L);
+            a00 = w01.fma(x01, a00);
+            b = (c + 2 * L) >> bwShift;
+            FloatVector w02 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + b]);
+            FloatVector x02 = FloatVector.fromArray(F, x, x0 + c + 2 * L);
+            a00 = w02.fma(x02, a00);
+            b = (c + 3 * L) >> bwShift;
+            FloatVector w03 = ((FloatVector) v0.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + b]);
+            FloatVector x03 = FloatVector.fromArray(F, x, x0 + c + 3 * L);
+            a00 = w03.fma(x03, a00);
+        }
+        final int tl = cols - full;
+        final long toff = base + (long) (full / 1) * h + (long) ri * tl;
+        float q00 = 0f;
+        for (int i = 0; i < tl; i++) {
+            final int cb = (full + i) / bw;
+            final float u0 = packed.get(ValueLayout.JAVA_BYTE, toff + i) * scales[sr0 + cb];
+            q00 += u0 * x[x0 + full + i];
+        }
+        a00.intoArray(buf, bo);
+        y[t * rows + r] = QuantKernels.sumLanes(buf, bo) + q00;
+    }
+}

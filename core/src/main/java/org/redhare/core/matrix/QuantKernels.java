@@ -1,0 +1,93 @@
+package org.redhare.core.matrix;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Helpers shared by the quantized kernels ({@link Fp8BlockMatrix}, {@link Q8_0Matrix}, {@link Q4Matrix}).
+ *
+ * <p><b>Batch invariance.</b> Every quantized kernel computes each (row, token) result with one vector
+ * accumulator fed in column order, then {@link #sum} adds its lanes left to right, then the scalar
+ * column tail is added. The single-token and the batched paths only differ in how many (row, token)
+ * pairs share one widened weight vector, so a token's result is bitwise the same whatever the batch,
+ * the thread count, or whether the method is interpreted or compiled ({@code reduceLanes} leaves the
+ * order unspecified, which is why it is not used).
+ */
+final class QuantKernels {
+    private QuantKernels() {}
+
+    /** Rows stored together as one sequential stream, and computed together. */
+    static final int TILE = 4;
+
+    /**
+     * The L floats at {@code buf[off..]} (an accumulator the kernel stored with {@code intoArray}) summed in
+     * index order: deterministic (see the class comment). Takes an array, not a vector, so that a call the
+     * JIT does not inline costs a call, not a boxed vector.
+     */
+    static float sumLanes(float[] buf, int off) {
+        float s = 0f;
+        for (int i = 0; i < Kernels.L; i++) {
+            s += buf[off + i];
+        }
+        return s;
+    }
+
+    /** Floats of lane scratch each worker needs. */
+    static int laneScratch() {
+        return Kernels.L;
+    }
+
+    /** Grain in tiles for splitting {@code rows} over the pool's threads. */
+    static int tileGrain(int rows, int threads) {
+        int tiles = (rows + TILE - 1) / TILE;
+        return Math.max(1, (tiles + threads * 4 - 1) / (threads * 4));
+    }
+
+    static MemorySegment allocate(long bytes) {
+        return Arena.ofAuto().allocate(Math.max(bytes, 1), 64);
+    }
+
+    /**
+     * Copies row-major bytes {@code [rows, cols]} into the byte tile layout: tiles of {@link #TILE} rows,
+     * each one stream of groups of {@code G = 4L} columns (each row's G bytes permuted so byte {@code k} of
+     * int lane {@code i} is column {@code k*L + i}), then each row's {@code cols % G} tail bytes in order.
+     */
+    static void repackBytes(MemorySegment src, MemorySegment dst, int rows, int cols) {
+        final int L = Kernels.L;
+        final int g = 4 * L;
+        int full = cols / g * g;
+        int tl = cols - full;
+        byte[] row = new byte[cols];
+        byte[] out = new byte[g];
+        for (int r = 0; r < rows; r++) {
+            MemorySegment.copy(src, java.lang.foreign.ValueLayout.JAVA_BYTE, (long) r * cols, row, 0, cols);
+            int r0 = r - r % TILE;
+            int h = Math.min(TILE, rows - r0);
+            int ri = r - r0;
+            long base = (long) r0 * cols;
+            for (int c = 0; c < full; c += g) {
+                for (int w = 0; w < g; w++) {
+                    out[w] = row[c + (w & 3) * L + (w >> 2)];
+                }
+                MemorySegment.copy(out, 0, dst, java.lang.foreign.ValueLayout.JAVA_BYTE, base + (long) c * h + (long) ri * g, g);
+            }
+            MemorySegment.copy(row, full, dst, java.lang.foreign.ValueLayout.JAVA_BYTE, base + (long) full * h + (long) ri * tl, tl);
+        }
+    }
+
+    /** Byte offset of element {@code [r, c]} in the byte tile layout of {@link #repackBytes}. */
+    static long byteOffset(int rows, int cols, int r, int c) {
+        final int g = 4 * Kernels.L;
+        int full = cols / g * g;
+        int r0 = r - r % TILE;
+        int h = Math.min(TILE, rows - r0);
+        int ri = r - r0;
+        long base = (long) r0 * cols;
+        if (c < full) {
+            int gs = c / g * g;
+            int w = c - gs;
+            return base + (long) gs * h + (long) ri * g + 4L * (w % Kernels.L) + w / Kernels.L;
+        }
+        return base + (long) full * h + (long) ri * (cols - full) + (c - full);
+    }
+}

@@ -1,0 +1,141 @@
+package org.redhare.core.matrix;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import org.redhare.core.Numbers;
+
+/**
+ * Float weights to the stored formats the kernels run: FP8 E4M3 with 128x128 block scales, GGML Q8_0
+ * and Q4_0. Used for online quantization at load ({@code --quantize}) and by the GGUF writer. Each
+ * method is a pure function of its input (deterministic), so a quantized model is reproducible.
+ */
+public final class Quantizers {
+    private static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Largest finite E4M3FN magnitude. */
+    public static final float E4M3_MAX = 448f;
+    /** The FP8 scale block used when quantizing (the DeepSeek-V3 / Qwen3-FP8 convention). */
+    public static final int FP8_BLOCK = 128;
+
+    private Quantizers() {}
+
+    /** FP8 codes {@code [rows, cols]} and F32 scales {@code [ceil(rows/128), ceil(cols/128)]}, both little-endian. */
+    public record Fp8(MemorySegment codes, MemorySegment scales) {}
+
+    /**
+     * Block-scaled FP8: each 128x128 block gets {@code scale = amax / 448}, codes round to nearest even and
+     * saturate at ±448, so no code is ever NaN. An all-zero block gets scale 1.
+     */
+    public static Fp8 toFp8(float[] w, int rows, int cols) {
+        int b = FP8_BLOCK;
+        int sr = (rows + b - 1) / b;
+        int sc = (cols + b - 1) / b;
+        MemorySegment codes = QuantKernels.allocate((long) rows * cols);
+        MemorySegment scales = QuantKernels.allocate((long) sr * sc * 4);
+        for (int bi = 0; bi < sr; bi++) {
+            for (int bj = 0; bj < sc; bj++) {
+                int r1 = Math.min(rows, (bi + 1) * b);
+                int c1 = Math.min(cols, (bj + 1) * b);
+                float amax = 0f;
+                for (int r = bi * b; r < r1; r++) {
+                    for (int c = bj * b; c < c1; c++) {
+                        amax = Math.max(amax, Math.abs(w[r * cols + c]));
+                    }
+                }
+                float scale = amax > 0 && Float.isFinite(amax) ? amax / E4M3_MAX : 1f;
+                scales.setAtIndex(LE_FLOAT, (long) bi * sc + bj, scale);
+                for (int r = bi * b; r < r1; r++) {
+                    for (int c = bj * b; c < c1; c++) {
+                        float v = w[r * cols + c] / scale;
+                        byte code = Float.isNaN(v) ? 0 : Numbers.floatToE4m3(v); // floatToE4m3 saturates at ±448
+                        codes.set(ValueLayout.JAVA_BYTE, (long) r * cols + c, code);
+                    }
+                }
+            }
+        }
+        return new Fp8(codes, scales);
+    }
+
+    public static Fp8BlockMatrix fp8(float[] w, int rows, int cols) {
+        Fp8 q = toFp8(w, rows, cols);
+        return new Fp8BlockMatrix(q.codes(), q.scales(), rows, cols, FP8_BLOCK, FP8_BLOCK);
+    }
+
+    /**
+     * GGML Q8_0 blocks of {@code w[off .. off+len)} ({@code len} a multiple of 32) into {@code out} at
+     * {@code outOff}: per block {@code d = amax / 127} stored as f16, {@code q = round(x / d)} clamped to ±127.
+     */
+    public static void encodeQ8_0(float[] w, int off, int len, MemorySegment out, long outOff) {
+        requireBlocks(len, "Q8_0");
+        for (int b = 0; b < len / 32; b++) {
+            int base = off + b * 32;
+            float amax = 0f;
+            for (int i = 0; i < 32; i++) {
+                amax = Math.max(amax, Math.abs(w[base + i]));
+            }
+            short dh = Float.floatToFloat16(amax / 127f);
+            float d = Float.float16ToFloat(dh);
+            long o = outOff + b * 34L;
+            out.set(LE_SHORT, o, dh);
+            for (int i = 0; i < 32; i++) {
+                int q = d == 0 ? 0 : Math.round(w[base + i] / d);
+                out.set(ValueLayout.JAVA_BYTE, o + 2 + i, (byte) Math.max(-127, Math.min(127, q)));
+            }
+        }
+    }
+
+    /**
+     * GGML Q4_0 blocks: the element of largest magnitude {@code m} (with its sign) gives {@code d = m / -8},
+     * so it maps to code 0 exactly; {@code q = clamp(round(x / d) + 8, 0, 15)}; byte {@code j} holds element
+     * {@code j} in its low nibble and element {@code j + 16} in its high nibble.
+     */
+    public static void encodeQ4_0(float[] w, int off, int len, MemorySegment out, long outOff) {
+        requireBlocks(len, "Q4_0");
+        int[] q = new int[32];
+        for (int b = 0; b < len / 32; b++) {
+            int base = off + b * 32;
+            float m = 0f;
+            for (int i = 0; i < 32; i++) {
+                if (Math.abs(w[base + i]) > Math.abs(m)) {
+                    m = w[base + i];
+                }
+            }
+            short dh = Float.floatToFloat16(m / -8f);
+            float d = Float.float16ToFloat(dh);
+            for (int i = 0; i < 32; i++) {
+                q[i] = d == 0 ? 8 : Math.max(0, Math.min(15, Math.round(w[base + i] / d) + 8));
+            }
+            long o = outOff + b * 18L;
+            out.set(LE_SHORT, o, dh);
+            for (int j = 0; j < 16; j++) {
+                out.set(ValueLayout.JAVA_BYTE, o + 2 + j, (byte) (q[j] | q[j + 16] << 4));
+            }
+        }
+    }
+
+    public static Q8_0Matrix q8_0(float[] w, int rows, int cols) {
+        requireBlocks(cols, "Q8_0");
+        MemorySegment blocks = QuantKernels.allocate((long) rows * (cols / 32) * 34);
+        for (int r = 0; r < rows; r++) {
+            encodeQ8_0(w, r * cols, cols, blocks, (long) r * (cols / 32) * 34);
+        }
+        return Q8_0Matrix.ofGgml(blocks, rows, cols);
+    }
+
+    public static Q4_0Matrix q4_0(float[] w, int rows, int cols) {
+        requireBlocks(cols, "Q4_0");
+        MemorySegment blocks = QuantKernels.allocate((long) rows * (cols / 32) * 18);
+        for (int r = 0; r < rows; r++) {
+            encodeQ4_0(w, r * cols, cols, blocks, (long) r * (cols / 32) * 18);
+        }
+        return Q4_0Matrix.ofGgml(blocks, rows, cols);
+    }
+
+    private static void requireBlocks(int len, String what) {
+        if (len % 32 != 0) {
+            throw new IllegalArgumentException(what + " quantizes rows in blocks of 32 values; a row of " + len
+                    + " does not divide. Keep this matrix in its stored precision or quantize to fp8");
+        }
+    }
+}

@@ -1,0 +1,178 @@
+package org.redhare.core.matrix;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.redhare.core.Parallel;
+
+/** The FP8 block-scaled kernel against a scalar reference written from the E4M3 definition. */
+class Fp8BlockMatrixTest {
+    private static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final Parallel ONE = new Parallel(1);
+    private static final Parallel TWO = new Parallel(2);
+
+    @AfterAll
+    static void close() {
+        ONE.close();
+        TWO.close();
+    }
+
+    /** E4M3FN from its definition: bias 7, subnormals m/8 * 2^-6, no infinities. */
+    static double e4m3(int code) {
+        int s = (code >> 7) & 1;
+        int e = (code >> 3) & 0xF;
+        int m = code & 7;
+        double v = e == 0 ? m / 8.0 * Math.pow(2, -6) : (1 + m / 8.0) * Math.pow(2, e - 7);
+        return s == 1 ? -v : v;
+    }
+
+    record Case(Fp8BlockMatrix m, double[] w) {}
+
+    static Case random(int rows, int cols, int bh, int bw, long seed) {
+        Random rnd = new Random(seed);
+        MemorySegment codes = Arena.ofAuto().allocate((long) rows * cols);
+        int sr = (rows + bh - 1) / bh;
+        int sc = (cols + bw - 1) / bw;
+        MemorySegment scales = Arena.ofAuto().allocate((long) sr * sc * 4);
+        float[] s = new float[sr * sc];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = (float) (Math.exp(rnd.nextGaussian() * 2) * 1e-3);
+            scales.setAtIndex(LE_FLOAT, i, s[i]);
+        }
+        double[] w = new double[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                int code;
+                do {
+                    code = rnd.nextInt(256);
+                } while ((code & 0x7F) == 0x7F);
+                codes.set(ValueLayout.JAVA_BYTE, (long) r * cols + c, (byte) code);
+                w[r * cols + c] = e4m3(code) * s[(r / bh) * sc + c / bw];
+            }
+        }
+        return new Case(new Fp8BlockMatrix(codes, scales, rows, cols, bh, bw), w);
+    }
+
+    static float[] activations(int n, int cols, long seed) {
+        Random rnd = new Random(seed);
+        float[] x = new float[n * cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        return x;
+    }
+
+    /** Checks y against a double-precision reference, with a tolerance relative to sum |w x|. */
+    static void checkAgainstReference(double[] w, int rows, int cols, float[] x, int n, float[] y) {
+        for (int t = 0; t < n; t++) {
+            for (int r = 0; r < rows; r++) {
+                double ref = 0;
+                double mag = 0;
+                for (int c = 0; c < cols; c++) {
+                    double p = w[r * cols + c] * x[t * cols + c];
+                    ref += p;
+                    mag += Math.abs(p);
+                }
+                assertThat((double) y[t * rows + r]).as("token %d row %d", t, r).isCloseTo(ref, org.assertj.core.data.Offset.offset(mag * 2e-6 + 1e-30));
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "[{0} x {1}] blocks {2}x{3}, {4} tokens")
+    @CsvSource({
+            "1, 1, 128, 128, 1", "5, 17, 128, 128, 1", "7, 100, 128, 128, 3", "33, 200, 128, 128, 17",
+            "130, 300, 128, 128, 3", "9, 200, 4, 64, 5", "13, 257, 2, 64, 17", "5, 300, 3, 192, 6", "64, 128, 128, 128, 4", "6, 64, 1, 64, 7"})
+    void matchesScalarReference(int rows, int cols, int bh, int bw, int n) {
+        Case k = random(rows, cols, bh, bw, rows * 31L + cols);
+        float[] x = activations(n, cols, 7);
+        float[] y = new float[n * rows];
+        k.m().multiply(ONE, x, n, y);
+        checkAgainstReference(k.w(), rows, cols, x, n, y);
+        float[] y2 = new float[n * rows];
+        k.m().multiply(TWO, x, n, y2);
+        assertThat(y2).as("thread-count invariance").isEqualTo(y);
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            k.m().row(r, row, 0);
+            for (int c = 0; c < cols; c++) {
+                assertThat(row[c]).isEqualTo((float) k.w()[r * cols + c]); // one rounding of the exact product
+            }
+        }
+    }
+
+    @Test
+    void batchedTokensAreBitwiseIdenticalToSingleTokens() {
+        int rows = 37, cols = 333, n = 7;
+        Case k = random(rows, cols, 16, 64, 5);
+        float[] x = activations(n, cols, 11);
+        float[] batched = new float[n * rows];
+        k.m().multiply(TWO, x, n, batched);
+        for (int t = 0; t < n; t++) {
+            float[] one = new float[rows];
+            k.m().multiply(ONE, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one);
+            assertThat(java.util.Arrays.copyOfRange(batched, t * rows, (t + 1) * rows)).as("token %d", t).isEqualTo(one);
+        }
+        // The same token in a different batch (other companions, other position) gives the same bits.
+        float[] x3 = new float[3 * cols];
+        System.arraycopy(x, 4 * cols, x3, 0, cols);
+        System.arraycopy(x, 0, x3, cols, cols);
+        System.arraycopy(x, 2 * cols, x3, 2 * cols, cols);
+        float[] y3 = new float[3 * rows];
+        k.m().multiply(ONE, x3, 3, y3);
+        assertThat(java.util.Arrays.copyOfRange(y3, 0, rows)).isEqualTo(java.util.Arrays.copyOfRange(batched, 4 * rows, 5 * rows));
+    }
+
+    @Test
+    void decodesEveryCodeExactlyIncludingSubnormals() {
+        int cols = 254; // every code except the two NaNs
+        MemorySegment codes = Arena.ofAuto().allocate(cols);
+        int[] code = new int[cols];
+        for (int i = 0, c = 0; c < 256; c++) {
+            if ((c & 0x7F) != 0x7F) {
+                code[i] = c;
+                codes.set(ValueLayout.JAVA_BYTE, i++, (byte) c);
+            }
+        }
+        MemorySegment scales = Arena.ofAuto().allocate(4 * 2);
+        scales.setAtIndex(LE_FLOAT, 0, 1f);
+        scales.setAtIndex(LE_FLOAT, 1, 1f);
+        Fp8BlockMatrix m = new Fp8BlockMatrix(codes, scales, 1, cols, 128, 128);
+        float[] row = new float[cols];
+        m.row(0, row, 0);
+        for (int i = 0; i < cols; i++) {
+            assertThat((double) row[i]).as("code 0x%02x", code[i]).isEqualTo(e4m3(code[i]));
+            float[] onehot = new float[cols];
+            onehot[i] = 1f;
+            float[] y = new float[1];
+            m.multiply(ONE, onehot, 1, y);
+            assertThat((double) y[0]).as("code 0x%02x through the kernel", code[i]).isEqualTo(e4m3(code[i]) == 0 ? 0.0 : e4m3(code[i]));
+        }
+        assertThat(row[1]).isEqualTo(0x1p-9f); // smallest subnormal
+        assertThat(row[126]).isEqualTo(448f);  // largest finite
+    }
+
+    @Test
+    void rejectsNaNCodesAndWrongScaleShapes() {
+        MemorySegment codes = Arena.ofAuto().allocate(4 * 20);
+        MemorySegment scales = Arena.ofAuto().allocate(4);
+        scales.setAtIndex(LE_FLOAT, 0, 1f);
+        codes.set(ValueLayout.JAVA_BYTE, 45, (byte) 0xFF);
+        assertThatThrownBy(() -> new Fp8BlockMatrix(codes, scales, 4, 20, 128, 128))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[2, 5]").hasMessageContaining("NaN");
+        MemorySegment ok = Arena.ofAuto().allocate(4 * 20);
+        MemorySegment wide = Arena.ofAuto().allocate(4 * 200);
+        assertThatThrownBy(() -> new Fp8BlockMatrix(wide, scales, 4, 200, 2, 64))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[2, 4] F32 scales");
+        assertThatThrownBy(() -> new Fp8BlockMatrix(ok, scales, 4, 20, 128, 10))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("block width");
+    }
+}

@@ -1,0 +1,237 @@
+package org.redhare.core.matrix;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.redhare.core.Numbers;
+import org.redhare.core.Parallel;
+
+/** Q8_0 and Q4_0 kernels over random GGML blocks against a scalar reference decoded from the block layout, and the quantizers. */
+class GgmlMatrixTest {
+    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final Parallel ONE = new Parallel(1);
+    private static final Parallel TWO = new Parallel(2);
+
+    @AfterAll
+    static void close() {
+        ONE.close();
+        TWO.close();
+    }
+
+    record Case(WeightMatrix m, double[] w) {}
+
+    /** Random blocks; the reference decodes them straight from the GGML definition. */
+    static Case random(String type, int rows, int cols, long seed) {
+        if (type.endsWith("_K")) {
+            return randomK(type, rows, cols, seed);
+        }
+        Random rnd = new Random(seed);
+        int nb = cols / 32;
+        int bytes = type.equals("Q8_0") ? 34 : 18;
+        MemorySegment blocks = Arena.ofAuto().allocate((long) rows * nb * bytes);
+        double[] w = new double[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < nb; b++) {
+                long o = ((long) r * nb + b) * bytes;
+                short dh = Float.floatToFloat16((float) (rnd.nextGaussian() * 0.01));
+                double d = Float.float16ToFloat(dh);
+                blocks.set(LE_SHORT, o, dh);
+                if (type.equals("Q8_0")) {
+                    for (int i = 0; i < 32; i++) {
+                        byte q = (byte) (rnd.nextInt(256) - 128);
+                        blocks.set(ValueLayout.JAVA_BYTE, o + 2 + i, q);
+                        w[r * cols + b * 32 + i] = q * d;
+                    }
+                } else {
+                    for (int j = 0; j < 16; j++) {
+                        int v = rnd.nextInt(256);
+                        blocks.set(ValueLayout.JAVA_BYTE, o + 2 + j, (byte) v);
+                        w[r * cols + b * 32 + j] = ((v & 0xF) - 8) * d;
+                        w[r * cols + b * 32 + 16 + j] = ((v >>> 4) - 8) * d;
+                    }
+                }
+            }
+        }
+        WeightMatrix m = type.equals("Q8_0") ? Q8_0Matrix.ofGgml(blocks, rows, cols) : Q4_0Matrix.ofGgml(blocks, rows, cols);
+        return new Case(m, w);
+    }
+
+    /** Random Q4_K / Q6_K super-blocks, decoded by the reference from the ggml block definitions. */
+    static Case randomK(String type, int rows, int cols, long seed) {
+        Random rnd = new Random(seed);
+        int sb = cols / 256;
+        int bytes = type.equals("Q4_K") ? 144 : 210;
+        byte[] all = new byte[rows * sb * bytes];
+        rnd.nextBytes(all);
+        double[] w = new double[rows * cols];
+        for (int b = 0; b < rows * sb; b++) {
+            int o = b * bytes;
+            int y0 = (b / sb) * cols + (b % sb) * 256;
+            if (type.equals("Q4_K")) {
+                short dh = Float.floatToFloat16((float) (rnd.nextDouble() * 1e-3));
+                short mh = Float.floatToFloat16((float) (rnd.nextDouble() * 1e-3));
+                all[o] = (byte) dh; all[o + 1] = (byte) (dh >> 8);
+                all[o + 2] = (byte) mh; all[o + 3] = (byte) (mh >> 8);
+                double d = Float.float16ToFloat(dh), dmin = Float.float16ToFloat(mh);
+                int[] sc = new int[8], mn = new int[8];
+                for (int j = 0; j < 8; j++) {
+                    int[] s = scaleMin(j, all, o + 4);
+                    sc[j] = s[0];
+                    mn[j] = s[1];
+                }
+                for (int i = 0; i < 256; i++) {
+                    int chunk = i / 64, within = i % 64;
+                    int byt = all[o + 16 + chunk * 32 + within % 32] & 0xFF;
+                    int q = within < 32 ? byt & 0xF : byt >> 4;
+                    int sub = i / 32;
+                    w[y0 + i] = d * sc[sub] * q - dmin * mn[sub];
+                }
+            } else {
+                short dh = Float.floatToFloat16((float) (rnd.nextDouble() * 1e-3));
+                all[o + 208] = (byte) dh; all[o + 209] = (byte) (dh >> 8);
+                double d = Float.float16ToFloat(dh);
+                for (int i = 0; i < 256; i++) {
+                    int half = i / 128, j = i % 128, quarter = j / 32, l = j % 32;
+                    int ql = all[o + half * 64 + (quarter % 2) * 32 + l] & 0xFF;
+                    int low = quarter < 2 ? ql & 0xF : ql >> 4;
+                    int high = (all[o + 128 + half * 32 + l] & 0xFF) >> (2 * quarter) & 3;
+                    int q = (low | high << 4) - 32;
+                    int sc = all[o + 192 + half * 8 + quarter * 2 + l / 16];
+                    w[y0 + i] = d * sc * q;
+                }
+            }
+        }
+        MemorySegment seg = MemorySegment.ofArray(all);
+        WeightMatrix m = type.equals("Q4_K") ? Q4_KMatrix.ofGgml(seg, rows, cols) : Q8_0Matrix.ofGgmlQ6_K(seg, rows, cols);
+        return new Case(m, w);
+    }
+
+    /** The 6-bit scale and min of sub-block j from the 12 packed bytes at {@code at}. */
+    static int[] scaleMin(int j, byte[] b, int at) {
+        if (j < 4) {
+            return new int[] {b[at + j] & 63, b[at + j + 4] & 63};
+        }
+        int sc = (b[at + j + 4] & 0xF) | ((b[at + j - 4] & 0xFF) >> 6) << 4;
+        int m = ((b[at + j + 4] & 0xFF) >> 4) | ((b[at + j] & 0xFF) >> 6) << 4;
+        return new int[] {sc, m};
+    }
+
+    @ParameterizedTest(name = "{0} [{1} x {2}] x {3} tokens")
+    @CsvSource({
+            "Q8_0, 1, 32, 1", "Q8_0, 5, 96, 1", "Q8_0, 7, 160, 3", "Q8_0, 33, 224, 17", "Q8_0, 64, 256, 4", "Q8_0, 130, 32, 5",
+            "Q4_0, 1, 32, 1", "Q4_0, 5, 96, 1", "Q4_0, 7, 160, 3", "Q4_0, 33, 416, 17", "Q4_0, 64, 256, 4", "Q4_0, 130, 32, 5",
+            "Q4_K, 1, 256, 1", "Q4_K, 7, 768, 3", "Q4_K, 33, 256, 17", "Q6_K, 1, 256, 1", "Q6_K, 9, 768, 3", "Q6_K, 33, 512, 17"})
+    void matchesScalarReference(String type, int rows, int cols, int n) {
+        Case k = random(type, rows, cols, rows * 131L + cols);
+        float[] x = Fp8BlockMatrixTest.activations(n, cols, 3);
+        float[] y = new float[n * rows];
+        k.m().multiply(ONE, x, n, y);
+        Fp8BlockMatrixTest.checkAgainstReference(k.w(), rows, cols, x, n, y);
+        float[] y2 = new float[n * rows];
+        k.m().multiply(TWO, x, n, y2);
+        assertThat(y2).as("thread-count invariance").isEqualTo(y);
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            k.m().row(r, row, 0);
+            for (int c = 0; c < cols; c++) {
+                double ref = k.w()[r * cols + c];
+                if (type.endsWith("_K")) { // sub-block factors are rounded to float once at load
+                    assertThat((double) row[c]).isCloseTo(ref, org.assertj.core.data.Offset.offset(Math.abs(ref) * 3e-7 + 1e-9));
+                } else {
+                    assertThat(row[c]).isEqualTo((float) ref);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    void batchedTokensAreBitwiseIdenticalToSingleTokens(String type) {
+        int rows = 39, cols = type.endsWith("_K") ? 512 : 352, n = 7;
+        Case k = random(type, rows, cols, 9);
+        float[] x = Fp8BlockMatrixTest.activations(n, cols, 13);
+        float[] batched = new float[n * rows];
+        k.m().multiply(TWO, x, n, batched);
+        for (int t = 0; t < n; t++) {
+            float[] one = new float[rows];
+            k.m().multiply(ONE, Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one);
+            assertThat(Arrays.copyOfRange(batched, t * rows, (t + 1) * rows)).as("token %d", t).isEqualTo(one);
+        }
+    }
+
+    static float[] gaussian(int n, long seed) {
+        Random rnd = new Random(seed);
+        float[] w = new float[n];
+        for (int i = 0; i < n; i++) {
+            w[i] = (float) (rnd.nextGaussian() * 0.05);
+        }
+        return w;
+    }
+
+    @Test
+    void quantizersStayWithinTheirStepSize() {
+        int rows = 19, cols = 160;
+        float[] w = gaussian(rows * cols, 1);
+        WeightMatrix q8 = Quantizers.q8_0(w, rows, cols);
+        WeightMatrix q4 = Quantizers.q4_0(w, rows, cols);
+        WeightMatrix f8 = Quantizers.fp8(w, rows, cols);
+        float[] r8 = new float[cols], r4 = new float[cols], rf = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            q8.row(r, r8, 0);
+            q4.row(r, r4, 0);
+            f8.row(r, rf, 0);
+            for (int b = 0; b < cols / 32; b++) {
+                float amax = 0;
+                for (int i = 0; i < 32; i++) {
+                    amax = Math.max(amax, Math.abs(w[r * cols + b * 32 + i]));
+                }
+                for (int i = 0; i < 32; i++) {
+                    int c = b * 32 + i;
+                    float v = w[r * cols + c];
+                    assertThat(Math.abs(r8[c] - v)).as("Q8_0 [%d, %d]", r, c).isLessThanOrEqualTo(amax / 127 * 0.51f + 1e-6f);
+                    assertThat(Math.abs(r4[c] - v)).as("Q4_0 [%d, %d]", r, c).isLessThanOrEqualTo(amax / 8 * 1.01f + 1e-6f); // 16 levels: the side opposite the largest value clamps by up to one step
+                    assertThat(Math.abs(rf[c] - v)).as("FP8 [%d, %d]", r, c).isLessThanOrEqualTo(Math.abs(v) / 16 + 1e-6f);
+                }
+            }
+        }
+    }
+
+    @Test
+    void fp8QuantizerSaturatesWithoutNaNCodes() {
+        float[] w = {1e30f, -1e30f, 3f, Float.MIN_VALUE, 0f, -0f, 1f, 2f};
+        Quantizers.Fp8 q = Quantizers.toFp8(w, 1, w.length);
+        float scale = q.scales().getAtIndex(LE_FLOAT, 0);
+        assertThat(scale).isEqualTo(1e30f / 448f);
+        for (int i = 0; i < w.length; i++) {
+            byte code = q.codes().get(ValueLayout.JAVA_BYTE, i);
+            assertThat(code & 0x7F).as("code %d", i).isNotEqualTo(0x7F);
+        }
+        assertThat(q.codes().get(ValueLayout.JAVA_BYTE, 0)).isEqualTo((byte) 0x7E); // +448
+        assertThat(q.codes().get(ValueLayout.JAVA_BYTE, 1)).isEqualTo((byte) 0xFE); // -448
+        // Values past the block maximum (only possible with a given scale) saturate in the code encoder too.
+        assertThat(Numbers.floatToE4m3(1e6f)).isEqualTo((byte) 0x7E);
+        assertThat(Numbers.floatToE4m3(-500f)).isEqualTo((byte) 0xFE);
+    }
+
+    @Test
+    void rejectsMalformedBlocks() {
+        MemorySegment small = Arena.ofAuto().allocate(33);
+        assertThatThrownBy(() -> Q8_0Matrix.ofGgml(small, 1, 32)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("needs 34 bytes");
+        assertThatThrownBy(() -> Q4_0Matrix.ofGgml(small, 1, 30)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("multiple of 32");
+        assertThatThrownBy(() -> Quantizers.q4_0(new float[20], 1, 20)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("blocks of 32");
+    }
+}

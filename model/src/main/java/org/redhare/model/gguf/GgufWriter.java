@@ -1,0 +1,267 @@
+package org.redhare.model.gguf;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.redhare.core.matrix.Quantizers;
+import org.redhare.model.Checkpoint;
+import org.redhare.model.LoadOptions;
+import org.redhare.model.ModelConfig;
+import org.redhare.model.ModelLoadException;
+import org.redhare.model.TensorRef;
+import org.redhare.model.Weights;
+import org.redhare.model.quant.Quantization;
+import org.redhare.model.quant.QuantizingCheckpoint;
+
+/**
+ * Writes GGUF version 3 files: metadata (strings, u32, u64, f32, bool), tensor infos, and 32-byte aligned
+ * data. {@link #convert} turns a Hugging Face checkpoint of a Qwen2/Qwen3 model into a GGUF with its linear
+ * weights in Q8_0 or Q4_0, quantized exactly as {@code --quantize} does at load.
+ */
+public final class GgufWriter {
+    private static final int ALIGNMENT = 32;
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final Pattern LAYER = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)\\.(weight|bias)");
+
+    private GgufWriter() {}
+
+    /**
+     * One tensor to write.
+     *
+     * @param dims GGUF order (innermost first)
+     * @param fill writes exactly {@code type.byteSize(elements)} bytes into the segment it gets
+     */
+    public record Tensor(String name, long[] dims, GgmlType type, Consumer<MemorySegment> fill) {
+        long bytes() {
+            long n = 1;
+            for (long d : dims) {
+                n *= d;
+            }
+            return type.byteSize(n);
+        }
+    }
+
+    /** Writes {@code metadata} (String, Integer as u32, Long as u64, Float, Boolean values) and {@code tensors}. */
+    public static void write(Path out, Map<String, Object> metadata, List<Tensor> tensors) throws IOException {
+        byte[][] names = new byte[tensors.size()][];
+        long header = 4 + 4 + 8 + 8;
+        for (var e : metadata.entrySet()) {
+            header += 8 + e.getKey().getBytes(StandardCharsets.UTF_8).length + 4 + valueSize(e.getKey(), e.getValue());
+        }
+        long[] offsets = new long[tensors.size()];
+        long data = 0;
+        for (int i = 0; i < tensors.size(); i++) {
+            Tensor t = tensors.get(i);
+            names[i] = t.name().getBytes(StandardCharsets.UTF_8);
+            header += 8 + names[i].length + 4 + 8L * t.dims().length + 4 + 8;
+            offsets[i] = data;
+            data = align(data + t.bytes());
+        }
+        long dataStart = align(header);
+        try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.READ, StandardOpenOption.WRITE); Arena arena = Arena.ofConfined()) {
+            MemorySegment m = ch.map(FileChannel.MapMode.READ_WRITE, 0, dataStart + data, arena);
+            long p = 0;
+            m.set(U32, p, 0x46554747);
+            m.set(U32, p + 4, 3);
+            m.set(U64, p + 8, tensors.size());
+            m.set(U64, p + 16, metadata.size());
+            p += 24;
+            for (var e : metadata.entrySet()) {
+                p = string(m, p, e.getKey().getBytes(StandardCharsets.UTF_8));
+                p = value(m, p, e.getValue());
+            }
+            for (int i = 0; i < tensors.size(); i++) {
+                Tensor t = tensors.get(i);
+                p = string(m, p, names[i]);
+                m.set(U32, p, t.dims().length);
+                p += 4;
+                for (long d : t.dims()) {
+                    m.set(U64, p, d);
+                    p += 8;
+                }
+                m.set(U32, p, t.type().id());
+                m.set(U64, p + 4, offsets[i]);
+                p += 12;
+            }
+            for (int i = 0; i < tensors.size(); i++) {
+                tensors.get(i).fill().accept(m.asSlice(dataStart + offsets[i], tensors.get(i).bytes()));
+            }
+            m.force();
+        }
+    }
+
+    private static long align(long x) {
+        return (x + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+    }
+
+    private static long valueSize(String key, Object v) {
+        return switch (v) {
+            case String s -> 8 + s.getBytes(StandardCharsets.UTF_8).length;
+            case Integer i -> 4;
+            case Long l -> 8;
+            case Float f -> 4;
+            case Boolean b -> 1;
+            default -> throw new IllegalArgumentException("GGUF metadata '" + key + "' has unsupported value type " + v.getClass());
+        };
+    }
+
+    private static long string(MemorySegment m, long p, byte[] s) {
+        m.set(U64, p, s.length);
+        MemorySegment.copy(s, 0, m, ValueLayout.JAVA_BYTE, p + 8, s.length);
+        return p + 8 + s.length;
+    }
+
+    private static long value(MemorySegment m, long p, Object v) {
+        switch (v) {
+            case String s -> {
+                m.set(U32, p, 8); // STRING
+                return string(m, p + 4, s.getBytes(StandardCharsets.UTF_8));
+            }
+            case Integer i -> {
+                m.set(U32, p, 4); // UINT32
+                m.set(U32, p + 4, i);
+                return p + 8;
+            }
+            case Long l -> {
+                m.set(U32, p, 10); // UINT64
+                m.set(U64, p + 4, l);
+                return p + 12;
+            }
+            case Float f -> {
+                m.set(U32, p, 6); // FLOAT32
+                m.set(F32, p + 4, f);
+                return p + 8;
+            }
+            case Boolean b -> {
+                m.set(U32, p, 7); // BOOL
+                m.set(ValueLayout.JAVA_BYTE, p + 4, (byte) (b ? 1 : 0));
+                return p + 5;
+            }
+            default -> throw new IllegalArgumentException("unsupported GGUF metadata value " + v.getClass());
+        }
+    }
+
+    /** The GGUF name of a Hugging Face tensor name, or null when GGUF has none. */
+    static String ggufName(String hf) {
+        switch (hf) {
+            case "model.embed_tokens.weight": return "token_embd.weight";
+            case "model.norm.weight": return "output_norm.weight";
+            case "lm_head.weight": return "output.weight";
+            default: break;
+        }
+        Matcher m = LAYER.matcher(hf);
+        if (!m.matches()) {
+            return null;
+        }
+        for (var e : GgufCheckpoint.LAYER_NAMES.entrySet()) {
+            if (e.getValue().equals(m.group(2))) {
+                return "blk." + m.group(1) + "." + e.getKey() + "." + m.group(3);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Converts a Qwen2/Qwen3 checkpoint to GGUF with linear weights in {@code q} (Q8_0 or Q4_0, chosen by
+     * {@link QuantizingCheckpoint#quantizes}); other tensors keep their F32/F16/BF16 type. A tied LM head is
+     * written as a quantized {@code output.weight}, as {@code --quantize} does at load.
+     */
+    public static void convert(Checkpoint c, ModelConfig config, Quantization q, Path out, LoadOptions.Progress progress) throws IOException {
+        if (q != Quantization.Q8_0 && q != Quantization.Q4_0) {
+            throw new IllegalArgumentException("GGUF conversion writes q8_0 or q4_0, not " + q);
+        }
+        String arch = config.modelType();
+        if (!arch.equals("qwen2") && !arch.equals("qwen3")) {
+            throw new ModelLoadException("GGUF conversion supports qwen2 and qwen3 models (their RoPE layout is the same in GGUF);"
+                    + " got '" + arch + "'");
+        }
+        Map<String, Object> md = new LinkedHashMap<>();
+        md.put("general.architecture", arch);
+        md.put("general.name", "redhare " + q + " conversion");
+        md.put(arch + ".embedding_length", config.hiddenSize());
+        md.put(arch + ".feed_forward_length", config.intermediateSize());
+        md.put(arch + ".block_count", config.numLayers());
+        md.put(arch + ".attention.head_count", config.numHeads());
+        md.put(arch + ".attention.head_count_kv", config.numKvHeads());
+        md.put(arch + ".attention.key_length", config.headDim());
+        md.put(arch + ".attention.value_length", config.headDim());
+        md.put(arch + ".context_length", config.maxPositionEmbeddings());
+        md.put(arch + ".attention.layer_norm_rms_epsilon", (float) config.rmsNormEps());
+        md.put(arch + ".rope.freq_base", (float) config.ropeTheta());
+        md.put(arch + ".vocab_size", config.vocabSize());
+        List<Tensor> tensors = new ArrayList<>();
+        List<String> names = new ArrayList<>(c.names());
+        if (!c.contains("lm_head.weight") && config.tieWordEmbeddings()) {
+            names.add("lm_head.weight");
+        }
+        long total = 0;
+        for (String n : names) {
+            total += c.tensor(n.equals("lm_head.weight") && !c.contains(n) ? "model.embed_tokens.weight" : n).data().byteSize();
+        }
+        long[] done = {0};
+        long all = total;
+        for (String name : names) {
+            String g = ggufName(name);
+            if (g == null) {
+                continue;
+            }
+            TensorRef src = c.tensor(name.equals("lm_head.weight") && !c.contains(name) ? "model.embed_tokens.weight" : name);
+            TensorRef t = new TensorRef(name, src.dtype(), src.shape(), src.data(), src.file());
+            long[] dims = new long[t.shape().length];
+            for (int i = 0; i < dims.length; i++) {
+                dims[i] = t.shape()[dims.length - 1 - i];
+            }
+            Consumer<MemorySegment> tick = seg -> {
+                done[0] += t.data().byteSize();
+                progress.update(done[0], all);
+            };
+            if (QuantizingCheckpoint.quantizes(t, q)) {
+                int rows = t.dim(0);
+                int cols = t.dim(1);
+                GgmlType type = q == Quantization.Q8_0 ? GgmlType.Q8_0 : GgmlType.Q4_0;
+                tensors.add(new Tensor(g, dims, type, seg -> {
+                    float[] w = Weights.toFloats(t);
+                    long rowBytes = type.byteSize(cols);
+                    for (int r = 0; r < rows; r++) {
+                        if (type == GgmlType.Q8_0) {
+                            Quantizers.encodeQ8_0(w, r * cols, cols, seg, r * rowBytes);
+                        } else {
+                            Quantizers.encodeQ4_0(w, r * cols, cols, seg, r * rowBytes);
+                        }
+                    }
+                    tick.accept(seg);
+                }));
+            } else {
+                GgmlType type = switch (t.dtype()) {
+                    case F32 -> GgmlType.F32;
+                    case F16 -> GgmlType.F16;
+                    case BF16 -> GgmlType.BF16;
+                    default -> throw new ModelLoadException("tensor '" + name + "' has dtype " + t.dtype() + "; GGUF conversion reads F32, F16 or BF16");
+                };
+                tensors.add(new Tensor(g, dims, type, seg -> {
+                    MemorySegment.copy(t.data(), 0, seg, 0, seg.byteSize());
+                    tick.accept(seg);
+                }));
+            }
+        }
+        Files.deleteIfExists(out);
+        write(out, md, tensors);
+    }
+}

@@ -1,0 +1,154 @@
+package org.redhare.model.quant;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.redhare.core.DType;
+import org.redhare.core.matrix.Quantizers;
+import org.redhare.model.Checkpoint;
+import org.redhare.model.LoadOptions;
+import org.redhare.model.TensorRef;
+import org.redhare.model.Weights;
+
+/**
+ * A checkpoint whose linear weights are quantized on first access, so every architecture runs the
+ * quantized kernels without knowing about it. Quantized: every 2-D {@code *.weight} of a BF16/F16/F32
+ * checkpoint except the token embedding, which stays as stored (it is read one row per token); when the LM
+ * head is tied to the embedding, a quantized copy of it appears as {@code lm_head.weight}, because the head
+ * is the largest matrix of small models. Norms, biases and router gates stay as stored. FP8 produces
+ * {@code X} and {@code X_scale_inv} ({@code [ceil(rows/128), ceil(cols/128)]}); Q8_0/Q4_0 produce GGML blocks
+ * (matrices whose rows are not a multiple of 32 long stay as stored).
+ */
+public final class QuantizingCheckpoint implements Checkpoint {
+    private static final String EMBED = "model.embed_tokens.weight";
+    private static final String HEAD = "lm_head.weight";
+
+    private final Checkpoint inner;
+    private final Quantization q;
+    private final LoadOptions.Progress progress;
+    private final Set<String> targets;
+    private final long totalBytes;
+    private final Map<String, TensorRef> done = new HashMap<>();
+    private final boolean tiedHead;
+    private long doneBytes;
+
+    public QuantizingCheckpoint(Checkpoint inner, Quantization q, boolean tiedHead, LoadOptions options) {
+        this.inner = inner;
+        this.q = q;
+        this.progress = options.progress();
+        this.tiedHead = tiedHead && !inner.contains(HEAD) && inner.contains(EMBED);
+        Set<String> t = new LinkedHashSet<>();
+        long bytes = 0;
+        for (String name : inner.names()) {
+            TensorRef ref = inner.tensor(name);
+            if (quantizes(ref, q)) {
+                t.add(name);
+                bytes += ref.data().byteSize();
+            }
+        }
+        if (this.tiedHead) {
+            t.add(HEAD);
+            bytes += inner.tensor(EMBED).data().byteSize();
+        }
+        this.targets = t;
+        this.totalBytes = bytes;
+        options.log().accept("quantizing " + t.size() + " linear weight matrices to " + q + " at load"
+                + (this.tiedHead ? " (the tied LM head as a quantized copy; the embedding table stays as stored)"
+                        : " (the embedding table stays as stored)") + "; norms, biases and router gates stay as stored");
+    }
+
+    /**
+     * Whether online quantization to {@code q} turns this tensor into {@code q}: 2-D BF16/F16/F32 {@code *.weight}
+     * tensors other than the token embedding and MoE router gates, with rows a multiple of 32 long for Q8_0/Q4_0.
+     */
+    public static boolean quantizes(TensorRef t, Quantization q) {
+        if (q == Quantization.NONE || t.name().equals(EMBED) || t.name().endsWith(".gate.weight")) {
+            return false;
+        }
+        boolean floats = t.dtype() == DType.BF16 || t.dtype() == DType.F16 || t.dtype() == DType.F32;
+        boolean blocks = q == Quantization.FP8 || t.shape().length == 2 && t.shape()[1] % 32 == 0;
+        return floats && t.shape().length == 2 && t.name().endsWith(".weight") && blocks;
+    }
+
+    @Override
+    public Collection<String> names() {
+        List<String> n = new ArrayList<>(inner.names());
+        if (tiedHead) {
+            n.add(HEAD);
+        }
+        if (q == Quantization.FP8) {
+            for (String t : targets) {
+                n.add(t + "_scale_inv");
+            }
+        }
+        return n;
+    }
+
+    @Override
+    public synchronized Optional<TensorRef> find(String name) {
+        TensorRef hit = done.get(name);
+        if (hit != null) {
+            return Optional.of(hit);
+        }
+        if (q == Quantization.FP8 && name.endsWith("_scale_inv") && targets.contains(name.substring(0, name.length() - 10))) {
+            quantize(name.substring(0, name.length() - 10));
+            return Optional.ofNullable(done.get(name));
+        }
+        if (!targets.contains(name)) {
+            return inner.find(name);
+        }
+        quantize(name);
+        return Optional.of(done.get(name));
+    }
+
+    private void quantize(String name) {
+        if (done.containsKey(name)) {
+            return;
+        }
+        TensorRef src = inner.tensor(name.equals(HEAD) && tiedHead ? EMBED : name);
+        int rows = src.dim(0);
+        int cols = src.dim(1);
+        float[] w = Weights.toFloats(src);
+        long[] shape = {rows, cols};
+        switch (q) {
+            case FP8 -> {
+                Quantizers.Fp8 f = Quantizers.toFp8(w, rows, cols);
+                done.put(name, new TensorRef(name, DType.F8_E4M3, shape, f.codes(), src.file()));
+                long[] sShape = {(rows + Quantizers.FP8_BLOCK - 1) / Quantizers.FP8_BLOCK, (cols + Quantizers.FP8_BLOCK - 1) / Quantizers.FP8_BLOCK};
+                done.put(name + "_scale_inv", new TensorRef(name + "_scale_inv", DType.F32, sShape, f.scales(), src.file()));
+            }
+            case Q8_0, Q4_0 -> {
+                int bytes = q == Quantization.Q8_0 ? 34 : 18;
+                MemorySegment blocks = MemorySegment.ofArray(new byte[Math.toIntExact((long) rows * (cols / 32) * bytes)]);
+                for (int r = 0; r < rows; r++) {
+                    long off = (long) r * (cols / 32) * bytes;
+                    if (q == Quantization.Q8_0) {
+                        Quantizers.encodeQ8_0(w, r * cols, cols, blocks, off);
+                    } else {
+                        Quantizers.encodeQ4_0(w, r * cols, cols, blocks, off);
+                    }
+                }
+                done.put(name, new TensorRef(name, q.dtype(), shape, blocks, src.file()));
+            }
+            case NONE -> throw new IllegalStateException("nothing to quantize");
+        }
+        doneBytes += src.data().byteSize();
+        progress.update(doneBytes, totalBytes);
+    }
+
+    @Override
+    public String describe() {
+        return inner.describe() + " (quantized to " + q + " at load)";
+    }
+
+    @Override
+    public void close() {
+        inner.close();
+    }
+}

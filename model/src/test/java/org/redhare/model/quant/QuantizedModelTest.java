@@ -1,0 +1,133 @@
+package org.redhare.model.quant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.redhare.core.DType;
+import org.redhare.core.Parallel;
+import org.redhare.core.attention.KvDtype;
+import org.redhare.core.attention.PagedKvCache;
+import org.redhare.model.CausalLM;
+import org.redhare.model.ForwardBatch;
+import org.redhare.model.LoadOptions;
+import org.redhare.model.ModelConfig;
+import org.redhare.model.ModelLoadException;
+import org.redhare.model.ModelLoader;
+import org.redhare.model.gguf.GgmlType;
+import org.redhare.model.gguf.GgufWriter;
+import org.redhare.model.safetensors.SafetensorsCheckpoint;
+import org.redhare.model.synth.SyntheticModel;
+
+/**
+ * Online quantization at load and GGUF Q8_0/Q4_0 files made from a synthetic model: all run, stay close to
+ * the float model, and a GGUF file gives bitwise the logits of the same quantization done at load.
+ */
+class QuantizedModelTest {
+    private static final int[] PROMPT = {1, 17, 300, 42, 9, 256, 5};
+    @TempDir
+    static Path tmp;
+    static Path synth;
+    static Parallel pool;
+
+    @BeforeAll
+    static void writeSynth() throws IOException {
+        synth = tmp.resolve("tiny-qwen2");
+        SyntheticModel.write(SyntheticModel.withArch(SyntheticModel.shape("tiny"), "qwen2"), DType.F32, synth, 3, (d, t) -> {});
+        pool = new Parallel(2);
+    }
+
+    @AfterAll
+    static void close() {
+        pool.close();
+    }
+
+    static float[] logits(Path model, LoadOptions options) {
+        try (CausalLM m = ModelLoader.load(model, pool, options); PagedKvCache cache = m.kvLayout().allocate(2, 16, KvDtype.F32)) {
+            float[] out = new float[PROMPT.length * m.vocabSize()];
+            m.forward(ForwardBatch.ofSequence(PROMPT, 0, new int[] {0, 1}, true), cache, out);
+            return out;
+        }
+    }
+
+    static double relativeError(float[] a, float[] b) {
+        double num = 0, den = 0;
+        for (int i = 0; i < a.length; i++) {
+            num += (a[i] - b[i]) * (double) (a[i] - b[i]);
+            den += b[i] * (double) b[i];
+        }
+        return Math.sqrt(num / den);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"fp8, 0.08", "q8_0, 0.03", "q4_0, 0.3"})
+    void onlineQuantizationStaysCloseToTheFloatModel(String q, double tolerance) {
+        List<String> log = new ArrayList<>();
+        long[] last = {0, -1};
+        LoadOptions opts = new LoadOptions(Quantization.parse(q), (d, t) -> { last[0] = d; last[1] = t; }, log::add);
+        float[] ref = logits(synth, LoadOptions.DEFAULT);
+        float[] got = logits(synth, opts);
+        assertThat(relativeError(got, ref)).as("relative logit error of %s", q).isLessThan(tolerance).isGreaterThan(0);
+        assertThat(log).anySatisfy(l -> assertThat(l).contains("quantizing").contains(q).contains("embedding table stays as stored"));
+        assertThat(last[0]).as("progress reaches the total").isEqualTo(last[1]).isPositive();
+    }
+
+    /** Every float fixture family (dense, MoE with router gates and shared experts) runs quantized, close to itself. */
+    @ParameterizedTest
+    @CsvSource({"llama-tiny, fp8", "qwen2-tiny, q8_0", "qwen3-tiny, q4_0", "mixtral-tiny, q8_0", "qwen3-moe-tiny, fp8", "qwen3-moe-tiny, q4_0"})
+    void fixtureFamiliesRunQuantized(String fixture, String q) {
+        Path dir = org.redhare.core.testing.SharedFiles.require("fixtures/" + fixture);
+        float[] ref = logits(dir, LoadOptions.DEFAULT);
+        float[] got = logits(dir, LoadOptions.DEFAULT.withQuantize(Quantization.parse(q)));
+        double tolerance = q.equals("q4_0") ? 0.4 : 0.1;
+        assertThat(relativeError(got, ref)).as("%s %s", fixture, q).isLessThan(tolerance).isGreaterThan(0);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"q8_0", "q4_0"})
+    void ggufMadeFromASynthModelRunsAsTheSameQuantizationAtLoad(String q) throws IOException {
+        Path gguf = tmp.resolve("tiny-" + q + ".gguf");
+        Quantization quant = Quantization.parse(q);
+        try (SafetensorsCheckpoint c = SafetensorsCheckpoint.open(synth)) {
+            GgufWriter.convert(c, ModelConfig.load(synth), quant, gguf, (d, t) -> {});
+        }
+        float[] fromFile = logits(gguf, LoadOptions.DEFAULT);
+        float[] atLoad = logits(synth, LoadOptions.DEFAULT.withQuantize(quant));
+        assertThat(fromFile).isEqualTo(atLoad);
+    }
+
+    @Test
+    void unsupportedGgufTypeAndOutOfBoundsDataAreClearErrors() throws IOException {
+        Map<String, Object> md = Map.of("general.architecture", "qwen2");
+        Path q5 = tmp.resolve("q5.gguf");
+        GgufWriter.write(q5, md, List.of(new GgufWriter.Tensor("blk.0.attn_q.weight", new long[] {32, 2}, GgmlType.Q5_0, s -> {})));
+        assertThatThrownBy(() -> ModelLoader.load(q5, pool)).isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("blk.0.attn_q.weight").hasMessageContaining("Q5_0");
+        Path cut = tmp.resolve("cut.gguf");
+        GgufWriter.write(cut, md, List.of(new GgufWriter.Tensor("blk.0.attn_q.weight", new long[] {64, 64}, GgmlType.Q8_0, s -> {})));
+        try (FileChannel ch = FileChannel.open(cut, StandardOpenOption.WRITE)) {
+            ch.truncate(ch.size() - 100);
+        }
+        assertThatThrownBy(() -> ModelLoader.load(cut, pool)).hasMessageContaining("blk.0.attn_q.weight");
+    }
+
+    @Test
+    void quantizingAnAlreadyQuantizedCheckpointIsRefused() throws IOException {
+        Path fp8 = tmp.resolve("tiny-fp8");
+        SyntheticModel.write(SyntheticModel.withArch(SyntheticModel.shape("tiny"), "qwen2"), DType.F8_E4M3, fp8, 3, (d, t) -> {});
+        assertThatThrownBy(() -> ModelLoader.load(fp8, pool, LoadOptions.DEFAULT.withQuantize(Quantization.Q8_0)))
+                .isInstanceOf(ModelLoadException.class).hasMessageContaining("already quantized");
+    }
+}
