@@ -58,6 +58,13 @@ final class GenerationApi {
         Params p = new Params(body);
         checkModel(p);
         SamplingRequest sr = SamplingRequest.read(p, true);
+        PromptFormatter.ChatPrompt cp = renderChat(model, p);
+        return run(model, sr, List.of(cp.ids()), java.util.Collections.singletonList(null), cp, true, response);
+    }
+
+    /** The request's messages rendered with the model's template: {@code tools} and {@code chat_template_kwargs} (extra template variables) included. */
+    @SuppressWarnings("unchecked")
+    PromptFormatter.ChatPrompt renderChat(ServedModel model, Params p) {
         List<Map<String, Object>> messages = messages(p);
         List<Map<String, Object>> tools = tools(p);
         Map<String, Object> extra = new LinkedHashMap<>();
@@ -65,8 +72,7 @@ final class GenerationApi {
         if (kw != null) {
             extra.putAll(json.convertValue(kw, Map.class));
         }
-        PromptFormatter.ChatPrompt cp = model.formatter().renderChat(messages, tools, extra);
-        return run(model, sr, List.of(cp.ids()), java.util.Collections.singletonList(null), cp, true, response);
+        return model.formatter().renderChat(messages, tools, extra);
     }
 
     private void checkModel(Params p) {

@@ -189,6 +189,11 @@ class CompletionsHttpTest {
         JsonNode chat = JSON.readTree(ts.post("/tokenize", "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}").body());
         assertThat(chat.path("count").asInt()).isEqualTo(ts.formatter.renderChat(
                 List.of(java.util.Map.of("role", "user", "content", "Hi")), null, java.util.Map.of()).ids().length);
+        JsonNode noThink = JSON.readTree(ts.post("/tokenize", "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+                + "\"chat_template_kwargs\":{\"enable_thinking\":false}}").body());
+        // Qwen3's template writes an empty think block when thinking is off: the kwargs reach the template
+        assertThat(noThink.path("count").asInt()).isEqualTo(ts.formatter.renderChat(List.of(java.util.Map.of("role", "user", "content", "Hi")),
+                null, java.util.Map.of("enable_thinking", false)).ids().length).isGreaterThan(chat.path("count").asInt());
     }
 
     @Test
