@@ -18,7 +18,8 @@ import org.redhare.core.testing.SharedFiles;
 /**
  * llama.cpp's tokenizer test vectors (../shared/conformance/tokenizers/llama.cpp): 46 strings encoded with
  * add_special=false, parse_special=true, through the vocab-only GGUF of each vocabulary, or through the matching
- * Hugging Face tokenizer.json where llama.cpp ships no GGUF.
+ * Hugging Face tokenizer.json where llama.cpp ships no GGUF, and the llama-spm vectors also through Llama 2's
+ * SentencePiece tokenizer.model.
  */
 class LlamaCppVectorsTest {
     private static final String DIR = "conformance/tokenizers/llama.cpp/";
@@ -45,7 +46,9 @@ class LlamaCppVectorsTest {
     @CsvSource({
         "llama-spm, gguf", "phi-3, gguf", "gpt-2, gguf", "deepseek-llm, gguf", "deepseek-coder, gguf",
         "falcon, gguf", "mpt, gguf", "refact, gguf", "starcoder, gguf",
-        "llama-bpe, llama3", "qwen2, qwen3", "deepseek-r1-qwen, qwen3"})
+        "llama-bpe, llama3", "qwen2, qwen3", "deepseek-r1-qwen, qwen3",
+        // Meta's Llama 2 SentencePiece tokenizer.model (the folder holds nothing else)
+        "llama-spm, llama2-spm"})
     void vectorsMatch(String vocab, String tokenizer) throws IOException {
         Tokenizer tok = tokenizer.equals("gguf")
                 ? Tokenizers.load(SharedFiles.require(DIR + "ggml-vocab-" + vocab + ".gguf"))

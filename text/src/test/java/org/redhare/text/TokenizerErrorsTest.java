@@ -21,7 +21,7 @@ class TokenizerErrorsTest {
     @Test
     void missingTokenizerJson() {
         assertThatThrownBy(() -> Tokenizers.load(dir)).isInstanceOf(TokenizerException.class)
-                .hasMessageContaining("no tokenizer.json in " + dir);
+                .hasMessageContaining("no tokenizer.json (nor SentencePiece tokenizer.model) in " + dir);
     }
 
     @Test
@@ -43,6 +43,13 @@ class TokenizerErrorsTest {
         assertThatThrownBy(() -> Tokenizers.load(d)).isInstanceOf(TokenizerException.class)
                 .hasMessageContaining("tokenizer.json").hasMessageContaining("pre-tokenizer of type \"BertPreTokenizer\"")
                 .hasMessageContaining("supported: Sequence, Split, ByteLevel");
+    }
+
+    @Test
+    void corruptSentencePieceModel() throws IOException {
+        Files.write(dir.resolve("tokenizer.model"), new byte[] {0x0A, 0x7F, 0x01});
+        assertThatThrownBy(() -> Tokenizers.load(dir)).isInstanceOf(TokenizerException.class)
+                .hasMessageContaining("tokenizer.model is not a valid SentencePiece model");
     }
 
     @Test

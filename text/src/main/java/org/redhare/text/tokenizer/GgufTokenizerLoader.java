@@ -103,7 +103,10 @@ public final class GgufTokenizerLoader {
                 List<TokenDecoder> dec = new ArrayList<>(List.of(new TokenDecoder.Replace("\u2581", " "),
                         new TokenDecoder.ByteFallback(), new TokenDecoder.Fuse()));
                 if (spacePrefix) dec.add(new TokenDecoder.Strip(' ', 1, 0));
-                return new PipelineTokenizer(tokens, tokenToId, added, normalizer, null,
+                // Words (split before runs of "▁") can be cached when no merge can cross them; see BeforeMetaspaceRun.
+                PreTokenizer words = PreTokenizer.BeforeMetaspaceRun.safeFor(tokenToId.keySet(), '\u2581')
+                        ? new PreTokenizer.BeforeMetaspaceRun('\u2581') : null;
+                return new PipelineTokenizer(tokens, tokenToId, Map.of(), added, normalizer, words,
                         new SpmScoreModel(tokenToId, scores, unkId >= 0 ? unkId : 0),
                         addBos && bosId >= 0 ? new int[] {bosId} : new int[0],
                         addEos && eosId >= 0 ? new int[] {eosId} : new int[0],
@@ -119,6 +122,11 @@ public final class GgufTokenizerLoader {
                 }
                 List<PreTokenizer> steps = new ArrayList<>();
                 for (String r : regexes) {
+                    // llama.cpp's spelling of the Llama 3 / Qwen2 patterns ('[sS]: ASCII case only) has a fast scanner.
+                    if (r.equals(LLAMA3) || r.equals(QWEN2)) {
+                        steps.add(new WordSplitter(r.equals(LLAMA3) ? 3 : 1, false));
+                        continue;
+                    }
                     steps.add(new PreTokenizer.RegexSplit(Regexes.compile(r, file + " pre-tokenizer " + pre),
                             PreTokenizer.Behavior.ISOLATED, false));
                 }
@@ -141,7 +149,7 @@ public final class GgufTokenizerLoader {
                 boolean addBos = boolOr(md, "tokenizer.ggml.add_bos_token", llama3);
                 boolean addEos = boolOr(md, "tokenizer.ggml.add_eos_token", false);
                 BpeModel model = new BpeModel(tokenToId, merges, true, false, llama3, -1, false);
-                return new PipelineTokenizer(tokens, tokenToId, added, null,
+                return new PipelineTokenizer(tokens, tokenToId, Map.of(), added, null,
                         steps.size() == 1 ? steps.get(0) : new PreTokenizer.Sequence(steps), model,
                         addBos && bosId >= 0 ? new int[] {bosId} : new int[0],
                         addEos && eosId >= 0 ? new int[] {eosId} : new int[0],

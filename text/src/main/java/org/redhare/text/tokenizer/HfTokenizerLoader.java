@@ -1,6 +1,9 @@
 package org.redhare.text.tokenizer;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -8,7 +11,6 @@ import java.nio.file.Path;
 import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -31,19 +33,37 @@ public final class HfTokenizerLoader {
         return new HfTokenizerLoader(tokenizerJson).build(tokenizerConfigJson);
     }
 
+    /** The "model" section read by streaming: the vocabulary and merges are most of the file. */
+    private static final class ModelSection {
+        final ObjectNode fields = JSON.createObjectNode(); // everything but vocab and merges
+        final Map<String, Integer> vocab = new HashMap<>(1 << 18);
+        final List<String[]> merges = new ArrayList<>(1 << 18);
+    }
+
     private PipelineTokenizer build(Path configJson) throws IOException {
-        JsonNode root;
-        try {
-            root = JSON.readTree(file.toFile());
+        ObjectNode root = JSON.createObjectNode();
+        ModelSection modelSection = null;
+        try (JsonParser p = JSON.getFactory().createParser(file.toFile())) {
+            if (p.nextToken() != JsonToken.START_OBJECT) throw fail("is not a JSON object; expected a Hugging Face tokenizer.json");
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                p.nextToken();
+                if (name.equals("model") && p.currentToken() == JsonToken.START_OBJECT) {
+                    modelSection = readModel(p);
+                } else {
+                    root.set(name, p.readValueAsTree());
+                }
+            }
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new TokenizerException(file + " is not valid JSON (" + e.getOriginalMessage()
                     + "); expected a Hugging Face tokenizer.json", e);
         }
-        JsonNode modelNode = root.path("model");
-        if (modelNode.isMissingNode() || modelNode.isNull()) {
+        if (modelSection == null) {
             throw fail("has no \"model\" section; expected a Hugging Face tokenizer.json");
         }
-        String modelType = modelNode.path("type").asText(modelNode.has("merges") ? "BPE" : "");
+        JsonNode modelNode = modelSection.fields;
+        Map<String, Integer> vocab = modelSection.vocab;
+        String modelType = modelNode.path("type").asText(modelSection.merges.isEmpty() ? "" : "BPE");
         if (!modelType.equals("BPE")) {
             throw fail("uses model type \"" + modelType + "\"; only BPE models (byte-level and SentencePiece-style) are supported");
         }
@@ -51,14 +71,8 @@ public final class HfTokenizerLoader {
         TextNormalizer normalizer = normalizer(root.path("normalizer"));
         PreTokenizer pre = preTokenizer(root.path("pre_tokenizer"), true);
 
-        Map<String, Integer> vocab = new HashMap<>(modelNode.path("vocab").size() * 2);
         int maxId = -1;
-        for (Iterator<Map.Entry<String, JsonNode>> it = modelNode.path("vocab").fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            int id = e.getValue().asInt();
-            vocab.put(e.getKey(), id);
-            maxId = Math.max(maxId, id);
-        }
+        for (int id : vocab.values()) maxId = Math.max(maxId, id);
         List<AddedToken> added = new ArrayList<>();
         for (JsonNode a : root.path("added_tokens")) {
             AddedToken t = new AddedToken(a.path("id").asInt(), a.path("content").asText(), a.path("special").asBoolean(false),
@@ -68,12 +82,17 @@ public final class HfTokenizerLoader {
             maxId = Math.max(maxId, t.id());
         }
         String[] idToToken = new String[maxId + 1];
-        Map<String, Integer> tokenToId = new HashMap<>(vocab);
         for (Map.Entry<String, Integer> e : vocab.entrySet()) idToToken[e.getValue()] = e.getKey();
+        // Added tokens are looked up apart from the model vocabulary, so that the model never produces them.
+        Map<String, Integer> addedIds = new HashMap<>();
         for (AddedToken t : added) {
             idToToken[t.id()] = t.content();
-            tokenToId.put(t.content(), t.id());
+            addedIds.put(t.content(), t.id());
         }
+        java.util.function.Function<String, Integer> tokenToId = k -> {
+            Integer id = addedIds.get(k);
+            return id != null ? id : vocab.get(k);
+        };
 
         String prefix = modelNode.path("continuing_subword_prefix").asText("");
         String suffix = modelNode.path("end_of_word_suffix").asText("");
@@ -81,33 +100,26 @@ public final class HfTokenizerLoader {
             throw fail("BPE with continuing_subword_prefix/end_of_word_suffix (\"" + prefix + "\"/\"" + suffix
                     + "\") is not supported; it is used by WordPiece-like BPE models, not by byte-level or SentencePiece ones");
         }
-        JsonNode mergesNode = modelNode.path("merges");
-        MergeTable merges = new MergeTable(mergesNode.size());
+        if (!byteLevel && (pre == null || pre instanceof PreTokenizer.Metaspace ms && !ms.splitWords())
+                && PreTokenizer.BeforeMetaspaceRun.safeFor(vocab.keySet(), '\u2581')) {
+            // SentencePiece-style text is otherwise one BPE "word" per segment: no cache, 1M symbols per MB.
+            PreTokenizer words = new PreTokenizer.BeforeMetaspaceRun('\u2581');
+            pre = pre == null ? words : new PreTokenizer.Sequence(List.of(pre, words));
+        }
+        MergeTable merges = new MergeTable(modelSection.merges.size());
         int rank = 0;
-        for (JsonNode m : mergesNode) {
-            String a;
-            String b;
-            if (m.isArray()) {
-                a = m.get(0).asText();
-                b = m.get(1).asText();
-            } else {
-                String s = m.asText();
-                int sp = s.indexOf(' ', 1);
-                if (sp < 0) throw fail("has a malformed merge \"" + s + "\" (expected \"left right\")");
-                a = s.substring(0, sp);
-                b = s.substring(sp + 1);
-            }
-            Integer ia = vocab.get(a);
-            Integer ib = vocab.get(b);
-            Integer im = vocab.get(a + b);
+        for (String[] m : modelSection.merges) {
+            Integer ia = vocab.get(m[0]);
+            Integer ib = vocab.get(m[1]);
+            Integer im = vocab.get(m[0] + m[1]);
             if (ia == null || ib == null || im == null) {
-                throw fail("has the merge \"" + a + " " + b + "\" whose parts or result are not in the vocabulary");
+                throw fail("has the merge \"" + m[0] + " " + m[1] + "\" whose parts or result are not in the vocabulary");
             }
             merges.putIfAbsent(ia, ib, rank++, im);
         }
         int unkId = -1;
         String unk = modelNode.path("unk_token").isTextual() ? modelNode.path("unk_token").asText() : null;
-        if (unk != null && tokenToId.containsKey(unk)) unkId = tokenToId.get(unk);
+        if (unk != null && tokenToId.apply(unk) != null) unkId = tokenToId.apply(unk);
         BpeModel model = new BpeModel(vocab, merges, byteLevel, modelNode.path("byte_fallback").asBoolean(false),
                 modelNode.path("ignore_merges").asBoolean(false), unkId, modelNode.path("fuse_unk").asBoolean(false));
 
@@ -128,8 +140,44 @@ public final class HfTokenizerLoader {
             bos = tokenText(cfg.path("bos_token"));
             eos = tokenText(cfg.path("eos_token"));
         }
-        return new PipelineTokenizer(idToToken, tokenToId, added, normalizer, pre, model, prefixIds.toArray(),
+        return new PipelineTokenizer(idToToken, vocab, addedIds, added, normalizer, pre, model, prefixIds.toArray(),
                 suffixIds.toArray(), decoder, bos, eos);
+    }
+
+    private ModelSection readModel(JsonParser p) throws IOException {
+        ModelSection m = new ModelSection();
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken t = p.nextToken();
+            if (name.equals("vocab") && t == JsonToken.START_OBJECT) {
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String token = p.currentName();
+                    p.nextToken();
+                    m.vocab.put(token, p.getIntValue());
+                }
+            } else if (name.equals("merges") && t == JsonToken.START_ARRAY) {
+                while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                    if (t == JsonToken.VALUE_STRING) {
+                        String s = p.getText();
+                        int sp = s.indexOf(' ', 1);
+                        if (sp < 0) throw fail("has a malformed merge \"" + s + "\" (expected \"left right\")");
+                        m.merges.add(new String[] {s.substring(0, sp), s.substring(sp + 1)});
+                    } else if (t == JsonToken.START_ARRAY) {
+                        p.nextToken();
+                        String a = p.getText();
+                        p.nextToken();
+                        String b = p.getText();
+                        if (p.nextToken() != JsonToken.END_ARRAY) throw fail("has a merge with more than two parts");
+                        m.merges.add(new String[] {a, b});
+                    } else {
+                        throw fail("has a malformed merges entry (expected \"left right\" or [left, right])");
+                    }
+                }
+            } else {
+                m.fields.set(name, p.readValueAsTree());
+            }
+        }
+        return m;
     }
 
     /** bos_token/eos_token are either a string or an AddedToken object {"content": ...}. */
@@ -191,7 +239,7 @@ public final class HfTokenizerLoader {
                     PreTokenizer s = preTokenizer(list.get(i), last && i == list.size() - 1);
                     if (s != null) steps.add(s);
                 }
-                yield steps.size() == 1 ? steps.get(0) : new PreTokenizer.Sequence(steps);
+                yield steps.isEmpty() ? null : steps.size() == 1 ? steps.get(0) : new PreTokenizer.Sequence(steps);
             }
             case "Split" -> {
                 JsonNode p = n.path("pattern");
@@ -207,23 +255,24 @@ public final class HfTokenizerLoader {
                     default -> throw unsupported("Split behavior", behavior, "Isolated, Removed, MergedWithPrevious, MergedWithNext, Contiguous");
                 };
                 boolean invert = n.path("invert").asBoolean(false);
-                if (invert && b != PreTokenizer.Behavior.ISOLATED) {
-                    throw unsupported("inverted Split behavior", behavior, "Isolated");
-                }
-                yield new PreTokenizer.RegexSplit(pattern, b, invert);
+                WordSplitter fast = p.has("Regex") && b == PreTokenizer.Behavior.ISOLATED && !invert
+                        ? WordSplitter.forRegex(p.path("Regex").asText()) : null;
+                yield fast != null ? fast : new PreTokenizer.RegexSplit(pattern, b, invert);
             }
             case "ByteLevel" -> {
                 if (!last) throw fail("has ByteLevel before other pre-tokenizers; it must be the last one");
                 byteLevel = true;
                 boolean useRegex = n.path("use_regex").asBoolean(true);
+                boolean prefixSpace = n.path("add_prefix_space").asBoolean(true);
+                if (!useRegex && !prefixSpace) yield null; // only the byte mapping, which the BPE model does
                 yield new PreTokenizer.ByteLevelSplit(n.path("add_prefix_space").asBoolean(true),
                         useRegex ? Regexes.compile(GPT2_REGEX, "ByteLevel") : null);
             }
             case "Metaspace" -> {
                 String scheme = n.has("prepend_scheme") ? n.path("prepend_scheme").asText()
                         : n.path("add_prefix_space").asBoolean(true) ? "always" : "never";
-                if (scheme.equals("first")) {
-                    throw unsupported("Metaspace prepend_scheme", scheme, "always, never");
+                if (!scheme.equals("first") && !scheme.equals("always") && !scheme.equals("never")) {
+                    throw unsupported("Metaspace prepend_scheme", scheme, "first, always, never");
                 }
                 yield new PreTokenizer.Metaspace(n.path("replacement").asText("\u2581").charAt(0), scheme,
                         n.path("split").asBoolean(true));
@@ -233,7 +282,8 @@ public final class HfTokenizerLoader {
         };
     }
 
-    private void postProcessor(JsonNode n, IntList prefix, IntList suffix, Map<String, Integer> tokenToId) {
+    private void postProcessor(JsonNode n, IntList prefix, IntList suffix,
+                               java.util.function.Function<String, Integer> tokenToId) {
         if (n.isMissingNode() || n.isNull()) return;
         String type = n.path("type").asText();
         switch (type) {

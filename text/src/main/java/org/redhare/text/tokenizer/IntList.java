@@ -34,6 +34,10 @@ public final class IntList {
         return data[i];
     }
 
+    public void set(int i, int v) {
+        data[i] = v;
+    }
+
     public int size() {
         return size;
     }

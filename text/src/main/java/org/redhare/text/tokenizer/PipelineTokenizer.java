@@ -14,7 +14,8 @@ import org.redhare.text.Tokenizer;
  */
 public final class PipelineTokenizer implements Tokenizer {
     private final String[] idToToken;          // [vocabSize]; null for ids nobody defines
-    private final Map<String, Integer> tokenToId;
+    private final Map<String, Integer> vocab;       // the model's entries
+    private final Map<String, Integer> addedIds;    // added tokens (may override or extend the model's)
     private final boolean[] special;           // [vocabSize]
     private final AddedTokenMatcher rawAdded;  // matched on the text as given
     private final AddedTokenMatcher normalizedAdded; // matched on normalized text
@@ -27,11 +28,12 @@ public final class PipelineTokenizer implements Tokenizer {
     private final String bos;
     private final String eos;
 
-    public PipelineTokenizer(String[] idToToken, Map<String, Integer> tokenToId, List<AddedToken> added,
+    public PipelineTokenizer(String[] idToToken, Map<String, Integer> vocab, Map<String, Integer> addedIds, List<AddedToken> added,
                              TextNormalizer normalizer, PreTokenizer preTokenizer, TokenModel model,
                              int[] prefixIds, int[] suffixIds, TokenDecoder decoder, String bos, String eos) {
         this.idToToken = idToToken;
-        this.tokenToId = tokenToId;
+        this.vocab = vocab;
+        this.addedIds = addedIds;
         this.special = new boolean[idToToken.length];
         List<AddedToken> raw = new ArrayList<>();
         List<AddedToken> norm = new ArrayList<>();
@@ -59,22 +61,23 @@ public final class PipelineTokenizer implements Tokenizer {
         }
         List<AddedTokenMatcher.Segment> segments = new ArrayList<>();
         rawAdded.split(text, parseSpecial, segments);
-        List<String> pieces = new ArrayList<>();
         List<AddedTokenMatcher.Segment> inner = new ArrayList<>();
-        for (AddedTokenMatcher.Segment seg : segments) {
+        for (int k = 0; k < segments.size(); k++) {
+            AddedTokenMatcher.Segment seg = segments.get(k);
             if (seg.id() >= 0) {
                 out.add(seg.id());
                 continue;
             }
             String normalized = normalizer == null ? seg.text() : normalizer.normalize(seg.text());
             if (normalizedAdded == null) {
-                encodeText(normalized, pieces, out);
+                encodeText(normalized, k == 0, out);
             } else {
                 inner.clear();
                 normalizedAdded.split(normalized, parseSpecial, inner);
-                for (AddedTokenMatcher.Segment s : inner) {
+                for (int j = 0; j < inner.size(); j++) {
+                    AddedTokenMatcher.Segment s = inner.get(j);
                     if (s.id() >= 0) out.add(s.id());
-                    else encodeText(s.text(), pieces, out);
+                    else encodeText(s.text(), k == 0 && j == 0, out);
                 }
             }
         }
@@ -84,17 +87,15 @@ public final class PipelineTokenizer implements Tokenizer {
         return out.toArray();
     }
 
-    private void encodeText(String normalized, List<String> pieces, IntList out) {
+    private void encodeText(String normalized, boolean atInputStart, IntList out) {
         if (normalized.isEmpty()) return;
         if (preTokenizer == null) {
             model.encode(normalized, out);
             return;
         }
-        pieces.clear();
-        preTokenizer.split(normalized, pieces);
-        for (String p : pieces) {
+        preTokenizer.split(normalized, atInputStart, p -> {
             if (!p.isEmpty()) model.encode(p, out);
-        }
+        });
     }
 
     @Override
@@ -131,7 +132,8 @@ public final class PipelineTokenizer implements Tokenizer {
 
     @Override
     public OptionalInt tokenId(String tokenString) {
-        Integer id = tokenToId.get(tokenString);
+        Integer id = addedIds.get(tokenString);
+        if (id == null) id = vocab.get(tokenString);
         return id == null ? OptionalInt.empty() : OptionalInt.of(id);
     }
 

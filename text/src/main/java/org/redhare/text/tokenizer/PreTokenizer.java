@@ -1,13 +1,26 @@
 package org.redhare.text.tokenizer;
 
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Splits normalized text into the pieces ("words") the model encodes one by one. */
+/**
+ * Splits normalized text into the pieces ("words") the model encodes one by one. Pieces are handed to a consumer
+ * as they are found rather than collected: a 1 MB prompt then never holds 300k live substrings, which made the
+ * young collections copy them and cost more than the tokenization itself.
+ */
 public interface PreTokenizer {
-    /** Appends the non-empty pieces of text to out, in order. */
-    void split(String text, List<String> out);
+    /**
+     * Hands the pieces of text to out, in order. atInputStart tells whether the text starts the input (no added
+     * token before it): Metaspace with prepend_scheme "first" prefixes only that segment.
+     */
+    void split(String text, boolean atInputStart, Consumer<String> out);
+
+    /** The pieces as a list (tests, tools), text taken as the start of the input. */
+    default void split(String text, List<String> out) {
+        split(text, true, out::add);
+    }
 
     /** How a regex split treats the matches (Hugging Face's SplitDelimiterBehavior). */
     enum Behavior { REMOVED, ISOLATED, MERGED_WITH_PREVIOUS, MERGED_WITH_NEXT, CONTIGUOUS }
@@ -15,99 +28,107 @@ public interface PreTokenizer {
     /** Hugging Face "Split" (and llama.cpp's regex lists, which behave as ISOLATED). */
     record RegexSplit(Pattern pattern, Behavior behavior, boolean invert) implements PreTokenizer {
         @Override
-        public void split(String text, List<String> out) {
+        public void split(String text, boolean atInputStart, Consumer<String> out) {
             if (text.isEmpty()) {
                 return;
             }
             Matcher m = pattern.matcher(text);
-            int last = 0;
-            // Pieces as (start, end, isMatch) decided on the fly; MERGED_* need the neighbour.
-            int pendingStart = -1; // for MERGED_WITH_NEXT: start of a delimiter waiting for the next piece
-            int prevMatchEnd = -1; // for CONTIGUOUS
-            int prevStart = -1;
-            while (m.find()) {
-                int s = m.start();
-                int e = m.end();
-                if (s == e) {
-                    continue; // empty matches split nothing
+            if (behavior == Behavior.ISOLATED) {
+                // Matches and gaps alike become pieces, so inversion changes nothing; stream them.
+                int last = 0;
+                while (m.find()) {
+                    if (m.start() == m.end()) continue; // empty matches split nothing
+                    if (m.start() > last) out.accept(text.substring(last, m.start()));
+                    out.accept(text.substring(m.start(), m.end()));
+                    last = m.end();
                 }
-                if (invert) {
-                    // The matches are the content and the gaps the delimiters: handled below by swapping roles.
-                    emitInverted(text, last, s, e, out);
-                    last = e;
-                    continue;
-                }
-                switch (behavior) {
-                    case ISOLATED -> {
-                        if (s > last) out.add(text.substring(last, s));
-                        out.add(text.substring(s, e));
-                    }
-                    case REMOVED -> {
-                        if (s > last) out.add(text.substring(last, s));
-                    }
-                    case MERGED_WITH_PREVIOUS -> out.add(text.substring(last, e));
-                    case MERGED_WITH_NEXT -> {
-                        int from = pendingStart >= 0 ? pendingStart : last;
-                        if (s > from) out.add(text.substring(from, s));
-                        pendingStart = s;
-                    }
-                    case CONTIGUOUS -> {
-                        if (s > last) {
-                            if (prevStart >= 0) out.add(text.substring(prevStart, prevMatchEnd));
-                            out.add(text.substring(last, s));
-                            prevStart = s;
-                        } else if (prevStart < 0) {
-                            prevStart = s;
-                        }
-                        prevMatchEnd = e;
-                    }
-                }
-                last = e;
-            }
-            if (invert) {
-                if (last < text.length()) out.add(text.substring(last));
+                if (last < text.length()) out.accept(text.substring(last));
                 return;
             }
+            // The text as alternating (start, end, isMatch) segments, then Hugging Face's rules per behaviour.
+            IntList bounds = new IntList();  // start0, end0, start1, end1, ...
+            java.util.BitSet isMatch = new java.util.BitSet();
+            int last = 0;
+            while (m.find()) {
+                if (m.start() == m.end()) continue;
+                if (m.start() > last) addSegment(bounds, isMatch, last, m.start(), invert);
+                addSegment(bounds, isMatch, m.start(), m.end(), !invert);
+                last = m.end();
+            }
+            if (last < text.length()) addSegment(bounds, isMatch, last, text.length(), invert);
+            int n = bounds.size() / 2;
+            IntList pieces = new IntList(); // start, end of the resulting pieces
+            boolean previousMatch = false;
             switch (behavior) {
+                case REMOVED -> {
+                    for (int i = 0; i < n; i++) {
+                        if (!isMatch.get(i)) pieces.add(bounds.get(2 * i)); else continue;
+                        pieces.add(bounds.get(2 * i + 1));
+                    }
+                }
+                case MERGED_WITH_PREVIOUS, CONTIGUOUS -> {
+                    for (int i = 0; i < n; i++) {
+                        boolean match = isMatch.get(i);
+                        boolean merge = behavior == Behavior.CONTIGUOUS ? match == previousMatch : match && !previousMatch;
+                        if (merge && pieces.size() > 0) {
+                            pieces.set(pieces.size() - 1, bounds.get(2 * i + 1));
+                        } else {
+                            pieces.add(bounds.get(2 * i));
+                            pieces.add(bounds.get(2 * i + 1));
+                        }
+                        previousMatch = match;
+                    }
+                }
                 case MERGED_WITH_NEXT -> {
-                    int from = pendingStart >= 0 ? pendingStart : last;
-                    if (from < text.length()) out.add(text.substring(from));
+                    // Walk backwards: a match joins the piece after it unless that piece is a match too.
+                    IntList reversed = new IntList();
+                    for (int i = n - 1; i >= 0; i--) {
+                        boolean match = isMatch.get(i);
+                        if (match && !previousMatch && reversed.size() > 0) {
+                            reversed.set(reversed.size() - 2, bounds.get(2 * i));
+                        } else {
+                            reversed.add(bounds.get(2 * i));
+                            reversed.add(bounds.get(2 * i + 1));
+                        }
+                        previousMatch = match;
+                    }
+                    for (int i = reversed.size() - 2; i >= 0; i -= 2) {
+                        pieces.add(reversed.get(i));
+                        pieces.add(reversed.get(i + 1));
+                    }
                 }
-                case CONTIGUOUS -> {
-                    if (prevStart >= 0) out.add(text.substring(prevStart, prevMatchEnd));
-                    if (last < text.length()) out.add(text.substring(last));
-                }
-                default -> {
-                    if (last < text.length()) out.add(text.substring(last));
-                }
+                default -> throw new IllegalStateException(behavior.toString());
+            }
+            for (int i = 0; i < pieces.size(); i += 2) {
+                out.accept(text.substring(pieces.get(i), pieces.get(i + 1)));
             }
         }
 
-        private void emitInverted(String text, int last, int s, int e, List<String> out) {
-            // Inverted ISOLATED/REMOVED are the common cases: the gap is the delimiter.
-            if (behavior == Behavior.ISOLATED) {
-                if (s > last) out.add(text.substring(last, s));
-                out.add(text.substring(s, e));
-            } else {
-                out.add(text.substring(s, e));
-            }
+        private static void addSegment(IntList bounds, java.util.BitSet isMatch, int start, int end, boolean match) {
+            if (match) isMatch.set(bounds.size() / 2);
+            bounds.add(start);
+            bounds.add(end);
         }
     }
 
-    /** Hugging Face "Sequence": each pre-tokenizer splits every piece of the previous one. */
+    /** Hugging Face "Sequence": each pre-tokenizer splits every piece of the previous one (depth first, in order). */
     record Sequence(List<PreTokenizer> steps) implements PreTokenizer {
         @Override
-        public void split(String text, List<String> out) {
-            List<String> current = new java.util.ArrayList<>(4);
-            current.add(text);
-            for (PreTokenizer step : steps) {
-                List<String> next = new java.util.ArrayList<>(current.size() * 2);
-                for (String piece : current) {
-                    step.split(piece, next);
-                }
-                current = next;
+        public void split(String text, boolean atInputStart, Consumer<String> out) {
+            run(0, text, atInputStart, out);
+        }
+
+        private void run(int step, String text, boolean atInputStart, Consumer<String> out) {
+            if (step == steps.size()) {
+                out.accept(text);
+                return;
             }
-            out.addAll(current);
+            boolean[] first = {atInputStart};
+            steps.get(step).split(text, atInputStart, piece -> {
+                boolean f = first[0];
+                first[0] = false;
+                run(step + 1, piece, f, out);
+            });
         }
     }
 
@@ -117,15 +138,15 @@ public interface PreTokenizer {
      */
     record ByteLevelSplit(boolean addPrefixSpace, Pattern regex) implements PreTokenizer {
         @Override
-        public void split(String text, List<String> out) {
+        public void split(String text, boolean atInputStart, Consumer<String> out) {
             if (text.isEmpty()) {
                 return;
             }
             String t = addPrefixSpace && text.charAt(0) != ' ' ? " " + text : text;
             if (regex == null) {
-                out.add(t);
+                out.accept(t);
             } else {
-                new RegexSplit(regex, Behavior.ISOLATED, false).split(t, out);
+                new RegexSplit(regex, Behavior.ISOLATED, false).split(t, atInputStart, out);
             }
         }
     }
@@ -133,27 +154,60 @@ public interface PreTokenizer {
     /** Hugging Face "Metaspace": spaces become the replacement char, optional prefix, split before each one. */
     record Metaspace(char replacement, String prependScheme, boolean splitWords) implements PreTokenizer {
         @Override
-        public void split(String text, List<String> out) {
+        public void split(String text, boolean atInputStart, Consumer<String> out) {
             if (text.isEmpty()) {
                 return;
             }
             String t = text.replace(' ', replacement);
-            if (!"never".equals(prependScheme) && t.charAt(0) != replacement) {
-                // "first" is decided per call: the pipeline only calls with the first segment flag via Prepend.
+            boolean prepend = switch (prependScheme) {
+                case "always" -> true;
+                case "first" -> atInputStart; // not after an added token such as <s> or [INST]
+                default -> false;
+            };
+            if (prepend && t.charAt(0) != replacement) {
                 t = replacement + t;
             }
             if (!splitWords) {
-                out.add(t);
+                out.accept(t);
                 return;
             }
             int start = 0;
             for (int i = 1; i < t.length(); i++) {
                 if (t.charAt(i) == replacement) {
-                    out.add(t.substring(start, i));
+                    out.accept(t.substring(start, i));
                     start = i;
                 }
             }
-            out.add(t.substring(start));
+            out.accept(t.substring(start));
+        }
+    }
+
+    /**
+     * Not a Hugging Face component: splits before each run of the replacement char ("▁") so that SentencePiece-style
+     * BPE without pre-tokenizer can cache words. Exact only when no vocabulary entry has a char other than "▁"
+     * followed by "▁" (then no merge can cross such a boundary); the loader checks that before using it.
+     */
+    record BeforeMetaspaceRun(char replacement) implements PreTokenizer {
+        @Override
+        public void split(String text, boolean atInputStart, Consumer<String> out) {
+            int start = 0;
+            for (int i = 1; i < text.length(); i++) {
+                if (text.charAt(i) == replacement && text.charAt(i - 1) != replacement) {
+                    out.accept(text.substring(start, i));
+                    start = i;
+                }
+            }
+            if (start < text.length()) out.accept(text.substring(start));
+        }
+
+        /** Whether splitting before "▁" runs cannot change the BPE result for this vocabulary. */
+        static boolean safeFor(java.util.Collection<String> vocab, char replacement) {
+            for (String t : vocab) {
+                for (int i = 1; i < t.length(); i++) {
+                    if (t.charAt(i) == replacement && t.charAt(i - 1) != replacement) return false;
+                }
+            }
+            return true;
         }
     }
 
@@ -163,8 +217,8 @@ public interface PreTokenizer {
         private static final Pattern RUN = Pattern.compile("\\p{Nd}+");
 
         @Override
-        public void split(String text, List<String> out) {
-            new RegexSplit(individual ? ONE : RUN, Behavior.ISOLATED, false).split(text, out);
+        public void split(String text, boolean atInputStart, Consumer<String> out) {
+            new RegexSplit(individual ? ONE : RUN, Behavior.ISOLATED, false).split(text, atInputStart, out);
         }
     }
 }

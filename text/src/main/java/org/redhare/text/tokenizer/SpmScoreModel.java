@@ -28,8 +28,28 @@ public final class SpmScoreModel implements TokenModel {
 
     private record Bigram(int left, int right, float score, int size) {}
 
+    private static final int CACHE_MAX_ENTRIES = 200_000;
+    private static final int CACHE_MAX_PIECE = 64;
+    private final java.util.concurrent.ConcurrentHashMap<String, int[]> cache = new java.util.concurrent.ConcurrentHashMap<>();
+
     @Override
     public void encode(String text, IntList out) {
+        if (text.length() > CACHE_MAX_PIECE) {
+            encodeUncached(text, out);
+            return;
+        }
+        int[] hit = cache.get(text);
+        if (hit == null) {
+            IntList ids = new IntList();
+            encodeUncached(text, ids);
+            hit = ids.toArray();
+            if (cache.size() >= CACHE_MAX_ENTRIES) cache.clear();
+            cache.put(text, hit);
+        }
+        out.addAll(hit);
+    }
+
+    private void encodeUncached(String text, IntList out) {
         int n = text.codePointCount(0, text.length());
         int[] start = new int[n];
         int[] len = new int[n];
