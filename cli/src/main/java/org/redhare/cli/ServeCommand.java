@@ -9,7 +9,9 @@ import org.redhare.engine.Engine;
 import org.redhare.engine.EngineConfig;
 import org.redhare.model.CausalLM;
 import org.redhare.server.OpenAiServer;
+import org.redhare.server.PromptFormatter;
 import org.redhare.server.PromptFormatters;
+import org.redhare.text.TokenizerException;
 import org.redhare.server.ServedModel;
 import org.redhare.server.ServerConfig;
 import picocli.CommandLine.Command;
@@ -37,8 +39,15 @@ final class ServeCommand implements Callable<Integer> {
     Integer ctxSize;
 
     @Option(names = "--kv-cache-memory", paramLabel = "SIZE", defaultValue = "2GiB",
-            description = "memory for the paged KV cache shared by all requests: 512MiB, 4GiB... (default ${DEFAULT-VALUE})")
+            description = "memory for the paged KV cache shared by all requests: 512MiB, 4GiB, or 0.5 for half the free memory (default ${DEFAULT-VALUE})")
     String kvCacheMemory;
+
+    @Option(names = "--max-waiting", paramLabel = "N", defaultValue = "" + EngineConfig.DEFAULT_MAX_WAITING,
+            description = "requests queued in the engine at most; more get 429 with Retry-After (default ${DEFAULT-VALUE})")
+    int maxWaiting;
+
+    @Option(names = "--no-prefix-caching", description = "do not reuse the KV cache of identical prompt prefixes")
+    boolean noPrefixCaching;
 
     @Option(names = "--max-batch-tokens", paramLabel = "N", defaultValue = "512",
             description = "tokens per engine step: decode tokens plus prefill chunks (default ${DEFAULT-VALUE})")
@@ -59,7 +68,13 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (maxBatchTokens < 1) throw CliException.usage("--max-batch-tokens must be positive, got " + maxBatchTokens);
         if (maxRunning < 1) throw CliException.usage("--max-running must be positive, got " + maxRunning);
-        long kvBytes = parseSize(kvCacheMemory);
+        if (maxWaiting < 1) throw CliException.usage("--max-waiting must be positive, got " + maxWaiting);
+        long kvBytes;
+        try {
+            kvBytes = EngineConfig.parseSize(kvCacheMemory, EngineConfig.freeMemoryBytes());
+        } catch (IllegalArgumentException e) {
+            throw CliException.usage("--kv-cache-memory: " + e.getMessage());
+        }
         String name = servedModelName != null ? servedModelName : modelOptions.model.toAbsolutePath().normalize().getFileName().toString();
         String key = apiKey != null ? apiKey : System.getenv("REDHARE_API_KEY");
         ServerConfig sc;
@@ -85,21 +100,27 @@ final class ServeCommand implements Callable<Integer> {
         if (ctx > model.config().contextLength()) {
             throw CliException.usage("--ctx-size " + ctx + " exceeds the model's context length " + model.config().contextLength());
         }
-        long perToken = model.kvLayout().bytesPerToken(modelOptions.kvDtype());
-        long tokens = kvBytes / Math.max(1, perToken);
-        if (tokens < ctx) {
-            Progress.info(String.format(Locale.ROOT, "note: --kv-cache-memory %s holds %d tokens, less than the context %d; long prompts will be refused",
-                    kvCacheMemory, tokens, ctx));
+        EngineConfig ec;
+        PromptFormatter formatter;
+        try {
+            ec = EngineConfig.forKvMemory(kvBytes, model.kvLayout().bytesPerToken(modelOptions.kvDtype()), ctx, modelOptions.kvDtype(),
+                    maxBatchTokens, maxRunning, maxWaiting, !noPrefixCaching);
+            formatter = PromptFormatters.forModel(modelOptions.model, name);
+        } catch (RuntimeException e) {
+            server.failed(e.getMessage());
+            server.close();
+            model.close();
+            pool.close();
+            throw e instanceof IllegalArgumentException || e instanceof TokenizerException ? CliException.usage(e.getMessage()) : e;
         }
-        if (tokens < 16) {
-            throw CliException.usage("--kv-cache-memory " + kvCacheMemory + " holds fewer than 16 tokens (" + perToken + " bytes each): raise it");
+        if (ec.kvPoolTokens() < ctx) {
+            Progress.info(String.format(Locale.ROOT, "note: --kv-cache-memory %s holds %d tokens, less than the context %d; longer requests will be refused",
+                    kvCacheMemory, ec.kvPoolTokens(), ctx));
         }
-        EngineConfig ec = new EngineConfig(ctx, (int) Math.min(Integer.MAX_VALUE - 16, tokens), modelOptions.kvDtype(), 16, maxBatchTokens,
-                maxRunning, false);
         Engine engine = new Engine(model, ec);
-        server.ready(new ServedModel(engine, PromptFormatters.forModel(modelOptions.model, model)));
-        Progress.info(String.format(Locale.ROOT, "ready: model '%s', context %d, KV cache %d tokens (%d blocks), API at http://%s:%d/v1%s",
-                name, ctx, ec.kvBlocks() * ec.blockSize(), ec.kvBlocks(), host, server.port(), key != null ? " (API key required)" : ""));
+        server.ready(new ServedModel(engine, formatter));
+        Progress.info(String.format(Locale.ROOT, "ready: model '%s' (%s), context %d, KV cache %d tokens (%d blocks), API at http://%s:%d/v1%s",
+                name, formatter.describe(), ctx, ec.kvPoolTokens(), ec.kvBlocks(), host, server.port(), key != null ? " (API key required)" : ""));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             Progress.info("shutting down: finishing requests in flight (at most " + shutdownTimeout + " s)");
@@ -111,22 +132,5 @@ final class ServeCommand implements Callable<Integer> {
         }, "redhare-shutdown"));
         stopped.await();
         return 0;
-    }
-
-    static long parseSize(String s) {
-        String t = s.trim().toLowerCase(Locale.ROOT).replace("ib", "").replace("b", "");
-        long mult = 1;
-        if (t.endsWith("k")) mult = 1L << 10;
-        else if (t.endsWith("m")) mult = 1L << 20;
-        else if (t.endsWith("g")) mult = 1L << 30;
-        else if (t.endsWith("t")) mult = 1L << 40;
-        if (mult != 1) t = t.substring(0, t.length() - 1);
-        try {
-            double v = Double.parseDouble(t);
-            if (!(v > 0)) throw new NumberFormatException();
-            return (long) (v * mult);
-        } catch (NumberFormatException e) {
-            throw CliException.usage("--kv-cache-memory must be a size such as 512MiB or 4GiB, got '" + s + "'");
-        }
     }
 }

@@ -6,17 +6,19 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.redhare.engine.GenerationEvent;
 import org.redhare.engine.GenerationHandle;
+import org.redhare.engine.TokenLogprob;
+import org.redhare.text.template.ReasoningParser;
 
 /**
- * One generated choice: reads its engine handle, detokenizes, holds back possible stop strings, splits
- * reasoning from the answer, and hands each delta to a {@link Sink}. Accumulates the full text for
- * non-streamed replies.
+ * One generated choice: reads its engine handle, turns tokens into reply text ({@link ReplyText}), and
+ * hands each delta to a {@link Sink}. Accumulates the full text and tokens for non-streamed replies.
  */
 final class Choice {
-    /** A sampled token as logprobs report it; {@code top} holds the most likely alternatives. */
-    record Tok(int id, float logprob, List<Alt> top) {}
-
-    record Alt(int id, float logprob) {}
+    /**
+     * A token as logprobs report it: {@code logprob} NaN where there is none (the first prompt token),
+     * {@code top} the most likely alternatives, most likely first.
+     */
+    record Tok(int id, float logprob, List<TokenLogprob> top) {}
 
     interface Sink {
         void delta(Choice c, String content, String reasoning, List<Tok> tokens) throws IOException;
@@ -27,82 +29,93 @@ final class Choice {
         void idle() throws IOException;
     }
 
+    /**
+     * Completions' {@code echo}: the prompt text goes before the reply.
+     *
+     * @param withLogprobs the prompt's logprobs come too: the text waits for the engine's prompt event
+     */
+    record Echo(String text, boolean withLogprobs) {}
+
     final int index;
     final int[] prompt;
     final GenerationHandle handle;
-    private final PromptFormatter.Decoder decoder;
-    private final StopMatcher stop;
-    private final PromptFormatter.ReasoningSplitter reasoning;
+    private final ReplyText reply;
+    private final Echo echo; // null: no echo
     private final ServerMetrics metrics;
     private final long startNanos;
 
     final StringBuilder content = new StringBuilder();
     final StringBuilder reasoningText = new StringBuilder();
+    final List<Tok> promptTokens = new ArrayList<>();
     final List<Tok> tokens = new ArrayList<>();
     int completionTokens;
     String finishReason;
     private long firstTokenNanos;
     private long lastTokenNanos;
+    private boolean echoed;
 
-    Choice(int index, int[] prompt, GenerationHandle handle, PromptFormatter formatter, List<String> stops,
-           PromptFormatter.ReasoningSplitter reasoning, ServerMetrics metrics, long startNanos) {
+    Choice(int index, int[] prompt, GenerationHandle handle, PromptFormatter formatter, List<String> stops, ReasoningParser reasoning,
+           Echo echo, ServerMetrics metrics, long startNanos) {
         this.index = index;
         this.prompt = prompt;
         this.handle = handle;
-        this.decoder = formatter.decoder();
-        this.stop = new StopMatcher(stops);
-        this.reasoning = reasoning;
+        this.reply = new ReplyText(formatter.decoder(), stops, reasoning != null ? reasoning.stream() : null);
+        this.echo = echo;
         this.metrics = metrics;
         this.startNanos = startNanos;
-    }
-
-    /** Emits text that precedes the generation (completions' echo). */
-    void prefix(Sink sink, String text, List<Tok> promptTokens) throws IOException {
-        content.append(text);
-        sink.delta(this, text, "", promptTokens);
     }
 
     /** Runs to the end of the generation. On any failure (client gone) the engine sequence is cancelled. */
     void run(Sink sink) throws IOException, InterruptedException {
         boolean done = false;
         try {
+            if (echo != null && !echo.withLogprobs()) {
+                echo(sink, List.of());
+            }
             while (true) {
                 GenerationEvent e = handle.poll(1, TimeUnit.SECONDS);
                 if (e == null) {
                     sink.idle();
                     continue;
                 }
-                if (e instanceof GenerationEvent.Token t) {
-                    long now = System.nanoTime();
-                    if (firstTokenNanos == 0) {
-                        firstTokenNanos = now;
-                        metrics.timeToFirstToken(now - startNanos);
+                switch (e) {
+                    case GenerationEvent.Prompt p -> {
+                        for (int i = 0; i < prompt.length; i++) {
+                            promptTokens.add(new Tok(prompt[i], p.logprobs()[i], i < p.top().size() ? p.top().get(i) : List.of()));
+                        }
+                        if (echo != null) {
+                            echo(sink, promptTokens);
+                        }
                     }
-                    lastTokenNanos = now;
-                    completionTokens++;
-                    Tok tok = new Tok(t.id(), t.logprob(), List.of());
-                    tokens.add(tok);
-                    String safe = stop.push(decoder.push(t.id()));
-                    if (stop.stopped()) {
-                        handle.cancel(); // the stop string ended it; free the sequence now
-                        emit(sink, safe, List.of(tok));
-                        finish(sink, "stop");
+                    case GenerationEvent.Token t -> {
+                        long now = System.nanoTime();
+                        if (firstTokenNanos == 0) {
+                            firstTokenNanos = now;
+                            metrics.timeToFirstToken(now - startNanos);
+                        }
+                        lastTokenNanos = now;
+                        completionTokens++;
+                        Tok tok = new Tok(t.id(), t.logprob(), t.top());
+                        tokens.add(tok);
+                        ReplyText.Delta d = reply.push(t.id());
+                        emit(sink, d, List.of(tok));
+                        if (reply.stopped()) {
+                            handle.cancel(); // the stop string ended it; free the sequence now
+                            finish(sink, "stop");
+                            done = true;
+                            return;
+                        }
+                    }
+                    case GenerationEvent.Finished f -> {
+                        String reason = switch (f.reason()) {
+                            case STOP, CANCELLED -> "stop";
+                            case LENGTH, CONTEXT_LENGTH -> "length";
+                            case ERROR -> throw ApiException.internal("generation failed: " + f.message());
+                        };
+                        finish(sink, reason);
                         done = true;
                         return;
                     }
-                    emit(sink, safe, List.of(tok));
-                } else if (e instanceof GenerationEvent.Finished f) {
-                    String tail = stop.push(decoder.flush());
-                    tail += stop.flush();
-                    emit(sink, tail, List.of());
-                    String reason = switch (f.reason()) {
-                        case STOP, CANCELLED -> "stop";
-                        case LENGTH, CONTEXT_LENGTH -> "length";
-                        case ERROR -> throw ApiException.internal("generation failed: " + f.message());
-                    };
-                    finish(sink, reason);
-                    done = true;
-                    return;
                 }
             }
         } finally {
@@ -112,29 +125,27 @@ final class Choice {
         }
     }
 
-    private void emit(Sink sink, String text, List<Tok> toks) throws IOException {
-        String r = "";
-        String c = text;
-        if (reasoning != null) {
-            PromptFormatter.ReasoningSplitter.Split s = reasoning.feed(text);
-            r = s.reasoning();
-            c = s.content();
+    private void echo(Sink sink, List<Tok> promptToks) throws IOException {
+        if (echoed) {
+            return;
         }
-        content.append(c);
-        reasoningText.append(r);
-        if (!c.isEmpty() || !r.isEmpty() || !toks.isEmpty()) {
-            sink.delta(this, c, r, toks);
+        echoed = true;
+        content.append(echo.text());
+        sink.delta(this, echo.text(), "", promptToks);
+    }
+
+    private void emit(Sink sink, ReplyText.Delta d, List<Tok> toks) throws IOException {
+        content.append(d.content());
+        reasoningText.append(d.reasoning());
+        if (!d.isEmpty() || !toks.isEmpty()) {
+            sink.delta(this, d.content(), d.reasoning(), toks);
         }
     }
 
     private void finish(Sink sink, String reason) throws IOException {
-        if (reasoning != null) {
-            PromptFormatter.ReasoningSplitter.Split s = reasoning.finish();
-            if (!s.content().isEmpty() || !s.reasoning().isEmpty()) {
-                content.append(s.content());
-                reasoningText.append(s.reasoning());
-                sink.delta(this, s.content(), s.reasoning(), List.of());
-            }
+        ReplyText.Delta tail = reply.finish();
+        if (!tail.isEmpty()) {
+            emit(sink, tail, List.of());
         }
         finishReason = reason;
         metrics.generated(completionTokens);

@@ -15,10 +15,12 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
+import org.redhare.engine.EngineOverloadedException;
 import org.redhare.engine.GenerationHandle;
 import org.redhare.engine.GenerationRequest;
 import org.redhare.engine.InvalidRequestException;
 import org.redhare.engine.SamplingParams;
+import org.redhare.engine.TokenLogprob;
 
 /** POST /v1/completions and /v1/chat/completions: request to engine, engine events to OpenAI JSON or SSE. */
 final class GenerationApi {
@@ -45,17 +47,24 @@ final class GenerationApi {
         checkModel(p);
         SamplingRequest sr = SamplingRequest.read(p, false);
         List<int[]> prompts = completionPrompts(p, model.formatter());
-        List<String> promptTexts = new ArrayList<>();
+        List<Choice.Echo> echoes = new ArrayList<>();
         for (int[] ids : prompts) {
-            promptTexts.add(sr.echo() ? echoText(p, prompts.size(), ids, model.formatter()) : "");
+            echoes.add(sr.echo() ? new Choice.Echo(echoText(p, prompts.size(), ids, model.formatter()), sr.logprobs() != null) : null);
         }
-        return run(model, sr, prompts, promptTexts, null, false, response);
+        return run(model, sr, prompts, echoes, null, false, response);
     }
 
     ObjectNode chat(ServedModel model, JsonNode body, Response response) throws IOException, InterruptedException {
         Params p = new Params(body);
         checkModel(p);
         SamplingRequest sr = SamplingRequest.read(p, true);
+        PromptFormatter.ChatPrompt cp = renderChat(model, p);
+        return run(model, sr, List.of(cp.ids()), java.util.Collections.singletonList(null), cp, true, response);
+    }
+
+    /** The request's messages rendered with the model's template: {@code tools} and {@code chat_template_kwargs} (extra template variables) included. */
+    @SuppressWarnings("unchecked")
+    PromptFormatter.ChatPrompt renderChat(ServedModel model, Params p) {
         List<Map<String, Object>> messages = messages(p);
         List<Map<String, Object>> tools = tools(p);
         Map<String, Object> extra = new LinkedHashMap<>();
@@ -63,8 +72,7 @@ final class GenerationApi {
         if (kw != null) {
             extra.putAll(json.convertValue(kw, Map.class));
         }
-        PromptFormatter.ChatPrompt cp = model.formatter().renderChat(messages, tools, extra);
-        return run(model, sr, List.of(cp.ids()), List.of(""), cp, true, response);
+        return model.formatter().renderChat(messages, tools, extra);
     }
 
     private void checkModel(Params p) {
@@ -76,7 +84,7 @@ final class GenerationApi {
         }
     }
 
-    private ObjectNode run(ServedModel model, SamplingRequest sr, List<int[]> prompts, List<String> echoTexts, PromptFormatter.ChatPrompt chat,
+    private ObjectNode run(ServedModel model, SamplingRequest sr, List<int[]> prompts, List<Choice.Echo> echoes, PromptFormatter.ChatPrompt chat,
                            boolean isChat, Response response) throws IOException, InterruptedException {
         int ctx = model.maxContext();
         List<GenerationRequest> requests = new ArrayList<>();
@@ -104,7 +112,9 @@ final class GenerationApi {
                     sp = sp.withSeed(sp.seed() + i); // same seed, same n choices; yet the choices differ
                 }
                 try {
-                    requests.add(new GenerationRequest(prompt, sp, maxTokens, stopIds, sr.ignoreEos()));
+                    // Echoed prompt logprobs need the whole prompt computed, which skips the prefix cache: ask only then.
+                    requests.add(new GenerationRequest(prompt, sp, maxTokens, stopIds, sr.ignoreEos(),
+                            sr.logprobs() != null ? sr.logprobs() : 0, sr.echo() && sr.logprobs() != null));
                 } catch (InvalidRequestException e) {
                     throw ApiException.invalid(null, e.getMessage());
                 }
@@ -123,16 +133,16 @@ final class GenerationApi {
                     h = model.engine().submit(requests.get(i));
                 } catch (InvalidRequestException e) {
                     throw ApiException.invalid(isChat ? "messages" : "prompt", e.getMessage());
+                } catch (EngineOverloadedException e) {
+                    // the engine's queue is full: nothing of this request runs (choices already submitted are cancelled below)
+                    throw ApiException.overloaded(e.getMessage(), e.retryAfterSeconds());
                 } catch (IllegalStateException e) {
                     throw ApiException.unavailable("the server is shutting down: retry against another instance", 5);
                 }
                 active.add(h);
                 int[] prompt = requests.get(i).prompt();
-                choices.add(new Choice(i, prompt, h, model.formatter(), sr.stop(),
-                        chat != null ? chat.reasoning() : null, metrics, start));
-            }
-            if (chat != null && chat.reasoning() != null && choices.size() > 1) {
-                throw ApiException.invalid("n", "n > 1 is not supported for reasoning models yet: send n separate requests");
+                choices.add(new Choice(i, prompt, h, model.formatter(), sr.stop(), chat != null ? chat.reasoning() : null,
+                        echoes.get(i / sr.n()), metrics, start));
             }
             Choice.Sink sink;
             StreamSink stream = null;
@@ -149,16 +159,6 @@ final class GenerationApi {
             if (stream != null && isChat) {
                 for (Choice c : choices) {
                     stream.roleChunk(c);
-                }
-            }
-            for (Choice c : choices) {
-                String echo = echoTexts.get(c.index / sr.n());
-                if (sr.echo()) {
-                    List<Choice.Tok> pt = new ArrayList<>();
-                    for (int t : c.prompt) {
-                        pt.add(new Choice.Tok(t, Float.NaN, List.of()));
-                    }
-                    c.prefix(sink, echo, sr.logprobs() != null ? pt : List.of());
                 }
             }
             runAll(choices, sink);
@@ -243,12 +243,7 @@ final class GenerationApi {
             } else {
                 ch.put("text", c.content.toString());
                 if (sr.logprobs() != null) {
-                    List<Choice.Tok> all = new ArrayList<>();
-                    if (sr.echo()) {
-                        for (int t : c.prompt) {
-                            all.add(new Choice.Tok(t, Float.NaN, List.of()));
-                        }
-                    }
+                    List<Choice.Tok> all = new ArrayList<>(c.promptTokens);
                     all.addAll(c.tokens);
                     ch.set("logprobs", completionLogprobs(all, f, 0));
                 } else {
@@ -263,17 +258,15 @@ final class GenerationApi {
 
     ObjectNode chatLogprob(Choice.Tok t, PromptFormatter f) {
         ObjectNode e = json.createObjectNode();
-        String text = f.tokenText(t.id());
-        e.put("token", text);
+        e.put("token", f.tokenText(t.id()));
         putLogprob(e, "logprob", t.logprob());
-        bytes(e, text);
+        bytes(e, f.tokenBytes(t.id()));
         ArrayNode top = e.putArray("top_logprobs");
-        for (Choice.Alt a : t.top()) {
+        for (TokenLogprob a : t.top()) {
             ObjectNode x = top.addObject();
-            String at = f.tokenText(a.id());
-            x.put("token", at);
+            x.put("token", f.tokenText(a.id()));
             putLogprob(x, "logprob", a.logprob());
-            bytes(x, at);
+            bytes(x, f.tokenBytes(a.id()));
         }
         return e;
     }
@@ -292,7 +285,7 @@ final class GenerationApi {
                 tops.addNull();
             } else {
                 ObjectNode m = tops.addObject();
-                for (Choice.Alt a : t.top()) {
+                for (TokenLogprob a : t.top()) {
                     m.put(f.tokenText(a.id()), a.logprob());
                 }
             }
@@ -306,14 +299,17 @@ final class GenerationApi {
         if (Float.isFinite(v)) o.put(name, v); else o.putNull(name);
     }
 
-    private static void bytes(ObjectNode o, String text) {
+    private static void bytes(ObjectNode o, byte[] bytes) {
         ArrayNode b = o.putArray("bytes");
-        for (byte x : text.getBytes(StandardCharsets.UTF_8)) {
+        for (byte x : bytes) {
             b.add(x & 0xFF);
         }
     }
 
     private static String echoText(Params p, int count, int[] ids, PromptFormatter f) {
+        if (!f.hasTokenizer()) {
+            return ""; // token ids only: the ids come back through logprobs
+        }
         JsonNode prompt = p.get("prompt");
         if (prompt.isTextual()) {
             return prompt.asText();

@@ -234,9 +234,7 @@ public final class OpenAiServer implements AutoCloseable {
         Params p = new Params(body(ctx));
         int[] ids;
         if (p.has("messages")) {
-            ObjectNode chatBody = p.body().deepCopy();
-            chatBody.put("model", config.servedModelName());
-            ids = m.formatter().renderChat(messagesOf(chatBody), null, java.util.Map.of()).ids();
+            ids = api.renderChat(m, p).ids(); // as /v1/chat/completions would render it: tools and chat_template_kwargs too
         } else {
             String prompt = p.string("prompt");
             if (prompt == null) {
@@ -252,22 +250,6 @@ public final class OpenAiServer implements AutoCloseable {
         o.put("count", ids.length);
         o.put("max_model_len", m.maxContext());
         ctx.contentType("application/json").result(o.toString());
-    }
-
-    @SuppressWarnings("unchecked")
-    private java.util.List<java.util.Map<String, Object>> messagesOf(ObjectNode body) {
-        JsonNode n = body.get("messages");
-        if (n == null || !n.isArray()) {
-            throw ApiException.invalid("messages", "'messages' must be an array of {\"role\", \"content\"} objects");
-        }
-        java.util.List<java.util.Map<String, Object>> out = new java.util.ArrayList<>();
-        for (JsonNode e : n) {
-            if (!e.isObject()) {
-                throw ApiException.invalid("messages", "each message must be an object");
-            }
-            out.add(json.convertValue(e, java.util.LinkedHashMap.class));
-        }
-        return out;
     }
 
     private void detokenize(Context ctx) {

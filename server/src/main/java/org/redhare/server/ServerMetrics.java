@@ -41,11 +41,25 @@ final class ServerMetrics {
                 .register(registry);
         Gauge.builder("redhare_requests_in_flight", inFlight, AtomicInteger::get).description("HTTP generation requests being served")
                 .register(registry);
+        engineGauge("redhare_queue_waiting", "requests queued in the engine, not yet running (preempted ones included)",
+                e -> e.stats().waiting());
+        engineGauge("redhare_sequences_running", "sequences the engine is running (decoding or prefilling)", e -> e.stats().running());
         engineGauge("redhare_engine_sequences_unfinished", "sequences submitted and not finished (waiting plus running)",
                 e -> e.stats().submitted() - e.stats().finished());
-        engineGauge("redhare_kv_blocks_used", "KV cache blocks in use", e -> e.usedBlocks());
-        engineGauge("redhare_kv_blocks_capacity", "KV cache blocks in the pool", e -> e.config().kvBlocks());
+        engineGauge("redhare_kv_blocks_used", "KV cache blocks held by sequences", e -> e.stats().kvBlocksUsed());
+        engineGauge("redhare_kv_blocks_cached", "KV cache blocks held by no sequence, kept for prefix reuse", e -> e.stats().kvBlocksCached());
+        engineGauge("redhare_kv_blocks_capacity", "KV cache blocks in the pool", e -> e.stats().kvBlocksTotal());
+        engineGauge("redhare_kv_cache_usage_ratio", "fraction of the KV cache blocks held by sequences",
+                e -> e.stats().kvBlocksUsed() / (double) Math.max(1, e.stats().kvBlocksTotal()));
+        engineGauge("redhare_prefix_cache_queried_tokens", "prompt tokens looked up in the prefix cache (cumulative)",
+                e -> e.stats().prefixQueriedTokens());
+        engineGauge("redhare_prefix_cache_hit_tokens", "prompt tokens found in the prefix cache, not computed (cumulative)",
+                e -> e.stats().prefixHitTokens());
+        // Hits over lookups since start; 0 before any lookup so dashboards do not show a gap.
+        engineGauge("redhare_prefix_cache_hit_rate", "fraction of looked-up prompt tokens found in the prefix cache",
+                e -> e.stats().prefixQueriedTokens() == 0 ? 0 : e.stats().prefixHitTokens() / (double) e.stats().prefixQueriedTokens());
         engineGauge("redhare_engine_preemptions", "sequences preempted for lack of KV blocks (cumulative)", e -> e.stats().preemptions());
+        engineGauge("redhare_engine_rejected", "requests refused because the engine queue was full (cumulative)", e -> e.stats().rejected());
         Gauge.builder("redhare_generation_tokens_per_second", this, m -> m.tokensPerSecond)
                 .description("tokens generated per second between the last two scrapes").register(registry);
     }

@@ -23,21 +23,34 @@ final class TestServer implements AutoCloseable {
     final OpenAiServer server;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
-    TestServer(Path modelDir, PromptFormatter formatter, ServerConfig config, EngineConfig engineConfig) {
+    final PromptFormatter formatter;
+
+    /** Serves the model at {@code modelDir} with its own text side (tokenizer and template when it has them). */
+    TestServer(Path modelDir, ServerConfig config, EngineConfig engineConfig) {
         pool = new Parallel(1);
         model = ModelLoader.load(modelDir, pool);
         engine = new Engine(model, engineConfig);
+        formatter = PromptFormatters.forModel(modelDir, config.servedModelName());
         server = new OpenAiServer(config).start();
-        server.ready(new ServedModel(engine, formatter != null ? formatter : new ByteFallbackFormatter(model.vocabSize())));
+        server.ready(new ServedModel(engine, formatter));
     }
 
     static EngineConfig engineConfig() {
         return new EngineConfig(512, 8192, KvDtype.F32, 16, 256, 16, false);
     }
 
-    /** The qwen3-tiny fixture (vocab 2048, no tokenizer), or skips the test when ../shared is absent. */
+    /** The qwen3-tiny fixture (vocab 2048, no tokenizer: token ids only), or skips the test when ../shared is absent. */
     static TestServer fixture(ServerConfig config) {
-        return new TestServer(SharedFiles.require("fixtures/qwen3-tiny"), null, config, engineConfig());
+        return new TestServer(SharedFiles.require("fixtures/qwen3-tiny"), config, engineConfig());
+    }
+
+    /** A tiny random Qwen3-architecture model with the real Qwen3 tokenizer and chat template ({@link TextModels#qwen3}). */
+    static TestServer text(ServerConfig config) {
+        return new TestServer(TextModels.qwen3(), config, engineConfig());
+    }
+
+    static TestServer text() {
+        return text(ServerConfig.local("tiny"));
     }
 
     static TestServer fixture() {

@@ -18,7 +18,6 @@ import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 import org.redhare.core.attention.KvDtype;
-import org.redhare.core.testing.SharedFiles;
 import org.redhare.engine.EngineConfig;
 
 /** The chat page at / in a real headless Chromium: send a message, watch tokens stream in, stop a reply. */
@@ -33,9 +32,8 @@ class WebChatPageTest {
         assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
                 "Chromium or chromedriver not installed (/usr/bin/chromium, /usr/bin/chromedriver): skipped. "
                         + "Install them with: apt-get install -y chromium chromium-driver");
-        Path model = SharedFiles.require("fixtures/qwen3-tiny");
-        // A long context so a reply can run long enough to be stopped.
-        ts = new TestServer(model, null, ServerConfig.local("tiny"), new EngineConfig(8192, 16384, KvDtype.F32, 16, 256, 8, false));
+        // Real text through the Qwen3 tokenizer and chat template; a long context so a reply can run long enough to be stopped.
+        ts = new TestServer(TextModels.qwen3(), ServerConfig.local("tiny"), new EngineConfig(8192, 16384, KvDtype.F32, 16, 256, 8, false));
         ChromeOptions o = new ChromeOptions();
         o.setBinary(CHROMIUM.toFile());
         o.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
