@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures RedHare's prompt and decode speed on synthetic checkpoints in real shapes, next to the memory
 # read bandwidth measured in the same run, and prints Markdown rows for docs/PERFORMANCE.md.
-#   scripts/perf-report.sh [MODELS_DIR] [SHAPES...]
+#   scripts/perf-report.sh [MODELS_DIR] [SHAPE:ARCH:DTYPE[:QUANTIZE]...]
+# QUANTIZE (fp8, q8_0, q4_0) runs the DTYPE checkpoint with --quantize, i.e. quantized in memory at load.
 # Needs ../shared/perf/membw (the bandwidth probe); synthetic checkpoints are written on first use.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -17,12 +18,14 @@ echo
 echo "| shape | dtype | threads | pp$P tok/s | tg$N tok/s | read/token | tg x read | of bandwidth |"
 echo "|---|---|---|---|---|---|---|---|"
 for spec in "${shapes[@]}"; do
-  IFS=: read -r shape arch dtype <<<"$spec"
+  IFS=: read -r shape arch dtype quant <<<"$spec"
   m="$dir/$shape-$dtype"
   [ -f "$m/model.safetensors" ] || "$here/redhare" synth --arch "$arch" --shape "$shape" --dtype "$dtype" --out "$m" >&2
+  extra=(); label="$dtype"
+  if [ -n "${quant:-}" ]; then extra=(--quantize "$quant"); label="$quant (from $dtype)"; fi
   for t in 1 2; do
-    j="$("$here/redhare" bench --model "$m" -p "$P" -n "$N" -r "$R" --threads "$t" --json 2>/dev/null)"
-    python3 - "$j" "$t" "$shape" "$dtype" "$bw" <<'PY'
+    j="$("$here/redhare" bench --model "$m" "${extra[@]}" -p "$P" -n "$N" -r "$R" --threads "$t" --json 2>/dev/null)"
+    python3 - "$j" "$t" "$shape" "$label" "$bw" <<'PY'
 import json, re, sys
 j = json.loads(sys.argv[1]); t = int(sys.argv[2]); bw = sys.argv[5]
 m = re.search(r"threads=%d read_GBps_best=([\d.]+)" % t, bw)

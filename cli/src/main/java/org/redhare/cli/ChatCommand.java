@@ -81,7 +81,8 @@ final class ChatCommand implements Callable<Integer> {
                         continue;
                     }
                     messages.add(message("user", line));
-                    int[] prompt = codec.encodeChat(messages, true, extra);
+                    String rendered = codec.renderChat(messages, true, extra);
+                    int[] prompt = codec.encodeRendered(rendered);
                     if (prompt.length >= ctx) {
                         out.println("(the conversation no longer fits the context of " + ctx + " tokens: /reset to start over)");
                         messages.remove(messages.size() - 1);
@@ -90,7 +91,7 @@ final class ChatCommand implements Callable<Integer> {
                     GenerationHandle h = engine.submit(new GenerationRequest(prompt, sampling, Math.min(maxTokens, ctx - prompt.length),
                             stops, false));
                     TextCodec.Stream text = codec.stream();
-                    ReasoningView view = new ReasoningView(out, codec.reasoningStartsOpen(messages, extra));
+                    ReasoningView view = new ReasoningView(out, codec.splitter(rendered));
                     GenerationEvent.Finished fin = h.stream(t -> view.append(text.push(t.id())));
                     view.append(text.flush());
                     view.finish();

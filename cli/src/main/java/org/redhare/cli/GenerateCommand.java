@@ -6,6 +6,7 @@ import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import org.redhare.core.Parallel;
@@ -36,6 +37,9 @@ final class GenerateCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
 
+    @Option(names = "--chat", description = "wrap --prompt as one user message in the model's chat template (reasoning is reported apart)")
+    boolean chat;
+
     @Option(names = {"-n", "--max-tokens"}, defaultValue = "128", description = "most tokens to generate (default ${DEFAULT-VALUE})")
     int maxTokens;
 
@@ -58,7 +62,12 @@ final class GenerateCommand implements Callable<Integer> {
         }
         try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.load(pool)) {
             TextCodec codec = input.prompt != null ? TextCodec.require(modelOptions.model, "--prompt") : TextCodec.optional(modelOptions.model);
-            int[] prompt = input.tokens != null ? TokenIds.parse(input.tokens) : codec.encodePrompt(input.prompt);
+            if (chat && input.prompt == null) {
+                throw CliException.usage("--chat needs --prompt TEXT (token ids are used exactly as given)");
+            }
+            String rendered = chat ? codec.renderChat(List.of(ChatCommand.message("user", input.prompt)), true, Map.of()) : null;
+            int[] prompt = input.tokens != null ? TokenIds.parse(input.tokens)
+                    : chat ? codec.encodeRendered(rendered) : codec.encodePrompt(input.prompt);
             int ctx = ctxSize != null ? ctxSize : model.config().contextLength();
             if (ctx > model.config().contextLength()) {
                 throw CliException.usage("--ctx-size " + ctx + " exceeds the model's context length " + model.config().contextLength());
@@ -106,6 +115,11 @@ final class GenerateCommand implements Callable<Integer> {
                         o.put("text", full);
                     } else {
                         o.putNull("text");
+                    }
+                    if (chat) {
+                        var split = org.redhare.text.template.ReasoningParser.forPrompt(rendered).parse(full);
+                        o.put("reasoning_content", split.reasoning());
+                        o.put("content", split.content());
                     }
                     o.put("finish_reason", fin.reason().name().toLowerCase());
                     if (fin.message() != null) {

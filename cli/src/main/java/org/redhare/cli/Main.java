@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
 @Command(name = "redhare", mixinStandardHelpOptions = true, version = "RedHare 0.1.0",
         description = "LLM inference on the JVM, CPU first: Hugging Face checkpoints as published.",
         subcommands = {GenerateCommand.class, PerplexityCommand.class, InfoCommand.class, BenchCommand.class, SynthCommand.class,
-                QuantizeCommand.class, ChatCommand.class,
+                QuantizeCommand.class, ChatCommand.class, TokenizeCommand.class, TemplateCommand.class, ServeCommand.class,
+                BenchServeCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -67,6 +67,10 @@ final class SynthCommand implements Callable<Integer> {
         if (tokenizer != null && !Files.isRegularFile(tokenizer.resolve("tokenizer.json"))) {
             throw CliException.usage("--tokenizer " + tokenizer + " has no tokenizer.json");
         }
+        if (tokenizer != null && s != null) {
+            // the embedding must cover every id the tokenizer can produce
+            s = SyntheticModel.withVocabAtLeast(s, TextCodec.require(tokenizer, "--tokenizer").text().tokenizer().vocabSize());
+        }
         long t0 = System.nanoTime();
         java.util.function.BiConsumer<Long, Long> bar = (done, total) -> Progress.bar("writing " + out.getFileName(), done, total);
         if (ds != null) {

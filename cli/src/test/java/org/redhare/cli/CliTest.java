@@ -212,4 +212,105 @@ class CliTest {
         r = CliRunner.run("generate", "--model", ds.toString(), "--tokens", "1,2,3", "-n", "4", "--json", "--ignore-eos");
         assertThat(r.exit()).as(r.err()).isZero();
     }
+
+    @Test
+    void tokenizeMatchesTheHuggingFaceGoldens() throws Exception {
+        Path qwen3 = SharedFiles.require("tokenizers/qwen3");
+        Path expected = SharedFiles.require("conformance/tokenizers/expected/qwen3.jsonl");
+        int checked = 0;
+        for (String line : Files.readAllLines(expected)) {
+            JsonNode c = JSON.readTree(line);
+            String text = c.path("text").asText();
+            if (text.isEmpty() || text.startsWith("-") || checked >= 12) {
+                continue; // picocli would read a leading '-' as an option; the text module's tests cover every case
+            }
+            CliRunner.Result r = CliRunner.run("tokenize", "--model", qwen3.toString(), "--text", text, "--special");
+            assertThat(r.exit()).as(r.err()).isZero();
+            assertThat(r.out().strip()).as(text).isEqualTo("[" + ids(c.path("ids")) + "]");
+            r = CliRunner.run("tokenize", "--model", qwen3.toString(), "--text", text);
+            assertThat(r.out().strip()).as(text).isEqualTo("[" + ids(c.path("ids_split_special_tokens")) + "]");
+            checked++;
+        }
+        assertThat(checked).isEqualTo(12);
+        CliRunner.Result r = CliRunner.run("tokenize", "--model", SharedFiles.require("models/stories260K.gguf").toString(),
+                "--text", "Once upon a time", "--add-special-tokens");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out().strip()).startsWith("[1,");
+        r = CliRunner.run("tokenize", "--model", SharedFiles.require("fixtures/qwen2-tiny").toString(), "--text", "hi");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("no tokenizer.json");
+    }
+
+    @Test
+    void templateRendersConformanceCasesByteForByte(@TempDir Path tmp) throws Exception {
+        Path root = SharedFiles.require("conformance/chat-templates");
+        JsonNode manifest = JSON.readTree(root.resolve("manifest.json").toFile());
+        JsonNode conversations = JSON.readTree(root.resolve("conversations.json").toFile()).path("conversations");
+        int checked = 0;
+        java.util.Set<String> templates = new java.util.HashSet<>();
+        for (JsonNode c : manifest.path("cases")) {
+            // one text case from each of eight templates: the text module's tests cover every case
+            if (!c.path("expect").asText().equals("text") || checked >= 8 || !templates.add(c.path("template").asText())) {
+                continue;
+            }
+            JsonNode conv = null;
+            for (JsonNode x : conversations) {
+                if (x.path("id").asText().equals(c.path("conversation").asText())) conv = x;
+            }
+            Path msgs = tmp.resolve("m" + checked + ".json");
+            JSON.writeValue(msgs.toFile(), conv.path("messages"));
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("template", "--template",
+                    root.resolve(c.path("template_file").asText()).toString(), "--messages", msgs.toString()));
+            var vars = c.path("variables").fields();
+            while (vars.hasNext()) {
+                var v = vars.next();
+                if (v.getKey().equals("add_generation_prompt")) {
+                    if (!v.getValue().asBoolean()) args.add("--no-generation-prompt");
+                } else if (v.getKey().equals("tools")) {
+                    if (!v.getValue().isNull()) {
+                        Path tools = tmp.resolve("t" + checked + ".json");
+                        JSON.writeValue(tools.toFile(), v.getValue());
+                        args.add("--tools");
+                        args.add(tools.toString());
+                    }
+                } else {
+                    args.add("--var");
+                    args.add(v.getKey() + "=" + JSON.writeValueAsString(v.getValue()));
+                }
+            }
+            CliRunner.Result r = CliRunner.run(args.toArray(String[]::new));
+            assertThat(r.exit()).as(r.err()).isZero();
+            assertThat(r.out()).as(c.path("expected_file").asText()).isEqualTo(Files.readString(root.resolve(c.path("expected_file").asText())));
+            checked++;
+        }
+        assertThat(checked).isEqualTo(8);
+    }
+
+    @Test
+    void chatStreamsTextFromAModelWithARealTokenizer(@TempDir Path tmp) throws Exception {
+        Path m = tmp.resolve("chat");
+        CliRunner.Result r = CliRunner.run("synth", "--arch", "qwen3", "--shape", "tiny", "--out", m.toString(),
+                "--tokenizer", SharedFiles.require("tokenizers/qwen3").toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        java.io.InputStream oldIn = System.in;
+        try {
+            System.setIn(new java.io.ByteArrayInputStream("Hello there!\n/reset\nAgain\n/exit\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            r = CliRunner.run("chat", "--model", m.toString(), "-n", "12", "--seed", "1", "--temperature", "0.8");
+        } finally {
+            System.setIn(oldIn);
+        }
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("chatting with").contains("(new conversation)");
+        assertThat(r.err()).contains("tokens,");
+        // the reply is text decoded by the tokenizer, not token ids
+        String reply = r.out().substring(r.out().indexOf("> ") + 2, r.out().indexOf("(new conversation)")).strip();
+        assertThat(reply).isNotEmpty().doesNotMatch("[0-9,]+");
+        r = CliRunner.run("generate", "--model", m.toString(), "--prompt", "Hi", "--chat", "-n", "5", "--json", "--ignore-eos");
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode o = JSON.readTree(r.out());
+        assertThat(o.path("prompt_tokens").get(0).asInt()).isEqualTo(151644); // <|im_start|>
+        assertThat(o.path("tokens").size()).isEqualTo(5);
+        assertThat(o.path("text").isTextual()).isTrue();
+        assertThat(o.has("content")).isTrue();
+    }
 }

@@ -40,6 +40,7 @@ public final class Parallel implements AutoCloseable {
             throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         }
         this.threads = threads;
+        this.workerScratch = new float[threads][0];
         this.workers = new Thread[threads - 1];
         for (int i = 0; i < workers.length; i++) {
             int index = i + 1;
@@ -71,6 +72,21 @@ public final class Parallel implements AutoCloseable {
             scratch = new float[Math.max(minLength, scratch.length + scratch.length / 2)];
         }
         return scratch;
+    }
+
+    private final float[][] workerScratch;
+
+    /**
+     * A float buffer of at least {@code minLength} owned by worker {@code worker} (the index a
+     * {@link RangeBody} receives), for per-thread tiles inside a job. Only that worker may use it.
+     */
+    public float[] workerScratch(int worker, int minLength) {
+        float[] b = workerScratch[worker];
+        if (b.length < minLength) {
+            b = new float[minLength];
+            workerScratch[worker] = b;
+        }
+        return b;
     }
 
     /**

@@ -4,7 +4,9 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -20,29 +22,67 @@ import org.redhare.model.ForwardBatch;
  * sequence, then prefill chunks of sequences still reading their prompt, oldest first. KV memory is a
  * pool of fixed-size blocks; when a running sequence needs a block and none is free, the youngest
  * running sequence is preempted (its blocks freed, recomputed later), so no request that fits fails.
+ *
+ * <p>With prefix caching, every full block is published under a key chaining its tokens to everything
+ * before it; a newly admitted sequence takes the cached blocks its tokens start with (shared,
+ * read-only) and computes only the rest. A sequence whose next block is being computed right now by
+ * another running sequence waits for it instead of computing it twice (n identical prompts, a shared
+ * system prompt). The last token of a sequence is always computed, to get its logits, so a shared
+ * block is never written.
  */
 public final class Engine implements AutoCloseable {
+    /** Rows of logits one sequence asks for per step while its prompt logprobs are computed (bounds the logits buffer). */
+    static final int PROMPT_LOGPROB_CHUNK = 256;
+
     private final CausalLM model;
     private final EngineConfig config;
     private final PagedKvCache cache;
-    private final BlockAllocator allocator;
+    private final KvBlockPool pool;
     private final LinkedBlockingQueue<Sequence> incoming = new LinkedBlockingQueue<>();
     private final Deque<Sequence> waiting = new ArrayDeque<>();
     private final List<Sequence> running = new ArrayList<>();
+    private final Map<Long, Sequence> computing = new HashMap<>(); // block key -> running sequence computing that block now
     private final Thread thread;
     private final AtomicLong ids = new AtomicLong();
-    private final EngineStats stats = new EngineStats();
+    private final EngineStats stats;
+    private final Logprobs logprobs = new Logprobs();
+    private final int blockSize;
     private volatile boolean closed;
     private float[] logits = new float[0];
 
     public Engine(CausalLM model, EngineConfig config) {
+        this(model, config, true);
+    }
+
+    /**
+     * An engine whose steps the caller drives with {@link #stepOnce()} instead of a thread: tests use it
+     * to hold the scheduler at a known state (queue full, a block shared) without timing.
+     */
+    static Engine manual(CausalLM model, EngineConfig config) {
+        return new Engine(model, config, false);
+    }
+
+    private Engine(CausalLM model, EngineConfig config, boolean start) {
         this.model = model;
         this.config = config;
+        this.blockSize = config.blockSize();
         this.cache = model.kvLayout().allocate(config.kvBlocks(), config.blockSize(), config.kvDtype());
-        this.allocator = new BlockAllocator(config.kvBlocks());
+        this.pool = new KvBlockPool(config.kvBlocks(), config.blockSize());
+        this.stats = new EngineStats(config.kvBlocks());
         this.thread = new Thread(this::loop, "redhare-engine");
         this.thread.setDaemon(true);
-        this.thread.start();
+        if (start) {
+            this.thread.start();
+        }
+    }
+
+    /** Takes what was submitted and runs one step, on the caller's thread; only for an engine made by {@link #manual}. */
+    void stepOnce() {
+        if (thread.isAlive()) {
+            throw new IllegalStateException("the engine runs its own thread");
+        }
+        incoming.drainTo(waiting);
+        step();
     }
 
     public CausalLM model() {
@@ -59,7 +99,9 @@ public final class Engine implements AutoCloseable {
 
     /**
      * Queues a generation. Fails at once, with a message saying what to change, when the prompt does
-     * not fit the context or holds a token outside the vocabulary.
+     * not fit the context, the request could never fit the KV cache, or a token is outside the
+     * vocabulary ({@link InvalidRequestException}); and when {@link EngineConfig#maxWaiting()} requests
+     * already wait ({@link EngineOverloadedException}: retry later).
      */
     public GenerationHandle submit(GenerationRequest request) {
         if (closed) {
@@ -70,14 +112,29 @@ public final class Engine implements AutoCloseable {
             throw new InvalidRequestException("the prompt has " + prompt.length + " tokens but the context holds " + config.maxContext()
                     + " (prompt plus at least one generated token): shorten the prompt or raise the context size");
         }
-        if (prompt.length > (long) config.kvBlocks() * config.blockSize()) {
-            throw new InvalidRequestException("the prompt has " + prompt.length + " tokens but the KV cache holds only "
-                    + config.kvBlocks() * config.blockSize() + ": raise the KV cache memory");
+        // Keys/values are needed for every token but the last generated one, and never past the context.
+        long kvNeeded = Math.min((long) prompt.length + request.maxTokens(), config.maxContext()) - 1;
+        if (kvNeeded > config.kvPoolTokens()) {
+            throw new InvalidRequestException("the prompt (" + prompt.length + " tokens) plus up to " + request.maxTokens()
+                    + " generated tokens needs " + kvNeeded + " tokens of KV cache but the whole cache holds only " + config.kvPoolTokens()
+                    + ": lower max tokens, shorten the prompt, or raise the KV cache memory");
         }
         int vocab = model.vocabSize();
         for (int t : prompt) {
             if (t < 0 || t >= vocab) {
                 throw new InvalidRequestException("token id " + t + " is outside the model's vocabulary [0, " + vocab + ")");
+            }
+        }
+        while (true) {
+            int w = stats.waiting.get();
+            if (w >= config.maxWaiting()) {
+                stats.rejected.incrementAndGet();
+                int retry = stats.retryAfterSeconds();
+                throw new EngineOverloadedException("the engine is busy: " + w + " requests are already waiting (limit "
+                        + config.maxWaiting() + "); retry in about " + retry + " s", retry);
+            }
+            if (stats.waiting.compareAndSet(w, w + 1)) {
+                break;
             }
         }
         GenerationHandle h = new GenerationHandle(ids.incrementAndGet());
@@ -111,11 +168,11 @@ public final class Engine implements AutoCloseable {
             finish(s, FinishReason.CANCELLED, "engine shut down");
         }
         for (Sequence s : waiting) {
-            finish(s, FinishReason.CANCELLED, "engine shut down");
+            finishWaiting(s, FinishReason.CANCELLED, "engine shut down");
         }
         Sequence s;
         while ((s = incoming.poll()) != null) {
-            finish(s, FinishReason.CANCELLED, "engine shut down");
+            finishWaiting(s, FinishReason.CANCELLED, "engine shut down");
         }
     }
 
@@ -132,10 +189,10 @@ public final class Engine implements AutoCloseable {
         if (config.prefillFirst()) {
             scheduleDecodes(batchSeqs, chunkLens, budget);
         }
-        if (batchSeqs.isEmpty()) {
-            return;
+        if (!batchSeqs.isEmpty()) {
+            run(batchSeqs, chunkLens);
         }
-        run(batchSeqs, chunkLens);
+        updateGauges();
     }
 
     private void dropCancelled() {
@@ -146,7 +203,7 @@ public final class Engine implements AutoCloseable {
         }
         waiting.removeIf(s -> {
             if (s.handle.isCancelled()) {
-                finish(s, FinishReason.CANCELLED, null);
+                finishWaiting(s, FinishReason.CANCELLED, null);
                 return true;
             }
             return false;
@@ -164,7 +221,7 @@ public final class Engine implements AutoCloseable {
                 Sequence victim = running.get(running.size() - 1);
                 if (victim == s) {
                     if (running.size() == 1) {
-                        finish(s, FinishReason.CONTEXT_LENGTH, "the KV cache is full (" + config.kvBlocks() * config.blockSize()
+                        finish(s, FinishReason.CONTEXT_LENGTH, "the KV cache is full (" + config.kvPoolTokens()
                                 + " tokens): raise the KV cache memory");
                     } else {
                         preempt(s, seqs, lens);
@@ -202,14 +259,28 @@ public final class Engine implements AutoCloseable {
         // Admit waiting sequences in arrival order while there is budget, room and memory.
         while (budget > 0 && !waiting.isEmpty() && running.size() < config.maxRunning()) {
             Sequence s = waiting.peekFirst();
+            int hits = takeCachedPrefix(s);
+            if (hits < 0) {
+                break; // its next block is being computed by a running sequence: wait for it rather than compute it twice
+            }
             int chunk = fitChunk(s, Math.min(budget, s.length - s.computed));
             if (chunk <= 0) {
+                release(s); // gives the cached blocks back; they stay cached
                 break;
             }
             waiting.pollFirst();
+            stats.waiting.decrementAndGet();
             running.add(s);
-            if (s.admitNanos == 0) {
+            announce(s);
+            if (config.prefixCaching() && !s.request.promptLogprobs()) {
+                stats.prefixQueriedTokens.addAndGet(s.length);
+                stats.prefixHitTokens.addAndGet((long) hits * blockSize);
+            }
+            if (!s.started) {
+                s.started = true;
                 s.admitNanos = System.nanoTime();
+                s.cachedPromptTokens = Math.min(hits * blockSize, s.promptLength);
+                stats.promptTokens.addAndGet(s.promptLength);
             }
             seqs.add(s);
             lens.add(chunk);
@@ -218,9 +289,81 @@ public final class Engine implements AutoCloseable {
         return budget;
     }
 
+    /**
+     * Gives a sequence about to be admitted the cached blocks its tokens start with (all but the last
+     * token, which must be computed for its logits); returns how many, or -1 (taking none) when the next
+     * block is being computed by a running sequence right now.
+     */
+    private int takeCachedPrefix(Sequence s) {
+        if (!config.prefixCaching() || s.request.promptLogprobs() || s.blockCount > 0) {
+            return 0; // prompt logprobs need logits at every prompt position, so the whole prompt is computed
+        }
+        int reusable = (s.length - 1) / blockSize;
+        int hits = 0;
+        while (hits < reusable) {
+            long key = s.blockKey(hits, blockSize);
+            int b = pool.acquire(key, s.parentKey(hits, blockSize), s.tokens, hits * blockSize);
+            if (b < 0) {
+                Sequence other = computing.get(key);
+                if (other != null && other != s) {
+                    release(s);
+                    return -1;
+                }
+                break;
+            }
+            s.addBlock(b);
+            hits++;
+        }
+        s.computed = hits * blockSize;
+        s.published = hits;
+        return hits;
+    }
+
+    /** Marks the full blocks a newly admitted sequence will compute, so identical prefixes admitted later wait for them. */
+    private void announce(Sequence s) {
+        if (!config.prefixCaching()) {
+            return;
+        }
+        int full = (s.length - 1) / blockSize;
+        s.pendingFrom = s.computed / blockSize;
+        s.pendingTo = s.pendingFrom;
+        for (int i = s.pendingFrom; i < full; i++) {
+            long key = s.blockKey(i, blockSize);
+            if (pool.contains(key)) {
+                break; // someone else holds it already; later blocks chain from ours, so stop announcing
+            }
+            computing.putIfAbsent(key, s);
+            s.pendingTo = i + 1;
+        }
+    }
+
+    private void withdraw(Sequence s) {
+        for (int i = s.pendingFrom; i < s.pendingTo; i++) {
+            computing.remove(s.blockKey(i, blockSize), s);
+        }
+        s.pendingFrom = s.pendingTo = 0;
+    }
+
+    /** Offers each newly filled block of {@code s} to the prefix cache. */
+    private void publish(Sequence s) {
+        if (!config.prefixCaching()) {
+            return;
+        }
+        int full = Math.min(s.computed / blockSize, s.blockCount);
+        for (int i = s.published; i < full; i++) {
+            long key = s.blockKey(i, blockSize);
+            pool.publish(s.blocks[i], key, s.parentKey(i, blockSize), s.tokens, i * blockSize);
+            computing.remove(key, s);
+        }
+        s.published = Math.max(s.published, full);
+    }
+
     /** The largest chunk up to {@code want} whose blocks can be reserved now (reserving them). */
     private int fitChunk(Sequence s, int want) {
-        int canHold = (s.blockCount + allocator.available()) * config.blockSize() - s.computed;
+        if (s.wantsPromptLogprobs()) {
+            want = Math.min(want, PROMPT_LOGPROB_CHUNK);
+        }
+        int canHold = (s.blockCount + pool.available()) * blockSize - s.computed;
         int chunk = Math.min(want, canHold);
         if (chunk <= 0) {
             return 0;
@@ -230,12 +373,12 @@ public final class Engine implements AutoCloseable {
     }
 
     private boolean reserve(Sequence s, int tokens) {
-        int need = s.blocksNeeded(tokens, config.blockSize());
-        if (need > allocator.available()) {
+        int need = s.blocksNeeded(tokens, blockSize);
+        if (need > pool.available()) {
             return false;
         }
         for (int i = 0; i < need; i++) {
-            s.addBlock(allocator.allocate());
+            s.addBlock(pool.allocate());
         }
         return true;
     }
@@ -247,43 +390,64 @@ public final class Engine implements AutoCloseable {
             lens.remove(at);
         }
         release(s);
-        s.computed = 0;
         running.remove(s);
         waiting.addFirst(s);
+        stats.waiting.incrementAndGet();
         stats.preemptions.incrementAndGet();
     }
 
+    /** Drops the sequence's hold on its blocks (full published ones stay cached for whoever comes next). */
     private void release(Sequence s) {
+        withdraw(s);
         for (int i = 0; i < s.blockCount; i++) {
-            allocator.release(s.blocks[i]);
+            pool.release(s.blocks[i]);
         }
         s.blockCount = 0;
+        s.computed = 0;
+        s.published = 0;
+        updateGauges();
+    }
+
+    private void updateGauges() {
+        stats.kvBlocksUsed.set(pool.inUse());
+        stats.kvBlocksCached.set(pool.cached());
+        stats.running.set(running.size());
     }
 
     private void run(List<Sequence> seqs, List<Integer> lens) {
         int n = 0;
-        for (int l : lens) {
-            n += l;
+        int rowsWanted = 0;
+        for (int i = 0; i < seqs.size(); i++) {
+            n += lens.get(i);
+            rowsWanted += seqs.get(i).wantsPromptLogprobs() ? lens.get(i) : 1;
         }
         int[] tokens = new int[n];
         int[] positions = new int[n];
         int[][] tables = new int[n][];
-        List<Integer> rowOwners = new ArrayList<>();
-        int[] rows = new int[seqs.size()];
+        int[] rows = new int[rowsWanted];       // token index of each logits row
+        int[] rowSeq = new int[rowsWanted];     // batch sequence the row belongs to
+        int[] rowTarget = new int[rowsWanted];  // prompt index whose logprob the row gives, or -1 to sample
         int r = 0;
         int t = 0;
         for (int i = 0; i < seqs.size(); i++) {
             Sequence s = seqs.get(i);
             int len = lens.get(i);
+            boolean promptRows = s.wantsPromptLogprobs();
             for (int j = 0; j < len; j++) {
-                tokens[t] = s.tokens[s.computed + j];
-                positions[t] = s.computed + j;
+                int p = s.computed + j;
+                tokens[t] = s.tokens[p];
+                positions[t] = p;
                 tables[t] = s.blocks;
+                if (p == s.length - 1) {
+                    rows[r] = t;
+                    rowSeq[r] = i;
+                    rowTarget[r++] = -1;
+                } else if (promptRows && p + 1 < s.promptLength) {
+                    rows[r] = t;
+                    rowSeq[r] = i;
+                    rowTarget[r++] = p + 1;
+                }
                 t++;
-            }
-            if (s.computed + len == s.length) {
-                rows[r++] = t - 1;
-                rowOwners.add(i);
             }
         }
         rows = Arrays.copyOf(rows, r);
@@ -292,23 +456,41 @@ public final class Engine implements AutoCloseable {
             logits = new float[r * vocab];
         }
         long t0 = System.nanoTime();
-        if (r > 0 || n > 0) {
-            model.forward(new ForwardBatch(tokens, positions, tables, rows.length == 0 ? new int[0] : rows), cache, logits);
-        }
+        model.forward(new ForwardBatch(tokens, positions, tables, rows), cache, logits);
         stats.recordStep(n, System.nanoTime() - t0);
         for (int i = 0; i < seqs.size(); i++) {
-            seqs.get(i).computed += lens.get(i);
+            Sequence s = seqs.get(i);
+            s.computed += lens.get(i);
+            publish(s);
         }
         long now = System.nanoTime();
         for (int k = 0; k < r; k++) {
-            Sequence s = seqs.get(rowOwners.get(k));
-            int token = s.sampler.sample(logits, k * vocab, vocab);
+            Sequence s = seqs.get(rowSeq[k]);
+            int off = k * vocab;
+            float logZ = logprobs.logSumExp(logits, off, vocab);
+            int topN = s.request.topLogprobs();
+            if (rowTarget[k] >= 0) {
+                int target = rowTarget[k];
+                s.promptLogprobs[target] = logits[off + s.tokens[target]] - logZ;
+                s.promptTop.set(target, logprobs.top(logits, off, vocab, topN, logZ));
+                continue;
+            }
+            if (s.wantsPromptLogprobs()) {
+                s.promptSent = true;
+                s.handle.emit(new GenerationEvent.Prompt(s.promptLogprobs, List.copyOf(s.promptTop)));
+            }
+            List<TokenLogprob> top = logprobs.top(logits, off, vocab, topN, logZ);
+            // Logprobs describe the model's raw distribution; penalties must not leak into them.
+            int token = s.sampler.modifiesLogits()
+                    ? s.sampler.sample(logprobs.copy(logits, off, vocab), 0, vocab)
+                    : s.sampler.sample(logits, off, vocab);
+            float logprob = logits[off + token] - logZ;
             s.sampler.accept(token);
             s.append(token);
             if (s.firstTokenNanos == 0) {
                 s.firstTokenNanos = now;
             }
-            s.handle.emit(new GenerationEvent.Token(token, Float.NaN));
+            s.handle.emit(new GenerationEvent.Token(token, logprob, top));
             stats.generatedTokens.incrementAndGet();
             if (!s.request.ignoreEos() && s.request.stopTokenIds().contains(token)) {
                 finish(s, FinishReason.STOP, null);
@@ -320,20 +502,34 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** Ends a running sequence: frees its blocks (before the caller hears of it), then reports. */
     private void finish(Sequence s, FinishReason reason, String message) {
         release(s);
         running.remove(s);
+        updateGauges();
+        report(s, reason, message);
+    }
+
+    /** Ends a sequence that was still waiting (it holds no blocks). */
+    private void finishWaiting(Sequence s, FinishReason reason, String message) {
+        release(s);
+        stats.waiting.decrementAndGet();
+        report(s, reason, message);
+    }
+
+    private void report(Sequence s, FinishReason reason, String message) {
         long now = System.nanoTime();
         long first = s.firstTokenNanos == 0 ? now : s.firstTokenNanos;
         long admit = s.admitNanos == 0 ? now : s.admitNanos;
-        Usage u = new Usage(s.promptLength, s.generated, admit - s.submitNanos, first - admit, now - first, 0);
-        s.handle.emit(new GenerationEvent.Finished(reason, u, message));
+        Usage u = new Usage(s.promptLength, s.generated, admit - s.submitNanos, first - admit, now - first, s.cachedPromptTokens);
         stats.finished.incrementAndGet();
+        stats.finishedByReason.incrementAndGet(reason.ordinal());
+        s.handle.emit(new GenerationEvent.Finished(reason, u, message));
     }
 
-    /** Blocks in use, for metrics and tests. */
+    /** KV blocks held by sequences (cached prefix blocks not counted), as of the engine's latest change; any thread. */
     public int usedBlocks() {
-        return allocator.capacity() - allocator.available();
+        return stats.kvBlocksUsed();
     }
 
     @Override

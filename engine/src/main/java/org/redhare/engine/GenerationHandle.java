@@ -47,14 +47,14 @@ public final class GenerationHandle {
         return events.poll(timeout, unit);
     }
 
-    /** Feeds every token to {@code onToken} as it arrives and returns the final event. */
+    /** Feeds every token to {@code onToken} as it arrives and returns the final event (a {@link GenerationEvent.Prompt} is skipped). */
     public GenerationEvent.Finished stream(Consumer<GenerationEvent.Token> onToken) throws InterruptedException {
         while (true) {
             GenerationEvent e = next();
             if (e instanceof GenerationEvent.Token t) {
                 onToken.accept(t);
-            } else {
-                return (GenerationEvent.Finished) e;
+            } else if (e instanceof GenerationEvent.Finished f) {
+                return f;
             }
         }
     }

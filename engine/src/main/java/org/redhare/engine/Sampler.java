@@ -31,6 +31,11 @@ public final class Sampler {
         }
     }
 
+    /** Whether {@link #sample} changes the logits it is given (penalties); otherwise they stay as the model produced them. */
+    public boolean modifiesLogits() {
+        return counts != null || seen != null;
+    }
+
     /** Records a token the sequence produced (for the penalties). */
     public void accept(int token) {
         if (counts != null) {

@@ -1,6 +1,8 @@
 package org.redhare.engine;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /** Engine-thread state of one generation. */
 final class Sequence {
@@ -14,9 +16,20 @@ final class Sequence {
     int generated;
     int[] blocks = new int[4];
     int blockCount;
+    long[] blockKeys = new long[4]; // prefix-cache key of each full block, computed lazily
+    int keysKnown;                  // leading blocks whose key is in blockKeys
+    int published;                  // leading blocks already offered to the prefix cache
+    int pendingFrom;                // blocks [pendingFrom, pendingTo) announced as being computed by this sequence
+    int pendingTo;
+    boolean started;                // admitted at least once
+    int cachedPromptTokens;         // prompt tokens reused from the prefix cache at first admission
     final long submitNanos;
     long admitNanos;
     long firstTokenNanos;
+    // Prompt logprobs, filled as prefill chunks are computed; sent once.
+    final float[] promptLogprobs;               // [promptLength] or null
+    final List<List<TokenLogprob>> promptTop;   // [promptLength] or null
+    boolean promptSent;
 
     Sequence(GenerationHandle handle, GenerationRequest request, int vocab, long now) {
         this.handle = handle;
@@ -26,6 +39,18 @@ final class Sequence {
         this.tokens = Arrays.copyOf(request.prompt(), request.prompt().length + 16);
         this.length = request.prompt().length;
         this.submitNanos = now;
+        if (request.promptLogprobs()) {
+            promptLogprobs = new float[promptLength];
+            promptLogprobs[0] = Float.NaN;
+            promptTop = new ArrayList<>(promptLength);
+            for (int i = 0; i < promptLength; i++) {
+                promptTop.add(List.of());
+            }
+        } else {
+            promptLogprobs = null;
+            promptTop = null;
+            promptSent = true;
+        }
     }
 
     void append(int token) {
@@ -45,5 +70,27 @@ final class Sequence {
 
     int blocksNeeded(int tokensTotal, int blockSize) {
         return (tokensTotal + blockSize - 1) / blockSize - blockCount;
+    }
+
+    /** The prefix-cache key of full block {@code i} (tokens {@code [i*bs, (i+1)*bs)} must all be known). */
+    long blockKey(int i, int bs) {
+        while (keysKnown <= i) {
+            if (keysKnown == blockKeys.length) {
+                blockKeys = Arrays.copyOf(blockKeys, blockKeys.length * 2);
+            }
+            long parent = keysKnown == 0 ? KvBlockPool.ROOT : blockKeys[keysKnown - 1];
+            blockKeys[keysKnown] = KvBlockPool.key(parent, tokens, keysKnown * bs, bs);
+            keysKnown++;
+        }
+        return blockKeys[i];
+    }
+
+    long parentKey(int i, int bs) {
+        return i == 0 ? KvBlockPool.ROOT : blockKey(i - 1, bs);
+    }
+
+    /** Whether the prompt's logprobs are still to be computed and sent. */
+    boolean wantsPromptLogprobs() {
+        return !promptSent;
     }
 }

@@ -1,5 +1,6 @@
 package org.redhare.core.attention;
 
+import org.redhare.core.ops.VectorMath;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -122,7 +123,7 @@ public final class Attention {
                 for (; i < vec; i += L) {
                     acc = FloatVector.fromMemorySegment(F, keys, base + i * 4L, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.fromArray(F, q, qo + i), acc);
                 }
-                float s = acc.reduceLanes(VectorOperators.ADD);
+                float s = VectorMath.sum(acc);
                 for (; i < headDim; i++) {
                     s += keys.get(FLOAT, base + i * 4L) * q[qo + i];
                 }

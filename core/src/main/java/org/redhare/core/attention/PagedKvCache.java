@@ -1,5 +1,6 @@
 package org.redhare.core.attention;
 
+import org.redhare.core.ops.VectorMath;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -142,7 +143,7 @@ public final class PagedKvCache implements AutoCloseable {
                 acc = FloatVector.fromMemorySegment(F, seg, base + i * 4L, ByteOrder.LITTLE_ENDIAN)
                         .fma(FloatVector.fromArray(F, q, qOff + i), acc);
             }
-            float s = acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            float s = VectorMath.sum(acc);
             for (; i < len; i++) {
                 s += seg.get(FLOAT, base + i * 4L) * q[qOff + i];
             }

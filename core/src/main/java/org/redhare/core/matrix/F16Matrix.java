@@ -8,6 +8,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import org.redhare.core.DType;
 import org.redhare.core.Parallel;
+import org.redhare.core.ops.VectorMath;
 
 /**
  * IEEE half-precision weights straight over the checkpoint's bytes, row-major {@code [rows, cols]}.
@@ -48,103 +49,72 @@ public final class F16Matrix implements WeightMatrix {
         for (int i = 0, e = n * cols; i < e; i++) {
             xp[i] *= X_SCALE;
         }
-        int grain = Kernels.rowGrain(rows, pool.threads());
-        if (n == 1) {
-            pool.forRange(rows, grain, (r0, r1, w) -> gemv(xp, y, r0, r1));
-        } else {
-            pool.forRange(rows, grain, (r0, r1, w) -> gemm(xp, n, y, r0, r1));
-        }
+        pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), (r0, r1, w) -> compute(xp, n, y, r0, r1));
     }
 
-    private void gemv(float[] xp, float[] y, int r0, int r1) {
-        final int L = Kernels.L;
-        final int B = Kernels.PAIR_BLOCK;
-        final int full = cols / B * B;
+    /*
+     * Batch invariance as in Bf16Matrix: each y[t, r] is summed in one order whatever n is (even and
+     * odd accumulators over full blocks, fixed-order lane sum, tail in order). F16 checkpoints are rare
+     * next to BF16, so this keeps one row per pass and shares widened weights across three tokens.
+     */
+    private void compute(float[] xp, int n, float[] y, int r0, int r1) {
         for (int r = r0; r < r1; r++) {
-            long base = (long) r * cols * 2;
-            FloatVector a0 = FloatVector.zero(Kernels.F);
-            FloatVector a1 = FloatVector.zero(Kernels.F);
-            FloatVector a2 = FloatVector.zero(Kernels.F);
-            FloatVector a3 = FloatVector.zero(Kernels.F);
-            int c = 0;
-            for (; c + 2 * B <= full; c += 2 * B) {
-                IntVector v0 = IntVector.fromMemorySegment(Kernels.I, data, base + c * 2L, ByteOrder.LITTLE_ENDIAN);
-                IntVector v1 = IntVector.fromMemorySegment(Kernels.I, data, base + (c + B) * 2L, ByteOrder.LITTLE_ENDIAN);
-                a0 = lo(v0).fma(FloatVector.fromArray(Kernels.F, xp, c), a0);
-                a1 = hi(v0).fma(FloatVector.fromArray(Kernels.F, xp, c + L), a1);
-                a2 = lo(v1).fma(FloatVector.fromArray(Kernels.F, xp, c + B), a2);
-                a3 = hi(v1).fma(FloatVector.fromArray(Kernels.F, xp, c + B + L), a3);
-            }
-            for (; c < full; c += B) {
-                IntVector v0 = IntVector.fromMemorySegment(Kernels.I, data, base + c * 2L, ByteOrder.LITTLE_ENDIAN);
-                a0 = lo(v0).fma(FloatVector.fromArray(Kernels.F, xp, c), a0);
-                a1 = hi(v0).fma(FloatVector.fromArray(Kernels.F, xp, c + L), a1);
-            }
-            float sum = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
-            for (; c < cols; c++) {
-                sum += scaledHalf(data.get(LE_SHORT, base + c * 2L)) * xp[c];
-            }
-            y[r] = sum * Y_SCALE;
-        }
-    }
-
-    private void gemm(float[] xp, int n, float[] y, int r0, int r1) {
-        final int L = Kernels.L;
-        final int B = Kernels.PAIR_BLOCK;
-        final int full = cols / B * B;
-        for (int r = r0; r < r1; r++) {
-            long base = (long) r * cols * 2;
             int t = 0;
-            for (; t + 4 <= n; t += 4) {
-                int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
-                FloatVector e0 = FloatVector.zero(Kernels.F), o0 = FloatVector.zero(Kernels.F);
-                FloatVector e1 = FloatVector.zero(Kernels.F), o1 = FloatVector.zero(Kernels.F);
-                FloatVector e2 = FloatVector.zero(Kernels.F), o2 = FloatVector.zero(Kernels.F);
-                FloatVector e3 = FloatVector.zero(Kernels.F), o3 = FloatVector.zero(Kernels.F);
-                for (int c = 0; c < full; c += B) {
-                    IntVector v = IntVector.fromMemorySegment(Kernels.I, data, base + c * 2L, ByteOrder.LITTLE_ENDIAN);
-                    FloatVector we = lo(v);
-                    FloatVector wo = hi(v);
-                    e0 = we.fma(FloatVector.fromArray(Kernels.F, xp, x0 + c), e0);
-                    o0 = wo.fma(FloatVector.fromArray(Kernels.F, xp, x0 + c + L), o0);
-                    e1 = we.fma(FloatVector.fromArray(Kernels.F, xp, x1 + c), e1);
-                    o1 = wo.fma(FloatVector.fromArray(Kernels.F, xp, x1 + c + L), o1);
-                    e2 = we.fma(FloatVector.fromArray(Kernels.F, xp, x2 + c), e2);
-                    o2 = wo.fma(FloatVector.fromArray(Kernels.F, xp, x2 + c + L), o2);
-                    e3 = we.fma(FloatVector.fromArray(Kernels.F, xp, x3 + c), e3);
-                    o3 = wo.fma(FloatVector.fromArray(Kernels.F, xp, x3 + c + L), o3);
-                }
-                float s0 = e0.add(o0).reduceLanes(VectorOperators.ADD);
-                float s1 = e1.add(o1).reduceLanes(VectorOperators.ADD);
-                float s2 = e2.add(o2).reduceLanes(VectorOperators.ADD);
-                float s3 = e3.add(o3).reduceLanes(VectorOperators.ADD);
-                for (int c = full; c < cols; c++) {
-                    float w = scaledHalf(data.get(LE_SHORT, base + c * 2L));
-                    s0 += w * xp[x0 + c];
-                    s1 += w * xp[x1 + c];
-                    s2 += w * xp[x2 + c];
-                    s3 += w * xp[x3 + c];
-                }
-                y[t * rows + r] = s0 * Y_SCALE;
-                y[(t + 1) * rows + r] = s1 * Y_SCALE;
-                y[(t + 2) * rows + r] = s2 * Y_SCALE;
-                y[(t + 3) * rows + r] = s3 * Y_SCALE;
+            for (; t + 3 <= n; t += 3) {
+                tokens3(xp, y, r, t);
             }
             for (; t < n; t++) {
-                int x0 = t * cols;
-                FloatVector e0 = FloatVector.zero(Kernels.F), o0 = FloatVector.zero(Kernels.F);
-                for (int c = 0; c < full; c += B) {
-                    IntVector v = IntVector.fromMemorySegment(Kernels.I, data, base + c * 2L, ByteOrder.LITTLE_ENDIAN);
-                    e0 = lo(v).fma(FloatVector.fromArray(Kernels.F, xp, x0 + c), e0);
-                    o0 = hi(v).fma(FloatVector.fromArray(Kernels.F, xp, x0 + c + L), o0);
-                }
-                float s0 = e0.add(o0).reduceLanes(VectorOperators.ADD);
-                for (int c = full; c < cols; c++) {
-                    s0 += scaledHalf(data.get(LE_SHORT, base + c * 2L)) * xp[x0 + c];
-                }
-                y[t * rows + r] = s0 * Y_SCALE;
+                token1(xp, y, r, t);
             }
         }
+    }
+
+    private void tokens3(float[] xp, float[] y, int r, int t) {
+        final int L = Kernels.L;
+        final int B = Kernels.PAIR_BLOCK;
+        final int full = cols / B * B;
+        final long b0 = (long) r * cols * 2;
+        final int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols;
+        FloatVector e0 = FloatVector.zero(Kernels.F), o0 = FloatVector.zero(Kernels.F);
+        FloatVector e1 = FloatVector.zero(Kernels.F), o1 = FloatVector.zero(Kernels.F);
+        FloatVector e2 = FloatVector.zero(Kernels.F), o2 = FloatVector.zero(Kernels.F);
+        for (int c = 0; c < full; c += B) {
+            IntVector v = IntVector.fromMemorySegment(Kernels.I, data, b0 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+            FloatVector we = lo(v);
+            FloatVector wo = hi(v);
+            e0 = we.fma(FloatVector.fromArray(Kernels.F, xp, x0 + c), e0);
+            o0 = wo.fma(FloatVector.fromArray(Kernels.F, xp, x0 + c + L), o0);
+            e1 = we.fma(FloatVector.fromArray(Kernels.F, xp, x1 + c), e1);
+            o1 = wo.fma(FloatVector.fromArray(Kernels.F, xp, x1 + c + L), o1);
+            e2 = we.fma(FloatVector.fromArray(Kernels.F, xp, x2 + c), e2);
+            o2 = wo.fma(FloatVector.fromArray(Kernels.F, xp, x2 + c + L), o2);
+        }
+        int y0 = t * rows + r;
+        y[y0] = tail(b0, xp, x0, full, VectorMath.sum(e0.add(o0))) * Y_SCALE;
+        y[y0 + rows] = tail(b0, xp, x1, full, VectorMath.sum(e1.add(o1))) * Y_SCALE;
+        y[y0 + 2 * rows] = tail(b0, xp, x2, full, VectorMath.sum(e2.add(o2))) * Y_SCALE;
+    }
+
+    private void token1(float[] xp, float[] y, int r, int t) {
+        final int L = Kernels.L;
+        final int B = Kernels.PAIR_BLOCK;
+        final int full = cols / B * B;
+        final long b0 = (long) r * cols * 2;
+        final int x0 = t * cols;
+        FloatVector e0 = FloatVector.zero(Kernels.F), o0 = FloatVector.zero(Kernels.F);
+        for (int c = 0; c < full; c += B) {
+            IntVector v = IntVector.fromMemorySegment(Kernels.I, data, b0 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+            e0 = lo(v).fma(FloatVector.fromArray(Kernels.F, xp, x0 + c), e0);
+            o0 = hi(v).fma(FloatVector.fromArray(Kernels.F, xp, x0 + c + L), o0);
+        }
+        y[t * rows + r] = tail(b0, xp, x0, full, VectorMath.sum(e0.add(o0))) * Y_SCALE;
+    }
+
+    private float tail(long base, float[] xp, int xo, int full, float s) {
+        for (int c = full; c < cols; c++) {
+            s += scaledHalf(data.get(LE_SHORT, base + c * 2L)) * xp[xo + c];
+        }
+        return s;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package org.redhare.core.matrix;
 
+import org.redhare.core.ops.VectorMath;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -54,7 +55,7 @@ public final class F32Matrix implements WeightMatrix {
                     FloatVector w0 = FloatVector.fromMemorySegment(Kernels.F, data, base + c * 4L, ByteOrder.LITTLE_ENDIAN);
                     acc0 = w0.fma(FloatVector.fromArray(Kernels.F, x, xo + c), acc0);
                 }
-                float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+                float sum = VectorMath.sum(acc0.add(acc1));
                 for (; c < cols; c++) {
                     sum += data.get(LE_FLOAT, base + c * 4L) * x[xo + c];
                 }

@@ -19,7 +19,7 @@ public final class Ops {
             FloatVector v = FloatVector.fromArray(F, x, off + i);
             acc = v.fma(v, acc);
         }
-        double s = acc.reduceLanes(VectorOperators.ADD);
+        double s = VectorMath.sum(acc);
         for (; i < len; i++) {
             s += (double) x[off + i] * x[off + i];
         }
@@ -89,17 +89,17 @@ public final class Ops {
         }
     }
 
-    /** SwiGLU with gate and up in separate arrays ({@code [n, dim]} each). Vector exp (SVML on x86). */
+    /** SwiGLU with gate and up in separate arrays ({@code [n, dim]} each); exp from {@link VectorMath}. */
     public static void siluMul(float[] gate, float[] up, int len, float[] out) {
         int i = 0;
         for (; i + L <= len; i += L) {
             FloatVector a = FloatVector.fromArray(F, gate, i);
-            FloatVector e = a.neg().lanewise(VectorOperators.EXP);
+            FloatVector e = VectorMath.exp(a.neg());
             a.div(e.add(1f)).mul(FloatVector.fromArray(F, up, i)).intoArray(out, i);
         }
         for (; i < len; i++) {
             float a = gate[i];
-            out[i] = a / (1f + (float) Math.exp(-a)) * up[i];
+            out[i] = a / (1f + VectorMath.exp(-a)) * up[i];
         }
     }
 
@@ -133,13 +133,13 @@ public final class Ops {
         FloatVector acc = FloatVector.zero(F);
         int i = 0;
         for (; i + L <= len; i += L) {
-            FloatVector e = FloatVector.fromArray(F, x, off + i).sub(shift).lanewise(VectorOperators.EXP);
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(F, x, off + i).sub(shift));
             e.intoArray(x, off + i);
             acc = acc.add(e);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = VectorMath.sum(acc);
         for (; i < len; i++) {
-            float e = (float) Math.exp(x[off + i] - shift);
+            float e = VectorMath.exp(x[off + i] - shift);
             x[off + i] = e;
             sum += e;
         }
@@ -153,7 +153,7 @@ public final class Ops {
         for (; i + L <= len; i += L) {
             acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = VectorMath.sum(acc);
         for (; i < len; i++) {
             s += a[aOff + i] * b[bOff + i];
         }

@@ -55,7 +55,7 @@ class WeightMatrixTest {
     @ParameterizedTest(name = "{0} [{1} x {2}] x {3} tokens")
     @CsvSource({
             "F32, 5, 1, 1", "F32, 33, 17, 3", "F32, 64, 128, 5", "F32, 19, 100, 9",
-            "BF16, 5, 1, 1", "BF16, 7, 31, 2", "BF16, 33, 33, 1", "BF16, 64, 128, 4", "BF16, 21, 257, 7", "BF16, 130, 96, 13",
+            "BF16, 5, 1, 1", "BF16, 7, 31, 2", "BF16, 33, 33, 1", "BF16, 64, 128, 4", "BF16, 21, 257, 7", "BF16, 130, 96, 13", "BF16, 8, 64, 3", "BF16, 12, 40, 6",
             "F16, 5, 1, 1", "F16, 7, 31, 2", "F16, 33, 65, 1", "F16, 64, 128, 4", "F16, 21, 257, 7", "F16, 130, 96, 13",
     })
     void multiplyMatchesScalarReference(DType dtype, int rows, int cols, int n) {
@@ -89,6 +89,44 @@ class WeightMatrixTest {
         m.row(rows - 1, row, 0);
         for (int c = 0; c < cols; c++) {
             assertThat(row[c]).isEqualTo(w[(rows - 1) * cols + c]);
+        }
+    }
+
+    /**
+     * The server batches requests together, so a token's result must not depend on the batch: every
+     * kernel must give bitwise the same output for a token computed alone, in any batch size, at any
+     * position in the batch, with any thread count.
+     */
+    @ParameterizedTest(name = "{0} [{1} x {2}]")
+    @CsvSource({"F32, 37, 100", "BF16, 37, 100", "BF16, 64, 96", "BF16, 9, 33", "BF16, 4, 31", "BF16, 13, 200", "F16, 37, 100", "F16, 11, 64"})
+    void resultsDoNotDependOnTheBatch(DType dtype, int rows, int cols) {
+        Random rnd = new Random(rows * 131L + cols);
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian();
+        }
+        WeightMatrix m = make(dtype, w, rows, cols);
+        int maxN = 13;
+        float[] x = new float[maxN * cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian() * (i % 7 == 0 ? 50 : 1);
+        }
+        float[][] alone = new float[maxN][rows];
+        for (int t = 0; t < maxN; t++) {
+            m.multiply(ONE, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, alone[t]);
+        }
+        for (Parallel pool : new Parallel[] {ONE, THREE}) {
+            for (int n = 1; n <= maxN; n++) {
+                for (int start = 0; start + n <= maxN; start += Math.max(1, n - 1)) {
+                    float[] y = new float[n * rows];
+                    m.multiply(pool, java.util.Arrays.copyOfRange(x, start * cols, (start + n) * cols), n, y);
+                    for (int t = 0; t < n; t++) {
+                        float[] got = java.util.Arrays.copyOfRange(y, t * rows, (t + 1) * rows);
+                        assertThat(got).as("token %d of a batch of %d starting at %d, %d threads", start + t, n, start, pool.threads())
+                                .containsExactly(alone[start + t]);
+                    }
+                }
+            }
         }
     }
 

@@ -23,7 +23,12 @@ import org.redhare.model.layers.Router;
 public final class DeepseekFamily implements Architecture {
     private static final System.Logger LOG = System.getLogger(DeepseekFamily.class.getName());
 
-    /** System property choosing the attention form: absorbed, expanded or auto (expanded for prompts). */
+    /**
+     * System property choosing the attention form: absorbed (default), expanded, or auto (expanded for
+     * any batch of more than one token). The two forms are equal in exact arithmetic but not bit for bit,
+     * and auto picks by batch size, so under auto a request's tokens could change with what it is batched
+     * with; absorbed is the default because the server must give the same tokens alone and batched.
+     */
     public static final String MLA_MODE_PROPERTY = "redhare.mla";
 
     @Override
@@ -56,7 +61,7 @@ public final class DeepseekFamily implements Architecture {
             }
         }
         MultiHeadLatentAttention.Mode mode = MultiHeadLatentAttention.Mode.valueOf(
-                System.getProperty(MLA_MODE_PROPERTY, "auto").toUpperCase(java.util.Locale.ROOT));
+                System.getProperty(MLA_MODE_PROPERTY, "absorbed").toUpperCase(java.util.Locale.ROOT));
         int experts = raw.path("n_routed_experts").asInt(0);
         int topK = raw.path("num_experts_per_tok").asInt(0);
         int firstDense = raw.path("first_k_dense_replace").asInt(0);

@@ -70,6 +70,13 @@ public final class SyntheticModel {
                 s.tied(), s.ropeTheta(), s.maxPositions(), s.eps(), s.llama3Rope() && arch.equals("llama"));
     }
 
+    /** The shape with a vocabulary of at least {@code vocab} tokens (rounded up to a multiple of 64), e.g. to fit a real tokenizer. */
+    public static Shape withVocabAtLeast(Shape s, int vocab) {
+        int v = Math.max(s.vocab(), (vocab + 63) / 64 * 64);
+        return new Shape(s.name(), s.arch(), s.hidden(), s.layers(), s.heads(), s.kvHeads(), s.headDim(), s.intermediate(), v,
+                s.tied(), s.ropeTheta(), s.maxPositions(), s.eps(), s.llama3Rope());
+    }
+
     /** Collects the tensors of a checkpoint in order. */
     private static final class Tensors {
         final List<SafetensorsWriter.Entry> entries = new ArrayList<>();

@@ -1,0 +1,130 @@
+package org.redhare.core.ops;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector reductions and functions whose results do not depend on how the JVM runs them.
+ *
+ * <p>Why not {@code reduceLanes(ADD)} and {@code lanewise(EXP)}: the Vector API lets a float sum
+ * reduction add lanes in any order and lets {@code EXP} use a platform library, and in practice the
+ * interpreted (Java) implementation and the JIT-compiled intrinsic differ in the last bit. A kernel then
+ * gives different bits for the same input depending on whether it had been compiled yet — so a request
+ * would not get the same tokens alone as in a batch, run early or late. Everything here is built only
+ * from lane-wise IEEE operations (add, multiply, fused multiply-add, lane permutations, bit
+ * arithmetic), which both implementations compute exactly alike.
+ */
+public final class VectorMath {
+    private VectorMath() {}
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final int L = F.length();
+
+    /** Lane i takes lane i + L/2^k (mod L): the halving steps of a fixed-order tree sum. */
+    private static final VectorShuffle<Float> HALF = VectorShuffle.iota(F, Math.max(1, L / 2), 1, true);
+    private static final VectorShuffle<Float> QUARTER = VectorShuffle.iota(F, Math.max(1, L / 4), 1, true);
+    private static final VectorShuffle<Float> EIGHTH = VectorShuffle.iota(F, Math.max(1, L / 8), 1, true);
+    private static final VectorShuffle<Float> SIXTEENTH = VectorShuffle.iota(F, Math.max(1, L / 16), 1, true);
+
+    /**
+     * Sum of all lanes in a fixed tree order: {@code (v[i] + v[i+L/2])}, then halves again. Same bits
+     * compiled or interpreted, for vectors of 4, 8 or 16 floats.
+     */
+    public static float sum(FloatVector v) {
+        if (L >= 16) {
+            v = v.add(v.rearrange(HALF));
+            v = v.add(v.rearrange(QUARTER));
+            v = v.add(v.rearrange(EIGHTH));
+            v = v.add(v.rearrange(SIXTEENTH));
+        } else if (L == 8) {
+            v = v.add(v.rearrange(HALF));
+            v = v.add(v.rearrange(QUARTER));
+            v = v.add(v.rearrange(EIGHTH));
+        } else if (L == 4) {
+            v = v.add(v.rearrange(HALF));
+            v = v.add(v.rearrange(QUARTER));
+        } else {
+            float s = 0f;
+            for (int i = 0; i < L; i++) {
+                s += v.lane(i);
+            }
+            return s;
+        }
+        return v.lane(0);
+    }
+
+    private static final float LOG2E = 1.44269504088896341f;
+    // ln 2 split so that n * LN2_HI is exact for |n| < 2^9
+    private static final float LN2_HI = 0.693145751953125f;
+    private static final float LN2_LO = 1.42860682030941723212e-6f;
+    /** 1.5 * 2^23: adding it rounds a float in [-2^22, 2^22] to the nearest integer (ties to even). */
+    private static final float ROUND = 12582912f;
+    private static final float MAX_ARG = 88.7f;
+    private static final float MIN_ARG = -87.33654f;
+    // Taylor coefficients 1/k! of e^r on |r| <= ln2/2 (error below 2e-7 relative)
+    private static final float C2 = 0.5f;
+    private static final float C3 = 1.6666667e-1f;
+    private static final float C4 = 4.1666668e-2f;
+    private static final float C5 = 8.333334e-3f;
+    private static final float C6 = 1.3888889e-3f;
+    private static final float C7 = 1.984127e-4f;
+
+    /**
+     * {@code e^x} lane-wise, within about 2 ulp of {@link Math#exp}; {@code 0} below about -87.3
+     * (including {@code -Infinity}), {@code +Infinity} above 88.7. NaN lanes give NaN.
+     */
+    public static FloatVector exp(FloatVector x) {
+        VectorMask<Float> under = x.compare(VectorOperators.LT, MIN_ARG);
+        VectorMask<Float> over = x.compare(VectorOperators.GT, MAX_ARG);
+        FloatVector c = x.max(MIN_ARG).min(MAX_ARG);
+        FloatVector t = c.fma(LOG2E, ROUND);
+        FloatVector n = t.sub(ROUND);
+        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), c);
+        r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
+        FloatVector p = r.fma(C7, C6);
+        p = p.fma(r, FloatVector.broadcast(F, C5));
+        p = p.fma(r, FloatVector.broadcast(F, C4));
+        p = p.fma(r, FloatVector.broadcast(F, C3));
+        p = p.fma(r, FloatVector.broadcast(F, C2));
+        p = p.fma(r, FloatVector.broadcast(F, 1f));
+        p = p.fma(r, FloatVector.broadcast(F, 1f));
+        // 2^n by building the exponent: n lies in [-126, 128]; split into two factors so n = 128 works
+        IntVector ni = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND));
+        IntVector half = ni.lanewise(VectorOperators.ASHR, 1);
+        FloatVector s1 = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector s2 = ni.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector result = p.mul(s1).mul(s2);
+        result = result.blend(0f, under);
+        result = result.blend(Float.POSITIVE_INFINITY, over);
+        // NaN compares false both ways and propagates through the arithmetic above
+        return result;
+    }
+
+    /** Scalar twin of {@link #exp(FloatVector)} with identical results, for loop tails. */
+    public static float exp(float x) {
+        if (x < MIN_ARG) return 0f;
+        if (x > MAX_ARG) return Float.POSITIVE_INFINITY;
+        if (Float.isNaN(x)) return x;
+        float t = Math.fma(x, LOG2E, ROUND);
+        float n = t - ROUND;
+        float r = Math.fma(n, -LN2_HI, x);
+        r = Math.fma(n, -LN2_LO, r);
+        float p = Math.fma(r, C7, C6);
+        p = Math.fma(p, r, C5);
+        p = Math.fma(p, r, C4);
+        p = Math.fma(p, r, C3);
+        p = Math.fma(p, r, C2);
+        p = Math.fma(p, r, 1f);
+        p = Math.fma(p, r, 1f);
+        int ni = Float.floatToRawIntBits(t) - Float.floatToRawIntBits(ROUND);
+        int half = ni >> 1;
+        float s1 = Float.intBitsToFloat((half + 127) << 23);
+        float s2 = Float.intBitsToFloat((ni - half + 127) << 23);
+        return p * s1 * s2;
+    }
+}

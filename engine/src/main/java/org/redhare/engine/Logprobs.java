@@ -1,0 +1,65 @@
+package org.redhare.engine;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.redhare.core.ops.Ops;
+
+/** Log-softmax pieces over one logits row, with scratch reused across calls. Engine thread only. */
+final class Logprobs {
+    private float[] scratch = new float[0];
+    private int[] topIds = new int[GenerationRequest.MAX_TOP_LOGPROBS];
+    private float[] topValues = new float[GenerationRequest.MAX_TOP_LOGPROBS];
+
+    /** {@code log(sum(exp(x)))} of {@code x[off .. off+len)}, through a copy (the row is left as it was). */
+    float logSumExp(float[] x, int off, int len) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < len; i++) {
+            max = Math.max(max, x[off + i]);
+        }
+        if (scratch.length < len) {
+            scratch = new float[len];
+        }
+        System.arraycopy(x, off, scratch, 0, len);
+        float sum = Ops.expShifted(scratch, 0, len, max); // vector exp
+        return max + (float) Math.log(sum);
+    }
+
+    /** A copy of a row (for a sampler that modifies the logits), in scratch shared with {@link #logSumExp}. */
+    float[] copy(float[] x, int off, int len) {
+        if (scratch.length < len) {
+            scratch = new float[len];
+        }
+        System.arraycopy(x, off, scratch, 0, len);
+        return scratch;
+    }
+
+    /**
+     * The {@code k} largest entries of {@code x[off .. off+len)} as logprobs (value minus {@code logZ}),
+     * most likely first; equal values in id order.
+     */
+    List<TokenLogprob> top(float[] x, int off, int len, int k, float logZ) {
+        if (k == 0) {
+            return List.of();
+        }
+        int n = 0; // entries held, sorted descending in topValues[0..n)
+        for (int i = 0; i < len; i++) {
+            float v = x[off + i];
+            if (n == k && !(v > topValues[n - 1])) {
+                continue; // not above the smallest kept (ties keep the lower id already held)
+            }
+            int j = n == k ? n - 1 : n++;
+            while (j > 0 && v > topValues[j - 1]) {
+                topValues[j] = topValues[j - 1];
+                topIds[j] = topIds[j - 1];
+                j--;
+            }
+            topValues[j] = v;
+            topIds[j] = i;
+        }
+        List<TokenLogprob> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            out.add(new TokenLogprob(topIds[i], topValues[i] - logZ));
+        }
+        return List.copyOf(out);
+    }
+}

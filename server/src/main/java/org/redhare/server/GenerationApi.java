@@ -1,0 +1,540 @@
+package org.redhare.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
+import org.redhare.engine.EngineOverloadedException;
+import org.redhare.engine.GenerationHandle;
+import org.redhare.engine.GenerationRequest;
+import org.redhare.engine.InvalidRequestException;
+import org.redhare.engine.SamplingParams;
+import org.redhare.engine.TokenLogprob;
+
+/** POST /v1/completions and /v1/chat/completions: request to engine, engine events to OpenAI JSON or SSE. */
+final class GenerationApi {
+    private final ObjectMapper json;
+    private final ServerMetrics metrics;
+    private final Set<GenerationHandle> active;
+    private final String modelName;
+
+    GenerationApi(ObjectMapper json, ServerMetrics metrics, Set<GenerationHandle> active, String modelName) {
+        this.json = json;
+        this.metrics = metrics;
+        this.active = active;
+        this.modelName = modelName;
+    }
+
+    /** What the handler must write: a JSON body, or nothing when it streamed the reply itself. */
+    interface Response {
+        /** Called once the request is known valid, before any engine work, for streamed replies. */
+        OutputStream beginStream() throws IOException;
+    }
+
+    ObjectNode completions(ServedModel model, JsonNode body, Response response) throws IOException, InterruptedException {
+        Params p = new Params(body);
+        checkModel(p);
+        SamplingRequest sr = SamplingRequest.read(p, false);
+        List<int[]> prompts = completionPrompts(p, model.formatter());
+        List<Choice.Echo> echoes = new ArrayList<>();
+        for (int[] ids : prompts) {
+            echoes.add(sr.echo() ? new Choice.Echo(echoText(p, prompts.size(), ids, model.formatter()), sr.logprobs() != null) : null);
+        }
+        return run(model, sr, prompts, echoes, null, false, response);
+    }
+
+    ObjectNode chat(ServedModel model, JsonNode body, Response response) throws IOException, InterruptedException {
+        Params p = new Params(body);
+        checkModel(p);
+        SamplingRequest sr = SamplingRequest.read(p, true);
+        PromptFormatter.ChatPrompt cp = renderChat(model, p);
+        return run(model, sr, List.of(cp.ids()), java.util.Collections.singletonList(null), cp, true, response);
+    }
+
+    /** The request's messages rendered with the model's template: {@code tools} and {@code chat_template_kwargs} (extra template variables) included. */
+    @SuppressWarnings("unchecked")
+    PromptFormatter.ChatPrompt renderChat(ServedModel model, Params p) {
+        List<Map<String, Object>> messages = messages(p);
+        List<Map<String, Object>> tools = tools(p);
+        Map<String, Object> extra = new LinkedHashMap<>();
+        ObjectNode kw = p.object("chat_template_kwargs");
+        if (kw != null) {
+            extra.putAll(json.convertValue(kw, Map.class));
+        }
+        return model.formatter().renderChat(messages, tools, extra);
+    }
+
+    private void checkModel(Params p) {
+        String m = p.string("model");
+        // Clients must send a model; any value is served by the one loaded model, as llama.cpp does,
+        // so tools configured with another name still work.
+        if (m == null) {
+            throw ApiException.invalid("model", "'model' is required: use \"" + modelName + "\" (see GET /v1/models)");
+        }
+    }
+
+    private ObjectNode run(ServedModel model, SamplingRequest sr, List<int[]> prompts, List<Choice.Echo> echoes, PromptFormatter.ChatPrompt chat,
+                           boolean isChat, Response response) throws IOException, InterruptedException {
+        int ctx = model.maxContext();
+        List<GenerationRequest> requests = new ArrayList<>();
+        Set<Integer> stopIds = new HashSet<>(model.formatter().stopTokenIds());
+        stopIds.addAll(model.engine().model().config().eosTokenIds());
+        int promptTokens = 0;
+        for (int[] prompt : prompts) {
+            if (prompt.length == 0) {
+                throw ApiException.invalid(isChat ? "messages" : "prompt", "the prompt is empty: give at least one token");
+            }
+            if (prompt.length >= ctx) {
+                throw ApiException.invalid(isChat ? "messages" : "prompt", "the prompt has " + prompt.length + " tokens but the context holds "
+                        + ctx + " (prompt plus at least one generated token): shorten it");
+            }
+            int maxTokens = sr.maxTokens() != null ? sr.maxTokens() : ctx - prompt.length;
+            if ((long) prompt.length + maxTokens > ctx) {
+                throw ApiException.invalid(isChat ? "max_completion_tokens" : "max_tokens", "the prompt has " + prompt.length
+                        + " tokens and " + maxTokens + " more were asked for, but the context holds " + ctx
+                        + ": ask for at most " + (ctx - prompt.length) + " tokens or shorten the prompt");
+            }
+            promptTokens += prompt.length;
+            for (int i = 0; i < sr.n(); i++) {
+                SamplingParams sp = sr.sampling();
+                if (sp.seed() != null && i > 0) {
+                    sp = sp.withSeed(sp.seed() + i); // same seed, same n choices; yet the choices differ
+                }
+                try {
+                    // Echoed prompt logprobs need the whole prompt computed, which skips the prefix cache: ask only then.
+                    requests.add(new GenerationRequest(prompt, sp, maxTokens, stopIds, sr.ignoreEos(),
+                            sr.logprobs() != null ? sr.logprobs() : 0, sr.echo() && sr.logprobs() != null));
+                } catch (InvalidRequestException e) {
+                    throw ApiException.invalid(null, e.getMessage());
+                }
+            }
+        }
+        String id = (isChat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
+        long created = System.currentTimeMillis() / 1000;
+        long start = System.nanoTime();
+        metrics.prompt(promptTokens);
+
+        List<Choice> choices = new ArrayList<>();
+        try {
+            for (int i = 0; i < requests.size(); i++) {
+                GenerationHandle h;
+                try {
+                    h = model.engine().submit(requests.get(i));
+                } catch (InvalidRequestException e) {
+                    throw ApiException.invalid(isChat ? "messages" : "prompt", e.getMessage());
+                } catch (EngineOverloadedException e) {
+                    // the engine's queue is full: nothing of this request runs (choices already submitted are cancelled below)
+                    throw ApiException.overloaded(e.getMessage(), e.retryAfterSeconds());
+                } catch (IllegalStateException e) {
+                    throw ApiException.unavailable("the server is shutting down: retry against another instance", 5);
+                }
+                active.add(h);
+                int[] prompt = requests.get(i).prompt();
+                choices.add(new Choice(i, prompt, h, model.formatter(), sr.stop(), chat != null ? chat.reasoning() : null,
+                        echoes.get(i / sr.n()), metrics, start));
+            }
+            Choice.Sink sink;
+            StreamSink stream = null;
+            if (sr.stream()) {
+                stream = new StreamSink(response.beginStream(), id, created, isChat, sr.logprobs() != null, model.formatter());
+                sink = stream;
+            } else {
+                sink = new Choice.Sink() {
+                    @Override public void delta(Choice c, String content, String reasoning, List<Choice.Tok> tokens) {}
+                    @Override public void finished(Choice c) {}
+                    @Override public void idle() {}
+                };
+            }
+            if (stream != null && isChat) {
+                for (Choice c : choices) {
+                    stream.roleChunk(c);
+                }
+            }
+            runAll(choices, sink);
+            int completion = choices.stream().mapToInt(c -> c.completionTokens).sum();
+            if (stream != null) {
+                if (sr.includeUsage()) {
+                    stream.usage(usage(promptTokens, completion));
+                }
+                stream.done();
+                return null;
+            }
+            return reply(id, created, isChat, choices, sr, model.formatter(), usage(promptTokens, completion));
+        } finally {
+            for (Choice c : choices) {
+                c.handle.cancel(); // no-op for finished ones; frees the rest at once
+                active.remove(c.handle);
+            }
+        }
+    }
+
+    /** Runs every choice to its end; the first failure (client gone) cancels them all. */
+    private static void runAll(List<Choice> choices, Choice.Sink sink) throws IOException, InterruptedException {
+        if (choices.size() == 1) {
+            choices.get(0).run(sink);
+            return;
+        }
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        List<Thread> threads = new ArrayList<>();
+        for (Choice c : choices) {
+            threads.add(Thread.ofVirtual().name("choice-" + c.index).start(() -> {
+                try {
+                    c.run(sink);
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                    choices.forEach(o -> o.handle.cancel());
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        Throwable t = failure.get();
+        if (t instanceof IOException io) throw io;
+        if (t instanceof RuntimeException re) throw re;
+        if (t instanceof InterruptedException ie) throw ie;
+        if (t != null) throw new IOException(t);
+    }
+
+    private ObjectNode usage(int prompt, int completion) {
+        ObjectNode u = json.createObjectNode();
+        u.put("prompt_tokens", prompt);
+        u.put("completion_tokens", completion);
+        u.put("total_tokens", prompt + completion);
+        return u;
+    }
+
+    private ObjectNode reply(String id, long created, boolean isChat, List<Choice> choices, SamplingRequest sr, PromptFormatter f, ObjectNode usage) {
+        ObjectNode o = json.createObjectNode();
+        o.put("id", id);
+        o.put("object", isChat ? "chat.completion" : "text_completion");
+        o.put("created", created);
+        o.put("model", modelName);
+        ArrayNode arr = o.putArray("choices");
+        for (Choice c : choices) {
+            ObjectNode ch = arr.addObject();
+            ch.put("index", c.index);
+            if (isChat) {
+                ObjectNode m = ch.putObject("message");
+                m.put("role", "assistant");
+                m.put("content", c.content.toString());
+                if (!c.reasoningText.isEmpty()) {
+                    m.put("reasoning_content", c.reasoningText.toString());
+                }
+                if (sr.logprobs() != null) {
+                    ArrayNode content = ch.putObject("logprobs").putArray("content");
+                    for (Choice.Tok t : c.tokens) {
+                        content.add(chatLogprob(t, f));
+                    }
+                } else {
+                    ch.putNull("logprobs");
+                }
+            } else {
+                ch.put("text", c.content.toString());
+                if (sr.logprobs() != null) {
+                    List<Choice.Tok> all = new ArrayList<>(c.promptTokens);
+                    all.addAll(c.tokens);
+                    ch.set("logprobs", completionLogprobs(all, f, 0));
+                } else {
+                    ch.putNull("logprobs");
+                }
+            }
+            ch.put("finish_reason", c.finishReason);
+        }
+        o.set("usage", usage);
+        return o;
+    }
+
+    ObjectNode chatLogprob(Choice.Tok t, PromptFormatter f) {
+        ObjectNode e = json.createObjectNode();
+        e.put("token", f.tokenText(t.id()));
+        putLogprob(e, "logprob", t.logprob());
+        bytes(e, f.tokenBytes(t.id()));
+        ArrayNode top = e.putArray("top_logprobs");
+        for (TokenLogprob a : t.top()) {
+            ObjectNode x = top.addObject();
+            x.put("token", f.tokenText(a.id()));
+            putLogprob(x, "logprob", a.logprob());
+            bytes(x, f.tokenBytes(a.id()));
+        }
+        return e;
+    }
+
+    ObjectNode completionLogprobs(List<Choice.Tok> toks, PromptFormatter f, int offset) {
+        ObjectNode lp = json.createObjectNode();
+        ArrayNode tokens = lp.putArray("tokens");
+        ArrayNode lps = lp.putArray("token_logprobs");
+        ArrayNode tops = lp.putArray("top_logprobs");
+        ArrayNode offsets = lp.putArray("text_offset");
+        for (Choice.Tok t : toks) {
+            String text = f.tokenText(t.id());
+            tokens.add(text);
+            if (Float.isFinite(t.logprob())) lps.add(t.logprob()); else lps.addNull();
+            if (t.top().isEmpty() && !Float.isFinite(t.logprob())) {
+                tops.addNull();
+            } else {
+                ObjectNode m = tops.addObject();
+                for (TokenLogprob a : t.top()) {
+                    m.put(f.tokenText(a.id()), a.logprob());
+                }
+            }
+            offsets.add(offset);
+            offset += text.length();
+        }
+        return lp;
+    }
+
+    private static void putLogprob(ObjectNode o, String name, float v) {
+        if (Float.isFinite(v)) o.put(name, v); else o.putNull(name);
+    }
+
+    private static void bytes(ObjectNode o, byte[] bytes) {
+        ArrayNode b = o.putArray("bytes");
+        for (byte x : bytes) {
+            b.add(x & 0xFF);
+        }
+    }
+
+    private static String echoText(Params p, int count, int[] ids, PromptFormatter f) {
+        if (!f.hasTokenizer()) {
+            return ""; // token ids only: the ids come back through logprobs
+        }
+        JsonNode prompt = p.get("prompt");
+        if (prompt.isTextual()) {
+            return prompt.asText();
+        }
+        if (prompt.isArray() && count > 1 && prompt.get(0).isTextual()) {
+            for (JsonNode s : prompt) {
+                // the text of the prompt whose tokens these are
+                int[] e = f.encode(s.asText());
+                if (java.util.Arrays.equals(e, ids)) {
+                    return s.asText();
+                }
+            }
+        }
+        return f.decode(ids);
+    }
+
+    /** {@code prompt}: a string, an array of strings, an array of token ids, or an array of arrays of token ids. */
+    private static List<int[]> completionPrompts(Params p, PromptFormatter f) {
+        JsonNode n = p.get("prompt");
+        if (n == null) {
+            throw ApiException.invalid("prompt", "'prompt' is required: a string, or an array of token ids");
+        }
+        List<int[]> out = new ArrayList<>();
+        if (n.isTextual()) {
+            out.add(f.encode(n.asText()));
+        } else if (n.isArray() && !n.isEmpty() && n.get(0).isIntegralNumber()) {
+            out.add(ids(n));
+        } else if (n.isArray() && !n.isEmpty()) {
+            for (JsonNode e : n) {
+                if (e.isTextual()) {
+                    out.add(f.encode(e.asText()));
+                } else if (e.isArray()) {
+                    out.add(ids(e));
+                } else {
+                    throw ApiException.invalid("prompt", "'prompt' arrays must hold strings or arrays of token ids, found " + Params.kind(e));
+                }
+            }
+            if (out.size() > 64) {
+                throw ApiException.invalid("prompt", "at most 64 prompts per request, got " + out.size());
+            }
+        } else {
+            throw ApiException.invalid("prompt", "'prompt' must be a non-empty string or array, got " + Params.kind(n));
+        }
+        return out;
+    }
+
+    private static int[] ids(JsonNode arr) {
+        int[] ids = new int[arr.size()];
+        for (int i = 0; i < ids.length; i++) {
+            JsonNode t = arr.get(i);
+            if (!t.isIntegralNumber() || !t.canConvertToInt()) {
+                throw ApiException.invalid("prompt", "token ids must be integers, found " + Params.kind(t) + " at index " + i);
+            }
+            ids[i] = t.asInt();
+        }
+        return ids;
+    }
+
+    @SuppressWarnings("unchecked")
+    private List<Map<String, Object>> messages(Params p) {
+        JsonNode n = p.get("messages");
+        if (n == null || !n.isArray() || n.isEmpty()) {
+            throw ApiException.invalid("messages", "'messages' must be a non-empty array of {\"role\", \"content\"} objects");
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (int i = 0; i < n.size(); i++) {
+            JsonNode m = n.get(i);
+            if (!m.isObject()) {
+                throw ApiException.invalid("messages[" + i + "]", "each message must be an object, message " + i + " is " + Params.kind(m));
+            }
+            JsonNode role = m.get("role");
+            if (role == null || !role.isTextual()) {
+                throw ApiException.invalid("messages[" + i + "].role", "message " + i + " needs a string 'role' (system, user, assistant, tool)");
+            }
+            Map<String, Object> map = json.convertValue(m, LinkedHashMap.class);
+            JsonNode content = m.get("content");
+            if (content != null && content.isArray()) {
+                // Content parts: only text parts can be read by a text model.
+                StringBuilder sb = new StringBuilder();
+                for (JsonNode part : content) {
+                    if (!"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
+                        throw ApiException.invalid("messages[" + i + "].content", "only text content parts ({\"type\":\"text\",\"text\":...}) are supported");
+                    }
+                    sb.append(part.get("text").asText());
+                }
+                map.put("content", sb.toString());
+            } else if (content != null && !content.isNull() && !content.isTextual()) {
+                throw ApiException.invalid("messages[" + i + "].content", "message " + i + " content must be a string or an array of text parts");
+            }
+            out.add(map);
+        }
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private List<Map<String, Object>> tools(Params p) {
+        JsonNode n = p.get("tools");
+        if (n == null) {
+            return null;
+        }
+        if (!n.isArray()) {
+            throw ApiException.invalid("tools", "'tools' must be an array");
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (JsonNode t : n) {
+            out.add(json.convertValue(t, LinkedHashMap.class));
+        }
+        return out;
+    }
+
+    /** Server-sent events: one {@code data:} line per chunk, {@code data: [DONE]} at the end. */
+    final class StreamSink implements Choice.Sink {
+        private final OutputStream out;
+        private final String id;
+        private final long created;
+        private final boolean chat;
+        private final boolean logprobs;
+        private final PromptFormatter formatter;
+        private final int[] offsets = new int[SamplingRequest.MAX_N * 64];
+
+        StreamSink(OutputStream out, String id, long created, boolean chat, boolean logprobs, PromptFormatter formatter) {
+            this.out = out;
+            this.id = id;
+            this.created = created;
+            this.chat = chat;
+            this.logprobs = logprobs;
+            this.formatter = formatter;
+        }
+
+        private ObjectNode chunk() {
+            ObjectNode o = json.createObjectNode();
+            o.put("id", id);
+            o.put("object", chat ? "chat.completion.chunk" : "text_completion");
+            o.put("created", created);
+            o.put("model", modelName);
+            return o;
+        }
+
+        void roleChunk(Choice c) throws IOException {
+            ObjectNode o = chunk();
+            ObjectNode ch = o.putArray("choices").addObject();
+            ch.put("index", c.index);
+            ObjectNode d = ch.putObject("delta");
+            d.put("role", "assistant");
+            d.put("content", "");
+            ch.putNull("logprobs");
+            ch.putNull("finish_reason");
+            send(o);
+        }
+
+        @Override
+        public void delta(Choice c, String content, String reasoning, List<Choice.Tok> tokens) throws IOException {
+            ObjectNode o = chunk();
+            ObjectNode ch = o.putArray("choices").addObject();
+            ch.put("index", c.index);
+            if (chat) {
+                ObjectNode d = ch.putObject("delta");
+                if (!content.isEmpty() || reasoning.isEmpty()) {
+                    d.put("content", content);
+                }
+                if (!reasoning.isEmpty()) {
+                    d.put("reasoning_content", reasoning);
+                }
+                if (logprobs && !tokens.isEmpty()) {
+                    ArrayNode arr = ch.putObject("logprobs").putArray("content");
+                    for (Choice.Tok t : tokens) {
+                        arr.add(chatLogprob(t, formatter));
+                    }
+                } else {
+                    ch.putNull("logprobs");
+                }
+            } else {
+                ch.put("text", content);
+                if (logprobs && !tokens.isEmpty()) {
+                    ObjectNode lp = completionLogprobs(tokens, formatter, offsets[c.index % offsets.length]);
+                    for (Choice.Tok t : tokens) {
+                        offsets[c.index % offsets.length] += formatter.tokenText(t.id()).length();
+                    }
+                    ch.set("logprobs", lp);
+                } else {
+                    ch.putNull("logprobs");
+                }
+            }
+            ch.putNull("finish_reason");
+            send(o);
+        }
+
+        @Override
+        public void finished(Choice c) throws IOException {
+            ObjectNode o = chunk();
+            ObjectNode ch = o.putArray("choices").addObject();
+            ch.put("index", c.index);
+            if (chat) {
+                ch.putObject("delta");
+            } else {
+                ch.put("text", "");
+            }
+            ch.putNull("logprobs");
+            ch.put("finish_reason", c.finishReason);
+            send(o);
+        }
+
+        @Override
+        public synchronized void idle() throws IOException {
+            out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
+            out.flush();
+        }
+
+        void usage(ObjectNode usage) throws IOException {
+            ObjectNode o = chunk();
+            o.putArray("choices");
+            o.set("usage", usage);
+            send(o);
+        }
+
+        void done() throws IOException {
+            synchronized (this) {
+                out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+                out.flush();
+            }
+        }
+
+        private synchronized void send(ObjectNode o) throws IOException {
+            out.write(("data: " + json.writeValueAsString(o) + "\n\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package org.redhare.server;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.redhare.text.Detokenizer;
+import org.redhare.text.ModelText;
+import org.redhare.text.TokenizerException;
+import org.redhare.text.template.TemplateException;
+
+/** The text side over a model's own tokenizer and chat template ({@link ModelText}). */
+public final class ModelTextFormatter implements PromptFormatter {
+    private static final int[] BYTE_OF_CHAR = byteLevelInverse();
+
+    private final ModelText text;
+
+    public ModelTextFormatter(ModelText text) {
+        this.text = text;
+    }
+
+    public ModelText text() {
+        return text;
+    }
+
+    @Override
+    public boolean hasTokenizer() {
+        return true;
+    }
+
+    @Override
+    public int[] encode(String prompt) {
+        return text.encodePrompt(prompt);
+    }
+
+    @Override
+    public ChatPrompt renderChat(List<Map<String, Object>> messages, List<Map<String, Object>> tools, Map<String, Object> templateArgs) {
+        String rendered;
+        try {
+            rendered = text.renderChat(messages, tools, true, templateArgs);
+        } catch (TokenizerException e) {
+            // no chat template: the message says so and what to use instead
+            throw ApiException.invalid("messages", e.getMessage() + " (or use /v1/completions with a plain prompt)");
+        } catch (TemplateException e) {
+            // the template rejected the conversation (roles out of order, unsupported content): the client's to fix
+            throw ApiException.invalid("messages", "the model's chat template could not render these messages: " + e.getMessage());
+        }
+        return new ChatPrompt(text.encodeRendered(rendered), rendered, text.reasoning(rendered));
+    }
+
+    @Override
+    public Detokenizer decoder() {
+        return text.tokenizer().detokenizer(true);
+    }
+
+    @Override
+    public String decode(int[] ids) {
+        return text.tokenizer().decode(ids, true);
+    }
+
+    @Override
+    public String tokenText(int id) {
+        return text.tokenizer().decode(new int[] {id}, false);
+    }
+
+    @Override
+    public byte[] tokenBytes(int id) {
+        String t = tokenText(id);
+        if (t.indexOf('\uFFFD') < 0) {
+            return t.getBytes(StandardCharsets.UTF_8);
+        }
+        // The token holds part of a UTF-8 character: recover its bytes from the raw vocabulary entry.
+        String raw = text.tokenizer().tokenString(id);
+        if (raw.length() == 6 && raw.startsWith("<0x") && raw.endsWith(">")) { // SentencePiece byte fallback, e.g. <0xE4>
+            try {
+                return new byte[] {(byte) Integer.parseInt(raw.substring(3, 5), 16)};
+            } catch (NumberFormatException ignored) {
+                // not a byte token after all
+            }
+        }
+        byte[] out = new byte[raw.length()];
+        for (int i = 0; i < raw.length(); i++) {
+            char c = raw.charAt(i);
+            int b = c < BYTE_OF_CHAR.length ? BYTE_OF_CHAR[c] : -1;
+            if (b < 0) {
+                return t.getBytes(StandardCharsets.UTF_8); // not a byte-level entry: the text is the best we have
+            }
+            out[i] = (byte) b;
+        }
+        return out;
+    }
+
+    /**
+     * The inverse of the byte-level BPE alphabet (GPT-2, Qwen, Llama 3): printable bytes stand for
+     * themselves, the other 68 bytes are shifted to U+0100 and up in byte order. -1 for other chars.
+     */
+    private static int[] byteLevelInverse() {
+        int[] inv = new int[256 + 68];
+        java.util.Arrays.fill(inv, -1);
+        int shifted = 0;
+        for (int b = 0; b < 256; b++) {
+            boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+            inv[printable ? b : 256 + shifted++] = b;
+        }
+        return inv;
+    }
+
+    @Override
+    public Set<Integer> stopTokenIds() {
+        return text.stopTokenIds();
+    }
+
+    @Override
+    public String describe() {
+        return "tokenizer with " + text.tokenizer().vocabSize() + " tokens, "
+                + (text.templates().isPresent() ? "chat template" : "no chat template (completions only)");
+    }
+}

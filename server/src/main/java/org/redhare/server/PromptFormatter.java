@@ -1,0 +1,49 @@
+package org.redhare.server;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.redhare.text.Detokenizer;
+import org.redhare.text.template.ReasoningParser;
+
+/**
+ * Everything the server needs from the model's text side: tokenizer, chat template, reasoning split.
+ * {@link ModelTextFormatter} wraps the model's own tokenizer and template; {@link TokenIdsOnlyFormatter}
+ * serves models that ship no tokenizer, which can then only take token-id prompts and return token ids.
+ */
+public interface PromptFormatter {
+
+    /** Whether text can be turned into tokens and back; without a tokenizer only token ids work. */
+    boolean hasTokenizer();
+
+    /** Tokenizes a completions prompt (special tokens such as BOS added as the model expects). */
+    int[] encode(String text);
+
+    /** Renders chat messages with the model's template and tokenizes them, ready for generation. */
+    ChatPrompt renderChat(List<Map<String, Object>> messages, List<Map<String, Object>> tools, Map<String, Object> templateArgs);
+
+    /** A fresh UTF-8-safe streaming decoder for one sequence (special tokens skipped). */
+    Detokenizer decoder();
+
+    /** Decodes a whole sequence (special tokens skipped). */
+    String decode(int[] ids);
+
+    /** The text of one token as logprobs report it. */
+    String tokenText(int id);
+
+    /** The exact bytes of one token (a token may hold part of a UTF-8 character, which its text cannot show). */
+    byte[] tokenBytes(int id);
+
+    /** Tokens that end a generation (EOS, end of turn). */
+    Set<Integer> stopTokenIds();
+
+    /** A short description for logs: which tokenizer and template are in use. */
+    String describe();
+
+    /**
+     * A rendered chat prompt.
+     *
+     * @param reasoning splits each reply into reasoning and answer (a fresh stream per choice)
+     */
+    record ChatPrompt(int[] ids, String text, ReasoningParser reasoning) {}
+}

@@ -1,0 +1,73 @@
+package org.redhare.server;
+
+import java.util.List;
+import org.redhare.engine.InvalidRequestException;
+import org.redhare.engine.SamplingParams;
+
+/**
+ * The generation fields shared by /v1/completions and /v1/chat/completions, read and checked.
+ *
+ * @param maxTokens   null: as many as the context allows
+ * @param logprobs    null: none; otherwise how many alternatives per token (0 = only the chosen token's)
+ */
+record SamplingRequest(SamplingParams sampling, Integer maxTokens, List<String> stop, int n, boolean stream, boolean includeUsage,
+                       Integer logprobs, boolean echo, boolean ignoreEos) {
+
+    static final int MAX_N = 16;
+    static final int MAX_TOP_LOGPROBS = 20;
+
+    static SamplingRequest read(Params p, boolean chat) {
+        Integer maxTokens = p.integer("max_completion_tokens", 1, Integer.MAX_VALUE);
+        Integer legacy = p.integer("max_tokens", 1, Integer.MAX_VALUE);
+        if (maxTokens == null) {
+            maxTokens = legacy;
+        }
+        if (maxTokens == null && !chat) {
+            maxTokens = 16; // OpenAI's default for completions
+        }
+        double temperature = orElse(p.number("temperature", 0, 2), 1.0);
+        double topP = orElse(p.number("top_p", 0, 1), 1.0);
+        if (topP == 0) {
+            throw ApiException.invalid("top_p", "'top_p' must be in (0, 1], got 0");
+        }
+        int topK = orElse(p.integer("top_k", -1, Integer.MAX_VALUE), 0);
+        double minP = orElse(p.number("min_p", 0, 1), 0.0);
+        double presence = orElse(p.number("presence_penalty", -2, 2), 0.0);
+        double frequency = orElse(p.number("frequency_penalty", -2, 2), 0.0);
+        double repetition = orElse(p.number("repetition_penalty", 0, 10), 1.0);
+        Long seed = p.longValue("seed");
+        int n = orElse(p.integer("n", 1, MAX_N), 1);
+        boolean stream = p.bool("stream", false);
+        var so = p.object("stream_options");
+        boolean includeUsage = false;
+        if (so != null) {
+            JsonCheck.bool(so, "stream_options.include_usage");
+            includeUsage = so.path("include_usage").asBoolean(false);
+        }
+        Integer logprobs;
+        if (chat) {
+            boolean want = p.bool("logprobs", false);
+            Integer top = p.integer("top_logprobs", 0, MAX_TOP_LOGPROBS);
+            if (top != null && !want) {
+                throw ApiException.invalid("top_logprobs", "'top_logprobs' needs 'logprobs': true");
+            }
+            logprobs = want ? orElse(top, 0) : null;
+        } else {
+            logprobs = p.integer("logprobs", 0, MAX_TOP_LOGPROBS);
+        }
+        boolean echo = !chat && p.bool("echo", false);
+        boolean ignoreEos = p.bool("ignore_eos", false);
+        SamplingParams sp;
+        try {
+            sp = new SamplingParams((float) temperature, topK < 0 ? 0 : topK, (float) topP, (float) minP, (float) repetition,
+                    (float) presence, (float) frequency, seed);
+        } catch (InvalidRequestException e) {
+            throw ApiException.invalid(null, e.getMessage());
+        }
+        return new SamplingRequest(sp, maxTokens, p.stop(), n, stream, includeUsage, logprobs, echo, ignoreEos);
+    }
+
+    private static <T> T orElse(T v, T d) {
+        return v != null ? v : d;
+    }
+}

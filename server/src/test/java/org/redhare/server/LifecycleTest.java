@@ -1,0 +1,86 @@
+package org.redhare.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** Health while loading, auth on the API routes only, and shutdown that refuses new work. */
+class LifecycleTest {
+    final HttpClient http = HttpClient.newHttpClient();
+
+    private HttpResponse<String> get(OpenAiServer s, String path, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + path)).GET();
+        for (int i = 0; i < headers.length; i += 2) b.header(headers[i], headers[i + 1]);
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void healthIs503UntilTheModelIsReadyAndTheApiSaysWhy() throws Exception {
+        OpenAiServer s = new OpenAiServer(ServerConfig.local("m")).start();
+        try {
+            HttpResponse<String> h = get(s, "/health");
+            assertThat(h.statusCode()).isEqualTo(503);
+            assertThat(h.body()).contains("loading");
+            HttpResponse<String> m = get(s, "/v1/models");
+            assertThat(m.statusCode()).isEqualTo(503);
+            assertThat(m.headers().firstValue("Retry-After")).isPresent();
+            assertThat(new ObjectMapper().readTree(m.body()).path("error").path("message").asText()).contains("still loading");
+            assertThat(get(s, "/").body()).contains("RedHare");
+            s.failed("no config.json in /x");
+            assertThat(get(s, "/health").body()).contains("failed").contains("no config.json");
+        } finally {
+            s.shutdown(Duration.ofSeconds(1));
+        }
+    }
+
+    @Test
+    void apiKeyGuardsTheApiButNotHealthOrThePage() throws Exception {
+        OpenAiServer s = new OpenAiServer(ServerConfig.local("m").withApiKey("k1")).start();
+        try {
+            HttpResponse<String> none = get(s, "/v1/models");
+            assertThat(none.statusCode()).isEqualTo(401);
+            assertThat(none.body()).contains("\"type\":\"authentication_error\"").contains("missing API key");
+            assertThat(get(s, "/v1/models", "Authorization", "Bearer k2").statusCode()).isEqualTo(401);
+            assertThat(get(s, "/v1/models", "Authorization", "Bearer k1").statusCode()).isEqualTo(503); // authorized; still loading
+            assertThat(get(s, "/health").statusCode()).isEqualTo(503);
+            assertThat(get(s, "/").statusCode()).isEqualTo(200);
+        } finally {
+            s.shutdown(Duration.ofSeconds(1));
+        }
+    }
+
+    @Test
+    void shutdownCancelsStreamsInFlightAtTheDeadline() throws Exception {
+        TestServer ts = TestServer.fixture();
+        try {
+            var r = ts.http.sendAsync(HttpRequest.newBuilder(URI.create(ts.base() + "/v1/completions")).POST(HttpRequest.BodyPublishers.ofString(
+                    "{\"model\":\"tiny\",\"prompt\":[1,2,3],\"max_tokens\":500,\"stream\":true,\"ignore_eos\":true}")).build(),
+                    HttpResponse.BodyHandlers.ofLines());
+            var lines = r.get().body().iterator();
+            String first = lines.next();
+            while (!first.startsWith("data: ")) {
+                first = lines.next(); // keep-alive comments and blank separators
+            }
+            assertThat(first).startsWith("data: {"); // it is streaming
+            ts.server.shutdown(Duration.ofMillis(50));
+            String last = null;
+            while (lines.hasNext()) {
+                String l = lines.next();
+                if (!l.isEmpty()) last = l;
+            }
+            assertThat(last).isEqualTo("data: [DONE]"); // ended cleanly, early
+            RobustnessTest.awaitTrue(() -> ts.engine.usedBlocks() == 0, Duration.ofSeconds(10));
+            assertThat(ts.engine.usedBlocks()).isZero();
+        } finally {
+            ts.engine.close();
+            ts.model.close();
+            ts.pool.close();
+        }
+    }
+}
