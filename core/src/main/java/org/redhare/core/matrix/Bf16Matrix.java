@@ -92,27 +92,36 @@ public final class Bf16Matrix implements WeightMatrix {
      */
     private void computeWidened(float[] xp, int n, float[] y, int r0, int r1, float[] tile) {
         final int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
-        int r = r0;
-        for (; r + 4 <= r1; r += 4) {
-            widen(r, tile, full);
-            int t = 0;
-            for (; t + 3 <= n; t += 3) {
-                tile4tokens3(tile, full, xp, y, r, t);
+        // Token blocks whose activations stay in L2 while every row group of this chunk passes over them;
+        // otherwise each row group would stream all n tokens' activations from L3 or memory again.
+        int block = Math.max(3, Math.min(n, ACTIVATION_BLOCK_BYTES / (cols * 4)) / 3 * 3);
+        for (int t0 = 0; t0 < n; t0 += block) {
+            int t1 = Math.min(n, t0 + block);
+            int r = r0;
+            for (; r + 4 <= r1; r += 4) {
+                widen(r, tile, full);
+                int t = t0;
+                for (; t + 3 <= t1; t += 3) {
+                    tile4tokens3(tile, full, xp, y, r, t);
+                }
+                for (; t < t1; t++) {
+                    tile4token1(tile, full, xp, y, r, t);
+                }
             }
-            for (; t < n; t++) {
-                tile4token1(tile, full, xp, y, r, t);
-            }
-        }
-        for (; r < r1; r++) {
-            int t = 0;
-            for (; t + 3 <= n; t += 3) {
-                row1tokens3(xp, y, r, t);
-            }
-            for (; t < n; t++) {
-                row1token1(xp, y, r, t);
+            for (; r < r1; r++) {
+                int t = t0;
+                for (; t + 3 <= t1; t += 3) {
+                    row1tokens3(xp, y, r, t);
+                }
+                for (; t < t1; t++) {
+                    row1token1(xp, y, r, t);
+                }
             }
         }
     }
+
+    /** Activation bytes per token block of the prompt kernel (a share of a 1-2 MB L2). */
+    private static final int ACTIVATION_BLOCK_BYTES = 512 * 1024;
 
     /** Rows r..r+3, full blocks only, widened to {@code tile[i * full + c ...]}: per block L even then L odd floats. */
     private void widen(int r, float[] tile, int full) {
