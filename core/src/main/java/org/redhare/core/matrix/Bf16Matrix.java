@@ -41,79 +41,61 @@ public final class Bf16Matrix implements WeightMatrix {
         MatrixChecks.operands(this, x, n, y);
         float[] xp = pool.scratch(n * cols);
         Kernels.deinterleave(x, n, cols, xp);
-        if (n >= WIDEN_MIN_TOKENS) {
+        if (n == 1) {
+            pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), (r0, r1, w) -> decode(xp, y, r0, r1));
+        } else {
             int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
             pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()),
                     (r0, r1, w) -> computeWidened(xp, n, y, r0, r1, pool.workerScratch(w, 4 * full)));
-        } else {
-            pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), (r0, r1, w) -> compute(xp, n, y, r0, r1));
         }
     }
-
-    /** From this many tokens on, four rows are widened once into a float tile and reused by every token. */
-    private static final int WIDEN_MIN_TOKENS = 6;
 
     /*
      * Batch invariance: every output y[t, r] is summed in exactly one order, whatever n and whichever
-     * kernel below computes it: even lanes into one accumulator and odd lanes into another over the
-     * full blocks in column order, then e + o, a fixed-order lane sum (VectorMath.sum), then the tail
-     * columns in order. The kernels differ only in how many rows and tokens share each widened weight
-     * vector and each activation load, so a request gets the same bits alone or in any batch.
-     * Four rows per pass give decode eight independent FMA chains; four rows x three tokens (24
-     * accumulators) reuse each widened weight vector three times in prompt processing.
+     * kernel below computes it: one accumulator over the full blocks in column order, adding for each
+     * block the even-lane products and then the odd-lane products (two FMAs), then a fixed-order lane
+     * sum (VectorMath.sum), then the tail columns in order. The kernels differ only in how many rows and
+     * tokens share each widened weight vector and each activation load, so a request gets the same bits
+     * alone or in any batch.
      */
-    private void compute(float[] xp, int n, float[] y, int r0, int r1) {
+
+    /** Decode: four rows per pass give four independent FMA chains over four weight streams. */
+    private void decode(float[] xp, float[] y, int r0, int r1) {
         int r = r0;
         for (; r + 4 <= r1; r += 4) {
-            int t = 0;
-            for (; t + 3 <= n; t += 3) {
-                rows4tokens3(xp, y, r, t);
-            }
-            for (; t < n; t++) {
-                rows4token1(xp, y, r, t);
-            }
+            rows4token1(xp, y, r);
         }
         for (; r < r1; r++) {
-            int t = 0;
-            for (; t + 3 <= n; t += 3) {
-                row1tokens3(xp, y, r, t);
-            }
-            for (; t < n; t++) {
-                row1token1(xp, y, r, t);
-            }
+            row1token1(xp, y, r, 0);
         }
     }
 
     /*
-     * Prompt processing: widening costs two integer operations per weight vector on the same ports as
-     * the FMAs, so for many tokens four rows are widened once into a per-thread float tile (exactly the
-     * values the in-register path produces, in the same even/odd block order) and the micro-kernel
-     * runs on plain float loads. Same arithmetic, same bits as compute().
+     * Several tokens: widening costs two integer operations per weight vector on the same ports as the
+     * FMAs, so four rows are widened once into a per-thread float tile (exactly the values the
+     * in-register path produces, in the same even/odd block order) and a 4-row x 4-token micro-kernel
+     * (16 accumulators) runs on plain float loads: 16 loads per 32 FMAs. Same arithmetic, same bits.
      */
     private void computeWidened(float[] xp, int n, float[] y, int r0, int r1, float[] tile) {
         final int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
         // Token blocks whose activations stay in L2 while every row group of this chunk passes over them;
         // otherwise each row group would stream all n tokens' activations from L3 or memory again.
-        int block = Math.max(3, Math.min(n, ACTIVATION_BLOCK_BYTES / (cols * 4)) / 3 * 3);
+        int block = Math.max(4, Math.min(n, ACTIVATION_BLOCK_BYTES / (cols * 4)) / 4 * 4);
         for (int t0 = 0; t0 < n; t0 += block) {
             int t1 = Math.min(n, t0 + block);
             int r = r0;
             for (; r + 4 <= r1; r += 4) {
                 widen(r, tile, full);
                 int t = t0;
-                for (; t + 3 <= t1; t += 3) {
-                    tile4tokens3(tile, full, xp, y, r, t);
+                for (; t + 4 <= t1; t += 4) {
+                    tile4tokens4(tile, full, xp, y, r, t);
                 }
                 for (; t < t1; t++) {
                     tile4token1(tile, full, xp, y, r, t);
                 }
             }
             for (; r < r1; r++) {
-                int t = t0;
-                for (; t + 3 <= t1; t += 3) {
-                    row1tokens3(xp, y, r, t);
-                }
-                for (; t < t1; t++) {
+                for (int t = t0; t < t1; t++) {
                     row1token1(xp, y, r, t);
                 }
             }
@@ -138,23 +120,19 @@ public final class Bf16Matrix implements WeightMatrix {
         }
     }
 
-    private void tile4tokens3(float[] tile, int full, float[] xp, float[] y, int r, int t) {
+    private void tile4tokens4(float[] tile, int full, float[] xp, float[] y, int r, int t) {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final int w1 = full, w2 = 2 * full, w3 = 3 * full;
-        final int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols;
-        FloatVector e00 = FloatVector.zero(Kernels.F), o00 = FloatVector.zero(Kernels.F);
-        FloatVector e01 = FloatVector.zero(Kernels.F), o01 = FloatVector.zero(Kernels.F);
-        FloatVector e02 = FloatVector.zero(Kernels.F), o02 = FloatVector.zero(Kernels.F);
-        FloatVector e10 = FloatVector.zero(Kernels.F), o10 = FloatVector.zero(Kernels.F);
-        FloatVector e11 = FloatVector.zero(Kernels.F), o11 = FloatVector.zero(Kernels.F);
-        FloatVector e12 = FloatVector.zero(Kernels.F), o12 = FloatVector.zero(Kernels.F);
-        FloatVector e20 = FloatVector.zero(Kernels.F), o20 = FloatVector.zero(Kernels.F);
-        FloatVector e21 = FloatVector.zero(Kernels.F), o21 = FloatVector.zero(Kernels.F);
-        FloatVector e22 = FloatVector.zero(Kernels.F), o22 = FloatVector.zero(Kernels.F);
-        FloatVector e30 = FloatVector.zero(Kernels.F), o30 = FloatVector.zero(Kernels.F);
-        FloatVector e31 = FloatVector.zero(Kernels.F), o31 = FloatVector.zero(Kernels.F);
-        FloatVector e32 = FloatVector.zero(Kernels.F), o32 = FloatVector.zero(Kernels.F);
+        final int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        FloatVector a00 = FloatVector.zero(Kernels.F), a01 = FloatVector.zero(Kernels.F);
+        FloatVector a02 = FloatVector.zero(Kernels.F), a03 = FloatVector.zero(Kernels.F);
+        FloatVector a10 = FloatVector.zero(Kernels.F), a11 = FloatVector.zero(Kernels.F);
+        FloatVector a12 = FloatVector.zero(Kernels.F), a13 = FloatVector.zero(Kernels.F);
+        FloatVector a20 = FloatVector.zero(Kernels.F), a21 = FloatVector.zero(Kernels.F);
+        FloatVector a22 = FloatVector.zero(Kernels.F), a23 = FloatVector.zero(Kernels.F);
+        FloatVector a30 = FloatVector.zero(Kernels.F), a31 = FloatVector.zero(Kernels.F);
+        FloatVector a32 = FloatVector.zero(Kernels.F), a33 = FloatVector.zero(Kernels.F);
         for (int c = 0; c < full; c += B) {
             FloatVector xe0 = FloatVector.fromArray(Kernels.F, xp, x0 + c);
             FloatVector xd0 = FloatVector.fromArray(Kernels.F, xp, x0 + c + L);
@@ -162,42 +140,52 @@ public final class Bf16Matrix implements WeightMatrix {
             FloatVector xd1 = FloatVector.fromArray(Kernels.F, xp, x1 + c + L);
             FloatVector xe2 = FloatVector.fromArray(Kernels.F, xp, x2 + c);
             FloatVector xd2 = FloatVector.fromArray(Kernels.F, xp, x2 + c + L);
+            FloatVector xe3 = FloatVector.fromArray(Kernels.F, xp, x3 + c);
+            FloatVector xd3 = FloatVector.fromArray(Kernels.F, xp, x3 + c + L);
             FloatVector we = FloatVector.fromArray(Kernels.F, tile, c);
             FloatVector wo = FloatVector.fromArray(Kernels.F, tile, c + L);
-            e00 = we.fma(xe0, e00); o00 = wo.fma(xd0, o00);
-            e01 = we.fma(xe1, e01); o01 = wo.fma(xd1, o01);
-            e02 = we.fma(xe2, e02); o02 = wo.fma(xd2, o02);
+            a00 = wo.fma(xd0, we.fma(xe0, a00));
+            a01 = wo.fma(xd1, we.fma(xe1, a01));
+            a02 = wo.fma(xd2, we.fma(xe2, a02));
+            a03 = wo.fma(xd3, we.fma(xe3, a03));
             we = FloatVector.fromArray(Kernels.F, tile, w1 + c);
             wo = FloatVector.fromArray(Kernels.F, tile, w1 + c + L);
-            e10 = we.fma(xe0, e10); o10 = wo.fma(xd0, o10);
-            e11 = we.fma(xe1, e11); o11 = wo.fma(xd1, o11);
-            e12 = we.fma(xe2, e12); o12 = wo.fma(xd2, o12);
+            a10 = wo.fma(xd0, we.fma(xe0, a10));
+            a11 = wo.fma(xd1, we.fma(xe1, a11));
+            a12 = wo.fma(xd2, we.fma(xe2, a12));
+            a13 = wo.fma(xd3, we.fma(xe3, a13));
             we = FloatVector.fromArray(Kernels.F, tile, w2 + c);
             wo = FloatVector.fromArray(Kernels.F, tile, w2 + c + L);
-            e20 = we.fma(xe0, e20); o20 = wo.fma(xd0, o20);
-            e21 = we.fma(xe1, e21); o21 = wo.fma(xd1, o21);
-            e22 = we.fma(xe2, e22); o22 = wo.fma(xd2, o22);
+            a20 = wo.fma(xd0, we.fma(xe0, a20));
+            a21 = wo.fma(xd1, we.fma(xe1, a21));
+            a22 = wo.fma(xd2, we.fma(xe2, a22));
+            a23 = wo.fma(xd3, we.fma(xe3, a23));
             we = FloatVector.fromArray(Kernels.F, tile, w3 + c);
             wo = FloatVector.fromArray(Kernels.F, tile, w3 + c + L);
-            e30 = we.fma(xe0, e30); o30 = wo.fma(xd0, o30);
-            e31 = we.fma(xe1, e31); o31 = wo.fma(xd1, o31);
-            e32 = we.fma(xe2, e32); o32 = wo.fma(xd2, o32);
+            a30 = wo.fma(xd0, we.fma(xe0, a30));
+            a31 = wo.fma(xd1, we.fma(xe1, a31));
+            a32 = wo.fma(xd2, we.fma(xe2, a32));
+            a33 = wo.fma(xd3, we.fma(xe3, a33));
         }
         final long stride = (long) cols * 2;
         final long b0 = r * stride, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
-        int y0 = t * rows + r, y1 = y0 + rows, y2 = y1 + rows;
-        y[y0] = tail(b0, xp, x0, full, VectorMath.sum(e00.add(o00)));
-        y[y1] = tail(b0, xp, x1, full, VectorMath.sum(e01.add(o01)));
-        y[y2] = tail(b0, xp, x2, full, VectorMath.sum(e02.add(o02)));
-        y[y0 + 1] = tail(b1, xp, x0, full, VectorMath.sum(e10.add(o10)));
-        y[y1 + 1] = tail(b1, xp, x1, full, VectorMath.sum(e11.add(o11)));
-        y[y2 + 1] = tail(b1, xp, x2, full, VectorMath.sum(e12.add(o12)));
-        y[y0 + 2] = tail(b2, xp, x0, full, VectorMath.sum(e20.add(o20)));
-        y[y1 + 2] = tail(b2, xp, x1, full, VectorMath.sum(e21.add(o21)));
-        y[y2 + 2] = tail(b2, xp, x2, full, VectorMath.sum(e22.add(o22)));
-        y[y0 + 3] = tail(b3, xp, x0, full, VectorMath.sum(e30.add(o30)));
-        y[y1 + 3] = tail(b3, xp, x1, full, VectorMath.sum(e31.add(o31)));
-        y[y2 + 3] = tail(b3, xp, x2, full, VectorMath.sum(e32.add(o32)));
+        int y0 = t * rows + r, y1 = y0 + rows, y2 = y1 + rows, y3 = y2 + rows;
+        y[y0] = tail(b0, xp, x0, full, VectorMath.sum(a00));
+        y[y1] = tail(b0, xp, x1, full, VectorMath.sum(a01));
+        y[y2] = tail(b0, xp, x2, full, VectorMath.sum(a02));
+        y[y3] = tail(b0, xp, x3, full, VectorMath.sum(a03));
+        y[y0 + 1] = tail(b1, xp, x0, full, VectorMath.sum(a10));
+        y[y1 + 1] = tail(b1, xp, x1, full, VectorMath.sum(a11));
+        y[y2 + 1] = tail(b1, xp, x2, full, VectorMath.sum(a12));
+        y[y3 + 1] = tail(b1, xp, x3, full, VectorMath.sum(a13));
+        y[y0 + 2] = tail(b2, xp, x0, full, VectorMath.sum(a20));
+        y[y1 + 2] = tail(b2, xp, x1, full, VectorMath.sum(a21));
+        y[y2 + 2] = tail(b2, xp, x2, full, VectorMath.sum(a22));
+        y[y3 + 2] = tail(b2, xp, x3, full, VectorMath.sum(a23));
+        y[y0 + 3] = tail(b3, xp, x0, full, VectorMath.sum(a30));
+        y[y1 + 3] = tail(b3, xp, x1, full, VectorMath.sum(a31));
+        y[y2 + 3] = tail(b3, xp, x2, full, VectorMath.sum(a32));
+        y[y3 + 3] = tail(b3, xp, x3, full, VectorMath.sum(a33));
     }
 
     private void tile4token1(float[] tile, int full, float[] xp, float[] y, int r, int t) {
@@ -205,155 +193,49 @@ public final class Bf16Matrix implements WeightMatrix {
         final int B = Kernels.PAIR_BLOCK;
         final int w1 = full, w2 = 2 * full, w3 = 3 * full;
         final int xo = t * cols;
-        FloatVector e0 = FloatVector.zero(Kernels.F), o0 = FloatVector.zero(Kernels.F);
-        FloatVector e1 = FloatVector.zero(Kernels.F), o1 = FloatVector.zero(Kernels.F);
-        FloatVector e2 = FloatVector.zero(Kernels.F), o2 = FloatVector.zero(Kernels.F);
-        FloatVector e3 = FloatVector.zero(Kernels.F), o3 = FloatVector.zero(Kernels.F);
+        FloatVector a0 = FloatVector.zero(Kernels.F), a1 = FloatVector.zero(Kernels.F);
+        FloatVector a2 = FloatVector.zero(Kernels.F), a3 = FloatVector.zero(Kernels.F);
         for (int c = 0; c < full; c += B) {
             FloatVector xe = FloatVector.fromArray(Kernels.F, xp, xo + c);
             FloatVector xd = FloatVector.fromArray(Kernels.F, xp, xo + c + L);
-            e0 = FloatVector.fromArray(Kernels.F, tile, c).fma(xe, e0);
-            o0 = FloatVector.fromArray(Kernels.F, tile, c + L).fma(xd, o0);
-            e1 = FloatVector.fromArray(Kernels.F, tile, w1 + c).fma(xe, e1);
-            o1 = FloatVector.fromArray(Kernels.F, tile, w1 + c + L).fma(xd, o1);
-            e2 = FloatVector.fromArray(Kernels.F, tile, w2 + c).fma(xe, e2);
-            o2 = FloatVector.fromArray(Kernels.F, tile, w2 + c + L).fma(xd, o2);
-            e3 = FloatVector.fromArray(Kernels.F, tile, w3 + c).fma(xe, e3);
-            o3 = FloatVector.fromArray(Kernels.F, tile, w3 + c + L).fma(xd, o3);
+            a0 = FloatVector.fromArray(Kernels.F, tile, c + L).fma(xd, FloatVector.fromArray(Kernels.F, tile, c).fma(xe, a0));
+            a1 = FloatVector.fromArray(Kernels.F, tile, w1 + c + L).fma(xd, FloatVector.fromArray(Kernels.F, tile, w1 + c).fma(xe, a1));
+            a2 = FloatVector.fromArray(Kernels.F, tile, w2 + c + L).fma(xd, FloatVector.fromArray(Kernels.F, tile, w2 + c).fma(xe, a2));
+            a3 = FloatVector.fromArray(Kernels.F, tile, w3 + c + L).fma(xd, FloatVector.fromArray(Kernels.F, tile, w3 + c).fma(xe, a3));
         }
         final long stride = (long) cols * 2;
         final long b0 = r * stride;
         int yo = t * rows + r;
-        y[yo] = tail(b0, xp, xo, full, VectorMath.sum(e0.add(o0)));
-        y[yo + 1] = tail(b0 + stride, xp, xo, full, VectorMath.sum(e1.add(o1)));
-        y[yo + 2] = tail(b0 + 2 * stride, xp, xo, full, VectorMath.sum(e2.add(o2)));
-        y[yo + 3] = tail(b0 + 3 * stride, xp, xo, full, VectorMath.sum(e3.add(o3)));
+        y[yo] = tail(b0, xp, xo, full, VectorMath.sum(a0));
+        y[yo + 1] = tail(b0 + stride, xp, xo, full, VectorMath.sum(a1));
+        y[yo + 2] = tail(b0 + 2 * stride, xp, xo, full, VectorMath.sum(a2));
+        y[yo + 3] = tail(b0 + 3 * stride, xp, xo, full, VectorMath.sum(a3));
     }
 
-    private void rows4token1(float[] xp, float[] y, int r, int t) {
+    private void rows4token1(float[] xp, float[] y, int r) {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final int full = cols / B * B;
         final long stride = (long) cols * 2;
         final long b0 = r * stride, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
-        final int xo = t * cols;
-        FloatVector e0 = FloatVector.zero(Kernels.F), o0 = FloatVector.zero(Kernels.F);
-        FloatVector e1 = FloatVector.zero(Kernels.F), o1 = FloatVector.zero(Kernels.F);
-        FloatVector e2 = FloatVector.zero(Kernels.F), o2 = FloatVector.zero(Kernels.F);
-        FloatVector e3 = FloatVector.zero(Kernels.F), o3 = FloatVector.zero(Kernels.F);
+        FloatVector a0 = FloatVector.zero(Kernels.F), a1 = FloatVector.zero(Kernels.F);
+        FloatVector a2 = FloatVector.zero(Kernels.F), a3 = FloatVector.zero(Kernels.F);
         for (int c = 0; c < full; c += B) {
-            FloatVector xe = FloatVector.fromArray(Kernels.F, xp, xo + c);
-            FloatVector xo2 = FloatVector.fromArray(Kernels.F, xp, xo + c + L);
+            FloatVector xe = FloatVector.fromArray(Kernels.F, xp, c);
+            FloatVector xd = FloatVector.fromArray(Kernels.F, xp, c + L);
             IntVector v0 = IntVector.fromMemorySegment(Kernels.I, data, b0 + c * 2L, ByteOrder.LITTLE_ENDIAN);
             IntVector v1 = IntVector.fromMemorySegment(Kernels.I, data, b1 + c * 2L, ByteOrder.LITTLE_ENDIAN);
             IntVector v2 = IntVector.fromMemorySegment(Kernels.I, data, b2 + c * 2L, ByteOrder.LITTLE_ENDIAN);
             IntVector v3 = IntVector.fromMemorySegment(Kernels.I, data, b3 + c * 2L, ByteOrder.LITTLE_ENDIAN);
-            e0 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e0);
-            o0 = v0.and(0xFFFF0000).reinterpretAsFloats().fma(xo2, o0);
-            e1 = v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e1);
-            o1 = v1.and(0xFFFF0000).reinterpretAsFloats().fma(xo2, o1);
-            e2 = v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e2);
-            o2 = v2.and(0xFFFF0000).reinterpretAsFloats().fma(xo2, o2);
-            e3 = v3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e3);
-            o3 = v3.and(0xFFFF0000).reinterpretAsFloats().fma(xo2, o3);
+            a0 = v0.and(0xFFFF0000).reinterpretAsFloats().fma(xd, v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a0));
+            a1 = v1.and(0xFFFF0000).reinterpretAsFloats().fma(xd, v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a1));
+            a2 = v2.and(0xFFFF0000).reinterpretAsFloats().fma(xd, v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a2));
+            a3 = v3.and(0xFFFF0000).reinterpretAsFloats().fma(xd, v3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a3));
         }
-        int yo = t * rows + r;
-        y[yo] = tail(b0, xp, xo, full, VectorMath.sum(e0.add(o0)));
-        y[yo + 1] = tail(b1, xp, xo, full, VectorMath.sum(e1.add(o1)));
-        y[yo + 2] = tail(b2, xp, xo, full, VectorMath.sum(e2.add(o2)));
-        y[yo + 3] = tail(b3, xp, xo, full, VectorMath.sum(e3.add(o3)));
-    }
-
-    private void rows4tokens3(float[] xp, float[] y, int r, int t) {
-        final int L = Kernels.L;
-        final int B = Kernels.PAIR_BLOCK;
-        final int full = cols / B * B;
-        final long stride = (long) cols * 2;
-        final long b0 = r * stride, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
-        final int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols;
-        FloatVector e00 = FloatVector.zero(Kernels.F), o00 = FloatVector.zero(Kernels.F);
-        FloatVector e01 = FloatVector.zero(Kernels.F), o01 = FloatVector.zero(Kernels.F);
-        FloatVector e02 = FloatVector.zero(Kernels.F), o02 = FloatVector.zero(Kernels.F);
-        FloatVector e10 = FloatVector.zero(Kernels.F), o10 = FloatVector.zero(Kernels.F);
-        FloatVector e11 = FloatVector.zero(Kernels.F), o11 = FloatVector.zero(Kernels.F);
-        FloatVector e12 = FloatVector.zero(Kernels.F), o12 = FloatVector.zero(Kernels.F);
-        FloatVector e20 = FloatVector.zero(Kernels.F), o20 = FloatVector.zero(Kernels.F);
-        FloatVector e21 = FloatVector.zero(Kernels.F), o21 = FloatVector.zero(Kernels.F);
-        FloatVector e22 = FloatVector.zero(Kernels.F), o22 = FloatVector.zero(Kernels.F);
-        FloatVector e30 = FloatVector.zero(Kernels.F), o30 = FloatVector.zero(Kernels.F);
-        FloatVector e31 = FloatVector.zero(Kernels.F), o31 = FloatVector.zero(Kernels.F);
-        FloatVector e32 = FloatVector.zero(Kernels.F), o32 = FloatVector.zero(Kernels.F);
-        for (int c = 0; c < full; c += B) {
-            FloatVector xe0 = FloatVector.fromArray(Kernels.F, xp, x0 + c);
-            FloatVector xd0 = FloatVector.fromArray(Kernels.F, xp, x0 + c + L);
-            FloatVector xe1 = FloatVector.fromArray(Kernels.F, xp, x1 + c);
-            FloatVector xd1 = FloatVector.fromArray(Kernels.F, xp, x1 + c + L);
-            FloatVector xe2 = FloatVector.fromArray(Kernels.F, xp, x2 + c);
-            FloatVector xd2 = FloatVector.fromArray(Kernels.F, xp, x2 + c + L);
-            IntVector v = IntVector.fromMemorySegment(Kernels.I, data, b0 + c * 2L, ByteOrder.LITTLE_ENDIAN);
-            FloatVector we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            FloatVector wo = v.and(0xFFFF0000).reinterpretAsFloats();
-            e00 = we.fma(xe0, e00); o00 = wo.fma(xd0, o00);
-            e01 = we.fma(xe1, e01); o01 = wo.fma(xd1, o01);
-            e02 = we.fma(xe2, e02); o02 = wo.fma(xd2, o02);
-            v = IntVector.fromMemorySegment(Kernels.I, data, b1 + c * 2L, ByteOrder.LITTLE_ENDIAN);
-            we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            wo = v.and(0xFFFF0000).reinterpretAsFloats();
-            e10 = we.fma(xe0, e10); o10 = wo.fma(xd0, o10);
-            e11 = we.fma(xe1, e11); o11 = wo.fma(xd1, o11);
-            e12 = we.fma(xe2, e12); o12 = wo.fma(xd2, o12);
-            v = IntVector.fromMemorySegment(Kernels.I, data, b2 + c * 2L, ByteOrder.LITTLE_ENDIAN);
-            we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            wo = v.and(0xFFFF0000).reinterpretAsFloats();
-            e20 = we.fma(xe0, e20); o20 = wo.fma(xd0, o20);
-            e21 = we.fma(xe1, e21); o21 = wo.fma(xd1, o21);
-            e22 = we.fma(xe2, e22); o22 = wo.fma(xd2, o22);
-            v = IntVector.fromMemorySegment(Kernels.I, data, b3 + c * 2L, ByteOrder.LITTLE_ENDIAN);
-            we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            wo = v.and(0xFFFF0000).reinterpretAsFloats();
-            e30 = we.fma(xe0, e30); o30 = wo.fma(xd0, o30);
-            e31 = we.fma(xe1, e31); o31 = wo.fma(xd1, o31);
-            e32 = we.fma(xe2, e32); o32 = wo.fma(xd2, o32);
-        }
-        int y0 = t * rows + r, y1 = y0 + rows, y2 = y1 + rows;
-        y[y0] = tail(b0, xp, x0, full, VectorMath.sum(e00.add(o00)));
-        y[y1] = tail(b0, xp, x1, full, VectorMath.sum(e01.add(o01)));
-        y[y2] = tail(b0, xp, x2, full, VectorMath.sum(e02.add(o02)));
-        y[y0 + 1] = tail(b1, xp, x0, full, VectorMath.sum(e10.add(o10)));
-        y[y1 + 1] = tail(b1, xp, x1, full, VectorMath.sum(e11.add(o11)));
-        y[y2 + 1] = tail(b1, xp, x2, full, VectorMath.sum(e12.add(o12)));
-        y[y0 + 2] = tail(b2, xp, x0, full, VectorMath.sum(e20.add(o20)));
-        y[y1 + 2] = tail(b2, xp, x1, full, VectorMath.sum(e21.add(o21)));
-        y[y2 + 2] = tail(b2, xp, x2, full, VectorMath.sum(e22.add(o22)));
-        y[y0 + 3] = tail(b3, xp, x0, full, VectorMath.sum(e30.add(o30)));
-        y[y1 + 3] = tail(b3, xp, x1, full, VectorMath.sum(e31.add(o31)));
-        y[y2 + 3] = tail(b3, xp, x2, full, VectorMath.sum(e32.add(o32)));
-    }
-
-    private void row1tokens3(float[] xp, float[] y, int r, int t) {
-        final int L = Kernels.L;
-        final int B = Kernels.PAIR_BLOCK;
-        final int full = cols / B * B;
-        final long b0 = (long) r * cols * 2;
-        final int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols;
-        FloatVector e0 = FloatVector.zero(Kernels.F), o0 = FloatVector.zero(Kernels.F);
-        FloatVector e1 = FloatVector.zero(Kernels.F), o1 = FloatVector.zero(Kernels.F);
-        FloatVector e2 = FloatVector.zero(Kernels.F), o2 = FloatVector.zero(Kernels.F);
-        for (int c = 0; c < full; c += B) {
-            IntVector v = IntVector.fromMemorySegment(Kernels.I, data, b0 + c * 2L, ByteOrder.LITTLE_ENDIAN);
-            FloatVector we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            FloatVector wo = v.and(0xFFFF0000).reinterpretAsFloats();
-            e0 = we.fma(FloatVector.fromArray(Kernels.F, xp, x0 + c), e0);
-            o0 = wo.fma(FloatVector.fromArray(Kernels.F, xp, x0 + c + L), o0);
-            e1 = we.fma(FloatVector.fromArray(Kernels.F, xp, x1 + c), e1);
-            o1 = wo.fma(FloatVector.fromArray(Kernels.F, xp, x1 + c + L), o1);
-            e2 = we.fma(FloatVector.fromArray(Kernels.F, xp, x2 + c), e2);
-            o2 = wo.fma(FloatVector.fromArray(Kernels.F, xp, x2 + c + L), o2);
-        }
-        int y0 = t * rows + r;
-        y[y0] = tail(b0, xp, x0, full, VectorMath.sum(e0.add(o0)));
-        y[y0 + rows] = tail(b0, xp, x1, full, VectorMath.sum(e1.add(o1)));
-        y[y0 + 2 * rows] = tail(b0, xp, x2, full, VectorMath.sum(e2.add(o2)));
+        y[r] = tail(b0, xp, 0, full, VectorMath.sum(a0));
+        y[r + 1] = tail(b1, xp, 0, full, VectorMath.sum(a1));
+        y[r + 2] = tail(b2, xp, 0, full, VectorMath.sum(a2));
+        y[r + 3] = tail(b3, xp, 0, full, VectorMath.sum(a3));
     }
 
     private void row1token1(float[] xp, float[] y, int r, int t) {
@@ -362,13 +244,13 @@ public final class Bf16Matrix implements WeightMatrix {
         final int full = cols / B * B;
         final long b0 = (long) r * cols * 2;
         final int x0 = t * cols;
-        FloatVector e0 = FloatVector.zero(Kernels.F), o0 = FloatVector.zero(Kernels.F);
+        FloatVector a0 = FloatVector.zero(Kernels.F);
         for (int c = 0; c < full; c += B) {
             IntVector v = IntVector.fromMemorySegment(Kernels.I, data, b0 + c * 2L, ByteOrder.LITTLE_ENDIAN);
-            e0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(Kernels.F, xp, x0 + c), e0);
-            o0 = v.and(0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(Kernels.F, xp, x0 + c + L), o0);
+            a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(Kernels.F, xp, x0 + c), a0);
+            a0 = v.and(0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(Kernels.F, xp, x0 + c + L), a0);
         }
-        y[t * rows + r] = tail(b0, xp, x0, full, VectorMath.sum(e0.add(o0)));
+        y[t * rows + r] = tail(b0, xp, x0, full, VectorMath.sum(a0));
     }
 
     /** Adds the columns past the last full block, in order, to {@code s}. */
