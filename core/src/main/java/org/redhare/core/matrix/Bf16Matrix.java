@@ -43,6 +43,8 @@ public final class Bf16Matrix implements WeightMatrix {
         Kernels.deinterleave(x, n, cols, xp);
         if (n == 1) {
             pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), (r0, r1, w) -> decode(xp, y, r0, r1));
+        } else if (n <= STREAM_MAX_TOKENS) {
+            pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), (r0, r1, w) -> computeStreaming(xp, n, y, r0, r1));
         } else {
             int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
             pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()),
@@ -59,11 +61,108 @@ public final class Bf16Matrix implements WeightMatrix {
      * alone or in any batch.
      */
 
+    /**
+     * Up to this many tokens (a decode step of a few users) the weights are widened in registers straight
+     * from memory, so reading the next weights overlaps the arithmetic; the widened-tile path reads a row
+     * group first and computes after, which leaves the memory idle while the FMAs run.
+     */
+    private static final int STREAM_MAX_TOKENS = 16;
+
+    private void computeStreaming(float[] xp, int n, float[] y, int r0, int r1) {
+        int r = r0;
+        for (; r + 4 <= r1; r += 4) {
+            int t = 0;
+            for (; t + 4 <= n; t += 4) {
+                rows4tokens4(xp, y, r, t);
+            }
+            for (; t < n; t++) {
+                rows4token1(xp, y, r, t);
+            }
+        }
+        for (; r < r1; r++) {
+            for (int t = 0; t < n; t++) {
+                row1token1(xp, y, r, t);
+            }
+        }
+    }
+
+    private void rows4tokens4(float[] xp, float[] y, int r, int t) {
+        final int L = Kernels.L;
+        final int B = Kernels.PAIR_BLOCK;
+        final int full = cols / B * B;
+        final long stride = (long) cols * 2;
+        final long b0 = r * stride, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
+        final int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        FloatVector a00 = FloatVector.zero(Kernels.F), a01 = FloatVector.zero(Kernels.F);
+        FloatVector a02 = FloatVector.zero(Kernels.F), a03 = FloatVector.zero(Kernels.F);
+        FloatVector a10 = FloatVector.zero(Kernels.F), a11 = FloatVector.zero(Kernels.F);
+        FloatVector a12 = FloatVector.zero(Kernels.F), a13 = FloatVector.zero(Kernels.F);
+        FloatVector a20 = FloatVector.zero(Kernels.F), a21 = FloatVector.zero(Kernels.F);
+        FloatVector a22 = FloatVector.zero(Kernels.F), a23 = FloatVector.zero(Kernels.F);
+        FloatVector a30 = FloatVector.zero(Kernels.F), a31 = FloatVector.zero(Kernels.F);
+        FloatVector a32 = FloatVector.zero(Kernels.F), a33 = FloatVector.zero(Kernels.F);
+        for (int c = 0; c < full; c += B) {
+            FloatVector xe0 = FloatVector.fromArray(Kernels.F, xp, x0 + c);
+            FloatVector xd0 = FloatVector.fromArray(Kernels.F, xp, x0 + c + L);
+            FloatVector xe1 = FloatVector.fromArray(Kernels.F, xp, x1 + c);
+            FloatVector xd1 = FloatVector.fromArray(Kernels.F, xp, x1 + c + L);
+            FloatVector xe2 = FloatVector.fromArray(Kernels.F, xp, x2 + c);
+            FloatVector xd2 = FloatVector.fromArray(Kernels.F, xp, x2 + c + L);
+            FloatVector xe3 = FloatVector.fromArray(Kernels.F, xp, x3 + c);
+            FloatVector xd3 = FloatVector.fromArray(Kernels.F, xp, x3 + c + L);
+            IntVector v = IntVector.fromMemorySegment(Kernels.I, data, b0 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+            FloatVector we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wo = v.and(0xFFFF0000).reinterpretAsFloats();
+            a00 = wo.fma(xd0, we.fma(xe0, a00));
+            a01 = wo.fma(xd1, we.fma(xe1, a01));
+            a02 = wo.fma(xd2, we.fma(xe2, a02));
+            a03 = wo.fma(xd3, we.fma(xe3, a03));
+            v = IntVector.fromMemorySegment(Kernels.I, data, b1 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+            we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            wo = v.and(0xFFFF0000).reinterpretAsFloats();
+            a10 = wo.fma(xd0, we.fma(xe0, a10));
+            a11 = wo.fma(xd1, we.fma(xe1, a11));
+            a12 = wo.fma(xd2, we.fma(xe2, a12));
+            a13 = wo.fma(xd3, we.fma(xe3, a13));
+            v = IntVector.fromMemorySegment(Kernels.I, data, b2 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+            we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            wo = v.and(0xFFFF0000).reinterpretAsFloats();
+            a20 = wo.fma(xd0, we.fma(xe0, a20));
+            a21 = wo.fma(xd1, we.fma(xe1, a21));
+            a22 = wo.fma(xd2, we.fma(xe2, a22));
+            a23 = wo.fma(xd3, we.fma(xe3, a23));
+            v = IntVector.fromMemorySegment(Kernels.I, data, b3 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+            we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            wo = v.and(0xFFFF0000).reinterpretAsFloats();
+            a30 = wo.fma(xd0, we.fma(xe0, a30));
+            a31 = wo.fma(xd1, we.fma(xe1, a31));
+            a32 = wo.fma(xd2, we.fma(xe2, a32));
+            a33 = wo.fma(xd3, we.fma(xe3, a33));
+        }
+        int y0 = t * rows + r, y1 = y0 + rows, y2 = y1 + rows, y3 = y2 + rows;
+        y[y0] = tail(b0, xp, x0, full, VectorMath.sum(a00));
+        y[y1] = tail(b0, xp, x1, full, VectorMath.sum(a01));
+        y[y2] = tail(b0, xp, x2, full, VectorMath.sum(a02));
+        y[y3] = tail(b0, xp, x3, full, VectorMath.sum(a03));
+        y[y0 + 1] = tail(b1, xp, x0, full, VectorMath.sum(a10));
+        y[y1 + 1] = tail(b1, xp, x1, full, VectorMath.sum(a11));
+        y[y2 + 1] = tail(b1, xp, x2, full, VectorMath.sum(a12));
+        y[y3 + 1] = tail(b1, xp, x3, full, VectorMath.sum(a13));
+        y[y0 + 2] = tail(b2, xp, x0, full, VectorMath.sum(a20));
+        y[y1 + 2] = tail(b2, xp, x1, full, VectorMath.sum(a21));
+        y[y2 + 2] = tail(b2, xp, x2, full, VectorMath.sum(a22));
+        y[y3 + 2] = tail(b2, xp, x3, full, VectorMath.sum(a23));
+        y[y0 + 3] = tail(b3, xp, x0, full, VectorMath.sum(a30));
+        y[y1 + 3] = tail(b3, xp, x1, full, VectorMath.sum(a31));
+        y[y2 + 3] = tail(b3, xp, x2, full, VectorMath.sum(a32));
+        y[y3 + 3] = tail(b3, xp, x3, full, VectorMath.sum(a33));
+    }
+
     /** Decode: four rows per pass give four independent FMA chains over four weight streams. */
     private void decode(float[] xp, float[] y, int r0, int r1) {
         int r = r0;
         for (; r + 4 <= r1; r += 4) {
-            rows4token1(xp, y, r);
+            rows4token1(xp, y, r, 0);
         }
         for (; r < r1; r++) {
             row1token1(xp, y, r, 0);
@@ -212,17 +311,18 @@ public final class Bf16Matrix implements WeightMatrix {
         y[yo + 3] = tail(b0 + 3 * stride, xp, xo, full, VectorMath.sum(a3));
     }
 
-    private void rows4token1(float[] xp, float[] y, int r) {
+    private void rows4token1(float[] xp, float[] y, int r, int t) {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final int full = cols / B * B;
         final long stride = (long) cols * 2;
         final long b0 = r * stride, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
+        final int xo = t * cols;
         FloatVector a0 = FloatVector.zero(Kernels.F), a1 = FloatVector.zero(Kernels.F);
         FloatVector a2 = FloatVector.zero(Kernels.F), a3 = FloatVector.zero(Kernels.F);
         for (int c = 0; c < full; c += B) {
-            FloatVector xe = FloatVector.fromArray(Kernels.F, xp, c);
-            FloatVector xd = FloatVector.fromArray(Kernels.F, xp, c + L);
+            FloatVector xe = FloatVector.fromArray(Kernels.F, xp, xo + c);
+            FloatVector xd = FloatVector.fromArray(Kernels.F, xp, xo + c + L);
             IntVector v0 = IntVector.fromMemorySegment(Kernels.I, data, b0 + c * 2L, ByteOrder.LITTLE_ENDIAN);
             IntVector v1 = IntVector.fromMemorySegment(Kernels.I, data, b1 + c * 2L, ByteOrder.LITTLE_ENDIAN);
             IntVector v2 = IntVector.fromMemorySegment(Kernels.I, data, b2 + c * 2L, ByteOrder.LITTLE_ENDIAN);
@@ -232,10 +332,11 @@ public final class Bf16Matrix implements WeightMatrix {
             a2 = v2.and(0xFFFF0000).reinterpretAsFloats().fma(xd, v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a2));
             a3 = v3.and(0xFFFF0000).reinterpretAsFloats().fma(xd, v3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a3));
         }
-        y[r] = tail(b0, xp, 0, full, VectorMath.sum(a0));
-        y[r + 1] = tail(b1, xp, 0, full, VectorMath.sum(a1));
-        y[r + 2] = tail(b2, xp, 0, full, VectorMath.sum(a2));
-        y[r + 3] = tail(b3, xp, 0, full, VectorMath.sum(a3));
+        int yo = t * rows + r;
+        y[yo] = tail(b0, xp, xo, full, VectorMath.sum(a0));
+        y[yo + 1] = tail(b1, xp, xo, full, VectorMath.sum(a1));
+        y[yo + 2] = tail(b2, xp, xo, full, VectorMath.sum(a2));
+        y[yo + 3] = tail(b3, xp, xo, full, VectorMath.sum(a3));
     }
 
     private void row1token1(float[] xp, float[] y, int r, int t) {
