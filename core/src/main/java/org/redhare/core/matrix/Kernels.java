@@ -18,8 +18,6 @@ final class Kernels {
      * {@code [x0 x2 x4 ... | x1 x3 x5 ...]} (cheap: activations are small) instead of repacking weights.
      */
     static final int PAIR_BLOCK = 2 * L;
-    /** Tokens per pass of the batched kernels. */
-    static final int TOKEN_TILE = 4;
 
     /** Grain (rows) for splitting a matrix over threads. */
     static int rowGrain(int rows, int threads) {

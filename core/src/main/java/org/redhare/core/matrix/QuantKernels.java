@@ -4,7 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Helpers shared by the quantized kernels ({@link Fp8BlockMatrix}, {@link Q8_0Matrix}, {@link Q4Matrix}).
+ * Helpers shared by the quantized kernels ({@link Fp8BlockMatrix}, {@link Q8_0Matrix}, {@link Q4_0Matrix}, {@link Q4_KMatrix}).
  *
  * <p><b>Batch invariance.</b> Every quantized kernel computes each (row, token) result with one vector
  * accumulator fed in column order, then {@link #sum} adds its lanes left to right, then the scalar
