@@ -39,16 +39,23 @@ public final class Bf16Matrix implements WeightMatrix {
     @Override
     public void multiply(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
-        float[] xp = pool.scratch(n * cols);
-        Kernels.deinterleave(x, n, cols, xp);
         if (n == 1) {
+            float[] xp = pool.scratch(cols);
+            Kernels.deinterleave(x, 1, cols, xp);
             pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), (r0, r1, w) -> decode(xp, y, r0, r1));
         } else if (n <= STREAM_MAX_TOKENS) {
-            pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), (r0, r1, w) -> computeStreaming(xp, n, y, r0, r1));
+            float[] xp = pool.scratch(n * cols);
+            Kernels.deinterleave(x, n, cols, xp);
+            pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()),
+                    (r0, r1, w) -> computeStreaming(xp, n, y, r0, r1, pool.workerScratch(w, 17 * Kernels.L)));
         } else {
             int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
+            int packed = n / 4 * 4 * full;
+            float[] xp = pool.scratch(n * cols + packed);
+            Kernels.deinterleave(x, n, cols, xp);
+            Kernels.packTokens4(xp, n, cols, xp, n * cols);
             pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()),
-                    (r0, r1, w) -> computeWidened(xp, n, y, r0, r1, pool.workerScratch(w, 4 * full)));
+                    (r0, r1, w) -> computeWidened(xp, n, y, r0, r1, pool.workerScratch(w, 4 * full + 17 * Kernels.L)));
         }
     }
 
@@ -68,12 +75,12 @@ public final class Bf16Matrix implements WeightMatrix {
      */
     private static final int STREAM_MAX_TOKENS = 16;
 
-    private void computeStreaming(float[] xp, int n, float[] y, int r0, int r1) {
+    private void computeStreaming(float[] xp, int n, float[] y, int r0, int r1, float[] sums) {
         int r = r0;
         for (; r + 4 <= r1; r += 4) {
             int t = 0;
             for (; t + 4 <= n; t += 4) {
-                rows4tokens4(xp, y, r, t);
+                rows4tokens4(xp, y, r, t, sums);
             }
             for (; t < n; t++) {
                 rows4token1(xp, y, r, t);
@@ -86,7 +93,7 @@ public final class Bf16Matrix implements WeightMatrix {
         }
     }
 
-    private void rows4tokens4(float[] xp, float[] y, int r, int t) {
+    private void rows4tokens4(float[] xp, float[] y, int r, int t, float[] sums) {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final int full = cols / B * B;
@@ -139,23 +146,25 @@ public final class Bf16Matrix implements WeightMatrix {
             a32 = wo.fma(xd2, we.fma(xe2, a32));
             a33 = wo.fma(xd3, we.fma(xe3, a33));
         }
-        int y0 = t * rows + r, y1 = y0 + rows, y2 = y1 + rows, y3 = y2 + rows;
-        y[y0] = tail(b0, xp, x0, full, VectorMath.sum(a00));
-        y[y1] = tail(b0, xp, x1, full, VectorMath.sum(a01));
-        y[y2] = tail(b0, xp, x2, full, VectorMath.sum(a02));
-        y[y3] = tail(b0, xp, x3, full, VectorMath.sum(a03));
-        y[y0 + 1] = tail(b1, xp, x0, full, VectorMath.sum(a10));
-        y[y1 + 1] = tail(b1, xp, x1, full, VectorMath.sum(a11));
-        y[y2 + 1] = tail(b1, xp, x2, full, VectorMath.sum(a12));
-        y[y3 + 1] = tail(b1, xp, x3, full, VectorMath.sum(a13));
-        y[y0 + 2] = tail(b2, xp, x0, full, VectorMath.sum(a20));
-        y[y1 + 2] = tail(b2, xp, x1, full, VectorMath.sum(a21));
-        y[y2 + 2] = tail(b2, xp, x2, full, VectorMath.sum(a22));
-        y[y3 + 2] = tail(b2, xp, x3, full, VectorMath.sum(a23));
-        y[y0 + 3] = tail(b3, xp, x0, full, VectorMath.sum(a30));
-        y[y1 + 3] = tail(b3, xp, x1, full, VectorMath.sum(a31));
-        y[y2 + 3] = tail(b3, xp, x2, full, VectorMath.sum(a32));
-        y[y3 + 3] = tail(b3, xp, x3, full, VectorMath.sum(a33));
+        final int L16 = Kernels.L;
+        a00.intoArray(sums, 0);
+        a10.intoArray(sums, 0 + L16);
+        a20.intoArray(sums, 0 + 2 * L16);
+        a30.intoArray(sums, 0 + 3 * L16);
+        a01.intoArray(sums, 0 + 4 * L16);
+        a11.intoArray(sums, 0 + 5 * L16);
+        a21.intoArray(sums, 0 + 6 * L16);
+        a31.intoArray(sums, 0 + 7 * L16);
+        a02.intoArray(sums, 0 + 8 * L16);
+        a12.intoArray(sums, 0 + 9 * L16);
+        a22.intoArray(sums, 0 + 10 * L16);
+        a32.intoArray(sums, 0 + 11 * L16);
+        a03.intoArray(sums, 0 + 12 * L16);
+        a13.intoArray(sums, 0 + 13 * L16);
+        a23.intoArray(sums, 0 + 14 * L16);
+        a33.intoArray(sums, 0 + 15 * L16);
+        VectorMath.sum16(sums, 0, sums, 16 * L16);
+        store4x4(sums, 16 * L16, xp, y, r, t, full);
     }
 
     /** Decode: four rows per pass give four independent FMA chains over four weight streams. */
@@ -170,13 +179,17 @@ public final class Bf16Matrix implements WeightMatrix {
     }
 
     /*
-     * Several tokens: widening costs two integer operations per weight vector on the same ports as the
-     * FMAs, so four rows are widened once into a per-thread float tile (exactly the values the
+     * Many tokens (a prompt): widening costs two integer operations per weight vector on the same ports as
+     * the FMAs, so four rows are widened once into a per-thread float tile (exactly the values the
      * in-register path produces, in the same even/odd block order) and a 4-row x 4-token micro-kernel
-     * (16 accumulators) runs on plain float loads: 16 loads per 32 FMAs. Same arithmetic, same bits.
+     * (16 accumulators) runs on plain float loads: 16 loads per 32 FMAs. Both operands are interleaved per
+     * block ({@code [block][row or token][even|odd][L]}) so each is one sequential stream the prefetchers
+     * follow, and the 16 lane sums run as one transposed reduction. Same arithmetic, same bits.
      */
     private void computeWidened(float[] xp, int n, float[] y, int r0, int r1, float[] tile) {
         final int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
+        final int packed = n * cols; // where the 4-token panels start in xp
+        final int sums = 4 * full;   // where the accumulators and their 16 lane sums go in tile
         // Token blocks whose activations stay in L2 while every row group of this chunk passes over them;
         // otherwise each row group would stream all n tokens' activations from L3 or memory again.
         int block = Math.max(4, Math.min(n, ACTIVATION_BLOCK_BYTES / (cols * 4)) / 4 * 4);
@@ -187,7 +200,7 @@ public final class Bf16Matrix implements WeightMatrix {
                 widen(r, tile, full);
                 int t = t0;
                 for (; t + 4 <= t1; t += 4) {
-                    tile4tokens4(tile, full, xp, y, r, t);
+                    tile4tokens4(tile, full, xp, packed + t * full, y, r, t, sums);
                 }
                 for (; t < t1; t++) {
                     tile4token1(tile, full, xp, y, r, t);
@@ -201,29 +214,27 @@ public final class Bf16Matrix implements WeightMatrix {
         }
     }
 
-    /** Activation bytes per token block of the prompt kernel (a share of a 1-2 MB L2). */
-    private static final int ACTIVATION_BLOCK_BYTES = 512 * 1024;
+    /** Activation bytes per token block of the prompt kernel (half of a 2 MB L2; 0.5 and 2 MB measured slower). */
+    private static final int ACTIVATION_BLOCK_BYTES = 1024 * 1024;
 
-    /** Rows r..r+3, full blocks only, widened to {@code tile[i * full + c ...]}: per block L even then L odd floats. */
+    /** Rows r..r+3, full blocks only, widened to {@code tile[(block * 4 + i) * 2L ...]}: L even then L odd floats. */
     private void widen(int r, float[] tile, int full) {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         for (int i = 0; i < 4; i++) {
             long base = (long) (r + i) * cols * 2;
-            int o = i * full;
-            for (int c = 0; c < full; c += B) {
+            for (int c = 0, o = i * B; c < full; c += B, o += 4 * B) {
                 IntVector v = IntVector.fromMemorySegment(Kernels.I, data, base + c * 2L, ByteOrder.LITTLE_ENDIAN);
-                v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(tile, o + c);
-                v.and(0xFFFF0000).reinterpretAsFloats().intoArray(tile, o + c + L);
+                v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(tile, o);
+                v.and(0xFFFF0000).reinterpretAsFloats().intoArray(tile, o + L);
             }
         }
     }
 
-    private void tile4tokens4(float[] tile, int full, float[] xp, float[] y, int r, int t) {
+    /** Tokens t..t+3 from their panel at {@code xq} ({@link Kernels#packTokens4}); rows r..r+3 from the tile. */
+    private void tile4tokens4(float[] tile, int full, float[] xp, int xq, float[] y, int r, int t, int sums) {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
-        final int w1 = full, w2 = 2 * full, w3 = 3 * full;
-        final int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
         FloatVector a00 = FloatVector.zero(Kernels.F), a01 = FloatVector.zero(Kernels.F);
         FloatVector a02 = FloatVector.zero(Kernels.F), a03 = FloatVector.zero(Kernels.F);
         FloatVector a10 = FloatVector.zero(Kernels.F), a11 = FloatVector.zero(Kernels.F);
@@ -232,75 +243,93 @@ public final class Bf16Matrix implements WeightMatrix {
         FloatVector a22 = FloatVector.zero(Kernels.F), a23 = FloatVector.zero(Kernels.F);
         FloatVector a30 = FloatVector.zero(Kernels.F), a31 = FloatVector.zero(Kernels.F);
         FloatVector a32 = FloatVector.zero(Kernels.F), a33 = FloatVector.zero(Kernels.F);
-        for (int c = 0; c < full; c += B) {
-            FloatVector xe0 = FloatVector.fromArray(Kernels.F, xp, x0 + c);
-            FloatVector xd0 = FloatVector.fromArray(Kernels.F, xp, x0 + c + L);
-            FloatVector xe1 = FloatVector.fromArray(Kernels.F, xp, x1 + c);
-            FloatVector xd1 = FloatVector.fromArray(Kernels.F, xp, x1 + c + L);
-            FloatVector xe2 = FloatVector.fromArray(Kernels.F, xp, x2 + c);
-            FloatVector xd2 = FloatVector.fromArray(Kernels.F, xp, x2 + c + L);
-            FloatVector xe3 = FloatVector.fromArray(Kernels.F, xp, x3 + c);
-            FloatVector xd3 = FloatVector.fromArray(Kernels.F, xp, x3 + c + L);
-            FloatVector we = FloatVector.fromArray(Kernels.F, tile, c);
-            FloatVector wo = FloatVector.fromArray(Kernels.F, tile, c + L);
+        final int end = 4 * full;
+        for (int p = 0; p < end; p += 4 * B) {
+            final int q = xq + p;
+            FloatVector xe0 = FloatVector.fromArray(Kernels.F, xp, q);
+            FloatVector xd0 = FloatVector.fromArray(Kernels.F, xp, q + L);
+            FloatVector xe1 = FloatVector.fromArray(Kernels.F, xp, q + B);
+            FloatVector xd1 = FloatVector.fromArray(Kernels.F, xp, q + B + L);
+            FloatVector xe2 = FloatVector.fromArray(Kernels.F, xp, q + 2 * B);
+            FloatVector xd2 = FloatVector.fromArray(Kernels.F, xp, q + 2 * B + L);
+            FloatVector xe3 = FloatVector.fromArray(Kernels.F, xp, q + 3 * B);
+            FloatVector xd3 = FloatVector.fromArray(Kernels.F, xp, q + 3 * B + L);
+            FloatVector we = FloatVector.fromArray(Kernels.F, tile, p);
+            FloatVector wo = FloatVector.fromArray(Kernels.F, tile, p + L);
             a00 = wo.fma(xd0, we.fma(xe0, a00));
             a01 = wo.fma(xd1, we.fma(xe1, a01));
             a02 = wo.fma(xd2, we.fma(xe2, a02));
             a03 = wo.fma(xd3, we.fma(xe3, a03));
-            we = FloatVector.fromArray(Kernels.F, tile, w1 + c);
-            wo = FloatVector.fromArray(Kernels.F, tile, w1 + c + L);
+            we = FloatVector.fromArray(Kernels.F, tile, p + B);
+            wo = FloatVector.fromArray(Kernels.F, tile, p + B + L);
             a10 = wo.fma(xd0, we.fma(xe0, a10));
             a11 = wo.fma(xd1, we.fma(xe1, a11));
             a12 = wo.fma(xd2, we.fma(xe2, a12));
             a13 = wo.fma(xd3, we.fma(xe3, a13));
-            we = FloatVector.fromArray(Kernels.F, tile, w2 + c);
-            wo = FloatVector.fromArray(Kernels.F, tile, w2 + c + L);
+            we = FloatVector.fromArray(Kernels.F, tile, p + 2 * B);
+            wo = FloatVector.fromArray(Kernels.F, tile, p + 2 * B + L);
             a20 = wo.fma(xd0, we.fma(xe0, a20));
             a21 = wo.fma(xd1, we.fma(xe1, a21));
             a22 = wo.fma(xd2, we.fma(xe2, a22));
             a23 = wo.fma(xd3, we.fma(xe3, a23));
-            we = FloatVector.fromArray(Kernels.F, tile, w3 + c);
-            wo = FloatVector.fromArray(Kernels.F, tile, w3 + c + L);
+            we = FloatVector.fromArray(Kernels.F, tile, p + 3 * B);
+            wo = FloatVector.fromArray(Kernels.F, tile, p + 3 * B + L);
             a30 = wo.fma(xd0, we.fma(xe0, a30));
             a31 = wo.fma(xd1, we.fma(xe1, a31));
             a32 = wo.fma(xd2, we.fma(xe2, a32));
             a33 = wo.fma(xd3, we.fma(xe3, a33));
         }
+        final int L16 = Kernels.L;
+        a00.intoArray(tile, sums);
+        a10.intoArray(tile, sums + L16);
+        a20.intoArray(tile, sums + 2 * L16);
+        a30.intoArray(tile, sums + 3 * L16);
+        a01.intoArray(tile, sums + 4 * L16);
+        a11.intoArray(tile, sums + 5 * L16);
+        a21.intoArray(tile, sums + 6 * L16);
+        a31.intoArray(tile, sums + 7 * L16);
+        a02.intoArray(tile, sums + 8 * L16);
+        a12.intoArray(tile, sums + 9 * L16);
+        a22.intoArray(tile, sums + 10 * L16);
+        a32.intoArray(tile, sums + 11 * L16);
+        a03.intoArray(tile, sums + 12 * L16);
+        a13.intoArray(tile, sums + 13 * L16);
+        a23.intoArray(tile, sums + 14 * L16);
+        a33.intoArray(tile, sums + 15 * L16);
+        VectorMath.sum16(tile, sums, tile, sums + 16 * L16);
+        store4x4(tile, sums + 16 * L16, xp, y, r, t, full);
+    }
+
+    /**
+     * Each row's tail columns added to the 16 lane sums at {@code buf[so ...]} (token by token: row i of
+     * token j at {@code so + 4 * j + i}), into {@code y}.
+     */
+    private void store4x4(float[] buf, int so, float[] xp, float[] y, int r, int t, int full) {
         final long stride = (long) cols * 2;
-        final long b0 = r * stride, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
-        int y0 = t * rows + r, y1 = y0 + rows, y2 = y1 + rows, y3 = y2 + rows;
-        y[y0] = tail(b0, xp, x0, full, VectorMath.sum(a00));
-        y[y1] = tail(b0, xp, x1, full, VectorMath.sum(a01));
-        y[y2] = tail(b0, xp, x2, full, VectorMath.sum(a02));
-        y[y3] = tail(b0, xp, x3, full, VectorMath.sum(a03));
-        y[y0 + 1] = tail(b1, xp, x0, full, VectorMath.sum(a10));
-        y[y1 + 1] = tail(b1, xp, x1, full, VectorMath.sum(a11));
-        y[y2 + 1] = tail(b1, xp, x2, full, VectorMath.sum(a12));
-        y[y3 + 1] = tail(b1, xp, x3, full, VectorMath.sum(a13));
-        y[y0 + 2] = tail(b2, xp, x0, full, VectorMath.sum(a20));
-        y[y1 + 2] = tail(b2, xp, x1, full, VectorMath.sum(a21));
-        y[y2 + 2] = tail(b2, xp, x2, full, VectorMath.sum(a22));
-        y[y3 + 2] = tail(b2, xp, x3, full, VectorMath.sum(a23));
-        y[y0 + 3] = tail(b3, xp, x0, full, VectorMath.sum(a30));
-        y[y1 + 3] = tail(b3, xp, x1, full, VectorMath.sum(a31));
-        y[y2 + 3] = tail(b3, xp, x2, full, VectorMath.sum(a32));
-        y[y3 + 3] = tail(b3, xp, x3, full, VectorMath.sum(a33));
+        final long b0 = r * stride;
+        for (int j = 0; j < 4; j++, so += 4) {
+            int yo = (t + j) * rows + r;
+            int xo = (t + j) * cols;
+            y[yo] = tail(b0, xp, xo, full, buf[so]);
+            y[yo + 1] = tail(b0 + stride, xp, xo, full, buf[so + 1]);
+            y[yo + 2] = tail(b0 + 2 * stride, xp, xo, full, buf[so + 2]);
+            y[yo + 3] = tail(b0 + 3 * stride, xp, xo, full, buf[so + 3]);
+        }
     }
 
     private void tile4token1(float[] tile, int full, float[] xp, float[] y, int r, int t) {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
-        final int w1 = full, w2 = 2 * full, w3 = 3 * full;
         final int xo = t * cols;
         FloatVector a0 = FloatVector.zero(Kernels.F), a1 = FloatVector.zero(Kernels.F);
         FloatVector a2 = FloatVector.zero(Kernels.F), a3 = FloatVector.zero(Kernels.F);
-        for (int c = 0; c < full; c += B) {
+        for (int c = 0, p = 0; c < full; c += B, p += 4 * B) {
             FloatVector xe = FloatVector.fromArray(Kernels.F, xp, xo + c);
             FloatVector xd = FloatVector.fromArray(Kernels.F, xp, xo + c + L);
-            a0 = FloatVector.fromArray(Kernels.F, tile, c + L).fma(xd, FloatVector.fromArray(Kernels.F, tile, c).fma(xe, a0));
-            a1 = FloatVector.fromArray(Kernels.F, tile, w1 + c + L).fma(xd, FloatVector.fromArray(Kernels.F, tile, w1 + c).fma(xe, a1));
-            a2 = FloatVector.fromArray(Kernels.F, tile, w2 + c + L).fma(xd, FloatVector.fromArray(Kernels.F, tile, w2 + c).fma(xe, a2));
-            a3 = FloatVector.fromArray(Kernels.F, tile, w3 + c + L).fma(xd, FloatVector.fromArray(Kernels.F, tile, w3 + c).fma(xe, a3));
+            a0 = FloatVector.fromArray(Kernels.F, tile, p + L).fma(xd, FloatVector.fromArray(Kernels.F, tile, p).fma(xe, a0));
+            a1 = FloatVector.fromArray(Kernels.F, tile, p + B + L).fma(xd, FloatVector.fromArray(Kernels.F, tile, p + B).fma(xe, a1));
+            a2 = FloatVector.fromArray(Kernels.F, tile, p + 2 * B + L).fma(xd, FloatVector.fromArray(Kernels.F, tile, p + 2 * B).fma(xe, a2));
+            a3 = FloatVector.fromArray(Kernels.F, tile, p + 3 * B + L).fma(xd, FloatVector.fromArray(Kernels.F, tile, p + 3 * B).fma(xe, a3));
         }
         final long stride = (long) cols * 2;
         final long b0 = r * stride;

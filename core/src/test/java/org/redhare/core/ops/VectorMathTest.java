@@ -73,4 +73,31 @@ class VectorMathTest {
             assertThat(VectorMath.sum(FloatVector.fromArray(F, v, 0))).isEqualTo(t[0]);
         }
     }
+
+    @Test
+    void sixteenSumsAtOnceMatchSumBitForBit() {
+        java.util.Random rnd = new java.util.Random(16);
+        int l = F.length();
+        for (int trial = 0; trial < 200; trial++) {
+            float[] in = new float[5 + 16 * l];
+            float[] expected = new float[16];
+            for (int k = 0; k < 16; k++) {
+                float[] v = new float[l];
+                for (int i = 0; i < l; i++) {
+                    v[i] = (float) rnd.nextGaussian() * (float) Math.pow(10, rnd.nextInt(12) - 6);
+                }
+                if (trial % 50 == 7) {
+                    v[rnd.nextInt(l)] = Float.POSITIVE_INFINITY; // infinities and signed zeros too
+                    v[rnd.nextInt(l)] = -0f;
+                }
+                System.arraycopy(v, 0, in, 5 + k * l, l);
+                expected[k] = VectorMath.sum(FloatVector.fromArray(F, v, 0));
+            }
+            float[] out = new float[20];
+            VectorMath.sum16(in, 5, out, 3);
+            for (int k = 0; k < 16; k++) {
+                assertThat(Float.floatToRawIntBits(out[3 + k])).as("sum %d", k).isEqualTo(Float.floatToRawIntBits(expected[k]));
+            }
+        }
+    }
 }
