@@ -8,6 +8,8 @@ import org.redhare.engine.GenerationEvent;
 import org.redhare.engine.GenerationHandle;
 import org.redhare.engine.TokenLogprob;
 import org.redhare.text.template.ReasoningParser;
+import org.redhare.text.tools.ToolCall;
+import org.redhare.text.tools.ToolCallParser;
 
 /**
  * One generated choice: reads its engine handle, turns tokens into reply text ({@link ReplyText}), and
@@ -20,8 +22,11 @@ final class Choice {
      */
     record Tok(int id, float logprob, List<TokenLogprob> top) {}
 
+    /** A tool call of the reply with the id the client answers it by; {@code index} counts this choice's calls from 0. */
+    record Call(int index, String id, ToolCall call) {}
+
     interface Sink {
-        void delta(Choice c, String content, String reasoning, List<Tok> tokens) throws IOException;
+        void delta(Choice c, String content, String reasoning, List<Call> calls, List<Tok> tokens) throws IOException;
 
         void finished(Choice c) throws IOException;
 
@@ -40,6 +45,7 @@ final class Choice {
     final int[] prompt;
     final GenerationHandle handle;
     private final ReplyText reply;
+    private final ToolCallParser toolParser; // null: no tool calls asked for
     private final Echo echo; // null: no echo
     private final ServerMetrics metrics;
     private final long startNanos;
@@ -48,6 +54,7 @@ final class Choice {
     final StringBuilder reasoningText = new StringBuilder();
     final List<Tok> promptTokens = new ArrayList<>();
     final List<Tok> tokens = new ArrayList<>();
+    final List<Call> toolCalls = new ArrayList<>();
     int completionTokens;
     String finishReason;
     private long firstTokenNanos;
@@ -55,11 +62,14 @@ final class Choice {
     private boolean echoed;
 
     Choice(int index, int[] prompt, GenerationHandle handle, PromptFormatter formatter, List<String> stops, ReasoningParser reasoning,
-           Echo echo, ServerMetrics metrics, long startNanos) {
+           ToolCallParser toolParser, Echo echo, ServerMetrics metrics, long startNanos) {
         this.index = index;
         this.prompt = prompt;
         this.handle = handle;
-        this.reply = new ReplyText(formatter.decoder(), stops, reasoning != null ? reasoning.stream() : null);
+        this.toolParser = toolParser;
+        // Tool-call markers that the vocabulary counts as special (Mistral's [TOOL_CALLS]) must reach the parser.
+        this.reply = new ReplyText(toolParser != null ? formatter.decoder(toolParser.format().markers()) : formatter.decoder(), stops,
+                reasoning != null ? reasoning.stream() : null, toolParser != null ? toolParser.stream() : null);
         this.echo = echo;
         this.metrics = metrics;
         this.startNanos = startNanos;
@@ -131,14 +141,23 @@ final class Choice {
         }
         echoed = true;
         content.append(echo.text());
-        sink.delta(this, echo.text(), "", promptToks);
+        sink.delta(this, echo.text(), "", List.of(), promptToks);
     }
 
     private void emit(Sink sink, ReplyText.Delta d, List<Tok> toks) throws IOException {
         content.append(d.content());
         reasoningText.append(d.reasoning());
+        List<Call> calls = List.of();
+        if (!d.toolCalls().isEmpty()) {
+            calls = new ArrayList<>();
+            for (ToolCall tc : d.toolCalls()) {
+                Call c = new Call(toolCalls.size(), toolParser.format().newCallId(java.util.concurrent.ThreadLocalRandom.current()), tc);
+                toolCalls.add(c);
+                calls.add(c);
+            }
+        }
         if (!d.isEmpty() || !toks.isEmpty()) {
-            sink.delta(this, d.content(), d.reasoning(), toks);
+            sink.delta(this, d.content(), d.reasoning(), calls, toks);
         }
     }
 
@@ -147,7 +166,8 @@ final class Choice {
         if (!tail.isEmpty()) {
             emit(sink, tail, List.of());
         }
-        finishReason = reason;
+        // As OpenAI and vLLM report it: a reply that called tools ends for that reason, whatever stopped the tokens.
+        finishReason = toolCalls.isEmpty() ? reason : "tool_calls";
         metrics.generated(completionTokens);
         if (completionTokens > 1) {
             metrics.timePerOutputToken((lastTokenNanos - firstTokenNanos) / (completionTokens - 1));

@@ -67,12 +67,48 @@ final class GenerationApi {
     PromptFormatter.ChatPrompt renderChat(ServedModel model, Params p) {
         List<Map<String, Object>> messages = messages(p);
         List<Map<String, Object>> tools = tools(p);
+        ToolChoice choice = toolChoice(p, tools);
+        p.bool("parallel_tool_calls", true); // accepted and checked; the model decides how many calls it writes
         Map<String, Object> extra = new LinkedHashMap<>();
         ObjectNode kw = p.object("chat_template_kwargs");
         if (kw != null) {
             extra.putAll(json.convertValue(kw, Map.class));
         }
-        return model.formatter().renderChat(messages, tools, extra);
+        return model.formatter().renderChat(messages, tools, extra, choice);
+    }
+
+    /** {@code tool_choice}: "auto" (default), "none", "required", or {"type": "function", "function": {"name": ...}} naming a tool. */
+    private static ToolChoice toolChoice(Params p, List<Map<String, Object>> tools) {
+        JsonNode n = p.get("tool_choice");
+        if (n == null || n.isNull()) {
+            return ToolChoice.AUTO;
+        }
+        boolean haveTools = tools != null && !tools.isEmpty();
+        if (n.isTextual()) {
+            switch (n.asText()) {
+                case "auto": return ToolChoice.AUTO;
+                case "none": return ToolChoice.NONE;
+                case "required":
+                    if (!haveTools) {
+                        throw ApiException.invalid("tool_choice", "tool_choice \"required\" needs at least one tool in 'tools'");
+                    }
+                    return ToolChoice.REQUIRED;
+                default:
+                    throw ApiException.invalid("tool_choice", "tool_choice must be \"auto\", \"none\", \"required\" or"
+                            + " {\"type\": \"function\", \"function\": {\"name\": ...}}, got \"" + n.asText() + "\"");
+            }
+        }
+        JsonNode name = n.path("function").path("name");
+        if (!n.isObject() || !"function".equals(n.path("type").asText()) || !name.isTextual()) {
+            throw ApiException.invalid("tool_choice", "tool_choice must be \"auto\", \"none\", \"required\" or"
+                    + " {\"type\": \"function\", \"function\": {\"name\": ...}}, got " + Params.kind(n));
+        }
+        boolean known = haveTools && tools.stream().anyMatch(t -> t.get("function") instanceof Map<?, ?> fn && name.asText().equals(fn.get("name")));
+        if (!known) {
+            throw ApiException.invalid("tool_choice", "tool_choice names the function \"" + name.asText()
+                    + "\", which is not among the request's 'tools': add it there or name one of them");
+        }
+        return new ToolChoice(ToolChoice.Mode.FUNCTION, name.asText());
     }
 
     private void checkModel(Params p) {
@@ -142,7 +178,7 @@ final class GenerationApi {
                 active.add(h);
                 int[] prompt = requests.get(i).prompt();
                 choices.add(new Choice(i, prompt, h, model.formatter(), sr.stop(), chat != null ? chat.reasoning() : null,
-                        echoes.get(i / sr.n()), metrics, start));
+                        chat != null ? chat.toolCalls() : null, echoes.get(i / sr.n()), metrics, start));
             }
             Choice.Sink sink;
             StreamSink stream = null;
@@ -151,7 +187,7 @@ final class GenerationApi {
                 sink = stream;
             } else {
                 sink = new Choice.Sink() {
-                    @Override public void delta(Choice c, String content, String reasoning, List<Choice.Tok> tokens) {}
+                    @Override public void delta(Choice c, String content, String reasoning, List<Choice.Call> calls, List<Choice.Tok> tokens) {}
                     @Override public void finished(Choice c) {}
                     @Override public void idle() {}
                 };
@@ -228,9 +264,16 @@ final class GenerationApi {
             if (isChat) {
                 ObjectNode m = ch.putObject("message");
                 m.put("role", "assistant");
-                m.put("content", c.content.toString());
+                if (c.toolCalls.isEmpty() || !c.content.isEmpty()) {
+                    m.put("content", c.content.toString());
+                } else {
+                    m.putNull("content"); // a reply that only calls tools, as OpenAI sends it
+                }
                 if (!c.reasoningText.isEmpty()) {
                     m.put("reasoning_content", c.reasoningText.toString());
+                }
+                if (!c.toolCalls.isEmpty()) {
+                    m.set("tool_calls", toolCalls(c.toolCalls, false));
                 }
                 if (sr.logprobs() != null) {
                     ArrayNode content = ch.putObject("logprobs").putArray("content");
@@ -254,6 +297,23 @@ final class GenerationApi {
         }
         o.set("usage", usage);
         return o;
+    }
+
+    /** OpenAI's tool_calls array; in stream deltas each call carries its index too. */
+    private ArrayNode toolCalls(List<Choice.Call> calls, boolean withIndex) {
+        ArrayNode arr = json.createArrayNode();
+        for (Choice.Call c : calls) {
+            ObjectNode o = arr.addObject();
+            if (withIndex) {
+                o.put("index", c.index());
+            }
+            o.put("id", c.id());
+            o.put("type", "function");
+            ObjectNode fn = o.putObject("function");
+            fn.put("name", c.call().name());
+            fn.put("arguments", c.call().arguments());
+        }
+        return arr;
     }
 
     ObjectNode chatLogprob(Choice.Tok t, PromptFormatter f) {
@@ -384,6 +444,23 @@ final class GenerationApi {
             if (role == null || !role.isTextual()) {
                 throw ApiException.invalid("messages[" + i + "].role", "message " + i + " needs a string 'role' (system, user, assistant, tool)");
             }
+            JsonNode calls = m.get("tool_calls");
+            if (calls != null && !calls.isNull()) {
+                // An earlier reply's calls come back for the template to render: each needs a function name and arguments
+                // (a JSON string as OpenAI sends them, or an object).
+                if (!calls.isArray()) {
+                    throw ApiException.invalid("messages[" + i + "].tool_calls", "tool_calls must be an array of"
+                            + " {\"id\", \"type\": \"function\", \"function\": {\"name\", \"arguments\"}}");
+                }
+                for (int k = 0; k < calls.size(); k++) {
+                    JsonNode fn = calls.get(k).path("function");
+                    JsonNode args = fn.path("arguments");
+                    if (!fn.path("name").isTextual() || !(args.isMissingNode() || args.isTextual() || args.isObject())) {
+                        throw ApiException.invalid("messages[" + i + "].tool_calls[" + k + "]", "each tool call needs"
+                                + " function.name (a string) and function.arguments (a JSON string)");
+                    }
+                }
+            }
             Map<String, Object> map = json.convertValue(m, LinkedHashMap.class);
             JsonNode content = m.get("content");
             if (content != null && content.isArray()) {
@@ -414,7 +491,12 @@ final class GenerationApi {
             throw ApiException.invalid("tools", "'tools' must be an array");
         }
         List<Map<String, Object>> out = new ArrayList<>();
-        for (JsonNode t : n) {
+        for (int i = 0; i < n.size(); i++) {
+            JsonNode t = n.get(i);
+            if (!t.isObject() || !t.path("function").path("name").isTextual()) {
+                throw ApiException.invalid("tools[" + i + "]", "each tool must be {\"type\": \"function\", \"function\": {\"name\": ...,"
+                        + " \"description\": ..., \"parameters\": {...}}}; tool " + i + " has no function name");
+            }
             out.add(json.convertValue(t, LinkedHashMap.class));
         }
         return out;
@@ -461,17 +543,20 @@ final class GenerationApi {
         }
 
         @Override
-        public void delta(Choice c, String content, String reasoning, List<Choice.Tok> tokens) throws IOException {
+        public void delta(Choice c, String content, String reasoning, List<Choice.Call> calls, List<Choice.Tok> tokens) throws IOException {
             ObjectNode o = chunk();
             ObjectNode ch = o.putArray("choices").addObject();
             ch.put("index", c.index);
             if (chat) {
                 ObjectNode d = ch.putObject("delta");
-                if (!content.isEmpty() || reasoning.isEmpty()) {
+                if (!content.isEmpty() || (reasoning.isEmpty() && calls.isEmpty())) {
                     d.put("content", content);
                 }
                 if (!reasoning.isEmpty()) {
                     d.put("reasoning_content", reasoning);
+                }
+                if (!calls.isEmpty()) {
+                    d.set("tool_calls", toolCalls(calls, true)); // each call whole, in one delta
                 }
                 if (logprobs && !tokens.isEmpty()) {
                     ArrayNode arr = ch.putObject("logprobs").putArray("content");

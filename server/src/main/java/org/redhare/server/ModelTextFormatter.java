@@ -8,6 +8,8 @@ import org.redhare.text.Detokenizer;
 import org.redhare.text.ModelText;
 import org.redhare.text.TokenizerException;
 import org.redhare.text.template.TemplateException;
+import org.redhare.text.tools.ToolCallFormat;
+import org.redhare.text.tools.ToolCallParser;
 
 /** The text side over a model's own tokenizer and chat template ({@link ModelText}). */
 public final class ModelTextFormatter implements PromptFormatter {
@@ -35,6 +37,46 @@ public final class ModelTextFormatter implements PromptFormatter {
 
     @Override
     public ChatPrompt renderChat(List<Map<String, Object>> messages, List<Map<String, Object>> tools, Map<String, Object> templateArgs) {
+        return renderChat(messages, tools, templateArgs, ToolChoice.AUTO);
+    }
+
+    @Override
+    public ChatPrompt renderChat(List<Map<String, Object>> messages, List<Map<String, Object>> tools, Map<String, Object> templateArgs,
+                                 ToolChoice toolChoice) {
+        boolean withTools = tools != null && !tools.isEmpty() && toolChoice.mode() != ToolChoice.Mode.NONE;
+        ToolCallParser parser = null;
+        if (withTools) {
+            ToolCallFormat format = text.toolCallFormat().orElse(null);
+            if (format != null) {
+                parser = new ToolCallParser(format, names(tools));
+                if (toolChoice.forces()) {
+                    parser = parser.withPrefill(format.prefill(toolChoice.function()));
+                }
+            } else if (toolChoice.forces()) {
+                throw ApiException.invalid("tool_choice", "this model's chat template shows no tool-call format RedHare reads"
+                        + " (Hermes/Qwen <tool_call>, Llama 3 JSON, Mistral [TOOL_CALLS], DeepSeek-V3), so a call cannot be required:"
+                        + " use tool_choice \"auto\"");
+            }
+        }
+        String rendered = render(messages, withTools ? tools : null, templateArgs);
+        if (parser != null) {
+            rendered += parser.prefill(); // the reply continues a call the prompt has begun
+        }
+        return new ChatPrompt(text.encodeRendered(rendered), rendered, text.reasoning(rendered), parser);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<String> names(List<Map<String, Object>> tools) {
+        List<String> out = new java.util.ArrayList<>();
+        for (Map<String, Object> t : tools) {
+            if (t.get("function") instanceof Map<?, ?> fn && fn.get("name") instanceof String n) {
+                out.add(n);
+            }
+        }
+        return out;
+    }
+
+    private String render(List<Map<String, Object>> messages, List<Map<String, Object>> tools, Map<String, Object> templateArgs) {
         String rendered;
         try {
             rendered = text.renderChat(messages, tools, true, templateArgs);
@@ -45,12 +87,17 @@ public final class ModelTextFormatter implements PromptFormatter {
             // the template rejected the conversation (roles out of order, unsupported content): the client's to fix
             throw ApiException.invalid("messages", "the model's chat template could not render these messages: " + e.getMessage());
         }
-        return new ChatPrompt(text.encodeRendered(rendered), rendered, text.reasoning(rendered));
+        return rendered;
     }
 
     @Override
     public Detokenizer decoder() {
         return text.tokenizer().detokenizer(true);
+    }
+
+    @Override
+    public Detokenizer decoder(List<String> keepSpecial) {
+        return text.detokenizer(keepSpecial);
     }
 
     @Override

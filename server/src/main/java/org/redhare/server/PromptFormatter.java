@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.Set;
 import org.redhare.text.Detokenizer;
 import org.redhare.text.template.ReasoningParser;
+import org.redhare.text.tools.ToolCallParser;
 
 /**
  * Everything the server needs from the model's text side: tokenizer, chat template, reasoning split.
@@ -22,8 +23,22 @@ public interface PromptFormatter {
     /** Renders chat messages with the model's template and tokenizes them, ready for generation. */
     ChatPrompt renderChat(List<Map<String, Object>> messages, List<Map<String, Object>> tools, Map<String, Object> templateArgs);
 
+    /**
+     * As {@link #renderChat(List, List, Map)}, with the request's {@code tool_choice}: the prompt carries the tools the
+     * choice allows, and the result a parser for the calls in the reply when the model's format is known.
+     */
+    default ChatPrompt renderChat(List<Map<String, Object>> messages, List<Map<String, Object>> tools, Map<String, Object> templateArgs,
+                                  ToolChoice toolChoice) {
+        return renderChat(messages, toolChoice.mode() == ToolChoice.Mode.NONE ? null : tools, templateArgs);
+    }
+
     /** A fresh UTF-8-safe streaming decoder for one sequence (special tokens skipped). */
     Detokenizer decoder();
+
+    /** As {@link #decoder()}, but these special tokens come out as their text (tool-call markers). */
+    default Detokenizer decoder(List<String> keepSpecial) {
+        return decoder();
+    }
 
     /** Decodes a whole sequence (special tokens skipped). */
     String decode(int[] ids);
@@ -44,6 +59,11 @@ public interface PromptFormatter {
      * A rendered chat prompt.
      *
      * @param reasoning splits each reply into reasoning and answer (a fresh stream per choice)
+     * @param toolCalls finds tool calls in the answer; null when the request allows none or the model's format is unknown
      */
-    record ChatPrompt(int[] ids, String text, ReasoningParser reasoning) {}
+    record ChatPrompt(int[] ids, String text, ReasoningParser reasoning, ToolCallParser toolCalls) {
+        public ChatPrompt(int[] ids, String text, ReasoningParser reasoning) {
+            this(ids, text, reasoning, null);
+        }
+    }
 }

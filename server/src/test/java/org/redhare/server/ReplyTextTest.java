@@ -11,6 +11,9 @@ import org.junit.jupiter.api.Test;
 import org.redhare.core.testing.SharedFiles;
 import org.redhare.text.ModelText;
 import org.redhare.text.template.ReasoningParser;
+import org.redhare.text.tools.ToolCall;
+import org.redhare.text.tools.ToolCallFormat;
+import org.redhare.text.tools.ToolCallParser;
 
 /**
  * The reply pipeline (detokenizer → stop strings → reasoning split) fed real Qwen3 token ids one at a time,
@@ -89,5 +92,36 @@ class ReplyTextTest {
         }
         assertThat(sawPartial).as("some token holds part of a character").isTrue();
         assertThat(all.toByteArray()).isEqualTo(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void reasoningThenToolCallsOnRealTokens() {
+        String gen = "<think>\nI need the weather.\n</think>\n\nChecking.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"東京\"}}\n</tool_call>"
+                + "\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call><|im_end|>";
+        int[] ids = f.text().encodeRendered(gen);
+        assertThat(ids).contains(151657, 151658); // <tool_call> and </tool_call> are single tokens
+        ToolCallParser tools = new ToolCallParser(f.text().toolCallFormat().orElseThrow(), List.of("get_weather"));
+        assertThat(tools.format()).isEqualTo(ToolCallFormat.HERMES);
+        ReplyText r = new ReplyText(f.decoder(tools.format().markers()), List.of(),
+                ReasoningParser.forPrompt("<|im_start|>assistant\n").stream(), tools.stream());
+        StringBuilder reasoning = new StringBuilder();
+        StringBuilder content = new StringBuilder();
+        List<ToolCall> calls = new ArrayList<>();
+        int callDeltas = 0;
+        List<ReplyText.Delta> deltas = new ArrayList<>();
+        for (int id : ids) {
+            deltas.add(r.push(id));
+        }
+        deltas.add(r.finish());
+        for (ReplyText.Delta d : deltas) {
+            reasoning.append(d.reasoning());
+            content.append(d.content());
+            calls.addAll(d.toolCalls());
+            if (!d.toolCalls().isEmpty()) callDeltas++;
+        }
+        assertThat(reasoning.toString()).isEqualTo("I need the weather.");
+        assertThat(content.toString()).isEqualTo("Checking.");
+        assertThat(calls).containsExactly(new ToolCall("get_weather", "{\"city\":\"東京\"}"), new ToolCall("get_weather", "{\"city\":\"Oslo\"}"));
+        assertThat(callDeltas).as("each call sent as soon as its block closes").isEqualTo(2);
     }
 }

@@ -27,8 +27,13 @@ final class TestServer implements AutoCloseable {
 
     /** Serves the model at {@code modelDir} with its own text side (tokenizer and template when it has them). */
     TestServer(Path modelDir, ServerConfig config, EngineConfig engineConfig) {
+        this(modelDir, config, engineConfig, m -> m);
+    }
+
+    /** As above, with the loaded model wrapped (e.g. in a {@link ScriptedModel}) before the engine gets it. */
+    TestServer(Path modelDir, ServerConfig config, EngineConfig engineConfig, java.util.function.UnaryOperator<CausalLM> wrap) {
         pool = new Parallel(1);
-        model = ModelLoader.load(modelDir, pool);
+        model = wrap.apply(ModelLoader.load(modelDir, pool));
         engine = new Engine(model, engineConfig);
         formatter = PromptFormatters.forModel(modelDir, config.servedModelName());
         server = new OpenAiServer(config).start();

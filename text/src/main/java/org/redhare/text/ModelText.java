@@ -15,6 +15,8 @@ import org.redhare.model.gguf.GgufFile;
 import org.redhare.text.template.ChatTemplate;
 import org.redhare.text.template.ChatTemplates;
 import org.redhare.text.template.ReasoningParser;
+import org.redhare.text.tools.ToolCallFormat;
+import org.redhare.text.tools.ToolMessages;
 
 /**
  * A model's text side in one place: its tokenizer, its chat templates, and the tokens that end a turn.
@@ -124,7 +126,57 @@ public final class ModelText {
         if (extra != null) {
             vars.putAll(extra);
         }
-        return template.render(messages, tools, addGenerationPrompt, vars);
+        return template.render(ToolMessages.forTemplate(messages, template.source()), tools, addGenerationPrompt, vars);
+    }
+
+    /**
+     * The format this model writes tool calls in, judged from the template it renders tools with (and failing that from
+     * its vocabulary); empty when the model has no template or neither says.
+     */
+    public Optional<ToolCallFormat> toolCallFormat() {
+        String source = null;
+        if (templates != null) {
+            try {
+                source = templates.select(true).source();
+            } catch (IllegalStateException e) {
+                source = null; // several templates and no default: renderChat fails with the reason; here just look at the vocabulary
+            }
+        }
+        return ToolCallFormat.detect(source, s -> tokenizer.tokenId(s).isPresent());
+    }
+
+    /**
+     * A streaming decoder that skips special tokens except {@code keep} (tool-call markers that some vocabularies count
+     * as special, such as Mistral's [TOOL_CALLS]): those come out as their text so a tool-call parser can see them.
+     */
+    public Detokenizer detokenizer(java.util.Collection<String> keep) {
+        Set<Integer> kept = new java.util.HashSet<>();
+        for (String k : keep) {
+            tokenizer.tokenId(k).ifPresent(id -> {
+                if (tokenizer.isSpecial(id)) {
+                    kept.add(id);
+                }
+            });
+        }
+        Detokenizer inner = tokenizer.detokenizer(true);
+        if (kept.isEmpty()) {
+            return inner;
+        }
+        return new Detokenizer() {
+            @Override
+            public String push(int id) {
+                if (kept.contains(id)) {
+                    // the text decoded so far is complete at a special token; the marker follows it
+                    return inner.flush() + tokenizer.decode(new int[] {id}, false);
+                }
+                return inner.push(id);
+            }
+
+            @Override
+            public String flush() {
+                return inner.flush();
+            }
+        };
     }
 
     /**
