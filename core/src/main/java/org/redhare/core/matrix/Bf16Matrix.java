@@ -53,7 +53,7 @@ public final class Bf16Matrix implements WeightMatrix {
             int packed = n / 4 * 4 * full;
             float[] xp = pool.scratch(n * cols + packed);
             Kernels.deinterleave(x, n, cols, xp);
-            Kernels.packTokens4(xp, n, cols, xp, n * cols);
+            Kernels.packTokens4(xp, n, cols, full, Kernels.PAIR_BLOCK, xp, n * cols);
             pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()),
                     (r0, r1, w) -> computeWidened(xp, n, y, r0, r1, pool.workerScratch(w, 4 * full + 17 * Kernels.L)));
         }
