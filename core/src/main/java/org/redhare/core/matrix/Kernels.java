@@ -30,18 +30,28 @@ final class Kernels {
      */
     static void deinterleave(float[] x, int n, int cols, float[] out) {
         int full = cols / PAIR_BLOCK * PAIR_BLOCK;
-        int half = PAIR_BLOCK / 2;
         for (int t = 0; t < n; t++) {
             int base = t * cols;
-            for (int b = 0; b < full; b += PAIR_BLOCK) {
-                int o = base + b;
-                for (int i = 0; i < half; i++) {
-                    out[o + i] = x[o + 2 * i];
-                    out[o + half + i] = x[o + 2 * i + 1];
-                }
+            for (int o = base; o < base + full; o += PAIR_BLOCK) {
+                FloatVector a = FloatVector.fromArray(F, x, o);
+                FloatVector b = FloatVector.fromArray(F, x, o + L);
+                EVEN_LANES.selectFrom(a, b).intoArray(out, o);
+                ODD_LANES.selectFrom(a, b).intoArray(out, o + L);
             }
             System.arraycopy(x, base + full, out, base + full, cols - full);
         }
+    }
+
+    /** Two-vector lane selections picking lanes 0, 2, 4, ... and 1, 3, 5, ... of a PAIR_BLOCK. */
+    private static final FloatVector EVEN_LANES = pairLanes(0);
+    private static final FloatVector ODD_LANES = pairLanes(1);
+
+    private static FloatVector pairLanes(int first) {
+        float[] idx = new float[L];
+        for (int i = 0; i < L; i++) {
+            idx[i] = 2 * i + first;
+        }
+        return FloatVector.fromArray(F, idx, 0);
     }
 
     /**
