@@ -27,7 +27,9 @@ final class Progress {
             return;
         }
         lastPercent = pct;
-        String line = what + " " + pct + "% (" + done / (1 << 20) + " / " + total / (1 << 20) + " MiB)";
+        String line = total >= 1 << 20
+                ? what + " " + pct + "% (" + done / (1 << 20) + " / " + total / (1 << 20) + " MiB)"
+                : what + " " + pct + "% (" + done / 1024 + " / " + total / 1024 + " KiB)"; // tiny models would read 0 / 0 MiB
         if (tty) {
             System.err.print("\r" + line);
             if (done >= total) {
