@@ -139,10 +139,18 @@ public final class Q8_0Matrix implements WeightMatrix {
     @Override
     public void multiply(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
-        float[] buf = pool.scratch(pool.threads() * QuantKernels.laneScratch());
         int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
-        pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()),
-                (t0, t1, w) -> run(x, n, y, t0, t1, buf, w * QuantKernels.laneScratch()));
+        int grain = QuantKernels.tileGrain(rows, pool.threads());
+        if (n < WIDEN_MIN_TOKENS) {
+            float[] buf = pool.scratch(pool.threads() * QuantKernels.laneScratch());
+            pool.forRange(tiles, grain, (t0, t1, w) -> run(x, n, y, t0, t1, buf, w * QuantKernels.laneScratch()));
+            return;
+        }
+        final int full = cols / G * G;
+        float[] panels = pool.scratch(Math.max(1, n / 4 * 4 * full));
+        packTokens4(x, n, panels);
+        final int need = 4 * cols + 16 * Kernels.L + QuantKernels.laneScratch();
+        pool.forRange(tiles, grain, (t0, t1, w) -> runWidened(x, panels, n, y, t0, t1, pool.workerScratch(w, need)));
     }
 
     private void run(float[] x, int n, float[] y, int tile0, int tile1, float[] buf, int bo) {
@@ -163,6 +171,183 @@ public final class Q8_0Matrix implements WeightMatrix {
                         row1(r, h, t, x, y, buf, bo);
                     }
                 }
+            }
+        }
+    }
+
+    /*
+     * Batch invariance: every output y[t, r] is summed in exactly one order, whatever n and whichever kernel
+     * computes it: one vector accumulator fed per L columns in column order with fma(code * scale, x, acc)
+     * (code converted to float, times the block scale, one rounding, then the FMA), then
+     * QuantKernels.sumLanes, then the tail columns in order as (code * scale) * x added one by one. The
+     * kernels differ only in how many rows and tokens share each widened weight vector and whether that
+     * vector is widened in registers or read back from a per-thread tile of the same floats.
+     */
+
+    /**
+     * From this many tokens (a prompt) the four rows of a tile are widened once per token block into a
+     * per-thread float tile and a 4-row x 4-token micro-kernel runs on plain float loads: in registers
+     * every 4-token group would widen every weight again (shifts, conversion, scale multiply on the ports
+     * the FMAs need). Below it the in-register path wins: reading the next weights overlaps the arithmetic.
+     */
+    private static final int WIDEN_MIN_TOKENS = 17;
+
+    /** Activation bytes per token block: the block's panels stay in L2 while every tile of a chunk passes over them. */
+    private static final int ACTIVATION_BLOCK_BYTES = 1024 * 1024;
+
+    /**
+     * Copies the full groups of each group of four tokens into one panel per group at
+     * {@code out[g * full ...]}, interleaved per L columns: {@code [step s][token 0..3][L floats]}, so the
+     * micro-kernel reads one sequential stream. Tokens past the last group of four are not packed.
+     */
+    private void packTokens4(float[] x, int n, float[] out) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        for (int g = 0; g + 4 <= n; g += 4) {
+            int panel = g * full;
+            for (int j = 0; j < 4; j++) {
+                int src = (g + j) * cols;
+                for (int c = 0, o = panel + j * L; c < full; c += L, o += 4 * L) {
+                    System.arraycopy(x, src + c, out, o, L);
+                }
+            }
+        }
+    }
+
+    private void runWidened(float[] x, float[] panels, int n, float[] y, int tile0, int tile1, float[] tile) {
+        final int full = cols / G * G;
+        final int sums = 4 * cols;             // 16 accumulators stored after the widened tile (full + tails)
+        final int bo = sums + 16 * Kernels.L;  // lane scratch of the register kernels
+        final int block = Math.max(4, Math.min(n, ACTIVATION_BLOCK_BYTES / (cols * 4)) / 4 * 4);
+        for (int t0 = 0; t0 < n; t0 += block) {
+            final int t1 = Math.min(n, t0 + block);
+            for (int ti = tile0; ti < tile1; ti++) {
+                final int r0 = ti * QuantKernels.TILE;
+                final int h = Math.min(QuantKernels.TILE, rows - r0);
+                if (h == QuantKernels.TILE) {
+                    widen(r0, tile);
+                    int t = t0;
+                    for (; t + 4 <= t1; t += 4) {
+                        tile4x4Widened(tile, panels, t * full, x, y, r0, t, sums);
+                    }
+                    for (; t < t1; t++) {
+                        tile4x1(r0, t, x, y, tile, bo);
+                    }
+                } else {
+                    for (int t = t0; t < t1; t++) {
+                        for (int r = r0; r < r0 + h; r++) {
+                            row1(r, h, t, x, y, tile, bo);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Rows r0..r0+3 (a full tile) widened exactly as the register kernels widen them: the full groups to
+     * {@code tile[(s * 4 + i) * L ...]} for step s (columns sL..sL+L-1) and row i, then each row's tail
+     * values {@code code * scale} at {@code tile[4 * full + i * tl ...]}.
+     */
+    private void widen(int r0, float[] tile) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final long base = (long) r0 * cols;
+        for (int i = 0; i < 4; i++) {
+            final int sr = (r0 + i) * nb;
+            long off = base + (long) i * GB;
+            for (int c = 0, o = i * L; c < full; c += G, off += 4L * GB, o += 4 * G) {
+                IntVector v = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
+                ((FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
+                        .mul(scales[sr + ((c + 0 * L) >> bwShift)]).intoArray(tile, o);
+                ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
+                        .mul(scales[sr + ((c + 1 * L) >> bwShift)]).intoArray(tile, o + 4 * L);
+                ((FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
+                        .mul(scales[sr + ((c + 2 * L) >> bwShift)]).intoArray(tile, o + 8 * L);
+                ((FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
+                        .mul(scales[sr + ((c + 3 * L) >> bwShift)]).intoArray(tile, o + 12 * L);
+            }
+        }
+        final int tl = cols - full;
+        final long toff = base + (long) full * 4;
+        for (int i = 0; i < 4; i++) {
+            final int sr = (r0 + i) * nb;
+            for (int m = 0; m < tl; m++) {
+                tile[4 * full + i * tl + m] = packed.get(ValueLayout.JAVA_BYTE, toff + (long) i * tl + m) * scales[sr + (full + m) / bw];
+            }
+        }
+    }
+
+    /** Rows r0..r0+3 from the widened tile, tokens t..t+3 from their panel at {@code panels[xq ...]}. */
+    private void tile4x4Widened(float[] tile, float[] panels, int xq, float[] x, float[] y, int r0, int t, int sums) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        FloatVector a00 = FloatVector.zero(F); FloatVector a01 = FloatVector.zero(F); FloatVector a02 = FloatVector.zero(F); FloatVector a03 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F); FloatVector a11 = FloatVector.zero(F); FloatVector a12 = FloatVector.zero(F); FloatVector a13 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F); FloatVector a21 = FloatVector.zero(F); FloatVector a22 = FloatVector.zero(F); FloatVector a23 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F); FloatVector a31 = FloatVector.zero(F); FloatVector a32 = FloatVector.zero(F); FloatVector a33 = FloatVector.zero(F);
+        final int end = 4 * full;
+        for (int p = 0; p < end; p += 4 * L) {
+            final int q = xq + p;
+            FloatVector x0 = FloatVector.fromArray(F, panels, q);
+            FloatVector x1 = FloatVector.fromArray(F, panels, q + L);
+            FloatVector x2 = FloatVector.fromArray(F, panels, q + 2 * L);
+            FloatVector x3 = FloatVector.fromArray(F, panels, q + 3 * L);
+            FloatVector w = FloatVector.fromArray(F, tile, p);
+            a00 = w.fma(x0, a00);
+            a01 = w.fma(x1, a01);
+            a02 = w.fma(x2, a02);
+            a03 = w.fma(x3, a03);
+            w = FloatVector.fromArray(F, tile, p + L);
+            a10 = w.fma(x0, a10);
+            a11 = w.fma(x1, a11);
+            a12 = w.fma(x2, a12);
+            a13 = w.fma(x3, a13);
+            w = FloatVector.fromArray(F, tile, p + 2 * L);
+            a20 = w.fma(x0, a20);
+            a21 = w.fma(x1, a21);
+            a22 = w.fma(x2, a22);
+            a23 = w.fma(x3, a23);
+            w = FloatVector.fromArray(F, tile, p + 3 * L);
+            a30 = w.fma(x0, a30);
+            a31 = w.fma(x1, a31);
+            a32 = w.fma(x2, a32);
+            a33 = w.fma(x3, a33);
+        }
+        // Token j, row i at sums + (4j + i) * L.
+        a00.intoArray(tile, sums);
+        a10.intoArray(tile, sums + L);
+        a20.intoArray(tile, sums + 2 * L);
+        a30.intoArray(tile, sums + 3 * L);
+        a01.intoArray(tile, sums + 4 * L);
+        a11.intoArray(tile, sums + 5 * L);
+        a21.intoArray(tile, sums + 6 * L);
+        a31.intoArray(tile, sums + 7 * L);
+        a02.intoArray(tile, sums + 8 * L);
+        a12.intoArray(tile, sums + 9 * L);
+        a22.intoArray(tile, sums + 10 * L);
+        a32.intoArray(tile, sums + 11 * L);
+        a03.intoArray(tile, sums + 12 * L);
+        a13.intoArray(tile, sums + 13 * L);
+        a23.intoArray(tile, sums + 14 * L);
+        a33.intoArray(tile, sums + 15 * L);
+        store4x4(tile, sums, x, y, r0, t, full);
+    }
+
+    /** Lane sums of the 16 stored accumulators plus each row's tail (from the tile) into {@code y}. */
+    private void store4x4(float[] tile, int sums, float[] x, float[] y, int r0, int t, int full) {
+        final int tl = cols - full;
+        final int tails = 4 * full;
+        for (int j = 0; j < 4; j++) {
+            final int xo = (t + j) * cols + full;
+            final int yo = (t + j) * rows + r0;
+            for (int i = 0; i < 4; i++) {
+                float q = 0f;
+                final int u = tails + i * tl;
+                for (int m = 0; m < tl; m++) {
+                    q += tile[u + m] * x[xo + m];
+                }
+                y[yo + i] = QuantKernels.sumLanes(tile, sums + (4 * j + i) * Kernels.L) + q;
             }
         }
     }
