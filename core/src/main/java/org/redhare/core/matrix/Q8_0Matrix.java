@@ -9,6 +9,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.redhare.core.DType;
 import org.redhare.core.Parallel;
+import org.redhare.core.ops.VectorMath;
 
 /**
  * Int8 weights with one float scale per block of {@code bw} columns of a row: GGML Q8_0 (bw = 32, f16
@@ -24,6 +25,10 @@ import org.redhare.core.Parallel;
  * <p>Layout (repacked at load) is the one of {@link Fp8BlockMatrix}: tiles of four rows as one stream,
  * groups of 4L columns permuted so byte {@code k} of int lane {@code i} is column {@code k*L + i}, then
  * the per-row tails. Scales are widened to float once at load ({@code [rows, cols / bw]}).
+ *
+ * <p>Prompts (many tokens) widen each four-row tile once per token block into a per-thread float tile
+ * instead of once per four tokens (see {@code runWidened}). Results are bitwise the same for a token
+ * whatever the batch (see the comment above {@code WIDEN_MIN_TOKENS}).
  */
 public final class Q8_0Matrix implements WeightMatrix {
     private static final VectorSpecies<Float> F = Kernels.F;
@@ -31,6 +36,8 @@ public final class Q8_0Matrix implements WeightMatrix {
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int G = 4 * Kernels.L;
     private static final int GB = G; // bytes per row per group
+    /** Per-worker floats for 16 stored accumulators and their 16 lane sums ({@link VectorMath#sum16}). */
+    private static final int SUMS = 16 * Kernels.L + 16;
 
     private final MemorySegment packed; // [rows * cols] int8 in the tile layout
     private final float[] scales;       // [rows, nb] block scales
@@ -142,14 +149,13 @@ public final class Q8_0Matrix implements WeightMatrix {
         int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
         int grain = QuantKernels.tileGrain(rows, pool.threads());
         if (n < WIDEN_MIN_TOKENS) {
-            float[] buf = pool.scratch(pool.threads() * QuantKernels.laneScratch());
-            pool.forRange(tiles, grain, (t0, t1, w) -> run(x, n, y, t0, t1, buf, w * QuantKernels.laneScratch()));
+            pool.forRange(tiles, grain, (t0, t1, w) -> run(x, n, y, t0, t1, pool.workerScratch(w, SUMS), 0));
             return;
         }
         final int full = cols / G * G;
         float[] panels = pool.scratch(Math.max(1, n / 4 * 4 * full));
         packTokens4(x, n, panels);
-        final int need = 4 * cols + 16 * Kernels.L + QuantKernels.laneScratch();
+        final int need = 4 * cols + SUMS;
         pool.forRange(tiles, grain, (t0, t1, w) -> runWidened(x, panels, n, y, t0, t1, pool.workerScratch(w, need)));
     }
 
@@ -178,10 +184,13 @@ public final class Q8_0Matrix implements WeightMatrix {
     /*
      * Batch invariance: every output y[t, r] is summed in exactly one order, whatever n and whichever kernel
      * computes it: one vector accumulator fed per L columns in column order with fma(code * scale, x, acc)
-     * (code converted to float, times the block scale, one rounding, then the FMA), then
-     * QuantKernels.sumLanes, then the tail columns in order as (code * scale) * x added one by one. The
-     * kernels differ only in how many rows and tokens share each widened weight vector and whether that
-     * vector is widened in registers or read back from a per-thread tile of the same floats.
+     * (code converted to float, times the block scale, one rounding, then the FMA), then the fixed-order
+     * lane sum of VectorMath.sum (VectorMath.sum16 for 16 accumulators at once gives the same bits), then
+     * the tail columns' sum, formed in order as (code * scale) * x added one by one starting from 0, added
+     * last. The kernels differ only in how many rows and tokens share each widened weight vector and
+     * whether that vector is widened in registers or read back from a per-thread tile of the same floats.
+     * (Unlike the other quantized kernels this one does not use QuantKernels.sumLanes: its left-to-right
+     * scalar sum of 16 lanes cost a quarter of the prompt kernel's time on 896-column rows.)
      */
 
     /**
@@ -216,8 +225,7 @@ public final class Q8_0Matrix implements WeightMatrix {
 
     private void runWidened(float[] x, float[] panels, int n, float[] y, int tile0, int tile1, float[] tile) {
         final int full = cols / G * G;
-        final int sums = 4 * cols;             // 16 accumulators stored after the widened tile (full + tails)
-        final int bo = sums + 16 * Kernels.L;  // lane scratch of the register kernels
+        final int sums = 4 * cols; // the 16 accumulators and their lane sums, after the widened tile (full + tails)
         final int block = Math.max(4, Math.min(n, ACTIVATION_BLOCK_BYTES / (cols * 4)) / 4 * 4);
         for (int t0 = 0; t0 < n; t0 += block) {
             final int t1 = Math.min(n, t0 + block);
@@ -231,12 +239,12 @@ public final class Q8_0Matrix implements WeightMatrix {
                         tile4x4Widened(tile, panels, t * full, x, y, r0, t, sums);
                     }
                     for (; t < t1; t++) {
-                        tile4x1(r0, t, x, y, tile, bo);
+                        tile4x1(r0, t, x, y, tile, sums);
                     }
                 } else {
                     for (int t = t0; t < t1; t++) {
                         for (int r = r0; r < r0 + h; r++) {
-                            row1(r, h, t, x, y, tile, bo);
+                            row1(r, h, t, x, y, tile, sums);
                         }
                     }
                 }
@@ -336,6 +344,7 @@ public final class Q8_0Matrix implements WeightMatrix {
 
     /** Lane sums of the 16 stored accumulators plus each row's tail (from the tile) into {@code y}. */
     private void store4x4(float[] tile, int sums, float[] x, float[] y, int r0, int t, int full) {
+        VectorMath.sum16(tile, sums, tile, sums + 16 * Kernels.L);
         final int tl = cols - full;
         final int tails = 4 * full;
         for (int j = 0; j < 4; j++) {
@@ -347,7 +356,7 @@ public final class Q8_0Matrix implements WeightMatrix {
                 for (int m = 0; m < tl; m++) {
                     q += tile[u + m] * x[xo + m];
                 }
-                y[yo + i] = QuantKernels.sumLanes(tile, sums + (4 * j + i) * Kernels.L) + q;
+                y[yo + i] = tile[sums + 16 * Kernels.L + 4 * j + i] + q;
             }
         }
     }
@@ -514,37 +523,38 @@ public final class Q8_0Matrix implements WeightMatrix {
             q33 += u3 * x[x3 + full + i];
         }
         a00.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q00;
-        a10.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q10;
-        a20.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q20;
-        a30.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q30;
-        a01.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q01;
-        a11.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q11;
-        a21.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q21;
-        a31.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q31;
-        a02.intoArray(buf, bo);
-        y[(t + 2) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q02;
-        a12.intoArray(buf, bo);
-        y[(t + 2) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q12;
-        a22.intoArray(buf, bo);
-        y[(t + 2) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q22;
-        a32.intoArray(buf, bo);
-        y[(t + 2) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q32;
-        a03.intoArray(buf, bo);
-        y[(t + 3) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q03;
-        a13.intoArray(buf, bo);
-        y[(t + 3) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q13;
-        a23.intoArray(buf, bo);
-        y[(t + 3) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q23;
-        a33.intoArray(buf, bo);
-        y[(t + 3) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q33;
+        a10.intoArray(buf, bo + 1 * L);
+        a20.intoArray(buf, bo + 2 * L);
+        a30.intoArray(buf, bo + 3 * L);
+        a01.intoArray(buf, bo + 4 * L);
+        a11.intoArray(buf, bo + 5 * L);
+        a21.intoArray(buf, bo + 6 * L);
+        a31.intoArray(buf, bo + 7 * L);
+        a02.intoArray(buf, bo + 8 * L);
+        a12.intoArray(buf, bo + 9 * L);
+        a22.intoArray(buf, bo + 10 * L);
+        a32.intoArray(buf, bo + 11 * L);
+        a03.intoArray(buf, bo + 12 * L);
+        a13.intoArray(buf, bo + 13 * L);
+        a23.intoArray(buf, bo + 14 * L);
+        a33.intoArray(buf, bo + 15 * L);
+        VectorMath.sum16(buf, bo, buf, bo + 16 * L);
+        y[(t + 0) * rows + r0 + 0] = buf[bo + 16 * L + 0] + q00;
+        y[(t + 0) * rows + r0 + 1] = buf[bo + 16 * L + 1] + q10;
+        y[(t + 0) * rows + r0 + 2] = buf[bo + 16 * L + 2] + q20;
+        y[(t + 0) * rows + r0 + 3] = buf[bo + 16 * L + 3] + q30;
+        y[(t + 1) * rows + r0 + 0] = buf[bo + 16 * L + 4] + q01;
+        y[(t + 1) * rows + r0 + 1] = buf[bo + 16 * L + 5] + q11;
+        y[(t + 1) * rows + r0 + 2] = buf[bo + 16 * L + 6] + q21;
+        y[(t + 1) * rows + r0 + 3] = buf[bo + 16 * L + 7] + q31;
+        y[(t + 2) * rows + r0 + 0] = buf[bo + 16 * L + 8] + q02;
+        y[(t + 2) * rows + r0 + 1] = buf[bo + 16 * L + 9] + q12;
+        y[(t + 2) * rows + r0 + 2] = buf[bo + 16 * L + 10] + q22;
+        y[(t + 2) * rows + r0 + 3] = buf[bo + 16 * L + 11] + q32;
+        y[(t + 3) * rows + r0 + 0] = buf[bo + 16 * L + 12] + q03;
+        y[(t + 3) * rows + r0 + 1] = buf[bo + 16 * L + 13] + q13;
+        y[(t + 3) * rows + r0 + 2] = buf[bo + 16 * L + 14] + q23;
+        y[(t + 3) * rows + r0 + 3] = buf[bo + 16 * L + 15] + q33;
     }
     /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+0}. */
     private void tile4x1(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
@@ -626,13 +636,13 @@ public final class Q8_0Matrix implements WeightMatrix {
             q30 += u3 * x[x0 + full + i];
         }
         a00.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q00;
-        a10.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q10;
-        a20.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q20;
-        a30.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q30;
+        y[(t + 0) * rows + r0 + 0] = laneSum(buf, bo + 0 * L) + q00;
+        a10.intoArray(buf, bo + 1 * L);
+        y[(t + 0) * rows + r0 + 1] = laneSum(buf, bo + 1 * L) + q10;
+        a20.intoArray(buf, bo + 2 * L);
+        y[(t + 0) * rows + r0 + 2] = laneSum(buf, bo + 2 * L) + q20;
+        a30.intoArray(buf, bo + 3 * L);
+        y[(t + 0) * rows + r0 + 3] = laneSum(buf, bo + 3 * L) + q30;
     }
     /** Row {@code r} of a tile of {@code h} rows, token {@code t}; same summation order as the tile kernels. */
     private void row1(int r, int h, int t, float[] x, float[] y, float[] buf, int bo) {
@@ -675,6 +685,29 @@ public final class Q8_0Matrix implements WeightMatrix {
             q00 += u0 * x[x0 + full + i];
         }
         a00.intoArray(buf, bo);
-        y[t * rows + r] = QuantKernels.sumLanes(buf, bo) + q00;
+        y[t * rows + r] = laneSum(buf, bo) + q00;
+    }
+
+    /**
+     * {@link VectorMath#sum} of the accumulator stored at {@code a[off .. off+L)}: the same additions in the
+     * same order (lane i plus lane i + L/2, then halves again), as scalars, so the kernels that are too
+     * big for the JIT to inline {@code VectorMath.sum} into pass an array instead of a vector it would box.
+     * Overwrites the stored lanes.
+     */
+    private static float laneSum(float[] a, int off) {
+        final int L = Kernels.L;
+        if (L < 4) { // VectorMath.sum adds short vectors left to right from 0
+            float s = 0f;
+            for (int i = 0; i < L; i++) {
+                s += a[off + i];
+            }
+            return s;
+        }
+        for (int h = L / 2; h >= 1; h /= 2) {
+            for (int i = 0; i < h; i++) {
+                a[off + i] += a[off + i + h];
+            }
+        }
+        return a[off];
     }
 }
