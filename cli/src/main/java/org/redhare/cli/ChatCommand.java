@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.concurrent.Callable;
 import org.redhare.core.Parallel;
 import org.redhare.engine.Engine;
@@ -49,8 +50,9 @@ final class ChatCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         SamplingParams sampling = samplingOptions.params();
+        Supplier<TextCodec> loading = TextCodec.preload(modelOptions.model, "chat");
         try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.load(pool)) {
-            TextCodec codec = TextCodec.require(modelOptions.model, "chat");
+            TextCodec codec = loading.get();
             int ctx = ctxSize != null ? ctxSize : Math.min(model.config().contextLength(), 8192);
             Set<Integer> stops = new HashSet<>(model.config().eosTokenIds());
             stops.addAll(codec.stopTokenIds());

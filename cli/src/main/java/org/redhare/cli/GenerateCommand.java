@@ -8,6 +8,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.concurrent.Callable;
 import org.redhare.core.Parallel;
 import org.redhare.engine.Engine;
@@ -60,8 +61,9 @@ final class GenerateCommand implements Callable<Integer> {
         if (maxTokens < 1) {
             throw CliException.usage("--max-tokens must be at least 1, got " + maxTokens);
         }
+        Supplier<TextCodec> loading = TextCodec.preload(modelOptions.model, input.prompt != null ? "--prompt" : null);
         try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.load(pool)) {
-            TextCodec codec = input.prompt != null ? TextCodec.require(modelOptions.model, "--prompt") : TextCodec.optional(modelOptions.model);
+            TextCodec codec = loading.get();
             if (chat && input.prompt == null) {
                 throw CliException.usage("--chat needs --prompt TEXT (token ids are used exactly as given)");
             }

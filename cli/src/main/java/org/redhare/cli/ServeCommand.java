@@ -86,6 +86,8 @@ final class ServeCommand implements Callable<Integer> {
         // Listen first, so /health answers (503) while the weights load.
         OpenAiServer server = new OpenAiServer(sc).start();
         Progress.info("listening on http://" + host + ":" + server.port() + "/ (model loading...)");
+        // The tokenizer and template load on another thread while the weights are mapped.
+        java.util.function.Supplier<PromptFormatter> formatting = TextCodec.inBackground(() -> PromptFormatters.forModel(modelOptions.model, name));
         Parallel pool = modelOptions.pool();
         CausalLM model;
         try {
@@ -105,7 +107,7 @@ final class ServeCommand implements Callable<Integer> {
         try {
             ec = EngineConfig.forKvMemory(kvBytes, model.kvLayout().bytesPerToken(modelOptions.kvDtype()), ctx, modelOptions.kvDtype(),
                     maxBatchTokens, maxRunning, maxWaiting, !noPrefixCaching);
-            formatter = PromptFormatters.forModel(modelOptions.model, name);
+            formatter = formatting.get();
         } catch (RuntimeException e) {
             server.failed(e.getMessage());
             server.close();

@@ -7,6 +7,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.Supplier;
 import java.util.function.Consumer;
 import org.redhare.text.Detokenizer;
 import org.redhare.text.ModelText;
@@ -48,6 +51,40 @@ final class TextCodec {
     static TextCodec require(Path model, String option) {
         return new TextCodec(load(model).orElseThrow(() -> CliException.usage(option + " needs the model's tokenizer, but "
                 + model + " has no tokenizer.json (nor GGUF vocabulary); add the tokenizer files or pass token ids with --tokens")));
+    }
+
+    /**
+     * Starts loading the text side on another thread and returns a way to wait for it. Reading a 150k-token
+     * tokenizer.json takes 1-2 s of CPU; the CLI starts it before mapping the weights so the two overlap.
+     * The supplier rethrows what the load threw.
+     */
+    static <T> Supplier<T> inBackground(Supplier<T> load) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        Thread.ofPlatform().daemon().name("redhare-text-load").start(() -> {
+            try {
+                f.complete(load.get());
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        });
+        return () -> {
+            try {
+                return f.join();
+            } catch (CompletionException e) {
+                if (e.getCause() instanceof RuntimeException r) {
+                    throw r;
+                }
+                if (e.getCause() instanceof Error err) {
+                    throw err;
+                }
+                throw e;
+            }
+        };
+    }
+
+    /** {@link #require} (with {@code option}) or, when {@code option} is null, {@link #optional}, in the background. */
+    static Supplier<TextCodec> preload(Path model, String option) {
+        return inBackground(() -> option != null ? require(model, option) : optional(model));
     }
 
     private static Optional<ModelText> load(Path model) {

@@ -19,15 +19,15 @@ public final class Weights {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Checkpoint checkpoint;
-    private final int[] fp8Block; // [rows, cols] of an FP8 scale block, from quantization_config
+    private final Fp8Scheme fp8; // how FP8 weights are scaled, from quantization_config
 
     public Weights(Checkpoint checkpoint) {
-        this(checkpoint, new int[] {128, 128});
+        this(checkpoint, Fp8Scheme.DEFAULT_BLOCK);
     }
 
-    public Weights(Checkpoint checkpoint, int[] fp8Block) {
+    public Weights(Checkpoint checkpoint, Fp8Scheme fp8) {
         this.checkpoint = checkpoint;
-        this.fp8Block = fp8Block;
+        this.fp8 = fp8;
     }
 
     public Checkpoint checkpoint() {
@@ -65,25 +65,32 @@ public final class Weights {
     }
 
     /**
-     * FP8 E4M3 weights with their {@code weight_scale_inv} block scales {@code [ceil(rows/bh), ceil(cols/bw)]}:
-     * {@code w = decode(code) * scale_inv[r / bh][c / bw]}.
+     * FP8 E4M3 weights with their scale tensor ({@link Fp8Scheme}): {@code w = decode(code) * scale[r / bh][c / bw]}
+     * with blocks, one scale per row, or one per tensor. Scales stored as BF16/F16 are widened to F32.
      */
     private WeightMatrix fp8(TensorRef t, int rows, int cols) {
-        String scaleName = t.name() + "_scale_inv";
+        String scaleName = t.name() + fp8.scaleSuffix();
         TensorRef s = checkpoint.find(scaleName).orElseThrow(() -> new ModelLoadException("FP8 tensor '" + t.name() + "' in " + t.file()
-                + " has no scale tensor '" + scaleName + "': the checkpoint is incomplete or uses an unsupported FP8 scheme"));
-        int bh = fp8Block[0];
-        int bw = fp8Block[1];
-        long[] want = {(rows + bh - 1) / bh, (cols + bw - 1) / bw};
-        if (!Arrays.equals(s.shape(), want)) {
+                + " has no scale tensor '" + scaleName + "' (the checkpoint's quantization_config says " + fp8.kind().name().toLowerCase()
+                + " scales): the checkpoint is incomplete or uses an unsupported FP8 scheme"));
+        if (!fp8.acceptsScaleShape(s.shape(), rows, cols)) {
             throw new ModelLoadException("scale tensor '" + scaleName + "' in " + s.file() + " has shape " + s.shapeString()
-                    + " but " + t.name() + " " + t.shapeString() + " with " + bh + "x" + bw + " blocks needs " + Arrays.toString(want));
+                    + " but " + t.name() + " " + t.shapeString() + " needs " + fp8.expectedShape(rows, cols));
         }
-        if (s.dtype() != org.redhare.core.DType.F32) {
-            throw new ModelLoadException("scale tensor '" + scaleName + "' has dtype " + s.dtype() + "; expected F32");
-        }
+        java.lang.foreign.MemorySegment scales = switch (s.dtype()) {
+            case F32 -> s.data();
+            case BF16, F16 -> {
+                float[] f = toFloats(s);
+                java.lang.foreign.MemorySegment m = java.lang.foreign.Arena.ofAuto().allocate(4L * f.length, 4);
+                for (int i = 0; i < f.length; i++) {
+                    m.setAtIndex(F32, i, f[i]);
+                }
+                yield m;
+            }
+            default -> throw new ModelLoadException("scale tensor '" + scaleName + "' has dtype " + s.dtype() + "; expected F32, BF16 or F16");
+        };
         try {
-            return new Fp8BlockMatrix(t.data(), s.data(), rows, cols, bh, bw);
+            return new Fp8BlockMatrix(t.data(), scales, rows, cols, fp8.blockRows(rows), fp8.blockCols(cols));
         } catch (IllegalArgumentException e) {
             throw new ModelLoadException("FP8 tensor '" + t.name() + "' in " + t.file() + ": " + e.getMessage(), e);
         }

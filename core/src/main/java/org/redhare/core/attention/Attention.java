@@ -139,16 +139,42 @@ public final class Attention {
         long rowBytes = (long) cache.vWidth() * 4;
         int bs = cache.blockSize();
         int col = g * vHeadDim;
+        // Per head, up to four output vectors stay in registers over all keys: the same FMAs in the same
+        // (key) order as updating the output row key by key, without a load and a store per key.
+        for (int hh = 0; hh < group; hh++) {
+            int ob = oBase + hh * vHeadDim;
+            int pb = hh * ctx;
+            int i = 0;
+            for (; i + 4 * L <= vec; i += 4 * L) {
+                FloatVector a0 = FloatVector.fromArray(F, out, ob + i);
+                FloatVector a1 = FloatVector.fromArray(F, out, ob + i + L);
+                FloatVector a2 = FloatVector.fromArray(F, out, ob + i + 2 * L);
+                FloatVector a3 = FloatVector.fromArray(F, out, ob + i + 3 * L);
+                for (int j = 0; j < ctx; j++) {
+                    long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + (col + i) * 4L;
+                    FloatVector p = FloatVector.broadcast(F, buf[pb + j]);
+                    a0 = FloatVector.fromMemorySegment(F, values, base, ByteOrder.LITTLE_ENDIAN).fma(p, a0);
+                    a1 = FloatVector.fromMemorySegment(F, values, base + 4L * L, ByteOrder.LITTLE_ENDIAN).fma(p, a1);
+                    a2 = FloatVector.fromMemorySegment(F, values, base + 8L * L, ByteOrder.LITTLE_ENDIAN).fma(p, a2);
+                    a3 = FloatVector.fromMemorySegment(F, values, base + 12L * L, ByteOrder.LITTLE_ENDIAN).fma(p, a3);
+                }
+                a0.intoArray(out, ob + i);
+                a1.intoArray(out, ob + i + L);
+                a2.intoArray(out, ob + i + 2 * L);
+                a3.intoArray(out, ob + i + 3 * L);
+            }
+            for (; i < vec; i += L) {
+                FloatVector a0 = FloatVector.fromArray(F, out, ob + i);
+                for (int j = 0; j < ctx; j++) {
+                    long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + (col + i) * 4L;
+                    a0 = FloatVector.fromMemorySegment(F, values, base, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.broadcast(F, buf[pb + j]), a0);
+                }
+                a0.intoArray(out, ob + i);
+            }
+        }
         for (int j = 0; j < ctx; j++) {
             long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + col * 4L;
-            int i = 0;
-            for (; i < vec; i += L) {
-                FloatVector v = FloatVector.fromMemorySegment(F, values, base + i * 4L, ByteOrder.LITTLE_ENDIAN);
-                for (int hh = 0; hh < group; hh++) {
-                    int o = oBase + hh * vHeadDim + i;
-                    v.fma(FloatVector.broadcast(F, buf[hh * ctx + j]), FloatVector.fromArray(F, out, o)).intoArray(out, o);
-                }
-            }
+            int i = vec;
             for (; i < vHeadDim; i++) {
                 float v = values.get(FLOAT, base + i * 4L);
                 for (int hh = 0; hh < group; hh++) {

@@ -53,7 +53,7 @@ public final class Bf16Matrix implements WeightMatrix {
             int packed = n / 4 * 4 * full;
             float[] xp = pool.scratch(n * cols + packed);
             Kernels.deinterleave(x, n, cols, xp);
-            Kernels.packTokens4(xp, n, cols, xp, n * cols);
+            Kernels.packTokens4(xp, n, cols, full, Kernels.PAIR_BLOCK, xp, n * cols);
             pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()),
                     (r0, r1, w) -> computeWidened(xp, n, y, r0, r1, pool.workerScratch(w, 4 * full + 17 * Kernels.L)));
         }
@@ -307,6 +307,16 @@ public final class Bf16Matrix implements WeightMatrix {
     private void store4x4(float[] buf, int so, float[] xp, float[] y, int r, int t, int full) {
         final long stride = (long) cols * 2;
         final long b0 = r * stride;
+        if (full == cols) { // no tail columns (the usual case): skip the sixteen empty tail loops
+            for (int j = 0; j < 4; j++, so += 4) {
+                int yo = (t + j) * rows + r;
+                y[yo] = buf[so];
+                y[yo + 1] = buf[so + 1];
+                y[yo + 2] = buf[so + 2];
+                y[yo + 3] = buf[so + 3];
+            }
+            return;
+        }
         for (int j = 0; j < 4; j++, so += 4) {
             int yo = (t + j) * rows + r;
             int xo = (t + j) * cols;

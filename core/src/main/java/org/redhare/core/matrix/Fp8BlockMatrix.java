@@ -9,6 +9,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.redhare.core.DType;
 import org.redhare.core.Parallel;
+import org.redhare.core.ops.VectorMath;
 
 /**
  * FP8 E4M3FN weights {@code [rows, cols]} with F32 block scales {@code [ceil(rows/bh), ceil(cols/bw)]}
@@ -122,14 +123,34 @@ public final class Fp8BlockMatrix implements WeightMatrix {
     public void multiply(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
         int nx = n * cols;
-        float[] buf = pool.scratch(nx + pool.threads() * LANE_BUF);
+        int full = cols / G * G;
+        int panels = n >= WIDEN_MIN_TOKENS ? n / 4 * 4 * full : 0;
+        float[] buf = pool.scratch(nx + panels + pool.threads() * LANE_BUF);
         for (int i = 0; i < nx; i++) {
             buf[i] = x[i] * X_SCALE;
         }
         int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
-        pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()),
-                (t0, t1, w) -> run(buf, n, y, t0, t1, buf, nx + w * LANE_BUF));
+        if (n >= WIDEN_MIN_TOKENS) {
+            Kernels.packTokens4(buf, n, cols, full, Kernels.L, buf, nx);
+            pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()),
+                    (t0, t1, w) -> runWidened(buf, n, y, t0, t1, buf, nx + panels + w * LANE_BUF, nx,
+                            pool.workerScratch(w, 4 * full)));
+        } else {
+            pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()),
+                    (t0, t1, w) -> run(buf, n, y, t0, t1, buf, nx + w * LANE_BUF));
+        }
     }
+
+    /*
+     * From this many tokens (a prompt, or a decode step of many users) each 4-row tile is widened once per
+     * token block into a per-thread float tile, and a 4-row x 4-token micro-kernel runs on plain float
+     * loads: widening in registers costs three integer operations per float vector on the ports the FMAs
+     * use, and the register path repeats it for every 4 tokens. The tile holds exactly the floats the
+     * register path computes and the FMAs run in the same order, so results are bit for bit the same.
+     */
+    private static final int WIDEN_MIN_TOKENS = 8;
+    /** Activation bytes per token block (half of a 2 MB L2), as in {@link Bf16Matrix}. */
+    private static final int ACTIVATION_BLOCK_BYTES = 1024 * 1024;
 
     private void run(float[] x, int n, float[] y, int tile0, int tile1, float[] buf, int bo) {
         for (int tile = tile0; tile < tile1; tile++) {
@@ -151,6 +172,118 @@ public final class Fp8BlockMatrix implements WeightMatrix {
                 }
             }
         }
+    }
+
+    private void runWidened(float[] x, int n, float[] y, int tile0, int tile1, float[] buf, int bo, int panels, float[] tw) {
+        final int full = cols / G * G;
+        int block = Math.max(4, Math.min(n, ACTIVATION_BLOCK_BYTES / (cols * 4)) / 4 * 4);
+        for (int t0 = 0; t0 < n; t0 += block) {
+            int t1 = Math.min(n, t0 + block);
+            for (int tile = tile0; tile < tile1; tile++) {
+                int r0 = tile * QuantKernels.TILE;
+                int h = Math.min(QuantKernels.TILE, rows - r0);
+                if (h == QuantKernels.TILE) {
+                    widen(r0, tw, full);
+                    int t = t0;
+                    for (; t + 4 <= t1; t += 4) {
+                        tile4x4Widened(r0, t, x, panels + t * full, y, tw, buf, bo);
+                    }
+                    for (; t < t1; t++) {
+                        tile4x1(r0, t, x, y, buf, bo);
+                    }
+                } else {
+                    for (int t = t0; t < t1; t++) {
+                        for (int r = r0; r < r0 + h; r++) {
+                            row1(r, h, t, x, y, buf, bo);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** The full tile at rows r0..r0+3, widened to {@code tw[(c / L * 4 + i) * L ...]} for column c, row i. */
+    private void widen(int r0, float[] tw, int full) {
+        final int L = Kernels.L;
+        long off = (long) r0 * cols;
+        for (int c = 0; c < full; c += G, off += 4L * G) {
+            for (int i = 0; i < 4; i++) {
+                IntVector v = IntVector.fromMemorySegment(I, packed, off + (long) i * G, ByteOrder.LITTLE_ENDIAN);
+                int o = c * 4 + i * L;
+                v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().intoArray(tw, o);
+                v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().intoArray(tw, o + 4 * L);
+                v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().intoArray(tw, o + 8 * L);
+                v.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().intoArray(tw, o + 12 * L);
+            }
+        }
+    }
+
+    /** {@link #tile4x4} on the widened tile {@code tw} and the 4-token panel at {@code x[px ...]}: same operations, same order. */
+    private void tile4x4Widened(int r0, int t, float[] x, int px, float[] y, float[] tw, float[] buf, int bo) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final int sr0 = (r0 + 0) * nb;
+        final int sr1 = (r0 + 1) * nb;
+        final int sr2 = (r0 + 2) * nb;
+        final int sr3 = (r0 + 3) * nb;
+        for (int i = 0; i < 16; i++) {
+            FloatVector.zero(F).intoArray(buf, bo + L + i * L);
+        }
+        for (int cb = 0; cb < full; cb += bw) {
+            final int ce = Math.min(full, cb + bw);
+            FloatVector a00 = FloatVector.zero(F); FloatVector a01 = FloatVector.zero(F); FloatVector a02 = FloatVector.zero(F); FloatVector a03 = FloatVector.zero(F);
+            FloatVector a10 = FloatVector.zero(F); FloatVector a11 = FloatVector.zero(F); FloatVector a12 = FloatVector.zero(F); FloatVector a13 = FloatVector.zero(F);
+            FloatVector a20 = FloatVector.zero(F); FloatVector a21 = FloatVector.zero(F); FloatVector a22 = FloatVector.zero(F); FloatVector a23 = FloatVector.zero(F);
+            FloatVector a30 = FloatVector.zero(F); FloatVector a31 = FloatVector.zero(F); FloatVector a32 = FloatVector.zero(F); FloatVector a33 = FloatVector.zero(F);
+            for (int c = cb * 4; c < ce * 4; c += 4 * L) {
+                FloatVector x0k = FloatVector.fromArray(F, x, px + c);
+                FloatVector x1k = FloatVector.fromArray(F, x, px + c + L);
+                FloatVector x2k = FloatVector.fromArray(F, x, px + c + 2 * L);
+                FloatVector x3k = FloatVector.fromArray(F, x, px + c + 3 * L);
+                FloatVector w0k = FloatVector.fromArray(F, tw, c);
+                a00 = w0k.fma(x0k, a00);
+                a01 = w0k.fma(x1k, a01);
+                a02 = w0k.fma(x2k, a02);
+                a03 = w0k.fma(x3k, a03);
+                FloatVector w1k = FloatVector.fromArray(F, tw, c + L);
+                a10 = w1k.fma(x0k, a10);
+                a11 = w1k.fma(x1k, a11);
+                a12 = w1k.fma(x2k, a12);
+                a13 = w1k.fma(x3k, a13);
+                FloatVector w2k = FloatVector.fromArray(F, tw, c + 2 * L);
+                a20 = w2k.fma(x0k, a20);
+                a21 = w2k.fma(x1k, a21);
+                a22 = w2k.fma(x2k, a22);
+                a23 = w2k.fma(x3k, a23);
+                FloatVector w3k = FloatVector.fromArray(F, tw, c + 3 * L);
+                a30 = w3k.fma(x0k, a30);
+                a31 = w3k.fma(x1k, a31);
+                a32 = w3k.fma(x2k, a32);
+                a33 = w3k.fma(x3k, a33);
+            }
+            final int b = cb / bw;
+            final FloatVector d0 = FloatVector.broadcast(F, scales[sr0 + b]);
+            a00.fma(d0, FloatVector.fromArray(F, buf, bo + L + 0 * L)).intoArray(buf, bo + L + 0 * L);
+            a01.fma(d0, FloatVector.fromArray(F, buf, bo + L + 1 * L)).intoArray(buf, bo + L + 1 * L);
+            a02.fma(d0, FloatVector.fromArray(F, buf, bo + L + 2 * L)).intoArray(buf, bo + L + 2 * L);
+            a03.fma(d0, FloatVector.fromArray(F, buf, bo + L + 3 * L)).intoArray(buf, bo + L + 3 * L);
+            final FloatVector d1 = FloatVector.broadcast(F, scales[sr1 + b]);
+            a10.fma(d1, FloatVector.fromArray(F, buf, bo + L + 4 * L)).intoArray(buf, bo + L + 4 * L);
+            a11.fma(d1, FloatVector.fromArray(F, buf, bo + L + 5 * L)).intoArray(buf, bo + L + 5 * L);
+            a12.fma(d1, FloatVector.fromArray(F, buf, bo + L + 6 * L)).intoArray(buf, bo + L + 6 * L);
+            a13.fma(d1, FloatVector.fromArray(F, buf, bo + L + 7 * L)).intoArray(buf, bo + L + 7 * L);
+            final FloatVector d2 = FloatVector.broadcast(F, scales[sr2 + b]);
+            a20.fma(d2, FloatVector.fromArray(F, buf, bo + L + 8 * L)).intoArray(buf, bo + L + 8 * L);
+            a21.fma(d2, FloatVector.fromArray(F, buf, bo + L + 9 * L)).intoArray(buf, bo + L + 9 * L);
+            a22.fma(d2, FloatVector.fromArray(F, buf, bo + L + 10 * L)).intoArray(buf, bo + L + 10 * L);
+            a23.fma(d2, FloatVector.fromArray(F, buf, bo + L + 11 * L)).intoArray(buf, bo + L + 11 * L);
+            final FloatVector d3 = FloatVector.broadcast(F, scales[sr3 + b]);
+            a30.fma(d3, FloatVector.fromArray(F, buf, bo + L + 12 * L)).intoArray(buf, bo + L + 12 * L);
+            a31.fma(d3, FloatVector.fromArray(F, buf, bo + L + 13 * L)).intoArray(buf, bo + L + 13 * L);
+            a32.fma(d3, FloatVector.fromArray(F, buf, bo + L + 14 * L)).intoArray(buf, bo + L + 14 * L);
+            a33.fma(d3, FloatVector.fromArray(F, buf, bo + L + 15 * L)).intoArray(buf, bo + L + 15 * L);
+        }
+        finish4x4(r0, t, x, y, buf, bo);
     }
 
     @Override
@@ -238,6 +371,22 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             a32.fma(d3, FloatVector.fromArray(F, buf, bo + L + 14 * L)).intoArray(buf, bo + L + 14 * L);
             a33.fma(d3, FloatVector.fromArray(F, buf, bo + L + 15 * L)).intoArray(buf, bo + L + 15 * L);
         }
+        finish4x4(r0, t, x, y, buf, bo);
+    }
+
+    /** The tile's scalar tail columns and lane sums of the 16 totals at {@code buf[bo + L ...]}, into {@code y}. */
+    private void finish4x4(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final long base = (long) r0 * cols;
+        final int sr0 = (r0 + 0) * nb;
+        final int sr1 = (r0 + 1) * nb;
+        final int sr2 = (r0 + 2) * nb;
+        final int sr3 = (r0 + 3) * nb;
+        final int x0 = (t + 0) * cols;
+        final int x1 = (t + 1) * cols;
+        final int x2 = (t + 2) * cols;
+        final int x3 = (t + 3) * cols;
         final int tl = cols - full;
         final long toff = base + (long) full * 4;
         float q00 = 0f; float q01 = 0f; float q02 = 0f; float q03 = 0f;
@@ -267,22 +416,23 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             q32 += u3 * x[x2 + full + i];
             q33 += u3 * x[x3 + full + i];
         }
-        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo + L + 0 * L) + q00;
-        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo + L + 4 * L) + q10;
-        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo + L + 8 * L) + q20;
-        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo + L + 12 * L) + q30;
-        y[(t + 1) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo + L + 1 * L) + q01;
-        y[(t + 1) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo + L + 5 * L) + q11;
-        y[(t + 1) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo + L + 9 * L) + q21;
-        y[(t + 1) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo + L + 13 * L) + q31;
-        y[(t + 2) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo + L + 2 * L) + q02;
-        y[(t + 2) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo + L + 6 * L) + q12;
-        y[(t + 2) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo + L + 10 * L) + q22;
-        y[(t + 2) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo + L + 14 * L) + q32;
-        y[(t + 3) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo + L + 3 * L) + q03;
-        y[(t + 3) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo + L + 7 * L) + q13;
-        y[(t + 3) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo + L + 11 * L) + q23;
-        y[(t + 3) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo + L + 15 * L) + q33;
+        VectorMath.sum16(buf, bo + L, buf, bo);
+        y[(t + 0) * rows + r0 + 0] = buf[bo + 0] + q00;
+        y[(t + 0) * rows + r0 + 1] = buf[bo + 4] + q10;
+        y[(t + 0) * rows + r0 + 2] = buf[bo + 8] + q20;
+        y[(t + 0) * rows + r0 + 3] = buf[bo + 12] + q30;
+        y[(t + 1) * rows + r0 + 0] = buf[bo + 1] + q01;
+        y[(t + 1) * rows + r0 + 1] = buf[bo + 5] + q11;
+        y[(t + 1) * rows + r0 + 2] = buf[bo + 9] + q21;
+        y[(t + 1) * rows + r0 + 3] = buf[bo + 13] + q31;
+        y[(t + 2) * rows + r0 + 0] = buf[bo + 2] + q02;
+        y[(t + 2) * rows + r0 + 1] = buf[bo + 6] + q12;
+        y[(t + 2) * rows + r0 + 2] = buf[bo + 10] + q22;
+        y[(t + 2) * rows + r0 + 3] = buf[bo + 14] + q32;
+        y[(t + 3) * rows + r0 + 0] = buf[bo + 3] + q03;
+        y[(t + 3) * rows + r0 + 1] = buf[bo + 7] + q13;
+        y[(t + 3) * rows + r0 + 2] = buf[bo + 11] + q23;
+        y[(t + 3) * rows + r0 + 3] = buf[bo + 15] + q33;
     }
     /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+0}. */
     private void tile4x1(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
@@ -376,13 +526,13 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             q30 += u3 * x[x0 + full + i];
         }
         s00.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q00;
+        y[(t + 0) * rows + r0 + 0] = VectorMath.sum(buf, bo) + q00;
         s10.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q10;
+        y[(t + 0) * rows + r0 + 1] = VectorMath.sum(buf, bo) + q10;
         s20.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q20;
+        y[(t + 0) * rows + r0 + 2] = VectorMath.sum(buf, bo) + q20;
         s30.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q30;
+        y[(t + 0) * rows + r0 + 3] = VectorMath.sum(buf, bo) + q30;
     }
     /** Row {@code r} of a tile of {@code h} rows, token {@code t}; same summation order as the tile kernels. */
     private void row1(int r, int h, int t, float[] x, float[] y, float[] buf, int bo) {
@@ -427,6 +577,6 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             q00 += u0 * x[x0 + full + i];
         }
         s00.intoArray(buf, bo);
-        y[t * rows + r] = QuantKernels.sumLanes(buf, bo) + q00;
+        y[t * rows + r] = VectorMath.sum(buf, bo) + q00;
     }
 }

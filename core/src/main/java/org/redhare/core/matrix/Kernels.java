@@ -30,34 +30,43 @@ final class Kernels {
      */
     static void deinterleave(float[] x, int n, int cols, float[] out) {
         int full = cols / PAIR_BLOCK * PAIR_BLOCK;
-        int half = PAIR_BLOCK / 2;
         for (int t = 0; t < n; t++) {
             int base = t * cols;
-            for (int b = 0; b < full; b += PAIR_BLOCK) {
-                int o = base + b;
-                for (int i = 0; i < half; i++) {
-                    out[o + i] = x[o + 2 * i];
-                    out[o + half + i] = x[o + 2 * i + 1];
-                }
+            for (int o = base; o < base + full; o += PAIR_BLOCK) {
+                FloatVector a = FloatVector.fromArray(F, x, o);
+                FloatVector b = FloatVector.fromArray(F, x, o + L);
+                EVEN_LANES.selectFrom(a, b).intoArray(out, o);
+                ODD_LANES.selectFrom(a, b).intoArray(out, o + L);
             }
             System.arraycopy(x, base + full, out, base + full, cols - full);
         }
     }
 
+    /** Two-vector lane selections picking lanes 0, 2, 4, ... and 1, 3, 5, ... of a PAIR_BLOCK. */
+    private static final FloatVector EVEN_LANES = pairLanes(0);
+    private static final FloatVector ODD_LANES = pairLanes(1);
+
+    private static FloatVector pairLanes(int first) {
+        float[] idx = new float[L];
+        for (int i = 0; i < L; i++) {
+            idx[i] = 2 * i + first;
+        }
+        return FloatVector.fromArray(F, idx, 0);
+    }
+
     /**
-     * Copies the full blocks of each group of four tokens from {@code xp} (as {@link #deinterleave} left
-     * them) into one panel per group at {@code out[off + g * 4 * full ...]}, interleaved per block:
-     * {@code [block][token 0..3][PAIR_BLOCK floats]}, so a 4-token micro-kernel reads one sequential
-     * stream. Tokens past the last full group are not packed.
+     * Copies the first {@code full} columns of each group of four tokens from {@code xp} into one panel per
+     * group at {@code out[off + g * full ...]} (g = the group's first token), interleaved per chunk of
+     * {@code chunk} floats: {@code [chunk][token 0..3][chunk floats]}, so a 4-token micro-kernel reads one
+     * sequential stream. Tokens past the last full group are not packed.
      */
-    static void packTokens4(float[] xp, int n, int cols, float[] out, int off) {
-        int full = cols / PAIR_BLOCK * PAIR_BLOCK;
+    static void packTokens4(float[] xp, int n, int cols, int full, int chunk, float[] out, int off) {
         for (int g = 0; g + 4 <= n; g += 4) {
             int panel = off + g * full;
             for (int j = 0; j < 4; j++) {
                 int src = (g + j) * cols;
-                for (int b = 0, o = panel + j * PAIR_BLOCK; b < full; b += PAIR_BLOCK, o += 4 * PAIR_BLOCK) {
-                    System.arraycopy(xp, src + b, out, o, PAIR_BLOCK);
+                for (int b = 0, o = panel + j * chunk; b < full; b += chunk, o += 4 * chunk) {
+                    System.arraycopy(xp, src + b, out, o, chunk);
                 }
             }
         }

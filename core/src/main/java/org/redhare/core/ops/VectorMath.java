@@ -58,6 +58,14 @@ public final class VectorMath {
         return v.lane(0);
     }
 
+    /**
+     * {@link #sum} of the vector stored at {@code buf[off ...]}. For kernels too large for the JIT to inline
+     * {@code sum} into: a call that is not inlined then costs a call, not a boxed vector.
+     */
+    public static float sum(float[] buf, int off) {
+        return sum(FloatVector.fromArray(F, buf, off));
+    }
+
     /*
      * Sixteen sums at once, each in exactly sum()'s order: every step adds the same pairs of lanes as
      * one halving step of sum(), but for two vectors per instruction (two-vector lane selection), so 16

@@ -32,31 +32,9 @@ public final class Wiring {
         this.config = config;
         this.checkpoint = checkpoint;
         this.pool = pool;
-        this.weights = new Weights(checkpoint, fp8BlockSize(config));
+        this.weights = new Weights(checkpoint, org.redhare.model.Fp8Scheme.of(config));
         this.hidden = config.hiddenSize();
         this.eps = (float) config.rmsNormEps();
-    }
-
-    /** The FP8 scale block from {@code quantization_config}; other quantization methods are rejected clearly. */
-    static int[] fp8BlockSize(ModelConfig c) {
-        var q = c.raw().path("quantization_config");
-        if (!q.isObject()) {
-            return new int[] {128, 128};
-        }
-        String method = q.path("quant_method").asText("");
-        if (!method.equals("fp8")) {
-            throw new ModelLoadException(c.architecture() + " checkpoint is quantized with '" + method
-                    + "', which RedHare does not read; it runs BF16/F16/F32 checkpoints and FP8 (quant_method fp8, e4m3, block scales)");
-        }
-        String fmt = q.path("fmt").asText("e4m3");
-        if (!fmt.equals("e4m3")) {
-            throw new ModelLoadException("FP8 format '" + fmt + "' is not supported; RedHare reads e4m3 (E4M3FN) FP8 checkpoints");
-        }
-        var block = q.path("weight_block_size");
-        if (!block.isArray() || block.size() != 2) {
-            throw new ModelLoadException("FP8 checkpoint without weight_block_size: only block-scaled FP8 ([128, 128] scale_inv) is supported");
-        }
-        return new int[] {block.get(0).asInt(), block.get(1).asInt()};
     }
 
     public float[] norm(String name, int dim) {
