@@ -154,7 +154,7 @@ public final class Q8_0Matrix implements WeightMatrix {
         }
         final int full = cols / G * G;
         float[] panels = pool.scratch(Math.max(1, n / 4 * 4 * full));
-        packTokens4(x, n, panels);
+        Kernels.packTokens4(x, n, cols, full, Kernels.L, panels, 0); // [step][token 0..3][L] per 4-token group
         final int need = 4 * cols + SUMS;
         pool.forRange(tiles, grain, (t0, t1, w) -> runWidened(x, panels, n, y, t0, t1, pool.workerScratch(w, need)));
     }
@@ -212,25 +212,6 @@ public final class Q8_0Matrix implements WeightMatrix {
 
     /** Activation bytes per token block: the block's panels stay in L2 while every tile of a chunk passes over them. */
     private static final int ACTIVATION_BLOCK_BYTES = 1024 * 1024;
-
-    /**
-     * Copies the full groups of each group of four tokens into one panel per group at
-     * {@code out[g * full ...]}, interleaved per L columns: {@code [step s][token 0..3][L floats]}, so the
-     * micro-kernel reads one sequential stream. Tokens past the last group of four are not packed.
-     */
-    private void packTokens4(float[] x, int n, float[] out) {
-        final int L = Kernels.L;
-        final int full = cols / G * G;
-        for (int g = 0; g + 4 <= n; g += 4) {
-            int panel = g * full;
-            for (int j = 0; j < 4; j++) {
-                int src = (g + j) * cols;
-                for (int c = 0, o = panel + j * L; c < full; c += L, o += 4 * L) {
-                    System.arraycopy(x, src + c, out, o, L);
-                }
-            }
-        }
-    }
 
     private void runWidened(float[] x, float[] panels, int n, float[] y, int tile0, int tile1, float[] tile) {
         final int full = cols / G * G;
@@ -645,13 +626,13 @@ public final class Q8_0Matrix implements WeightMatrix {
             q30 += u3 * x[x0 + full + i];
         }
         a00.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 0] = laneSum(buf, bo + 0 * L) + q00;
+        y[(t + 0) * rows + r0 + 0] = VectorMath.sum(buf, bo + 0 * L) + q00;
         a10.intoArray(buf, bo + 1 * L);
-        y[(t + 0) * rows + r0 + 1] = laneSum(buf, bo + 1 * L) + q10;
+        y[(t + 0) * rows + r0 + 1] = VectorMath.sum(buf, bo + 1 * L) + q10;
         a20.intoArray(buf, bo + 2 * L);
-        y[(t + 0) * rows + r0 + 2] = laneSum(buf, bo + 2 * L) + q20;
+        y[(t + 0) * rows + r0 + 2] = VectorMath.sum(buf, bo + 2 * L) + q20;
         a30.intoArray(buf, bo + 3 * L);
-        y[(t + 0) * rows + r0 + 3] = laneSum(buf, bo + 3 * L) + q30;
+        y[(t + 0) * rows + r0 + 3] = VectorMath.sum(buf, bo + 3 * L) + q30;
     }
     /** Row {@code r} of a tile of {@code h} rows, token {@code t}; same summation order as the tile kernels. */
     private void row1(int r, int h, int t, float[] x, float[] y, float[] buf, int bo) {
@@ -694,35 +675,6 @@ public final class Q8_0Matrix implements WeightMatrix {
             q00 += u0 * x[x0 + full + i];
         }
         a00.intoArray(buf, bo);
-        y[t * rows + r] = laneSum(buf, bo) + q00;
-    }
-
-    /**
-     * {@link VectorMath#sum} of the accumulator stored at {@code a[off .. off+L)}: the same additions in the
-     * same order (lane i plus lane i + L/2, then halves again), as scalars in locals, so the kernels that are
-     * too big for the JIT to inline {@code VectorMath.sum} into pass an array instead of a vector it would
-     * box. (Halving in place in the array cost 10% of the decode kernel: every level waits on store
-     * forwarding.)
-     */
-    private static float laneSum(float[] a, int o) {
-        if (Kernels.L == 16) {
-            float u0 = a[o] + a[o + 8], u1 = a[o + 1] + a[o + 9], u2 = a[o + 2] + a[o + 10], u3 = a[o + 3] + a[o + 11];
-            float u4 = a[o + 4] + a[o + 12], u5 = a[o + 5] + a[o + 13], u6 = a[o + 6] + a[o + 14], u7 = a[o + 7] + a[o + 15];
-            float w0 = u0 + u4, w1 = u1 + u5, w2 = u2 + u6, w3 = u3 + u7;
-            return (w0 + w2) + (w1 + w3);
-        }
-        if (Kernels.L == 8) {
-            float u0 = a[o] + a[o + 4], u1 = a[o + 1] + a[o + 5], u2 = a[o + 2] + a[o + 6], u3 = a[o + 3] + a[o + 7];
-            return (u0 + u2) + (u1 + u3);
-        }
-        if (Kernels.L == 4) {
-            return (a[o] + a[o + 2]) + (a[o + 1] + a[o + 3]);
-        }
-        // VectorMath.sum adds other widths left to right from 0 (vectors of 16 floats are the widest).
-        float s = 0f;
-        for (int i = 0; i < Kernels.L; i++) {
-            s += a[o + i];
-        }
-        return s;
+        y[t * rows + r] = VectorMath.sum(buf, bo) + q00;
     }
 }
