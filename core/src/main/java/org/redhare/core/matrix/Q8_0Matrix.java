@@ -198,10 +198,11 @@ public final class Q8_0Matrix implements WeightMatrix {
      * into a per-thread float tile and a 4-row x 4-token micro-kernel on plain float loads. In registers
      * every 4-token group widens every weight again (shifts, conversion, scale multiply on the ports the
      * FMAs need), but reading the next weights overlaps the arithmetic. Measured on one AVX-512 core
-     * (thread CPU time, G weights/s, register vs widened): 896 columns, 16 tokens 32 vs 37 and 512 tokens
-     * 22 vs 45; 2048 columns, 32 tokens 35 vs 33 and 128 tokens 35 vs 44; 4864 columns, 16..64 tokens 36 vs
-     * 30, 512 tokens 25 vs 37. Long rows gain only once all tokens' activations no longer stay in L2 for
-     * the register path.
+     * (thread CPU time, G weights/s, register vs widened; a shared, noisy machine): 896 columns, 8 tokens
+     * 37 vs 37, 12 tokens about even, 16 tokens 32 vs 37; 2048 columns, 32 tokens 35 vs 33 and 128 tokens
+     * 35 vs 44; 4864 columns, 16..64 tokens 36 vs 30, 128 tokens 28 vs 30, 512 tokens 25 vs 37. Long rows
+     * gain only once all tokens' activations no longer stay in L2 for the register path (which has no
+     * token blocks); cutting long rows into L1-sized column chunks did not help.
      */
     private boolean widens(int n) {
         return n >= WIDEN_MIN_TOKENS && (cols <= 1024 || (long) n * cols * 4 >= WIDEN_MIN_ACTIVATION_BYTES);
