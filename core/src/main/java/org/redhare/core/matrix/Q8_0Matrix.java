@@ -9,6 +9,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.redhare.core.DType;
 import org.redhare.core.Parallel;
+import org.redhare.core.ops.VectorMath;
 
 /**
  * Int8 weights with one float scale per block of {@code bw} columns of a row: GGML Q8_0 (bw = 32, f16
@@ -24,6 +25,10 @@ import org.redhare.core.Parallel;
  * <p>Layout (repacked at load) is the one of {@link Fp8BlockMatrix}: tiles of four rows as one stream,
  * groups of 4L columns permuted so byte {@code k} of int lane {@code i} is column {@code k*L + i}, then
  * the per-row tails. Scales are widened to float once at load ({@code [rows, cols / bw]}).
+ *
+ * <p>Prompts (many tokens) widen each four-row tile once per token block into a per-thread float tile
+ * instead of once per four tokens (see {@code runWidened}). Results are bitwise the same for a token
+ * whatever the batch (see the comment above {@code widens}).
  */
 public final class Q8_0Matrix implements WeightMatrix {
     private static final VectorSpecies<Float> F = Kernels.F;
@@ -31,6 +36,8 @@ public final class Q8_0Matrix implements WeightMatrix {
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int G = 4 * Kernels.L;
     private static final int GB = G; // bytes per row per group
+    /** Per-worker floats for 16 stored accumulators and their 16 lane sums ({@link VectorMath#sum16}). */
+    private static final int SUMS = 16 * Kernels.L + 16;
 
     private final MemorySegment packed; // [rows * cols] int8 in the tile layout
     private final float[] scales;       // [rows, nb] block scales
@@ -139,10 +146,17 @@ public final class Q8_0Matrix implements WeightMatrix {
     @Override
     public void multiply(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
-        float[] buf = pool.scratch(pool.threads() * QuantKernels.laneScratch());
         int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
-        pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()),
-                (t0, t1, w) -> run(x, n, y, t0, t1, buf, w * QuantKernels.laneScratch()));
+        int grain = QuantKernels.tileGrain(rows, pool.threads());
+        if (!widens(n)) {
+            pool.forRange(tiles, grain, (t0, t1, w) -> run(x, n, y, t0, t1, pool.workerScratch(w, SUMS), 0));
+            return;
+        }
+        final int full = cols / G * G;
+        float[] panels = pool.scratch(Math.max(1, n / 4 * 4 * full));
+        Kernels.packTokens4(x, n, cols, full, Kernels.L, panels, 0); // [step][token 0..3][L] per 4-token group
+        final int need = 4 * cols + SUMS;
+        pool.forRange(tiles, grain, (t0, t1, w) -> runWidened(x, panels, n, y, t0, t1, pool.workerScratch(w, need)));
     }
 
     private void run(float[] x, int n, float[] y, int tile0, int tile1, float[] buf, int bo) {
@@ -163,6 +177,177 @@ public final class Q8_0Matrix implements WeightMatrix {
                         row1(r, h, t, x, y, buf, bo);
                     }
                 }
+            }
+        }
+    }
+
+    /*
+     * Batch invariance: every output y[t, r] is summed in exactly one order, whatever n and whichever kernel
+     * computes it: one vector accumulator fed per L columns in column order with fma(code * scale, x, acc)
+     * (code converted to float, times the block scale, one rounding, then the FMA), then the fixed-order
+     * lane sum of VectorMath.sum (VectorMath.sum16 for 16 accumulators at once gives the same bits), then
+     * the tail columns' sum, formed in order as (code * scale) * x added one by one starting from 0, added
+     * last. The kernels differ only in how many rows and tokens share each widened weight vector and
+     * whether that vector is widened in registers or read back from a per-thread tile of the same floats.
+     * (Unlike the other quantized kernels this one does not use QuantKernels.sumLanes: its left-to-right
+     * scalar sum of 16 lanes cost a quarter of the prompt kernel's time on 896-column rows.)
+     */
+
+    /**
+     * Whether {@code n} tokens take the prompt path: the four rows of a tile widened once per token block
+     * into a per-thread float tile and a 4-row x 4-token micro-kernel on plain float loads. In registers
+     * every 4-token group widens every weight again (shifts, conversion, scale multiply on the ports the
+     * FMAs need), but reading the next weights overlaps the arithmetic. Measured on one AVX-512 core
+     * (thread CPU time, G weights/s, register vs widened; a shared, noisy machine): 896 columns, 8 tokens
+     * 37 vs 37, 12 tokens about even, 16 tokens 32 vs 37; 2048 columns, 32 tokens 35 vs 33 and 128 tokens
+     * 35 vs 44; 4864 columns, 16..64 tokens 36 vs 30, 128 tokens 28 vs 30, 512 tokens 25 vs 37. Long rows
+     * gain only once all tokens' activations no longer stay in L2 for the register path (which has no
+     * token blocks); cutting long rows into L1-sized column chunks did not help.
+     */
+    private boolean widens(int n) {
+        return n >= WIDEN_MIN_TOKENS && (cols <= 1024 || (long) n * cols * 4 >= WIDEN_MIN_ACTIVATION_BYTES);
+    }
+
+    private static final int WIDEN_MIN_TOKENS = 16;
+    private static final int WIDEN_MIN_ACTIVATION_BYTES = 3 * 512 * 1024;
+
+    /** Activation bytes per token block: the block's panels stay in L2 while every tile of a chunk passes over them. */
+    private static final int ACTIVATION_BLOCK_BYTES = 1024 * 1024;
+
+    private void runWidened(float[] x, float[] panels, int n, float[] y, int tile0, int tile1, float[] tile) {
+        final int full = cols / G * G;
+        final int sums = 4 * cols; // the 16 accumulators and their lane sums, after the widened tile (full + tails)
+        final int block = Math.max(4, Math.min(n, ACTIVATION_BLOCK_BYTES / (cols * 4)) / 4 * 4);
+        for (int t0 = 0; t0 < n; t0 += block) {
+            final int t1 = Math.min(n, t0 + block);
+            for (int ti = tile0; ti < tile1; ti++) {
+                final int r0 = ti * QuantKernels.TILE;
+                final int h = Math.min(QuantKernels.TILE, rows - r0);
+                if (h == QuantKernels.TILE) {
+                    widen(r0, tile);
+                    int t = t0;
+                    for (; t + 4 <= t1; t += 4) {
+                        tile4x4Widened(tile, panels, t * full, x, y, r0, t, sums);
+                    }
+                    for (; t < t1; t++) {
+                        tile4x1(r0, t, x, y, tile, sums);
+                    }
+                } else {
+                    for (int t = t0; t < t1; t++) {
+                        for (int r = r0; r < r0 + h; r++) {
+                            row1(r, h, t, x, y, tile, sums);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Rows r0..r0+3 (a full tile) widened exactly as the register kernels widen them: the full groups to
+     * {@code tile[(s * 4 + i) * L ...]} for step s (columns sL..sL+L-1) and row i, then each row's tail
+     * values {@code code * scale} at {@code tile[4 * full + i * tl ...]}.
+     */
+    private void widen(int r0, float[] tile) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final long base = (long) r0 * cols;
+        for (int i = 0; i < 4; i++) {
+            final int sr = (r0 + i) * nb;
+            long off = base + (long) i * GB;
+            for (int c = 0, o = i * L; c < full; c += G, off += 4L * GB, o += 4 * G) {
+                IntVector v = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
+                ((FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
+                        .mul(scales[sr + ((c + 0 * L) >> bwShift)]).intoArray(tile, o);
+                ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
+                        .mul(scales[sr + ((c + 1 * L) >> bwShift)]).intoArray(tile, o + 4 * L);
+                ((FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
+                        .mul(scales[sr + ((c + 2 * L) >> bwShift)]).intoArray(tile, o + 8 * L);
+                ((FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
+                        .mul(scales[sr + ((c + 3 * L) >> bwShift)]).intoArray(tile, o + 12 * L);
+            }
+        }
+        final int tl = cols - full;
+        final long toff = base + (long) full * 4;
+        for (int i = 0; i < 4; i++) {
+            final int sr = (r0 + i) * nb;
+            for (int m = 0; m < tl; m++) {
+                tile[4 * full + i * tl + m] = packed.get(ValueLayout.JAVA_BYTE, toff + (long) i * tl + m) * scales[sr + (full + m) / bw];
+            }
+        }
+    }
+
+    /** Rows r0..r0+3 from the widened tile, tokens t..t+3 from their panel at {@code panels[xq ...]}. */
+    private void tile4x4Widened(float[] tile, float[] panels, int xq, float[] x, float[] y, int r0, int t, int sums) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        FloatVector a00 = FloatVector.zero(F); FloatVector a01 = FloatVector.zero(F); FloatVector a02 = FloatVector.zero(F); FloatVector a03 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F); FloatVector a11 = FloatVector.zero(F); FloatVector a12 = FloatVector.zero(F); FloatVector a13 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F); FloatVector a21 = FloatVector.zero(F); FloatVector a22 = FloatVector.zero(F); FloatVector a23 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F); FloatVector a31 = FloatVector.zero(F); FloatVector a32 = FloatVector.zero(F); FloatVector a33 = FloatVector.zero(F);
+        final int end = 4 * full;
+        for (int p = 0; p < end; p += 4 * L) {
+            final int q = xq + p;
+            FloatVector x0 = FloatVector.fromArray(F, panels, q);
+            FloatVector x1 = FloatVector.fromArray(F, panels, q + L);
+            FloatVector x2 = FloatVector.fromArray(F, panels, q + 2 * L);
+            FloatVector x3 = FloatVector.fromArray(F, panels, q + 3 * L);
+            FloatVector w = FloatVector.fromArray(F, tile, p);
+            a00 = w.fma(x0, a00);
+            a01 = w.fma(x1, a01);
+            a02 = w.fma(x2, a02);
+            a03 = w.fma(x3, a03);
+            w = FloatVector.fromArray(F, tile, p + L);
+            a10 = w.fma(x0, a10);
+            a11 = w.fma(x1, a11);
+            a12 = w.fma(x2, a12);
+            a13 = w.fma(x3, a13);
+            w = FloatVector.fromArray(F, tile, p + 2 * L);
+            a20 = w.fma(x0, a20);
+            a21 = w.fma(x1, a21);
+            a22 = w.fma(x2, a22);
+            a23 = w.fma(x3, a23);
+            w = FloatVector.fromArray(F, tile, p + 3 * L);
+            a30 = w.fma(x0, a30);
+            a31 = w.fma(x1, a31);
+            a32 = w.fma(x2, a32);
+            a33 = w.fma(x3, a33);
+        }
+        // Token j, row i at sums + (4j + i) * L.
+        a00.intoArray(tile, sums);
+        a10.intoArray(tile, sums + L);
+        a20.intoArray(tile, sums + 2 * L);
+        a30.intoArray(tile, sums + 3 * L);
+        a01.intoArray(tile, sums + 4 * L);
+        a11.intoArray(tile, sums + 5 * L);
+        a21.intoArray(tile, sums + 6 * L);
+        a31.intoArray(tile, sums + 7 * L);
+        a02.intoArray(tile, sums + 8 * L);
+        a12.intoArray(tile, sums + 9 * L);
+        a22.intoArray(tile, sums + 10 * L);
+        a32.intoArray(tile, sums + 11 * L);
+        a03.intoArray(tile, sums + 12 * L);
+        a13.intoArray(tile, sums + 13 * L);
+        a23.intoArray(tile, sums + 14 * L);
+        a33.intoArray(tile, sums + 15 * L);
+        store4x4(tile, sums, x, y, r0, t, full);
+    }
+
+    /** Lane sums of the 16 stored accumulators plus each row's tail (from the tile) into {@code y}. */
+    private void store4x4(float[] tile, int sums, float[] x, float[] y, int r0, int t, int full) {
+        VectorMath.sum16(tile, sums, tile, sums + 16 * Kernels.L);
+        final int tl = cols - full;
+        final int tails = 4 * full;
+        for (int j = 0; j < 4; j++) {
+            final int xo = (t + j) * cols + full;
+            final int yo = (t + j) * rows + r0;
+            for (int i = 0; i < 4; i++) {
+                float q = 0f;
+                final int u = tails + i * tl;
+                for (int m = 0; m < tl; m++) {
+                    q += tile[u + m] * x[xo + m];
+                }
+                y[yo + i] = tile[sums + 16 * Kernels.L + 4 * j + i] + q;
             }
         }
     }
@@ -329,37 +514,38 @@ public final class Q8_0Matrix implements WeightMatrix {
             q33 += u3 * x[x3 + full + i];
         }
         a00.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q00;
-        a10.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q10;
-        a20.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q20;
-        a30.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q30;
-        a01.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q01;
-        a11.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q11;
-        a21.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q21;
-        a31.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q31;
-        a02.intoArray(buf, bo);
-        y[(t + 2) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q02;
-        a12.intoArray(buf, bo);
-        y[(t + 2) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q12;
-        a22.intoArray(buf, bo);
-        y[(t + 2) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q22;
-        a32.intoArray(buf, bo);
-        y[(t + 2) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q32;
-        a03.intoArray(buf, bo);
-        y[(t + 3) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q03;
-        a13.intoArray(buf, bo);
-        y[(t + 3) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q13;
-        a23.intoArray(buf, bo);
-        y[(t + 3) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q23;
-        a33.intoArray(buf, bo);
-        y[(t + 3) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q33;
+        a10.intoArray(buf, bo + 1 * L);
+        a20.intoArray(buf, bo + 2 * L);
+        a30.intoArray(buf, bo + 3 * L);
+        a01.intoArray(buf, bo + 4 * L);
+        a11.intoArray(buf, bo + 5 * L);
+        a21.intoArray(buf, bo + 6 * L);
+        a31.intoArray(buf, bo + 7 * L);
+        a02.intoArray(buf, bo + 8 * L);
+        a12.intoArray(buf, bo + 9 * L);
+        a22.intoArray(buf, bo + 10 * L);
+        a32.intoArray(buf, bo + 11 * L);
+        a03.intoArray(buf, bo + 12 * L);
+        a13.intoArray(buf, bo + 13 * L);
+        a23.intoArray(buf, bo + 14 * L);
+        a33.intoArray(buf, bo + 15 * L);
+        VectorMath.sum16(buf, bo, buf, bo + 16 * L);
+        y[(t + 0) * rows + r0 + 0] = buf[bo + 16 * L + 0] + q00;
+        y[(t + 0) * rows + r0 + 1] = buf[bo + 16 * L + 1] + q10;
+        y[(t + 0) * rows + r0 + 2] = buf[bo + 16 * L + 2] + q20;
+        y[(t + 0) * rows + r0 + 3] = buf[bo + 16 * L + 3] + q30;
+        y[(t + 1) * rows + r0 + 0] = buf[bo + 16 * L + 4] + q01;
+        y[(t + 1) * rows + r0 + 1] = buf[bo + 16 * L + 5] + q11;
+        y[(t + 1) * rows + r0 + 2] = buf[bo + 16 * L + 6] + q21;
+        y[(t + 1) * rows + r0 + 3] = buf[bo + 16 * L + 7] + q31;
+        y[(t + 2) * rows + r0 + 0] = buf[bo + 16 * L + 8] + q02;
+        y[(t + 2) * rows + r0 + 1] = buf[bo + 16 * L + 9] + q12;
+        y[(t + 2) * rows + r0 + 2] = buf[bo + 16 * L + 10] + q22;
+        y[(t + 2) * rows + r0 + 3] = buf[bo + 16 * L + 11] + q32;
+        y[(t + 3) * rows + r0 + 0] = buf[bo + 16 * L + 12] + q03;
+        y[(t + 3) * rows + r0 + 1] = buf[bo + 16 * L + 13] + q13;
+        y[(t + 3) * rows + r0 + 2] = buf[bo + 16 * L + 14] + q23;
+        y[(t + 3) * rows + r0 + 3] = buf[bo + 16 * L + 15] + q33;
     }
     /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+0}. */
     private void tile4x1(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
@@ -441,13 +627,13 @@ public final class Q8_0Matrix implements WeightMatrix {
             q30 += u3 * x[x0 + full + i];
         }
         a00.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q00;
-        a10.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q10;
-        a20.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q20;
-        a30.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q30;
+        y[(t + 0) * rows + r0 + 0] = VectorMath.sum(buf, bo + 0 * L) + q00;
+        a10.intoArray(buf, bo + 1 * L);
+        y[(t + 0) * rows + r0 + 1] = VectorMath.sum(buf, bo + 1 * L) + q10;
+        a20.intoArray(buf, bo + 2 * L);
+        y[(t + 0) * rows + r0 + 2] = VectorMath.sum(buf, bo + 2 * L) + q20;
+        a30.intoArray(buf, bo + 3 * L);
+        y[(t + 0) * rows + r0 + 3] = VectorMath.sum(buf, bo + 3 * L) + q30;
     }
     /** Row {@code r} of a tile of {@code h} rows, token {@code t}; same summation order as the tile kernels. */
     private void row1(int r, int h, int t, float[] x, float[] y, float[] buf, int bo) {
@@ -490,6 +676,6 @@ public final class Q8_0Matrix implements WeightMatrix {
             q00 += u0 * x[x0 + full + i];
         }
         a00.intoArray(buf, bo);
-        y[t * rows + r] = QuantKernels.sumLanes(buf, bo) + q00;
+        y[t * rows + r] = VectorMath.sum(buf, bo) + q00;
     }
 }

@@ -131,7 +131,9 @@ class GgmlMatrixTest {
     @CsvSource({
             "Q8_0, 1, 32, 1", "Q8_0, 5, 96, 1", "Q8_0, 7, 160, 3", "Q8_0, 33, 224, 17", "Q8_0, 64, 256, 4", "Q8_0, 130, 32, 5",
             "Q4_0, 1, 32, 1", "Q4_0, 5, 96, 1", "Q4_0, 7, 160, 3", "Q4_0, 33, 416, 17", "Q4_0, 64, 256, 4", "Q4_0, 130, 32, 5",
-            "Q4_K, 1, 256, 1", "Q4_K, 7, 768, 3", "Q4_K, 33, 256, 17", "Q6_K, 1, 256, 1", "Q6_K, 9, 768, 3", "Q6_K, 33, 512, 17"})
+            "Q4_K, 1, 256, 1", "Q4_K, 7, 768, 3", "Q4_K, 33, 256, 17", "Q6_K, 1, 256, 1", "Q6_K, 9, 768, 3", "Q6_K, 33, 512, 17",
+            // prompt path (widened tiles): a partial tile, tails, leftover tokens, and several token blocks
+            "Q8_0, 13, 352, 37", "Q8_0, 9, 4128, 130", "Q6_K, 7, 512, 41", "Q6_K, 9, 4352, 130"})
     void matchesScalarReference(String type, int rows, int cols, int n) {
         Case k = random(type, rows, cols, rows * 131L + cols);
         float[] x = Fp8BlockMatrixTest.activations(n, cols, 3);
@@ -155,18 +157,59 @@ class GgmlMatrixTest {
         }
     }
 
+    /**
+     * A token's result must not depend on the batch: n = 1 against every batch size up to one past the
+     * prompt-kernel threshold plus a few, at every start, with one and two threads (rows not a multiple
+     * of the tile, cols with a tail where the format allows).
+     */
     @ParameterizedTest
     @CsvSource({"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     void batchedTokensAreBitwiseIdenticalToSingleTokens(String type) {
-        int rows = 39, cols = type.endsWith("_K") ? 512 : 352, n = 7;
+        int rows = 39, cols = type.endsWith("_K") ? 512 : 352, maxN = 26;
         Case k = random(type, rows, cols, 9);
-        float[] x = Fp8BlockMatrixTest.activations(n, cols, 13);
-        float[] batched = new float[n * rows];
-        k.m().multiply(TWO, x, n, batched);
-        for (int t = 0; t < n; t++) {
-            float[] one = new float[rows];
-            k.m().multiply(ONE, Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one);
-            assertThat(Arrays.copyOfRange(batched, t * rows, (t + 1) * rows)).as("token %d", t).isEqualTo(one);
+        float[] x = Fp8BlockMatrixTest.activations(maxN, cols, 13);
+        float[][] alone = new float[maxN][rows];
+        for (int t = 0; t < maxN; t++) {
+            k.m().multiply(ONE, Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, alone[t]);
+        }
+        for (Parallel pool : new Parallel[] {ONE, TWO}) {
+            for (int n = 2; n <= maxN; n++) {
+                for (int start = 0; start + n <= maxN; start += Math.max(1, n - 1)) {
+                    float[] y = new float[n * rows];
+                    k.m().multiply(pool, Arrays.copyOfRange(x, start * cols, (start + n) * cols), n, y);
+                    for (int t = 0; t < n; t++) {
+                        assertThat(Arrays.copyOfRange(y, t * rows, (t + 1) * rows))
+                                .as("token %d of a batch of %d starting at %d, %d threads", start + t, n, start, pool.threads())
+                                .isEqualTo(alone[start + t]);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Long rows take the prompt kernel only for many tokens (130 here) and split them into token blocks
+     * of 60; fewer (66) take the register kernels. Either way n = 1's bits.
+     */
+    @ParameterizedTest
+    @CsvSource({"Q8_0, 4128", "Q6_K, 4352"})
+    void tokenBlocksOfLongPromptsAreBitwiseIdenticalToSingleTokens(String type, int cols) {
+        int rows = 9, maxN = 130;
+        Case k = random(type, rows, cols, 21);
+        float[] x = Fp8BlockMatrixTest.activations(maxN, cols, 23);
+        float[][] alone = new float[maxN][rows];
+        for (int t = 0; t < maxN; t++) {
+            k.m().multiply(ONE, Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, alone[t]);
+        }
+        for (int n : new int[] {66, 130}) {
+            for (Parallel pool : new Parallel[] {ONE, TWO}) {
+                float[] y = new float[n * rows];
+                k.m().multiply(pool, Arrays.copyOfRange(x, 0, n * cols), n, y);
+                for (int t = 0; t < n; t++) {
+                    assertThat(Arrays.copyOfRange(y, t * rows, (t + 1) * rows)).as("token %d of %d, %d threads", t, n, pool.threads())
+                            .isEqualTo(alone[t]);
+                }
+            }
         }
     }
 
