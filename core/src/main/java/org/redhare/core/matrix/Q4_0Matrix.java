@@ -9,6 +9,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.redhare.core.DType;
 import org.redhare.core.Parallel;
+import org.redhare.core.ops.VectorMath;
 
 /**
  * GGML Q4_0 weights: blocks of 32 columns of a row share an f16 scale {@code d};
@@ -296,21 +297,21 @@ public final class Q4_0Matrix implements WeightMatrix {
             q31 += u3 * x[x1 + full + i];
         }
         s00.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + p00 + q00;
+        y[(t + 0) * rows + r0 + 0] = VectorMath.sum(buf, bo) + p00 + q00;
         s10.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + p10 + q10;
+        y[(t + 0) * rows + r0 + 1] = VectorMath.sum(buf, bo) + p10 + q10;
         s20.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + p20 + q20;
+        y[(t + 0) * rows + r0 + 2] = VectorMath.sum(buf, bo) + p20 + q20;
         s30.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + p30 + q30;
+        y[(t + 0) * rows + r0 + 3] = VectorMath.sum(buf, bo) + p30 + q30;
         s01.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + p01 + q01;
+        y[(t + 1) * rows + r0 + 0] = VectorMath.sum(buf, bo) + p01 + q01;
         s11.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + p11 + q11;
+        y[(t + 1) * rows + r0 + 1] = VectorMath.sum(buf, bo) + p11 + q11;
         s21.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + p21 + q21;
+        y[(t + 1) * rows + r0 + 2] = VectorMath.sum(buf, bo) + p21 + q21;
         s31.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + p31 + q31;
+        y[(t + 1) * rows + r0 + 3] = VectorMath.sum(buf, bo) + p31 + q31;
     }
     /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+0}. */
     private void tile4x1(int r0, int t, float[] x, float[] xs, float[] y, float[] buf, int bo) {
@@ -392,13 +393,13 @@ public final class Q4_0Matrix implements WeightMatrix {
             q30 += u3 * x[x0 + full + i];
         }
         s00.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + p00 + q00;
+        y[(t + 0) * rows + r0 + 0] = VectorMath.sum(buf, bo) + p00 + q00;
         s10.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + p10 + q10;
+        y[(t + 0) * rows + r0 + 1] = VectorMath.sum(buf, bo) + p10 + q10;
         s20.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + p20 + q20;
+        y[(t + 0) * rows + r0 + 2] = VectorMath.sum(buf, bo) + p20 + q20;
         s30.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + p30 + q30;
+        y[(t + 0) * rows + r0 + 3] = VectorMath.sum(buf, bo) + p30 + q30;
     }
     /** Row {@code r} of a tile of {@code h} rows, token {@code t}; same summation order as the tile kernels. */
     private void row1(int r, int h, int t, float[] x, float[] xs, float[] y, float[] buf, int bo) {
@@ -440,6 +441,6 @@ public final class Q4_0Matrix implements WeightMatrix {
             q00 += u0 * x[x0 + full + i];
         }
         s00.intoArray(buf, bo);
-        y[t * rows + r] = QuantKernels.sumLanes(buf, bo) + p00 + q00;
+        y[t * rows + r] = VectorMath.sum(buf, bo) + p00 + q00;
     }
 }

@@ -9,6 +9,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.redhare.core.DType;
 import org.redhare.core.Parallel;
+import org.redhare.core.ops.VectorMath;
 
 /**
  * GGML Q4_K weights: super-blocks of 256 columns hold eight sub-blocks of 32, each with a 6-bit scale and a
@@ -288,37 +289,37 @@ public final class Q4_KMatrix implements WeightMatrix {
             q33 += u3 * x[x3 + full + i];
         }
         a00.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q00;
+        y[(t + 0) * rows + r0 + 0] = VectorMath.sum(buf, bo) + q00;
         a10.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q10;
+        y[(t + 0) * rows + r0 + 1] = VectorMath.sum(buf, bo) + q10;
         a20.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q20;
+        y[(t + 0) * rows + r0 + 2] = VectorMath.sum(buf, bo) + q20;
         a30.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q30;
+        y[(t + 0) * rows + r0 + 3] = VectorMath.sum(buf, bo) + q30;
         a01.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q01;
+        y[(t + 1) * rows + r0 + 0] = VectorMath.sum(buf, bo) + q01;
         a11.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q11;
+        y[(t + 1) * rows + r0 + 1] = VectorMath.sum(buf, bo) + q11;
         a21.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q21;
+        y[(t + 1) * rows + r0 + 2] = VectorMath.sum(buf, bo) + q21;
         a31.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q31;
+        y[(t + 1) * rows + r0 + 3] = VectorMath.sum(buf, bo) + q31;
         a02.intoArray(buf, bo);
-        y[(t + 2) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q02;
+        y[(t + 2) * rows + r0 + 0] = VectorMath.sum(buf, bo) + q02;
         a12.intoArray(buf, bo);
-        y[(t + 2) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q12;
+        y[(t + 2) * rows + r0 + 1] = VectorMath.sum(buf, bo) + q12;
         a22.intoArray(buf, bo);
-        y[(t + 2) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q22;
+        y[(t + 2) * rows + r0 + 2] = VectorMath.sum(buf, bo) + q22;
         a32.intoArray(buf, bo);
-        y[(t + 2) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q32;
+        y[(t + 2) * rows + r0 + 3] = VectorMath.sum(buf, bo) + q32;
         a03.intoArray(buf, bo);
-        y[(t + 3) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q03;
+        y[(t + 3) * rows + r0 + 0] = VectorMath.sum(buf, bo) + q03;
         a13.intoArray(buf, bo);
-        y[(t + 3) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q13;
+        y[(t + 3) * rows + r0 + 1] = VectorMath.sum(buf, bo) + q13;
         a23.intoArray(buf, bo);
-        y[(t + 3) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q23;
+        y[(t + 3) * rows + r0 + 2] = VectorMath.sum(buf, bo) + q23;
         a33.intoArray(buf, bo);
-        y[(t + 3) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q33;
+        y[(t + 3) * rows + r0 + 3] = VectorMath.sum(buf, bo) + q33;
     }
     /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+0}. */
     private void tile4x1(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
@@ -372,13 +373,13 @@ public final class Q4_KMatrix implements WeightMatrix {
             q30 += u3 * x[x0 + full + i];
         }
         a00.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 0] = QuantKernels.sumLanes(buf, bo) + q00;
+        y[(t + 0) * rows + r0 + 0] = VectorMath.sum(buf, bo) + q00;
         a10.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 1] = QuantKernels.sumLanes(buf, bo) + q10;
+        y[(t + 0) * rows + r0 + 1] = VectorMath.sum(buf, bo) + q10;
         a20.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 2] = QuantKernels.sumLanes(buf, bo) + q20;
+        y[(t + 0) * rows + r0 + 2] = VectorMath.sum(buf, bo) + q20;
         a30.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 3] = QuantKernels.sumLanes(buf, bo) + q30;
+        y[(t + 0) * rows + r0 + 3] = VectorMath.sum(buf, bo) + q30;
     }
     /** Row {@code r} of a tile of {@code h} rows, token {@code t}; same summation order as the tile kernels. */
     private void row1(int r, int h, int t, float[] x, float[] y, float[] buf, int bo) {
@@ -411,6 +412,6 @@ public final class Q4_KMatrix implements WeightMatrix {
             q00 += u0 * x[x0 + full + i];
         }
         a00.intoArray(buf, bo);
-        y[t * rows + r] = QuantKernels.sumLanes(buf, bo) + q00;
+        y[t * rows + r] = VectorMath.sum(buf, bo) + q00;
     }
 }

@@ -189,8 +189,8 @@ public final class Q8_0Matrix implements WeightMatrix {
      * the tail columns' sum, formed in order as (code * scale) * x added one by one starting from 0, added
      * last. The kernels differ only in how many rows and tokens share each widened weight vector and
      * whether that vector is widened in registers or read back from a per-thread tile of the same floats.
-     * (Unlike the other quantized kernels this one does not use QuantKernels.sumLanes: its left-to-right
-     * scalar sum of 16 lanes cost a quarter of the prompt kernel's time on 896-column rows.)
+     * (A left-to-right scalar sum of the 16 lanes, used before, cost a quarter of the prompt kernel's time on
+     * 896-column rows; every quantized kernel now uses VectorMath's tree order.)
      */
 
     /**

@@ -7,8 +7,9 @@ import java.lang.foreign.MemorySegment;
  * Helpers shared by the quantized kernels ({@link Fp8BlockMatrix}, {@link Q8_0Matrix}, {@link Q4_0Matrix}, {@link Q4_KMatrix}).
  *
  * <p><b>Batch invariance.</b> Every quantized kernel computes each (row, token) result with one vector
- * accumulator fed in column order, then {@link #sum} adds its lanes left to right, then the scalar
- * column tail is added. The single-token and the batched paths only differ in how many (row, token)
+ * accumulator fed in column order, then {@code VectorMath.sum} adds its lanes in a fixed tree order (for a
+ * stored accumulator, {@code VectorMath.sum(float[], int)}; for the 16 of a 4x4 tile, {@code VectorMath.sum16},
+ * bit-identical), then the scalar column tail is added. The single-token and the batched paths only differ in how many (row, token)
  * pairs share one widened weight vector, so a token's result is bitwise the same whatever the batch,
  * the thread count, or whether the method is interpreted or compiled ({@code reduceLanes} leaves the
  * order unspecified, which is why it is not used).
@@ -18,19 +19,6 @@ final class QuantKernels {
 
     /** Rows stored together as one sequential stream, and computed together. */
     static final int TILE = 4;
-
-    /**
-     * The L floats at {@code buf[off..]} (an accumulator the kernel stored with {@code intoArray}) summed in
-     * index order: deterministic (see the class comment). Takes an array, not a vector, so that a call the
-     * JIT does not inline costs a call, not a boxed vector.
-     */
-    static float sumLanes(float[] buf, int off) {
-        float s = 0f;
-        for (int i = 0; i < Kernels.L; i++) {
-            s += buf[off + i];
-        }
-        return s;
-    }
 
     /** Floats of lane scratch each worker needs. */
     static int laneScratch() {
