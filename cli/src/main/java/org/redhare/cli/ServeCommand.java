@@ -8,6 +8,7 @@ import org.redhare.core.Parallel;
 import org.redhare.engine.Engine;
 import org.redhare.engine.EngineConfig;
 import org.redhare.model.CausalLM;
+import org.redhare.model.WarmUp;
 import org.redhare.server.OpenAiServer;
 import org.redhare.server.PromptFormatter;
 import org.redhare.server.PromptFormatters;
@@ -48,6 +49,10 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--no-prefix-caching", description = "do not reuse the KV cache of identical prompt prefixes")
     boolean noPrefixCaching;
+
+    @Option(names = "--no-warmup", description = "skip the warm-up forward passes before the server reports ready (the first"
+            + " request then pays the kernels' JIT compilation, about 2 s)")
+    boolean noWarmup;
 
     @Option(names = "--max-batch-tokens", paramLabel = "N", defaultValue = "512",
             description = "tokens per engine step: decode tokens plus prefill chunks (default ${DEFAULT-VALUE})")
@@ -118,6 +123,11 @@ final class ServeCommand implements Callable<Integer> {
         if (ec.kvPoolTokens() < ctx) {
             Progress.info(String.format(Locale.ROOT, "note: --kv-cache-memory %s holds %d tokens, less than the context %d; longer requests will be refused",
                     kvCacheMemory, ec.kvPoolTokens(), ctx));
+        }
+        if (!noWarmup) {
+            // /health stays 503 meanwhile: the first request should not pay the kernels' compilation
+            Progress.info("warming up the kernels...");
+            Progress.info("warm-up done in " + WarmUp.run(model, modelOptions.kvDtype()) + " ms");
         }
         Engine engine = new Engine(model, ec);
         server.ready(new ServedModel(engine, formatter));
