@@ -235,7 +235,8 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             FloatVector a10 = FloatVector.zero(F); FloatVector a11 = FloatVector.zero(F); FloatVector a12 = FloatVector.zero(F); FloatVector a13 = FloatVector.zero(F);
             FloatVector a20 = FloatVector.zero(F); FloatVector a21 = FloatVector.zero(F); FloatVector a22 = FloatVector.zero(F); FloatVector a23 = FloatVector.zero(F);
             FloatVector a30 = FloatVector.zero(F); FloatVector a31 = FloatVector.zero(F); FloatVector a32 = FloatVector.zero(F); FloatVector a33 = FloatVector.zero(F);
-            for (int c = cb * 4; c < ce * 4; c += 4 * L) {
+            // two slots per iteration (a block spans a multiple of G = 4L columns); same FMAs in the same order
+            for (int c = cb * 4; c < ce * 4; c += 8 * L) {
                 FloatVector x0k = FloatVector.fromArray(F, x, px + c);
                 FloatVector x1k = FloatVector.fromArray(F, x, px + c + L);
                 FloatVector x2k = FloatVector.fromArray(F, x, px + c + 2 * L);
@@ -260,6 +261,31 @@ public final class Fp8BlockMatrix implements WeightMatrix {
                 a31 = w3k.fma(x1k, a31);
                 a32 = w3k.fma(x2k, a32);
                 a33 = w3k.fma(x3k, a33);
+                final int c2 = c + 4 * L;
+                FloatVector x0m = FloatVector.fromArray(F, x, px + c2);
+                FloatVector x1m = FloatVector.fromArray(F, x, px + c2 + L);
+                FloatVector x2m = FloatVector.fromArray(F, x, px + c2 + 2 * L);
+                FloatVector x3m = FloatVector.fromArray(F, x, px + c2 + 3 * L);
+                FloatVector w0m = FloatVector.fromArray(F, tw, c2);
+                a00 = w0m.fma(x0m, a00);
+                a01 = w0m.fma(x1m, a01);
+                a02 = w0m.fma(x2m, a02);
+                a03 = w0m.fma(x3m, a03);
+                FloatVector w1m = FloatVector.fromArray(F, tw, c2 + L);
+                a10 = w1m.fma(x0m, a10);
+                a11 = w1m.fma(x1m, a11);
+                a12 = w1m.fma(x2m, a12);
+                a13 = w1m.fma(x3m, a13);
+                FloatVector w2m = FloatVector.fromArray(F, tw, c2 + 2 * L);
+                a20 = w2m.fma(x0m, a20);
+                a21 = w2m.fma(x1m, a21);
+                a22 = w2m.fma(x2m, a22);
+                a23 = w2m.fma(x3m, a23);
+                FloatVector w3m = FloatVector.fromArray(F, tw, c2 + 3 * L);
+                a30 = w3m.fma(x0m, a30);
+                a31 = w3m.fma(x1m, a31);
+                a32 = w3m.fma(x2m, a32);
+                a33 = w3m.fma(x3m, a33);
             }
             final int b = cb / bw;
             final FloatVector d0 = FloatVector.broadcast(F, scales[sr0 + b]);
