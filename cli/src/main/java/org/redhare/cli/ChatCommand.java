@@ -20,6 +20,7 @@ import org.redhare.engine.GenerationHandle;
 import org.redhare.engine.GenerationRequest;
 import org.redhare.engine.SamplingParams;
 import org.redhare.model.CausalLM;
+import org.redhare.model.WarmUp;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -64,6 +65,9 @@ final class ChatCommand implements Callable<Integer> {
             if (noThink) {
                 extra.put("enable_thinking", false);
             }
+            // Warm the kernels up (JIT compilation, about 2 s on a fresh JVM) while the user types the first message;
+            // the engine only touches the model once a message is submitted, after the warm-up has finished.
+            Thread warmUp = Thread.ofPlatform().daemon().name("redhare-warm-up").start(() -> WarmUp.run(model, modelOptions.kvDtype()));
             try (Engine engine = new Engine(model, new EngineConfig(ctx, ctx + 16, modelOptions.kvDtype(), 16, 512, 1, false))) {
                 out.println("chatting with " + modelOptions.model.getFileName() + " — /reset starts over, /exit quits");
                 while (true) {
@@ -72,6 +76,7 @@ final class ChatCommand implements Callable<Integer> {
                     String line = in.readLine();
                     if (line == null || line.strip().equals("/exit")) {
                         out.println();
+                        warmUp.join(); // the model is closed next: let the warm-up finish using it
                         return 0;
                     }
                     if (line.strip().equals("/reset")) {
@@ -90,6 +95,7 @@ final class ChatCommand implements Callable<Integer> {
                         messages.remove(messages.size() - 1);
                         continue;
                     }
+                    warmUp.join();
                     GenerationHandle h = engine.submit(new GenerationRequest(prompt, sampling, Math.min(maxTokens, ctx - prompt.length),
                             stops, false));
                     TextCodec.Stream text = codec.stream();
