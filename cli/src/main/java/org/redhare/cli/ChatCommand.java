@@ -67,7 +67,13 @@ final class ChatCommand implements Callable<Integer> {
             }
             // Warm the kernels up (JIT compilation, about 2 s on a fresh JVM) while the user types the first message;
             // the engine only touches the model once a message is submitted, after the warm-up has finished.
-            Thread warmUp = Thread.ofPlatform().daemon().name("redhare-warm-up").start(() -> WarmUp.run(model, modelOptions.kvDtype()));
+            Thread warmUp = Thread.ofPlatform().daemon().name("redhare-warm-up").start(() -> {
+                try {
+                    WarmUp.run(model, modelOptions.kvDtype());
+                } catch (RuntimeException e) {
+                    // only speed is lost: the first message compiles the kernels instead
+                }
+            });
             try (Engine engine = new Engine(model, new EngineConfig(ctx, ctx + 16, modelOptions.kvDtype(), 16, 512, 1, false))) {
                 out.println("chatting with " + modelOptions.model.getFileName() + " — /reset starts over, /exit quits");
                 while (true) {
