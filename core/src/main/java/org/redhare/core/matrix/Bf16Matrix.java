@@ -54,8 +54,11 @@ public final class Bf16Matrix implements WeightMatrix {
             float[] xp = pool.scratch(n * cols + packed);
             Kernels.deinterleave(x, n, cols, xp);
             Kernels.packTokens4(xp, n, cols, full, Kernels.PAIR_BLOCK, xp, n * cols);
+            int chunk = chunkColumns(full);
+            int block = tokenBlock(n);
             pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()),
-                    (r0, r1, w) -> computeWidened(xp, n, y, r0, r1, pool.workerScratch(w, 4 * full + 17 * Kernels.L)));
+                    (r0, r1, w) -> computeWidened(xp, n, y, r0, r1,
+                            pool.workerScratch(w, 4 * chunk + block / 4 * 16 * Kernels.L + 17 * Kernels.L)));
         }
     }
 
@@ -186,24 +189,32 @@ public final class Bf16Matrix implements WeightMatrix {
      * block ({@code [block][row or token][even|odd][L]}) so each is one sequential stream the prefetchers
      * follow, and the 16 lane sums run as one transposed reduction. Same arithmetic, same bits.
      */
-    private void computeWidened(float[] xp, int n, float[] y, int r0, int r1, float[] tile) {
+    private void computeWidened(float[] xp, int n, float[] y, int r0, int r1, float[] buf) {
         final int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
-        final int packed = n * cols; // where the 4-token panels start in xp
-        final int sums = 4 * full;   // where the accumulators and their 16 lane sums go in tile
-        // Token blocks whose activations stay in L2 while every row group of this chunk passes over them;
-        // otherwise each row group would stream all n tokens' activations from L3 or memory again.
-        int block = Math.max(4, Math.min(n, ACTIVATION_BLOCK_BYTES / (cols * 4)) / 4 * 4);
+        final int packed = n * cols;            // where the 4-token panels start in xp
+        final int chunk = chunkColumns(full);   // columns of the widened tile at a time
+        final int block = tokenBlock(n);
+        final int accs = 4 * chunk;             // accumulators carried from one column chunk to the next
+        final int sums = accs + block / 4 * 16 * Kernels.L; // the last chunk's accumulators and their 16 lane sums
         for (int t0 = 0; t0 < n; t0 += block) {
             int t1 = Math.min(n, t0 + block);
             int r = r0;
             for (; r + 4 <= r1; r += 4) {
-                widen(r, tile, full);
-                int t = t0;
-                for (; t + 4 <= t1; t += 4) {
-                    tile4tokens4(tile, full, xp, packed + t * full, y, r, t, sums);
-                }
-                for (; t < t1; t++) {
-                    tile4token1(tile, full, xp, y, r, t);
+                int c0 = 0;
+                do { // at least once: rows shorter than one block still get their tails and stores
+                    int c1 = Math.min(full, c0 + chunk);
+                    widen(r, buf, c0, c1);
+                    for (int t = t0; t + 4 <= t1; t += 4) {
+                        tile4tokens4(buf, c0, c1, full, xp, packed + t * full, y, r, t, accs + (t - t0) / 4 * 16 * Kernels.L, sums);
+                    }
+                    c0 = c1;
+                } while (c0 < full);
+                for (int t = t0 + (t1 - t0) / 4 * 4; t < t1; t++) {
+                    if (chunk == full) {
+                        tile4token1(buf, full, xp, y, r, t); // the tile still holds the whole rows
+                    } else {
+                        rows4token1(xp, y, r, t); // same arithmetic, weights read again
+                    }
                 }
             }
             for (; r < r1; r++) {
@@ -217,13 +228,29 @@ public final class Bf16Matrix implements WeightMatrix {
     /** Activation bytes per token block of the prompt kernel (half of a 2 MB L2; 0.5 and 2 MB measured slower). */
     private static final int ACTIVATION_BLOCK_BYTES = 1024 * 1024;
 
-    /** Rows r..r+3, full blocks only, widened to {@code tile[(block * 4 + i) * 2L ...]}: L even then L odd floats. */
-    private void widen(int r, float[] tile, int full) {
+    /**
+     * Long rows are widened in chunks of this many columns (a 16 KB tile that stays in L1 while every token
+     * group of the block passes over it); each (row, token) accumulator is stored after a chunk and reloaded
+     * for the next, so the FMAs run in exactly the unchunked order. Rows up to 1.5 chunks are not split.
+     */
+    private static final int CHUNK_COLUMNS = 1024;
+
+    private static int chunkColumns(int full) {
+        return full <= CHUNK_COLUMNS * 3 / 2 ? full : CHUNK_COLUMNS;
+    }
+
+    /** Tokens per block (a multiple of 4): their activations, ACTIVATION_BLOCK_BYTES, stay in L2. */
+    private int tokenBlock(int n) {
+        return Math.max(4, Math.min(n, ACTIVATION_BLOCK_BYTES / (cols * 4)) / 4 * 4);
+    }
+
+    /** Columns c0..c1 (full blocks) of rows r..r+3, widened to {@code tile[((c - c0) / 2L * 4 + i) * 2L ...]}: L even then L odd floats. */
+    private void widen(int r, float[] tile, int c0, int c1) {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         for (int i = 0; i < 4; i++) {
             long base = (long) (r + i) * cols * 2;
-            for (int c = 0, o = i * B; c < full; c += B, o += 4 * B) {
+            for (int c = c0, o = i * B; c < c1; c += B, o += 4 * B) {
                 IntVector v = IntVector.fromMemorySegment(Kernels.I, data, base + c * 2L, ByteOrder.LITTLE_ENDIAN);
                 v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(tile, o);
                 v.and(0xFFFF0000).reinterpretAsFloats().intoArray(tile, o + L);
@@ -232,20 +259,29 @@ public final class Bf16Matrix implements WeightMatrix {
     }
 
     /** Tokens t..t+3 from their panel at {@code xq} ({@link Kernels#packTokens4}); rows r..r+3 from the tile. */
-    private void tile4tokens4(float[] tile, int full, float[] xp, int xq, float[] y, int r, int t, int sums) {
+    private void tile4tokens4(float[] tile, int c0, int c1, int full, float[] xp, int xq, float[] y, int r, int t, int acc, int sums) {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
-        FloatVector a00 = FloatVector.zero(Kernels.F), a01 = FloatVector.zero(Kernels.F);
-        FloatVector a02 = FloatVector.zero(Kernels.F), a03 = FloatVector.zero(Kernels.F);
-        FloatVector a10 = FloatVector.zero(Kernels.F), a11 = FloatVector.zero(Kernels.F);
-        FloatVector a12 = FloatVector.zero(Kernels.F), a13 = FloatVector.zero(Kernels.F);
-        FloatVector a20 = FloatVector.zero(Kernels.F), a21 = FloatVector.zero(Kernels.F);
-        FloatVector a22 = FloatVector.zero(Kernels.F), a23 = FloatVector.zero(Kernels.F);
-        FloatVector a30 = FloatVector.zero(Kernels.F), a31 = FloatVector.zero(Kernels.F);
-        FloatVector a32 = FloatVector.zero(Kernels.F), a33 = FloatVector.zero(Kernels.F);
-        final int end = 4 * full;
+        FloatVector a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33;
+        if (c0 == 0) {
+            a00 = FloatVector.zero(Kernels.F); a01 = a00; a02 = a00; a03 = a00;
+            a10 = a00; a11 = a00; a12 = a00; a13 = a00;
+            a20 = a00; a21 = a00; a22 = a00; a23 = a00;
+            a30 = a00; a31 = a00; a32 = a00; a33 = a00;
+        } else { // carried over from the previous column chunk, in the order they were stored
+            a00 = FloatVector.fromArray(Kernels.F, tile, acc); a10 = FloatVector.fromArray(Kernels.F, tile, acc + L);
+            a20 = FloatVector.fromArray(Kernels.F, tile, acc + 2 * L); a30 = FloatVector.fromArray(Kernels.F, tile, acc + 3 * L);
+            a01 = FloatVector.fromArray(Kernels.F, tile, acc + 4 * L); a11 = FloatVector.fromArray(Kernels.F, tile, acc + 5 * L);
+            a21 = FloatVector.fromArray(Kernels.F, tile, acc + 6 * L); a31 = FloatVector.fromArray(Kernels.F, tile, acc + 7 * L);
+            a02 = FloatVector.fromArray(Kernels.F, tile, acc + 8 * L); a12 = FloatVector.fromArray(Kernels.F, tile, acc + 9 * L);
+            a22 = FloatVector.fromArray(Kernels.F, tile, acc + 10 * L); a32 = FloatVector.fromArray(Kernels.F, tile, acc + 11 * L);
+            a03 = FloatVector.fromArray(Kernels.F, tile, acc + 12 * L); a13 = FloatVector.fromArray(Kernels.F, tile, acc + 13 * L);
+            a23 = FloatVector.fromArray(Kernels.F, tile, acc + 14 * L); a33 = FloatVector.fromArray(Kernels.F, tile, acc + 15 * L);
+        }
+        final int end = 4 * (c1 - c0);
+        final int xc = xq + 4 * c0; // this chunk's blocks in the panel: 4 tokens x PAIR_BLOCK floats per block
         for (int p = 0; p < end; p += 4 * B) {
-            final int q = xq + p;
+            final int q = xc + p;
             FloatVector xe0 = FloatVector.fromArray(Kernels.F, xp, q);
             FloatVector xd0 = FloatVector.fromArray(Kernels.F, xp, q + L);
             FloatVector xe1 = FloatVector.fromArray(Kernels.F, xp, q + B);
@@ -280,22 +316,26 @@ public final class Bf16Matrix implements WeightMatrix {
             a33 = wo.fma(xd3, we.fma(xe3, a33));
         }
         final int L16 = Kernels.L;
-        a00.intoArray(tile, sums);
-        a10.intoArray(tile, sums + L16);
-        a20.intoArray(tile, sums + 2 * L16);
-        a30.intoArray(tile, sums + 3 * L16);
-        a01.intoArray(tile, sums + 4 * L16);
-        a11.intoArray(tile, sums + 5 * L16);
-        a21.intoArray(tile, sums + 6 * L16);
-        a31.intoArray(tile, sums + 7 * L16);
-        a02.intoArray(tile, sums + 8 * L16);
-        a12.intoArray(tile, sums + 9 * L16);
-        a22.intoArray(tile, sums + 10 * L16);
-        a32.intoArray(tile, sums + 11 * L16);
-        a03.intoArray(tile, sums + 12 * L16);
-        a13.intoArray(tile, sums + 13 * L16);
-        a23.intoArray(tile, sums + 14 * L16);
-        a33.intoArray(tile, sums + 15 * L16);
+        final int out = c1 == full ? sums : acc; // the last chunk's accumulators go to the lane sums
+        a00.intoArray(tile, out);
+        a10.intoArray(tile, out + L16);
+        a20.intoArray(tile, out + 2 * L16);
+        a30.intoArray(tile, out + 3 * L16);
+        a01.intoArray(tile, out + 4 * L16);
+        a11.intoArray(tile, out + 5 * L16);
+        a21.intoArray(tile, out + 6 * L16);
+        a31.intoArray(tile, out + 7 * L16);
+        a02.intoArray(tile, out + 8 * L16);
+        a12.intoArray(tile, out + 9 * L16);
+        a22.intoArray(tile, out + 10 * L16);
+        a32.intoArray(tile, out + 11 * L16);
+        a03.intoArray(tile, out + 12 * L16);
+        a13.intoArray(tile, out + 13 * L16);
+        a23.intoArray(tile, out + 14 * L16);
+        a33.intoArray(tile, out + 15 * L16);
+        if (c1 != full) {
+            return;
+        }
         VectorMath.sum16(tile, sums, tile, sums + 16 * L16);
         store4x4(tile, sums + 16 * L16, xp, y, r, t, full);
     }
