@@ -90,7 +90,8 @@ class Fp8BlockMatrixTest {
     @ParameterizedTest(name = "[{0} x {1}] blocks {2}x{3}, {4} tokens")
     @CsvSource({
             "1, 1, 128, 128, 1", "5, 17, 128, 128, 1", "7, 100, 128, 128, 3", "33, 200, 128, 128, 17",
-            "130, 300, 128, 128, 3", "9, 200, 4, 64, 5", "13, 257, 2, 64, 17", "5, 300, 3, 192, 6", "64, 128, 128, 128, 4", "6, 64, 1, 64, 7"})
+            "130, 300, 128, 128, 3", "9, 200, 4, 64, 5", "13, 257, 2, 64, 17", "5, 300, 3, 192, 6", "64, 128, 128, 128, 4", "6, 64, 1, 64, 7",
+            "9, 2600, 128, 128, 23", "6, 2000, 1, 64, 13"}) // long rows with a column tail, prompt path
     void matchesScalarReference(int rows, int cols, int bh, int bw, int n) {
         Case k = random(rows, cols, bh, bw, rows * 31L + cols);
         float[] x = activations(n, cols, 7);
@@ -109,9 +110,10 @@ class Fp8BlockMatrixTest {
         }
     }
 
-    @Test
-    void batchedTokensAreBitwiseIdenticalToSingleTokens() {
-        int rows = 37, cols = 333, n = 13; // 13 tokens take the widened-tile path (8+), 3 tokens the register path
+    @ParameterizedTest(name = "[{0} x {1}]")
+    @CsvSource({"37, 333", "13, 2600"}) // short and long rows
+    void batchedTokensAreBitwiseIdenticalToSingleTokens(int rows, int cols) {
+        int n = 13; // 13 tokens take the widened-tile path (8+), 3 tokens the register path
         Case k = random(rows, cols, 16, 64, 5);
         float[] x = activations(n, cols, 11);
         float[] batched = new float[n * rows];
