@@ -68,15 +68,6 @@ class Fp8SchemesTest {
         }
     }
 
-    static double relativeError(float[] a, float[] b) {
-        double num = 0, den = 0;
-        for (int i = 0; i < a.length; i++) {
-            num += (a[i] - b[i]) * (double) (a[i] - b[i]);
-            den += b[i] * (double) b[i];
-        }
-        return Math.sqrt(num / den);
-    }
-
     /**
      * Writes {@code fp8Dir} (linear layer weights as E4M3 with {@code weight_scale} per channel or per tensor,
      * scales in {@code scaleType}) and {@code twinDir} (the same weights dequantized, F32).
@@ -164,8 +155,8 @@ class Fp8SchemesTest {
         float[] got = logits(fp8);
         float[] exact = logits(twin);
         float[] original = logits(synth);
-        assertThat(relativeError(got, exact)).as("FP8 kernel vs its dequantized twin").isLessThan(1e-5);
-        assertThat(relativeError(got, original)).as("quantization noise vs the float model").isGreaterThan(1e-4).isLessThan(0.1);
+        assertThat(QuantizedModelTest.relativeError(got, exact)).as("FP8 kernel vs its dequantized twin").isLessThan(1e-5);
+        assertThat(QuantizedModelTest.relativeError(got, original)).as("quantization noise vs the float model").isGreaterThan(1e-4).isLessThan(0.1);
     }
 
     @Test
