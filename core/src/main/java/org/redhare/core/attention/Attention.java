@@ -58,7 +58,7 @@ public final class Attention {
             float[][] r = new float[pool.threads()][];
             for (int i = 0; i < s.length; i++) {
                 s[i] = new float[Math.max(need, 64) * 5 / 4];
-                r[i] = new float[Math.max(Math.max(headDim, vHeadDim), 17 * F.length())];
+                r[i] = new float[Math.max(Math.max(headDim, vHeadDim), 16 * F.length() + 16)]; // 16 vectors and their 16 sums
             }
             scores = s;
             rows = r;
@@ -107,54 +107,125 @@ public final class Attention {
         }
     }
 
-    /** Scores of every query head of group g against each cached key: the key row is read once for the whole group. */
+    /**
+     * Scores of every query head of group g against each cached key. Four keys and four heads at a time
+     * form a 4x4 register tile: each key vector and each query vector loaded serves four FMAs (a key at a
+     * time per head needed two loads per FMA). Every score is still one FMA chain over the head dimension
+     * in order, then {@link VectorMath}'s lane sum (through sum16, the same bits), then the tail dims in
+     * order, then the scale: the same bits whatever the tile, the context length or the batch.
+     */
     private void scoresF32(MemorySegment keys, PagedKvCache cache, int[] table, int ctx, float[] q, int qBase, int group, float[] buf, int g, float[] tmp) {
         int L = F.length();
         int vec = headDim / L * L;
         long rowBytes = (long) cache.kWidth() * 4;
         int bs = cache.blockSize();
-        int kvCol = g * headDim;
+        long kvOff = g * headDim * 4L;
         int j = 0;
-        // Sixteen keys at a time: their sixteen accumulators are stored and their lane sums taken by one
-        // transposed reduction (VectorMath.sum16, the same bits as sixteen VectorMath.sum).
-        for (; j + 16 <= ctx; j += 16) {
-            for (int hh = 0; hh < group; hh++) {
-                int qo = qBase + hh * headDim;
-                for (int kk = 0; kk < 16; kk++) {
-                    long base = ((long) table[(j + kk) / bs] * bs + (j + kk) % bs) * rowBytes + kvCol * 4L;
-                    FloatVector acc = FloatVector.zero(F);
-                    for (int i = 0; i < vec; i += L) {
-                        acc = FloatVector.fromMemorySegment(F, keys, base + i * 4L, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.fromArray(F, q, qo + i), acc);
-                    }
-                    acc.intoArray(tmp, kk * L);
-                }
-                VectorMath.sum16(tmp, 0, tmp, 16 * L);
-                for (int kk = 0; kk < 16; kk++) {
-                    float s = tmp[16 * L + kk];
-                    long base = ((long) table[(j + kk) / bs] * bs + (j + kk) % bs) * rowBytes + kvCol * 4L;
-                    for (int i = vec; i < headDim; i++) {
-                        s += keys.get(FLOAT, base + i * 4L) * q[qo + i];
-                    }
-                    buf[hh * ctx + j + kk] = s * scale;
+        for (; j + 4 <= ctx; j += 4) {
+            long k0 = ((long) table[j / bs] * bs + j % bs) * rowBytes + kvOff;
+            long k1 = ((long) table[(j + 1) / bs] * bs + (j + 1) % bs) * rowBytes + kvOff;
+            long k2 = ((long) table[(j + 2) / bs] * bs + (j + 2) % bs) * rowBytes + kvOff;
+            long k3 = ((long) table[(j + 3) / bs] * bs + (j + 3) % bs) * rowBytes + kvOff;
+            for (int h0 = 0; h0 < group; h0 += 4) {
+                int hn = Math.min(4, group - h0); // a short last group repeats its last head (computed, not stored)
+                int q0 = qBase + h0 * headDim;
+                int q1 = qBase + (h0 + Math.min(1, hn - 1)) * headDim;
+                int q2 = qBase + (h0 + Math.min(2, hn - 1)) * headDim;
+                int q3 = qBase + (h0 + Math.min(3, hn - 1)) * headDim;
+                tile4x4(keys, k0, k1, k2, k3, q, q0, q1, q2, q3, vec, tmp);
+                for (int hh = 0; hh < hn; hh++) {
+                    int qo = qBase + (h0 + hh) * headDim;
+                    buf[(h0 + hh) * ctx + j] = tailDims(keys, k0, q, qo, vec, tmp[16 * L + hh]) * scale;
+                    buf[(h0 + hh) * ctx + j + 1] = tailDims(keys, k1, q, qo, vec, tmp[16 * L + 4 + hh]) * scale;
+                    buf[(h0 + hh) * ctx + j + 2] = tailDims(keys, k2, q, qo, vec, tmp[16 * L + 8 + hh]) * scale;
+                    buf[(h0 + hh) * ctx + j + 3] = tailDims(keys, k3, q, qo, vec, tmp[16 * L + 12 + hh]) * scale;
                 }
             }
         }
         for (; j < ctx; j++) {
-            long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + kvCol * 4L;
+            long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + kvOff;
             for (int hh = 0; hh < group; hh++) {
                 int qo = qBase + hh * headDim;
                 FloatVector acc = FloatVector.zero(F);
-                int i = 0;
-                for (; i < vec; i += L) {
+                for (int i = 0; i < vec; i += L) {
                     acc = FloatVector.fromMemorySegment(F, keys, base + i * 4L, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.fromArray(F, q, qo + i), acc);
                 }
-                float s = VectorMath.sum(acc);
-                for (; i < headDim; i++) {
-                    s += keys.get(FLOAT, base + i * 4L) * q[qo + i];
-                }
-                buf[hh * ctx + j] = s * scale;
+                buf[hh * ctx + j] = tailDims(keys, base, q, qo, vec, VectorMath.sum(acc)) * scale;
             }
         }
+    }
+
+    /**
+     * Keys at byte offsets k0..k3 against queries at q0..q3, over the vector part of the head dimension: the
+     * lane sums land at {@code tmp[16L + 4 * key + head]}.
+     */
+    private void tile4x4(MemorySegment keys, long k0, long k1, long k2, long k3, float[] q, int q0, int q1, int q2, int q3, int vec, float[] tmp) {
+        final int L = F.length();
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int i = 0; i < vec; i += L) {
+            FloatVector x0 = FloatVector.fromArray(F, q, q0 + i);
+            FloatVector x1 = FloatVector.fromArray(F, q, q1 + i);
+            FloatVector x2 = FloatVector.fromArray(F, q, q2 + i);
+            FloatVector x3 = FloatVector.fromArray(F, q, q3 + i);
+            FloatVector k = FloatVector.fromMemorySegment(F, keys, k0 + i * 4L, ByteOrder.LITTLE_ENDIAN);
+            a00 = k.fma(x0, a00); a01 = k.fma(x1, a01); a02 = k.fma(x2, a02); a03 = k.fma(x3, a03);
+            k = FloatVector.fromMemorySegment(F, keys, k1 + i * 4L, ByteOrder.LITTLE_ENDIAN);
+            a10 = k.fma(x0, a10); a11 = k.fma(x1, a11); a12 = k.fma(x2, a12); a13 = k.fma(x3, a13);
+            k = FloatVector.fromMemorySegment(F, keys, k2 + i * 4L, ByteOrder.LITTLE_ENDIAN);
+            a20 = k.fma(x0, a20); a21 = k.fma(x1, a21); a22 = k.fma(x2, a22); a23 = k.fma(x3, a23);
+            k = FloatVector.fromMemorySegment(F, keys, k3 + i * 4L, ByteOrder.LITTLE_ENDIAN);
+            a30 = k.fma(x0, a30); a31 = k.fma(x1, a31); a32 = k.fma(x2, a32); a33 = k.fma(x3, a33);
+        }
+        a00.intoArray(tmp, 0); a01.intoArray(tmp, L); a02.intoArray(tmp, 2 * L); a03.intoArray(tmp, 3 * L);
+        a10.intoArray(tmp, 4 * L); a11.intoArray(tmp, 5 * L); a12.intoArray(tmp, 6 * L); a13.intoArray(tmp, 7 * L);
+        a20.intoArray(tmp, 8 * L); a21.intoArray(tmp, 9 * L); a22.intoArray(tmp, 10 * L); a23.intoArray(tmp, 11 * L);
+        a30.intoArray(tmp, 12 * L); a31.intoArray(tmp, 13 * L); a32.intoArray(tmp, 14 * L); a33.intoArray(tmp, 15 * L);
+        VectorMath.sum16(tmp, 0, tmp, 16 * L);
+    }
+
+    /** Four output vectors of four heads ({@code out[o_h ...]}) plus {@code p_h[j] * v_j} over every key j, in key order. */
+    private static void values4x4(MemorySegment values, int[] table, int bs, long rowBytes, long colBytes, int ctx, float[] buf,
+                                  int p0, int p1, int p2, int p3, float[] out, int o0, int o1, int o2, int o3) {
+        final int L = F.length();
+        FloatVector a00 = FloatVector.fromArray(F, out, o0), a01 = FloatVector.fromArray(F, out, o0 + L);
+        FloatVector a02 = FloatVector.fromArray(F, out, o0 + 2 * L), a03 = FloatVector.fromArray(F, out, o0 + 3 * L);
+        FloatVector a10 = FloatVector.fromArray(F, out, o1), a11 = FloatVector.fromArray(F, out, o1 + L);
+        FloatVector a12 = FloatVector.fromArray(F, out, o1 + 2 * L), a13 = FloatVector.fromArray(F, out, o1 + 3 * L);
+        FloatVector a20 = FloatVector.fromArray(F, out, o2), a21 = FloatVector.fromArray(F, out, o2 + L);
+        FloatVector a22 = FloatVector.fromArray(F, out, o2 + 2 * L), a23 = FloatVector.fromArray(F, out, o2 + 3 * L);
+        FloatVector a30 = FloatVector.fromArray(F, out, o3), a31 = FloatVector.fromArray(F, out, o3 + L);
+        FloatVector a32 = FloatVector.fromArray(F, out, o3 + 2 * L), a33 = FloatVector.fromArray(F, out, o3 + 3 * L);
+        for (int j = 0; j < ctx; j++) {
+            long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + colBytes;
+            FloatVector v0 = FloatVector.fromMemorySegment(F, values, base, ByteOrder.LITTLE_ENDIAN);
+            FloatVector v1 = FloatVector.fromMemorySegment(F, values, base + 4L * L, ByteOrder.LITTLE_ENDIAN);
+            FloatVector v2 = FloatVector.fromMemorySegment(F, values, base + 8L * L, ByteOrder.LITTLE_ENDIAN);
+            FloatVector v3 = FloatVector.fromMemorySegment(F, values, base + 12L * L, ByteOrder.LITTLE_ENDIAN);
+            FloatVector p = FloatVector.broadcast(F, buf[p0 + j]);
+            a00 = v0.fma(p, a00); a01 = v1.fma(p, a01); a02 = v2.fma(p, a02); a03 = v3.fma(p, a03);
+            p = FloatVector.broadcast(F, buf[p1 + j]);
+            a10 = v0.fma(p, a10); a11 = v1.fma(p, a11); a12 = v2.fma(p, a12); a13 = v3.fma(p, a13);
+            p = FloatVector.broadcast(F, buf[p2 + j]);
+            a20 = v0.fma(p, a20); a21 = v1.fma(p, a21); a22 = v2.fma(p, a22); a23 = v3.fma(p, a23);
+            p = FloatVector.broadcast(F, buf[p3 + j]);
+            a30 = v0.fma(p, a30); a31 = v1.fma(p, a31); a32 = v2.fma(p, a32); a33 = v3.fma(p, a33);
+        }
+        // The repeated heads of a short group store last, over identical values.
+        a00.intoArray(out, o0); a01.intoArray(out, o0 + L); a02.intoArray(out, o0 + 2 * L); a03.intoArray(out, o0 + 3 * L);
+        a10.intoArray(out, o1); a11.intoArray(out, o1 + L); a12.intoArray(out, o1 + 2 * L); a13.intoArray(out, o1 + 3 * L);
+        a20.intoArray(out, o2); a21.intoArray(out, o2 + L); a22.intoArray(out, o2 + 2 * L); a23.intoArray(out, o2 + 3 * L);
+        a30.intoArray(out, o3); a31.intoArray(out, o3 + L); a32.intoArray(out, o3 + 2 * L); a33.intoArray(out, o3 + 3 * L);
+    }
+
+    /** {@code s} plus the key's dims past the vector part times the query's, in order. */
+    private float tailDims(MemorySegment keys, long base, float[] q, int qo, int vec, float s) {
+        for (int i = vec; i < headDim; i++) {
+            s += keys.get(FLOAT, base + i * 4L) * q[qo + i];
+        }
+        return s;
     }
 
     /** {@code out_h += p_h[j] * v_j} for every head of group g; the value row is read once for the group. */
@@ -164,31 +235,25 @@ public final class Attention {
         long rowBytes = (long) cache.vWidth() * 4;
         int bs = cache.blockSize();
         int col = g * vHeadDim;
-        // Per head, up to four output vectors stay in registers over all keys: the same FMAs in the same
-        // (key) order as updating the output row key by key, without a load and a store per key.
+        // Four heads x four output vectors stay in registers over all keys (16 accumulators): each value
+        // vector loaded serves the four heads. Every output element still gets the same FMAs in the same
+        // (key) order as updating the output row key by key. A short last group of heads repeats its last
+        // head, which computes and stores that head's values twice, identically.
+        int chunks = vec / (4 * L) * (4 * L);
+        for (int h0 = 0; h0 < group && chunks > 0; h0 += 4) {
+            int hn = Math.min(4, group - h0);
+            int o0 = oBase + h0 * vHeadDim, p0 = h0 * ctx;
+            int o1 = oBase + (h0 + Math.min(1, hn - 1)) * vHeadDim, p1 = (h0 + Math.min(1, hn - 1)) * ctx;
+            int o2 = oBase + (h0 + Math.min(2, hn - 1)) * vHeadDim, p2 = (h0 + Math.min(2, hn - 1)) * ctx;
+            int o3 = oBase + (h0 + Math.min(3, hn - 1)) * vHeadDim, p3 = (h0 + Math.min(3, hn - 1)) * ctx;
+            for (int i = 0; i < chunks; i += 4 * L) {
+                values4x4(values, table, bs, rowBytes, (col + i) * 4L, ctx, buf, p0, p1, p2, p3, out, o0 + i, o1 + i, o2 + i, o3 + i);
+            }
+        }
         for (int hh = 0; hh < group; hh++) {
             int ob = oBase + hh * vHeadDim;
             int pb = hh * ctx;
-            int i = 0;
-            for (; i + 4 * L <= vec; i += 4 * L) {
-                FloatVector a0 = FloatVector.fromArray(F, out, ob + i);
-                FloatVector a1 = FloatVector.fromArray(F, out, ob + i + L);
-                FloatVector a2 = FloatVector.fromArray(F, out, ob + i + 2 * L);
-                FloatVector a3 = FloatVector.fromArray(F, out, ob + i + 3 * L);
-                for (int j = 0; j < ctx; j++) {
-                    long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + (col + i) * 4L;
-                    FloatVector p = FloatVector.broadcast(F, buf[pb + j]);
-                    a0 = FloatVector.fromMemorySegment(F, values, base, ByteOrder.LITTLE_ENDIAN).fma(p, a0);
-                    a1 = FloatVector.fromMemorySegment(F, values, base + 4L * L, ByteOrder.LITTLE_ENDIAN).fma(p, a1);
-                    a2 = FloatVector.fromMemorySegment(F, values, base + 8L * L, ByteOrder.LITTLE_ENDIAN).fma(p, a2);
-                    a3 = FloatVector.fromMemorySegment(F, values, base + 12L * L, ByteOrder.LITTLE_ENDIAN).fma(p, a3);
-                }
-                a0.intoArray(out, ob + i);
-                a1.intoArray(out, ob + i + L);
-                a2.intoArray(out, ob + i + 2 * L);
-                a3.intoArray(out, ob + i + 3 * L);
-            }
-            for (; i < vec; i += L) {
+            for (int i = chunks; i < vec; i += L) {
                 FloatVector a0 = FloatVector.fromArray(F, out, ob + i);
                 for (int j = 0; j < ctx; j++) {
                     long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + (col + i) * 4L;

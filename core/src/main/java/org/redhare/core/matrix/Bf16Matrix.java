@@ -47,7 +47,7 @@ public final class Bf16Matrix implements WeightMatrix {
             float[] xp = pool.scratch(n * cols);
             Kernels.deinterleave(x, n, cols, xp);
             pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()),
-                    (r0, r1, w) -> computeStreaming(xp, n, y, r0, r1, pool.workerScratch(w, 17 * Kernels.L)));
+                    (r0, r1, w) -> computeStreaming(xp, n, y, r0, r1, pool.workerScratch(w, Kernels.SUM16_FLOATS)));
         } else {
             int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
             int packed = n / 4 * 4 * full;
@@ -58,7 +58,7 @@ public final class Bf16Matrix implements WeightMatrix {
             int block = tokenBlock(n);
             pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()),
                     (r0, r1, w) -> computeWidened(xp, n, y, r0, r1,
-                            pool.workerScratch(w, 4 * chunk + block / 4 * 16 * Kernels.L + 17 * Kernels.L)));
+                            pool.workerScratch(w, 4 * chunk + block / 4 * 16 * Kernels.L + Kernels.SUM16_FLOATS)));
         }
     }
 

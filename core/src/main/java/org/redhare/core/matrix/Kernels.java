@@ -19,6 +19,12 @@ final class Kernels {
      */
     static final int PAIR_BLOCK = 2 * L;
 
+    /**
+     * Floats for 16 stored accumulators followed by their 16 lane sums ({@code VectorMath.sum16}); not
+     * {@code 17 * L}, which is too small when vectors hold 8 floats (AVX2).
+     */
+    static final int SUM16_FLOATS = 16 * L + 16;
+
     /** Grain (rows) for splitting a matrix over threads. */
     static int rowGrain(int rows, int threads) {
         return Math.max(8, (rows + threads * 8 - 1) / (threads * 8));

@@ -37,7 +37,7 @@ public final class Q8_0Matrix implements WeightMatrix {
     private static final int G = 4 * Kernels.L;
     private static final int GB = G; // bytes per row per group
     /** Per-worker floats for 16 stored accumulators and their 16 lane sums ({@link VectorMath#sum16}). */
-    private static final int SUMS = 16 * Kernels.L + 16;
+    private static final int SUMS = Kernels.SUM16_FLOATS;
 
     private final MemorySegment packed; // [rows * cols] int8 in the tile layout
     private final float[] scales;       // [rows, nb] block scales
