@@ -120,14 +120,20 @@ public final class Attention {
         long rowBytes = (long) cache.kWidth() * 4;
         int bs = cache.blockSize();
         long kvOff = g * headDim * 4L;
+        // Heads in tiles of four; a last tile of two or three repeats its last head (at most half its FMAs wasted,
+        // still fewer loads per useful FMA), a single last head (or a group of one) goes key by key on its own.
+        int tiled = group % 4 >= 2 ? group : group / 4 * 4;
+        for (int hh = tiled; hh < group; hh++) {
+            scoresOneHead(keys, table, bs, rowBytes, kvOff, ctx, q, qBase + hh * headDim, vec, buf, hh * ctx, tmp);
+        }
         int j = 0;
-        for (; j + 4 <= ctx; j += 4) {
+        for (; j + 4 <= ctx && tiled > 0; j += 4) {
             long k0 = ((long) table[j / bs] * bs + j % bs) * rowBytes + kvOff;
             long k1 = ((long) table[(j + 1) / bs] * bs + (j + 1) % bs) * rowBytes + kvOff;
             long k2 = ((long) table[(j + 2) / bs] * bs + (j + 2) % bs) * rowBytes + kvOff;
             long k3 = ((long) table[(j + 3) / bs] * bs + (j + 3) % bs) * rowBytes + kvOff;
-            for (int h0 = 0; h0 < group; h0 += 4) {
-                int hn = Math.min(4, group - h0); // a short last group repeats its last head (computed, not stored)
+            for (int h0 = 0; h0 < tiled; h0 += 4) {
+                int hn = Math.min(4, tiled - h0); // a short last tile repeats its last head (computed, not stored)
                 int q0 = qBase + h0 * headDim;
                 int q1 = qBase + (h0 + Math.min(1, hn - 1)) * headDim;
                 int q2 = qBase + (h0 + Math.min(2, hn - 1)) * headDim;
@@ -142,17 +148,44 @@ public final class Attention {
                 }
             }
         }
-        for (; j < ctx; j++) {
+        for (; j < ctx && tiled > 0; j++) {
             long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + kvOff;
-            for (int hh = 0; hh < group; hh++) {
+            for (int hh = 0; hh < tiled; hh++) {
                 int qo = qBase + hh * headDim;
-                FloatVector acc = FloatVector.zero(F);
-                for (int i = 0; i < vec; i += L) {
-                    acc = FloatVector.fromMemorySegment(F, keys, base + i * 4L, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.fromArray(F, q, qo + i), acc);
-                }
-                buf[hh * ctx + j] = tailDims(keys, base, q, qo, vec, VectorMath.sum(acc)) * scale;
+                buf[hh * ctx + j] = tailDims(keys, base, q, qo, vec, VectorMath.sum(dot(keys, base, q, qo, vec))) * scale;
             }
         }
+    }
+
+    /** One head's scores against every key, sixteen keys at a time (their lane sums through one sum16), into {@code buf[bo ...]}. */
+    private void scoresOneHead(MemorySegment keys, int[] table, int bs, long rowBytes, long kvOff, int ctx, float[] q, int qo, int vec,
+                               float[] buf, int bo, float[] tmp) {
+        final int L = F.length();
+        int j = 0;
+        for (; j + 16 <= ctx; j += 16) {
+            for (int kk = 0; kk < 16; kk++) {
+                long base = ((long) table[(j + kk) / bs] * bs + (j + kk) % bs) * rowBytes + kvOff;
+                dot(keys, base, q, qo, vec).intoArray(tmp, kk * L);
+            }
+            VectorMath.sum16(tmp, 0, tmp, 16 * L);
+            for (int kk = 0; kk < 16; kk++) {
+                long base = ((long) table[(j + kk) / bs] * bs + (j + kk) % bs) * rowBytes + kvOff;
+                buf[bo + j + kk] = tailDims(keys, base, q, qo, vec, tmp[16 * L + kk]) * scale;
+            }
+        }
+        for (; j < ctx; j++) {
+            long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + kvOff;
+            buf[bo + j] = tailDims(keys, base, q, qo, vec, VectorMath.sum(dot(keys, base, q, qo, vec))) * scale;
+        }
+    }
+
+    /** Lane-wise FMA chain of the key at byte offset {@code base} and the query at {@code q[qo ...]} over the vector part. */
+    private static FloatVector dot(MemorySegment keys, long base, float[] q, int qo, int vec) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int i = 0; i < vec; i += F.length()) {
+            acc = FloatVector.fromMemorySegment(F, keys, base + i * 4L, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.fromArray(F, q, qo + i), acc);
+        }
+        return acc;
     }
 
     /**
@@ -184,6 +217,26 @@ public final class Attention {
         a20.intoArray(tmp, 8 * L); a21.intoArray(tmp, 9 * L); a22.intoArray(tmp, 10 * L); a23.intoArray(tmp, 11 * L);
         a30.intoArray(tmp, 12 * L); a31.intoArray(tmp, 13 * L); a32.intoArray(tmp, 14 * L); a33.intoArray(tmp, 15 * L);
         VectorMath.sum16(tmp, 0, tmp, 16 * L);
+    }
+
+    /** Four output vectors of one head ({@code out[o ...]}) plus {@code p[j] * v_j} over every key j, in key order. */
+    private static void valuesOneHead4(MemorySegment values, int[] table, int bs, long rowBytes, long colBytes, int ctx, float[] buf,
+                                       int pb, float[] out, int o) {
+        final int L = F.length();
+        FloatVector a0 = FloatVector.fromArray(F, out, o), a1 = FloatVector.fromArray(F, out, o + L);
+        FloatVector a2 = FloatVector.fromArray(F, out, o + 2 * L), a3 = FloatVector.fromArray(F, out, o + 3 * L);
+        for (int j = 0; j < ctx; j++) {
+            long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + colBytes;
+            FloatVector p = FloatVector.broadcast(F, buf[pb + j]);
+            a0 = FloatVector.fromMemorySegment(F, values, base, ByteOrder.LITTLE_ENDIAN).fma(p, a0);
+            a1 = FloatVector.fromMemorySegment(F, values, base + 4L * L, ByteOrder.LITTLE_ENDIAN).fma(p, a1);
+            a2 = FloatVector.fromMemorySegment(F, values, base + 8L * L, ByteOrder.LITTLE_ENDIAN).fma(p, a2);
+            a3 = FloatVector.fromMemorySegment(F, values, base + 12L * L, ByteOrder.LITTLE_ENDIAN).fma(p, a3);
+        }
+        a0.intoArray(out, o);
+        a1.intoArray(out, o + L);
+        a2.intoArray(out, o + 2 * L);
+        a3.intoArray(out, o + 3 * L);
     }
 
     /** Four output vectors of four heads ({@code out[o_h ...]}) plus {@code p_h[j] * v_j} over every key j, in key order. */
@@ -237,11 +290,13 @@ public final class Attention {
         int col = g * vHeadDim;
         // Four heads x four output vectors stay in registers over all keys (16 accumulators): each value
         // vector loaded serves the four heads. Every output element still gets the same FMAs in the same
-        // (key) order as updating the output row key by key. A short last group of heads repeats its last
-        // head, which computes and stores that head's values twice, identically.
+        // (key) order as updating the output row key by key. A last tile of three heads repeats its last head
+        // (computing and storing its values twice, identically); with fewer heads left a tile would load no
+        // less per useful FMA, so they go head by head, four value vectors at a time.
         int chunks = vec / (4 * L) * (4 * L);
-        for (int h0 = 0; h0 < group && chunks > 0; h0 += 4) {
-            int hn = Math.min(4, group - h0);
+        int tiled = chunks == 0 ? 0 : group % 4 >= 3 ? group : group / 4 * 4;
+        for (int h0 = 0; h0 < tiled; h0 += 4) {
+            int hn = Math.min(4, tiled - h0);
             int o0 = oBase + h0 * vHeadDim, p0 = h0 * ctx;
             int o1 = oBase + (h0 + Math.min(1, hn - 1)) * vHeadDim, p1 = (h0 + Math.min(1, hn - 1)) * ctx;
             int o2 = oBase + (h0 + Math.min(2, hn - 1)) * vHeadDim, p2 = (h0 + Math.min(2, hn - 1)) * ctx;
@@ -253,7 +308,11 @@ public final class Attention {
         for (int hh = 0; hh < group; hh++) {
             int ob = oBase + hh * vHeadDim;
             int pb = hh * ctx;
-            for (int i = chunks; i < vec; i += L) {
+            int i = hh < tiled ? chunks : 0;
+            for (; i + 4 * L <= vec; i += 4 * L) {
+                valuesOneHead4(values, table, bs, rowBytes, (col + i) * 4L, ctx, buf, pb, out, ob + i);
+            }
+            for (; i < vec; i += L) {
                 FloatVector a0 = FloatVector.fromArray(F, out, ob + i);
                 for (int j = 0; j < ctx; j++) {
                     long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + (col + i) * 4L;
