@@ -56,7 +56,8 @@ public final class Bf16Matrix implements WeightMatrix {
             Kernels.packTokens4(xp, n, cols, full, Kernels.PAIR_BLOCK, xp, n * cols);
             int chunk = chunkColumns(full);
             int block = tokenBlock(n);
-            pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()),
+            int grain = (Kernels.rowGrain(rows, pool.threads()) + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS; // rows left over only at the end
+            pool.forRange(rows, grain,
                     (r0, r1, w) -> computeWidened(xp, n, y, r0, r1,
                             pool.workerScratch(w, TILE_ROWS * chunk + block / 4 * TILE_ROWS * 4 * Kernels.L + TILE_ROWS * 4 * Kernels.L + 16)));
         }
@@ -206,7 +207,7 @@ public final class Bf16Matrix implements WeightMatrix {
                 int c0 = 0;
                 do { // at least once: rows shorter than one block still get their tails and stores
                     int c1 = Math.min(full, c0 + chunk);
-                    widen(r, TILE_ROWS, buf, c0, c1);
+                    widen(r, buf, c0, c1);
                     for (int t = t0; t + 4 <= t1; t += 4) {
                         int acc = accs + (t - t0) / 4 * group;
                         tile5tokens4(buf, c0, c1, xp, packed + t * full, c0 == 0 ? ZERO_ACCUMULATORS : buf, c0 == 0 ? 0 : acc,
@@ -222,24 +223,6 @@ public final class Bf16Matrix implements WeightMatrix {
                     row1token1(xp, y, r + 4, t);
                 }
             }
-            for (; r + 4 <= r1; r += 4) {
-                int c0 = 0;
-                do {
-                    int c1 = Math.min(full, c0 + chunk);
-                    widen(r, 4, buf, c0, c1);
-                    for (int t = t0; t + 4 <= t1; t += 4) {
-                        tile4tokens4(buf, c0, c1, full, xp, packed + t * full, y, r, t, accs + (t - t0) / 4 * group, sums);
-                    }
-                    c0 = c1;
-                } while (c0 < full);
-                for (int t = tails; t < t1; t++) {
-                    if (chunk == full) {
-                        tile4token1(buf, full, xp, y, r, t); // the tile still holds the whole rows
-                    } else {
-                        rows4token1(xp, y, r, t);
-                    }
-                }
-            }
             for (; r < r1; r++) {
                 for (int t = t0; t < t1; t++) {
                     row1token1(xp, y, r, t);
@@ -251,7 +234,8 @@ public final class Bf16Matrix implements WeightMatrix {
     /**
      * Rows per widened tile of the prompt kernel. Five rows by four tokens is 20 accumulators, 8 activation
      * and 2 weight registers of the 32: each activation vector streamed from L2 serves ten FMAs instead of
-     * eight (4x4), which measured 10-15% faster on the micro-kernel alone. Leftover rows take the 4-row tile.
+     * eight (4x4), which measured 10-15% faster on the micro-kernel alone. The row grain is a multiple of five, so only
+     * a matrix's last rows ({@code rows % 5}) take the one-row kernel.
      */
     private static final int TILE_ROWS = 5;
 
@@ -274,8 +258,9 @@ public final class Bf16Matrix implements WeightMatrix {
         return Math.max(4, Math.min(n, ACTIVATION_BLOCK_BYTES / (cols * 4)) / 4 * 4);
     }
 
-    /** Columns c0..c1 (full blocks) of rows r..r+h-1, widened to {@code tile[((c - c0) / 2L * h + i) * 2L ...]}: L even then L odd floats. */
-    private void widen(int r, int h, float[] tile, int c0, int c1) {
+    /** Columns c0..c1 (full blocks) of rows r..r+4, widened to {@code tile[((c - c0) / 2L * 5 + i) * 2L ...]}: L even then L odd floats. */
+    private void widen(int r, float[] tile, int c0, int c1) {
+        final int h = TILE_ROWS;
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         for (int i = 0; i < h; i++) {
@@ -288,93 +273,11 @@ public final class Bf16Matrix implements WeightMatrix {
         }
     }
 
-    /** Tokens t..t+3 from their panel at {@code xq} ({@link Kernels#packTokens4}); rows r..r+3 from the tile. */
-    private void tile4tokens4(float[] tile, int c0, int c1, int full, float[] xp, int xq, float[] y, int r, int t, int acc, int sums) {
-        final int L = Kernels.L;
-        final int B = Kernels.PAIR_BLOCK;
-        FloatVector a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33;
-        if (c0 == 0) {
-            a00 = FloatVector.zero(Kernels.F); a01 = a00; a02 = a00; a03 = a00;
-            a10 = a00; a11 = a00; a12 = a00; a13 = a00;
-            a20 = a00; a21 = a00; a22 = a00; a23 = a00;
-            a30 = a00; a31 = a00; a32 = a00; a33 = a00;
-        } else { // carried over from the previous column chunk, in the order they were stored
-            a00 = FloatVector.fromArray(Kernels.F, tile, acc); a10 = FloatVector.fromArray(Kernels.F, tile, acc + L);
-            a20 = FloatVector.fromArray(Kernels.F, tile, acc + 2 * L); a30 = FloatVector.fromArray(Kernels.F, tile, acc + 3 * L);
-            a01 = FloatVector.fromArray(Kernels.F, tile, acc + 4 * L); a11 = FloatVector.fromArray(Kernels.F, tile, acc + 5 * L);
-            a21 = FloatVector.fromArray(Kernels.F, tile, acc + 6 * L); a31 = FloatVector.fromArray(Kernels.F, tile, acc + 7 * L);
-            a02 = FloatVector.fromArray(Kernels.F, tile, acc + 8 * L); a12 = FloatVector.fromArray(Kernels.F, tile, acc + 9 * L);
-            a22 = FloatVector.fromArray(Kernels.F, tile, acc + 10 * L); a32 = FloatVector.fromArray(Kernels.F, tile, acc + 11 * L);
-            a03 = FloatVector.fromArray(Kernels.F, tile, acc + 12 * L); a13 = FloatVector.fromArray(Kernels.F, tile, acc + 13 * L);
-            a23 = FloatVector.fromArray(Kernels.F, tile, acc + 14 * L); a33 = FloatVector.fromArray(Kernels.F, tile, acc + 15 * L);
-        }
-        final int end = 4 * (c1 - c0);
-        final int xc = xq + 4 * c0; // this chunk's blocks in the panel: 4 tokens x PAIR_BLOCK floats per block
-        for (int p = 0; p < end; p += 4 * B) {
-            final int q = xc + p;
-            FloatVector xe0 = FloatVector.fromArray(Kernels.F, xp, q);
-            FloatVector xd0 = FloatVector.fromArray(Kernels.F, xp, q + L);
-            FloatVector xe1 = FloatVector.fromArray(Kernels.F, xp, q + B);
-            FloatVector xd1 = FloatVector.fromArray(Kernels.F, xp, q + B + L);
-            FloatVector xe2 = FloatVector.fromArray(Kernels.F, xp, q + 2 * B);
-            FloatVector xd2 = FloatVector.fromArray(Kernels.F, xp, q + 2 * B + L);
-            FloatVector xe3 = FloatVector.fromArray(Kernels.F, xp, q + 3 * B);
-            FloatVector xd3 = FloatVector.fromArray(Kernels.F, xp, q + 3 * B + L);
-            FloatVector we = FloatVector.fromArray(Kernels.F, tile, p);
-            FloatVector wo = FloatVector.fromArray(Kernels.F, tile, p + L);
-            a00 = wo.fma(xd0, we.fma(xe0, a00));
-            a01 = wo.fma(xd1, we.fma(xe1, a01));
-            a02 = wo.fma(xd2, we.fma(xe2, a02));
-            a03 = wo.fma(xd3, we.fma(xe3, a03));
-            we = FloatVector.fromArray(Kernels.F, tile, p + B);
-            wo = FloatVector.fromArray(Kernels.F, tile, p + B + L);
-            a10 = wo.fma(xd0, we.fma(xe0, a10));
-            a11 = wo.fma(xd1, we.fma(xe1, a11));
-            a12 = wo.fma(xd2, we.fma(xe2, a12));
-            a13 = wo.fma(xd3, we.fma(xe3, a13));
-            we = FloatVector.fromArray(Kernels.F, tile, p + 2 * B);
-            wo = FloatVector.fromArray(Kernels.F, tile, p + 2 * B + L);
-            a20 = wo.fma(xd0, we.fma(xe0, a20));
-            a21 = wo.fma(xd1, we.fma(xe1, a21));
-            a22 = wo.fma(xd2, we.fma(xe2, a22));
-            a23 = wo.fma(xd3, we.fma(xe3, a23));
-            we = FloatVector.fromArray(Kernels.F, tile, p + 3 * B);
-            wo = FloatVector.fromArray(Kernels.F, tile, p + 3 * B + L);
-            a30 = wo.fma(xd0, we.fma(xe0, a30));
-            a31 = wo.fma(xd1, we.fma(xe1, a31));
-            a32 = wo.fma(xd2, we.fma(xe2, a32));
-            a33 = wo.fma(xd3, we.fma(xe3, a33));
-        }
-        final int L16 = Kernels.L;
-        final int out = c1 == full ? sums : acc; // the last chunk's accumulators go to the lane sums
-        a00.intoArray(tile, out);
-        a10.intoArray(tile, out + L16);
-        a20.intoArray(tile, out + 2 * L16);
-        a30.intoArray(tile, out + 3 * L16);
-        a01.intoArray(tile, out + 4 * L16);
-        a11.intoArray(tile, out + 5 * L16);
-        a21.intoArray(tile, out + 6 * L16);
-        a31.intoArray(tile, out + 7 * L16);
-        a02.intoArray(tile, out + 8 * L16);
-        a12.intoArray(tile, out + 9 * L16);
-        a22.intoArray(tile, out + 10 * L16);
-        a32.intoArray(tile, out + 11 * L16);
-        a03.intoArray(tile, out + 12 * L16);
-        a13.intoArray(tile, out + 13 * L16);
-        a23.intoArray(tile, out + 14 * L16);
-        a33.intoArray(tile, out + 15 * L16);
-        if (c1 != full) {
-            return;
-        }
-        VectorMath.sum16(tile, sums, tile, sums + 20 * L16);
-        store4x4(tile, sums + 20 * L16, xp, y, r, t, full);
-    }
-
     /** Zero accumulators for the first column chunk of {@link #tile5tokens4}. */
     private static final float[] ZERO_ACCUMULATORS = new float[20 * Kernels.L];
 
     /**
-     * {@link #tile4tokens4} for a five-row tile ({@code [block][row 0..4][even|odd]}): the 20 accumulators
+     * the prompt micro-kernel: a five-row tile ({@code [block][row 0..4][even|odd]}): the 20 accumulators
      * start from {@code init[io ...]} (zeros, or the previous column chunk's) and are stored to
      * {@code tile[out ...]}. Branch-free and without the lane sums, so C2 compiles the whole method with
      * intrinsics: a larger body hit its node limit and left some vector stores boxed (measured 30% slower).
@@ -491,29 +394,6 @@ public final class Bf16Matrix implements WeightMatrix {
             y[yo + 2] = tail(b0 + 2 * stride, xp, xo, full, buf[so + 2]);
             y[yo + 3] = tail(b0 + 3 * stride, xp, xo, full, buf[so + 3]);
         }
-    }
-
-    private void tile4token1(float[] tile, int full, float[] xp, float[] y, int r, int t) {
-        final int L = Kernels.L;
-        final int B = Kernels.PAIR_BLOCK;
-        final int xo = t * cols;
-        FloatVector a0 = FloatVector.zero(Kernels.F), a1 = FloatVector.zero(Kernels.F);
-        FloatVector a2 = FloatVector.zero(Kernels.F), a3 = FloatVector.zero(Kernels.F);
-        for (int c = 0, p = 0; c < full; c += B, p += 4 * B) {
-            FloatVector xe = FloatVector.fromArray(Kernels.F, xp, xo + c);
-            FloatVector xd = FloatVector.fromArray(Kernels.F, xp, xo + c + L);
-            a0 = FloatVector.fromArray(Kernels.F, tile, p + L).fma(xd, FloatVector.fromArray(Kernels.F, tile, p).fma(xe, a0));
-            a1 = FloatVector.fromArray(Kernels.F, tile, p + B + L).fma(xd, FloatVector.fromArray(Kernels.F, tile, p + B).fma(xe, a1));
-            a2 = FloatVector.fromArray(Kernels.F, tile, p + 2 * B + L).fma(xd, FloatVector.fromArray(Kernels.F, tile, p + 2 * B).fma(xe, a2));
-            a3 = FloatVector.fromArray(Kernels.F, tile, p + 3 * B + L).fma(xd, FloatVector.fromArray(Kernels.F, tile, p + 3 * B).fma(xe, a3));
-        }
-        final long stride = (long) cols * 2;
-        final long b0 = r * stride;
-        int yo = t * rows + r;
-        y[yo] = tail(b0, xp, xo, full, VectorMath.sum(a0));
-        y[yo + 1] = tail(b0 + stride, xp, xo, full, VectorMath.sum(a1));
-        y[yo + 2] = tail(b0 + 2 * stride, xp, xo, full, VectorMath.sum(a2));
-        y[yo + 3] = tail(b0 + 3 * stride, xp, xo, full, VectorMath.sum(a3));
     }
 
     private void rows4token1(float[] xp, float[] y, int r, int t) {
