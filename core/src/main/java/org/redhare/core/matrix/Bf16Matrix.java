@@ -53,7 +53,7 @@ public final class Bf16Matrix implements WeightMatrix {
             int packed = n / 4 * 4 * full;
             float[] xp = pool.scratch(n * cols + packed);
             Kernels.deinterleave(x, n, cols, xp);
-            Kernels.packTokens4(xp, n, cols, full, Kernels.PAIR_BLOCK, xp, n * cols);
+            Kernels.packTokens4(xp, 0, n, cols, full, Kernels.PAIR_BLOCK, xp, n * cols);
             int chunk = chunkColumns(full);
             int block = tokenBlock(n);
             int grain = (Kernels.rowGrain(rows, pool.threads()) + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS; // rows left over only at the end
@@ -210,7 +210,7 @@ public final class Bf16Matrix implements WeightMatrix {
                     widen(r, buf, c0, c1);
                     for (int t = t0; t + 4 <= t1; t += 4) {
                         int acc = accs + (t - t0) / 4 * group;
-                        tile5tokens4(buf, c0, c1, xp, packed + t * full, c0 == 0 ? ZERO_ACCUMULATORS : buf, c0 == 0 ? 0 : acc,
+                        FloatTiles.tile5tokens4(buf, c0, c1, xp, packed + t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf, c0 == 0 ? 0 : acc,
                                 c1 == full ? sums : acc);
                         if (c1 == full) {
                             finish5x4(buf, sums, xp, y, r, t, full);
@@ -231,31 +231,15 @@ public final class Bf16Matrix implements WeightMatrix {
         }
     }
 
-    /**
-     * Rows per widened tile of the prompt kernel. Five rows by four tokens is 20 accumulators, 8 activation
-     * and 2 weight registers of the 32: each activation vector streamed from L2 serves ten FMAs instead of
-     * eight (4x4), which measured 10-15% faster on the micro-kernel alone. The row grain is a multiple of five, so only
-     * a matrix's last rows ({@code rows % 5}) take the one-row kernel.
-     */
-    private static final int TILE_ROWS = 5;
-
-    /** Activation bytes per token block of the prompt kernel (half of a 2 MB L2; 0.5 and 2 MB measured slower). */
-    private static final int ACTIVATION_BLOCK_BYTES = 1024 * 1024;
-
-    /**
-     * Long rows are widened in chunks of this many columns (a 16 KB tile that stays in L1 while every token
-     * group of the block passes over it); each (row, token) accumulator is stored after a chunk and reloaded
-     * for the next, so the FMAs run in exactly the unchunked order. Rows up to 1.5 chunks are not split.
-     */
-    private static final int CHUNK_COLUMNS = 1024;
+    /** Rows per widened tile of the prompt kernel: the row grain is a multiple of this, so only a matrix's last rows ({@code rows % 5}) take the one-row kernel. */
+    private static final int TILE_ROWS = FloatTiles.ROWS;
 
     private static int chunkColumns(int full) {
-        return full <= CHUNK_COLUMNS * 3 / 2 ? full : CHUNK_COLUMNS;
+        return FloatTiles.chunkColumns(full);
     }
 
-    /** Tokens per block (a multiple of 4): their activations, ACTIVATION_BLOCK_BYTES, stay in L2. */
     private int tokenBlock(int n) {
-        return Math.max(4, Math.min(n, ACTIVATION_BLOCK_BYTES / (cols * 4)) / 4 * 4);
+        return FloatTiles.tokenBlock(n, cols);
     }
 
     /** Columns c0..c1 (full blocks) of rows r..r+4, widened to {@code tile[((c - c0) / 2L * 5 + i) * 2L ...]}: L even then L odd floats. */
@@ -271,91 +255,6 @@ public final class Bf16Matrix implements WeightMatrix {
                 v.and(0xFFFF0000).reinterpretAsFloats().intoArray(tile, o + L);
             }
         }
-    }
-
-    /** Zero accumulators for the first column chunk of {@link #tile5tokens4}. */
-    private static final float[] ZERO_ACCUMULATORS = new float[20 * Kernels.L];
-
-    /**
-     * the prompt micro-kernel: a five-row tile ({@code [block][row 0..4][even|odd]}): the 20 accumulators
-     * start from {@code init[io ...]} (zeros, or the previous column chunk's) and are stored to
-     * {@code tile[out ...]}. Branch-free and without the lane sums, so C2 compiles the whole method with
-     * intrinsics: a larger body hit its node limit and left some vector stores boxed (measured 30% slower).
-     */
-    private void tile5tokens4(float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out) {
-        final int L = Kernels.L;
-        final int B = Kernels.PAIR_BLOCK;
-        FloatVector a00 = FloatVector.fromArray(Kernels.F, init, io), a10 = FloatVector.fromArray(Kernels.F, init, io + L);
-        FloatVector a20 = FloatVector.fromArray(Kernels.F, init, io + 2 * L), a30 = FloatVector.fromArray(Kernels.F, init, io + 3 * L);
-        FloatVector a01 = FloatVector.fromArray(Kernels.F, init, io + 4 * L), a11 = FloatVector.fromArray(Kernels.F, init, io + 5 * L);
-        FloatVector a21 = FloatVector.fromArray(Kernels.F, init, io + 6 * L), a31 = FloatVector.fromArray(Kernels.F, init, io + 7 * L);
-        FloatVector a02 = FloatVector.fromArray(Kernels.F, init, io + 8 * L), a12 = FloatVector.fromArray(Kernels.F, init, io + 9 * L);
-        FloatVector a22 = FloatVector.fromArray(Kernels.F, init, io + 10 * L), a32 = FloatVector.fromArray(Kernels.F, init, io + 11 * L);
-        FloatVector a03 = FloatVector.fromArray(Kernels.F, init, io + 12 * L), a13 = FloatVector.fromArray(Kernels.F, init, io + 13 * L);
-        FloatVector a23 = FloatVector.fromArray(Kernels.F, init, io + 14 * L), a33 = FloatVector.fromArray(Kernels.F, init, io + 15 * L);
-        FloatVector a40 = FloatVector.fromArray(Kernels.F, init, io + 16 * L), a41 = FloatVector.fromArray(Kernels.F, init, io + 17 * L);
-        FloatVector a42 = FloatVector.fromArray(Kernels.F, init, io + 18 * L), a43 = FloatVector.fromArray(Kernels.F, init, io + 19 * L);
-        final int end = 5 * (c1 - c0);
-        for (int p = 0, q = xq + 4 * c0; p < end; p += 5 * B, q += 4 * B) {
-            FloatVector xe0 = FloatVector.fromArray(Kernels.F, xp, q);
-            FloatVector xd0 = FloatVector.fromArray(Kernels.F, xp, q + L);
-            FloatVector xe1 = FloatVector.fromArray(Kernels.F, xp, q + B);
-            FloatVector xd1 = FloatVector.fromArray(Kernels.F, xp, q + B + L);
-            FloatVector xe2 = FloatVector.fromArray(Kernels.F, xp, q + 2 * B);
-            FloatVector xd2 = FloatVector.fromArray(Kernels.F, xp, q + 2 * B + L);
-            FloatVector xe3 = FloatVector.fromArray(Kernels.F, xp, q + 3 * B);
-            FloatVector xd3 = FloatVector.fromArray(Kernels.F, xp, q + 3 * B + L);
-            FloatVector we = FloatVector.fromArray(Kernels.F, tile, p);
-            FloatVector wo = FloatVector.fromArray(Kernels.F, tile, p + L);
-            a00 = wo.fma(xd0, we.fma(xe0, a00));
-            a01 = wo.fma(xd1, we.fma(xe1, a01));
-            a02 = wo.fma(xd2, we.fma(xe2, a02));
-            a03 = wo.fma(xd3, we.fma(xe3, a03));
-            we = FloatVector.fromArray(Kernels.F, tile, p + B);
-            wo = FloatVector.fromArray(Kernels.F, tile, p + B + L);
-            a10 = wo.fma(xd0, we.fma(xe0, a10));
-            a11 = wo.fma(xd1, we.fma(xe1, a11));
-            a12 = wo.fma(xd2, we.fma(xe2, a12));
-            a13 = wo.fma(xd3, we.fma(xe3, a13));
-            we = FloatVector.fromArray(Kernels.F, tile, p + 2 * B);
-            wo = FloatVector.fromArray(Kernels.F, tile, p + 2 * B + L);
-            a20 = wo.fma(xd0, we.fma(xe0, a20));
-            a21 = wo.fma(xd1, we.fma(xe1, a21));
-            a22 = wo.fma(xd2, we.fma(xe2, a22));
-            a23 = wo.fma(xd3, we.fma(xe3, a23));
-            we = FloatVector.fromArray(Kernels.F, tile, p + 3 * B);
-            wo = FloatVector.fromArray(Kernels.F, tile, p + 3 * B + L);
-            a30 = wo.fma(xd0, we.fma(xe0, a30));
-            a31 = wo.fma(xd1, we.fma(xe1, a31));
-            a32 = wo.fma(xd2, we.fma(xe2, a32));
-            a33 = wo.fma(xd3, we.fma(xe3, a33));
-            we = FloatVector.fromArray(Kernels.F, tile, p + 4 * B);
-            wo = FloatVector.fromArray(Kernels.F, tile, p + 4 * B + L);
-            a40 = wo.fma(xd0, we.fma(xe0, a40));
-            a41 = wo.fma(xd1, we.fma(xe1, a41));
-            a42 = wo.fma(xd2, we.fma(xe2, a42));
-            a43 = wo.fma(xd3, we.fma(xe3, a43));
-        }
-        a00.intoArray(tile, out);
-        a10.intoArray(tile, out + L);
-        a20.intoArray(tile, out + 2 * L);
-        a30.intoArray(tile, out + 3 * L);
-        a01.intoArray(tile, out + 4 * L);
-        a11.intoArray(tile, out + 5 * L);
-        a21.intoArray(tile, out + 6 * L);
-        a31.intoArray(tile, out + 7 * L);
-        a02.intoArray(tile, out + 8 * L);
-        a12.intoArray(tile, out + 9 * L);
-        a22.intoArray(tile, out + 10 * L);
-        a32.intoArray(tile, out + 11 * L);
-        a03.intoArray(tile, out + 12 * L);
-        a13.intoArray(tile, out + 13 * L);
-        a23.intoArray(tile, out + 14 * L);
-        a33.intoArray(tile, out + 15 * L);
-        a40.intoArray(tile, out + 16 * L);
-        a41.intoArray(tile, out + 17 * L);
-        a42.intoArray(tile, out + 18 * L);
-        a43.intoArray(tile, out + 19 * L);
     }
 
     /** Lane sums and tails of a five-row tile's 20 accumulators stored at {@code buf[sums ...]}, into {@code y}. */

@@ -91,7 +91,9 @@ class Fp8BlockMatrixTest {
     @CsvSource({
             "1, 1, 128, 128, 1", "5, 17, 128, 128, 1", "7, 100, 128, 128, 3", "33, 200, 128, 128, 17",
             "130, 300, 128, 128, 3", "9, 200, 4, 64, 5", "13, 257, 2, 64, 17", "5, 300, 3, 192, 6", "64, 128, 128, 128, 4", "6, 64, 1, 64, 7",
-            "9, 2600, 128, 128, 23", "6, 2000, 1, 64, 13"}) // long rows with a column tail, prompt path
+            "9, 2600, 128, 128, 23", "6, 2000, 1, 64, 13", // long rows with a column tail, prompt path
+            "300, 200, 128, 128, 9", "256, 130, 128, 128, 12", // several 128-row bands: work split inside bands, short last groups
+            "40, 200, 1, 200, 12", "41, 70, 41, 70, 9"}) // per-channel and per-tensor scales (one column block)
     void matchesScalarReference(int rows, int cols, int bh, int bw, int n) {
         Case k = random(rows, cols, bh, bw, rows * 31L + cols);
         float[] x = activations(n, cols, 7);
@@ -110,11 +112,11 @@ class Fp8BlockMatrixTest {
         }
     }
 
-    @ParameterizedTest(name = "[{0} x {1}]")
-    @CsvSource({"37, 333", "13, 2600"}) // short and long rows
-    void batchedTokensAreBitwiseIdenticalToSingleTokens(int rows, int cols) {
+    @ParameterizedTest(name = "[{0} x {1}] blocks {2}x64")
+    @CsvSource({"37, 333, 16", "13, 2600, 16", "300, 256, 128"}) // short and long rows, bands shorter and longer than a work item
+    void batchedTokensAreBitwiseIdenticalToSingleTokens(int rows, int cols, int bh) {
         int n = 13; // 13 tokens take the widened-tile path (8+), 3 tokens the register path
-        Case k = random(rows, cols, 16, 64, 5);
+        Case k = random(rows, cols, bh, 64, 5);
         float[] x = activations(n, cols, 11);
         float[] batched = new float[n * rows];
         k.m().multiply(TWO, x, n, batched);
