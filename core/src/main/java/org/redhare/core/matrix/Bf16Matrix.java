@@ -209,9 +209,6 @@ public final class Bf16Matrix implements WeightMatrix {
                 int c0 = 0;
                 do { // at least once: rows shorter than one block still get their tails and stores
                     int c1 = Math.min(full, c0 + chunk);
-                    if (tails == t0) {
-                        widen(r, buf, c0, c1); // no full token group: the tile only serves the tails' stores
-                    }
                     for (int t = t0; t + 4 <= t1; t += 4) {
                         int acc = accs + (t - t0) / 4 * group;
                         if (t == t0) { // the first group widens the rows as it goes, so reading them overlaps its FMAs
@@ -251,26 +248,12 @@ public final class Bf16Matrix implements WeightMatrix {
         return FloatTiles.tokenBlock(n, cols);
     }
 
-    /** Columns c0..c1 (full blocks) of rows r..r+4, widened to {@code tile[((c - c0) / 2L * 5 + i) * 2L ...]}: L even then L odd floats. */
-    private void widen(int r, float[] tile, int c0, int c1) {
-        final int h = TILE_ROWS;
-        final int L = Kernels.L;
-        final int B = Kernels.PAIR_BLOCK;
-        for (int i = 0; i < h; i++) {
-            long base = (long) (r + i) * cols * 2;
-            for (int c = c0, o = i * B; c < c1; c += B, o += h * B) {
-                IntVector v = IntVector.fromMemorySegment(Kernels.I, data, base + c * 2L, ByteOrder.LITTLE_ENDIAN);
-                v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(tile, o);
-                v.and(0xFFFF0000).reinterpretAsFloats().intoArray(tile, o + L);
-            }
-        }
-    }
-
     /**
      * {@link FloatTiles#tile5tokens4} for the first token group of a row group, with the weights widened from
-     * memory in registers on the way and stored into {@code tile} (exactly what {@link #widen} stores) for the
-     * groups after it: the same FMAs in the same order, but the row reads overlap this group's arithmetic
-     * instead of running as a burst of their own. The register path of a decode step of many users.
+     * memory in registers on the way and stored into {@code tile} ({@code [block][row 0..4][L even | L odd]})
+     * for the groups after it: the same FMAs in the same order, but the row reads overlap this group's
+     * arithmetic instead of running as a burst of their own (a separate widening pass measured 8% of a pp512
+     * profile, mostly waiting on memory). Tokens past the last group of four read the weights themselves.
      */
     private void widenTile5tokens4(int r, float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out) {
         final int L = Kernels.L;
