@@ -93,7 +93,8 @@ class Fp8BlockMatrixTest {
             "130, 300, 128, 128, 3", "9, 200, 4, 64, 5", "13, 257, 2, 64, 17", "5, 300, 3, 192, 6", "64, 128, 128, 128, 4", "6, 64, 1, 64, 7",
             "9, 2600, 128, 128, 23", "6, 2000, 1, 64, 13", // long rows with a column tail, prompt path
             "300, 200, 128, 128, 9", "256, 130, 128, 128, 12", // several 128-row bands: work split inside bands, short last groups
-            "40, 200, 1, 200, 12", "41, 70, 41, 70, 9"}) // per-channel and per-tensor scales (one column block)
+            "40, 200, 1, 200, 12", "41, 70, 41, 70, 9", // per-channel and per-tensor scales (one column block)
+            "3, 100, 128, 128, 9", "2, 40, 1, 40, 8"}) // fewer rows than a five-row group; rows shorter than one column group
     void matchesScalarReference(int rows, int cols, int bh, int bw, int n) {
         Case k = random(rows, cols, bh, bw, rows * 31L + cols);
         float[] x = activations(n, cols, 7);
