@@ -53,7 +53,7 @@ public final class Bf16Matrix implements WeightMatrix {
             int packed = n / 4 * 4 * full;
             float[] xp = pool.scratch(n * cols + packed);
             Kernels.deinterleave(x, n, cols, xp);
-            Kernels.packTokens4(xp, 0, n, cols, full, Kernels.PAIR_BLOCK, xp, n * cols);
+            Kernels.packTokens4(xp, n, cols, full, Kernels.PAIR_BLOCK, xp, n * cols);
             int chunk = chunkColumns(full);
             int block = tokenBlock(n);
             int grain = (Kernels.rowGrain(rows, pool.threads()) + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS; // rows left over only at the end

@@ -194,7 +194,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             for (int j = 0; j < 4; j++) {
                 int src = (t0 + g + j) * cols;
                 for (int c = 0, o = panel + j * B; c < full; c += B, o += 4 * B) {
-                    float f = xScales[nb > 1 ? band * nb + c / bw : 0]; // a block holds whole 32-column steps (bw % 64 == 0)
+                    float f = xScales[nb > 1 ? band * nb + c / bw : 0]; // a scale block holds whole steps (bw is a multiple of G = 2B)
                     FloatVector.fromArray(F, x, src + c).mul(f).intoArray(out, o);
                     FloatVector.fromArray(F, x, src + c + L).mul(f).intoArray(out, o + L);
                 }

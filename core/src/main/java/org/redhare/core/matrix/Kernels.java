@@ -61,17 +61,16 @@ final class Kernels {
     }
 
     /**
-     * Copies the first {@code full} columns of each group of four tokens from {@code xp} (token j at
-     * {@code xp[xo + j * cols]}) into one panel per
+     * Copies the first {@code full} columns of each group of four tokens from {@code xp} into one panel per
      * group at {@code out[off + g * full ...]} (g = the group's first token), interleaved per chunk of
      * {@code chunk} floats: {@code [chunk][token 0..3][chunk floats]}, so a 4-token micro-kernel reads one
      * sequential stream. Tokens past the last full group are not packed.
      */
-    static void packTokens4(float[] xp, int xo, int n, int cols, int full, int chunk, float[] out, int off) {
+    static void packTokens4(float[] xp, int n, int cols, int full, int chunk, float[] out, int off) {
         for (int g = 0; g + 4 <= n; g += 4) {
             int panel = off + g * full;
             for (int j = 0; j < 4; j++) {
-                int src = xo + (g + j) * cols;
+                int src = (g + j) * cols;
                 for (int b = 0, o = panel + j * chunk; b < full; b += chunk, o += 4 * chunk) {
                     System.arraycopy(xp, src + b, out, o, chunk);
                 }

@@ -154,7 +154,7 @@ public final class Q8_0Matrix implements WeightMatrix {
         }
         final int full = cols / G * G;
         float[] panels = pool.scratch(Math.max(1, n / 4 * 4 * full));
-        Kernels.packTokens4(x, 0, n, cols, full, Kernels.L, panels, 0); // [step][token 0..3][L] per 4-token group
+        Kernels.packTokens4(x, n, cols, full, Kernels.L, panels, 0); // [step][token 0..3][L] per 4-token group
         final int need = 4 * cols + SUMS;
         pool.forRange(tiles, grain, (t0, t1, w) -> runWidened(x, panels, n, y, t0, t1, pool.workerScratch(w, need)));
     }
