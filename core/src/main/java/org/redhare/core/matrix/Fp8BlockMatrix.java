@@ -341,7 +341,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
 
     /**
      * Full groups of columns {@code c0 .. c1} of rows {@code r .. r+h-1}, widened to the {@link FloatTiles} layout
-     * ({@code [32 columns][row 0..4][32 floats]}); rows {@code h .. 4} are zeros.
+     * ({@code [2L columns][row 0..4][2L floats]}); rows {@code h .. 4} are zeros.
      */
     private void widen(int r, int h, float[] tile, int c0, int c1) {
         final int L = Kernels.L;
