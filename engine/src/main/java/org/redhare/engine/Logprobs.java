@@ -10,21 +10,13 @@ final class Logprobs {
     private int[] topIds = new int[GenerationRequest.MAX_TOP_LOGPROBS];
     private float[] topValues = new float[GenerationRequest.MAX_TOP_LOGPROBS];
 
-    /** {@code log(sum(exp(x)))} of {@code x[off .. off+len)}, through a copy (the row is left as it was). */
+    /** {@code log(sum(exp(x)))} of {@code x[off .. off+len)}; the row is left as it was. */
     float logSumExp(float[] x, int off, int len) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < len; i++) {
-            max = Math.max(max, x[off + i]);
-        }
-        if (scratch.length < len) {
-            scratch = new float[len];
-        }
-        System.arraycopy(x, off, scratch, 0, len);
-        float sum = Ops.expShifted(scratch, 0, len, max); // vector exp
-        return max + (float) Math.log(sum);
+        float max = Ops.max(x, off, len);
+        return max + (float) Math.log(Ops.sumExpShifted(x, off, len, max)); // vector exp, nothing copied
     }
 
-    /** A copy of a row (for a sampler that modifies the logits), in scratch shared with {@link #logSumExp}. */
+    /** A copy of a row (for a sampler that modifies the logits), in reused scratch. */
     float[] copy(float[] x, int off, int len) {
         if (scratch.length < len) {
             scratch = new float[len];

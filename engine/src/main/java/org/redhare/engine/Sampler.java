@@ -2,6 +2,10 @@ package org.redhare.engine;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 import org.redhare.core.ops.Ops;
 
 /**
@@ -9,6 +13,9 @@ import org.redhare.core.ops.Ops;
  * counts the penalties need, so each sequence samples independently of whatever it is batched with.
  */
 public final class Sampler {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int L = F.length();
+
     private final SamplingParams params;
     private final SplittableRandom random;
     private final int[] counts;       // occurrences in generated tokens, for presence/frequency penalties
@@ -164,6 +171,27 @@ public final class Sampler {
     }
 
     public static int argmax(float[] x, int off, int len) {
+        float max = Ops.max(x, off, len); // vectorized: greedy decoding scans the whole vocabulary every token
+        if (max != max) {
+            return firstLargest(x, off, len); // a NaN somewhere: keep the scalar rule (NaN never wins a comparison)
+        }
+        int i = 0;
+        for (; i + L <= len; i += L) {
+            VectorMask<Float> hit = FloatVector.fromArray(F, x, off + i).compare(VectorOperators.EQ, max);
+            if (hit.anyTrue()) {
+                return i + hit.firstTrue();
+            }
+        }
+        for (; i < len; i++) {
+            if (x[off + i] == max) {
+                return i;
+            }
+        }
+        return 0; // unreachable: max is one of the values
+    }
+
+    /** The first index of the largest value by {@code >} (ties to the lowest id). */
+    static int firstLargest(float[] x, int off, int len) {
         int best = 0;
         float bv = x[off];
         for (int i = 1; i < len; i++) {

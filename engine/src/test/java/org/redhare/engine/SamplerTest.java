@@ -26,6 +26,33 @@ class SamplerTest {
     }
 
     @Test
+    void argmaxAgreesWithTheScalarRuleOnLongRowsTiesSignedZerosAndNaN() {
+        java.util.Random rnd = new java.util.Random(3);
+        for (int len : new int[] {1, 5, 16, 17, 31, 1000, 151_936}) {
+            int off = rnd.nextInt(4);
+            float[] x = new float[off + len + 2];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) rnd.nextGaussian();
+            }
+            x[x.length - 1] = 99f; // past the row: must not be chosen
+            assertThat(Sampler.argmax(x, off, len)).as("random, len %d", len).isEqualTo(Sampler.firstLargest(x, off, len));
+            if (len > 2) {
+                int a = rnd.nextInt(len - 1), b = a + 1 + rnd.nextInt(len - 1 - a);
+                x[off + a] = 50f;
+                x[off + b] = 50f; // a tie: the lower id wins
+                assertThat(Sampler.argmax(x, off, len)).as("tie, len %d", len).isEqualTo(a);
+                x[off + a] = Float.NaN; // NaN never wins a comparison
+                assertThat(Sampler.argmax(x, off, len)).as("NaN, len %d", len).isEqualTo(a == 0 ? 0 : b); // a NaN first is kept, as the scalar loop does
+            }
+        }
+        float[] zeros = {-1f, -0f, 0f, -2f};
+        assertThat(Sampler.argmax(zeros, 0, 4)).isEqualTo(Sampler.firstLargest(zeros, 0, 4)).isEqualTo(1);
+        float[] infinite = new float[40];
+        java.util.Arrays.fill(infinite, Float.NEGATIVE_INFINITY);
+        assertThat(Sampler.argmax(infinite, 0, 40)).isZero();
+    }
+
+    @Test
     void temperatureOneFollowsTheDistribution() {
         int n = 30_000;
         int[] h = histogram(params(1f, 0, 1f, 0f), n);

@@ -105,6 +105,19 @@ public final class Ops {
 
     /** In-place softmax of {@code x[off .. off+len)} (sums to one). */
     public static void softmax(float[] x, int off, int len) {
+        float sum = expShifted(x, off, len, max(x, off, len));
+        float inv = 1f / sum;
+        int i = 0;
+        for (; i + L <= len; i += L) {
+            FloatVector.fromArray(F, x, off + i).mul(inv).intoArray(x, off + i);
+        }
+        for (; i < len; i++) {
+            x[off + i] *= inv;
+        }
+    }
+
+    /** The largest of {@code x[off .. off+len)} ({@code -Infinity} when empty; NaN if any is NaN, as {@link Math#max}). */
+    public static float max(float[] x, int off, int len) {
         float max = Float.NEGATIVE_INFINITY;
         int i = 0;
         if (len >= L) {
@@ -112,20 +125,26 @@ public final class Ops {
             for (; i + L <= len; i += L) {
                 m = m.max(FloatVector.fromArray(F, x, off + i));
             }
-            max = m.reduceLanes(VectorOperators.MAX);
+            max = m.reduceLanes(VectorOperators.MAX); // exact in any order
         }
         for (; i < len; i++) {
             max = Math.max(max, x[off + i]);
         }
-        float sum = expShifted(x, off, len, max);
-        float inv = 1f / sum;
-        i = 0;
+        return max;
+    }
+
+    /** The sum {@link #expShifted} returns, bit for bit, without writing the exponentials back. */
+    public static float sumExpShifted(float[] x, int off, int len, float shift) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
         for (; i + L <= len; i += L) {
-            FloatVector.fromArray(F, x, off + i).mul(inv).intoArray(x, off + i);
+            acc = acc.add(VectorMath.exp(FloatVector.fromArray(F, x, off + i).sub(shift)));
         }
+        float sum = VectorMath.sum(acc);
         for (; i < len; i++) {
-            x[off + i] *= inv;
+            sum += VectorMath.exp(x[off + i] - shift);
         }
+        return sum;
     }
 
     /** {@code x[i] = exp(x[i] - shift)} in place; returns the sum. */
