@@ -171,7 +171,6 @@ public final class Sampler {
     }
 
     public static int argmax(float[] x, int off, int len) {
-        if (Boolean.getBoolean("rh.oldargmax")) return firstLargest(x, off, len);
         float max = Ops.max(x, off, len); // vectorized: greedy decoding scans the whole vocabulary every token
         if (max != max) {
             return firstLargest(x, off, len); // a NaN somewhere: keep the scalar rule (NaN never wins a comparison)
