@@ -3,6 +3,7 @@
 (function () {
   'use strict';
   var $ = function (id) { return document.getElementById(id); };
+  var PAINT_MS = 50;
   var history = [];          // [{role, content}]
   var controller = null;     // AbortController of the reply being streamed
   var modelId = 'default';
@@ -91,9 +92,31 @@
       repetition_penalty: num('repetition_penalty'), max_tokens: num('max_tokens')
     };
     var content = '', reasoning = '', started = performance.now(), tokens = 0;
+    // Deltas only append to these strings; the DOM is repainted at most every PAINT_MS. Rendering the Markdown of the
+    // whole reply on every token is quadratic: a fast model streaming thousands of tokens would keep the browser busy
+    // long after the text arrived, and the stop button would not answer.
+    var painted = 0, paintTimer = null, shownContent = '', shownReasoning = '';
+    function paint() {
+      if (paintTimer !== null) { clearTimeout(paintTimer); paintTimer = null; }
+      painted = performance.now();
+      if (reasoning !== shownReasoning) {
+        shownReasoning = reasoning;
+        a.details.hidden = false;
+        a.reasoning.textContent = reasoning;
+      }
+      if (content !== shownContent) {
+        shownContent = content;
+        a.body.innerHTML = RedHareMarkdown.render(content);
+      }
+      scrollDown();
+    }
+    function schedulePaint() {
+      if (paintTimer === null) paintTimer = setTimeout(paint, Math.max(0, PAINT_MS - (performance.now() - painted)));
+    }
     controller = new AbortController();
     setBusy(true);
     function finish(note) {
+      paint();
       a.root.classList.remove('streaming');
       a.root.classList.add('done');
       history.push({ role: 'assistant', content: content });
@@ -127,18 +150,11 @@
               if (o.usage) tokens = o.usage.completion_tokens;
               (o.choices || []).forEach(function (c) {
                 var d = c.delta || {};
-                if (d.reasoning_content) {
-                  reasoning += d.reasoning_content;
-                  a.details.hidden = false;
-                  a.reasoning.textContent = reasoning;
-                }
-                if (d.content) {
-                  content += d.content;
-                  a.body.innerHTML = RedHareMarkdown.render(content);
-                }
+                if (d.reasoning_content) reasoning += d.reasoning_content;
+                if (d.content) content += d.content;
               });
-              scrollDown();
             }
+            schedulePaint();
             return pump();
           });
         }
