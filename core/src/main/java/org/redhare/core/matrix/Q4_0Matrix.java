@@ -16,11 +16,10 @@ import org.redhare.core.ops.VectorMath;
  * {@code W[r, c] = (q[r, c] - 8) * d[r, c / 32]} with 4-bit {@code q}.
  *
  * <p>Activations stay float (see {@link Q8_0Matrix} for why). One 64-byte int load gives 8L nibbles.
- * Nibble {@code m} of a lane becomes the float {@code u = 1 + q/16} without a conversion instruction: one shift
- * moves it to the top of the mantissa, one AND/OR (a single {@code vpternlogd} on AVX-512) keeps it and sets
- * 1.0's exponent. That is two integer operations per L weights against three (shift, mask, int-to-float) for
- * {@code q} itself. Decode, which this widening bounds, ran 1.1-1.5x faster per thread-CPU second
- * ({@code QuickMatrixRates q4_0} on [4864 x 896], [896 x 4864] and [151936 x 896]). Since
+ * Nibble {@code m} of a lane becomes the float {@code u = 1 + q/16} without a conversion instruction
+ * ({@link QuantKernels#nibbleUnit}): two integer operations per L weights against three for {@code q} itself.
+ * Decode, which this widening bounds, ran 1.1-1.5x faster per thread-CPU second ({@code QuickMatrixRates q4_0}
+ * on [4864 x 896], [896 x 4864] and [151936 x 896]). Since
  * {@code q - 8 = 16u - 24}, a 32-column block contributes {@code 16d * sum(u x) + 16d * (-1.5 * sum x)}: each
  * (row, token) sums {@code u * x} over the block and folds it into its total with one FMA by the stored
  * {@code 16d}; the offsets are one dot product per (row, token) of the row's scales with the block sums of
@@ -209,15 +208,6 @@ public final class Q4_0Matrix implements WeightMatrix {
         }
     }
 
-    private static final int ONE_BITS = Float.floatToRawIntBits(1f);
-
-    /** Nibble {@code k} of each lane as the float {@code 1 + q/16}: {@code q} shifted to mantissa bits 19..22, 1.0's exponent set. */
-    private static FloatVector unit(IntVector v, int k) {
-        int shift = 19 - 4 * k;
-        IntVector moved = shift >= 0 ? v.lanewise(VectorOperators.LSHL, shift) : v.lanewise(VectorOperators.LSHR, -shift);
-        return moved.and(0xF << 19).or(ONE_BITS).reinterpretAsFloats();
-    }
-
     /** One weight, {@code (q - 8) d}, from its 4-bit value and the stored {@code 16d}. */
     private static float unitTail(int q, float d16) {
         float d = d16 * 0.0625f;
@@ -277,10 +267,10 @@ public final class Q4_0Matrix implements WeightMatrix {
                 FloatVector a20 = FloatVector.zero(F); FloatVector a21 = FloatVector.zero(F);
                 FloatVector a30 = FloatVector.zero(F); FloatVector a31 = FloatVector.zero(F);
                 for (int k = kb; k < kb + KPB; k++) {
-                    FloatVector w0 = unit(v0, k);
-                    FloatVector w1 = unit(v1, k);
-                    FloatVector w2 = unit(v2, k);
-                    FloatVector w3 = unit(v3, k);
+                    FloatVector w0 = QuantKernels.nibbleUnit(v0, k);
+                    FloatVector w1 = QuantKernels.nibbleUnit(v1, k);
+                    FloatVector w2 = QuantKernels.nibbleUnit(v2, k);
+                    FloatVector w3 = QuantKernels.nibbleUnit(v3, k);
                     FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
                     FloatVector y1 = FloatVector.fromArray(F, x, x1 + c + k * L);
                     a00 = w0.fma(y0, a00);
@@ -374,10 +364,10 @@ public final class Q4_0Matrix implements WeightMatrix {
                 FloatVector a20 = FloatVector.zero(F);
                 FloatVector a30 = FloatVector.zero(F);
                 for (int k = kb; k < kb + KPB; k++) {
-                    FloatVector w0 = unit(v0, k);
-                    FloatVector w1 = unit(v1, k);
-                    FloatVector w2 = unit(v2, k);
-                    FloatVector w3 = unit(v3, k);
+                    FloatVector w0 = QuantKernels.nibbleUnit(v0, k);
+                    FloatVector w1 = QuantKernels.nibbleUnit(v1, k);
+                    FloatVector w2 = QuantKernels.nibbleUnit(v2, k);
+                    FloatVector w3 = QuantKernels.nibbleUnit(v3, k);
                     FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
                     a00 = w0.fma(y0, a00);
                     a10 = w1.fma(y0, a10);
@@ -440,7 +430,7 @@ public final class Q4_0Matrix implements WeightMatrix {
             for (int kb = 0; kb < 8; kb += KPB) {
                 FloatVector a00 = FloatVector.zero(F);
                 for (int k = kb; k < kb + KPB; k++) {
-                    FloatVector w0 = unit(v0, k);
+                    FloatVector w0 = QuantKernels.nibbleUnit(v0, k);
                     FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
                     a00 = w0.fma(y0, a00);
                 }

@@ -2,6 +2,9 @@ package org.redhare.core.matrix;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Helpers shared by the quantized kernels ({@link Fp8BlockMatrix}, {@link Q8_0Matrix}, {@link Q4_0Matrix}, {@link Q4_KMatrix}).
@@ -29,6 +32,25 @@ final class QuantKernels {
     static int tileGrain(int rows, int threads) {
         int tiles = (rows + TILE - 1) / TILE;
         return Math.max(1, (tiles + threads * 4 - 1) / (threads * 4));
+    }
+
+    private static final int ONE_BITS = Float.floatToRawIntBits(1f);
+
+    /**
+     * Nibble {@code k} (bits {@code 4k .. 4k+3}) of each int lane as the float {@code 1 + q/16}, exactly: one shift
+     * moves {@code q} to mantissa bits 19..22, one AND/OR (a single {@code vpternlogd} on AVX-512) keeps it and sets
+     * 1.0's exponent. Two integer operations per L weights, where {@code q} itself as a float costs three (shift,
+     * mask, int-to-float). Kernels fold the affine change into their scales: {@code q * s + o = u * 16s + (o - 16s)}.
+     */
+    static FloatVector nibbleUnit(IntVector v, int k) {
+        int shift = 19 - 4 * k;
+        IntVector moved = shift >= 0 ? v.lanewise(VectorOperators.LSHL, shift) : v.lanewise(VectorOperators.LSHR, -shift);
+        return moved.and(0xF << 19).or(ONE_BITS).reinterpretAsFloats();
+    }
+
+    /** {@link #nibbleUnit} of one 4-bit value: {@code 1 + q/16}, exact. */
+    static float nibbleUnit(int q) {
+        return 1f + q * 0.0625f;
     }
 
     static MemorySegment allocate(long bytes) {
