@@ -14,8 +14,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.redhare.engine.EngineOverloadedException;
+import org.redhare.engine.GenerationEvent;
 import org.redhare.engine.GenerationHandle;
 import org.redhare.engine.GenerationRequest;
 import org.redhare.engine.InvalidRequestException;
@@ -170,7 +172,8 @@ final class GenerationApi {
                 } catch (InvalidRequestException e) {
                     throw ApiException.invalid(isChat ? "messages" : "prompt", e.getMessage());
                 } catch (EngineOverloadedException e) {
-                    // the engine's queue is full: nothing of this request runs (choices already submitted are cancelled below)
+                    // the engine's queue is full: nothing of this request runs
+                    dropSubmitted(choices);
                     throw ApiException.overloaded(e.getMessage(), e.retryAfterSeconds());
                 } catch (IllegalStateException e) {
                     throw ApiException.unavailable("the server is shutting down: retry against another instance", 5);
@@ -212,6 +215,26 @@ final class GenerationApi {
                 c.handle.cancel(); // no-op for finished ones; frees the rest at once
                 active.remove(c.handle);
             }
+        }
+    }
+
+    /**
+     * Cancels the choices of a request already submitted and waits, up to a second, until the engine has dropped
+     * them: a client told the server is busy must find their places free when it retries, not have its own
+     * cancelled choices still counted in the queue (the engine drops cancelled sequences at its next step).
+     */
+    private static void dropSubmitted(List<Choice> choices) {
+        choices.forEach(c -> c.handle.cancel());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+        try {
+            for (Choice c : choices) {
+                GenerationEvent e;
+                do {
+                    e = c.handle.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } while (e != null && !(e instanceof GenerationEvent.Finished));
+            }
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
         }
     }
 
