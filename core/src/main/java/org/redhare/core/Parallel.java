@@ -24,7 +24,7 @@ public final class Parallel implements AutoCloseable {
 
     private final int threads;
     private final Thread[] workers;
-    private final AtomicInteger nextChunk = new AtomicInteger();
+    private final AtomicInteger nextStart = new AtomicInteger();
     private final AtomicInteger pending = new AtomicInteger();
     private volatile long generation;
     private volatile boolean closed;
@@ -33,6 +33,7 @@ public final class Parallel implements AutoCloseable {
     private RangeBody body;
     private int total;
     private int chunk;
+    private int align;
     private volatile Throwable failure;
 
     public Parallel(int threads) {
@@ -94,10 +95,21 @@ public final class Parallel implements AutoCloseable {
      * spread over all threads. Returns when every chunk is done; rethrows the first failure.
      */
     public void forRange(int n, int grain, RangeBody body) {
+        forRange(n, grain, grain, body);
+    }
+
+    /**
+     * Like {@link #forRange(int, int, RangeBody)}, but chunks shrink towards the end of the range: each claim
+     * takes {@code grain} items, or a 2x-threads share of what is left once that is smaller, down to
+     * {@code align} items (chunks start at multiples of {@code align}; the last may be shorter). With fixed
+     * chunks, the threads finish up to one chunk apart; shrinking ones make that up to {@code align} items.
+     */
+    public void forRange(int n, int grain, int align, RangeBody body) {
         if (n <= 0) {
             return;
         }
-        int g = Math.max(1, grain);
+        int a = Math.max(1, align);
+        int g = Math.max(a, (grain + a - 1) / a * a); // a multiple of align, so every chunk starts on one
         if (threads == 1 || n <= g) {
             body.run(0, n, 0);
             return;
@@ -105,9 +117,10 @@ public final class Parallel implements AutoCloseable {
         this.body = body;
         this.total = n;
         this.chunk = g;
+        this.align = a;
         this.failure = null;
         this.submitter = Thread.currentThread();
-        nextChunk.set(0);
+        nextStart.set(0);
         pending.set(workers.length);
         generation = generation + 1; // publish
         for (Thread w : workers) {
@@ -143,15 +156,23 @@ public final class Parallel implements AutoCloseable {
         RangeBody b = body;
         int n = total;
         int g = chunk;
+        int a = align;
+        int share = 2 * threads;
         while (true) {
-            int c = nextChunk.getAndIncrement();
-            long start = (long) c * g;
+            int start = nextStart.get();
             if (start >= n) {
                 return;
             }
-            int end = (int) Math.min(n, start + g);
+            int size = g;
+            if (a < g) {
+                size = Math.max(a, Math.min(g, (n - start) / share / a * a));
+            }
+            int end = (int) Math.min(n, (long) start + size);
+            if (!nextStart.compareAndSet(start, end)) {
+                continue;
+            }
             try {
-                b.run((int) start, end, worker);
+                b.run(start, end, worker);
             } catch (Throwable t) {
                 if (failure == null) {
                     failure = t;

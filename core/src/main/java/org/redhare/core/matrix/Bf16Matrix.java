@@ -42,11 +42,11 @@ public final class Bf16Matrix implements WeightMatrix {
         if (n == 1) {
             float[] xp = pool.scratch(cols);
             Kernels.deinterleave(x, 1, cols, xp);
-            pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), (r0, r1, w) -> decode(xp, y, r0, r1));
+            pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), 2, (r0, r1, w) -> decode(xp, y, r0, r1));
         } else if (n <= STREAM_MAX_TOKENS) {
             float[] xp = pool.scratch(n * cols);
             Kernels.deinterleave(x, n, cols, xp);
-            pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()),
+            pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), 4,
                     (r0, r1, w) -> computeStreaming(xp, n, y, r0, r1, pool.workerScratch(w, Kernels.SUM16_FLOATS)));
         } else {
             int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
@@ -57,7 +57,7 @@ public final class Bf16Matrix implements WeightMatrix {
             int chunk = chunkColumns(full);
             int block = tokenBlock(n);
             int grain = (Kernels.rowGrain(rows, pool.threads()) + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS; // rows left over only at the end
-            pool.forRange(rows, grain,
+            pool.forRange(rows, grain, TILE_ROWS,
                     (r0, r1, w) -> computeWidened(xp, n, y, r0, r1,
                             pool.workerScratch(w, TILE_ROWS * chunk + block / 4 * TILE_ROWS * 4 * Kernels.L + TILE_ROWS * 4 * Kernels.L + 16)));
         }

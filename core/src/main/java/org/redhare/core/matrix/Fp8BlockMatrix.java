@@ -213,7 +213,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
         } else {
             int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
             int scratch = n * cols + Kernels.SUM16_FLOATS;
-            pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), (t0, t1, w) -> run(x, n, y, t0, t1, pool.workerScratch(w, scratch)));
+            pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1, (t0, t1, w) -> run(x, n, y, t0, t1, pool.workerScratch(w, scratch)));
         }
     }
 

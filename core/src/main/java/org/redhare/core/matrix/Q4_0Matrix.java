@@ -175,7 +175,7 @@ public final class Q4_0Matrix implements WeightMatrix {
             java.util.Arrays.fill(buf, t * fbp + fb, (t + 1) * fbp, 0f);
         }
         int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
-        pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()),
+        pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1,
                 (t0, t1, w) -> run(x, buf, n, y, t0, t1, buf, nxs + w * LANE_BUF));
     }
 

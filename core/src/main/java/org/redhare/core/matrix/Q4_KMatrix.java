@@ -186,7 +186,7 @@ public final class Q4_KMatrix implements WeightMatrix {
         MatrixChecks.operands(this, x, n, y);
         float[] buf = pool.scratch(pool.threads() * QuantKernels.laneScratch());
         int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
-        pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()),
+        pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1,
                 (t0, t1, w) -> run(x, n, y, t0, t1, buf, w * QuantKernels.laneScratch()));
     }
 

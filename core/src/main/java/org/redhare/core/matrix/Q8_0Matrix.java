@@ -149,14 +149,14 @@ public final class Q8_0Matrix implements WeightMatrix {
         int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
         int grain = QuantKernels.tileGrain(rows, pool.threads());
         if (!widens(n)) {
-            pool.forRange(tiles, grain, (t0, t1, w) -> run(x, n, y, t0, t1, pool.workerScratch(w, SUMS), 0));
+            pool.forRange(tiles, grain, 1, (t0, t1, w) -> run(x, n, y, t0, t1, pool.workerScratch(w, SUMS), 0));
             return;
         }
         final int full = cols / G * G;
         float[] panels = pool.scratch(Math.max(1, n / 4 * 4 * full));
         Kernels.packTokens4(x, n, cols, full, Kernels.L, panels, 0); // [step][token 0..3][L] per 4-token group
         final int need = 4 * cols + SUMS;
-        pool.forRange(tiles, grain, (t0, t1, w) -> runWidened(x, panels, n, y, t0, t1, pool.workerScratch(w, need)));
+        pool.forRange(tiles, grain, 1, (t0, t1, w) -> runWidened(x, panels, n, y, t0, t1, pool.workerScratch(w, need)));
     }
 
     private void run(float[] x, int n, float[] y, int tile0, int tile1, float[] buf, int bo) {
