@@ -62,11 +62,22 @@ public class MatrixBench {
         int rows = Integer.parseInt(p[0]);
         int cols = Integer.parseInt(p[1]);
         Random rnd = new Random(1);
+        m = matrix(dtype, rows, cols, rnd);
+        pool = new Parallel(1);
+        x = new float[n * cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        y = new float[n * rows];
+    }
+
+    /** A random matrix of {@code dtype} (one of the {@code dtype} parameter's values), weights drawn from {@code rnd}. */
+    static WeightMatrix matrix(String dtype, int rows, int cols, Random rnd) {
         float[] w = new float[rows * cols];
         for (int i = 0; i < w.length; i++) {
             w[i] = (float) (rnd.nextGaussian() * 0.02);
         }
-        m = switch (dtype) {
+        return switch (dtype) {
             case "bf16" -> {
                 MemorySegment seg = Arena.ofAuto().allocate((long) rows * cols * 2, 64);
                 for (int i = 0; i < w.length; i++) {
@@ -81,12 +92,6 @@ public class MatrixBench {
             case "q6_k" -> Q8_0Matrix.ofGgmlQ6_K(randomSuperBlocks(rnd, rows, cols, 210, 208, -1), rows, cols);
             default -> throw new IllegalArgumentException("unknown dtype " + dtype);
         };
-        pool = new Parallel(1);
-        x = new float[n * cols];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) rnd.nextGaussian();
-        }
-        y = new float[n * rows];
     }
 
     /** Random K-quant super-blocks (no quantizer for them yet) with small f16 factors at {@code d} and {@code dmin}. */
