@@ -1,10 +1,10 @@
 package org.redhare.core.matrix;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import org.redhare.core.NativeMemory;
 
 /**
  * Helpers shared by the quantized kernels ({@link Fp8BlockMatrix}, {@link Q8_0Matrix}, {@link Q4_0Matrix}, {@link Q4_KMatrix}).
@@ -53,8 +53,9 @@ final class QuantKernels {
         return 1f + q * 0.0625f;
     }
 
+    /** Memory for repacked weights, freed when unreachable; huge pages where the OS offers them ({@link NativeMemory}). */
     static MemorySegment allocate(long bytes) {
-        return Arena.ofAuto().allocate(Math.max(bytes, 1), 64);
+        return NativeMemory.allocate(bytes);
     }
 
     /**

@@ -1,0 +1,151 @@
+package org.redhare.core;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * Native memory for large, long-lived buffers (the repacked quantized weights), backed by 2 MiB transparent huge
+ * pages where Linux offers them.
+ *
+ * <p>Why: decode streams every weight from DRAM once per token, and with 4 KiB pages every 4 KiB costs a TLB
+ * miss, whose page walk is expensive on a virtual machine (two-level translation). The quantized kernels do much
+ * integer work per byte, so they keep fewer loads in flight and feel those walks most: on the 2-vCPU Intel host,
+ * FP8 one-token products over 80 distinct [4864 x 896] matrices ran at 5.8-6.0 G weights/s from 4 KiB pages and
+ * 7.1 from huge pages ({@code ManyMatrixRates}), and FP8 decode of the Qwen2.5-0.5B shape went from 11.2-11.3 to
+ * 12.3-12.7 tok/s on one thread and from 20.7-20.8 to 22.8-23.3 on two (alternating runs, docs/PERFORMANCE.md).
+ * The JDK's {@code Arena.allocate} takes memory from {@code malloc}, which never asks for huge pages, and the
+ * JVM's own huge-page options cover only its heap, so this class maps anonymous memory itself ({@code mmap}),
+ * aligned to 2 MiB, and marks it with {@code madvise(MADV_HUGEPAGE)} before anything touches it. (BF16 weights
+ * are used in place from the memory-mapped checkpoint, which cannot get huge pages: a copy would cost the
+ * memory the mapping saves, for the few percent BF16 gained when measured.)
+ *
+ * <p>Huge pages are used when the OS is Linux, {@code /sys/kernel/mm/transparent_hugepage/enabled} is
+ * {@code always} or {@code madvise}, the buffer is at least 2 MiB, native access is allowed, and the system
+ * property {@code redhare.hugePages} is not {@code false}. Otherwise, or if a call fails, the memory comes from
+ * the arena as usual. Either way it is zero-filled, at least 64-byte aligned and freed with its arena.
+ */
+public final class NativeMemory {
+    private NativeMemory() {}
+
+    /** Size of a transparent huge page on x86-64 and most aarch64 kernels. */
+    public static final long HUGE_PAGE = 2L << 20;
+
+    private static final int PROT_READ_WRITE = 0x1 | 0x2;
+    private static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20; // Linux values on x86-64 and aarch64
+    private static final int MADV_HUGEPAGE = 14;
+
+    private static final MethodHandle MMAP;
+    private static final MethodHandle MADVISE;
+    private static final MethodHandle MUNMAP;
+    private static final boolean AVAILABLE;
+    private static final String STATUS;
+
+    static {
+        MethodHandle mmap = null, madvise = null, munmap = null;
+        String status;
+        if (!Boolean.parseBoolean(System.getProperty("redhare.hugePages", "true"))) {
+            status = "off (redhare.hugePages=false)";
+        } else if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
+            status = "not used on " + System.getProperty("os.name");
+        } else {
+            String mode = transparentHugePageMode();
+            if (!mode.equals("always") && !mode.equals("madvise")) {
+                status = "not offered by the kernel (transparent_hugepage/enabled: " + mode + ")";
+            } else {
+                try {
+                    Linker linker = Linker.nativeLinker();
+                    SymbolLookup libc = linker.defaultLookup();
+                    mmap = linker.downcallHandle(libc.find("mmap").orElseThrow(), FunctionDescriptor.of(ValueLayout.JAVA_LONG,
+                            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                            ValueLayout.JAVA_LONG));
+                    madvise = linker.downcallHandle(libc.find("madvise").orElseThrow(),
+                            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+                    munmap = linker.downcallHandle(libc.find("munmap").orElseThrow(),
+                            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+                    status = "2 MiB transparent huge pages (" + mode + ")";
+                } catch (RuntimeException | LinkageError e) { // no native access, or no such symbols
+                    mmap = madvise = munmap = null;
+                    status = "unavailable (" + e.getMessage() + ")";
+                }
+            }
+        }
+        MMAP = mmap;
+        MADVISE = madvise;
+        MUNMAP = munmap;
+        AVAILABLE = mmap != null;
+        STATUS = status;
+    }
+
+    /** Whether large buffers get transparent huge pages. */
+    public static boolean hugePages() {
+        return AVAILABLE;
+    }
+
+    /** One line for logs: what backs large buffers and why. */
+    public static String status() {
+        return STATUS;
+    }
+
+    /** {@code bytes} of zeroed memory freed when the segment becomes unreachable. */
+    public static MemorySegment allocate(long bytes) {
+        return allocate(bytes, Arena.ofAuto());
+    }
+
+    /** {@code bytes} of zeroed memory that lives as long as {@code arena}. */
+    public static MemorySegment allocate(long bytes, Arena arena) {
+        long size = Math.max(bytes, 1);
+        if (AVAILABLE && size >= HUGE_PAGE) {
+            MemorySegment m = mapHuge(size, arena);
+            if (m != null) {
+                return m;
+            }
+        }
+        return arena.allocate(size, 64);
+    }
+
+    private static MemorySegment mapHuge(long size, Arena arena) {
+        long total = size + HUGE_PAGE; // room to align the start to a huge page (untouched, so never backed)
+        try {
+            long base = (long) MMAP.invokeExact(0L, total, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0L);
+            if (base == -1L) {
+                return null; // out of address space or memory: the arena's allocator reports it properly
+            }
+            long start = (base + HUGE_PAGE - 1) & -HUGE_PAGE;
+            // Only the whole huge pages: a partly used last one would hold up to 2 MiB of memory for nothing
+            // (a 4.4 MB matrix would take 6 MB). The tail keeps 4 KiB pages.
+            long whole = size & -HUGE_PAGE;
+            int advised = (int) MADVISE.invokeExact(start, whole, MADV_HUGEPAGE);
+            // A refused hint (advised != 0) still leaves valid, zeroed memory with ordinary pages.
+            return MemorySegment.ofAddress(start).reinterpret(size, arena, s -> unmap(base, total));
+        } catch (Throwable t) {
+            return null;
+        }
+    }
+
+    private static void unmap(long base, long total) {
+        try {
+            int ignored = (int) MUNMAP.invokeExact(base, total);
+        } catch (Throwable ignored) {
+            // Freeing at arena close or collection: nothing useful to do with a failure here.
+        }
+    }
+
+    private static String transparentHugePageMode() {
+        try {
+            String s = Files.readString(Path.of("/sys/kernel/mm/transparent_hugepage/enabled"));
+            int a = s.indexOf('['), b = s.indexOf(']');
+            return a >= 0 && b > a ? s.substring(a + 1, b) : s.trim();
+        } catch (IOException | RuntimeException e) {
+            return "unreadable";
+        }
+    }
+}
