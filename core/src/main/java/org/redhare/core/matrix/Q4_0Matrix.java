@@ -22,8 +22,8 @@ import org.redhare.core.ops.VectorMath;
  * on [4864 x 896], [896 x 4864] and [151936 x 896]). Since
  * {@code q - 8 = 16u - 24}, a 32-column block contributes {@code 16d * sum(u x) + 16d * (-1.5 * sum x)}: each
  * (row, token) sums {@code u * x} over the block and folds it into its total with one FMA by the stored
- * {@code 16d}, starting from the offsets: the row's scales times the token's block sums of the activations
- * (computed once per call), lane by lane, so one lane reduction per (row, token) covers both. The rounding stays within float's: {@code u} is exact, and the
+ * {@code 16d}; the offsets are one dot product per (row, token) of the row's scales with the block sums of
+ * the activations, computed once per call. The rounding stays within float's: {@code u} is exact, and the
  * sums it enters are at most about three times larger than those of {@code q * x}. The column tail (rows
  * whose length is not a multiple of 8L) is scalar, {@code fma(q, d, -8d) * x}.
  *
@@ -220,17 +220,16 @@ public final class Q4_0Matrix implements WeightMatrix {
     }
 
     /**
-     * The offsets of one (row, token) over the vector part's blocks, lane by lane: the row's {@code 16d} times the
-     * token's {@code -1.5 * block sums}, both padded with zeros to {@code n}, a multiple of L (blocks of the scalar
-     * tail meet zeros too). Kernels start their accumulators from it, so one lane reduction per (row, token) covers
-     * both; every kernel does the same, so a token's result does not depend on its batch.
+     * The offsets of one (row, token) over the vector part's blocks: the row's {@code 16d} dotted with the token's
+     * {@code -1.5 * block sums}, both padded with zeros to {@code n}, a multiple of L (blocks of the scalar tail
+     * meet zeros too). Every kernel calls this, so a token's result does not depend on its batch.
      */
-    private FloatVector offsets(int so, float[] xs, int xo, int n) {
+    private float offset(int so, float[] xs, int xo, int n) {
         FloatVector acc = FloatVector.zero(F);
         for (int i = 0; i < n; i += Kernels.L) {
             acc = FloatVector.fromArray(F, scales, so + i).fma(FloatVector.fromArray(F, xs, xo + i), acc);
         }
-        return acc;
+        return VectorMath.sum(acc);
     }
 
     /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+1}. */
@@ -249,14 +248,14 @@ public final class Q4_0Matrix implements WeightMatrix {
         final int xs0 = (t + 0) * fbp;
         final int x1 = (t + 1) * cols;
         final int xs1 = (t + 1) * fbp;
-        FloatVector s00 = offsets(sr0, xs, xs0, fbp);
-        FloatVector s01 = offsets(sr0, xs, xs1, fbp);
-        FloatVector s10 = offsets(sr1, xs, xs0, fbp);
-        FloatVector s11 = offsets(sr1, xs, xs1, fbp);
-        FloatVector s20 = offsets(sr2, xs, xs0, fbp);
-        FloatVector s21 = offsets(sr2, xs, xs1, fbp);
-        FloatVector s30 = offsets(sr3, xs, xs0, fbp);
-        FloatVector s31 = offsets(sr3, xs, xs1, fbp);
+        FloatVector s00 = FloatVector.zero(F);
+        FloatVector s01 = FloatVector.zero(F);
+        FloatVector s10 = FloatVector.zero(F);
+        FloatVector s11 = FloatVector.zero(F);
+        FloatVector s20 = FloatVector.zero(F);
+        FloatVector s21 = FloatVector.zero(F);
+        FloatVector s30 = FloatVector.zero(F);
+        FloatVector s31 = FloatVector.zero(F);
         for (int c = 0; c < full; c += G, off += step) {
             IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
             IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
@@ -320,21 +319,21 @@ public final class Q4_0Matrix implements WeightMatrix {
             q31 += u3 * x[x1 + full + i];
         }
         s00.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 0] = VectorMath.sum(buf, bo) + q00;
+        y[(t + 0) * rows + r0 + 0] = VectorMath.sum(buf, bo) + offset(sr0, xs, xs0, fbp) + q00;
         s10.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 1] = VectorMath.sum(buf, bo) + q10;
+        y[(t + 0) * rows + r0 + 1] = VectorMath.sum(buf, bo) + offset(sr1, xs, xs0, fbp) + q10;
         s20.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 2] = VectorMath.sum(buf, bo) + q20;
+        y[(t + 0) * rows + r0 + 2] = VectorMath.sum(buf, bo) + offset(sr2, xs, xs0, fbp) + q20;
         s30.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 3] = VectorMath.sum(buf, bo) + q30;
+        y[(t + 0) * rows + r0 + 3] = VectorMath.sum(buf, bo) + offset(sr3, xs, xs0, fbp) + q30;
         s01.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 0] = VectorMath.sum(buf, bo) + q01;
+        y[(t + 1) * rows + r0 + 0] = VectorMath.sum(buf, bo) + offset(sr0, xs, xs1, fbp) + q01;
         s11.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 1] = VectorMath.sum(buf, bo) + q11;
+        y[(t + 1) * rows + r0 + 1] = VectorMath.sum(buf, bo) + offset(sr1, xs, xs1, fbp) + q11;
         s21.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 2] = VectorMath.sum(buf, bo) + q21;
+        y[(t + 1) * rows + r0 + 2] = VectorMath.sum(buf, bo) + offset(sr2, xs, xs1, fbp) + q21;
         s31.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 3] = VectorMath.sum(buf, bo) + q31;
+        y[(t + 1) * rows + r0 + 3] = VectorMath.sum(buf, bo) + offset(sr3, xs, xs1, fbp) + q31;
     }
     /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+0}. */
     private void tile4x1(int r0, int t, float[] x, float[] xs, float[] y, float[] buf, int bo) {
@@ -350,10 +349,10 @@ public final class Q4_0Matrix implements WeightMatrix {
         long off = base;
         final int x0 = (t + 0) * cols;
         final int xs0 = (t + 0) * fbp;
-        FloatVector s00 = offsets(sr0, xs, xs0, fbp);
-        FloatVector s10 = offsets(sr1, xs, xs0, fbp);
-        FloatVector s20 = offsets(sr2, xs, xs0, fbp);
-        FloatVector s30 = offsets(sr3, xs, xs0, fbp);
+        FloatVector s00 = FloatVector.zero(F);
+        FloatVector s10 = FloatVector.zero(F);
+        FloatVector s20 = FloatVector.zero(F);
+        FloatVector s30 = FloatVector.zero(F);
         for (int c = 0; c < full; c += G, off += step) {
             IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
             IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
@@ -404,13 +403,13 @@ public final class Q4_0Matrix implements WeightMatrix {
             q30 += u3 * x[x0 + full + i];
         }
         s00.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 0] = VectorMath.sum(buf, bo) + q00;
+        y[(t + 0) * rows + r0 + 0] = VectorMath.sum(buf, bo) + offset(sr0, xs, xs0, fbp) + q00;
         s10.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 1] = VectorMath.sum(buf, bo) + q10;
+        y[(t + 0) * rows + r0 + 1] = VectorMath.sum(buf, bo) + offset(sr1, xs, xs0, fbp) + q10;
         s20.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 2] = VectorMath.sum(buf, bo) + q20;
+        y[(t + 0) * rows + r0 + 2] = VectorMath.sum(buf, bo) + offset(sr2, xs, xs0, fbp) + q20;
         s30.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 3] = VectorMath.sum(buf, bo) + q30;
+        y[(t + 0) * rows + r0 + 3] = VectorMath.sum(buf, bo) + offset(sr3, xs, xs0, fbp) + q30;
     }
     /** Row {@code r} of a tile of {@code h} rows, token {@code t}; same summation order as the tile kernels. */
     private void row1(int r, int h, int t, float[] x, float[] xs, float[] y, float[] buf, int bo) {
@@ -425,7 +424,7 @@ public final class Q4_0Matrix implements WeightMatrix {
         long off = base + (long) ri * GB;
         final int x0 = (t + 0) * cols;
         final int xs0 = (t + 0) * fbp;
-        FloatVector s00 = offsets(sr0, xs, xs0, fbp);
+        FloatVector s00 = FloatVector.zero(F);
         for (int c = 0; c < full; c += G, off += step) {
             IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
             for (int kb = 0; kb < 8; kb += KPB) {
@@ -449,6 +448,6 @@ public final class Q4_0Matrix implements WeightMatrix {
             q00 += u0 * x[x0 + full + i];
         }
         s00.intoArray(buf, bo);
-        y[t * rows + r] = VectorMath.sum(buf, bo) + q00;
+        y[t * rows + r] = VectorMath.sum(buf, bo) + offset(sr0, xs, xs0, fbp) + q00;
     }
 }
