@@ -51,6 +51,9 @@ public class MatrixBench {
     @Param({"1", "16", "64"})
     public int n;
 
+    /** Worker threads (1 for JMH runs; {@link QuickMatrixRates} takes it as an optional fourth argument). */
+    public int threads = 1;
+
     private WeightMatrix m;
     private Parallel pool;
     private float[] x;
@@ -63,7 +66,7 @@ public class MatrixBench {
         int cols = Integer.parseInt(p[1]);
         Random rnd = new Random(1);
         m = matrix(dtype, rows, cols, rnd);
-        pool = new Parallel(1);
+        pool = new Parallel(threads);
         x = new float[n * cols];
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) rnd.nextGaussian();

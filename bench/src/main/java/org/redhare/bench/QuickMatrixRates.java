@@ -2,7 +2,8 @@ package org.redhare.bench;
 
 /**
  * A quick look without JMH's forks (for inlining logs): {@code java --add-modules jdk.incubator.vector -cp
- * bench/target/benchmarks.jar -XX:+UnlockDiagnosticVMOptions -XX:+PrintInlining org.redhare.bench.QuickMatrixRates fp8 4864x896 1}. Prints wall-time and thread-CPU-time rates
+ * bench/target/benchmarks.jar -XX:+UnlockDiagnosticVMOptions -XX:+PrintInlining org.redhare.bench.QuickMatrixRates fp8 4864x896 1 [threads]}. Prints wall-time and thread-CPU-time rates
+ * (with more than one thread, the wall-time ones count)
  */
 public final class QuickMatrixRates {
     private QuickMatrixRates() {}
@@ -12,6 +13,7 @@ public final class QuickMatrixRates {
         b.dtype = args[0];
         b.shape = args[1];
         b.n = Integer.parseInt(args[2]);
+        b.threads = args.length > 3 ? Integer.parseInt(args[3]) : 1;
         b.setup();
         MatrixBench.Rates r = new MatrixBench.Rates();
         // Thread CPU time as well as wall time: on a shared machine, wall time mostly measures the neighbours.

@@ -207,6 +207,8 @@ public final class Bf16Matrix implements WeightMatrix {
         final int accs = TILE_ROWS * chunk;     // accumulators carried from one column chunk to the next
         final int group = TILE_ROWS * 4 * L;    // floats of one token group's accumulators
         final int sums = accs + block / 4 * group; // the last chunk's accumulators and their lane sums
+        final long stride = (long) cols * 2;
+        final long tmax = data.byteSize() - 1;
         for (int t0 = 0; t0 < n; t0 += block) {
             int t1 = Math.min(n, t0 + block);
             int tails = t0 + (t1 - t0) / 4 * 4; // tokens past the last full group of four
@@ -221,8 +223,26 @@ public final class Bf16Matrix implements WeightMatrix {
                             widenTile5tokens4(r, buf, c0, c1, xp, packed + t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf, c0 == 0 ? 0 : acc,
                                     c1 == full ? sums : acc);
                         } else {
-                            FloatTiles.tile5tokens4(buf, c0, c1, xp, packed + t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf, c0 == 0 ? 0 : acc,
-                                    c1 == full ? sums : acc);
+                            // Groups 1..3 fetch the rows the next first group widens (FloatTiles#tile5tokens4).
+                            int g = (t - t0) / 4;
+                            long next = c1 < full ? r * stride + c1 * 2L : (r + TILE_ROWS) * stride;
+                            long ta = 0, tb = 0, ts = 0;
+                            if (g <= 3 && chunk == full) { // whole rows: the next five rows are one range
+                                ta = next + (long) (g - 1) * ((c1 - c0) / Kernels.PAIR_BLOCK) * 128;
+                                tb = ta + 64;
+                                ts = 128;
+                            } else if (g <= 3) { // the next chunk's five row segments, two per group
+                                ta = next + Math.min(2 * g - 2, TILE_ROWS - 1) * stride;
+                                tb = next + Math.min(2 * g - 1, TILE_ROWS - 1) * stride;
+                                ts = 2L * Kernels.PAIR_BLOCK;
+                            }
+                            if (g <= 3) {
+                                FloatTiles.tile5tokens4Fetching(buf, c0, c1, xp, packed + t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
+                                        c0 == 0 ? 0 : acc, c1 == full ? sums : acc, data, ta, tb, ts, tmax);
+                            } else {
+                                FloatTiles.tile5tokens4(buf, c0, c1, xp, packed + t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf, c0 == 0 ? 0 : acc,
+                                        c1 == full ? sums : acc);
+                            }
                         }
                         if (c1 == full) {
                             finish5x4(buf, sums, xp, y, r, t, full);

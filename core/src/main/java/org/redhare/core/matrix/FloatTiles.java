@@ -1,5 +1,7 @@
 package org.redhare.core.matrix;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -124,5 +126,95 @@ final class FloatTiles {
         a41.intoArray(tile, out + 17 * L);
         a42.intoArray(tile, out + 18 * L);
         a43.intoArray(tile, out + 19 * L);
+    }
+
+    /**
+     * {@link #tile5tokens4} fetching ahead: iteration {@code i} (one block of columns) also loads one byte at
+     * {@code ahead[ta + i * ts]} and {@code ahead[tb + i * ts]} (each capped at {@code tmax}), so a caller can
+     * bring the weights it widens next into cache while this runs on the tile it widened before. A few tokens'
+     * pass (a decode step of many users) otherwise stalls on DRAM each time it starts a new tile: the
+     * hardware prefetchers follow the five short row streams too late. Java has no prefetch instruction; a
+     * plain load whose value is kept (see {@link Kernels#keep}) does the same here, since nothing waits on it.
+     * A copy of the plain kernel rather than one method for both: the two loads and their address arithmetic
+     * per block, paid by every token group of a long prompt, cost 4-9% on cache-resident tiles.
+     */
+    static void tile5tokens4Fetching(float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out,
+            MemorySegment ahead, long ta, long tb, long ts, long tmax) {
+        final int L = Kernels.L;
+        final int B = Kernels.PAIR_BLOCK;
+        long touched = 0;
+        FloatVector a00 = FloatVector.fromArray(Kernels.F, init, io), a10 = FloatVector.fromArray(Kernels.F, init, io + L);
+        FloatVector a20 = FloatVector.fromArray(Kernels.F, init, io + 2 * L), a30 = FloatVector.fromArray(Kernels.F, init, io + 3 * L);
+        FloatVector a01 = FloatVector.fromArray(Kernels.F, init, io + 4 * L), a11 = FloatVector.fromArray(Kernels.F, init, io + 5 * L);
+        FloatVector a21 = FloatVector.fromArray(Kernels.F, init, io + 6 * L), a31 = FloatVector.fromArray(Kernels.F, init, io + 7 * L);
+        FloatVector a02 = FloatVector.fromArray(Kernels.F, init, io + 8 * L), a12 = FloatVector.fromArray(Kernels.F, init, io + 9 * L);
+        FloatVector a22 = FloatVector.fromArray(Kernels.F, init, io + 10 * L), a32 = FloatVector.fromArray(Kernels.F, init, io + 11 * L);
+        FloatVector a03 = FloatVector.fromArray(Kernels.F, init, io + 12 * L), a13 = FloatVector.fromArray(Kernels.F, init, io + 13 * L);
+        FloatVector a23 = FloatVector.fromArray(Kernels.F, init, io + 14 * L), a33 = FloatVector.fromArray(Kernels.F, init, io + 15 * L);
+        FloatVector a40 = FloatVector.fromArray(Kernels.F, init, io + 16 * L), a41 = FloatVector.fromArray(Kernels.F, init, io + 17 * L);
+        FloatVector a42 = FloatVector.fromArray(Kernels.F, init, io + 18 * L), a43 = FloatVector.fromArray(Kernels.F, init, io + 19 * L);
+        final int end = 5 * (c1 - c0);
+        for (int p = 0, q = xq + 4 * c0; p < end; p += 5 * B, q += 4 * B, ta += ts, tb += ts) {
+            touched += ahead.get(ValueLayout.JAVA_BYTE, Math.min(ta, tmax)) + ahead.get(ValueLayout.JAVA_BYTE, Math.min(tb, tmax));
+            FloatVector xe0 = FloatVector.fromArray(Kernels.F, xp, q);
+            FloatVector xd0 = FloatVector.fromArray(Kernels.F, xp, q + L);
+            FloatVector xe1 = FloatVector.fromArray(Kernels.F, xp, q + B);
+            FloatVector xd1 = FloatVector.fromArray(Kernels.F, xp, q + B + L);
+            FloatVector xe2 = FloatVector.fromArray(Kernels.F, xp, q + 2 * B);
+            FloatVector xd2 = FloatVector.fromArray(Kernels.F, xp, q + 2 * B + L);
+            FloatVector xe3 = FloatVector.fromArray(Kernels.F, xp, q + 3 * B);
+            FloatVector xd3 = FloatVector.fromArray(Kernels.F, xp, q + 3 * B + L);
+            FloatVector we = FloatVector.fromArray(Kernels.F, tile, p);
+            FloatVector wo = FloatVector.fromArray(Kernels.F, tile, p + L);
+            a00 = wo.fma(xd0, we.fma(xe0, a00));
+            a01 = wo.fma(xd1, we.fma(xe1, a01));
+            a02 = wo.fma(xd2, we.fma(xe2, a02));
+            a03 = wo.fma(xd3, we.fma(xe3, a03));
+            we = FloatVector.fromArray(Kernels.F, tile, p + B);
+            wo = FloatVector.fromArray(Kernels.F, tile, p + B + L);
+            a10 = wo.fma(xd0, we.fma(xe0, a10));
+            a11 = wo.fma(xd1, we.fma(xe1, a11));
+            a12 = wo.fma(xd2, we.fma(xe2, a12));
+            a13 = wo.fma(xd3, we.fma(xe3, a13));
+            we = FloatVector.fromArray(Kernels.F, tile, p + 2 * B);
+            wo = FloatVector.fromArray(Kernels.F, tile, p + 2 * B + L);
+            a20 = wo.fma(xd0, we.fma(xe0, a20));
+            a21 = wo.fma(xd1, we.fma(xe1, a21));
+            a22 = wo.fma(xd2, we.fma(xe2, a22));
+            a23 = wo.fma(xd3, we.fma(xe3, a23));
+            we = FloatVector.fromArray(Kernels.F, tile, p + 3 * B);
+            wo = FloatVector.fromArray(Kernels.F, tile, p + 3 * B + L);
+            a30 = wo.fma(xd0, we.fma(xe0, a30));
+            a31 = wo.fma(xd1, we.fma(xe1, a31));
+            a32 = wo.fma(xd2, we.fma(xe2, a32));
+            a33 = wo.fma(xd3, we.fma(xe3, a33));
+            we = FloatVector.fromArray(Kernels.F, tile, p + 4 * B);
+            wo = FloatVector.fromArray(Kernels.F, tile, p + 4 * B + L);
+            a40 = wo.fma(xd0, we.fma(xe0, a40));
+            a41 = wo.fma(xd1, we.fma(xe1, a41));
+            a42 = wo.fma(xd2, we.fma(xe2, a42));
+            a43 = wo.fma(xd3, we.fma(xe3, a43));
+        }
+        a00.intoArray(tile, out);
+        a10.intoArray(tile, out + L);
+        a20.intoArray(tile, out + 2 * L);
+        a30.intoArray(tile, out + 3 * L);
+        a01.intoArray(tile, out + 4 * L);
+        a11.intoArray(tile, out + 5 * L);
+        a21.intoArray(tile, out + 6 * L);
+        a31.intoArray(tile, out + 7 * L);
+        a02.intoArray(tile, out + 8 * L);
+        a12.intoArray(tile, out + 9 * L);
+        a22.intoArray(tile, out + 10 * L);
+        a32.intoArray(tile, out + 11 * L);
+        a03.intoArray(tile, out + 12 * L);
+        a13.intoArray(tile, out + 13 * L);
+        a23.intoArray(tile, out + 14 * L);
+        a33.intoArray(tile, out + 15 * L);
+        a40.intoArray(tile, out + 16 * L);
+        a41.intoArray(tile, out + 17 * L);
+        a42.intoArray(tile, out + 18 * L);
+        a43.intoArray(tile, out + 19 * L);
+        Kernels.keep(touched);
     }
 }
