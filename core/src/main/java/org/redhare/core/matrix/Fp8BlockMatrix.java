@@ -320,19 +320,11 @@ public final class Fp8BlockMatrix implements WeightMatrix {
                         widen(r, h, buf, c0, c1);
                         for (int t = t0; t + 4 <= t1; t += 4) {
                             int acc = accs + (t - t0) / 4 * group;
-                            // The first two token groups fetch the codes the next widen reads (FloatTiles#tile5tokens4):
-                            // this chunk's columns of the two 4-row tiles holding the next five rows, one tile per group.
                             int g = (t - t0) / 4;
-                            long ta = 0, tb = 0, ts = 0;
-                            if (g <= 1) {
-                                int rn = c1 < full ? r : r + h;
-                                ta = (long) (rn - rn % QuantKernels.TILE + g * QuantKernels.TILE) * cols + (long) (c1 < full ? c1 : 0) * QuantKernels.TILE;
-                                tb = ta + 64;
-                                ts = 128;
-                            }
-                            if (g <= 1) {
+                            if (g <= 1) { // the first two token groups fetch the codes the next widen reads (QuantKernels#fetchStart)
+                                long ta = QuantKernels.fetchStart(cols, c1 < full ? r : r + h, c1 < full ? c1 : 0, g);
                                 FloatTiles.tile5tokens4Fetching(buf, c0, c1, buf, panels + (t - t0) * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
-                                        c0 == 0 ? 0 : acc, c1 == full ? sums : acc, packed, ta, tb, ts, packed.byteSize() - 1);
+                                        c0 == 0 ? 0 : acc, c1 == full ? sums : acc, packed, ta, ta + 64, 128, packed.byteSize() - 1);
                             } else {
                                 FloatTiles.tile5tokens4(buf, c0, c1, buf, panels + (t - t0) * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
                                         c0 == 0 ? 0 : acc, c1 == full ? sums : acc);

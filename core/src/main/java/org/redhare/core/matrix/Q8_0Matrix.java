@@ -26,8 +26,8 @@ import org.redhare.core.ops.VectorMath;
  * groups of 4L columns permuted so byte {@code k} of int lane {@code i} is column {@code k*L + i}, then
  * the per-row tails. Scales are widened to float once at load ({@code [rows, cols / bw]}).
  *
- * <p>Prompts (many tokens) widen each four-row tile once per token block into a per-thread float tile
- * instead of once per four tokens (see {@code runWidened}). Results are bitwise the same for a token
+ * <p>Prompts (many tokens) widen each five rows once per token block into a per-thread float tile
+ * instead of once per four tokens (see {@code prompt}). Results are bitwise the same for a token
  * whatever the batch (see the comment above {@code widens}).
  */
 public final class Q8_0Matrix implements WeightMatrix {
@@ -154,9 +154,126 @@ public final class Q8_0Matrix implements WeightMatrix {
         }
         final int full = cols / G * G;
         float[] panels = pool.scratch(Math.max(1, n / 4 * 4 * full));
-        Kernels.packTokens4(x, n, cols, full, Kernels.L, panels, 0); // [step][token 0..3][L] per 4-token group
-        final int need = 4 * cols + SUMS;
-        pool.forRange(tiles, grain, 1, (t0, t1, w) -> runWidened(x, panels, n, y, t0, t1, pool.workerScratch(w, need)));
+        Kernels.packTokens4(x, n, cols, full, Kernels.PAIR_BLOCK, panels, 0); // [block][token 0..3][2L] per 4-token group
+        final int need = promptScratch(n, full);
+        int rowGrain = (Kernels.rowGrain(rows, pool.threads()) + FloatTiles.ROWS - 1) / FloatTiles.ROWS * FloatTiles.ROWS;
+        pool.forRange(rows, rowGrain, FloatTiles.ROWS, (r0, r1, w) -> prompt(x, panels, n, y, r0, r1, pool.workerScratch(w, need)));
+    }
+
+    /** Worker scratch of the prompt path: the widened tile, each token group's accumulators, the lane sums, and one row's. */
+    private int promptScratch(int n, int full) {
+        final int group = FloatTiles.ROWS * 4 * Kernels.L;
+        return FloatTiles.ROWS * FloatTiles.chunkColumns(full) + FloatTiles.tokenBlock(n, cols) / 4 * group + group + 16 + Kernels.L;
+    }
+
+    /**
+     * Many tokens: rows {@code r0 .. r1} in five-row groups, widened once per token block and column chunk into
+     * the {@link FloatTiles} layout (the floats {@code code * scale} the register kernels compute), then the
+     * shared 5-row x 4-token micro-kernel. Per accumulator lane the FMAs run over the columns in order, one per
+     * L columns, as in every other kernel here, so the bits are those of a token computed alone.
+     */
+    private void prompt(float[] x, float[] panels, int n, float[] y, int r0, int r1, float[] buf) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final int block = FloatTiles.tokenBlock(n, cols);
+        final int chunk = FloatTiles.chunkColumns(full);
+        final int h5 = FloatTiles.ROWS;
+        final int group = h5 * 4 * L;              // floats of one token group's accumulators
+        final int accs = h5 * chunk;               // accumulators carried from one column chunk to the next
+        final int sums = accs + block / 4 * group; // the last chunk's accumulators and their lane sums
+        final int one = sums + group + 16;         // one row's accumulator (row1)
+        for (int t0 = 0; t0 < n; t0 += block) {
+            final int t1 = Math.min(n, t0 + block);
+            final int tails = t0 + (t1 - t0) / 4 * 4; // tokens past the last full group of four
+            int r = r0;
+            for (; r + h5 <= r1; r += h5) {
+                int c0 = 0;
+                do { // at least once: rows shorter than one group still get their tails and stores
+                    int c1 = Math.min(full, c0 + chunk);
+                    widen5(r, buf, c0, c1);
+                    for (int t = t0; t + 4 <= t1; t += 4) {
+                        int acc = accs + (t - t0) / 4 * group;
+                        int g = (t - t0) / 4;
+                        if (g <= 1) { // the first two token groups fetch the codes the next widen reads (QuantKernels#fetchStart)
+                            long ta = QuantKernels.fetchStart(cols, c1 < full ? r : r + h5, c1 < full ? c1 : 0, g);
+                            FloatTiles.tile5tokens4Fetching(buf, c0, c1, panels, t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
+                                    c0 == 0 ? 0 : acc, c1 == full ? sums : acc, packed, ta, ta + 64, 128, packed.byteSize() - 1);
+                        } else {
+                            FloatTiles.tile5tokens4(buf, c0, c1, panels, t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
+                                    c0 == 0 ? 0 : acc, c1 == full ? sums : acc);
+                        }
+                        if (c1 == full) {
+                            finish5(buf, sums, x, y, r, t);
+                        }
+                    }
+                    c0 = c1;
+                } while (c0 < full);
+                for (int t = tails; t < t1; t++) {
+                    for (int i = 0; i < h5; i++) {
+                        row1(r + i, tileHeight(r + i), t, x, y, buf, one);
+                    }
+                }
+            }
+            for (; r < r1; r++) {
+                for (int t = t0; t < t1; t++) {
+                    row1(r, tileHeight(r), t, x, y, buf, one);
+                }
+            }
+        }
+    }
+
+    /** Rows in the four-row storage tile that holds row {@code r}. */
+    private int tileHeight(int r) {
+        return Math.min(QuantKernels.TILE, rows - (r - r % QuantKernels.TILE));
+    }
+
+    /** Full groups of columns {@code c0 .. c1} of rows {@code r .. r+4} as {@code code * scale}, in the {@link FloatTiles} layout. */
+    private void widen5(int r, float[] tile, int c0, int c1) {
+        final int L = Kernels.L;
+        final int B = Kernels.PAIR_BLOCK;
+        final int h5 = FloatTiles.ROWS;
+        for (int i = 0; i < h5; i++) {
+            final int row = r + i;
+            final int tr = row - row % QuantKernels.TILE;
+            final int th = Math.min(QuantKernels.TILE, rows - tr);
+            final int sr = row * nb;
+            long off = (long) tr * cols + (long) c0 * th + (long) (row - tr) * GB;
+            for (int c = c0, o = i * B; c < c1; c += G, off += (long) th * GB, o += 2 * h5 * B) {
+                IntVector v = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
+                ((FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
+                        .mul(scales[sr + ((c + 0 * L) >> bwShift)]).intoArray(tile, o);
+                ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
+                        .mul(scales[sr + ((c + 1 * L) >> bwShift)]).intoArray(tile, o + L);
+                ((FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
+                        .mul(scales[sr + ((c + 2 * L) >> bwShift)]).intoArray(tile, o + h5 * B);
+                ((FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
+                        .mul(scales[sr + ((c + 3 * L) >> bwShift)]).intoArray(tile, o + h5 * B + L);
+            }
+        }
+    }
+
+    /** Lane sums of a five-row group's 20 accumulators at {@code buf[sums ...]} plus each row's tail, into {@code y}. */
+    private void finish5(float[] buf, int sums, float[] x, float[] y, int r, int t) {
+        final int L = Kernels.L;
+        VectorMath.sum16(buf, sums, buf, sums + 20 * L);
+        for (int j = 0; j < 4; j++) {
+            final int xo = (t + j) * cols;
+            final int yo = (t + j) * rows + r;
+            for (int i = 0; i < 4; i++) {
+                y[yo + i] = buf[sums + 20 * L + 4 * j + i] + tailSum(r + i, x, xo);
+            }
+            y[yo + 4] = VectorMath.sum(buf, sums + (16 + j) * L) + tailSum(r + 4, x, xo);
+        }
+    }
+
+    /** Row {@code r}'s columns past the last full group, {@code (code * scale) * x} added in order from 0 (as the tile kernels do). */
+    private float tailSum(int r, float[] x, int xo) {
+        final int full = cols / G * G;
+        float q = 0f;
+        for (int c = full; c < cols; c++) {
+            q += packed.get(ValueLayout.JAVA_BYTE, QuantKernels.byteOffset(rows, cols, r, c)) * scales[r * nb + c / bw] * x[xo + c];
+        }
+        return q;
     }
 
     private void run(float[] x, int n, float[] y, int tile0, int tile1, float[] buf, int bo) {
@@ -194,163 +311,19 @@ public final class Q8_0Matrix implements WeightMatrix {
      */
 
     /**
-     * Whether {@code n} tokens take the prompt path: the four rows of a tile widened once per token block
-     * into a per-thread float tile and a 4-row x 4-token micro-kernel on plain float loads. In registers
-     * every 4-token group widens every weight again (shifts, conversion, scale multiply on the ports the
-     * FMAs need), but reading the next weights overlaps the arithmetic. Measured on one AVX-512 core
-     * (thread CPU time, G weights/s, register vs widened; a shared, noisy machine): 896 columns, 8 tokens
-     * 37 vs 37, 12 tokens about even, 16 tokens 32 vs 37; 2048 columns, 32 tokens 35 vs 33 and 128 tokens
-     * 35 vs 44; 4864 columns, 16..64 tokens 36 vs 30, 128 tokens 28 vs 30, 512 tokens 25 vs 37. Long rows
-     * gain only once all tokens' activations no longer stay in L2 for the register path (which has no
-     * token blocks); cutting long rows into L1-sized column chunks did not help.
+     * Whether {@code n} tokens take the prompt path: five rows widened once per token block and column chunk
+     * into a per-thread float tile, and the 5-row x 4-token micro-kernel of {@link FloatTiles} on plain float
+     * loads. In registers every 4-token group widens every weight again (shifts, conversion, scale multiply on
+     * the ports the FMAs need), but reading the next weights overlaps the arithmetic. One JVM alternating the
+     * two (QuickMatrixRates, thread CPU time, G weights/s, register vs tile): 16 tokens [896x4864] 37.5 vs
+     * 40.6, [4864x2048] 31.6 vs 39.0; 8 tokens [896x4864] 37.7 vs 30.0, [4864x896] 31.2 vs 29.7,
+     * [151936x896] 25.5 vs 20.0.
      */
     private boolean widens(int n) {
-        return n >= WIDEN_MIN_TOKENS && (cols <= 1024 || (long) n * cols * 4 >= WIDEN_MIN_ACTIVATION_BYTES);
+        return n >= WIDEN_MIN_TOKENS;
     }
 
     private static final int WIDEN_MIN_TOKENS = 16;
-    private static final int WIDEN_MIN_ACTIVATION_BYTES = 3 * 512 * 1024;
-
-    /** Activation bytes per token block: the block's panels stay in L2 while every tile of a chunk passes over them. */
-    private static final int ACTIVATION_BLOCK_BYTES = 1024 * 1024;
-
-    private void runWidened(float[] x, float[] panels, int n, float[] y, int tile0, int tile1, float[] tile) {
-        final int full = cols / G * G;
-        final int sums = 4 * cols; // the 16 accumulators and their lane sums, after the widened tile (full + tails)
-        final int block = Math.max(4, Math.min(n, ACTIVATION_BLOCK_BYTES / (cols * 4)) / 4 * 4);
-        for (int t0 = 0; t0 < n; t0 += block) {
-            final int t1 = Math.min(n, t0 + block);
-            for (int ti = tile0; ti < tile1; ti++) {
-                final int r0 = ti * QuantKernels.TILE;
-                final int h = Math.min(QuantKernels.TILE, rows - r0);
-                if (h == QuantKernels.TILE) {
-                    widen(r0, tile);
-                    int t = t0;
-                    for (; t + 4 <= t1; t += 4) {
-                        tile4x4Widened(tile, panels, t * full, x, y, r0, t, sums);
-                    }
-                    for (; t < t1; t++) {
-                        tile4x1(r0, t, x, y, tile, sums);
-                    }
-                } else {
-                    for (int t = t0; t < t1; t++) {
-                        for (int r = r0; r < r0 + h; r++) {
-                            row1(r, h, t, x, y, tile, sums);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /**
-     * Rows r0..r0+3 (a full tile) widened exactly as the register kernels widen them: the full groups to
-     * {@code tile[(s * 4 + i) * L ...]} for step s (columns sL..sL+L-1) and row i, then each row's tail
-     * values {@code code * scale} at {@code tile[4 * full + i * tl ...]}.
-     */
-    private void widen(int r0, float[] tile) {
-        final int L = Kernels.L;
-        final int full = cols / G * G;
-        final long base = (long) r0 * cols;
-        for (int i = 0; i < 4; i++) {
-            final int sr = (r0 + i) * nb;
-            long off = base + (long) i * GB;
-            for (int c = 0, o = i * L; c < full; c += G, off += 4L * GB, o += 4 * G) {
-                IntVector v = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
-                ((FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
-                        .mul(scales[sr + ((c + 0 * L) >> bwShift)]).intoArray(tile, o);
-                ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
-                        .mul(scales[sr + ((c + 1 * L) >> bwShift)]).intoArray(tile, o + 4 * L);
-                ((FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
-                        .mul(scales[sr + ((c + 2 * L) >> bwShift)]).intoArray(tile, o + 8 * L);
-                ((FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
-                        .mul(scales[sr + ((c + 3 * L) >> bwShift)]).intoArray(tile, o + 12 * L);
-            }
-        }
-        final int tl = cols - full;
-        final long toff = base + (long) full * 4;
-        for (int i = 0; i < 4; i++) {
-            final int sr = (r0 + i) * nb;
-            for (int m = 0; m < tl; m++) {
-                tile[4 * full + i * tl + m] = packed.get(ValueLayout.JAVA_BYTE, toff + (long) i * tl + m) * scales[sr + (full + m) / bw];
-            }
-        }
-    }
-
-    /** Rows r0..r0+3 from the widened tile, tokens t..t+3 from their panel at {@code panels[xq ...]}. */
-    private void tile4x4Widened(float[] tile, float[] panels, int xq, float[] x, float[] y, int r0, int t, int sums) {
-        final int L = Kernels.L;
-        final int full = cols / G * G;
-        FloatVector a00 = FloatVector.zero(F); FloatVector a01 = FloatVector.zero(F); FloatVector a02 = FloatVector.zero(F); FloatVector a03 = FloatVector.zero(F);
-        FloatVector a10 = FloatVector.zero(F); FloatVector a11 = FloatVector.zero(F); FloatVector a12 = FloatVector.zero(F); FloatVector a13 = FloatVector.zero(F);
-        FloatVector a20 = FloatVector.zero(F); FloatVector a21 = FloatVector.zero(F); FloatVector a22 = FloatVector.zero(F); FloatVector a23 = FloatVector.zero(F);
-        FloatVector a30 = FloatVector.zero(F); FloatVector a31 = FloatVector.zero(F); FloatVector a32 = FloatVector.zero(F); FloatVector a33 = FloatVector.zero(F);
-        final int end = 4 * full;
-        for (int p = 0; p < end; p += 4 * L) {
-            final int q = xq + p;
-            FloatVector x0 = FloatVector.fromArray(F, panels, q);
-            FloatVector x1 = FloatVector.fromArray(F, panels, q + L);
-            FloatVector x2 = FloatVector.fromArray(F, panels, q + 2 * L);
-            FloatVector x3 = FloatVector.fromArray(F, panels, q + 3 * L);
-            FloatVector w = FloatVector.fromArray(F, tile, p);
-            a00 = w.fma(x0, a00);
-            a01 = w.fma(x1, a01);
-            a02 = w.fma(x2, a02);
-            a03 = w.fma(x3, a03);
-            w = FloatVector.fromArray(F, tile, p + L);
-            a10 = w.fma(x0, a10);
-            a11 = w.fma(x1, a11);
-            a12 = w.fma(x2, a12);
-            a13 = w.fma(x3, a13);
-            w = FloatVector.fromArray(F, tile, p + 2 * L);
-            a20 = w.fma(x0, a20);
-            a21 = w.fma(x1, a21);
-            a22 = w.fma(x2, a22);
-            a23 = w.fma(x3, a23);
-            w = FloatVector.fromArray(F, tile, p + 3 * L);
-            a30 = w.fma(x0, a30);
-            a31 = w.fma(x1, a31);
-            a32 = w.fma(x2, a32);
-            a33 = w.fma(x3, a33);
-        }
-        // Token j, row i at sums + (4j + i) * L.
-        a00.intoArray(tile, sums);
-        a10.intoArray(tile, sums + L);
-        a20.intoArray(tile, sums + 2 * L);
-        a30.intoArray(tile, sums + 3 * L);
-        a01.intoArray(tile, sums + 4 * L);
-        a11.intoArray(tile, sums + 5 * L);
-        a21.intoArray(tile, sums + 6 * L);
-        a31.intoArray(tile, sums + 7 * L);
-        a02.intoArray(tile, sums + 8 * L);
-        a12.intoArray(tile, sums + 9 * L);
-        a22.intoArray(tile, sums + 10 * L);
-        a32.intoArray(tile, sums + 11 * L);
-        a03.intoArray(tile, sums + 12 * L);
-        a13.intoArray(tile, sums + 13 * L);
-        a23.intoArray(tile, sums + 14 * L);
-        a33.intoArray(tile, sums + 15 * L);
-        store4x4(tile, sums, x, y, r0, t, full);
-    }
-
-    /** Lane sums of the 16 stored accumulators plus each row's tail (from the tile) into {@code y}. */
-    private void store4x4(float[] tile, int sums, float[] x, float[] y, int r0, int t, int full) {
-        VectorMath.sum16(tile, sums, tile, sums + 16 * Kernels.L);
-        final int tl = cols - full;
-        final int tails = 4 * full;
-        for (int j = 0; j < 4; j++) {
-            final int xo = (t + j) * cols + full;
-            final int yo = (t + j) * rows + r0;
-            for (int i = 0; i < 4; i++) {
-                float q = 0f;
-                final int u = tails + i * tl;
-                for (int m = 0; m < tl; m++) {
-                    q += tile[u + m] * x[xo + m];
-                }
-                y[yo + i] = tile[sums + 16 * Kernels.L + 4 * j + i] + q;
-            }
-        }
-    }
 
     @Override
     public void row(int r, float[] dst, int off) {

@@ -86,6 +86,16 @@ final class QuantKernels {
         }
     }
 
+    /**
+     * Where token group {@code g} (0 or 1) of a five-row prompt tile starts fetching ahead
+     * ({@link FloatTiles#tile5tokens4Fetching}, two lines per block of {@code 2L} columns) so that the next
+     * widen, of columns {@code cn ..} of rows {@code rn .. rn+4}, finds its codes in cache: the chunk's bytes in
+     * the first (g = 0) or second (g = 1) four-row tile holding those rows, which are contiguous in this layout.
+     */
+    static long fetchStart(int cols, int rn, int cn, int g) {
+        return (long) (rn - rn % TILE + g * TILE) * cols + (long) cn * TILE;
+    }
+
     /** Byte offset of element {@code [r, c]} in the byte tile layout of {@link #repackBytes}. */
     static long byteOffset(int rows, int cols, int r, int c) {
         final int g = 4 * Kernels.L;
