@@ -55,10 +55,19 @@ public final class Fp8BlockMatrix implements WeightMatrix {
     private static final float X_SCALE = 0x1p64f;
     /** The exponent bias the bit trick leaves out (2^120) less the activation pre-scale: applied to each sum. */
     private static final float BIAS = 0x1p56f;
+    /**
+     * The prompt path widens codes to floats times 2^8 and divides its activation factors by 2^8 (see {@link #widen}),
+     * when every factor is at least this: then even a subnormal activation times the smaller factor stays a normal
+     * float, so both roundings commute with the power of two and the products are bit for bit the same.
+     */
+    private static final float TILE_SCALE = 0x1p8f;
+    private static final float PANEL_SAFE_SCALE = 0x1p31f; // 2^(149 - 126 + 8): scale >= 2^-33 times X_SCALE
 
     private final MemorySegment packed; // [rows * cols] codes in the tile layout above
     private final float[] weightScales; // [ceil(rows/bh), nb] block scales times 2^56, for row()
     private final float[] xScales;      // [bands, nb] activation factor per band and column block (scale * 2^64, or 2^64)
+    private final float[] panelScales;  // xScales / tileScale, for the prompt path's panels
+    private final float tileScale;      // the prompt path's widened codes are times this (see widen)
     private final float[] rowFactors;   // [rows] applied to each row's sum (2^56, or the row's scale * 2^56)
     private final int rows;
     private final int cols;
@@ -110,6 +119,17 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             for (int r = 0; r < rows; r++) {
                 rowFactors[r] = weightScales[r / bh];
             }
+        }
+        float smallest = Float.MAX_VALUE;
+        for (float f : xScales) {
+            if (f != 0) {
+                smallest = Math.min(smallest, Math.abs(f));
+            }
+        }
+        this.tileScale = smallest >= PANEL_SAFE_SCALE ? TILE_SCALE : 1f;
+        this.panelScales = new float[xScales.length];
+        for (int i = 0; i < xScales.length; i++) {
+            panelScales[i] = xScales[i] / tileScale;
         }
         this.packed = QuantKernels.allocate((long) rows * cols);
         repack(codes);
@@ -194,7 +214,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             for (int j = 0; j < 4; j++) {
                 int src = (t0 + g + j) * cols;
                 for (int c = 0, o = panel + j * B; c < full; c += B, o += 4 * B) {
-                    float f = xScales[nb > 1 ? band * nb + c / bw : 0]; // a scale block holds whole steps (bw is a multiple of G = 2B)
+                    float f = panelScales[nb > 1 ? band * nb + c / bw : 0]; // a scale block holds whole steps (bw is a multiple of G = 2B)
                     FloatVector.fromArray(F, x, src + c).mul(f).intoArray(out, o);
                     FloatVector.fromArray(F, x, src + c + L).mul(f).intoArray(out, o + L);
                 }
@@ -349,6 +369,13 @@ public final class Fp8BlockMatrix implements WeightMatrix {
     /**
      * Full groups of columns {@code c0 .. c1} of rows {@code r .. r+h-1}, widened to the {@link FloatTiles} layout
      * ({@code [2L columns][row 0..4][2L floats]}); rows {@code h .. 4} are zeros.
+     *
+     * <p>Times {@link #tileScale} (2^8), exact: the few subnormal E4M3 codes would otherwise be subnormal floats,
+     * and on x86 every FMA with a subnormal input takes a microcode assist (about 110 cycles measured here, against
+     * half a cycle for a plain FMA). In a prompt each tile vector feeds an FMA for every token group, so 0.003% of
+     * subnormal codes (a quantized synth model) cost the prompt kernel about a quarter of its time. The panels carry
+     * the inverse factor, so each product is the same real number and every FMA the same bits as on the one-token
+     * paths, which read each code once and keep the plain bit trick.
      */
     private void widen(int r, int h, float[] tile, int c0, int c1) {
         final int L = Kernels.L;
@@ -368,10 +395,10 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             long off = (long) tr * cols + (long) c0 * th + (long) (row - tr) * G;
             for (int c = c0, o = i * B; c < c1; c += G, off += (long) th * G, o += 2 * h5 * B) {
                 IntVector v = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
-                v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().intoArray(tile, o);
-                v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().intoArray(tile, o + L);
-                v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().intoArray(tile, o + h5 * B);
-                v.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().intoArray(tile, o + h5 * B + L);
+                v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().mul(tileScale).intoArray(tile, o);
+                v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().mul(tileScale).intoArray(tile, o + L);
+                v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().mul(tileScale).intoArray(tile, o + h5 * B);
+                v.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().mul(tileScale).intoArray(tile, o + h5 * B + L);
             }
         }
     }
