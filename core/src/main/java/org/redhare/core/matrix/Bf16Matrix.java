@@ -223,7 +223,7 @@ public final class Bf16Matrix implements WeightMatrix {
                             widenTile5tokens4(r, buf, c0, c1, xp, packed + t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf, c0 == 0 ? 0 : acc,
                                     c1 == full ? sums : acc);
                         } else {
-                            // Groups 1..3 fetch the rows the next first group widens (FloatTiles#tile5tokens4).
+                            // Groups 1..3 fetch the rows the next first group widens (FloatTiles#tile5tokens4Fetching).
                             int g = (t - t0) / 4;
                             long next = c1 < full ? r * stride + c1 * 2L : (r + TILE_ROWS) * stride;
                             long ta = 0, tb = 0, ts = 0;

@@ -25,12 +25,11 @@ final class Kernels {
      */
     static final int SUM16_FLOATS = 16 * L + 16;
 
-    /** Grain (rows) for splitting a matrix over threads. */
     /** Where {@link #keep} would write: never in practice. */
     private static long kept;
 
     /**
-     * Keeps loads whose values are otherwise unused (touches that fetch memory ahead, {@link FloatTiles#tile5tokens4})
+     * Keeps loads whose values are otherwise unused (touches that fetch memory ahead, {@link FloatTiles#tile5tokens4Fetching})
      * from being removed by the JIT: their sum is compared, and stored only if it hits a value a sum of a few
      * thousand bytes cannot reach, so no shared field is written in practice.
      */
@@ -40,6 +39,7 @@ final class Kernels {
         }
     }
 
+    /** Grain (rows) for splitting a matrix over threads. */
     static int rowGrain(int rows, int threads) {
         return Math.max(8, (rows + threads * 8 - 1) / (threads * 8));
     }
