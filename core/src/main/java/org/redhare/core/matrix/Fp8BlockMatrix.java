@@ -58,7 +58,9 @@ public final class Fp8BlockMatrix implements WeightMatrix {
     /**
      * The prompt path widens codes to floats times 2^8 and divides its activation factors by 2^8 (see {@link #widen}),
      * when every factor is at least this: then even a subnormal activation times the smaller factor stays a normal
-     * float, so both roundings commute with the power of two and the products are bit for bit the same.
+     * float, so both roundings commute with the power of two and the products are bit for bit the same. (Below it the
+     * products concerned are far under the smallest float and vanish on both paths anyway; the check makes the
+     * equality hold by construction rather than by that argument.)
      */
     private static final float TILE_SCALE = 0x1p8f;
     private static final float PANEL_SAFE_SCALE = 0x1p31f; // 2^(149 - 126 + 8): scale >= 2^-33 times X_SCALE

@@ -136,6 +136,41 @@ class Fp8BlockMatrixTest {
         assertThat(java.util.Arrays.copyOfRange(y3, 0, rows)).isEqualTo(java.util.Arrays.copyOfRange(batched, 4 * rows, 5 * rows));
     }
 
+    /**
+     * The prompt path widens codes times 2^8 (so subnormal codes are normal FMA inputs) and divides its activation
+     * factors by 2^8, or keeps both as they are when a block scale is below 2^-33. Either way a token's bits must be
+     * those it gets alone: every code (all subnormals included) and activations with subnormal values, with
+     * ordinary scales and with one that takes the unscaled tile. (The fallback is conservative: the products it
+     * guards are so small that they underflow on both paths, so no test can tell the two branches apart.)
+     */
+    @ParameterizedTest(name = "second block scale {0}")
+    @CsvSource({"0.7", "6.1e-13"}) // 6.1e-13 is below 2^-33
+    void promptTileGivesTheOneTokenBitsWithSubnormalCodesAndActivations(float tinyScale) {
+        int rows = 11, cols = 256, n = 12; // 12 tokens take the prompt path
+        MemorySegment codes = Arena.ofAuto().allocate((long) rows * cols);
+        for (int i = 0, c = 0; i < rows * cols; c = (c + 1) & 0xFF) {
+            if ((c & 0x7F) != 0x7F) {
+                codes.set(ValueLayout.JAVA_BYTE, i++, (byte) c);
+            }
+        }
+        MemorySegment scales = Arena.ofAuto().allocate(4 * 2);
+        scales.setAtIndex(LE_FLOAT, 0, 0.013f);
+        scales.setAtIndex(LE_FLOAT, 1, tinyScale);
+        Fp8BlockMatrix m = new Fp8BlockMatrix(codes, scales, rows, cols, 128, 128);
+        float[] x = activations(n, cols, 17);
+        Random rnd = new Random(5);
+        for (int i = 0; i < x.length; i += 7) {
+            x[i] = Float.intBitsToFloat((rnd.nextInt(0x7FFFFF) + 1) | (rnd.nextBoolean() ? 0x80000000 : 0)); // subnormal
+        }
+        float[] batched = new float[n * rows];
+        m.multiply(TWO, x, n, batched);
+        for (int t = 0; t < n; t++) {
+            float[] one = new float[rows];
+            m.multiply(ONE, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one);
+            assertThat(java.util.Arrays.copyOfRange(batched, t * rows, (t + 1) * rows)).as("token %d", t).isEqualTo(one);
+        }
+    }
+
     @Test
     void decodesEveryCodeExactlyIncludingSubnormals() {
         int cols = 254; // every code except the two NaNs
