@@ -27,6 +27,9 @@ import org.redhare.core.ops.VectorMath;
  * sums it enters are at most about three times larger than those of {@code q * x}. The column tail (rows
  * whose length is not a multiple of 8L) is scalar, {@code fma(q, d, -8d) * x}.
  *
+ * <p>Sixteen tokens or more (prompts, decode steps of many users) widen each tile once per token block into a
+ * per-thread float tile ({@code prompt}); fewer widen in registers for every two tokens. Both fold alike.
+ *
  * <p><b>Layout (repacked at load).</b> Tiles of four rows form one stream: for each group of
  * {@code G = 8L} columns, each row's G/2 bytes with nibble {@code m} of int lane {@code i} holding
  * column {@code m*L + i}; then each row's {@code cols % G} tail values, one byte each. Scales are widened
@@ -175,8 +178,185 @@ public final class Q4_0Matrix implements WeightMatrix {
             java.util.Arrays.fill(buf, t * fbp + fb, (t + 1) * fbp, 0f);
         }
         int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
+        if (n >= TILE_MIN_TOKENS) {
+            final int full = cols / G * G;
+            float[] all = pool.scratch(nxs + Math.max(1, n / 4 * 4 * full));
+            if (all != buf) {
+                System.arraycopy(buf, 0, all, 0, nxs);
+            }
+            Kernels.packTokens4(x, n, cols, full, 32, all, nxs); // [block][token 0..3][32] per 4-token group
+            final int need = unitScratch(n, full);
+            pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1,
+                    (t0, t1, w) -> prompt(x, all, nxs, n, y, t0, t1, pool.workerScratch(w, need)));
+            return;
+        }
         pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1,
                 (t0, t1, w) -> run(x, buf, n, y, t0, t1, buf, nxs + w * LANE_BUF));
+    }
+
+    /**
+     * From this many tokens (a prompt, or a decode step of many users) each four-row tile is widened once per
+     * token block and column chunk into a per-thread tile of floats {@code u = 1 + q/16}, and a 2-row x 4-token
+     * micro-kernel runs on plain loads ({@link #units2x4}); below it every two tokens widen the weights again in
+     * registers ({@link #tile4x2}). Both fold each 32-column block exactly alike, so the bits do not depend on the
+     * path.
+     */
+    private static final int TILE_MIN_TOKENS = 16;
+
+    /** Worker scratch of the tile path: the widened tile, each token group's 16 accumulators, their lane sums, a lane buffer. */
+    private int unitScratch(int n, int full) {
+        return 4 * FloatTiles.chunkColumns(full) + FloatTiles.tokenBlock(n, cols) / 4 * 16 * Kernels.L + 16 + LANE_BUF;
+    }
+
+    /**
+     * Tiles {@code tile0 .. tile1} for {@code n} tokens by token blocks: each full tile's columns, a chunk at a time, are
+     * widened into {@code buf} ({@code [32-column block][row 0..3][32 floats]}) and every group of four tokens folds
+     * them with {@link #units2x4} (rows 0-1, then 2-3), the accumulators carried from chunk to chunk in {@code buf};
+     * the block sums' offsets are at {@code xs[0 ..]} and the 4-token panels at {@code xs[panels ..]}.
+     */
+    private void prompt(float[] x, float[] xs, int panels, int n, float[] y, int tile0, int tile1, float[] buf) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final int fbp = padded(full / 32);
+        final int block = FloatTiles.tokenBlock(n, cols);
+        final int chunk = FloatTiles.chunkColumns(full); // a multiple of G
+        final int group = 16 * L;                        // floats of one token group's accumulators
+        final int accs = 4 * chunk;                      // after the tile
+        final int lanes = accs + block / 4 * group;      // 16 lane sums
+        final int bo = lanes + 16;                       // the one-token kernels' lane buffer
+        for (int t0 = 0; t0 < n; t0 += block) {
+            final int t1 = Math.min(n, t0 + block);
+            final int tails = t0 + (t1 - t0) / 4 * 4;
+            for (int ti = tile0; ti < tile1; ti++) {
+                final int r0 = ti * QuantKernels.TILE;
+                final int h = Math.min(QuantKernels.TILE, rows - r0);
+                if (h < QuantKernels.TILE) {
+                    for (int t = t0; t < t1; t++) {
+                        for (int r = r0; r < r0 + h; r++) {
+                            row1(r, h, t, x, xs, y, buf, bo);
+                        }
+                    }
+                    continue;
+                }
+                int c0 = 0;
+                do { // at least once: rows shorter than one group still get their offsets and tails
+                    final int c1 = Math.min(full, c0 + chunk);
+                    widenUnits(r0, buf, c0, c1);
+                    for (int t = t0; t + 4 <= t1; t += 4) {
+                        final int acc = accs + (t - t0) / 4 * group;
+                        units2x4(buf, c0, c1, xs, panels + t * full, buf, acc, r0, 0);
+                        units2x4(buf, c0, c1, xs, panels + t * full, buf, acc, r0, 2);
+                        if (c1 == full) {
+                            finishUnits(buf, acc, lanes, x, xs, fbp, y, r0, t, full);
+                        }
+                    }
+                    c0 = c1;
+                } while (c0 < full);
+                for (int t = tails; t < t1; t++) {
+                    tile4x1(r0, t, x, xs, y, buf, bo);
+                }
+            }
+        }
+    }
+
+    /** Columns {@code c0 .. c1} (whole groups) of the full tile at row {@code r0} as {@code u = 1 + q/16}, {@code [32-column block][row][32]}. */
+    private void widenUnits(int r0, float[] tile, int c0, int c1) {
+        final int L = Kernels.L;
+        final long base = (long) r0 * rowBytes;
+        for (int c = c0; c < c1; c += G) {
+            final long go = base + (long) (c / 2) * QuantKernels.TILE;
+            for (int i = 0; i < QuantKernels.TILE; i++) {
+                IntVector v = IntVector.fromMemorySegment(I, packed, go + (long) i * GB, ByteOrder.LITTLE_ENDIAN);
+                for (int k = 0; k < 8; k++) {
+                    int col = c - c0 + k * L;
+                    QuantKernels.nibbleUnit(v, k).intoArray(tile, ((col >> 5) * QuantKernels.TILE + i) * 32 + (col & 31));
+                }
+            }
+        }
+    }
+
+    /**
+     * Rows {@code i0, i0+1} of the widened tile against the 4-token panel at {@code xp[xq ...]}, columns {@code c0 .. c1}:
+     * per 32-column block each (row, token) sums {@code u * x} from zero over the block's L-column chunks in order and
+     * folds the sum into its accumulator with one FMA by the row's {@code 16d}, as {@link #tile4x2} does. The eight
+     * accumulators live at {@code acc[ao + (4i + j) L]} (row i, token j): zeros when {@code c0 == 0}, else the previous
+     * chunk's.
+     */
+    private void units2x4(float[] tile, int c0, int c1, float[] xp, int xq, float[] acc, int ao, int r0, int i0) {
+        final int L = Kernels.L;
+        final int sr0 = (r0 + i0) * ns;
+        final int sr1 = sr0 + ns;
+        final int o0 = ao + 4 * i0 * L;
+        final int o1 = o0 + 4 * L;
+        final float[] init = c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : acc; // branch-free below (see FloatTiles#tile5tokens4)
+        final int i0o = c0 == 0 ? 0 : o0;
+        final int i1o = c0 == 0 ? 4 * L : o1;
+        FloatVector s00 = FloatVector.fromArray(F, init, i0o);
+        FloatVector s01 = FloatVector.fromArray(F, init, i0o + L);
+        FloatVector s02 = FloatVector.fromArray(F, init, i0o + 2 * L);
+        FloatVector s03 = FloatVector.fromArray(F, init, i0o + 3 * L);
+        FloatVector s10 = FloatVector.fromArray(F, init, i1o);
+        FloatVector s11 = FloatVector.fromArray(F, init, i1o + L);
+        FloatVector s12 = FloatVector.fromArray(F, init, i1o + 2 * L);
+        FloatVector s13 = FloatVector.fromArray(F, init, i1o + 3 * L);
+        final int blocks = (c1 - c0) >> 5;
+        for (int bi = 0, tb = i0 * 32, xb = xq + 4 * c0; bi < blocks; bi++, tb += 4 * 32, xb += 4 * 32) {
+            FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
+            FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
+            for (int k = 0; k < 32; k += L) {
+                FloatVector x0 = FloatVector.fromArray(F, xp, xb + k);
+                FloatVector x1 = FloatVector.fromArray(F, xp, xb + 32 + k);
+                FloatVector x2 = FloatVector.fromArray(F, xp, xb + 64 + k);
+                FloatVector x3 = FloatVector.fromArray(F, xp, xb + 96 + k);
+                FloatVector w0 = FloatVector.fromArray(F, tile, tb + k);
+                FloatVector w1 = FloatVector.fromArray(F, tile, tb + 32 + k);
+                a00 = w0.fma(x0, a00);
+                a01 = w0.fma(x1, a01);
+                a02 = w0.fma(x2, a02);
+                a03 = w0.fma(x3, a03);
+                a10 = w1.fma(x0, a10);
+                a11 = w1.fma(x1, a11);
+                a12 = w1.fma(x2, a12);
+                a13 = w1.fma(x3, a13);
+            }
+            final int b = (c0 >> 5) + bi;
+            final FloatVector d0 = FloatVector.broadcast(F, scales[sr0 + b]);
+            final FloatVector d1 = FloatVector.broadcast(F, scales[sr1 + b]);
+            s00 = a00.fma(d0, s00);
+            s01 = a01.fma(d0, s01);
+            s02 = a02.fma(d0, s02);
+            s03 = a03.fma(d0, s03);
+            s10 = a10.fma(d1, s10);
+            s11 = a11.fma(d1, s11);
+            s12 = a12.fma(d1, s12);
+            s13 = a13.fma(d1, s13);
+        }
+        s00.intoArray(acc, o0);
+        s01.intoArray(acc, o0 + L);
+        s02.intoArray(acc, o0 + 2 * L);
+        s03.intoArray(acc, o0 + 3 * L);
+        s10.intoArray(acc, o1);
+        s11.intoArray(acc, o1 + L);
+        s12.intoArray(acc, o1 + 2 * L);
+        s13.intoArray(acc, o1 + 3 * L);
+    }
+
+    /** The 16 accumulators at {@code buf[acc ...]} summed, plus offsets and tails as {@link #tile4x2} adds them, into {@code y}. */
+    private void finishUnits(float[] buf, int acc, int lanes, float[] x, float[] xs, int fbp, float[] y, int r0, int t, int full) {
+        VectorMath.sum16(buf, acc, buf, lanes);
+        final int tl = cols - full;
+        final long toff = (long) r0 * rowBytes + (long) (full / 2) * QuantKernels.TILE;
+        for (int i = 0; i < QuantKernels.TILE; i++) {
+            final int sr = (r0 + i) * ns;
+            for (int j = 0; j < 4; j++) {
+                final int xo = (t + j) * cols + full;
+                float q = 0f;
+                for (int m = 0; m < tl; m++) {
+                    q += unitTail(packed.get(ValueLayout.JAVA_BYTE, toff + (long) i * tl + m), scales[sr + ((full + m) >> 5)]) * x[xo + m];
+                }
+                y[(t + j) * rows + r0 + i] = buf[lanes + 4 * i + j] + offset(sr, xs, (t + j) * fbp, fbp) + q;
+            }
+        }
     }
 
     private void run(float[] x, float[] xs, int n, float[] y, int tile0, int tile1, float[] buf, int bo) {

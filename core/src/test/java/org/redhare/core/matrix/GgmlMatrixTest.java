@@ -188,11 +188,11 @@ class GgmlMatrixTest {
     }
 
     /**
-     * Long rows take the prompt kernel only for many tokens (130 here) and split them into token blocks
-     * of 60; fewer (66) take the register kernels. Either way n = 1's bits.
+     * Long rows on the prompt kernels: columns in chunks, tokens in blocks of 60 (130 tokens: three blocks, the
+     * last with two tokens past its last group of four), rows not a multiple of the tile. Either way n = 1's bits.
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0, 4128", "Q6_K, 4352"})
+    @CsvSource({"Q8_0, 4128", "Q6_K, 4352", "Q4_0, 4128"})
     void tokenBlocksOfLongPromptsAreBitwiseIdenticalToSingleTokens(String type, int cols) {
         int rows = 9, maxN = 130;
         Case k = random(type, rows, cols, 21);
