@@ -184,10 +184,137 @@ public final class Q4_KMatrix implements WeightMatrix {
     @Override
     public void multiply(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
+        if (n >= TILE_MIN_TOKENS) {
+            final int full = cols / G * G;
+            float[] panels = pool.scratch(Math.max(1, n / 4 * 4 * full));
+            Kernels.packTokens4(x, n, cols, full, Kernels.PAIR_BLOCK, panels, 0); // [block][token 0..3][2L] per 4-token group
+            final int group = FloatTiles.ROWS * 4 * Kernels.L;
+            final int need = FloatTiles.ROWS * FloatTiles.chunkColumns(full) + FloatTiles.tokenBlock(n, cols) / 4 * group + group + 16
+                    + QuantKernels.laneScratch();
+            int rowGrain = (Kernels.rowGrain(rows, pool.threads()) + FloatTiles.ROWS - 1) / FloatTiles.ROWS * FloatTiles.ROWS;
+            pool.forRange(rows, rowGrain, FloatTiles.ROWS, (r0, r1, w) -> prompt(x, panels, n, y, r0, r1, pool.workerScratch(w, need)));
+            return;
+        }
         float[] buf = pool.scratch(pool.threads() * QuantKernels.laneScratch());
         int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
         pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1,
                 (t0, t1, w) -> run(x, n, y, t0, t1, buf, w * QuantKernels.laneScratch()));
+    }
+
+    /**
+     * From this many tokens (a prompt, or a decode step of many users) five rows are widened once per token block and
+     * column chunk into the {@link FloatTiles} layout (the weights {@code fma(u, 16 scale, offset - 16 scale)} the
+     * register kernels compute) and the shared 5-row x 4-token micro-kernel runs on plain loads; below it every four
+     * tokens widen the weights again in registers ({@link #tile4x4}). Each accumulator lane takes its columns in
+     * order on both paths, so the bits do not depend on the path.
+     */
+    private static final int TILE_MIN_TOKENS = 16;
+
+    /** Rows {@code r0 .. r1} for {@code n} tokens on the float tile (see {@link #TILE_MIN_TOKENS}); as {@link Q8_0Matrix}'s prompt path. */
+    private void prompt(float[] x, float[] panels, int n, float[] y, int r0, int r1, float[] buf) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final int block = FloatTiles.tokenBlock(n, cols);
+        final int chunk = FloatTiles.chunkColumns(full);
+        final int h5 = FloatTiles.ROWS;
+        final int group = h5 * 4 * L;              // floats of one token group's accumulators
+        final int accs = h5 * chunk;               // accumulators carried from one column chunk to the next
+        final int sums = accs + block / 4 * group; // the last chunk's accumulators and their lane sums
+        final int one = sums + group + 16;         // the one-row kernel's lane buffer
+        for (int t0 = 0; t0 < n; t0 += block) {
+            final int t1 = Math.min(n, t0 + block);
+            final int tails = t0 + (t1 - t0) / 4 * 4; // tokens past the last full group of four
+            int r = r0;
+            for (; r + h5 <= r1; r += h5) {
+                int c0 = 0;
+                do { // at least once: rows shorter than one group still get their tails and stores
+                    int c1 = Math.min(full, c0 + chunk);
+                    widen5(r, buf, c0, c1);
+                    for (int t = t0; t + 4 <= t1; t += 4) {
+                        int acc = accs + (t - t0) / 4 * group;
+                        int g = (t - t0) / 4;
+                        if (g <= 1) { // the first two token groups fetch the nibbles the next widen reads
+                            int rn = c1 < full ? r : r + h5;
+                            long ta = (long) (rn - rn % QuantKernels.TILE + g * QuantKernels.TILE) * rowBytes + (long) ((c1 < full ? c1 : 0) / 2) * QuantKernels.TILE;
+                            FloatTiles.tile5tokens4Fetching(buf, c0, c1, panels, t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
+                                    c0 == 0 ? 0 : acc, c1 == full ? sums : acc, packed, ta, ta + 64, 128, packed.byteSize() - 1);
+                        } else {
+                            FloatTiles.tile5tokens4(buf, c0, c1, panels, t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
+                                    c0 == 0 ? 0 : acc, c1 == full ? sums : acc);
+                        }
+                        if (c1 == full) {
+                            finish5(buf, sums, x, y, r, t);
+                        }
+                    }
+                    c0 = c1;
+                } while (c0 < full);
+                for (int t = tails; t < t1; t++) {
+                    for (int i = 0; i < h5; i++) {
+                        row1(r + i, tileHeight(r + i), t, x, y, buf, one);
+                    }
+                }
+            }
+            for (; r < r1; r++) {
+                for (int t = t0; t < t1; t++) {
+                    row1(r, tileHeight(r), t, x, y, buf, one);
+                }
+            }
+        }
+    }
+
+    /** Rows in the four-row storage tile that holds row {@code r}. */
+    private int tileHeight(int r) {
+        return Math.min(QuantKernels.TILE, rows - (r - r % QuantKernels.TILE));
+    }
+
+    /** Whole groups of columns {@code c0 .. c1} of rows {@code r .. r+4} as weights, in the {@link FloatTiles} layout. */
+    private void widen5(int r, float[] tile, int c0, int c1) {
+        final int L = Kernels.L;
+        final int B = Kernels.PAIR_BLOCK;
+        final int h5 = FloatTiles.ROWS;
+        for (int i = 0; i < h5; i++) {
+            final int row = r + i;
+            final int tr = row - row % QuantKernels.TILE;
+            final int th = Math.min(QuantKernels.TILE, rows - tr);
+            final int sr = row * nb;
+            final long base = (long) tr * rowBytes + (long) (row - tr) * GB;
+            for (int c = c0; c < c1; c += G) {
+                IntVector v = IntVector.fromMemorySegment(I, packed, base + (long) (c / 2) * th, ByteOrder.LITTLE_ENDIAN);
+                for (int k = 0; k < 8; k++) {
+                    final int b = (c + k * L) >> 5;
+                    final int col = c - c0 + k * L;
+                    QuantKernels.nibbleUnit(v, k).fma(scales[sr + b], offsets[sr + b]).intoArray(tile, col / B * h5 * B + i * B + col % B);
+                }
+            }
+        }
+    }
+
+    /** Lane sums of a five-row group's 20 accumulators at {@code buf[sums ...]} plus each row's tail, into {@code y}. */
+    private void finish5(float[] buf, int sums, float[] x, float[] y, int r, int t) {
+        final int L = Kernels.L;
+        VectorMath.sum16(buf, sums, buf, sums + 20 * L);
+        for (int j = 0; j < 4; j++) {
+            final int xo = (t + j) * cols;
+            final int yo = (t + j) * rows + r;
+            for (int i = 0; i < 4; i++) {
+                y[yo + i] = buf[sums + 20 * L + 4 * j + i] + tailSum(r + i, x, xo);
+            }
+            y[yo + 4] = VectorMath.sum(buf, sums + (16 + j) * L) + tailSum(r + 4, x, xo);
+        }
+    }
+
+    /** Row {@code r}'s columns past the last full group, {@code weight * x} added in order from 0 (as the register kernels do). */
+    private float tailSum(int r, float[] x, int xo) {
+        final int full = cols / G * G;
+        final int tl = cols - full;
+        final int tr = r - r % QuantKernels.TILE;
+        final long toff = (long) tr * rowBytes + (long) (full / 2) * tileHeight(r) + (long) (r - tr) * tl;
+        float q = 0f;
+        for (int i = 0; i < tl; i++) {
+            final int cb = (full + i) / bw;
+            q += Math.fma(QuantKernels.nibbleUnit(packed.get(ValueLayout.JAVA_BYTE, toff + i)), scales[r * nb + cb], offsets[r * nb + cb]) * x[xo + full + i];
+        }
+        return q;
     }
 
     private void run(float[] x, int n, float[] y, int tile0, int tile1, float[] buf, int bo) {

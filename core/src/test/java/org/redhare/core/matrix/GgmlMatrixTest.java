@@ -192,7 +192,7 @@ class GgmlMatrixTest {
      * last with two tokens past its last group of four), rows not a multiple of the tile. Either way n = 1's bits.
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0, 4128", "Q6_K, 4352", "Q4_0, 4128"})
+    @CsvSource({"Q8_0, 4128", "Q6_K, 4352", "Q4_0, 4128", "Q4_K, 4352"})
     void tokenBlocksOfLongPromptsAreBitwiseIdenticalToSingleTokens(String type, int cols) {
         int rows = 9, maxN = 130;
         Case k = random(type, rows, cols, 21);
