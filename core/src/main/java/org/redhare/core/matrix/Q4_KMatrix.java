@@ -233,9 +233,8 @@ public final class Q4_KMatrix implements WeightMatrix {
                     for (int t = t0; t + 4 <= t1; t += 4) {
                         int acc = accs + (t - t0) / 4 * group;
                         int g = (t - t0) / 4;
-                        if (g <= 1) { // the first two token groups fetch the nibbles the next widen reads
-                            int rn = c1 < full ? r : r + h5;
-                            long ta = (long) (rn - rn % QuantKernels.TILE + g * QuantKernels.TILE) * rowBytes + (long) ((c1 < full ? c1 : 0) / 2) * QuantKernels.TILE;
+                        if (g <= 1) { // the first two token groups fetch the nibbles the next widen reads (QuantKernels#fetchStart)
+                            long ta = QuantKernels.fetchStart(rowBytes, c1 < full ? r : r + h5, (c1 < full ? c1 : 0) / 2, g);
                             FloatTiles.tile5tokens4Fetching(buf, c0, c1, panels, t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
                                     c0 == 0 ? 0 : acc, c1 == full ? sums : acc, packed, ta, ta + 64, 128, packed.byteSize() - 1);
                         } else {
@@ -250,21 +249,16 @@ public final class Q4_KMatrix implements WeightMatrix {
                 } while (c0 < full);
                 for (int t = tails; t < t1; t++) {
                     for (int i = 0; i < h5; i++) {
-                        row1(r + i, tileHeight(r + i), t, x, y, buf, one);
+                        row1(r + i, QuantKernels.tileHeight(rows, r + i), t, x, y, buf, one);
                     }
                 }
             }
             for (; r < r1; r++) {
                 for (int t = t0; t < t1; t++) {
-                    row1(r, tileHeight(r), t, x, y, buf, one);
+                    row1(r, QuantKernels.tileHeight(rows, r), t, x, y, buf, one);
                 }
             }
         }
-    }
-
-    /** Rows in the four-row storage tile that holds row {@code r}. */
-    private int tileHeight(int r) {
-        return Math.min(QuantKernels.TILE, rows - (r - r % QuantKernels.TILE));
     }
 
     /** Whole groups of columns {@code c0 .. c1} of rows {@code r .. r+4} as weights, in the {@link FloatTiles} layout. */
@@ -308,7 +302,7 @@ public final class Q4_KMatrix implements WeightMatrix {
         final int full = cols / G * G;
         final int tl = cols - full;
         final int tr = r - r % QuantKernels.TILE;
-        final long toff = (long) tr * rowBytes + (long) (full / 2) * tileHeight(r) + (long) (r - tr) * tl;
+        final long toff = (long) tr * rowBytes + (long) (full / 2) * QuantKernels.tileHeight(rows, r) + (long) (r - tr) * tl;
         float q = 0f;
         for (int i = 0; i < tl; i++) {
             final int cb = (full + i) / bw;

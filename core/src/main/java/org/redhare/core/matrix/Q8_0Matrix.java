@@ -210,21 +210,16 @@ public final class Q8_0Matrix implements WeightMatrix {
                 } while (c0 < full);
                 for (int t = tails; t < t1; t++) {
                     for (int i = 0; i < h5; i++) {
-                        row1(r + i, tileHeight(r + i), t, x, y, buf, one);
+                        row1(r + i, QuantKernels.tileHeight(rows, r + i), t, x, y, buf, one);
                     }
                 }
             }
             for (; r < r1; r++) {
                 for (int t = t0; t < t1; t++) {
-                    row1(r, tileHeight(r), t, x, y, buf, one);
+                    row1(r, QuantKernels.tileHeight(rows, r), t, x, y, buf, one);
                 }
             }
         }
-    }
-
-    /** Rows in the four-row storage tile that holds row {@code r}. */
-    private int tileHeight(int r) {
-        return Math.min(QuantKernels.TILE, rows - (r - r % QuantKernels.TILE));
     }
 
     /** Full groups of columns {@code c0 .. c1} of rows {@code r .. r+4} as {@code code * scale}, in the {@link FloatTiles} layout. */

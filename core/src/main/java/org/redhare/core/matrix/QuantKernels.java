@@ -89,11 +89,17 @@ final class QuantKernels {
     /**
      * Where token group {@code g} (0 or 1) of a five-row prompt tile starts fetching ahead
      * ({@link FloatTiles#tile5tokens4Fetching}, two lines per block of {@code 2L} columns) so that the next
-     * widen, of columns {@code cn ..} of rows {@code rn .. rn+4}, finds its codes in cache: the chunk's bytes in
-     * the first (g = 0) or second (g = 1) four-row tile holding those rows, which are contiguous in this layout.
+     * widen, of columns from byte {@code colBytes} of each row of rows {@code rn .. rn+4}, finds its weights in
+     * cache: that chunk's bytes in the first (g = 0) or second (g = 1) four-row tile holding those rows, which are
+     * contiguous in this layout ({@code rowBytes} per row: {@code cols} for bytes, {@code full / 2 + tail} for nibbles).
      */
-    static long fetchStart(int cols, int rn, int cn, int g) {
-        return (long) (rn - rn % TILE + g * TILE) * cols + (long) cn * TILE;
+    static long fetchStart(long rowBytes, int rn, long colBytes, int g) {
+        return (rn - rn % TILE + g * TILE) * rowBytes + colBytes * TILE;
+    }
+
+    /** Rows in the four-row tile that holds row {@code r} of a matrix of {@code rows} rows. */
+    static int tileHeight(int rows, int r) {
+        return Math.min(TILE, rows - (r - r % TILE));
     }
 
     /** Byte offset of element {@code [r, c]} in the byte tile layout of {@link #repackBytes}. */
