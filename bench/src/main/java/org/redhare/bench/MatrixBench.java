@@ -23,6 +23,7 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.redhare.core.Numbers;
 import org.redhare.core.Parallel;
 import org.redhare.core.matrix.Bf16Matrix;
+import org.redhare.core.matrix.F16Matrix;
 import org.redhare.core.matrix.Q4_KMatrix;
 import org.redhare.core.matrix.Q8_0Matrix;
 import org.redhare.core.matrix.Quantizers;
@@ -42,7 +43,7 @@ import org.redhare.core.matrix.WeightMatrix;
 @Measurement(iterations = 3, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class MatrixBench {
-    @Param({"bf16", "fp8", "q8_0", "q4_0", "q4_k", "q6_k"})
+    @Param({"bf16", "f16", "fp8", "q8_0", "q4_0", "q4_k", "q6_k"})
     public String dtype;
 
     @Param({"4864x896", "896x4864"})
@@ -81,13 +82,9 @@ public class MatrixBench {
             w[i] = (float) (rnd.nextGaussian() * 0.02);
         }
         return switch (dtype) {
-            case "bf16" -> {
-                MemorySegment seg = Arena.ofAuto().allocate((long) rows * cols * 2, 64);
-                for (int i = 0; i < w.length; i++) {
-                    seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i, Numbers.floatToBf16(w[i]));
-                }
-                yield new Bf16Matrix(seg, rows, cols);
-            }
+            case "bf16" -> new Bf16Matrix(halves(w, 1, Numbers::floatToBf16), rows, cols);
+            // f16x64: the same weights times 64, so none is below F16's smallest normal (2^-14); shows what subnormal halves cost
+            case "f16", "f16x64" -> new F16Matrix(halves(w, dtype.equals("f16") ? 1 : 64, Float::floatToFloat16), rows, cols);
             case "fp8" -> Quantizers.fp8(w, rows, cols);
             case "q8_0" -> Quantizers.q8_0(w, rows, cols);
             case "q4_0" -> Quantizers.q4_0(w, rows, cols);
@@ -95,6 +92,18 @@ public class MatrixBench {
             case "q6_k" -> Q8_0Matrix.ofGgmlQ6_K(randomSuperBlocks(rnd, rows, cols, 210, 208, -1), rows, cols);
             default -> throw new IllegalArgumentException("unknown dtype " + dtype);
         };
+    }
+
+    private interface ToHalf {
+        short bits(float f);
+    }
+
+    private static MemorySegment halves(float[] w, float factor, ToHalf half) {
+        MemorySegment seg = Arena.ofAuto().allocate((long) w.length * 2, 64);
+        for (int i = 0; i < w.length; i++) {
+            seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i, half.bits(w[i] * factor));
+        }
+        return seg;
     }
 
     /** Random K-quant super-blocks (no quantizer for them yet) with small f16 factors at {@code d} and {@code dmin}. */

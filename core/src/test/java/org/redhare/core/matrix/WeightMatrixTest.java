@@ -56,13 +56,13 @@ class WeightMatrixTest {
     @CsvSource({
             "F32, 5, 1, 1", "F32, 33, 17, 3", "F32, 64, 128, 5", "F32, 19, 100, 9",
             "BF16, 5, 1, 1", "BF16, 7, 31, 2", "BF16, 33, 33, 1", "BF16, 64, 128, 4", "BF16, 21, 257, 7", "BF16, 130, 96, 13", "BF16, 8, 64, 3", "BF16, 12, 40, 6", "BF16, 21, 100, 37", "BF16, 9, 640, 18", "BF16, 9, 2600, 23",
-            "F16, 5, 1, 1", "F16, 7, 31, 2", "F16, 33, 65, 1", "F16, 64, 128, 4", "F16, 21, 257, 7", "F16, 130, 96, 13",
+            "F16, 5, 1, 1", "F16, 7, 31, 2", "F16, 33, 65, 1", "F16, 64, 128, 4", "F16, 21, 257, 7", "F16, 130, 96, 13", "F16, 21, 100, 37", "F16, 9, 640, 18", "F16, 9, 2600, 23", "F16, 12, 40, 6",
     })
     void multiplyMatchesScalarReference(DType dtype, int rows, int cols, int n) {
         Random rnd = new Random(rows * 31L + cols * 7L + n);
         float[] w = new float[rows * cols];
         for (int i = 0; i < w.length; i++) {
-            w[i] = (float) rnd.nextGaussian() * 0.5f;
+            w[i] = (float) rnd.nextGaussian() * (i % 97 == 3 ? 3e-5f : 0.5f); // some below 2^-14: subnormal in F16
         }
         w[0] = 1e-6f; // a subnormal in F16
         WeightMatrix m = make(dtype, w, rows, cols);
@@ -98,7 +98,7 @@ class WeightMatrixTest {
      * position in the batch, with any thread count.
      */
     @ParameterizedTest(name = "{0} [{1} x {2}]")
-    @CsvSource({"F32, 37, 100", "BF16, 37, 100", "BF16, 64, 96", "BF16, 40, 600", "BF16, 10, 2600", "BF16, 9, 33", "BF16, 4, 31", "BF16, 13, 200", "F16, 37, 100", "F16, 11, 64"})
+    @CsvSource({"F32, 37, 100", "BF16, 37, 100", "BF16, 64, 96", "BF16, 40, 600", "BF16, 10, 2600", "BF16, 9, 33", "BF16, 4, 31", "BF16, 13, 200", "F16, 37, 100", "F16, 11, 64", "F16, 40, 600", "F16, 10, 2600", "F16, 9, 33", "F16, 4, 31"})
     void resultsDoNotDependOnTheBatch(DType dtype, int rows, int cols) {
         Random rnd = new Random(rows * 131L + cols);
         float[] w = new float[rows * cols];
