@@ -24,6 +24,7 @@ import org.redhare.core.Numbers;
 import org.redhare.core.Parallel;
 import org.redhare.core.matrix.Bf16Matrix;
 import org.redhare.core.matrix.F16Matrix;
+import org.redhare.core.matrix.F32Matrix;
 import org.redhare.core.matrix.Q4_KMatrix;
 import org.redhare.core.matrix.Q8_0Matrix;
 import org.redhare.core.matrix.Quantizers;
@@ -82,6 +83,11 @@ public class MatrixBench {
             w[i] = (float) (rnd.nextGaussian() * 0.02);
         }
         return switch (dtype) {
+            case "f32" -> {
+                MemorySegment seg = Arena.ofAuto().allocate((long) w.length * 4, 64);
+                MemorySegment.copy(w, 0, seg, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, w.length);
+                yield new F32Matrix(seg, rows, cols);
+            }
             case "bf16" -> new Bf16Matrix(halves(w, 1, Numbers::floatToBf16), rows, cols);
             // f16x64: the same weights times 64, so none is below F16's smallest normal (2^-14); shows what subnormal halves cost
             case "f16", "f16x64" -> new F16Matrix(halves(w, dtype.equals("f16") ? 1 : 64, Float::floatToFloat16), rows, cols);

@@ -6,12 +6,13 @@ import org.redhare.core.Parallel;
 /**
  * A weight matrix {@code [rows, cols]} (rows = output features, cols = input features, the layout of
  * a PyTorch {@code nn.Linear} weight) kept in its stored precision, usually straight over a
- * memory-mapped file. Kernels widen the weights to float in registers; there is never a float copy.
+ * memory-mapped file. Kernels widen the weights to float in registers or, a few rows at a time, in per-thread
+ * buffers; there is never a float copy of the matrix.
  *
  * <p>Activations are row-major float arrays: {@code x[t * cols + c]} for token {@code t}, and results
  * {@code y[t * rows + r]}. One kernel per (dtype x shape of work) is chosen when the matrix is made.
  */
-public sealed interface WeightMatrix permits F32Matrix, Bf16Matrix, F16Matrix, Fp8BlockMatrix, Q8_0Matrix, Q4_0Matrix, Q4_KMatrix {
+public sealed interface WeightMatrix permits RowWidenedMatrix, Bf16Matrix, Fp8BlockMatrix, Q8_0Matrix, Q4_0Matrix, Q4_KMatrix {
 
     int rows();
 

@@ -1,0 +1,237 @@
+package org.redhare.core.matrix;
+
+import jdk.incubator.vector.FloatVector;
+import org.redhare.core.Parallel;
+import org.redhare.core.ops.VectorMath;
+
+/**
+ * Weights whose rows are widened to floats by a plain loop into a per-thread row buffer, then multiplied from
+ * there: {@link F16Matrix} (the CPU's half-to-float conversion, which the Vector API cannot express) and
+ * {@link F32Matrix} (a copy). Decode takes two rows per pass; from {@value #TILE_MIN_TOKENS} tokens five rows are
+ * widened into the {@link FloatTiles} layout once per token block and the shared 5-row x 4-token micro-kernel
+ * runs on them, as for BF16 and FP8.
+ *
+ * <p><b>Batch invariance.</b> Columns stay in natural order. Every {@code y[t, r]} is one vector accumulator
+ * fed, for each full block of {@code B = 2L} columns, the product of the block's first L floats and then of
+ * its second L floats; then {@code VectorMath.sum}'s fixed lane order (or the bit-identical {@code sum16}); then
+ * the tail columns in order. The one-row kernels and the prompt's five-row tile ({@link FloatTiles}) differ only
+ * in how many rows and tokens share a widened weight vector, so a token gets the same bits alone or in any batch.
+ */
+abstract sealed class RowWidenedMatrix implements WeightMatrix permits F16Matrix, F32Matrix {
+
+    /** From this many tokens on, five rows are widened into a tile shared by every group of four tokens. */
+    private static final int TILE_MIN_TOKENS = 8;
+    private static final int TILE_ROWS = FloatTiles.ROWS;
+
+    protected final int rows;
+    protected final int cols;
+
+    RowWidenedMatrix(int rows, int cols) {
+        this.rows = rows;
+        this.cols = cols;
+    }
+
+    @Override public final int rows() { return rows; }
+    @Override public final int cols() { return cols; }
+
+    /** Widens the {@code count} weights from element {@code element} of the row-major matrix into {@code dst[off ...]}. */
+    abstract void widen(long element, float[] dst, int off, int count);
+
+    /** The weight at element {@code element} of the row-major matrix. */
+    abstract float weight(long element);
+
+    @Override
+    public final void multiply(Parallel pool, float[] x, int n, float[] y) {
+        MatrixChecks.operands(this, x, n, y);
+        if (n < TILE_MIN_TOKENS) {
+            pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), (r0, r1, w) -> {
+                float[] two = pool.workerScratch(w, 2 * cols);
+                int r = r0;
+                for (; r + 2 <= r1; r += 2) {
+                    rows2Tokens(r, x, n, y, two);
+                }
+                if (r < r1) {
+                    rowTokens(r, x, 0, n, y, two, 0);
+                }
+            });
+            return;
+        }
+        final int B = Kernels.PAIR_BLOCK;
+        int full = cols / B * B;
+        float[] xp = pool.scratch(Math.max(1, n / 4 * 4 * full));
+        Kernels.packTokens4(x, n, cols, full, B, xp, 0);
+        int chunk = FloatTiles.chunkColumns(full);
+        int block = FloatTiles.tokenBlock(n, cols);
+        int scratch = TILE_ROWS * chunk + block / 4 * TILE_ROWS * 4 * Kernels.L + TILE_ROWS * 4 * Kernels.L + 16 + cols;
+        int grain = (Kernels.rowGrain(rows, pool.threads()) + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS;
+        pool.forRange(rows, grain, TILE_ROWS, (r0, r1, w) -> computeTiles(x, xp, n, y, r0, r1, pool.workerScratch(w, scratch)));
+    }
+
+    /** Tokens {@code t0 <= t < t1} of row {@code r}: the row widened once into {@code buf[off ...]}, then four tokens at a time. */
+    private void rowTokens(int r, float[] x, int t0, int t1, float[] y, float[] buf, int off) {
+        widen((long) r * cols, buf, off, cols);
+        int t = t0;
+        for (; t + 4 <= t1; t += 4) {
+            dot4(buf, off, x, t, y, r);
+        }
+        for (; t < t1; t++) {
+            dot1(buf, off, x, t, y, r);
+        }
+    }
+
+    /**
+     * Rows {@code r} and {@code r + 1} for all {@code n} tokens (a decode step of a few users): both rows widened
+     * into {@code buf}, then a token's two dot products run as two independent FMA chains (one chain alone is
+     * bound by the FMA latency: measured 6.0-6.5 G weights/s from cache with one row, against BF16's 12).
+     */
+    private void rows2Tokens(int r, float[] x, int n, float[] y, float[] buf) {
+        final int L = Kernels.L;
+        final int B = Kernels.PAIR_BLOCK;
+        final int full = cols / B * B;
+        widen((long) r * cols, buf, 0, 2 * cols);
+        int t = 0;
+        for (; t + 4 <= n; t += 4) {
+            dot4(buf, 0, x, t, y, r);
+            dot4(buf, cols, x, t, y, r + 1);
+        }
+        for (; t < n; t++) {
+            final int xo = t * cols;
+            FloatVector a0 = FloatVector.zero(Kernels.F), a1 = FloatVector.zero(Kernels.F);
+            for (int c = 0; c < full; c += B) {
+                FloatVector xe = FloatVector.fromArray(Kernels.F, x, xo + c);
+                FloatVector xd = FloatVector.fromArray(Kernels.F, x, xo + c + L);
+                a0 = FloatVector.fromArray(Kernels.F, buf, c + L).fma(xd, FloatVector.fromArray(Kernels.F, buf, c).fma(xe, a0));
+                a1 = FloatVector.fromArray(Kernels.F, buf, cols + c + L).fma(xd, FloatVector.fromArray(Kernels.F, buf, cols + c).fma(xe, a1));
+            }
+            y[t * rows + r] = tail(buf, 0, x, xo, VectorMath.sum(a0));
+            y[t * rows + r + 1] = tail(buf, cols, x, xo, VectorMath.sum(a1));
+        }
+    }
+
+    private void dot1(float[] w, int wo, float[] x, int t, float[] y, int r) {
+        final int L = Kernels.L;
+        final int B = Kernels.PAIR_BLOCK;
+        final int full = cols / B * B;
+        final int xo = t * cols;
+        FloatVector a = FloatVector.zero(Kernels.F);
+        for (int c = 0; c < full; c += B) {
+            a = FloatVector.fromArray(Kernels.F, w, wo + c).fma(FloatVector.fromArray(Kernels.F, x, xo + c), a);
+            a = FloatVector.fromArray(Kernels.F, w, wo + c + L).fma(FloatVector.fromArray(Kernels.F, x, xo + c + L), a);
+        }
+        y[t * rows + r] = tail(w, wo, x, xo, VectorMath.sum(a));
+    }
+
+    private void dot4(float[] w, int wo, float[] x, int t, float[] y, int r) {
+        final int L = Kernels.L;
+        final int B = Kernels.PAIR_BLOCK;
+        final int full = cols / B * B;
+        final int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        FloatVector a0 = FloatVector.zero(Kernels.F), a1 = FloatVector.zero(Kernels.F);
+        FloatVector a2 = FloatVector.zero(Kernels.F), a3 = FloatVector.zero(Kernels.F);
+        for (int c = 0; c < full; c += B) {
+            FloatVector we = FloatVector.fromArray(Kernels.F, w, wo + c);
+            FloatVector wd = FloatVector.fromArray(Kernels.F, w, wo + c + L);
+            a0 = wd.fma(FloatVector.fromArray(Kernels.F, x, x0 + c + L), we.fma(FloatVector.fromArray(Kernels.F, x, x0 + c), a0));
+            a1 = wd.fma(FloatVector.fromArray(Kernels.F, x, x1 + c + L), we.fma(FloatVector.fromArray(Kernels.F, x, x1 + c), a1));
+            a2 = wd.fma(FloatVector.fromArray(Kernels.F, x, x2 + c + L), we.fma(FloatVector.fromArray(Kernels.F, x, x2 + c), a2));
+            a3 = wd.fma(FloatVector.fromArray(Kernels.F, x, x3 + c + L), we.fma(FloatVector.fromArray(Kernels.F, x, x3 + c), a3));
+        }
+        y[t * rows + r] = tail(w, wo, x, x0, VectorMath.sum(a0));
+        y[(t + 1) * rows + r] = tail(w, wo, x, x1, VectorMath.sum(a1));
+        y[(t + 2) * rows + r] = tail(w, wo, x, x2, VectorMath.sum(a2));
+        y[(t + 3) * rows + r] = tail(w, wo, x, x3, VectorMath.sum(a3));
+    }
+
+    /** Adds the columns past the last full block of the widened row at {@code w[wo ...]}, in order, to {@code s}. */
+    private float tail(float[] w, int wo, float[] x, int xo, float s) {
+        for (int c = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK; c < cols; c++) {
+            s += w[wo + c] * x[xo + c];
+        }
+        return s;
+    }
+
+    /**
+     * Many tokens: for each five rows and column chunk, the rows are widened (through {@code buf}'s row buffer)
+     * into the {@link FloatTiles} layout once per token block, and the 5-row x 4-token micro-kernel runs on it
+     * for every group of four tokens. Scratch: {@code [tile 5 * chunk][accumulators per group][sums][row: cols]}.
+     */
+    private void computeTiles(float[] x, float[] xp, int n, float[] y, int r0, int r1, float[] buf) {
+        final int L = Kernels.L;
+        final int B = Kernels.PAIR_BLOCK;
+        final int full = cols / B * B;
+        final int chunk = FloatTiles.chunkColumns(full);
+        final int block = FloatTiles.tokenBlock(n, cols);
+        final int accs = TILE_ROWS * chunk;
+        final int group = TILE_ROWS * 4 * L;
+        final int sums = accs + block / 4 * group;
+        final int row = sums + group + 16;
+        for (int t0 = 0; t0 < n; t0 += block) {
+            int t1 = Math.min(n, t0 + block);
+            int tails = t0 + (t1 - t0) / 4 * 4;
+            int r = r0;
+            for (; r + TILE_ROWS <= r1; r += TILE_ROWS) {
+                int c0 = 0;
+                do { // at least once: rows shorter than one block still get their tails and stores
+                    int c1 = Math.min(full, c0 + chunk);
+                    widenTile(r, c0, c1, buf, row);
+                    for (int t = t0; t + 4 <= t1; t += 4) {
+                        int acc = accs + (t - t0) / 4 * group;
+                        FloatTiles.tile5tokens4(buf, c0, c1, xp, t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf, c0 == 0 ? 0 : acc,
+                                c1 == full ? sums : acc);
+                        if (c1 == full) {
+                            finish(buf, sums, row, x, y, r, t);
+                        }
+                    }
+                    c0 = c1;
+                } while (c0 < full);
+                for (int k = 0; k < TILE_ROWS && tails < t1; k++) {
+                    rowTokens(r + k, x, tails, t1, y, buf, row);
+                }
+            }
+            for (; r < r1; r++) {
+                rowTokens(r, x, t0, t1, y, buf, row);
+            }
+        }
+    }
+
+    /** Columns {@code [c0, c1)} of rows {@code r..r+4} into the tile at {@code tile[0 ...]} ({@code [block][row][B floats]}), via the row buffer. */
+    private void widenTile(int r, int c0, int c1, float[] tile, int row) {
+        final int L = Kernels.L;
+        final int B = Kernels.PAIR_BLOCK;
+        final int w = c1 - c0;
+        for (int k = 0; k < TILE_ROWS; k++) {
+            widen((long) (r + k) * cols + c0, tile, row, w);
+            for (int b = 0, p = k * B; b < w; b += B, p += TILE_ROWS * B) {
+                FloatVector.fromArray(Kernels.F, tile, row + b).intoArray(tile, p);
+                FloatVector.fromArray(Kernels.F, tile, row + b + L).intoArray(tile, p + L);
+            }
+        }
+    }
+
+    /** Lane sums of the 20 accumulators at {@code buf[sums ...]} plus each row's tail columns, into {@code y}. */
+    private void finish(float[] buf, int sums, int row, float[] x, float[] y, int r, int t) {
+        final int L = Kernels.L;
+        final int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
+        VectorMath.sum16(buf, sums, buf, sums + 20 * L);
+        for (int j = 0; j < 4; j++) {
+            for (int i = 0; i < 4; i++) {
+                y[(t + j) * rows + r + i] = tailFromMemory(r + i, x, (t + j) * cols, full, buf[sums + 20 * L + 4 * j + i]);
+            }
+            y[(t + j) * rows + r + 4] = tailFromMemory(r + 4, x, (t + j) * cols, full, VectorMath.sum(buf, sums + (16 + j) * L));
+        }
+    }
+
+    /** {@link #tail} reading the row's tail halves from memory (the tile holds only full blocks). */
+    private float tailFromMemory(int r, float[] x, int xo, int full, float s) {
+        long base = (long) r * cols;
+        for (int c = full; c < cols; c++) {
+            s += weight(base + c) * x[xo + c];
+        }
+        return s;
+    }
+
+    @Override
+    public final void row(int r, float[] dst, int off) {
+        widen((long) r * cols, dst, off, cols);
+    }
+}
