@@ -21,6 +21,10 @@ public enum DType {
     Q8_0(32, 34),
     /** GGML Q4_0: blocks of 32 weights, an f16 scale then 16 bytes of nibbles (low nibbles are the first 16), value (q - 8) * d. */
     Q4_0(32, 18),
+    /** GGML Q4_1: blocks of 32 weights, an f16 scale d, an f16 min m, then 16 bytes of nibbles; value q * d + m. */
+    Q4_1(32, 20),
+    /** GGML Q5_0: blocks of 32 weights, an f16 scale, 4 bytes of fifth bits, then 16 bytes of nibbles; value (q - 16) * d. */
+    Q5_0(32, 22),
     /** GGML Q4_K: super-blocks of 256 (f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles). */
     Q4_K(256, 144),
     /** GGML Q6_K: super-blocks of 256 (128 bytes low 4 bits, 64 bytes high 2 bits, 16 int8 scales, f16 d). */

@@ -47,6 +47,7 @@ public final class Q4_KMatrix implements WeightMatrix {
     private final int cols;
     private final int nb;               // blocks per row
     private final int rowBytes;         // packed bytes per row: full / 2 + tail
+    private final DType dtype;          // what the file stored (Q4_K or Q4_1), for reports
 
     /**
      * @param q      {@code [rows, cols]} 4-bit values 0..15, one per byte, row-major
@@ -55,7 +56,13 @@ public final class Q4_KMatrix implements WeightMatrix {
      *                (16 scales subtracted in place)
      */
     public Q4_KMatrix(MemorySegment q, float[] scales, float[] offsets, int rows, int cols) {
-        MatrixChecks.size(q, rows, cols, 1, "Q4_K");
+        this(q, scales, offsets, rows, cols, DType.Q4_K);
+    }
+
+    /** As {@link #Q4_KMatrix(MemorySegment, float[], float[], int, int)}, reporting {@code dtype} as the stored type. */
+    public Q4_KMatrix(MemorySegment q, float[] scales, float[] offsets, int rows, int cols, DType dtype) {
+        MatrixChecks.size(q, rows, cols, 1, dtype.toString());
+        this.dtype = dtype;
         if (cols % 32 != 0) {
             throw new IllegalArgumentException("Q4_K rows must be a multiple of 32 long, got " + cols);
         }
@@ -63,10 +70,10 @@ public final class Q4_KMatrix implements WeightMatrix {
         this.cols = cols;
         this.nb = cols / 32;
         if (scales.length != rows * nb) {
-            throw new IllegalArgumentException("Q4_K matrix [" + rows + ", " + cols + "] needs " + rows * nb + " scales, got " + scales.length);
+            throw new IllegalArgumentException(dtype + " matrix [" + rows + ", " + cols + "] needs " + rows * nb + " scales, got " + scales.length);
         }
         if (offsets.length != rows * nb) {
-            throw new IllegalArgumentException("Q4_K matrix [" + rows + ", " + cols + "] needs " + rows * nb + " offsets, got " + offsets.length);
+            throw new IllegalArgumentException(dtype + " matrix [" + rows + ", " + cols + "] needs " + rows * nb + " offsets, got " + offsets.length);
         }
         // q * s + o = u * 16s + (o - 16s) with u = 1 + q/16 (QuantKernels.nibbleUnit): 16s is exact, o - 16s is
         // rounded once here.
@@ -128,6 +135,39 @@ public final class Q4_KMatrix implements WeightMatrix {
         return new Q4_KMatrix(q, scales, offsets, rows, cols);
     }
 
+    /**
+     * Over GGML Q4_1 blocks as stored in GGUF: each row is {@code cols / 32} blocks of an f16 scale {@code d}, an
+     * f16 min {@code m} and 16 bytes of nibbles (low nibbles are values 0..15, high nibbles 16..31); {@code W = q * d
+     * + m}, the form of a Q4_K sub-block, so the block's scale and offset are {@code d} and {@code m}.
+     */
+    public static Q4_KMatrix ofGgmlQ4_1(MemorySegment blocks, int rows, int cols) {
+        if (cols % 32 != 0) {
+            throw new IllegalArgumentException("Q4_1 rows must be a multiple of 32 long, got " + cols);
+        }
+        int nb = cols / 32;
+        long need = (long) rows * nb * 20;
+        if (blocks.byteSize() != need) {
+            throw new IllegalArgumentException("Q4_1 matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
+        }
+        float[] scales = new float[rows * nb];
+        float[] offsets = new float[rows * nb];
+        MemorySegment q = QuantKernels.allocate((long) rows * cols);
+        byte[] blk = new byte[20];
+        byte[] out = new byte[32];
+        for (long b = 0; b < (long) rows * nb; b++) {
+            MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 20, blk, 0, 20);
+            scales[(int) b] = Float.float16ToFloat((short) ((blk[0] & 0xFF) | blk[1] << 8));
+            offsets[(int) b] = Float.float16ToFloat((short) ((blk[2] & 0xFF) | blk[3] << 8));
+            for (int j = 0; j < 16; j++) {
+                int v = blk[4 + j] & 0xFF;
+                out[j] = (byte) (v & 0xF);
+                out[j + 16] = (byte) (v >>> 4);
+            }
+            MemorySegment.copy(out, 0, q, ValueLayout.JAVA_BYTE, b * 32, 32);
+        }
+        return new Q4_KMatrix(q, scales, offsets, rows, cols, DType.Q4_1);
+    }
+
     private void repack(MemorySegment q, int full) {
         final int L = Kernels.L;
         int tl = cols - full;
@@ -178,7 +218,7 @@ public final class Q4_KMatrix implements WeightMatrix {
 
     @Override public int rows() { return rows; }
     @Override public int cols() { return cols; }
-    @Override public DType dtype() { return DType.Q4_K; }
+    @Override public DType dtype() { return dtype; }
     @Override public long bytes() { return (long) rows * rowBytes + (long) rows * nb * 8; }
 
     @Override

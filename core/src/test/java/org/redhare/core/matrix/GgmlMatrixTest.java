@@ -38,7 +38,12 @@ class GgmlMatrixTest {
         }
         Random rnd = new Random(seed);
         int nb = cols / 32;
-        int bytes = type.equals("Q8_0") ? 34 : 18;
+        int bytes = switch (type) {
+            case "Q8_0" -> 34;
+            case "Q5_0" -> 22;
+            case "Q4_1" -> 20;
+            default -> 18;
+        };
         MemorySegment blocks = Arena.ofAuto().allocate((long) rows * nb * bytes);
         double[] w = new double[rows * cols];
         for (int r = 0; r < rows; r++) {
@@ -47,23 +52,53 @@ class GgmlMatrixTest {
                 short dh = Float.floatToFloat16((float) (rnd.nextGaussian() * 0.01));
                 double d = Float.float16ToFloat(dh);
                 blocks.set(LE_SHORT, o, dh);
-                if (type.equals("Q8_0")) {
-                    for (int i = 0; i < 32; i++) {
-                        byte q = (byte) (rnd.nextInt(256) - 128);
-                        blocks.set(ValueLayout.JAVA_BYTE, o + 2 + i, q);
-                        w[r * cols + b * 32 + i] = q * d;
+                int y = r * cols + b * 32;
+                switch (type) {
+                    case "Q8_0" -> {
+                        for (int i = 0; i < 32; i++) {
+                            byte q = (byte) (rnd.nextInt(256) - 128);
+                            blocks.set(ValueLayout.JAVA_BYTE, o + 2 + i, q);
+                            w[y + i] = q * d;
+                        }
                     }
-                } else {
-                    for (int j = 0; j < 16; j++) {
-                        int v = rnd.nextInt(256);
-                        blocks.set(ValueLayout.JAVA_BYTE, o + 2 + j, (byte) v);
-                        w[r * cols + b * 32 + j] = ((v & 0xF) - 8) * d;
-                        w[r * cols + b * 32 + 16 + j] = ((v >>> 4) - 8) * d;
+                    case "Q5_0" -> { // ggml: x0 = (qs[j] & 15 | bit j of qh << 4) - 16, x1 = (qs[j] >> 4 | bit j+16 of qh << 4) - 16
+                        int qh = rnd.nextInt();
+                        blocks.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), o + 2, qh);
+                        for (int j = 0; j < 16; j++) {
+                            int v = rnd.nextInt(256);
+                            blocks.set(ValueLayout.JAVA_BYTE, o + 6 + j, (byte) v);
+                            w[y + j] = (((v & 0xF) | ((qh >>> j) & 1) << 4) - 16) * d;
+                            w[y + 16 + j] = (((v >>> 4) | ((qh >>> (j + 16)) & 1) << 4) - 16) * d;
+                        }
+                    }
+                    case "Q4_1" -> { // ggml: x * d + m
+                        short mh = Float.floatToFloat16((float) (rnd.nextGaussian() * 0.05));
+                        double m = Float.float16ToFloat(mh);
+                        blocks.set(LE_SHORT, o + 2, mh);
+                        for (int j = 0; j < 16; j++) {
+                            int v = rnd.nextInt(256);
+                            blocks.set(ValueLayout.JAVA_BYTE, o + 4 + j, (byte) v);
+                            w[y + j] = (v & 0xF) * d + m;
+                            w[y + 16 + j] = (v >>> 4) * d + m;
+                        }
+                    }
+                    default -> {
+                        for (int j = 0; j < 16; j++) {
+                            int v = rnd.nextInt(256);
+                            blocks.set(ValueLayout.JAVA_BYTE, o + 2 + j, (byte) v);
+                            w[y + j] = ((v & 0xF) - 8) * d;
+                            w[y + 16 + j] = ((v >>> 4) - 8) * d;
+                        }
                     }
                 }
             }
         }
-        WeightMatrix m = type.equals("Q8_0") ? Q8_0Matrix.ofGgml(blocks, rows, cols) : Q4_0Matrix.ofGgml(blocks, rows, cols);
+        WeightMatrix m = switch (type) {
+            case "Q8_0" -> Q8_0Matrix.ofGgml(blocks, rows, cols);
+            case "Q5_0" -> Q8_0Matrix.ofGgmlQ5_0(blocks, rows, cols);
+            case "Q4_1" -> Q4_KMatrix.ofGgmlQ4_1(blocks, rows, cols);
+            default -> Q4_0Matrix.ofGgml(blocks, rows, cols);
+        };
         return new Case(m, w);
     }
 
@@ -131,6 +166,8 @@ class GgmlMatrixTest {
     @CsvSource({
             "Q8_0, 1, 32, 1", "Q8_0, 5, 96, 1", "Q8_0, 7, 160, 3", "Q8_0, 33, 224, 17", "Q8_0, 64, 256, 4", "Q8_0, 130, 32, 5",
             "Q4_0, 1, 32, 1", "Q4_0, 5, 96, 1", "Q4_0, 7, 160, 3", "Q4_0, 33, 416, 17", "Q4_0, 64, 256, 4", "Q4_0, 130, 32, 5",
+            "Q5_0, 1, 32, 1", "Q5_0, 7, 160, 3", "Q5_0, 33, 416, 17", "Q5_0, 13, 352, 37", "Q4_1, 1, 32, 1", "Q4_1, 7, 160, 3",
+            "Q4_1, 33, 416, 17", "Q4_1, 13, 352, 37",
             "Q4_K, 1, 256, 1", "Q4_K, 7, 768, 3", "Q4_K, 33, 256, 17", "Q6_K, 1, 256, 1", "Q6_K, 9, 768, 3", "Q6_K, 33, 512, 17",
             // prompt path (widened tiles): a partial tile, tails, leftover tokens, and several token blocks
             "Q8_0, 13, 352, 37", "Q8_0, 9, 4128, 130", "Q6_K, 7, 512, 41", "Q6_K, 9, 4352, 130"})
@@ -148,7 +185,7 @@ class GgmlMatrixTest {
             k.m().row(r, row, 0);
             for (int c = 0; c < cols; c++) {
                 double ref = k.w()[r * cols + c];
-                if (type.endsWith("_K")) { // sub-block factors are rounded to float once at load
+                if (type.endsWith("_K") || type.equals("Q4_1")) { // offsets less 16 scales are rounded to float once at load
                     assertThat((double) row[c]).isCloseTo(ref, org.assertj.core.data.Offset.offset(Math.abs(ref) * 3e-7 + 1e-9));
                 } else {
                     assertThat(row[c]).isEqualTo((float) ref);
@@ -163,7 +200,7 @@ class GgmlMatrixTest {
      * of the tile, cols with a tail where the format allows).
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    @CsvSource({"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_0", "Q4_1"})
     void batchedTokensAreBitwiseIdenticalToSingleTokens(String type) {
         int rows = 39, cols = type.endsWith("_K") ? 512 : 352, maxN = 26;
         Case k = random(type, rows, cols, 9);
@@ -192,7 +229,7 @@ class GgmlMatrixTest {
      * last with two tokens past its last group of four), rows not a multiple of the tile. Either way n = 1's bits.
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0, 4128", "Q6_K, 4352", "Q4_0, 4128", "Q4_K, 4352"})
+    @CsvSource({"Q8_0, 4128", "Q6_K, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128"})
     void tokenBlocksOfLongPromptsAreBitwiseIdenticalToSingleTokens(String type, int cols) {
         int rows = 9, maxN = 130;
         Case k = random(type, rows, cols, 21);

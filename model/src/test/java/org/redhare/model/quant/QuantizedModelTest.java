@@ -112,15 +112,68 @@ class QuantizedModelTest {
     void unsupportedGgufTypeAndOutOfBoundsDataAreClearErrors() throws IOException {
         Map<String, Object> md = Map.of("general.architecture", "qwen2");
         Path q5 = tmp.resolve("q5.gguf");
-        GgufWriter.write(q5, md, List.of(new GgufWriter.Tensor("blk.0.attn_q.weight", new long[] {32, 2}, GgmlType.Q5_0, s -> {})));
+        GgufWriter.write(q5, md, List.of(new GgufWriter.Tensor("blk.0.attn_q.weight", new long[] {256, 2}, GgmlType.Q5_K, s -> {})));
         assertThatThrownBy(() -> ModelLoader.load(q5, pool)).isInstanceOf(ModelLoadException.class)
-                .hasMessageContaining("blk.0.attn_q.weight").hasMessageContaining("Q5_0");
+                .hasMessageContaining("blk.0.attn_q.weight").hasMessageContaining("Q5_K");
         Path cut = tmp.resolve("cut.gguf");
         GgufWriter.write(cut, md, List.of(new GgufWriter.Tensor("blk.0.attn_q.weight", new long[] {64, 64}, GgmlType.Q8_0, s -> {})));
         try (FileChannel ch = FileChannel.open(cut, StandardOpenOption.WRITE)) {
             ch.truncate(ch.size() - 100);
         }
         assertThatThrownBy(() -> ModelLoader.load(cut, pool)).hasMessageContaining("blk.0.attn_q.weight");
+    }
+
+    /**
+     * The fallback types llama.cpp writes into K-quant files where rows are not a multiple of 256 long (Q5_0 for
+     * Q4_K, as in Qwen2.5-0.5B's 896-wide matrices) and Q4_1 load from a GGUF file with ggml's values.
+     */
+    @ParameterizedTest
+    @CsvSource({"Q5_0", "Q4_1"})
+    void ggufFallbackTypesLoadWithGgmlValues(String type) throws IOException {
+        GgmlType t = GgmlType.valueOf(type);
+        Path file = tmp.resolve(type + ".gguf");
+        int rows = 3, cols = 64;
+        byte[] blocks = new byte[rows * cols / 32 * t.bytesPerBlock()];
+        new java.util.Random(5).nextBytes(blocks);
+        float[] expected = new float[rows * cols];
+        for (int b = 0; b < rows * cols / 32; b++) {
+            int o = b * t.bytesPerBlock();
+            short dh = Float.floatToFloat16(0.01f * (b + 1));
+            blocks[o] = (byte) dh;
+            blocks[o + 1] = (byte) (dh >> 8);
+            float d = Float.float16ToFloat(dh);
+            if (t == GgmlType.Q4_1) {
+                short mh = Float.floatToFloat16(-0.05f * (b + 1));
+                blocks[o + 2] = (byte) mh;
+                blocks[o + 3] = (byte) (mh >> 8);
+                float m = Float.float16ToFloat(mh);
+                for (int j = 0; j < 16; j++) {
+                    int v = blocks[o + 4 + j] & 0xFF;
+                    expected[b * 32 + j] = (v & 0xF) * d + m;
+                    expected[b * 32 + 16 + j] = (v >>> 4) * d + m;
+                }
+            } else {
+                int qh = (blocks[o + 2] & 0xFF) | (blocks[o + 3] & 0xFF) << 8 | (blocks[o + 4] & 0xFF) << 16 | (blocks[o + 5] & 0xFF) << 24;
+                for (int j = 0; j < 16; j++) {
+                    int v = blocks[o + 6 + j] & 0xFF;
+                    expected[b * 32 + j] = ((v & 0xF | (qh >>> j & 1) << 4) - 16) * d;
+                    expected[b * 32 + 16 + j] = ((v >>> 4 | (qh >>> (j + 16) & 1) << 4) - 16) * d;
+                }
+            }
+        }
+        GgufWriter.write(file, Map.of("general.architecture", "qwen2"), List.of(new GgufWriter.Tensor("blk.0.attn_q.weight",
+                new long[] {cols, rows}, t, seg -> java.lang.foreign.MemorySegment.copy(blocks, 0, seg, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, blocks.length))));
+        try (org.redhare.model.gguf.GgufCheckpoint c = org.redhare.model.gguf.GgufCheckpoint.open(file)) {
+            org.redhare.core.matrix.WeightMatrix m = new org.redhare.model.Weights(c).matrix("model.layers.0.self_attn.q_proj.weight", rows, cols);
+            assertThat(m.dtype()).isEqualTo(DType.valueOf(type));
+            float[] row = new float[cols];
+            for (int r = 0; r < rows; r++) {
+                m.row(r, row, 0);
+                for (int i = 0; i < cols; i++) {
+                    assertThat(row[i]).as("%s [%d, %d]", type, r, i).isCloseTo(expected[r * cols + i], org.assertj.core.data.Offset.offset(1e-6f));
+                }
+            }
+        }
     }
 
     @Test
