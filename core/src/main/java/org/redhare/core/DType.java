@@ -25,8 +25,12 @@ public enum DType {
     Q4_1(32, 20),
     /** GGML Q5_0: blocks of 32 weights, an f16 scale, 4 bytes of fifth bits, then 16 bytes of nibbles; value (q - 16) * d. */
     Q5_0(32, 22),
+    /** GGML Q5_1: blocks of 32 weights, an f16 scale d, an f16 min m, 4 bytes of fifth bits, 16 bytes of nibbles; value q * d + m. */
+    Q5_1(32, 24),
     /** GGML Q4_K: super-blocks of 256 (f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles). */
     Q4_K(256, 144),
+    /** GGML Q5_K: super-blocks of 256 (f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 32 bytes of fifth bits, 128 bytes of nibbles). */
+    Q5_K(256, 176),
     /** GGML Q6_K: super-blocks of 256 (128 bytes low 4 bits, 64 bytes high 2 bits, 16 int8 scales, f16 d). */
     Q6_K(256, 210);
 

@@ -4,6 +4,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import org.redhare.core.Numbers;
+import org.redhare.core.matrix.AffineBlockMatrix;
 import org.redhare.core.matrix.Bf16Matrix;
 import org.redhare.core.matrix.F16Matrix;
 import org.redhare.core.matrix.F32Matrix;
@@ -53,8 +54,10 @@ public final class Weights {
             case Q6_K -> ggml(t, () -> Q8_0Matrix.ofGgmlQ6_K(t.data(), rows, cols));
             case Q5_0 -> ggml(t, () -> Q8_0Matrix.ofGgmlQ5_0(t.data(), rows, cols));
             case Q4_1 -> ggml(t, () -> Q4_KMatrix.ofGgmlQ4_1(t.data(), rows, cols));
+            case Q5_1 -> ggml(t, () -> AffineBlockMatrix.ofGgmlQ5_1(t.data(), rows, cols));
+            case Q5_K -> ggml(t, () -> AffineBlockMatrix.ofGgmlQ5_K(t.data(), rows, cols));
             default -> throw new ModelLoadException("tensor '" + name + "' in " + t.file() + " has dtype " + t.dtype()
-                    + ", which linear layers cannot use (supported: BF16, F16, F32, F8_E4M3 with block scales, Q8_0, Q4_0, Q4_1, Q5_0, Q4_K, Q6_K)");
+                    + ", which linear layers cannot use (supported: BF16, F16, F32, F8_E4M3 with block scales, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K)");
         };
     }
 

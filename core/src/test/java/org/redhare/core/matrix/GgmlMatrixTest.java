@@ -42,6 +42,7 @@ class GgmlMatrixTest {
             case "Q8_0" -> 34;
             case "Q5_0" -> 22;
             case "Q4_1" -> 20;
+            case "Q5_1" -> 24;
             default -> 18;
         };
         MemorySegment blocks = Arena.ofAuto().allocate((long) rows * nb * bytes);
@@ -71,6 +72,19 @@ class GgmlMatrixTest {
                             w[y + 16 + j] = (((v >>> 4) | ((qh >>> (j + 16)) & 1) << 4) - 16) * d;
                         }
                     }
+                    case "Q5_1" -> { // ggml: x * d + m, fifth bits as Q5_0's
+                        short mh = Float.floatToFloat16((float) (rnd.nextGaussian() * 0.05));
+                        double m = Float.float16ToFloat(mh);
+                        blocks.set(LE_SHORT, o + 2, mh);
+                        int qh = rnd.nextInt();
+                        blocks.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), o + 4, qh);
+                        for (int j = 0; j < 16; j++) {
+                            int v = rnd.nextInt(256);
+                            blocks.set(ValueLayout.JAVA_BYTE, o + 8 + j, (byte) v);
+                            w[y + j] = ((v & 0xF) | ((qh >>> j) & 1) << 4) * d + m;
+                            w[y + 16 + j] = ((v >>> 4) | ((qh >>> (j + 16)) & 1) << 4) * d + m;
+                        }
+                    }
                     case "Q4_1" -> { // ggml: x * d + m
                         short mh = Float.floatToFloat16((float) (rnd.nextGaussian() * 0.05));
                         double m = Float.float16ToFloat(mh);
@@ -97,6 +111,7 @@ class GgmlMatrixTest {
             case "Q8_0" -> Q8_0Matrix.ofGgml(blocks, rows, cols);
             case "Q5_0" -> Q8_0Matrix.ofGgmlQ5_0(blocks, rows, cols);
             case "Q4_1" -> Q4_KMatrix.ofGgmlQ4_1(blocks, rows, cols);
+            case "Q5_1" -> AffineBlockMatrix.ofGgmlQ5_1(blocks, rows, cols);
             default -> Q4_0Matrix.ofGgml(blocks, rows, cols);
         };
         return new Case(m, w);
@@ -106,14 +121,34 @@ class GgmlMatrixTest {
     static Case randomK(String type, int rows, int cols, long seed) {
         Random rnd = new Random(seed);
         int sb = cols / 256;
-        int bytes = type.equals("Q4_K") ? 144 : 210;
+        int bytes = switch (type) {
+            case "Q4_K" -> 144;
+            case "Q5_K" -> 176;
+            default -> 210;
+        };
         byte[] all = new byte[rows * sb * bytes];
         rnd.nextBytes(all);
         double[] w = new double[rows * cols];
         for (int b = 0; b < rows * sb; b++) {
             int o = b * bytes;
             int y0 = (b / sb) * cols + (b % sb) * 256;
-            if (type.equals("Q4_K")) {
+            if (type.equals("Q5_K")) { // ggml dequantize_row_q5_K
+                short dh = Float.floatToFloat16((float) (rnd.nextDouble() * 1e-3));
+                short mh = Float.floatToFloat16((float) (rnd.nextDouble() * 1e-3));
+                all[o] = (byte) dh; all[o + 1] = (byte) (dh >> 8);
+                all[o + 2] = (byte) mh; all[o + 3] = (byte) (mh >> 8);
+                double d = Float.float16ToFloat(dh), dmin = Float.float16ToFloat(mh);
+                for (int j = 0; j < 4; j++) {
+                    int[] s1 = scaleMin(2 * j, all, o + 4);
+                    int[] s2 = scaleMin(2 * j + 1, all, o + 4);
+                    for (int l = 0; l < 32; l++) {
+                        int ql = all[o + 48 + 32 * j + l] & 0xFF;
+                        int qh = all[o + 16 + l] & 0xFF;
+                        w[y0 + 64 * j + l] = d * s1[0] * ((ql & 0xF) + ((qh & (1 << 2 * j)) != 0 ? 16 : 0)) - dmin * s1[1];
+                        w[y0 + 64 * j + 32 + l] = d * s2[0] * ((ql >> 4) + ((qh & (2 << 2 * j)) != 0 ? 16 : 0)) - dmin * s2[1];
+                    }
+                }
+            } else if (type.equals("Q4_K")) {
                 short dh = Float.floatToFloat16((float) (rnd.nextDouble() * 1e-3));
                 short mh = Float.floatToFloat16((float) (rnd.nextDouble() * 1e-3));
                 all[o] = (byte) dh; all[o + 1] = (byte) (dh >> 8);
@@ -148,7 +183,11 @@ class GgmlMatrixTest {
             }
         }
         MemorySegment seg = MemorySegment.ofArray(all);
-        WeightMatrix m = type.equals("Q4_K") ? Q4_KMatrix.ofGgml(seg, rows, cols) : Q8_0Matrix.ofGgmlQ6_K(seg, rows, cols);
+        WeightMatrix m = switch (type) {
+            case "Q4_K" -> Q4_KMatrix.ofGgml(seg, rows, cols);
+            case "Q5_K" -> AffineBlockMatrix.ofGgmlQ5_K(seg, rows, cols);
+            default -> Q8_0Matrix.ofGgmlQ6_K(seg, rows, cols);
+        };
         return new Case(m, w);
     }
 
@@ -167,7 +206,8 @@ class GgmlMatrixTest {
             "Q8_0, 1, 32, 1", "Q8_0, 5, 96, 1", "Q8_0, 7, 160, 3", "Q8_0, 33, 224, 17", "Q8_0, 64, 256, 4", "Q8_0, 130, 32, 5",
             "Q4_0, 1, 32, 1", "Q4_0, 5, 96, 1", "Q4_0, 7, 160, 3", "Q4_0, 33, 416, 17", "Q4_0, 64, 256, 4", "Q4_0, 130, 32, 5",
             "Q5_0, 1, 32, 1", "Q5_0, 7, 160, 3", "Q5_0, 33, 416, 17", "Q5_0, 13, 352, 37", "Q4_1, 1, 32, 1", "Q4_1, 7, 160, 3",
-            "Q4_1, 33, 416, 17", "Q4_1, 13, 352, 37",
+            "Q4_1, 33, 416, 17", "Q4_1, 13, 352, 37", "Q5_1, 1, 32, 1", "Q5_1, 7, 160, 3", "Q5_1, 33, 416, 17", "Q5_1, 13, 352, 37",
+            "Q5_K, 1, 256, 1", "Q5_K, 7, 768, 3", "Q5_K, 33, 256, 17", "Q5_K, 13, 512, 37",
             "Q4_K, 1, 256, 1", "Q4_K, 7, 768, 3", "Q4_K, 33, 256, 17", "Q6_K, 1, 256, 1", "Q6_K, 9, 768, 3", "Q6_K, 33, 512, 17",
             // prompt path (widened tiles): a partial tile, tails, leftover tokens, and several token blocks
             "Q8_0, 13, 352, 37", "Q8_0, 9, 4128, 130", "Q6_K, 7, 512, 41", "Q6_K, 9, 4352, 130"})
@@ -185,7 +225,7 @@ class GgmlMatrixTest {
             k.m().row(r, row, 0);
             for (int c = 0; c < cols; c++) {
                 double ref = k.w()[r * cols + c];
-                if (type.endsWith("_K") || type.equals("Q4_1")) { // offsets less 16 scales are rounded to float once at load
+                if (type.endsWith("_K") || type.equals("Q4_1") || type.equals("Q5_1")) { // offsets less 16 scales are rounded to float once at load
                     assertThat((double) row[c]).isCloseTo(ref, org.assertj.core.data.Offset.offset(Math.abs(ref) * 3e-7 + 1e-9));
                 } else {
                     assertThat(row[c]).isEqualTo((float) ref);
@@ -200,7 +240,7 @@ class GgmlMatrixTest {
      * of the tile, cols with a tail where the format allows).
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_0", "Q4_1"})
+    @CsvSource({"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_0", "Q4_1", "Q5_1", "Q5_K"})
     void batchedTokensAreBitwiseIdenticalToSingleTokens(String type) {
         int rows = 39, cols = type.endsWith("_K") ? 512 : 352, maxN = 26;
         Case k = random(type, rows, cols, 9);
@@ -229,7 +269,7 @@ class GgmlMatrixTest {
      * last with two tokens past its last group of four), rows not a multiple of the tile. Either way n = 1's bits.
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0, 4128", "Q6_K, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128"})
+    @CsvSource({"Q8_0, 4128", "Q6_K, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128", "Q5_1, 4128", "Q5_K, 4352"})
     void tokenBlocksOfLongPromptsAreBitwiseIdenticalToSingleTokens(String type, int cols) {
         int rows = 9, maxN = 130;
         Case k = random(type, rows, cols, 21);

@@ -107,11 +107,13 @@ public final class GgufCheckpoint implements Checkpoint {
             case Q4_0 -> DType.Q4_0;
             case Q4_1 -> DType.Q4_1;
             case Q5_0 -> DType.Q5_0;
+            case Q5_1 -> DType.Q5_1;
+            case Q5_K -> DType.Q5_K;
             case Q4_K -> DType.Q4_K;
             case Q6_K -> DType.Q6_K;
             default -> throw new ModelLoadException(path + ": tensor '" + t.name() + "' has GGUF type " + t.type()
-                    + ", which this build does not run (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q4_K, Q6_K). Convert the model with"
-                    + " llama.cpp's llama-quantize to Q8_0, Q4_0 or Q4_K_M, or use the original safetensors with --quantize");
+                    + ", which this build does not run (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K). Convert the model with"
+                    + " llama.cpp's llama-quantize to Q8_0, Q4_0, Q4_K_M or Q5_K_M, or use the original safetensors with --quantize");
         };
     }
 

@@ -112,9 +112,9 @@ class QuantizedModelTest {
     void unsupportedGgufTypeAndOutOfBoundsDataAreClearErrors() throws IOException {
         Map<String, Object> md = Map.of("general.architecture", "qwen2");
         Path q5 = tmp.resolve("q5.gguf");
-        GgufWriter.write(q5, md, List.of(new GgufWriter.Tensor("blk.0.attn_q.weight", new long[] {256, 2}, GgmlType.Q5_K, s -> {})));
+        GgufWriter.write(q5, md, List.of(new GgufWriter.Tensor("blk.0.attn_q.weight", new long[] {256, 2}, GgmlType.Q3_K, s -> {})));
         assertThatThrownBy(() -> ModelLoader.load(q5, pool)).isInstanceOf(ModelLoadException.class)
-                .hasMessageContaining("blk.0.attn_q.weight").hasMessageContaining("Q5_K");
+                .hasMessageContaining("blk.0.attn_q.weight").hasMessageContaining("Q3_K");
         Path cut = tmp.resolve("cut.gguf");
         GgufWriter.write(cut, md, List.of(new GgufWriter.Tensor("blk.0.attn_q.weight", new long[] {64, 64}, GgmlType.Q8_0, s -> {})));
         try (FileChannel ch = FileChannel.open(cut, StandardOpenOption.WRITE)) {
@@ -128,7 +128,7 @@ class QuantizedModelTest {
      * Q4_K, as in Qwen2.5-0.5B's 896-wide matrices) and Q4_1 load from a GGUF file with ggml's values.
      */
     @ParameterizedTest
-    @CsvSource({"Q5_0", "Q4_1"})
+    @CsvSource({"Q5_0", "Q4_1", "Q5_1"})
     void ggufFallbackTypesLoadWithGgmlValues(String type) throws IOException {
         GgmlType t = GgmlType.valueOf(type);
         Path file = tmp.resolve(type + ".gguf");
@@ -142,7 +142,18 @@ class QuantizedModelTest {
             blocks[o] = (byte) dh;
             blocks[o + 1] = (byte) (dh >> 8);
             float d = Float.float16ToFloat(dh);
-            if (t == GgmlType.Q4_1) {
+            if (t == GgmlType.Q5_1) {
+                short mh = Float.floatToFloat16(-0.05f * (b + 1));
+                blocks[o + 2] = (byte) mh;
+                blocks[o + 3] = (byte) (mh >> 8);
+                float m = Float.float16ToFloat(mh);
+                int qh = (blocks[o + 4] & 0xFF) | (blocks[o + 5] & 0xFF) << 8 | (blocks[o + 6] & 0xFF) << 16 | (blocks[o + 7] & 0xFF) << 24;
+                for (int j = 0; j < 16; j++) {
+                    int v = blocks[o + 8 + j] & 0xFF;
+                    expected[b * 32 + j] = (v & 0xF | (qh >>> j & 1) << 4) * d + m;
+                    expected[b * 32 + 16 + j] = (v >>> 4 | (qh >>> (j + 16) & 1) << 4) * d + m;
+                }
+            } else if (t == GgmlType.Q4_1) {
                 short mh = Float.floatToFloat16(-0.05f * (b + 1));
                 blocks[o + 2] = (byte) mh;
                 blocks[o + 3] = (byte) (mh >> 8);
@@ -171,6 +182,41 @@ class QuantizedModelTest {
                 m.row(r, row, 0);
                 for (int i = 0; i < cols; i++) {
                     assertThat(row[i]).as("%s [%d, %d]", type, r, i).isCloseTo(expected[r * cols + i], org.assertj.core.data.Offset.offset(1e-6f));
+                }
+            }
+        }
+    }
+
+    /** Q5_K_M files: Q5_K super-blocks load through the GGUF reader with ggml's values (first sub-block checked here; the kernels in core's tests). */
+    @Test
+    void q5kTensorsLoadWithGgmlValues() throws IOException {
+        Path file = tmp.resolve("q5k.gguf");
+        int rows = 2, cols = 256;
+        byte[] blocks = new byte[rows * 176];
+        new java.util.Random(6).nextBytes(blocks);
+        for (int b = 0; b < rows; b++) {
+            short dh = Float.floatToFloat16(1e-3f * (b + 1));
+            short mh = Float.floatToFloat16(2e-3f);
+            blocks[b * 176] = (byte) dh;
+            blocks[b * 176 + 1] = (byte) (dh >> 8);
+            blocks[b * 176 + 2] = (byte) mh;
+            blocks[b * 176 + 3] = (byte) (mh >> 8);
+        }
+        GgufWriter.write(file, Map.of("general.architecture", "qwen2"), List.of(new GgufWriter.Tensor("blk.0.ffn_up.weight",
+                new long[] {cols, rows}, GgmlType.Q5_K, seg -> java.lang.foreign.MemorySegment.copy(blocks, 0, seg, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, blocks.length))));
+        try (org.redhare.model.gguf.GgufCheckpoint c = org.redhare.model.gguf.GgufCheckpoint.open(file)) {
+            org.redhare.core.matrix.WeightMatrix m = new org.redhare.model.Weights(c).matrix("model.layers.0.mlp.up_proj.weight", rows, cols);
+            assertThat(m.dtype()).isEqualTo(DType.Q5_K);
+            float[] row = new float[cols];
+            for (int r = 0; r < rows; r++) {
+                m.row(r, row, 0);
+                int o = r * 176;
+                float d = Float.float16ToFloat((short) ((blocks[o] & 0xFF) | blocks[o + 1] << 8));
+                float dmin = Float.float16ToFloat((short) ((blocks[o + 2] & 0xFF) | blocks[o + 3] << 8));
+                int sc = blocks[o + 4] & 63, mn = blocks[o + 8] & 63; // sub-block 0
+                for (int l = 0; l < 32; l++) {
+                    int q = (blocks[o + 48 + l] & 0xF) + ((blocks[o + 16 + l] & 1) != 0 ? 16 : 0);
+                    assertThat(row[l]).as("Q5_K [%d, %d]", r, l).isCloseTo(d * sc * q - dmin * mn, org.assertj.core.data.Offset.offset(1e-6f));
                 }
             }
         }
