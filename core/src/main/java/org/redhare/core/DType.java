@@ -31,6 +31,10 @@ public enum DType {
     Q4_K(256, 144),
     /** GGML Q5_K: super-blocks of 256 (f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 32 bytes of fifth bits, 128 bytes of nibbles). */
     Q5_K(256, 176),
+    /** GGML IQ4_NL: blocks of 32 weights, an f16 scale then 16 bytes of nibbles indexing a fixed table of 16 int8 levels. */
+    IQ4_NL(32, 18),
+    /** GGML IQ4_XS: super-blocks of 256 (f16 d, 6-bit sub-block scales in 2 + 4 bytes, 128 bytes of IQ4_NL nibbles). */
+    IQ4_XS(256, 136),
     /** GGML Q6_K: super-blocks of 256 (128 bytes low 4 bits, 64 bytes high 2 bits, 16 int8 scales, f16 d). */
     Q6_K(256, 210);
 

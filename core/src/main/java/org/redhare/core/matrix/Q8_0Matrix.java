@@ -131,6 +131,83 @@ public final class Q8_0Matrix implements WeightMatrix {
     }
 
     /**
+     * The 16 levels of GGML's non-linear 4-bit types (IQ4_NL, IQ4_XS): a nibble selects one, times the block scale.
+     * A format constant (ggml's {@code kvalues_iq4nl}).
+     */
+    private static final byte[] IQ4_LEVELS = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+    /**
+     * Over GGML IQ4_NL blocks as stored in GGUF: each row is {@code cols / 32} blocks of an f16 {@code d} and 16
+     * bytes of nibbles (low nibbles are values 0..15, high ones 16..31); {@code W = d * level[q]} with the 16 int8
+     * levels of {@link #IQ4_LEVELS}, so each weight becomes the int8 level and the block keeps {@code d}: exact.
+     * llama.cpp writes IQ4_NL where an IQ4_XS (or Q2_K/Q3_K) file's rows are not a multiple of 256 long.
+     */
+    public static Q8_0Matrix ofGgmlIQ4_NL(MemorySegment blocks, int rows, int cols) {
+        if (cols % 32 != 0) {
+            throw new IllegalArgumentException("IQ4_NL rows must be a multiple of 32 long, got " + cols);
+        }
+        int nb = cols / 32;
+        long need = (long) rows * nb * 18;
+        if (blocks.byteSize() != need) {
+            throw new IllegalArgumentException("IQ4_NL matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
+        }
+        float[] d = new float[rows * nb];
+        MemorySegment codes = QuantKernels.allocate((long) rows * cols);
+        byte[] blk = new byte[18];
+        byte[] out = new byte[32];
+        for (long b = 0; b < (long) rows * nb; b++) {
+            MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 18, blk, 0, 18);
+            d[(int) b] = Float.float16ToFloat((short) ((blk[0] & 0xFF) | blk[1] << 8));
+            levels(blk, 2, out, 0);
+            MemorySegment.copy(out, 0, codes, ValueLayout.JAVA_BYTE, b * 32, 32);
+        }
+        return new Q8_0Matrix(codes, d, rows, cols, 32, DType.IQ4_NL);
+    }
+
+    /**
+     * Over GGML IQ4_XS super-blocks as stored in GGUF: per row {@code cols / 256} blocks of an f16 {@code d}, a
+     * little-endian 16-bit {@code scales_h}, 4 bytes {@code scales_l} and 128 bytes of nibbles (per 32 values, 16
+     * bytes as IQ4_NL's). Sub-block {@code i} has the 6-bit scale {@code ls} = nibble {@code i % 2} of
+     * {@code scales_l[i / 2]} with bits {@code 2i, 2i+1} of {@code scales_h} above it; {@code W = (d * (ls - 32)) *
+     * level[q]}, the factor rounded to float as ggml does, then exact in the int8 kernel.
+     */
+    public static Q8_0Matrix ofGgmlIQ4_XS(MemorySegment blocks, int rows, int cols) {
+        if (cols % 256 != 0) {
+            throw new IllegalArgumentException("IQ4_XS rows must be a multiple of 256 long, got " + cols);
+        }
+        int sb = cols / 256;
+        long need = (long) rows * sb * 136;
+        if (blocks.byteSize() != need) {
+            throw new IllegalArgumentException("IQ4_XS matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
+        }
+        float[] scales = new float[rows * (cols / 32)];
+        MemorySegment codes = QuantKernels.allocate((long) rows * cols);
+        byte[] blk = new byte[136];
+        byte[] out = new byte[256];
+        for (long b = 0; b < (long) rows * sb; b++) {
+            MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 136, blk, 0, 136);
+            float d = Float.float16ToFloat((short) ((blk[0] & 0xFF) | blk[1] << 8));
+            int high = (blk[2] & 0xFF) | (blk[3] & 0xFF) << 8;
+            for (int i = 0; i < 8; i++) {
+                int ls = ((blk[4 + i / 2] & 0xFF) >>> 4 * (i % 2) & 0xF) | (high >>> 2 * i & 3) << 4;
+                scales[(int) (b * 8 + i)] = d * (ls - 32);
+                levels(blk, 8 + 16 * i, out, 32 * i);
+            }
+            MemorySegment.copy(out, 0, codes, ValueLayout.JAVA_BYTE, b * 256, 256);
+        }
+        return new Q8_0Matrix(codes, scales, rows, cols, 32, DType.IQ4_XS);
+    }
+
+    /** The 32 levels of the 16 nibble bytes at {@code in[at ...]} (low nibbles first) into {@code out[o ...]}. */
+    private static void levels(byte[] in, int at, byte[] out, int o) {
+        for (int j = 0; j < 16; j++) {
+            int v = in[at + j] & 0xFF;
+            out[o + j] = IQ4_LEVELS[v & 0xF];
+            out[o + 16 + j] = IQ4_LEVELS[v >>> 4];
+        }
+    }
+
+    /**
      * Over GGML Q6_K super-blocks as stored in GGUF: per row {@code cols / 256} blocks of 128 bytes of low
      * nibbles, 64 bytes of high 2-bit pairs, 16 int8 sub-block scales and an f16 {@code d}. Each value
      * {@code q - 32} (6 bits) becomes one int8 and each sub-block of 16 gets the float scale {@code d * sc},

@@ -31,9 +31,12 @@ class GgmlMatrixTest {
 
     record Case(WeightMatrix m, double[] w) {}
 
+    /** ggml's {@code kvalues_iq4nl}: the levels IQ4_NL and IQ4_XS nibbles select. */
+    static final int[] IQ4 = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
     /** Random blocks; the reference decodes them straight from the GGML definition. */
     static Case random(String type, int rows, int cols, long seed) {
-        if (type.endsWith("_K")) {
+        if (type.endsWith("_K") || type.equals("IQ4_XS")) {
             return randomK(type, rows, cols, seed);
         }
         Random rnd = new Random(seed);
@@ -70,6 +73,14 @@ class GgmlMatrixTest {
                             blocks.set(ValueLayout.JAVA_BYTE, o + 6 + j, (byte) v);
                             w[y + j] = (((v & 0xF) | ((qh >>> j) & 1) << 4) - 16) * d;
                             w[y + 16 + j] = (((v >>> 4) | ((qh >>> (j + 16)) & 1) << 4) - 16) * d;
+                        }
+                    }
+                    case "IQ4_NL" -> { // ggml: d * kvalues_iq4nl[nibble]
+                        for (int j = 0; j < 16; j++) {
+                            int v = rnd.nextInt(256);
+                            blocks.set(ValueLayout.JAVA_BYTE, o + 2 + j, (byte) v);
+                            w[y + j] = d * IQ4[v & 0xF];
+                            w[y + 16 + j] = d * IQ4[v >>> 4];
                         }
                     }
                     case "Q5_1" -> { // ggml: x * d + m, fifth bits as Q5_0's
@@ -112,6 +123,7 @@ class GgmlMatrixTest {
             case "Q5_0" -> Q8_0Matrix.ofGgmlQ5_0(blocks, rows, cols);
             case "Q4_1" -> Q4_KMatrix.ofGgmlQ4_1(blocks, rows, cols);
             case "Q5_1" -> AffineBlockMatrix.ofGgmlQ5_1(blocks, rows, cols);
+            case "IQ4_NL" -> Q8_0Matrix.ofGgmlIQ4_NL(blocks, rows, cols);
             default -> Q4_0Matrix.ofGgml(blocks, rows, cols);
         };
         return new Case(m, w);
@@ -124,6 +136,7 @@ class GgmlMatrixTest {
         int bytes = switch (type) {
             case "Q4_K" -> 144;
             case "Q5_K" -> 176;
+            case "IQ4_XS" -> 136;
             default -> 210;
         };
         byte[] all = new byte[rows * sb * bytes];
@@ -132,7 +145,21 @@ class GgmlMatrixTest {
         for (int b = 0; b < rows * sb; b++) {
             int o = b * bytes;
             int y0 = (b / sb) * cols + (b % sb) * 256;
-            if (type.equals("Q5_K")) { // ggml dequantize_row_q5_K
+            if (type.equals("IQ4_XS")) { // ggml dequantize_row_iq4_xs: (float) (d * (ls - 32)) * kvalues_iq4nl[nibble]
+                short dh = Float.floatToFloat16((float) (rnd.nextDouble() * 1e-3));
+                all[o] = (byte) dh; all[o + 1] = (byte) (dh >> 8);
+                float d = Float.float16ToFloat(dh);
+                int high = (all[o + 2] & 0xFF) | (all[o + 3] & 0xFF) << 8;
+                for (int ib = 0; ib < 8; ib++) {
+                    int ls = ((all[o + 4 + ib / 2] & 0xFF) >> 4 * (ib % 2) & 0xF) | ((high >> 2 * ib) & 3) << 4;
+                    float dl = d * (ls - 32);
+                    for (int j = 0; j < 16; j++) {
+                        int v = all[o + 8 + 16 * ib + j] & 0xFF;
+                        w[y0 + 32 * ib + j] = (double) dl * IQ4[v & 0xF];
+                        w[y0 + 32 * ib + 16 + j] = (double) dl * IQ4[v >> 4];
+                    }
+                }
+            } else if (type.equals("Q5_K")) { // ggml dequantize_row_q5_K
                 short dh = Float.floatToFloat16((float) (rnd.nextDouble() * 1e-3));
                 short mh = Float.floatToFloat16((float) (rnd.nextDouble() * 1e-3));
                 all[o] = (byte) dh; all[o + 1] = (byte) (dh >> 8);
@@ -186,6 +213,7 @@ class GgmlMatrixTest {
         WeightMatrix m = switch (type) {
             case "Q4_K" -> Q4_KMatrix.ofGgml(seg, rows, cols);
             case "Q5_K" -> AffineBlockMatrix.ofGgmlQ5_K(seg, rows, cols);
+            case "IQ4_XS" -> Q8_0Matrix.ofGgmlIQ4_XS(seg, rows, cols);
             default -> Q8_0Matrix.ofGgmlQ6_K(seg, rows, cols);
         };
         return new Case(m, w);
@@ -208,6 +236,8 @@ class GgmlMatrixTest {
             "Q5_0, 1, 32, 1", "Q5_0, 7, 160, 3", "Q5_0, 33, 416, 17", "Q5_0, 13, 352, 37", "Q4_1, 1, 32, 1", "Q4_1, 7, 160, 3",
             "Q4_1, 33, 416, 17", "Q4_1, 13, 352, 37", "Q5_1, 1, 32, 1", "Q5_1, 7, 160, 3", "Q5_1, 33, 416, 17", "Q5_1, 13, 352, 37",
             "Q5_K, 1, 256, 1", "Q5_K, 7, 768, 3", "Q5_K, 33, 256, 17", "Q5_K, 13, 512, 37",
+            "IQ4_NL, 1, 32, 1", "IQ4_NL, 7, 160, 3", "IQ4_NL, 33, 416, 17", "IQ4_NL, 13, 352, 37",
+            "IQ4_XS, 1, 256, 1", "IQ4_XS, 7, 768, 3", "IQ4_XS, 33, 256, 17", "IQ4_XS, 13, 512, 37",
             "Q4_K, 1, 256, 1", "Q4_K, 7, 768, 3", "Q4_K, 33, 256, 17", "Q6_K, 1, 256, 1", "Q6_K, 9, 768, 3", "Q6_K, 33, 512, 17",
             // prompt path (widened tiles): a partial tile, tails, leftover tokens, and several token blocks
             "Q8_0, 13, 352, 37", "Q8_0, 9, 4128, 130", "Q6_K, 7, 512, 41", "Q6_K, 9, 4352, 130"})
@@ -240,9 +270,9 @@ class GgmlMatrixTest {
      * of the tile, cols with a tail where the format allows).
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_0", "Q4_1", "Q5_1", "Q5_K"})
+    @CsvSource({"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_0", "Q4_1", "Q5_1", "Q5_K", "IQ4_NL", "IQ4_XS"})
     void batchedTokensAreBitwiseIdenticalToSingleTokens(String type) {
-        int rows = 39, cols = type.endsWith("_K") ? 512 : 352, maxN = 26;
+        int rows = 39, cols = type.endsWith("_K") || type.equals("IQ4_XS") ? 512 : 352, maxN = 26;
         Case k = random(type, rows, cols, 9);
         float[] x = Fp8BlockMatrixTest.activations(maxN, cols, 13);
         float[][] alone = new float[maxN][rows];
@@ -269,7 +299,7 @@ class GgmlMatrixTest {
      * last with two tokens past its last group of four), rows not a multiple of the tile. Either way n = 1's bits.
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0, 4128", "Q6_K, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128", "Q5_1, 4128", "Q5_K, 4352"})
+    @CsvSource({"Q8_0, 4128", "Q6_K, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128", "Q5_1, 4128", "Q5_K, 4352", "IQ4_NL, 4128", "IQ4_XS, 4352"})
     void tokenBlocksOfLongPromptsAreBitwiseIdenticalToSingleTokens(String type, int cols) {
         int rows = 9, maxN = 130;
         Case k = random(type, rows, cols, 21);

@@ -125,10 +125,11 @@ class QuantizedModelTest {
 
     /**
      * The fallback types llama.cpp writes into K-quant files where rows are not a multiple of 256 long (Q5_0 for
-     * Q4_K, as in Qwen2.5-0.5B's 896-wide matrices) and Q4_1 load from a GGUF file with ggml's values.
+     * Q4_K, Q5_1 for Q5_K, IQ4_NL for IQ4_XS; Q5_0 as in Qwen2.5-0.5B's 896-wide matrices) and Q4_1 load from a GGUF
+     * file with ggml's values.
      */
     @ParameterizedTest
-    @CsvSource({"Q5_0", "Q4_1", "Q5_1"})
+    @CsvSource({"Q5_0", "Q4_1", "Q5_1", "IQ4_NL"})
     void ggufFallbackTypesLoadWithGgmlValues(String type) throws IOException {
         GgmlType t = GgmlType.valueOf(type);
         Path file = tmp.resolve(type + ".gguf");
@@ -142,7 +143,14 @@ class QuantizedModelTest {
             blocks[o] = (byte) dh;
             blocks[o + 1] = (byte) (dh >> 8);
             float d = Float.float16ToFloat(dh);
-            if (t == GgmlType.Q5_1) {
+            if (t == GgmlType.IQ4_NL) {
+                int[] levels = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+                for (int j = 0; j < 16; j++) {
+                    int v = blocks[o + 2 + j] & 0xFF;
+                    expected[b * 32 + j] = d * levels[v & 0xF];
+                    expected[b * 32 + 16 + j] = d * levels[v >>> 4];
+                }
+            } else if (t == GgmlType.Q5_1) {
                 short mh = Float.floatToFloat16(-0.05f * (b + 1));
                 blocks[o + 2] = (byte) mh;
                 blocks[o + 3] = (byte) (mh >> 8);
