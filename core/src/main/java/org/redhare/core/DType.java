@@ -27,6 +27,10 @@ public enum DType {
     Q5_0(32, 22),
     /** GGML Q5_1: blocks of 32 weights, an f16 scale d, an f16 min m, 4 bytes of fifth bits, 16 bytes of nibbles; value q * d + m. */
     Q5_1(32, 24),
+    /** GGML Q2_K: super-blocks of 256 (16 bytes of 4-bit scales and mins, 64 bytes of 2-bit codes, f16 d, f16 dmin). */
+    Q2_K(256, 84),
+    /** GGML Q3_K: super-blocks of 256 (32 bytes of high bits, 64 bytes of 2-bit codes, 12 bytes of 6-bit scales, f16 d). */
+    Q3_K(256, 110),
     /** GGML Q4_K: super-blocks of 256 (f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles). */
     Q4_K(256, 144),
     /** GGML Q5_K: super-blocks of 256 (f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 32 bytes of fifth bits, 128 bytes of nibbles). */

@@ -56,10 +56,12 @@ public final class Weights {
             case Q4_1 -> ggml(t, () -> Q4_KMatrix.ofGgmlQ4_1(t.data(), rows, cols));
             case Q5_1 -> ggml(t, () -> AffineBlockMatrix.ofGgmlQ5_1(t.data(), rows, cols));
             case Q5_K -> ggml(t, () -> AffineBlockMatrix.ofGgmlQ5_K(t.data(), rows, cols));
+            case Q2_K -> ggml(t, () -> AffineBlockMatrix.ofGgmlQ2_K(t.data(), rows, cols));
+            case Q3_K -> ggml(t, () -> Q8_0Matrix.ofGgmlQ3_K(t.data(), rows, cols));
             case IQ4_NL -> ggml(t, () -> Q8_0Matrix.ofGgmlIQ4_NL(t.data(), rows, cols));
             case IQ4_XS -> ggml(t, () -> Q8_0Matrix.ofGgmlIQ4_XS(t.data(), rows, cols));
             default -> throw new ModelLoadException("tensor '" + name + "' in " + t.file() + " has dtype " + t.dtype()
-                    + ", which linear layers cannot use (supported: BF16, F16, F32, F8_E4M3 with block scales, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS)");
+                    + ", which linear layers cannot use (supported: BF16, F16, F32, F8_E4M3 with block scales, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS)");
         };
     }
 

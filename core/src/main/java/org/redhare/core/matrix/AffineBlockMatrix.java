@@ -7,41 +7,44 @@ import org.redhare.core.DType;
 import org.redhare.core.Parallel;
 
 /**
- * Weights with a scale and an offset per block of 32 columns of a row, {@code W[r, c] = q[r, c] * s[r, b] + o[r, b]}
- * ({@code b = c / 32}) with small integer codes {@code q}: GGML Q5_K and Q5_1, whose 5-bit codes no nibble kernel
- * widens. The sum splits exactly into the two parts the kernels already have:
+ * Weights with a scale and an offset per block of {@code bw} (32 or 16) columns of a row,
+ * {@code W[r, c] = q[r, c] * s[r, b] + o[r, b]} ({@code b = c / bw}) with small integer codes {@code q}: GGML Q5_K
+ * and Q5_1, whose 5-bit codes no nibble kernel widens, and Q2_K (2-bit codes, blocks of 16). The sum splits exactly into the two parts the kernels already have:
  * {@code y[t, r] = sum_c q * s * x  +  sum_b o[r, b] * X[t, b]}, with {@code X[t, b]} the sum of token t's activations
  * over block b. The first is a {@link Q8_0Matrix} over the codes (one byte each) and block scales; the second a
- * small dot product per (row, token) over {@code cols / 32} offsets, computed after it. Each part sums in a fixed
+ * small dot product per (row, token) over {@code cols / bw} offsets, computed after it. Each part sums in a fixed
  * order whatever the batch, so a token gets the same bits alone or in any batch. Memory: 1.25 bytes per weight
- * (Q5_K stores 0.69), so decode reads 1.8x what a native 5-bit kernel would.
+ * (Q5_K stores 0.69) and 1.5 with blocks of 16 (Q2_K stores 0.33): decode reads 1.8x (Q2_K: 4.5x) what a
+ * native kernel would, in exchange for exact values on the kernels the other types use.
  */
 public final class AffineBlockMatrix implements WeightMatrix {
-    private static final int BW = 32;
-
     private final Q8_0Matrix codes;  // q * s
     private final float[] offsets;   // [nb, rows] o, transposed so that the offset sums run over L rows per vector
     private final int rows;
     private final int cols;
+    private final int bw;            // block width: 32 or 16
     private final int nb;
     private final DType dtype;
 
     /**
      * @param q       {@code [rows, cols]} int8 codes, row-major
-     * @param scales  {@code [rows, cols / 32]} block scales (kept, not copied)
-     * @param offsets {@code [rows, cols / 32]} block offsets
+     * @param scales  {@code [rows, cols / bw]} block scales (kept, not copied)
+     * @param offsets {@code [rows, cols / bw]} block offsets
+     * @param bw      block width, 32 or 16
      */
-    public AffineBlockMatrix(MemorySegment q, float[] scales, float[] offsets, int rows, int cols, DType dtype) {
-        if (cols % BW != 0) {
-            throw new IllegalArgumentException(dtype + " rows must be a multiple of 32 long, got " + cols);
+    public AffineBlockMatrix(MemorySegment q, float[] scales, float[] offsets, int rows, int cols, int bw, DType dtype) {
+        if (bw != 32 && bw != 16 || cols % bw != 0) {
+            throw new IllegalArgumentException(dtype + " matrix [" + rows + ", " + cols + "]: blocks of " + bw
+                    + " columns must be 16 or 32 wide and divide the row length");
         }
-        if (offsets.length != rows * (cols / BW)) {
-            throw new IllegalArgumentException(dtype + " matrix [" + rows + ", " + cols + "] needs " + rows * (cols / BW) + " offsets, got " + offsets.length);
+        if (offsets.length != rows * (cols / bw)) {
+            throw new IllegalArgumentException(dtype + " matrix [" + rows + ", " + cols + "] needs " + rows * (cols / bw) + " offsets, got " + offsets.length);
         }
-        this.codes = new Q8_0Matrix(q, scales, rows, cols, BW, dtype);
+        this.codes = new Q8_0Matrix(q, scales, rows, cols, bw, dtype);
         this.rows = rows;
         this.cols = cols;
-        this.nb = cols / BW;
+        this.bw = bw;
+        this.nb = cols / bw;
         this.offsets = new float[offsets.length];
         for (int r = 0; r < rows; r++) {
             for (int b = 0; b < nb; b++) {
@@ -67,8 +70,8 @@ public final class AffineBlockMatrix implements WeightMatrix {
         if (blocks.byteSize() != need) {
             throw new IllegalArgumentException("Q5_K matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
         }
-        float[] scales = new float[rows * (cols / BW)];
-        float[] offsets = new float[rows * (cols / BW)];
+        float[] scales = new float[rows * (cols / 32)];
+        float[] offsets = new float[rows * (cols / 32)];
         MemorySegment q = QuantKernels.allocate((long) rows * cols);
         byte[] blk = new byte[176];
         byte[] out = new byte[256];
@@ -99,7 +102,7 @@ public final class AffineBlockMatrix implements WeightMatrix {
             }
             MemorySegment.copy(out, 0, q, ValueLayout.JAVA_BYTE, b * 256, 256);
         }
-        return new AffineBlockMatrix(q, scales, offsets, rows, cols, DType.Q5_K);
+        return new AffineBlockMatrix(q, scales, offsets, rows, cols, 32, DType.Q5_K);
     }
 
     /**
@@ -108,10 +111,10 @@ public final class AffineBlockMatrix implements WeightMatrix {
      * llama.cpp writes Q5_1 where a Q5_K file's rows are not a multiple of 256 long.
      */
     public static AffineBlockMatrix ofGgmlQ5_1(MemorySegment blocks, int rows, int cols) {
-        if (cols % BW != 0) {
+        if (cols % 32 != 0) {
             throw new IllegalArgumentException("Q5_1 rows must be a multiple of 32 long, got " + cols);
         }
-        int nb = cols / BW;
+        int nb = cols / 32;
         long need = (long) rows * nb * 24;
         if (blocks.byteSize() != need) {
             throw new IllegalArgumentException("Q5_1 matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
@@ -133,7 +136,48 @@ public final class AffineBlockMatrix implements WeightMatrix {
             }
             MemorySegment.copy(out, 0, q, ValueLayout.JAVA_BYTE, b * 32, 32);
         }
-        return new AffineBlockMatrix(q, scales, offsets, rows, cols, DType.Q5_1);
+        return new AffineBlockMatrix(q, scales, offsets, rows, cols, 32, DType.Q5_1);
+    }
+
+    /**
+     * Over GGML Q2_K super-blocks as stored in GGUF: per row {@code cols / 256} blocks of 16 scale bytes, 64 bytes
+     * of 2-bit codes, an f16 {@code d} and an f16 {@code dmin}. Value {@code 128h + 32j + l} ({@code l < 32}) is bits
+     * {@code 2j, 2j+1} of code byte {@code 32h + l}; sub-block {@code i} of 16 has
+     * {@code W = d * (sc & 15) * q - dmin * (sc >> 4)} with {@code sc} scale byte {@code i}.
+     */
+    public static AffineBlockMatrix ofGgmlQ2_K(MemorySegment blocks, int rows, int cols) {
+        if (cols % 256 != 0) {
+            throw new IllegalArgumentException("Q2_K rows must be a multiple of 256 long, got " + cols);
+        }
+        int sb = cols / 256;
+        long need = (long) rows * sb * 84;
+        if (blocks.byteSize() != need) {
+            throw new IllegalArgumentException("Q2_K matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
+        }
+        float[] scales = new float[rows * (cols / 16)];
+        float[] offsets = new float[rows * (cols / 16)];
+        MemorySegment q = QuantKernels.allocate((long) rows * cols);
+        byte[] blk = new byte[84];
+        byte[] out = new byte[256];
+        for (long b = 0; b < (long) rows * sb; b++) {
+            MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 84, blk, 0, 84);
+            float d = Float.float16ToFloat((short) ((blk[80] & 0xFF) | blk[81] << 8));
+            float dmin = Float.float16ToFloat((short) ((blk[82] & 0xFF) | blk[83] << 8));
+            for (int i = 0; i < 16; i++) {
+                int sc = blk[i] & 0xFF;
+                scales[(int) (b * 16 + i)] = d * (sc & 0xF);
+                offsets[(int) (b * 16 + i)] = -(dmin * (sc >>> 4));
+            }
+            for (int h = 0; h < 2; h++) {
+                for (int j = 0; j < 4; j++) {
+                    for (int l = 0; l < 32; l++) {
+                        out[128 * h + 32 * j + l] = (byte) ((blk[16 + 32 * h + l] & 0xFF) >>> 2 * j & 3);
+                    }
+                }
+            }
+            MemorySegment.copy(out, 0, q, ValueLayout.JAVA_BYTE, b * 256, 256);
+        }
+        return new AffineBlockMatrix(q, scales, offsets, rows, cols, 16, DType.Q2_K);
     }
 
     @Override public int rows() { return rows; }
@@ -149,9 +193,9 @@ public final class AffineBlockMatrix implements WeightMatrix {
         float[] sums = pool.scratch(n * nb);
         for (int t = 0; t < n; t++) {
             for (int b = 0; b < nb; b++) {
-                int o = t * cols + b * BW;
+                int o = t * cols + b * bw;
                 FloatVector s = FloatVector.fromArray(Kernels.F, x, o);
-                for (int i = Kernels.L; i < BW; i += Kernels.L) {
+                for (int i = Kernels.L; i < bw; i += Kernels.L) {
                     s = s.add(FloatVector.fromArray(Kernels.F, x, o + i));
                 }
                 sums[t * nb + b] = org.redhare.core.ops.VectorMath.sum(s);
@@ -191,7 +235,7 @@ public final class AffineBlockMatrix implements WeightMatrix {
     public void row(int r, float[] dst, int off) {
         codes.row(r, dst, off);
         for (int c = 0; c < cols; c++) {
-            dst[off + c] += offsets[c / BW * rows + r];
+            dst[off + c] += offsets[c / bw * rows + r];
         }
     }
 }

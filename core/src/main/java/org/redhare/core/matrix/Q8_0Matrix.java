@@ -208,6 +208,49 @@ public final class Q8_0Matrix implements WeightMatrix {
     }
 
     /**
+     * Over GGML Q3_K super-blocks as stored in GGUF: per row {@code cols / 256} blocks of 32 bytes {@code hmask}, 64
+     * bytes of 2-bit codes, 12 bytes packing sixteen 6-bit scales and an f16 {@code d}. Value {@code 128h + 32j + l}
+     * ({@code l < 32}) is bits {@code 2j, 2j+1} of code byte {@code 32h + l}, less 4 unless bit {@code 4h + j} of
+     * {@code hmask[l]} is set; sub-block {@code i} of 16 has the factor {@code d * (sc - 32)}, {@code sc} being the
+     * low nibble of scale byte {@code i % 8} ({@code i < 8}) or its high nibble, with bits {@code 2(i/4), 2(i/4)+1}
+     * of byte {@code 8 + i % 4} above. Each value becomes an int8 in -4..3: exact.
+     */
+    public static Q8_0Matrix ofGgmlQ3_K(MemorySegment blocks, int rows, int cols) {
+        if (cols % 256 != 0) {
+            throw new IllegalArgumentException("Q3_K rows must be a multiple of 256 long, got " + cols);
+        }
+        int sb = cols / 256;
+        long need = (long) rows * sb * 110;
+        if (blocks.byteSize() != need) {
+            throw new IllegalArgumentException("Q3_K matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
+        }
+        float[] scales = new float[rows * (cols / 16)];
+        MemorySegment codes = QuantKernels.allocate((long) rows * cols);
+        byte[] blk = new byte[110];
+        byte[] out = new byte[256];
+        for (long b = 0; b < (long) rows * sb; b++) {
+            MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 110, blk, 0, 110);
+            float d = Float.float16ToFloat((short) ((blk[108] & 0xFF) | blk[109] << 8));
+            for (int i = 0; i < 16; i++) {
+                int low = i < 8 ? blk[96 + i] & 0xF : (blk[96 + i - 8] & 0xFF) >>> 4;
+                int high = (blk[96 + 8 + i % 4] & 0xFF) >>> 2 * (i / 4) & 3;
+                scales[(int) (b * 16 + i)] = d * ((low | high << 4) - 32);
+            }
+            for (int h = 0; h < 2; h++) {
+                for (int j = 0; j < 4; j++) {
+                    for (int l = 0; l < 32; l++) {
+                        int q = (blk[32 + 32 * h + l] & 0xFF) >>> 2 * j & 3;
+                        boolean hi = (blk[l] & 0xFF & 1 << (4 * h + j)) != 0;
+                        out[128 * h + 32 * j + l] = (byte) (hi ? q : q - 4);
+                    }
+                }
+            }
+            MemorySegment.copy(out, 0, codes, ValueLayout.JAVA_BYTE, b * 256, 256);
+        }
+        return new Q8_0Matrix(codes, scales, rows, cols, 16, DType.Q3_K);
+    }
+
+    /**
      * Over GGML Q6_K super-blocks as stored in GGUF: per row {@code cols / 256} blocks of 128 bytes of low
      * nibbles, 64 bytes of high 2-bit pairs, 16 int8 sub-block scales and an f16 {@code d}. Each value
      * {@code q - 32} (6 bits) becomes one int8 and each sub-block of 16 gets the float scale {@code d * sc},

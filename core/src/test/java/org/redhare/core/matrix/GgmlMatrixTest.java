@@ -137,6 +137,8 @@ class GgmlMatrixTest {
             case "Q4_K" -> 144;
             case "Q5_K" -> 176;
             case "IQ4_XS" -> 136;
+            case "Q2_K" -> 84;
+            case "Q3_K" -> 110;
             default -> 210;
         };
         byte[] all = new byte[rows * sb * bytes];
@@ -145,7 +147,53 @@ class GgmlMatrixTest {
         for (int b = 0; b < rows * sb; b++) {
             int o = b * bytes;
             int y0 = (b / sb) * cols + (b % sb) * 256;
-            if (type.equals("IQ4_XS")) { // ggml dequantize_row_iq4_xs: (float) (d * (ls - 32)) * kvalues_iq4nl[nibble]
+            if (type.equals("Q2_K")) { // ggml dequantize_row_q2_K, loop for loop
+                short dh = Float.floatToFloat16((float) (rnd.nextDouble() * 1e-3));
+                short mh = Float.floatToFloat16((float) (rnd.nextDouble() * 1e-3));
+                all[o + 80] = (byte) dh; all[o + 81] = (byte) (dh >> 8);
+                all[o + 82] = (byte) mh; all[o + 83] = (byte) (mh >> 8);
+                double d = Float.float16ToFloat(dh), min = Float.float16ToFloat(mh);
+                int yi = y0, q = o + 16, is = 0;
+                for (int n = 0; n < 256; n += 128) {
+                    for (int j = 0, shift = 0; j < 4; j++, shift += 2) {
+                        for (int half = 0; half < 2; half++) {
+                            int sc = all[o + is++] & 0xFF;
+                            for (int l = 0; l < 16; l++) {
+                                w[yi++] = d * (sc & 0xF) * ((all[q + 16 * half + l] & 0xFF) >> shift & 3) - min * (sc >> 4);
+                            }
+                        }
+                    }
+                    q += 32;
+                }
+            } else if (type.equals("Q3_K")) { // ggml dequantize_row_q3_K, loop for loop (scales via the aux words)
+                short dh = Float.floatToFloat16((float) (rnd.nextDouble() * 1e-3));
+                all[o + 108] = (byte) dh; all[o + 109] = (byte) (dh >> 8);
+                double dAll = Float.float16ToFloat(dh);
+                java.nio.ByteBuffer sb12 = java.nio.ByteBuffer.wrap(all, o + 96, 12).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                int[] aux = {sb12.getInt(), sb12.getInt(), sb12.getInt(), 0};
+                int tmp = aux[2];
+                aux[2] = ((aux[0] >>> 4) & 0x0f0f0f0f) | (((tmp >>> 4) & 0x03030303) << 4);
+                aux[3] = ((aux[1] >>> 4) & 0x0f0f0f0f) | (((tmp >>> 6) & 0x03030303) << 4);
+                aux[0] = (aux[0] & 0x0f0f0f0f) | ((tmp & 0x03030303) << 4);
+                aux[1] = (aux[1] & 0x0f0f0f0f) | (((tmp >>> 2) & 0x03030303) << 4);
+                int[] scales = new int[16];
+                for (int i = 0; i < 16; i++) {
+                    scales[i] = (byte) (aux[i / 4] >>> 8 * (i % 4));
+                }
+                int yi = y0, q = o + 32, is = 0, m = 1;
+                for (int n = 0; n < 256; n += 128) {
+                    for (int j = 0, shift = 0; j < 4; j++, shift += 2, m <<= 1) {
+                        for (int half = 0; half < 2; half++) {
+                            double dl = dAll * (scales[is++] - 32);
+                            for (int l = 0; l < 16; l++) {
+                                int hm = all[o + 16 * half + l] & 0xFF;
+                                w[yi++] = dl * (((all[q + 16 * half + l] & 0xFF) >> shift & 3) - ((hm & m) != 0 ? 0 : 4));
+                            }
+                        }
+                    }
+                    q += 32;
+                }
+            } else if (type.equals("IQ4_XS")) { // ggml dequantize_row_iq4_xs: (float) (d * (ls - 32)) * kvalues_iq4nl[nibble]
                 short dh = Float.floatToFloat16((float) (rnd.nextDouble() * 1e-3));
                 all[o] = (byte) dh; all[o + 1] = (byte) (dh >> 8);
                 float d = Float.float16ToFloat(dh);
@@ -214,6 +262,8 @@ class GgmlMatrixTest {
             case "Q4_K" -> Q4_KMatrix.ofGgml(seg, rows, cols);
             case "Q5_K" -> AffineBlockMatrix.ofGgmlQ5_K(seg, rows, cols);
             case "IQ4_XS" -> Q8_0Matrix.ofGgmlIQ4_XS(seg, rows, cols);
+            case "Q2_K" -> AffineBlockMatrix.ofGgmlQ2_K(seg, rows, cols);
+            case "Q3_K" -> Q8_0Matrix.ofGgmlQ3_K(seg, rows, cols);
             default -> Q8_0Matrix.ofGgmlQ6_K(seg, rows, cols);
         };
         return new Case(m, w);
@@ -237,6 +287,8 @@ class GgmlMatrixTest {
             "Q4_1, 33, 416, 17", "Q4_1, 13, 352, 37", "Q5_1, 1, 32, 1", "Q5_1, 7, 160, 3", "Q5_1, 33, 416, 17", "Q5_1, 13, 352, 37",
             "Q5_K, 1, 256, 1", "Q5_K, 7, 768, 3", "Q5_K, 33, 256, 17", "Q5_K, 13, 512, 37",
             "IQ4_NL, 1, 32, 1", "IQ4_NL, 7, 160, 3", "IQ4_NL, 33, 416, 17", "IQ4_NL, 13, 352, 37",
+            "Q2_K, 1, 256, 1", "Q2_K, 7, 768, 3", "Q2_K, 33, 256, 17", "Q2_K, 13, 512, 37",
+            "Q3_K, 1, 256, 1", "Q3_K, 7, 768, 3", "Q3_K, 33, 256, 17", "Q3_K, 13, 512, 37",
             "IQ4_XS, 1, 256, 1", "IQ4_XS, 7, 768, 3", "IQ4_XS, 33, 256, 17", "IQ4_XS, 13, 512, 37",
             "Q4_K, 1, 256, 1", "Q4_K, 7, 768, 3", "Q4_K, 33, 256, 17", "Q6_K, 1, 256, 1", "Q6_K, 9, 768, 3", "Q6_K, 33, 512, 17",
             // prompt path (widened tiles): a partial tile, tails, leftover tokens, and several token blocks
@@ -270,7 +322,7 @@ class GgmlMatrixTest {
      * of the tile, cols with a tail where the format allows).
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_0", "Q4_1", "Q5_1", "Q5_K", "IQ4_NL", "IQ4_XS"})
+    @CsvSource({"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_0", "Q4_1", "Q5_1", "Q5_K", "IQ4_NL", "IQ4_XS", "Q2_K", "Q3_K"})
     void batchedTokensAreBitwiseIdenticalToSingleTokens(String type) {
         int rows = 39, cols = type.endsWith("_K") || type.equals("IQ4_XS") ? 512 : 352, maxN = 26;
         Case k = random(type, rows, cols, 9);
@@ -299,7 +351,7 @@ class GgmlMatrixTest {
      * last with two tokens past its last group of four), rows not a multiple of the tile. Either way n = 1's bits.
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0, 4128", "Q6_K, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128", "Q5_1, 4128", "Q5_K, 4352", "IQ4_NL, 4128", "IQ4_XS, 4352"})
+    @CsvSource({"Q8_0, 4128", "Q6_K, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128", "Q5_1, 4128", "Q5_K, 4352", "IQ4_NL, 4128", "IQ4_XS, 4352", "Q2_K, 4352", "Q3_K, 4352"})
     void tokenBlocksOfLongPromptsAreBitwiseIdenticalToSingleTokens(String type, int cols) {
         int rows = 9, maxN = 130;
         Case k = random(type, rows, cols, 21);

@@ -111,10 +111,12 @@ public final class GgufCheckpoint implements Checkpoint {
             case Q5_K -> DType.Q5_K;
             case Q4_K -> DType.Q4_K;
             case Q6_K -> DType.Q6_K;
+            case Q2_K -> DType.Q2_K;
+            case Q3_K -> DType.Q3_K;
             case IQ4_NL -> DType.IQ4_NL;
             case IQ4_XS -> DType.IQ4_XS;
             default -> throw new ModelLoadException(path + ": tensor '" + t.name() + "' has GGUF type " + t.type()
-                    + ", which this build does not run (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS). Convert the model with"
+                    + ", which this build does not run (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS). Convert the model with"
                     + " llama.cpp's llama-quantize to Q8_0, Q4_0, Q4_K_M or Q5_K_M, or use the original safetensors with --quantize");
         };
     }

@@ -112,9 +112,9 @@ class QuantizedModelTest {
     void unsupportedGgufTypeAndOutOfBoundsDataAreClearErrors() throws IOException {
         Map<String, Object> md = Map.of("general.architecture", "qwen2");
         Path q5 = tmp.resolve("q5.gguf");
-        GgufWriter.write(q5, md, List.of(new GgufWriter.Tensor("blk.0.attn_q.weight", new long[] {256, 2}, GgmlType.Q3_K, s -> {})));
+        GgufWriter.write(q5, md, List.of(new GgufWriter.Tensor("blk.0.attn_q.weight", new long[] {256, 2}, GgmlType.IQ2_XXS, s -> {})));
         assertThatThrownBy(() -> ModelLoader.load(q5, pool)).isInstanceOf(ModelLoadException.class)
-                .hasMessageContaining("blk.0.attn_q.weight").hasMessageContaining("Q3_K");
+                .hasMessageContaining("blk.0.attn_q.weight").hasMessageContaining("IQ2_XXS");
         Path cut = tmp.resolve("cut.gguf");
         GgufWriter.write(cut, md, List.of(new GgufWriter.Tensor("blk.0.attn_q.weight", new long[] {64, 64}, GgmlType.Q8_0, s -> {})));
         try (FileChannel ch = FileChannel.open(cut, StandardOpenOption.WRITE)) {
