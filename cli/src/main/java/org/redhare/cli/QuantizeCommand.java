@@ -17,17 +17,17 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = {"-m", "--model"}, required = true, paramLabel = "IN", description = "BF16/F16/F32 Hugging Face model directory")
     Path model;
 
-    @Option(names = "--to", required = true, description = "target format: fp8 (Hugging Face directory), q8_0 or q4_0 (a GGUF file; qwen2/qwen3)")
+    @Option(names = "--to", required = true, description = "target format: fp8 (Hugging Face directory), q8_0, q4_0 or q4_k (a GGUF file; qwen2/qwen3)")
     String to;
 
-    @Option(names = "--out", required = true, paramLabel = "OUT", description = "output directory (fp8) or .gguf file (q8_0, q4_0)")
+    @Option(names = "--out", required = true, paramLabel = "OUT", description = "output directory (fp8) or .gguf file (q8_0, q4_0, q4_k)")
     Path out;
 
     @Override
     public Integer call() throws Exception {
         String target = to.toLowerCase(java.util.Locale.ROOT);
-        if (!target.equals("fp8") && !target.equals("q8_0") && !target.equals("q4_0")) {
-            throw CliException.usage("--to " + to + " is not supported: quantize writes fp8 (Hugging Face layout), q8_0 or q4_0 (GGUF)");
+        if (!target.equals("fp8") && !target.equals("q8_0") && !target.equals("q4_0") && !target.equals("q4_k")) {
+            throw CliException.usage("--to " + to + " is not supported: quantize writes fp8 (Hugging Face layout), q8_0, q4_0 or q4_k (GGUF)");
         }
         if (!Files.isDirectory(model)) {
             throw CliException.usage("--model " + model + " is not a model directory");

@@ -24,7 +24,7 @@ final class SynthCommand implements Callable<Integer> {
     String shape;
 
     @Option(names = "--dtype", defaultValue = "bf16",
-            description = "bf16, f16, f32, fp8 (block-scaled E4M3 linear weights, as DeepSeek-V3/Qwen3-FP8 publish), or q8_0 / q4_0"
+            description = "bf16, f16, f32, fp8 (block-scaled E4M3 linear weights, as DeepSeek-V3/Qwen3-FP8 publish), or q8_0 / q4_0 / q4_k"
                     + " (a GGUF file with GGML-quantized linear weights; qwen2/qwen3 only; --out names the .gguf file) (default ${DEFAULT-VALUE})")
     String dtype;
 
@@ -43,7 +43,7 @@ final class SynthCommand implements Callable<Integer> {
             throw CliException.usage("--arch must be qwen2, qwen3, llama or deepseek-v3, got '" + arch + "'");
         }
         String lower = dtype.toLowerCase(java.util.Locale.ROOT);
-        if (lower.equals("q8_0") || lower.equals("q4_0")) {
+        if (lower.equals("q8_0") || lower.equals("q4_0") || lower.equals("q4_k")) {
             return writeGguf(Quantization.parse(lower));
         }
         DType d = switch (lower) {
@@ -51,7 +51,7 @@ final class SynthCommand implements Callable<Integer> {
             case "f16" -> DType.F16;
             case "f32" -> DType.F32;
             case "fp8" -> DType.F8_E4M3;
-            default -> throw CliException.usage("--dtype must be bf16, f16, f32, fp8, q8_0 or q4_0, got '" + dtype + "'");
+            default -> throw CliException.usage("--dtype must be bf16, f16, f32, fp8, q8_0, q4_0 or q4_k, got '" + dtype + "'");
         };
         SyntheticModel.Shape s = null;
         SyntheticModel.DeepseekShape ds = null;

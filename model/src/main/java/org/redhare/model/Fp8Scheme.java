@@ -41,7 +41,7 @@ public record Fp8Scheme(Kind kind, String scaleSuffix, int blockRows, int blockC
             default -> throw new ModelLoadException(c.architecture() + " checkpoint is quantized with '" + method
                     + "', which RedHare does not read; it runs BF16/F16/F32 checkpoints and FP8 E4M3 ones (quant_method fp8 with"
                     + " block scales, compressed-tensors float-quantized FP8 per channel/tensor/block, fbgemm_fp8). For GGUF"
-                    + " quantizations pass the .gguf file; to quantize a BF16 checkpoint use --quantize fp8|q8_0|q4_0");
+                    + " quantizations pass the .gguf file; to quantize a BF16 checkpoint use --quantize fp8|q8_0|q4_0|q4_k");
         };
     }
 

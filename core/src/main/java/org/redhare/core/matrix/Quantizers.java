@@ -114,6 +114,71 @@ public final class Quantizers {
         }
     }
 
+    /**
+     * GGML Q4_K super-blocks of {@code w[off .. off+len)} ({@code len} a multiple of 256): per sub-block of 32 the
+     * range {@code [min(0, lo), hi]} gives a scale {@code (hi - min) / 15} and a min {@code -min}; the super-block's
+     * f16 {@code d} and {@code dmin} are the largest of each over 63, each sub-block's 6-bit factors the nearest
+     * multiples of them, and {@code q = clamp(round((x + dmin*m) / (d*sc)), 0, 15)}. Plain min/max, without the
+     * search llama.cpp's quantizer makes for the scales, so its error is somewhat larger than llama-quantize's.
+     * Layout as {@link Q4_KMatrix#ofGgml} reads it.
+     */
+    public static void encodeQ4_K(float[] w, int off, int len, MemorySegment out, long outOff) {
+        if (len % 256 != 0) {
+            throw new IllegalArgumentException("Q4_K quantizes rows in super-blocks of 256 values; a row of " + len
+                    + " does not divide. Keep this matrix in its stored precision or quantize to q8_0, q4_0 or fp8");
+        }
+        float[] scale = new float[8];
+        float[] min = new float[8];
+        int[] sc = new int[8];
+        int[] m = new int[8];
+        byte[] blk = new byte[144];
+        for (int b = 0; b < len / 256; b++) {
+            int base = off + b * 256;
+            float maxScale = 0f;
+            float maxMin = 0f;
+            for (int j = 0; j < 8; j++) {
+                float lo = 0f;
+                float hi = -Float.MAX_VALUE;
+                for (int i = 0; i < 32; i++) {
+                    lo = Math.min(lo, w[base + 32 * j + i]);
+                    hi = Math.max(hi, w[base + 32 * j + i]);
+                }
+                scale[j] = (hi - lo) / 15f;
+                min[j] = -lo;
+                maxScale = Math.max(maxScale, scale[j]);
+                maxMin = Math.max(maxMin, min[j]);
+            }
+            short dh = Float.floatToFloat16(maxScale / 63f);
+            short mh = Float.floatToFloat16(maxMin / 63f);
+            float d = Float.float16ToFloat(dh);
+            float dmin = Float.float16ToFloat(mh);
+            java.util.Arrays.fill(blk, (byte) 0);
+            blk[0] = (byte) dh;
+            blk[1] = (byte) (dh >> 8);
+            blk[2] = (byte) mh;
+            blk[3] = (byte) (mh >> 8);
+            for (int j = 0; j < 8; j++) {
+                sc[j] = d == 0 ? 0 : Math.min(63, Math.round(scale[j] / d));
+                m[j] = dmin == 0 ? 0 : Math.min(63, Math.round(min[j] / dmin));
+            }
+            for (int j = 0; j < 4; j++) { // the 12 bytes get_scale_min_k4 reads
+                blk[4 + j] = (byte) (sc[j] | (sc[j + 4] >> 4) << 6);
+                blk[8 + j] = (byte) (m[j] | (m[j + 4] >> 4) << 6);
+                blk[12 + j] = (byte) ((sc[j + 4] & 0xF) | (m[j + 4] & 0xF) << 4);
+            }
+            for (int j = 0; j < 8; j++) {
+                float s = d * sc[j];
+                float o = dmin * m[j];
+                for (int i = 0; i < 32; i++) {
+                    int q = s == 0 ? 0 : Math.max(0, Math.min(15, Math.round((w[base + 32 * j + i] + o) / s)));
+                    int at = 16 + 32 * (j / 2) + i; // 64 values per 32 bytes: low nibbles first
+                    blk[at] |= (byte) (j % 2 == 0 ? q : q << 4);
+                }
+            }
+            MemorySegment.copy(blk, 0, out, ValueLayout.JAVA_BYTE, outOff + b * 144L, 144);
+        }
+    }
+
     public static Q8_0Matrix q8_0(float[] w, int rows, int cols) {
         requireBlocks(cols, "Q8_0");
         MemorySegment blocks = QuantKernels.allocate((long) rows * (cols / 32) * 34);

@@ -409,6 +409,56 @@ class GgmlMatrixTest {
         }
     }
 
+    /**
+     * Q4_K's encoder, read back by the GGUF decoder: each value within half its sub-block's step plus what rounding
+     * the 6-bit factors to multiples of d and dmin (the largest over 63) can add; and on average well inside a step.
+     */
+    @Test
+    void q4kQuantizerStaysWithinItsStepSize() {
+        int rows = 7, cols = 512;
+        float[] w = gaussian(rows * cols, 4);
+        for (int i = 0; i < 256; i++) {
+            w[i] = Math.abs(w[i]) + 1f; // a super-block with no negative values (min 0)
+        }
+        MemorySegment blocks = Arena.ofAuto().allocate((long) rows * (cols / 256) * 144);
+        for (int r = 0; r < rows; r++) {
+            Quantizers.encodeQ4_K(w, r * cols, cols, blocks, (long) r * (cols / 256) * 144);
+        }
+        WeightMatrix m = Q4_KMatrix.ofGgml(blocks, rows, cols);
+        float[] row = new float[cols];
+        double errors = 0, steps = 0;
+        for (int r = 0; r < rows; r++) {
+            m.row(r, row, 0);
+            for (int sb = 0; sb < cols / 256; sb++) {
+                float[] lo = new float[8], step = new float[8];
+                float maxScale = 0, maxMin = 0;
+                for (int j = 0; j < 8; j++) {
+                    float l = 0, h = -Float.MAX_VALUE;
+                    for (int i = 0; i < 32; i++) {
+                        l = Math.min(l, w[r * cols + sb * 256 + 32 * j + i]);
+                        h = Math.max(h, w[r * cols + sb * 256 + 32 * j + i]);
+                    }
+                    lo[j] = l;
+                    step[j] = (h - l) / 15;
+                    maxScale = Math.max(maxScale, step[j]);
+                    maxMin = Math.max(maxMin, -l);
+                }
+                for (int j = 0; j < 8; j++) {
+                    float bound = step[j] / 2 + (15 * maxScale + maxMin) / 126 * 1.01f + 1e-5f;
+                    for (int i = 0; i < 32; i++) {
+                        int c = sb * 256 + 32 * j + i;
+                        double e = Math.abs(row[c] - w[r * cols + c]);
+                        assertThat(e).as("Q4_K [%d, %d]", r, c).isLessThanOrEqualTo(bound);
+                        errors += e;
+                        steps += step[j];
+                    }
+                }
+            }
+        }
+        assertThat(errors / steps).as("mean error in steps").isLessThan(0.35);
+        assertThatThrownBy(() -> Quantizers.encodeQ4_K(w, 0, 300, blocks, 0)).hasMessageContaining("256");
+    }
+
     @Test
     void fp8QuantizerSaturatesWithoutNaNCodes() {
         float[] w = {1e30f, -1e30f, 3f, Float.MIN_VALUE, 0f, -0f, 1f, 2f};

@@ -17,7 +17,6 @@ import java.util.Map;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.redhare.core.matrix.Quantizers;
 import org.redhare.model.Checkpoint;
 import org.redhare.model.LoadOptions;
 import org.redhare.model.ModelConfig;
@@ -179,13 +178,13 @@ public final class GgufWriter {
     }
 
     /**
-     * Converts a Qwen2/Qwen3 checkpoint to GGUF with linear weights in {@code q} (Q8_0 or Q4_0, chosen by
+     * Converts a Qwen2/Qwen3 checkpoint to GGUF with linear weights in {@code q} (Q8_0, Q4_0 or Q4_K, chosen by
      * {@link QuantizingCheckpoint#quantizes}); other tensors keep their F32/F16/BF16 type. A tied LM head is
      * written as a quantized {@code output.weight}, as {@code --quantize} does at load.
      */
     public static void convert(Checkpoint c, ModelConfig config, Quantization q, Path out, LoadOptions.Progress progress) throws IOException {
-        if (q != Quantization.Q8_0 && q != Quantization.Q4_0) {
-            throw new IllegalArgumentException("GGUF conversion writes q8_0 or q4_0, not " + q);
+        if (q != Quantization.Q8_0 && q != Quantization.Q4_0 && q != Quantization.Q4_K) {
+            throw new IllegalArgumentException("GGUF conversion writes q8_0, q4_0 or q4_k, not " + q);
         }
         String arch = config.modelType();
         if (!arch.equals("qwen2") && !arch.equals("qwen3")) {
@@ -235,16 +234,12 @@ public final class GgufWriter {
             if (QuantizingCheckpoint.quantizes(t, q)) {
                 int rows = t.dim(0);
                 int cols = t.dim(1);
-                GgmlType type = q == Quantization.Q8_0 ? GgmlType.Q8_0 : GgmlType.Q4_0;
+                GgmlType type = GgmlType.valueOf(q.dtype().name());
                 tensors.add(new Tensor(g, dims, type, seg -> {
                     float[] w = Weights.toFloats(t);
                     long rowBytes = type.byteSize(cols);
                     for (int r = 0; r < rows; r++) {
-                        if (type == GgmlType.Q8_0) {
-                            Quantizers.encodeQ8_0(w, r * cols, cols, seg, r * rowBytes);
-                        } else {
-                            Quantizers.encodeQ4_0(w, r * cols, cols, seg, r * rowBytes);
-                        }
+                        q.encode(w, r * cols, cols, seg, r * rowBytes);
                     }
                     tick.accept(seg);
                 }));

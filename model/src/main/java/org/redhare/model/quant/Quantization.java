@@ -11,7 +11,9 @@ public enum Quantization {
     /** GGML Q8_0: int8 with an f16 scale per 32 values. */
     Q8_0(DType.Q8_0),
     /** GGML Q4_0: 4-bit with an f16 scale per 32 values. */
-    Q4_0(DType.Q4_0);
+    Q4_0(DType.Q4_0),
+    /** GGML Q4_K: 4-bit with 6-bit scales and mins per 32 values under f16 factors per 256. */
+    Q4_K(DType.Q4_K);
 
     private final DType dtype;
 
@@ -23,14 +25,34 @@ public enum Quantization {
         return dtype;
     }
 
-    /** Parses {@code none|fp8|q8_0|q4_0} (case-insensitive). */
+    /** Rows must be a multiple of this many values long to be quantized (1: any). */
+    public int rowMultiple() {
+        return switch (this) {
+            case NONE, FP8 -> 1;
+            case Q8_0, Q4_0 -> 32;
+            case Q4_K -> 256;
+        };
+    }
+
+    /** GGML blocks of {@code w[off .. off+len)} into {@code out} at {@code outOff} (Q8_0, Q4_0 and Q4_K). */
+    public void encode(float[] w, int off, int len, java.lang.foreign.MemorySegment out, long outOff) {
+        switch (this) {
+            case Q8_0 -> org.redhare.core.matrix.Quantizers.encodeQ8_0(w, off, len, out, outOff);
+            case Q4_0 -> org.redhare.core.matrix.Quantizers.encodeQ4_0(w, off, len, out, outOff);
+            case Q4_K -> org.redhare.core.matrix.Quantizers.encodeQ4_K(w, off, len, out, outOff);
+            default -> throw new IllegalStateException(this + " has no GGML blocks");
+        }
+    }
+
+    /** Parses {@code none|fp8|q8_0|q4_0|q4_k} (case-insensitive). */
     public static Quantization parse(String s) {
         return switch (s.toLowerCase(Locale.ROOT)) {
             case "none" -> NONE;
             case "fp8" -> FP8;
             case "q8_0" -> Q8_0;
             case "q4_0" -> Q4_0;
-            default -> throw new IllegalArgumentException("unknown quantization '" + s + "'; expected fp8, q8_0 or q4_0");
+            case "q4_k" -> Q4_K;
+            default -> throw new IllegalArgumentException("unknown quantization '" + s + "'; expected fp8, q8_0, q4_0 or q4_k");
         };
     }
 

@@ -65,14 +65,15 @@ public final class QuantizingCheckpoint implements Checkpoint {
 
     /**
      * Whether online quantization to {@code q} turns this tensor into {@code q}: 2-D BF16/F16/F32 {@code *.weight}
-     * tensors other than the token embedding and MoE router gates, with rows a multiple of 32 long for Q8_0/Q4_0.
+     * tensors other than the token embedding and MoE router gates, with rows a multiple of 32 long for Q8_0/Q4_0 and
+     * of 256 for Q4_K.
      */
     public static boolean quantizes(TensorRef t, Quantization q) {
         if (q == Quantization.NONE || t.name().equals(EMBED) || t.name().endsWith(".gate.weight")) {
             return false;
         }
         boolean floats = t.dtype() == DType.BF16 || t.dtype() == DType.F16 || t.dtype() == DType.F32;
-        boolean blocks = q == Quantization.FP8 || t.shape().length == 2 && t.shape()[1] % 32 == 0;
+        boolean blocks = t.shape().length == 2 && t.shape()[1] % q.rowMultiple() == 0;
         return floats && t.shape().length == 2 && t.name().endsWith(".weight") && blocks;
     }
 
@@ -123,16 +124,11 @@ public final class QuantizingCheckpoint implements Checkpoint {
                 long[] sShape = {(rows + Quantizers.FP8_BLOCK - 1) / Quantizers.FP8_BLOCK, (cols + Quantizers.FP8_BLOCK - 1) / Quantizers.FP8_BLOCK};
                 done.put(name + "_scale_inv", new TensorRef(name + "_scale_inv", DType.F32, sShape, f.scales(), src.file()));
             }
-            case Q8_0, Q4_0 -> {
-                int bytes = q == Quantization.Q8_0 ? 34 : 18;
-                MemorySegment blocks = MemorySegment.ofArray(new byte[Math.toIntExact((long) rows * (cols / 32) * bytes)]);
+            case Q8_0, Q4_0, Q4_K -> {
+                long rowBytes = q.dtype().bytesFor(cols);
+                MemorySegment blocks = MemorySegment.ofArray(new byte[Math.toIntExact(rows * rowBytes)]);
                 for (int r = 0; r < rows; r++) {
-                    long off = (long) r * (cols / 32) * bytes;
-                    if (q == Quantization.Q8_0) {
-                        Quantizers.encodeQ8_0(w, r * cols, cols, blocks, off);
-                    } else {
-                        Quantizers.encodeQ4_0(w, r * cols, cols, blocks, off);
-                    }
+                    q.encode(w, r * cols, cols, blocks, r * rowBytes);
                 }
                 done.put(name, new TensorRef(name, q.dtype(), shape, blocks, src.file()));
             }

@@ -108,6 +108,28 @@ class QuantizedModelTest {
         assertThat(fromFile).isEqualTo(atLoad);
     }
 
+    /**
+     * Q4_K needs rows a multiple of 256 long, so it runs on a small qwen2 shape with 256-wide hidden and 512-wide
+     * FFN: at load, close to the float model (every linear matrix quantized, the embedding kept), and written to
+     * GGUF, bit for bit the logits of the same quantization at load.
+     */
+    @Test
+    void q4kQuantizesAtLoadAndThroughGguf() throws IOException {
+        Path wide = tmp.resolve("wide-qwen2");
+        SyntheticModel.write(new SyntheticModel.Shape("wide", "qwen2", 256, 2, 4, 2, 64, 512, 512, true, 1e4, 512, 1e-6, false),
+                DType.F32, wide, 5, (d, t) -> {});
+        List<String> log = new ArrayList<>();
+        float[] ref = logits(wide, LoadOptions.DEFAULT);
+        float[] atLoad = logits(wide, new LoadOptions(Quantization.Q4_K, (d, t) -> {}, log::add));
+        assertThat(relativeError(atLoad, ref)).as("relative logit error of q4_k").isLessThan(0.3).isGreaterThan(0);
+        assertThat(log).anySatisfy(l -> assertThat(l).contains("quantizing 15 linear weight matrices to q4_k"));
+        Path gguf = tmp.resolve("wide-q4_k.gguf");
+        try (SafetensorsCheckpoint c = SafetensorsCheckpoint.open(wide)) {
+            GgufWriter.convert(c, ModelConfig.load(wide), Quantization.Q4_K, gguf, (d, t) -> {});
+        }
+        assertThat(logits(gguf, LoadOptions.DEFAULT)).isEqualTo(atLoad);
+    }
+
     @Test
     void unsupportedGgufTypeAndOutOfBoundsDataAreClearErrors() throws IOException {
         Map<String, Object> md = Map.of("general.architecture", "qwen2");
