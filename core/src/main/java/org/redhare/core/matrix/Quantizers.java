@@ -115,6 +115,38 @@ public final class Quantizers {
     }
 
     /**
+     * GGML Q5_0 blocks: as {@link #encodeQ4_0} with 32 levels, {@code d = m / -16} and
+     * {@code q = clamp(round(x / d) + 16, 0, 31)}; byte {@code j} holds the low four bits of elements {@code j} and
+     * {@code j + 16}, bits {@code j} and {@code j + 16} of the 32-bit {@code qh} their fifth bits.
+     */
+    public static void encodeQ5_0(float[] w, int off, int len, MemorySegment out, long outOff) {
+        requireBlocks(len, "Q5_0");
+        int[] q = new int[32];
+        for (int b = 0; b < len / 32; b++) {
+            int base = off + b * 32;
+            float m = 0f;
+            for (int i = 0; i < 32; i++) {
+                if (Math.abs(w[base + i]) > Math.abs(m)) {
+                    m = w[base + i];
+                }
+            }
+            short dh = Float.floatToFloat16(m / -16f);
+            float d = Float.float16ToFloat(dh);
+            int qh = 0;
+            for (int i = 0; i < 32; i++) {
+                q[i] = d == 0 ? 16 : Math.max(0, Math.min(31, Math.round(w[base + i] / d) + 16));
+                qh |= (q[i] >> 4) << i;
+            }
+            long o = outOff + b * 22L;
+            out.set(LE_SHORT, o, dh);
+            out.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), o + 2, qh);
+            for (int j = 0; j < 16; j++) {
+                out.set(ValueLayout.JAVA_BYTE, o + 6 + j, (byte) ((q[j] & 0xF) | (q[j + 16] & 0xF) << 4));
+            }
+        }
+    }
+
+    /**
      * GGML Q4_K super-blocks of {@code w[off .. off+len)} ({@code len} a multiple of 256): per sub-block of 32 the
      * range {@code [min(0, lo), hi]} gives a scale {@code (hi - min) / 15} and a min {@code -min}; the super-block's
      * f16 {@code d} and {@code dmin} are the largest of each over 63, each sub-block's 6-bit factors the nearest

@@ -388,11 +388,17 @@ class GgmlMatrixTest {
         WeightMatrix q8 = Quantizers.q8_0(w, rows, cols);
         WeightMatrix q4 = Quantizers.q4_0(w, rows, cols);
         WeightMatrix f8 = Quantizers.fp8(w, rows, cols);
-        float[] r8 = new float[cols], r4 = new float[cols], rf = new float[cols];
+        MemorySegment q5blocks = Arena.ofAuto().allocate((long) rows * (cols / 32) * 22);
+        for (int r = 0; r < rows; r++) {
+            Quantizers.encodeQ5_0(w, r * cols, cols, q5blocks, (long) r * (cols / 32) * 22);
+        }
+        WeightMatrix q5 = Q8_0Matrix.ofGgmlQ5_0(q5blocks, rows, cols);
+        float[] r8 = new float[cols], r4 = new float[cols], rf = new float[cols], r5 = new float[cols];
         for (int r = 0; r < rows; r++) {
             q8.row(r, r8, 0);
             q4.row(r, r4, 0);
             f8.row(r, rf, 0);
+            q5.row(r, r5, 0);
             for (int b = 0; b < cols / 32; b++) {
                 float amax = 0;
                 for (int i = 0; i < 32; i++) {
@@ -404,6 +410,7 @@ class GgmlMatrixTest {
                     assertThat(Math.abs(r8[c] - v)).as("Q8_0 [%d, %d]", r, c).isLessThanOrEqualTo(amax / 127 * 0.51f + 1e-6f);
                     assertThat(Math.abs(r4[c] - v)).as("Q4_0 [%d, %d]", r, c).isLessThanOrEqualTo(amax / 8 * 1.01f + 1e-6f); // 16 levels: the side opposite the largest value clamps by up to one step
                     assertThat(Math.abs(rf[c] - v)).as("FP8 [%d, %d]", r, c).isLessThanOrEqualTo(Math.abs(v) / 16 + 1e-6f);
+                    assertThat(Math.abs(r5[c] - v)).as("Q5_0 [%d, %d]", r, c).isLessThanOrEqualTo(amax / 16 * 1.01f + 1e-6f);
                 }
             }
         }

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.redhare.core.DType;
 import org.redhare.model.Checkpoint;
 import org.redhare.model.LoadOptions;
 import org.redhare.model.ModelConfig;
@@ -234,12 +235,13 @@ public final class GgufWriter {
             if (QuantizingCheckpoint.quantizes(t, q)) {
                 int rows = t.dim(0);
                 int cols = t.dim(1);
-                GgmlType type = GgmlType.valueOf(q.dtype().name());
+                DType stored = q.storedAs(cols);
+                GgmlType type = GgmlType.valueOf(stored.name());
                 tensors.add(new Tensor(g, dims, type, seg -> {
                     float[] w = Weights.toFloats(t);
                     long rowBytes = type.byteSize(cols);
                     for (int r = 0; r < rows; r++) {
-                        q.encode(w, r * cols, cols, seg, r * rowBytes);
+                        Quantization.encode(stored, w, r * cols, cols, seg, r * rowBytes);
                     }
                     tick.accept(seg);
                 }));

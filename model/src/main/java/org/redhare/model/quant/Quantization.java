@@ -25,22 +25,28 @@ public enum Quantization {
         return dtype;
     }
 
-    /** Rows must be a multiple of this many values long to be quantized (1: any). */
-    public int rowMultiple() {
+    /**
+     * What a matrix with rows of {@code cols} values becomes, or null when it stays as stored: FP8 takes any row,
+     * Q8_0 and Q4_0 rows a multiple of 32 long; Q4_K rows a multiple of 256, and like llama.cpp's Q4_K files it
+     * falls back to Q5_0 for rows that are only a multiple of 32 (Qwen2.5-0.5B's 896-wide matrices).
+     */
+    public DType storedAs(int cols) {
         return switch (this) {
-            case NONE, FP8 -> 1;
-            case Q8_0, Q4_0 -> 32;
-            case Q4_K -> 256;
+            case NONE -> null;
+            case FP8 -> dtype;
+            case Q8_0, Q4_0 -> cols % 32 == 0 ? dtype : null;
+            case Q4_K -> cols % 256 == 0 ? DType.Q4_K : cols % 32 == 0 ? DType.Q5_0 : null;
         };
     }
 
-    /** GGML blocks of {@code w[off .. off+len)} into {@code out} at {@code outOff} (Q8_0, Q4_0 and Q4_K). */
-    public void encode(float[] w, int off, int len, java.lang.foreign.MemorySegment out, long outOff) {
-        switch (this) {
+    /** GGML blocks of type {@code type} (Q8_0, Q4_0, Q5_0 or Q4_K) of {@code w[off .. off+len)} into {@code out} at {@code outOff}. */
+    public static void encode(DType type, float[] w, int off, int len, java.lang.foreign.MemorySegment out, long outOff) {
+        switch (type) {
             case Q8_0 -> org.redhare.core.matrix.Quantizers.encodeQ8_0(w, off, len, out, outOff);
             case Q4_0 -> org.redhare.core.matrix.Quantizers.encodeQ4_0(w, off, len, out, outOff);
+            case Q5_0 -> org.redhare.core.matrix.Quantizers.encodeQ5_0(w, off, len, out, outOff);
             case Q4_K -> org.redhare.core.matrix.Quantizers.encodeQ4_K(w, off, len, out, outOff);
-            default -> throw new IllegalStateException(this + " has no GGML blocks");
+            default -> throw new IllegalStateException(type + " has no GGML encoder");
         }
     }
 

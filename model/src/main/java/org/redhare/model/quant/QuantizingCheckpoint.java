@@ -65,15 +65,14 @@ public final class QuantizingCheckpoint implements Checkpoint {
 
     /**
      * Whether online quantization to {@code q} turns this tensor into {@code q}: 2-D BF16/F16/F32 {@code *.weight}
-     * tensors other than the token embedding and MoE router gates, with rows a multiple of 32 long for Q8_0/Q4_0 and
-     * of 256 for Q4_K.
+     * tensors other than the token embedding and MoE router gates, with rows {@link Quantization#storedAs} takes.
      */
     public static boolean quantizes(TensorRef t, Quantization q) {
         if (q == Quantization.NONE || t.name().equals(EMBED) || t.name().endsWith(".gate.weight")) {
             return false;
         }
         boolean floats = t.dtype() == DType.BF16 || t.dtype() == DType.F16 || t.dtype() == DType.F32;
-        boolean blocks = t.shape().length == 2 && t.shape()[1] % q.rowMultiple() == 0;
+        boolean blocks = t.shape().length == 2 && q.storedAs((int) t.shape()[1]) != null;
         return floats && t.shape().length == 2 && t.name().endsWith(".weight") && blocks;
     }
 
@@ -125,12 +124,13 @@ public final class QuantizingCheckpoint implements Checkpoint {
                 done.put(name + "_scale_inv", new TensorRef(name + "_scale_inv", DType.F32, sShape, f.scales(), src.file()));
             }
             case Q8_0, Q4_0, Q4_K -> {
-                long rowBytes = q.dtype().bytesFor(cols);
+                DType type = q.storedAs(cols);
+                long rowBytes = type.bytesFor(cols);
                 MemorySegment blocks = MemorySegment.ofArray(new byte[Math.toIntExact(rows * rowBytes)]);
                 for (int r = 0; r < rows; r++) {
-                    q.encode(w, r * cols, cols, blocks, r * rowBytes);
+                    Quantization.encode(type, w, r * cols, cols, blocks, r * rowBytes);
                 }
-                done.put(name, new TensorRef(name, q.dtype(), shape, blocks, src.file()));
+                done.put(name, new TensorRef(name, type, shape, blocks, src.file()));
             }
             case NONE -> throw new IllegalStateException("nothing to quantize");
         }
