@@ -110,10 +110,15 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
+    /** The prompt in passes of {@code batch} tokens; only the last pass computes logits (of its last token), as serving does. */
     private void runPrompt(CausalLM model, PagedKvCache cache, int[] prompt, int[] table, float[] logits) {
         for (int start = 0; start < prompt.length; start += batch) {
             int len = Math.min(batch, prompt.length - start);
-            model.forward(ForwardBatch.ofSequence(Arrays.copyOfRange(prompt, start, start + len), start, table, false), cache, logits);
+            ForwardBatch pass = ForwardBatch.ofSequence(Arrays.copyOfRange(prompt, start, start + len), start, table, false);
+            if (start + len < prompt.length) {
+                pass = new ForwardBatch(pass.tokens(), pass.positions(), pass.tables(), new int[0]);
+            }
+            model.forward(pass, cache, logits);
         }
     }
 
