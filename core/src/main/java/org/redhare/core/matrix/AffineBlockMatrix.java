@@ -79,19 +79,7 @@ public final class AffineBlockMatrix implements WeightMatrix {
             MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 176, blk, 0, 176);
             float d = Float.float16ToFloat((short) ((blk[0] & 0xFF) | blk[1] << 8));
             float dmin = Float.float16ToFloat((short) ((blk[2] & 0xFF) | blk[3] << 8));
-            for (int j = 0; j < 8; j++) {
-                int sc;
-                int m;
-                if (j < 4) {
-                    sc = blk[4 + j] & 63;
-                    m = blk[4 + j + 4] & 63;
-                } else {
-                    sc = (blk[4 + j + 4] & 0xF) | ((blk[4 + j - 4] & 0xFF) >>> 6) << 4;
-                    m = ((blk[4 + j + 4] & 0xFF) >>> 4) | ((blk[4 + j] & 0xFF) >>> 6) << 4;
-                }
-                scales[(int) (b * 8 + j)] = d * sc;
-                offsets[(int) (b * 8 + j)] = -(dmin * m);
-            }
+            Q4_KMatrix.subBlockFactors(blk, d, dmin, scales, offsets, (int) (b * 8));
             for (int j = 0; j < 4; j++) {
                 for (int l = 0; l < 32; l++) {
                     int v = blk[48 + 32 * j + l] & 0xFF;

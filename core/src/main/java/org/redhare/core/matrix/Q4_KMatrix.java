@@ -111,19 +111,7 @@ public final class Q4_KMatrix implements WeightMatrix {
             MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 144, blk, 0, 144);
             float d = Float.float16ToFloat((short) ((blk[0] & 0xFF) | blk[1] << 8));
             float dmin = Float.float16ToFloat((short) ((blk[2] & 0xFF) | blk[3] << 8));
-            for (int j = 0; j < 8; j++) {
-                int sc;
-                int m;
-                if (j < 4) {
-                    sc = blk[4 + j] & 63;
-                    m = blk[4 + j + 4] & 63;
-                } else {
-                    sc = (blk[4 + j + 4] & 0xF) | ((blk[4 + j - 4] & 0xFF) >>> 6) << 4;
-                    m = ((blk[4 + j + 4] & 0xFF) >>> 4) | ((blk[4 + j] & 0xFF) >>> 6) << 4;
-                }
-                scales[(int) (b * 8 + j)] = d * sc;
-                offsets[(int) (b * 8 + j)] = -(dmin * m);
-            }
+            Q4_KMatrix.subBlockFactors(blk, d, dmin, scales, offsets, (int) (b * 8));
             for (int chunk = 0; chunk < 4; chunk++) {
                 for (int l = 0; l < 32; l++) {
                     int v = blk[16 + chunk * 32 + l] & 0xFF;
@@ -166,6 +154,28 @@ public final class Q4_KMatrix implements WeightMatrix {
             MemorySegment.copy(out, 0, q, ValueLayout.JAVA_BYTE, b * 32, 32);
         }
         return new Q4_KMatrix(q, scales, offsets, rows, cols, DType.Q4_1);
+    }
+
+    /**
+     * The eight sub-block factors of a Q4_K or Q5_K super-block {@code blk} (f16 {@code d} and {@code dmin} already
+     * read): 6-bit scales and mins packed in bytes 4..15 (ggml's {@code get_scale_min_k4}: sub-blocks 0..3 in the low
+     * six bits of bytes 4..7 and 8..11, 4..7 in the nibbles of bytes 12..15 with their top two bits in the high bits
+     * of bytes 4..11), as {@code scales[at + j] = d * sc} and {@code offsets[at + j] = -(dmin * m)}.
+     */
+    static void subBlockFactors(byte[] blk, float d, float dmin, float[] scales, float[] offsets, int at) {
+        for (int j = 0; j < 8; j++) {
+            int sc;
+            int m;
+            if (j < 4) {
+                sc = blk[4 + j] & 63;
+                m = blk[4 + j + 4] & 63;
+            } else {
+                sc = (blk[4 + j + 4] & 0xF) | ((blk[4 + j - 4] & 0xFF) >>> 6) << 4;
+                m = ((blk[4 + j + 4] & 0xFF) >>> 4) | ((blk[4 + j] & 0xFF) >>> 6) << 4;
+            }
+            scales[at + j] = d * sc;
+            offsets[at + j] = -(dmin * m);
+        }
     }
 
     private void repack(MemorySegment q, int full) {

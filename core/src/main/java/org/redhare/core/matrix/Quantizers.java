@@ -95,12 +95,7 @@ public final class Quantizers {
         int[] q = new int[32];
         for (int b = 0; b < len / 32; b++) {
             int base = off + b * 32;
-            float m = 0f;
-            for (int i = 0; i < 32; i++) {
-                if (Math.abs(w[base + i]) > Math.abs(m)) {
-                    m = w[base + i];
-                }
-            }
+            float m = largest(w, base);
             short dh = Float.floatToFloat16(m / -8f);
             float d = Float.float16ToFloat(dh);
             for (int i = 0; i < 32; i++) {
@@ -124,12 +119,7 @@ public final class Quantizers {
         int[] q = new int[32];
         for (int b = 0; b < len / 32; b++) {
             int base = off + b * 32;
-            float m = 0f;
-            for (int i = 0; i < 32; i++) {
-                if (Math.abs(w[base + i]) > Math.abs(m)) {
-                    m = w[base + i];
-                }
-            }
+            float m = largest(w, base);
             short dh = Float.floatToFloat16(m / -16f);
             float d = Float.float16ToFloat(dh);
             int qh = 0;
@@ -227,6 +217,17 @@ public final class Quantizers {
             encodeQ4_0(w, r * cols, cols, blocks, (long) r * (cols / 32) * 18);
         }
         return Q4_0Matrix.ofGgml(blocks, rows, cols);
+    }
+
+    /** The element of largest magnitude of the 32 at {@code w[base ...]}, with its sign (the first of equals). */
+    private static float largest(float[] w, int base) {
+        float m = 0f;
+        for (int i = 0; i < 32; i++) {
+            if (Math.abs(w[base + i]) > Math.abs(m)) {
+                m = w[base + i];
+            }
+        }
+        return m;
     }
 
     private static void requireBlocks(int len, String what) {
