@@ -62,14 +62,8 @@ public final class AffineBlockMatrix implements WeightMatrix {
      * {@code W = d * sc * q - dmin * m} per sub-block of 32.
      */
     public static AffineBlockMatrix ofGgmlQ5_K(MemorySegment blocks, int rows, int cols) {
-        if (cols % 256 != 0) {
-            throw new IllegalArgumentException("Q5_K rows must be a multiple of 256 long, got " + cols);
-        }
+        QuantKernels.checkGgml(blocks, rows, cols, 256, 176, "Q5_K");
         int sb = cols / 256;
-        long need = (long) rows * sb * 176;
-        if (blocks.byteSize() != need) {
-            throw new IllegalArgumentException("Q5_K matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
-        }
         float[] scales = new float[rows * (cols / 32)];
         float[] offsets = new float[rows * (cols / 32)];
         MemorySegment q = QuantKernels.allocate((long) rows * cols);
@@ -99,14 +93,8 @@ public final class AffineBlockMatrix implements WeightMatrix {
      * llama.cpp writes Q5_1 where a Q5_K file's rows are not a multiple of 256 long.
      */
     public static AffineBlockMatrix ofGgmlQ5_1(MemorySegment blocks, int rows, int cols) {
-        if (cols % 32 != 0) {
-            throw new IllegalArgumentException("Q5_1 rows must be a multiple of 32 long, got " + cols);
-        }
+        QuantKernels.checkGgml(blocks, rows, cols, 32, 24, "Q5_1");
         int nb = cols / 32;
-        long need = (long) rows * nb * 24;
-        if (blocks.byteSize() != need) {
-            throw new IllegalArgumentException("Q5_1 matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
-        }
         float[] scales = new float[rows * nb];
         float[] offsets = new float[rows * nb];
         MemorySegment q = QuantKernels.allocate((long) rows * cols);
@@ -134,14 +122,8 @@ public final class AffineBlockMatrix implements WeightMatrix {
      * {@code W = d * (sc & 15) * q - dmin * (sc >> 4)} with {@code sc} scale byte {@code i}.
      */
     public static AffineBlockMatrix ofGgmlQ2_K(MemorySegment blocks, int rows, int cols) {
-        if (cols % 256 != 0) {
-            throw new IllegalArgumentException("Q2_K rows must be a multiple of 256 long, got " + cols);
-        }
+        QuantKernels.checkGgml(blocks, rows, cols, 256, 84, "Q2_K");
         int sb = cols / 256;
-        long need = (long) rows * sb * 84;
-        if (blocks.byteSize() != need) {
-            throw new IllegalArgumentException("Q2_K matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
-        }
         float[] scales = new float[rows * (cols / 16)];
         float[] offsets = new float[rows * (cols / 16)];
         MemorySegment q = QuantKernels.allocate((long) rows * cols);

@@ -85,14 +85,8 @@ public final class Q4_0Matrix implements WeightMatrix {
 
     /** Over GGML Q4_0 blocks as stored in GGUF: per row {@code cols / 32} blocks of an f16 scale and 16 nibble bytes. */
     public static Q4_0Matrix ofGgml(MemorySegment blocks, int rows, int cols) {
-        if (cols % 32 != 0) {
-            throw new IllegalArgumentException("Q4_0 rows must be a multiple of 32 long, got " + cols);
-        }
+        QuantKernels.checkGgml(blocks, rows, cols, 32, 18, "Q4_0");
         int nb = cols / 32;
-        long need = (long) rows * nb * 18;
-        if (blocks.byteSize() != need) {
-            throw new IllegalArgumentException("Q4_0 matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
-        }
         float[] d = new float[rows * nb];
         MemorySegment q = QuantKernels.allocate((long) rows * cols);
         for (long b = 0; b < (long) rows * nb; b++) {

@@ -95,14 +95,8 @@ public final class Q4_KMatrix implements WeightMatrix {
      * bytes, low nibbles first).
      */
     public static Q4_KMatrix ofGgml(MemorySegment blocks, int rows, int cols) {
-        if (cols % 256 != 0) {
-            throw new IllegalArgumentException("Q4_K rows must be a multiple of 256 long, got " + cols);
-        }
+        QuantKernels.checkGgml(blocks, rows, cols, 256, 144, "Q4_K");
         int sb = cols / 256;
-        long need = (long) rows * sb * 144;
-        if (blocks.byteSize() != need) {
-            throw new IllegalArgumentException("Q4_K matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
-        }
         float[] scales = new float[rows * (cols / 32)];
         float[] offsets = new float[rows * (cols / 32)];
         MemorySegment q = QuantKernels.allocate((long) rows * cols);
@@ -129,14 +123,8 @@ public final class Q4_KMatrix implements WeightMatrix {
      * + m}, the form of a Q4_K sub-block, so the block's scale and offset are {@code d} and {@code m}.
      */
     public static Q4_KMatrix ofGgmlQ4_1(MemorySegment blocks, int rows, int cols) {
-        if (cols % 32 != 0) {
-            throw new IllegalArgumentException("Q4_1 rows must be a multiple of 32 long, got " + cols);
-        }
+        QuantKernels.checkGgml(blocks, rows, cols, 32, 20, "Q4_1");
         int nb = cols / 32;
-        long need = (long) rows * nb * 20;
-        if (blocks.byteSize() != need) {
-            throw new IllegalArgumentException("Q4_1 matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
-        }
         float[] scales = new float[rows * nb];
         float[] offsets = new float[rows * nb];
         MemorySegment q = QuantKernels.allocate((long) rows * cols);

@@ -78,13 +78,7 @@ public final class Q8_0Matrix implements WeightMatrix {
      * followed by 32 int8 values.
      */
     public static Q8_0Matrix ofGgml(MemorySegment blocks, int rows, int cols) {
-        if (cols % 32 != 0) {
-            throw new IllegalArgumentException("Q8_0 rows must be a multiple of 32 long, got " + cols);
-        }
-        long need = (long) rows * (cols / 32) * 34;
-        if (blocks.byteSize() != need) {
-            throw new IllegalArgumentException("Q8_0 matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
-        }
+        QuantKernels.checkGgml(blocks, rows, cols, 32, 34, "Q8_0");
         int nb = cols / 32;
         float[] d = new float[rows * nb];
         MemorySegment codes = QuantKernels.allocate((long) rows * cols);
@@ -104,14 +98,8 @@ public final class Q8_0Matrix implements WeightMatrix {
      * 896-wide matrices of Qwen2.5-0.5B, for example). Memory: 1.125 bytes per weight instead of 0.69.
      */
     public static Q8_0Matrix ofGgmlQ5_0(MemorySegment blocks, int rows, int cols) {
-        if (cols % 32 != 0) {
-            throw new IllegalArgumentException("Q5_0 rows must be a multiple of 32 long, got " + cols);
-        }
+        QuantKernels.checkGgml(blocks, rows, cols, 32, 22, "Q5_0");
         int nb = cols / 32;
-        long need = (long) rows * nb * 22;
-        if (blocks.byteSize() != need) {
-            throw new IllegalArgumentException("Q5_0 matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
-        }
         float[] d = new float[rows * nb];
         MemorySegment codes = QuantKernels.allocate((long) rows * cols);
         byte[] blk = new byte[22];
@@ -143,14 +131,8 @@ public final class Q8_0Matrix implements WeightMatrix {
      * llama.cpp writes IQ4_NL where an IQ4_XS (or Q2_K/Q3_K) file's rows are not a multiple of 256 long.
      */
     public static Q8_0Matrix ofGgmlIQ4_NL(MemorySegment blocks, int rows, int cols) {
-        if (cols % 32 != 0) {
-            throw new IllegalArgumentException("IQ4_NL rows must be a multiple of 32 long, got " + cols);
-        }
+        QuantKernels.checkGgml(blocks, rows, cols, 32, 18, "IQ4_NL");
         int nb = cols / 32;
-        long need = (long) rows * nb * 18;
-        if (blocks.byteSize() != need) {
-            throw new IllegalArgumentException("IQ4_NL matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
-        }
         float[] d = new float[rows * nb];
         MemorySegment codes = QuantKernels.allocate((long) rows * cols);
         byte[] blk = new byte[18];
@@ -172,14 +154,8 @@ public final class Q8_0Matrix implements WeightMatrix {
      * level[q]}, the factor rounded to float as ggml does, then exact in the int8 kernel.
      */
     public static Q8_0Matrix ofGgmlIQ4_XS(MemorySegment blocks, int rows, int cols) {
-        if (cols % 256 != 0) {
-            throw new IllegalArgumentException("IQ4_XS rows must be a multiple of 256 long, got " + cols);
-        }
+        QuantKernels.checkGgml(blocks, rows, cols, 256, 136, "IQ4_XS");
         int sb = cols / 256;
-        long need = (long) rows * sb * 136;
-        if (blocks.byteSize() != need) {
-            throw new IllegalArgumentException("IQ4_XS matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
-        }
         float[] scales = new float[rows * (cols / 32)];
         MemorySegment codes = QuantKernels.allocate((long) rows * cols);
         byte[] blk = new byte[136];
@@ -216,14 +192,8 @@ public final class Q8_0Matrix implements WeightMatrix {
      * of byte {@code 8 + i % 4} above. Each value becomes an int8 in -4..3: exact.
      */
     public static Q8_0Matrix ofGgmlQ3_K(MemorySegment blocks, int rows, int cols) {
-        if (cols % 256 != 0) {
-            throw new IllegalArgumentException("Q3_K rows must be a multiple of 256 long, got " + cols);
-        }
+        QuantKernels.checkGgml(blocks, rows, cols, 256, 110, "Q3_K");
         int sb = cols / 256;
-        long need = (long) rows * sb * 110;
-        if (blocks.byteSize() != need) {
-            throw new IllegalArgumentException("Q3_K matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
-        }
         float[] scales = new float[rows * (cols / 16)];
         MemorySegment codes = QuantKernels.allocate((long) rows * cols);
         byte[] blk = new byte[110];
@@ -258,14 +228,8 @@ public final class Q8_0Matrix implements WeightMatrix {
      * of 0.82 (the kernel reads bytes, not 6-bit fields).
      */
     public static Q8_0Matrix ofGgmlQ6_K(MemorySegment blocks, int rows, int cols) {
-        if (cols % 256 != 0) {
-            throw new IllegalArgumentException("Q6_K rows must be a multiple of 256 long, got " + cols);
-        }
+        QuantKernels.checkGgml(blocks, rows, cols, 256, 210, "Q6_K");
         int sb = cols / 256;
-        long need = (long) rows * sb * 210;
-        if (blocks.byteSize() != need) {
-            throw new IllegalArgumentException("Q6_K matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
-        }
         float[] scales = new float[rows * (cols / 16)];
         MemorySegment codes = QuantKernels.allocate((long) rows * cols);
         byte[] blk = new byte[210];

@@ -53,6 +53,20 @@ final class QuantKernels {
         return 1f + q * 0.0625f;
     }
 
+    /**
+     * Checks a GGML tensor's bytes before it is parsed: rows of {@code cols} values in blocks of {@code values} values
+     * stored in {@code bytes} bytes each, {@code rows} rows; a clear error naming the type otherwise.
+     */
+    static void checkGgml(MemorySegment blocks, int rows, int cols, int values, int bytes, String type) {
+        if (cols % values != 0) {
+            throw new IllegalArgumentException(type + " rows must be a multiple of " + values + " long, got " + cols);
+        }
+        long need = (long) rows * (cols / values) * bytes;
+        if (blocks.byteSize() != need) {
+            throw new IllegalArgumentException(type + " matrix [" + rows + ", " + cols + "] needs " + need + " bytes, got " + blocks.byteSize());
+        }
+    }
+
     /** Memory for repacked weights, freed when unreachable; huge pages where the OS offers them ({@link NativeMemory}). */
     static MemorySegment allocate(long bytes) {
         return NativeMemory.allocate(bytes);
