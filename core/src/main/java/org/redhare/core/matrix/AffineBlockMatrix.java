@@ -71,8 +71,8 @@ public final class AffineBlockMatrix implements WeightMatrix {
         byte[] out = new byte[256];
         for (long b = 0; b < (long) rows * sb; b++) {
             MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 176, blk, 0, 176);
-            float d = Float.float16ToFloat((short) ((blk[0] & 0xFF) | blk[1] << 8));
-            float dmin = Float.float16ToFloat((short) ((blk[2] & 0xFF) | blk[3] << 8));
+            float d = QuantKernels.half(blk, 0);
+            float dmin = QuantKernels.half(blk, 2);
             Q4_KMatrix.subBlockFactors(blk, d, dmin, scales, offsets, (int) (b * 8));
             for (int j = 0; j < 4; j++) {
                 for (int l = 0; l < 32; l++) {
@@ -102,9 +102,9 @@ public final class AffineBlockMatrix implements WeightMatrix {
         byte[] out = new byte[32];
         for (long b = 0; b < (long) rows * nb; b++) {
             MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 24, blk, 0, 24);
-            scales[(int) b] = Float.float16ToFloat((short) ((blk[0] & 0xFF) | blk[1] << 8));
-            offsets[(int) b] = Float.float16ToFloat((short) ((blk[2] & 0xFF) | blk[3] << 8));
-            int qh = (blk[4] & 0xFF) | (blk[5] & 0xFF) << 8 | (blk[6] & 0xFF) << 16 | (blk[7] & 0xFF) << 24;
+            scales[(int) b] = QuantKernels.half(blk, 0);
+            offsets[(int) b] = QuantKernels.half(blk, 2);
+            int qh = QuantKernels.int32(blk, 4);
             for (int j = 0; j < 16; j++) {
                 int v = blk[8 + j] & 0xFF;
                 out[j] = (byte) ((v & 0xF) | (qh >>> j & 1) << 4);
@@ -131,8 +131,8 @@ public final class AffineBlockMatrix implements WeightMatrix {
         byte[] out = new byte[256];
         for (long b = 0; b < (long) rows * sb; b++) {
             MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 84, blk, 0, 84);
-            float d = Float.float16ToFloat((short) ((blk[80] & 0xFF) | blk[81] << 8));
-            float dmin = Float.float16ToFloat((short) ((blk[82] & 0xFF) | blk[83] << 8));
+            float d = QuantKernels.half(blk, 80);
+            float dmin = QuantKernels.half(blk, 82);
             for (int i = 0; i < 16; i++) {
                 int sc = blk[i] & 0xFF;
                 scales[(int) (b * 16 + i)] = d * (sc & 0xF);

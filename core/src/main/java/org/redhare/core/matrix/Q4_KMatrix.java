@@ -103,8 +103,8 @@ public final class Q4_KMatrix implements WeightMatrix {
         byte[] blk = new byte[144];
         for (long b = 0; b < (long) rows * sb; b++) {
             MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 144, blk, 0, 144);
-            float d = Float.float16ToFloat((short) ((blk[0] & 0xFF) | blk[1] << 8));
-            float dmin = Float.float16ToFloat((short) ((blk[2] & 0xFF) | blk[3] << 8));
+            float d = QuantKernels.half(blk, 0);
+            float dmin = QuantKernels.half(blk, 2);
             Q4_KMatrix.subBlockFactors(blk, d, dmin, scales, offsets, (int) (b * 8));
             for (int chunk = 0; chunk < 4; chunk++) {
                 for (int l = 0; l < 32; l++) {
@@ -132,8 +132,8 @@ public final class Q4_KMatrix implements WeightMatrix {
         byte[] out = new byte[32];
         for (long b = 0; b < (long) rows * nb; b++) {
             MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 20, blk, 0, 20);
-            scales[(int) b] = Float.float16ToFloat((short) ((blk[0] & 0xFF) | blk[1] << 8));
-            offsets[(int) b] = Float.float16ToFloat((short) ((blk[2] & 0xFF) | blk[3] << 8));
+            scales[(int) b] = QuantKernels.half(blk, 0);
+            offsets[(int) b] = QuantKernels.half(blk, 2);
             for (int j = 0; j < 16; j++) {
                 int v = blk[4 + j] & 0xFF;
                 out[j] = (byte) (v & 0xF);

@@ -106,8 +106,8 @@ public final class Q8_0Matrix implements WeightMatrix {
         byte[] out = new byte[32];
         for (long b = 0; b < (long) rows * nb; b++) {
             MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 22, blk, 0, 22);
-            d[(int) b] = Float.float16ToFloat((short) ((blk[0] & 0xFF) | blk[1] << 8));
-            int qh = (blk[2] & 0xFF) | (blk[3] & 0xFF) << 8 | (blk[4] & 0xFF) << 16 | (blk[5] & 0xFF) << 24;
+            d[(int) b] = QuantKernels.half(blk, 0);
+            int qh = QuantKernels.int32(blk, 2);
             for (int j = 0; j < 16; j++) {
                 int v = blk[6 + j] & 0xFF;
                 out[j] = (byte) (((v & 0xF) | (qh >>> j & 1) << 4) - 16);
@@ -139,7 +139,7 @@ public final class Q8_0Matrix implements WeightMatrix {
         byte[] out = new byte[32];
         for (long b = 0; b < (long) rows * nb; b++) {
             MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 18, blk, 0, 18);
-            d[(int) b] = Float.float16ToFloat((short) ((blk[0] & 0xFF) | blk[1] << 8));
+            d[(int) b] = QuantKernels.half(blk, 0);
             levels(blk, 2, out, 0);
             MemorySegment.copy(out, 0, codes, ValueLayout.JAVA_BYTE, b * 32, 32);
         }
@@ -162,7 +162,7 @@ public final class Q8_0Matrix implements WeightMatrix {
         byte[] out = new byte[256];
         for (long b = 0; b < (long) rows * sb; b++) {
             MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 136, blk, 0, 136);
-            float d = Float.float16ToFloat((short) ((blk[0] & 0xFF) | blk[1] << 8));
+            float d = QuantKernels.half(blk, 0);
             int high = (blk[2] & 0xFF) | (blk[3] & 0xFF) << 8;
             for (int i = 0; i < 8; i++) {
                 int ls = ((blk[4 + i / 2] & 0xFF) >>> 4 * (i % 2) & 0xF) | (high >>> 2 * i & 3) << 4;
@@ -200,7 +200,7 @@ public final class Q8_0Matrix implements WeightMatrix {
         byte[] out = new byte[256];
         for (long b = 0; b < (long) rows * sb; b++) {
             MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 110, blk, 0, 110);
-            float d = Float.float16ToFloat((short) ((blk[108] & 0xFF) | blk[109] << 8));
+            float d = QuantKernels.half(blk, 108);
             for (int i = 0; i < 16; i++) {
                 int low = i < 8 ? blk[96 + i] & 0xF : (blk[96 + i - 8] & 0xFF) >>> 4;
                 int high = (blk[96 + 8 + i % 4] & 0xFF) >>> 2 * (i / 4) & 3;
@@ -236,7 +236,7 @@ public final class Q8_0Matrix implements WeightMatrix {
         byte[] out = new byte[256];
         for (long b = 0; b < (long) rows * sb; b++) {
             MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 210, blk, 0, 210);
-            float d = Float.float16ToFloat((short) ((blk[208] & 0xFF) | blk[209] << 8));
+            float d = QuantKernels.half(blk, 208);
             for (int i = 0; i < 16; i++) {
                 scales[(int) (b * 16 + i)] = d * blk[192 + i];
             }

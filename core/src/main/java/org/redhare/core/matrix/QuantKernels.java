@@ -67,6 +67,16 @@ final class QuantKernels {
         }
     }
 
+    /** The little-endian f16 at {@code b[at]} of a GGML block, as a float. */
+    static float half(byte[] b, int at) {
+        return Float.float16ToFloat((short) ((b[at] & 0xFF) | b[at + 1] << 8));
+    }
+
+    /** The little-endian 32-bit word at {@code b[at]} of a GGML block (the fifth bits of Q5_0 and Q5_1). */
+    static int int32(byte[] b, int at) {
+        return (b[at] & 0xFF) | (b[at + 1] & 0xFF) << 8 | (b[at + 2] & 0xFF) << 16 | (b[at + 3] & 0xFF) << 24;
+    }
+
     /** Memory for repacked weights, freed when unreachable; huge pages where the OS offers them ({@link NativeMemory}). */
     static MemorySegment allocate(long bytes) {
         return NativeMemory.allocate(bytes);
