@@ -17,26 +17,32 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = {"-m", "--model"}, required = true, paramLabel = "IN", description = "BF16/F16/F32 Hugging Face model directory")
     Path model;
 
-    @Option(names = "--to", required = true, description = "target format: fp8 (Hugging Face directory), q8_0, q4_0 or q4_k (a GGUF file; qwen2/qwen3)")
+    @Option(names = "--to", required = true, description = "target format: fp8 (Hugging Face directory), q8_0, q4_0 or q4_k (a GGUF file),"
+            + " or gguf (a GGUF file keeping the float types); GGUF for llama, mistral, qwen2 and qwen3, with the tokenizer")
     String to;
 
-    @Option(names = "--out", required = true, paramLabel = "OUT", description = "output directory (fp8) or .gguf file (q8_0, q4_0, q4_k)")
+    @Option(names = "--out", required = true, paramLabel = "OUT", description = "output directory (fp8) or .gguf file (q8_0, q4_0, q4_k, gguf)")
     Path out;
 
     @Override
     public Integer call() throws Exception {
         String target = to.toLowerCase(java.util.Locale.ROOT);
-        if (!target.equals("fp8") && !target.equals("q8_0") && !target.equals("q4_0") && !target.equals("q4_k")) {
-            throw CliException.usage("--to " + to + " is not supported: quantize writes fp8 (Hugging Face layout), q8_0, q4_0 or q4_k (GGUF)");
+        if (!java.util.List.of("fp8", "q8_0", "q4_0", "q4_k", "gguf").contains(target)) {
+            throw CliException.usage("--to " + to + " is not supported: quantize writes fp8 (Hugging Face layout), q8_0, q4_0, q4_k"
+                    + " or gguf (GGUF files)");
         }
         if (!Files.isDirectory(model)) {
             throw CliException.usage("--model " + model + " is not a model directory");
         }
         long t0 = System.nanoTime();
         if (!target.equals("fp8")) {
+            Quantization q = target.equals("gguf") ? Quantization.NONE : Quantization.parse(target);
+            ModelConfig config = ModelConfig.load(model);
             try (SafetensorsCheckpoint c = SafetensorsCheckpoint.open(model)) {
-                GgufWriter.convert(c, ModelConfig.load(model), Quantization.parse(target), out,
-                        (done, total) -> Progress.bar("quantizing to " + target, done, total));
+                GgufWriter.convert(c, config, q, GgufVocabularyOption.of(model, config.vocabSize()), out,
+                        (done, total) -> Progress.bar(q == Quantization.NONE ? "writing gguf" : "quantizing to " + target, done, total));
+            } catch (org.redhare.model.ModelLoadException e) {
+                throw CliException.usage(e.getMessage());
             }
             Progress.info(String.format("wrote %s in %.1f s", out, (System.nanoTime() - t0) / 1e9));
             return 0;

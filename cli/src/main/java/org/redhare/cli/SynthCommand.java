@@ -25,7 +25,8 @@ final class SynthCommand implements Callable<Integer> {
 
     @Option(names = "--dtype", defaultValue = "bf16",
             description = "bf16, f16, f32, fp8 (block-scaled E4M3 linear weights, as DeepSeek-V3/Qwen3-FP8 publish), or q8_0 / q4_0 / q4_k"
-                    + " (a GGUF file with GGML-quantized linear weights; qwen2/qwen3 only; --out names the .gguf file) (default ${DEFAULT-VALUE})")
+                    + " (a GGUF file with GGML-quantized linear weights, and the --tokenizer vocabulary; qwen2, qwen3 or llama;"
+                    + " --out names the .gguf file) (default ${DEFAULT-VALUE})")
     String dtype;
 
     @Option(names = "--out", required = true, description = "output directory")
@@ -92,8 +93,8 @@ final class SynthCommand implements Callable<Integer> {
 
     /** A BF16 synth checkpoint in a temporary directory, converted to a GGUF file at --out. */
     private int writeGguf(Quantization q) throws Exception {
-        if (!arch.equals("qwen2") && !arch.equals("qwen3")) {
-            throw CliException.usage("--dtype " + q + " writes GGUF, which synth supports for --arch qwen2 or qwen3, got '" + arch + "'");
+        if (arch.equals("deepseek-v3")) {
+            throw CliException.usage("--dtype " + q + " writes GGUF, which synth supports for --arch qwen2, qwen3 or llama, got '" + arch + "'");
         }
         SyntheticModel.Shape s;
         try {
@@ -101,12 +102,20 @@ final class SynthCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw CliException.usage(e.getMessage());
         }
+        if (tokenizer != null && !Files.isRegularFile(tokenizer.resolve("tokenizer.json"))) {
+            throw CliException.usage("--tokenizer " + tokenizer + " has no tokenizer.json");
+        }
+        if (tokenizer != null) {
+            s = SyntheticModel.withVocabAtLeast(s, TextCodec.require(tokenizer, "--tokenizer").text().tokenizer().vocabSize());
+        }
         long t0 = System.nanoTime();
         Path tmp = Files.createTempDirectory("redhare-synth-");
         try {
             SyntheticModel.write(s, DType.BF16, tmp, seed, (done, total) -> Progress.bar("writing bf16 weights", done, total));
+            ModelConfig config = ModelConfig.load(tmp);
             try (SafetensorsCheckpoint c = SafetensorsCheckpoint.open(tmp)) {
-                GgufWriter.convert(c, ModelConfig.load(tmp), q, out, (done, total) -> Progress.bar("writing " + out.getFileName(), done, total));
+                GgufWriter.convert(c, config, q, GgufVocabularyOption.of(tokenizer, config.vocabSize()), out,
+                        (done, total) -> Progress.bar("writing " + out.getFileName(), done, total));
             }
         } finally {
             try (var files = Files.walk(tmp)) {

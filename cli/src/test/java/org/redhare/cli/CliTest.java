@@ -313,4 +313,46 @@ class CliTest {
         assertThat(o.path("text").isTextual()).isTrue();
         assertThat(o.has("content")).isTrue();
     }
+
+    /**
+     * {@code quantize --to gguf} writes one file with the weights, the tokenizer and the chat template: a chat prompt
+     * through it tokenizes and generates exactly as through the Hugging Face folder; a folder without tokenizer.json
+     * still converts, with a note, to a file that runs from token ids.
+     */
+    @Test
+    void ggufExportCarriesTheTokenizerAndChatTemplate(@TempDir Path tmp) throws Exception {
+        Path m = tmp.resolve("folder");
+        CliRunner.Result r = CliRunner.run("synth", "--arch", "qwen3", "--shape", "tiny", "--out", m.toString(),
+                "--tokenizer", SharedFiles.require("tokenizers/qwen3").toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        Path gguf = tmp.resolve("model.gguf");
+        r = CliRunner.run("quantize", "--model", m.toString(), "--to", "gguf", "--out", gguf.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        String[] gen = {"--prompt", "Hello, who are you?", "--chat", "-n", "6", "--json", "--ignore-eos", "--temperature", "0"};
+        JsonNode fromFolder = JSON.readTree(CliRunner.run(concat("generate", "--model", m.toString(), gen)).out());
+        CliRunner.Result viaGguf = CliRunner.run(concat("generate", "--model", gguf.toString(), gen));
+        assertThat(viaGguf.exit()).as(viaGguf.err()).isZero();
+        JsonNode fromGguf = JSON.readTree(viaGguf.out());
+        assertThat(fromGguf.path("prompt_tokens")).isEqualTo(fromFolder.path("prompt_tokens"));
+        assertThat(fromGguf.path("prompt_tokens").get(0).asInt()).isEqualTo(151644); // the template's <|im_start|>
+        assertThat(fromGguf.path("tokens")).isEqualTo(fromFolder.path("tokens"));
+        assertThat(fromGguf.path("text")).isEqualTo(fromFolder.path("text"));
+
+        Path bare = SharedFiles.require("fixtures/qwen3-tiny");
+        Path bareGguf = tmp.resolve("bare.gguf");
+        r = CliRunner.run("quantize", "--model", bare.toString(), "--to", "q8_0", "--out", bareGguf.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("no tokenizer.json").contains("no vocabulary");
+        r = CliRunner.run("generate", "--model", bareGguf.toString(), "--tokens", "1,2,3", "-n", "3", "--ignore-eos", "--json");
+        assertThat(r.exit()).as(r.err()).isZero();
+    }
+
+    private static String[] concat(String a, String b, String c, String[] rest) {
+        String[] out = new String[rest.length + 3];
+        out[0] = a;
+        out[1] = b;
+        out[2] = c;
+        System.arraycopy(rest, 0, out, 3, rest.length);
+        return out;
+    }
 }

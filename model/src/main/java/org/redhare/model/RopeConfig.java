@@ -8,10 +8,17 @@ import org.redhare.core.ops.Rope;
  * rope initialisation functions do (in double precision). Supported scaling types: none/default,
  * {@code linear}, {@code llama3}, {@code yarn}. {@code dynamic} NTK scaling is rejected: its
  * frequencies change with the running sequence length, which a paged cache shared across steps
- * cannot honour exactly.
+ * cannot honour exactly. {@link #FREQUENCY_DIVISORS} carries explicit per-pair divisors (from GGUF files).
  */
 public final class RopeConfig {
     private RopeConfig() {}
+
+    /**
+     * A {@code rope_type} of RedHare's own, not a transformers one: {@code "divisors"} lists one value per rotated
+     * pair that divides that pair's frequency (llama.cpp's {@code freq_factors}). A GGUF's {@code rope_freqs.weight}
+     * becomes this, which is how llama.cpp's converter stores Llama 3.1+'s {@code llama3} scaling.
+     */
+    public static final String FREQUENCY_DIVISORS = "redhare_frequency_divisors";
 
     public static Rope build(ModelConfig c, int rotaryDim, Rope.Layout layout) {
         return build(c.ropeTheta(), rotaryDim, c.ropeScaling(), c.maxPositionEmbeddings(), layout, c.architecture());
@@ -51,6 +58,19 @@ public final class RopeConfig {
                         double smooth = (old / wavelen - low) / (high - low);
                         inv[i] = (1 - smooth) * inv[i] / factor + smooth * inv[i];
                     }
+                }
+            }
+            case FREQUENCY_DIVISORS -> {
+                JsonNode d = scaling.path("divisors");
+                if (d.size() != half) {
+                    throw new ModelLoadException(arch + ": " + d.size() + " RoPE frequency divisors for " + half + " rotated pairs");
+                }
+                for (int i = 0; i < half; i++) {
+                    double v = d.get(i).asDouble();
+                    if (!(v > 0) || Double.isInfinite(v)) {
+                        throw new ModelLoadException(arch + ": RoPE frequency divisor " + i + " is " + v + "; each must be a positive number");
+                    }
+                    inv[i] /= v;
                 }
             }
             case "yarn" -> {

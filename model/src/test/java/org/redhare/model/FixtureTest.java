@@ -42,10 +42,35 @@ class FixtureTest {
         }
     }
 
+    /**
+     * The float fixtures converted to GGUF (`quantize --to gguf`: Llama's q/k rows permuted to Meta's pair layout,
+     * llama-tiny's llama3 RoPE scaling written as llama.cpp's rope_freqs divisors) still match the reference.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"llama-tiny", "qwen2-tiny", "qwen3-tiny"})
+    void convertedToGgufMatchesReference(String fixture, @org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path dir = SharedFiles.require("fixtures/" + fixture);
+        Path gguf = tmp.resolve(fixture + ".gguf");
+        try (var c = org.redhare.model.safetensors.SafetensorsCheckpoint.open(dir)) {
+            org.redhare.model.gguf.GgufWriter.convert(c, ModelConfig.load(dir), org.redhare.model.quant.Quantization.NONE, gguf, (d, t) -> {});
+        }
+        try (CausalLM model = ModelLoader.load(gguf, POOL)) {
+            boolean llama3 = fixture.equals("llama-tiny");
+            assertThat(model.config().ropeInterleaved()).isEqualTo(llama3);
+            assertThat(model.config().ropeScaling() == null ? "none" : model.config().ropeScaling().path("rope_type").asText())
+                    .isEqualTo(llama3 ? RopeConfig.FREQUENCY_DIVISORS : "none");
+        }
+        check(fixture, gguf, 2e-3);
+    }
+
     void check(String fixture, double tolerance) throws Exception {
+        check(fixture, SharedFiles.require("fixtures/" + fixture), tolerance);
+    }
+
+    void check(String fixture, Path modelPath, double tolerance) throws Exception {
         Path dir = SharedFiles.require("fixtures/" + fixture);
         FixtureReference ref = FixtureReference.load(dir);
-        try (CausalLM model = ModelLoader.load(dir, POOL)) {
+        try (CausalLM model = ModelLoader.load(modelPath, POOL)) {
             int vocab = model.vocabSize();
             for (FixtureReference.Case c : ref.cases()) {
                 int n = c.promptIds().length;

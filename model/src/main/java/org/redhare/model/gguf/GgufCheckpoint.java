@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -16,6 +17,7 @@ import org.redhare.core.DType;
 import org.redhare.model.Checkpoint;
 import org.redhare.model.ModelConfig;
 import org.redhare.model.ModelLoadException;
+import org.redhare.model.RopeConfig;
 import org.redhare.model.TensorRef;
 
 /**
@@ -26,6 +28,9 @@ import org.redhare.model.TensorRef;
  */
 public final class GgufCheckpoint implements Checkpoint {
     private static final Pattern BLOCK = Pattern.compile("blk\\.(\\d+)\\.(.+)");
+    /** Per-pair RoPE frequency divisors (llama.cpp's {@code freq_factors}); see {@link #config()}. */
+    static final String ROPE_FREQS = "rope_freqs.weight";
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
     static final Map<String, String> LAYER_NAMES = Map.ofEntries(
             Map.entry("attn_norm", "input_layernorm"),
             Map.entry("ffn_norm", "post_attention_layernorm"),
@@ -61,7 +66,7 @@ public final class GgufCheckpoint implements Checkpoint {
             for (GgufTensorInfo t : f.tensors()) {
                 String hf = hfName(t.name());
                 if (hf == null) {
-                    continue; // tensors no supported architecture uses (e.g. rope_freqs is derived from metadata)
+                    continue; // tensors no architecture reads as a weight (rope_freqs goes into the config, see config())
                 }
                 long[] dims = t.dims();
                 long[] shape = new long[dims.length];
@@ -156,6 +161,27 @@ public final class GgufCheckpoint implements Checkpoint {
             c.put("partial_rotary_factor", (double) ropeDim / headDim);
         }
         String scaling = file.getString(arch + ".rope.scaling.type", "none");
+        GgufTensorInfo freqs = file.tensor(ROPE_FREQS);
+        if (freqs != null) {
+            // llama.cpp's converter bakes Llama 3.1+'s "llama3" scaling into this tensor (one divisor per rotated
+            // pair) instead of metadata; ignoring it would run such files with plain RoPE, i.e. wrongly.
+            long pairs = (ropeDim > 0 ? ropeDim : headDim) / 2;
+            if (freqs.type() != GgmlType.F32 || freqs.elementCount() != pairs) {
+                throw new ModelLoadException(file.path() + ": tensor '" + ROPE_FREQS + "' should be F32 with " + pairs
+                        + " values (one per rotated pair), got " + freqs.type() + " " + java.util.Arrays.toString(freqs.dims()));
+            }
+            if (!scaling.equals("none")) {
+                throw new ModelLoadException(file.path() + ": has both '" + ROPE_FREQS + "' and rope scaling type '" + scaling
+                        + "'; RedHare applies one or the other, not both");
+            }
+            MemorySegment data = file.tensorData(freqs);
+            ObjectNode r = c.putObject("rope_scaling");
+            r.put("rope_type", RopeConfig.FREQUENCY_DIVISORS);
+            var divisors = r.putArray("divisors");
+            for (long i = 0; i < pairs; i++) {
+                divisors.add(data.getAtIndex(F32_LE, i));
+            }
+        }
         if (!scaling.equals("none")) {
             ObjectNode r = c.putObject("rope_scaling");
             r.put("rope_type", scaling);

@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.IntUnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.redhare.core.DType;
@@ -29,8 +30,9 @@ import org.redhare.model.quant.QuantizingCheckpoint;
 
 /**
  * Writes GGUF version 3 files: metadata (strings, u32, u64, f32, bool), tensor infos, and 32-byte aligned
- * data. {@link #convert} turns a Hugging Face checkpoint of a Qwen2/Qwen3 model into a GGUF with its linear
- * weights in Q8_0 or Q4_0, quantized exactly as {@code --quantize} does at load.
+ * data. {@link #convert} turns a Hugging Face checkpoint of a Llama, Qwen2 or Qwen3 model into a GGUF that
+ * llama.cpp loads too, with its linear weights in Q8_0, Q4_0 or Q4_K (quantized exactly as {@code --quantize} does
+ * at load) or in their own float types.
  */
 public final class GgufWriter {
     private static final int ALIGNMENT = 32;
@@ -57,7 +59,10 @@ public final class GgufWriter {
         }
     }
 
-    /** Writes {@code metadata} (String, Integer as u32, Long as u64, Float, Boolean values) and {@code tensors}. */
+    /**
+     * Writes {@code metadata} (String, Integer as u32, Long as u64, Float, Boolean, int[] as an int32 array,
+     * float[] as a float32 array, List of String as a string array) and {@code tensors}.
+     */
     public static void write(Path out, Map<String, Object> metadata, List<Tensor> tensors) throws IOException {
         byte[][] names = new byte[tensors.size()][];
         long header = 4 + 4 + 8 + 8;
@@ -118,6 +123,18 @@ public final class GgufWriter {
             case Long l -> 8;
             case Float f -> 4;
             case Boolean b -> 1;
+            case int[] a -> 4 + 8 + 4L * a.length;
+            case float[] a -> 4 + 8 + 4L * a.length;
+            case List<?> l -> {
+                long n = 4 + 8;
+                for (Object o : l) {
+                    if (!(o instanceof String str)) {
+                        throw new IllegalArgumentException("GGUF metadata '" + key + "': only lists of strings are written");
+                    }
+                    n += 8 + str.getBytes(StandardCharsets.UTF_8).length;
+                }
+                yield n;
+            }
             default -> throw new IllegalArgumentException("GGUF metadata '" + key + "' has unsupported value type " + v.getClass());
         };
     }
@@ -126,6 +143,13 @@ public final class GgufWriter {
         m.set(U64, p, s.length);
         MemorySegment.copy(s, 0, m, ValueLayout.JAVA_BYTE, p + 8, s.length);
         return p + 8 + s.length;
+    }
+
+    private static long arrayHeader(MemorySegment m, long p, int elementType, long n) {
+        m.set(U32, p, 9); // ARRAY
+        m.set(U32, p + 4, elementType);
+        m.set(U64, p + 8, n);
+        return p + 16;
     }
 
     private static long value(MemorySegment m, long p, Object v) {
@@ -154,6 +178,29 @@ public final class GgufWriter {
                 m.set(ValueLayout.JAVA_BYTE, p + 4, (byte) (b ? 1 : 0));
                 return p + 5;
             }
+            case int[] a -> {
+                p = arrayHeader(m, p, 5, a.length); // INT32
+                for (int x : a) {
+                    m.set(U32, p, x);
+                    p += 4;
+                }
+                return p;
+            }
+            case float[] a -> {
+                p = arrayHeader(m, p, 6, a.length); // FLOAT32
+                for (float x : a) {
+                    m.set(F32, p, x);
+                    p += 4;
+                }
+                return p;
+            }
+            case List<?> l -> {
+                p = arrayHeader(m, p, 8, l.size()); // STRING
+                for (Object o : l) {
+                    p = string(m, p, ((String) o).getBytes(StandardCharsets.UTF_8));
+                }
+                return p;
+            }
             default -> throw new IllegalArgumentException("unsupported GGUF metadata value " + v.getClass());
         }
     }
@@ -178,23 +225,42 @@ public final class GgufWriter {
         return null;
     }
 
-    /**
-     * Converts a Qwen2/Qwen3 checkpoint to GGUF with linear weights in {@code q} (Q8_0, Q4_0 or Q4_K, chosen by
-     * {@link QuantizingCheckpoint#quantizes}); other tensors keep their F32/F16/BF16 type. A tied LM head is
-     * written as a quantized {@code output.weight}, as {@code --quantize} does at load.
-     */
+    /** {@link #convert(Checkpoint, ModelConfig, Quantization, Map, Path, LoadOptions.Progress)} without extra metadata. */
     public static void convert(Checkpoint c, ModelConfig config, Quantization q, Path out, LoadOptions.Progress progress) throws IOException {
-        if (q != Quantization.Q8_0 && q != Quantization.Q4_0 && q != Quantization.Q4_K) {
-            throw new IllegalArgumentException("GGUF conversion writes q8_0, q4_0 or q4_k, not " + q);
+        convert(c, config, q, Map.of(), out, progress);
+    }
+
+    /**
+     * Converts a Hugging Face checkpoint of a Llama (Mistral), Qwen2 or Qwen3 model to GGUF, laid out as llama.cpp's
+     * converter does, so llama.cpp and other GGUF readers load it as well as RedHare:
+     * <ul>
+     *   <li>linear weights in {@code q} (Q8_0, Q4_0 or Q4_K, chosen by {@link QuantizingCheckpoint#quantizes}; a
+     *       tied LM head is then written as a quantized {@code output.weight}, as {@code --quantize} does at load),
+     *       or with {@link Quantization#NONE} every matrix in its own F32/F16/BF16 type (a tied head stays tied);
+ *       norm weights and biases in F32;</li>
+     *   <li>Llama's q/k projection rows permuted from the rotate-half layout to Meta's adjacent pairs, which
+     *       GGUF's llama architecture expects (Qwen keeps rotate-half);</li>
+     *   <li>{@code llama3} RoPE scaling as the per-pair divisors tensor {@code rope_freqs.weight};
+     *       {@code linear} and {@code yarn} as {@code rope.scaling.*} metadata;</li>
+     *   <li>{@code extra} metadata added as given (the tokenizer, see the text module's GGUF vocabulary).</li>
+     * </ul>
+     */
+    public static void convert(Checkpoint c, ModelConfig config, Quantization q, Map<String, Object> extra, Path out,
+            LoadOptions.Progress progress) throws IOException {
+        if (q != Quantization.NONE && q != Quantization.Q8_0 && q != Quantization.Q4_0 && q != Quantization.Q4_K) {
+            throw new IllegalArgumentException("GGUF conversion writes q8_0, q4_0, q4_k or the source's float types, not " + q);
         }
-        String arch = config.modelType();
-        if (!arch.equals("qwen2") && !arch.equals("qwen3")) {
-            throw new ModelLoadException("GGUF conversion supports qwen2 and qwen3 models (their RoPE layout is the same in GGUF);"
-                    + " got '" + arch + "'");
-        }
+        String arch = switch (config.modelType()) {
+            case "qwen2", "qwen3" -> config.modelType();
+            case "llama", "mistral" -> "llama";
+            default -> throw new ModelLoadException("GGUF conversion supports llama, mistral, qwen2 and qwen3 models; got '"
+                    + config.modelType() + "'");
+        };
+        boolean metaPairs = arch.equals("llama");
+        int rotary = (int) Math.round(config.headDim() * config.partialRotaryFactor());
         Map<String, Object> md = new LinkedHashMap<>();
         md.put("general.architecture", arch);
-        md.put("general.name", "redhare " + q + " conversion");
+        md.put("general.name", "redhare " + (q == Quantization.NONE ? "gguf" : q.toString().toLowerCase(java.util.Locale.ROOT)) + " conversion");
         md.put(arch + ".embedding_length", config.hiddenSize());
         md.put(arch + ".feed_forward_length", config.intermediateSize());
         md.put(arch + ".block_count", config.numLayers());
@@ -205,10 +271,20 @@ public final class GgufWriter {
         md.put(arch + ".context_length", config.maxPositionEmbeddings());
         md.put(arch + ".attention.layer_norm_rms_epsilon", (float) config.rmsNormEps());
         md.put(arch + ".rope.freq_base", (float) config.ropeTheta());
+        md.put(arch + ".rope.dimension_count", rotary);
         md.put(arch + ".vocab_size", config.vocabSize());
         List<Tensor> tensors = new ArrayList<>();
+        float[] ropeDivisors = ropeScaling(config, arch, rotary, md);
+        if (ropeDivisors != null) {
+            tensors.add(new Tensor("rope_freqs.weight", new long[] {ropeDivisors.length}, GgmlType.F32, seg -> {
+                for (int i = 0; i < ropeDivisors.length; i++) {
+                    seg.setAtIndex(F32, i, ropeDivisors[i]);
+                }
+            }));
+        }
+        md.putAll(extra);
         List<String> names = new ArrayList<>(c.names());
-        if (!c.contains("lm_head.weight") && config.tieWordEmbeddings()) {
+        if (q != Quantization.NONE && !c.contains("lm_head.weight") && config.tieWordEmbeddings()) {
             names.add("lm_head.weight");
         }
         long total = 0;
@@ -232,6 +308,9 @@ public final class GgufWriter {
                 done[0] += t.data().byteSize();
                 progress.update(done[0], all);
             };
+            int heads = !metaPairs ? 0 : name.contains(".self_attn.q_proj.") ? config.numHeads()
+                    : name.contains(".self_attn.k_proj.") ? config.numKvHeads() : 0;
+            IntUnaryOperator row = heads == 0 ? r -> r : r -> fromMetaPairs(r, config.headDim(), rotary);
             if (QuantizingCheckpoint.quantizes(t, q)) {
                 int rows = t.dim(0);
                 int cols = t.dim(1);
@@ -241,7 +320,17 @@ public final class GgufWriter {
                     float[] w = Weights.toFloats(t);
                     long rowBytes = type.byteSize(cols);
                     for (int r = 0; r < rows; r++) {
-                        Quantization.encode(stored, w, r * cols, cols, seg, r * rowBytes);
+                        Quantization.encode(stored, w, row.applyAsInt(r) * cols, cols, seg, r * rowBytes);
+                    }
+                    tick.accept(seg);
+                }));
+            } else if (t.shape().length == 1) {
+                // Norm weights and biases as F32, as llama.cpp's converter writes them: its CPU kernels multiply by
+                // an F32 vector only (a BF16 norm weight stops llama.cpp with "unsupported types").
+                tensors.add(new Tensor(g, dims, GgmlType.F32, seg -> {
+                    float[] v = Weights.toFloats(t);
+                    for (int i = 0; i < v.length; i++) {
+                        seg.setAtIndex(F32, i, v[row.applyAsInt(i)]);
                     }
                     tick.accept(seg);
                 }));
@@ -253,12 +342,82 @@ public final class GgufWriter {
                     default -> throw new ModelLoadException("tensor '" + name + "' has dtype " + t.dtype() + "; GGUF conversion reads F32, F16 or BF16");
                 };
                 tensors.add(new Tensor(g, dims, type, seg -> {
-                    MemorySegment.copy(t.data(), 0, seg, 0, seg.byteSize());
+                    if (heads == 0) {
+                        MemorySegment.copy(t.data(), 0, seg, 0, seg.byteSize());
+                    } else {
+                        int rows = t.dim(0);
+                        long rowBytes = seg.byteSize() / rows;
+                        for (int r = 0; r < rows; r++) {
+                            MemorySegment.copy(t.data(), row.applyAsInt(r) * rowBytes, seg, r * rowBytes, rowBytes);
+                        }
+                    }
                     tick.accept(seg);
                 }));
             }
         }
         Files.deleteIfExists(out);
         write(out, md, tensors);
+    }
+
+    /**
+     * The Hugging Face row that becomes GGUF row {@code r} of a Llama q or k projection. Hugging Face rotates the
+     * pairs (i, i + rotary/2) of each head; GGUF's llama architecture, like Meta's checkpoints, rotates (2i, 2i+1).
+     * Rows past {@code rotary} (partial rotary) stay where they are.
+     */
+    static int fromMetaPairs(int r, int headDim, int rotary) {
+        int head = r / headDim;
+        int j = r % headDim;
+        if (j >= rotary) {
+            return r;
+        }
+        return head * headDim + (j % 2) * (rotary / 2) + j / 2;
+    }
+
+    /**
+     * Records the model's RoPE scaling in GGUF terms: {@code llama3} as per-pair divisors (returned, for the
+     * {@code rope_freqs.weight} tensor, computed as llama.cpp's converter does), {@code linear} and {@code yarn}
+     * as metadata; null when there are no divisors to write.
+     */
+    private static float[] ropeScaling(ModelConfig config, String arch, int rotary, Map<String, Object> md) {
+        var s = config.ropeScaling();
+        String type = s == null ? "default" : s.path("rope_type").asText(s.path("type").asText("default"));
+        switch (type) {
+            case "default" -> {
+                return null;
+            }
+            case "linear" -> {
+                md.put(arch + ".rope.scaling.type", "linear");
+                md.put(arch + ".rope.scaling.factor", (float) s.path("factor").asDouble());
+                return null;
+            }
+            case "yarn" -> {
+                md.put(arch + ".rope.scaling.type", "yarn");
+                md.put(arch + ".rope.scaling.factor", (float) s.path("factor").asDouble());
+                md.put(arch + ".rope.scaling.original_context_length",
+                        s.path("original_max_position_embeddings").asInt(config.maxPositionEmbeddings()));
+                return null;
+            }
+            case "llama3" -> {
+                double factor = s.path("factor").asDouble();
+                double low = s.path("low_freq_factor").asDouble(1.0);
+                double high = s.path("high_freq_factor").asDouble(4.0);
+                double old = s.path("original_max_position_embeddings").asDouble(8192);
+                float[] divisors = new float[rotary / 2];
+                for (int i = 0; i < divisors.length; i++) {
+                    double wavelen = 2 * Math.PI * Math.pow(config.ropeTheta(), 2.0 * i / rotary);
+                    if (wavelen < old / high) {
+                        divisors[i] = 1f;
+                    } else if (wavelen > old / low) {
+                        divisors[i] = (float) factor;
+                    } else {
+                        double smooth = (old / wavelen - low) / (high - low);
+                        divisors[i] = (float) (1 / ((1 - smooth) / factor + smooth));
+                    }
+                }
+                return divisors;
+            }
+            default -> throw new ModelLoadException("GGUF conversion: rope_scaling type '" + type + "' has no GGUF form RedHare"
+                    + " writes (it writes llama3, linear and yarn)");
+        }
     }
 }

@@ -63,8 +63,8 @@ public final class GgufTokenizerLoader {
 
     static PipelineTokenizer build(Path file, Map<String, Object> md) {
         String kind = md.get("tokenizer.ggml.model") instanceof String s ? s : null;
-        if (kind == null) {
-            throw new TokenizerException(file + " has no tokenizer.ggml.model metadata: it carries no vocabulary. "
+        if (kind == null || kind.equals("none") || kind.equals("no_vocab")) {
+            throw new TokenizerException(file + " has no vocabulary (tokenizer.ggml.model " + (kind == null ? "missing" : "\"" + kind + "\"") + "). "
                     + "Point --model at a GGUF with a vocabulary or at the Hugging Face folder with tokenizer.json.");
         }
         if (!(md.get("tokenizer.ggml.tokens") instanceof List<?> rawTokens)) {
@@ -149,7 +149,7 @@ public final class GgufTokenizerLoader {
                     if (a == null || b == null || c == null) continue; // llama.cpp ignores such merges too
                     merges.putIfAbsent(a, b, rank++, c);
                 }
-                boolean llama3 = PRE.get(pre) == PRE.get("llama3");
+                boolean llama3 = PRE.get(pre).equals(PRE.get("llama3")); // every Llama 3 name: merges ignored for whole-vocabulary words
                 boolean addBos = boolOr(md, "tokenizer.ggml.add_bos_token", llama3);
                 boolean addEos = boolOr(md, "tokenizer.ggml.add_eos_token", false);
                 BpeModel model = new BpeModel(tokenToId, merges, true, false, llama3, -1, false);

@@ -1,0 +1,212 @@
+package org.redhare.text.tokenizer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.redhare.text.TokenizerException;
+
+/**
+ * A Hugging Face tokenizer (tokenizer.json, tokenizer_config.json) as GGUF {@code tokenizer.*} metadata, so a GGUF
+ * that RedHare writes carries its vocabulary the way llama.cpp's converter lays it down and the way
+ * {@link GgufTokenizerLoader} (and llama.cpp) read it back: {@code tokenizer.ggml.model} "gpt2" (byte-level BPE),
+ * {@code tokenizer.ggml.pre} naming the pre-tokenizer, the tokens by id with their types, the merges, the special
+ * token ids, and the chat template.
+ *
+ * <p>Byte-level BPE vocabularies with a pre-tokenizer llama.cpp names are written: Qwen2/2.5/3 ("qwen2"), Llama 3
+ * ("llama-bpe"), DeepSeek-V3/R1 ("deepseek-v3") and GPT-2's own ("gpt-2"). Others (SentencePiece-style
+ * vocabularies in tokenizer.json, other split patterns) are refused rather than guessed: a wrong pre-tokenizer
+ * name silently changes token ids in every reader.
+ */
+public final class GgufVocabulary {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    // llama_token_type in llama.cpp: 1 normal, 3 control, 4 user defined, 5 unused.
+    private static final int NORMAL = 1;
+    private static final int CONTROL = 3;
+    private static final int USER_DEFINED = 4;
+    private static final int UNUSED = 5;
+    // DeepSeek-V3's tokenizer.json pre-tokenizer begins with these two splits (digits in threes, then CJK runs).
+    private static final String DEEPSEEK_V3_DIGITS = "\\p{N}{1,3}";
+    private static final String DEEPSEEK_V3_CJK = "[\u4e00-\u9fa5\u3040-\u309f\u30a0-\u30ff]+";
+
+    private GgufVocabulary() {}
+
+    /**
+     * The metadata for the tokenizer in {@code dir}, with the token list padded to {@code vocabSize} (the model's
+     * embedding rows; unused ids become "[PADn]" tokens of type unused, as llama.cpp's converter names them).
+     */
+    public static Map<String, Object> fromHuggingFace(Path dir, int vocabSize) throws IOException {
+        Path file = dir.resolve("tokenizer.json");
+        if (!Files.isRegularFile(file)) {
+            throw new TokenizerException(dir + " has no tokenizer.json, so there is no vocabulary to write into the GGUF");
+        }
+        JsonNode root = JSON.readTree(file.toFile());
+        JsonNode model = root.path("model");
+        if (!model.path("type").asText("BPE").equals("BPE") || !model.path("vocab").isObject()) {
+            throw new TokenizerException(file + ": only BPE vocabularies can be written into a GGUF (this is "
+                    + model.path("type").asText("?") + ")");
+        }
+        String pre = preName(root.path("pre_tokenizer"));
+        if (pre == null) {
+            throw new TokenizerException(file + ": its pre-tokenizer " + abbreviate(root.path("pre_tokenizer").toString())
+                    + " is not one GGUF names that RedHare writes (Qwen2/Qwen3, Llama 3, DeepSeek-V3, GPT-2 byte-level BPE)");
+        }
+
+        int maxId = vocabSize - 1;
+        var vocab = model.path("vocab").properties();
+        for (var e : vocab) maxId = Math.max(maxId, e.getValue().asInt());
+        for (JsonNode a : root.path("added_tokens")) maxId = Math.max(maxId, a.path("id").asInt());
+        String[] tokens = new String[maxId + 1];
+        int[] types = new int[maxId + 1];
+        for (var e : vocab) {
+            int id = e.getValue().asInt();
+            tokens[id] = e.getKey();
+            types[id] = NORMAL;
+        }
+        for (JsonNode a : root.path("added_tokens")) {
+            int id = a.path("id").asInt();
+            tokens[id] = a.path("content").asText();
+            types[id] = a.path("special").asBoolean(false) ? CONTROL : USER_DEFINED;
+        }
+        for (int i = 0; i < tokens.length; i++) {
+            if (tokens[i] == null) {
+                tokens[i] = "[PAD" + i + "]";
+                types[i] = UNUSED;
+            }
+        }
+        List<String> merges = new ArrayList<>();
+        for (JsonNode m : model.path("merges")) {
+            merges.add(m.isArray() ? m.get(0).asText() + " " + m.get(1).asText() : m.asText());
+        }
+
+        Map<String, Object> md = new LinkedHashMap<>();
+        md.put("tokenizer.ggml.model", "gpt2");
+        md.put("tokenizer.ggml.pre", pre);
+        md.put("tokenizer.ggml.tokens", Arrays.asList(tokens));
+        md.put("tokenizer.ggml.token_type", types);
+        md.put("tokenizer.ggml.merges", merges);
+
+        Map<String, Integer> ids = new LinkedHashMap<>();
+        for (int i = 0; i < tokens.length; i++) ids.putIfAbsent(tokens[i], i);
+        JsonNode config = JSON.createObjectNode();
+        Path configFile = dir.resolve("tokenizer_config.json");
+        if (Files.isRegularFile(configFile)) {
+            config = JSON.readTree(configFile.toFile());
+        }
+        // BOS: the token tokenizer.json's post-processor puts first (Llama 3), else tokenizer_config's bos_token.
+        String prefix = templatePrefix(root.path("post_processor"));
+        Integer bos = prefix != null ? ids.get(prefix) : ids.get(tokenText(config.path("bos_token")));
+        if (bos != null) {
+            md.put("tokenizer.ggml.bos_token_id", bos);
+        }
+        // Whether encoding adds it follows tokenizer.json too (as RedHare's and the tokenizers library's encoders
+        // do), not tokenizer_config's add_bos_token, which DeepSeek-V3 sets while its post-processor adds nothing.
+        md.put("tokenizer.ggml.add_bos_token", prefix != null);
+        Integer eos = ids.get(tokenText(config.path("eos_token")));
+        if (eos != null) {
+            md.put("tokenizer.ggml.eos_token_id", eos);
+        }
+        Integer pad = ids.get(tokenText(config.path("pad_token")));
+        if (pad != null) {
+            md.put("tokenizer.ggml.padding_token_id", pad);
+        }
+        String template = chatTemplate(dir, config);
+        if (template != null) {
+            md.put("tokenizer.chat_template", template);
+        }
+        return md;
+    }
+
+    /** llama.cpp's name for a tokenizer.json pre-tokenizer, or null when it is none RedHare recognises. */
+    static String preName(JsonNode pre) {
+        List<JsonNode> steps = new ArrayList<>();
+        if (pre.path("type").asText().equals("Sequence")) {
+            pre.path("pretokenizers").forEach(steps::add);
+        } else if (!pre.isMissingNode() && !pre.isNull()) {
+            steps.add(pre);
+        }
+        List<String> splits = new ArrayList<>();
+        boolean byteLevel = false;
+        boolean byteLevelRegex = false;
+        for (JsonNode s : steps) {
+            switch (s.path("type").asText()) {
+                case "Split" -> splits.add(s.path("pattern").path("Regex").asText(null));
+                case "ByteLevel" -> {
+                    byteLevel = true;
+                    byteLevelRegex = s.path("use_regex").asBoolean(true);
+                }
+                default -> {
+                    return null;
+                }
+            }
+        }
+        if (!byteLevel) {
+            return null;
+        }
+        if (splits.isEmpty()) {
+            return byteLevelRegex ? "gpt-2" : null;
+        }
+        if (byteLevelRegex) {
+            return null; // a split followed by GPT-2's regex again: not a layout GGUF names
+        }
+        if (splits.size() == 1 && WordSplitter.QWEN2_REGEX.equals(splits.get(0))) {
+            return "qwen2";
+        }
+        if (splits.size() == 1 && WordSplitter.LLAMA3_REGEX.equals(splits.get(0))) {
+            return "llama-bpe";
+        }
+        if (splits.size() == 3 && DEEPSEEK_V3_DIGITS.equals(splits.get(0)) && DEEPSEEK_V3_CJK.equals(splits.get(1))) {
+            return "deepseek-v3";
+        }
+        return null;
+    }
+
+    /** The special token a TemplateProcessing post-processor puts before a single sequence, or null. */
+    private static String templatePrefix(JsonNode post) {
+        if (post.path("type").asText().equals("Sequence")) {
+            for (JsonNode p : post.path("processors")) {
+                String s = templatePrefix(p);
+                if (s != null) return s;
+            }
+            return null;
+        }
+        if (!post.path("type").asText().equals("TemplateProcessing")) {
+            return null;
+        }
+        JsonNode first = post.path("single").path(0);
+        return first.has("SpecialToken") ? first.path("SpecialToken").path("id").asText(null) : null;
+    }
+
+    private static String tokenText(JsonNode n) {
+        if (n.isTextual()) return n.asText();
+        if (n.isObject() && n.path("content").isTextual()) return n.path("content").asText();
+        return null;
+    }
+
+    private static String chatTemplate(Path dir, JsonNode config) throws IOException {
+        Path jinja = dir.resolve("chat_template.jinja");
+        if (Files.isRegularFile(jinja)) {
+            return Files.readString(jinja);
+        }
+        JsonNode t = config.path("chat_template");
+        if (t.isTextual()) {
+            return t.asText();
+        }
+        for (JsonNode named : t) { // a list of {name, template}: the default one
+            if (named.path("name").asText().equals("default")) {
+                return named.path("template").asText();
+            }
+        }
+        return null;
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 160 ? s : s.substring(0, 157) + "...";
+    }
+}
