@@ -29,7 +29,7 @@ import org.redhare.model.quant.Quantization;
 import org.redhare.model.quant.QuantizingCheckpoint;
 
 /**
- * Writes GGUF version 3 files: metadata (strings, u32, u64, f32, bool), tensor infos, and 32-byte aligned
+ * Writes GGUF version 3 files: metadata (strings, u32, u64, f32, bool, arrays), tensor infos, and 32-byte aligned
  * data. {@link #convert} turns a Hugging Face checkpoint of a Llama, Qwen2 or Qwen3 model into a GGUF that
  * llama.cpp loads too, with its linear weights in Q8_0, Q4_0 or Q4_K (quantized exactly as {@code --quantize} does
  * at load) or in their own float types.
@@ -237,7 +237,7 @@ public final class GgufWriter {
      *   <li>linear weights in {@code q} (Q8_0, Q4_0 or Q4_K, chosen by {@link QuantizingCheckpoint#quantizes}; a
      *       tied LM head is then written as a quantized {@code output.weight}, as {@code --quantize} does at load),
      *       or with {@link Quantization#NONE} every matrix in its own F32/F16/BF16 type (a tied head stays tied);
- *       norm weights and biases in F32;</li>
+     *       norm weights and biases in F32;</li>
      *   <li>Llama's q/k projection rows permuted from the rotate-half layout to Meta's adjacent pairs, which
      *       GGUF's llama architecture expects (Qwen keeps rotate-half);</li>
      *   <li>{@code llama3} RoPE scaling as the per-pair divisors tensor {@code rope_freqs.weight};
