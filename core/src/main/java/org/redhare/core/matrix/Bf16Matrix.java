@@ -81,30 +81,32 @@ public final class Bf16Matrix implements WeightMatrix {
      */
     private static final int STREAM_MAX_TOKENS = 7;
 
+    /** Rows {@code r0 + i + k q} ({@code k = 0..3}, {@code q} a quarter of the range) together: four long streams, as {@link #decode} pairs halves. */
     private void computeStreaming(float[] xp, int n, float[] y, int r0, int r1, float[] sums) {
-        int r = r0;
-        for (; r + 4 <= r1; r += 4) {
+        final int q = (r1 - r0) / 4;
+        for (int i = 0; i < q; i++) {
             int t = 0;
             for (; t + 4 <= n; t += 4) {
-                rows4tokens4(xp, y, r, t, sums);
+                rows4tokens4(xp, y, r0 + i, q, t, sums);
             }
             for (; t < n; t++) {
-                rows4token1(xp, y, r, t);
+                rows4token1(xp, y, r0 + i, q, t);
             }
         }
-        for (; r < r1; r++) {
+        for (int r = r0 + 4 * q; r < r1; r++) {
             for (int t = 0; t < n; t++) {
                 row1token1(xp, y, r, t);
             }
         }
     }
 
-    private void rows4tokens4(float[] xp, float[] y, int r, int t, float[] sums) {
+    /** Rows {@code r, r + q, r + 2q, r + 3q} by tokens {@code t .. t+3}. */
+    private void rows4tokens4(float[] xp, float[] y, int r, int q, int t, float[] sums) {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final int full = cols / B * B;
-        final long stride = (long) cols * 2;
-        final long b0 = r * stride, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
+        final long stride = (long) q * cols * 2;
+        final long b0 = (long) r * cols * 2, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
         final int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
         FloatVector a00 = FloatVector.zero(Kernels.F), a01 = FloatVector.zero(Kernels.F);
         FloatVector a02 = FloatVector.zero(Kernels.F), a03 = FloatVector.zero(Kernels.F);
@@ -170,7 +172,7 @@ public final class Bf16Matrix implements WeightMatrix {
         a23.intoArray(sums, 0 + 14 * L16);
         a33.intoArray(sums, 0 + 15 * L16);
         VectorMath.sum16(sums, 0, sums, 16 * L16);
-        store4x4(sums, 16 * L16, xp, y, r, t, full);
+        store4x4(sums, 16 * L16, xp, y, r, q, t, full);
     }
 
     /**
@@ -261,7 +263,7 @@ public final class Bf16Matrix implements WeightMatrix {
                     c0 = c1;
                 } while (c0 < full);
                 for (int t = tails; t < t1; t++) {
-                    rows4token1(xp, y, r, t); // same arithmetic, weights read again
+                    rows4token1(xp, y, r, 1, t); // same arithmetic, weights read again
                     row1token1(xp, y, r + 4, t);
                 }
             }
@@ -388,7 +390,7 @@ public final class Bf16Matrix implements WeightMatrix {
     private void finish5x4(float[] buf, int sums, float[] xp, float[] y, int r, int t, int full) {
         final int L = Kernels.L;
         VectorMath.sum16(buf, sums, buf, sums + 20 * L);
-        store4x4(buf, sums + 20 * L, xp, y, r, t, full);
+        store4x4(buf, sums + 20 * L, xp, y, r, 1, t, full);
         final long b4 = (long) (r + 4) * cols * 2;
         for (int j = 0; j < 4; j++) {
             y[(t + j) * rows + r + 4] = tail(b4, xp, (t + j) * cols, full, VectorMath.sum(buf, sums + (16 + j) * L));
@@ -399,16 +401,17 @@ public final class Bf16Matrix implements WeightMatrix {
      * Each row's tail columns added to the 16 lane sums at {@code buf[so ...]} (token by token: row i of
      * token j at {@code so + 4 * j + i}), into {@code y}.
      */
-    private void store4x4(float[] buf, int so, float[] xp, float[] y, int r, int t, int full) {
-        final long stride = (long) cols * 2;
-        final long b0 = r * stride;
+    /** The 16 lane sums at {@code buf[so ...]} (token-major) plus tails into rows {@code r, r + q, r + 2q, r + 3q}. */
+    private void store4x4(float[] buf, int so, float[] xp, float[] y, int r, int q, int t, int full) {
+        final long stride = (long) q * cols * 2;
+        final long b0 = (long) r * cols * 2;
         if (full == cols) { // no tail columns (the usual case): skip the sixteen empty tail loops
             for (int j = 0; j < 4; j++, so += 4) {
                 int yo = (t + j) * rows + r;
                 y[yo] = buf[so];
-                y[yo + 1] = buf[so + 1];
-                y[yo + 2] = buf[so + 2];
-                y[yo + 3] = buf[so + 3];
+                y[yo + q] = buf[so + 1];
+                y[yo + 2 * q] = buf[so + 2];
+                y[yo + 3 * q] = buf[so + 3];
             }
             return;
         }
@@ -416,18 +419,19 @@ public final class Bf16Matrix implements WeightMatrix {
             int yo = (t + j) * rows + r;
             int xo = (t + j) * cols;
             y[yo] = tail(b0, xp, xo, full, buf[so]);
-            y[yo + 1] = tail(b0 + stride, xp, xo, full, buf[so + 1]);
-            y[yo + 2] = tail(b0 + 2 * stride, xp, xo, full, buf[so + 2]);
-            y[yo + 3] = tail(b0 + 3 * stride, xp, xo, full, buf[so + 3]);
+            y[yo + q] = tail(b0 + stride, xp, xo, full, buf[so + 1]);
+            y[yo + 2 * q] = tail(b0 + 2 * stride, xp, xo, full, buf[so + 2]);
+            y[yo + 3 * q] = tail(b0 + 3 * stride, xp, xo, full, buf[so + 3]);
         }
     }
 
-    private void rows4token1(float[] xp, float[] y, int r, int t) {
+    /** Rows {@code r, r + q, r + 2q, r + 3q}, one token. */
+    private void rows4token1(float[] xp, float[] y, int r, int q, int t) {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final int full = cols / B * B;
-        final long stride = (long) cols * 2;
-        final long b0 = r * stride, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
+        final long stride = (long) q * cols * 2;
+        final long b0 = (long) r * cols * 2, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
         final int xo = t * cols;
         FloatVector a0 = FloatVector.zero(Kernels.F), a1 = FloatVector.zero(Kernels.F);
         FloatVector a2 = FloatVector.zero(Kernels.F), a3 = FloatVector.zero(Kernels.F);
@@ -445,9 +449,9 @@ public final class Bf16Matrix implements WeightMatrix {
         }
         int yo = t * rows + r;
         y[yo] = tail(b0, xp, xo, full, VectorMath.sum(a0));
-        y[yo + 1] = tail(b1, xp, xo, full, VectorMath.sum(a1));
-        y[yo + 2] = tail(b2, xp, xo, full, VectorMath.sum(a2));
-        y[yo + 3] = tail(b3, xp, xo, full, VectorMath.sum(a3));
+        y[yo + q] = tail(b1, xp, xo, full, VectorMath.sum(a1));
+        y[yo + 2 * q] = tail(b2, xp, xo, full, VectorMath.sum(a2));
+        y[yo + 3 * q] = tail(b3, xp, xo, full, VectorMath.sum(a3));
     }
 
     /** Two rows, one token: the decode kernel ({@link #decode}). */
