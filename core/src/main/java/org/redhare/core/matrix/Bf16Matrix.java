@@ -210,6 +210,18 @@ public final class Bf16Matrix implements WeightMatrix {
      * block ({@code [block][row or token][even|odd][L]}) so each is one sequential stream the prefetchers
      * follow, and the 16 lane sums run as one transposed reduction. Same arithmetic, same bits.
      */
+    /**
+     * Up to this many tokens (the decode step of up to 32 users, where every weight comes from memory for few
+     * FMAs) each thread's five-row tiles take rows {@code r + k q} ({@code k = 0..4}, {@code q} a fifth of its range)
+     * instead of five neighbours: five long sequential streams, as {@link #decode} does with two, which the hardware
+     * prefetchers follow without the explicit fetching the neighbour layout needs. Same arithmetic per row, so the
+     * same bits. Measured (`QuickMatrixRates bf16 SHAPE 16`, one JVM alternating, wall G weights/s): [151936 x 896]
+     * 31.2 -> 33.2-35.0 on one thread, 56.6-62.3 -> 70.5-72.5 on two; [4864 x 896] 34.7-37.0 -> 38.5-39.7 and
+     * 54.6-61.9 -> 65.9-70.8; [896 x 4864] 39.3-39.6 -> 42.1-43.6 and 74.1-77.5 -> 84.3-89.1. Prompts keep the
+     * neighbours: with 512 tokens the scattered output rows cost more (4864 x 896 on one thread: 41-42 -> 37-39).
+     */
+    private static final int SPLIT_MAX_TOKENS = 32;
+
     private void computeWidened(float[] xp, int n, float[] y, int r0, int r1, float[] buf) {
         final int L = Kernels.L;
         final int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
@@ -224,15 +236,18 @@ public final class Bf16Matrix implements WeightMatrix {
         for (int t0 = 0; t0 < n; t0 += block) {
             int t1 = Math.min(n, t0 + block);
             int tails = t0 + (t1 - t0) / 4 * 4; // tokens past the last full group of four
-            int r = r0;
-            for (; r + TILE_ROWS <= r1; r += TILE_ROWS) {
+            final boolean split = n <= SPLIT_MAX_TOKENS;
+            final int tiles = (r1 - r0) / TILE_ROWS;
+            final int q = split ? tiles : 1; // rows r, r + q, .., r + 4q form a tile
+            for (int i = 0; i < tiles; i++) {
+                final int r = split ? r0 + i : r0 + i * TILE_ROWS;
                 int c0 = 0;
                 do { // at least once: rows shorter than one block still get their tails and stores
                     int c1 = Math.min(full, c0 + chunk);
                     for (int t = t0; t + 4 <= t1; t += 4) {
                         int acc = accs + (t - t0) / 4 * group;
                         if (t == t0) { // the first group widens the rows as it goes, so reading them overlaps its FMAs
-                            widenTile5tokens4(r, buf, c0, c1, xp, packed + t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf, c0 == 0 ? 0 : acc,
+                            widenTile5tokens4(r, q, buf, c0, c1, xp, packed + t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf, c0 == 0 ? 0 : acc,
                                     c1 == full ? sums : acc);
                         } else {
                             // Groups 1..3 fetch the rows the next first group widens (FloatTiles#tile5tokens4Fetching).
@@ -248,7 +263,7 @@ public final class Bf16Matrix implements WeightMatrix {
                                 tb = next + Math.min(2 * g - 1, TILE_ROWS - 1) * stride;
                                 ts = 2L * Kernels.PAIR_BLOCK;
                             }
-                            if (g <= 3) {
+                            if (g <= 3 && !split) {
                                 FloatTiles.tile5tokens4Fetching(buf, c0, c1, xp, packed + t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
                                         c0 == 0 ? 0 : acc, c1 == full ? sums : acc, data, ta, tb, ts, tmax);
                             } else {
@@ -257,17 +272,17 @@ public final class Bf16Matrix implements WeightMatrix {
                             }
                         }
                         if (c1 == full) {
-                            finish5x4(buf, sums, xp, y, r, t, full);
+                            finish5x4(buf, sums, xp, y, r, q, t, full);
                         }
                     }
                     c0 = c1;
                 } while (c0 < full);
                 for (int t = tails; t < t1; t++) {
-                    rows4token1(xp, y, r, 1, t); // same arithmetic, weights read again
-                    row1token1(xp, y, r + 4, t);
+                    rows4token1(xp, y, r, q, t); // same arithmetic, weights read again
+                    row1token1(xp, y, r + 4 * q, t);
                 }
             }
-            for (; r < r1; r++) {
+            for (int r = r0 + TILE_ROWS * tiles; r < r1; r++) {
                 for (int t = t0; t < t1; t++) {
                     row1token1(xp, y, r, t);
                 }
@@ -293,11 +308,11 @@ public final class Bf16Matrix implements WeightMatrix {
      * arithmetic instead of running as a burst of their own (a separate widening pass measured 8% of a pp512
      * profile, mostly waiting on memory). Tokens past the last group of four read the weights themselves.
      */
-    private void widenTile5tokens4(int r, float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out) {
+    private void widenTile5tokens4(int r, int rq, float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out) {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
-        final long stride = (long) cols * 2;
-        final long b0 = r * stride + c0 * 2L, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride, b4 = b3 + stride;
+        final long stride = (long) rq * cols * 2;
+        final long b0 = (long) r * cols * 2 + c0 * 2L, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride, b4 = b3 + stride;
         FloatVector a00 = FloatVector.fromArray(Kernels.F, init, io), a10 = FloatVector.fromArray(Kernels.F, init, io + L);
         FloatVector a20 = FloatVector.fromArray(Kernels.F, init, io + 2 * L), a30 = FloatVector.fromArray(Kernels.F, init, io + 3 * L);
         FloatVector a01 = FloatVector.fromArray(Kernels.F, init, io + 4 * L), a11 = FloatVector.fromArray(Kernels.F, init, io + 5 * L);
@@ -387,13 +402,13 @@ public final class Bf16Matrix implements WeightMatrix {
     }
 
     /** Lane sums and tails of a five-row tile's 20 accumulators stored at {@code buf[sums ...]}, into {@code y}. */
-    private void finish5x4(float[] buf, int sums, float[] xp, float[] y, int r, int t, int full) {
+    private void finish5x4(float[] buf, int sums, float[] xp, float[] y, int r, int q, int t, int full) {
         final int L = Kernels.L;
         VectorMath.sum16(buf, sums, buf, sums + 20 * L);
-        store4x4(buf, sums + 20 * L, xp, y, r, 1, t, full);
-        final long b4 = (long) (r + 4) * cols * 2;
+        store4x4(buf, sums + 20 * L, xp, y, r, q, t, full);
+        final long b4 = (long) (r + 4 * q) * cols * 2;
         for (int j = 0; j < 4; j++) {
-            y[(t + j) * rows + r + 4] = tail(b4, xp, (t + j) * cols, full, VectorMath.sum(buf, sums + (16 + j) * L));
+            y[(t + j) * rows + r + 4 * q] = tail(b4, xp, (t + j) * cols, full, VectorMath.sum(buf, sums + (16 + j) * L));
         }
     }
 

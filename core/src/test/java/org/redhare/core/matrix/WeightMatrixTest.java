@@ -106,7 +106,7 @@ class WeightMatrixTest {
             w[i] = (float) rnd.nextGaussian();
         }
         WeightMatrix m = make(dtype, w, rows, cols);
-        int maxN = 21; // crosses every kernel switch (1, 2..16 streaming, 17+ widened tiles)
+        int maxN = 40; // crosses every kernel switch (1; 2..7 streaming; 8+ widened tiles, split rows up to 32 tokens)
         float[] x = new float[maxN * cols];
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) rnd.nextGaussian() * (i % 7 == 0 ? 50 : 1);
