@@ -39,6 +39,7 @@ final class QuantizeCommand implements Callable<Integer> {
             Quantization q = target.equals("gguf") ? Quantization.NONE : Quantization.parse(target);
             ModelConfig config = ModelConfig.load(model);
             try (SafetensorsCheckpoint c = SafetensorsCheckpoint.open(model)) {
+                GgufWriter.architecture(config); // unsupported models fail before anything else is read
                 GgufWriter.convert(c, config, q, GgufVocabularyOption.of(model, config.vocabSize()), out,
                         (done, total) -> Progress.bar(q == Quantization.NONE ? "writing gguf" : "quantizing to " + target, done, total));
             } catch (org.redhare.model.ModelLoadException e) {

@@ -345,6 +345,15 @@ class CliTest {
         assertThat(r.err()).contains("no tokenizer.json").contains("no vocabulary");
         r = CliRunner.run("generate", "--model", bareGguf.toString(), "--tokens", "1,2,3", "-n", "3", "--ignore-eos", "--json");
         assertThat(r.exit()).as(r.err()).isZero();
+
+        r = CliRunner.run("quantize", "--model", SharedFiles.require("fixtures/mixtral-tiny").toString(), "--to", "gguf",
+                "--out", tmp.resolve("moe.gguf").toString());
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.err()).contains("supports llama, mistral, qwen2 and qwen3").doesNotContain("vocabulary");
+        r = CliRunner.run("quantize", "--model", SharedFiles.require("fixtures/qwen3-tiny-fp8").toString(), "--to", "q8_0",
+                "--out", tmp.resolve("fp8.gguf").toString());
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.err()).contains("F8_E4M3").contains("BF16 original");
     }
 
     private static String[] concat(String a, String b, String c, String[] rest) {

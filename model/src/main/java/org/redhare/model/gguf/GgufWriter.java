@@ -250,12 +250,7 @@ public final class GgufWriter {
         if (q != Quantization.NONE && q != Quantization.Q8_0 && q != Quantization.Q4_0 && q != Quantization.Q4_K) {
             throw new IllegalArgumentException("GGUF conversion writes q8_0, q4_0, q4_k or the source's float types, not " + q);
         }
-        String arch = switch (config.modelType()) {
-            case "qwen2", "qwen3" -> config.modelType();
-            case "llama", "mistral" -> "llama";
-            default -> throw new ModelLoadException("GGUF conversion supports llama, mistral, qwen2 and qwen3 models; got '"
-                    + config.modelType() + "'");
-        };
+        String arch = architecture(config);
         boolean metaPairs = arch.equals("llama");
         int rotary = (int) Math.round(config.headDim() * config.partialRotaryFactor());
         Map<String, Object> md = new LinkedHashMap<>();
@@ -339,7 +334,8 @@ public final class GgufWriter {
                     case F32 -> GgmlType.F32;
                     case F16 -> GgmlType.F16;
                     case BF16 -> GgmlType.BF16;
-                    default -> throw new ModelLoadException("tensor '" + name + "' has dtype " + t.dtype() + "; GGUF conversion reads F32, F16 or BF16");
+                    default -> throw new ModelLoadException("tensor '" + name + "' has dtype " + t.dtype() + "; GGUF conversion reads F32, F16 or"
+                            + " BF16 weights" + (t.dtype() == DType.F8_E4M3 ? " (this is an FP8 checkpoint: convert its BF16 original)" : ""));
                 };
                 tensors.add(new Tensor(g, dims, type, seg -> {
                     if (heads == 0) {
@@ -357,6 +353,19 @@ public final class GgufWriter {
         }
         Files.deleteIfExists(out);
         write(out, md, tensors);
+    }
+
+    /**
+     * The GGUF architecture {@link #convert} writes for this model, or a {@link ModelLoadException} saying which
+     * models it converts; callers check this before preparing anything else.
+     */
+    public static String architecture(ModelConfig config) {
+        return switch (config.modelType()) {
+            case "qwen2", "qwen3" -> config.modelType();
+            case "llama", "mistral" -> "llama";
+            default -> throw new ModelLoadException("GGUF conversion supports llama, mistral, qwen2 and qwen3 models; got '"
+                    + config.modelType() + "'");
+        };
     }
 
     /**
