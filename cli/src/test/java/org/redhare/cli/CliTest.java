@@ -288,10 +288,8 @@ class CliTest {
 
     @Test
     void chatStreamsTextFromAModelWithARealTokenizer(@TempDir Path tmp) throws Exception {
-        Path m = tmp.resolve("chat");
-        CliRunner.Result r = CliRunner.run("synth", "--arch", "qwen3", "--shape", "tiny", "--out", m.toString(),
-                "--tokenizer", SharedFiles.require("tokenizers/qwen3").toString());
-        assertThat(r.exit()).as(r.err()).isZero();
+        Path m = tinyQwen3WithTokenizer(tmp.resolve("chat"));
+        CliRunner.Result r;
         java.io.InputStream oldIn = System.in;
         try {
             System.setIn(new java.io.ByteArrayInputStream("Hello there!\n/reset\nAgain\n/exit\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
@@ -321,10 +319,8 @@ class CliTest {
      */
     @Test
     void ggufExportCarriesTheTokenizerAndChatTemplate(@TempDir Path tmp) throws Exception {
-        Path m = tmp.resolve("folder");
-        CliRunner.Result r = CliRunner.run("synth", "--arch", "qwen3", "--shape", "tiny", "--out", m.toString(),
-                "--tokenizer", SharedFiles.require("tokenizers/qwen3").toString());
-        assertThat(r.exit()).as(r.err()).isZero();
+        Path m = tinyQwen3WithTokenizer(tmp.resolve("folder"));
+        CliRunner.Result r;
         Path gguf = tmp.resolve("model.gguf");
         r = CliRunner.run("quantize", "--model", m.toString(), "--to", "gguf", "--out", gguf.toString());
         assertThat(r.exit()).as(r.err()).isZero();
@@ -354,6 +350,14 @@ class CliTest {
                 "--out", tmp.resolve("fp8.gguf").toString());
         assertThat(r.exit()).isNotZero();
         assertThat(r.err()).contains("F8_E4M3").contains("BF16 original");
+    }
+
+    /** A tiny synthetic Qwen3 model with the real Qwen3 tokenizer and chat template, written to {@code dir}. */
+    private static Path tinyQwen3WithTokenizer(Path dir) {
+        CliRunner.Result r = CliRunner.run("synth", "--arch", "qwen3", "--shape", "tiny", "--out", dir.toString(),
+                "--tokenizer", SharedFiles.require("tokenizers/qwen3").toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        return dir;
     }
 
     private static String[] concat(String a, String b, String c, String[] rest) {
