@@ -234,6 +234,11 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             pool.forRange(rows, promptGrain(pool.threads()), (r0, r1, w) -> prompt(x, n, y, r0, r1, pool.workerScratch(w, scratch)));
         } else {
             int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
+            if (n == 1) {
+                int scratch = 2 * cols + Kernels.SUM16_FLOATS;
+                pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1, (t0, t1, w) -> decode(x, y, t0, t1, pool.workerScratch(w, scratch)));
+                return;
+            }
             int scratch = n * cols + Kernels.SUM16_FLOATS;
             pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1, (t0, t1, w) -> run(x, n, y, t0, t1, pool.workerScratch(w, scratch)));
         }
@@ -279,6 +284,115 @@ public final class Fp8BlockMatrix implements WeightMatrix {
                 }
             }
         }
+    }
+
+    /**
+     * One token: tiles {@code tile0 + i} and {@code tile0 + h + i} ({@code h} half the range) go through
+     * {@link #tiles2x1} together, so the pass reads two long sequential streams where {@link #tile4x1} read one.
+     * Widening costs about four times BF16's integer work per byte, and with one stream the memory reads and that
+     * arithmetic ran one after the other (the one-stream rate from DRAM, 7.2-7.4 GB/s on one thread, was what
+     * adding the two times predicts); the second stream keeps more lines in flight while the arithmetic runs.
+     * Same arithmetic per row, so the same bits. Measured (`QuickMatrixRates fp8 SHAPE 1 [threads]`, one build, a
+     * temporary switch alternating, GB/s): [151936 x 896] 6.6-7.3 -> 9.8-10.0 on one thread, 14.2-15.2 -> 18.1-18.5
+     * on two; [896 x 4864] 15.6 -> 19.9 and 28.2-28.5 -> 35.4-36.8; [4864 x 896] 14.7 -> 17.2 and 27.0-27.6 ->
+     * 30.9-32.0. Four streams (16 accumulators) measured 15-19% over two on [896 x 4864] but its kernel was
+     * compiled badly on [151936 x 896] (0.1 GB/s) and was not kept. Activations of the first tile's band are in
+     * {@code buf[0 ..]}, of the second's in {@code buf[cols ..]}.
+     */
+    private void decode(float[] x, float[] y, int tile0, int tile1, float[] buf) {
+        final int sums = 2 * cols;
+        final int h = (tile1 - tile0) / 2;
+        int readyA = -1, readyB = -1;
+        for (int i = 0; i < h; i++) {
+            int ra = (tile0 + i) * QuantKernels.TILE;
+            int rb = (tile0 + h + i) * QuantKernels.TILE;
+            if (fullTile(ra) && fullTile(rb)) {
+                if (readyA != band(ra)) {
+                    readyA = band(ra);
+                    scaleActivations(x, 0, 1, readyA, buf, 0);
+                }
+                if (readyB != band(rb)) {
+                    readyB = band(rb);
+                    scaleActivations(x, 0, 1, readyB, buf, cols);
+                }
+                tiles2x1(ra, rb, buf, y, buf, sums);
+            } else {
+                readyA = readyB = -1;
+                oneTile(ra, x, y, buf, sums);
+                oneTile(rb, x, y, buf, sums);
+            }
+        }
+        for (int tile = tile0 + 2 * h; tile < tile1; tile++) {
+            oneTile(tile * QuantKernels.TILE, x, y, buf, sums);
+        }
+    }
+
+    private boolean fullTile(int r0) {
+        return r0 + QuantKernels.TILE <= rows && band(r0) == band(r0 + QuantKernels.TILE - 1);
+    }
+
+    /** One token, the tile at row {@code r0}, activations scaled into {@code buf[0 ..]} here. */
+    private void oneTile(int r0, float[] x, float[] y, float[] buf, int sums) {
+        int h = Math.min(QuantKernels.TILE, rows - r0);
+        int ready = -1;
+        for (int r = r0; r < r0 + h; r++) {
+            if (ready != band(r)) {
+                ready = band(r);
+                scaleActivations(x, 0, 1, ready, buf, 0);
+            }
+            y[r] = row1(r, buf, 0, buf, sums);
+        }
+    }
+
+    /** Full tiles at rows {@code ra} and {@code rb}, one token; activations for {@code ra} at {@code x[0 ..]}, for {@code rb} at {@code x[cols ..]}. */
+    private void tiles2x1(int ra, int rb, float[] x, float[] y, float[] buf, int bo) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final long step = 4L * G;
+        long oa = (long) ra * cols;
+        long ob = (long) rb * cols;
+        final int xb = cols;
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        for (int c = 0; c < full; c += G, oa += step, ob += step) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, oa, ByteOrder.LITTLE_ENDIAN);
+            IntVector v1 = IntVector.fromMemorySegment(I, packed, oa + G, ByteOrder.LITTLE_ENDIAN);
+            IntVector v2 = IntVector.fromMemorySegment(I, packed, oa + 2L * G, ByteOrder.LITTLE_ENDIAN);
+            IntVector v3 = IntVector.fromMemorySegment(I, packed, oa + 3L * G, ByteOrder.LITTLE_ENDIAN);
+            IntVector u0 = IntVector.fromMemorySegment(I, packed, ob, ByteOrder.LITTLE_ENDIAN);
+            IntVector u1 = IntVector.fromMemorySegment(I, packed, ob + G, ByteOrder.LITTLE_ENDIAN);
+            IntVector u2 = IntVector.fromMemorySegment(I, packed, ob + 2L * G, ByteOrder.LITTLE_ENDIAN);
+            IntVector u3 = IntVector.fromMemorySegment(I, packed, ob + 3L * G, ByteOrder.LITTLE_ENDIAN);
+            for (int k = 0; k < 4; k++) {
+                int sh = 24 - 8 * k;
+                FloatVector xa = FloatVector.fromArray(F, x, c + k * L);
+                FloatVector xq = FloatVector.fromArray(F, x, xb + c + k * L);
+                a0 = v0.lanewise(VectorOperators.LSHL, sh).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a0);
+                a1 = v1.lanewise(VectorOperators.LSHL, sh).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a1);
+                a2 = v2.lanewise(VectorOperators.LSHL, sh).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a2);
+                a3 = v3.lanewise(VectorOperators.LSHL, sh).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a3);
+                b0 = u0.lanewise(VectorOperators.LSHL, sh).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b0);
+                b1 = u1.lanewise(VectorOperators.LSHL, sh).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b1);
+                b2 = u2.lanewise(VectorOperators.LSHL, sh).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b2);
+                b3 = u3.lanewise(VectorOperators.LSHL, sh).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b3);
+            }
+        }
+        a0.intoArray(buf, bo);
+        y[ra] = (VectorMath.sum(buf, bo) + tail(ra, x, 0)) * rowFactors[ra];
+        a1.intoArray(buf, bo);
+        y[ra + 1] = (VectorMath.sum(buf, bo) + tail(ra + 1, x, 0)) * rowFactors[ra + 1];
+        a2.intoArray(buf, bo);
+        y[ra + 2] = (VectorMath.sum(buf, bo) + tail(ra + 2, x, 0)) * rowFactors[ra + 2];
+        a3.intoArray(buf, bo);
+        y[ra + 3] = (VectorMath.sum(buf, bo) + tail(ra + 3, x, 0)) * rowFactors[ra + 3];
+        b0.intoArray(buf, bo);
+        y[rb] = (VectorMath.sum(buf, bo) + tail(rb, x, xb)) * rowFactors[rb];
+        b1.intoArray(buf, bo);
+        y[rb + 1] = (VectorMath.sum(buf, bo) + tail(rb + 1, x, xb)) * rowFactors[rb + 1];
+        b2.intoArray(buf, bo);
+        y[rb + 2] = (VectorMath.sum(buf, bo) + tail(rb + 2, x, xb)) * rowFactors[rb + 2];
+        b3.intoArray(buf, bo);
+        y[rb + 3] = (VectorMath.sum(buf, bo) + tail(rb + 3, x, xb)) * rowFactors[rb + 3];
     }
 
     /**
