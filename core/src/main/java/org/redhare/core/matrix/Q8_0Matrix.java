@@ -700,31 +700,11 @@ public final class Q8_0Matrix implements WeightMatrix {
             a20 = w23.fma(x03, a20);
             a30 = w33.fma(x03, a30);
         }
-        final int tl = cols - full;
-        final long toff = base + (long) (full / 1) * 4;
-        float q00 = 0f;
-        float q10 = 0f;
-        float q20 = 0f;
-        float q30 = 0f;
-        for (int i = 0; i < tl; i++) {
-            final int cb = (full + i) / bw;
-            final float u0 = packed.get(ValueLayout.JAVA_BYTE, toff + 0L * tl + i) * scales[sr0 + cb];
-            final float u1 = packed.get(ValueLayout.JAVA_BYTE, toff + 1L * tl + i) * scales[sr1 + cb];
-            final float u2 = packed.get(ValueLayout.JAVA_BYTE, toff + 2L * tl + i) * scales[sr2 + cb];
-            final float u3 = packed.get(ValueLayout.JAVA_BYTE, toff + 3L * tl + i) * scales[sr3 + cb];
-            q00 += u0 * x[x0 + full + i];
-            q10 += u1 * x[x0 + full + i];
-            q20 += u2 * x[x0 + full + i];
-            q30 += u3 * x[x0 + full + i];
-        }
         a00.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 0] = VectorMath.sum(buf, bo + 0 * L) + q00;
-        a10.intoArray(buf, bo + 1 * L);
-        y[(t + 0) * rows + r0 + 1] = VectorMath.sum(buf, bo + 1 * L) + q10;
+        a10.intoArray(buf, bo + L);
         a20.intoArray(buf, bo + 2 * L);
-        y[(t + 0) * rows + r0 + 2] = VectorMath.sum(buf, bo + 2 * L) + q20;
         a30.intoArray(buf, bo + 3 * L);
-        y[(t + 0) * rows + r0 + 3] = VectorMath.sum(buf, bo + 3 * L) + q30;
+        finish4x1(r0, t, x, y, buf, bo);
     }
     /**
      * One token: tiles {@code tile0 + i} and {@code tile0 + h + i} ({@code h} half the range) through {@link #tiles2x1},
@@ -866,14 +846,16 @@ public final class Q8_0Matrix implements WeightMatrix {
         b10.intoArray(buf, bo + 5 * L);
         b20.intoArray(buf, bo + 6 * L);
         b30.intoArray(buf, bo + 7 * L);
-        finish4x1(r0, x, y, buf, bo);
-        finish4x1(rb, x, y, buf, bo + 4 * L);
+        finish4x1(r0, 0, x, y, buf, bo);
+        finish4x1(rb, 0, x, y, buf, bo + 4 * L);
     }
 
-    /** Lane sums and tails of a full tile's four one-token accumulators stored at {@code buf[bo ...]} (as {@link #tile4x1} ends). */
-    private void finish4x1(int r0, float[] x, float[] y, float[] buf, int bo) {
+    /** Lane sums and tails of a full tile's four one-token accumulators stored at {@code buf[bo ...]}, token {@code t}. */
+    private void finish4x1(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
         final int full = cols / G * G;
+        final int xf = t * cols + full;
+        final int yo = t * rows + r0;
         final int tl = cols - full;
         final long toff = (long) r0 * cols + (long) full * 4;
         final int sr0 = r0 * nb, sr1 = sr0 + nb, sr2 = sr1 + nb, sr3 = sr2 + nb;
@@ -887,15 +869,15 @@ public final class Q8_0Matrix implements WeightMatrix {
             final float u1 = packed.get(ValueLayout.JAVA_BYTE, toff + 1L * tl + i) * scales[sr1 + cb];
             final float u2 = packed.get(ValueLayout.JAVA_BYTE, toff + 2L * tl + i) * scales[sr2 + cb];
             final float u3 = packed.get(ValueLayout.JAVA_BYTE, toff + 3L * tl + i) * scales[sr3 + cb];
-            q00 += u0 * x[full + i];
-            q10 += u1 * x[full + i];
-            q20 += u2 * x[full + i];
-            q30 += u3 * x[full + i];
+            q00 += u0 * x[xf + i];
+            q10 += u1 * x[xf + i];
+            q20 += u2 * x[xf + i];
+            q30 += u3 * x[xf + i];
         }
-        y[r0] = VectorMath.sum(buf, bo) + q00;
-        y[r0 + 1] = VectorMath.sum(buf, bo + L) + q10;
-        y[r0 + 2] = VectorMath.sum(buf, bo + 2 * L) + q20;
-        y[r0 + 3] = VectorMath.sum(buf, bo + 3 * L) + q30;
+        y[yo] = VectorMath.sum(buf, bo) + q00;
+        y[yo + 1] = VectorMath.sum(buf, bo + L) + q10;
+        y[yo + 2] = VectorMath.sum(buf, bo + 2 * L) + q20;
+        y[yo + 3] = VectorMath.sum(buf, bo + 3 * L) + q30;
     }
 
     /** Row {@code r} of a tile of {@code h} rows, token {@code t}; same summation order as the tile kernels. */
