@@ -45,16 +45,13 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix permits F16Matrix
         MatrixChecks.operands(this, x, n, y);
         if (n < TILE_MIN_TOKENS) {
             pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), (r0, r1, w) -> {
-                float[] two = pool.workerScratch(w, 4 * cols);
+                float[] four = pool.workerScratch(w, 4 * cols);
                 int r = r0;
                 for (; r + 4 <= r1; r += 4) {
-                    rows4Tokens(r, x, n, y, two);
+                    rows4Tokens(r, x, n, y, four);
                 }
-                for (; r + 2 <= r1; r += 2) {
-                    rows2Tokens(r, x, n, y, two);
-                }
-                if (r < r1) {
-                    rowTokens(r, x, 0, n, y, two, 0);
+                for (; r < r1; r++) { // at most three rows
+                    rowTokens(r, x, 0, n, y, four, 0);
                 }
             });
             return;
@@ -83,38 +80,9 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix permits F16Matrix
     }
 
     /**
-     * Rows {@code r} and {@code r + 1} for all {@code n} tokens (a decode step of a few users): both rows widened
-     * into {@code buf}, then a token's two dot products run as two independent FMA chains (one chain alone is
-     * bound by the FMA latency: measured 6.0-6.5 G weights/s from cache with one row, against BF16's 12).
-     */
-    private void rows2Tokens(int r, float[] x, int n, float[] y, float[] buf) {
-        final int L = Kernels.L;
-        final int B = Kernels.PAIR_BLOCK;
-        final int full = cols / B * B;
-        widen((long) r * cols, buf, 0, 2 * cols);
-        int t = 0;
-        for (; t + 4 <= n; t += 4) {
-            dot4(buf, 0, x, t, y, r);
-            dot4(buf, cols, x, t, y, r + 1);
-        }
-        for (; t < n; t++) {
-            final int xo = t * cols;
-            FloatVector a0 = FloatVector.zero(Kernels.F), a1 = FloatVector.zero(Kernels.F);
-            for (int c = 0; c < full; c += B) {
-                FloatVector xe = FloatVector.fromArray(Kernels.F, x, xo + c);
-                FloatVector xd = FloatVector.fromArray(Kernels.F, x, xo + c + L);
-                a0 = FloatVector.fromArray(Kernels.F, buf, c + L).fma(xd, FloatVector.fromArray(Kernels.F, buf, c).fma(xe, a0));
-                a1 = FloatVector.fromArray(Kernels.F, buf, cols + c + L).fma(xd, FloatVector.fromArray(Kernels.F, buf, cols + c).fma(xe, a1));
-            }
-            y[t * rows + r] = tail(buf, 0, x, xo, VectorMath.sum(a0));
-            y[t * rows + r + 1] = tail(buf, cols, x, xo, VectorMath.sum(a1));
-        }
-    }
-
-    /**
      * Rows {@code r .. r + 3} for all {@code n} tokens: the four rows widened into {@code buf}, then each token's
-     * four dot products as four independent FMA chains (two chains were still bound by the FMA latency on the AMD
-     * host). Same arithmetic per row, same bits. Measured there (`QuickMatrixRates DTYPE SHAPE 1`, one thread, a
+     * four dot products as four independent FMA chains (one chain alone is bound by the FMA latency: 6.0-6.5 G
+     * weights/s from cache on the Intel host against BF16's 12; two chains still were on the AMD host). Same arithmetic per row, same bits. Measured there (`QuickMatrixRates DTYPE SHAPE 1`, one thread, a
      * temporary switch alternating, G weights/s): f16 [4864 x 896] 6.4-6.6 -> 8.3-8.7, [151936 x 896] 4.5-4.6 ->
      * 4.4-5.2; f32 [4864 x 896] 4.8-5.1 -> 5.3-6.2, [151936 x 896] 2.9-3.0 -> 3.4-3.5.
      */
