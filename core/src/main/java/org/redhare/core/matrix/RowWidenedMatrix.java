@@ -82,8 +82,9 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix permits F16Matrix
     /**
      * Rows {@code r .. r + 3} for all {@code n} tokens: the four rows widened into {@code buf}, then each token's
      * four dot products as four independent FMA chains (one chain alone is bound by the FMA latency: 6.0-6.5 G
-     * weights/s from cache on the Intel host against BF16's 12; two chains still were on the AMD host). Same arithmetic per row, same bits. Measured there (`QuickMatrixRates DTYPE SHAPE 1`, one thread, a
-     * temporary switch alternating, G weights/s): f16 [4864 x 896] 6.4-6.6 -> 8.3-8.7, [151936 x 896] 4.5-4.6 ->
+     * weights/s from cache on the Intel host against BF16's 12; two chains still were on the AMD host). Same
+     * arithmetic per row, same bits. Measured there (`QuickMatrixRates DTYPE SHAPE 1`, one thread, a temporary
+     * switch alternating, G weights/s): f16 [4864 x 896] 6.4-6.6 -> 8.3-8.7, [151936 x 896] 4.5-4.6 ->
      * 4.4-5.2; f32 [4864 x 896] 4.8-5.1 -> 5.3-6.2, [151936 x 896] 2.9-3.0 -> 3.4-3.5.
      */
     private void rows4Tokens(int r, float[] x, int n, float[] y, float[] buf) {
