@@ -64,13 +64,37 @@ public final class Parallel implements AutoCloseable {
     private float[] scratch = new float[0];
 
     /**
+     * The smallest scratch array, in floats: under G1, just over half a heap region, so that G1 allocates every scratch
+     * array as a humongous object, at the start of its own regions, where young collections leave it. The kernels'
+     * tiles and panels then sit at the same addresses relative to each other (modulo a page) in every process and for
+     * the whole run. Ordinary arrays land anywhere and collections move them, and the matmul kernels' speed moved
+     * with them by up to 25% (docs/PERFORMANCE.md, thirteenth session). Costs half a region (1 MiB by default) per
+     * array. Zero under other collectors.
+     */
+    static final int MIN_SCRATCH_FLOATS = humongousFloats();
+
+    private static int humongousFloats() {
+        try {
+            com.sun.management.HotSpotDiagnosticMXBean vm =
+                    java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+            if (!Boolean.parseBoolean(vm.getVMOption("UseG1GC").getValue())) {
+                return 0;
+            }
+            long region = Long.parseLong(vm.getVMOption("G1HeapRegionSize").getValue());
+            return (int) Math.min(region / 2 / Float.BYTES + 16, 1 << 24);
+        } catch (RuntimeException | LinkageError e) { // not HotSpot, or no management module: keep plain arrays
+            return 0;
+        }
+    }
+
+    /**
      * A reusable float buffer of at least {@code minLength} for the submitting thread (kernels use it
      * for reordered activations). Valid until the next call; never touched by workers unless handed
      * to them within one job.
      */
     public float[] scratch(int minLength) {
         if (scratch.length < minLength) {
-            scratch = new float[Math.max(minLength, scratch.length + scratch.length / 2)];
+            scratch = new float[Math.max(MIN_SCRATCH_FLOATS, Math.max(minLength, scratch.length + scratch.length / 2))];
         }
         return scratch;
     }
@@ -84,7 +108,7 @@ public final class Parallel implements AutoCloseable {
     public float[] workerScratch(int worker, int minLength) {
         float[] b = workerScratch[worker];
         if (b.length < minLength) {
-            b = new float[minLength];
+            b = new float[Math.max(MIN_SCRATCH_FLOATS, minLength)];
             workerScratch[worker] = b;
         }
         return b;

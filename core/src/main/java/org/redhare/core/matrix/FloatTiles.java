@@ -13,6 +13,11 @@ import jdk.incubator.vector.FloatVector;
  * activation vector streamed from L2 serves ten FMAs instead of eight (4x4), which measured 10-15% faster on
  * the micro-kernel alone.
  *
+ * <p>On hosts with 16 vector registers (AVX2) the same tile runs as two passes, rows 0-2 then rows 3-4, each
+ * over the four tokens ({@link #SPLIT}): 12 accumulators, 3 weight and 1 activation register, then 8, 2 and 1.
+ * Each accumulator still takes its FMAs in the same order (first L floats of a block, then the second), so the
+ * results are the same bits as the single pass.
+ *
  * <p>Layouts, for blocks of {@code B = 2L} columns: the widened tile is {@code [block][row 0..4][B floats]}
  * and the activations are 4-token panels {@code [block][token 0..3][B floats]} ({@link Kernels#packTokens4}
  * with chunk {@code B}). Per block each accumulator takes the first L floats' FMA and then the second's, so a
@@ -43,6 +48,169 @@ final class FloatTiles {
         return Math.max(4, Math.min(n, ACTIVATION_BLOCK_BYTES / (cols * 4)) / 4 * 4);
     }
 
+    /**
+     * Whether the five-row pass runs as two passes sized for 16 vector registers ({@link #rows3tokens4}, then
+     * {@link #rows2tokens4}): 8-lane vectors mean AVX2 on x86, which has 16 registers, where the five-row body
+     * (30 live vectors) spills about 19 accumulator loads and stores per 40 FMAs (read in C2's code through
+     * {@code scripts/hsdis}). With 32 registers (AVX-512, 16 lanes) the single pass is kept: it reads each
+     * activation vector once for five rows.
+     */
+    static final boolean SPLIT = Kernels.L == 8;
+
+    /**
+     * Rows 0-2 of a {@link #tile5tokens4} tile by four tokens, same arguments and accumulator layout (only the
+     * rows' accumulators are read and written). Per block the first halves' FMAs come before the second
+     * halves', one activation vector at a time.
+     */
+    private static void rows3tokens4(float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out) {
+        final int L = Kernels.L;
+        final int B = Kernels.PAIR_BLOCK;
+        FloatVector a00 = FloatVector.fromArray(Kernels.F, init, io), a10 = FloatVector.fromArray(Kernels.F, init, io + L);
+        FloatVector a20 = FloatVector.fromArray(Kernels.F, init, io + 2 * L);
+        FloatVector a01 = FloatVector.fromArray(Kernels.F, init, io + 4 * L), a11 = FloatVector.fromArray(Kernels.F, init, io + 5 * L);
+        FloatVector a21 = FloatVector.fromArray(Kernels.F, init, io + 6 * L);
+        FloatVector a02 = FloatVector.fromArray(Kernels.F, init, io + 8 * L), a12 = FloatVector.fromArray(Kernels.F, init, io + 9 * L);
+        FloatVector a22 = FloatVector.fromArray(Kernels.F, init, io + 10 * L);
+        FloatVector a03 = FloatVector.fromArray(Kernels.F, init, io + 12 * L), a13 = FloatVector.fromArray(Kernels.F, init, io + 13 * L);
+        FloatVector a23 = FloatVector.fromArray(Kernels.F, init, io + 14 * L);
+        final int end = 5 * (c1 - c0);
+        for (int p = 0, q = xq + 4 * c0; p < end; p += 5 * B, q += 4 * B) {
+            FloatVector w0 = FloatVector.fromArray(Kernels.F, tile, p);
+            FloatVector w1 = FloatVector.fromArray(Kernels.F, tile, p + B);
+            FloatVector w2 = FloatVector.fromArray(Kernels.F, tile, p + 2 * B);
+            FloatVector x = FloatVector.fromArray(Kernels.F, xp, q);
+            a00 = w0.fma(x, a00); a10 = w1.fma(x, a10); a20 = w2.fma(x, a20);
+            x = FloatVector.fromArray(Kernels.F, xp, q + B);
+            a01 = w0.fma(x, a01); a11 = w1.fma(x, a11); a21 = w2.fma(x, a21);
+            x = FloatVector.fromArray(Kernels.F, xp, q + 2 * B);
+            a02 = w0.fma(x, a02); a12 = w1.fma(x, a12); a22 = w2.fma(x, a22);
+            x = FloatVector.fromArray(Kernels.F, xp, q + 3 * B);
+            a03 = w0.fma(x, a03); a13 = w1.fma(x, a13); a23 = w2.fma(x, a23);
+            w0 = FloatVector.fromArray(Kernels.F, tile, p + L);
+            w1 = FloatVector.fromArray(Kernels.F, tile, p + B + L);
+            w2 = FloatVector.fromArray(Kernels.F, tile, p + 2 * B + L);
+            x = FloatVector.fromArray(Kernels.F, xp, q + L);
+            a00 = w0.fma(x, a00); a10 = w1.fma(x, a10); a20 = w2.fma(x, a20);
+            x = FloatVector.fromArray(Kernels.F, xp, q + B + L);
+            a01 = w0.fma(x, a01); a11 = w1.fma(x, a11); a21 = w2.fma(x, a21);
+            x = FloatVector.fromArray(Kernels.F, xp, q + 2 * B + L);
+            a02 = w0.fma(x, a02); a12 = w1.fma(x, a12); a22 = w2.fma(x, a22);
+            x = FloatVector.fromArray(Kernels.F, xp, q + 3 * B + L);
+            a03 = w0.fma(x, a03); a13 = w1.fma(x, a13); a23 = w2.fma(x, a23);
+        }
+        a00.intoArray(tile, out);
+        a10.intoArray(tile, out + L);
+        a20.intoArray(tile, out + 2 * L);
+        a01.intoArray(tile, out + 4 * L);
+        a11.intoArray(tile, out + 5 * L);
+        a21.intoArray(tile, out + 6 * L);
+        a02.intoArray(tile, out + 8 * L);
+        a12.intoArray(tile, out + 9 * L);
+        a22.intoArray(tile, out + 10 * L);
+        a03.intoArray(tile, out + 12 * L);
+        a13.intoArray(tile, out + 13 * L);
+        a23.intoArray(tile, out + 14 * L);
+    }
+
+    /**
+     * {@link #rows3tokens4} touching two bytes of {@code ahead} per block, as {@link #tile5tokens4Fetching} describes;
+     * a copy rather than one method for both, for the reason given there (the touches cost every token group).
+     */
+    private static void rows3tokens4Fetching(float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out,
+            MemorySegment ahead, long ta, long tb, long ts, long tmax) {
+        final int L = Kernels.L;
+        final int B = Kernels.PAIR_BLOCK;
+        long touched = 0;
+        FloatVector a00 = FloatVector.fromArray(Kernels.F, init, io), a10 = FloatVector.fromArray(Kernels.F, init, io + L);
+        FloatVector a20 = FloatVector.fromArray(Kernels.F, init, io + 2 * L);
+        FloatVector a01 = FloatVector.fromArray(Kernels.F, init, io + 4 * L), a11 = FloatVector.fromArray(Kernels.F, init, io + 5 * L);
+        FloatVector a21 = FloatVector.fromArray(Kernels.F, init, io + 6 * L);
+        FloatVector a02 = FloatVector.fromArray(Kernels.F, init, io + 8 * L), a12 = FloatVector.fromArray(Kernels.F, init, io + 9 * L);
+        FloatVector a22 = FloatVector.fromArray(Kernels.F, init, io + 10 * L);
+        FloatVector a03 = FloatVector.fromArray(Kernels.F, init, io + 12 * L), a13 = FloatVector.fromArray(Kernels.F, init, io + 13 * L);
+        FloatVector a23 = FloatVector.fromArray(Kernels.F, init, io + 14 * L);
+        final int end = 5 * (c1 - c0);
+        for (int p = 0, q = xq + 4 * c0; p < end; p += 5 * B, q += 4 * B, ta += ts, tb += ts) {
+            touched += ahead.get(ValueLayout.JAVA_BYTE, Math.min(ta, tmax)) + ahead.get(ValueLayout.JAVA_BYTE, Math.min(tb, tmax));
+            FloatVector w0 = FloatVector.fromArray(Kernels.F, tile, p);
+            FloatVector w1 = FloatVector.fromArray(Kernels.F, tile, p + B);
+            FloatVector w2 = FloatVector.fromArray(Kernels.F, tile, p + 2 * B);
+            FloatVector x = FloatVector.fromArray(Kernels.F, xp, q);
+            a00 = w0.fma(x, a00); a10 = w1.fma(x, a10); a20 = w2.fma(x, a20);
+            x = FloatVector.fromArray(Kernels.F, xp, q + B);
+            a01 = w0.fma(x, a01); a11 = w1.fma(x, a11); a21 = w2.fma(x, a21);
+            x = FloatVector.fromArray(Kernels.F, xp, q + 2 * B);
+            a02 = w0.fma(x, a02); a12 = w1.fma(x, a12); a22 = w2.fma(x, a22);
+            x = FloatVector.fromArray(Kernels.F, xp, q + 3 * B);
+            a03 = w0.fma(x, a03); a13 = w1.fma(x, a13); a23 = w2.fma(x, a23);
+            w0 = FloatVector.fromArray(Kernels.F, tile, p + L);
+            w1 = FloatVector.fromArray(Kernels.F, tile, p + B + L);
+            w2 = FloatVector.fromArray(Kernels.F, tile, p + 2 * B + L);
+            x = FloatVector.fromArray(Kernels.F, xp, q + L);
+            a00 = w0.fma(x, a00); a10 = w1.fma(x, a10); a20 = w2.fma(x, a20);
+            x = FloatVector.fromArray(Kernels.F, xp, q + B + L);
+            a01 = w0.fma(x, a01); a11 = w1.fma(x, a11); a21 = w2.fma(x, a21);
+            x = FloatVector.fromArray(Kernels.F, xp, q + 2 * B + L);
+            a02 = w0.fma(x, a02); a12 = w1.fma(x, a12); a22 = w2.fma(x, a22);
+            x = FloatVector.fromArray(Kernels.F, xp, q + 3 * B + L);
+            a03 = w0.fma(x, a03); a13 = w1.fma(x, a13); a23 = w2.fma(x, a23);
+        }
+        a00.intoArray(tile, out);
+        a10.intoArray(tile, out + L);
+        a20.intoArray(tile, out + 2 * L);
+        a01.intoArray(tile, out + 4 * L);
+        a11.intoArray(tile, out + 5 * L);
+        a21.intoArray(tile, out + 6 * L);
+        a02.intoArray(tile, out + 8 * L);
+        a12.intoArray(tile, out + 9 * L);
+        a22.intoArray(tile, out + 10 * L);
+        a03.intoArray(tile, out + 12 * L);
+        a13.intoArray(tile, out + 13 * L);
+        a23.intoArray(tile, out + 14 * L);
+        Kernels.keep(touched);
+    }
+
+    /** Rows 3 and 4 of a {@link #tile5tokens4} tile by four tokens, after {@link #rows3tokens4}. */
+    private static void rows2tokens4(float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out) {
+        final int L = Kernels.L;
+        final int B = Kernels.PAIR_BLOCK;
+        FloatVector a30 = FloatVector.fromArray(Kernels.F, init, io + 3 * L), a40 = FloatVector.fromArray(Kernels.F, init, io + 16 * L);
+        FloatVector a31 = FloatVector.fromArray(Kernels.F, init, io + 7 * L), a41 = FloatVector.fromArray(Kernels.F, init, io + 17 * L);
+        FloatVector a32 = FloatVector.fromArray(Kernels.F, init, io + 11 * L), a42 = FloatVector.fromArray(Kernels.F, init, io + 18 * L);
+        FloatVector a33 = FloatVector.fromArray(Kernels.F, init, io + 15 * L), a43 = FloatVector.fromArray(Kernels.F, init, io + 19 * L);
+        final int end = 5 * (c1 - c0);
+        for (int p = 0, q = xq + 4 * c0; p < end; p += 5 * B, q += 4 * B) {
+            FloatVector w3 = FloatVector.fromArray(Kernels.F, tile, p + 3 * B);
+            FloatVector w4 = FloatVector.fromArray(Kernels.F, tile, p + 4 * B);
+            FloatVector x = FloatVector.fromArray(Kernels.F, xp, q);
+            a30 = w3.fma(x, a30); a40 = w4.fma(x, a40);
+            x = FloatVector.fromArray(Kernels.F, xp, q + B);
+            a31 = w3.fma(x, a31); a41 = w4.fma(x, a41);
+            x = FloatVector.fromArray(Kernels.F, xp, q + 2 * B);
+            a32 = w3.fma(x, a32); a42 = w4.fma(x, a42);
+            x = FloatVector.fromArray(Kernels.F, xp, q + 3 * B);
+            a33 = w3.fma(x, a33); a43 = w4.fma(x, a43);
+            w3 = FloatVector.fromArray(Kernels.F, tile, p + 3 * B + L);
+            w4 = FloatVector.fromArray(Kernels.F, tile, p + 4 * B + L);
+            x = FloatVector.fromArray(Kernels.F, xp, q + L);
+            a30 = w3.fma(x, a30); a40 = w4.fma(x, a40);
+            x = FloatVector.fromArray(Kernels.F, xp, q + B + L);
+            a31 = w3.fma(x, a31); a41 = w4.fma(x, a41);
+            x = FloatVector.fromArray(Kernels.F, xp, q + 2 * B + L);
+            a32 = w3.fma(x, a32); a42 = w4.fma(x, a42);
+            x = FloatVector.fromArray(Kernels.F, xp, q + 3 * B + L);
+            a33 = w3.fma(x, a33); a43 = w4.fma(x, a43);
+        }
+        a30.intoArray(tile, out + 3 * L);
+        a31.intoArray(tile, out + 7 * L);
+        a32.intoArray(tile, out + 11 * L);
+        a33.intoArray(tile, out + 15 * L);
+        a40.intoArray(tile, out + 16 * L);
+        a41.intoArray(tile, out + 17 * L);
+        a42.intoArray(tile, out + 18 * L);
+        a43.intoArray(tile, out + 19 * L);
+    }
+
     /** Zero accumulators for the first column chunk of {@link #tile5tokens4}. */
     static final float[] ZERO_ACCUMULATORS = new float[20 * Kernels.L];
 
@@ -53,6 +221,11 @@ final class FloatTiles {
      * intrinsics: a larger body hit its node limit and left some vector stores boxed (measured 30% slower).
      */
     static void tile5tokens4(float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out) {
+        if (SPLIT) {
+            rows3tokens4(tile, c0, c1, xp, xq, init, io, out);
+            rows2tokens4(tile, c0, c1, xp, xq, init, io, out);
+            return;
+        }
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         FloatVector a00 = FloatVector.fromArray(Kernels.F, init, io), a10 = FloatVector.fromArray(Kernels.F, init, io + L);
@@ -140,6 +313,11 @@ final class FloatTiles {
      */
     static void tile5tokens4Fetching(float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out,
             MemorySegment ahead, long ta, long tb, long ts, long tmax) {
+        if (SPLIT) {
+            rows3tokens4Fetching(tile, c0, c1, xp, xq, init, io, out, ahead, ta, tb, ts, tmax);
+            rows2tokens4(tile, c0, c1, xp, xq, init, io, out);
+            return;
+        }
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         long touched = 0;
