@@ -344,7 +344,18 @@ public final class Fp8BlockMatrix implements WeightMatrix {
         }
     }
 
-    /** Full tiles at rows {@code ra} and {@code rb}, one token; activations for {@code ra} at {@code x[0 ..]}, for {@code rb} at {@code x[cols ..]}. */
+    /**
+     * Full tiles at rows {@code ra} and {@code rb}, one token; activations for {@code ra} at {@code x[0 ..]}, for {@code rb} at
+     * {@code x[cols ..]}. The four codes of a lane are written out one after the other rather than as a loop over
+     * {@code k}: C2 did not unroll that loop (read through {@code scripts/hsdis}), so every shift took its count from a
+     * register ({@code vpslld ymm, ymm, xmm}), the shift by 0 stayed, and the loop's counter and register moves ran 4
+     * times per group. Written out, the shifts are immediates and the last code has none. Same FMAs per accumulator in
+     * the same order, so the same bits. Measured on the AMD EPYC host (one build each, processes alternated, wall
+     * G weights/s, `QuickMatrixRates fp8 SHAPE 1 THREADS`): [256 x 896] (in L2) 10.9-11.0 -> 11.4-12.0 on one thread;
+     * [151936 x 896] (from DRAM) 10.0 -> 10.9 on one thread, 19.6-20.8 -> 20.1-21.7 on two; [4864 x 896] 10.3-11.0 ->
+     * 10.9-11.7. With the shifts by 8, 16 and 24 removed (wrong values, timing only) the same kernel ran 19.6 in L2: the
+     * shifts, not the FMAs or the loads, bound it here.
+     */
     private void tiles2x1(int ra, int rb, float[] x, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
         final int full = cols / G * G;
@@ -363,19 +374,47 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             IntVector u1 = IntVector.fromMemorySegment(I, packed, ob + G, ByteOrder.LITTLE_ENDIAN);
             IntVector u2 = IntVector.fromMemorySegment(I, packed, ob + 2L * G, ByteOrder.LITTLE_ENDIAN);
             IntVector u3 = IntVector.fromMemorySegment(I, packed, ob + 3L * G, ByteOrder.LITTLE_ENDIAN);
-            for (int k = 0; k < 4; k++) {
-                int sh = 24 - 8 * k;
-                FloatVector xa = FloatVector.fromArray(F, x, c + k * L);
-                FloatVector xq = FloatVector.fromArray(F, x, xb + c + k * L);
-                a0 = v0.lanewise(VectorOperators.LSHL, sh).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a0);
-                a1 = v1.lanewise(VectorOperators.LSHL, sh).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a1);
-                a2 = v2.lanewise(VectorOperators.LSHL, sh).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a2);
-                a3 = v3.lanewise(VectorOperators.LSHL, sh).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a3);
-                b0 = u0.lanewise(VectorOperators.LSHL, sh).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b0);
-                b1 = u1.lanewise(VectorOperators.LSHL, sh).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b1);
-                b2 = u2.lanewise(VectorOperators.LSHL, sh).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b2);
-                b3 = u3.lanewise(VectorOperators.LSHL, sh).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b3);
-            }
+            FloatVector xa, xq;
+            xa = FloatVector.fromArray(F, x, c + 0 * L);
+            xq = FloatVector.fromArray(F, x, xb + c + 0 * L);
+            a0 = v0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a0);
+            a1 = v1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a1);
+            a2 = v2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a2);
+            a3 = v3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a3);
+            b0 = u0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b0);
+            b1 = u1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b1);
+            b2 = u2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b2);
+            b3 = u3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b3);
+            xa = FloatVector.fromArray(F, x, c + 1 * L);
+            xq = FloatVector.fromArray(F, x, xb + c + 1 * L);
+            a0 = v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a0);
+            a1 = v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a1);
+            a2 = v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a2);
+            a3 = v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a3);
+            b0 = u0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b0);
+            b1 = u1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b1);
+            b2 = u2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b2);
+            b3 = u3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b3);
+            xa = FloatVector.fromArray(F, x, c + 2 * L);
+            xq = FloatVector.fromArray(F, x, xb + c + 2 * L);
+            a0 = v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a0);
+            a1 = v1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a1);
+            a2 = v2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a2);
+            a3 = v3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a3);
+            b0 = u0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b0);
+            b1 = u1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b1);
+            b2 = u2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b2);
+            b3 = u3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b3);
+            xa = FloatVector.fromArray(F, x, c + 3 * L);
+            xq = FloatVector.fromArray(F, x, xb + c + 3 * L);
+            a0 = v0.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a0);
+            a1 = v1.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a1);
+            a2 = v2.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a2);
+            a3 = v3.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a3);
+            b0 = u0.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b0);
+            b1 = u1.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b1);
+            b2 = u2.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b2);
+            b3 = u3.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b3);
         }
         a0.intoArray(buf, bo);
         y[ra] = (VectorMath.sum(buf, bo) + tail(ra, x, 0)) * rowFactors[ra];
