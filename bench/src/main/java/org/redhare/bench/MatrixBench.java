@@ -127,7 +127,11 @@ public class MatrixBench {
                 b[o + dmin + 1] = (byte) (h >> 8);
             }
         }
-        return MemorySegment.ofArray(b);
+        // Native memory, as the engine's weights are (a heap segment is another class for the kernels' vector loads;
+        // see NativeMemory.plainView).
+        MemorySegment m = java.lang.foreign.Arena.ofAuto().allocate(b.length, 64);
+        MemorySegment.copy(b, 0, m, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, b.length);
+        return m;
     }
 
     @TearDown(Level.Trial)

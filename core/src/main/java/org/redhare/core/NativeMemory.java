@@ -95,6 +95,26 @@ public final class NativeMemory {
         return STATUS;
     }
 
+    /**
+     * The same memory as {@code mapped} (a file mapping from {@code FileChannel.map}) as a plain native segment of the
+     * same size, valid while {@code arena} is open (the arena the mapping belongs to; closing it still unmaps).
+     *
+     * <p>Why: the Vector API's segment loads ({@code IntVector.fromMemorySegment} and the like) are shared methods, and
+     * C2 compiles each kernel's inlined copy of them from one type profile of the segment class they were given,
+     * gathered over the whole process. Weights used in place from a mapped checkpoint are one class
+     * ({@code MappedMemorySegmentImpl}), repacked weights and the KV cache another ({@code NativeMemorySegmentImpl}).
+     * Once both had passed through the same load (any FP8 model: BF16 LM head mapped, FP8 layers repacked; any prompt
+     * before decode), C2 compiled the FP8 one-token kernel's loads as calls instead of vector loads: FP8 decode of the
+     * Qwen2.5-0.5B shape ran at 14.7-14.9 tok/s after a prompt against 19.4 without one (one thread, AMD EPYC host).
+     * With every weight segment of one class the profile stays monomorphic.
+     */
+    public static MemorySegment plainView(MemorySegment mapped, Arena arena) {
+        if (mapped.byteSize() == 0) {
+            return mapped;
+        }
+        return MemorySegment.ofAddress(mapped.address()).reinterpret(mapped.byteSize(), arena, null);
+    }
+
     /** {@code bytes} of zeroed memory freed when the segment becomes unreachable. */
     public static MemorySegment allocate(long bytes) {
         return allocate(bytes, Arena.ofAuto());

@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.redhare.core.NativeMemory;
 
 /**
  * A GGUF file (versions 2 and 3, little-endian), memory-mapped read-only.
@@ -91,7 +92,7 @@ public final class GgufFile implements AutoCloseable {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
             MemorySegment mapping = size == 0 ? MemorySegment.NULL.reinterpret(0)
-                    : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+                    : NativeMemory.plainView(ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena), arena); // see NativeMemory.plainView
             GgufFile file = new Parser(path, mapping).parse(arena);
             return file;
         } catch (IOException | RuntimeException e) {

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.redhare.core.DType;
+import org.redhare.core.NativeMemory;
 import org.redhare.model.Checkpoint;
 import org.redhare.model.ModelLoadException;
 import org.redhare.model.TensorRef;
@@ -64,7 +65,8 @@ public final class SafetensorsFile implements Checkpoint {
         }
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            MemorySegment all = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            // One segment class for every weight the kernels read (NativeMemory.plainView says why).
+            MemorySegment all = NativeMemory.plainView(ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena), arena);
             long headerLen = all.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
             if (headerLen <= 0 || headerLen > MAX_HEADER || headerLen > size - 8) {
                 throw new ModelLoadException(path + ": invalid safetensors header length " + headerLen + " (file has " + size

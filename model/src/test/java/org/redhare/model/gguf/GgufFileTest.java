@@ -73,6 +73,8 @@ class GgufFileTest {
             assertThat(emb.byteSize()).isEqualTo(8 * 32000 * 2);
             assertThat(f.tensor("blk.0.ffn_down.weight").dims()).containsExactly(32, 8);
             assertThat(f.tensor("output_norm.weight").type()).isEqualTo(GgmlType.F32);
+            assertThat(f.tensorData(emb).isMapped()).as("a plain native view of the mapping (NativeMemory.plainView)").isFalse();
+            assertThat(f.tensorData(emb).isNative()).isTrue();
         }
     }
 

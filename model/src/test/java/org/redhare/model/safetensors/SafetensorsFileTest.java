@@ -51,6 +51,10 @@ class SafetensorsFileTest {
             assertThat(a.shape()).containsExactly(2, 3);
             assertThat(Weights.toFloats(a)).containsExactly(0, 1, 2, 3, 4, 5);
             assertThat(Weights.toFloats(f.tensor("b"))).containsOnly(1f);
+            // Plain native segments, like the repacked weights and the KV cache: one segment class for the kernels'
+            // vector loads (NativeMemory.plainView; a mapped one made FP8 decode after a prompt 24% slower).
+            assertThat(a.data().isMapped()).isFalse();
+            assertThat(a.data().isNative()).isTrue();
         }
     }
 
