@@ -107,9 +107,12 @@ public final class NativeMemory {
      * before decode), C2 compiled the FP8 one-token kernel's loads as calls instead of vector loads: FP8 decode of the
      * Qwen2.5-0.5B shape ran at 14.7-14.9 tok/s after a prompt against 19.4 without one (one thread, AMD EPYC host).
      * With every weight segment of one class the profile stays monomorphic.
+     *
+     * <p>{@code reinterpret} is a restricted method: without native access ({@code --enable-native-access}, which the
+     * launcher and the build pass) the mapping is returned as it is, correct but open to the slowdown above.
      */
     public static MemorySegment plainView(MemorySegment mapped, Arena arena) {
-        if (mapped.byteSize() == 0) {
+        if (mapped.byteSize() == 0 || !NativeMemory.class.getModule().isNativeAccessEnabled()) {
             return mapped;
         }
         return MemorySegment.ofAddress(mapped.address()).reinterpret(mapped.byteSize(), arena, null);
