@@ -15,17 +15,22 @@ import org.redhare.core.ops.VectorMath;
  * GGML Q4_0 weights: blocks of 32 columns of a row share an f16 scale {@code d};
  * {@code W[r, c] = (q[r, c] - 8) * d[r, c / 32]} with 4-bit {@code q}.
  *
- * <p>Activations stay float (see {@link Q8_0Matrix} for why). One 64-byte int load gives 8L nibbles.
- * Nibble {@code m} of a lane becomes the float {@code u = 1 + q/16} without a conversion instruction
- * ({@link QuantKernels#nibbleUnit}): two integer operations per L weights against three for {@code q} itself.
- * Decode, which this widening bounds, ran 1.1-1.5x faster per thread-CPU second ({@code QuickMatrixRates q4_0}
- * on [4864 x 896], [896 x 4864] and [151936 x 896]). Since
- * {@code q - 8 = 16u - 24}, a 32-column block contributes {@code 16d * sum(u x) + 16d * (-1.5 * sum x)}: each
- * (row, token) sums {@code u * x} over the block and folds it into its total with one FMA by the stored
- * {@code 16d}; the offsets are one dot product per (row, token) of the row's scales with the block sums of
- * the activations, computed once per call. The rounding stays within float's: {@code u} is exact, and the
- * sums it enters are at most about three times larger than those of {@code q * x}. The column tail (rows
- * whose length is not a multiple of 8L) is scalar, {@code fma(q, d, -8d) * x}.
+ * <p>Activations stay float (see {@link Q8_0Matrix} for why). One 64-byte int load gives 8L nibbles; nibble
+ * {@code k} of a lane (column {@code kL + i} of the group) is widened in place: an AND keeps it and a conversion
+ * gives the float {@code q * 2^4k}, exact ({@link #nibbleScaled}; nibble 7, a logical shift and the conversion).
+ * The activations of step {@code k} carry {@code 2^-4k} instead ({@link #stepScaled}, once per call: a power of
+ * two, exact), so every product is exactly {@code q * x}. Two operations per L weights, where the float
+ * {@code u = 1 + q/16} used before took three (shift, AND, OR); the one-token kernel ran 18-30% faster
+ * ({@code QuickMatrixRates q4_0}, docs/PERFORMANCE.md, fifteenth session).
+ *
+ * <p>Per 32-column block each (row, token) starts its sum from {@code -8/L * sum(x)} of the block in every lane
+ * (L lanes add up to the {@code -8} of {@code q - 8}), adds {@code q * x} over the block and folds the sum into
+ * its total with one FMA by {@code d}. The offsets used to be a second dot product per (row, token) of the row's
+ * scales with the block sums, a second pass over the scales (62 MB a token on qwen2.5-0.5b) that took 13% of
+ * decode's samples. The column tail (rows whose length is not a multiple of 8L) is scalar,
+ * {@code fma(q, d, -8d) * x}. Activations below {@code 2^-102} in size become subnormal once scaled (and lose
+ * bits); they contribute nothing visible, and every path scales them alike, so the bits still do not depend on
+ * the batch.
  *
  * <p>Sixteen tokens or more (prompts, decode steps of many users) widen each tile once per token block into a
  * per-thread float tile ({@code prompt}); fewer widen in registers for every two tokens. Both fold alike.
@@ -33,8 +38,7 @@ import org.redhare.core.ops.VectorMath;
  * <p><b>Layout (repacked at load).</b> Tiles of four rows form one stream: for each group of
  * {@code G = 8L} columns, each row's G/2 bytes with nibble {@code m} of int lane {@code i} holding
  * column {@code m*L + i}; then each row's {@code cols % G} tail values, one byte each. Scales are widened
- * to float at load and kept as {@code 16d} (times 16 is exact), each row padded with zeros to a multiple of L
- * so that the offsets' dot product has no scalar tail.
+ * to float at load, each row padded with zeros to a multiple of L.
  */
 public final class Q4_0Matrix implements WeightMatrix {
     private static final VectorSpecies<Float> F = Kernels.F;
@@ -74,7 +78,7 @@ public final class Q4_0Matrix implements WeightMatrix {
         this.scales = new float[rows * ns];
         for (int r = 0; r < rows; r++) {
             for (int b = 0; b < nb; b++) {
-                this.scales[r * ns + b] = 16f * scales[r * nb + b];
+                this.scales[r * ns + b] = scales[r * nb + b];
             }
         }
         int full = cols / G * G;
@@ -156,41 +160,64 @@ public final class Q4_0Matrix implements WeightMatrix {
     @Override
     public void multiply(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
-        int fb = cols / G * G / 32;
-        int fbp = padded(fb);
-        int nxs = n * fbp;
-        float[] buf = pool.scratch(nxs + pool.threads() * LANE_BUF);
-        // -1.5 * (sum of each 32-column block of each token's activations), in column order.
-        for (int t = 0; t < n; t++) {
-            for (int b = 0; b < fb; b++) {
-                float sum = 0f;
-                for (int i = 0; i < 32; i++) {
-                    sum += x[t * cols + b * 32 + i];
-                }
-                buf[t * fbp + b] = -1.5f * sum;
-            }
-            java.util.Arrays.fill(buf, t * fbp + fb, (t + 1) * fbp, 0f);
-        }
+        final int full = cols / G * G;
+        final int fbp = padded(full / 32);
+        final int xsb = n * cols;          // the block sums' offsets, after the step-scaled activations
+        final int after = xsb + n * fbp;   // then the 4-token panels (prompt path) or each worker's lane buffer
+        final boolean widened = n >= TILE_MIN_TOKENS;
+        final float[] buf = pool.scratch(after + (widened ? Math.max(1, n / 4 * 4 * full) : pool.threads() * LANE_BUF));
+        stepScaled(x, n, full, buf, xsb, fbp);
         int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
-        if (n >= TILE_MIN_TOKENS) {
-            final int full = cols / G * G;
-            float[] all = pool.scratch(nxs + Math.max(1, n / 4 * 4 * full));
-            if (all != buf) {
-                System.arraycopy(buf, 0, all, 0, nxs);
-            }
-            Kernels.packTokens4(x, n, cols, full, 32, all, nxs); // [block][token 0..3][32] per 4-token group
+        if (widened) {
+            Kernels.packTokens4(buf, n, cols, full, 32, buf, after); // [block][token 0..3][32] per 4-token group
             final int need = unitScratch(n, full);
             pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1,
-                    (t0, t1, w) -> prompt(x, all, nxs, n, y, t0, t1, pool.workerScratch(w, need)));
+                    (t0, t1, w) -> prompt(buf, xsb, after, n, y, t0, t1, pool.workerScratch(w, need)));
             return;
         }
         pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1,
-                (t0, t1, w) -> run(x, buf, n, y, t0, t1, buf, nxs + w * LANE_BUF));
+                (t0, t1, w) -> run(buf, xsb, n, y, t0, t1, buf, after + w * LANE_BUF));
+    }
+
+    /** {@code 2^-4k} for step k of a group (nibble k), {@code k < 7}; 1 for step 7, which a logical shift widens. */
+    /** {@code -8 / L}, exact: L lanes of it sum to the {@code -8} that {@code q - 8} subtracts per unit of activation. */
+    private static final float OFFSET = -8f / Kernels.L;
+
+    private static final float[] STEP_SCALE = {1f, 0x1p-4f, 0x1p-8f, 0x1p-12f, 0x1p-16f, 0x1p-20f, 0x1p-24f, 1f};
+
+    /**
+     * The activations as the kernels read them, into {@code out[0 .. n * cols]}: in the vector part column
+     * {@code kL + i} of each group times {@link #STEP_SCALE}{@code [k]} (exact: a power of two), the tail as it is;
+     * and {@code -8 *} each 32-column block's sum of {@code x} itself into {@code out[xsb + t * fbp ..]}, zeros up to
+     * {@code fbp}.
+     */
+    private void stepScaled(float[] x, int n, int full, float[] out, int xsb, int fbp) {
+        final int L = Kernels.L;
+        for (int t = 0; t < n; t++) {
+            final int xo = t * cols;
+            for (int c = 0; c < full; c += G) {
+                for (int k = 0; k < 8; k++) {
+                    final float f = STEP_SCALE[k];
+                    for (int i = c + k * L; i < c + (k + 1) * L; i += L) {
+                        FloatVector.fromArray(F, x, xo + i).mul(f).intoArray(out, xo + i);
+                    }
+                }
+            }
+            System.arraycopy(x, xo + full, out, xo + full, cols - full);
+            for (int b = 0; b < full / 32; b++) {
+                float sum = 0f;
+                for (int i = 0; i < 32; i++) {
+                    sum += x[xo + b * 32 + i];
+                }
+                out[xsb + t * fbp + b] = OFFSET * sum;
+            }
+            java.util.Arrays.fill(out, xsb + t * fbp + full / 32, xsb + (t + 1) * fbp, 0f);
+        }
     }
 
     /**
      * From this many tokens (a prompt, or a decode step of many users) each four-row tile is widened once per
-     * token block and column chunk into a per-thread tile of floats {@code u = 1 + q/16}, and a 2-row x 4-token
+     * token block and column chunk into a per-thread tile of floats {@code q * 2^4k}, and a 2-row x 4-token
      * micro-kernel runs on plain loads ({@link #units2x4}); below it every two tokens widen the weights again in
      * registers ({@link #tile4x2}). Both fold each 32-column block exactly alike, so the bits do not depend on the
      * path.
@@ -206,9 +233,10 @@ public final class Q4_0Matrix implements WeightMatrix {
      * Tiles {@code tile0 .. tile1} for {@code n} tokens by token blocks: each full tile's columns, a chunk at a time, are
      * widened into {@code buf} ({@code [32-column block][row 0..3][32 floats]}) and every group of four tokens folds
      * them with {@link #units2x4} (rows 0-1, then 2-3), the accumulators carried from chunk to chunk in {@code buf};
-     * the block sums' offsets are at {@code xs[0 ..]} and the 4-token panels at {@code xs[panels ..]}.
+     * {@code x} holds the step-scaled activations from 0, the blocks' offsets from {@code xsb} and the 4-token panels
+     * from {@code panels} ({@link #multiply}).
      */
-    private void prompt(float[] x, float[] xs, int panels, int n, float[] y, int tile0, int tile1, float[] buf) {
+    private void prompt(float[] x, int xsb, int panels, int n, float[] y, int tile0, int tile1, float[] buf) {
         final int L = Kernels.L;
         final int full = cols / G * G;
         final int fbp = padded(full / 32);
@@ -227,7 +255,7 @@ public final class Q4_0Matrix implements WeightMatrix {
                 if (h < QuantKernels.TILE) {
                     for (int t = t0; t < t1; t++) {
                         for (int r = r0; r < r0 + h; r++) {
-                            row1(r, h, t, x, xs, y, buf, bo);
+                            row1(r, h, t, x, xsb, y, buf, bo);
                         }
                     }
                     continue;
@@ -238,22 +266,22 @@ public final class Q4_0Matrix implements WeightMatrix {
                     widenUnits(r0, buf, c0, c1);
                     for (int t = t0; t + 4 <= t1; t += 4) {
                         final int acc = accs + (t - t0) / 4 * group;
-                        units2x4(buf, c0, c1, xs, panels + t * full, buf, acc, r0, 0);
-                        units2x4(buf, c0, c1, xs, panels + t * full, buf, acc, r0, 2);
+                        units2x4(buf, c0, c1, x, panels + t * full, xsb + t * fbp, fbp, buf, acc, r0, 0);
+                        units2x4(buf, c0, c1, x, panels + t * full, xsb + t * fbp, fbp, buf, acc, r0, 2);
                         if (c1 == full) {
-                            finishUnits(buf, acc, lanes, x, xs, fbp, y, r0, t, full);
+                            finishUnits(buf, acc, lanes, x, xsb, fbp, y, r0, t, full);
                         }
                     }
                     c0 = c1;
                 } while (c0 < full);
                 for (int t = tails; t < t1; t++) {
-                    tile4x1(r0, t, x, xs, y, buf, bo);
+                    tile4x1(r0, t, x, xsb, y, buf, bo);
                 }
             }
         }
     }
 
-    /** Columns {@code c0 .. c1} (whole groups) of the full tile at row {@code r0} as {@code u = 1 + q/16}, {@code [32-column block][row][32]}. */
+    /** Columns {@code c0 .. c1} (whole groups) of the full tile at row {@code r0} as {@code q * 2^4k} ({@link #nibbleScaled}), {@code [32-column block][row][32]}. */
     private void widenUnits(int r0, float[] tile, int c0, int c1) {
         final int L = Kernels.L;
         final long base = (long) r0 * rowBytes;
@@ -263,7 +291,7 @@ public final class Q4_0Matrix implements WeightMatrix {
                 IntVector v = IntVector.fromMemorySegment(I, packed, go + (long) i * GB, ByteOrder.LITTLE_ENDIAN);
                 for (int k = 0; k < 8; k++) {
                     int col = c - c0 + k * L;
-                    QuantKernels.nibbleUnit(v, k).intoArray(tile, ((col >> 5) * QuantKernels.TILE + i) * 32 + (col & 31));
+                    nibbleScaled(v, k).intoArray(tile, ((col >> 5) * QuantKernels.TILE + i) * 32 + (col & 31));
                 }
             }
         }
@@ -271,12 +299,13 @@ public final class Q4_0Matrix implements WeightMatrix {
 
     /**
      * Rows {@code i0, i0+1} of the widened tile against the 4-token panel at {@code xp[xq ...]}, columns {@code c0 .. c1}:
-     * per 32-column block each (row, token) sums {@code u * x} from zero over the block's L-column chunks in order and
-     * folds the sum into its accumulator with one FMA by the row's {@code 16d}, as {@link #tile4x2} does. The eight
+     * per 32-column block each (row, token) sums {@code q * x} from the block's offset over its L-column chunks in order and
+     * folds the sum into its accumulator with one FMA by the row's {@code d}, as {@link #tile4x2} does; the offsets of
+     * the four tokens are at {@code xp[xo + j * fbp + block]}. The eight
      * accumulators live at {@code acc[ao + (4i + j) L]} (row i, token j): zeros when {@code c0 == 0}, else the previous
      * chunk's.
      */
-    private void units2x4(float[] tile, int c0, int c1, float[] xp, int xq, float[] acc, int ao, int r0, int i0) {
+    private void units2x4(float[] tile, int c0, int c1, float[] xp, int xq, int xo, int fbp, float[] acc, int ao, int r0, int i0) {
         final int L = Kernels.L;
         final int sr0 = (r0 + i0) * ns;
         final int sr1 = sr0 + ns;
@@ -295,8 +324,13 @@ public final class Q4_0Matrix implements WeightMatrix {
         FloatVector s13 = FloatVector.fromArray(F, init, i1o + 3 * L);
         final int blocks = (c1 - c0) >> 5;
         for (int bi = 0, tb = i0 * 32, xb = xq + 4 * c0; bi < blocks; bi++, tb += 4 * 32, xb += 4 * 32) {
-            FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
-            FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
+            final int b = (c0 >> 5) + bi;
+            final FloatVector e0 = FloatVector.broadcast(F, xp[xo + b]);
+            final FloatVector e1 = FloatVector.broadcast(F, xp[xo + fbp + b]);
+            final FloatVector e2 = FloatVector.broadcast(F, xp[xo + 2 * fbp + b]);
+            final FloatVector e3 = FloatVector.broadcast(F, xp[xo + 3 * fbp + b]);
+            FloatVector a00 = e0, a01 = e1, a02 = e2, a03 = e3;
+            FloatVector a10 = e0, a11 = e1, a12 = e2, a13 = e3;
             for (int k = 0; k < 32; k += L) {
                 FloatVector x0 = FloatVector.fromArray(F, xp, xb + k);
                 FloatVector x1 = FloatVector.fromArray(F, xp, xb + 32 + k);
@@ -313,7 +347,6 @@ public final class Q4_0Matrix implements WeightMatrix {
                 a12 = w1.fma(x2, a12);
                 a13 = w1.fma(x3, a13);
             }
-            final int b = (c0 >> 5) + bi;
             final FloatVector d0 = FloatVector.broadcast(F, scales[sr0 + b]);
             final FloatVector d1 = FloatVector.broadcast(F, scales[sr1 + b]);
             s00 = a00.fma(d0, s00);
@@ -336,7 +369,7 @@ public final class Q4_0Matrix implements WeightMatrix {
     }
 
     /** The 16 accumulators at {@code buf[acc ...]} summed, plus offsets and tails as {@link #tile4x2} adds them, into {@code y}. */
-    private void finishUnits(float[] buf, int acc, int lanes, float[] x, float[] xs, int fbp, float[] y, int r0, int t, int full) {
+    private void finishUnits(float[] buf, int acc, int lanes, float[] x, int xsb, int fbp, float[] y, int r0, int t, int full) {
         VectorMath.sum16(buf, acc, buf, lanes);
         final int tl = cols - full;
         final long toff = (long) r0 * rowBytes + (long) (full / 2) * QuantKernels.TILE;
@@ -348,27 +381,27 @@ public final class Q4_0Matrix implements WeightMatrix {
                 for (int m = 0; m < tl; m++) {
                     q += unitTail(packed.get(ValueLayout.JAVA_BYTE, toff + (long) i * tl + m), scales[sr + ((full + m) >> 5)]) * x[xo + m];
                 }
-                y[(t + j) * rows + r0 + i] = buf[lanes + 4 * i + j] + offset(sr, xs, (t + j) * fbp, fbp) + q;
+                y[(t + j) * rows + r0 + i] = buf[lanes + 4 * i + j] + q;
             }
         }
     }
 
-    private void run(float[] x, float[] xs, int n, float[] y, int tile0, int tile1, float[] buf, int bo) {
+    private void run(float[] x, int xsb, int n, float[] y, int tile0, int tile1, float[] buf, int bo) {
         for (int tile = tile0; tile < tile1; tile++) {
             int r0 = tile * QuantKernels.TILE;
             int h = Math.min(QuantKernels.TILE, rows - r0);
             if (h == QuantKernels.TILE) {
                 int t = 0;
                 for (; t + 2 <= n; t += 2) {
-                    tile4x2(r0, t, x, xs, y, buf, bo);
+                    tile4x2(r0, t, x, xsb, y, buf, bo);
                 }
                 for (; t < n; t++) {
-                    tile4x1(r0, t, x, xs, y, buf, bo);
+                    tile4x1(r0, t, x, xsb, y, buf, bo);
                 }
             } else {
                 for (int t = 0; t < n; t++) {
                     for (int r = r0; r < r0 + h; r++) {
-                        row1(r, h, t, x, xs, y, buf, bo);
+                        row1(r, h, t, x, xsb, y, buf, bo);
                     }
                 }
             }
@@ -382,10 +415,19 @@ public final class Q4_0Matrix implements WeightMatrix {
         }
     }
 
-    /** One weight, {@code (q - 8) d}, from its 4-bit value and the stored {@code 16d}. */
-    private static float unitTail(int q, float d16) {
-        float d = d16 * 0.0625f;
+    /** One weight, {@code (q - 8) d}, from its 4-bit value and its block's scale. */
+    private static float unitTail(int q, float d) {
         return Math.fma((float) q, d, -8f * d);
+    }
+
+    /**
+     * Nibble {@code k} of each int lane times {@code 2^4k} as a float, exact ({@code k = 7}: the nibble itself): an AND
+     * and a conversion, the nibble left where it is; the activations of step k carry {@code 2^-4k}
+     * ({@link #stepScaled}), so each product is {@code q * x} exactly.
+     */
+    private static FloatVector nibbleScaled(IntVector v, int k) {
+        IntVector q = k < 7 ? v.and(0xF << (4 * k)) : v.lanewise(VectorOperators.LSHR, 28);
+        return (FloatVector) q.convert(VectorOperators.I2F, 0);
     }
 
     /** {@code n} rounded up to a multiple of L. */
@@ -393,21 +435,8 @@ public final class Q4_0Matrix implements WeightMatrix {
         return (n + Kernels.L - 1) / Kernels.L * Kernels.L;
     }
 
-    /**
-     * The offsets of one (row, token) over the vector part's blocks: the row's {@code 16d} dotted with the token's
-     * {@code -1.5 * block sums}, both padded with zeros to {@code n}, a multiple of L (blocks of the scalar tail
-     * meet zeros too). Every kernel calls this, so a token's result does not depend on its batch.
-     */
-    private float offset(int so, float[] xs, int xo, int n) {
-        FloatVector acc = FloatVector.zero(F);
-        for (int i = 0; i < n; i += Kernels.L) {
-            acc = FloatVector.fromArray(F, scales, so + i).fma(FloatVector.fromArray(F, xs, xo + i), acc);
-        }
-        return VectorMath.sum(acc);
-    }
-
     /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+1}. */
-    private void tile4x2(int r0, int t, float[] x, float[] xs, float[] y, float[] buf, int bo) {
+    private void tile4x2(int r0, int t, float[] x, int xsb, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
         final int full = cols / G * G;
         final int fbp = padded(full / 32); // blocks in the vector part, padded
@@ -419,9 +448,9 @@ public final class Q4_0Matrix implements WeightMatrix {
         final long step = 4L * GB;
         long off = base;
         final int x0 = (t + 0) * cols;
-        final int xs0 = (t + 0) * fbp;
+        final int xs0 = xsb + (t + 0) * fbp;
         final int x1 = (t + 1) * cols;
-        final int xs1 = (t + 1) * fbp;
+        final int xs1 = xsb + (t + 1) * fbp;
         FloatVector s00 = FloatVector.zero(F);
         FloatVector s01 = FloatVector.zero(F);
         FloatVector s10 = FloatVector.zero(F);
@@ -430,21 +459,25 @@ public final class Q4_0Matrix implements WeightMatrix {
         FloatVector s21 = FloatVector.zero(F);
         FloatVector s30 = FloatVector.zero(F);
         FloatVector s31 = FloatVector.zero(F);
-        for (int c = 0; c < full; c += G, off += step) {
+        for (int g = 0; g < full / G; g++, off += step) {
+            final int c = g * G;
             IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
             IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
             IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
             IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
             for (int kb = 0; kb < 8; kb += KPB) {
-                FloatVector a00 = FloatVector.zero(F); FloatVector a01 = FloatVector.zero(F);
-                FloatVector a10 = FloatVector.zero(F); FloatVector a11 = FloatVector.zero(F);
-                FloatVector a20 = FloatVector.zero(F); FloatVector a21 = FloatVector.zero(F);
-                FloatVector a30 = FloatVector.zero(F); FloatVector a31 = FloatVector.zero(F);
+                final int b = g * (G >> 5) + kb / KPB;
+                final FloatVector o0 = FloatVector.broadcast(F, x[xs0 + b]);
+                final FloatVector o1 = FloatVector.broadcast(F, x[xs1 + b]);
+                FloatVector a00 = o0; FloatVector a01 = o1;
+                FloatVector a10 = o0; FloatVector a11 = o1;
+                FloatVector a20 = o0; FloatVector a21 = o1;
+                FloatVector a30 = o0; FloatVector a31 = o1;
                 for (int k = kb; k < kb + KPB; k++) {
-                    FloatVector w0 = QuantKernels.nibbleUnit(v0, k);
-                    FloatVector w1 = QuantKernels.nibbleUnit(v1, k);
-                    FloatVector w2 = QuantKernels.nibbleUnit(v2, k);
-                    FloatVector w3 = QuantKernels.nibbleUnit(v3, k);
+                    FloatVector w0 = nibbleScaled(v0, k);
+                    FloatVector w1 = nibbleScaled(v1, k);
+                    FloatVector w2 = nibbleScaled(v2, k);
+                    FloatVector w3 = nibbleScaled(v3, k);
                     FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
                     FloatVector y1 = FloatVector.fromArray(F, x, x1 + c + k * L);
                     a00 = w0.fma(y0, a00);
@@ -456,7 +489,6 @@ public final class Q4_0Matrix implements WeightMatrix {
                     a30 = w3.fma(y0, a30);
                     a31 = w3.fma(y1, a31);
                 }
-                final int b = (c + kb * L) >> 5;
                 final FloatVector dv0 = FloatVector.broadcast(F, scales[sr0 + b]);
                 s00 = a00.fma(dv0, s00);
                 s01 = a01.fma(dv0, s01);
@@ -493,24 +525,24 @@ public final class Q4_0Matrix implements WeightMatrix {
             q31 += u3 * x[x1 + full + i];
         }
         s00.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 0] = VectorMath.sum(buf, bo) + offset(sr0, xs, xs0, fbp) + q00;
+        y[(t + 0) * rows + r0 + 0] = VectorMath.sum(buf, bo) + q00;
         s10.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 1] = VectorMath.sum(buf, bo) + offset(sr1, xs, xs0, fbp) + q10;
+        y[(t + 0) * rows + r0 + 1] = VectorMath.sum(buf, bo) + q10;
         s20.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 2] = VectorMath.sum(buf, bo) + offset(sr2, xs, xs0, fbp) + q20;
+        y[(t + 0) * rows + r0 + 2] = VectorMath.sum(buf, bo) + q20;
         s30.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 3] = VectorMath.sum(buf, bo) + offset(sr3, xs, xs0, fbp) + q30;
+        y[(t + 0) * rows + r0 + 3] = VectorMath.sum(buf, bo) + q30;
         s01.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 0] = VectorMath.sum(buf, bo) + offset(sr0, xs, xs1, fbp) + q01;
+        y[(t + 1) * rows + r0 + 0] = VectorMath.sum(buf, bo) + q01;
         s11.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 1] = VectorMath.sum(buf, bo) + offset(sr1, xs, xs1, fbp) + q11;
+        y[(t + 1) * rows + r0 + 1] = VectorMath.sum(buf, bo) + q11;
         s21.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 2] = VectorMath.sum(buf, bo) + offset(sr2, xs, xs1, fbp) + q21;
+        y[(t + 1) * rows + r0 + 2] = VectorMath.sum(buf, bo) + q21;
         s31.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 3] = VectorMath.sum(buf, bo) + offset(sr3, xs, xs1, fbp) + q31;
+        y[(t + 1) * rows + r0 + 3] = VectorMath.sum(buf, bo) + q31;
     }
     /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+0}. */
-    private void tile4x1(int r0, int t, float[] x, float[] xs, float[] y, float[] buf, int bo) {
+    private void tile4x1(int r0, int t, float[] x, int xsb, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
         final int full = cols / G * G;
         final int fbp = padded(full / 32); // blocks in the vector part, padded
@@ -522,33 +554,35 @@ public final class Q4_0Matrix implements WeightMatrix {
         final long step = 4L * GB;
         long off = base;
         final int x0 = (t + 0) * cols;
-        final int xs0 = (t + 0) * fbp;
+        final int xs0 = xsb + (t + 0) * fbp;
         FloatVector s00 = FloatVector.zero(F);
         FloatVector s10 = FloatVector.zero(F);
         FloatVector s20 = FloatVector.zero(F);
         FloatVector s30 = FloatVector.zero(F);
-        for (int c = 0; c < full; c += G, off += step) {
+        for (int g = 0; g < full / G; g++, off += step) {
+            final int c = g * G;
             IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
             IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
             IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
             IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
             for (int kb = 0; kb < 8; kb += KPB) {
-                FloatVector a00 = FloatVector.zero(F);
-                FloatVector a10 = FloatVector.zero(F);
-                FloatVector a20 = FloatVector.zero(F);
-                FloatVector a30 = FloatVector.zero(F);
+                final int b = g * (G >> 5) + kb / KPB;
+                final FloatVector o0 = FloatVector.broadcast(F, x[xs0 + b]);
+                FloatVector a00 = o0;
+                FloatVector a10 = o0;
+                FloatVector a20 = o0;
+                FloatVector a30 = o0;
                 for (int k = kb; k < kb + KPB; k++) {
-                    FloatVector w0 = QuantKernels.nibbleUnit(v0, k);
-                    FloatVector w1 = QuantKernels.nibbleUnit(v1, k);
-                    FloatVector w2 = QuantKernels.nibbleUnit(v2, k);
-                    FloatVector w3 = QuantKernels.nibbleUnit(v3, k);
+                    FloatVector w0 = nibbleScaled(v0, k);
+                    FloatVector w1 = nibbleScaled(v1, k);
+                    FloatVector w2 = nibbleScaled(v2, k);
+                    FloatVector w3 = nibbleScaled(v3, k);
                     FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
                     a00 = w0.fma(y0, a00);
                     a10 = w1.fma(y0, a10);
                     a20 = w2.fma(y0, a20);
                     a30 = w3.fma(y0, a30);
                 }
-                final int b = (c + kb * L) >> 5;
                 final FloatVector dv0 = FloatVector.broadcast(F, scales[sr0 + b]);
                 s00 = a00.fma(dv0, s00);
                 final FloatVector dv1 = FloatVector.broadcast(F, scales[sr1 + b]);
@@ -577,16 +611,16 @@ public final class Q4_0Matrix implements WeightMatrix {
             q30 += u3 * x[x0 + full + i];
         }
         s00.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 0] = VectorMath.sum(buf, bo) + offset(sr0, xs, xs0, fbp) + q00;
+        y[(t + 0) * rows + r0 + 0] = VectorMath.sum(buf, bo) + q00;
         s10.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 1] = VectorMath.sum(buf, bo) + offset(sr1, xs, xs0, fbp) + q10;
+        y[(t + 0) * rows + r0 + 1] = VectorMath.sum(buf, bo) + q10;
         s20.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 2] = VectorMath.sum(buf, bo) + offset(sr2, xs, xs0, fbp) + q20;
+        y[(t + 0) * rows + r0 + 2] = VectorMath.sum(buf, bo) + q20;
         s30.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 3] = VectorMath.sum(buf, bo) + offset(sr3, xs, xs0, fbp) + q30;
+        y[(t + 0) * rows + r0 + 3] = VectorMath.sum(buf, bo) + q30;
     }
     /** Row {@code r} of a tile of {@code h} rows, token {@code t}; same summation order as the tile kernels. */
-    private void row1(int r, int h, int t, float[] x, float[] xs, float[] y, float[] buf, int bo) {
+    private void row1(int r, int h, int t, float[] x, int xsb, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
         final int full = cols / G * G;
         final int fbp = padded(full / 32); // blocks in the vector part, padded
@@ -597,18 +631,19 @@ public final class Q4_0Matrix implements WeightMatrix {
         final long step = (long) h * GB;
         long off = base + (long) ri * GB;
         final int x0 = (t + 0) * cols;
-        final int xs0 = (t + 0) * fbp;
+        final int xs0 = xsb + (t + 0) * fbp;
         FloatVector s00 = FloatVector.zero(F);
-        for (int c = 0; c < full; c += G, off += step) {
+        for (int g = 0; g < full / G; g++, off += step) {
+            final int c = g * G;
             IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
             for (int kb = 0; kb < 8; kb += KPB) {
-                FloatVector a00 = FloatVector.zero(F);
+                final int b = g * (G >> 5) + kb / KPB;
+                FloatVector a00 = FloatVector.broadcast(F, x[xs0 + b]);
                 for (int k = kb; k < kb + KPB; k++) {
-                    FloatVector w0 = QuantKernels.nibbleUnit(v0, k);
+                    FloatVector w0 = nibbleScaled(v0, k);
                     FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
                     a00 = w0.fma(y0, a00);
                 }
-                final int b = (c + kb * L) >> 5;
                 final FloatVector dv0 = FloatVector.broadcast(F, scales[sr0 + b]);
                 s00 = a00.fma(dv0, s00);
             }
@@ -622,6 +657,6 @@ public final class Q4_0Matrix implements WeightMatrix {
             q00 += u0 * x[x0 + full + i];
         }
         s00.intoArray(buf, bo);
-        y[t * rows + r] = VectorMath.sum(buf, bo) + offset(sr0, xs, xs0, fbp) + q00;
+        y[t * rows + r] = VectorMath.sum(buf, bo) + q00;
     }
 }
