@@ -179,10 +179,10 @@ public final class Q4_0Matrix implements WeightMatrix {
                 (t0, t1, w) -> run(buf, xsb, n, y, t0, t1, buf, after + w * LANE_BUF));
     }
 
-    /** {@code 2^-4k} for step k of a group (nibble k), {@code k < 7}; 1 for step 7, which a logical shift widens. */
     /** {@code -8 / L}, exact: L lanes of it sum to the {@code -8} that {@code q - 8} subtracts per unit of activation. */
     private static final float OFFSET = -8f / Kernels.L;
 
+    /** {@code 2^-4k} for step k of a group (nibble k), {@code k < 7}; 1 for step 7, which a logical shift widens. */
     private static final float[] STEP_SCALE = {1f, 0x1p-4f, 0x1p-8f, 0x1p-12f, 0x1p-16f, 0x1p-20f, 0x1p-24f, 1f};
 
     /**
