@@ -215,10 +215,13 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             int panel = off + g * full;
             for (int j = 0; j < 4; j++) {
                 int src = (t0 + g + j) * cols;
-                for (int c = 0, o = panel + j * B; c < full; c += B, o += 4 * B) {
-                    float f = panelScales[nb > 1 ? band * nb + c / bw : 0]; // a scale block holds whole steps (bw is a multiple of G = 2B)
-                    FloatVector.fromArray(F, x, src + c).mul(f).intoArray(out, o);
-                    FloatVector.fromArray(F, x, src + c + L).mul(f).intoArray(out, o + L);
+                for (int cb = 0, o = panel + j * B; cb < full; cb += bw) { // a scale block holds whole steps (bw is a multiple of G = 2B)
+                    final float f = panelScales[nb > 1 ? band * nb + cb / bw : 0];
+                    final int ce = Math.min(full, cb + bw);
+                    for (int c = cb; c < ce; c += B, o += 4 * B) {
+                        FloatVector.fromArray(F, x, src + c).mul(f).intoArray(out, o);
+                        FloatVector.fromArray(F, x, src + c + L).mul(f).intoArray(out, o + L);
+                    }
                 }
             }
         }
