@@ -38,7 +38,7 @@ import org.redhare.core.ops.VectorMath;
  * <p><b>Layout (repacked at load).</b> Tiles of four rows form one stream: for each group of
  * {@code G = 8L} columns, each row's G/2 bytes with nibble {@code m} of int lane {@code i} holding
  * column {@code m*L + i}; then each row's {@code cols % G} tail values, one byte each. Scales are widened
- * to float at load, each row padded with zeros to a multiple of L.
+ * to float at load.
  */
 public final class Q4_0Matrix implements WeightMatrix {
     private static final VectorSpecies<Float> F = Kernels.F;
@@ -52,11 +52,10 @@ public final class Q4_0Matrix implements WeightMatrix {
     private static final int LANE_BUF = 17 * Kernels.L;
 
     private final MemorySegment packed; // [rows * rowBytes] nibbles in the tile layout
-    private final float[] scales;       // [rows, ns] block scales times 16
+    private final float[] scales;       // [rows, nb] block scales
     private final int rows;
     private final int cols;
     private final int nb;               // blocks per row
-    private final int ns;               // scales per row: nb padded with zeros to a multiple of L
     private final int rowBytes;         // packed bytes per row: full / 2 + tail
 
     /**
@@ -74,13 +73,7 @@ public final class Q4_0Matrix implements WeightMatrix {
         if (scales.length != rows * nb) {
             throw new IllegalArgumentException("Q4_0 matrix [" + rows + ", " + cols + "] needs " + rows * nb + " scales, got " + scales.length);
         }
-        this.ns = padded(nb);
-        this.scales = new float[rows * ns];
-        for (int r = 0; r < rows; r++) {
-            for (int b = 0; b < nb; b++) {
-                this.scales[r * ns + b] = scales[r * nb + b];
-            }
-        }
+        this.scales = scales.clone();
         int full = cols / G * G;
         this.rowBytes = full / 2 + (cols - full);
         this.packed = QuantKernels.allocate((long) rows * rowBytes);
@@ -155,13 +148,13 @@ public final class Q4_0Matrix implements WeightMatrix {
     @Override public int rows() { return rows; }
     @Override public int cols() { return cols; }
     @Override public DType dtype() { return DType.Q4_0; }
-    @Override public long bytes() { return (long) rows * rowBytes + (long) rows * ns * 4; }
+    @Override public long bytes() { return (long) rows * rowBytes + (long) rows * nb * 4; }
 
     @Override
     public void multiply(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
         final int full = cols / G * G;
-        final int fbp = padded(full / 32);
+        final int fbp = full / 32;
         final int xsb = n * cols;          // the block sums' offsets, after the step-scaled activations
         final int after = xsb + n * fbp;   // then the 4-token panels (prompt path) or each worker's lane buffer
         final boolean widened = n >= TILE_MIN_TOKENS;
@@ -188,8 +181,8 @@ public final class Q4_0Matrix implements WeightMatrix {
     /**
      * The activations as the kernels read them, into {@code out[0 .. n * cols]}: in the vector part column
      * {@code kL + i} of each group times {@link #STEP_SCALE}{@code [k]} (exact: a power of two), the tail as it is;
-     * and {@code -8 *} each 32-column block's sum of {@code x} itself into {@code out[xsb + t * fbp ..]}, zeros up to
-     * {@code fbp}.
+     * and {@code -8/L *} each 32-column block's sum of {@code x} itself into {@code out[xsb + t * fbp ..]}
+     * ({@code fbp} blocks in the vector part).
      */
     private void stepScaled(float[] x, int n, int full, float[] out, int xsb, int fbp) {
         final int L = Kernels.L;
@@ -211,7 +204,6 @@ public final class Q4_0Matrix implements WeightMatrix {
                 }
                 out[xsb + t * fbp + b] = OFFSET * sum;
             }
-            java.util.Arrays.fill(out, xsb + t * fbp + full / 32, xsb + (t + 1) * fbp, 0f);
         }
     }
 
@@ -239,7 +231,7 @@ public final class Q4_0Matrix implements WeightMatrix {
     private void prompt(float[] x, int xsb, int panels, int n, float[] y, int tile0, int tile1, float[] buf) {
         final int L = Kernels.L;
         final int full = cols / G * G;
-        final int fbp = padded(full / 32);
+        final int fbp = full / 32;
         final int block = FloatTiles.tokenBlock(n, cols);
         final int chunk = FloatTiles.chunkColumns(full); // a multiple of G
         final int group = 16 * L;                        // floats of one token group's accumulators
@@ -307,8 +299,8 @@ public final class Q4_0Matrix implements WeightMatrix {
      */
     private void units2x4(float[] tile, int c0, int c1, float[] xp, int xq, int xo, int fbp, float[] acc, int ao, int r0, int i0) {
         final int L = Kernels.L;
-        final int sr0 = (r0 + i0) * ns;
-        final int sr1 = sr0 + ns;
+        final int sr0 = (r0 + i0) * nb;
+        final int sr1 = sr0 + nb;
         final int o0 = ao + 4 * i0 * L;
         final int o1 = o0 + 4 * L;
         final float[] init = c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : acc; // branch-free below (see FloatTiles#tile5tokens4)
@@ -374,7 +366,7 @@ public final class Q4_0Matrix implements WeightMatrix {
         final int tl = cols - full;
         final long toff = (long) r0 * rowBytes + (long) (full / 2) * QuantKernels.TILE;
         for (int i = 0; i < QuantKernels.TILE; i++) {
-            final int sr = (r0 + i) * ns;
+            final int sr = (r0 + i) * nb;
             for (int j = 0; j < 4; j++) {
                 final int xo = (t + j) * cols + full;
                 float q = 0f;
@@ -411,7 +403,7 @@ public final class Q4_0Matrix implements WeightMatrix {
     @Override
     public void row(int r, float[] dst, int off) {
         for (int c = 0; c < cols; c++) {
-            dst[off + c] = unitTail(value(r, c), scales[r * ns + c / 32]);
+            dst[off + c] = unitTail(value(r, c), scales[r * nb + c / 32]);
         }
     }
 
@@ -430,21 +422,16 @@ public final class Q4_0Matrix implements WeightMatrix {
         return (FloatVector) q.convert(VectorOperators.I2F, 0);
     }
 
-    /** {@code n} rounded up to a multiple of L. */
-    private static int padded(int n) {
-        return (n + Kernels.L - 1) / Kernels.L * Kernels.L;
-    }
-
     /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+1}. */
     private void tile4x2(int r0, int t, float[] x, int xsb, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
         final int full = cols / G * G;
-        final int fbp = padded(full / 32); // blocks in the vector part, padded
+        final int fbp = full / 32; // blocks in the vector part
         final long base = (long) r0 * rowBytes;
-        final int sr0 = (r0 + 0) * ns;
-        final int sr1 = (r0 + 1) * ns;
-        final int sr2 = (r0 + 2) * ns;
-        final int sr3 = (r0 + 3) * ns;
+        final int sr0 = (r0 + 0) * nb;
+        final int sr1 = (r0 + 1) * nb;
+        final int sr2 = (r0 + 2) * nb;
+        final int sr3 = (r0 + 3) * nb;
         final long step = 4L * GB;
         long off = base;
         final int x0 = (t + 0) * cols;
@@ -545,12 +532,12 @@ public final class Q4_0Matrix implements WeightMatrix {
     private void tile4x1(int r0, int t, float[] x, int xsb, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
         final int full = cols / G * G;
-        final int fbp = padded(full / 32); // blocks in the vector part, padded
+        final int fbp = full / 32; // blocks in the vector part
         final long base = (long) r0 * rowBytes;
-        final int sr0 = (r0 + 0) * ns;
-        final int sr1 = (r0 + 1) * ns;
-        final int sr2 = (r0 + 2) * ns;
-        final int sr3 = (r0 + 3) * ns;
+        final int sr0 = (r0 + 0) * nb;
+        final int sr1 = (r0 + 1) * nb;
+        final int sr2 = (r0 + 2) * nb;
+        final int sr3 = (r0 + 3) * nb;
         final long step = 4L * GB;
         long off = base;
         final int x0 = (t + 0) * cols;
@@ -623,11 +610,11 @@ public final class Q4_0Matrix implements WeightMatrix {
     private void row1(int r, int h, int t, float[] x, int xsb, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
         final int full = cols / G * G;
-        final int fbp = padded(full / 32); // blocks in the vector part, padded
+        final int fbp = full / 32; // blocks in the vector part
         final int r0 = r - r % QuantKernels.TILE;
         final int ri = r - r0;
         final long base = (long) r0 * rowBytes;
-        final int sr0 = r * ns;
+        final int sr0 = r * nb;
         final long step = (long) h * GB;
         long off = base + (long) ri * GB;
         final int x0 = (t + 0) * cols;
