@@ -17,8 +17,8 @@ import org.redhare.core.ops.VectorMath;
  *
  * <p>Activations stay float (see {@link Q8_0Matrix} for why). One 64-byte int load gives 8L nibbles; nibble
  * {@code k} of a lane (column {@code kL + i} of the group) is widened in place: an AND keeps it and a conversion
- * gives the float {@code q * 2^4k}, exact ({@link #nibbleScaled}; nibble 7, a logical shift and the conversion).
- * The activations of step {@code k} carry {@code 2^-4k} instead ({@link #stepScaled}, once per call: a power of
+ * gives the float {@code q * 2^4k}, exact ({@link QuantKernels#nibbleScaled}; nibble 7, a logical shift and the conversion).
+ * The activations of step {@code k} carry {@code 2^-4k} instead ({@link QuantKernels#stepScaled}, once per call: a power of
  * two, exact), so every product is exactly {@code q * x}. Two operations per L weights, where the float
  * {@code u = 1 + q/16} used before took three (shift, AND, OR); the one-token kernel ran 18-30% faster
  * ({@code QuickMatrixRates q4_0}, docs/PERFORMANCE.md, fifteenth session).
@@ -159,7 +159,7 @@ public final class Q4_0Matrix implements WeightMatrix {
         final int after = xsb + n * fbp;   // then the 4-token panels (prompt path) or each worker's lane buffer
         final boolean widened = n >= TILE_MIN_TOKENS;
         final float[] buf = pool.scratch(after + (widened ? Math.max(1, n / 4 * 4 * full) : pool.threads() * LANE_BUF));
-        stepScaled(x, n, full, buf, xsb, fbp);
+        QuantKernels.stepScaled(x, n, cols, full, buf, xsb, fbp, OFFSET);
         int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
         if (widened) {
             Kernels.packTokens4(buf, n, cols, full, 32, buf, after); // [block][token 0..3][32] per 4-token group
@@ -174,38 +174,6 @@ public final class Q4_0Matrix implements WeightMatrix {
 
     /** {@code -8 / L}, exact: L lanes of it sum to the {@code -8} that {@code q - 8} subtracts per unit of activation. */
     private static final float OFFSET = -8f / Kernels.L;
-
-    /** {@code 2^-4k} for step k of a group (nibble k), {@code k < 7}; 1 for step 7, which a logical shift widens. */
-    private static final float[] STEP_SCALE = {1f, 0x1p-4f, 0x1p-8f, 0x1p-12f, 0x1p-16f, 0x1p-20f, 0x1p-24f, 1f};
-
-    /**
-     * The activations as the kernels read them, into {@code out[0 .. n * cols]}: in the vector part column
-     * {@code kL + i} of each group times {@link #STEP_SCALE}{@code [k]} (exact: a power of two), the tail as it is;
-     * and {@code -8/L *} each 32-column block's sum of {@code x} itself into {@code out[xsb + t * fbp ..]}
-     * ({@code fbp} blocks in the vector part).
-     */
-    private void stepScaled(float[] x, int n, int full, float[] out, int xsb, int fbp) {
-        final int L = Kernels.L;
-        for (int t = 0; t < n; t++) {
-            final int xo = t * cols;
-            for (int c = 0; c < full; c += G) {
-                for (int k = 0; k < 8; k++) {
-                    final float f = STEP_SCALE[k];
-                    for (int i = c + k * L; i < c + (k + 1) * L; i += L) {
-                        FloatVector.fromArray(F, x, xo + i).mul(f).intoArray(out, xo + i);
-                    }
-                }
-            }
-            System.arraycopy(x, xo + full, out, xo + full, cols - full);
-            for (int b = 0; b < full / 32; b++) {
-                float sum = 0f;
-                for (int i = 0; i < 32; i++) {
-                    sum += x[xo + b * 32 + i];
-                }
-                out[xsb + t * fbp + b] = OFFSET * sum;
-            }
-        }
-    }
 
     /**
      * From this many tokens (a prompt, or a decode step of many users) each four-row tile is widened once per
@@ -273,7 +241,7 @@ public final class Q4_0Matrix implements WeightMatrix {
         }
     }
 
-    /** Columns {@code c0 .. c1} (whole groups) of the full tile at row {@code r0} as {@code q * 2^4k} ({@link #nibbleScaled}), {@code [32-column block][row][32]}. */
+    /** Columns {@code c0 .. c1} (whole groups) of the full tile at row {@code r0} as {@code q * 2^4k} ({@link QuantKernels#nibbleScaled}), {@code [32-column block][row][32]}. */
     private void widenUnits(int r0, float[] tile, int c0, int c1) {
         final int L = Kernels.L;
         final long base = (long) r0 * rowBytes;
@@ -283,7 +251,7 @@ public final class Q4_0Matrix implements WeightMatrix {
                 IntVector v = IntVector.fromMemorySegment(I, packed, go + (long) i * GB, ByteOrder.LITTLE_ENDIAN);
                 for (int k = 0; k < 8; k++) {
                     int col = c - c0 + k * L;
-                    nibbleScaled(v, k).intoArray(tile, ((col >> 5) * QuantKernels.TILE + i) * 32 + (col & 31));
+                    QuantKernels.nibbleScaled(v, k).intoArray(tile, ((col >> 5) * QuantKernels.TILE + i) * 32 + (col & 31));
                 }
             }
         }
@@ -412,16 +380,6 @@ public final class Q4_0Matrix implements WeightMatrix {
         return Math.fma((float) q, d, -8f * d);
     }
 
-    /**
-     * Nibble {@code k} of each int lane times {@code 2^4k} as a float, exact ({@code k = 7}: the nibble itself): an AND
-     * and a conversion, the nibble left where it is; the activations of step k carry {@code 2^-4k}
-     * ({@link #stepScaled}), so each product is {@code q * x} exactly.
-     */
-    private static FloatVector nibbleScaled(IntVector v, int k) {
-        IntVector q = k < 7 ? v.and(0xF << (4 * k)) : v.lanewise(VectorOperators.LSHR, 28);
-        return (FloatVector) q.convert(VectorOperators.I2F, 0);
-    }
-
     /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+1}. */
     private void tile4x2(int r0, int t, float[] x, int xsb, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
@@ -461,10 +419,10 @@ public final class Q4_0Matrix implements WeightMatrix {
                 FloatVector a20 = o0; FloatVector a21 = o1;
                 FloatVector a30 = o0; FloatVector a31 = o1;
                 for (int k = kb; k < kb + KPB; k++) {
-                    FloatVector w0 = nibbleScaled(v0, k);
-                    FloatVector w1 = nibbleScaled(v1, k);
-                    FloatVector w2 = nibbleScaled(v2, k);
-                    FloatVector w3 = nibbleScaled(v3, k);
+                    FloatVector w0 = QuantKernels.nibbleScaled(v0, k);
+                    FloatVector w1 = QuantKernels.nibbleScaled(v1, k);
+                    FloatVector w2 = QuantKernels.nibbleScaled(v2, k);
+                    FloatVector w3 = QuantKernels.nibbleScaled(v3, k);
                     FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
                     FloatVector y1 = FloatVector.fromArray(F, x, x1 + c + k * L);
                     a00 = w0.fma(y0, a00);
@@ -560,10 +518,10 @@ public final class Q4_0Matrix implements WeightMatrix {
                 FloatVector a20 = o0;
                 FloatVector a30 = o0;
                 for (int k = kb; k < kb + KPB; k++) {
-                    FloatVector w0 = nibbleScaled(v0, k);
-                    FloatVector w1 = nibbleScaled(v1, k);
-                    FloatVector w2 = nibbleScaled(v2, k);
-                    FloatVector w3 = nibbleScaled(v3, k);
+                    FloatVector w0 = QuantKernels.nibbleScaled(v0, k);
+                    FloatVector w1 = QuantKernels.nibbleScaled(v1, k);
+                    FloatVector w2 = QuantKernels.nibbleScaled(v2, k);
+                    FloatVector w3 = QuantKernels.nibbleScaled(v3, k);
                     FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
                     a00 = w0.fma(y0, a00);
                     a10 = w1.fma(y0, a10);
@@ -627,7 +585,7 @@ public final class Q4_0Matrix implements WeightMatrix {
                 final int b = g * (G >> 5) + kb / KPB;
                 FloatVector a00 = FloatVector.broadcast(F, x[xs0 + b]);
                 for (int k = kb; k < kb + KPB; k++) {
-                    FloatVector w0 = nibbleScaled(v0, k);
+                    FloatVector w0 = QuantKernels.nibbleScaled(v0, k);
                     FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
                     a00 = w0.fma(y0, a00);
                 }

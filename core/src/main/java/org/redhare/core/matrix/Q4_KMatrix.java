@@ -14,22 +14,33 @@ import org.redhare.core.ops.VectorMath;
 /**
  * GGML Q4_K weights: super-blocks of 256 columns hold eight sub-blocks of 32, each with a 6-bit scale and a
  * 6-bit min under the super-block's f16 {@code d} and {@code dmin}; {@code W = q * (d * sc) - dmin * m} with
- * 4-bit {@code q}. At load the sub-block factors become floats, {@code scale = d * sc} and
- * {@code offset = -(dmin * m)}; they are stored as {@code 16 * scale} and {@code offset - 16 * scale} (the latter
- * rounded once, at load), so that the weight is {@code fma(u, 16 * scale, offset - 16 * scale)} with
- * {@code u = 1 + q/16}, which {@link QuantKernels#nibbleUnit} makes from a nibble in two integer operations
- * (three, shift, mask and int-to-float, for {@code q} itself). The one-token kernels also broadcast each
- * sub-block's two factors once per 32 columns rather than once per L (the 4x4 tile keeps the per-L form: with
- * eight more live vectors it spills and ran at half speed). Together, decode ran 1.1-1.3x faster per thread-CPU
- * second ({@code QuickMatrixRates q4_k}, best of three alternating runs: [4864 x 1024] 10.2 -> 11.5, [896 x 4864] 10.2 -> 13.3 G
- * weights/s); 16 tokens unchanged (24 and 28). Same layout as {@link Q4_0Matrix}.
+ * 4-bit {@code q}. At load the sub-block factors become floats, {@code s = d * sc} and {@code o = -(dmin * m)}
+ * (both exact: an 11-bit significand times a 6-bit integer).
  *
- * <p>Activations stay float (see {@link Q8_0Matrix} for why). One 64-byte int load gives 8L nibbles.
+ * <p>Activations stay float (see {@link Q8_0Matrix} for why). The kernels take one 32-column block a turn: an int
+ * load at the block's byte in its group puts the block's nibbles at the bottom of each lane (step j of the block in
+ * bits 4j..4j+3; 4-lane vectors take steps 4..7 from a second load two bytes on), and an AND with a constant mask and
+ * a conversion give {@code q * 2^4j}, exact; that is multiplied by the block's {@code s}, and the activations of step
+ * j carry {@code 2^-4j} ({@link QuantKernels#stepScaled}, once per call), so every lane adds {@code (q s) x} in column
+ * order, the same products on every path. The offsets are a short dot product per (row, token) of the row's
+ * {@code o} with the activations' 32-column block sums, L blocks per FMA, continued in the same accumulator after the
+ * columns; the column tail (rows whose length is not a multiple of 8L) is scalar, {@code fma(q, s, o) * x}. Four
+ * operations per L weights (AND, convert, multiply, FMA) where the float {@code u = 1 + q/16} used before took five
+ * (shift, AND, OR, FMA by the scale and offset, FMA). The one-token kernel ({@link #tile2x1}) went from 6.1 to 10.6
+ * G weights/s on [8192 x 2048] ({@code QuickMatrixRates q4_k}, docs/PERFORMANCE.md, sixteenth session).
+ *
+ * <p>How C2 compiles these kernels decided most of that, so they are written against it: the steps of a block are
+ * written out in the one-token kernel (a loop kept the masks variable), but looped in the 4-token one, over a count
+ * held in a field (over a constant count C2 unrolled it, hoisted its activation loads and spilled them; written out,
+ * it passed the inlining budget); no helper method returns a vector (a
+ * helper compiled on its own first is then too large to inline, and every call boxes its result: 1.8 tok/s); and no
+ * vector shift (its code took C2's inlining budget). Per-block folds (Q4_0's three operations) would need the prompt
+ * path to fold per block too, which the shared {@link FloatTiles} micro-kernel cannot; Q4_K_M prompts stay on it.
  *
  * <p><b>Layout (repacked at load).</b> Tiles of four rows form one stream: for each group of
  * {@code G = 8L} columns, each row's G/2 bytes with nibble {@code m} of int lane {@code i} holding
  * column {@code m*L + i}; then each row's {@code cols % G} tail values, one byte each. Scales are widened
- * to float at load ({@code [rows, cols / 32]}).
+ * to float at load ({@code [rows, cols / 32]}), offsets too, each row's padded with zeros to a multiple of L.
  */
 public final class Q4_KMatrix implements WeightMatrix {
     private static final VectorSpecies<Float> F = Kernels.F;
@@ -39,21 +50,37 @@ public final class Q4_KMatrix implements WeightMatrix {
     private static final int GB = G / 2; // bytes per row per group
     private static final int bw = 32;
     private static final int KPB = Math.max(1, 32 / Kernels.L);
+    /** Bytes allocated past the last row: {@link #tile2x1}'s block loads start up to 3 bytes into a row's group. */
+    private static final int PAST_END = 64;
+    /** The nibble masks {@code 0xF << 4j} of steps 0..3 of a block, L lanes each. */
+    private static final int[] MASKS = new int[4 * Kernels.L];
+    static {
+        for (int i = 0; i < MASKS.length; i++) {
+            MASKS[i] = 0xF << 4 * (i / Kernels.L);
+        }
+    }
+    /** 32-column blocks per group of G columns. */
+    private static final int BPG = G / 32;
+
+    /** Lane-buffer floats per worker. */
+    private static final int LANE_BUF = Kernels.L;
 
     private final MemorySegment packed; // [rows * rowBytes] nibbles in the tile layout
-    private final float[] scales;       // [rows, cols / 32] sub-block scales 16 * d * sc
-    private final float[] offsets;      // [rows, cols / 32] sub-block offsets -(dmin * m) - 16 * d * sc
+    private final float[] scales;       // [rows, nb] sub-block scales d * sc
+    private final float[] offsets;      // [rows, nbL] sub-block offsets -(dmin * m), each row padded with zeros
     private final int rows;
     private final int cols;
     private final int nb;               // blocks per row
+    private final int nbL;              // nb rounded up to a multiple of L: the offsets' row stride
+    private final int fbpL;             // blocks of the vector part (full / 32) rounded up to a multiple of L
     private final int rowBytes;         // packed bytes per row: full / 2 + tail
+    private final int maskSteps = Math.min(KPB, 4); // see tile2x4
     private final DType dtype;          // what the file stored (Q4_K or Q4_1), for reports
 
     /**
-     * @param q      {@code [rows, cols]} 4-bit values 0..15, one per byte, row-major
-     * @param scales  {@code [rows, cols / 32]} sub-block scales: taken over, not copied (multiplied by 16 in place)
-     * @param offsets {@code [rows, cols / 32]} sub-block offsets added to {@code q * scale}: taken over, not copied
-     *                (16 scales subtracted in place)
+     * @param q       {@code [rows, cols]} 4-bit values 0..15, one per byte, row-major
+     * @param scales  {@code [rows, cols / 32]} sub-block scales: taken over, not copied
+     * @param offsets {@code [rows, cols / 32]} sub-block offsets added to {@code q * scale}
      */
     public Q4_KMatrix(MemorySegment q, float[] scales, float[] offsets, int rows, int cols) {
         this(q, scales, offsets, rows, cols, DType.Q4_K);
@@ -63,8 +90,8 @@ public final class Q4_KMatrix implements WeightMatrix {
     public Q4_KMatrix(MemorySegment q, float[] scales, float[] offsets, int rows, int cols, DType dtype) {
         MatrixChecks.size(q, rows, cols, 1, dtype.toString());
         this.dtype = dtype;
-        if (cols % 32 != 0) {
-            throw new IllegalArgumentException("Q4_K rows must be a multiple of 32 long, got " + cols);
+        if (cols % 32 != 0 || Kernels.L > 32) {
+            throw new IllegalArgumentException(dtype + " rows must be a multiple of 32 long, got " + cols);
         }
         this.rows = rows;
         this.cols = cols;
@@ -75,17 +102,17 @@ public final class Q4_KMatrix implements WeightMatrix {
         if (offsets.length != rows * nb) {
             throw new IllegalArgumentException(dtype + " matrix [" + rows + ", " + cols + "] needs " + rows * nb + " offsets, got " + offsets.length);
         }
-        // q * s + o = u * 16s + (o - 16s) with u = 1 + q/16 (QuantKernels.nibbleUnit): 16s is exact, o - 16s is
-        // rounded once here.
-        for (int i = 0; i < scales.length; i++) {
-            scales[i] *= 16f;
-            offsets[i] -= scales[i];
-        }
+        final int L = Kernels.L;
         this.scales = scales;
-        this.offsets = offsets;
+        this.nbL = (nb + L - 1) / L * L;
+        this.offsets = new float[rows * nbL];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(offsets, r * nb, this.offsets, r * nbL, nb);
+        }
         int full = cols / G * G;
+        this.fbpL = (full / 32 + L - 1) / L * L;
         this.rowBytes = full / 2 + (cols - full);
-        this.packed = QuantKernels.allocate((long) rows * rowBytes);
+        this.packed = QuantKernels.allocate((long) rows * rowBytes + PAST_END);
         repack(q, full);
     }
 
@@ -217,39 +244,45 @@ public final class Q4_KMatrix implements WeightMatrix {
     @Override public int rows() { return rows; }
     @Override public int cols() { return cols; }
     @Override public DType dtype() { return dtype; }
-    @Override public long bytes() { return (long) rows * rowBytes + (long) rows * nb * 8; }
+    @Override public long bytes() { return (long) rows * rowBytes + (long) rows * nb * 4 + (long) rows * fbpL * 4; }
 
     @Override
     public void multiply(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
-        if (n >= TILE_MIN_TOKENS) {
-            final int full = cols / G * G;
-            float[] panels = pool.scratch(Math.max(1, n / 4 * 4 * full));
-            Kernels.packTokens4(x, n, cols, full, Kernels.PAIR_BLOCK, panels, 0); // [block][token 0..3][2L] per 4-token group
+        final int full = cols / G * G;
+        final int xsb = n * cols;           // the block sums, after the step-scaled activations
+        final int after = xsb + n * fbpL;   // then the 4-token panels (prompt path) or each worker's lane buffer
+        final boolean widened = n >= TILE_MIN_TOKENS;
+        final float[] buf = pool.scratch(after + (widened ? Math.max(1, n / 4 * 4 * full) : pool.threads() * LANE_BUF));
+        QuantKernels.stepScaled(x, n, cols, full, buf, xsb, fbpL, 1f, Math.min(KPB, 4));
+        if (widened) {
+            Kernels.packTokens4(buf, n, cols, full, Kernels.PAIR_BLOCK, buf, after); // [block][token 0..3][2L] per 4-token group
             final int group = FloatTiles.ROWS * 4 * Kernels.L;
-            final int need = FloatTiles.ROWS * FloatTiles.chunkColumns(full) + FloatTiles.tokenBlock(n, cols) / 4 * group + group + 16
-                    + QuantKernels.laneScratch();
+            final int need = FloatTiles.ROWS * FloatTiles.chunkColumns(full) + FloatTiles.tokenBlock(n, cols) / 4 * group + group + 16 + LANE_BUF;
             int rowGrain = (Kernels.rowGrain(rows, pool.threads()) + FloatTiles.ROWS - 1) / FloatTiles.ROWS * FloatTiles.ROWS;
-            pool.forRange(rows, rowGrain, FloatTiles.ROWS, (r0, r1, w) -> prompt(x, panels, n, y, r0, r1, pool.workerScratch(w, need)));
+            pool.forRange(rows, rowGrain, FloatTiles.ROWS, (r0, r1, w) -> prompt(buf, xsb, after, n, y, r0, r1, pool.workerScratch(w, need)));
             return;
         }
-        float[] buf = pool.scratch(pool.threads() * QuantKernels.laneScratch());
         int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
         pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1,
-                (t0, t1, w) -> run(x, n, y, t0, t1, buf, w * QuantKernels.laneScratch()));
+                (t0, t1, w) -> run(buf, xsb, n, y, t0, t1, buf, after + w * LANE_BUF));
     }
 
     /**
      * From this many tokens (a prompt, or a decode step of many users) five rows are widened once per token block and
-     * column chunk into the {@link FloatTiles} layout (the weights {@code fma(u, 16 scale, offset - 16 scale)} the
-     * register kernels compute) and the shared 5-row x 4-token micro-kernel runs on plain loads; below it every four
-     * tokens widen the weights again in registers ({@link #tile4x4}). Each accumulator lane takes its columns in
-     * order on both paths, so the bits do not depend on the path.
+     * column chunk into the {@link FloatTiles} layout (the weights {@code (q 2^4k) s} the register kernels compute) and
+     * the shared 5-row x 4-token micro-kernel runs on plain loads; below it every four tokens widen the weights again in
+     * registers ({@link #tile2x4}). Each accumulator lane takes its columns in order, then the offsets, on both paths,
+     * so the bits do not depend on the path.
      */
     private static final int TILE_MIN_TOKENS = 16;
 
-    /** Rows {@code r0 .. r1} for {@code n} tokens on the float tile (see {@link #TILE_MIN_TOKENS}); as {@link Q8_0Matrix}'s prompt path. */
-    private void prompt(float[] x, float[] panels, int n, float[] y, int r0, int r1, float[] buf) {
+    /**
+     * Rows {@code r0 .. r1} for {@code n} tokens on the float tile (see {@link #TILE_MIN_TOKENS}); as {@link Q8_0Matrix}'s
+     * prompt path. {@code x} holds the step-scaled activations from 0, the block sums from {@code xsb} and the 4-token
+     * panels from {@code panels} ({@link #multiply}).
+     */
+    private void prompt(float[] x, int xsb, int panels, int n, float[] y, int r0, int r1, float[] buf) {
         final int L = Kernels.L;
         final int full = cols / G * G;
         final int block = FloatTiles.tokenBlock(n, cols);
@@ -265,7 +298,7 @@ public final class Q4_KMatrix implements WeightMatrix {
             int r = r0;
             for (; r + h5 <= r1; r += h5) {
                 int c0 = 0;
-                do { // at least once: rows shorter than one group still get their tails and stores
+                do { // at least once: rows shorter than one group still get their offsets, tails and stores
                     int c1 = Math.min(full, c0 + chunk);
                     widen5(r, buf, c0, c1);
                     for (int t = t0; t + 4 <= t1; t += 4) {
@@ -273,33 +306,33 @@ public final class Q4_KMatrix implements WeightMatrix {
                         int g = (t - t0) / 4;
                         if (g <= 1) { // the first two token groups fetch the nibbles the next widen reads (QuantKernels#fetchStart)
                             long ta = QuantKernels.fetchStart(rowBytes, c1 < full ? r : r + h5, (c1 < full ? c1 : 0) / 2, g);
-                            FloatTiles.tile5tokens4Fetching(buf, c0, c1, panels, t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
+                            FloatTiles.tile5tokens4Fetching(buf, c0, c1, x, panels + t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
                                     c0 == 0 ? 0 : acc, c1 == full ? sums : acc, packed, ta, ta + 64, 128, packed.byteSize() - 1);
                         } else {
-                            FloatTiles.tile5tokens4(buf, c0, c1, panels, t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
+                            FloatTiles.tile5tokens4(buf, c0, c1, x, panels + t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
                                     c0 == 0 ? 0 : acc, c1 == full ? sums : acc);
                         }
                         if (c1 == full) {
-                            finish5(buf, sums, x, y, r, t);
+                            finish5(buf, sums, x, xsb, y, r, t);
                         }
                     }
                     c0 = c1;
                 } while (c0 < full);
                 for (int t = tails; t < t1; t++) {
                     for (int i = 0; i < h5; i++) {
-                        row1(r + i, QuantKernels.tileHeight(rows, r + i), t, x, y, buf, one);
+                        row1(r + i, QuantKernels.tileHeight(rows, r + i), t, x, xsb, y, buf, one);
                     }
                 }
             }
             for (; r < r1; r++) {
                 for (int t = t0; t < t1; t++) {
-                    row1(r, QuantKernels.tileHeight(rows, r), t, x, y, buf, one);
+                    row1(r, QuantKernels.tileHeight(rows, r), t, x, xsb, y, buf, one);
                 }
             }
         }
     }
 
-    /** Whole groups of columns {@code c0 .. c1} of rows {@code r .. r+4} as weights, in the {@link FloatTiles} layout. */
+    /** Whole groups of columns {@code c0 .. c1} of rows {@code r .. r+4} as the weights {@code (q 2^4k) s}, in the {@link FloatTiles} layout. */
     private void widen5(int r, float[] tile, int c0, int c1) {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
@@ -310,20 +343,34 @@ public final class Q4_KMatrix implements WeightMatrix {
             final int th = Math.min(QuantKernels.TILE, rows - tr);
             final int sr = row * nb;
             final long base = (long) tr * rowBytes + (long) (row - tr) * GB;
-            for (int c = c0; c < c1; c += G) {
-                IntVector v = IntVector.fromMemorySegment(I, packed, base + (long) (c / 2) * th, ByteOrder.LITTLE_ENDIAN);
-                for (int k = 0; k < 8; k++) {
-                    final int b = (c + k * L) >> 5;
-                    final int col = c - c0 + k * L;
-                    QuantKernels.nibbleUnit(v, k).fma(scales[sr + b], offsets[sr + b]).intoArray(tile, col / B * h5 * B + i * B + col % B);
+            for (int c = c0; c < c1; c += 32) { // a block a turn, its nibbles loaded to the bottom of each lane (see tile2x1)
+                final int b = c >> 5;
+                final long off = base + (long) (c / G * G / 2) * th + (b % BPG) * (KPB / 2);
+                final IntVector v = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
+                final IntVector vh = KPB > 4 ? IntVector.fromMemorySegment(I, packed, off + 2, ByteOrder.LITTLE_ENDIAN) : v;
+                final float sc = scales[sr + b];
+                for (int j = 0; j < KPB; j++) {
+                    final int col = c - c0 + j * L;
+                    ((FloatVector) (j < 4 ? v : vh).and(IntVector.fromArray(I, MASKS, (j & 3) * L)).convert(VectorOperators.I2F, 0))
+                            .mul(sc).intoArray(tile, col / B * h5 * B + i * B + col % B);
                 }
             }
         }
     }
 
-    /** Lane sums of a five-row group's 20 accumulators at {@code buf[sums ...]} plus each row's tail, into {@code y}. */
-    private void finish5(float[] buf, int sums, float[] x, float[] y, int r, int t) {
+    /**
+     * A five-row group's 20 accumulators at {@code buf[sums ...]}: each continued with its row's offsets
+     * ({@link #offsets}), lane-summed, plus the row's tail, into {@code y}.
+     */
+    private void finish5(float[] buf, int sums, float[] x, int xsb, float[] y, int r, int t) {
         final int L = Kernels.L;
+        for (int j = 0; j < 4; j++) {
+            final int xs = xsb + (t + j) * fbpL;
+            for (int i = 0; i < 4; i++) {
+                offsets(buf, sums + (4 * j + i) * L, r + i, x, xs);
+            }
+            offsets(buf, sums + (16 + j) * L, r + 4, x, xs);
+        }
         VectorMath.sum16(buf, sums, buf, sums + 20 * L);
         for (int j = 0; j < 4; j++) {
             final int xo = (t + j) * cols;
@@ -335,6 +382,24 @@ public final class Q4_KMatrix implements WeightMatrix {
         }
     }
 
+    /**
+     * The accumulator at {@code buf[at ...]} continued with row {@code r}'s offsets times the block sums at
+     * {@code x[xs ...]}, L blocks per FMA in order, as the register kernels continue theirs.
+     */
+    private void offsets(float[] buf, int at, int r, float[] x, int xs) {
+        final int L = Kernels.L;
+        FloatVector a = FloatVector.fromArray(F, buf, at);
+        for (int j = 0, o = r * nbL; j < fbpL; j += L) {
+            a = FloatVector.fromArray(F, offsets, o + j).fma(FloatVector.fromArray(F, x, xs + j), a);
+        }
+        a.intoArray(buf, at);
+    }
+
+    /** One weight from its 4-bit value and its block's scale and offset: {@code q s + o}, rounded once. */
+    private static float weight(int q, float s, float o) {
+        return Math.fma((float) q, s, o);
+    }
+
     /** Row {@code r}'s columns past the last full group, {@code weight * x} added in order from 0 (as the register kernels do). */
     private float tailSum(int r, float[] x, int xo) {
         final int full = cols / G * G;
@@ -343,28 +408,30 @@ public final class Q4_KMatrix implements WeightMatrix {
         final long toff = (long) tr * rowBytes + (long) (full / 2) * QuantKernels.tileHeight(rows, r) + (long) (r - tr) * tl;
         float q = 0f;
         for (int i = 0; i < tl; i++) {
-            final int cb = (full + i) / bw;
-            q += Math.fma(QuantKernels.nibbleUnit(packed.get(ValueLayout.JAVA_BYTE, toff + i)), scales[r * nb + cb], offsets[r * nb + cb]) * x[xo + full + i];
+            final int cb = (full + i) >> 5;
+            q += weight(packed.get(ValueLayout.JAVA_BYTE, toff + i), scales[r * nb + cb], offsets[r * nbL + cb]) * x[xo + full + i];
         }
         return q;
     }
 
-    private void run(float[] x, int n, float[] y, int tile0, int tile1, float[] buf, int bo) {
+    private void run(float[] x, int xsb, int n, float[] y, int tile0, int tile1, float[] buf, int bo) {
         for (int tile = tile0; tile < tile1; tile++) {
             int r0 = tile * QuantKernels.TILE;
             int h = Math.min(QuantKernels.TILE, rows - r0);
             if (h == QuantKernels.TILE) {
                 int t = 0;
                 for (; t + 4 <= n; t += 4) {
-                    tile4x4(r0, t, x, y, buf, bo);
+                    tile2x4(r0, 0, t, x, xsb, y, buf, bo);
+                    tile2x4(r0, 2, t, x, xsb, y, buf, bo);
                 }
                 for (; t < n; t++) {
-                    tile4x1(r0, t, x, y, buf, bo);
+                    tile2x1(r0, 0, t, x, xsb, y, buf, bo);
+                    tile2x1(r0, 2, t, x, xsb, y, buf, bo);
                 }
             } else {
                 for (int t = 0; t < n; t++) {
                     for (int r = r0; r < r0 + h; r++) {
-                        row1(r, h, t, x, y, buf, bo);
+                        row1(r, h, t, x, xsb, y, buf, bo);
                     }
                 }
             }
@@ -374,192 +441,178 @@ public final class Q4_KMatrix implements WeightMatrix {
     @Override
     public void row(int r, float[] dst, int off) {
         for (int c = 0; c < cols; c++) {
-            dst[off + c] = Math.fma(QuantKernels.nibbleUnit(value(r, c)), scales[r * nb + c / 32], offsets[r * nb + c / 32]);
+            dst[off + c] = weight(value(r, c), scales[r * nb + c / 32], offsets[r * nbL + c / 32]);
         }
     }
 
-    /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+3}. */
-    private void tile4x4(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
+    /**
+     * Rows {@code r0 + i0} and {@code r0 + i0 + 1} of a full tile for tokens {@code t .. t+3} (4 to 15 tokens: decode
+     * steps of a few users), called for rows 0-1 and 2-3: eight accumulators, where four rows' sixteen spilled on 16
+     * registers.
+     */
+    private void tile2x4(int r0, int i0, int t, float[] x, int xsb, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
         final int full = cols / G * G;
-        final long base = (long) r0 * rowBytes;
-        int b;
-        final int sr0 = (r0 + 0) * nb;
-        final int sr1 = (r0 + 1) * nb;
-        final int sr2 = (r0 + 2) * nb;
-        final int sr3 = (r0 + 3) * nb;
+        final long base = (long) r0 * rowBytes + (long) i0 * GB;
+        final int sr0 = (r0 + i0) * nb;
+        final int sr1 = sr0 + nb;
         final int x0 = (t + 0) * cols;
         final int x1 = (t + 1) * cols;
         final int x2 = (t + 2) * cols;
         final int x3 = (t + 3) * cols;
-        FloatVector a00 = FloatVector.zero(F); FloatVector a01 = FloatVector.zero(F); FloatVector a02 = FloatVector.zero(F); FloatVector a03 = FloatVector.zero(F);
-        FloatVector a10 = FloatVector.zero(F); FloatVector a11 = FloatVector.zero(F); FloatVector a12 = FloatVector.zero(F); FloatVector a13 = FloatVector.zero(F);
-        FloatVector a20 = FloatVector.zero(F); FloatVector a21 = FloatVector.zero(F); FloatVector a22 = FloatVector.zero(F); FloatVector a23 = FloatVector.zero(F);
-        FloatVector a30 = FloatVector.zero(F); FloatVector a31 = FloatVector.zero(F); FloatVector a32 = FloatVector.zero(F); FloatVector a33 = FloatVector.zero(F);
-        long off = base;
-        for (int c = 0; c < full; c += G, off += 4L * GB) {
-            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
-            for (int k = 0; k < 8; k++) {
-            b = (c + k * L) >> 5;
-            FloatVector w0k = QuantKernels.nibbleUnit(v0, k).fma(scales[sr0 + b], offsets[sr0 + b]);
-            FloatVector w1k = QuantKernels.nibbleUnit(v1, k).fma(scales[sr1 + b], offsets[sr1 + b]);
-            FloatVector w2k = QuantKernels.nibbleUnit(v2, k).fma(scales[sr2 + b], offsets[sr2 + b]);
-            FloatVector w3k = QuantKernels.nibbleUnit(v3, k).fma(scales[sr3 + b], offsets[sr3 + b]);
-            FloatVector x0k = FloatVector.fromArray(F, x, x0 + c + k * L);
-            FloatVector x1k = FloatVector.fromArray(F, x, x1 + c + k * L);
-            FloatVector x2k = FloatVector.fromArray(F, x, x2 + c + k * L);
-            FloatVector x3k = FloatVector.fromArray(F, x, x3 + c + k * L);
-            a00 = w0k.fma(x0k, a00);
-            a01 = w0k.fma(x1k, a01);
-            a02 = w0k.fma(x2k, a02);
-            a03 = w0k.fma(x3k, a03);
-            a10 = w1k.fma(x0k, a10);
-            a11 = w1k.fma(x1k, a11);
-            a12 = w1k.fma(x2k, a12);
-            a13 = w1k.fma(x3k, a13);
-            a20 = w2k.fma(x0k, a20);
-            a21 = w2k.fma(x1k, a21);
-            a22 = w2k.fma(x2k, a22);
-            a23 = w2k.fma(x3k, a23);
-            a30 = w3k.fma(x0k, a30);
-            a31 = w3k.fma(x1k, a31);
-            a32 = w3k.fma(x2k, a32);
-            a33 = w3k.fma(x3k, a33);
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
+        for (int b = 0; b < full / 32; b++) { // a block a turn, its nibbles loaded to the bottom of each lane (see tile2x1)
+            final long off = base + (long) (b / BPG) * 4 * GB + (b % BPG) * (KPB / 2);
+            final int c = b * 32;
+            final IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
+            final IntVector v1 = IntVector.fromMemorySegment(I, packed, off + GB, ByteOrder.LITTLE_ENDIAN);
+            final FloatVector s0 = FloatVector.broadcast(F, scales[sr0 + b]);
+            final FloatVector s1 = FloatVector.broadcast(F, scales[sr1 + b]);
+            // a loop over the steps, each nibble mask loaded from a table (written out, the steps passed C2's inlining budget)
+            for (int j = 0; j < maskSteps; j++) { // a field: a constant count was unrolled, its x loads hoisted and spilled
+                final int cj = c + j * L;
+                final IntVector m = IntVector.fromArray(I, MASKS, j * L);
+                final FloatVector w0 = ((FloatVector) v0.and(m).convert(VectorOperators.I2F, 0)).mul(s0);
+                final FloatVector w1 = ((FloatVector) v1.and(m).convert(VectorOperators.I2F, 0)).mul(s1);
+                FloatVector e = FloatVector.fromArray(F, x, x0 + cj);
+                a00 = w0.fma(e, a00);
+                a10 = w1.fma(e, a10);
+                e = FloatVector.fromArray(F, x, x1 + cj);
+                a01 = w0.fma(e, a01);
+                a11 = w1.fma(e, a11);
+                e = FloatVector.fromArray(F, x, x2 + cj);
+                a02 = w0.fma(e, a02);
+                a12 = w1.fma(e, a12);
+                e = FloatVector.fromArray(F, x, x3 + cj);
+                a03 = w0.fma(e, a03);
+                a13 = w1.fma(e, a13);
+            }
+            if (KPB > 4) { // 4-lane vectors: one block per group, its steps 4..7 from a load 2 bytes on (a constant test: not parsed otherwise)
+                final IntVector h0 = IntVector.fromMemorySegment(I, packed, off + 2, ByteOrder.LITTLE_ENDIAN);
+                final IntVector h1 = IntVector.fromMemorySegment(I, packed, off + GB + 2, ByteOrder.LITTLE_ENDIAN);
+                for (int j = 4; j < KPB; j++) {
+                    final int cj = c + j * L;
+                    final IntVector m = IntVector.fromArray(I, MASKS, (j - 4) * L);
+                    final FloatVector w0 = ((FloatVector) h0.and(m).convert(VectorOperators.I2F, 0)).mul(s0);
+                    final FloatVector w1 = ((FloatVector) h1.and(m).convert(VectorOperators.I2F, 0)).mul(s1);
+                    FloatVector e = FloatVector.fromArray(F, x, x0 + cj);
+                    a00 = w0.fma(e, a00); a10 = w1.fma(e, a10);
+                    e = FloatVector.fromArray(F, x, x1 + cj);
+                    a01 = w0.fma(e, a01); a11 = w1.fma(e, a11);
+                    e = FloatVector.fromArray(F, x, x2 + cj);
+                    a02 = w0.fma(e, a02); a12 = w1.fma(e, a12);
+                    e = FloatVector.fromArray(F, x, x3 + cj);
+                    a03 = w0.fma(e, a03); a13 = w1.fma(e, a13);
+                }
             }
         }
-        final int tl = cols - full;
-        final long toff = base + (long) (full / 2) * 4;
-        float q00 = 0f; float q01 = 0f; float q02 = 0f; float q03 = 0f;
-        float q10 = 0f; float q11 = 0f; float q12 = 0f; float q13 = 0f;
-        float q20 = 0f; float q21 = 0f; float q22 = 0f; float q23 = 0f;
-        float q30 = 0f; float q31 = 0f; float q32 = 0f; float q33 = 0f;
-        for (int i = 0; i < tl; i++) {
-            final int cb = (full + i) / bw;
-            final float u0 = Math.fma(QuantKernels.nibbleUnit(packed.get(ValueLayout.JAVA_BYTE, toff + 0L * tl + i)), scales[sr0 + cb], offsets[sr0 + cb]);
-            final float u1 = Math.fma(QuantKernels.nibbleUnit(packed.get(ValueLayout.JAVA_BYTE, toff + 1L * tl + i)), scales[sr1 + cb], offsets[sr1 + cb]);
-            final float u2 = Math.fma(QuantKernels.nibbleUnit(packed.get(ValueLayout.JAVA_BYTE, toff + 2L * tl + i)), scales[sr2 + cb], offsets[sr2 + cb]);
-            final float u3 = Math.fma(QuantKernels.nibbleUnit(packed.get(ValueLayout.JAVA_BYTE, toff + 3L * tl + i)), scales[sr3 + cb], offsets[sr3 + cb]);
-            q00 += u0 * x[x0 + full + i];
-            q01 += u0 * x[x1 + full + i];
-            q02 += u0 * x[x2 + full + i];
-            q03 += u0 * x[x3 + full + i];
-            q10 += u1 * x[x0 + full + i];
-            q11 += u1 * x[x1 + full + i];
-            q12 += u1 * x[x2 + full + i];
-            q13 += u1 * x[x3 + full + i];
-            q20 += u2 * x[x0 + full + i];
-            q21 += u2 * x[x1 + full + i];
-            q22 += u2 * x[x2 + full + i];
-            q23 += u2 * x[x3 + full + i];
-            q30 += u3 * x[x0 + full + i];
-            q31 += u3 * x[x1 + full + i];
-            q32 += u3 * x[x2 + full + i];
-            q33 += u3 * x[x3 + full + i];
+        final int xs0 = xsb + (t + 0) * fbpL;
+        final int xs1 = xsb + (t + 1) * fbpL;
+        final int xs2 = xsb + (t + 2) * fbpL;
+        final int xs3 = xsb + (t + 3) * fbpL;
+        for (int j = 0; j < fbpL; j += L) {
+            final FloatVector o0 = FloatVector.fromArray(F, offsets, sr0 / nb * nbL + j);
+            final FloatVector o1 = FloatVector.fromArray(F, offsets, sr1 / nb * nbL + j);
+            FloatVector e = FloatVector.fromArray(F, x, xs0 + j);
+            a00 = o0.fma(e, a00);
+            a10 = o1.fma(e, a10);
+            e = FloatVector.fromArray(F, x, xs1 + j);
+            a01 = o0.fma(e, a01);
+            a11 = o1.fma(e, a11);
+            e = FloatVector.fromArray(F, x, xs2 + j);
+            a02 = o0.fma(e, a02);
+            a12 = o1.fma(e, a12);
+            e = FloatVector.fromArray(F, x, xs3 + j);
+            a03 = o0.fma(e, a03);
+            a13 = o1.fma(e, a13);
         }
+        final int ra = r0 + i0;
+        final int rb = ra + 1;
         a00.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 0] = VectorMath.sum(buf, bo) + q00;
+        y[(t + 0) * rows + ra] = VectorMath.sum(buf, bo) + tailSum(ra, x, x0);
         a10.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 1] = VectorMath.sum(buf, bo) + q10;
-        a20.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 2] = VectorMath.sum(buf, bo) + q20;
-        a30.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 3] = VectorMath.sum(buf, bo) + q30;
+        y[(t + 0) * rows + rb] = VectorMath.sum(buf, bo) + tailSum(rb, x, x0);
         a01.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 0] = VectorMath.sum(buf, bo) + q01;
+        y[(t + 1) * rows + ra] = VectorMath.sum(buf, bo) + tailSum(ra, x, x1);
         a11.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 1] = VectorMath.sum(buf, bo) + q11;
-        a21.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 2] = VectorMath.sum(buf, bo) + q21;
-        a31.intoArray(buf, bo);
-        y[(t + 1) * rows + r0 + 3] = VectorMath.sum(buf, bo) + q31;
+        y[(t + 1) * rows + rb] = VectorMath.sum(buf, bo) + tailSum(rb, x, x1);
         a02.intoArray(buf, bo);
-        y[(t + 2) * rows + r0 + 0] = VectorMath.sum(buf, bo) + q02;
+        y[(t + 2) * rows + ra] = VectorMath.sum(buf, bo) + tailSum(ra, x, x2);
         a12.intoArray(buf, bo);
-        y[(t + 2) * rows + r0 + 1] = VectorMath.sum(buf, bo) + q12;
-        a22.intoArray(buf, bo);
-        y[(t + 2) * rows + r0 + 2] = VectorMath.sum(buf, bo) + q22;
-        a32.intoArray(buf, bo);
-        y[(t + 2) * rows + r0 + 3] = VectorMath.sum(buf, bo) + q32;
+        y[(t + 2) * rows + rb] = VectorMath.sum(buf, bo) + tailSum(rb, x, x2);
         a03.intoArray(buf, bo);
-        y[(t + 3) * rows + r0 + 0] = VectorMath.sum(buf, bo) + q03;
+        y[(t + 3) * rows + ra] = VectorMath.sum(buf, bo) + tailSum(ra, x, x3);
         a13.intoArray(buf, bo);
-        y[(t + 3) * rows + r0 + 1] = VectorMath.sum(buf, bo) + q13;
-        a23.intoArray(buf, bo);
-        y[(t + 3) * rows + r0 + 2] = VectorMath.sum(buf, bo) + q23;
-        a33.intoArray(buf, bo);
-        y[(t + 3) * rows + r0 + 3] = VectorMath.sum(buf, bo) + q33;
+        y[(t + 3) * rows + rb] = VectorMath.sum(buf, bo) + tailSum(rb, x, x3);
     }
-    /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+0}. */
-    private void tile4x1(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
+
+    /**
+     * Rows {@code r0 + i0} and {@code r0 + i0 + 1} of a full tile for token {@code t}: the decode kernel, called for rows
+     * 0-1 and 2-3 (four rows spilled the nibble vectors on 16 registers). Per 32-column block the steps are written
+     * out, so each nibble mask is a constant, and the nibbles of the next block are shifted down once per block: C2
+     * did not unroll a loop over the eight steps of a group and built each mask at run time, and eight steps written
+     * out for several rows passed its inlining budget, leaving vector operations as calls.
+     */
+    private void tile2x1(int r0, int i0, int t, float[] x, int xsb, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
         final int full = cols / G * G;
-        final long base = (long) r0 * rowBytes;
-        int b;
-        final int sr0 = (r0 + 0) * nb;
-        final int sr1 = (r0 + 1) * nb;
-        final int sr2 = (r0 + 2) * nb;
-        final int sr3 = (r0 + 3) * nb;
-        final int x0 = (t + 0) * cols;
-        FloatVector a00 = FloatVector.zero(F);
-        FloatVector a10 = FloatVector.zero(F);
-        FloatVector a20 = FloatVector.zero(F);
-        FloatVector a30 = FloatVector.zero(F);
-        long off = base;
-        for (int c = 0; c < full; c += G, off += 4L * GB) {
-            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
-            for (int kb = 0; kb < 8; kb += KPB) {
-            b = (c + kb * L) >> 5;
-            FloatVector s0 = FloatVector.broadcast(F, scales[sr0 + b]), o0 = FloatVector.broadcast(F, offsets[sr0 + b]);
-            FloatVector s1 = FloatVector.broadcast(F, scales[sr1 + b]), o1 = FloatVector.broadcast(F, offsets[sr1 + b]);
-            FloatVector s2 = FloatVector.broadcast(F, scales[sr2 + b]), o2 = FloatVector.broadcast(F, offsets[sr2 + b]);
-            FloatVector s3 = FloatVector.broadcast(F, scales[sr3 + b]), o3 = FloatVector.broadcast(F, offsets[sr3 + b]);
-            for (int k = kb; k < kb + KPB; k++) {
-            FloatVector w0k = QuantKernels.nibbleUnit(v0, k).fma(s0, o0);
-            FloatVector w1k = QuantKernels.nibbleUnit(v1, k).fma(s1, o1);
-            FloatVector w2k = QuantKernels.nibbleUnit(v2, k).fma(s2, o2);
-            FloatVector w3k = QuantKernels.nibbleUnit(v3, k).fma(s3, o3);
-            FloatVector x0k = FloatVector.fromArray(F, x, x0 + c + k * L);
-            a00 = w0k.fma(x0k, a00);
-            a10 = w1k.fma(x0k, a10);
-            a20 = w2k.fma(x0k, a20);
-            a30 = w3k.fma(x0k, a30);
+        final int sr0 = (r0 + i0) * nb;
+        final int sr1 = sr0 + nb;
+        final int x0 = t * cols;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        final long base = (long) r0 * rowBytes + (long) i0 * GB;
+        for (int b = 0; b < full / 32; b++) {
+            // One 32-column block a turn. Its nibbles are the (b % BPG)-th KPB of each int lane; an int load that starts
+            // KPB/2 bytes later per block puts them at the bottom of each lane (the lane's upper bits, from the next lane
+            // or past the group, are masked away; the allocation has room past the last row). A vector shift instead
+            // made each step's code so large that C2 stopped inlining the kernel's vector operations (1.8 G weights/s).
+            final long off = base + (long) (b / BPG) * 4 * GB + (b % BPG) * (KPB / 2);
+            final IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
+            final IntVector v1 = IntVector.fromMemorySegment(I, packed, off + GB, ByteOrder.LITTLE_ENDIAN);
+            final FloatVector s0 = FloatVector.broadcast(F, scales[sr0 + b]);
+            final FloatVector s1 = FloatVector.broadcast(F, scales[sr1 + b]);
+            final int c = x0 + b * 32;
+            FloatVector e = FloatVector.fromArray(F, x, c);
+            a0 = ((FloatVector) v0.and(0xF).convert(VectorOperators.I2F, 0)).mul(s0).fma(e, a0);
+            a1 = ((FloatVector) v1.and(0xF).convert(VectorOperators.I2F, 0)).mul(s1).fma(e, a1);
+            e = FloatVector.fromArray(F, x, c + L);
+            a0 = ((FloatVector) v0.and(0xF0).convert(VectorOperators.I2F, 0)).mul(s0).fma(e, a0);
+            a1 = ((FloatVector) v1.and(0xF0).convert(VectorOperators.I2F, 0)).mul(s1).fma(e, a1);
+            if (KPB > 2) {
+                e = FloatVector.fromArray(F, x, c + 2 * L);
+                a0 = ((FloatVector) v0.and(0xF00).convert(VectorOperators.I2F, 0)).mul(s0).fma(e, a0);
+                a1 = ((FloatVector) v1.and(0xF00).convert(VectorOperators.I2F, 0)).mul(s1).fma(e, a1);
+                e = FloatVector.fromArray(F, x, c + 3 * L);
+                a0 = ((FloatVector) v0.and(0xF000).convert(VectorOperators.I2F, 0)).mul(s0).fma(e, a0);
+                a1 = ((FloatVector) v1.and(0xF000).convert(VectorOperators.I2F, 0)).mul(s1).fma(e, a1);
             }
+            if (KPB > 4) { // 4-lane vectors: one block per group, its steps 4..7 from a load 2 bytes on
+                final IntVector h0 = IntVector.fromMemorySegment(I, packed, off + 2, ByteOrder.LITTLE_ENDIAN);
+                final IntVector h1 = IntVector.fromMemorySegment(I, packed, off + GB + 2, ByteOrder.LITTLE_ENDIAN);
+                for (int j = 4; j < KPB; j++) {
+                    final IntVector m = IntVector.fromArray(I, MASKS, (j - 4) * L);
+                    e = FloatVector.fromArray(F, x, c + j * L);
+                    a0 = ((FloatVector) h0.and(m).convert(VectorOperators.I2F, 0)).mul(s0).fma(e, a0);
+                    a1 = ((FloatVector) h1.and(m).convert(VectorOperators.I2F, 0)).mul(s1).fma(e, a1);
+                }
             }
         }
-        final int tl = cols - full;
-        final long toff = base + (long) (full / 2) * 4;
-        float q00 = 0f;
-        float q10 = 0f;
-        float q20 = 0f;
-        float q30 = 0f;
-        for (int i = 0; i < tl; i++) {
-            final int cb = (full + i) / bw;
-            final float u0 = Math.fma(QuantKernels.nibbleUnit(packed.get(ValueLayout.JAVA_BYTE, toff + 0L * tl + i)), scales[sr0 + cb], offsets[sr0 + cb]);
-            final float u1 = Math.fma(QuantKernels.nibbleUnit(packed.get(ValueLayout.JAVA_BYTE, toff + 1L * tl + i)), scales[sr1 + cb], offsets[sr1 + cb]);
-            final float u2 = Math.fma(QuantKernels.nibbleUnit(packed.get(ValueLayout.JAVA_BYTE, toff + 2L * tl + i)), scales[sr2 + cb], offsets[sr2 + cb]);
-            final float u3 = Math.fma(QuantKernels.nibbleUnit(packed.get(ValueLayout.JAVA_BYTE, toff + 3L * tl + i)), scales[sr3 + cb], offsets[sr3 + cb]);
-            q00 += u0 * x[x0 + full + i];
-            q10 += u1 * x[x0 + full + i];
-            q20 += u2 * x[x0 + full + i];
-            q30 += u3 * x[x0 + full + i];
+        final int xs0 = xsb + t * fbpL;
+        for (int j = 0; j < fbpL; j += L) {
+            FloatVector e0 = FloatVector.fromArray(F, x, xs0 + j);
+            a0 = FloatVector.fromArray(F, offsets, (r0 + i0) * nbL + j).fma(e0, a0);
+            a1 = FloatVector.fromArray(F, offsets, (r0 + i0 + 1) * nbL + j).fma(e0, a1);
         }
-        a00.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 0] = VectorMath.sum(buf, bo) + q00;
-        a10.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 1] = VectorMath.sum(buf, bo) + q10;
-        a20.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 2] = VectorMath.sum(buf, bo) + q20;
-        a30.intoArray(buf, bo);
-        y[(t + 0) * rows + r0 + 3] = VectorMath.sum(buf, bo) + q30;
+        a0.intoArray(buf, bo);
+        y[t * rows + r0 + i0] = VectorMath.sum(buf, bo) + tailSum(r0 + i0, x, x0);
+        a1.intoArray(buf, bo);
+        y[t * rows + r0 + i0 + 1] = VectorMath.sum(buf, bo) + tailSum(r0 + i0 + 1, x, x0);
     }
+
     /** Row {@code r} of a tile of {@code h} rows, token {@code t}; same summation order as the tile kernels. */
-    private void row1(int r, int h, int t, float[] x, float[] y, float[] buf, int bo) {
+    private void row1(int r, int h, int t, float[] x, int xsb, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
         final int full = cols / G * G;
         final int r0 = r - r % QuantKernels.TILE;
@@ -567,31 +620,23 @@ public final class Q4_KMatrix implements WeightMatrix {
         final long base = (long) r0 * rowBytes;
         final int sr0 = r * nb;
         final int x0 = t * cols;
-        int b;
         FloatVector a00 = FloatVector.zero(F);
-        final long step = (long) h * GB;
-        long off = base + (long) ri * GB;
-        for (int c = 0; c < full; c += G, off += step) {
-            IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
-            for (int kb = 0; kb < 8; kb += KPB) {
-            b = (c + kb * L) >> 5;
-            FloatVector s0 = FloatVector.broadcast(F, scales[sr0 + b]), o0 = FloatVector.broadcast(F, offsets[sr0 + b]);
-            for (int k = kb; k < kb + KPB; k++) {
-            FloatVector w0k = QuantKernels.nibbleUnit(v0, k).fma(s0, o0);
-            FloatVector x0k = FloatVector.fromArray(F, x, x0 + c + k * L);
-            a00 = w0k.fma(x0k, a00);
-            }
+        final long start = base + (long) ri * GB;
+        for (int b = 0; b < full / 32; b++) { // a block a turn, its nibbles loaded to the bottom of each lane (see tile2x1)
+            final long off = start + (long) (b / BPG) * h * GB + (b % BPG) * (KPB / 2);
+            final IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
+            final IntVector h0 = KPB > 4 ? IntVector.fromMemorySegment(I, packed, off + 2, ByteOrder.LITTLE_ENDIAN) : v0;
+            final FloatVector s0 = FloatVector.broadcast(F, scales[sr0 + b]);
+            for (int j = 0; j < KPB; j++) {
+                final FloatVector w = (FloatVector) (j < 4 ? v0 : h0).and(IntVector.fromArray(I, MASKS, (j & 3) * L)).convert(VectorOperators.I2F, 0);
+                a00 = w.mul(s0).fma(FloatVector.fromArray(F, x, x0 + b * 32 + j * L), a00);
             }
         }
-        final int tl = cols - full;
-        final long toff = base + (long) (full / 2) * h + (long) ri * tl;
-        float q00 = 0f;
-        for (int i = 0; i < tl; i++) {
-            final int cb = (full + i) / bw;
-            final float u0 = Math.fma(QuantKernels.nibbleUnit(packed.get(ValueLayout.JAVA_BYTE, toff + i)), scales[sr0 + cb], offsets[sr0 + cb]);
-            q00 += u0 * x[x0 + full + i];
+        final int xs0 = xsb + t * fbpL;
+        for (int j = 0; j < fbpL; j += L) {
+            a00 = FloatVector.fromArray(F, offsets, r * nbL + j).fma(FloatVector.fromArray(F, x, xs0 + j), a00);
         }
         a00.intoArray(buf, bo);
-        y[t * rows + r] = VectorMath.sum(buf, bo) + q00;
+        y[t * rows + r] = VectorMath.sum(buf, bo) + tailSum(r, x, x0);
     }
 }

@@ -53,6 +53,54 @@ final class QuantKernels {
         return 1f + q * 0.0625f;
     }
 
+    /** {@code 2^-4k} for step k of a group of 8L nibble columns, {@code k < 7}; 1 for step 7, which {@link #nibbleScaled} widens by a logical shift. */
+    static final float[] STEP_SCALE = {1f, 0x1p-4f, 0x1p-8f, 0x1p-12f, 0x1p-16f, 0x1p-20f, 0x1p-24f, 1f};
+
+    /**
+     * Nibble {@code k} of each int lane times {@code 2^4k} as a float, exact ({@code k = 7}: the nibble itself): an AND
+     * and a conversion, the nibble left where it is. The activations of step k carry {@code 2^-4k} ({@link #stepScaled}),
+     * so each product with them is the product with {@code q} and the activation exactly.
+     */
+    static FloatVector nibbleScaled(IntVector v, int k) {
+        IntVector q = k < 7 ? v.and(0xF << (4 * k)) : v.lanewise(VectorOperators.LSHR, 28);
+        return (FloatVector) q.convert(VectorOperators.I2F, 0);
+    }
+
+    /**
+     * The activations as the nibble kernels read them, into {@code out[0 .. n * cols]}: in the first {@code full}
+     * columns (whole groups of 8L) column {@code kL + i} of each group times {@link #STEP_SCALE}{@code [k]} (exact: a
+     * power of two), the tail as it is; and {@code factor *} each 32-column block's sum of {@code x} itself (added in
+     * column order) into {@code out[xsb + t * stride + b]} for the {@code full / 32} blocks of the vector part, zeros up
+     * to {@code stride}.
+     */
+    static void stepScaled(float[] x, int n, int cols, int full, float[] out, int xsb, int stride, float factor) {
+        stepScaled(x, n, cols, full, out, xsb, stride, factor, 8);
+    }
+
+    /** {@link #stepScaled(float[], int, int, int, float[], int, int, float)} with step k scaled by {@code STEP_SCALE[k % period]}. */
+    static void stepScaled(float[] x, int n, int cols, int full, float[] out, int xsb, int stride, float factor, int period) {
+        final int L = Kernels.L;
+        final int g = 8 * L;
+        for (int t = 0; t < n; t++) {
+            final int xo = t * cols;
+            for (int c = 0; c < full; c += g) {
+                for (int k = 0; k < 8; k++) {
+                    FloatVector.fromArray(Kernels.F, x, xo + c + k * L).mul(STEP_SCALE[k % period]).intoArray(out, xo + c + k * L);
+                }
+            }
+            System.arraycopy(x, xo + full, out, xo + full, cols - full);
+            final int fb = full / 32;
+            for (int b = 0; b < fb; b++) {
+                float sum = 0f;
+                for (int i = 0; i < 32; i++) {
+                    sum += x[xo + b * 32 + i];
+                }
+                out[xsb + t * stride + b] = factor * sum;
+            }
+            java.util.Arrays.fill(out, xsb + t * stride + fb, xsb + (t + 1) * stride, 0f);
+        }
+    }
+
     /**
      * Checks a GGML tensor's bytes before it is parsed: rows of {@code cols} values in blocks of {@code values} values
      * stored in {@code bytes} bytes each, {@code rows} rows; a clear error naming the type otherwise.

@@ -307,7 +307,7 @@ class GgmlMatrixTest {
             k.m().row(r, row, 0);
             for (int c = 0; c < cols; c++) {
                 double ref = k.w()[r * cols + c];
-                if (type.endsWith("_K") || type.equals("Q4_1") || type.equals("Q5_1")) { // offsets less 16 scales are rounded to float once at load
+                if ((type.endsWith("_K") && !type.equals("Q4_K")) || type.equals("Q5_1")) { // offsets less 16 scales are rounded to float once at load
                     assertThat((double) row[c]).isCloseTo(ref, org.assertj.core.data.Offset.offset(Math.abs(ref) * 3e-7 + 1e-9));
                 } else {
                     assertThat(row[c]).isEqualTo((float) ref);
