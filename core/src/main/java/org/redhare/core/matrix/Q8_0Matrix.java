@@ -724,8 +724,10 @@ public final class Q8_0Matrix implements WeightMatrix {
         for (int i = 0; i < h; i++) {
             int ra = (tile0 + i) * QuantKernels.TILE;
             int rb = (tile0 + h + i) * QuantKernels.TILE;
-            if (rb + QuantKernels.TILE <= rows && (bw == 32 && G >= 32 || bw == 16 && G >= 16)) {
+            if (rb + QuantKernels.TILE <= rows && bw == 32 && G >= 32) {
                 tiles2x1Block(ra, rb, x, y, buf, 0);
+            } else if (rb + QuantKernels.TILE <= rows && bw == 16) {
+                tiles2x1Block16(ra, rb, x, y, buf, 0);
             } else if (rb + QuantKernels.TILE <= rows) {
                 tiles2x1(ra, rb, x, y, buf, 0);
             } else {
@@ -857,7 +859,7 @@ public final class Q8_0Matrix implements WeightMatrix {
     }
 
     /**
-     * {@link #tiles2x1} for blocks of 32 columns (Q8_0, Q5_0, IQ4_NL, IQ4_XS) on vectors of 8 lanes or more, and of 16, where step
+     * {@link #tiles2x1} for blocks of 32 columns (Q8_0, Q5_0, IQ4_NL, IQ4_XS) on vectors of 8 lanes or more, where step
      * k of group {@code g} reads scale {@code g * (G / 32) + kL / 32}, constants but for {@code g}. With that index
      * linear in the loop counter, C2 checks the scale indexes once before the loop and loads each row's scale once per group; computed
      * as {@code (c + k L) >> bwShift} they stayed in the loop, and C2 compiled the loop in one of two forms per
@@ -866,11 +868,7 @@ public final class Q8_0Matrix implements WeightMatrix {
      * factor held in a field ({@code g * (G / bw)}) brought both forms back; so did one scale array per step (four
      * loads per row and group instead of one, 12-14 tok/s).
      *
-     * <p>Blocks of 16 columns (Q6_K, Q3_K) take the same method with index {@code g * (G / 16) + kL / 16}, chosen by a
-     * test of {@code bw} at each index; the test is invariant, and C2 splits the loop into one copy per block width,
-     * each with constant factors. Measured on llama-3.2-1b Q4_K_M (LM head, half the FFN down projections and the V
-     * projections in Q6_K), one thread, after a 128-token prompt: 6.74-6.81 -> 7.51-7.57 tok/s, three processes each
-     * alternating; Q8_0 decode unchanged.
+     * <p>Blocks of 16 columns (Q6_K, Q3_K) take {@link #tiles2x1Block16}.
      */
     private void tiles2x1Block(int r0, int rb, float[] x, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
@@ -894,37 +892,37 @@ public final class Q8_0Matrix implements WeightMatrix {
             IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
             IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
             IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
-            FloatVector w00 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + (bw == 16 ? g * (G >> 4) + T0 : g * (G >> 5) + S0)]);
-            FloatVector w10 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + (bw == 16 ? g * (G >> 4) + T0 : g * (G >> 5) + S0)]);
-            FloatVector w20 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + (bw == 16 ? g * (G >> 4) + T0 : g * (G >> 5) + S0)]);
-            FloatVector w30 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + (bw == 16 ? g * (G >> 4) + T0 : g * (G >> 5) + S0)]);
+            FloatVector w00 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 5) + S0]);
+            FloatVector w10 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 5) + S0]);
+            FloatVector w20 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 5) + S0]);
+            FloatVector w30 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 5) + S0]);
             FloatVector x00 = FloatVector.fromArray(F, x, x0 + c + 0 * L);
             a00 = w00.fma(x00, a00);
             a10 = w10.fma(x00, a10);
             a20 = w20.fma(x00, a20);
             a30 = w30.fma(x00, a30);
-            FloatVector w01 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + (bw == 16 ? g * (G >> 4) + T1 : g * (G >> 5) + S1)]);
-            FloatVector w11 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + (bw == 16 ? g * (G >> 4) + T1 : g * (G >> 5) + S1)]);
-            FloatVector w21 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + (bw == 16 ? g * (G >> 4) + T1 : g * (G >> 5) + S1)]);
-            FloatVector w31 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + (bw == 16 ? g * (G >> 4) + T1 : g * (G >> 5) + S1)]);
+            FloatVector w01 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 5) + S1]);
+            FloatVector w11 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 5) + S1]);
+            FloatVector w21 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 5) + S1]);
+            FloatVector w31 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 5) + S1]);
             FloatVector x01 = FloatVector.fromArray(F, x, x0 + c + 1 * L);
             a00 = w01.fma(x01, a00);
             a10 = w11.fma(x01, a10);
             a20 = w21.fma(x01, a20);
             a30 = w31.fma(x01, a30);
-            FloatVector w02 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + (bw == 16 ? g * (G >> 4) + T2 : g * (G >> 5) + S2)]);
-            FloatVector w12 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + (bw == 16 ? g * (G >> 4) + T2 : g * (G >> 5) + S2)]);
-            FloatVector w22 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + (bw == 16 ? g * (G >> 4) + T2 : g * (G >> 5) + S2)]);
-            FloatVector w32 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + (bw == 16 ? g * (G >> 4) + T2 : g * (G >> 5) + S2)]);
+            FloatVector w02 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 5) + S2]);
+            FloatVector w12 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 5) + S2]);
+            FloatVector w22 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 5) + S2]);
+            FloatVector w32 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 5) + S2]);
             FloatVector x02 = FloatVector.fromArray(F, x, x0 + c + 2 * L);
             a00 = w02.fma(x02, a00);
             a10 = w12.fma(x02, a10);
             a20 = w22.fma(x02, a20);
             a30 = w32.fma(x02, a30);
-            FloatVector w03 = ((FloatVector) v0.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + (bw == 16 ? g * (G >> 4) + T3 : g * (G >> 5) + S3)]);
-            FloatVector w13 = ((FloatVector) v1.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + (bw == 16 ? g * (G >> 4) + T3 : g * (G >> 5) + S3)]);
-            FloatVector w23 = ((FloatVector) v2.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + (bw == 16 ? g * (G >> 4) + T3 : g * (G >> 5) + S3)]);
-            FloatVector w33 = ((FloatVector) v3.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + (bw == 16 ? g * (G >> 4) + T3 : g * (G >> 5) + S3)]);
+            FloatVector w03 = ((FloatVector) v0.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 5) + S3]);
+            FloatVector w13 = ((FloatVector) v1.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 5) + S3]);
+            FloatVector w23 = ((FloatVector) v2.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 5) + S3]);
+            FloatVector w33 = ((FloatVector) v3.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 5) + S3]);
             FloatVector x03 = FloatVector.fromArray(F, x, x0 + c + 3 * L);
             a00 = w03.fma(x03, a00);
             a10 = w13.fma(x03, a10);
@@ -934,34 +932,148 @@ public final class Q8_0Matrix implements WeightMatrix {
             IntVector u1 = IntVector.fromMemorySegment(I, packed, offB + 1L * GB, ByteOrder.LITTLE_ENDIAN);
             IntVector u2 = IntVector.fromMemorySegment(I, packed, offB + 2L * GB, ByteOrder.LITTLE_ENDIAN);
             IntVector u3 = IntVector.fromMemorySegment(I, packed, offB + 3L * GB, ByteOrder.LITTLE_ENDIAN);
-            FloatVector wb00 = ((FloatVector) u0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb0 + (bw == 16 ? g * (G >> 4) + T0 : g * (G >> 5) + S0)]);
-            FloatVector wb10 = ((FloatVector) u1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb1 + (bw == 16 ? g * (G >> 4) + T0 : g * (G >> 5) + S0)]);
-            FloatVector wb20 = ((FloatVector) u2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb2 + (bw == 16 ? g * (G >> 4) + T0 : g * (G >> 5) + S0)]);
-            FloatVector wb30 = ((FloatVector) u3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb3 + (bw == 16 ? g * (G >> 4) + T0 : g * (G >> 5) + S0)]);
+            FloatVector wb00 = ((FloatVector) u0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb0 + g * (G >> 5) + S0]);
+            FloatVector wb10 = ((FloatVector) u1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb1 + g * (G >> 5) + S0]);
+            FloatVector wb20 = ((FloatVector) u2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb2 + g * (G >> 5) + S0]);
+            FloatVector wb30 = ((FloatVector) u3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb3 + g * (G >> 5) + S0]);
             b00 = wb00.fma(x00, b00);
             b10 = wb10.fma(x00, b10);
             b20 = wb20.fma(x00, b20);
             b30 = wb30.fma(x00, b30);
-            FloatVector wb01 = ((FloatVector) u0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb0 + (bw == 16 ? g * (G >> 4) + T1 : g * (G >> 5) + S1)]);
-            FloatVector wb11 = ((FloatVector) u1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb1 + (bw == 16 ? g * (G >> 4) + T1 : g * (G >> 5) + S1)]);
-            FloatVector wb21 = ((FloatVector) u2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb2 + (bw == 16 ? g * (G >> 4) + T1 : g * (G >> 5) + S1)]);
-            FloatVector wb31 = ((FloatVector) u3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb3 + (bw == 16 ? g * (G >> 4) + T1 : g * (G >> 5) + S1)]);
+            FloatVector wb01 = ((FloatVector) u0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb0 + g * (G >> 5) + S1]);
+            FloatVector wb11 = ((FloatVector) u1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb1 + g * (G >> 5) + S1]);
+            FloatVector wb21 = ((FloatVector) u2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb2 + g * (G >> 5) + S1]);
+            FloatVector wb31 = ((FloatVector) u3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb3 + g * (G >> 5) + S1]);
             b00 = wb01.fma(x01, b00);
             b10 = wb11.fma(x01, b10);
             b20 = wb21.fma(x01, b20);
             b30 = wb31.fma(x01, b30);
-            FloatVector wb02 = ((FloatVector) u0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb0 + (bw == 16 ? g * (G >> 4) + T2 : g * (G >> 5) + S2)]);
-            FloatVector wb12 = ((FloatVector) u1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb1 + (bw == 16 ? g * (G >> 4) + T2 : g * (G >> 5) + S2)]);
-            FloatVector wb22 = ((FloatVector) u2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb2 + (bw == 16 ? g * (G >> 4) + T2 : g * (G >> 5) + S2)]);
-            FloatVector wb32 = ((FloatVector) u3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb3 + (bw == 16 ? g * (G >> 4) + T2 : g * (G >> 5) + S2)]);
+            FloatVector wb02 = ((FloatVector) u0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb0 + g * (G >> 5) + S2]);
+            FloatVector wb12 = ((FloatVector) u1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb1 + g * (G >> 5) + S2]);
+            FloatVector wb22 = ((FloatVector) u2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb2 + g * (G >> 5) + S2]);
+            FloatVector wb32 = ((FloatVector) u3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb3 + g * (G >> 5) + S2]);
             b00 = wb02.fma(x02, b00);
             b10 = wb12.fma(x02, b10);
             b20 = wb22.fma(x02, b20);
             b30 = wb32.fma(x02, b30);
-            FloatVector wb03 = ((FloatVector) u0.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb0 + (bw == 16 ? g * (G >> 4) + T3 : g * (G >> 5) + S3)]);
-            FloatVector wb13 = ((FloatVector) u1.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb1 + (bw == 16 ? g * (G >> 4) + T3 : g * (G >> 5) + S3)]);
-            FloatVector wb23 = ((FloatVector) u2.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb2 + (bw == 16 ? g * (G >> 4) + T3 : g * (G >> 5) + S3)]);
-            FloatVector wb33 = ((FloatVector) u3.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb3 + (bw == 16 ? g * (G >> 4) + T3 : g * (G >> 5) + S3)]);
+            FloatVector wb03 = ((FloatVector) u0.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb0 + g * (G >> 5) + S3]);
+            FloatVector wb13 = ((FloatVector) u1.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb1 + g * (G >> 5) + S3]);
+            FloatVector wb23 = ((FloatVector) u2.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb2 + g * (G >> 5) + S3]);
+            FloatVector wb33 = ((FloatVector) u3.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb3 + g * (G >> 5) + S3]);
+            b00 = wb03.fma(x03, b00);
+            b10 = wb13.fma(x03, b10);
+            b20 = wb23.fma(x03, b20);
+            b30 = wb33.fma(x03, b30);
+                }
+        a00.intoArray(buf, bo);
+        a10.intoArray(buf, bo + L);
+        a20.intoArray(buf, bo + 2 * L);
+        a30.intoArray(buf, bo + 3 * L);
+        b00.intoArray(buf, bo + 4 * L);
+        b10.intoArray(buf, bo + 5 * L);
+        b20.intoArray(buf, bo + 6 * L);
+        b30.intoArray(buf, bo + 7 * L);
+        finish4x1(r0, 0, x, y, buf, bo);
+        finish4x1(rb, 0, x, y, buf, bo + 4 * L);
+    }
+
+    /**
+     * {@link #tiles2x1Block} for blocks of 16 columns (Q6_K, Q3_K): the same method but for its scale index,
+     * {@code g * (G / 16) + kL / 16}. A copy, because the factor must be a constant: one method choosing the factor by
+     * a test of {@code bw} at each index decoded llama-3.2-1b Q4_K_M 11% faster (6.8 -> 7.5 tok/s, where both block
+     * widths run from the first token), but qwen2.5-0.5b Q4_K_M, whose first matrices are Q5_0, in two speeds per
+     * process (19.0 once, 10.8 and 11.7 twice, against 15.0-16.4 before).
+     */
+    private void tiles2x1Block16(int r0, int rb, float[] x, float[] y, float[] buf, int bo) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final int sr0 = (r0 + 0) * nb;
+        final int sr1 = (r0 + 1) * nb;
+        final int sr2 = (r0 + 2) * nb;
+        final int sr3 = (r0 + 3) * nb;
+        final int sb0 = (rb + 0) * nb;
+        final int sb1 = (rb + 1) * nb;
+        final int sb2 = (rb + 2) * nb;
+        final int sb3 = (rb + 3) * nb;
+        final int x0 = 0;
+        FloatVector a00 = FloatVector.zero(F), a10 = FloatVector.zero(F), a20 = FloatVector.zero(F), a30 = FloatVector.zero(F);
+        FloatVector b00 = FloatVector.zero(F), b10 = FloatVector.zero(F), b20 = FloatVector.zero(F), b30 = FloatVector.zero(F);
+        for (int g = 0; g < full / G; g++) {
+            final int c = g * G;
+            final long off = (long) r0 * cols + (long) g * (4 * GB);
+            final long offB = (long) rb * cols + (long) g * (4 * GB);
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
+            FloatVector w00 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 4) + T0]);
+            FloatVector w10 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 4) + T0]);
+            FloatVector w20 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 4) + T0]);
+            FloatVector w30 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 4) + T0]);
+            FloatVector x00 = FloatVector.fromArray(F, x, x0 + c + 0 * L);
+            a00 = w00.fma(x00, a00);
+            a10 = w10.fma(x00, a10);
+            a20 = w20.fma(x00, a20);
+            a30 = w30.fma(x00, a30);
+            FloatVector w01 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 4) + T1]);
+            FloatVector w11 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 4) + T1]);
+            FloatVector w21 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 4) + T1]);
+            FloatVector w31 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 4) + T1]);
+            FloatVector x01 = FloatVector.fromArray(F, x, x0 + c + 1 * L);
+            a00 = w01.fma(x01, a00);
+            a10 = w11.fma(x01, a10);
+            a20 = w21.fma(x01, a20);
+            a30 = w31.fma(x01, a30);
+            FloatVector w02 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 4) + T2]);
+            FloatVector w12 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 4) + T2]);
+            FloatVector w22 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 4) + T2]);
+            FloatVector w32 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 4) + T2]);
+            FloatVector x02 = FloatVector.fromArray(F, x, x0 + c + 2 * L);
+            a00 = w02.fma(x02, a00);
+            a10 = w12.fma(x02, a10);
+            a20 = w22.fma(x02, a20);
+            a30 = w32.fma(x02, a30);
+            FloatVector w03 = ((FloatVector) v0.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 4) + T3]);
+            FloatVector w13 = ((FloatVector) v1.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 4) + T3]);
+            FloatVector w23 = ((FloatVector) v2.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 4) + T3]);
+            FloatVector w33 = ((FloatVector) v3.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 4) + T3]);
+            FloatVector x03 = FloatVector.fromArray(F, x, x0 + c + 3 * L);
+            a00 = w03.fma(x03, a00);
+            a10 = w13.fma(x03, a10);
+            a20 = w23.fma(x03, a20);
+            a30 = w33.fma(x03, a30);
+            IntVector u0 = IntVector.fromMemorySegment(I, packed, offB + 0L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector u1 = IntVector.fromMemorySegment(I, packed, offB + 1L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector u2 = IntVector.fromMemorySegment(I, packed, offB + 2L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector u3 = IntVector.fromMemorySegment(I, packed, offB + 3L * GB, ByteOrder.LITTLE_ENDIAN);
+            FloatVector wb00 = ((FloatVector) u0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb0 + g * (G >> 4) + T0]);
+            FloatVector wb10 = ((FloatVector) u1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb1 + g * (G >> 4) + T0]);
+            FloatVector wb20 = ((FloatVector) u2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb2 + g * (G >> 4) + T0]);
+            FloatVector wb30 = ((FloatVector) u3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb3 + g * (G >> 4) + T0]);
+            b00 = wb00.fma(x00, b00);
+            b10 = wb10.fma(x00, b10);
+            b20 = wb20.fma(x00, b20);
+            b30 = wb30.fma(x00, b30);
+            FloatVector wb01 = ((FloatVector) u0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb0 + g * (G >> 4) + T1]);
+            FloatVector wb11 = ((FloatVector) u1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb1 + g * (G >> 4) + T1]);
+            FloatVector wb21 = ((FloatVector) u2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb2 + g * (G >> 4) + T1]);
+            FloatVector wb31 = ((FloatVector) u3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb3 + g * (G >> 4) + T1]);
+            b00 = wb01.fma(x01, b00);
+            b10 = wb11.fma(x01, b10);
+            b20 = wb21.fma(x01, b20);
+            b30 = wb31.fma(x01, b30);
+            FloatVector wb02 = ((FloatVector) u0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb0 + g * (G >> 4) + T2]);
+            FloatVector wb12 = ((FloatVector) u1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb1 + g * (G >> 4) + T2]);
+            FloatVector wb22 = ((FloatVector) u2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb2 + g * (G >> 4) + T2]);
+            FloatVector wb32 = ((FloatVector) u3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb3 + g * (G >> 4) + T2]);
+            b00 = wb02.fma(x02, b00);
+            b10 = wb12.fma(x02, b10);
+            b20 = wb22.fma(x02, b20);
+            b30 = wb32.fma(x02, b30);
+            FloatVector wb03 = ((FloatVector) u0.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb0 + g * (G >> 4) + T3]);
+            FloatVector wb13 = ((FloatVector) u1.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb1 + g * (G >> 4) + T3]);
+            FloatVector wb23 = ((FloatVector) u2.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb2 + g * (G >> 4) + T3]);
+            FloatVector wb33 = ((FloatVector) u3.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb3 + g * (G >> 4) + T3]);
             b00 = wb03.fma(x03, b00);
             b10 = wb13.fma(x03, b10);
             b20 = wb23.fma(x03, b20);
