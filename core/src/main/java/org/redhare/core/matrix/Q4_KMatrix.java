@@ -26,16 +26,16 @@ import org.redhare.core.ops.VectorMath;
  * {@code o} with the activations' 32-column block sums, L blocks per FMA, continued in the same accumulator after the
  * columns; the column tail (rows whose length is not a multiple of 8L) is scalar, {@code fma(q, s, o) * x}. Four
  * operations per L weights (AND, convert, multiply, FMA) where the float {@code u = 1 + q/16} used before took five
- * (shift, AND, OR, FMA by the scale and offset, FMA). The one-token kernel ({@link #tile2x1}) went from 6.1 to 10.6
- * G weights/s on [8192 x 2048] ({@code QuickMatrixRates q4_k}, docs/PERFORMANCE.md, sixteenth session).
+ * (shift, AND, OR, FMA by the scale and offset, FMA). The one-token kernel ({@link #tile4x1}) went from 6.1 to 12.6-12.8
+ * G weights/s on most shapes ({@code QuickMatrixRates q4_k}, docs/PERFORMANCE.md, sixteenth session).
  *
- * <p>How C2 compiles these kernels decided most of that, so they are written against it: the steps of a block are
- * written out in the one-token kernel (a loop kept the masks variable), but looped in the 4-token one, over a count
- * held in a field (over a constant count C2 unrolled it, hoisted its activation loads and spilled them; written out,
- * it passed the inlining budget); no helper method returns a vector (a
- * helper compiled on its own first is then too large to inline, and every call boxes its result: 1.8 tok/s); and no
- * vector shift (its code took C2's inlining budget). Per-block folds (Q4_0's three operations) would need the prompt
- * path to fold per block too, which the shared {@link FloatTiles} micro-kernel cannot; Q4_K_M prompts stay on it.
+ * <p>How C2 compiles these kernels decided most of that, so they are written against it ({@link #tile4x1} lists what
+ * was measured): the steps are looped over a count held in a field (over a constant count C2 unrolled the loop,
+ * hoisted its activation loads and spilled them; written out, the steps passed its inlining budget); no helper
+ * method returns a vector (a helper compiled on its own first is then too large to inline, and every call boxes its
+ * result: 1.8 tok/s); and no vector shift (its code took the inlining budget). Per-block folds (Q4_0's three
+ * operations) would need the prompt path to fold per block too, which the shared {@link FloatTiles} micro-kernel
+ * cannot; Q4_K_M prompts stay on it.
  *
  * <p><b>Layout (repacked at load).</b> Tiles of four rows form one stream: for each group of
  * {@code G = 8L} columns, each row's G/2 bytes with nibble {@code m} of int lane {@code i} holding
@@ -50,7 +50,7 @@ public final class Q4_KMatrix implements WeightMatrix {
     private static final int GB = G / 2; // bytes per row per group
     private static final int bw = 32;
     private static final int KPB = Math.max(1, 32 / Kernels.L);
-    /** Bytes allocated past the last row: {@link #tile2x1}'s block loads start up to 3 bytes into a row's group. */
+    /** Bytes allocated past the last row: {@link #tile4x1}'s block loads start up to 3 bytes into a row's group. */
     private static final int PAST_END = 64;
     /** The nibble masks {@code 0xF << 4j} of steps 0..3 of a block, L lanes each. */
     private static final int[] MASKS = new int[4 * Kernels.L];
@@ -343,7 +343,7 @@ public final class Q4_KMatrix implements WeightMatrix {
             final int th = Math.min(QuantKernels.TILE, rows - tr);
             final int sr = row * nb;
             final long base = (long) tr * rowBytes + (long) (row - tr) * GB;
-            for (int c = c0; c < c1; c += 32) { // a block a turn, its nibbles loaded to the bottom of each lane (see tile2x1)
+            for (int c = c0; c < c1; c += 32) { // a block a turn, its nibbles loaded to the bottom of each lane (see tile4x1)
                 final int b = c >> 5;
                 final long off = base + (long) (c / G * G / 2) * th + (b % BPG) * (KPB / 2);
                 final IntVector v = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
@@ -425,8 +425,7 @@ public final class Q4_KMatrix implements WeightMatrix {
                     tile2x4(r0, 2, t, x, xsb, y, buf, bo);
                 }
                 for (; t < n; t++) {
-                    tile2x1(r0, 0, t, x, xsb, y, buf, bo);
-                    tile2x1(r0, 2, t, x, xsb, y, buf, bo);
+                    tile4x1(r0, t, x, xsb, y, buf, bo);
                 }
             } else {
                 for (int t = 0; t < n; t++) {
@@ -462,7 +461,7 @@ public final class Q4_KMatrix implements WeightMatrix {
         final int x3 = (t + 3) * cols;
         FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
         FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
-        for (int b = 0; b < full / 32; b++) { // a block a turn, its nibbles loaded to the bottom of each lane (see tile2x1)
+        for (int b = 0; b < full / 32; b++) { // a block a turn, its nibbles loaded to the bottom of each lane (see tile4x1)
             final long off = base + (long) (b / BPG) * 4 * GB + (b % BPG) * (KPB / 2);
             final int c = b * 32;
             final IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
@@ -548,67 +547,85 @@ public final class Q4_KMatrix implements WeightMatrix {
     }
 
     /**
-     * Rows {@code r0 + i0} and {@code r0 + i0 + 1} of a full tile for token {@code t}: the decode kernel, called for rows
-     * 0-1 and 2-3 (four rows spilled the nibble vectors on 16 registers). Per 32-column block the steps are written
-     * out, so each nibble mask is a constant, and the nibbles of the next block are shifted down once per block: C2
-     * did not unroll a loop over the eight steps of a group and built each mask at run time, and eight steps written
-     * out for several rows passed its inlining budget, leaving vector operations as calls.
+     * Rows {@code r0 .. r0+3} (a full tile) for token {@code t}: the decode kernel. One 32-column block a turn: its
+     * nibbles are the (b % BPG)-th KPB of each int lane, and an int load that starts KPB/2 bytes later per block puts
+     * them at the bottom of each lane (the lane's upper bits, from the next lane or past the group, are masked away;
+     * the allocation has room past the last row), so the masks do not depend on the block. The steps are looped over
+     * a count held in a field. Measured against the alternatives ({@code QuickMatrixRates q4_k SHAPE 1}, G weights/s,
+     * and llama-3.2-1b Q4_K_M decode, one thread):
+     * <ul>
+     * <li>a loop over a group's eight steps, the masks built from the step: 6.1-6.3 on [8192 x 2048]; C2 neither
+     * unrolled it nor kept the masks constant, and spilled the nibble vectors;</li>
+     * <li>the eight steps written out for four rows: 0.7; the code passed C2's inlining budget
+     * ({@code NodeCountInliningCutoff}) and the vector operations after it were left as calls;</li>
+     * <li>a vector shift per block instead of the offset load: 1.8, the same way;</li>
+     * <li>two rows, a block's steps written out, masks constant: 10.4-10.7 on [8192 x 2048], 10.8-11.6 on
+     * [2048 x 8192]; 7.5 tok/s;</li>
+     * <li>this kernel, four accumulator chains: 8.3 on [8192 x 2048] (that shape alone), 12.6-12.8 on [2048 x 2048],
+     * [512 x 2048] and [2048 x 8192]; 8.3 tok/s.</li>
+     * </ul>
+     * A step count held as a constant was unrolled by C2, its activation loads hoisted and spilled (tile2x4).
      */
-    private void tile2x1(int r0, int i0, int t, float[] x, int xsb, float[] y, float[] buf, int bo) {
+    private void tile4x1(int r0, int t, float[] x, int xsb, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
         final int full = cols / G * G;
-        final int sr0 = (r0 + i0) * nb;
+        final int sr0 = r0 * nb;
         final int sr1 = sr0 + nb;
+        final int sr2 = sr1 + nb;
+        final int sr3 = sr2 + nb;
         final int x0 = t * cols;
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
-        final long base = (long) r0 * rowBytes + (long) i0 * GB;
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        final long base = (long) r0 * rowBytes;
         for (int b = 0; b < full / 32; b++) {
-            // One 32-column block a turn. Its nibbles are the (b % BPG)-th KPB of each int lane; an int load that starts
-            // KPB/2 bytes later per block puts them at the bottom of each lane (the lane's upper bits, from the next lane
-            // or past the group, are masked away; the allocation has room past the last row). A vector shift instead
-            // made each step's code so large that C2 stopped inlining the kernel's vector operations (1.8 G weights/s).
             final long off = base + (long) (b / BPG) * 4 * GB + (b % BPG) * (KPB / 2);
             final IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
             final IntVector v1 = IntVector.fromMemorySegment(I, packed, off + GB, ByteOrder.LITTLE_ENDIAN);
+            final IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2 * GB, ByteOrder.LITTLE_ENDIAN);
+            final IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3 * GB, ByteOrder.LITTLE_ENDIAN);
             final FloatVector s0 = FloatVector.broadcast(F, scales[sr0 + b]);
             final FloatVector s1 = FloatVector.broadcast(F, scales[sr1 + b]);
+            final FloatVector s2 = FloatVector.broadcast(F, scales[sr2 + b]);
+            final FloatVector s3 = FloatVector.broadcast(F, scales[sr3 + b]);
             final int c = x0 + b * 32;
-            FloatVector e = FloatVector.fromArray(F, x, c);
-            a0 = ((FloatVector) v0.and(0xF).convert(VectorOperators.I2F, 0)).mul(s0).fma(e, a0);
-            a1 = ((FloatVector) v1.and(0xF).convert(VectorOperators.I2F, 0)).mul(s1).fma(e, a1);
-            e = FloatVector.fromArray(F, x, c + L);
-            a0 = ((FloatVector) v0.and(0xF0).convert(VectorOperators.I2F, 0)).mul(s0).fma(e, a0);
-            a1 = ((FloatVector) v1.and(0xF0).convert(VectorOperators.I2F, 0)).mul(s1).fma(e, a1);
-            if (KPB > 2) {
-                e = FloatVector.fromArray(F, x, c + 2 * L);
-                a0 = ((FloatVector) v0.and(0xF00).convert(VectorOperators.I2F, 0)).mul(s0).fma(e, a0);
-                a1 = ((FloatVector) v1.and(0xF00).convert(VectorOperators.I2F, 0)).mul(s1).fma(e, a1);
-                e = FloatVector.fromArray(F, x, c + 3 * L);
-                a0 = ((FloatVector) v0.and(0xF000).convert(VectorOperators.I2F, 0)).mul(s0).fma(e, a0);
-                a1 = ((FloatVector) v1.and(0xF000).convert(VectorOperators.I2F, 0)).mul(s1).fma(e, a1);
+            for (int j = 0; j < maskSteps; j++) {
+                final IntVector m = IntVector.fromArray(I, MASKS, j * L);
+                final FloatVector e = FloatVector.fromArray(F, x, c + j * L);
+                a0 = ((FloatVector) v0.and(m).convert(VectorOperators.I2F, 0)).mul(s0).fma(e, a0);
+                a1 = ((FloatVector) v1.and(m).convert(VectorOperators.I2F, 0)).mul(s1).fma(e, a1);
+                a2 = ((FloatVector) v2.and(m).convert(VectorOperators.I2F, 0)).mul(s2).fma(e, a2);
+                a3 = ((FloatVector) v3.and(m).convert(VectorOperators.I2F, 0)).mul(s3).fma(e, a3);
             }
-            if (KPB > 4) { // 4-lane vectors: one block per group, its steps 4..7 from a load 2 bytes on
+            if (KPB > 4) { // 4-lane vectors: one block per group, its steps 4..7 from loads 2 bytes on (a constant test)
                 final IntVector h0 = IntVector.fromMemorySegment(I, packed, off + 2, ByteOrder.LITTLE_ENDIAN);
                 final IntVector h1 = IntVector.fromMemorySegment(I, packed, off + GB + 2, ByteOrder.LITTLE_ENDIAN);
+                final IntVector h2 = IntVector.fromMemorySegment(I, packed, off + 2 * GB + 2, ByteOrder.LITTLE_ENDIAN);
+                final IntVector h3 = IntVector.fromMemorySegment(I, packed, off + 3 * GB + 2, ByteOrder.LITTLE_ENDIAN);
                 for (int j = 4; j < KPB; j++) {
                     final IntVector m = IntVector.fromArray(I, MASKS, (j - 4) * L);
-                    e = FloatVector.fromArray(F, x, c + j * L);
+                    final FloatVector e = FloatVector.fromArray(F, x, c + j * L);
                     a0 = ((FloatVector) h0.and(m).convert(VectorOperators.I2F, 0)).mul(s0).fma(e, a0);
                     a1 = ((FloatVector) h1.and(m).convert(VectorOperators.I2F, 0)).mul(s1).fma(e, a1);
+                    a2 = ((FloatVector) h2.and(m).convert(VectorOperators.I2F, 0)).mul(s2).fma(e, a2);
+                    a3 = ((FloatVector) h3.and(m).convert(VectorOperators.I2F, 0)).mul(s3).fma(e, a3);
                 }
             }
         }
         final int xs0 = xsb + t * fbpL;
         for (int j = 0; j < fbpL; j += L) {
-            FloatVector e0 = FloatVector.fromArray(F, x, xs0 + j);
-            a0 = FloatVector.fromArray(F, offsets, (r0 + i0) * nbL + j).fma(e0, a0);
-            a1 = FloatVector.fromArray(F, offsets, (r0 + i0 + 1) * nbL + j).fma(e0, a1);
+            final FloatVector e = FloatVector.fromArray(F, x, xs0 + j);
+            a0 = FloatVector.fromArray(F, offsets, (r0 + 0) * nbL + j).fma(e, a0);
+            a1 = FloatVector.fromArray(F, offsets, (r0 + 1) * nbL + j).fma(e, a1);
+            a2 = FloatVector.fromArray(F, offsets, (r0 + 2) * nbL + j).fma(e, a2);
+            a3 = FloatVector.fromArray(F, offsets, (r0 + 3) * nbL + j).fma(e, a3);
         }
         a0.intoArray(buf, bo);
-        y[t * rows + r0 + i0] = VectorMath.sum(buf, bo) + tailSum(r0 + i0, x, x0);
+        y[t * rows + r0] = VectorMath.sum(buf, bo) + tailSum(r0, x, x0);
         a1.intoArray(buf, bo);
-        y[t * rows + r0 + i0 + 1] = VectorMath.sum(buf, bo) + tailSum(r0 + i0 + 1, x, x0);
+        y[t * rows + r0 + 1] = VectorMath.sum(buf, bo) + tailSum(r0 + 1, x, x0);
+        a2.intoArray(buf, bo);
+        y[t * rows + r0 + 2] = VectorMath.sum(buf, bo) + tailSum(r0 + 2, x, x0);
+        a3.intoArray(buf, bo);
+        y[t * rows + r0 + 3] = VectorMath.sum(buf, bo) + tailSum(r0 + 3, x, x0);
     }
 
     /** Row {@code r} of a tile of {@code h} rows, token {@code t}; same summation order as the tile kernels. */
@@ -622,7 +639,7 @@ public final class Q4_KMatrix implements WeightMatrix {
         final int x0 = t * cols;
         FloatVector a00 = FloatVector.zero(F);
         final long start = base + (long) ri * GB;
-        for (int b = 0; b < full / 32; b++) { // a block a turn, its nibbles loaded to the bottom of each lane (see tile2x1)
+        for (int b = 0; b < full / 32; b++) { // a block a turn, its nibbles loaded to the bottom of each lane (see tile4x1)
             final long off = start + (long) (b / BPG) * h * GB + (b % BPG) * (KPB / 2);
             final IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
             final IntVector h0 = KPB > 4 ? IntVector.fromMemorySegment(I, packed, off + 2, ByteOrder.LITTLE_ENDIAN) : v0;
