@@ -17,7 +17,9 @@ import org.redhare.core.ops.VectorMath;
  *
  * <p>Activations stay float (see {@link Q8_0Matrix} for why). One 64-byte int load gives 8L nibbles; nibble
  * {@code k} of a lane (column {@code kL + i} of the group) is widened in place: an AND keeps it and a conversion
- * gives the float {@code q * 2^4k}, exact ({@link QuantKernels#nibbleScaled}; nibble 7, a logical shift and the conversion).
+ * gives the float {@code q * 2^4k}, exact (nibble 7: a logical shift and the conversion). The expression is written
+ * out at each use: a helper returning a vector, once C2 had compiled it on its own, was not inlined into a Q4_K kernel
+ * and every call boxed its result (sixteenth session).
  * The activations of step {@code k} carry {@code 2^-4k} instead ({@link QuantKernels#stepScaled}, once per call: a power of
  * two, exact), so every product is exactly {@code q * x}. Two operations per L weights, where the float
  * {@code u = 1 + q/16} used before took three (shift, AND, OR); the one-token kernel ran 18-30% faster
@@ -241,7 +243,7 @@ public final class Q4_0Matrix implements WeightMatrix {
         }
     }
 
-    /** Columns {@code c0 .. c1} (whole groups) of the full tile at row {@code r0} as {@code q * 2^4k} ({@link QuantKernels#nibbleScaled}), {@code [32-column block][row][32]}. */
+    /** Columns {@code c0 .. c1} (whole groups) of the full tile at row {@code r0} as {@code q * 2^4k} ({@code (k < 7 ? v & 0xF << 4k : v >>> 28)} converted, written out at each use: a helper returning a vector that C2 compiled on its own first was not inlined into a Q4_K kernel, and every call boxed its result), {@code [32-column block][row][32]}. */
     private void widenUnits(int r0, float[] tile, int c0, int c1) {
         final int L = Kernels.L;
         final long base = (long) r0 * rowBytes;
@@ -251,7 +253,7 @@ public final class Q4_0Matrix implements WeightMatrix {
                 IntVector v = IntVector.fromMemorySegment(I, packed, go + (long) i * GB, ByteOrder.LITTLE_ENDIAN);
                 for (int k = 0; k < 8; k++) {
                     int col = c - c0 + k * L;
-                    QuantKernels.nibbleScaled(v, k).intoArray(tile, ((col >> 5) * QuantKernels.TILE + i) * 32 + (col & 31));
+                    ((FloatVector) (k < 7 ? v.and(0xF << 4 * k) : v.lanewise(VectorOperators.LSHR, 28)).convert(VectorOperators.I2F, 0)).intoArray(tile, ((col >> 5) * QuantKernels.TILE + i) * 32 + (col & 31));
                 }
             }
         }
@@ -419,10 +421,10 @@ public final class Q4_0Matrix implements WeightMatrix {
                 FloatVector a20 = o0; FloatVector a21 = o1;
                 FloatVector a30 = o0; FloatVector a31 = o1;
                 for (int k = kb; k < kb + KPB; k++) {
-                    FloatVector w0 = QuantKernels.nibbleScaled(v0, k);
-                    FloatVector w1 = QuantKernels.nibbleScaled(v1, k);
-                    FloatVector w2 = QuantKernels.nibbleScaled(v2, k);
-                    FloatVector w3 = QuantKernels.nibbleScaled(v3, k);
+                    FloatVector w0 = ((FloatVector) (k < 7 ? v0.and(0xF << 4 * k) : v0.lanewise(VectorOperators.LSHR, 28)).convert(VectorOperators.I2F, 0));
+                    FloatVector w1 = ((FloatVector) (k < 7 ? v1.and(0xF << 4 * k) : v1.lanewise(VectorOperators.LSHR, 28)).convert(VectorOperators.I2F, 0));
+                    FloatVector w2 = ((FloatVector) (k < 7 ? v2.and(0xF << 4 * k) : v2.lanewise(VectorOperators.LSHR, 28)).convert(VectorOperators.I2F, 0));
+                    FloatVector w3 = ((FloatVector) (k < 7 ? v3.and(0xF << 4 * k) : v3.lanewise(VectorOperators.LSHR, 28)).convert(VectorOperators.I2F, 0));
                     FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
                     FloatVector y1 = FloatVector.fromArray(F, x, x1 + c + k * L);
                     a00 = w0.fma(y0, a00);
@@ -518,10 +520,10 @@ public final class Q4_0Matrix implements WeightMatrix {
                 FloatVector a20 = o0;
                 FloatVector a30 = o0;
                 for (int k = kb; k < kb + KPB; k++) {
-                    FloatVector w0 = QuantKernels.nibbleScaled(v0, k);
-                    FloatVector w1 = QuantKernels.nibbleScaled(v1, k);
-                    FloatVector w2 = QuantKernels.nibbleScaled(v2, k);
-                    FloatVector w3 = QuantKernels.nibbleScaled(v3, k);
+                    FloatVector w0 = ((FloatVector) (k < 7 ? v0.and(0xF << 4 * k) : v0.lanewise(VectorOperators.LSHR, 28)).convert(VectorOperators.I2F, 0));
+                    FloatVector w1 = ((FloatVector) (k < 7 ? v1.and(0xF << 4 * k) : v1.lanewise(VectorOperators.LSHR, 28)).convert(VectorOperators.I2F, 0));
+                    FloatVector w2 = ((FloatVector) (k < 7 ? v2.and(0xF << 4 * k) : v2.lanewise(VectorOperators.LSHR, 28)).convert(VectorOperators.I2F, 0));
+                    FloatVector w3 = ((FloatVector) (k < 7 ? v3.and(0xF << 4 * k) : v3.lanewise(VectorOperators.LSHR, 28)).convert(VectorOperators.I2F, 0));
                     FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
                     a00 = w0.fma(y0, a00);
                     a10 = w1.fma(y0, a10);
@@ -585,7 +587,7 @@ public final class Q4_0Matrix implements WeightMatrix {
                 final int b = g * (G >> 5) + kb / KPB;
                 FloatVector a00 = FloatVector.broadcast(F, x[xs0 + b]);
                 for (int k = kb; k < kb + KPB; k++) {
-                    FloatVector w0 = QuantKernels.nibbleScaled(v0, k);
+                    FloatVector w0 = ((FloatVector) (k < 7 ? v0.and(0xF << 4 * k) : v0.lanewise(VectorOperators.LSHR, 28)).convert(VectorOperators.I2F, 0));
                     FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
                     a00 = w0.fma(y0, a00);
                 }

@@ -34,37 +34,8 @@ final class QuantKernels {
         return Math.max(1, (tiles + threads * 4 - 1) / (threads * 4));
     }
 
-    private static final int ONE_BITS = Float.floatToRawIntBits(1f);
-
-    /**
-     * Nibble {@code k} (bits {@code 4k .. 4k+3}) of each int lane as the float {@code 1 + q/16}, exactly: one shift
-     * moves {@code q} to mantissa bits 19..22, one AND/OR (a single {@code vpternlogd} on AVX-512) keeps it and sets
-     * 1.0's exponent. Two integer operations per L weights, where {@code q} itself as a float costs three (shift,
-     * mask, int-to-float). Kernels fold the affine change into their scales: {@code q * s + o = u * 16s + (o - 16s)}.
-     */
-    static FloatVector nibbleUnit(IntVector v, int k) {
-        int shift = 19 - 4 * k;
-        IntVector moved = shift >= 0 ? v.lanewise(VectorOperators.LSHL, shift) : v.lanewise(VectorOperators.LSHR, -shift);
-        return moved.and(0xF << 19).or(ONE_BITS).reinterpretAsFloats();
-    }
-
-    /** {@link #nibbleUnit} of one 4-bit value: {@code 1 + q/16}, exact. */
-    static float nibbleUnit(int q) {
-        return 1f + q * 0.0625f;
-    }
-
-    /** {@code 2^-4k} for step k of a group of 8L nibble columns, {@code k < 7}; 1 for step 7, which {@link #nibbleScaled} widens by a logical shift. */
+    /** {@code 2^-4k} for step k of a group of 8L nibble columns, {@code k < 7}; 1 for step 7, which the kernels widen by a logical shift. */
     static final float[] STEP_SCALE = {1f, 0x1p-4f, 0x1p-8f, 0x1p-12f, 0x1p-16f, 0x1p-20f, 0x1p-24f, 1f};
-
-    /**
-     * Nibble {@code k} of each int lane times {@code 2^4k} as a float, exact ({@code k = 7}: the nibble itself): an AND
-     * and a conversion, the nibble left where it is. The activations of step k carry {@code 2^-4k} ({@link #stepScaled}),
-     * so each product with them is the product with {@code q} and the activation exactly.
-     */
-    static FloatVector nibbleScaled(IntVector v, int k) {
-        IntVector q = k < 7 ? v.and(0xF << (4 * k)) : v.lanewise(VectorOperators.LSHR, 28);
-        return (FloatVector) q.convert(VectorOperators.I2F, 0);
-    }
 
     /**
      * The activations as the nibble kernels read them, into {@code out[0 .. n * cols]}: in the first {@code full}
