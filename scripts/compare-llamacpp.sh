@@ -4,7 +4,7 @@
 # read by both), RedHare's FP8 next to them, and Q4_K_M (the usual GGUF download: Q4_K with Q6_K, or Q5_0/Q8_0 where
 # rows are not a multiple of 256), made by llama.cpp's own quantizer from the BF16 GGUF (scripts/llamacpp-quantize.py).
 #   scripts/compare-llamacpp.sh [MODELS_DIR] [SHAPE...]     (default /tmp/redhare-models, qwen2.5-0.5b llama-3.2-1b)
-#   P=512 N=64 R=2 THREADS="1 2" TYPES="bf16 q8_0 fp8 q4_0 q4_k_m"
+#   P=512 N=64 R=2 THREADS="1 2" TYPES="bf16 q8_0 fp8 q4_0 q4_k_m"   (also q4_k, q6_k: files RedHare's quantizer writes)
 # Needs Node.js and the npm registry once: llama.cpp comes from the npm package node-llama-cpp (prebuilt CPU builds
 # for each x86-64 level; it picks the one for this CPU), installed into ~/.cache/redhare. It is a benchmark
 # reference only; RedHare does not use it.
@@ -28,7 +28,7 @@ for s in "${shapes[@]}"; do
   for d in bf16 fp8; do
     [ -f "$dir/$s-$d/model.safetensors" ] || "$here/redhare" synth --arch "$a" --shape "$s" --dtype "$d" --tokenizer "$tok" --out "$dir/$s-$d" >&2
   done
-  for q in gguf q8_0 q4_0; do
+  for q in gguf $(printf '%s\n' $TYPES | grep -vxE 'bf16|fp8|q4_k_m'); do # RedHare's quantizer writes q8_0, q4_0, q4_k, q6_k
     [ -f "$dir/gguf/$s-$q.gguf" ] || { mkdir -p "$dir/gguf"; "$here/redhare" quantize -m "$dir/$s-bf16" --to "$q" --out "$dir/gguf/$s-$q.gguf" >&2; }
   done
 done

@@ -32,7 +32,8 @@ final class ModelOptions {
 
     @Option(names = "--quantize", paramLabel = "TYPE", defaultValue = "none",
             description = "quantize a BF16/F16/F32 checkpoint's linear weights at load: fp8 (E4M3, 128x128 block scales), "
-                    + "q8_0 or q4_0 (GGML blocks of 32), q4_k (GGML super-blocks of 256; rows only a multiple of 32 long become q5_0); the "
+                    + "q8_0 or q4_0 (GGML blocks of 32), q4_k or q6_k (GGML super-blocks of 256; rows only a multiple of 32 long become "
+                    + "q5_0 or q8_0); the "
                     + "embedding table stays as stored, a tied LM head gets a quantized copy "
                     + "(default: none)")
     String quantize;

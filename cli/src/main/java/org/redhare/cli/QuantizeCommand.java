@@ -17,18 +17,18 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = {"-m", "--model"}, required = true, paramLabel = "IN", description = "BF16/F16/F32 Hugging Face model directory")
     Path model;
 
-    @Option(names = "--to", required = true, description = "target format: fp8 (Hugging Face directory), q8_0, q4_0 or q4_k (a GGUF file),"
+    @Option(names = "--to", required = true, description = "target format: fp8 (Hugging Face directory), q8_0, q4_0, q4_k or q6_k (a GGUF file),"
             + " or gguf (a GGUF file keeping the float types); GGUF for llama, mistral, qwen2 and qwen3, with the tokenizer")
     String to;
 
-    @Option(names = "--out", required = true, paramLabel = "OUT", description = "output directory (fp8) or .gguf file (q8_0, q4_0, q4_k, gguf)")
+    @Option(names = "--out", required = true, paramLabel = "OUT", description = "output directory (fp8) or .gguf file (q8_0, q4_0, q4_k, q6_k, gguf)")
     Path out;
 
     @Override
     public Integer call() throws Exception {
         String target = to.toLowerCase(java.util.Locale.ROOT);
-        if (!java.util.List.of("fp8", "q8_0", "q4_0", "q4_k", "gguf").contains(target)) {
-            throw CliException.usage("--to " + to + " is not supported: quantize writes fp8 (Hugging Face layout), q8_0, q4_0, q4_k"
+        if (!java.util.List.of("fp8", "q8_0", "q4_0", "q4_k", "q6_k", "gguf").contains(target)) {
+            throw CliException.usage("--to " + to + " is not supported: quantize writes fp8 (Hugging Face layout), q8_0, q4_0, q4_k, q6_k"
                     + " or gguf (GGUF files)");
         }
         if (!Files.isDirectory(model)) {

@@ -201,6 +201,65 @@ public final class Quantizers {
         }
     }
 
+    /**
+     * GGML Q6_K super-blocks of {@code w[off .. off+len)} ({@code len} a multiple of 256): each sub-block of 16 gets
+     * the scale {@code m / -32} of its element of largest magnitude {@code m} (so that element is the level -32, as
+     * ggml's reference quantizer has it), the super-block's f16 {@code d} is the largest scale magnitude over 127,
+     * each sub-block's int8 {@code sc} the nearest multiple of it, and {@code q = clamp(round(x / (d*sc)), -32, 31)}
+     * stored as {@code q + 32}: low four bits in {@code ql}, high two in {@code qh}, in the order
+     * {@link Q8_0Matrix#ofGgmlQ6_K} reads them. Without llama.cpp's search for better scales, so its error is
+     * somewhat larger than llama-quantize's.
+     */
+    public static void encodeQ6_K(float[] w, int off, int len, MemorySegment out, long outOff) {
+        if (len % 256 != 0) {
+            throw new IllegalArgumentException("Q6_K quantizes rows in super-blocks of 256 values; a row of " + len
+                    + " does not divide. Keep this matrix in its stored precision or quantize to q8_0, q4_0 or fp8");
+        }
+        float[] scale = new float[16];
+        int[] q = new int[256];
+        byte[] blk = new byte[210];
+        for (int b = 0; b < len / 256; b++) {
+            int base = off + b * 256;
+            float maxScale = 0f;
+            for (int j = 0; j < 16; j++) {
+                float m = 0f;
+                for (int i = 0; i < 16; i++) {
+                    float v = w[base + 16 * j + i];
+                    if (Math.abs(v) > Math.abs(m)) {
+                        m = v;
+                    }
+                }
+                scale[j] = m / -32f;
+                maxScale = Math.max(maxScale, Math.abs(scale[j]));
+            }
+            short dh = Float.floatToFloat16(maxScale / 127f);
+            float d = Float.float16ToFloat(dh);
+            java.util.Arrays.fill(blk, (byte) 0);
+            for (int j = 0; j < 16; j++) {
+                int sc = d == 0 ? 0 : Math.max(-128, Math.min(127, Math.round(scale[j] / d)));
+                blk[192 + j] = (byte) sc;
+                float s = d * sc;
+                for (int i = 0; i < 16; i++) {
+                    q[16 * j + i] = s == 0 ? 32 : Math.max(0, Math.min(63, Math.round(w[base + 16 * j + i] / s) + 32));
+                }
+            }
+            for (int half = 0; half < 2; half++) { // 128 values: ql 64 bytes, qh 32 bytes (ggml's block_q6_K)
+                int ql = half * 64;
+                int qh = 128 + half * 32;
+                int y = half * 128;
+                for (int l = 0; l < 32; l++) {
+                    int q1 = q[y + l], q2 = q[y + 32 + l], q3 = q[y + 64 + l], q4 = q[y + 96 + l];
+                    blk[ql + l] = (byte) ((q1 & 0xF) | (q3 & 0xF) << 4);
+                    blk[ql + 32 + l] = (byte) ((q2 & 0xF) | (q4 & 0xF) << 4);
+                    blk[qh + l] = (byte) ((q1 >> 4) | (q2 >> 4) << 2 | (q3 >> 4) << 4 | (q4 >> 4) << 6);
+                }
+            }
+            blk[208] = (byte) dh;
+            blk[209] = (byte) (dh >> 8);
+            MemorySegment.copy(blk, 0, out, ValueLayout.JAVA_BYTE, outOff + b * 210L, 210);
+        }
+    }
+
     public static Q8_0Matrix q8_0(float[] w, int rows, int cols) {
         requireBlocks(cols, "Q8_0");
         MemorySegment blocks = QuantKernels.allocate((long) rows * (cols / 32) * 34);

@@ -466,6 +466,59 @@ class GgmlMatrixTest {
         assertThatThrownBy(() -> Quantizers.encodeQ4_K(w, 0, 300, blocks, 0)).hasMessageContaining("256");
     }
 
+    /**
+     * Q6_K's encoder, read back by the GGUF decoder: each value within a step of its sub-block (half a step but on the
+     * clamped side) plus what rounding the int8 scale to a multiple of d (the largest scale over 127) can add; a zero
+     * sub-block reads back as zeros; and on average well inside a step.
+     */
+    @Test
+    void q6kQuantizerStaysWithinItsStepSize() {
+        int rows = 5, cols = 512;
+        float[] w = gaussian(rows * cols, 6);
+        for (int i = 0; i < 16; i++) {
+            w[256 + i] = 0f; // a sub-block of zeros: scale 0
+        }
+        MemorySegment blocks = Arena.ofAuto().allocate((long) rows * (cols / 256) * 210);
+        for (int r = 0; r < rows; r++) {
+            Quantizers.encodeQ6_K(w, r * cols, cols, blocks, (long) r * (cols / 256) * 210);
+        }
+        WeightMatrix m = Q8_0Matrix.ofGgmlQ6_K(blocks, rows, cols);
+        float[] row = new float[cols];
+        double errors = 0, steps = 0;
+        for (int r = 0; r < rows; r++) {
+            m.row(r, row, 0);
+            for (int sb = 0; sb < cols / 256; sb++) {
+                float[] step = new float[16];
+                float maxStep = 0;
+                for (int j = 0; j < 16; j++) {
+                    for (int i = 0; i < 16; i++) {
+                        step[j] = Math.max(step[j], Math.abs(w[r * cols + sb * 256 + 16 * j + i]) / 32);
+                    }
+                    maxStep = Math.max(maxStep, step[j]);
+                }
+                for (int j = 0; j < 16; j++) {
+                    // half a step, or a whole one on the side opposite the largest magnitude (clamped at +31), plus 32
+                    // times what rounding the scale to a multiple of d can move it
+                    float bound = step[j] + maxStep / 127 / 2 * 32 * 1.01f + 1e-6f;
+                    for (int i = 0; i < 16; i++) {
+                        int c = sb * 256 + 16 * j + i;
+                        double e = Math.abs(row[c] - w[r * cols + c]);
+                        assertThat(e).as("Q6_K [%d, %d]", r, c).isLessThanOrEqualTo(bound);
+                        errors += e;
+                        steps += step[j];
+                    }
+                }
+            }
+        }
+        float[] first = new float[cols];
+        m.row(0, first, 0);
+        for (int i = 0; i < 16; i++) {
+            assertThat(first[256 + i]).as("zero sub-block").isEqualTo(0f);
+        }
+        assertThat(errors / steps).as("mean error in steps").isLessThan(0.3);
+        assertThatThrownBy(() -> Quantizers.encodeQ6_K(w, 0, 300, blocks, 0)).hasMessageContaining("256");
+    }
+
     @Test
     void fp8QuantizerSaturatesWithoutNaNCodes() {
         float[] w = {1e30f, -1e30f, 3f, Float.MIN_VALUE, 0f, -0f, 1f, 2f};

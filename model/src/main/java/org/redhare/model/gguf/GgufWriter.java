@@ -31,7 +31,7 @@ import org.redhare.model.quant.QuantizingCheckpoint;
 /**
  * Writes GGUF version 3 files: metadata (strings, u32, u64, f32, bool, arrays), tensor infos, and 32-byte aligned
  * data. {@link #convert} turns a Hugging Face checkpoint of a Llama, Qwen2 or Qwen3 model into a GGUF that
- * llama.cpp loads too, with its linear weights in Q8_0, Q4_0 or Q4_K (quantized exactly as {@code --quantize} does
+ * llama.cpp loads too, with its linear weights in Q8_0, Q4_0, Q4_K or Q6_K (quantized exactly as {@code --quantize} does
  * at load) or in their own float types.
  */
 public final class GgufWriter {
@@ -234,7 +234,7 @@ public final class GgufWriter {
      * Converts a Hugging Face checkpoint of a Llama (Mistral), Qwen2 or Qwen3 model to GGUF, laid out as llama.cpp's
      * converter does, so llama.cpp and other GGUF readers load it as well as RedHare:
      * <ul>
-     *   <li>linear weights in {@code q} (Q8_0, Q4_0 or Q4_K, chosen by {@link QuantizingCheckpoint#quantizes}; a
+     *   <li>linear weights in {@code q} (Q8_0, Q4_0, Q4_K or Q6_K, chosen by {@link QuantizingCheckpoint#quantizes}; a
      *       tied LM head is then written as a quantized {@code output.weight}, as {@code --quantize} does at load),
      *       or with {@link Quantization#NONE} every matrix in its own F32/F16/BF16 type (a tied head stays tied);
      *       norm weights and biases in F32;</li>
@@ -247,8 +247,8 @@ public final class GgufWriter {
      */
     public static void convert(Checkpoint c, ModelConfig config, Quantization q, Map<String, Object> extra, Path out,
             LoadOptions.Progress progress) throws IOException {
-        if (q != Quantization.NONE && q != Quantization.Q8_0 && q != Quantization.Q4_0 && q != Quantization.Q4_K) {
-            throw new IllegalArgumentException("GGUF conversion writes q8_0, q4_0, q4_k or the source's float types, not " + q);
+        if (q == Quantization.FP8) {
+            throw new IllegalArgumentException("GGUF conversion writes q8_0, q4_0, q4_k, q6_k or the source's float types, not " + q);
         }
         String arch = architecture(config);
         boolean metaPairs = arch.equals("llama");

@@ -13,7 +13,9 @@ public enum Quantization {
     /** GGML Q4_0: 4-bit with an f16 scale per 32 values. */
     Q4_0(DType.Q4_0),
     /** GGML Q4_K: 4-bit with 6-bit scales and mins per 32 values under f16 factors per 256. */
-    Q4_K(DType.Q4_K);
+    Q4_K(DType.Q4_K),
+    /** GGML Q6_K: 6-bit with int8 scales per 16 values under an f16 factor per 256. */
+    Q6_K(DType.Q6_K);
 
     private final DType dtype;
 
@@ -28,7 +30,8 @@ public enum Quantization {
     /**
      * What a matrix with rows of {@code cols} values becomes, or null when it stays as stored: FP8 takes any row,
      * Q8_0 and Q4_0 rows a multiple of 32 long; Q4_K rows a multiple of 256, and like llama.cpp's Q4_K files it
-     * falls back to Q5_0 for rows that are only a multiple of 32 (Qwen2.5-0.5B's 896-wide matrices).
+     * falls back to Q5_0 for rows that are only a multiple of 32 (Qwen2.5-0.5B's 896-wide matrices); Q6_K rows a
+     * multiple of 256, falling back to Q8_0 as llama.cpp's Q6_K files do.
      */
     public DType storedAs(int cols) {
         return switch (this) {
@@ -36,21 +39,23 @@ public enum Quantization {
             case FP8 -> dtype;
             case Q8_0, Q4_0 -> cols % 32 == 0 ? dtype : null;
             case Q4_K -> cols % 256 == 0 ? DType.Q4_K : cols % 32 == 0 ? DType.Q5_0 : null;
+            case Q6_K -> cols % 256 == 0 ? DType.Q6_K : cols % 32 == 0 ? DType.Q8_0 : null;
         };
     }
 
-    /** GGML blocks of type {@code type} (Q8_0, Q4_0, Q5_0 or Q4_K) of {@code w[off .. off+len)} into {@code out} at {@code outOff}. */
+    /** GGML blocks of type {@code type} (Q8_0, Q4_0, Q5_0, Q4_K or Q6_K) of {@code w[off .. off+len)} into {@code out} at {@code outOff}. */
     public static void encode(DType type, float[] w, int off, int len, java.lang.foreign.MemorySegment out, long outOff) {
         switch (type) {
             case Q8_0 -> org.redhare.core.matrix.Quantizers.encodeQ8_0(w, off, len, out, outOff);
             case Q4_0 -> org.redhare.core.matrix.Quantizers.encodeQ4_0(w, off, len, out, outOff);
             case Q5_0 -> org.redhare.core.matrix.Quantizers.encodeQ5_0(w, off, len, out, outOff);
             case Q4_K -> org.redhare.core.matrix.Quantizers.encodeQ4_K(w, off, len, out, outOff);
+            case Q6_K -> org.redhare.core.matrix.Quantizers.encodeQ6_K(w, off, len, out, outOff);
             default -> throw new IllegalStateException(type + " has no GGML encoder");
         }
     }
 
-    /** Parses {@code none|fp8|q8_0|q4_0|q4_k} (case-insensitive). */
+    /** Parses {@code none|fp8|q8_0|q4_0|q4_k|q6_k} (case-insensitive). */
     public static Quantization parse(String s) {
         return switch (s.toLowerCase(Locale.ROOT)) {
             case "none" -> NONE;
@@ -58,7 +63,8 @@ public enum Quantization {
             case "q8_0" -> Q8_0;
             case "q4_0" -> Q4_0;
             case "q4_k" -> Q4_K;
-            default -> throw new IllegalArgumentException("unknown quantization '" + s + "'; expected fp8, q8_0, q4_0 or q4_k");
+            case "q6_k" -> Q6_K;
+            default -> throw new IllegalArgumentException("unknown quantization '" + s + "'; expected fp8, q8_0, q4_0, q4_k or q6_k");
         };
     }
 

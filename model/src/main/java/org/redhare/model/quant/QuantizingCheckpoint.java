@@ -123,7 +123,7 @@ public final class QuantizingCheckpoint implements Checkpoint {
                 long[] sShape = {(rows + Quantizers.FP8_BLOCK - 1) / Quantizers.FP8_BLOCK, (cols + Quantizers.FP8_BLOCK - 1) / Quantizers.FP8_BLOCK};
                 done.put(name + "_scale_inv", new TensorRef(name + "_scale_inv", DType.F32, sShape, f.scales(), src.file()));
             }
-            case Q8_0, Q4_0, Q4_K -> {
+            case Q8_0, Q4_0, Q4_K, Q6_K -> {
                 DType type = q.storedAs(cols);
                 long rowBytes = type.bytesFor(cols);
                 MemorySegment blocks = MemorySegment.ofArray(new byte[Math.toIntExact(rows * rowBytes)]);

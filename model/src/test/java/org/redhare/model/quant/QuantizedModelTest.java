@@ -72,7 +72,7 @@ class QuantizedModelTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"fp8, 0.08", "q8_0, 0.03", "q4_0, 0.3", "q4_k, 0.2"})
+    @CsvSource({"fp8, 0.08", "q8_0, 0.03", "q4_0, 0.3", "q4_k, 0.2", "q6_k, 0.03"})
     void onlineQuantizationStaysCloseToTheFloatModel(String q, double tolerance) {
         List<String> log = new ArrayList<>();
         long[] last = {0, -1};
@@ -96,7 +96,7 @@ class QuantizedModelTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"q8_0", "q4_0", "q4_k"}) // q4_k: the tiny shape's 64- and 128-wide rows all fall back to Q5_0
+    @CsvSource({"q8_0", "q4_0", "q4_k", "q6_k"}) // q4_k, q6_k: the tiny shape's 64- and 128-wide rows all fall back to Q5_0, Q8_0
     void ggufMadeFromASynthModelRunsAsTheSameQuantizationAtLoad(String q) throws IOException {
         Path gguf = tmp.resolve("tiny-" + q + ".gguf");
         Quantization quant = Quantization.parse(q);
@@ -109,23 +109,25 @@ class QuantizedModelTest {
     }
 
     /**
-     * Q4_K needs rows a multiple of 256 long, so it runs on a small qwen2 shape with 256-wide hidden and 512-wide
-     * FFN: at load, close to the float model (every linear matrix quantized, the embedding kept), and written to
-     * GGUF, bit for bit the logits of the same quantization at load.
+     * Q4_K and Q6_K need rows a multiple of 256 long, so they run on a small qwen2 shape with 256-wide hidden and
+     * 512-wide FFN: at load, close to the float model (every linear matrix quantized, the embedding kept), and written
+     * to GGUF, bit for bit the logits of the same quantization at load.
      */
-    @Test
-    void q4kQuantizesAtLoadAndThroughGguf() throws IOException {
+    @ParameterizedTest
+    @CsvSource({"q4_k, 0.3", "q6_k, 0.08"})
+    void superBlockQuantizationsRunAtLoadAndThroughGguf(String q, double tolerance) throws IOException {
         Path wide = tmp.resolve("wide-qwen2");
         SyntheticModel.write(new SyntheticModel.Shape("wide", "qwen2", 256, 2, 4, 2, 64, 512, 512, true, 1e4, 512, 1e-6, false),
                 DType.F32, wide, 5, (d, t) -> {});
+        Quantization quant = Quantization.parse(q);
         List<String> log = new ArrayList<>();
         float[] ref = logits(wide, LoadOptions.DEFAULT);
-        float[] atLoad = logits(wide, new LoadOptions(Quantization.Q4_K, (d, t) -> {}, log::add));
-        assertThat(relativeError(atLoad, ref)).as("relative logit error of q4_k").isLessThan(0.3).isGreaterThan(0);
-        assertThat(log).anySatisfy(l -> assertThat(l).contains("quantizing 15 linear weight matrices to q4_k"));
-        Path gguf = tmp.resolve("wide-q4_k.gguf");
+        float[] atLoad = logits(wide, new LoadOptions(quant, (d, t) -> {}, log::add));
+        assertThat(relativeError(atLoad, ref)).as("relative logit error of %s", q).isLessThan(tolerance).isGreaterThan(0);
+        assertThat(log).anySatisfy(l -> assertThat(l).contains("quantizing 15 linear weight matrices to " + q));
+        Path gguf = tmp.resolve("wide-" + q + ".gguf");
         try (SafetensorsCheckpoint c = SafetensorsCheckpoint.open(wide)) {
-            GgufWriter.convert(c, ModelConfig.load(wide), Quantization.Q4_K, gguf, (d, t) -> {});
+            GgufWriter.convert(c, ModelConfig.load(wide), quant, gguf, (d, t) -> {});
         }
         assertThat(logits(gguf, LoadOptions.DEFAULT)).isEqualTo(atLoad);
     }
