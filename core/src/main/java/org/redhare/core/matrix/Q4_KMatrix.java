@@ -45,7 +45,6 @@ import org.redhare.core.ops.VectorMath;
 public final class Q4_KMatrix implements WeightMatrix {
     private static final VectorSpecies<Float> F = Kernels.F;
     private static final VectorSpecies<Integer> I = Kernels.I;
-    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int G = 8 * Kernels.L;
     private static final int GB = G / 2; // bytes per row per group
     private static final int bw = 32;
@@ -74,7 +73,7 @@ public final class Q4_KMatrix implements WeightMatrix {
     private final int nbL;              // nb rounded up to a multiple of L: the offsets' row stride
     private final int fbpL;             // blocks of the vector part (full / 32) rounded up to a multiple of L
     private final int rowBytes;         // packed bytes per row: full / 2 + tail
-    private final int maskSteps = Math.min(KPB, 4); // see tile2x4
+    private final int maskSteps = Math.min(KPB, 4); // a field, not a constant: see tile4x1
     private final DType dtype;          // what the file stored (Q4_K or Q4_1), for reports
 
     /**
@@ -345,7 +344,7 @@ public final class Q4_KMatrix implements WeightMatrix {
             final long base = (long) tr * rowBytes + (long) (row - tr) * GB;
             for (int c = c0; c < c1; c += 32) { // a block a turn, its nibbles loaded to the bottom of each lane (see tile4x1)
                 final int b = c >> 5;
-                final long off = base + (long) (c / G * G / 2) * th + (b % BPG) * (KPB / 2);
+                final long off = base + blockByte(b, th);
                 final IntVector v = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
                 final IntVector vh = KPB > 4 ? IntVector.fromMemorySegment(I, packed, off + 2, ByteOrder.LITTLE_ENDIAN) : v;
                 final float sc = scales[sr + b];
@@ -393,6 +392,14 @@ public final class Q4_KMatrix implements WeightMatrix {
             a = FloatVector.fromArray(F, offsets, o + j).fma(FloatVector.fromArray(F, x, xs + j), a);
         }
         a.intoArray(buf, at);
+    }
+
+    /**
+     * Where block {@code b}'s int loads start, from its row's first group in a tile of {@code h} rows: its group's
+     * bytes, then KPB/2 bytes into each lane for each block before it in the group (the kernels' offset load).
+     */
+    private static long blockByte(int b, int h) {
+        return (long) (b / BPG) * h * GB + (b % BPG) * (KPB / 2);
     }
 
     /** One weight from its 4-bit value and its block's scale and offset: {@code q s + o}, rounded once. */
@@ -462,7 +469,7 @@ public final class Q4_KMatrix implements WeightMatrix {
         FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
         FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
         for (int b = 0; b < full / 32; b++) { // a block a turn, its nibbles loaded to the bottom of each lane (see tile4x1)
-            final long off = base + (long) (b / BPG) * 4 * GB + (b % BPG) * (KPB / 2);
+            final long off = base + blockByte(b, QuantKernels.TILE);
             final int c = b * 32;
             final IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
             final IntVector v1 = IntVector.fromMemorySegment(I, packed, off + GB, ByteOrder.LITTLE_ENDIAN);
@@ -577,7 +584,7 @@ public final class Q4_KMatrix implements WeightMatrix {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         final long base = (long) r0 * rowBytes;
         for (int b = 0; b < full / 32; b++) {
-            final long off = base + (long) (b / BPG) * 4 * GB + (b % BPG) * (KPB / 2);
+            final long off = base + blockByte(b, QuantKernels.TILE);
             final IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
             final IntVector v1 = IntVector.fromMemorySegment(I, packed, off + GB, ByteOrder.LITTLE_ENDIAN);
             final IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2 * GB, ByteOrder.LITTLE_ENDIAN);
@@ -640,7 +647,7 @@ public final class Q4_KMatrix implements WeightMatrix {
         FloatVector a00 = FloatVector.zero(F);
         final long start = base + (long) ri * GB;
         for (int b = 0; b < full / 32; b++) { // a block a turn, its nibbles loaded to the bottom of each lane (see tile4x1)
-            final long off = start + (long) (b / BPG) * h * GB + (b % BPG) * (KPB / 2);
+            final long off = start + blockByte(b, h);
             final IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
             final IntVector h0 = KPB > 4 ? IntVector.fromMemorySegment(I, packed, off + 2, ByteOrder.LITTLE_ENDIAN) : v0;
             final FloatVector s0 = FloatVector.broadcast(F, scales[sr0 + b]);
