@@ -15,22 +15,23 @@ import org.redhare.core.ops.VectorMath;
  * GGML Q4_0 weights: blocks of 32 columns of a row share an f16 scale {@code d};
  * {@code W[r, c] = (q[r, c] - 8) * d[r, c / 32]} with 4-bit {@code q}.
  *
- * <p>Activations stay float (see {@link Q8_0Matrix} for why). One 64-byte int load gives 8L nibbles; nibble
- * {@code k} of a lane (column {@code kL + i} of the group) is widened in place: an AND keeps it and a conversion
- * gives the float {@code q * 2^4k}, exact (nibble 7: a logical shift and the conversion). The expression is written
- * out at each use: a helper returning a vector, once C2 had compiled it on its own, was not inlined into a Q4_K kernel
- * and every call boxed its result (sixteenth session).
- * The activations of step {@code k} carry {@code 2^-4k} instead ({@link QuantKernels#stepScaled}, once per call: a power of
- * two, exact), so every product is exactly {@code q * x}. Two operations per L weights, where the float
- * {@code u = 1 + q/16} used before took three (shift, AND, OR); the one-token kernel ran 18-30% faster
- * ({@code QuickMatrixRates q4_0}, docs/PERFORMANCE.md, fifteenth session).
+ * <p>Activations stay float (see {@link Q8_0Matrix} for why). The kernels take one 32-column block a turn: an int
+ * load at {@link QuantKernels#nibbleBlockByte} puts step j of the block at bits 4j..4j+3 of each lane, an AND with a
+ * constant mask keeps it where it is and a conversion gives the float {@code q * 2^4j}, exact. The activations of step
+ * j carry {@code 2^-4j} instead ({@link QuantKernels#stepScaled}, once per call: a power of two, exact), so every
+ * product is exactly {@code q * x}. Two operations per L weights, where the float {@code u = 1 + q/16} used before took
+ * three (shift, AND, OR). The masks are loaded from a table in a loop over a step count held in a field (see
+ * {@link Q4_KMatrix#tile4x1} for why each of these forms); the one-token kernel went from 10.1-11.0 to 12.6-14.0
+ * G weights/s ({@code QuickMatrixRates q4_0}, docs/PERFORMANCE.md, sixteenth session), the masks built from a group's
+ * step before. The expressions are written out at each use: a helper returning a vector, once C2 had compiled it on
+ * its own, was not inlined into a Q4_K kernel and every call boxed its result.
  *
  * <p>Per 32-column block each (row, token) starts its sum from {@code -8/L * sum(x)} of the block in every lane
  * (L lanes add up to the {@code -8} of {@code q - 8}), adds {@code q * x} over the block and folds the sum into
  * its total with one FMA by {@code d}. The offsets used to be a second dot product per (row, token) of the row's
  * scales with the block sums, a second pass over the scales (62 MB a token on qwen2.5-0.5b) that took 13% of
  * decode's samples. The column tail (rows whose length is not a multiple of 8L) is scalar,
- * {@code fma(q, d, -8d) * x}. Activations below {@code 2^-102} in size become subnormal once scaled (and lose
+ * {@code fma(q, d, -8d) * x}. Activations below {@code 2^-114} in size become subnormal once scaled (and lose
  * bits); they contribute nothing visible, and every path scales them alike, so the bits still do not depend on
  * the batch.
  *
@@ -59,6 +60,7 @@ public final class Q4_0Matrix implements WeightMatrix {
     private final int cols;
     private final int nb;               // blocks per row
     private final int rowBytes;         // packed bytes per row: full / 2 + tail
+    private final int maskSteps = QuantKernels.NIBBLE_PERIOD; // a field, not a constant: see Q4_KMatrix#tile4x1
 
     /**
      * @param q      {@code [rows, cols]} 4-bit values 0..15, one per byte, row-major
@@ -78,7 +80,7 @@ public final class Q4_0Matrix implements WeightMatrix {
         this.scales = scales.clone();
         int full = cols / G * G;
         this.rowBytes = full / 2 + (cols - full);
-        this.packed = QuantKernels.allocate((long) rows * rowBytes);
+        this.packed = QuantKernels.allocate((long) rows * rowBytes + QuantKernels.NIBBLE_PAST_END);
         repack(q, full);
     }
 
@@ -247,13 +249,15 @@ public final class Q4_0Matrix implements WeightMatrix {
     private void widenUnits(int r0, float[] tile, int c0, int c1) {
         final int L = Kernels.L;
         final long base = (long) r0 * rowBytes;
-        for (int c = c0; c < c1; c += G) {
-            final long go = base + (long) (c / 2) * QuantKernels.TILE;
+        for (int b = c0 >> 5; b < c1 >> 5; b++) { // a block a turn, loaded as the one-token kernel loads it
+            final long off = base + QuantKernels.nibbleBlockByte(b, QuantKernels.TILE);
             for (int i = 0; i < QuantKernels.TILE; i++) {
-                IntVector v = IntVector.fromMemorySegment(I, packed, go + (long) i * GB, ByteOrder.LITTLE_ENDIAN);
-                for (int k = 0; k < 8; k++) {
-                    int col = c - c0 + k * L;
-                    ((FloatVector) (k < 7 ? v.and(0xF << 4 * k) : v.lanewise(VectorOperators.LSHR, 28)).convert(VectorOperators.I2F, 0)).intoArray(tile, ((col >> 5) * QuantKernels.TILE + i) * 32 + (col & 31));
+                final IntVector v = IntVector.fromMemorySegment(I, packed, off + (long) i * GB, ByteOrder.LITTLE_ENDIAN);
+                final IntVector h = KPB > 4 ? IntVector.fromMemorySegment(I, packed, off + (long) i * GB + 2, ByteOrder.LITTLE_ENDIAN) : v;
+                for (int j = 0; j < KPB; j++) {
+                    final int col = b * 32 - c0 + j * L;
+                    ((FloatVector) (j < 4 ? v : h).and(IntVector.fromArray(I, QuantKernels.NIBBLE_MASKS, (j & 3) * L)).convert(VectorOperators.I2F, 0))
+                            .intoArray(tile, ((col >> 5) * QuantKernels.TILE + i) * 32 + (col & 31));
                 }
             }
         }
@@ -392,8 +396,6 @@ public final class Q4_0Matrix implements WeightMatrix {
         final int sr1 = (r0 + 1) * nb;
         final int sr2 = (r0 + 2) * nb;
         final int sr3 = (r0 + 3) * nb;
-        final long step = 4L * GB;
-        long off = base;
         final int x0 = (t + 0) * cols;
         final int xs0 = xsb + (t + 0) * fbp;
         final int x1 = (t + 1) * cols;
@@ -406,49 +408,52 @@ public final class Q4_0Matrix implements WeightMatrix {
         FloatVector s21 = FloatVector.zero(F);
         FloatVector s30 = FloatVector.zero(F);
         FloatVector s31 = FloatVector.zero(F);
-        for (int g = 0; g < full / G; g++, off += step) {
-            final int c = g * G;
-            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
-            for (int kb = 0; kb < 8; kb += KPB) {
-                final int b = g * (G >> 5) + kb / KPB;
-                final FloatVector o0 = FloatVector.broadcast(F, x[xs0 + b]);
-                final FloatVector o1 = FloatVector.broadcast(F, x[xs1 + b]);
-                FloatVector a00 = o0; FloatVector a01 = o1;
-                FloatVector a10 = o0; FloatVector a11 = o1;
-                FloatVector a20 = o0; FloatVector a21 = o1;
-                FloatVector a30 = o0; FloatVector a31 = o1;
-                for (int k = kb; k < kb + KPB; k++) {
-                    FloatVector w0 = ((FloatVector) (k < 7 ? v0.and(0xF << 4 * k) : v0.lanewise(VectorOperators.LSHR, 28)).convert(VectorOperators.I2F, 0));
-                    FloatVector w1 = ((FloatVector) (k < 7 ? v1.and(0xF << 4 * k) : v1.lanewise(VectorOperators.LSHR, 28)).convert(VectorOperators.I2F, 0));
-                    FloatVector w2 = ((FloatVector) (k < 7 ? v2.and(0xF << 4 * k) : v2.lanewise(VectorOperators.LSHR, 28)).convert(VectorOperators.I2F, 0));
-                    FloatVector w3 = ((FloatVector) (k < 7 ? v3.and(0xF << 4 * k) : v3.lanewise(VectorOperators.LSHR, 28)).convert(VectorOperators.I2F, 0));
-                    FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
-                    FloatVector y1 = FloatVector.fromArray(F, x, x1 + c + k * L);
-                    a00 = w0.fma(y0, a00);
-                    a01 = w0.fma(y1, a01);
-                    a10 = w1.fma(y0, a10);
-                    a11 = w1.fma(y1, a11);
-                    a20 = w2.fma(y0, a20);
-                    a21 = w2.fma(y1, a21);
-                    a30 = w3.fma(y0, a30);
-                    a31 = w3.fma(y1, a31);
-                }
-                final FloatVector dv0 = FloatVector.broadcast(F, scales[sr0 + b]);
-                s00 = a00.fma(dv0, s00);
-                s01 = a01.fma(dv0, s01);
-                final FloatVector dv1 = FloatVector.broadcast(F, scales[sr1 + b]);
-                s10 = a10.fma(dv1, s10);
-                s11 = a11.fma(dv1, s11);
-                final FloatVector dv2 = FloatVector.broadcast(F, scales[sr2 + b]);
-                s20 = a20.fma(dv2, s20);
-                s21 = a21.fma(dv2, s21);
-                final FloatVector dv3 = FloatVector.broadcast(F, scales[sr3 + b]);
-                s30 = a30.fma(dv3, s30);
-                s31 = a31.fma(dv3, s31);
+        for (int b = 0; b < fbp; b++) { // a block a turn, loaded as tile4x1 loads it
+            final long off = base + QuantKernels.nibbleBlockByte(b, QuantKernels.TILE);
+            final IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
+            final IntVector v1 = IntVector.fromMemorySegment(I, packed, off + GB, ByteOrder.LITTLE_ENDIAN);
+            final IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2 * GB, ByteOrder.LITTLE_ENDIAN);
+            final IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3 * GB, ByteOrder.LITTLE_ENDIAN);
+            final IntVector h0 = KPB > 4 ? IntVector.fromMemorySegment(I, packed, off + 2, ByteOrder.LITTLE_ENDIAN) : v0;
+            final IntVector h1 = KPB > 4 ? IntVector.fromMemorySegment(I, packed, off + GB + 2, ByteOrder.LITTLE_ENDIAN) : v1;
+            final IntVector h2 = KPB > 4 ? IntVector.fromMemorySegment(I, packed, off + 2 * GB + 2, ByteOrder.LITTLE_ENDIAN) : v2;
+            final IntVector h3 = KPB > 4 ? IntVector.fromMemorySegment(I, packed, off + 3 * GB + 2, ByteOrder.LITTLE_ENDIAN) : v3;
+            final FloatVector o0 = FloatVector.broadcast(F, x[xs0 + b]);
+            final FloatVector o1 = FloatVector.broadcast(F, x[xs1 + b]);
+            FloatVector a00 = o0; FloatVector a01 = o1;
+            FloatVector a10 = o0; FloatVector a11 = o1;
+            FloatVector a20 = o0; FloatVector a21 = o1;
+            FloatVector a30 = o0; FloatVector a31 = o1;
+            final int c = b * 32;
+            for (int j = 0; j < KPB; j++) {
+                final IntVector m = IntVector.fromArray(I, QuantKernels.NIBBLE_MASKS, (j & 3) * L);
+                FloatVector w0 = ((FloatVector) (j < 4 ? v0 : h0).and(m).convert(VectorOperators.I2F, 0));
+                FloatVector w1 = ((FloatVector) (j < 4 ? v1 : h1).and(m).convert(VectorOperators.I2F, 0));
+                FloatVector w2 = ((FloatVector) (j < 4 ? v2 : h2).and(m).convert(VectorOperators.I2F, 0));
+                FloatVector w3 = ((FloatVector) (j < 4 ? v3 : h3).and(m).convert(VectorOperators.I2F, 0));
+                FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + j * L);
+                FloatVector y1 = FloatVector.fromArray(F, x, x1 + c + j * L);
+                a00 = w0.fma(y0, a00);
+                a01 = w0.fma(y1, a01);
+                a10 = w1.fma(y0, a10);
+                a11 = w1.fma(y1, a11);
+                a20 = w2.fma(y0, a20);
+                a21 = w2.fma(y1, a21);
+                a30 = w3.fma(y0, a30);
+                a31 = w3.fma(y1, a31);
             }
+            final FloatVector dv0 = FloatVector.broadcast(F, scales[sr0 + b]);
+            s00 = a00.fma(dv0, s00);
+            s01 = a01.fma(dv0, s01);
+            final FloatVector dv1 = FloatVector.broadcast(F, scales[sr1 + b]);
+            s10 = a10.fma(dv1, s10);
+            s11 = a11.fma(dv1, s11);
+            final FloatVector dv2 = FloatVector.broadcast(F, scales[sr2 + b]);
+            s20 = a20.fma(dv2, s20);
+            s21 = a21.fma(dv2, s21);
+            final FloatVector dv3 = FloatVector.broadcast(F, scales[sr3 + b]);
+            s30 = a30.fma(dv3, s30);
+            s31 = a31.fma(dv3, s31);
         }
         final int tl = cols - full;
         final long toff = base + (long) (full / 2) * 4;
@@ -498,47 +503,50 @@ public final class Q4_0Matrix implements WeightMatrix {
         final int sr1 = (r0 + 1) * nb;
         final int sr2 = (r0 + 2) * nb;
         final int sr3 = (r0 + 3) * nb;
-        final long step = 4L * GB;
-        long off = base;
         final int x0 = (t + 0) * cols;
         final int xs0 = xsb + (t + 0) * fbp;
         FloatVector s00 = FloatVector.zero(F);
         FloatVector s10 = FloatVector.zero(F);
         FloatVector s20 = FloatVector.zero(F);
         FloatVector s30 = FloatVector.zero(F);
-        for (int g = 0; g < full / G; g++, off += step) {
-            final int c = g * G;
-            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
-            for (int kb = 0; kb < 8; kb += KPB) {
-                final int b = g * (G >> 5) + kb / KPB;
-                final FloatVector o0 = FloatVector.broadcast(F, x[xs0 + b]);
-                FloatVector a00 = o0;
-                FloatVector a10 = o0;
-                FloatVector a20 = o0;
-                FloatVector a30 = o0;
-                for (int k = kb; k < kb + KPB; k++) {
-                    FloatVector w0 = ((FloatVector) (k < 7 ? v0.and(0xF << 4 * k) : v0.lanewise(VectorOperators.LSHR, 28)).convert(VectorOperators.I2F, 0));
-                    FloatVector w1 = ((FloatVector) (k < 7 ? v1.and(0xF << 4 * k) : v1.lanewise(VectorOperators.LSHR, 28)).convert(VectorOperators.I2F, 0));
-                    FloatVector w2 = ((FloatVector) (k < 7 ? v2.and(0xF << 4 * k) : v2.lanewise(VectorOperators.LSHR, 28)).convert(VectorOperators.I2F, 0));
-                    FloatVector w3 = ((FloatVector) (k < 7 ? v3.and(0xF << 4 * k) : v3.lanewise(VectorOperators.LSHR, 28)).convert(VectorOperators.I2F, 0));
-                    FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
-                    a00 = w0.fma(y0, a00);
-                    a10 = w1.fma(y0, a10);
-                    a20 = w2.fma(y0, a20);
-                    a30 = w3.fma(y0, a30);
-                }
-                final FloatVector dv0 = FloatVector.broadcast(F, scales[sr0 + b]);
-                s00 = a00.fma(dv0, s00);
-                final FloatVector dv1 = FloatVector.broadcast(F, scales[sr1 + b]);
-                s10 = a10.fma(dv1, s10);
-                final FloatVector dv2 = FloatVector.broadcast(F, scales[sr2 + b]);
-                s20 = a20.fma(dv2, s20);
-                final FloatVector dv3 = FloatVector.broadcast(F, scales[sr3 + b]);
-                s30 = a30.fma(dv3, s30);
+        for (int b = 0; b < fbp; b++) {
+            final long off = base + QuantKernels.nibbleBlockByte(b, QuantKernels.TILE);
+            final IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
+            final IntVector v1 = IntVector.fromMemorySegment(I, packed, off + GB, ByteOrder.LITTLE_ENDIAN);
+            final IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2 * GB, ByteOrder.LITTLE_ENDIAN);
+            final IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3 * GB, ByteOrder.LITTLE_ENDIAN);
+            final FloatVector o0 = FloatVector.broadcast(F, x[xs0 + b]);
+            FloatVector a00 = o0;
+            FloatVector a10 = o0;
+            FloatVector a20 = o0;
+            FloatVector a30 = o0;
+            final int c = x0 + b * 32;
+            for (int j = 0; j < maskSteps; j++) {
+                final IntVector m = IntVector.fromArray(I, QuantKernels.NIBBLE_MASKS, j * L);
+                final FloatVector e = FloatVector.fromArray(F, x, c + j * L);
+                a00 = ((FloatVector) v0.and(m).convert(VectorOperators.I2F, 0)).fma(e, a00);
+                a10 = ((FloatVector) v1.and(m).convert(VectorOperators.I2F, 0)).fma(e, a10);
+                a20 = ((FloatVector) v2.and(m).convert(VectorOperators.I2F, 0)).fma(e, a20);
+                a30 = ((FloatVector) v3.and(m).convert(VectorOperators.I2F, 0)).fma(e, a30);
             }
+            if (KPB > 4) { // 4-lane vectors: steps 4..7 of the block from loads 2 bytes on (a constant test)
+                final IntVector h0 = IntVector.fromMemorySegment(I, packed, off + 2, ByteOrder.LITTLE_ENDIAN);
+                final IntVector h1 = IntVector.fromMemorySegment(I, packed, off + GB + 2, ByteOrder.LITTLE_ENDIAN);
+                final IntVector h2 = IntVector.fromMemorySegment(I, packed, off + 2 * GB + 2, ByteOrder.LITTLE_ENDIAN);
+                final IntVector h3 = IntVector.fromMemorySegment(I, packed, off + 3 * GB + 2, ByteOrder.LITTLE_ENDIAN);
+                for (int j = 4; j < KPB; j++) {
+                    final IntVector m = IntVector.fromArray(I, QuantKernels.NIBBLE_MASKS, (j - 4) * L);
+                    final FloatVector e = FloatVector.fromArray(F, x, c + j * L);
+                    a00 = ((FloatVector) h0.and(m).convert(VectorOperators.I2F, 0)).fma(e, a00);
+                    a10 = ((FloatVector) h1.and(m).convert(VectorOperators.I2F, 0)).fma(e, a10);
+                    a20 = ((FloatVector) h2.and(m).convert(VectorOperators.I2F, 0)).fma(e, a20);
+                    a30 = ((FloatVector) h3.and(m).convert(VectorOperators.I2F, 0)).fma(e, a30);
+                }
+            }
+            s00 = a00.fma(FloatVector.broadcast(F, scales[sr0 + b]), s00);
+            s10 = a10.fma(FloatVector.broadcast(F, scales[sr1 + b]), s10);
+            s20 = a20.fma(FloatVector.broadcast(F, scales[sr2 + b]), s20);
+            s30 = a30.fma(FloatVector.broadcast(F, scales[sr3 + b]), s30);
         }
         final int tl = cols - full;
         final long toff = base + (long) (full / 2) * 4;
@@ -575,25 +583,21 @@ public final class Q4_0Matrix implements WeightMatrix {
         final int ri = r - r0;
         final long base = (long) r0 * rowBytes;
         final int sr0 = r * nb;
-        final long step = (long) h * GB;
-        long off = base + (long) ri * GB;
+        final long start = base + (long) ri * GB;
         final int x0 = (t + 0) * cols;
         final int xs0 = xsb + (t + 0) * fbp;
         FloatVector s00 = FloatVector.zero(F);
-        for (int g = 0; g < full / G; g++, off += step) {
-            final int c = g * G;
-            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
-            for (int kb = 0; kb < 8; kb += KPB) {
-                final int b = g * (G >> 5) + kb / KPB;
-                FloatVector a00 = FloatVector.broadcast(F, x[xs0 + b]);
-                for (int k = kb; k < kb + KPB; k++) {
-                    FloatVector w0 = ((FloatVector) (k < 7 ? v0.and(0xF << 4 * k) : v0.lanewise(VectorOperators.LSHR, 28)).convert(VectorOperators.I2F, 0));
-                    FloatVector y0 = FloatVector.fromArray(F, x, x0 + c + k * L);
-                    a00 = w0.fma(y0, a00);
-                }
-                final FloatVector dv0 = FloatVector.broadcast(F, scales[sr0 + b]);
-                s00 = a00.fma(dv0, s00);
+        for (int b = 0; b < fbp; b++) { // a block a turn, loaded as the tile kernels load it
+            final long off = start + QuantKernels.nibbleBlockByte(b, h);
+            final IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
+            final IntVector h0 = KPB > 4 ? IntVector.fromMemorySegment(I, packed, off + 2, ByteOrder.LITTLE_ENDIAN) : v0;
+            FloatVector a00 = FloatVector.broadcast(F, x[xs0 + b]);
+            for (int j = 0; j < KPB; j++) {
+                final FloatVector w0 = (FloatVector) (j < 4 ? v0 : h0).and(IntVector.fromArray(I, QuantKernels.NIBBLE_MASKS, (j & 3) * L))
+                        .convert(VectorOperators.I2F, 0);
+                a00 = w0.fma(FloatVector.fromArray(F, x, x0 + b * 32 + j * L), a00);
             }
+            s00 = a00.fma(FloatVector.broadcast(F, scales[sr0 + b]), s00);
         }
         final int tl = cols - full;
         final long toff = base + (long) (full / 2) * h + (long) ri * tl;

@@ -49,18 +49,9 @@ public final class Q4_KMatrix implements WeightMatrix {
     private static final int GB = G / 2; // bytes per row per group
     private static final int bw = 32;
     private static final int KPB = Math.max(1, 32 / Kernels.L);
-    /** Bytes allocated past the last row: {@link #tile4x1}'s block loads start up to 3 bytes into a row's group. */
-    private static final int PAST_END = 64;
-    /** The nibble masks {@code 0xF << 4j} of steps 0..3 of a block, L lanes each. */
-    private static final int[] MASKS = new int[4 * Kernels.L];
-    static {
-        for (int i = 0; i < MASKS.length; i++) {
-            MASKS[i] = 0xF << 4 * (i / Kernels.L);
-        }
-    }
-    /** 32-column blocks per group of G columns. */
-    private static final int BPG = G / 32;
-
+    private static final int PAST_END = QuantKernels.NIBBLE_PAST_END;
+    private static final int BPG = QuantKernels.NIBBLE_BPG;
+    private static final int[] MASKS = QuantKernels.NIBBLE_MASKS;
     /** Lane-buffer floats per worker. */
     private static final int LANE_BUF = Kernels.L;
 
@@ -73,7 +64,7 @@ public final class Q4_KMatrix implements WeightMatrix {
     private final int nbL;              // nb rounded up to a multiple of L: the offsets' row stride
     private final int fbpL;             // blocks of the vector part (full / 32) rounded up to a multiple of L
     private final int rowBytes;         // packed bytes per row: full / 2 + tail
-    private final int maskSteps = Math.min(KPB, 4); // a field, not a constant: see tile4x1
+    private final int maskSteps = QuantKernels.NIBBLE_PERIOD; // a field, not a constant: see tile4x1
     private final DType dtype;          // what the file stored (Q4_K or Q4_1), for reports
 
     /**
@@ -253,7 +244,7 @@ public final class Q4_KMatrix implements WeightMatrix {
         final int after = xsb + n * fbpL;   // then the 4-token panels (prompt path) or each worker's lane buffer
         final boolean widened = n >= TILE_MIN_TOKENS;
         final float[] buf = pool.scratch(after + (widened ? Math.max(1, n / 4 * 4 * full) : pool.threads() * LANE_BUF));
-        QuantKernels.stepScaled(x, n, cols, full, buf, xsb, fbpL, 1f, Math.min(KPB, 4));
+        QuantKernels.stepScaled(x, n, cols, full, buf, xsb, fbpL, 1f);
         if (widened) {
             Kernels.packTokens4(buf, n, cols, full, Kernels.PAIR_BLOCK, buf, after); // [block][token 0..3][2L] per 4-token group
             final int group = FloatTiles.ROWS * 4 * Kernels.L;
@@ -344,7 +335,7 @@ public final class Q4_KMatrix implements WeightMatrix {
             final long base = (long) tr * rowBytes + (long) (row - tr) * GB;
             for (int c = c0; c < c1; c += 32) { // a block a turn, its nibbles loaded to the bottom of each lane (see tile4x1)
                 final int b = c >> 5;
-                final long off = base + blockByte(b, th);
+                final long off = base + QuantKernels.nibbleBlockByte(b, th);
                 final IntVector v = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
                 final IntVector vh = KPB > 4 ? IntVector.fromMemorySegment(I, packed, off + 2, ByteOrder.LITTLE_ENDIAN) : v;
                 final float sc = scales[sr + b];
@@ -392,14 +383,6 @@ public final class Q4_KMatrix implements WeightMatrix {
             a = FloatVector.fromArray(F, offsets, o + j).fma(FloatVector.fromArray(F, x, xs + j), a);
         }
         a.intoArray(buf, at);
-    }
-
-    /**
-     * Where block {@code b}'s int loads start, from its row's first group in a tile of {@code h} rows: its group's
-     * bytes, then KPB/2 bytes into each lane for each block before it in the group (the kernels' offset load).
-     */
-    private static long blockByte(int b, int h) {
-        return (long) (b / BPG) * h * GB + (b % BPG) * (KPB / 2);
     }
 
     /** One weight from its 4-bit value and its block's scale and offset: {@code q s + o}, rounded once. */
@@ -469,7 +452,7 @@ public final class Q4_KMatrix implements WeightMatrix {
         FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
         FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
         for (int b = 0; b < full / 32; b++) { // a block a turn, its nibbles loaded to the bottom of each lane (see tile4x1)
-            final long off = base + blockByte(b, QuantKernels.TILE);
+            final long off = base + QuantKernels.nibbleBlockByte(b, QuantKernels.TILE);
             final int c = b * 32;
             final IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
             final IntVector v1 = IntVector.fromMemorySegment(I, packed, off + GB, ByteOrder.LITTLE_ENDIAN);
@@ -584,7 +567,7 @@ public final class Q4_KMatrix implements WeightMatrix {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         final long base = (long) r0 * rowBytes;
         for (int b = 0; b < full / 32; b++) {
-            final long off = base + blockByte(b, QuantKernels.TILE);
+            final long off = base + QuantKernels.nibbleBlockByte(b, QuantKernels.TILE);
             final IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
             final IntVector v1 = IntVector.fromMemorySegment(I, packed, off + GB, ByteOrder.LITTLE_ENDIAN);
             final IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2 * GB, ByteOrder.LITTLE_ENDIAN);
@@ -647,7 +630,7 @@ public final class Q4_KMatrix implements WeightMatrix {
         FloatVector a00 = FloatVector.zero(F);
         final long start = base + (long) ri * GB;
         for (int b = 0; b < full / 32; b++) { // a block a turn, its nibbles loaded to the bottom of each lane (see tile4x1)
-            final long off = start + blockByte(b, h);
+            final long off = start + QuantKernels.nibbleBlockByte(b, h);
             final IntVector v0 = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
             final IntVector h0 = KPB > 4 ? IntVector.fromMemorySegment(I, packed, off + 2, ByteOrder.LITTLE_ENDIAN) : v0;
             final FloatVector s0 = FloatVector.broadcast(F, scales[sr0 + b]);
