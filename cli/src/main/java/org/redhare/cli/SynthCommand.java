@@ -24,7 +24,7 @@ final class SynthCommand implements Callable<Integer> {
     String shape;
 
     @Option(names = "--dtype", defaultValue = "bf16",
-            description = "bf16, f16, f32, fp8 (block-scaled E4M3 linear weights, as DeepSeek-V3/Qwen3-FP8 publish), or q8_0 / q4_0 / q4_k"
+            description = "bf16, f16, f32, fp8 (block-scaled E4M3 linear weights, as DeepSeek-V3/Qwen3-FP8 publish), or q8_0 / q4_0 / q4_k / q6_k"
                     + " (a GGUF file with GGML-quantized linear weights, and the --tokenizer vocabulary; qwen2, qwen3 or llama;"
                     + " --out names the .gguf file) (default ${DEFAULT-VALUE})")
     String dtype;
@@ -44,7 +44,7 @@ final class SynthCommand implements Callable<Integer> {
             throw CliException.usage("--arch must be qwen2, qwen3, llama or deepseek-v3, got '" + arch + "'");
         }
         String lower = dtype.toLowerCase(java.util.Locale.ROOT);
-        if (lower.equals("q8_0") || lower.equals("q4_0") || lower.equals("q4_k")) {
+        if (lower.equals("q8_0") || lower.equals("q4_0") || lower.equals("q4_k") || lower.equals("q6_k")) {
             return writeGguf(Quantization.parse(lower));
         }
         DType d = switch (lower) {
@@ -52,7 +52,7 @@ final class SynthCommand implements Callable<Integer> {
             case "f16" -> DType.F16;
             case "f32" -> DType.F32;
             case "fp8" -> DType.F8_E4M3;
-            default -> throw CliException.usage("--dtype must be bf16, f16, f32, fp8, q8_0, q4_0 or q4_k, got '" + dtype + "'");
+            default -> throw CliException.usage("--dtype must be bf16, f16, f32, fp8, q8_0, q4_0, q4_k or q6_k, got '" + dtype + "'");
         };
         SyntheticModel.Shape s = null;
         SyntheticModel.DeepseekShape ds = null;
