@@ -50,7 +50,7 @@ public final class Q4_0Matrix implements WeightMatrix {
     private static final int G = 8 * Kernels.L;
     private static final int GB = G / 2; // bytes per row per group
     /** L-float chunks per 32-column block. */
-    private static final int KPB = Math.max(1, 32 / Kernels.L);
+    private static final int KPB = QuantKernels.NIBBLE_KPB;
     /** Lane-buffer floats per worker: one for sums, sixteen for the 4x4 kernel's totals. */
     private static final int LANE_BUF = 17 * Kernels.L;
 

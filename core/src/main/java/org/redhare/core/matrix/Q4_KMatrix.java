@@ -48,9 +48,7 @@ public final class Q4_KMatrix implements WeightMatrix {
     private static final int G = 8 * Kernels.L;
     private static final int GB = G / 2; // bytes per row per group
     private static final int bw = 32;
-    private static final int KPB = Math.max(1, 32 / Kernels.L);
-    private static final int PAST_END = QuantKernels.NIBBLE_PAST_END;
-    private static final int BPG = QuantKernels.NIBBLE_BPG;
+    private static final int KPB = QuantKernels.NIBBLE_KPB;
     private static final int[] MASKS = QuantKernels.NIBBLE_MASKS;
     /** Lane-buffer floats per worker. */
     private static final int LANE_BUF = Kernels.L;
@@ -102,7 +100,7 @@ public final class Q4_KMatrix implements WeightMatrix {
         int full = cols / G * G;
         this.fbpL = (full / 32 + L - 1) / L * L;
         this.rowBytes = full / 2 + (cols - full);
-        this.packed = QuantKernels.allocate((long) rows * rowBytes + PAST_END);
+        this.packed = QuantKernels.allocate((long) rows * rowBytes + QuantKernels.NIBBLE_PAST_END);
         repack(q, full);
     }
 
@@ -538,7 +536,7 @@ public final class Q4_KMatrix implements WeightMatrix {
 
     /**
      * Rows {@code r0 .. r0+3} (a full tile) for token {@code t}: the decode kernel. One 32-column block a turn: its
-     * nibbles are the (b % BPG)-th KPB of each int lane, and an int load that starts KPB/2 bytes later per block puts
+     * nibbles are the (b % NIBBLE_BPG)-th KPB of each int lane, and an int load that starts KPB/2 bytes later per block puts
      * them at the bottom of each lane (the lane's upper bits, from the next lane or past the group, are masked away;
      * the allocation has room past the last row), so the masks do not depend on the block. The steps are looped over
      * a count held in a field. Measured against the alternatives ({@code QuickMatrixRates q4_k SHAPE 1}, G weights/s,
