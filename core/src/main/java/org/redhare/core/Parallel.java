@@ -42,6 +42,7 @@ public final class Parallel implements AutoCloseable {
         }
         this.threads = threads;
         this.workerScratch = new float[threads][0];
+        this.workerShorts = new short[threads][0];
         this.workers = new Thread[threads - 1];
         for (int i = 0; i < workers.length; i++) {
             int index = i + 1;
@@ -110,6 +111,27 @@ public final class Parallel implements AutoCloseable {
         if (b.length < minLength) {
             b = new float[Math.max(MIN_SCRATCH_FLOATS, minLength)];
             workerScratch[worker] = b;
+        }
+        return b;
+    }
+
+    private short[] shorts = new short[0];
+    private final short[][] workerShorts;
+
+    /** Like {@link #scratch}, for int16 data (quantized activations); at least as large as the float minimum, in bytes. */
+    public short[] shortScratch(int minLength) {
+        if (shorts.length < minLength) {
+            shorts = new short[Math.max(2 * MIN_SCRATCH_FLOATS, Math.max(minLength, shorts.length + shorts.length / 2))];
+        }
+        return shorts;
+    }
+
+    /** Like {@link #workerScratch}, for int16 data. */
+    public short[] workerShortScratch(int worker, int minLength) {
+        short[] b = workerShorts[worker];
+        if (b.length < minLength) {
+            b = new short[Math.max(2 * MIN_SCRATCH_FLOATS, minLength)];
+            workerShorts[worker] = b;
         }
         return b;
     }

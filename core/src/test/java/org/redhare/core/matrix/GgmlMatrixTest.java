@@ -298,7 +298,11 @@ class GgmlMatrixTest {
         float[] x = Fp8BlockMatrixTest.activations(n, cols, 3);
         float[] y = new float[n * rows];
         k.m().multiply(ONE, x, n, y);
-        Fp8BlockMatrixTest.checkAgainstReference(k.w(), rows, cols, x, n, y);
+        if (type.equals("Q4_0")) {
+            checkWithQuantizedActivations(k.w(), rows, cols, x, n, y);
+        } else {
+            Fp8BlockMatrixTest.checkAgainstReference(k.w(), rows, cols, x, n, y);
+        }
         float[] y2 = new float[n * rows];
         k.m().multiply(TWO, x, n, y2);
         assertThat(y2).as("thread-count invariance").isEqualTo(y);
@@ -312,6 +316,83 @@ class GgmlMatrixTest {
                 } else {
                     assertThat(row[c]).isEqualTo((float) ref);
                 }
+            }
+        }
+    }
+
+    /**
+     * Q4_0's 16-bit block sums at their extremes: all values 0 (weight -8d) or all 15 against activations of one size,
+     * where the plain sum of {@code q * xq} (15 * 127 * 32 = 60960) does not fit in 16 bits but the sum less its offset
+     * does (see {@code Q4_0Matrix.BLOCK_SUMS}).
+     */
+    @Test
+    void q4_0BlockSumsAtTheirExtremes() {
+        int rows = 37, cols = 96, n = 5;
+        MemorySegment blocks = Arena.ofAuto().allocate((long) rows * 3 * 18);
+        double[] w = new double[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < 3; b++) {
+                int q = (r + b) % 3 == 0 ? 0 : (r + b) % 3 == 1 ? 15 : (r % 2) * 15;
+                long o = ((long) r * 3 + b) * 18;
+                short dh = Float.floatToFloat16(0.5f + r * 0.01f);
+                blocks.set(LE_SHORT, o, dh);
+                for (int j = 0; j < 16; j++) {
+                    blocks.set(ValueLayout.JAVA_BYTE, o + 2 + j, (byte) (q | q << 4));
+                }
+                for (int c = 0; c < 32; c++) {
+                    w[r * cols + b * 32 + c] = (q - 8) * (double) Float.float16ToFloat(dh);
+                }
+            }
+        }
+        WeightMatrix m = Q4_0Matrix.ofGgml(blocks, rows, cols);
+        float[] x = new float[n * cols];
+        for (int t = 0; t < n; t++) {
+            for (int c = 0; c < cols; c++) {
+                x[t * cols + c] = t == 0 ? 1f : t == 1 ? -3f : (c / 32 + t) % 2 == 0 ? 2f : -2f;
+            }
+        }
+        for (int tokens : new int[] {1, n}) {
+            float[] y = new float[tokens * rows];
+            m.multiply(ONE, x, tokens, y);
+            checkWithQuantizedActivations(w, rows, cols, x, tokens, y);
+            assertThat(y[0]).as("row 0, token 0: all q = 0 in block 0 (-8 * 0.5 * 32) then 15, then 0").isCloseTo((-8 * 32 + 7 * 32 - 8 * 32) * 0.5f, org.assertj.core.data.Offset.offset(1e-3f));
+        }
+    }
+
+    /**
+     * Q4_0 quantizes each token's activations per 32-column block ({@link Q4_0Matrix}): {@code dx = amax / 127},
+     * {@code xq = round(x / dx)}. Checked two ways: against the exact sum over those quantized activations (in double;
+     * only float rounding may differ), and against the float activations within the quantization's bound
+     * ({@code dx / 2} per activation times the weight's size).
+     */
+    static void checkWithQuantizedActivations(double[] w, int rows, int cols, float[] x, int n, float[] y) {
+        double[] xq = new double[cols];
+        double[] half = new double[cols];
+        for (int t = 0; t < n; t++) {
+            for (int b = 0; b < cols / 32; b++) {
+                float amax = 0;
+                for (int c = b * 32; c < b * 32 + 32; c++) {
+                    amax = Math.max(amax, Math.abs(x[t * cols + c]));
+                }
+                float dx = amax / 127f;
+                float id = dx != 0 ? 1f / dx : 0f;
+                for (int c = b * 32; c < b * 32 + 32; c++) {
+                    xq[c] = Math.max(-127, Math.min(127, Math.round(x[t * cols + c] * id))) * (double) dx;
+                    half[c] = dx / 2.0;
+                }
+            }
+            for (int r = 0; r < rows; r++) {
+                double ref = 0, mag = 0, exact = 0, bound = 0;
+                for (int c = 0; c < cols; c++) {
+                    double wc = w[r * cols + c];
+                    ref += wc * xq[c];
+                    mag += Math.abs(wc * xq[c]);
+                    exact += wc * x[t * cols + c];
+                    bound += Math.abs(wc) * half[c];
+                }
+                double got = y[t * rows + r];
+                assertThat(got).as("token %d row %d, quantized activations", t, r).isCloseTo(ref, org.assertj.core.data.Offset.offset(mag * 2e-6 + 1e-30));
+                assertThat(got).as("token %d row %d, float activations", t, r).isCloseTo(exact, org.assertj.core.data.Offset.offset(bound * 1.001 + mag * 2e-6 + 1e-30));
             }
         }
     }
