@@ -72,9 +72,16 @@ public final class Q4_0Matrix implements WeightMatrix {
     /** Tokens per pass of the several-token kernel. */
     private static final int TOKENS = 4;
     /** Blocks of columns expanded at a time by the several-token path (4 tokens x 16 blocks x 32 x TR shorts: 64 KiB at L = 8). */
-    private static final int CHUNK_BLOCKS = 16;
+    private static final int CHUNK_BLOCKS = 4;
     /** Tiles per pass of the several-token path over one token group and column chunk. */
     private static final int TILE_CHUNK = 16;
+    /**
+     * Expanded activations start this many shorts into their array, so that their vectors are aligned to the vector size:
+     * the scratch arrays are humongous objects, at the start of a G1 region ({@code Parallel#MIN_SCRATCH_FLOATS}), and
+     * an array's elements start 16 bytes in. Unaligned, half of the 32-byte loads crossed a cache line: the several-token
+     * kernel ran 25.2 G products/s instead of 28.0 ({@code QuickMatrixRates q4_0 4864x896 512}, AMD EPYC).
+     */
+    private static final int XA = Math.max(0, (S.vectorByteSize() - 16) / 2);
 
     private final MemorySegment packed; // [tiles][nb][8 steps][TR shorts]
     private final float[] d;            // [tiles][nb][TR] block scales (zero for padding rows)
@@ -177,7 +184,7 @@ public final class Q4_0Matrix implements WeightMatrix {
         final int sxo = n * nb;          // [n][nb] 8 * sum of each block's quantized activations
         final float[] xf = pool.scratch(2 * n * nb);
         if (n == 1) {
-            final short[] xe = pool.shortScratch(cols * TR);
+            final short[] xe = pool.shortScratch(XA + cols * TR);
             quantize(x, 0, xf, dxo, sxo, xe, true);
             final int pairs = (tiles + 1) / 2;
             pool.forRange(pairs, Math.max(1, (pairs + pool.threads() * 4 - 1) / (pool.threads() * 4)), 1, (p0, p1, w) -> {
@@ -193,7 +200,7 @@ public final class Q4_0Matrix implements WeightMatrix {
             quantize(x, t, xf, dxo, sxo, xq, false);
         }
         final int chunkBlocks = Math.min(nb, CHUNK_BLOCKS);
-        final int expanded = TOKENS * chunkBlocks * 32 * TR;
+        final int expanded = XA + TOKENS * chunkBlocks * 32 * TR;
         final int accs = TILE_CHUNK * TOKENS * TR;
         pool.forRange(tiles, Math.max(1, Math.min(TILE_CHUNK, (tiles + pool.threads() * 2 - 1) / (pool.threads() * 2))), 1,
                 (t0, t1, w) -> several(xq, xf, n, y, t0, t1, pool.workerShortScratch(w, expanded), pool.workerScratch(w, accs), chunkBlocks));
@@ -202,7 +209,7 @@ public final class Q4_0Matrix implements WeightMatrix {
     /**
      * Token {@code t}'s activations quantized per 32-column block: scale {@code dx} at {@code xf[dxo + t*nb + b]}, eight
      * times the block's sum of quantized values at {@code xf[sxo + t*nb + b]}, and the values either expanded ({@code TR}
-     * copies each, at {@code out[c * TR]}, one token) or compact ({@code out[t * cols + c]}).
+     * copies each, at {@code out[XA + c * TR]}, one token) or compact ({@code out[t * cols + c]}).
      */
     private void quantize(float[] x, int t, float[] xf, int dxo, int sxo, short[] out, boolean expand) {
         final int xo = t * cols;
@@ -219,7 +226,7 @@ public final class Q4_0Matrix implements WeightMatrix {
                 int v = Math.max(-127, Math.min(127, Math.round(x[xo + c] * id)));
                 sum += v;
                 if (expand) {
-                    ShortVector.broadcast(S, (short) v).intoArray(out, c * TR);
+                    ShortVector.broadcast(S, (short) v).intoArray(out, XA + c * TR);
                 } else {
                     out[xo + c] = (short) v;
                 }
@@ -241,7 +248,7 @@ public final class Q4_0Matrix implements WeightMatrix {
         FloatVector fa0 = FloatVector.zero(F), fa1 = FloatVector.zero(F), fb0 = FloatVector.zero(F), fb1 = FloatVector.zero(F);
         for (int b = 0; b < nb; b++, oa += BLOCK, ob += BLOCK) {
             ShortVector sa = ShortVector.zero(S), sb = ShortVector.zero(S);
-            int xo = b * 32 * TR;
+            int xo = XA + b * 32 * TR;
             for (int s = 0; s < 8; s++, xo += 4 * TR) {
                 final IntVector va = IntVector.fromMemorySegment(I, packed, oa + (long) s * STEP, ByteOrder.LITTLE_ENDIAN);
                 final IntVector vb = IntVector.fromMemorySegment(I, packed, ob + (long) s * STEP, ByteOrder.LITTLE_ENDIAN);
@@ -305,7 +312,7 @@ public final class Q4_0Matrix implements WeightMatrix {
                     for (int k = 0; k < TOKENS; k++) {
                         final int xo = Math.min(g + k, n - 1) * cols;
                         for (int c = b0 * 32; c < b1 * 32; c++) {
-                            ShortVector.broadcast(S, xq[xo + c]).intoArray(xe, ((c - b0 * 32) * TOKENS + k) * TR);
+                            ShortVector.broadcast(S, xq[xo + c]).intoArray(xe, XA + ((c - b0 * 32) * TOKENS + k) * TR);
                         }
                     }
                     for (int t = tc; t < tcEnd; t++) {
@@ -332,7 +339,7 @@ public final class Q4_0Matrix implements WeightMatrix {
         long o = ((long) t * nb + b0) * BLOCK;
         for (int b = b0; b < b1; b++, o += BLOCK) {
             ShortVector s0 = ShortVector.zero(S), s1 = ShortVector.zero(S), s2 = ShortVector.zero(S), s3 = ShortVector.zero(S);
-            int xo = (b - b0) * 32 * TOKENS * TR;
+            int xo = XA + (b - b0) * 32 * TOKENS * TR;
             for (int s = 0; s < 8; s++, xo += 4 * TOKENS * TR) {
                 final IntVector v = IntVector.fromMemorySegment(I, packed, o + (long) s * STEP, ByteOrder.LITTLE_ENDIAN);
                 ShortVector w = v.and(NIBBLES).reinterpretAsShorts();
