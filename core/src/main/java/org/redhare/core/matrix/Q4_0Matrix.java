@@ -3,112 +3,26 @@ package org.redhare.core.matrix;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 import org.redhare.core.DType;
 import org.redhare.core.Parallel;
 
 /**
  * GGML Q4_0 weights: blocks of 32 columns of a row share an f16 scale {@code d};
- * {@code W[r, c] = (q[r, c] - 8) * d[r, c / 32]} with 4-bit {@code q}.
- *
- * <p><b>Integer products, 16-bit sums.</b> The activations of each token are quantized per 32-column block, as
- * llama.cpp does for this format: {@code dx = amax / 127}, {@code xq = round(x / dx)} in -127..127. A 4-bit weight
- * times such an activation fits in 16 bits, and so does each block's sum once its offset is taken off (see
- * {@link #BLOCK_SUMS}): the kernels multiply and add {@code short} vectors ({@code vpmullw}, {@code vpaddw} on x86),
- * 2L products per instruction, where widening each weight to a float took two or three instructions before its FMA.
- * Per block the 16-bit sums become {@code T = S - 8 * sum(xq)}, widened to int and then float, exactly, and each
- * (row, token) accumulates {@code fma(T, d * dx, acc)} over the blocks in column order. The Vector API has no widening
- * multiply-add ({@code vpmaddwd}, {@code vpmaddubsw}), which is why 8-bit weights (Q8_0) do not profit the same way:
- * two of their products already overflow 16 bits.
- *
- * <p><b>Rows in lanes.</b> A tile is {@code TR = 2L} rows, one per 16-bit lane, so a tile's sums come out as whole
- * vectors with no horizontal reduction. Within an int lane, the low short is row {@code i} and the high short row
- * {@code L + i}: widening the 16-bit sums ({@code (v << 16) >> 16} and {@code v >> 16}) gives rows 0..L-1 and L..2L-1
- * as two float vectors in order. Each short holds four columns of its row as nibbles; an int shift and an AND with
- * {@code 0x000F000F} take column {@code j} of both rows of a lane at once.
- *
- * <p><b>Activations in lanes.</b> The kernels multiply a tile step by the activation of one column in every lane,
- * read as a vector from an expanded copy ({@code TR} copies of each quantized activation): a plain load, where a
- * broadcast from a short array took three instructions in C2's code. One token expands the whole row once
- * ({@code cols * TR} shorts); several tokens expand four tokens' chunk of columns at a time per worker.
- *
- * <p><b>Batch invariance.</b> The integer sums are exact, so their order never matters; each (row, token) adds its
- * blocks' {@code fma} in column order on every path (one token: {@link #tiles2x1}; two or more: {@link #tile1x4}),
- * and a token's quantized activations depend only on that token. A token gets the same bits alone or in any batch,
- * on any number of threads.
- *
- * <p><b>Accuracy.</b> The activation quantization adds an error of at most {@code dx / 2} per activation (about 0.4%
- * of each block's largest value), as in llama.cpp's own Q4_0 kernels; {@code redhare perplexity --kl} measures it.
- *
- * <p><b>Layout (repacked at load).</b> Tiles of {@code TR} rows (the last padded with zero weights), each one stream of
- * 32-column blocks; a block is 8 steps of {@code TR} shorts, step {@code s} holding columns {@code 4s .. 4s+3} of
- * each row at bits {@code 4j}. Scales are floats, {@code [tile][block][TR]}.
+ * {@code W[r, c] = (q[r, c] - 8) * d[r, c / 32]} with 4-bit {@code q}. The kernels multiply integers: each token's
+ * activations are quantized per block to int8, as llama.cpp does for this format, and products are summed in 16 bits
+ * ({@link NibbleBlocks}).
  */
 public final class Q4_0Matrix implements WeightMatrix {
-    private static final VectorSpecies<Float> F = Kernels.F;
-    private static final VectorSpecies<Integer> I = Kernels.I;
-    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize()));
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final int L = Kernels.L;
-    /** Rows per tile: one per 16-bit lane. */
-    static final int TR = 2 * L;
-    /** Bytes of one step (four columns of the tile's rows) and of one block (32 columns). */
-    private static final int STEP = 2 * TR;
-    private static final int BLOCK = 8 * STEP;
-    /**
-     * Why a block's 32 products may be summed in 16 bits although their sum with 4-bit {@code q} in 0..15 can reach
-     * 60960 in size: the kernels want {@code T = sum((q - 8) * xq) = S - 8 * sum(xq)}, which is at most 32 * 8 * 127 =
-     * 32512 in size. {@code S} and {@code 8 * sum(xq)} are both known modulo 2^16 (wrapping 16-bit adds), so their
-     * difference modulo 2^16, read as a signed short, is exactly {@code T}.
-     */
-    private static final int BLOCK_SUMS = 32;
-    /** Column j of both shorts of an int lane, after a shift by 4j. */
-    private static final int NIBBLES = 0x000F000F;
-    /** Tokens per pass of the several-token kernel. */
-    private static final int TOKENS = 4;
-    /** Blocks of columns expanded at a time by the several-token path (4 tokens x 16 blocks x 32 x TR shorts: 64 KiB at L = 8). */
-    private static final int CHUNK_BLOCKS = 4;
-    /** Tiles per pass of the several-token path over one token group and column chunk. */
-    private static final int TILE_CHUNK = 16;
-    /**
-     * Expanded activations start this many shorts into their array, so that their vectors are aligned to the vector size:
-     * the scratch arrays are humongous objects, at the start of a G1 region ({@code Parallel#MIN_SCRATCH_FLOATS}), and
-     * an array's elements start 16 bytes in. Unaligned, half of the 32-byte loads crossed a cache line: the several-token
-     * kernel ran 25.2 G products/s instead of 28.0 ({@code QuickMatrixRates q4_0 4864x896 512}, AMD EPYC).
-     */
-    private static final int XA = Math.max(0, (S.vectorByteSize() - 16) / 2);
 
-    private final MemorySegment packed; // [tiles][nb][8 steps][TR shorts]
-    private final float[] d;            // [tiles][nb][TR] block scales (zero for padding rows)
-    private final int rows;
-    private final int cols;
-    private final int nb;               // blocks per row
-    private final int tiles;
+    private final NibbleBlocks blocks;
 
     /**
      * @param q      {@code [rows, cols]} 4-bit values 0..15, one per byte, row-major
      * @param scales {@code [rows, cols / 32]} block scales d
      */
     public Q4_0Matrix(MemorySegment q, float[] scales, int rows, int cols) {
-        MatrixChecks.size(q, rows, cols, 1, "Q4_0");
-        if (cols % 32 != 0) {
-            throw new IllegalArgumentException("Q4_0 rows must be a multiple of 32 long, got " + cols);
-        }
-        this.rows = rows;
-        this.cols = cols;
-        this.nb = cols / 32;
-        if (scales.length != rows * nb) {
-            throw new IllegalArgumentException("Q4_0 matrix [" + rows + ", " + cols + "] needs " + rows * nb + " scales, got " + scales.length);
-        }
-        this.tiles = (rows + TR - 1) / TR;
-        this.d = new float[tiles * nb * TR];
-        this.packed = QuantKernels.allocate((long) tiles * nb * BLOCK);
-        repack(q, scales);
+        this.blocks = new NibbleBlocks(q, scales, null, rows, cols, "Q4_0");
     }
 
     /** Over GGML Q4_0 blocks as stored in GGUF: per row {@code cols / 32} blocks of an f16 scale and 16 nibble bytes. */
@@ -128,271 +42,19 @@ public final class Q4_0Matrix implements WeightMatrix {
         return new Q4_0Matrix(q, d, rows, cols);
     }
 
-    /** The short lane of row {@code i} of a tile: low short of int lane {@code i}, or high short of int lane {@code i - L}. */
-    private static int lane(int i) {
-        return i < L ? 2 * i : 2 * (i - L) + 1;
-    }
-
-    private void repack(MemorySegment q, float[] scales) {
-        byte[] row = new byte[cols];
-        short[] steps = new short[8];
-        for (int r = 0; r < rows; r++) {
-            MemorySegment.copy(q, ValueLayout.JAVA_BYTE, (long) r * cols, row, 0, cols);
-            for (int c = 0; c < cols; c++) {
-                if ((row[c] & 0xF0) != 0) {
-                    throw new IllegalArgumentException("Q4_0 value [" + r + ", " + c + "] is " + row[c] + "; expected 0..15");
-                }
-            }
-            int t = r / TR;
-            int lane = lane(r % TR);
-            for (int b = 0; b < nb; b++) {
-                d[(t * nb + b) * TR + r % TR] = scales[r * nb + b];
-                java.util.Arrays.fill(steps, (short) 0);
-                for (int p = 0; p < 32; p++) {
-                    steps[p >> 2] |= (short) (row[b * 32 + p] << (4 * (p & 3)));
-                }
-                long o = ((long) t * nb + b) * BLOCK + 2L * lane;
-                for (int s = 0; s < 8; s++) {
-                    packed.set(LE_SHORT, o + (long) s * STEP, steps[s]);
-                }
-            }
-        }
-    }
-
-    @Override public int rows() { return rows; }
-    @Override public int cols() { return cols; }
+    @Override public int rows() { return blocks.rows(); }
+    @Override public int cols() { return blocks.cols(); }
     @Override public DType dtype() { return DType.Q4_0; }
-    @Override public long bytes() { return packed.byteSize() + (long) d.length * Float.BYTES; }
-
-    @Override
-    public void row(int r, float[] dst, int off) {
-        int t = r / TR;
-        int lane = lane(r % TR);
-        for (int c = 0; c < cols; c++) {
-            int b = c >> 5;
-            int p = c & 31;
-            int v = packed.get(LE_SHORT, ((long) t * nb + b) * BLOCK + (long) (p >> 2) * STEP + 2L * lane);
-            int qv = (v >>> (4 * (p & 3))) & 0xF;
-            dst[off + c] = (qv - 8) * d[(t * nb + b) * TR + r % TR]; // exact: a 4-bit integer times an f16 value
-        }
-    }
+    @Override public long bytes() { return blocks.bytes(); }
 
     @Override
     public void multiply(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
-        final int dxo = 0;               // [n][nb] activation scales
-        final int sxo = n * nb;          // [n][nb] 8 * sum of each block's quantized activations
-        final float[] xf = pool.scratch(2 * n * nb);
-        if (n == 1) {
-            final short[] xe = pool.shortScratch(XA + cols * TR);
-            quantize(x, 0, xf, dxo, sxo, xe, true);
-            final int pairs = (tiles + 1) / 2;
-            pool.forRange(pairs, Math.max(1, (pairs + pool.threads() * 4 - 1) / (pool.threads() * 4)), 1, (p0, p1, w) -> {
-                for (int p = p0; p < p1; p++) {
-                    int ta = 2 * p;
-                    tiles2x1(ta, Math.min(ta + 1, tiles - 1), xe, xf, y);
-                }
-            });
-            return;
-        }
-        final short[] xq = pool.shortScratch(n * cols);
-        for (int t = 0; t < n; t++) {
-            quantize(x, t, xf, dxo, sxo, xq, false);
-        }
-        final int chunkBlocks = Math.min(nb, CHUNK_BLOCKS);
-        final int expanded = XA + TOKENS * chunkBlocks * 32 * TR;
-        final int accs = TILE_CHUNK * TOKENS * TR;
-        pool.forRange(tiles, Math.max(1, Math.min(TILE_CHUNK, (tiles + pool.threads() * 2 - 1) / (pool.threads() * 2))), 1,
-                (t0, t1, w) -> several(xq, xf, n, y, t0, t1, pool.workerShortScratch(w, expanded), pool.workerScratch(w, accs), chunkBlocks));
+        blocks.multiply(pool, x, n, y);
     }
 
-    /**
-     * Token {@code t}'s activations quantized per 32-column block: scale {@code dx} at {@code xf[dxo + t*nb + b]}, eight
-     * times the block's sum of quantized values at {@code xf[sxo + t*nb + b]}, and the values either expanded ({@code TR}
-     * copies each, at {@code out[XA + c * TR]}, one token) or compact ({@code out[t * cols + c]}).
-     */
-    private void quantize(float[] x, int t, float[] xf, int dxo, int sxo, short[] out, boolean expand) {
-        final int xo = t * cols;
-        for (int b = 0; b < nb; b++) {
-            float amax = 0;
-            for (int p = 0; p < 32; p++) {
-                amax = Math.max(amax, Math.abs(x[xo + b * 32 + p]));
-            }
-            float dx = amax / 127f; // NaN or infinite activations make dx so, and the results NaN, as a float kernel would
-            float id = dx != 0 && Float.isFinite(dx) ? 1f / dx : 0f;
-            xf[dxo + t * nb + b] = dx;
-            int sum = 0;
-            for (int c = b * 32; c < b * 32 + 32; c++) {
-                int v = Math.max(-127, Math.min(127, Math.round(x[xo + c] * id)));
-                sum += v;
-                if (expand) {
-                    ShortVector.broadcast(S, (short) v).intoArray(out, XA + c * TR);
-                } else {
-                    out[xo + c] = (short) v;
-                }
-            }
-            xf[sxo + t * nb + b] = 8 * sum;
-        }
-    }
-
-    /**
-     * One token, tiles {@code ta} and {@code tb} (the same tile when it is the last one alone), expanded activations
-     * {@code xe}. Each step's four columns: shift, AND, multiply by the column's activations, add, per tile; every block
-     * its sums, less {@code 8 * sum(xq)} (see {@link #BLOCK_SUMS}), folded into the float accumulators (rows 0..L-1 and
-     * L..2L-1 of each tile).
-     */
-    private void tiles2x1(int ta, int tb, short[] xe, float[] xf, float[] y) {
-        final int sxo = nb;
-        long oa = (long) ta * nb * BLOCK;
-        long ob = (long) tb * nb * BLOCK;
-        FloatVector fa0 = FloatVector.zero(F), fa1 = FloatVector.zero(F), fb0 = FloatVector.zero(F), fb1 = FloatVector.zero(F);
-        for (int b = 0; b < nb; b++, oa += BLOCK, ob += BLOCK) {
-            ShortVector sa = ShortVector.zero(S), sb = ShortVector.zero(S);
-            int xo = XA + b * 32 * TR;
-            for (int s = 0; s < 8; s++, xo += 4 * TR) {
-                final IntVector va = IntVector.fromMemorySegment(I, packed, oa + (long) s * STEP, ByteOrder.LITTLE_ENDIAN);
-                final IntVector vb = IntVector.fromMemorySegment(I, packed, ob + (long) s * STEP, ByteOrder.LITTLE_ENDIAN);
-                ShortVector xv = ShortVector.fromArray(S, xe, xo);
-                sa = sa.add(va.and(NIBBLES).reinterpretAsShorts().mul(xv));
-                sb = sb.add(vb.and(NIBBLES).reinterpretAsShorts().mul(xv));
-                xv = ShortVector.fromArray(S, xe, xo + TR);
-                sa = sa.add(va.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts().mul(xv));
-                sb = sb.add(vb.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts().mul(xv));
-                xv = ShortVector.fromArray(S, xe, xo + 2 * TR);
-                sa = sa.add(va.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts().mul(xv));
-                sb = sb.add(vb.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts().mul(xv));
-                xv = ShortVector.fromArray(S, xe, xo + 3 * TR);
-                sa = sa.add(va.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts().mul(xv));
-                sb = sb.add(vb.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts().mul(xv));
-            }
-            final short sx = (short) xf[sxo + b];
-            final float dx = xf[b];
-            final IntVector ia = sa.sub(sx).reinterpretAsInts();
-            final IntVector ib = sb.sub(sx).reinterpretAsInts();
-            fa0 = ((FloatVector) ia.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, d, (ta * nb + b) * TR).mul(dx), fa0);
-            fa1 = ((FloatVector) ia.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, d, (ta * nb + b) * TR + L).mul(dx), fa1);
-            fb0 = ((FloatVector) ib.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, d, (tb * nb + b) * TR).mul(dx), fb0);
-            fb1 = ((FloatVector) ib.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, d, (tb * nb + b) * TR + L).mul(dx), fb1);
-        }
-        // Written out rather than through a helper taking the vectors: passed to a method C2 did not inline, they were boxed
-        // inside the loop.
-        final float[] part = ta * TR + TR <= rows && tb * TR + TR <= rows ? null : new float[2 * TR];
-        if (part == null) {
-            fa0.intoArray(y, ta * TR);
-            fa1.intoArray(y, ta * TR + L);
-            fb0.intoArray(y, tb * TR);
-            fb1.intoArray(y, tb * TR + L);
-        } else {
-            fa0.intoArray(part, 0);
-            fa1.intoArray(part, L);
-            fb0.intoArray(part, TR);
-            fb1.intoArray(part, TR + L);
-            System.arraycopy(part, 0, y, ta * TR, Math.min(TR, rows - ta * TR));
-            System.arraycopy(part, TR, y, tb * TR, Math.min(TR, rows - tb * TR));
-        }
-    }
-
-    /**
-     * Two or more tokens, tiles {@code t0 .. t1}: by chunks of {@link #TILE_CHUNK} tiles, groups of four tokens (the
-     * last group repeats its last token) and chunks of {@code chunkBlocks} column blocks, whose activations are expanded
-     * into {@code xe} ({@code [column][token][TR]}) once for the chunk's tiles; accumulators in {@code acc}
-     * ({@code [tile][token][TR]}), carried from column chunk to column chunk.
-     */
-    private void several(short[] xq, float[] xf, int n, float[] y, int t0, int t1, short[] xe, float[] acc, int chunkBlocks) {
-        for (int tc = t0; tc < t1; tc += TILE_CHUNK) {
-            final int tcEnd = Math.min(t1, tc + TILE_CHUNK);
-            for (int g = 0; g < n; g += TOKENS) {
-                java.util.Arrays.fill(acc, 0, (tcEnd - tc) * TOKENS * TR, 0f);
-                for (int b0 = 0; b0 < nb; b0 += chunkBlocks) {
-                    final int b1 = Math.min(nb, b0 + chunkBlocks);
-                    for (int k = 0; k < TOKENS; k++) {
-                        final int xo = Math.min(g + k, n - 1) * cols;
-                        for (int c = b0 * 32; c < b1 * 32; c++) {
-                            ShortVector.broadcast(S, xq[xo + c]).intoArray(xe, XA + ((c - b0 * 32) * TOKENS + k) * TR);
-                        }
-                    }
-                    for (int t = tc; t < tcEnd; t++) {
-                        tile1x4(t, g, n, b0, b1, xe, xf, acc, (t - tc) * TOKENS * TR);
-                    }
-                }
-                for (int t = tc; t < tcEnd; t++) {
-                    for (int k = 0; k < TOKENS && g + k < n; k++) {
-                        System.arraycopy(acc, ((t - tc) * TOKENS + k) * TR, y, (g + k) * rows + t * TR, Math.min(TR, rows - t * TR));
-                    }
-                }
-            }
-        }
-    }
-
-    /**
-     * Tile {@code t}, tokens {@code g .. g+3} (clamped to {@code n - 1}), column blocks {@code b0 .. b1} with their
-     * expanded activations at {@code xe[(column * 4 + k) * TR ...]} (one base register for all sixteen loads of a
-     * step); the same per-block arithmetic as {@link #tiles2x1}, with the float accumulators in {@code acc[ao + k*TR ...]}.
-     */
-    private void tile1x4(int t, int g, int n, int b0, int b1, short[] xe, float[] xf, float[] acc, int ao) {
-        final int sxo = n * nb;
-        final int k1 = Math.min(g + 1, n - 1), k2 = Math.min(g + 2, n - 1), k3 = Math.min(g + 3, n - 1);
-        long o = ((long) t * nb + b0) * BLOCK;
-        for (int b = b0; b < b1; b++, o += BLOCK) {
-            ShortVector s0 = ShortVector.zero(S), s1 = ShortVector.zero(S), s2 = ShortVector.zero(S), s3 = ShortVector.zero(S);
-            int xo = XA + (b - b0) * 32 * TOKENS * TR;
-            for (int s = 0; s < 8; s++, xo += 4 * TOKENS * TR) {
-                final IntVector v = IntVector.fromMemorySegment(I, packed, o + (long) s * STEP, ByteOrder.LITTLE_ENDIAN);
-                ShortVector w = v.and(NIBBLES).reinterpretAsShorts();
-                s0 = s0.add(w.mul(ShortVector.fromArray(S, xe, xo)));
-                s1 = s1.add(w.mul(ShortVector.fromArray(S, xe, xo + TR)));
-                s2 = s2.add(w.mul(ShortVector.fromArray(S, xe, xo + 2 * TR)));
-                s3 = s3.add(w.mul(ShortVector.fromArray(S, xe, xo + 3 * TR)));
-                w = v.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts();
-                s0 = s0.add(w.mul(ShortVector.fromArray(S, xe, xo + 4 * TR)));
-                s1 = s1.add(w.mul(ShortVector.fromArray(S, xe, xo + 5 * TR)));
-                s2 = s2.add(w.mul(ShortVector.fromArray(S, xe, xo + 6 * TR)));
-                s3 = s3.add(w.mul(ShortVector.fromArray(S, xe, xo + 7 * TR)));
-                w = v.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts();
-                s0 = s0.add(w.mul(ShortVector.fromArray(S, xe, xo + 8 * TR)));
-                s1 = s1.add(w.mul(ShortVector.fromArray(S, xe, xo + 9 * TR)));
-                s2 = s2.add(w.mul(ShortVector.fromArray(S, xe, xo + 10 * TR)));
-                s3 = s3.add(w.mul(ShortVector.fromArray(S, xe, xo + 11 * TR)));
-                w = v.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts();
-                s0 = s0.add(w.mul(ShortVector.fromArray(S, xe, xo + 12 * TR)));
-                s1 = s1.add(w.mul(ShortVector.fromArray(S, xe, xo + 13 * TR)));
-                s2 = s2.add(w.mul(ShortVector.fromArray(S, xe, xo + 14 * TR)));
-                s3 = s3.add(w.mul(ShortVector.fromArray(S, xe, xo + 15 * TR)));
-            }
-            final FloatVector d0 = FloatVector.fromArray(F, d, (t * nb + b) * TR);
-            final FloatVector d1 = FloatVector.fromArray(F, d, (t * nb + b) * TR + L);
-            IntVector iv = s0.sub((short) xf[sxo + g * nb + b]).reinterpretAsInts();
-            float dx = xf[g * nb + b];
-            int a = ao;
-            ((FloatVector) iv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a)).intoArray(acc, a);
-            ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L)).intoArray(acc, a + L);
-            iv = s1.sub((short) xf[sxo + k1 * nb + b]).reinterpretAsInts();
-            dx = xf[k1 * nb + b];
-            a = ao + TR;
-            ((FloatVector) iv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a)).intoArray(acc, a);
-            ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L)).intoArray(acc, a + L);
-            iv = s2.sub((short) xf[sxo + k2 * nb + b]).reinterpretAsInts();
-            dx = xf[k2 * nb + b];
-            a = ao + 2 * TR;
-            ((FloatVector) iv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a)).intoArray(acc, a);
-            ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L)).intoArray(acc, a + L);
-            iv = s3.sub((short) xf[sxo + k3 * nb + b]).reinterpretAsInts();
-            dx = xf[k3 * nb + b];
-            a = ao + 3 * TR;
-            ((FloatVector) iv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a)).intoArray(acc, a);
-            ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L)).intoArray(acc, a + L);
-        }
+    @Override
+    public void row(int r, float[] dst, int off) {
+        blocks.row(r, dst, off);
     }
 }

@@ -298,7 +298,7 @@ class GgmlMatrixTest {
         float[] x = Fp8BlockMatrixTest.activations(n, cols, 3);
         float[] y = new float[n * rows];
         k.m().multiply(ONE, x, n, y);
-        if (type.equals("Q4_0")) {
+        if (type.equals("Q4_0") || type.equals("Q4_1") || type.equals("Q4_K")) { // integer kernels (NibbleBlocks)
             checkWithQuantizedActivations(k.w(), rows, cols, x, n, y);
         } else {
             Fp8BlockMatrixTest.checkAgainstReference(k.w(), rows, cols, x, n, y);
@@ -360,7 +360,7 @@ class GgmlMatrixTest {
     }
 
     /**
-     * Q4_0 quantizes each token's activations per 32-column block ({@link Q4_0Matrix}): {@code dx = amax / 127},
+     * Q4_0, Q4_1 and Q4_K quantize each token's activations per 32-column block ({@link NibbleBlocks}): {@code dx = amax / 127},
      * {@code xq = round(x / dx)}. Checked two ways: against the exact sum over those quantized activations (in double;
      * only float rounding may differ), and against the float activations within the quantization's bound
      * ({@code dx / 2} per activation times the weight's size).
