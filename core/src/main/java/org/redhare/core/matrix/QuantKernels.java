@@ -1,15 +1,13 @@
 package org.redhare.core.matrix;
 
 import java.lang.foreign.MemorySegment;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
 import org.redhare.core.NativeMemory;
 
 /**
- * Helpers shared by the quantized kernels ({@link Fp8BlockMatrix}, {@link Q8_0Matrix}, {@link Q4_0Matrix}, {@link Q4_KMatrix}).
+ * Helpers shared by the quantized kernels ({@link Fp8BlockMatrix}, {@link Q8_0Matrix}, and the loaders of {@link Q4_0Matrix}
+ * and {@link Q4_KMatrix}).
  *
- * <p><b>Batch invariance.</b> Every quantized kernel computes each (row, token) result with one vector
+ * <p><b>Batch invariance.</b> Every float-widening quantized kernel computes each (row, token) result with one vector
  * accumulator fed in column order, then {@code VectorMath.sum} adds its lanes in a fixed tree order (for a
  * stored accumulator, {@code VectorMath.sum(float[], int)}; for the 16 of a 4x4 tile, {@code VectorMath.sum16},
  * bit-identical), then the scalar column tail is added. The single-token and the batched paths only differ in how many (row, token)
@@ -23,82 +21,10 @@ final class QuantKernels {
     /** Rows stored together as one sequential stream, and computed together. */
     static final int TILE = 4;
 
-    /** Floats of lane scratch each worker needs. */
-    static int laneScratch() {
-        return Kernels.L;
-    }
-
     /** Grain in tiles for splitting {@code rows} over the pool's threads. */
     static int tileGrain(int rows, int threads) {
         int tiles = (rows + TILE - 1) / TILE;
         return Math.max(1, (tiles + threads * 4 - 1) / (threads * 4));
-    }
-
-    /** L-column steps per 32-column block in the nibble layout of {@link Q4_0Matrix} and {@link Q4_KMatrix} (groups of 8L columns). */
-    static final int NIBBLE_KPB = Math.max(1, 32 / Kernels.L);
-    /** 32-column blocks per group of 8L columns. */
-    static final int NIBBLE_BPG = Math.max(1, Kernels.L / 4);
-    /** Bytes per row per group of 8L nibbles. */
-    private static final int NIBBLE_GB = 4 * Kernels.L;
-
-    /** The nibble masks {@code 0xF << 4j} of steps 0..3 of a block, L lanes each (loaded, not built, in the kernels' loops). */
-    static final int[] NIBBLE_MASKS = new int[4 * Kernels.L];
-    static {
-        for (int i = 0; i < NIBBLE_MASKS.length; i++) {
-            NIBBLE_MASKS[i] = 0xF << 4 * (i / Kernels.L);
-        }
-    }
-
-    /**
-     * Where block {@code b}'s int loads start in the nibble layout, from its row's first group in a tile of {@code h}
-     * rows: its group's bytes, then NIBBLE_KPB/2 bytes into each lane for each block before it in the group. Loaded
-     * there, an int vector holds the block's step j in bits 4j..4j+3 of each lane (j < 4; 4-lane vectors take steps
-     * 4..7 from a load 2 bytes on), so one constant mask per step widens every block in place; the lane's upper bits,
-     * from the next lane or past the group, are masked away, and the weights are allocated with room past the last row.
-     */
-    static long nibbleBlockByte(int b, int h) {
-        return (long) (b / NIBBLE_BPG) * h * NIBBLE_GB + (b % NIBBLE_BPG) * (NIBBLE_KPB / 2);
-    }
-
-    /** Bytes the nibble layouts allocate past their last row for {@link #nibbleBlockByte}'s loads (up to 3 bytes on). */
-    static final int NIBBLE_PAST_END = 64;
-
-    /** Steps after which the in-place nibble positions repeat: a block's steps 0..3 (4-lane vectors: 4..7 again from a second load). */
-    static final int NIBBLE_PERIOD = Math.min(NIBBLE_KPB, 4);
-
-    /** {@code 2^-4j} for a step whose nibble sits at bits 4j..4j+3 of its lane when widened in place. */
-    private static final float[] STEP_SCALE = {1f, 0x1p-4f, 0x1p-8f, 0x1p-12f};
-
-    /**
-     * The activations as the nibble kernels read them, into {@code out[0 .. n * cols]}: in the first {@code full}
-     * columns (whole groups of 8L) column {@code kL + i} of each group times {@code 2^-4j}, {@code j = k % NIBBLE_PERIOD}
-     * the position its nibble is widened at ({@link #nibbleBlockByte}; exact: a power of two), the tail as it is; and
-     * {@code factor *} each 32-column block's sum of {@code x} itself (added in column order) into
-     * {@code out[xsb + t * stride + b]} for the {@code full / 32} blocks of the vector part, zeros up to {@code stride}.
-     * Activations below {@code 2^-114} in size become subnormal once scaled and lose bits; every path reads these, so
-     * the bits still do not depend on the batch.
-     */
-    static void stepScaled(float[] x, int n, int cols, int full, float[] out, int xsb, int stride, float factor) {
-        final int L = Kernels.L;
-        final int g = 8 * L;
-        for (int t = 0; t < n; t++) {
-            final int xo = t * cols;
-            for (int c = 0; c < full; c += g) {
-                for (int k = 0; k < 8; k++) {
-                    FloatVector.fromArray(Kernels.F, x, xo + c + k * L).mul(STEP_SCALE[k % NIBBLE_PERIOD]).intoArray(out, xo + c + k * L);
-                }
-            }
-            System.arraycopy(x, xo + full, out, xo + full, cols - full);
-            final int fb = full / 32;
-            for (int b = 0; b < fb; b++) {
-                float sum = 0f;
-                for (int i = 0; i < 32; i++) {
-                    sum += x[xo + b * 32 + i];
-                }
-                out[xsb + t * stride + b] = factor * sum;
-            }
-            java.util.Arrays.fill(out, xsb + t * stride + fb, xsb + (t + 1) * stride, 0f);
-        }
     }
 
     /**
