@@ -14,7 +14,8 @@ import org.redhare.core.Parallel;
 /**
  * The kernels of 4-bit weights with a float scale {@code s} per 32-column block of a row, and either the offset of
  * Q4_0 ({@code W = (q - 8) s}) or a float offset {@code o} per block ({@code W = q s + o}: Q4_K's sub-blocks, with
- * {@code s = d * sc} and {@code o = -dmin * m}, and Q4_1). {@link Q4_0Matrix} and {@link Q4_KMatrix} hold one.
+ * {@code s = d * sc} and {@code o = -dmin * m}, and Q4_1); and of Q5_0's 5-bit values, kept a byte each (see the second
+ * constructor). {@link Q4_0Matrix}, {@link Q4_KMatrix} and {@link Q5_0Matrix} hold one.
  *
  * <p><b>Integer products, 16-bit sums.</b> The activations of each token are quantized per 32-column block, as
  * llama.cpp does for this format: {@code dx = amax / 127}, {@code xq = round(x / dx)} in -127..127. A 4-bit weight
@@ -84,14 +85,20 @@ final class NibbleBlocks {
      */
     private static final int XA = Math.max(0, (S.vectorByteSize() - 16) / 2);
 
-    private final MemorySegment packed; // [tiles][nb][8 steps][TR shorts]
-    private final float[] d;            // [tiles][nb][TR] block scales (zero for padding rows)
-    private final float[] o;            // [tiles][nb][TR] block offsets, or null (Q4_0)
+    private final MemorySegment packed; // nibbles: [tiles][nb][8 steps][TR shorts]; bytes: [tiles][cols / 2 steps][TR shorts]
+    private final float[] d;            // [tiles][cols / bw][TR] block scales (zero for padding rows)
+    private final float[] o;            // [tiles][nb][TR] block offsets, or null (Q4_0, and byte values)
     private final String type;
     private final int rows;
     private final int cols;
-    private final int nb;               // blocks per row
+    private final int nb;               // 32-column blocks per row (activation scales)
     private final int tiles;
+    private final boolean bytes;        // values stored a byte each (Q5_0) rather than a nibble
+    private final int center;           // the offset of the values: W = (u - center) s; 8 for nibbles
+    private final int span;             // columns per 16-bit sum: 32 for nibbles, 256 / center for bytes
+    private final int bw;               // columns per scale
+    private final int nbw;              // scales per row
+    private final int nspan;            // 16-bit sums per row
 
     /**
      * @param q       {@code [rows, cols]} 4-bit values 0..15, one per byte, row-major
@@ -118,7 +125,68 @@ final class NibbleBlocks {
         this.d = new float[tiles * nb * TR];
         this.o = offsets == null ? null : new float[tiles * nb * TR];
         this.packed = QuantKernels.allocate((long) tiles * nb * BLOCK);
+        this.bytes = false;
+        this.center = 8;
+        this.span = 32;
+        this.bw = 32;
+        this.nbw = nb;
+        this.nspan = nb;
         repack(q, scales, offsets);
+    }
+
+    /**
+     * Values of 5 or 6 bits stored a byte each: {@code W = (u - center) s} with {@code u} in {@code 0 .. 2 center - 1}
+     * and a float scale per {@code bw} columns. Their products with int8 activations are at most {@code 2 center * 127},
+     * so the 16-bit sums take {@code span = 256 / center} columns (16 for Q5_0) before they are folded
+     * (see {@link #BLOCK_SUMS}: {@code span * center * 127 <= 32512}). Q6_K (center 32, a span of 8 columns) ran
+     * through these kernels too, but folding every 8 columns cost more than it saved: one-token 8.9 G weights/s against
+     * the float kernels' 10.0 in cache, prompts 13.7 G products/s against 23.8 ({@code QuickMatrixRates q6_k 2048x2048}),
+     * so it stays on {@link Q8_0Matrix}.
+     *
+     * @param codes  {@code [rows, cols]} the values less {@code center} ({@code u - center}), int8, row-major
+     * @param scales {@code [rows, cols / bw]} block scales
+     */
+    NibbleBlocks(MemorySegment codes, float[] scales, int bw, int center, int rows, int cols, String type) {
+        MatrixChecks.size(codes, rows, cols, 1, type);
+        if (cols % 32 != 0) {
+            throw new IllegalArgumentException(type + " rows must be a multiple of 32 long, got " + cols);
+        }
+        if (center != 16 && center != 32 || bw != 16 && bw != 32 || bw < 256 / center) {
+            throw new IllegalArgumentException("byte values centered at " + center + " with scales per " + bw + " columns are not supported");
+        }
+        this.rows = rows;
+        this.cols = cols;
+        this.nb = cols / 32;
+        this.type = type;
+        this.bytes = true;
+        this.center = center;
+        this.span = 256 / center;
+        this.bw = bw;
+        this.nbw = cols / bw;
+        this.nspan = cols / span;
+        if (scales.length != rows * nbw) {
+            throw new IllegalArgumentException(type + " matrix [" + rows + ", " + cols + "] needs " + rows * nbw + " scales, got " + scales.length);
+        }
+        this.tiles = (rows + TR - 1) / TR;
+        this.d = new float[tiles * nbw * TR];
+        this.o = null;
+        this.packed = QuantKernels.allocate((long) tiles * cols * TR);
+        byte[] row = new byte[cols];
+        for (int r = 0; r < rows; r++) {
+            MemorySegment.copy(codes, ValueLayout.JAVA_BYTE, (long) r * cols, row, 0, cols);
+            int t = r / TR;
+            int lane = lane(r % TR);
+            for (int c = 0; c < cols; c++) {
+                int u = row[c] + center;
+                if (u < 0 || u >= 2 * center) {
+                    throw new IllegalArgumentException(type + " value [" + r + ", " + c + "] is " + row[c] + "; expected " + -center + ".." + (center - 1));
+                }
+                packed.set(ValueLayout.JAVA_BYTE, (long) t * cols * TR + (long) (c >> 1) * STEP + 2L * lane + (c & 1), (byte) u);
+            }
+            for (int b = 0; b < nbw; b++) {
+                d[(t * nbw + b) * TR + r % TR] = scales[r * nbw + b];
+            }
+        }
     }
 
     /** The short lane of row {@code i} of a tile: low short of int lane {@code i}, or high short of int lane {@code i - L}. */
@@ -170,6 +238,13 @@ final class NibbleBlocks {
     void row(int r, float[] dst, int off) {
         int t = r / TR;
         int lane = lane(r % TR);
+        if (bytes) {
+            for (int c = 0; c < cols; c++) {
+                int u = packed.get(ValueLayout.JAVA_BYTE, (long) t * cols * TR + (long) (c >> 1) * STEP + 2L * lane + (c & 1)) & 0xFF;
+                dst[off + c] = (u - center) * d[(t * nbw + c / bw) * TR + r % TR];
+            }
+            return;
+        }
         for (int c = 0; c < cols; c++) {
             int b = c >> 5;
             int p = c & 31;
@@ -182,15 +257,19 @@ final class NibbleBlocks {
 
     void multiply(Parallel pool, float[] x, int n, float[] y) {
         final int dxo = 0;               // [n][nb] activation scales
-        final int sxo = n * nb;          // [n][nb] 8 * sum of each block's quantized activations
-        final float[] xf = pool.scratch(2 * n * nb);
+        final int sxo = n * nb;          // [n][nspan] center * sum of each span's quantized activations
+        final float[] xf = pool.scratch(n * nb + n * nspan);
         if (n == 1) {
             final short[] xe = pool.shortScratch(XA + cols * TR);
             quantize(x, 0, xf, dxo, sxo, xe, true);
             final int pairs = (tiles + 1) / 2;
             pool.forRange(pairs, Math.max(1, (pairs + pool.threads() * 4 - 1) / (pool.threads() * 4)), 1, (p0, p1, w) -> {
                 for (int p = p0; p < p1; p++) { // tile p with tile p + pairs: two streams far apart
-                    tiles2x1(p, p + pairs < tiles ? p + pairs : p, xe, xf, y);
+                    if (bytes) {
+                        tiles2x1Bytes(p, p + pairs < tiles ? p + pairs : p, xe, xf, y);
+                    } else {
+                        tiles2x1(p, p + pairs < tiles ? p + pairs : p, xe, xf, y);
+                    }
                 }
             });
             return;
@@ -207,8 +286,8 @@ final class NibbleBlocks {
     }
 
     /**
-     * Token {@code t}'s activations quantized per 32-column block: scale {@code dx} at {@code xf[dxo + t*nb + b]}, eight
-     * times the block's sum of quantized values at {@code xf[sxo + t*nb + b]}, and the values either expanded ({@code TR}
+     * Token {@code t}'s activations quantized per 32-column block: scale {@code dx} at {@code xf[dxo + t*nb + b]},
+     * {@code center} times each span's sum of quantized values at {@code xf[sxo + t*nspan + k]}, and the values either expanded ({@code TR}
      * copies each, at {@code out[XA + c * TR]}, one token) or compact ({@code out[t * cols + c]}).
      */
     private void quantize(float[] x, int t, float[] xf, int dxo, int sxo, short[] out, boolean expand) {
@@ -230,8 +309,11 @@ final class NibbleBlocks {
                 } else {
                     out[xo + c] = (short) v;
                 }
+                if ((c + 1) % span == 0) {
+                    xf[sxo + t * nspan + c / span] = center * sum;
+                    sum = 0;
+                }
             }
-            xf[sxo + t * nb + b] = 8 * sum;
         }
     }
 
@@ -326,7 +408,11 @@ final class NibbleBlocks {
                         }
                     }
                     for (int t = tc; t < tcEnd; t++) {
-                        tile1x4(t, g, n, b0, b1, xe, xf, acc, (t - tc) * TOKENS * TR);
+                        if (bytes) {
+                            tile1x4Bytes(t, g, n, b0, b1, xe, xf, acc, (t - tc) * TOKENS * TR);
+                        } else {
+                            tile1x4(t, g, n, b0, b1, xe, xf, acc, (t - tc) * TOKENS * TR);
+                        }
                     }
                 }
                 for (int t = tc; t < tcEnd; t++) {
@@ -435,6 +521,129 @@ final class NibbleBlocks {
             }
             lo.intoArray(acc, a);
             hi.intoArray(acc, a + L);
+        }
+    }
+
+    /** Column {@code 2s} (low byte) of both shorts of an int lane; column {@code 2s + 1} after a shift by 8. */
+    private static final int BYTE_VALUES = 0x00FF00FF;
+
+    /**
+     * {@link #tiles2x1} for byte values: each step holds two columns of the tiles' rows, and every {@link #span}
+     * columns the 16-bit sums, less {@code center * sum(xq)}, are folded with the scale of their {@code bw}-column block.
+     * Two steps a turn of a loop over a count held in a field (4 or 8 steps a span).
+     */
+    private void tiles2x1Bytes(int ta, int tb, short[] xe, float[] xf, float[] y) {
+        final int sxo = nb;
+        final int steps = span / 2;
+        long oa = (long) ta * cols * TR;
+        long ob = (long) tb * cols * TR;
+        int xo = XA;
+        FloatVector fa0 = FloatVector.zero(F), fa1 = FloatVector.zero(F), fb0 = FloatVector.zero(F), fb1 = FloatVector.zero(F);
+        for (int k = 0; k < nspan; k++) {
+            ShortVector sa = ShortVector.zero(S), sb = ShortVector.zero(S);
+            for (int s = 0; s < steps; s += 2, oa += 2 * STEP, ob += 2 * STEP, xo += 4 * TR) {
+                IntVector va = IntVector.fromMemorySegment(I, packed, oa, ByteOrder.LITTLE_ENDIAN);
+                IntVector vb = IntVector.fromMemorySegment(I, packed, ob, ByteOrder.LITTLE_ENDIAN);
+                ShortVector xv = ShortVector.fromArray(S, xe, xo);
+                sa = sa.add(va.and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
+                sb = sb.add(vb.and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
+                xv = ShortVector.fromArray(S, xe, xo + TR);
+                sa = sa.add(va.lanewise(VectorOperators.LSHR, 8).and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
+                sb = sb.add(vb.lanewise(VectorOperators.LSHR, 8).and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
+                va = IntVector.fromMemorySegment(I, packed, oa + STEP, ByteOrder.LITTLE_ENDIAN);
+                vb = IntVector.fromMemorySegment(I, packed, ob + STEP, ByteOrder.LITTLE_ENDIAN);
+                xv = ShortVector.fromArray(S, xe, xo + 2 * TR);
+                sa = sa.add(va.and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
+                sb = sb.add(vb.and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
+                xv = ShortVector.fromArray(S, xe, xo + 3 * TR);
+                sa = sa.add(va.lanewise(VectorOperators.LSHR, 8).and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
+                sb = sb.add(vb.lanewise(VectorOperators.LSHR, 8).and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
+            }
+            final short sx = (short) xf[sxo + k];
+            final float dx = xf[k * span >> 5];
+            final int ka = (ta * nbw + k * span / bw) * TR;
+            final int kb = (tb * nbw + k * span / bw) * TR;
+            final IntVector ia = sa.sub(sx).reinterpretAsInts();
+            final IntVector ib = sb.sub(sx).reinterpretAsInts();
+            fa0 = ((FloatVector) ia.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, d, ka).mul(dx), fa0);
+            fa1 = ((FloatVector) ia.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, d, ka + L).mul(dx), fa1);
+            fb0 = ((FloatVector) ib.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, d, kb).mul(dx), fb0);
+            fb1 = ((FloatVector) ib.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, d, kb + L).mul(dx), fb1);
+        }
+        final float[] part = ta * TR + TR <= rows && tb * TR + TR <= rows ? null : new float[2 * TR];
+        if (part == null) {
+            fa0.intoArray(y, ta * TR);
+            fa1.intoArray(y, ta * TR + L);
+            fb0.intoArray(y, tb * TR);
+            fb1.intoArray(y, tb * TR + L);
+        } else {
+            fa0.intoArray(part, 0);
+            fa1.intoArray(part, L);
+            fb0.intoArray(part, TR);
+            fb1.intoArray(part, TR + L);
+            System.arraycopy(part, 0, y, ta * TR, Math.min(TR, rows - ta * TR));
+            System.arraycopy(part, TR, y, tb * TR, Math.min(TR, rows - tb * TR));
+        }
+    }
+
+    /** {@link #tile1x4} for byte values: the spans and folds of {@link #tiles2x1Bytes}, four tokens, accumulators in {@code acc}. */
+    private void tile1x4Bytes(int t, int g, int n, int b0, int b1, short[] xe, float[] xf, float[] acc, int ao) {
+        final int sxo = n * nb;
+        final int steps = span / 2;
+        final int k1 = Math.min(g + 1, n - 1), k2 = Math.min(g + 2, n - 1), k3 = Math.min(g + 3, n - 1);
+        long at = (long) t * cols * TR + (long) b0 * 32 * TR;
+        int xo = XA;
+        for (int k = b0 * 32 / span; k < b1 * 32 / span; k++) {
+            ShortVector s0 = ShortVector.zero(S), s1 = ShortVector.zero(S), s2 = ShortVector.zero(S), s3 = ShortVector.zero(S);
+            for (int s = 0; s < steps; s++, at += STEP, xo += 2 * TOKENS * TR) {
+                final IntVector v = IntVector.fromMemorySegment(I, packed, at, ByteOrder.LITTLE_ENDIAN);
+                ShortVector w = v.and(BYTE_VALUES).reinterpretAsShorts();
+                s0 = s0.add(w.mul(ShortVector.fromArray(S, xe, xo)));
+                s1 = s1.add(w.mul(ShortVector.fromArray(S, xe, xo + TR)));
+                s2 = s2.add(w.mul(ShortVector.fromArray(S, xe, xo + 2 * TR)));
+                s3 = s3.add(w.mul(ShortVector.fromArray(S, xe, xo + 3 * TR)));
+                w = v.lanewise(VectorOperators.LSHR, 8).and(BYTE_VALUES).reinterpretAsShorts();
+                s0 = s0.add(w.mul(ShortVector.fromArray(S, xe, xo + 4 * TR)));
+                s1 = s1.add(w.mul(ShortVector.fromArray(S, xe, xo + 5 * TR)));
+                s2 = s2.add(w.mul(ShortVector.fromArray(S, xe, xo + 6 * TR)));
+                s3 = s3.add(w.mul(ShortVector.fromArray(S, xe, xo + 7 * TR)));
+            }
+            final int kd = (t * nbw + k * span / bw) * TR;
+            final int b = k * span >> 5;
+            final FloatVector d0 = FloatVector.fromArray(F, d, kd);
+            final FloatVector d1 = FloatVector.fromArray(F, d, kd + L);
+            float dx = xf[g * nb + b];
+            IntVector iv = s0.sub((short) xf[sxo + g * nspan + k]).reinterpretAsInts();
+            int a = ao + 0 * TR;
+            ((FloatVector) iv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a)).intoArray(acc, a);
+            ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L)).intoArray(acc, a + L);
+            dx = xf[k1 * nb + b];
+            iv = s1.sub((short) xf[sxo + k1 * nspan + k]).reinterpretAsInts();
+            a = ao + 1 * TR;
+            ((FloatVector) iv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a)).intoArray(acc, a);
+            ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L)).intoArray(acc, a + L);
+            dx = xf[k2 * nb + b];
+            iv = s2.sub((short) xf[sxo + k2 * nspan + k]).reinterpretAsInts();
+            a = ao + 2 * TR;
+            ((FloatVector) iv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a)).intoArray(acc, a);
+            ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L)).intoArray(acc, a + L);
+            dx = xf[k3 * nb + b];
+            iv = s3.sub((short) xf[sxo + k3 * nspan + k]).reinterpretAsInts();
+            a = ao + 3 * TR;
+            ((FloatVector) iv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a)).intoArray(acc, a);
+            ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L)).intoArray(acc, a + L);
         }
     }
 }

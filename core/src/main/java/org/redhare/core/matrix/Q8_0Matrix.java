@@ -94,35 +94,6 @@ public final class Q8_0Matrix implements WeightMatrix {
     }
 
     /**
-     * Over GGML Q5_0 blocks as stored in GGUF: each row is {@code cols / 32} blocks of an f16 {@code d}, a
-     * little-endian 32-bit word of fifth bits ({@code qh}) and 16 bytes of nibbles. Value {@code j < 16} of a block
-     * is the low nibble of byte {@code j} with bit {@code j} of {@code qh} above it, value {@code j + 16} the high
-     * nibble with bit {@code j + 16}; each becomes the int8 {@code q - 16}, so {@code W = (q - 16) * d} exactly as
-     * ggml computes it. llama.cpp writes Q5_0 where a Q4_K file's rows are not a multiple of 256 long (the
-     * 896-wide matrices of Qwen2.5-0.5B, for example). Memory: 1.125 bytes per weight instead of 0.69.
-     */
-    public static Q8_0Matrix ofGgmlQ5_0(MemorySegment blocks, int rows, int cols) {
-        QuantKernels.checkGgml(blocks, rows, cols, 32, 22, "Q5_0");
-        int nb = cols / 32;
-        float[] d = new float[rows * nb];
-        MemorySegment codes = QuantKernels.allocate((long) rows * cols);
-        byte[] blk = new byte[22];
-        byte[] out = new byte[32];
-        for (long b = 0; b < (long) rows * nb; b++) {
-            MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 22, blk, 0, 22);
-            d[(int) b] = QuantKernels.half(blk, 0);
-            int qh = QuantKernels.int32(blk, 2);
-            for (int j = 0; j < 16; j++) {
-                int v = blk[6 + j] & 0xFF;
-                out[j] = (byte) (((v & 0xF) | (qh >>> j & 1) << 4) - 16);
-                out[j + 16] = (byte) ((v >>> 4 | (qh >>> (j + 16) & 1) << 4) - 16);
-            }
-            MemorySegment.copy(out, 0, codes, ValueLayout.JAVA_BYTE, b * 32, 32);
-        }
-        return new Q8_0Matrix(codes, d, rows, cols, 32, DType.Q5_0);
-    }
-
-    /**
      * The 16 levels of GGML's non-linear 4-bit types (IQ4_NL, IQ4_XS): a nibble selects one, times the block scale.
      * A format constant (ggml's {@code kvalues_iq4nl}).
      */

@@ -120,7 +120,7 @@ class GgmlMatrixTest {
         }
         WeightMatrix m = switch (type) {
             case "Q8_0" -> Q8_0Matrix.ofGgml(blocks, rows, cols);
-            case "Q5_0" -> Q8_0Matrix.ofGgmlQ5_0(blocks, rows, cols);
+            case "Q5_0" -> Q5_0Matrix.ofGgml(blocks, rows, cols);
             case "Q4_1" -> Q4_KMatrix.ofGgmlQ4_1(blocks, rows, cols);
             case "Q5_1" -> AffineBlockMatrix.ofGgmlQ5_1(blocks, rows, cols);
             case "IQ4_NL" -> Q8_0Matrix.ofGgmlIQ4_NL(blocks, rows, cols);
@@ -298,7 +298,7 @@ class GgmlMatrixTest {
         float[] x = Fp8BlockMatrixTest.activations(n, cols, 3);
         float[] y = new float[n * rows];
         k.m().multiply(ONE, x, n, y);
-        if (type.equals("Q4_0") || type.equals("Q4_1") || type.equals("Q4_K")) { // integer kernels (NibbleBlocks)
+        if (type.equals("Q4_0") || type.equals("Q4_1") || type.equals("Q4_K") || type.equals("Q5_0")) { // integer kernels (NibbleBlocks)
             checkWithQuantizedActivations(k.w(), rows, cols, x, n, y);
         } else {
             Fp8BlockMatrixTest.checkAgainstReference(k.w(), rows, cols, x, n, y);
@@ -360,7 +360,49 @@ class GgmlMatrixTest {
     }
 
     /**
-     * Q4_0, Q4_1 and Q4_K quantize each token's activations per 32-column block ({@link NibbleBlocks}): {@code dx = amax / 127},
+     * Q5_0's 16-bit sums at their extremes: rows of one value, which the encoder maps to the end of the range
+     * ({@code q - 16 = -16}), against activations of one size: each 16-column span sums to 16 * 16 * 127 = 32512 in
+     * size, the most {@code NibbleBlocks} allows (a span of 32 columns, tried by mistake, gave wrong sums here only).
+     */
+    @Test
+    void q5_0SumsAtTheirExtremes() {
+        int rows = 21, cols = 512, n = 6;
+        float[] w = new float[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                w[r * cols + c] = (r % 3 == 0 ? -1f : r % 3 == 1 ? 1f : (c / 64 % 2 == 0 ? 2f : -2f)) * (1 + r * 0.01f);
+            }
+        }
+        int bytes = cols / 32 * 22;
+        MemorySegment blocks = Arena.ofAuto().allocate((long) rows * bytes);
+        for (int r = 0; r < rows; r++) {
+            Quantizers.encodeQ5_0(w, r * cols, cols, blocks, (long) r * bytes);
+        }
+        WeightMatrix m = Q5_0Matrix.ofGgml(blocks, rows, cols);
+        double[] decoded = new double[rows * cols];
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            m.row(r, row, 0);
+            for (int c = 0; c < cols; c++) {
+                decoded[r * cols + c] = row[c];
+                assertThat(row[c]).as("Q5_0 [%d, %d] decodes close to the value", r, c).isCloseTo(w[r * cols + c], org.assertj.core.data.Offset.offset(0.1f));
+            }
+        }
+        float[] x = new float[n * cols];
+        for (int t = 0; t < n; t++) {
+            for (int c = 0; c < cols; c++) {
+                x[t * cols + c] = t == 0 ? 1f : t == 1 ? -3f : (c / 16 + t) % 2 == 0 ? 2f : -2f;
+            }
+        }
+        for (int tokens : new int[] {1, n}) {
+            float[] y = new float[tokens * rows];
+            m.multiply(ONE, x, tokens, y);
+            checkWithQuantizedActivations(decoded, rows, cols, x, tokens, y);
+        }
+    }
+
+    /**
+     * Q4_0, Q4_1, Q4_K and Q5_0 quantize each token's activations per 32-column block ({@link NibbleBlocks}): {@code dx = amax / 127},
      * {@code xq = round(x / dx)}. Checked two ways: against the exact sum over those quantized activations (in double;
      * only float rounding may differ), and against the float activations within the quantization's bound
      * ({@code dx / 2} per activation times the weight's size).
@@ -473,7 +515,7 @@ class GgmlMatrixTest {
         for (int r = 0; r < rows; r++) {
             Quantizers.encodeQ5_0(w, r * cols, cols, q5blocks, (long) r * (cols / 32) * 22);
         }
-        WeightMatrix q5 = Q8_0Matrix.ofGgmlQ5_0(q5blocks, rows, cols);
+        WeightMatrix q5 = Q5_0Matrix.ofGgml(q5blocks, rows, cols);
         float[] r8 = new float[cols], r4 = new float[cols], rf = new float[cols], r5 = new float[cols];
         for (int r = 0; r < rows; r++) {
             q8.row(r, r8, 0);
