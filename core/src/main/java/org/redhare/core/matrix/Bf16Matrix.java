@@ -51,15 +51,15 @@ public final class Bf16Matrix implements WeightMatrix {
         } else {
             int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
             int packed = n / 4 * 4 * full;
-            float[] xp = pool.scratch(n * cols + packed);
+            float[] xp = pool.scratch(FloatTiles.aligned(n * cols) + packed);
             Kernels.deinterleave(x, n, cols, xp);
-            Kernels.packTokens4(xp, n, cols, full, Kernels.PAIR_BLOCK, xp, n * cols);
+            Kernels.packTokens4(xp, n, cols, full, Kernels.PAIR_BLOCK, xp, FloatTiles.aligned(n * cols));
             int chunk = chunkColumns(full);
             int block = tokenBlock(n);
             int grain = (Kernels.rowGrain(rows, pool.threads()) + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS; // rows left over only at the end
             pool.forRange(rows, grain, TILE_ROWS,
                     (r0, r1, w) -> computeWidened(xp, n, y, r0, r1,
-                            pool.workerScratch(w, TILE_ROWS * chunk + block / 4 * TILE_ROWS * 4 * Kernels.L + TILE_ROWS * 4 * Kernels.L + 16)));
+                            pool.workerScratch(w, FloatTiles.TILE_AT + TILE_ROWS * chunk + block / 4 * TILE_ROWS * 4 * Kernels.L + TILE_ROWS * 4 * Kernels.L + 16)));
         }
     }
 
@@ -237,10 +237,10 @@ public final class Bf16Matrix implements WeightMatrix {
     private void computeWidened(float[] xp, int n, float[] y, int r0, int r1, float[] buf) {
         final int L = Kernels.L;
         final int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
-        final int packed = n * cols;            // where the 4-token panels start in xp
+        final int packed = FloatTiles.aligned(n * cols); // where the 4-token panels start in xp (aligned: FloatTiles#TILE_AT)
         final int chunk = chunkColumns(full);   // columns of the widened tile at a time
         final int block = tokenBlock(n);
-        final int accs = TILE_ROWS * chunk;     // accumulators carried from one column chunk to the next
+        final int accs = FloatTiles.TILE_AT + TILE_ROWS * chunk; // accumulators carried from one column chunk to the next, after the tile
         final int group = TILE_ROWS * 4 * L;    // floats of one token group's accumulators
         final int sums = accs + block / 4 * group; // the last chunk's accumulators and their lane sums
         final long stride = (long) cols * 2;
@@ -336,7 +336,7 @@ public final class Bf16Matrix implements WeightMatrix {
         FloatVector a40 = FloatVector.fromArray(Kernels.F, init, io + 16 * L), a41 = FloatVector.fromArray(Kernels.F, init, io + 17 * L);
         FloatVector a42 = FloatVector.fromArray(Kernels.F, init, io + 18 * L), a43 = FloatVector.fromArray(Kernels.F, init, io + 19 * L);
         final int end = 5 * (c1 - c0);
-        for (int p = 0, q = xq + 4 * c0, m = 0; p < end; p += 5 * B, q += 4 * B, m += 2 * B) {
+        for (int p = FloatTiles.TILE_AT, q = xq + 4 * c0, m = 0; p < FloatTiles.TILE_AT + end; p += 5 * B, q += 4 * B, m += 2 * B) {
             FloatVector xe0 = FloatVector.fromArray(Kernels.F, xp, q);
             FloatVector xd0 = FloatVector.fromArray(Kernels.F, xp, q + L);
             FloatVector xe1 = FloatVector.fromArray(Kernels.F, xp, q + B);

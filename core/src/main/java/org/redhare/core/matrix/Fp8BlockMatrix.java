@@ -458,7 +458,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
     private int promptScratch(int block, int full) {
         int chunk = FloatTiles.chunkColumns(full);
         int group = FloatTiles.ROWS * 4 * Kernels.L;
-        return FloatTiles.ROWS * chunk + (block / 4 + 1) * group + 32 + block * cols + block / 4 * 4 * full;
+        return FloatTiles.TILE_AT + FloatTiles.ROWS * chunk + (block / 4 + 1) * group + 32 + block * cols + Kernels.L + block / 4 * 4 * full;
     }
 
     /**
@@ -472,10 +472,10 @@ public final class Fp8BlockMatrix implements WeightMatrix {
         final int chunk = FloatTiles.chunkColumns(full);
         final int h5 = FloatTiles.ROWS;
         final int group = h5 * 4 * L;            // floats of one token group's accumulators
-        final int accs = h5 * chunk;             // accumulators carried from one column chunk to the next
+        final int accs = FloatTiles.TILE_AT + h5 * chunk; // accumulators carried from one column chunk to the next, after the tile
         final int sums = accs + block / 4 * group; // the last chunk's accumulators and their lane sums
         final int xs = sums + group + 32;        // the band's scaled activations, token by token
-        final int panels = xs + block * cols;    // and as 4-token panels
+        final int panels = FloatTiles.aligned(xs + block * cols); // and as 4-token panels
         for (int t0 = 0; t0 < n; t0 += block) {
             final int t1 = Math.min(n, t0 + block);
             final int tails = t0 + (t1 - t0) / 4 * 4; // tokens past the last full group of four
@@ -541,7 +541,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
         final int h5 = FloatTiles.ROWS;
         for (int i = 0; i < h5; i++) {
             if (i >= h) {
-                for (int o = i * B; o < h5 * (c1 - c0); o += h5 * B) {
+                for (int o = FloatTiles.TILE_AT + i * B; o < FloatTiles.TILE_AT + h5 * (c1 - c0); o += h5 * B) {
                     FloatVector.zero(F).intoArray(tile, o);
                     FloatVector.zero(F).intoArray(tile, o + L);
                 }
@@ -551,7 +551,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             final int tr = row - row % QuantKernels.TILE;
             final int th = Math.min(QuantKernels.TILE, rows - tr);
             long off = (long) tr * cols + (long) c0 * th + (long) (row - tr) * G;
-            for (int c = c0, o = i * B; c < c1; c += G, off += (long) th * G, o += 2 * h5 * B) {
+            for (int c = c0, o = FloatTiles.TILE_AT + i * B; c < c1; c += G, off += (long) th * G, o += 2 * h5 * B) {
                 IntVector v = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
                 v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().mul(tileScale).intoArray(tile, o);
                 v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().mul(tileScale).intoArray(tile, o + L);

@@ -251,8 +251,8 @@ public final class Q8_0Matrix implements WeightMatrix {
             return;
         }
         final int full = cols / G * G;
-        float[] panels = pool.scratch(Math.max(1, n / 4 * 4 * full));
-        Kernels.packTokens4(x, n, cols, full, Kernels.PAIR_BLOCK, panels, 0); // [block][token 0..3][2L] per 4-token group
+        float[] panels = pool.scratch(FloatTiles.TILE_AT + Math.max(1, n / 4 * 4 * full));
+        Kernels.packTokens4(x, n, cols, full, Kernels.PAIR_BLOCK, panels, FloatTiles.TILE_AT); // [block][token 0..3][2L] per 4-token group, aligned
         final int need = promptScratch(n, full);
         int rowGrain = (Kernels.rowGrain(rows, pool.threads()) + FloatTiles.ROWS - 1) / FloatTiles.ROWS * FloatTiles.ROWS;
         pool.forRange(rows, rowGrain, FloatTiles.ROWS, (r0, r1, w) -> prompt(x, panels, n, y, r0, r1, pool.workerScratch(w, need)));
@@ -261,7 +261,7 @@ public final class Q8_0Matrix implements WeightMatrix {
     /** Worker scratch of the prompt path: the widened tile, each token group's accumulators, the lane sums, and one row's. */
     private int promptScratch(int n, int full) {
         final int group = FloatTiles.ROWS * 4 * Kernels.L;
-        return FloatTiles.ROWS * FloatTiles.chunkColumns(full) + FloatTiles.tokenBlock(n, cols) / 4 * group + group + 16 + Kernels.L;
+        return FloatTiles.TILE_AT + FloatTiles.ROWS * FloatTiles.chunkColumns(full) + FloatTiles.tokenBlock(n, cols) / 4 * group + group + 16 + Kernels.L;
     }
 
     /**
@@ -277,7 +277,7 @@ public final class Q8_0Matrix implements WeightMatrix {
         final int chunk = FloatTiles.chunkColumns(full);
         final int h5 = FloatTiles.ROWS;
         final int group = h5 * 4 * L;              // floats of one token group's accumulators
-        final int accs = h5 * chunk;               // accumulators carried from one column chunk to the next
+        final int accs = FloatTiles.TILE_AT + h5 * chunk; // accumulators carried from one column chunk to the next, after the tile
         final int sums = accs + block / 4 * group; // the last chunk's accumulators and their lane sums
         final int one = sums + group + 16;         // one row's accumulator (row1)
         for (int t0 = 0; t0 < n; t0 += block) {
@@ -294,10 +294,10 @@ public final class Q8_0Matrix implements WeightMatrix {
                         int g = (t - t0) / 4;
                         if (g <= 1) { // the first two token groups fetch the codes the next widen reads (QuantKernels#fetchStart)
                             long ta = QuantKernels.fetchStart(cols, c1 < full ? r : r + h5, c1 < full ? c1 : 0, g);
-                            FloatTiles.tile5tokens4Fetching(buf, c0, c1, panels, t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
+                            FloatTiles.tile5tokens4Fetching(buf, c0, c1, panels, FloatTiles.TILE_AT + t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
                                     c0 == 0 ? 0 : acc, c1 == full ? sums : acc, packed, ta, ta + 64, 128, packed.byteSize() - 1);
                         } else {
-                            FloatTiles.tile5tokens4(buf, c0, c1, panels, t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
+                            FloatTiles.tile5tokens4(buf, c0, c1, panels, FloatTiles.TILE_AT + t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
                                     c0 == 0 ? 0 : acc, c1 == full ? sums : acc);
                         }
                         if (c1 == full) {
@@ -331,7 +331,7 @@ public final class Q8_0Matrix implements WeightMatrix {
             final int th = Math.min(QuantKernels.TILE, rows - tr);
             final int sr = row * nb;
             long off = (long) tr * cols + (long) c0 * th + (long) (row - tr) * GB;
-            for (int c = c0, o = i * B; c < c1; c += G, off += (long) th * GB, o += 2 * h5 * B) {
+            for (int c = c0, o = FloatTiles.TILE_AT + i * B; c < c1; c += G, off += (long) th * GB, o += 2 * h5 * B) {
                 IntVector v = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
                 ((FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
                         .mul(scales[sr + ((c + 0 * L) >> bwShift)]).intoArray(tile, o);

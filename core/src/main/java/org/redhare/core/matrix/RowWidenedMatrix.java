@@ -58,13 +58,14 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix permits F16Matrix
         }
         final int B = Kernels.PAIR_BLOCK;
         int full = cols / B * B;
-        float[] xp = pool.scratch(Math.max(1, n / 4 * 4 * full));
-        Kernels.packTokens4(x, n, cols, full, B, xp, 0);
+        final int panels = FloatTiles.aligned(0);
+        float[] xp = pool.scratch(panels + Math.max(1, n / 4 * 4 * full));
+        Kernels.packTokens4(x, n, cols, full, B, xp, panels);
         int chunk = FloatTiles.chunkColumns(full);
         int block = FloatTiles.tokenBlock(n, cols);
-        int scratch = TILE_ROWS * chunk + block / 4 * TILE_ROWS * 4 * Kernels.L + TILE_ROWS * 4 * Kernels.L + 16 + cols;
+        int scratch = FloatTiles.TILE_AT + TILE_ROWS * chunk + block / 4 * TILE_ROWS * 4 * Kernels.L + TILE_ROWS * 4 * Kernels.L + 16 + cols;
         int grain = (Kernels.rowGrain(rows, pool.threads()) + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS;
-        pool.forRange(rows, grain, TILE_ROWS, (r0, r1, w) -> computeTiles(x, xp, n, y, r0, r1, pool.workerScratch(w, scratch)));
+        pool.forRange(rows, grain, TILE_ROWS, (r0, r1, w) -> computeTiles(x, xp, panels, n, y, r0, r1, pool.workerScratch(w, scratch)));
     }
 
     /** Tokens {@code t0 <= t < t1} of row {@code r}: the row widened once into {@code buf[off ...]}, then four tokens at a time. */
@@ -163,15 +164,16 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix permits F16Matrix
     /**
      * Many tokens: for each five rows and column chunk, the rows are widened (through {@code buf}'s row buffer)
      * into the {@link FloatTiles} layout once per token block, and the 5-row x 4-token micro-kernel runs on it
-     * for every group of four tokens. Scratch: {@code [tile 5 * chunk][accumulators per group][sums][row: cols]}.
+     * for every group of four tokens. Scratch: {@code [TILE_AT][tile 5 * chunk][accumulators per group][sums][row: cols]}; the panels of four
+     * tokens start at {@code xp[panels]}.
      */
-    private void computeTiles(float[] x, float[] xp, int n, float[] y, int r0, int r1, float[] buf) {
+    private void computeTiles(float[] x, float[] xp, int panels, int n, float[] y, int r0, int r1, float[] buf) {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final int full = cols / B * B;
         final int chunk = FloatTiles.chunkColumns(full);
         final int block = FloatTiles.tokenBlock(n, cols);
-        final int accs = TILE_ROWS * chunk;
+        final int accs = FloatTiles.TILE_AT + TILE_ROWS * chunk;
         final int group = TILE_ROWS * 4 * L;
         final int sums = accs + block / 4 * group;
         final int row = sums + group + 16;
@@ -186,7 +188,7 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix permits F16Matrix
                     widenTile(r, c0, c1, buf, row);
                     for (int t = t0; t + 4 <= t1; t += 4) {
                         int acc = accs + (t - t0) / 4 * group;
-                        FloatTiles.tile5tokens4(buf, c0, c1, xp, t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf, c0 == 0 ? 0 : acc,
+                        FloatTiles.tile5tokens4(buf, c0, c1, xp, panels + t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf, c0 == 0 ? 0 : acc,
                                 c1 == full ? sums : acc);
                         if (c1 == full) {
                             finish(buf, sums, row, x, y, r, t);
@@ -204,14 +206,14 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix permits F16Matrix
         }
     }
 
-    /** Columns {@code [c0, c1)} of rows {@code r..r+4} into the tile at {@code tile[0 ...]} ({@code [block][row][B floats]}), via the row buffer. */
+    /** Columns {@code [c0, c1)} of rows {@code r..r+4} into the tile at {@code tile[FloatTiles.TILE_AT ...]} ({@code [block][row][B floats]}), via the row buffer. */
     private void widenTile(int r, int c0, int c1, float[] tile, int row) {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final int w = c1 - c0;
         for (int k = 0; k < TILE_ROWS; k++) {
             widen((long) (r + k) * cols + c0, tile, row, w);
-            for (int b = 0, p = k * B; b < w; b += B, p += TILE_ROWS * B) {
+            for (int b = 0, p = FloatTiles.TILE_AT + k * B; b < w; b += B, p += TILE_ROWS * B) {
                 FloatVector.fromArray(Kernels.F, tile, row + b).intoArray(tile, p);
                 FloatVector.fromArray(Kernels.F, tile, row + b + L).intoArray(tile, p + L);
             }
