@@ -264,11 +264,12 @@ final class NibbleBlocks {
             quantize(x, 0, xf, dxo, sxo, xe, true);
             final int pairs = (tiles + 1) / 2;
             pool.forRange(pairs, Math.max(1, (pairs + pool.threads() * 4 - 1) / (pool.threads() * 4)), 1, (p0, p1, w) -> {
+                final float[] part = pool.workerScratch(w, 2 * TR);
                 for (int p = p0; p < p1; p++) { // tile p with tile p + pairs: two streams far apart
                     if (bytes) {
-                        tiles2x1Bytes(p, p + pairs < tiles ? p + pairs : p, xe, xf, y);
+                        tiles2x1Bytes(p, p + pairs < tiles ? p + pairs : p, xe, xf, y, part);
                     } else {
-                        tiles2x1(p, p + pairs < tiles ? p + pairs : p, xe, xf, y);
+                        tiles2x1(p, p + pairs < tiles ? p + pairs : p, xe, xf, y, part);
                     }
                 }
             });
@@ -323,7 +324,7 @@ final class NibbleBlocks {
      * its sums, less {@code 8 * sum(xq)} (see {@link #BLOCK_SUMS}), folded into the float accumulators (rows 0..L-1 and
      * L..2L-1 of each tile).
      */
-    private void tiles2x1(int ta, int tb, short[] xe, float[] xf, float[] y) {
+    private void tiles2x1(int ta, int tb, short[] xe, float[] xf, float[] y, float[] part) {
         final int sxo = nb;
         final boolean offsets = o != null;
         long oa = (long) ta * nb * BLOCK;
@@ -370,22 +371,19 @@ final class NibbleBlocks {
                 fb1 = sq.fma(FloatVector.fromArray(F, d, kb + L).mul(8f).add(FloatVector.fromArray(F, o, kb + L)).mul(dx), fb1);
             }
         }
-        // Written out rather than through a helper taking the vectors: passed to a method C2 did not inline, they were boxed
+        // Through memory rather than a helper taking the vectors: passed to a method C2 did not inline, they were boxed
         // inside the loop.
-        final float[] part = ta * TR + TR <= rows && tb * TR + TR <= rows ? null : new float[2 * TR];
-        if (part == null) {
-            fa0.intoArray(y, ta * TR);
-            fa1.intoArray(y, ta * TR + L);
-            fb0.intoArray(y, tb * TR);
-            fb1.intoArray(y, tb * TR + L);
-        } else {
-            fa0.intoArray(part, 0);
-            fa1.intoArray(part, L);
-            fb0.intoArray(part, TR);
-            fb1.intoArray(part, TR + L);
-            System.arraycopy(part, 0, y, ta * TR, Math.min(TR, rows - ta * TR));
-            System.arraycopy(part, TR, y, tb * TR, Math.min(TR, rows - tb * TR));
-        }
+        fa0.intoArray(part, 0);
+        fa1.intoArray(part, L);
+        fb0.intoArray(part, TR);
+        fb1.intoArray(part, TR + L);
+        storePair(part, ta, tb, y);
+    }
+
+    /** The results of tiles {@code ta} ({@code part[0 .. TR)}) and {@code tb} ({@code part[TR .. 2TR)}) into {@code y}, clipped to the rows. */
+    private void storePair(float[] part, int ta, int tb, float[] y) {
+        System.arraycopy(part, 0, y, ta * TR, Math.min(TR, rows - ta * TR));
+        System.arraycopy(part, TR, y, tb * TR, Math.min(TR, rows - tb * TR));
     }
 
     /**
@@ -532,7 +530,7 @@ final class NibbleBlocks {
      * columns the 16-bit sums, less {@code center * sum(xq)}, are folded with the scale of their {@code bw}-column block.
      * Two steps a turn of a loop over a count held in a field (4 or 8 steps a span).
      */
-    private void tiles2x1Bytes(int ta, int tb, short[] xe, float[] xf, float[] y) {
+    private void tiles2x1Bytes(int ta, int tb, short[] xe, float[] xf, float[] y, float[] part) {
         final int sxo = nb;
         final int steps = span / 2;
         long oa = (long) ta * cols * TR;
@@ -574,20 +572,11 @@ final class NibbleBlocks {
             fb1 = ((FloatVector) ib.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
                     .fma(FloatVector.fromArray(F, d, kb + L).mul(dx), fb1);
         }
-        final float[] part = ta * TR + TR <= rows && tb * TR + TR <= rows ? null : new float[2 * TR];
-        if (part == null) {
-            fa0.intoArray(y, ta * TR);
-            fa1.intoArray(y, ta * TR + L);
-            fb0.intoArray(y, tb * TR);
-            fb1.intoArray(y, tb * TR + L);
-        } else {
-            fa0.intoArray(part, 0);
-            fa1.intoArray(part, L);
-            fb0.intoArray(part, TR);
-            fb1.intoArray(part, TR + L);
-            System.arraycopy(part, 0, y, ta * TR, Math.min(TR, rows - ta * TR));
-            System.arraycopy(part, TR, y, tb * TR, Math.min(TR, rows - tb * TR));
-        }
+        fa0.intoArray(part, 0);
+        fa1.intoArray(part, L);
+        fb0.intoArray(part, TR);
+        fb1.intoArray(part, TR + L);
+        storePair(part, ta, tb, y);
     }
 
     /** {@link #tile1x4} for byte values: the spans and folds of {@link #tiles2x1Bytes}, four tokens, accumulators in {@code acc}. */
