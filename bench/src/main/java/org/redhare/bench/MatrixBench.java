@@ -27,6 +27,7 @@ import org.redhare.core.matrix.Bf16Matrix;
 import org.redhare.core.matrix.F16Matrix;
 import org.redhare.core.matrix.F32Matrix;
 import org.redhare.core.matrix.Q4_KMatrix;
+import org.redhare.core.matrix.Q5_0Matrix;
 import org.redhare.core.matrix.Q8_0Matrix;
 import org.redhare.core.matrix.Quantizers;
 import org.redhare.core.matrix.WeightMatrix;
@@ -45,7 +46,7 @@ import org.redhare.core.matrix.WeightMatrix;
 @Measurement(iterations = 3, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class MatrixBench {
-    @Param({"bf16", "f16", "fp8", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k"})
+    @Param({"bf16", "f16", "fp8", "q8_0", "q4_0", "q5_0", "q4_k", "q5_k", "q6_k"})
     public String dtype;
 
     @Param({"4864x896", "896x4864"})
@@ -95,6 +96,13 @@ public class MatrixBench {
             case "fp8" -> Quantizers.fp8(w, rows, cols);
             case "q8_0" -> Quantizers.q8_0(w, rows, cols);
             case "q4_0" -> Quantizers.q4_0(w, rows, cols);
+            case "q5_0" -> {
+                MemorySegment blocks = Arena.ofAuto().allocate((long) rows * (cols / 32) * 22);
+                for (int r = 0; r < rows; r++) {
+                    Quantizers.encodeQ5_0(w, r * cols, cols, blocks, (long) r * (cols / 32) * 22);
+                }
+                yield Q5_0Matrix.ofGgml(blocks, rows, cols);
+            }
             case "q4_k" -> Q4_KMatrix.ofGgml(randomSuperBlocks(rnd, rows, cols, 144, 0, 2), rows, cols);
             case "q5_k" -> AffineBlockMatrix.ofGgmlQ5_K(randomSuperBlocks(rnd, rows, cols, 176, 0, 2), rows, cols);
             case "q6_k" -> Q8_0Matrix.ofGgmlQ6_K(randomSuperBlocks(rnd, rows, cols, 210, 208, -1), rows, cols);

@@ -100,7 +100,7 @@ final class NibbleBlocks {
     private final int tiles;
     private final boolean bytes;        // values stored a byte each (Q5_0) rather than a nibble
     private final int center;           // the offset of the values: W = (u - center) s; 8 for nibbles
-    private final int span;             // columns per 16-bit sum: 32 for nibbles, 256 / center for bytes
+    private final int span;             // columns per 16-bit sum: BLOCK_SUMS for nibbles, BYTE_SPAN for bytes
     private final int bw;               // columns per scale
     private final int nbw;              // scales per row
     private final int nspan;            // 16-bit sums per row
@@ -140,13 +140,14 @@ final class NibbleBlocks {
     }
 
     /**
-     * Values of 5 or 6 bits stored a byte each: {@code W = (u - center) s} with {@code u} in {@code 0 .. 2 center - 1}
-     * and a float scale per {@code bw} columns. Their products with int8 activations are at most {@code 2 center * 127},
-     * so the 16-bit sums take {@code span = 256 / center} columns (16 for Q5_0) before they are folded
-     * (see {@link #BLOCK_SUMS}: {@code span * center * 127 <= 32512}). Q6_K (center 32, a span of 8 columns) ran
-     * through these kernels too, but folding every 8 columns cost more than it saved: one-token 8.9 G weights/s against
-     * the float kernels' 10.0 in cache, prompts 13.7 G products/s against 23.8 ({@code QuickMatrixRates q6_k 2048x2048}),
-     * so it stays on {@link Q8_0Matrix}.
+     * Q5_0's 5-bit values stored a byte each: {@code W = (u - 16) s} with {@code u} in {@code 0 .. 31} and a float scale
+     * per 32 columns. Their products with int8 activations are at most {@code 31 * 127}, and {@code sum((u - 16) xq)}
+     * over {@link #BYTE_SPAN} = 16 columns at most 16 * 16 * 127 = 32512 in size, so the 16-bit sums are folded every
+     * 16 columns (see {@link #BLOCK_SUMS}). Q6_K (center 32, so a span of 8 columns) ran through these kernels too, but
+     * folding every 8 columns cost more than it saved: one-token 8.9 G weights/s against the float kernels' 10.0 in
+     * cache, prompts 13.7 G products/s against 23.8 ({@code QuickMatrixRates q6_k 2048x2048}), so it stays on
+     * {@link Q8_0Matrix}. At one byte a weight Q5_0 reads 1.8 times Q4_0's bytes and runs at about half its rate
+     * (14.8 against 27.3 G weights/s one token, {@code QuickMatrixRates q5_0|q4_0 4864x896 1}).
      *
      * @param codes  {@code [rows, cols]} the values less {@code center} ({@code u - center}), int8, row-major
      * @param scales {@code [rows, cols / bw]} block scales
@@ -156,8 +157,9 @@ final class NibbleBlocks {
         if (cols % 32 != 0) {
             throw new IllegalArgumentException(type + " rows must be a multiple of 32 long, got " + cols);
         }
-        if (center != 16 && center != 32 || bw != 16 && bw != 32 || bw < 256 / center) {
-            throw new IllegalArgumentException("byte values centered at " + center + " with scales per " + bw + " columns are not supported");
+        if (center != 256 / BYTE_SPAN || bw != 32) {
+            throw new IllegalArgumentException("byte values centered at " + center + " with scales per " + bw + " columns are not supported"
+                    + " (only Q5_0's 16 and 32)");
         }
         this.rows = rows;
         this.cols = cols;
@@ -165,7 +167,7 @@ final class NibbleBlocks {
         this.type = type;
         this.bytes = true;
         this.center = center;
-        this.span = 256 / center;
+        this.span = BYTE_SPAN;
         this.bw = bw;
         this.nbw = cols / bw;
         this.nspan = cols / span;
@@ -527,6 +529,11 @@ final class NibbleBlocks {
         }
     }
 
+    /**
+     * Columns per 16-bit sum of byte values (Q5_0: 16 * 16 * 127 = 32512), a constant so that C2 unrolls the steps of a
+     * span (held in a field, they ran 13.7 G weights/s against 14.8: {@code QuickMatrixRates q5_0 4864x896 1}).
+     */
+    private static final int BYTE_SPAN = 16;
     /** Column {@code 2s} (low byte) of both shorts of an int lane; column {@code 2s + 1} after a shift by 8. */
     private static final int BYTE_VALUES = 0x00FF00FF;
 
@@ -537,7 +544,7 @@ final class NibbleBlocks {
      */
     private void tiles2x1Bytes(int ta, int tb, short[] xe, float[] xf, float[] y, float[] part) {
         final int sxo = nb;
-        final int steps = span / 2;
+        final int steps = BYTE_SPAN / 2;
         long oa = (long) ta * cols * TR;
         long ob = (long) tb * cols * TR;
         int xo = XA;
@@ -587,7 +594,7 @@ final class NibbleBlocks {
     /** {@link #tile1x4} for byte values: the spans and folds of {@link #tiles2x1Bytes}, four tokens, accumulators in {@code acc}. */
     private void tile1x4Bytes(int t, int g, int n, int b0, int b1, short[] xe, float[] xf, float[] acc, int ao) {
         final int sxo = n * nb;
-        final int steps = span / 2;
+        final int steps = BYTE_SPAN / 2;
         final int k1 = Math.min(g + 1, n - 1), k2 = Math.min(g + 2, n - 1), k3 = Math.min(g + 3, n - 1);
         long at = (long) t * cols * TR + (long) b0 * 32 * TR;
         int xo = XA;
