@@ -18,7 +18,7 @@ import org.redhare.core.Parallel;
  * constructor). {@link Q4_0Matrix}, {@link Q4_KMatrix} and {@link Q5_0Matrix} hold one.
  *
  * <p><b>Integer products, 16-bit sums.</b> The activations of each token are quantized per 32-column block, as
- * llama.cpp does for this format: {@code dx = amax / 127}, {@code xq = round(x / dx)} in -127..127. A 4-bit weight
+ * llama.cpp does for this format: {@code dx = amax / 127}, {@code xq = rint(x * (1 / dx))} in -127..127. A 4-bit weight
  * times such an activation fits in 16 bits, and so does each block's sum once its offset is taken off (see
  * {@link #BLOCK_SUMS}): the kernels multiply and add {@code short} vectors ({@code vpmullw}, {@code vpaddw} on x86),
  * 2L products per instruction, where widening each weight to a float took two or three instructions before its FMA.
@@ -71,6 +71,12 @@ final class NibbleBlocks {
      * difference modulo 2^16, read as a signed short, is exactly {@code T}. (Byte values: see the second constructor.)
      */
     private static final int BLOCK_SUMS = 32;
+    /**
+     * Added and subtracted, rounds a float below 2^22 in size to the nearest integer, ties to even ({@code Math.rint}):
+     * the activations' quantization, vectorized (it was 10 ns an activation in scalar code, a third of one-token time
+     * on 4864-wide rows).
+     */
+    private static final float ROUND = 0x1.8p23f;
     /** Column j of both shorts of an int lane, after a shift by 4j. */
     private static final int NIBBLES = 0x000F000F;
     /** Tokens per pass of the several-token kernel. */
@@ -283,9 +289,11 @@ final class NibbleBlocks {
             return;
         }
         final short[] xq = pool.shortScratch(n * cols);
-        for (int t = 0; t < n; t++) {
-            quantize(x, t, xf, dxo, sxo, xq, false);
-        }
+        pool.forRange(n, Math.max(1, n / (4 * pool.threads())), (q0, q1, w) -> {
+            for (int t = q0; t < q1; t++) {
+                quantize(x, t, xf, dxo, sxo, xq, false);
+            }
+        });
         final int chunkBlocks = Math.min(nb, CHUNK_BLOCKS);
         final int expanded = XA + TOKENS * chunkBlocks * 32 * TR;
         final int accs = TILE_CHUNK * TOKENS * TR;
@@ -300,17 +308,23 @@ final class NibbleBlocks {
      */
     private void quantize(float[] x, int t, float[] xf, int dxo, int sxo, short[] out, boolean expand) {
         final int xo = t * cols;
+        final float[] q = new float[32];
         for (int b = 0; b < nb; b++) {
-            float amax = 0;
-            for (int p = 0; p < 32; p++) {
-                amax = Math.max(amax, Math.abs(x[xo + b * 32 + p]));
+            final int c0 = xo + b * 32;
+            FloatVector m = FloatVector.zero(F);
+            for (int i = 0; i < 32; i += L) {
+                m = m.max(FloatVector.fromArray(F, x, c0 + i).abs());
             }
-            float dx = amax / 127f; // NaN or infinite activations make dx so, and the results NaN, as a float kernel would
+            float dx = m.reduceLanes(VectorOperators.MAX) / 127f; // NaN or infinite activations make dx so, and the results NaN
             float id = dx != 0 && Float.isFinite(dx) ? 1f / dx : 0f;
             xf[dxo + t * nb + b] = dx;
+            for (int i = 0; i < 32; i += L) {
+                FloatVector.fromArray(F, x, c0 + i).mul(id).add(ROUND).sub(ROUND).max(-127f).min(127f).intoArray(q, i);
+            }
             int sum = 0;
-            for (int c = b * 32; c < b * 32 + 32; c++) {
-                int v = Math.max(-127, Math.min(127, Math.round(x[xo + c] * id)));
+            for (int p = 0; p < 32; p++) {
+                int v = (int) q[p];
+                int c = b * 32 + p;
                 sum += v;
                 if (expand) {
                     ShortVector.broadcast(S, (short) v).intoArray(out, XA + c * TR);

@@ -403,7 +403,7 @@ class GgmlMatrixTest {
 
     /**
      * Q4_0, Q4_1, Q4_K and Q5_0 quantize each token's activations per 32-column block ({@link NibbleBlocks}): {@code dx = amax / 127},
-     * {@code xq = round(x / dx)}. Checked two ways: against the exact sum over those quantized activations (in double;
+     * {@code xq = rint(x * (1 / dx))}, ties to even. Checked two ways: against the exact sum over those quantized activations (in double;
      * only float rounding may differ), and against the float activations within the quantization's bound
      * ({@code dx / 2} per activation times the weight's size).
      */
@@ -419,7 +419,7 @@ class GgmlMatrixTest {
                 float dx = amax / 127f;
                 float id = dx != 0 ? 1f / dx : 0f;
                 for (int c = b * 32; c < b * 32 + 32; c++) {
-                    xq[c] = Math.max(-127, Math.min(127, Math.round(x[t * cols + c] * id))) * (double) dx;
+                    xq[c] = Math.max(-127, Math.min(127, Math.rint(x[t * cols + c] * id))) * (double) dx;
                     half[c] = dx / 2.0;
                 }
             }
