@@ -479,6 +479,8 @@ final class NibbleBlocks {
                 s2 = s2.add(w.mul(ShortVector.fromArray(S, xe, xo + 14 * TR)));
                 s3 = s3.add(w.mul(ShortVector.fromArray(S, xe, xo + 15 * TR)));
             }
+            // The four tokens' folds written out, here and in tile1x4Bytes: one shared helper, fed the sums through memory
+            // (vectors passed to a method C2 does not inline are boxed), ran 7-10% slower (q4_0 and q5_0 4864x896 512).
             final int kd = (t * nb + b) * TR;
             final FloatVector d0 = FloatVector.fromArray(F, d, kd);
             final FloatVector d1 = FloatVector.fromArray(F, d, kd + L);
