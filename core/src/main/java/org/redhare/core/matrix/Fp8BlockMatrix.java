@@ -291,7 +291,8 @@ public final class Fp8BlockMatrix implements WeightMatrix {
 
     /**
      * One token: tiles {@code tile0 + i} and {@code tile0 + h + i} ({@code h} half the range) go through
-     * {@link #tiles2x1} together, so the pass reads two long sequential streams where {@link #tile4x1} read one.
+     * {@link #tiles2x1} together (in turns of {@link #STREAM_COLUMNS} columns), so the pass reads two long sequential
+     * streams where {@link #tile4x1} read one.
      * Widening costs about four times BF16's integer work per byte, and with one stream the memory reads and that
      * arithmetic ran one after the other (the one-stream rate from DRAM, 7.2-7.4 GB/s on one thread, was what
      * adding the two times predicts); the second stream keeps more lines in flight while the arithmetic runs.
@@ -349,92 +350,96 @@ public final class Fp8BlockMatrix implements WeightMatrix {
 
     /**
      * Full tiles at rows {@code ra} and {@code rb}, one token; activations for {@code ra} at {@code x[0 ..]}, for {@code rb} at
-     * {@code x[cols ..]}. The four codes of a lane are written out one after the other rather than as a loop over
-     * {@code k}: C2 did not unroll that loop (read through {@code scripts/hsdis}), so every shift took its count from a
-     * register ({@code vpslld ymm, ymm, xmm}), the shift by 0 stayed, and the loop's counter and register moves ran 4
-     * times per group. Written out, the shifts are immediates and the last code has none. Same FMAs per accumulator in
-     * the same order, so the same bits. Measured on the AMD EPYC host (one build each, processes alternated, wall
-     * G weights/s, `QuickMatrixRates fp8 SHAPE 1 THREADS`): [256 x 896] (in L2) 10.9-11.0 -> 11.4-12.0 on one thread;
-     * [151936 x 896] (from DRAM) 10.0 -> 10.9 on one thread, 19.6-20.8 -> 20.1-21.7 on two; [4864 x 896] 10.3-11.0 ->
-     * 10.9-11.7. With the shifts by 8, 16 and 24 removed (wrong values, timing only) the same kernel ran 19.6 in L2: the
-     * shifts, not the FMAs or the loads, bound it here.
+     * {@code x[cols ..]}. The two tiles take turns, {@link #STREAM_COLUMNS} columns at a time ({@link #stream4}), their
+     * accumulators kept in {@code buf[bo ..]} between turns: stored and reloaded exactly, and each still takes its FMAs in
+     * column order, so the bits are those of every other path.
+     *
+     * <p>Why turns rather than one loop over both tiles (the kernel before, eight accumulators): C2 did not fit that loop in
+     * AVX2's 16 vector registers. Read through {@code scripts/hsdis}, it kept four of the eight accumulators on the stack
+     * (a load and a store per row and group, some stored and reloaded between two FMAs of the same chain) and rebuilt the
+     * mask constant from memory before every AND. One tile at a time needs four accumulators, four activation vectors, the
+     * mask and two temporaries, and compiles without spills. Measured (`QuickMatrixRates fp8 SHAPE 1 1`, wall G
+     * weights/s, the two builds' processes alternated, AMD EPYC host): [256 x 896] (in L2) 11.5-12.0 -> 14.9-15.4;
+     * [4864 x 896] 11.3-11.5 -> 14.6-14.9; [896 x 4864] 13.5 -> 16.1; [2048 x 8192] 13.1 -> 16.0; from DRAM
+     * [151936 x 896] 10.8-11.0 -> 12.7-13.4 and [128256 x 2048] 12.1 -> 13.9. Turns of 512 columns read DRAM best (whole
+     * rows: 12.4 on [128256 x 2048]; 256 columns: 12.7 on [151936 x 896]; 64 or 128: slower everywhere).
+     *
+     * <p>Not yet stable: in some processes C2 unrolls the {@link #stream4} loop twice (64 FMAs instead of 32 in the
+     * compiled loop), and the unrolled body spills again. In the model that is the difference between 23-24 and 20.8-21.2
+     * tok/s decoding qwen2.5-0.5b FP8 on one thread (the kernel before: 20.5-20.9 in every process). Neither a range
+     * check nor shorter turns kept C2 from unrolling (docs/PERFORMANCE.md, eighteenth session).
+     *
+     * <p>An earlier note here said the shifts bound this kernel, from a timing-only variant without the shifts by 8, 16 and
+     * 24 (19.6 G weights/s in L2). That variant measured less than it seemed: with those shifts gone the four codes of a
+     * lane become the same expression, C2 computes it once, and three quarters of the widening disappear.
      */
     private void tiles2x1(int ra, int rb, float[] x, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
         final int full = cols / G * G;
-        final long step = 4L * G;
-        long oa = (long) ra * cols;
-        long ob = (long) rb * cols;
         final int xb = cols;
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
-        for (int c = 0; c < full; c += G, oa += step, ob += step) {
-            IntVector v0 = IntVector.fromMemorySegment(I, packed, oa, ByteOrder.LITTLE_ENDIAN);
-            IntVector v1 = IntVector.fromMemorySegment(I, packed, oa + G, ByteOrder.LITTLE_ENDIAN);
-            IntVector v2 = IntVector.fromMemorySegment(I, packed, oa + 2L * G, ByteOrder.LITTLE_ENDIAN);
-            IntVector v3 = IntVector.fromMemorySegment(I, packed, oa + 3L * G, ByteOrder.LITTLE_ENDIAN);
-            IntVector u0 = IntVector.fromMemorySegment(I, packed, ob, ByteOrder.LITTLE_ENDIAN);
-            IntVector u1 = IntVector.fromMemorySegment(I, packed, ob + G, ByteOrder.LITTLE_ENDIAN);
-            IntVector u2 = IntVector.fromMemorySegment(I, packed, ob + 2L * G, ByteOrder.LITTLE_ENDIAN);
-            IntVector u3 = IntVector.fromMemorySegment(I, packed, ob + 3L * G, ByteOrder.LITTLE_ENDIAN);
-            FloatVector xa, xq;
-            xa = FloatVector.fromArray(F, x, c + 0 * L);
-            xq = FloatVector.fromArray(F, x, xb + c + 0 * L);
-            a0 = v0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a0);
-            a1 = v1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a1);
-            a2 = v2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a2);
-            a3 = v3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a3);
-            b0 = u0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b0);
-            b1 = u1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b1);
-            b2 = u2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b2);
-            b3 = u3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b3);
-            xa = FloatVector.fromArray(F, x, c + 1 * L);
-            xq = FloatVector.fromArray(F, x, xb + c + 1 * L);
-            a0 = v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a0);
-            a1 = v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a1);
-            a2 = v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a2);
-            a3 = v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a3);
-            b0 = u0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b0);
-            b1 = u1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b1);
-            b2 = u2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b2);
-            b3 = u3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b3);
-            xa = FloatVector.fromArray(F, x, c + 2 * L);
-            xq = FloatVector.fromArray(F, x, xb + c + 2 * L);
-            a0 = v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a0);
-            a1 = v1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a1);
-            a2 = v2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a2);
-            a3 = v3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a3);
-            b0 = u0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b0);
-            b1 = u1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b1);
-            b2 = u2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b2);
-            b3 = u3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b3);
-            xa = FloatVector.fromArray(F, x, c + 3 * L);
-            xq = FloatVector.fromArray(F, x, xb + c + 3 * L);
-            a0 = v0.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a0);
-            a1 = v1.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a1);
-            a2 = v2.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a2);
-            a3 = v3.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xa, a3);
-            b0 = u0.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b0);
-            b1 = u1.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b1);
-            b2 = u2.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b2);
-            b3 = u3.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(xq, b3);
+        java.util.Arrays.fill(buf, bo, bo + 8 * L, 0f);
+        for (int c0 = 0; c0 < full; c0 += STREAM_COLUMNS) {
+            final int c1 = Math.min(full, c0 + STREAM_COLUMNS);
+            stream4(ra, x, 0, c0, c1, buf, bo);
+            stream4(rb, x, xb, c0, c1, buf, bo + 4 * L);
         }
-        a0.intoArray(buf, bo);
         y[ra] = (VectorMath.sum(buf, bo) + tail(ra, x, 0)) * rowFactors[ra];
-        a1.intoArray(buf, bo);
-        y[ra + 1] = (VectorMath.sum(buf, bo) + tail(ra + 1, x, 0)) * rowFactors[ra + 1];
-        a2.intoArray(buf, bo);
-        y[ra + 2] = (VectorMath.sum(buf, bo) + tail(ra + 2, x, 0)) * rowFactors[ra + 2];
-        a3.intoArray(buf, bo);
-        y[ra + 3] = (VectorMath.sum(buf, bo) + tail(ra + 3, x, 0)) * rowFactors[ra + 3];
-        b0.intoArray(buf, bo);
-        y[rb] = (VectorMath.sum(buf, bo) + tail(rb, x, xb)) * rowFactors[rb];
-        b1.intoArray(buf, bo);
-        y[rb + 1] = (VectorMath.sum(buf, bo) + tail(rb + 1, x, xb)) * rowFactors[rb + 1];
-        b2.intoArray(buf, bo);
-        y[rb + 2] = (VectorMath.sum(buf, bo) + tail(rb + 2, x, xb)) * rowFactors[rb + 2];
-        b3.intoArray(buf, bo);
-        y[rb + 3] = (VectorMath.sum(buf, bo) + tail(rb + 3, x, xb)) * rowFactors[rb + 3];
+        y[ra + 1] = (VectorMath.sum(buf, bo + L) + tail(ra + 1, x, 0)) * rowFactors[ra + 1];
+        y[ra + 2] = (VectorMath.sum(buf, bo + 2 * L) + tail(ra + 2, x, 0)) * rowFactors[ra + 2];
+        y[ra + 3] = (VectorMath.sum(buf, bo + 3 * L) + tail(ra + 3, x, 0)) * rowFactors[ra + 3];
+        y[rb] = (VectorMath.sum(buf, bo + 4 * L) + tail(rb, x, xb)) * rowFactors[rb];
+        y[rb + 1] = (VectorMath.sum(buf, bo + 5 * L) + tail(rb + 1, x, xb)) * rowFactors[rb + 1];
+        y[rb + 2] = (VectorMath.sum(buf, bo + 6 * L) + tail(rb + 2, x, xb)) * rowFactors[rb + 2];
+        y[rb + 3] = (VectorMath.sum(buf, bo + 7 * L) + tail(rb + 3, x, xb)) * rowFactors[rb + 3];
+    }
+
+    /** Columns per turn of each tile in {@link #tiles2x1}: see there. */
+    private static final int STREAM_COLUMNS = 512;
+
+    /**
+     * Columns {@code c0 .. c1} (whole groups) of the full tile at row {@code r0}, activations at {@code x[xo ..]}, its four
+     * accumulators at {@code buf[ao ..]} (read and written). Row by row, each activation vector loaded at its first use,
+     * and byte offsets linear in the loop counter ({@code o + 4c}) so that C2 drops the segment's bounds checks from the
+     * loop; with a separately incremented offset it kept about 20 scalar instructions of checks per load.
+     */
+    private void stream4(int r0, float[] x, int xo, int c0, int c1, float[] buf, int ao) {
+        final int L = Kernels.L;
+        final long o = (long) r0 * cols;
+        FloatVector a0 = FloatVector.fromArray(F, buf, ao), a1 = FloatVector.fromArray(F, buf, ao + L);
+        FloatVector a2 = FloatVector.fromArray(F, buf, ao + 2 * L), a3 = FloatVector.fromArray(F, buf, ao + 3 * L);
+        for (int c = c0; c < c1; c += G) {
+            final long q = o + 4L * c;
+            IntVector v;
+            FloatVector x0, x1, x2, x3;
+            v = IntVector.fromMemorySegment(I, packed, q, ByteOrder.LITTLE_ENDIAN);
+            x0 = FloatVector.fromArray(F, x, xo + c + 0 * L);
+            a0 = v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(x0, a0);
+            x1 = FloatVector.fromArray(F, x, xo + c + 1 * L);
+            a0 = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(x1, a0);
+            x2 = FloatVector.fromArray(F, x, xo + c + 2 * L);
+            a0 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(x2, a0);
+            x3 = FloatVector.fromArray(F, x, xo + c + 3 * L);
+            a0 = v.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(x3, a0);
+            v = IntVector.fromMemorySegment(I, packed, q + 1L * G, ByteOrder.LITTLE_ENDIAN);
+            a1 = v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(x0, a1);
+            a1 = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(x1, a1);
+            a1 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(x2, a1);
+            a1 = v.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(x3, a1);
+            v = IntVector.fromMemorySegment(I, packed, q + 2L * G, ByteOrder.LITTLE_ENDIAN);
+            a2 = v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(x0, a2);
+            a2 = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(x1, a2);
+            a2 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(x2, a2);
+            a2 = v.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(x3, a2);
+            v = IntVector.fromMemorySegment(I, packed, q + 3L * G, ByteOrder.LITTLE_ENDIAN);
+            a3 = v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(x0, a3);
+            a3 = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(x1, a3);
+            a3 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(x2, a3);
+            a3 = v.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().fma(x3, a3);
+        }
+        a0.intoArray(buf, ao);
+        a1.intoArray(buf, ao + L);
+        a2.intoArray(buf, ao + 2 * L);
+        a3.intoArray(buf, ao + 3 * L);
     }
 
     /**
