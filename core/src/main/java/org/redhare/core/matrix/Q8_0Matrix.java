@@ -40,6 +40,8 @@ public final class Q8_0Matrix implements WeightMatrix {
     private static final int S0 = 0, S1 = Kernels.L >> 5, S2 = (2 * Kernels.L) >> 5, S3 = (3 * Kernels.L) >> 5;
     /** The same for blocks of 16 columns (Q6_K, Q3_K). */
     private static final int T0 = 0, T1 = Kernels.L >> 4, T2 = (2 * Kernels.L) >> 4, T3 = (3 * Kernels.L) >> 4;
+    /** Groups per turn of each tile in the one-token kernels ({@link #tiles2x1Block}): 512 columns. */
+    private static final int STREAM_GROUPS = Math.max(1, 512 / G);
     /** Per-worker floats for 16 stored accumulators and their 16 lane sums ({@link VectorMath#sum16}). */
     private static final int SUMS = Kernels.SUM16_FLOATS;
 
@@ -830,7 +832,7 @@ public final class Q8_0Matrix implements WeightMatrix {
     }
 
     /**
-     * {@link #tiles2x1} for blocks of 32 columns (Q8_0, Q5_0, IQ4_NL, IQ4_XS) on vectors of 8 lanes or more, where step
+     * {@link #tiles2x1} for blocks of 32 columns (Q8_0, IQ4_NL, IQ4_XS) on vectors of 8 lanes or more, where step
      * k of group {@code g} reads scale {@code g * (G / 32) + kL / 32}, constants but for {@code g}. With that index
      * linear in the loop counter, C2 checks the scale indexes once before the loop and loads each row's scale once per group; computed
      * as {@code (c + k L) >> bwShift} they stayed in the loop, and C2 compiled the loop in one of two forms per
@@ -839,113 +841,74 @@ public final class Q8_0Matrix implements WeightMatrix {
      * factor held in a field ({@code g * (G / bw)}) brought both forms back; so did one scale array per step (four
      * loads per row and group instead of one, 12-14 tok/s).
      *
+     * <p>The two tiles take turns, {@link #STREAM_GROUPS} groups (512 columns) at a time, each with its four accumulators,
+     * kept in {@code buf[bo ..]} between turns (stored and reloaded exactly; each still takes its FMAs in column order, so
+     * the bits are unchanged). With both tiles in one loop, eight accumulators and the eight loaded code vectors did not
+     * fit AVX2's 16 registers and C2 spilled accumulators (read through {@code scripts/hsdis}; the same finding as
+     * {@code Fp8BlockMatrix#tiles2x1}). Measured (`QuickMatrixRates q8_0 SHAPE 1 1`, wall G weights/s, AMD EPYC host):
+     * [256 x 896] 9.75 -> 11.45, [4864 x 896] 9.63 -> 11.04, [896 x 4864] 7.03 -> 11.64, from DRAM [151936 x 896] 9.42 ->
+     * 10.33 (whole rows per turn: 11.64, 11.48, 12.51 and 9.99). End to end (`bench -p 16 -n 128 -t 1`, alternated
+     * processes): qwen2.5-0.5b Q8_0 decode 14.8-15.2 -> 16.8-19.5 tok/s, llama-3.2-1b Q8_0 6.3-6.4 -> 8.1.
+     *
      * <p>Blocks of 16 columns (Q6_K, Q3_K) take {@link #tiles2x1Block16}.
      */
     private void tiles2x1Block(int r0, int rb, float[] x, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
-        final int full = cols / G * G;
+        final int groups = cols / G;
+        java.util.Arrays.fill(buf, bo, bo + 8 * L, 0f);
+        for (int g0 = 0; g0 < groups; g0 += STREAM_GROUPS) {
+            final int g1 = Math.min(groups, g0 + STREAM_GROUPS);
+            tiles2x1BlockStream(r0, x, g0, g1, buf, bo);
+            tiles2x1BlockStream(rb, x, g0, g1, buf, bo + 4 * L);
+        }
+        finish4x1(r0, 0, x, y, buf, bo);
+        finish4x1(rb, 0, x, y, buf, bo + 4 * L);
+    }
+
+    /** Groups {@code g0 .. g1} of the full tile at row {@code r0}, one token, its four accumulators at {@code buf[ao ..]} (read and written). */
+    private void tiles2x1BlockStream(int r0, float[] x, int g0, int g1, float[] buf, int ao) {
+        final int L = Kernels.L;
         final int sr0 = (r0 + 0) * nb;
         final int sr1 = (r0 + 1) * nb;
         final int sr2 = (r0 + 2) * nb;
         final int sr3 = (r0 + 3) * nb;
-        final int sb0 = (rb + 0) * nb;
-        final int sb1 = (rb + 1) * nb;
-        final int sb2 = (rb + 2) * nb;
-        final int sb3 = (rb + 3) * nb;
-        final int x0 = 0;
-        FloatVector a00 = FloatVector.zero(F), a10 = FloatVector.zero(F), a20 = FloatVector.zero(F), a30 = FloatVector.zero(F);
-        FloatVector b00 = FloatVector.zero(F), b10 = FloatVector.zero(F), b20 = FloatVector.zero(F), b30 = FloatVector.zero(F);
-        for (int g = 0; g < full / G; g++) {
+        final long o = (long) r0 * cols;
+        FloatVector a0 = FloatVector.fromArray(F, buf, ao), a1 = FloatVector.fromArray(F, buf, ao + L);
+        FloatVector a2 = FloatVector.fromArray(F, buf, ao + 2 * L), a3 = FloatVector.fromArray(F, buf, ao + 3 * L);
+        for (int g = g0; g < g1; g++) {
             final int c = g * G;
-            final long off = (long) r0 * cols + (long) g * (4 * GB);
-            final long offB = (long) rb * cols + (long) g * (4 * GB);
-            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
-            FloatVector w00 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 5) + S0]);
-            FloatVector w10 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 5) + S0]);
-            FloatVector w20 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 5) + S0]);
-            FloatVector w30 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 5) + S0]);
-            FloatVector x00 = FloatVector.fromArray(F, x, x0 + c + 0 * L);
-            a00 = w00.fma(x00, a00);
-            a10 = w10.fma(x00, a10);
-            a20 = w20.fma(x00, a20);
-            a30 = w30.fma(x00, a30);
-            FloatVector w01 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 5) + S1]);
-            FloatVector w11 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 5) + S1]);
-            FloatVector w21 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 5) + S1]);
-            FloatVector w31 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 5) + S1]);
-            FloatVector x01 = FloatVector.fromArray(F, x, x0 + c + 1 * L);
-            a00 = w01.fma(x01, a00);
-            a10 = w11.fma(x01, a10);
-            a20 = w21.fma(x01, a20);
-            a30 = w31.fma(x01, a30);
-            FloatVector w02 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 5) + S2]);
-            FloatVector w12 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 5) + S2]);
-            FloatVector w22 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 5) + S2]);
-            FloatVector w32 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 5) + S2]);
-            FloatVector x02 = FloatVector.fromArray(F, x, x0 + c + 2 * L);
-            a00 = w02.fma(x02, a00);
-            a10 = w12.fma(x02, a10);
-            a20 = w22.fma(x02, a20);
-            a30 = w32.fma(x02, a30);
-            FloatVector w03 = ((FloatVector) v0.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 5) + S3]);
-            FloatVector w13 = ((FloatVector) v1.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 5) + S3]);
-            FloatVector w23 = ((FloatVector) v2.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 5) + S3]);
-            FloatVector w33 = ((FloatVector) v3.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 5) + S3]);
-            FloatVector x03 = FloatVector.fromArray(F, x, x0 + c + 3 * L);
-            a00 = w03.fma(x03, a00);
-            a10 = w13.fma(x03, a10);
-            a20 = w23.fma(x03, a20);
-            a30 = w33.fma(x03, a30);
-            IntVector u0 = IntVector.fromMemorySegment(I, packed, offB + 0L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector u1 = IntVector.fromMemorySegment(I, packed, offB + 1L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector u2 = IntVector.fromMemorySegment(I, packed, offB + 2L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector u3 = IntVector.fromMemorySegment(I, packed, offB + 3L * GB, ByteOrder.LITTLE_ENDIAN);
-            FloatVector wb00 = ((FloatVector) u0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb0 + g * (G >> 5) + S0]);
-            FloatVector wb10 = ((FloatVector) u1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb1 + g * (G >> 5) + S0]);
-            FloatVector wb20 = ((FloatVector) u2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb2 + g * (G >> 5) + S0]);
-            FloatVector wb30 = ((FloatVector) u3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb3 + g * (G >> 5) + S0]);
-            b00 = wb00.fma(x00, b00);
-            b10 = wb10.fma(x00, b10);
-            b20 = wb20.fma(x00, b20);
-            b30 = wb30.fma(x00, b30);
-            FloatVector wb01 = ((FloatVector) u0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb0 + g * (G >> 5) + S1]);
-            FloatVector wb11 = ((FloatVector) u1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb1 + g * (G >> 5) + S1]);
-            FloatVector wb21 = ((FloatVector) u2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb2 + g * (G >> 5) + S1]);
-            FloatVector wb31 = ((FloatVector) u3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb3 + g * (G >> 5) + S1]);
-            b00 = wb01.fma(x01, b00);
-            b10 = wb11.fma(x01, b10);
-            b20 = wb21.fma(x01, b20);
-            b30 = wb31.fma(x01, b30);
-            FloatVector wb02 = ((FloatVector) u0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb0 + g * (G >> 5) + S2]);
-            FloatVector wb12 = ((FloatVector) u1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb1 + g * (G >> 5) + S2]);
-            FloatVector wb22 = ((FloatVector) u2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb2 + g * (G >> 5) + S2]);
-            FloatVector wb32 = ((FloatVector) u3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb3 + g * (G >> 5) + S2]);
-            b00 = wb02.fma(x02, b00);
-            b10 = wb12.fma(x02, b10);
-            b20 = wb22.fma(x02, b20);
-            b30 = wb32.fma(x02, b30);
-            FloatVector wb03 = ((FloatVector) u0.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb0 + g * (G >> 5) + S3]);
-            FloatVector wb13 = ((FloatVector) u1.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb1 + g * (G >> 5) + S3]);
-            FloatVector wb23 = ((FloatVector) u2.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb2 + g * (G >> 5) + S3]);
-            FloatVector wb33 = ((FloatVector) u3.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb3 + g * (G >> 5) + S3]);
-            b00 = wb03.fma(x03, b00);
-            b10 = wb13.fma(x03, b10);
-            b20 = wb23.fma(x03, b20);
-            b30 = wb33.fma(x03, b30);
-                }
-        a00.intoArray(buf, bo);
-        a10.intoArray(buf, bo + L);
-        a20.intoArray(buf, bo + 2 * L);
-        a30.intoArray(buf, bo + 3 * L);
-        b00.intoArray(buf, bo + 4 * L);
-        b10.intoArray(buf, bo + 5 * L);
-        b20.intoArray(buf, bo + 6 * L);
-        b30.intoArray(buf, bo + 7 * L);
-        finish4x1(r0, 0, x, y, buf, bo);
-        finish4x1(rb, 0, x, y, buf, bo + 4 * L);
+            final long q = o + (long) g * (4 * GB);
+            IntVector v;
+            FloatVector x0, x1, x2, x3;
+            v = IntVector.fromMemorySegment(I, packed, q + 0L * GB, ByteOrder.LITTLE_ENDIAN);
+            x0 = FloatVector.fromArray(F, x, c + 0 * L);
+            a0 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 5) + S0]).fma(x0, a0);
+            x1 = FloatVector.fromArray(F, x, c + 1 * L);
+            a0 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 5) + S1]).fma(x1, a0);
+            x2 = FloatVector.fromArray(F, x, c + 2 * L);
+            a0 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 5) + S2]).fma(x2, a0);
+            x3 = FloatVector.fromArray(F, x, c + 3 * L);
+            a0 = ((FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 5) + S3]).fma(x3, a0);
+            v = IntVector.fromMemorySegment(I, packed, q + 1L * GB, ByteOrder.LITTLE_ENDIAN);
+            a1 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 5) + S0]).fma(x0, a1);
+            a1 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 5) + S1]).fma(x1, a1);
+            a1 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 5) + S2]).fma(x2, a1);
+            a1 = ((FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 5) + S3]).fma(x3, a1);
+            v = IntVector.fromMemorySegment(I, packed, q + 2L * GB, ByteOrder.LITTLE_ENDIAN);
+            a2 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 5) + S0]).fma(x0, a2);
+            a2 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 5) + S1]).fma(x1, a2);
+            a2 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 5) + S2]).fma(x2, a2);
+            a2 = ((FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 5) + S3]).fma(x3, a2);
+            v = IntVector.fromMemorySegment(I, packed, q + 3L * GB, ByteOrder.LITTLE_ENDIAN);
+            a3 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 5) + S0]).fma(x0, a3);
+            a3 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 5) + S1]).fma(x1, a3);
+            a3 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 5) + S2]).fma(x2, a3);
+            a3 = ((FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 5) + S3]).fma(x3, a3);
+        }
+        a0.intoArray(buf, ao);
+        a1.intoArray(buf, ao + L);
+        a2.intoArray(buf, ao + 2 * L);
+        a3.intoArray(buf, ao + 3 * L);
     }
 
     /**
@@ -957,109 +920,61 @@ public final class Q8_0Matrix implements WeightMatrix {
      */
     private void tiles2x1Block16(int r0, int rb, float[] x, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
-        final int full = cols / G * G;
+        final int groups = cols / G;
+        java.util.Arrays.fill(buf, bo, bo + 8 * L, 0f);
+        for (int g0 = 0; g0 < groups; g0 += STREAM_GROUPS) {
+            final int g1 = Math.min(groups, g0 + STREAM_GROUPS);
+            tiles2x1Block16Stream(r0, x, g0, g1, buf, bo);
+            tiles2x1Block16Stream(rb, x, g0, g1, buf, bo + 4 * L);
+        }
+        finish4x1(r0, 0, x, y, buf, bo);
+        finish4x1(rb, 0, x, y, buf, bo + 4 * L);
+    }
+
+    /** {@link #tiles2x1BlockStream} for blocks of 16 columns. */
+    private void tiles2x1Block16Stream(int r0, float[] x, int g0, int g1, float[] buf, int ao) {
+        final int L = Kernels.L;
         final int sr0 = (r0 + 0) * nb;
         final int sr1 = (r0 + 1) * nb;
         final int sr2 = (r0 + 2) * nb;
         final int sr3 = (r0 + 3) * nb;
-        final int sb0 = (rb + 0) * nb;
-        final int sb1 = (rb + 1) * nb;
-        final int sb2 = (rb + 2) * nb;
-        final int sb3 = (rb + 3) * nb;
-        final int x0 = 0;
-        FloatVector a00 = FloatVector.zero(F), a10 = FloatVector.zero(F), a20 = FloatVector.zero(F), a30 = FloatVector.zero(F);
-        FloatVector b00 = FloatVector.zero(F), b10 = FloatVector.zero(F), b20 = FloatVector.zero(F), b30 = FloatVector.zero(F);
-        for (int g = 0; g < full / G; g++) {
+        final long o = (long) r0 * cols;
+        FloatVector a0 = FloatVector.fromArray(F, buf, ao), a1 = FloatVector.fromArray(F, buf, ao + L);
+        FloatVector a2 = FloatVector.fromArray(F, buf, ao + 2 * L), a3 = FloatVector.fromArray(F, buf, ao + 3 * L);
+        for (int g = g0; g < g1; g++) {
             final int c = g * G;
-            final long off = (long) r0 * cols + (long) g * (4 * GB);
-            final long offB = (long) rb * cols + (long) g * (4 * GB);
-            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
-            FloatVector w00 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 4) + T0]);
-            FloatVector w10 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 4) + T0]);
-            FloatVector w20 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 4) + T0]);
-            FloatVector w30 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 4) + T0]);
-            FloatVector x00 = FloatVector.fromArray(F, x, x0 + c + 0 * L);
-            a00 = w00.fma(x00, a00);
-            a10 = w10.fma(x00, a10);
-            a20 = w20.fma(x00, a20);
-            a30 = w30.fma(x00, a30);
-            FloatVector w01 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 4) + T1]);
-            FloatVector w11 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 4) + T1]);
-            FloatVector w21 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 4) + T1]);
-            FloatVector w31 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 4) + T1]);
-            FloatVector x01 = FloatVector.fromArray(F, x, x0 + c + 1 * L);
-            a00 = w01.fma(x01, a00);
-            a10 = w11.fma(x01, a10);
-            a20 = w21.fma(x01, a20);
-            a30 = w31.fma(x01, a30);
-            FloatVector w02 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 4) + T2]);
-            FloatVector w12 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 4) + T2]);
-            FloatVector w22 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 4) + T2]);
-            FloatVector w32 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 4) + T2]);
-            FloatVector x02 = FloatVector.fromArray(F, x, x0 + c + 2 * L);
-            a00 = w02.fma(x02, a00);
-            a10 = w12.fma(x02, a10);
-            a20 = w22.fma(x02, a20);
-            a30 = w32.fma(x02, a30);
-            FloatVector w03 = ((FloatVector) v0.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 4) + T3]);
-            FloatVector w13 = ((FloatVector) v1.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 4) + T3]);
-            FloatVector w23 = ((FloatVector) v2.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 4) + T3]);
-            FloatVector w33 = ((FloatVector) v3.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 4) + T3]);
-            FloatVector x03 = FloatVector.fromArray(F, x, x0 + c + 3 * L);
-            a00 = w03.fma(x03, a00);
-            a10 = w13.fma(x03, a10);
-            a20 = w23.fma(x03, a20);
-            a30 = w33.fma(x03, a30);
-            IntVector u0 = IntVector.fromMemorySegment(I, packed, offB + 0L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector u1 = IntVector.fromMemorySegment(I, packed, offB + 1L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector u2 = IntVector.fromMemorySegment(I, packed, offB + 2L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector u3 = IntVector.fromMemorySegment(I, packed, offB + 3L * GB, ByteOrder.LITTLE_ENDIAN);
-            FloatVector wb00 = ((FloatVector) u0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb0 + g * (G >> 4) + T0]);
-            FloatVector wb10 = ((FloatVector) u1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb1 + g * (G >> 4) + T0]);
-            FloatVector wb20 = ((FloatVector) u2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb2 + g * (G >> 4) + T0]);
-            FloatVector wb30 = ((FloatVector) u3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb3 + g * (G >> 4) + T0]);
-            b00 = wb00.fma(x00, b00);
-            b10 = wb10.fma(x00, b10);
-            b20 = wb20.fma(x00, b20);
-            b30 = wb30.fma(x00, b30);
-            FloatVector wb01 = ((FloatVector) u0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb0 + g * (G >> 4) + T1]);
-            FloatVector wb11 = ((FloatVector) u1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb1 + g * (G >> 4) + T1]);
-            FloatVector wb21 = ((FloatVector) u2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb2 + g * (G >> 4) + T1]);
-            FloatVector wb31 = ((FloatVector) u3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb3 + g * (G >> 4) + T1]);
-            b00 = wb01.fma(x01, b00);
-            b10 = wb11.fma(x01, b10);
-            b20 = wb21.fma(x01, b20);
-            b30 = wb31.fma(x01, b30);
-            FloatVector wb02 = ((FloatVector) u0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb0 + g * (G >> 4) + T2]);
-            FloatVector wb12 = ((FloatVector) u1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb1 + g * (G >> 4) + T2]);
-            FloatVector wb22 = ((FloatVector) u2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb2 + g * (G >> 4) + T2]);
-            FloatVector wb32 = ((FloatVector) u3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb3 + g * (G >> 4) + T2]);
-            b00 = wb02.fma(x02, b00);
-            b10 = wb12.fma(x02, b10);
-            b20 = wb22.fma(x02, b20);
-            b30 = wb32.fma(x02, b30);
-            FloatVector wb03 = ((FloatVector) u0.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb0 + g * (G >> 4) + T3]);
-            FloatVector wb13 = ((FloatVector) u1.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb1 + g * (G >> 4) + T3]);
-            FloatVector wb23 = ((FloatVector) u2.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb2 + g * (G >> 4) + T3]);
-            FloatVector wb33 = ((FloatVector) u3.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb3 + g * (G >> 4) + T3]);
-            b00 = wb03.fma(x03, b00);
-            b10 = wb13.fma(x03, b10);
-            b20 = wb23.fma(x03, b20);
-            b30 = wb33.fma(x03, b30);
-                }
-        a00.intoArray(buf, bo);
-        a10.intoArray(buf, bo + L);
-        a20.intoArray(buf, bo + 2 * L);
-        a30.intoArray(buf, bo + 3 * L);
-        b00.intoArray(buf, bo + 4 * L);
-        b10.intoArray(buf, bo + 5 * L);
-        b20.intoArray(buf, bo + 6 * L);
-        b30.intoArray(buf, bo + 7 * L);
-        finish4x1(r0, 0, x, y, buf, bo);
-        finish4x1(rb, 0, x, y, buf, bo + 4 * L);
+            final long q = o + (long) g * (4 * GB);
+            IntVector v;
+            FloatVector x0, x1, x2, x3;
+            v = IntVector.fromMemorySegment(I, packed, q + 0L * GB, ByteOrder.LITTLE_ENDIAN);
+            x0 = FloatVector.fromArray(F, x, c + 0 * L);
+            a0 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 4) + T0]).fma(x0, a0);
+            x1 = FloatVector.fromArray(F, x, c + 1 * L);
+            a0 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 4) + T1]).fma(x1, a0);
+            x2 = FloatVector.fromArray(F, x, c + 2 * L);
+            a0 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 4) + T2]).fma(x2, a0);
+            x3 = FloatVector.fromArray(F, x, c + 3 * L);
+            a0 = ((FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + g * (G >> 4) + T3]).fma(x3, a0);
+            v = IntVector.fromMemorySegment(I, packed, q + 1L * GB, ByteOrder.LITTLE_ENDIAN);
+            a1 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 4) + T0]).fma(x0, a1);
+            a1 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 4) + T1]).fma(x1, a1);
+            a1 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 4) + T2]).fma(x2, a1);
+            a1 = ((FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + g * (G >> 4) + T3]).fma(x3, a1);
+            v = IntVector.fromMemorySegment(I, packed, q + 2L * GB, ByteOrder.LITTLE_ENDIAN);
+            a2 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 4) + T0]).fma(x0, a2);
+            a2 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 4) + T1]).fma(x1, a2);
+            a2 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 4) + T2]).fma(x2, a2);
+            a2 = ((FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + g * (G >> 4) + T3]).fma(x3, a2);
+            v = IntVector.fromMemorySegment(I, packed, q + 3L * GB, ByteOrder.LITTLE_ENDIAN);
+            a3 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 4) + T0]).fma(x0, a3);
+            a3 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 4) + T1]).fma(x1, a3);
+            a3 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 4) + T2]).fma(x2, a3);
+            a3 = ((FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + g * (G >> 4) + T3]).fma(x3, a3);
+        }
+        a0.intoArray(buf, ao);
+        a1.intoArray(buf, ao + L);
+        a2.intoArray(buf, ao + 2 * L);
+        a3.intoArray(buf, ao + 3 * L);
     }
 
     /** Lane sums and tails of a full tile's four one-token accumulators stored at {@code buf[bo ...]}, token {@code t}. */
