@@ -597,74 +597,110 @@ public final class Fp8BlockMatrix implements WeightMatrix {
         return q;
     }
 
-    /** Rows {@code r0 .. r0+3} (a full tile of one band) for tokens {@code t .. t+3}; activations of token t at {@code x[t * cols]}. */
+    /**
+     * Rows {@code r0 .. r0+3} (a full tile of one band) for tokens {@code t .. t+3}; activations of token t at {@code x[t * cols]}.
+     * Two passes of two rows ({@link #rows2tokens4}): sixteen accumulators do not fit AVX2's 16 vector registers, and the
+     * one-pass kernel spilled (the same finding as {@link #tiles2x1}). `QuickMatrixRates fp8 4864x896 4 1`, processes
+     * alternated: 12.6-14.6 -> 15.7-17.0 G products/s. C2 unrolls the two-row loop and spills some again (read through
+     * hsdis), so there is more to gain here; 2 and 3 tokens still take {@link #tile4x1} once per token (11.3).
+     */
     private void tile4x4(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
-        final int full = cols / G * G;
-        final long step = 4L * G;
-        long off = (long) r0 * cols;
-        final int x0 = (t + 0) * cols;
-        final int x1 = (t + 1) * cols;
-        final int x2 = (t + 2) * cols;
-        final int x3 = (t + 3) * cols;
-        FloatVector a00 = FloatVector.zero(F); FloatVector a01 = FloatVector.zero(F); FloatVector a02 = FloatVector.zero(F); FloatVector a03 = FloatVector.zero(F);
-        FloatVector a10 = FloatVector.zero(F); FloatVector a11 = FloatVector.zero(F); FloatVector a12 = FloatVector.zero(F); FloatVector a13 = FloatVector.zero(F);
-        FloatVector a20 = FloatVector.zero(F); FloatVector a21 = FloatVector.zero(F); FloatVector a22 = FloatVector.zero(F); FloatVector a23 = FloatVector.zero(F);
-        FloatVector a30 = FloatVector.zero(F); FloatVector a31 = FloatVector.zero(F); FloatVector a32 = FloatVector.zero(F); FloatVector a33 = FloatVector.zero(F);
-        for (int c = 0; c < full; c += G, off += step) {
-            for (int k = 0; k < 4; k++) {
-                IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * G, ByteOrder.LITTLE_ENDIAN);
-                IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * G, ByteOrder.LITTLE_ENDIAN);
-                IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * G, ByteOrder.LITTLE_ENDIAN);
-                IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * G, ByteOrder.LITTLE_ENDIAN);
-                FloatVector w0k = v0.lanewise(VectorOperators.LSHL, 24 - 8 * k).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
-                FloatVector w1k = v1.lanewise(VectorOperators.LSHL, 24 - 8 * k).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
-                FloatVector w2k = v2.lanewise(VectorOperators.LSHL, 24 - 8 * k).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
-                FloatVector w3k = v3.lanewise(VectorOperators.LSHL, 24 - 8 * k).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
-                FloatVector x0k = FloatVector.fromArray(F, x, x0 + c + k * L);
-                FloatVector x1k = FloatVector.fromArray(F, x, x1 + c + k * L);
-                FloatVector x2k = FloatVector.fromArray(F, x, x2 + c + k * L);
-                FloatVector x3k = FloatVector.fromArray(F, x, x3 + c + k * L);
-                a00 = w0k.fma(x0k, a00);
-                a01 = w0k.fma(x1k, a01);
-                a02 = w0k.fma(x2k, a02);
-                a03 = w0k.fma(x3k, a03);
-                a10 = w1k.fma(x0k, a10);
-                a11 = w1k.fma(x1k, a11);
-                a12 = w1k.fma(x2k, a12);
-                a13 = w1k.fma(x3k, a13);
-                a20 = w2k.fma(x0k, a20);
-                a21 = w2k.fma(x1k, a21);
-                a22 = w2k.fma(x2k, a22);
-                a23 = w2k.fma(x3k, a23);
-                a30 = w3k.fma(x0k, a30);
-                a31 = w3k.fma(x1k, a31);
-                a32 = w3k.fma(x2k, a32);
-                a33 = w3k.fma(x3k, a33);
-            }
-        }
-        a00.intoArray(buf, bo);
-        a10.intoArray(buf, bo + L);
-        a20.intoArray(buf, bo + 2 * L);
-        a30.intoArray(buf, bo + 3 * L);
-        a01.intoArray(buf, bo + 4 * L);
-        a11.intoArray(buf, bo + 5 * L);
-        a21.intoArray(buf, bo + 6 * L);
-        a31.intoArray(buf, bo + 7 * L);
-        a02.intoArray(buf, bo + 8 * L);
-        a12.intoArray(buf, bo + 9 * L);
-        a22.intoArray(buf, bo + 10 * L);
-        a32.intoArray(buf, bo + 11 * L);
-        a03.intoArray(buf, bo + 12 * L);
-        a13.intoArray(buf, bo + 13 * L);
-        a23.intoArray(buf, bo + 14 * L);
-        a33.intoArray(buf, bo + 15 * L);
+        rows2tokens4(r0, 0, t, x, buf, bo);
+        rows2tokens4(r0, 2, t, x, buf, bo);
         VectorMath.sum16(buf, bo, buf, bo + 16 * L);
         for (int j = 0; j < 4; j++) {
             for (int i = 0; i < 4; i++) {
                 y[(t + j) * rows + r0 + i] = (buf[bo + 16 * L + 4 * j + i] + tail(r0 + i, x, (t + j) * cols)) * rowFactors[r0 + i];
             }
         }
+    }
+
+    /**
+     * Rows {@code r0 + i0} and {@code r0 + i0 + 1} of a full tile for tokens {@code t .. t+3}: eight accumulators, stored at
+     * {@code buf[bo + (4 j + i) L]} (token j, row i of the tile) for {@link VectorMath#sum16}. Per accumulator the FMAs run in
+     * column order, as in every kernel here.
+     */
+    private void rows2tokens4(int r0, int i0, int t, float[] x, float[] buf, int bo) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final long o = (long) r0 * cols + (long) i0 * G;
+        final int x0 = (t + 0) * cols;
+        final int x1 = (t + 1) * cols;
+        final int x2 = (t + 2) * cols;
+        final int x3 = (t + 3) * cols;
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        for (int c = 0; c < full; c += G) {
+            final long q = o + 4L * c;
+            IntVector v = IntVector.fromMemorySegment(I, packed, q, ByteOrder.LITTLE_ENDIAN);
+            IntVector u = IntVector.fromMemorySegment(I, packed, q + G, ByteOrder.LITTLE_ENDIAN);
+            FloatVector w, z, xv;
+            w = v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            z = u.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            xv = FloatVector.fromArray(F, x, x0 + c + 0 * L);
+            a0 = w.fma(xv, a0);
+            b0 = z.fma(xv, b0);
+            xv = FloatVector.fromArray(F, x, x1 + c + 0 * L);
+            a1 = w.fma(xv, a1);
+            b1 = z.fma(xv, b1);
+            xv = FloatVector.fromArray(F, x, x2 + c + 0 * L);
+            a2 = w.fma(xv, a2);
+            b2 = z.fma(xv, b2);
+            xv = FloatVector.fromArray(F, x, x3 + c + 0 * L);
+            a3 = w.fma(xv, a3);
+            b3 = z.fma(xv, b3);
+            w = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            z = u.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            xv = FloatVector.fromArray(F, x, x0 + c + 1 * L);
+            a0 = w.fma(xv, a0);
+            b0 = z.fma(xv, b0);
+            xv = FloatVector.fromArray(F, x, x1 + c + 1 * L);
+            a1 = w.fma(xv, a1);
+            b1 = z.fma(xv, b1);
+            xv = FloatVector.fromArray(F, x, x2 + c + 1 * L);
+            a2 = w.fma(xv, a2);
+            b2 = z.fma(xv, b2);
+            xv = FloatVector.fromArray(F, x, x3 + c + 1 * L);
+            a3 = w.fma(xv, a3);
+            b3 = z.fma(xv, b3);
+            w = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            z = u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            xv = FloatVector.fromArray(F, x, x0 + c + 2 * L);
+            a0 = w.fma(xv, a0);
+            b0 = z.fma(xv, b0);
+            xv = FloatVector.fromArray(F, x, x1 + c + 2 * L);
+            a1 = w.fma(xv, a1);
+            b1 = z.fma(xv, b1);
+            xv = FloatVector.fromArray(F, x, x2 + c + 2 * L);
+            a2 = w.fma(xv, a2);
+            b2 = z.fma(xv, b2);
+            xv = FloatVector.fromArray(F, x, x3 + c + 2 * L);
+            a3 = w.fma(xv, a3);
+            b3 = z.fma(xv, b3);
+            w = v.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            z = u.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            xv = FloatVector.fromArray(F, x, x0 + c + 3 * L);
+            a0 = w.fma(xv, a0);
+            b0 = z.fma(xv, b0);
+            xv = FloatVector.fromArray(F, x, x1 + c + 3 * L);
+            a1 = w.fma(xv, a1);
+            b1 = z.fma(xv, b1);
+            xv = FloatVector.fromArray(F, x, x2 + c + 3 * L);
+            a2 = w.fma(xv, a2);
+            b2 = z.fma(xv, b2);
+            xv = FloatVector.fromArray(F, x, x3 + c + 3 * L);
+            a3 = w.fma(xv, a3);
+            b3 = z.fma(xv, b3);
+        }
+        a0.intoArray(buf, bo + (0 + i0) * L);
+        b0.intoArray(buf, bo + (0 + i0 + 1) * L);
+        a1.intoArray(buf, bo + (4 + i0) * L);
+        b1.intoArray(buf, bo + (4 + i0 + 1) * L);
+        a2.intoArray(buf, bo + (8 + i0) * L);
+        b2.intoArray(buf, bo + (8 + i0 + 1) * L);
+        a3.intoArray(buf, bo + (12 + i0) * L);
+        b3.intoArray(buf, bo + (12 + i0 + 1) * L);
     }
 
     /** Rows {@code r0 .. r0+3} (a full tile of one band) for token {@code t}; activations of token t at {@code x[t * cols]}. */
