@@ -427,7 +427,11 @@ public final class Q8_0Matrix implements WeightMatrix {
         }
     }
 
-    /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+3}. */
+    /**
+     * Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+3}, as two passes of two rows ({@link #rows2tokens4}):
+     * sixteen accumulators do not fit AVX2's 16 vector registers and the one-pass kernel spilled. `QuickMatrixRates q8_0
+     * 4864x896 4 1`, processes alternated: 15.0-15.1 -> 23.7-24.5 G products/s (8 tokens: 14.8-14.9 -> 22.2-22.4).
+     */
     private void tile4x4(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
         final int full = cols / G * G;
@@ -441,117 +445,8 @@ public final class Q8_0Matrix implements WeightMatrix {
         final int x1 = (t + 1) * cols;
         final int x2 = (t + 2) * cols;
         final int x3 = (t + 3) * cols;
-        FloatVector a00 = FloatVector.zero(F); FloatVector a01 = FloatVector.zero(F); FloatVector a02 = FloatVector.zero(F); FloatVector a03 = FloatVector.zero(F);
-        FloatVector a10 = FloatVector.zero(F); FloatVector a11 = FloatVector.zero(F); FloatVector a12 = FloatVector.zero(F); FloatVector a13 = FloatVector.zero(F);
-        FloatVector a20 = FloatVector.zero(F); FloatVector a21 = FloatVector.zero(F); FloatVector a22 = FloatVector.zero(F); FloatVector a23 = FloatVector.zero(F);
-        FloatVector a30 = FloatVector.zero(F); FloatVector a31 = FloatVector.zero(F); FloatVector a32 = FloatVector.zero(F); FloatVector a33 = FloatVector.zero(F);
-        long off = base;
-        for (int c = 0; c < full; c += G, off += 4L * GB) {
-            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
-            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
-            b = (c + 0 * L) >> bwShift;
-            FloatVector w00 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + b]);
-            FloatVector w10 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + b]);
-            FloatVector w20 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + b]);
-            FloatVector w30 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + b]);
-            FloatVector x00 = FloatVector.fromArray(F, x, x0 + c + 0 * L);
-            FloatVector x10 = FloatVector.fromArray(F, x, x1 + c + 0 * L);
-            FloatVector x20 = FloatVector.fromArray(F, x, x2 + c + 0 * L);
-            FloatVector x30 = FloatVector.fromArray(F, x, x3 + c + 0 * L);
-            a00 = w00.fma(x00, a00);
-            a01 = w00.fma(x10, a01);
-            a02 = w00.fma(x20, a02);
-            a03 = w00.fma(x30, a03);
-            a10 = w10.fma(x00, a10);
-            a11 = w10.fma(x10, a11);
-            a12 = w10.fma(x20, a12);
-            a13 = w10.fma(x30, a13);
-            a20 = w20.fma(x00, a20);
-            a21 = w20.fma(x10, a21);
-            a22 = w20.fma(x20, a22);
-            a23 = w20.fma(x30, a23);
-            a30 = w30.fma(x00, a30);
-            a31 = w30.fma(x10, a31);
-            a32 = w30.fma(x20, a32);
-            a33 = w30.fma(x30, a33);
-            b = (c + 1 * L) >> bwShift;
-            FloatVector w01 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + b]);
-            FloatVector w11 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + b]);
-            FloatVector w21 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + b]);
-            FloatVector w31 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + b]);
-            FloatVector x01 = FloatVector.fromArray(F, x, x0 + c + 1 * L);
-            FloatVector x11 = FloatVector.fromArray(F, x, x1 + c + 1 * L);
-            FloatVector x21 = FloatVector.fromArray(F, x, x2 + c + 1 * L);
-            FloatVector x31 = FloatVector.fromArray(F, x, x3 + c + 1 * L);
-            a00 = w01.fma(x01, a00);
-            a01 = w01.fma(x11, a01);
-            a02 = w01.fma(x21, a02);
-            a03 = w01.fma(x31, a03);
-            a10 = w11.fma(x01, a10);
-            a11 = w11.fma(x11, a11);
-            a12 = w11.fma(x21, a12);
-            a13 = w11.fma(x31, a13);
-            a20 = w21.fma(x01, a20);
-            a21 = w21.fma(x11, a21);
-            a22 = w21.fma(x21, a22);
-            a23 = w21.fma(x31, a23);
-            a30 = w31.fma(x01, a30);
-            a31 = w31.fma(x11, a31);
-            a32 = w31.fma(x21, a32);
-            a33 = w31.fma(x31, a33);
-            b = (c + 2 * L) >> bwShift;
-            FloatVector w02 = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + b]);
-            FloatVector w12 = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + b]);
-            FloatVector w22 = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + b]);
-            FloatVector w32 = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + b]);
-            FloatVector x02 = FloatVector.fromArray(F, x, x0 + c + 2 * L);
-            FloatVector x12 = FloatVector.fromArray(F, x, x1 + c + 2 * L);
-            FloatVector x22 = FloatVector.fromArray(F, x, x2 + c + 2 * L);
-            FloatVector x32 = FloatVector.fromArray(F, x, x3 + c + 2 * L);
-            a00 = w02.fma(x02, a00);
-            a01 = w02.fma(x12, a01);
-            a02 = w02.fma(x22, a02);
-            a03 = w02.fma(x32, a03);
-            a10 = w12.fma(x02, a10);
-            a11 = w12.fma(x12, a11);
-            a12 = w12.fma(x22, a12);
-            a13 = w12.fma(x32, a13);
-            a20 = w22.fma(x02, a20);
-            a21 = w22.fma(x12, a21);
-            a22 = w22.fma(x22, a22);
-            a23 = w22.fma(x32, a23);
-            a30 = w32.fma(x02, a30);
-            a31 = w32.fma(x12, a31);
-            a32 = w32.fma(x22, a32);
-            a33 = w32.fma(x32, a33);
-            b = (c + 3 * L) >> bwShift;
-            FloatVector w03 = ((FloatVector) v0.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + b]);
-            FloatVector w13 = ((FloatVector) v1.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + b]);
-            FloatVector w23 = ((FloatVector) v2.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + b]);
-            FloatVector w33 = ((FloatVector) v3.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + b]);
-            FloatVector x03 = FloatVector.fromArray(F, x, x0 + c + 3 * L);
-            FloatVector x13 = FloatVector.fromArray(F, x, x1 + c + 3 * L);
-            FloatVector x23 = FloatVector.fromArray(F, x, x2 + c + 3 * L);
-            FloatVector x33 = FloatVector.fromArray(F, x, x3 + c + 3 * L);
-            a00 = w03.fma(x03, a00);
-            a01 = w03.fma(x13, a01);
-            a02 = w03.fma(x23, a02);
-            a03 = w03.fma(x33, a03);
-            a10 = w13.fma(x03, a10);
-            a11 = w13.fma(x13, a11);
-            a12 = w13.fma(x23, a12);
-            a13 = w13.fma(x33, a13);
-            a20 = w23.fma(x03, a20);
-            a21 = w23.fma(x13, a21);
-            a22 = w23.fma(x23, a22);
-            a23 = w23.fma(x33, a23);
-            a30 = w33.fma(x03, a30);
-            a31 = w33.fma(x13, a31);
-            a32 = w33.fma(x23, a32);
-            a33 = w33.fma(x33, a33);
-        }
+        rows2tokens4(r0, 0, t, x, buf, bo);
+        rows2tokens4(r0, 2, t, x, buf, bo);
         final int tl = cols - full;
         final long toff = base + (long) (full / 1) * 4;
         float q00 = 0f; float q01 = 0f; float q02 = 0f; float q03 = 0f;
@@ -581,22 +476,6 @@ public final class Q8_0Matrix implements WeightMatrix {
             q32 += u3 * x[x2 + full + i];
             q33 += u3 * x[x3 + full + i];
         }
-        a00.intoArray(buf, bo);
-        a10.intoArray(buf, bo + 1 * L);
-        a20.intoArray(buf, bo + 2 * L);
-        a30.intoArray(buf, bo + 3 * L);
-        a01.intoArray(buf, bo + 4 * L);
-        a11.intoArray(buf, bo + 5 * L);
-        a21.intoArray(buf, bo + 6 * L);
-        a31.intoArray(buf, bo + 7 * L);
-        a02.intoArray(buf, bo + 8 * L);
-        a12.intoArray(buf, bo + 9 * L);
-        a22.intoArray(buf, bo + 10 * L);
-        a32.intoArray(buf, bo + 11 * L);
-        a03.intoArray(buf, bo + 12 * L);
-        a13.intoArray(buf, bo + 13 * L);
-        a23.intoArray(buf, bo + 14 * L);
-        a33.intoArray(buf, bo + 15 * L);
         VectorMath.sum16(buf, bo, buf, bo + 16 * L);
         y[(t + 0) * rows + r0 + 0] = buf[bo + 16 * L + 0] + q00;
         y[(t + 0) * rows + r0 + 1] = buf[bo + 16 * L + 1] + q10;
@@ -615,6 +494,100 @@ public final class Q8_0Matrix implements WeightMatrix {
         y[(t + 3) * rows + r0 + 2] = buf[bo + 16 * L + 14] + q23;
         y[(t + 3) * rows + r0 + 3] = buf[bo + 16 * L + 15] + q33;
     }
+    /**
+     * Rows {@code r0 + i0} and {@code r0 + i0 + 1} of a full tile for tokens {@code t .. t+3}: eight accumulators, stored at
+     * {@code buf[bo + (4 j + i) L]} (token j, row i of the tile) for {@link VectorMath#sum16}; per accumulator the FMAs run
+     * in column order with {@code code * scale} as in every kernel here.
+     */
+    private void rows2tokens4(int r0, int i0, int t, float[] x, float[] buf, int bo) {
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final long o = (long) r0 * cols + (long) i0 * GB;
+        final int sa = (r0 + i0) * nb;
+        final int sb = sa + nb;
+        final int x0 = (t + 0) * cols;
+        final int x1 = (t + 1) * cols;
+        final int x2 = (t + 2) * cols;
+        final int x3 = (t + 3) * cols;
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        for (int c = 0; c < full; c += G) {
+            final long q = o + 4L * c;
+            IntVector v = IntVector.fromMemorySegment(I, packed, q, ByteOrder.LITTLE_ENDIAN);
+            IntVector u = IntVector.fromMemorySegment(I, packed, q + GB, ByteOrder.LITTLE_ENDIAN);
+            FloatVector w, z, xv;
+            int b;
+            b = (c + 0 * L) >> bwShift;
+            w = ((FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sa + b]);
+            z = ((FloatVector) u.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb + b]);
+            xv = FloatVector.fromArray(F, x, x0 + c + 0 * L);
+            a0 = w.fma(xv, a0);
+            b0 = z.fma(xv, b0);
+            xv = FloatVector.fromArray(F, x, x1 + c + 0 * L);
+            a1 = w.fma(xv, a1);
+            b1 = z.fma(xv, b1);
+            xv = FloatVector.fromArray(F, x, x2 + c + 0 * L);
+            a2 = w.fma(xv, a2);
+            b2 = z.fma(xv, b2);
+            xv = FloatVector.fromArray(F, x, x3 + c + 0 * L);
+            a3 = w.fma(xv, a3);
+            b3 = z.fma(xv, b3);
+            b = (c + 1 * L) >> bwShift;
+            w = ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sa + b]);
+            z = ((FloatVector) u.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb + b]);
+            xv = FloatVector.fromArray(F, x, x0 + c + 1 * L);
+            a0 = w.fma(xv, a0);
+            b0 = z.fma(xv, b0);
+            xv = FloatVector.fromArray(F, x, x1 + c + 1 * L);
+            a1 = w.fma(xv, a1);
+            b1 = z.fma(xv, b1);
+            xv = FloatVector.fromArray(F, x, x2 + c + 1 * L);
+            a2 = w.fma(xv, a2);
+            b2 = z.fma(xv, b2);
+            xv = FloatVector.fromArray(F, x, x3 + c + 1 * L);
+            a3 = w.fma(xv, a3);
+            b3 = z.fma(xv, b3);
+            b = (c + 2 * L) >> bwShift;
+            w = ((FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sa + b]);
+            z = ((FloatVector) u.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb + b]);
+            xv = FloatVector.fromArray(F, x, x0 + c + 2 * L);
+            a0 = w.fma(xv, a0);
+            b0 = z.fma(xv, b0);
+            xv = FloatVector.fromArray(F, x, x1 + c + 2 * L);
+            a1 = w.fma(xv, a1);
+            b1 = z.fma(xv, b1);
+            xv = FloatVector.fromArray(F, x, x2 + c + 2 * L);
+            a2 = w.fma(xv, a2);
+            b2 = z.fma(xv, b2);
+            xv = FloatVector.fromArray(F, x, x3 + c + 2 * L);
+            a3 = w.fma(xv, a3);
+            b3 = z.fma(xv, b3);
+            b = (c + 3 * L) >> bwShift;
+            w = ((FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sa + b]);
+            z = ((FloatVector) u.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sb + b]);
+            xv = FloatVector.fromArray(F, x, x0 + c + 3 * L);
+            a0 = w.fma(xv, a0);
+            b0 = z.fma(xv, b0);
+            xv = FloatVector.fromArray(F, x, x1 + c + 3 * L);
+            a1 = w.fma(xv, a1);
+            b1 = z.fma(xv, b1);
+            xv = FloatVector.fromArray(F, x, x2 + c + 3 * L);
+            a2 = w.fma(xv, a2);
+            b2 = z.fma(xv, b2);
+            xv = FloatVector.fromArray(F, x, x3 + c + 3 * L);
+            a3 = w.fma(xv, a3);
+            b3 = z.fma(xv, b3);
+        }
+        a0.intoArray(buf, bo + (0 + i0) * L);
+        b0.intoArray(buf, bo + (0 + i0 + 1) * L);
+        a1.intoArray(buf, bo + (4 + i0) * L);
+        b1.intoArray(buf, bo + (4 + i0 + 1) * L);
+        a2.intoArray(buf, bo + (8 + i0) * L);
+        b2.intoArray(buf, bo + (8 + i0 + 1) * L);
+        a3.intoArray(buf, bo + (12 + i0) * L);
+        b3.intoArray(buf, bo + (12 + i0 + 1) * L);
+    }
+
     /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+0}. */
     private void tile4x1(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
