@@ -412,13 +412,15 @@ public final class Q8_0Matrix implements WeightMatrix {
      * the ports the FMAs need), but reading the next weights overlaps the arithmetic. One JVM alternating the
      * two (QuickMatrixRates, thread CPU time, G weights/s, register vs tile): 16 tokens [896x4864] 37.5 vs
      * 40.6, [4864x2048] 31.6 vs 39.0; 8 tokens [896x4864] 37.7 vs 30.0, [4864x896] 31.2 vs 29.7,
-     * [151936x896] 25.5 vs 20.0.
+     * [151936x896] 25.5 vs 20.0. With the register kernel in two passes of two rows ({@link #rows2tokens4}) it won up to
+     * 32 tokens (`QuickMatrixRates q8_0 SHAPE N 1`, G products/s, register vs tile): 16 tokens [4864x896] 23.2 vs 18.7,
+     * [896x4864] 25.3 vs 17.5; 32 tokens 23.2 vs 23.2 and 24.3 vs 21.4; 48 tokens 16.2 vs 24.3 and 23.4 vs 24.9.
      */
     private boolean widens(int n) {
         return n >= WIDEN_MIN_TOKENS;
     }
 
-    private static final int WIDEN_MIN_TOKENS = 16;
+    private static final int WIDEN_MIN_TOKENS = 32;
 
     @Override
     public void row(int r, float[] dst, int off) {

@@ -447,7 +447,7 @@ class GgmlMatrixTest {
     @ParameterizedTest
     @CsvSource({"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_0", "Q4_1", "Q5_1", "Q5_K", "IQ4_NL", "IQ4_XS", "Q2_K", "Q3_K"})
     void batchedTokensAreBitwiseIdenticalToSingleTokens(String type) {
-        int rows = 39, cols = type.endsWith("_K") || type.equals("IQ4_XS") ? 512 : 352, maxN = 26;
+        int rows = 39, cols = type.endsWith("_K") || type.equals("IQ4_XS") ? 512 : 352, maxN = 36; // Q8_0-based types widen from 32 tokens
         Case k = random(type, rows, cols, 9);
         float[] x = Fp8BlockMatrixTest.activations(maxN, cols, 13);
         float[][] alone = new float[maxN][rows];
