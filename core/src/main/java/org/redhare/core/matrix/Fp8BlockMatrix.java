@@ -252,9 +252,12 @@ public final class Fp8BlockMatrix implements WeightMatrix {
      * into a per-thread float tile and the five-row micro-kernel runs on plain float loads: widening in
      * registers costs three integer operations per float vector on the ports the FMAs use, and the register
      * path repeats it for every 4 tokens. The tile holds exactly the floats the register path computes and the
-     * FMAs run in the same order, so results are bit for bit the same.
+     * FMAs run in the same order, so results are bit for bit the same. Since the four-token register kernel runs in
+     * two passes of two rows ({@link #rows2tokens4}) it wins below 16 tokens (`QuickMatrixRates fp8 SHAPE N 1`, G
+     * products/s, register vs tile): 8 tokens [4864x896] 16.7 vs 13.4, [896x4864] 18.7 vs 14.1; 16 tokens 15.8 vs 18.3
+     * and 17.2 vs 19.3.
      */
-    private static final int WIDEN_MIN_TOKENS = 8;
+    private static final int WIDEN_MIN_TOKENS = 16;
 
     /** Few tokens: tiles {@code tile0 .. tile1} widened in registers, activations of the current band in {@code buf[0 ..]}. */
     private void run(float[] x, int n, float[] y, int tile0, int tile1, float[] buf) {

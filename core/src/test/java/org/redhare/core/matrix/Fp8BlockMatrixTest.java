@@ -91,7 +91,7 @@ class Fp8BlockMatrixTest {
     @CsvSource({
             "1, 1, 128, 128, 1", "5, 17, 128, 128, 1", "7, 100, 128, 128, 3", "33, 200, 128, 128, 17",
             "130, 300, 128, 128, 3", "9, 200, 4, 64, 5", "13, 257, 2, 64, 17", "5, 300, 3, 192, 6", "64, 128, 128, 128, 4", "6, 64, 1, 64, 7",
-            "9, 2600, 128, 128, 23", "6, 2000, 1, 64, 13", // long rows with a column tail, prompt path
+            "9, 2600, 128, 128, 23", "6, 2000, 1, 64, 17", // long rows with a column tail, prompt path
             "300, 200, 128, 128, 9", "256, 130, 128, 128, 12", // several 128-row bands: work split inside bands, short last groups
             "40, 200, 1, 200, 12", "41, 70, 41, 70, 9", // per-channel and per-tensor scales (one column block)
             "3, 100, 128, 128, 9", "2, 40, 1, 40, 8"}) // fewer rows than a five-row group; rows shorter than one column group
@@ -116,7 +116,7 @@ class Fp8BlockMatrixTest {
     @ParameterizedTest(name = "[{0} x {1}] blocks {2}x64")
     @CsvSource({"37, 333, 16", "13, 2600, 16", "300, 256, 128"}) // short and long rows, bands shorter and longer than a work item
     void batchedTokensAreBitwiseIdenticalToSingleTokens(int rows, int cols, int bh) {
-        int n = 13; // 13 tokens take the widened-tile path (8+), 3 tokens the register path
+        int n = 17; // 17 tokens take the widened-tile path (16+), 3 tokens the register path
         Case k = random(rows, cols, bh, 64, 5);
         float[] x = activations(n, cols, 11);
         float[] batched = new float[n * rows];
@@ -146,7 +146,7 @@ class Fp8BlockMatrixTest {
     @ParameterizedTest(name = "second block scale {0}")
     @CsvSource({"0.7", "6.1e-13"}) // 6.1e-13 is below 2^-33
     void promptTileGivesTheOneTokenBitsWithSubnormalCodesAndActivations(float tinyScale) {
-        int rows = 11, cols = 256, n = 12; // 12 tokens take the prompt path
+        int rows = 11, cols = 256, n = 16; // 16 tokens take the prompt path
         MemorySegment codes = Arena.ofAuto().allocate((long) rows * cols);
         for (int i = 0, c = 0; i < rows * cols; c = (c + 1) & 0xFF) {
             if ((c & 0x7F) != 0x7F) {
