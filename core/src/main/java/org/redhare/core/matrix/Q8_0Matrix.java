@@ -672,10 +672,8 @@ public final class Q8_0Matrix implements WeightMatrix {
         for (int i = 0; i < h; i++) {
             int ra = (tile0 + i) * QuantKernels.TILE;
             int rb = (tile0 + h + i) * QuantKernels.TILE;
-            if (rb + QuantKernels.TILE <= rows && bw == 32 && G >= 32) {
+            if (rb + QuantKernels.TILE <= rows && (bw == 32 && G >= 32 || bw == 16)) {
                 tiles2x1Block(ra, rb, x, y, buf, 0);
-            } else if (rb + QuantKernels.TILE <= rows && bw == 16) {
-                tiles2x1Block16(ra, rb, x, y, buf, 0);
             } else if (rb + QuantKernels.TILE <= rows) {
                 tiles2x1(ra, rb, x, y, buf, 0);
             } else {
@@ -807,7 +805,7 @@ public final class Q8_0Matrix implements WeightMatrix {
     }
 
     /**
-     * {@link #tiles2x1} for blocks of 32 columns (Q8_0, IQ4_NL, IQ4_XS) on vectors of 8 lanes or more, where step
+     * {@link #tiles2x1} for blocks of 32 columns (Q8_0, IQ4_NL, IQ4_XS) on vectors of 8 lanes or more, and of 16 (Q6_K, Q3_K), where step
      * k of group {@code g} reads scale {@code g * (G / 32) + kL / 32}, constants but for {@code g}. With that index
      * linear in the loop counter, C2 checks the scale indexes once before the loop and loads each row's scale once per group; computed
      * as {@code (c + k L) >> bwShift} they stayed in the loop, and C2 compiled the loop in one of two forms per
@@ -825,7 +823,7 @@ public final class Q8_0Matrix implements WeightMatrix {
      * 10.33 (whole rows per turn: 11.64, 11.48, 12.51 and 9.99). End to end (`bench -p 16 -n 128 -t 1`, alternated
      * processes): qwen2.5-0.5b Q8_0 decode 14.8-15.2 -> 16.8-19.5 tok/s, llama-3.2-1b Q8_0 6.3-6.4 -> 8.1.
      *
-     * <p>Blocks of 16 columns (Q6_K, Q3_K) take {@link #tiles2x1Block16}.
+     * <p>Blocks of 16 columns (Q6_K, Q3_K) take {@link #tiles2x1Block16Stream} in the same turns.
      */
     private void tiles2x1Block(int r0, int rb, float[] x, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
@@ -833,8 +831,13 @@ public final class Q8_0Matrix implements WeightMatrix {
         java.util.Arrays.fill(buf, bo, bo + 8 * L, 0f);
         for (int g0 = 0; g0 < groups; g0 += STREAM_GROUPS) {
             final int g1 = Math.min(groups, g0 + STREAM_GROUPS);
-            tiles2x1BlockStream(r0, x, g0, g1, buf, bo);
-            tiles2x1BlockStream(rb, x, g0, g1, buf, bo + 4 * L);
+            if (bw == 16) {
+                tiles2x1Block16Stream(r0, x, g0, g1, buf, bo);
+                tiles2x1Block16Stream(rb, x, g0, g1, buf, bo + 4 * L);
+            } else {
+                tiles2x1BlockStream(r0, x, g0, g1, buf, bo);
+                tiles2x1BlockStream(rb, x, g0, g1, buf, bo + 4 * L);
+            }
         }
         finish4x1(r0, 0, x, y, buf, bo);
         finish4x1(rb, 0, x, y, buf, bo + 4 * L);
@@ -887,26 +890,12 @@ public final class Q8_0Matrix implements WeightMatrix {
     }
 
     /**
-     * {@link #tiles2x1Block} for blocks of 16 columns (Q6_K, Q3_K): the same method but for its scale index,
+     * {@link #tiles2x1BlockStream} for blocks of 16 columns (Q6_K, Q3_K): the same method but for its scale index,
      * {@code g * (G / 16) + kL / 16}. A copy, because the factor must be a constant: one method choosing the factor by
      * a test of {@code bw} at each index decoded llama-3.2-1b Q4_K_M 11% faster (6.8 -> 7.5 tok/s, where both block
      * widths run from the first token), but qwen2.5-0.5b Q4_K_M, whose first matrices are Q5_0, in two speeds per
      * process (19.0 once, 10.8 and 11.7 twice, against 15.0-16.4 before).
      */
-    private void tiles2x1Block16(int r0, int rb, float[] x, float[] y, float[] buf, int bo) {
-        final int L = Kernels.L;
-        final int groups = cols / G;
-        java.util.Arrays.fill(buf, bo, bo + 8 * L, 0f);
-        for (int g0 = 0; g0 < groups; g0 += STREAM_GROUPS) {
-            final int g1 = Math.min(groups, g0 + STREAM_GROUPS);
-            tiles2x1Block16Stream(r0, x, g0, g1, buf, bo);
-            tiles2x1Block16Stream(rb, x, g0, g1, buf, bo + 4 * L);
-        }
-        finish4x1(r0, 0, x, y, buf, bo);
-        finish4x1(rb, 0, x, y, buf, bo + 4 * L);
-    }
-
-    /** {@link #tiles2x1BlockStream} for blocks of 16 columns. */
     private void tiles2x1Block16Stream(int r0, float[] x, int g0, int g1, float[] buf, int ao) {
         final int L = Kernels.L;
         final int sr0 = (r0 + 0) * nb;
