@@ -118,6 +118,38 @@ public final class NativeMemory {
         return MemorySegment.ofAddress(mapped.address()).reinterpret(mapped.byteSize(), arena, null);
     }
 
+    /** The JDK's class of native segments ({@code NativeMemorySegmentImpl}; mapped segments are a subclass). */
+    private static final Class<? extends MemorySegment> NATIVE = MemorySegment.ofAddress(0).getClass();
+
+    /**
+     * {@code m}, with its class checked once so that C2 knows it inside the caller's loops; every kernel that reads
+     * weights or the KV cache from a segment calls this first, on a segment that {@link #nativeOrCopy} or this class
+     * made.
+     *
+     * <p>Why: a segment field's class is only known to C2 through the type profile of the Vector API's shared load
+     * methods, and whether that profile is ready when a kernel is compiled depends on timing. When it was not, C2 kept
+     * the segment's class and session checks inside the loop, for every vector load: the FP8 one-token kernel ran
+     * 20.3-21.1 tok/s (qwen2.5-0.5b, one thread) instead of 23.3-24.0 in about one process of three, and with type
+     * profiling off ({@code -XX:-UseTypeProfile}) at 4.0 G weights/s instead of 14.2-14.9 in every one. With the
+     * class checked here (the {@code Class.cast} intrinsic, the class a constant), every process compiles the fast
+     * loop, profile or not (docs/PERFORMANCE.md, nineteenth session).
+     *
+     * @throws ClassCastException if {@code m} is not native (a heap segment)
+     */
+    public static MemorySegment typed(MemorySegment m) {
+        return NATIVE.cast(m);
+    }
+
+    /** {@code m} if it is native, else a native copy of it (heap segments, as tests make), for {@link #typed}. */
+    public static MemorySegment nativeOrCopy(MemorySegment m) {
+        if (m.isNative()) {
+            return m;
+        }
+        MemorySegment copy = allocate(m.byteSize());
+        copy.copyFrom(m);
+        return copy;
+    }
+
     /** {@code bytes} of zeroed memory freed when the segment becomes unreachable. */
     public static MemorySegment allocate(long bytes) {
         return allocate(bytes, Arena.ofAuto());

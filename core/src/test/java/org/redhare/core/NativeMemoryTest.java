@@ -31,6 +31,24 @@ class NativeMemoryTest {
     }
 
     @Test
+    void kernelsSeeNativeSegmentsAndHeapOnesAreCopied() {
+        MemorySegment small = NativeMemory.allocate(100);
+        MemorySegment large = NativeMemory.allocate(NativeMemory.HUGE_PAGE + 1);
+        MemorySegment arena = Arena.ofAuto().allocate(64);
+        for (MemorySegment m : List.of(small, large, arena)) {
+            assertThat(NativeMemory.typed(m)).isSameAs(m);
+            assertThat(NativeMemory.nativeOrCopy(m)).isSameAs(m);
+        }
+        byte[] bytes = {1, 2, 3, -4, 5};
+        MemorySegment heap = MemorySegment.ofArray(bytes);
+        assertThatThrownBy(() -> NativeMemory.typed(heap)).isInstanceOf(ClassCastException.class);
+        MemorySegment copy = NativeMemory.nativeOrCopy(heap);
+        assertThat(copy.isNative()).isTrue();
+        assertThat(NativeMemory.typed(copy)).isSameAs(copy);
+        assertThat(copy.toArray(ValueLayout.JAVA_BYTE)).containsExactly(bytes);
+    }
+
+    @Test
     void smallBuffersComeFromTheArena() {
         MemorySegment m = NativeMemory.allocate(100);
         assertThat(m.byteSize()).isEqualTo(100);

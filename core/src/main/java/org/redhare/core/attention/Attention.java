@@ -1,5 +1,6 @@
 package org.redhare.core.attention;
 
+import org.redhare.core.NativeMemory;
 import org.redhare.core.ops.VectorMath;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -181,6 +182,7 @@ public final class Attention {
 
     /** Lane-wise FMA chain of the key at byte offset {@code base} and the query at {@code q[qo ...]} over the vector part. */
     private static FloatVector dot(MemorySegment keys, long base, float[] q, int qo, int vec) {
+        keys = NativeMemory.typed(keys);
         FloatVector acc = FloatVector.zero(F);
         for (int i = 0; i < vec; i += F.length()) {
             acc = FloatVector.fromMemorySegment(F, keys, base + i * 4L, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.fromArray(F, q, qo + i), acc);
@@ -193,6 +195,7 @@ public final class Attention {
      * lane sums land at {@code tmp[16L + 4 * key + head]}.
      */
     private void tile4x4(MemorySegment keys, long k0, long k1, long k2, long k3, float[] q, int q0, int q1, int q2, int q3, int vec, float[] tmp) {
+        keys = NativeMemory.typed(keys);
         final int L = F.length();
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
         FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
@@ -222,6 +225,7 @@ public final class Attention {
     /** Four output vectors of one head ({@code out[o ...]}) plus {@code p[j] * v_j} over every key j, in key order. */
     private static void valuesOneHead4(MemorySegment values, int[] table, int bs, long rowBytes, long colBytes, int ctx, float[] buf,
                                        int pb, float[] out, int o) {
+        values = NativeMemory.typed(values);
         final int L = F.length();
         FloatVector a0 = FloatVector.fromArray(F, out, o), a1 = FloatVector.fromArray(F, out, o + L);
         FloatVector a2 = FloatVector.fromArray(F, out, o + 2 * L), a3 = FloatVector.fromArray(F, out, o + 3 * L);
@@ -242,6 +246,7 @@ public final class Attention {
     /** Four output vectors of four heads ({@code out[o_h ...]}) plus {@code p_h[j] * v_j} over every key j, in key order. */
     private static void values4x4(MemorySegment values, int[] table, int bs, long rowBytes, long colBytes, int ctx, float[] buf,
                                   int p0, int p1, int p2, int p3, float[] out, int o0, int o1, int o2, int o3) {
+        values = NativeMemory.typed(values);
         final int L = F.length();
         FloatVector a00 = FloatVector.fromArray(F, out, o0), a01 = FloatVector.fromArray(F, out, o0 + L);
         FloatVector a02 = FloatVector.fromArray(F, out, o0 + 2 * L), a03 = FloatVector.fromArray(F, out, o0 + 3 * L);
@@ -283,6 +288,7 @@ public final class Attention {
 
     /** {@code out_h += p_h[j] * v_j} for every head of group g; the value row is read once for the group. */
     private void valuesF32(MemorySegment values, PagedKvCache cache, int[] table, int ctx, float[] out, int oBase, int group, float[] buf, int g) {
+        values = NativeMemory.typed(values);
         int L = F.length();
         int vec = vHeadDim / L * L;
         long rowBytes = (long) cache.vWidth() * 4;

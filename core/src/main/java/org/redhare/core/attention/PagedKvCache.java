@@ -1,5 +1,6 @@
 package org.redhare.core.attention;
 
+import org.redhare.core.NativeMemory;
 import org.redhare.core.ops.VectorMath;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -134,7 +135,7 @@ public final class PagedKvCache implements AutoCloseable {
     /** Dot product of {@code q[qOff..+len)} with the key columns {@code [col, col+len)} of row {@code slot}. */
     public float dotKey(int layer, int slot, int col, float[] q, int qOff, int len, float[] tmp) {
         if (dtype == KvDtype.F32) {
-            MemorySegment seg = keys[layer];
+            MemorySegment seg = NativeMemory.typed(keys[layer]);
             long base = ((long) slot * kWidth + col) * 4;
             int L = F.length();
             FloatVector acc = FloatVector.zero(F);
@@ -168,6 +169,7 @@ public final class PagedKvCache implements AutoCloseable {
     }
 
     private void accumulate(MemorySegment seg, int width, int slot, int col, float p, float[] out, int outOff, int len, float[] tmp) {
+        seg = NativeMemory.typed(seg);
         if (dtype == KvDtype.F32) {
             long base = ((long) slot * width + col) * 4;
             int L = F.length();

@@ -7,6 +7,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import org.redhare.core.DType;
+import org.redhare.core.NativeMemory;
 import org.redhare.core.Parallel;
 import org.redhare.core.ops.VectorMath;
 
@@ -26,7 +27,7 @@ public final class Bf16Matrix implements WeightMatrix {
 
     public Bf16Matrix(MemorySegment data, int rows, int cols) {
         MatrixChecks.size(data, rows, cols, 2, "BF16");
-        this.data = data;
+        this.data = NativeMemory.nativeOrCopy(data);
         this.rows = rows;
         this.cols = cols;
     }
@@ -102,6 +103,7 @@ public final class Bf16Matrix implements WeightMatrix {
 
     /** Rows {@code r, r + q, r + 2q, r + 3q} by tokens {@code t .. t+3}. */
     private void rows4tokens4(float[] xp, float[] y, int r, int q, int t, float[] sums) {
+        final MemorySegment data = NativeMemory.typed(this.data);
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final int full = cols / B * B;
@@ -321,6 +323,7 @@ public final class Bf16Matrix implements WeightMatrix {
      * profile, mostly waiting on memory). Tokens past the last group of four read the weights themselves.
      */
     private void widenTile5tokens4(int r, int rq, float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out) {
+        final MemorySegment data = NativeMemory.typed(this.data);
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final long stride = (long) rq * cols * 2;
@@ -454,6 +457,7 @@ public final class Bf16Matrix implements WeightMatrix {
 
     /** Rows {@code r, r + q, r + 2q, r + 3q}, one token. */
     private void rows4token1(float[] xp, float[] y, int r, int q, int t) {
+        final MemorySegment data = NativeMemory.typed(this.data);
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final int full = cols / B * B;
@@ -484,6 +488,7 @@ public final class Bf16Matrix implements WeightMatrix {
     /** Two rows, one token: the decode kernel ({@link #decode}). */
     /** Rows {@code ra} and {@code rb} (any two) for token {@code t}: two independent accumulator chains. */
     private void rows2token1(float[] xp, float[] y, int ra, int rb, int t) {
+        final MemorySegment data = NativeMemory.typed(this.data);
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final int full = cols / B * B;
@@ -503,6 +508,7 @@ public final class Bf16Matrix implements WeightMatrix {
     }
 
     private void row1token1(float[] xp, float[] y, int r, int t) {
+        final MemorySegment data = NativeMemory.typed(this.data);
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final int full = cols / B * B;
@@ -519,6 +525,7 @@ public final class Bf16Matrix implements WeightMatrix {
 
     /** Adds the columns past the last full block, in order, to {@code s}. */
     private float tail(long base, float[] xp, int xo, int full, float s) {
+        final MemorySegment data = NativeMemory.typed(this.data);
         for (int c = full; c < cols; c++) {
             s += Float.intBitsToFloat((data.get(LE_SHORT, base + c * 2L) & 0xFFFF) << 16) * xp[xo + c];
         }
@@ -527,6 +534,7 @@ public final class Bf16Matrix implements WeightMatrix {
 
     @Override
     public void row(int r, float[] dst, int off) {
+        final MemorySegment data = NativeMemory.typed(this.data);
         long base = (long) r * cols * 2;
         for (int c = 0; c < cols; c++) {
             dst[off + c] = Float.intBitsToFloat((data.get(LE_SHORT, base + c * 2L) & 0xFFFF) << 16);

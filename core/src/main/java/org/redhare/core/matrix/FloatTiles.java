@@ -3,6 +3,7 @@ package org.redhare.core.matrix;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
+import org.redhare.core.NativeMemory;
 
 /**
  * The prompt micro-kernel shared by the weight types whose rows widen to plain floats with no per-block
@@ -133,6 +134,7 @@ final class FloatTiles {
      */
     private static void rows3tokens4Fetching(float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out,
             MemorySegment ahead, long ta, long tb, long ts, long tmax) {
+        ahead = NativeMemory.typed(ahead);
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         long touched = 0;
@@ -328,6 +330,7 @@ final class FloatTiles {
      */
     static void tile5tokens4Fetching(float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out,
             MemorySegment ahead, long ta, long tb, long ts, long tmax) {
+        ahead = NativeMemory.typed(ahead);
         if (SPLIT) {
             rows3tokens4Fetching(tile, c0, c1, xp, xq, init, io, out, ahead, ta, tb, ts, tmax);
             rows2tokens4(tile, c0, c1, xp, xq, init, io, out);

@@ -8,6 +8,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.redhare.core.DType;
+import org.redhare.core.NativeMemory;
 import org.redhare.core.Parallel;
 import org.redhare.core.ops.VectorMath;
 
@@ -168,6 +169,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
 
     @Override
     public void row(int r, float[] dst, int off) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         for (int c = 0; c < cols; c++) {
             dst[off + c] = decode(packed.get(ValueLayout.JAVA_BYTE, QuantKernels.byteOffset(rows, cols, r, c)))
                     * weightScales[r / bh * nb + c / bw] * X_SCALE;
@@ -406,6 +408,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
      * loop; with a separately incremented offset it kept about 20 scalar instructions of checks per load.
      */
     private void stream4(int r0, float[] x, int xo, int c0, int c1, float[] buf, int ao) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         final int L = Kernels.L;
         final long o = (long) r0 * cols;
         FloatVector a0 = FloatVector.fromArray(F, buf, ao), a1 = FloatVector.fromArray(F, buf, ao + L);
@@ -544,6 +547,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
      * paths, which read each code once and keep the plain bit trick.
      */
     private void widen(int r, int h, float[] tile, int c0, int c1) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final int h5 = FloatTiles.ROWS;
@@ -589,6 +593,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
 
     /** The columns past the last full group of row {@code r} times the activations at {@code x[xo ...]}, in order. */
     private float tail(int r, float[] x, int xo) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         final int full = cols / G * G;
         if (full == cols) {
             return 0f;
@@ -625,6 +630,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
      * column order, as in every kernel here.
      */
     private void rows2tokens4(int r0, int i0, int t, float[] x, float[] buf, int bo) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         final int L = Kernels.L;
         final int full = cols / G * G;
         final long o = (long) r0 * cols + (long) i0 * G;
@@ -708,6 +714,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
 
     /** Rows {@code r0 .. r0+3} (a full tile of one band) for token {@code t}; activations of token t at {@code x[t * cols]}. */
     private void tile4x1(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         final int L = Kernels.L;
         final int full = cols / G * G;
         final long step = 4L * G;
@@ -756,6 +763,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
 
     /** Row {@code r} times the band-scaled activations at {@code x[xo ...]}; same summation order as the tile kernels. */
     private float row1(int r, float[] x, int xo, float[] buf, int bo) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         final int L = Kernels.L;
         final int full = cols / G * G;
         final int r0 = r - r % QuantKernels.TILE;

@@ -9,6 +9,7 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
+import org.redhare.core.NativeMemory;
 import org.redhare.core.Parallel;
 
 /**
@@ -249,6 +250,7 @@ final class NibbleBlocks {
     }
 
     void row(int r, float[] dst, int off) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         int t = r / TR;
         int lane = lane(r % TR);
         if (bytes) {
@@ -346,6 +348,7 @@ final class NibbleBlocks {
      * L..2L-1 of each tile).
      */
     private void tiles2x1(int ta, int tb, short[] xe, float[] xf, float[] y, float[] part) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         final int sxo = nb;
         final boolean offsets = o != null;
         long oa = (long) ta * nb * BLOCK;
@@ -449,6 +452,7 @@ final class NibbleBlocks {
      * step); the same per-block arithmetic as {@link #tiles2x1}, with the float accumulators in {@code acc[ao + k*TR ...]}.
      */
     private void tile1x4(int t, int g, int n, int b0, int b1, short[] xe, float[] xf, float[] acc, int ao) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         final int sxo = n * nb;
         final boolean offsets = o != null;
         final int k1 = Math.min(g + 1, n - 1), k2 = Math.min(g + 2, n - 1), k3 = Math.min(g + 3, n - 1);
@@ -559,6 +563,7 @@ final class NibbleBlocks {
      * Two steps a turn of a loop over a count held in a field (4 or 8 steps a span).
      */
     private void tiles2x1Bytes(int ta, int tb, short[] xe, float[] xf, float[] y, float[] part) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         final int sxo = nb;
         final int steps = BYTE_SPAN / 2;
         long oa = (long) ta * cols * TR;
@@ -609,6 +614,7 @@ final class NibbleBlocks {
 
     /** {@link #tile1x4} for byte values: the spans and folds of {@link #tiles2x1Bytes}, four tokens, accumulators in {@code acc}. */
     private void tile1x4Bytes(int t, int g, int n, int b0, int b1, short[] xe, float[] xf, float[] acc, int ao) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         final int sxo = n * nb;
         final int steps = BYTE_SPAN / 2;
         final int k1 = Math.min(g + 1, n - 1), k2 = Math.min(g + 2, n - 1), k3 = Math.min(g + 3, n - 1);

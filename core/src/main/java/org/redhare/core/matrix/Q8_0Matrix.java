@@ -8,6 +8,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.redhare.core.DType;
+import org.redhare.core.NativeMemory;
 import org.redhare.core.Parallel;
 import org.redhare.core.ops.VectorMath;
 
@@ -324,6 +325,7 @@ public final class Q8_0Matrix implements WeightMatrix {
 
     /** Full groups of columns {@code c0 .. c1} of rows {@code r .. r+4} as {@code code * scale}, in the {@link FloatTiles} layout. */
     private void widen5(int r, float[] tile, int c0, int c1) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final int h5 = FloatTiles.ROWS;
@@ -363,6 +365,7 @@ public final class Q8_0Matrix implements WeightMatrix {
 
     /** Row {@code r}'s columns past the last full group, {@code (code * scale) * x} added in order from 0 (as the tile kernels do). */
     private float tailSum(int r, float[] x, int xo) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         final int full = cols / G * G;
         float q = 0f;
         for (int c = full; c < cols; c++) {
@@ -424,6 +427,7 @@ public final class Q8_0Matrix implements WeightMatrix {
 
     @Override
     public void row(int r, float[] dst, int off) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         for (int c = 0; c < cols; c++) {
             dst[off + c] = packed.get(ValueLayout.JAVA_BYTE, QuantKernels.byteOffset(rows, cols, r, c)) * scales[r * nb + c / bw];
         }
@@ -435,6 +439,7 @@ public final class Q8_0Matrix implements WeightMatrix {
      * 4864x896 4 1`, processes alternated: 15.0-15.1 -> 23.7-24.5 G products/s (8 tokens: 14.8-14.9 -> 22.2-22.4).
      */
     private void tile4x4(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         final int L = Kernels.L;
         final int full = cols / G * G;
         final long base = (long) r0 * cols;
@@ -502,6 +507,7 @@ public final class Q8_0Matrix implements WeightMatrix {
      * in column order with {@code code * scale} as in every kernel here.
      */
     private void rows2tokens4(int r0, int i0, int t, float[] x, float[] buf, int bo) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         final int L = Kernels.L;
         final int full = cols / G * G;
         final long o = (long) r0 * cols + (long) i0 * GB;
@@ -592,6 +598,7 @@ public final class Q8_0Matrix implements WeightMatrix {
 
     /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+0}. */
     private void tile4x1(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         final int L = Kernels.L;
         final int full = cols / G * G;
         final long base = (long) r0 * cols;
@@ -690,6 +697,7 @@ public final class Q8_0Matrix implements WeightMatrix {
      * the kernel ran at a quarter of its speed.
      */
     private void tiles2x1(int r0, int rb, float[] x, float[] y, float[] buf, int bo) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         final int L = Kernels.L;
         final int full = cols / G * G;
         int b;
@@ -845,6 +853,7 @@ public final class Q8_0Matrix implements WeightMatrix {
 
     /** Groups {@code g0 .. g1} of the full tile at row {@code r0}, one token, its four accumulators at {@code buf[ao ..]} (read and written). */
     private void tiles2x1BlockStream(int r0, float[] x, int g0, int g1, float[] buf, int ao) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         final int L = Kernels.L;
         final int sr0 = (r0 + 0) * nb;
         final int sr1 = (r0 + 1) * nb;
@@ -897,6 +906,7 @@ public final class Q8_0Matrix implements WeightMatrix {
      * process (19.0 once, 10.8 and 11.7 twice, against 15.0-16.4 before).
      */
     private void tiles2x1Block16Stream(int r0, float[] x, int g0, int g1, float[] buf, int ao) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         final int L = Kernels.L;
         final int sr0 = (r0 + 0) * nb;
         final int sr1 = (r0 + 1) * nb;
@@ -943,6 +953,7 @@ public final class Q8_0Matrix implements WeightMatrix {
 
     /** Lane sums and tails of a full tile's four one-token accumulators stored at {@code buf[bo ...]}, token {@code t}. */
     private void finish4x1(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         final int L = Kernels.L;
         final int full = cols / G * G;
         final int xf = t * cols + full;
@@ -973,6 +984,7 @@ public final class Q8_0Matrix implements WeightMatrix {
 
     /** Row {@code r} of a tile of {@code h} rows, token {@code t}; same summation order as the tile kernels. */
     private void row1(int r, int h, int t, float[] x, float[] y, float[] buf, int bo) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
         final int L = Kernels.L;
         final int full = cols / G * G;
         final int r0 = r - r % QuantKernels.TILE;
