@@ -261,8 +261,16 @@ public final class Bf16Matrix implements WeightMatrix {
                     for (int t = t0; t + 4 <= t1; t += 4) {
                         int acc = accs + (t - t0) / 4 * group;
                         if (t == t0) { // the first group widens the rows as it goes, so reading them overlaps its FMAs
-                            widenTile5tokens4(r, q, buf, c0, c1, xp, packed + t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf, c0 == 0 ? 0 : acc,
-                                    c1 == full ? sums : acc);
+                            if (FloatTiles.SPLIT) {
+                                float[] init = c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf;
+                                int io = c0 == 0 ? 0 : acc, out = c1 == full ? sums : acc;
+                                widenRows2tokens4(r, q, 0, buf, c0, c1, xp, packed + t * full, init, io, out);
+                                widenRows2tokens4(r, q, 2, buf, c0, c1, xp, packed + t * full, init, io, out);
+                                widenRow4tokens4(r, q, buf, c0, c1, xp, packed + t * full, init, io, out);
+                            } else {
+                                widenTile5tokens4(r, q, buf, c0, c1, xp, packed + t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
+                                        c0 == 0 ? 0 : acc, c1 == full ? sums : acc);
+                            }
                         } else {
                             // Groups 1..3 fetch the rows the next first group widens (FloatTiles#tile5tokens4Fetching).
                             int g = (t - t0) / 4;
@@ -414,6 +422,98 @@ public final class Bf16Matrix implements WeightMatrix {
         a41.intoArray(tile, out + 17 * L);
         a42.intoArray(tile, out + 18 * L);
         a43.intoArray(tile, out + 19 * L);
+    }
+
+    /**
+     * Rows {@code i} and {@code i + 1} ({@code i} 0 or 2) of {@link #widenTile5tokens4}, for 16 vector registers
+     * ({@link FloatTiles#SPLIT}): 8 accumulators, 4 weight and 2 activation registers. The five-row body keeps 30
+     * vectors live, and on AVX2 C2 spilled most of its accumulators: in a 16-token pass over [4864 x 896] that first
+     * token group took as long as the three after it together (JFR). Three passes (rows 0-1, 2-3, then
+     * {@link #widenRow4tokens4}) read each activation vector three times instead of once, and the same FMAs in the same
+     * order per accumulator, so the bits are unchanged. The first two touch the rows the later passes widen, so all
+     * five rows' reads are in flight as before (without the touches the LM head's [151936 x 896] from DRAM lost 4%).
+     * Measured (`QuickMatrixRates bf16 SHAPE N THREADS`, G products/s, one build with a temporary switch): [4864 x 896]
+     * 8 tokens 16.8 -> 22.5, 16 tokens 21.3-21.7 -> 25.0-25.6 (two threads 48.6 -> 50.7-51.1), 32 tokens 24.6 -> 25.8-26.9,
+     * 512 unchanged (28.0-28.5); [896 x 4864] 16 tokens 20.7 -> 24.6-24.9; [151936 x 896] 16 tokens 22.9-23.1 -> 22.7.
+     */
+    private void widenRows2tokens4(int r, int rq, int i, float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out) {
+        final MemorySegment data = NativeMemory.typed(this.data);
+        final int L = Kernels.L;
+        final int B = Kernels.PAIR_BLOCK;
+        final long stride = (long) rq * cols * 2;
+        final long ba = (long) r * cols * 2 + c0 * 2L + i * stride, bb = ba + stride;
+        final int ta = i * B, tb = ta + B; // the rows' places in a block of the tile
+        FloatVector a0 = FloatVector.fromArray(Kernels.F, init, io + i * L), b0 = FloatVector.fromArray(Kernels.F, init, io + (i + 1) * L);
+        FloatVector a1 = FloatVector.fromArray(Kernels.F, init, io + (4 + i) * L), b1 = FloatVector.fromArray(Kernels.F, init, io + (5 + i) * L);
+        FloatVector a2 = FloatVector.fromArray(Kernels.F, init, io + (8 + i) * L), b2 = FloatVector.fromArray(Kernels.F, init, io + (9 + i) * L);
+        FloatVector a3 = FloatVector.fromArray(Kernels.F, init, io + (12 + i) * L), b3 = FloatVector.fromArray(Kernels.F, init, io + (13 + i) * L);
+        final int end = 5 * (c1 - c0);
+        // The first pass touches rows 2 and 3, the second row 4 (twice), so that all five rows' reads are in flight.
+        final long fa = ba + 2 * stride, fb = i == 0 ? bb + 2 * stride : fa;
+        long touched = 0;
+        for (int p = FloatTiles.TILE_AT, q = xq + 4 * c0, m = 0; p < FloatTiles.TILE_AT + end; p += 5 * B, q += 4 * B, m += 2 * B) {
+            touched += data.get(ValueLayout.JAVA_BYTE, fa + m) + data.get(ValueLayout.JAVA_BYTE, fb + m);
+            IntVector v = IntVector.fromMemorySegment(Kernels.I, data, ba + m, ByteOrder.LITTLE_ENDIAN);
+            FloatVector wea = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector woa = v.and(0xFFFF0000).reinterpretAsFloats();
+            wea.intoArray(tile, p + ta);
+            woa.intoArray(tile, p + ta + L);
+            v = IntVector.fromMemorySegment(Kernels.I, data, bb + m, ByteOrder.LITTLE_ENDIAN);
+            FloatVector web = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wob = v.and(0xFFFF0000).reinterpretAsFloats();
+            web.intoArray(tile, p + tb);
+            wob.intoArray(tile, p + tb + L);
+            FloatVector xe = FloatVector.fromArray(Kernels.F, xp, q), xo = FloatVector.fromArray(Kernels.F, xp, q + L);
+            a0 = woa.fma(xo, wea.fma(xe, a0));
+            b0 = wob.fma(xo, web.fma(xe, b0));
+            xe = FloatVector.fromArray(Kernels.F, xp, q + B);
+            xo = FloatVector.fromArray(Kernels.F, xp, q + B + L);
+            a1 = woa.fma(xo, wea.fma(xe, a1));
+            b1 = wob.fma(xo, web.fma(xe, b1));
+            xe = FloatVector.fromArray(Kernels.F, xp, q + 2 * B);
+            xo = FloatVector.fromArray(Kernels.F, xp, q + 2 * B + L);
+            a2 = woa.fma(xo, wea.fma(xe, a2));
+            b2 = wob.fma(xo, web.fma(xe, b2));
+            xe = FloatVector.fromArray(Kernels.F, xp, q + 3 * B);
+            xo = FloatVector.fromArray(Kernels.F, xp, q + 3 * B + L);
+            a3 = woa.fma(xo, wea.fma(xe, a3));
+            b3 = wob.fma(xo, web.fma(xe, b3));
+        }
+        a0.intoArray(tile, out + i * L);
+        b0.intoArray(tile, out + (i + 1) * L);
+        a1.intoArray(tile, out + (4 + i) * L);
+        b1.intoArray(tile, out + (5 + i) * L);
+        a2.intoArray(tile, out + (8 + i) * L);
+        b2.intoArray(tile, out + (9 + i) * L);
+        a3.intoArray(tile, out + (12 + i) * L);
+        b3.intoArray(tile, out + (13 + i) * L);
+        Kernels.keep(touched);
+    }
+
+    /** Row 4 of {@link #widenTile5tokens4}, after {@link #widenRows2tokens4} for rows 0-1 and 2-3. */
+    private void widenRow4tokens4(int r, int rq, float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out) {
+        final MemorySegment data = NativeMemory.typed(this.data);
+        final int L = Kernels.L;
+        final int B = Kernels.PAIR_BLOCK;
+        final long b4 = (long) r * cols * 2 + c0 * 2L + 4 * (long) rq * cols * 2;
+        FloatVector a0 = FloatVector.fromArray(Kernels.F, init, io + 16 * L), a1 = FloatVector.fromArray(Kernels.F, init, io + 17 * L);
+        FloatVector a2 = FloatVector.fromArray(Kernels.F, init, io + 18 * L), a3 = FloatVector.fromArray(Kernels.F, init, io + 19 * L);
+        final int end = 5 * (c1 - c0);
+        for (int p = FloatTiles.TILE_AT, q = xq + 4 * c0, m = 0; p < FloatTiles.TILE_AT + end; p += 5 * B, q += 4 * B, m += 2 * B) {
+            IntVector v = IntVector.fromMemorySegment(Kernels.I, data, b4 + m, ByteOrder.LITTLE_ENDIAN);
+            FloatVector we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wo = v.and(0xFFFF0000).reinterpretAsFloats();
+            we.intoArray(tile, p + 4 * B);
+            wo.intoArray(tile, p + 4 * B + L);
+            a0 = wo.fma(FloatVector.fromArray(Kernels.F, xp, q + L), we.fma(FloatVector.fromArray(Kernels.F, xp, q), a0));
+            a1 = wo.fma(FloatVector.fromArray(Kernels.F, xp, q + B + L), we.fma(FloatVector.fromArray(Kernels.F, xp, q + B), a1));
+            a2 = wo.fma(FloatVector.fromArray(Kernels.F, xp, q + 2 * B + L), we.fma(FloatVector.fromArray(Kernels.F, xp, q + 2 * B), a2));
+            a3 = wo.fma(FloatVector.fromArray(Kernels.F, xp, q + 3 * B + L), we.fma(FloatVector.fromArray(Kernels.F, xp, q + 3 * B), a3));
+        }
+        a0.intoArray(tile, out + 16 * L);
+        a1.intoArray(tile, out + 17 * L);
+        a2.intoArray(tile, out + 18 * L);
+        a3.intoArray(tile, out + 19 * L);
     }
 
     /** Lane sums and tails of a five-row tile's 20 accumulators stored at {@code buf[sums ...]}, into {@code y}. */
