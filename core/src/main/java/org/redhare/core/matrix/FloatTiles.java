@@ -59,9 +59,14 @@ final class FloatTiles {
         return full <= CHUNK_COLUMNS * 3 / 2 ? full : CHUNK_COLUMNS;
     }
 
-    /** Tokens per block (a multiple of 4) whose activations, {@link #ACTIVATION_BLOCK_BYTES}, stay in L2. */
+    /**
+     * Tokens per block (a multiple of 4) whose activations, {@link #ACTIVATION_BLOCK_BYTES}, stay in L2; all {@code n}
+     * in one block when they fit (rounded up to a multiple of 4), so that a batch of, say, 14 tokens is one pass over
+     * the weights rather than 12 tokens and then a second pass for the last 2.
+     */
     static int tokenBlock(int n, int cols) {
-        return Math.max(4, Math.min(n, ACTIVATION_BLOCK_BYTES / (cols * 4)) / 4 * 4);
+        int cap = Math.max(4, ACTIVATION_BLOCK_BYTES / (cols * 4) / 4 * 4);
+        return Math.min(cap, (n + 3) / 4 * 4);
     }
 
     /**
