@@ -369,10 +369,11 @@ public final class Fp8BlockMatrix implements WeightMatrix {
      * [151936 x 896] 10.8-11.0 -> 12.7-13.4 and [128256 x 2048] 12.1 -> 13.9. Turns of 512 columns read DRAM best (whole
      * rows: 12.4 on [128256 x 2048]; 256 columns: 12.7 on [151936 x 896]; 64 or 128: slower everywhere).
      *
-     * <p>Not yet stable: in some processes C2 unrolls the {@link #stream4} loop twice (64 FMAs instead of 32 in the
-     * compiled loop), and the unrolled body spills again. In the model that is the difference between 23-24 and 20.8-21.2
-     * tok/s decoding qwen2.5-0.5b FP8 on one thread (the kernel before: 20.5-20.9 in every process). Neither a range
-     * check nor shorter turns kept C2 from unrolling (docs/PERFORMANCE.md, eighteenth session).
+     * <p>In about one process of three this loop used to compile slowly (20.3-21.1 tok/s decoding qwen2.5-0.5b FP8 on one
+     * thread instead of 23.3-24.0). The eighteenth session read that compile as an unrolled loop; it was not: C2 had
+     * kept the segment's class and session checks inside the loop, one set per vector load, because the Vector API's
+     * shared type profile was not ready when it compiled. {@link NativeMemory#typed} now tells C2 the class whatever the
+     * profile (docs/PERFORMANCE.md, nineteenth session).
      *
      * <p>An earlier note here said the shifts bound this kernel, from a timing-only variant without the shifts by 8, 16 and
      * 24 (19.6 G weights/s in L2). That variant measured less than it seemed: with those shifts gone the four codes of a
@@ -609,8 +610,9 @@ public final class Fp8BlockMatrix implements WeightMatrix {
      * Rows {@code r0 .. r0+3} (a full tile of one band) for tokens {@code t .. t+3}; activations of token t at {@code x[t * cols]}.
      * Two passes of two rows ({@link #rows2tokens4}): sixteen accumulators do not fit AVX2's 16 vector registers, and the
      * one-pass kernel spilled (the same finding as {@link #tiles2x1}). `QuickMatrixRates fp8 4864x896 4 1`, processes
-     * alternated: 12.6-14.6 -> 15.7-17.0 G products/s. C2 unrolls the two-row loop and spills some again (read through
-     * hsdis), so there is more to gain here; 2 and 3 tokens still take {@link #tile4x1} once per token (11.3).
+     * alternated: 12.6-14.6 -> 15.7-17.0 G products/s. Its compiled loop still has about twice the FMAs of one pass and
+     * some spills (read through hsdis; not rechecked since the class checks were found, see {@link #tiles2x1}), so there
+     * may be more to gain here; 2 and 3 tokens still take {@link #tile4x1} once per token (11.3).
      */
     private void tile4x4(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
