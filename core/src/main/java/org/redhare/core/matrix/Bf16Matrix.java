@@ -54,7 +54,7 @@ public final class Bf16Matrix implements WeightMatrix {
             int packed = n / 4 * 4 * full;
             float[] xp = pool.scratch(FloatTiles.aligned(n * cols) + packed);
             Kernels.deinterleave(x, n, cols, xp);
-            Kernels.packTokens4(xp, n, cols, full, Kernels.PAIR_BLOCK, xp, FloatTiles.aligned(n * cols));
+            Kernels.packTokens4(xp, n, cols, full, FloatTiles.PANEL_CHUNK, xp, FloatTiles.aligned(n * cols));
             int chunk = chunkColumns(full);
             int block = tokenBlock(n);
             int grain = (Kernels.rowGrain(rows, pool.threads()) + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS; // rows left over only at the end
@@ -442,7 +442,8 @@ public final class Bf16Matrix implements WeightMatrix {
         final int B = Kernels.PAIR_BLOCK;
         final long stride = (long) rq * cols * 2;
         final long ba = (long) r * cols * 2 + c0 * 2L + i * stride, bb = ba + stride;
-        final int ta = i * B, tb = ta + B; // the rows' places in a block of the tile
+        final int ta = i * FloatTiles.ROW_STEP, tb = ta + FloatTiles.ROW_STEP; // the rows' places in a block of the tile
+        final int hs = FloatTiles.HALF_STEP, xs = FloatTiles.XHALF_STEP, ts = FloatTiles.TOKEN_STEP;
         FloatVector a0 = FloatVector.fromArray(Kernels.F, init, io + i * L), b0 = FloatVector.fromArray(Kernels.F, init, io + (i + 1) * L);
         FloatVector a1 = FloatVector.fromArray(Kernels.F, init, io + (4 + i) * L), b1 = FloatVector.fromArray(Kernels.F, init, io + (5 + i) * L);
         FloatVector a2 = FloatVector.fromArray(Kernels.F, init, io + (8 + i) * L), b2 = FloatVector.fromArray(Kernels.F, init, io + (9 + i) * L);
@@ -457,25 +458,25 @@ public final class Bf16Matrix implements WeightMatrix {
             FloatVector wea = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
             FloatVector woa = v.and(0xFFFF0000).reinterpretAsFloats();
             wea.intoArray(tile, p + ta);
-            woa.intoArray(tile, p + ta + L);
+            woa.intoArray(tile, p + ta + hs);
             v = IntVector.fromMemorySegment(Kernels.I, data, bb + m, ByteOrder.LITTLE_ENDIAN);
             FloatVector web = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
             FloatVector wob = v.and(0xFFFF0000).reinterpretAsFloats();
             web.intoArray(tile, p + tb);
-            wob.intoArray(tile, p + tb + L);
-            FloatVector xe = FloatVector.fromArray(Kernels.F, xp, q), xo = FloatVector.fromArray(Kernels.F, xp, q + L);
+            wob.intoArray(tile, p + tb + hs);
+            FloatVector xe = FloatVector.fromArray(Kernels.F, xp, q), xo = FloatVector.fromArray(Kernels.F, xp, q + xs);
             a0 = woa.fma(xo, wea.fma(xe, a0));
             b0 = wob.fma(xo, web.fma(xe, b0));
-            xe = FloatVector.fromArray(Kernels.F, xp, q + B);
-            xo = FloatVector.fromArray(Kernels.F, xp, q + B + L);
+            xe = FloatVector.fromArray(Kernels.F, xp, q + ts);
+            xo = FloatVector.fromArray(Kernels.F, xp, q + ts + xs);
             a1 = woa.fma(xo, wea.fma(xe, a1));
             b1 = wob.fma(xo, web.fma(xe, b1));
-            xe = FloatVector.fromArray(Kernels.F, xp, q + 2 * B);
-            xo = FloatVector.fromArray(Kernels.F, xp, q + 2 * B + L);
+            xe = FloatVector.fromArray(Kernels.F, xp, q + 2 * ts);
+            xo = FloatVector.fromArray(Kernels.F, xp, q + 2 * ts + xs);
             a2 = woa.fma(xo, wea.fma(xe, a2));
             b2 = wob.fma(xo, web.fma(xe, b2));
-            xe = FloatVector.fromArray(Kernels.F, xp, q + 3 * B);
-            xo = FloatVector.fromArray(Kernels.F, xp, q + 3 * B + L);
+            xe = FloatVector.fromArray(Kernels.F, xp, q + 3 * ts);
+            xo = FloatVector.fromArray(Kernels.F, xp, q + 3 * ts + xs);
             a3 = woa.fma(xo, wea.fma(xe, a3));
             b3 = wob.fma(xo, web.fma(xe, b3));
         }
@@ -496,6 +497,7 @@ public final class Bf16Matrix implements WeightMatrix {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final long b4 = (long) r * cols * 2 + c0 * 2L + 4 * (long) rq * cols * 2;
+        final int rs = FloatTiles.ROW_STEP, hs = FloatTiles.HALF_STEP, xs = FloatTiles.XHALF_STEP, ts = FloatTiles.TOKEN_STEP;
         FloatVector a0 = FloatVector.fromArray(Kernels.F, init, io + 16 * L), a1 = FloatVector.fromArray(Kernels.F, init, io + 17 * L);
         FloatVector a2 = FloatVector.fromArray(Kernels.F, init, io + 18 * L), a3 = FloatVector.fromArray(Kernels.F, init, io + 19 * L);
         final int end = 5 * (c1 - c0);
@@ -503,12 +505,12 @@ public final class Bf16Matrix implements WeightMatrix {
             IntVector v = IntVector.fromMemorySegment(Kernels.I, data, b4 + m, ByteOrder.LITTLE_ENDIAN);
             FloatVector we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
             FloatVector wo = v.and(0xFFFF0000).reinterpretAsFloats();
-            we.intoArray(tile, p + 4 * B);
-            wo.intoArray(tile, p + 4 * B + L);
-            a0 = wo.fma(FloatVector.fromArray(Kernels.F, xp, q + L), we.fma(FloatVector.fromArray(Kernels.F, xp, q), a0));
-            a1 = wo.fma(FloatVector.fromArray(Kernels.F, xp, q + B + L), we.fma(FloatVector.fromArray(Kernels.F, xp, q + B), a1));
-            a2 = wo.fma(FloatVector.fromArray(Kernels.F, xp, q + 2 * B + L), we.fma(FloatVector.fromArray(Kernels.F, xp, q + 2 * B), a2));
-            a3 = wo.fma(FloatVector.fromArray(Kernels.F, xp, q + 3 * B + L), we.fma(FloatVector.fromArray(Kernels.F, xp, q + 3 * B), a3));
+            we.intoArray(tile, p + 4 * rs);
+            wo.intoArray(tile, p + 4 * rs + hs);
+            a0 = wo.fma(FloatVector.fromArray(Kernels.F, xp, q + xs), we.fma(FloatVector.fromArray(Kernels.F, xp, q), a0));
+            a1 = wo.fma(FloatVector.fromArray(Kernels.F, xp, q + ts + xs), we.fma(FloatVector.fromArray(Kernels.F, xp, q + ts), a1));
+            a2 = wo.fma(FloatVector.fromArray(Kernels.F, xp, q + 2 * ts + xs), we.fma(FloatVector.fromArray(Kernels.F, xp, q + 2 * ts), a2));
+            a3 = wo.fma(FloatVector.fromArray(Kernels.F, xp, q + 3 * ts + xs), we.fma(FloatVector.fromArray(Kernels.F, xp, q + 3 * ts), a3));
         }
         a0.intoArray(tile, out + 16 * L);
         a1.intoArray(tile, out + 17 * L);

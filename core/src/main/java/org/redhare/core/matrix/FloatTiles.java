@@ -14,18 +14,26 @@ import org.redhare.core.NativeMemory;
  * activation vector streamed from L2 serves ten FMAs instead of eight (4x4), which measured 10-15% faster on
  * the micro-kernel alone.
  *
- * <p>On hosts with 16 vector registers (AVX2) the same tile runs as two passes, rows 0-2 then rows 3-4, each
- * over the four tokens ({@link #SPLIT}): 12 accumulators, 3 weight and 1 activation register, then 8, 2 and 1.
- * Each accumulator still takes its FMAs in the same order (first L floats of a block, then the second), so the
- * results are the same bits as the single pass.
+ * <p>On hosts with 16 vector registers (AVX2) the same tile runs as two passes of five rows by two tokens
+ * ({@link #SPLIT}, {@link #rows5tokens2}). Each accumulator still takes its FMAs in the same order (first L floats
+ * of a block, then the second), so the results are the same bits as the single pass.
  *
  * <p>Layouts, for blocks of {@code B = 2L} columns: the widened tile is {@code [block][row 0..4][B floats]}
  * and the activations are 4-token panels {@code [block][token 0..3][B floats]} ({@link Kernels#packTokens4}
- * with chunk {@code B}). Per block each accumulator takes the first L floats' FMA and then the second's, so a
+ * with chunk {@code B}); on 16-register hosts each half block is a unit of its own ({@link #ROW_STEP} and the
+ * offsets beside it). Per block each accumulator takes the first L floats' FMA and then the second's, so a
  * caller whose one-token kernel adds the same two vectors in the same order gets the same bits.
  */
 final class FloatTiles {
     private FloatTiles() {}
+
+    /**
+     * Whether the five-row pass runs as two passes sized for 16 vector registers ({@link #rows5tokens2} for tokens 0-1,
+     * then 2-3): 8-lane vectors mean AVX2 on x86, which has 16 registers, where the five-row body (30 live vectors)
+     * spills about 19 accumulator loads and stores per 40 FMAs (read in C2's code through {@code scripts/hsdis}). With
+     * 32 registers (AVX-512, 16 lanes) the single pass is kept: it reads each activation vector once for five rows.
+     */
+    static final boolean SPLIT = Kernels.L == 8;
 
     /** Rows per widened tile. */
     static final int ROWS = 5;
@@ -45,15 +53,26 @@ final class FloatTiles {
         return (offset - TILE_AT + l - 1) / l * l + TILE_AT;
     }
 
-    /** Activation bytes per token block of a prompt kernel (half of a 2 MB L2; 0.5 and 2 MB measured slower). */
-    static final int ACTIVATION_BLOCK_BYTES = 1024 * 1024;
+    /**
+     * Activation bytes per token block of a prompt kernel: they should stay in L2 while every tile of a thread's rows
+     * passes over them. 1 MB is half of the 2 MB L2 of the AVX-512 host this was tuned on (0.5 and 2 MB measured slower).
+     * On 16-register (AVX2) hosts, 384 KB: the AMD EPYC Zen 3 host has 512 KB of L2 per core, and its five-row by
+     * two-token kernel ({@link #rows5tokens2}) runs at the FMA peak only on activations from L2
+     * (`org.redhare.core.matrix.TileKernelRates 448 32`, 224 KB of panels: 43.6 G multiply-adds/s; `448 146`, 1 MB: 39.6).
+     * Smaller blocks widen the weights again for each block; `QuickMatrixRates SHAPE 4864x896 512 1`, 1 MB / 256 KB /
+     * 384 KB / 512 KB, G products/s: bf16 29.3 / 28.3-28.9 / 29.6-29.8 / 29.2-29.3, fp8 28.0-28.3 / 30.8 / 29.8-30.1 / 27.8-28.5.
+     */
+    static final int ACTIVATION_BLOCK_BYTES = SPLIT ? 384 * 1024 : 1024 * 1024;
 
     /**
-     * Long rows are widened in chunks of this many columns (a 20 KB tile that stays in L1 while every token
-     * group of the block passes over it); each (row, token) accumulator is stored after a chunk and reloaded
-     * for the next, so the FMAs run in exactly the unchunked order. Rows up to 1.5 chunks are not split.
+     * Long rows are widened in chunks of this many columns (a tile that stays in L1 while every token group of the
+     * block passes over it); each (row, token) accumulator is stored after a chunk and reloaded for the next, so the
+     * FMAs run in exactly the unchunked order. Rows up to 1.5 chunks are not split. On AVX2 hosts 448 columns (a
+     * multiple of every weight type's block of 32): five rows of 896 floats (18 KB) and a 4-token panel (14 KB) fill the
+     * 32 KB L1 between them, and the kernel ran at 39.3 G multiply-adds/s on 896 columns against 43.6 on 448
+     * (`TileKernelRates 896 16` and `448 32`, the same 224 KB of panels).
      */
-    static final int CHUNK_COLUMNS = 1024;
+    static final int CHUNK_COLUMNS = SPLIT ? 448 : 1024;
 
     static int chunkColumns(int full) {
         return full <= CHUNK_COLUMNS * 3 / 2 ? full : CHUNK_COLUMNS;
@@ -69,168 +88,120 @@ final class FloatTiles {
         return Math.min(cap, (n + 3) / 4 * 4);
     }
 
-    /**
-     * Whether the five-row pass runs as two passes sized for 16 vector registers ({@link #rows3tokens4}, then
-     * {@link #rows2tokens4}): 8-lane vectors mean AVX2 on x86, which has 16 registers, where the five-row body
-     * (30 live vectors) spills about 19 accumulator loads and stores per 40 FMAs (read in C2's code through
-     * {@code scripts/hsdis}). With 32 registers (AVX-512, 16 lanes) the single pass is kept: it reads each
-     * activation vector once for five rows.
-     */
-    static final boolean SPLIT = Kernels.L == 8;
 
     /**
-     * Rows 0-2 of a {@link #tile5tokens4} tile by four tokens, same arguments and accumulator layout (only the
-     * rows' accumulators are read and written). Per block the first halves' FMAs come before the second
-     * halves', one activation vector at a time.
+     * Offsets of the widened tile and the activation panels. Tile: row {@code r}, half {@code e} (0: the first L floats
+     * of a block of {@code 2L} columns, 1: the second) of block {@code b} at {@code TILE_AT + b * 5 * 2L + e * HALF_STEP
+     * + r * ROW_STEP}. Panel: token {@code j} at {@code b * 4 * 2L + e * XHALF_STEP + j * TOKEN_STEP}. With 16 registers
+     * ({@link #SPLIT}) each half is one unit ({@code [half][row 0..4][L]}, {@code [half][token 0..3][L]}), so that the
+     * micro-kernel's loop takes one half per turn at a constant step ({@link #rows5tokens2}); otherwise a block is one
+     * unit ({@code [block][row][2L]}, {@code [block][token][2L]}) as the single-pass kernel reads it.
      */
-    private static void rows3tokens4(float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out) {
+    static final int ROW_STEP = SPLIT ? Kernels.L : Kernels.PAIR_BLOCK;
+    static final int HALF_STEP = SPLIT ? ROWS * Kernels.L : Kernels.L;
+    static final int TOKEN_STEP = SPLIT ? Kernels.L : Kernels.PAIR_BLOCK;
+    static final int XHALF_STEP = SPLIT ? 4 * Kernels.L : Kernels.L;
+
+    /** The interleaving chunk of {@link Kernels#packTokens4} for these panels. */
+    static final int PANEL_CHUNK = SPLIT ? Kernels.L : Kernels.PAIR_BLOCK;
+
+    /**
+     * Always 0, but read from a field C2 cannot fold: added to the index of a second load of the same tile vector, it keeps
+     * the two loads apart, so each has one use and C2 folds it into its FMA as a memory operand ({@link #rows5tokens2}).
+     */
+    private static int noOffset = 0;
+
+    /**
+     * The micro-kernel on 16 vector registers ({@link #SPLIT}): all five rows of the tile by tokens {@code tk} and
+     * {@code tk + 1} of the panel, one half block per turn. Ten accumulators; rows 0-2 and the two activation vectors
+     * in registers (15 with the accumulators, even when C2 loads all of a turn's operands first, which it does); rows 3
+     * and 4 read again for the second token through {@link #noOffset}, so that their loads become memory operands of
+     * their FMAs and need no register. Against the former passes of three and two rows by four tokens (12 accumulators,
+     * 3 weights and 4 activations live at once when C2 hoists the loads: seven spilled accumulators per turn in
+     * {@code scripts/hsdis}), each activation vector now serves five FMAs instead of three and nothing spills.
+     * Each accumulator still takes its FMAs half after half in column order, so the bits are those of every other
+     * kernel. Accumulators of row {@code r < 4} and token {@code t} at {@code (4 t + r) L}, of row 4 at {@code (16 + t) L}.
+     */
+    private static void rows5tokens2(float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out, int tk) {
         final int L = Kernels.L;
-        final int B = Kernels.PAIR_BLOCK;
-        FloatVector a00 = FloatVector.fromArray(Kernels.F, init, io), a10 = FloatVector.fromArray(Kernels.F, init, io + L);
-        FloatVector a20 = FloatVector.fromArray(Kernels.F, init, io + 2 * L);
-        FloatVector a01 = FloatVector.fromArray(Kernels.F, init, io + 4 * L), a11 = FloatVector.fromArray(Kernels.F, init, io + 5 * L);
-        FloatVector a21 = FloatVector.fromArray(Kernels.F, init, io + 6 * L);
-        FloatVector a02 = FloatVector.fromArray(Kernels.F, init, io + 8 * L), a12 = FloatVector.fromArray(Kernels.F, init, io + 9 * L);
-        FloatVector a22 = FloatVector.fromArray(Kernels.F, init, io + 10 * L);
-        FloatVector a03 = FloatVector.fromArray(Kernels.F, init, io + 12 * L), a13 = FloatVector.fromArray(Kernels.F, init, io + 13 * L);
-        FloatVector a23 = FloatVector.fromArray(Kernels.F, init, io + 14 * L);
-        final int end = 5 * (c1 - c0);
-        for (int p = TILE_AT, q = xq + 4 * c0; p < TILE_AT + end; p += 5 * B, q += 4 * B) {
+        final int z = noOffset;
+        final int i0 = 4 * tk * L, i1 = i0 + 4 * L, j0 = (16 + tk) * L, j1 = j0 + L;
+        FloatVector a00 = FloatVector.fromArray(Kernels.F, init, io + i0), a10 = FloatVector.fromArray(Kernels.F, init, io + i0 + L);
+        FloatVector a20 = FloatVector.fromArray(Kernels.F, init, io + i0 + 2 * L), a30 = FloatVector.fromArray(Kernels.F, init, io + i0 + 3 * L);
+        FloatVector a40 = FloatVector.fromArray(Kernels.F, init, io + j0);
+        FloatVector a01 = FloatVector.fromArray(Kernels.F, init, io + i1), a11 = FloatVector.fromArray(Kernels.F, init, io + i1 + L);
+        FloatVector a21 = FloatVector.fromArray(Kernels.F, init, io + i1 + 2 * L), a31 = FloatVector.fromArray(Kernels.F, init, io + i1 + 3 * L);
+        FloatVector a41 = FloatVector.fromArray(Kernels.F, init, io + j1);
+        final int end = TILE_AT + 5 * (c1 - c0);
+        for (int p = TILE_AT, q = xq + 4 * c0 + tk * L; p < end; p += 5 * L, q += 4 * L) {
             FloatVector w0 = FloatVector.fromArray(Kernels.F, tile, p);
-            FloatVector w1 = FloatVector.fromArray(Kernels.F, tile, p + B);
-            FloatVector w2 = FloatVector.fromArray(Kernels.F, tile, p + 2 * B);
+            FloatVector w1 = FloatVector.fromArray(Kernels.F, tile, p + L);
+            FloatVector w2 = FloatVector.fromArray(Kernels.F, tile, p + 2 * L);
             FloatVector x = FloatVector.fromArray(Kernels.F, xp, q);
+            FloatVector y = FloatVector.fromArray(Kernels.F, xp, q + L);
             a00 = w0.fma(x, a00); a10 = w1.fma(x, a10); a20 = w2.fma(x, a20);
-            x = FloatVector.fromArray(Kernels.F, xp, q + B);
-            a01 = w0.fma(x, a01); a11 = w1.fma(x, a11); a21 = w2.fma(x, a21);
-            x = FloatVector.fromArray(Kernels.F, xp, q + 2 * B);
-            a02 = w0.fma(x, a02); a12 = w1.fma(x, a12); a22 = w2.fma(x, a22);
-            x = FloatVector.fromArray(Kernels.F, xp, q + 3 * B);
-            a03 = w0.fma(x, a03); a13 = w1.fma(x, a13); a23 = w2.fma(x, a23);
-            w0 = FloatVector.fromArray(Kernels.F, tile, p + L);
-            w1 = FloatVector.fromArray(Kernels.F, tile, p + B + L);
-            w2 = FloatVector.fromArray(Kernels.F, tile, p + 2 * B + L);
-            x = FloatVector.fromArray(Kernels.F, xp, q + L);
-            a00 = w0.fma(x, a00); a10 = w1.fma(x, a10); a20 = w2.fma(x, a20);
-            x = FloatVector.fromArray(Kernels.F, xp, q + B + L);
-            a01 = w0.fma(x, a01); a11 = w1.fma(x, a11); a21 = w2.fma(x, a21);
-            x = FloatVector.fromArray(Kernels.F, xp, q + 2 * B + L);
-            a02 = w0.fma(x, a02); a12 = w1.fma(x, a12); a22 = w2.fma(x, a22);
-            x = FloatVector.fromArray(Kernels.F, xp, q + 3 * B + L);
-            a03 = w0.fma(x, a03); a13 = w1.fma(x, a13); a23 = w2.fma(x, a23);
+            a01 = w0.fma(y, a01); a11 = w1.fma(y, a11); a21 = w2.fma(y, a21);
+            a30 = x.fma(FloatVector.fromArray(Kernels.F, tile, p + 3 * L), a30); // the load second: C2 folds only that operand
+            a31 = y.fma(FloatVector.fromArray(Kernels.F, tile, p + 3 * L + z), a31);
+            a40 = x.fma(FloatVector.fromArray(Kernels.F, tile, p + 4 * L), a40);
+            a41 = y.fma(FloatVector.fromArray(Kernels.F, tile, p + 4 * L + z), a41);
         }
-        a00.intoArray(tile, out);
-        a10.intoArray(tile, out + L);
-        a20.intoArray(tile, out + 2 * L);
-        a01.intoArray(tile, out + 4 * L);
-        a11.intoArray(tile, out + 5 * L);
-        a21.intoArray(tile, out + 6 * L);
-        a02.intoArray(tile, out + 8 * L);
-        a12.intoArray(tile, out + 9 * L);
-        a22.intoArray(tile, out + 10 * L);
-        a03.intoArray(tile, out + 12 * L);
-        a13.intoArray(tile, out + 13 * L);
-        a23.intoArray(tile, out + 14 * L);
+        a00.intoArray(tile, out + i0);
+        a10.intoArray(tile, out + i0 + L);
+        a20.intoArray(tile, out + i0 + 2 * L);
+        a30.intoArray(tile, out + i0 + 3 * L);
+        a40.intoArray(tile, out + j0);
+        a01.intoArray(tile, out + i1);
+        a11.intoArray(tile, out + i1 + L);
+        a21.intoArray(tile, out + i1 + 2 * L);
+        a31.intoArray(tile, out + i1 + 3 * L);
+        a41.intoArray(tile, out + j1);
     }
 
     /**
-     * {@link #rows3tokens4} touching two bytes of {@code ahead} per block, as {@link #tile5tokens4Fetching} describes;
-     * a copy rather than one method for both, for the reason given there (the touches cost every token group).
+     * {@link #rows5tokens2} touching one byte of {@code ahead} per half block, the two addresses per block that
+     * {@link #tile5tokens4Fetching} describes; a copy rather than one method for both, for the reason given there.
      */
-    private static void rows3tokens4Fetching(float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out,
+    private static void rows5tokens2Fetching(float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out, int tk,
             MemorySegment ahead, long ta, long tb, long ts, long tmax) {
         ahead = NativeMemory.typed(ahead);
         final int L = Kernels.L;
-        final int B = Kernels.PAIR_BLOCK;
+        final int z = noOffset;
+        final long tab = tb - ta;
         long touched = 0;
-        FloatVector a00 = FloatVector.fromArray(Kernels.F, init, io), a10 = FloatVector.fromArray(Kernels.F, init, io + L);
-        FloatVector a20 = FloatVector.fromArray(Kernels.F, init, io + 2 * L);
-        FloatVector a01 = FloatVector.fromArray(Kernels.F, init, io + 4 * L), a11 = FloatVector.fromArray(Kernels.F, init, io + 5 * L);
-        FloatVector a21 = FloatVector.fromArray(Kernels.F, init, io + 6 * L);
-        FloatVector a02 = FloatVector.fromArray(Kernels.F, init, io + 8 * L), a12 = FloatVector.fromArray(Kernels.F, init, io + 9 * L);
-        FloatVector a22 = FloatVector.fromArray(Kernels.F, init, io + 10 * L);
-        FloatVector a03 = FloatVector.fromArray(Kernels.F, init, io + 12 * L), a13 = FloatVector.fromArray(Kernels.F, init, io + 13 * L);
-        FloatVector a23 = FloatVector.fromArray(Kernels.F, init, io + 14 * L);
-        final int end = 5 * (c1 - c0);
-        for (int p = TILE_AT, q = xq + 4 * c0; p < TILE_AT + end; p += 5 * B, q += 4 * B, ta += ts, tb += ts) {
-            touched += ahead.get(ValueLayout.JAVA_BYTE, Math.min(ta, tmax)) + ahead.get(ValueLayout.JAVA_BYTE, Math.min(tb, tmax));
+        final int i0 = 4 * tk * L, i1 = i0 + 4 * L, j0 = (16 + tk) * L, j1 = j0 + L;
+        FloatVector a00 = FloatVector.fromArray(Kernels.F, init, io + i0), a10 = FloatVector.fromArray(Kernels.F, init, io + i0 + L);
+        FloatVector a20 = FloatVector.fromArray(Kernels.F, init, io + i0 + 2 * L), a30 = FloatVector.fromArray(Kernels.F, init, io + i0 + 3 * L);
+        FloatVector a40 = FloatVector.fromArray(Kernels.F, init, io + j0);
+        FloatVector a01 = FloatVector.fromArray(Kernels.F, init, io + i1), a11 = FloatVector.fromArray(Kernels.F, init, io + i1 + L);
+        FloatVector a21 = FloatVector.fromArray(Kernels.F, init, io + i1 + 2 * L), a31 = FloatVector.fromArray(Kernels.F, init, io + i1 + 3 * L);
+        FloatVector a41 = FloatVector.fromArray(Kernels.F, init, io + j1);
+        final int end = TILE_AT + 5 * (c1 - c0);
+        for (int p = TILE_AT, q = xq + 4 * c0 + tk * L, h = 0; p < end; p += 5 * L, q += 4 * L, h++) {
+            touched += ahead.get(ValueLayout.JAVA_BYTE, Math.min(ta + (h >> 1) * ts + (h & 1) * tab, tmax));
             FloatVector w0 = FloatVector.fromArray(Kernels.F, tile, p);
-            FloatVector w1 = FloatVector.fromArray(Kernels.F, tile, p + B);
-            FloatVector w2 = FloatVector.fromArray(Kernels.F, tile, p + 2 * B);
+            FloatVector w1 = FloatVector.fromArray(Kernels.F, tile, p + L);
+            FloatVector w2 = FloatVector.fromArray(Kernels.F, tile, p + 2 * L);
             FloatVector x = FloatVector.fromArray(Kernels.F, xp, q);
+            FloatVector y = FloatVector.fromArray(Kernels.F, xp, q + L);
             a00 = w0.fma(x, a00); a10 = w1.fma(x, a10); a20 = w2.fma(x, a20);
-            x = FloatVector.fromArray(Kernels.F, xp, q + B);
-            a01 = w0.fma(x, a01); a11 = w1.fma(x, a11); a21 = w2.fma(x, a21);
-            x = FloatVector.fromArray(Kernels.F, xp, q + 2 * B);
-            a02 = w0.fma(x, a02); a12 = w1.fma(x, a12); a22 = w2.fma(x, a22);
-            x = FloatVector.fromArray(Kernels.F, xp, q + 3 * B);
-            a03 = w0.fma(x, a03); a13 = w1.fma(x, a13); a23 = w2.fma(x, a23);
-            w0 = FloatVector.fromArray(Kernels.F, tile, p + L);
-            w1 = FloatVector.fromArray(Kernels.F, tile, p + B + L);
-            w2 = FloatVector.fromArray(Kernels.F, tile, p + 2 * B + L);
-            x = FloatVector.fromArray(Kernels.F, xp, q + L);
-            a00 = w0.fma(x, a00); a10 = w1.fma(x, a10); a20 = w2.fma(x, a20);
-            x = FloatVector.fromArray(Kernels.F, xp, q + B + L);
-            a01 = w0.fma(x, a01); a11 = w1.fma(x, a11); a21 = w2.fma(x, a21);
-            x = FloatVector.fromArray(Kernels.F, xp, q + 2 * B + L);
-            a02 = w0.fma(x, a02); a12 = w1.fma(x, a12); a22 = w2.fma(x, a22);
-            x = FloatVector.fromArray(Kernels.F, xp, q + 3 * B + L);
-            a03 = w0.fma(x, a03); a13 = w1.fma(x, a13); a23 = w2.fma(x, a23);
+            a01 = w0.fma(y, a01); a11 = w1.fma(y, a11); a21 = w2.fma(y, a21);
+            a30 = x.fma(FloatVector.fromArray(Kernels.F, tile, p + 3 * L), a30); // the load second: C2 folds only that operand
+            a31 = y.fma(FloatVector.fromArray(Kernels.F, tile, p + 3 * L + z), a31);
+            a40 = x.fma(FloatVector.fromArray(Kernels.F, tile, p + 4 * L), a40);
+            a41 = y.fma(FloatVector.fromArray(Kernels.F, tile, p + 4 * L + z), a41);
         }
-        a00.intoArray(tile, out);
-        a10.intoArray(tile, out + L);
-        a20.intoArray(tile, out + 2 * L);
-        a01.intoArray(tile, out + 4 * L);
-        a11.intoArray(tile, out + 5 * L);
-        a21.intoArray(tile, out + 6 * L);
-        a02.intoArray(tile, out + 8 * L);
-        a12.intoArray(tile, out + 9 * L);
-        a22.intoArray(tile, out + 10 * L);
-        a03.intoArray(tile, out + 12 * L);
-        a13.intoArray(tile, out + 13 * L);
-        a23.intoArray(tile, out + 14 * L);
+        a00.intoArray(tile, out + i0);
+        a10.intoArray(tile, out + i0 + L);
+        a20.intoArray(tile, out + i0 + 2 * L);
+        a30.intoArray(tile, out + i0 + 3 * L);
+        a40.intoArray(tile, out + j0);
+        a01.intoArray(tile, out + i1);
+        a11.intoArray(tile, out + i1 + L);
+        a21.intoArray(tile, out + i1 + 2 * L);
+        a31.intoArray(tile, out + i1 + 3 * L);
+        a41.intoArray(tile, out + j1);
         Kernels.keep(touched);
-    }
-
-    /** Rows 3 and 4 of a {@link #tile5tokens4} tile by four tokens, after {@link #rows3tokens4}. */
-    private static void rows2tokens4(float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out) {
-        final int L = Kernels.L;
-        final int B = Kernels.PAIR_BLOCK;
-        FloatVector a30 = FloatVector.fromArray(Kernels.F, init, io + 3 * L), a40 = FloatVector.fromArray(Kernels.F, init, io + 16 * L);
-        FloatVector a31 = FloatVector.fromArray(Kernels.F, init, io + 7 * L), a41 = FloatVector.fromArray(Kernels.F, init, io + 17 * L);
-        FloatVector a32 = FloatVector.fromArray(Kernels.F, init, io + 11 * L), a42 = FloatVector.fromArray(Kernels.F, init, io + 18 * L);
-        FloatVector a33 = FloatVector.fromArray(Kernels.F, init, io + 15 * L), a43 = FloatVector.fromArray(Kernels.F, init, io + 19 * L);
-        final int end = 5 * (c1 - c0);
-        for (int p = TILE_AT, q = xq + 4 * c0; p < TILE_AT + end; p += 5 * B, q += 4 * B) {
-            FloatVector w3 = FloatVector.fromArray(Kernels.F, tile, p + 3 * B);
-            FloatVector w4 = FloatVector.fromArray(Kernels.F, tile, p + 4 * B);
-            FloatVector x = FloatVector.fromArray(Kernels.F, xp, q);
-            a30 = w3.fma(x, a30); a40 = w4.fma(x, a40);
-            x = FloatVector.fromArray(Kernels.F, xp, q + B);
-            a31 = w3.fma(x, a31); a41 = w4.fma(x, a41);
-            x = FloatVector.fromArray(Kernels.F, xp, q + 2 * B);
-            a32 = w3.fma(x, a32); a42 = w4.fma(x, a42);
-            x = FloatVector.fromArray(Kernels.F, xp, q + 3 * B);
-            a33 = w3.fma(x, a33); a43 = w4.fma(x, a43);
-            w3 = FloatVector.fromArray(Kernels.F, tile, p + 3 * B + L);
-            w4 = FloatVector.fromArray(Kernels.F, tile, p + 4 * B + L);
-            x = FloatVector.fromArray(Kernels.F, xp, q + L);
-            a30 = w3.fma(x, a30); a40 = w4.fma(x, a40);
-            x = FloatVector.fromArray(Kernels.F, xp, q + B + L);
-            a31 = w3.fma(x, a31); a41 = w4.fma(x, a41);
-            x = FloatVector.fromArray(Kernels.F, xp, q + 2 * B + L);
-            a32 = w3.fma(x, a32); a42 = w4.fma(x, a42);
-            x = FloatVector.fromArray(Kernels.F, xp, q + 3 * B + L);
-            a33 = w3.fma(x, a33); a43 = w4.fma(x, a43);
-        }
-        a30.intoArray(tile, out + 3 * L);
-        a31.intoArray(tile, out + 7 * L);
-        a32.intoArray(tile, out + 11 * L);
-        a33.intoArray(tile, out + 15 * L);
-        a40.intoArray(tile, out + 16 * L);
-        a41.intoArray(tile, out + 17 * L);
-        a42.intoArray(tile, out + 18 * L);
-        a43.intoArray(tile, out + 19 * L);
     }
 
     /** Zero accumulators for the first column chunk of {@link #tile5tokens4}. */
@@ -244,8 +215,8 @@ final class FloatTiles {
      */
     static void tile5tokens4(float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out) {
         if (SPLIT) {
-            rows3tokens4(tile, c0, c1, xp, xq, init, io, out);
-            rows2tokens4(tile, c0, c1, xp, xq, init, io, out);
+            rows5tokens2(tile, c0, c1, xp, xq, init, io, out, 0);
+            rows5tokens2(tile, c0, c1, xp, xq, init, io, out, 2);
             return;
         }
         final int L = Kernels.L;
@@ -337,8 +308,8 @@ final class FloatTiles {
             MemorySegment ahead, long ta, long tb, long ts, long tmax) {
         ahead = NativeMemory.typed(ahead);
         if (SPLIT) {
-            rows3tokens4Fetching(tile, c0, c1, xp, xq, init, io, out, ahead, ta, tb, ts, tmax);
-            rows2tokens4(tile, c0, c1, xp, xq, init, io, out);
+            rows5tokens2Fetching(tile, c0, c1, xp, xq, init, io, out, 0, ahead, ta, tb, ts, tmax);
+            rows5tokens2(tile, c0, c1, xp, xq, init, io, out, 2);
             return;
         }
         final int L = Kernels.L;

@@ -217,12 +217,12 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             int panel = off + g * full;
             for (int j = 0; j < 4; j++) {
                 int src = (t0 + g + j) * cols;
-                for (int cb = 0, o = panel + j * B; cb < full; cb += bw) { // a scale block holds whole steps (bw is a multiple of G = 2B)
+                for (int cb = 0, o = panel + j * FloatTiles.TOKEN_STEP; cb < full; cb += bw) { // a scale block holds whole steps (bw is a multiple of G = 2B)
                     final float f = panelScales[nb > 1 ? band * nb + cb / bw : 0];
                     final int ce = Math.min(full, cb + bw);
                     for (int c = cb; c < ce; c += B, o += 4 * B) {
                         FloatVector.fromArray(F, x, src + c).mul(f).intoArray(out, o);
-                        FloatVector.fromArray(F, x, src + c + L).mul(f).intoArray(out, o + L);
+                        FloatVector.fromArray(F, x, src + c + L).mul(f).intoArray(out, o + FloatTiles.XHALF_STEP);
                     }
                 }
             }
@@ -554,9 +554,9 @@ public final class Fp8BlockMatrix implements WeightMatrix {
         final int h5 = FloatTiles.ROWS;
         for (int i = 0; i < h5; i++) {
             if (i >= h) {
-                for (int o = FloatTiles.TILE_AT + i * B; o < FloatTiles.TILE_AT + h5 * (c1 - c0); o += h5 * B) {
+                for (int o = FloatTiles.TILE_AT + i * FloatTiles.ROW_STEP; o < FloatTiles.TILE_AT + h5 * (c1 - c0); o += h5 * B) {
                     FloatVector.zero(F).intoArray(tile, o);
-                    FloatVector.zero(F).intoArray(tile, o + L);
+                    FloatVector.zero(F).intoArray(tile, o + FloatTiles.HALF_STEP);
                 }
                 continue;
             }
@@ -564,12 +564,12 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             final int tr = row - row % QuantKernels.TILE;
             final int th = Math.min(QuantKernels.TILE, rows - tr);
             long off = (long) tr * cols + (long) c0 * th + (long) (row - tr) * G;
-            for (int c = c0, o = FloatTiles.TILE_AT + i * B; c < c1; c += G, off += (long) th * G, o += 2 * h5 * B) {
+            for (int c = c0, o = FloatTiles.TILE_AT + i * FloatTiles.ROW_STEP; c < c1; c += G, off += (long) th * G, o += 2 * h5 * B) {
                 IntVector v = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
                 v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().mul(tileScale).intoArray(tile, o);
-                v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().mul(tileScale).intoArray(tile, o + L);
+                v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().mul(tileScale).intoArray(tile, o + FloatTiles.HALF_STEP);
                 v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().mul(tileScale).intoArray(tile, o + h5 * B);
-                v.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().mul(tileScale).intoArray(tile, o + h5 * B + L);
+                v.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats().mul(tileScale).intoArray(tile, o + h5 * B + FloatTiles.HALF_STEP);
             }
         }
     }

@@ -255,7 +255,7 @@ public final class Q8_0Matrix implements WeightMatrix {
         }
         final int full = cols / G * G;
         float[] panels = pool.scratch(FloatTiles.TILE_AT + Math.max(1, n / 4 * 4 * full));
-        Kernels.packTokens4(x, n, cols, full, Kernels.PAIR_BLOCK, panels, FloatTiles.TILE_AT); // [block][token 0..3][2L] per 4-token group, aligned
+        Kernels.packTokens4(x, n, cols, full, FloatTiles.PANEL_CHUNK, panels, FloatTiles.TILE_AT); // per 4-token group, aligned (FloatTiles#TOKEN_STEP)
         final int need = promptScratch(n, full);
         int rowGrain = (Kernels.rowGrain(rows, pool.threads()) + FloatTiles.ROWS - 1) / FloatTiles.ROWS * FloatTiles.ROWS;
         pool.forRange(rows, rowGrain, FloatTiles.ROWS, (r0, r1, w) -> prompt(x, panels, n, y, r0, r1, pool.workerScratch(w, need)));
@@ -335,16 +335,16 @@ public final class Q8_0Matrix implements WeightMatrix {
             final int th = Math.min(QuantKernels.TILE, rows - tr);
             final int sr = row * nb;
             long off = (long) tr * cols + (long) c0 * th + (long) (row - tr) * GB;
-            for (int c = c0, o = FloatTiles.TILE_AT + i * B; c < c1; c += G, off += (long) th * GB, o += 2 * h5 * B) {
+            for (int c = c0, o = FloatTiles.TILE_AT + i * FloatTiles.ROW_STEP; c < c1; c += G, off += (long) th * GB, o += 2 * h5 * B) {
                 IntVector v = IntVector.fromMemorySegment(I, packed, off, ByteOrder.LITTLE_ENDIAN);
                 ((FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
                         .mul(scales[sr + ((c + 0 * L) >> bwShift)]).intoArray(tile, o);
                 ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
-                        .mul(scales[sr + ((c + 1 * L) >> bwShift)]).intoArray(tile, o + L);
+                        .mul(scales[sr + ((c + 1 * L) >> bwShift)]).intoArray(tile, o + FloatTiles.HALF_STEP);
                 ((FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
                         .mul(scales[sr + ((c + 2 * L) >> bwShift)]).intoArray(tile, o + h5 * B);
                 ((FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
-                        .mul(scales[sr + ((c + 3 * L) >> bwShift)]).intoArray(tile, o + h5 * B + L);
+                        .mul(scales[sr + ((c + 3 * L) >> bwShift)]).intoArray(tile, o + h5 * B + FloatTiles.HALF_STEP);
             }
         }
     }

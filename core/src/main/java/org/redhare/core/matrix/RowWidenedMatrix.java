@@ -60,7 +60,7 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix permits F16Matrix
         int full = cols / B * B;
         final int panels = FloatTiles.aligned(0);
         float[] xp = pool.scratch(panels + Math.max(1, n / 4 * 4 * full));
-        Kernels.packTokens4(x, n, cols, full, B, xp, panels);
+        Kernels.packTokens4(x, n, cols, full, FloatTiles.PANEL_CHUNK, xp, panels);
         int chunk = FloatTiles.chunkColumns(full);
         int block = FloatTiles.tokenBlock(n, cols);
         int scratch = FloatTiles.TILE_AT + TILE_ROWS * chunk + block / 4 * TILE_ROWS * 4 * Kernels.L + TILE_ROWS * 4 * Kernels.L + 16 + cols;
@@ -213,9 +213,9 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix permits F16Matrix
         final int w = c1 - c0;
         for (int k = 0; k < TILE_ROWS; k++) {
             widen((long) (r + k) * cols + c0, tile, row, w);
-            for (int b = 0, p = FloatTiles.TILE_AT + k * B; b < w; b += B, p += TILE_ROWS * B) {
+            for (int b = 0, p = FloatTiles.TILE_AT + k * FloatTiles.ROW_STEP; b < w; b += B, p += TILE_ROWS * B) {
                 FloatVector.fromArray(Kernels.F, tile, row + b).intoArray(tile, p);
-                FloatVector.fromArray(Kernels.F, tile, row + b + L).intoArray(tile, p + L);
+                FloatVector.fromArray(Kernels.F, tile, row + b + L).intoArray(tile, p + FloatTiles.HALF_STEP);
             }
         }
     }
