@@ -285,7 +285,7 @@ public final class Bf16Matrix implements WeightMatrix {
                                 tb = next + Math.min(2 * g - 1, TILE_ROWS - 1) * stride;
                                 ts = 2L * Kernels.PAIR_BLOCK;
                             }
-                            if (g <= 3 && !split) {
+                            if (g <= 3 && !split && FloatTiles.FETCH_AHEAD) {
                                 FloatTiles.tile5tokens4Fetching(buf, c0, c1, xp, packed + t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
                                         c0 == 0 ? 0 : acc, c1 == full ? sums : acc, data, ta, tb, ts, tmax);
                             } else {

@@ -159,50 +159,16 @@ final class FloatTiles {
     }
 
     /**
-     * {@link #rows5tokens2} touching one byte of {@code ahead} per half block, the two addresses per block that
-     * {@link #tile5tokens4Fetching} describes; a copy rather than one method for both, for the reason given there.
+     * Whether callers run {@link #tile5tokens4Fetching} for the first token groups of a tile, touching the rows they widen
+     * next. It was measured to help on the AVX-512 host (BF16 [151936 x 896], 16 tokens, one thread 21.1 -> 23.4 G weights/s).
+     * On the AVX2 host with {@link #rows5tokens2} the touches cost more than they save: a touch that misses to DRAM holds
+     * up retirement behind it, and the kernel otherwise runs at the FMA peak. `QuickMatrixRates TYPE SHAPE N THREADS`
+     * with and without (G products/s): fp8 48640x896 16 1 24.0-24.6 / 26.3-26.5, 16 2 48.5-49.4 / 51.4-52.8,
+     * 8960x4864 16 1 22.9-25.5 / 26.9-27.8, 896x4864 512 1 25.8-28.1 / 29.3-30.0; bf16 151936x896 64 1 30.1-30.3 /
+     * 31.4-32.2, 64 2 59.1-59.3 / 61.9-62.7, 4864x896 512 1 30.1-30.9 / 32.5-32.9; q8_0 4864x896 512 1 31.5-31.7 /
+     * 33.1-33.7, 48640x896 16 1 22.0-22.5 / 22.2-23.2.
      */
-    private static void rows5tokens2Fetching(float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out, int tk,
-            MemorySegment ahead, long ta, long tb, long ts, long tmax) {
-        ahead = NativeMemory.typed(ahead);
-        final int L = Kernels.L;
-        final int z = noOffset;
-        final long tab = tb - ta;
-        long touched = 0;
-        final int i0 = 4 * tk * L, i1 = i0 + 4 * L, j0 = (16 + tk) * L, j1 = j0 + L;
-        FloatVector a00 = FloatVector.fromArray(Kernels.F, init, io + i0), a10 = FloatVector.fromArray(Kernels.F, init, io + i0 + L);
-        FloatVector a20 = FloatVector.fromArray(Kernels.F, init, io + i0 + 2 * L), a30 = FloatVector.fromArray(Kernels.F, init, io + i0 + 3 * L);
-        FloatVector a40 = FloatVector.fromArray(Kernels.F, init, io + j0);
-        FloatVector a01 = FloatVector.fromArray(Kernels.F, init, io + i1), a11 = FloatVector.fromArray(Kernels.F, init, io + i1 + L);
-        FloatVector a21 = FloatVector.fromArray(Kernels.F, init, io + i1 + 2 * L), a31 = FloatVector.fromArray(Kernels.F, init, io + i1 + 3 * L);
-        FloatVector a41 = FloatVector.fromArray(Kernels.F, init, io + j1);
-        final int end = TILE_AT + 5 * (c1 - c0);
-        for (int p = TILE_AT, q = xq + 4 * c0 + tk * L, h = 0; p < end; p += 5 * L, q += 4 * L, h++) {
-            touched += ahead.get(ValueLayout.JAVA_BYTE, Math.min(ta + (h >> 1) * ts + (h & 1) * tab, tmax));
-            FloatVector w0 = FloatVector.fromArray(Kernels.F, tile, p);
-            FloatVector w1 = FloatVector.fromArray(Kernels.F, tile, p + L);
-            FloatVector w2 = FloatVector.fromArray(Kernels.F, tile, p + 2 * L);
-            FloatVector x = FloatVector.fromArray(Kernels.F, xp, q);
-            FloatVector y = FloatVector.fromArray(Kernels.F, xp, q + L);
-            a00 = w0.fma(x, a00); a10 = w1.fma(x, a10); a20 = w2.fma(x, a20);
-            a01 = w0.fma(y, a01); a11 = w1.fma(y, a11); a21 = w2.fma(y, a21);
-            a30 = x.fma(FloatVector.fromArray(Kernels.F, tile, p + 3 * L), a30); // the load second: C2 folds only that operand
-            a31 = y.fma(FloatVector.fromArray(Kernels.F, tile, p + 3 * L + z), a31);
-            a40 = x.fma(FloatVector.fromArray(Kernels.F, tile, p + 4 * L), a40);
-            a41 = y.fma(FloatVector.fromArray(Kernels.F, tile, p + 4 * L + z), a41);
-        }
-        a00.intoArray(tile, out + i0);
-        a10.intoArray(tile, out + i0 + L);
-        a20.intoArray(tile, out + i0 + 2 * L);
-        a30.intoArray(tile, out + i0 + 3 * L);
-        a40.intoArray(tile, out + j0);
-        a01.intoArray(tile, out + i1);
-        a11.intoArray(tile, out + i1 + L);
-        a21.intoArray(tile, out + i1 + 2 * L);
-        a31.intoArray(tile, out + i1 + 3 * L);
-        a41.intoArray(tile, out + j1);
-        Kernels.keep(touched);
-    }
+    static final boolean FETCH_AHEAD = !SPLIT;
 
     /** Zero accumulators for the first column chunk of {@link #tile5tokens4}. */
     static final float[] ZERO_ACCUMULATORS = new float[20 * Kernels.L];
@@ -307,9 +273,8 @@ final class FloatTiles {
     static void tile5tokens4Fetching(float[] tile, int c0, int c1, float[] xp, int xq, float[] init, int io, int out,
             MemorySegment ahead, long ta, long tb, long ts, long tmax) {
         ahead = NativeMemory.typed(ahead);
-        if (SPLIT) {
-            rows5tokens2Fetching(tile, c0, c1, xp, xq, init, io, out, 0, ahead, ta, tb, ts, tmax);
-            rows5tokens2(tile, c0, c1, xp, xq, init, io, out, 2);
+        if (SPLIT) { // callers do not fetch on these hosts (FETCH_AHEAD)
+            tile5tokens4(tile, c0, c1, xp, xq, init, io, out);
             return;
         }
         final int L = Kernels.L;

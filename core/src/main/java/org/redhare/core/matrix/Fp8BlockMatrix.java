@@ -511,7 +511,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
                         for (int t = t0; t + 4 <= t1; t += 4) {
                             int acc = accs + (t - t0) / 4 * group;
                             int g = (t - t0) / 4;
-                            if (g <= 1) { // the first two token groups fetch the codes the next widen reads (QuantKernels#fetchStart)
+                            if (g <= 1 && FloatTiles.FETCH_AHEAD) { // the first two token groups fetch the codes the next widen reads (QuantKernels#fetchStart)
                                 long ta = QuantKernels.fetchStart(cols, c1 < full ? r : r + h, c1 < full ? c1 : 0, g);
                                 FloatTiles.tile5tokens4Fetching(buf, c0, c1, buf, panels + (t - t0) * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
                                         c0 == 0 ? 0 : acc, c1 == full ? sums : acc, packed, ta, ta + 64, 128, packed.byteSize() - 1);
@@ -594,11 +594,11 @@ public final class Fp8BlockMatrix implements WeightMatrix {
 
     /** The columns past the last full group of row {@code r} times the activations at {@code x[xo ...]}, in order. */
     private float tail(int r, float[] x, int xo) {
-        final MemorySegment packed = NativeMemory.typed(this.packed);
-        final int full = cols / G * G;
-        if (full == cols) {
+        if (cols % G == 0) { // the common case, tested before anything else: callers run this 20 times per tile and token group
             return 0f;
         }
+        final MemorySegment packed = NativeMemory.typed(this.packed);
+        final int full = cols / G * G;
         float q = 0f;
         for (int c = full; c < cols; c++) {
             q += decode(packed.get(ValueLayout.JAVA_BYTE, QuantKernels.byteOffset(rows, cols, r, c))) * x[xo + c];

@@ -295,7 +295,7 @@ public final class Q8_0Matrix implements WeightMatrix {
                     for (int t = t0; t + 4 <= t1; t += 4) {
                         int acc = accs + (t - t0) / 4 * group;
                         int g = (t - t0) / 4;
-                        if (g <= 1) { // the first two token groups fetch the codes the next widen reads (QuantKernels#fetchStart)
+                        if (g <= 1 && FloatTiles.FETCH_AHEAD) { // the first two token groups fetch the codes the next widen reads (QuantKernels#fetchStart)
                             long ta = QuantKernels.fetchStart(cols, c1 < full ? r : r + h5, c1 < full ? c1 : 0, g);
                             FloatTiles.tile5tokens4Fetching(buf, c0, c1, panels, FloatTiles.TILE_AT + t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf,
                                     c0 == 0 ? 0 : acc, c1 == full ? sums : acc, packed, ta, ta + 64, 128, packed.byteSize() - 1);
