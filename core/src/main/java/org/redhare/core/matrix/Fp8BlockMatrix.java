@@ -232,7 +232,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
     @Override
     public void multiply(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
-        if (n >= WIDEN_MIN_TOKENS) {
+        if (widens(n)) {
             final int full = cols / G * G;
             final int block = FloatTiles.tokenBlock(n, cols);
             final int scratch = promptScratch(block, full);
@@ -255,11 +255,17 @@ public final class Fp8BlockMatrix implements WeightMatrix {
      * registers costs three integer operations per float vector on the ports the FMAs use, and the register
      * path repeats it for every 4 tokens. The tile holds exactly the floats the register path computes and the
      * FMAs run in the same order, so results are bit for bit the same. Since the four-token register kernel runs in
-     * two passes of two rows ({@link #rows2tokens4}) it wins below 16 tokens (`QuickMatrixRates fp8 SHAPE N 1`, G
-     * products/s, register vs tile): 8 tokens [4864x896] 16.7 vs 13.4, [896x4864] 18.7 vs 14.1; 16 tokens 15.8 vs 18.3
-     * and 17.2 vs 19.3.
+     * two passes of two rows ({@link #rows2tokens4}) it won below 16 tokens with the former AVX2 tile kernel. With the
+     * five-row by two-token kernel ({@link FloatTiles#SPLIT}) the tile wins from 8 tokens, except where three or two
+     * tokens past the last group of four take the slow one-row path (`QuickMatrixRates fp8 SHAPE N 1`, G products/s,
+     * register vs tile): [4864x896] 8 tokens 16.8-17.1 vs 25.1-25.4 (two threads 33.6 vs 49.4-50.0), 9 16.4 vs 17.9,
+     * 10 15.5 vs 15.2, 11 15.3 vs 13.5, 12 17.1-17.2 vs 27.4-27.8, 13 16.7 vs 21.2, 14 16.1 vs 18.2, 15 15.5 vs 16.0;
+     * [48640x896] from DRAM 8 tokens 16.0-16.2 vs 20.6-21.0, 11 14.8 vs 12.8, 12 16.0 vs 24.5; 4 tokens lose from DRAM
+     * (16.4 vs 15.7). Elsewhere the former rule, from 16 tokens.
      */
-    private static final int WIDEN_MIN_TOKENS = 16;
+    private static boolean widens(int n) {
+        return FloatTiles.SPLIT ? n >= 12 || (n >= 8 && n % 4 <= 1) : n >= 16;
+    }
 
     /** Few tokens: tiles {@code tile0 .. tile1} widened in registers, activations of the current band in {@code buf[0 ..]}. */
     private void run(float[] x, int n, float[] y, int tile0, int tile1, float[] buf) {

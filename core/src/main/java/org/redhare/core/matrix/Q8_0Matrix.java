@@ -417,13 +417,16 @@ public final class Q8_0Matrix implements WeightMatrix {
      * 40.6, [4864x2048] 31.6 vs 39.0; 8 tokens [896x4864] 37.7 vs 30.0, [4864x896] 31.2 vs 29.7,
      * [151936x896] 25.5 vs 20.0. With the register kernel in two passes of two rows ({@link #rows2tokens4}) it won up to
      * 32 tokens (`QuickMatrixRates q8_0 SHAPE N 1`, G products/s, register vs tile): 16 tokens [4864x896] 23.2 vs 18.7,
-     * [896x4864] 25.3 vs 17.5; 32 tokens 23.2 vs 23.2 and 24.3 vs 21.4; 48 tokens 16.2 vs 24.3 and 23.4 vs 24.9.
+     * [896x4864] 25.3 vs 17.5; 32 tokens 23.2 vs 23.2 and 24.3 vs 21.4; 48 tokens 16.2 vs 24.3 and 23.4 vs 24.9. With the
+     * five-row by two-token tile kernel ({@link FloatTiles#SPLIT}) the tile wins from 12 tokens when at most one token is
+     * past the last group of four (those take a one-row path): [4864x896] 12 tokens 24.0 vs 25.8-26.2, 13 21.8 vs 21.5,
+     * 16 25.1-25.2 vs 29.6-30.0, 17 22.3 vs 24.1, 24 23.6-23.7 vs 32.3; 9 21.0-21.2 vs 17.5-17.7, 11 18.3-18.5 vs 12.8-13.0,
+     * 19 20.2 vs 17.8, 27 22.3 vs 20.9, 31 22.5 vs 21.9; [896x4864] 16 tokens 26.7 vs 28.8; [48640x896] from DRAM, 16
+     * tokens 22.2 vs 28.1.
      */
     private boolean widens(int n) {
-        return n >= WIDEN_MIN_TOKENS;
+        return n >= 32 || (FloatTiles.SPLIT && n >= 12 && n % 4 <= 1);
     }
-
-    private static final int WIDEN_MIN_TOKENS = 32;
 
     @Override
     public void row(int r, float[] dst, int off) {
