@@ -544,7 +544,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
 
     /**
      * Full groups of columns {@code c0 .. c1} of rows {@code r .. r+h-1}, widened to the {@link FloatTiles} layout
-     * ({@code [2L columns][row 0..4][2L floats]}); rows {@code h .. 4} are zeros.
+     * ({@code [2L columns][row 0..4][2L floats]}, in half-block units on 16-register hosts: {@link FloatTiles#ROW_STEP}); rows {@code h .. 4} are zeros.
      *
      * <p>Times {@link #tileScale} (2^8), exact: the few subnormal E4M3 codes would otherwise be subnormal floats,
      * and on x86 every FMA with a subnormal input takes a microcode assist (about 110 cycles measured here, against

@@ -206,7 +206,7 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix permits F16Matrix
         }
     }
 
-    /** Columns {@code [c0, c1)} of rows {@code r..r+4} into the tile at {@code tile[FloatTiles.TILE_AT ...]} ({@code [block][row][B floats]}), via the row buffer. */
+    /** Columns {@code [c0, c1)} of rows {@code r..r+4} into the tile at {@code tile[FloatTiles.TILE_AT ...]} ({@code [block][row][B floats]}, or half blocks: {@link FloatTiles#ROW_STEP}), via the row buffer. */
     private void widenTile(int r, int c0, int c1, float[] tile, int row) {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
