@@ -51,15 +51,16 @@ public final class Bf16Matrix implements WeightMatrix {
                     (r0, r1, w) -> computeStreaming(xp, n, y, r0, r1, pool.workerScratch(w, Kernels.SUM16_FLOATS)));
         } else {
             int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
-            int packed = n / 4 * 4 * full;
+            int grouped = FloatTiles.groupedTokens(n);
+            int packed = grouped * full;
             float[] xp = pool.scratch(FloatTiles.aligned(n * cols) + packed);
             Kernels.deinterleave(x, n, cols, xp);
-            Kernels.packTokens4(xp, n, cols, full, FloatTiles.PANEL_CHUNK, xp, FloatTiles.aligned(n * cols));
+            Kernels.packTokens4(xp, n, grouped, cols, full, FloatTiles.PANEL_CHUNK, xp, FloatTiles.aligned(n * cols));
             int chunk = chunkColumns(full);
             int block = tokenBlock(n);
             int grain = (Kernels.rowGrain(rows, pool.threads()) + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS; // rows left over only at the end
             pool.forRange(rows, grain, TILE_ROWS,
-                    (r0, r1, w) -> computeWidened(xp, n, y, r0, r1,
+                    (r0, r1, w) -> computeWidened(xp, n, grouped, y, r0, r1,
                             pool.workerScratch(w, FloatTiles.TILE_AT + TILE_ROWS * chunk + block / 4 * TILE_ROWS * 4 * Kernels.L + TILE_ROWS * 4 * Kernels.L + 16)));
         }
     }
@@ -75,12 +76,15 @@ public final class Bf16Matrix implements WeightMatrix {
 
     /**
      * Up to this many tokens (a decode step of a few users) the weights are widened in registers straight
-     * from memory for every group of four tokens. From eight tokens on, the widened-tile path pays off: its
+     * from memory for every group of four tokens. From seven tokens on, the widened-tile path pays off: its
      * first token group widens in registers too (so the row reads still overlap FMAs) and stores the floats
      * for the groups after it. Measured on 16-token forward passes (0.5B, two threads): 96-102 tok/s with
-     * the register path, 101-105 with the tile.
+     * the register path, 101-105 with the tile. Since a last group of two or three tokens is padded
+     * ({@link FloatTiles#groupedTokens}), 7 tokens take the tile too (`QuickMatrixRates bf16 SHAPE 7 T`, G products/s,
+     * register vs tile): [4864x896] one thread 16.9-17.4 vs 22.5-23.4, [151936x896] two threads 32.6-32.9 vs
+     * 33.6-35.6. At 6 the LM head from DRAM on one thread loses (17.7-18.2 vs 15.6-15.9).
      */
-    private static final int STREAM_MAX_TOKENS = 7;
+    private static final int STREAM_MAX_TOKENS = 6;
 
     /** Rows {@code r0 + i + k q} ({@code k = 0..3}, {@code q} a quarter of the range) together: four long streams, as {@link #decode} pairs halves. */
     private void computeStreaming(float[] xp, int n, float[] y, int r0, int r1, float[] sums) {
@@ -174,7 +178,7 @@ public final class Bf16Matrix implements WeightMatrix {
         a23.intoArray(sums, 0 + 14 * L16);
         a33.intoArray(sums, 0 + 15 * L16);
         VectorMath.sum16(sums, 0, sums, 16 * L16);
-        store4x4(sums, 16 * L16, xp, y, r, q, t, full);
+        store4x4(sums, 16 * L16, xp, y, r, q, t, 4, full);
     }
 
     /**
@@ -236,7 +240,7 @@ public final class Bf16Matrix implements WeightMatrix {
      */
     private static final int SPLIT_MAX_TOKENS = 32;
 
-    private void computeWidened(float[] xp, int n, float[] y, int r0, int r1, float[] buf) {
+    private void computeWidened(float[] xp, int n, int grouped, float[] y, int r0, int r1, float[] buf) {
         final int L = Kernels.L;
         final int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
         final int packed = FloatTiles.aligned(n * cols); // where the 4-token panels start in xp (aligned: FloatTiles#TILE_AT)
@@ -249,7 +253,8 @@ public final class Bf16Matrix implements WeightMatrix {
         final long tmax = data.byteSize() - 1;
         for (int t0 = 0; t0 < n; t0 += block) {
             int t1 = Math.min(n, t0 + block);
-            int tails = t0 + (t1 - t0) / 4 * 4; // tokens past the last full group of four
+            int g1 = Math.min(grouped, t0 + block); // the 4-token groups end here: past t1 when the last one is padded
+            int tails = Math.max(g1, t0 + (t1 - t0) / 4 * 4); // tokens past the last group of four
             final boolean split = n <= SPLIT_MAX_TOKENS;
             final int tiles = (r1 - r0) / TILE_ROWS;
             final int q = split ? tiles : 1; // rows r, r + q, .., r + 4q form a tile
@@ -258,7 +263,7 @@ public final class Bf16Matrix implements WeightMatrix {
                 int c0 = 0;
                 do { // at least once: rows shorter than one block still get their tails and stores
                     int c1 = Math.min(full, c0 + chunk);
-                    for (int t = t0; t + 4 <= t1; t += 4) {
+                    for (int t = t0; t + 4 <= g1; t += 4) {
                         int acc = accs + (t - t0) / 4 * group;
                         if (t == t0) { // the first group widens the rows as it goes, so reading them overlaps its FMAs
                             if (FloatTiles.SPLIT) {
@@ -294,7 +299,7 @@ public final class Bf16Matrix implements WeightMatrix {
                             }
                         }
                         if (c1 == full) {
-                            finish5x4(buf, sums, xp, y, r, q, t, full);
+                            finish5x4(buf, sums, xp, y, r, q, t, Math.min(4, n - t), full);
                         }
                     }
                     c0 = c1;
@@ -519,12 +524,12 @@ public final class Bf16Matrix implements WeightMatrix {
     }
 
     /** Lane sums and tails of a five-row tile's 20 accumulators stored at {@code buf[sums ...]}, into {@code y}. */
-    private void finish5x4(float[] buf, int sums, float[] xp, float[] y, int r, int q, int t, int full) {
+    private void finish5x4(float[] buf, int sums, float[] xp, float[] y, int r, int q, int t, int tokens, int full) {
         final int L = Kernels.L;
         VectorMath.sum16(buf, sums, buf, sums + 20 * L);
-        store4x4(buf, sums + 20 * L, xp, y, r, q, t, full);
+        store4x4(buf, sums + 20 * L, xp, y, r, q, t, tokens, full);
         final long b4 = (long) (r + 4 * q) * cols * 2;
-        for (int j = 0; j < 4; j++) {
+        for (int j = 0; j < tokens; j++) {
             y[(t + j) * rows + r + 4 * q] = tail(b4, xp, (t + j) * cols, full, VectorMath.sum(buf, sums + (16 + j) * L));
         }
     }
@@ -534,11 +539,11 @@ public final class Bf16Matrix implements WeightMatrix {
      * token j at {@code so + 4 * j + i}), into {@code y}.
      */
     /** The 16 lane sums at {@code buf[so ...]} (token-major) plus tails into rows {@code r, r + q, r + 2q, r + 3q}. */
-    private void store4x4(float[] buf, int so, float[] xp, float[] y, int r, int q, int t, int full) {
+    private void store4x4(float[] buf, int so, float[] xp, float[] y, int r, int q, int t, int tokens, int full) {
         final long stride = (long) q * cols * 2;
         final long b0 = (long) r * cols * 2;
         if (full == cols) { // no tail columns (the usual case): skip the sixteen empty tail loops
-            for (int j = 0; j < 4; j++, so += 4) {
+            for (int j = 0; j < tokens; j++, so += 4) {
                 int yo = (t + j) * rows + r;
                 y[yo] = buf[so];
                 y[yo + q] = buf[so + 1];
@@ -547,7 +552,7 @@ public final class Bf16Matrix implements WeightMatrix {
             }
             return;
         }
-        for (int j = 0; j < 4; j++, so += 4) {
+        for (int j = 0; j < tokens; j++, so += 4) {
             int yo = (t + j) * rows + r;
             int xo = (t + j) * cols;
             y[yo] = tail(b0, xp, xo, full, buf[so]);

@@ -90,6 +90,20 @@ final class FloatTiles {
 
 
     /**
+     * How many tokens a tile path runs through its 4-token groups: {@code n} rounded up to a multiple of four when two
+     * or three tokens are past the last full group (the padding tokens' activations are zeros and their results are
+     * dropped), else {@code n} rounded down, the one token past the last group taking a one-row path. The same FMAs in
+     * the same order for every real token, so the same bits. With the five-row by two-token kernel a padded group costs
+     * less than two or three one-row passes; one token left over does better alone. `QuickMatrixRates bf16 SHAPE N 2`,
+     * G products/s of the real tokens, unpadded against padded: [4864x896] 14 tokens 44.9-45.6 / 47.5-49.6, 15 tokens
+     * 40.5-42.3 / 51.3-53.2; [896x4864] 10 tokens 39.6-42.1 / 46.5-48.5; [151936x896] from DRAM 14 tokens 42.7-43.2 /
+     * 45.1-45.7, 15 tokens 39.6-40.1 / 48.3-48.7, but 13 tokens 47.0-47.3 / 37.5-41.4 (padded from one left over).
+     */
+    static int groupedTokens(int n) {
+        return n % 4 >= 2 ? (n + 3) / 4 * 4 : n / 4 * 4;
+    }
+
+    /**
      * Offsets of the widened tile and the activation panels. Tile: row {@code r}, half {@code e} (0: the first L floats
      * of a block of {@code 2L} columns, 1: the second) of block {@code b} at {@code TILE_AT + b * 5 * 2L + e * HALF_STEP
      * + r * ROW_STEP}. Panel: token {@code j} at {@code b * 4 * 2L + e * XHALF_STEP + j * TOKEN_STEP}. With 16 registers

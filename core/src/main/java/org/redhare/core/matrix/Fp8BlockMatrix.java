@@ -205,17 +205,25 @@ public final class Fp8BlockMatrix implements WeightMatrix {
     }
 
     /**
-     * {@link #scaleActivations} of tokens {@code t0 .. t0+n} (full groups of four only, full column groups only)
+     * {@link #scaleActivations} of tokens {@code t0 .. t0+n} in {@code grouped / 4} groups of four (a last group
+     * past {@code n} padded with zeros; full column groups only)
      * written straight into 4-token panels at {@code out[off ...]}: the layout of {@link Kernels#packTokens4}
      * with {@code PAIR_BLOCK} chunks. Same multiplies, so the same bits as the token-order copy.
      */
-    private void scalePanels(float[] x, int t0, int n, int band, float[] out, int off) {
+    private void scalePanels(float[] x, int t0, int n, int grouped, int band, float[] out, int off) {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final int full = cols / G * G;
-        for (int g = 0; g + 4 <= n; g += 4) {
+        for (int g = 0; g + 4 <= grouped; g += 4) {
             int panel = off + g * full;
             for (int j = 0; j < 4; j++) {
+                if (g + j >= n) { // a padded group's missing tokens: zeros (FloatTiles#groupedTokens)
+                    for (int c = 0, o = panel + j * FloatTiles.TOKEN_STEP; c < full; c += B, o += 4 * B) {
+                        FloatVector.zero(F).intoArray(out, o);
+                        FloatVector.zero(F).intoArray(out, o + FloatTiles.XHALF_STEP);
+                    }
+                    continue;
+                }
                 int src = (t0 + g + j) * cols;
                 for (int cb = 0, o = panel + j * FloatTiles.TOKEN_STEP; cb < full; cb += bw) { // a scale block holds whole steps (bw is a multiple of G = 2B)
                     final float f = panelScales[nb > 1 ? band * nb + cb / bw : 0];
@@ -262,9 +270,15 @@ public final class Fp8BlockMatrix implements WeightMatrix {
      * 10 15.5 vs 15.2, 11 15.3 vs 13.5, 12 17.1-17.2 vs 27.4-27.8, 13 16.7 vs 21.2, 14 16.1 vs 18.2, 15 15.5 vs 16.0;
      * [48640x896] from DRAM 8 tokens 16.0-16.2 vs 20.6-21.0, 11 14.8 vs 12.8, 12 16.0 vs 24.5; 4 tokens lose from DRAM
      * (16.4 vs 15.7). Elsewhere the former rule, from 16 tokens.
+     *
+     * <p>Since a last group with two or three tokens is padded ({@link FloatTiles#groupedTokens}), the tile wins on these
+     * hosts from 6 tokens (register vs tile, one thread): [4864x896] 6 tokens 14.7-14.8 vs 19.3, 7 13.5-14.0 vs
+     * 22.0-22.4, 10 15.2-15.8 vs 23.0-23.4, 11 14.7-15.2 vs 24.8-25.7, 15 15.2-15.4 vs 26.8-27.5; from DRAM [48640x896]
+     * 7 tokens 12.7-13.3 vs 16.6-18.0, 11 14.3-14.5 vs 21.2-21.7. At 4 and 5 tokens the register path stays ahead
+     * (5: 15.1-15.7 vs 13.2-13.6; 4 from DRAM: 15.6-16.2 vs 14.4).
      */
     private static boolean widens(int n) {
-        return FloatTiles.SPLIT ? n >= 12 || (n >= 8 && n % 4 <= 1) : n >= 16;
+        return FloatTiles.SPLIT ? n >= 6 : n >= 16;
     }
 
     /** Few tokens: tiles {@code tile0 .. tile1} widened in registers, activations of the current band in {@code buf[0 ..]}. */
@@ -484,6 +498,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
      * may be short: its missing rows are zeros and their results are dropped), one token block at a time.
      */
     private void prompt(float[] x, int n, float[] y, int r0, int r1, float[] buf) {
+        final int grouped = FloatTiles.groupedTokens(n);
         final int L = Kernels.L;
         final int full = cols / G * G;
         final int block = FloatTiles.tokenBlock(n, cols);
@@ -496,14 +511,15 @@ public final class Fp8BlockMatrix implements WeightMatrix {
         final int panels = FloatTiles.aligned(xs + block * cols); // and as 4-token panels
         for (int t0 = 0; t0 < n; t0 += block) {
             final int t1 = Math.min(n, t0 + block);
-            final int tails = t0 + (t1 - t0) / 4 * 4; // tokens past the last full group of four
+            final int g1 = Math.min(grouped, t0 + block); // the 4-token groups end here: past t1 when the last one is padded
+            final int tails = Math.max(g1, t0 + (t1 - t0) / 4 * 4); // tokens past the last group of four
             int ready = -1;
             for (int r = r0; r < r1; ) {
                 final int b = band(r);
                 final int end = Math.min(r1, (b + 1) * bandRows);
                 if (ready != b) {
                     ready = b;
-                    scalePanels(x, t0, t1 - t0, b, buf, panels);
+                    scalePanels(x, t0, t1 - t0, g1 - t0, b, buf, panels);
                     if (full < cols || tails < t1) { // tail columns or tokens past the last group read them in token order
                         scaleActivations(x, t0 * cols, t1 - t0, b, buf, xs);
                     }
@@ -514,7 +530,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
                     do { // at least once: rows shorter than one group still get their tails and stores
                         int c1 = Math.min(full, c0 + chunk);
                         widen(r, h, buf, c0, c1);
-                        for (int t = t0; t + 4 <= t1; t += 4) {
+                        for (int t = t0; t + 4 <= g1; t += 4) {
                             int acc = accs + (t - t0) / 4 * group;
                             int g = (t - t0) / 4;
                             if (g <= 1 && FloatTiles.FETCH_AHEAD) { // the first two token groups fetch the codes the next widen reads (QuantKernels#fetchStart)
@@ -526,7 +542,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
                                         c0 == 0 ? 0 : acc, c1 == full ? sums : acc);
                             }
                             if (c1 == full) {
-                                finish(buf, sums, xs + (t - t0) * cols, y, r, h, t);
+                                finish(buf, sums, xs + (t - t0) * cols, y, r, h, t, Math.min(4, n - t));
                             }
                         }
                         c0 = c1;
@@ -585,10 +601,10 @@ public final class Fp8BlockMatrix implements WeightMatrix {
      * plus tails, times the row factors, into {@code y} for the group's {@code h} real rows and tokens t..t+3
      * (activations of token t at {@code buf[xo ...]}).
      */
-    private void finish(float[] buf, int sums, int xo, float[] y, int r, int h, int t) {
+    private void finish(float[] buf, int sums, int xo, float[] y, int r, int h, int t, int tokens) {
         final int L = Kernels.L;
         VectorMath.sum16(buf, sums, buf, sums + 20 * L);
-        for (int j = 0; j < 4; j++) {
+        for (int j = 0; j < tokens; j++) {
             for (int i = 0; i < Math.min(h, 4); i++) {
                 y[(t + j) * rows + r + i] = (buf[sums + 20 * L + 4 * j + i] + tail(r + i, buf, xo + j * cols)) * rowFactors[r + i];
             }

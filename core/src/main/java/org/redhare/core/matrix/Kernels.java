@@ -81,12 +81,25 @@ final class Kernels {
      * sequential stream. Tokens past the last full group are not packed.
      */
     static void packTokens4(float[] xp, int n, int cols, int full, int chunk, float[] out, int off) {
-        for (int g = 0; g + 4 <= n; g += 4) {
+        packTokens4(xp, n, n / 4 * 4, cols, full, chunk, out, off);
+    }
+
+    /**
+     * {@link #packTokens4} for the first {@code grouped} tokens ({@code grouped} a multiple of 4, at most {@code n}
+     * rounded up to one): tokens {@code n .. grouped-1} are zeros, a padded last group (see
+     * {@link FloatTiles#groupedTokens}).
+     */
+    static void packTokens4(float[] xp, int n, int grouped, int cols, int full, int chunk, float[] out, int off) {
+        for (int g = 0; g + 4 <= grouped; g += 4) {
             int panel = off + g * full;
             for (int j = 0; j < 4; j++) {
                 int src = (g + j) * cols;
                 for (int b = 0, o = panel + j * chunk; b < full; b += chunk, o += 4 * chunk) {
-                    System.arraycopy(xp, src + b, out, o, chunk);
+                    if (g + j < n) {
+                        System.arraycopy(xp, src + b, out, o, chunk);
+                    } else {
+                        java.util.Arrays.fill(out, o, o + chunk, 0f);
+                    }
                 }
             }
         }

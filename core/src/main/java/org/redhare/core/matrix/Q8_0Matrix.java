@@ -254,11 +254,12 @@ public final class Q8_0Matrix implements WeightMatrix {
             return;
         }
         final int full = cols / G * G;
-        float[] panels = pool.scratch(FloatTiles.TILE_AT + Math.max(1, n / 4 * 4 * full));
-        Kernels.packTokens4(x, n, cols, full, FloatTiles.PANEL_CHUNK, panels, FloatTiles.TILE_AT); // per 4-token group, aligned (FloatTiles#TOKEN_STEP)
+        final int grouped = FloatTiles.groupedTokens(n);
+        float[] panels = pool.scratch(FloatTiles.TILE_AT + Math.max(1, grouped * full));
+        Kernels.packTokens4(x, n, grouped, cols, full, FloatTiles.PANEL_CHUNK, panels, FloatTiles.TILE_AT); // per 4-token group, aligned (FloatTiles#TOKEN_STEP)
         final int need = promptScratch(n, full);
         int rowGrain = (Kernels.rowGrain(rows, pool.threads()) + FloatTiles.ROWS - 1) / FloatTiles.ROWS * FloatTiles.ROWS;
-        pool.forRange(rows, rowGrain, FloatTiles.ROWS, (r0, r1, w) -> prompt(x, panels, n, y, r0, r1, pool.workerScratch(w, need)));
+        pool.forRange(rows, rowGrain, FloatTiles.ROWS, (r0, r1, w) -> prompt(x, panels, n, grouped, y, r0, r1, pool.workerScratch(w, need)));
     }
 
     /** Worker scratch of the prompt path: the widened tile, each token group's accumulators, the lane sums, and one row's. */
@@ -273,7 +274,7 @@ public final class Q8_0Matrix implements WeightMatrix {
      * shared 5-row x 4-token micro-kernel. Per accumulator lane the FMAs run over the columns in order, one per
      * L columns, as in every other kernel here, so the bits are those of a token computed alone.
      */
-    private void prompt(float[] x, float[] panels, int n, float[] y, int r0, int r1, float[] buf) {
+    private void prompt(float[] x, float[] panels, int n, int grouped, float[] y, int r0, int r1, float[] buf) {
         final int L = Kernels.L;
         final int full = cols / G * G;
         final int block = FloatTiles.tokenBlock(n, cols);
@@ -285,14 +286,15 @@ public final class Q8_0Matrix implements WeightMatrix {
         final int one = sums + group + 16;         // one row's accumulator (row1)
         for (int t0 = 0; t0 < n; t0 += block) {
             final int t1 = Math.min(n, t0 + block);
-            final int tails = t0 + (t1 - t0) / 4 * 4; // tokens past the last full group of four
+            final int g1 = Math.min(grouped, t0 + block); // the 4-token groups end here: past t1 when the last one is padded
+            final int tails = Math.max(g1, t0 + (t1 - t0) / 4 * 4); // tokens past the last group of four
             int r = r0;
             for (; r + h5 <= r1; r += h5) {
                 int c0 = 0;
                 do { // at least once: rows shorter than one group still get their tails and stores
                     int c1 = Math.min(full, c0 + chunk);
                     widen5(r, buf, c0, c1);
-                    for (int t = t0; t + 4 <= t1; t += 4) {
+                    for (int t = t0; t + 4 <= g1; t += 4) {
                         int acc = accs + (t - t0) / 4 * group;
                         int g = (t - t0) / 4;
                         if (g <= 1 && FloatTiles.FETCH_AHEAD) { // the first two token groups fetch the codes the next widen reads (QuantKernels#fetchStart)
@@ -304,7 +306,7 @@ public final class Q8_0Matrix implements WeightMatrix {
                                     c0 == 0 ? 0 : acc, c1 == full ? sums : acc);
                         }
                         if (c1 == full) {
-                            finish5(buf, sums, x, y, r, t);
+                            finish5(buf, sums, x, y, r, t, Math.min(4, n - t));
                         }
                     }
                     c0 = c1;
@@ -350,10 +352,10 @@ public final class Q8_0Matrix implements WeightMatrix {
     }
 
     /** Lane sums of a five-row group's 20 accumulators at {@code buf[sums ...]} plus each row's tail, into {@code y}. */
-    private void finish5(float[] buf, int sums, float[] x, float[] y, int r, int t) {
+    private void finish5(float[] buf, int sums, float[] x, float[] y, int r, int t, int tokens) {
         final int L = Kernels.L;
         VectorMath.sum16(buf, sums, buf, sums + 20 * L);
-        for (int j = 0; j < 4; j++) {
+        for (int j = 0; j < tokens; j++) {
             final int xo = (t + j) * cols;
             final int yo = (t + j) * rows + r;
             for (int i = 0; i < 4; i++) {
@@ -423,9 +425,16 @@ public final class Q8_0Matrix implements WeightMatrix {
      * 16 25.1-25.2 vs 29.6-30.0, 17 22.3 vs 24.1, 24 23.6-23.7 vs 32.3; 9 21.0-21.2 vs 17.5-17.7, 11 18.3-18.5 vs 12.8-13.0,
      * 19 20.2 vs 17.8, 27 22.3 vs 20.9, 31 22.5 vs 21.9; [896x4864] 16 tokens 26.7 vs 28.8; [48640x896] from DRAM, 16
      * tokens 22.2 vs 28.1.
+     *
+     * <p>Since a last group with two or three tokens is padded ({@link FloatTiles#groupedTokens}) the tile also wins at
+     * those counts from 6 tokens (register vs tile, one thread unless noted): [4864x896] 6 tokens 17.0-17.4 vs 18.5,
+     * 7 15.8-16.2 vs 19.1-21.1, 10 19.2 vs 22.7-22.8, 15 18.7-19.0 vs 26.8-28.1; [48640x896] from DRAM 7 tokens 15.1 vs
+     * 17.2-18.8, 10 18.1-18.5 vs 20.3-21.3, 14 tokens on two threads 38.7-38.8 vs 47.6-48.4. One token past the last
+     * group still takes the one-row path, so 9 and 13 stay in registers (9: 21.0-21.2 vs 16.4-17.0, 13: 21.6-21.7 vs
+     * 20.9-21.2; from 17 the tile wins, above).
      */
     private boolean widens(int n) {
-        return n >= 32 || (FloatTiles.SPLIT && n >= 12 && n % 4 <= 1);
+        return n >= 32 || (FloatTiles.SPLIT && n >= 6 && (n % 4 != 1 || n >= 17));
     }
 
     @Override

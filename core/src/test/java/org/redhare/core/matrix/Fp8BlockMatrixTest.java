@@ -116,7 +116,7 @@ class Fp8BlockMatrixTest {
     @ParameterizedTest(name = "[{0} x {1}] blocks {2}x64")
     @CsvSource({"37, 333, 16", "13, 2600, 16", "300, 256, 128"}) // short and long rows, bands shorter and longer than a work item
     void batchedTokensAreBitwiseIdenticalToSingleTokens(int rows, int cols, int bh) {
-        int n = 17; // 17 tokens take the widened-tile path (16+), 3 tokens the register path
+        int n = 17; // the widened-tile path with one token past the last group of four; 3 tokens the register path
         Case k = random(rows, cols, bh, 64, 5);
         float[] x = activations(n, cols, 11);
         float[] batched = new float[n * rows];
@@ -125,6 +125,15 @@ class Fp8BlockMatrixTest {
             float[] one = new float[rows];
             k.m().multiply(ONE, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one);
             assertThat(java.util.Arrays.copyOfRange(batched, t * rows, (t + 1) * rows)).as("token %d", t).isEqualTo(one);
+        }
+        // Batches whose last group of four is padded (two or three tokens past it) or that switch paths on some hosts.
+        for (int m : new int[] {6, 7, 10, 15}) {
+            float[] y = new float[m * rows];
+            k.m().multiply(TWO, java.util.Arrays.copyOfRange(x, cols, (1 + m) * cols), m, y);
+            for (int t = 0; t < m; t++) {
+                assertThat(java.util.Arrays.copyOfRange(y, t * rows, (t + 1) * rows)).as("token %d of %d", t, m)
+                        .isEqualTo(java.util.Arrays.copyOfRange(batched, (1 + t) * rows, (2 + t) * rows));
+            }
         }
         // The same token in a different batch (other companions, other position) gives the same bits.
         float[] x3 = new float[3 * cols];
