@@ -435,8 +435,11 @@ public final class Bf16Matrix implements WeightMatrix {
      * vectors live, and on AVX2 C2 spilled most of its accumulators: in a 16-token pass over [4864 x 896] that first
      * token group took as long as the three after it together (JFR). Three passes (rows 0-1, 2-3, then
      * {@link #widenRow4tokens4}) read each activation vector three times instead of once, and the same FMAs in the same
-     * order per accumulator, so the bits are unchanged. The first two touch the rows the later passes widen, so all
-     * five rows' reads are in flight as before (without the touches the LM head's [151936 x 896] from DRAM lost 4%).
+     * order per accumulator, so the bits are unchanged. The first two passes used to touch the rows the later ones widen
+     * (without the touches the LM head's [151936 x 896] from DRAM lost 4% then); since the loops are indexed by the block
+     * count alone (with p, q and m stepped beside the counter C2 left range checks and stack reloads in the loop) the
+     * touches are gone and nothing was lost (16 tokens, two threads: LM head 50.6-51.6 -> 51.2-53.0, [896 x 4864]
+     * 54.5-59.4 -> 57.9-60.1; [4864 x 896] on one thread and 32 tokens on two level).
      * Measured (`QuickMatrixRates bf16 SHAPE N THREADS`, G products/s, one build with a temporary switch): [4864 x 896]
      * 8 tokens 16.8 -> 22.5, 16 tokens 21.3-21.7 -> 25.0-25.6 (two threads 48.6 -> 50.7-51.1), 32 tokens 24.6 -> 25.8-26.9,
      * 512 unchanged (28.0-28.5); [896 x 4864] 16 tokens 20.7 -> 24.6-24.9; [151936 x 896] 16 tokens 22.9-23.1 -> 22.7.
@@ -453,12 +456,11 @@ public final class Bf16Matrix implements WeightMatrix {
         FloatVector a1 = FloatVector.fromArray(Kernels.F, init, io + (4 + i) * L), b1 = FloatVector.fromArray(Kernels.F, init, io + (5 + i) * L);
         FloatVector a2 = FloatVector.fromArray(Kernels.F, init, io + (8 + i) * L), b2 = FloatVector.fromArray(Kernels.F, init, io + (9 + i) * L);
         FloatVector a3 = FloatVector.fromArray(Kernels.F, init, io + (12 + i) * L), b3 = FloatVector.fromArray(Kernels.F, init, io + (13 + i) * L);
-        final int end = 5 * (c1 - c0);
-        // The first pass touches rows 2 and 3, the second row 4 (twice), so that all five rows' reads are in flight.
-        final long fa = ba + 2 * stride, fb = i == 0 ? bb + 2 * stride : fa;
-        long touched = 0;
-        for (int p = FloatTiles.TILE_AT, q = xq + 4 * c0, m = 0; p < FloatTiles.TILE_AT + end; p += 5 * B, q += 4 * B, m += 2 * B) {
-            touched += data.get(ValueLayout.JAVA_BYTE, fa + m) + data.get(ValueLayout.JAVA_BYTE, fb + m);
+        final int nb = (c1 - c0) / B;
+        final int q0 = xq + 4 * c0;
+        for (int k = 0; k < nb; k++) { // indexes from k alone: with p, q and m stepped beside it C2 left range checks in the loop
+            final int p = FloatTiles.TILE_AT + 5 * B * k, q = q0 + 4 * B * k;
+            final long m = 2L * B * k;
             IntVector v = IntVector.fromMemorySegment(Kernels.I, data, ba + m, ByteOrder.LITTLE_ENDIAN);
             FloatVector wea = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
             FloatVector woa = v.and(0xFFFF0000).reinterpretAsFloats();
@@ -493,7 +495,6 @@ public final class Bf16Matrix implements WeightMatrix {
         b2.intoArray(tile, out + (9 + i) * L);
         a3.intoArray(tile, out + (12 + i) * L);
         b3.intoArray(tile, out + (13 + i) * L);
-        Kernels.keep(touched);
     }
 
     /** Row 4 of {@link #widenTile5tokens4}, after {@link #widenRows2tokens4} for rows 0-1 and 2-3. */
@@ -505,9 +506,11 @@ public final class Bf16Matrix implements WeightMatrix {
         final int rs = FloatTiles.ROW_STEP, hs = FloatTiles.HALF_STEP, xs = FloatTiles.XHALF_STEP, ts = FloatTiles.TOKEN_STEP;
         FloatVector a0 = FloatVector.fromArray(Kernels.F, init, io + 16 * L), a1 = FloatVector.fromArray(Kernels.F, init, io + 17 * L);
         FloatVector a2 = FloatVector.fromArray(Kernels.F, init, io + 18 * L), a3 = FloatVector.fromArray(Kernels.F, init, io + 19 * L);
-        final int end = 5 * (c1 - c0);
-        for (int p = FloatTiles.TILE_AT, q = xq + 4 * c0, m = 0; p < FloatTiles.TILE_AT + end; p += 5 * B, q += 4 * B, m += 2 * B) {
-            IntVector v = IntVector.fromMemorySegment(Kernels.I, data, b4 + m, ByteOrder.LITTLE_ENDIAN);
+        final int nb = (c1 - c0) / B;
+        final int q0 = xq + 4 * c0;
+        for (int k = 0; k < nb; k++) {
+            final int p = FloatTiles.TILE_AT + 5 * B * k, q = q0 + 4 * B * k;
+            IntVector v = IntVector.fromMemorySegment(Kernels.I, data, b4 + 2L * B * k, ByteOrder.LITTLE_ENDIAN);
             FloatVector we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
             FloatVector wo = v.and(0xFFFF0000).reinterpretAsFloats();
             we.intoArray(tile, p + 4 * rs);
