@@ -59,13 +59,14 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix permits F16Matrix
         final int B = Kernels.PAIR_BLOCK;
         int full = cols / B * B;
         final int panels = FloatTiles.aligned(0);
-        float[] xp = pool.scratch(panels + Math.max(1, n / 4 * 4 * full));
-        Kernels.packTokens4(x, n, cols, full, FloatTiles.PANEL_CHUNK, xp, panels);
+        final int grouped = FloatTiles.groupedTokens(n);
+        float[] xp = pool.scratch(panels + Math.max(1, grouped * full));
+        Kernels.packTokens4(x, n, grouped, cols, full, FloatTiles.PANEL_CHUNK, xp, panels);
         int chunk = FloatTiles.chunkColumns(full);
         int block = FloatTiles.tokenBlock(n, cols);
         int scratch = FloatTiles.TILE_AT + TILE_ROWS * chunk + block / 4 * TILE_ROWS * 4 * Kernels.L + TILE_ROWS * 4 * Kernels.L + 16 + cols;
         int grain = (Kernels.rowGrain(rows, pool.threads()) + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS;
-        pool.forRange(rows, grain, TILE_ROWS, (r0, r1, w) -> computeTiles(x, xp, panels, n, y, r0, r1, pool.workerScratch(w, scratch)));
+        pool.forRange(rows, grain, TILE_ROWS, (r0, r1, w) -> computeTiles(x, xp, panels, n, grouped, y, r0, r1, pool.workerScratch(w, scratch)));
     }
 
     /** Tokens {@code t0 <= t < t1} of row {@code r}: the row widened once into {@code buf[off ...]}, then four tokens at a time. */
@@ -167,7 +168,7 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix permits F16Matrix
      * for every group of four tokens. Scratch: {@code [TILE_AT][tile 5 * chunk][accumulators per group][sums][row: cols]}; the panels of four
      * tokens start at {@code xp[panels]}.
      */
-    private void computeTiles(float[] x, float[] xp, int panels, int n, float[] y, int r0, int r1, float[] buf) {
+    private void computeTiles(float[] x, float[] xp, int panels, int n, int grouped, float[] y, int r0, int r1, float[] buf) {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final int full = cols / B * B;
@@ -179,19 +180,20 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix permits F16Matrix
         final int row = sums + group + 16;
         for (int t0 = 0; t0 < n; t0 += block) {
             int t1 = Math.min(n, t0 + block);
-            int tails = t0 + (t1 - t0) / 4 * 4;
+            int g1 = Math.min(grouped, t0 + block); // the 4-token groups end here: past t1 when the last one is padded
+            int tails = Math.max(g1, t0 + (t1 - t0) / 4 * 4);
             int r = r0;
             for (; r + TILE_ROWS <= r1; r += TILE_ROWS) {
                 int c0 = 0;
                 do { // at least once: rows shorter than one block still get their tails and stores
                     int c1 = Math.min(full, c0 + chunk);
                     widenTile(r, c0, c1, buf, row);
-                    for (int t = t0; t + 4 <= t1; t += 4) {
+                    for (int t = t0; t + 4 <= g1; t += 4) {
                         int acc = accs + (t - t0) / 4 * group;
                         FloatTiles.tile5tokens4(buf, c0, c1, xp, panels + t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf, c0 == 0 ? 0 : acc,
                                 c1 == full ? sums : acc);
                         if (c1 == full) {
-                            finish(buf, sums, row, x, y, r, t);
+                            finish(buf, sums, row, x, y, r, t, Math.min(4, n - t));
                         }
                     }
                     c0 = c1;
@@ -221,11 +223,11 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix permits F16Matrix
     }
 
     /** Lane sums of the 20 accumulators at {@code buf[sums ...]} plus each row's tail columns, into {@code y}. */
-    private void finish(float[] buf, int sums, int row, float[] x, float[] y, int r, int t) {
+    private void finish(float[] buf, int sums, int row, float[] x, float[] y, int r, int t, int tokens) {
         final int L = Kernels.L;
         final int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
         VectorMath.sum16(buf, sums, buf, sums + 20 * L);
-        for (int j = 0; j < 4; j++) {
+        for (int j = 0; j < tokens; j++) {
             for (int i = 0; i < 4; i++) {
                 y[(t + j) * rows + r + i] = tailFromMemory(r + i, x, (t + j) * cols, full, buf[sums + 20 * L + 4 * j + i]);
             }
