@@ -253,8 +253,7 @@ public final class Bf16Matrix implements WeightMatrix {
         final long tmax = data.byteSize() - 1;
         for (int t0 = 0; t0 < n; t0 += block) {
             int t1 = Math.min(n, t0 + block);
-            int g1 = Math.min(grouped, t0 + block); // the 4-token groups end here: past t1 when the last one is padded
-            int tails = Math.max(g1, t0 + (t1 - t0) / 4 * 4); // tokens past the last group of four
+            int g1 = Math.min(grouped, t0 + block); // end of the 4-token groups; tokens g1 .. t1-1 (none if padded) take a one-row path
             final boolean split = n <= SPLIT_MAX_TOKENS;
             final int tiles = (r1 - r0) / TILE_ROWS;
             final int q = split ? tiles : 1; // rows r, r + q, .., r + 4q form a tile
@@ -304,7 +303,7 @@ public final class Bf16Matrix implements WeightMatrix {
                     }
                     c0 = c1;
                 } while (c0 < full);
-                for (int t = tails; t < t1; t++) {
+                for (int t = g1; t < t1; t++) {
                     rows4token1(xp, y, r, q, t); // same arithmetic, weights read again
                     row1token1(xp, y, r + 4 * q, t);
                 }

@@ -511,8 +511,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
         final int panels = FloatTiles.aligned(xs + block * cols); // and as 4-token panels
         for (int t0 = 0; t0 < n; t0 += block) {
             final int t1 = Math.min(n, t0 + block);
-            final int g1 = Math.min(grouped, t0 + block); // the 4-token groups end here: past t1 when the last one is padded
-            final int tails = Math.max(g1, t0 + (t1 - t0) / 4 * 4); // tokens past the last group of four
+            final int g1 = Math.min(grouped, t0 + block); // end of the 4-token groups; tokens g1 .. t1-1 (none if padded) take a one-row path
             int ready = -1;
             for (int r = r0; r < r1; ) {
                 final int b = band(r);
@@ -520,7 +519,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
                 if (ready != b) {
                     ready = b;
                     scalePanels(x, t0, t1 - t0, g1 - t0, b, buf, panels);
-                    if (full < cols || tails < t1) { // tail columns or tokens past the last group read them in token order
+                    if (full < cols || g1 < t1) { // tail columns or tokens past the last group read them in token order
                         scaleActivations(x, t0 * cols, t1 - t0, b, buf, xs);
                     }
                 }
@@ -547,7 +546,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
                         }
                         c0 = c1;
                     } while (c0 < full);
-                    for (int t = tails; t < t1; t++) {
+                    for (int t = g1; t < t1; t++) {
                         for (int i = 0; i < h; i++) {
                             y[t * rows + r + i] = row1(r + i, buf, xs + (t - t0) * cols, buf, sums);
                         }

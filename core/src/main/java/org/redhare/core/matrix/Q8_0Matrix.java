@@ -286,8 +286,7 @@ public final class Q8_0Matrix implements WeightMatrix {
         final int one = sums + group + 16;         // one row's accumulator (row1)
         for (int t0 = 0; t0 < n; t0 += block) {
             final int t1 = Math.min(n, t0 + block);
-            final int g1 = Math.min(grouped, t0 + block); // the 4-token groups end here: past t1 when the last one is padded
-            final int tails = Math.max(g1, t0 + (t1 - t0) / 4 * 4); // tokens past the last group of four
+            final int g1 = Math.min(grouped, t0 + block); // end of the 4-token groups; tokens g1 .. t1-1 (none if padded) take a one-row path
             int r = r0;
             for (; r + h5 <= r1; r += h5) {
                 int c0 = 0;
@@ -311,7 +310,7 @@ public final class Q8_0Matrix implements WeightMatrix {
                     }
                     c0 = c1;
                 } while (c0 < full);
-                for (int t = tails; t < t1; t++) {
+                for (int t = g1; t < t1; t++) {
                     for (int i = 0; i < h5; i++) {
                         row1(r + i, QuantKernels.tileHeight(rows, r + i), t, x, y, buf, one);
                     }

@@ -180,8 +180,7 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix permits F16Matrix
         final int row = sums + group + 16;
         for (int t0 = 0; t0 < n; t0 += block) {
             int t1 = Math.min(n, t0 + block);
-            int g1 = Math.min(grouped, t0 + block); // the 4-token groups end here: past t1 when the last one is padded
-            int tails = Math.max(g1, t0 + (t1 - t0) / 4 * 4);
+            int g1 = Math.min(grouped, t0 + block); // end of the 4-token groups; tokens g1 .. t1-1 (none if padded) take a one-row path
             int r = r0;
             for (; r + TILE_ROWS <= r1; r += TILE_ROWS) {
                 int c0 = 0;
@@ -198,8 +197,8 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix permits F16Matrix
                     }
                     c0 = c1;
                 } while (c0 < full);
-                for (int k = 0; k < TILE_ROWS && tails < t1; k++) {
-                    rowTokens(r + k, x, tails, t1, y, buf, row);
+                for (int k = 0; k < TILE_ROWS && g1 < t1; k++) {
+                    rowTokens(r + k, x, g1, t1, y, buf, row);
                 }
             }
             for (; r < r1; r++) {
