@@ -14,7 +14,10 @@ import picocli.CommandLine.Option;
 
 /**
  * Model speed in the spirit of llama-bench: prompt processing of {@code -p} tokens (in batches) and
- * decode of {@code -n} tokens one at a time, after a warm-up, repeated; medians reported.
+ * decode of {@code -n} tokens one at a time, after a warm-up, repeated; medians reported. With
+ * {@code --sequences S}, decode runs S sequences together, one token of each per forward pass, as the
+ * server's continuous batching runs S users: the model's batched decode rate without HTTP, scheduling or
+ * a client on the same machine (what {@code bench-serve} adds on top).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Prompt-processing and decode speed of a model.")
 final class BenchCommand implements Callable<Integer> {
@@ -32,13 +35,18 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-r", "--repetitions"}, defaultValue = "3", description = "measured repetitions (default ${DEFAULT-VALUE})")
     int reps;
 
+    @Option(names = {"-s", "--sequences"}, defaultValue = "1",
+            description = "sequences decoded together, one token each per forward pass, as a server batches its users "
+                    + "(default ${DEFAULT-VALUE}); the decode rate is then the tokens of all of them per second")
+    int sequences;
+
     @Option(names = "--json", description = "print one JSON object")
     boolean json;
 
     @Override
     public Integer call() throws Exception {
-        if (promptTokens < 0 || genTokens < 0 || batch < 1 || reps < 1) {
-            throw CliException.usage("-p and -n must be >= 0, --batch and --repetitions >= 1");
+        if (promptTokens < 0 || genTokens < 0 || batch < 1 || reps < 1 || sequences < 1) {
+            throw CliException.usage("-p and -n must be >= 0, --batch, --repetitions and --sequences >= 1");
         }
         try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.load(pool)) {
             int ctx = Math.max(promptTokens, genTokens + 1) + 1;
@@ -47,12 +55,15 @@ final class BenchCommand implements Callable<Integer> {
             }
             int blockSize = 16;
             int blocks = (ctx + blockSize - 1) / blockSize;
-            int[] table = new int[blocks];
-            for (int i = 0; i < blocks; i++) {
-                table[i] = i;
+            int[][] tables = new int[sequences][blocks]; // sequence 0's table also serves the prompt
+            for (int q = 0; q < sequences; q++) {
+                for (int i = 0; i < blocks; i++) {
+                    tables[q][i] = q * blocks + i;
+                }
             }
+            int[] table = tables[0];
             int vocab = model.vocabSize();
-            float[] logits = new float[vocab];
+            float[] logits = new float[sequences * vocab];
             java.util.SplittableRandom rnd = new java.util.SplittableRandom(42);
             int[] prompt = new int[Math.max(promptTokens, 1)];
             for (int i = 0; i < prompt.length; i++) {
@@ -60,10 +71,10 @@ final class BenchCommand implements Callable<Integer> {
             }
             double[] pp = new double[reps];
             double[] tg = new double[reps];
-            try (PagedKvCache cache = model.kvLayout().allocate(blocks, blockSize, modelOptions.kvDtype())) {
+            try (PagedKvCache cache = model.kvLayout().allocate(sequences * blocks, blockSize, modelOptions.kvDtype())) {
                 Progress.info("warm-up…");
                 runPrompt(model, cache, Arrays.copyOf(prompt, Math.min(prompt.length, 64)), table, logits);
-                runDecode(model, cache, Math.min(Math.max(genTokens, 1), 16), table, logits, vocab);
+                runDecode(model, cache, Math.min(Math.max(genTokens, 1), 16), tables, logits, vocab);
                 for (int r = 0; r < reps; r++) {
                     if (promptTokens > 0) {
                         long t0 = System.nanoTime();
@@ -72,17 +83,17 @@ final class BenchCommand implements Callable<Integer> {
                     }
                     if (genTokens > 0) {
                         long t0 = System.nanoTime();
-                        runDecode(model, cache, genTokens, table, logits, vocab);
-                        tg[r] = genTokens / ((System.nanoTime() - t0) / 1e9);
+                        runDecode(model, cache, genTokens, tables, logits, vocab);
+                        tg[r] = (double) genTokens * sequences / ((System.nanoTime() - t0) / 1e9);
                     }
-                    Progress.info(String.format("repetition %d/%d: pp%d %.1f tok/s, tg%d %.1f tok/s", r + 1, reps, promptTokens, pp[r],
-                            genTokens, tg[r]));
+                    Progress.info(String.format("repetition %d/%d: pp%d %.1f tok/s, tg%d%s %.1f tok/s", r + 1, reps, promptTokens, pp[r],
+                            genTokens, tgLabel(), tg[r]));
                 }
             }
             long bytesPerToken = model.summary().decodeBytesPerToken();
             double ppMed = median(pp);
             double tgMed = median(tg);
-            double gbps = tgMed * bytesPerToken / 1e9;
+            double gbps = tgMed / sequences * bytesPerToken / 1e9; // a batched pass reads the weights once for all its tokens
             if (json) {
                 ObjectMapper m = new ObjectMapper();
                 ObjectNode o = m.createObjectNode();
@@ -91,6 +102,7 @@ final class BenchCommand implements Callable<Integer> {
                 o.put("threads", pool.threads());
                 o.put("prompt_tokens", promptTokens);
                 o.put("gen_tokens", genTokens);
+                o.put("sequences", sequences);
                 o.put("repetitions", reps);
                 o.put("pp_tokens_per_second", ppMed);
                 o.put("tg_tokens_per_second", tgMed);
@@ -102,7 +114,7 @@ final class BenchCommand implements Callable<Integer> {
                 o.put("decode_gb_per_second", gbps);
                 System.out.println(m.writeValueAsString(o));
             } else {
-                System.out.printf("| model | threads | pp%d tok/s | tg%d tok/s | read/token | tg x read |%n", promptTokens, genTokens);
+                System.out.printf("| model | threads | pp%d tok/s | tg%d%s tok/s | read/token | tg x read |%n", promptTokens, genTokens, tgLabel());
                 System.out.printf("| %s | %d | %.1f (%.1f–%.1f) | %.2f (%.2f–%.2f) | %.0f MB | %.1f GB/s |%n", modelOptions.model.getFileName(),
                         pool.threads(), ppMed, min(pp), max(pp), tgMed, min(tg), max(tg), bytesPerToken / 1e6, gbps);
             }
@@ -122,11 +134,26 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private static void runDecode(CausalLM model, PagedKvCache cache, int n, int[] table, float[] logits, int vocab) {
-        int token = 1;
+    private String tgLabel() {
+        return sequences > 1 ? " x" + sequences : "";
+    }
+
+    /** {@code n} greedy tokens for each sequence (its own block table), all sequences in one forward pass per token. */
+    private static void runDecode(CausalLM model, PagedKvCache cache, int n, int[][] tables, float[] logits, int vocab) {
+        int s = tables.length;
+        int[] tokens = new int[s];
+        int[] rows = new int[s];
+        for (int q = 0; q < s; q++) {
+            tokens[q] = 1 + q; // different sequences, as different users' would be
+            rows[q] = q;
+        }
         for (int i = 0; i < n; i++) {
-            model.forward(ForwardBatch.ofSequence(new int[] {token}, i, table, false), cache, logits);
-            token = org.redhare.engine.Sampler.argmax(logits, 0, vocab);
+            int[] positions = new int[s];
+            java.util.Arrays.fill(positions, i);
+            model.forward(new ForwardBatch(tokens.clone(), positions, tables, rows), cache, logits);
+            for (int q = 0; q < s; q++) {
+                tokens[q] = org.redhare.engine.Sampler.argmax(logits, q * vocab, vocab);
+            }
         }
     }
 

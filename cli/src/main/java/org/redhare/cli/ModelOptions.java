@@ -34,8 +34,8 @@ final class ModelOptions {
             description = "quantize a BF16/F16/F32 checkpoint's linear weights at load: fp8 (E4M3, 128x128 block scales), "
                     + "q8_0 or q4_0 (GGML blocks of 32), q4_k or q6_k (GGML super-blocks of 256; rows only a multiple of 32 long become "
                     + "q5_0 or q8_0); the "
-                    + "embedding table stays as stored, a tied LM head gets a quantized copy "
-                    + "(default: none)")
+                    + "embedding table stays as stored, a tied LM head gets a quantized copy; on an FP8 checkpoint (128x128 block "
+                    + "scales), fp8 quantizes only the weights it keeps in BF16, such as the LM head (default: none)")
     String quantize;
 
     Quantization quantization() {

@@ -193,7 +193,15 @@ class CliTest {
         assertThat(r.out()).contains("\"architecture\" : \"Qwen3ForCausalLM\"");
         r = CliRunner.run("bench", "--model", m.toString(), "-p", "32", "-n", "8", "-r", "1", "--json", "--threads", "1");
         assertThat(r.exit()).as(r.err()).isZero();
-        assertThat(r.out()).contains("tg_tokens_per_second");
+        assertThat(r.out()).contains("tg_tokens_per_second").contains("\"sequences\":1");
+        r = CliRunner.run("bench", "--model", m.toString(), "-p", "0", "-n", "4", "-s", "5", "-r", "1", "--json", "--threads", "2");
+        assertThat(r.exit()).as(r.err()).isZero();
+        com.fasterxml.jackson.databind.JsonNode batched = readJson(r.out());
+        assertThat(batched.path("sequences").asInt()).isEqualTo(5);
+        assertThat(batched.path("tg_tokens_per_second").asDouble()).isPositive();
+        r = CliRunner.run("bench", "--model", m.toString(), "-s", "0");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("--sequences");
     }
 
     @Test
@@ -367,5 +375,13 @@ class CliTest {
         out[2] = c;
         System.arraycopy(rest, 0, out, 3, rest.length);
         return out;
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode readJson(String s) {
+        try {
+            return new com.fasterxml.jackson.databind.ObjectMapper().readTree(s);
+        } catch (java.io.IOException e) {
+            throw new AssertionError("not JSON: " + s, e);
+        }
     }
 }

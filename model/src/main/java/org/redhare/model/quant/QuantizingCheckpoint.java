@@ -18,8 +18,8 @@ import org.redhare.model.Weights;
 
 /**
  * A checkpoint whose linear weights are quantized on first access, so every architecture runs the
- * quantized kernels without knowing about it. Quantized: every 2-D {@code *.weight} of a BF16/F16/F32
- * checkpoint except the token embedding, which stays as stored (it is read one row per token); when the LM
+ * quantized kernels without knowing about it. Quantized: every 2-D BF16/F16/F32 {@code *.weight} (all of a
+ * float checkpoint's; of an FP8 checkpoint, those it keeps in BF16, such as the LM head) except the token embedding, which stays as stored (it is read one row per token); when the LM
  * head is tied to the embedding, a quantized copy of it appears as {@code lm_head.weight}, because the head
  * is the largest matrix of small models. Norms, biases and router gates stay as stored. FP8 produces
  * {@code X} and {@code X_scale_inv} ({@code [ceil(rows/128), ceil(cols/128)]}); Q8_0/Q4_0 produce GGML blocks

@@ -255,10 +255,27 @@ class QuantizedModelTest {
     }
 
     @Test
+    void fp8OnAnFp8CheckpointQuantizesOnlyTheLmHeadItKeepsInBf16() throws IOException {
+        Path fp8 = tmp.resolve("tiny-fp8-head");
+        SyntheticModel.write(SyntheticModel.withArch(SyntheticModel.shape("tiny"), "qwen2"), DType.F8_E4M3, fp8, 3, (d, t) -> {});
+        try (SafetensorsCheckpoint c = SafetensorsCheckpoint.open(fp8)) {
+            assertThat(c.tensor("lm_head.weight").dtype()).as("the checkpoint keeps its LM head in BF16").isEqualTo(DType.BF16);
+        }
+        List<String> log = new ArrayList<>();
+        float[] asStored = logits(fp8, LoadOptions.DEFAULT);
+        float[] headFp8 = logits(fp8, new LoadOptions(Quantization.FP8, (d, t) -> {}, log::add));
+        assertThat(log).anySatisfy(l -> assertThat(l).contains("quantizing 1 linear weight matrices to"));
+        assertThat(headFp8).isNotEqualTo(asStored);
+        assertThat(relativeError(headFp8, asStored)).isLessThan(0.08);
+    }
+
+    @Test
     void quantizingAnAlreadyQuantizedCheckpointIsRefused() throws IOException {
         Path fp8 = tmp.resolve("tiny-fp8");
         SyntheticModel.write(SyntheticModel.withArch(SyntheticModel.shape("tiny"), "qwen2"), DType.F8_E4M3, fp8, 3, (d, t) -> {});
         assertThatThrownBy(() -> ModelLoader.load(fp8, pool, LoadOptions.DEFAULT.withQuantize(Quantization.Q8_0)))
                 .isInstanceOf(ModelLoadException.class).hasMessageContaining("already quantized");
+        assertThatThrownBy(() -> ModelLoader.load(fp8, pool, LoadOptions.DEFAULT.withQuantize(Quantization.Q4_0)))
+                .isInstanceOf(ModelLoadException.class).hasMessageContaining("--quantize fp8 quantizes only the weights it keeps in BF16");
     }
 }
