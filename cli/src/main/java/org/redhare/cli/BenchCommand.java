@@ -55,10 +55,16 @@ final class BenchCommand implements Callable<Integer> {
             }
             int blockSize = 16;
             int blocks = (ctx + blockSize - 1) / blockSize;
-            int[][] tables = new int[sequences][blocks]; // sequence 0's table also serves the prompt
+            int decodeBlocks = (genTokens + 1 + blockSize - 1) / blockSize; // the other sequences only decode
+            int[][] tables = new int[sequences][];
+            tables[0] = new int[blocks]; // sequence 0's table also serves the prompt
+            int next = 0;
             for (int q = 0; q < sequences; q++) {
-                for (int i = 0; i < blocks; i++) {
-                    tables[q][i] = q * blocks + i;
+                if (q > 0) {
+                    tables[q] = new int[decodeBlocks];
+                }
+                for (int i = 0; i < tables[q].length; i++) {
+                    tables[q][i] = next++;
                 }
             }
             int[] table = tables[0];
@@ -71,7 +77,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             double[] pp = new double[reps];
             double[] tg = new double[reps];
-            try (PagedKvCache cache = model.kvLayout().allocate(sequences * blocks, blockSize, modelOptions.kvDtype())) {
+            try (PagedKvCache cache = model.kvLayout().allocate(next, blockSize, modelOptions.kvDtype())) {
                 Progress.info("warm-up…");
                 runPrompt(model, cache, Arrays.copyOf(prompt, Math.min(prompt.length, 64)), table, logits);
                 runDecode(model, cache, Math.min(Math.max(genTokens, 1), 16), tables, logits, vocab);
@@ -149,7 +155,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         for (int i = 0; i < n; i++) {
             int[] positions = new int[s];
-            java.util.Arrays.fill(positions, i);
+            Arrays.fill(positions, i);
             model.forward(new ForwardBatch(tokens.clone(), positions, tables, rows), cache, logits);
             for (int q = 0; q < s; q++) {
                 tokens[q] = org.redhare.engine.Sampler.argmax(logits, q * vocab, vocab);
