@@ -37,6 +37,8 @@ final class InfoCommand implements Callable<Integer> {
                 ObjectNode d = o.putObject("parameters_by_dtype");
                 s.parametersByDtype().forEach(d::put);
                 o.put("decode_bytes_per_token", s.decodeBytesPerToken());
+                o.put("lm_head_dtype", s.lmHeadDtype().name());
+                o.put("lm_head_bytes", s.lmHeadBytes());
                 o.put("context_length", c.contextLength());
                 o.put("hidden_size", c.hiddenSize());
                 o.put("layers", c.numLayers());
@@ -58,7 +60,8 @@ final class InfoCommand implements Callable<Integer> {
                 }
                 System.out.printf("dtypes           %s%n", s.parametersByDtype());
                 System.out.printf("weights          %.1f MiB (mapped from disk)%n", s.weightBytes() / 1048576.0);
-                System.out.printf("read per token   %.1f MiB (decode reads every matrix once)%n", s.decodeBytesPerToken() / 1048576.0);
+                System.out.printf("read per token   %.1f MiB (decode reads every matrix once; the LM head %.1f MiB of it, %s)%n",
+                        s.decodeBytesPerToken() / 1048576.0, s.lmHeadBytes() / 1048576.0, s.lmHeadDtype());
                 System.out.printf("layers           %d, hidden %d, heads %d (kv %d, head dim %d), ffn %d, vocab %d%s%n", c.numLayers(),
                         c.hiddenSize(), c.numHeads(), c.numKvHeads(), c.headDim(), c.intermediateSize(), c.vocabSize(),
                         c.tieWordEmbeddings() ? ", tied embeddings" : "");

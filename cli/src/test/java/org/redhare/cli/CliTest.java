@@ -191,6 +191,10 @@ class CliTest {
         r = CliRunner.run("info", "--model", m.toString(), "--json");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("\"architecture\" : \"Qwen3ForCausalLM\"");
+        com.fasterxml.jackson.databind.JsonNode info = readJson(r.out());
+        assertThat(info.path("lm_head_dtype").asText()).isEqualTo("BF16");
+        assertThat(info.path("lm_head_bytes").asLong()).isEqualTo(2L * info.path("vocab_size").asLong() * info.path("hidden_size").asLong())
+                .isLessThan(info.path("decode_bytes_per_token").asLong());
         r = CliRunner.run("bench", "--model", m.toString(), "-p", "32", "-n", "8", "-r", "1", "--json", "--threads", "1");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("tg_tokens_per_second").contains("\"sequences\":1");
@@ -211,6 +215,15 @@ class CliTest {
         assertThat(r.exit()).as(r.err()).isZero();
         r = CliRunner.run("generate", "--model", fp8.toString(), "--tokens", "1,2,3", "-n", "4", "--json", "--ignore-eos");
         assertThat(r.exit()).as(r.err()).isZero();
+        // as published, the LM head stays in BF16: the load says what it costs and which option changes it
+        assertThat(r.err()).containsPattern("keeps its LM head in BF16, as published: [\\d.]+ of the [\\d.]+ MB each decoded token reads \\(\\d+%\\);"
+                + " --quantize fp8 stores it in FP8 too");
+        r = CliRunner.run("generate", "--model", fp8.toString(), "--tokens", "1,2,3", "-n", "4", "--json", "--ignore-eos", "--quantize", "fp8");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).doesNotContain("LM head");
+        r = CliRunner.run("info", "--model", fp8.toString(), "--json", "--quantize", "fp8");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(readJson(r.out()).path("lm_head_dtype").asText()).isEqualTo("F8_E4M3");
         Path ds = tmp.resolve("ds");
         r = CliRunner.run("synth", "--arch", "deepseek-v3", "--shape", "deepseek-v3-tiny", "--dtype", "fp8", "--out", ds.toString());
         assertThat(r.exit()).as(r.err()).isZero();

@@ -118,7 +118,7 @@ public final class Decoder implements CausalLM {
             perToken += L.attention().decodeBytes() + L.feedForward().decodeBytes();
             inactive += L.feedForward().inactiveParameters();
         }
-        return new ModelSummary(total, total - inactive, bytes, byDtype, perToken);
+        return new ModelSummary(total, total - inactive, bytes, byDtype, perToken, lmHead.dtype(), lmHead.bytes());
     }
 
     @Override
