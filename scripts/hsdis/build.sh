@@ -3,7 +3,8 @@
 #   scripts/hsdis/build.sh
 #   LD_LIBRARY_PATH=scripts/hsdis/target java -XX:+UnlockDiagnosticVMOptions \
 #     -XX:CompileCommand=print,org.redhare.core.matrix.FloatTiles::tile5tokens4 ... org.redhare.bench.QuickMatrixRates bf16 4864x896 512 1
-# Needs gcc and apt-get (Debian/Ubuntu) to fetch libcapstone-dev and libcapstone4.
+# Needs gcc and apt-get (Debian/Ubuntu) to fetch libcapstone-dev and libcapstone4. Capstone 4 stops partway through some
+# AVX-512 methods; objdump-machcode.py here disassembles a log printed without hsdis instead.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="$here/target"
