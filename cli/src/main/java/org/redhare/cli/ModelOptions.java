@@ -1,13 +1,12 @@
 package org.redhare.cli;
 
 import java.nio.file.Path;
+import org.redhare.core.DType;
 import org.redhare.core.Parallel;
 import org.redhare.core.attention.KvDtype;
-import org.redhare.core.DType;
 import org.redhare.model.CausalLM;
 import org.redhare.model.Fp8Scheme;
 import org.redhare.model.LoadOptions;
-import org.redhare.model.ModelConfig;
 import org.redhare.model.ModelLoader;
 import org.redhare.model.ModelSummary;
 import org.redhare.model.quant.Quantization;
@@ -77,10 +76,8 @@ final class ModelOptions {
      * decode speed follows the bytes. Says so, with the option that changes it, since nothing else would tell the user.
      */
     private static void fp8HeadHint(CausalLM m) {
-        ModelConfig c = m.config();
-        if (!"fp8".equals(c.raw().path("quantization_config").path("quant_method").asText(""))
-                || !Fp8Scheme.of(c).equals(Fp8Scheme.DEFAULT_BLOCK)) {
-            return; // --quantize fp8 only completes checkpoints with DeepSeek-style 128x128 block scales
+        if (!Fp8Scheme.completesWithFp8(m.config())) {
+            return;
         }
         ModelSummary s = m.summary();
         if (s.lmHeadDtype() != DType.BF16 && s.lmHeadDtype() != DType.F16 && s.lmHeadDtype() != DType.F32) {

@@ -27,6 +27,14 @@ public record Fp8Scheme(Kind kind, String scaleSuffix, int blockRows, int blockC
     /** DeepSeek-style 128x128 block scales, the default when a checkpoint has no quantization_config. */
     public static final Fp8Scheme DEFAULT_BLOCK = new Fp8Scheme(Kind.BLOCK, "_scale_inv", 128, 128);
 
+    /**
+     * True for a quantized checkpoint with DeepSeek-style 128x128 block scales ({@code quant_method: fp8}): the one kind
+     * whose BF16 leftovers (the LM head above all) {@code --quantize fp8} completes with the same scale convention.
+     */
+    public static boolean completesWithFp8(ModelConfig c) {
+        return !c.raw().path("quantization_config").isMissingNode() && of(c).equals(DEFAULT_BLOCK);
+    }
+
     /** The scheme a config describes; a clear error for quantization methods RedHare does not read. */
     public static Fp8Scheme of(ModelConfig c) {
         JsonNode q = c.raw().path("quantization_config");

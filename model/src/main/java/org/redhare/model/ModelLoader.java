@@ -36,7 +36,7 @@ public final class ModelLoader {
             // small model it is the largest matrix, read once per token. --quantize fp8 turns only those into FP8, with the
             // checkpoint's own 128x128 block scales; its FP8 weights are used as stored. Any other target would quantize
             // FP8 weights a second time.
-            if (options.quantize() != Quantization.FP8 || !Fp8Scheme.of(config).equals(Fp8Scheme.DEFAULT_BLOCK)) {
+            if (options.quantize() != Quantization.FP8 || !Fp8Scheme.completesWithFp8(config)) {
                 throw new ModelLoadException("--quantize " + options.quantize() + " needs a BF16, F16 or F32 checkpoint, but "
                         + c.describe() + " is already quantized (quantization_config in config.json); load it without --quantize"
                         + " (on an FP8 checkpoint with 128x128 block scales, --quantize fp8 quantizes only the weights it keeps in BF16,"
