@@ -41,7 +41,7 @@ import org.redhare.core.Parallel;
  * ({@code cols * TR} shorts); several tokens expand four tokens' chunk of columns at a time per worker.
  *
  * <p><b>Batch invariance.</b> The integer sums are exact, so their order never matters; each (row, token) adds its
- * blocks' {@code fma} in column order on every path (one token: {@link #tiles2x1}; two or more: {@link #tile1x4}),
+ * blocks' {@code fma} in column order on every path (one token: {@link #tiles4x1}; two or more: {@link #tile1x4}),
  * and a token's quantized activations depend only on that token. A token gets the same bits alone or in any batch,
  * on any number of threads.
  *
@@ -277,15 +277,22 @@ final class NibbleBlocks {
         if (n == 1) {
             final short[] xe = pool.shortScratch(XA + cols * TR);
             quantize(x, 0, xf, dxo, sxo, xe, true);
-            final int pairs = (tiles + 1) / 2;
-            pool.forRange(pairs, Math.max(1, (pairs + pool.threads() * 4 - 1) / (pool.threads() * 4)), 1, (p0, p1, w) -> {
-                final float[] part = pool.workerScratch(w, 2 * TR);
-                for (int p = p0; p < p1; p++) { // tile p with tile p + pairs: two streams far apart
-                    if (bytes) {
+            if (bytes) {
+                final int pairs = (tiles + 1) / 2;
+                pool.forRange(pairs, Math.max(1, (pairs + pool.threads() * 4 - 1) / (pool.threads() * 4)), 1, (p0, p1, w) -> {
+                    final float[] part = pool.workerScratch(w, 2 * TR);
+                    for (int p = p0; p < p1; p++) { // tile p with tile p + pairs: two streams far apart
                         tiles2x1Bytes(p, p + pairs < tiles ? p + pairs : p, xe, xf, y, part);
-                    } else {
-                        tiles2x1(p, p + pairs < tiles ? p + pairs : p, xe, xf, y, part);
                     }
+                });
+                return;
+            }
+            final int quads = (tiles + 3) / 4;
+            pool.forRange(quads, Math.max(1, (quads + pool.threads() * 4 - 1) / (pool.threads() * 4)), 1, (p0, p1, w) -> {
+                final float[] part = pool.workerScratch(w, 4 * TR);
+                for (int p = p0; p < p1; p++) { // tiles p + k quads: four streams far apart (past the end: tile p again)
+                    tiles4x1(p, p + quads < tiles ? p + quads : p, p + 2 * quads < tiles ? p + 2 * quads : p,
+                            p + 3 * quads < tiles ? p + 3 * quads : p, xe, xf, y, part);
                 }
             });
             return;
@@ -342,44 +349,60 @@ final class NibbleBlocks {
     }
 
     /**
-     * One token, tiles {@code ta} and {@code tb} (the same tile when it is the last one alone), expanded activations
-     * {@code xe}. Each step's four columns: shift, AND, multiply by the column's activations, add, per tile; every block
-     * its sums, less {@code 8 * sum(xq)} (see {@link #BLOCK_SUMS}), folded into the float accumulators (rows 0..L-1 and
-     * L..2L-1 of each tile).
+     * One token, tiles {@code ta .. td} (repeated where fewer remain), expanded activations {@code xe}. Each step's four
+     * columns: shift, AND, multiply by the column's activations, add, per tile; every block its sums, less
+     * {@code 8 * sum(xq)} (see {@link #BLOCK_SUMS}), folded into the float accumulators (rows 0..L-1 and L..2L-1 of each
+     * tile).
+     *
+     * <p>Four tiles, not two: each activation vector, loaded from L2 (the expanded copy of a 896-column row is 56 KiB at
+     * L = 16, past a 48 KiB L1), now serves four tiles, and the pass reads four sequential streams far apart, as the BF16
+     * one-token kernel does, which the hardware prefetchers follow further. Registers: 4 short and 8 float accumulators,
+     * 4 code vectors, fit AVX-512's 32 without spills. Same per-tile arithmetic, so the same bits. Measured
+     * (`QuickMatrixRates q4_0 SHAPE 1 1`, AMD EPYC Zen 5, two tiles against four alternated, G weights/s): [1024 x 896]
+     * 60.4-64.3 -> 65.2-67.8; [896 x 4864] 47.3-51.6 -> 56.6-57.2; [151936 x 896] from DRAM 27.9-29.9 -> 28.9-38.1.
+     * qwen2.5-0.5b Q4_0 decode, one thread (`bench -p 0 -n 64 -r 3 -t 1`, alternated): 48.3-53.2 -> 61.5-70.2 tok/s.
+     *
+     * <p>One loop over the steps of every block, each block folded after its eighth step: with the offsets linear in this
+     * loop's counter C2 hoists the segment's bounds checks. Nested in a block loop, the 8-step loop was split into pre,
+     * main and post loops with about 50 scalar instructions of checks (cmov chains) around every block ([1024 x 896] 54.5-58.1
+     * -> 63.3-64.5 G weights/s with two tiles). Unrolling the eight steps by hand instead was slower.
      */
-    private void tiles2x1(int ta, int tb, short[] xe, float[] xf, float[] y, float[] part) {
+    private void tiles4x1(int ta, int tb, int tc, int td, short[] xe, float[] xf, float[] y, float[] part) {
         final MemorySegment packed = NativeMemory.typed(this.packed);
         final int sxo = nb;
         final boolean offsets = o != null;
-        final long oa = (long) ta * nb * BLOCK;
-        final long ob = (long) tb * nb * BLOCK;
+        final long oa = (long) ta * nb * BLOCK, ob = (long) tb * nb * BLOCK, oc = (long) tc * nb * BLOCK, od = (long) td * nb * BLOCK;
         final int steps = 8 * nb;
         FloatVector fa0 = FloatVector.zero(F), fa1 = FloatVector.zero(F), fb0 = FloatVector.zero(F), fb1 = FloatVector.zero(F);
-        ShortVector sa = ShortVector.zero(S), sb = ShortVector.zero(S);
-        // One loop over the steps of every block, each block folded after its eighth step: with the offsets linear in this
-        // loop's counter C2 hoists the segment's bounds checks. Nested in a block loop, the 8-step loop was split into
-        // pre, main and post loops with about 50 scalar instructions of checks (cmov chains) around every block. Measured
-        // (`QuickMatrixRates q4_0 SHAPE 1 1`, AMD EPYC Zen 5, alternated, G weights/s): [1024 x 896] (in L2) 54.5-58.1 ->
-        // 63.3-64.5, [4864 x 896] 48.9-49.6 -> 51.3-55.1, [151936 x 896] from DRAM 24.5-27.6 -> 26.2-29.1; qwen2.5-0.5b
-        // Q4_0 decode on one thread 44.6-47.0 -> 47.6-50.6 tok/s. Unrolling the eight steps by hand instead was slower
-        // (38 on [1024 x 896]). Same operations in the same order: the same bits.
+        FloatVector fc0 = FloatVector.zero(F), fc1 = FloatVector.zero(F), fd0 = FloatVector.zero(F), fd1 = FloatVector.zero(F);
+        ShortVector sa = ShortVector.zero(S), sb = ShortVector.zero(S), sc = ShortVector.zero(S), sd = ShortVector.zero(S);
         for (int k = 0; k < steps; k++) {
             {
                 final int xo = XA + k * 4 * TR;
                 final IntVector va = IntVector.fromMemorySegment(I, packed, oa + (long) k * STEP, ByteOrder.LITTLE_ENDIAN);
                 final IntVector vb = IntVector.fromMemorySegment(I, packed, ob + (long) k * STEP, ByteOrder.LITTLE_ENDIAN);
+                final IntVector vc = IntVector.fromMemorySegment(I, packed, oc + (long) k * STEP, ByteOrder.LITTLE_ENDIAN);
+                final IntVector vd = IntVector.fromMemorySegment(I, packed, od + (long) k * STEP, ByteOrder.LITTLE_ENDIAN);
                 ShortVector xv = ShortVector.fromArray(S, xe, xo);
                 sa = sa.add(va.and(NIBBLES).reinterpretAsShorts().mul(xv));
                 sb = sb.add(vb.and(NIBBLES).reinterpretAsShorts().mul(xv));
+                sc = sc.add(vc.and(NIBBLES).reinterpretAsShorts().mul(xv));
+                sd = sd.add(vd.and(NIBBLES).reinterpretAsShorts().mul(xv));
                 xv = ShortVector.fromArray(S, xe, xo + TR);
                 sa = sa.add(va.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts().mul(xv));
                 sb = sb.add(vb.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts().mul(xv));
+                sc = sc.add(vc.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts().mul(xv));
+                sd = sd.add(vd.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts().mul(xv));
                 xv = ShortVector.fromArray(S, xe, xo + 2 * TR);
                 sa = sa.add(va.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts().mul(xv));
                 sb = sb.add(vb.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts().mul(xv));
+                sc = sc.add(vc.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts().mul(xv));
+                sd = sd.add(vd.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts().mul(xv));
                 xv = ShortVector.fromArray(S, xe, xo + 3 * TR);
                 sa = sa.add(va.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts().mul(xv));
                 sb = sb.add(vb.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts().mul(xv));
+                sc = sc.add(vc.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts().mul(xv));
+                sd = sd.add(vd.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts().mul(xv));
             }
             if ((k & 7) != 7) {
                 continue;
@@ -389,24 +412,39 @@ final class NibbleBlocks {
             final float dx = xf[b];
             final IntVector ia = sa.sub(sx).reinterpretAsInts();
             final IntVector ib = sb.sub(sx).reinterpretAsInts();
+            final IntVector ic = sc.sub(sx).reinterpretAsInts();
+            final IntVector id = sd.sub(sx).reinterpretAsInts();
             sa = ShortVector.zero(S);
             sb = ShortVector.zero(S);
+            sc = ShortVector.zero(S);
+            sd = ShortVector.zero(S);
+            final int ka = (ta * nb + b) * TR, kb = (tb * nb + b) * TR, kc = (tc * nb + b) * TR, kd = (td * nb + b) * TR;
             fa0 = ((FloatVector) ia.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, d, (ta * nb + b) * TR).mul(dx), fa0);
+                    .fma(FloatVector.fromArray(F, d, ka).mul(dx), fa0);
             fa1 = ((FloatVector) ia.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, d, (ta * nb + b) * TR + L).mul(dx), fa1);
+                    .fma(FloatVector.fromArray(F, d, ka + L).mul(dx), fa1);
             fb0 = ((FloatVector) ib.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, d, (tb * nb + b) * TR).mul(dx), fb0);
+                    .fma(FloatVector.fromArray(F, d, kb).mul(dx), fb0);
             fb1 = ((FloatVector) ib.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, d, (tb * nb + b) * TR + L).mul(dx), fb1);
+                    .fma(FloatVector.fromArray(F, d, kb + L).mul(dx), fb1);
+            fc0 = ((FloatVector) ic.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, d, kc).mul(dx), fc0);
+            fc1 = ((FloatVector) ic.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, d, kc + L).mul(dx), fc1);
+            fd0 = ((FloatVector) id.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, d, kd).mul(dx), fd0);
+            fd1 = ((FloatVector) id.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, d, kd + L).mul(dx), fd1);
             if (offsets) { // sum((q s + o) xq) = s T + (8 s + o) sum(xq)
                 final FloatVector sq = FloatVector.broadcast(F, xf[sxo + b] * 0.125f);
-                final int ka = (ta * nb + b) * TR;
-                final int kb = (tb * nb + b) * TR;
                 fa0 = sq.fma(FloatVector.fromArray(F, d, ka).mul(8f).add(FloatVector.fromArray(F, o, ka)).mul(dx), fa0);
                 fa1 = sq.fma(FloatVector.fromArray(F, d, ka + L).mul(8f).add(FloatVector.fromArray(F, o, ka + L)).mul(dx), fa1);
                 fb0 = sq.fma(FloatVector.fromArray(F, d, kb).mul(8f).add(FloatVector.fromArray(F, o, kb)).mul(dx), fb0);
                 fb1 = sq.fma(FloatVector.fromArray(F, d, kb + L).mul(8f).add(FloatVector.fromArray(F, o, kb + L)).mul(dx), fb1);
+                fc0 = sq.fma(FloatVector.fromArray(F, d, kc).mul(8f).add(FloatVector.fromArray(F, o, kc)).mul(dx), fc0);
+                fc1 = sq.fma(FloatVector.fromArray(F, d, kc + L).mul(8f).add(FloatVector.fromArray(F, o, kc + L)).mul(dx), fc1);
+                fd0 = sq.fma(FloatVector.fromArray(F, d, kd).mul(8f).add(FloatVector.fromArray(F, o, kd)).mul(dx), fd0);
+                fd1 = sq.fma(FloatVector.fromArray(F, d, kd + L).mul(8f).add(FloatVector.fromArray(F, o, kd + L)).mul(dx), fd1);
             }
         }
         // Through memory rather than a helper taking the vectors: passed to a method C2 did not inline, they were boxed
@@ -415,13 +453,18 @@ final class NibbleBlocks {
         fa1.intoArray(part, L);
         fb0.intoArray(part, TR);
         fb1.intoArray(part, TR + L);
-        storePair(part, ta, tb, y);
+        fc0.intoArray(part, 2 * TR);
+        fc1.intoArray(part, 2 * TR + L);
+        fd0.intoArray(part, 3 * TR);
+        fd1.intoArray(part, 3 * TR + L);
+        storePair(part, 0, ta, tb, y);
+        storePair(part, 2 * TR, tc, td, y);
     }
 
-    /** The results of tiles {@code ta} ({@code part[0 .. TR)}) and {@code tb} ({@code part[TR .. 2TR)}) into {@code y}, clipped to the rows. */
-    private void storePair(float[] part, int ta, int tb, float[] y) {
-        System.arraycopy(part, 0, y, ta * TR, Math.min(TR, rows - ta * TR));
-        System.arraycopy(part, TR, y, tb * TR, Math.min(TR, rows - tb * TR));
+    /** The results of tiles {@code ta} ({@code part[po .. po+TR)}) and {@code tb} ({@code part[po+TR .. po+2TR)}) into {@code y}, clipped to the rows. */
+    private void storePair(float[] part, int po, int ta, int tb, float[] y) {
+        System.arraycopy(part, po, y, ta * TR, Math.min(TR, rows - ta * TR));
+        System.arraycopy(part, po + TR, y, tb * TR, Math.min(TR, rows - tb * TR));
     }
 
     /**
@@ -463,7 +506,7 @@ final class NibbleBlocks {
     /**
      * Tile {@code t}, tokens {@code g .. g+3} (clamped to {@code n - 1}), column blocks {@code b0 .. b1} with their
      * expanded activations at {@code xe[(column * 4 + k) * TR ...]} (one base register for all sixteen loads of a
-     * step); the same per-block arithmetic as {@link #tiles2x1}, with the float accumulators in {@code acc[ao + k*TR ...]}.
+     * step); the same per-block arithmetic as {@link #tiles4x1}, with the float accumulators in {@code acc[ao + k*TR ...]}.
      */
     private void tile1x4(int t, int g, int n, int b0, int b1, short[] xe, float[] xf, float[] acc, int ao) {
         final MemorySegment packed = NativeMemory.typed(this.packed);
@@ -502,7 +545,7 @@ final class NibbleBlocks {
             final int kd = (t * nb + b) * TR;
             final FloatVector d0 = FloatVector.fromArray(F, d, kd);
             final FloatVector d1 = FloatVector.fromArray(F, d, kd + L);
-            final FloatVector c0 = offsets ? d0.mul(8f).add(FloatVector.fromArray(F, o, kd)) : d0; // 8 s + o (see tiles2x1)
+            final FloatVector c0 = offsets ? d0.mul(8f).add(FloatVector.fromArray(F, o, kd)) : d0; // 8 s + o (see tiles4x1)
             final FloatVector c1 = offsets ? d1.mul(8f).add(FloatVector.fromArray(F, o, kd + L)) : d1;
             float sx = xf[sxo + g * nb + b];
             float dx = xf[g * nb + b];
@@ -572,7 +615,7 @@ final class NibbleBlocks {
     private static final int BYTE_VALUES = 0x00FF00FF;
 
     /**
-     * {@link #tiles2x1} for byte values: each step holds two columns of the tiles' rows, and every {@link #span}
+     * {@link #tiles4x1} for byte values, on two tiles: each step holds two columns of the tiles' rows, and every {@link #span}
      * columns the 16-bit sums, less {@code center * sum(xq)}, are folded with the scale of their {@code bw}-column block.
      * Two steps a turn of a loop over a count held in a field (4 or 8 steps a span).
      */
@@ -623,7 +666,7 @@ final class NibbleBlocks {
         fa1.intoArray(part, L);
         fb0.intoArray(part, TR);
         fb1.intoArray(part, TR + L);
-        storePair(part, ta, tb, y);
+        storePair(part, 0, ta, tb, y);
     }
 
     /** {@link #tile1x4} for byte values: the spans and folds of {@link #tiles2x1Bytes}, four tokens, accumulators in {@code acc}. */
