@@ -277,22 +277,18 @@ final class NibbleBlocks {
         if (n == 1) {
             final short[] xe = pool.shortScratch(XA + cols * TR);
             quantize(x, 0, xf, dxo, sxo, xe, true);
-            if (bytes) {
-                final int pairs = (tiles + 1) / 2;
-                pool.forRange(pairs, Math.max(1, (pairs + pool.threads() * 4 - 1) / (pool.threads() * 4)), 1, (p0, p1, w) -> {
-                    final float[] part = pool.workerScratch(w, 2 * TR);
-                    for (int p = p0; p < p1; p++) { // tile p with tile p + pairs: two streams far apart
-                        tiles2x1Bytes(p, p + pairs < tiles ? p + pairs : p, xe, xf, y, part);
-                    }
-                });
-                return;
-            }
             final int quads = (tiles + 3) / 4;
             pool.forRange(quads, Math.max(1, (quads + pool.threads() * 4 - 1) / (pool.threads() * 4)), 1, (p0, p1, w) -> {
                 final float[] part = pool.workerScratch(w, 4 * TR);
                 for (int p = p0; p < p1; p++) { // tiles p + k quads: four streams far apart (past the end: tile p again)
-                    tiles4x1(p, p + quads < tiles ? p + quads : p, p + 2 * quads < tiles ? p + 2 * quads : p,
-                            p + 3 * quads < tiles ? p + 3 * quads : p, xe, xf, y, part);
+                    final int tb = p + quads < tiles ? p + quads : p;
+                    final int tc = p + 2 * quads < tiles ? p + 2 * quads : p;
+                    final int td = p + 3 * quads < tiles ? p + 3 * quads : p;
+                    if (bytes) {
+                        tiles4x1Bytes(p, tb, tc, td, xe, xf, y, part);
+                    } else {
+                        tiles4x1(p, tb, tc, td, xe, xf, y, part);
+                    }
                 }
             });
             return;
@@ -615,61 +611,101 @@ final class NibbleBlocks {
     private static final int BYTE_VALUES = 0x00FF00FF;
 
     /**
-     * {@link #tiles4x1} for byte values, on two tiles: each step holds two columns of the tiles' rows, and every {@link #span}
-     * columns the 16-bit sums, less {@code center * sum(xq)}, are folded with the scale of their {@code bw}-column block.
-     * Two steps a turn of a loop over a count held in a field (4 or 8 steps a span).
+     * {@link #tiles4x1} for byte values: each step holds two columns of the tiles' rows, and every {@link #span} columns
+     * (four turns of this loop, two steps each) the 16-bit sums, less {@code center * sum(xq)}, are folded with the scale of
+     * their {@code bw}-column block. One loop over all the turns, as in {@link #tiles4x1}, and four tiles: measured
+     * against two tiles with a loop per span (`QuickMatrixRates q5_0 SHAPE 1 1`, alternated, G weights/s) in
+     * docs/PERFORMANCE.md (twenty-fourth session).
      */
-    private void tiles2x1Bytes(int ta, int tb, short[] xe, float[] xf, float[] y, float[] part) {
+    private void tiles4x1Bytes(int ta, int tb, int tc, int td, short[] xe, float[] xf, float[] y, float[] part) {
         final MemorySegment packed = NativeMemory.typed(this.packed);
         final int sxo = nb;
-        final int steps = BYTE_SPAN / 2;
-        long oa = (long) ta * cols * TR;
-        long ob = (long) tb * cols * TR;
-        int xo = XA;
+        final int turns = cols / 4;
+        final long oa = (long) ta * cols * TR, ob = (long) tb * cols * TR, oc = (long) tc * cols * TR, od = (long) td * cols * TR;
         FloatVector fa0 = FloatVector.zero(F), fa1 = FloatVector.zero(F), fb0 = FloatVector.zero(F), fb1 = FloatVector.zero(F);
-        for (int k = 0; k < nspan; k++) {
-            ShortVector sa = ShortVector.zero(S), sb = ShortVector.zero(S);
-            for (int s = 0; s < steps; s += 2, oa += 2 * STEP, ob += 2 * STEP, xo += 4 * TR) {
-                IntVector va = IntVector.fromMemorySegment(I, packed, oa, ByteOrder.LITTLE_ENDIAN);
-                IntVector vb = IntVector.fromMemorySegment(I, packed, ob, ByteOrder.LITTLE_ENDIAN);
+        FloatVector fc0 = FloatVector.zero(F), fc1 = FloatVector.zero(F), fd0 = FloatVector.zero(F), fd1 = FloatVector.zero(F);
+        ShortVector sa = ShortVector.zero(S), sb = ShortVector.zero(S), sc = ShortVector.zero(S), sd = ShortVector.zero(S);
+        for (int j = 0; j < turns; j++) {
+            {
+                final int xo = XA + j * 4 * TR;
+                final long q = (long) j * 2 * STEP;
+                IntVector va = IntVector.fromMemorySegment(I, packed, oa + q, ByteOrder.LITTLE_ENDIAN);
+                IntVector vb = IntVector.fromMemorySegment(I, packed, ob + q, ByteOrder.LITTLE_ENDIAN);
+                IntVector vc = IntVector.fromMemorySegment(I, packed, oc + q, ByteOrder.LITTLE_ENDIAN);
+                IntVector vd = IntVector.fromMemorySegment(I, packed, od + q, ByteOrder.LITTLE_ENDIAN);
                 ShortVector xv = ShortVector.fromArray(S, xe, xo);
                 sa = sa.add(va.and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
                 sb = sb.add(vb.and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
+                sc = sc.add(vc.and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
+                sd = sd.add(vd.and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
                 xv = ShortVector.fromArray(S, xe, xo + TR);
                 sa = sa.add(va.lanewise(VectorOperators.LSHR, 8).and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
                 sb = sb.add(vb.lanewise(VectorOperators.LSHR, 8).and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
-                va = IntVector.fromMemorySegment(I, packed, oa + STEP, ByteOrder.LITTLE_ENDIAN);
-                vb = IntVector.fromMemorySegment(I, packed, ob + STEP, ByteOrder.LITTLE_ENDIAN);
+                sc = sc.add(vc.lanewise(VectorOperators.LSHR, 8).and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
+                sd = sd.add(vd.lanewise(VectorOperators.LSHR, 8).and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
+                va = IntVector.fromMemorySegment(I, packed, oa + q + STEP, ByteOrder.LITTLE_ENDIAN);
+                vb = IntVector.fromMemorySegment(I, packed, ob + q + STEP, ByteOrder.LITTLE_ENDIAN);
+                vc = IntVector.fromMemorySegment(I, packed, oc + q + STEP, ByteOrder.LITTLE_ENDIAN);
+                vd = IntVector.fromMemorySegment(I, packed, od + q + STEP, ByteOrder.LITTLE_ENDIAN);
                 xv = ShortVector.fromArray(S, xe, xo + 2 * TR);
                 sa = sa.add(va.and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
                 sb = sb.add(vb.and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
+                sc = sc.add(vc.and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
+                sd = sd.add(vd.and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
                 xv = ShortVector.fromArray(S, xe, xo + 3 * TR);
                 sa = sa.add(va.lanewise(VectorOperators.LSHR, 8).and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
                 sb = sb.add(vb.lanewise(VectorOperators.LSHR, 8).and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
+                sc = sc.add(vc.lanewise(VectorOperators.LSHR, 8).and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
+                sd = sd.add(vd.lanewise(VectorOperators.LSHR, 8).and(BYTE_VALUES).reinterpretAsShorts().mul(xv));
             }
+            if ((j & (BYTE_SPAN / 4 - 1)) != BYTE_SPAN / 4 - 1) {
+                continue;
+            }
+            final int k = j / (BYTE_SPAN / 4);
             final short sx = (short) xf[sxo + k];
             final float dx = xf[k * span >> 5];
             final int ka = (ta * nbw + k * span / bw) * TR;
-            final int kb = (tb * nbw + k * span / bw) * TR;
-            final IntVector ia = sa.sub(sx).reinterpretAsInts();
-            final IntVector ib = sb.sub(sx).reinterpretAsInts();
-            fa0 = ((FloatVector) ia.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+            final IntVector na = sa.sub(sx).reinterpretAsInts();
+            sa = ShortVector.zero(S);
+            fa0 = ((FloatVector) na.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
                     .fma(FloatVector.fromArray(F, d, ka).mul(dx), fa0);
-            fa1 = ((FloatVector) ia.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+            fa1 = ((FloatVector) na.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
                     .fma(FloatVector.fromArray(F, d, ka + L).mul(dx), fa1);
-            fb0 = ((FloatVector) ib.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+            final int kb = (tb * nbw + k * span / bw) * TR;
+            final IntVector nb = sb.sub(sx).reinterpretAsInts();
+            sb = ShortVector.zero(S);
+            fb0 = ((FloatVector) nb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
                     .fma(FloatVector.fromArray(F, d, kb).mul(dx), fb0);
-            fb1 = ((FloatVector) ib.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+            fb1 = ((FloatVector) nb.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
                     .fma(FloatVector.fromArray(F, d, kb + L).mul(dx), fb1);
+            final int kc = (tc * nbw + k * span / bw) * TR;
+            final IntVector nc = sc.sub(sx).reinterpretAsInts();
+            sc = ShortVector.zero(S);
+            fc0 = ((FloatVector) nc.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, d, kc).mul(dx), fc0);
+            fc1 = ((FloatVector) nc.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, d, kc + L).mul(dx), fc1);
+            final int kd = (td * nbw + k * span / bw) * TR;
+            final IntVector nd = sd.sub(sx).reinterpretAsInts();
+            sd = ShortVector.zero(S);
+            fd0 = ((FloatVector) nd.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, d, kd).mul(dx), fd0);
+            fd1 = ((FloatVector) nd.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, d, kd + L).mul(dx), fd1);
         }
-        fa0.intoArray(part, 0);
-        fa1.intoArray(part, L);
-        fb0.intoArray(part, TR);
-        fb1.intoArray(part, TR + L);
+        fa0.intoArray(part, 0 * TR);
+        fa1.intoArray(part, 0 * TR + L);
+        fb0.intoArray(part, 1 * TR);
+        fb1.intoArray(part, 1 * TR + L);
+        fc0.intoArray(part, 2 * TR);
+        fc1.intoArray(part, 2 * TR + L);
+        fd0.intoArray(part, 3 * TR);
+        fd1.intoArray(part, 3 * TR + L);
         storePair(part, 0, ta, tb, y);
+        storePair(part, 2 * TR, tc, td, y);
     }
 
-    /** {@link #tile1x4} for byte values: the spans and folds of {@link #tiles2x1Bytes}, four tokens, accumulators in {@code acc}. */
+    /** {@link #tile1x4} for byte values: the spans and folds of {@link #tiles4x1Bytes}, four tokens, accumulators in {@code acc}. */
     private void tile1x4Bytes(int t, int g, int n, int b0, int b1, short[] xe, float[] xf, float[] acc, int ao) {
         final MemorySegment packed = NativeMemory.typed(this.packed);
         final int sxo = n * nb;

@@ -291,6 +291,9 @@ class GgmlMatrixTest {
             "Q3_K, 1, 256, 1", "Q3_K, 7, 768, 3", "Q3_K, 33, 256, 17", "Q3_K, 13, 512, 37",
             "IQ4_XS, 1, 256, 1", "IQ4_XS, 7, 768, 3", "IQ4_XS, 33, 256, 17", "IQ4_XS, 13, 512, 37",
             "Q4_K, 1, 256, 1", "Q4_K, 7, 768, 3", "Q4_K, 33, 256, 17", "Q6_K, 1, 256, 1", "Q6_K, 9, 768, 3", "Q6_K, 33, 512, 17",
+            // one token over many tiles: the one-token integer kernels take four tiles a pass, repeating the first where
+            // fewer than four remain (7 and 8 tiles of 32 rows at 512-bit vectors, 25 and 29 of 8 at 128-bit)
+            "Q4_0, 200, 96, 1", "Q4_0, 229, 416, 1", "Q5_0, 200, 160, 1", "Q5_0, 229, 352, 1", "Q4_1, 229, 160, 1", "Q4_K, 200, 256, 1",
             // prompt path (widened tiles): a partial tile, tails, leftover tokens, and several token blocks
             "Q8_0, 13, 352, 37", "Q8_0, 9, 4128, 130", "Q6_K, 7, 512, 41", "Q6_K, 9, 4352, 130"})
     void matchesScalarReference(String type, int rows, int cols, int n) {
