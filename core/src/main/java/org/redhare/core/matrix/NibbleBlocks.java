@@ -353,7 +353,8 @@ final class NibbleBlocks {
      * <p>Four tiles, not two: each activation vector, loaded from L2 (the expanded copy of a 896-column row is 56 KiB at
      * L = 16, past a 48 KiB L1), now serves four tiles, and the pass reads four sequential streams far apart, as the BF16
      * one-token kernel does, which the hardware prefetchers follow further. Registers: 4 short and 8 float accumulators,
-     * 4 code vectors, fit AVX-512's 32 without spills. Same per-tile arithmetic, so the same bits. Measured
+     * 4 code vectors, fit AVX-512's 32 without spills (on AVX2's 16 some float accumulators, used once a block, may spill:
+     * not measurable on the AVX-512 hosts here, where C2 keeps 32 registers at any vector size). Same per-tile arithmetic, so the same bits. Measured
      * (`QuickMatrixRates q4_0 SHAPE 1 1`, AMD EPYC Zen 5, two tiles against four alternated, G weights/s): [1024 x 896]
      * 60.4-64.3 -> 65.2-67.8; [896 x 4864] 47.3-51.6 -> 56.6-57.2; [151936 x 896] from DRAM 27.9-29.9 -> 28.9-38.1.
      * qwen2.5-0.5b Q4_0 decode, one thread (`bench -p 0 -n 64 -r 3 -t 1`, alternated): 48.3-53.2 -> 61.5-70.2 tok/s.
@@ -603,8 +604,9 @@ final class NibbleBlocks {
     }
 
     /**
-     * Columns per 16-bit sum of byte values (Q5_0: 16 * 16 * 127 = 32512), a constant so that C2 unrolls the steps of a
-     * span (held in a field, they ran 13.7 G weights/s against 14.8: {@code QuickMatrixRates q5_0 4864x896 1}).
+     * Columns per 16-bit sum of byte values (Q5_0: 16 * 16 * 127 = 32512), a constant: the one-token kernel folds every
+     * {@code BYTE_SPAN / 4} turns of its loop, and the several-token kernel's steps of a span unroll (held in a field, they
+     * ran 13.7 G weights/s against 14.8 when the one-token kernel also looped per span: {@code QuickMatrixRates q5_0 4864x896 1}).
      */
     private static final int BYTE_SPAN = 16;
     /** Column {@code 2s} (low byte) of both shorts of an int lane; column {@code 2s + 1} after a shift by 8. */
