@@ -636,7 +636,9 @@ final class GenerationApi {
         void done() throws IOException {
             synchronized (this) {
                 out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-                out.flush();
+                // Closing completes the response (the last chunk) here, before the request counts as
+                // finished: a shutdown that stops Jetty once nothing is in flight must not cut it off.
+                out.close();
             }
         }
 
