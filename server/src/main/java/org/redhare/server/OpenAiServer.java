@@ -201,7 +201,15 @@ public final class OpenAiServer implements AutoCloseable {
             };
             ObjectNode reply = chat ? api.chat(m, body, streaming) : api.completions(m, body, streaming);
             if (reply != null) {
-                ctx.contentType("application/json").result(json.writeValueAsString(reply));
+                // Written and closed here rather than through ctx.result(), which Javalin writes after the
+                // handler returns: by then the request no longer counts as in flight, and a shutdown
+                // could stop Jetty before the answer left.
+                byte[] bytes = json.writeValueAsBytes(reply);
+                ctx.status(200).contentType("application/json");
+                ctx.res().setContentLength(bytes.length);
+                try (OutputStream out = ctx.res().getOutputStream()) {
+                    out.write(bytes);
+                }
             }
             metrics.request(endpoint, 200);
         } catch (ApiException e) {

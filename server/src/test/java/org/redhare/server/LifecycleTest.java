@@ -83,4 +83,25 @@ class LifecycleTest {
             ts.pool.close();
         }
     }
+
+    @Test
+    void shutdownAnswersARequestInFlightWithWhatItHasGenerated() throws Exception {
+        TestServer ts = TestServer.fixture();
+        try {
+            var r = ts.http.sendAsync(HttpRequest.newBuilder(URI.create(ts.base() + "/v1/completions")).POST(HttpRequest.BodyPublishers.ofString(
+                    "{\"model\":\"tiny\",\"prompt\":[1,2,3],\"max_tokens\":500,\"ignore_eos\":true}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            RobustnessTest.awaitTrue(() -> ts.engine.usedBlocks() > 1, Duration.ofSeconds(30)); // it is generating
+            ts.server.shutdown(Duration.ofMillis(50));
+            HttpResponse<String> h = r.get();
+            assertThat(h.statusCode()).as(h.body()).isEqualTo(200);
+            var reply = new ObjectMapper().readTree(h.body());
+            assertThat(reply.path("choices").path(0).path("finish_reason").asText()).isNotEqualTo("length"); // cut short
+            assertThat(reply.path("usage").path("completion_tokens").asInt()).as(h.body()).isBetween(1, 499);
+        } finally {
+            ts.engine.close();
+            ts.model.close();
+            ts.pool.close();
+        }
+    }
 }
