@@ -231,7 +231,7 @@ public final class OpenAiServer implements AutoCloseable {
             OutputStream out = ctx.res().getOutputStream();
             out.write(("data: " + errorJson(e) + "\n\n").getBytes(StandardCharsets.UTF_8));
             out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-            out.flush();
+            out.close(); // the last chunk goes out now, as in GenerationApi's done()
         } catch (IOException ignored) {
             // the client is gone too
         }
