@@ -294,6 +294,9 @@ class GgmlMatrixTest {
             // one token over many tiles: the one-token integer kernels take four tiles a pass, repeating the first where
             // fewer than four remain (7 and 8 tiles of 32 rows at 512-bit vectors, 25 and 29 of 8 at 128-bit)
             "Q4_0, 200, 96, 1", "Q4_0, 229, 416, 1", "Q5_0, 200, 160, 1", "Q5_0, 229, 352, 1", "Q4_1, 229, 160, 1", "Q4_K, 200, 256, 1",
+            // the 8-bit one-token kernels take tiles of four rows two at a time, with the scales in tile order (pairs and a
+            // row tail; columns past the last whole group of 4L)
+            "Q8_0, 64, 256, 1", "Q8_0, 37, 1056, 1", "IQ4_NL, 37, 1056, 1", "Q6_K, 64, 512, 1", "Q6_K, 37, 1024, 1", "Q3_K, 37, 768, 1",
             // prompt path (widened tiles): a partial tile, tails, leftover tokens, and several token blocks
             "Q8_0, 13, 352, 37", "Q8_0, 9, 4128, 130", "Q6_K, 7, 512, 41", "Q6_K, 9, 4352, 130"})
     void matchesScalarReference(String type, int rows, int cols, int n) {
