@@ -57,8 +57,7 @@ class LifecycleTest {
 
     @Test
     void shutdownCancelsStreamsInFlightAtTheDeadline() throws Exception {
-        TestServer ts = TestServer.fixture();
-        try {
+        try (TestServer ts = TestServer.fixture()) {
             var r = ts.http.sendAsync(HttpRequest.newBuilder(URI.create(ts.base() + "/v1/completions")).POST(HttpRequest.BodyPublishers.ofString(
                     "{\"model\":\"tiny\",\"prompt\":[1,2,3],\"max_tokens\":500,\"stream\":true,\"ignore_eos\":true}")).build(),
                     HttpResponse.BodyHandlers.ofLines());
@@ -77,17 +76,12 @@ class LifecycleTest {
             assertThat(last).isEqualTo("data: [DONE]"); // ended cleanly, early
             RobustnessTest.awaitTrue(() -> ts.engine.usedBlocks() == 0, Duration.ofSeconds(10));
             assertThat(ts.engine.usedBlocks()).isZero();
-        } finally {
-            ts.engine.close();
-            ts.model.close();
-            ts.pool.close();
         }
     }
 
     @Test
     void shutdownAnswersARequestInFlightWithWhatItHasGenerated() throws Exception {
-        TestServer ts = TestServer.fixture();
-        try {
+        try (TestServer ts = TestServer.fixture()) {
             var r = ts.http.sendAsync(HttpRequest.newBuilder(URI.create(ts.base() + "/v1/completions")).POST(HttpRequest.BodyPublishers.ofString(
                     "{\"model\":\"tiny\",\"prompt\":[1,2,3],\"max_tokens\":500,\"ignore_eos\":true}")).build(),
                     HttpResponse.BodyHandlers.ofString());
@@ -98,10 +92,6 @@ class LifecycleTest {
             var reply = new ObjectMapper().readTree(h.body());
             assertThat(reply.path("choices").path(0).path("finish_reason").asText()).isNotEqualTo("length"); // cut short
             assertThat(reply.path("usage").path("completion_tokens").asInt()).as(h.body()).isBetween(1, 499);
-        } finally {
-            ts.engine.close();
-            ts.model.close();
-            ts.pool.close();
         }
     }
 }

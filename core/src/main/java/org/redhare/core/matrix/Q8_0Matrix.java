@@ -248,7 +248,8 @@ public final class Q8_0Matrix implements WeightMatrix {
      * ({@code [rows / 4][nb][4]}): block {@code b} of the row is at {@code sbase(r) + 4 b}. The one-token kernels read a
      * tile's scales for a group of columns as one short run beside its codes, one stream per tile; from row-major
      * scales they read four more streams per tile, each a cache line every few groups, and Q6_K's LM head of
-     * llama-3.2-1b ran at 7.4-12.3 G weights/s from DRAM against Q8_0's 10.5-19.6 (twice the scales per weight).
+     * llama-3.2-1b ran at 7.4-12.3 G weights/s from DRAM against Q8_0's 10.5-19.6 (twice the scales per weight); in tile
+     * order 16.2-20.4 (`QuickMatrixRates q6_k 128256x2048 1`, docs/PERFORMANCE.md, twenty-fifth session).
      */
     private int sbase(int r) {
         return ((r >> 2) * nb << 2) + (r & 3);
