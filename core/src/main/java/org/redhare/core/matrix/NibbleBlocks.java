@@ -52,7 +52,9 @@ import org.redhare.core.Parallel;
  *
  * <p><b>Layout (repacked at load).</b> Tiles of {@code TR} rows (the last padded with zero weights), each one stream of
  * 32-column blocks; a block is 8 steps of {@code TR} shorts, step {@code s} holding columns {@code 4s .. 4s+3} of
- * each row at bits {@code 4j}. Scales and offsets are floats, {@code [tile][block][TR]}.
+ * each row at bits {@code 4j}. Scales and offsets are floats, {@code [tile][block][TR]}; or, for Q4_K, factored as the
+ * file has them (a byte code per block and row, a float factor per super-block and row: see the third constructor),
+ * and multiplied out into a small scratch between kernel calls, a few super-blocks at a time.
  */
 final class NibbleBlocks {
     private static final VectorSpecies<Float> F = Kernels.F;
@@ -98,8 +100,13 @@ final class NibbleBlocks {
     private static final int XA = Math.max(0, (S.vectorByteSize() - 16) / 2);
 
     private final MemorySegment packed; // nibbles: [tiles][nb][8 steps][TR shorts]; bytes: [tiles][cols / 2 steps][TR shorts]
-    private final float[] d;            // [tiles][cols / bw][TR] block scales (zero for padding rows)
-    private final float[] o;            // [tiles][nb][TR] block offsets, or null (Q4_0, and byte values)
+    private final float[] d;            // [tiles][cols / bw][TR] block scales (zero for padding rows), or null (factored)
+    private final float[] o;            // [tiles][nb][TR] block offsets, or null (Q4_0, byte values, factored)
+    // Factored (Q4_K): s = dsup * sc, o = msup * m = -(dmin * m), as the file stores them (see the third constructor); else null.
+    private final int[] codes;          // [tiles][nb][L] sub-block codes: int lane i = sc(i) | sc(L + i) << 8 | m(i) << 16 | m(L + i) << 24
+    private final float[] dsup;         // [tiles][nb / 8][TR] super-block scales d
+    private final float[] msup;         // [tiles][nb / 8][TR] super-block mins, negated: -dmin
+    private final int nsb;              // super-blocks (of 8 blocks) per row, factored
     private final String type;
     private final int rows;
     private final int cols;
@@ -136,6 +143,9 @@ final class NibbleBlocks {
         this.tiles = (rows + TR - 1) / TR;
         this.d = new float[tiles * nb * TR];
         this.o = offsets == null ? null : new float[tiles * nb * TR];
+        this.codes = null;
+        this.dsup = this.msup = null;
+        this.nsb = 0;
         this.packed = QuantKernels.allocate((long) tiles * nb * BLOCK);
         this.bytes = false;
         this.center = 8;
@@ -184,6 +194,9 @@ final class NibbleBlocks {
         this.tiles = (rows + TR - 1) / TR;
         this.d = new float[tiles * nbw * TR];
         this.o = null;
+        this.codes = null;
+        this.dsup = this.msup = null;
+        this.nsb = 0;
         this.packed = QuantKernels.allocate((long) tiles * cols * TR);
         byte[] row = new byte[cols];
         for (int r = 0; r < rows; r++) {
@@ -201,6 +214,126 @@ final class NibbleBlocks {
                 d[(t * nbw + b) * TR + r % TR] = scales[r * nbw + b];
             }
         }
+    }
+
+    /**
+     * Q4_K as the file factors it: {@code W = q s + o} with {@code s = d * sc} and {@code o = -(dmin * m)}, where
+     * {@code sc} and {@code m} are a sub-block's (32 columns) 6-bit codes and {@code d} and {@code dmin} its super-block's
+     * (256 columns) f16 factors. Kept so, a code a byte and the factors a float per super-block, instead of a float
+     * scale and a float offset per sub-block: 0.59 bytes a weight instead of 0.75, the bytes a token reads. The kernels
+     * multiply the factors back in their folds, once per block of 32 columns and row; both products are exact in float
+     * (an 11-bit significand times a 6-bit integer) and equal the ones the float form held, so the results are the same
+     * bits.
+     *
+     * @param q          {@code [rows, cols]} 4-bit values 0..15, one per byte, row-major
+     * @param superD     {@code [rows, cols / 256]} super-block scales {@code d}
+     * @param superMin   {@code [rows, cols / 256]} super-block mins {@code dmin}
+     * @param scaleCodes {@code [rows, cols / 32]} sub-block scale codes {@code sc}
+     * @param minCodes   {@code [rows, cols / 32]} sub-block min codes {@code m}
+     */
+    NibbleBlocks(MemorySegment q, float[] superD, float[] superMin, byte[] scaleCodes, byte[] minCodes, int rows, int cols, String type) {
+        MatrixChecks.size(q, rows, cols, 1, type);
+        if (cols % 256 != 0) {
+            throw new IllegalArgumentException(type + " rows must be a multiple of 256 long, got " + cols);
+        }
+        this.rows = rows;
+        this.cols = cols;
+        this.nb = cols / 32;
+        this.nsb = cols / 256;
+        this.type = type;
+        if (superD.length != rows * nsb || superMin.length != rows * nsb) {
+            throw new IllegalArgumentException(type + " matrix [" + rows + ", " + cols + "] needs " + rows * nsb + " super-block factors, got "
+                    + superD.length + " and " + superMin.length);
+        }
+        if (scaleCodes.length != rows * nb || minCodes.length != rows * nb) {
+            throw new IllegalArgumentException(type + " matrix [" + rows + ", " + cols + "] needs " + rows * nb + " sub-block codes, got "
+                    + scaleCodes.length + " and " + minCodes.length);
+        }
+        this.tiles = (rows + TR - 1) / TR;
+        this.d = null;
+        this.o = null;
+        this.codes = new int[tiles * nb * L];
+        this.dsup = new float[tiles * nsb * TR];
+        this.msup = new float[tiles * nsb * TR];
+        this.packed = QuantKernels.allocate((long) tiles * nb * BLOCK);
+        this.bytes = false;
+        this.center = 8;
+        this.span = BLOCK_SUMS;
+        this.bw = 32;
+        this.nbw = nb;
+        this.nspan = nb;
+        repack(q, null, null);
+        for (int r = 0; r < rows; r++) {
+            final int t = r / TR;
+            final int i = r % TR % L;
+            final int shift = r % TR < L ? 0 : 8;
+            for (int b = 0; b < nb; b++) {
+                final int sc = scaleCodes[r * nb + b], m = minCodes[r * nb + b];
+                if ((sc & ~0xFF) != 0 || (m & ~0xFF) != 0) {
+                    throw new IllegalArgumentException(type + " sub-block codes [" + r + ", " + b + "] are " + sc + " and " + m + "; expected 0..255");
+                }
+                codes[(t * nb + b) * L + i] |= sc << shift | m << (16 + shift);
+            }
+            for (int u = 0; u < nsb; u++) {
+                dsup[(t * nsb + u) * TR + r % TR] = superD[r * nsb + u];
+                msup[(t * nsb + u) * TR + r % TR] = -superMin[r * nsb + u]; // -(dmin) m = -(dmin m) exactly
+            }
+        }
+    }
+
+    /** Whether the scales are factored (see the third constructor). */
+    private boolean factored() {
+        return codes != null;
+    }
+
+    /** Where {@link #tiles4x1} keeps a super-block's factored scales in its scratch, after its results. */
+    private static final int FS = 4 * TR;
+    /** Super-blocks per call of {@link #tiles4x1}, factored: their scales, expanded, take {@code 4 * 8 * SBC * 2 * TR} floats. */
+    private static final int SBC = 2;
+    /** Blocks of a factored chunk of {@link #tiles4x1}. */
+    private static final int CB = 8 * SBC;
+
+    /**
+     * The scales and offsets of factored tiles {@code ta .. td}'s super-block {@code u}, as the float form holds them:
+     * {@code s} of tile {@code i}'s (0..3) block {@code j} at {@code dst[at + (8 i + j) * TR ...]}, {@code o} 32 TR
+     * further. Called between {@link #tiles4x1}'s calls, one per super-block, not from inside its loop: inlined into
+     * that large method, this code hit C2's node-count cutoff, and its vectors were boxed (q4_k [1024x1024] 14-24 G
+     * weights/s against 40).
+     */
+    private void expandSuper(int ta, int tb, int tc, int td, int b0, int b1, float[] dst, int at) {
+        for (int i = 0; i < 4; i++) {
+            final int t = i == 0 ? ta : i == 1 ? tb : i == 2 ? tc : td;
+            for (int b = b0; b < b1; b++) {
+                final int v = (t * nsb + (b >>> 3)) * TR;
+                final IntVector g = IntVector.fromArray(I, codes, (t * nb + b) * L);
+                final int k = at + (i * CB + b - b0) * TR;
+                FloatVector.fromArray(F, dsup, v).mul(code(g, 0)).intoArray(dst, k);
+                FloatVector.fromArray(F, dsup, v + L).mul(code(g, 1)).intoArray(dst, k + L);
+                FloatVector.fromArray(F, msup, v).mul(code(g, 2)).intoArray(dst, k + 4 * CB * TR);
+                FloatVector.fromArray(F, msup, v + L).mul(code(g, 3)).intoArray(dst, k + 4 * CB * TR + L);
+            }
+        }
+    }
+
+    /**
+     * The same for factored tile {@code t}'s blocks {@code b0 .. b1-1}, for {@link #tile1x4}: {@code s} of block {@code b} at
+     * {@code dst[at + (b - b0) * 2 TR ...]}, {@code o} TR further.
+     */
+    private void expandBlocks(int t, int b0, int b1, float[] dst, int at) {
+        for (int b = b0; b < b1; b++) {
+            final int u = (t * nsb + (b >>> 3)) * TR;
+            final IntVector g = IntVector.fromArray(I, codes, (t * nb + b) * L);
+            final int k = at + (b - b0) * 2 * TR;
+            FloatVector.fromArray(F, dsup, u).mul(code(g, 0)).intoArray(dst, k);
+            FloatVector.fromArray(F, dsup, u + L).mul(code(g, 1)).intoArray(dst, k + L);
+            FloatVector.fromArray(F, msup, u).mul(code(g, 2)).intoArray(dst, k + TR);
+            FloatVector.fromArray(F, msup, u + L).mul(code(g, 3)).intoArray(dst, k + TR + L);
+        }
+    }
+
+    /** Byte {@code j} (0..3) of each int lane of {@code v} as floats (exact). */
+    private static FloatVector code(IntVector v, int j) {
+        return (FloatVector) v.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0);
     }
 
     /** The short lane of row {@code i} of a tile: low short of int lane {@code i}, or high short of int lane {@code i - L}. */
@@ -221,7 +354,9 @@ final class NibbleBlocks {
             int t = r / TR;
             int lane = lane(r % TR);
             for (int b = 0; b < nb; b++) {
-                d[(t * nb + b) * TR + r % TR] = scales[r * nb + b];
+                if (scales != null) {
+                    d[(t * nb + b) * TR + r % TR] = scales[r * nb + b];
+                }
                 if (offsets != null) {
                     o[(t * nb + b) * TR + r % TR] = offsets[r * nb + b];
                 }
@@ -246,6 +381,9 @@ final class NibbleBlocks {
     }
 
     long bytes() {
+        if (factored()) {
+            return packed.byteSize() + (long) (codes.length + dsup.length + msup.length) * Float.BYTES;
+        }
         return packed.byteSize() + (long) d.length * Float.BYTES * (o == null ? 1 : 2);
     }
 
@@ -266,6 +404,12 @@ final class NibbleBlocks {
             int v = packed.get(LE_SHORT, ((long) t * nb + b) * BLOCK + (long) (p >> 2) * STEP + 2L * lane);
             int qv = (v >>> (4 * (p & 3))) & 0xF;
             int k = (t * nb + b) * TR + r % TR;
+            if (factored()) {
+                int u = (t * nsb + (b >>> 3)) * TR + r % TR;
+                int v4 = codes[(t * nb + b) * L + r % TR % L] >>> (r % TR < L ? 0 : 8);
+                dst[off + c] = Math.fma((float) qv, dsup[u] * (v4 & 0xFF), msup[u] * ((v4 >>> 16) & 0xFF));
+                continue;
+            }
             dst[off + c] = o == null ? (qv - 8) * d[k] : Math.fma((float) qv, d[k], o[k]); // (q - 8) d exact: d is an f16 value
         }
     }
@@ -279,16 +423,27 @@ final class NibbleBlocks {
             quantize(x, 0, xf, dxo, sxo, xe, true);
             final int quads = (tiles + 3) / 4;
             pool.forRange(quads, Math.max(1, (quads + pool.threads() * 4 - 1) / (pool.threads() * 4)), 1, (p0, p1, w) -> {
-                final float[] part = pool.workerScratch(w, 4 * TR);
+                final float[] part = pool.workerScratch(w, FS + 8 * CB * TR);
                 for (int p = p0; p < p1; p++) { // tiles p + k quads: four streams far apart (past the end: tile p again)
                     final int tb = p + quads < tiles ? p + quads : p;
                     final int tc = p + 2 * quads < tiles ? p + 2 * quads : p;
                     final int td = p + 3 * quads < tiles ? p + 3 * quads : p;
                     if (bytes) {
                         tiles4x1Bytes(p, tb, tc, td, xe, xf, y, part);
-                    } else {
-                        tiles4x1(p, tb, tc, td, xe, xf, y, part);
+                        continue;
                     }
+                    java.util.Arrays.fill(part, 0, 4 * TR, 0f);
+                    if (factored()) { // a super-block at a time, its scales expanded here (see expandSuper)
+                        for (int b0 = 0; b0 < nb; b0 += CB) {
+                            final int b1 = Math.min(nb, b0 + CB);
+                            expandSuper(p, tb, tc, td, b0, b1, part, FS);
+                            tiles4x1(p, tb, tc, td, 8 * b0, 8 * b1, xe, xf, part);
+                        }
+                    } else {
+                        tiles4x1(p, tb, tc, td, 0, 8 * nb, xe, xf, part);
+                    }
+                    storePair(part, 0, p, tb, y);
+                    storePair(part, 2 * TR, tc, td, y);
                 }
             });
             return;
@@ -301,7 +456,7 @@ final class NibbleBlocks {
         });
         final int chunkBlocks = Math.min(nb, CHUNK_BLOCKS);
         final int expanded = XA + TOKENS * chunkBlocks * 32 * TR;
-        final int accs = TILE_CHUNK * TOKENS * TR;
+        final int accs = TILE_CHUNK * TOKENS * TR + 2 * CHUNK_BLOCKS * TR; // and a chunk's factored scales (tile1x4)
         pool.forRange(tiles, Math.max(1, Math.min(TILE_CHUNK, (tiles + pool.threads() * 2 - 1) / (pool.threads() * 2))), 1,
                 (t0, t1, w) -> several(xq, xf, n, y, t0, t1, pool.workerShortScratch(w, expanded), pool.workerScratch(w, accs), chunkBlocks));
     }
@@ -364,16 +519,21 @@ final class NibbleBlocks {
      * main and post loops with about 50 scalar instructions of checks (cmov chains) around every block ([1024 x 896] 54.5-58.1
      * -> 63.3-64.5 G weights/s with two tiles). Unrolling the eight steps by hand instead was slower.
      */
-    private void tiles4x1(int ta, int tb, int tc, int td, short[] xe, float[] xf, float[] y, float[] part) {
+    private void tiles4x1(int ta, int tb, int tc, int td, int k0, int k1, short[] xe, float[] xf, float[] part) {
         final MemorySegment packed = NativeMemory.typed(this.packed);
         final int sxo = nb;
-        final boolean offsets = o != null;
+        final boolean fac = factored();
+        final boolean offsets = o != null || fac;
+        final float[] dd = fac ? part : d, oo = fac ? part : o; // factored: each super-block's s and o expanded into part
+        final int om = fac ? 4 * CB * TR : 0;                    // where o is, from s
+        final int c0 = k0 >>> 3;                                 // factored: the first block of part's scales
         final long oa = (long) ta * nb * BLOCK, ob = (long) tb * nb * BLOCK, oc = (long) tc * nb * BLOCK, od = (long) td * nb * BLOCK;
-        final int steps = 8 * nb;
-        FloatVector fa0 = FloatVector.zero(F), fa1 = FloatVector.zero(F), fb0 = FloatVector.zero(F), fb1 = FloatVector.zero(F);
-        FloatVector fc0 = FloatVector.zero(F), fc1 = FloatVector.zero(F), fd0 = FloatVector.zero(F), fd1 = FloatVector.zero(F);
+        FloatVector fa0 = FloatVector.fromArray(F, part, 0), fa1 = FloatVector.fromArray(F, part, L);
+        FloatVector fb0 = FloatVector.fromArray(F, part, TR), fb1 = FloatVector.fromArray(F, part, TR + L);
+        FloatVector fc0 = FloatVector.fromArray(F, part, 2 * TR), fc1 = FloatVector.fromArray(F, part, 2 * TR + L);
+        FloatVector fd0 = FloatVector.fromArray(F, part, 3 * TR), fd1 = FloatVector.fromArray(F, part, 3 * TR + L);
         ShortVector sa = ShortVector.zero(S), sb = ShortVector.zero(S), sc = ShortVector.zero(S), sd = ShortVector.zero(S);
-        for (int k = 0; k < steps; k++) {
+        for (int k = k0; k < k1; k++) {
             {
                 final int xo = XA + k * 4 * TR;
                 final IntVector va = IntVector.fromMemorySegment(I, packed, oa + (long) k * STEP, ByteOrder.LITTLE_ENDIAN);
@@ -415,33 +575,35 @@ final class NibbleBlocks {
             sb = ShortVector.zero(S);
             sc = ShortVector.zero(S);
             sd = ShortVector.zero(S);
-            final int ka = (ta * nb + b) * TR, kb = (tb * nb + b) * TR, kc = (tc * nb + b) * TR, kd = (td * nb + b) * TR;
+            final int bs = b - c0;
+            final int ka = fac ? FS + bs * TR : (ta * nb + b) * TR, kb = fac ? FS + (CB + bs) * TR : (tb * nb + b) * TR;
+            final int kc = fac ? FS + (2 * CB + bs) * TR : (tc * nb + b) * TR, kd = fac ? FS + (3 * CB + bs) * TR : (td * nb + b) * TR;
             fa0 = ((FloatVector) ia.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, d, ka).mul(dx), fa0);
+                    .fma(FloatVector.fromArray(F, dd, ka).mul(dx), fa0);
             fa1 = ((FloatVector) ia.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, d, ka + L).mul(dx), fa1);
+                    .fma(FloatVector.fromArray(F, dd, ka + L).mul(dx), fa1);
             fb0 = ((FloatVector) ib.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, d, kb).mul(dx), fb0);
+                    .fma(FloatVector.fromArray(F, dd, kb).mul(dx), fb0);
             fb1 = ((FloatVector) ib.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, d, kb + L).mul(dx), fb1);
+                    .fma(FloatVector.fromArray(F, dd, kb + L).mul(dx), fb1);
             fc0 = ((FloatVector) ic.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, d, kc).mul(dx), fc0);
+                    .fma(FloatVector.fromArray(F, dd, kc).mul(dx), fc0);
             fc1 = ((FloatVector) ic.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, d, kc + L).mul(dx), fc1);
+                    .fma(FloatVector.fromArray(F, dd, kc + L).mul(dx), fc1);
             fd0 = ((FloatVector) id.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, d, kd).mul(dx), fd0);
+                    .fma(FloatVector.fromArray(F, dd, kd).mul(dx), fd0);
             fd1 = ((FloatVector) id.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, d, kd + L).mul(dx), fd1);
+                    .fma(FloatVector.fromArray(F, dd, kd + L).mul(dx), fd1);
             if (offsets) { // sum((q s + o) xq) = s T + (8 s + o) sum(xq)
                 final FloatVector sq = FloatVector.broadcast(F, xf[sxo + b] * 0.125f);
-                fa0 = sq.fma(FloatVector.fromArray(F, d, ka).mul(8f).add(FloatVector.fromArray(F, o, ka)).mul(dx), fa0);
-                fa1 = sq.fma(FloatVector.fromArray(F, d, ka + L).mul(8f).add(FloatVector.fromArray(F, o, ka + L)).mul(dx), fa1);
-                fb0 = sq.fma(FloatVector.fromArray(F, d, kb).mul(8f).add(FloatVector.fromArray(F, o, kb)).mul(dx), fb0);
-                fb1 = sq.fma(FloatVector.fromArray(F, d, kb + L).mul(8f).add(FloatVector.fromArray(F, o, kb + L)).mul(dx), fb1);
-                fc0 = sq.fma(FloatVector.fromArray(F, d, kc).mul(8f).add(FloatVector.fromArray(F, o, kc)).mul(dx), fc0);
-                fc1 = sq.fma(FloatVector.fromArray(F, d, kc + L).mul(8f).add(FloatVector.fromArray(F, o, kc + L)).mul(dx), fc1);
-                fd0 = sq.fma(FloatVector.fromArray(F, d, kd).mul(8f).add(FloatVector.fromArray(F, o, kd)).mul(dx), fd0);
-                fd1 = sq.fma(FloatVector.fromArray(F, d, kd + L).mul(8f).add(FloatVector.fromArray(F, o, kd + L)).mul(dx), fd1);
+                fa0 = sq.fma(FloatVector.fromArray(F, dd, ka).mul(8f).add(FloatVector.fromArray(F, oo, ka + om)).mul(dx), fa0);
+                fa1 = sq.fma(FloatVector.fromArray(F, dd, ka + L).mul(8f).add(FloatVector.fromArray(F, oo, ka + L + om)).mul(dx), fa1);
+                fb0 = sq.fma(FloatVector.fromArray(F, dd, kb).mul(8f).add(FloatVector.fromArray(F, oo, kb + om)).mul(dx), fb0);
+                fb1 = sq.fma(FloatVector.fromArray(F, dd, kb + L).mul(8f).add(FloatVector.fromArray(F, oo, kb + L + om)).mul(dx), fb1);
+                fc0 = sq.fma(FloatVector.fromArray(F, dd, kc).mul(8f).add(FloatVector.fromArray(F, oo, kc + om)).mul(dx), fc0);
+                fc1 = sq.fma(FloatVector.fromArray(F, dd, kc + L).mul(8f).add(FloatVector.fromArray(F, oo, kc + L + om)).mul(dx), fc1);
+                fd0 = sq.fma(FloatVector.fromArray(F, dd, kd).mul(8f).add(FloatVector.fromArray(F, oo, kd + om)).mul(dx), fd0);
+                fd1 = sq.fma(FloatVector.fromArray(F, dd, kd + L).mul(8f).add(FloatVector.fromArray(F, oo, kd + L + om)).mul(dx), fd1);
             }
         }
         // Through memory rather than a helper taking the vectors: passed to a method C2 did not inline, they were boxed
@@ -454,8 +616,6 @@ final class NibbleBlocks {
         fc1.intoArray(part, 2 * TR + L);
         fd0.intoArray(part, 3 * TR);
         fd1.intoArray(part, 3 * TR + L);
-        storePair(part, 0, ta, tb, y);
-        storePair(part, 2 * TR, tc, td, y);
     }
 
     /** The results of tiles {@code ta} ({@code part[po .. po+TR)}) and {@code tb} ({@code part[po+TR .. po+2TR)}) into {@code y}, clipped to the rows. */
@@ -487,6 +647,9 @@ final class NibbleBlocks {
                         if (bytes) {
                             tile1x4Bytes(t, g, n, b0, b1, xe, xf, acc, (t - tc) * TOKENS * TR);
                         } else {
+                            if (factored()) { // here, not in tile1x4: see expandSuper
+                                expandBlocks(t, b0, b1, acc, TILE_CHUNK * TOKENS * TR);
+                            }
                             tile1x4(t, g, n, b0, b1, xe, xf, acc, (t - tc) * TOKENS * TR);
                         }
                     }
@@ -508,7 +671,11 @@ final class NibbleBlocks {
     private void tile1x4(int t, int g, int n, int b0, int b1, short[] xe, float[] xf, float[] acc, int ao) {
         final MemorySegment packed = NativeMemory.typed(this.packed);
         final int sxo = n * nb;
-        final boolean offsets = o != null;
+        final boolean fac = factored();
+        final boolean offsets = o != null || fac;
+        final int fo = TILE_CHUNK * TOKENS * TR;                 // factored: the block's s and o expanded into acc here
+        final float[] dd = fac ? acc : d, oo = fac ? acc : o;
+        final int om = fac ? TR : 0;
         final int k1 = Math.min(g + 1, n - 1), k2 = Math.min(g + 2, n - 1), k3 = Math.min(g + 3, n - 1);
         long at = ((long) t * nb + b0) * BLOCK;
         for (int b = b0; b < b1; b++, at += BLOCK) {
@@ -540,10 +707,11 @@ final class NibbleBlocks {
             // The four tokens' folds written out, here and in tile1x4Bytes: one shared helper, fed the sums through memory
             // (vectors passed to a method C2 does not inline are boxed), ran 7-10% slower (q4_0 and q5_0 4864x896 512).
             final int kd = (t * nb + b) * TR;
-            final FloatVector d0 = FloatVector.fromArray(F, d, kd);
-            final FloatVector d1 = FloatVector.fromArray(F, d, kd + L);
-            final FloatVector c0 = offsets ? d0.mul(8f).add(FloatVector.fromArray(F, o, kd)) : d0; // 8 s + o (see tiles4x1)
-            final FloatVector c1 = offsets ? d1.mul(8f).add(FloatVector.fromArray(F, o, kd + L)) : d1;
+            final int ks = fac ? fo + (b - b0) * 2 * TR : kd;
+            final FloatVector d0 = FloatVector.fromArray(F, dd, ks);
+            final FloatVector d1 = FloatVector.fromArray(F, dd, ks + L);
+            final FloatVector c0 = offsets ? d0.mul(8f).add(FloatVector.fromArray(F, oo, ks + om)) : d0; // 8 s + o (see tiles4x1)
+            final FloatVector c1 = offsets ? d1.mul(8f).add(FloatVector.fromArray(F, oo, ks + om + L)) : d1;
             float sx = xf[sxo + g * nb + b];
             float dx = xf[g * nb + b];
             IntVector iv = s0.sub((short) sx).reinterpretAsInts();

@@ -8,8 +8,8 @@ import org.redhare.core.Parallel;
 /**
  * GGML Q4_K weights: super-blocks of 256 columns hold eight sub-blocks of 32, each with a 6-bit scale and a
  * 6-bit min under the super-block's f16 {@code d} and {@code dmin}; {@code W = q * (d * sc) - dmin * m} with
- * 4-bit {@code q}. At load the sub-block factors become floats, {@code s = d * sc} and {@code o = -(dmin * m)}
- * (both exact: an 11-bit significand times a 6-bit integer). Q4_1 ({@code W = q * d + m} per block of 32) is the
+ * 4-bit {@code q}. The codes stay bytes and the super-block factors floats; the kernels form {@code s = d * sc} and
+ * {@code o = -(dmin * m)} as they fold each block (both exact: an 11-bit significand times a 6-bit integer). Q4_1 ({@code W = q * d + m} per block of 32) is the
  * same form. The kernels multiply integers: each token's activations are quantized to int8 per 32 columns and the
  * products summed in 16 bits ({@link NibbleBlocks}); llama.cpp quantizes them per 256 for this format.
  */
@@ -28,27 +28,40 @@ public final class Q4_KMatrix implements WeightMatrix {
 
     /** As {@link #Q4_KMatrix(MemorySegment, float[], float[], int, int)}, reporting {@code dtype} as the stored type. */
     public Q4_KMatrix(MemorySegment q, float[] scales, float[] offsets, int rows, int cols, DType dtype) {
+        this(new NibbleBlocks(q, scales, offsets, rows, cols, dtype.toString()), dtype);
+    }
+
+    private Q4_KMatrix(NibbleBlocks blocks, DType dtype) {
         this.dtype = dtype;
-        this.blocks = new NibbleBlocks(q, scales, offsets, rows, cols, dtype.toString());
+        this.blocks = blocks;
     }
 
     /**
      * Over GGML Q4_K super-blocks as stored in GGUF: per row {@code cols / 256} blocks of f16 {@code d}, f16
      * {@code dmin}, 12 bytes of packed 6-bit scales and mins, and 128 bytes of nibbles (each 64 values: 32
-     * bytes, low nibbles first).
+     * bytes, low nibbles first). The factors stay factored as the file has them: a byte per sub-block code and a
+     * float per super-block factor ({@link NibbleBlocks}' third constructor).
      */
     public static Q4_KMatrix ofGgml(MemorySegment blocks, int rows, int cols) {
         QuantKernels.checkGgml(blocks, rows, cols, 256, 144, "Q4_K");
         int sb = cols / 256;
-        float[] scales = new float[rows * (cols / 32)];
-        float[] offsets = new float[rows * (cols / 32)];
+        float[] superD = new float[rows * sb];
+        float[] superMin = new float[rows * sb];
+        byte[] scaleCodes = new byte[rows * (cols / 32)];
+        byte[] minCodes = new byte[rows * (cols / 32)];
         MemorySegment q = QuantKernels.allocate((long) rows * cols);
         byte[] blk = new byte[144];
+        int[] sc = new int[8];
+        int[] m = new int[8];
         for (long b = 0; b < (long) rows * sb; b++) {
             MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 144, blk, 0, 144);
-            float d = QuantKernels.half(blk, 0);
-            float dmin = QuantKernels.half(blk, 2);
-            Q4_KMatrix.subBlockFactors(blk, d, dmin, scales, offsets, (int) (b * 8));
+            superD[(int) b] = QuantKernels.half(blk, 0);
+            superMin[(int) b] = QuantKernels.half(blk, 2);
+            subBlockCodes(blk, sc, m);
+            for (int j = 0; j < 8; j++) {
+                scaleCodes[(int) (b * 8) + j] = (byte) sc[j];
+                minCodes[(int) (b * 8) + j] = (byte) m[j];
+            }
             for (int chunk = 0; chunk < 4; chunk++) {
                 for (int l = 0; l < 32; l++) {
                     int v = blk[16 + chunk * 32 + l] & 0xFF;
@@ -57,7 +70,7 @@ public final class Q4_KMatrix implements WeightMatrix {
                 }
             }
         }
-        return new Q4_KMatrix(q, scales, offsets, rows, cols);
+        return new Q4_KMatrix(new NibbleBlocks(q, superD, superMin, scaleCodes, minCodes, rows, cols, "Q4_K"), DType.Q4_K);
     }
 
     /**
@@ -94,18 +107,25 @@ public final class Q4_KMatrix implements WeightMatrix {
      * of bytes 4..11), as {@code scales[at + j] = d * sc} and {@code offsets[at + j] = -(dmin * m)}.
      */
     static void subBlockFactors(byte[] blk, float d, float dmin, float[] scales, float[] offsets, int at) {
+        int[] sc = new int[8];
+        int[] m = new int[8];
+        subBlockCodes(blk, sc, m);
         for (int j = 0; j < 8; j++) {
-            int sc;
-            int m;
+            scales[at + j] = d * sc[j];
+            offsets[at + j] = -(dmin * m[j]);
+        }
+    }
+
+    /** The eight 6-bit scale and min codes of a Q4_K or Q5_K super-block {@code blk}, unpacked as {@link #subBlockFactors} describes. */
+    static void subBlockCodes(byte[] blk, int[] sc, int[] m) {
+        for (int j = 0; j < 8; j++) {
             if (j < 4) {
-                sc = blk[4 + j] & 63;
-                m = blk[4 + j + 4] & 63;
+                sc[j] = blk[4 + j] & 63;
+                m[j] = blk[4 + j + 4] & 63;
             } else {
-                sc = (blk[4 + j + 4] & 0xF) | ((blk[4 + j - 4] & 0xFF) >>> 6) << 4;
-                m = ((blk[4 + j + 4] & 0xFF) >>> 4) | ((blk[4 + j] & 0xFF) >>> 6) << 4;
+                sc[j] = (blk[4 + j + 4] & 0xF) | ((blk[4 + j - 4] & 0xFF) >>> 6) << 4;
+                m[j] = ((blk[4 + j + 4] & 0xFF) >>> 4) | ((blk[4 + j] & 0xFF) >>> 6) << 4;
             }
-            scales[at + j] = d * sc;
-            offsets[at + j] = -(dmin * m);
         }
     }
 
