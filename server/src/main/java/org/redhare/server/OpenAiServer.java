@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.redhare.engine.GenerationHandle;
 
 /**
@@ -24,6 +25,8 @@ import org.redhare.engine.GenerationHandle;
  * /health answers 503 until {@link #ready} is called, so orchestrators can wait on it.
  */
 public final class OpenAiServer implements AutoCloseable {
+    /** How long stopping Jetty waits for requests still in its handlers (see start). */
+    private static final long STOP_TIMEOUT_MILLIS = 5_000;
     private final ServerConfig config;
     private final ObjectMapper json = new ObjectMapper();
     private final ServerMetrics metrics = new ServerMetrics();
@@ -49,6 +52,11 @@ public final class OpenAiServer implements AutoCloseable {
             c.jetty.host = config.host();
             c.jetty.port = config.port();
             c.jetty.modifyServer(server -> {
+                // Jetty's graceful stop: once shutdown() has let generations finish or cancelled them, stopping waits
+                // up to this long for any request still being handled or written, on every route (Javalin nests its
+                // handlers inside this wrapper), instead of closing its connection mid-reply.
+                server.setHandler(new GracefulHandler());
+                server.setStopTimeout(STOP_TIMEOUT_MILLIS);
                 // A client that stalls mid-request (slowloris) is dropped after this long without bytes.
                 for (var connector : server.getConnectors()) {
                     if (connector instanceof ServerConnector sc) {
