@@ -303,37 +303,39 @@ final class NibbleBlocks {
     private void expandSuper(int ta, int tb, int tc, int td, int b0, int b1, float[] dst, int at) {
         for (int i = 0; i < 4; i++) {
             final int t = i == 0 ? ta : i == 1 ? tb : i == 2 ? tc : td;
-            for (int b = b0; b < b1; b++) {
-                final int v = (t * nsb + (b >>> 3)) * TR;
-                final IntVector g = IntVector.fromArray(I, codes, (t * nb + b) * L);
-                final int k = at + (i * CB + b - b0) * TR;
-                FloatVector.fromArray(F, dsup, v).mul(code(g, 0)).intoArray(dst, k);
-                FloatVector.fromArray(F, dsup, v + L).mul(code(g, 1)).intoArray(dst, k + L);
-                FloatVector.fromArray(F, msup, v).mul(code(g, 2)).intoArray(dst, k + 4 * CB * TR);
-                FloatVector.fromArray(F, msup, v + L).mul(code(g, 3)).intoArray(dst, k + 4 * CB * TR + L);
+            for (int u = b0 >>> 3; u < b1 >>> 3; u++) { // b0 and b1 are multiples of 8: whole super-blocks
+                final int v = (t * nsb + u) * TR;
+                final FloatVector d0 = FloatVector.fromArray(F, dsup, v), d1 = FloatVector.fromArray(F, dsup, v + L);
+                final FloatVector m0 = FloatVector.fromArray(F, msup, v), m1 = FloatVector.fromArray(F, msup, v + L);
+                for (int b = 8 * u; b < 8 * u + 8; b++) {
+                    final IntVector g = IntVector.fromArray(I, codes, (t * nb + b) * L);
+                    final int k = at + (i * CB + b - b0) * TR;
+                    d0.mul((FloatVector) g.and(0xFF).convert(VectorOperators.I2F, 0)).intoArray(dst, k);
+                    d1.mul((FloatVector) g.lanewise(VectorOperators.LSHR, 8).and(0xFF).convert(VectorOperators.I2F, 0)).intoArray(dst, k + L);
+                    m0.mul((FloatVector) g.lanewise(VectorOperators.LSHR, 16).and(0xFF).convert(VectorOperators.I2F, 0)).intoArray(dst, k + 4 * CB * TR);
+                    m1.mul((FloatVector) g.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).intoArray(dst, k + 4 * CB * TR + L);
+                }
             }
         }
     }
 
     /**
-     * The same for factored tile {@code t}'s blocks {@code b0 .. b1-1}, for {@link #tile1x4}: {@code s} of block {@code b} at
-     * {@code dst[at + (b - b0) * 2 TR ...]}, {@code o} TR further.
+     * The same for factored tiles {@code t0 .. t1-1}'s blocks {@code b0 .. b1-1}, for {@link #tile1x4}: {@code s} of
+     * tile {@code t}'s block {@code b} at {@code dst[at + ((t - t0) * (b1 - b0) + b - b0) * 2 TR ...]}, {@code o} TR
+     * further.
      */
-    private void expandBlocks(int t, int b0, int b1, float[] dst, int at) {
-        for (int b = b0; b < b1; b++) {
-            final int u = (t * nsb + (b >>> 3)) * TR;
-            final IntVector g = IntVector.fromArray(I, codes, (t * nb + b) * L);
-            final int k = at + (b - b0) * 2 * TR;
-            FloatVector.fromArray(F, dsup, u).mul(code(g, 0)).intoArray(dst, k);
-            FloatVector.fromArray(F, dsup, u + L).mul(code(g, 1)).intoArray(dst, k + L);
-            FloatVector.fromArray(F, msup, u).mul(code(g, 2)).intoArray(dst, k + TR);
-            FloatVector.fromArray(F, msup, u + L).mul(code(g, 3)).intoArray(dst, k + TR + L);
+    private void expandBlocks(int t0, int t1, int b0, int b1, float[] dst, int at) {
+        int k = at;
+        for (int t = t0; t < t1; t++) {
+            for (int b = b0; b < b1; b++, k += 2 * TR) {
+                final int u = (t * nsb + (b >>> 3)) * TR;
+                final IntVector g = IntVector.fromArray(I, codes, (t * nb + b) * L);
+                FloatVector.fromArray(F, dsup, u).mul((FloatVector) g.and(0xFF).convert(VectorOperators.I2F, 0)).intoArray(dst, k);
+                FloatVector.fromArray(F, dsup, u + L).mul((FloatVector) g.lanewise(VectorOperators.LSHR, 8).and(0xFF).convert(VectorOperators.I2F, 0)).intoArray(dst, k + L);
+                FloatVector.fromArray(F, msup, u).mul((FloatVector) g.lanewise(VectorOperators.LSHR, 16).and(0xFF).convert(VectorOperators.I2F, 0)).intoArray(dst, k + TR);
+                FloatVector.fromArray(F, msup, u + L).mul((FloatVector) g.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).intoArray(dst, k + TR + L);
+            }
         }
-    }
-
-    /** Byte {@code j} (0..3) of each int lane of {@code v} as floats (exact). */
-    private static FloatVector code(IntVector v, int j) {
-        return (FloatVector) v.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0);
     }
 
     /** The short lane of row {@code i} of a tile: low short of int lane {@code i}, or high short of int lane {@code i - L}. */
@@ -456,7 +458,7 @@ final class NibbleBlocks {
         });
         final int chunkBlocks = Math.min(nb, CHUNK_BLOCKS);
         final int expanded = XA + TOKENS * chunkBlocks * 32 * TR;
-        final int accs = TILE_CHUNK * TOKENS * TR + 2 * CHUNK_BLOCKS * TR; // and a chunk's factored scales (tile1x4)
+        final int accs = TILE_CHUNK * TOKENS * TR + (factored() ? TILE_CHUNK * nb * 2 * TR : 0); // and a tile chunk's factored scales
         pool.forRange(tiles, Math.max(1, Math.min(TILE_CHUNK, (tiles + pool.threads() * 2 - 1) / (pool.threads() * 2))), 1,
                 (t0, t1, w) -> several(xq, xf, n, y, t0, t1, pool.workerShortScratch(w, expanded), pool.workerScratch(w, accs), chunkBlocks));
     }
@@ -633,6 +635,9 @@ final class NibbleBlocks {
     private void several(short[] xq, float[] xf, int n, float[] y, int t0, int t1, short[] xe, float[] acc, int chunkBlocks) {
         for (int tc = t0; tc < t1; tc += TILE_CHUNK) {
             final int tcEnd = Math.min(t1, tc + TILE_CHUNK);
+            if (factored()) { // the chunk's scales, after the accumulators, once for all token groups; not in tile1x4: see expandSuper
+                expandBlocks(tc, tcEnd, 0, nb, acc, TILE_CHUNK * TOKENS * TR);
+            }
             for (int g = 0; g < n; g += TOKENS) {
                 java.util.Arrays.fill(acc, 0, (tcEnd - tc) * TOKENS * TR, 0f);
                 for (int b0 = 0; b0 < nb; b0 += chunkBlocks) {
@@ -647,10 +652,7 @@ final class NibbleBlocks {
                         if (bytes) {
                             tile1x4Bytes(t, g, n, b0, b1, xe, xf, acc, (t - tc) * TOKENS * TR);
                         } else {
-                            if (factored()) { // here, not in tile1x4: see expandSuper
-                                expandBlocks(t, b0, b1, acc, TILE_CHUNK * TOKENS * TR);
-                            }
-                            tile1x4(t, g, n, b0, b1, xe, xf, acc, (t - tc) * TOKENS * TR);
+                            tile1x4(t, g, n, b0, b1, xe, xf, acc, (t - tc) * TOKENS * TR, TILE_CHUNK * TOKENS * TR + ((t - tc) * nb + b0) * 2 * TR);
                         }
                     }
                 }
@@ -668,12 +670,11 @@ final class NibbleBlocks {
      * expanded activations at {@code xe[(column * 4 + k) * TR ...]} (one base register for all sixteen loads of a
      * step); the same per-block arithmetic as {@link #tiles4x1}, with the float accumulators in {@code acc[ao + k*TR ...]}.
      */
-    private void tile1x4(int t, int g, int n, int b0, int b1, short[] xe, float[] xf, float[] acc, int ao) {
+    private void tile1x4(int t, int g, int n, int b0, int b1, short[] xe, float[] xf, float[] acc, int ao, int fo) {
         final MemorySegment packed = NativeMemory.typed(this.packed);
         final int sxo = n * nb;
         final boolean fac = factored();
         final boolean offsets = o != null || fac;
-        final int fo = TILE_CHUNK * TOKENS * TR;                 // factored: the block's s and o expanded into acc here
         final float[] dd = fac ? acc : d, oo = fac ? acc : o;
         final int om = fac ? TR : 0;
         final int k1 = Math.min(g + 1, n - 1), k2 = Math.min(g + 2, n - 1), k3 = Math.min(g + 3, n - 1);

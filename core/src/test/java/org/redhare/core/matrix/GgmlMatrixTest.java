@@ -293,7 +293,7 @@ class GgmlMatrixTest {
             "Q4_K, 1, 256, 1", "Q4_K, 7, 768, 3", "Q4_K, 33, 256, 17", "Q6_K, 1, 256, 1", "Q6_K, 9, 768, 3", "Q6_K, 33, 512, 17",
             // one token over many tiles: the one-token integer kernels take four tiles a pass, repeating the first where
             // fewer than four remain (7 and 8 tiles of 32 rows at 512-bit vectors, 25 and 29 of 8 at 128-bit)
-            "Q4_0, 200, 96, 1", "Q4_0, 229, 416, 1", "Q4_K, 229, 768, 1", "Q5_0, 200, 160, 1", "Q5_0, 229, 352, 1", "Q4_1, 229, 160, 1", "Q4_K, 200, 256, 1",
+            "Q4_0, 200, 96, 1", "Q4_0, 229, 416, 1", "Q4_K, 229, 768, 1", "Q4_K, 600, 512, 5", "Q5_0, 200, 160, 1", "Q5_0, 229, 352, 1", "Q4_1, 229, 160, 1", "Q4_K, 200, 256, 1",
             // the 8-bit one-token kernels take tiles of four rows two at a time, with the scales in tile order (pairs and a
             // row tail; columns past the last whole group of 4L)
             "Q8_0, 64, 256, 1", "Q8_0, 37, 1056, 1", "IQ4_NL, 37, 1056, 1", "Q6_K, 64, 512, 1", "Q6_K, 37, 1024, 1", "Q3_K, 37, 768, 1",
