@@ -55,12 +55,17 @@ class LifecycleTest {
         }
     }
 
+    /** A 500-token completion of the fixture, sent without waiting, with {@code extra} JSON fields ending in a comma. */
+    private static <T> java.util.concurrent.CompletableFuture<HttpResponse<T>> postCompletion(TestServer ts, String extra,
+            HttpResponse.BodyHandler<T> handler) {
+        return ts.http.sendAsync(HttpRequest.newBuilder(URI.create(ts.base() + "/v1/completions")).POST(HttpRequest.BodyPublishers.ofString(
+                "{\"model\":\"tiny\",\"prompt\":[1,2,3],\"max_tokens\":500," + extra + "\"ignore_eos\":true}")).build(), handler);
+    }
+
     @Test
     void shutdownCancelsStreamsInFlightAtTheDeadline() throws Exception {
         try (TestServer ts = TestServer.fixture()) {
-            var r = ts.http.sendAsync(HttpRequest.newBuilder(URI.create(ts.base() + "/v1/completions")).POST(HttpRequest.BodyPublishers.ofString(
-                    "{\"model\":\"tiny\",\"prompt\":[1,2,3],\"max_tokens\":500,\"stream\":true,\"ignore_eos\":true}")).build(),
-                    HttpResponse.BodyHandlers.ofLines());
+            var r = postCompletion(ts, "\"stream\":true,", HttpResponse.BodyHandlers.ofLines());
             var lines = r.get().body().iterator();
             String first = lines.next();
             while (!first.startsWith("data: ")) {
@@ -82,9 +87,7 @@ class LifecycleTest {
     @Test
     void shutdownAnswersARequestInFlightWithWhatItHasGenerated() throws Exception {
         try (TestServer ts = TestServer.fixture()) {
-            var r = ts.http.sendAsync(HttpRequest.newBuilder(URI.create(ts.base() + "/v1/completions")).POST(HttpRequest.BodyPublishers.ofString(
-                    "{\"model\":\"tiny\",\"prompt\":[1,2,3],\"max_tokens\":500,\"ignore_eos\":true}")).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            var r = postCompletion(ts, "", HttpResponse.BodyHandlers.ofString());
             RobustnessTest.awaitTrue(() -> ts.engine.usedBlocks() > 1, Duration.ofSeconds(30)); // it is generating
             ts.server.shutdown(Duration.ofMillis(50));
             HttpResponse<String> h = r.get();

@@ -126,26 +126,32 @@ final class NibbleBlocks {
      * @param type    the format's name, for messages
      */
     NibbleBlocks(MemorySegment q, float[] scales, float[] offsets, int rows, int cols, String type) {
+        this(q, scales, offsets, false, rows, cols, type);
+    }
+
+    /** The nibble forms: float scales (and offsets), or, {@code factored}, Q4_K's codes and factors, filled by the caller. */
+    private NibbleBlocks(MemorySegment q, float[] scales, float[] offsets, boolean factored, int rows, int cols, String type) {
         MatrixChecks.size(q, rows, cols, 1, type);
-        if (cols % 32 != 0) {
-            throw new IllegalArgumentException(type + " rows must be a multiple of 32 long, got " + cols);
+        if (cols % (factored ? 256 : 32) != 0) {
+            throw new IllegalArgumentException(type + " rows must be a multiple of " + (factored ? 256 : 32) + " long, got " + cols);
         }
         this.rows = rows;
         this.cols = cols;
         this.nb = cols / 32;
         this.type = type;
-        if (scales.length != rows * nb) {
+        if (!factored && scales.length != rows * nb) {
             throw new IllegalArgumentException(type + " matrix [" + rows + ", " + cols + "] needs " + rows * nb + " scales, got " + scales.length);
         }
         if (offsets != null && offsets.length != rows * nb) {
             throw new IllegalArgumentException(type + " matrix [" + rows + ", " + cols + "] needs " + rows * nb + " offsets, got " + offsets.length);
         }
         this.tiles = (rows + TR - 1) / TR;
-        this.d = new float[tiles * nb * TR];
+        this.d = factored ? null : new float[tiles * nb * TR];
         this.o = offsets == null ? null : new float[tiles * nb * TR];
-        this.codes = null;
-        this.dsup = this.msup = null;
-        this.nsb = 0;
+        this.nsb = factored ? cols / 256 : 0;
+        this.codes = factored ? new int[tiles * nb * L] : null;
+        this.dsup = factored ? new float[tiles * nsb * TR] : null;
+        this.msup = factored ? new float[tiles * nsb * TR] : null;
         this.packed = QuantKernels.allocate((long) tiles * nb * BLOCK);
         this.bytes = false;
         this.center = 8;
@@ -232,15 +238,7 @@ final class NibbleBlocks {
      * @param minCodes   {@code [rows, cols / 32]} sub-block min codes {@code m}
      */
     NibbleBlocks(MemorySegment q, float[] superD, float[] superMin, byte[] scaleCodes, byte[] minCodes, int rows, int cols, String type) {
-        MatrixChecks.size(q, rows, cols, 1, type);
-        if (cols % 256 != 0) {
-            throw new IllegalArgumentException(type + " rows must be a multiple of 256 long, got " + cols);
-        }
-        this.rows = rows;
-        this.cols = cols;
-        this.nb = cols / 32;
-        this.nsb = cols / 256;
-        this.type = type;
+        this(q, null, null, true, rows, cols, type);
         if (superD.length != rows * nsb || superMin.length != rows * nsb) {
             throw new IllegalArgumentException(type + " matrix [" + rows + ", " + cols + "] needs " + rows * nsb + " super-block factors, got "
                     + superD.length + " and " + superMin.length);
@@ -249,20 +247,6 @@ final class NibbleBlocks {
             throw new IllegalArgumentException(type + " matrix [" + rows + ", " + cols + "] needs " + rows * nb + " sub-block codes, got "
                     + scaleCodes.length + " and " + minCodes.length);
         }
-        this.tiles = (rows + TR - 1) / TR;
-        this.d = null;
-        this.o = null;
-        this.codes = new int[tiles * nb * L];
-        this.dsup = new float[tiles * nsb * TR];
-        this.msup = new float[tiles * nsb * TR];
-        this.packed = QuantKernels.allocate((long) tiles * nb * BLOCK);
-        this.bytes = false;
-        this.center = 8;
-        this.span = BLOCK_SUMS;
-        this.bw = 32;
-        this.nbw = nb;
-        this.nspan = nb;
-        repack(q, null, null);
         for (int r = 0; r < rows; r++) {
             final int t = r / TR;
             final int i = r % TR % L;
