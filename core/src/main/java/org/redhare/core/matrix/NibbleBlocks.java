@@ -226,10 +226,10 @@ final class NibbleBlocks {
      * Q4_K as the file factors it: {@code W = q s + o} with {@code s = d * sc} and {@code o = -(dmin * m)}, where
      * {@code sc} and {@code m} are a sub-block's (32 columns) 6-bit codes and {@code d} and {@code dmin} its super-block's
      * (256 columns) f16 factors. Kept so, a code a byte and the factors a float per super-block, instead of a float
-     * scale and a float offset per sub-block: 0.59 bytes a weight instead of 0.75, the bytes a token reads. The kernels
-     * multiply the factors back in their folds, once per block of 32 columns and row; both products are exact in float
-     * (an 11-bit significand times a 6-bit integer) and equal the ones the float form held, so the results are the same
-     * bits.
+     * scale and a float offset per sub-block: 0.59 bytes a weight instead of 0.75, the bytes a token reads. Their callers
+     * multiply the factors out into a small scratch between kernel calls ({@link #expandSuper}, {@link #expandBlocks});
+     * both products are exact in float (an 11-bit significand times a 6-bit integer) and equal the ones the float form
+     * held, so the results are the same bits.
      *
      * @param q          {@code [rows, cols]} 4-bit values 0..15, one per byte, row-major
      * @param superD     {@code [rows, cols / 256]} super-block scales {@code d}
@@ -253,8 +253,8 @@ final class NibbleBlocks {
             final int shift = r % TR < L ? 0 : 8;
             for (int b = 0; b < nb; b++) {
                 final int sc = scaleCodes[r * nb + b], m = minCodes[r * nb + b];
-                if ((sc & ~0xFF) != 0 || (m & ~0xFF) != 0) {
-                    throw new IllegalArgumentException(type + " sub-block codes [" + r + ", " + b + "] are " + sc + " and " + m + "; expected 0..255");
+                if ((sc & ~63) != 0 || (m & ~63) != 0) {
+                    throw new IllegalArgumentException(type + " sub-block codes [" + r + ", " + b + "] are " + sc + " and " + m + "; expected 0..63");
                 }
                 codes[(t * nb + b) * L + i] |= sc << shift | m << (16 + shift);
             }
@@ -278,29 +278,17 @@ final class NibbleBlocks {
     private static final int CB = 8 * SBC;
 
     /**
-     * The scales and offsets of factored tiles {@code ta .. td}'s super-block {@code u}, as the float form holds them:
-     * {@code s} of tile {@code i}'s (0..3) block {@code j} at {@code dst[at + (8 i + j) * TR ...]}, {@code o} 32 TR
-     * further. Called between {@link #tiles4x1}'s calls, one per super-block, not from inside its loop: inlined into
-     * that large method, this code hit C2's node-count cutoff, and its vectors were boxed (q4_k [1024x1024] 14-24 G
-     * weights/s against 40).
+     * The scales and offsets of factored tiles {@code ta .. td}'s blocks {@code b0 .. b1-1} (whole super-blocks, at most
+     * {@link #CB} blocks), as the float form holds them: {@code s} of tile {@code i}'s (0..3) block {@code b} at
+     * {@code dst[at + (i CB + b - b0) TR ...]}, {@code o} {@code 4 CB TR} further. Called between {@link #tiles4x1}'s
+     * calls, one per chunk, not from inside its loop: inlined into that large method, this code hit C2's node-count
+     * cutoff, and its vectors were boxed (q4_k [1024x1024] 14-24 G weights/s against 40).
      */
     private void expandSuper(int ta, int tb, int tc, int td, int b0, int b1, float[] dst, int at) {
-        for (int i = 0; i < 4; i++) {
-            final int t = i == 0 ? ta : i == 1 ? tb : i == 2 ? tc : td;
-            for (int u = b0 >>> 3; u < b1 >>> 3; u++) { // b0 and b1 are multiples of 8: whole super-blocks
-                final int v = (t * nsb + u) * TR;
-                final FloatVector d0 = FloatVector.fromArray(F, dsup, v), d1 = FloatVector.fromArray(F, dsup, v + L);
-                final FloatVector m0 = FloatVector.fromArray(F, msup, v), m1 = FloatVector.fromArray(F, msup, v + L);
-                for (int b = 8 * u; b < 8 * u + 8; b++) {
-                    final IntVector g = IntVector.fromArray(I, codes, (t * nb + b) * L);
-                    final int k = at + (i * CB + b - b0) * TR;
-                    d0.mul((FloatVector) g.and(0xFF).convert(VectorOperators.I2F, 0)).intoArray(dst, k);
-                    d1.mul((FloatVector) g.lanewise(VectorOperators.LSHR, 8).and(0xFF).convert(VectorOperators.I2F, 0)).intoArray(dst, k + L);
-                    m0.mul((FloatVector) g.lanewise(VectorOperators.LSHR, 16).and(0xFF).convert(VectorOperators.I2F, 0)).intoArray(dst, k + 4 * CB * TR);
-                    m1.mul((FloatVector) g.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).intoArray(dst, k + 4 * CB * TR + L);
-                }
-            }
-        }
+        expandTile(ta, b0, b1, dst, at, TR, 4 * CB * TR);
+        expandTile(tb, b0, b1, dst, at + CB * TR, TR, 4 * CB * TR);
+        expandTile(tc, b0, b1, dst, at + 2 * CB * TR, TR, 4 * CB * TR);
+        expandTile(td, b0, b1, dst, at + 3 * CB * TR, TR, 4 * CB * TR);
     }
 
     /**
@@ -309,15 +297,28 @@ final class NibbleBlocks {
      * further.
      */
     private void expandBlocks(int t0, int t1, int b0, int b1, float[] dst, int at) {
-        int k = at;
         for (int t = t0; t < t1; t++) {
-            for (int b = b0; b < b1; b++, k += 2 * TR) {
-                final int u = (t * nsb + (b >>> 3)) * TR;
+            expandTile(t, b0, b1, dst, at + (t - t0) * (b1 - b0) * 2 * TR, 2 * TR, TR);
+        }
+    }
+
+    /**
+     * Tile {@code t}'s blocks {@code b0 .. b1-1}, whole super-blocks: {@code s = d * sc} of block {@code b} at {@code dst[at + (b - b0) step
+     * ...]} ({@code TR} floats) and {@code o = -dmin * m} {@code ob} further. The byte extraction is written out: a
+     * helper for it was once left un-inlined by C2 ("low call site frequency"), which boxed its vectors.
+     */
+    private void expandTile(int t, int b0, int b1, float[] dst, int at, int step, int ob) {
+        int k = at;
+        for (int u = b0 >>> 3; u < b1 >>> 3; u++) { // b0 and b1 are multiples of 8: whole super-blocks
+            final int v = (t * nsb + u) * TR;
+            final FloatVector d0 = FloatVector.fromArray(F, dsup, v), d1 = FloatVector.fromArray(F, dsup, v + L);
+            final FloatVector m0 = FloatVector.fromArray(F, msup, v), m1 = FloatVector.fromArray(F, msup, v + L);
+            for (int b = 8 * u; b < 8 * u + 8; b++, k += step) {
                 final IntVector g = IntVector.fromArray(I, codes, (t * nb + b) * L);
-                FloatVector.fromArray(F, dsup, u).mul((FloatVector) g.and(0xFF).convert(VectorOperators.I2F, 0)).intoArray(dst, k);
-                FloatVector.fromArray(F, dsup, u + L).mul((FloatVector) g.lanewise(VectorOperators.LSHR, 8).and(0xFF).convert(VectorOperators.I2F, 0)).intoArray(dst, k + L);
-                FloatVector.fromArray(F, msup, u).mul((FloatVector) g.lanewise(VectorOperators.LSHR, 16).and(0xFF).convert(VectorOperators.I2F, 0)).intoArray(dst, k + TR);
-                FloatVector.fromArray(F, msup, u + L).mul((FloatVector) g.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).intoArray(dst, k + TR + L);
+                d0.mul((FloatVector) g.and(0xFF).convert(VectorOperators.I2F, 0)).intoArray(dst, k);
+                d1.mul((FloatVector) g.lanewise(VectorOperators.LSHR, 8).and(0xFF).convert(VectorOperators.I2F, 0)).intoArray(dst, k + L);
+                m0.mul((FloatVector) g.lanewise(VectorOperators.LSHR, 16).and(0xFF).convert(VectorOperators.I2F, 0)).intoArray(dst, k + ob);
+                m1.mul((FloatVector) g.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).intoArray(dst, k + ob + L);
             }
         }
     }
@@ -419,7 +420,7 @@ final class NibbleBlocks {
                         continue;
                     }
                     java.util.Arrays.fill(part, 0, 4 * TR, 0f);
-                    if (factored()) { // a super-block at a time, its scales expanded here (see expandSuper)
+                    if (factored()) { // a chunk of CB blocks at a time, its scales expanded here (see expandSuper)
                         for (int b0 = 0; b0 < nb; b0 += CB) {
                             final int b1 = Math.min(nb, b0 + CB);
                             expandSuper(p, tb, tc, td, b0, b1, part, FS);
