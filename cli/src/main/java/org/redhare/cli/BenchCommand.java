@@ -8,6 +8,7 @@ import org.redhare.core.Parallel;
 import org.redhare.core.attention.PagedKvCache;
 import org.redhare.model.CausalLM;
 import org.redhare.model.ForwardBatch;
+import org.redhare.model.ModelSummary;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -96,7 +97,9 @@ final class BenchCommand implements Callable<Integer> {
                             genTokens, tgLabel(), tg[r]));
                 }
             }
-            long bytesPerToken = model.summary().decodeBytesPerToken();
+            ModelSummary summary = model.summary();
+            // One sequence reads the LM head's screen where there is one; several take the exact head (ScreenedHead).
+            long bytesPerToken = sequences == 1 ? summary.greedyDecodeBytesPerToken() : summary.decodeBytesPerToken();
             double ppMed = median(pp);
             double tgMed = median(tg);
             double gbps = tgMed / sequences * bytesPerToken / 1e9; // a batched pass reads the weights once for all its tokens
@@ -108,6 +111,7 @@ final class BenchCommand implements Callable<Integer> {
                 o.put("threads", pool.threads());
                 o.put("prompt_tokens", promptTokens);
                 o.put("gen_tokens", genTokens);
+                o.put("lm_head_screened", sequences == 1 && summary.headScreenBytes() > 0);
                 o.put("sequences", sequences);
                 o.put("repetitions", reps);
                 o.put("pp_tokens_per_second", ppMed);
@@ -156,7 +160,7 @@ final class BenchCommand implements Callable<Integer> {
         for (int i = 0; i < n; i++) {
             int[] positions = new int[s];
             Arrays.fill(positions, i);
-            model.forward(new ForwardBatch(tokens.clone(), positions, tables, rows), cache, logits);
+            model.forward(new ForwardBatch(tokens.clone(), positions, tables, rows, true), cache, logits); // greedy: argmax only
             for (int q = 0; q < s; q++) {
                 tokens[q] = org.redhare.engine.Sampler.argmax(logits, q * vocab, vocab);
             }

@@ -39,6 +39,8 @@ final class InfoCommand implements Callable<Integer> {
                 o.put("decode_bytes_per_token", s.decodeBytesPerToken());
                 o.put("lm_head_dtype", s.lmHeadDtype().name());
                 o.put("lm_head_bytes", s.lmHeadBytes());
+                o.put("lm_head_screen_bytes", s.headScreenBytes());
+                o.put("greedy_decode_bytes_per_token", s.greedyDecodeBytesPerToken());
                 o.put("context_length", c.contextLength());
                 o.put("hidden_size", c.hiddenSize());
                 o.put("layers", c.numLayers());
@@ -62,6 +64,10 @@ final class InfoCommand implements Callable<Integer> {
                 System.out.printf("weights          %.1f MiB (mapped from disk)%n", s.weightBytes() / 1048576.0);
                 System.out.printf("read per token   %.1f MiB (decode reads every matrix once; the LM head %.1f MiB of it, %s)%n",
                         s.decodeBytesPerToken() / 1048576.0, s.lmHeadBytes() / 1048576.0, s.lmHeadDtype());
+                if (s.headScreenBytes() > 0) {
+                    System.out.printf("greedy token     %.1f MiB (the LM head's int8 screen, %.1f MiB, read instead of the head)%n",
+                            s.greedyDecodeBytesPerToken() / 1048576.0, s.headScreenBytes() / 1048576.0);
+                }
                 System.out.printf("layers           %d, hidden %d, heads %d (kv %d, head dim %d), ffn %d, vocab %d%s%n", c.numLayers(),
                         c.hiddenSize(), c.numHeads(), c.numKvHeads(), c.headDim(), c.intermediateSize(), c.vocabSize(),
                         c.tieWordEmbeddings() ? ", tied embeddings" : "");

@@ -41,6 +41,20 @@ final class ModelOptions {
                     + "scales), fp8 quantizes only the weights it keeps in BF16, such as the LM head (default: none)")
     String quantize;
 
+    @Option(names = "--head-screen", paramLabel = "MODE", defaultValue = "auto",
+            description = "greedy decoding reads an int8 copy of a BF16 LM head and computes exactly only the rows that could be "
+                    + "the argmax (same tokens, fewer bytes per token, the copy's memory): auto (where the head is at least 10% of "
+                    + "a token's reads: small models, FP8 checkpoints as published), on, off (default: auto)")
+    String headScreen;
+
+    LoadOptions.HeadScreen headScreen() {
+        try {
+            return LoadOptions.HeadScreen.parse(headScreen);
+        } catch (IllegalArgumentException e) {
+            throw CliException.usage("--head-screen: " + e.getMessage());
+        }
+    }
+
     Quantization quantization() {
         try {
             return Quantization.parse(quantize);
@@ -60,7 +74,8 @@ final class ModelOptions {
     CausalLM load(Parallel pool) {
         long t0 = System.nanoTime();
         Quantization q = quantization();
-        LoadOptions options = new LoadOptions(q, (done, total) -> Progress.bar("quantizing to " + q, done, total), Progress::info);
+        LoadOptions options = new LoadOptions(q, (done, total) -> Progress.bar("quantizing to " + q, done, total), Progress::info,
+                headScreen());
         CausalLM m = ModelLoader.load(model, pool, options);
         Progress.info(String.format("loaded %s (%s%s) in %.0f ms, %d threads", model.getFileName(), m.config().architecture(),
                 q == Quantization.NONE ? "" : ", linear weights " + q, (System.nanoTime() - t0) / 1e6, pool.threads()));
@@ -84,9 +99,10 @@ final class ModelOptions {
             return;
         }
         Progress.info(String.format("this FP8 checkpoint keeps its LM head in %s, as published: %s of the %s MB each decoded"
-                + " token reads (%.0f%%); --quantize fp8 stores it in FP8 too, for faster decode at a small cost in accuracy"
+                + " token reads (%.0f%%%s); --quantize fp8 stores it in FP8 too, for faster decode at a small cost in accuracy"
                 + " (docs/PERFORMANCE.md)", s.lmHeadDtype(), megabytes(s.lmHeadBytes()), megabytes(s.decodeBytesPerToken()),
-                100.0 * s.lmHeadBytes() / s.decodeBytesPerToken()));
+                100.0 * s.lmHeadBytes() / s.decodeBytesPerToken(), s.headScreenBytes() == 0 ? ""
+                        : "; greedy tokens read its screen instead, " + megabytes(s.greedyDecodeBytesPerToken()) + " MB in all"));
     }
 
     private static String megabytes(long bytes) {

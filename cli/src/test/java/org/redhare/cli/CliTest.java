@@ -213,11 +213,19 @@ class CliTest {
         Path fp8 = tmp.resolve("fp8");
         CliRunner.Result r = CliRunner.run("synth", "--arch", "qwen3", "--shape", "tiny", "--dtype", "fp8", "--out", fp8.toString());
         assertThat(r.exit()).as(r.err()).isZero();
-        r = CliRunner.run("generate", "--model", fp8.toString(), "--tokens", "1,2,3", "-n", "4", "--json", "--ignore-eos");
+        r = CliRunner.run("generate", "--model", fp8.toString(), "--tokens", "1,2,3", "-n", "4", "--json", "--ignore-eos", "--temperature", "0");
         assertThat(r.exit()).as(r.err()).isZero();
-        // as published, the LM head stays in BF16: the load says what it costs and which option changes it
-        assertThat(r.err()).containsPattern("keeps its LM head in BF16, as published: [\\d.]+ of the [\\d.]+ MB each decoded token reads \\(\\d+%\\);"
-                + " --quantize fp8 stores it in FP8 too");
+        // as published, the LM head stays in BF16: the load says what it costs, that greedy tokens read its int8 screen
+        // instead, and which option changes it
+        assertThat(r.err()).contains("LM head screened for greedy decoding")
+                .containsPattern("keeps its LM head in BF16, as published: [\\d.]+ of the [\\d.]+ MB each decoded token reads \\(\\d+%;"
+                        + " greedy tokens read its screen instead, [\\d.]+ MB in all\\); --quantize fp8 stores it in FP8 too");
+        String screened = readJson(r.out()).path("tokens").toString();
+        r = CliRunner.run("generate", "--model", fp8.toString(), "--tokens", "1,2,3", "-n", "4", "--json", "--ignore-eos", "--temperature", "0",
+                "--head-screen", "off");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).doesNotContain("screen").containsPattern("each decoded token reads \\(\\d+%\\); --quantize fp8");
+        assertThat(readJson(r.out()).path("tokens").toString()).as("the same tokens without the screen").isEqualTo(screened);
         r = CliRunner.run("generate", "--model", fp8.toString(), "--tokens", "1,2,3", "-n", "4", "--json", "--ignore-eos", "--quantize", "fp8");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.err()).doesNotContain("LM head");

@@ -451,12 +451,16 @@ public final class Engine implements AutoCloseable {
             }
         }
         rows = Arrays.copyOf(rows, r);
+        boolean argmaxOnly = true; // every row is some greedy sequence's next token, and nobody reads more than its argmax
+        for (int k = 0; k < r; k++) {
+            argmaxOnly &= rowTarget[k] < 0 && seqs.get(rowSeq[k]).request.argmaxOnly();
+        }
         int vocab = model.vocabSize();
         if (logits.length < r * vocab) {
             logits = new float[r * vocab];
         }
         long t0 = System.nanoTime();
-        model.forward(new ForwardBatch(tokens, positions, tables, rows), cache, logits);
+        model.forward(new ForwardBatch(tokens, positions, tables, rows, argmaxOnly), cache, logits);
         stats.recordStep(n, System.nanoTime() - t0);
         for (int i = 0; i < seqs.size(); i++) {
             Sequence s = seqs.get(i);
@@ -467,7 +471,7 @@ public final class Engine implements AutoCloseable {
         for (int k = 0; k < r; k++) {
             Sequence s = seqs.get(rowSeq[k]);
             int off = k * vocab;
-            float logZ = logprobs.logSumExp(logits, off, vocab);
+            float logZ = s.request.logprobs() ? logprobs.logSumExp(logits, off, vocab) : Float.NaN;
             int topN = s.request.topLogprobs();
             if (rowTarget[k] >= 0) {
                 int target = rowTarget[k];

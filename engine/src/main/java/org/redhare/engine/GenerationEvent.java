@@ -10,7 +10,8 @@ public sealed interface GenerationEvent {
 
     /**
      * A sampled token. {@code logprob} is its log-probability under the model's raw distribution
-     * (log-softmax of the logits before temperature and penalties); {@code top} holds the
+     * (log-softmax of the logits before temperature and penalties), NaN unless the request asked for logprobs
+     * ({@link GenerationRequest#logprobs()}); {@code top} holds the
      * {@link GenerationRequest#topLogprobs()} most likely tokens of that distribution, most likely first
      * (empty when none were asked for).
      */

@@ -8,13 +8,14 @@ import java.util.Set;
  * @param maxTokens      most tokens to generate
  * @param stopTokenIds   tokens that end the generation (EOS and end-of-turn); ignored when {@code ignoreEos}
  * @param ignoreEos      keep going past EOS (benchmarks, tests)
- * @param topLogprobs    how many most likely alternatives to report with each token, 0..20 (the sampled
- *                       token's own logprob is always reported)
+ * @param topLogprobs    how many most likely alternatives to report with each token, 0..20
  * @param promptLogprobs also report the logprob of every prompt token (OpenAI completions {@code echo});
  *                       such a request computes its whole prompt (no prefix cache reuse)
+ * @param logprobs       report each sampled token's logprob (implied by the two above); without it the logprob is NaN,
+ *                       and a greedy request need not compute the whole softmax (nor, with a screened LM head, every logit)
  */
 public record GenerationRequest(int[] prompt, SamplingParams sampling, int maxTokens, Set<Integer> stopTokenIds, boolean ignoreEos,
-                                int topLogprobs, boolean promptLogprobs) {
+                                int topLogprobs, boolean promptLogprobs, boolean logprobs) {
     /** Most alternatives per token a request may ask for (as the OpenAI API). */
     public static final int MAX_TOP_LOGPROBS = 20;
 
@@ -30,9 +31,23 @@ public record GenerationRequest(int[] prompt, SamplingParams sampling, int maxTo
         }
         prompt = prompt.clone();
         stopTokenIds = Set.copyOf(stopTokenIds);
+        logprobs = logprobs || topLogprobs > 0 || promptLogprobs;
     }
 
+    /** With each sampled token's logprob (and {@code topLogprobs} alternatives). */
+    public GenerationRequest(int[] prompt, SamplingParams sampling, int maxTokens, Set<Integer> stopTokenIds, boolean ignoreEos,
+                             int topLogprobs, boolean promptLogprobs) {
+        this(prompt, sampling, maxTokens, stopTokenIds, ignoreEos, topLogprobs, promptLogprobs, true);
+    }
+
+    /** Without logprobs: tokens only. */
     public GenerationRequest(int[] prompt, SamplingParams sampling, int maxTokens, Set<Integer> stopTokenIds, boolean ignoreEos) {
-        this(prompt, sampling, maxTokens, stopTokenIds, ignoreEos, 0, false);
+        this(prompt, sampling, maxTokens, stopTokenIds, ignoreEos, 0, false, false);
+    }
+
+    /** Whether the sequence needs only each step's argmax: greedy, no penalties, no logprobs. */
+    boolean argmaxOnly() {
+        return !logprobs && sampling.greedy() && sampling.repetitionPenalty() == 1f && sampling.presencePenalty() == 0f
+                && sampling.frequencyPenalty() == 0f;
     }
 }

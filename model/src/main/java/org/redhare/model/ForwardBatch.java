@@ -4,12 +4,21 @@ package org.redhare.model;
  * The tokens one forward pass processes, possibly from several sequences: token {@code i} is
  * {@code tokens[i]} at {@code positions[i]} of the sequence whose KV block table is {@code tables[i]}.
  * Logits are produced for the token indices in {@code logitRows} (usually each sequence's last token).
+ *
+ * <p>{@code argmaxOnly}: the caller uses only each logits row's argmax (greedy sampling, no penalties, no logprobs). The
+ * model may then write exact logits only where a row could attain its maximum and lower approximations elsewhere (the
+ * screened LM head, {@code org.redhare.core.matrix.ScreenedHead}); the argmax, first index on ties, is the exact one.
  */
-public record ForwardBatch(int[] tokens, int[] positions, int[][] tables, int[] logitRows) {
+public record ForwardBatch(int[] tokens, int[] positions, int[][] tables, int[] logitRows, boolean argmaxOnly) {
     public ForwardBatch {
         if (tokens.length == 0 || positions.length != tokens.length || tables.length != tokens.length) {
             throw new IllegalArgumentException("a batch needs one position and one block table per token");
         }
+    }
+
+    /** A batch whose logits are all exact. */
+    public ForwardBatch(int[] tokens, int[] positions, int[][] tables, int[] logitRows) {
+        this(tokens, positions, tables, logitRows, false);
     }
 
     public int size() {

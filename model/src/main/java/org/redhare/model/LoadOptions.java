@@ -6,11 +6,12 @@ import org.redhare.model.quant.Quantization;
 /**
  * How {@link ModelLoader} loads a model.
  *
- * @param quantize online quantization of linear weights at load ({@link Quantization#NONE} keeps them as stored)
- * @param progress receives progress of slow load steps (quantization): {@code done} and {@code total} bytes
- * @param log      receives one-line status messages (what is quantized)
+ * @param quantize   online quantization of linear weights at load ({@link Quantization#NONE} keeps them as stored)
+ * @param progress   receives progress of slow load steps (quantization): {@code done} and {@code total} bytes
+ * @param log        receives one-line status messages (what is quantized)
+ * @param headScreen whether greedy decoding screens a 16-bit LM head through an int8 copy ({@code org.redhare.core.matrix.ScreenedHead})
  */
-public record LoadOptions(Quantization quantize, Progress progress, Consumer<String> log) {
+public record LoadOptions(Quantization quantize, Progress progress, Consumer<String> log, HeadScreen headScreen) {
 
     /** Progress of a load step in bytes. */
     @FunctionalInterface
@@ -18,15 +19,46 @@ public record LoadOptions(Quantization quantize, Progress progress, Consumer<Str
         void update(long done, long total);
     }
 
+    /**
+     * The screened LM head: greedy tokens read an int8 copy of a BF16 head (about 0.56 of its bytes) and compute exactly
+     * only the rows that could be the argmax; same tokens, more memory (the copy).
+     */
+    public enum HeadScreen {
+        /** Where the head is at least {@link #AUTO_SHARE} of what a decoded token reads (small models, FP8 checkpoints as published). */
+        AUTO,
+        ON,
+        OFF;
+
+        /** The head's share of a token's reads from which {@link #AUTO} screens it. */
+        public static final double AUTO_SHARE = 0.10;
+
+        public static HeadScreen parse(String s) {
+            return switch (s.toLowerCase(java.util.Locale.ROOT)) {
+                case "auto" -> AUTO;
+                case "on" -> ON;
+                case "off" -> OFF;
+                default -> throw new IllegalArgumentException("unknown head screen setting '" + s + "': use auto, on or off");
+            };
+        }
+    }
+
     public static final LoadOptions DEFAULT = new LoadOptions(Quantization.NONE, (d, t) -> {}, s -> {});
 
     public LoadOptions {
-        if (quantize == null || progress == null || log == null) {
+        if (quantize == null || progress == null || log == null || headScreen == null) {
             throw new IllegalArgumentException("LoadOptions fields must not be null");
         }
     }
 
+    public LoadOptions(Quantization quantize, Progress progress, Consumer<String> log) {
+        this(quantize, progress, log, HeadScreen.AUTO);
+    }
+
     public LoadOptions withQuantize(Quantization q) {
-        return new LoadOptions(q, progress, log);
+        return new LoadOptions(q, progress, log, headScreen);
+    }
+
+    public LoadOptions withHeadScreen(HeadScreen h) {
+        return new LoadOptions(quantize, progress, log, h);
     }
 }

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import org.redhare.core.Parallel;
 import org.redhare.model.arch.Architectures;
 import org.redhare.model.gguf.GgufCheckpoint;
+import org.redhare.model.layers.Decoder;
 import org.redhare.model.quant.Quantization;
 import org.redhare.model.quant.QuantizingCheckpoint;
 import org.redhare.model.safetensors.SafetensorsCheckpoint;
@@ -46,6 +47,14 @@ public final class ModelLoader {
         return new QuantizingCheckpoint(c, options.quantize(), config.tieWordEmbeddings(), options);
     }
 
+    /** The LM head's screen for greedy tokens, as the options say (see {@link LoadOptions.HeadScreen}). */
+    private static CausalLM screened(CausalLM model, LoadOptions options) {
+        if (model instanceof Decoder d) {
+            d.screenHead(options.headScreen(), options.log()); // a failure closes the checkpoint below, with the model
+        }
+        return model;
+    }
+
     public static CausalLM load(Path path, Parallel pool, LoadOptions options) {
         if (!Files.exists(path)) {
             throw new ModelLoadException("model path does not exist: " + path);
@@ -54,7 +63,7 @@ public final class ModelLoader {
             GgufCheckpoint gguf = GgufCheckpoint.open(path);
             try {
                 ModelConfig config = gguf.config();
-                return Architectures.forConfig(config).build(config, quantizing(gguf, config, options), pool);
+                return screened(Architectures.forConfig(config).build(config, quantizing(gguf, config, options), pool), options);
             } catch (RuntimeException e) {
                 gguf.close();
                 throw e;
@@ -68,7 +77,7 @@ public final class ModelLoader {
         var arch = Architectures.forConfig(config);
         Checkpoint checkpoint = SafetensorsCheckpoint.open(path);
         try {
-            return arch.build(config, quantizing(checkpoint, config, options), pool);
+            return screened(arch.build(config, quantizing(checkpoint, config, options), pool), options);
         } catch (RuntimeException e) {
             checkpoint.close();
             throw e;

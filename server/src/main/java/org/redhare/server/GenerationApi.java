@@ -151,8 +151,9 @@ final class GenerationApi {
                 }
                 try {
                     // Echoed prompt logprobs need the whole prompt computed, which skips the prefix cache: ask only then.
+                    // Without logprobs a greedy request may skip the softmax and screen the LM head: ask only when asked.
                     requests.add(new GenerationRequest(prompt, sp, maxTokens, stopIds, sr.ignoreEos(),
-                            sr.logprobs() != null ? sr.logprobs() : 0, sr.echo() && sr.logprobs() != null));
+                            sr.logprobs() != null ? sr.logprobs() : 0, sr.echo() && sr.logprobs() != null, sr.logprobs() != null));
                 } catch (InvalidRequestException e) {
                     throw ApiException.invalid(null, e.getMessage());
                 }

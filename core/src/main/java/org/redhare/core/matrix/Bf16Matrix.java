@@ -632,6 +632,19 @@ public final class Bf16Matrix implements WeightMatrix {
         y[t * rows + r] = tail(b0, xp, x0, full, VectorMath.sum(a0));
     }
 
+    /**
+     * One token, rows {@code ids[0 .. count)} only: {@code y[r]} for each, the bits {@link #multiply} gives that row
+     * (every path sums a row in the same order). {@code xp} is scratch of at least {@code cols} floats. For
+     * {@link ScreenedHead}, which needs a few rows of the LM head exactly.
+     */
+    void multiplyRows(float[] x, int[] ids, int count, float[] y, float[] xp) {
+        MatrixChecks.operands(this, x, 1, y);
+        Kernels.deinterleave(x, 1, cols, xp);
+        for (int i = 0; i < count; i++) {
+            row1token1(xp, y, ids[i], 0);
+        }
+    }
+
     /** Adds the columns past the last full block, in order, to {@code s}. */
     private float tail(long base, float[] xp, int xo, int full, float s) {
         final MemorySegment data = NativeMemory.typed(this.data);

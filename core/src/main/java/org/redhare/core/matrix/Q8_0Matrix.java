@@ -62,6 +62,11 @@ public final class Q8_0Matrix implements WeightMatrix {
      * @param bw     block width, a power of two that is a multiple of the vector length or at least cols
      */
     public Q8_0Matrix(MemorySegment codes, float[] scales, int rows, int cols, int bw, DType dtype) {
+        this(codes, false, scales, rows, cols, bw, dtype);
+    }
+
+    /** {@code packed}: {@code codes} are in the tile layout already ({@link QuantKernels#packTile}), and are kept as they are. */
+    Q8_0Matrix(MemorySegment codes, boolean packed, float[] scales, int rows, int cols, int bw, DType dtype) {
         MatrixChecks.size(codes, rows, cols, 1, dtype.toString());
         if (Integer.bitCount(bw) != 1 || bw % Kernels.L != 0 || cols % bw != 0) {
             throw new IllegalArgumentException(dtype + " matrix [" + rows + ", " + cols + "]: block width " + bw
@@ -82,8 +87,12 @@ public final class Q8_0Matrix implements WeightMatrix {
                 this.scales[sbase(r) + (b << 2)] = scales[r * nb + b];
             }
         }
-        this.packed = QuantKernels.allocate((long) rows * cols);
-        QuantKernels.repackBytes(codes, packed, rows, cols);
+        if (packed) {
+            this.packed = codes;
+        } else {
+            this.packed = QuantKernels.allocate((long) rows * cols);
+            QuantKernels.repackBytes(codes, this.packed, rows, cols);
+        }
     }
 
     /**

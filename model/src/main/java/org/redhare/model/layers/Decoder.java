@@ -4,11 +4,13 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.redhare.core.Parallel;
 import org.redhare.core.attention.PagedKvCache;
+import org.redhare.core.matrix.ScreenedHead;
 import org.redhare.core.matrix.WeightMatrix;
 import org.redhare.core.ops.Ops;
 import org.redhare.model.CausalLM;
 import org.redhare.model.Checkpoint;
 import org.redhare.model.ForwardBatch;
+import org.redhare.model.LoadOptions;
 import org.redhare.model.ModelConfig;
 import org.redhare.model.ModelSummary;
 import org.redhare.model.TensorRef;
@@ -35,6 +37,7 @@ public final class Decoder implements CausalLM {
     private final int hidden;
     private final int vocab;
     private final float eps;
+    private ScreenedHead screen; // null: every token runs the exact head
     private float[] x = new float[0];
     private float[] xn = new float[0];
     private float[] out = new float[0];
@@ -98,7 +101,51 @@ public final class Decoder implements CausalLM {
         for (int i = 0; i < rows.length; i++) { // xn is free now and holds n >= rows.length rows
             Ops.rmsNormRow(x, rows[i] * hidden, finalNorm, eps, hidden, xn, i * hidden);
         }
-        lmHead.multiply(pool, xn, rows.length, logits);
+        if (screen != null && batch.argmaxOnly() && rows.length == 1) {
+            screen.argmaxLogits(pool, xn, logits);
+        } else {
+            lmHead.multiply(pool, xn, rows.length, logits);
+        }
+    }
+
+    /**
+     * Builds the LM head's int8 screen for greedy tokens ({@link ScreenedHead}) as {@code mode} says: {@code AUTO} where the
+     * head is at least {@link LoadOptions.HeadScreen#AUTO_SHARE} of a token's reads. Returns whether there is one now;
+     * says what it did through {@code log}.
+     */
+    public boolean screenHead(LoadOptions.HeadScreen mode, java.util.function.Consumer<String> log) {
+        screen = null;
+        if (mode == LoadOptions.HeadScreen.OFF) {
+            return false;
+        }
+        ModelSummary s = summary();
+        if (mode == LoadOptions.HeadScreen.AUTO && lmHead.bytes() < LoadOptions.HeadScreen.AUTO_SHARE * s.decodeBytesPerToken()) {
+            return false;
+        }
+        long t0 = System.nanoTime();
+        screen = ScreenedHead.of(pool, lmHead);
+        if (screen == null) {
+            if (mode == LoadOptions.HeadScreen.ON) {
+                log.accept("--head-screen on: no screen for a " + lmHead.dtype() + " LM head [" + lmHead.rows() + ", " + lmHead.cols()
+                        + "] (BF16 heads whose rows are a multiple of 32 long); every token runs the exact head");
+            }
+            return false;
+        }
+        ModelSummary after = summary();
+        log.accept(String.format("LM head screened for greedy decoding: an int8 copy, %s MB more memory, read instead of the %s head"
+                        + " (%s MB), so a greedy token reads %s MB instead of %s; same tokens (%.0f ms; --head-screen off to skip)",
+                megabytes(screen.memoryBytes()), lmHead.dtype(), megabytes(lmHead.bytes()), megabytes(after.greedyDecodeBytesPerToken()),
+                megabytes(after.decodeBytesPerToken()), (System.nanoTime() - t0) / 1e6));
+        return true;
+    }
+
+    private static String megabytes(long bytes) {
+        return bytes >= 100_000_000 ? String.format("%.0f", bytes / 1e6) : String.format("%.3g", bytes / 1e6);
+    }
+
+    /** The screen greedy tokens use, or null. */
+    public ScreenedHead headScreen() {
+        return screen;
     }
 
     @Override
@@ -118,7 +165,8 @@ public final class Decoder implements CausalLM {
             perToken += L.attention().decodeBytes() + L.feedForward().decodeBytes();
             inactive += L.feedForward().inactiveParameters();
         }
-        return new ModelSummary(total, total - inactive, bytes, byDtype, perToken, lmHead.dtype(), lmHead.bytes());
+        return new ModelSummary(total, total - inactive, bytes, byDtype, perToken, lmHead.dtype(), lmHead.bytes(),
+                screen == null ? 0 : screen.bytes());
     }
 
     @Override

@@ -1,0 +1,187 @@
+package org.redhare.core.matrix;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.redhare.core.DType;
+import org.redhare.core.Numbers;
+import org.redhare.core.Parallel;
+
+/** The screened LM head gives the exact head's argmax, with its exact logits there, whatever the coarse copy says. */
+class ScreenedHeadTest {
+    private static final Parallel ONE = new Parallel(1);
+    private static final Parallel THREE = new Parallel(3);
+
+    @AfterAll
+    static void close() {
+        ONE.close();
+        THREE.close();
+    }
+
+    private static int argmax(float[] y, int n) {
+        int best = 0;
+        for (int i = 1; i < n; i++) {
+            if (y[i] > y[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /** Checks one token: same argmax, exact bits there and on every row it computed, coarse values below the maximum elsewhere. */
+    private static int check(ScreenedHead s, WeightMatrix head, Parallel pool, float[] x) {
+        int rows = head.rows();
+        float[] exact = new float[rows];
+        head.multiply(pool, x, 1, exact);
+        float[] got = new float[rows];
+        s.argmaxLogits(pool, x, got);
+        int best = argmax(exact, rows);
+        assertThat(argmax(got, rows)).as("argmax").isEqualTo(best);
+        assertThat(Float.floatToRawIntBits(got[best])).as("logit at the argmax").isEqualTo(Float.floatToRawIntBits(exact[best]));
+        int same = 0;
+        for (int r = 0; r < rows; r++) {
+            if (Float.floatToRawIntBits(got[r]) == Float.floatToRawIntBits(exact[r])) {
+                same++;
+            } else {
+                assertThat(got[r]).as("row %d, coarse", r).isLessThan(exact[best]);
+            }
+        }
+        if (s.lastCandidates() < 0) {
+            assertThat(same).as("the exact head ran").isEqualTo(rows);
+        }
+        return s.lastCandidates();
+    }
+
+    @ParameterizedTest(name = "[{0} x {1}]")
+    @CsvSource({"3001, 224", "517, 96", "2048, 64"})
+    void randomHeadsGiveTheExactArgmaxFromFewRows(int rows, int cols) {
+        Random rnd = new Random(rows + 13L * cols);
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian() * 0.05f;
+        }
+        WeightMatrix head = WeightMatrixTest.make(DType.BF16, w, rows, cols);
+        ScreenedHead s = ScreenedHead.of(ONE, head);
+        assertThat(s).isNotNull();
+        assertThat(s.bytes()).isLessThan(head.bytes() * 6 / 10);
+        int most = 0;
+        for (int k = 0; k < 60; k++) {
+            float[] x = new float[cols];
+            for (int c = 0; c < cols; c++) {
+                x[c] = (float) rnd.nextGaussian() * (k % 3 == 0 ? 40 : 1);
+            }
+            int n = check(s, head, k % 2 == 0 ? ONE : THREE, x);
+            assertThat(n).as("token %d screened", k).isPositive();
+            most = Math.max(most, n);
+        }
+        assertThat(most).as("rows computed exactly").isLessThan(rows / 20);
+    }
+
+    /**
+     * The bound is tight where the state points along a row's quantization error: there the two logits differ by nearly
+     * {@code c[r] |x|}, and by no more.
+     */
+    @Test
+    void theBoundHoldsAndIsReachedAlongTheError() {
+        int rows = 64, cols = 256;
+        Random rnd = new Random(3);
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian() * (i % 41 == 0 ? 0.5f : 0.03f);
+        }
+        WeightMatrix head = WeightMatrixTest.make(DType.BF16, w, rows, cols);
+        ScreenedHead s = ScreenedHead.of(ONE, head);
+        float[] q = new float[cols];
+        float[] exact = new float[rows];
+        float[] coarse = new float[rows];
+        for (int r = 0; r < rows; r += 7) {
+            s.coarse().row(r, q, 0);
+            float[] x = new float[cols];
+            double nx = 0;
+            for (int c = 0; c < cols; c++) {
+                x[c] = w[r * cols + c] - q[c];
+                nx += (double) x[c] * x[c];
+            }
+            nx = Math.sqrt(nx);
+            head.multiply(ONE, x, 1, exact);
+            s.coarse().multiply(ONE, x, 1, coarse);
+            for (int k = 0; k < rows; k++) {
+                assertThat((double) Math.abs(exact[k] - coarse[k])).as("row %d, state along row %d's error", k, r).isLessThanOrEqualTo(s.bound(k) * nx);
+            }
+            assertThat(Math.abs(exact[r] - coarse[r]) / (s.bound(r) * nx)).as("row %d", r).isGreaterThan(0.9);
+        }
+    }
+
+    /** Rows the int8 copy cannot tell apart: the exact head's order decides, ties to the first row as the exact argmax. */
+    @Test
+    void nearTiesTheCopyCannotSeeAreDecidedExactly() {
+        int rows = 1000, cols = 128;
+        Random rnd = new Random(5);
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian() * 0.02f;
+        }
+        float[] base = new float[cols];
+        for (int c = 0; c < cols; c++) {
+            base[c] = Numbers.bf16ToFloat(Numbers.floatToBf16((float) rnd.nextGaussian() * 0.05f));
+        }
+        int[] copies = {700, 5, 401, 999}; // 5 and 401 identical, 700 and 999 one BF16 step above at one column
+        for (int k : copies) {
+            System.arraycopy(base, 0, w, k * cols, cols);
+        }
+        int c0 = 17;
+        for (int k : new int[] {700, 999}) {
+            short b = Numbers.floatToBf16(base[c0]);
+            w[k * cols + c0] = Numbers.bf16ToFloat((short) (b + 1)); // one step larger in magnitude
+        }
+        WeightMatrix head = WeightMatrixTest.make(DType.BF16, w, rows, cols);
+        ScreenedHead s = ScreenedHead.of(THREE, head);
+        float[] x = base.clone(); // the copies score highest
+        float[] exact = new float[rows];
+        head.multiply(ONE, x, 1, exact);
+        assertThat(argmax(exact, rows)).isEqualTo(700);
+        assertThat(exact[700]).isGreaterThan(exact[5]);
+        assertThat(check(s, head, ONE, x)).isBetween(4, 40);
+        x[c0] = 0; // now all four tie: the first of them
+        head.multiply(ONE, x, 1, exact);
+        assertThat(argmax(exact, rows)).isEqualTo(5);
+        check(s, head, ONE, x);
+    }
+
+    @Test
+    void degenerateStatesRunTheExactHead() {
+        int rows = 300, cols = 64;
+        Random rnd = new Random(9);
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian();
+        }
+        WeightMatrix head = WeightMatrixTest.make(DType.BF16, w, rows, cols);
+        ScreenedHead s = ScreenedHead.of(ONE, head);
+        assertThat(check(s, head, ONE, new float[cols])).as("a zero state: every row ties").isEqualTo(-1);
+        float[] x = new float[cols];
+        x[3] = Float.NaN;
+        float[] got = new float[rows];
+        s.argmaxLogits(ONE, x, got);
+        assertThat(s.lastCandidates()).isEqualTo(-1);
+        assertThat(got[0]).isNaN();
+        x[3] = 1e30f; // large, still finite: screened as usual
+        assertThat(check(s, head, ONE, x)).isPositive();
+        x[3] = Float.MAX_VALUE; // the logits overflow: the exact head's infinities, as they are
+        float[] exact = new float[rows];
+        head.multiply(ONE, x, 1, exact);
+        s.argmaxLogits(ONE, x, got);
+        assertThat(s.lastCandidates()).isEqualTo(-1);
+        assertThat(got).containsExactly(exact);
+    }
+
+    @Test
+    void onlyBf16HeadsWithWholeBlocksAreScreened() {
+        assertThat(ScreenedHead.of(ONE, WeightMatrixTest.make(DType.F32, new float[4 * 64], 4, 64))).isNull();
+        assertThat(ScreenedHead.of(ONE, WeightMatrixTest.make(DType.BF16, new float[4 * 48], 4, 48))).isNull();
+    }
+}

@@ -1,0 +1,110 @@
+package org.redhare.model.layers;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.redhare.core.DType;
+import org.redhare.core.Parallel;
+import org.redhare.core.attention.KvDtype;
+import org.redhare.core.attention.PagedKvCache;
+import org.redhare.model.CausalLM;
+import org.redhare.model.ForwardBatch;
+import org.redhare.model.LoadOptions;
+import org.redhare.model.LoadOptions.HeadScreen;
+import org.redhare.model.ModelLoader;
+import org.redhare.model.ModelSummary;
+import org.redhare.model.synth.SyntheticModel;
+
+/** The LM head's screen: built where the options say, the same greedy tokens as the exact head, fewer bytes a token. */
+class HeadScreenTest {
+    @TempDir
+    static Path tmp;
+    static Path bf16;
+    static Path f32;
+    static Parallel pool;
+
+    @BeforeAll
+    static void writeModels() throws IOException {
+        bf16 = tmp.resolve("bf16");
+        f32 = tmp.resolve("f32");
+        SyntheticModel.Shape shape = SyntheticModel.withArch(SyntheticModel.shape("tiny"), "qwen2");
+        SyntheticModel.write(shape, DType.BF16, bf16, 11, (d, t) -> {});
+        SyntheticModel.write(shape, DType.F32, f32, 11, (d, t) -> {});
+        pool = new Parallel(2);
+    }
+
+    @AfterAll
+    static void close() {
+        pool.close();
+    }
+
+    /** 40 greedy tokens, one forward pass each; {@code argmaxOnly} as the engine sets it for greedy requests. */
+    static int[] greedy(CausalLM m, boolean argmaxOnly) {
+        int steps = 40;
+        int[] out = new int[steps];
+        try (PagedKvCache cache = m.kvLayout().allocate(4, 16, KvDtype.F32)) {
+            int[] table = {0, 1, 2, 3};
+            float[] logits = new float[m.vocabSize()];
+            int token = 7;
+            for (int i = 0; i < steps; i++) {
+                m.forward(new ForwardBatch(new int[] {token}, new int[] {i}, new int[][] {table}, new int[] {0}, argmaxOnly), cache, logits);
+                int best = 0;
+                for (int v = 1; v < logits.length; v++) {
+                    if (logits[v] > logits[best]) {
+                        best = v;
+                    }
+                }
+                out[i] = token = best;
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void screenedGreedyTokensAreTheExactHeadsAndReadFewerBytes() {
+        List<String> log = new ArrayList<>();
+        LoadOptions on = new LoadOptions(org.redhare.model.quant.Quantization.NONE, (d, t) -> {}, log::add, HeadScreen.ON);
+        try (CausalLM screened = ModelLoader.load(bf16, pool, on);
+             CausalLM exact = ModelLoader.load(bf16, pool, LoadOptions.DEFAULT.withHeadScreen(HeadScreen.OFF))) {
+            Decoder d = (Decoder) screened;
+            assertThat(d.headScreen()).isNotNull();
+            assertThat(log).anyMatch(s -> s.startsWith("LM head screened for greedy decoding"));
+            int[] want = greedy(exact, false);
+            assertThat(greedy(screened, true)).isEqualTo(want);
+            assertThat(d.headScreen().lastCandidates()).as("the last token went through the screen").isPositive();
+            assertThat(greedy(screened, false)).as("batches that need every logit take the exact head").isEqualTo(want);
+            assertThat(d.headScreen().lastCandidates()).as("untouched by exact passes").isPositive();
+            ModelSummary s = screened.summary();
+            ModelSummary e = exact.summary();
+            assertThat(e.headScreenBytes()).isZero();
+            assertThat(e.greedyDecodeBytesPerToken()).isEqualTo(e.decodeBytesPerToken());
+            assertThat(s.decodeBytesPerToken()).isEqualTo(e.decodeBytesPerToken());
+            assertThat(s.headScreenBytes()).isBetween(s.lmHeadBytes() / 2, s.lmHeadBytes() * 6 / 10);
+            assertThat(s.greedyDecodeBytesPerToken()).isEqualTo(s.decodeBytesPerToken() - s.lmHeadBytes() + s.headScreenBytes());
+        }
+    }
+
+    @Test
+    void autoScreensLargeHeadsOnlyAndOnSaysWhenItCannot() {
+        try (CausalLM m = ModelLoader.load(bf16, pool)) {
+            ModelSummary s = m.summary();
+            assertThat(s.lmHeadBytes()).isGreaterThan((long) (HeadScreen.AUTO_SHARE * s.decodeBytesPerToken()));
+            assertThat(((Decoder) m).headScreen()).as("the tiny model's head is most of its bytes").isNotNull();
+        }
+        List<String> log = new ArrayList<>();
+        LoadOptions on = new LoadOptions(org.redhare.model.quant.Quantization.NONE, (d, t) -> {}, log::add, HeadScreen.ON);
+        try (CausalLM m = ModelLoader.load(f32, pool, on)) {
+            assertThat(((Decoder) m).headScreen()).isNull();
+            assertThat(log).anyMatch(s -> s.contains("--head-screen on: no screen for a F32 LM head"));
+        }
+        assertThat(HeadScreen.parse("Auto")).isEqualTo(HeadScreen.AUTO);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> HeadScreen.parse("yes")).hasMessageContaining("use auto, on or off");
+    }
+}
