@@ -160,7 +160,7 @@ final class BenchCommand implements Callable<Integer> {
         for (int i = 0; i < n; i++) {
             int[] positions = new int[s];
             Arrays.fill(positions, i);
-            model.forward(new ForwardBatch(tokens.clone(), positions, tables, rows, true), cache, logits); // greedy: argmax only
+            model.forward(new ForwardBatch(tokens.clone(), positions, tables, rows, 1), cache, logits); // greedy: the argmax only
             for (int q = 0; q < s; q++) {
                 tokens[q] = org.redhare.engine.Sampler.argmax(logits, q * vocab, vocab);
             }

@@ -65,7 +65,7 @@ final class InfoCommand implements Callable<Integer> {
                 System.out.printf("read per token   %.1f MiB (decode reads every matrix once; the LM head %.1f MiB of it, %s)%n",
                         s.decodeBytesPerToken() / 1048576.0, s.lmHeadBytes() / 1048576.0, s.lmHeadDtype());
                 if (s.headScreenBytes() > 0) {
-                    System.out.printf("greedy token     %.1f MiB (the LM head's int8 screen, %.1f MiB, read instead of the head)%n",
+                    System.out.printf("greedy/top-k     %.1f MiB a token (the LM head's int8 screen, %.1f MiB, read instead of the head)%n",
                             s.greedyDecodeBytesPerToken() / 1048576.0, s.headScreenBytes() / 1048576.0);
                 }
                 System.out.printf("layers           %d, hidden %d, heads %d (kv %d, head dim %d), ffn %d, vocab %d%s%n", c.numLayers(),

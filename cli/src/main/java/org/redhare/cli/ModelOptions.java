@@ -42,8 +42,9 @@ final class ModelOptions {
     String quantize;
 
     @Option(names = "--head-screen", paramLabel = "MODE", defaultValue = "auto",
-            description = "greedy decoding reads an int8 copy of a BF16 LM head and computes exactly only the rows that could be "
-                    + "the argmax (same tokens, fewer bytes per token, the copy's memory): auto (where the head is at least 10% of "
+            description = "greedy and top-k sampling read an int8 copy of a BF16 LM head and compute exactly only the rows that "
+                    + "could be among the k largest (same tokens, fewer bytes per token, the copy's memory; not with logprobs or "
+                    + "penalties): auto (where the head is at least 10% of "
                     + "a token's reads: small models, FP8 checkpoints as published), on, off (default: auto)")
     String headScreen;
 
@@ -102,7 +103,7 @@ final class ModelOptions {
                 + " token reads (%.0f%%%s); --quantize fp8 stores it in FP8 too, for faster decode at a small cost in accuracy"
                 + " (docs/PERFORMANCE.md)", s.lmHeadDtype(), megabytes(s.lmHeadBytes()), megabytes(s.decodeBytesPerToken()),
                 100.0 * s.lmHeadBytes() / s.decodeBytesPerToken(), s.headScreenBytes() == 0 ? ""
-                        : "; greedy tokens read its screen instead, " + megabytes(s.greedyDecodeBytesPerToken()) + " MB in all"));
+                        : "; greedy and top-k tokens read its screen instead, " + megabytes(s.greedyDecodeBytesPerToken()) + " MB in all"));
     }
 
     private static String megabytes(long bytes) {

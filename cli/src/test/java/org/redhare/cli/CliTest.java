@@ -217,9 +217,9 @@ class CliTest {
         assertThat(r.exit()).as(r.err()).isZero();
         // as published, the LM head stays in BF16: the load says what it costs, that greedy tokens read its int8 screen
         // instead, and which option changes it
-        assertThat(r.err()).contains("LM head screened for greedy decoding")
+        assertThat(r.err()).contains("LM head screened for greedy and top-k sampling")
                 .containsPattern("keeps its LM head in BF16, as published: [\\d.]+ of the [\\d.]+ MB each decoded token reads \\(\\d+%;"
-                        + " greedy tokens read its screen instead, [\\d.]+ MB in all\\); --quantize fp8 stores it in FP8 too");
+                        + " greedy and top-k tokens read its screen instead, [\\d.]+ MB in all\\); --quantize fp8 stores it in FP8 too");
         String screened = readJson(r.out()).path("tokens").toString();
         r = CliRunner.run("generate", "--model", fp8.toString(), "--tokens", "1,2,3", "-n", "4", "--json", "--ignore-eos", "--temperature", "0",
                 "--head-screen", "off");

@@ -451,16 +451,17 @@ public final class Engine implements AutoCloseable {
             }
         }
         rows = Arrays.copyOf(rows, r);
-        boolean argmaxOnly = true; // every row is some greedy sequence's next token, and nobody reads more than its argmax
-        for (int k = 0; k < r; k++) {
-            argmaxOnly &= rowTarget[k] < 0 && seqs.get(rowSeq[k]).request.argmaxOnly();
+        int exactTop = 1; // how many of each row's largest logits its sampler reads; 0 (all) as soon as one row needs all
+        for (int k = 0; k < r && exactTop > 0; k++) {
+            int need = rowTarget[k] < 0 ? seqs.get(rowSeq[k]).request.exactTop() : 0;
+            exactTop = need == 0 ? 0 : Math.max(exactTop, need);
         }
         int vocab = model.vocabSize();
         if (logits.length < r * vocab) {
             logits = new float[r * vocab];
         }
         long t0 = System.nanoTime();
-        model.forward(new ForwardBatch(tokens, positions, tables, rows, argmaxOnly), cache, logits);
+        model.forward(new ForwardBatch(tokens, positions, tables, rows, exactTop), cache, logits);
         stats.recordStep(n, System.nanoTime() - t0);
         for (int i = 0; i < seqs.size(); i++) {
             Sequence s = seqs.get(i);

@@ -45,9 +45,20 @@ public record GenerationRequest(int[] prompt, SamplingParams sampling, int maxTo
         this(prompt, sampling, maxTokens, stopTokenIds, ignoreEos, 0, false, false);
     }
 
-    /** Whether the sequence needs only each step's argmax: greedy, no penalties, no logprobs. */
-    boolean argmaxOnly() {
-        return !logprobs && sampling.greedy() && sampling.repetitionPenalty() == 1f && sampling.presencePenalty() == 0f
-                && sampling.frequencyPenalty() == 0f;
+    /** Most top-k a request may have its logits screened for ({@link #exactTop}); larger ones take every logit. */
+    static final int MAX_SCREENED_TOP_K = 256;
+
+    /**
+     * How many of each step's largest logits this request reads ({@code ForwardBatch#exactTop}): 1 greedy, {@code k} with
+     * top-k sampling (its sampler reads only those), 0 where every logit matters (logprobs, penalties, no top-k).
+     */
+    int exactTop() {
+        if (logprobs || sampling.repetitionPenalty() != 1f || sampling.presencePenalty() != 0f || sampling.frequencyPenalty() != 0f) {
+            return 0;
+        }
+        if (sampling.greedy()) {
+            return 1;
+        }
+        return sampling.topK() <= MAX_SCREENED_TOP_K ? sampling.topK() : 0;
     }
 }

@@ -22,6 +22,7 @@ public final class Sampler {
     private final boolean[] seen;     // prompt or generated, for the repetition penalty
     private int[] candidates = new int[0];
     private float[] probs = new float[0];
+    private float[] topValues = new float[0];
 
     public Sampler(SamplingParams params, int vocab, int[] prompt) {
         this.params = params;
@@ -58,6 +59,9 @@ public final class Sampler {
         applyPenalties(logits, off, vocab);
         if (params.greedy()) {
             return argmax(logits, off, vocab);
+        }
+        if (params.topK() > 0 && params.topK() < vocab) {
+            return sampleTopK(logits, off, vocab);
         }
         float invT = 1f / params.temperature();
         float max = Float.NEGATIVE_INFINITY;
@@ -148,6 +152,83 @@ public final class Sampler {
         for (int i = 0; i < n; i++) {
             candidates[i] = (int) keys[i];
         }
+    }
+
+    /**
+     * Top-k sampling from the {@code k} largest logits alone, whatever the others hold (the screened LM head leaves
+     * approximations below them: {@code org.redhare.core.matrix.ScreenedHead}), so a seed draws the same tokens with or
+     * without it. The filters and their order are those of the full path: the k largest (ties to the lower id), then
+     * min-p, then top-p over the kept tokens' renormalized probabilities, then a draw in proportion; only the common
+     * factor of the probabilities (the softmax over the whole vocabulary) is left out, as every filter renormalizes.
+     */
+    private int sampleTopK(float[] logits, int off, int vocab) {
+        int k = params.topK();
+        if (candidates.length < k) {
+            candidates = new int[k];
+        }
+        if (probs.length < k) {
+            probs = new float[k];
+        }
+        if (topValues.length < k) {
+            topValues = new float[k];
+        }
+        int held = 0; // the largest values so far, descending, in topValues[0 .. held) with their ids
+        for (int i = 0; i < vocab; i++) {
+            float v = logits[off + i];
+            if (v != v || (held == k && !(v > topValues[k - 1]))) {
+                continue; // NaN never enters; equal values keep the lower id already held
+            }
+            int j = held == k ? k - 1 : held++;
+            while (j > 0 && v > topValues[j - 1]) {
+                topValues[j] = topValues[j - 1];
+                candidates[j] = candidates[j - 1];
+                j--;
+            }
+            topValues[j] = v;
+            candidates[j] = i;
+        }
+        if (held == 0) {
+            return argmax(logits, off, vocab);
+        }
+        float invT = 1f / params.temperature();
+        int n = held;
+        for (int j = 0; j < held; j++) {
+            probs[j] = (float) Math.exp((topValues[j] - topValues[0]) * invT); // 1 for the largest
+        }
+        if (params.minP() > 0) {
+            int m = 1;
+            while (m < n && probs[m] >= params.minP()) {
+                m++;
+            }
+            n = m;
+        }
+        if (params.topP() < 1f) {
+            double total = 0;
+            for (int j = 0; j < n; j++) {
+                total += probs[j];
+            }
+            double acc = 0;
+            for (int j = 0; j < n; j++) {
+                acc += probs[j] / total;
+                if (acc >= params.topP()) {
+                    n = j + 1;
+                    break;
+                }
+            }
+        }
+        double total = 0;
+        for (int j = 0; j < n; j++) {
+            total += probs[j];
+        }
+        double r = random.nextDouble() * total;
+        double acc = 0;
+        for (int j = 0; j < n; j++) {
+            acc += probs[j];
+            if (r < acc) {
+                return candidates[j];
+            }
+        }
+        return candidates[n - 1];
     }
 
     private void applyPenalties(float[] logits, int off, int vocab) {

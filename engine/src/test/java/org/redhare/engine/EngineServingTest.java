@@ -120,7 +120,13 @@ class EngineServingTest {
         SplittableRandom r = new SplittableRandom(7);
         List<GenerationRequest> requests = new ArrayList<>();
         for (int i = 0; i < 32; i++) {
-            requests.add(greedy(randomPrompt(100 + i, 1 + r.nextInt(90)), 1 + r.nextInt(24)));
+            int[] prompt = randomPrompt(100 + i, 1 + r.nextInt(90));
+            int max = 1 + r.nextInt(24);
+            // every third samples top-k with its own seed: alone, its logits go through the screened LM head (only the k
+            // largest exact), in a batch through the exact head; the draws must not differ
+            requests.add(i % 3 == 0
+                    ? new GenerationRequest(prompt, new SamplingParams(0.9f, 40, 0.95f, 0.02f, 1f, 0f, 0f, 1000L + i), max, Set.of(), true)
+                    : greedy(prompt, max));
         }
         List<int[]> expected = alone(requests);
         // A 64-token budget mixes decode tokens with prefill chunks of several prompts in one step.

@@ -82,6 +82,52 @@ class SamplerTest {
     }
 
     @Test
+    void topKCombinesWithTopPAndMinPInOrder() {
+        // the 3 largest (8, 4, 2) renormalized: 8/14 < 0.7 <= 12/14, so top-p keeps tokens 3 and 2
+        int[] kp = histogram(params(1f, 3, 0.7f, 0f), 3000);
+        assertThat(kp[0] + kp[1] + kp[4]).isZero();
+        assertThat((double) kp[3] / kp[2]).isBetween(1.7, 2.3);
+        // min-p 0.3 of the largest drops 2 and 1 from the 4 largest
+        int[] km = histogram(params(1f, 4, 1f, 0.3f), 3000);
+        assertThat(km[0] + km[1] + km[4]).isZero();
+        assertThat(km[2]).isPositive();
+        // k at least the vocabulary: every token stays
+        assertThat(histogram(params(1f, 5, 1f, 0f), 3000)[0]).isPositive();
+    }
+
+    /** What a screened LM head relies on: top-k draws read the k largest logits only, so the rest may be anything lower. */
+    @Test
+    void topKDrawsDependOnlyOnTheKLargestLogits() {
+        java.util.Random rnd = new java.util.Random(11);
+        int vocab = 1000, k = 40;
+        float[] logits = new float[vocab];
+        for (int i = 0; i < vocab; i++) {
+            logits[i] = (float) rnd.nextGaussian() * 3;
+        }
+        logits[17] = logits[600] = 9f; // a tie among the largest
+        float[] sorted = logits.clone();
+        java.util.Arrays.sort(sorted);
+        float kth = sorted[vocab - k];
+        float[] other = logits.clone();
+        for (int i = 0; i < vocab; i++) {
+            if (other[i] < kth) {
+                other[i] = i % 3 == 0 ? Float.NEGATIVE_INFINITY : kth - 1 - rnd.nextFloat() * 50;
+            }
+        }
+        SamplingParams p = new SamplingParams(0.9f, k, 0.9f, 0.02f, 1f, 0f, 0f, 5L);
+        Sampler a = new Sampler(p, vocab, new int[0]);
+        Sampler b = new Sampler(p, vocab, new int[0]);
+        java.util.Set<Integer> drawn = new java.util.HashSet<>();
+        for (int i = 0; i < 300; i++) {
+            int t = a.sample(logits.clone(), 0, vocab);
+            assertThat(b.sample(other.clone(), 0, vocab)).as("draw %d", i).isEqualTo(t);
+            assertThat(logits[t]).isGreaterThanOrEqualTo(kth);
+            drawn.add(t);
+        }
+        assertThat(drawn).as("a spread of tokens, both of the tied pair").hasSizeGreaterThan(3).contains(17, 600);
+    }
+
+    @Test
     void lowTemperatureSharpensAndSeedsReproduce() {
         int[] sharp = histogram(params(0.05f, 0, 1f, 0f), 1000);
         assertThat(sharp[3]).isGreaterThan(990);

@@ -5,20 +5,24 @@ package org.redhare.model;
  * {@code tokens[i]} at {@code positions[i]} of the sequence whose KV block table is {@code tables[i]}.
  * Logits are produced for the token indices in {@code logitRows} (usually each sequence's last token).
  *
- * <p>{@code argmaxOnly}: the caller uses only each logits row's argmax (greedy sampling, no penalties, no logprobs). The
- * model may then write exact logits only where a row could attain its maximum and lower approximations elsewhere (the
- * screened LM head, {@code org.redhare.core.matrix.ScreenedHead}); the argmax, first index on ties, is the exact one.
+ * <p>{@code exactTop}: 0, every logit is exact; {@code k > 0}, the caller reads only each logits row's {@code k} largest
+ * values (1: its argmax; greedy or top-k sampling, no penalties, no logprobs). The model may then write exact logits
+ * only where a row could be among its {@code k} largest and lower approximations elsewhere (the screened LM head,
+ * {@code org.redhare.core.matrix.ScreenedHead}); the {@code k} largest, their ids and order (first id on ties) are exact.
  */
-public record ForwardBatch(int[] tokens, int[] positions, int[][] tables, int[] logitRows, boolean argmaxOnly) {
+public record ForwardBatch(int[] tokens, int[] positions, int[][] tables, int[] logitRows, int exactTop) {
     public ForwardBatch {
         if (tokens.length == 0 || positions.length != tokens.length || tables.length != tokens.length) {
             throw new IllegalArgumentException("a batch needs one position and one block table per token");
+        }
+        if (exactTop < 0) {
+            throw new IllegalArgumentException("exactTop must be >= 0, got " + exactTop);
         }
     }
 
     /** A batch whose logits are all exact. */
     public ForwardBatch(int[] tokens, int[] positions, int[][] tables, int[] logitRows) {
-        this(tokens, positions, tables, logitRows, false);
+        this(tokens, positions, tables, logitRows, 0);
     }
 
     public int size() {

@@ -47,7 +47,7 @@ public final class ModelLoader {
         return new QuantizingCheckpoint(c, options.quantize(), config.tieWordEmbeddings(), options);
     }
 
-    /** The LM head's screen for greedy tokens, as the options say (see {@link LoadOptions.HeadScreen}). */
+    /** The LM head's screen for greedy and top-k tokens, as the options say (see {@link LoadOptions.HeadScreen}). */
     private static CausalLM screened(CausalLM model, LoadOptions options) {
         if (model instanceof Decoder d) {
             d.screenHead(options.headScreen(), options.log()); // a failure closes the checkpoint below, with the model

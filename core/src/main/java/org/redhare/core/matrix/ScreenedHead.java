@@ -7,7 +7,7 @@ import org.redhare.core.NativeMemory;
 import org.redhare.core.Parallel;
 
 /**
- * Greedy decoding through a 16-bit LM head for about half its bytes, with the exact argmax.
+ * Greedy (and top-k) decoding through a 16-bit LM head for about half its bytes, with the exact argmax (and top k).
  *
  * <p>On small models the LM head is the largest matrix a decoded token reads: 272 of the 630 MB of an FP8 checkpoint of
  * Qwen2.5-0.5B as published (its head stays in BF16), a fifth of Llama-3.2-1B in BF16. A greedy token needs only the
@@ -25,8 +25,10 @@ import org.redhare.core.Parallel;
  * about 0.5% of {@code |w_r| |x|}: a few rows pass on random-weight models, whose logits are flat, and on trained ones.
  * Where many would (a degenerate state), or the state is not finite, the whole exact head runs instead.
  *
- * <p>Only for callers that need the argmax alone: greedy sampling without penalties or logprobs, one token at a time.
- * Several tokens at once (a batch of users) take the exact head: there the head is bound by arithmetic, and the widened
+ * <p>The same holds for the {@code k} largest logits ({@link #topLogits}), which is all that top-k sampling reads.
+ *
+ * <p>Only for callers that need the argmax, or the {@code k} largest logits, alone: greedy or top-k sampling without
+ * penalties or logprobs, one token at a time. Several tokens at once (a batch of users) take the exact head: there the head is bound by arithmetic, and the widened
  * int8 path is slower than the BF16 one. Memory: the copy, kept beside the head that embedding lookups and other
  * requests still use.
  */
@@ -45,6 +47,7 @@ public final class ScreenedHead {
     private final int cols;
     private int[] candidates = new int[64];
     private float[] xp = new float[0];
+    private double[] lows = new double[1];
     private int lastCandidates = -1;
 
     private ScreenedHead(Bf16Matrix exact, Q8_0Matrix coarse, float[] bound) {
@@ -143,40 +146,50 @@ public final class ScreenedHead {
         return bound[r];
     }
 
-    /** Rows computed exactly by the last {@link #argmaxLogits} call, or -1 if it ran the whole exact head. */
+    /** Rows computed exactly by the last {@link #topLogits} call, or -1 if it ran the whole exact head. */
     public int lastCandidates() {
         return lastCandidates;
     }
 
+    /** The argmax alone: {@link #topLogits} with {@code k = 1}. */
+    public void argmaxLogits(Parallel pool, float[] x, float[] logits) {
+        topLogits(pool, x, 1, logits);
+    }
+
     /**
      * Logits of one token ({@code x} of {@code cols} floats) into {@code logits[0 .. rows)}: exact (the bits
-     * {@link WeightMatrix#multiply} gives) for every row that could be the argmax, coarse values below the argmax for the
-     * others. So the argmax, and the first row attaining it, are those of the exact head; nothing else is.
+     * {@link WeightMatrix#multiply} gives) for every row that could be among the {@code k} largest, coarse values below
+     * the {@code k}-th largest exact logit for the others. So the {@code k} largest logits, their rows, and their order
+     * (first row on ties) are the exact head's; nothing else is.
+     *
+     * <p>Why: let {@code T} be the {@code k}-th largest lower bound {@code A[r] - c[r]|x|}. The {@code k} rows attaining
+     * the largest lower bounds have exact logits of at least {@code T}; a row whose upper bound {@code A[r] + c[r]|x|} is
+     * below {@code T} has an exact logit, and a coarse one, below all {@code k} of them. Only rows reaching {@code T} are
+     * computed exactly.
      */
-    public void argmaxLogits(Parallel pool, float[] x, float[] logits) {
+    public void topLogits(Parallel pool, float[] x, int k, float[] logits) {
+        if (k < 1) {
+            throw new IllegalArgumentException("k must be at least 1, got " + k);
+        }
         double nx = 0;
         for (int c = 0; c < cols; c++) {
             nx += (double) x[c] * x[c];
         }
         nx = Math.sqrt(nx) * (1 + 1e-9);
-        if (!Double.isFinite(nx)) {
+        if (!Double.isFinite(nx) || k > rows / MAX_CANDIDATE_SHARE) {
             exactHead(pool, x, logits);
             return;
         }
         coarse.multiply(pool, x, 1, logits);
-        double m = Double.NEGATIVE_INFINITY;
-        for (int r = 0; r < rows; r++) {
-            float a = logits[r];
-            if (!Float.isFinite(a)) {
-                exactHead(pool, x, logits);
-                return;
-            }
-            m = Math.max(m, a - bound[r] * nx);
+        double t = kthLowerBound(logits, nx, k);
+        if (Double.isNaN(t)) {
+            exactHead(pool, x, logits);
+            return;
         }
         int n = 0;
         int limit = Math.max(1, rows / MAX_CANDIDATE_SHARE);
         for (int r = 0; r < rows; r++) {
-            if (logits[r] + bound[r] * nx >= m) {
+            if (logits[r] + bound[r] * nx >= t) {
                 if (n == limit) {
                     exactHead(pool, x, logits);
                     return;
@@ -192,6 +205,43 @@ public final class ScreenedHead {
         }
         exact.multiplyRows(x, candidates, n, logits, xp);
         lastCandidates = n;
+    }
+
+    /**
+     * The {@code k}-th largest {@code a[r] - c[r] nx}, kept in a small ascending array (most rows fall below its least and
+     * are passed over); NaN if a coarse logit is not finite.
+     */
+    private double kthLowerBound(float[] a, double nx, int k) {
+        if (lows.length < k) {
+            lows = new double[k];
+        }
+        int held = 0;
+        for (int r = 0; r < rows; r++) {
+            float v = a[r];
+            if (!Float.isFinite(v)) {
+                return Double.NaN;
+            }
+            double lo = v - bound[r] * nx;
+            if (held == k) {
+                if (lo <= lows[0]) {
+                    continue;
+                }
+                int i = 0; // drop the least, insert in order
+                while (i + 1 < k && lows[i + 1] < lo) {
+                    lows[i] = lows[i + 1];
+                    i++;
+                }
+                lows[i] = lo;
+            } else {
+                int i = held++;
+                while (i > 0 && lows[i - 1] > lo) {
+                    lows[i] = lows[i - 1];
+                    i--;
+                }
+                lows[i] = lo;
+            }
+        }
+        return lows[0];
     }
 
     private void exactHead(Parallel pool, float[] x, float[] logits) {

@@ -101,15 +101,15 @@ public final class Decoder implements CausalLM {
         for (int i = 0; i < rows.length; i++) { // xn is free now and holds n >= rows.length rows
             Ops.rmsNormRow(x, rows[i] * hidden, finalNorm, eps, hidden, xn, i * hidden);
         }
-        if (screen != null && batch.argmaxOnly() && rows.length == 1) {
-            screen.argmaxLogits(pool, xn, logits);
+        if (screen != null && batch.exactTop() > 0 && rows.length == 1) {
+            screen.topLogits(pool, xn, batch.exactTop(), logits);
         } else {
             lmHead.multiply(pool, xn, rows.length, logits);
         }
     }
 
     /**
-     * Builds the LM head's int8 screen for greedy tokens ({@link ScreenedHead}) as {@code mode} says: {@code AUTO} where the
+     * Builds the LM head's int8 screen for greedy and top-k tokens ({@link ScreenedHead}) as {@code mode} says: {@code AUTO} where the
      * head is at least {@link LoadOptions.HeadScreen#AUTO_SHARE} of a token's reads. Returns whether there is one now;
      * says what it did through {@code log}.
      */
@@ -132,8 +132,8 @@ public final class Decoder implements CausalLM {
             return false;
         }
         ModelSummary after = summary();
-        log.accept(String.format("LM head screened for greedy decoding: an int8 copy, %s MB more memory, read instead of the %s head"
-                        + " (%s MB), so a greedy token reads %s MB instead of %s; same tokens (%.0f ms; --head-screen off to skip)",
+        log.accept(String.format("LM head screened for greedy and top-k sampling: an int8 copy, %s MB more memory, read instead of"
+                        + " the %s head (%s MB), so such a token reads %s MB instead of %s; same tokens (%.0f ms; --head-screen off to skip)",
                 megabytes(screen.memoryBytes()), lmHead.dtype(), megabytes(lmHead.bytes()), megabytes(after.greedyDecodeBytesPerToken()),
                 megabytes(after.decodeBytesPerToken()), (System.nanoTime() - t0) / 1e6));
         return true;
@@ -143,7 +143,7 @@ public final class Decoder implements CausalLM {
         return bytes >= 100_000_000 ? String.format("%.0f", bytes / 1e6) : String.format("%.3g", bytes / 1e6);
     }
 
-    /** The screen greedy tokens use, or null. */
+    /** The screen greedy and top-k tokens use, or null. */
     public ScreenedHead headScreen() {
         return screen;
     }

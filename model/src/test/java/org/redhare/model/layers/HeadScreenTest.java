@@ -45,7 +45,7 @@ class HeadScreenTest {
         pool.close();
     }
 
-    /** 40 greedy tokens, one forward pass each; {@code argmaxOnly} as the engine sets it for greedy requests. */
+    /** 40 greedy tokens, one forward pass each; {@code exactTop} 1 as the engine sets it for greedy requests, or 0. */
     static int[] greedy(CausalLM m, boolean argmaxOnly) {
         int steps = 40;
         int[] out = new int[steps];
@@ -54,7 +54,7 @@ class HeadScreenTest {
             float[] logits = new float[m.vocabSize()];
             int token = 7;
             for (int i = 0; i < steps; i++) {
-                m.forward(new ForwardBatch(new int[] {token}, new int[] {i}, new int[][] {table}, new int[] {0}, argmaxOnly), cache, logits);
+                m.forward(new ForwardBatch(new int[] {token}, new int[] {i}, new int[][] {table}, new int[] {0}, argmaxOnly ? 1 : 0), cache, logits);
                 int best = 0;
                 for (int v = 1; v < logits.length; v++) {
                     if (logits[v] > logits[best]) {
@@ -75,7 +75,7 @@ class HeadScreenTest {
              CausalLM exact = ModelLoader.load(bf16, pool, LoadOptions.DEFAULT.withHeadScreen(HeadScreen.OFF))) {
             Decoder d = (Decoder) screened;
             assertThat(d.headScreen()).isNotNull();
-            assertThat(log).anyMatch(s -> s.startsWith("LM head screened for greedy decoding"));
+            assertThat(log).anyMatch(s -> s.startsWith("LM head screened for greedy and top-k sampling"));
             int[] want = greedy(exact, false);
             assertThat(greedy(screened, true)).isEqualTo(want);
             assertThat(d.headScreen().lastCandidates()).as("the last token went through the screen").isPositive();
