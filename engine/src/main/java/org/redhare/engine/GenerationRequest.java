@@ -12,7 +12,8 @@ import java.util.Set;
  * @param promptLogprobs also report the logprob of every prompt token (OpenAI completions {@code echo});
  *                       such a request computes its whole prompt (no prefix cache reuse)
  * @param logprobs       report each sampled token's logprob (implied by the two above); without it the logprob is NaN,
- *                       and a greedy request need not compute the whole softmax (nor, with a screened LM head, every logit)
+ *                       and a greedy or top-k request need not compute the whole softmax (nor, with a screened LM head,
+ *                       every logit)
  */
 public record GenerationRequest(int[] prompt, SamplingParams sampling, int maxTokens, Set<Integer> stopTokenIds, boolean ignoreEos,
                                 int topLogprobs, boolean promptLogprobs, boolean logprobs) {

@@ -207,5 +207,10 @@ class ScreenedHeadTest {
     void onlyBf16HeadsWithWholeBlocksAreScreened() {
         assertThat(ScreenedHead.of(ONE, WeightMatrixTest.make(DType.F32, new float[4 * 64], 4, 64))).isNull();
         assertThat(ScreenedHead.of(ONE, WeightMatrixTest.make(DType.BF16, new float[4 * 48], 4, 48))).isNull();
+        float[] w = new float[4 * 64];
+        w[70] = Float.POSITIVE_INFINITY;
+        assertThat(ScreenedHead.of(ONE, WeightMatrixTest.make(DType.BF16, w, 4, 64))).as("a weight that is not finite").isNull();
+        w[70] = 1f;
+        assertThat(ScreenedHead.of(ONE, WeightMatrixTest.make(DType.BF16, w, 4, 64))).isNotNull();
     }
 }

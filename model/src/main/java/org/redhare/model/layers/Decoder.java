@@ -134,7 +134,7 @@ public final class Decoder implements CausalLM {
         ModelSummary after = summary();
         log.accept(String.format("LM head screened for greedy and top-k sampling: an int8 copy, %s MB more memory, read instead of"
                         + " the %s head (%s MB), so such a token reads %s MB instead of %s; same tokens (%.0f ms; --head-screen off to skip)",
-                megabytes(screen.memoryBytes()), lmHead.dtype(), megabytes(lmHead.bytes()), megabytes(after.greedyDecodeBytesPerToken()),
+                megabytes(screen.bytes()), lmHead.dtype(), megabytes(lmHead.bytes()), megabytes(after.greedyDecodeBytesPerToken()),
                 megabytes(after.decodeBytesPerToken()), (System.nanoTime() - t0) / 1e6));
         return true;
     }
