@@ -9,7 +9,7 @@ import org.redhare.model.quant.Quantization;
  * @param quantize   online quantization of linear weights at load ({@link Quantization#NONE} keeps them as stored)
  * @param progress   receives progress of slow load steps (quantization): {@code done} and {@code total} bytes
  * @param log        receives one-line status messages (what is quantized)
- * @param headScreen whether greedy and top-k sampling screen a BF16 LM head through an int8 copy ({@code org.redhare.core.matrix.ScreenedHead})
+ * @param headScreen whether greedy and top-k sampling screen a BF16, F16 or F32 LM head through an int8 copy ({@code org.redhare.core.matrix.ScreenedHead})
  */
 public record LoadOptions(Quantization quantize, Progress progress, Consumer<String> log, HeadScreen headScreen) {
 
@@ -20,7 +20,7 @@ public record LoadOptions(Quantization quantize, Progress progress, Consumer<Str
     }
 
     /**
-     * The screened LM head: greedy and top-k tokens read an int8 copy of a BF16 head (about 0.56 of its bytes) and compute
+     * The screened LM head: greedy and top-k tokens read an int8 copy of a BF16 or F16 head (about half its bytes; a quarter of an F32 one) and compute
      * exactly only the rows that could be the argmax (among the k largest); same tokens, more memory (the copy).
      */
     public enum HeadScreen {

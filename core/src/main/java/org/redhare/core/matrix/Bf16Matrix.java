@@ -18,7 +18,7 @@ import org.redhare.core.ops.VectorMath;
  * {@code v << 16} is the even one as a float and {@code v & 0xFFFF0000} the odd one. Activations are
  * reordered per block to even-then-odd so both meet contiguous floats (see {@link Kernels#deinterleave}).
  */
-public final class Bf16Matrix implements WeightMatrix {
+public final class Bf16Matrix implements WeightMatrix, ExactRows {
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final MemorySegment data; // [rows, cols] bf16
@@ -637,7 +637,8 @@ public final class Bf16Matrix implements WeightMatrix {
      * (every path sums a row in the same order). {@code xp} is scratch of at least {@code cols} floats. For
      * {@link ScreenedHead}, which needs a few rows of the LM head exactly.
      */
-    void multiplyRows(float[] x, int[] ids, int count, float[] y, float[] xp) {
+    @Override
+    public void multiplyRows(float[] x, int[] ids, int count, float[] y, float[] xp) {
         MatrixChecks.operands(this, x, 1, y);
         Kernels.deinterleave(x, 1, cols, xp);
         for (int i = 0; i < count; i++) {

@@ -17,7 +17,7 @@ import org.redhare.core.ops.VectorMath;
  * the tail columns in order. The one-row kernels and the prompt's five-row tile ({@link FloatTiles}) differ only
  * in how many rows and tokens share a widened weight vector, so a token gets the same bits alone or in any batch.
  */
-abstract sealed class RowWidenedMatrix implements WeightMatrix permits F16Matrix, F32Matrix {
+abstract sealed class RowWidenedMatrix implements WeightMatrix, ExactRows permits F16Matrix, F32Matrix {
 
     /** From this many tokens on, five rows are widened into a tile shared by every group of four tokens. */
     private static final int TILE_MIN_TOKENS = 8;
@@ -70,6 +70,15 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix permits F16Matrix
     }
 
     /** Tokens {@code t0 <= t < t1} of row {@code r}: the row widened once into {@code buf[off ...]}, then four tokens at a time. */
+    /** One token, rows {@code ids[0 .. count)} only, through the one-row kernel ({@link ScreenedHead}); same bits as {@link #multiply}. */
+    @Override
+    public final void multiplyRows(float[] x, int[] ids, int count, float[] y, float[] scratch) {
+        MatrixChecks.operands(this, x, 1, y);
+        for (int i = 0; i < count; i++) {
+            rowTokens(ids[i], x, 0, 1, y, scratch, 0);
+        }
+    }
+
     private void rowTokens(int r, float[] x, int t0, int t1, float[] y, float[] buf, int off) {
         widen((long) r * cols, buf, off, cols);
         int t = t0;

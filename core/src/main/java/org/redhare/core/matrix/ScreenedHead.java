@@ -6,7 +6,8 @@ import org.redhare.core.NativeMemory;
 import org.redhare.core.Parallel;
 
 /**
- * Greedy (and top-k) decoding through a 16-bit LM head for about half its bytes, with the exact argmax (and top k).
+ * Greedy (and top-k) decoding through a 16-bit LM head for about half its bytes (a 32-bit one for a quarter), with the
+ * exact argmax (and top k).
  *
  * <p>On small models the LM head is the largest matrix a decoded token reads: 272 of the 630 MB of an FP8 checkpoint of
  * Qwen2.5-0.5B as published (its head stays in BF16), a fifth of Llama-3.2-1B in BF16. A greedy token needs only the
@@ -44,7 +45,8 @@ public final class ScreenedHead {
     /** More candidates than one in this many rows and the exact head runs instead (a flat or degenerate state). */
     private static final int MAX_CANDIDATE_SHARE = 16;
 
-    private final Bf16Matrix exact;
+    private final WeightMatrix exact;
+    private final ExactRows exactRows;
     private final Int8RowMatrix coarse;
     private final float[] bound; // [rows] c[r], rounded up
     private final int rows;
@@ -54,8 +56,9 @@ public final class ScreenedHead {
     private double[] lows = new double[1];
     private int lastCandidates = -1;
 
-    private ScreenedHead(Bf16Matrix exact, Int8RowMatrix coarse, float[] bound) {
+    private ScreenedHead(WeightMatrix exact, Int8RowMatrix coarse, float[] bound) {
         this.exact = exact;
+        this.exactRows = (ExactRows) exact;
         this.coarse = coarse;
         this.bound = bound;
         this.rows = exact.rows();
@@ -63,13 +66,14 @@ public final class ScreenedHead {
     }
 
     /**
-     * A screen for {@code head}, quantized over the pool's threads; null where there is none (BF16 heads with finite
-     * weights only).
+     * A screen for {@code head}, quantized over the pool's threads; null where there is none (BF16, F16 and F32 heads
+     * with finite weights only).
      */
     public static ScreenedHead of(Parallel pool, WeightMatrix head) {
-        if (!(head instanceof Bf16Matrix bf)) {
-            return null;
+        if (!(head instanceof ExactRows)) {
+            return null; // quantized heads: already as small as a copy, or smaller
         }
+        WeightMatrix bf = head; // BF16, F16 or F32
         int rows = bf.rows();
         int cols = bf.cols();
         MemorySegment packed = NativeMemory.allocate((long) rows * cols);
@@ -198,7 +202,7 @@ public final class ScreenedHead {
         if (xp.length < cols) {
             xp = new float[cols];
         }
-        exact.multiplyRows(x, candidates, n, logits, xp);
+        exactRows.multiplyRows(x, candidates, n, logits, xp);
         lastCandidates = n;
     }
 

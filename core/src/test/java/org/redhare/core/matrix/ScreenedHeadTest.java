@@ -79,18 +79,19 @@ class ScreenedHeadTest {
         return s.lastCandidates();
     }
 
-    @ParameterizedTest(name = "[{0} x {1}]")
-    @CsvSource({"3001, 224", "517, 96", "2048, 64", "1001, 100", "999, 1000"})
-    void randomHeadsGiveTheExactArgmaxFromFewRows(int rows, int cols) {
+    @ParameterizedTest(name = "{2} [{0} x {1}]")
+    @CsvSource({"3001, 224, BF16", "517, 96, BF16", "2048, 64, BF16", "1001, 100, BF16", "999, 1000, BF16", "1001, 100, F16",
+            "517, 96, F16", "1001, 100, F32", "2048, 64, F32"})
+    void randomHeadsGiveTheExactArgmaxFromFewRows(int rows, int cols, DType dtype) {
         Random rnd = new Random(rows + 13L * cols);
         float[] w = new float[rows * cols];
         for (int i = 0; i < w.length; i++) {
             w[i] = (float) rnd.nextGaussian() * 0.05f;
         }
-        WeightMatrix head = WeightMatrixTest.make(DType.BF16, w, rows, cols);
+        WeightMatrix head = WeightMatrixTest.make(dtype, w, rows, cols);
         ScreenedHead s = ScreenedHead.of(ONE, head);
         assertThat(s).isNotNull();
-        assertThat(s.bytes()).isLessThan(head.bytes() * 6 / 10);
+        assertThat(s.bytes()).isLessThan(head.bytes() * 6 / (dtype == DType.F32 ? 20 : 10));
         int most = 0;
         for (int k = 0; k < 60; k++) {
             float[] x = new float[cols];
@@ -237,8 +238,8 @@ class ScreenedHeadTest {
     }
 
     @Test
-    void onlyBf16HeadsWithFiniteWeightsAreScreened() {
-        assertThat(ScreenedHead.of(ONE, WeightMatrixTest.make(DType.F32, new float[4 * 64], 4, 64))).isNull();
+    void onlyFloatHeadsWithFiniteWeightsAreScreened() {
+        assertThat(ScreenedHead.of(ONE, Quantizers.q8_0(new float[4 * 64], 4, 64))).as("a quantized head").isNull();
         float[] w = new float[4 * 64];
         w[70] = Float.POSITIVE_INFINITY;
         assertThat(ScreenedHead.of(ONE, WeightMatrixTest.make(DType.BF16, w, 4, 64))).as("a weight that is not finite").isNull();

@@ -127,7 +127,7 @@ public final class Decoder implements CausalLM {
         if (screen == null) {
             if (mode == LoadOptions.HeadScreen.ON) {
                 log.accept("--head-screen on: no screen for a " + lmHead.dtype() + " LM head [" + lmHead.rows() + ", " + lmHead.cols()
-                        + "] (BF16 heads with finite weights only); every token runs the exact head");
+                        + "] (BF16, F16 and F32 heads with finite weights only); every token runs the exact head");
             }
             return false;
         }

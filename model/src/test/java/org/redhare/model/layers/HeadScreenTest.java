@@ -98,11 +98,16 @@ class HeadScreenTest {
             assertThat(s.lmHeadBytes()).isGreaterThan((long) (HeadScreen.AUTO_SHARE * s.decodeBytesPerToken()));
             assertThat(((Decoder) m).headScreen()).as("the tiny model's head is most of its bytes").isNotNull();
         }
+        try (CausalLM m = ModelLoader.load(f32, pool)) {
+            ModelSummary s = m.summary();
+            assertThat(((Decoder) m).headScreen()).as("an F32 head too").isNotNull();
+            assertThat(s.headScreenBytes()).isLessThan(s.lmHeadBytes() * 3 / 10);
+        }
         List<String> log = new ArrayList<>();
-        LoadOptions on = new LoadOptions(org.redhare.model.quant.Quantization.NONE, (d, t) -> {}, log::add, HeadScreen.ON);
-        try (CausalLM m = ModelLoader.load(f32, pool, on)) {
+        LoadOptions on = new LoadOptions(org.redhare.model.quant.Quantization.Q8_0, (d, t) -> {}, log::add, HeadScreen.ON);
+        try (CausalLM m = ModelLoader.load(bf16, pool, on)) {
             assertThat(((Decoder) m).headScreen()).isNull();
-            assertThat(log).anyMatch(s -> s.contains("--head-screen on: no screen for a F32 LM head"));
+            assertThat(log).anyMatch(s -> s.contains("--head-screen on: no screen for a Q8_0 LM head"));
         }
         assertThat(HeadScreen.parse("Auto")).isEqualTo(HeadScreen.AUTO);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> HeadScreen.parse("yes")).hasMessageContaining("use auto, on or off");
