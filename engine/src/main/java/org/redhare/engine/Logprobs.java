@@ -33,21 +33,7 @@ final class Logprobs {
         if (k == 0) {
             return List.of();
         }
-        int n = 0; // entries held, sorted descending in topValues[0..n)
-        for (int i = 0; i < len; i++) {
-            float v = x[off + i];
-            if (n == k && !(v > topValues[n - 1])) {
-                continue; // not above the smallest kept (ties keep the lower id already held)
-            }
-            int j = n == k ? n - 1 : n++;
-            while (j > 0 && v > topValues[j - 1]) {
-                topValues[j] = topValues[j - 1];
-                topIds[j] = topIds[j - 1];
-                j--;
-            }
-            topValues[j] = v;
-            topIds[j] = i;
-        }
+        int n = Largest.of(x, off, len, k, topIds, topValues);
         List<TokenLogprob> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             out.add(new TokenLogprob(topIds[i], topValues[i] - logZ));

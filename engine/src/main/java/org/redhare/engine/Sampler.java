@@ -172,21 +172,7 @@ public final class Sampler {
         if (topValues.length < k) {
             topValues = new float[k];
         }
-        int held = 0; // the largest values so far, descending, in topValues[0 .. held) with their ids
-        for (int i = 0; i < vocab; i++) {
-            float v = logits[off + i];
-            if (v != v || (held == k && !(v > topValues[k - 1]))) {
-                continue; // NaN never enters; equal values keep the lower id already held
-            }
-            int j = held == k ? k - 1 : held++;
-            while (j > 0 && v > topValues[j - 1]) {
-                topValues[j] = topValues[j - 1];
-                candidates[j] = candidates[j - 1];
-                j--;
-            }
-            topValues[j] = v;
-            candidates[j] = i;
-        }
+        int held = Largest.of(logits, off, vocab, k, candidates, topValues); // descending, ties to the lower id
         if (held == 0) {
             return argmax(logits, off, vocab);
         }
