@@ -23,12 +23,13 @@ import org.redhare.core.Parallel;
  *
  * <p>The bound is loose (Cauchy-Schwarz assumes the error aligned with the hidden state), yet with an int8 copy it is
  * about 1% of {@code |w_r| |x|}: a few rows pass on random-weight models, whose logits are flat, and on trained ones.
- * Why a scale per row and not Q8_0's per 32 columns: the bound is about 1.6 times as loose (on the 0.5B's head shape
+ * Where many would (a degenerate state), or the state is not finite, the whole exact head runs instead.
+ *
+ * <p>Why a scale per row and not Q8_0's per 32 columns: the bound is about 1.6 times as loose (on the 0.5B's head shape
  * with random weights, 5 rows computed exactly for the argmax instead of 3, 227 for the 40 largest instead of 138), but
  * the copy is 11% smaller and its loop two operations a vector shorter (no scale to broadcast and multiply):
  * `HeadScreenBench`, one thread, [151936x896] 59.6 -> 75.6 calls a second, [128256x2048] 31.5 -> 42.2 (the exact
  * head: 40.1 and 24.4).
- * Where many would (a degenerate state), or the state is not finite, the whole exact head runs instead.
  *
  * <p>The same holds for the {@code k} largest logits ({@link #topLogits}), which is all that top-k sampling reads.
  *
