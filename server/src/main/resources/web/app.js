@@ -32,11 +32,22 @@
         if (rj[0].ok && rj[1].data && rj[1].data.length) {
           modelId = rj[1].data[0].id;
           $('model-name').textContent = modelId;
+          applyModelDefaults(rj[1].data[0].sampling_defaults || {});
         } else {
           $('model-name').textContent = (rj[1].error && rj[1].error.message) || 'not ready';
           setTimeout(loadModel, 2000);
         }
       }).catch(function () { $('model-name').textContent = 'server unreachable'; setTimeout(loadModel, 2000); });
+  }
+
+  // The model's recommended sampling (its generation_config.json) replaces the page's own starting values, except
+  // where the user has changed a field (kept in localStorage); the field's tooltip says where its value came from.
+  function applyModelDefaults(d) {
+    ['temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty'].forEach(function (id) {
+      if (typeof d[id] !== 'number') return;
+      $(id).title = 'the model recommends ' + d[id];
+      if (localStorage.getItem('redhare.' + id) === null) $(id).value = d[id];
+    });
   }
 
   function addMessage(role) {

@@ -50,7 +50,7 @@ final class ChatCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        SamplingParams sampling = samplingOptions.params();
+        SamplingParams sampling = samplingOptions.params(modelOptions.model);
         Supplier<TextCodec> loading = TextCodec.preload(modelOptions.model, "chat");
         try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.load(pool)) {
             TextCodec codec = loading.get();

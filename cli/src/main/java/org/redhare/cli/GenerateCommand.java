@@ -57,7 +57,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        SamplingParams sampling = samplingOptions.params();
+        SamplingParams sampling = samplingOptions.params(modelOptions.model);
         if (maxTokens < 1) {
             throw CliException.usage("--max-tokens must be at least 1, got " + maxTokens);
         }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.concurrent.Callable;
 import org.redhare.core.Parallel;
 import org.redhare.model.CausalLM;
+import org.redhare.model.GenerationDefaults;
 import org.redhare.model.ModelConfig;
 import org.redhare.model.ModelSummary;
 import picocli.CommandLine.Command;
@@ -26,6 +27,7 @@ final class InfoCommand implements Callable<Integer> {
             ModelConfig c = model.config();
             ModelSummary s = model.summary();
             long kvPerToken = model.kvLayout().bytesPerToken(modelOptions.kvDtype());
+            GenerationDefaults sampling = GenerationDefaults.load(modelOptions.model, Progress::info);
             if (json) {
                 ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
                 ObjectNode o = m.createObjectNode();
@@ -52,6 +54,8 @@ final class InfoCommand implements Callable<Integer> {
                 o.put("tied_embeddings", c.tieWordEmbeddings());
                 o.put("kv_cache_dtype", modelOptions.kvDtype().toString());
                 o.put("kv_bytes_per_token", kvPerToken);
+                ObjectNode sd = o.putObject("sampling_defaults");
+                sampling.asRequestFields().forEach((k, v) -> sd.putPOJO(k, v));
                 System.out.println(m.writeValueAsString(o));
             } else {
                 System.out.printf("architecture     %s (%s)%n", c.architecture(), c.modelType());
@@ -74,6 +78,8 @@ final class InfoCommand implements Callable<Integer> {
                 System.out.printf("context          %,d tokens%n", c.contextLength());
                 System.out.printf("KV cache         %,d bytes per token (%s); full context %.1f MiB%n", kvPerToken, modelOptions.kvDtype(),
                         kvPerToken * (double) c.contextLength() / 1048576.0);
+                System.out.printf("sampling         %s%n", sampling.isEmpty() ? "no recommendation (generation_config.json or GGUF general.sampling.*)"
+                        : sampling.describe());
             }
             return 0;
         }

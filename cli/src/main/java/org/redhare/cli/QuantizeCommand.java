@@ -2,7 +2,10 @@ package org.redhare.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import org.redhare.model.GenerationDefaults;
 import org.redhare.model.ModelConfig;
 import org.redhare.model.gguf.GgufWriter;
 import org.redhare.model.quant.Fp8CheckpointWriter;
@@ -40,7 +43,10 @@ final class QuantizeCommand implements Callable<Integer> {
             ModelConfig config = ModelConfig.load(model);
             try (SafetensorsCheckpoint c = SafetensorsCheckpoint.open(model)) {
                 GgufWriter.architecture(config); // unsupported models fail before anything else is read
-                GgufWriter.convert(c, config, q, GgufVocabularyOption.of(model, config.vocabSize()), out,
+                // the tokenizer, and the sampling settings of generation_config.json as llama.cpp's converter writes them
+                Map<String, Object> extra = new LinkedHashMap<>(GgufVocabularyOption.of(model, config.vocabSize()));
+                extra.putAll(GenerationDefaults.load(model, Progress::info).asGgufMetadata());
+                GgufWriter.convert(c, config, q, extra, out,
                         (done, total) -> Progress.bar(q == Quantization.NONE ? "writing gguf" : "quantizing to " + target, done, total));
             } catch (org.redhare.model.ModelLoadException e) {
                 throw CliException.usage(e.getMessage());

@@ -1,5 +1,7 @@
 package org.redhare.cli;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
@@ -8,6 +10,7 @@ import org.redhare.core.Parallel;
 import org.redhare.engine.Engine;
 import org.redhare.engine.EngineConfig;
 import org.redhare.model.CausalLM;
+import org.redhare.model.GenerationDefaults;
 import org.redhare.model.WarmUp;
 import org.redhare.server.OpenAiServer;
 import org.redhare.server.PromptFormatter;
@@ -69,11 +72,32 @@ final class ServeCommand implements Callable<Integer> {
             description = "on shutdown, how long requests in flight may finish before they are cancelled (default ${DEFAULT-VALUE})")
     int shutdownTimeout;
 
+    @Option(names = "--generation-config", paramLabel = "auto|none|DIR", defaultValue = "auto",
+            description = "sampling defaults for request fields left out: auto = the model's (generation_config.json or GGUF"
+                    + " general.sampling.*), none = the OpenAI API's, DIR = that folder's generation_config.json (default ${DEFAULT-VALUE})")
+    String generationConfig;
+
+    private GenerationDefaults generationDefaults() {
+        return switch (generationConfig) {
+            case "auto" -> GenerationDefaults.load(modelOptions.model, Progress::info);
+            case "none" -> GenerationDefaults.NONE;
+            default -> {
+                Path dir = Path.of(generationConfig);
+                if (!Files.isRegularFile(dir.resolve("generation_config.json"))) {
+                    throw CliException.usage("--generation-config " + generationConfig + ": no generation_config.json there (use auto, none"
+                            + " or a folder holding one)");
+                }
+                yield GenerationDefaults.load(dir, Progress::info);
+            }
+        };
+    }
+
     @Override
     public Integer call() throws Exception {
         if (maxBatchTokens < 1) throw CliException.usage("--max-batch-tokens must be positive, got " + maxBatchTokens);
         if (maxRunning < 1) throw CliException.usage("--max-running must be positive, got " + maxRunning);
         if (maxWaiting < 1) throw CliException.usage("--max-waiting must be positive, got " + maxWaiting);
+        GenerationDefaults defaults = generationDefaults();
         long kvBytes;
         try {
             kvBytes = EngineConfig.parseSize(kvCacheMemory, EngineConfig.freeMemoryBytes());
@@ -130,7 +154,10 @@ final class ServeCommand implements Callable<Integer> {
             Progress.info("warm-up done in " + WarmUp.run(model, modelOptions.kvDtype()) + " ms");
         }
         Engine engine = new Engine(model, ec);
-        server.ready(new ServedModel(engine, formatter));
+        server.ready(new ServedModel(engine, formatter, defaults));
+        if (!defaults.isEmpty()) {
+            Progress.info("sampling defaults for fields a request leaves out: " + defaults.describe());
+        }
         Progress.info(String.format(Locale.ROOT, "ready: model '%s' (%s), context %d, KV cache %d tokens (%d blocks), API at http://%s:%d/v1%s",
                 name, formatter.describe(), ctx, ec.kvPoolTokens(), ec.kvBlocks(), host, server.port(), key != null ? " (API key required)" : ""));
         CountDownLatch stopped = new CountDownLatch(1);

@@ -381,12 +381,58 @@ class CliTest {
         assertThat(r.err()).contains("F8_E4M3").contains("BF16 original");
     }
 
+    /**
+     * Sampling options left out take the model's generation_config.json (top_k 1 here: every draw is the argmax),
+     * options given win, and a GGUF written by quantize carries the recommendation on as general.sampling.* metadata.
+     */
+    @Test
+    void samplingDefaultsComeFromTheModel(@TempDir Path tmp) throws Exception {
+        Path plain = tmp.resolve("plain");
+        CliRunner.Result r = CliRunner.run("synth", "--arch", "qwen3", "--shape", "tiny", "--out", plain.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        Path m = Files.createDirectories(tmp.resolve("recommending"));
+        try (var files = Files.list(plain)) {
+            for (Path f : files.toList()) {
+                Files.createSymbolicLink(m.resolve(f.getFileName()), f);
+            }
+        }
+        Files.writeString(m.resolve("generation_config.json"), "{\"do_sample\": true, \"temperature\": 0.9, \"top_k\": 1}");
+        String[] gen = {"--tokens", "1,2,3", "-n", "8", "--json", "--ignore-eos"};
+        JsonNode greedy = JSON.readTree(CliRunner.run(concat("generate", "--model", plain.toString(), gen, "--temperature", "0")).out());
+        r = CliRunner.run(concat("generate", "--model", m.toString(), gen));
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("the model recommends temperature 0.9, top_k 1 (generation_config.json)");
+        assertThat(JSON.readTree(r.out()).path("tokens")).isEqualTo(greedy.path("tokens"));
+
+        String[] sampled = {"--temperature", "0.9", "--top-k", "0", "--seed", "5"};
+        JsonNode expected = JSON.readTree(CliRunner.run(concat("generate", "--model", plain.toString(), gen, sampled)).out());
+        assertThat(expected.path("tokens")).as("seed 5 draws other tokens than the argmax").isNotEqualTo(greedy.path("tokens"));
+        r = CliRunner.run(concat("generate", "--model", m.toString(), gen, sampled));
+        assertThat(JSON.readTree(r.out()).path("tokens")).isEqualTo(expected.path("tokens"));
+
+        Path gguf = tmp.resolve("m.gguf");
+        r = CliRunner.run("quantize", "--model", m.toString(), "--to", "q8_0", "--out", gguf.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        r = CliRunner.run("info", "--model", gguf.toString(), "--json");
+        assertThat(JSON.readTree(r.out()).path("sampling_defaults")).isEqualTo(JSON.readTree("{\"temperature\":0.9,\"top_k\":1}"));
+        JsonNode ggufGreedy = JSON.readTree(CliRunner.run(concat("generate", "--model", gguf.toString(), gen, "--temperature", "0")).out());
+        r = CliRunner.run(concat("generate", "--model", gguf.toString(), gen));
+        assertThat(r.err()).contains("temperature 0.9, top_k 1 (GGUF metadata)");
+        assertThat(JSON.readTree(r.out()).path("tokens")).isEqualTo(ggufGreedy.path("tokens"));
+        r = CliRunner.run("info", "--model", plain.toString());
+        assertThat(r.out()).contains("sampling         no recommendation");
+    }
+
     /** A tiny synthetic Qwen3 model with the real Qwen3 tokenizer and chat template, written to {@code dir}. */
     private static Path tinyQwen3WithTokenizer(Path dir) {
         CliRunner.Result r = CliRunner.run("synth", "--arch", "qwen3", "--shape", "tiny", "--out", dir.toString(),
                 "--tokenizer", SharedFiles.require("tokenizers/qwen3").toString());
         assertThat(r.exit()).as(r.err()).isZero();
         return dir;
+    }
+
+    private static String[] concat(String a, String b, String c, String[] rest, String... more) {
+        return concat(a, b, c, java.util.stream.Stream.concat(java.util.Arrays.stream(rest), java.util.Arrays.stream(more)).toArray(String[]::new));
     }
 
     private static String[] concat(String a, String b, String c, String[] rest) {

@@ -47,7 +47,7 @@ final class GenerationApi {
     ObjectNode completions(ServedModel model, JsonNode body, Response response) throws IOException, InterruptedException {
         Params p = new Params(body);
         checkModel(p);
-        SamplingRequest sr = SamplingRequest.read(p, false);
+        SamplingRequest sr = SamplingRequest.read(p, false, model.defaults());
         List<int[]> prompts = completionPrompts(p, model.formatter());
         List<Choice.Echo> echoes = new ArrayList<>();
         for (int[] ids : prompts) {
@@ -59,7 +59,7 @@ final class GenerationApi {
     ObjectNode chat(ServedModel model, JsonNode body, Response response) throws IOException, InterruptedException {
         Params p = new Params(body);
         checkModel(p);
-        SamplingRequest sr = SamplingRequest.read(p, true);
+        SamplingRequest sr = SamplingRequest.read(p, true, model.defaults());
         PromptFormatter.ChatPrompt cp = renderChat(model, p);
         return run(model, sr, List.of(cp.ids()), java.util.Collections.singletonList(null), cp, true, response);
     }

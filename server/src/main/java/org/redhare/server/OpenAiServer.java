@@ -155,6 +155,9 @@ public final class OpenAiServer implements AutoCloseable {
         e.put("created", created);
         e.put("owned_by", "redhare");
         e.put("max_model_len", m.maxContext());
+        // what a request that leaves these fields out gets from the model's generation config (the chat page shows them)
+        ObjectNode d = e.putObject("sampling_defaults");
+        m.defaults().asRequestFields().forEach((k, v) -> d.putPOJO(k, v));
         ctx.contentType("application/json").result(o.toString());
     }
 

@@ -3,6 +3,7 @@ package org.redhare.server;
 import java.util.List;
 import org.redhare.engine.InvalidRequestException;
 import org.redhare.engine.SamplingParams;
+import org.redhare.model.GenerationDefaults;
 
 /**
  * The generation fields shared by /v1/completions and /v1/chat/completions, read and checked.
@@ -16,7 +17,11 @@ record SamplingRequest(SamplingParams sampling, Integer maxTokens, List<String> 
     static final int MAX_N = 16;
     static final int MAX_TOP_LOGPROBS = 20;
 
-    static SamplingRequest read(Params p, boolean chat) {
+    /**
+     * Reads the fields; those left out take the model's recommendation ({@code defaults}) and else the OpenAI API's
+     * default (temperature 1, top_p 1, no top_k, min_p or penalties).
+     */
+    static SamplingRequest read(Params p, boolean chat, GenerationDefaults defaults) {
         Integer maxTokens = p.integer("max_completion_tokens", 1, Integer.MAX_VALUE);
         Integer legacy = p.integer("max_tokens", 1, Integer.MAX_VALUE);
         if (maxTokens == null) {
@@ -25,16 +30,16 @@ record SamplingRequest(SamplingParams sampling, Integer maxTokens, List<String> 
         if (maxTokens == null && !chat) {
             maxTokens = 16; // OpenAI's default for completions
         }
-        double temperature = orElse(p.number("temperature", 0, 2), 1.0);
-        double topP = orElse(p.number("top_p", 0, 1), 1.0);
+        double temperature = orElse(p.number("temperature", 0, 2), (double) defaults.temperature(1f));
+        double topP = orElse(p.number("top_p", 0, 1), (double) defaults.topP(1f));
         if (topP == 0) {
             throw ApiException.invalid("top_p", "'top_p' must be in (0, 1], got 0");
         }
-        int topK = orElse(p.integer("top_k", -1, Integer.MAX_VALUE), 0);
-        double minP = orElse(p.number("min_p", 0, 1), 0.0);
+        int topK = orElse(p.integer("top_k", -1, Integer.MAX_VALUE), defaults.topK(0));
+        double minP = orElse(p.number("min_p", 0, 1), (double) defaults.minP(0f));
         double presence = orElse(p.number("presence_penalty", -2, 2), 0.0);
         double frequency = orElse(p.number("frequency_penalty", -2, 2), 0.0);
-        double repetition = orElse(p.number("repetition_penalty", 0, 10), 1.0);
+        double repetition = orElse(p.number("repetition_penalty", 0, 10), (double) defaults.repetitionPenalty(1f));
         Long seed = p.longValue("seed");
         int n = orElse(p.integer("n", 1, MAX_N), 1);
         boolean stream = p.bool("stream", false);

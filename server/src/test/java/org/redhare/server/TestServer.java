@@ -13,6 +13,7 @@ import org.redhare.core.testing.SharedFiles;
 import org.redhare.engine.Engine;
 import org.redhare.engine.EngineConfig;
 import org.redhare.model.CausalLM;
+import org.redhare.model.GenerationDefaults;
 import org.redhare.model.ModelLoader;
 
 /** A server on a free loopback port serving a model from disk (a shared fixture by default). */
@@ -37,7 +38,8 @@ final class TestServer implements AutoCloseable {
         engine = new Engine(model, engineConfig);
         formatter = PromptFormatters.forModel(modelDir, config.servedModelName());
         server = new OpenAiServer(config).start();
-        server.ready(new ServedModel(engine, formatter));
+        // as `serve` does by default: the model's generation_config.json fills the fields a request leaves out
+        server.ready(new ServedModel(engine, formatter, GenerationDefaults.load(modelDir, w -> {})));
     }
 
     static EngineConfig engineConfig() {

@@ -33,11 +33,24 @@ class WebChatPageTest {
                 "Chromium or chromedriver not installed (/usr/bin/chromium, /usr/bin/chromedriver): skipped. "
                         + "Install them with: apt-get install -y chromium chromium-driver");
         // Real text through the Qwen3 tokenizer and chat template; a long context so a reply can run long enough to be stopped.
-        ts = new TestServer(TextModels.qwen3(), ServerConfig.local("tiny"), new EngineConfig(8192, 16384, KvDtype.F32, 16, 256, 8, false));
+        // Its generation_config.json recommends a temperature and a top-k: the page starts from them.
+        Path model = profile.resolve("model");
+        try {
+            Files.createDirectories(model);
+            try (var files = Files.list(TextModels.qwen3())) {
+                for (Path f : files.toList()) {
+                    Files.createSymbolicLink(model.resolve(f.getFileName()), f);
+                }
+            }
+            Files.writeString(model.resolve("generation_config.json"), "{\"temperature\": 0.6, \"top_k\": 20}");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        ts = new TestServer(model, ServerConfig.local("tiny"), new EngineConfig(8192, 16384, KvDtype.F32, 16, 256, 8, false));
         ChromeOptions o = new ChromeOptions();
         o.setBinary(CHROMIUM.toFile());
         o.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--user-data-dir=" + profile.toAbsolutePath());
+                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--user-data-dir=" + profile.resolve("chromium").toAbsolutePath());
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
         driver = new ChromeDriver(service, o);
     }
@@ -95,6 +108,27 @@ class WebChatPageTest {
         // New chat clears the conversation.
         driver.findElement(By.id("new-chat")).click();
         assertThat(driver.findElements(By.cssSelector(".msg"))).isEmpty();
+    }
+
+    /** The settings start from the model's recommendation where it gives one, from the page's own values elsewhere. */
+    @Test
+    void samplingSettingsStartFromTheModelsRecommendation() {
+        driver.get(ts.base() + "/");
+        ((org.openqa.selenium.JavascriptExecutor) driver).executeScript("localStorage.clear()");
+        driver.navigate().refresh();
+        waitUpTo(20).until(d -> d.findElement(By.id("temperature")).getDomProperty("value").equals("0.6"));
+        assertThat(driver.findElement(By.id("top_k")).getDomProperty("value")).isEqualTo("20");
+        assertThat(driver.findElement(By.id("top_p")).getDomProperty("value")).isEqualTo("0.95");
+        assertThat(driver.findElement(By.id("temperature")).getDomProperty("title")).isEqualTo("the model recommends 0.6");
+        // a value the user typed is theirs: kept over the recommendation on the next visit
+        driver.findElement(By.id("toggle-settings")).click();
+        setField("temperature", "1.1");
+        driver.findElement(By.id("top_p")).click(); // blur: the change event saves it
+        driver.navigate().refresh();
+        waitUpTo(20).until(d -> d.findElement(By.id("model-name")).getText().equals("tiny"));
+        assertThat(driver.findElement(By.id("temperature")).getDomProperty("value")).isEqualTo("1.1");
+        assertThat(driver.findElement(By.id("top_k")).getDomProperty("value")).isEqualTo("20");
+        ((org.openqa.selenium.JavascriptExecutor) driver).executeScript("localStorage.clear()");
     }
 
     @Test
