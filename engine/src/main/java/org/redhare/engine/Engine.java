@@ -461,7 +461,10 @@ public final class Engine implements AutoCloseable {
             logits = new float[r * vocab];
         }
         long t0 = System.nanoTime();
-        model.forward(new ForwardBatch(tokens, positions, tables, rows, exactTop), cache, logits);
+        // a lone sequence's penalties go with it, so that the largest logits after them are the exact ones
+        Sampler adjust = exactTop > 0 && r == 1 && rowTarget[0] < 0 && seqs.get(rowSeq[0]).sampler.modifiesLogits()
+                ? seqs.get(rowSeq[0]).sampler : null;
+        model.forward(new ForwardBatch(tokens, positions, tables, rows, exactTop, adjust), cache, logits);
         stats.recordStep(n, System.nanoTime() - t0);
         for (int i = 0; i < seqs.size(); i++) {
             Sequence s = seqs.get(i);

@@ -51,10 +51,11 @@ public record GenerationRequest(int[] prompt, SamplingParams sampling, int maxTo
 
     /**
      * How many of each step's largest logits this request reads ({@code ForwardBatch#exactTop}): 1 greedy, {@code k} with
-     * top-k sampling (its sampler reads only those), 0 where every logit matters (logprobs, penalties, no top-k).
+     * top-k sampling (its sampler reads only those), 0 where every logit matters (logprobs, no top-k). Penalties change
+     * some logits first: the step passes the sampler to the model as the change ({@code ForwardBatch#adjust}).
      */
     int exactTop() {
-        if (logprobs || sampling.repetitionPenalty() != 1f || sampling.presencePenalty() != 0f || sampling.frequencyPenalty() != 0f) {
+        if (logprobs) {
             return 0;
         }
         if (sampling.greedy()) {

@@ -6,13 +6,14 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.redhare.core.matrix.LogitAdjustment;
 import org.redhare.core.ops.Ops;
 
 /**
  * Picks the next token of one sequence from its logits. Holds the sequence's random stream and the
  * counts the penalties need, so each sequence samples independently of whatever it is batched with.
  */
-public final class Sampler {
+public final class Sampler implements LogitAdjustment {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
 
@@ -20,6 +21,8 @@ public final class Sampler {
     private final SplittableRandom random;
     private final int[] counts;       // occurrences in generated tokens, for presence/frequency penalties
     private final boolean[] seen;     // prompt or generated, for the repetition penalty
+    private int[] changed = new int[16]; // the rows the penalties change (seen, or counted), in the order first met
+    private int changedCount;
     private int[] candidates = new int[0];
     private float[] probs = new float[0];
     private float[] topValues = new float[0];
@@ -32,11 +35,19 @@ public final class Sampler {
         this.seen = params.repetitionPenalty() != 1f ? new boolean[vocab] : null;
         if (seen != null) {
             for (int t : prompt) {
-                if (t >= 0 && t < vocab) {
+                if (t >= 0 && t < vocab && !seen[t]) {
                     seen[t] = true;
+                    noteChanged(t);
                 }
             }
         }
+    }
+
+    private void noteChanged(int token) {
+        if (changedCount == changed.length) {
+            changed = Arrays.copyOf(changed, 2 * changedCount);
+        }
+        changed[changedCount++] = token;
     }
 
     /** Whether {@link #sample} changes the logits it is given (penalties); otherwise they stay as the model produced them. */
@@ -46,12 +57,48 @@ public final class Sampler {
 
     /** Records a token the sequence produced (for the penalties). */
     public void accept(int token) {
+        boolean before = changes(token);
         if (counts != null) {
             counts[token]++;
         }
         if (seen != null) {
             seen[token] = true;
         }
+        if (!before && modifiesLogits()) {
+            noteChanged(token);
+        }
+    }
+
+    private boolean changes(int token) {
+        return (seen != null && seen[token]) || (counts != null && counts[token] > 0);
+    }
+
+    /** The rows {@link #sample} changes before it draws (the penalties'): none without penalties. */
+    @Override
+    public int count() {
+        return changedCount;
+    }
+
+    @Override
+    public int row(int i) {
+        return changed[i];
+    }
+
+    /** The penalties of one row, the same operations as {@link #sample} does on it; each does not decrease in the logit. */
+    @Override
+    public float apply(int row, float logit) {
+        float l = logit;
+        if (seen != null && seen[row]) {
+            float p = params.repetitionPenalty();
+            l = l > 0 ? l / p : l * p;
+        }
+        if (counts != null) {
+            int c = counts[row];
+            if (c > 0) {
+                l -= params.presencePenalty() + c * params.frequencyPenalty();
+            }
+        }
+        return l;
     }
 
     /** Samples from {@code logits[off .. off+vocab)}; the array is modified (penalties, scaling). */
@@ -218,21 +265,10 @@ public final class Sampler {
     }
 
     private void applyPenalties(float[] logits, int off, int vocab) {
-        if (seen != null) {
-            float p = params.repetitionPenalty();
-            for (int i = 0; i < vocab; i++) {
-                if (seen[i]) {
-                    float l = logits[off + i];
-                    logits[off + i] = l > 0 ? l / p : l * p;
-                }
-            }
-        }
-        if (counts != null) {
-            for (int i = 0; i < vocab; i++) {
-                int c = counts[i];
-                if (c > 0) {
-                    logits[off + i] -= params.presencePenalty() + c * params.frequencyPenalty();
-                }
+        for (int i = 0; i < changedCount; i++) {
+            int r = changed[i];
+            if (r < vocab) {
+                logits[off + r] = apply(r, logits[off + r]);
             }
         }
     }

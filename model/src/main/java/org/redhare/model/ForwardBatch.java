@@ -1,5 +1,7 @@
 package org.redhare.model;
 
+import org.redhare.core.matrix.LogitAdjustment;
+
 /**
  * The tokens one forward pass processes, possibly from several sequences: token {@code i} is
  * {@code tokens[i]} at {@code positions[i]} of the sequence whose KV block table is {@code tables[i]}.
@@ -9,8 +11,10 @@ package org.redhare.model;
  * values (1: its argmax; greedy or top-k sampling, no penalties, no logprobs). The model may then write exact logits
  * only where a row could be among its {@code k} largest and lower approximations elsewhere (the screened LM head,
  * {@code org.redhare.core.matrix.ScreenedHead}); the {@code k} largest, their ids and order (first id on ties) are exact.
+ * {@code adjust} (null for none) is what the caller then does to some logits of a batch's only logits row (a sampler's
+ * penalties): the {@code k} largest after it are the exact ones.
  */
-public record ForwardBatch(int[] tokens, int[] positions, int[][] tables, int[] logitRows, int exactTop) {
+public record ForwardBatch(int[] tokens, int[] positions, int[][] tables, int[] logitRows, int exactTop, LogitAdjustment adjust) {
     public ForwardBatch {
         if (tokens.length == 0 || positions.length != tokens.length || tables.length != tokens.length) {
             throw new IllegalArgumentException("a batch needs one position and one block table per token");
@@ -20,9 +24,14 @@ public record ForwardBatch(int[] tokens, int[] positions, int[][] tables, int[] 
         }
     }
 
+    /** A batch whose caller reads each logits row's {@code exactTop} largest as the model gives them. */
+    public ForwardBatch(int[] tokens, int[] positions, int[][] tables, int[] logitRows, int exactTop) {
+        this(tokens, positions, tables, logitRows, exactTop, null);
+    }
+
     /** A batch whose logits are all exact. */
     public ForwardBatch(int[] tokens, int[] positions, int[][] tables, int[] logitRows) {
-        this(tokens, positions, tables, logitRows, 0);
+        this(tokens, positions, tables, logitRows, 0, null);
     }
 
     public int size() {

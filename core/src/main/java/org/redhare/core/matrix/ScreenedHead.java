@@ -55,6 +55,9 @@ public final class ScreenedHead {
     private int[] candidates = new int[64];
     private float[] xp = new float[0];
     private double[] lows = new double[1];
+    private float[] changedCoarse = new float[0]; // rows a LogitAdjustment changes: coarse logit, changed bounds
+    private float[] changedHigh = new float[0];
+    private double[] changedLow = new double[0];
     private int lastCandidates = -1;
 
     private ScreenedHead(WeightMatrix exact, Int8RowMatrix coarse, float[] bound) {
@@ -168,6 +171,17 @@ public final class ScreenedHead {
      * computed exactly.
      */
     public void topLogits(Parallel pool, float[] x, int k, float[] logits) {
+        topLogits(pool, x, k, logits, null);
+    }
+
+    /**
+     * {@link #topLogits(Parallel, float[], int, float[])} for a caller that then changes some logits by {@code adjust}
+     * (penalties; null for none): the {@code k} largest logits after the change, their rows and order, are those the
+     * exact head's logits would give. Each changed row's bounds go through {@code adjust} (which does not decrease), so
+     * its changed exact logit lies between them; a changed row that is not computed exactly keeps its coarse logit, which
+     * the change takes below the {@code k} largest as it does the upper bound.
+     */
+    public void topLogits(Parallel pool, float[] x, int k, float[] logits, LogitAdjustment adjust) {
         if (k < 1) {
             throw new IllegalArgumentException("k must be at least 1, got " + k);
         }
@@ -181,7 +195,12 @@ public final class ScreenedHead {
             return;
         }
         coarse.multiply(pool, x, 1, logits);
-        double t = kthLowerBound(logits, nx, k);
+        int changed = adjust != null ? adjust.count() : 0;
+        if (changed > 0 && !boundChanged(adjust, changed, logits, nx)) {
+            exactHead(pool, x, logits);
+            return;
+        }
+        double t = kthLowerBound(logits, nx, k, changed);
         if (Double.isNaN(t)) {
             exactHead(pool, x, logits);
             return;
@@ -189,7 +208,21 @@ public final class ScreenedHead {
         int n = 0;
         int limit = Math.max(1, rows / MAX_CANDIDATE_SHARE);
         for (int r = 0; r < rows; r++) {
-            if (logits[r] + bound[r] * nx >= t) {
+            if (logits[r] + bound[r] * nx >= t) { // never true for a changed row's -inf
+                if (n == limit) {
+                    exactHead(pool, x, logits);
+                    return;
+                }
+                if (n == candidates.length) {
+                    candidates = java.util.Arrays.copyOf(candidates, 2 * n);
+                }
+                candidates[n++] = r;
+            }
+        }
+        for (int i = 0; i < changed; i++) {
+            int r = adjust.row(i);
+            logits[r] = changedCoarse[i];
+            if (changedHigh[i] >= t) {
                 if (n == limit) {
                     exactHead(pool, x, logits);
                     return;
@@ -208,40 +241,91 @@ public final class ScreenedHead {
     }
 
     /**
-     * The {@code k}-th largest {@code a[r] - c[r] nx}, kept in a small ascending array (most rows fall below its least and
-     * are passed over); NaN if a coarse logit is not finite.
+     * For each row {@code adjust} changes: keeps its coarse logit, the change of its upper bound ({@code changedHigh}) and
+     * puts the change of its lower bound into {@code lows} as the {@link #kthLowerBound} pass would; the row's own logit
+     * becomes -inf meanwhile, which that pass passes over and the candidate test never takes. The bounds are rounded
+     * outwards to floats before the change. False (take the exact head) if a coarse logit or a bound is not finite.
      */
-    private double kthLowerBound(float[] a, double nx, int k) {
+    private boolean boundChanged(LogitAdjustment adjust, int changed, float[] logits, double nx) {
+        if (changedCoarse.length < changed) {
+            changedCoarse = new float[changed];
+            changedHigh = new float[changed];
+            changedLow = new double[changed];
+        }
+        for (int i = 0; i < changed; i++) {
+            int r = adjust.row(i);
+            float a = logits[r];
+            double e = bound[r] * nx;
+            float lo = (float) (a - e);
+            if (lo > a - e) {
+                lo = Math.nextDown(lo);
+            }
+            float hi = (float) (a + e);
+            if (hi < a + e) {
+                hi = Math.nextUp(hi);
+            }
+            if (!Float.isFinite(a) || !Float.isFinite(lo) || !Float.isFinite(hi)) {
+                return false;
+            }
+            changedCoarse[i] = a;
+            changedLow[i] = adjust.apply(r, lo);
+            changedHigh[i] = adjust.apply(r, hi);
+            logits[r] = Float.NEGATIVE_INFINITY;
+        }
+        return true;
+    }
+
+    /**
+     * The {@code k}-th largest {@code a[r] - c[r] nx}, kept in a small ascending array (most rows fall below its least and
+     * are passed over), with the {@code changed} rows' changed lower bounds in place of theirs (their {@code a[r]} is
+     * -inf meanwhile); NaN if a coarse logit is not finite.
+     */
+    private double kthLowerBound(float[] a, double nx, int k, int changed) {
         if (lows.length < k) {
             lows = new double[k];
         }
         int held = 0;
+        int passed = 0;
         for (int r = 0; r < rows; r++) {
             float v = a[r];
             if (!Float.isFinite(v)) {
+                if (v == Float.NEGATIVE_INFINITY && passed < changed) {
+                    passed++; // a changed row: its lower bound comes below
+                    continue;
+                }
                 return Double.NaN;
             }
             double lo = v - bound[r] * nx;
-            if (held == k) {
-                if (lo <= lows[0]) {
-                    continue;
-                }
-                int i = 0; // drop the least, insert in order
-                while (i + 1 < k && lows[i + 1] < lo) {
-                    lows[i] = lows[i + 1];
-                    i++;
-                }
-                lows[i] = lo;
-            } else {
-                int i = held++;
-                while (i > 0 && lows[i - 1] > lo) {
-                    lows[i] = lows[i - 1];
-                    i--;
-                }
-                lows[i] = lo;
+            if (held < k || lo > lows[0]) {
+                held = insert(lo, held, k);
+            }
+        }
+        for (int i = 0; i < changed; i++) {
+            if (held < k || changedLow[i] > lows[0]) {
+                held = insert(changedLow[i], held, k);
             }
         }
         return lows[0];
+    }
+
+    /** Inserts {@code lo} in order, dropping the least when {@code k} are held; returns how many are held. */
+    private int insert(double lo, int held, int k) {
+        if (held == k) {
+            int i = 0;
+            while (i + 1 < k && lows[i + 1] < lo) {
+                lows[i] = lows[i + 1];
+                i++;
+            }
+            lows[i] = lo;
+            return held;
+        }
+        int i = held;
+        while (i > 0 && lows[i - 1] > lo) {
+            lows[i] = lows[i - 1];
+            i--;
+        }
+        lows[i] = lo;
+        return held + 1;
     }
 
     private void exactHead(Parallel pool, float[] x, float[] logits) {

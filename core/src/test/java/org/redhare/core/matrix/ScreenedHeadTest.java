@@ -106,6 +106,95 @@ class ScreenedHeadTest {
         assertThat(most).as("rows computed exactly").isLessThanOrEqualTo(rows / 16);
     }
 
+    /** A sampler's penalties on some rows: a repetition penalty then a constant subtracted (negative: a boost). */
+    private record Penalties(int[] rows, float[] repetition, float[] minus) implements LogitAdjustment {
+        @Override
+        public int count() {
+            return rows.length;
+        }
+
+        @Override
+        public int row(int i) {
+            return rows[i];
+        }
+
+        @Override
+        public float apply(int row, float logit) {
+            for (int i = 0; i < rows.length; i++) {
+                if (rows[i] == row) {
+                    float l = logit > 0 ? logit / repetition[i] : logit * repetition[i];
+                    return l - minus[i];
+                }
+            }
+            return logit;
+        }
+
+        void applyTo(float[] y) {
+            for (int r : rows) {
+                y[r] = apply(r, y[r]);
+            }
+        }
+    }
+
+    /**
+     * Penalties applied after the screened head give the k largest that they give after the exact head, bit for bit: the
+     * penalized rows' bounds go through the penalties, so a row the penalties lift from far below (a negative presence
+     * penalty) is computed exactly, and a top row they push down gives way to the next.
+     */
+    @ParameterizedTest(name = "{2} [{0} x {1}]")
+    @CsvSource({"3001, 224, BF16", "2048, 64, F32", "1001, 100, F16"})
+    void penaltiesAfterTheHeadKeepTheLargestExact(int rows, int cols, DType dtype) {
+        Random rnd = new Random(7 * rows + cols);
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian() * 0.05f;
+        }
+        WeightMatrix head = WeightMatrixTest.make(dtype, w, rows, cols);
+        ScreenedHead s = ScreenedHead.of(ONE, head);
+        int lifted = 0;
+        for (int t = 0; t < 40; t++) {
+            float[] x = new float[cols];
+            for (int c = 0; c < cols; c++) {
+                x[c] = (float) rnd.nextGaussian();
+            }
+            float[] exact = new float[rows];
+            head.multiply(ONE, x, 1, exact);
+            int k = new int[] {1, 3, 20}[t % 3];
+            int[] order = top(exact, rows, rows);
+            int n = 6 + rnd.nextInt(30);
+            int[] pr = new int[n];
+            float[] rep = new float[n];
+            float[] minus = new float[n];
+            java.util.Set<Integer> used = new java.util.HashSet<>();
+            for (int i = 0; i < n; i++) {
+                int r;
+                do {
+                    // the top rows, rows from the middle, rows from the bottom
+                    r = i < 3 ? order[i] : i % 2 == 0 ? order[rows / 3 + rnd.nextInt(rows / 3)] : order[rows - 1 - rnd.nextInt(rows / 4)];
+                } while (!used.add(r));
+                pr[i] = r;
+                rep[i] = i % 3 == 0 ? 1f : 0.5f + 2 * rnd.nextFloat();
+                minus[i] = i < 3 ? 2f * (exact[order[0]] - exact[order[2 * k + 5]]) : i % 4 == 1 ? -(exact[order[0]] - exact[r]) - 0.01f * rnd.nextFloat() : 0.3f * (float) rnd.nextGaussian();
+            }
+            Penalties p = new Penalties(pr, rep, minus);
+            float[] want = exact.clone();
+            p.applyTo(want);
+            int[] wantTop = top(want, rows, k);
+            float[] got = new float[rows];
+            s.topLogits(t % 2 == 0 ? ONE : THREE, x, k, got, p);
+            assertThat(s.lastCandidates()).as("token %d screened", t).isBetween(k, rows / 16);
+            p.applyTo(got);
+            assertThat(top(got, rows, k)).as("token %d: the %d largest after the penalties", t, k).isEqualTo(wantTop);
+            for (int r : wantTop) {
+                assertThat(Float.floatToRawIntBits(got[r])).as("row %d", r).isEqualTo(Float.floatToRawIntBits(want[r]));
+                if (java.util.Arrays.stream(pr).anyMatch(q -> q == r) && java.util.Arrays.stream(order).limit(rows / 16).noneMatch(q -> q == r)) {
+                    lifted++; // a penalized row from beyond the screen's reach without the penalties
+                }
+            }
+        }
+        assertThat(lifted).as("rows the penalties lifted into the largest").isPositive();
+    }
+
     /** The int8 copy's kernel against a double-precision reference over its own widened rows, on odd shapes. */
     @ParameterizedTest(name = "[{0} x {1}]")
     @CsvSource({"5, 64", "13, 100", "31, 300", "64, 512", "9, 17", "1030, 96"})

@@ -102,7 +102,7 @@ public final class Decoder implements CausalLM {
             Ops.rmsNormRow(x, rows[i] * hidden, finalNorm, eps, hidden, xn, i * hidden);
         }
         if (screen != null && batch.exactTop() > 0 && rows.length == 1) {
-            screen.topLogits(pool, xn, batch.exactTop(), logits);
+            screen.topLogits(pool, xn, batch.exactTop(), logits, batch.adjust());
         } else {
             lmHead.multiply(pool, xn, rows.length, logits);
         }
