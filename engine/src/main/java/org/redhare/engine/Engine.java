@@ -489,9 +489,20 @@ public final class Engine implements AutoCloseable {
             }
             List<TokenLogprob> top = logprobs.top(logits, off, vocab, topN, logZ);
             // Logprobs describe the model's raw distribution; penalties must not leak into them.
-            int token = s.sampler.modifiesLogits()
-                    ? s.sampler.sample(logprobs.copy(logits, off, vocab), 0, vocab)
-                    : s.sampler.sample(logits, off, vocab);
+            TokenConstraint constraint = s.request.constraint();
+            int token;
+            if (constraint == null) {
+                token = s.sampler.modifiesLogits()
+                        ? s.sampler.sample(logprobs.copy(logits, off, vocab), 0, vocab)
+                        : s.sampler.sample(logits, off, vocab);
+            } else {
+                token = constrained(s.sampler, constraint, logits, off, vocab);
+                if (token < 0) {
+                    finish(s, FinishReason.ERROR, "no token of the vocabulary can continue the text in the required format");
+                    continue;
+                }
+                constraint.accept(token);
+            }
             float logprob = logits[off + token] - logZ;
             s.sampler.accept(token);
             s.append(token);
@@ -500,7 +511,7 @@ public final class Engine implements AutoCloseable {
             }
             s.handle.emit(new GenerationEvent.Token(token, logprob, top));
             stats.generatedTokens.incrementAndGet();
-            if (!s.request.ignoreEos() && s.request.stopTokenIds().contains(token)) {
+            if ((!s.request.ignoreEos() && s.request.stopTokenIds().contains(token)) || (constraint != null && constraint.complete())) {
                 finish(s, FinishReason.STOP, null);
             } else if (s.generated >= s.request.maxTokens()) {
                 finish(s, FinishReason.LENGTH, null);
@@ -508,6 +519,34 @@ public final class Engine implements AutoCloseable {
                 finish(s, FinishReason.CONTEXT_LENGTH, "reached the context length of " + config.maxContext() + " tokens");
             }
         }
+    }
+
+    /**
+     * A token for a constrained sequence: drawn as usual and kept if the constraint allows it; otherwise drawn again with
+     * every token the constraint refuses masked out. The two draws together pick each allowed token with its probability
+     * renormalized over the allowed ones (a first draw of {@code t} has chance {@code p(t)}, a refused first draw
+     * {@code 1 - P}, then {@code p(t) / P}: in all {@code p(t) / P}). The raw logits stay as they are, for logprobs. -1
+     * if no token is allowed.
+     */
+    private int constrained(Sampler sampler, TokenConstraint constraint, float[] logits, int off, int vocab) {
+        int token = sampler.sample(logprobs.copy(logits, off, vocab), 0, vocab);
+        if (constraint.allows(token)) {
+            return token;
+        }
+        float[] masked = logprobs.copy(logits, off, vocab);
+        int allowed = 0;
+        for (int v = 0; v < vocab; v++) {
+            if (constraint.allows(v)) {
+                allowed++;
+            } else {
+                masked[v] = Float.NEGATIVE_INFINITY;
+            }
+        }
+        if (allowed == 0) {
+            return -1;
+        }
+        token = sampler.sample(masked, 0, vocab);
+        return constraint.allows(token) ? token : -1;
     }
 
     /** Ends a running sequence: frees its blocks (before the caller hears of it), then reports. */

@@ -14,9 +14,10 @@ import java.util.Set;
  * @param logprobs       report each sampled token's logprob (implied by the two above); without it the logprob is NaN,
  *                       and a greedy or top-k request need not compute the whole softmax (nor, with a screened LM head,
  *                       every logit)
+ * @param constraint     what tokens may come next (a JSON schema, say), or null for any; its own instance per request
  */
 public record GenerationRequest(int[] prompt, SamplingParams sampling, int maxTokens, Set<Integer> stopTokenIds, boolean ignoreEos,
-                                int topLogprobs, boolean promptLogprobs, boolean logprobs) {
+                                int topLogprobs, boolean promptLogprobs, boolean logprobs, TokenConstraint constraint) {
     /** Most alternatives per token a request may ask for (as the OpenAI API). */
     public static final int MAX_TOP_LOGPROBS = 20;
 
@@ -33,6 +34,12 @@ public record GenerationRequest(int[] prompt, SamplingParams sampling, int maxTo
         prompt = prompt.clone();
         stopTokenIds = Set.copyOf(stopTokenIds);
         logprobs = logprobs || topLogprobs > 0 || promptLogprobs;
+    }
+
+    /** Without a constraint. */
+    public GenerationRequest(int[] prompt, SamplingParams sampling, int maxTokens, Set<Integer> stopTokenIds, boolean ignoreEos,
+                             int topLogprobs, boolean promptLogprobs, boolean logprobs) {
+        this(prompt, sampling, maxTokens, stopTokenIds, ignoreEos, topLogprobs, promptLogprobs, logprobs, null);
     }
 
     /** With each sampled token's logprob (and {@code topLogprobs} alternatives). */
@@ -55,7 +62,7 @@ public record GenerationRequest(int[] prompt, SamplingParams sampling, int maxTo
      * some logits first: the step passes the sampler to the model as the change ({@code ForwardBatch#adjust}).
      */
     int exactTop() {
-        if (logprobs) {
+        if (logprobs || constraint != null) { // a constrained sampler may need any logit
             return 0;
         }
         if (sampling.greedy()) {

@@ -125,6 +125,10 @@ final class GenerationApi {
     private ObjectNode run(ServedModel model, SamplingRequest sr, List<int[]> prompts, List<Choice.Echo> echoes, PromptFormatter.ChatPrompt chat,
                            boolean isChat, Response response) throws IOException, InterruptedException {
         int ctx = model.maxContext();
+        if (sr.format() != null && !model.formatter().hasTokenizer()) {
+            throw ApiException.invalid("response_format", "response_format needs the model's tokenizer to know what each token writes,"
+                    + " and this model has none");
+        }
         List<GenerationRequest> requests = new ArrayList<>();
         Set<Integer> stopIds = new HashSet<>(model.formatter().stopTokenIds());
         stopIds.addAll(model.engine().model().config().eosTokenIds());
@@ -152,8 +156,10 @@ final class GenerationApi {
                 try {
                     // Echoed prompt logprobs need the whole prompt computed, which skips the prefix cache: ask only then.
                     // Without logprobs a greedy request may skip the softmax and screen the LM head: ask only when asked.
+                    JsonConstraint format = sr.format() == null ? null : new JsonConstraint(sr.format(), model.formatter(),
+                            model.engine().model().vocabSize(), chat != null && chat.reasoning() != null && chat.reasoning().startsInReasoning());
                     requests.add(new GenerationRequest(prompt, sp, maxTokens, stopIds, sr.ignoreEos(),
-                            sr.logprobs() != null ? sr.logprobs() : 0, sr.echo() && sr.logprobs() != null, sr.logprobs() != null));
+                            sr.logprobs() != null ? sr.logprobs() : 0, sr.echo() && sr.logprobs() != null, sr.logprobs() != null, format));
                 } catch (InvalidRequestException e) {
                     throw ApiException.invalid(null, e.getMessage());
                 }

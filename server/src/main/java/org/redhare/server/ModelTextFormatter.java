@@ -111,6 +111,16 @@ public final class ModelTextFormatter implements PromptFormatter {
     }
 
     @Override
+    public boolean isSpecial(int id) {
+        return text.tokenizer().isSpecial(id);
+    }
+
+    @Override
+    public int vocabularySize() {
+        return text.tokenizer().vocabSize();
+    }
+
+    @Override
     public byte[] tokenBytes(int id) {
         String t = tokenText(id);
         if (t.indexOf('\uFFFD') < 0) {

@@ -49,6 +49,16 @@ public interface PromptFormatter {
     /** The exact bytes of one token (a token may hold part of a UTF-8 character, which its text cannot show). */
     byte[] tokenBytes(int id);
 
+    /** Whether {@code id} is a special token (BOS, EOS, end of turn: markup, not text). */
+    default boolean isSpecial(int id) {
+        return false;
+    }
+
+    /** How many token ids the tokenizer knows (0 without one). */
+    default int vocabularySize() {
+        return 0;
+    }
+
     /** Tokens that end a generation (EOS, end of turn). */
     Set<Integer> stopTokenIds();
 

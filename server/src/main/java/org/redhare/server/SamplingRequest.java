@@ -4,15 +4,18 @@ import java.util.List;
 import org.redhare.engine.InvalidRequestException;
 import org.redhare.engine.SamplingParams;
 import org.redhare.model.GenerationDefaults;
+import org.redhare.text.json.JsonSchemaGrammar;
+import com.fasterxml.jackson.databind.JsonNode;
 
 /**
  * The generation fields shared by /v1/completions and /v1/chat/completions, read and checked.
  *
  * @param maxTokens   null: as many as the context allows
  * @param logprobs    null: none; otherwise how many alternatives per token (0 = only the chosen token's)
+ * @param format      the JSON the output must be ({@code response_format}), or null for any text
  */
 record SamplingRequest(SamplingParams sampling, Integer maxTokens, List<String> stop, int n, boolean stream, boolean includeUsage,
-                       Integer logprobs, boolean echo, boolean ignoreEos) {
+                       Integer logprobs, boolean echo, boolean ignoreEos, JsonSchemaGrammar format) {
 
     static final int MAX_N = 16;
     static final int MAX_TOP_LOGPROBS = 20;
@@ -69,7 +72,47 @@ record SamplingRequest(SamplingParams sampling, Integer maxTokens, List<String> 
         } catch (InvalidRequestException e) {
             throw ApiException.invalid(null, e.getMessage());
         }
-        return new SamplingRequest(sp, maxTokens, p.stop(), n, stream, includeUsage, logprobs, echo, ignoreEos);
+        return new SamplingRequest(sp, maxTokens, p.stop(), n, stream, includeUsage, logprobs, echo, ignoreEos, responseFormat(p));
+    }
+
+    /**
+     * {@code response_format}: {@code text} (or none), {@code json_object} (any JSON object; llama.cpp's {@code schema}
+     * beside it is honoured), or {@code json_schema} with its {@code json_schema.schema}.
+     */
+    static JsonSchemaGrammar responseFormat(Params p) {
+        var rf = p.object("response_format");
+        if (rf == null) {
+            return null;
+        }
+        JsonNode type = rf.get("type");
+        String t = type != null && type.isTextual() ? type.asText() : null;
+        try {
+            if ("text".equals(t)) {
+                return null;
+            }
+            if ("json_object".equals(t)) {
+                JsonNode schema = rf.get("schema");
+                return schema != null && schema.isObject() ? JsonSchemaGrammar.fromSchema(schema) : JsonSchemaGrammar.anyObject();
+            }
+            if ("json_schema".equals(t)) {
+                JsonNode js = rf.get("json_schema");
+                if (js == null || !js.isObject()) {
+                    throw ApiException.invalid("response_format", "'response_format.json_schema' must be an object holding the 'schema'");
+                }
+                JsonNode schema = js.get("schema");
+                if (schema == null) {
+                    return JsonSchemaGrammar.anyObject();
+                }
+                if (!schema.isObject()) {
+                    throw ApiException.invalid("response_format", "'response_format.json_schema.schema' must be a JSON Schema object");
+                }
+                return JsonSchemaGrammar.fromSchema(schema);
+            }
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid("response_format", "response_format: " + e.getMessage());
+        }
+        throw ApiException.invalid("response_format", "'response_format.type' must be 'text', 'json_object' or 'json_schema', got "
+                + (type == null ? "none" : type.toString()));
     }
 
     private static <T> T orElse(T v, T d) {

@@ -201,6 +201,28 @@ class OpenAiSdkTest {
         assertThat(withTools.usage().orElseThrow().promptTokens()).isEqualTo(((ModelTextFormatter) ts.formatter).text().encodeRendered(rendered).length);
     }
 
+    public enum Mood { HAPPY, SAD, UNSURE }
+
+    public record Verdict(Mood mood, int score, boolean sure, List<Mood> history) {}
+
+    /**
+     * Structured outputs as the SDK does them: a Java class becomes the response_format's JSON schema and the reply is
+     * read back into it. The model's weights are random, so only the constraint makes the reply fit.
+     */
+    @Test
+    void structuredOutputsIntoAJavaClass() {
+        for (double temperature : new double[] {0.0, 1.0}) {
+            var params = ChatCompletionCreateParams.builder().model("tiny").addUserMessage("How do you feel?").maxCompletionTokens(300)
+                    .temperature(temperature).seed(5L).responseFormat(Verdict.class).build();
+            var reply = client.chat().completions().create(params);
+            var choice = reply.choices().get(0);
+            assertThat(choice.finishReason()).isEqualTo(ChatCompletion.Choice.FinishReason.STOP);
+            Verdict v = choice.message().content().orElseThrow();
+            assertThat(v.mood()).isNotNull();
+            assertThat(v.history()).doesNotContainNull();
+        }
+    }
+
     @Test
     void reasoningContentWhenTheTemplateOpensTheThinkBlock() throws Exception {
         try (TestServer thinking = new TestServer(TextModels.thinking(), ServerConfig.local("tiny"), TestServer.engineConfig())) {

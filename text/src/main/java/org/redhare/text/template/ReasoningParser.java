@@ -30,6 +30,11 @@ public final class ReasoningParser {
         return new ReasoningParser(p.endsWith(OPEN));
     }
 
+    /** The tag that ends the reasoning ({@code </think>}). */
+    public static String closeTag() {
+        return CLOSE;
+    }
+
     /** Whether generated text begins inside the reasoning (the prompt opened the think block). */
     public boolean startsInReasoning() {
         return startsInReasoning;

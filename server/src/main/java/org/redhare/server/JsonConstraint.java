@@ -1,0 +1,102 @@
+package org.redhare.server;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Collections;
+import java.util.Map;
+import java.util.WeakHashMap;
+import org.redhare.engine.TokenConstraint;
+import org.redhare.text.json.JsonMatcher;
+import org.redhare.text.json.JsonSchemaGrammar;
+import org.redhare.text.template.ReasoningParser;
+
+/**
+ * A request's {@code response_format} as a token constraint: each token's bytes must continue the JSON its grammar
+ * describes; special tokens (end of turn included) never do, and the generation ends when the JSON is whole. When the
+ * prompt opened a think block, the model reasons freely first and the JSON starts after {@code </think>}.
+ */
+final class JsonConstraint implements TokenConstraint {
+    /** Each formatter's token bytes, built once (a vocabulary of 150k tokens takes a fraction of a second). */
+    private static final Map<PromptFormatter, byte[][]> VOCABULARIES = Collections.synchronizedMap(new WeakHashMap<>());
+
+    private final JsonMatcher matcher;
+    private final byte[][] vocab; // null: never allowed (special, or beyond the tokenizer)
+    private final byte[] close;   // the end of the reasoning, while it has not been written; null once it has (or none)
+    private final PromptFormatter formatter;
+    private byte[] recent = new byte[0];
+
+    JsonConstraint(JsonSchemaGrammar grammar, PromptFormatter formatter, int modelVocab, boolean reasoningFirst) {
+        this.matcher = grammar.matcher();
+        this.formatter = formatter;
+        this.vocab = vocabulary(formatter, modelVocab);
+        this.close = reasoningFirst ? ReasoningParser.closeTag().getBytes(StandardCharsets.UTF_8) : null;
+    }
+
+    private static byte[][] vocabulary(PromptFormatter f, int modelVocab) {
+        byte[][] v = VOCABULARIES.get(f);
+        if (v != null && v.length == modelVocab) {
+            return v;
+        }
+        v = new byte[modelVocab][];
+        int known = Math.min(modelVocab, f.vocabularySize());
+        for (int id = 0; id < known; id++) {
+            if (!f.isSpecial(id)) {
+                byte[] b = f.tokenBytes(id);
+                v[id] = b.length > 0 ? b : null;
+            }
+        }
+        VOCABULARIES.put(f, v);
+        return v;
+    }
+
+    private boolean reasoning() {
+        return close != null && recent != null;
+    }
+
+    @Override
+    public boolean allows(int token) {
+        if (reasoning()) {
+            return true;
+        }
+        byte[] b = vocab[token];
+        return b != null && matcher.allows(b);
+    }
+
+    @Override
+    public void accept(int token) {
+        if (!reasoning()) {
+            matcher.accept(vocab[token]);
+            return;
+        }
+        // keep the last bytes written, to see the reasoning's end even when it spans tokens
+        byte[] b = formatter.tokenBytes(token);
+        byte[] joined = new byte[recent.length + b.length];
+        System.arraycopy(recent, 0, joined, 0, recent.length);
+        System.arraycopy(b, 0, joined, recent.length, b.length);
+        int at = indexOf(joined, close);
+        if (at < 0) {
+            recent = java.util.Arrays.copyOfRange(joined, Math.max(0, joined.length - close.length + 1), joined.length);
+            return;
+        }
+        recent = null; // the JSON starts here: what follows the tag in this token is its first bytes
+        byte[] rest = java.util.Arrays.copyOfRange(joined, at + close.length, joined.length);
+        matcher.accept(rest);
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    @Override
+    public boolean complete() {
+        return !reasoning() && matcher.complete();
+    }
+}

@@ -1,0 +1,446 @@
+package org.redhare.text.json;
+
+import java.util.List;
+import org.redhare.text.json.JsonSchemaGrammar.AnyValue;
+import org.redhare.text.json.JsonSchemaGrammar.ArrayNode;
+import org.redhare.text.json.JsonSchemaGrammar.Literals;
+import org.redhare.text.json.JsonSchemaGrammar.Node;
+import org.redhare.text.json.JsonSchemaGrammar.NumberNode;
+import org.redhare.text.json.JsonSchemaGrammar.ObjectNode;
+import org.redhare.text.json.JsonSchemaGrammar.Ref;
+import org.redhare.text.json.JsonSchemaGrammar.StringNode;
+import org.redhare.text.json.JsonSchemaGrammar.Union;
+
+/**
+ * Follows a {@link JsonSchemaGrammar} byte by byte: {@link #allows} says whether some bytes may come next (without
+ * taking them), {@link #accept} takes them, {@link #complete} says whether the document is whole. The state is a chain
+ * of immutable frames, so trying a token costs only the frames its bytes create.
+ *
+ * <p>Bytes are UTF-8: multi-byte characters may be split between tokens, and strings take well-formed UTF-8 only. Whitespace between tokens is allowed up to
+ * {@value #MAX_WHITESPACE} bytes in a row, and numbers up to {@value #MAX_DIGITS} digits a part, so that a model cannot
+ * run on in them forever. Nothing may come before the document or after its end.
+ */
+public final class JsonMatcher {
+    static final int MAX_WHITESPACE = 20;
+    static final int MAX_DIGITS = 20;
+
+    private Frame state;
+
+    JsonMatcher(Node root) {
+        this.state = new Value(root, MAX_WHITESPACE, null); // the document starts at once: no whitespace before it
+    }
+
+    /** Whether {@code bytes} may come next; the state does not change. */
+    public boolean allows(byte[] bytes) {
+        return feed(state, bytes) != null;
+    }
+
+    /** Takes {@code bytes} if they may come next; false (and no change) otherwise. */
+    public boolean accept(byte[] bytes) {
+        Frame f = feed(state, bytes);
+        if (f == null) {
+            return false;
+        }
+        state = f;
+        return true;
+    }
+
+    /** Whether the document is whole (nothing more may follow). */
+    public boolean complete() {
+        return state == DONE;
+    }
+
+    private static Frame feed(Frame f, byte[] bytes) {
+        for (byte b : bytes) {
+            f = f.step(b & 0xFF);
+            if (f == null) {
+                return null;
+            }
+        }
+        return f;
+    }
+
+    private static boolean ws(int b) {
+        return b == ' ' || b == '\n' || b == '\r' || b == '\t';
+    }
+
+    private static Node resolve(Node n) {
+        while (n instanceof Ref r) {
+            n = r.target;
+        }
+        return n;
+    }
+
+    /** One level of the document being written. */
+    private abstract static sealed class Frame permits Value, Obj, Arr, Str, Lit, Num, Done {
+        final Frame parent;
+
+        Frame(Frame parent) {
+            this.parent = parent;
+        }
+
+        /** The state after byte {@code b}, or null if {@code b} may not come here. */
+        abstract Frame step(int b);
+    }
+
+    private static final Frame DONE = new Done();
+
+    private static final class Done extends Frame {
+        Done() {
+            super(null);
+        }
+
+        @Override
+        Frame step(int b) {
+            return null;
+        }
+    }
+
+    /** The state after a value ends, {@code matched} being which literal it was (for object keys). */
+    private static Frame completed(Frame parent, int matched) {
+        if (parent == null) {
+            return DONE;
+        }
+        if (parent instanceof Obj o) {
+            if (o.phase == Obj.IN_KEY) {
+                return new Obj(o.node, Obj.AFTER_KEY, o.next, o.free() ? -1 : o.next + matched, 0, o.parent);
+            }
+            return new Obj(o.node, Obj.AFTER_VALUE, o.free() ? o.next : o.current + 1, -1, 0, o.parent); // IN_VALUE
+        }
+        Arr a = (Arr) parent; // IN_VALUE
+        return new Arr(a.node, Arr.AFTER_VALUE, a.count + 1, 0, a.parent);
+    }
+
+    /** A value is expected (whitespace first). */
+    private static final class Value extends Frame {
+        final Node node;
+        final int spaces;
+
+        Value(Node node, int spaces, Frame parent) {
+            super(parent);
+            this.node = node;
+            this.spaces = spaces;
+        }
+
+        @Override
+        Frame step(int b) {
+            if (ws(b)) {
+                return spaces < MAX_WHITESPACE ? new Value(node, spaces + 1, parent) : null;
+            }
+            return start(resolve(node), b, parent);
+        }
+
+        /** The frame a value of {@code n} opens with byte {@code b}, or null. */
+        static Frame start(Node n, int b, Frame parent) {
+            return switch (n) {
+                case AnyValue a -> switch (b) {
+                    case '{' -> new Obj(JsonSchemaGrammar.FREE_OBJECT, Obj.OPEN, 0, -1, 0, parent);
+                    case '[' -> new Arr(JsonSchemaGrammar.FREE_ARRAY, Arr.OPEN, 0, 0, parent);
+                    case '"' -> new Str(0, 0, parent);
+                    case 't', 'f', 'n' -> new Lit(JsonSchemaGrammar.KEYWORDS.texts(), null, 0, parent).step(b);
+                    default -> Num.startsWith(b) ? new Num(false, 0, 0, parent).step(b) : null;
+                };
+                case ObjectNode o -> b == '{' ? new Obj(o, Obj.OPEN, 0, -1, 0, parent) : null;
+                case ArrayNode a -> b == '[' ? new Arr(a, Arr.OPEN, 0, 0, parent) : null;
+                case StringNode s -> b == '"' ? new Str(0, 0, parent) : null;
+                case NumberNode x -> Num.startsWith(b) ? new Num(x.integer(), 0, 0, parent).step(b) : null;
+                case Literals l -> new Lit(l.texts(), null, 0, parent).step(b);
+                case Union u -> {
+                    for (Node o : u.options()) {
+                        Frame f = start(resolve(o), b, parent);
+                        if (f != null) {
+                            yield f;
+                        }
+                    }
+                    yield null;
+                }
+                case Ref r -> start(resolve(r), b, parent);
+            };
+        }
+    }
+
+    private static final class Obj extends Frame {
+        static final int OPEN = 0, AFTER_COMMA = 1, AFTER_KEY = 2, AFTER_VALUE = 3, IN_KEY = 10, IN_VALUE = 11;
+        final ObjectNode node;
+        final int phase;
+        final int next;    // the next property that may be written (schema objects)
+        final int current; // the property whose key was written (AFTER_KEY, IN_VALUE)
+        final int spaces;
+
+        Obj(ObjectNode node, int phase, int next, int current, int spaces, Frame parent) {
+            super(parent);
+            this.node = node;
+            this.phase = phase;
+            this.next = next;
+            this.current = current;
+            this.spaces = spaces;
+        }
+
+        boolean free() {
+            return node.free();
+        }
+
+        private boolean mayClose() {
+            return free() || node.nextRequired(next) == node.properties().size();
+        }
+
+        @Override
+        Frame step(int b) {
+            if (ws(b)) {
+                return spaces < MAX_WHITESPACE ? new Obj(node, phase, next, current, spaces + 1, parent) : null;
+            }
+            switch (phase) {
+                case OPEN, AFTER_COMMA -> {
+                    if (b == '}' && phase == OPEN) {
+                        return mayClose() ? completed(parent, 0) : null;
+                    }
+                    if (b != '"') {
+                        return null;
+                    }
+                    Obj inKey = new Obj(node, IN_KEY, next, -1, 0, parent);
+                    if (free()) {
+                        return new Str(0, 0, inKey);
+                    }
+                    List<JsonSchemaGrammar.Property> props = node.properties();
+                    if (next >= props.size()) {
+                        return null;
+                    }
+                    int last = Math.min(node.nextRequired(next), props.size() - 1);
+                    List<byte[]> keys = new java.util.ArrayList<>();
+                    for (int i = next; i <= last; i++) {
+                        keys.add(props.get(i).quoted());
+                    }
+                    return new Lit(keys, null, 0, inKey).step(b);
+                }
+                case AFTER_KEY -> {
+                    if (b != ':') {
+                        return null;
+                    }
+                    Node value = free() ? JsonSchemaGrammar.ANY : node.properties().get(current).value();
+                    return new Value(value, 0, new Obj(node, IN_VALUE, next, current, 0, parent));
+                }
+                case AFTER_VALUE -> {
+                    if (b == '}') {
+                        return mayClose() ? completed(parent, 0) : null;
+                    }
+                    if (b == ',' && (free() || next < node.properties().size())) {
+                        return new Obj(node, AFTER_COMMA, next, -1, 0, parent);
+                    }
+                    return null;
+                }
+                default -> throw new IllegalStateException("object frame in phase " + phase + " stepped");
+            }
+        }
+    }
+
+    private static final class Arr extends Frame {
+        static final int OPEN = 0, AFTER_VALUE = 1, AFTER_COMMA = 2, IN_VALUE = 10;
+        final ArrayNode node;
+        final int phase;
+        final int count;
+        final int spaces;
+
+        Arr(ArrayNode node, int phase, int count, int spaces, Frame parent) {
+            super(parent);
+            this.node = node;
+            this.phase = phase;
+            this.count = count;
+            this.spaces = spaces;
+        }
+
+        @Override
+        Frame step(int b) {
+            if (ws(b)) {
+                return spaces < MAX_WHITESPACE ? new Arr(node, phase, count, spaces + 1, parent) : null;
+            }
+            if (b == ']' && phase != AFTER_COMMA) {
+                return count >= node.minItems() ? completed(parent, 0) : null;
+            }
+            if (phase == AFTER_VALUE) {
+                return b == ',' && count < node.maxItems() ? new Arr(node, AFTER_COMMA, count, 0, parent) : null;
+            }
+            if (count >= node.maxItems()) {
+                return null;
+            }
+            return Value.start(resolve(node.items()), b, new Arr(node, IN_VALUE, count, 0, parent));
+        }
+    }
+
+    /** Inside a string, after its opening quote. */
+    private static final class Str extends Frame {
+        final int escape;  // 0 none, 1 after a backslash, 2..5: hex digits of a \\u escape still to come + 1
+        final int pending; // UTF-8 continuation bytes still to come
+        final int lo;      // the range the next continuation byte must fall in (narrower after E0, ED, F0, F4)
+        final int hi;
+
+        Str(int escape, int pending, Frame parent) {
+            this(escape, pending, 0x80, 0xBF, parent);
+        }
+
+        Str(int escape, int pending, int lo, int hi, Frame parent) {
+            super(parent);
+            this.escape = escape;
+            this.pending = pending;
+            this.lo = lo;
+            this.hi = hi;
+        }
+
+        @Override
+        Frame step(int b) {
+            if (escape == 1) {
+                if (b == 'u') {
+                    return new Str(5, 0, parent);
+                }
+                return "\"\\/bfnrt".indexOf(b) >= 0 ? new Str(0, 0, parent) : null;
+            }
+            if (escape > 1) {
+                boolean hex = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F');
+                return hex ? new Str(escape == 2 ? 0 : escape - 1, 0, parent) : null;
+            }
+            if (pending > 0) {
+                return b >= lo && b <= hi ? new Str(0, pending - 1, parent) : null;
+            }
+            if (b == '"') {
+                return completed(parent, 0);
+            }
+            if (b == '\\') {
+                return new Str(1, 0, parent);
+            }
+            if (b < 0x20) {
+                return null;
+            }
+            if (b < 0x80) {
+                return this;
+            }
+            // well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past U+10FFFF
+            if (b >= 0xC2 && b <= 0xDF) {
+                return new Str(0, 1, parent);
+            }
+            if (b >= 0xE0 && b <= 0xEF) {
+                return new Str(0, 2, b == 0xE0 ? 0xA0 : 0x80, b == 0xED ? 0x9F : 0xBF, parent);
+            }
+            if (b >= 0xF0 && b <= 0xF4) {
+                return new Str(0, 3, b == 0xF0 ? 0x90 : 0x80, b == 0xF4 ? 0x8F : 0xBF, parent);
+            }
+            return null;
+        }
+    }
+
+    /** One of some exact texts, {@code pos} bytes of it written; {@code alive}: the texts still possible (null: all). */
+    private static final class Lit extends Frame {
+        final List<byte[]> texts;
+        final int[] alive;
+        final int pos;
+
+        Lit(List<byte[]> texts, int[] alive, int pos, Frame parent) {
+            super(parent);
+            this.texts = texts;
+            this.alive = alive;
+            this.pos = pos;
+        }
+
+        private int count() {
+            return alive == null ? texts.size() : alive.length;
+        }
+
+        private int at(int i) {
+            return alive == null ? i : alive[i];
+        }
+
+        @Override
+        Frame step(int b) {
+            int n = count();
+            int[] still = new int[n];
+            int m = 0;
+            int whole = -1; // a text written whole so far (the byte then belongs to what follows)
+            for (int i = 0; i < n; i++) {
+                byte[] t = texts.get(at(i));
+                if (t.length == pos) {
+                    whole = at(i);
+                } else if ((t[pos] & 0xFF) == b) {
+                    still[m++] = at(i);
+                }
+            }
+            if (m == 0) {
+                return whole >= 0 ? feedAfter(completed(parent, whole), b) : null;
+            }
+            if (m == 1 && texts.get(still[0]).length == pos + 1) {
+                return completed(parent, still[0]); // the only text left, now whole
+            }
+            return new Lit(texts, java.util.Arrays.copyOf(still, m), pos + 1, parent);
+        }
+    }
+
+    private static Frame feedAfter(Frame f, int b) {
+        return f.step(b);
+    }
+
+    /** A number; {@code phase}: 0 start, 1 after '-', 2 after a leading 0, 3 integer digits, 4 after '.', 5 fraction digits, 6 after 'e', 7 after its sign, 8 exponent digits. */
+    private static final class Num extends Frame {
+        final boolean integer;
+        final int phase;
+        final int digits;
+
+        Num(boolean integer, int phase, int digits, Frame parent) {
+            super(parent);
+            this.integer = integer;
+            this.phase = phase;
+            this.digits = digits;
+        }
+
+        static boolean startsWith(int b) {
+            return b == '-' || (b >= '0' && b <= '9');
+        }
+
+        private boolean whole() {
+            return phase == 2 || phase == 3 || phase == 5 || phase == 8;
+        }
+
+        private Frame to(int p, int d) {
+            return d > MAX_DIGITS ? null : new Num(integer, p, d, parent);
+        }
+
+        @Override
+        Frame step(int b) {
+            boolean digit = b >= '0' && b <= '9';
+            switch (phase) {
+                case 0, 1 -> {
+                    if (b == '-' && phase == 0) {
+                        return to(1, 0);
+                    }
+                    if (digit) {
+                        return b == '0' ? to(2, 1) : to(3, 1);
+                    }
+                    return null;
+                }
+                case 3 -> {
+                    if (digit) {
+                        return to(3, digits + 1);
+                    }
+                }
+                case 4, 6, 7 -> {
+                    if (digit) {
+                        return to(phase == 4 ? 5 : 8, 1);
+                    }
+                    if (phase == 6 && (b == '+' || b == '-')) {
+                        return to(7, 0);
+                    }
+                    return null;
+                }
+                case 5, 8 -> {
+                    if (digit) {
+                        return to(phase, digits + 1);
+                    }
+                }
+                default -> { }
+            }
+            if (!integer && (phase == 2 || phase == 3) && b == '.') {
+                return to(4, 0);
+            }
+            if (!integer && (phase == 2 || phase == 3 || phase == 5) && (b == 'e' || b == 'E')) {
+                return to(6, 0);
+            }
+            return whole() ? feedAfter(completed(parent, 0), b) : null;
+        }
+    }
+}

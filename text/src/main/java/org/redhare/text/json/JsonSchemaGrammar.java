@@ -1,0 +1,348 @@
+package org.redhare.text.json;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What JSON a constrained generation may write: any JSON object (OpenAI's {@code json_object} response format), or the
+ * JSON that a JSON Schema describes ({@code json_schema}), as a grammar {@link JsonMatcher} follows byte by byte.
+ *
+ * <p>Written here because constrained decoding needs a matcher that can be asked, for each token of the vocabulary,
+ * whether its bytes may come next; the Java JSON Schema libraries validate finished documents only.
+ *
+ * <p>The schema subset: {@code type} (one or a list: object, array, string, number, integer, boolean, null),
+ * {@code properties} with {@code required} (properties are written in the schema's order, the optional ones may be left
+ * out; an object schema without {@code properties} takes any keys), {@code items} with {@code minItems}/{@code maxItems},
+ * {@code enum} and {@code const}, {@code anyOf}/{@code oneOf} of schemas that begin with different characters (such as
+ * a type and null), and {@code $ref} into {@code $defs} or {@code definitions} (recursion allowed). Keywords that only
+ * narrow values ({@code pattern}, {@code format}, {@code minimum}, {@code minLength}, ...) are not enforced. Anything else
+ * the grammar cannot honour is an {@link IllegalArgumentException} saying which part.
+ */
+public final class JsonSchemaGrammar {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What a value may be. */
+    sealed interface Node permits AnyValue, ObjectNode, ArrayNode, StringNode, NumberNode, Literals, Union, Ref {}
+
+    /** Any JSON value. */
+    record AnyValue() implements Node {}
+
+    /** An object: its properties in order ({@code free}: any keys, any values). */
+    record ObjectNode(List<Property> properties, boolean free) implements Node {
+        /** The index of the first required property at or after {@code from}, or {@code properties.size()}. */
+        int nextRequired(int from) {
+            for (int i = from; i < properties.size(); i++) {
+                if (properties.get(i).required()) {
+                    return i;
+                }
+            }
+            return properties.size();
+        }
+    }
+
+    record Property(String name, byte[] quoted, Node value, boolean required) {}
+
+    record ArrayNode(Node items, int minItems, int maxItems) implements Node {}
+
+    record StringNode() implements Node {}
+
+    record NumberNode(boolean integer) implements Node {}
+
+    /** One of these exact JSON texts (enum, const, true/false, null). */
+    record Literals(List<byte[]> texts) implements Node {}
+
+    /** One of these, told apart by their first character. */
+    record Union(List<Node> options) implements Node {}
+
+    /** A named definition, resolved when first used (so definitions may refer to themselves). */
+    static final class Ref implements Node {
+        final String ref;
+        Node target;
+
+        Ref(String ref) {
+            this.ref = ref;
+        }
+    }
+
+    static final Node ANY = new AnyValue();
+    static final Node BOOLEAN = new Literals(List.of(bytes("true"), bytes("false")));
+    static final Node NULL = new Literals(List.of(bytes("null")));
+    static final ObjectNode FREE_OBJECT = new ObjectNode(List.of(), true);
+    static final ArrayNode FREE_ARRAY = new ArrayNode(ANY, 0, Integer.MAX_VALUE);
+    static final Literals KEYWORDS = new Literals(List.of(bytes("true"), bytes("false"), bytes("null")));
+
+    private final Node root;
+
+    private JsonSchemaGrammar(Node root) {
+        this.root = root;
+    }
+
+    Node root() {
+        return root;
+    }
+
+    /** Any JSON object: OpenAI's {@code response_format: {"type": "json_object"}}. */
+    public static JsonSchemaGrammar anyObject() {
+        return new JsonSchemaGrammar(FREE_OBJECT);
+    }
+
+    /** The JSON {@code schema} describes; its root must be an object or an array (so that the end is seen). */
+    public static JsonSchemaGrammar fromSchema(JsonNode schema) {
+        Compiler c = new Compiler(schema);
+        Node root = c.compile(schema, "schema");
+        c.resolveAll();
+        Node r = root instanceof Ref ref ? ref.target : root;
+        if (!(r instanceof ObjectNode) && !(r instanceof ArrayNode)) {
+            throw new IllegalArgumentException("the schema's root must be an object or an array (the end of a number or string at the top"
+                    + " level cannot be told apart from more of it)");
+        }
+        return new JsonSchemaGrammar(root);
+    }
+
+    public static JsonSchemaGrammar fromSchema(String schemaJson) {
+        try {
+            return fromSchema(JSON.readTree(schemaJson));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException("the schema is not valid JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    /** A matcher at the start of the document. */
+    public JsonMatcher matcher() {
+        return new JsonMatcher(root);
+    }
+
+    static byte[] bytes(String s) {
+        return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** Turns schema JSON into nodes. */
+    private static final class Compiler {
+        private final JsonNode document;
+        private final Map<String, Ref> refs = new HashMap<>();
+
+        Compiler(JsonNode document) {
+            this.document = document;
+        }
+
+        Node compile(JsonNode s, String where) {
+            if (s == null || s.isNull() || (s.isBoolean() && s.asBoolean()) || (s.isObject() && s.isEmpty())) {
+                return ANY;
+            }
+            if (!s.isObject()) {
+                throw new IllegalArgumentException(where + " must be a JSON Schema object, got " + s);
+            }
+            if (s.has("$ref")) {
+                String ref = s.get("$ref").asText();
+                return refs.computeIfAbsent(ref, Ref::new);
+            }
+            if (s.has("const")) {
+                return new Literals(List.of(literal(s.get("const"), where + ".const")));
+            }
+            if (s.has("enum")) {
+                JsonNode e = s.get("enum");
+                if (!e.isArray() || e.isEmpty()) {
+                    throw new IllegalArgumentException(where + ".enum must be a non-empty array");
+                }
+                List<byte[]> texts = new ArrayList<>();
+                for (JsonNode v : e) {
+                    texts.add(literal(v, where + ".enum"));
+                }
+                return new Literals(texts);
+            }
+            for (String key : new String[] {"anyOf", "oneOf"}) {
+                if (s.has(key)) {
+                    JsonNode list = s.get(key);
+                    if (!list.isArray() || list.isEmpty()) {
+                        throw new IllegalArgumentException(where + "." + key + " must be a non-empty array");
+                    }
+                    List<Node> options = new ArrayList<>();
+                    for (int i = 0; i < list.size(); i++) {
+                        options.add(compile(list.get(i), where + "." + key + "[" + i + "]"));
+                    }
+                    return union(options, where + "." + key);
+                }
+            }
+            if (s.has("allOf")) {
+                JsonNode list = s.get("allOf");
+                if (list.isArray() && list.size() == 1) {
+                    return compile(list.get(0), where + ".allOf[0]");
+                }
+                throw new IllegalArgumentException(where + ".allOf with more than one schema is not supported");
+            }
+            JsonNode type = s.get("type");
+            if (type == null) {
+                if (s.has("properties")) {
+                    return object(s, where);
+                }
+                if (s.has("items")) {
+                    return array(s, where);
+                }
+                return ANY;
+            }
+            if (type.isArray()) {
+                List<Node> options = new ArrayList<>();
+                for (JsonNode t : type) {
+                    options.add(typed(t.asText(), s, where));
+                }
+                return options.size() == 1 ? options.get(0) : union(options, where + ".type");
+            }
+            return typed(type.asText(), s, where);
+        }
+
+        Node typed(String type, JsonNode s, String where) {
+            return switch (type) {
+                case "object" -> object(s, where);
+                case "array" -> array(s, where);
+                case "string" -> new StringNode();
+                case "number" -> new NumberNode(false);
+                case "integer" -> new NumberNode(true);
+                case "boolean" -> BOOLEAN;
+                case "null" -> NULL;
+                default -> throw new IllegalArgumentException(where + ".type '" + type + "' is not a JSON Schema type");
+            };
+        }
+
+        Node object(JsonNode s, String where) {
+            JsonNode props = s.get("properties");
+            if (props == null || !props.isObject() || props.isEmpty()) {
+                return new ObjectNode(List.of(), true);
+            }
+            Set<String> required = new LinkedHashSet<>();
+            JsonNode req = s.get("required");
+            if (req != null && req.isArray()) {
+                for (JsonNode r : req) {
+                    required.add(r.asText());
+                }
+            }
+            List<Property> out = new ArrayList<>();
+            var it = props.fields();
+            while (it.hasNext()) {
+                var e = it.next();
+                String name = e.getKey();
+                byte[] quoted;
+                try {
+                    quoted = JSON.writeValueAsBytes(name);
+                } catch (com.fasterxml.jackson.core.JsonProcessingException x) {
+                    throw new IllegalStateException(x);
+                }
+                out.add(new Property(name, quoted, compile(e.getValue(), where + ".properties." + name), required.contains(name)));
+            }
+            for (String r : required) {
+                if (!props.has(r)) {
+                    throw new IllegalArgumentException(where + ".required names '" + r + "', which is not among its properties");
+                }
+            }
+            return new ObjectNode(List.copyOf(out), false);
+        }
+
+        Node array(JsonNode s, String where) {
+            int min = s.path("minItems").asInt(0);
+            int max = s.has("maxItems") ? s.get("maxItems").asInt() : Integer.MAX_VALUE;
+            if (min < 0 || max < min) {
+                throw new IllegalArgumentException(where + ": minItems " + min + " and maxItems " + max + " admit no array");
+            }
+            return new ArrayNode(compile(s.get("items"), where + ".items"), min, max);
+        }
+
+        Node union(List<Node> options, String where) {
+            // told apart by the first character: at most one option of each kind
+            Set<Character> firsts = new java.util.HashSet<>();
+            for (Node o : options) {
+                for (char c : firstChars(o).toCharArray()) {
+                    if (!firsts.add(c)) {
+                        throw new IllegalArgumentException(where + ": its options begin alike ('" + c + "'), which this grammar cannot"
+                                + " tell apart; give one option per type");
+                    }
+                }
+            }
+            return new Union(List.copyOf(options));
+        }
+
+        private String firstChars(Node n) {
+            return switch (n) {
+                case AnyValue a -> "{[\"-0123456789tfn";
+                case ObjectNode o -> "{";
+                case ArrayNode a -> "[";
+                case StringNode s -> "\"";
+                case NumberNode x -> "-0123456789";
+                case Literals l -> {
+                    StringBuilder b = new StringBuilder();
+                    for (byte[] t : l.texts()) {
+                        char c = (char) t[0];
+                        if (b.indexOf(String.valueOf(c)) < 0) {
+                            b.append(c);
+                        }
+                    }
+                    yield b.toString();
+                }
+                case Union u -> {
+                    StringBuilder b = new StringBuilder();
+                    u.options().forEach(o -> b.append(firstChars(o)));
+                    yield b.toString();
+                }
+                case Ref r -> r.target != null ? firstChars(r.target) : ""; // not resolved yet: the matcher takes the first option that fits
+            };
+        }
+
+        private byte[] literal(JsonNode v, String where) {
+            if (v.isObject() || v.isArray()) {
+                throw new IllegalArgumentException(where + ": object and array values are not supported, got " + v);
+            }
+            try {
+                return JSON.writeValueAsBytes(v);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        void resolveAll() {
+            // definitions may add refs of their own: resolve until none is left
+            boolean more = true;
+            while (more) {
+                more = false;
+                for (Ref r : List.copyOf(refs.values())) {
+                    if (r.target == null) {
+                        r.target = resolve(r.ref);
+                        more = true;
+                    }
+                }
+            }
+            for (Ref r : refs.values()) {
+                Set<Ref> seen = new java.util.HashSet<>();
+                Node t = r.target;
+                while (t instanceof Ref next) {
+                    if (!seen.add(next)) {
+                        throw new IllegalArgumentException("$ref " + r.ref + " refers only to itself");
+                    }
+                    t = next.target;
+                }
+            }
+        }
+
+        private Node resolve(String ref) {
+            String path;
+            if (ref.startsWith("#/$defs/")) {
+                path = "$defs";
+            } else if (ref.startsWith("#/definitions/")) {
+                path = "definitions";
+            } else if (ref.equals("#")) {
+                return compile(document, "#");
+            } else {
+                throw new IllegalArgumentException("$ref " + ref + " is not supported: use #, #/$defs/NAME or #/definitions/NAME");
+            }
+            String name = ref.substring(path.length() + 3).replace("~1", "/").replace("~0", "~");
+            JsonNode def = document.path(path).get(name);
+            if (def == null) {
+                throw new IllegalArgumentException("$ref " + ref + " names no definition");
+            }
+            return compile(def, ref);
+        }
+    }
+}

@@ -1,0 +1,213 @@
+package org.redhare.text.json;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class JsonMatcherTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private static byte[] b(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Fed one byte at a time: true if every byte was taken and the document is whole. */
+    private static boolean whole(JsonSchemaGrammar g, String doc) {
+        JsonMatcher m = g.matcher();
+        for (byte x : b(doc)) {
+            if (!m.accept(new byte[] {x})) {
+                return false;
+            }
+        }
+        return m.complete();
+    }
+
+    /** Whether the text is a possible beginning (every byte taken). */
+    private static boolean prefix(JsonSchemaGrammar g, String text) {
+        return g.matcher().accept(b(text));
+    }
+
+    @Test
+    void anyObjectTakesJsonObjectsAndNothingElse() throws Exception {
+        JsonSchemaGrammar g = JsonSchemaGrammar.anyObject();
+        for (String ok : new String[] {"{}", "{\"a\":1}", "{\n  \"a\": [1, -2.5e+3, 0, 0.25, true, false, null],\n  \"b\": {\"c\": \"x\\\"y\\\\z\\u00e9\\n\"}\n}",
+                "{\"caf\u00e9\": \"\u4e2d\u6587 \uD83D\uDE00\"}", "{\"a\":[],\"b\":{},\"c\":[[]]}", "{\"e\":1E5,\"f\":-0.0}"}) {
+            assertThat(whole(g, ok)).as(ok).isTrue();
+            assertThat(JSON.readTree(ok).isObject()).isTrue(); // the documents are JSON indeed
+        }
+        for (String bad : new String[] {"[]", "\"a\"", "1", "{,}", "{\"a\" 1}", "{\"a\":1,}", "{\"a\":01}", "{\"a\":tru}", "{\"a\":-}",
+                "{\"a\":1.}", "{\"a\":1e}", "{'a':1}", "{\"a\":\"\u0001\"}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12g4\"}", "{\"a\":[1 2]}", "{a:1}",
+                "{\"a\":1}}", "{\"a\":1} ", " {}", "\n{}"}) {
+            assertThat(whole(g, bad)).as(bad).isFalse();
+        }
+        assertThat(prefix(g, "{\"a\": [1, {\"b\": \"unfinished")).isTrue();
+        assertThat(g.matcher().complete()).isFalse();
+    }
+
+    @Test
+    void utf8IsCheckedAcrossSplitsAndTheMatcherOnlyMovesOnAccept() {
+        JsonSchemaGrammar g = JsonSchemaGrammar.anyObject();
+        JsonMatcher m = g.matcher();
+        byte[] e = b("\u00e9"); // C3 A9, written in two tokens
+        assertThat(m.accept(b("{\"k\":\""))).isTrue();
+        assertThat(m.accept(new byte[] {e[0]})).isTrue();
+        assertThat(m.allows(b("\""))).as("a character cut short").isFalse();
+        assertThat(m.allows(new byte[] {(byte) 0xC3})).as("a lead byte where a continuation must come").isFalse();
+        assertThat(m.accept(new byte[] {e[1]})).isTrue();
+        assertThat(m.allows(new byte[] {(byte) 0xA9})).as("a stray continuation").isFalse();
+        assertThat(m.allows(new byte[] {(byte) 0xFF})).isFalse();
+        assertThat(m.allows(b("\"}"))).isTrue();
+        assertThat(m.complete()).as("allows takes nothing").isFalse();
+        assertThat(m.accept(b("\"}"))).isTrue();
+        assertThat(m.complete()).isTrue();
+        assertThat(m.allows(b(" "))).as("nothing after the end").isFalse();
+    }
+
+    @Test
+    void whitespaceAndDigitsAreBounded() {
+        JsonSchemaGrammar g = JsonSchemaGrammar.anyObject();
+        assertThat(prefix(g, "{" + " ".repeat(JsonMatcher.MAX_WHITESPACE))).isTrue();
+        assertThat(prefix(g, "{" + " ".repeat(JsonMatcher.MAX_WHITESPACE + 1))).isFalse();
+        assertThat(prefix(g, "{\"a\":" + "9".repeat(JsonMatcher.MAX_DIGITS))).isTrue();
+        assertThat(prefix(g, "{\"a\":" + "9".repeat(JsonMatcher.MAX_DIGITS + 1))).isFalse();
+    }
+
+    static final String PERSON = """
+            {"type": "object",
+             "properties": {
+               "name": {"type": "string"},
+               "age": {"type": "integer"},
+               "nick": {"type": ["string", "null"]},
+               "role": {"enum": ["admin", "user", 7, null]},
+               "tags": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}, "minItems": 1, "maxItems": 2},
+               "boss": {"$ref": "#/$defs/Person"}
+             },
+             "required": ["name", "age", "tags"],
+             "additionalProperties": false,
+             "$defs": {"Person": {"type": "object", "properties": {"name": {"type": "string"}, "boss": {"anyOf": [{"$ref": "#/$defs/Person"},
+               {"type": "null"}]}}, "required": ["name", "boss"]}}}
+            """;
+
+    @Test
+    void schemasFixTheKeysTheirOrderAndTheTypes() {
+        JsonSchemaGrammar g = JsonSchemaGrammar.fromSchema(PERSON);
+        assertThat(whole(g, "{\"name\":\"Ann\",\"age\":41,\"tags\":[\"a\"]}")).isTrue();
+        assertThat(whole(g, "{\"name\": \"Ann\", \"age\": -3, \"nick\": null, \"role\": 7, \"tags\": [\"b\", \"a\"],"
+                + " \"boss\": {\"name\": \"Bo\", \"boss\": {\"name\": \"Cy\", \"boss\": null}}}")).isTrue();
+        assertThat(whole(g, "{\"name\":\"Ann\",\"age\":41,\"role\":\"user\",\"tags\":[\"a\"]}")).isTrue();
+        for (String bad : new String[] {
+            "{\"age\":41,\"name\":\"Ann\",\"tags\":[\"a\"]}",       // out of order
+            "{\"name\":\"Ann\",\"tags\":[\"a\"]}",                  // a required key left out
+            "{\"name\":\"Ann\",\"age\":41}",                        // tags required
+            "{\"name\":\"Ann\",\"age\":4.5,\"tags\":[\"a\"]}",      // not an integer
+            "{\"name\":\"Ann\",\"age\":41,\"tags\":[]}",            // minItems
+            "{\"name\":\"Ann\",\"age\":41,\"tags\":[\"a\",\"b\",\"a\"]}", // maxItems
+            "{\"name\":\"Ann\",\"age\":41,\"tags\":[\"c\"]}",       // enum
+            "{\"name\":\"Ann\",\"age\":41,\"role\":\"users\",\"tags\":[\"a\"]}",
+            "{\"name\":\"Ann\",\"age\":41,\"role\":70,\"tags\":[\"a\"]}",
+            "{\"name\":\"Ann\",\"age\":41,\"tags\":[\"a\"],\"extra\":1}", // no such property
+            "{\"name\":\"Ann\",\"age\":41,\"tags\":[\"a\"],\"boss\":{\"name\":\"Bo\"}}", // the boss's boss is required
+            "{\"name\":1,\"age\":41,\"tags\":[\"a\"]}",
+        }) {
+            assertThat(whole(g, bad)).as(bad).isFalse();
+        }
+    }
+
+    @Test
+    void schemasTheGrammarCannotHonourAreClearErrors() {
+        assertThatThrownBy(() -> JsonSchemaGrammar.fromSchema("{\"type\": \"string\"}")).hasMessageContaining("root must be an object or an array");
+        assertThatThrownBy(() -> JsonSchemaGrammar.fromSchema("{\"type\": \"obj\"}")).hasMessageContaining("schema.type 'obj' is not a JSON Schema type");
+        assertThatThrownBy(() -> JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{\"a\":{}},\"required\":[\"b\"]}"))
+                .hasMessageContaining("required names 'b'");
+        assertThatThrownBy(() -> JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{\"a\":{\"anyOf\":[{\"type\":\"integer\"},"
+                + "{\"type\":\"number\"}]}}}")).hasMessageContaining("schema.properties.a.anyOf").hasMessageContaining("begin alike");
+        assertThatThrownBy(() -> JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"#/$defs/X\"}}}"))
+                .hasMessageContaining("$ref #/$defs/X names no definition");
+        assertThatThrownBy(() -> JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"other.json\"}}}"))
+                .hasMessageContaining("is not supported");
+        assertThatThrownBy(() -> JsonSchemaGrammar.fromSchema("{\"type\": ")).hasMessageContaining("not valid JSON");
+    }
+
+    /**
+     * Random walks through the grammar (each step one of the bytes it allows, drawn at random, leaning towards closing
+     * after a while): every whole document parses as JSON and fits the schema.
+     */
+    @Test
+    void everyDocumentTheMatcherLetsThroughIsValid() throws Exception {
+        JsonSchemaGrammar person = JsonSchemaGrammar.fromSchema(PERSON);
+        JsonSchemaGrammar any = JsonSchemaGrammar.anyObject();
+        Random rnd = new Random(42);
+        int finished = 0;
+        for (int walk = 0; walk < 400; walk++) {
+            JsonSchemaGrammar g = walk % 2 == 0 ? person : any;
+            JsonMatcher m = g.matcher();
+            StringBuilder raw = new StringBuilder();
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            for (int step = 0; step < 3000 && !m.complete(); step++) {
+                List<Integer> allowed = new ArrayList<>();
+                for (int x = 0; x < 256; x++) {
+                    if (m.allows(new byte[] {(byte) x})) {
+                        allowed.add(x);
+                    }
+                }
+                assertThat(allowed).as("a dead end after %s", raw).isNotEmpty();
+                int pick = allowed.get(rnd.nextInt(allowed.size()));
+                if (step > 60) { // lean towards the bytes that close things
+                    for (int x : new int[] {'"', '}', ']', '0', 'n'}) {
+                        if (allowed.contains(x) && rnd.nextInt(3) > 0) {
+                            pick = x;
+                            break;
+                        }
+                    }
+                }
+                assertThat(m.accept(new byte[] {(byte) pick})).isTrue();
+                out.write(pick);
+                raw.append((char) pick);
+            }
+            if (!m.complete()) {
+                continue;
+            }
+            finished++;
+            String doc = out.toString(StandardCharsets.UTF_8);
+            assertThat(b(doc)).as("well-formed UTF-8").isEqualTo(out.toByteArray());
+            JsonNode n = JSON.readTree(doc);
+            assertThat(n.isObject()).as(doc).isTrue();
+            if (g == person) {
+                checkPerson(n, doc);
+            }
+        }
+        assertThat(finished).isGreaterThan(300);
+    }
+
+    private static void checkPerson(JsonNode n, String doc) {
+        List<String> keys = new ArrayList<>();
+        for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+            keys.add(it.next());
+        }
+        List<String> order = List.of("name", "age", "nick", "role", "tags", "boss");
+        assertThat(keys).as(doc).containsSubsequence("name", "age", "tags");
+        assertThat(keys.stream().map(order::indexOf).toList()).as(doc).isSorted().doesNotContain(-1);
+        assertThat(n.get("name").isTextual()).isTrue();
+        assertThat(n.get("age").isIntegralNumber()).as(doc).isTrue();
+        assertThat(n.get("tags").size()).isBetween(1, 2);
+        n.get("tags").forEach(t -> assertThat(t.asText()).isIn("a", "b"));
+        if (n.has("role")) {
+            assertThat(n.get("role").toString()).isIn("\"admin\"", "\"user\"", "7", "null");
+        }
+        if (n.has("nick")) {
+            assertThat(n.get("nick").isTextual() || n.get("nick").isNull()).isTrue();
+        }
+        for (JsonNode boss = n.get("boss"); boss != null && !boss.isNull(); boss = boss.get("boss")) {
+            assertThat(boss.get("name").isTextual()).as(doc).isTrue();
+            assertThat(boss.has("boss")).as(doc).isTrue();
+        }
+    }
+}
