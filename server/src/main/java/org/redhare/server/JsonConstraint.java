@@ -14,7 +14,7 @@ import org.redhare.text.template.ReasoningParser;
  * describes; special tokens (end of turn included) never do, and the generation ends when the JSON is whole. When the
  * prompt opened a think block, the model reasons freely first and the JSON starts after {@code </think>}.
  */
-final class JsonConstraint implements TokenConstraint {
+public final class JsonConstraint implements TokenConstraint {
     /** Each formatter's token bytes, built once (a vocabulary of 150k tokens takes a fraction of a second). */
     private static final Map<PromptFormatter, byte[][]> VOCABULARIES = Collections.synchronizedMap(new WeakHashMap<>());
 
@@ -24,7 +24,12 @@ final class JsonConstraint implements TokenConstraint {
     private final PromptFormatter formatter;
     private byte[] recent = new byte[0];
 
-    JsonConstraint(JsonSchemaGrammar grammar, PromptFormatter formatter, int modelVocab, boolean reasoningFirst) {
+    /**
+     * A constraint for one generation: {@code grammar}'s JSON, written in the tokens of {@code formatter}'s tokenizer
+     * ({@link PromptFormatters#forModel}), for a model of {@code modelVocab} logits; {@code reasoningFirst} when the
+     * prompt opened a think block.
+     */
+    public JsonConstraint(JsonSchemaGrammar grammar, PromptFormatter formatter, int modelVocab, boolean reasoningFirst) {
         this.matcher = grammar.matcher();
         this.formatter = formatter;
         this.vocab = vocabulary(formatter, modelVocab);

@@ -161,4 +161,31 @@ class ResponseFormatHttpTest {
         }
         assertThat(ts.get("/health").statusCode()).isEqualTo(200);
     }
+
+    /** Hostile schemas are refused or served, and the server serves a plain request as before afterwards. */
+    @Test
+    void hostileSchemasLeaveTheServerWell() throws Exception {
+        String base = "{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":8,\"temperature\":0,"
+                + "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"schema\":";
+        String deep = "{\"type\":\"object\",\"properties\":{\"a\":".repeat(300) + "{\"type\":\"integer\"}" + "}}".repeat(300);
+        StringBuilder bigEnum = new StringBuilder("{\"type\":\"object\",\"properties\":{\"a\":{\"enum\":[");
+        for (int i = 0; i < 20000; i++) {
+            bigEnum.append(i == 0 ? "" : ",").append('"').append("v").append(i).append('"');
+        }
+        bigEnum.append("]}},\"required\":[\"a\"]}");
+        String[] schemas = {"{\"$ref\":\"#\"}", "{\"$defs\":{\"A\":{\"$ref\":\"#/$defs/B\"},\"B\":{\"$ref\":\"#/$defs/A\"}},\"$ref\":\"#/$defs/A\"}",
+            "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"array\",\"minItems\":5,\"maxItems\":2}}}", "[1]", "{\"type\":7}",
+            deep, bigEnum.toString(), "{\"type\":\"object\",\"properties\":{\"n\":{\"$ref\":\"#\"}}}"};
+        for (String schema : schemas) {
+            HttpResponse<String> r = ts.post("/v1/chat/completions", base + schema + "}}}");
+            assertThat(r.statusCode()).as(schema.length() > 200 ? schema.substring(0, 200) : schema).isIn(200, 400);
+            if (r.statusCode() == 400) {
+                assertThat(JSON.readTree(r.body()).path("error").path("param").asText()).isEqualTo("response_format");
+            }
+        }
+        HttpResponse<String> ok = ts.post("/v1/chat/completions", "{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+                + "\"max_tokens\":4}");
+        assertThat(ok.statusCode()).isEqualTo(200);
+        assertThat(ts.get("/health").statusCode()).isEqualTo(200);
+    }
 }
