@@ -3,6 +3,8 @@ package org.redhare.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -17,6 +19,11 @@ import org.redhare.engine.GenerationEvent;
 import org.redhare.engine.GenerationHandle;
 import org.redhare.engine.GenerationRequest;
 import org.redhare.engine.SamplingParams;
+import org.redhare.engine.TokenConstraint;
+import org.redhare.server.JsonConstraint;
+import org.redhare.server.ModelTextFormatter;
+import org.redhare.text.json.JsonSchemaGrammar;
+import org.redhare.text.template.ReasoningParser;
 import org.redhare.model.CausalLM;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -55,9 +62,41 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print one JSON object: token ids, text, finish reason, timings")
     boolean json;
 
+    @Option(names = "--json-schema", paramLabel = "FILE|object",
+            description = "constrain the output to JSON: 'object' for any JSON object, or a file holding a JSON Schema (as the API's"
+                    + " response_format; generation ends when the JSON is whole)")
+    String jsonSchema;
+
+    /** The grammar --json-schema asks for, or null; read before the model loads, so a bad schema fails at once. */
+    private JsonSchemaGrammar grammar() {
+        if (jsonSchema == null) {
+            return null;
+        }
+        try {
+            return jsonSchema.equals("object") ? JsonSchemaGrammar.anyObject() : JsonSchemaGrammar.fromSchema(Files.readString(Path.of(jsonSchema)));
+        } catch (java.io.IOException e) {
+            throw CliException.usage("--json-schema " + jsonSchema + ": cannot read it (" + e.getMessage() + "); give 'object' or a schema file");
+        } catch (IllegalArgumentException e) {
+            throw CliException.usage("--json-schema " + jsonSchema + ": " + e.getMessage());
+        }
+    }
+
+    /** A constraint for {@code grammar} (null: none). */
+    private static TokenConstraint constraint(JsonSchemaGrammar grammar, TextCodec codec, CausalLM model, String rendered) {
+        if (grammar == null) {
+            return null;
+        }
+        if (codec.text() == null) {
+            throw CliException.usage("--json-schema needs the model's tokenizer, and this model has none");
+        }
+        boolean reasoningFirst = rendered != null && ReasoningParser.forPrompt(rendered).startsInReasoning();
+        return new JsonConstraint(grammar, new ModelTextFormatter(codec.text()), model.vocabSize(), reasoningFirst);
+    }
+
     @Override
     public Integer call() throws Exception {
         SamplingParams sampling = samplingOptions.params(modelOptions.model);
+        JsonSchemaGrammar format = grammar();
         if (maxTokens < 1) {
             throw CliException.usage("--max-tokens must be at least 1, got " + maxTokens);
         }
@@ -82,7 +121,8 @@ final class GenerateCommand implements Callable<Integer> {
                     throw new org.redhare.engine.InvalidRequestException("the prompt has " + prompt.length + " tokens but the context holds "
                             + ctx + ": shorten the prompt or raise --ctx-size");
                 }
-                GenerationHandle h = engine.submit(new GenerationRequest(prompt, sampling, maxTokens, stops, ignoreEos));
+                GenerationHandle h = engine.submit(new GenerationRequest(prompt, sampling, maxTokens, stops, ignoreEos, 0, false, false,
+                        constraint(format, codec, model, rendered)));
                 List<Integer> ids = new ArrayList<>();
                 PrintStream out = System.out;
                 TextCodec.Stream text = codec.stream();

@@ -423,6 +423,32 @@ class CliTest {
         assertThat(r.out()).contains("sampling         no recommendation");
     }
 
+    /** {@code --json-schema}: the output of a random-weight model is JSON of the schema's shape; bad schemas fail at once. */
+    @Test
+    void jsonSchemaConstrainsTheOutput(@TempDir Path tmp) throws Exception {
+        Path m = tinyQwen3WithTokenizer(tmp.resolve("m"));
+        Path schema = Files.writeString(tmp.resolve("s.json"), "{\"type\":\"object\",\"properties\":{\"ok\":{\"type\":\"boolean\"},"
+                + "\"n\":{\"type\":\"integer\"}},\"required\":[\"ok\",\"n\"]}");
+        CliRunner.Result r = CliRunner.run("generate", "--model", m.toString(), "--prompt", "Reply in JSON", "--chat", "--json-schema",
+                schema.toString(), "-n", "200", "--json", "--seed", "3");
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode o = JSON.readTree(r.out());
+        assertThat(o.path("finish_reason").asText()).isEqualTo("stop");
+        JsonNode v = JSON.readTree(o.path("text").asText());
+        assertThat(v.path("ok").isBoolean()).isTrue();
+        assertThat(v.path("n").isIntegralNumber()).isTrue();
+        r = CliRunner.run("generate", "--model", m.toString(), "--prompt", "x", "--json-schema", "object", "-n", "300", "--json", "--seed", "4");
+        JsonNode any = JSON.readTree(r.out());
+        if (any.path("finish_reason").asText().equals("stop")) {
+            assertThat(JSON.readTree(any.path("text").asText()).isObject()).isTrue();
+        }
+        assertThat(any.path("text").asText()).startsWith("{");
+        Files.writeString(schema, "{\"type\":\"string\"}");
+        r = CliRunner.run("generate", "--model", m.toString(), "--prompt", "x", "--json-schema", schema.toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("--json-schema").contains("root must be an object or an array");
+    }
+
     /** A tiny synthetic Qwen3 model with the real Qwen3 tokenizer and chat template, written to {@code dir}. */
     private static Path tinyQwen3WithTokenizer(Path dir) {
         CliRunner.Result r = CliRunner.run("synth", "--arch", "qwen3", "--shape", "tiny", "--out", dir.toString(),
