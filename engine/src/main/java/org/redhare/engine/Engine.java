@@ -125,6 +125,11 @@ public final class Engine implements AutoCloseable {
                 throw new InvalidRequestException("token id " + t + " is outside the model's vocabulary [0, " + vocab + ")");
             }
         }
+        for (int t : request.sampling().logitBias().keySet()) {
+            if (t >= vocab) {
+                throw new InvalidRequestException("logit bias for token id " + t + ", outside the model's vocabulary [0, " + vocab + ")");
+            }
+        }
         while (true) {
             int w = stats.waiting.get();
             if (w >= config.maxWaiting()) {

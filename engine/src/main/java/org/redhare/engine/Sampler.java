@@ -21,6 +21,7 @@ public final class Sampler implements LogitAdjustment {
     private final SplittableRandom random;
     private final int[] counts;       // occurrences in generated tokens, for presence/frequency penalties
     private final boolean[] seen;     // prompt or generated, for the repetition penalty
+    private final float[] bias;       // logit_bias by token id ([0] when there is none)
     private int[] changed = new int[16]; // the rows the penalties change (seen, or counted), in the order first met
     private int changedCount;
     private int[] candidates = new int[0];
@@ -31,6 +32,12 @@ public final class Sampler implements LogitAdjustment {
         this.params = params;
         this.random = new SplittableRandom(params.seed() != null ? params.seed() : System.nanoTime() ^ Thread.currentThread().threadId());
         boolean penalties = params.presencePenalty() != 0 || params.frequencyPenalty() != 0;
+        this.bias = new float[params.logitBias().isEmpty() ? 0 : vocab];
+        for (var e : params.logitBias().entrySet()) {
+            if (e.getKey() < vocab) {
+                bias[e.getKey()] = e.getValue();
+            }
+        }
         this.counts = penalties ? new int[vocab] : null;
         this.seen = params.repetitionPenalty() != 1f ? new boolean[vocab] : null;
         if (seen != null) {
@@ -39,6 +46,11 @@ public final class Sampler implements LogitAdjustment {
                     seen[t] = true;
                     noteChanged(t);
                 }
+            }
+        }
+        for (int t : params.logitBias().keySet()) {
+            if (t < vocab && (seen == null || !seen[t])) {
+                noteChanged(t);
             }
         }
     }
@@ -52,7 +64,7 @@ public final class Sampler implements LogitAdjustment {
 
     /** Whether {@link #sample} changes the logits it is given (penalties); otherwise they stay as the model produced them. */
     public boolean modifiesLogits() {
-        return counts != null || seen != null;
+        return counts != null || seen != null || bias.length > 0;
     }
 
     /** Records a token the sequence produced (for the penalties). */
@@ -70,7 +82,7 @@ public final class Sampler implements LogitAdjustment {
     }
 
     private boolean changes(int token) {
-        return (seen != null && seen[token]) || (counts != null && counts[token] > 0);
+        return (seen != null && seen[token]) || (counts != null && counts[token] > 0) || (bias.length > 0 && params.logitBias().containsKey(token));
     }
 
     /** The rows {@link #sample} changes before it draws (the penalties'): none without penalties. */
@@ -84,7 +96,7 @@ public final class Sampler implements LogitAdjustment {
         return changed[i];
     }
 
-    /** The penalties of one row, the same operations as {@link #sample} does on it; each does not decrease in the logit. */
+    /** The penalties and bias of one row, the same operations as {@link #sample} does on it; each does not decrease in the logit. */
     @Override
     public float apply(int row, float logit) {
         float l = logit;
@@ -97,6 +109,9 @@ public final class Sampler implements LogitAdjustment {
             if (c > 0) {
                 l -= params.presencePenalty() + c * params.frequencyPenalty();
             }
+        }
+        if (bias.length > 0) {
+            l += bias[row];
         }
         return l;
     }

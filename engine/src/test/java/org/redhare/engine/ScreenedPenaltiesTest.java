@@ -19,7 +19,7 @@ import org.redhare.model.synth.SyntheticModel;
 /**
  * Requests with penalties go through the LM head's screen (the sampler is the change the screen bounds) and draw the
  * tokens they draw from the exact head: greedy and seeded top-k, repetition, presence (a boost when negative) and
- * frequency penalties.
+ * frequency penalties, logit biases.
  */
 class ScreenedPenaltiesTest {
     @TempDir Path tmp;
@@ -39,6 +39,8 @@ class ScreenedPenaltiesTest {
             new SamplingParams(0f, 0, 1f, 0f, 1f, -0.5f, 0.4f, null),
             new SamplingParams(0.9f, 20, 0.95f, 0.02f, 1.3f, -0.4f, 0.3f, 9L),
             new SamplingParams(1.2f, 8, 1f, 0f, 0.8f, 0.6f, 0f, 3L), // (the tiny vocabulary's flat logits let too many rows through for k 40)
+            new SamplingParams(0f, 0, 1f, 0f, 1f, 0f, 0f, null, java.util.Map.of(123, 1.5f, 400, 2.5f, 7, -100f)), // logit_bias
+            new SamplingParams(0.9f, 10, 1f, 0f, 1.2f, 0f, 0.2f, 5L, java.util.Map.of(123, 1.5f, 31, -1f)),
         };
         try (Parallel pool = new Parallel(2);
              CausalLM screened = ModelLoader.load(dir, pool, LoadOptions.DEFAULT.withHeadScreen(HeadScreen.ON));

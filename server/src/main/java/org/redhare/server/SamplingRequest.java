@@ -68,11 +68,40 @@ record SamplingRequest(SamplingParams sampling, Integer maxTokens, List<String> 
         SamplingParams sp;
         try {
             sp = new SamplingParams((float) temperature, topK < 0 ? 0 : topK, (float) topP, (float) minP, (float) repetition,
-                    (float) presence, (float) frequency, seed);
+                    (float) presence, (float) frequency, seed, logitBias(p));
         } catch (InvalidRequestException e) {
             throw ApiException.invalid(null, e.getMessage());
         }
         return new SamplingRequest(sp, maxTokens, p.stop(), n, stream, includeUsage, logprobs, echo, ignoreEos, responseFormat(p));
+    }
+
+    /** {@code logit_bias}: token ids (as the object's keys) to a bias in [-100, 100]; null when absent. */
+    static java.util.Map<Integer, Float> logitBias(Params p) {
+        var o = p.object("logit_bias");
+        if (o == null) {
+            return null;
+        }
+        if (o.size() > 1024) {
+            throw ApiException.invalid("logit_bias", "'logit_bias' holds " + o.size() + " tokens; at most 1024 are allowed");
+        }
+        java.util.Map<Integer, Float> m = new java.util.HashMap<>();
+        var it = o.fields();
+        while (it.hasNext()) {
+            var e = it.next();
+            int id;
+            try {
+                id = Integer.parseInt(e.getKey());
+            } catch (NumberFormatException x) {
+                throw ApiException.invalid("logit_bias", "'logit_bias' keys are token ids, got '" + e.getKey() + "'");
+            }
+            JsonNode v = e.getValue();
+            if (id < 0 || !v.isNumber() || !(v.asDouble() >= -100 && v.asDouble() <= 100)) {
+                throw ApiException.invalid("logit_bias", "'logit_bias' maps token ids >= 0 to biases in [-100, 100], got " + e.getKey()
+                        + ": " + v);
+            }
+            m.put(id, (float) v.asDouble());
+        }
+        return m;
     }
 
     /**
