@@ -428,7 +428,7 @@ class CliTest {
     void jsonSchemaConstrainsTheOutput(@TempDir Path tmp) throws Exception {
         Path m = tinyQwen3WithTokenizer(tmp.resolve("m"));
         Path schema = Files.writeString(tmp.resolve("s.json"), "{\"type\":\"object\",\"properties\":{\"ok\":{\"type\":\"boolean\"},"
-                + "\"n\":{\"type\":\"integer\"}},\"required\":[\"ok\",\"n\"]}");
+                + "\"n\":{\"type\":\"integer\"}},\"required\":[\"ok\",\"n\"],\"additionalProperties\":false}");
         CliRunner.Result r = CliRunner.run("generate", "--model", m.toString(), "--prompt", "Reply in JSON", "--chat", "--json-schema",
                 schema.toString(), "-n", "200", "--json", "--seed", "3");
         assertThat(r.exit()).as(r.err()).isZero();

@@ -22,6 +22,7 @@ import org.redhare.engine.GenerationHandle;
 import org.redhare.engine.GenerationRequest;
 import org.redhare.engine.InvalidRequestException;
 import org.redhare.engine.SamplingParams;
+import org.redhare.engine.TokenConstraint;
 import org.redhare.engine.TokenLogprob;
 
 /** POST /v1/completions and /v1/chat/completions: request to engine, engine events to OpenAI JSON or SSE. */
@@ -156,8 +157,13 @@ final class GenerationApi {
                 try {
                     // Echoed prompt logprobs need the whole prompt computed, which skips the prefix cache: ask only then.
                     // Without logprobs a greedy request may skip the softmax and screen the LM head: ask only when asked.
-                    JsonConstraint format = sr.format() == null ? null : new JsonConstraint(sr.format(), model.formatter(),
-                            model.engine().model().vocabSize(), chat != null && chat.reasoning() != null && chat.reasoning().startsInReasoning());
+                    TokenConstraint format = sr.format() != null
+                            ? new JsonConstraint(sr.format(), model.formatter(), model.engine().model().vocabSize(),
+                                    chat != null && chat.reasoning() != null && chat.reasoning().startsInReasoning())
+                            : chat != null && chat.toolCallGrammar() != null
+                            ? new ToolCallConstraint(chat.toolCallGrammar(), JsonConstraint.vocabulary(model.formatter(),
+                                    model.engine().model().vocabSize()), "<tool_call>", "</tool_call>", chat.toolCalls().prefill())
+                            : null;
                     requests.add(new GenerationRequest(prompt, sp, maxTokens, stopIds, sr.ignoreEos(),
                             sr.logprobs() != null ? sr.logprobs() : 0, sr.echo() && sr.logprobs() != null, sr.logprobs() != null, format));
                 } catch (InvalidRequestException e) {

@@ -16,12 +16,37 @@ import org.redhare.text.template.ReasoningParser;
  */
 public final class JsonConstraint implements TokenConstraint {
     /** Each formatter's token bytes, built once (a vocabulary of 150k tokens takes a fraction of a second). */
-    private static final Map<PromptFormatter, byte[][]> VOCABULARIES = Collections.synchronizedMap(new WeakHashMap<>());
+    private static final Map<PromptFormatter, Vocabulary> VOCABULARIES = Collections.synchronizedMap(new WeakHashMap<>());
+
+    /** The bytes of every token the tokenizer knows (null beyond it), and which are special. */
+    record Vocabulary(byte[][] bytes, boolean[] special) {
+        /** The bytes of {@code token} if it writes text (not special), else null. */
+        byte[] text(int token) {
+            return special[token] ? null : bytes[token];
+        }
+    }
+
+    static Vocabulary vocabulary(PromptFormatter f, int modelVocab) {
+        Vocabulary v = VOCABULARIES.get(f);
+        if (v != null && v.bytes().length == modelVocab) {
+            return v;
+        }
+        byte[][] bytes = new byte[modelVocab][];
+        boolean[] special = new boolean[modelVocab];
+        int known = Math.min(modelVocab, f.vocabularySize());
+        for (int id = 0; id < known; id++) {
+            special[id] = f.isSpecial(id);
+            byte[] b = f.tokenBytes(id);
+            bytes[id] = b.length > 0 ? b : null;
+        }
+        v = new Vocabulary(bytes, special);
+        VOCABULARIES.put(f, v);
+        return v;
+    }
 
     private final JsonMatcher matcher;
-    private final byte[][] vocab; // null: never allowed (special, or beyond the tokenizer)
+    private final Vocabulary vocab;
     private final byte[] close;   // the end of the reasoning, while it has not been written; null once it has (or none)
-    private final PromptFormatter formatter;
     private byte[] recent = new byte[0];
 
     /**
@@ -31,26 +56,8 @@ public final class JsonConstraint implements TokenConstraint {
      */
     public JsonConstraint(JsonSchemaGrammar grammar, PromptFormatter formatter, int modelVocab, boolean reasoningFirst) {
         this.matcher = grammar.matcher();
-        this.formatter = formatter;
         this.vocab = vocabulary(formatter, modelVocab);
         this.close = reasoningFirst ? ReasoningParser.closeTag().getBytes(StandardCharsets.UTF_8) : null;
-    }
-
-    private static byte[][] vocabulary(PromptFormatter f, int modelVocab) {
-        byte[][] v = VOCABULARIES.get(f);
-        if (v != null && v.length == modelVocab) {
-            return v;
-        }
-        v = new byte[modelVocab][];
-        int known = Math.min(modelVocab, f.vocabularySize());
-        for (int id = 0; id < known; id++) {
-            if (!f.isSpecial(id)) {
-                byte[] b = f.tokenBytes(id);
-                v[id] = b.length > 0 ? b : null;
-            }
-        }
-        VOCABULARIES.put(f, v);
-        return v;
     }
 
     private boolean reasoning() {
@@ -62,18 +69,18 @@ public final class JsonConstraint implements TokenConstraint {
         if (reasoning()) {
             return true;
         }
-        byte[] b = vocab[token];
+        byte[] b = vocab.text(token);
         return b != null && matcher.allows(b);
     }
 
     @Override
     public void accept(int token) {
         if (!reasoning()) {
-            matcher.accept(vocab[token]);
+            matcher.accept(vocab.text(token));
             return;
         }
         // keep the last bytes written, to see the reasoning's end even when it spans tokens
-        byte[] b = formatter.tokenBytes(token);
+        byte[] b = vocab.bytes()[token] != null ? vocab.bytes()[token] : new byte[0];
         byte[] joined = new byte[recent.length + b.length];
         System.arraycopy(recent, 0, joined, 0, recent.length);
         System.arraycopy(b, 0, joined, recent.length, b.length);

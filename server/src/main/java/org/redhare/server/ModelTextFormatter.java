@@ -8,6 +8,7 @@ import org.redhare.text.Detokenizer;
 import org.redhare.text.ModelText;
 import org.redhare.text.TokenizerException;
 import org.redhare.text.template.TemplateException;
+import org.redhare.text.json.JsonSchemaGrammar;
 import org.redhare.text.tools.ToolCallFormat;
 import org.redhare.text.tools.ToolCallParser;
 
@@ -45,8 +46,12 @@ public final class ModelTextFormatter implements PromptFormatter {
                                  ToolChoice toolChoice) {
         boolean withTools = tools != null && !tools.isEmpty() && toolChoice.mode() != ToolChoice.Mode.NONE;
         ToolCallParser parser = null;
+        JsonSchemaGrammar grammar = null;
         if (withTools) {
             ToolCallFormat format = text.toolCallFormat().orElse(null);
+            if (format == ToolCallFormat.HERMES && !names(tools).isEmpty()) {
+                grammar = JsonSchemaGrammar.toolCall(names(tools), parameters(tools), "arguments", "</tool_call>");
+            }
             if (format != null) {
                 parser = new ToolCallParser(format, names(tools));
                 if (toolChoice.forces()) {
@@ -62,8 +67,21 @@ public final class ModelTextFormatter implements PromptFormatter {
         if (parser != null) {
             rendered += parser.prefill(); // the reply continues a call the prompt has begun
         }
-        return new ChatPrompt(text.encodeRendered(rendered), rendered, text.reasoning(rendered), parser);
+        return new ChatPrompt(text.encodeRendered(rendered), rendered, text.reasoning(rendered), parser, grammar);
     }
+
+    /** Each named tool's {@code parameters} schema (null where it has none), in the order of {@link #names}. */
+    private static List<com.fasterxml.jackson.databind.JsonNode> parameters(List<Map<String, Object>> tools) {
+        List<com.fasterxml.jackson.databind.JsonNode> out = new java.util.ArrayList<>();
+        for (Map<String, Object> t : tools) {
+            if (t.get("function") instanceof Map<?, ?> fn && fn.get("name") instanceof String) {
+                out.add(fn.get("parameters") == null ? null : JSON.valueToTree(fn.get("parameters")));
+            }
+        }
+        return out;
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     @SuppressWarnings("unchecked")
     private static List<String> names(List<Map<String, Object>> tools) {

@@ -6,6 +6,7 @@ import java.util.Set;
 import org.redhare.text.Detokenizer;
 import org.redhare.text.template.ReasoningParser;
 import org.redhare.text.tools.ToolCallParser;
+import org.redhare.text.json.JsonSchemaGrammar;
 
 /**
  * Everything the server needs from the model's text side: tokenizer, chat template, reasoning split.
@@ -71,9 +72,14 @@ public interface PromptFormatter {
      * @param reasoning splits each reply into reasoning and answer (a fresh stream per choice)
      * @param toolCalls finds tool calls in the answer; null when the request allows none or the model's format is unknown
      */
-    record ChatPrompt(int[] ids, String text, ReasoningParser reasoning, ToolCallParser toolCalls) {
+    /** @param toolCallGrammar what a tool call's JSON may be (the request's tools and their schemas), or null */
+    record ChatPrompt(int[] ids, String text, ReasoningParser reasoning, ToolCallParser toolCalls, JsonSchemaGrammar toolCallGrammar) {
         public ChatPrompt(int[] ids, String text, ReasoningParser reasoning) {
-            this(ids, text, reasoning, null);
+            this(ids, text, reasoning, null, null);
+        }
+
+        public ChatPrompt(int[] ids, String text, ReasoningParser reasoning, ToolCallParser toolCalls) {
+            this(ids, text, reasoning, toolCalls, null);
         }
     }
 }

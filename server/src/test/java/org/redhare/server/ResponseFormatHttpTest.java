@@ -26,7 +26,7 @@ class ResponseFormatHttpTest {
               "sure": {"type": "boolean"},
               "note": {"type": ["null", "boolean"]},
               "scores": {"type": "array", "items": {"type": "number"}, "maxItems": 3},
-              "detail": {"type": "object", "properties": {"level": {"enum": [1, 2, 3]}}, "required": ["level"]}
+              "detail": {"type": "object", "properties": {"level": {"enum": [1, 2, 3]}}, "required": ["level"], "additionalProperties": false}
             }, "required": ["answer", "confidence", "sure", "scores", "detail"], "additionalProperties": false}
             """;
 

@@ -128,20 +128,6 @@ class ToolCallsSdkTest {
     }
 
     @Test
-    void malformedCallIsPlainContent() {
-        String bad = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": }\n</tool_call>";
-        reply(bad + "<|im_end|>");
-        ChatCompletion c = client.chat().completions().create(request());
-        assertThat(c.choices().get(0).message().content()).contains(bad);
-        assertThat(c.choices().get(0).message().toolCalls()).isEmpty();
-        assertThat(c.choices().get(0).finishReason()).isEqualTo(ChatCompletion.Choice.FinishReason.STOP);
-        Streamed s = stream(request());
-        assertThat(s.content()).isEqualTo(bad);
-        assertThat(s.calls()).isEmpty();
-        assertThat(s.finish()).isEqualTo(ChatCompletionChunk.Choice.FinishReason.STOP);
-    }
-
-    @Test
     void followUpWithTheToolResultRendersAndCompletes() {
         reply(WEATHER_CALL + "<|im_end|>");
         ChatCompletion first = client.chat().completions().create(request());

@@ -23,11 +23,13 @@ import org.redhare.text.json.JsonSchemaGrammar.Union;
 public final class JsonMatcher {
     static final int MAX_WHITESPACE = 20;
     static final int MAX_DIGITS = 20;
+    static final int MAX_KEY = 256;
 
     private Frame state;
 
-    JsonMatcher(Node root) {
-        this.state = new Value(root, MAX_WHITESPACE, null); // the document starts at once: no whitespace before it
+    JsonMatcher(Node root, boolean leadingWhitespace, byte[] suffix) {
+        // a document starts at once (no whitespace before it) unless the grammar says otherwise; a suffix follows the value
+        this.state = new Value(root, leadingWhitespace ? 0 : MAX_WHITESPACE, suffix != null ? new Suffix(suffix, 0, 0) : null);
     }
 
     /** Whether {@code bytes} may come next; the state does not change. */
@@ -72,7 +74,7 @@ public final class JsonMatcher {
     }
 
     /** One level of the document being written. */
-    private abstract static sealed class Frame permits Value, Obj, Arr, Str, Lit, Num, Done {
+    private abstract static sealed class Frame permits Value, Obj, Arr, Str, Key, Lit, Num, Suffix, Done {
         final Frame parent;
 
         Frame(Frame parent) {
@@ -96,16 +98,22 @@ public final class JsonMatcher {
         }
     }
 
-    /** The state after a value ends, {@code matched} being which literal it was (for object keys). */
+    /** The state after a value ends, {@code matched} being which literal it was (for object keys and variants). */
     private static Frame completed(Frame parent, int matched) {
         if (parent == null) {
             return DONE;
         }
+        if (parent instanceof Suffix s) {
+            return s;
+        }
         if (parent instanceof Obj o) {
             if (o.phase == Obj.IN_KEY) {
-                return new Obj(o.node, Obj.AFTER_KEY, o.next, o.free() ? -1 : o.next + matched, 0, o.parent);
+                int current = o.free() ? -1 : matched == Key.EXTRA ? Key.EXTRA : o.next + matched;
+                return new Obj(o.node, Obj.AFTER_KEY, o.next, current, 0, o.variant, o.parent);
             }
-            return new Obj(o.node, Obj.AFTER_VALUE, o.free() ? o.next : o.current + 1, -1, 0, o.parent); // IN_VALUE
+            int variant = o.node.variants() != null && o.current == 0 ? matched : o.variant; // the first property picks it
+            int next = o.free() ? o.next : o.current == Key.EXTRA ? o.node.properties().size() : o.current + 1;
+            return new Obj(o.node, Obj.AFTER_VALUE, next, -1, 0, variant, o.parent); // IN_VALUE
         }
         Arr a = (Arr) parent; // IN_VALUE
         return new Arr(a.node, Arr.AFTER_VALUE, a.count + 1, 0, a.parent);
@@ -166,14 +174,20 @@ public final class JsonMatcher {
         final int next;    // the next property that may be written (schema objects)
         final int current; // the property whose key was written (AFTER_KEY, IN_VALUE)
         final int spaces;
+        final int variant; // which of the node's variants the first property picked, or -1
 
         Obj(ObjectNode node, int phase, int next, int current, int spaces, Frame parent) {
+            this(node, phase, next, current, spaces, -1, parent);
+        }
+
+        Obj(ObjectNode node, int phase, int next, int current, int spaces, int variant, Frame parent) {
             super(parent);
             this.node = node;
             this.phase = phase;
             this.next = next;
             this.current = current;
             this.spaces = spaces;
+            this.variant = variant;
         }
 
         boolean free() {
@@ -184,10 +198,15 @@ public final class JsonMatcher {
             return free() || node.nextRequired(next) == node.properties().size();
         }
 
+        /** Whether a key other than the declared ones may come now: only after every required one. */
+        private boolean extraKeyAllowed() {
+            return node.additional() && node.nextRequired(next) == node.properties().size();
+        }
+
         @Override
         Frame step(int b) {
             if (ws(b)) {
-                return spaces < MAX_WHITESPACE ? new Obj(node, phase, next, current, spaces + 1, parent) : null;
+                return spaces < MAX_WHITESPACE ? new Obj(node, phase, next, current, spaces + 1, variant, parent) : null;
             }
             switch (phase) {
                 case OPEN, AFTER_COMMA -> {
@@ -197,18 +216,21 @@ public final class JsonMatcher {
                     if (b != '"') {
                         return null;
                     }
-                    Obj inKey = new Obj(node, IN_KEY, next, -1, 0, parent);
+                    Obj inKey = new Obj(node, IN_KEY, next, -1, 0, variant, parent);
                     if (free()) {
                         return new Str(0, 0, inKey);
                     }
                     List<JsonSchemaGrammar.Property> props = node.properties();
-                    if (next >= props.size()) {
-                        return null;
-                    }
                     int last = Math.min(node.nextRequired(next), props.size() - 1);
                     List<byte[]> keys = new java.util.ArrayList<>();
                     for (int i = next; i <= last; i++) {
                         keys.add(props.get(i).quoted());
+                    }
+                    if (extraKeyAllowed()) {
+                        return new Key(keys, JsonMatcher.QUOTE, 0, 0x80, 0xBF, inKey);
+                    }
+                    if (keys.isEmpty()) {
+                        return null;
                     }
                     return new Lit(keys, null, 0, inKey).step(b);
                 }
@@ -216,15 +238,17 @@ public final class JsonMatcher {
                     if (b != ':') {
                         return null;
                     }
-                    Node value = free() ? JsonSchemaGrammar.ANY : node.properties().get(current).value();
-                    return new Value(value, 0, new Obj(node, IN_VALUE, next, current, 0, parent));
+                    Node value = free() || current == Key.EXTRA ? JsonSchemaGrammar.ANY
+                            : node.variants() != null && current == 1 && variant >= 0 ? node.variants().get(variant)
+                            : node.properties().get(current).value();
+                    return new Value(value, 0, new Obj(node, IN_VALUE, next, current, 0, variant, parent));
                 }
                 case AFTER_VALUE -> {
                     if (b == '}') {
                         return mayClose() ? completed(parent, 0) : null;
                     }
-                    if (b == ',' && (free() || next < node.properties().size())) {
-                        return new Obj(node, AFTER_COMMA, next, -1, 0, parent);
+                    if (b == ',' && (free() || next < node.properties().size() || extraKeyAllowed())) {
+                        return new Obj(node, AFTER_COMMA, next, -1, 0, variant, parent);
                     }
                     return null;
                 }
@@ -326,6 +350,71 @@ public final class JsonMatcher {
         }
     }
 
+    /**
+     * An object key where keys beyond the declared ones may come: its bytes so far ({@code typed}, the opening quote
+     * included); at its closing quote, one of {@code declared} (in the object's order: that property), or else any key
+     * the object does not declare ({@link #EXTRA}). No escapes in such keys.
+     */
+    private static final class Key extends Frame {
+        static final int EXTRA = -2;
+        final List<byte[]> declared;
+        final byte[] typed;
+        final int pending;
+        final int lo;
+        final int hi;
+
+        Key(List<byte[]> declared, byte[] typed, int pending, int lo, int hi, Frame parent) {
+            super(parent);
+            this.declared = declared;
+            this.typed = typed;
+            this.pending = pending;
+            this.lo = lo;
+            this.hi = hi;
+        }
+
+        private Key with(int b, int pending, int lo, int hi) {
+            byte[] t = java.util.Arrays.copyOf(typed, typed.length + 1);
+            t[typed.length] = (byte) b;
+            return new Key(declared, t, pending, lo, hi, parent);
+        }
+
+        @Override
+        Frame step(int b) {
+            if (pending > 0) {
+                return b >= lo && b <= hi ? with(b, pending - 1, 0x80, 0xBF) : null;
+            }
+            if (b == '"') {
+                byte[] whole = java.util.Arrays.copyOf(typed, typed.length + 1);
+                whole[typed.length] = '"';
+                for (int i = 0; i < declared.size(); i++) {
+                    if (java.util.Arrays.equals(declared.get(i), whole)) {
+                        return completed(parent, i);
+                    }
+                }
+                Obj o = (Obj) parent;
+                return o.node.declares(whole) ? null : completed(parent, EXTRA); // a declared key out of order: no
+            }
+            if (b == '\\' || b < 0x20 || typed.length >= MAX_KEY) {
+                return null; // keys are names, not text: a character begun may end, a new one may not past MAX_KEY bytes
+            }
+            if (b < 0x80) {
+                return with(b, 0, 0x80, 0xBF);
+            }
+            if (b >= 0xC2 && b <= 0xDF) {
+                return with(b, 1, 0x80, 0xBF);
+            }
+            if (b >= 0xE0 && b <= 0xEF) {
+                return with(b, 2, b == 0xE0 ? 0xA0 : 0x80, b == 0xED ? 0x9F : 0xBF);
+            }
+            if (b >= 0xF0 && b <= 0xF4) {
+                return with(b, 3, b == 0xF0 ? 0x90 : 0x80, b == 0xF4 ? 0x8F : 0xBF);
+            }
+            return null;
+        }
+    }
+
+    static final byte[] QUOTE = {'"'};
+
     /** One of some exact texts, {@code pos} bytes of it written; {@code alive}: the texts still possible (null: all). */
     private static final class Lit extends Frame {
         final List<byte[]> texts;
@@ -368,6 +457,31 @@ public final class JsonMatcher {
                 return completed(parent, still[0]); // the only text left, now whole
             }
             return new Lit(texts, java.util.Arrays.copyOf(still, m), pos + 1, parent);
+        }
+    }
+
+    /** After the value: optional whitespace, then exactly {@code text}, then the end. */
+    private static final class Suffix extends Frame {
+        final byte[] text;
+        final int pos;
+        final int spaces;
+
+        Suffix(byte[] text, int pos, int spaces) {
+            super(null);
+            this.text = text;
+            this.pos = pos;
+            this.spaces = spaces;
+        }
+
+        @Override
+        Frame step(int b) {
+            if (pos == 0 && ws(b)) {
+                return spaces < MAX_WHITESPACE ? new Suffix(text, 0, spaces + 1) : null;
+            }
+            if ((text[pos] & 0xFF) != b) {
+                return null;
+            }
+            return pos + 1 == text.length ? DONE : new Suffix(text, pos + 1, spaces);
         }
     }
 

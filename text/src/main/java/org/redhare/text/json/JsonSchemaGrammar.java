@@ -18,7 +18,8 @@ import java.util.Set;
  *
  * <p>The schema subset: {@code type} (one or a list: object, array, string, number, integer, boolean, null),
  * {@code properties} with {@code required} (properties are written in the schema's order, the optional ones may be left
- * out; an object schema without {@code properties} takes any keys), {@code items} with {@code minItems}/{@code maxItems},
+ * out; unless {@code additionalProperties} is false, other keys with any values may follow them; an object schema
+ * without {@code properties} takes any keys), {@code items} with {@code minItems}/{@code maxItems},
  * {@code enum} and {@code const}, {@code anyOf}/{@code oneOf} of schemas that begin with different characters (such as
  * a type and null), and {@code $ref} into {@code $defs} or {@code definitions} (recursion allowed). Keywords that only
  * narrow values ({@code pattern}, {@code format}, {@code minimum}, {@code minLength}, ...) are not enforced. Anything else
@@ -33,8 +34,26 @@ public final class JsonSchemaGrammar {
     /** Any JSON value. */
     record AnyValue() implements Node {}
 
-    /** An object: its properties in order ({@code free}: any keys, any values). */
-    record ObjectNode(List<Property> properties, boolean free) implements Node {
+    /**
+     * An object: its properties in order ({@code free}: any keys, any values). With {@code variants}, the second
+     * property's value is the variant the first property's value (one of its {@link Literals}) picks: a tool call's
+     * arguments, by the tool's name.
+     */
+    record ObjectNode(List<Property> properties, boolean free, List<Node> variants, boolean additional) implements Node {
+        ObjectNode(List<Property> properties, boolean free) {
+            this(properties, free, null, false);
+        }
+
+        /** Whether the declared property {@code name} exists. */
+        boolean declares(byte[] quotedName) {
+            for (Property p : properties) {
+                if (java.util.Arrays.equals(p.quoted(), quotedName)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
         /** The index of the first required property at or after {@code from}, or {@code properties.size()}. */
         int nextRequired(int from) {
             for (int i = from; i < properties.size(); i++) {
@@ -78,13 +97,62 @@ public final class JsonSchemaGrammar {
     static final Literals KEYWORDS = new Literals(List.of(bytes("true"), bytes("false"), bytes("null")));
 
     private final Node root;
+    private final boolean leadingWhitespace;
+    private final byte[] suffix;
 
     private JsonSchemaGrammar(Node root) {
+        this(root, false, null);
+    }
+
+    private JsonSchemaGrammar(Node root, boolean leadingWhitespace, byte[] suffix) {
         this.root = root;
+        this.leadingWhitespace = leadingWhitespace;
+        this.suffix = suffix;
     }
 
     Node root() {
         return root;
+    }
+
+    /**
+     * One tool call's JSON, {@code {"name": NAME, "<argumentsKey>": ARGUMENTS}}, NAME one of {@code names} and ARGUMENTS
+     * an object of that tool's {@code parameters} schema (any object where the schema is one this grammar cannot
+     * follow, or null); whitespace may come first, and {@code suffix} (after optional whitespace) closes it.
+     */
+    public static JsonSchemaGrammar toolCall(List<String> names, List<JsonNode> parameters, String argumentsKey, String suffix) {
+        if (names.isEmpty() || names.size() != parameters.size()) {
+            throw new IllegalArgumentException("a tool call needs one parameters schema (or null) per name");
+        }
+        List<byte[]> quoted = new ArrayList<>();
+        List<Node> variants = new ArrayList<>();
+        for (int i = 0; i < names.size(); i++) {
+            quoted.add(quote(names.get(i)));
+            Node args = FREE_OBJECT;
+            JsonNode schema = parameters.get(i);
+            if (schema != null && schema.isObject() && !schema.isEmpty()) {
+                try {
+                    Compiler c = new Compiler(schema);
+                    Node n = c.compile(schema, "parameters");
+                    c.resolveAll();
+                    Node r = n instanceof Ref ref ? ref.target : n;
+                    args = r instanceof ObjectNode ? n : FREE_OBJECT;
+                } catch (IllegalArgumentException e) {
+                    args = FREE_OBJECT; // a schema the grammar cannot follow: the arguments are any object
+                }
+            }
+            variants.add(args);
+        }
+        ObjectNode call = new ObjectNode(List.of(new Property("name", quote("name"), new Literals(List.copyOf(quoted)), true),
+                new Property(argumentsKey, quote(argumentsKey), ANY, true)), false, List.copyOf(variants), false);
+        return new JsonSchemaGrammar(call, true, bytes(suffix));
+    }
+
+    private static byte[] quote(String s) {
+        try {
+            return JSON.writeValueAsBytes(s);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Any JSON object: OpenAI's {@code response_format: {"type": "json_object"}}. */
@@ -115,7 +183,7 @@ public final class JsonSchemaGrammar {
 
     /** A matcher at the start of the document. */
     public JsonMatcher matcher() {
-        return new JsonMatcher(root);
+        return new JsonMatcher(root, leadingWhitespace, suffix);
     }
 
     static byte[] bytes(String s) {
@@ -239,7 +307,10 @@ public final class JsonSchemaGrammar {
                     throw new IllegalArgumentException(where + ".required names '" + r + "', which is not among its properties");
                 }
             }
-            return new ObjectNode(List.copyOf(out), false);
+            // additionalProperties absent or not false: other keys may follow the declared ones (as llama.cpp's grammars)
+            JsonNode extra = s.get("additionalProperties");
+            boolean additional = extra == null || !(extra.isBoolean() && !extra.asBoolean());
+            return new ObjectNode(List.copyOf(out), false, null, additional);
         }
 
         Node array(JsonNode s, String where) {

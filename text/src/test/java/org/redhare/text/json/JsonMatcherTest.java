@@ -121,6 +121,26 @@ class JsonMatcherTest {
         }
     }
 
+    /** Without additionalProperties false, other keys may follow the declared ones (JSON Schema's default), never before or among them. */
+    @Test
+    void otherKeysFollowTheDeclaredOnesUnlessForbidden() {
+        JsonSchemaGrammar open = JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"},"
+                + "\"b\":{\"type\":\"integer\"}},\"required\":[\"a\"]}");
+        assertThat(whole(open, "{\"a\":1,\"x\":[true],\"y\":{\"z\":null}}")).isTrue();
+        assertThat(whole(open, "{\"a\":1,\"b\":2,\"x\":\"s\"}")).isTrue();
+        assertThat(whole(open, "{\"a\":1,\"x\":1,\"b\":2}")).as("a declared key after another").isFalse();
+        assertThat(whole(open, "{\"x\":1,\"a\":1}")).as("before a required key").isFalse();
+        assertThat(whole(open, "{\"a\":1,\"a\":2}")).as("a declared key again").isFalse();
+        assertThat(whole(open, "{\"a\":1,\"\u00e9t\u00e9\":2}")).isTrue();
+        String longKey = "k".repeat(JsonMatcher.MAX_KEY - 2) + "\u4e2d"; // a character begun at the limit may end
+        assertThat(whole(open, "{\"a\":1,\"" + longKey + "\":0}")).isTrue();
+        assertThat(prefix(open, "{\"a\":1,\"" + longKey + "k")).as("but no new one past it").isFalse();
+        JsonSchemaGrammar closed = JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"}},"
+                + "\"additionalProperties\":false}");
+        assertThat(whole(closed, "{\"a\":1,\"x\":1}")).isFalse();
+        assertThat(whole(closed, "{\"a\":1}")).isTrue();
+    }
+
     @Test
     void schemasTheGrammarCannotHonourAreClearErrors() {
         assertThatThrownBy(() -> JsonSchemaGrammar.fromSchema("{\"type\": \"string\"}")).hasMessageContaining("root must be an object or an array");

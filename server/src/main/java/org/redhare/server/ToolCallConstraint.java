@@ -1,0 +1,101 @@
+package org.redhare.server;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import org.redhare.engine.TokenConstraint;
+import org.redhare.text.json.JsonMatcher;
+import org.redhare.text.json.JsonSchemaGrammar;
+
+/**
+ * Well-formed tool calls (Hermes style, {@code <tool_call>{"name": ..., "arguments": {...}}</tool_call>}): the reply is
+ * free text until the model opens a call; from there to the call's end its tokens must write a call to one of the
+ * request's tools with arguments of that tool's schema (a lazy grammar, as llama.cpp's). Then the text is free again,
+ * for more calls or an answer. A reply whose prompt already opened a call (a forced {@code tool_choice}) starts inside it.
+ */
+final class ToolCallConstraint implements TokenConstraint {
+    private final JsonSchemaGrammar grammar;
+    private final JsonConstraint.Vocabulary vocab;
+    private final byte[] open;
+    private final byte[] close;
+    private JsonMatcher call; // null outside a call
+    private byte[] recent = new byte[0];
+
+    ToolCallConstraint(JsonSchemaGrammar grammar, JsonConstraint.Vocabulary vocab, String open, String close, String prefill) {
+        this.grammar = grammar;
+        this.vocab = vocab;
+        this.open = open.getBytes(StandardCharsets.UTF_8);
+        this.close = close.getBytes(StandardCharsets.UTF_8);
+        if (prefill != null && !prefill.isEmpty()) {
+            see(prefill.getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    /** A token's bytes inside a call: text tokens, and the call's closing marker even where it is a special token. */
+    private byte[] inCall(int token) {
+        byte[] b = vocab.bytes()[token];
+        if (b == null) {
+            return null;
+        }
+        return !vocab.special()[token] || Arrays.equals(b, close) ? b : null;
+    }
+
+    @Override
+    public boolean allows(int token) {
+        if (call == null) {
+            return true;
+        }
+        byte[] b = inCall(token);
+        return b != null && call.allows(b);
+    }
+
+    @Override
+    public void accept(int token) {
+        if (call != null) {
+            call.accept(inCall(token));
+            if (call.complete()) {
+                call = null;
+                recent = new byte[0];
+            }
+            return;
+        }
+        byte[] b = vocab.bytes()[token];
+        if (b != null) {
+            see(b);
+        }
+    }
+
+    /** Free text: watches for the call's opening marker; what follows it in the same bytes begins the call. */
+    private void see(byte[] b) {
+        byte[] joined = Arrays.copyOf(recent, recent.length + b.length);
+        System.arraycopy(b, 0, joined, recent.length, b.length);
+        int at = indexOf(joined, open);
+        if (at < 0) {
+            recent = Arrays.copyOfRange(joined, Math.max(0, joined.length - open.length + 1), joined.length);
+            return;
+        }
+        call = grammar.matcher();
+        recent = new byte[0];
+        byte[] rest = Arrays.copyOfRange(joined, at + open.length, joined.length);
+        if (rest.length > 0 && !call.accept(rest)) {
+            call = null; // text the grammar cannot follow (a prefill of another shape): leave the reply free
+        }
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    @Override
+    public boolean complete() {
+        return false;
+    }
+}

@@ -1,0 +1,96 @@
+package org.redhare.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Hermes tool calls under their grammar, token by token through the Qwen3 tokenizer: free text until {@code <tool_call>},
+ * then only a call to a request's tool with arguments of its schema, then free text again. (A malformed call that the
+ * model nonetheless wrote, with another format, stays text: {@code ToolCallParserTest}.)
+ */
+class ToolCallConstraintTest {
+    static PromptFormatter f;
+    static PromptFormatter.ChatPrompt prompt;
+    static final int VOCAB = 151936;
+
+    static final List<Map<String, Object>> TOOLS = List.of(
+            Map.of("type", "function", "function", Map.of("name", "get_weather", "parameters", Map.of("type", "object",
+                    "properties", ordered("city", Map.of("type", "string"), "days", Map.of("type", "integer")),
+                    "required", List.of("city"), "additionalProperties", false))),
+            Map.of("type", "function", "function", Map.of("name", "get_time", "parameters", Map.of("type", "object",
+                    "properties", Map.of("zone", Map.of("enum", List.of("UTC", "CET")))))));
+
+    /** Properties in order, as a client's JSON has them (Map.of has no order). */
+    private static Map<String, Object> ordered(String k1, Object v1, String k2, Object v2) {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put(k1, v1);
+        m.put(k2, v2);
+        return m;
+    }
+
+    @BeforeAll
+    static void load() {
+        f = PromptFormatters.forModel(TextModels.qwen3(), "tiny");
+        prompt = f.renderChat(List.of(Map.of("role", "user", "content", "Weather?")), TOOLS, Map.of());
+        assertThat(prompt.toolCallGrammar()).isNotNull();
+    }
+
+    private static ToolCallConstraint constraint(String prefill) {
+        return new ToolCallConstraint(prompt.toolCallGrammar(), JsonConstraint.vocabulary(f, VOCAB), "<tool_call>", "</tool_call>", prefill);
+    }
+
+    /** Feeds the text's tokens; returns the text of the first one refused, or null if all were taken. */
+    private static String feed(ToolCallConstraint c, String text) {
+        for (int t : f.encode(text)) {
+            if (!c.allows(t)) {
+                return f.tokenText(t);
+            }
+            c.accept(t);
+        }
+        return null;
+    }
+
+    private static int id(String special) {
+        int[] ids = f.encode(special);
+        assertThat(ids).hasSize(1);
+        return ids[0];
+    }
+
+    @Test
+    void callsFollowTheToolsAndTheirSchemas() {
+        ToolCallConstraint c = constraint(null);
+        assertThat(feed(c, "Sure, let me look that up.\n")).isNull();
+        assertThat(c.allows(id("<|im_end|>"))).as("free text may end").isTrue();
+        assertThat(feed(c, "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\", \"days\": 3}}\n</tool_call>")).isNull();
+        assertThat(feed(c, "\nAnd the time: <tool_call>\n{\"name\": \"get_time\", \"arguments\": {\"zone\": \"CET\", \"extra\": [1]}}</tool_call>"))
+                .as("a second call; the second tool's schema allows more keys").isNull();
+        assertThat(c.allows(id("<|im_end|>"))).isTrue();
+
+        assertThat(feed(constraint(null), "<tool_call>\n{\"name\": \"get_wether\"")).as("an unknown tool").isNotNull();
+        ToolCallConstraint d = constraint(null);
+        assertThat(feed(d, "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": ")).isNull();
+        assertThat(d.allows(id("<|im_end|>"))).as("no end of turn inside a call").isFalse();
+        assertThat(feed(d, "}")).as("a value must come").isNotNull();
+        assertThat(feed(constraint(null), "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"days\": 2}}"))
+                .as("city is required and comes first").isNotNull();
+        assertThat(feed(constraint(null), "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"x\", \"unit\": 1}}"))
+                .as("no other keys: additionalProperties false").isNotNull();
+        assertThat(feed(constraint(null), "<tool_call>\n{\"name\": \"get_time\", \"arguments\": {\"zone\": \"PST\"}}")).isNotNull();
+    }
+
+    @Test
+    void aPromptThatOpenedTheCallStartsInsideIt() {
+        ToolCallConstraint c = constraint("<tool_call>\n{\"name\": \"");
+        assertThat(c.allows(id("<|im_end|>"))).isFalse();
+        assertThat(feed(c, "Hello")).as("not a tool's name").isNotNull();
+        c = constraint("<tool_call>\n{\"name\": \"");
+        assertThat(feed(c, "get_time\", \"arguments\": {}}\n</tool_call>")).isNull();
+        assertThat(c.allows(id("<|im_end|>"))).isTrue();
+        ToolCallConstraint named = constraint("<tool_call>\n{\"name\": \"get_weather\", \"arguments\": ");
+        assertThat(feed(named, "{\"zone\": \"UTC\"}")).as("the named tool's arguments, not another's").isNotNull();
+    }
+}
