@@ -46,8 +46,7 @@ public final class JsonConstraint implements TokenConstraint {
 
     private final JsonMatcher matcher;
     private final Vocabulary vocab;
-    private final byte[] close;   // the end of the reasoning, while it has not been written; null once it has (or none)
-    private byte[] recent = new byte[0];
+    private MarkerWatch reasoningEnd; // while the model reasons: watches for </think>; null once the JSON has begun (or none)
 
     /**
      * A constraint for one generation: {@code grammar}'s JSON, written in the tokens of {@code formatter}'s tokenizer
@@ -57,11 +56,11 @@ public final class JsonConstraint implements TokenConstraint {
     public JsonConstraint(JsonSchemaGrammar grammar, PromptFormatter formatter, int modelVocab, boolean reasoningFirst) {
         this.matcher = grammar.matcher();
         this.vocab = vocabulary(formatter, modelVocab);
-        this.close = reasoningFirst ? ReasoningParser.closeTag().getBytes(StandardCharsets.UTF_8) : null;
+        this.reasoningEnd = reasoningFirst ? new MarkerWatch(ReasoningParser.closeTag()) : null;
     }
 
     private boolean reasoning() {
-        return close != null && recent != null;
+        return reasoningEnd != null;
     }
 
     @Override
@@ -79,32 +78,12 @@ public final class JsonConstraint implements TokenConstraint {
             matcher.accept(vocab.text(token));
             return;
         }
-        // keep the last bytes written, to see the reasoning's end even when it spans tokens
-        byte[] b = vocab.bytes()[token] != null ? vocab.bytes()[token] : new byte[0];
-        byte[] joined = new byte[recent.length + b.length];
-        System.arraycopy(recent, 0, joined, 0, recent.length);
-        System.arraycopy(b, 0, joined, recent.length, b.length);
-        int at = indexOf(joined, close);
-        if (at < 0) {
-            recent = java.util.Arrays.copyOfRange(joined, Math.max(0, joined.length - close.length + 1), joined.length);
-            return;
+        byte[] b = vocab.bytes()[token];
+        byte[] rest = reasoningEnd.feed(b != null ? b : new byte[0]);
+        if (rest != null) {
+            reasoningEnd = null; // the JSON starts here: what follows the tag in this token is its first bytes
+            matcher.accept(rest);
         }
-        recent = null; // the JSON starts here: what follows the tag in this token is its first bytes
-        byte[] rest = java.util.Arrays.copyOfRange(joined, at + close.length, joined.length);
-        matcher.accept(rest);
-    }
-
-    private static int indexOf(byte[] hay, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= hay.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (hay[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
     }
 
     @Override

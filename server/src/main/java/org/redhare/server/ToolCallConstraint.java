@@ -15,15 +15,14 @@ import org.redhare.text.json.JsonSchemaGrammar;
 final class ToolCallConstraint implements TokenConstraint {
     private final JsonSchemaGrammar grammar;
     private final JsonConstraint.Vocabulary vocab;
-    private final byte[] open;
+    private final MarkerWatch open;
     private final byte[] close;
     private JsonMatcher call; // null outside a call
-    private byte[] recent = new byte[0];
 
     ToolCallConstraint(JsonSchemaGrammar grammar, JsonConstraint.Vocabulary vocab, String open, String close, String prefill) {
         this.grammar = grammar;
         this.vocab = vocab;
-        this.open = open.getBytes(StandardCharsets.UTF_8);
+        this.open = new MarkerWatch(open);
         this.close = close.getBytes(StandardCharsets.UTF_8);
         if (prefill != null && !prefill.isEmpty()) {
             see(prefill.getBytes(StandardCharsets.UTF_8));
@@ -54,7 +53,6 @@ final class ToolCallConstraint implements TokenConstraint {
             call.accept(inCall(token));
             if (call.complete()) {
                 call = null;
-                recent = new byte[0];
             }
             return;
         }
@@ -66,32 +64,14 @@ final class ToolCallConstraint implements TokenConstraint {
 
     /** Free text: watches for the call's opening marker; what follows it in the same bytes begins the call. */
     private void see(byte[] b) {
-        byte[] joined = Arrays.copyOf(recent, recent.length + b.length);
-        System.arraycopy(b, 0, joined, recent.length, b.length);
-        int at = indexOf(joined, open);
-        if (at < 0) {
-            recent = Arrays.copyOfRange(joined, Math.max(0, joined.length - open.length + 1), joined.length);
+        byte[] rest = open.feed(b);
+        if (rest == null) {
             return;
         }
         call = grammar.matcher();
-        recent = new byte[0];
-        byte[] rest = Arrays.copyOfRange(joined, at + open.length, joined.length);
         if (rest.length > 0 && !call.accept(rest)) {
             call = null; // text the grammar cannot follow (a prefill of another shape): leave the reply free
         }
-    }
-
-    private static int indexOf(byte[] hay, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= hay.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (hay[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
     }
 
     @Override

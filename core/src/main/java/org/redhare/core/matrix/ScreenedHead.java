@@ -207,37 +207,39 @@ public final class ScreenedHead {
         }
         int n = 0;
         int limit = Math.max(1, rows / MAX_CANDIDATE_SHARE);
-        for (int r = 0; r < rows; r++) {
+        for (int r = 0; r < rows && n >= 0; r++) {
             if (logits[r] + bound[r] * nx >= t) { // never true for a changed row's -inf
-                if (n == limit) {
-                    exactHead(pool, x, logits);
-                    return;
-                }
-                if (n == candidates.length) {
-                    candidates = java.util.Arrays.copyOf(candidates, 2 * n);
-                }
-                candidates[n++] = r;
+                n = candidate(r, n, limit);
             }
         }
-        for (int i = 0; i < changed; i++) {
+        for (int i = 0; i < changed && n >= 0; i++) {
             int r = adjust.row(i);
             logits[r] = changedCoarse[i];
             if (changedHigh[i] >= t) {
-                if (n == limit) {
-                    exactHead(pool, x, logits);
-                    return;
-                }
-                if (n == candidates.length) {
-                    candidates = java.util.Arrays.copyOf(candidates, 2 * n);
-                }
-                candidates[n++] = r;
+                n = candidate(r, n, limit);
             }
+        }
+        if (n < 0) {
+            exactHead(pool, x, logits);
+            return;
         }
         if (xp.length < cols) {
             xp = new float[cols];
         }
         exactRows.multiplyRows(x, candidates, n, logits, xp);
         lastCandidates = n;
+    }
+
+    /** Adds row {@code r} as the {@code n}-th candidate; -1 once there would be more than {@code limit}. */
+    private int candidate(int r, int n, int limit) {
+        if (n == limit) {
+            return -1;
+        }
+        if (n == candidates.length) {
+            candidates = java.util.Arrays.copyOf(candidates, 2 * n);
+        }
+        candidates[n] = r;
+        return n + 1;
     }
 
     /**

@@ -336,17 +336,8 @@ public final class JsonMatcher {
             if (b < 0x80) {
                 return this;
             }
-            // well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past U+10FFFF
-            if (b >= 0xC2 && b <= 0xDF) {
-                return new Str(0, 1, parent);
-            }
-            if (b >= 0xE0 && b <= 0xEF) {
-                return new Str(0, 2, b == 0xE0 ? 0xA0 : 0x80, b == 0xED ? 0x9F : 0xBF, parent);
-            }
-            if (b >= 0xF0 && b <= 0xF4) {
-                return new Str(0, 3, b == 0xF0 ? 0x90 : 0x80, b == 0xF4 ? 0x8F : 0xBF, parent);
-            }
-            return null;
+            int lead = lead(b);
+            return lead < 0 ? null : new Str(0, lead & 0xFF, (lead >> 8) & 0xFF, lead >> 16, parent);
         }
     }
 
@@ -400,20 +391,30 @@ public final class JsonMatcher {
             if (b < 0x80) {
                 return with(b, 0, 0x80, 0xBF);
             }
-            if (b >= 0xC2 && b <= 0xDF) {
-                return with(b, 1, 0x80, 0xBF);
-            }
-            if (b >= 0xE0 && b <= 0xEF) {
-                return with(b, 2, b == 0xE0 ? 0xA0 : 0x80, b == 0xED ? 0x9F : 0xBF);
-            }
-            if (b >= 0xF0 && b <= 0xF4) {
-                return with(b, 3, b == 0xF0 ? 0x90 : 0x80, b == 0xF4 ? 0x8F : 0xBF);
-            }
-            return null;
+            int lead = lead(b);
+            return lead < 0 ? null : with(b, lead & 0xFF, (lead >> 8) & 0xFF, lead >> 16);
         }
     }
 
     static final byte[] QUOTE = {'"'};
+
+    /**
+     * A UTF-8 lead byte {@code b} (>= 0x80): the continuation bytes it needs, and the range the first must fall in,
+     * packed as {@code count | lo << 8 | hi << 16}; -1 if {@code b} cannot begin a character. Well-formed UTF-8 (RFC
+     * 3629): no overlong forms, no surrogates, nothing past U+10FFFF.
+     */
+    static int lead(int b) {
+        if (b >= 0xC2 && b <= 0xDF) {
+            return 1 | 0x80 << 8 | 0xBF << 16;
+        }
+        if (b >= 0xE0 && b <= 0xEF) {
+            return 2 | (b == 0xE0 ? 0xA0 : 0x80) << 8 | (b == 0xED ? 0x9F : 0xBF) << 16;
+        }
+        if (b >= 0xF0 && b <= 0xF4) {
+            return 3 | (b == 0xF0 ? 0x90 : 0x80) << 8 | (b == 0xF4 ? 0x8F : 0xBF) << 16;
+        }
+        return -1;
+    }
 
     /** One of some exact texts, {@code pos} bytes of it written; {@code alive}: the texts still possible (null: all). */
     private static final class Lit extends Frame {
