@@ -1,6 +1,5 @@
 package org.redhare.server;
 
-import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.Map;
 import java.util.WeakHashMap;
