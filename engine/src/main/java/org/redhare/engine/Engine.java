@@ -501,12 +501,19 @@ public final class Engine implements AutoCloseable {
                         ? s.sampler.sample(logprobs.copy(logits, off, vocab), 0, vocab)
                         : s.sampler.sample(logits, off, vocab);
             } else {
-                token = constrained(s.sampler, constraint, logits, off, vocab);
+                try { // a library's constraint may fail: that ends its own sequence, not the others
+                    token = constrained(s.sampler, constraint, logits, off, vocab);
+                    if (token >= 0) {
+                        constraint.accept(token);
+                    }
+                } catch (RuntimeException e) {
+                    finish(s, FinishReason.ERROR, "the token constraint failed: " + e);
+                    continue;
+                }
                 if (token < 0) {
                     finish(s, FinishReason.ERROR, "no token of the vocabulary can continue the text in the required format");
                     continue;
                 }
-                constraint.accept(token);
             }
             float logprob = logits[off + token] - logZ;
             s.sampler.accept(token);

@@ -98,6 +98,22 @@ class ConstrainedDecodingTest {
         }
     }
 
+    /** A constraint that throws ends its own sequence with an error; a request beside it finishes as usual. */
+    @Test
+    void aFailingConstraintEndsOnlyItsSequence() throws Exception {
+        TokenConstraint broken = new Only(t -> {
+            throw new IllegalStateException("broken");
+        }, 3);
+        try (Engine e = new Engine(model, new EngineConfig(64, 1024, KvDtype.F32, 16, 256, 4, false))) {
+            GenerationHandle bad = e.submit(new GenerationRequest(PROMPT, SamplingParams.GREEDY, 8, Set.of(), true, 0, false, false, broken));
+            GenerationHandle good = e.submit(new GenerationRequest(PROMPT, SamplingParams.GREEDY, 8, Set.of(), true));
+            GenerationEvent.Finished b = bad.stream(t -> {});
+            assertThat(b.reason()).isEqualTo(FinishReason.ERROR);
+            assertThat(b.message()).contains("the token constraint failed").contains("broken");
+            assertThat(good.await().tokens()).hasSize(8);
+        }
+    }
+
     /** Draws from three allowed tokens land in proportion to their probabilities renormalized over the three. */
     @Test
     void samplingRenormalizesOverTheAllowedTokens() throws Exception {
