@@ -20,8 +20,8 @@ import java.util.Set;
  * {@code properties} with {@code required} (properties are written in the schema's order, the optional ones may be left
  * out; unless {@code additionalProperties} is false, other keys with any values may follow them; an object schema
  * without {@code properties} takes any keys), {@code items} with {@code minItems}/{@code maxItems},
- * {@code enum} and {@code const}, {@code anyOf}/{@code oneOf} of schemas that begin with different characters (such as
- * a type and null), and {@code $ref} into {@code $defs} or {@code definitions} (recursion allowed). Keywords that only
+ * {@code enum} and {@code const}, {@code anyOf}/{@code oneOf} (options are told apart by their first character, such
+ * as a type and null; options that begin alike, such as two object shapes, are loosened into any object), and {@code $ref} into {@code $defs} or {@code definitions} (recursion allowed). Keywords that only
  * narrow values ({@code pattern}, {@code format}, {@code minimum}, {@code minLength}, ...) are not enforced. Anything else
  * the grammar cannot honour is an {@link IllegalArgumentException} saying which part.
  */
@@ -322,18 +322,90 @@ public final class JsonSchemaGrammar {
             return new ArrayNode(compile(s.get("items"), where + ".items"), min, max);
         }
 
+        /**
+         * One of {@code options}, told apart by the first character. Options that begin alike (two object shapes, an
+         * integer and a number) cannot be told apart byte by byte, so they are loosened into one: any object, any
+         * array, any number, any string, or all their literals together; anything with a value of any kind makes the
+         * whole union any value.
+         */
         Node union(List<Node> options, String where) {
-            // told apart by the first character: at most one option of each kind
-            Set<Character> firsts = new java.util.HashSet<>();
+            List<Node> flat = new ArrayList<>();
             for (Node o : options) {
+                if (o instanceof Union u) {
+                    flat.addAll(u.options());
+                } else {
+                    flat.add(o);
+                }
+            }
+            if (flat.stream().anyMatch(o -> o instanceof AnyValue)) {
+                return ANY;
+            }
+            Map<Character, List<Node>> byFirst = new java.util.LinkedHashMap<>();
+            for (Node o : flat) {
+                for (char c : firstChars(o).toCharArray()) {
+                    byFirst.computeIfAbsent(c, x -> new ArrayList<>()).add(o);
+                }
+            }
+            Set<Node> clashing = new java.util.LinkedHashSet<>();
+            for (List<Node> group : byFirst.values()) {
+                if (group.size() > 1) {
+                    clashing.addAll(group);
+                }
+            }
+            if (clashing.isEmpty()) {
+                return flat.size() == 1 ? flat.get(0) : new Union(List.copyOf(flat));
+            }
+            List<Node> out = new ArrayList<>();
+            for (Node o : flat) {
+                if (!clashing.contains(o)) {
+                    out.add(o);
+                }
+            }
+            List<byte[]> literals = new ArrayList<>();
+            boolean objects = false, arrays = false, strings = false, numbers = false;
+            for (Node o : clashing) {
+                switch (o) {
+                    case ObjectNode x -> objects = true;
+                    case ArrayNode x -> arrays = true;
+                    case StringNode x -> strings = true;
+                    case NumberNode x -> numbers = true;
+                    case Literals l -> literals.addAll(l.texts());
+                    default -> { return ANY; } // an unresolved reference among clashing options: any value
+                }
+            }
+            if (objects) {
+                out.add(FREE_OBJECT);
+            }
+            if (arrays) {
+                out.add(FREE_ARRAY);
+            }
+            // literals that begin like a string or a number go with it; the others stay literals, all in one set
+            List<byte[]> kept = new ArrayList<>();
+            for (byte[] t : literals) {
+                boolean quoted = t[0] == '"';
+                boolean numeric = t[0] == '-' || (t[0] >= '0' && t[0] <= '9');
+                if (!(quoted && strings) && !(numeric && numbers)) {
+                    kept.add(t);
+                }
+            }
+            if (strings) {
+                out.add(new StringNode());
+            }
+            if (numbers) {
+                out.add(new NumberNode(false));
+            }
+            if (!kept.isEmpty()) {
+                out.add(new Literals(List.copyOf(kept)));
+            }
+            Set<Character> firsts = new java.util.HashSet<>();
+            for (Node o : out) {
                 for (char c : firstChars(o).toCharArray()) {
                     if (!firsts.add(c)) {
-                        throw new IllegalArgumentException(where + ": its options begin alike ('" + c + "'), which this grammar cannot"
-                                + " tell apart; give one option per type");
+                        return ANY; // still alike (not expected after loosening): any value
                     }
                 }
             }
-            return new Union(List.copyOf(options));
+            return out.size() == 1 ? out.get(0) : new Union(List.copyOf(out));
         }
 
         private String firstChars(Node n) {
