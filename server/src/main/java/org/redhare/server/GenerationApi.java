@@ -162,7 +162,7 @@ final class GenerationApi {
                                     chat != null && chat.reasoning() != null && chat.reasoning().startsInReasoning())
                             : chat != null && chat.toolCallGrammar() != null
                             ? new ToolCallConstraint(chat.toolCallGrammar(), JsonConstraint.vocabulary(model.formatter(),
-                                    model.engine().model().vocabSize()), "<tool_call>", "</tool_call>", chat.toolCalls().prefill())
+                                    model.engine().model().vocabSize()), chat.toolCalls().prefill())
                             : null;
                     requests.add(new GenerationRequest(prompt, sp, maxTokens, stopIds, sr.ignoreEos(),
                             sr.logprobs() != null ? sr.logprobs() : 0, sr.echo() && sr.logprobs() != null, sr.logprobs() != null, format));

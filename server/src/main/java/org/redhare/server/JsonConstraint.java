@@ -65,7 +65,10 @@ public final class JsonConstraint implements TokenConstraint {
     @Override
     public boolean allows(int token) {
         if (reasoning()) {
-            return true;
+            // free reasoning; but a token that ends it must begin the JSON well with what follows the tag
+            byte[] b = vocab.bytes()[token];
+            byte[] rest = b == null ? null : reasoningEnd.peek(b);
+            return rest == null || rest.length == 0 || matcher.allows(rest);
         }
         byte[] b = vocab.text(token);
         return b != null && matcher.allows(b);

@@ -14,8 +14,7 @@ final class MarkerWatch {
 
     /** Takes the next bytes; when the marker is now complete, returns the bytes after it (and starts afresh), else null. */
     byte[] feed(byte[] bytes) {
-        byte[] joined = Arrays.copyOf(tail, tail.length + bytes.length);
-        System.arraycopy(bytes, 0, joined, tail.length, bytes.length);
+        byte[] joined = join(bytes);
         int at = indexOf(joined, marker);
         if (at < 0) {
             tail = Arrays.copyOfRange(joined, Math.max(0, joined.length - marker.length + 1), joined.length);
@@ -23,6 +22,19 @@ final class MarkerWatch {
         }
         tail = new byte[0];
         return Arrays.copyOfRange(joined, at + marker.length, joined.length);
+    }
+
+    /** What {@link #feed} would return for these bytes, without taking them. */
+    byte[] peek(byte[] bytes) {
+        byte[] joined = join(bytes);
+        int at = indexOf(joined, marker);
+        return at < 0 ? null : Arrays.copyOfRange(joined, at + marker.length, joined.length);
+    }
+
+    private byte[] join(byte[] bytes) {
+        byte[] joined = Arrays.copyOf(tail, tail.length + bytes.length);
+        System.arraycopy(bytes, 0, joined, tail.length, bytes.length);
+        return joined;
     }
 
     private static int indexOf(byte[] hay, byte[] needle) {

@@ -46,11 +46,14 @@ public final class ModelTextFormatter implements PromptFormatter {
                                  ToolChoice toolChoice) {
         boolean withTools = tools != null && !tools.isEmpty() && toolChoice.mode() != ToolChoice.Mode.NONE;
         ToolCallParser parser = null;
-        JsonSchemaGrammar grammar = null;
+        ToolCallGrammar grammar = null;
         if (withTools) {
             ToolCallFormat format = text.toolCallFormat().orElse(null);
             if (format == ToolCallFormat.HERMES && !names(tools).isEmpty()) {
-                grammar = JsonSchemaGrammar.toolCall(names(tools), parameters(tools), "arguments", "</tool_call>");
+                grammar = new ToolCallGrammar(JsonSchemaGrammar.toolCall(names(tools), parameters(tools), "arguments", "</tool_call>"),
+                        "<tool_call>", "</tool_call>");
+            } else if (format == ToolCallFormat.MISTRAL && !names(tools).isEmpty()) {
+                grammar = new ToolCallGrammar(JsonSchemaGrammar.toolCallList(names(tools), parameters(tools), "arguments"), "[TOOL_CALLS]", "");
             }
             if (format != null) {
                 parser = new ToolCallParser(format, names(tools));

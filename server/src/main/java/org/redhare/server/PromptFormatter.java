@@ -72,8 +72,14 @@ public interface PromptFormatter {
      * @param reasoning splits each reply into reasoning and answer (a fresh stream per choice)
      * @param toolCalls finds tool calls in the answer; null when the request allows none or the model's format is unknown
      */
-    /** @param toolCallGrammar what a tool call's JSON may be (the request's tools and their schemas), or null */
-    record ChatPrompt(int[] ids, String text, ReasoningParser reasoning, ToolCallParser toolCalls, JsonSchemaGrammar toolCallGrammar) {
+    /**
+     * A tool call's grammar in the model's format: from the {@code open} marker, JSON that {@code grammar} describes (the
+     * request's tools and their schemas); {@code close} is the marker that ends it when the grammar has one (else "").
+     */
+    record ToolCallGrammar(JsonSchemaGrammar grammar, String open, String close) {}
+
+    /** @param toolCallGrammar what tool calls may be, or null (no tools, or a format without a grammar) */
+    record ChatPrompt(int[] ids, String text, ReasoningParser reasoning, ToolCallParser toolCalls, ToolCallGrammar toolCallGrammar) {
         public ChatPrompt(int[] ids, String text, ReasoningParser reasoning) {
             this(ids, text, reasoning, null, null);
         }

@@ -7,7 +7,8 @@ import org.redhare.text.json.JsonMatcher;
 import org.redhare.text.json.JsonSchemaGrammar;
 
 /**
- * Well-formed tool calls (Hermes style, {@code <tool_call>{"name": ..., "arguments": {...}}</tool_call>}): the reply is
+ * Well-formed tool calls (Hermes style, {@code <tool_call>{"name": ..., "arguments": {...}}</tool_call>}, or Mistral's
+ * {@code [TOOL_CALLS][{"name": ..., "arguments": {...}}, ...]}): the reply is
  * free text until the model opens a call; from there to the call's end its tokens must write a call to one of the
  * request's tools with arguments of that tool's schema (a lazy grammar, as llama.cpp's). Then the text is free again,
  * for more calls or an answer. A reply whose prompt already opened a call (a forced {@code tool_choice}) starts inside it.
@@ -19,11 +20,11 @@ final class ToolCallConstraint implements TokenConstraint {
     private final byte[] close;
     private JsonMatcher call; // null outside a call
 
-    ToolCallConstraint(JsonSchemaGrammar grammar, JsonConstraint.Vocabulary vocab, String open, String close, String prefill) {
-        this.grammar = grammar;
+    ToolCallConstraint(PromptFormatter.ToolCallGrammar g, JsonConstraint.Vocabulary vocab, String prefill) {
+        this.grammar = g.grammar();
         this.vocab = vocab;
-        this.open = new MarkerWatch(open);
-        this.close = close.getBytes(StandardCharsets.UTF_8);
+        this.open = new MarkerWatch(g.open());
+        this.close = g.close().getBytes(StandardCharsets.UTF_8);
         if (prefill != null && !prefill.isEmpty()) {
             see(prefill.getBytes(StandardCharsets.UTF_8));
         }
@@ -35,13 +36,16 @@ final class ToolCallConstraint implements TokenConstraint {
         if (b == null) {
             return null;
         }
-        return !vocab.special()[token] || Arrays.equals(b, close) ? b : null;
+        return !vocab.special()[token] || (close.length > 0 && Arrays.equals(b, close)) ? b : null;
     }
 
     @Override
     public boolean allows(int token) {
         if (call == null) {
-            return true;
+            // free text; but a token that opens a call must also begin it well
+            byte[] b = vocab.bytes()[token];
+            byte[] rest = b == null ? null : open.peek(b);
+            return rest == null || rest.length == 0 || grammar.matcher().allows(rest);
         }
         byte[] b = inCall(token);
         return b != null && call.allows(b);
@@ -70,7 +74,7 @@ final class ToolCallConstraint implements TokenConstraint {
         }
         call = grammar.matcher();
         if (rest.length > 0 && !call.accept(rest)) {
-            call = null; // text the grammar cannot follow (a prefill of another shape): leave the reply free
+            call = null; // a prompt's prefill the grammar cannot follow (allows() keeps generated text from this): leave it free
         }
     }
 

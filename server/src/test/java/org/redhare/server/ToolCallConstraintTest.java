@@ -40,7 +40,7 @@ class ToolCallConstraintTest {
     }
 
     private static ToolCallConstraint constraint(String prefill) {
-        return new ToolCallConstraint(prompt.toolCallGrammar(), JsonConstraint.vocabulary(f, VOCAB), "<tool_call>", "</tool_call>", prefill);
+        return new ToolCallConstraint(prompt.toolCallGrammar(), JsonConstraint.vocabulary(f, VOCAB), prefill);
     }
 
     /** Feeds the text's tokens; returns the text of the first one refused, or null if all were taken. */
@@ -80,6 +80,26 @@ class ToolCallConstraintTest {
         assertThat(feed(constraint(null), "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"x\", \"unit\": 1}}"))
                 .as("no other keys: additionalProperties false").isNotNull();
         assertThat(feed(constraint(null), "<tool_call>\n{\"name\": \"get_time\", \"arguments\": {\"zone\": \"PST\"}}")).isNotNull();
+    }
+
+    /** Mistral's format: after [TOOL_CALLS], a JSON list of calls; free text again after the list. */
+    @Test
+    void mistralListsOfCalls() {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        List<com.fasterxml.jackson.databind.JsonNode> params = TOOLS.stream()
+                .map(t -> json.valueToTree(((Map<?, ?>) t.get("function")).get("parameters"))).map(n -> (com.fasterxml.jackson.databind.JsonNode) n)
+                .toList();
+        PromptFormatter.ToolCallGrammar g = new PromptFormatter.ToolCallGrammar(
+                org.redhare.text.json.JsonSchemaGrammar.toolCallList(List.of("get_weather", "get_time"), params, "arguments"), "[TOOL_CALLS]", "");
+        ToolCallConstraint c = new ToolCallConstraint(g, JsonConstraint.vocabulary(f, VOCAB), null);
+        assertThat(feed(c, "Checking. [TOOL_CALLS][{\"name\": \"get_time\", \"arguments\": {\"zone\": \"UTC\"}}, "
+                + "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}]")).isNull();
+        assertThat(c.allows(id("<|im_end|>"))).as("free after the list").isTrue();
+        ToolCallConstraint forced = new ToolCallConstraint(g, JsonConstraint.vocabulary(f, VOCAB), "[TOOL_CALLS][{\"name\": \"");
+        assertThat(c.allows(id("<|im_end|>"))).isTrue();
+        assertThat(forced.allows(id("<|im_end|>"))).isFalse();
+        assertThat(feed(forced, "get_weather\", \"arguments\": {\"days\": 1}}]")).as("city first").isNotNull();
+        assertThat(feed(new ToolCallConstraint(g, JsonConstraint.vocabulary(f, VOCAB), null), "[TOOL_CALLS][]")).as("at least one call").isNotNull();
     }
 
     @Test

@@ -120,6 +120,15 @@ public final class JsonSchemaGrammar {
      * follow, or null); whitespace may come first, and {@code suffix} (after optional whitespace) closes it.
      */
     public static JsonSchemaGrammar toolCall(List<String> names, List<JsonNode> parameters, String argumentsKey, String suffix) {
+        return new JsonSchemaGrammar(callNode(names, parameters, argumentsKey), true, bytes(suffix));
+    }
+
+    /** A JSON array of one or more tool calls as {@link #toolCall} describes each (Mistral's {@code [TOOL_CALLS]} list). */
+    public static JsonSchemaGrammar toolCallList(List<String> names, List<JsonNode> parameters, String argumentsKey) {
+        return new JsonSchemaGrammar(new ArrayNode(callNode(names, parameters, argumentsKey), 1, Integer.MAX_VALUE), true, null);
+    }
+
+    private static ObjectNode callNode(List<String> names, List<JsonNode> parameters, String argumentsKey) {
         if (names.isEmpty() || names.size() != parameters.size()) {
             throw new IllegalArgumentException("a tool call needs one parameters schema (or null) per name");
         }
@@ -142,9 +151,8 @@ public final class JsonSchemaGrammar {
             }
             variants.add(args);
         }
-        ObjectNode call = new ObjectNode(List.of(new Property("name", quote("name"), new Literals(List.copyOf(quoted)), true),
+        return new ObjectNode(List.of(new Property("name", quote("name"), new Literals(List.copyOf(quoted)), true),
                 new Property(argumentsKey, quote(argumentsKey), ANY, true)), false, List.copyOf(variants), false);
-        return new JsonSchemaGrammar(call, true, bytes(suffix));
     }
 
     private static byte[] quote(String s) {
