@@ -1,11 +1,11 @@
 package org.redhare.server;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
 import org.redhare.engine.InvalidRequestException;
 import org.redhare.engine.SamplingParams;
 import org.redhare.model.GenerationDefaults;
 import org.redhare.text.json.JsonSchemaGrammar;
-import com.fasterxml.jackson.databind.JsonNode;
 
 /**
  * The generation fields shared by /v1/completions and /v1/chat/completions, read and checked.
