@@ -48,6 +48,7 @@ public final class Engine implements AutoCloseable {
     private final Logprobs logprobs = new Logprobs();
     private final int blockSize;
     private volatile boolean closed;
+    private boolean[] allowedScratch = new boolean[0]; // the tokens a constraint allows (engine thread)
     private float[] logits = new float[0];
 
     public Engine(CausalLM model, EngineConfig config) {
@@ -546,16 +547,16 @@ public final class Engine implements AutoCloseable {
             return token;
         }
         float[] masked = logprobs.copy(logits, off, vocab);
-        int allowed = 0;
+        if (allowedScratch.length < vocab) {
+            allowedScratch = new boolean[vocab];
+        }
+        if (constraint.allowed(allowedScratch, vocab) == 0) {
+            return -1;
+        }
         for (int v = 0; v < vocab; v++) {
-            if (constraint.allows(v)) {
-                allowed++;
-            } else {
+            if (!allowedScratch[v]) {
                 masked[v] = Float.NEGATIVE_INFINITY;
             }
-        }
-        if (allowed == 0) {
-            return -1;
         }
         token = sampler.sample(masked, 0, vocab);
         return constraint.allows(token) ? token : -1;

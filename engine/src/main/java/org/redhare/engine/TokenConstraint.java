@@ -9,6 +9,21 @@ public interface TokenConstraint {
     /** Whether {@code token} may come next. */
     boolean allows(int token);
 
+    /**
+     * Marks in {@code out[0 .. vocab)} every token {@link #allows} would allow now; returns how many. Override it where
+     * tokens can be judged together faster than one by one.
+     */
+    default int allowed(boolean[] out, int vocab) {
+        int n = 0;
+        for (int v = 0; v < vocab; v++) {
+            out[v] = allows(v);
+            if (out[v]) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** Records the token taken (one {@link #allows} said yes to). */
     void accept(int token);
 

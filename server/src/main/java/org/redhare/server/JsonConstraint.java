@@ -6,6 +6,7 @@ import java.util.WeakHashMap;
 import org.redhare.engine.TokenConstraint;
 import org.redhare.text.json.JsonMatcher;
 import org.redhare.text.json.JsonSchemaGrammar;
+import org.redhare.text.json.TokenTrie;
 import org.redhare.text.template.ReasoningParser;
 
 /**
@@ -17,8 +18,8 @@ public final class JsonConstraint implements TokenConstraint {
     /** Each formatter's token bytes, built once (a vocabulary of 150k tokens takes a fraction of a second). */
     private static final Map<PromptFormatter, Vocabulary> VOCABULARIES = Collections.synchronizedMap(new WeakHashMap<>());
 
-    /** The bytes of every token the tokenizer knows (null beyond it), and which are special. */
-    record Vocabulary(byte[][] bytes, boolean[] special) {
+    /** The bytes of every token the tokenizer knows (null beyond it), which are special, and the text tokens' trie. */
+    record Vocabulary(byte[][] bytes, boolean[] special, TokenTrie textTrie) {
         /** The bytes of {@code token} if it writes text (not special), else null. */
         byte[] text(int token) {
             return special[token] ? null : bytes[token];
@@ -38,7 +39,11 @@ public final class JsonConstraint implements TokenConstraint {
             byte[] b = f.tokenBytes(id);
             bytes[id] = b.length > 0 ? b : null;
         }
-        v = new Vocabulary(bytes, special);
+        byte[][] text = new byte[modelVocab][];
+        for (int id = 0; id < modelVocab; id++) {
+            text[id] = special[id] ? null : bytes[id];
+        }
+        v = new Vocabulary(bytes, special, TokenTrie.of(text));
         VOCABULARIES.put(f, v);
         return v;
     }
@@ -72,6 +77,11 @@ public final class JsonConstraint implements TokenConstraint {
         }
         byte[] b = vocab.text(token);
         return b != null && matcher.allows(b);
+    }
+
+    @Override
+    public int allowed(boolean[] out, int vocab) {
+        return reasoning() ? TokenConstraint.super.allowed(out, vocab) : matcher.allowed(this.vocab.textTrie(), out);
     }
 
     @Override

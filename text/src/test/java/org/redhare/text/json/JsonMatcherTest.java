@@ -161,6 +161,54 @@ class JsonMatcherTest {
         assertThat(whole(g, "{\"shape\":[],\"n\":1,\"c\":\"red\"}")).isFalse();
     }
 
+    /** The trie's bulk answer is the per-token answer, token for token, along random walks through a grammar. */
+    @Test
+    void theTrieAllowsWhatEachTokenIsAllowed() {
+        Random rnd = new Random(9);
+        String alphabet = "{}[]\":,. -0123456789eEtrufalsn\\u/abcxyz\n\t";
+        byte[][] vocab = new byte[3000][];
+        for (int id = 0; id < vocab.length; id++) {
+            if (id % 97 == 5) {
+                continue; // holes: special tokens have no text
+            }
+            int len = 1 + rnd.nextInt(id < 300 ? 1 : 6);
+            java.io.ByteArrayOutputStream t = new java.io.ByteArrayOutputStream();
+            for (int i = 0; i < len; i++) {
+                if (rnd.nextInt(12) == 0) {
+                    t.write(0x80 + rnd.nextInt(0x75)); // continuation and lead bytes, some of them not UTF-8
+                } else {
+                    t.write(alphabet.charAt(rnd.nextInt(alphabet.length())));
+                }
+            }
+            vocab[id] = t.toByteArray();
+        }
+        vocab[7] = vocab[8].clone(); // two ids with the same bytes
+        TokenTrie trie = TokenTrie.of(vocab);
+        assertThat(trie.nodes()).isLessThan(3000 * 6);
+        for (JsonSchemaGrammar g : new JsonSchemaGrammar[] {JsonSchemaGrammar.anyObject(), JsonSchemaGrammar.fromSchema(PERSON)}) {
+            for (int walk = 0; walk < 20; walk++) {
+                JsonMatcher m = g.matcher();
+                boolean[] got = new boolean[vocab.length];
+                for (int step = 0; step < 60 && !m.complete(); step++) {
+                    int n = m.allowed(trie, got);
+                    List<Integer> ok = new ArrayList<>();
+                    for (int id = 0; id < vocab.length; id++) {
+                        boolean want = vocab[id] != null && m.allows(vocab[id]);
+                        assertThat(got[id]).as("token %d at step %d", id, step).isEqualTo(want);
+                        if (want) {
+                            ok.add(id);
+                        }
+                    }
+                    assertThat(n).isEqualTo(ok.size());
+                    if (ok.isEmpty()) {
+                        break;
+                    }
+                    assertThat(m.accept(vocab[ok.get(rnd.nextInt(ok.size()))])).isTrue();
+                }
+            }
+        }
+    }
+
     @Test
     void schemasTheGrammarCannotHonourAreClearErrors() {
         assertThatThrownBy(() -> JsonSchemaGrammar.fromSchema("{\"type\": \"string\"}")).hasMessageContaining("root must be an object or an array");
