@@ -19,6 +19,7 @@ final class ToolCallConstraint implements TokenConstraint {
     private final MarkerWatch open;
     private final byte[] close;
     private JsonMatcher call; // null outside a call
+    private int[] closeTokens; // special tokens that write the closing marker, found when first needed
 
     ToolCallConstraint(PromptFormatter.ToolCallGrammar g, JsonConstraint.Vocabulary vocab, String prefill) {
         this.grammar = g.grammar();
@@ -49,6 +50,25 @@ final class ToolCallConstraint implements TokenConstraint {
         }
         byte[] b = inCall(token);
         return b != null && call.allows(b);
+    }
+
+    @Override
+    public int allowed(boolean[] out, int vocabSize) {
+        if (call == null) {
+            return TokenConstraint.super.allowed(out, vocabSize);
+        }
+        int n = call.allowed(vocab.textTrie(), out); // text tokens through the trie, then the special closing marker
+        if (closeTokens == null) {
+            closeTokens = java.util.stream.IntStream.range(0, Math.min(vocabSize, vocab.bytes().length))
+                    .filter(t -> vocab.special()[t] && close.length > 0 && Arrays.equals(vocab.bytes()[t], close)).toArray();
+        }
+        for (int t : closeTokens) {
+            if (!out[t] && call.allows(close)) {
+                out[t] = true;
+                n++;
+            }
+        }
+        return n;
     }
 
     @Override

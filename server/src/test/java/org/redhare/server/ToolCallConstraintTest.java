@@ -102,6 +102,24 @@ class ToolCallConstraintTest {
         assertThat(feed(new ToolCallConstraint(g, JsonConstraint.vocabulary(f, VOCAB), null), "[TOOL_CALLS][]")).as("at least one call").isNotNull();
     }
 
+    /** The bulk answer (through the vocabulary's trie inside a call) is the per-token one, in and out of calls. */
+    @Test
+    void allowedMatchesAllowsTokenByToken() {
+        ToolCallConstraint c = constraint(null);
+        boolean[] out = new boolean[VOCAB];
+        for (String part : new String[] {"Sure. ", "<tool_call>", "\n{\"name\": \"get_", "weather\", \"arguments\": {\"city\": \"Pa",
+                "ris\"}}\n", "</tool_call>"}) {
+            assertThat(feed(c, part)).isNull();
+            int n = c.allowed(out, VOCAB);
+            int want = 0;
+            for (int t = 0; t < VOCAB; t++) {
+                assertThat(out[t]).as("token %d after %s", t, part).isEqualTo(c.allows(t));
+                want += out[t] ? 1 : 0;
+            }
+            assertThat(n).isEqualTo(want);
+        }
+    }
+
     @Test
     void aPromptThatOpenedTheCallStartsInsideIt() {
         ToolCallConstraint c = constraint("<tool_call>\n{\"name\": \"");
