@@ -511,6 +511,13 @@ final class GenerationApi {
                 map.put("content", sb.toString());
             } else if (content != null && !content.isNull() && !content.isTextual()) {
                 throw ApiException.invalid("messages[" + i + "].content", "message " + i + " content must be a string or an array of text parts");
+            } else if (content == null) {
+                // OpenAI lets an assistant message that calls tools leave content out (LangChain4j does); templates read
+                // message.content, so it is null here, as in a message that sends it as null. Other roles need it.
+                if (!role.asText().equals("assistant")) {
+                    throw ApiException.invalid("messages[" + i + "].content", "message " + i + " (role '" + role.asText() + "') needs 'content'");
+                }
+                map.put("content", null);
             }
             out.add(map);
         }

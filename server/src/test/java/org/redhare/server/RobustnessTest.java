@@ -59,6 +59,7 @@ class RobustnessTest {
         "{\"model\":\"tiny\",\"messages\":\"x\"}", "{\"model\":\"tiny\",\"messages\":[]}", "{\"model\":\"tiny\",\"messages\":[{\"content\":\"hi\"}]}",
         "{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\",\"content\":7}]}", "{\"model\":\"tiny\",\"messages\":[1,2]}",
         "{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_completion_tokens\":0}",
+        "{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\"}]}", // seven entries: k = 6, 16, ..., 196 reach every one
     };
 
     @Test

@@ -1,7 +1,9 @@
 package org.redhare.server;
 
+import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Map;
 import org.redhare.core.Parallel;
 import org.redhare.core.attention.PagedKvCache;
@@ -19,8 +21,9 @@ import org.redhare.model.ModelSummary;
  */
 final class ScriptedModel implements CausalLM {
     private final CausalLM model;
-    private volatile int[] script = new int[0];
+    private final ArrayDeque<int[]> replies = new ArrayDeque<>(); // guarded by this; the last one stays
     private final Map<Integer, Integer> firstGenerated = new HashMap<>(); // first KV block of a sequence -> position of its first generated token
+    private final Map<Integer, int[]> scriptOf = new HashMap<>();         // first KV block of a sequence -> its reply
 
     ScriptedModel(CausalLM model) {
         this.model = model;
@@ -28,7 +31,21 @@ final class ScriptedModel implements CausalLM {
 
     /** The tokens every following request generates, in order (end it with an end-of-turn token to stop). */
     void script(int[] tokens) {
-        script = tokens.clone();
+        scripts(List.of(tokens));
+    }
+
+    /**
+     * The replies of the following requests, one per new sequence in the order they reach the model; the last one is
+     * every later request's too (for a client that makes several requests itself, such as a tool-calling loop).
+     */
+    synchronized void scripts(List<int[]> tokens) {
+        replies.clear();
+        tokens.forEach(t -> replies.add(t.clone()));
+    }
+
+    private synchronized int[] nextReply() {
+        if (replies.isEmpty()) return new int[0];
+        return replies.size() > 1 ? replies.poll() : replies.peek();
     }
 
     @Override
@@ -38,7 +55,6 @@ final class ScriptedModel implements CausalLM {
         for (int[] table : batch.tables()) {
             tokensOfSequence.merge(table, 1, Integer::sum);
         }
-        int[] s = script;
         int[] rows = batch.logitRows();
         for (int r = 0; r < rows.length; r++) {
             int t = rows[r];
@@ -46,8 +62,10 @@ final class ScriptedModel implements CausalLM {
             int pos = batch.positions()[t];
             if (tokensOfSequence.get(table) > 1) {
                 firstGenerated.put(table[0], pos + 1); // the prompt's last token: what follows is generated token 0
+                scriptOf.put(table[0], nextReply());
             }
             int k = pos + 1 - firstGenerated.getOrDefault(table[0], pos + 1);
+            int[] s = scriptOf.getOrDefault(table[0], new int[0]);
             int next = s.length == 0 ? 0 : s[Math.min(k, s.length - 1)];
             java.util.Arrays.fill(logits, r * vocab, (r + 1) * vocab, 0f);
             logits[r * vocab + next] = 50f; // every other token is e^-50 as likely: sampling picks the script too

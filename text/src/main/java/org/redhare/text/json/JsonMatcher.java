@@ -18,7 +18,9 @@ import org.redhare.text.json.JsonSchemaGrammar.Union;
  *
  * <p>Bytes are UTF-8: multi-byte characters may be split between tokens, and strings take well-formed UTF-8 only. Whitespace between tokens is allowed up to
  * {@value #MAX_WHITESPACE} bytes in a row, and numbers up to {@value #MAX_DIGITS} digits a part, so that a model cannot
- * run on in them forever. Nothing may come before the document or after its end.
+ * run on in them forever. Nothing may come before the document; after its end only whitespace (within the same
+ * bound), since the token that closes a document often carries some ({@code "}\n"}, {@code "}\n\n"} are single tokens
+ * in most vocabularies, and refusing them would make the model close the document with an unlikely token instead).
  */
 public final class JsonMatcher {
     static final int MAX_WHITESPACE = 20;
@@ -89,9 +91,9 @@ public final class JsonMatcher {
         return count;
     }
 
-    /** Whether the document is whole (nothing more may follow). */
+    /** Whether the document is whole (nothing but whitespace may follow). */
     public boolean complete() {
-        return state == DONE;
+        return state instanceof Done;
     }
 
     private static Frame feed(Frame f, byte[] bytes) {
@@ -127,16 +129,20 @@ public final class JsonMatcher {
         abstract Frame step(int b);
     }
 
-    private static final Frame DONE = new Done();
+    private static final Frame DONE = new Done(0);
 
+    /** The document is whole; {@code spaces} whitespace bytes have followed it. */
     private static final class Done extends Frame {
-        Done() {
+        final int spaces;
+
+        Done(int spaces) {
             super(null);
+            this.spaces = spaces;
         }
 
         @Override
         Frame step(int b) {
-            return null;
+            return ws(b) && spaces < MAX_WHITESPACE ? new Done(spaces + 1) : null;
         }
     }
 

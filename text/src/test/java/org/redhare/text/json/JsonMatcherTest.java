@@ -39,13 +39,13 @@ class JsonMatcherTest {
     void anyObjectTakesJsonObjectsAndNothingElse() throws Exception {
         JsonSchemaGrammar g = JsonSchemaGrammar.anyObject();
         for (String ok : new String[] {"{}", "{\"a\":1}", "{\n  \"a\": [1, -2.5e+3, 0, 0.25, true, false, null],\n  \"b\": {\"c\": \"x\\\"y\\\\z\\u00e9\\n\"}\n}",
-                "{\"caf\u00e9\": \"\u4e2d\u6587 \uD83D\uDE00\"}", "{\"a\":[],\"b\":{},\"c\":[[]]}", "{\"e\":1E5,\"f\":-0.0}"}) {
+                "{\"caf\u00e9\": \"\u4e2d\u6587 \uD83D\uDE00\"}", "{\"a\":[],\"b\":{},\"c\":[[]]}", "{\"e\":1E5,\"f\":-0.0}", "{\"a\":1} \n"}) {
             assertThat(whole(g, ok)).as(ok).isTrue();
             assertThat(JSON.readTree(ok).isObject()).isTrue(); // the documents are JSON indeed
         }
         for (String bad : new String[] {"[]", "\"a\"", "1", "{,}", "{\"a\" 1}", "{\"a\":1,}", "{\"a\":01}", "{\"a\":tru}", "{\"a\":-}",
                 "{\"a\":1.}", "{\"a\":1e}", "{'a':1}", "{\"a\":\"\u0001\"}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12g4\"}", "{\"a\":[1 2]}", "{a:1}",
-                "{\"a\":1}}", "{\"a\":1} ", " {}", "\n{}"}) {
+                "{\"a\":1}}", "{\"a\":1} x", " {}", "\n{}"}) {
             assertThat(whole(g, bad)).as(bad).isFalse();
         }
         assertThat(prefix(g, "{\"a\": [1, {\"b\": \"unfinished")).isTrue();
@@ -68,7 +68,22 @@ class JsonMatcherTest {
         assertThat(m.complete()).as("allows takes nothing").isFalse();
         assertThat(m.accept(b("\"}"))).isTrue();
         assertThat(m.complete()).isTrue();
-        assertThat(m.allows(b(" "))).as("nothing after the end").isFalse();
+        assertThat(m.allows(b(" x"))).as("nothing but whitespace after the end").isFalse();
+        assertThat(m.allows(b("}"))).isFalse();
+    }
+
+    @Test
+    void theClosingTokenMayCarryWhitespace() {
+        // "}\n\n" is one token in most vocabularies: it closes the document, and the document stays whole after it
+        JsonMatcher m = JsonSchemaGrammar.anyObject().matcher();
+        assertThat(m.accept(b("{\"a\": [1, 2]"))).isTrue();
+        assertThat(m.allows(b("}\n\n"))).isTrue();
+        assertThat(m.allows(b("}\n\nNext"))).isFalse();
+        assertThat(m.accept(b("}\n\n"))).isTrue();
+        assertThat(m.complete()).isTrue();
+        assertThat(m.accept(b(" ".repeat(JsonMatcher.MAX_WHITESPACE - 2)))).isTrue();
+        assertThat(m.allows(b(" "))).as("bounded like any whitespace run").isFalse();
+        assertThat(m.complete()).isTrue();
     }
 
     @Test
