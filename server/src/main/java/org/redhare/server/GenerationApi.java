@@ -42,7 +42,43 @@ final class GenerationApi {
     /** What the handler must write: a JSON body, or nothing when it streamed the reply itself. */
     interface Response {
         /** Called once the request is known valid, before any engine work, for streamed replies. */
-        OutputStream beginStream() throws IOException;
+        Events beginStream() throws IOException;
+    }
+
+    /** Where a streamed reply's chunks go: server-sent events to an HTTP client, or a caller in the same process. */
+    interface Events {
+        void chunk(ObjectNode chunk) throws IOException;
+
+        /** Nothing arrived for a while: a network stream writes something so that a gone client is noticed. */
+        void keepAlive() throws IOException;
+
+        /** The last chunk was sent. */
+        void done() throws IOException;
+    }
+
+    /** Server-sent events on {@code out}: one {@code data:} line per chunk, {@code data: [DONE]} at the end. */
+    static Events serverSentEvents(OutputStream out, ObjectMapper json) {
+        return new Events() {
+            @Override
+            public void chunk(ObjectNode chunk) throws IOException {
+                out.write(("data: " + json.writeValueAsString(chunk) + "\n\n").getBytes(StandardCharsets.UTF_8));
+                out.flush();
+            }
+
+            @Override
+            public void keepAlive() throws IOException {
+                out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
+                out.flush();
+            }
+
+            @Override
+            public void done() throws IOException {
+                out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+                // Closing completes the response (the last chunk) here, before the request counts as
+                // finished: a shutdown that stops Jetty once nothing is in flight must not cut it off.
+                out.close();
+            }
+        };
     }
 
     ObjectNode completions(ServedModel model, JsonNode body, Response response) throws IOException, InterruptedException {
@@ -545,9 +581,9 @@ final class GenerationApi {
         return out;
     }
 
-    /** Server-sent events: one {@code data:} line per chunk, {@code data: [DONE]} at the end. */
+    /** A streamed reply: OpenAI's chunks, in order, to {@link Events}. */
     final class StreamSink implements Choice.Sink {
-        private final OutputStream out;
+        private final Events out;
         private final String id;
         private final long created;
         private final boolean chat;
@@ -555,7 +591,7 @@ final class GenerationApi {
         private final PromptFormatter formatter;
         private final int[] offsets = new int[SamplingRequest.MAX_N * 64];
 
-        StreamSink(OutputStream out, String id, long created, boolean chat, boolean logprobs, PromptFormatter formatter) {
+        StreamSink(Events out, String id, long created, boolean chat, boolean logprobs, PromptFormatter formatter) {
             this.out = out;
             this.id = id;
             this.created = created;
@@ -642,8 +678,7 @@ final class GenerationApi {
 
         @Override
         public synchronized void idle() throws IOException {
-            out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
-            out.flush();
+            out.keepAlive();
         }
 
         void usage(ObjectNode usage) throws IOException {
@@ -653,18 +688,12 @@ final class GenerationApi {
             send(o);
         }
 
-        void done() throws IOException {
-            synchronized (this) {
-                out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-                // Closing completes the response (the last chunk) here, before the request counts as
-                // finished: a shutdown that stops Jetty once nothing is in flight must not cut it off.
-                out.close();
-            }
+        synchronized void done() throws IOException {
+            out.done();
         }
 
         private synchronized void send(ObjectNode o) throws IOException {
-            out.write(("data: " + json.writeValueAsString(o) + "\n\n").getBytes(StandardCharsets.UTF_8));
-            out.flush();
+            out.chunk(o);
         }
     }
 }

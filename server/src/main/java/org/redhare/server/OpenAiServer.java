@@ -208,7 +208,7 @@ public final class OpenAiServer implements AutoCloseable {
                 ctx.res().setHeader("X-Accel-Buffering", "no");
                 OutputStream out = ctx.res().getOutputStream();
                 out.flush(); // commit the headers now, so the client sees the stream open
-                return out;
+                return GenerationApi.serverSentEvents(out, json);
             };
             ObjectNode reply = chat ? api.chat(m, body, streaming) : api.completions(m, body, streaming);
             if (reply != null) {
@@ -242,7 +242,7 @@ public final class OpenAiServer implements AutoCloseable {
             OutputStream out = ctx.res().getOutputStream();
             out.write(("data: " + errorJson(e) + "\n\n").getBytes(StandardCharsets.UTF_8));
             out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-            out.close(); // the last chunk goes out now, as in GenerationApi's done()
+            out.close(); // the last chunk goes out now, as serverSentEvents' done() does
         } catch (IOException ignored) {
             // the client is gone too
         }

@@ -19,18 +19,18 @@ import org.redhare.model.ModelSummary;
  * caching, a batch budget above the prompt): a sequence's rows with more than one token are its prompt, its single-token
  * rows decode. Config, vocabulary and KV layout come from the wrapped model, which never runs.
  */
-final class ScriptedModel implements CausalLM {
+public final class ScriptedModel implements CausalLM {
     private final CausalLM model;
     private final ArrayDeque<int[]> replies = new ArrayDeque<>(); // guarded by this; the last one stays
     private final Map<Integer, Integer> firstGenerated = new HashMap<>(); // first KV block of a sequence -> position of its first generated token
     private final Map<Integer, int[]> scriptOf = new HashMap<>();         // first KV block of a sequence -> its reply
 
-    ScriptedModel(CausalLM model) {
+    public ScriptedModel(CausalLM model) {
         this.model = model;
     }
 
     /** The tokens every following request generates, in order (end it with an end-of-turn token to stop). */
-    void script(int[] tokens) {
+    public void script(int[] tokens) {
         scripts(List.of(tokens));
     }
 
@@ -38,7 +38,7 @@ final class ScriptedModel implements CausalLM {
      * The replies of the following requests, one per new sequence in the order they reach the model; the last one is
      * every later request's too (for a client that makes several requests itself, such as a tool-calling loop).
      */
-    synchronized void scripts(List<int[]> tokens) {
+    public synchronized void scripts(List<int[]> tokens) {
         replies.clear();
         tokens.forEach(t -> replies.add(t.clone()));
     }

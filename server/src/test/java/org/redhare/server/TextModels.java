@@ -15,7 +15,7 @@ import org.redhare.model.synth.SyntheticModel;
  * the "tiny" shape as Qwen3, its vocabulary widened to the Qwen3 tokenizer's 151669 ids. The weights are random,
  * so the text they produce is noise, but every byte of it goes through the real tokenizer and template.
  */
-final class TextModels {
+public final class TextModels {
     /** A thinking template in DeepSeek-R1's style: the prompt itself opens the think block. */
     static final String THINKING_TEMPLATE = "{% for m in messages %}<|im_start|>{{ m.role }}\\n{{ m.content }}<|im_end|>\\n{% endfor %}"
             + "{% if add_generation_prompt %}<|im_start|>assistant\\n<think>\\n{% endif %}";
@@ -27,7 +27,7 @@ final class TextModels {
     private TextModels() {}
 
     /** The model with Qwen3's tokenizer.json and tokenizer_config.json (its chat template included); skips when ../shared is absent. */
-    static synchronized Path qwen3() {
+    public static synchronized Path qwen3() {
         if (qwen3 == null) {
             Path tok = SharedFiles.require("tokenizers/qwen3");
             try {
@@ -47,7 +47,7 @@ final class TextModels {
     }
 
     /** The same weights and tokenizer with {@link #THINKING_TEMPLATE} as the chat template. */
-    static synchronized Path thinking() {
+    public static synchronized Path thinking() {
         if (thinking == null) {
             Path base = qwen3();
             try {

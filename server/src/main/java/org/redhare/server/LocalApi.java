@@ -1,0 +1,94 @@
+package org.redhare.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import org.redhare.engine.GenerationHandle;
+
+/**
+ * OpenAI's chat completions in the same process, without HTTP: what {@code serve} answers at POST /v1/chat/completions,
+ * for a Java program that embeds a model (the LangChain4j integration goes through it). Requests and replies are the
+ * JSON bodies of that endpoint: the model's chat template, tools and tool calls, {@code response_format}, reasoning
+ * apart from the answer, stop strings and the model's sampling defaults all work as they do over HTTP. A request the
+ * server would refuse throws the {@link ApiException} it would answer with (its status, type and message).
+ * Thread-safe: any number of threads may call it at once, and the engine batches their requests.
+ */
+public final class LocalApi {
+    private final ServedModel model;
+    private final String modelName;
+    private final ObjectMapper json = new ObjectMapper();
+    private final GenerationApi api;
+
+    public LocalApi(ServedModel model, String modelName) {
+        this.model = model;
+        this.modelName = modelName;
+        Set<GenerationHandle> active = ConcurrentHashMap.newKeySet();
+        this.api = new GenerationApi(json, new ServerMetrics(), active, modelName);
+    }
+
+    public ServedModel model() {
+        return model;
+    }
+
+    public String modelName() {
+        return modelName;
+    }
+
+    /** A whole reply ({@code chat.completion}); the request must not ask to stream. {@code model} may be left out. */
+    public ObjectNode chat(JsonNode request) throws InterruptedException {
+        ObjectNode body = body(request);
+        if (body.path("stream").asBoolean(false)) {
+            throw ApiException.invalid("stream", "chat() returns the whole reply: use chatStream() for a streamed one");
+        }
+        try {
+            return api.chat(model, body, () -> {
+                throw new IllegalStateException("not streamed");
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * A streamed reply: each {@code chat.completion.chunk} to {@code chunks} on the calling thread, as the server would
+     * send them (the usage chunk last when the request asks for it with {@code stream_options}). An exception that
+     * {@code chunks} throws cancels the generation and comes out of this call.
+     */
+    public void chatStream(JsonNode request, Consumer<ObjectNode> chunks) throws InterruptedException {
+        ObjectNode body = body(request);
+        body.put("stream", true);
+        GenerationApi.Events events = new GenerationApi.Events() {
+            @Override
+            public void chunk(ObjectNode chunk) {
+                chunks.accept(chunk);
+            }
+
+            @Override
+            public void keepAlive() {}
+
+            @Override
+            public void done() {}
+        };
+        try {
+            api.chat(model, body, () -> events);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private ObjectNode body(JsonNode request) {
+        if (request == null || !request.isObject()) {
+            throw ApiException.invalid(null, "the request must be a JSON object");
+        }
+        ObjectNode body = ((ObjectNode) request).deepCopy();
+        if (!body.hasNonNull("model")) {
+            body.put("model", modelName);
+        }
+        return body;
+    }
+}
