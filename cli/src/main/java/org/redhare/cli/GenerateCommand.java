@@ -89,8 +89,10 @@ final class GenerateCommand implements Callable<Integer> {
         if (codec.text() == null) {
             throw CliException.usage("--json-schema needs the model's tokenizer, and this model has none");
         }
-        boolean reasoningFirst = rendered != null && ReasoningParser.forPrompt(rendered).startsInReasoning();
-        return new JsonConstraint(grammar, new ModelTextFormatter(codec.text()), model.vocabSize(), reasoningFirst);
+        ModelTextFormatter f = new ModelTextFormatter(codec.text());
+        // a chat prompt: the model may reason first (the template opened <think>, or the reply opens it)
+        return rendered != null ? new JsonConstraint(grammar, f, model.vocabSize(), ReasoningParser.forPrompt(rendered))
+                : new JsonConstraint(grammar, f, model.vocabSize(), false);
     }
 
     @Override

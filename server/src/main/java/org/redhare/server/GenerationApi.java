@@ -195,10 +195,10 @@ final class GenerationApi {
                     // Without logprobs a greedy request may skip the softmax and screen the LM head: ask only when asked.
                     TokenConstraint format = sr.format() != null
                             ? new JsonConstraint(sr.format(), model.formatter(), model.engine().model().vocabSize(),
-                                    chat != null && chat.reasoning() != null && chat.reasoning().startsInReasoning())
+                                    chat != null ? chat.reasoning() : null)
                             : chat != null && chat.toolCallGrammar() != null
                             ? new ToolCallConstraint(chat.toolCallGrammar(), JsonConstraint.vocabulary(model.formatter(),
-                                    model.engine().model().vocabSize()), chat.toolCalls().prefill())
+                                    model.engine().model().vocabSize()), chat.toolCalls().prefill(), chat.reasoning())
                             : null;
                     requests.add(new GenerationRequest(prompt, sp, maxTokens, stopIds, sr.ignoreEos(),
                             sr.logprobs() != null ? sr.logprobs() : 0, sr.echo() && sr.logprobs() != null, sr.logprobs() != null, format));

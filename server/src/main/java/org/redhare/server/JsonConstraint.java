@@ -12,7 +12,8 @@ import org.redhare.text.template.ReasoningParser;
 /**
  * A request's {@code response_format} as a token constraint: each token's bytes must continue the JSON its grammar
  * describes; special tokens (end of turn included) never do, and the generation ends when the JSON is whole. When the
- * prompt opened a think block, the model reasons freely first and the JSON starts after {@code </think>}.
+ * prompt opened a think block, or the reply opens one with its first token, the model reasons freely first and the
+ * JSON starts after {@code </think>} ({@link ReasoningGate}).
  */
 public final class JsonConstraint implements TokenConstraint {
     /** Each formatter's token bytes, built once (a vocabulary of 150k tokens takes a fraction of a second). */
@@ -48,9 +49,10 @@ public final class JsonConstraint implements TokenConstraint {
         return v;
     }
 
-    private final JsonMatcher matcher;
+    private final JsonSchemaGrammar grammar;
+    private JsonMatcher matcher;
     private final Vocabulary vocab;
-    private MarkerWatch reasoningEnd; // while the model reasons: watches for </think>; null once the JSON has begun (or none)
+    private final ReasoningGate gate;
 
     /**
      * A constraint for one generation: {@code grammar}'s JSON, written in the tokens of {@code formatter}'s tokenizer
@@ -58,48 +60,74 @@ public final class JsonConstraint implements TokenConstraint {
      * prompt opened a think block.
      */
     public JsonConstraint(JsonSchemaGrammar grammar, PromptFormatter formatter, int modelVocab, boolean reasoningFirst) {
-        this.matcher = grammar.matcher();
-        this.vocab = vocabulary(formatter, modelVocab);
-        this.reasoningEnd = reasoningFirst ? new MarkerWatch(ReasoningParser.closeTag()) : null;
+        this(grammar, formatter, modelVocab, new ReasoningGate(reasoningFirst));
     }
 
-    private boolean reasoning() {
-        return reasoningEnd != null;
+    /**
+     * As above, the reasoning told by the chat prompt's parser: free reasoning first when the prompt opened a think
+     * block, or when the reply's first token opens one and the prompt did not close one (Qwen3 thinks, then answers).
+     */
+    public JsonConstraint(JsonSchemaGrammar grammar, PromptFormatter formatter, int modelVocab, ReasoningParser reasoning) {
+        this(grammar, formatter, modelVocab, new ReasoningGate(reasoning));
+    }
+
+    private JsonConstraint(JsonSchemaGrammar grammar, PromptFormatter formatter, int modelVocab, ReasoningGate gate) {
+        this.grammar = grammar;
+        this.gate = gate;
+        // after reasoning the model writes whitespace before its answer ("</think>\n\n"): let it
+        this.matcher = gate.reasoning() ? grammar.matcherAfterText() : grammar.matcher();
+        this.vocab = vocabulary(formatter, modelVocab);
     }
 
     @Override
     public boolean allows(int token) {
-        if (reasoning()) {
-            // free reasoning; but a token that ends it must begin the JSON well with what follows the tag
-            byte[] b = vocab.bytes()[token];
-            byte[] rest = b == null ? null : reasoningEnd.peek(b);
-            return rest == null || rest.length == 0 || matcher.allows(rest);
+        if (gate.active()) {
+            byte[] all = bytes(token);
+            byte[] rest = gate.peek(all);
+            if (rest == ReasoningGate.FREE) {
+                return true; // free reasoning
+            }
+            if (rest != all) { // the token ends the reasoning: what follows the tag begins the JSON
+                return rest.length == 0 || (gate.reasoning() ? matcher : grammar.matcherAfterText()).allows(rest);
+            }
         }
         byte[] b = vocab.text(token);
         return b != null && matcher.allows(b);
     }
 
+    private byte[] bytes(int token) {
+        byte[] b = vocab.bytes()[token];
+        return b != null ? b : NO_BYTES;
+    }
+
+    private static final byte[] NO_BYTES = new byte[0];
+
     @Override
     public int allowed(boolean[] out, int vocab) {
-        return reasoning() ? TokenConstraint.super.allowed(out, vocab) : matcher.allowed(this.vocab.textTrie(), out);
+        return gate.active() ? TokenConstraint.super.allowed(out, vocab) : matcher.allowed(this.vocab.textTrie(), out);
     }
 
     @Override
     public void accept(int token) {
-        if (!reasoning()) {
-            matcher.accept(vocab.text(token));
-            return;
+        if (gate.active()) {
+            boolean wasReasoning = gate.reasoning();
+            byte[] all = bytes(token);
+            byte[] rest = gate.accept(all);
+            if (rest != all) {
+                if (!wasReasoning) {
+                    matcher = grammar.matcherAfterText(); // the reply opened a think block: whitespace may precede the JSON
+                }
+                if (rest != ReasoningGate.FREE) {
+                    matcher.accept(rest); // the JSON starts here: what follows the tag in this token is its first bytes
+                }
+                return;
+            }
         }
-        byte[] b = vocab.bytes()[token];
-        byte[] rest = reasoningEnd.feed(b != null ? b : new byte[0]);
-        if (rest != null) {
-            reasoningEnd = null; // the JSON starts here: what follows the tag in this token is its first bytes
-            matcher.accept(rest);
-        }
+        matcher.accept(vocab.text(token));
     }
 
     @Override
     public boolean complete() {
-        return !reasoning() && matcher.complete();
+        return !gate.reasoning() && matcher.complete();
     }
 }

@@ -5,6 +5,7 @@ import java.util.Arrays;
 import org.redhare.engine.TokenConstraint;
 import org.redhare.text.json.JsonMatcher;
 import org.redhare.text.json.JsonSchemaGrammar;
+import org.redhare.text.template.ReasoningParser;
 
 /**
  * Well-formed tool calls (Hermes style, {@code <tool_call>{"name": ..., "arguments": {...}}</tool_call>}, or Mistral's
@@ -12,6 +13,7 @@ import org.redhare.text.json.JsonSchemaGrammar;
  * free text until the model opens a call; from there to the call's end its tokens must write a call to one of the
  * request's tools with arguments of that tool's schema (a lazy grammar, as llama.cpp's). Then the text is free again,
  * for more calls or an answer. A reply whose prompt already opened a call (a forced {@code tool_choice}) starts inside it.
+ * A think block (opened by the prompt or by the reply's first token) is free: the marker means nothing there.
  */
 final class ToolCallConstraint implements TokenConstraint {
     private final JsonSchemaGrammar grammar;
@@ -20,13 +22,20 @@ final class ToolCallConstraint implements TokenConstraint {
     private final byte[] close;
     private JsonMatcher call; // null outside a call
     private int[] closeTokens; // special tokens that write the closing marker, found when first needed
+    private final ReasoningGate gate; // a think block is free text: calls come in the answer, as the parser reads them
 
     ToolCallConstraint(PromptFormatter.ToolCallGrammar g, JsonConstraint.Vocabulary vocab, String prefill) {
+        this(g, vocab, prefill, null);
+    }
+
+    ToolCallConstraint(PromptFormatter.ToolCallGrammar g, JsonConstraint.Vocabulary vocab, String prefill, ReasoningParser reasoning) {
         this.grammar = g.grammar();
         this.vocab = vocab;
         this.open = new MarkerWatch(g.open());
         this.close = g.close().getBytes(StandardCharsets.UTF_8);
-        if (prefill != null && !prefill.isEmpty()) {
+        boolean prefilled = prefill != null && !prefill.isEmpty();
+        this.gate = new ReasoningGate(prefilled ? null : reasoning); // a prompt that opened a call left no room to think
+        if (prefilled) {
             see(prefill.getBytes(StandardCharsets.UTF_8));
         }
     }
@@ -45,6 +54,13 @@ final class ToolCallConstraint implements TokenConstraint {
         if (call == null) {
             // free text; but a token that opens a call must also begin it well
             byte[] b = vocab.bytes()[token];
+            if (b != null && gate.active()) {
+                byte[] after = gate.peek(b);
+                if (after == ReasoningGate.FREE) {
+                    return true; // reasoning
+                }
+                b = after; // the bytes after </think> (if the token ends the reasoning) are the answer's first
+            }
             byte[] rest = b == null ? null : open.peek(b);
             return rest == null || rest.length == 0 || grammar.matcher().allows(rest);
         }
@@ -81,6 +97,12 @@ final class ToolCallConstraint implements TokenConstraint {
             return;
         }
         byte[] b = vocab.bytes()[token];
+        if (b != null && gate.active()) {
+            b = gate.accept(b);
+            if (b == ReasoningGate.FREE) {
+                return;
+            }
+        }
         if (b != null) {
             see(b);
         }

@@ -40,9 +40,12 @@ class ResponseFormatHttpTest {
         if (ts != null) ts.close();
     }
 
+    /** Thinking off: Qwen3's template would let the reply open a think block, and a random model's reasoning never ends. */
+    static final String NO_THINKING = ",\"chat_template_kwargs\":{\"enable_thinking\":false}";
+
     private static JsonNode chat(String extra) throws Exception {
         HttpResponse<String> r = ts.post("/v1/chat/completions", "{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"Answer in JSON\"}],"
-                + "\"max_tokens\":400" + extra + "}");
+                + "\"max_tokens\":400" + NO_THINKING + extra + "}");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         return JSON.readTree(r.body());
     }
@@ -86,7 +89,7 @@ class ResponseFormatHttpTest {
             assertThat(content).startsWith("{"); // cut by max_tokens: the beginning of an object
         }
         HttpResponse<String> r = ts.post("/v1/chat/completions", "{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"Answer in JSON\"}],"
-                + "\"max_tokens\":400,\"stream\":true" + format + "}");
+                + "\"max_tokens\":400,\"stream\":true" + NO_THINKING + format + "}");
         StringBuilder streamed = new StringBuilder();
         for (String event : CompletionsHttpTest.sseEvents(r.body())) {
             if (!event.equals("[DONE]")) {
@@ -135,6 +138,37 @@ class ResponseFormatHttpTest {
             assertThat(c.path("finish_reason").asText()).isEqualTo("stop");
             assertThat(JSON.readTree(r.body()).path("usage").path("completion_tokens").asInt())
                     .as("nothing after the JSON").isEqualTo(reasoning.length + close.length + json.length);
+        }
+    }
+
+    /**
+     * Qwen3's own template leaves the think block to the reply: the reply may open it with its first token, reason freely,
+     * and write the JSON after {@code </think>} and the blank line the model puts there. With {@code enable_thinking}
+     * false the template closes an empty block in the prompt, and the reply must be the JSON at once.
+     */
+    @Test
+    void aReplyThatOpensItsOwnThinkBlockReasonsFirst() throws Exception {
+        EngineConfig cfg = new EngineConfig(1024, 8192, KvDtype.F32, 16, 1024, 4, false, 16, false); // as ScriptedModel needs
+        ScriptedModel[] scripted = new ScriptedModel[1];
+        try (TestServer t = new TestServer(TextModels.qwen3(), ServerConfig.local("tiny"), cfg, m -> scripted[0] = new ScriptedModel(m))) {
+            ModelTextFormatter f = (ModelTextFormatter) t.formatter;
+            String reply = "<think>\nThey want {\"ok\": ...}; fine.\n</think>\n\n{\"ok\": true} That is all.<|im_end|>";
+            scripted[0].script(f.text().encodeRendered(reply));
+            String body = "{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":60,\"temperature\":0,"
+                    + "\"response_format\":{\"type\":\"json_object\"}";
+            HttpResponse<String> r = t.post("/v1/chat/completions", body + "}");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            JsonNode c = JSON.readTree(r.body()).path("choices").get(0);
+            assertThat(c.path("message").path("reasoning_content").asText()).isEqualTo("They want {\"ok\": ...}; fine.");
+            assertThat(c.path("message").path("content").asText()).isEqualTo("{\"ok\": true}");
+            assertThat(c.path("finish_reason").asText()).isEqualTo("stop");
+
+            // thinking off: the prompt closed an empty block, so the reply cannot open one; it is JSON from its first token
+            HttpResponse<String> off = t.post("/v1/chat/completions", body + ",\"chat_template_kwargs\":{\"enable_thinking\":false}}");
+            assertThat(off.statusCode()).as(off.body()).isEqualTo(200);
+            JsonNode m = JSON.readTree(off.body()).path("choices").get(0).path("message");
+            assertThat(m.path("reasoning_content").isMissingNode() || m.path("reasoning_content").isNull()).as(off.body()).isTrue();
+            assertThat(m.path("content").asText()).startsWith("{");
         }
     }
 

@@ -173,6 +173,22 @@ class ToolCallsSdkTest {
     }
 
     @Test
+    void aCallMarkerInsideTheReasoningIsNotACall() {
+        // Qwen3 thinks first; writing the marker while it thinks opens no call (the parser reads calls in the answer only)
+        reply("<think>\nMaybe <tool_call> get_weather, or just answer.\n</think>\n\nIt is sunny.<|im_end|>");
+        ChatCompletion c = client.chat().completions().create(request());
+        ChatCompletionMessage m = c.choices().get(0).message();
+        assertThat(m.toolCalls()).isEmpty();
+        assertThat(m.content()).contains("It is sunny.");
+        assertThat(c.choices().get(0).finishReason()).isEqualTo(ChatCompletion.Choice.FinishReason.STOP);
+
+        // and a call after the reasoning is held to the tool's schema as ever
+        reply("<think>\nI need the weather.\n</think>\n\n" + WEATHER_CALL + "<|im_end|>");
+        ChatCompletion call = client.chat().completions().create(request());
+        assertThat(onlyCall(call.choices().get(0).message()).function().arguments()).isEqualTo("{\"city\":\"Paris\",\"unit\":\"°C\"}");
+    }
+
+    @Test
     void toolChoiceNoneLeavesToolsOutAndTheReplyAsText() {
         reply(WEATHER_CALL + "<|im_end|>");
         ChatCompletion c = client.chat().completions().create(request().toBuilder().toolChoice(ChatCompletionToolChoiceOption.Auto.NONE).build());

@@ -194,6 +194,11 @@ public final class JsonSchemaGrammar {
         return new JsonMatcher(root, leadingWhitespace, suffix);
     }
 
+    /** A matcher that lets whitespace come first: for a document that follows other text, such as a model's reasoning. */
+    public JsonMatcher matcherAfterText() {
+        return new JsonMatcher(root, true, suffix);
+    }
+
     static byte[] bytes(String s) {
         return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }

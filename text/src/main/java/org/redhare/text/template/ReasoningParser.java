@@ -19,20 +19,35 @@ public final class ReasoningParser {
     static final String CLOSE = "</think>";
 
     private final boolean startsInReasoning;
+    private final boolean closedInPrompt;
 
-    private ReasoningParser(boolean startsInReasoning) {
+    private ReasoningParser(boolean startsInReasoning, boolean closedInPrompt) {
         this.startsInReasoning = startsInReasoning;
+        this.closedInPrompt = closedInPrompt;
     }
 
     /** A parser for text generated after this prompt: in reasoning from the start when the prompt ends in an open &lt;think&gt;. */
     public static ReasoningParser forPrompt(String renderedPrompt) {
         String p = renderedPrompt == null ? "" : Py.rstrip(renderedPrompt);
-        return new ReasoningParser(p.endsWith(OPEN));
+        return new ReasoningParser(p.endsWith(OPEN), p.endsWith(CLOSE));
+    }
+
+    /** The tag that opens the reasoning ({@code <think>}). */
+    public static String openTag() {
+        return OPEN;
     }
 
     /** The tag that ends the reasoning ({@code </think>}). */
     public static String closeTag() {
         return CLOSE;
+    }
+
+    /**
+     * Whether the reply may open a think block itself (Qwen3 writes {@code <think>} first): the prompt neither opened
+     * one nor ended with an empty one (as Qwen3's template does for {@code enable_thinking: false}).
+     */
+    public boolean mayOpenReasoning() {
+        return !startsInReasoning && !closedInPrompt;
     }
 
     /** Whether generated text begins inside the reasoning (the prompt opened the think block). */
