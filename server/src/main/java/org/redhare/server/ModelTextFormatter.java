@@ -54,6 +54,10 @@ public final class ModelTextFormatter implements PromptFormatter {
                         "<tool_call>", "</tool_call>");
             } else if (format == ToolCallFormat.MISTRAL && !names(tools).isEmpty()) {
                 grammar = new ToolCallGrammar(JsonSchemaGrammar.toolCallList(names(tools), parameters(tools), "arguments"), "[TOOL_CALLS]", "");
+            } else if (format == ToolCallFormat.LLAMA3_JSON && !names(tools).isEmpty()) {
+                // the template asks for {"name": ..., "parameters": {...}} as the whole reply: an answer that opens with
+                // "{" is a call, as the parser judges it
+                grammar = new ToolCallGrammar(JsonSchemaGrammar.toolCall(names(tools), parameters(tools), "parameters", null), "{", "", true);
             }
             if (format != null) {
                 parser = new ToolCallParser(format, names(tools));

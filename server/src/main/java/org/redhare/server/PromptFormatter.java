@@ -75,8 +75,14 @@ public interface PromptFormatter {
     /**
      * A tool call's grammar in the model's format: from the {@code open} marker, JSON that {@code grammar} describes (the
      * request's tools and their schemas); {@code close} is the marker that ends it when the grammar has one (else "").
+     * With {@code atReplyStart} (Llama 3's JSON calls, which have no marker) a call is the answer's beginning:
+     * {@code open} is the text a call starts with there ("{"), and it is the JSON's own first bytes.
      */
-    record ToolCallGrammar(JsonSchemaGrammar grammar, String open, String close) {}
+    record ToolCallGrammar(JsonSchemaGrammar grammar, String open, String close, boolean atReplyStart) {
+        ToolCallGrammar(JsonSchemaGrammar grammar, String open, String close) {
+            this(grammar, open, close, false);
+        }
+    }
 
     /** @param toolCallGrammar what tool calls may be, or null (no tools, or a format without a grammar) */
     record ChatPrompt(int[] ids, String text, ReasoningParser reasoning, ToolCallParser toolCalls, ToolCallGrammar toolCallGrammar) {

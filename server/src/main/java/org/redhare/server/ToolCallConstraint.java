@@ -13,12 +13,16 @@ import org.redhare.text.template.ReasoningParser;
  * free text until the model opens a call; from there to the call's end its tokens must write a call to one of the
  * request's tools with arguments of that tool's schema (a lazy grammar, as llama.cpp's). Then the text is free again,
  * for more calls or an answer. A reply whose prompt already opened a call (a forced {@code tool_choice}) starts inside it.
- * A think block (opened by the prompt or by the reply's first token) is free: the marker means nothing there.
+ * A think block (opened by the prompt or by the reply's first token) is free: the marker means nothing there. Llama 3's
+ * JSON calls have no marker: an answer that begins with "{" is a call (as the parser reads it), and its grammar holds
+ * from that character on.
  */
 final class ToolCallConstraint implements TokenConstraint {
     private final JsonSchemaGrammar grammar;
     private final JsonConstraint.Vocabulary vocab;
-    private final MarkerWatch open;
+    private final MarkerWatch open;    // the marker that opens a call anywhere in free text (null: calls begin the answer)
+    private final byte[] startsCall;   // with open null: the bytes a call begins with at the answer's start
+    private boolean atStart = true;    // nothing but whitespace of the answer so far
     private final byte[] close;
     private JsonMatcher call; // null outside a call
     private int[] closeTokens; // special tokens that write the closing marker, found when first needed
@@ -31,7 +35,8 @@ final class ToolCallConstraint implements TokenConstraint {
     ToolCallConstraint(PromptFormatter.ToolCallGrammar g, JsonConstraint.Vocabulary vocab, String prefill, ReasoningParser reasoning) {
         this.grammar = g.grammar();
         this.vocab = vocab;
-        this.open = new MarkerWatch(g.open());
+        this.open = g.atReplyStart() ? null : new MarkerWatch(g.open());
+        this.startsCall = g.open().getBytes(StandardCharsets.UTF_8);
         this.close = g.close().getBytes(StandardCharsets.UTF_8);
         boolean prefilled = prefill != null && !prefill.isEmpty();
         this.gate = new ReasoningGate(prefilled ? null : reasoning); // a prompt that opened a call left no room to think
@@ -61,7 +66,7 @@ final class ToolCallConstraint implements TokenConstraint {
                 }
                 b = after; // the bytes after </think> (if the token ends the reasoning) are the answer's first
             }
-            byte[] rest = b == null ? null : open.peek(b);
+            byte[] rest = b == null ? null : callStart(b, false);
             return rest == null || rest.length == 0 || grammar.matcher().allows(rest);
         }
         byte[] b = inCall(token);
@@ -108,9 +113,34 @@ final class ToolCallConstraint implements TokenConstraint {
         }
     }
 
+    /**
+     * Where a call begins in these bytes of free text: the call's first bytes (what follows the opening marker, or for a
+     * call at the answer's start the bytes from its first character on), or null when they begin none.
+     */
+    private byte[] callStart(byte[] b, boolean take) {
+        if (open != null) {
+            return take ? open.feed(b) : open.peek(b);
+        }
+        if (!atStart) {
+            return null;
+        }
+        int i = 0;
+        while (i < b.length && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t')) {
+            i++;
+        }
+        if (i == b.length) {
+            return null; // still nothing but whitespace
+        }
+        if (take) {
+            atStart = false;
+        }
+        boolean opens = b.length - i >= startsCall.length && Arrays.equals(b, i, i + startsCall.length, startsCall, 0, startsCall.length);
+        return opens ? Arrays.copyOfRange(b, i, b.length) : null;
+    }
+
     /** Free text: watches for the call's opening marker; what follows it in the same bytes begins the call. */
     private void see(byte[] b) {
-        byte[] rest = open.feed(b);
+        byte[] rest = callStart(b, true);
         if (rest == null) {
             return;
         }

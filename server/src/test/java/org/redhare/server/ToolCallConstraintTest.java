@@ -45,6 +45,10 @@ class ToolCallConstraintTest {
 
     /** Feeds the text's tokens; returns the text of the first one refused, or null if all were taken. */
     private static String feed(ToolCallConstraint c, String text) {
+        return feed(f, c, text);
+    }
+
+    private static String feed(PromptFormatter f, ToolCallConstraint c, String text) {
         for (int t : f.encode(text)) {
             if (!c.allows(t)) {
                 return f.tokenText(t);
@@ -100,6 +104,47 @@ class ToolCallConstraintTest {
         assertThat(forced.allows(id("<|im_end|>"))).isFalse();
         assertThat(feed(forced, "get_weather\", \"arguments\": {\"days\": 1}}]")).as("city first").isNotNull();
         assertThat(feed(new ToolCallConstraint(g, JsonConstraint.vocabulary(f, VOCAB), null), "[TOOL_CALLS][]")).as("at least one call").isNotNull();
+    }
+
+    /**
+     * Llama 3.1's JSON calls have no marker: the template asks for {"name": ..., "parameters": {...}} as the reply, so an
+     * answer that begins with "{" is a call and held to the tools; one that begins otherwise is free text throughout.
+     */
+    @Test
+    void llama3JsonCallsBeginTheAnswer(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path tok = org.redhare.core.testing.SharedFiles.require("tokenizers/llama3");
+        java.nio.file.Files.copy(tok.resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode cfg = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(
+                tok.resolve("tokenizer_config.json").toFile());
+        cfg.put("chat_template", java.nio.file.Files.readString(org.redhare.core.testing.SharedFiles.require(
+                "conformance/chat-templates/templates/meta-llama-Llama-3.1-8B-Instruct.jinja")));
+        json.writeValue(dir.resolve("tokenizer_config.json").toFile(), cfg);
+        PromptFormatter lf = PromptFormatters.forModel(dir, "llama");
+        PromptFormatter.ChatPrompt p = lf.renderChat(List.of(Map.of("role", "user", "content", "Weather?")), TOOLS, Map.of());
+        assertThat(p.toolCallGrammar()).isNotNull();
+        assertThat(p.toolCallGrammar().atReplyStart()).isTrue();
+        JsonConstraint.Vocabulary vocab = JsonConstraint.vocabulary(lf, lf.vocabularySize());
+        java.util.function.Function<String, ToolCallConstraint> fresh = prefill -> new ToolCallConstraint(p.toolCallGrammar(), vocab, prefill,
+                p.reasoning());
+        int eot = lf.encode("<|eot_id|>")[0];
+
+        ToolCallConstraint c = fresh.apply(null);
+        assertThat(feed(lf, c, "{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Paris\", \"days\": 2}}")).isNull();
+        assertThat(c.allows(eot)).as("the call is whole: the reply may end").isTrue();
+        ToolCallConstraint open = fresh.apply(null);
+        assertThat(feed(lf, open, "{\"name\": \"get_weather\", \"parameters\": {")).isNull();
+        assertThat(open.allows(eot)).as("not inside a call").isFalse();
+        assertThat(feed(lf, fresh.apply(null), " \n{\"name\": \"get_time\", \"parameters\": {\"zone\": \"UTC\"}}")).as("whitespace first").isNull();
+        assertThat(feed(lf, fresh.apply(null), "{\"name\": \"get_wether\"")).as("an unknown tool").isNotNull();
+        assertThat(feed(lf, fresh.apply(null), "{\"city\": \"Paris\"}")).as("JSON that is no call").isNotNull();
+        assertThat(feed(lf, fresh.apply(null), "{\"name\": \"get_weather\", \"parameters\": {\"days\": 2}}")).as("city first").isNotNull();
+        ToolCallConstraint text = fresh.apply(null);
+        assertThat(feed(lf, text, "It is sunny. {\"name\": anything goes in text}")).as("an answer that begins as text is free").isNull();
+        assertThat(text.allows(eot)).isTrue();
+        // a forced tool_choice: the prompt ends with the call's start, the reply continues inside it
+        assertThat(feed(lf, fresh.apply("{\"name\": \""), "get_weather\", \"parameters\": {\"city\": \"Rome\"}}")).isNull();
+        assertThat(feed(lf, fresh.apply("{\"name\": \""), "Hello")).isNotNull();
     }
 
     /** The bulk answer (through the vocabulary's trie inside a call) is the per-token one, in and out of calls. */

@@ -117,10 +117,10 @@ public final class JsonSchemaGrammar {
     /**
      * One tool call's JSON, {@code {"name": NAME, "<argumentsKey>": ARGUMENTS}}, NAME one of {@code names} and ARGUMENTS
      * an object of that tool's {@code parameters} schema (any object where the schema is one this grammar cannot
-     * follow, or null); whitespace may come first, and {@code suffix} (after optional whitespace) closes it.
+     * follow, or null); whitespace may come first, and {@code suffix} (after optional whitespace) closes it, if not null.
      */
     public static JsonSchemaGrammar toolCall(List<String> names, List<JsonNode> parameters, String argumentsKey, String suffix) {
-        return new JsonSchemaGrammar(callNode(names, parameters, argumentsKey), true, bytes(suffix));
+        return new JsonSchemaGrammar(callNode(names, parameters, argumentsKey), true, suffix != null ? bytes(suffix) : null);
     }
 
     /** A JSON array of one or more tool calls as {@link #toolCall} describes each (Mistral's {@code [TOOL_CALLS]} list). */
