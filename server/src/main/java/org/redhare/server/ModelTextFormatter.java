@@ -58,6 +58,15 @@ public final class ModelTextFormatter implements PromptFormatter {
                 // the template asks for {"name": ..., "parameters": {...}} as the whole reply: an answer that opens with
                 // "{" is a call, as the parser judges it
                 grammar = new ToolCallGrammar(JsonSchemaGrammar.toolCall(names(tools), parameters(tools), "parameters", null), "{", "", true);
+            } else if (format == ToolCallFormat.DEEPSEEK_V3 && !names(tools).isEmpty()) {
+                // each call from its opening token: V3/R1 write "function<sep>NAME\n```json\n{...}\n```<end>", V3.1 "NAME<sep>{...}<end>"
+                boolean fenced = text.toolTemplateSource().map(t -> t.contains("```json")).orElse(true);
+                String sep = ToolCallFormat.DEEPSEEK_SEP;
+                String end = ToolCallFormat.DEEPSEEK_CALL_END;
+                JsonSchemaGrammar g = fenced
+                        ? JsonSchemaGrammar.taggedToolCall(names(tools), parameters(tools), "function" + sep, "\n```json\n", "```" + end)
+                        : JsonSchemaGrammar.taggedToolCall(names(tools), parameters(tools), "", sep, end);
+                grammar = new ToolCallGrammar(g, ToolCallFormat.DEEPSEEK_CALL_BEGIN, end, false, List.of(sep));
             }
             if (format != null) {
                 parser = new ToolCallParser(format, names(tools));

@@ -76,11 +76,17 @@ public interface PromptFormatter {
      * A tool call's grammar in the model's format: from the {@code open} marker, JSON that {@code grammar} describes (the
      * request's tools and their schemas); {@code close} is the marker that ends it when the grammar has one (else "").
      * With {@code atReplyStart} (Llama 3's JSON calls, which have no marker) a call is the answer's beginning:
-     * {@code open} is the text a call starts with there ("{"), and it is the JSON's own first bytes.
+     * {@code open} is the text a call starts with there ("{"), and it is the JSON's own first bytes. {@code specials}
+     * are the special tokens' texts a call may contain besides {@code close} (DeepSeek-V3's {@code <｜tool▁sep｜>}); no
+     * other special token may come inside a call (an end of turn inside a JSON string would end the reply).
      */
-    record ToolCallGrammar(JsonSchemaGrammar grammar, String open, String close, boolean atReplyStart) {
+    record ToolCallGrammar(JsonSchemaGrammar grammar, String open, String close, boolean atReplyStart, List<String> specials) {
         ToolCallGrammar(JsonSchemaGrammar grammar, String open, String close) {
-            this(grammar, open, close, false);
+            this(grammar, open, close, false, List.of());
+        }
+
+        ToolCallGrammar(JsonSchemaGrammar grammar, String open, String close, boolean atReplyStart) {
+            this(grammar, open, close, atReplyStart, List.of());
         }
     }
 

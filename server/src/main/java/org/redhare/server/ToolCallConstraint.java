@@ -23,9 +23,9 @@ final class ToolCallConstraint implements TokenConstraint {
     private final MarkerWatch open;    // the marker that opens a call anywhere in free text (null: calls begin the answer)
     private final byte[] startsCall;   // with open null: the bytes a call begins with at the answer's start
     private boolean atStart = true;    // nothing but whitespace of the answer so far
-    private final byte[] close;
+    private final byte[][] specials;   // special tokens' texts a call may contain: its closing marker and the format's own
     private JsonMatcher call; // null outside a call
-    private int[] closeTokens; // special tokens that write the closing marker, found when first needed
+    private int[] specialTokens; // the special tokens that write those texts, found when first needed
     private final ReasoningGate gate; // a think block is free text: calls come in the answer, as the parser reads them
 
     ToolCallConstraint(PromptFormatter.ToolCallGrammar g, JsonConstraint.Vocabulary vocab, String prefill) {
@@ -37,7 +37,12 @@ final class ToolCallConstraint implements TokenConstraint {
         this.vocab = vocab;
         this.open = g.atReplyStart() ? null : new MarkerWatch(g.open());
         this.startsCall = g.open().getBytes(StandardCharsets.UTF_8);
-        this.close = g.close().getBytes(StandardCharsets.UTF_8);
+        java.util.List<byte[]> sp = new java.util.ArrayList<>();
+        if (!g.close().isEmpty()) {
+            sp.add(g.close().getBytes(StandardCharsets.UTF_8));
+        }
+        g.specials().forEach(t -> sp.add(t.getBytes(StandardCharsets.UTF_8)));
+        this.specials = sp.toArray(byte[][]::new);
         boolean prefilled = prefill != null && !prefill.isEmpty();
         this.gate = new ReasoningGate(prefilled ? null : reasoning); // a prompt that opened a call left no room to think
         if (prefilled) {
@@ -51,7 +56,16 @@ final class ToolCallConstraint implements TokenConstraint {
         if (b == null) {
             return null;
         }
-        return !vocab.special()[token] || (close.length > 0 && Arrays.equals(b, close)) ? b : null;
+        return !vocab.special()[token] || isCallSpecial(b) ? b : null;
+    }
+
+    private boolean isCallSpecial(byte[] b) {
+        for (byte[] s : specials) {
+            if (Arrays.equals(b, s)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override
@@ -78,13 +92,13 @@ final class ToolCallConstraint implements TokenConstraint {
         if (call == null) {
             return TokenConstraint.super.allowed(out, vocabSize);
         }
-        int n = call.allowed(vocab.textTrie(), out); // text tokens through the trie, then the special closing marker
-        if (closeTokens == null) {
-            closeTokens = java.util.stream.IntStream.range(0, Math.min(vocabSize, vocab.bytes().length))
-                    .filter(t -> vocab.special()[t] && close.length > 0 && Arrays.equals(vocab.bytes()[t], close)).toArray();
+        int n = call.allowed(vocab.textTrie(), out); // text tokens through the trie, then the call's special tokens
+        if (specialTokens == null) {
+            specialTokens = java.util.stream.IntStream.range(0, Math.min(vocabSize, vocab.bytes().length))
+                    .filter(t -> vocab.special()[t] && vocab.bytes()[t] != null && isCallSpecial(vocab.bytes()[t])).toArray();
         }
-        for (int t : closeTokens) {
-            if (!out[t] && call.allows(close)) {
+        for (int t : specialTokens) {
+            if (!out[t] && call.allows(vocab.bytes()[t])) {
                 out[t] = true;
                 n++;
             }

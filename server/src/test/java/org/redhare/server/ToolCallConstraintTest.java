@@ -49,7 +49,11 @@ class ToolCallConstraintTest {
     }
 
     private static String feed(PromptFormatter f, ToolCallConstraint c, String text) {
-        for (int t : f.encode(text)) {
+        int[] ids = f.encode(text);
+        if (ids.length > 0 && !text.startsWith(f.tokenText(ids[0]))) {
+            ids = java.util.Arrays.copyOfRange(ids, 1, ids.length); // a BOS the tokenizer adds (DeepSeek's) is not part of the reply
+        }
+        for (int t : ids) {
             if (!c.allows(t)) {
                 return f.tokenText(t);
             }
@@ -110,17 +114,76 @@ class ToolCallConstraintTest {
      * Llama 3.1's JSON calls have no marker: the template asks for {"name": ..., "parameters": {...}} as the reply, so an
      * answer that begins with "{" is a call and held to the tools; one that begins otherwise is free text throughout.
      */
-    @Test
-    void llama3JsonCallsBeginTheAnswer(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
-        java.nio.file.Path tok = org.redhare.core.testing.SharedFiles.require("tokenizers/llama3");
+    /** A formatter over a shared tokenizer, with another chat template when {@code template} names one of the conformance set. */
+    private static PromptFormatter formatter(java.nio.file.Path dir, String tokenizer, String template) throws Exception {
+        java.nio.file.Path tok = org.redhare.core.testing.SharedFiles.require("tokenizers/" + tokenizer);
         java.nio.file.Files.copy(tok.resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         com.fasterxml.jackson.databind.node.ObjectNode cfg = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(
                 tok.resolve("tokenizer_config.json").toFile());
-        cfg.put("chat_template", java.nio.file.Files.readString(org.redhare.core.testing.SharedFiles.require(
-                "conformance/chat-templates/templates/meta-llama-Llama-3.1-8B-Instruct.jinja")));
+        if (template != null) {
+            cfg.put("chat_template", java.nio.file.Files.readString(org.redhare.core.testing.SharedFiles.require(
+                    "conformance/chat-templates/templates/" + template + ".jinja")));
+        }
         json.writeValue(dir.resolve("tokenizer_config.json").toFile(), cfg);
-        PromptFormatter lf = PromptFormatters.forModel(dir, "llama");
+        return PromptFormatters.forModel(dir, tokenizer);
+    }
+
+    /**
+     * DeepSeek-V3's calls: from each call's opening token, "function", the separator token, one of the tools' names, the
+     * fenced JSON of its schema, and the closing token; free text around them.
+     */
+    @Test
+    void deepSeekV3CallsNameAToolAndFenceItsArguments(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        PromptFormatter df = formatter(dir, "deepseek_v3", null);
+        PromptFormatter.ChatPrompt p = df.renderChat(List.of(Map.of("role", "user", "content", "Weather?")), TOOLS, Map.of());
+        assertThat(p.toolCallGrammar()).isNotNull();
+        JsonConstraint.Vocabulary vocab = JsonConstraint.vocabulary(df, df.vocabularySize());
+        java.util.function.Function<String, ToolCallConstraint> fresh = prefill -> new ToolCallConstraint(p.toolCallGrammar(), vocab, prefill,
+                p.reasoning());
+        int eos = df.encode("<｜end▁of▁sentence｜>")[0];
+        String call = "<｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n{\"city\": \"Paris\", \"days\": 2}\n```<｜tool▁call▁end｜>";
+
+        ToolCallConstraint c = fresh.apply(null);
+        assertThat(feed(df, c, "Let me check.<｜tool▁calls▁begin｜>" + call)).isNull();
+        assertThat(c.allows(eos)).as("the call is whole").isTrue();
+        assertThat(feed(df, c, "\n<｜tool▁call▁begin｜>function<｜tool▁sep｜>get_time\n```json\n{\"zone\": \"UTC\"}\n```<｜tool▁call▁end｜>"
+                + "<｜tool▁calls▁end｜>")).as("a second call").isNull();
+        assertThat(c.allows(eos)).isTrue();
+        ToolCallConstraint open = fresh.apply(null);
+        assertThat(feed(df, open, "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n{\"city\": \"")).isNull();
+        assertThat(open.allows(eos)).as("no end of the reply inside a call").isFalse();
+        assertThat(feed(df, fresh.apply(null), "<｜tool▁call▁begin｜>function<｜tool▁sep｜>get_wether")).as("an unknown tool").isNotNull();
+        assertThat(feed(df, fresh.apply(null), "<｜tool▁call▁begin｜>get_weather")).as("V3 writes the type first").isNotNull();
+        assertThat(feed(df, fresh.apply(null), "<｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n{\"days\": 1}"))
+                .as("city first").isNotNull();
+        assertThat(feed(df, fresh.apply(null), "<｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n{\"city\": \"x\"}\n"
+                + "<｜tool▁call▁end｜>")).as("the fence closes first").isNotNull();
+        // tool_choice naming the function: the prompt ends inside the call, at its arguments
+        assertThat(p.toolCalls()).isNotNull();
+        String prefill = org.redhare.text.tools.ToolCallFormat.DEEPSEEK_V3.prefill("get_weather");
+        assertThat(feed(df, fresh.apply(prefill), "{\"city\": \"Rome\"}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>")).isNull();
+        assertThat(feed(df, fresh.apply(prefill), "Rome")).isNotNull();
+
+        // the bulk answer inside a call (the trie, then the call's special tokens) is the per-token one
+        ToolCallConstraint b = fresh.apply(null);
+        boolean[] out = new boolean[df.vocabularySize()];
+        for (String part : new String[] {"<｜tool▁call▁begin｜>", "function", "<｜tool▁sep｜>", "get_weather\n```json\n{\"city\": \"P",
+                "aris\"}\n```"}) {
+            feed(df, b, part);
+            int n = b.allowed(out, out.length);
+            int count = 0;
+            for (int t = 0; t < out.length; t++) {
+                assertThat(out[t]).as("token %d after %s", t, part).isEqualTo(b.allows(t));
+                count += out[t] ? 1 : 0;
+            }
+            assertThat(n).isEqualTo(count).isPositive();
+        }
+    }
+
+    @Test
+    void llama3JsonCallsBeginTheAnswer(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        PromptFormatter lf = formatter(dir, "llama3", "meta-llama-Llama-3.1-8B-Instruct");
         PromptFormatter.ChatPrompt p = lf.renderChat(List.of(Map.of("role", "user", "content", "Weather?")), TOOLS, Map.of());
         assertThat(p.toolCallGrammar()).isNotNull();
         assertThat(p.toolCallGrammar().atReplyStart()).isTrue();

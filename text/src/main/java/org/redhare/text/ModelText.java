@@ -134,15 +134,19 @@ public final class ModelText {
      * its vocabulary); empty when the model has no template or neither says.
      */
     public Optional<ToolCallFormat> toolCallFormat() {
-        String source = null;
-        if (templates != null) {
-            try {
-                source = templates.select(true).source();
-            } catch (IllegalStateException e) {
-                source = null; // several templates and no default: renderChat fails with the reason; here just look at the vocabulary
-            }
+        return ToolCallFormat.detect(toolTemplateSource().orElse(null), s -> tokenizer.tokenId(s).isPresent());
+    }
+
+    /** The source of the template this model renders tools with; empty when it has none (or several and no default). */
+    public Optional<String> toolTemplateSource() {
+        if (templates == null) {
+            return Optional.empty();
         }
-        return ToolCallFormat.detect(source, s -> tokenizer.tokenId(s).isPresent());
+        try {
+            return Optional.of(templates.select(true).source());
+        } catch (IllegalStateException e) {
+            return Optional.empty(); // several templates and no default: renderChat fails with the reason
+        }
     }
 
     /**

@@ -9,6 +9,7 @@ import org.redhare.text.json.JsonSchemaGrammar.NumberNode;
 import org.redhare.text.json.JsonSchemaGrammar.ObjectNode;
 import org.redhare.text.json.JsonSchemaGrammar.Ref;
 import org.redhare.text.json.JsonSchemaGrammar.StringNode;
+import org.redhare.text.json.JsonSchemaGrammar.Tagged;
 import org.redhare.text.json.JsonSchemaGrammar.Union;
 
 /**
@@ -118,7 +119,7 @@ public final class JsonMatcher {
     }
 
     /** One level of the document being written. */
-    private abstract static sealed class Frame permits Value, Obj, Arr, Str, Key, Lit, Num, Suffix, Done {
+    private abstract static sealed class Frame permits Value, Obj, Arr, Str, Key, Lit, Num, Suffix, Done, Tag {
         final Frame parent;
 
         Frame(Frame parent) {
@@ -146,10 +147,28 @@ public final class JsonMatcher {
         }
     }
 
+    /** A tagged value whose tag is being written; when it is whole, the value of that tag follows. */
+    private static final class Tag extends Frame {
+        final Tagged node;
+
+        Tag(Tagged node, Frame parent) {
+            super(parent);
+            this.node = node;
+        }
+
+        @Override
+        Frame step(int b) {
+            return null; // never current: its tag's Lit frame hands over on completion
+        }
+    }
+
     /** The state after a value ends, {@code matched} being which literal it was (for object keys and variants). */
     private static Frame completed(Frame parent, int matched) {
         if (parent == null) {
             return DONE;
+        }
+        if (parent instanceof Tag t) {
+            return new Value(t.node.values().get(matched), MAX_WHITESPACE, t.parent); // the value right after its tag
         }
         if (parent instanceof Suffix s) {
             return s;
@@ -211,6 +230,7 @@ public final class JsonMatcher {
                     yield null;
                 }
                 case Ref r -> start(resolve(r), b, parent);
+                case Tagged t -> new Lit(t.tags(), null, 0, new Tag(t, parent)).step(b);
             };
         }
     }

@@ -29,7 +29,7 @@ public final class JsonSchemaGrammar {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** What a value may be. */
-    sealed interface Node permits AnyValue, ObjectNode, ArrayNode, StringNode, NumberNode, Literals, Union, Ref {}
+    sealed interface Node permits AnyValue, ObjectNode, ArrayNode, StringNode, NumberNode, Literals, Union, Ref, Tagged {}
 
     /** Any JSON value. */
     record AnyValue() implements Node {}
@@ -79,6 +79,9 @@ public final class JsonSchemaGrammar {
     /** One of these, told apart by their first character. */
     record Union(List<Node> options) implements Node {}
 
+    /** Text that is not JSON, one of {@code tags} (none a prefix of another), then the value of the same index. */
+    record Tagged(List<byte[]> tags, List<Node> values) implements Node {}
+
     /** A named definition, resolved when first used (so definitions may refer to themselves). */
     static final class Ref implements Node {
         final String ref;
@@ -123,6 +126,22 @@ public final class JsonSchemaGrammar {
         return new JsonSchemaGrammar(callNode(names, parameters, argumentsKey), true, suffix != null ? bytes(suffix) : null);
     }
 
+    /**
+     * One tool call written as text, then JSON: {@code before + NAME + between}, NAME one of {@code names}, then an
+     * object of that tool's {@code parameters} schema, then {@code suffix} (DeepSeek-V3's
+     * {@code function<｜tool▁sep｜>NAME\n```json\n{...}\n```<｜tool▁call▁end｜>}). Names must not contain {@code between}.
+     */
+    public static JsonSchemaGrammar taggedToolCall(List<String> names, List<JsonNode> parameters, String before, String between, String suffix) {
+        if (names.isEmpty() || names.size() != parameters.size()) {
+            throw new IllegalArgumentException("a tool call needs one parameters schema (or null) per name");
+        }
+        List<byte[]> tags = new ArrayList<>();
+        for (String name : names) {
+            tags.add(bytes(before + name + between));
+        }
+        return new JsonSchemaGrammar(new Tagged(List.copyOf(tags), argumentNodes(parameters)), false, bytes(suffix));
+    }
+
     /** A JSON array of one or more tool calls as {@link #toolCall} describes each (Mistral's {@code [TOOL_CALLS]} list). */
     public static JsonSchemaGrammar toolCallList(List<String> names, List<JsonNode> parameters, String argumentsKey) {
         return new JsonSchemaGrammar(new ArrayNode(callNode(names, parameters, argumentsKey), 1, Integer.MAX_VALUE), true, null);
@@ -133,11 +152,18 @@ public final class JsonSchemaGrammar {
             throw new IllegalArgumentException("a tool call needs one parameters schema (or null) per name");
         }
         List<byte[]> quoted = new ArrayList<>();
-        List<Node> variants = new ArrayList<>();
-        for (int i = 0; i < names.size(); i++) {
-            quoted.add(quote(names.get(i)));
+        for (String name : names) {
+            quoted.add(quote(name));
+        }
+        return new ObjectNode(List.of(new Property("name", quote("name"), new Literals(List.copyOf(quoted)), true),
+                new Property(argumentsKey, quote(argumentsKey), ANY, true)), false, argumentNodes(parameters), false);
+    }
+
+    /** Each tool's arguments: an object of its parameters schema, or any object where there is none or the grammar cannot follow it. */
+    private static List<Node> argumentNodes(List<JsonNode> parameters) {
+        List<Node> out = new ArrayList<>();
+        for (JsonNode schema : parameters) {
             Node args = FREE_OBJECT;
-            JsonNode schema = parameters.get(i);
             if (schema != null && schema.isObject() && !schema.isEmpty()) {
                 try {
                     Compiler c = new Compiler(schema);
@@ -149,10 +175,9 @@ public final class JsonSchemaGrammar {
                     args = FREE_OBJECT; // a schema the grammar cannot follow: the arguments are any object
                 }
             }
-            variants.add(args);
+            out.add(args);
         }
-        return new ObjectNode(List.of(new Property("name", quote("name"), new Literals(List.copyOf(quoted)), true),
-                new Property(argumentsKey, quote(argumentsKey), ANY, true)), false, List.copyOf(variants), false);
+        return List.copyOf(out);
     }
 
     private static byte[] quote(String s) {
@@ -444,6 +469,11 @@ public final class JsonSchemaGrammar {
                     yield b.toString();
                 }
                 case Ref r -> r.target != null ? firstChars(r.target) : ""; // not resolved yet: the matcher takes the first option that fits
+                case Tagged t -> {
+                    StringBuilder b = new StringBuilder();
+                    t.tags().forEach(x -> b.append((char) x[0]));
+                    yield b.toString();
+                }
             };
         }
 

@@ -22,6 +22,11 @@ public enum ToolCallFormat {
 
     private static final String ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
+    /** DeepSeek-V3's markers, for a grammar of its calls: each call's opening and closing token and the name separator. */
+    public static final String DEEPSEEK_CALL_BEGIN = DeepSeekV3Syntax.CALL_BEGIN;
+    public static final String DEEPSEEK_CALL_END = DeepSeekV3Syntax.CALL_END;
+    public static final String DEEPSEEK_SEP = DeepSeekV3Syntax.SEP;
+
     final Syntax syntax;
     private final List<String> markers;
 

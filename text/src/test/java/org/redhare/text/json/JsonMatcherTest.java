@@ -86,6 +86,27 @@ class JsonMatcherTest {
         assertThat(m.complete()).isTrue();
     }
 
+    /** DeepSeek-V3's call: text naming the tool, then that tool's arguments as JSON, then the closing text. */
+    @Test
+    void taggedCallsPickTheSchemaByTheirName() throws Exception {
+        List<JsonNode> params = List.of(JSON.readTree("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},"
+                + "\"required\":[\"city\"],\"additionalProperties\":false}"), JSON.readTree("{}"));
+        JsonSchemaGrammar g = JsonSchemaGrammar.taggedToolCall(List.of("get_weather", "get_time"), params, "function<sep>", "\n```json\n",
+                "```<end>");
+        assertThat(whole(g, "function<sep>get_weather\n```json\n{\"city\": \"Paris\"}\n```<end>")).isTrue();
+        assertThat(whole(g, "function<sep>get_time\n```json\n{\"zone\": [1, {}]}```<end>")).as("any object for the second").isTrue();
+        assertThat(whole(g, "function<sep>get_weather\n```json\n{\"zone\": \"UTC\"}\n```<end>")).as("the first tool's schema").isFalse();
+        assertThat(prefix(g, "function<sep>get_wea")).isTrue();
+        assertThat(prefix(g, "function<sep>get_wet")).as("no such tool").isFalse();
+        assertThat(prefix(g, "function<sep>get_time\n```json\n ")).as("the JSON right after the fence").isFalse();
+        assertThat(whole(g, "function<sep>get_time\n```json\n{}\n```")).as("the closing text").isFalse();
+        assertThat(whole(g, "function<sep>get_time\n```json\n{}")).isFalse();
+        // V3.1's shorter form: the name, the separator, the arguments, the end
+        JsonSchemaGrammar v31 = JsonSchemaGrammar.taggedToolCall(List.of("get_weather", "get_time"), params, "", "<sep>", "<end>");
+        assertThat(whole(v31, "get_weather<sep>{\"city\":\"Oslo\"}<end>")).isTrue();
+        assertThat(whole(v31, "get_weather<sep>{}<end>")).as("city is required").isFalse();
+    }
+
     @Test
     void whitespaceAndDigitsAreBounded() {
         JsonSchemaGrammar g = JsonSchemaGrammar.anyObject();
