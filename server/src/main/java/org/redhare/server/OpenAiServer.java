@@ -32,6 +32,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final ServerMetrics metrics = new ServerMetrics();
     private final Set<GenerationHandle> active = ConcurrentHashMap.newKeySet();
     private final GenerationApi api;
+    private final ResponsesApi responses;
     private final long created = System.currentTimeMillis() / 1000;
     private volatile ServedModel model;
     private volatile String loadFailure;
@@ -41,6 +42,7 @@ public final class OpenAiServer implements AutoCloseable {
     public OpenAiServer(ServerConfig config) {
         this.config = config;
         this.api = new GenerationApi(json, metrics, active, config.servedModelName());
+        this.responses = new ResponsesApi(json, api, config.servedModelName());
     }
 
     /** Starts listening; returns once the port is bound. */
@@ -75,8 +77,9 @@ public final class OpenAiServer implements AutoCloseable {
             c.routes.get("/health", this::health);
             c.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape()));
             c.routes.get("/v1/models", this::models);
-            c.routes.post("/v1/completions", ctx -> generate(ctx, false));
-            c.routes.post("/v1/chat/completions", ctx -> generate(ctx, true));
+            c.routes.post("/v1/completions", ctx -> generate(ctx, Endpoint.COMPLETIONS));
+            c.routes.post("/v1/chat/completions", ctx -> generate(ctx, Endpoint.CHAT));
+            c.routes.post("/v1/responses", ctx -> generate(ctx, Endpoint.RESPONSES));
             c.routes.post("/tokenize", this::tokenize);
             c.routes.post("/detokenize", this::detokenize);
             c.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
@@ -191,8 +194,25 @@ public final class OpenAiServer implements AutoCloseable {
         return ApiException.tooLarge("the request body exceeds " + config.maxBodyBytes() + " bytes: send a smaller request");
     }
 
-    private void generate(Context ctx, boolean chat) throws Exception {
-        String endpoint = chat ? "chat" : "completions";
+    private enum Endpoint { COMPLETIONS, CHAT, RESPONSES }
+
+    /** Opens a streamed reply: status, headers, and the body's output stream, committed so the client sees it open. */
+    private static OutputStream openStream(Context ctx) throws IOException {
+        ctx.status(200);
+        ctx.res().setContentType("text/event-stream; charset=utf-8");
+        ctx.res().setHeader("Cache-Control", "no-cache");
+        ctx.res().setHeader("X-Accel-Buffering", "no");
+        OutputStream out = ctx.res().getOutputStream();
+        out.flush(); // commit the headers now, so the client sees the stream open
+        return out;
+    }
+
+    private void generate(Context ctx, Endpoint kind) throws Exception {
+        String endpoint = switch (kind) {
+            case COMPLETIONS -> "completions";
+            case CHAT -> "chat";
+            case RESPONSES -> "responses";
+        };
         ServedModel m = model();
         JsonNode body = body(ctx);
         if (metrics.enter() > config.maxConcurrentRequests()) {
@@ -201,16 +221,12 @@ public final class OpenAiServer implements AutoCloseable {
                     + " concurrent requests: retry after a moment", 1);
         }
         try {
-            GenerationApi.Response streaming = () -> {
-                ctx.status(200);
-                ctx.res().setContentType("text/event-stream; charset=utf-8");
-                ctx.res().setHeader("Cache-Control", "no-cache");
-                ctx.res().setHeader("X-Accel-Buffering", "no");
-                OutputStream out = ctx.res().getOutputStream();
-                out.flush(); // commit the headers now, so the client sees the stream open
-                return GenerationApi.serverSentEvents(out, json);
+            GenerationApi.Response streaming = () -> GenerationApi.serverSentEvents(openStream(ctx), json);
+            ObjectNode reply = switch (kind) {
+                case COMPLETIONS -> api.completions(m, body, streaming);
+                case CHAT -> api.chat(m, body, streaming);
+                case RESPONSES -> responses.create(m, body, () -> ResponsesApi.serverSentEvents(openStream(ctx), json));
             };
-            ObjectNode reply = chat ? api.chat(m, body, streaming) : api.completions(m, body, streaming);
             if (reply != null) {
                 // Written and closed here rather than through ctx.result(), which Javalin writes after the
                 // handler returns: by then the request no longer counts as in flight, and a shutdown
@@ -226,7 +242,7 @@ public final class OpenAiServer implements AutoCloseable {
         } catch (ApiException e) {
             metrics.request(endpoint, e.status());
             if (ctx.res().isCommitted()) {
-                streamError(ctx, e); // the stream is open: report in-band
+                streamError(ctx, e, kind == Endpoint.RESPONSES); // the stream is open: report in-band
                 return;
             }
             throw e;
@@ -237,9 +253,17 @@ public final class OpenAiServer implements AutoCloseable {
         }
     }
 
-    private void streamError(Context ctx, ApiException e) {
+    private void streamError(Context ctx, ApiException e, boolean responses) {
         try {
             OutputStream out = ctx.res().getOutputStream();
+            if (responses) {
+                // the Responses API's error event; it has no [DONE]
+                ObjectNode ev = json.createObjectNode().put("type", "error").put("code", e.code()).put("message", e.getMessage());
+                ev.put("param", e.param());
+                out.write(("event: error\ndata: " + json.writeValueAsString(ev) + "\n\n").getBytes(StandardCharsets.UTF_8));
+                out.close();
+                return;
+            }
             out.write(("data: " + errorJson(e) + "\n\n").getBytes(StandardCharsets.UTF_8));
             out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
             out.close(); // the last chunk goes out now, as serverSentEvents' done() does
