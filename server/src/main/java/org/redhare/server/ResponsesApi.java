@@ -306,6 +306,11 @@ final class ResponsesApi {
         return r;
     }
 
+    /** A message cut by max_output_tokens is incomplete, as OpenAI marks it. */
+    private static String itemStatus(String finishReason) {
+        return "length".equals(finishReason) ? "incomplete" : "completed";
+    }
+
     private static String newId(String prefix) {
         return prefix + UUID.randomUUID().toString().replace("-", "");
     }
@@ -353,7 +358,7 @@ final class ResponsesApi {
         String content = msg.path("content").isTextual() ? msg.get("content").asText() : "";
         boolean calls = msg.path("tool_calls").size() > 0;
         if (!content.isEmpty() || !calls) {
-            output.add(messageItem(newId("msg_"), "completed", content));
+            output.add(messageItem(newId("msg_"), itemStatus(choice.path("finish_reason").asText()), content));
         }
         for (JsonNode call : msg.path("tool_calls")) {
             output.add(callItem(newId("fc_"), call, "completed", true));
@@ -459,7 +464,7 @@ final class ResponsesApi {
                 ObjectNode part = at(openId).put("content_index", 0);
                 part.set("part", outputText(text));
                 send("response.content_part.done", part);
-                item = messageItem(openId, "completed", text);
+                item = messageItem(openId, itemStatus(finishReason), text);
             } else {
                 send("response.reasoning_text.done", at(openId).put("content_index", 0).put("text", text));
                 item = reasoningItem(openId, text);

@@ -123,6 +123,7 @@ class ResponsesSdkTest {
         assertThat(r.status()).contains(ResponseStatus.INCOMPLETE);
         assertThat(r.incompleteDetails().orElseThrow().reason().orElseThrow()).isEqualTo(Response.IncompleteDetails.Reason.MAX_OUTPUT_TOKENS);
         assertThat(r.usage().orElseThrow().outputTokens()).isEqualTo(3);
+        assertThat(r.output().get(0).asMessage().status()).isEqualTo(com.openai.models.responses.ResponseOutputMessage.Status.INCOMPLETE);
     }
 
     static FunctionTool weatherTool() {
