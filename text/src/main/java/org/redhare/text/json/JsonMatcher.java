@@ -211,13 +211,13 @@ public final class JsonMatcher {
                 case AnyValue a -> switch (b) {
                     case '{' -> new Obj(JsonSchemaGrammar.FREE_OBJECT, Obj.OPEN, 0, -1, 0, parent);
                     case '[' -> new Arr(JsonSchemaGrammar.FREE_ARRAY, Arr.OPEN, 0, 0, parent);
-                    case '"' -> new Str(0, 0, parent);
+                    case '"' -> new Str(parent);
                     case 't', 'f', 'n' -> new Lit(JsonSchemaGrammar.KEYWORDS.texts(), null, 0, parent).step(b);
                     default -> Num.startsWith(b) ? new Num(false, 0, 0, parent).step(b) : null;
                 };
                 case ObjectNode o -> b == '{' ? new Obj(o, Obj.OPEN, 0, -1, 0, parent) : null;
                 case ArrayNode a -> b == '[' ? new Arr(a, Arr.OPEN, 0, 0, parent) : null;
-                case StringNode s -> b == '"' ? new Str(0, 0, parent) : null;
+                case StringNode s -> b == '"' ? new Str(s.minLength(), s.maxLength(), parent) : null;
                 case NumberNode x -> Num.startsWith(b) ? new Num(x.integer(), 0, 0, parent).step(b) : null;
                 case Literals l -> new Lit(l.texts(), null, 0, parent).step(b);
                 case Union u -> {
@@ -286,7 +286,7 @@ public final class JsonMatcher {
                     }
                     Obj inKey = new Obj(node, IN_KEY, next, -1, 0, variant, parent);
                     if (free()) {
-                        return new Str(0, 0, inKey);
+                        return new Str(inKey);
                     }
                     List<JsonSchemaGrammar.Property> props = node.properties();
                     int last = Math.min(node.nextRequired(next), props.size() - 1);
@@ -364,48 +364,64 @@ public final class JsonMatcher {
         final int pending; // UTF-8 continuation bytes still to come
         final int lo;      // the range the next continuation byte must fall in (narrower after E0, ED, F0, F4)
         final int hi;
+        final int count;   // characters so far (an escape is one)
+        final int min;     // characters the string needs at least before its closing quote
+        final int max;     // characters it may hold at most
 
-        Str(int escape, int pending, Frame parent) {
-            this(escape, pending, 0x80, 0xBF, parent);
+        /** An unbounded string, just opened. */
+        Str(Frame parent) {
+            this(0, 0, 0x80, 0xBF, 0, 0, Integer.MAX_VALUE, parent);
         }
 
-        Str(int escape, int pending, int lo, int hi, Frame parent) {
+        /** A string of {@code min} to {@code max} characters, just opened. */
+        Str(int min, int max, Frame parent) {
+            this(0, 0, 0x80, 0xBF, 0, min, max, parent);
+        }
+
+        Str(int escape, int pending, int lo, int hi, int count, int min, int max, Frame parent) {
             super(parent);
             this.escape = escape;
             this.pending = pending;
             this.lo = lo;
             this.hi = hi;
+            this.count = count;
+            this.min = min;
+            this.max = max;
+        }
+
+        private Str next(int escape, int pending, int count) {
+            return new Str(escape, pending, 0x80, 0xBF, count, min, max, parent);
         }
 
         @Override
         Frame step(int b) {
             if (escape == 1) {
                 if (b == 'u') {
-                    return new Str(5, 0, parent);
+                    return next(5, 0, count);
                 }
-                return "\"\\/bfnrt".indexOf(b) >= 0 ? new Str(0, 0, parent) : null;
+                return "\"\\/bfnrt".indexOf(b) >= 0 ? next(0, 0, count) : null;
             }
             if (escape > 1) {
                 boolean hex = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F');
-                return hex ? new Str(escape == 2 ? 0 : escape - 1, 0, parent) : null;
+                return hex ? next(escape == 2 ? 0 : escape - 1, 0, count) : null;
             }
             if (pending > 0) {
-                return b >= lo && b <= hi ? new Str(0, pending - 1, parent) : null;
+                return b >= lo && b <= hi ? next(0, pending - 1, count) : null;
             }
             if (b == '"') {
-                return completed(parent, 0);
+                return count >= min ? completed(parent, 0) : null;
+            }
+            if (b < 0x20 || count >= max) {
+                return null; // a control character, or one character too many
             }
             if (b == '\\') {
-                return new Str(1, 0, parent);
-            }
-            if (b < 0x20) {
-                return null;
+                return next(1, 0, count + 1);
             }
             if (b < 0x80) {
-                return this;
+                return min == 0 && max == Integer.MAX_VALUE ? this : next(0, 0, count + 1); // unbounded: no count to keep
             }
             int lead = lead(b);
-            return lead < 0 ? null : new Str(0, lead & 0xFF, (lead >> 8) & 0xFF, lead >> 16, parent);
+            return lead < 0 ? null : new Str(0, lead & 0xFF, (lead >> 8) & 0xFF, lead >> 16, count + 1, min, max, parent);
         }
     }
 

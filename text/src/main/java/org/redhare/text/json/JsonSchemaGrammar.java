@@ -19,10 +19,10 @@ import java.util.Set;
  * <p>The schema subset: {@code type} (one or a list: object, array, string, number, integer, boolean, null),
  * {@code properties} with {@code required} (properties are written in the schema's order, the optional ones may be left
  * out; unless {@code additionalProperties} is false, other keys with any values may follow them; an object schema
- * without {@code properties} takes any keys), {@code items} with {@code minItems}/{@code maxItems},
+ * without {@code properties} takes any keys), {@code items} with {@code minItems}/{@code maxItems}, strings' {@code minLength}/{@code maxLength},
  * {@code enum} and {@code const}, {@code anyOf}/{@code oneOf} (options are told apart by their first character, such
  * as a type and null; options that begin alike, such as two object shapes, are loosened into any object), and {@code $ref} into {@code $defs} or {@code definitions} (recursion allowed). Keywords that only
- * narrow values ({@code pattern}, {@code format}, {@code minimum}, {@code minLength}, ...) are not enforced. Anything else
+ * narrow values ({@code pattern}, {@code format}, {@code minimum}, ...) are not enforced. Anything else
  * the grammar cannot honour is an {@link IllegalArgumentException} saying which part.
  */
 public final class JsonSchemaGrammar {
@@ -69,7 +69,12 @@ public final class JsonSchemaGrammar {
 
     record ArrayNode(Node items, int minItems, int maxItems) implements Node {}
 
-    record StringNode() implements Node {}
+    /** A string of {@code minLength} to {@code maxLength} characters (an escape counts as one). */
+    record StringNode(int minLength, int maxLength) implements Node {
+        StringNode() {
+            this(0, Integer.MAX_VALUE);
+        }
+    }
 
     record NumberNode(boolean integer) implements Node {}
 
@@ -306,7 +311,7 @@ public final class JsonSchemaGrammar {
             return switch (type) {
                 case "object" -> object(s, where);
                 case "array" -> array(s, where);
-                case "string" -> new StringNode();
+                case "string" -> string(s, where);
                 case "number" -> new NumberNode(false);
                 case "integer" -> new NumberNode(true);
                 case "boolean" -> BOOLEAN;
@@ -349,6 +354,15 @@ public final class JsonSchemaGrammar {
             JsonNode extra = s.get("additionalProperties");
             boolean additional = extra == null || !(extra.isBoolean() && !extra.asBoolean());
             return new ObjectNode(List.copyOf(out), false, null, additional);
+        }
+
+        Node string(JsonNode s, String where) {
+            int min = s.path("minLength").asInt(0);
+            int max = s.has("maxLength") ? s.get("maxLength").asInt() : Integer.MAX_VALUE;
+            if (min < 0 || max < min) {
+                throw new IllegalArgumentException(where + ": minLength " + min + " and maxLength " + max + " admit no string");
+            }
+            return new StringNode(min, max);
         }
 
         Node array(JsonNode s, String where) {

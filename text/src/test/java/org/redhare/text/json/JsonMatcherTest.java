@@ -86,6 +86,23 @@ class JsonMatcherTest {
         assertThat(m.complete()).isTrue();
     }
 
+    @Test
+    void stringLengthsAreCountedInCharacters() {
+        JsonSchemaGrammar g = JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"string\","
+                + "\"minLength\":2,\"maxLength\":4}},\"required\":[\"code\"],\"additionalProperties\":false}");
+        assertThat(whole(g, "{\"code\":\"ab\"}")).isTrue();
+        assertThat(whole(g, "{\"code\":\"abcd\"}")).isTrue();
+        assertThat(whole(g, "{\"code\":\"a\"}")).as("too short").isFalse();
+        assertThat(prefix(g, "{\"code\":\"abcde")).as("too long").isFalse();
+        assertThat(whole(g, "{\"code\":\"\u00e9\u20ac\u4e2d\uD83D\uDE00\"}")).as("four characters, twelve bytes").isTrue();
+        assertThat(whole(g, "{\"code\":\"\\n\\t\"}")).as("an escape is a character").isTrue();
+        assertThat(prefix(g, "{\"code\":\"a\\u00e9bcd")).isFalse();
+        assertThat(whole(JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{\"k\":{\"type\":\"string\"}}}"),
+                "{\"k\":\"" + "x".repeat(5000) + "\"}")).as("no bounds, no limit").isTrue();
+        assertThatThrownBy(() -> JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{\"k\":{\"type\":\"string\","
+                + "\"minLength\":3,\"maxLength\":2}}}")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("admit no string");
+    }
+
     /** DeepSeek-V3's call: text naming the tool, then that tool's arguments as JSON, then the closing text. */
     @Test
     void taggedCallsPickTheSchemaByTheirName() throws Exception {
