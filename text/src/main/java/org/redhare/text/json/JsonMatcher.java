@@ -119,7 +119,7 @@ public final class JsonMatcher {
     }
 
     /** One level of the document being written. */
-    private abstract static sealed class Frame permits Value, Obj, Arr, Str, Key, Lit, Num, Suffix, Done, Tag {
+    private abstract static sealed class Frame permits Value, Obj, Arr, Str, Key, Lit, Num, Int, Suffix, Done, Tag {
         final Frame parent;
 
         Frame(Frame parent) {
@@ -218,7 +218,8 @@ public final class JsonMatcher {
                 case ObjectNode o -> b == '{' ? new Obj(o, Obj.OPEN, 0, -1, 0, parent) : null;
                 case ArrayNode a -> b == '[' ? new Arr(a, Arr.OPEN, 0, 0, parent) : null;
                 case StringNode s -> b == '"' ? new Str(s.minLength(), s.maxLength(), parent) : null;
-                case NumberNode x -> Num.startsWith(b) ? new Num(x.integer(), 0, 0, parent).step(b) : null;
+                case NumberNode x -> !Num.startsWith(b) ? null : x.bounded() ? new Int(x.min(), x.max(), 0, false, 0, 0, parent).step(b)
+                        : new Num(x.integer(), 0, 0, parent).step(b);
                 case Literals l -> new Lit(l.texts(), null, 0, parent).step(b);
                 case Union u -> {
                     for (Node o : u.options()) {
@@ -572,6 +573,92 @@ public final class JsonMatcher {
 
     private static Frame feedAfter(Frame f, int b) {
         return f.step(b);
+    }
+
+    /**
+     * An integer from {@code min} to {@code max}: a digit is taken only while some value the number can still become
+     * lies in the range, and the number ends only in it. {@code phase}: 0 start, 1 after '-', 2 after a leading 0, 3 digits.
+     */
+    private static final class Int extends Frame {
+        final long min;
+        final long max;
+        final int phase;
+        final boolean negative;
+        final long magnitude;
+        final int digits;
+
+        Int(long min, long max, int phase, boolean negative, long magnitude, int digits, Frame parent) {
+            super(parent);
+            this.min = min;
+            this.max = max;
+            this.phase = phase;
+            this.negative = negative;
+            this.magnitude = magnitude;
+            this.digits = digits;
+        }
+
+        private long value() {
+            return negative ? -magnitude : magnitude;
+        }
+
+        /** Whether a number that begins with these digits (no more than the digit limit in all) can lie in the range. */
+        private boolean reachable(boolean neg, long mag, int k, boolean leadingZero) {
+            if (leadingZero) {
+                return min <= 0 && 0 <= max; // 0 or -0: no digit may follow
+            }
+            long lo = mag;
+            long span = 1; // the values with j more digits: [mag * 10^j, mag * 10^j + 10^j - 1]
+            for (int j = 0; k + j <= MAX_DIGITS; j++) {
+                long a = neg ? -(lo + span - 1) : lo;
+                long b = neg ? -lo : lo + span - 1;
+                if (a <= max && b >= min) {
+                    return true;
+                }
+                if (neg ? b < min : a > max) {
+                    return false; // longer numbers only go further out
+                }
+                if (lo > Long.MAX_VALUE / 10 || span > Long.MAX_VALUE / 10) {
+                    return false;
+                }
+                lo *= 10;
+                span *= 10;
+            }
+            return false;
+        }
+
+        @Override
+        Frame step(int b) {
+            boolean digit = b >= '0' && b <= '9';
+            int d = b - '0';
+            switch (phase) {
+                case 0, 1 -> {
+                    if (b == '-' && phase == 0) {
+                        return min < 0 || min == 0 ? new Int(min, max, 1, true, 0, 0, parent) : null; // "-0" is 0
+                    }
+                    if (!digit) {
+                        return null;
+                    }
+                    boolean neg = phase == 1;
+                    return reachable(neg, d, 1, d == 0) ? new Int(min, max, d == 0 ? 2 : 3, neg, d, 1, parent) : null;
+                }
+                case 3 -> {
+                    if (digit) {
+                        if (magnitude > (Long.MAX_VALUE - 9) / 10) {
+                            return null;
+                        }
+                        long m = magnitude * 10 + d;
+                        return digits < MAX_DIGITS && reachable(negative, m, digits + 1, false)
+                                ? new Int(min, max, 3, negative, m, digits + 1, parent) : null;
+                    }
+                }
+                default -> { }
+            }
+            if (digit) {
+                return null; // after a leading zero
+            }
+            long v = value();
+            return v >= min && v <= max ? feedAfter(completed(parent, 0), b) : null;
+        }
     }
 
     /** A number; {@code phase}: 0 start, 1 after '-', 2 after a leading 0, 3 integer digits, 4 after '.', 5 fraction digits, 6 after 'e', 7 after its sign, 8 exponent digits. */

@@ -19,10 +19,10 @@ import java.util.Set;
  * <p>The schema subset: {@code type} (one or a list: object, array, string, number, integer, boolean, null),
  * {@code properties} with {@code required} (properties are written in the schema's order, the optional ones may be left
  * out; unless {@code additionalProperties} is false, other keys with any values may follow them; an object schema
- * without {@code properties} takes any keys), {@code items} with {@code minItems}/{@code maxItems}, strings' {@code minLength}/{@code maxLength},
+ * without {@code properties} takes any keys), {@code items} with {@code minItems}/{@code maxItems}, strings' {@code minLength}/{@code maxLength}, integers' {@code minimum}/{@code maximum} (exclusive ones too),
  * {@code enum} and {@code const}, {@code anyOf}/{@code oneOf} (options are told apart by their first character, such
  * as a type and null; options that begin alike, such as two object shapes, are loosened into any object), and {@code $ref} into {@code $defs} or {@code definitions} (recursion allowed). Keywords that only
- * narrow values ({@code pattern}, {@code format}, {@code minimum}, ...) are not enforced. Anything else
+ * narrow values ({@code pattern}, {@code format}, bounds of non-integer numbers, ...) are not enforced. Anything else
  * the grammar cannot honour is an {@link IllegalArgumentException} saying which part.
  */
 public final class JsonSchemaGrammar {
@@ -76,7 +76,16 @@ public final class JsonSchemaGrammar {
         }
     }
 
-    record NumberNode(boolean integer) implements Node {}
+    /** A number; an integer when {@code integer}, then from {@code min} to {@code max}. */
+    record NumberNode(boolean integer, long min, long max) implements Node {
+        NumberNode(boolean integer) {
+            this(integer, Long.MIN_VALUE, Long.MAX_VALUE);
+        }
+
+        boolean bounded() {
+            return min != Long.MIN_VALUE || max != Long.MAX_VALUE;
+        }
+    }
 
     /** One of these exact JSON texts (enum, const, true/false, null). */
     record Literals(List<byte[]> texts) implements Node {}
@@ -313,7 +322,7 @@ public final class JsonSchemaGrammar {
                 case "array" -> array(s, where);
                 case "string" -> string(s, where);
                 case "number" -> new NumberNode(false);
-                case "integer" -> new NumberNode(true);
+                case "integer" -> integer(s, where);
                 case "boolean" -> BOOLEAN;
                 case "null" -> NULL;
                 default -> throw new IllegalArgumentException(where + ".type '" + type + "' is not a JSON Schema type");
@@ -354,6 +363,39 @@ public final class JsonSchemaGrammar {
             JsonNode extra = s.get("additionalProperties");
             boolean additional = extra == null || !(extra.isBoolean() && !extra.asBoolean());
             return new ObjectNode(List.copyOf(out), false, null, additional);
+        }
+
+        /** An integer with its bounds: minimum/maximum, and exclusiveMinimum/exclusiveMaximum as numbers (or draft 4's booleans). */
+        Node integer(JsonNode s, String where) {
+            long min = Long.MIN_VALUE;
+            long max = Long.MAX_VALUE;
+            JsonNode lo = s.get("minimum");
+            JsonNode hi = s.get("maximum");
+            JsonNode xlo = s.get("exclusiveMinimum");
+            JsonNode xhi = s.get("exclusiveMaximum");
+            if (lo != null && lo.isNumber()) {
+                min = bound(Math.ceil(lo.asDouble()), xlo != null && xlo.isBoolean() && xlo.asBoolean() ? 1 : 0, where);
+            }
+            if (xlo != null && xlo.isNumber()) {
+                min = Math.max(min, bound(Math.floor(xlo.asDouble()), 1, where));
+            }
+            if (hi != null && hi.isNumber()) {
+                max = bound(Math.floor(hi.asDouble()), xhi != null && xhi.isBoolean() && xhi.asBoolean() ? -1 : 0, where);
+            }
+            if (xhi != null && xhi.isNumber()) {
+                max = Math.min(max, bound(Math.ceil(xhi.asDouble()), -1, where));
+            }
+            if (min > max) {
+                throw new IllegalArgumentException(where + ": the bounds admit no integer (from " + min + " to " + max + ")");
+            }
+            return new NumberNode(true, min, max);
+        }
+
+        private static long bound(double v, int shift, String where) {
+            if (Math.abs(v) > 1e18) {
+                throw new IllegalArgumentException(where + ": an integer bound beyond 10^18 (" + v + ") is not supported");
+            }
+            return (long) v + shift;
         }
 
         Node string(JsonNode s, String where) {

@@ -103,6 +103,36 @@ class JsonMatcherTest {
                 + "\"minLength\":3,\"maxLength\":2}}}")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("admit no string");
     }
 
+    @Test
+    void integerBoundsHoldDigitByDigit() {
+        JsonSchemaGrammar g = JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{"
+                + "\"score\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10},"
+                + "\"t\":{\"type\":\"integer\",\"exclusiveMinimum\":-5,\"exclusiveMaximum\":0}},\"additionalProperties\":false}");
+        for (String ok : new String[] {"1", "7", "10"}) {
+            assertThat(whole(g, "{\"score\":" + ok + "}")).as(ok).isTrue();
+        }
+        for (String bad : new String[] {"0", "11", "100", "-1", "01", "1.5", "5e0"}) {
+            assertThat(whole(g, "{\"score\":" + bad + "}")).as(bad).isFalse();
+        }
+        assertThat(prefix(g, "{\"score\":11")).as("no number that begins 11 fits").isFalse();
+        assertThat(prefix(g, "{\"score\":1")).as("1 and 10 do").isTrue();
+        for (String ok : new String[] {"-4", "-1"}) {
+            assertThat(whole(g, "{\"t\":" + ok + "}")).as(ok).isTrue();
+        }
+        for (String bad : new String[] {"-5", "0", "-0", "3", "-10"}) {
+            assertThat(whole(g, "{\"t\":" + bad + "}")).as(bad).isFalse();
+        }
+        // large bounds: every digit count up to the limit stays possible
+        JsonSchemaGrammar big = JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\","
+                + "\"minimum\":-1000000,\"maximum\":123456789012}}}");
+        assertThat(whole(big, "{\"n\":123456789012}")).isTrue();
+        assertThat(whole(big, "{\"n\":123456789013}")).isFalse();
+        assertThat(whole(big, "{\"n\":-1000000}")).isTrue();
+        assertThat(prefix(big, "{\"n\":-1000001")).isFalse();
+        assertThatThrownBy(() -> JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{\"k\":{\"type\":\"integer\","
+                + "\"minimum\":3,\"maximum\":2}}}")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("admit no integer");
+    }
+
     /** DeepSeek-V3's call: text naming the tool, then that tool's arguments as JSON, then the closing text. */
     @Test
     void taggedCallsPickTheSchemaByTheirName() throws Exception {
@@ -136,8 +166,8 @@ class JsonMatcherTest {
     static final String PERSON = """
             {"type": "object",
              "properties": {
-               "name": {"type": "string"},
-               "age": {"type": "integer"},
+               "name": {"type": "string", "minLength": 1, "maxLength": 40},
+               "age": {"type": "integer", "minimum": 0, "maximum": 150},
                "nick": {"type": ["string", "null"]},
                "role": {"enum": ["admin", "user", 7, null]},
                "tags": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}, "minItems": 1, "maxItems": 2},
@@ -153,7 +183,7 @@ class JsonMatcherTest {
     void schemasFixTheKeysTheirOrderAndTheTypes() {
         JsonSchemaGrammar g = JsonSchemaGrammar.fromSchema(PERSON);
         assertThat(whole(g, "{\"name\":\"Ann\",\"age\":41,\"tags\":[\"a\"]}")).isTrue();
-        assertThat(whole(g, "{\"name\": \"Ann\", \"age\": -3, \"nick\": null, \"role\": 7, \"tags\": [\"b\", \"a\"],"
+        assertThat(whole(g, "{\"name\": \"Ann\", \"age\": 3, \"nick\": null, \"role\": 7, \"tags\": [\"b\", \"a\"],"
                 + " \"boss\": {\"name\": \"Bo\", \"boss\": {\"name\": \"Cy\", \"boss\": null}}}")).isTrue();
         assertThat(whole(g, "{\"name\":\"Ann\",\"age\":41,\"role\":\"user\",\"tags\":[\"a\"]}")).isTrue();
         for (String bad : new String[] {
@@ -161,6 +191,8 @@ class JsonMatcherTest {
             "{\"name\":\"Ann\",\"tags\":[\"a\"]}",                  // a required key left out
             "{\"name\":\"Ann\",\"age\":41}",                        // tags required
             "{\"name\":\"Ann\",\"age\":4.5,\"tags\":[\"a\"]}",      // not an integer
+            "{\"name\":\"Ann\",\"age\":-3,\"tags\":[\"a\"]}",       // below the minimum
+            "{\"name\":\"\",\"age\":3,\"tags\":[\"a\"]}",          // minLength
             "{\"name\":\"Ann\",\"age\":41,\"tags\":[]}",            // minItems
             "{\"name\":\"Ann\",\"age\":41,\"tags\":[\"a\",\"b\",\"a\"]}", // maxItems
             "{\"name\":\"Ann\",\"age\":41,\"tags\":[\"c\"]}",       // enum
@@ -335,7 +367,9 @@ class JsonMatcherTest {
         assertThat(keys).as(doc).containsSubsequence("name", "age", "tags");
         assertThat(keys.stream().map(order::indexOf).toList()).as(doc).isSorted().doesNotContain(-1);
         assertThat(n.get("name").isTextual()).isTrue();
+        assertThat(n.get("name").asText().codePointCount(0, n.get("name").asText().length())).as(doc).isBetween(1, 40);
         assertThat(n.get("age").isIntegralNumber()).as(doc).isTrue();
+        assertThat(n.get("age").asLong()).as(doc).isBetween(0L, 150L);
         assertThat(n.get("tags").size()).isBetween(1, 2);
         n.get("tags").forEach(t -> assertThat(t.asText()).isIn("a", "b"));
         if (n.has("role")) {
