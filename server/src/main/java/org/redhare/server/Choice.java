@@ -56,6 +56,7 @@ final class Choice {
     final List<Tok> tokens = new ArrayList<>();
     final List<Call> toolCalls = new ArrayList<>();
     int completionTokens;
+    int cachedPromptTokens; // prompt tokens whose KV came from the prefix cache
     String finishReason;
     private long firstTokenNanos;
     private long lastTokenNanos;
@@ -117,6 +118,9 @@ final class Choice {
                         }
                     }
                     case GenerationEvent.Finished f -> {
+                        if (f.usage() != null) {
+                            cachedPromptTokens = f.usage().cachedPromptTokens();
+                        }
                         String reason = switch (f.reason()) {
                             case STOP, CANCELLED -> "stop";
                             case LENGTH, CONTEXT_LENGTH -> "length";

@@ -251,14 +251,15 @@ final class GenerationApi {
             }
             runAll(choices, sink);
             int completion = choices.stream().mapToInt(c -> c.completionTokens).sum();
+            int cached = cachedPromptTokens(choices, sr.n());
             if (stream != null) {
                 if (sr.includeUsage()) {
-                    stream.usage(usage(promptTokens, completion));
+                    stream.usage(usage(promptTokens, completion, cached));
                 }
                 stream.done();
                 return null;
             }
-            return reply(id, created, isChat, choices, sr, model.formatter(), usage(promptTokens, completion));
+            return reply(id, created, isChat, choices, sr, model.formatter(), usage(promptTokens, completion, cached));
         } finally {
             for (Choice c : choices) {
                 c.handle.cancel(); // no-op for finished ones; frees the rest at once
@@ -315,11 +316,25 @@ final class GenerationApi {
         if (t != null) throw new IOException(t);
     }
 
-    private ObjectNode usage(int prompt, int completion) {
+    /** Prompt tokens served from the prefix cache: per prompt, the most any of its {@code n} choices found cached. */
+    private static int cachedPromptTokens(List<Choice> choices, int n) {
+        int total = 0;
+        for (int i = 0; i < choices.size(); i += n) {
+            int most = 0;
+            for (int k = i; k < Math.min(i + n, choices.size()); k++) {
+                most = Math.max(most, choices.get(k).cachedPromptTokens);
+            }
+            total += most;
+        }
+        return total;
+    }
+
+    private ObjectNode usage(int prompt, int completion, int cached) {
         ObjectNode u = json.createObjectNode();
         u.put("prompt_tokens", prompt);
         u.put("completion_tokens", completion);
         u.put("total_tokens", prompt + completion);
+        u.putObject("prompt_tokens_details").put("cached_tokens", cached); // as OpenAI reports its prompt caching
         return u;
     }
 

@@ -285,7 +285,8 @@ final class ResponsesApi {
     private static ObjectNode usage(JsonNode u, ObjectMapper json) {
         ObjectNode o = json.createObjectNode();
         o.put("input_tokens", u.path("prompt_tokens").asInt());
-        o.putObject("input_tokens_details").put("cached_tokens", 0).put("cache_write_tokens", 0);
+        o.putObject("input_tokens_details").put("cached_tokens", u.path("prompt_tokens_details").path("cached_tokens").asInt(0))
+                .put("cache_write_tokens", 0);
         o.put("output_tokens", u.path("completion_tokens").asInt());
         o.putObject("output_tokens_details").put("reasoning_tokens", 0);
         o.put("total_tokens", u.path("total_tokens").asInt());

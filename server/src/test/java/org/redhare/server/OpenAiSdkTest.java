@@ -255,6 +255,22 @@ class OpenAiSdkTest {
         }
     }
 
+    /** A repeated long system prompt is served from the prefix cache, and usage says how much of it, as OpenAI reports it. */
+    @Test
+    void cachedPromptTokensAreReported() {
+        String system = "You answer questions about the weather in one short sentence, never more. ".repeat(6);
+        ChatCompletionCreateParams p = ChatCompletionCreateParams.builder().model("tiny").addSystemMessage(system).addUserMessage("Hi")
+                .maxCompletionTokens(2).temperature(0.0).build();
+        long promptTokens = client.chat().completions().create(p).usage().orElseThrow().promptTokens();
+        ChatCompletion again = client.chat().completions().create(p.toBuilder().messages(List.of()).addSystemMessage(system)
+                .addUserMessage("Hello there").build());
+        long cached = again.usage().orElseThrow().promptTokensDetails().orElseThrow().cachedTokens().orElseThrow();
+        assertThat(cached).as("whole blocks of the shared system prompt").isPositive().isLessThan(promptTokens).matches(c -> c % 16 == 0);
+        // an unrelated prompt finds nothing cached
+        ChatCompletion other = client.chat().completions().create(p.toBuilder().messages(List.of()).addUserMessage("Something else").build());
+        assertThat(other.usage().orElseThrow().promptTokensDetails().orElseThrow().cachedTokens().orElseThrow()).isZero();
+    }
+
     @Test
     void errorsComeBackTyped() {
         OpenAIClient wrongKey = OpenAIOkHttpClient.builder().baseUrl(ts.base() + "/v1").apiKey("wrong").maxRetries(0).build();
