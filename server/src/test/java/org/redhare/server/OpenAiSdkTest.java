@@ -203,7 +203,8 @@ class OpenAiSdkTest {
 
     public enum Mood { HAPPY, SAD, UNSURE }
 
-    public record Verdict(Mood mood, int score, boolean sure, List<Mood> history) {}
+    /** A date too: the SDK's schema says "format": "date", and only that format's grammar makes a random model write one Java parses. */
+    public record Verdict(Mood mood, int score, boolean sure, List<Mood> history, java.time.LocalDate since) {}
 
     /**
      * Structured outputs as the SDK does them: a Java class becomes the response_format's JSON schema and the reply is
@@ -220,6 +221,7 @@ class OpenAiSdkTest {
             Verdict v = choice.message().content().orElseThrow();
             assertThat(v.mood()).isNotNull();
             assertThat(v.history()).doesNotContainNull();
+            assertThat(v.since()).isNotNull();
         }
     }
 

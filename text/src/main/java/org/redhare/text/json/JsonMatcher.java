@@ -217,7 +217,7 @@ public final class JsonMatcher {
                 };
                 case ObjectNode o -> b == '{' ? new Obj(o, Obj.OPEN, 0, -1, 0, parent) : null;
                 case ArrayNode a -> b == '[' ? new Arr(a, Arr.OPEN, 0, 0, parent) : null;
-                case StringNode s -> b == '"' ? new Str(s.minLength(), s.maxLength(), parent) : null;
+                case StringNode s -> b == '"' ? new Str(s, parent) : null;
                 case NumberNode x -> !Num.startsWith(b) ? null : x.bounded() ? new Int(x.min(), x.max(), 0, false, 0, 0, parent).step(b)
                         : new Num(x.integer(), 0, 0, parent).step(b);
                 case Literals l -> new Lit(l.texts(), null, 0, parent).step(b);
@@ -368,18 +368,22 @@ public final class JsonMatcher {
         final int count;   // characters so far (an escape is one)
         final int min;     // characters the string needs at least before its closing quote
         final int max;     // characters it may hold at most
+        final CharAutomaton pattern; // the pattern its characters must match, or null
+        final long[] states;         // the pattern's states after the characters so far
+        final int cp;                // the code point being read (UTF-8 bytes or \\u digits so far)
 
         /** An unbounded string, just opened. */
         Str(Frame parent) {
-            this(0, 0, 0x80, 0xBF, 0, 0, Integer.MAX_VALUE, parent);
+            this(0, 0, 0x80, 0xBF, 0, 0, Integer.MAX_VALUE, null, null, 0, parent);
         }
 
-        /** A string of {@code min} to {@code max} characters, just opened. */
-        Str(int min, int max, Frame parent) {
-            this(0, 0, 0x80, 0xBF, 0, min, max, parent);
+        /** A string of {@code node}'s lengths and pattern, just opened. */
+        Str(StringNode node, Frame parent) {
+            this(0, 0, 0x80, 0xBF, 0, node.minLength(), node.maxLength(), node.pattern(),
+                    node.pattern() != null ? node.pattern().start() : null, 0, parent);
         }
 
-        Str(int escape, int pending, int lo, int hi, int count, int min, int max, Frame parent) {
+        Str(int escape, int pending, int lo, int hi, int count, int min, int max, CharAutomaton pattern, long[] states, int cp, Frame parent) {
             super(parent);
             this.escape = escape;
             this.pending = pending;
@@ -388,41 +392,94 @@ public final class JsonMatcher {
             this.count = count;
             this.min = min;
             this.max = max;
+            this.pattern = pattern;
+            this.states = states;
+            this.cp = cp;
         }
 
-        private Str next(int escape, int pending, int count) {
-            return new Str(escape, pending, 0x80, 0xBF, count, min, max, parent);
+        private Str next(int escape, int pending, int count, long[] states, int cp) {
+            return new Str(escape, pending, 0x80, 0xBF, count, min, max, pattern, states, cp, parent);
+        }
+
+        /** The pattern's states after character {@code c}, or null when it cannot match any more (always the same without a pattern). */
+        private long[] after(int c) {
+            return pattern == null ? NO_PATTERN : pattern.step(states, c);
+        }
+
+        private static final long[] NO_PATTERN = new long[0];
+
+        /** The frame after a whole character {@code c}, or null when the pattern refuses it. */
+        private Str character(int c, int count) {
+            long[] s = after(c);
+            return s == null ? null : next(0, 0, count, pattern == null ? null : s, 0);
+        }
+
+        /**
+         * Whether the character partly written can still be one the pattern takes: {@code known} its leading bits,
+         * {@code freeBits} bits still to come.
+         */
+        private boolean possible(int known, int freeBits) {
+            return pattern == null || pattern.mayStep(states, known << freeBits, (known << freeBits) | ((1 << freeBits) - 1));
         }
 
         @Override
         Frame step(int b) {
             if (escape == 1) {
                 if (b == 'u') {
-                    return next(5, 0, count);
+                    return next(5, 0, count, states, 0);
                 }
-                return "\"\\/bfnrt".indexOf(b) >= 0 ? next(0, 0, count) : null;
+                int at = "\"\\/bfnrt".indexOf(b);
+                return at < 0 ? null : character("\"\\/\b\f\n\r\t".charAt(at), count);
             }
             if (escape > 1) {
-                boolean hex = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F');
-                return hex ? next(escape == 2 ? 0 : escape - 1, 0, count) : null;
+                int v = Character.digit(b, 16);
+                if (v < 0) {
+                    return null;
+                }
+                if (escape == 2) {
+                    return character(cp << 4 | v, count);
+                }
+                return possible(cp << 4 | v, 4 * (escape - 2)) ? next(escape - 1, 0, count, states, cp << 4 | v) : null;
             }
             if (pending > 0) {
-                return b >= lo && b <= hi ? next(0, pending - 1, count) : null;
+                if (b < lo || b > hi) {
+                    return null;
+                }
+                int c = cp << 6 | (b & 0x3F);
+                if (pending == 1) {
+                    return character(c, count);
+                }
+                return possible(c, 6 * (pending - 1)) ? next(0, pending - 1, count, states, c) : null;
             }
             if (b == '"') {
-                return count >= min ? completed(parent, 0) : null;
+                return count >= min && (pattern == null || pattern.accepts(states)) ? completed(parent, 0) : null;
             }
             if (b < 0x20 || count >= max) {
                 return null; // a control character, or one character too many
             }
             if (b == '\\') {
-                return next(1, 0, count + 1);
+                return possible(0, 16) ? next(1, 0, count + 1, states, 0) : null; // an escape writes a code point below 2^16
             }
             if (b < 0x80) {
-                return min == 0 && max == Integer.MAX_VALUE ? this : next(0, 0, count + 1); // unbounded: no count to keep
+                if (min == 0 && max == Integer.MAX_VALUE && pattern == null) {
+                    return this; // unbounded: no count to keep
+                }
+                return character(b, count + 1);
             }
             int lead = lead(b);
-            return lead < 0 ? null : new Str(0, lead & 0xFF, (lead >> 8) & 0xFF, lead >> 16, count + 1, min, max, parent);
+            if (lead < 0) {
+                return null;
+            }
+            int n = lead & 0xFF;
+            int bits = b & (n == 1 ? 0x1F : n == 2 ? 0x0F : 0x07);
+            int first = (lead >> 8) & 0xFF;
+            int last = lead >> 16;
+            // the code points this lead byte can begin, its next byte being from first to last
+            if (pattern != null && !pattern.mayStep(states, (bits << 6 | (first & 0x3F)) << 6 * (n - 1),
+                    (bits << 6 | (last & 0x3F)) << 6 * (n - 1) | ((1 << 6 * (n - 1)) - 1))) {
+                return null;
+            }
+            return new Str(0, n, first, last, count + 1, min, max, pattern, states, bits, parent);
         }
     }
 

@@ -19,10 +19,12 @@ import java.util.Set;
  * <p>The schema subset: {@code type} (one or a list: object, array, string, number, integer, boolean, null),
  * {@code properties} with {@code required} (properties are written in the schema's order, the optional ones may be left
  * out; unless {@code additionalProperties} is false, other keys with any values may follow them; an object schema
- * without {@code properties} takes any keys), {@code items} with {@code minItems}/{@code maxItems}, strings' {@code minLength}/{@code maxLength}, integers' {@code minimum}/{@code maximum} (exclusive ones too),
+ * without {@code properties} takes any keys), {@code items} with {@code minItems}/{@code maxItems}, strings' {@code minLength}/{@code maxLength} and {@code pattern} ({@link CharAutomaton}) or {@code format} (date,
+ * time, date-time, uuid, ipv4, email), integers' {@code minimum}/{@code maximum} (exclusive ones too),
  * {@code enum} and {@code const}, {@code anyOf}/{@code oneOf} (options are told apart by their first character, such
  * as a type and null; options that begin alike, such as two object shapes, are loosened into any object), and {@code $ref} into {@code $defs} or {@code definitions} (recursion allowed). Keywords that only
- * narrow values ({@code pattern}, {@code format}, bounds of non-integer numbers, ...) are not enforced. Anything else
+ * narrow values (other formats, patterns with backreferences or lookaround, bounds of non-integer numbers, ...) are not
+ * enforced. Anything else
  * the grammar cannot honour is an {@link IllegalArgumentException} saying which part.
  */
 public final class JsonSchemaGrammar {
@@ -69,12 +71,22 @@ public final class JsonSchemaGrammar {
 
     record ArrayNode(Node items, int minItems, int maxItems) implements Node {}
 
-    /** A string of {@code minLength} to {@code maxLength} characters (an escape counts as one). */
-    record StringNode(int minLength, int maxLength) implements Node {
+    /** A string of {@code minLength} to {@code maxLength} characters (an escape counts as one), matching {@code pattern} if not null. */
+    record StringNode(int minLength, int maxLength, CharAutomaton pattern) implements Node {
         StringNode() {
-            this(0, Integer.MAX_VALUE);
+            this(0, Integer.MAX_VALUE, null);
         }
     }
+
+    /** The patterns of the formats the grammar holds (RFC 3339 dates and times, the offset optional; UUIDs; IPv4; plain e-mail addresses). */
+    private static final Map<String, String> FORMATS = Map.of(
+            "date", "^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$",
+            "time", "^([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(\\.\\d{1,9})?(Z|[+-]([01]\\d|2[0-3]):[0-5]\\d)?$",
+            "date-time", "^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])T([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(\\.\\d{1,9})?"
+                    + "(Z|[+-]([01]\\d|2[0-3]):[0-5]\\d)?$",
+            "uuid", "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+            "ipv4", "^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)$",
+            "email", "^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$");
 
     /** A number; an integer when {@code integer}, then from {@code min} to {@code max}. */
     record NumberNode(boolean integer, long min, long max) implements Node {
@@ -404,7 +416,16 @@ public final class JsonSchemaGrammar {
             if (min < 0 || max < min) {
                 throw new IllegalArgumentException(where + ": minLength " + min + " and maxLength " + max + " admit no string");
             }
-            return new StringNode(min, max);
+            CharAutomaton pattern = null;
+            String source = s.path("pattern").isTextual() ? s.get("pattern").asText() : FORMATS.get(s.path("format").asText(""));
+            if (source != null) {
+                try {
+                    pattern = CharAutomaton.compile(source);
+                } catch (IllegalArgumentException e) {
+                    pattern = null; // backreferences, lookaround: a pattern the grammar cannot follow character by character is not enforced
+                }
+            }
+            return new StringNode(min, max, pattern);
         }
 
         Node array(JsonNode s, String where) {

@@ -104,6 +104,28 @@ class JsonMatcherTest {
     }
 
     @Test
+    void patternsAndFormatsHoldCharacterByCharacter() {
+        JsonSchemaGrammar g = JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{"
+                + "\"code\":{\"type\":\"string\",\"pattern\":\"^[A-Z]{3}-\\\\d{3}$\"},"
+                + "\"day\":{\"type\":\"string\",\"format\":\"date\"},"
+                + "\"id\":{\"type\":\"string\",\"format\":\"uuid\"},"
+                + "\"two\":{\"type\":\"string\",\"pattern\":\"^a\\\\nb$\"},"
+                + "\"free\":{\"type\":\"string\",\"pattern\":\"(a)\\\\1\"}},\"additionalProperties\":false}");
+        assertThat(whole(g, "{\"code\":\"ABC-123\"}")).isTrue();
+        assertThat(whole(g, "{\"code\":\"\\u0041BC-123\"}")).as("an escaped character is that character").isTrue();
+        assertThat(prefix(g, "{\"code\":\"AB-")).as("a fourth letter must come").isFalse();
+        assertThat(prefix(g, "{\"code\":\"ABC-12")).isTrue();
+        assertThat(whole(g, "{\"code\":\"ABC-12\"}")).as("the pattern is not whole").isFalse();
+        assertThat(whole(g, "{\"day\":\"2026-12-02\"}")).isTrue();
+        assertThat(prefix(g, "{\"day\":\"2026-13")).as("no month 13").isFalse();
+        assertThat(prefix(g, "{\"day\":\"tomorrow")).isFalse();
+        assertThat(whole(g, "{\"id\":\"123e4567-e89b-12d3-a456-426614174000\"}")).isTrue();
+        assertThat(prefix(g, "{\"id\":\"123e4567-e89b-12d3-a456-42661417400g")).isFalse();
+        assertThat(whole(g, "{\"two\":\"a\\nb\"}")).as("a newline written as an escape").isTrue();
+        assertThat(whole(g, "{\"free\":\"anything at all\"}")).as("a backreference cannot be followed: not enforced").isTrue();
+    }
+
+    @Test
     void integerBoundsHoldDigitByDigit() {
         JsonSchemaGrammar g = JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{"
                 + "\"score\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10},"
@@ -168,6 +190,7 @@ class JsonMatcherTest {
              "properties": {
                "name": {"type": "string", "minLength": 1, "maxLength": 40},
                "age": {"type": "integer", "minimum": 0, "maximum": 150},
+               "born": {"type": "string", "format": "date"},
                "nick": {"type": ["string", "null"]},
                "role": {"enum": ["admin", "user", 7, null]},
                "tags": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}, "minItems": 1, "maxItems": 2},
@@ -363,13 +386,16 @@ class JsonMatcherTest {
         for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
             keys.add(it.next());
         }
-        List<String> order = List.of("name", "age", "nick", "role", "tags", "boss");
+        List<String> order = List.of("name", "age", "born", "nick", "role", "tags", "boss");
         assertThat(keys).as(doc).containsSubsequence("name", "age", "tags");
         assertThat(keys.stream().map(order::indexOf).toList()).as(doc).isSorted().doesNotContain(-1);
         assertThat(n.get("name").isTextual()).isTrue();
         assertThat(n.get("name").asText().codePointCount(0, n.get("name").asText().length())).as(doc).isBetween(1, 40);
         assertThat(n.get("age").isIntegralNumber()).as(doc).isTrue();
         assertThat(n.get("age").asLong()).as(doc).isBetween(0L, 150L);
+        if (n.has("born")) {
+            assertThat(n.get("born").asText()).as(doc).matches("\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])");
+        }
         assertThat(n.get("tags").size()).isBetween(1, 2);
         n.get("tags").forEach(t -> assertThat(t.asText()).isIn("a", "b"));
         if (n.has("role")) {
