@@ -119,7 +119,7 @@ public final class JsonMatcher {
     }
 
     /** One level of the document being written. */
-    private abstract static sealed class Frame permits Value, Obj, Arr, Str, Key, Lit, Num, Int, Suffix, Done, Tag {
+    private abstract static sealed class Frame permits Value, Obj, Arr, Str, Key, Lit, Num, Int, Dec, Suffix, Done, Tag {
         final Frame parent;
 
         Frame(Frame parent) {
@@ -219,7 +219,7 @@ public final class JsonMatcher {
                 case ArrayNode a -> b == '[' ? new Arr(a, Arr.OPEN, 0, 0, parent) : null;
                 case StringNode s -> b == '"' ? new Str(s, parent) : null;
                 case NumberNode x -> !Num.startsWith(b) ? null : x.bounded() ? new Int(x.min(), x.max(), 0, false, 0, 0, parent).step(b)
-                        : new Num(x.integer(), 0, 0, parent).step(b);
+                        : x.range() != null ? new Dec(x.range(), "", 0, parent).step(b) : new Num(x.integer(), 0, 0, parent).step(b);
                 case Literals l -> new Lit(l.texts(), null, 0, parent).step(b);
                 case Union u -> {
                     for (Node o : u.options()) {
@@ -715,6 +715,77 @@ public final class JsonMatcher {
             }
             long v = value();
             return v >= min && v <= max ? feedAfter(completed(parent, 0), b) : null;
+        }
+    }
+
+    /**
+     * A number within a {@link JsonSchemaGrammar.Range}, written without an exponent: a character is taken only while
+     * some number that begins with the text so far lies in the range, and the number ends only in it. {@code phase}:
+     * 0 start, 1 after '-', 2 after a leading 0, 3 integer digits, 4 after '.', 5 fraction digits.
+     */
+    private static final class Dec extends Frame {
+        final JsonSchemaGrammar.Range range;
+        final String text;
+        final int phase;
+
+        Dec(JsonSchemaGrammar.Range range, String text, int phase, Frame parent) {
+            super(parent);
+            this.range = range;
+            this.text = text;
+            this.phase = phase;
+        }
+
+        /** Whether some number beginning with {@code t} (in phase {@code ph}) lies in the range. */
+        private boolean reachable(String t, int ph) {
+            boolean neg = t.startsWith("-");
+            String body = neg ? t.substring(1) : t;
+            int dot = body.indexOf('.');
+            String intPart = dot < 0 ? body : body.substring(0, dot);
+            String frac = dot < 0 ? "" : body.substring(dot + 1);
+            java.math.BigDecimal a = new java.math.BigDecimal(intPart + (frac.isEmpty() ? "" : "." + frac));
+            java.math.BigDecimal width = java.math.BigDecimal.ONE.movePointLeft(frac.length());
+            int intDigits = intPart.length();
+            // the numbers it can become: [a, a + width) with more fraction digits, and for an integer part still open
+            // (not a leading 0), [a * 10^j, (a + 1) * 10^j) with j more integer digits
+            int more = ph == 3 ? MAX_DIGITS - intDigits : 0;
+            for (int j = 0; j <= more; j++) {
+                java.math.BigDecimal lo = j == 0 ? a : a.movePointRight(j);
+                java.math.BigDecimal hi = j == 0 ? a.add(width) : a.add(java.math.BigDecimal.ONE).movePointRight(j);
+                boolean meets = neg ? range.meets(hi.negate(), true, lo.negate(), false) : range.meets(lo, false, hi, true);
+                if (meets) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        @Override
+        Frame step(int b) {
+            boolean digit = b >= '0' && b <= '9';
+            int to = -1;
+            switch (phase) {
+                case 0 -> to = b == '-' ? 1 : digit ? (b == '0' ? 2 : 3) : -1;
+                case 1 -> to = digit ? (b == '0' ? 2 : 3) : -1;
+                case 2 -> to = b == '.' ? 4 : -1;
+                case 3 -> to = digit ? 3 : b == '.' ? 4 : -1;
+                case 4, 5 -> to = digit ? 5 : -1;
+                default -> { }
+            }
+            if (to >= 0) {
+                String t = text + (char) b;
+                if (to == 1) {
+                    return range.meets(null, false, java.math.BigDecimal.ZERO, false) ? new Dec(range, t, 1, parent) : null;
+                }
+                int digits = t.length() - (t.startsWith("-") ? 1 : 0) - (t.contains(".") ? 1 : 0);
+                if (digits > 2 * MAX_DIGITS || (to == 3 && t.replace("-", "").length() > MAX_DIGITS)) {
+                    return null;
+                }
+                return reachable(to == 4 ? t.substring(0, t.length() - 1) : t, to == 4 ? 5 : to) ? new Dec(range, t, to, parent) : null;
+            }
+            if (digit || phase == 0 || phase == 1 || phase == 4) {
+                return null; // no leading zeros; a sign or a point needs a digit after it
+            }
+            return range.contains(new java.math.BigDecimal(text)) ? feedAfter(completed(parent, 0), b) : null;
         }
     }
 

@@ -20,10 +20,10 @@ import java.util.Set;
  * {@code properties} with {@code required} (properties are written in the schema's order, the optional ones may be left
  * out; unless {@code additionalProperties} is false, other keys with any values may follow them; an object schema
  * without {@code properties} takes any keys), {@code items} with {@code minItems}/{@code maxItems}, strings' {@code minLength}/{@code maxLength} and {@code pattern} ({@link CharAutomaton}) or {@code format} (date,
- * time, date-time, uuid, ipv4, email), integers' {@code minimum}/{@code maximum} (exclusive ones too),
+ * time, date-time, uuid, ipv4, email), numbers' {@code minimum}/{@code maximum} (exclusive ones too; a bounded non-integer is written without an exponent),
  * {@code enum} and {@code const}, {@code anyOf}/{@code oneOf} (options are told apart by their first character, such
  * as a type and null; options that begin alike, such as two object shapes, are loosened into any object), and {@code $ref} into {@code $defs} or {@code definitions} (recursion allowed). Keywords that only
- * narrow values (other formats, patterns with backreferences or lookaround, bounds of non-integer numbers, ...) are not
+ * narrow values (other formats, patterns with backreferences or lookaround, {@code multipleOf}, {@code uniqueItems}, ...) are not
  * enforced. Anything else
  * the grammar cannot honour is an {@link IllegalArgumentException} saying which part.
  */
@@ -88,14 +88,45 @@ public final class JsonSchemaGrammar {
             "ipv4", "^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)$",
             "email", "^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$");
 
-    /** A number; an integer when {@code integer}, then from {@code min} to {@code max}. */
-    record NumberNode(boolean integer, long min, long max) implements Node {
+    /**
+     * A number; an integer when {@code integer}, then from {@code min} to {@code max}; otherwise within {@code range}
+     * when that is not null (such a number is written without an exponent, so that its digits tell where it can end).
+     */
+    record NumberNode(boolean integer, long min, long max, Range range) implements Node {
         NumberNode(boolean integer) {
-            this(integer, Long.MIN_VALUE, Long.MAX_VALUE);
+            this(integer, Long.MIN_VALUE, Long.MAX_VALUE, null);
         }
 
         boolean bounded() {
             return min != Long.MIN_VALUE || max != Long.MAX_VALUE;
+        }
+    }
+
+    /** An interval of numbers; a null end is unbounded. */
+    record Range(java.math.BigDecimal lo, boolean loExclusive, java.math.BigDecimal hi, boolean hiExclusive) {
+        /** Whether the interval shares a number with {@code [a, b]} ({@code aOpen}/{@code bOpen}: those ends excluded; null: unbounded). */
+        boolean meets(java.math.BigDecimal a, boolean aOpen, java.math.BigDecimal b, boolean bOpen) {
+            java.math.BigDecimal low = lo;
+            boolean lowOpen = loExclusive;
+            if (a != null && (low == null || a.compareTo(low) > 0 || (a.compareTo(low) == 0 && aOpen))) {
+                low = a;
+                lowOpen = aOpen || (lo != null && a.compareTo(lo) == 0 && loExclusive);
+            }
+            java.math.BigDecimal high = hi;
+            boolean highOpen = hiExclusive;
+            if (b != null && (high == null || b.compareTo(high) < 0 || (b.compareTo(high) == 0 && bOpen))) {
+                high = b;
+                highOpen = bOpen || (hi != null && b.compareTo(hi) == 0 && hiExclusive);
+            }
+            if (low == null || high == null) {
+                return true;
+            }
+            int c = low.compareTo(high);
+            return c < 0 || (c == 0 && !lowOpen && !highOpen);
+        }
+
+        boolean contains(java.math.BigDecimal v) {
+            return meets(v, false, v, false);
         }
     }
 
@@ -333,7 +364,7 @@ public final class JsonSchemaGrammar {
                 case "object" -> object(s, where);
                 case "array" -> array(s, where);
                 case "string" -> string(s, where);
-                case "number" -> new NumberNode(false);
+                case "number" -> number(s, where);
                 case "integer" -> integer(s, where);
                 case "boolean" -> BOOLEAN;
                 case "null" -> NULL;
@@ -386,13 +417,15 @@ public final class JsonSchemaGrammar {
             JsonNode xlo = s.get("exclusiveMinimum");
             JsonNode xhi = s.get("exclusiveMaximum");
             if (lo != null && lo.isNumber()) {
-                min = bound(Math.ceil(lo.asDouble()), xlo != null && xlo.isBoolean() && xlo.asBoolean() ? 1 : 0, where);
+                boolean open = xlo != null && xlo.isBoolean() && xlo.asBoolean(); // draft 4
+                min = open ? bound(Math.floor(lo.asDouble()), 1, where) : bound(Math.ceil(lo.asDouble()), 0, where);
             }
             if (xlo != null && xlo.isNumber()) {
                 min = Math.max(min, bound(Math.floor(xlo.asDouble()), 1, where));
             }
             if (hi != null && hi.isNumber()) {
-                max = bound(Math.floor(hi.asDouble()), xhi != null && xhi.isBoolean() && xhi.asBoolean() ? -1 : 0, where);
+                boolean open = xhi != null && xhi.isBoolean() && xhi.asBoolean();
+                max = open ? bound(Math.ceil(hi.asDouble()), -1, where) : bound(Math.floor(hi.asDouble()), 0, where);
             }
             if (xhi != null && xhi.isNumber()) {
                 max = Math.min(max, bound(Math.ceil(xhi.asDouble()), -1, where));
@@ -400,7 +433,41 @@ public final class JsonSchemaGrammar {
             if (min > max) {
                 throw new IllegalArgumentException(where + ": the bounds admit no integer (from " + min + " to " + max + ")");
             }
-            return new NumberNode(true, min, max);
+            return new NumberNode(true, min, max, null);
+        }
+
+        /** A number with its bounds (minimum/maximum, exclusive ones as numbers or draft 4's booleans), or any number. */
+        Node number(JsonNode s, String where) {
+            java.math.BigDecimal lo = null;
+            java.math.BigDecimal hi = null;
+            boolean loOpen = false;
+            boolean hiOpen = false;
+            JsonNode xlo = s.get("exclusiveMinimum");
+            JsonNode xhi = s.get("exclusiveMaximum");
+            if (s.path("minimum").isNumber()) {
+                lo = s.get("minimum").decimalValue();
+                loOpen = xlo != null && xlo.isBoolean() && xlo.asBoolean();
+            }
+            if (xlo != null && xlo.isNumber() && (lo == null || xlo.decimalValue().compareTo(lo) >= 0)) {
+                lo = xlo.decimalValue();
+                loOpen = true;
+            }
+            if (s.path("maximum").isNumber()) {
+                hi = s.get("maximum").decimalValue();
+                hiOpen = xhi != null && xhi.isBoolean() && xhi.asBoolean();
+            }
+            if (xhi != null && xhi.isNumber() && (hi == null || xhi.decimalValue().compareTo(hi) <= 0)) {
+                hi = xhi.decimalValue();
+                hiOpen = true;
+            }
+            if (lo == null && hi == null) {
+                return new NumberNode(false);
+            }
+            Range r = new Range(lo, loOpen, hi, hiOpen);
+            if (lo != null && hi != null && !r.meets(lo, loOpen, hi, hiOpen)) {
+                throw new IllegalArgumentException(where + ": the bounds admit no number (from " + lo + " to " + hi + ")");
+            }
+            return new NumberNode(false, Long.MIN_VALUE, Long.MAX_VALUE, r);
         }
 
         private static long bound(double v, int shift, String where) {

@@ -126,6 +126,32 @@ class JsonMatcherTest {
     }
 
     @Test
+    void numberBoundsHoldWithoutExponents() {
+        JsonSchemaGrammar g = JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{"
+                + "\"p\":{\"type\":\"number\",\"minimum\":0,\"maximum\":1},"
+                + "\"t\":{\"type\":\"number\",\"exclusiveMinimum\":-2.5,\"exclusiveMaximum\":100}},\"additionalProperties\":false}");
+        for (String ok : new String[] {"0", "1", "0.5", "0.999", "1.0", "1.000", "-0", "0.0"}) {
+            assertThat(whole(g, "{\"p\":" + ok + "}")).as(ok).isTrue();
+        }
+        for (String bad : new String[] {"1.01", "2", "-0.1", "10", "1e-3", "0.5e0", ".5", "01"}) {
+            assertThat(whole(g, "{\"p\":" + bad + "}")).as(bad).isFalse();
+        }
+        assertThat(prefix(g, "{\"p\":2")).as("nothing from 2 on fits").isFalse();
+        assertThat(prefix(g, "{\"p\":1.0")).isTrue();
+        assertThat(prefix(g, "{\"p\":1.1")).isFalse();
+        for (String ok : new String[] {"-2.4", "-2.49", "99.99", "0", "42"}) {
+            assertThat(whole(g, "{\"t\":" + ok + "}")).as(ok).isTrue();
+        }
+        for (String bad : new String[] {"-2.5", "-3", "100", "100.0", "-2.50"}) {
+            assertThat(whole(g, "{\"t\":" + bad + "}")).as(bad).isFalse();
+        }
+        assertThat(whole(JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"number\"}}}"),
+                "{\"x\":-1.5e+10}")).as("an unbounded number may take an exponent").isTrue();
+        assertThatThrownBy(() -> JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{\"k\":{\"type\":\"number\","
+                + "\"minimum\":1,\"exclusiveMaximum\":1}}}")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("admit no number");
+    }
+
+    @Test
     void integerBoundsHoldDigitByDigit() {
         JsonSchemaGrammar g = JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{"
                 + "\"score\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":10},"
@@ -191,6 +217,7 @@ class JsonMatcherTest {
                "name": {"type": "string", "minLength": 1, "maxLength": 40},
                "age": {"type": "integer", "minimum": 0, "maximum": 150},
                "born": {"type": "string", "format": "date"},
+               "share": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
                "nick": {"type": ["string", "null"]},
                "role": {"enum": ["admin", "user", 7, null]},
                "tags": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}, "minItems": 1, "maxItems": 2},
@@ -386,13 +413,16 @@ class JsonMatcherTest {
         for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
             keys.add(it.next());
         }
-        List<String> order = List.of("name", "age", "born", "nick", "role", "tags", "boss");
+        List<String> order = List.of("name", "age", "born", "share", "nick", "role", "tags", "boss");
         assertThat(keys).as(doc).containsSubsequence("name", "age", "tags");
         assertThat(keys.stream().map(order::indexOf).toList()).as(doc).isSorted().doesNotContain(-1);
         assertThat(n.get("name").isTextual()).isTrue();
         assertThat(n.get("name").asText().codePointCount(0, n.get("name").asText().length())).as(doc).isBetween(1, 40);
         assertThat(n.get("age").isIntegralNumber()).as(doc).isTrue();
         assertThat(n.get("age").asLong()).as(doc).isBetween(0L, 150L);
+        if (n.has("share")) {
+            assertThat(n.get("share").decimalValue()).as(doc).isGreaterThanOrEqualTo(java.math.BigDecimal.ZERO).isLessThan(java.math.BigDecimal.ONE);
+        }
         if (n.has("born")) {
             assertThat(n.get("born").asText()).as(doc).matches("\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])");
         }
