@@ -459,7 +459,9 @@ public final class Engine implements AutoCloseable {
         rows = Arrays.copyOf(rows, r);
         int exactTop = 1; // how many of each row's largest logits its sampler reads; 0 (all) as soon as one row needs all
         for (int k = 0; k < r && exactTop > 0; k++) {
-            int need = rowTarget[k] < 0 ? seqs.get(rowSeq[k]).request.exactTop() : 0;
+            Sequence q = seqs.get(rowSeq[k]);
+            // a constraint that keeps refusing the drawn token would need every logit each step: the screen would only add to it
+            int need = rowTarget[k] < 0 && q.refusedRate < REFUSED_FOR_EXACT ? q.request.exactTop() : 0;
             exactTop = need == 0 ? 0 : Math.max(exactTop, need);
         }
         int vocab = model.vocabSize();
@@ -503,7 +505,8 @@ public final class Engine implements AutoCloseable {
                         : s.sampler.sample(logits, off, vocab);
             } else {
                 try { // a library's constraint may fail: that ends its own sequence, not the others
-                    token = constrained(s.sampler, constraint, logits, off, vocab);
+                    token = constrained(s.sampler, constraint, logits, off, vocab, r == 1);
+                    s.refusedRate = 0.8f * s.refusedRate + (lastDrawRefused ? 0.2f : 0f);
                     if (token >= 0) {
                         constraint.accept(token);
                     }
@@ -534,6 +537,10 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** Above this rate of refused draws a constrained sequence takes the exact LM head rather than the screen. */
+    private static final float REFUSED_FOR_EXACT = 0.3f;
+    private boolean lastDrawRefused; // whether constrained()'s first draw was refused (engine thread)
+
     /**
      * A token for a constrained sequence: drawn as usual and kept if the constraint allows it; otherwise drawn again with
      * every token the constraint refuses masked out. The two draws together pick each allowed token with its probability
@@ -541,10 +548,14 @@ public final class Engine implements AutoCloseable {
      * {@code 1 - P}, then {@code p(t) / P}: in all {@code p(t) / P}). The raw logits stay as they are, for logprobs. -1
      * if no token is allowed.
      */
-    private int constrained(Sampler sampler, TokenConstraint constraint, float[] logits, int off, int vocab) {
+    private int constrained(Sampler sampler, TokenConstraint constraint, float[] logits, int off, int vocab, boolean loneRow) {
         int token = sampler.sample(logprobs.copy(logits, off, vocab), 0, vocab);
-        if (constraint.allows(token)) {
+        lastDrawRefused = !constraint.allows(token);
+        if (!lastDrawRefused) {
             return token;
+        }
+        if (loneRow) {
+            model.exactLogits(logits); // a screened step computed only the largest logits exactly; the redraw needs them all
         }
         float[] masked = logprobs.copy(logits, off, vocab);
         if (allowedScratch.length < vocab) {

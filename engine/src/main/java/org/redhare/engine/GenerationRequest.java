@@ -59,10 +59,12 @@ public record GenerationRequest(int[] prompt, SamplingParams sampling, int maxTo
     /**
      * How many of each step's largest logits this request reads ({@code ForwardBatch#exactTop}): 1 greedy, {@code k} with
      * top-k sampling (its sampler reads only those), 0 where every logit matters (logprobs, no top-k). Penalties change
-     * some logits first: the step passes the sampler to the model as the change ({@code ForwardBatch#adjust}).
+     * some logits first: the step passes the sampler to the model as the change ({@code ForwardBatch#adjust}). A
+     * constrained request reads the same; when its constraint refuses the drawn token the engine asks the model for
+     * every logit ({@code CausalLM#exactLogits}) before drawing among the allowed ones.
      */
     int exactTop() {
-        if (logprobs || constraint != null) { // a constrained sampler may need any logit
+        if (logprobs) {
             return 0;
         }
         if (sampling.greedy()) {

@@ -23,6 +23,7 @@ final class Sequence {
     int pendingTo;
     boolean started;                // admitted at least once
     int cachedPromptTokens;         // prompt tokens reused from the prefix cache at first admission
+    float refusedRate;              // how often its constraint refused the drawn token lately (a moving average)
     final long submitNanos;
     long admitNanos;
     long firstTokenNanos;

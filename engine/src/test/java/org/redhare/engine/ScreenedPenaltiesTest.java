@@ -56,4 +56,56 @@ class ScreenedPenaltiesTest {
             }
         }
     }
+
+    /** Allows a fixed third of the vocabulary: most drawn tokens are refused, and the redraw needs every logit. */
+    private static final class EveryThird implements TokenConstraint {
+        int refusals; // draws refused: each asks for the allowed set once
+
+        @Override
+        public boolean allows(int token) {
+            return Math.floorMod(token * 0x9E3779B1, 3) == 0;
+        }
+
+        @Override
+        public int allowed(boolean[] out, int vocab) {
+            refusals++;
+            return TokenConstraint.super.allowed(out, vocab);
+        }
+
+        @Override
+        public void accept(int token) {}
+
+        @Override
+        public boolean complete() {
+            return false;
+        }
+    }
+
+    private static int[] constrained(CausalLM m, SamplingParams sp, EveryThird c) throws Exception {
+        try (Engine e = new Engine(m, EngineConfig.single(128, KvDtype.F32))) {
+            return e.submit(new GenerationRequest(new int[] {5, 9, 9, 40, 7, 5}, sp, 48, Set.of(), true, 0, false, false, c)).await().tokens();
+        }
+    }
+
+    /**
+     * Constrained requests go through the screen too: the drawn token is the exact head's, and when the constraint
+     * refuses it the step's logits are made exact before the draw among the allowed tokens, so the tokens are the exact
+     * head's throughout.
+     */
+    @Test
+    void constrainedRequestsDrawTheExactHeadsTokensThroughTheScreen() throws Exception {
+        Path dir = tmp.resolve("m");
+        SyntheticModel.write(SyntheticModel.withArch(SyntheticModel.shape("tiny"), "qwen2"), DType.BF16, dir, 5, (d, t) -> {});
+        try (Parallel pool = new Parallel(2);
+             CausalLM screened = ModelLoader.load(dir, pool, LoadOptions.DEFAULT.withHeadScreen(HeadScreen.ON));
+             CausalLM exact = ModelLoader.load(dir, pool, LoadOptions.DEFAULT.withHeadScreen(HeadScreen.OFF))) {
+            for (SamplingParams sp : new SamplingParams[] {SamplingParams.GREEDY, new SamplingParams(0.9f, 20, 0.95f, 0.02f, 1.1f, 0f, 0f, 9L)}) {
+                EveryThird onScreen = new EveryThird();
+                int[] want = constrained(exact, sp, new EveryThird());
+                assertThat(constrained(screened, sp, onScreen)).as("%s", sp).isEqualTo(want);
+                assertThat(onScreen.refusals).as("refused draws: the exact logits were needed").isGreaterThan(5);
+                assertThat(((Decoder) screened).headScreen().lastCandidates()).as("the steps went through the screen").isPositive();
+            }
+        }
+    }
 }

@@ -21,6 +21,13 @@ public interface CausalLM extends AutoCloseable {
      */
     void forward(ForwardBatch batch, PagedKvCache cache, float[] logits);
 
+    /**
+     * Makes the last {@link #forward}'s single row of logits exact where the model screened its LM head for that step
+     * ({@link ForwardBatch#exactTop}: only the largest logits were computed exactly). A caller that needs the others, such
+     * as a token constraint that refused the drawn token, asks for them here; a no-op when they already are exact.
+     */
+    default void exactLogits(float[] logits) {}
+
     Parallel pool();
 
     /** Total parameters and bytes of weights, and a one-line description per tensor group, for {@code info}. */

@@ -38,6 +38,7 @@ public final class Decoder implements CausalLM {
     private final int vocab;
     private final float eps;
     private ScreenedHead screen; // null: every token runs the exact head
+    private float[] screenedState; // the last step's final hidden state when it screened the head (for exactLogits), else null
     private float[] x = new float[0];
     private float[] xn = new float[0];
     private float[] out = new float[0];
@@ -103,8 +104,24 @@ public final class Decoder implements CausalLM {
         }
         if (screen != null && batch.exactTop() > 0 && rows.length == 1) {
             screen.topLogits(pool, xn, batch.exactTop(), logits, batch.adjust());
+            if (screenedState == null || screenedState.length != hidden) {
+                screenedState = new float[hidden];
+            }
+            System.arraycopy(xn, 0, screenedState, 0, hidden);
+            screened = true;
         } else {
             lmHead.multiply(pool, xn, rows.length, logits);
+            screened = false;
+        }
+    }
+
+    private boolean screened;
+
+    @Override
+    public void exactLogits(float[] logits) {
+        if (screened) {
+            lmHead.multiply(pool, screenedState, 1, logits); // the exact head's bits, as an unscreened step gives them
+            screened = false;
         }
     }
 
