@@ -4,12 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.langchain4j.agent.tool.ToolExecutionRequest;
 import dev.langchain4j.exception.LangChain4jException;
-import dev.langchain4j.model.ModelProvider;
-import dev.langchain4j.model.chat.Capability;
 import dev.langchain4j.model.chat.StreamingChatModel;
-import dev.langchain4j.model.chat.listener.ChatModelListener;
 import dev.langchain4j.model.chat.request.ChatRequest;
-import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.response.CompleteToolCall;
 import dev.langchain4j.model.chat.response.PartialThinking;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
@@ -17,7 +13,6 @@ import dev.langchain4j.model.output.FinishReason;
 import dev.langchain4j.model.output.TokenUsage;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import org.redhare.server.ApiException;
 
 /**
@@ -26,19 +21,9 @@ import org.redhare.server.ApiException;
  * ({@code onCompleteToolCall}), then the whole response. Each request runs on a virtual thread of its own; the
  * handler is called on it. A handler that throws cancels the generation, and its error reaches {@code onError}.
  */
-public final class RedHareStreamingChatModel implements StreamingChatModel {
-    private final LocalModel model;
-    private final ChatRequestParameters defaults;
-    private final Long seed;
-    private final boolean returnThinking;
-    private final List<ChatModelListener> listeners;
-
+public final class RedHareStreamingChatModel extends RedHareModel implements StreamingChatModel {
     private RedHareStreamingChatModel(Builder b) {
-        this.defaults = b.parameters();
-        this.model = b.model;
-        this.seed = b.seed;
-        this.returnThinking = b.returnThinking;
-        this.listeners = List.copyOf(b.listeners);
+        super(b);
     }
 
     public static Builder builder() {
@@ -106,26 +91,6 @@ public final class RedHareStreamingChatModel implements StreamingChatModel {
         }
         handler.onCompleteResponse(OpenAiMapping.response(idAndModel[0], idAndModel[1], text.isEmpty() && !calls.isEmpty() ? null : text.toString(),
                 returnThinking && !thinking.isEmpty() ? thinking.toString() : null, calls, usage[0], finish[0]));
-    }
-
-    @Override
-    public ChatRequestParameters defaultRequestParameters() {
-        return defaults;
-    }
-
-    @Override
-    public Set<Capability> supportedCapabilities() {
-        return Set.of(Capability.RESPONSE_FORMAT_JSON_SCHEMA);
-    }
-
-    @Override
-    public List<ChatModelListener> listeners() {
-        return listeners;
-    }
-
-    @Override
-    public ModelProvider provider() {
-        return ModelProvider.OTHER;
     }
 
     public static final class Builder extends ChatModelBuilder<Builder> {

@@ -78,11 +78,7 @@ class RedHareChatModelTest {
 
     /** The model's next replies, one per request in turn. */
     static void replies(String... texts) {
-        List<int[]> tokens = new ArrayList<>();
-        for (String t : texts) {
-            tokens.add(text.encodeRendered(t));
-        }
-        scripted.scripts(tokens);
+        scripted.replies(text, texts);
     }
 
     static int promptTokens(String user) {

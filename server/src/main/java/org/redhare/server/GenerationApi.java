@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -58,25 +57,22 @@ final class GenerationApi {
 
     /** Server-sent events on {@code out}: one {@code data:} line per chunk, {@code data: [DONE]} at the end. */
     static Events serverSentEvents(OutputStream out, ObjectMapper json) {
+        ServerSentEvents sse = new ServerSentEvents(out);
         return new Events() {
             @Override
             public void chunk(ObjectNode chunk) throws IOException {
-                out.write(("data: " + json.writeValueAsString(chunk) + "\n\n").getBytes(StandardCharsets.UTF_8));
-                out.flush();
+                sse.send(null, json.writeValueAsString(chunk));
             }
 
             @Override
             public void keepAlive() throws IOException {
-                out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
-                out.flush();
+                sse.keepAlive();
             }
 
             @Override
             public void done() throws IOException {
-                out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-                // Closing completes the response (the last chunk) here, before the request counts as
-                // finished: a shutdown that stops Jetty once nothing is in flight must not cut it off.
-                out.close();
+                sse.send(null, "[DONE]");
+                sse.close();
             }
         };
     }

@@ -255,18 +255,17 @@ public final class OpenAiServer implements AutoCloseable {
 
     private void streamError(Context ctx, ApiException e, boolean responses) {
         try {
-            OutputStream out = ctx.res().getOutputStream();
+            ServerSentEvents sse = new ServerSentEvents(ctx.res().getOutputStream());
             if (responses) {
                 // the Responses API's error event; it has no [DONE]
                 ObjectNode ev = json.createObjectNode().put("type", "error").put("code", e.code()).put("message", e.getMessage());
                 ev.put("param", e.param());
-                out.write(("event: error\ndata: " + json.writeValueAsString(ev) + "\n\n").getBytes(StandardCharsets.UTF_8));
-                out.close();
-                return;
+                sse.send("error", json.writeValueAsString(ev));
+            } else {
+                sse.send(null, errorJson(e));
+                sse.send(null, "[DONE]");
             }
-            out.write(("data: " + errorJson(e) + "\n\n").getBytes(StandardCharsets.UTF_8));
-            out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-            out.close(); // the last chunk goes out now, as serverSentEvents' done() does
+            sse.close();
         } catch (IOException ignored) {
             // the client is gone too
         }

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -47,22 +46,21 @@ final class ResponsesApi {
 
     /** Server-sent events as the Responses API sends them: {@code event: TYPE} then {@code data: JSON}; no [DONE]. */
     static EventSink serverSentEvents(OutputStream out, ObjectMapper json) {
+        ServerSentEvents sse = new ServerSentEvents(out);
         return new EventSink() {
             @Override
             public void event(String type, ObjectNode data) throws IOException {
-                out.write(("event: " + type + "\ndata: " + json.writeValueAsString(data) + "\n\n").getBytes(StandardCharsets.UTF_8));
-                out.flush();
+                sse.send(type, json.writeValueAsString(data));
             }
 
             @Override
             public void keepAlive() throws IOException {
-                out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
-                out.flush();
+                sse.keepAlive();
             }
 
             @Override
             public void close() throws IOException {
-                out.close();
+                sse.close();
             }
         };
     }

@@ -59,11 +59,7 @@ class LangChain4jTest {
 
     /** The model's next replies, one per request in turn (special-token text such as <|im_end|> becomes those tokens). */
     static void replies(String... texts) {
-        List<int[]> tokens = new ArrayList<>();
-        for (String t : texts) {
-            tokens.add(((ModelTextFormatter) ts.formatter).text().encodeRendered(t));
-        }
-        scripted.scripts(tokens);
+        scripted.replies(((ModelTextFormatter) ts.formatter).text(), texts);
     }
 
     static OpenAiChatModel.OpenAiChatModelBuilder chatModel() {

@@ -50,11 +50,7 @@ class ResponsesSdkTest {
     }
 
     static void replies(String... texts) {
-        List<int[]> tokens = new ArrayList<>();
-        for (String t : texts) {
-            tokens.add(((ModelTextFormatter) ts.formatter).text().encodeRendered(t));
-        }
-        scripted.scripts(tokens);
+        scripted.replies(((ModelTextFormatter) ts.formatter).text(), texts);
     }
 
     static String outputText(Response r) {

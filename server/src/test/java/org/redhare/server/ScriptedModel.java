@@ -43,6 +43,15 @@ public final class ScriptedModel implements CausalLM {
         tokens.forEach(t -> replies.add(t.clone()));
     }
 
+    /** The replies of the following requests as text in {@code text}'s tokens (special-token text such as <|im_end|> becomes those tokens). */
+    public void replies(org.redhare.text.ModelText text, String... texts) {
+        List<int[]> tokens = new java.util.ArrayList<>();
+        for (String t : texts) {
+            tokens.add(text.encodeRendered(t));
+        }
+        scripts(tokens);
+    }
+
     private synchronized int[] nextReply() {
         if (replies.isEmpty()) return new int[0];
         return replies.size() > 1 ? replies.poll() : replies.peek();
