@@ -62,6 +62,16 @@ class RobustnessTest {
         "{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\"}]}", // seven entries: k = 6, 16, ..., 196 reach every one
     };
 
+    static final String[] BAD_RESPONSES = {
+        "{\"model\":\"tiny\"}", "{\"model\":\"tiny\",\"input\":7}", "{\"model\":\"tiny\",\"input\":[{\"type\":\"computer_call\"}]}",
+        "{\"model\":\"tiny\",\"input\":\"hi\",\"previous_response_id\":\"resp_1\"}",
+        "{\"model\":\"tiny\",\"input\":\"hi\",\"max_output_tokens\":-3}",
+        "{\"model\":\"tiny\",\"input\":\"hi\",\"tools\":[{\"type\":\"web_search\"}]}",
+        "{\"model\":\"tiny\",\"input\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_image\",\"image_url\":\"x\"}]}]}",
+        "{\"model\":\"tiny\",\"input\":\"hi\",\"text\":{\"format\":{\"type\":\"yaml\"}}}",
+        "[1,2]",
+    };
+
     @Test
     void hostileRequestsLeaveTheServerHealthyAndOthersUnaffected() throws Exception {
         String reference = text(ts.post("/v1/completions", GOOD));
@@ -127,6 +137,9 @@ class RobustnessTest {
             }
             case 6 -> {
                 return expectError(ts.post("/v1/chat/completions", BAD_CHAT[k % BAD_CHAT.length]), 400);
+            }
+            case 5 -> {
+                return expectError(ts.post("/v1/responses", BAD_RESPONSES[(k / 10) % BAD_RESPONSES.length]), 400);
             }
             default -> {
                 return expectError(ts.post("/v1/completions", BAD_BODIES[k % BAD_BODIES.length]), 400);
