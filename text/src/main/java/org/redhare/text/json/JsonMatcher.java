@@ -222,13 +222,19 @@ public final class JsonMatcher {
                         : x.range() != null ? new Dec(x.range(), "", 0, parent).step(b) : new Num(x.integer(), 0, 0, parent).step(b);
                 case Literals l -> new Lit(l.texts(), null, 0, parent).step(b);
                 case Union u -> {
+                    Frame first = null;
                     for (Node o : u.options()) {
                         Frame f = start(resolve(o), b, parent);
                         if (f != null) {
-                            yield f;
+                            if (first != null) {
+                                // two options begin with this byte (object shapes behind $refs the compiler could not
+                                // compare yet): loosened, as the compiler loosens options that begin alike
+                                yield start(JsonSchemaGrammar.ANY, b, parent);
+                            }
+                            first = f;
                         }
                     }
-                    yield null;
+                    yield first;
                 }
                 case Ref r -> start(resolve(r), b, parent);
                 case Tagged t -> new Lit(t.tags(), null, 0, new Tag(t, parent)).step(b);

@@ -103,6 +103,18 @@ class JsonMatcherTest {
                 + "\"minLength\":3,\"maxLength\":2}}}")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("admit no string");
     }
 
+    /** Object shapes behind $refs (Pydantic's unions) begin alike: loosened to any object, never forced to the first shape. */
+    @Test
+    void shapesBehindRefsThatBeginAlikeAreNotForcedToTheFirst() {
+        JsonSchemaGrammar g = JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{\"pet\":{\"anyOf\":[{\"$ref\":\"#/$defs/Cat\"},"
+                + "{\"$ref\":\"#/$defs/Dog\"}]}},\"required\":[\"pet\"],\"$defs\":{"
+                + "\"Cat\":{\"type\":\"object\",\"properties\":{\"kind\":{\"const\":\"cat\"},\"meows\":{\"type\":\"boolean\"}},\"required\":[\"kind\",\"meows\"]},"
+                + "\"Dog\":{\"type\":\"object\",\"properties\":{\"kind\":{\"const\":\"dog\"},\"barks\":{\"type\":\"integer\"}},\"required\":[\"kind\",\"barks\"]}}}");
+        assertThat(whole(g, "{\"pet\":{\"kind\":\"cat\",\"meows\":true}}")).isTrue();
+        assertThat(whole(g, "{\"pet\":{\"kind\":\"dog\",\"barks\":3}}")).as("the second shape").isTrue();
+        assertThat(whole(g, "{\"pet\":[1]}")).as("still an object").isFalse();
+    }
+
     @Test
     void patternsAndFormatsHoldCharacterByCharacter() {
         JsonSchemaGrammar g = JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{"
