@@ -178,12 +178,27 @@ public final class JsonMatcher {
                 int current = o.free() ? -1 : matched == Key.EXTRA ? Key.EXTRA : o.next + matched;
                 return new Obj(o.node, Obj.AFTER_KEY, o.next, current, 0, o.variant, o.parent);
             }
+            if (o.node.shapes() != null && o.current == 0) {
+                // the discriminator's value picks the shape; the rest of the object follows it from its second property
+                return new Obj(o.node.shapes().get(o.node.shapeOfValue()[matched]), Obj.AFTER_VALUE, 1, -1, 0, -1, o.parent);
+            }
             int variant = o.node.variants() != null && o.current == 0 ? matched : o.variant; // the first property picks it
             int next = o.free() ? o.next : o.current == Key.EXTRA ? o.node.properties().size() : o.current + 1;
             return new Obj(o.node, Obj.AFTER_VALUE, next, -1, 0, variant, o.parent); // IN_VALUE
         }
         Arr a = (Arr) parent; // IN_VALUE
         return new Arr(a.node, Arr.AFTER_VALUE, a.count + 1, 0, a.parent);
+    }
+
+    /** The options that can be objects (the others cannot begin with '{'). */
+    private static List<Node> objects(List<Node> options) {
+        List<Node> out = new java.util.ArrayList<>();
+        for (Node o : options) {
+            if (Value.start(resolve(o), '{', null) != null) {
+                out.add(o);
+            }
+        }
+        return out;
     }
 
     /** A value is expected (whitespace first). */
@@ -228,8 +243,10 @@ public final class JsonMatcher {
                         if (f != null) {
                             if (first != null) {
                                 // two options begin with this byte (object shapes behind $refs the compiler could not
-                                // compare yet): loosened, as the compiler loosens options that begin alike
-                                yield start(JsonSchemaGrammar.ANY, b, parent);
+                                // compare yet): told apart by a discriminator if they have one, else loosened, as the
+                                // compiler loosens options that begin alike
+                                JsonSchemaGrammar.ObjectNode d = b == '{' ? JsonSchemaGrammar.discriminated(objects(u.options())) : null;
+                                yield d != null ? start(d, b, parent) : start(JsonSchemaGrammar.ANY, b, parent);
                             }
                             first = f;
                         }

@@ -22,7 +22,8 @@ import java.util.Set;
  * without {@code properties} takes any keys), {@code items} with {@code minItems}/{@code maxItems}, strings' {@code minLength}/{@code maxLength} and {@code pattern} ({@link CharAutomaton}) or {@code format} (date,
  * time, date-time, uuid, ipv4, email), numbers' {@code minimum}/{@code maximum} (exclusive ones too; a bounded non-integer is written without an exponent),
  * {@code enum} and {@code const}, {@code anyOf}/{@code oneOf} (options are told apart by their first character, such
- * as a type and null; options that begin alike, such as two object shapes, are loosened into any object), and {@code $ref} into {@code $defs} or {@code definitions} (recursion allowed). Keywords that only
+ * as a type and null; options that begin alike, such as two object shapes, are loosened into any object unless a first property with values
+ * of their own tells the shapes apart, {@link #discriminated}), and {@code $ref} into {@code $defs} or {@code definitions} (recursion allowed). Keywords that only
  * narrow values (other formats, patterns with backreferences or lookaround, {@code multipleOf}, {@code uniqueItems}, ...) are not
  * enforced. Anything else
  * the grammar cannot honour is an {@link IllegalArgumentException} saying which part.
@@ -41,9 +42,14 @@ public final class JsonSchemaGrammar {
      * property's value is the variant the first property's value (one of its {@link Literals}) picks: a tool call's
      * arguments, by the tool's name.
      */
-    record ObjectNode(List<Property> properties, boolean free, List<Node> variants, boolean additional) implements Node {
+    record ObjectNode(List<Property> properties, boolean free, List<Node> variants, boolean additional, List<ObjectNode> shapes,
+                      int[] shapeOfValue) implements Node {
         ObjectNode(List<Property> properties, boolean free) {
             this(properties, free, null, false);
+        }
+
+        ObjectNode(List<Property> properties, boolean free, List<Node> variants, boolean additional) {
+            this(properties, free, variants, additional, null, null);
         }
 
         /** Whether the declared property {@code name} exists. */
@@ -68,6 +74,50 @@ public final class JsonSchemaGrammar {
     }
 
     record Property(String name, byte[] quoted, Node value, boolean required) {}
+
+    /**
+     * A union of object shapes told apart by their first property (a discriminator such as {@code "kind": "cat"}): each
+     * begins with the same required key whose values (const or enum) no other shape has. The result is an object whose
+     * first property is that key with every shape's values; the value written picks the shape the rest of the object
+     * follows ({@code shapes}, {@code shapeOfValue}). Null when the options are not such shapes.
+     */
+    static ObjectNode discriminated(List<Node> options) {
+        List<ObjectNode> shapes = new ArrayList<>();
+        for (Node o : options) {
+            Node r = o;
+            while (r instanceof Ref ref) {
+                r = ref.target;
+            }
+            if (!(r instanceof ObjectNode obj) || obj.free() || obj.variants() != null || obj.shapes() != null || obj.properties().isEmpty()) {
+                return null;
+            }
+            shapes.add(obj);
+        }
+        Property key = shapes.get(0).properties().get(0);
+        List<byte[]> values = new ArrayList<>();
+        List<Integer> owners = new ArrayList<>();
+        for (int i = 0; i < shapes.size(); i++) {
+            Property first = shapes.get(i).properties().get(0);
+            Node v = first.value();
+            while (v instanceof Ref ref) {
+                v = ref.target;
+            }
+            if (!first.required() || !java.util.Arrays.equals(first.quoted(), key.quoted()) || !(v instanceof Literals lits)) {
+                return null;
+            }
+            for (byte[] t : lits.texts()) {
+                for (byte[] seen : values) {
+                    if (java.util.Arrays.equals(seen, t)) {
+                        return null; // two shapes share a value: it cannot tell them apart
+                    }
+                }
+                values.add(t);
+                owners.add(i);
+            }
+        }
+        return new ObjectNode(List.of(new Property(key.name(), key.quoted(), new Literals(List.copyOf(values)), true)), false, null,
+                false, List.copyOf(shapes), owners.stream().mapToInt(Integer::intValue).toArray());
+    }
 
     record ArrayNode(Node items, int minItems, int maxItems) implements Node {}
 
@@ -544,10 +594,14 @@ public final class JsonSchemaGrammar {
                 }
             }
             List<byte[]> literals = new ArrayList<>();
+            List<Node> objectShapes = new ArrayList<>();
             boolean objects = false, arrays = false, strings = false, numbers = false;
             for (Node o : clashing) {
                 switch (o) {
-                    case ObjectNode x -> objects = true;
+                    case ObjectNode x -> {
+                        objects = true;
+                        objectShapes.add(x);
+                    }
                     case ArrayNode x -> arrays = true;
                     case StringNode x -> strings = true;
                     case NumberNode x -> numbers = true;
@@ -556,7 +610,8 @@ public final class JsonSchemaGrammar {
                 }
             }
             if (objects) {
-                out.add(FREE_OBJECT);
+                ObjectNode d = discriminated(objectShapes); // shapes told apart by their first property, else any object
+                out.add(d != null ? d : FREE_OBJECT);
             }
             if (arrays) {
                 out.add(FREE_ARRAY);

@@ -103,7 +103,10 @@ class JsonMatcherTest {
                 + "\"minLength\":3,\"maxLength\":2}}}")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("admit no string");
     }
 
-    /** Object shapes behind $refs (Pydantic's unions) begin alike: loosened to any object, never forced to the first shape. */
+    /**
+     * Object shapes in a union (Pydantic's, behind $refs or inline) begin alike: told apart by a first property whose
+     * values only one shape has, else loosened to any object; never forced to the first shape.
+     */
     @Test
     void shapesBehindRefsThatBeginAlikeAreNotForcedToTheFirst() {
         JsonSchemaGrammar g = JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{\"pet\":{\"anyOf\":[{\"$ref\":\"#/$defs/Cat\"},"
@@ -113,6 +116,20 @@ class JsonMatcherTest {
         assertThat(whole(g, "{\"pet\":{\"kind\":\"cat\",\"meows\":true}}")).isTrue();
         assertThat(whole(g, "{\"pet\":{\"kind\":\"dog\",\"barks\":3}}")).as("the second shape").isTrue();
         assertThat(whole(g, "{\"pet\":[1]}")).as("still an object").isFalse();
+        assertThat(whole(g, "{\"pet\":{\"kind\":\"dog\",\"meows\":true}}")).as("the kind picks the shape").isFalse();
+        assertThat(prefix(g, "{\"pet\":{\"kind\":\"cow")).as("no such kind").isFalse();
+        assertThat(prefix(g, "{\"pet\":{\"barks\"")).as("the discriminator first").isFalse();
+        // inline shapes, and shapes with no discriminator (loosened)
+        JsonSchemaGrammar inline = JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{\"a\":{\"anyOf\":["
+                + "{\"type\":\"object\",\"properties\":{\"t\":{\"enum\":[\"x\",\"y\"]},\"n\":{\"type\":\"integer\"}},\"required\":[\"t\",\"n\"]},"
+                + "{\"type\":\"object\",\"properties\":{\"t\":{\"const\":\"z\"},\"s\":{\"type\":\"string\"}},\"required\":[\"t\",\"s\"]}]}},"
+                + "\"required\":[\"a\"]}");
+        assertThat(whole(inline, "{\"a\":{\"t\":\"y\",\"n\":1}}")).isTrue();
+        assertThat(whole(inline, "{\"a\":{\"t\":\"z\",\"s\":\"q\"}}")).isTrue();
+        assertThat(whole(inline, "{\"a\":{\"t\":\"z\",\"n\":1}}")).isFalse();
+        JsonSchemaGrammar loose = JsonSchemaGrammar.fromSchema("{\"type\":\"object\",\"properties\":{\"a\":{\"anyOf\":["
+                + "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\"}}},{\"type\":\"object\",\"properties\":{\"s\":{\"type\":\"string\"}}}]}}}");
+        assertThat(whole(loose, "{\"a\":{\"anything\":[true]}}")).as("no discriminator: any object").isTrue();
     }
 
     @Test
