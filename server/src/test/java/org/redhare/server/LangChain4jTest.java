@@ -242,6 +242,33 @@ class LangChain4jTest {
         assertThat(free.aiMessage().text()).isEqualTo("{\"label\": \"negative\", \"score\": 2}\n\nThat is my verdict.");
     }
 
+    /** LangChain4j's clients of OpenAI's Responses API work against /v1/responses too: text, streaming, and a tool loop. */
+    @Test
+    void responsesApiModelsChatStreamAndCallTools() throws Exception {
+        dev.langchain4j.model.openai.OpenAiResponsesChatModel model = dev.langchain4j.model.openai.OpenAiResponsesChatModel.builder()
+                .baseUrl(ts.base() + "/v1").apiKey("sekrit").modelName("tiny").build();
+        replies("Responses work.<|im_end|>");
+        ChatResponse r = model.chat(ChatRequest.builder().messages(SystemMessage.from("Be brief."), UserMessage.from("Hi!")).build());
+        assertThat(r.aiMessage().text()).isEqualTo("Responses work.");
+        assertThat(r.tokenUsage().inputTokenCount()).isEqualTo(promptTokens("Be brief.", "Hi!"));
+
+        replies("Streaming through responses, piece by piece.<|im_end|>");
+        Collector c = new Collector();
+        dev.langchain4j.model.openai.OpenAiResponsesStreamingChatModel.builder().baseUrl(ts.base() + "/v1").apiKey("sekrit")
+                .modelName("tiny").build().chat(ChatRequest.builder().messages(UserMessage.from("Stream?")).build(), c);
+        ChatResponse s = c.await();
+        assertThat(String.join("", c.partials)).isEqualTo("Streaming through responses, piece by piece.");
+        assertThat(c.partials.size()).isGreaterThan(3);
+        assertThat(s.aiMessage().text()).isEqualTo("Streaming through responses, piece by piece.");
+
+        WeatherTools tools = new WeatherTools();
+        Assistant assistant = AiServices.builder(Assistant.class).chatModel(model).tools(tools).build();
+        replies("<tool_call>\n{\"name\": \"weather\", \"arguments\": {\"city\": \"Lima\"}}\n</tool_call><|im_end|>",
+                "It is 18 °C and sunny in Lima.<|im_end|>");
+        assertThat(assistant.chat("Weather in Lima?")).isEqualTo("It is 18 °C and sunny in Lima.");
+        assertThat(tools.asked).containsExactly("Lima");
+    }
+
     @Test
     void errorsReachTheCallerAsLangChain4jExceptions() {
         replies("Never sent.<|im_end|>");
