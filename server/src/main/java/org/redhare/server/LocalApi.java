@@ -11,9 +11,9 @@ import java.util.function.Consumer;
 import org.redhare.engine.GenerationHandle;
 
 /**
- * OpenAI's chat completions in the same process, without HTTP: what {@code serve} answers at POST /v1/chat/completions,
- * for a Java program that embeds a model (the LangChain4j integration goes through it). Requests and replies are the
- * JSON bodies of that endpoint: the model's chat template, tools and tool calls, {@code response_format}, reasoning
+ * OpenAI's API in the same process, without HTTP: what {@code serve} answers at POST /v1/chat/completions,
+ * /v1/completions and /v1/responses, for a Java program that embeds a model (the LangChain4j integration goes through
+ * it). Requests and replies are the JSON bodies of those endpoints: the model's chat template, tools and tool calls, {@code response_format}, reasoning
  * apart from the answer, stop strings and the model's sampling defaults all work as they do over HTTP. A request the
  * server would refuse throws the {@link ApiException} it would answer with (its status, type and message).
  * Thread-safe: any number of threads may call it at once, and the engine batches their requests.
@@ -23,12 +23,14 @@ public final class LocalApi {
     private final String modelName;
     private final ObjectMapper json = new ObjectMapper();
     private final GenerationApi api;
+    private final ResponsesApi responses;
 
     public LocalApi(ServedModel model, String modelName) {
         this.model = model;
         this.modelName = modelName;
         Set<GenerationHandle> active = ConcurrentHashMap.newKeySet();
         this.api = new GenerationApi(json, new ServerMetrics(), active, modelName);
+        this.responses = new ResponsesApi(json, api, modelName);
     }
 
     public ServedModel model() {
@@ -41,10 +43,7 @@ public final class LocalApi {
 
     /** A whole reply ({@code chat.completion}); the request must not ask to stream. {@code model} may be left out. */
     public ObjectNode chat(JsonNode request) throws InterruptedException {
-        ObjectNode body = body(request);
-        if (body.path("stream").asBoolean(false)) {
-            throw ApiException.invalid("stream", "chat() returns the whole reply: use chatStream() for a streamed one");
-        }
+        ObjectNode body = unstreamed(request);
         try {
             return api.chat(model, body, () -> {
                 throw new IllegalStateException("not streamed");
@@ -79,6 +78,61 @@ public final class LocalApi {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** A whole completion ({@code text_completion}, POST /v1/completions' body); the request must not ask to stream. */
+    public ObjectNode completion(JsonNode request) throws InterruptedException {
+        ObjectNode body = unstreamed(request);
+        try {
+            return api.completions(model, body, () -> {
+                throw new IllegalStateException("not streamed");
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A whole response of OpenAI's Responses API (POST /v1/responses' body); the request must not ask to stream. */
+    public ObjectNode response(JsonNode request) throws InterruptedException {
+        ObjectNode body = unstreamed(request);
+        try {
+            return responses.create(model, body, () -> {
+                throw new IllegalStateException("not streamed");
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A streamed response: each of the Responses API's events (its {@code type} says which) to {@code events}. */
+    public void responseStream(JsonNode request, Consumer<ObjectNode> events) throws InterruptedException {
+        ObjectNode body = body(request);
+        body.put("stream", true);
+        ResponsesApi.EventSink sink = new ResponsesApi.EventSink() {
+            @Override
+            public void event(String type, ObjectNode data) {
+                events.accept(data);
+            }
+
+            @Override
+            public void keepAlive() {}
+
+            @Override
+            public void close() {}
+        };
+        try {
+            responses.create(model, body, () -> sink);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private ObjectNode unstreamed(JsonNode request) {
+        ObjectNode body = body(request);
+        if (body.path("stream").asBoolean(false)) {
+            throw ApiException.invalid("stream", "this call returns the whole reply: use the streaming call for a streamed one");
+        }
+        return body;
     }
 
     private ObjectNode body(JsonNode request) {

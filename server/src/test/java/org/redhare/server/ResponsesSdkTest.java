@@ -188,6 +188,32 @@ class ResponsesSdkTest {
         assertThat(verdicts).containsExactly(new Verdict("good", 8));
     }
 
+    /** The same API in process ({@link LocalApi}): a response whole and as events, and a completion. */
+    @Test
+    void theSameInProcess() throws Exception {
+        LocalApi local = new LocalApi(new ServedModel(ts.engine, ts.formatter), "tiny");
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        replies("<think>\nShort.\n</think>\n\nIn process.<|im_end|>");
+        var r = local.response(json.readTree("{\"input\": \"Hi\"}"));
+        assertThat(r.path("output").get(1).path("content").get(0).path("text").asText()).isEqualTo("In process.");
+        assertThat(r.path("output").get(0).path("type").asText()).isEqualTo("reasoning");
+        StringBuilder deltas = new StringBuilder();
+        List<String> types = new ArrayList<>();
+        local.responseStream(json.readTree("{\"input\": \"Hi\"}"), e -> {
+            types.add(e.path("type").asText());
+            if (e.path("type").asText().equals("response.output_text.delta")) {
+                deltas.append(e.path("delta").asText());
+            }
+        });
+        assertThat(deltas.toString()).isEqualTo("In process.");
+        assertThat(types).startsWith("response.created").endsWith("response.completed");
+        replies("completed text<|im_end|>");
+        var c = local.completion(json.readTree("{\"prompt\": \"Say these three words please\", \"max_tokens\": 3}"));
+        assertThat(c.path("choices").get(0).path("text").asText()).isEqualTo("completed text");
+        assertThatThrownBy(() -> local.response(json.readTree("{\"input\": \"Hi\", \"stream\": true}"))).isInstanceOf(ApiException.class)
+                .hasMessageContaining("streaming call");
+    }
+
     @Test
     void whatCannotBeServedIsAClearError() {
         assertThatThrownBy(() -> client.responses().create(ResponseCreateParams.builder().model("tiny").input("Hi")
