@@ -44,13 +44,7 @@ public final class LocalApi {
     /** A whole reply ({@code chat.completion}); the request must not ask to stream. {@code model} may be left out. */
     public ObjectNode chat(JsonNode request) throws InterruptedException {
         ObjectNode body = unstreamed(request);
-        try {
-            return api.chat(model, body, () -> {
-                throw new IllegalStateException("not streamed");
-            });
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return call(() -> api.chat(model, body, LocalApi::neverStreamed));
     }
 
     /**
@@ -59,8 +53,7 @@ public final class LocalApi {
      * {@code chunks} throws cancels the generation and comes out of this call.
      */
     public void chatStream(JsonNode request, Consumer<ObjectNode> chunks) throws InterruptedException {
-        ObjectNode body = body(request);
-        body.put("stream", true);
+        ObjectNode body = streamed(request);
         GenerationApi.Events events = new GenerationApi.Events() {
             @Override
             public void chunk(ObjectNode chunk) {
@@ -73,41 +66,24 @@ public final class LocalApi {
             @Override
             public void done() {}
         };
-        try {
-            api.chat(model, body, () -> events);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        call(() -> api.chat(model, body, () -> events));
     }
 
     /** A whole completion ({@code text_completion}, POST /v1/completions' body); the request must not ask to stream. */
     public ObjectNode completion(JsonNode request) throws InterruptedException {
         ObjectNode body = unstreamed(request);
-        try {
-            return api.completions(model, body, () -> {
-                throw new IllegalStateException("not streamed");
-            });
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return call(() -> api.completions(model, body, LocalApi::neverStreamed));
     }
 
     /** A whole response of OpenAI's Responses API (POST /v1/responses' body); the request must not ask to stream. */
     public ObjectNode response(JsonNode request) throws InterruptedException {
         ObjectNode body = unstreamed(request);
-        try {
-            return responses.create(model, body, () -> {
-                throw new IllegalStateException("not streamed");
-            });
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return call(() -> responses.create(model, body, LocalApi::neverStreamed));
     }
 
     /** A streamed response: each of the Responses API's events (its {@code type} says which) to {@code events}. */
     public void responseStream(JsonNode request, Consumer<ObjectNode> events) throws InterruptedException {
-        ObjectNode body = body(request);
-        body.put("stream", true);
+        ObjectNode body = streamed(request);
         ResponsesApi.EventSink sink = new ResponsesApi.EventSink() {
             @Override
             public void event(String type, ObjectNode data) {
@@ -120,11 +96,31 @@ public final class LocalApi {
             @Override
             public void close() {}
         };
+        call(() -> responses.create(model, body, () -> sink));
+    }
+
+    /** A call into the request handling, whose I/O is in memory here. */
+    private interface Handling {
+        ObjectNode run() throws IOException, InterruptedException;
+    }
+
+    private static ObjectNode call(Handling h) throws InterruptedException {
         try {
-            responses.create(model, body, () -> sink);
+            return h.run();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The stream opener of a request that was checked not to stream: never called. */
+    private static <T> T neverStreamed() {
+        throw new IllegalStateException("not streamed");
+    }
+
+    private ObjectNode streamed(JsonNode request) {
+        ObjectNode body = body(request);
+        body.put("stream", true);
+        return body;
     }
 
     private ObjectNode unstreamed(JsonNode request) {
