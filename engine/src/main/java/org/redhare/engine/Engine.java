@@ -50,6 +50,7 @@ public final class Engine implements AutoCloseable {
     private volatile boolean closed;
     private boolean[] allowedScratch = new boolean[0]; // the tokens a constraint allows (engine thread)
     private float[] logits = new float[0];
+    private float[] states = new float[0]; // hidden states embeddings pool (engine thread)
 
     public Engine(CausalLM model, EngineConfig config) {
         this(model, config, true);
@@ -131,6 +132,42 @@ public final class Engine implements AutoCloseable {
                 throw new InvalidRequestException("logit bias for token id " + t + ", outside the model's vocabulary [0, " + vocab + ")");
             }
         }
+        return enqueue(new Sequence(new GenerationHandle(ids.incrementAndGet()), request, vocab, System.nanoTime()));
+    }
+
+    /**
+     * Queues an embedding: the input's final hidden states pooled as the request says, sent as one
+     * {@link GenerationEvent.Embedding} before its {@link GenerationEvent.Finished} (reason {@code STOP}; usage counts the
+     * input as prompt tokens). Its prompt runs through the same steps as generations' (batched with them, chunked,
+     * preempted when blocks run out); a last-token pooling reuses cached prefixes, the others read every token's state and
+     * compute the whole input. Fails at once as {@link #submit} does.
+     */
+    public GenerationHandle embed(EmbeddingRequest request) {
+        if (closed) {
+            throw new IllegalStateException("the engine is shut down");
+        }
+        int[] input = request.input();
+        if (input.length > config.maxContext()) {
+            throw new InvalidRequestException("the input has " + input.length + " tokens but the context holds " + config.maxContext()
+                    + ": shorten the input or raise the context size");
+        }
+        if (input.length > config.kvPoolTokens()) {
+            throw new InvalidRequestException("the input (" + input.length + " tokens) needs that many tokens of KV cache but the whole cache"
+                    + " holds only " + config.kvPoolTokens() + ": shorten the input or raise the KV cache memory");
+        }
+        int vocab = model.vocabSize();
+        for (int t : input) {
+            if (t < 0 || t >= vocab) {
+                throw new InvalidRequestException("token id " + t + " is outside the model's vocabulary [0, " + vocab + ")");
+            }
+        }
+        GenerationRequest g = new GenerationRequest(input, SamplingParams.GREEDY, 1, java.util.Set.of(), true);
+        return enqueue(new Sequence(new GenerationHandle(ids.incrementAndGet()), g, vocab, System.nanoTime(), request.pooling(),
+                request.skip()));
+    }
+
+    /** Takes a place in the queue, or fails when {@link EngineConfig#maxWaiting()} requests already wait. */
+    private GenerationHandle enqueue(Sequence seq) {
         while (true) {
             int w = stats.waiting.get();
             if (w >= config.maxWaiting()) {
@@ -143,10 +180,9 @@ public final class Engine implements AutoCloseable {
                 break;
             }
         }
-        GenerationHandle h = new GenerationHandle(ids.incrementAndGet());
-        incoming.add(new Sequence(h, request, vocab, System.nanoTime()));
+        incoming.add(seq);
         stats.queued.incrementAndGet();
-        return h;
+        return seq.handle;
     }
 
     private void loop() {
@@ -278,7 +314,7 @@ public final class Engine implements AutoCloseable {
             stats.waiting.decrementAndGet();
             running.add(s);
             announce(s);
-            if (config.prefixCaching() && !s.request.promptLogprobs()) {
+            if (config.prefixCaching() && !s.request.promptLogprobs() && (s.pooling == null || !s.pooling.readsEveryToken())) {
                 stats.prefixQueriedTokens.addAndGet(s.length);
                 stats.prefixHitTokens.addAndGet((long) hits * blockSize);
             }
@@ -301,8 +337,8 @@ public final class Engine implements AutoCloseable {
      * block is being computed by a running sequence right now.
      */
     private int takeCachedPrefix(Sequence s) {
-        if (!config.prefixCaching() || s.request.promptLogprobs() || s.blockCount > 0) {
-            return 0; // prompt logprobs need logits at every prompt position, so the whole prompt is computed
+        if (!config.prefixCaching() || s.request.promptLogprobs() || s.blockCount > 0 || (s.pooling != null && s.pooling.readsEveryToken())) {
+            return 0; // prompt logprobs (pooled states) need logits (states) at every prompt position, so the whole prompt is computed
         }
         int reusable = (s.length - 1) / blockSize;
         int hits = 0;
@@ -411,6 +447,8 @@ public final class Engine implements AutoCloseable {
         s.blockCount = 0;
         s.computed = 0;
         s.published = 0;
+        s.pooled = null; // an embedding preempted midway pools again from its first token
+        s.poolWeight = 0;
         updateGauges();
     }
 
@@ -435,6 +473,9 @@ public final class Engine implements AutoCloseable {
         int[] rowTarget = new int[rowsWanted];  // prompt index whose logprob the row gives, or -1 to sample
         int r = 0;
         int t = 0;
+        int sr = 0;
+        int[] stateRows = new int[0];  // token index of each hidden state an embedding pools
+        int[] stateSeq = new int[0];   // and its batch sequence
         for (int i = 0; i < seqs.size(); i++) {
             Sequence s = seqs.get(i);
             int len = lens.get(i);
@@ -444,7 +485,16 @@ public final class Engine implements AutoCloseable {
                 tokens[t] = s.tokens[p];
                 positions[t] = p;
                 tables[t] = s.blocks;
-                if (p == s.length - 1) {
+                if (s.pooling != null) {
+                    if (s.pools(p)) {
+                        if (sr == stateRows.length) {
+                            stateRows = Arrays.copyOf(stateRows, Math.max(16, 2 * sr));
+                            stateSeq = Arrays.copyOf(stateSeq, stateRows.length);
+                        }
+                        stateRows[sr] = t;
+                        stateSeq[sr++] = i;
+                    }
+                } else if (p == s.length - 1) {
                     rows[r] = t;
                     rowSeq[r] = i;
                     rowTarget[r++] = -1;
@@ -472,12 +522,24 @@ public final class Engine implements AutoCloseable {
         // a lone sequence's penalties go with it, so that the largest logits after them are the exact ones
         Sampler adjust = exactTop > 0 && r == 1 && rowTarget[0] < 0 && seqs.get(rowSeq[0]).sampler.modifiesLogits()
                 ? seqs.get(rowSeq[0]).sampler : null;
-        model.forward(new ForwardBatch(tokens, positions, tables, rows, exactTop, adjust), cache, logits);
+        int hidden = model.config().hiddenSize();
+        if (states.length < sr * hidden) {
+            states = new float[sr * hidden];
+        }
+        model.forward(new ForwardBatch(tokens, positions, tables, rows, exactTop, adjust, Arrays.copyOf(stateRows, sr)), cache, logits, states);
         stats.recordStep(n, System.nanoTime() - t0);
+        for (int k = 0; k < sr; k++) {
+            Sequence s = seqs.get(stateSeq[k]);
+            s.pool(positions[stateRows[k]], states, k * hidden, hidden);
+        }
         for (int i = 0; i < seqs.size(); i++) {
             Sequence s = seqs.get(i);
             s.computed += lens.get(i);
             publish(s);
+            if (s.pooling != null && s.computed == s.length) {
+                s.handle.emit(new GenerationEvent.Embedding(s.embedding()));
+                finish(s, FinishReason.STOP, null);
+            }
         }
         long now = System.nanoTime();
         for (int k = 0; k < r; k++) {

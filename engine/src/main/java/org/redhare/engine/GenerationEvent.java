@@ -4,7 +4,8 @@ import java.util.List;
 
 /**
  * What a generation handle streams: at most one {@link Prompt} (when prompt logprobs were asked for),
- * then tokens as they are sampled, then exactly one {@link Finished}.
+ * then tokens as they are sampled, then exactly one {@link Finished}. An embedding's handle streams one
+ * {@link Embedding} (unless it is cancelled or fails) and its {@link Finished}.
  */
 public sealed interface GenerationEvent {
 
@@ -32,6 +33,12 @@ public sealed interface GenerationEvent {
      * {@code top.get(i)} lists the most likely tokens at position {@code i} (empty for position 0).
      */
     record Prompt(float[] logprobs, List<List<TokenLogprob>> top) implements GenerationEvent {}
+
+    /**
+     * The pooled final hidden state of an {@link EmbeddingRequest}'s input ({@code hidden} floats, not normalized), sent
+     * once, just before its {@link Finished}.
+     */
+    record Embedding(float[] vector) implements GenerationEvent {}
 
     record Finished(FinishReason reason, Usage usage, String message) implements GenerationEvent {}
 }

@@ -67,4 +67,19 @@ public final class GenerationHandle {
     }
 
     public record Result(int[] tokens, GenerationEvent.Finished finished) {}
+
+    /** For an {@link Engine#embed embedding}: waits for the end and returns the vector (null if none came: cancelled, failed). */
+    public EmbeddingResult awaitEmbedding() throws InterruptedException {
+        float[] vector = null;
+        while (true) {
+            GenerationEvent e = next();
+            if (e instanceof GenerationEvent.Embedding v) {
+                vector = v.vector();
+            } else if (e instanceof GenerationEvent.Finished f) {
+                return new EmbeddingResult(vector, f);
+            }
+        }
+    }
+
+    public record EmbeddingResult(float[] vector, GenerationEvent.Finished finished) {}
 }

@@ -3,6 +3,7 @@ package org.redhare.engine;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.redhare.model.Pooling;
 
 /** Engine-thread state of one generation. */
 final class Sequence {
@@ -31,8 +32,19 @@ final class Sequence {
     final float[] promptLogprobs;               // [promptLength] or null
     final List<List<TokenLogprob>> promptTop;   // [promptLength] or null
     boolean promptSent;
+    // An embedding (null pooling: a generation): its pooled states so far, folded in as chunks are computed.
+    final Pooling pooling;
+    final int poolSkip;           // leading tokens left out of the pooling
+    double[] pooled;              // [hidden]: sums, or maxima, or the chosen token's state
+    double poolWeight;            // tokens (or position weights) folded in
 
     Sequence(GenerationHandle handle, GenerationRequest request, int vocab, long now) {
+        this(handle, request, vocab, now, null, 0);
+    }
+
+    Sequence(GenerationHandle handle, GenerationRequest request, int vocab, long now, Pooling pooling, int poolSkip) {
+        this.pooling = pooling;
+        this.poolSkip = poolSkip;
         this.handle = handle;
         this.request = request;
         this.sampler = new Sampler(request.sampling(), vocab, request.prompt());
@@ -88,6 +100,60 @@ final class Sequence {
 
     long parentKey(int i, int bs) {
         return i == 0 ? KvBlockPool.ROOT : blockKey(i - 1, bs);
+    }
+
+    /** Whether position {@code p}'s final hidden state goes into this embedding. */
+    boolean pools(int p) {
+        return pooling != null && (pooling.readsEveryToken() ? p >= poolSkip : p == promptLength - 1);
+    }
+
+    /** Folds the final hidden state of position {@code p} ({@code states[off .. off + hidden)}) into the embedding. */
+    void pool(int p, float[] states, int off, int hidden) {
+        if (pooled == null) {
+            pooled = new double[hidden];
+            if (pooling == Pooling.MAX) {
+                java.util.Arrays.fill(pooled, Double.NEGATIVE_INFINITY);
+            }
+        }
+        switch (pooling) {
+            case LAST -> {
+                for (int i = 0; i < hidden; i++) pooled[i] = states[off + i];
+                poolWeight = 1;
+            }
+            case FIRST -> {
+                if (p == poolSkip) {
+                    for (int i = 0; i < hidden; i++) pooled[i] = states[off + i];
+                    poolWeight = 1;
+                }
+            }
+            case MEAN, MEAN_SQRT_LEN -> {
+                for (int i = 0; i < hidden; i++) pooled[i] += states[off + i];
+                poolWeight += 1;
+            }
+            case WEIGHTED_MEAN -> { // sentence-transformers weighs by position, counted from 1 at the first token
+                double w = p + 1;
+                for (int i = 0; i < hidden; i++) pooled[i] += w * states[off + i];
+                poolWeight += w;
+            }
+            case MAX -> {
+                for (int i = 0; i < hidden; i++) pooled[i] = Math.max(pooled[i], states[off + i]);
+                poolWeight = 1;
+            }
+        }
+    }
+
+    /** The pooled vector, once every position has been folded in. */
+    float[] embedding() {
+        double div = switch (pooling) {
+            case MEAN, WEIGHTED_MEAN -> poolWeight;
+            case MEAN_SQRT_LEN -> Math.sqrt(poolWeight);
+            default -> 1;
+        };
+        float[] v = new float[pooled.length];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (pooled[i] / div);
+        }
+        return v;
     }
 
     /** Whether the prompt's logprobs are still to be computed and sent. */

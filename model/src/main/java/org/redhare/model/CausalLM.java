@@ -22,6 +22,19 @@ public interface CausalLM extends AutoCloseable {
     void forward(ForwardBatch batch, PagedKvCache cache, float[] logits);
 
     /**
+     * {@link #forward(ForwardBatch, PagedKvCache, float[])}, and also the final hidden states of the tokens in
+     * {@code batch.stateRows()} into {@code states} ({@code [stateRows.length, hidden]}): the last norm's output, which
+     * the LM head multiplies (Hugging Face's {@code last_hidden_state}; what embedding models pool). A model that cannot
+     * give them refuses a batch that asks.
+     */
+    default void forward(ForwardBatch batch, PagedKvCache cache, float[] logits, float[] states) {
+        if (batch.stateRows().length > 0) {
+            throw new UnsupportedOperationException("this model gives no hidden states");
+        }
+        forward(batch, cache, logits);
+    }
+
+    /**
      * Makes the last {@link #forward}'s single row of logits exact where the model screened its LM head for that step
      * ({@link ForwardBatch#exactTop}: only the largest logits were computed exactly). A caller that needs the others, such
      * as a token constraint that refused the drawn token, asks for them here; a no-op when they already are exact.

@@ -13,8 +13,15 @@ import org.redhare.core.matrix.LogitAdjustment;
  * {@code org.redhare.core.matrix.ScreenedHead}); the {@code k} largest, their ids and order (first id on ties) are exact.
  * {@code adjust} (null for none) is what the caller then does to some logits of a batch's only logits row (a sampler's
  * penalties): the {@code k} largest after it are the exact ones.
+ *
+ * <p>{@code stateRows}: the token indices whose final hidden states (after the model's last norm: what Hugging Face's
+ * {@code last_hidden_state} holds, the input of the LM head) the caller reads through
+ * {@link CausalLM#forward(ForwardBatch, org.redhare.core.attention.PagedKvCache, float[], float[])}, for embeddings.
  */
-public record ForwardBatch(int[] tokens, int[] positions, int[][] tables, int[] logitRows, int exactTop, LogitAdjustment adjust) {
+public record ForwardBatch(int[] tokens, int[] positions, int[][] tables, int[] logitRows, int exactTop, LogitAdjustment adjust,
+                           int[] stateRows) {
+    private static final int[] NONE = new int[0];
+
     public ForwardBatch {
         if (tokens.length == 0 || positions.length != tokens.length || tables.length != tokens.length) {
             throw new IllegalArgumentException("a batch needs one position and one block table per token");
@@ -22,6 +29,17 @@ public record ForwardBatch(int[] tokens, int[] positions, int[][] tables, int[] 
         if (exactTop < 0) {
             throw new IllegalArgumentException("exactTop must be >= 0, got " + exactTop);
         }
+        stateRows = stateRows != null ? stateRows : NONE;
+        for (int r : stateRows) {
+            if (r < 0 || r >= tokens.length) {
+                throw new IllegalArgumentException("state row " + r + " is outside the batch's " + tokens.length + " tokens");
+            }
+        }
+    }
+
+    /** A batch that wants no hidden states (a generation step). */
+    public ForwardBatch(int[] tokens, int[] positions, int[][] tables, int[] logitRows, int exactTop, LogitAdjustment adjust) {
+        this(tokens, positions, tables, logitRows, exactTop, adjust, NONE);
     }
 
     /** A batch whose caller reads each logits row's {@code exactTop} largest as the model gives them. */

@@ -107,6 +107,49 @@ class FixtureTest {
         }
     }
 
+    /**
+     * The hidden states embeddings pool are the LM head's input (Hugging Face's {@code last_hidden_state}, after the final
+     * norm): the head times each one gives the reference logits. Asked for beside the logits of every row, they leave
+     * those logits as they were.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"llama-tiny", "qwen2-tiny", "qwen3-tiny", "qwen3-moe-tiny"})
+    void hiddenStatesAreTheLmHeadsInput(String fixture) throws Exception {
+        Path dir = SharedFiles.require("fixtures/" + fixture);
+        FixtureReference.Case c = FixtureReference.load(dir).cases().get(1);
+        try (CausalLM model = ModelLoader.load(dir, POOL)) {
+            int n = c.promptIds().length;
+            int vocab = model.vocabSize();
+            int hidden = model.config().hiddenSize();
+            int[] all = new int[n];
+            for (int i = 0; i < n; i++) all[i] = i;
+            float[] logits = new float[n * vocab];
+            float[] states = new float[n * hidden];
+            float[] plain = new float[n * vocab];
+            int[] table = {0, 1, 2, 3, 4, 5, 6, 7};
+            try (PagedKvCache cache = model.kvLayout().allocate(8, 16, KvDtype.F32)) {
+                ForwardBatch b = ForwardBatch.ofSequence(c.promptIds(), 0, table, true);
+                model.forward(new ForwardBatch(b.tokens(), b.positions(), b.tables(), b.logitRows(), 0, null, all), cache, logits, states);
+            }
+            try (PagedKvCache cache = model.kvLayout().allocate(8, 16, KvDtype.F32)) {
+                model.forward(ForwardBatch.ofSequence(c.promptIds(), 0, table, true), cache, plain);
+            }
+            assertThat(logits).containsExactly(plain);
+            org.redhare.core.matrix.WeightMatrix head = ((org.redhare.model.layers.Decoder) model).lmHead();
+            float[] w = new float[hidden];
+            double maxDiff = 0;
+            for (int v = 0; v < vocab; v++) {
+                head.row(v, w, 0);
+                for (int i = 0; i < n; i++) {
+                    double dot = 0;
+                    for (int k = 0; k < hidden; k++) dot += (double) w[k] * states[i * hidden + k];
+                    maxDiff = Math.max(maxDiff, Math.abs(dot - c.logits()[i][v]));
+                }
+            }
+            assertThat(maxDiff).as("%s: |head x state - reference logit|", fixture).isLessThan(2e-3);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"BF16", "F16"})
     void sixteenBitKvCacheStaysClose(String dtype) throws Exception {

@@ -117,6 +117,7 @@ final class Choice {
                             return;
                         }
                     }
+                    case GenerationEvent.Embedding ignored -> { } // only embedding requests get one
                     case GenerationEvent.Finished f -> {
                         if (f.usage() != null) {
                             cachedPromptTokens = f.usage().cachedPromptTokens();

@@ -64,12 +64,22 @@ public final class Decoder implements CausalLM {
     @Override public Parallel pool() { return pool; }
     @Override public KvLayout kvLayout() { return kvLayout; }
 
+    /** The LM head ({@code [vocab, hidden]}; the embedding when tied). */
+    public WeightMatrix lmHead() {
+        return lmHead;
+    }
+
     public Layer layer(int i) {
         return layers[i];
     }
 
     @Override
     public void forward(ForwardBatch batch, PagedKvCache cache, float[] logits) {
+        forward(batch, cache, logits, null);
+    }
+
+    @Override
+    public void forward(ForwardBatch batch, PagedKvCache cache, float[] logits, float[] states) {
         int n = batch.size();
         if (x.length < n * hidden) {
             x = new float[n * hidden];
@@ -94,6 +104,16 @@ public final class Decoder implements CausalLM {
             Ops.rmsNorm(x, L.mlpNorm(), eps, n, hidden, xn);
             L.feedForward().forward(ctx, xn, out);
             Ops.addInPlace(x, out, n * hidden);
+        }
+        int[] stateRows = batch.stateRows();
+        if (stateRows.length > 0) {
+            if (states == null || states.length < stateRows.length * hidden) {
+                throw new IllegalArgumentException("the batch asks for " + stateRows.length + " hidden states of " + hidden
+                        + " floats: give a states array that holds them");
+            }
+            for (int i = 0; i < stateRows.length; i++) { // the same norm, and bits, as the LM head's input below
+                Ops.rmsNormRow(x, stateRows[i] * hidden, finalNorm, eps, hidden, states, i * hidden);
+            }
         }
         int[] rows = batch.logitRows();
         if (rows.length == 0) {
