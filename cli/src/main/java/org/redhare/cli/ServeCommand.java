@@ -10,7 +10,9 @@ import org.redhare.core.Parallel;
 import org.redhare.engine.Engine;
 import org.redhare.engine.EngineConfig;
 import org.redhare.model.CausalLM;
+import org.redhare.model.EmbeddingConfig;
 import org.redhare.model.GenerationDefaults;
+import org.redhare.model.ModelLoadException;
 import org.redhare.model.WarmUp;
 import org.redhare.server.OpenAiServer;
 import org.redhare.server.PromptFormatter;
@@ -98,6 +100,12 @@ final class ServeCommand implements Callable<Integer> {
         if (maxRunning < 1) throw CliException.usage("--max-running must be positive, got " + maxRunning);
         if (maxWaiting < 1) throw CliException.usage("--max-waiting must be positive, got " + maxWaiting);
         GenerationDefaults defaults = generationDefaults();
+        EmbeddingConfig embedding;
+        try {
+            embedding = EmbeddingConfig.load(modelOptions.model);
+        } catch (ModelLoadException e) {
+            throw CliException.usage(e.getMessage());
+        }
         long kvBytes;
         try {
             kvBytes = EngineConfig.parseSize(kvCacheMemory, EngineConfig.freeMemoryBytes());
@@ -154,7 +162,8 @@ final class ServeCommand implements Callable<Integer> {
             Progress.info("warm-up done in " + WarmUp.run(model, modelOptions.kvDtype()) + " ms");
         }
         Engine engine = new Engine(model, ec);
-        server.ready(new ServedModel(engine, formatter, defaults));
+        server.ready(new ServedModel(engine, formatter, defaults, embedding));
+        Progress.info("embeddings (POST /v1/embeddings): " + embedding.describe());
         if (!defaults.isEmpty()) {
             Progress.info("sampling defaults for fields a request leaves out: " + defaults.describe());
         }

@@ -10,6 +10,7 @@ import org.redhare.core.attention.KvDtype;
 import org.redhare.engine.Engine;
 import org.redhare.engine.EngineConfig;
 import org.redhare.model.CausalLM;
+import org.redhare.model.EmbeddingConfig;
 import org.redhare.model.GenerationDefaults;
 import org.redhare.model.LoadOptions;
 import org.redhare.model.ModelLoader;
@@ -181,7 +182,8 @@ public final class LocalModel implements AutoCloseable {
                 Engine engine = new Engine(model, ec);
                 owned.add(0, engine);
                 GenerationDefaults defaults = GenerationDefaults.load(path, log);
-                return new LocalModel(new LocalApi(new ServedModel(engine, formatter, defaults), served), List.copyOf(owned));
+                EmbeddingConfig embedding = EmbeddingConfig.load(path);
+                return new LocalModel(new LocalApi(new ServedModel(engine, formatter, defaults, embedding), served), List.copyOf(owned));
             } catch (RuntimeException e) {
                 new LocalModel(null, owned).close();
                 throw e;

@@ -12,7 +12,7 @@ import org.redhare.engine.GenerationHandle;
 
 /**
  * OpenAI's API in the same process, without HTTP: what {@code serve} answers at POST /v1/chat/completions,
- * /v1/completions and /v1/responses, for a Java program that embeds a model (the LangChain4j integration goes through
+ * /v1/completions, /v1/responses and /v1/embeddings, for a Java program that embeds a model (the LangChain4j integration goes through
  * it). Requests and replies are the JSON bodies of those endpoints: the model's chat template, tools and tool calls, {@code response_format}, reasoning
  * apart from the answer, stop strings and the model's sampling defaults all work as they do over HTTP. A request the
  * server would refuse throws the {@link ApiException} it would answer with (its status, type and message).
@@ -24,6 +24,7 @@ public final class LocalApi {
     private final ObjectMapper json = new ObjectMapper();
     private final GenerationApi api;
     private final ResponsesApi responses;
+    private final EmbeddingsApi embeddings;
 
     public LocalApi(ServedModel model, String modelName) {
         this.model = model;
@@ -31,6 +32,7 @@ public final class LocalApi {
         Set<GenerationHandle> active = ConcurrentHashMap.newKeySet();
         this.api = new GenerationApi(json, new ServerMetrics(), active, modelName);
         this.responses = new ResponsesApi(json, api, modelName);
+        this.embeddings = new EmbeddingsApi(json, new ServerMetrics(), active, modelName);
     }
 
     public ServedModel model() {
@@ -97,6 +99,14 @@ public final class LocalApi {
             public void close() {}
         };
         call(() -> responses.create(model, body, () -> sink));
+    }
+
+    /**
+     * Embeddings (POST /v1/embeddings' body and reply: {@code input} as text or token ids, one or many; {@code dimensions},
+     * {@code encoding_format}, and the extension {@code prompt_name}).
+     */
+    public ObjectNode embeddings(JsonNode request) throws InterruptedException {
+        return embeddings.create(model, body(request));
     }
 
     /** A call into the request handling, whose I/O is in memory here. */

@@ -33,6 +33,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final Set<GenerationHandle> active = ConcurrentHashMap.newKeySet();
     private final GenerationApi api;
     private final ResponsesApi responses;
+    private final EmbeddingsApi embeddings;
     private final long created = System.currentTimeMillis() / 1000;
     private volatile ServedModel model;
     private volatile String loadFailure;
@@ -43,6 +44,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.config = config;
         this.api = new GenerationApi(json, metrics, active, config.servedModelName());
         this.responses = new ResponsesApi(json, api, config.servedModelName());
+        this.embeddings = new EmbeddingsApi(json, metrics, active, config.servedModelName());
     }
 
     /** Starts listening; returns once the port is bound. */
@@ -80,6 +82,7 @@ public final class OpenAiServer implements AutoCloseable {
             c.routes.post("/v1/completions", ctx -> generate(ctx, Endpoint.COMPLETIONS));
             c.routes.post("/v1/chat/completions", ctx -> generate(ctx, Endpoint.CHAT));
             c.routes.post("/v1/responses", ctx -> generate(ctx, Endpoint.RESPONSES));
+            c.routes.post("/v1/embeddings", ctx -> generate(ctx, Endpoint.EMBEDDINGS));
             c.routes.post("/tokenize", this::tokenize);
             c.routes.post("/detokenize", this::detokenize);
             c.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
@@ -194,7 +197,7 @@ public final class OpenAiServer implements AutoCloseable {
         return ApiException.tooLarge("the request body exceeds " + config.maxBodyBytes() + " bytes: send a smaller request");
     }
 
-    private enum Endpoint { COMPLETIONS, CHAT, RESPONSES }
+    private enum Endpoint { COMPLETIONS, CHAT, RESPONSES, EMBEDDINGS }
 
     /** Opens a streamed reply: status, headers, and the body's output stream, committed so the client sees it open. */
     private static OutputStream openStream(Context ctx) throws IOException {
@@ -212,6 +215,7 @@ public final class OpenAiServer implements AutoCloseable {
             case COMPLETIONS -> "completions";
             case CHAT -> "chat";
             case RESPONSES -> "responses";
+            case EMBEDDINGS -> "embeddings";
         };
         ServedModel m = model();
         JsonNode body = body(ctx);
@@ -226,6 +230,7 @@ public final class OpenAiServer implements AutoCloseable {
                 case COMPLETIONS -> api.completions(m, body, streaming);
                 case CHAT -> api.chat(m, body, streaming);
                 case RESPONSES -> responses.create(m, body, () -> ResponsesApi.serverSentEvents(openStream(ctx), json));
+                case EMBEDDINGS -> embeddings.create(m, body);
             };
             if (reply != null) {
                 // Written and closed here rather than through ctx.result(), which Javalin writes after the
