@@ -281,4 +281,24 @@ class LangChain4jTest {
         replies("Still here.<|im_end|>");
         assertThat(chatModel().build().chat("Hi!")).isEqualTo("Still here.");
     }
+
+    /** LangChain4j's OpenAI embedding model against /v1/embeddings: the vectors are the engine's, normalized, in order. */
+    @Test
+    void openAiEmbeddingModelEmbedsThroughTheServer() throws Exception {
+        dev.langchain4j.model.openai.OpenAiEmbeddingModel m = dev.langchain4j.model.openai.OpenAiEmbeddingModel.builder()
+                .baseUrl(ts.base() + "/v1").apiKey("sekrit").modelName("tiny").build();
+        List<String> texts = List.of("Red Hare", "a horse that ran a thousand li a day");
+        dev.langchain4j.model.output.Response<List<dev.langchain4j.data.embedding.Embedding>> r =
+                m.embedAll(texts.stream().map(dev.langchain4j.data.segment.TextSegment::from).toList());
+        assertThat(r.content()).hasSize(2);
+        int tokens = 0;
+        for (int i = 0; i < texts.size(); i++) {
+            int[] ids = ts.formatter.encode(texts.get(i));
+            tokens += ids.length;
+            float[] raw = ts.engine.embed(new org.redhare.engine.EmbeddingRequest(ids, org.redhare.model.Pooling.LAST)).awaitEmbedding().vector();
+            assertThat(r.content().get(i).vector()).as("text %d", i).containsExactly(EmbeddingsApi.finish(raw, null, true));
+        }
+        assertThat(r.tokenUsage().inputTokenCount()).isEqualTo(tokens);
+        assertThat(m.embed("Red Hare").content().vector()).containsExactly(r.content().get(0).vector());
+    }
 }

@@ -58,6 +58,15 @@ public final class ScriptedModel implements CausalLM {
     }
 
     @Override
+    public void forward(ForwardBatch batch, PagedKvCache cache, float[] logits, float[] states) {
+        if (batch.stateRows().length > 0) { // embeddings: the wrapped model's own hidden states
+            model.forward(new ForwardBatch(batch.tokens(), batch.positions(), batch.tables(), new int[0], 0, null, batch.stateRows()),
+                    cache, new float[0], states);
+        }
+        forward(batch, cache, logits);
+    }
+
+    @Override
     public void forward(ForwardBatch batch, PagedKvCache cache, float[] logits) {
         int vocab = vocabSize();
         Map<int[], Integer> tokensOfSequence = new IdentityHashMap<>();
