@@ -31,6 +31,24 @@ public final class LayerContext {
         }
     }
 
+    private LayerContext(LayerContext all, int n) {
+        this.pool = all.pool;
+        this.cache = all.cache;
+        this.batch = all.batch;
+        this.workspace = all.workspace;
+        this.n = n;
+        this.slots = all.slots;
+        this.layer = all.layer;
+    }
+
+    /**
+     * This pass's context for a feed-forward block that runs on the first {@code n} rows only (the last layer, whose
+     * other rows nobody reads): blocks of that kind use {@link #n}, the pool and the workspace, never the batch's tokens.
+     */
+    public LayerContext firstRows(int n) {
+        return n == this.n ? this : new LayerContext(this, n);
+    }
+
     /** cos and sin {@code [n, rotaryDim/2]} of every token for {@code rope}, computed once per forward pass. */
     public float[][] angles(Rope rope) {
         return angles.computeIfAbsent(rope, r -> {
