@@ -25,6 +25,20 @@ final class ModelOptions {
             description = "KV cache element type: f32 (exact, default), bf16, f16 (half the memory for long contexts)")
     String kvCacheDtype;
 
+    @Option(names = "--draft-tokens", paramLabel = "N", defaultValue = "0",
+            description = "greedy requests guess up to N tokens a step from their own text (prompt lookup decoding: what followed "
+                    + "their last few tokens where these occurred before) and keep those the model confirms: the same tokens, in "
+                    + "fewer steps when the text repeats its input (quotes, edits, extraction); 0 turns it off (default: 0)")
+    int draftTokens;
+
+    /** {@code c} with this command's {@code --draft-tokens}. */
+    org.redhare.engine.EngineConfig withDrafting(org.redhare.engine.EngineConfig c) {
+        if (draftTokens < 0 || draftTokens > org.redhare.engine.EngineConfig.MAX_DRAFT_TOKENS) {
+            throw CliException.usage("--draft-tokens must be in [0, " + org.redhare.engine.EngineConfig.MAX_DRAFT_TOKENS + "], got " + draftTokens);
+        }
+        return c.withDraftTokens(draftTokens);
+    }
+
     Parallel pool() {
         int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         if (n < 1 || n > 1024) {
@@ -43,8 +57,7 @@ final class ModelOptions {
 
     @Option(names = "--head-screen", paramLabel = "MODE", defaultValue = "auto",
             description = "greedy and top-k sampling read an int8 copy of a BF16, F16 or F32 LM head and compute exactly only the rows that "
-                    + "could be among the k largest (same tokens, fewer bytes per token, the copy's memory; not with logprobs or "
-                    + "penalties): auto (where the head is at least 10% of "
+                    + "could be among the k largest (same tokens, fewer bytes per token, the copy's memory; not with logprobs): auto (where the head is at least 10% of "
                     + "a token's reads: small models, FP8 checkpoints as published), on, off (default: auto)")
     String headScreen;
 

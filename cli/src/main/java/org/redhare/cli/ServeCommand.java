@@ -142,8 +142,8 @@ final class ServeCommand implements Callable<Integer> {
         EngineConfig ec;
         PromptFormatter formatter;
         try {
-            ec = EngineConfig.forKvMemory(kvBytes, model.kvLayout().bytesPerToken(modelOptions.kvDtype()), ctx, modelOptions.kvDtype(),
-                    maxBatchTokens, maxRunning, maxWaiting, !noPrefixCaching);
+            ec = modelOptions.withDrafting(EngineConfig.forKvMemory(kvBytes, model.kvLayout().bytesPerToken(modelOptions.kvDtype()), ctx,
+                    modelOptions.kvDtype(), maxBatchTokens, maxRunning, maxWaiting, !noPrefixCaching));
             formatter = formatting.get();
         } catch (RuntimeException e) {
             server.failed(e.getMessage());

@@ -253,12 +253,23 @@ public final class Engine implements AutoCloseable {
     }
 
     private int scheduleDecodes(List<Sequence> seqs, List<Integer> lens, int budget) {
+        int decoding = 0;
+        for (Sequence s : running) {
+            if (s.computed == s.length - 1 && !seqs.contains(s)) decoding++;
+        }
+        boolean drafting = config.draftTokens() > 0 && decoding <= DRAFT_MAX_SEQUENCES;
         for (int i = 0; i < running.size() && budget > 0; i++) {
             Sequence s = running.get(i);
             if (s.computed != s.length - 1 || seqs.contains(s)) {
                 continue; // still reading its prompt, or already in this batch
             }
-            boolean fits = reserve(s, s.length);
+            int k = drafting ? draft(s, Math.min(config.draftTokens(), budget - 1)) : 0;
+            if (k > 0 && !reserve(s, s.length + k)) {
+                k = 0; // no room for the draft: a plain decode token (which may preempt, below)
+            }
+            stats.draftTokens.addAndGet(k);
+            s.drafted = k;
+            boolean fits = k > 0 || reserve(s, s.length);
             while (!fits) {
                 Sequence victim = running.get(running.size() - 1);
                 if (victim == s) {
@@ -276,11 +287,68 @@ public final class Engine implements AutoCloseable {
             }
             if (fits) {
                 seqs.add(s);
-                lens.add(1);
-                budget--;
+                lens.add(1 + s.drafted);
+                budget -= 1 + s.drafted;
             }
         }
         return budget;
+    }
+
+    /*
+     * Drafting (prompt lookup decoding). Decoding a few sequences reads every weight for a handful of tokens, so a step
+     * that also carries a few guessed tokens costs little more than one that does not. A greedy sequence guesses its next
+     * tokens from its own text: where its last tokens occurred before (in the prompt or in what it wrote), what followed
+     * them then (a model quoting or editing its input, repeating a name, a code identifier, a list's format). The step
+     * computes logits at the sequence's last token and at each guess; the guesses the model's own argmax confirms are
+     * kept, plus the argmax after the last one kept, so a step yields 1 to k + 1 tokens. Every row's logits have the bits
+     * they would have in any other batch (the kernels are batch-invariant), so the tokens are exactly those of decoding
+     * one at a time. Keys and values of refused guesses are overwritten by the next step.
+     */
+
+    /** Drafting only while this few sequences decode: past it a step is bound by arithmetic and guesses cost their share. */
+    static final int DRAFT_MAX_SEQUENCES = 2;
+    /** Longest and shortest run of last tokens looked for earlier in the text. */
+    static final int DRAFT_MAX_MATCH = 4;
+    static final int DRAFT_MIN_MATCH = 2;
+    /** Most steps a sequence skips drafting after refused drafts (the pause doubles from 1 with each refusal). */
+    static final int DRAFT_MAX_PAUSE = 16;
+
+    /**
+     * Writes up to {@code max} draft tokens for {@code s} past its length (and into {@code s.draft}) and returns how many:
+     * the tokens that followed the latest earlier occurrence of its last {@value #DRAFT_MAX_MATCH} tokens (or fewer, down
+     * to {@value #DRAFT_MIN_MATCH}). None for requests whose tokens are not the argmax alone (sampling, constraints,
+     * logprobs), near the end of their budget or the context, or while pausing after a refused draft.
+     */
+    private int draft(Sequence s, int max) {
+        GenerationRequest q = s.request;
+        if (!q.sampling().greedy() || q.constraint() != null || q.logprobs() || s.sampler.modifiesLogits() || s.pooling != null) {
+            return 0;
+        }
+        if (s.draftPause > 0) {
+            s.draftPause--;
+            return 0;
+        }
+        int len = s.length;
+        max = Math.min(Math.min(max, s.draftLimit), Math.min(q.maxTokens() - s.generated - 1, config.maxContext() - len - 1));
+        if (max <= 0) {
+            return 0;
+        }
+        int[] t = s.tokens;
+        for (int n = Math.min(DRAFT_MAX_MATCH, len - 1); n >= DRAFT_MIN_MATCH; n--) {
+            int start = len - n; // the pattern: t[start .. len)
+            for (int j = start - 1; j >= 0; j--) { // the latest earlier occurrence t[j .. j + n)
+                int m = 0;
+                while (m < n && t[j + m] == t[start + m]) m++;
+                if (m < n) continue;
+                int k = Math.min(max, len - (j + n));
+                if (s.draft.length < k) s.draft = new int[config.draftTokens()];
+                System.arraycopy(t, j + n, s.draft, 0, k);
+                s.ensureRoom(k);
+                System.arraycopy(s.draft, 0, s.tokens, len, k);
+                return k;
+            }
+        }
+        return 0;
     }
 
     private int schedulePrefills(List<Sequence> seqs, List<Integer> lens, int budget) {
@@ -447,6 +515,7 @@ public final class Engine implements AutoCloseable {
         s.blockCount = 0;
         s.computed = 0;
         s.published = 0;
+        s.drafted = 0;
         s.pooled = null; // an embedding preempted midway pools again from its first token
         s.poolWeight = 0;
         updateGauges();
@@ -463,7 +532,7 @@ public final class Engine implements AutoCloseable {
         int rowsWanted = 0;
         for (int i = 0; i < seqs.size(); i++) {
             n += lens.get(i);
-            rowsWanted += seqs.get(i).wantsPromptLogprobs() ? lens.get(i) : 1;
+            rowsWanted += seqs.get(i).wantsPromptLogprobs() || seqs.get(i).drafted > 0 ? lens.get(i) : 1;
         }
         int[] tokens = new int[n];
         int[] positions = new int[n];
@@ -494,7 +563,7 @@ public final class Engine implements AutoCloseable {
                         stateRows[sr] = t;
                         stateSeq[sr++] = i;
                     }
-                } else if (p == s.length - 1) {
+                } else if (p >= s.length - 1) { // the last token, and each draft token after it
                     rows[r] = t;
                     rowSeq[r] = i;
                     rowTarget[r++] = -1;
@@ -534,7 +603,8 @@ public final class Engine implements AutoCloseable {
         }
         for (int i = 0; i < seqs.size(); i++) {
             Sequence s = seqs.get(i);
-            s.computed += lens.get(i);
+            s.computed += lens.get(i) - s.drafted; // a draft's keys and values count once its tokens are confirmed, below
+            s.draftBase = s.computed - 1;          // the position of its first logits row
             publish(s);
             if (s.pooling != null && s.computed == s.length) {
                 s.handle.emit(new GenerationEvent.Embedding(s.embedding()));
@@ -542,8 +612,12 @@ public final class Engine implements AutoCloseable {
             }
         }
         long now = System.nanoTime();
+        Sequence skip = null; // a drafting sequence whose remaining rows this step are void (a draft token refused, or it ended)
         for (int k = 0; k < r; k++) {
             Sequence s = seqs.get(rowSeq[k]);
+            if (s == skip) {
+                continue;
+            }
             int off = k * vocab;
             float logZ = s.request.logprobs() ? logprobs.logSumExp(logits, off, vocab) : Float.NaN;
             int topN = s.request.topLogprobs();
@@ -589,14 +663,45 @@ public final class Engine implements AutoCloseable {
             }
             s.handle.emit(new GenerationEvent.Token(token, logprob, top));
             stats.generatedTokens.incrementAndGet();
+            boolean ended = true;
             if ((!s.request.ignoreEos() && s.request.stopTokenIds().contains(token)) || (constraint != null && constraint.complete())) {
                 finish(s, FinishReason.STOP, null);
             } else if (s.generated >= s.request.maxTokens()) {
                 finish(s, FinishReason.LENGTH, null);
             } else if (s.length >= config.maxContext()) {
                 finish(s, FinishReason.CONTEXT_LENGTH, "reached the context length of " + config.maxContext() + " tokens");
+            } else {
+                ended = false;
+            }
+            if (s.drafted > 0) {
+                // row d of this sequence's rows read draft tokens 0 .. d-1; its token confirms draft token d, or ends the step
+                int d = positions[rows[k]] - s.draftBase;
+                boolean confirmed = !ended && d < s.drafted && token == s.draft[d];
+                if (confirmed) {
+                    s.computed++; // the draft token's keys and values, computed this step, are now the sequence's
+                    stats.draftAccepted.incrementAndGet();
+                } else {
+                    if (!ended) {
+                        settleDraft(s, d);
+                    }
+                    skip = s;
+                }
             }
         }
+    }
+
+    /** After a drafting sequence's step confirmed {@code confirmed} draft tokens: its pause, and its new full blocks cached. */
+    private void settleDraft(Sequence s, int confirmed) {
+        if (confirmed == 0) {
+            s.draftPause = s.draftBackoff = Math.min(DRAFT_MAX_PAUSE, Math.max(1, 2 * s.draftBackoff));
+        } else {
+            s.draftBackoff = 0;
+        }
+        // Each guessed token costs a row of arithmetic (the LM head's too): draft about one more than the last step kept,
+        // twice as many after a draft kept whole.
+        s.draftLimit = confirmed == s.drafted ? Math.min(EngineConfig.MAX_DRAFT_TOKENS, 2 * s.draftLimit) : confirmed + 1;
+        s.drafted = 0;
+        publish(s);
     }
 
     /** Above this rate of refused draws a constrained sequence takes the exact LM head rather than the screen. */

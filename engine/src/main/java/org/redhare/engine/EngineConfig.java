@@ -20,9 +20,11 @@ import org.redhare.model.CausalLM;
  * @param maxWaiting     requests queued (not yet running, preempted ones included) at most; past it
  *                       {@link Engine#submit} throws {@link EngineOverloadedException}
  * @param prefixCaching  keep full KV blocks keyed by their token prefix and reuse them for prompts that start the same way
+ * @param draftTokens    most tokens a greedy sequence drafts per step from its own text (prompt lookup decoding: see
+ *                       {@link Engine}); 0 turns drafting off
  */
 public record EngineConfig(int maxContext, int kvCacheTokens, KvDtype kvDtype, int blockSize, int maxBatchTokens, int maxRunning,
-                           boolean prefillFirst, int maxWaiting, boolean prefixCaching) {
+                           boolean prefillFirst, int maxWaiting, boolean prefixCaching, int draftTokens) {
     /** Queue bound when none is given: deep enough for bursts, bounded so memory and latency stay bounded. */
     public static final int DEFAULT_MAX_WAITING = 1024;
     public static final int DEFAULT_BLOCK_SIZE = 16;
@@ -34,6 +36,24 @@ public record EngineConfig(int maxContext, int kvCacheTokens, KvDtype kvDtype, i
         if (maxBatchTokens < 1) throw new IllegalArgumentException("--max-batch-tokens must be positive, got " + maxBatchTokens);
         if (maxRunning < 1) throw new IllegalArgumentException("--max-running must be positive, got " + maxRunning);
         if (maxWaiting < 1) throw new IllegalArgumentException("--max-waiting must be positive, got " + maxWaiting);
+        if (draftTokens < 0 || draftTokens > MAX_DRAFT_TOKENS) {
+            throw new IllegalArgumentException("--draft-tokens must be in [0, " + MAX_DRAFT_TOKENS + "], got " + draftTokens);
+        }
+    }
+
+    /** Most draft tokens a step may carry per sequence. */
+    public static final int MAX_DRAFT_TOKENS = 16;
+
+    /** Without drafting. */
+    public EngineConfig(int maxContext, int kvCacheTokens, KvDtype kvDtype, int blockSize, int maxBatchTokens, int maxRunning,
+                        boolean prefillFirst, int maxWaiting, boolean prefixCaching) {
+        this(maxContext, kvCacheTokens, kvDtype, blockSize, maxBatchTokens, maxRunning, prefillFirst, maxWaiting, prefixCaching, 0);
+    }
+
+    /** The same limits, with greedy sequences drafting up to {@code draftTokens} tokens a step (0: none). */
+    public EngineConfig withDraftTokens(int draftTokens) {
+        return new EngineConfig(maxContext, kvCacheTokens, kvDtype, blockSize, maxBatchTokens, maxRunning, prefillFirst, maxWaiting,
+                prefixCaching, draftTokens);
     }
 
     /** The limits without queue bound or prefix caching choices: {@link #DEFAULT_MAX_WAITING}, prefix caching on. */

@@ -19,6 +19,8 @@ public final class EngineStats {
     final AtomicLong prefixQueriedTokens = new AtomicLong();
     final AtomicLong prefixHitTokens = new AtomicLong();
     final AtomicLong rejected = new AtomicLong();
+    final AtomicLong draftTokens = new AtomicLong();
+    final AtomicLong draftAccepted = new AtomicLong();
     final AtomicLong steps = new AtomicLong();
     final AtomicLong stepTokens = new AtomicLong();
     final AtomicLong stepNanos = new AtomicLong();
@@ -49,6 +51,9 @@ public final class EngineStats {
     /** Prompt tokens of the requests started (each request counted once, however often it is preempted). */
     public long promptTokens() { return promptTokens.get(); }
     public long generatedTokens() { return generatedTokens.get(); }
+    /** Tokens greedy sequences drafted from their own text, and how many of them the model confirmed. */
+    public long draftTokens() { return draftTokens.get(); }
+    public long draftAccepted() { return draftAccepted.get(); }
     /** Tokens looked up in the prefix cache when sequences were admitted. */
     public long prefixQueriedTokens() { return prefixQueriedTokens.get(); }
     /** Of those, tokens whose keys/values were found cached (not computed). */

@@ -37,6 +37,13 @@ final class Sequence {
     final int poolSkip;           // leading tokens left out of the pooling
     double[] pooled;              // [hidden]: sums, or maxima, or the chosen token's state
     double poolWeight;            // tokens (or position weights) folded in
+    // Drafting (prompt lookup): this step's draft tokens, also written into tokens[length ..) for the forward pass.
+    int[] draft = new int[0];
+    int drafted;                  // draft tokens in this step (0: a plain decode token)
+    int draftBase;                // position of this step's first logits row (the last token before the draft)
+    int draftPause;               // steps to skip drafting after a draft the model refused
+    int draftBackoff;             // the next pause after a refusal (doubles, up to a limit; reset by an accepted draft)
+    int draftLimit = 2;           // most draft tokens the next step takes (grows while drafts are kept whole)
 
     Sequence(GenerationHandle handle, GenerationRequest request, int vocab, long now) {
         this(handle, request, vocab, now, null, 0);
@@ -72,6 +79,13 @@ final class Sequence {
         }
         tokens[length++] = token;
         generated++;
+    }
+
+    /** Room for {@code n} tokens past {@link #length} in {@link #tokens}. */
+    void ensureRoom(int n) {
+        if (length + n > tokens.length) {
+            tokens = Arrays.copyOf(tokens, Math.max(tokens.length * 2, length + n));
+        }
     }
 
     void addBlock(int b) {

@@ -90,6 +90,7 @@ public final class LocalModel implements AutoCloseable {
         private String kvCacheMemory = "2GiB";
         private KvDtype kvDtype = KvDtype.F32;
         private int maxRunning = 32;
+        private int draftTokens;
         private Quantization quantize = Quantization.NONE;
         private String name;
         private boolean warmUp = true;
@@ -129,6 +130,18 @@ public final class LocalModel implements AutoCloseable {
         public Builder maxRunning(int n) {
             if (n < 1) throw new IllegalArgumentException("maxRunning must be positive, got " + n);
             this.maxRunning = n;
+            return this;
+        }
+
+        /**
+         * Greedy requests guess up to this many tokens a step from their own text and keep those the model confirms (prompt
+         * lookup decoding: the same tokens, fewer steps where the reply repeats its input); 0 turns it off (the default).
+         */
+        public Builder draftTokens(int n) {
+            if (n < 0 || n > EngineConfig.MAX_DRAFT_TOKENS) {
+                throw new IllegalArgumentException("draftTokens must be in [0, " + EngineConfig.MAX_DRAFT_TOKENS + "], got " + n);
+            }
+            this.draftTokens = n;
             return this;
         }
 
@@ -174,7 +187,7 @@ public final class LocalModel implements AutoCloseable {
                     throw new IllegalArgumentException("a context of " + ctx + " tokens exceeds the model's " + model.config().contextLength());
                 }
                 EngineConfig ec = EngineConfig.forKvMemory(kvBytes, model.kvLayout().bytesPerToken(kvDtype), ctx, kvDtype, 512, maxRunning,
-                        EngineConfig.DEFAULT_MAX_WAITING, true);
+                        EngineConfig.DEFAULT_MAX_WAITING, true).withDraftTokens(draftTokens);
                 PromptFormatter formatter = PromptFormatters.forModel(path, served);
                 if (warmUp) {
                     org.redhare.model.WarmUp.run(model, kvDtype);
