@@ -176,6 +176,10 @@ final class GenerateCommand implements Callable<Integer> {
                     tm.put("generated_tokens", fin.usage().completionTokens());
                     tm.put("decode_ms", fin.usage().decodeNanos() / 1e6);
                     tm.put("decode_tokens_per_second", fin.usage().decodeTokensPerSecond());
+                    if (engine.config().draftTokens() > 0) {
+                        tm.put("draft_tokens", engine.stats().draftTokens());
+                        tm.put("draft_accepted", engine.stats().draftAccepted());
+                    }
                     out.println(m.writeValueAsString(o));
                 }
                 return fin.reason() == org.redhare.engine.FinishReason.ERROR ? 1 : 0;

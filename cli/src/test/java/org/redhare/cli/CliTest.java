@@ -40,6 +40,16 @@ class CliTest {
         assertThat(o.path("tokens").toString()).isEqualTo(c.path("greedy").path("new_tokens").toString());
         assertThat(o.path("finish_reason").asText()).isEqualTo("length");
         assertThat(o.path("timings").path("decode_tokens_per_second").asDouble()).isPositive();
+        // drafting from the text's own repeats (prompt lookup) gives the same greedy tokens
+        CliRunner.Result d = CliRunner.run("generate", "--model", fx.toString(), "--tokens", ids(c.path("prompt_ids")),
+                "--temperature", "0", "--max-tokens", "16", "--ignore-eos", "--json", "--threads", "2", "--draft-tokens", "8");
+        assertThat(d.exit()).as(d.err()).isZero();
+        JsonNode od = JSON.readTree(d.out());
+        assertThat(od.path("tokens").toString()).isEqualTo(c.path("greedy").path("new_tokens").toString());
+        assertThat(od.path("timings").has("draft_accepted")).isTrue();
+        CliRunner.Result bad = CliRunner.run("generate", "--model", fx.toString(), "--tokens", "5,6", "--draft-tokens", "99");
+        assertThat(bad.exit()).isNotZero();
+        assertThat(bad.err()).contains("--draft-tokens must be in [0, 16]");
     }
 
     @Test
