@@ -109,7 +109,29 @@ final class GenerationApi {
         if (kw != null) {
             extra.putAll(json.convertValue(kw, Map.class));
         }
+        reasoningEffort(p.string("reasoning_effort"), extra);
         return model.formatter().renderChat(messages, tools, extra, choice);
+    }
+
+    static final java.util.Set<String> REASONING_EFFORTS = java.util.Set.of("none", "minimal", "low", "medium", "high");
+
+    /**
+     * OpenAI's {@code reasoning_effort} for open models: the template gets it as the variable {@code reasoning_effort}
+     * (templates that grade their reasoning read it), and "none" or "minimal" turn a hybrid model's thinking off
+     * ({@code enable_thinking: false}, Qwen3's switch) unless {@code chat_template_kwargs} says otherwise; "low",
+     * "medium" and "high" leave it on.
+     */
+    static void reasoningEffort(String effort, Map<String, Object> templateArgs) {
+        if (effort == null) {
+            return;
+        }
+        if (!REASONING_EFFORTS.contains(effort)) {
+            throw ApiException.invalid("reasoning_effort", "'reasoning_effort' must be one of none, minimal, low, medium, high; got \"" + effort + "\"");
+        }
+        templateArgs.putIfAbsent("reasoning_effort", effort);
+        if (effort.equals("none") || effort.equals("minimal")) {
+            templateArgs.putIfAbsent("enable_thinking", false);
+        }
     }
 
     /** {@code tool_choice}: "auto" (default), "none", "required", or {"type": "function", "function": {"name": ...}} naming a tool. */

@@ -100,6 +100,13 @@ final class ResponsesApi {
         }
         ObjectNode c = json.createObjectNode();
         c.put("model", p.has("model") ? p.string("model") : modelName);
+        ObjectNode reasoning = p.object("reasoning");
+        if (reasoning != null && reasoning.hasNonNull("effort")) { // reasoning.summary is accepted: the reasoning comes whole
+            if (!reasoning.get("effort").isTextual()) {
+                throw ApiException.invalid("reasoning.effort", "'reasoning.effort' must be a string (none, minimal, low, medium, high)");
+            }
+            c.put("reasoning_effort", reasoning.get("effort").asText());
+        }
         ArrayNode messages = c.putArray("messages");
         String instructions = p.string("instructions");
         if (instructions != null) {

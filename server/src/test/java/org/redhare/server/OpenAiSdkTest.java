@@ -310,4 +310,42 @@ class OpenAiSdkTest {
             }
         }
     }
+
+    /**
+     * reasoning_effort as open models take it: "none" and "minimal" turn Qwen3's thinking off as enable_thinking=false
+     * does (the same prompt, token for token), the others leave the prompt as it was; chat_template_kwargs wins; the
+     * Responses API's reasoning.effort does the same; a value OpenAI does not define is a 400.
+     */
+    @Test
+    void reasoningEffortSwitchesAHybridModelsThinking() throws Exception {
+        String msgs = "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]";
+        java.util.function.Function<String, String> tokens = extra -> {
+            try {
+                var r = ts.post("/tokenize", "{" + msgs + extra + "}", "Authorization", "Bearer sekrit");
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                return new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body()).path("tokens").toString();
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        };
+        String plain = tokens.apply("");
+        String off = tokens.apply(",\"chat_template_kwargs\":{\"enable_thinking\":false}");
+        assertThat(off).isNotEqualTo(plain);
+        assertThat(tokens.apply(",\"reasoning_effort\":\"none\"")).isEqualTo(off);
+        assertThat(tokens.apply(",\"reasoning_effort\":\"minimal\"")).isEqualTo(off);
+        assertThat(tokens.apply(",\"reasoning_effort\":\"high\"")).isEqualTo(plain);
+        assertThat(tokens.apply(",\"reasoning_effort\":\"none\",\"chat_template_kwargs\":{\"enable_thinking\":true}")).isEqualTo(plain);
+        var bad = ts.post("/v1/chat/completions", "{\"model\":\"tiny\"," + msgs + ",\"reasoning_effort\":\"extreme\"}",
+                "Authorization", "Bearer sekrit");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(bad.body()).contains("reasoning_effort").contains("none, minimal, low, medium, high");
+        // the Responses API: the prompt with thinking off is longer by the empty think block the template adds
+        LocalApi local = new LocalApi(new ServedModel(ts.engine, ts.formatter), "tiny");
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var req = json.readTree("{\"input\":\"Hi\",\"max_output_tokens\":1}");
+        var reqOff = json.readTree("{\"input\":\"Hi\",\"max_output_tokens\":1,\"reasoning\":{\"effort\":\"none\"}}");
+        int offLength = new com.fasterxml.jackson.databind.ObjectMapper().readTree(off).size();
+        assertThat(local.response(reqOff).at("/usage/input_tokens").asInt()).isEqualTo(offLength)
+                .isGreaterThan(local.response(req).at("/usage/input_tokens").asInt());
+    }
 }
