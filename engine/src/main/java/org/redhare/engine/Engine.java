@@ -147,6 +147,14 @@ public final class Engine implements AutoCloseable {
             throw new IllegalStateException("the engine is shut down");
         }
         int[] input = request.input();
+        checkEmbedding(input);
+        GenerationRequest g = new GenerationRequest(input, SamplingParams.GREEDY, 1, java.util.Set.of(), true);
+        return enqueue(new Sequence(new GenerationHandle(ids.incrementAndGet()), g, model.vocabSize(), System.nanoTime(), request.pooling(),
+                request.skip()));
+    }
+
+    /** Throws the {@link InvalidRequestException} {@link #embed} would for this input (too long, a token outside the vocabulary). */
+    public void checkEmbedding(int[] input) {
         if (input.length > config.maxContext()) {
             throw new InvalidRequestException("the input has " + input.length + " tokens but the context holds " + config.maxContext()
                     + ": shorten the input or raise the context size");
@@ -161,9 +169,6 @@ public final class Engine implements AutoCloseable {
                 throw new InvalidRequestException("token id " + t + " is outside the model's vocabulary [0, " + vocab + ")");
             }
         }
-        GenerationRequest g = new GenerationRequest(input, SamplingParams.GREEDY, 1, java.util.Set.of(), true);
-        return enqueue(new Sequence(new GenerationHandle(ids.incrementAndGet()), g, vocab, System.nanoTime(), request.pooling(),
-                request.skip()));
     }
 
     /** Takes a place in the queue, or fails when {@link EngineConfig#maxWaiting()} requests already wait. */

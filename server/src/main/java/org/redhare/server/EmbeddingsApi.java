@@ -29,6 +29,8 @@ import org.redhare.model.EmbeddingConfig;
 final class EmbeddingsApi {
     /** Most inputs one request may hold (OpenAI's limit). */
     static final int MAX_INPUTS = 2048;
+    /** Most inputs of one request in the engine at a time. */
+    static final int IN_FLIGHT = 64;
 
     private final ObjectMapper json;
     private final ServerMetrics metrics;
@@ -78,24 +80,41 @@ final class EmbeddingsApi {
         metrics.prompt(promptTokens);
         List<GenerationHandle> handles = new ArrayList<>();
         try {
-            for (Input in : inputs) {
+            // Every input is checked before any runs: a bad one refuses the request at once, whole.
+            for (int i = 0; i < inputs.size(); i++) {
                 try {
-                    GenerationHandle h = model.engine().embed(new EmbeddingRequest(in.ids(), cfg.pooling(), in.skip()));
-                    handles.add(h);
-                    active.add(h);
+                    model.engine().checkEmbedding(inputs.get(i).ids());
                 } catch (InvalidRequestException e) {
-                    throw ApiException.invalid("input", (inputs.size() > 1 ? "input " + handles.size() + ": " : "") + e.getMessage());
-                } catch (EngineOverloadedException e) {
-                    throw ApiException.overloaded(e.getMessage(), e.retryAfterSeconds());
-                } catch (IllegalStateException e) {
-                    throw ApiException.unavailable("the server is shutting down: retry against another instance", 5);
+                    throw ApiException.invalid("input", (inputs.size() > 1 ? "input " + i + ": " : "") + e.getMessage());
                 }
             }
             ObjectNode o = json.createObjectNode();
             o.put("object", "list");
             ArrayNode data = o.putArray("data");
-            for (int i = 0; i < handles.size(); i++) {
+            // At most a window of one request's inputs in the engine at a time (IN_FLIGHT, or half the engine's queue): a
+            // request of thousands neither fills the queue (which would refuse it, and everyone else, with a 429) nor
+            // holds back others' requests. A full queue refuses the request only when none of its inputs is in flight.
+            int window = Math.max(1, Math.min(IN_FLIGHT, model.engine().config().maxWaiting() / 2));
+            for (int i = 0; i < inputs.size(); i++) {
+                while (handles.size() < inputs.size() && handles.size() < i + window) {
+                    Input in = inputs.get(handles.size());
+                    try {
+                        GenerationHandle h = model.engine().embed(new EmbeddingRequest(in.ids(), cfg.pooling(), in.skip()));
+                        handles.add(h);
+                        active.add(h);
+                    } catch (InvalidRequestException e) {
+                        throw ApiException.invalid("input", (inputs.size() > 1 ? "input " + handles.size() + ": " : "") + e.getMessage());
+                    } catch (EngineOverloadedException e) {
+                        if (handles.size() > i) {
+                            break; // others' requests fill the queue: wait for one of ours to finish, then submit again
+                        }
+                        throw ApiException.overloaded(e.getMessage(), e.retryAfterSeconds());
+                    } catch (IllegalStateException e) {
+                        throw ApiException.unavailable("the server is shutting down: retry against another instance", 5);
+                    }
+                }
                 GenerationHandle.EmbeddingResult r = handles.get(i).awaitEmbedding();
+                active.remove(handles.get(i));
                 if (r.vector() == null) {
                     if (r.finished().reason() == FinishReason.CANCELLED) {
                         throw ApiException.unavailable("the server is shutting down: retry against another instance", 5);

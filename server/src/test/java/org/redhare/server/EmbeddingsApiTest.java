@@ -206,4 +206,30 @@ class EmbeddingsApiTest {
         assertThatThrownBy(() -> refuses.embeddings(JSON.createObjectNode().put("input", "x")))
                 .isInstanceOf(ApiException.class).hasMessageContaining("Dense");
     }
+
+    /** A request of more inputs than the engine's queue holds runs them a window at a time instead of being refused. */
+    @Test
+    void manyMoreInputsThanTheQueueHoldsAllComeBackInOrder() throws Exception {
+        try (org.redhare.core.Parallel pool = new org.redhare.core.Parallel(1);
+             org.redhare.model.CausalLM m = org.redhare.model.ModelLoader.load(TextModels.qwen3(), pool);
+             org.redhare.engine.Engine small = new org.redhare.engine.Engine(m,
+                     new org.redhare.engine.EngineConfig(256, 1024, org.redhare.core.attention.KvDtype.F32, 16, 256, 4, false, 4, true))) {
+            LocalApi api = new LocalApi(new ServedModel(small, ts.formatter), "tiny");
+            ObjectNode body = JSON.createObjectNode();
+            var arr = body.putArray("input");
+            for (int i = 0; i < 150; i++) {
+                arr.addArray().add(10 + i % 7).add(20 + i).add(30 + i % 11);
+            }
+            JsonNode r = api.embeddings(body);
+            assertThat(r.path("data")).hasSize(150);
+            for (int i : new int[] {0, 77, 149}) {
+                assertThat(r.path("data").get(i).path("index").asInt()).isEqualTo(i);
+                float[] raw = small.embed(new EmbeddingRequest(new int[] {10 + i % 7, 20 + i, 30 + i % 11}, Pooling.LAST)).awaitEmbedding().vector();
+                assertThat(JSON.treeToValue(r.path("data").get(i).path("embedding"), float[].class))
+                        .containsExactly(EmbeddingsApi.finish(raw, null, true));
+            }
+            assertThat(small.stats().rejected()).isZero();
+            assertThat(small.usedBlocks()).isZero();
+        }
+    }
 }
