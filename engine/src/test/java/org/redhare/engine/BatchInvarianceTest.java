@@ -28,7 +28,7 @@ class BatchInvarianceTest {
     @Test
     void f32LogitsDoNotDependOnTheBatch() throws Exception {
         try (Parallel pool = new Parallel(2)) {
-            for (String arch : new String[] {"llama", "qwen2", "qwen3"}) {
+            for (String arch : new String[] {"llama", "qwen2", "qwen3", "glm4"}) {
                 Path dir = tmp.resolve(arch);
                 SyntheticModel.write(SyntheticModel.withArch(SyntheticModel.shape("tiny"), arch), DType.F32, dir, 11, (a, b) -> {});
                 try (CausalLM model = ModelLoader.load(dir, pool)) {

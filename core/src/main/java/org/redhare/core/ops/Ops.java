@@ -91,15 +91,20 @@ public final class Ops {
 
     /** SwiGLU with gate and up in separate arrays ({@code [n, dim]} each); exp from {@link VectorMath}. */
     public static void siluMul(float[] gate, float[] up, int len, float[] out) {
+        siluMul(gate, 0, up, 0, len, out, 0);
+    }
+
+    /** {@code out[o + i] = silu(gate[g + i]) * up[u + i]} for {@code i < len}. */
+    public static void siluMul(float[] gate, int g, float[] up, int u, int len, float[] out, int o) {
         int i = 0;
         for (; i + L <= len; i += L) {
-            FloatVector a = FloatVector.fromArray(F, gate, i);
+            FloatVector a = FloatVector.fromArray(F, gate, g + i);
             FloatVector e = VectorMath.exp(a.neg());
-            a.div(e.add(1f)).mul(FloatVector.fromArray(F, up, i)).intoArray(out, i);
+            a.div(e.add(1f)).mul(FloatVector.fromArray(F, up, u + i)).intoArray(out, o + i);
         }
         for (; i < len; i++) {
-            float a = gate[i];
-            out[i] = a / (1f + VectorMath.exp(-a)) * up[i];
+            float a = gate[g + i];
+            out[o + i] = a / (1f + VectorMath.exp(-a)) * up[u + i];
         }
     }
 

@@ -3,24 +3,44 @@ package org.redhare.model.layers;
 import org.redhare.core.matrix.WeightMatrix;
 import org.redhare.core.ops.Ops;
 
-/** SwiGLU feed-forward: {@code down(silu(gate(x)) * up(x))}. Also one expert of a mixture. */
+/**
+ * SwiGLU feed-forward: {@code down(silu(gate(x)) * up(x))}. Also one expert of a mixture. The gate and up projections
+ * are two matrices, or one fused {@code [2 * inter, hidden]} matrix whose first half of rows is the gate (GLM's
+ * {@code gate_up_proj}), computed in one pass.
+ */
 public final class GatedMlp implements Block {
-    private final WeightMatrix gate; // [inter, hidden]
-    private final WeightMatrix up;   // [inter, hidden]
-    private final WeightMatrix down; // [hidden, inter]
+    private final WeightMatrix gate;   // [inter, hidden], or null when fused
+    private final WeightMatrix up;     // [inter, hidden], or null when fused
+    private final WeightMatrix gateUp; // [2 * inter, hidden] when fused, else null
+    private final WeightMatrix down;   // [hidden, inter]
+    private final int inter;
     private final int gSlot;
     private final int uSlot;
 
     public GatedMlp(WeightMatrix gate, WeightMatrix up, WeightMatrix down, Workspace ws) {
+        this(gate, up, null, down, ws);
+    }
+
+    /** The fused form: {@code gateUp}'s rows {@code [0, inter)} are the gate, {@code [inter, 2 * inter)} the up projection. */
+    public static GatedMlp fused(WeightMatrix gateUp, WeightMatrix down, Workspace ws) {
+        if (gateUp.rows() != 2 * down.cols()) {
+            throw new IllegalArgumentException("a fused gate/up matrix has 2 x " + down.cols() + " rows, got " + gateUp.rows());
+        }
+        return new GatedMlp(null, null, gateUp, down, ws);
+    }
+
+    private GatedMlp(WeightMatrix gate, WeightMatrix up, WeightMatrix gateUp, WeightMatrix down, Workspace ws) {
         this.gate = gate;
         this.up = up;
+        this.gateUp = gateUp;
         this.down = down;
+        this.inter = down.cols();
         this.gSlot = ws.slot("mlp.gate");
         this.uSlot = ws.slot("mlp.up");
     }
 
     public int intermediate() {
-        return gate.rows();
+        return inter;
     }
 
     @Override
@@ -30,7 +50,16 @@ public final class GatedMlp implements Block {
 
     /** Runs {@code n} rows of {@code in} (used by experts on their gathered tokens). */
     public void forward(LayerContext ctx, float[] in, int n, float[] out) {
-        int inter = gate.rows();
+        if (gateUp != null) {
+            float[] gu = ctx.workspace.get(uSlot, n * 2 * inter);
+            float[] g = ctx.workspace.get(gSlot, n * inter);
+            gateUp.multiply(ctx.pool, in, n, gu);
+            for (int t = 0; t < n; t++) {
+                Ops.siluMul(gu, t * 2 * inter, gu, t * 2 * inter + inter, inter, g, t * inter);
+            }
+            down.multiply(ctx.pool, g, n, out);
+            return;
+        }
         float[] g = ctx.workspace.get(gSlot, n * inter);
         float[] u = ctx.workspace.get(uSlot, n * inter);
         gate.multiply(ctx.pool, in, n, g);
@@ -41,10 +70,10 @@ public final class GatedMlp implements Block {
 
     @Override
     public long decodeBytes() {
-        return gate.bytes() + up.bytes() + down.bytes();
+        return (gateUp != null ? gateUp.bytes() : gate.bytes() + up.bytes()) + down.bytes();
     }
 
     public long parameters() {
-        return 3L * gate.rows() * gate.cols();
+        return 3L * inter * down.rows();
     }
 }

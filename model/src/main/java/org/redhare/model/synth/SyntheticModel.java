@@ -41,6 +41,7 @@ public final class SyntheticModel {
             new Shape("llama-3.2-3b", "llama", 3072, 28, 24, 8, 128, 8192, 128256, true, 5e5, 131072, 1e-5, true),
             new Shape("qwen3-0.6b", "qwen3", 1024, 28, 16, 8, 128, 3072, 151936, true, 1e6, 40960, 1e-6, false),
             new Shape("qwen3-1.7b", "qwen3", 2048, 28, 16, 8, 128, 6144, 151936, true, 1e6, 40960, 1e-6, false),
+            new Shape("glm-4-9b", "glm4", 4096, 40, 32, 2, 128, 13696, 151552, false, 1e4, 32768, 1e-5, false),
             new Shape("tiny", "llama", 64, 2, 4, 2, 16, 128, 512, false, 1e4, 512, 1e-5, false));
 
     public static final List<DeepseekShape> DEEPSEEK_SHAPES = List.of(
@@ -146,7 +147,8 @@ public final class SyntheticModel {
         int h = s.hidden();
         int q = s.heads() * s.headDim();
         int kv = s.kvHeads() * s.headDim();
-        boolean bias = s.arch().equals("qwen2");
+        boolean glm = s.arch().equals("glm4");
+        boolean bias = s.arch().equals("qwen2") || glm;
         boolean qkNorm = s.arch().equals("qwen3");
         w.plainMatrix("model.embed_tokens.weight", s.vocab(), h);
         for (int l = 0; l < s.layers(); l++) {
@@ -166,7 +168,14 @@ public final class SyntheticModel {
             }
             w.linear(p + "self_attn.o_proj.weight", h, q);
             w.norm(p + "post_attention_layernorm.weight", h);
-            w.mlp(p + "mlp.", s.intermediate(), h);
+            if (glm) { // GLM-4: one fused gate/up matrix, and a norm after each block
+                w.norm(p + "post_self_attn_layernorm.weight", h);
+                w.norm(p + "post_mlp_layernorm.weight", h);
+                w.linear(p + "mlp.gate_up_proj.weight", 2 * s.intermediate(), h);
+                w.linear(p + "mlp.down_proj.weight", h, s.intermediate());
+            } else {
+                w.mlp(p + "mlp.", s.intermediate(), h);
+            }
         }
         w.norm("model.norm.weight", h);
         if (!s.tied()) {
@@ -253,12 +262,17 @@ public final class SyntheticModel {
             case "qwen2" -> "Qwen2ForCausalLM";
             case "qwen3" -> "Qwen3ForCausalLM";
             case "llama" -> "LlamaForCausalLM";
-            default -> throw new IllegalArgumentException("unknown arch '" + s.arch() + "': use qwen2, qwen3, llama or deepseek-v3");
+            case "glm4" -> "Glm4ForCausalLM";
+            default -> throw new IllegalArgumentException("unknown arch '" + s.arch() + "': use qwen2, qwen3, llama, glm4 or deepseek-v3");
         };
         ObjectNode c = common(json, cls, s.arch(), s.hidden(), s.layers(), s.heads(), s.kvHeads(), s.vocab(), s.maxPositions(), s.eps(),
                 s.ropeTheta(), s.tied(), dtype);
         c.put("intermediate_size", s.intermediate());
         c.put("head_dim", s.headDim());
+        if (s.arch().equals("glm4")) {
+            c.put("partial_rotary_factor", 0.5);
+            c.put("attention_bias", true);
+        }
         if (s.llama3Rope()) {
             ObjectNode r = c.putObject("rope_scaling");
             r.put("rope_type", "llama3");
