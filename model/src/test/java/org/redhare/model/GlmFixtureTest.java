@@ -16,11 +16,39 @@ import org.redhare.core.attention.PagedKvCache;
  * or swapping the fused gate/up halves each moves the logits by more than 10.
  */
 class GlmFixtureTest {
+    static Path fixture() throws Exception {
+        return Path.of(GlmFixtureTest.class.getResource("/fixtures/glm4-tiny").toURI());
+    }
+
     @Test
     void glm4MatchesTheReference() throws Exception {
-        Path dir = Path.of(GlmFixtureTest.class.getResource("/fixtures/glm4-tiny").toURI());
-        FixtureReference ref = FixtureReference.load(dir);
-        try (Parallel pool = new Parallel(2); CausalLM model = ModelLoader.load(dir, pool)) {
+        check(fixture());
+    }
+
+    /**
+     * Converted to GGUF as llama.cpp's converter lays glm4 out (the fused gate/up as one ffn_up, the block-output norms as
+     * post_attention_norm and post_ffw_norm, adjacent RoPE pairs unpermuted, rope.dimension_count for the partial
+     * rotation), the file reads back as the same model.
+     */
+    @Test
+    void glm4ConvertedToGgufMatchesTheReference(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path gguf = tmp.resolve("glm4-tiny.gguf");
+        try (var c = org.redhare.model.safetensors.SafetensorsCheckpoint.open(fixture())) {
+            org.redhare.model.gguf.GgufWriter.convert(c, ModelConfig.load(fixture()), org.redhare.model.quant.Quantization.NONE, gguf,
+                    (d, t) -> {});
+        }
+        try (org.redhare.model.gguf.GgufFile f = org.redhare.model.gguf.GgufFile.open(gguf)) {
+            assertThat(f.getString("general.architecture", null)).isEqualTo("glm4");
+            assertThat(f.tensor("blk.0.ffn_up.weight").dims()).containsExactly(64, 320);
+            assertThat(f.tensor("blk.1.post_ffw_norm.weight")).isNotNull();
+            assertThat(f.getLong("glm4.rope.dimension_count", -1)).isEqualTo(16);
+        }
+        check(gguf);
+    }
+
+    static void check(Path modelPath) throws Exception {
+        FixtureReference ref = FixtureReference.load(fixture());
+        try (Parallel pool = new Parallel(2); CausalLM model = ModelLoader.load(modelPath, pool)) {
             assertThat(model.config().architecture()).isEqualTo("Glm4ForCausalLM");
             int vocab = model.vocabSize();
             for (FixtureReference.Case c : ref.cases()) {

@@ -33,7 +33,9 @@ public final class GlmFamily implements Architecture {
             String p = "model.layers." + l + ".";
             int inter = c.intermediateSize();
             Block attention = w.gqa(p + "self_attn.", c.attentionBias(), false, rope);
-            Block mlp = GatedMlp.fused(w.matrix(p + "mlp.gate_up_proj.weight", 2 * inter, w.hidden),
+            // a GGUF file's glm4 names the fused matrix ffn_up, which reads as up_proj
+            String gateUp = w.weights.has(p + "mlp.gate_up_proj.weight") ? p + "mlp.gate_up_proj.weight" : p + "mlp.up_proj.weight";
+            Block mlp = GatedMlp.fused(w.matrix(gateUp, 2 * inter, w.hidden),
                     w.matrix(p + "mlp.down_proj.weight", w.hidden, inter), w.workspace);
             if (postNorms) {
                 attention = new PostNormed(attention, w.norm(p + "post_self_attn_layernorm.weight", w.hidden), w.eps);

@@ -42,9 +42,11 @@ public final class GgufCheckpoint implements Checkpoint {
             Map.entry("attn_k_norm", "self_attn.k_norm"),
             Map.entry("ffn_gate", "mlp.gate_proj"),
             Map.entry("ffn_up", "mlp.up_proj"),
-            Map.entry("ffn_down", "mlp.down_proj"));
+            Map.entry("ffn_down", "mlp.down_proj"),
+            Map.entry("post_attention_norm", "post_self_attn_layernorm"), // GLM-4's norms of each block's output
+            Map.entry("post_ffw_norm", "post_mlp_layernorm"));
     private static final Map<String, String> ARCHITECTURES = Map.of(
-            "llama", "LlamaForCausalLM", "qwen2", "Qwen2ForCausalLM", "qwen3", "Qwen3ForCausalLM");
+            "llama", "LlamaForCausalLM", "qwen2", "Qwen2ForCausalLM", "qwen3", "Qwen3ForCausalLM", "glm4", "Glm4ForCausalLM");
 
     private final GgufFile file;
     private final Map<String, TensorRef> tensors;

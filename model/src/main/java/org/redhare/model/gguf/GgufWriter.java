@@ -217,6 +217,9 @@ public final class GgufWriter {
         if (!m.matches()) {
             return null;
         }
+        if (m.group(2).equals("mlp.gate_up_proj")) {
+            return "blk." + m.group(1) + ".ffn_up." + m.group(3); // GLM's fused gate/up: llama.cpp's glm4 reads one ffn_up of 2 x n_ff rows
+        }
         for (var e : GgufCheckpoint.LAYER_NAMES.entrySet()) {
             if (e.getValue().equals(m.group(2))) {
                 return "blk." + m.group(1) + "." + e.getKey() + "." + m.group(3);
@@ -231,7 +234,7 @@ public final class GgufWriter {
     }
 
     /**
-     * Converts a Hugging Face checkpoint of a Llama (Mistral), Qwen2 or Qwen3 model to GGUF, laid out as llama.cpp's
+     * Converts a Hugging Face checkpoint of a Llama (Mistral), Qwen2, Qwen3 or GLM-4 model to GGUF, laid out as llama.cpp's
      * converter does, so llama.cpp and other GGUF readers load it as well as RedHare:
      * <ul>
      *   <li>linear weights in {@code q} (Q8_0, Q4_0, Q4_K or Q6_K, chosen by {@link QuantizingCheckpoint#quantizes}; a
@@ -239,7 +242,7 @@ public final class GgufWriter {
      *       or with {@link Quantization#NONE} every matrix in its own F32/F16/BF16 type (a tied head stays tied);
      *       norm weights and biases in F32;</li>
      *   <li>Llama's q/k projection rows permuted from the rotate-half layout to Meta's adjacent pairs, which
-     *       GGUF's llama architecture expects (Qwen keeps rotate-half);</li>
+     *       GGUF's llama architecture expects (Qwen keeps rotate-half; GLM-4's pairs are adjacent already, as llama.cpp's glm4 reads them);</li>
      *   <li>{@code llama3} RoPE scaling as the per-pair divisors tensor {@code rope_freqs.weight};
      *       {@code linear} and {@code yarn} as {@code rope.scaling.*} metadata;</li>
      *   <li>{@code extra} metadata added as given (the tokenizer, see the text module's GGUF vocabulary).</li>
@@ -361,9 +364,9 @@ public final class GgufWriter {
      */
     public static String architecture(ModelConfig config) {
         return switch (config.modelType()) {
-            case "qwen2", "qwen3" -> config.modelType();
+            case "qwen2", "qwen3", "glm4" -> config.modelType();
             case "llama", "mistral" -> "llama";
-            default -> throw new ModelLoadException("GGUF conversion supports llama, mistral, qwen2 and qwen3 models; got '"
+            default -> throw new ModelLoadException("GGUF conversion supports llama, mistral, qwen2, qwen3 and glm4 models; got '"
                     + config.modelType() + "'");
         };
     }

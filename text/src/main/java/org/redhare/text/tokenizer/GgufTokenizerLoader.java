@@ -39,7 +39,8 @@ public final class GgufTokenizerLoader {
     static {
         List<String> gpt2 = List.of(GPT2);
         for (String k : List.of("gpt-2", "phi-2", "mpt", "olmo", "roberta-bpe", "jina-es", "jina-de", "jais")) PRE.put(k, gpt2);
-        for (String k : List.of("llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral")) PRE.put(k, List.of(LLAMA3));
+        // GLM-4's ("glm4", "chatglm-bpe") is Llama 3's expression too
+        for (String k : List.of("llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral", "glm4", "chatglm-bpe")) PRE.put(k, List.of(LLAMA3));
         for (String k : List.of("qwen2", "deepseek-r1-qwen", "stablelm2", "megrez")) PRE.put(k, List.of(QWEN2));
         PRE.put("default", List.of("[\\p{P}\\$\\+<=>\\^~\\|]+", GPT2, "\\p{N}+", "[0-9][0-9][0-9]"));
         PRE.put("deepseek-llm", List.of("[\r\n]", DEEPSEEK_LLM_LETTERS, "\\s?[!-/:-~！-／：-～‘-‟　-。]+", "\\s+$",
