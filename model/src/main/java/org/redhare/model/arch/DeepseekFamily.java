@@ -63,11 +63,8 @@ public final class DeepseekFamily implements Architecture {
         MultiHeadLatentAttention.Mode mode = MultiHeadLatentAttention.Mode.valueOf(
                 System.getProperty(MLA_MODE_PROPERTY, "absorbed").toUpperCase(java.util.Locale.ROOT));
         int experts = raw.path("n_routed_experts").asInt(0);
-        int topK = raw.path("num_experts_per_tok").asInt(0);
         int firstDense = raw.path("first_k_dense_replace").asInt(0);
         int freq = raw.path("moe_layer_freq").asInt(1);
-        int moeInter = raw.path("moe_intermediate_size").asInt(0);
-        int shared = raw.path("n_shared_experts").asInt(0);
         String scoring = raw.path("scoring_func").asText("softmax");
         String topkMethod = raw.path("topk_method").asText("greedy");
         Router.GroupSelection groups = switch (topkMethod) {
@@ -81,10 +78,7 @@ public final class DeepseekFamily implements Architecture {
             case "softmax" -> Router.Scoring.SOFTMAX;
             default -> throw new ModelLoadException("scoring_func '" + scoring + "' is not supported; use softmax or sigmoid");
         };
-        int mtp = raw.path("num_nextn_predict_layers").asInt(0);
-        if (mtp > 0) {
-            LOG.log(System.Logger.Level.INFO, "skipping " + mtp + " multi-token-prediction layer(s) (model.layers." + c.numLayers() + ".*): not used for generation");
-        }
+        skipMtp(c);
         Decoder.Layer[] layers = new Decoder.Layer[c.numLayers()];
         for (int l = 0; l < layers.length; l++) {
             String p = "model.layers." + l + ".self_attn.";
@@ -103,20 +97,43 @@ public final class DeepseekFamily implements Architecture {
             if (experts == 0 || l < firstDense || l % freq != 0) {
                 ffn = w.mlp(m, c.intermediateSize());
             } else {
-                GatedMlp[] ex = new GatedMlp[experts];
-                for (int e = 0; e < experts; e++) {
-                    ex[e] = w.mlp(m + "experts." + e + ".", moeInter);
-                }
-                GatedMlp sharedMlp = shared > 0 ? w.mlp(m + "shared_experts.", moeInter * shared) : null;
-                float[] bias = w.weights.has(m + "gate.e_score_correction_bias") ? w.norm(m + "gate.e_score_correction_bias", experts) : null;
-                Router router = new Router(sc, experts, topK, raw.path("norm_topk_prob").asBoolean(false) && topK > 1,
-                        (float) raw.path("routed_scaling_factor").asDouble(1.0), groups, raw.path("n_group").asInt(1),
-                        raw.path("topk_group").asInt(1), bias);
-                ffn = new MixtureOfExperts(w.matrix(m + "gate.weight", experts, hidden), router, ex, sharedMlp, null, w.workspace);
+                ffn = routedExperts(w, m, sc, groups);
             }
             layers[l] = w.layer(l, attn, ffn);
         }
         return w.decoder(layers, new CausalLM.KvLayout(c.numLayers(), kvLora + ropeDim, 0));
+    }
+
+    /** Multi-token-prediction layers ({@code model.layers.N.*} past the last) are in the checkpoint but not run. */
+    static void skipMtp(ModelConfig c) {
+        int mtp = c.raw().path("num_nextn_predict_layers").asInt(0);
+        if (mtp > 0) {
+            LOG.log(System.Logger.Level.INFO, "skipping " + mtp + " multi-token-prediction layer(s) (model.layers." + c.numLayers() + ".*): not used for generation");
+        }
+    }
+
+    /**
+     * DeepSeek-V3's routed experts at {@code m} ("model.layers.N.mlp."): {@code n_routed_experts} SwiGLU experts of
+     * {@code moe_intermediate_size}, {@code num_experts_per_tok} chosen per token by the router {@code gate.weight} (with
+     * {@code e_score_correction_bias} when present, groups, {@code norm_topk_prob}, {@code routed_scaling_factor}), plus
+     * {@code n_shared_experts} shared ones as one MLP. GLM-4.5's MoE layers are the same.
+     */
+    static MixtureOfExperts routedExperts(Wiring w, String m, Router.Scoring scoring, Router.GroupSelection groups) {
+        var raw = w.config.raw();
+        int experts = raw.path("n_routed_experts").asInt(0);
+        int topK = raw.path("num_experts_per_tok").asInt(0);
+        int moeInter = raw.path("moe_intermediate_size").asInt(0);
+        int shared = raw.path("n_shared_experts").asInt(0);
+        GatedMlp[] ex = new GatedMlp[experts];
+        for (int e = 0; e < experts; e++) {
+            ex[e] = w.mlp(m + "experts." + e + ".", moeInter);
+        }
+        GatedMlp sharedMlp = shared > 0 ? w.mlp(m + "shared_experts.", moeInter * shared) : null;
+        float[] bias = w.weights.has(m + "gate.e_score_correction_bias") ? w.norm(m + "gate.e_score_correction_bias", experts) : null;
+        Router router = new Router(scoring, experts, topK, raw.path("norm_topk_prob").asBoolean(false) && topK > 1,
+                (float) raw.path("routed_scaling_factor").asDouble(1.0), groups, raw.path("n_group").asInt(1),
+                raw.path("topk_group").asInt(1), bias);
+        return new MixtureOfExperts(w.matrix(m + "gate.weight", experts, w.hidden), router, ex, sharedMlp, null, w.workspace);
     }
 
     private static int req(com.fasterxml.jackson.databind.JsonNode raw, String key) {
