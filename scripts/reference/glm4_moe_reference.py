@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Independent numpy (float64) reference of transformers' Glm4MoeForCausalLM forward pass (GLM-4.5 / GLM-4.5-Air /
-GLM-4.6), and a tiny random-weight fixture generator built on it.
+GLM-4.6), run on given weights.
 
-Usage: python3 scripts/reference/glm4_moe_reference.py <fixture-dir>
+Usage: python3 scripts/reference/glm4_moe_reference.py <fixture-dir> --weights <model.safetensors>
 
-Writes <fixture-dir>/config.json, <fixture-dir>/model.safetensors (BF16 weights plus the F32 router correction
-biases, written by hand) and <fixture-dir>/reference/{cases.json, logits_pN.f32}. Only python3 + numpy are needed.
-Deterministic.
+Reads <fixture-dir>/config.json and the weights (BF16, except the F32 router correction biases; parsed by hand and
+widened exactly to float64; written by model/src/test/java/org/redhare/model/GlmWeights.java, whose `main` writes
+them under a directory of your choice), and writes only <fixture-dir>/reference/{cases.json, logits_pN.f32}. Only
+python3 + numpy are needed. Deterministic.
 
 Semantics (from transformers src/transformers/models/glm4_moe/modeling_glm4_moe.py and configuration_glm4_moe.py,
 default RoPE from src/transformers/modeling_rope_utils.py):
@@ -44,57 +45,15 @@ default RoPE from src/transformers/modeling_rope_utils.py):
     and lists model.layers.46.* / model.layers.92.* in _keys_to_ignore_on_load_unexpected.
 """
 
+import argparse
+import hashlib
 import json
 import math
 import os
 import struct
-import sys
 
 import numpy as np
 
-# ----------------------------------------------------------------------------------------------------------
-# Configuration of the tiny model
-# ----------------------------------------------------------------------------------------------------------
-
-CONFIG = {
-    "architectures": ["Glm4MoeForCausalLM"],
-    "attention_bias": True,
-    "attention_dropout": 0.0,
-    "eos_token_id": [0],
-    "first_k_dense_replace": 1,
-    "head_dim": 32,
-    "hidden_act": "silu",
-    "hidden_size": 64,
-    "initializer_range": 0.02,
-    "intermediate_size": 160,
-    "max_position_embeddings": 4096,
-    "model_type": "glm4_moe",
-    "moe_intermediate_size": 32,
-    "n_group": 2,
-    "n_routed_experts": 8,
-    "n_shared_experts": 1,
-    "norm_topk_prob": True,
-    "num_attention_heads": 4,
-    "num_experts_per_tok": 2,
-    "num_hidden_layers": 3,
-    "num_key_value_heads": 2,
-    "num_nextn_predict_layers": 1,
-    "pad_token_id": 0,
-    "partial_rotary_factor": 0.5,
-    "rms_norm_eps": 1e-05,
-    "rope_scaling": None,
-    "rope_theta": 10000.0,
-    "routed_scaling_factor": 2.5,
-    "tie_word_embeddings": False,
-    "topk_group": 1,
-    "torch_dtype": "bfloat16",
-    "use_cache": True,
-    "use_qk_norm": True,
-    "vocab_size": 512,
-}
-
-WEIGHT_SEED = 5458              # chosen (scan of 5353..5502) so every routed expert of every MoE layer is used
-MTP_SEED = 9954                 # the unused MTP layer draws from its own stream (main weights independent of it)
 PROMPT_LENGTHS = [7, 23, 61]
 PROMPT_BASE_SEEDS = [7100, 8200, 9300]
 MIN_TOKEN_ID = 3
@@ -102,58 +61,22 @@ N_GREEDY = 16
 MIN_MARGIN = 0.1
 MIN_ROUTER_GAP = 1e-3
 MAX_DRAWS = 400
-TARGET_LOGIT_STD = 3.0
-ROUTER_BIAS_STD = 0.25          # see the note in make_weights()
-ROUTER_STD_SCALE = 1.0
 
 
 # ----------------------------------------------------------------------------------------------------------
-# BF16 rounding (round-to-nearest-even, directly from float64)  -- same as glm4_reference.py
+# BF16 -> float64 (exact: a bf16 value is the upper half of a float32)  -- same as glm4_reference.py
 # ----------------------------------------------------------------------------------------------------------
-
-def to_bf16_bits(x):
-    """float64 array -> uint16 bf16 bit patterns, round-to-nearest-even from the exact float64 value."""
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    assert np.all(np.isfinite(x))
-    # all our values are normal numbers well inside the bf16 range (no subnormals, no overflow)
-    ax = np.abs(x)
-    assert np.all((ax == 0) | ((ax > 1e-30) & (ax < 1e30))), "value outside the simple bf16 range"
-    b = x.view(np.uint64)
-    drop = 52 - 7                      # float64 mantissa bits -> bf16 mantissa bits
-    lsb = (b >> np.uint64(drop)) & np.uint64(1)
-    b = b + (np.uint64((1 << (drop - 1)) - 1) + lsb)
-    b = b & ~np.uint64((1 << drop) - 1)
-    r = b.view(np.float64)             # exactly representable in bf16 now, hence also in float32
-    f32 = r.astype(np.float32)
-    assert np.array_equal(f32.astype(np.float64), r)
-    bits32 = f32.view(np.uint32)
-    assert np.all((bits32 & np.uint32(0xFFFF)) == 0)
-    return (bits32 >> np.uint32(16)).astype(np.uint16)
-
 
 def bf16_bits_to_f64(bits):
     return (bits.astype(np.uint32) << np.uint32(16)).view(np.float32).astype(np.float64)
 
 
-def check_bf16_rounding():
-    one = 1.0
-    ulp = 2.0 ** -7                                    # bf16 spacing in [1, 2)
-    cases = {
-        one: one,
-        one + ulp: one + ulp,
-        one + ulp / 2: one,                            # tie -> even (1.0)
-        one + 3 * ulp / 2: one + 2 * ulp,              # tie -> even (1 + 2ulp)
-        one + ulp / 2 + 1e-12: one + ulp,              # just above the tie
-        -(one + ulp / 2 - 1e-12): -one,                # just below the tie
-        3.140625: 3.140625,
-        0.0: 0.0,
-    }
-    xs = np.array(list(cases.keys()))
-    want = np.array(list(cases.values()))
-    got = bf16_bits_to_f64(to_bf16_bits(xs))
-    assert np.array_equal(got, want), (got, want)
-    assert to_bf16_bits(np.array([1.0]))[0] == 0x3F80
-    assert to_bf16_bits(np.array([-2.0]))[0] == 0xC000
+def check_bf16_widening():
+    bits = np.array([0x3F80, 0xC000, 0x4049, 0x3F81, 0x0000, 0x8000, 0x7F7F, 0x0001], dtype=np.uint16)
+    want = [1.0, -2.0, 3.140625, 1.0 + 2.0 ** -7, 0.0, -0.0, 3.3895313892515355e38, 2.0 ** -133]
+    got = bf16_bits_to_f64(bits)
+    assert got.dtype == np.float64 and list(got) == want, got
+    assert math.copysign(1.0, got[5]) == -1.0
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -302,82 +225,52 @@ def forward(ids, W, cfg, trace=None):
 # Weights
 # ----------------------------------------------------------------------------------------------------------
 
-def layer_specs(cfg, l):
+def layer_shapes(cfg, l):
     H, I, Im = cfg["hidden_size"], cfg["intermediate_size"], cfg["moe_intermediate_size"]
     E, Is = cfg["n_routed_experts"], cfg["moe_intermediate_size"] * cfg["n_shared_experts"]
     nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
     pre = "model.layers.%d." % l
-    specs = [
-        (pre + "input_layernorm.weight", [H], ("norm",)),
-        (pre + "post_attention_layernorm.weight", [H], ("norm",)),
-        (pre + "self_attn.q_proj.weight", [nh * hd, H], ("normal", 1.0 / math.sqrt(H))),
-        (pre + "self_attn.q_proj.bias", [nh * hd], ("normal", 0.1)),
-        (pre + "self_attn.k_proj.weight", [nkv * hd, H], ("normal", 1.0 / math.sqrt(H))),
-        (pre + "self_attn.k_proj.bias", [nkv * hd], ("normal", 0.1)),
-        (pre + "self_attn.v_proj.weight", [nkv * hd, H], ("normal", 1.0 / math.sqrt(H))),
-        (pre + "self_attn.v_proj.bias", [nkv * hd], ("normal", 0.1)),
-        (pre + "self_attn.o_proj.weight", [H, nh * hd], ("normal", 1.0 / math.sqrt(nh * hd))),
-    ]
+    shapes = {
+        pre + "input_layernorm.weight": [H],
+        pre + "post_attention_layernorm.weight": [H],
+        pre + "self_attn.q_proj.weight": [nh * hd, H],
+        pre + "self_attn.q_proj.bias": [nh * hd],
+        pre + "self_attn.k_proj.weight": [nkv * hd, H],
+        pre + "self_attn.k_proj.bias": [nkv * hd],
+        pre + "self_attn.v_proj.weight": [nkv * hd, H],
+        pre + "self_attn.v_proj.bias": [nkv * hd],
+        pre + "self_attn.o_proj.weight": [H, nh * hd],
+    }
     if cfg["use_qk_norm"]:
-        specs += [
-            (pre + "self_attn.q_norm.weight", [hd], ("qknorm",)),
-            (pre + "self_attn.k_norm.weight", [hd], ("qknorm",)),
-        ]
+        shapes[pre + "self_attn.q_norm.weight"] = [hd]
+        shapes[pre + "self_attn.k_norm.weight"] = [hd]
     if l < cfg["first_k_dense_replace"]:
-        specs += [
-            (pre + "mlp.gate_proj.weight", [I, H], ("normal", 1.0 / math.sqrt(H))),
-            (pre + "mlp.up_proj.weight", [I, H], ("normal", 1.0 / math.sqrt(H))),
-            (pre + "mlp.down_proj.weight", [H, I], ("normal", 0.7 / math.sqrt(I))),
-        ]
+        shapes[pre + "mlp.gate_proj.weight"] = [I, H]
+        shapes[pre + "mlp.up_proj.weight"] = [I, H]
+        shapes[pre + "mlp.down_proj.weight"] = [H, I]
     else:
-        specs += [
-            (pre + "mlp.gate.weight", [E, H], ("normal", ROUTER_STD_SCALE / math.sqrt(H))),
-            (pre + "mlp.gate.e_score_correction_bias", [E], ("bias_f32", ROUTER_BIAS_STD)),
-        ]
+        shapes[pre + "mlp.gate.weight"] = [E, H]
+        shapes[pre + "mlp.gate.e_score_correction_bias"] = [E]
         for e in range(E):
-            specs += [
-                (pre + "mlp.experts.%d.gate_proj.weight" % e, [Im, H], ("normal", 1.0 / math.sqrt(H))),
-                (pre + "mlp.experts.%d.up_proj.weight" % e, [Im, H], ("normal", 1.0 / math.sqrt(H))),
-                (pre + "mlp.experts.%d.down_proj.weight" % e, [H, Im], ("normal", 0.7 / math.sqrt(Im))),
-            ]
-        specs += [
-            (pre + "mlp.shared_experts.gate_proj.weight", [Is, H], ("normal", 1.0 / math.sqrt(H))),
-            (pre + "mlp.shared_experts.up_proj.weight", [Is, H], ("normal", 1.0 / math.sqrt(H))),
-            (pre + "mlp.shared_experts.down_proj.weight", [H, Is], ("normal", 0.7 / math.sqrt(Is))),
-        ]
-    return specs
+            shapes[pre + "mlp.experts.%d.gate_proj.weight" % e] = [Im, H]
+            shapes[pre + "mlp.experts.%d.up_proj.weight" % e] = [Im, H]
+            shapes[pre + "mlp.experts.%d.down_proj.weight" % e] = [H, Im]
+        shapes[pre + "mlp.shared_experts.gate_proj.weight"] = [Is, H]
+        shapes[pre + "mlp.shared_experts.up_proj.weight"] = [Is, H]
+        shapes[pre + "mlp.shared_experts.down_proj.weight"] = [H, Is]
+    return shapes
 
 
-def mtp_specs(cfg):
-    """The multi-token-prediction layer(s) real GLM-4.5 checkpoints ship at index num_hidden_layers + j. They are
-    written to the file but never used by the forward pass."""
-    H = cfg["hidden_size"]
-    specs = []
-    for j in range(cfg["num_nextn_predict_layers"]):
-        l = cfg["num_hidden_layers"] + j
-        pre = "model.layers.%d." % l
-        specs += layer_specs(cfg, l)
-        specs += [
-            (pre + "eh_proj.weight", [H, 2 * H], ("normal", 1.0 / math.sqrt(2 * H))),
-            (pre + "enorm.weight", [H], ("norm",)),
-            (pre + "hnorm.weight", [H], ("norm",)),
-            (pre + "shared_head.norm.weight", [H], ("norm",)),
-        ]
-    return specs
-
-
-def tensor_specs(cfg):
+def tensor_shapes(cfg):
+    """Every tensor the forward pass reads, with its shape (the file may add the MTP layer, which it must not read)."""
     H, V = cfg["hidden_size"], cfg["vocab_size"]
-    specs = [("model.embed_tokens.weight", [V, H], ("normal", 1.0))]
+    shapes = {"model.embed_tokens.weight": [V, H]}
     for l in range(cfg["num_hidden_layers"]):
-        specs += layer_specs(cfg, l)
-    specs.append(("model.norm.weight", [H], ("norm",)))
-    specs.append(("lm_head.weight", [V, H], ("head",)))   # scaled afterwards to a logits std of ~3
-    return specs
-
-
-def dtype_of(kind):
-    return "F32" if kind[0] == "bias_f32" else "BF16"
+        shapes.update(layer_shapes(cfg, l))
+    shapes["model.norm.weight"] = [H]
+    if not cfg["tie_word_embeddings"]:
+        shapes["lm_head.weight"] = [V, H]
+    return shapes
 
 
 class Tracking(dict):
@@ -392,23 +285,12 @@ class Tracking(dict):
         return super().__getitem__(key)
 
 
-def widen(raw):
-    """stored tensors (uint16 bf16 bits or float32 arrays) -> float64."""
-    out = {}
-    for k, v in raw.items():
-        if v.dtype == np.uint16:
-            out[k] = bf16_bits_to_f64(v)
-        else:
-            assert v.dtype == np.float32
-            out[k] = v.astype(np.float64)
-    return out
-
-
-def structured(raw, cfg, with_head=True):
-    """stored tensors (by HF name) -> float64 model dict. Returns (W, set of tensor names read)."""
-    f = Tracking(widen(raw))
+def structured(f, cfg):
+    """float64 tensors (by HF name) -> model dict. Returns (W, set of tensor names read)."""
+    f = Tracking(f)
     W = {"embed": f["model.embed_tokens.weight"], "norm": f["model.norm.weight"],
-         "lm_head": f["lm_head.weight"] if with_head else None, "layers": []}
+         "lm_head": f["model.embed_tokens.weight"] if cfg["tie_word_embeddings"] else f["lm_head.weight"],
+         "layers": []}
     for l in range(cfg["num_hidden_layers"]):
         pre = "model.layers.%d." % l
         p = {
@@ -439,89 +321,15 @@ def structured(raw, cfg, with_head=True):
     return W, set(f.used)
 
 
-def draw(rng, shape, kind):
-    if kind[0] == "normal":
-        return to_bf16_bits(rng.standard_normal(shape) * kind[1])
-    if kind[0] == "norm":
-        return to_bf16_bits(1.0 + 0.1 * rng.standard_normal(shape))
-    if kind[0] == "qknorm":
-        return to_bf16_bits(1.0 + 0.2 * rng.standard_normal(shape))
-    if kind[0] == "bias_f32":
-        return (rng.standard_normal(shape) * kind[1]).astype(np.float32)
-    raise ValueError(kind)
-
-
-def make_weights(cfg):
-    # Note on the router: sigmoid scores of N(0, 1) router logits (router std 1/sqrt(hidden)) have a spread of only
-    # ~0.2, so a correction bias of std 0.5 decides almost every routing on its own and leaves several experts per
-    # layer never chosen (measured: ~5 of 16 expert slots unused on a 120-token sequence, over 30 seeds). With std
-    # 0.25 the bias still changes about 60% of the routing decisions (checked in main()) while every expert gets
-    # used, so an engine that ignores the bias fails and a wrong expert index is seen.
-    rng = np.random.default_rng(WEIGHT_SEED)
-    specs = tensor_specs(cfg)
-    raw = {}
-    head_raw = None
-    for name, shape, kind in specs:
-        if kind[0] == "head":
-            head_raw = rng.standard_normal(shape) / math.sqrt(cfg["hidden_size"])
-        else:
-            raw[name] = draw(rng, shape, kind)
-    # Calibrate the lm_head scale so that logits have a std of about TARGET_LOGIT_STD, measured on a fixed
-    # calibration sequence through the (already bf16) body of the model.
-    W, _ = structured(raw, cfg, with_head=False)
-    cal_ids = np.random.default_rng(WEIGHT_SEED + 1).integers(MIN_TOKEN_ID, cfg["vocab_size"], size=64)
-    h = final_hidden(cal_ids, W, cfg)
-    head_scale = TARGET_LOGIT_STD / float(np.std(h @ head_raw.T))
-    raw["lm_head.weight"] = to_bf16_bits(head_raw * head_scale)
-    # the unused MTP layer, from its own stream
-    mrng = np.random.default_rng(MTP_SEED)
-    mspecs = mtp_specs(cfg)
-    for name, shape, kind in mspecs:
-        raw[name] = draw(mrng, shape, kind)
-    all_specs = specs + mspecs
-    names = [s[0] for s in all_specs]
-    assert len(set(names)) == len(names)
-    for name, shape, _ in all_specs:
-        assert list(raw[name].shape) == shape, (name, raw[name].shape, shape)
-    return all_specs, raw, head_scale, [s[0] for s in mspecs]
-
-
 # ----------------------------------------------------------------------------------------------------------
-# safetensors writer / reader (by hand)
+# safetensors reader (by hand): 8-byte little-endian header length, JSON header, data
 # ----------------------------------------------------------------------------------------------------------
-
-def write_safetensors(path, specs, raw):
-    header = {}
-    blobs = []
-    off = 0
-    for name, shape, kind in specs:
-        dt = dtype_of(kind)
-        arr = raw[name]
-        if dt == "BF16":
-            assert arr.dtype == np.uint16
-            data = arr.astype("<u2").tobytes()
-        else:
-            assert arr.dtype == np.float32
-            data = arr.astype("<f4").tobytes()
-            assert off % 4 == 0
-        header[name] = {"dtype": dt, "shape": shape, "data_offsets": [off, off + len(data)]}
-        blobs.append(data)
-        off += len(data)
-    header["__metadata__"] = {"format": "pt"}
-    hb = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    hb += b" " * ((-len(hb)) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(hb)))
-        f.write(hb)
-        for b in blobs:
-            f.write(b)
-
 
 def read_safetensors(path):
+    """-> (header, {name: float64 array}, sha256 hex of the file). BF16 and F32 are widened exactly."""
     with open(path, "rb") as f:
         raw = f.read()
     n = struct.unpack("<Q", raw[:8])[0]
-    assert n % 8 == 0
     header = json.loads(raw[8:8 + n].decode("utf-8"))
     data = raw[8 + n:]
     out = {}
@@ -529,16 +337,20 @@ def read_safetensors(path):
     for name, meta in sorted(((k, v) for k, v in header.items() if k != "__metadata__"),
                              key=lambda kv: kv[1]["data_offsets"][0]):
         b, e = meta["data_offsets"]
-        assert b == end, "gap or overlap in data_offsets"
+        assert b == end, "gap or overlap in data_offsets at %s" % name
         end = e
+        count = int(np.prod(meta["shape"], dtype=np.int64))
         if meta["dtype"] == "BF16":
-            out[name] = np.frombuffer(data[b:e], dtype="<u2").reshape(meta["shape"]).astype(np.uint16)
+            assert e - b == 2 * count, name
+            out[name] = bf16_bits_to_f64(np.frombuffer(data[b:e], dtype="<u2")).reshape(meta["shape"])
         elif meta["dtype"] == "F32":
-            out[name] = np.frombuffer(data[b:e], dtype="<f4").reshape(meta["shape"]).astype(np.float32)
+            assert e - b == 4 * count, name
+            out[name] = np.frombuffer(data[b:e], dtype="<f4").astype(np.float64).reshape(meta["shape"])
         else:
-            raise ValueError(meta["dtype"])
-    assert end == len(data)
-    return header, out
+            raise ValueError("%s: dtype %s" % (name, meta["dtype"]))
+        assert np.all(np.isfinite(out[name])), name
+    assert end == len(data), "trailing bytes after the last tensor"
+    return header, out, hashlib.sha256(raw).hexdigest()
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -767,39 +579,39 @@ def make_case(idx, n, W, cfg):
 
 
 def main():
-    if len(sys.argv) != 2:
-        print("usage: glm4_moe_reference.py <fixture-dir>", file=sys.stderr)
-        sys.exit(2)
-    out = sys.argv[1]
-    cfg = CONFIG
-    check_bf16_rounding()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("fixture_dir", help="directory with config.json; reference/ is written into it")
+    ap.add_argument("--weights", required=True, help="model.safetensors written by GlmWeights.java")
+    args = ap.parse_args()
+    out = args.fixture_dir
+    with open(os.path.join(out, "config.json")) as f:
+        cfg = json.load(f)
+    assert cfg["architectures"] == ["Glm4MoeForCausalLM"], cfg["architectures"]
+    check_bf16_widening()
     check_rope(cfg)
     check_router_semantics(cfg)
 
-    specs, raw, head_scale, mtp_names = make_weights(cfg)
-    os.makedirs(os.path.join(out, "reference"), exist_ok=True)
-    with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=2, sort_keys=True)
-        f.write("\n")
-    st_path = os.path.join(out, "model.safetensors")
-    write_safetensors(st_path, specs, raw)
-
-    # re-read the file we wrote and run the reference from it (the exact bf16 / f32 values, widened to float64)
-    header, read_raw = read_safetensors(st_path)
-    assert header["__metadata__"] == {"format": "pt"}
-    assert set(read_raw) == set(raw)
-    for name in raw:
-        assert read_raw[name].dtype == raw[name].dtype and np.array_equal(read_raw[name], raw[name]), name
-    W, used = structured(read_raw, cfg)
+    header, tensors, sha = read_safetensors(args.weights)
+    shapes = tensor_shapes(cfg)
+    missing = set(shapes) - set(tensors)
+    assert not missing, sorted(missing)
+    for name, shape in shapes.items():
+        assert list(tensors[name].shape) == shape, (name, tensors[name].shape, shape)
+    # the extra tensors are the multi-token-prediction layer(s), model.layers.{N..N+num_nextn_predict_layers-1}.*
+    N = cfg["num_hidden_layers"]
+    mtp_prefixes = tuple("model.layers.%d." % (N + j) for j in range(cfg["num_nextn_predict_layers"]))
+    mtp_names = sorted(set(tensors) - set(shapes))
+    assert all(n.startswith(mtp_prefixes) for n in mtp_names), [n for n in mtp_names if not n.startswith(mtp_prefixes)]
+    bias_names = [n for n in tensors if n.endswith("e_score_correction_bias")]
+    assert all(header[n]["dtype"] == "F32" for n in bias_names), [(n, header[n]["dtype"]) for n in bias_names]
+    assert all(header[n]["dtype"] == "BF16" for n in tensors if n not in bias_names)
+    W, used = structured(tensors, cfg)
     # every tensor except the MTP layer is used; none of the MTP layer is
-    assert used == set(raw) - set(mtp_names), (sorted(set(raw) - set(mtp_names) - used), sorted(used & set(mtp_names)))
-    assert all(n.startswith("model.layers.%d." % cfg["num_hidden_layers"]) for n in mtp_names)
-    bias_names = [n for n in raw if n.endswith("e_score_correction_bias")]
-    assert all(header[n]["dtype"] == "F32" for n in bias_names)
-    assert all(header[n]["dtype"] == "BF16" for n in raw if n not in bias_names)
+    assert used == set(shapes), (sorted(set(shapes) - used), sorted(used - set(shapes)))
     check_causality(W, cfg)
     check_moe_paths(W, cfg)
 
+    os.makedirs(os.path.join(out, "reference"), exist_ok=True)
     cases = []
     for idx, n in enumerate(PROMPT_LENGTHS):
         case, logits = make_case(idx, n, W, cfg)
@@ -821,6 +633,7 @@ def main():
             for ra, rb in zip(a["chosen"], b["chosen"]):
                 total += 1
                 changed += int(set(ra.tolist()) != set(rb.tolist()))
+    # (an engine that ignores the bias must fail)
     assert changed >= 0.3 * total, (changed, total)
     # expert usage per MoE layer over prompt + greedy tokens of all cases: every expert is exercised
     n_moe = cfg["num_hidden_layers"] - cfg["first_k_dense_replace"]
@@ -830,6 +643,7 @@ def main():
         forward(c["prompt_ids"] + c["greedy"]["new_tokens"], W, cfg, tr)
         for li, t in enumerate(tr):
             usage[li] += np.bincount(t["chosen"].ravel(), minlength=cfg["n_routed_experts"])
+    # (a wrong expert index must be seen)
     assert np.all(usage > 0), usage
 
     doc = {
@@ -837,10 +651,8 @@ def main():
         "set": "public",
         "architecture": "Glm4MoeForCausalLM",
         "weights": {
-            "file": "model.safetensors",
-            "seed": WEIGHT_SEED,
-            "mtp_seed": MTP_SEED,
-            "head_scale_applied": head_scale,
+            "file": "written by model/src/test/java/org/redhare/model/GlmWeights.java at test time",
+            "sha256": sha,
             "dtypes": "BF16 everywhere except model.layers.L.mlp.gate.e_score_correction_bias (F32)",
             "unused_tensors": "model.layers.%d.* (multi-token-prediction layer, must be ignored)"
                               % cfg["num_hidden_layers"],
@@ -880,13 +692,11 @@ def main():
         json.dump(doc, f, indent=1)
         f.write("\n")
 
-    print("self-checks passed: bf16 rounding, RoPE (half-split layout, pass-through, norms, relative position, "
+    print("self-checks passed: bf16 widening, RoPE (half-split layout, pass-through, norms, relative position, "
           "HF cos/sin form), router hand cases, MoE gather vs dense combine, routing weights sum = %g, causality, "
-          "safetensors round trip, MTP tensors unused" % cfg["routed_scaling_factor"])
-    size = os.path.getsize(st_path)
-    print("wrote %s (model.safetensors %d bytes, %d tensors, %d of them the unused MTP layer)"
-          % (out, size, len(raw), len(mtp_names)))
-    print("lm_head scale applied: %.6f" % head_scale)
+          "tensor names/shapes/dtypes, MTP tensors unused" % cfg["routed_scaling_factor"])
+    print("read %s (%d tensors, %d of them the unused MTP layer; sha256 %s); wrote %s/reference"
+          % (args.weights, len(tensors), len(mtp_names), sha, out))
     print("e_score_correction_bias changes %d of %d prompt routing decisions; expert usage %s"
           % (changed, total, usage.tolist()))
     for c in cases:

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Independent numpy (float64) reference of transformers' Glm4ForCausalLM forward pass, and a tiny
-random-weight fixture generator built on it.
+"""Independent numpy (float64) reference of transformers' Glm4ForCausalLM forward pass, run on given weights.
 
-Usage: python3 scripts/reference/glm4_reference.py <fixture-dir>
+Usage: python3 scripts/reference/glm4_reference.py <fixture-dir> --weights <model.safetensors>
 
-Writes <fixture-dir>/config.json, <fixture-dir>/model.safetensors (BF16, written by hand) and
-<fixture-dir>/reference/{cases.json, logits_pN.f32}. Only python3 + numpy are needed. Deterministic.
+Reads <fixture-dir>/config.json and the weights (BF16, parsed by hand and widened exactly to float64; written by
+model/src/test/java/org/redhare/model/GlmWeights.java, whose `main` writes them under a directory of your choice),
+and writes only <fixture-dir>/reference/{cases.json, logits_pN.f32}. Only python3 + numpy are needed. Deterministic.
 
 Semantics (from transformers src/transformers/models/glm4/modeling_glm4.py):
   * every decoder layer has four RMSNorms:
@@ -21,102 +21,37 @@ Semantics (from transformers src/transformers/models/glm4/modeling_glm4.py):
   * final model.norm, then an untied lm_head (no bias)
 """
 
+import argparse
+import hashlib
 import json
 import math
 import os
 import struct
-import sys
 
 import numpy as np
 
-# ----------------------------------------------------------------------------------------------------------
-# Configuration of the tiny model
-# ----------------------------------------------------------------------------------------------------------
-
-CONFIG = {
-    "architectures": ["Glm4ForCausalLM"],
-    "attention_bias": True,
-    "attention_dropout": 0.0,
-    "eos_token_id": [0],
-    "head_dim": 32,
-    "hidden_act": "silu",
-    "hidden_size": 64,
-    "initializer_range": 0.02,
-    "intermediate_size": 160,
-    "max_position_embeddings": 4096,
-    "model_type": "glm4",
-    "num_attention_heads": 4,
-    "num_hidden_layers": 2,
-    "num_key_value_heads": 2,
-    "pad_token_id": 0,
-    "partial_rotary_factor": 0.5,
-    "rms_norm_eps": 1e-05,
-    "rope_scaling": None,
-    "rope_theta": 10000.0,
-    "tie_word_embeddings": False,
-    "torch_dtype": "bfloat16",
-    "use_cache": True,
-    "vocab_size": 512,
-}
-
-WEIGHT_SEED = 4242
 PROMPT_LENGTHS = [7, 23, 61]
 PROMPT_BASE_SEEDS = [7100, 8200, 9300]
 MIN_TOKEN_ID = 3
 N_GREEDY = 16
 MIN_MARGIN = 0.1
 MAX_DRAWS = 40
-TARGET_LOGIT_STD = 3.0
 
 
 # ----------------------------------------------------------------------------------------------------------
-# BF16 rounding (round-to-nearest-even, directly from float64)
+# BF16 -> float64 (exact: a bf16 value is the upper half of a float32)
 # ----------------------------------------------------------------------------------------------------------
-
-def to_bf16_bits(x):
-    """float64 array -> uint16 bf16 bit patterns, round-to-nearest-even from the exact float64 value."""
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    assert np.all(np.isfinite(x))
-    # all our values are normal numbers well inside the bf16 range (no subnormals, no overflow)
-    ax = np.abs(x)
-    assert np.all((ax == 0) | ((ax > 1e-30) & (ax < 1e30))), "value outside the simple bf16 range"
-    b = x.view(np.uint64)
-    drop = 52 - 7                      # float64 mantissa bits -> bf16 mantissa bits
-    lsb = (b >> np.uint64(drop)) & np.uint64(1)
-    b = b + (np.uint64((1 << (drop - 1)) - 1) + lsb)
-    b = b & ~np.uint64((1 << drop) - 1)
-    r = b.view(np.float64)             # exactly representable in bf16 now, hence also in float32
-    f32 = r.astype(np.float32)
-    assert np.array_equal(f32.astype(np.float64), r)
-    bits32 = f32.view(np.uint32)
-    assert np.all((bits32 & np.uint32(0xFFFF)) == 0)
-    return (bits32 >> np.uint32(16)).astype(np.uint16)
-
 
 def bf16_bits_to_f64(bits):
     return (bits.astype(np.uint32) << np.uint32(16)).view(np.float32).astype(np.float64)
 
 
-def check_bf16_rounding():
-    # exact values stay, ties go to even, the neighbours round to nearest
-    one = 1.0
-    ulp = 2.0 ** -7                                    # bf16 spacing in [1, 2)
-    cases = {
-        one: one,
-        one + ulp: one + ulp,
-        one + ulp / 2: one,                            # tie -> even (1.0)
-        one + 3 * ulp / 2: one + 2 * ulp,              # tie -> even (1 + 2ulp)
-        one + ulp / 2 + 1e-12: one + ulp,              # just above the tie
-        -(one + ulp / 2 - 1e-12): -one,                # just below the tie
-        3.140625: 3.140625,
-        0.0: 0.0,
-    }
-    xs = np.array(list(cases.keys()))
-    want = np.array(list(cases.values()))
-    got = bf16_bits_to_f64(to_bf16_bits(xs))
-    assert np.array_equal(got, want), (got, want)
-    assert to_bf16_bits(np.array([1.0]))[0] == 0x3F80
-    assert to_bf16_bits(np.array([-2.0]))[0] == 0xC000
+def check_bf16_widening():
+    bits = np.array([0x3F80, 0xC000, 0x4049, 0x3F81, 0x0000, 0x8000, 0x7F7F, 0x0001], dtype=np.uint16)
+    want = [1.0, -2.0, 3.140625, 1.0 + 2.0 ** -7, 0.0, -0.0, 3.3895313892515355e38, 2.0 ** -133]
+    got = bf16_bits_to_f64(bits)
+    assert got.dtype == np.float64 and list(got) == want, got
+    assert math.copysign(1.0, got[5]) == -1.0
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -209,37 +144,52 @@ def forward(ids, W, cfg):
 # Weights
 # ----------------------------------------------------------------------------------------------------------
 
-def tensor_specs(cfg):
+def tensor_shapes(cfg):
+    """Every tensor the file must hold (and nothing else), with its shape."""
     H, I, V = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
     nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
-    specs = [("model.embed_tokens.weight", [V, H], ("normal", 1.0))]
+    shapes = {"model.embed_tokens.weight": [V, H]}
     for l in range(cfg["num_hidden_layers"]):
         pre = "model.layers.%d." % l
-        specs += [
-            (pre + "input_layernorm.weight", [H], ("norm",)),
-            (pre + "post_self_attn_layernorm.weight", [H], ("norm",)),
-            (pre + "post_attention_layernorm.weight", [H], ("norm",)),
-            (pre + "post_mlp_layernorm.weight", [H], ("norm",)),
-            (pre + "self_attn.q_proj.weight", [nh * hd, H], ("normal", 1.4 / math.sqrt(H))),
-            (pre + "self_attn.q_proj.bias", [nh * hd], ("normal", 0.1)),
-            (pre + "self_attn.k_proj.weight", [nkv * hd, H], ("normal", 1.4 / math.sqrt(H))),
-            (pre + "self_attn.k_proj.bias", [nkv * hd], ("normal", 0.1)),
-            (pre + "self_attn.v_proj.weight", [nkv * hd, H], ("normal", 1.0 / math.sqrt(H))),
-            (pre + "self_attn.v_proj.bias", [nkv * hd], ("normal", 0.1)),
-            (pre + "self_attn.o_proj.weight", [H, nh * hd], ("normal", 1.0 / math.sqrt(nh * hd))),
-            (pre + "mlp.gate_up_proj.weight", [2 * I, H], ("normal", 1.0 / math.sqrt(H))),
-            (pre + "mlp.down_proj.weight", [H, I], ("normal", 0.5 / math.sqrt(I))),
-        ]
-    specs.append(("model.norm.weight", [H], ("norm",)))
-    specs.append(("lm_head.weight", [V, H], ("head",)))   # scaled afterwards to a logits std of ~3
-    return specs
+        shapes.update({
+            pre + "input_layernorm.weight": [H],
+            pre + "post_self_attn_layernorm.weight": [H],
+            pre + "post_attention_layernorm.weight": [H],
+            pre + "post_mlp_layernorm.weight": [H],
+            pre + "self_attn.q_proj.weight": [nh * hd, H],
+            pre + "self_attn.q_proj.bias": [nh * hd],
+            pre + "self_attn.k_proj.weight": [nkv * hd, H],
+            pre + "self_attn.k_proj.bias": [nkv * hd],
+            pre + "self_attn.v_proj.weight": [nkv * hd, H],
+            pre + "self_attn.v_proj.bias": [nkv * hd],
+            pre + "self_attn.o_proj.weight": [H, nh * hd],
+            pre + "mlp.gate_up_proj.weight": [2 * I, H],
+            pre + "mlp.down_proj.weight": [H, I],
+        })
+    shapes["model.norm.weight"] = [H]
+    if not cfg["tie_word_embeddings"]:
+        shapes["lm_head.weight"] = [V, H]
+    return shapes
 
 
-def structured(bits, cfg):
-    """bf16 tensors (by HF name) -> float64 model dict."""
-    f = {k: bf16_bits_to_f64(v) for k, v in bits.items()}
+class Tracking(dict):
+    """dict that remembers which keys were read (to prove every tensor of the file is used)."""
+
+    def __init__(self, *a, **k):
+        super().__init__(*a, **k)
+        self.used = set()
+
+    def __getitem__(self, key):
+        self.used.add(key)
+        return super().__getitem__(key)
+
+
+def structured(f, cfg):
+    """float64 tensors (by HF name) -> model dict. Returns (W, set of tensor names read)."""
+    f = Tracking(f)
     W = {"embed": f["model.embed_tokens.weight"], "norm": f["model.norm.weight"],
-         "lm_head": f.get("lm_head.weight"), "layers": []}
+         "lm_head": f["model.embed_tokens.weight"] if cfg["tie_word_embeddings"] else f["lm_head.weight"],
+         "layers": []}
     for l in range(cfg["num_hidden_layers"]):
         pre = "model.layers.%d." % l
         W["layers"].append({
@@ -254,73 +204,39 @@ def structured(bits, cfg):
             "gate_up_w": f[pre + "mlp.gate_up_proj.weight"],
             "down_w": f[pre + "mlp.down_proj.weight"],
         })
-    return W
-
-
-def make_weights(cfg):
-    rng = np.random.default_rng(WEIGHT_SEED)
-    specs = tensor_specs(cfg)
-    bits = {}
-    head_raw = None
-    for name, shape, kind in specs:
-        if kind[0] == "normal":
-            bits[name] = to_bf16_bits(rng.standard_normal(shape) * kind[1])
-        elif kind[0] == "norm":
-            bits[name] = to_bf16_bits(1.0 + 0.1 * rng.standard_normal(shape))
-        elif kind[0] == "head":
-            head_raw = rng.standard_normal(shape) / math.sqrt(cfg["hidden_size"])
-        else:
-            raise ValueError(kind)
-    # Calibrate the lm_head scale so that logits have a std of about TARGET_LOGIT_STD, measured on a fixed
-    # calibration sequence through the (already bf16) body of the model.
-    W = structured(bits, cfg)
-    cal_ids = np.random.default_rng(WEIGHT_SEED + 1).integers(MIN_TOKEN_ID, cfg["vocab_size"], size=64)
-    h = final_hidden(cal_ids, W, cfg)
-    head_scale = TARGET_LOGIT_STD / float(np.std(h @ head_raw.T))
-    bits["lm_head.weight"] = to_bf16_bits(head_raw * head_scale)
-    for name, shape, _ in specs:
-        assert list(bits[name].shape) == shape, (name, bits[name].shape, shape)
-    return specs, bits, head_scale
+    return W, set(f.used)
 
 
 # ----------------------------------------------------------------------------------------------------------
-# safetensors writer / reader (by hand)
+# safetensors reader (by hand): 8-byte little-endian header length, JSON header, data
 # ----------------------------------------------------------------------------------------------------------
-
-def write_safetensors(path, specs, bits):
-    header = {}
-    blobs = []
-    off = 0
-    for name, shape, _ in specs:
-        data = bits[name].astype("<u2").tobytes()
-        header[name] = {"dtype": "BF16", "shape": shape, "data_offsets": [off, off + len(data)]}
-        blobs.append(data)
-        off += len(data)
-    header["__metadata__"] = {"format": "pt"}
-    hb = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    hb += b" " * ((-len(hb)) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(hb)))
-        f.write(hb)
-        for b in blobs:
-            f.write(b)
-
 
 def read_safetensors(path):
+    """-> (header, {name: float64 array}, sha256 hex of the file). BF16 and F32 are widened exactly."""
     with open(path, "rb") as f:
         raw = f.read()
     n = struct.unpack("<Q", raw[:8])[0]
-    assert n % 8 == 0
     header = json.loads(raw[8:8 + n].decode("utf-8"))
     data = raw[8 + n:]
     out = {}
-    for name, meta in header.items():
-        if name == "__metadata__":
-            continue
-        assert meta["dtype"] == "BF16"
+    end = 0
+    for name, meta in sorted(((k, v) for k, v in header.items() if k != "__metadata__"),
+                             key=lambda kv: kv[1]["data_offsets"][0]):
         b, e = meta["data_offsets"]
-        out[name] = np.frombuffer(data[b:e], dtype="<u2").reshape(meta["shape"]).astype(np.uint16)
-    return header, out
+        assert b == end, "gap or overlap in data_offsets at %s" % name
+        end = e
+        count = int(np.prod(meta["shape"], dtype=np.int64))
+        if meta["dtype"] == "BF16":
+            assert e - b == 2 * count, name
+            out[name] = bf16_bits_to_f64(np.frombuffer(data[b:e], dtype="<u2")).reshape(meta["shape"])
+        elif meta["dtype"] == "F32":
+            assert e - b == 4 * count, name
+            out[name] = np.frombuffer(data[b:e], dtype="<f4").astype(np.float64).reshape(meta["shape"])
+        else:
+            raise ValueError("%s: dtype %s" % (name, meta["dtype"]))
+        assert np.all(np.isfinite(out[name])), name
+    assert end == len(data), "trailing bytes after the last tensor"
+    return header, out, hashlib.sha256(raw).hexdigest()
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -450,31 +366,28 @@ def make_case(idx, n, W, cfg):
 
 
 def main():
-    if len(sys.argv) != 2:
-        print("usage: glm4_reference.py <fixture-dir>", file=sys.stderr)
-        sys.exit(2)
-    out = sys.argv[1]
-    cfg = CONFIG
-    check_bf16_rounding()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("fixture_dir", help="directory with config.json; reference/ is written into it")
+    ap.add_argument("--weights", required=True, help="model.safetensors written by GlmWeights.java")
+    args = ap.parse_args()
+    out = args.fixture_dir
+    with open(os.path.join(out, "config.json")) as f:
+        cfg = json.load(f)
+    assert cfg["architectures"] == ["Glm4ForCausalLM"], cfg["architectures"]
+    check_bf16_widening()
     check_rope(cfg)
 
-    specs, bits, head_scale = make_weights(cfg)
-    os.makedirs(os.path.join(out, "reference"), exist_ok=True)
-    with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=2, sort_keys=True)
-        f.write("\n")
-    st_path = os.path.join(out, "model.safetensors")
-    write_safetensors(st_path, specs, bits)
-
-    # re-read the file we wrote and run the reference from it (the exact bf16 values, widened to float64)
-    header, read_bits = read_safetensors(st_path)
-    assert header["__metadata__"] == {"format": "pt"}
-    assert set(read_bits) == set(bits)
-    for name in bits:
-        assert np.array_equal(read_bits[name], bits[name]), name
-    W = structured(read_bits, cfg)
+    header, tensors, sha = read_safetensors(args.weights)
+    shapes = tensor_shapes(cfg)
+    assert set(tensors) == set(shapes), (sorted(set(tensors) - set(shapes)), sorted(set(shapes) - set(tensors)))
+    for name, shape in shapes.items():
+        assert list(tensors[name].shape) == shape, (name, tensors[name].shape, shape)
+        assert header[name]["dtype"] == "BF16", (name, header[name]["dtype"])
+    W, used = structured(tensors, cfg)
+    assert used == set(tensors), sorted(set(tensors) - used)     # every tensor of the file is used
     check_causality(W, cfg)
 
+    os.makedirs(os.path.join(out, "reference"), exist_ok=True)
     cases = []
     for idx, n in enumerate(PROMPT_LENGTHS):
         case, logits = make_case(idx, n, W, cfg)
@@ -488,9 +401,9 @@ def main():
         "set": "public",
         "architecture": "Glm4ForCausalLM",
         "weights": {
-            "file": "model.safetensors",
-            "seed": WEIGHT_SEED,
-            "head_scale_applied": head_scale,
+            "file": "written by model/src/test/java/org/redhare/model/GlmWeights.java at test time",
+            "sha256": sha,
+            "dtypes": "BF16",
         },
         "reference": {
             "implementation": "scripts/reference/glm4_reference.py: numpy float64 re-implementation of "
@@ -511,9 +424,7 @@ def main():
         json.dump(doc, f, indent=1)
         f.write("\n")
 
-    size = os.path.getsize(st_path)
-    print("wrote %s (model.safetensors %d bytes)" % (out, size))
-    print("lm_head scale applied: %.6f" % head_scale)
+    print("read %s (%d tensors, sha256 %s); wrote %s/reference" % (args.weights, len(tensors), sha, out))
     for c in cases:
         print("%s: n=%d seed=%d draws=%d logits_std=%.4f min_greedy_margin=%.4f min_prompt_margin=%.4f "
               "nll=%.4f ppl=%.2f greedy=%s" % (

@@ -10,9 +10,10 @@ import org.redhare.core.attention.PagedKvCache;
 
 /**
  * GLM-4 ({@code Glm4ForCausalLM}) against an independent float64 reference of transformers' forward pass
- * ({@code scripts/reference/glm4_reference.py}, which wrote this fixture): logits at every prompt position, the 16-token
- * greedy continuation decoded with the KV cache, the prompt's mean negative log-likelihood. The fixture ships in the
- * repository (under 400 KB), so this runs without {@code ../shared}. Swapping the RoPE pairing, rotating the whole head,
+ * ({@code scripts/reference/glm4_reference.py}, which computed the fixture's reference from the weights {@link GlmWeights} writes): logits at every prompt position, the 16-token
+ * greedy continuation decoded with the KV cache, the prompt's mean negative log-likelihood. The fixtures' configs and
+ * references ship in the repository and their weights are written at test time ({@link GlmWeights}), so this runs
+ * without {@code ../shared}. Swapping the RoPE pairing, rotating the whole head,
  * or swapping the fused gate/up halves each moves the logits by more than 10.
  */
 class GlmFixtureTest {
@@ -20,8 +21,13 @@ class GlmFixtureTest {
         return fixture("glm4-tiny");
     }
 
-    static Path fixture(String name) throws Exception {
-        return Path.of(GlmFixtureTest.class.getResource("/fixtures/" + name).toURI());
+    @org.junit.jupiter.api.io.TempDir
+    static Path tmp;
+
+    /** The fixture's config and reference from the test resources, with its weights written now ({@link GlmWeights}). */
+    static synchronized Path fixture(String name) throws Exception {
+        Path d = tmp.resolve(name);
+        return java.nio.file.Files.exists(d) ? d : GlmWeights.materialize(name, tmp);
     }
 
     @Test
