@@ -7,7 +7,8 @@ Usage: python3 scripts/reference/glm4_moe_reference.py <fixture-dir> --weights <
 Reads <fixture-dir>/config.json and the weights (BF16, except the F32 router correction biases; parsed by hand and
 widened exactly to float64; written by model/src/test/java/org/redhare/model/GlmWeights.java, whose `main` writes
 them under a directory of your choice), and writes only <fixture-dir>/reference/{cases.json, logits_pN.f32}. Only
-python3 + numpy are needed. Deterministic.
+python3 + numpy are needed (and the helpers shared with glm4_reference.py in reference_common.py, next to this
+file). Deterministic.
 
 Semantics (from transformers src/transformers/models/glm4_moe/modeling_glm4_moe.py and configuration_glm4_moe.py,
 default RoPE from src/transformers/modeling_rope_utils.py):
@@ -45,62 +46,30 @@ default RoPE from src/transformers/modeling_rope_utils.py):
     and lists model.layers.46.* / model.layers.92.* in _keys_to_ignore_on_load_unexpected.
 """
 
-import argparse
-import hashlib
-import json
 import math
 import os
-import struct
+import sys
 
 import numpy as np
 
-PROMPT_LENGTHS = [7, 23, 61]
-PROMPT_BASE_SEEDS = [7100, 8200, 9300]
-MIN_TOKEN_ID = 3
-N_GREEDY = 16
-MIN_MARGIN = 0.1
+sys.dont_write_bytecode = True     # leave no __pycache__ next to the scripts
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_common import (MIN_MARGIN, attention, case_line, case_record,  # noqa: E402
+                              check_bf16_widening, check_causality, check_rope_common, check_tensor_shapes,
+                              draw_prompt, greedy, make_and_write_cases, model_tensor_shapes,
+                              parse_args_and_config, read_safetensors, reference_info, rms_norm, rope_inv_freq,
+                              silu, structured, weights_info, write_cases_json)
+
 MIN_ROUTER_GAP = 1e-3
 MAX_DRAWS = 400
-
-
-# ----------------------------------------------------------------------------------------------------------
-# BF16 -> float64 (exact: a bf16 value is the upper half of a float32)  -- same as glm4_reference.py
-# ----------------------------------------------------------------------------------------------------------
-
-def bf16_bits_to_f64(bits):
-    return (bits.astype(np.uint32) << np.uint32(16)).view(np.float32).astype(np.float64)
-
-
-def check_bf16_widening():
-    bits = np.array([0x3F80, 0xC000, 0x4049, 0x3F81, 0x0000, 0x8000, 0x7F7F, 0x0001], dtype=np.uint16)
-    want = [1.0, -2.0, 3.140625, 1.0 + 2.0 ** -7, 0.0, -0.0, 3.3895313892515355e38, 2.0 ** -133]
-    got = bf16_bits_to_f64(bits)
-    assert got.dtype == np.float64 and list(got) == want, got
-    assert math.copysign(1.0, got[5]) == -1.0
 
 
 # ----------------------------------------------------------------------------------------------------------
 # The model (float64)
 # ----------------------------------------------------------------------------------------------------------
 
-def rms_norm(x, w, eps):
-    ms = np.mean(x * x, axis=-1, keepdims=True)
-    return w * (x / np.sqrt(ms + eps))
-
-
-def silu(x):
-    return x / (1.0 + np.exp(-x))
-
-
 def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
-
-
-def rope_inv_freq(cfg):
-    head_dim = cfg["head_dim"]
-    rotary_dim = int(head_dim * cfg["partial_rotary_factor"])
-    i = np.arange(0, rotary_dim, 2, dtype=np.float64)  # 0, 2, 4, ... (rotary_dim/2 entries)
-    return rotary_dim, 1.0 / (cfg["rope_theta"] ** (i / rotary_dim))
 
 
 def apply_rope(x, positions, cfg):
@@ -117,37 +86,6 @@ def apply_rope(x, positions, cfg):
     out[..., 0:half] = lo * c - hi * s
     out[..., half:rotary_dim] = hi * c + lo * s
     return out
-
-
-def attention(h, p, cfg, positions):
-    n = h.shape[0]
-    eps = cfg["rms_norm_eps"]
-    nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
-    q = h @ p["q_w"].T + p["q_b"]
-    k = h @ p["k_w"].T + p["k_b"]
-    v = h @ p["v_w"].T + p["v_b"]
-    q = q.reshape(n, nh, hd).transpose(1, 0, 2)    # [nh, n, hd]
-    k = k.reshape(n, nkv, hd).transpose(1, 0, 2)   # [nkv, n, hd]
-    v = v.reshape(n, nkv, hd).transpose(1, 0, 2)
-    if cfg["use_qk_norm"]:                         # per head over head_dim, before RoPE
-        q = rms_norm(q, p["q_norm"], eps)
-        k = rms_norm(k, p["k_norm"], eps)
-    q = apply_rope(q, positions, cfg)
-    k = apply_rope(k, positions, cfg)
-    group = nh // nkv
-    scale = hd ** -0.5
-    causal = np.tril(np.ones((n, n), dtype=bool))
-    out = np.empty((nh, n, hd))
-    for hq in range(nh):
-        kv = hq // group                            # q heads [g*group, (g+1)*group) share kv head g
-        sc = (q[hq] @ k[kv].T) * scale
-        sc = np.where(causal, sc, -np.inf)
-        sc = sc - sc.max(axis=-1, keepdims=True)
-        pr = np.exp(sc)
-        pr = pr / pr.sum(axis=-1, keepdims=True)
-        out[hq] = pr @ v[kv]
-    out = out.transpose(1, 0, 2).reshape(n, nh * hd)
-    return out @ p["o_w"].T
 
 
 def swiglu(h, m):
@@ -208,7 +146,7 @@ def final_hidden(ids, W, cfg, trace=None):
     positions = np.arange(len(ids))
     x = W["embed"][ids]
     for l, p in enumerate(W["layers"]):
-        x = x + attention(rms_norm(x, p["in_norm"], eps), p, cfg, positions)
+        x = x + attention(rms_norm(x, p["in_norm"], eps), p, cfg, positions, apply_rope, cfg["use_qk_norm"])
         h = rms_norm(x, p["post_attn_norm"], eps)
         if l < cfg["first_k_dense_replace"]:
             x = x + swiglu(h, p["dense"])
@@ -263,94 +201,35 @@ def layer_shapes(cfg, l):
 
 def tensor_shapes(cfg):
     """Every tensor the forward pass reads, with its shape (the file may add the MTP layer, which it must not read)."""
-    H, V = cfg["hidden_size"], cfg["vocab_size"]
-    shapes = {"model.embed_tokens.weight": [V, H]}
-    for l in range(cfg["num_hidden_layers"]):
-        shapes.update(layer_shapes(cfg, l))
-    shapes["model.norm.weight"] = [H]
-    if not cfg["tie_word_embeddings"]:
-        shapes["lm_head.weight"] = [V, H]
-    return shapes
+    return model_tensor_shapes(cfg, layer_shapes)
 
 
-class Tracking(dict):
-    """dict that remembers which keys were read (to prove the MTP layer is never touched)."""
-
-    def __init__(self, *a, **k):
-        super().__init__(*a, **k)
-        self.used = set()
-
-    def __getitem__(self, key):
-        self.used.add(key)
-        return super().__getitem__(key)
-
-
-def structured(f, cfg):
-    """float64 tensors (by HF name) -> model dict. Returns (W, set of tensor names read)."""
-    f = Tracking(f)
-    W = {"embed": f["model.embed_tokens.weight"], "norm": f["model.norm.weight"],
-         "lm_head": f["model.embed_tokens.weight"] if cfg["tie_word_embeddings"] else f["lm_head.weight"],
-         "layers": []}
-    for l in range(cfg["num_hidden_layers"]):
-        pre = "model.layers.%d." % l
-        p = {
-            "in_norm": f[pre + "input_layernorm.weight"],
-            "post_attn_norm": f[pre + "post_attention_layernorm.weight"],
-            "q_w": f[pre + "self_attn.q_proj.weight"], "q_b": f[pre + "self_attn.q_proj.bias"],
-            "k_w": f[pre + "self_attn.k_proj.weight"], "k_b": f[pre + "self_attn.k_proj.bias"],
-            "v_w": f[pre + "self_attn.v_proj.weight"], "v_b": f[pre + "self_attn.v_proj.bias"],
-            "o_w": f[pre + "self_attn.o_proj.weight"],
-        }
-        if cfg["use_qk_norm"]:
-            p["q_norm"] = f[pre + "self_attn.q_norm.weight"]
-            p["k_norm"] = f[pre + "self_attn.k_norm.weight"]
-        if l < cfg["first_k_dense_replace"]:
-            p["dense"] = {"gate": f[pre + "mlp.gate_proj.weight"], "up": f[pre + "mlp.up_proj.weight"],
-                          "down": f[pre + "mlp.down_proj.weight"]}
-        else:
-            p["router_w"] = f[pre + "mlp.gate.weight"]
-            p["router_bias"] = f[pre + "mlp.gate.e_score_correction_bias"]
-            p["experts"] = [{"gate": f[pre + "mlp.experts.%d.gate_proj.weight" % e],
-                             "up": f[pre + "mlp.experts.%d.up_proj.weight" % e],
-                             "down": f[pre + "mlp.experts.%d.down_proj.weight" % e]}
-                            for e in range(cfg["n_routed_experts"])]
-            p["shared"] = {"gate": f[pre + "mlp.shared_experts.gate_proj.weight"],
-                           "up": f[pre + "mlp.shared_experts.up_proj.weight"],
-                           "down": f[pre + "mlp.shared_experts.down_proj.weight"]}
-        W["layers"].append(p)
-    return W, set(f.used)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# safetensors reader (by hand): 8-byte little-endian header length, JSON header, data
-# ----------------------------------------------------------------------------------------------------------
-
-def read_safetensors(path):
-    """-> (header, {name: float64 array}, sha256 hex of the file). BF16 and F32 are widened exactly."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n].decode("utf-8"))
-    data = raw[8 + n:]
-    out = {}
-    end = 0
-    for name, meta in sorted(((k, v) for k, v in header.items() if k != "__metadata__"),
-                             key=lambda kv: kv[1]["data_offsets"][0]):
-        b, e = meta["data_offsets"]
-        assert b == end, "gap or overlap in data_offsets at %s" % name
-        end = e
-        count = int(np.prod(meta["shape"], dtype=np.int64))
-        if meta["dtype"] == "BF16":
-            assert e - b == 2 * count, name
-            out[name] = bf16_bits_to_f64(np.frombuffer(data[b:e], dtype="<u2")).reshape(meta["shape"])
-        elif meta["dtype"] == "F32":
-            assert e - b == 4 * count, name
-            out[name] = np.frombuffer(data[b:e], dtype="<f4").astype(np.float64).reshape(meta["shape"])
-        else:
-            raise ValueError("%s: dtype %s" % (name, meta["dtype"]))
-        assert np.all(np.isfinite(out[name])), name
-    assert end == len(data), "trailing bytes after the last tensor"
-    return header, out, hashlib.sha256(raw).hexdigest()
+def layer_params(f, cfg, l, pre):
+    p = {
+        "in_norm": f[pre + "input_layernorm.weight"],
+        "post_attn_norm": f[pre + "post_attention_layernorm.weight"],
+        "q_w": f[pre + "self_attn.q_proj.weight"], "q_b": f[pre + "self_attn.q_proj.bias"],
+        "k_w": f[pre + "self_attn.k_proj.weight"], "k_b": f[pre + "self_attn.k_proj.bias"],
+        "v_w": f[pre + "self_attn.v_proj.weight"], "v_b": f[pre + "self_attn.v_proj.bias"],
+        "o_w": f[pre + "self_attn.o_proj.weight"],
+    }
+    if cfg["use_qk_norm"]:
+        p["q_norm"] = f[pre + "self_attn.q_norm.weight"]
+        p["k_norm"] = f[pre + "self_attn.k_norm.weight"]
+    if l < cfg["first_k_dense_replace"]:
+        p["dense"] = {"gate": f[pre + "mlp.gate_proj.weight"], "up": f[pre + "mlp.up_proj.weight"],
+                      "down": f[pre + "mlp.down_proj.weight"]}
+    else:
+        p["router_w"] = f[pre + "mlp.gate.weight"]
+        p["router_bias"] = f[pre + "mlp.gate.e_score_correction_bias"]
+        p["experts"] = [{"gate": f[pre + "mlp.experts.%d.gate_proj.weight" % e],
+                         "up": f[pre + "mlp.experts.%d.up_proj.weight" % e],
+                         "down": f[pre + "mlp.experts.%d.down_proj.weight" % e]}
+                        for e in range(cfg["n_routed_experts"])]
+        p["shared"] = {"gate": f[pre + "mlp.shared_experts.gate_proj.weight"],
+                       "up": f[pre + "mlp.shared_experts.up_proj.weight"],
+                       "down": f[pre + "mlp.shared_experts.down_proj.weight"]}
+    return p
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -361,20 +240,9 @@ def check_rope(cfg):
     rotary_dim, inv_freq = rope_inv_freq(cfg)
     hd = cfg["head_dim"]
     half = rotary_dim // 2
-    assert rotary_dim == 16 and half == 8 and inv_freq.shape == (8,)
-    assert np.allclose(inv_freq, [10000.0 ** (-2.0 * i / 16) for i in range(8)], rtol=0, atol=1e-15)
-    rng = np.random.default_rng(1)
-    x = rng.standard_normal((3, 5, hd))
-    pos = np.arange(5)
-    y = apply_rope(x, pos, cfg)
-    # position 0: unchanged
-    assert np.array_equal(y[:, 0], x[:, 0])
-    # pass-through dims untouched
-    assert np.array_equal(y[..., rotary_dim:], x[..., rotary_dim:])
-    # each half-split pair (i, i+8) keeps its norm
-    px = x[..., 0:half] ** 2 + x[..., half:rotary_dim] ** 2
-    py = y[..., 0:half] ** 2 + y[..., half:rotary_dim] ** 2
-    assert np.allclose(px, py, rtol=1e-13, atol=1e-13)
+    assert half == 8
+    # inv_freq, position 0, pass-through dims, norm of each half-split pair (i, i+8), relative position
+    x, pos, y = check_rope_common(cfg, apply_rope, slice(0, half), slice(half, rotary_dim))
     # the same thing written the way HF writes it: cos/sin = cat(freqs, freqs), x*cos + rotate_half(x)*sin
     ang = pos[:, None] * inv_freq[None, :]
     emb = np.concatenate([ang, ang], axis=-1)
@@ -400,12 +268,6 @@ def check_rope(cfg):
     y = apply_rope(e, np.arange(4), cfg)
     for p in range(4):
         assert abs(y[0, p, 0] + math.sin(p)) < 1e-15 and abs(y[0, p, 8] - math.cos(p)) < 1e-15
-    # relative-position property: <R(p)q, R(s)k> depends only on p - s
-    q = rng.standard_normal((1, 1, hd))
-    k = rng.standard_normal((1, 1, hd))
-    d1 = apply_rope(q, np.array([7]), cfg)[0, 0] @ apply_rope(k, np.array([3]), cfg)[0, 0]
-    d2 = apply_rope(q, np.array([14]), cfg)[0, 0] @ apply_rope(k, np.array([10]), cfg)[0, 0]
-    assert abs(d1 - d2) < 1e-12
 
 
 def check_router_semantics(cfg):
@@ -468,40 +330,9 @@ def check_moe_paths(W, cfg):
         assert np.allclose(out, ref, rtol=0, atol=1e-12)
 
 
-def check_causality(W, cfg):
-    rng = np.random.default_rng(2)
-    ids = rng.integers(MIN_TOKEN_ID, cfg["vocab_size"], size=9)
-    a = forward(ids, W, cfg)
-    b = forward(ids[:5], W, cfg)
-    assert a.shape == (9, cfg["vocab_size"]) and b.shape == (5, cfg["vocab_size"])
-    assert np.allclose(a[:5], b, rtol=0, atol=1e-10)
-
-
 # ----------------------------------------------------------------------------------------------------------
 # Cases
 # ----------------------------------------------------------------------------------------------------------
-
-def top2_margin(row):
-    s = np.sort(row)
-    return float(s[-1] - s[-2])
-
-
-def log_softmax(x):
-    m = x.max(axis=-1, keepdims=True)
-    return x - m - np.log(np.sum(np.exp(x - m), axis=-1, keepdims=True))
-
-
-def greedy(ids, W, cfg):
-    seq = list(int(t) for t in ids)
-    toks, margins = [], []
-    for _ in range(N_GREEDY):
-        last = forward(seq, W, cfg)[-1]       # full recompute, no KV cache
-        t = int(np.argmax(last))
-        toks.append(t)
-        margins.append(top2_margin(last))
-        seq.append(t)
-    return toks, margins
-
 
 def router_gaps(seq, W, cfg):
     """min group gap and min expert gap over every token of seq and every MoE layer."""
@@ -514,13 +345,12 @@ def router_gaps(seq, W, cfg):
 
 def make_case(idx, n, W, cfg):
     for attempt in range(MAX_DRAWS):
-        seed = PROMPT_BASE_SEEDS[idx] + attempt
-        ids = np.random.default_rng(seed).integers(MIN_TOKEN_ID, cfg["vocab_size"], size=n)
+        seed, ids = draw_prompt(idx, attempt, n, cfg)
         # routing of the prompt first (cheap), then greedy, then routing of prompt + all generated tokens
         gg, eg, _ = router_gaps(ids, W, cfg)
         if min(gg, eg) < MIN_ROUTER_GAP:
             continue
-        toks, margins = greedy(ids, W, cfg)
+        toks, margins = greedy(ids, W, cfg, forward)
         if min(margins) < MIN_MARGIN or any(t in cfg["eos_token_id"] for t in toks):
             continue
         gg, eg, _ = router_gaps(list(ids) + toks, W, cfg)
@@ -530,16 +360,6 @@ def make_case(idx, n, W, cfg):
         raise RuntimeError("no prompt of length %d met the margins after %d draws" % (n, MAX_DRAWS))
     trace = []
     logits = forward(ids, W, cfg, trace)
-    assert logits.shape == (n, cfg["vocab_size"])
-    # step 0 of greedy must agree with the prompt's last row
-    assert int(np.argmax(logits[-1])) == toks[0]
-    lsm = log_softmax(logits)
-    nll = -lsm[np.arange(n - 1), ids[1:]]
-    mean = float(np.mean(nll))
-    top5 = []
-    for row in logits:
-        o = np.argsort(-row, kind="stable")[:5]
-        top5.append({"ids": [int(i) for i in o], "logits": [float(row[i]) for i in o]})
     moe_layers = list(range(cfg["first_k_dense_replace"], cfg["num_hidden_layers"]))
     routing = []
     for l, t in zip(moe_layers, trace):
@@ -548,77 +368,36 @@ def make_case(idx, n, W, cfg):
             "experts": [[int(e) for e in row] for row in t["chosen"]],
             "weights": [[float(v) for v in row] for row in t["weights"]],
         })
-    case = {
-        "name": "p%d" % idx,
-        "prompt_ids": [int(i) for i in ids],
-        "n_tokens": n,
-        "prompt_seed": seed,
-        "prompt_draws": attempt + 1,
-        "logits_file": "logits_p%d.f32" % idx,
-        "logits_shape": [n, cfg["vocab_size"]],
-        "logits_std": float(np.std(logits)),
-        "min_top1_top2_margin": float(min(top2_margin(r) for r in logits)),
-        "min_router_gap": min(gg, eg),
-        "min_router_group_gap": gg,
-        "min_router_expert_gap": eg,
-        "top5": top5,
-        "greedy": {
-            "n_new_tokens": N_GREEDY,
-            "new_tokens": toks,
-            "step_top1_top2_margin": [round(m, 6) for m in margins],
-        },
-        "prompt_nll": {
-            "mean": mean,
-            "perplexity": math.exp(mean),
-            "n_predictions": n - 1,
-            "definition": "mean over j=0..n-2 of -log_softmax(logits[j])[ids[j+1]]",
-        },
-        "prompt_routing": routing,
-    }
+    case = case_record(idx, ids, seed, attempt + 1, logits, toks, margins, cfg,
+                       stats={"min_router_gap": min(gg, eg), "min_router_group_gap": gg,
+                              "min_router_expert_gap": eg},
+                       extra={"prompt_routing": routing})
     return case, logits
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("fixture_dir", help="directory with config.json; reference/ is written into it")
-    ap.add_argument("--weights", required=True, help="model.safetensors written by GlmWeights.java")
-    args = ap.parse_args()
-    out = args.fixture_dir
-    with open(os.path.join(out, "config.json")) as f:
-        cfg = json.load(f)
-    assert cfg["architectures"] == ["Glm4MoeForCausalLM"], cfg["architectures"]
+    args, out, cfg = parse_args_and_config(__doc__, "Glm4MoeForCausalLM")
     check_bf16_widening()
     check_rope(cfg)
     check_router_semantics(cfg)
 
     header, tensors, sha = read_safetensors(args.weights)
     shapes = tensor_shapes(cfg)
-    missing = set(shapes) - set(tensors)
-    assert not missing, sorted(missing)
-    for name, shape in shapes.items():
-        assert list(tensors[name].shape) == shape, (name, tensors[name].shape, shape)
+    mtp_names = check_tensor_shapes(tensors, shapes)
     # the extra tensors are the multi-token-prediction layer(s), model.layers.{N..N+num_nextn_predict_layers-1}.*
     N = cfg["num_hidden_layers"]
     mtp_prefixes = tuple("model.layers.%d." % (N + j) for j in range(cfg["num_nextn_predict_layers"]))
-    mtp_names = sorted(set(tensors) - set(shapes))
     assert all(n.startswith(mtp_prefixes) for n in mtp_names), [n for n in mtp_names if not n.startswith(mtp_prefixes)]
     bias_names = [n for n in tensors if n.endswith("e_score_correction_bias")]
     assert all(header[n]["dtype"] == "F32" for n in bias_names), [(n, header[n]["dtype"]) for n in bias_names]
     assert all(header[n]["dtype"] == "BF16" for n in tensors if n not in bias_names)
-    W, used = structured(tensors, cfg)
+    W, used = structured(tensors, cfg, layer_params)
     # every tensor except the MTP layer is used; none of the MTP layer is
     assert used == set(shapes), (sorted(set(shapes) - used), sorted(used - set(shapes)))
-    check_causality(W, cfg)
+    check_causality(W, cfg, forward)
     check_moe_paths(W, cfg)
 
-    os.makedirs(os.path.join(out, "reference"), exist_ok=True)
-    cases = []
-    for idx, n in enumerate(PROMPT_LENGTHS):
-        case, logits = make_case(idx, n, W, cfg)
-        logits.astype("<f4").tofile(os.path.join(out, "reference", case["logits_file"]))
-        back = np.fromfile(os.path.join(out, "reference", case["logits_file"]), dtype="<f4")
-        assert back.size == n * cfg["vocab_size"]
-        cases.append(case)
+    cases = make_and_write_cases(out, make_case, W, cfg)
 
     # how much the correction bias matters: fraction of prompt routing decisions it changes
     changed, total = 0, 0
@@ -650,47 +429,39 @@ def main():
         "model": "glm4-moe-tiny",
         "set": "public",
         "architecture": "Glm4MoeForCausalLM",
-        "weights": {
-            "file": "written by model/src/test/java/org/redhare/model/GlmWeights.java at test time",
-            "sha256": sha,
-            "dtypes": "BF16 everywhere except model.layers.L.mlp.gate.e_score_correction_bias (F32)",
-            "unused_tensors": "model.layers.%d.* (multi-token-prediction layer, must be ignored)"
-                              % cfg["num_hidden_layers"],
-        },
-        "reference": {
-            "implementation": "scripts/reference/glm4_moe_reference.py: numpy float64 re-implementation of "
-                              "transformers' Glm4MoeForCausalLM forward (weights = exact BF16/F32 values widened "
-                              "to float64)",
-            "precision": "float64",
-            "logits_files": "float32 little-endian, row-major [n_tokens, vocab_size]",
-            "greedy": "argmax over the full recomputed sequence (no KV cache), 16 steps, no EOS stop",
-            "rope": "partial: rotary_dim = head_dim * partial_rotary_factor = 16; half-split (gpt-neox / "
-                    "rotate_half) pairs (i, i+8), i < 8, of the first 16 dims of each q/k head rotate by "
-                    "pos * theta^(-2i/16); dims 16..31 pass through (NOT the interleaved layout of dense GLM-4)",
-            "attention": "q/k/v with bias, o_proj without bias; q_norm/k_norm RMSNorm over head_dim per head "
-                         "after the projections and BEFORE RoPE; GQA; scale head_dim^-0.5",
-            "layer": "x += attn(input_layernorm(x)); x += mlp(post_attention_layernorm(x)) (no post-block norms); "
-                     "layer 0 dense SwiGLU (intermediate_size), layers 1..2 MoE",
-            "moe": "s = sigmoid(x @ gate.weight^T); b = s + e_score_correction_bias; groups of 4 experts scored "
-                   "by the sum of their 2 largest b; keep topk_group=1 group, other experts' b -> 0; choose the "
-                   "2 largest b; weights = s of the chosen / sum * routed_scaling_factor (2.5); "
-                   "out = sum w_k expert_k(x) + shared_experts(x)",
-            "router_gap_rule": "every routing decision of prompt + all 16 greedy tokens has "
-                               "kept-minus-dropped group score >= %g and k-th minus (k+1)-th masked biased score "
-                               ">= %g (so the k chosen biased scores are > 0 and a -inf mask chooses the same)"
-                               % (MIN_ROUTER_GAP, MIN_ROUTER_GAP),
-            "prompt_routing": "per case and MoE layer, chosen experts per prompt token (descending biased score) "
-                              "and their final weights",
-        },
+        "weights": weights_info(
+            sha, "BF16 everywhere except model.layers.L.mlp.gate.e_score_correction_bias (F32)",
+            unused_tensors="model.layers.%d.* (multi-token-prediction layer, must be ignored)"
+                           % cfg["num_hidden_layers"]),
+        "reference": reference_info(
+            "scripts/reference/glm4_moe_reference.py: numpy float64 re-implementation of "
+            "transformers' Glm4MoeForCausalLM forward (weights = exact BF16/F32 values widened "
+            "to float64)",
+            rope="partial: rotary_dim = head_dim * partial_rotary_factor = 16; half-split (gpt-neox / "
+                 "rotate_half) pairs (i, i+8), i < 8, of the first 16 dims of each q/k head rotate by "
+                 "pos * theta^(-2i/16); dims 16..31 pass through (NOT the interleaved layout of dense GLM-4)",
+            attention="q/k/v with bias, o_proj without bias; q_norm/k_norm RMSNorm over head_dim per head "
+                      "after the projections and BEFORE RoPE; GQA; scale head_dim^-0.5",
+            layer="x += attn(input_layernorm(x)); x += mlp(post_attention_layernorm(x)) (no post-block norms); "
+                  "layer 0 dense SwiGLU (intermediate_size), layers 1..2 MoE",
+            moe="s = sigmoid(x @ gate.weight^T); b = s + e_score_correction_bias; groups of 4 experts scored "
+                "by the sum of their 2 largest b; keep topk_group=1 group, other experts' b -> 0; choose the "
+                "2 largest b; weights = s of the chosen / sum * routed_scaling_factor (2.5); "
+                "out = sum w_k expert_k(x) + shared_experts(x)",
+            router_gap_rule="every routing decision of prompt + all 16 greedy tokens has "
+                            "kept-minus-dropped group score >= %g and k-th minus (k+1)-th masked biased score "
+                            ">= %g (so the k chosen biased scores are > 0 and a -inf mask chooses the same)"
+                            % (MIN_ROUTER_GAP, MIN_ROUTER_GAP),
+            prompt_routing="per case and MoE layer, chosen experts per prompt token (descending biased score) "
+                           "and their final weights",
+        ),
         "bias_changes_prompt_routing": {"changed": changed, "total": total},
         "expert_usage_prompt_plus_greedy": {"layers": list(range(cfg["first_k_dense_replace"],
                                                                  cfg["num_hidden_layers"])),
                                             "counts": usage.tolist()},
         "cases": cases,
     }
-    with open(os.path.join(out, "reference", "cases.json"), "w") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
+    write_cases_json(out, doc)
 
     print("self-checks passed: bf16 widening, RoPE (half-split layout, pass-through, norms, relative position, "
           "HF cos/sin form), router hand cases, MoE gather vs dense combine, routing weights sum = %g, causality, "
@@ -700,12 +471,8 @@ def main():
     print("e_score_correction_bias changes %d of %d prompt routing decisions; expert usage %s"
           % (changed, total, usage.tolist()))
     for c in cases:
-        print("%s: n=%d seed=%d draws=%d logits_std=%.4f min_greedy_margin=%.4f min_prompt_margin=%.4f "
-              "min_router_gap=%.5f (group %.5f, expert %.5f) nll=%.4f ppl=%.2f greedy=%s" % (
-                  c["name"], c["n_tokens"], c["prompt_seed"], c["prompt_draws"], c["logits_std"],
-                  min(c["greedy"]["step_top1_top2_margin"]), c["min_top1_top2_margin"],
-                  c["min_router_gap"], c["min_router_group_gap"], c["min_router_expert_gap"],
-                  c["prompt_nll"]["mean"], c["prompt_nll"]["perplexity"], c["greedy"]["new_tokens"]))
+        print(case_line(c, "min_router_gap=%.5f (group %.5f, expert %.5f) " % (
+            c["min_router_gap"], c["min_router_group_gap"], c["min_router_expert_gap"])))
 
 
 if __name__ == "__main__":

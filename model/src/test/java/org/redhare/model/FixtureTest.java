@@ -68,7 +68,11 @@ class FixtureTest {
     }
 
     void check(String fixture, Path modelPath, double tolerance) throws Exception {
-        Path dir = SharedFiles.require("fixtures/" + fixture);
+        check(SharedFiles.require("fixtures/" + fixture), modelPath, tolerance, fixture);
+    }
+
+    /** The model at {@code modelPath} against the reference of the fixture at {@code dir}. */
+    static void check(Path dir, Path modelPath, double tolerance, String fixture) throws Exception {
         FixtureReference ref = FixtureReference.load(dir);
         try (CausalLM model = ModelLoader.load(modelPath, POOL)) {
             int vocab = model.vocabSize();

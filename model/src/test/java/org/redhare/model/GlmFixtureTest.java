@@ -68,39 +68,6 @@ class GlmFixtureTest {
     }
 
     static void check(Path fixtureDir, Path modelPath) throws Exception {
-        FixtureReference ref = FixtureReference.load(fixtureDir);
-        try (Parallel pool = new Parallel(2); CausalLM model = ModelLoader.load(modelPath, pool)) {
-            assertThat(model.config().architecture()).startsWith("Glm4");
-            int vocab = model.vocabSize();
-            for (FixtureReference.Case c : ref.cases()) {
-                int n = c.promptIds().length;
-                int[] table = {0, 1, 2, 3, 4, 5, 6, 7};
-                try (PagedKvCache cache = model.kvLayout().allocate(8, 16, KvDtype.F32)) {
-                    float[] logits = new float[n * vocab];
-                    model.forward(ForwardBatch.ofSequence(c.promptIds(), 0, table, true), cache, logits);
-                    double maxDiff = 0;
-                    double nll = 0;
-                    for (int i = 0; i < n; i++) {
-                        for (int v = 0; v < vocab; v++) {
-                            maxDiff = Math.max(maxDiff, Math.abs(logits[i * vocab + v] - c.logits()[i][v]));
-                        }
-                        if (i < n - 1) {
-                            nll -= FixtureTest.logSoftmax(logits, i * vocab, vocab, c.promptIds()[i + 1]);
-                        }
-                    }
-                    assertThat(maxDiff).as("%s max |logit diff|", c.name()).isLessThan(2e-3);
-                    assertThat(nll / (n - 1)).as("%s prompt NLL", c.name()).isCloseTo(c.promptNll(), org.assertj.core.data.Offset.offset(1e-3));
-                    int[] got = new int[c.greedy().length];
-                    int next = FixtureTest.argmax(logits, (n - 1) * vocab, vocab);
-                    float[] step = new float[vocab];
-                    for (int s = 0; s < got.length; s++) {
-                        got[s] = next;
-                        model.forward(ForwardBatch.ofSequence(new int[] {next}, n + s, table, false), cache, step);
-                        next = FixtureTest.argmax(step, 0, vocab);
-                    }
-                    assertThat(got).as("%s greedy", c.name()).containsExactly(c.greedy());
-                }
-            }
-        }
+        FixtureTest.check(fixtureDir, modelPath, 2e-3, fixtureDir.getFileName().toString());
     }
 }
