@@ -68,13 +68,13 @@ class FixtureTest {
     }
 
     void check(String fixture, Path modelPath, double tolerance) throws Exception {
-        check(SharedFiles.require("fixtures/" + fixture), modelPath, tolerance, fixture);
+        check(SharedFiles.require("fixtures/" + fixture), modelPath, tolerance, fixture, POOL);
     }
 
-    /** The model at {@code modelPath} against the reference of the fixture at {@code dir}. */
-    static void check(Path dir, Path modelPath, double tolerance, String fixture) throws Exception {
+    /** The model at {@code modelPath} against the reference of the fixture at {@code dir}, run on {@code pool}. */
+    static void check(Path dir, Path modelPath, double tolerance, String fixture, Parallel pool) throws Exception {
         FixtureReference ref = FixtureReference.load(dir);
-        try (CausalLM model = ModelLoader.load(modelPath, POOL)) {
+        try (CausalLM model = ModelLoader.load(modelPath, pool)) {
             int vocab = model.vocabSize();
             for (FixtureReference.Case c : ref.cases()) {
                 int n = c.promptIds().length;

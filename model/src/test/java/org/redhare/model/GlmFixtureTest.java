@@ -68,6 +68,8 @@ class GlmFixtureTest {
     }
 
     static void check(Path fixtureDir, Path modelPath) throws Exception {
-        FixtureTest.check(fixtureDir, modelPath, 2e-3, fixtureDir.getFileName().toString());
+        try (Parallel pool = new Parallel(2)) { // its own: FixtureTest closes its pool when its class is done
+            FixtureTest.check(fixtureDir, modelPath, 2e-3, fixtureDir.getFileName().toString(), pool);
+        }
     }
 }
