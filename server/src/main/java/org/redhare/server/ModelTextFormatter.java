@@ -75,7 +75,7 @@ public final class ModelTextFormatter implements PromptFormatter {
                 }
             } else if (toolChoice.forces()) {
                 throw ApiException.invalid("tool_choice", "this model's chat template shows no tool-call format RedHare reads"
-                        + " (Hermes/Qwen <tool_call>, Llama 3 JSON, Mistral [TOOL_CALLS], DeepSeek-V3), so a call cannot be required:"
+                        + " (Hermes/Qwen <tool_call>, Llama 3 JSON, Mistral [TOOL_CALLS], DeepSeek-V3, GLM-4.5), so a call cannot be required:"
                         + " use tool_choice \"auto\"");
             }
         }

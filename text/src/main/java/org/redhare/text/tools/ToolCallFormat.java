@@ -18,7 +18,10 @@ public enum ToolCallFormat {
     MISTRAL(new MistralSyntax(), List.of(MistralSyntax.MARKER, MistralSyntax.ARGS)),
     /** {@code <｜tool▁calls▁begin｜>...}: DeepSeek-V3, R1. */
     DEEPSEEK_V3(new DeepSeekV3Syntax(), List.of(DeepSeekV3Syntax.CALLS_BEGIN, DeepSeekV3Syntax.CALLS_END, DeepSeekV3Syntax.CALL_BEGIN,
-            DeepSeekV3Syntax.CALL_END, DeepSeekV3Syntax.SEP));
+            DeepSeekV3Syntax.CALL_END, DeepSeekV3Syntax.SEP)),
+    /** {@code <tool_call>NAME<arg_key>k</arg_key><arg_value>v</arg_value></tool_call>}: GLM-4.5, 4.6, 4.7. */
+    GLM45(new Glm45Syntax(), List.of(Glm45Syntax.OPEN, Glm45Syntax.CLOSE, Glm45Syntax.KEY_OPEN, Glm45Syntax.KEY_CLOSE,
+            Glm45Syntax.VALUE_OPEN, Glm45Syntax.VALUE_CLOSE));
 
     private static final String ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -47,6 +50,7 @@ public enum ToolCallFormat {
         // Most specific first: a Hermes-style template for a Llama 3 model (Hermes 2 Pro) names <tool_call>, not ipython.
         if (t.contains("tool▁calls▁begin")) return Optional.of(DEEPSEEK_V3);
         if (t.contains("[TOOL_CALLS]")) return Optional.of(MISTRAL);
+        if (t.contains("<arg_key>")) return Optional.of(GLM45); // names <tool_call> too, with XML arguments instead of JSON
         if (t.contains("<tool_call>")) return Optional.of(HERMES);
         if (t.contains("<|python_tag|>") || t.contains("ipython")) return Optional.of(LLAMA3_JSON);
         if (vocabularyHas.test(DeepSeekV3Syntax.CALLS_BEGIN)) return Optional.of(DEEPSEEK_V3);
@@ -72,6 +76,7 @@ public enum ToolCallFormat {
             case MISTRAL -> function == null ? "[TOOL_CALLS][{\"name\": \"" : "[TOOL_CALLS][{\"name\": " + q + ", \"arguments\": ";
             case DEEPSEEK_V3 -> DeepSeekV3Syntax.CALLS_BEGIN + DeepSeekV3Syntax.CALL_BEGIN + "function" + DeepSeekV3Syntax.SEP
                     + (function == null ? "" : function + "\n```json\n");
+            case GLM45 -> Glm45Syntax.OPEN + (function == null ? "" : function + "\n");
         };
     }
 

@@ -169,6 +169,32 @@ class ToolCallParserTest {
         assertThat(parse(p, cut)).isEqualTo(new ToolCallParser.Result(cut, List.of()));
     }
 
+    /**
+     * GLM-4.5's calls: the name after {@code <tool_call>}, then key/value pairs; a value that is a whole JSON value other
+     * than a string is that value, anything else a string (as the template writes strings unquoted). Detected ahead of
+     * Hermes, whose marker its template names too.
+     */
+    @Test
+    void glm45CallsWithTypedArguments() {
+        ToolCallParser p = parser(ToolCallFormat.GLM45);
+        String reply = "Let me look.\n<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>New York, NY</arg_value>\n"
+                + "<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n<arg_key>units</arg_key>\n<arg_value>{\"temp\": \"C\"}</arg_value>\n"
+                + "<arg_key>hourly</arg_key><arg_value>true</arg_value></tool_call><tool_call>get_time</tool_call>";
+        assertThat(parse(p, reply)).isEqualTo(new ToolCallParser.Result("Let me look.", List.of(
+                call("get_weather", "{\"city\":\"New York, NY\",\"days\":3,\"units\":{\"temp\":\"C\"},\"hourly\":true}"),
+                call("get_time", "{}"))));
+        // a value in quotes stays the string as written; text that is not JSON is a string
+        assertThat(parse(p, "<tool_call>get_time<arg_key>tz</arg_key><arg_value>\"UTC\"</arg_value><arg_key>fmt</arg_key>"
+                + "<arg_value>24h clock</arg_value></tool_call>").calls()).containsExactly(call("get_time", "{\"tz\":\"\\\"UTC\\\"\",\"fmt\":\"24h clock\"}"));
+        for (String bad : List.of("<tool_call>{\"name\": \"get_time\"}</tool_call>", "<tool_call>get_time<arg_key>tz</arg_key></tool_call>",
+                "<tool_call>\n</tool_call>", "<tool_call>get_time<arg_key>tz")) {
+            assertThat(parse(p, bad)).as(bad).isEqualTo(new ToolCallParser.Result(bad, List.of()));
+        }
+        String template = "{% for tc in m.tool_calls %}<tool_call>{{ tc.name }}\n<arg_key>{{ k }}</arg_key>\n<arg_value>{{ v }}</arg_value>{% endfor %}";
+        assertThat(ToolCallFormat.detect(template, s -> false)).contains(ToolCallFormat.GLM45);
+        assertThat(ToolCallFormat.detect("<tool_call>{{ tc | tojson }}</tool_call>", s -> false)).contains(ToolCallFormat.HERMES);
+    }
+
     @Test
     void prefilledReplyContinuesTheForcedCall() {
         for (ToolCallFormat f : ToolCallFormat.values()) {
@@ -177,6 +203,7 @@ class ToolCallParserTest {
                 case HERMES -> "{\"city\": \"Paris\"}}\n</tool_call>";
                 case LLAMA3_JSON, MISTRAL -> "{\"city\": \"Paris\"}}" + (f == ToolCallFormat.MISTRAL ? "]" : "");
                 case DEEPSEEK_V3 -> "{\"city\": \"Paris\"}\n```" + DS_CALL_END + DS_END;
+                case GLM45 -> "<arg_key>city</arg_key>\n<arg_value>Paris</arg_value>\n</tool_call>";
             };
             assertThat(parse(named, rest)).as(f.name()).isEqualTo(new ToolCallParser.Result("", List.of(call("get_weather", "{\"city\":\"Paris\"}"))));
             ToolCallParser any = parser(f).withPrefill(f.prefill(null));
@@ -185,6 +212,7 @@ class ToolCallParserTest {
                 case LLAMA3_JSON -> "get_time\", \"parameters\": {}}";
                 case MISTRAL -> "get_time\", \"arguments\": {}}]";
                 case DEEPSEEK_V3 -> "get_time\n```json\n{}\n```" + DS_CALL_END + DS_END;
+                case GLM45 -> "get_time\n</tool_call>";
             };
             assertThat(parse(any, anyRest)).as(f.name()).isEqualTo(new ToolCallParser.Result("", List.of(call("get_time", "{}"))));
         }
