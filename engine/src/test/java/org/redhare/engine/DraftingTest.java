@@ -10,12 +10,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.redhare.core.DType;
-import org.redhare.core.Parallel;
 import org.redhare.core.attention.KvDtype;
 import org.redhare.model.CausalLM;
-import org.redhare.model.ModelLoader;
-import org.redhare.model.synth.SyntheticModel;
 
 /**
  * Drafting (prompt lookup decoding) must not change a single token: greedy sequences that guess their next tokens from
@@ -26,26 +22,22 @@ import org.redhare.model.synth.SyntheticModel;
 class DraftingTest {
     @TempDir
     static Path tmp;
-    static Parallel pool;
+    static TinyF32Model tiny;
     static CausalLM model;
 
     @BeforeAll
     static void load() throws Exception {
-        pool = new Parallel(2);
-        Path dir = tmp.resolve("qwen3");
-        SyntheticModel.write(SyntheticModel.withArch(SyntheticModel.shape("tiny"), "qwen3"), DType.F32, dir, 5, (a, b) -> {});
-        model = ModelLoader.load(dir, pool);
+        tiny = TinyF32Model.write(tmp);
+        model = tiny.model();
     }
 
     @AfterAll
     static void close() {
-        if (model != null) model.close();
-        if (pool != null) pool.close();
+        if (tiny != null) tiny.close();
     }
 
     static int[] prompt(long seed, int length, boolean repeated) {
-        int[] p = EngineServingTest.randomPrompt(seed, length);
-        for (int i = 0; i < p.length; i++) p[i] %= model.vocabSize();
+        int[] p = tiny.randomIds(seed, length);
         if (repeated) { // a prompt that repeats itself: its last tokens occurred before, so the first steps draft
             for (int i = length / 2; i < length; i++) p[i] = p[i - length / 2];
         }

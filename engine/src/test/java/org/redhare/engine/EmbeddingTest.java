@@ -11,15 +11,11 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.redhare.core.DType;
-import org.redhare.core.Parallel;
 import org.redhare.core.attention.KvDtype;
 import org.redhare.core.attention.PagedKvCache;
 import org.redhare.model.CausalLM;
 import org.redhare.model.ForwardBatch;
-import org.redhare.model.ModelLoader;
 import org.redhare.model.Pooling;
-import org.redhare.model.synth.SyntheticModel;
 
 /**
  * Embeddings through the engine: the pooled final hidden states of a whole forward pass over the input, whatever the
@@ -30,27 +26,22 @@ import org.redhare.model.synth.SyntheticModel;
 class EmbeddingTest {
     @TempDir
     static Path tmp;
-    static Parallel pool;
+    static TinyF32Model tiny;
     static CausalLM model;
 
     @BeforeAll
     static void load() throws Exception {
-        pool = new Parallel(2);
-        Path dir = tmp.resolve("qwen3");
-        SyntheticModel.write(SyntheticModel.withArch(SyntheticModel.shape("tiny"), "qwen3"), DType.F32, dir, 5, (a, b) -> {});
-        model = ModelLoader.load(dir, pool);
+        tiny = TinyF32Model.write(tmp);
+        model = tiny.model();
     }
 
     @AfterAll
     static void close() {
-        if (model != null) model.close();
-        if (pool != null) pool.close();
+        if (tiny != null) tiny.close();
     }
 
     static int[] input(long seed, int length) {
-        int[] p = EngineServingTest.randomPrompt(seed, length);
-        for (int i = 0; i < p.length; i++) p[i] %= model.vocabSize();
-        return p;
+        return tiny.randomIds(seed, length);
     }
 
     /** Every token's final hidden state from one forward pass over {@code tokens}, alone. */

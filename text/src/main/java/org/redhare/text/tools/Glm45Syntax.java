@@ -11,8 +11,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * else as a string: a string argument that looks like a number (say "2024") comes back as the number.
  */
 final class Glm45Syntax implements Syntax {
-    static final String OPEN = "<tool_call>";
-    static final String CLOSE = "</tool_call>";
+    static final String OPEN = HermesSyntax.OPEN; // the same region markers as Hermes: only the call inside differs
+    static final String CLOSE = HermesSyntax.CLOSE;
+    private static final HermesSyntax REGIONS = new HermesSyntax();
     static final String KEY_OPEN = "<arg_key>";
     static final String KEY_CLOSE = "</arg_key>";
     static final String VALUE_OPEN = "<arg_value>";
@@ -20,12 +21,12 @@ final class Glm45Syntax implements Syntax {
 
     @Override
     public int findStart(CharSequence text, boolean atReplyStart) {
-        return text.toString().indexOf(OPEN);
+        return REGIONS.findStart(text, atReplyStart);
     }
 
     @Override
     public int partialStart(CharSequence text, boolean atReplyStart) {
-        return CallJson.partialSuffix(text, OPEN);
+        return REGIONS.partialStart(text, atReplyStart);
     }
 
     @Override
