@@ -26,8 +26,8 @@ final class ModelOptions {
     String kvCacheDtype;
 
     @Option(names = "--draft-tokens", paramLabel = "N", defaultValue = "0",
-            description = "greedy requests guess up to N tokens a step from their own text (prompt lookup decoding: what followed "
-                    + "their last few tokens where these occurred before) and keep those the model confirms: the same tokens, in "
+            description = "requests guess up to N tokens a step from their own text (prompt lookup decoding: what followed "
+                    + "their last few tokens where these occurred before) and keep those the model's own draw (greedy or sampled) confirms: the same tokens, in "
                     + "fewer steps when the text repeats its input (quotes, edits, extraction); 0 turns it off (default: 0)")
     int draftTokens;
 

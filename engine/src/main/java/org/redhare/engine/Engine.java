@@ -301,13 +301,18 @@ public final class Engine implements AutoCloseable {
 
     /*
      * Drafting (prompt lookup decoding). Decoding a few sequences reads every weight for a handful of tokens, so a step
-     * that also carries a few guessed tokens costs little more than one that does not. A greedy sequence guesses its next
+     * that also carries a few guessed tokens costs little more than one that does not. A sequence guesses its next
      * tokens from its own text: where its last tokens occurred before (in the prompt or in what it wrote), what followed
      * them then (a model quoting or editing its input, repeating a name, a code identifier, a list's format). The step
-     * computes logits at the sequence's last token and at each guess; the guesses the model's own argmax confirms are
-     * kept, plus the argmax after the last one kept, so a step yields 1 to k + 1 tokens. Every row's logits have the bits
-     * they would have in any other batch (the kernels are batch-invariant), so the tokens are exactly those of decoding
-     * one at a time. Keys and values of refused guesses are overwritten by the next step.
+     * computes logits at the sequence's last token and at each guess, and draws a token from each row in order with the
+     * sequence's own sampler (penalties, constraint and random stream included) as decoding one at a time would: a guess
+     * is kept when the drawn token is the guess, and the first drawn token that differs ends the step, so a step yields 1
+     * to k + 1 tokens. Every row's logits have the bits they would have in any other batch (the kernels are
+     * batch-invariant) and each row takes one draw of the random stream per token kept, so the tokens (and logprobs) are
+     * exactly those of decoding one at a time, sampled or greedy, seeded or not. For sampling this is speculative
+     * sampling with a draft that puts all its probability on the guess: keep it with probability p(guess), else draw from
+     * p without the guess, which together is one draw from p. Keys and values of refused guesses are overwritten by the
+     * next step.
      */
 
     /** Drafting only while this few sequences decode: past it a step is bound by arithmetic and guesses cost their share. */
@@ -321,12 +326,12 @@ public final class Engine implements AutoCloseable {
     /**
      * Writes up to {@code max} draft tokens for {@code s} past its length (and into {@code s.draft}) and returns how many:
      * the tokens that followed the latest earlier occurrence of its last {@value #DRAFT_MAX_MATCH} tokens (or fewer, down
-     * to {@value #DRAFT_MIN_MATCH}). None for requests whose tokens are not the argmax alone (sampling, constraints,
-     * logprobs), near the end of their budget or the context, or while pausing after a refused draft.
+     * to {@value #DRAFT_MIN_MATCH}). None for embeddings, near the end of a request's budget or the context, or while
+     * pausing after a refused draft.
      */
     private int draft(Sequence s, int max) {
         GenerationRequest q = s.request;
-        if (!q.sampling().greedy() || q.constraint() != null || q.logprobs() || s.sampler.modifiesLogits() || s.pooling != null) {
+        if (s.pooling != null) {
             return 0;
         }
         if (s.draftPause > 0) {

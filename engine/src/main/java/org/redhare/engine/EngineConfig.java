@@ -20,7 +20,7 @@ import org.redhare.model.CausalLM;
  * @param maxWaiting     requests queued (not yet running, preempted ones included) at most; past it
  *                       {@link Engine#submit} throws {@link EngineOverloadedException}
  * @param prefixCaching  keep full KV blocks keyed by their token prefix and reuse them for prompts that start the same way
- * @param draftTokens    most tokens a greedy sequence drafts per step from its own text (prompt lookup decoding: see
+ * @param draftTokens    most tokens a sequence drafts per step from its own text (prompt lookup decoding: see
  *                       {@link Engine}); 0 turns drafting off
  */
 public record EngineConfig(int maxContext, int kvCacheTokens, KvDtype kvDtype, int blockSize, int maxBatchTokens, int maxRunning,
@@ -50,7 +50,7 @@ public record EngineConfig(int maxContext, int kvCacheTokens, KvDtype kvDtype, i
         this(maxContext, kvCacheTokens, kvDtype, blockSize, maxBatchTokens, maxRunning, prefillFirst, maxWaiting, prefixCaching, 0);
     }
 
-    /** The same limits, with greedy sequences drafting up to {@code draftTokens} tokens a step (0: none). */
+    /** The same limits, with sequences drafting up to {@code draftTokens} tokens a step (0: none). */
     public EngineConfig withDraftTokens(int draftTokens) {
         return new EngineConfig(maxContext, kvCacheTokens, kvDtype, blockSize, maxBatchTokens, maxRunning, prefillFirst, maxWaiting,
                 prefixCaching, draftTokens);

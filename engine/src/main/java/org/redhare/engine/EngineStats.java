@@ -51,7 +51,7 @@ public final class EngineStats {
     /** Prompt tokens of the requests started (each request counted once, however often it is preempted). */
     public long promptTokens() { return promptTokens.get(); }
     public long generatedTokens() { return generatedTokens.get(); }
-    /** Tokens greedy sequences drafted from their own text, and how many of them the model confirmed. */
+    /** Tokens sequences drafted from their own text, and how many of them the model confirmed. */
     public long draftTokens() { return draftTokens.get(); }
     public long draftAccepted() { return draftAccepted.get(); }
     /** Tokens looked up in the prefix cache when sequences were admitted. */

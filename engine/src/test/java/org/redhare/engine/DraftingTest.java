@@ -116,17 +116,90 @@ class DraftingTest {
         }
     }
 
+    /** Each request's tokens with their logprobs and alternatives, as the stream gives them. */
+    static List<List<GenerationEvent.Token>> streamed(Engine e, List<GenerationRequest> reqs) throws InterruptedException {
+        List<GenerationHandle> handles = reqs.stream().map(e::submit).toList();
+        List<List<GenerationEvent.Token>> out = new ArrayList<>();
+        for (GenerationHandle h : handles) {
+            List<GenerationEvent.Token> tokens = new ArrayList<>();
+            assertThat(h.stream(tokens::add).reason()).isNotEqualTo(FinishReason.ERROR);
+            out.add(tokens);
+        }
+        return out;
+    }
+
+    /** One request of each kind; new ones each call, since a constraint holds its sequence's state. */
+    static List<GenerationRequest> kinds() {
+        List<GenerationRequest> reqs = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            int[] p = prompt(3 + i, 30, true);
+            reqs.add(switch (i) {
+                // seeded sampling (cold enough that the random model's text loops as its greedy text does): one draw of the
+                // random stream per token kept, drafting or not
+                case 0 -> new GenerationRequest(p, new SamplingParams(0.002f, 5, 1f, 0f, 1f, 0f, 0f, 7L), 48, Set.of(), true);
+                case 1 -> new GenerationRequest(p, new SamplingParams(0.002f, 0, 0.95f, 0.01f, 1f, 0f, 0f, 11L), 48, Set.of(), true);
+                // logprobs and alternatives: every row's logits have the bits of decoding one at a time
+                case 2 -> new GenerationRequest(p, SamplingParams.GREEDY, 48, Set.of(), true, 3, false, true);
+                // penalties see the tokens kept before each row; a constraint is told each token kept, in order, and here
+                // refuses most drawn tokens (a redraw among the allowed ones)
+                case 3 -> new GenerationRequest(p, new SamplingParams(0f, 0, 1f, 0f, 1.1f, 0.2f, 0.1f, null), 48, Set.of(), true, 0,
+                        false, false, new Cycle(5, 9, 2, 7, 5, 3));
+                case 4 -> new GenerationRequest(p, SamplingParams.GREEDY, 48, Set.of(), true, 0, false, false,
+                        new ConstrainedDecodingTest.Only(t -> t % 3 != 0, 1000));
+                // warm sampling with logprobs under a constraint: two draws for a refused one, in the same order
+                default -> new GenerationRequest(p, new SamplingParams(0.8f, 0, 1f, 0f, 1f, 0f, 0f, 5L), 48, Set.of(), true, 2, false, true,
+                        new Cycle(4, 8, 1, 4, 6));
+            });
+        }
+        return reqs;
+    }
+
     @Test
-    void onlyPlainGreedyRequestsDraft() throws Exception {
-        int[] p = prompt(3, 30, true);
-        List<GenerationRequest> reqs = List.of(
-                new GenerationRequest(p, new SamplingParams(0.8f, 40, 1f, 0f, 1f, 0f, 0f, 7L), 40, Set.of(), true),
-                new GenerationRequest(p, SamplingParams.GREEDY, 40, Set.of(), true, 2, false),       // logprobs
-                new GenerationRequest(p, new SamplingParams(0f, 0, 1f, 0f, 1.1f, 0f, 0f, null), 40, Set.of(), true)); // penalty
-        List<GenerationHandle.Result> want = oneAtATime(reqs);
-        try (Engine e = new Engine(model, EngineServingTest.config(1024, 16, 512, 1, 64, false).withDraftTokens(6))) {
-            assertSame(want, reqs.stream().map(e::submit).toList());
-            assertThat(e.stats().draftTokens()).isZero();
+    void sampledPenalisedConstrainedAndLogprobRequestsDraftAndKeepTheirTokens() throws Exception {
+        List<GenerationRequest> reqs = kinds();
+        List<List<GenerationEvent.Token>> want;
+        try (Engine e = new Engine(model, EngineServingTest.config(1024, 16, 512, 1, 64, false))) {
+            want = streamed(e, reqs);
+        }
+        for (int maxRunning : new int[] {1, 2}) {
+            try (Engine e = new Engine(model, EngineServingTest.config(1024, 16, 512, maxRunning, 64, false).withDraftTokens(6))) {
+                List<List<GenerationEvent.Token>> got = streamed(e, kinds());
+                for (int i = 0; i < reqs.size(); i++) {
+                    assertThat(got.get(i)).as("request %d, %d running", i, maxRunning).containsExactlyElementsOf(want.get(i));
+                }
+                assertThat(e.stats().draftTokens()).as("%d running", maxRunning).isPositive();
+                assertThat(e.stats().draftAccepted()).as("%d running", maxRunning).isPositive();
+                assertThat(e.usedBlocks()).isZero();
+            }
+        }
+        for (int i = 0; i < reqs.size(); i++) { // each kind drafts by itself, not only next to the greedy ones
+            try (Engine e = new Engine(model, EngineServingTest.config(1024, 16, 512, 1, 64, false).withDraftTokens(6))) {
+                assertThat(streamed(e, List.of(kinds().get(i))).get(0)).as("request %d alone", i).containsExactlyElementsOf(want.get(i));
+                assertThat(e.stats().draftAccepted()).as("request %d alone", i).isPositive();
+            }
+        }
+    }
+
+    /** Allows only the next token of a cycle: the text repeats whatever the model's draws, so drafts are made and kept. */
+    static final class Cycle implements TokenConstraint {
+        final int[] cycle;
+        int taken;
+
+        Cycle(int... cycle) {
+            this.cycle = cycle;
+        }
+
+        @Override public boolean allows(int token) {
+            return token == cycle[taken % cycle.length];
+        }
+
+        @Override public void accept(int token) {
+            assertThat(allows(token)).isTrue();
+            taken++;
+        }
+
+        @Override public boolean complete() {
+            return false;
         }
     }
 }

@@ -60,7 +60,7 @@ final class ServerMetrics {
                 e -> e.stats().prefixQueriedTokens() == 0 ? 0 : e.stats().prefixHitTokens() / (double) e.stats().prefixQueriedTokens());
         engineGauge("redhare_engine_preemptions", "sequences preempted for lack of KV blocks (cumulative)", e -> e.stats().preemptions());
         engineGauge("redhare_engine_rejected", "requests refused because the engine queue was full (cumulative)", e -> e.stats().rejected());
-        engineGauge("redhare_draft_tokens", "tokens greedy sequences drafted from their own text (--draft-tokens; cumulative)",
+        engineGauge("redhare_draft_tokens", "tokens sequences drafted from their own text (--draft-tokens; cumulative)",
                 e -> e.stats().draftTokens());
         engineGauge("redhare_draft_accepted_tokens", "drafted tokens the model confirmed, each a decode step saved (cumulative)",
                 e -> e.stats().draftAccepted());
