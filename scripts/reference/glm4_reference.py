@@ -4,7 +4,7 @@
 Usage: python3 scripts/reference/glm4_reference.py <fixture-dir> --weights <model.safetensors>
 
 Reads <fixture-dir>/config.json and the weights (BF16, parsed by hand and widened exactly to float64; written by
-model/src/test/java/org/redhare/model/GlmWeights.java, whose `main` writes them under a directory of your choice),
+model/src/test/java/org/redhare/model/FixtureWeights.java, whose `main` writes them under a directory of your choice),
 and writes only <fixture-dir>/reference/{cases.json, logits_pN.f32}. Only python3 + numpy are needed (and the helpers
 shared with glm4_moe_reference.py in reference_common.py, next to this file). Deterministic.
 

@@ -312,7 +312,7 @@ def parse_args_and_config(doc, architecture):
     checking config.json names the given architecture."""
     ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("fixture_dir", help="directory with config.json; reference/ is written into it")
-    ap.add_argument("--weights", required=True, help="model.safetensors written by GlmWeights.java")
+    ap.add_argument("--weights", required=True, help="model.safetensors written by FixtureWeights.java")
     args = ap.parse_args()
     out = args.fixture_dir
     with open(os.path.join(out, "config.json")) as f:
@@ -350,7 +350,7 @@ def reference_info(implementation, **specific):
 def weights_info(sha, dtypes, **specific):
     """The "weights" entry of cases.json."""
     info = {
-        "file": "written by model/src/test/java/org/redhare/model/GlmWeights.java at test time",
+        "file": "written by model/src/test/java/org/redhare/model/FixtureWeights.java at test time",
         "sha256": sha,
         "dtypes": dtypes,
     }

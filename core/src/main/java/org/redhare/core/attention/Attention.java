@@ -27,18 +27,34 @@ public final class Attention {
     private final int headDim;  // query/key dims per head
     private final int vHeadDim; // value dims per head
     private final float scale;
+    private final int window;     // keys a query sees at most (itself and the window - 1 before it); 0: all before it
+    private final float softcap;  // scores become softcap * tanh(score / softcap) before the softmax; 0: as they are
     private float[][] scores = new float[0][];
     private float[][] rows = new float[0][];
 
     public Attention(int heads, int kvHeads, int headDim, int vHeadDim, float scale) {
+        this(heads, kvHeads, headDim, vHeadDim, scale, 0, 0f);
+    }
+
+    /**
+     * @param window  sliding-window attention (Gemma's, Mistral's local layers): a query at position {@code p} attends to
+     *                the keys at {@code p - window + 1 .. p}; 0 for every key up to {@code p}
+     * @param softcap Gemma 2's attention logit soft-capping ({@code attn_logit_softcapping}); 0 for none
+     */
+    public Attention(int heads, int kvHeads, int headDim, int vHeadDim, float scale, int window, float softcap) {
         if (heads % kvHeads != 0) {
             throw new IllegalArgumentException("attention heads (" + heads + ") must be a multiple of kv heads (" + kvHeads + ")");
+        }
+        if (window < 0 || !(softcap >= 0)) {
+            throw new IllegalArgumentException("attention window " + window + " and soft cap " + softcap + " must be >= 0");
         }
         this.heads = heads;
         this.kvHeads = kvHeads;
         this.headDim = headDim;
         this.vHeadDim = vHeadDim;
         this.scale = scale;
+        this.window = window;
+        this.softcap = softcap;
     }
 
     /**
@@ -66,18 +82,37 @@ public final class Attention {
         }
         final float[][] sc = scores;
         final float[][] rw = rows;
+        // A sliding window starts each query's keys at the block holding its first visible key: the kernels below see a
+        // shorter context (the block table from that block on) whose first few keys, before the window, get no weight.
+        final int[][] tb;
+        final int[] skipped;
+        if (window > 0 && maxCtx > window) {
+            int bs = cache.blockSize();
+            tb = new int[n][];
+            skipped = new int[n];
+            for (int t = 0; t < n; t++) {
+                int first = Math.max(0, positions[t] + 1 - window);
+                int block = first / bs;
+                tb[t] = block == 0 ? tables[t] : Arrays.copyOfRange(tables[t], block, tables[t].length);
+                skipped[t] = block * bs;
+            }
+        } else {
+            tb = tables;
+            skipped = null;
+        }
         pool.forRange(n * kvHeads, 1, (start, end, worker) -> {
             for (int task = start; task < end; task++) {
-                attendGroup(cache, layer, q, task / kvHeads, task % kvHeads, tables, positions, out, sc[worker], rw[worker]);
+                int t = task / kvHeads;
+                attendGroup(cache, layer, q, t, task % kvHeads, tb[t], positions[t] + 1 - (skipped == null ? 0 : skipped[t]), out,
+                        sc[worker], rw[worker]);
             }
         });
     }
 
-    private void attendGroup(PagedKvCache cache, int layer, float[] q, int t, int g, int[][] tables, int[] positions,
+    /** Query {@code t}'s heads of kv group {@code g} against the {@code ctx} keys of {@code table} (the last one its own). */
+    private void attendGroup(PagedKvCache cache, int layer, float[] q, int t, int g, int[] table, int ctx,
                              float[] out, float[] buf, float[] row) {
         int group = heads / kvHeads;
-        int ctx = positions[t] + 1;
-        int[] table = tables[t];
         int qWidth = heads * headDim;
         int oWidth = heads * vHeadDim;
         int qBase = t * qWidth + g * group * headDim;
@@ -92,8 +127,16 @@ public final class Attention {
                 }
             }
         }
+        int before = window > 0 ? Math.max(0, ctx - window) : 0; // keys of the table's first block before the window
         for (int hh = 0; hh < group; hh++) {
-            Ops.softmax(buf, hh * ctx, ctx);
+            int o = hh * ctx;
+            if (softcap > 0) {
+                for (int j = before; j < ctx; j++) {
+                    buf[o + j] = softcap * (float) Math.tanh(buf[o + j] / softcap);
+                }
+            }
+            Arrays.fill(buf, o, o + before, 0f);
+            Ops.softmax(buf, o + before, ctx - before);
         }
         Arrays.fill(out, oBase, oBase + group * vHeadDim, 0f);
         if (cache.dtype() == KvDtype.F32) {

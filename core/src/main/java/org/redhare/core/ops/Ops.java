@@ -94,6 +94,26 @@ public final class Ops {
         siluMul(gate, 0, up, 0, len, out, 0);
     }
 
+    /**
+     * GeGLU with the tanh approximation (Gemma's {@code gelu_pytorch_tanh}): {@code out = gelu(gate) * up} with
+     * {@code gelu(a) = 0.5 a (1 + tanh(sqrt(2/pi) (a + 0.044715 a^3)))}, computed as {@code a * sigmoid(2y)} (the same
+     * function, since {@code (1 + tanh y) / 2 = sigmoid(2y)}; no cancellation near 0) with exp from {@link VectorMath}.
+     */
+    public static void geluTanhMul(float[] gate, int g, float[] up, int u, int len, float[] out, int o) {
+        final float k = (float) (-2 * Math.sqrt(2 / Math.PI)); // -2 sqrt(2/pi): exp(k y') = exp(-2y)
+        final float c = 0.044715f;
+        int i = 0;
+        for (; i + L <= len; i += L) {
+            FloatVector a = FloatVector.fromArray(F, gate, g + i);
+            FloatVector y = a.mul(a).mul(c).mul(a).add(a).mul(k);
+            a.div(VectorMath.exp(y).add(1f)).mul(FloatVector.fromArray(F, up, u + i)).intoArray(out, o + i);
+        }
+        for (; i < len; i++) {
+            float a = gate[g + i];
+            out[o + i] = a / (1f + VectorMath.exp((a * a * c * a + a) * k)) * up[u + i]; // the vector lanes' order
+        }
+    }
+
     /** {@code out[o + i] = silu(gate[g + i]) * up[u + i]} for {@code i < len}. */
     public static void siluMul(float[] gate, int g, float[] up, int u, int len, float[] out, int o) {
         int i = 0;

@@ -8,11 +8,14 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.redhare.core.Parallel;
 
-/** Paged attention against a plain double-precision reference, with scattered blocks, GQA and every cache dtype. */
+/**
+ * Paged attention against a plain double-precision reference, with scattered blocks, GQA, every cache dtype, sliding
+ * windows (shorter and longer than a block, the window starting inside a block) and soft-capped scores.
+ */
 class AttentionTest {
-    @ParameterizedTest(name = "{0}: heads {1}/{2}, dim {3}/{4}, ctx {5}")
-    @CsvSource({"F32, 4, 2, 16, 16, 37", "F32, 6, 2, 20, 12, 9", "F32, 3, 3, 64, 64, 70", "F32, 14, 2, 64, 64, 45", "F32, 8, 2, 128, 128, 23", "F32, 10, 2, 72, 80, 19", "F32, 4, 4, 64, 64, 41", "F32, 12, 2, 64, 64, 33", "F32, 9, 1, 64, 64, 18", "BF16, 4, 2, 16, 16, 37", "F16, 6, 3, 24, 24, 21"})
-    void matchesReference(KvDtype dtype, int heads, int kvHeads, int headDim, int vDim, int ctx) {
+    @ParameterizedTest(name = "{0}: heads {1}/{2}, dim {3}/{4}, ctx {5}, window {6}, softcap {7}")
+    @CsvSource({"F32, 4, 2, 16, 16, 37, 0, 0", "F32, 6, 2, 20, 12, 9, 0, 0", "F32, 3, 3, 64, 64, 70, 0, 0", "F32, 14, 2, 64, 64, 45, 0, 0", "F32, 8, 2, 128, 128, 23, 0, 0", "F32, 10, 2, 72, 80, 19, 0, 0", "F32, 4, 4, 64, 64, 41, 0, 0", "F32, 12, 2, 64, 64, 33, 0, 0", "F32, 9, 1, 64, 64, 18, 0, 0", "BF16, 4, 2, 16, 16, 37, 0, 0", "F16, 6, 3, 24, 24, 21, 0, 0", "F32, 4, 2, 16, 16, 37, 5, 0", "F32, 14, 2, 64, 64, 45, 16, 0", "F32, 8, 2, 128, 128, 23, 8, 0", "F32, 6, 2, 20, 12, 29, 11, 2.5", "F32, 4, 4, 64, 64, 41, 0, 1.5", "BF16, 4, 2, 16, 16, 37, 9, 0", "F16, 6, 3, 24, 24, 21, 3, 3"})
+    void matchesReference(KvDtype dtype, int heads, int kvHeads, int headDim, int vDim, int ctx, int window, float softcap) {
         Random rnd = new Random(ctx * 31L + heads);
         int bs = 8;
         int blocks = (ctx + bs - 1) / bs;
@@ -33,20 +36,22 @@ class AttentionTest {
             for (int i = 0; i < q.length; i++) q[i] = (float) rnd.nextGaussian();
             float[] out = new float[2 * heads * vDim];
             float scale = (float) (1 / Math.sqrt(headDim));
-            new Attention(heads, kvHeads, headDim, vDim, scale).forward(pool, cache, 0, q, 2, new int[][] {table, table}, positions, out);
+            new Attention(heads, kvHeads, headDim, vDim, scale, window, softcap).forward(pool, cache, 0, q, 2, new int[][] {table, table}, positions, out);
             int group = heads / kvHeads;
             for (int t = 0; t < 2; t++) {
                 for (int h = 0; h < heads; h++) {
                     int g = h / group;
                     double[] s = new double[positions[t] + 1];
+                    int first = window > 0 ? Math.max(0, positions[t] + 1 - window) : 0; // keys before it get no weight
                     double max = Double.NEGATIVE_INFINITY;
-                    for (int j = 0; j < s.length; j++) {
+                    for (int j = first; j < s.length; j++) {
                         for (int d = 0; d < headDim; d++) s[j] += (double) q[t * heads * headDim + h * headDim + d] * k[j][g * headDim + d];
                         s[j] *= scale;
+                        if (softcap > 0) s[j] = softcap * Math.tanh(s[j] / softcap);
                         max = Math.max(max, s[j]);
                     }
                     double sum = 0;
-                    for (int j = 0; j < s.length; j++) sum += s[j] = Math.exp(s[j] - max);
+                    for (int j = first; j < s.length; j++) sum += s[j] = Math.exp(s[j] - max);
                     for (int d = 0; d < vDim; d++) {
                         double ref = 0;
                         for (int j = 0; j < s.length; j++) ref += s[j] / sum * v[j][g * vDim + d];

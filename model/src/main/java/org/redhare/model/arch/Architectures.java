@@ -8,7 +8,7 @@ import org.redhare.model.ModelLoadException;
 
 /** The model families RedHare runs, looked up by config.json's {@code architectures}. */
 public final class Architectures {
-    private static final List<Architecture> ALL = List.of(new LlamaFamily(), new MoeFamily(), new DeepseekFamily(), new GlmFamily(), new Glm4MoeFamily());
+    private static final List<Architecture> ALL = List.of(new LlamaFamily(), new MoeFamily(), new DeepseekFamily(), new GlmFamily(), new Glm4MoeFamily(), new GemmaFamily());
 
     private Architectures() {}
 

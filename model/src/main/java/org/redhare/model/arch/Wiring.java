@@ -53,6 +53,11 @@ public final class Wiring {
 
     /** Llama-style attention at {@code prefix} ("model.layers.N.self_attn."). */
     public GroupedQueryAttention gqa(String prefix, boolean bias, boolean qkNorm, Rope rope) {
+        return gqa(prefix, bias, qkNorm, 0f, rope);
+    }
+
+    /** As above, with {@code normOffset} added to the q/k norm weights (Gemma's norms multiply by {@code 1 + w}). */
+    public GroupedQueryAttention gqa(String prefix, boolean bias, boolean qkNorm, float normOffset, Rope rope) {
         int heads = config.numHeads();
         int kvHeads = config.numKvHeads();
         int headDim = config.headDim();
@@ -69,9 +74,16 @@ public final class Wiring {
                 bias ? weights.vector(prefix + "q_proj.bias", qDim) : null,
                 bias ? weights.vector(prefix + "k_proj.bias", kvDim) : null,
                 bias ? weights.vector(prefix + "v_proj.bias", kvDim) : null,
-                qkNorm ? weights.vector(prefix + "q_norm.weight", headDim) : null,
-                qkNorm ? weights.vector(prefix + "k_norm.weight", headDim) : null,
+                qkNorm ? offset(weights.vector(prefix + "q_norm.weight", headDim), normOffset) : null,
+                qkNorm ? offset(weights.vector(prefix + "k_norm.weight", headDim), normOffset) : null,
                 eps, heads, kvHeads, headDim, rope, workspace);
+    }
+
+    private static float[] offset(float[] v, float by) {
+        for (int i = 0; i < v.length; i++) {
+            v[i] += by;
+        }
+        return v;
     }
 
     /** SwiGLU MLP with the given tensor names (without ".weight"). */
@@ -96,6 +108,11 @@ public final class Wiring {
 
     /** Embedding, LM head (tied when there is no lm_head.weight and the config says so), final norm, and the layers. */
     public Decoder decoder(Decoder.Layer[] layers, CausalLM.KvLayout kv) {
+        return decoder(layers, kv, norm("model.norm.weight", hidden));
+    }
+
+    /** As above, with the final norm's weights given. */
+    public Decoder decoder(Decoder.Layer[] layers, CausalLM.KvLayout kv, float[] finalNorm) {
         int vocab = config.vocabSize();
         WeightMatrix embed = matrix("model.embed_tokens.weight", vocab, hidden);
         WeightMatrix head;
@@ -107,7 +124,7 @@ public final class Wiring {
             throw new ModelLoadException("tensor 'lm_head.weight' is missing from " + checkpoint.describe()
                     + " and config.json does not tie word embeddings (tie_word_embeddings is false)");
         }
-        return new Decoder(config, checkpoint, pool, embed, head, norm("model.norm.weight", hidden), layers, kv, workspace);
+        return new Decoder(config, checkpoint, pool, embed, head, finalNorm, layers, kv, workspace);
     }
 
     /** Standard per-head KV cache geometry. */

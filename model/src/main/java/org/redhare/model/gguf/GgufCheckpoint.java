@@ -46,7 +46,8 @@ public final class GgufCheckpoint implements Checkpoint {
             Map.entry("post_attention_norm", "post_self_attn_layernorm"), // GLM-4's norms of each block's output
             Map.entry("post_ffw_norm", "post_mlp_layernorm"));
     private static final Map<String, String> ARCHITECTURES = Map.of(
-            "llama", "LlamaForCausalLM", "qwen2", "Qwen2ForCausalLM", "qwen3", "Qwen3ForCausalLM", "glm4", "Glm4ForCausalLM");
+            "llama", "LlamaForCausalLM", "qwen2", "Qwen2ForCausalLM", "qwen3", "Qwen3ForCausalLM", "glm4", "Glm4ForCausalLM",
+            "gemma3", "Gemma3ForCausalLM");
 
     private final GgufFile file;
     private final Map<String, TensorRef> tensors;
@@ -193,6 +194,9 @@ public final class GgufCheckpoint implements Checkpoint {
                 r.put("original_max_position_embeddings", orig);
             }
         }
+        if (arch.equals("gemma3")) {
+            gemma(c, hidden, heads);
+        }
         c.put("tie_word_embeddings", !tensors.containsKey("lm_head.weight"));
         c.put("attention_bias", tensors.containsKey("model.layers.0.self_attn.q_proj.bias"));
         long bos = file.getLong("tokenizer.ggml.bos_token_id", -1);
@@ -204,6 +208,22 @@ public final class GgufCheckpoint implements Checkpoint {
             c.put("eos_token_id", eos);
         }
         return ModelConfig.parse(c, file.path().toString()).withRopeInterleaved(arch.equals("llama"));
+    }
+
+    /**
+     * Gemma 3's keys as llama.cpp reads them: {@code attention.sliding_window}; every sixth layer global, local RoPE base
+     * 10000 and scores scaled by head_dim^-0.5 ((hidden/heads)^-0.5 for the 62-layer 27B) unless the file says otherwise
+     * ({@code attention.sliding_window_pattern}, {@code rope.freq_base_swa}, {@code attention.scale}; see GgufWriter).
+     */
+    private void gemma(ObjectNode c, int hidden, int heads) {
+        c.put("hidden_activation", "gelu_pytorch_tanh");
+        c.put("sliding_window", need("gemma3.attention.sliding_window"));
+        c.put("sliding_window_pattern", file.getLong("gemma3.attention.sliding_window_pattern", 6));
+        c.put("rope_local_base_freq", file.getFloat("gemma3.rope.freq_base_swa", 10000f));
+        long layers = c.get("num_hidden_layers").asLong();
+        double scalar = layers == 62 ? (double) hidden / heads : c.get("head_dim").asDouble();
+        float scale = file.getFloat("gemma3.attention.scale", (float) (1 / Math.sqrt(scalar)));
+        c.put("query_pre_attn_scalar", 1 / ((double) scale * scale));
     }
 
     private long need(String key) {

@@ -205,8 +205,19 @@ public final class GgufWriter {
         }
     }
 
-    /** The GGUF name of a Hugging Face tensor name, or null when GGUF has none. */
-    static String ggufName(String hf) {
+    /**
+     * Gemma's norms in GGUF terms: its block-output norms are llama.cpp's post_attention_norm and post_ffw_norm, its
+     * pre-feed-forward norm is ffn_norm (the llama names of {@link GgufCheckpoint#LAYER_NAMES} mean other norms).
+     */
+    private static final Map<String, String> GEMMA_NORMS = Map.of("post_attention_layernorm", "post_attention_norm",
+            "pre_feedforward_layernorm", "ffn_norm", "post_feedforward_layernorm", "post_ffw_norm");
+
+    /** The GGUF name of a Hugging Face tensor name of a {@code gemma} model or another, or null when GGUF has none. */
+    static String ggufName(String hf, boolean gemma) {
+        Matcher gm = LAYER.matcher(hf);
+        if (gemma && gm.matches() && GEMMA_NORMS.containsKey(gm.group(2))) {
+            return "blk." + gm.group(1) + "." + GEMMA_NORMS.get(gm.group(2)) + "." + gm.group(3);
+        }
         switch (hf) {
             case "model.embed_tokens.weight": return "token_embd.weight";
             case "model.norm.weight": return "output_norm.weight";
@@ -255,6 +266,7 @@ public final class GgufWriter {
         }
         String arch = architecture(config);
         boolean metaPairs = arch.equals("llama");
+        boolean gemma = arch.equals("gemma3");
         int rotary = (int) Math.round(config.headDim() * config.partialRotaryFactor());
         Map<String, Object> md = new LinkedHashMap<>();
         md.put("general.architecture", arch);
@@ -271,6 +283,9 @@ public final class GgufWriter {
         md.put(arch + ".rope.freq_base", (float) config.ropeTheta());
         md.put(arch + ".rope.dimension_count", rotary);
         md.put(arch + ".vocab_size", config.vocabSize());
+        if (gemma) {
+            gemmaMetadata(config, md);
+        }
         List<Tensor> tensors = new ArrayList<>();
         float[] ropeDivisors = ropeScaling(config, arch, rotary, md);
         if (ropeDivisors != null) {
@@ -292,7 +307,7 @@ public final class GgufWriter {
         long[] done = {0};
         long all = total;
         for (String name : names) {
-            String g = ggufName(name);
+            String g = ggufName(name, gemma);
             if (g == null) {
                 continue;
             }
@@ -325,10 +340,12 @@ public final class GgufWriter {
             } else if (t.shape().length == 1) {
                 // Norm weights and biases as F32, as llama.cpp's converter writes them: its CPU kernels multiply by
                 // an F32 vector only (a BF16 norm weight stops llama.cpp with "unsupported types").
+                // Gemma's norms multiply by 1 + w: llama.cpp's converter stores the 1 + w it multiplies by
+                float normShift = gemma && name.endsWith("norm.weight") ? 1f : 0f;
                 tensors.add(new Tensor(g, dims, GgmlType.F32, seg -> {
                     float[] v = Weights.toFloats(t);
                     for (int i = 0; i < v.length; i++) {
-                        seg.setAtIndex(F32, i, v[row.applyAsInt(i)]);
+                        seg.setAtIndex(F32, i, v[row.applyAsInt(i)] + normShift);
                     }
                     tick.accept(seg);
                 }));
@@ -366,9 +383,51 @@ public final class GgufWriter {
         return switch (config.modelType()) {
             case "qwen2", "qwen3", "glm4" -> config.modelType();
             case "llama", "mistral" -> "llama";
-            default -> throw new ModelLoadException("GGUF conversion supports llama, mistral, qwen2, qwen3 and glm4 models; got '"
+            case "gemma3_text", "gemma3" -> "gemma3";
+            default -> throw new ModelLoadException("GGUF conversion supports llama, mistral, qwen2, qwen3, glm4 and gemma3 models; got '"
                     + config.modelType() + "'");
         };
+    }
+
+    /**
+     * Gemma 3's local layers in GGUF terms. llama.cpp's converter writes only {@code attention.sliding_window} and its
+     * reader fixes the rest (every sixth layer global, local RoPE base 10000, scores scaled by head_dim^-0.5, or
+     * (hidden/heads)^-0.5 for the 27B): where this model differs from those, the values go into keys llama.cpp uses for
+     * them in other architectures ({@code attention.sliding_window_pattern}, {@code rope.freq_base_swa},
+     * {@code attention.scale}), which {@link GgufCheckpoint} reads back. (llama.cpp would run such a model with its fixed
+     * values.)
+     */
+    private static void gemmaMetadata(ModelConfig config, Map<String, Object> md) {
+        var raw = config.raw();
+        md.put("gemma3.attention.sliding_window", raw.path("sliding_window").asInt(4096));
+        var types = raw.path("layer_types");
+        int pattern = raw.path("sliding_window_pattern").asInt(6);
+        if (types.isArray()) {
+            pattern = 0; // the period of the full-attention layers, if they have one
+            for (int p = 1; p <= types.size() && pattern == 0; p++) {
+                boolean fits = true;
+                for (int l = 0; l < types.size(); l++) {
+                    fits &= types.get(l).asText().equals("full_attention") == ((l + 1) % p == 0);
+                }
+                pattern = fits ? p : 0;
+            }
+            if (pattern == 0) {
+                throw new ModelLoadException("gemma3: layer_types " + types + " have no period (every n-th layer global), which GGUF"
+                        + " cannot describe");
+            }
+        }
+        if (pattern != 6) {
+            md.put("gemma3.attention.sliding_window_pattern", pattern);
+        }
+        double local = raw.path("rope_local_base_freq").asDouble(10000);
+        if (local != 10000) {
+            md.put("gemma3.rope.freq_base_swa", (float) local);
+        }
+        double scalar = raw.path("query_pre_attn_scalar").asDouble(256);
+        double llamaCpp = config.numLayers() == 62 ? (double) config.hiddenSize() / config.numHeads() : config.headDim();
+        if (scalar != llamaCpp) {
+            md.put("gemma3.attention.scale", (float) (1 / Math.sqrt(scalar)));
+        }
     }
 
     /**

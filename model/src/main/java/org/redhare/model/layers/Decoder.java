@@ -37,6 +37,7 @@ public final class Decoder implements CausalLM {
     private final int hidden;
     private final int vocab;
     private final float eps;
+    private float embedScale = 1f;  // the embedding rows are multiplied by this (Gemma: sqrt(hidden)); the tied head is not
     private ScreenedHead screen; // null: every token runs the exact head
     private float[] screenedState; // the last step's final hidden state when it screened the head (for exactLogits), else null
     private float[] x = new float[0];
@@ -69,6 +70,15 @@ public final class Decoder implements CausalLM {
         return lmHead;
     }
 
+    /** Multiplies each embedding row by {@code scale} as it enters the first layer (Gemma); the LM head is unchanged. */
+    public Decoder scaleEmbeddings(float scale) {
+        if (!(scale > 0) || Float.isInfinite(scale)) {
+            throw new IllegalArgumentException("embedding scale must be a positive number, got " + scale);
+        }
+        this.embedScale = scale;
+        return this;
+    }
+
     public Layer layer(int i) {
         return layers[i];
     }
@@ -93,6 +103,9 @@ public final class Decoder implements CausalLM {
                 throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + vocab + ")");
             }
             embed.row(id, x, t * hidden);
+            if (embedScale != 1f) {
+                for (int i = t * hidden; i < (t + 1) * hidden; i++) x[i] *= embedScale;
+            }
         }
         LayerContext ctx = new LayerContext(pool, cache, batch, workspace);
         int[] kept = null; // after the last layer's attention: the rows anyone reads, moved to the front of x (null: all)

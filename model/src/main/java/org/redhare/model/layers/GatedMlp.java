@@ -4,7 +4,8 @@ import org.redhare.core.matrix.WeightMatrix;
 import org.redhare.core.ops.Ops;
 
 /**
- * SwiGLU feed-forward: {@code down(silu(gate(x)) * up(x))}. Also one expert of a mixture. The gate and up projections
+ * Gated feed-forward: {@code down(act(gate(x)) * up(x))}, with SiLU (SwiGLU: Llama, Qwen, Mistral, GLM, DeepSeek) or
+ * the tanh-approximated GELU (GeGLU: Gemma, {@link #withGelu}). Also one expert of a mixture. The gate and up projections
  * are two matrices, or one fused {@code [2 * inter, hidden]} matrix whose first half of rows is the gate (GLM's
  * {@code gate_up_proj}), computed in one pass.
  */
@@ -14,11 +15,12 @@ public final class GatedMlp implements Block {
     private final WeightMatrix gateUp; // [2 * inter, hidden] when fused, else null
     private final WeightMatrix down;   // [hidden, inter]
     private final int inter;
+    private final boolean gelu;        // GeGLU (tanh GELU) instead of SwiGLU
     private final int gSlot;
     private final int uSlot;
 
     public GatedMlp(WeightMatrix gate, WeightMatrix up, WeightMatrix down, Workspace ws) {
-        this(gate, up, null, down, ws);
+        this(gate, up, null, down, false, ws);
     }
 
     /** The fused form: {@code gateUp}'s rows {@code [0, inter)} are the gate, {@code [inter, 2 * inter)} the up projection. */
@@ -26,10 +28,16 @@ public final class GatedMlp implements Block {
         if (gateUp.rows() != 2 * down.cols()) {
             throw new IllegalArgumentException("a fused gate/up matrix has 2 x " + down.cols() + " rows, got " + gateUp.rows());
         }
-        return new GatedMlp(null, null, gateUp, down, ws);
+        return new GatedMlp(null, null, gateUp, down, false, ws);
     }
 
-    private GatedMlp(WeightMatrix gate, WeightMatrix up, WeightMatrix gateUp, WeightMatrix down, Workspace ws) {
+    /** The same projections with the tanh-approximated GELU ({@code gelu_pytorch_tanh}) as the gate's activation. */
+    public GatedMlp withGelu(Workspace ws) {
+        return new GatedMlp(gate, up, gateUp, down, true, ws);
+    }
+
+    private GatedMlp(WeightMatrix gate, WeightMatrix up, WeightMatrix gateUp, WeightMatrix down, boolean gelu, Workspace ws) {
+        this.gelu = gelu;
         this.gate = gate;
         this.up = up;
         this.gateUp = gateUp;
@@ -55,7 +63,11 @@ public final class GatedMlp implements Block {
             float[] g = ctx.workspace.get(gSlot, n * inter);
             gateUp.multiply(ctx.pool, in, n, gu);
             for (int t = 0; t < n; t++) {
-                Ops.siluMul(gu, t * 2 * inter, gu, t * 2 * inter + inter, inter, g, t * inter);
+                if (gelu) {
+                    Ops.geluTanhMul(gu, t * 2 * inter, gu, t * 2 * inter + inter, inter, g, t * inter);
+                } else {
+                    Ops.siluMul(gu, t * 2 * inter, gu, t * 2 * inter + inter, inter, g, t * inter);
+                }
             }
             down.multiply(ctx.pool, g, n, out);
             return;
@@ -64,7 +76,11 @@ public final class GatedMlp implements Block {
         float[] u = ctx.workspace.get(uSlot, n * inter);
         gate.multiply(ctx.pool, in, n, g);
         up.multiply(ctx.pool, in, n, u);
-        Ops.siluMul(g, u, n * inter, g);
+        if (gelu) {
+            Ops.geluTanhMul(g, 0, u, 0, n * inter, g, 0);
+        } else {
+            Ops.siluMul(g, u, n * inter, g);
+        }
         down.multiply(ctx.pool, g, n, out);
     }
 

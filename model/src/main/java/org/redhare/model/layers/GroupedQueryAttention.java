@@ -6,8 +6,9 @@ import org.redhare.core.ops.Ops;
 import org.redhare.core.ops.Rope;
 
 /**
- * Multi-head attention with grouped key/value heads (Llama, Mistral, Qwen2/3, Mixtral): optional q/k/v
- * biases (Qwen2), optional per-head RMSNorm of q and k before RoPE (Qwen3).
+ * Multi-head attention with grouped key/value heads (Llama, Mistral, Qwen2/3, Mixtral, Gemma): optional q/k/v
+ * biases (Qwen2), optional per-head RMSNorm of q and k before RoPE (Qwen3, Gemma 3), and through {@link #withScores}
+ * a score scale other than {@code headDim^-0.5}, a sliding window and soft-capped scores (Gemma).
  */
 public final class GroupedQueryAttention implements Block {
     private final WeightMatrix q;  // [heads * headDim, hidden]
@@ -32,6 +33,13 @@ public final class GroupedQueryAttention implements Block {
 
     public GroupedQueryAttention(WeightMatrix q, WeightMatrix k, WeightMatrix v, WeightMatrix o, float[] qBias, float[] kBias, float[] vBias,
                                  float[] qNorm, float[] kNorm, float eps, int heads, int kvHeads, int headDim, Rope rope, Workspace ws) {
+        this(q, k, v, o, qBias, kBias, vBias, qNorm, kNorm, eps, heads, kvHeads, headDim, rope,
+                new Attention(heads, kvHeads, headDim, headDim, (float) (1.0 / Math.sqrt(headDim))), ws);
+    }
+
+    private GroupedQueryAttention(WeightMatrix q, WeightMatrix k, WeightMatrix v, WeightMatrix o, float[] qBias, float[] kBias, float[] vBias,
+                                  float[] qNorm, float[] kNorm, float eps, int heads, int kvHeads, int headDim, Rope rope, Attention attention,
+                                  Workspace ws) {
         this.q = q;
         this.k = k;
         this.v = v;
@@ -46,7 +54,7 @@ public final class GroupedQueryAttention implements Block {
         this.kvHeads = kvHeads;
         this.headDim = headDim;
         this.rope = rope;
-        this.attention = new Attention(heads, kvHeads, headDim, headDim, (float) (1.0 / Math.sqrt(headDim)));
+        this.attention = attention;
         this.qSlot = ws.slot("attn.q");
         this.kSlot = ws.slot("attn.k");
         this.vSlot = ws.slot("attn.v");
@@ -93,6 +101,15 @@ public final class GroupedQueryAttention implements Block {
         }
         attention.forward(ctx.pool, ctx.cache, ctx.layer, qb, n, ctx.batch.tables(), ctx.batch.positions(), ab);
         o.multiply(ctx.pool, ab, n, out);
+    }
+
+    /**
+     * The same attention (weights, norms, RoPE; workspace slots by name) with scores {@code q.k * scale}, each query
+     * seeing only its {@code window} last keys (0: all) and scores soft-capped at {@code softcap} (0: not).
+     */
+    public GroupedQueryAttention withScores(float scale, int window, float softcap, Workspace ws) {
+        return new GroupedQueryAttention(q, k, v, o, qBias, kBias, vBias, qNorm, kNorm, eps, heads, kvHeads, headDim, rope,
+                new Attention(heads, kvHeads, headDim, headDim, scale, window, softcap), ws);
     }
 
     public int kvWidth() {

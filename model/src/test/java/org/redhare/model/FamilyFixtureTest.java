@@ -10,13 +10,13 @@ import org.redhare.core.attention.PagedKvCache;
 
 /**
  * GLM-4 ({@code Glm4ForCausalLM}) against an independent float64 reference of transformers' forward pass
- * ({@code scripts/reference/glm4_reference.py}, which computed the fixture's reference from the weights {@link GlmWeights} writes): logits at every prompt position, the 16-token
+ * ({@code scripts/reference/glm4_reference.py}, which computed the fixture's reference from the weights {@link FixtureWeights} writes): logits at every prompt position, the 16-token
  * greedy continuation decoded with the KV cache, the prompt's mean negative log-likelihood. The fixtures' configs and
- * references ship in the repository and their weights are written at test time ({@link GlmWeights}), so this runs
+ * references ship in the repository and their weights are written at test time ({@link FixtureWeights}), so this runs
  * without {@code ../shared}. Swapping the RoPE pairing, rotating the whole head,
  * or swapping the fused gate/up halves each moves the logits by more than 10.
  */
-class GlmFixtureTest {
+class FamilyFixtureTest {
     static Path fixture() throws Exception {
         return fixture("glm4-tiny");
     }
@@ -24,10 +24,10 @@ class GlmFixtureTest {
     @org.junit.jupiter.api.io.TempDir
     static Path tmp;
 
-    /** The fixture's config and reference from the test resources, with its weights written now ({@link GlmWeights}). */
+    /** The fixture's config and reference from the test resources, with its weights written now ({@link FixtureWeights}). */
     static synchronized Path fixture(String name) throws Exception {
         Path d = tmp.resolve(name);
-        return java.nio.file.Files.exists(d) ? d : GlmWeights.materialize(name, tmp);
+        return java.nio.file.Files.exists(d) ? d : FixtureWeights.materialize(name, tmp);
     }
 
     @Test
@@ -65,6 +65,41 @@ class GlmFixtureTest {
             assertThat(f.getLong("glm4.rope.dimension_count", -1)).isEqualTo(16);
         }
         check(fixture(), gguf);
+    }
+
+    /**
+     * Gemma 3 ({@code Gemma3ForCausalLM}, {@code scripts/reference/gemma3_reference.py}): the scaled embedding, norms that
+     * multiply by 1 + w, four norms a layer, q/k norms, scores scaled by query_pre_attn_scalar (24, not head_dim), GeGLU,
+     * and three local layers of an 8-key sliding window with their own RoPE base beside a global one with linearly
+     * scaled RoPE; the 23- and 61-token prompts reach far past the window.
+     */
+    @Test
+    void gemma3MatchesTheReference() throws Exception {
+        check(fixture("gemma3-tiny"), fixture("gemma3-tiny"));
+    }
+
+    /**
+     * Converted to GGUF as llama.cpp's converter lays gemma3 out (norms stored as 1 + w, the block-output norms as
+     * post_attention_norm and post_ffw_norm, the pre-feed-forward norm as ffn_norm, attention.sliding_window), with the
+     * keys for what this model does differently from llama.cpp's fixed Gemma 3 values, the file reads back as the same model.
+     */
+    @Test
+    void gemma3ConvertedToGgufMatchesTheReference(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path gguf = tmp.resolve("gemma3-tiny.gguf");
+        Path dir = fixture("gemma3-tiny");
+        try (var c = org.redhare.model.safetensors.SafetensorsCheckpoint.open(dir)) {
+            org.redhare.model.gguf.GgufWriter.convert(c, ModelConfig.load(dir), org.redhare.model.quant.Quantization.NONE, gguf, (d, t) -> {});
+        }
+        try (org.redhare.model.gguf.GgufFile f = org.redhare.model.gguf.GgufFile.open(gguf)) {
+            assertThat(f.getString("general.architecture", null)).isEqualTo("gemma3");
+            assertThat(f.tensor("blk.0.post_attention_norm.weight")).isNotNull();
+            assertThat(f.tensor("blk.0.ffn_norm.weight")).isNotNull();
+            assertThat(f.tensor("blk.3.post_ffw_norm.weight")).isNotNull();
+            assertThat(f.getLong("gemma3.attention.sliding_window", -1)).isEqualTo(8);
+            assertThat(f.getLong("gemma3.attention.sliding_window_pattern", -1)).isEqualTo(3);
+            assertThat(f.tensor("output.weight")).isNull(); // tied
+        }
+        check(dir, gguf);
     }
 
     static void check(Path fixtureDir, Path modelPath) throws Exception {

@@ -13,18 +13,21 @@ import org.redhare.core.Numbers;
 import org.redhare.model.safetensors.SafetensorsWriter;
 
 /**
- * The weights of the GLM fixtures ({@code src/test/resources/fixtures/glm4-tiny}, {@code glm4-moe-tiny}), written at
+ * The weights of the fixtures in {@code src/test/resources/fixtures} ({@code glm4-tiny}, {@code glm4-moe-tiny},
+ * {@code gemma3-tiny}), written at
  * test time rather than committed: normal values from {@link Random#nextGaussian} (specified exactly, so the same on
  * every JVM), seeded by the tensor's name, scaled per tensor so the models are not degenerate, rounded to BF16 (the
  * router's correction bias stays F32). The fixtures' reference logits were computed from files written by this class
- * ({@code scripts/reference/glm4_reference.py --weights}), so a change here must be followed by new references.
+ * ({@code scripts/reference/*_reference.py --weights}), so a change here must be followed by new references.
  */
-final class GlmWeights {
-    private GlmWeights() {}
+final class FixtureWeights {
+    private FixtureWeights() {}
+
+    static final List<String> FIXTURES = List.of("glm4-tiny", "glm4-moe-tiny", "gemma3-tiny");
 
     /** A fixture's directory with its config and reference, plus the weights, under {@code tmp}. */
     static Path materialize(String fixture, Path tmp) throws Exception {
-        Path src = Path.of(GlmWeights.class.getResource("/fixtures/" + fixture).toURI());
+        Path src = Path.of(FixtureWeights.class.getResource("/fixtures/" + fixture).toURI());
         Path dir = tmp.resolve(fixture);
         Files.createDirectories(dir.resolve("reference"));
         Files.copy(src.resolve("config.json"), dir.resolve("config.json"));
@@ -40,13 +43,17 @@ final class GlmWeights {
         byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(dir.resolve("model.safetensors")));
         String got = java.util.HexFormat.of().formatHex(digest);
         if (!got.equals(want)) {
-            throw new IllegalStateException(fixture + ": the weights GlmWeights writes (sha256 " + got + ") are not those its reference"
-                    + " was computed from (" + want + "): rerun scripts/reference/glm4*_reference.py --weights on the new file");
+            throw new IllegalStateException(fixture + ": the weights FixtureWeights writes (sha256 " + got + ") are not those its reference"
+                    + " was computed from (" + want + "): rerun scripts/reference/*_reference.py --weights on the new file");
         }
         return dir;
     }
 
     static void write(String fixture, Path file) throws IOException {
+        if (fixture.equals("gemma3-tiny")) {
+            writeGemma3(file);
+            return;
+        }
         List<SafetensorsWriter.Entry> out = new ArrayList<>();
         int h = 64;
         boolean moe = fixture.equals("glm4-moe-tiny");
@@ -100,6 +107,30 @@ final class GlmWeights {
         SafetensorsWriter.write(file, out, Map.of("format", "pt"), null);
     }
 
+    /** Gemma 3: norms around 0 (the model multiplies by 1 + w), four per layer, q/k norms, tied embeddings. */
+    private static void writeGemma3(Path file) throws IOException {
+        List<SafetensorsWriter.Entry> out = new ArrayList<>();
+        int h = 64;
+        int q = 4 * 32;
+        int k = 2 * 32;
+        out.add(bf16("model.embed_tokens.weight", 0.12, 512, h)); // times sqrt(64) = 8 on the way in: an RMS of about 1
+        for (int l = 0; l < 4; l++) {
+            String p = "model.layers." + l + ".";
+            for (String n : List.of("input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm")) {
+                out.add(entry(p + n + ".weight", DType.BF16, values(p + n + ".weight", 0, 0.1, h), h));
+            }
+            out.add(bf16(p + "self_attn.q_proj.weight", 1.4 / Math.sqrt(h), q, h));
+            out.add(bf16(p + "self_attn.k_proj.weight", 1.4 / Math.sqrt(h), k, h));
+            out.add(bf16(p + "self_attn.v_proj.weight", 1 / Math.sqrt(h), k, h));
+            out.add(bf16(p + "self_attn.o_proj.weight", 1 / Math.sqrt(q), h, q));
+            out.add(entry(p + "self_attn.q_norm.weight", DType.BF16, values(p + "self_attn.q_norm.weight", 0, 0.1, 32), 32));
+            out.add(entry(p + "self_attn.k_norm.weight", DType.BF16, values(p + "self_attn.k_norm.weight", 0, 0.1, 32), 32));
+            mlp(out, p + "mlp.", 160, h);
+        }
+        out.add(entry("model.norm.weight", DType.BF16, values("model.norm.weight", 0, 0.1, h), h));
+        SafetensorsWriter.write(file, out, Map.of("format", "pt"), null);
+    }
+
     private static void mlp(List<SafetensorsWriter.Entry> out, String p, int inter, int h) {
         out.add(bf16(p + "gate_proj.weight", 1 / Math.sqrt(h), inter, h));
         out.add(bf16(p + "up_proj.weight", 1 / Math.sqrt(h), inter, h));
@@ -143,9 +174,9 @@ final class GlmWeights {
         });
     }
 
-    /** Writes both fixtures' weights under {@code args[0]} (for the reference scripts). */
+    /** Writes every fixture's weights under {@code args[0]} (for the reference scripts). */
     public static void main(String[] args) throws IOException {
-        for (String f : List.of("glm4-tiny", "glm4-moe-tiny")) {
+        for (String f : FIXTURES) {
             Path d = Path.of(args[0]).resolve(f);
             Files.createDirectories(d);
             write(f, d.resolve("model.safetensors"));
