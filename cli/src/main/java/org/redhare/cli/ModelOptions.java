@@ -57,7 +57,7 @@ final class ModelOptions {
 
     @Option(names = "--head-screen", paramLabel = "MODE", defaultValue = "auto",
             description = "greedy and top-k sampling read an int8 copy of a BF16, F16 or F32 LM head and compute exactly only the rows that "
-                    + "could be among the k largest (same tokens, fewer bytes per token, the copy's memory; not with logprobs): auto (where the head is at least 10% of "
+                    + "could be among the k largest (same tokens, fewer bytes per token, the copy's memory; not with logprobs): auto (where the head is at least 10%% of "
                     + "a token's reads: small models, FP8 checkpoints as published), on, off (default: auto)")
     String headScreen;
 

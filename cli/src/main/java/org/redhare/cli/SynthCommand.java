@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 @Command(name = "synth", mixinStandardHelpOptions = true,
         description = "Write a random-weight checkpoint in a real model's shape (Hugging Face layout), for benchmarks.")
 final class SynthCommand implements Callable<Integer> {
-    @Option(names = "--arch", required = true, description = "qwen2, qwen3, llama, glm4 or deepseek-v3")
+    @Option(names = "--arch", required = true, description = "qwen2, qwen3, llama, glm4, gemma3 or deepseek-v3")
     String arch;
 
     @Option(names = "--shape", required = true,
@@ -40,8 +40,8 @@ final class SynthCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!arch.equals("qwen2") && !arch.equals("qwen3") && !arch.equals("llama") && !arch.equals("glm4") && !arch.equals("deepseek-v3")) {
-            throw CliException.usage("--arch must be qwen2, qwen3, llama, glm4 or deepseek-v3, got '" + arch + "'");
+        if (!java.util.List.of("qwen2", "qwen3", "llama", "glm4", "gemma3", "deepseek-v3").contains(arch)) {
+            throw CliException.usage("--arch must be qwen2, qwen3, llama, glm4, gemma3 or deepseek-v3, got '" + arch + "'");
         }
         String lower = dtype.toLowerCase(java.util.Locale.ROOT);
         if (lower.equals("q8_0") || lower.equals("q4_0") || lower.equals("q4_k") || lower.equals("q6_k")) {
@@ -94,7 +94,7 @@ final class SynthCommand implements Callable<Integer> {
     /** A BF16 synth checkpoint in a temporary directory, converted to a GGUF file at --out. */
     private int writeGguf(Quantization q) throws Exception {
         if (arch.equals("deepseek-v3") || arch.equals("glm4")) {
-            throw CliException.usage("--dtype " + q + " writes GGUF, which synth supports for --arch qwen2, qwen3 or llama, got '" + arch + "'");
+            throw CliException.usage("--dtype " + q + " writes GGUF, which synth supports for --arch qwen2, qwen3, llama or gemma3, got '" + arch + "'");
         }
         SyntheticModel.Shape s;
         try {

@@ -29,6 +29,19 @@ class CliTest {
         return IntStream.range(0, arr.size()).mapToObj(i -> arr.get(i).asText()).collect(Collectors.joining(","));
     }
 
+    /** Every command's --help renders cleanly: a stray '%' in a description makes picocli warn and print it raw. */
+    @Test
+    void everyCommandsHelpRendersWithoutWarnings() {
+        var names = Main.commandLine().getSubcommands().keySet();
+        assertThat(names).contains("generate", "serve", "synth");
+        for (String name : names) {
+            CliRunner.Result r = CliRunner.run(name, "--help");
+            assertThat(r.exit()).as(name).isZero();
+            assertThat(r.err()).as(name).doesNotContain("WARN");
+            assertThat(r.out()).as(name).contains("Usage: redhare " + name);
+        }
+    }
+
     @Test
     void generateGreedyMatchesReference() throws Exception {
         Path fx = SharedFiles.require("fixtures/qwen2-tiny");

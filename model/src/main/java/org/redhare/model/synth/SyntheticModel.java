@@ -42,6 +42,8 @@ public final class SyntheticModel {
             new Shape("qwen3-0.6b", "qwen3", 1024, 28, 16, 8, 128, 3072, 151936, true, 1e6, 40960, 1e-6, false),
             new Shape("qwen3-1.7b", "qwen3", 2048, 28, 16, 8, 128, 6144, 151936, true, 1e6, 40960, 1e-6, false),
             new Shape("glm-4-9b", "glm4", 4096, 40, 32, 2, 128, 13696, 151552, false, 1e4, 32768, 1e-5, false),
+            new Shape("gemma-3-270m", "gemma3", 640, 18, 4, 1, 256, 2048, 262144, true, 1e6, 32768, 1e-6, false),
+            new Shape("gemma-3-1b", "gemma3", 1152, 26, 4, 1, 256, 6912, 262144, true, 1e6, 32768, 1e-6, false),
             new Shape("tiny", "llama", 64, 2, 4, 2, 16, 128, 512, false, 1e4, 512, 1e-5, false));
 
     public static final List<DeepseekShape> DEEPSEEK_SHAPES = List.of(
@@ -149,7 +151,8 @@ public final class SyntheticModel {
         int kv = s.kvHeads() * s.headDim();
         boolean glm = s.arch().equals("glm4");
         boolean bias = s.arch().equals("qwen2") || glm;
-        boolean qkNorm = s.arch().equals("qwen3");
+        boolean gemma = s.arch().equals("gemma3");
+        boolean qkNorm = s.arch().equals("qwen3") || gemma;
         w.plainMatrix("model.embed_tokens.weight", s.vocab(), h);
         for (int l = 0; l < s.layers(); l++) {
             String p = "model.layers." + l + ".";
@@ -168,7 +171,11 @@ public final class SyntheticModel {
             }
             w.linear(p + "self_attn.o_proj.weight", h, q);
             w.norm(p + "post_attention_layernorm.weight", h);
-            if (glm) { // GLM-4: one fused gate/up matrix, and a norm after each block
+            if (gemma) { // Gemma 3: post_attention_layernorm (above) normalizes the attention's output; two more around the MLP
+                w.norm(p + "pre_feedforward_layernorm.weight", h);
+                w.norm(p + "post_feedforward_layernorm.weight", h);
+                w.mlp(p + "mlp.", s.intermediate(), h);
+            } else if (glm) { // GLM-4: one fused gate/up matrix, and a norm after each block
                 w.norm(p + "post_self_attn_layernorm.weight", h);
                 w.norm(p + "post_mlp_layernorm.weight", h);
                 w.linear(p + "mlp.gate_up_proj.weight", 2 * s.intermediate(), h);
@@ -263,7 +270,8 @@ public final class SyntheticModel {
             case "qwen3" -> "Qwen3ForCausalLM";
             case "llama" -> "LlamaForCausalLM";
             case "glm4" -> "Glm4ForCausalLM";
-            default -> throw new IllegalArgumentException("unknown arch '" + s.arch() + "': use qwen2, qwen3, llama, glm4 or deepseek-v3");
+            case "gemma3" -> "Gemma3ForCausalLM";
+            default -> throw new IllegalArgumentException("unknown arch '" + s.arch() + "': use qwen2, qwen3, llama, glm4, gemma3 or deepseek-v3");
         };
         ObjectNode c = common(json, cls, s.arch(), s.hidden(), s.layers(), s.heads(), s.kvHeads(), s.vocab(), s.maxPositions(), s.eps(),
                 s.ropeTheta(), s.tied(), dtype);
@@ -272,6 +280,15 @@ public final class SyntheticModel {
         if (s.arch().equals("glm4")) {
             c.put("partial_rotary_factor", 0.5);
             c.put("attention_bias", true);
+        }
+        if (s.arch().equals("gemma3")) { // Gemma 3 1B's: every sixth layer global, the others a 512-key window
+            c.put("model_type", "gemma3_text");
+            c.remove("hidden_act");
+            c.put("hidden_activation", "gelu_pytorch_tanh");
+            c.put("query_pre_attn_scalar", s.headDim());
+            c.put("sliding_window", 512);
+            c.put("sliding_window_pattern", 6);
+            c.put("rope_local_base_freq", 10000.0);
         }
         if (s.llama3Rope()) {
             ObjectNode r = c.putObject("rope_scaling");
