@@ -77,6 +77,9 @@ public record ModelConfig(
         if (arch == null) {
             throw new ModelLoadException(source + " has no \"architectures\" entry; cannot tell which model this is");
         }
+        if (arch.equals("Gemma3ForConditionalGeneration") || root.path("model_type").asText("").equals("gemma3_text")) {
+            root = gemma3Text(root, arch);
+        }
         int hidden = req(root, "hidden_size", source);
         int heads = req(root, "num_attention_heads", source);
         int kvHeads = root.path("num_key_value_heads").isNumber() ? root.get("num_key_value_heads").asInt() : heads;
@@ -103,6 +106,45 @@ public record ModelConfig(
                 root.path("torch_dtype").asText(root.path("dtype").asText("")),
                 false,
                 root);
+    }
+
+    /**
+     * Gemma 3's text model as a text-only config: a multimodal config's {@code text_config} (with the top level's token ids
+     * and dtype where it has none), and the defaults of transformers' {@code Gemma3TextConfig} for every key left out
+     * (Google's multimodal configs list only what differs from them).
+     */
+    private static JsonNode gemma3Text(JsonNode root, String arch) {
+        com.fasterxml.jackson.databind.node.ObjectNode c;
+        if (root.path("text_config").isObject()) {
+            c = ((com.fasterxml.jackson.databind.node.ObjectNode) root.get("text_config")).deepCopy();
+            c.set("architectures", root.get("architectures"));
+            for (String k : List.of("bos_token_id", "eos_token_id", "pad_token_id", "torch_dtype", "dtype")) {
+                if (!c.has(k) && root.has(k)) {
+                    c.set(k, root.get(k));
+                }
+            }
+        } else {
+            c = ((com.fasterxml.jackson.databind.node.ObjectNode) root).deepCopy();
+        }
+        c.put("model_type", "gemma3_text");
+        Object[][] defaults = {{"vocab_size", 262_208}, {"hidden_size", 2304}, {"intermediate_size", 9216}, {"num_hidden_layers", 26},
+                {"num_attention_heads", 8}, {"num_key_value_heads", 4}, {"head_dim", 256}, {"max_position_embeddings", 131_072},
+                {"rms_norm_eps", 1e-6}, {"rope_theta", 1_000_000.0}, {"query_pre_attn_scalar", 256}, {"sliding_window", 4096},
+                {"rope_local_base_freq", 10_000.0}, {"sliding_window_pattern", 6}, {"tie_word_embeddings", true},
+                {"bos_token_id", 2}, {"eos_token_id", 1}, {"pad_token_id", 0}, {"hidden_activation", "gelu_pytorch_tanh"}};
+        for (Object[] d : defaults) {
+            String k = (String) d[0];
+            if (c.has(k) && !c.get(k).isNull()) {
+                continue;
+            }
+            switch (d[1]) {
+                case Integer i -> c.put(k, i);
+                case Double v -> c.put(k, v);
+                case Boolean b -> c.put(k, b);
+                default -> c.put(k, (String) d[1]);
+            }
+        }
+        return c;
     }
 
     private static int req(JsonNode root, String key, String source) {

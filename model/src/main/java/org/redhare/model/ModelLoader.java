@@ -75,7 +75,7 @@ public final class ModelLoader {
         }
         ModelConfig config = ModelConfig.load(path);
         var arch = Architectures.forConfig(config);
-        Checkpoint checkpoint = SafetensorsCheckpoint.open(path);
+        Checkpoint checkpoint = arch.textView(config, SafetensorsCheckpoint.open(path));
         try {
             return screened(arch.build(config, quantizing(checkpoint, config, options), pool), options);
         } catch (RuntimeException e) {

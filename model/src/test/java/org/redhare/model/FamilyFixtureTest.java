@@ -2,7 +2,11 @@ package org.redhare.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.redhare.core.Parallel;
 import org.redhare.core.attention.KvDtype;
@@ -100,6 +104,47 @@ class FamilyFixtureTest {
             assertThat(f.tensor("output.weight")).isNull(); // tied
         }
         check(dir, gguf);
+    }
+
+    /**
+     * The same Gemma 3 laid out as the 4B, 12B and 27B checkpoints are ({@code Gemma3ForConditionalGeneration}): the text
+     * model's config under {@code text_config} with only the keys that differ from transformers' defaults beside a vision
+     * config, its tensors under {@code language_model.model.}, a vision tower's tensors beside them. It runs as the text model.
+     */
+    @Test
+    void gemma3InItsMultimodalLayoutRunsItsLanguageModel(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path src = fixture("gemma3-tiny");
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var text = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(src.resolve("config.json").toFile());
+        for (String k : new String[] {"architectures", "eos_token_id", "bos_token_id", "pad_token_id", "torch_dtype", "rope_theta",
+                "rms_norm_eps", "rope_local_base_freq", "attn_logit_softcapping", "final_logit_softcapping", "tie_word_embeddings"}) {
+            text.remove(k); // transformers' Gemma3TextConfig defaults (rope_theta 1e6, eps 1e-6, tied ...) or the top level's
+        }
+        var root = json.createObjectNode();
+        root.putArray("architectures").add("Gemma3ForConditionalGeneration");
+        root.put("model_type", "gemma3");
+        root.set("text_config", text);
+        root.putObject("vision_config").put("model_type", "siglip_vision_model").put("hidden_size", 16);
+        root.putArray("eos_token_id").add(1).add(106);
+        root.put("torch_dtype", "bfloat16");
+        Files.writeString(tmp.resolve("config.json"), root.toPrettyString());
+        List<org.redhare.model.safetensors.SafetensorsWriter.Entry> entries = new ArrayList<>();
+        try (var c = org.redhare.model.safetensors.SafetensorsCheckpoint.open(src)) {
+            for (String name : c.names()) {
+                TensorRef t = c.tensor(name);
+                byte[] bytes = t.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                entries.add(new org.redhare.model.safetensors.SafetensorsWriter.Entry("language_model." + name, t.dtype(), t.shape(),
+                        (buf, off) -> buf.put(bytes, (int) off, buf.remaining())));
+            }
+        }
+        entries.add(new org.redhare.model.safetensors.SafetensorsWriter.Entry("vision_tower.vision_model.embeddings.patch_embedding.weight",
+                org.redhare.core.DType.F32, new long[] {16, 3}, (buf, off) -> { while (buf.hasRemaining()) buf.put((byte) 0x7f); }));
+        org.redhare.model.safetensors.SafetensorsWriter.write(tmp.resolve("model.safetensors"), entries, Map.of("format", "pt"), null);
+        ModelConfig config = ModelConfig.load(tmp);
+        assertThat(config.numHeads()).isEqualTo(4);
+        assertThat(config.ropeTheta()).isEqualTo(1e6);
+        assertThat(config.eosTokenIds()).containsExactly(1, 106);
+        check(src, tmp);
     }
 
     static void check(Path fixtureDir, Path modelPath) throws Exception {

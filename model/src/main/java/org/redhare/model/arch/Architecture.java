@@ -12,4 +12,12 @@ public interface Architecture {
     java.util.List<String> names();
 
     CausalLM build(ModelConfig config, Checkpoint checkpoint, Parallel pool);
+
+    /**
+     * The checkpoint as {@link #build} reads it: itself, or (for a multimodal checkpoint whose language model RedHare runs)
+     * a view of the language model's tensors under text-only names.
+     */
+    default Checkpoint textView(ModelConfig config, Checkpoint checkpoint) {
+        return checkpoint;
+    }
 }

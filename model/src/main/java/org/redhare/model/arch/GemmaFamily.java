@@ -2,6 +2,7 @@ package org.redhare.model.arch;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
+import java.util.Map;
 import org.redhare.core.DType;
 import org.redhare.core.Numbers;
 import org.redhare.core.Parallel;
@@ -37,7 +38,21 @@ import org.redhare.model.layers.PostNormed;
 public final class GemmaFamily implements Architecture {
     @Override
     public List<String> names() {
-        return List.of("Gemma3ForCausalLM");
+        return List.of("Gemma3ForCausalLM", "Gemma3ForConditionalGeneration");
+    }
+
+    /**
+     * Gemma 3 4B, 12B and 27B ship as {@code Gemma3ForConditionalGeneration} (text and images): their language model's
+     * tensors are {@code language_model.model.*} (as Google published them) or {@code model.language_model.*} (as newer
+     * transformers saves them); RedHare runs the text part and leaves the vision tower unread.
+     */
+    @Override
+    public Checkpoint textView(ModelConfig c, Checkpoint checkpoint) {
+        if (!c.architecture().equals("Gemma3ForConditionalGeneration")) {
+            return checkpoint;
+        }
+        return new org.redhare.model.RenamedCheckpoint(checkpoint, List.of(Map.entry("language_model.model.", "model."),
+                Map.entry("model.language_model.", "model."), Map.entry("language_model.lm_head.", "lm_head."), Map.entry("lm_head.", "lm_head.")));
     }
 
     @Override
