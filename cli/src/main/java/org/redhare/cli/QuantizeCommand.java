@@ -41,7 +41,9 @@ final class QuantizeCommand implements Callable<Integer> {
         if (!target.equals("fp8")) {
             Quantization q = target.equals("gguf") ? Quantization.NONE : Quantization.parse(target);
             ModelConfig config = ModelConfig.load(model);
-            try (SafetensorsCheckpoint c = SafetensorsCheckpoint.open(model)) {
+            // a multimodal checkpoint's language model (Gemma 3 4B+), as llama.cpp converts it: the text model's GGUF
+            try (org.redhare.model.Checkpoint c = org.redhare.model.arch.Architectures.find(config.architecture())
+                    .map(a -> a.textView(config, SafetensorsCheckpoint.open(model))).orElseGet(() -> SafetensorsCheckpoint.open(model))) {
                 GgufWriter.architecture(config); // unsupported models fail before anything else is read
                 // the tokenizer, and the sampling settings of generation_config.json as llama.cpp's converter writes them
                 Map<String, Object> extra = new LinkedHashMap<>(GgufVocabularyOption.of(model, config.vocabSize()));

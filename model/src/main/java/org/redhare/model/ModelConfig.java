@@ -118,7 +118,7 @@ public record ModelConfig(
         if (root.path("text_config").isObject()) {
             c = ((com.fasterxml.jackson.databind.node.ObjectNode) root.get("text_config")).deepCopy();
             c.set("architectures", root.get("architectures"));
-            for (String k : List.of("bos_token_id", "eos_token_id", "pad_token_id", "torch_dtype", "dtype")) {
+            for (String k : List.of("bos_token_id", "eos_token_id", "pad_token_id", "torch_dtype", "dtype", "quantization_config")) {
                 if (!c.has(k) && root.has(k)) {
                     c.set(k, root.get(k));
                 }

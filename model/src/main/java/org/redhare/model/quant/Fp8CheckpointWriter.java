@@ -56,6 +56,10 @@ public final class Fp8CheckpointWriter {
             throw new ModelLoadException(in + " is already quantized (" + config.raw().path("quantization_config").path("quant_method").asText()
                     + "); quantize a BF16, F16 or F32 checkpoint");
         }
+        if (config.raw().has("text_config") || config.architecture().endsWith("ForConditionalGeneration")) {
+            throw new ModelLoadException(in + " is a multimodal checkpoint (" + config.architecture() + "); quantize --to fp8 writes"
+                    + " text models only. Run its language model in FP8 with --quantize fp8 at load, or write a GGUF (--to q8_0, q4_0, gguf)");
+        }
         Files.createDirectories(out);
         try (Checkpoint ck = SafetensorsCheckpoint.open(in)) {
             List<SafetensorsWriter.Entry> entries = new ArrayList<>();

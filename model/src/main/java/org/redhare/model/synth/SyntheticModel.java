@@ -289,6 +289,8 @@ public final class SyntheticModel {
             c.put("sliding_window", 512);
             c.put("sliding_window_pattern", 6);
             c.put("rope_local_base_freq", 10000.0);
+            c.put("bos_token_id", 2); // Gemma's <bos>, <eos> and <end_of_turn>
+            c.putArray("eos_token_id").add(1).add(106);
         }
         if (s.llama3Rope()) {
             ObjectNode r = c.putObject("rope_scaling");
