@@ -107,6 +107,29 @@ class FamilyFixtureTest {
     }
 
     /**
+     * Gemma 2 ({@code Gemma2ForCausalLM}, {@code scripts/reference/gemma2_reference.py}): no q/k norms, every other layer
+     * local (the default pattern: no layer_types in its config) with one RoPE for all, attention scores soft-capped at 2
+     * and logits at 3 (small caps, so both change the numbers). Converted to GGUF as llama.cpp lays gemma2 out (its soft
+     * caps as attn_logit_softcapping / final_logit_softcapping) it reads back as the same model.
+     */
+    @Test
+    void gemma2MatchesTheReferenceFromSafetensorsAndGguf(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path dir = fixture("gemma2-tiny");
+        check(dir, dir);
+        Path gguf = tmp.resolve("gemma2-tiny.gguf");
+        try (var c = org.redhare.model.safetensors.SafetensorsCheckpoint.open(dir)) {
+            org.redhare.model.gguf.GgufWriter.convert(c, ModelConfig.load(dir), org.redhare.model.quant.Quantization.NONE, gguf, (d, t) -> {});
+        }
+        try (org.redhare.model.gguf.GgufFile f = org.redhare.model.gguf.GgufFile.open(gguf)) {
+            assertThat(f.getString("general.architecture", null)).isEqualTo("gemma2");
+            assertThat(f.getFloat("gemma2.final_logit_softcapping", 0)).isEqualTo(3f);
+            assertThat(f.getFloat("gemma2.attn_logit_softcapping", 0)).isEqualTo(2f);
+            assertThat(f.tensor("blk.0.attn_q_norm.weight")).isNull();
+        }
+        check(dir, gguf);
+    }
+
+    /**
      * The same Gemma 3 laid out as the 4B, 12B and 27B checkpoints are ({@code Gemma3ForConditionalGeneration}): the text
      * model's config under {@code text_config} with only the keys that differ from transformers' defaults beside a vision
      * config, its tensors under {@code language_model.model.}, a vision tower's tensors beside them. It runs as the text model.

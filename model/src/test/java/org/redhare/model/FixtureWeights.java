@@ -14,7 +14,7 @@ import org.redhare.model.safetensors.SafetensorsWriter;
 
 /**
  * The weights of the fixtures in {@code src/test/resources/fixtures} ({@code glm4-tiny}, {@code glm4-moe-tiny},
- * {@code gemma3-tiny}), written at
+ * {@code gemma3-tiny}, {@code gemma2-tiny}), written at
  * test time rather than committed: normal values from {@link Random#nextGaussian} (specified exactly, so the same on
  * every JVM), seeded by the tensor's name, scaled per tensor so the models are not degenerate, rounded to BF16 (the
  * router's correction bias stays F32). The fixtures' reference logits were computed from files written by this class
@@ -23,7 +23,7 @@ import org.redhare.model.safetensors.SafetensorsWriter;
 final class FixtureWeights {
     private FixtureWeights() {}
 
-    static final List<String> FIXTURES = List.of("glm4-tiny", "glm4-moe-tiny", "gemma3-tiny");
+    static final List<String> FIXTURES = List.of("glm4-tiny", "glm4-moe-tiny", "gemma3-tiny", "gemma2-tiny");
 
     /** A fixture's directory with its config and reference, plus the weights, under {@code tmp}. */
     static Path materialize(String fixture, Path tmp) throws Exception {
@@ -50,8 +50,8 @@ final class FixtureWeights {
     }
 
     static void write(String fixture, Path file) throws IOException {
-        if (fixture.equals("gemma3-tiny")) {
-            writeGemma3(file);
+        if (fixture.startsWith("gemma")) {
+            writeGemma(file, fixture.equals("gemma3-tiny"));
             return;
         }
         List<SafetensorsWriter.Entry> out = new ArrayList<>();
@@ -107,8 +107,8 @@ final class FixtureWeights {
         SafetensorsWriter.write(file, out, Map.of("format", "pt"), null);
     }
 
-    /** Gemma 3: norms around 0 (the model multiplies by 1 + w), four per layer, q/k norms, tied embeddings. */
-    private static void writeGemma3(Path file) throws IOException {
+    /** Gemma 3 and 2: norms around 0 (the model multiplies by 1 + w), four per layer, Gemma 3's q/k norms, tied embeddings. */
+    private static void writeGemma(Path file, boolean qkNorms) throws IOException {
         List<SafetensorsWriter.Entry> out = new ArrayList<>();
         int h = 64;
         int q = 4 * 32;
@@ -123,8 +123,10 @@ final class FixtureWeights {
             out.add(bf16(p + "self_attn.k_proj.weight", 1.4 / Math.sqrt(h), k, h));
             out.add(bf16(p + "self_attn.v_proj.weight", 1 / Math.sqrt(h), k, h));
             out.add(bf16(p + "self_attn.o_proj.weight", 1 / Math.sqrt(q), h, q));
-            out.add(entry(p + "self_attn.q_norm.weight", DType.BF16, values(p + "self_attn.q_norm.weight", 0, 0.1, 32), 32));
-            out.add(entry(p + "self_attn.k_norm.weight", DType.BF16, values(p + "self_attn.k_norm.weight", 0, 0.1, 32), 32));
+            if (qkNorms) {
+                out.add(entry(p + "self_attn.q_norm.weight", DType.BF16, values(p + "self_attn.q_norm.weight", 0, 0.1, 32), 32));
+                out.add(entry(p + "self_attn.k_norm.weight", DType.BF16, values(p + "self_attn.k_norm.weight", 0, 0.1, 32), 32));
+            }
             mlp(out, p + "mlp.", 160, h);
         }
         out.add(entry("model.norm.weight", DType.BF16, values("model.norm.weight", 0, 0.1, h), h));

@@ -17,8 +17,8 @@ import org.redhare.model.layers.Decoder;
 import org.redhare.model.layers.PostNormed;
 
 /**
- * Google's Gemma 3 text models ({@code Gemma3ForCausalLM}: Gemma 3 270M and 1B, and the text-only checkpoints of the
- * larger ones). Llama-like, with:
+ * Google's Gemma 3 text models ({@code Gemma3ForCausalLM}: Gemma 3 270M and 1B, and the language model of the larger,
+ * multimodal ones) and Gemma 2 ({@code Gemma2ForCausalLM}). Llama-like, with:
  * <ul>
  *   <li>the embedding multiplied by {@code sqrt(hidden_size)} (the tied LM head is not), the factor rounded to the
  *       embedding's dtype as transformers does for BF16/F16 checkpoints;</li>
@@ -26,11 +26,14 @@ import org.redhare.model.layers.PostNormed;
  *       already added the one);</li>
  *   <li>four norms per layer: each block's input and output, {@code x += post(attn(input(x)))},
  *       {@code x += post_ff(mlp(pre_ff(x)))};</li>
- *   <li>per-head q/k RMSNorm before RoPE, scores scaled by {@code query_pre_attn_scalar^-0.5};</li>
- *   <li>local layers with sliding-window attention ({@code sliding_window} keys) and their own RoPE base
- *       ({@code rope_local_base_freq}, unscaled), and global layers (every {@code sliding_window_pattern}-th, or as
- *       {@code layer_types} lists them) with full attention and {@code rope_theta} with {@code rope_scaling};</li>
- *   <li>GeGLU ({@code gelu_pytorch_tanh}) feed-forward.</li>
+ *   <li>per-head q/k RMSNorm before RoPE (Gemma 3), scores scaled by {@code query_pre_attn_scalar^-0.5} and soft-capped
+ *       at {@code attn_logit_softcapping} where set (Gemma 2);</li>
+ *   <li>local layers with sliding-window attention ({@code sliding_window} keys; Gemma 3's with their own RoPE base
+ *       {@code rope_local_base_freq}, unscaled), and global layers (every {@code sliding_window_pattern}-th: 6 for Gemma 3,
+ *       2 for Gemma 2; or as {@code layer_types} lists them) with full attention and {@code rope_theta} with
+ *       {@code rope_scaling};</li>
+ *   <li>GeGLU ({@code gelu_pytorch_tanh}) feed-forward;</li>
+ *   <li>logits soft-capped at {@code final_logit_softcapping} where set (Gemma 2's 30).</li>
  * </ul>
  * Keys and values of local layers stay cached for the whole sequence (as for global ones): memory is not yet reclaimed
  * behind the window.
@@ -38,7 +41,7 @@ import org.redhare.model.layers.PostNormed;
 public final class GemmaFamily implements Architecture {
     @Override
     public List<String> names() {
-        return List.of("Gemma3ForCausalLM", "Gemma3ForConditionalGeneration");
+        return List.of("Gemma3ForCausalLM", "Gemma3ForConditionalGeneration", "Gemma2ForCausalLM");
     }
 
     /**
@@ -63,10 +66,8 @@ public final class GemmaFamily implements Architecture {
         if (!act.equals("gelu_pytorch_tanh") && !act.equals("gelu_tanh") && !act.equals("gelu")) {
             throw new ModelLoadException(c.architecture() + ": hidden_activation '" + act + "' is not supported (Gemma uses gelu_pytorch_tanh)");
         }
-        if (raw.path("final_logit_softcapping").isNumber()) {
-            throw new ModelLoadException(c.architecture() + ": final_logit_softcapping is not supported yet (Gemma 3 checkpoints leave it"
-                    + " null; this config sets it to " + raw.get("final_logit_softcapping") + ")");
-        }
+        boolean gemma2 = c.architecture().equals("Gemma2ForCausalLM");
+        float logitCap = (float) raw.path("final_logit_softcapping").asDouble(0);
         int layers = c.numLayers();
         boolean[] local = localLayers(c);
         int window = raw.path("sliding_window").asInt(4096);
@@ -82,12 +83,13 @@ public final class GemmaFamily implements Architecture {
         Rope global = RopeConfig.build(c, c.headDim(), Rope.Layout.HALF);
         JsonNode localParams = raw.path("rope_parameters").path("sliding_attention"); // transformers 5's form
         double localTheta = localParams.path("rope_theta").asDouble(raw.path("rope_local_base_freq").asDouble(10000));
-        Rope localRope = RopeConfig.build(localTheta, c.headDim(), null, c.maxPositionEmbeddings(), Rope.Layout.HALF, c.architecture());
+        Rope localRope = gemma2 ? global // Gemma 2's local layers rotate as its global ones
+                : RopeConfig.build(localTheta, c.headDim(), null, c.maxPositionEmbeddings(), Rope.Layout.HALF, c.architecture());
         int h = w.hidden;
         Decoder.Layer[] out = new Decoder.Layer[layers];
         for (int l = 0; l < layers; l++) {
             String p = "model.layers." + l + ".";
-            Block attention = w.gqa(p + "self_attn.", false, true, offset, local[l] ? localRope : global)
+            Block attention = w.gqa(p + "self_attn.", false, !gemma2, offset, local[l] ? localRope : global)
                     .withScores(scale, local[l] ? window : 0, softcap, w.workspace);
             Block mlp = w.mlp(p + "mlp.", c.intermediateSize()).withGelu(w.workspace);
             String attnPost = gguf ? "post_self_attn_layernorm" : "post_attention_layernorm";
@@ -99,7 +101,8 @@ public final class GemmaFamily implements Architecture {
                     new PostNormed(mlp, norm(w, p + mlpPost + ".weight", h, offset), w.eps));
         }
         Decoder d = w.decoder(out, w.gqaKv(), norm(w, "model.norm.weight", h, offset));
-        return d.scaleEmbeddings(embeddingScale(h, checkpoint.tensor("model.embed_tokens.weight").dtype(), gguf));
+        d.scaleEmbeddings(embeddingScale(h, checkpoint.tensor("model.embed_tokens.weight").dtype(), gguf));
+        return logitCap > 0 ? d.softcapLogits(logitCap) : d;
     }
 
     /** Which layers are local (sliding-window): {@code layer_types}, else every layer but each {@code sliding_window_pattern}-th. */
@@ -120,7 +123,7 @@ public final class GemmaFamily implements Architecture {
             }
             return local;
         }
-        int pattern = c.raw().path("sliding_window_pattern").asInt(6);
+        int pattern = c.raw().path("sliding_window_pattern").asInt(c.architecture().equals("Gemma2ForCausalLM") ? 2 : 6);
         for (int l = 0; l < local.length; l++) {
             local[l] = pattern <= 0 || (l + 1) % pattern != 0;
         }

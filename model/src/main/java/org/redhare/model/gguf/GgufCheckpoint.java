@@ -47,7 +47,7 @@ public final class GgufCheckpoint implements Checkpoint {
             Map.entry("post_ffw_norm", "post_mlp_layernorm"));
     private static final Map<String, String> ARCHITECTURES = Map.of(
             "llama", "LlamaForCausalLM", "qwen2", "Qwen2ForCausalLM", "qwen3", "Qwen3ForCausalLM", "glm4", "Glm4ForCausalLM",
-            "gemma3", "Gemma3ForCausalLM");
+            "gemma3", "Gemma3ForCausalLM", "gemma2", "Gemma2ForCausalLM");
 
     private final GgufFile file;
     private final Map<String, TensorRef> tensors;
@@ -194,8 +194,8 @@ public final class GgufCheckpoint implements Checkpoint {
                 r.put("original_max_position_embeddings", orig);
             }
         }
-        if (arch.equals("gemma3")) {
-            gemma(c, hidden, heads);
+        if (arch.startsWith("gemma")) {
+            gemma(arch, c, hidden, heads);
         }
         c.put("tie_word_embeddings", !tensors.containsKey("lm_head.weight"));
         c.put("attention_bias", tensors.containsKey("model.layers.0.self_attn.q_proj.bias"));
@@ -211,19 +211,34 @@ public final class GgufCheckpoint implements Checkpoint {
     }
 
     /**
-     * Gemma 3's keys as llama.cpp reads them: {@code attention.sliding_window}; every sixth layer global, local RoPE base
-     * 10000 and scores scaled by head_dim^-0.5 ((hidden/heads)^-0.5 for the 62-layer 27B) unless the file says otherwise
-     * ({@code attention.sliding_window_pattern}, {@code rope.freq_base_swa}, {@code attention.scale}; see GgufWriter).
+     * Gemma's keys as llama.cpp reads them: {@code attention.sliding_window}, Gemma 2's soft caps; every sixth (Gemma 3)
+     * or second (Gemma 2) layer global, Gemma 3's local RoPE base 10000 and scores scaled by head_dim^-0.5 (see
+     * {@link #llamaCppQueryScalar}) unless the file says otherwise ({@code attention.sliding_window_pattern},
+     * {@code rope.freq_base_swa}, {@code attention.scale}; see GgufWriter).
      */
-    private void gemma(ObjectNode c, int hidden, int heads) {
+    private void gemma(String arch, ObjectNode c, int hidden, int heads) {
+        boolean gemma2 = arch.equals("gemma2");
         c.put("hidden_activation", "gelu_pytorch_tanh");
-        c.put("sliding_window", need("gemma3.attention.sliding_window"));
-        c.put("sliding_window_pattern", file.getLong("gemma3.attention.sliding_window_pattern", 6));
-        c.put("rope_local_base_freq", file.getFloat("gemma3.rope.freq_base_swa", 10000f));
-        long layers = c.get("num_hidden_layers").asLong();
-        double scalar = layers == 62 ? (double) hidden / heads : c.get("head_dim").asDouble();
-        float scale = file.getFloat("gemma3.attention.scale", (float) (1 / Math.sqrt(scalar)));
+        c.put("sliding_window", need(arch + ".attention.sliding_window"));
+        c.put("sliding_window_pattern", file.getLong(arch + ".attention.sliding_window_pattern", gemma2 ? 2 : 6));
+        if (!gemma2) {
+            c.put("rope_local_base_freq", file.getFloat(arch + ".rope.freq_base_swa", 10000f));
+        }
+        for (String cap : new String[] {"attn_logit_softcapping", "final_logit_softcapping"}) {
+            float v = file.getFloat(arch + "." + cap, 0f);
+            if (v > 0) {
+                c.put(cap, v);
+            }
+        }
+        double scalar = llamaCppQueryScalar(arch, c.get("num_hidden_layers").asInt(), hidden, heads, c.get("head_dim").asInt());
+        float scale = file.getFloat(arch + ".attention.scale", (float) (1 / Math.sqrt(scalar)));
         c.put("query_pre_attn_scalar", 1 / ((double) scale * scale));
+    }
+
+    /** The query_pre_attn_scalar llama.cpp assumes for a Gemma file: hidden/heads for the 27B models (Gemma 2's 46 layers, Gemma 3's 62), else head_dim. */
+    static double llamaCppQueryScalar(String arch, int layers, int hidden, int heads, int headDim) {
+        boolean big = arch.equals("gemma2") ? layers == 46 : layers == 62;
+        return big ? (double) hidden / heads : headDim;
     }
 
     private long need(String key) {

@@ -266,7 +266,7 @@ public final class GgufWriter {
         }
         String arch = architecture(config);
         boolean metaPairs = arch.equals("llama");
-        boolean gemma = arch.equals("gemma3");
+        boolean gemma = arch.startsWith("gemma");
         int rotary = (int) Math.round(config.headDim() * config.partialRotaryFactor());
         Map<String, Object> md = new LinkedHashMap<>();
         md.put("general.architecture", arch);
@@ -284,7 +284,7 @@ public final class GgufWriter {
         md.put(arch + ".rope.dimension_count", rotary);
         md.put(arch + ".vocab_size", config.vocabSize());
         if (gemma) {
-            gemmaMetadata(config, md);
+            gemmaMetadata(arch, config, md);
         }
         List<Tensor> tensors = new ArrayList<>();
         float[] ropeDivisors = ropeScaling(config, arch, rotary, md);
@@ -384,24 +384,33 @@ public final class GgufWriter {
             case "qwen2", "qwen3", "glm4" -> config.modelType();
             case "llama", "mistral" -> "llama";
             case "gemma3_text", "gemma3" -> "gemma3";
-            default -> throw new ModelLoadException("GGUF conversion supports llama, mistral, qwen2, qwen3, glm4 and gemma3 models; got '"
+            case "gemma2" -> "gemma2";
+            default -> throw new ModelLoadException("GGUF conversion supports llama, mistral, qwen2, qwen3, glm4, gemma2 and gemma3 models; got '"
                     + config.modelType() + "'");
         };
     }
 
     /**
-     * Gemma 3's local layers in GGUF terms. llama.cpp's converter writes only {@code attention.sliding_window} and its
-     * reader fixes the rest (every sixth layer global, local RoPE base 10000, scores scaled by head_dim^-0.5, or
-     * (hidden/heads)^-0.5 for the 27B): where this model differs from those, the values go into keys llama.cpp uses for
-     * them in other architectures ({@code attention.sliding_window_pattern}, {@code rope.freq_base_swa},
+     * Gemma's local layers and soft caps in GGUF terms. llama.cpp's converter writes {@code attention.sliding_window} (and
+     * Gemma 2's {@code attn_logit_softcapping}, {@code final_logit_softcapping}); its reader fixes the rest (every sixth
+     * layer global for Gemma 3, every second for Gemma 2; Gemma 3's local RoPE base 10000; scores scaled by head_dim^-0.5,
+     * or (hidden/heads)^-0.5 for the 27B models): where this model differs from those, the values go into keys llama.cpp
+     * uses for them in other architectures ({@code attention.sliding_window_pattern}, {@code rope.freq_base_swa},
      * {@code attention.scale}), which {@link GgufCheckpoint} reads back. (llama.cpp would run such a model with its fixed
      * values.)
      */
-    private static void gemmaMetadata(ModelConfig config, Map<String, Object> md) {
+    private static void gemmaMetadata(String arch, ModelConfig config, Map<String, Object> md) {
         var raw = config.raw();
-        md.put("gemma3.attention.sliding_window", raw.path("sliding_window").asInt(4096));
+        boolean gemma2 = arch.equals("gemma2");
+        md.put(arch + ".attention.sliding_window", raw.path("sliding_window").asInt(4096));
+        for (String cap : new String[] {"attn_logit_softcapping", "final_logit_softcapping"}) {
+            if (raw.path(cap).isNumber()) {
+                md.put(arch + "." + cap, (float) raw.get(cap).asDouble());
+            }
+        }
         var types = raw.path("layer_types");
-        int pattern = raw.path("sliding_window_pattern").asInt(6);
+        int defaultPattern = gemma2 ? 2 : 6;
+        int pattern = raw.path("sliding_window_pattern").asInt(defaultPattern);
         if (types.isArray()) {
             pattern = 0; // the period of the full-attention layers, if they have one
             for (int p = 1; p <= types.size() && pattern == 0; p++) {
@@ -412,21 +421,20 @@ public final class GgufWriter {
                 pattern = fits ? p : 0;
             }
             if (pattern == 0) {
-                throw new ModelLoadException("gemma3: layer_types " + types + " have no period (every n-th layer global), which GGUF"
+                throw new ModelLoadException(arch + ": layer_types " + types + " have no period (every n-th layer global), which GGUF"
                         + " cannot describe");
             }
         }
-        if (pattern != 6) {
-            md.put("gemma3.attention.sliding_window_pattern", pattern);
+        if (pattern != defaultPattern) {
+            md.put(arch + ".attention.sliding_window_pattern", pattern);
         }
         double local = raw.path("rope_local_base_freq").asDouble(10000);
-        if (local != 10000) {
-            md.put("gemma3.rope.freq_base_swa", (float) local);
+        if (!gemma2 && local != 10000) {
+            md.put(arch + ".rope.freq_base_swa", (float) local);
         }
         double scalar = raw.path("query_pre_attn_scalar").asDouble(256);
-        double llamaCpp = config.numLayers() == 62 ? (double) config.hiddenSize() / config.numHeads() : config.headDim();
-        if (scalar != llamaCpp) {
-            md.put("gemma3.attention.scale", (float) (1 / Math.sqrt(scalar)));
+        if (scalar != GgufCheckpoint.llamaCppQueryScalar(arch, config.numLayers(), config.hiddenSize(), config.numHeads(), config.headDim())) {
+            md.put(arch + ".attention.scale", (float) (1 / Math.sqrt(scalar)));
         }
     }
 

@@ -38,6 +38,7 @@ public final class Decoder implements CausalLM {
     private final int vocab;
     private final float eps;
     private float embedScale = 1f;  // the embedding rows are multiplied by this (Gemma: sqrt(hidden)); the tied head is not
+    private float logitCap;         // logits become logitCap * tanh(logit / logitCap) (Gemma 2); 0: as the head gives them
     private ScreenedHead screen; // null: every token runs the exact head
     private float[] screenedState; // the last step's final hidden state when it screened the head (for exactLogits), else null
     private float[] x = new float[0];
@@ -76,6 +77,20 @@ public final class Decoder implements CausalLM {
             throw new IllegalArgumentException("embedding scale must be a positive number, got " + scale);
         }
         this.embedScale = scale;
+        return this;
+    }
+
+    /**
+     * Soft-caps every logit at {@code cap} ({@code cap * tanh(logit / cap)}, Gemma 2's {@code final_logit_softcapping}).
+     * Such a model runs the exact head for every token: the int8 screen's candidates and the penalties applied inside it
+     * would be taken before the cap, where transformers applies both after it.
+     */
+    public Decoder softcapLogits(float cap) {
+        if (!(cap > 0) || Float.isInfinite(cap)) {
+            throw new IllegalArgumentException("final logit soft cap must be a positive number, got " + cap);
+        }
+        this.logitCap = cap;
+        this.screen = null;
         return this;
     }
 
@@ -157,6 +172,11 @@ public final class Decoder implements CausalLM {
         } else {
             lmHead.multiply(pool, xn, rows.length, logits);
             screened = false;
+            if (logitCap > 0) {
+                for (int i = 0; i < rows.length * vocab; i++) {
+                    logits[i] = logitCap * (float) Math.tanh(logits[i] / logitCap);
+                }
+            }
         }
     }
 
@@ -203,6 +223,13 @@ public final class Decoder implements CausalLM {
     public boolean screenHead(LoadOptions.HeadScreen mode, java.util.function.Consumer<String> log) {
         screen = null;
         if (mode == LoadOptions.HeadScreen.OFF) {
+            return false;
+        }
+        if (logitCap > 0) {
+            if (mode == LoadOptions.HeadScreen.ON) {
+                log.accept("--head-screen on: no screen for a model whose logits are soft-capped (final_logit_softcapping); every token"
+                        + " runs the exact head");
+            }
             return false;
         }
         ModelSummary s = summary();
