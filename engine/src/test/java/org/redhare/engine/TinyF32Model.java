@@ -20,6 +20,21 @@ record TinyF32Model(Parallel pool, CausalLM model) implements AutoCloseable {
         return new TinyF32Model(pool, ModelLoader.load(dir, pool));
     }
 
+    /**
+     * The same tiny shape as a Gemma 3 model whose local layers see a {@code window}-key sliding window (every third layer
+     * global): prompts longer than the window exercise windowed attention across blocks, chunks and batches.
+     */
+    static TinyF32Model writeGemma(Path tmp, int window) throws Exception {
+        Parallel pool = new Parallel(2);
+        Path dir = tmp.resolve("gemma3");
+        SyntheticModel.write(SyntheticModel.withArch(SyntheticModel.shape("tiny"), "gemma3"), DType.F32, dir, 7, (a, b) -> {});
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var config = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(dir.resolve("config.json").toFile());
+        config.put("sliding_window", window).put("sliding_window_pattern", 2);
+        java.nio.file.Files.writeString(dir.resolve("config.json"), config.toPrettyString());
+        return new TinyF32Model(pool, ModelLoader.load(dir, pool));
+    }
+
     /** {@code length} random token ids of the model's vocabulary. */
     int[] randomIds(long seed, int length) {
         int[] p = EngineServingTest.randomPrompt(seed, length);
