@@ -73,6 +73,7 @@ from reference_common import (MIN_MARGIN, case_line, case_record, check_bf16_wid
                               check_causality, check_tensor_shapes, draw_prompt, greedy, make_and_write_cases,
                               model_tensor_shapes, parse_args_and_config, read_safetensors, reference_info,
                               structured, weights_info, write_cases_json)
+import gemma3_reference as gemma3  # noqa: E402
 from gemma3_reference import (apply_rope, attention_mask, check_masks, embed_scale, gelu_tanh,  # noqa: E402
                               gemma_norm, round_to_bf16, softcap)
 
@@ -197,23 +198,12 @@ def forward(ids, W, cfg, trace=None):
 # Weights
 # ----------------------------------------------------------------------------------------------------------
 
+QK_NORMS = ("self_attn.q_norm.weight", "self_attn.k_norm.weight")   # Gemma 3's, which Gemma 2 does not have
+
+
 def layer_shapes(cfg, l):
-    H, I = cfg["hidden_size"], cfg["intermediate_size"]
-    nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
-    pre = "model.layers.%d." % l
-    return {
-        pre + "input_layernorm.weight": [H],
-        pre + "post_attention_layernorm.weight": [H],
-        pre + "pre_feedforward_layernorm.weight": [H],
-        pre + "post_feedforward_layernorm.weight": [H],
-        pre + "self_attn.q_proj.weight": [nh * hd, H],
-        pre + "self_attn.k_proj.weight": [nkv * hd, H],
-        pre + "self_attn.v_proj.weight": [nkv * hd, H],
-        pre + "self_attn.o_proj.weight": [H, nh * hd],
-        pre + "mlp.gate_proj.weight": [I, H],
-        pre + "mlp.up_proj.weight": [I, H],
-        pre + "mlp.down_proj.weight": [H, I],
-    }
+    """Gemma 3's layer tensors without the q/k norms."""
+    return {k: v for k, v in gemma3.layer_shapes(cfg, l).items() if not k.endswith(QK_NORMS)}
 
 
 def tensor_shapes(cfg):
