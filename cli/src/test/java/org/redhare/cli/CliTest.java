@@ -397,7 +397,7 @@ class CliTest {
         r = CliRunner.run("quantize", "--model", SharedFiles.require("fixtures/mixtral-tiny").toString(), "--to", "gguf",
                 "--out", tmp.resolve("moe.gguf").toString());
         assertThat(r.exit()).isNotZero();
-        assertThat(r.err()).contains("supports llama, mistral, qwen2, qwen3, glm4 and gemma3").doesNotContain("vocabulary");
+        assertThat(r.err()).contains("GGUF conversion supports llama, mistral, qwen2").contains("got 'mixtral'").doesNotContain("vocabulary");
         r = CliRunner.run("quantize", "--model", SharedFiles.require("fixtures/qwen3-tiny-fp8").toString(), "--to", "q8_0",
                 "--out", tmp.resolve("fp8.gguf").toString());
         assertThat(r.exit()).isNotZero();
