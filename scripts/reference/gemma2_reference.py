@@ -310,30 +310,6 @@ def check_rope(cfg):
     assert abs(f[-1] - base ** (-(hd - 2) / hd)) < 1e-18
 
 
-def check_sliding_window(W, cfg):
-    """Model-level: (a) with every layer sliding, the last row cannot see a token more than
-    num_hidden_layers * (W - 1) positions back; (b) the same model with the window removed can; (c) the fixture's
-    layer mix (with a full layer) can; (d) the fixture's window changes the 61-token logits vs. no window."""
-    L, Wn = cfg["num_hidden_layers"], cfg["sliding_window"]
-    n = L * (Wn - 1) + 2
-    rng = np.random.default_rng(4)
-    ids = rng.integers(3, cfg["vocab_size"], size=n)
-    ids2 = ids.copy()
-    ids2[0] = 3 if ids[0] != 3 else 4                      # perturb the first token only
-    all_sliding = dict(W, layer_types=[SLIDING] * L)
-    a, b = forward(ids, all_sliding, cfg)[-1], forward(ids2, all_sliding, cfg)[-1]
-    assert np.allclose(a, b, rtol=0, atol=1e-12), np.abs(a - b).max()
-    no_window = dict(cfg, sliding_window=10 ** 9)
-    a, b = forward(ids, all_sliding, no_window)[-1], forward(ids2, all_sliding, no_window)[-1]
-    assert np.abs(a - b).max() > 1e-6
-    if FULL in W["layer_types"]:
-        a, b = forward(ids, W, cfg)[-1], forward(ids2, W, cfg)[-1]
-        assert np.abs(a - b).max() > 1e-6
-    ids = rng.integers(3, cfg["vocab_size"], size=61)
-    d = np.abs(forward(ids, W, cfg) - forward(ids, W, no_window))
-    assert d[:Wn].max() < 1e-12 and d[Wn:].max() > 1e-6, (d[:Wn].max(), d[Wn:].max())
-
-
 def check_softcapping(W, cfg):
     """Both caps are active on this model: the final cap bounds the logits and bends them (logits = cap tanh(raw /
     cap) of the uncapped ones); removing the attention cap changes the logits, and the scaled scores reach a size
@@ -398,7 +374,7 @@ def main():
     W["layer_types"] = layer_types(cfg)
     W["embed_scale"] = embed_scale(cfg, "BF16")
     check_causality(W, cfg, forward)
-    check_sliding_window(W, cfg)
+    gemma3.check_sliding_window(W, cfg, forward)
     cap_info = check_softcapping(W, cfg)
 
     cases = make_and_write_cases(out, make_case, W, cfg)

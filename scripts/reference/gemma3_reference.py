@@ -363,10 +363,12 @@ def check_masks(cfg):
     assert np.array_equal(attention_mask(W, W), attention_mask(W, None))          # no effect within W tokens
 
 
-def check_sliding_window(W, cfg):
+def check_sliding_window(W, cfg, forward=None):
     """Model-level: (a) with every layer sliding, the last row cannot see a token more than
     num_hidden_layers * (W - 1) positions back; (b) the same model with the window removed can; (c) the fixture's
-    layer mix (with a full layer) can; (d) the fixture's window changes the 61-token logits vs. no window."""
+    layer mix (with a full layer) can; (d) the fixture's window changes the 61-token logits vs. no window.
+    `forward` is this script's unless given (gemma2_reference.py passes its own)."""
+    forward = forward or globals()["forward"]
     L, Wn = cfg["num_hidden_layers"], cfg["sliding_window"]
     n = L * (Wn - 1) + 2
     rng = np.random.default_rng(4)

@@ -57,11 +57,7 @@ class FamilyFixtureTest {
      */
     @Test
     void glm4ConvertedToGgufMatchesTheReference(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
-        Path gguf = tmp.resolve("glm4-tiny.gguf");
-        try (var c = org.redhare.model.safetensors.SafetensorsCheckpoint.open(fixture())) {
-            org.redhare.model.gguf.GgufWriter.convert(c, ModelConfig.load(fixture()), org.redhare.model.quant.Quantization.NONE, gguf,
-                    (d, t) -> {});
-        }
+        Path gguf = toGguf(fixture(), tmp);
         try (org.redhare.model.gguf.GgufFile f = org.redhare.model.gguf.GgufFile.open(gguf)) {
             assertThat(f.getString("general.architecture", null)).isEqualTo("glm4");
             assertThat(f.tensor("blk.0.ffn_up.weight").dims()).containsExactly(64, 320);
@@ -89,11 +85,8 @@ class FamilyFixtureTest {
      */
     @Test
     void gemma3ConvertedToGgufMatchesTheReference(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
-        Path gguf = tmp.resolve("gemma3-tiny.gguf");
         Path dir = fixture("gemma3-tiny");
-        try (var c = org.redhare.model.safetensors.SafetensorsCheckpoint.open(dir)) {
-            org.redhare.model.gguf.GgufWriter.convert(c, ModelConfig.load(dir), org.redhare.model.quant.Quantization.NONE, gguf, (d, t) -> {});
-        }
+        Path gguf = toGguf(dir, tmp);
         try (org.redhare.model.gguf.GgufFile f = org.redhare.model.gguf.GgufFile.open(gguf)) {
             assertThat(f.getString("general.architecture", null)).isEqualTo("gemma3");
             assertThat(f.tensor("blk.0.post_attention_norm.weight")).isNotNull();
@@ -116,10 +109,7 @@ class FamilyFixtureTest {
     void gemma2MatchesTheReferenceFromSafetensorsAndGguf(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         Path dir = fixture("gemma2-tiny");
         check(dir, dir);
-        Path gguf = tmp.resolve("gemma2-tiny.gguf");
-        try (var c = org.redhare.model.safetensors.SafetensorsCheckpoint.open(dir)) {
-            org.redhare.model.gguf.GgufWriter.convert(c, ModelConfig.load(dir), org.redhare.model.quant.Quantization.NONE, gguf, (d, t) -> {});
-        }
+        Path gguf = toGguf(dir, tmp);
         try (org.redhare.model.gguf.GgufFile f = org.redhare.model.gguf.GgufFile.open(gguf)) {
             assertThat(f.getString("general.architecture", null)).isEqualTo("gemma2");
             assertThat(f.getFloat("gemma2.final_logit_softcapping", 0)).isEqualTo(3f);
@@ -168,6 +158,15 @@ class FamilyFixtureTest {
         assertThat(config.ropeTheta()).isEqualTo(1e6);
         assertThat(config.eosTokenIds()).containsExactly(1, 106);
         check(src, tmp);
+    }
+
+    /** The fixture's weights as one GGUF file under {@code tmp}, as llama.cpp's converter lays its architecture out. */
+    static Path toGguf(Path dir, Path tmp) throws Exception {
+        Path gguf = tmp.resolve(dir.getFileName() + ".gguf");
+        try (var c = org.redhare.model.safetensors.SafetensorsCheckpoint.open(dir)) {
+            org.redhare.model.gguf.GgufWriter.convert(c, ModelConfig.load(dir), org.redhare.model.quant.Quantization.NONE, gguf, (d, t) -> {});
+        }
+        return gguf;
     }
 
     static void check(Path fixtureDir, Path modelPath) throws Exception {
