@@ -9,6 +9,7 @@ import org.redhare.text.ModelText;
 import org.redhare.text.TokenizerException;
 import org.redhare.text.template.TemplateException;
 import org.redhare.text.json.JsonSchemaGrammar;
+import org.redhare.text.tools.ToolArguments;
 import org.redhare.text.tools.ToolCallFormat;
 import org.redhare.text.tools.ToolCallParser;
 
@@ -69,7 +70,7 @@ public final class ModelTextFormatter implements PromptFormatter {
                 grammar = new ToolCallGrammar(g, ToolCallFormat.DEEPSEEK_CALL_BEGIN, end, false, List.of(sep));
             }
             if (format != null) {
-                parser = new ToolCallParser(format, names(tools));
+                parser = new ToolCallParser(format, names(tools), stringArguments(tools));
                 if (toolChoice.forces()) {
                     parser = parser.withPrefill(format.prefill(toolChoice.function()));
                 }
@@ -100,6 +101,17 @@ public final class ModelTextFormatter implements PromptFormatter {
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     @SuppressWarnings("unchecked")
+    /** Per tool name, the arguments its schema types as strings ({@link ToolArguments#stringTyped}). */
+    private static Map<String, Set<String>> stringArguments(List<Map<String, Object>> tools) {
+        Map<String, Set<String>> out = new java.util.HashMap<>();
+        for (Map<String, Object> t : tools) {
+            if (t.get("function") instanceof Map<?, ?> fn && fn.get("name") instanceof String n && fn.get("parameters") != null) {
+                out.put(n, ToolArguments.stringTyped(JSON.valueToTree(fn.get("parameters"))));
+            }
+        }
+        return out;
+    }
+
     private static List<String> names(List<Map<String, Object>> tools) {
         List<String> out = new java.util.ArrayList<>();
         for (Map<String, Object> t : tools) {

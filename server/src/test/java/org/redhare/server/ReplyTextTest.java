@@ -124,4 +124,33 @@ class ReplyTextTest {
         assertThat(calls).containsExactly(new ToolCall("get_weather", "{\"city\":\"東京\"}"), new ToolCall("get_weather", "{\"city\":\"Oslo\"}"));
         assertThat(callDeltas).as("each call sent as soon as its block closes").isEqualTo(2);
     }
+
+    /**
+     * GLM-4.5's template writes string arguments unquoted, so only the request's schema tells the string "2024" from the
+     * number: the chat prompt's parser reads an argument typed "string" as the text written, the others as JSON values.
+     */
+    @Test
+    void glmCallsReadStringArgumentsByTheToolsSchema(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Files.copy(SharedFiles.require("tokenizers/qwen3").resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
+        String template = "{% for m in messages %}<|user|>{{ m.content }}{% for tc in m.tool_calls or [] %}<tool_call>{{ tc.function.name }}"
+                + "{% for k, v in tc.function.arguments.items() %}<arg_key>{{ k }}</arg_key><arg_value>{{ v if v is string else v | tojson }}"
+                + "</arg_value>{% endfor %}</tool_call>{% endfor %}{% endfor %}<|assistant|>";
+        java.nio.file.Files.writeString(dir.resolve("tokenizer_config.json"),
+                new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(java.util.Map.of("chat_template", template)));
+        ModelTextFormatter glm = new ModelTextFormatter(ModelText.load(dir).orElseThrow());
+        java.util.Map<String, Object> tool = java.util.Map.of("type", "function", "function", java.util.Map.of("name", "find_events",
+                "parameters", java.util.Map.of("type", "object", "properties", java.util.Map.of(
+                        "year", java.util.Map.of("type", "string"), "limit", java.util.Map.of("type", "integer"),
+                        "tags", java.util.Map.of("type", "array"), "note", java.util.Map.of("type", "string")))));
+        PromptFormatter.ChatPrompt prompt = glm.renderChat(List.of(java.util.Map.of("role", "user", "content", "Events of 2024?")),
+                List.of(tool), java.util.Map.of());
+        assertThat(prompt.toolCalls().format()).isEqualTo(ToolCallFormat.GLM45);
+        String reply = "<tool_call>find_events<arg_key>year</arg_key><arg_value>2024</arg_value><arg_key>limit</arg_key><arg_value>5"
+                + "</arg_value><arg_key>tags</arg_key><arg_value>[\"music\"]</arg_value><arg_key>note</arg_key><arg_value>true</arg_value></tool_call>";
+        assertThat(prompt.toolCalls().parse(reply).calls()).containsExactly(
+                new ToolCall("find_events", "{\"year\":\"2024\",\"limit\":5,\"tags\":[\"music\"],\"note\":\"true\"}"));
+        // a tool the request did not declare: values read by what they look like
+        assertThat(prompt.toolCalls().parse(reply.replace("find_events", "other")).calls()).containsExactly(
+                new ToolCall("other", "{\"year\":2024,\"limit\":5,\"tags\":[\"music\"],\"note\":true}"));
+    }
 }

@@ -2,13 +2,16 @@ package org.redhare.text.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * GLM-4.5 / 4.6 / 4.7, as their chat template writes calls: {@code <tool_call>NAME} then, for each argument,
  * {@code <arg_key>KEY</arg_key>} and {@code <arg_value>VALUE</arg_value>} (newlines or spaces between them), then
- * {@code </tool_call>}. The template writes a string argument as it is and any other as JSON, so a value that is a whole
- * JSON value other than a string (a number, true/false/null, an object, an array) is read as that value and anything
- * else as a string: a string argument that looks like a number (say "2024") comes back as the number.
+ * {@code </tool_call>}. The template writes a string argument as it is and any other as JSON. So an argument the tool's
+ * schema types as a string is the text written, whatever it looks like ("2024", "true", "[1]"), as GLM's own parsers
+ * read it; any other (untyped, or a tool the request did not declare) is read as the JSON value it is when it is a whole
+ * JSON value other than a quoted string (a number, true/false/null, an object, an array), and as a string otherwise.
  */
 final class Glm45Syntax implements Syntax {
     static final String OPEN = HermesSyntax.OPEN; // the same region markers as Hermes: only the call inside differs
@@ -31,19 +34,25 @@ final class Glm45Syntax implements Syntax {
 
     @Override
     public Step parseRegion(String region, boolean last) {
+        return parseRegion(region, last, Map.of());
+    }
+
+    @Override
+    public Step parseRegion(String region, boolean last, Map<String, Set<String>> stringArguments) {
         int end = region.indexOf(CLOSE, OPEN.length());
         if (end < 0) {
             return last ? Step.invalid(region.length()) : null; // a call the generation never closed is text
         }
-        return Step.of(end + CLOSE.length(), call(region.substring(OPEN.length(), end)));
+        return Step.of(end + CLOSE.length(), call(region.substring(OPEN.length(), end), stringArguments));
     }
 
-    private static ToolCall call(String body) {
+    private static ToolCall call(String body, Map<String, Set<String>> stringArguments) {
         int k = body.indexOf(KEY_OPEN);
         String name = (k < 0 ? body : body.substring(0, k)).strip();
         if (name.isEmpty() || name.contains("<") || name.contains("{") || name.contains("\n")) {
             return null; // no name, or JSON (another format's call): not this format's
         }
+        Set<String> strings = stringArguments.getOrDefault(name, Set.of());
         ObjectNode args = CallJson.JSON.createObjectNode();
         int i = k < 0 ? body.length() : k;
         while (i < body.length()) {
@@ -63,7 +72,8 @@ final class Glm45Syntax implements Syntax {
             if (ve < 0 || key.isEmpty()) {
                 return null;
             }
-            args.set(key, value(body.substring(v + VALUE_OPEN.length(), ve)));
+            String raw = body.substring(v + VALUE_OPEN.length(), ve);
+            args.set(key, strings.contains(key) ? CallJson.JSON.getNodeFactory().textNode(raw) : value(raw));
             i = CallJson.skipSpace(body, ve + VALUE_CLOSE.length());
         }
         return new ToolCall(name, CallJson.arguments(args));

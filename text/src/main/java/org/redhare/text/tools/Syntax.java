@@ -1,6 +1,8 @@
 package org.redhare.text.tools;
 
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * How one format marks tool calls in text. A reply is plain text with call regions in it; {@link ToolCallParser.Stream}
@@ -18,6 +20,14 @@ interface Syntax {
      * how much it consumed and the calls it held (null: it was not a valid call, the consumed text is plain content).
      */
     Step parseRegion(String region, boolean last);
+
+    /**
+     * {@link #parseRegion(String, boolean)} knowing, per tool name, which arguments the request's schemas type as strings:
+     * for formats that write argument values unquoted, where only the schema tells "2024" the string from 2024 the number.
+     */
+    default Step parseRegion(String region, boolean last, Map<String, Set<String>> stringArguments) {
+        return parseRegion(region, last);
+    }
 
     /**
      * Whether a call is only believed when it names one of the request's tools: for formats whose calls look like

@@ -3,6 +3,7 @@ package org.redhare.text.tools;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -16,22 +17,33 @@ import java.util.Set;
 public final class ToolCallParser {
     private final ToolCallFormat format;
     private final Set<String> toolNames;
+    private final Map<String, Set<String>> stringArguments;
     private final String prefill;
 
     /** @param toolNames the request's function names; only formats whose calls look like plain JSON check them */
     public ToolCallParser(ToolCallFormat format, Collection<String> toolNames) {
-        this(format, Set.copyOf(toolNames), "");
+        this(format, toolNames, Map.of());
     }
 
-    private ToolCallParser(ToolCallFormat format, Set<String> toolNames, String prefill) {
+    /**
+     * @param stringArguments for each tool (by name), the arguments its parameter schema types as strings: formats that write
+     *                        argument values without JSON quoting (GLM-4.5) read those as the text written, whatever it looks
+     *                        like ("2024" stays a string); see {@link ToolArguments#stringTyped}
+     */
+    public ToolCallParser(ToolCallFormat format, Collection<String> toolNames, Map<String, Set<String>> stringArguments) {
+        this(format, Set.copyOf(toolNames), Map.copyOf(stringArguments), "");
+    }
+
+    private ToolCallParser(ToolCallFormat format, Set<String> toolNames, Map<String, Set<String>> stringArguments, String prefill) {
         this.format = format;
         this.toolNames = toolNames;
+        this.stringArguments = stringArguments;
         this.prefill = prefill;
     }
 
     /** A parser for replies that continue {@code text}, which the prompt already ends with ({@link ToolCallFormat#prefill}). */
     public ToolCallParser withPrefill(String text) {
-        return new ToolCallParser(format, toolNames, text);
+        return new ToolCallParser(format, toolNames, stringArguments, text);
     }
 
     public ToolCallFormat format() {
@@ -106,7 +118,7 @@ public final class ToolCallParser {
             Syntax syntax = format.syntax;
             while (true) {
                 if (inRegion) {
-                    Syntax.Step step = syntax.parseRegion(pending.toString(), last);
+                    Syntax.Step step = syntax.parseRegion(pending.toString(), last, stringArguments);
                     if (step == null) {
                         break;
                     }

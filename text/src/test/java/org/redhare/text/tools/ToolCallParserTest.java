@@ -171,11 +171,12 @@ class ToolCallParserTest {
 
     /**
      * GLM-4.5's calls: the name after {@code <tool_call>}, then key/value pairs; a value that is a whole JSON value other
-     * than a string is that value, anything else a string (as the template writes strings unquoted). Detected ahead of
-     * Hermes, whose marker its template names too.
+     * than a string is that value, anything else a string (as the template writes strings unquoted), except that an argument
+     * the tool's schema types as a string is always the text written. Detected ahead of Hermes, whose marker its template
+     * names too.
      */
     @Test
-    void glm45CallsWithTypedArguments() {
+    void glm45CallsWithTypedArguments() throws Exception {
         ToolCallParser p = parser(ToolCallFormat.GLM45);
         String reply = "Let me look.\n<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>New York, NY</arg_value>\n"
                 + "<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n<arg_key>units</arg_key>\n<arg_value>{\"temp\": \"C\"}</arg_value>\n"
@@ -190,6 +191,15 @@ class ToolCallParserTest {
                 "<tool_call>\n</tool_call>", "<tool_call>get_time<arg_key>tz")) {
             assertThat(parse(p, bad)).as(bad).isEqualTo(new ToolCallParser.Result(bad, List.of()));
         }
+        // arguments the tool's schema types as strings are the text written, whatever it looks like
+        ToolCallParser typed = new ToolCallParser(ToolCallFormat.GLM45, TOOLS, java.util.Map.of("get_time",
+                ToolArguments.stringTyped(CallJson.JSON.readTree("{\"type\": \"object\", \"properties\": {\"tz\": {\"type\": \"string\"},"
+                        + " \"offset\": {\"type\": \"integer\"}, \"label\": {\"type\": [\"string\", \"null\"]}}}"))));
+        assertThat(parse(typed, "<tool_call>get_time<arg_key>tz</arg_key><arg_value>2024</arg_value><arg_key>offset</arg_key><arg_value>2"
+                + "</arg_value><arg_key>label</arg_key><arg_value>null</arg_value></tool_call>").calls())
+                .containsExactly(call("get_time", "{\"tz\":\"2024\",\"offset\":2,\"label\":null}"));
+        assertThat(parse(typed, "<tool_call>get_weather<arg_key>tz</arg_key><arg_value>2024</arg_value></tool_call>").calls())
+                .as("another tool's arguments keep the value reading").containsExactly(call("get_weather", "{\"tz\":2024}"));
         String template = "{% for tc in m.tool_calls %}<tool_call>{{ tc.name }}\n<arg_key>{{ k }}</arg_key>\n<arg_value>{{ v }}</arg_value>{% endfor %}";
         assertThat(ToolCallFormat.detect(template, s -> false)).contains(ToolCallFormat.GLM45);
         assertThat(ToolCallFormat.detect("<tool_call>{{ tc | tojson }}</tool_call>", s -> false)).contains(ToolCallFormat.HERMES);
