@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.redhare.core.Parallel;
@@ -43,11 +44,12 @@ class FixtureTest {
     }
 
     /**
-     * The float fixtures converted to GGUF (`quantize --to gguf`: Llama's q/k rows permuted to Meta's pair layout,
-     * llama-tiny's llama3 RoPE scaling written as llama.cpp's rope_freqs divisors) still match the reference.
+     * The float fixtures converted to GGUF (`quantize --to gguf`: Llama's and Mixtral's q/k rows permuted to Meta's pair
+     * layout, llama-tiny's llama3 RoPE scaling written as llama.cpp's rope_freqs divisors, the mixtures' experts stacked
+     * into one [experts, rows, cols] tensor per layer and kind, their routers in F32) still match the reference.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"llama-tiny", "qwen2-tiny", "qwen3-tiny"})
+    @ValueSource(strings = {"llama-tiny", "qwen2-tiny", "qwen3-tiny", "mixtral-tiny", "qwen3-moe-tiny"})
     void convertedToGgufMatchesReference(String fixture, @org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         Path dir = SharedFiles.require("fixtures/" + fixture);
         Path gguf = tmp.resolve(fixture + ".gguf");
@@ -56,11 +58,67 @@ class FixtureTest {
         }
         try (CausalLM model = ModelLoader.load(gguf, POOL)) {
             boolean llama3 = fixture.equals("llama-tiny");
-            assertThat(model.config().ropeInterleaved()).isEqualTo(llama3);
+            assertThat(model.config().ropeInterleaved()).isEqualTo(llama3 || fixture.equals("mixtral-tiny"));
             assertThat(model.config().ropeScaling() == null ? "none" : model.config().ropeScaling().path("rope_type").asText())
                     .isEqualTo(llama3 ? RopeConfig.FREQUENCY_DIVISORS : "none");
         }
         check(fixture, gguf, 2e-3);
+        if (fixture.contains("moe") || fixture.contains("mixtral")) {
+            try (org.redhare.model.gguf.GgufFile f = org.redhare.model.gguf.GgufFile.open(gguf)) {
+                String arch = f.getString("general.architecture", null);
+                assertThat(arch).isEqualTo(fixture.equals("mixtral-tiny") ? "llama" : "qwen3moe");
+                int experts = fixture.equals("mixtral-tiny") ? 4 : 8;
+                assertThat(f.getLong(arch + ".expert_count", -1)).isEqualTo(experts);
+                assertThat(f.getLong(arch + ".expert_used_count", -1)).isEqualTo(2);
+                assertThat(f.tensor("blk.1.ffn_down_exps.weight").rank()).isEqualTo(3);
+                assertThat(f.tensor("blk.1.ffn_down_exps.weight").dim(2)).isEqualTo(experts);
+                assertThat(f.tensor("blk.0.ffn_gate_inp.weight").type()).isEqualTo(org.redhare.model.gguf.GgmlType.F32);
+                assertThat(f.tensor("blk.0.ffn_gate.3.weight")).isNull();
+            }
+        }
+    }
+
+    /**
+     * Mixtral files from before llama.cpp stacked experts hold one matrix per expert ({@code blk.N.ffn_gate.E.weight});
+     * the same weights in that layout read as the same model. A stacked tensor that is not 3-D is a clear error.
+     */
+    @Test
+    void mixtralWithOneTensorPerExpertReadsAsTheStackedFile(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path dir = SharedFiles.require("fixtures/mixtral-tiny");
+        Path stacked = tmp.resolve("stacked.gguf");
+        try (var c = org.redhare.model.safetensors.SafetensorsCheckpoint.open(dir)) {
+            org.redhare.model.gguf.GgufWriter.convert(c, ModelConfig.load(dir), org.redhare.model.quant.Quantization.NONE, stacked, (d, t) -> {});
+        }
+        Path legacy = tmp.resolve("per-expert.gguf");
+        Path flat = tmp.resolve("flat.gguf");
+        try (org.redhare.model.gguf.GgufFile f = org.redhare.model.gguf.GgufFile.open(stacked)) {
+            java.util.List<org.redhare.model.gguf.GgufWriter.Tensor> perExpert = new java.util.ArrayList<>();
+            java.util.List<org.redhare.model.gguf.GgufWriter.Tensor> flattened = new java.util.ArrayList<>();
+            for (org.redhare.model.gguf.GgufTensorInfo t : f.tensors()) {
+                java.lang.foreign.MemorySegment data = f.tensorData(t);
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("blk\\.(\\d+)\\.ffn_(gate|up|down)_exps\\.weight").matcher(t.name());
+                if (m.matches()) {
+                    long each = data.byteSize() / t.dim(2);
+                    for (int e = 0; e < t.dim(2); e++) {
+                        java.lang.foreign.MemorySegment part = data.asSlice(e * each, each);
+                        perExpert.add(new org.redhare.model.gguf.GgufWriter.Tensor("blk." + m.group(1) + ".ffn_" + m.group(2) + "." + e + ".weight",
+                                new long[] {t.dim(0), t.dim(1)}, t.type(), seg -> seg.copyFrom(part)));
+                    }
+                    flattened.add(new org.redhare.model.gguf.GgufWriter.Tensor(t.name(), new long[] {t.dim(0), t.dim(1) * t.dim(2)}, t.type(),
+                            seg -> seg.copyFrom(data)));
+                } else {
+                    org.redhare.model.gguf.GgufWriter.Tensor same = new org.redhare.model.gguf.GgufWriter.Tensor(t.name(), t.dims(), t.type(),
+                            seg -> seg.copyFrom(data));
+                    perExpert.add(same);
+                    flattened.add(same);
+                }
+            }
+            org.redhare.model.gguf.GgufWriter.write(legacy, f.metadata(), perExpert);
+            org.redhare.model.gguf.GgufWriter.write(flat, f.metadata(), flattened);
+        }
+        check("mixtral-tiny", legacy, 2e-3);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ModelLoader.load(flat, POOL)).isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("blk.0.ffn_gate_exps.weight").hasMessageContaining("stacked as [experts, rows, cols]");
     }
 
     void check(String fixture, double tolerance) throws Exception {

@@ -28,6 +28,10 @@ import org.redhare.model.TensorRef;
  */
 public final class GgufCheckpoint implements Checkpoint {
     private static final Pattern BLOCK = Pattern.compile("blk\\.(\\d+)\\.(.+)");
+    /** A mixture's experts stacked in one 3-D tensor {@code [experts, rows, cols]}, as llama.cpp's converter writes them. */
+    private static final Pattern STACKED_EXPERTS = Pattern.compile("blk\\.(\\d+)\\.ffn_(gate|up|down)_exps\\.weight");
+    /** One expert's matrix of its own, as Mixtral files written before the stacked layout have them. */
+    private static final Pattern EXPERT = Pattern.compile("blk\\.(\\d+)\\.ffn_(gate|up|down)\\.(\\d+)\\.weight");
     /** Per-pair RoPE frequency divisors (llama.cpp's {@code freq_factors}); see {@link #config()}. */
     static final String ROPE_FREQS = "rope_freqs.weight";
     private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
@@ -47,7 +51,9 @@ public final class GgufCheckpoint implements Checkpoint {
             Map.entry("post_ffw_norm", "post_mlp_layernorm"));
     private static final Map<String, String> ARCHITECTURES = Map.of(
             "llama", "LlamaForCausalLM", "qwen2", "Qwen2ForCausalLM", "qwen3", "Qwen3ForCausalLM", "glm4", "Glm4ForCausalLM",
-            "gemma3", "Gemma3ForCausalLM", "gemma2", "Gemma2ForCausalLM");
+            "gemma3", "Gemma3ForCausalLM", "gemma2", "Gemma2ForCausalLM", "qwen3moe", "Qwen3MoeForCausalLM");
+    /** The Hugging Face model_type of each GGUF architecture where the two names differ. */
+    private static final Map<String, String> MODEL_TYPES = Map.of("qwen3moe", "qwen3_moe");
 
     private final GgufFile file;
     private final Map<String, TensorRef> tensors;
@@ -66,8 +72,12 @@ public final class GgufCheckpoint implements Checkpoint {
         }
         try {
             Map<String, TensorRef> out = new LinkedHashMap<>();
+            boolean mixtral = "llama".equals(f.getString("general.architecture", null)); // a llama file with experts is Mixtral
             for (GgufTensorInfo t : f.tensors()) {
-                String hf = hfName(t.name());
+                if (splitExperts(f, t, mixtral, path, out)) {
+                    continue;
+                }
+                String hf = hfName(t.name(), mixtral);
                 if (hf == null) {
                     continue; // tensors no architecture reads as a weight (rope_freqs goes into the config, see config())
                 }
@@ -89,7 +99,63 @@ public final class GgufCheckpoint implements Checkpoint {
         return file;
     }
 
+    /**
+     * A stacked expert tensor {@code blk.N.ffn_{gate,up,down}_exps} ({@code [experts, rows, cols]}) put into {@code out} as
+     * one matrix per expert under its Hugging Face name (slices of the file, no copy): false for any other tensor.
+     */
+    private static boolean splitExperts(GgufFile f, GgufTensorInfo t, boolean mixtral, Path path, Map<String, TensorRef> out) {
+        Matcher m = STACKED_EXPERTS.matcher(t.name());
+        if (!m.matches()) {
+            return false;
+        }
+        if (t.rank() != 3) {
+            throw new ModelLoadException(path + ": tensor '" + t.name() + "' should hold the experts stacked as [experts, rows, cols] but has"
+                    + " dimensions " + java.util.Arrays.toString(t.dims()) + " (GGUF order)");
+        }
+        long cols = t.dim(0);
+        long rows = t.dim(1);
+        long experts = t.dim(2);
+        DType dtype = dtype(t, path);
+        if (cols % t.type().blockSize() != 0) {
+            throw new ModelLoadException(path + ": tensor '" + t.name() + "' has rows of " + cols + " values, not whole " + t.type() + " blocks of "
+                    + t.type().blockSize());
+        }
+        long bytes = rows * t.type().byteSize(cols);
+        MemorySegment data = f.tensorData(t);
+        for (int e = 0; e < experts; e++) {
+            String hf = expertName(Integer.parseInt(m.group(1)), e, m.group(2), mixtral);
+            out.put(hf, new TensorRef(hf, dtype, new long[] {rows, cols}, data.asSlice(e * bytes, bytes), path));
+        }
+        return true;
+    }
+
+    /** The Hugging Face name of expert {@code e}'s {@code kind} (gate, up, down) matrix in layer {@code layer}: Mixtral's w1/w3/w2 or Qwen's. */
+    static String expertName(int layer, int e, String kind, boolean mixtral) {
+        String p = "model.layers." + layer + ".";
+        if (mixtral) {
+            return p + "block_sparse_moe.experts." + e + "." + switch (kind) {
+                case "gate" -> "w1";
+                case "up" -> "w3";
+                default -> "w2";
+            } + ".weight";
+        }
+        return p + "mlp.experts." + e + "." + kind + "_proj.weight";
+    }
+
     static String hfName(String gguf) {
+        return hfName(gguf, false);
+    }
+
+    /** The Hugging Face name of a GGUF tensor (Mixtral's names for a mixture in a {@code llama} file), or null when none reads it. */
+    static String hfName(String gguf, boolean mixtral) {
+        Matcher em = EXPERT.matcher(gguf);
+        if (em.matches()) {
+            return expertName(Integer.parseInt(em.group(1)), Integer.parseInt(em.group(3)), em.group(2), mixtral);
+        }
+        Matcher rm = BLOCK.matcher(gguf);
+        if (rm.matches() && rm.group(2).equals("ffn_gate_inp.weight")) { // the router
+            return "model.layers." + rm.group(1) + (mixtral ? ".block_sparse_moe.gate.weight" : ".mlp.gate.weight");
+        }
         switch (gguf) {
             case "token_embd.weight": return "model.embed_tokens.weight";
             case "output_norm.weight": return "model.norm.weight";
@@ -135,15 +201,22 @@ public final class GgufCheckpoint implements Checkpoint {
         String arch = file.getString("general.architecture", null);
         if (arch == null || !ARCHITECTURES.containsKey(arch)) {
             throw new ModelLoadException(file.path() + ": GGUF architecture '" + arch + "' is not supported; RedHare runs GGUF "
-                    + String.join(", ", ARCHITECTURES.keySet()) + " models");
+                    + String.join(", ", new java.util.TreeSet<>(ARCHITECTURES.keySet())) + " models (llama with experts: Mixtral);"
+                    + " for others, run the original safetensors checkpoint");
         }
         ObjectNode c = new ObjectMapper().createObjectNode();
-        c.putArray("architectures").add(ARCHITECTURES.get(arch));
-        c.put("model_type", arch);
+        long experts = file.getLong(arch + ".expert_count", 0);
+        boolean mixtral = arch.equals("llama") && experts > 0;
+        c.putArray("architectures").add(mixtral ? "MixtralForCausalLM" : ARCHITECTURES.get(arch));
+        c.put("model_type", mixtral ? "mixtral" : MODEL_TYPES.getOrDefault(arch, arch));
         int hidden = (int) need(arch + ".embedding_length");
         int heads = (int) need(arch + ".attention.head_count");
         c.put("hidden_size", hidden);
-        c.put("intermediate_size", need(arch + ".feed_forward_length"));
+        if (experts > 0) {
+            mixture(arch, mixtral, experts, c);
+        } else {
+            c.put("intermediate_size", need(arch + ".feed_forward_length"));
+        }
         c.put("num_hidden_layers", need(arch + ".block_count"));
         c.put("num_attention_heads", heads);
         c.put("num_key_value_heads", file.getLong(arch + ".attention.head_count_kv", heads));
@@ -208,6 +281,25 @@ public final class GgufCheckpoint implements Checkpoint {
             c.put("eos_token_id", eos);
         }
         return ModelConfig.parse(c, file.path().toString()).withRopeInterleaved(arch.equals("llama"));
+    }
+
+    /**
+     * A mixture of experts as llama.cpp describes it: {@code expert_count}, {@code expert_used_count}, each expert's
+     * {@code expert_feed_forward_length} (Mixtral's is {@code feed_forward_length}). Qwen3-MoE's router weights are
+     * renormalized over the chosen experts, as llama.cpp runs qwen3moe (its checkpoints set norm_topk_prob), unless the
+     * file says otherwise ({@code expert_weights_norm}); Mixtral's always are.
+     */
+    private void mixture(String arch, boolean mixtral, long experts, ObjectNode c) {
+        c.put(mixtral ? "num_local_experts" : "num_experts", experts);
+        c.put("num_experts_per_tok", need(arch + ".expert_used_count"));
+        if (mixtral) {
+            c.put("intermediate_size", need(arch + ".feed_forward_length"));
+            return;
+        }
+        long perExpert = need(arch + ".expert_feed_forward_length");
+        c.put("moe_intermediate_size", perExpert);
+        c.put("intermediate_size", file.getLong(arch + ".feed_forward_length", perExpert)); // dense layers only (none in these files)
+        c.put("norm_topk_prob", file.getBoolean(arch + ".expert_weights_norm", true));
     }
 
     /**

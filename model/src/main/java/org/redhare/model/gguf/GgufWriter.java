@@ -228,6 +228,9 @@ public final class GgufWriter {
         if (!m.matches()) {
             return null;
         }
+        if (m.group(2).equals("mlp.gate") || m.group(2).equals("block_sparse_moe.gate")) {
+            return "blk." + m.group(1) + ".ffn_gate_inp." + m.group(3); // a mixture's router
+        }
         if (m.group(2).equals("mlp.gate_up_proj")) {
             return "blk." + m.group(1) + ".ffn_up." + m.group(3); // GLM's fused gate/up: llama.cpp's glm4 reads one ffn_up of 2 x n_ff rows
         }
@@ -283,6 +286,7 @@ public final class GgufWriter {
         md.put(arch + ".rope.freq_base", (float) config.ropeTheta());
         md.put(arch + ".rope.dimension_count", rotary);
         md.put(arch + ".vocab_size", config.vocabSize());
+        mixtureMetadata(arch, config, md);
         if (gemma) {
             gemmaMetadata(arch, config, md);
         }
@@ -306,73 +310,127 @@ public final class GgufWriter {
         }
         long[] done = {0};
         long all = total;
+        Map<String, java.util.TreeMap<Integer, Tensor>> stacks = new LinkedHashMap<>(); // each layer's experts, stacked below
         for (String name : names) {
-            String g = ggufName(name, gemma);
-            if (g == null) {
+            Matcher em = EXPERT.matcher(name);
+            String g = em.matches() ? null : ggufName(name, gemma);
+            if (g == null && !em.matches()) {
                 continue;
             }
             TensorRef src = c.tensor(name.equals("lm_head.weight") && !c.contains(name) ? "model.embed_tokens.weight" : name);
             TensorRef t = new TensorRef(name, src.dtype(), src.shape(), src.data(), src.file());
-            long[] dims = new long[t.shape().length];
-            for (int i = 0; i < dims.length; i++) {
-                dims[i] = t.shape()[dims.length - 1 - i];
-            }
             Consumer<MemorySegment> tick = seg -> {
                 done[0] += t.data().byteSize();
                 progress.update(done[0], all);
             };
             int heads = !metaPairs ? 0 : name.contains(".self_attn.q_proj.") ? config.numHeads()
                     : name.contains(".self_attn.k_proj.") ? config.numKvHeads() : 0;
-            IntUnaryOperator row = heads == 0 ? r -> r : r -> fromMetaPairs(r, config.headDim(), rotary);
-            if (QuantizingCheckpoint.quantizes(t, q)) {
-                int rows = t.dim(0);
-                int cols = t.dim(1);
-                DType stored = q.storedAs(cols);
-                GgmlType type = GgmlType.valueOf(stored.name());
-                tensors.add(new Tensor(g, dims, type, seg -> {
-                    float[] w = Weights.toFloats(t);
-                    long rowBytes = type.byteSize(cols);
-                    for (int r = 0; r < rows; r++) {
-                        Quantization.encode(stored, w, row.applyAsInt(r) * cols, cols, seg, r * rowBytes);
-                    }
-                    tick.accept(seg);
-                }));
-            } else if (t.shape().length == 1) {
-                // Norm weights and biases as F32, as llama.cpp's converter writes them: its CPU kernels multiply by
-                // an F32 vector only (a BF16 norm weight stops llama.cpp with "unsupported types").
-                // Gemma's norms multiply by 1 + w: llama.cpp's converter stores the 1 + w it multiplies by
-                float normShift = gemma && name.endsWith("norm.weight") ? 1f : 0f;
-                tensors.add(new Tensor(g, dims, GgmlType.F32, seg -> {
-                    float[] v = Weights.toFloats(t);
-                    for (int i = 0; i < v.length; i++) {
-                        seg.setAtIndex(F32, i, v[row.applyAsInt(i)] + normShift);
-                    }
-                    tick.accept(seg);
-                }));
-            } else {
-                GgmlType type = switch (t.dtype()) {
-                    case F32 -> GgmlType.F32;
-                    case F16 -> GgmlType.F16;
-                    case BF16 -> GgmlType.BF16;
-                    default -> throw new ModelLoadException("tensor '" + name + "' has dtype " + t.dtype() + "; GGUF conversion reads F32, F16 or"
-                            + " BF16 weights" + (t.dtype() == DType.F8_E4M3 ? " (this is an FP8 checkpoint: convert its BF16 original)" : ""));
+            IntUnaryOperator row = heads == 0 ? null : r -> fromMetaPairs(r, config.headDim(), rotary);
+            if (em.matches()) {
+                String kind = switch (em.group(4)) {
+                    case "gate_proj", "w1" -> "gate";
+                    case "up_proj", "w3" -> "up";
+                    default -> "down";
                 };
-                tensors.add(new Tensor(g, dims, type, seg -> {
-                    if (heads == 0) {
-                        MemorySegment.copy(t.data(), 0, seg, 0, seg.byteSize());
-                    } else {
-                        int rows = t.dim(0);
-                        long rowBytes = seg.byteSize() / rows;
-                        for (int r = 0; r < rows; r++) {
-                            MemorySegment.copy(t.data(), row.applyAsInt(r) * rowBytes, seg, r * rowBytes, rowBytes);
-                        }
-                    }
-                    tick.accept(seg);
-                }));
+                String stacked = "blk." + em.group(1) + ".ffn_" + kind + "_exps.weight";
+                stacks.computeIfAbsent(stacked, k -> new java.util.TreeMap<>()).put(Integer.parseInt(em.group(3)), tensor(stacked, t, q, row, gemma, false, tick));
+            } else {
+                tensors.add(tensor(g, t, q, row, gemma, ROUTER.matcher(name).matches(), tick));
             }
+        }
+        for (var e : stacks.entrySet()) {
+            if (e.getValue().lastKey() != e.getValue().size() - 1) {
+                throw new ModelLoadException("'" + e.getKey() + "': the checkpoint holds experts " + e.getValue().keySet() + ", not 0 to "
+                        + (e.getValue().size() - 1));
+            }
+            tensors.add(stack(e.getKey(), List.copyOf(e.getValue().values())));
         }
         Files.deleteIfExists(out);
         write(out, md, tensors);
+    }
+
+    /** Hugging Face names of one expert's matrix: Qwen's {@code mlp.experts.E.gate_proj} or Mixtral's {@code block_sparse_moe.experts.E.w1}. */
+    private static final Pattern EXPERT = Pattern.compile("model\\.layers\\.(\\d+)\\.(mlp|block_sparse_moe)\\.experts\\.(\\d+)\\.(gate_proj|up_proj|down_proj|w1|w3|w2)\\.weight");
+    /** A mixture's router, which llama.cpp's converter keeps in F32 whatever the other weights become. */
+    private static final Pattern ROUTER = Pattern.compile("model\\.layers\\.\\d+\\.(mlp|block_sparse_moe)\\.gate\\.weight");
+
+    /**
+     * The GGUF tensor {@code g} for the Hugging Face tensor {@code t}: quantized to {@code q} where {@link QuantizingCheckpoint#quantizes}
+     * says so (GGUF row r from row {@code permuted(r)}, where not null), norms, biases and {@code f32} tensors (routers) as F32, other
+     * matrices in their own float type.
+     */
+    private static Tensor tensor(String g, TensorRef t, Quantization q, IntUnaryOperator permuted, boolean gemma, boolean f32,
+            Consumer<MemorySegment> tick) {
+        String name = t.name();
+        IntUnaryOperator row = permuted == null ? r -> r : permuted;
+        long[] dims = new long[t.shape().length];
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = t.shape()[dims.length - 1 - i];
+        }
+        if (QuantizingCheckpoint.quantizes(t, q)) {
+            int rows = t.dim(0);
+            int cols = t.dim(1);
+            DType stored = q.storedAs(cols);
+            GgmlType type = GgmlType.valueOf(stored.name());
+            return new Tensor(g, dims, type, seg -> {
+                float[] w = Weights.toFloats(t);
+                long rowBytes = type.byteSize(cols);
+                for (int r = 0; r < rows; r++) {
+                    Quantization.encode(stored, w, row.applyAsInt(r) * cols, cols, seg, r * rowBytes);
+                }
+                tick.accept(seg);
+            });
+        }
+        if (t.shape().length == 1 || f32) {
+            // Norm weights and biases as F32, as llama.cpp's converter writes them: its CPU kernels multiply by
+            // an F32 vector only (a BF16 norm weight stops llama.cpp with "unsupported types").
+            // Gemma's norms multiply by 1 + w: llama.cpp's converter stores the 1 + w it multiplies by
+            float normShift = gemma && name.endsWith("norm.weight") ? 1f : 0f;
+            return new Tensor(g, dims, GgmlType.F32, seg -> {
+                float[] v = Weights.toFloats(t);
+                for (int i = 0; i < v.length; i++) {
+                    seg.setAtIndex(F32, i, v[row.applyAsInt(i)] + normShift);
+                }
+                tick.accept(seg);
+            });
+        }
+        GgmlType type = switch (t.dtype()) {
+            case F32 -> GgmlType.F32;
+            case F16 -> GgmlType.F16;
+            case BF16 -> GgmlType.BF16;
+            default -> throw new ModelLoadException("tensor '" + name + "' has dtype " + t.dtype() + "; GGUF conversion reads F32, F16 or"
+                    + " BF16 weights" + (t.dtype() == DType.F8_E4M3 ? " (this is an FP8 checkpoint: convert its BF16 original)" : ""));
+        };
+        return new Tensor(g, dims, type, seg -> {
+            if (permuted != null) {
+                int rows = t.dim(0);
+                long rowBytes = seg.byteSize() / rows;
+                for (int r = 0; r < rows; r++) {
+                    MemorySegment.copy(t.data(), row.applyAsInt(r) * rowBytes, seg, r * rowBytes, rowBytes);
+                }
+            } else {
+                MemorySegment.copy(t.data(), 0, seg, 0, seg.byteSize());
+            }
+            tick.accept(seg);
+        });
+    }
+
+    /** Experts' matrices of one kind ({@code [rows, cols]} each, one type) as one {@code [experts, rows, cols]} tensor. */
+    private static Tensor stack(String g, List<Tensor> experts) {
+        Tensor first = experts.get(0);
+        for (Tensor e : experts) {
+            if (e.type() != first.type() || !java.util.Arrays.equals(e.dims(), first.dims())) {
+                throw new ModelLoadException("the experts of '" + g + "' differ in shape or type (" + first.type() + " " + java.util.Arrays.toString(first.dims())
+                        + " against " + e.type() + " " + java.util.Arrays.toString(e.dims()) + "); GGUF stacks them in one tensor");
+            }
+        }
+        long each = first.bytes();
+        long[] dims = {first.dims()[0], first.dims()[1], experts.size()};
+        return new Tensor(g, dims, first.type(), seg -> {
+            for (int e = 0; e < experts.size(); e++) {
+                experts.get(e).fill().accept(seg.asSlice(e * each, each));
+            }
+        });
     }
 
     /**
@@ -382,12 +440,40 @@ public final class GgufWriter {
     public static String architecture(ModelConfig config) {
         return switch (config.modelType()) {
             case "qwen2", "qwen3", "glm4" -> config.modelType();
-            case "llama", "mistral" -> "llama";
+            case "qwen3_moe" -> "qwen3moe";
+            case "llama", "mistral", "mixtral" -> "llama";
             case "gemma3_text", "gemma3" -> "gemma3";
             case "gemma2" -> "gemma2";
-            default -> throw new ModelLoadException("GGUF conversion supports llama, mistral, qwen2, qwen3, glm4, gemma2 and gemma3 models; got '"
+            default -> throw new ModelLoadException("GGUF conversion supports llama, mistral, mixtral, qwen2, qwen3, qwen3_moe, glm4, gemma2 and gemma3 models; got '"
                     + config.modelType() + "'");
         };
+    }
+
+    /**
+     * A mixture of experts in llama.cpp's keys: {@code expert_count}, {@code expert_used_count} and (Qwen3-MoE) each expert's
+     * {@code expert_feed_forward_length}; {@code expert_weights_norm} false where Qwen3-MoE's router weights are not
+     * renormalized (llama.cpp itself always renormalizes qwen3moe's, as every published checkpoint does). GGUF's qwen3moe
+     * has no dense layers, so a model with some ({@code mlp_only_layers}, {@code decoder_sparse_step}) is refused.
+     */
+    private static void mixtureMetadata(String arch, ModelConfig config, Map<String, Object> md) {
+        var raw = config.raw();
+        boolean mixtral = config.modelType().equals("mixtral");
+        int experts = raw.path(mixtral ? "num_local_experts" : "num_experts").asInt(0);
+        if (experts <= 0) {
+            return;
+        }
+        if (!mixtral && (raw.path("decoder_sparse_step").asInt(1) != 1 || !raw.path("mlp_only_layers").isEmpty())) {
+            throw new ModelLoadException("this Qwen3-MoE model has dense layers (mlp_only_layers " + raw.path("mlp_only_layers") + ", decoder_sparse_step "
+                    + raw.path("decoder_sparse_step").asInt(1) + "), which GGUF's qwen3moe cannot describe: run it from its safetensors");
+        }
+        md.put(arch + ".expert_count", experts);
+        md.put(arch + ".expert_used_count", raw.path("num_experts_per_tok").asInt());
+        if (!mixtral) {
+            md.put(arch + ".expert_feed_forward_length", raw.path("moe_intermediate_size").asInt());
+            if (!raw.path("norm_topk_prob").asBoolean(false)) {
+                md.put(arch + ".expert_weights_norm", false);
+            }
+        }
     }
 
     /**
