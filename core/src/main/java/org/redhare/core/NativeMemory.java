@@ -30,8 +30,18 @@ import java.util.Locale;
  *
  * <p>Huge pages are used when the OS is Linux, {@code /sys/kernel/mm/transparent_hugepage/enabled} is
  * {@code always} or {@code madvise}, the buffer is at least 2 MiB, native access is allowed, and the system
- * property {@code redhare.hugePages} is not {@code false}. Otherwise, or if a call fails, the memory comes from
- * the arena as usual. Either way it is zero-filled, at least 64-byte aligned and freed with its arena.
+ * property {@code redhare.hugePages} is not {@code false}.
+ *
+ * <p><b>Mapped, not from the arena, from 64 KiB up.</b> Memory from an automatic arena ({@code Arena.ofAuto()}, freed
+ * by the garbage collector, which is how {@link #allocate(long)} frees) counts against the JVM's direct-memory limit
+ * ({@code -XX:MaxDirectMemorySize}, by default the heap's maximum: a quarter of the RAM), meant for I/O buffers, not
+ * for a model's weights. A mixture of experts repacks thousands of matrices under 2 MiB (an FP8
+ * expert of Qwen3-30B-A3B is 1.5 MB), and those added up past the limit: a 4.2-billion-weight Qwen3-MoE shape failed to
+ * load with {@code --quantize fp8} on a 23 GiB machine ("Cannot reserve 1572912 bytes of direct buffer memory")
+ * with most of the RAM free. So every buffer from {@link #MAP_MIN} up is mapped here ({@code mmap}, page-aligned, huge
+ * pages as above where they apply), which only the RAM limits. Otherwise (not Linux, no native access, a failed call)
+ * the memory comes from the arena as usual. Either way it is zero-filled, at least 64-byte aligned and freed with its
+ * arena.
  */
 public final class NativeMemory {
     private NativeMemory() {}
@@ -43,51 +53,63 @@ public final class NativeMemory {
     private static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20; // Linux values on x86-64 and aarch64
     private static final int MADV_HUGEPAGE = 14;
 
+    /** Buffers from this size up are mapped ({@code mmap}) rather than taken from the arena: see the class comment. */
+    static final long MAP_MIN = 64L << 10;
+
     private static final MethodHandle MMAP;
     private static final MethodHandle MADVISE;
     private static final MethodHandle MUNMAP;
-    private static final boolean AVAILABLE;
+    private static final boolean MAPPED;
+    private static final boolean HUGE;
     private static final String STATUS;
 
     static {
         MethodHandle mmap = null, madvise = null, munmap = null;
         String status;
-        if (!Boolean.parseBoolean(System.getProperty("redhare.hugePages", "true"))) {
-            status = "off (redhare.hugePages=false)";
-        } else if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
-            status = "not used on " + System.getProperty("os.name");
+        boolean huge = false;
+        if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
+            status = "arena memory (not Linux: " + System.getProperty("os.name") + ")";
         } else {
-            String mode = transparentHugePageMode();
-            if (!mode.equals("always") && !mode.equals("madvise")) {
-                status = "not offered by the kernel (transparent_hugepage/enabled: " + mode + ")";
-            } else {
-                try {
-                    Linker linker = Linker.nativeLinker();
-                    SymbolLookup libc = linker.defaultLookup();
-                    mmap = linker.downcallHandle(libc.find("mmap").orElseThrow(), FunctionDescriptor.of(ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-                            ValueLayout.JAVA_LONG));
-                    madvise = linker.downcallHandle(libc.find("madvise").orElseThrow(),
-                            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
-                    munmap = linker.downcallHandle(libc.find("munmap").orElseThrow(),
-                            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
-                    status = "2 MiB transparent huge pages (" + mode + ")";
-                } catch (RuntimeException | LinkageError e) { // no native access, or no such symbols
-                    mmap = madvise = munmap = null;
-                    status = "unavailable (" + e.getMessage() + ")";
+            try {
+                Linker linker = Linker.nativeLinker();
+                SymbolLookup libc = linker.defaultLookup();
+                mmap = linker.downcallHandle(libc.find("mmap").orElseThrow(), FunctionDescriptor.of(ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                        ValueLayout.JAVA_LONG));
+                madvise = linker.downcallHandle(libc.find("madvise").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+                munmap = linker.downcallHandle(libc.find("munmap").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+                String mode = transparentHugePageMode();
+                if (!Boolean.parseBoolean(System.getProperty("redhare.hugePages", "true"))) {
+                    status = "mapped, 4 KiB pages (redhare.hugePages=false)";
+                } else if (!mode.equals("always") && !mode.equals("madvise")) {
+                    status = "mapped, 4 KiB pages (transparent huge pages not offered by the kernel: " + mode + ")";
+                } else {
+                    huge = true;
+                    status = "mapped, 2 MiB transparent huge pages (" + mode + ")";
                 }
+            } catch (RuntimeException | LinkageError e) { // no native access, or no such symbols
+                mmap = madvise = munmap = null;
+                status = "arena memory (mmap unavailable: " + e.getMessage() + ")";
             }
         }
         MMAP = mmap;
         MADVISE = madvise;
         MUNMAP = munmap;
-        AVAILABLE = mmap != null;
+        MAPPED = mmap != null;
+        HUGE = huge;
         STATUS = status;
     }
 
     /** Whether large buffers get transparent huge pages. */
     public static boolean hugePages() {
-        return AVAILABLE;
+        return HUGE;
+    }
+
+    /** Whether buffers from {@link #MAP_MIN} up are mapped outside the JVM's direct-memory limit. */
+    public static boolean mapped() {
+        return MAPPED;
     }
 
     /** One line for logs: what backs large buffers and why. */
@@ -158,13 +180,27 @@ public final class NativeMemory {
     /** {@code bytes} of zeroed memory that lives as long as {@code arena}. */
     public static MemorySegment allocate(long bytes, Arena arena) {
         long size = Math.max(bytes, 1);
-        if (AVAILABLE && size >= HUGE_PAGE) {
-            MemorySegment m = mapHuge(size, arena);
+        if (MAPPED && size >= MAP_MIN) {
+            MemorySegment m = HUGE && size >= HUGE_PAGE ? mapHuge(size, arena) : mapPlain(size, arena);
             if (m != null) {
                 return m;
             }
         }
         return arena.allocate(size, 64);
+    }
+
+    /** Page-aligned anonymous memory, no advice. */
+    private static MemorySegment mapPlain(long size, Arena arena) {
+        long total = (size + 4095) & -4096L;
+        try {
+            long base = (long) MMAP.invokeExact(0L, total, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0L);
+            if (base == -1L) {
+                return null;
+            }
+            return MemorySegment.ofAddress(base).reinterpret(size, arena, s -> unmap(base, total));
+        } catch (Throwable t) {
+            return null;
+        }
     }
 
     private static MemorySegment mapHuge(long size, Arena arena) {

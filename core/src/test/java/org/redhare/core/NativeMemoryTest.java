@@ -48,6 +48,45 @@ class NativeMemoryTest {
         assertThat(copy.toArray(ValueLayout.JAVA_BYTE)).containsExactly(bytes);
     }
 
+    /**
+     * Buffers from 64 KiB up (a mixture's expert matrices are 1-2 MB each, thousands of them) are mapped outside the JVM's
+     * direct-memory limit, which a model's weights outgrew: in a JVM limited to 64 MB of direct memory, 256 buffers of 1.5 MB
+     * (384 MB) freed with the garbage collector come from {@link NativeMemory#allocate} while an automatic arena (the JDK's
+     * way to the same, which counts against that limit) refuses them.
+     */
+    @Test
+    void mediumBuffersAreNotCountedAgainstTheDirectMemoryLimit() throws Exception {
+        assumeTrue(NativeMemory.mapped(), "buffers are not mapped here: " + NativeMemory.status());
+        assertThat(runWithDirectLimit("native")).as("NativeMemory.allocate under a 64 MB direct-memory limit").isEqualTo("ok 256");
+        assertThat(runWithDirectLimit("arena")).as("Arena.ofAuto().allocate under the same limit").startsWith("refused");
+    }
+
+    private static String runWithDirectLimit(String mode) throws Exception {
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Process p = new ProcessBuilder(java, "-XX:MaxDirectMemorySize=64m", "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), ManyBuffers.class.getName(), mode).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes()).strip();
+        assertThat(p.waitFor()).as(out).isZero();
+        return out.lines().reduce((a, b) -> b).orElse("");
+    }
+
+    /** Allocates 256 buffers of 1.5 MB and prints how far it got. */
+    public static final class ManyBuffers {
+        public static void main(String[] args) {
+            List<MemorySegment> kept = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < 256; i++) {
+                    MemorySegment m = args[0].equals("arena") ? Arena.ofAuto().allocate(1_572_912, 64) : NativeMemory.allocate(1_572_912);
+                    m.set(ValueLayout.JAVA_BYTE, 1_572_911, (byte) 1);
+                    kept.add(m);
+                }
+                System.out.println("ok " + kept.size());
+            } catch (OutOfMemoryError e) {
+                System.out.println("refused after " + kept.size() + ": " + e.getMessage());
+            }
+        }
+    }
+
     @Test
     void smallBuffersComeFromTheArena() {
         MemorySegment m = NativeMemory.allocate(100);

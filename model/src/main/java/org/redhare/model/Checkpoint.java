@@ -20,6 +20,11 @@ public interface Checkpoint extends AutoCloseable {
         return find(name).isPresent();
     }
 
+    /** The tensor's type, shape and size, for summaries; checkpoints that make tensors on demand answer without making them. */
+    default TensorRef.Info info(String name) {
+        return tensor(name).info();
+    }
+
     /** Where the tensors come from, for messages. */
     String describe();
 

@@ -41,6 +41,18 @@ public final class RenamedCheckpoint implements Checkpoint {
     }
 
     @Override
+    public boolean contains(String name) {
+        String stored = toInner.get(name);
+        return stored != null && inner.contains(stored);
+    }
+
+    @Override
+    public TensorRef.Info info(String name) {
+        String stored = toInner.get(name);
+        return stored == null ? tensor(name).info() : inner.info(stored);
+    }
+
+    @Override
     public String describe() {
         return inner.describe() + " (its language model)";
     }

@@ -27,6 +27,21 @@ public record TensorRef(String name, DType dtype, long[] shape, MemorySegment da
         return Arrays.toString(shape);
     }
 
+    /** A tensor's type, shape and size without its data ({@link Checkpoint#info}). */
+    public record Info(DType dtype, long[] shape, long bytes) {
+        public long elements() {
+            long n = 1;
+            for (long d : shape) {
+                n *= d;
+            }
+            return n;
+        }
+    }
+
+    public Info info() {
+        return new Info(dtype, shape, data.byteSize());
+    }
+
     @Override
     public String toString() {
         return name + " " + dtype + shapeString() + " in " + file.getFileName();

@@ -268,9 +268,9 @@ public final class Decoder implements CausalLM {
         long bytes = 0;
         Map<String, Long> byDtype = new LinkedHashMap<>();
         for (String name : checkpoint.names()) {
-            TensorRef t = checkpoint.tensor(name);
+            TensorRef.Info t = checkpoint.info(name);
             total += t.elements();
-            bytes += t.data().byteSize();
+            bytes += t.bytes();
             byDtype.merge(t.dtype().name(), t.elements(), Long::sum);
         }
         long perToken = lmHead.bytes();

@@ -35,6 +35,7 @@ public final class QuantizingCheckpoint implements Checkpoint {
     private final Set<String> targets;
     private final long totalBytes;
     private final Map<String, TensorRef> done = new HashMap<>();
+    private final Set<String> counted = new java.util.HashSet<>();
     private final boolean tiedHead;
     private long doneBytes;
 
@@ -90,27 +91,64 @@ public final class QuantizingCheckpoint implements Checkpoint {
         return n;
     }
 
+    /**
+     * A quantized tensor is handed out once and then forgotten: the matrix built from it repacks it into memory of its
+     * own, and keeping every result here held a second copy of all the model's quantized weights for the model's life
+     * (a 4.2-billion-weight mixture quantized to FP8 ran out of memory that way). Asked for again, a tensor is quantized
+     * again (the same bytes). FP8's scales are kept until they too are taken.
+     */
     @Override
     public synchronized Optional<TensorRef> find(String name) {
-        TensorRef hit = done.get(name);
+        TensorRef hit = done.remove(name);
         if (hit != null) {
             return Optional.of(hit);
         }
         if (q == Quantization.FP8 && name.endsWith("_scale_inv") && targets.contains(name.substring(0, name.length() - 10))) {
             quantize(name.substring(0, name.length() - 10));
-            return Optional.ofNullable(done.get(name));
+            done.remove(name.substring(0, name.length() - 10)); // asked for the scales alone: the codes are not kept
+            return Optional.ofNullable(done.remove(name));
         }
         if (!targets.contains(name)) {
             return inner.find(name);
         }
         quantize(name);
-        return Optional.of(done.get(name));
+        return Optional.of(done.remove(name));
+    }
+
+    /** Without quantizing anything (the default would, through {@link #find}). */
+    @Override
+    public boolean contains(String name) {
+        if (targets.contains(name)) {
+            return true;
+        }
+        if (q == Quantization.FP8 && name.endsWith("_scale_inv") && targets.contains(name.substring(0, name.length() - 10))) {
+            return true;
+        }
+        return inner.contains(name);
+    }
+
+    /** Type, shape and size of what {@link #find} gives, worked out without quantizing. */
+    @Override
+    public TensorRef.Info info(String name) {
+        boolean scale = q == Quantization.FP8 && name.endsWith("_scale_inv") && targets.contains(name.substring(0, name.length() - 10));
+        String base = scale ? name.substring(0, name.length() - 10) : name;
+        if (!targets.contains(base)) {
+            return inner.info(name);
+        }
+        TensorRef.Info src = inner.info(base.equals(HEAD) && tiedHead ? EMBED : base);
+        long rows = src.shape()[0];
+        long cols = src.shape()[1];
+        long[] shape = {rows, cols};
+        if (q == Quantization.FP8) {
+            long b = Quantizers.FP8_BLOCK;
+            long[] sShape = {(rows + b - 1) / b, (cols + b - 1) / b};
+            return scale ? new TensorRef.Info(DType.F32, sShape, 4 * sShape[0] * sShape[1]) : new TensorRef.Info(DType.F8_E4M3, shape, rows * cols);
+        }
+        DType type = q.storedAs((int) cols);
+        return new TensorRef.Info(type, shape, rows * type.bytesFor((int) cols));
     }
 
     private void quantize(String name) {
-        if (done.containsKey(name)) {
-            return;
-        }
         TensorRef src = inner.tensor(name.equals(HEAD) && tiedHead ? EMBED : name);
         int rows = src.dim(0);
         int cols = src.dim(1);
@@ -134,8 +172,10 @@ public final class QuantizingCheckpoint implements Checkpoint {
             }
             case NONE -> throw new IllegalStateException("nothing to quantize");
         }
-        doneBytes += src.data().byteSize();
-        progress.update(doneBytes, totalBytes);
+        if (counted.add(name)) { // a tensor asked for again is quantized again, but counted once
+            doneBytes += src.data().byteSize();
+            progress.update(doneBytes, totalBytes);
+        }
     }
 
     @Override

@@ -26,6 +26,7 @@ import org.redhare.model.LoadOptions;
 import org.redhare.model.ModelConfig;
 import org.redhare.model.ModelLoadException;
 import org.redhare.model.ModelLoader;
+import org.redhare.model.TensorRef;
 import org.redhare.model.gguf.GgmlType;
 import org.redhare.model.gguf.GgufWriter;
 import org.redhare.model.safetensors.SafetensorsCheckpoint;
@@ -93,6 +94,40 @@ class QuantizedModelTest {
         float[] got = logits(dir, LoadOptions.DEFAULT.withQuantize(Quantization.parse(q)));
         double tolerance = q.equals("q4_0") ? 0.4 : 0.1;
         assertThat(relativeError(got, ref)).as("%s %s", fixture, q).isLessThan(tolerance).isGreaterThan(0);
+    }
+
+    /**
+     * Quantizing at load holds each result only until it is taken (the matrix repacks it; a model's second copy of every
+     * quantized weight was kept before), answers {@code contains} without quantizing, and describes each tensor
+     * ({@code info}: type, shape, bytes, for the model summary) exactly as what it then hands out.
+     */
+    @ParameterizedTest
+    @CsvSource({"fp8", "q8_0", "q4_k"})
+    void quantizingAtLoadDescribesWithoutQuantizingAndHandsEachTensorOutOnce(String q) {
+        long[] updates = {0};
+        Quantization quant = Quantization.parse(q);
+        try (QuantizingCheckpoint c = new QuantizingCheckpoint(SafetensorsCheckpoint.open(synth), quant, true,
+                new LoadOptions(quant, (d, t) -> updates[0]++, s -> {}))) { // closes the checkpoint it wraps
+            List<String> names = List.copyOf(c.names());
+            assertThat(names).contains("lm_head.weight"); // the tied head's quantized copy
+            for (String n : names) {
+                assertThat(c.contains(n)).as(n).isTrue();
+                c.info(n);
+            }
+            assertThat(updates[0]).as("progress updates (quantizations) from contains and info").isZero();
+            for (String n : names) {
+                TensorRef.Info expected = c.info(n);
+                TensorRef t = c.tensor(n);
+                assertThat(t.dtype()).as(n).isEqualTo(expected.dtype());
+                assertThat(t.shape()).as(n).isEqualTo(expected.shape());
+                assertThat(t.data().byteSize()).as(n).isEqualTo(expected.bytes());
+            }
+            String weight = "model.layers.0.mlp.down_proj.weight";
+            TensorRef again = c.tensor(weight);
+            assertThat(again.dtype()).isEqualTo(c.info(weight).dtype()); // quantized again, the same bytes
+            assertThat(again.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE))
+                    .isEqualTo(c.tensor(weight).data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        }
     }
 
     @ParameterizedTest
