@@ -16,11 +16,13 @@ import picocli.CommandLine.Option;
 @Command(name = "synth", mixinStandardHelpOptions = true,
         description = "Write a random-weight checkpoint in a real model's shape (Hugging Face layout), for benchmarks.")
 final class SynthCommand implements Callable<Integer> {
-    @Option(names = "--arch", required = true, description = "qwen2, qwen3, llama, glm4, gemma3 or deepseek-v3")
+    @Option(names = "--arch", required = true, description = "qwen2, qwen3, llama, glm4, gemma3, qwen3-moe or deepseek-v3")
     String arch;
 
     @Option(names = "--shape", required = true,
-            description = "qwen2.5-0.5b, qwen2.5-1.5b, llama-3.2-1b, llama-3.2-3b, qwen3-0.6b, qwen3-1.7b, tiny; for deepseek-v3: deepseek-v3-small, deepseek-v3-tiny")
+            description = "qwen2.5-0.5b, qwen2.5-1.5b, llama-3.2-1b, llama-3.2-3b, qwen3-0.6b, qwen3-1.7b, glm-4-9b, gemma-3-270m, gemma-3-1b, tiny;"
+                    + " for qwen3-moe: qwen3-30b-a3b, qwen3-30b-a3b-6l (its layers, six of them), qwen3-moe-tiny; for deepseek-v3: deepseek-v3-small,"
+                    + " deepseek-v3-tiny")
     String shape;
 
     @Option(names = "--dtype", defaultValue = "bf16",
@@ -40,8 +42,8 @@ final class SynthCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!java.util.List.of("qwen2", "qwen3", "llama", "glm4", "gemma3", "deepseek-v3").contains(arch)) {
-            throw CliException.usage("--arch must be qwen2, qwen3, llama, glm4, gemma3 or deepseek-v3, got '" + arch + "'");
+        if (!java.util.List.of("qwen2", "qwen3", "llama", "glm4", "gemma3", "qwen3-moe", "deepseek-v3").contains(arch)) {
+            throw CliException.usage("--arch must be qwen2, qwen3, llama, glm4, gemma3, qwen3-moe or deepseek-v3, got '" + arch + "'");
         }
         String lower = dtype.toLowerCase(java.util.Locale.ROOT);
         if (lower.equals("q8_0") || lower.equals("q4_0") || lower.equals("q4_k") || lower.equals("q6_k")) {
@@ -56,9 +58,12 @@ final class SynthCommand implements Callable<Integer> {
         };
         SyntheticModel.Shape s = null;
         SyntheticModel.DeepseekShape ds = null;
+        SyntheticModel.MoeShape moe = null;
         try {
             if (arch.equals("deepseek-v3")) {
                 ds = SyntheticModel.deepseekShape(shape);
+            } else if (arch.equals("qwen3-moe")) {
+                moe = SyntheticModel.moeShape(shape);
             } else {
                 s = SyntheticModel.withArch(SyntheticModel.shape(shape), arch);
             }
@@ -72,10 +77,15 @@ final class SynthCommand implements Callable<Integer> {
             // the embedding must cover every id the tokenizer can produce
             s = SyntheticModel.withVocabAtLeast(s, TextCodec.require(tokenizer, "--tokenizer").text().tokenizer().vocabSize());
         }
+        if (tokenizer != null && moe != null) {
+            moe = SyntheticModel.withVocabAtLeast(moe, TextCodec.require(tokenizer, "--tokenizer").text().tokenizer().vocabSize());
+        }
         long t0 = System.nanoTime();
         java.util.function.BiConsumer<Long, Long> bar = (done, total) -> Progress.bar("writing " + out.getFileName(), done, total);
         if (ds != null) {
             SyntheticModel.write(ds, d, out, seed, bar);
+        } else if (moe != null) {
+            SyntheticModel.write(moe, d, out, seed, bar);
         } else {
             SyntheticModel.write(s, d, out, seed, bar);
         }
@@ -94,11 +104,17 @@ final class SynthCommand implements Callable<Integer> {
     /** A BF16 synth checkpoint in a temporary directory, converted to a GGUF file at --out. */
     private int writeGguf(Quantization q) throws Exception {
         if (arch.equals("deepseek-v3") || arch.equals("glm4")) {
-            throw CliException.usage("--dtype " + q + " writes GGUF, which synth supports for --arch qwen2, qwen3, llama or gemma3, got '" + arch + "'");
+            throw CliException.usage("--dtype " + q + " writes GGUF, which synth supports for --arch qwen2, qwen3, llama, gemma3 or qwen3-moe, got '"
+                    + arch + "'");
         }
-        SyntheticModel.Shape s;
+        SyntheticModel.Shape s = null;
+        SyntheticModel.MoeShape moe = null;
         try {
-            s = SyntheticModel.withArch(SyntheticModel.shape(shape), arch);
+            if (arch.equals("qwen3-moe")) {
+                moe = SyntheticModel.moeShape(shape);
+            } else {
+                s = SyntheticModel.withArch(SyntheticModel.shape(shape), arch);
+            }
         } catch (IllegalArgumentException e) {
             throw CliException.usage(e.getMessage());
         }
@@ -106,12 +122,22 @@ final class SynthCommand implements Callable<Integer> {
             throw CliException.usage("--tokenizer " + tokenizer + " has no tokenizer.json");
         }
         if (tokenizer != null) {
-            s = SyntheticModel.withVocabAtLeast(s, TextCodec.require(tokenizer, "--tokenizer").text().tokenizer().vocabSize());
+            int v = TextCodec.require(tokenizer, "--tokenizer").text().tokenizer().vocabSize();
+            if (s != null) {
+                s = SyntheticModel.withVocabAtLeast(s, v);
+            } else {
+                moe = SyntheticModel.withVocabAtLeast(moe, v);
+            }
         }
         long t0 = System.nanoTime();
         Path tmp = Files.createTempDirectory("redhare-synth-");
         try {
-            SyntheticModel.write(s, DType.BF16, tmp, seed, (done, total) -> Progress.bar("writing bf16 weights", done, total));
+            java.util.function.BiConsumer<Long, Long> bar = (done, total) -> Progress.bar("writing bf16 weights", done, total);
+            if (moe != null) {
+                SyntheticModel.write(moe, DType.BF16, tmp, seed, bar);
+            } else {
+                SyntheticModel.write(s, DType.BF16, tmp, seed, bar);
+            }
             ModelConfig config = ModelConfig.load(tmp);
             try (SafetensorsCheckpoint c = SafetensorsCheckpoint.open(tmp)) {
                 GgufWriter.convert(c, config, q, GgufVocabularyOption.of(tokenizer, config.vocabSize()), out,

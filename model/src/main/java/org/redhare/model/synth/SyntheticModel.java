@@ -34,6 +34,17 @@ public final class SyntheticModel {
                                 int intermediate, int moeIntermediate, int experts, int topK, int nGroup, int topkGroup, int firstDense,
                                 int shared, int vocab) {}
 
+    /** A Qwen3-MoE shape: Qwen3 attention (q/k norms, no biases) and every layer a softmax-routed mixture of experts. */
+    public record MoeShape(String name, int hidden, int layers, int heads, int kvHeads, int headDim, int moeIntermediate, int experts,
+                           int topK, int vocab, boolean tied) {}
+
+    public static final List<MoeShape> MOE_SHAPES = List.of(
+            // Qwen3-30B-A3B: 48 layers of 128 experts (8 active) of 768; 30.5B weights, 3.3B read a token
+            new MoeShape("qwen3-30b-a3b", 2048, 48, 32, 4, 128, 768, 128, 8, 151936, false),
+            // the same layers, 6 of them: 4.2B weights (0.7B read a token), to fit and time on a small machine
+            new MoeShape("qwen3-30b-a3b-6l", 2048, 6, 32, 4, 128, 768, 128, 8, 151936, false),
+            new MoeShape("qwen3-moe-tiny", 64, 2, 4, 2, 16, 32, 8, 2, 512, false));
+
     public static final List<Shape> SHAPES = List.of(
             new Shape("qwen2.5-0.5b", "qwen2", 896, 24, 14, 2, 64, 4864, 151936, true, 1e6, 32768, 1e-6, false),
             new Shape("qwen2.5-1.5b", "qwen2", 1536, 28, 12, 2, 128, 8960, 151936, true, 1e6, 32768, 1e-6, false),
@@ -54,7 +65,20 @@ public final class SyntheticModel {
     public static List<String> shapeNames() {
         List<String> n = new ArrayList<>(SHAPES.stream().map(Shape::name).toList());
         DEEPSEEK_SHAPES.forEach(s -> n.add(s.name()));
+        MOE_SHAPES.forEach(s -> n.add(s.name()));
         return n;
+    }
+
+    public static MoeShape moeShape(String name) {
+        return MOE_SHAPES.stream().filter(s -> s.name().equals(name)).findFirst().orElseThrow(() -> new IllegalArgumentException(
+                "unknown Qwen3-MoE shape '" + name + "'; known: " + MOE_SHAPES.stream().map(MoeShape::name).toList()));
+    }
+
+    /** The shape with a vocabulary of at least {@code vocab} tokens (rounded up to a multiple of 64), e.g. to fit a real tokenizer. */
+    public static MoeShape withVocabAtLeast(MoeShape s, int vocab) {
+        int v = Math.max(s.vocab(), (vocab + 63) / 64 * 64);
+        return new MoeShape(s.name(), s.hidden(), s.layers(), s.heads(), s.kvHeads(), s.headDim(), s.moeIntermediate(), s.experts(), s.topK(),
+                v, s.tied());
     }
 
     public static Shape shape(String name) {
@@ -223,6 +247,52 @@ public final class SyntheticModel {
         w.norm("model.norm.weight", h);
         w.plainMatrix("lm_head.weight", s.vocab(), h);
         SafetensorsWriter.write(out.resolve("model.safetensors"), w.entries, Map.of("format", "pt", "generator", "redhare synth " + s.name()), progress);
+    }
+
+    public static void write(MoeShape s, DType dtype, Path out, long seed, BiConsumer<Long, Long> progress) throws IOException {
+        checkDtype(dtype);
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("config.json"), config(s, dtype));
+        Tensors w = new Tensors(dtype, seed);
+        int h = s.hidden();
+        int q = s.heads() * s.headDim();
+        int kv = s.kvHeads() * s.headDim();
+        w.plainMatrix("model.embed_tokens.weight", s.vocab(), h);
+        for (int l = 0; l < s.layers(); l++) {
+            String p = "model.layers." + l + ".";
+            w.norm(p + "input_layernorm.weight", h);
+            w.linear(p + "self_attn.q_proj.weight", q, h);
+            w.linear(p + "self_attn.k_proj.weight", kv, h);
+            w.linear(p + "self_attn.v_proj.weight", kv, h);
+            w.norm(p + "self_attn.q_norm.weight", s.headDim());
+            w.norm(p + "self_attn.k_norm.weight", s.headDim());
+            w.linear(p + "self_attn.o_proj.weight", h, q);
+            w.norm(p + "post_attention_layernorm.weight", h);
+            w.plainMatrix(p + "mlp.gate.weight", s.experts(), h);
+            for (int e = 0; e < s.experts(); e++) {
+                w.mlp(p + "mlp.experts." + e + ".", s.moeIntermediate(), h);
+            }
+        }
+        w.norm("model.norm.weight", h);
+        if (!s.tied()) {
+            w.plainMatrix("lm_head.weight", s.vocab(), h);
+        }
+        SafetensorsWriter.write(out.resolve("model.safetensors"), w.entries, Map.of("format", "pt", "generator", "redhare synth " + s.name()), progress);
+    }
+
+    static String config(MoeShape s, DType dtype) throws IOException {
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode c = common(json, "Qwen3MoeForCausalLM", "qwen3_moe", s.hidden(), s.layers(), s.heads(), s.kvHeads(), s.vocab(), 40960, 1e-6,
+                1e6, s.tied(), dtype);
+        c.put("head_dim", s.headDim());
+        c.put("intermediate_size", 6144);
+        c.put("moe_intermediate_size", s.moeIntermediate());
+        c.put("num_experts", s.experts());
+        c.put("num_experts_per_tok", s.topK());
+        c.put("norm_topk_prob", true);
+        c.put("decoder_sparse_step", 1);
+        c.putArray("mlp_only_layers");
+        return json.writeValueAsString(c);
     }
 
     private static void checkDtype(DType dtype) {
