@@ -66,7 +66,7 @@ public final class AffineBlockMatrix implements WeightMatrix {
         int sb = cols / 256;
         float[] scales = new float[rows * (cols / 32)];
         float[] offsets = new float[rows * (cols / 32)];
-        MemorySegment q = QuantKernels.allocate((long) rows * cols);
+        MemorySegment q = QuantKernels.temporary((long) rows * cols);
         byte[] blk = new byte[176];
         byte[] out = new byte[256];
         for (long b = 0; b < (long) rows * sb; b++) {
@@ -97,7 +97,7 @@ public final class AffineBlockMatrix implements WeightMatrix {
         int nb = cols / 32;
         float[] scales = new float[rows * nb];
         float[] offsets = new float[rows * nb];
-        MemorySegment q = QuantKernels.allocate((long) rows * cols);
+        MemorySegment q = QuantKernels.temporary((long) rows * cols);
         byte[] blk = new byte[24];
         byte[] out = new byte[32];
         for (long b = 0; b < (long) rows * nb; b++) {
@@ -126,7 +126,7 @@ public final class AffineBlockMatrix implements WeightMatrix {
         int sb = cols / 256;
         float[] scales = new float[rows * (cols / 16)];
         float[] offsets = new float[rows * (cols / 16)];
-        MemorySegment q = QuantKernels.allocate((long) rows * cols);
+        MemorySegment q = QuantKernels.temporary((long) rows * cols);
         byte[] blk = new byte[84];
         byte[] out = new byte[256];
         for (long b = 0; b < (long) rows * sb; b++) {

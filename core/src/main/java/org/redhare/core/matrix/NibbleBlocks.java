@@ -328,14 +328,24 @@ final class NibbleBlocks {
         return i < L ? 2 * i : 2 * (i - L) + 1;
     }
 
+    /** Row by row into a tile's worth of shorts (the tile's bytes are one contiguous run), copied out once per tile. */
     private void repack(MemorySegment q, float[] scales, float[] offsets) {
         byte[] row = new byte[cols];
-        short[] steps = new short[8];
+        short[] tile = new short[nb * 8 * TR];
         for (int r = 0; r < rows; r++) {
+            if (r % TR == 0) {
+                java.util.Arrays.fill(tile, (short) 0);
+            }
             MemorySegment.copy(q, ValueLayout.JAVA_BYTE, (long) r * cols, row, 0, cols);
+            int any = 0;
             for (int c = 0; c < cols; c++) {
-                if ((row[c] & 0xF0) != 0) {
-                    throw new IllegalArgumentException(type + " value [" + r + ", " + c + "] is " + row[c] + "; expected 0..15");
+                any |= row[c];
+            }
+            if ((any & 0xF0) != 0) {
+                for (int c = 0; c < cols; c++) {
+                    if ((row[c] & 0xF0) != 0) {
+                        throw new IllegalArgumentException(type + " value [" + r + ", " + c + "] is " + row[c] + "; expected 0..15");
+                    }
                 }
             }
             int t = r / TR;
@@ -347,14 +357,12 @@ final class NibbleBlocks {
                 if (offsets != null) {
                     o[(t * nb + b) * TR + r % TR] = offsets[r * nb + b];
                 }
-                java.util.Arrays.fill(steps, (short) 0);
-                for (int p = 0; p < 32; p++) {
-                    steps[p >> 2] |= (short) (row[b * 32 + p] << (4 * (p & 3)));
+                for (int s = 0, p = b * 32, at = b * 8 * TR + lane; s < 8; s++, p += 4, at += TR) {
+                    tile[at] = (short) (row[p] | row[p + 1] << 4 | row[p + 2] << 8 | row[p + 3] << 12);
                 }
-                long at = ((long) t * nb + b) * BLOCK + 2L * lane;
-                for (int s = 0; s < 8; s++) {
-                    packed.set(LE_SHORT, at + (long) s * STEP, steps[s]);
-                }
+            }
+            if (r % TR == TR - 1 || r == rows - 1) {
+                MemorySegment.copy(tile, 0, packed, LE_SHORT, (long) t * nb * BLOCK, tile.length);
             }
         }
     }

@@ -2,7 +2,6 @@ package org.redhare.core.matrix;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import org.redhare.core.DType;
 import org.redhare.core.Parallel;
 
@@ -13,7 +12,6 @@ import org.redhare.core.Parallel;
  * ({@link NibbleBlocks}).
  */
 public final class Q4_0Matrix implements WeightMatrix {
-    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final NibbleBlocks blocks;
 
@@ -30,14 +28,21 @@ public final class Q4_0Matrix implements WeightMatrix {
         QuantKernels.checkGgml(blocks, rows, cols, 32, 18, "Q4_0");
         int nb = cols / 32;
         float[] d = new float[rows * nb];
-        MemorySegment q = QuantKernels.allocate((long) rows * cols);
-        for (long b = 0; b < (long) rows * nb; b++) {
-            d[(int) b] = Float.float16ToFloat(blocks.get(LE_SHORT, b * 18));
-            for (int j = 0; j < 16; j++) {
-                int v = blocks.get(ValueLayout.JAVA_BYTE, b * 18 + 2 + j) & 0xFF;
-                q.set(ValueLayout.JAVA_BYTE, b * 32 + j, (byte) (v & 0xF));
-                q.set(ValueLayout.JAVA_BYTE, b * 32 + 16 + j, (byte) (v >>> 4));
+        MemorySegment q = QuantKernels.temporary((long) rows * cols);
+        byte[] in = new byte[nb * 18]; // a row at a time through arrays: per-byte segment accesses made loading slow
+        byte[] out = new byte[cols];
+        for (int r = 0; r < rows; r++) {
+            MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, (long) r * in.length, in, 0, in.length);
+            for (int b = 0; b < nb; b++) {
+                int o = b * 18;
+                d[r * nb + b] = Float.float16ToFloat((short) ((in[o] & 0xFF) | (in[o + 1] & 0xFF) << 8));
+                for (int j = 0; j < 16; j++) {
+                    int v = in[o + 2 + j] & 0xFF;
+                    out[b * 32 + j] = (byte) (v & 0xF);
+                    out[b * 32 + 16 + j] = (byte) (v >>> 4);
+                }
             }
+            MemorySegment.copy(out, 0, q, ValueLayout.JAVA_BYTE, (long) r * cols, cols);
         }
         return new Q4_0Matrix(q, d, rows, cols);
     }

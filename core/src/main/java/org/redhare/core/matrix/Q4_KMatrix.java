@@ -49,7 +49,7 @@ public final class Q4_KMatrix implements WeightMatrix {
         float[] superMin = new float[rows * sb];
         byte[] scaleCodes = new byte[rows * (cols / 32)];
         byte[] minCodes = new byte[rows * (cols / 32)];
-        MemorySegment q = QuantKernels.allocate((long) rows * cols);
+        MemorySegment q = QuantKernels.temporary((long) rows * cols);
         byte[] blk = new byte[144];
         int[] sc = new int[8];
         int[] m = new int[8];
@@ -83,7 +83,7 @@ public final class Q4_KMatrix implements WeightMatrix {
         int nb = cols / 32;
         float[] scales = new float[rows * nb];
         float[] offsets = new float[rows * nb];
-        MemorySegment q = QuantKernels.allocate((long) rows * cols);
+        MemorySegment q = QuantKernels.temporary((long) rows * cols);
         byte[] blk = new byte[20];
         byte[] out = new byte[32];
         for (long b = 0; b < (long) rows * nb; b++) {

@@ -29,7 +29,7 @@ public final class Q5_0Matrix implements WeightMatrix {
         QuantKernels.checkGgml(blocks, rows, cols, 32, 22, "Q5_0");
         int nb = cols / 32;
         float[] d = new float[rows * nb];
-        MemorySegment codes = QuantKernels.allocate((long) rows * cols);
+        MemorySegment codes = QuantKernels.temporary((long) rows * cols);
         byte[] blk = new byte[22];
         byte[] out = new byte[32];
         for (long b = 0; b < (long) rows * nb; b++) {

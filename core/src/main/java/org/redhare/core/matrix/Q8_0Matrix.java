@@ -103,7 +103,7 @@ public final class Q8_0Matrix implements WeightMatrix {
         QuantKernels.checkGgml(blocks, rows, cols, 32, 34, "Q8_0");
         int nb = cols / 32;
         float[] d = new float[rows * nb];
-        MemorySegment codes = QuantKernels.allocate((long) rows * cols);
+        MemorySegment codes = QuantKernels.temporary((long) rows * cols);
         for (long b = 0; b < (long) rows * nb; b++) {
             d[(int) b] = Float.float16ToFloat(blocks.get(LE_SHORT, b * 34));
             MemorySegment.copy(blocks, b * 34 + 2, codes, b * 32, 32);
@@ -127,7 +127,7 @@ public final class Q8_0Matrix implements WeightMatrix {
         QuantKernels.checkGgml(blocks, rows, cols, 32, 18, "IQ4_NL");
         int nb = cols / 32;
         float[] d = new float[rows * nb];
-        MemorySegment codes = QuantKernels.allocate((long) rows * cols);
+        MemorySegment codes = QuantKernels.temporary((long) rows * cols);
         byte[] blk = new byte[18];
         byte[] out = new byte[32];
         for (long b = 0; b < (long) rows * nb; b++) {
@@ -150,7 +150,7 @@ public final class Q8_0Matrix implements WeightMatrix {
         QuantKernels.checkGgml(blocks, rows, cols, 256, 136, "IQ4_XS");
         int sb = cols / 256;
         float[] scales = new float[rows * (cols / 32)];
-        MemorySegment codes = QuantKernels.allocate((long) rows * cols);
+        MemorySegment codes = QuantKernels.temporary((long) rows * cols);
         byte[] blk = new byte[136];
         byte[] out = new byte[256];
         for (long b = 0; b < (long) rows * sb; b++) {
@@ -188,7 +188,7 @@ public final class Q8_0Matrix implements WeightMatrix {
         QuantKernels.checkGgml(blocks, rows, cols, 256, 110, "Q3_K");
         int sb = cols / 256;
         float[] scales = new float[rows * (cols / 16)];
-        MemorySegment codes = QuantKernels.allocate((long) rows * cols);
+        MemorySegment codes = QuantKernels.temporary((long) rows * cols);
         byte[] blk = new byte[110];
         byte[] out = new byte[256];
         for (long b = 0; b < (long) rows * sb; b++) {
@@ -224,7 +224,7 @@ public final class Q8_0Matrix implements WeightMatrix {
         QuantKernels.checkGgml(blocks, rows, cols, 256, 210, "Q6_K");
         int sb = cols / 256;
         float[] scales = new float[rows * (cols / 16)];
-        MemorySegment codes = QuantKernels.allocate((long) rows * cols);
+        MemorySegment codes = QuantKernels.temporary((long) rows * cols);
         byte[] blk = new byte[210];
         byte[] out = new byte[256];
         for (long b = 0; b < (long) rows * sb; b++) {

@@ -57,6 +57,15 @@ final class QuantKernels {
     }
 
     /**
+     * A staging buffer read once and dropped (a GGUF matrix unpacked to a byte a value before its repacking): on the heap
+     * up to 256 MiB, else {@link #allocate}. Fresh native memory is faulted in and zeroed 4 KiB at a time, twice the
+     * bytes of the file's matrix, and was about a third of the load time of a mixture's thousands of experts.
+     */
+    static MemorySegment temporary(long bytes) {
+        return bytes <= (256L << 20) ? MemorySegment.ofArray(new byte[(int) bytes]) : allocate(bytes);
+    }
+
+    /**
      * Copies row-major bytes {@code [rows, cols]} into the byte tile layout: tiles of {@link #TILE} rows,
      * each one stream of groups of {@code G = 4L} columns (each row's G bytes permuted so byte {@code k} of
      * int lane {@code i} is column {@code k*L + i}), then each row's {@code cols % G} tail bytes in order.

@@ -124,10 +124,7 @@ public final class DeepseekFamily implements Architecture {
         int topK = raw.path("num_experts_per_tok").asInt(0);
         int moeInter = raw.path("moe_intermediate_size").asInt(0);
         int shared = raw.path("n_shared_experts").asInt(0);
-        GatedMlp[] ex = new GatedMlp[experts];
-        for (int e = 0; e < experts; e++) {
-            ex[e] = w.mlp(m + "experts." + e + ".", moeInter);
-        }
+        GatedMlp[] ex = w.experts(experts, e -> w.mlp(m + "experts." + e + ".", moeInter));
         GatedMlp sharedMlp = shared > 0 ? w.mlp(m + "shared_experts.", moeInter * shared) : null;
         float[] bias = w.weights.has(m + "gate.e_score_correction_bias") ? w.norm(m + "gate.e_score_correction_bias", experts) : null;
         Router router = new Router(scoring, experts, topK, raw.path("norm_topk_prob").asBoolean(false) && topK > 1,

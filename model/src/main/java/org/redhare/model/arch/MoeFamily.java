@@ -54,11 +54,10 @@ public final class MoeFamily implements Architecture {
                 ffn = w.mlp(p + "mlp.", c.intermediateSize());
             } else {
                 String m = mixtral ? p + "block_sparse_moe." : p + "mlp.";
-                GatedMlp[] ex = new GatedMlp[experts];
-                for (int e = 0; e < experts; e++) {
+                GatedMlp[] ex = w.experts(experts, e -> {
                     String x = m + "experts." + e + ".";
-                    ex[e] = mixtral ? w.mlp(x + "w1", x + "w3", x + "w2", moeInter) : w.mlp(x, moeInter);
-                }
+                    return mixtral ? w.mlp(x + "w1", x + "w3", x + "w2", moeInter) : w.mlp(x, moeInter);
+                });
                 GatedMlp shared = null;
                 var sharedGate = (org.redhare.core.matrix.WeightMatrix) null;
                 if (qwen2 && w.weights.has(m + "shared_expert.gate_proj.weight")) {
