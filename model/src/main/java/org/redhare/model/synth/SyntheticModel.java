@@ -163,6 +163,23 @@ public final class SyntheticModel {
             linear(prefix + "up_proj.weight", inter, hidden);
             linear(prefix + "down_proj.weight", hidden, inter);
         }
+
+        /** Grouped-query attention at {@code p} ("model.layers.N.self_attn."): q/k/v, their biases, q/k norms, o. */
+        void attention(String p, int hidden, int q, int kv, int headDim, boolean bias, boolean qkNorm) {
+            linear(p + "q_proj.weight", q, hidden);
+            linear(p + "k_proj.weight", kv, hidden);
+            linear(p + "v_proj.weight", kv, hidden);
+            if (bias) {
+                vector(p + "q_proj.bias", q);
+                vector(p + "k_proj.bias", kv);
+                vector(p + "v_proj.bias", kv);
+            }
+            if (qkNorm) {
+                norm(p + "q_norm.weight", headDim);
+                norm(p + "k_norm.weight", headDim);
+            }
+            linear(p + "o_proj.weight", hidden, q);
+        }
     }
 
     public static void write(Shape s, DType dtype, Path out, long seed, BiConsumer<Long, Long> progress) throws IOException {
@@ -181,19 +198,7 @@ public final class SyntheticModel {
         for (int l = 0; l < s.layers(); l++) {
             String p = "model.layers." + l + ".";
             w.norm(p + "input_layernorm.weight", h);
-            w.linear(p + "self_attn.q_proj.weight", q, h);
-            w.linear(p + "self_attn.k_proj.weight", kv, h);
-            w.linear(p + "self_attn.v_proj.weight", kv, h);
-            if (bias) {
-                w.vector(p + "self_attn.q_proj.bias", q);
-                w.vector(p + "self_attn.k_proj.bias", kv);
-                w.vector(p + "self_attn.v_proj.bias", kv);
-            }
-            if (qkNorm) {
-                w.norm(p + "self_attn.q_norm.weight", s.headDim());
-                w.norm(p + "self_attn.k_norm.weight", s.headDim());
-            }
-            w.linear(p + "self_attn.o_proj.weight", h, q);
+            w.attention(p + "self_attn.", h, q, kv, s.headDim(), bias, qkNorm);
             w.norm(p + "post_attention_layernorm.weight", h);
             if (gemma) { // Gemma 3: post_attention_layernorm (above) normalizes the attention's output; two more around the MLP
                 w.norm(p + "pre_feedforward_layernorm.weight", h);
@@ -261,12 +266,7 @@ public final class SyntheticModel {
         for (int l = 0; l < s.layers(); l++) {
             String p = "model.layers." + l + ".";
             w.norm(p + "input_layernorm.weight", h);
-            w.linear(p + "self_attn.q_proj.weight", q, h);
-            w.linear(p + "self_attn.k_proj.weight", kv, h);
-            w.linear(p + "self_attn.v_proj.weight", kv, h);
-            w.norm(p + "self_attn.q_norm.weight", s.headDim());
-            w.norm(p + "self_attn.k_norm.weight", s.headDim());
-            w.linear(p + "self_attn.o_proj.weight", h, q);
+            w.attention(p + "self_attn.", h, q, kv, s.headDim(), false, true);
             w.norm(p + "post_attention_layernorm.weight", h);
             w.plainMatrix(p + "mlp.gate.weight", s.experts(), h);
             for (int e = 0; e < s.experts(); e++) {
