@@ -98,21 +98,20 @@ public final class QuantizingCheckpoint implements Checkpoint {
      * again (the same bytes). FP8's scales are kept until they too are taken.
      */
     @Override
-    public synchronized Optional<TensorRef> find(String name) {
-        TensorRef hit = done.remove(name);
-        if (hit != null) {
-            return Optional.of(hit);
+    public Optional<TensorRef> find(String name) {
+        synchronized (this) {
+            TensorRef hit = done.remove(name);
+            if (hit != null) {
+                return Optional.of(hit);
+            }
         }
         if (q == Quantization.FP8 && name.endsWith("_scale_inv") && targets.contains(name.substring(0, name.length() - 10))) {
-            quantize(name.substring(0, name.length() - 10));
-            done.remove(name.substring(0, name.length() - 10)); // asked for the scales alone: the codes are not kept
-            return Optional.ofNullable(done.remove(name));
+            return Optional.of(quantize(name.substring(0, name.length() - 10), true)); // the codes are not kept
         }
         if (!targets.contains(name)) {
             return inner.find(name);
         }
-        quantize(name);
-        return Optional.of(done.remove(name));
+        return Optional.of(quantize(name, false));
     }
 
     /** Without quantizing anything (the default would, through {@link #find}). */
@@ -148,18 +147,26 @@ public final class QuantizingCheckpoint implements Checkpoint {
         return new TensorRef.Info(type, shape, rows * type.bytesFor((int) cols));
     }
 
-    private void quantize(String name) {
+    /**
+     * Quantizes {@code name} and returns it ({@code scales}: FP8's scale tensor instead), keeping FP8's other half until it
+     * is asked for. Outside the lock, so that a mixture's experts, built on several threads, quantize in parallel.
+     */
+    private TensorRef quantize(String name, boolean scales) {
         TensorRef src = inner.tensor(name.equals(HEAD) && tiedHead ? EMBED : name);
         int rows = src.dim(0);
         int cols = src.dim(1);
         float[] w = Weights.toFloats(src);
         long[] shape = {rows, cols};
+        TensorRef out;
+        TensorRef other = null;
         switch (q) {
             case FP8 -> {
                 Quantizers.Fp8 f = Quantizers.toFp8(w, rows, cols);
-                done.put(name, new TensorRef(name, DType.F8_E4M3, shape, f.codes(), src.file()));
+                TensorRef codes = new TensorRef(name, DType.F8_E4M3, shape, f.codes(), src.file());
                 long[] sShape = {(rows + Quantizers.FP8_BLOCK - 1) / Quantizers.FP8_BLOCK, (cols + Quantizers.FP8_BLOCK - 1) / Quantizers.FP8_BLOCK};
-                done.put(name + "_scale_inv", new TensorRef(name + "_scale_inv", DType.F32, sShape, f.scales(), src.file()));
+                TensorRef scale = new TensorRef(name + "_scale_inv", DType.F32, sShape, f.scales(), src.file());
+                out = scales ? scale : codes;
+                other = scales ? null : scale;
             }
             case Q8_0, Q4_0, Q4_K, Q6_K -> {
                 DType type = q.storedAs(cols);
@@ -168,14 +175,20 @@ public final class QuantizingCheckpoint implements Checkpoint {
                 for (int r = 0; r < rows; r++) {
                     Quantization.encode(type, w, r * cols, cols, blocks, r * rowBytes);
                 }
-                done.put(name, new TensorRef(name, type, shape, blocks, src.file()));
+                out = new TensorRef(name, type, shape, blocks, src.file());
             }
-            case NONE -> throw new IllegalStateException("nothing to quantize");
+            default -> throw new IllegalStateException("nothing to quantize");
         }
-        if (counted.add(name)) { // a tensor asked for again is quantized again, but counted once
-            doneBytes += src.data().byteSize();
-            progress.update(doneBytes, totalBytes);
+        synchronized (this) {
+            if (other != null) {
+                done.put(other.name(), other);
+            }
+            if (counted.add(name)) { // a tensor asked for again is quantized again, but counted once
+                doneBytes += src.data().byteSize();
+                progress.update(doneBytes, totalBytes);
+            }
         }
+        return out;
     }
 
     @Override
