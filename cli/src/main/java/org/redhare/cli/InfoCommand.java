@@ -50,6 +50,13 @@ final class InfoCommand implements Callable<Integer> {
                 o.put("kv_heads", c.numKvHeads());
                 o.put("head_dim", c.headDim());
                 o.put("intermediate_size", c.intermediateSize());
+                int[] ex = experts(c);
+                if (ex != null) {
+                    o.put("experts", ex[0]);
+                    o.put("experts_per_token", ex[1]);
+                    o.put("expert_intermediate_size", ex[2]);
+                    o.put("shared_experts", ex[3]);
+                }
                 o.put("vocab_size", c.vocabSize());
                 o.put("tied_embeddings", c.tieWordEmbeddings());
                 o.put("kv_cache_dtype", modelOptions.kvDtype().toString());
@@ -75,6 +82,11 @@ final class InfoCommand implements Callable<Integer> {
                 System.out.printf("layers           %d, hidden %d, heads %d (kv %d, head dim %d), ffn %d, vocab %d%s%n", c.numLayers(),
                         c.hiddenSize(), c.numHeads(), c.numKvHeads(), c.headDim(), c.intermediateSize(), c.vocabSize(),
                         c.tieWordEmbeddings() ? ", tied embeddings" : "");
+                int[] ex = experts(c);
+                if (ex != null) {
+                    System.out.printf("experts          %d a layer, %d chosen a token, each ffn %d%s%n", ex[0], ex[1], ex[2],
+                            ex[3] > 0 ? " (+" + ex[3] + " shared)" : "");
+                }
                 System.out.printf("context          %,d tokens%n", c.contextLength());
                 System.out.printf("KV cache         %,d bytes per token (%s); full context %.1f MiB%n", kvPerToken, modelOptions.kvDtype(),
                         kvPerToken * (double) c.contextLength() / 1048576.0);
@@ -83,5 +95,21 @@ final class InfoCommand implements Callable<Integer> {
             }
             return 0;
         }
+    }
+
+    /**
+     * A mixture's experts from config.json as each family names them (Qwen's num_experts, Mixtral's num_local_experts,
+     * DeepSeek's and GLM's n_routed_experts): {count, chosen a token, each one's intermediate size, shared experts}, or
+     * null for a dense model.
+     */
+    static int[] experts(org.redhare.model.ModelConfig c) {
+        var raw = c.raw();
+        int n = raw.path("num_experts").asInt(raw.path("num_local_experts").asInt(raw.path("n_routed_experts").asInt(0)));
+        if (n <= 0) {
+            return null;
+        }
+        int size = raw.path("moe_intermediate_size").asInt(c.intermediateSize());
+        int shared = raw.path("n_shared_experts").asInt(raw.path("shared_expert_intermediate_size").asInt(0) > 0 ? 1 : 0);
+        return new int[] {n, raw.path("num_experts_per_tok").asInt(0), size, shared};
     }
 }

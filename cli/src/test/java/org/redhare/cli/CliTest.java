@@ -270,7 +270,13 @@ class CliTest {
         assertThat(r.exit()).as(r.err()).isZero();
         r = CliRunner.run("info", "--model", moe.toString(), "--json");
         assertThat(r.exit()).as(r.err()).isZero();
-        assertThat(r.out()).contains("Qwen3MoeForCausalLM");
+        JsonNode moeInfo = readJson(r.out());
+        assertThat(moeInfo.path("architecture").asText()).isEqualTo("Qwen3MoeForCausalLM");
+        assertThat(moeInfo.path("experts").asInt()).isEqualTo(8);
+        assertThat(moeInfo.path("experts_per_token").asInt()).isEqualTo(2);
+        assertThat(moeInfo.path("expert_intermediate_size").asInt()).isEqualTo(32);
+        r = CliRunner.run("info", "--model", moe.toString());
+        assertThat(r.out()).contains("experts          8 a layer, 2 chosen a token, each ffn 32");
         Path moeGguf = tmp.resolve("moe.gguf");
         r = CliRunner.run("synth", "--arch", "qwen3-moe", "--shape", "qwen3-moe-tiny", "--dtype", "q8_0", "--out", moeGguf.toString());
         assertThat(r.exit()).as(r.err()).isZero();
