@@ -22,12 +22,13 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = "--shape", required = true,
             description = "qwen2.5-0.5b, qwen2.5-1.5b, llama-3.2-1b, llama-3.2-3b, qwen3-0.6b, qwen3-1.7b, glm-4-9b, gemma-3-270m, gemma-3-1b, tiny;"
                     + " for qwen3-moe: qwen3-30b-a3b, qwen3-30b-a3b-6l (its layers, six of them), qwen3-moe-tiny; for deepseek-v3: deepseek-v3-small,"
-                    + " deepseek-v3-tiny")
+                    + " deepseek-v3-tiny, deepseek-v2-lite-tiny (DeepSeek-V2-Lite's form: no q LoRA, softmax routing)")
     String shape;
 
     @Option(names = "--dtype", defaultValue = "bf16",
             description = "bf16, f16, f32, fp8 (block-scaled E4M3 linear weights, as DeepSeek-V3/Qwen3-FP8 publish), or q8_0 / q4_0 / q4_k / q6_k"
-                    + " (a GGUF file with GGML-quantized linear weights, and the --tokenizer vocabulary; qwen2, qwen3 or llama;"
+                    + " (a GGUF file with GGML-quantized linear weights, and the --tokenizer vocabulary; qwen2, qwen3, llama, gemma3, qwen3-moe"
+                    + " or deepseek-v3;"
                     + " --out names the .gguf file) (default ${DEFAULT-VALUE})")
     String dtype;
 
@@ -103,14 +104,17 @@ final class SynthCommand implements Callable<Integer> {
 
     /** A BF16 synth checkpoint in a temporary directory, converted to a GGUF file at --out. */
     private int writeGguf(Quantization q) throws Exception {
-        if (arch.equals("deepseek-v3") || arch.equals("glm4")) {
-            throw CliException.usage("--dtype " + q + " writes GGUF, which synth supports for --arch qwen2, qwen3, llama, gemma3 or qwen3-moe, got '"
-                    + arch + "'");
+        if (arch.equals("glm4")) {
+            throw CliException.usage("--dtype " + q + " writes GGUF, which synth supports for --arch qwen2, qwen3, llama, gemma3, qwen3-moe or"
+                    + " deepseek-v3, got '" + arch + "'");
         }
         SyntheticModel.Shape s = null;
         SyntheticModel.MoeShape moe = null;
+        SyntheticModel.DeepseekShape ds = null;
         try {
-            if (arch.equals("qwen3-moe")) {
+            if (arch.equals("deepseek-v3")) {
+                ds = SyntheticModel.deepseekShape(shape);
+            } else if (arch.equals("qwen3-moe")) {
                 moe = SyntheticModel.moeShape(shape);
             } else {
                 s = SyntheticModel.withArch(SyntheticModel.shape(shape), arch);
@@ -125,7 +129,7 @@ final class SynthCommand implements Callable<Integer> {
             int v = TextCodec.require(tokenizer, "--tokenizer").text().tokenizer().vocabSize();
             if (s != null) {
                 s = SyntheticModel.withVocabAtLeast(s, v);
-            } else {
+            } else if (moe != null) {
                 moe = SyntheticModel.withVocabAtLeast(moe, v);
             }
         }
@@ -133,7 +137,9 @@ final class SynthCommand implements Callable<Integer> {
         Path tmp = Files.createTempDirectory("redhare-synth-");
         try {
             java.util.function.BiConsumer<Long, Long> bar = (done, total) -> Progress.bar("writing bf16 weights", done, total);
-            if (moe != null) {
+            if (ds != null) {
+                SyntheticModel.write(ds, DType.BF16, tmp, seed, bar);
+            } else if (moe != null) {
                 SyntheticModel.write(moe, DType.BF16, tmp, seed, bar);
             } else {
                 SyntheticModel.write(s, DType.BF16, tmp, seed, bar);

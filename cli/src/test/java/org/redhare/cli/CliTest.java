@@ -263,6 +263,14 @@ class CliTest {
         assertThat(r.out()).contains("DeepseekV3ForCausalLM").contains("F8_E4M3");
         r = CliRunner.run("generate", "--model", ds.toString(), "--tokens", "1,2,3", "-n", "4", "--json", "--ignore-eos");
         assertThat(r.exit()).as(r.err()).isZero();
+        Path dsGguf = tmp.resolve("ds.gguf");
+        r = CliRunner.run("synth", "--arch", "deepseek-v3", "--shape", "deepseek-v3-tiny", "--dtype", "q8_0", "--out", dsGguf.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        r = CliRunner.run("info", "--model", dsGguf.toString(), "--json");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("DeepseekV3ForCausalLM").contains("Q8_0");
+        r = CliRunner.run("generate", "--model", dsGguf.toString(), "--tokens", "1,2,3", "-n", "4", "--json", "--ignore-eos");
+        assertThat(r.exit()).as(r.err()).isZero();
         // Qwen3-MoE: as safetensors, and straight to a quantized GGUF; both run, the same tokens from the same seed's weights
         // quantized the same way
         Path moe = tmp.resolve("moe");
@@ -423,14 +431,21 @@ class CliTest {
         assertThat(r.exit()).as(r.err()).isZero();
         r = CliRunner.run("generate", "--model", moe.toString(), "--tokens", "1,2,3", "-n", "3", "--ignore-eos", "--json");
         assertThat(r.exit()).as(r.err()).isZero();
-        r = CliRunner.run("quantize", "--model", SharedFiles.require("fixtures/deepseek-v3-tiny-fp8").toString(), "--to", "gguf",
-                "--out", tmp.resolve("mla.gguf").toString());
-        assertThat(r.exit()).isNotZero();
-        assertThat(r.err()).contains("GGUF conversion supports llama, mistral").contains("got 'deepseek_v3'").doesNotContain("vocabulary");
-        r = CliRunner.run("quantize", "--model", SharedFiles.require("fixtures/qwen3-tiny-fp8").toString(), "--to", "q8_0",
-                "--out", tmp.resolve("fp8.gguf").toString());
-        assertThat(r.exit()).isNotZero();
-        assertThat(r.err()).contains("F8_E4M3").contains("BF16 original");
+        // FP8 checkpoints convert too (widened with their scales, then quantized): DeepSeek-V3's latent attention and
+        // experts as llama.cpp's deepseek2, and Qwen3-FP8. Each runs, greedy, the tokens of its safetensors (Q8_0 on these
+        // fixtures changes no greedy choice; FixtureTest checks the float conversion's logits)
+        for (String fixture : new String[] {"deepseek-v3-tiny-fp8", "qwen3-tiny-fp8"}) {
+            Path fp8 = SharedFiles.require("fixtures/" + fixture);
+            Path q8 = tmp.resolve(fixture + ".gguf");
+            r = CliRunner.run("quantize", "--model", fp8.toString(), "--to", "q8_0", "--out", q8.toString());
+            assertThat(r.exit()).as(r.err()).isZero();
+            String[] greedy = {"--tokens", "816,793,1770,1125,299,402,1650", "-n", "8", "--ignore-eos", "--json", "--temperature", "0"};
+            r = CliRunner.run(concat("generate", "--model", q8.toString(), greedy));
+            assertThat(r.exit()).as(r.err()).isZero();
+            CliRunner.Result original = CliRunner.run(concat("generate", "--model", fp8.toString(), greedy));
+            assertThat(original.exit()).as(original.err()).isZero();
+            assertThat(readJson(r.out()).path("tokens")).as(fixture).isEqualTo(readJson(original.out()).path("tokens"));
+        }
     }
 
     /**

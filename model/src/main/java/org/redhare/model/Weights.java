@@ -44,6 +44,30 @@ public final class Weights {
     public WeightMatrix matrix(String name, int rows, int cols) {
         TensorRef t = checkpoint.tensor(name);
         expectShape(t, rows, cols);
+        return matrix(t, rows, cols);
+    }
+
+    /**
+     * The {@code [rows, cols]} matrix {@code t} (of any stored type, FP8 with its scales from this checkpoint) widened to
+     * floats, row-major: for converters that rearrange weights (GGUF's split DeepSeek {@code kv_b}).
+     */
+    public float[] floats(TensorRef t, int rows, int cols) {
+        float[] out = new float[Math.multiplyExact(rows, cols)];
+        if (t.dtype() == org.redhare.core.DType.F32 || t.dtype() == org.redhare.core.DType.BF16 || t.dtype() == org.redhare.core.DType.F16) {
+            if (t.elements() != out.length) {
+                throw new ModelLoadException("tensor '" + t.name() + "' in " + t.file() + " has " + t.elements() + " values, not " + rows + " x " + cols);
+            }
+            return toFloats(t);
+        }
+        WeightMatrix m = matrix(t, rows, cols);
+        for (int r = 0; r < rows; r++) {
+            m.row(r, out, r * cols);
+        }
+        return out;
+    }
+
+    private WeightMatrix matrix(TensorRef t, int rows, int cols) {
+        String name = t.name();
         return switch (t.dtype()) {
             case BF16 -> new Bf16Matrix(t.data(), rows, cols);
             case F16 -> new F16Matrix(t.data(), rows, cols);

@@ -79,6 +79,75 @@ class FixtureTest {
     }
 
     /**
+     * DeepSeek-V3 (FP8 weights widened to F32) converted to GGUF as llama.cpp's converter writes deepseek2 today: kv_b_proj
+     * split into attn_k_b (transposed) and attn_v_b, the latent cache as one KV head, each head's sizes in the _mla keys,
+     * sigmoid gating with its bias, the routing groups, YaRN's attention factor. Read back, it matches the reference; so
+     * does the same model in the layout of files written before llama.cpp ran MLA absorbed (one attn_kv_b tensor, per-head
+     * key and value lengths, as many KV heads as heads).
+     */
+    @Test
+    void deepseekConvertedToGgufMatchesReferenceInBothLayouts(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path dir = SharedFiles.require("fixtures/deepseek-v3-tiny-fp8");
+        Path split = tmp.resolve("split.gguf");
+        try (var c = org.redhare.model.safetensors.SafetensorsCheckpoint.open(dir)) {
+            org.redhare.model.gguf.GgufWriter.convert(c, ModelConfig.load(dir), org.redhare.model.quant.Quantization.NONE, split, (d, t) -> {});
+        }
+        check("deepseek-v3-tiny-fp8", split, 5e-3);
+        Path legacy = tmp.resolve("kv_b.gguf");
+        int heads = 4, nope = 32, v = 32, kvLora = 128;
+        try (org.redhare.model.gguf.GgufFile f = org.redhare.model.gguf.GgufFile.open(split)) {
+            String a = "deepseek2.";
+            assertThat(f.getString("general.architecture", null)).isEqualTo("deepseek2");
+            assertThat(f.getLong(a + "attention.head_count_kv", -1)).isEqualTo(1);
+            assertThat(f.getLong(a + "attention.key_length", -1)).isEqualTo(kvLora + 16);
+            assertThat(f.getLong(a + "attention.key_length_mla", -1)).isEqualTo(nope + 16);
+            assertThat(f.getLong(a + "expert_gating_func", -1)).isEqualTo(2);
+            assertThat(f.getLong(a + "expert_group_count", -1)).isEqualTo(4);
+            assertThat(f.getLong(a + "expert_group_used_count", -1)).isEqualTo(2);
+            assertThat(f.getLong(a + "leading_dense_block_count", -1)).isEqualTo(1);
+            assertThat(f.getFloat(a + "rope.scaling.yarn_log_multiplier", -1)).isEqualTo(0.1f);
+            assertThat(f.tensor("blk.0.attn_kv_b.weight")).isNull();
+            assertThat(f.tensor("blk.0.attn_k_b.weight").dims()).containsExactly(nope, kvLora, heads);
+            assertThat(f.tensor("blk.0.attn_v_b.weight").dims()).containsExactly(kvLora, v, heads);
+            assertThat(f.tensor("blk.1.exp_probs_b.bias").type()).isEqualTo(org.redhare.model.gguf.GgmlType.F32);
+            assertThat(f.tensor("blk.1.ffn_down_shexp.weight")).isNotNull();
+            java.util.Map<String, Object> md = new java.util.LinkedHashMap<>(f.metadata());
+            md.keySet().removeIf(k -> k.endsWith("_mla"));
+            md.put(a + "attention.head_count_kv", heads);
+            md.put(a + "attention.key_length", nope + 16);
+            md.put(a + "attention.value_length", v);
+            java.util.List<org.redhare.model.gguf.GgufWriter.Tensor> tensors = new java.util.ArrayList<>();
+            for (org.redhare.model.gguf.GgufTensorInfo t : f.tensors()) {
+                java.lang.foreign.MemorySegment data = f.tensorData(t);
+                if (t.name().endsWith("attn_v_b.weight")) {
+                    continue;
+                }
+                if (t.name().endsWith("attn_k_b.weight")) { // [heads, kvLora, nope] and [heads, v, kvLora] back into [heads * (nope + v), kvLora]
+                    java.lang.foreign.MemorySegment vb = f.tensorData(f.tensor(t.name().replace("attn_k_b", "attn_v_b")));
+                    var f32 = java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
+                    tensors.add(new org.redhare.model.gguf.GgufWriter.Tensor(t.name().replace("attn_k_b", "attn_kv_b"), new long[] {kvLora, heads * (nope + v)},
+                            org.redhare.model.gguf.GgmlType.F32, seg -> {
+                                for (int h = 0; h < heads; h++) {
+                                    for (int c = 0; c < kvLora; c++) {
+                                        for (int j = 0; j < nope; j++) {
+                                            seg.setAtIndex(f32, (long) (h * (nope + v) + j) * kvLora + c, data.getAtIndex(f32, (long) (h * kvLora + c) * nope + j));
+                                        }
+                                        for (int i = 0; i < v; i++) {
+                                            seg.setAtIndex(f32, (long) (h * (nope + v) + nope + i) * kvLora + c, vb.getAtIndex(f32, (long) (h * v + i) * kvLora + c));
+                                        }
+                                    }
+                                }
+                            }));
+                } else {
+                    tensors.add(new org.redhare.model.gguf.GgufWriter.Tensor(t.name(), t.dims(), t.type(), seg -> seg.copyFrom(data)));
+                }
+            }
+            org.redhare.model.gguf.GgufWriter.write(legacy, md, tensors);
+        }
+        check("deepseek-v3-tiny-fp8", legacy, 5e-3);
+    }
+
+    /**
      * Mixtral files from before llama.cpp stacked experts hold one matrix per expert ({@code blk.N.ffn_gate.E.weight});
      * the same weights in that layout read as the same model. A stacked tensor that is not 3-D is a clear error.
      */

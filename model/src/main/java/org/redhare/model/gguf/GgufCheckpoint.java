@@ -48,19 +48,56 @@ public final class GgufCheckpoint implements Checkpoint {
             Map.entry("ffn_up", "mlp.up_proj"),
             Map.entry("ffn_down", "mlp.down_proj"),
             Map.entry("post_attention_norm", "post_self_attn_layernorm"), // GLM-4's norms of each block's output
-            Map.entry("post_ffw_norm", "post_mlp_layernorm"));
+            Map.entry("post_ffw_norm", "post_mlp_layernorm"),
+            // DeepSeek's multi-head latent attention (deepseek2); its kv_b_proj is attn_kv_b in older files and
+            // attn_k_b (transposed) with attn_v_b in newer ones, see kvB()
+            Map.entry("attn_q_a", "self_attn.q_a_proj"),
+            Map.entry("attn_q_a_norm", "self_attn.q_a_layernorm"),
+            Map.entry("attn_q_b", "self_attn.q_b_proj"),
+            Map.entry("attn_kv_a_mqa", "self_attn.kv_a_proj_with_mqa"),
+            Map.entry("attn_kv_a_norm", "self_attn.kv_a_layernorm"),
+            Map.entry("attn_kv_b", "self_attn.kv_b_proj"),
+            Map.entry("attn_k_b", "self_attn.k_b_proj"),
+            Map.entry("attn_v_b", "self_attn.v_b_proj"),
+            // DeepSeek's shared experts, one MLP n_shared_experts times an expert's width
+            Map.entry("ffn_gate_shexp", "mlp.shared_experts.gate_proj"),
+            Map.entry("ffn_up_shexp", "mlp.shared_experts.up_proj"),
+            Map.entry("ffn_down_shexp", "mlp.shared_experts.down_proj"));
+    /** DeepSeek-V3's router bias ({@code e_score_correction_bias}) as llama.cpp names it. */
+    static final String ROUTER_BIAS = "exp_probs_b.bias";
     private static final Map<String, String> ARCHITECTURES = Map.of(
             "llama", "LlamaForCausalLM", "qwen2", "Qwen2ForCausalLM", "qwen3", "Qwen3ForCausalLM", "glm4", "Glm4ForCausalLM",
-            "gemma3", "Gemma3ForCausalLM", "gemma2", "Gemma2ForCausalLM", "qwen3moe", "Qwen3MoeForCausalLM");
+            "gemma3", "Gemma3ForCausalLM", "gemma2", "Gemma2ForCausalLM", "qwen3moe", "Qwen3MoeForCausalLM",
+            "deepseek2", "DeepseekV3ForCausalLM");
     /** The Hugging Face model_type of each GGUF architecture where the two names differ. */
     private static final Map<String, String> MODEL_TYPES = Map.of("qwen3moe", "qwen3_moe");
 
     private final GgufFile file;
     private final Map<String, TensorRef> tensors;
+    /** DeepSeek's kv_b_proj of each layer where the file splits it (attn_k_b, attn_v_b): made when asked for, see {@link #kvB}. */
+    private final Map<String, TensorRef.Info> derived = new LinkedHashMap<>();
+    private final Map<String, TensorRef[]> splitKvB = new LinkedHashMap<>(); // its attn_k_b and attn_v_b
 
     private GgufCheckpoint(GgufFile file, Map<String, TensorRef> tensors) {
         this.file = file;
         this.tensors = tensors;
+        for (String name : List.copyOf(tensors.keySet())) {
+            if (name.endsWith(".self_attn.k_b_proj.weight")) {
+                String p = name.substring(0, name.length() - "k_b_proj.weight".length());
+                TensorRef kb = tensors.remove(name);
+                TensorRef vb = tensors.remove(p + "v_b_proj.weight");
+                if (kb.shape().length != 3 || vb == null || vb.shape().length != 3 || vb.shape()[0] != kb.shape()[0]
+                        || vb.shape()[2] != kb.shape()[1]) {
+                    throw new ModelLoadException(file.path() + ": " + name + " " + kb.shapeString() + " and its v_b_proj "
+                            + (vb == null ? "(missing)" : vb.shapeString()) + " should be [heads, kv_lora_rank, qk_nope_head_dim] and"
+                            + " [heads, v_head_dim, kv_lora_rank], as llama.cpp's converter splits DeepSeek's kv_b_proj");
+                }
+                long heads = kb.shape()[0], kvLora = kb.shape()[1], nope = kb.shape()[2], v = vb.shape()[1];
+                derived.put(p + "kv_b_proj.weight", new TensorRef.Info(DType.F32, new long[] {heads * (nope + v), kvLora},
+                        4 * heads * (nope + v) * kvLora));
+                splitKvB.put(p + "kv_b_proj.weight", new TensorRef[] {kb, vb});
+            }
+        }
     }
 
     public static GgufCheckpoint open(Path path) {
@@ -156,6 +193,9 @@ public final class GgufCheckpoint implements Checkpoint {
         if (rm.matches() && rm.group(2).equals("ffn_gate_inp.weight")) { // the router
             return "model.layers." + rm.group(1) + (mixtral ? ".block_sparse_moe.gate.weight" : ".mlp.gate.weight");
         }
+        if (rm.matches() && rm.group(2).equals(ROUTER_BIAS)) {
+            return "model.layers." + rm.group(1) + ".mlp.gate.e_score_correction_bias";
+        }
         switch (gguf) {
             case "token_embd.weight": return "model.embed_tokens.weight";
             case "output_norm.weight": return "model.norm.weight";
@@ -207,12 +247,13 @@ public final class GgufCheckpoint implements Checkpoint {
         ObjectNode c = new ObjectMapper().createObjectNode();
         long experts = file.getLong(arch + ".expert_count", 0);
         boolean mixtral = arch.equals("llama") && experts > 0;
+        boolean deepseek = arch.equals("deepseek2");
         c.putArray("architectures").add(mixtral ? "MixtralForCausalLM" : ARCHITECTURES.get(arch));
         c.put("model_type", mixtral ? "mixtral" : MODEL_TYPES.getOrDefault(arch, arch));
         int hidden = (int) need(arch + ".embedding_length");
         int heads = (int) need(arch + ".attention.head_count");
         c.put("hidden_size", hidden);
-        if (experts > 0) {
+        if (experts > 0 && !deepseek) {
             mixture(arch, mixtral, experts, c);
         } else {
             c.put("intermediate_size", need(arch + ".feed_forward_length"));
@@ -270,6 +311,9 @@ public final class GgufCheckpoint implements Checkpoint {
         if (arch.startsWith("gemma")) {
             gemma(arch, c, hidden, heads);
         }
+        if (deepseek) {
+            deepseek(arch, c, heads, experts);
+        }
         c.put("tie_word_embeddings", !tensors.containsKey("lm_head.weight"));
         c.put("attention_bias", tensors.containsKey("model.layers.0.self_attn.q_proj.bias"));
         long bos = file.getLong("tokenizer.ggml.bos_token_id", -1);
@@ -300,6 +344,76 @@ public final class GgufCheckpoint implements Checkpoint {
         c.put("moe_intermediate_size", perExpert);
         c.put("intermediate_size", file.getLong(arch + ".feed_forward_length", perExpert)); // dense layers only (none in these files)
         c.put("norm_topk_prob", file.getBoolean(arch + ".expert_weights_norm", true));
+    }
+
+    /**
+     * DeepSeek-V2/V3 (and the models built like them: Kimi K2, Moonlight) as llama.cpp's deepseek2 describes them, in
+     * their config.json terms. Multi-head latent attention: {@code kv_lora_rank}, {@code q_lora_rank} (absent: a plain q
+     * projection, as in V2-Lite), {@code rope.dimension_count} the rotated part of each query and key; each head's key and
+     * value sizes are {@code key_length_mla}/{@code value_length_mla} in files written since llama.cpp runs MLA absorbed
+     * (there {@code key_length}/{@code value_length} and {@code head_count_kv} 1 describe its latent cache), else
+     * {@code key_length}/{@code value_length}. Mixture: the first {@code leading_dense_block_count} layers dense,
+     * {@code expert_gating_func} 2 (sigmoid, with the {@code exp_probs_b} bias: V3's {@code noaux_tc}) or 1/absent
+     * (softmax: V2's, group-limited where {@code expert_group_count} is over 1), {@code expert_weights_scale},
+     * {@code expert_weights_norm}, the groups. YaRN's attention factor: llama.cpp keeps {@code 0.1 * mscale_all_dim} as
+     * {@code yarn_log_multiplier}; every published checkpoint has {@code mscale == mscale_all_dim} (RoPE's own factor
+     * then 1), which is what this reads back.
+     */
+    private void deepseek(String arch, ObjectNode c, int heads, long experts) {
+        c.remove("head_dim");
+        c.remove("partial_rotary_factor");
+        c.put("num_key_value_heads", heads);
+        long rope = need(arch + ".rope.dimension_count");
+        boolean latentCache = file.getLong(arch + ".attention.key_length_mla", -1) > 0;
+        long key = need(arch + ".attention.key_length" + (latentCache ? "_mla" : ""));
+        long value = need(arch + ".attention.value_length" + (latentCache ? "_mla" : ""));
+        if (key <= rope) {
+            throw new ModelLoadException(file.path() + ": key length " + key + " is not above the rotated part " + rope);
+        }
+        c.put("kv_lora_rank", need(arch + ".attention.kv_lora_rank"));
+        long qLora = file.getLong(arch + ".attention.q_lora_rank", 0);
+        if (qLora > 0) {
+            c.put("q_lora_rank", qLora);
+        } else {
+            c.putNull("q_lora_rank");
+        }
+        c.put("qk_rope_head_dim", rope);
+        c.put("qk_nope_head_dim", key - rope);
+        c.put("v_head_dim", value);
+        c.put("rope_interleave", true); // llama.cpp's deepseek2 rotates adjacent pairs, as DeepSeek's own code does
+        c.put("first_k_dense_replace", file.getLong(arch + ".leading_dense_block_count", 0));
+        long gating = file.getLong(arch + ".expert_gating_func", 1);
+        if (gating != 1 && gating != 2) {
+            throw new ModelLoadException(file.path() + ": expert_gating_func " + gating + " is not supported (1: softmax, 2: sigmoid)");
+        }
+        boolean v3 = gating == 2;
+        c.putArray("architectures").removeAll().add(v3 ? "DeepseekV3ForCausalLM" : "DeepseekV2ForCausalLM");
+        c.put("model_type", v3 ? "deepseek_v3" : "deepseek_v2");
+        if (experts > 0) {
+            long groups = file.getLong(arch + ".expert_group_count", 1);
+            c.put("n_routed_experts", experts);
+            c.put("num_experts_per_tok", need(arch + ".expert_used_count"));
+            c.put("moe_intermediate_size", need(arch + ".expert_feed_forward_length"));
+            c.put("n_shared_experts", file.getLong(arch + ".expert_shared_count", 0));
+            c.put("routed_scaling_factor", file.getFloat(arch + ".expert_weights_scale", 1f));
+            c.put("norm_topk_prob", file.getBoolean(arch + ".expert_weights_norm", false));
+            c.put("scoring_func", v3 ? "sigmoid" : "softmax");
+            c.put("n_group", groups);
+            c.put("topk_group", file.getLong(arch + ".expert_group_used_count", 1));
+            c.put("topk_method", v3 ? "noaux_tc" : groups > 1 ? "group_limited_greedy" : "greedy");
+        }
+        if (c.get("rope_scaling") instanceof ObjectNode r && r.path("rope_type").asText().equals("yarn")) {
+            float logMul = file.getFloat(arch + ".rope.scaling.yarn_log_multiplier", 0f);
+            if (logMul > 0) {
+                // the decimal the converter started from (0.707 for V2, 1.0 for V3): the key keeps 0.1 * mscale_all_dim to a
+                // float's 7 digits, and dividing back lands a unit off (0.70699996), so round to 6
+                double mscale = new java.math.BigDecimal(logMul / 0.1).round(new java.math.MathContext(6)).doubleValue();
+                r.put("mscale", mscale);
+                r.put("mscale_all_dim", mscale);
+            }
+            r.put("beta_fast", file.getFloat(arch + ".rope.scaling.yarn_beta_fast", 32f));
+            r.put("beta_slow", file.getFloat(arch + ".rope.scaling.yarn_beta_slow", 1f));
+        }
     }
 
     /**
@@ -343,12 +457,57 @@ public final class GgufCheckpoint implements Checkpoint {
 
     @Override
     public Collection<String> names() {
-        return tensors.keySet();
+        List<String> all = new java.util.ArrayList<>(tensors.keySet());
+        all.addAll(derived.keySet());
+        return all;
     }
 
     @Override
     public Optional<TensorRef> find(String name) {
-        return Optional.ofNullable(tensors.get(name));
+        TensorRef[] split = splitKvB.get(name);
+        return split != null ? Optional.of(kvB(name, split[0], split[1])) : Optional.ofNullable(tensors.get(name));
+    }
+
+    @Override
+    public boolean contains(String name) {
+        return tensors.containsKey(name) || derived.containsKey(name);
+    }
+
+    @Override
+    public TensorRef.Info info(String name) {
+        TensorRef.Info i = derived.get(name);
+        return i != null ? i : Checkpoint.super.info(name);
+    }
+
+    /**
+     * DeepSeek's {@code kv_b_proj} ({@code [heads * (nope + v), kv_lora_rank]}: each head's key rows, then its value rows)
+     * put back together from the two tensors llama.cpp's converter splits it into for its absorbed attention:
+     * {@code attn_k_b} ({@code [heads, kv_lora_rank, nope]}, each head's key rows transposed) and {@code attn_v_b}
+     * ({@code [heads, v, kv_lora_rank]}). Widened to F32 (exact for every type: the values are the file's, rearranged),
+     * made anew each time it is asked for: the attention widens it once at load anyway.
+     */
+    private TensorRef kvB(String name, TensorRef kb, TensorRef vb) {
+        int heads = kb.dim(0), kvLora = kb.dim(1), nope = kb.dim(2), v = vb.dim(1);
+        org.redhare.model.Weights w = new org.redhare.model.Weights(this);
+        float[] k = w.floats(flat(kb), heads * kvLora, nope);
+        float[] val = w.floats(flat(vb), heads * v, kvLora);
+        int rows = heads * (nope + v);
+        MemorySegment out = java.lang.foreign.Arena.ofAuto().allocate(4L * rows * kvLora, 64);
+        for (int h = 0; h < heads; h++) {
+            for (int j = 0; j < nope; j++) {
+                long r = (long) h * (nope + v) + j;
+                for (int c = 0; c < kvLora; c++) {
+                    out.setAtIndex(F32_LE, r * kvLora + c, k[(h * kvLora + c) * nope + j]);
+                }
+            }
+            MemorySegment.copy(val, h * v * kvLora, out, F32_LE, ((long) h * (nope + v) + nope) * kvLora * 4, v * kvLora);
+        }
+        return new TensorRef(name, DType.F32, new long[] {rows, kvLora}, out, file.path());
+    }
+
+    /** A 3-D tensor as the 2-D matrix of its rows. */
+    private static TensorRef flat(TensorRef t) {
+        return new TensorRef(t.name(), t.dtype(), new long[] {t.shape()[0] * t.shape()[1], t.shape()[2]}, t.data(), t.file());
     }
 
     @Override

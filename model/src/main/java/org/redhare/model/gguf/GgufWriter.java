@@ -39,6 +39,7 @@ public final class GgufWriter {
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final Pattern LAYER = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)\\.(weight|bias)");
 
     private GgufWriter() {}
@@ -248,7 +249,7 @@ public final class GgufWriter {
     }
 
     /**
-     * Converts a Hugging Face checkpoint of a Llama (Mistral), Qwen2, Qwen3 or GLM-4 model to GGUF, laid out as llama.cpp's
+     * Converts a Hugging Face checkpoint (of the models {@link #architecture} names) to GGUF, laid out as llama.cpp's
      * converter does, so llama.cpp and other GGUF readers load it as well as RedHare:
      * <ul>
      *   <li>linear weights in {@code q} (Q8_0, Q4_0, Q4_K or Q6_K, chosen by {@link QuantizingCheckpoint#quantizes}; a
@@ -257,6 +258,8 @@ public final class GgufWriter {
      *       norm weights and biases in F32;</li>
      *   <li>Llama's q/k projection rows permuted from the rotate-half layout to Meta's adjacent pairs, which
      *       GGUF's llama architecture expects (Qwen keeps rotate-half; GLM-4's pairs are adjacent already, as llama.cpp's glm4 reads them);</li>
+     *   <li>FP8 weights widened with their scales, then quantized to {@code q} (or, with {@link Quantization#NONE}, F32);</li>
+     *   <li>DeepSeek's latent attention and experts as llama.cpp's deepseek2 ({@link #deepseekMetadata}, {@link #splitKvB});</li>
      *   <li>{@code llama3} RoPE scaling as the per-pair divisors tensor {@code rope_freqs.weight};
      *       {@code linear} and {@code yarn} as {@code rope.scaling.*} metadata;</li>
      *   <li>{@code extra} metadata added as given (the tokenizer, see the text module's GGUF vocabulary).</li>
@@ -292,6 +295,11 @@ public final class GgufWriter {
         }
         List<Tensor> tensors = new ArrayList<>();
         float[] ropeDivisors = ropeScaling(config, arch, rotary, md);
+        boolean deepseek = arch.equals("deepseek2");
+        if (deepseek) {
+            deepseekMetadata(arch, config, md);
+        }
+        Weights weights = new Weights(c, org.redhare.model.Fp8Scheme.of(config));
         if (ropeDivisors != null) {
             tensors.add(new Tensor("rope_freqs.weight", new long[] {ropeDivisors.length}, GgmlType.F32, seg -> {
                 for (int i = 0; i < ropeDivisors.length; i++) {
@@ -313,7 +321,12 @@ public final class GgufWriter {
         Map<String, java.util.TreeMap<Integer, Tensor>> stacks = new LinkedHashMap<>(); // each layer's experts, stacked below
         for (String name : names) {
             Matcher em = EXPERT.matcher(name);
-            String g = em.matches() ? null : ggufName(name, gemma);
+            Matcher lm = LAYER_INDEX.matcher(name);
+            if (deepseek && lm.lookingAt() && Integer.parseInt(lm.group(1)) >= config.numLayers()) {
+                continue; // multi-token-prediction layers: not part of the model llama.cpp (or RedHare) runs
+            }
+            String g = em.matches() ? null : deepseek && name.endsWith(".mlp.gate.e_score_correction_bias") && lm.lookingAt()
+                    ? "blk." + lm.group(1) + "." + GgufCheckpoint.ROUTER_BIAS : ggufName(name, gemma);
             if (g == null && !em.matches()) {
                 continue;
             }
@@ -333,9 +346,12 @@ public final class GgufWriter {
                     default -> "down";
                 };
                 String stacked = "blk." + em.group(1) + ".ffn_" + kind + "_exps.weight";
-                stacks.computeIfAbsent(stacked, k -> new java.util.TreeMap<>()).put(Integer.parseInt(em.group(3)), tensor(stacked, t, q, row, gemma, false, tick));
+                stacks.computeIfAbsent(stacked, k -> new java.util.TreeMap<>()).put(Integer.parseInt(em.group(3)),
+                        tensor(stacked, t, q, row, gemma, false, weights, tick));
+            } else if (deepseek && name.endsWith(".self_attn.kv_b_proj.weight")) {
+                tensors.addAll(splitKvB(g, t, config, q, weights, tick));
             } else {
-                tensors.add(tensor(g, t, q, row, gemma, ROUTER.matcher(name).matches(), tick));
+                tensors.add(tensor(g, t, q, row, gemma, ROUTER.matcher(name).matches(), weights, tick));
             }
         }
         for (var e : stacks.entrySet()) {
@@ -349,6 +365,8 @@ public final class GgufWriter {
         write(out, md, tensors);
     }
 
+    private static final Pattern LAYER_INDEX = Pattern.compile("model\\.layers\\.(\\d+)\\.");
+
     /** Hugging Face names of one expert's matrix: Qwen's {@code mlp.experts.E.gate_proj} or Mixtral's {@code block_sparse_moe.experts.E.w1}. */
     private static final Pattern EXPERT = Pattern.compile("model\\.layers\\.(\\d+)\\.(mlp|block_sparse_moe)\\.experts\\.(\\d+)\\.(gate_proj|up_proj|down_proj|w1|w3|w2)\\.weight");
     /** A mixture's router, which llama.cpp's converter keeps in F32 whatever the other weights become. */
@@ -360,20 +378,21 @@ public final class GgufWriter {
      * matrices in their own float type.
      */
     private static Tensor tensor(String g, TensorRef t, Quantization q, IntUnaryOperator permuted, boolean gemma, boolean f32,
-            Consumer<MemorySegment> tick) {
+            Weights weights, Consumer<MemorySegment> tick) {
         String name = t.name();
         IntUnaryOperator row = permuted == null ? r -> r : permuted;
         long[] dims = new long[t.shape().length];
         for (int i = 0; i < dims.length; i++) {
             dims[i] = t.shape()[dims.length - 1 - i];
         }
-        if (QuantizingCheckpoint.quantizes(t, q)) {
+        boolean fp8 = t.dtype() == DType.F8_E4M3; // widened with its scales: quantized from those floats, or written as F32
+        if (QuantizingCheckpoint.quantizes(fp8 ? new TensorRef(name, DType.F32, t.shape(), t.data(), t.file()) : t, q)) {
             int rows = t.dim(0);
             int cols = t.dim(1);
             DType stored = q.storedAs(cols);
             GgmlType type = GgmlType.valueOf(stored.name());
             return new Tensor(g, dims, type, seg -> {
-                float[] w = Weights.toFloats(t);
+                float[] w = values(weights, t);
                 long rowBytes = type.byteSize(cols);
                 for (int r = 0; r < rows; r++) {
                     Quantization.encode(stored, w, row.applyAsInt(r) * cols, cols, seg, r * rowBytes);
@@ -381,15 +400,16 @@ public final class GgufWriter {
                 tick.accept(seg);
             });
         }
-        if (t.shape().length == 1 || f32) {
+        if (t.shape().length == 1 || f32 || fp8) {
             // Norm weights and biases as F32, as llama.cpp's converter writes them: its CPU kernels multiply by
             // an F32 vector only (a BF16 norm weight stops llama.cpp with "unsupported types").
             // Gemma's norms multiply by 1 + w: llama.cpp's converter stores the 1 + w it multiplies by
             float normShift = gemma && name.endsWith("norm.weight") ? 1f : 0f;
+            int cols = t.shape().length == 2 ? t.dim(1) : 1; // a matrix's rows are permuted whole, a vector's values one by one
             return new Tensor(g, dims, GgmlType.F32, seg -> {
-                float[] v = Weights.toFloats(t);
+                float[] v = values(weights, t);
                 for (int i = 0; i < v.length; i++) {
-                    seg.setAtIndex(F32, i, v[row.applyAsInt(i)] + normShift);
+                    seg.setAtIndex(F32, i, v[row.applyAsInt(i / cols) * cols + i % cols] + normShift);
                 }
                 tick.accept(seg);
             });
@@ -398,8 +418,8 @@ public final class GgufWriter {
             case F32 -> GgmlType.F32;
             case F16 -> GgmlType.F16;
             case BF16 -> GgmlType.BF16;
-            default -> throw new ModelLoadException("tensor '" + name + "' has dtype " + t.dtype() + "; GGUF conversion reads F32, F16 or"
-                    + " BF16 weights" + (t.dtype() == DType.F8_E4M3 ? " (this is an FP8 checkpoint: convert its BF16 original)" : ""));
+            default -> throw new ModelLoadException("tensor '" + name + "' has dtype " + t.dtype() + "; GGUF conversion reads F32, F16, BF16"
+                    + " or FP8 (E4M3) weights");
         };
         return new Tensor(g, dims, type, seg -> {
             if (permuted != null) {
@@ -413,6 +433,82 @@ public final class GgufWriter {
             }
             tick.accept(seg);
         });
+    }
+
+    /** A tensor's values as floats: a matrix of any stored type through {@code weights} (FP8 with its scales), else widened. */
+    private static float[] values(Weights weights, TensorRef t) {
+        return t.shape().length == 2 ? weights.floats(t, t.dim(0), t.dim(1)) : Weights.toFloats(t);
+    }
+
+    /**
+     * DeepSeek's {@code kv_b_proj} ({@code g}: {@code blk.N.attn_kv_b.weight}) split as llama.cpp's converter does for its
+     * absorbed attention: {@code attn_k_b} {@code [heads, kv_lora_rank, nope]} (each head's key rows, transposed) and
+     * {@code attn_v_b} {@code [heads, v, kv_lora_rank]}. Quantized to {@code q} where its rows are whole blocks, else in
+     * the source's float type (FP8: F32). {@link GgufCheckpoint} puts the two back together.
+     */
+    private static List<Tensor> splitKvB(String g, TensorRef t, ModelConfig config, Quantization q, Weights weights, Consumer<MemorySegment> tick) {
+        var raw = config.raw();
+        int heads = config.numHeads();
+        int nope = raw.path("qk_nope_head_dim").asInt();
+        int v = raw.path("v_head_dim").asInt();
+        int kvLora = raw.path("kv_lora_rank").asInt();
+        Weights.expectShape(t, (long) heads * (nope + v), kvLora);
+        String p = g.substring(0, g.length() - "attn_kv_b.weight".length());
+        return List.of(
+                rearranged(p + "attn_k_b.weight", new long[] {nope, kvLora, heads}, t, q, weights, null, (r, c) -> {
+                    int h = r / kvLora; // k_b row (h, latent c') holds column c' of head h's key rows, c runs over them
+                    return ((long) h * (nope + v) + c) * kvLora + r % kvLora;
+                }),
+                rearranged(p + "attn_v_b.weight", new long[] {kvLora, v, heads}, t, q, weights, tick,
+                        (r, c) -> ((long) (r / v) * (nope + v) + nope + r % v) * kvLora + c));
+    }
+
+    /**
+     * A matrix of {@code dims[1] * dims[2]} rows of {@code dims[0]} values, value {@code (r, c)} being {@code src}'s
+     * element {@code from(r, c)}: quantized to {@code q} where its rows are whole blocks, else in {@code src}'s float type
+     * (FP8: F32), exact either way but for the quantization.
+     */
+    private static Tensor rearranged(String g, long[] dims, TensorRef src, Quantization q, Weights weights, Consumer<MemorySegment> tick,
+            Index from) {
+        int cols = Math.toIntExact(dims[0]);
+        int rows = Math.toIntExact(dims[1] * dims[2]);
+        DType stored = q == Quantization.NONE || q == Quantization.FP8 ? null : q.storedAs(cols);
+        DType type = stored != null ? stored : src.dtype() == DType.BF16 || src.dtype() == DType.F16 ? src.dtype() : DType.F32;
+        GgmlType ggml = GgmlType.valueOf(type.name());
+        return new Tensor(g, dims, ggml, seg -> {
+            float[] all = values(weights, src);
+            float[] w = new float[rows * cols];
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) {
+                    w[r * cols + c] = all[Math.toIntExact(from.at(r, c))];
+                }
+            }
+            long rowBytes = ggml.byteSize(cols);
+            for (int r = 0; r < rows; r++) {
+                switch (type) {
+                    case F32 -> MemorySegment.copy(w, r * cols, seg, F32, r * rowBytes, cols);
+                    case BF16 -> {
+                        for (int c = 0; c < cols; c++) {
+                            seg.set(I16, r * rowBytes + 2L * c, org.redhare.core.Numbers.floatToBf16(w[r * cols + c]));
+                        }
+                    }
+                    case F16 -> {
+                        for (int c = 0; c < cols; c++) {
+                            seg.set(I16, r * rowBytes + 2L * c, org.redhare.core.Numbers.floatToF16(w[r * cols + c]));
+                        }
+                    }
+                    default -> Quantization.encode(type, w, r * cols, cols, seg, r * rowBytes);
+                }
+            }
+            if (tick != null) {
+                tick.accept(seg);
+            }
+        });
+    }
+
+    /** Where value {@code (r, c)} of a rearranged matrix comes from, as an index into the source's values. */
+    private interface Index {
+        long at(int r, int c);
     }
 
     /** Experts' matrices of one kind ({@code [rows, cols]} each, one type) as one {@code [experts, rows, cols]} tensor. */
@@ -444,7 +540,9 @@ public final class GgufWriter {
             case "llama", "mistral", "mixtral" -> "llama";
             case "gemma3_text", "gemma3" -> "gemma3";
             case "gemma2" -> "gemma2";
-            default -> throw new ModelLoadException("GGUF conversion supports llama, mistral, mixtral, qwen2, qwen3, qwen3_moe, glm4, gemma2 and gemma3 models; got '"
+            case "deepseek_v3", "deepseek_v2" -> "deepseek2";
+            default -> throw new ModelLoadException("GGUF conversion supports llama, mistral, mixtral, qwen2, qwen3, qwen3_moe, glm4, gemma2, gemma3,"
+                    + " deepseek_v2 and deepseek_v3 models; got '"
                     + config.modelType() + "'");
         };
     }
@@ -472,6 +570,74 @@ public final class GgufWriter {
             md.put(arch + ".expert_feed_forward_length", raw.path("moe_intermediate_size").asInt());
             if (!raw.path("norm_topk_prob").asBoolean(false)) {
                 md.put(arch + ".expert_weights_norm", false);
+            }
+        }
+    }
+
+    /**
+     * DeepSeek-V2/V3 in llama.cpp's deepseek2 keys, as its converter writes them today (see {@link GgufCheckpoint}'s
+     * reader): the latent attention as llama.cpp caches it (one KV head of {@code kv_lora_rank + rope} key values and
+     * {@code kv_lora_rank} value values) with each head's true sizes in {@code key_length_mla}/{@code value_length_mla};
+     * the leading dense layers, the experts, the gating (2 sigmoid, 1 softmax) and the routing groups; YaRN's attention
+     * factor as {@code yarn_log_multiplier = 0.1 * mscale_all_dim}. What GGUF cannot say is refused: experts only every
+     * n-th layer ({@code moe_layer_freq}), or a RoPE factor of its own ({@code mscale != mscale_all_dim}).
+     */
+    private static void deepseekMetadata(String arch, ModelConfig config, Map<String, Object> md) {
+        var raw = config.raw();
+        int kvLora = raw.path("kv_lora_rank").asInt();
+        int nope = raw.path("qk_nope_head_dim").asInt();
+        int rope = raw.path("qk_rope_head_dim").asInt();
+        md.put(arch + ".attention.head_count_kv", 1);
+        md.put(arch + ".attention.key_length", kvLora + rope);
+        md.put(arch + ".attention.value_length", kvLora);
+        md.put(arch + ".attention.key_length_mla", nope + rope);
+        md.put(arch + ".attention.value_length_mla", raw.path("v_head_dim").asInt());
+        md.put(arch + ".attention.kv_lora_rank", kvLora);
+        if (raw.path("q_lora_rank").isNumber()) {
+            md.put(arch + ".attention.q_lora_rank", raw.get("q_lora_rank").asInt());
+        }
+        md.put(arch + ".rope.dimension_count", rope);
+        md.put(arch + ".leading_dense_block_count", raw.path("first_k_dense_replace").asInt(0));
+        int experts = raw.path("n_routed_experts").asInt(0);
+        if (experts > 0) {
+            if (raw.path("moe_layer_freq").asInt(1) != 1) {
+                throw new ModelLoadException("this DeepSeek model has experts every " + raw.get("moe_layer_freq") + " layers, which GGUF's"
+                        + " deepseek2 cannot describe: run it from its safetensors");
+            }
+            String scoring = raw.path("scoring_func").asText("softmax");
+            String method = raw.path("topk_method").asText("greedy");
+            boolean sigmoid = scoring.equals("sigmoid");
+            if (!(sigmoid ? method.equals("noaux_tc") : scoring.equals("softmax") && !method.equals("noaux_tc"))) {
+                throw new ModelLoadException("DeepSeek routing scoring_func '" + scoring + "' with topk_method '" + method + "' has no GGUF"
+                        + " form (llama.cpp's deepseek2 runs sigmoid with noaux_tc, or softmax with greedy or group_limited_greedy)");
+            }
+            md.put(arch + ".expert_count", experts);
+            md.put(arch + ".expert_used_count", raw.path("num_experts_per_tok").asInt());
+            md.put(arch + ".expert_feed_forward_length", raw.path("moe_intermediate_size").asInt());
+            md.put(arch + ".expert_shared_count", raw.path("n_shared_experts").asInt(0));
+            md.put(arch + ".expert_weights_scale", (float) raw.path("routed_scaling_factor").asDouble(1));
+            md.put(arch + ".expert_weights_norm", raw.path("norm_topk_prob").asBoolean(false));
+            md.put(arch + ".expert_gating_func", sigmoid ? 2 : 1);
+            if (!method.equals("greedy") && raw.path("n_group").asInt(1) > 1) {
+                md.put(arch + ".expert_group_count", raw.get("n_group").asInt());
+                md.put(arch + ".expert_group_used_count", raw.path("topk_group").asInt(1));
+            }
+        }
+        var rs = config.ropeScaling();
+        if (rs != null && rs.path("rope_type").asText(rs.path("type").asText()).equals("yarn")) {
+            double all = rs.path("mscale_all_dim").asDouble(0);
+            if (rs.path("mscale").asDouble(1) != all && all != 0) {
+                throw new ModelLoadException("this DeepSeek model's YaRN mscale " + rs.get("mscale") + " differs from mscale_all_dim " + all
+                        + ", which GGUF's deepseek2 cannot describe: run it from its safetensors");
+            }
+            if (all != 0) {
+                md.put(arch + ".rope.scaling.yarn_log_multiplier", (float) (0.1 * all));
+            }
+            for (String beta : new String[] {"beta_fast", "beta_slow"}) {
+                double value = rs.path(beta).asDouble(beta.equals("beta_fast") ? 32 : 1);
+                if (value != (beta.equals("beta_fast") ? 32 : 1)) {
+                    md.put(arch + ".rope.scaling.yarn_" + beta, (float) value);
+                }
             }
         }
     }

@@ -29,7 +29,10 @@ public final class SyntheticModel {
     public record Shape(String name, String arch, int hidden, int layers, int heads, int kvHeads, int headDim, int intermediate,
                         int vocab, boolean tied, double ropeTheta, int maxPositions, double eps, boolean llama3Rope) {}
 
-    /** A DeepSeek-V3-architecture shape (MLA + routed experts). */
+    /**
+     * A DeepSeek-V3-architecture shape (MLA + routed experts); with {@code qLora} 0, DeepSeek-V2-Lite's form instead: a plain
+     * q projection, softmax routing without groups or bias, no renormalization, YaRN's mscale 0.707.
+     */
     public record DeepseekShape(String name, int hidden, int layers, int heads, int qLora, int kvLora, int nope, int rope, int vDim,
                                 int intermediate, int moeIntermediate, int experts, int topK, int nGroup, int topkGroup, int firstDense,
                                 int shared, int vocab) {}
@@ -60,7 +63,8 @@ public final class SyntheticModel {
     public static final List<DeepseekShape> DEEPSEEK_SHAPES = List.of(
             // DeepSeek-V3's attention and routing geometry scaled to fit one small machine.
             new DeepseekShape("deepseek-v3-small", 2048, 8, 16, 768, 512, 128, 64, 128, 5632, 1024, 64, 6, 8, 4, 1, 1, 129280),
-            new DeepseekShape("deepseek-v3-tiny", 64, 2, 4, 48, 32, 16, 8, 16, 128, 32, 8, 2, 4, 2, 1, 1, 512));
+            new DeepseekShape("deepseek-v3-tiny", 64, 2, 4, 48, 32, 16, 8, 16, 128, 32, 8, 2, 4, 2, 1, 1, 512),
+            new DeepseekShape("deepseek-v2-lite-tiny", 64, 2, 4, 0, 32, 16, 8, 16, 128, 32, 8, 3, 1, 1, 1, 2, 512));
 
     public static List<String> shapeNames() {
         List<String> n = new ArrayList<>(SHAPES.stream().map(Shape::name).toList());
@@ -230,9 +234,13 @@ public final class SyntheticModel {
         for (int l = 0; l < s.layers(); l++) {
             String p = "model.layers." + l + ".";
             w.norm(p + "input_layernorm.weight", h);
-            w.linear(p + "self_attn.q_a_proj.weight", s.qLora(), h);
-            w.norm(p + "self_attn.q_a_layernorm.weight", s.qLora());
-            w.linear(p + "self_attn.q_b_proj.weight", s.heads() * (s.nope() + s.rope()), s.qLora());
+            if (s.qLora() > 0) {
+                w.linear(p + "self_attn.q_a_proj.weight", s.qLora(), h);
+                w.norm(p + "self_attn.q_a_layernorm.weight", s.qLora());
+                w.linear(p + "self_attn.q_b_proj.weight", s.heads() * (s.nope() + s.rope()), s.qLora());
+            } else {
+                w.linear(p + "self_attn.q_proj.weight", s.heads() * (s.nope() + s.rope()), h);
+            }
             w.linear(p + "self_attn.kv_a_proj_with_mqa.weight", s.kvLora() + s.rope(), h);
             w.norm(p + "self_attn.kv_a_layernorm.weight", s.kvLora());
             w.linear(p + "self_attn.kv_b_proj.weight", s.heads() * (s.nope() + s.vDim()), s.kvLora());
@@ -242,7 +250,9 @@ public final class SyntheticModel {
                 w.mlp(p + "mlp.", s.intermediate(), h);
             } else {
                 w.plainMatrix(p + "mlp.gate.weight", s.experts(), h);
-                w.entries.add(random(p + "mlp.gate.e_score_correction_bias", DType.F32, w.counter++, s.experts()));
+                if (s.qLora() > 0) {
+                    w.entries.add(random(p + "mlp.gate.e_score_correction_bias", DType.F32, w.counter++, s.experts()));
+                }
                 for (int e = 0; e < s.experts(); e++) {
                     w.mlp(p + "mlp.experts." + e + ".", s.moeIntermediate(), h);
                 }
@@ -375,11 +385,16 @@ public final class SyntheticModel {
 
     static String config(DeepseekShape s, DType dtype) throws IOException {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ObjectNode c = common(json, "DeepseekV3ForCausalLM", "deepseek_v3", s.hidden(), s.layers(), s.heads(), s.heads(), s.vocab(),
-                163840, 1e-6, 10000, false, dtype);
+        boolean v2 = s.qLora() == 0;
+        ObjectNode c = common(json, v2 ? "DeepseekV2ForCausalLM" : "DeepseekV3ForCausalLM", v2 ? "deepseek_v2" : "deepseek_v3", s.hidden(),
+                s.layers(), s.heads(), s.heads(), s.vocab(), 163840, 1e-6, 10000, false, dtype);
         c.put("intermediate_size", s.intermediate());
         c.put("moe_intermediate_size", s.moeIntermediate());
-        c.put("q_lora_rank", s.qLora());
+        if (v2) {
+            c.putNull("q_lora_rank");
+        } else {
+            c.put("q_lora_rank", s.qLora());
+        }
         c.put("kv_lora_rank", s.kvLora());
         c.put("qk_nope_head_dim", s.nope());
         c.put("qk_rope_head_dim", s.rope());
@@ -391,10 +406,10 @@ public final class SyntheticModel {
         c.put("n_shared_experts", s.shared());
         c.put("first_k_dense_replace", s.firstDense());
         c.put("moe_layer_freq", 1);
-        c.put("norm_topk_prob", true);
-        c.put("routed_scaling_factor", 2.5);
-        c.put("scoring_func", "sigmoid");
-        c.put("topk_method", "noaux_tc");
+        c.put("norm_topk_prob", !v2);
+        c.put("routed_scaling_factor", v2 ? 1.0 : 2.5);
+        c.put("scoring_func", v2 ? "softmax" : "sigmoid");
+        c.put("topk_method", v2 ? "greedy" : "noaux_tc");
         c.put("rope_interleave", true);
         c.put("num_nextn_predict_layers", 0);
         ObjectNode r = c.putObject("rope_scaling");
@@ -402,8 +417,8 @@ public final class SyntheticModel {
         r.put("factor", 40);
         r.put("beta_fast", 32);
         r.put("beta_slow", 1);
-        r.put("mscale", 1.0);
-        r.put("mscale_all_dim", 1.0);
+        r.put("mscale", v2 ? 0.707 : 1.0);
+        r.put("mscale_all_dim", v2 ? 0.707 : 1.0);
         r.put("original_max_position_embeddings", 4096);
         return json.writeValueAsString(c);
     }

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.redhare.core.DType;
 import org.redhare.core.Parallel;
 import org.redhare.core.attention.KvDtype;
@@ -167,6 +168,36 @@ class QuantizedModelTest {
     }
 
     /**
+     * Both DeepSeek forms written to GGUF in their own float type (BF16) run as the safetensors do: V3's
+     * (q LoRA, sigmoid routing with its bias and groups) and V2-Lite's (a plain q projection, softmax routing, no
+     * renormalization, YaRN mscale 0.707), which the reader tells apart by the gating function. The reader puts kv_b_proj
+     * back together from llama.cpp's attn_k_b/attn_v_b in F32, exactly the BF16 values; the rest are the same tensors but
+     * the routers.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"deepseek-v3-tiny", "deepseek-v2-lite-tiny"})
+    void deepseekFormsRunTheSameThroughGguf(String shape) throws IOException {
+        Path dir = tmp.resolve(shape);
+        SyntheticModel.write(SyntheticModel.deepseekShape(shape), DType.BF16, dir, 7, (d, t) -> {});
+        Path gguf = tmp.resolve(shape + ".gguf");
+        try (SafetensorsCheckpoint c = SafetensorsCheckpoint.open(dir)) {
+            GgufWriter.convert(c, ModelConfig.load(dir), Quantization.NONE, gguf, (d, t) -> {});
+        }
+        boolean v2 = shape.contains("v2");
+        try (org.redhare.model.gguf.GgufFile f = org.redhare.model.gguf.GgufFile.open(gguf)) {
+            assertThat(f.getLong("deepseek2.expert_gating_func", -1)).isEqualTo(v2 ? 1 : 2);
+            assertThat(f.tensor("blk.0.attn_q.weight") != null).isEqualTo(v2);
+            assertThat(f.tensor("blk.1.exp_probs_b.bias") != null).isEqualTo(!v2);
+            assertThat(f.tensor("blk.0.attn_k_b.weight").type()).isEqualTo(GgmlType.BF16);
+        }
+        try (CausalLM m = ModelLoader.load(gguf, pool)) {
+            assertThat(m.config().architecture()).isEqualTo(v2 ? "DeepseekV2ForCausalLM" : "DeepseekV3ForCausalLM");
+        }
+        // the same weights but the routers, F32 in the file (as llama.cpp writes them) against BF16: a rounding apart
+        assertThat(relativeError(logits(gguf, LoadOptions.DEFAULT), logits(dir, LoadOptions.DEFAULT))).as(shape).isLessThan(1e-5);
+    }
+
+    /**
      * Q4_K and Q6_K need rows a multiple of 256 long, so they run on a small qwen2 shape with 256-wide hidden and
      * 512-wide FFN: at load, close to the float model (every linear matrix quantized, the embedding kept), and written
      * to GGUF, bit for bit the logits of the same quantization at load.
@@ -203,11 +234,11 @@ class QuantizedModelTest {
             ch.truncate(ch.size() - 100);
         }
         assertThatThrownBy(() -> ModelLoader.load(cut, pool)).hasMessageContaining("blk.0.attn_q.weight");
-        Path other = tmp.resolve("deepseek2.gguf");
-        GgufWriter.write(other, Map.of("general.architecture", "deepseek2"), List.of(new GgufWriter.Tensor("token_embd.weight", new long[] {64, 8},
+        Path other = tmp.resolve("glm4moe.gguf");
+        GgufWriter.write(other, Map.of("general.architecture", "glm4moe"), List.of(new GgufWriter.Tensor("token_embd.weight", new long[] {64, 8},
                 GgmlType.F32, s -> {})));
         assertThatThrownBy(() -> ModelLoader.load(other, pool)).isInstanceOf(ModelLoadException.class)
-                .hasMessageContaining("GGUF architecture 'deepseek2' is not supported").hasMessageContaining("qwen3moe")
+                .hasMessageContaining("GGUF architecture 'glm4moe' is not supported").hasMessageContaining("qwen3moe").hasMessageContaining("deepseek2")
                 .hasMessageContaining("original safetensors");
     }
 
