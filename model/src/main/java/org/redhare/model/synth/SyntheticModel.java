@@ -64,7 +64,8 @@ public final class SyntheticModel {
             // DeepSeek-V3's attention and routing geometry scaled to fit one small machine.
             new DeepseekShape("deepseek-v3-small", 2048, 8, 16, 768, 512, 128, 64, 128, 5632, 1024, 64, 6, 8, 4, 1, 1, 129280),
             new DeepseekShape("deepseek-v3-tiny", 64, 2, 4, 48, 32, 16, 8, 16, 128, 32, 8, 2, 4, 2, 1, 1, 512),
-            new DeepseekShape("deepseek-v2-lite-tiny", 64, 2, 4, 0, 32, 16, 8, 16, 128, 32, 8, 3, 1, 1, 1, 2, 512));
+            // V2-Lite's 27 layers (llama.cpp's deepseek2 reader tells V2-Lite, which has no q LoRA, by them), tiny otherwise
+            new DeepseekShape("deepseek-v2-lite-tiny", 64, 27, 4, 0, 32, 16, 8, 16, 128, 32, 8, 3, 1, 1, 1, 2, 512));
 
     public static List<String> shapeNames() {
         List<String> n = new ArrayList<>(SHAPES.stream().map(Shape::name).toList());
