@@ -51,6 +51,32 @@ class FamilyFixtureTest {
     }
 
     /**
+     * GLM-4.5 converted to GGUF as llama.cpp's converter lays glm4moe out (the norm before the feed-forward as
+     * post_attention_norm, experts stacked, the routers in F32 beside their exp_probs_b correction, shared experts as
+     * ffn_*_shexp, sigmoid gating, the routing groups, the dense first layer) reads back as the same model; the
+     * multi-token-prediction layer is left out.
+     */
+    @Test
+    void glm45ConvertedToGgufMatchesTheReference(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path gguf = toGguf(fixture("glm4-moe-tiny"), tmp);
+        try (org.redhare.model.gguf.GgufFile f = org.redhare.model.gguf.GgufFile.open(gguf)) {
+            assertThat(f.getString("general.architecture", null)).isEqualTo("glm4moe");
+            assertThat(f.getLong("glm4moe.block_count", -1)).isEqualTo(3);
+            assertThat(f.tensor("blk.3.attn_q.weight")).as("the MTP layer").isNull();
+            assertThat(f.tensor("blk.1.post_attention_norm.weight")).isNotNull();
+            assertThat(f.tensor("blk.1.ffn_norm.weight")).isNull();
+            assertThat(f.tensor("blk.1.exp_probs_b.bias")).isNotNull();
+            assertThat(f.tensor("blk.1.ffn_up_shexp.weight")).isNotNull();
+            assertThat(f.tensor("blk.0.ffn_gate.weight")).isNotNull();
+            assertThat(f.getLong("glm4moe.expert_gating_func", -1)).isEqualTo(2);
+            assertThat(f.getLong("glm4moe.expert_group_count", -1)).isEqualTo(2);
+            assertThat(f.getLong("glm4moe.leading_dense_block_count", -1)).isEqualTo(1);
+            assertThat(f.getLong("glm4moe.rope.dimension_count", -1)).isEqualTo(16);
+        }
+        check(fixture("glm4-moe-tiny"), gguf);
+    }
+
+    /**
      * Converted to GGUF as llama.cpp's converter lays glm4 out (the fused gate/up as one ffn_up, the block-output norms as
      * post_attention_norm and post_ffw_norm, adjacent RoPE pairs unpermuted, rope.dimension_count for the partial
      * rotation), the file reads back as the same model.

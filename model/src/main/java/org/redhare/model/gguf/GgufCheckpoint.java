@@ -65,12 +65,15 @@ public final class GgufCheckpoint implements Checkpoint {
             Map.entry("ffn_down_shexp", "mlp.shared_experts.down_proj"));
     /** DeepSeek-V3's router bias ({@code e_score_correction_bias}) as llama.cpp names it. */
     static final String ROUTER_BIAS = "exp_probs_b.bias";
-    private static final Map<String, String> ARCHITECTURES = Map.of(
-            "llama", "LlamaForCausalLM", "qwen2", "Qwen2ForCausalLM", "qwen3", "Qwen3ForCausalLM", "glm4", "Glm4ForCausalLM",
-            "gemma3", "Gemma3ForCausalLM", "gemma2", "Gemma2ForCausalLM", "qwen3moe", "Qwen3MoeForCausalLM",
-            "deepseek2", "DeepseekV3ForCausalLM");
+    private static final Map<String, String> ARCHITECTURES = Map.ofEntries(
+            Map.entry("llama", "LlamaForCausalLM"), Map.entry("qwen2", "Qwen2ForCausalLM"), Map.entry("qwen3", "Qwen3ForCausalLM"),
+            Map.entry("glm4", "Glm4ForCausalLM"), Map.entry("gemma3", "Gemma3ForCausalLM"), Map.entry("gemma2", "Gemma2ForCausalLM"),
+            Map.entry("qwen3moe", "Qwen3MoeForCausalLM"), Map.entry("deepseek2", "DeepseekV3ForCausalLM"),
+            Map.entry("glm4moe", "Glm4MoeForCausalLM"));
     /** The Hugging Face model_type of each GGUF architecture where the two names differ. */
-    private static final Map<String, String> MODEL_TYPES = Map.of("qwen3moe", "qwen3_moe");
+    private static final Map<String, String> MODEL_TYPES = Map.of("qwen3moe", "qwen3_moe", "glm4moe", "glm4_moe");
+    /** GLM-4.5's norm before the feed-forward, which llama.cpp's glm4moe names post_attention_norm (in glm4 a block-output norm). */
+    static final String GLM_MOE_FFN_NORM = "post_attention_norm";
 
     private final GgufFile file;
     private final Map<String, TensorRef> tensors;
@@ -110,11 +113,14 @@ public final class GgufCheckpoint implements Checkpoint {
         try {
             Map<String, TensorRef> out = new LinkedHashMap<>();
             boolean mixtral = "llama".equals(f.getString("general.architecture", null)); // a llama file with experts is Mixtral
+            boolean glmMoe = "glm4moe".equals(f.getString("general.architecture", null));
             for (GgufTensorInfo t : f.tensors()) {
                 if (splitExperts(f, t, mixtral, path, out)) {
                     continue;
                 }
-                String hf = hfName(t.name(), mixtral);
+                Matcher gm = BLOCK.matcher(t.name());
+                String hf = glmMoe && gm.matches() && gm.group(2).equals(GLM_MOE_FFN_NORM + ".weight")
+                        ? "model.layers." + gm.group(1) + ".post_attention_layernorm.weight" : hfName(t.name(), mixtral);
                 if (hf == null) {
                     continue; // tensors no architecture reads as a weight (rope_freqs goes into the config, see config())
                 }
@@ -248,12 +254,13 @@ public final class GgufCheckpoint implements Checkpoint {
         long experts = file.getLong(arch + ".expert_count", 0);
         boolean mixtral = arch.equals("llama") && experts > 0;
         boolean deepseek = arch.equals("deepseek2");
+        boolean glmMoe = arch.equals("glm4moe");
         c.putArray("architectures").add(mixtral ? "MixtralForCausalLM" : ARCHITECTURES.get(arch));
         c.put("model_type", mixtral ? "mixtral" : MODEL_TYPES.getOrDefault(arch, arch));
         int hidden = (int) need(arch + ".embedding_length");
         int heads = (int) need(arch + ".attention.head_count");
         c.put("hidden_size", hidden);
-        if (experts > 0 && !deepseek) {
+        if (experts > 0 && !deepseek && !glmMoe) {
             mixture(arch, mixtral, experts, c);
         } else {
             c.put("intermediate_size", need(arch + ".feed_forward_length"));
@@ -313,6 +320,20 @@ public final class GgufCheckpoint implements Checkpoint {
         }
         if (deepseek) {
             deepseek(arch, c, heads, experts);
+        }
+        if (glmMoe) {
+            // the multi-token-prediction layers llama.cpp's converter keeps are counted in block_count; RedHare does not run them
+            long nextn = file.getLong(arch + ".nextn_predict_layers", 0);
+            c.put("num_hidden_layers", need(arch + ".block_count") - nextn);
+            c.put("num_nextn_predict_layers", nextn);
+            c.put("use_qk_norm", tensors.containsKey("model.layers.0.self_attn.q_norm.weight"));
+            c.put("first_k_dense_replace", file.getLong(arch + ".leading_dense_block_count", 0));
+            long gating = file.getLong(arch + ".expert_gating_func", 2);
+            if (gating != 2) {
+                throw new ModelLoadException(file.path() + ": expert_gating_func " + gating + " is not supported for glm4moe (GLM-4.5 routes by"
+                        + " sigmoid, 2)");
+            }
+            routedExperts(arch, c, experts);
         }
         c.put("tie_word_embeddings", !tensors.containsKey("lm_head.weight"));
         c.put("attention_bias", tensors.containsKey("model.layers.0.self_attn.q_proj.bias"));
@@ -390,17 +411,9 @@ public final class GgufCheckpoint implements Checkpoint {
         c.putArray("architectures").removeAll().add(v3 ? "DeepseekV3ForCausalLM" : "DeepseekV2ForCausalLM");
         c.put("model_type", v3 ? "deepseek_v3" : "deepseek_v2");
         if (experts > 0) {
-            long groups = file.getLong(arch + ".expert_group_count", 1);
-            c.put("n_routed_experts", experts);
-            c.put("num_experts_per_tok", need(arch + ".expert_used_count"));
-            c.put("moe_intermediate_size", need(arch + ".expert_feed_forward_length"));
-            c.put("n_shared_experts", file.getLong(arch + ".expert_shared_count", 0));
-            c.put("routed_scaling_factor", file.getFloat(arch + ".expert_weights_scale", 1f));
-            c.put("norm_topk_prob", file.getBoolean(arch + ".expert_weights_norm", false));
+            routedExperts(arch, c, experts);
             c.put("scoring_func", v3 ? "sigmoid" : "softmax");
-            c.put("n_group", groups);
-            c.put("topk_group", file.getLong(arch + ".expert_group_used_count", 1));
-            c.put("topk_method", v3 ? "noaux_tc" : groups > 1 ? "group_limited_greedy" : "greedy");
+            c.put("topk_method", v3 ? "noaux_tc" : c.get("n_group").asLong() > 1 ? "group_limited_greedy" : "greedy");
         }
         if (c.get("rope_scaling") instanceof ObjectNode r && r.path("rope_type").asText().equals("yarn")) {
             float logMul = file.getFloat(arch + ".rope.scaling.yarn_log_multiplier", 0f);
@@ -414,6 +427,23 @@ public final class GgufCheckpoint implements Checkpoint {
             r.put("beta_fast", file.getFloat(arch + ".rope.scaling.yarn_beta_fast", 32f));
             r.put("beta_slow", file.getFloat(arch + ".rope.scaling.yarn_beta_slow", 1f));
         }
+    }
+
+    /**
+     * DeepSeek's routed experts in config.json terms (GLM-4.5 has the same): {@code expert_count} of
+     * {@code expert_feed_forward_length}, {@code expert_used_count} chosen, {@code expert_shared_count} shared,
+     * {@code expert_weights_scale} (absent: 1), {@code expert_weights_norm} (absent: false, as llama.cpp reads it), the groups
+     * ({@code expert_group_count} / {@code expert_group_used_count}, absent: one).
+     */
+    private void routedExperts(String arch, ObjectNode c, long experts) {
+        c.put("n_routed_experts", experts);
+        c.put("num_experts_per_tok", need(arch + ".expert_used_count"));
+        c.put("moe_intermediate_size", need(arch + ".expert_feed_forward_length"));
+        c.put("n_shared_experts", file.getLong(arch + ".expert_shared_count", 0));
+        c.put("routed_scaling_factor", file.getFloat(arch + ".expert_weights_scale", 1f));
+        c.put("norm_topk_prob", file.getBoolean(arch + ".expert_weights_norm", false));
+        c.put("n_group", file.getLong(arch + ".expert_group_count", 1));
+        c.put("topk_group", file.getLong(arch + ".expert_group_used_count", 1));
     }
 
     /**

@@ -296,8 +296,13 @@ public final class GgufWriter {
         List<Tensor> tensors = new ArrayList<>();
         float[] ropeDivisors = ropeScaling(config, arch, rotary, md);
         boolean deepseek = arch.equals("deepseek2");
+        boolean glmMoe = arch.equals("glm4moe");
         if (deepseek) {
             deepseekMetadata(arch, config, md);
+        }
+        if (glmMoe) {
+            md.put(arch + ".leading_dense_block_count", config.raw().path("first_k_dense_replace").asInt(0));
+            routedExpertsMetadata(arch, config, md, true, true);
         }
         Weights weights = new Weights(c, org.redhare.model.Fp8Scheme.of(config));
         if (ropeDivisors != null) {
@@ -322,11 +327,13 @@ public final class GgufWriter {
         for (String name : names) {
             Matcher em = EXPERT.matcher(name);
             Matcher lm = LAYER_INDEX.matcher(name);
-            if (deepseek && lm.lookingAt() && Integer.parseInt(lm.group(1)) >= config.numLayers()) {
-                continue; // multi-token-prediction layers: not part of the model llama.cpp (or RedHare) runs
+            if (lm.lookingAt() && Integer.parseInt(lm.group(1)) >= config.numLayers()) {
+                continue; // multi-token-prediction layers (DeepSeek, GLM-4.5): not part of the model RedHare runs
             }
-            String g = em.matches() ? null : deepseek && name.endsWith(".mlp.gate.e_score_correction_bias") && lm.lookingAt()
-                    ? "blk." + lm.group(1) + "." + GgufCheckpoint.ROUTER_BIAS : ggufName(name, gemma);
+            String g = em.matches() ? null : name.endsWith(".mlp.gate.e_score_correction_bias") && lm.lookingAt()
+                    ? "blk." + lm.group(1) + "." + GgufCheckpoint.ROUTER_BIAS
+                    : glmMoe && name.endsWith(".post_attention_layernorm.weight") && lm.lookingAt()
+                    ? "blk." + lm.group(1) + "." + GgufCheckpoint.GLM_MOE_FFN_NORM + ".weight" : ggufName(name, gemma);
             if (g == null && !em.matches()) {
                 continue;
             }
@@ -541,8 +548,9 @@ public final class GgufWriter {
             case "gemma3_text", "gemma3" -> "gemma3";
             case "gemma2" -> "gemma2";
             case "deepseek_v3", "deepseek_v2" -> "deepseek2";
-            default -> throw new ModelLoadException("GGUF conversion supports llama, mistral, mixtral, qwen2, qwen3, qwen3_moe, glm4, gemma2, gemma3,"
-                    + " deepseek_v2 and deepseek_v3 models; got '"
+            case "glm4_moe" -> "glm4moe";
+            default -> throw new ModelLoadException("GGUF conversion supports llama, mistral, mixtral, qwen2, qwen3, qwen3_moe, glm4, glm4_moe, gemma2,"
+                    + " gemma3, deepseek_v2 and deepseek_v3 models; got '"
                     + config.modelType() + "'");
         };
     }
@@ -598,8 +606,7 @@ public final class GgufWriter {
         }
         md.put(arch + ".rope.dimension_count", rope);
         md.put(arch + ".leading_dense_block_count", raw.path("first_k_dense_replace").asInt(0));
-        int experts = raw.path("n_routed_experts").asInt(0);
-        if (experts > 0) {
+        if (raw.path("n_routed_experts").asInt(0) > 0) {
             if (raw.path("moe_layer_freq").asInt(1) != 1) {
                 throw new ModelLoadException("this DeepSeek model has experts every " + raw.get("moe_layer_freq") + " layers, which GGUF's"
                         + " deepseek2 cannot describe: run it from its safetensors");
@@ -611,17 +618,7 @@ public final class GgufWriter {
                 throw new ModelLoadException("DeepSeek routing scoring_func '" + scoring + "' with topk_method '" + method + "' has no GGUF"
                         + " form (llama.cpp's deepseek2 runs sigmoid with noaux_tc, or softmax with greedy or group_limited_greedy)");
             }
-            md.put(arch + ".expert_count", experts);
-            md.put(arch + ".expert_used_count", raw.path("num_experts_per_tok").asInt());
-            md.put(arch + ".expert_feed_forward_length", raw.path("moe_intermediate_size").asInt());
-            md.put(arch + ".expert_shared_count", raw.path("n_shared_experts").asInt(0));
-            md.put(arch + ".expert_weights_scale", (float) raw.path("routed_scaling_factor").asDouble(1));
-            md.put(arch + ".expert_weights_norm", raw.path("norm_topk_prob").asBoolean(false));
-            md.put(arch + ".expert_gating_func", sigmoid ? 2 : 1);
-            if (!method.equals("greedy") && raw.path("n_group").asInt(1) > 1) {
-                md.put(arch + ".expert_group_count", raw.get("n_group").asInt());
-                md.put(arch + ".expert_group_used_count", raw.path("topk_group").asInt(1));
-            }
+            routedExpertsMetadata(arch, config, md, sigmoid, !method.equals("greedy"));
         }
         var rs = config.ropeScaling();
         if (rs != null && rs.path("rope_type").asText(rs.path("type").asText()).equals("yarn")) {
@@ -639,6 +636,26 @@ public final class GgufWriter {
                     md.put(arch + ".rope.scaling.yarn_" + beta, (float) value);
                 }
             }
+        }
+    }
+
+    /**
+     * DeepSeek-style routed experts (DeepSeek-V2/V3, GLM-4.5) in llama.cpp's keys: count, chosen, each one's and the shared
+     * ones' size, the weights' scale and renormalization, the gating (2 sigmoid, 1 softmax), and the groups where
+     * {@code grouped} routing has more than one.
+     */
+    private static void routedExpertsMetadata(String arch, ModelConfig config, Map<String, Object> md, boolean sigmoid, boolean grouped) {
+        var raw = config.raw();
+        md.put(arch + ".expert_count", raw.path("n_routed_experts").asInt());
+        md.put(arch + ".expert_used_count", raw.path("num_experts_per_tok").asInt());
+        md.put(arch + ".expert_feed_forward_length", raw.path("moe_intermediate_size").asInt());
+        md.put(arch + ".expert_shared_count", raw.path("n_shared_experts").asInt(0));
+        md.put(arch + ".expert_weights_scale", (float) raw.path("routed_scaling_factor").asDouble(1));
+        md.put(arch + ".expert_weights_norm", raw.path("norm_topk_prob").asBoolean(false));
+        md.put(arch + ".expert_gating_func", sigmoid ? 2 : 1);
+        if (grouped && raw.path("n_group").asInt(1) > 1) {
+            md.put(arch + ".expert_group_count", raw.get("n_group").asInt());
+            md.put(arch + ".expert_group_used_count", raw.path("topk_group").asInt(1));
         }
     }
 

@@ -234,11 +234,11 @@ class QuantizedModelTest {
             ch.truncate(ch.size() - 100);
         }
         assertThatThrownBy(() -> ModelLoader.load(cut, pool)).hasMessageContaining("blk.0.attn_q.weight");
-        Path other = tmp.resolve("glm4moe.gguf");
-        GgufWriter.write(other, Map.of("general.architecture", "glm4moe"), List.of(new GgufWriter.Tensor("token_embd.weight", new long[] {64, 8},
+        Path other = tmp.resolve("rwkv7.gguf");
+        GgufWriter.write(other, Map.of("general.architecture", "rwkv7"), List.of(new GgufWriter.Tensor("token_embd.weight", new long[] {64, 8},
                 GgmlType.F32, s -> {})));
         assertThatThrownBy(() -> ModelLoader.load(other, pool)).isInstanceOf(ModelLoadException.class)
-                .hasMessageContaining("GGUF architecture 'glm4moe' is not supported").hasMessageContaining("qwen3moe").hasMessageContaining("deepseek2")
+                .hasMessageContaining("GGUF architecture 'rwkv7' is not supported").hasMessageContaining("qwen3moe").hasMessageContaining("deepseek2")
                 .hasMessageContaining("original safetensors");
     }
 
