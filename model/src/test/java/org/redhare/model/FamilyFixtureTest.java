@@ -77,6 +77,28 @@ class FamilyFixtureTest {
     }
 
     /**
+     * Qwen2-MoE ({@code Qwen2MoeForCausalLM}, {@code scripts/reference/qwen2_moe_reference.py}): q/k/v biases, every layer
+     * softmax-routed experts without renormalization beside a shared expert scaled by its sigmoid gate; from the
+     * safetensors, and converted to GGUF as llama.cpp's qwen2moe (the gate as ffn_gate_inp_shexp, the shared expert as
+     * ffn_*_shexp with its own expert_shared_feed_forward_length).
+     */
+    @Test
+    void qwen2MoeMatchesTheReferenceFromSafetensorsAndGguf(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path dir = fixture("qwen2-moe-tiny");
+        check(dir, dir);
+        Path gguf = toGguf(dir, tmp);
+        try (org.redhare.model.gguf.GgufFile f = org.redhare.model.gguf.GgufFile.open(gguf)) {
+            assertThat(f.getString("general.architecture", null)).isEqualTo("qwen2moe");
+            assertThat(f.getLong("qwen2moe.expert_shared_feed_forward_length", -1)).isEqualTo(64);
+            assertThat(f.getLong("qwen2moe.expert_feed_forward_length", -1)).isEqualTo(32);
+            assertThat(f.tensor("blk.2.ffn_gate_inp_shexp.weight").type()).isEqualTo(org.redhare.model.gguf.GgmlType.F32);
+            assertThat(f.tensor("blk.2.ffn_down_shexp.weight").dims()).containsExactly(64, 64);
+            assertThat(f.tensor("blk.2.ffn_down_exps.weight").dims()).containsExactly(32, 64, 8);
+        }
+        check(dir, gguf);
+    }
+
+    /**
      * Converted to GGUF as llama.cpp's converter lays glm4 out (the fused gate/up as one ffn_up, the block-output norms as
      * post_attention_norm and post_ffw_norm, adjacent RoPE pairs unpermuted, rope.dimension_count for the partial
      * rotation), the file reads back as the same model.

@@ -14,7 +14,7 @@ import org.redhare.model.safetensors.SafetensorsWriter;
 
 /**
  * The weights of the fixtures in {@code src/test/resources/fixtures} ({@code glm4-tiny}, {@code glm4-moe-tiny},
- * {@code gemma3-tiny}, {@code gemma2-tiny}), written at
+ * {@code gemma3-tiny}, {@code gemma2-tiny}, {@code qwen2-moe-tiny}), written at
  * test time rather than committed: normal values from {@link Random#nextGaussian} (specified exactly, so the same on
  * every JVM), seeded by the tensor's name, scaled per tensor so the models are not degenerate, rounded to BF16 (the
  * router's correction bias stays F32). The fixtures' reference logits were computed from files written by this class
@@ -23,7 +23,7 @@ import org.redhare.model.safetensors.SafetensorsWriter;
 final class FixtureWeights {
     private FixtureWeights() {}
 
-    static final List<String> FIXTURES = List.of("glm4-tiny", "glm4-moe-tiny", "gemma3-tiny", "gemma2-tiny");
+    static final List<String> FIXTURES = List.of("glm4-tiny", "glm4-moe-tiny", "gemma3-tiny", "gemma2-tiny", "qwen2-moe-tiny");
 
     /** A fixture's directory with its config and reference, plus the weights, under {@code tmp}. */
     static Path materialize(String fixture, Path tmp) throws Exception {
@@ -52,6 +52,10 @@ final class FixtureWeights {
     static void write(String fixture, Path file) throws IOException {
         if (fixture.startsWith("gemma")) {
             writeGemma(file, fixture.equals("gemma3-tiny"));
+            return;
+        }
+        if (fixture.equals("qwen2-moe-tiny")) {
+            writeQwen2Moe(file);
             return;
         }
         List<SafetensorsWriter.Entry> out = new ArrayList<>();
@@ -130,6 +134,40 @@ final class FixtureWeights {
             mlp(out, p + "mlp.", 160, h);
         }
         out.add(entry("model.norm.weight", DType.BF16, values("model.norm.weight", 0, 0.1, h), h));
+        SafetensorsWriter.write(file, out, Map.of("format", "pt"), null);
+    }
+
+    /**
+     * Qwen2-MoE (Qwen1.5-MoE-A2.7B's form): q/k/v biases, head_dim 16, every layer 8 softmax-routed experts of 32 (2 chosen,
+     * not renormalized) beside a shared expert of 64 whose output a sigmoid gate ({@code shared_expert_gate}, one row)
+     * scales; untied head.
+     */
+    private static void writeQwen2Moe(Path file) throws IOException {
+        List<SafetensorsWriter.Entry> out = new ArrayList<>();
+        int h = 64;
+        int q = 4 * 16;
+        int k = 2 * 16;
+        out.add(bf16("model.embed_tokens.weight", 1.0, 512, h));
+        for (int l = 0; l < 3; l++) {
+            String p = "model.layers." + l + ".";
+            out.add(norm(p + "input_layernorm.weight", h));
+            out.add(norm(p + "post_attention_layernorm.weight", h));
+            out.add(bf16(p + "self_attn.q_proj.weight", 1.4 / Math.sqrt(h), q, h));
+            out.add(bf16(p + "self_attn.q_proj.bias", 0.1, q));
+            out.add(bf16(p + "self_attn.k_proj.weight", 1.4 / Math.sqrt(h), k, h));
+            out.add(bf16(p + "self_attn.k_proj.bias", 0.1, k));
+            out.add(bf16(p + "self_attn.v_proj.weight", 1 / Math.sqrt(h), k, h));
+            out.add(bf16(p + "self_attn.v_proj.bias", 0.1, k));
+            out.add(bf16(p + "self_attn.o_proj.weight", 1 / Math.sqrt(q), h, q));
+            out.add(bf16(p + "mlp.gate.weight", 1 / Math.sqrt(h), 8, h));
+            for (int e = 0; e < 8; e++) {
+                mlp(out, p + "mlp.experts." + e + ".", 32, h);
+            }
+            mlp(out, p + "mlp.shared_expert.", 64, h);
+            out.add(bf16(p + "mlp.shared_expert_gate.weight", 1 / Math.sqrt(h), 1, h));
+        }
+        out.add(norm("model.norm.weight", h));
+        out.add(bf16("lm_head.weight", 0.37, 512, h));
         SafetensorsWriter.write(file, out, Map.of("format", "pt"), null);
     }
 

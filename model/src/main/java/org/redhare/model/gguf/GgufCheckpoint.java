@@ -69,9 +69,11 @@ public final class GgufCheckpoint implements Checkpoint {
             Map.entry("llama", "LlamaForCausalLM"), Map.entry("qwen2", "Qwen2ForCausalLM"), Map.entry("qwen3", "Qwen3ForCausalLM"),
             Map.entry("glm4", "Glm4ForCausalLM"), Map.entry("gemma3", "Gemma3ForCausalLM"), Map.entry("gemma2", "Gemma2ForCausalLM"),
             Map.entry("qwen3moe", "Qwen3MoeForCausalLM"), Map.entry("deepseek2", "DeepseekV3ForCausalLM"),
-            Map.entry("glm4moe", "Glm4MoeForCausalLM"));
+            Map.entry("glm4moe", "Glm4MoeForCausalLM"), Map.entry("qwen2moe", "Qwen2MoeForCausalLM"));
     /** The Hugging Face model_type of each GGUF architecture where the two names differ. */
-    private static final Map<String, String> MODEL_TYPES = Map.of("qwen3moe", "qwen3_moe", "glm4moe", "glm4_moe");
+    private static final Map<String, String> MODEL_TYPES = Map.of("qwen3moe", "qwen3_moe", "glm4moe", "glm4_moe", "qwen2moe", "qwen2_moe");
+    /** Qwen2-MoE's sigmoid gate on its shared expert's output ({@code mlp.shared_expert_gate}, one row). */
+    static final String SHARED_EXPERT_GATE = "ffn_gate_inp_shexp.weight";
     /** GLM-4.5's norm before the feed-forward, which llama.cpp's glm4moe names post_attention_norm (in glm4 a block-output norm). */
     static final String GLM_MOE_FFN_NORM = "post_attention_norm";
 
@@ -114,20 +116,29 @@ public final class GgufCheckpoint implements Checkpoint {
             Map<String, TensorRef> out = new LinkedHashMap<>();
             boolean mixtral = "llama".equals(f.getString("general.architecture", null)); // a llama file with experts is Mixtral
             boolean glmMoe = "glm4moe".equals(f.getString("general.architecture", null));
+            boolean qwen2Moe = "qwen2moe".equals(f.getString("general.architecture", null));
             for (GgufTensorInfo t : f.tensors()) {
                 if (splitExperts(f, t, mixtral, path, out)) {
                     continue;
                 }
                 Matcher gm = BLOCK.matcher(t.name());
                 String hf = glmMoe && gm.matches() && gm.group(2).equals(GLM_MOE_FFN_NORM + ".weight")
-                        ? "model.layers." + gm.group(1) + ".post_attention_layernorm.weight" : hfName(t.name(), mixtral);
+                        ? "model.layers." + gm.group(1) + ".post_attention_layernorm.weight"
+                        : gm.matches() && gm.group(2).equals(SHARED_EXPERT_GATE) ? "model.layers." + gm.group(1) + ".mlp.shared_expert_gate.weight"
+                        : hfName(t.name(), mixtral);
                 if (hf == null) {
                     continue; // tensors no architecture reads as a weight (rope_freqs goes into the config, see config())
+                }
+                if (qwen2Moe) {
+                    hf = hf.replace(".mlp.shared_experts.", ".mlp.shared_expert."); // Qwen2-MoE's one shared expert
                 }
                 long[] dims = t.dims();
                 long[] shape = new long[dims.length];
                 for (int i = 0; i < dims.length; i++) {
                     shape[i] = dims[dims.length - 1 - i];
+                }
+                if (hf.endsWith(".shared_expert_gate.weight") && shape.length == 1) {
+                    shape = new long[] {1, shape[0]}; // llama.cpp's own files may keep the gate's one row as a vector
                 }
                 out.put(hf, new TensorRef(hf, dtype(t, path), shape, f.tensorData(t), path));
             }
@@ -364,7 +375,13 @@ public final class GgufCheckpoint implements Checkpoint {
         long perExpert = need(arch + ".expert_feed_forward_length");
         c.put("moe_intermediate_size", perExpert);
         c.put("intermediate_size", file.getLong(arch + ".feed_forward_length", perExpert)); // dense layers only (none in these files)
-        c.put("norm_topk_prob", file.getBoolean(arch + ".expert_weights_norm", true));
+        boolean qwen2 = arch.equals("qwen2moe");
+        // llama.cpp renormalizes qwen3moe's router weights and never qwen2moe's, as their checkpoints do
+        c.put("norm_topk_prob", file.getBoolean(arch + ".expert_weights_norm", !qwen2));
+        if (qwen2) {
+            c.put("shared_expert_intermediate_size", file.getLong(arch + ".expert_shared_feed_forward_length",
+                    file.getLong(arch + ".feed_forward_length", perExpert)));
+        }
     }
 
     /**

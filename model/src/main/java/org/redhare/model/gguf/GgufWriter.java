@@ -333,7 +333,9 @@ public final class GgufWriter {
             String g = em.matches() ? null : name.endsWith(".mlp.gate.e_score_correction_bias") && lm.lookingAt()
                     ? "blk." + lm.group(1) + "." + GgufCheckpoint.ROUTER_BIAS
                     : glmMoe && name.endsWith(".post_attention_layernorm.weight") && lm.lookingAt()
-                    ? "blk." + lm.group(1) + "." + GgufCheckpoint.GLM_MOE_FFN_NORM + ".weight" : ggufName(name, gemma);
+                    ? "blk." + lm.group(1) + "." + GgufCheckpoint.GLM_MOE_FFN_NORM + ".weight"
+                    : name.endsWith(".mlp.shared_expert_gate.weight") && lm.lookingAt() ? "blk." + lm.group(1) + "." + GgufCheckpoint.SHARED_EXPERT_GATE
+                    : ggufName(name.replace(".mlp.shared_expert.", ".mlp.shared_experts."), gemma); // Qwen2-MoE's one shared expert
             if (g == null && !em.matches()) {
                 continue;
             }
@@ -377,7 +379,7 @@ public final class GgufWriter {
     /** Hugging Face names of one expert's matrix: Qwen's {@code mlp.experts.E.gate_proj} or Mixtral's {@code block_sparse_moe.experts.E.w1}. */
     private static final Pattern EXPERT = Pattern.compile("model\\.layers\\.(\\d+)\\.(mlp|block_sparse_moe)\\.experts\\.(\\d+)\\.(gate_proj|up_proj|down_proj|w1|w3|w2)\\.weight");
     /** A mixture's router, which llama.cpp's converter keeps in F32 whatever the other weights become. */
-    private static final Pattern ROUTER = Pattern.compile("model\\.layers\\.\\d+\\.(mlp|block_sparse_moe)\\.gate\\.weight");
+    private static final Pattern ROUTER = Pattern.compile("model\\.layers\\.\\d+\\.(mlp\\.gate|block_sparse_moe\\.gate|mlp\\.shared_expert_gate)\\.weight");
 
     /**
      * The GGUF tensor {@code g} for the Hugging Face tensor {@code t}: quantized to {@code q} where {@link QuantizingCheckpoint#quantizes}
@@ -549,8 +551,9 @@ public final class GgufWriter {
             case "gemma2" -> "gemma2";
             case "deepseek_v3", "deepseek_v2" -> "deepseek2";
             case "glm4_moe" -> "glm4moe";
-            default -> throw new ModelLoadException("GGUF conversion supports llama, mistral, mixtral, qwen2, qwen3, qwen3_moe, glm4, glm4_moe, gemma2,"
-                    + " gemma3, deepseek_v2 and deepseek_v3 models; got '"
+            case "qwen2_moe" -> "qwen2moe";
+            default -> throw new ModelLoadException("GGUF conversion supports llama, mistral, mixtral, qwen2, qwen2_moe, qwen3, qwen3_moe, glm4, glm4_moe,"
+                    + " gemma2, gemma3, deepseek_v2 and deepseek_v3 models; got '"
                     + config.modelType() + "'");
         };
     }
@@ -569,15 +572,21 @@ public final class GgufWriter {
             return;
         }
         if (!mixtral && (raw.path("decoder_sparse_step").asInt(1) != 1 || !raw.path("mlp_only_layers").isEmpty())) {
-            throw new ModelLoadException("this Qwen3-MoE model has dense layers (mlp_only_layers " + raw.path("mlp_only_layers") + ", decoder_sparse_step "
-                    + raw.path("decoder_sparse_step").asInt(1) + "), which GGUF's qwen3moe cannot describe: run it from its safetensors");
+            throw new ModelLoadException("this " + config.modelType() + " model has dense layers (mlp_only_layers " + raw.path("mlp_only_layers")
+                    + ", decoder_sparse_step " + raw.path("decoder_sparse_step").asInt(1) + "), which GGUF's " + arch + " cannot describe: run it"
+                    + " from its safetensors");
         }
         md.put(arch + ".expert_count", experts);
         md.put(arch + ".expert_used_count", raw.path("num_experts_per_tok").asInt());
         if (!mixtral) {
             md.put(arch + ".expert_feed_forward_length", raw.path("moe_intermediate_size").asInt());
-            if (!raw.path("norm_topk_prob").asBoolean(false)) {
-                md.put(arch + ".expert_weights_norm", false);
+            boolean qwen2 = arch.equals("qwen2moe");
+            boolean norm = raw.path("norm_topk_prob").asBoolean(false);
+            if (norm == qwen2) { // only where it differs from what llama.cpp does (qwen3moe renormalizes, qwen2moe does not)
+                md.put(arch + ".expert_weights_norm", norm);
+            }
+            if (qwen2 && raw.path("shared_expert_intermediate_size").isNumber()) {
+                md.put(arch + ".expert_shared_feed_forward_length", raw.get("shared_expert_intermediate_size").asInt());
             }
         }
     }
