@@ -133,7 +133,7 @@ public final class LogitsFile {
             kl = Math.max(kl, 0);
             klSum += kl;
             klMax = Math.max(klMax, kl);
-            if (argmax(ref, 0, vocab) == argmax(model, off, vocab)) {
+            if (Sampler.argmax(ref, 0, vocab) == Sampler.argmax(model, off, vocab)) {
                 top1Same++;
             }
             positions++;
@@ -158,11 +158,6 @@ public final class LogitsFile {
             return m;
         }
 
-        private static int argmax(float[] x, int off, int len) {
-            int b = 0;
-            for (int i = 1; i < len; i++) if (x[off + i] > x[off + b]) b = i;
-            return b;
-        }
     }
 
     static boolean sameTokens(int[] a, int[] b) {
