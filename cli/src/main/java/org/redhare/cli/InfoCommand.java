@@ -49,6 +49,12 @@ final class InfoCommand implements Callable<Integer> {
                 o.put("attention_heads", c.numHeads());
                 o.put("kv_heads", c.numKvHeads());
                 o.put("head_dim", c.headDim());
+                if (c.raw().path("kv_lora_rank").isNumber()) { // multi-head latent attention (DeepSeek): what the heads and the cache hold
+                    ObjectNode mla = o.putObject("latent_attention");
+                    for (String k : new String[] {"q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"}) {
+                        mla.set(k, c.raw().path(k).isNumber() ? c.raw().get(k) : com.fasterxml.jackson.databind.node.NullNode.getInstance());
+                    }
+                }
                 o.put("intermediate_size", c.intermediateSize());
                 int[] ex = experts(c);
                 if (ex != null) {
@@ -79,9 +85,17 @@ final class InfoCommand implements Callable<Integer> {
                     System.out.printf("greedy/top-k     %.1f MiB a token (the LM head's int8 screen, %.1f MiB, read instead of the head)%n",
                             s.greedyDecodeBytesPerToken() / 1048576.0, s.headScreenBytes() / 1048576.0);
                 }
-                System.out.printf("layers           %d, hidden %d, heads %d (kv %d, head dim %d), ffn %d, vocab %d%s%n", c.numLayers(),
-                        c.hiddenSize(), c.numHeads(), c.numKvHeads(), c.headDim(), c.intermediateSize(), c.vocabSize(),
-                        c.tieWordEmbeddings() ? ", tied embeddings" : "");
+                var raw = c.raw();
+                boolean mla = raw.path("kv_lora_rank").isNumber();
+                System.out.printf("layers           %d, hidden %d, heads %d (%s), ffn %d, vocab %d%s%n", c.numLayers(),
+                        c.hiddenSize(), c.numHeads(), mla ? "latent attention, below" : "kv " + c.numKvHeads() + ", head dim " + c.headDim(),
+                        c.intermediateSize(), c.vocabSize(), c.tieWordEmbeddings() ? ", tied embeddings" : "");
+                if (mla) {
+                    System.out.printf("attention        multi-head latent: keys %d + %d rotated, values %d a head; %s; cached per token: latent %d"
+                            + " + rotated key %d%n", raw.path("qk_nope_head_dim").asInt(), raw.path("qk_rope_head_dim").asInt(),
+                            raw.path("v_head_dim").asInt(), raw.path("q_lora_rank").isNumber() ? "queries through a rank-" + raw.get("q_lora_rank").asInt()
+                                    + " projection" : "plain query projection", raw.path("kv_lora_rank").asInt(), raw.path("qk_rope_head_dim").asInt());
+                }
                 int[] ex = experts(c);
                 if (ex != null) {
                     System.out.printf("experts          %d a layer, %d chosen a token, each ffn %d%s%n", ex[0], ex[1], ex[2],

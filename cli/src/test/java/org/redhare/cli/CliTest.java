@@ -261,6 +261,8 @@ class CliTest {
         r = CliRunner.run("info", "--model", ds.toString(), "--json");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("DeepseekV3ForCausalLM").contains("F8_E4M3");
+        assertThat(readJson(r.out()).path("latent_attention").path("kv_lora_rank").asInt()).isEqualTo(32);
+        assertThat(readJson(r.out()).path("latent_attention").path("q_lora_rank").asInt()).isEqualTo(48);
         r = CliRunner.run("generate", "--model", ds.toString(), "--tokens", "1,2,3", "-n", "4", "--json", "--ignore-eos");
         assertThat(r.exit()).as(r.err()).isZero();
         Path dsGguf = tmp.resolve("ds.gguf");
