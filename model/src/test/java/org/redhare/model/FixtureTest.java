@@ -143,6 +143,18 @@ class FixtureTest {
                 }
             }
             org.redhare.model.gguf.GgufWriter.write(legacy, md, tensors);
+            // a split file that lost one half of a kv_b_proj is a clear error
+            Path broken = tmp.resolve("no-v_b.gguf");
+            java.util.List<org.redhare.model.gguf.GgufWriter.Tensor> most = new java.util.ArrayList<>();
+            for (org.redhare.model.gguf.GgufTensorInfo t : f.tensors()) {
+                java.lang.foreign.MemorySegment data = f.tensorData(t);
+                if (!t.name().equals("blk.2.attn_v_b.weight")) {
+                    most.add(new org.redhare.model.gguf.GgufWriter.Tensor(t.name(), t.dims(), t.type(), seg -> seg.copyFrom(data)));
+                }
+            }
+            org.redhare.model.gguf.GgufWriter.write(broken, f.metadata(), most);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> ModelLoader.load(broken, POOL)).isInstanceOf(ModelLoadException.class)
+                    .hasMessageContaining("blk.2.attn_v_b.weight (missing)").hasMessageContaining("kv_b_proj");
         }
         check("deepseek-v3-tiny-fp8", legacy, 5e-3);
     }

@@ -93,9 +93,11 @@ public final class GgufCheckpoint implements Checkpoint {
                 TensorRef vb = tensors.remove(p + "v_b_proj.weight");
                 if (kb.shape().length != 3 || vb == null || vb.shape().length != 3 || vb.shape()[0] != kb.shape()[0]
                         || vb.shape()[2] != kb.shape()[1]) {
-                    throw new ModelLoadException(file.path() + ": " + name + " " + kb.shapeString() + " and its v_b_proj "
-                            + (vb == null ? "(missing)" : vb.shapeString()) + " should be [heads, kv_lora_rank, qk_nope_head_dim] and"
-                            + " [heads, v_head_dim, kv_lora_rank], as llama.cpp's converter splits DeepSeek's kv_b_proj");
+                    String layer = name.substring("model.layers.".length(), name.indexOf(".self_attn."));
+                    throw new ModelLoadException(file.path() + ": blk." + layer + ".attn_k_b.weight " + kb.shapeString() + " and blk." + layer
+                            + ".attn_v_b.weight " + (vb == null ? "(missing)" : vb.shapeString()) + " should be [heads, kv_lora_rank,"
+                            + " qk_nope_head_dim] and [heads, v_head_dim, kv_lora_rank] (outermost first), the two halves of DeepSeek's"
+                            + " kv_b_proj as llama.cpp's converter splits it; the file is damaged or was written by another converter");
                 }
                 long heads = kb.shape()[0], kvLora = kb.shape()[1], nope = kb.shape()[2], v = vb.shape()[1];
                 derived.put(p + "kv_b_proj.weight", new TensorRef.Info(DType.F32, new long[] {heads * (nope + v), kvLora},
