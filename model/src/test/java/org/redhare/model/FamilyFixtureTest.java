@@ -72,8 +72,26 @@ class FamilyFixtureTest {
             assertThat(f.getLong("glm4moe.expert_group_count", -1)).isEqualTo(2);
             assertThat(f.getLong("glm4moe.leading_dense_block_count", -1)).isEqualTo(1);
             assertThat(f.getLong("glm4moe.rope.dimension_count", -1)).isEqualTo(16);
+            // llama.cpp's own converter keeps the multi-token-prediction layer: counted in block_count, named by
+            // nextn_predict_layers, its tensors (a whole layer plus nextn.*) after the last; such a file runs the same model
+            java.util.Map<String, Object> md = new java.util.LinkedHashMap<>(f.metadata());
+            md.put("glm4moe.block_count", 4);
+            md.put("glm4moe.nextn_predict_layers", 1);
+            java.util.List<org.redhare.model.gguf.GgufWriter.Tensor> withMtp = new java.util.ArrayList<>();
+            for (org.redhare.model.gguf.GgufTensorInfo t : f.tensors()) {
+                java.lang.foreign.MemorySegment data = f.tensorData(t);
+                withMtp.add(new org.redhare.model.gguf.GgufWriter.Tensor(t.name(), t.dims(), t.type(), seg -> seg.copyFrom(data)));
+                if (t.name().startsWith("blk.2.")) { // the MTP layer: a copy of the last one, which must not run
+                    withMtp.add(new org.redhare.model.gguf.GgufWriter.Tensor(t.name().replace("blk.2.", "blk.3."), t.dims(), t.type(),
+                            seg -> seg.copyFrom(data)));
+                }
+            }
+            withMtp.add(new org.redhare.model.gguf.GgufWriter.Tensor("blk.3.nextn.eh_proj.weight", new long[] {128, 64},
+                    org.redhare.model.gguf.GgmlType.F32, seg -> seg.fill((byte) 0)));
+            org.redhare.model.gguf.GgufWriter.write(tmp.resolve("mtp.gguf"), md, withMtp);
         }
         check(fixture("glm4-moe-tiny"), gguf);
+        check(fixture("glm4-moe-tiny"), tmp.resolve("mtp.gguf"));
     }
 
     /**
