@@ -83,7 +83,7 @@ class FixtureTest {
      * split into attn_k_b (transposed) and attn_v_b, the latent cache as one KV head, each head's sizes in the _mla keys,
      * sigmoid gating with its bias, the routing groups, YaRN's attention factor. Read back, it matches the reference; so
      * does the same model in the layout of files written before llama.cpp ran MLA absorbed (one attn_kv_b tensor, per-head
-     * key and value lengths, as many KV heads as heads).
+     * key and value lengths, as many KV heads as heads), and in a file holding both forms (ik_llama.cpp's converter writes them).
      */
     @Test
     void deepseekConvertedToGgufMatchesReferenceInBothLayouts(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
@@ -117,8 +117,12 @@ class FixtureTest {
             md.put(a + "attention.key_length", nope + 16);
             md.put(a + "attention.value_length", v);
             java.util.List<org.redhare.model.gguf.GgufWriter.Tensor> tensors = new java.util.ArrayList<>();
+            java.util.List<org.redhare.model.gguf.GgufWriter.Tensor> halves = new java.util.ArrayList<>(); // for a file with both forms
             for (org.redhare.model.gguf.GgufTensorInfo t : f.tensors()) {
                 java.lang.foreign.MemorySegment data = f.tensorData(t);
+                if (t.name().endsWith("attn_k_b.weight") || t.name().endsWith("attn_v_b.weight")) {
+                    halves.add(new org.redhare.model.gguf.GgufWriter.Tensor(t.name(), t.dims(), t.type(), seg -> seg.copyFrom(data)));
+                }
                 if (t.name().endsWith("attn_v_b.weight")) {
                     continue;
                 }
@@ -143,6 +147,9 @@ class FixtureTest {
                 }
             }
             org.redhare.model.gguf.GgufWriter.write(legacy, md, tensors);
+            java.util.List<org.redhare.model.gguf.GgufWriter.Tensor> both = new java.util.ArrayList<>(tensors);
+            both.addAll(halves);
+            org.redhare.model.gguf.GgufWriter.write(tmp.resolve("both.gguf"), md, both);
             // a split file that lost one half of a kv_b_proj is a clear error
             Path broken = tmp.resolve("no-v_b.gguf");
             java.util.List<org.redhare.model.gguf.GgufWriter.Tensor> most = new java.util.ArrayList<>();
@@ -157,6 +164,10 @@ class FixtureTest {
                     .hasMessageContaining("blk.2.attn_v_b.weight (missing)").hasMessageContaining("kv_b_proj");
         }
         check("deepseek-v3-tiny-fp8", legacy, 5e-3);
+        check("deepseek-v3-tiny-fp8", tmp.resolve("both.gguf"), 5e-3);
+        try (var c = org.redhare.model.gguf.GgufCheckpoint.open(tmp.resolve("both.gguf"))) {
+            assertThat(c.names()).doesNotHaveDuplicates().contains("model.layers.0.self_attn.kv_b_proj.weight");
+        }
     }
 
     /**

@@ -91,6 +91,9 @@ public final class GgufCheckpoint implements Checkpoint {
                 String p = name.substring(0, name.length() - "k_b_proj.weight".length());
                 TensorRef kb = tensors.remove(name);
                 TensorRef vb = tensors.remove(p + "v_b_proj.weight");
+                if (tensors.containsKey(p + "kv_b_proj.weight")) {
+                    continue; // files with both forms (ik_llama.cpp's converter writes attn_kv_b beside the split): the whole one
+                }
                 if (kb.shape().length != 3 || vb == null || vb.shape().length != 3 || vb.shape()[0] != kb.shape()[0]
                         || vb.shape()[2] != kb.shape()[1]) {
                     String layer = name.substring("model.layers.".length(), name.indexOf(".self_attn."));
