@@ -66,10 +66,13 @@ public final class QuantizingCheckpoint implements Checkpoint {
 
     /**
      * Whether online quantization to {@code q} turns this tensor into {@code q}: 2-D BF16/F16/F32 {@code *.weight}
-     * tensors other than the token embedding and MoE router gates, with rows {@link Quantization#storedAs} takes.
+     * tensors with rows {@link Quantization#storedAs} takes, other than the token embedding, MoE router gates (Qwen2-MoE's
+     * one-row shared-expert gate too), and DeepSeek's {@code kv_b_proj}, which the latent attention widens to floats at
+     * load whatever it is stored as: quantizing it would only lose accuracy.
      */
     public static boolean quantizes(TensorRef t, Quantization q) {
-        if (q == Quantization.NONE || t.name().equals(EMBED) || t.name().endsWith(".gate.weight")) {
+        if (q == Quantization.NONE || t.name().equals(EMBED) || t.name().endsWith(".gate.weight")
+                || t.name().endsWith(".shared_expert_gate.weight") || t.name().endsWith(".self_attn.kv_b_proj.weight")) {
             return false;
         }
         boolean floats = t.dtype() == DType.BF16 || t.dtype() == DType.F16 || t.dtype() == DType.F32;

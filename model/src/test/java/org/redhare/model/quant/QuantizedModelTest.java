@@ -167,6 +167,21 @@ class QuantizedModelTest {
         assertThat(relativeError(fromFile, atLoad)).as("%s %s", fixture, q).isLessThan(1e-5);
     }
 
+    /** What online quantization leaves as stored: the embedding, routers and gates, and DeepSeek's kv_b_proj (widened to floats at load anyway). */
+    @Test
+    void quantizationKeepsEmbeddingsRoutersAndTheLatentExpansion() {
+        java.util.function.Function<String, TensorRef> matrix = n -> new TensorRef(n, DType.BF16, new long[] {64, 64},
+                java.lang.foreign.MemorySegment.ofArray(new short[64 * 64]), Path.of("x"));
+        for (String kept : List.of("model.embed_tokens.weight", "model.layers.1.mlp.gate.weight", "model.layers.1.mlp.shared_expert_gate.weight",
+                "model.layers.0.self_attn.kv_b_proj.weight")) {
+            assertThat(QuantizingCheckpoint.quantizes(matrix.apply(kept), Quantization.Q8_0)).as(kept).isFalse();
+        }
+        for (String quantized : List.of("model.layers.0.self_attn.q_b_proj.weight", "model.layers.0.self_attn.kv_a_proj_with_mqa.weight",
+                "model.layers.1.mlp.shared_expert.gate_proj.weight", "lm_head.weight")) {
+            assertThat(QuantizingCheckpoint.quantizes(matrix.apply(quantized), Quantization.Q8_0)).as(quantized).isTrue();
+        }
+    }
+
     /**
      * Both DeepSeek forms written to GGUF in their own float type (BF16) run as the safetensors do: V3's
      * (q LoRA, sigmoid routing with its bias and groups) and V2-Lite's (a plain q projection, softmax routing, no
