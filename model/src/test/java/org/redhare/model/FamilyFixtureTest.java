@@ -79,11 +79,9 @@ class FamilyFixtureTest {
             md.put("glm4moe.nextn_predict_layers", 1);
             java.util.List<org.redhare.model.gguf.GgufWriter.Tensor> withMtp = new java.util.ArrayList<>();
             for (org.redhare.model.gguf.GgufTensorInfo t : f.tensors()) {
-                java.lang.foreign.MemorySegment data = f.tensorData(t);
-                withMtp.add(new org.redhare.model.gguf.GgufWriter.Tensor(t.name(), t.dims(), t.type(), seg -> seg.copyFrom(data)));
+                withMtp.add(FixtureTest.copy(f, t, t.name()));
                 if (t.name().startsWith("blk.2.")) { // the MTP layer: a copy of the last one, which must not run
-                    withMtp.add(new org.redhare.model.gguf.GgufWriter.Tensor(t.name().replace("blk.2.", "blk.3."), t.dims(), t.type(),
-                            seg -> seg.copyFrom(data)));
+                    withMtp.add(FixtureTest.copy(f, t, t.name().replace("blk.2.", "blk.3.")));
                 }
             }
             withMtp.add(new org.redhare.model.gguf.GgufWriter.Tensor("blk.3.nextn.eh_proj.weight", new long[] {128, 64},
@@ -228,11 +226,7 @@ class FamilyFixtureTest {
 
     /** The fixture's weights as one GGUF file under {@code tmp}, as llama.cpp's converter lays its architecture out. */
     static Path toGguf(Path dir, Path tmp) throws Exception {
-        Path gguf = tmp.resolve(dir.getFileName() + ".gguf");
-        try (var c = org.redhare.model.safetensors.SafetensorsCheckpoint.open(dir)) {
-            org.redhare.model.gguf.GgufWriter.convert(c, ModelConfig.load(dir), org.redhare.model.quant.Quantization.NONE, gguf, (d, t) -> {});
-        }
-        return gguf;
+        return FixtureTest.toGguf(dir, tmp.resolve(dir.getFileName() + ".gguf"));
     }
 
     static void check(Path fixtureDir, Path modelPath) throws Exception {

@@ -52,10 +52,7 @@ class FixtureTest {
     @ValueSource(strings = {"llama-tiny", "qwen2-tiny", "qwen3-tiny", "mixtral-tiny", "qwen3-moe-tiny"})
     void convertedToGgufMatchesReference(String fixture, @org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         Path dir = SharedFiles.require("fixtures/" + fixture);
-        Path gguf = tmp.resolve(fixture + ".gguf");
-        try (var c = org.redhare.model.safetensors.SafetensorsCheckpoint.open(dir)) {
-            org.redhare.model.gguf.GgufWriter.convert(c, ModelConfig.load(dir), org.redhare.model.quant.Quantization.NONE, gguf, (d, t) -> {});
-        }
+        Path gguf = toGguf(dir, tmp.resolve(fixture + ".gguf"));
         try (CausalLM model = ModelLoader.load(gguf, POOL)) {
             boolean llama3 = fixture.equals("llama-tiny");
             assertThat(model.config().ropeInterleaved()).isEqualTo(llama3 || fixture.equals("mixtral-tiny"));
@@ -88,10 +85,7 @@ class FixtureTest {
     @Test
     void deepseekConvertedToGgufMatchesReferenceInBothLayouts(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         Path dir = SharedFiles.require("fixtures/deepseek-v3-tiny-fp8");
-        Path split = tmp.resolve("split.gguf");
-        try (var c = org.redhare.model.safetensors.SafetensorsCheckpoint.open(dir)) {
-            org.redhare.model.gguf.GgufWriter.convert(c, ModelConfig.load(dir), org.redhare.model.quant.Quantization.NONE, split, (d, t) -> {});
-        }
+        Path split = toGguf(dir, tmp.resolve("split.gguf"));
         check("deepseek-v3-tiny-fp8", split, 5e-3);
         Path legacy = tmp.resolve("kv_b.gguf");
         int heads = 4, nope = 32, v = 32, kvLora = 128;
@@ -121,7 +115,7 @@ class FixtureTest {
             for (org.redhare.model.gguf.GgufTensorInfo t : f.tensors()) {
                 java.lang.foreign.MemorySegment data = f.tensorData(t);
                 if (t.name().endsWith("attn_k_b.weight") || t.name().endsWith("attn_v_b.weight")) {
-                    halves.add(new org.redhare.model.gguf.GgufWriter.Tensor(t.name(), t.dims(), t.type(), seg -> seg.copyFrom(data)));
+                    halves.add(copy(f, t, t.name()));
                 }
                 if (t.name().endsWith("attn_v_b.weight")) {
                     continue;
@@ -143,7 +137,7 @@ class FixtureTest {
                                 }
                             }));
                 } else {
-                    tensors.add(new org.redhare.model.gguf.GgufWriter.Tensor(t.name(), t.dims(), t.type(), seg -> seg.copyFrom(data)));
+                    tensors.add(copy(f, t, t.name()));
                 }
             }
             org.redhare.model.gguf.GgufWriter.write(legacy, md, tensors);
@@ -154,9 +148,8 @@ class FixtureTest {
             Path broken = tmp.resolve("no-v_b.gguf");
             java.util.List<org.redhare.model.gguf.GgufWriter.Tensor> most = new java.util.ArrayList<>();
             for (org.redhare.model.gguf.GgufTensorInfo t : f.tensors()) {
-                java.lang.foreign.MemorySegment data = f.tensorData(t);
                 if (!t.name().equals("blk.2.attn_v_b.weight")) {
-                    most.add(new org.redhare.model.gguf.GgufWriter.Tensor(t.name(), t.dims(), t.type(), seg -> seg.copyFrom(data)));
+                    most.add(copy(f, t, t.name()));
                 }
             }
             org.redhare.model.gguf.GgufWriter.write(broken, f.metadata(), most);
@@ -177,10 +170,7 @@ class FixtureTest {
     @Test
     void mixtralWithOneTensorPerExpertReadsAsTheStackedFile(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         Path dir = SharedFiles.require("fixtures/mixtral-tiny");
-        Path stacked = tmp.resolve("stacked.gguf");
-        try (var c = org.redhare.model.safetensors.SafetensorsCheckpoint.open(dir)) {
-            org.redhare.model.gguf.GgufWriter.convert(c, ModelConfig.load(dir), org.redhare.model.quant.Quantization.NONE, stacked, (d, t) -> {});
-        }
+        Path stacked = toGguf(dir, tmp.resolve("stacked.gguf"));
         Path legacy = tmp.resolve("per-expert.gguf");
         Path flat = tmp.resolve("flat.gguf");
         try (org.redhare.model.gguf.GgufFile f = org.redhare.model.gguf.GgufFile.open(stacked)) {
@@ -199,8 +189,7 @@ class FixtureTest {
                     flattened.add(new org.redhare.model.gguf.GgufWriter.Tensor(t.name(), new long[] {t.dim(0), t.dim(1) * t.dim(2)}, t.type(),
                             seg -> seg.copyFrom(data)));
                 } else {
-                    org.redhare.model.gguf.GgufWriter.Tensor same = new org.redhare.model.gguf.GgufWriter.Tensor(t.name(), t.dims(), t.type(),
-                            seg -> seg.copyFrom(data));
+                    org.redhare.model.gguf.GgufWriter.Tensor same = copy(f, t, t.name());
                     perExpert.add(same);
                     flattened.add(same);
                 }
@@ -211,6 +200,20 @@ class FixtureTest {
         check("mixtral-tiny", legacy, 2e-3);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> ModelLoader.load(flat, POOL)).isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("blk.0.ffn_gate_exps.weight").hasMessageContaining("stacked as [experts, rows, cols]");
+    }
+
+    /** The checkpoint at {@code dir} converted to a GGUF file of its own float types at {@code out}. */
+    static Path toGguf(Path dir, Path out) throws Exception {
+        try (var c = org.redhare.model.safetensors.SafetensorsCheckpoint.open(dir)) {
+            org.redhare.model.gguf.GgufWriter.convert(c, ModelConfig.load(dir), org.redhare.model.quant.Quantization.NONE, out, (d, t) -> {});
+        }
+        return out;
+    }
+
+    /** Tensor {@code t} of {@code f} as it is, under {@code name}, for a file a test writes from another's tensors. */
+    static org.redhare.model.gguf.GgufWriter.Tensor copy(org.redhare.model.gguf.GgufFile f, org.redhare.model.gguf.GgufTensorInfo t, String name) {
+        java.lang.foreign.MemorySegment data = f.tensorData(t);
+        return new org.redhare.model.gguf.GgufWriter.Tensor(name, t.dims(), t.type(), seg -> seg.copyFrom(data));
     }
 
     void check(String fixture, double tolerance) throws Exception {

@@ -71,15 +71,7 @@ final class FixtureWeights {
         out.add(bf16("model.embed_tokens.weight", 1.0, vocab, h));
         for (int l = 0; l < (moe ? layers + 1 : layers); l++) { // GLM-4.5 ships a multi-token-prediction layer past the last
             String p = "model.layers." + l + ".";
-            out.add(norm(p + "input_layernorm.weight", h));
-            out.add(norm(p + "post_attention_layernorm.weight", h));
-            out.add(bf16(p + "self_attn.q_proj.weight", 1.4 / Math.sqrt(h), q, h));
-            out.add(bf16(p + "self_attn.q_proj.bias", 0.1, q));
-            out.add(bf16(p + "self_attn.k_proj.weight", 1.4 / Math.sqrt(h), k, h));
-            out.add(bf16(p + "self_attn.k_proj.bias", 0.1, k));
-            out.add(bf16(p + "self_attn.v_proj.weight", 1 / Math.sqrt(h), k, h));
-            out.add(bf16(p + "self_attn.v_proj.bias", 0.1, k));
-            out.add(bf16(p + "self_attn.o_proj.weight", 1 / Math.sqrt(q), h, q));
+            normsAndBiasedAttention(out, p, h, q, k);
             if (!moe) {
                 out.add(norm(p + "post_self_attn_layernorm.weight", h));
                 out.add(norm(p + "post_mlp_layernorm.weight", h));
@@ -150,15 +142,7 @@ final class FixtureWeights {
         out.add(bf16("model.embed_tokens.weight", 1.0, 512, h));
         for (int l = 0; l < 3; l++) {
             String p = "model.layers." + l + ".";
-            out.add(norm(p + "input_layernorm.weight", h));
-            out.add(norm(p + "post_attention_layernorm.weight", h));
-            out.add(bf16(p + "self_attn.q_proj.weight", 1.4 / Math.sqrt(h), q, h));
-            out.add(bf16(p + "self_attn.q_proj.bias", 0.1, q));
-            out.add(bf16(p + "self_attn.k_proj.weight", 1.4 / Math.sqrt(h), k, h));
-            out.add(bf16(p + "self_attn.k_proj.bias", 0.1, k));
-            out.add(bf16(p + "self_attn.v_proj.weight", 1 / Math.sqrt(h), k, h));
-            out.add(bf16(p + "self_attn.v_proj.bias", 0.1, k));
-            out.add(bf16(p + "self_attn.o_proj.weight", 1 / Math.sqrt(q), h, q));
+            normsAndBiasedAttention(out, p, h, q, k);
             out.add(bf16(p + "mlp.gate.weight", 1 / Math.sqrt(h), 8, h));
             for (int e = 0; e < 8; e++) {
                 mlp(out, p + "mlp.experts." + e + ".", 32, h);
@@ -169,6 +153,19 @@ final class FixtureWeights {
         out.add(norm("model.norm.weight", h));
         out.add(bf16("lm_head.weight", 0.37, 512, h));
         SafetensorsWriter.write(file, out, Map.of("format", "pt"), null);
+    }
+
+    /** A layer's two norms, then q/k/v projections with biases and the output projection (GLM-4, GLM-4.5, Qwen2-MoE). */
+    private static void normsAndBiasedAttention(List<SafetensorsWriter.Entry> out, String p, int h, int q, int k) {
+        out.add(norm(p + "input_layernorm.weight", h));
+        out.add(norm(p + "post_attention_layernorm.weight", h));
+        out.add(bf16(p + "self_attn.q_proj.weight", 1.4 / Math.sqrt(h), q, h));
+        out.add(bf16(p + "self_attn.q_proj.bias", 0.1, q));
+        out.add(bf16(p + "self_attn.k_proj.weight", 1.4 / Math.sqrt(h), k, h));
+        out.add(bf16(p + "self_attn.k_proj.bias", 0.1, k));
+        out.add(bf16(p + "self_attn.v_proj.weight", 1 / Math.sqrt(h), k, h));
+        out.add(bf16(p + "self_attn.v_proj.bias", 0.1, k));
+        out.add(bf16(p + "self_attn.o_proj.weight", 1 / Math.sqrt(q), h, q));
     }
 
     private static void mlp(List<SafetensorsWriter.Entry> out, String p, int inter, int h) {
