@@ -53,7 +53,7 @@ import numpy as np
 
 sys.dont_write_bytecode = True     # leave no __pycache__ next to the scripts
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reference_common import (MIN_MARGIN, attention, case_line, case_record,  # noqa: E402
+from reference_common import (MIN_MARGIN, attention, biased_attention_params, biased_attention_shapes, case_line, case_record,  # noqa: E402
                               check_bf16_widening, check_causality, check_rope_common, check_tensor_shapes,
                               draw_prompt, greedy, make_and_write_cases, model_tensor_shapes,
                               parse_args_and_config, read_safetensors, reference_info, rms_norm, rope_inv_freq,
@@ -198,13 +198,7 @@ def layer_shapes(cfg, l):
     shapes = {
         pre + "input_layernorm.weight": [H],
         pre + "post_attention_layernorm.weight": [H],
-        pre + "self_attn.q_proj.weight": [nh * hd, H],
-        pre + "self_attn.q_proj.bias": [nh * hd],
-        pre + "self_attn.k_proj.weight": [nkv * hd, H],
-        pre + "self_attn.k_proj.bias": [nkv * hd],
-        pre + "self_attn.v_proj.weight": [nkv * hd, H],
-        pre + "self_attn.v_proj.bias": [nkv * hd],
-        pre + "self_attn.o_proj.weight": [H, nh * hd],
+        **biased_attention_shapes(pre, H, nh, nkv, hd),
     }
     if is_sparse(cfg, l):
         shapes[pre + "mlp.gate.weight"] = [E, H]
@@ -232,10 +226,7 @@ def layer_params(f, cfg, l, pre):
     p = {
         "in_norm": f[pre + "input_layernorm.weight"],
         "post_attn_norm": f[pre + "post_attention_layernorm.weight"],
-        "q_w": f[pre + "self_attn.q_proj.weight"], "q_b": f[pre + "self_attn.q_proj.bias"],
-        "k_w": f[pre + "self_attn.k_proj.weight"], "k_b": f[pre + "self_attn.k_proj.bias"],
-        "v_w": f[pre + "self_attn.v_proj.weight"], "v_b": f[pre + "self_attn.v_proj.bias"],
-        "o_w": f[pre + "self_attn.o_proj.weight"],
+        **biased_attention_params(f, pre),
     }
     if is_sparse(cfg, l):
         p["router_w"] = f[pre + "mlp.gate.weight"]

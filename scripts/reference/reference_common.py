@@ -362,3 +362,26 @@ def write_cases_json(out, doc):
     with open(os.path.join(out, "reference", "cases.json"), "w") as f:
         json.dump(doc, f, indent=1)
         f.write("\n")
+
+
+def biased_attention_shapes(pre, H, nh, nkv, hd):
+    """The q/k/v projections with biases and the output projection without (GLM-4, GLM-4.5, Qwen2-MoE): name -> shape."""
+    return {
+        pre + "self_attn.q_proj.weight": [nh * hd, H],
+        pre + "self_attn.q_proj.bias": [nh * hd],
+        pre + "self_attn.k_proj.weight": [nkv * hd, H],
+        pre + "self_attn.k_proj.bias": [nkv * hd],
+        pre + "self_attn.v_proj.weight": [nkv * hd, H],
+        pre + "self_attn.v_proj.bias": [nkv * hd],
+        pre + "self_attn.o_proj.weight": [H, nh * hd],
+    }
+
+
+def biased_attention_params(f, pre):
+    """Those tensors from the file f, under the names the layer functions read."""
+    return {
+        "q_w": f[pre + "self_attn.q_proj.weight"], "q_b": f[pre + "self_attn.q_proj.bias"],
+        "k_w": f[pre + "self_attn.k_proj.weight"], "k_b": f[pre + "self_attn.k_proj.bias"],
+        "v_w": f[pre + "self_attn.v_proj.weight"], "v_b": f[pre + "self_attn.v_proj.bias"],
+        "o_w": f[pre + "self_attn.o_proj.weight"],
+    }
