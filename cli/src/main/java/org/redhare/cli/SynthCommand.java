@@ -57,39 +57,10 @@ final class SynthCommand implements Callable<Integer> {
             case "fp8" -> DType.F8_E4M3;
             default -> throw CliException.usage("--dtype must be bf16, f16, f32, fp8, q8_0, q4_0, q4_k or q6_k, got '" + dtype + "'");
         };
-        SyntheticModel.Shape s = null;
-        SyntheticModel.DeepseekShape ds = null;
-        SyntheticModel.MoeShape moe = null;
-        try {
-            if (arch.equals("deepseek-v3")) {
-                ds = SyntheticModel.deepseekShape(shape);
-            } else if (arch.equals("qwen3-moe")) {
-                moe = SyntheticModel.moeShape(shape);
-            } else {
-                s = SyntheticModel.withArch(SyntheticModel.shape(shape), arch);
-            }
-        } catch (IllegalArgumentException e) {
-            throw CliException.usage(e.getMessage());
-        }
-        if (tokenizer != null && !Files.isRegularFile(tokenizer.resolve("tokenizer.json"))) {
-            throw CliException.usage("--tokenizer " + tokenizer + " has no tokenizer.json");
-        }
-        if (tokenizer != null && s != null) {
-            // the embedding must cover every id the tokenizer can produce
-            s = SyntheticModel.withVocabAtLeast(s, TextCodec.require(tokenizer, "--tokenizer").text().tokenizer().vocabSize());
-        }
-        if (tokenizer != null && moe != null) {
-            moe = SyntheticModel.withVocabAtLeast(moe, TextCodec.require(tokenizer, "--tokenizer").text().tokenizer().vocabSize());
-        }
+        Shapes shapes = shapes();
         long t0 = System.nanoTime();
         java.util.function.BiConsumer<Long, Long> bar = (done, total) -> Progress.bar("writing " + out.getFileName(), done, total);
-        if (ds != null) {
-            SyntheticModel.write(ds, d, out, seed, bar);
-        } else if (moe != null) {
-            SyntheticModel.write(moe, d, out, seed, bar);
-        } else {
-            SyntheticModel.write(s, d, out, seed, bar);
-        }
+        shapes.write(d, out, seed, bar);
         if (tokenizer != null) {
             for (String f : new String[] {"tokenizer.json", "tokenizer_config.json"}) {
                 Path src = tokenizer.resolve(f);
@@ -102,48 +73,54 @@ final class SynthCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The shape --arch and --shape name: exactly one of the three is set. */
+    private record Shapes(SyntheticModel.Shape dense, SyntheticModel.MoeShape moe, SyntheticModel.DeepseekShape deepseek) {
+        void write(DType dtype, Path out, long seed, java.util.function.BiConsumer<Long, Long> progress) throws java.io.IOException {
+            if (deepseek != null) {
+                SyntheticModel.write(deepseek, dtype, out, seed, progress);
+            } else if (moe != null) {
+                SyntheticModel.write(moe, dtype, out, seed, progress);
+            } else {
+                SyntheticModel.write(dense, dtype, out, seed, progress);
+            }
+        }
+    }
+
+    /** The named shape, its embedding grown to cover every id --tokenizer can produce (the DeepSeek shapes have DeepSeek's). */
+    private Shapes shapes() {
+        Shapes shapes;
+        try {
+            shapes = switch (arch) {
+                case "deepseek-v3" -> new Shapes(null, null, SyntheticModel.deepseekShape(shape));
+                case "qwen3-moe" -> new Shapes(null, SyntheticModel.moeShape(shape), null);
+                default -> new Shapes(SyntheticModel.withArch(SyntheticModel.shape(shape), arch), null, null);
+            };
+        } catch (IllegalArgumentException e) {
+            throw CliException.usage(e.getMessage());
+        }
+        if (tokenizer == null) {
+            return shapes;
+        }
+        if (!Files.isRegularFile(tokenizer.resolve("tokenizer.json"))) {
+            throw CliException.usage("--tokenizer " + tokenizer + " has no tokenizer.json");
+        }
+        int v = TextCodec.require(tokenizer, "--tokenizer").text().tokenizer().vocabSize();
+        return new Shapes(shapes.dense() == null ? null : SyntheticModel.withVocabAtLeast(shapes.dense(), v),
+                shapes.moe() == null ? null : SyntheticModel.withVocabAtLeast(shapes.moe(), v), shapes.deepseek());
+    }
+
     /** A BF16 synth checkpoint in a temporary directory, converted to a GGUF file at --out. */
     private int writeGguf(Quantization q) throws Exception {
         if (arch.equals("glm4")) {
             throw CliException.usage("--dtype " + q + " writes GGUF, which synth supports for --arch qwen2, qwen3, llama, gemma3, qwen3-moe or"
                     + " deepseek-v3, got '" + arch + "'");
         }
-        SyntheticModel.Shape s = null;
-        SyntheticModel.MoeShape moe = null;
-        SyntheticModel.DeepseekShape ds = null;
-        try {
-            if (arch.equals("deepseek-v3")) {
-                ds = SyntheticModel.deepseekShape(shape);
-            } else if (arch.equals("qwen3-moe")) {
-                moe = SyntheticModel.moeShape(shape);
-            } else {
-                s = SyntheticModel.withArch(SyntheticModel.shape(shape), arch);
-            }
-        } catch (IllegalArgumentException e) {
-            throw CliException.usage(e.getMessage());
-        }
-        if (tokenizer != null && !Files.isRegularFile(tokenizer.resolve("tokenizer.json"))) {
-            throw CliException.usage("--tokenizer " + tokenizer + " has no tokenizer.json");
-        }
-        if (tokenizer != null) {
-            int v = TextCodec.require(tokenizer, "--tokenizer").text().tokenizer().vocabSize();
-            if (s != null) {
-                s = SyntheticModel.withVocabAtLeast(s, v);
-            } else if (moe != null) {
-                moe = SyntheticModel.withVocabAtLeast(moe, v);
-            }
-        }
+        Shapes shapes = shapes();
         long t0 = System.nanoTime();
         Path tmp = Files.createTempDirectory("redhare-synth-");
         try {
             java.util.function.BiConsumer<Long, Long> bar = (done, total) -> Progress.bar("writing bf16 weights", done, total);
-            if (ds != null) {
-                SyntheticModel.write(ds, DType.BF16, tmp, seed, bar);
-            } else if (moe != null) {
-                SyntheticModel.write(moe, DType.BF16, tmp, seed, bar);
-            } else {
-                SyntheticModel.write(s, DType.BF16, tmp, seed, bar);
-            }
+            shapes.write(DType.BF16, tmp, seed, bar);
             ModelConfig config = ModelConfig.load(tmp);
             try (SafetensorsCheckpoint c = SafetensorsCheckpoint.open(tmp)) {
                 GgufWriter.convert(c, config, q, GgufVocabularyOption.of(tokenizer, config.vocabSize()), out,
