@@ -54,11 +54,12 @@ import numpy as np
 
 sys.dont_write_bytecode = True     # leave no __pycache__ next to the scripts
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reference_common import (MIN_MARGIN, attention, biased_attention_params, biased_attention_shapes, case_line, case_record,  # noqa: E402
+from reference_common import (MIN_MARGIN, attention, biased_attention_params, biased_attention_shapes,  # noqa: E402
+                              case_line, case_record, rope_half, routed_experts, sigmoid, swiglu,
                               check_bf16_widening, check_causality, check_rope_common, check_tensor_shapes,
                               draw_prompt, greedy, make_and_write_cases, model_tensor_shapes,
                               parse_args_and_config, read_safetensors, reference_info, rms_norm, rope_inv_freq,
-                              silu, structured, weights_info, write_cases_json)
+                              structured, weights_info, write_cases_json)
 
 MIN_ROUTER_GAP = 1e-3
 MAX_DRAWS = 400
@@ -68,29 +69,10 @@ MAX_DRAWS = 400
 # The model (float64)
 # ----------------------------------------------------------------------------------------------------------
 
-def sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
 
 
-def apply_rope(x, positions, cfg):
-    """x: [n_heads, n_tokens, head_dim]. Half-split (gpt-neox) layout on the first rotary_dim dims: dim i and
-    dim i + rotary_dim/2 form a pair rotated by positions * inv_freq[i]; the remaining head dims pass through."""
-    rotary_dim, inv_freq = rope_inv_freq(cfg)
-    half = rotary_dim // 2
-    ang = positions.astype(np.float64)[:, None] * inv_freq[None, :]   # [n_tokens, half]
-    c = np.cos(ang)[None, :, :]
-    s = np.sin(ang)[None, :, :]
-    out = x.copy()
-    lo = x[..., 0:half]
-    hi = x[..., half:rotary_dim]
-    out[..., 0:half] = lo * c - hi * s
-    out[..., half:rotary_dim] = hi * c + lo * s
-    return out
 
 
-def swiglu(h, m):
-    """m: dict with gate [I, H], up [I, H], down [H, I]."""
-    return (silu(h @ m["gate"].T) * (h @ m["up"].T)) @ m["down"].T
 
 
 def route(h, p, cfg):
@@ -127,13 +109,7 @@ def route(h, p, cfg):
 
 def moe(h, p, cfg, trace=None):
     chosen, w, info = route(h, p, cfg)
-    out = np.zeros_like(h)
-    for e in range(cfg["n_routed_experts"]):
-        tok, slot = np.nonzero(chosen == e)
-        if tok.size == 0:
-            continue
-        y = swiglu(h[tok], p["experts"][e]) * w[tok, slot][:, None]
-        np.add.at(out, tok, y)
+    out = routed_experts(h, chosen, w, p["experts"])
     out = out + swiglu(h, p["shared"])
     if trace is not None:
         trace.append({"chosen": chosen, "weights": w, **info})
@@ -146,7 +122,7 @@ def final_hidden(ids, W, cfg, trace=None):
     positions = np.arange(len(ids))
     x = W["embed"][ids]
     for l, p in enumerate(W["layers"]):
-        x = x + attention(rms_norm(x, p["in_norm"], eps), p, cfg, positions, apply_rope, cfg["use_qk_norm"])
+        x = x + attention(rms_norm(x, p["in_norm"], eps), p, cfg, positions, rope_half, cfg["use_qk_norm"])
         h = rms_norm(x, p["post_attn_norm"], eps)
         if l < cfg["first_k_dense_replace"]:
             x = x + swiglu(h, p["dense"])
@@ -233,7 +209,7 @@ def check_rope(cfg):
     half = rotary_dim // 2
     assert half == 8
     # inv_freq, position 0, pass-through dims, norm of each half-split pair (i, i+8), relative position
-    x, pos, y = check_rope_common(cfg, apply_rope, slice(0, half), slice(half, rotary_dim))
+    x, pos, y = check_rope_common(cfg, rope_half, slice(0, half), slice(half, rotary_dim))
     # the same thing written the way HF writes it: cos/sin = cat(freqs, freqs), x*cos + rotate_half(x)*sin
     ang = pos[:, None] * inv_freq[None, :]
     emb = np.concatenate([ang, ang], axis=-1)
@@ -246,7 +222,7 @@ def check_rope(cfg):
     e = np.zeros((1, 4, hd))
     e[0, :, 0] = 1.0
     e[0, :, 1] = 1.0
-    y = apply_rope(e, np.arange(4), cfg)
+    y = rope_half(e, np.arange(4), cfg)
     for p in range(4):
         a = p * inv_freq[1]
         assert abs(y[0, p, 0] - math.cos(p)) < 1e-15 and abs(y[0, p, 8] - math.sin(p)) < 1e-15
@@ -256,7 +232,7 @@ def check_rope(cfg):
     # e_8 (second member of pair 0) at position p -> (-sin p, cos p) in dims (0, 8)
     e = np.zeros((1, 4, hd))
     e[0, :, 8] = 1.0
-    y = apply_rope(e, np.arange(4), cfg)
+    y = rope_half(e, np.arange(4), cfg)
     for p in range(4):
         assert abs(y[0, p, 0] + math.sin(p)) < 1e-15 and abs(y[0, p, 8] - math.cos(p)) < 1e-15
 

@@ -53,11 +53,12 @@ import numpy as np
 
 sys.dont_write_bytecode = True     # leave no __pycache__ next to the scripts
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reference_common import (MIN_MARGIN, attention, biased_attention_params, biased_attention_shapes, case_line, case_record,  # noqa: E402
+from reference_common import (MIN_MARGIN, attention, biased_attention_params, biased_attention_shapes,  # noqa: E402
+                              case_line, case_record, rope_half, routed_experts, sigmoid, swiglu,
                               check_bf16_widening, check_causality, check_rope_common, check_tensor_shapes,
                               draw_prompt, greedy, make_and_write_cases, model_tensor_shapes,
                               parse_args_and_config, read_safetensors, reference_info, rms_norm, rope_inv_freq,
-                              silu, structured, weights_info, write_cases_json)
+                              structured, weights_info, write_cases_json)
 
 MIN_ROUTER_GAP = 1e-3
 MAX_DRAWS = 400
@@ -105,8 +106,6 @@ def is_sparse(cfg, l):
 # The model (float64)
 # ----------------------------------------------------------------------------------------------------------
 
-def sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 def softmax(x):
@@ -114,25 +113,8 @@ def softmax(x):
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def apply_rope(x, positions, cfg):
-    """x: [n_heads, n_tokens, head_dim]. Half-split (gpt-neox / rotate_half) layout over the whole head: dim i and
-    dim i + head_dim/2 form a pair rotated by positions * inv_freq[i]."""
-    rotary_dim, inv_freq = rope_inv_freq(cfg)
-    half = rotary_dim // 2
-    ang = np.asarray(positions, dtype=np.float64)[:, None] * inv_freq[None, :]   # [n_tokens, half]
-    c = np.cos(ang)[None, :, :]
-    s = np.sin(ang)[None, :, :]
-    out = x.copy()
-    lo = x[..., 0:half]
-    hi = x[..., half:rotary_dim]
-    out[..., 0:half] = lo * c - hi * s
-    out[..., half:rotary_dim] = hi * c + lo * s
-    return out
 
 
-def swiglu(h, m):
-    """m: dict with gate [I, H], up [I, H], down [H, I]."""
-    return (silu(h @ m["gate"].T) * (h @ m["up"].T)) @ m["down"].T
 
 
 def route(h, p, cfg):
@@ -153,13 +135,7 @@ def route(h, p, cfg):
 
 def moe(h, p, cfg, trace=None):
     chosen, w, info = route(h, p, cfg)
-    out = np.zeros_like(h)
-    for e in range(cfg["num_experts"]):
-        tok, slot = np.nonzero(chosen == e)
-        if tok.size == 0:
-            continue
-        y = swiglu(h[tok], p["experts"][e]) * w[tok, slot][:, None]
-        np.add.at(out, tok, y)
+    out = routed_experts(h, chosen, w, p["experts"])
     sg = sigmoid(h @ p["shared_gate"].T)                           # [n, 1]
     out = out + sg * swiglu(h, p["shared"])
     if trace is not None:
@@ -173,7 +149,7 @@ def final_hidden(ids, W, cfg, trace=None):
     positions = np.arange(len(ids))
     x = W["embed"][ids]
     for l, p in enumerate(W["layers"]):
-        x = x + attention(rms_norm(x, p["in_norm"], eps), p, cfg, positions, apply_rope, False)
+        x = x + attention(rms_norm(x, p["in_norm"], eps), p, cfg, positions, rope_half, False)
         h = rms_norm(x, p["post_attn_norm"], eps)
         if is_sparse(cfg, l):
             x = x + moe(h, p, cfg, trace)
@@ -270,10 +246,10 @@ def check_rope(cfg):
     # the layout checks of the common helper (which pins theta 10000 and a 16-dim rotary part): position 0,
     # norm of each pair (i, i + 8), relative position
     assert hd == 16
-    x, pos, y = check_rope_common(dict(cfg, rope_theta=10000.0), apply_rope, slice(0, half), slice(half, hd))
+    x, pos, y = check_rope_common(dict(cfg, rope_theta=10000.0), rope_half, slice(0, half), slice(half, hd))
     # at the config's theta: the same thing written the way HF writes it, cos/sin = cat(freqs, freqs),
     # x*cos + rotate_half(x)*sin
-    y = apply_rope(x, pos, cfg)
+    y = rope_half(x, pos, cfg)
     ang = pos[:, None] * inv_freq[None, :]
     emb = np.concatenate([ang, ang], axis=-1)
     rot = np.concatenate([-x[..., half:], x[..., :half]], axis=-1)
@@ -283,8 +259,8 @@ def check_rope(cfg):
     e[0, :, 0] = 1.0
     e2 = np.zeros((1, 4, hd))
     e2[0, :, half] = 1.0
-    ya = apply_rope(e, np.arange(4), cfg)
-    yb = apply_rope(e2, np.arange(4), cfg)
+    ya = rope_half(e, np.arange(4), cfg)
+    yb = rope_half(e2, np.arange(4), cfg)
     for p in range(4):
         assert abs(ya[0, p, 0] - math.cos(p)) < 1e-15 and abs(ya[0, p, half] - math.sin(p)) < 1e-15
         assert abs(yb[0, p, 0] + math.sin(p)) < 1e-15 and abs(yb[0, p, half] - math.cos(p)) < 1e-15

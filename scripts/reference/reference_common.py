@@ -385,3 +385,41 @@ def biased_attention_params(f, pre):
         "v_w": f[pre + "self_attn.v_proj.weight"], "v_b": f[pre + "self_attn.v_proj.bias"],
         "o_w": f[pre + "self_attn.o_proj.weight"],
     }
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def swiglu(h, m):
+    """m: dict with gate [I, H], up [I, H], down [H, I]: down(silu(gate h) * up h)."""
+    return (silu(h @ m["gate"].T) * (h @ m["up"].T)) @ m["down"].T
+
+
+def rope_half(x, positions, cfg):
+    """x: [n_heads, n_tokens, head_dim]. Half-split (gpt-neox, rotate_half) layout on the first rotary_dim dims
+    (rope_inv_freq): dim i and dim i + rotary_dim/2 form a pair rotated by positions * inv_freq[i]; the remaining head
+    dims pass through (GLM-4.5's partial RoPE; Qwen2-MoE rotates the whole head)."""
+    rotary_dim, inv_freq = rope_inv_freq(cfg)
+    half = rotary_dim // 2
+    ang = np.asarray(positions, dtype=np.float64)[:, None] * inv_freq[None, :]   # [n_tokens, half]
+    c = np.cos(ang)[None, :, :]
+    s = np.sin(ang)[None, :, :]
+    out = x.copy()
+    lo = x[..., 0:half]
+    hi = x[..., half:rotary_dim]
+    out[..., 0:half] = lo * c - hi * s
+    out[..., half:rotary_dim] = hi * c + lo * s
+    return out
+
+
+def routed_experts(h, chosen, w, experts):
+    """sum_k w[t, k] * experts[chosen[t, k]](h[t]) for every token t, each expert a SwiGLU dict, run on its tokens at once."""
+    out = np.zeros_like(h)
+    for e in range(len(experts)):
+        tok, slot = np.nonzero(chosen == e)
+        if tok.size == 0:
+            continue
+        y = swiglu(h[tok], experts[e]) * w[tok, slot][:, None]
+        np.add.at(out, tok, y)
+    return out
