@@ -425,7 +425,11 @@ public final class GgufCheckpoint implements Checkpoint {
         c.put("v_head_dim", value);
         c.put("rope_interleave", true); // llama.cpp's deepseek2 rotates adjacent pairs, as DeepSeek's own code does
         c.put("first_k_dense_replace", file.getLong(arch + ".leading_dense_block_count", 0));
-        long gating = file.getLong(arch + ".expert_gating_func", 1);
+        // absent in DeepSeek-V2/V2.5 files (softmax), and in some GLM-4.7-Flash files, which llama.cpp tells by their 47 or
+        // 48 layers and 154880-token vocabulary (sigmoid); the same rule here
+        long layers = file.getLong(arch + ".block_count", 0);
+        boolean glmLite = (layers == 47 || layers == 48) && c.path("vocab_size").asLong() == 154880;
+        long gating = file.getLong(arch + ".expert_gating_func", glmLite ? 2 : 1);
         if (gating != 1 && gating != 2) {
             throw new ModelLoadException(file.path() + ": expert_gating_func " + gating + " is not supported (1: softmax, 2: sigmoid)");
         }
