@@ -236,6 +236,34 @@ class QuantizedModelTest {
         assertThat(logits(gguf, LoadOptions.DEFAULT)).isEqualTo(atLoad);
     }
 
+    /**
+     * deepseek2 files without expert_gating_func route as llama.cpp reads them: softmax (DeepSeek-V2/V2.5's files), or
+     * sigmoid with V3's selection for GLM-4.7-Flash's shape (47 or 48 layers, 154880 tokens); the key, where present, wins.
+     */
+    @ParameterizedTest
+    @CsvSource({"27, 102400, -1, softmax", "47, 154880, -1, sigmoid", "48, 154880, -1, sigmoid", "47, 154880, 1, softmax",
+            "27, 102400, 2, sigmoid"})
+    void deepseek2GatingWhereTheFileDoesNotSay(int layers, int vocab, int gating, String scoring) throws IOException {
+        Map<String, Object> md = new java.util.LinkedHashMap<>(Map.of("general.architecture", "deepseek2", "deepseek2.block_count", layers,
+                "deepseek2.vocab_size", vocab, "deepseek2.embedding_length", 64, "deepseek2.attention.head_count", 4,
+                "deepseek2.attention.kv_lora_rank", 32, "deepseek2.rope.dimension_count", 8, "deepseek2.attention.key_length", 24,
+                "deepseek2.attention.value_length", 16, "deepseek2.feed_forward_length", 128));
+        md.putAll(Map.of("deepseek2.expert_count", 8, "deepseek2.expert_used_count", 2, "deepseek2.expert_feed_forward_length", 32));
+        if (gating > 0) {
+            md.put("deepseek2.expert_gating_func", gating);
+        }
+        Path file = tmp.resolve("gating-" + layers + "-" + gating + ".gguf");
+        GgufWriter.write(file, md, List.of());
+        try (var c = org.redhare.model.gguf.GgufCheckpoint.open(file)) {
+            var raw = c.config().raw();
+            assertThat(raw.path("scoring_func").asText()).isEqualTo(scoring);
+            assertThat(raw.path("topk_method").asText()).isEqualTo(scoring.equals("sigmoid") ? "noaux_tc" : "greedy");
+            assertThat(raw.path("architectures").get(0).asText()).isEqualTo(scoring.equals("sigmoid") ? "DeepseekV3ForCausalLM" : "DeepseekV2ForCausalLM");
+            assertThat(raw.path("qk_nope_head_dim").asInt()).isEqualTo(16);
+            assertThat(raw.path("q_lora_rank").isNull()).isTrue();
+        }
+    }
+
     @Test
     void unsupportedGgufTypeAndOutOfBoundsDataAreClearErrors() throws IOException {
         Map<String, Object> md = Map.of("general.architecture", "qwen2");
