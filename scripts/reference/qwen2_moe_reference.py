@@ -54,7 +54,8 @@ import numpy as np
 sys.dont_write_bytecode = True     # leave no __pycache__ next to the scripts
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from reference_common import (MIN_MARGIN, attention, biased_attention_params, biased_attention_shapes,  # noqa: E402
-                              case_line, case_record, rope_half, routed_experts, sigmoid, swiglu,
+                              case_line, case_record, rope_half, routed_experts, sigmoid, swiglu, swiglu_params,
+                              swiglu_shapes,
                               check_bf16_widening, check_causality, check_rope_common, check_tensor_shapes,
                               draw_prompt, greedy, make_and_write_cases, model_tensor_shapes,
                               parse_args_and_config, read_safetensors, reference_info, rms_norm, rope_inv_freq,
@@ -179,17 +180,11 @@ def layer_shapes(cfg, l):
     if is_sparse(cfg, l):
         shapes[pre + "mlp.gate.weight"] = [E, H]
         for e in range(E):
-            shapes[pre + "mlp.experts.%d.gate_proj.weight" % e] = [Im, H]
-            shapes[pre + "mlp.experts.%d.up_proj.weight" % e] = [Im, H]
-            shapes[pre + "mlp.experts.%d.down_proj.weight" % e] = [H, Im]
-        shapes[pre + "mlp.shared_expert.gate_proj.weight"] = [Is, H]
-        shapes[pre + "mlp.shared_expert.up_proj.weight"] = [Is, H]
-        shapes[pre + "mlp.shared_expert.down_proj.weight"] = [H, Is]
+            shapes.update(swiglu_shapes(pre + "mlp.experts.%d." % e, Im, H))
+        shapes.update(swiglu_shapes(pre + "mlp.shared_expert.", Is, H))
         shapes[pre + "mlp.shared_expert_gate.weight"] = [1, H]
     else:
-        shapes[pre + "mlp.gate_proj.weight"] = [I, H]
-        shapes[pre + "mlp.up_proj.weight"] = [I, H]
-        shapes[pre + "mlp.down_proj.weight"] = [H, I]
+        shapes.update(swiglu_shapes(pre + "mlp.", I, H))
     return shapes
 
 
@@ -206,17 +201,12 @@ def layer_params(f, cfg, l, pre):
     }
     if is_sparse(cfg, l):
         p["router_w"] = f[pre + "mlp.gate.weight"]
-        p["experts"] = [{"gate": f[pre + "mlp.experts.%d.gate_proj.weight" % e],
-                         "up": f[pre + "mlp.experts.%d.up_proj.weight" % e],
-                         "down": f[pre + "mlp.experts.%d.down_proj.weight" % e]}
+        p["experts"] = [swiglu_params(f, pre + "mlp.experts.%d." % e)
                         for e in range(cfg["num_experts"])]
-        p["shared"] = {"gate": f[pre + "mlp.shared_expert.gate_proj.weight"],
-                       "up": f[pre + "mlp.shared_expert.up_proj.weight"],
-                       "down": f[pre + "mlp.shared_expert.down_proj.weight"]}
+        p["shared"] = swiglu_params(f, pre + "mlp.shared_expert.")
         p["shared_gate"] = f[pre + "mlp.shared_expert_gate.weight"]
     else:
-        p["dense"] = {"gate": f[pre + "mlp.gate_proj.weight"], "up": f[pre + "mlp.up_proj.weight"],
-                      "down": f[pre + "mlp.down_proj.weight"]}
+        p["dense"] = swiglu_params(f, pre + "mlp.")
     return p
 
 

@@ -423,3 +423,13 @@ def routed_experts(h, chosen, w, experts):
         y = swiglu(h[tok], experts[e]) * w[tok, slot][:, None]
         np.add.at(out, tok, y)
     return out
+
+
+def swiglu_shapes(prefix, inter, H):
+    """A SwiGLU MLP's three matrices at prefix ("...mlp.", "...mlp.experts.3.", ...): name -> shape."""
+    return {prefix + "gate_proj.weight": [inter, H], prefix + "up_proj.weight": [inter, H], prefix + "down_proj.weight": [H, inter]}
+
+
+def swiglu_params(f, prefix):
+    """Those three matrices from the file f, as swiglu reads them."""
+    return {"gate": f[prefix + "gate_proj.weight"], "up": f[prefix + "up_proj.weight"], "down": f[prefix + "down_proj.weight"]}
