@@ -12,7 +12,8 @@ import org.redhare.core.Parallel;
 import org.redhare.core.ops.VectorMath;
 
 /**
- * BF16 weights straight over the checkpoint's bytes, row-major {@code [rows, cols]}.
+ * BF16 weights, row-major {@code [rows, cols]} over the checkpoint's bytes, or, for rows longer than {@link #PANEL}
+ * columns, copied at load into column panels (see {@link #PANEL}).
  *
  * <p>Widening costs two integer operations per {@code 2L} weights: an int lane holds two bf16 values,
  * {@code v << 16} is the even one as a float and {@code v & 0xFFFF0000} the odd one. Activations are
@@ -21,15 +22,69 @@ import org.redhare.core.ops.VectorMath;
 public final class Bf16Matrix implements WeightMatrix, ExactRows {
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final MemorySegment data; // [rows, cols] bf16
+    /**
+     * Columns per panel. A matrix with longer rows is stored as column panels, {@code [panel][rows][PANEL]} (the last
+     * panel narrower: it holds the rest of each row, tail columns included), and the one-token kernel takes it panel by
+     * panel ({@link #decodePanels}), so a pass reads at most this many activations (8 KiB). On the AMD EPYC Zen 4 host
+     * (32 KiB of L1) a whole row's activations of 4096 or more floats did not stay in L1 beside the weight stream, and
+     * one-token products read their weights at about half the rate. Measured there (docs/PERFORMANCE.md, thirty-fifth
+     * session): a plain BF16 dot-product loop over 256 MiB of rows read 17-21 GB/s with rows of 1024-2048 columns,
+     * 9-13 GB/s with 4096-16384 (activations as long as the row), 18-20 GB/s at every row length with a fixed 1024
+     * activations; `QuickMatrixRates bf16 16384x4096 1 1` 9.4-10.5 -> 20.4-21.8 GB/s, 16384x8192 9.7-10.9 -> 18.2-19.6;
+     * an 8B model's layer shapes (hidden 4096, FFN 14336), one thread, 11.7-13.0 -> 17.7-21.8 GB/s on every matrix.
+     * Row-major matrices read panel by panel (rows jumping by the whole row) measured 6.6-8.9 GB/s: the panels must be
+     * contiguous. A row's accumulator carries from one panel to the next (kept in registers, or stored and reloaded
+     * exactly), so every row is still summed in column order: the same bits as before, on every path. Narrower
+     * matrices (one panel) keep the checkpoint's row-major bytes.
+     */
+    static final int PANEL = Kernels.PANEL_COLUMNS;
+
+    private final MemorySegment data; // [rows, cols] bf16, or panels of them (PANEL)
     private final int rows;
     private final int cols;
 
     public Bf16Matrix(MemorySegment data, int rows, int cols) {
         MatrixChecks.size(data, rows, cols, 2, "BF16");
-        this.data = NativeMemory.nativeOrCopy(data);
+        this.data = cols > PANEL ? panelled(data, rows, cols) : NativeMemory.nativeOrCopy(data);
         this.rows = rows;
         this.cols = cols;
+    }
+
+    /** Row-major {@code src} copied into column panels ({@link #PANEL}). */
+    private static MemorySegment panelled(MemorySegment src, int rows, int cols) {
+        MemorySegment dst = NativeMemory.allocate((long) rows * cols * 2);
+        for (int p0 = 0; p0 < cols; p0 += PANEL) {
+            int pw = Math.min(PANEL, cols - p0);
+            long at = (long) rows * p0 * 2;
+            for (int r = 0; r < rows; r++) {
+                MemorySegment.copy(src, ((long) r * cols + p0) * 2, dst, at + (long) r * pw * 2, (long) pw * 2);
+            }
+        }
+        return dst;
+    }
+
+    /**
+     * The byte offset {@code b} such that column {@code c'} of row {@code r} is at {@code b + 2c'} for every column
+     * {@code c'} in the panel holding column {@code c} ({@code r * cols * 2} for a one-panel matrix).
+     */
+    private long base(int r, int c) {
+        int p0 = c / PANEL * PANEL;
+        return (long) rows * p0 * 2 + (long) r * Math.min(PANEL, cols - p0) * 2 - p0 * 2L;
+    }
+
+    /** Bytes from one row to the next in the panel holding column {@code c}. */
+    private long pitch(int c) {
+        return 2L * Math.min(PANEL, cols - c / PANEL * PANEL);
+    }
+
+    /** The base ({@link #base}) of the panel holding row {@code r}'s tail columns. */
+    private long tailBase(int r) {
+        return base(r, cols - 1);
+    }
+
+    /** The end of the panel holding column {@code c}, at most {@code full}. */
+    private static int panelEnd(int c, int full) {
+        return Math.min(full, (c / PANEL + 1) * PANEL);
     }
 
     @Override public int rows() { return rows; }
@@ -43,7 +98,12 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         if (n == 1) {
             float[] xp = pool.scratch(cols);
             Kernels.deinterleave(x, 1, cols, xp);
-            pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), 2, (r0, r1, w) -> decode(xp, y, r0, r1));
+            if (cols <= PANEL) {
+                pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), 2, (r0, r1, w) -> decode(xp, y, r0, r1));
+            } else {
+                pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), 2,
+                        (r0, r1, w) -> decodePanels(xp, y, r0, r1, pool.workerScratch(w, PANEL_ROWS * Kernels.L)));
+            }
         } else if (n <= STREAM_MAX_TOKENS) {
             float[] xp = pool.scratch(n * cols);
             Kernels.deinterleave(x, n, cols, xp);
@@ -111,8 +171,6 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final int full = cols / B * B;
-        final long stride = (long) q * cols * 2;
-        final long b0 = (long) r * cols * 2, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
         final int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
         FloatVector a00 = FloatVector.zero(Kernels.F), a01 = FloatVector.zero(Kernels.F);
         FloatVector a02 = FloatVector.zero(Kernels.F), a03 = FloatVector.zero(Kernels.F);
@@ -122,43 +180,48 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         FloatVector a22 = FloatVector.zero(Kernels.F), a23 = FloatVector.zero(Kernels.F);
         FloatVector a30 = FloatVector.zero(Kernels.F), a31 = FloatVector.zero(Kernels.F);
         FloatVector a32 = FloatVector.zero(Kernels.F), a33 = FloatVector.zero(Kernels.F);
-        for (int c = 0; c < full; c += B) {
-            FloatVector xe0 = FloatVector.fromArray(Kernels.F, xp, x0 + c);
-            FloatVector xd0 = FloatVector.fromArray(Kernels.F, xp, x0 + c + L);
-            FloatVector xe1 = FloatVector.fromArray(Kernels.F, xp, x1 + c);
-            FloatVector xd1 = FloatVector.fromArray(Kernels.F, xp, x1 + c + L);
-            FloatVector xe2 = FloatVector.fromArray(Kernels.F, xp, x2 + c);
-            FloatVector xd2 = FloatVector.fromArray(Kernels.F, xp, x2 + c + L);
-            FloatVector xe3 = FloatVector.fromArray(Kernels.F, xp, x3 + c);
-            FloatVector xd3 = FloatVector.fromArray(Kernels.F, xp, x3 + c + L);
-            IntVector v = IntVector.fromMemorySegment(Kernels.I, data, b0 + c * 2L, ByteOrder.LITTLE_ENDIAN);
-            FloatVector we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            FloatVector wo = v.and(0xFFFF0000).reinterpretAsFloats();
-            a00 = wo.fma(xd0, we.fma(xe0, a00));
-            a01 = wo.fma(xd1, we.fma(xe1, a01));
-            a02 = wo.fma(xd2, we.fma(xe2, a02));
-            a03 = wo.fma(xd3, we.fma(xe3, a03));
-            v = IntVector.fromMemorySegment(Kernels.I, data, b1 + c * 2L, ByteOrder.LITTLE_ENDIAN);
-            we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            wo = v.and(0xFFFF0000).reinterpretAsFloats();
-            a10 = wo.fma(xd0, we.fma(xe0, a10));
-            a11 = wo.fma(xd1, we.fma(xe1, a11));
-            a12 = wo.fma(xd2, we.fma(xe2, a12));
-            a13 = wo.fma(xd3, we.fma(xe3, a13));
-            v = IntVector.fromMemorySegment(Kernels.I, data, b2 + c * 2L, ByteOrder.LITTLE_ENDIAN);
-            we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            wo = v.and(0xFFFF0000).reinterpretAsFloats();
-            a20 = wo.fma(xd0, we.fma(xe0, a20));
-            a21 = wo.fma(xd1, we.fma(xe1, a21));
-            a22 = wo.fma(xd2, we.fma(xe2, a22));
-            a23 = wo.fma(xd3, we.fma(xe3, a23));
-            v = IntVector.fromMemorySegment(Kernels.I, data, b3 + c * 2L, ByteOrder.LITTLE_ENDIAN);
-            we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            wo = v.and(0xFFFF0000).reinterpretAsFloats();
-            a30 = wo.fma(xd0, we.fma(xe0, a30));
-            a31 = wo.fma(xd1, we.fma(xe1, a31));
-            a32 = wo.fma(xd2, we.fma(xe2, a32));
-            a33 = wo.fma(xd3, we.fma(xe3, a33));
+        for (int pc = 0; pc < full; pc += PANEL) {
+            final int pe = panelEnd(pc, full);
+            final long stride = q * pitch(pc);
+            final long b0 = base(r, pc), b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
+            for (int c = pc; c < pe; c += B) {
+                FloatVector xe0 = FloatVector.fromArray(Kernels.F, xp, x0 + c);
+                FloatVector xd0 = FloatVector.fromArray(Kernels.F, xp, x0 + c + L);
+                FloatVector xe1 = FloatVector.fromArray(Kernels.F, xp, x1 + c);
+                FloatVector xd1 = FloatVector.fromArray(Kernels.F, xp, x1 + c + L);
+                FloatVector xe2 = FloatVector.fromArray(Kernels.F, xp, x2 + c);
+                FloatVector xd2 = FloatVector.fromArray(Kernels.F, xp, x2 + c + L);
+                FloatVector xe3 = FloatVector.fromArray(Kernels.F, xp, x3 + c);
+                FloatVector xd3 = FloatVector.fromArray(Kernels.F, xp, x3 + c + L);
+                IntVector v = IntVector.fromMemorySegment(Kernels.I, data, b0 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+                FloatVector we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                FloatVector wo = v.and(0xFFFF0000).reinterpretAsFloats();
+                a00 = wo.fma(xd0, we.fma(xe0, a00));
+                a01 = wo.fma(xd1, we.fma(xe1, a01));
+                a02 = wo.fma(xd2, we.fma(xe2, a02));
+                a03 = wo.fma(xd3, we.fma(xe3, a03));
+                v = IntVector.fromMemorySegment(Kernels.I, data, b1 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+                we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                wo = v.and(0xFFFF0000).reinterpretAsFloats();
+                a10 = wo.fma(xd0, we.fma(xe0, a10));
+                a11 = wo.fma(xd1, we.fma(xe1, a11));
+                a12 = wo.fma(xd2, we.fma(xe2, a12));
+                a13 = wo.fma(xd3, we.fma(xe3, a13));
+                v = IntVector.fromMemorySegment(Kernels.I, data, b2 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+                we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                wo = v.and(0xFFFF0000).reinterpretAsFloats();
+                a20 = wo.fma(xd0, we.fma(xe0, a20));
+                a21 = wo.fma(xd1, we.fma(xe1, a21));
+                a22 = wo.fma(xd2, we.fma(xe2, a22));
+                a23 = wo.fma(xd3, we.fma(xe3, a23));
+                v = IntVector.fromMemorySegment(Kernels.I, data, b3 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+                we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                wo = v.and(0xFFFF0000).reinterpretAsFloats();
+                a30 = wo.fma(xd0, we.fma(xe0, a30));
+                a31 = wo.fma(xd1, we.fma(xe1, a31));
+                a32 = wo.fma(xd2, we.fma(xe2, a32));
+                a33 = wo.fma(xd3, we.fma(xe3, a33));
+            }
         }
         final int L16 = Kernels.L;
         a00.intoArray(sums, 0);
@@ -249,7 +312,6 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         final int accs = FloatTiles.TILE_AT + TILE_ROWS * chunk; // accumulators carried from one column chunk to the next, after the tile
         final int group = TILE_ROWS * 4 * L;    // floats of one token group's accumulators
         final int sums = accs + block / 4 * group; // the last chunk's accumulators and their lane sums
-        final long stride = (long) cols * 2;
         final long tmax = data.byteSize() - 1;
         for (int t0 = 0; t0 < n; t0 += block) {
             int t1 = Math.min(n, t0 + block);
@@ -261,7 +323,7 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
                 final int r = split ? r0 + i : r0 + i * TILE_ROWS;
                 int c0 = 0;
                 do { // at least once: rows shorter than one block still get their tails and stores
-                    int c1 = Math.min(full, c0 + chunk);
+                    int c1 = Math.min(panelEnd(c0, full), c0 + chunk); // a chunk stays in one panel
                     for (int t = t0; t + 4 <= g1; t += 4) {
                         int acc = accs + (t - t0) / 4 * group;
                         if (t == t0) { // the first group widens the rows as it goes, so reading them overlaps its FMAs
@@ -278,7 +340,8 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
                         } else {
                             // Groups 1..3 fetch the rows the next first group widens (FloatTiles#tile5tokens4Fetching).
                             int g = (t - t0) / 4;
-                            long next = c1 < full ? r * stride + c1 * 2L : (r + TILE_ROWS) * stride;
+                            long next = c1 < full ? base(r, c1) + c1 * 2L : base(r + TILE_ROWS, 0);
+                            long stride = pitch(c1 < full ? c1 : 0);
                             long ta = 0, tb = 0, ts = 0;
                             if (g <= 3 && chunk == full) { // whole rows: the next five rows are one range
                                 ta = next + (long) (g - 1) * ((c1 - c0) / Kernels.PAIR_BLOCK) * 128;
@@ -338,8 +401,8 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         final MemorySegment data = NativeMemory.typed(this.data);
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
-        final long stride = (long) rq * cols * 2;
-        final long b0 = (long) r * cols * 2 + c0 * 2L, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride, b4 = b3 + stride;
+        final long stride = rq * pitch(c0);
+        final long b0 = base(r, c0) + c0 * 2L, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride, b4 = b3 + stride;
         FloatVector a00 = FloatVector.fromArray(Kernels.F, init, io), a10 = FloatVector.fromArray(Kernels.F, init, io + L);
         FloatVector a20 = FloatVector.fromArray(Kernels.F, init, io + 2 * L), a30 = FloatVector.fromArray(Kernels.F, init, io + 3 * L);
         FloatVector a01 = FloatVector.fromArray(Kernels.F, init, io + 4 * L), a11 = FloatVector.fromArray(Kernels.F, init, io + 5 * L);
@@ -447,8 +510,8 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         final MemorySegment data = NativeMemory.typed(this.data);
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
-        final long stride = (long) rq * cols * 2;
-        final long ba = (long) r * cols * 2 + c0 * 2L + i * stride, bb = ba + stride;
+        final long stride = rq * pitch(c0);
+        final long ba = base(r, c0) + c0 * 2L + i * stride, bb = ba + stride;
         final int ta = i * FloatTiles.ROW_STEP, tb = ta + FloatTiles.ROW_STEP; // the rows' places in a block of the tile
         final int hs = FloatTiles.HALF_STEP, xs = FloatTiles.XHALF_STEP, ts = FloatTiles.TOKEN_STEP;
         FloatVector a0 = FloatVector.fromArray(Kernels.F, init, io + i * L), b0 = FloatVector.fromArray(Kernels.F, init, io + (i + 1) * L);
@@ -501,7 +564,7 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         final MemorySegment data = NativeMemory.typed(this.data);
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
-        final long b4 = (long) r * cols * 2 + c0 * 2L + 4 * (long) rq * cols * 2;
+        final long b4 = base(r, c0) + c0 * 2L + 4 * rq * pitch(c0);
         final int rs = FloatTiles.ROW_STEP, hs = FloatTiles.HALF_STEP, xs = FloatTiles.XHALF_STEP, ts = FloatTiles.TOKEN_STEP;
         FloatVector a0 = FloatVector.fromArray(Kernels.F, init, io + 16 * L), a1 = FloatVector.fromArray(Kernels.F, init, io + 17 * L);
         FloatVector a2 = FloatVector.fromArray(Kernels.F, init, io + 18 * L), a3 = FloatVector.fromArray(Kernels.F, init, io + 19 * L);
@@ -530,7 +593,7 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         final int L = Kernels.L;
         VectorMath.sum16(buf, sums, buf, sums + 20 * L);
         store4x4(buf, sums + 20 * L, xp, y, r, q, t, tokens, full);
-        final long b4 = (long) (r + 4 * q) * cols * 2;
+        final long b4 = tailBase(r + 4 * q);
         for (int j = 0; j < tokens; j++) {
             y[(t + j) * rows + r + 4 * q] = tail(b4, xp, (t + j) * cols, full, VectorMath.sum(buf, sums + (16 + j) * L));
         }
@@ -542,8 +605,8 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
      */
     /** The 16 lane sums at {@code buf[so ...]} (token-major) plus tails into rows {@code r, r + q, r + 2q, r + 3q}. */
     private void store4x4(float[] buf, int so, float[] xp, float[] y, int r, int q, int t, int tokens, int full) {
-        final long stride = (long) q * cols * 2;
-        final long b0 = (long) r * cols * 2;
+        final long stride = q * pitch(cols - 1);
+        final long b0 = tailBase(r);
         if (full == cols) { // no tail columns (the usual case): skip the sixteen empty tail loops
             for (int j = 0; j < tokens; j++, so += 4) {
                 int yo = (t + j) * rows + r;
@@ -564,20 +627,61 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         }
     }
 
-    /** Rows {@code r, r + q, r + 2q, r + 3q}, one token. */
-    private void rows4token1(float[] xp, float[] y, int r, int q, int t) {
+    /** Rows per pass of {@link #decodePanels}: their accumulators (64 bytes a row) stay in L1/L2 between panels. */
+    private static final int PANEL_ROWS = 256;
+
+    /**
+     * One token on a matrix of several panels ({@link #PANEL}), panel by panel: for up to {@link #PANEL_ROWS} rows at
+     * a time, each panel's part of those rows (one contiguous range of the panel) goes through {@link #panelRows4} as
+     * {@link #decode} takes whole rows (rows {@code i + kq} together, four streams), each row's accumulator stored in
+     * {@code acc} and reloaded for the next panel: exactly, so every row still takes its FMAs in column order and ends
+     * with the same lane sum and tail, the bits of every other path. So a pass reads at most {@link #PANEL} activations
+     * (8 KiB), which stay in L1 (the reason for the panels).
+     */
+    private void decodePanels(float[] xp, float[] y, int r0, int r1, float[] acc) {
+        final int L = Kernels.L;
+        final int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
+        for (int a = r0; a < r1; a += PANEL_ROWS) {
+            final int b = Math.min(r1, a + PANEL_ROWS);
+            final int q = (b - a) / 4;
+            for (int pc = 0; pc < full; pc += PANEL) {
+                final int pe = panelEnd(pc, full);
+                for (int i = 0; i < q; i++) {
+                    panelRows4(xp, a + i, q, pc, pe, acc, i * L);
+                }
+            }
+            for (int r = a; r < a + 4 * q; r++) {
+                y[r] = tail(tailBase(r), xp, 0, full, VectorMath.sum(acc, (r - a) * L));
+            }
+            for (int r = a + 4 * q; r < b; r++) {
+                row1token1(xp, y, r, 0);
+            }
+        }
+    }
+
+    /**
+     * Columns {@code pc .. pe} (one panel's full blocks) of rows {@code r + kq} ({@code k = 0..3}), one token; row
+     * {@code r + kq}'s accumulator at {@code acc[ao + kqL ..]}, zero when {@code pc} is 0, stored back after.
+     */
+    private void panelRows4(float[] xp, int r, int q, int pc, int pe, float[] acc, int ao) {
         final MemorySegment data = NativeMemory.typed(this.data);
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
-        final int full = cols / B * B;
-        final long stride = (long) q * cols * 2;
-        final long b0 = (long) r * cols * 2, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
-        final int xo = t * cols;
-        FloatVector a0 = FloatVector.zero(Kernels.F), a1 = FloatVector.zero(Kernels.F);
-        FloatVector a2 = FloatVector.zero(Kernels.F), a3 = FloatVector.zero(Kernels.F);
-        for (int c = 0; c < full; c += B) {
-            FloatVector xe = FloatVector.fromArray(Kernels.F, xp, xo + c);
-            FloatVector xd = FloatVector.fromArray(Kernels.F, xp, xo + c + L);
+        final long stride = q * pitch(pc);
+        final long b0 = base(r, pc), b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
+        final int as = q * L;
+        FloatVector a0, a1, a2, a3;
+        if (pc == 0) {
+            a0 = a1 = a2 = a3 = FloatVector.zero(Kernels.F);
+        } else {
+            a0 = FloatVector.fromArray(Kernels.F, acc, ao);
+            a1 = FloatVector.fromArray(Kernels.F, acc, ao + as);
+            a2 = FloatVector.fromArray(Kernels.F, acc, ao + 2 * as);
+            a3 = FloatVector.fromArray(Kernels.F, acc, ao + 3 * as);
+        }
+        for (int c = pc; c < pe; c += B) {
+            FloatVector xe = FloatVector.fromArray(Kernels.F, xp, c);
+            FloatVector xd = FloatVector.fromArray(Kernels.F, xp, c + L);
             IntVector v0 = IntVector.fromMemorySegment(Kernels.I, data, b0 + c * 2L, ByteOrder.LITTLE_ENDIAN);
             IntVector v1 = IntVector.fromMemorySegment(Kernels.I, data, b1 + c * 2L, ByteOrder.LITTLE_ENDIAN);
             IntVector v2 = IntVector.fromMemorySegment(Kernels.I, data, b2 + c * 2L, ByteOrder.LITTLE_ENDIAN);
@@ -587,11 +691,43 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
             a2 = v2.and(0xFFFF0000).reinterpretAsFloats().fma(xd, v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a2));
             a3 = v3.and(0xFFFF0000).reinterpretAsFloats().fma(xd, v3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a3));
         }
+        a0.intoArray(acc, ao);
+        a1.intoArray(acc, ao + as);
+        a2.intoArray(acc, ao + 2 * as);
+        a3.intoArray(acc, ao + 3 * as);
+    }
+
+    /** Rows {@code r, r + q, r + 2q, r + 3q}, one token. */
+    private void rows4token1(float[] xp, float[] y, int r, int q, int t) {
+        final MemorySegment data = NativeMemory.typed(this.data);
+        final int L = Kernels.L;
+        final int B = Kernels.PAIR_BLOCK;
+        final int full = cols / B * B;
+        final int xo = t * cols;
+        FloatVector a0 = FloatVector.zero(Kernels.F), a1 = FloatVector.zero(Kernels.F);
+        FloatVector a2 = FloatVector.zero(Kernels.F), a3 = FloatVector.zero(Kernels.F);
+        for (int pc = 0; pc < full; pc += PANEL) {
+            final int pe = panelEnd(pc, full);
+            final long stride = q * pitch(pc);
+            final long b0 = base(r, pc), b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
+            for (int c = pc; c < pe; c += B) {
+                FloatVector xe = FloatVector.fromArray(Kernels.F, xp, xo + c);
+                FloatVector xd = FloatVector.fromArray(Kernels.F, xp, xo + c + L);
+                IntVector v0 = IntVector.fromMemorySegment(Kernels.I, data, b0 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+                IntVector v1 = IntVector.fromMemorySegment(Kernels.I, data, b1 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+                IntVector v2 = IntVector.fromMemorySegment(Kernels.I, data, b2 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+                IntVector v3 = IntVector.fromMemorySegment(Kernels.I, data, b3 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+                a0 = v0.and(0xFFFF0000).reinterpretAsFloats().fma(xd, v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a0));
+                a1 = v1.and(0xFFFF0000).reinterpretAsFloats().fma(xd, v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a1));
+                a2 = v2.and(0xFFFF0000).reinterpretAsFloats().fma(xd, v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a2));
+                a3 = v3.and(0xFFFF0000).reinterpretAsFloats().fma(xd, v3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a3));
+            }
+        }
         int yo = t * rows + r;
-        y[yo] = tail(b0, xp, xo, full, VectorMath.sum(a0));
-        y[yo + q] = tail(b1, xp, xo, full, VectorMath.sum(a1));
-        y[yo + 2 * q] = tail(b2, xp, xo, full, VectorMath.sum(a2));
-        y[yo + 3 * q] = tail(b3, xp, xo, full, VectorMath.sum(a3));
+        y[yo] = tail(tailBase(r), xp, xo, full, VectorMath.sum(a0));
+        y[yo + q] = tail(tailBase(r + q), xp, xo, full, VectorMath.sum(a1));
+        y[yo + 2 * q] = tail(tailBase(r + 2 * q), xp, xo, full, VectorMath.sum(a2));
+        y[yo + 3 * q] = tail(tailBase(r + 3 * q), xp, xo, full, VectorMath.sum(a3));
     }
 
     /** Two rows, one token: the decode kernel ({@link #decode}). */
@@ -601,19 +737,22 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final int full = cols / B * B;
-        final long b0 = (long) ra * cols * 2, b1 = (long) rb * cols * 2;
         final int x0 = t * cols;
         FloatVector a0 = FloatVector.zero(Kernels.F), a1 = FloatVector.zero(Kernels.F);
-        for (int c = 0; c < full; c += B) {
-            FloatVector xe = FloatVector.fromArray(Kernels.F, xp, x0 + c);
-            FloatVector xd = FloatVector.fromArray(Kernels.F, xp, x0 + c + L);
-            IntVector v0 = IntVector.fromMemorySegment(Kernels.I, data, b0 + c * 2L, ByteOrder.LITTLE_ENDIAN);
-            IntVector v1 = IntVector.fromMemorySegment(Kernels.I, data, b1 + c * 2L, ByteOrder.LITTLE_ENDIAN);
-            a0 = v0.and(0xFFFF0000).reinterpretAsFloats().fma(xd, v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a0));
-            a1 = v1.and(0xFFFF0000).reinterpretAsFloats().fma(xd, v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a1));
+        for (int pc = 0; pc < full; pc += PANEL) {
+            final int pe = panelEnd(pc, full);
+            final long b0 = base(ra, pc), b1 = base(rb, pc);
+            for (int c = pc; c < pe; c += B) {
+                FloatVector xe = FloatVector.fromArray(Kernels.F, xp, x0 + c);
+                FloatVector xd = FloatVector.fromArray(Kernels.F, xp, x0 + c + L);
+                IntVector v0 = IntVector.fromMemorySegment(Kernels.I, data, b0 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+                IntVector v1 = IntVector.fromMemorySegment(Kernels.I, data, b1 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+                a0 = v0.and(0xFFFF0000).reinterpretAsFloats().fma(xd, v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a0));
+                a1 = v1.and(0xFFFF0000).reinterpretAsFloats().fma(xd, v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a1));
+            }
         }
-        y[t * rows + ra] = tail(b0, xp, x0, full, VectorMath.sum(a0));
-        y[t * rows + rb] = tail(b1, xp, x0, full, VectorMath.sum(a1));
+        y[t * rows + ra] = tail(tailBase(ra), xp, x0, full, VectorMath.sum(a0));
+        y[t * rows + rb] = tail(tailBase(rb), xp, x0, full, VectorMath.sum(a1));
     }
 
     private void row1token1(float[] xp, float[] y, int r, int t) {
@@ -621,15 +760,18 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final int full = cols / B * B;
-        final long b0 = (long) r * cols * 2;
         final int x0 = t * cols;
         FloatVector a0 = FloatVector.zero(Kernels.F);
-        for (int c = 0; c < full; c += B) {
-            IntVector v = IntVector.fromMemorySegment(Kernels.I, data, b0 + c * 2L, ByteOrder.LITTLE_ENDIAN);
-            a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(Kernels.F, xp, x0 + c), a0);
-            a0 = v.and(0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(Kernels.F, xp, x0 + c + L), a0);
+        for (int pc = 0; pc < full; pc += PANEL) {
+            final int pe = panelEnd(pc, full);
+            final long b0 = base(r, pc);
+            for (int c = pc; c < pe; c += B) {
+                IntVector v = IntVector.fromMemorySegment(Kernels.I, data, b0 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+                a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(Kernels.F, xp, x0 + c), a0);
+                a0 = v.and(0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(Kernels.F, xp, x0 + c + L), a0);
+            }
         }
-        y[t * rows + r] = tail(b0, xp, x0, full, VectorMath.sum(a0));
+        y[t * rows + r] = tail(tailBase(r), xp, x0, full, VectorMath.sum(a0));
     }
 
     /**
@@ -646,7 +788,7 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         }
     }
 
-    /** Adds the columns past the last full block, in order, to {@code s}. */
+    /** Adds the columns past the last full block, in order, to {@code s}; {@code base} is the row's {@link #tailBase}. */
     private float tail(long base, float[] xp, int xo, int full, float s) {
         final MemorySegment data = NativeMemory.typed(this.data);
         for (int c = full; c < cols; c++) {
@@ -658,9 +800,8 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
     @Override
     public void row(int r, float[] dst, int off) {
         final MemorySegment data = NativeMemory.typed(this.data);
-        long base = (long) r * cols * 2;
         for (int c = 0; c < cols; c++) {
-            dst[off + c] = Float.intBitsToFloat((data.get(LE_SHORT, base + c * 2L) & 0xFFFF) << 16);
+            dst[off + c] = Float.intBitsToFloat((data.get(LE_SHORT, base(r, c) + c * 2L) & 0xFFFF) << 16);
         }
     }
 }

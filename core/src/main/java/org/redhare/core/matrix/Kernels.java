@@ -25,6 +25,9 @@ final class Kernels {
      */
     static final int SUM16_FLOATS = 16 * L + 16;
 
+    /** Columns per panel of the one-token kernels: a pass reads at most this many activations (see {@link Bf16Matrix#PANEL}). */
+    static final int PANEL_COLUMNS = 2048;
+
     /** Where {@link #keep} would write: never in practice. */
     private static long kept;
 
