@@ -53,11 +53,10 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
     /** Row-major {@code src} copied into column panels ({@link #PANEL}). */
     private static MemorySegment panelled(MemorySegment src, int rows, int cols) {
         MemorySegment dst = NativeMemory.allocate((long) rows * cols * 2);
-        for (int p0 = 0; p0 < cols; p0 += PANEL) {
-            int pw = Math.min(PANEL, cols - p0);
-            long at = (long) rows * p0 * 2;
-            for (int r = 0; r < rows; r++) {
-                MemorySegment.copy(src, ((long) r * cols + p0) * 2, dst, at + (long) r * pw * 2, (long) pw * 2);
+        for (int r = 0; r < rows; r++) { // the source in order: it is usually a mapped file
+            for (int p0 = 0; p0 < cols; p0 += PANEL) {
+                int pw = Math.min(PANEL, cols - p0);
+                MemorySegment.copy(src, ((long) r * cols + p0) * 2, dst, (long) rows * p0 * 2 + (long) r * pw * 2, (long) pw * 2);
             }
         }
         return dst;
