@@ -38,10 +38,12 @@ import org.redhare.core.Parallel;
  * <p><b>Activations in lanes.</b> The kernels multiply a tile step by the activation of one column in every lane,
  * read as a vector from an expanded copy ({@code TR} copies of each quantized activation): a plain load, where a
  * broadcast from a short array took three instructions in C2's code. One token expands the whole row once
- * ({@code cols * TR} shorts); several tokens expand four tokens' chunk of columns at a time per worker.
+ * ({@code cols * TR} shorts), and several tokens one such copy each, up to {@link #TOKEN_BLOCK} at a time
+ * ({@link #onePerToken}); Q4_K's groups of four tokens ({@link #several}) expand four tokens' chunk of columns at a time per worker.
  *
  * <p><b>Batch invariance.</b> The integer sums are exact, so their order never matters; each (row, token) adds its
- * blocks' {@code fma} in column order on every path (one token: {@link #tiles4x1}; two or more: {@link #tile1x4}),
+ * blocks' {@code fma} in column order on every path ({@link #tiles4x1} per token; Q4_K's groups of four tokens from eight
+ * tokens on: {@link #tile1x4}),
  * and a token's quantized activations depend only on that token. A token gets the same bits alone or in any batch,
  * on any number of threads.
  *
@@ -413,18 +415,73 @@ final class NibbleBlocks {
         final int dxo = 0;               // [n][nb] activation scales
         final int sxo = n * nb;          // [n][nspan] center * sum of each span's quantized activations
         final float[] xf = pool.scratch(n * nb + n * nspan);
-        if (n == 1) {
-            final short[] xe = pool.shortScratch(XA + cols * TR);
-            quantize(x, 0, xf, dxo, sxo, xe, true);
-            final int quads = (tiles + 3) / 4;
-            pool.forRange(quads, Math.max(1, (quads + pool.threads() * 4 - 1) / (pool.threads() * 4)), 1, (p0, p1, w) -> {
-                final float[] part = pool.workerScratch(w, FS + 8 * CB * TR);
-                for (int p = p0; p < p1; p++) { // tiles p + k quads: four streams far apart (past the end: tile p again)
-                    final int tb = p + quads < tiles ? p + quads : p;
-                    final int tc = p + 2 * quads < tiles ? p + 2 * quads : p;
-                    final int td = p + 3 * quads < tiles ? p + 3 * quads : p;
+        // Tokens in whole groups of four through the several-token kernel: Q4_K's from 8 tokens (see onePerToken), none of
+        // the other forms'.
+        final int grouped = factored() && n >= 2 * TOKENS ? n / TOKENS * TOKENS : 0;
+        if (grouped > 0) {
+            final short[] xq = pool.shortScratch(grouped * cols);
+            pool.forRange(grouped, Math.max(1, grouped / (4 * pool.threads())), (q0, q1, w) -> {
+                for (int t = q0; t < q1; t++) {
+                    quantize(x, t, xf, dxo, sxo, xq, false, 0);
+                }
+            });
+            final int chunkBlocks = Math.min(nb, CHUNK_BLOCKS);
+            final int expanded = XA + TOKENS * chunkBlocks * 32 * TR;
+            final int accs = TILE_CHUNK * TOKENS * TR + TILE_CHUNK * nb * 2 * TR; // and a tile chunk's factored scales
+            pool.forRange(tiles, Math.max(1, Math.min(TILE_CHUNK, (tiles + pool.threads() * 2 - 1) / (pool.threads() * 2))), 1,
+                    (t0, t1, w) -> several(xq, xf, n, grouped, y, t0, t1, pool.workerShortScratch(w, expanded), pool.workerScratch(w, accs), chunkBlocks));
+        }
+        for (int t = grouped; t < n; t += TOKEN_BLOCK) {
+            onePerToken(pool, x, t, Math.min(n, t + TOKEN_BLOCK), n, xf, y);
+        }
+    }
+
+    /** Tokens whose activations {@link #onePerToken} expands at a time (16 x 64 bytes per column at L = 16). */
+    private static final int TOKEN_BLOCK = 16;
+    /** Tokens per work item of {@link #onePerToken}: a quad of tiles and up to this many tokens. */
+    private static final int ITEM_TOKENS = 4;
+
+    /**
+     * Tokens {@code t0 .. t1} of {@code n}, each through the one-token kernel ({@link #tiles4x1}): a work item is a quad of
+     * tiles and up to {@link #ITEM_TOKENS} of the tokens, the items of a quad next to each other, so the quad's weights
+     * come from memory once and from cache for every later token. Each token's arithmetic is exactly its one-token pass,
+     * so the same bits.
+     *
+     * <p>The several-token kernel ({@link #tile1x4}) this replaces for Q4_0, Q5_0 and the forms with float offsets padded
+     * a group to four tokens, loaded sixteen activation vectors per step of one tile where this one loads one for four
+     * tiles, and read sixteen short tile streams at a time from memory: a decode step of two users on a Q4_0 model took
+     * 2.5 times one user's (`redhare bench -s 2`). Measured (`QuickMatrixRates q4_0 SHAPE N 1`, G products/s, several
+     * against this, one build behind a switch, alternated): [16384 x 4096] from DRAM 2 tokens 9.5 -> 33.6, 3 13.9 -> 39.0,
+     * 4 26.3 -> 46.2, 16 35.5 -> 45.7, 64 40.3 -> 48.1; [4864 x 896] 4 tokens 42.3 -> 48.9, 64 42.3 -> 46.2, 512 38.7 ->
+     * 44.7; Q5_0 [4864 x 896] 4, 16, 128 tokens 34.3-36.2 -> 43.6-46.1. Q4_K's factored scales are expanded once per chunk
+     * and token here, once per chunk and four tokens there: in cache from 16 tokens the several-token kernel stays ahead
+     * (42.1 against 34.4), from DRAM at 4 tokens it does not (24.5 against 32.6), so Q4_K takes it from 8 tokens.
+     */
+    private void onePerToken(Parallel pool, float[] x, int t0, int t1, int n, float[] xf, float[] y) {
+        final int sxo = n * nb;
+        final int per = cols * TR; // one token's expanded activations
+        final short[] xe = pool.shortScratch(XA + (t1 - t0) * per);
+        pool.forRange(t1 - t0, 1, (q0, q1, w) -> {
+            for (int t = t0 + q0; t < t0 + q1; t++) {
+                quantize(x, t, xf, 0, sxo, xe, true, XA + (t - t0) * per);
+            }
+        });
+        final int quads = (tiles + 3) / 4;
+        final int chunks = (t1 - t0 + ITEM_TOKENS - 1) / ITEM_TOKENS;
+        final int items = quads * chunks;
+        pool.forRange(items, Math.max(1, (items + pool.threads() * 4 - 1) / (pool.threads() * 4)), 1, (i0, i1, w) -> {
+            final float[] part = pool.workerScratch(w, FS + 8 * CB * TR);
+            for (int i = i0; i < i1; i++) { // tiles p + k quads: four streams far apart (past the end: tile p again)
+                final int p = i / chunks;
+                final int tb = p + quads < tiles ? p + quads : p;
+                final int tc = p + 2 * quads < tiles ? p + 2 * quads : p;
+                final int td = p + 3 * quads < tiles ? p + 3 * quads : p;
+                final int ta = t0 + i % chunks * ITEM_TOKENS;
+                for (int t = ta; t < Math.min(t1, ta + ITEM_TOKENS); t++) {
+                    final int xb = XA + (t - t0) * per;
+                    final int dx = t * nb, sx = sxo + t * nspan, yo = t * rows;
                     if (bytes) {
-                        tiles4x1Bytes(p, tb, tc, td, xe, xf, y, part);
+                        tiles4x1Bytes(p, tb, tc, td, xe, xb, xf, dx, sx, y, yo, part);
                         continue;
                     }
                     java.util.Arrays.fill(part, 0, 4 * TR, 0f);
@@ -432,36 +489,24 @@ final class NibbleBlocks {
                         for (int b0 = 0; b0 < nb; b0 += CB) {
                             final int b1 = Math.min(nb, b0 + CB);
                             expandSuper(p, tb, tc, td, b0, b1, part, FS);
-                            tiles4x1(p, tb, tc, td, 8 * b0, 8 * b1, xe, xf, part);
+                            tiles4x1(p, tb, tc, td, 8 * b0, 8 * b1, xe, xb, xf, dx, sx, part);
                         }
                     } else {
-                        tiles4x1(p, tb, tc, td, 0, 8 * nb, xe, xf, part);
+                        tiles4x1(p, tb, tc, td, 0, 8 * nb, xe, xb, xf, dx, sx, part);
                     }
-                    storePair(part, 0, p, tb, y);
-                    storePair(part, 2 * TR, tc, td, y);
+                    storePair(part, 0, p, tb, y, yo);
+                    storePair(part, 2 * TR, tc, td, y, yo);
                 }
-            });
-            return;
-        }
-        final short[] xq = pool.shortScratch(n * cols);
-        pool.forRange(n, Math.max(1, n / (4 * pool.threads())), (q0, q1, w) -> {
-            for (int t = q0; t < q1; t++) {
-                quantize(x, t, xf, dxo, sxo, xq, false);
             }
         });
-        final int chunkBlocks = Math.min(nb, CHUNK_BLOCKS);
-        final int expanded = XA + TOKENS * chunkBlocks * 32 * TR;
-        final int accs = TILE_CHUNK * TOKENS * TR + (factored() ? TILE_CHUNK * nb * 2 * TR : 0); // and a tile chunk's factored scales
-        pool.forRange(tiles, Math.max(1, Math.min(TILE_CHUNK, (tiles + pool.threads() * 2 - 1) / (pool.threads() * 2))), 1,
-                (t0, t1, w) -> several(xq, xf, n, y, t0, t1, pool.workerShortScratch(w, expanded), pool.workerScratch(w, accs), chunkBlocks));
     }
 
     /**
      * Token {@code t}'s activations quantized per 32-column block: scale {@code dx} at {@code xf[dxo + t*nb + b]},
      * {@code center} times each span's sum of quantized values at {@code xf[sxo + t*nspan + k]}, and the values either expanded ({@code TR}
-     * copies each, at {@code out[XA + c * TR]}, one token) or compact ({@code out[t * cols + c]}).
+     * copies each, at {@code out[eo + c * TR]}, one token) or compact ({@code out[t * cols + c]}).
      */
-    private void quantize(float[] x, int t, float[] xf, int dxo, int sxo, short[] out, boolean expand) {
+    private void quantize(float[] x, int t, float[] xf, int dxo, int sxo, short[] out, boolean expand, int eo) {
         final int xo = t * cols;
         final float[] q = new float[32];
         for (int b = 0; b < nb; b++) {
@@ -482,7 +527,7 @@ final class NibbleBlocks {
                 int c = b * 32 + p;
                 sum += v;
                 if (expand) {
-                    ShortVector.broadcast(S, (short) v).intoArray(out, XA + c * TR);
+                    ShortVector.broadcast(S, (short) v).intoArray(out, eo + c * TR);
                 } else {
                     out[xo + c] = (short) v;
                 }
@@ -514,9 +559,8 @@ final class NibbleBlocks {
      * main and post loops with about 50 scalar instructions of checks (cmov chains) around every block ([1024 x 896] 54.5-58.1
      * -> 63.3-64.5 G weights/s with two tiles). Unrolling the eight steps by hand instead was slower.
      */
-    private void tiles4x1(int ta, int tb, int tc, int td, int k0, int k1, short[] xe, float[] xf, float[] part) {
+    private void tiles4x1(int ta, int tb, int tc, int td, int k0, int k1, short[] xe, int xb, float[] xf, int dxo, int sxo, float[] part) {
         final MemorySegment packed = NativeMemory.typed(this.packed);
-        final int sxo = nb;
         final boolean fac = factored();
         final boolean offsets = o != null || fac;
         final float[] dd = fac ? part : d, oo = fac ? part : o; // factored: each super-block's s and o expanded into part
@@ -530,7 +574,7 @@ final class NibbleBlocks {
         ShortVector sa = ShortVector.zero(S), sb = ShortVector.zero(S), sc = ShortVector.zero(S), sd = ShortVector.zero(S);
         for (int k = k0; k < k1; k++) {
             {
-                final int xo = XA + k * 4 * TR;
+                final int xo = xb + k * 4 * TR;
                 final IntVector va = IntVector.fromMemorySegment(I, packed, oa + (long) k * STEP, ByteOrder.LITTLE_ENDIAN);
                 final IntVector vb = IntVector.fromMemorySegment(I, packed, ob + (long) k * STEP, ByteOrder.LITTLE_ENDIAN);
                 final IntVector vc = IntVector.fromMemorySegment(I, packed, oc + (long) k * STEP, ByteOrder.LITTLE_ENDIAN);
@@ -561,7 +605,7 @@ final class NibbleBlocks {
             }
             final int b = k >>> 3;
             final short sx = (short) xf[sxo + b];
-            final float dx = xf[b];
+            final float dx = xf[dxo + b];
             final IntVector ia = sa.sub(sx).reinterpretAsInts();
             final IntVector ib = sb.sub(sx).reinterpretAsInts();
             final IntVector ic = sc.sub(sx).reinterpretAsInts();
@@ -613,40 +657,34 @@ final class NibbleBlocks {
         fd1.intoArray(part, 3 * TR + L);
     }
 
-    /** The results of tiles {@code ta} ({@code part[po .. po+TR)}) and {@code tb} ({@code part[po+TR .. po+2TR)}) into {@code y}, clipped to the rows. */
-    private void storePair(float[] part, int po, int ta, int tb, float[] y) {
-        System.arraycopy(part, po, y, ta * TR, Math.min(TR, rows - ta * TR));
-        System.arraycopy(part, po + TR, y, tb * TR, Math.min(TR, rows - tb * TR));
+    /** The results of tiles {@code ta} ({@code part[po .. po+TR)}) and {@code tb} ({@code part[po+TR .. po+2TR)}) into {@code y[yo ..]}, clipped to the rows. */
+    private void storePair(float[] part, int po, int ta, int tb, float[] y, int yo) {
+        System.arraycopy(part, po, y, yo + ta * TR, Math.min(TR, rows - ta * TR));
+        System.arraycopy(part, po + TR, y, yo + tb * TR, Math.min(TR, rows - tb * TR));
     }
 
     /**
-     * Two or more tokens, tiles {@code t0 .. t1}: by chunks of {@link #TILE_CHUNK} tiles, groups of four tokens (the
-     * last group repeats its last token) and chunks of {@code chunkBlocks} column blocks, whose activations are expanded
+     * The first {@code grouped} tokens (a multiple of four), tiles {@code t0 .. t1}: by chunks of {@link #TILE_CHUNK} tiles,
+     * groups of four tokens and chunks of {@code chunkBlocks} column blocks, whose activations are expanded
      * into {@code xe} ({@code [column][token][TR]}) once for the chunk's tiles; accumulators in {@code acc}
      * ({@code [tile][token][TR]}), carried from column chunk to column chunk.
      */
-    private void several(short[] xq, float[] xf, int n, float[] y, int t0, int t1, short[] xe, float[] acc, int chunkBlocks) {
+    private void several(short[] xq, float[] xf, int n, int grouped, float[] y, int t0, int t1, short[] xe, float[] acc, int chunkBlocks) {
         for (int tc = t0; tc < t1; tc += TILE_CHUNK) {
             final int tcEnd = Math.min(t1, tc + TILE_CHUNK);
-            if (factored()) { // the chunk's scales, after the accumulators, once for all token groups; not in tile1x4: see expandSuper
-                expandBlocks(tc, tcEnd, 0, nb, acc, TILE_CHUNK * TOKENS * TR);
-            }
-            for (int g = 0; g < n; g += TOKENS) {
+            expandBlocks(tc, tcEnd, 0, nb, acc, TILE_CHUNK * TOKENS * TR); // the chunk's scales, after the accumulators, once for all token groups; not in tile1x4: see expandSuper
+            for (int g = 0; g < grouped; g += TOKENS) {
                 java.util.Arrays.fill(acc, 0, (tcEnd - tc) * TOKENS * TR, 0f);
                 for (int b0 = 0; b0 < nb; b0 += chunkBlocks) {
                     final int b1 = Math.min(nb, b0 + chunkBlocks);
                     for (int k = 0; k < TOKENS; k++) {
-                        final int xo = Math.min(g + k, n - 1) * cols;
+                        final int xo = (g + k) * cols;
                         for (int c = b0 * 32; c < b1 * 32; c++) {
                             ShortVector.broadcast(S, xq[xo + c]).intoArray(xe, XA + ((c - b0 * 32) * TOKENS + k) * TR);
                         }
                     }
                     for (int t = tc; t < tcEnd; t++) {
-                        if (bytes) {
-                            tile1x4Bytes(t, g, n, b0, b1, xe, xf, acc, (t - tc) * TOKENS * TR);
-                        } else {
-                            tile1x4(t, g, n, b0, b1, xe, xf, acc, (t - tc) * TOKENS * TR, TILE_CHUNK * TOKENS * TR + ((t - tc) * nb + b0) * 2 * TR);
-                        }
+                        tile1x4(t, g, n, b0, b1, xe, xf, acc, (t - tc) * TOKENS * TR, TILE_CHUNK * TOKENS * TR + ((t - tc) * nb + b0) * 2 * TR);
                     }
                 }
                 for (int t = tc; t < tcEnd; t++) {
@@ -659,18 +697,16 @@ final class NibbleBlocks {
     }
 
     /**
-     * Tile {@code t}, tokens {@code g .. g+3} (clamped to {@code n - 1}), column blocks {@code b0 .. b1} with their
+     * Tile {@code t}, tokens {@code g .. g+3}, column blocks {@code b0 .. b1} with their
      * expanded activations at {@code xe[(column * 4 + k) * TR ...]} (one base register for all sixteen loads of a
      * step); the same per-block arithmetic as {@link #tiles4x1}, with the float accumulators in {@code acc[ao + k*TR ...]}.
      */
     private void tile1x4(int t, int g, int n, int b0, int b1, short[] xe, float[] xf, float[] acc, int ao, int fo) {
         final MemorySegment packed = NativeMemory.typed(this.packed);
         final int sxo = n * nb;
-        final boolean fac = factored();
-        final boolean offsets = o != null || fac;
-        final float[] dd = fac ? acc : d, oo = fac ? acc : o;
-        final int om = fac ? TR : 0;
-        final int k1 = Math.min(g + 1, n - 1), k2 = Math.min(g + 2, n - 1), k3 = Math.min(g + 3, n - 1);
+        final float[] dd = acc, oo = acc; // the chunk's factored scales, and their offsets TR further (see several)
+        final int om = TR;
+        final int k1 = g + 1, k2 = g + 2, k3 = g + 3; // whole groups only (see several)
         long at = ((long) t * nb + b0) * BLOCK;
         for (int b = b0; b < b1; b++, at += BLOCK) {
             ShortVector s0 = ShortVector.zero(S), s1 = ShortVector.zero(S), s2 = ShortVector.zero(S), s3 = ShortVector.zero(S);
@@ -698,14 +734,13 @@ final class NibbleBlocks {
                 s2 = s2.add(w.mul(ShortVector.fromArray(S, xe, xo + 14 * TR)));
                 s3 = s3.add(w.mul(ShortVector.fromArray(S, xe, xo + 15 * TR)));
             }
-            // The four tokens' folds written out, here and in tile1x4Bytes: one shared helper, fed the sums through memory
-            // (vectors passed to a method C2 does not inline are boxed), ran 7-10% slower (q4_0 and q5_0 4864x896 512).
-            final int kd = (t * nb + b) * TR;
-            final int ks = fac ? fo + (b - b0) * 2 * TR : kd;
+            // The four tokens' folds written out: one shared helper, fed the sums through memory (vectors passed to a method C2
+            // does not inline are boxed), ran 7-10% slower (q4_0 and q5_0 4864x896 512).
+            final int ks = fo + (b - b0) * 2 * TR;
             final FloatVector d0 = FloatVector.fromArray(F, dd, ks);
             final FloatVector d1 = FloatVector.fromArray(F, dd, ks + L);
-            final FloatVector c0 = offsets ? d0.mul(8f).add(FloatVector.fromArray(F, oo, ks + om)) : d0; // 8 s + o (see tiles4x1)
-            final FloatVector c1 = offsets ? d1.mul(8f).add(FloatVector.fromArray(F, oo, ks + om + L)) : d1;
+            final FloatVector c0 = d0.mul(8f).add(FloatVector.fromArray(F, oo, ks + om)); // 8 s + o (see tiles4x1)
+            final FloatVector c1 = d1.mul(8f).add(FloatVector.fromArray(F, oo, ks + om + L));
             float sx = xf[sxo + g * nb + b];
             float dx = xf[g * nb + b];
             IntVector iv = s0.sub((short) sx).reinterpretAsInts();
@@ -714,10 +749,8 @@ final class NibbleBlocks {
                     .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a));
             FloatVector hi = ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L));
-            if (offsets) {
-                lo = FloatVector.broadcast(F, sx * 0.125f).fma(c0.mul(dx), lo);
-                hi = FloatVector.broadcast(F, sx * 0.125f).fma(c1.mul(dx), hi);
-            }
+            lo = FloatVector.broadcast(F, sx * 0.125f).fma(c0.mul(dx), lo);
+            hi = FloatVector.broadcast(F, sx * 0.125f).fma(c1.mul(dx), hi);
             lo.intoArray(acc, a);
             hi.intoArray(acc, a + L);
             sx = xf[sxo + k1 * nb + b];
@@ -728,10 +761,8 @@ final class NibbleBlocks {
                     .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a));
             hi = ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L));
-            if (offsets) {
-                lo = FloatVector.broadcast(F, sx * 0.125f).fma(c0.mul(dx), lo);
-                hi = FloatVector.broadcast(F, sx * 0.125f).fma(c1.mul(dx), hi);
-            }
+            lo = FloatVector.broadcast(F, sx * 0.125f).fma(c0.mul(dx), lo);
+            hi = FloatVector.broadcast(F, sx * 0.125f).fma(c1.mul(dx), hi);
             lo.intoArray(acc, a);
             hi.intoArray(acc, a + L);
             sx = xf[sxo + k2 * nb + b];
@@ -742,10 +773,8 @@ final class NibbleBlocks {
                     .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a));
             hi = ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L));
-            if (offsets) {
-                lo = FloatVector.broadcast(F, sx * 0.125f).fma(c0.mul(dx), lo);
-                hi = FloatVector.broadcast(F, sx * 0.125f).fma(c1.mul(dx), hi);
-            }
+            lo = FloatVector.broadcast(F, sx * 0.125f).fma(c0.mul(dx), lo);
+            hi = FloatVector.broadcast(F, sx * 0.125f).fma(c1.mul(dx), hi);
             lo.intoArray(acc, a);
             hi.intoArray(acc, a + L);
             sx = xf[sxo + k3 * nb + b];
@@ -756,10 +785,8 @@ final class NibbleBlocks {
                     .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a));
             hi = ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L));
-            if (offsets) {
-                lo = FloatVector.broadcast(F, sx * 0.125f).fma(c0.mul(dx), lo);
-                hi = FloatVector.broadcast(F, sx * 0.125f).fma(c1.mul(dx), hi);
-            }
+            lo = FloatVector.broadcast(F, sx * 0.125f).fma(c0.mul(dx), lo);
+            hi = FloatVector.broadcast(F, sx * 0.125f).fma(c1.mul(dx), hi);
             lo.intoArray(acc, a);
             hi.intoArray(acc, a + L);
         }
@@ -767,8 +794,8 @@ final class NibbleBlocks {
 
     /**
      * Columns per 16-bit sum of byte values (Q5_0: 16 * 16 * 127 = 32512), a constant: the one-token kernel folds every
-     * {@code BYTE_SPAN / 4} turns of its loop, and the several-token kernel's steps of a span unroll (held in a field, they
-     * ran 13.7 G weights/s against 14.8 when the one-token kernel also looped per span: {@code QuickMatrixRates q5_0 4864x896 1}).
+     * {@code BYTE_SPAN / 4} turns of its loop (with the span read from a field, 13.7 G weights/s against 14.8:
+     * {@code QuickMatrixRates q5_0 4864x896 1}).
      */
     private static final int BYTE_SPAN = 16;
     /** Column {@code 2s} (low byte) of both shorts of an int lane; column {@code 2s + 1} after a shift by 8. */
@@ -781,9 +808,8 @@ final class NibbleBlocks {
      * against two tiles with a loop per span (`QuickMatrixRates q5_0 SHAPE 1 1`, alternated, G weights/s) in
      * docs/PERFORMANCE.md (twenty-fourth session).
      */
-    private void tiles4x1Bytes(int ta, int tb, int tc, int td, short[] xe, float[] xf, float[] y, float[] part) {
+    private void tiles4x1Bytes(int ta, int tb, int tc, int td, short[] xe, int xb, float[] xf, int dxo, int sxo, float[] y, int yo, float[] part) {
         final MemorySegment packed = NativeMemory.typed(this.packed);
-        final int sxo = nb;
         final int turns = cols / 4;
         final long oa = (long) ta * cols * TR, ob = (long) tb * cols * TR, oc = (long) tc * cols * TR, od = (long) td * cols * TR;
         FloatVector fa0 = FloatVector.zero(F), fa1 = FloatVector.zero(F), fb0 = FloatVector.zero(F), fb1 = FloatVector.zero(F);
@@ -791,7 +817,7 @@ final class NibbleBlocks {
         ShortVector sa = ShortVector.zero(S), sb = ShortVector.zero(S), sc = ShortVector.zero(S), sd = ShortVector.zero(S);
         for (int j = 0; j < turns; j++) {
             {
-                final int xo = XA + j * 4 * TR;
+                final int xo = xb + j * 4 * TR;
                 final long q = (long) j * 2 * STEP;
                 IntVector va = IntVector.fromMemorySegment(I, packed, oa + q, ByteOrder.LITTLE_ENDIAN);
                 IntVector vb = IntVector.fromMemorySegment(I, packed, ob + q, ByteOrder.LITTLE_ENDIAN);
@@ -827,7 +853,7 @@ final class NibbleBlocks {
             }
             final int k = j / (BYTE_SPAN / 4);
             final short sx = (short) xf[sxo + k];
-            final float dx = xf[k * span >> 5];
+            final float dx = xf[dxo + (k * span >> 5)];
             final int ka = (ta * nbw + k * span / bw) * TR;
             final IntVector na = sa.sub(sx).reinterpretAsInts();
             sa = ShortVector.zero(S);
@@ -865,65 +891,8 @@ final class NibbleBlocks {
         fc1.intoArray(part, 2 * TR + L);
         fd0.intoArray(part, 3 * TR);
         fd1.intoArray(part, 3 * TR + L);
-        storePair(part, 0, ta, tb, y);
-        storePair(part, 2 * TR, tc, td, y);
+        storePair(part, 0, ta, tb, y, yo);
+        storePair(part, 2 * TR, tc, td, y, yo);
     }
 
-    /** {@link #tile1x4} for byte values: the spans and folds of {@link #tiles4x1Bytes}, four tokens, accumulators in {@code acc}. */
-    private void tile1x4Bytes(int t, int g, int n, int b0, int b1, short[] xe, float[] xf, float[] acc, int ao) {
-        final MemorySegment packed = NativeMemory.typed(this.packed);
-        final int sxo = n * nb;
-        final int steps = BYTE_SPAN / 2;
-        final int k1 = Math.min(g + 1, n - 1), k2 = Math.min(g + 2, n - 1), k3 = Math.min(g + 3, n - 1);
-        long at = (long) t * cols * TR + (long) b0 * 32 * TR;
-        int xo = XA;
-        for (int k = b0 * 32 / span; k < b1 * 32 / span; k++) {
-            ShortVector s0 = ShortVector.zero(S), s1 = ShortVector.zero(S), s2 = ShortVector.zero(S), s3 = ShortVector.zero(S);
-            for (int s = 0; s < steps; s++, at += STEP, xo += 2 * TOKENS * TR) {
-                final IntVector v = IntVector.fromMemorySegment(I, packed, at, ByteOrder.LITTLE_ENDIAN);
-                ShortVector w = v.and(BYTE_VALUES).reinterpretAsShorts();
-                s0 = s0.add(w.mul(ShortVector.fromArray(S, xe, xo)));
-                s1 = s1.add(w.mul(ShortVector.fromArray(S, xe, xo + TR)));
-                s2 = s2.add(w.mul(ShortVector.fromArray(S, xe, xo + 2 * TR)));
-                s3 = s3.add(w.mul(ShortVector.fromArray(S, xe, xo + 3 * TR)));
-                w = v.lanewise(VectorOperators.LSHR, 8).and(BYTE_VALUES).reinterpretAsShorts();
-                s0 = s0.add(w.mul(ShortVector.fromArray(S, xe, xo + 4 * TR)));
-                s1 = s1.add(w.mul(ShortVector.fromArray(S, xe, xo + 5 * TR)));
-                s2 = s2.add(w.mul(ShortVector.fromArray(S, xe, xo + 6 * TR)));
-                s3 = s3.add(w.mul(ShortVector.fromArray(S, xe, xo + 7 * TR)));
-            }
-            final int kd = (t * nbw + k * span / bw) * TR;
-            final int b = k * span >> 5;
-            final FloatVector d0 = FloatVector.fromArray(F, d, kd);
-            final FloatVector d1 = FloatVector.fromArray(F, d, kd + L);
-            float dx = xf[g * nb + b];
-            IntVector iv = s0.sub((short) xf[sxo + g * nspan + k]).reinterpretAsInts();
-            int a = ao + 0 * TR;
-            ((FloatVector) iv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a)).intoArray(acc, a);
-            ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L)).intoArray(acc, a + L);
-            dx = xf[k1 * nb + b];
-            iv = s1.sub((short) xf[sxo + k1 * nspan + k]).reinterpretAsInts();
-            a = ao + 1 * TR;
-            ((FloatVector) iv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a)).intoArray(acc, a);
-            ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L)).intoArray(acc, a + L);
-            dx = xf[k2 * nb + b];
-            iv = s2.sub((short) xf[sxo + k2 * nspan + k]).reinterpretAsInts();
-            a = ao + 2 * TR;
-            ((FloatVector) iv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a)).intoArray(acc, a);
-            ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L)).intoArray(acc, a + L);
-            dx = xf[k3 * nb + b];
-            iv = s3.sub((short) xf[sxo + k3 * nspan + k]).reinterpretAsInts();
-            a = ao + 3 * TR;
-            ((FloatVector) iv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a)).intoArray(acc, a);
-            ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
-                    .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L)).intoArray(acc, a + L);
-        }
-    }
 }
