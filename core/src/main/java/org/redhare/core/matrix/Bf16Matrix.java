@@ -153,6 +153,9 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
             for (; t + 4 <= n; t += 4) {
                 rows4tokens4(xp, y, r0 + i, q, t, sums);
             }
+            for (; t + 2 <= n; t += 2) {
+                rows4tokens2(xp, y, r0 + i, q, t);
+            }
             for (; t < n; t++) {
                 rows4token1(xp, y, r0 + i, q, t);
             }
@@ -694,6 +697,63 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         a1.intoArray(acc, ao + as);
         a2.intoArray(acc, ao + 2 * as);
         a3.intoArray(acc, ao + 3 * as);
+    }
+
+    /**
+     * Rows {@code r, r + q, r + 2q, r + 3q} by tokens {@code t, t + 1}: eight accumulators, each fed exactly as in
+     * {@link #rows4token1}, so the same bits. Two users' decode step (and the pair after a group of four) used to take
+     * {@link #rows4token1} once per token, the second pass re-reading the rows from cache and widening them again.
+     */
+    private void rows4tokens2(float[] xp, float[] y, int r, int q, int t) {
+        final MemorySegment data = NativeMemory.typed(this.data);
+        final int L = Kernels.L;
+        final int B = Kernels.PAIR_BLOCK;
+        final int full = cols / B * B;
+        final int x0 = t * cols, x1 = x0 + cols;
+        FloatVector a00 = FloatVector.zero(Kernels.F), a01 = FloatVector.zero(Kernels.F);
+        FloatVector a10 = FloatVector.zero(Kernels.F), a11 = FloatVector.zero(Kernels.F);
+        FloatVector a20 = FloatVector.zero(Kernels.F), a21 = FloatVector.zero(Kernels.F);
+        FloatVector a30 = FloatVector.zero(Kernels.F), a31 = FloatVector.zero(Kernels.F);
+        for (int pc = 0; pc < full; pc += PANEL) {
+            final int pe = panelEnd(pc, full);
+            final long stride = q * pitch(pc);
+            final long b0 = base(r, pc), b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
+            for (int c = pc; c < pe; c += B) {
+                FloatVector xe0 = FloatVector.fromArray(Kernels.F, xp, x0 + c);
+                FloatVector xd0 = FloatVector.fromArray(Kernels.F, xp, x0 + c + L);
+                FloatVector xe1 = FloatVector.fromArray(Kernels.F, xp, x1 + c);
+                FloatVector xd1 = FloatVector.fromArray(Kernels.F, xp, x1 + c + L);
+                IntVector v = IntVector.fromMemorySegment(Kernels.I, data, b0 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+                FloatVector we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                FloatVector wo = v.and(0xFFFF0000).reinterpretAsFloats();
+                a00 = wo.fma(xd0, we.fma(xe0, a00));
+                a01 = wo.fma(xd1, we.fma(xe1, a01));
+                v = IntVector.fromMemorySegment(Kernels.I, data, b1 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+                we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                wo = v.and(0xFFFF0000).reinterpretAsFloats();
+                a10 = wo.fma(xd0, we.fma(xe0, a10));
+                a11 = wo.fma(xd1, we.fma(xe1, a11));
+                v = IntVector.fromMemorySegment(Kernels.I, data, b2 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+                we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                wo = v.and(0xFFFF0000).reinterpretAsFloats();
+                a20 = wo.fma(xd0, we.fma(xe0, a20));
+                a21 = wo.fma(xd1, we.fma(xe1, a21));
+                v = IntVector.fromMemorySegment(Kernels.I, data, b3 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+                we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                wo = v.and(0xFFFF0000).reinterpretAsFloats();
+                a30 = wo.fma(xd0, we.fma(xe0, a30));
+                a31 = wo.fma(xd1, we.fma(xe1, a31));
+            }
+        }
+        final int y0 = t * rows + r, y1 = y0 + rows;
+        y[y0] = tail(tailBase(r), xp, x0, full, VectorMath.sum(a00));
+        y[y0 + q] = tail(tailBase(r + q), xp, x0, full, VectorMath.sum(a10));
+        y[y0 + 2 * q] = tail(tailBase(r + 2 * q), xp, x0, full, VectorMath.sum(a20));
+        y[y0 + 3 * q] = tail(tailBase(r + 3 * q), xp, x0, full, VectorMath.sum(a30));
+        y[y1] = tail(tailBase(r), xp, x1, full, VectorMath.sum(a01));
+        y[y1 + q] = tail(tailBase(r + q), xp, x1, full, VectorMath.sum(a11));
+        y[y1 + 2 * q] = tail(tailBase(r + 2 * q), xp, x1, full, VectorMath.sum(a21));
+        y[y1 + 3 * q] = tail(tailBase(r + 3 * q), xp, x1, full, VectorMath.sum(a31));
     }
 
     /** Rows {@code r, r + q, r + 2q, r + 3q}, one token. */
