@@ -297,6 +297,9 @@ public final class Fp8BlockMatrix implements WeightMatrix {
                 for (; t + 4 <= n; t += 4) {
                     tile4x4(r0, t, buf, y, buf, sums);
                 }
+                for (; t + 2 <= n; t += 2) {
+                    tile4x2(r0, t, buf, y, buf, sums);
+                }
                 for (; t < n; t++) {
                     tile4x1(r0, t, buf, y, buf, sums);
                 }
@@ -733,6 +736,102 @@ public final class Fp8BlockMatrix implements WeightMatrix {
         b2.intoArray(buf, bo + (8 + i0 + 1) * L);
         a3.intoArray(buf, bo + (12 + i0) * L);
         b3.intoArray(buf, bo + (12 + i0 + 1) * L);
+    }
+
+    /**
+     * Rows {@code r0 .. r0+3} (a full tile of one band) for tokens {@code t, t + 1}: each code vector widened once for both
+     * tokens, eight accumulators each fed as in {@link #tile4x1}, so the same bits. Two users' decode step used to widen
+     * every weight twice ({@link #tile4x1} per token), the widening being what bounds these kernels.
+     */
+    private void tile4x2(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final long step = 4L * G;
+        long off = (long) r0 * cols;
+        final int x0 = t * cols, x1 = x0 + cols;
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
+        for (int c = 0; c < full; c += G, off += step) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * G, ByteOrder.LITTLE_ENDIAN);
+            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * G, ByteOrder.LITTLE_ENDIAN);
+            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * G, ByteOrder.LITTLE_ENDIAN);
+            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * G, ByteOrder.LITTLE_ENDIAN);
+            FloatVector w, p = FloatVector.fromArray(F, x, x0 + c), q = FloatVector.fromArray(F, x, x1 + c);
+            w = v0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            w = v1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            w = v2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            w = v3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            p = FloatVector.fromArray(F, x, x0 + c + L);
+            q = FloatVector.fromArray(F, x, x1 + c + L);
+            w = v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            w = v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            w = v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            w = v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            p = FloatVector.fromArray(F, x, x0 + c + 2 * L);
+            q = FloatVector.fromArray(F, x, x1 + c + 2 * L);
+            w = v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            w = v1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            w = v2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            w = v3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            p = FloatVector.fromArray(F, x, x0 + c + 3 * L);
+            q = FloatVector.fromArray(F, x, x1 + c + 3 * L);
+            w = v0.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            w = v1.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            w = v2.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            w = v3.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+        }
+        final int y0 = t * rows + r0, y1 = y0 + rows;
+        a00.intoArray(buf, bo);
+        y[y0] = (VectorMath.sum(buf, bo) + tail(r0, x, x0)) * rowFactors[r0];
+        a10.intoArray(buf, bo);
+        y[y0 + 1] = (VectorMath.sum(buf, bo) + tail(r0 + 1, x, x0)) * rowFactors[r0 + 1];
+        a20.intoArray(buf, bo);
+        y[y0 + 2] = (VectorMath.sum(buf, bo) + tail(r0 + 2, x, x0)) * rowFactors[r0 + 2];
+        a30.intoArray(buf, bo);
+        y[y0 + 3] = (VectorMath.sum(buf, bo) + tail(r0 + 3, x, x0)) * rowFactors[r0 + 3];
+        a01.intoArray(buf, bo);
+        y[y1] = (VectorMath.sum(buf, bo) + tail(r0, x, x1)) * rowFactors[r0];
+        a11.intoArray(buf, bo);
+        y[y1 + 1] = (VectorMath.sum(buf, bo) + tail(r0 + 1, x, x1)) * rowFactors[r0 + 1];
+        a21.intoArray(buf, bo);
+        y[y1 + 2] = (VectorMath.sum(buf, bo) + tail(r0 + 2, x, x1)) * rowFactors[r0 + 2];
+        a31.intoArray(buf, bo);
+        y[y1 + 3] = (VectorMath.sum(buf, bo) + tail(r0 + 3, x, x1)) * rowFactors[r0 + 3];
     }
 
     /** Rows {@code r0 .. r0+3} (a full tile of one band) for token {@code t}; activations of token t at {@code x[t * cols]}. */

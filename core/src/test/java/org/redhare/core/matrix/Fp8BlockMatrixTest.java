@@ -126,8 +126,9 @@ class Fp8BlockMatrixTest {
             k.m().multiply(ONE, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one);
             assertThat(java.util.Arrays.copyOfRange(batched, t * rows, (t + 1) * rows)).as("token %d", t).isEqualTo(one);
         }
-        // Batches whose last group of four is padded (two or three tokens past it) or that switch paths on some hosts.
-        for (int m : new int[] {6, 7, 10, 15}) {
+        // Few tokens (pairs, a pair and one, four and one) on the register path; batches whose last group of four is
+        // padded (two or three tokens past it) or that switch paths on some hosts.
+        for (int m : new int[] {2, 3, 5, 6, 7, 10, 15}) {
             float[] y = new float[m * rows];
             k.m().multiply(TWO, java.util.Arrays.copyOfRange(x, cols, (1 + m) * cols), m, y);
             for (int t = 0; t < m; t++) {
