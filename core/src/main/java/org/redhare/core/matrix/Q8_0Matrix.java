@@ -411,6 +411,9 @@ public final class Q8_0Matrix implements WeightMatrix {
                 for (; t + 4 <= n; t += 4) {
                     tile4x4(r0, t, x, y, buf, bo);
                 }
+                for (; t + 2 <= n; t += 2) {
+                    tile4x2(r0, t, x, y, buf, bo);
+                }
                 for (; t < n; t++) {
                     tile4x1(r0, t, x, y, buf, bo);
                 }
@@ -632,6 +635,102 @@ public final class Q8_0Matrix implements WeightMatrix {
         b2.intoArray(buf, bo + (8 + i0 + 1) * L);
         a3.intoArray(buf, bo + (12 + i0) * L);
         b3.intoArray(buf, bo + (12 + i0 + 1) * L);
+    }
+
+    /**
+     * Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t, t + 1}: each weight vector widened and scaled once for
+     * both tokens, eight accumulators each fed as in {@link #tile4x1}, so the same bits. Two users' decode step used to
+     * widen every weight twice ({@link #tile4x1} per token).
+     */
+    private void tile4x2(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        int b;
+        final int sr0 = sbase(r0), sr1 = sbase(r0 + 1), sr2 = sbase(r0 + 2), sr3 = sbase(r0 + 3);
+        final int x0 = t * cols, x1 = x0 + cols;
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
+        long off = (long) r0 * cols;
+        for (int c = 0; c < full; c += G, off += 4L * GB) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
+            FloatVector w, p, q;
+            p = FloatVector.fromArray(F, x, x0 + c + 0 * L);
+            q = FloatVector.fromArray(F, x, x1 + c + 0 * L);
+            b = (c + 0 * L) >> bwShift;
+            w = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + (b << 2)]);
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            w = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + (b << 2)]);
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            w = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + (b << 2)]);
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            w = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + (b << 2)]);
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            p = FloatVector.fromArray(F, x, x0 + c + 1 * L);
+            q = FloatVector.fromArray(F, x, x1 + c + 1 * L);
+            b = (c + 1 * L) >> bwShift;
+            w = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + (b << 2)]);
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            w = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + (b << 2)]);
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            w = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + (b << 2)]);
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            w = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + (b << 2)]);
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            p = FloatVector.fromArray(F, x, x0 + c + 2 * L);
+            q = FloatVector.fromArray(F, x, x1 + c + 2 * L);
+            b = (c + 2 * L) >> bwShift;
+            w = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + (b << 2)]);
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            w = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + (b << 2)]);
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            w = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + (b << 2)]);
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            w = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + (b << 2)]);
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            p = FloatVector.fromArray(F, x, x0 + c + 3 * L);
+            q = FloatVector.fromArray(F, x, x1 + c + 3 * L);
+            b = (c + 3 * L) >> bwShift;
+            w = ((FloatVector) v0.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + (b << 2)]);
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            w = ((FloatVector) v1.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + (b << 2)]);
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            w = ((FloatVector) v2.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + (b << 2)]);
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            w = ((FloatVector) v3.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + (b << 2)]);
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+        }
+        a00.intoArray(buf, bo);
+        a10.intoArray(buf, bo + L);
+        a20.intoArray(buf, bo + 2 * L);
+        a30.intoArray(buf, bo + 3 * L);
+        finish4x1(r0, t, x, y, buf, bo);
+        a01.intoArray(buf, bo);
+        a11.intoArray(buf, bo + L);
+        a21.intoArray(buf, bo + 2 * L);
+        a31.intoArray(buf, bo + 3 * L);
+        finish4x1(r0, t + 1, x, y, buf, bo);
     }
 
     /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+0}. */
