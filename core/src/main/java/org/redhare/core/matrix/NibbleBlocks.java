@@ -39,11 +39,12 @@ import org.redhare.core.Parallel;
  * read as a vector from an expanded copy ({@code TR} copies of each quantized activation): a plain load, where a
  * broadcast from a short array took three instructions in C2's code. One token expands the whole row once
  * ({@code cols * TR} shorts), and several tokens one such copy each, up to {@link #TOKEN_BLOCK} at a time
- * ({@link #onePerToken}); Q4_K's groups of four tokens ({@link #several}) expand four tokens' chunk of columns at a time per worker.
+ * ({@link #onePerToken}); groups of four tokens ({@link #several}: Q4_K's from 8 tokens, the others' from 16) expand four
+ * tokens' chunk of columns at a time per worker.
  *
  * <p><b>Batch invariance.</b> The integer sums are exact, so their order never matters; each (row, token) adds its
- * blocks' {@code fma} in column order on every path ({@link #tiles4x1} per token; Q4_K's groups of four tokens from eight
- * tokens on: {@link #tile1x4}),
+ * blocks' {@code fma} in column order on every path ({@link #tiles4x1} per token; groups of four tokens:
+ * {@link #tile1x4}),
  * and a token's quantized activations depend only on that token. A token gets the same bits alone or in any batch,
  * on any number of threads.
  *
@@ -415,9 +416,9 @@ final class NibbleBlocks {
         final int dxo = 0;               // [n][nb] activation scales
         final int sxo = n * nb;          // [n][nspan] center * sum of each span's quantized activations
         final float[] xf = pool.scratch(n * nb + n * nspan);
-        // Tokens in whole groups of four through the several-token kernel: Q4_K's from 8 tokens (see onePerToken), none of
-        // the other forms'.
-        final int grouped = factored() && n >= 2 * TOKENS ? n / TOKENS * TOKENS : 0;
+        // Tokens in whole groups of four through the several-token kernel: Q4_K's from 8 tokens, the other forms' from
+        // GROUP_FROM (see onePerToken); the rest one at a time.
+        final int grouped = n >= (factored() ? 2 * TOKENS : GROUP_FROM) ? n / TOKENS * TOKENS : 0;
         if (grouped > 0) {
             final short[] xq = pool.shortScratch(grouped * cols);
             pool.forRange(grouped, Math.max(1, grouped / (4 * pool.threads())), (q0, q1, w) -> {
@@ -436,6 +437,8 @@ final class NibbleBlocks {
         }
     }
 
+    /** From this many tokens, Q4_0, Q5_0 and the float-offset form take the several-token kernel (see onePerToken). */
+    private static final int GROUP_FROM = 16;
     /** Tokens whose activations {@link #onePerToken} expands at a time (16 x 64 bytes per column at L = 16). */
     private static final int TOKEN_BLOCK = 16;
     /** Tokens per work item of {@link #onePerToken}: a quad of tiles and up to this many tokens. */
@@ -456,6 +459,14 @@ final class NibbleBlocks {
      * 44.7; Q5_0 [4864 x 896] 4, 16, 128 tokens 34.3-36.2 -> 43.6-46.1. Q4_K's factored scales are expanded once per chunk
      * and token here, once per chunk and four tokens there: in cache from 16 tokens the several-token kernel stays ahead
      * (42.1 against 34.4), from DRAM at 4 tokens it does not (24.5 against 32.6), so Q4_K takes it from 8 tokens.
+     *
+     * <p>For the others the one-token kernel wins on that host (AMD Zen 4) at every count on one thread, but lost on its
+     * two hyperthreads of one core from 16 tokens ([896 x 4864] 512 tokens, 2 threads: 58-59 against 34-35: each token's
+     * expanded activations, 64 bytes a column, crowd the cache the two threads share), and on an Intel Xeon with AVX-512
+     * (two cores, 2 MB L2 each) the several-token kernel is ahead from 64 tokens on one thread too ([4864 x 896] 64
+     * tokens 48.7 against 40.2, 512 49.2 against 41.4; 16 tokens 46.9 against 45.2; 2 threads 64 tokens 90.5 against
+     * 79.8) while at 4 to 8 tokens they tie. So from {@link #GROUP_FROM} tokens (prompts, many users) they take it too,
+     * and this one keeps the few-token steps it was written for.
      */
     private void onePerToken(Parallel pool, float[] x, int t0, int t1, int n, float[] xf, float[] y) {
         final int sxo = n * nb;
@@ -672,7 +683,9 @@ final class NibbleBlocks {
     private void several(short[] xq, float[] xf, int n, int grouped, float[] y, int t0, int t1, short[] xe, float[] acc, int chunkBlocks) {
         for (int tc = t0; tc < t1; tc += TILE_CHUNK) {
             final int tcEnd = Math.min(t1, tc + TILE_CHUNK);
-            expandBlocks(tc, tcEnd, 0, nb, acc, TILE_CHUNK * TOKENS * TR); // the chunk's scales, after the accumulators, once for all token groups; not in tile1x4: see expandSuper
+            if (factored()) { // the chunk's scales, after the accumulators, once for all token groups; not in tile1x4: see expandSuper
+                expandBlocks(tc, tcEnd, 0, nb, acc, TILE_CHUNK * TOKENS * TR);
+            }
             for (int g = 0; g < grouped; g += TOKENS) {
                 java.util.Arrays.fill(acc, 0, (tcEnd - tc) * TOKENS * TR, 0f);
                 for (int b0 = 0; b0 < nb; b0 += chunkBlocks) {
@@ -684,7 +697,11 @@ final class NibbleBlocks {
                         }
                     }
                     for (int t = tc; t < tcEnd; t++) {
-                        tile1x4(t, g, n, b0, b1, xe, xf, acc, (t - tc) * TOKENS * TR, TILE_CHUNK * TOKENS * TR + ((t - tc) * nb + b0) * 2 * TR);
+                        if (bytes) {
+                            tile1x4Bytes(t, g, n, b0, b1, xe, xf, acc, (t - tc) * TOKENS * TR);
+                        } else {
+                            tile1x4(t, g, n, b0, b1, xe, xf, acc, (t - tc) * TOKENS * TR, TILE_CHUNK * TOKENS * TR + ((t - tc) * nb + b0) * 2 * TR);
+                        }
                     }
                 }
                 for (int t = tc; t < tcEnd; t++) {
@@ -704,8 +721,10 @@ final class NibbleBlocks {
     private void tile1x4(int t, int g, int n, int b0, int b1, short[] xe, float[] xf, float[] acc, int ao, int fo) {
         final MemorySegment packed = NativeMemory.typed(this.packed);
         final int sxo = n * nb;
-        final float[] dd = acc, oo = acc; // the chunk's factored scales, and their offsets TR further (see several)
-        final int om = TR;
+        final boolean fac = factored();
+        final boolean offsets = o != null || fac;
+        final float[] dd = fac ? acc : d, oo = fac ? acc : o;
+        final int om = fac ? TR : 0;
         final int k1 = g + 1, k2 = g + 2, k3 = g + 3; // whole groups only (see several)
         long at = ((long) t * nb + b0) * BLOCK;
         for (int b = b0; b < b1; b++, at += BLOCK) {
@@ -734,13 +753,14 @@ final class NibbleBlocks {
                 s2 = s2.add(w.mul(ShortVector.fromArray(S, xe, xo + 14 * TR)));
                 s3 = s3.add(w.mul(ShortVector.fromArray(S, xe, xo + 15 * TR)));
             }
-            // The four tokens' folds written out: one shared helper, fed the sums through memory (vectors passed to a method C2
-            // does not inline are boxed), ran 7-10% slower (q4_0 and q5_0 4864x896 512).
-            final int ks = fo + (b - b0) * 2 * TR;
+            // The four tokens' folds written out, here and in tile1x4Bytes: one shared helper, fed the sums through memory
+            // (vectors passed to a method C2 does not inline are boxed), ran 7-10% slower (q4_0 and q5_0 4864x896 512).
+            final int kd = (t * nb + b) * TR;
+            final int ks = fac ? fo + (b - b0) * 2 * TR : kd;
             final FloatVector d0 = FloatVector.fromArray(F, dd, ks);
             final FloatVector d1 = FloatVector.fromArray(F, dd, ks + L);
-            final FloatVector c0 = d0.mul(8f).add(FloatVector.fromArray(F, oo, ks + om)); // 8 s + o (see tiles4x1)
-            final FloatVector c1 = d1.mul(8f).add(FloatVector.fromArray(F, oo, ks + om + L));
+            final FloatVector c0 = offsets ? d0.mul(8f).add(FloatVector.fromArray(F, oo, ks + om)) : d0; // 8 s + o (see tiles4x1)
+            final FloatVector c1 = offsets ? d1.mul(8f).add(FloatVector.fromArray(F, oo, ks + om + L)) : d1;
             float sx = xf[sxo + g * nb + b];
             float dx = xf[g * nb + b];
             IntVector iv = s0.sub((short) sx).reinterpretAsInts();
@@ -749,8 +769,10 @@ final class NibbleBlocks {
                     .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a));
             FloatVector hi = ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L));
-            lo = FloatVector.broadcast(F, sx * 0.125f).fma(c0.mul(dx), lo);
-            hi = FloatVector.broadcast(F, sx * 0.125f).fma(c1.mul(dx), hi);
+            if (offsets) {
+                lo = FloatVector.broadcast(F, sx * 0.125f).fma(c0.mul(dx), lo);
+                hi = FloatVector.broadcast(F, sx * 0.125f).fma(c1.mul(dx), hi);
+            }
             lo.intoArray(acc, a);
             hi.intoArray(acc, a + L);
             sx = xf[sxo + k1 * nb + b];
@@ -761,8 +783,10 @@ final class NibbleBlocks {
                     .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a));
             hi = ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L));
-            lo = FloatVector.broadcast(F, sx * 0.125f).fma(c0.mul(dx), lo);
-            hi = FloatVector.broadcast(F, sx * 0.125f).fma(c1.mul(dx), hi);
+            if (offsets) {
+                lo = FloatVector.broadcast(F, sx * 0.125f).fma(c0.mul(dx), lo);
+                hi = FloatVector.broadcast(F, sx * 0.125f).fma(c1.mul(dx), hi);
+            }
             lo.intoArray(acc, a);
             hi.intoArray(acc, a + L);
             sx = xf[sxo + k2 * nb + b];
@@ -773,8 +797,10 @@ final class NibbleBlocks {
                     .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a));
             hi = ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L));
-            lo = FloatVector.broadcast(F, sx * 0.125f).fma(c0.mul(dx), lo);
-            hi = FloatVector.broadcast(F, sx * 0.125f).fma(c1.mul(dx), hi);
+            if (offsets) {
+                lo = FloatVector.broadcast(F, sx * 0.125f).fma(c0.mul(dx), lo);
+                hi = FloatVector.broadcast(F, sx * 0.125f).fma(c1.mul(dx), hi);
+            }
             lo.intoArray(acc, a);
             hi.intoArray(acc, a + L);
             sx = xf[sxo + k3 * nb + b];
@@ -785,8 +811,10 @@ final class NibbleBlocks {
                     .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a));
             hi = ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
                     .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L));
-            lo = FloatVector.broadcast(F, sx * 0.125f).fma(c0.mul(dx), lo);
-            hi = FloatVector.broadcast(F, sx * 0.125f).fma(c1.mul(dx), hi);
+            if (offsets) {
+                lo = FloatVector.broadcast(F, sx * 0.125f).fma(c0.mul(dx), lo);
+                hi = FloatVector.broadcast(F, sx * 0.125f).fma(c1.mul(dx), hi);
+            }
             lo.intoArray(acc, a);
             hi.intoArray(acc, a + L);
         }
@@ -893,6 +921,64 @@ final class NibbleBlocks {
         fd1.intoArray(part, 3 * TR + L);
         storePair(part, 0, ta, tb, y, yo);
         storePair(part, 2 * TR, tc, td, y, yo);
+    }
+
+    /** {@link #tile1x4} for byte values: the spans and folds of {@link #tiles4x1Bytes}, four tokens, accumulators in {@code acc}. */
+    private void tile1x4Bytes(int t, int g, int n, int b0, int b1, short[] xe, float[] xf, float[] acc, int ao) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
+        final int sxo = n * nb;
+        final int steps = BYTE_SPAN / 2;
+        final int k1 = g + 1, k2 = g + 2, k3 = g + 3; // whole groups only (see several)
+        long at = (long) t * cols * TR + (long) b0 * 32 * TR;
+        int xo = XA;
+        for (int k = b0 * 32 / span; k < b1 * 32 / span; k++) {
+            ShortVector s0 = ShortVector.zero(S), s1 = ShortVector.zero(S), s2 = ShortVector.zero(S), s3 = ShortVector.zero(S);
+            for (int s = 0; s < steps; s++, at += STEP, xo += 2 * TOKENS * TR) {
+                final IntVector v = IntVector.fromMemorySegment(I, packed, at, ByteOrder.LITTLE_ENDIAN);
+                ShortVector w = v.and(BYTE_VALUES).reinterpretAsShorts();
+                s0 = s0.add(w.mul(ShortVector.fromArray(S, xe, xo)));
+                s1 = s1.add(w.mul(ShortVector.fromArray(S, xe, xo + TR)));
+                s2 = s2.add(w.mul(ShortVector.fromArray(S, xe, xo + 2 * TR)));
+                s3 = s3.add(w.mul(ShortVector.fromArray(S, xe, xo + 3 * TR)));
+                w = v.lanewise(VectorOperators.LSHR, 8).and(BYTE_VALUES).reinterpretAsShorts();
+                s0 = s0.add(w.mul(ShortVector.fromArray(S, xe, xo + 4 * TR)));
+                s1 = s1.add(w.mul(ShortVector.fromArray(S, xe, xo + 5 * TR)));
+                s2 = s2.add(w.mul(ShortVector.fromArray(S, xe, xo + 6 * TR)));
+                s3 = s3.add(w.mul(ShortVector.fromArray(S, xe, xo + 7 * TR)));
+            }
+            final int kd = (t * nbw + k * span / bw) * TR;
+            final int b = k * span >> 5;
+            final FloatVector d0 = FloatVector.fromArray(F, d, kd);
+            final FloatVector d1 = FloatVector.fromArray(F, d, kd + L);
+            float dx = xf[g * nb + b];
+            IntVector iv = s0.sub((short) xf[sxo + g * nspan + k]).reinterpretAsInts();
+            int a = ao + 0 * TR;
+            ((FloatVector) iv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a)).intoArray(acc, a);
+            ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L)).intoArray(acc, a + L);
+            dx = xf[k1 * nb + b];
+            iv = s1.sub((short) xf[sxo + k1 * nspan + k]).reinterpretAsInts();
+            a = ao + 1 * TR;
+            ((FloatVector) iv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a)).intoArray(acc, a);
+            ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L)).intoArray(acc, a + L);
+            dx = xf[k2 * nb + b];
+            iv = s2.sub((short) xf[sxo + k2 * nspan + k]).reinterpretAsInts();
+            a = ao + 2 * TR;
+            ((FloatVector) iv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a)).intoArray(acc, a);
+            ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L)).intoArray(acc, a + L);
+            dx = xf[k3 * nb + b];
+            iv = s3.sub((short) xf[sxo + k3 * nspan + k]).reinterpretAsInts();
+            a = ao + 3 * TR;
+            ((FloatVector) iv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(d0.mul(dx), FloatVector.fromArray(F, acc, a)).intoArray(acc, a);
+            ((FloatVector) iv.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(d1.mul(dx), FloatVector.fromArray(F, acc, a + L)).intoArray(acc, a + L);
+        }
     }
 
 }
