@@ -51,6 +51,8 @@ public final class Fp8BlockMatrix implements WeightMatrix {
     private static final VectorSpecies<Integer> I = Kernels.I;
     private static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int G = 4 * Kernels.L;
+    /** Whether three tokens past the last group of four take {@link #tile4x3}: with 32 vector registers (AVX-512) only. */
+    private static final boolean THREE = Kernels.L >= 16;
     private static final int MASK = 0x87F00000;
     /** Activations are pre-scaled by 2^64 (see the class comment). */
     private static final float X_SCALE = 0x1p64f;
@@ -296,6 +298,10 @@ public final class Fp8BlockMatrix implements WeightMatrix {
                 int t = 0;
                 for (; t + 4 <= n; t += 4) {
                     tile4x4(r0, t, buf, y, buf, sums);
+                }
+                if (THREE && n - t == 3) {
+                    tile4x3(r0, t, buf, y, buf, sums);
+                    t += 3;
                 }
                 for (; t + 2 <= n; t += 2) {
                     tile4x2(r0, t, buf, y, buf, sums);
@@ -640,8 +646,12 @@ public final class Fp8BlockMatrix implements WeightMatrix {
      */
     private void tile4x4(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
-        rows2tokens4(r0, 0, t, x, buf, bo);
-        rows2tokens4(r0, 2, t, x, buf, bo);
+        if (THREE) {
+            rows4tokens4(r0, t, x, buf, bo);
+        } else {
+            rows2tokens4(r0, 0, t, x, buf, bo);
+            rows2tokens4(r0, 2, t, x, buf, bo);
+        }
         VectorMath.sum16(buf, bo, buf, bo + 16 * L);
         for (int j = 0; j < 4; j++) {
             for (int i = 0; i < 4; i++) {
@@ -832,6 +842,263 @@ public final class Fp8BlockMatrix implements WeightMatrix {
         y[y1 + 2] = (VectorMath.sum(buf, bo) + tail(r0 + 2, x, x1)) * rowFactors[r0 + 2];
         a31.intoArray(buf, bo);
         y[y1 + 3] = (VectorMath.sum(buf, bo) + tail(r0 + 3, x, x1)) * rowFactors[r0 + 3];
+    }
+
+    /**
+     * Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+3} in one pass: sixteen accumulators, each fed as in
+     * {@link #tile4x1}, stored at {@code buf[bo + (4 token + row) L]} as {@link #rows2tokens4} stores them, so the same
+     * bits. With the four code vectors, four activations and the widened weight, 25 vector registers: AVX-512 only
+     * ({@link #THREE}); there each weight vector is widened once for four tokens instead of twice.
+     */
+    private void rows4tokens4(int r0, int t, float[] x, float[] buf, int bo) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final long step = 4L * G;
+        long off = (long) r0 * cols;
+        final int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a22 = FloatVector.zero(F), a23 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), a32 = FloatVector.zero(F), a33 = FloatVector.zero(F);
+        for (int c = 0; c < full; c += G, off += step) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * G, ByteOrder.LITTLE_ENDIAN);
+            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * G, ByteOrder.LITTLE_ENDIAN);
+            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * G, ByteOrder.LITTLE_ENDIAN);
+            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * G, ByteOrder.LITTLE_ENDIAN);
+            FloatVector w, p = FloatVector.fromArray(F, x, x0 + c), q = FloatVector.fromArray(F, x, x1 + c), u = FloatVector.fromArray(F, x, x2 + c), e = FloatVector.fromArray(F, x, x3 + c);
+            w = v0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            a02 = w.fma(u, a02);
+            a03 = w.fma(e, a03);
+            w = v1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            a12 = w.fma(u, a12);
+            a13 = w.fma(e, a13);
+            w = v2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            a22 = w.fma(u, a22);
+            a23 = w.fma(e, a23);
+            w = v3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            a32 = w.fma(u, a32);
+            a33 = w.fma(e, a33);
+            p = FloatVector.fromArray(F, x, x0 + c + L);
+            q = FloatVector.fromArray(F, x, x1 + c + L);
+            u = FloatVector.fromArray(F, x, x2 + c + L);
+            e = FloatVector.fromArray(F, x, x3 + c + L);
+            w = v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            a02 = w.fma(u, a02);
+            a03 = w.fma(e, a03);
+            w = v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            a12 = w.fma(u, a12);
+            a13 = w.fma(e, a13);
+            w = v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            a22 = w.fma(u, a22);
+            a23 = w.fma(e, a23);
+            w = v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            a32 = w.fma(u, a32);
+            a33 = w.fma(e, a33);
+            p = FloatVector.fromArray(F, x, x0 + c + 2 * L);
+            q = FloatVector.fromArray(F, x, x1 + c + 2 * L);
+            u = FloatVector.fromArray(F, x, x2 + c + 2 * L);
+            e = FloatVector.fromArray(F, x, x3 + c + 2 * L);
+            w = v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            a02 = w.fma(u, a02);
+            a03 = w.fma(e, a03);
+            w = v1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            a12 = w.fma(u, a12);
+            a13 = w.fma(e, a13);
+            w = v2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            a22 = w.fma(u, a22);
+            a23 = w.fma(e, a23);
+            w = v3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            a32 = w.fma(u, a32);
+            a33 = w.fma(e, a33);
+            p = FloatVector.fromArray(F, x, x0 + c + 3 * L);
+            q = FloatVector.fromArray(F, x, x1 + c + 3 * L);
+            u = FloatVector.fromArray(F, x, x2 + c + 3 * L);
+            e = FloatVector.fromArray(F, x, x3 + c + 3 * L);
+            w = v0.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            a02 = w.fma(u, a02);
+            a03 = w.fma(e, a03);
+            w = v1.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            a12 = w.fma(u, a12);
+            a13 = w.fma(e, a13);
+            w = v2.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            a22 = w.fma(u, a22);
+            a23 = w.fma(e, a23);
+            w = v3.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            a32 = w.fma(u, a32);
+            a33 = w.fma(e, a33);
+        }
+        a00.intoArray(buf, bo + 0 * L);
+        a10.intoArray(buf, bo + 1 * L);
+        a20.intoArray(buf, bo + 2 * L);
+        a30.intoArray(buf, bo + 3 * L);
+        a01.intoArray(buf, bo + 4 * L);
+        a11.intoArray(buf, bo + 5 * L);
+        a21.intoArray(buf, bo + 6 * L);
+        a31.intoArray(buf, bo + 7 * L);
+        a02.intoArray(buf, bo + 8 * L);
+        a12.intoArray(buf, bo + 9 * L);
+        a22.intoArray(buf, bo + 10 * L);
+        a32.intoArray(buf, bo + 11 * L);
+        a03.intoArray(buf, bo + 12 * L);
+        a13.intoArray(buf, bo + 13 * L);
+        a23.intoArray(buf, bo + 14 * L);
+        a33.intoArray(buf, bo + 15 * L);
+    }
+
+    /**
+     * Rows {@code r0 .. r0+3} (a full tile of one band) for tokens {@code t .. t + 2}: {@link #tile4x2} with a third token,
+     * twelve accumulators (20 vector registers with the codes, activations and widened weight: AVX-512's 32 only, see
+     * {@link #THREE}). Three users' decode step took {@link #tile4x2} and {@link #tile4x1}, widening every weight twice.
+     */
+    private void tile4x3(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        final long step = 4L * G;
+        long off = (long) r0 * cols;
+        final int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols;
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a22 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), a32 = FloatVector.zero(F);
+        for (int c = 0; c < full; c += G, off += step) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * G, ByteOrder.LITTLE_ENDIAN);
+            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * G, ByteOrder.LITTLE_ENDIAN);
+            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * G, ByteOrder.LITTLE_ENDIAN);
+            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * G, ByteOrder.LITTLE_ENDIAN);
+            FloatVector w, p = FloatVector.fromArray(F, x, x0 + c), q = FloatVector.fromArray(F, x, x1 + c), u = FloatVector.fromArray(F, x, x2 + c);
+            w = v0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            a02 = w.fma(u, a02);
+            w = v1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            a12 = w.fma(u, a12);
+            w = v2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            a22 = w.fma(u, a22);
+            w = v3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            a32 = w.fma(u, a32);
+            p = FloatVector.fromArray(F, x, x0 + c + L);
+            q = FloatVector.fromArray(F, x, x1 + c + L);
+            u = FloatVector.fromArray(F, x, x2 + c + L);
+            w = v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            a02 = w.fma(u, a02);
+            w = v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            a12 = w.fma(u, a12);
+            w = v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            a22 = w.fma(u, a22);
+            w = v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            a32 = w.fma(u, a32);
+            p = FloatVector.fromArray(F, x, x0 + c + 2 * L);
+            q = FloatVector.fromArray(F, x, x1 + c + 2 * L);
+            u = FloatVector.fromArray(F, x, x2 + c + 2 * L);
+            w = v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            a02 = w.fma(u, a02);
+            w = v1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            a12 = w.fma(u, a12);
+            w = v2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            a22 = w.fma(u, a22);
+            w = v3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            a32 = w.fma(u, a32);
+            p = FloatVector.fromArray(F, x, x0 + c + 3 * L);
+            q = FloatVector.fromArray(F, x, x1 + c + 3 * L);
+            u = FloatVector.fromArray(F, x, x2 + c + 3 * L);
+            w = v0.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            a02 = w.fma(u, a02);
+            w = v1.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            a12 = w.fma(u, a12);
+            w = v2.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            a22 = w.fma(u, a22);
+            w = v3.lanewise(VectorOperators.ASHR, 4).and(MASK).reinterpretAsFloats();
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            a32 = w.fma(u, a32);
+        }
+        final int y0 = t * rows + r0, y1 = y0 + rows, y2 = y1 + rows;
+        a00.intoArray(buf, bo);
+        y[y0] = (VectorMath.sum(buf, bo) + tail(r0, x, x0)) * rowFactors[r0];
+        a10.intoArray(buf, bo);
+        y[y0 + 1] = (VectorMath.sum(buf, bo) + tail(r0 + 1, x, x0)) * rowFactors[r0 + 1];
+        a20.intoArray(buf, bo);
+        y[y0 + 2] = (VectorMath.sum(buf, bo) + tail(r0 + 2, x, x0)) * rowFactors[r0 + 2];
+        a30.intoArray(buf, bo);
+        y[y0 + 3] = (VectorMath.sum(buf, bo) + tail(r0 + 3, x, x0)) * rowFactors[r0 + 3];
+        a01.intoArray(buf, bo);
+        y[y1] = (VectorMath.sum(buf, bo) + tail(r0, x, x1)) * rowFactors[r0];
+        a11.intoArray(buf, bo);
+        y[y1 + 1] = (VectorMath.sum(buf, bo) + tail(r0 + 1, x, x1)) * rowFactors[r0 + 1];
+        a21.intoArray(buf, bo);
+        y[y1 + 2] = (VectorMath.sum(buf, bo) + tail(r0 + 2, x, x1)) * rowFactors[r0 + 2];
+        a31.intoArray(buf, bo);
+        y[y1 + 3] = (VectorMath.sum(buf, bo) + tail(r0 + 3, x, x1)) * rowFactors[r0 + 3];
+        a02.intoArray(buf, bo);
+        y[y2] = (VectorMath.sum(buf, bo) + tail(r0, x, x2)) * rowFactors[r0];
+        a12.intoArray(buf, bo);
+        y[y2 + 1] = (VectorMath.sum(buf, bo) + tail(r0 + 1, x, x2)) * rowFactors[r0 + 1];
+        a22.intoArray(buf, bo);
+        y[y2 + 2] = (VectorMath.sum(buf, bo) + tail(r0 + 2, x, x2)) * rowFactors[r0 + 2];
+        a32.intoArray(buf, bo);
+        y[y2 + 3] = (VectorMath.sum(buf, bo) + tail(r0 + 3, x, x2)) * rowFactors[r0 + 3];
     }
 
     /** Rows {@code r0 .. r0+3} (a full tile of one band) for token {@code t}; activations of token t at {@code x[t * cols]}. */

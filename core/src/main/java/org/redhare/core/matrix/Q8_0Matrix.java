@@ -46,6 +46,8 @@ public final class Q8_0Matrix implements WeightMatrix {
     private static final int STREAM_GROUPS = Math.max(1, 512 / G);
     /** Per-worker floats for 16 stored accumulators and their 16 lane sums ({@link VectorMath#sum16}). */
     private static final int SUMS = Kernels.SUM16_FLOATS;
+    /** Whether three tokens past the last group of four take {@link #tile4x3}: with 32 vector registers (AVX-512) only. */
+    private static final boolean THREE = Kernels.L >= 16;
 
     private final MemorySegment packed; // [rows * cols] int8 in the tile layout
     private final float[] scales;       // [rows / 4][nb][4 rows] block scales: see sbase
@@ -411,6 +413,10 @@ public final class Q8_0Matrix implements WeightMatrix {
                 for (; t + 4 <= n; t += 4) {
                     tile4x4(r0, t, x, y, buf, bo);
                 }
+                if (THREE && n - t == 3) {
+                    tile4x3(r0, t, x, y, buf, bo);
+                    t += 3;
+                }
                 for (; t + 2 <= n; t += 2) {
                     tile4x2(r0, t, x, y, buf, bo);
                 }
@@ -493,8 +499,12 @@ public final class Q8_0Matrix implements WeightMatrix {
         final int x1 = (t + 1) * cols;
         final int x2 = (t + 2) * cols;
         final int x3 = (t + 3) * cols;
-        rows2tokens4(r0, 0, t, x, buf, bo);
-        rows2tokens4(r0, 2, t, x, buf, bo);
+        if (THREE) {
+            rows4tokens4(r0, t, x, buf, bo);
+        } else {
+            rows2tokens4(r0, 0, t, x, buf, bo);
+            rows2tokens4(r0, 2, t, x, buf, bo);
+        }
         final int tl = cols - full;
         final long toff = base + (long) (full / 1) * 4;
         float q00 = 0f; float q01 = 0f; float q02 = 0f; float q03 = 0f;
@@ -731,6 +741,271 @@ public final class Q8_0Matrix implements WeightMatrix {
         a21.intoArray(buf, bo + 2 * L);
         a31.intoArray(buf, bo + 3 * L);
         finish4x1(r0, t + 1, x, y, buf, bo);
+    }
+
+    /**
+     * Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+3} in one pass: sixteen accumulators, each fed as in
+     * {@link #tile4x1}, stored at {@code buf[bo + (4 token + row) L]} as {@link #rows2tokens4} stores them, so the same
+     * bits. With the four code vectors, four activations and the widened weight, 25 vector registers: AVX-512 only
+     * ({@link #THREE}); there each weight vector is widened once for four tokens instead of twice.
+     */
+    private void rows4tokens4(int r0, int t, float[] x, float[] buf, int bo) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        int b;
+        final int sr0 = sbase(r0), sr1 = sbase(r0 + 1), sr2 = sbase(r0 + 2), sr3 = sbase(r0 + 3);
+        final int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a22 = FloatVector.zero(F), a23 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), a32 = FloatVector.zero(F), a33 = FloatVector.zero(F);
+        long off = (long) r0 * cols;
+        for (int c = 0; c < full; c += G, off += 4L * GB) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
+            FloatVector w, p, q, u, e;
+            p = FloatVector.fromArray(F, x, x0 + c + 0 * L);
+            q = FloatVector.fromArray(F, x, x1 + c + 0 * L);
+            u = FloatVector.fromArray(F, x, x2 + c + 0 * L);
+            e = FloatVector.fromArray(F, x, x3 + c + 0 * L);
+            b = (c + 0 * L) >> bwShift;
+            w = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + (b << 2)]);
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            a02 = w.fma(u, a02);
+            a03 = w.fma(e, a03);
+            w = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + (b << 2)]);
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            a12 = w.fma(u, a12);
+            a13 = w.fma(e, a13);
+            w = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + (b << 2)]);
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            a22 = w.fma(u, a22);
+            a23 = w.fma(e, a23);
+            w = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + (b << 2)]);
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            a32 = w.fma(u, a32);
+            a33 = w.fma(e, a33);
+            p = FloatVector.fromArray(F, x, x0 + c + 1 * L);
+            q = FloatVector.fromArray(F, x, x1 + c + 1 * L);
+            u = FloatVector.fromArray(F, x, x2 + c + 1 * L);
+            e = FloatVector.fromArray(F, x, x3 + c + 1 * L);
+            b = (c + 1 * L) >> bwShift;
+            w = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + (b << 2)]);
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            a02 = w.fma(u, a02);
+            a03 = w.fma(e, a03);
+            w = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + (b << 2)]);
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            a12 = w.fma(u, a12);
+            a13 = w.fma(e, a13);
+            w = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + (b << 2)]);
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            a22 = w.fma(u, a22);
+            a23 = w.fma(e, a23);
+            w = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + (b << 2)]);
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            a32 = w.fma(u, a32);
+            a33 = w.fma(e, a33);
+            p = FloatVector.fromArray(F, x, x0 + c + 2 * L);
+            q = FloatVector.fromArray(F, x, x1 + c + 2 * L);
+            u = FloatVector.fromArray(F, x, x2 + c + 2 * L);
+            e = FloatVector.fromArray(F, x, x3 + c + 2 * L);
+            b = (c + 2 * L) >> bwShift;
+            w = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + (b << 2)]);
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            a02 = w.fma(u, a02);
+            a03 = w.fma(e, a03);
+            w = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + (b << 2)]);
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            a12 = w.fma(u, a12);
+            a13 = w.fma(e, a13);
+            w = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + (b << 2)]);
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            a22 = w.fma(u, a22);
+            a23 = w.fma(e, a23);
+            w = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + (b << 2)]);
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            a32 = w.fma(u, a32);
+            a33 = w.fma(e, a33);
+            p = FloatVector.fromArray(F, x, x0 + c + 3 * L);
+            q = FloatVector.fromArray(F, x, x1 + c + 3 * L);
+            u = FloatVector.fromArray(F, x, x2 + c + 3 * L);
+            e = FloatVector.fromArray(F, x, x3 + c + 3 * L);
+            b = (c + 3 * L) >> bwShift;
+            w = ((FloatVector) v0.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + (b << 2)]);
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            a02 = w.fma(u, a02);
+            a03 = w.fma(e, a03);
+            w = ((FloatVector) v1.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + (b << 2)]);
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            a12 = w.fma(u, a12);
+            a13 = w.fma(e, a13);
+            w = ((FloatVector) v2.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + (b << 2)]);
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            a22 = w.fma(u, a22);
+            a23 = w.fma(e, a23);
+            w = ((FloatVector) v3.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + (b << 2)]);
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            a32 = w.fma(u, a32);
+            a33 = w.fma(e, a33);
+        }
+        a00.intoArray(buf, bo + 0 * L);
+        a10.intoArray(buf, bo + 1 * L);
+        a20.intoArray(buf, bo + 2 * L);
+        a30.intoArray(buf, bo + 3 * L);
+        a01.intoArray(buf, bo + 4 * L);
+        a11.intoArray(buf, bo + 5 * L);
+        a21.intoArray(buf, bo + 6 * L);
+        a31.intoArray(buf, bo + 7 * L);
+        a02.intoArray(buf, bo + 8 * L);
+        a12.intoArray(buf, bo + 9 * L);
+        a22.intoArray(buf, bo + 10 * L);
+        a32.intoArray(buf, bo + 11 * L);
+        a03.intoArray(buf, bo + 12 * L);
+        a13.intoArray(buf, bo + 13 * L);
+        a23.intoArray(buf, bo + 14 * L);
+        a33.intoArray(buf, bo + 15 * L);
+    }
+
+    /**
+     * Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t + 2}: {@link #tile4x2} with a third token, twelve
+     * accumulators (with the four code vectors, three activations and the widened weight, 20 vector registers: AVX-512's
+     * 32 only, see {@link #THREE}). Three users' decode step took {@link #tile4x2} and {@link #tile4x1}, widening every
+     * weight twice, and ran slower than two users' (docs/PERFORMANCE.md, thirty-sixth session).
+     */
+    private void tile4x3(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
+        final MemorySegment packed = NativeMemory.typed(this.packed);
+        final int L = Kernels.L;
+        final int full = cols / G * G;
+        int b;
+        final int sr0 = sbase(r0), sr1 = sbase(r0 + 1), sr2 = sbase(r0 + 2), sr3 = sbase(r0 + 3);
+        final int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols;
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a22 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), a32 = FloatVector.zero(F);
+        long off = (long) r0 * cols;
+        for (int c = 0; c < full; c += G, off += 4L * GB) {
+            IntVector v0 = IntVector.fromMemorySegment(I, packed, off + 0L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v1 = IntVector.fromMemorySegment(I, packed, off + 1L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v2 = IntVector.fromMemorySegment(I, packed, off + 2L * GB, ByteOrder.LITTLE_ENDIAN);
+            IntVector v3 = IntVector.fromMemorySegment(I, packed, off + 3L * GB, ByteOrder.LITTLE_ENDIAN);
+            FloatVector w, p, q, u;
+            p = FloatVector.fromArray(F, x, x0 + c + 0 * L);
+            q = FloatVector.fromArray(F, x, x1 + c + 0 * L);
+            u = FloatVector.fromArray(F, x, x2 + c + 0 * L);
+            b = (c + 0 * L) >> bwShift;
+            w = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + (b << 2)]);
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            a02 = w.fma(u, a02);
+            w = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + (b << 2)]);
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            a12 = w.fma(u, a12);
+            w = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + (b << 2)]);
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            a22 = w.fma(u, a22);
+            w = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + (b << 2)]);
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            a32 = w.fma(u, a32);
+            p = FloatVector.fromArray(F, x, x0 + c + 1 * L);
+            q = FloatVector.fromArray(F, x, x1 + c + 1 * L);
+            u = FloatVector.fromArray(F, x, x2 + c + 1 * L);
+            b = (c + 1 * L) >> bwShift;
+            w = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + (b << 2)]);
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            a02 = w.fma(u, a02);
+            w = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + (b << 2)]);
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            a12 = w.fma(u, a12);
+            w = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + (b << 2)]);
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            a22 = w.fma(u, a22);
+            w = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + (b << 2)]);
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            a32 = w.fma(u, a32);
+            p = FloatVector.fromArray(F, x, x0 + c + 2 * L);
+            q = FloatVector.fromArray(F, x, x1 + c + 2 * L);
+            u = FloatVector.fromArray(F, x, x2 + c + 2 * L);
+            b = (c + 2 * L) >> bwShift;
+            w = ((FloatVector) v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + (b << 2)]);
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            a02 = w.fma(u, a02);
+            w = ((FloatVector) v1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + (b << 2)]);
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            a12 = w.fma(u, a12);
+            w = ((FloatVector) v2.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + (b << 2)]);
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            a22 = w.fma(u, a22);
+            w = ((FloatVector) v3.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + (b << 2)]);
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            a32 = w.fma(u, a32);
+            p = FloatVector.fromArray(F, x, x0 + c + 3 * L);
+            q = FloatVector.fromArray(F, x, x1 + c + 3 * L);
+            u = FloatVector.fromArray(F, x, x2 + c + 3 * L);
+            b = (c + 3 * L) >> bwShift;
+            w = ((FloatVector) v0.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr0 + (b << 2)]);
+            a00 = w.fma(p, a00);
+            a01 = w.fma(q, a01);
+            a02 = w.fma(u, a02);
+            w = ((FloatVector) v1.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr1 + (b << 2)]);
+            a10 = w.fma(p, a10);
+            a11 = w.fma(q, a11);
+            a12 = w.fma(u, a12);
+            w = ((FloatVector) v2.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr2 + (b << 2)]);
+            a20 = w.fma(p, a20);
+            a21 = w.fma(q, a21);
+            a22 = w.fma(u, a22);
+            w = ((FloatVector) v3.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(scales[sr3 + (b << 2)]);
+            a30 = w.fma(p, a30);
+            a31 = w.fma(q, a31);
+            a32 = w.fma(u, a32);
+        }
+        a00.intoArray(buf, bo);
+        a10.intoArray(buf, bo + L);
+        a20.intoArray(buf, bo + 2 * L);
+        a30.intoArray(buf, bo + 3 * L);
+        finish4x1(r0, t, x, y, buf, bo);
+        a01.intoArray(buf, bo);
+        a11.intoArray(buf, bo + L);
+        a21.intoArray(buf, bo + 2 * L);
+        a31.intoArray(buf, bo + 3 * L);
+        finish4x1(r0, t + 1, x, y, buf, bo);
+        a02.intoArray(buf, bo);
+        a12.intoArray(buf, bo + L);
+        a22.intoArray(buf, bo + 2 * L);
+        a32.intoArray(buf, bo + 3 * L);
+        finish4x1(r0, t + 2, x, y, buf, bo);
     }
 
     /** Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+0}. */
