@@ -51,8 +51,8 @@ public final class Fp8BlockMatrix implements WeightMatrix {
     private static final VectorSpecies<Integer> I = Kernels.I;
     private static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int G = 4 * Kernels.L;
-    /** Whether three tokens past the last group of four take {@link #tile4x3}: with 32 vector registers (AVX-512) only. */
-    private static final boolean THREE = Kernels.L >= 16;
+    /** 32 vector registers (AVX-512): three tokens past the last group of four take {@link #tile4x3}, and four one pass ({@link #rows4tokens4}). */
+    private static final boolean REGISTERS32 = Kernels.L >= 16;
     private static final int MASK = 0x87F00000;
     /** Activations are pre-scaled by 2^64 (see the class comment). */
     private static final float X_SCALE = 0x1p64f;
@@ -299,7 +299,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
                 for (; t + 4 <= n; t += 4) {
                     tile4x4(r0, t, buf, y, buf, sums);
                 }
-                if (THREE && n - t == 3) {
+                if (REGISTERS32 && n - t == 3) {
                     tile4x3(r0, t, buf, y, buf, sums);
                     t += 3;
                 }
@@ -642,11 +642,13 @@ public final class Fp8BlockMatrix implements WeightMatrix {
      * one-pass kernel spilled (the same finding as {@link #tiles2x1}). `QuickMatrixRates fp8 4864x896 4 1`, processes
      * alternated: 12.6-14.6 -> 15.7-17.0 G products/s. Its compiled loop still has about twice the FMAs of one pass and
      * some spills (read through hsdis; not rechecked since the class checks were found, see {@link #tiles2x1}), so there
-     * may be more to gain here; 2 and 3 tokens still take {@link #tile4x1} once per token (11.3).
+     * may be more to gain here. With AVX-512's 32 registers one pass fits ({@link #rows4tokens4}): two passes against one,
+     * same command, Intel Xeon host: from DRAM [16384x4096] 4 tokens 18.1-18.2 -> 22.7-23.1 G products/s; in cache
+     * [4864x896] 4 tokens 28.5-29.0 -> 26.8-27.4, 8 tokens 29.1 -> 26.9-27.4 (a model's decode reads DRAM: one pass).
      */
     private void tile4x4(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
         final int L = Kernels.L;
-        if (THREE) {
+        if (REGISTERS32) {
             rows4tokens4(r0, t, x, buf, bo);
         } else {
             rows2tokens4(r0, 0, t, x, buf, bo);
@@ -848,7 +850,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
      * Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+3} in one pass: sixteen accumulators, each fed as in
      * {@link #tile4x1}, stored at {@code buf[bo + (4 token + row) L]} as {@link #rows2tokens4} stores them, so the same
      * bits. With the four code vectors, four activations and the widened weight, 25 vector registers: AVX-512 only
-     * ({@link #THREE}); there each weight vector is widened once for four tokens instead of twice.
+     * ({@link #REGISTERS32}); there each weight vector is widened once for four tokens instead of twice.
      */
     private void rows4tokens4(int r0, int t, float[] x, float[] buf, int bo) {
         final MemorySegment packed = NativeMemory.typed(this.packed);
@@ -981,7 +983,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
     /**
      * Rows {@code r0 .. r0+3} (a full tile of one band) for tokens {@code t .. t + 2}: {@link #tile4x2} with a third token,
      * twelve accumulators (20 vector registers with the codes, activations and widened weight: AVX-512's 32 only, see
-     * {@link #THREE}). Three users' decode step took {@link #tile4x2} and {@link #tile4x1}, widening every weight twice.
+     * {@link #REGISTERS32}). Three users' decode step took {@link #tile4x2} and {@link #tile4x1}, widening every weight twice.
      */
     private void tile4x3(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
         final MemorySegment packed = NativeMemory.typed(this.packed);

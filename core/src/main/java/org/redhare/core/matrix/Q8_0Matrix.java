@@ -46,8 +46,8 @@ public final class Q8_0Matrix implements WeightMatrix {
     private static final int STREAM_GROUPS = Math.max(1, 512 / G);
     /** Per-worker floats for 16 stored accumulators and their 16 lane sums ({@link VectorMath#sum16}). */
     private static final int SUMS = Kernels.SUM16_FLOATS;
-    /** Whether three tokens past the last group of four take {@link #tile4x3}: with 32 vector registers (AVX-512) only. */
-    private static final boolean THREE = Kernels.L >= 16;
+    /** 32 vector registers (AVX-512): three tokens past the last group of four take {@link #tile4x3}, and four one pass ({@link #rows4tokens4}). */
+    private static final boolean REGISTERS32 = Kernels.L >= 16;
 
     private final MemorySegment packed; // [rows * cols] int8 in the tile layout
     private final float[] scales;       // [rows / 4][nb][4 rows] block scales: see sbase
@@ -413,7 +413,7 @@ public final class Q8_0Matrix implements WeightMatrix {
                 for (; t + 4 <= n; t += 4) {
                     tile4x4(r0, t, x, y, buf, bo);
                 }
-                if (THREE && n - t == 3) {
+                if (REGISTERS32 && n - t == 3) {
                     tile4x3(r0, t, x, y, buf, bo);
                     t += 3;
                 }
@@ -484,6 +484,9 @@ public final class Q8_0Matrix implements WeightMatrix {
      * Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+3}, as two passes of two rows ({@link #rows2tokens4}):
      * sixteen accumulators do not fit AVX2's 16 vector registers and the one-pass kernel spilled. `QuickMatrixRates q8_0
      * 4864x896 4 1`, processes alternated: 15.0-15.1 -> 23.7-24.5 G products/s (8 tokens: 14.8-14.9 -> 22.2-22.4).
+     * With AVX-512's 32 registers one pass fits ({@link #rows4tokens4}): two passes against one, same command, Intel
+     * Xeon host: [4864x896] 4 tokens 27.8-29.9 -> 32.4-35.9, 8 tokens 27.6-27.7 -> 35.2, 16 tokens 27.7-28.1 -> 33.6-34.1;
+     * from DRAM [16384x4096] 4 tokens 18.3-18.4 -> 24.5-25.4.
      */
     private void tile4x4(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
         final MemorySegment packed = NativeMemory.typed(this.packed);
@@ -499,7 +502,7 @@ public final class Q8_0Matrix implements WeightMatrix {
         final int x1 = (t + 1) * cols;
         final int x2 = (t + 2) * cols;
         final int x3 = (t + 3) * cols;
-        if (THREE) {
+        if (REGISTERS32) {
             rows4tokens4(r0, t, x, buf, bo);
         } else {
             rows2tokens4(r0, 0, t, x, buf, bo);
@@ -747,7 +750,7 @@ public final class Q8_0Matrix implements WeightMatrix {
      * Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t+3} in one pass: sixteen accumulators, each fed as in
      * {@link #tile4x1}, stored at {@code buf[bo + (4 token + row) L]} as {@link #rows2tokens4} stores them, so the same
      * bits. With the four code vectors, four activations and the widened weight, 25 vector registers: AVX-512 only
-     * ({@link #THREE}); there each weight vector is widened once for four tokens instead of twice.
+     * ({@link #REGISTERS32}); there each weight vector is widened once for four tokens instead of twice.
      */
     private void rows4tokens4(int r0, int t, float[] x, float[] buf, int bo) {
         final MemorySegment packed = NativeMemory.typed(this.packed);
@@ -889,7 +892,7 @@ public final class Q8_0Matrix implements WeightMatrix {
     /**
      * Rows {@code r0 .. r0+3} (a full tile) for tokens {@code t .. t + 2}: {@link #tile4x2} with a third token, twelve
      * accumulators (with the four code vectors, three activations and the widened weight, 20 vector registers: AVX-512's
-     * 32 only, see {@link #THREE}). Three users' decode step took {@link #tile4x2} and {@link #tile4x1}, widening every
+     * 32 only, see {@link #REGISTERS32}). Three users' decode step took {@link #tile4x2} and {@link #tile4x1}, widening every
      * weight twice, and ran slower than two users' (docs/PERFORMANCE.md, thirty-sixth session).
      */
     private void tile4x3(int r0, int t, float[] x, float[] y, float[] buf, int bo) {
