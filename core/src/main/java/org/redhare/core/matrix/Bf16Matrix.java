@@ -153,8 +153,12 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
             for (; t + 4 <= n; t += 4) {
                 rows4tokens4(xp, y, r0 + i, q, t, sums);
             }
+            if (n - t == 3) {
+                rows4tokens3(xp, y, r0 + i, q, t, sums);
+                t += 3;
+            }
             for (; t + 2 <= n; t += 2) {
-                rows4tokens2(xp, y, r0 + i, q, t);
+                rows4tokens2(xp, y, r0 + i, q, t, sums);
             }
             for (; t < n; t++) {
                 rows4token1(xp, y, r0 + i, q, t);
@@ -244,6 +248,83 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         a33.intoArray(sums, 0 + 15 * L16);
         VectorMath.sum16(sums, 0, sums, 16 * L16);
         store4x4(sums, 16 * L16, xp, y, r, q, t, 4, full);
+    }
+
+    /**
+     * Rows {@code r, r + q, r + 2q, r + 3q} by tokens {@code t .. t+2}: {@link #rows4tokens4} without its fourth token
+     * (twelve accumulators, each fed as there, the same lane sums and tails, so the same bits). Three users' decode step
+     * took {@link #rows4tokens2} and {@link #rows4token1}, widening every weight twice. Measured (`QuickMatrixRates bf16
+     * SHAPE 3 1`, Intel Xeon host, G products/s, alternated): [4864x896] 22.2-22.3 -> 34.7-35.5, [16384x4096] 18.2-18.9 ->
+     * 23.5. On AVX2's 16 registers its twelve accumulators spill, as {@link #rows4tokens4}'s sixteen do there.
+     */
+    private void rows4tokens3(float[] xp, float[] y, int r, int q, int t, float[] sums) {
+        final MemorySegment data = NativeMemory.typed(this.data);
+        final int L = Kernels.L;
+        final int B = Kernels.PAIR_BLOCK;
+        final int full = cols / B * B;
+        final int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols;
+        FloatVector a00 = FloatVector.zero(Kernels.F), a01 = FloatVector.zero(Kernels.F);
+        FloatVector a10 = FloatVector.zero(Kernels.F), a11 = FloatVector.zero(Kernels.F);
+        FloatVector a20 = FloatVector.zero(Kernels.F), a21 = FloatVector.zero(Kernels.F);
+        FloatVector a30 = FloatVector.zero(Kernels.F), a31 = FloatVector.zero(Kernels.F);
+        FloatVector a02 = FloatVector.zero(Kernels.F), a12 = FloatVector.zero(Kernels.F);
+        FloatVector a22 = FloatVector.zero(Kernels.F), a32 = FloatVector.zero(Kernels.F);
+        for (int pc = 0; pc < full; pc += PANEL) {
+            final int pe = panelEnd(pc, full);
+            final long stride = q * pitch(pc);
+            final long b0 = base(r, pc), b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
+            for (int c = pc; c < pe; c += B) {
+                FloatVector xe0 = FloatVector.fromArray(Kernels.F, xp, x0 + c);
+                FloatVector xd0 = FloatVector.fromArray(Kernels.F, xp, x0 + c + L);
+                FloatVector xe1 = FloatVector.fromArray(Kernels.F, xp, x1 + c);
+                FloatVector xd1 = FloatVector.fromArray(Kernels.F, xp, x1 + c + L);
+                FloatVector xe2 = FloatVector.fromArray(Kernels.F, xp, x2 + c);
+                FloatVector xd2 = FloatVector.fromArray(Kernels.F, xp, x2 + c + L);
+                IntVector v = IntVector.fromMemorySegment(Kernels.I, data, b0 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+                FloatVector we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                FloatVector wo = v.and(0xFFFF0000).reinterpretAsFloats();
+                a00 = wo.fma(xd0, we.fma(xe0, a00));
+                a01 = wo.fma(xd1, we.fma(xe1, a01));
+                a02 = wo.fma(xd2, we.fma(xe2, a02));
+                v = IntVector.fromMemorySegment(Kernels.I, data, b1 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+                we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                wo = v.and(0xFFFF0000).reinterpretAsFloats();
+                a10 = wo.fma(xd0, we.fma(xe0, a10));
+                a11 = wo.fma(xd1, we.fma(xe1, a11));
+                a12 = wo.fma(xd2, we.fma(xe2, a12));
+                v = IntVector.fromMemorySegment(Kernels.I, data, b2 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+                we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                wo = v.and(0xFFFF0000).reinterpretAsFloats();
+                a20 = wo.fma(xd0, we.fma(xe0, a20));
+                a21 = wo.fma(xd1, we.fma(xe1, a21));
+                a22 = wo.fma(xd2, we.fma(xe2, a22));
+                v = IntVector.fromMemorySegment(Kernels.I, data, b3 + c * 2L, ByteOrder.LITTLE_ENDIAN);
+                we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                wo = v.and(0xFFFF0000).reinterpretAsFloats();
+                a30 = wo.fma(xd0, we.fma(xe0, a30));
+                a31 = wo.fma(xd1, we.fma(xe1, a31));
+                a32 = wo.fma(xd2, we.fma(xe2, a32));
+            }
+        }
+        final int L16 = Kernels.L;
+        a00.intoArray(sums, 0);
+        a10.intoArray(sums, 0 + L16);
+        a20.intoArray(sums, 0 + 2 * L16);
+        a30.intoArray(sums, 0 + 3 * L16);
+        a01.intoArray(sums, 0 + 4 * L16);
+        a11.intoArray(sums, 0 + 5 * L16);
+        a21.intoArray(sums, 0 + 6 * L16);
+        a31.intoArray(sums, 0 + 7 * L16);
+        a02.intoArray(sums, 0 + 8 * L16);
+        a12.intoArray(sums, 0 + 9 * L16);
+        a22.intoArray(sums, 0 + 10 * L16);
+        a32.intoArray(sums, 0 + 11 * L16);
+        FloatVector.zero(Kernels.F).intoArray(sums, 12 * L16); // no fourth token: zeros for its lane sums
+        FloatVector.zero(Kernels.F).intoArray(sums, 13 * L16); // no fourth token: zeros for its lane sums
+        FloatVector.zero(Kernels.F).intoArray(sums, 14 * L16); // no fourth token: zeros for its lane sums
+        FloatVector.zero(Kernels.F).intoArray(sums, 15 * L16); // no fourth token: zeros for its lane sums
+        VectorMath.sum16(sums, 0, sums, 16 * L16);
+        store4x4(sums, 16 * L16, xp, y, r, q, t, 3, full);
     }
 
     /**
@@ -703,8 +784,12 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
      * Rows {@code r, r + q, r + 2q, r + 3q} by tokens {@code t, t + 1}: eight accumulators, each fed exactly as in
      * {@link #rows4token1}, so the same bits. Two users' decode step (and the pair after a group of four) used to take
      * {@link #rows4token1} once per token, the second pass re-reading the rows from cache and widening them again.
+     * Its eight lane sums go through {@link VectorMath#sum16} (same bits as one {@code VectorMath.sum} each) with
+     * zeros in the unused eight: eight separate sums made two tokens slower than four (`QuickMatrixRates bf16 4864x896
+     * N 1`, Intel Xeon host: 437 us for 2 tokens, 428 for 4); now 348-356 us (19.9 -> 24.5-25.1 G products/s; from DRAM,
+     * [16384x4096], unchanged at 15.4-16.7, the memory's pace).
      */
-    private void rows4tokens2(float[] xp, float[] y, int r, int q, int t) {
+    private void rows4tokens2(float[] xp, float[] y, int r, int q, int t, float[] sums) {
         final MemorySegment data = NativeMemory.typed(this.data);
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
@@ -745,15 +830,17 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
                 a31 = wo.fma(xd1, we.fma(xe1, a31));
             }
         }
-        final int y0 = t * rows + r, y1 = y0 + rows;
-        y[y0] = tail(tailBase(r), xp, x0, full, VectorMath.sum(a00));
-        y[y0 + q] = tail(tailBase(r + q), xp, x0, full, VectorMath.sum(a10));
-        y[y0 + 2 * q] = tail(tailBase(r + 2 * q), xp, x0, full, VectorMath.sum(a20));
-        y[y0 + 3 * q] = tail(tailBase(r + 3 * q), xp, x0, full, VectorMath.sum(a30));
-        y[y1] = tail(tailBase(r), xp, x1, full, VectorMath.sum(a01));
-        y[y1 + q] = tail(tailBase(r + q), xp, x1, full, VectorMath.sum(a11));
-        y[y1 + 2 * q] = tail(tailBase(r + 2 * q), xp, x1, full, VectorMath.sum(a21));
-        y[y1 + 3 * q] = tail(tailBase(r + 3 * q), xp, x1, full, VectorMath.sum(a31));
+        a00.intoArray(sums, 0);
+        a10.intoArray(sums, L);
+        a20.intoArray(sums, 2 * L);
+        a30.intoArray(sums, 3 * L);
+        a01.intoArray(sums, 4 * L);
+        a11.intoArray(sums, 5 * L);
+        a21.intoArray(sums, 6 * L);
+        a31.intoArray(sums, 7 * L);
+        java.util.Arrays.fill(sums, 8 * L, 16 * L, 0f); // no third and fourth token: zeros for their lane sums
+        VectorMath.sum16(sums, 0, sums, 16 * L);
+        store4x4(sums, 16 * L, xp, y, r, q, t, 2, full);
     }
 
     /** Rows {@code r, r + q, r + 2q, r + 3q}, one token. */
