@@ -255,7 +255,8 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
      * (twelve accumulators, each fed as there, the same lane sums and tails, so the same bits). Three users' decode step
      * took {@link #rows4tokens2} and {@link #rows4token1}, widening every weight twice. Measured (`QuickMatrixRates bf16
      * SHAPE 3 1`, Intel Xeon host, G products/s, alternated): [4864x896] 22.2-22.3 -> 34.7-35.5, [16384x4096] 18.2-18.9 ->
-     * 23.5. On AVX2's 16 registers its twelve accumulators spill, as {@link #rows4tokens4}'s sixteen do there.
+     * 23.5. Not measured on an AVX2 host, where its twelve accumulators cannot all stay in the 16 registers (nor can
+     * {@link #rows4tokens4}'s sixteen, which every host takes).
      */
     private void rows4tokens3(float[] xp, float[] y, int r, int q, int t, float[] sums) {
         final MemorySegment data = NativeMemory.typed(this.data);
