@@ -428,7 +428,7 @@ final class NibbleBlocks {
             });
             final int chunkBlocks = Math.min(nb, CHUNK_BLOCKS);
             final int expanded = XA + TOKENS * chunkBlocks * 32 * TR;
-            final int accs = TILE_CHUNK * TOKENS * TR + TILE_CHUNK * nb * 2 * TR; // and a tile chunk's factored scales
+            final int accs = TILE_CHUNK * TOKENS * TR + (factored() ? TILE_CHUNK * nb * 2 * TR : 0); // and a tile chunk's factored scales
             pool.forRange(tiles, Math.max(1, Math.min(TILE_CHUNK, (tiles + pool.threads() * 2 - 1) / (pool.threads() * 2))), 1,
                     (t0, t1, w) -> several(xq, xf, n, grouped, y, t0, t1, pool.workerShortScratch(w, expanded), pool.workerScratch(w, accs), chunkBlocks));
         }
