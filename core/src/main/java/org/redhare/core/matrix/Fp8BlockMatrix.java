@@ -278,9 +278,14 @@ public final class Fp8BlockMatrix implements WeightMatrix {
      * 22.0-22.4, 10 15.2-15.8 vs 23.0-23.4, 11 14.7-15.2 vs 24.8-25.7, 15 15.2-15.4 vs 26.8-27.5; from DRAM [48640x896]
      * 7 tokens 12.7-13.3 vs 16.6-18.0, 11 14.3-14.5 vs 21.2-21.7. At 4 and 5 tokens the register path stays ahead
      * (5: 15.1-15.7 vs 13.2-13.6; 4 from DRAM: 15.6-16.2 vs 14.4).
+     *
+     * <p>On AVX-512 hosts (no SPLIT) the rule had stayed at 16 tokens, unmeasured since. On the Intel Xeon host of the
+     * thirty-seventh session, register (with the one-pass {@link #rows4tokens4}) vs tile: [4864x896] 5 tokens 24.3 vs
+     * 21.0, 6 25.9 vs 26.7, 8 27.5 vs 34.7, 9 25.2 vs 27.2, 12 26.9 vs 39.7, 16 26.3 vs 42.4; [151936x896] from DRAM 6
+     * tokens 21.7 vs 21.8, 8 23.0 vs 28.9, 12 23.6 vs 33.6. So from 6 tokens on every host.
      */
     private static boolean widens(int n) {
-        return FloatTiles.SPLIT ? n >= 6 : n >= 16;
+        return n >= 6;
     }
 
     /** Few tokens: tiles {@code tile0 .. tile1} widened in registers, activations of the current band in {@code buf[0 ..]}. */

@@ -467,9 +467,15 @@ public final class Q8_0Matrix implements WeightMatrix {
      * 17.2-18.8, 10 18.1-18.5 vs 20.3-21.3, 14 tokens on two threads 38.7-38.8 vs 47.6-48.4. One token past the last
      * group still takes the one-row path, so 9 and 13 stay in registers (9: 21.0-21.2 vs 16.4-17.0, 13: 21.6-21.7 vs
      * 20.9-21.2; from 17 the tile wins, above).
+     *
+     * <p>On AVX-512 hosts (no SPLIT) the rule had stayed at 32 tokens, unmeasured since the five-row tile. On the Intel
+     * Xeon host of the thirty-seventh session, register (with the one-pass {@link #rows4tokens4}) vs tile: [4864x896] 5
+     * tokens 24.5 vs 20.6, 6 25.8 vs 28.1, 8 34.8 vs 36.5, 9 28.2 vs 29.0, 12 33.1 vs 42.2, 16 30.7 vs 46.8, 28 31.5 (register)
+     * against 53.1 at 32 (tile); [151936x896] from DRAM 6 tokens 22.1 vs 22.8, 8 23.7 vs 31.0, 12 28.1 vs 35.2. So from 6
+     * tokens there, one token past the last group included.
      */
     private boolean widens(int n) {
-        return n >= 32 || (FloatTiles.SPLIT && n >= 6 && (n % 4 != 1 || n >= 17));
+        return FloatTiles.SPLIT ? n >= 32 || n >= 6 && (n % 4 != 1 || n >= 17) : n >= 6;
     }
 
     @Override
