@@ -23,6 +23,7 @@ public final class QuickLayerRates {
         int ffn = Integer.parseInt(args[3]);
         int layers = Integer.parseInt(args[4]);
         int threads = args.length > 5 ? Integer.parseInt(args[5]) : 1;
+        int tokens = args.length > 6 ? Integer.parseInt(args[6]) : 1;
         String[] names = {"q", "k", "v", "o", "gate", "up", "down"};
         int[][] shapes = {{hidden, hidden}, {kv, hidden}, {kv, hidden}, {hidden, hidden}, {ffn, hidden}, {ffn, hidden}, {hidden, ffn}};
         Random rnd = new Random(1);
@@ -35,12 +36,12 @@ public final class QuickLayerRates {
         }
         float[][] x = new float[shapes.length][];
         for (int k = 0; k < shapes.length; k++) {
-            x[k] = new float[shapes[k][1]];
+            x[k] = new float[shapes[k][1] * tokens];
             for (int i = 0; i < x[k].length; i++) {
                 x[k][i] = (float) rnd.nextGaussian();
             }
         }
-        float[] y = new float[Math.max(hidden, ffn)];
+        float[] y = new float[Math.max(hidden, ffn) * tokens];
         try (Parallel pool = new Parallel(threads)) {
             for (int round = 0; round < 6; round++) {
                 long[] ns = new long[shapes.length];
@@ -51,7 +52,7 @@ public final class QuickLayerRates {
                     for (int l = 0; l < layers; l++) {
                         for (int k = 0; k < shapes.length; k++) {
                             long s = System.nanoTime();
-                            m[l][k].multiply(pool, x[k], 1, y);
+                            m[l][k].multiply(pool, x[k], tokens, y);
                             ns[k] += System.nanoTime() - s;
                             bytes[k] += m[l][k].bytes();
                         }

@@ -3,6 +3,7 @@ package org.redhare.model;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import org.redhare.core.NativeMemory;
 import org.redhare.core.Numbers;
 import org.redhare.core.matrix.AffineBlockMatrix;
 import org.redhare.core.matrix.Bf16Matrix;
@@ -45,6 +46,96 @@ public final class Weights {
         TensorRef t = checkpoint.tensor(name);
         expectShape(t, rows, cols);
         return matrix(t, rows, cols);
+    }
+
+    /**
+     * The matrices {@code names} (matrix {@code i} of shape {@code [rows[i], cols]}) as one {@code [sum of rows, cols]}
+     * matrix, their rows one after another, or null when they cannot be one: stored types that differ, FP8 with one scale
+     * per tensor, or FP8 scale blocks that would straddle two of them (a matrix other than the last whose rows are not a
+     * multiple of the block height). Every stored type's rows are independent (a row's blocks and, for FP8, its row of
+     * scale blocks), so the stacked bytes are a valid tensor of the same type, and each kernel computes a row the same
+     * way whatever rows surround it: the outputs are the separate products' bits.
+     *
+     * <p>Why: projections of the same input (q, k and v; gate and up) then take one parallel job and one reordering of
+     * the activations instead of three or two, and k and v (a few hundred rows under grouped-query attention) stop being
+     * jobs too small to share evenly between threads. Costs a copy of their bytes at load (the checkpoint's mapped pages
+     * of them are left to the page cache).
+     */
+    public WeightMatrix stacked(java.util.List<String> names, int[] rows, int cols) {
+        TensorRef[] parts = new TensorRef[names.size()];
+        int total = 0;
+        long bytes = 0;
+        for (int i = 0; i < parts.length; i++) {
+            parts[i] = checkpoint.tensor(names.get(i));
+            expectShape(parts[i], rows[i], cols);
+            if (parts[i].dtype() != parts[0].dtype()) {
+                return null;
+            }
+            total = Math.addExact(total, rows[i]);
+            bytes += parts[i].data().byteSize();
+        }
+        org.redhare.core.DType type = parts[0].dtype();
+        boolean fp8Type = type == org.redhare.core.DType.F8_E4M3;
+        switch (type) {
+            case BF16, F16, F32, F8_E4M3, Q8_0, Q4_0, Q4_K, Q6_K, Q5_0, Q4_1, Q5_1, Q5_K, Q2_K, Q3_K, IQ4_NL, IQ4_XS -> { }
+            default -> {
+                return null; // matrix() reports the unsupported type when the caller takes the tensors one by one
+            }
+        }
+        int blockRows = fp8.blockRows(total);
+        if (fp8Type) {
+            if (fp8.kind() == Fp8Scheme.Kind.TENSOR) {
+                return null;
+            }
+            for (int i = 0; i < parts.length - 1; i++) {
+                if (rows[i] % blockRows != 0) {
+                    return null;
+                }
+            }
+        }
+        String name = String.join(" + ", names);
+        if (type == org.redhare.core.DType.BF16) {
+            return Bf16Matrix.stacked(Arrays.stream(parts).map(TensorRef::data).toList(), rows, cols); // its own layout, copied once
+        }
+        // F16 and F32 matrices compute on the bytes they are given: theirs live as long as the matrix. The other types
+        // repack them at construction, so theirs are freed as soon as it returns (not left for a collection to find).
+        boolean views = type == org.redhare.core.DType.F16 || type == org.redhare.core.DType.F32;
+        java.lang.foreign.Arena arena = views ? java.lang.foreign.Arena.ofAuto() : java.lang.foreign.Arena.ofShared();
+        try {
+            java.lang.foreign.MemorySegment data = NativeMemory.allocate(bytes, arena);
+            long at = 0;
+            for (TensorRef t : parts) {
+                java.lang.foreign.MemorySegment.copy(t.data(), 0, data, at, t.data().byteSize());
+                at += t.data().byteSize();
+            }
+            return fp8Type ? stackedFp8(parts, rows, cols, total, blockRows, data, name)
+                    : matrix(new TensorRef(name, type, new long[] {total, cols}, data, parts[0].file()), total, cols);
+        } finally {
+            if (!views) {
+                arena.close();
+            }
+        }
+    }
+
+    private WeightMatrix stackedFp8(TensorRef[] parts, int[] rows, int cols, int total, int blockRows, java.lang.foreign.MemorySegment data,
+                                    String name) {
+        float[][] scales = new float[parts.length][];
+        long scaleCount = 0;
+        for (int i = 0; i < parts.length; i++) {
+            scales[i] = fp8ScaleFloats(parts[i], rows[i], cols);
+            scaleCount += scales[i].length;
+        }
+        java.lang.foreign.MemorySegment s = NativeMemory.allocate(4 * scaleCount);
+        long o = 0;
+        for (float[] f : scales) {
+            java.lang.foreign.MemorySegment.copy(f, 0, s, F32, o, f.length);
+            o += 4L * f.length;
+        }
+        try {
+            return new Fp8BlockMatrix(data, s, total, cols, blockRows, fp8.blockCols(cols));
+        } catch (IllegalArgumentException e) {
+            throw new ModelLoadException("FP8 tensors " + name + ": " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -103,6 +194,16 @@ public final class Weights {
      * with blocks, one scale per row, or one per tensor. Scales stored as BF16/F16 are widened to F32.
      */
     private WeightMatrix fp8(TensorRef t, int rows, int cols) {
+        java.lang.foreign.MemorySegment scales = fp8Scales(t, rows, cols);
+        try {
+            return new Fp8BlockMatrix(t.data(), scales, rows, cols, fp8.blockRows(rows), fp8.blockCols(cols));
+        } catch (IllegalArgumentException e) {
+            throw new ModelLoadException("FP8 tensor '" + t.name() + "' in " + t.file() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** FP8 tensor {@code t}'s scales, checked against this checkpoint's scheme, as F32 (widened when stored narrower). */
+    private java.lang.foreign.MemorySegment fp8Scales(TensorRef t, int rows, int cols) {
         String scaleName = t.name() + fp8.scaleSuffix();
         TensorRef s = checkpoint.find(scaleName).orElseThrow(() -> new ModelLoadException("FP8 tensor '" + t.name() + "' in " + t.file()
                 + " has no scale tensor '" + scaleName + "' (the checkpoint's quantization_config says " + fp8.kind().name().toLowerCase()
@@ -111,7 +212,7 @@ public final class Weights {
             throw new ModelLoadException("scale tensor '" + scaleName + "' in " + s.file() + " has shape " + s.shapeString()
                     + " but " + t.name() + " " + t.shapeString() + " needs " + fp8.expectedShape(rows, cols));
         }
-        java.lang.foreign.MemorySegment scales = switch (s.dtype()) {
+        return switch (s.dtype()) {
             case F32 -> s.data();
             case BF16, F16 -> {
                 float[] f = toFloats(s);
@@ -123,11 +224,16 @@ public final class Weights {
             }
             default -> throw new ModelLoadException("scale tensor '" + scaleName + "' has dtype " + s.dtype() + "; expected F32, BF16 or F16");
         };
-        try {
-            return new Fp8BlockMatrix(t.data(), scales, rows, cols, fp8.blockRows(rows), fp8.blockCols(cols));
-        } catch (IllegalArgumentException e) {
-            throw new ModelLoadException("FP8 tensor '" + t.name() + "' in " + t.file() + ": " + e.getMessage(), e);
+    }
+
+    /** {@link #fp8Scales} as floats, row-major. */
+    private float[] fp8ScaleFloats(TensorRef t, int rows, int cols) {
+        java.lang.foreign.MemorySegment m = fp8Scales(t, rows, cols);
+        float[] f = new float[Math.toIntExact(m.byteSize() / 4)];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = m.getAtIndex(F32, i);
         }
+        return f;
     }
 
     /** A 1-D tensor of {@code len} elements widened to float (norm weights, biases). */

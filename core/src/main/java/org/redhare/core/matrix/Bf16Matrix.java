@@ -50,16 +50,51 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         this.cols = cols;
     }
 
+    private Bf16Matrix(int rows, int cols, MemorySegment laidOut) {
+        this.data = laidOut;
+        this.rows = rows;
+        this.cols = cols;
+    }
+
+    /**
+     * Row-major BF16 matrices {@code parts[i]} ({@code [rows[i], cols]}) as one {@code [sum of rows, cols]} matrix, their
+     * rows one after another, copied once into its own layout (one segment, or column panels). Each row is computed as
+     * it would be in its own matrix, so the products are the parts' bits (see {@code Weights#stacked}).
+     */
+    public static Bf16Matrix stacked(java.util.List<MemorySegment> parts, int[] rows, int cols) {
+        int total = 0;
+        for (int i = 0; i < parts.size(); i++) {
+            MatrixChecks.size(parts.get(i), rows[i], cols, 2, "BF16");
+            total = Math.addExact(total, rows[i]);
+        }
+        MemorySegment dst = NativeMemory.allocate((long) total * cols * 2);
+        int r0 = 0;
+        for (int i = 0; i < parts.size(); i++) {
+            if (cols > PANEL) {
+                panelRows(parts.get(i), rows[i], cols, dst, total, r0);
+            } else {
+                MemorySegment.copy(parts.get(i), 0, dst, (long) r0 * cols * 2, (long) rows[i] * cols * 2);
+            }
+            r0 += rows[i];
+        }
+        return new Bf16Matrix(total, cols, dst);
+    }
+
     /** Row-major {@code src} copied into column panels ({@link #PANEL}). */
     private static MemorySegment panelled(MemorySegment src, int rows, int cols) {
         MemorySegment dst = NativeMemory.allocate((long) rows * cols * 2);
+        panelRows(src, rows, cols, dst, rows, 0);
+        return dst;
+    }
+
+    /** Row-major {@code src} ({@code rows} rows) into rows {@code r0 ..} of the column panels of a {@code total}-row matrix. */
+    private static void panelRows(MemorySegment src, int rows, int cols, MemorySegment dst, int total, int r0) {
         for (int r = 0; r < rows; r++) { // the source in order: it is usually a mapped file
             for (int p0 = 0; p0 < cols; p0 += PANEL) {
                 int pw = Math.min(PANEL, cols - p0);
-                MemorySegment.copy(src, ((long) r * cols + p0) * 2, dst, (long) rows * p0 * 2 + (long) r * pw * 2, (long) pw * 2);
+                MemorySegment.copy(src, ((long) r * cols + p0) * 2, dst, (long) total * p0 * 2 + (long) (r0 + r) * pw * 2, (long) pw * 2);
             }
         }
-        return dst;
     }
 
     /**

@@ -1,5 +1,6 @@
 package org.redhare.model.arch;
 
+import java.util.List;
 import org.redhare.core.Parallel;
 import org.redhare.core.matrix.WeightMatrix;
 import org.redhare.core.ops.Rope;
@@ -66,17 +67,20 @@ public final class Wiring {
         }
         int qDim = heads * headDim;
         int kvDim = kvHeads * headDim;
-        return new GroupedQueryAttention(
-                matrix(prefix + "q_proj.weight", qDim, hidden),
-                matrix(prefix + "k_proj.weight", kvDim, hidden),
-                matrix(prefix + "v_proj.weight", kvDim, hidden),
-                matrix(prefix + "o_proj.weight", hidden, qDim),
-                bias ? weights.vector(prefix + "q_proj.bias", qDim) : null,
-                bias ? weights.vector(prefix + "k_proj.bias", kvDim) : null,
-                bias ? weights.vector(prefix + "v_proj.bias", kvDim) : null,
-                qkNorm ? offset(weights.vector(prefix + "q_norm.weight", headDim), normOffset) : null,
-                qkNorm ? offset(weights.vector(prefix + "k_norm.weight", headDim), normOffset) : null,
-                eps, heads, kvHeads, headDim, rope, workspace);
+        float[] qBias = bias ? weights.vector(prefix + "q_proj.bias", qDim) : null;
+        float[] kBias = bias ? weights.vector(prefix + "k_proj.bias", kvDim) : null;
+        float[] vBias = bias ? weights.vector(prefix + "v_proj.bias", kvDim) : null;
+        float[] qNorm = qkNorm ? offset(weights.vector(prefix + "q_norm.weight", headDim), normOffset) : null;
+        float[] kNorm = qkNorm ? offset(weights.vector(prefix + "k_norm.weight", headDim), normOffset) : null;
+        WeightMatrix o = matrix(prefix + "o_proj.weight", hidden, qDim);
+        WeightMatrix qkv = weights.stacked(List.of(prefix + "q_proj.weight", prefix + "k_proj.weight", prefix + "v_proj.weight"),
+                new int[] {qDim, kvDim, kvDim}, hidden);
+        if (qkv != null) {
+            return GroupedQueryAttention.stacked(qkv, o, qBias, kBias, vBias, qNorm, kNorm, eps, heads, kvHeads, headDim, rope, workspace);
+        }
+        return new GroupedQueryAttention(matrix(prefix + "q_proj.weight", qDim, hidden), matrix(prefix + "k_proj.weight", kvDim, hidden),
+                matrix(prefix + "v_proj.weight", kvDim, hidden), o, qBias, kBias, vBias, qNorm, kNorm, eps, heads, kvHeads, headDim, rope,
+                workspace);
     }
 
     private static float[] offset(float[] v, float by) {
@@ -91,8 +95,13 @@ public final class Wiring {
         if (inter <= 0) {
             throw new ModelLoadException(config.architecture() + ": the intermediate size must be positive, got " + inter);
         }
-        return new GatedMlp(matrix(gate + ".weight", inter, hidden), matrix(up + ".weight", inter, hidden),
-                matrix(down + ".weight", hidden, inter), workspace);
+        WeightMatrix downs = matrix(down + ".weight", hidden, inter);
+        WeightMatrix gateUp = buildingExperts ? null
+                : weights.stacked(List.of(gate + ".weight", up + ".weight"), new int[] {inter, inter}, hidden);
+        if (gateUp != null) {
+            return GatedMlp.fused(gateUp, downs, workspace);
+        }
+        return new GatedMlp(matrix(gate + ".weight", inter, hidden), matrix(up + ".weight", inter, hidden), downs, workspace);
     }
 
     /**
@@ -102,13 +111,25 @@ public final class Wiring {
      */
     public GatedMlp[] experts(int n, java.util.function.IntFunction<GatedMlp> make) {
         GatedMlp[] out = new GatedMlp[n];
-        pool.forRange(n, 1, (e0, e1, worker) -> {
-            for (int e = e0; e < e1; e++) {
-                out[e] = make.apply(e);
-            }
-        });
+        buildingExperts = true; // published to the workers by the pool's job hand-off
+        try {
+            pool.forRange(n, 1, (e0, e1, worker) -> {
+                for (int e = e0; e < e1; e++) {
+                    out[e] = make.apply(e);
+                }
+            });
+        } finally {
+            buildingExperts = false;
+        }
         return out;
     }
+
+    /**
+     * True while {@link #experts} runs: experts keep gate and up apart. Stacking ({@link Weights#stacked}) copies matrices
+     * that BF16, F16 and F32 checkpoints otherwise leave in the mapped file, and a mixture's experts are most of its bytes
+     * (a BF16 Qwen3-30B-A3B is 61 GB), which would then all have to fit in memory at once. Dense layers stack.
+     */
+    private boolean buildingExperts;
 
     /** Llama-style MLP at {@code prefix} ("model.layers.N.mlp."). */
     public GatedMlp mlp(String prefix, int inter) {

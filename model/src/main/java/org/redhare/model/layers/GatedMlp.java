@@ -62,13 +62,16 @@ public final class GatedMlp implements Block {
             float[] gu = ctx.workspace.get(uSlot, n * 2 * inter);
             float[] g = ctx.workspace.get(gSlot, n * inter);
             gateUp.multiply(ctx.pool, in, n, gu);
-            for (int t = 0; t < n; t++) {
-                if (gelu) {
-                    Ops.geluTanhMul(gu, t * 2 * inter, gu, t * 2 * inter + inter, inter, g, t * inter);
-                } else {
-                    Ops.siluMul(gu, t * 2 * inter, gu, t * 2 * inter + inter, inter, g, t * inter);
+            // Tokens over the threads: a 16-user step's activations were 2% of its time on the engine thread alone.
+            ctx.pool.forRange(n, 1, (t0, t1, w) -> {
+                for (int t = t0; t < t1; t++) {
+                    if (gelu) {
+                        Ops.geluTanhMul(gu, t * 2 * inter, gu, t * 2 * inter + inter, inter, g, t * inter);
+                    } else {
+                        Ops.siluMul(gu, t * 2 * inter, gu, t * 2 * inter + inter, inter, g, t * inter);
+                    }
                 }
-            }
+            });
             down.multiply(ctx.pool, g, n, out);
             return;
         }

@@ -11,9 +11,10 @@ import org.redhare.core.ops.Rope;
  * a score scale other than {@code headDim^-0.5}, a sliding window and soft-capped scores (Gemma).
  */
 public final class GroupedQueryAttention implements Block {
-    private final WeightMatrix q;  // [heads * headDim, hidden]
-    private final WeightMatrix k;  // [kvHeads * headDim, hidden]
-    private final WeightMatrix v;  // [kvHeads * headDim, hidden]
+    private final WeightMatrix q;  // [heads * headDim, hidden], or null when qkv
+    private final WeightMatrix k;  // [kvHeads * headDim, hidden], or null when qkv
+    private final WeightMatrix v;  // [kvHeads * headDim, hidden], or null when qkv
+    private final WeightMatrix qkv; // q, k and v stacked, [(heads + 2 kvHeads) * headDim, hidden], or null
     private final WeightMatrix o;  // [hidden, heads * headDim]
     private final float[] qBias;   // [heads * headDim] or null
     private final float[] kBias;   // [kvHeads * headDim] or null
@@ -30,19 +31,35 @@ public final class GroupedQueryAttention implements Block {
     private final int kSlot;
     private final int vSlot;
     private final int aSlot;
+    private final int qkvSlot;
 
     public GroupedQueryAttention(WeightMatrix q, WeightMatrix k, WeightMatrix v, WeightMatrix o, float[] qBias, float[] kBias, float[] vBias,
                                  float[] qNorm, float[] kNorm, float eps, int heads, int kvHeads, int headDim, Rope rope, Workspace ws) {
-        this(q, k, v, o, qBias, kBias, vBias, qNorm, kNorm, eps, heads, kvHeads, headDim, rope,
+        this(q, k, v, null, o, qBias, kBias, vBias, qNorm, kNorm, eps, heads, kvHeads, headDim, rope,
                 new Attention(heads, kvHeads, headDim, headDim, (float) (1.0 / Math.sqrt(headDim))), ws);
     }
 
-    private GroupedQueryAttention(WeightMatrix q, WeightMatrix k, WeightMatrix v, WeightMatrix o, float[] qBias, float[] kBias, float[] vBias,
+    /**
+     * The same attention with q, k and v as one stacked matrix ({@code qkv}: q's rows, then k's, then v's; see
+     * {@code Weights#stacked}): one product of the input instead of three, with the same bits.
+     */
+    public static GroupedQueryAttention stacked(WeightMatrix qkv, WeightMatrix o, float[] qBias, float[] kBias, float[] vBias,
+                                                float[] qNorm, float[] kNorm, float eps, int heads, int kvHeads, int headDim, Rope rope,
+                                                Workspace ws) {
+        if (qkv.rows() != (heads + 2 * kvHeads) * headDim) {
+            throw new IllegalArgumentException("a stacked q/k/v matrix has " + (heads + 2 * kvHeads) * headDim + " rows, got " + qkv.rows());
+        }
+        return new GroupedQueryAttention(null, null, null, qkv, o, qBias, kBias, vBias, qNorm, kNorm, eps, heads, kvHeads, headDim, rope,
+                new Attention(heads, kvHeads, headDim, headDim, (float) (1.0 / Math.sqrt(headDim))), ws);
+    }
+
+    private GroupedQueryAttention(WeightMatrix q, WeightMatrix k, WeightMatrix v, WeightMatrix qkv, WeightMatrix o, float[] qBias, float[] kBias, float[] vBias,
                                   float[] qNorm, float[] kNorm, float eps, int heads, int kvHeads, int headDim, Rope rope, Attention attention,
                                   Workspace ws) {
         this.q = q;
         this.k = k;
         this.v = v;
+        this.qkv = qkv;
         this.o = o;
         this.qBias = qBias;
         this.kBias = kBias;
@@ -59,6 +76,7 @@ public final class GroupedQueryAttention implements Block {
         this.kSlot = ws.slot("attn.k");
         this.vSlot = ws.slot("attn.v");
         this.aSlot = ws.slot("attn.out");
+        this.qkvSlot = ws.slot("attn.qkv");
     }
 
     @Override
@@ -70,9 +88,20 @@ public final class GroupedQueryAttention implements Block {
         float[] kb = ctx.workspace.get(kSlot, n * kvDim);
         float[] vb = ctx.workspace.get(vSlot, n * kvDim);
         float[] ab = ctx.workspace.get(aSlot, n * qDim);
-        q.multiply(ctx.pool, in, n, qb);
-        k.multiply(ctx.pool, in, n, kb);
-        v.multiply(ctx.pool, in, n, vb);
+        if (qkv != null) {
+            int width = qDim + 2 * kvDim;
+            float[] all = ctx.workspace.get(qkvSlot, n * width);
+            qkv.multiply(ctx.pool, in, n, all);
+            for (int t = 0; t < n; t++) {
+                System.arraycopy(all, t * width, qb, t * qDim, qDim);
+                System.arraycopy(all, t * width + qDim, kb, t * kvDim, kvDim);
+                System.arraycopy(all, t * width + qDim + kvDim, vb, t * kvDim, kvDim);
+            }
+        } else {
+            q.multiply(ctx.pool, in, n, qb);
+            k.multiply(ctx.pool, in, n, kb);
+            v.multiply(ctx.pool, in, n, vb);
+        }
         if (qBias != null) {
             Ops.addBias(qb, qBias, n, qDim);
         }
@@ -108,7 +137,7 @@ public final class GroupedQueryAttention implements Block {
      * seeing only its {@code window} last keys (0: all) and scores soft-capped at {@code softcap} (0: not).
      */
     public GroupedQueryAttention withScores(float scale, int window, float softcap, Workspace ws) {
-        return new GroupedQueryAttention(q, k, v, o, qBias, kBias, vBias, qNorm, kNorm, eps, heads, kvHeads, headDim, rope,
+        return new GroupedQueryAttention(q, k, v, qkv, o, qBias, kBias, vBias, qNorm, kNorm, eps, heads, kvHeads, headDim, rope,
                 new Attention(heads, kvHeads, headDim, headDim, scale, window, softcap), ws);
     }
 
@@ -118,6 +147,6 @@ public final class GroupedQueryAttention implements Block {
 
     @Override
     public long decodeBytes() {
-        return q.bytes() + k.bytes() + v.bytes() + o.bytes();
+        return (qkv != null ? qkv.bytes() : q.bytes() + k.bytes() + v.bytes()) + o.bytes();
     }
 }
