@@ -59,9 +59,9 @@ public final class Weights {
      * <p>Why: projections of the same input (q, k and v; gate and up) then take one parallel job and one reordering of
      * the activations instead of three or two, and k and v (a few hundred rows under grouped-query attention) stop being
      * jobs too small to share evenly between threads. Costs a copy of their bytes at load (the checkpoint's mapped pages
-     * of them are left to the page cache).
+     * of them are left to the page cache), over {@code pool}'s threads. Not from inside a job of {@code pool}.
      */
-    public WeightMatrix stacked(java.util.List<String> names, int[] rows, int cols) {
+    public WeightMatrix stacked(org.redhare.core.Parallel pool, java.util.List<String> names, int[] rows, int cols) {
         TensorRef[] parts = new TensorRef[names.size()];
         int total = 0;
         long bytes = 0;
@@ -95,7 +95,7 @@ public final class Weights {
         }
         String name = String.join(" + ", names);
         if (type == org.redhare.core.DType.BF16) {
-            return Bf16Matrix.stacked(Arrays.stream(parts).map(TensorRef::data).toList(), rows, cols); // its own layout, copied once
+            return Bf16Matrix.stacked(pool, Arrays.stream(parts).map(TensorRef::data).toList(), rows, cols); // its own layout, copied once
         }
         // F16 and F32 matrices compute on the bytes they are given: theirs live as long as the matrix. The other types
         // repack them at construction, so theirs are freed as soon as it returns (not left for a collection to find).

@@ -116,7 +116,7 @@ class WeightsStackedTest {
         Memory ckpt = new Memory();
         List<String> names = parts(ckpt, type, rows, cols, rnd);
         Weights w = new Weights(ckpt);
-        WeightMatrix stacked = w.stacked(names, rows, cols);
+        WeightMatrix stacked = w.stacked(pool, names, rows, cols);
         assertThat(stacked).isNotNull();
         int total = java.util.Arrays.stream(rows).sum();
         assertThat(stacked.rows()).isEqualTo(total);
@@ -159,6 +159,6 @@ class WeightsStackedTest {
             rows = new int[] {100, 128};
             names = parts(ckpt, DType.F8_E4M3, rows, 128, rnd);
         }
-        assertThat(new Weights(ckpt).stacked(names, rows, rows.length == 2 && what.startsWith("mixed") ? 64 : 128)).isNull();
+        assertThat(new Weights(ckpt).stacked(pool, names, rows, rows.length == 2 && what.startsWith("mixed") ? 64 : 128)).isNull();
     }
 }

@@ -73,7 +73,7 @@ public final class Wiring {
         float[] qNorm = qkNorm ? offset(weights.vector(prefix + "q_norm.weight", headDim), normOffset) : null;
         float[] kNorm = qkNorm ? offset(weights.vector(prefix + "k_norm.weight", headDim), normOffset) : null;
         WeightMatrix o = matrix(prefix + "o_proj.weight", hidden, qDim);
-        WeightMatrix qkv = weights.stacked(List.of(prefix + "q_proj.weight", prefix + "k_proj.weight", prefix + "v_proj.weight"),
+        WeightMatrix qkv = weights.stacked(pool, List.of(prefix + "q_proj.weight", prefix + "k_proj.weight", prefix + "v_proj.weight"),
                 new int[] {qDim, kvDim, kvDim}, hidden);
         if (qkv != null) {
             return GroupedQueryAttention.stacked(qkv, o, qBias, kBias, vBias, qNorm, kNorm, eps, heads, kvHeads, headDim, rope, workspace);
@@ -97,7 +97,7 @@ public final class Wiring {
         }
         WeightMatrix downs = matrix(down + ".weight", hidden, inter);
         WeightMatrix gateUp = buildingExperts ? null
-                : weights.stacked(List.of(gate + ".weight", up + ".weight"), new int[] {inter, inter}, hidden);
+                : weights.stacked(pool, List.of(gate + ".weight", up + ".weight"), new int[] {inter, inter}, hidden);
         if (gateUp != null) {
             return GatedMlp.fused(gateUp, downs, workspace);
         }
