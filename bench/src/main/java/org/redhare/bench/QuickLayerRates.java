@@ -11,7 +11,8 @@ import org.redhare.core.matrix.WeightMatrix;
  * does, measures something else on a host whose L3 holds part of it). Prints the rate of each kind of matrix,
  * GB of weights read per second of wall time, every two seconds, for six rounds (take the last ones):
  * {@code java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar org.redhare.bench.QuickLayerRates
- * bf16 HIDDEN KV FFN LAYERS [threads]} (KV: the k and v projections' rows, heads times head size).
+ * bf16 HIDDEN KV FFN LAYERS [threads [tokens]]} (KV: the k and v projections' rows, heads times head size; tokens: how many
+ * tokens each product takes, 1 by default, 16 for a decode step of sixteen users).
  */
 public final class QuickLayerRates {
     private QuickLayerRates() {}

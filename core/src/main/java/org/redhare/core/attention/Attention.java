@@ -196,7 +196,8 @@ public final class Attention {
             long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + kvOff;
             for (int hh = 0; hh < tiled; hh++) {
                 int qo = qBase + hh * headDim;
-                buf[hh * ctx + j] = tailDims(keys, base, q, qo, vec, VectorMath.sum(dot(keys, base, q, qo, vec))) * scale;
+                dot(keys, base, q, qo, vec, tmp, 0);
+                buf[hh * ctx + j] = tailDims(keys, base, q, qo, vec, VectorMath.sum(tmp, 0)) * scale;
             }
         }
     }
@@ -209,7 +210,7 @@ public final class Attention {
         for (; j + 16 <= ctx; j += 16) {
             for (int kk = 0; kk < 16; kk++) {
                 long base = ((long) table[(j + kk) / bs] * bs + (j + kk) % bs) * rowBytes + kvOff;
-                dot(keys, base, q, qo, vec).intoArray(tmp, kk * L);
+                dot(keys, base, q, qo, vec, tmp, kk * L);
             }
             VectorMath.sum16(tmp, 0, tmp, 16 * L);
             for (int kk = 0; kk < 16; kk++) {
@@ -219,18 +220,24 @@ public final class Attention {
         }
         for (; j < ctx; j++) {
             long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + kvOff;
-            buf[bo + j] = tailDims(keys, base, q, qo, vec, VectorMath.sum(dot(keys, base, q, qo, vec))) * scale;
+            dot(keys, base, q, qo, vec, tmp, 0);
+            buf[bo + j] = tailDims(keys, base, q, qo, vec, VectorMath.sum(tmp, 0)) * scale;
         }
     }
 
-    /** Lane-wise FMA chain of the key at byte offset {@code base} and the query at {@code q[qo ...]} over the vector part. */
-    private static FloatVector dot(MemorySegment keys, long base, float[] q, int qo, int vec) {
+    /**
+     * Lane-wise FMA chain of the key at byte offset {@code base} and the query at {@code q[qo ...]} over the vector part,
+     * stored at {@code out[off ...]}. Stored rather than returned: C2 does not inline this into its callers (too large
+     * for their cold tail loops), and a vector returned from a call is boxed, which also left its FMAs on the Vector
+     * API's Java fallback (JFR allocation samples of a 16-user decode: 100-400 MB a second from here).
+     */
+    private static void dot(MemorySegment keys, long base, float[] q, int qo, int vec, float[] out, int off) {
         keys = NativeMemory.typed(keys);
         FloatVector acc = FloatVector.zero(F);
         for (int i = 0; i < vec; i += F.length()) {
             acc = FloatVector.fromMemorySegment(F, keys, base + i * 4L, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.fromArray(F, q, qo + i), acc);
         }
-        return acc;
+        acc.intoArray(out, off);
     }
 
     /**

@@ -148,7 +148,12 @@ public final class Ops {
         if (len >= L) {
             FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
             for (; i + L <= len; i += L) {
-                m = m.max(FloatVector.fromArray(F, x, off + i));
+                // lanewise(MAX), not max(): max() is a final FloatVector method whose own call to lanewise() has one
+                // profile for every caller in the process, and where that profile was missing C2 left the call virtual
+                // inside attention (a compile of Attention.attendGroup, -XX:+PrintInlining), which then ran the Vector
+                // API's Java fallback, allocating every vector (hundreds of MB a second in a 16-user decode). Called
+                // here, lanewise() takes this call site's profile.
+                m = m.lanewise(VectorOperators.MAX, FloatVector.fromArray(F, x, off + i));
             }
             max = m.reduceLanes(VectorOperators.MAX); // exact in any order
         }
