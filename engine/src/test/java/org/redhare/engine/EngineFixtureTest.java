@@ -95,6 +95,33 @@ class EngineFixtureTest {
         }
     }
 
+    /** Steps of several sampled rows draw them over the pool's threads ({@link Engine#PARALLEL_DRAW_ROWS}): same tokens as alone. */
+    @Test
+    void seededSamplingInABatchMatchesEachRequestAlone() throws Exception {
+        int users = 2 * Engine.PARALLEL_DRAW_ROWS;
+        List<GenerationRequest> requests = new ArrayList<>();
+        for (int i = 0; i < users; i++) { // no penalties: these rows are drawn in parallel; top-k and the whole vocabulary alternate
+            SamplingParams p = new SamplingParams(0.9f, i % 2 == 0 ? 40 : 0, 0.95f, 0.02f, 1f, 0f, 0f, 1000L + i);
+            requests.add(new GenerationRequest(prompts.get(i % 2), p, 20, Set.of(), true));
+        }
+        List<int[]> alone = new ArrayList<>();
+        try (Engine engine = new Engine(model, EngineConfig.single(256, KvDtype.F32))) {
+            for (GenerationRequest q : requests) {
+                alone.add(engine.submit(q).await().tokens());
+            }
+        }
+        try (Engine engine = new Engine(model, new EngineConfig(256, 4096, KvDtype.F32, 16, 512, users, false))) {
+            List<GenerationHandle> handles = new ArrayList<>();
+            for (GenerationRequest q : requests) {
+                handles.add(engine.submit(q));
+            }
+            for (int i = 0; i < users; i++) {
+                assertThat(handles.get(i).await().tokens()).as("request %d", i).hasSize(20).containsExactly(alone.get(i));
+            }
+        }
+        assertThat(alone.get(0)).isNotEqualTo(alone.get(2)); // the seeds matter
+    }
+
     @Test
     void stopsAtStopTokenAndRejectsBadInput() throws Exception {
         int[] prompt = prompts.get(0);
