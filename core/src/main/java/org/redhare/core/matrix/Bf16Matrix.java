@@ -139,7 +139,7 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
             float[] xp = pool.scratch(cols);
             Kernels.deinterleave(x, 1, cols, xp);
             if (cols <= PANEL) {
-                pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), 2, (r0, r1, w) -> decode(xp, y, r0, r1));
+                pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), 2, (r0, r1, w) -> decode(xp, y, r0, r1, pool.workerScratch(w, 4 * Kernels.L)));
             } else {
                 pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), 2,
                         (r0, r1, w) -> decodePanels(xp, y, r0, r1, pool.workerScratch(w, PANEL_ROWS * Kernels.L)));
@@ -202,7 +202,7 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
                 rows4tokens2(xp, y, r0 + i, q, t, sums);
             }
             for (; t < n; t++) {
-                rows4token1(xp, y, r0 + i, q, t);
+                rows4token1(xp, y, r0 + i, q, t, sums, 0);
             }
         }
         for (int r = r0 + 4 * q; r < r1; r++) {
@@ -394,10 +394,10 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
      * 23.3-25.7 and 37.1-42.2 -> 48.0-52.6; [896 x 4864] 23.1-23.3 -> 31.4 and 41.2-42.8 -> 48.8-52.2. End to end,
      * qwen2.5-0.5b tg64 on one thread 12.1-13.3 -> 14.3-14.5 tok/s, on two (bound by memory) 21.9-23.3 -> 23.0-23.8.
      */
-    private void decode(float[] xp, float[] y, int r0, int r1) {
+    private void decode(float[] xp, float[] y, int r0, int r1, float[] acc) {
         int q = (r1 - r0) / 4;
         for (int i = 0; i < q; i++) {
-            rows4token1(xp, y, r0 + i, q, 0);
+            rows4token1(xp, y, r0 + i, q, 0, acc, 0);
         }
         int r = r0 + 4 * q;
         for (; r + 1 < r1; r += 2) {
@@ -492,7 +492,7 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
                     c0 = c1;
                 } while (c0 < full);
                 for (int t = g1; t < t1; t++) {
-                    rows4token1(xp, y, r, q, t); // same arithmetic, weights read again
+                    rows4token1(xp, y, r, q, t, buf, sums); // same arithmetic, weights read again (the lane sums' room is free here)
                     row1token1(xp, y, r + 4 * q, t);
                 }
             }
@@ -885,8 +885,12 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         store4x4(sums, 16 * L, xp, y, r, q, t, 2, full);
     }
 
-    /** Rows {@code r, r + q, r + 2q, r + 3q}, one token. */
-    private void rows4token1(float[] xp, float[] y, int r, int q, int t) {
+    /**
+     * Rows {@code r, r + q, r + 2q, r + 3q}, one token. The accumulators go through {@code acc[ao .. ao + 4L)} to their
+     * lane sums: passed to {@link VectorMath#sum(FloatVector)} directly, the last two calls were not inlined (the method's
+     * inlining budget spent) and each boxed its vector, 280 MB a second of garbage in one user's BF16 decode (JFR).
+     */
+    private void rows4token1(float[] xp, float[] y, int r, int q, int t, float[] acc, int ao) {
         final MemorySegment data = NativeMemory.typed(this.data);
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
@@ -911,11 +915,15 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
                 a3 = v3.and(0xFFFF0000).reinterpretAsFloats().fma(xd, v3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a3));
             }
         }
+        a0.intoArray(acc, ao);
+        a1.intoArray(acc, ao + L);
+        a2.intoArray(acc, ao + 2 * L);
+        a3.intoArray(acc, ao + 3 * L);
         int yo = t * rows + r;
-        y[yo] = tail(tailBase(r), xp, xo, full, VectorMath.sum(a0));
-        y[yo + q] = tail(tailBase(r + q), xp, xo, full, VectorMath.sum(a1));
-        y[yo + 2 * q] = tail(tailBase(r + 2 * q), xp, xo, full, VectorMath.sum(a2));
-        y[yo + 3 * q] = tail(tailBase(r + 3 * q), xp, xo, full, VectorMath.sum(a3));
+        y[yo] = tail(tailBase(r), xp, xo, full, VectorMath.sum(acc, ao));
+        y[yo + q] = tail(tailBase(r + q), xp, xo, full, VectorMath.sum(acc, ao + L));
+        y[yo + 2 * q] = tail(tailBase(r + 2 * q), xp, xo, full, VectorMath.sum(acc, ao + 2 * L));
+        y[yo + 3 * q] = tail(tailBase(r + 3 * q), xp, xo, full, VectorMath.sum(acc, ao + 3 * L));
     }
 
     /** Two rows, one token: the decode kernel ({@link #decode}). */
