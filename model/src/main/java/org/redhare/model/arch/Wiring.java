@@ -72,15 +72,16 @@ public final class Wiring {
         float[] vBias = bias ? weights.vector(prefix + "v_proj.bias", kvDim) : null;
         float[] qNorm = qkNorm ? offset(weights.vector(prefix + "q_norm.weight", headDim), normOffset) : null;
         float[] kNorm = qkNorm ? offset(weights.vector(prefix + "k_norm.weight", headDim), normOffset) : null;
-        WeightMatrix o = matrix(prefix + "o_proj.weight", hidden, qDim);
+        // q, k, v, then o: the order the tensors were checked in before stacking, so a wrong shape names the same tensor
         WeightMatrix qkv = weights.stacked(pool, List.of(prefix + "q_proj.weight", prefix + "k_proj.weight", prefix + "v_proj.weight"),
                 new int[] {qDim, kvDim, kvDim}, hidden);
         if (qkv != null) {
-            return GroupedQueryAttention.stacked(qkv, o, qBias, kBias, vBias, qNorm, kNorm, eps, heads, kvHeads, headDim, rope, workspace);
+            return GroupedQueryAttention.stacked(qkv, matrix(prefix + "o_proj.weight", hidden, qDim), qBias, kBias, vBias, qNorm, kNorm, eps,
+                    heads, kvHeads, headDim, rope, workspace);
         }
         return new GroupedQueryAttention(matrix(prefix + "q_proj.weight", qDim, hidden), matrix(prefix + "k_proj.weight", kvDim, hidden),
-                matrix(prefix + "v_proj.weight", kvDim, hidden), o, qBias, kBias, vBias, qNorm, kNorm, eps, heads, kvHeads, headDim, rope,
-                workspace);
+                matrix(prefix + "v_proj.weight", kvDim, hidden), matrix(prefix + "o_proj.weight", hidden, qDim), qBias, kBias, vBias,
+                qNorm, kNorm, eps, heads, kvHeads, headDim, rope, workspace);
     }
 
     private static float[] offset(float[] v, float by) {
@@ -95,13 +96,13 @@ public final class Wiring {
         if (inter <= 0) {
             throw new ModelLoadException(config.architecture() + ": the intermediate size must be positive, got " + inter);
         }
-        WeightMatrix downs = matrix(down + ".weight", hidden, inter);
         WeightMatrix gateUp = buildingExperts ? null
                 : weights.stacked(pool, List.of(gate + ".weight", up + ".weight"), new int[] {inter, inter}, hidden);
         if (gateUp != null) {
-            return GatedMlp.fused(gateUp, downs, workspace);
+            return GatedMlp.fused(gateUp, matrix(down + ".weight", hidden, inter), workspace);
         }
-        return new GatedMlp(matrix(gate + ".weight", inter, hidden), matrix(up + ".weight", inter, hidden), downs, workspace);
+        return new GatedMlp(matrix(gate + ".weight", inter, hidden), matrix(up + ".weight", inter, hidden),
+                matrix(down + ".weight", hidden, inter), workspace);
     }
 
     /**
