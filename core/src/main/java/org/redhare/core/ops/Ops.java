@@ -165,34 +165,12 @@ public final class Ops {
 
     /** The sum {@link #expShifted} returns, bit for bit, without writing the exponentials back. */
     public static float sumExpShifted(float[] x, int off, int len, float shift) {
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (; i + L <= len; i += L) {
-            acc = acc.add(VectorMath.exp(FloatVector.fromArray(F, x, off + i).sub(shift)));
-        }
-        float sum = VectorMath.sum(acc);
-        for (; i < len; i++) {
-            sum += VectorMath.exp(x[off + i] - shift);
-        }
-        return sum;
+        return VectorMath.expSum(x, off, len, shift, false);
     }
 
     /** {@code x[i] = exp(x[i] - shift)} in place; returns the sum. */
     public static float expShifted(float[] x, int off, int len, float shift) {
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (; i + L <= len; i += L) {
-            FloatVector e = VectorMath.exp(FloatVector.fromArray(F, x, off + i).sub(shift));
-            e.intoArray(x, off + i);
-            acc = acc.add(e);
-        }
-        float sum = VectorMath.sum(acc);
-        for (; i < len; i++) {
-            float e = VectorMath.exp(x[off + i] - shift);
-            x[off + i] = e;
-            sum += e;
-        }
-        return sum;
+        return VectorMath.expSum(x, off, len, shift, true);
     }
 
     /** Dot product of two float ranges. */

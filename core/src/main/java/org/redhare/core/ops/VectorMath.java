@@ -198,6 +198,8 @@ public final class VectorMath {
     private static final float MAX_ARG = 88.7f;
     private static final float MIN_ARG = -87.33654f;
     // Taylor coefficients 1/k! of e^r on |r| <= ln2/2 (error below 2e-7 relative)
+    private static final FloatVector ZERO = FloatVector.zero(F);
+    private static final FloatVector INFINITY = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
     private static final float C2 = 0.5f;
     private static final float C3 = 1.6666667e-1f;
     private static final float C4 = 4.1666668e-2f;
@@ -230,10 +232,60 @@ public final class VectorMath {
         FloatVector s1 = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         FloatVector s2 = ni.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         FloatVector result = p.mul(s1).mul(s2);
-        result = result.blend(0f, under);
-        result = result.blend(Float.POSITIVE_INFINITY, over);
+        result = result.blend(ZERO, under);
+        result = result.blend(INFINITY, over);
         // NaN compares false both ways and propagates through the arithmetic above
         return result;
+    }
+
+    /**
+     * {@code x[i] = exp(x[i] - shift)} over the range if {@code write}, and the sum of those exponentials either way (lanes
+     * summed by {@link #sum}, then the tail in order): {@link #exp(FloatVector)}'s operations written out in the loop.
+     *
+     * <p>Why not a call to {@link #exp(FloatVector)}: a vector passed to or returned from a method C2 does not inline is
+     * boxed, and whether C2 inlines {@code exp} depends on the order of compiles. Once {@code exp} had its own compiled code,
+     * the softmax loop's compile refused it ("already compiled into a medium method", {@code -XX:CompileCommand=PrintInlining}),
+     * and every vector of attention's softmax and of the sampler's was allocated: about 80 MB/s of garbage in a 16-user
+     * decode (JFR's allocation samples), which this loop does not make. Same operations in the same order, so the same bits.
+     */
+    static float expSum(float[] x, int off, int len, float shift, boolean write) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (; i + L <= len; i += L) {
+            FloatVector v = FloatVector.fromArray(F, x, off + i).sub(shift);
+            VectorMask<Float> under = v.compare(VectorOperators.LT, MIN_ARG);
+            VectorMask<Float> over = v.compare(VectorOperators.GT, MAX_ARG);
+            FloatVector c = v.max(MIN_ARG).min(MAX_ARG);
+            FloatVector t = c.fma(LOG2E, ROUND);
+            FloatVector n = t.sub(ROUND);
+            FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), c);
+            r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
+            FloatVector p = r.fma(C7, C6);
+            p = p.fma(r, FloatVector.broadcast(F, C5));
+            p = p.fma(r, FloatVector.broadcast(F, C4));
+            p = p.fma(r, FloatVector.broadcast(F, C3));
+            p = p.fma(r, FloatVector.broadcast(F, C2));
+            p = p.fma(r, FloatVector.broadcast(F, 1f));
+            p = p.fma(r, FloatVector.broadcast(F, 1f));
+            IntVector ni = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND));
+            IntVector half = ni.lanewise(VectorOperators.ASHR, 1);
+            FloatVector s1 = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector s2 = ni.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector e = p.mul(s1).mul(s2).blend(ZERO, under).blend(INFINITY, over);
+            if (write) {
+                e.intoArray(x, off + i);
+            }
+            acc = acc.add(e);
+        }
+        float sum = sum(acc);
+        for (; i < len; i++) {
+            float e = exp(x[off + i] - shift);
+            if (write) {
+                x[off + i] = e;
+            }
+            sum += e;
+        }
+        return sum;
     }
 
     /** Scalar twin of {@link #exp(FloatVector)} with identical results, for loop tails. */

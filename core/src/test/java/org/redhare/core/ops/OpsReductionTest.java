@@ -62,4 +62,35 @@ class OpsReductionTest {
             assertThat((double) sum).isCloseTo(ref, org.assertj.core.data.Offset.offset(ref * 1e-5));
         }
     }
+
+    /**
+     * The softmax loop writes out {@link VectorMath#exp(jdk.incubator.vector.FloatVector)}'s operations (so no vector
+     * crosses a call C2 may not inline): every exponential it stores is that method's lane, or the scalar twin's in the
+     * tail, bit for bit, including the clamped lanes (below -87.3: zero; above 88.7: infinity) and NaN.
+     */
+    @Test
+    void expShiftedStoresExactlyTheVectorExponential() {
+        jdk.incubator.vector.VectorSpecies<Float> f = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
+        Random rnd = new Random(9);
+        int len = 5 * f.length() + 3;
+        float[] x = new float[len + 1];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (rnd.nextGaussian() * 30);
+        }
+        x[2] = -1000f;
+        x[3] = 1000f;
+        x[4] = Float.NaN;
+        x[len - 1] = -200f;
+        float shift = 0.75f;
+        float[] y = x.clone();
+        Ops.expShifted(y, 1, len, shift);
+        int vectorEnd = len / f.length() * f.length();
+        for (int i = 0; i < len; i++) {
+            float expected = i < vectorEnd
+                    ? VectorMath.exp(jdk.incubator.vector.FloatVector.broadcast(f, x[1 + i] - shift)).lane(0)
+                    : VectorMath.exp(x[1 + i] - shift);
+            assertThat(Float.floatToRawIntBits(y[1 + i])).as("element %d of x - shift = %s", i, x[1 + i] - shift)
+                    .isEqualTo(Float.floatToRawIntBits(expected));
+        }
+    }
 }
