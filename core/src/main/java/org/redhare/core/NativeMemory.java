@@ -137,7 +137,47 @@ public final class NativeMemory {
         if (mapped.byteSize() == 0 || !NativeMemory.class.getModule().isNativeAccessEnabled()) {
             return mapped;
         }
-        return MemorySegment.ofAddress(mapped.address()).reinterpret(mapped.byteSize(), arena, null);
+        long start = mapped.address();
+        FILE_VIEWS.put(start, start + mapped.byteSize());
+        return MemorySegment.ofAddress(start).reinterpret(mapped.byteSize(), arena, s -> FILE_VIEWS.remove(start));
+    }
+
+    /** Address ranges ({@code start -> end}) of the file mappings {@link #plainView} has handed out and not yet closed. */
+    private static final java.util.concurrent.ConcurrentSkipListMap<Long, Long> FILE_VIEWS = new java.util.concurrent.ConcurrentSkipListMap<>();
+
+    private static final int MADV_DONTNEED = 4;
+    private static final long PAGE = 4096;
+
+    /**
+     * Lets go of the resident pages of {@code s} when it lies inside a file mapping from {@link #plainView} (a checkpoint's
+     * tensor whose bytes were copied or repacked into memory of their own); does nothing for any other memory. The pages
+     * whole inside {@code s} leave this process ({@code madvise(MADV_DONTNEED)}): the mapping stays valid, and a later read
+     * (an embedding lookup of a repacked tied head, say) faults them back in from the file.
+     *
+     * <p>Why: every weight repacked at load (FP8, the GGUF types, BF16 in column panels or stacked) was read once from the
+     * mapping, and those pages stayed mapped into the process beside the copy: the resident size counted the weights twice
+     * (a Qwen2.5-0.5B BF16 model with its projections stacked: about half a gigabyte more), which container memory limits
+     * and operators' dashboards see, until the kernel reclaimed them under pressure. Anonymous memory is never touched here:
+     * there, dropping pages would zero the data.
+     */
+    public static void releaseFileView(MemorySegment s) {
+        if (MADVISE == null || s.byteSize() == 0 || !s.isNative()) {
+            return;
+        }
+        long start = s.address(), end = start + s.byteSize();
+        java.util.Map.Entry<Long, Long> mapping = FILE_VIEWS.floorEntry(start);
+        if (mapping == null || mapping.getValue() < end) {
+            return;
+        }
+        long from = (start + PAGE - 1) & -PAGE, to = end & -PAGE; // only pages no other tensor shares
+        if (to <= from) {
+            return;
+        }
+        try {
+            int ignored = (int) MADVISE.invokeExact(from, to - from, MADV_DONTNEED); // refused (other page sizes): pages stay
+        } catch (Throwable ignored) {
+            // the pages stay resident, as before
+        }
     }
 
     /** The JDK's class of native segments ({@code NativeMemorySegmentImpl}; mapped segments are a subclass). */

@@ -49,6 +49,66 @@ class NativeMemoryTest {
     }
 
     /**
+     * A repacked tensor's pages leave the process: a file view's pages whole inside the released range stop counting in
+     * the mapping's resident size (Linux's {@code /proc/self/smaps}), the bytes still read back as the file holds them, and
+     * memory that is not a file view (anonymous, where dropping pages would zero it) keeps its contents.
+     */
+    @Test
+    void releasingAFileViewDropsItsPagesButNeverData() throws IOException {
+        assumeTrue(NativeMemory.mapped(), "no native calls here: " + NativeMemory.status());
+        Path file = Files.createTempFile("redhare-release", ".bin");
+        try (Arena arena = Arena.ofShared(); java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            int size = 8 << 20;
+            byte[] content = new byte[size];
+            new java.util.Random(7).nextBytes(content);
+            Files.write(file, content);
+            MemorySegment view = NativeMemory.plainView(ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, size, arena), arena);
+            long sum = 0;
+            for (long o = 0; o < size; o += 4096) {
+                sum += view.get(ValueLayout.JAVA_BYTE, o); // every page resident
+            }
+            long before = residentKb(view.address());
+            assertThat(before).as("resident KB of the mapping after reading it").isGreaterThanOrEqualTo(7L << 10);
+            MemorySegment tensor = view.asSlice(100, size - 200); // not page-aligned, as tensors are not
+            NativeMemory.releaseFileView(tensor);
+            long after = residentKb(view.address());
+            assertThat(after).as("resident KB after releasing all but the two boundary pages").isLessThanOrEqualTo(8 + before - (7L << 10));
+            assertThat(view.toArray(ValueLayout.JAVA_BYTE)).as("bytes read back from the file").isEqualTo(content);
+
+            MemorySegment anonymous = NativeMemory.allocate(size);
+            anonymous.copyFrom(MemorySegment.ofArray(content));
+            NativeMemory.releaseFileView(anonymous);
+            NativeMemory.releaseFileView(anonymous.asSlice(4096, size - 8192));
+            assertThat(anonymous.toArray(ValueLayout.JAVA_BYTE)).as("anonymous memory after a release").isEqualTo(content);
+            assertThat(sum).isNotEqualTo(Long.MIN_VALUE);
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    /** The {@code Rss} of the mapping holding {@code address}, from {@code /proc/self/smaps}. */
+    private static long residentKb(long address) throws IOException {
+        List<String> lines = Files.readAllLines(Path.of("/proc/self/smaps"));
+        for (int i = 0; i < lines.size(); i++) {
+            String l = lines.get(i);
+            int dash = l.indexOf('-');
+            int space = l.indexOf(' ');
+            if (dash > 0 && space > dash && l.substring(0, dash).matches("[0-9a-f]+")) {
+                long lo = Long.parseUnsignedLong(l.substring(0, dash), 16), hi = Long.parseUnsignedLong(l.substring(dash + 1, space), 16);
+                if (address >= lo && address < hi) {
+                    for (int j = i + 1; j < lines.size(); j++) {
+                        if (lines.get(j).startsWith("Rss:")) {
+                            return Long.parseLong(lines.get(j).replaceAll("[^0-9]", ""));
+                        }
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no mapping holds address " + Long.toHexString(address));
+    }
+
+    /**
      * Buffers from 64 KiB up (a mixture's expert matrices are 1-2 MB each, thousands of them) are mapped outside the JVM's
      * direct-memory limit, which a model's weights outgrew: in a JVM limited to 64 MB of direct memory, 256 buffers of 1.5 MB
      * (384 MB) freed with the garbage collector come from {@link NativeMemory#allocate} while an automatic arena (the JDK's

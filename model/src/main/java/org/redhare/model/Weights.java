@@ -95,7 +95,11 @@ public final class Weights {
         }
         String name = String.join(" + ", names);
         if (type == org.redhare.core.DType.BF16) {
-            return Bf16Matrix.stacked(pool, Arrays.stream(parts).map(TensorRef::data).toList(), rows, cols); // its own layout, copied once
+            WeightMatrix m = Bf16Matrix.stacked(pool, Arrays.stream(parts).map(TensorRef::data).toList(), rows, cols); // its own layout, copied once
+            for (TensorRef t : parts) {
+                NativeMemory.releaseFileView(t.data());
+            }
+            return m;
         }
         // F16 and F32 matrices compute on the bytes they are given: theirs live as long as the matrix. The other types
         // repack them at construction, so theirs are freed as soon as it returns (not left for a collection to find).
@@ -108,8 +112,12 @@ public final class Weights {
                 java.lang.foreign.MemorySegment.copy(t.data(), 0, data, at, t.data().byteSize());
                 at += t.data().byteSize();
             }
-            return fp8Type ? stackedFp8(parts, rows, cols, total, blockRows, data, name)
+            WeightMatrix m = fp8Type ? stackedFp8(parts, rows, cols, total, blockRows, data, name)
                     : matrix(new TensorRef(name, type, new long[] {total, cols}, data, parts[0].file()), total, cols);
+            for (TensorRef t : parts) {
+                NativeMemory.releaseFileView(t.data()); // copied above
+            }
+            return m;
         } finally {
             if (!views) {
                 arena.close();
@@ -157,7 +165,25 @@ public final class Weights {
         return out;
     }
 
+    /**
+     * The matrix for {@code t}; where it computes on a copy or repacking of the stored bytes (every type but F16, F32
+     * and BF16 rows short enough to use in place), the checkpoint's mapped pages of them are released
+     * ({@link NativeMemory#releaseFileView}), so that the process does not hold the weights twice.
+     */
     private WeightMatrix matrix(TensorRef t, int rows, int cols) {
+        WeightMatrix m = made(t, rows, cols);
+        boolean inPlace = switch (t.dtype()) {
+            case F16, F32 -> true;
+            case BF16 -> Bf16Matrix.usesInPlace(cols);
+            default -> false;
+        };
+        if (!inPlace) {
+            NativeMemory.releaseFileView(t.data());
+        }
+        return m;
+    }
+
+    private WeightMatrix made(TensorRef t, int rows, int cols) {
         String name = t.name();
         return switch (t.dtype()) {
             case BF16 -> new Bf16Matrix(t.data(), rows, cols);

@@ -50,6 +50,11 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         this.cols = cols;
     }
 
+    /** Whether a {@code cols}-column matrix computes on the segment it is given (true) or on a copy in column panels. */
+    public static boolean usesInPlace(int cols) {
+        return cols <= PANEL;
+    }
+
     private Bf16Matrix(int rows, int cols, MemorySegment laidOut) {
         this.data = laidOut;
         this.rows = rows;
