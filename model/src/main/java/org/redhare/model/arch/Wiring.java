@@ -96,7 +96,7 @@ public final class Wiring {
         if (inter <= 0) {
             throw new ModelLoadException(config.architecture() + ": the intermediate size must be positive, got " + inter);
         }
-        WeightMatrix gateUp = buildingExperts ? null
+        WeightMatrix gateUp = buildingExperts && keptInPlace(gate + ".weight") ? null
                 : weights.stacked(pool, List.of(gate + ".weight", up + ".weight"), new int[] {inter, inter}, hidden);
         if (gateUp != null) {
             return GatedMlp.fused(gateUp, matrix(down + ".weight", hidden, inter), workspace);
@@ -126,11 +126,23 @@ public final class Wiring {
     }
 
     /**
-     * True while {@link #experts} runs: experts keep gate and up apart. Stacking ({@link Weights#stacked}) copies matrices
-     * that BF16, F16 and F32 checkpoints otherwise leave in the mapped file, and a mixture's experts are most of its bytes
-     * (a BF16 Qwen3-30B-A3B is 61 GB), which would then all have to fit in memory at once. Dense layers stack.
+     * True while {@link #experts} runs: experts whose weights are used in place keep gate and up apart. Stacking
+     * ({@link Weights#stacked}) copies matrices that BF16, F16 and F32 checkpoints otherwise leave in the mapped file, and
+     * a mixture's experts are most of its bytes (a BF16 Qwen3-30B-A3B is 61 GB), which would then all have to fit in
+     * memory at once. Experts in the other types (FP8, the GGUF types) are repacked into memory of their own anyway, so
+     * they stack as dense layers do: one product for gate and up instead of two, for each expert a token picks (eight a
+     * token on Qwen3-30B-A3B, in each of its 48 layers). Stacking such types does not use the pool, so it may run inside
+     * {@link #experts}' job.
      */
     private boolean buildingExperts;
+
+    /** Whether the stored tensor {@code name} is one whose matrix computes on the checkpoint's bytes (no repacking). */
+    private boolean keptInPlace(String name) {
+        return switch (weights.checkpoint().info(name).dtype()) { // info: a quantizing checkpoint answers without quantizing
+            case BF16, F16, F32 -> true;
+            default -> false;
+        };
+    }
 
     /** Llama-style MLP at {@code prefix} ("model.layers.N.mlp."). */
     public GatedMlp mlp(String prefix, int inter) {
