@@ -53,6 +53,29 @@ public final class Parallel implements AutoCloseable {
         }
     }
 
+    private Parallel[] alone; // one-thread pools, one per worker (null until asked for)
+
+    /**
+     * A pool of one thread (the caller's) for worker {@code worker} of this pool, with scratch buffers of its own: for
+     * work that a job hands to each worker whole, such as a mixture's experts, each run by one worker from start to end.
+     * The same pool for the same worker every time. This pool itself when it has one thread. Created on first use, from
+     * the submitting thread only (outside a job).
+     */
+    public Parallel alone(int worker) {
+        if (threads == 1) {
+            return this;
+        }
+        Parallel[] a = alone;
+        if (a == null) {
+            a = new Parallel[threads];
+            for (int i = 0; i < threads; i++) {
+                a[i] = new Parallel(1);
+            }
+            alone = a;
+        }
+        return a[worker];
+    }
+
     /** A pool sized to the available processors. */
     public static Parallel ofAvailableProcessors() {
         return new Parallel(Runtime.getRuntime().availableProcessors());

@@ -40,7 +40,9 @@ class BatchInvarianceTest {
 
     /**
      * The BF16 fixtures, dense and mixture-of-experts, and DeepSeek's FP8 fixture with latent attention
-     * in its default (absorbed) form. (The opt-in auto form picks by batch size and is not covered.)
+     * in its default (absorbed) form. (The opt-in auto form picks by batch size and is not covered.) On the mixtures, A's
+     * prompt alone runs its experts one per worker (few rows each) and the 42-token batch splits each expert's products
+     * over the threads (an expert past 16 rows): the two paths of {@code MixtureOfExperts} give the same bits.
      */
     @Test
     void fixtureLogitsDoNotDependOnTheBatch() {

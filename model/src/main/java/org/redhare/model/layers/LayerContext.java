@@ -32,13 +32,25 @@ public final class LayerContext {
     }
 
     private LayerContext(LayerContext all, int n) {
-        this.pool = all.pool;
+        this(all, n, all.pool, all.workspace);
+    }
+
+    private LayerContext(LayerContext all, int n, Parallel pool, Workspace workspace) {
+        this.pool = pool;
         this.cache = all.cache;
         this.batch = all.batch;
-        this.workspace = all.workspace;
+        this.workspace = workspace;
         this.n = n;
         this.slots = all.slots;
         this.layer = all.layer;
+    }
+
+    /**
+     * This pass's context with {@code pool} and {@code workspace} in place of its own: for a block that one worker runs
+     * whole inside a job of the pass's pool (a mixture's expert), on a one-thread pool and buffers of that worker's own.
+     */
+    public LayerContext on(Parallel pool, Workspace workspace) {
+        return new LayerContext(this, n, pool, workspace);
     }
 
     /**

@@ -20,6 +20,7 @@ public final class MixtureOfExperts implements Block {
     private final int ySlot;
     private final int sharedSlot;
     private final int scratchSlot;
+    private final int allSlot;
     // Routing results of the last batch, reused.
     private int[] ids = new int[0];
     private float[] weights = new float[0];
@@ -38,6 +39,7 @@ public final class MixtureOfExperts implements Block {
         this.ySlot = ws.slot("moe.y");
         this.sharedSlot = ws.slot("moe.shared");
         this.scratchSlot = ws.slot("moe.scratch");
+        this.allSlot = ws.slot("moe.all");
         this.counts = new int[experts.length];
     }
 
@@ -72,9 +74,14 @@ public final class MixtureOfExperts implements Block {
         }
         Arrays.fill(out, 0, n * hidden, 0f);
         int maxRows = 0;
+        int active = 0;
         for (int x = 0; x < e; x++) {
             maxRows = Math.max(maxRows, counts[x]);
+            active += counts[x] > 0 ? 1 : 0;
         }
+        // Every chosen expert's output rows, [n * k, hidden] in bucket order, when the experts run one per worker.
+        float[] all = ctx.pool.threads() > 1 && active >= 2 * ctx.pool.threads() && maxRows <= APART_MAX_ROWS
+                ? expertsApart(ctx, in, k, start, active) : null;
         float[] xb = ctx.workspace.get(xSlot, Math.max(1, maxRows) * hidden);
         float[] yb = ctx.workspace.get(ySlot, Math.max(1, maxRows) * hidden);
         for (int x = 0; x < e; x++) {
@@ -82,19 +89,26 @@ public final class MixtureOfExperts implements Block {
             if (m == 0) {
                 continue;
             }
-            for (int r = 0; r < m; r++) {
-                int token = order[start[x] + r] / k;
-                System.arraycopy(in, token * hidden, xb, r * hidden, hidden);
+            float[] ys = yb;
+            int y0 = 0;
+            if (all == null) {
+                for (int r = 0; r < m; r++) {
+                    int token = order[start[x] + r] / k;
+                    System.arraycopy(in, token * hidden, xb, r * hidden, hidden);
+                }
+                experts[x].forward(ctx, xb, m, yb);
+            } else {
+                ys = all;
+                y0 = start[x] * hidden;
             }
-            experts[x].forward(ctx, xb, m, yb);
             for (int r = 0; r < m; r++) {
                 int pair = order[start[x] + r];
                 int token = pair / k;
                 float w = weights[pair];
                 int o = token * hidden;
-                int y = r * hidden;
+                int y = y0 + r * hidden;
                 for (int c = 0; c < hidden; c++) {
-                    out[o + c] += w * yb[y + c];
+                    out[o + c] += w * ys[y + c];
                 }
             }
         }
@@ -113,6 +127,62 @@ public final class MixtureOfExperts implements Block {
                 }
             }
         }
+    }
+
+    /**
+     * Most rows any expert may have for the experts to run one per worker ({@link #expertsApart}); past it, a few experts
+     * chosen by many tokens (a long prompt's) would leave the other workers idle, and each expert's own products
+     * split well over the threads anyway.
+     */
+    private static final int APART_MAX_ROWS = 16;
+
+    private Workspace[] spaces = new Workspace[0]; // each worker's buffers for expertsApart
+    private int[] chosen = new int[0];
+
+    /**
+     * The chosen experts each run whole by one worker, on that worker's one-thread pool ({@link
+     * org.redhare.core.Parallel#alone}): a decoded token's eight experts are eight small products apiece (Qwen3-30B-A3B:
+     * [1536 x 2048] gate and up, [2048 x 768] down), and splitting each over the threads cost a hand-off and a wait per
+     * product. Each expert computes every row as it would on the whole pool (the kernels' rows do not depend on how a
+     * matrix is split), and the caller adds the outputs up in the same order, so the bits are those of the other path.
+     * Returns the outputs, [n * k, hidden], rows in bucket order ({@code start}).
+     */
+    private float[] expertsApart(LayerContext ctx, float[] in, int k, int[] start, int active) {
+        int threads = ctx.pool.threads();
+        if (spaces.length < threads) {
+            spaces = new Workspace[threads];
+            for (int i = 0; i < threads; i++) {
+                spaces[i] = new Workspace();
+            }
+        }
+        if (chosen.length < active) {
+            chosen = new int[active];
+        }
+        for (int x = 0, i = 0; x < experts.length; x++) {
+            if (counts[x] > 0) {
+                chosen[i++] = x;
+            }
+        }
+        float[] all = ctx.workspace.get(allSlot, start[experts.length] * hidden);
+        for (int w = 0; w < threads; w++) {
+            ctx.pool.alone(w); // created here, outside the job
+        }
+        ctx.pool.forRange(active, 1, (i0, i1, w) -> {
+            Workspace ws = spaces[w];
+            LayerContext one = ctx.on(ctx.pool.alone(w), ws);
+            for (int i = i0; i < i1; i++) {
+                int x = chosen[i];
+                int m = counts[x];
+                float[] xb = ws.get(xSlot, m * hidden);
+                float[] yb = ws.get(ySlot, m * hidden);
+                for (int r = 0; r < m; r++) {
+                    System.arraycopy(in, order[start[x] + r] / k * hidden, xb, r * hidden, hidden);
+                }
+                experts[x].forward(one, xb, m, yb);
+                System.arraycopy(yb, 0, all, start[x] * hidden, m * hidden);
+            }
+        });
+        return all;
     }
 
     @Override
