@@ -159,6 +159,9 @@ public final class QuantizingCheckpoint implements Checkpoint {
         int rows = src.dim(0);
         int cols = src.dim(1);
         float[] w = Weights.toFloats(src);
+        // Read once: the checkpoint's mapped pages of it need not stay in the process (the tied embedding table, still
+        // used as stored, faults back the rows a lookup reads).
+        org.redhare.core.NativeMemory.releaseFileView(src.data());
         long[] shape = {rows, cols};
         TensorRef out;
         TensorRef other = null;
