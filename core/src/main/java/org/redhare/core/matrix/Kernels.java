@@ -52,8 +52,13 @@ final class Kernels {
      * tail (cols % PAIR_BLOCK) stays in natural order.
      */
     static void deinterleave(float[] x, int n, int cols, float[] out) {
+        deinterleave(x, 0, n, cols, out);
+    }
+
+    /** {@link #deinterleave(float[], int, int, float[])} for tokens {@code t0 .. t1-1} only. */
+    static void deinterleave(float[] x, int t0, int t1, int cols, float[] out) {
         int full = cols / PAIR_BLOCK * PAIR_BLOCK;
-        for (int t = 0; t < n; t++) {
+        for (int t = t0; t < t1; t++) {
             int base = t * cols;
             for (int o = base; o < base + full; o += PAIR_BLOCK) {
                 FloatVector a = FloatVector.fromArray(F, x, o);
@@ -93,7 +98,12 @@ final class Kernels {
      * {@link FloatTiles#groupedTokens}).
      */
     static void packTokens4(float[] xp, int n, int grouped, int cols, int full, int chunk, float[] out, int off) {
-        for (int g = 0; g + 4 <= grouped; g += 4) {
+        packTokens4(xp, n, 0, grouped, cols, full, chunk, out, off);
+    }
+
+    /** {@link #packTokens4} for the groups starting at tokens {@code g0, g0 + 4, ..} before {@code g1} (multiples of 4). */
+    static void packTokens4(float[] xp, int n, int g0, int g1, int cols, int full, int chunk, float[] out, int off) {
+        for (int g = g0; g + 4 <= g1; g += 4) {
             int panel = off + g * full;
             for (int j = 0; j < 4; j++) {
                 int src = (g + j) * cols;

@@ -130,6 +130,34 @@ class WeightMatrixTest {
         }
     }
 
+    /**
+     * Prompt-sized batches (from 64 tokens BF16 reorders and packs the activations over the threads, each chunk of token
+     * groups its own): every token's row equals the token alone, for token counts that are and are not multiples of four.
+     */
+    @ParameterizedTest(name = "BF16 [{0} x {1}]")
+    @CsvSource({"37, 100", "10, 2600", "21, 64"})
+    void promptBatchesPackedOverThreadsKeepTheBits(int rows, int cols) {
+        Random rnd = new Random(rows * 7L + cols);
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian();
+        }
+        WeightMatrix m = make(DType.BF16, w, rows, cols);
+        for (int n : new int[] {64, 66, 67, 129}) {
+            float[] x = new float[n * cols];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) rnd.nextGaussian();
+            }
+            float[] y = new float[n * rows];
+            m.multiply(THREE, x, n, y);
+            for (int t = 0; t < n; t++) {
+                float[] alone = new float[rows];
+                m.multiply(ONE, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, alone);
+                assertThat(java.util.Arrays.copyOfRange(y, t * rows, (t + 1) * rows)).as("token %d of %d", t, n).containsExactly(alone);
+            }
+        }
+    }
+
     @org.junit.jupiter.api.Test
     void rejectsWrongSizes() {
         MemorySegment seg = Arena.ofAuto().allocate(10);
