@@ -160,7 +160,7 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
             int packed = grouped * full;
             float[] xp = pool.scratch(FloatTiles.aligned(n * cols) + packed);
             int panels = FloatTiles.aligned(n * cols);
-            if (n < PARALLEL_PACK_TOKENS) {
+            if (n < Kernels.PARALLEL_PACK_TOKENS) {
                 Kernels.deinterleave(x, n, cols, xp);
                 Kernels.packTokens4(xp, n, grouped, cols, full, FloatTiles.PANEL_CHUNK, xp, panels);
             } else { // each chunk of 4-token groups reorders its own tokens and packs them: no chunk reads another's
@@ -178,13 +178,6 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
                             pool.workerScratch(w, FloatTiles.TILE_AT + TILE_ROWS * chunk + block / 4 * TILE_ROWS * 4 * Kernels.L + TILE_ROWS * 4 * Kernels.L + 16)));
         }
     }
-
-    /**
-     * From this many tokens (a prompt's chunk) the activations are reordered and packed over the threads: for 512 tokens
-     * that was 5% of the engine thread's time in a pp512 profile (JFR), with the other thread waiting. A decode step of a
-     * few users packs on the engine thread: a job would cost more than the copy.
-     */
-    private static final int PARALLEL_PACK_TOKENS = 64;
 
     /*
      * Batch invariance: every output y[t, r] is summed in exactly one order, whatever n and whichever

@@ -285,7 +285,7 @@ public final class Q8_0Matrix implements WeightMatrix {
         final int full = cols / G * G;
         final int grouped = FloatTiles.groupedTokens(n);
         float[] panels = pool.scratch(FloatTiles.TILE_AT + Math.max(1, grouped * full));
-        Kernels.packTokens4(x, n, grouped, cols, full, FloatTiles.PANEL_CHUNK, panels, FloatTiles.TILE_AT); // per 4-token group, aligned (FloatTiles#TOKEN_STEP)
+        Kernels.packTokens4(pool, x, n, grouped, cols, full, FloatTiles.PANEL_CHUNK, panels, FloatTiles.TILE_AT); // per 4-token group, aligned (FloatTiles#TOKEN_STEP)
         final int need = promptScratch(n, full);
         int rowGrain = (Kernels.rowGrain(rows, pool.threads()) + FloatTiles.ROWS - 1) / FloatTiles.ROWS * FloatTiles.ROWS;
         pool.forRange(rows, rowGrain, FloatTiles.ROWS, (r0, r1, w) -> prompt(x, panels, n, grouped, y, r0, r1, pool.workerScratch(w, need)));

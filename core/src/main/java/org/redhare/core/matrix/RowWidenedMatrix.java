@@ -61,7 +61,7 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix, ExactRows permit
         final int panels = FloatTiles.aligned(0);
         final int grouped = FloatTiles.groupedTokens(n);
         float[] xp = pool.scratch(panels + Math.max(1, grouped * full));
-        Kernels.packTokens4(x, n, grouped, cols, full, FloatTiles.PANEL_CHUNK, xp, panels);
+        Kernels.packTokens4(pool, x, n, grouped, cols, full, FloatTiles.PANEL_CHUNK, xp, panels);
         int chunk = FloatTiles.chunkColumns(full);
         int block = FloatTiles.tokenBlock(n, cols);
         int scratch = FloatTiles.TILE_AT + TILE_ROWS * chunk + block / 4 * TILE_ROWS * 4 * Kernels.L + TILE_ROWS * 4 * Kernels.L + 16 + cols;

@@ -131,18 +131,18 @@ class WeightMatrixTest {
     }
 
     /**
-     * Prompt-sized batches (from 64 tokens BF16 reorders and packs the activations over the threads, each chunk of token
+     * Prompt-sized batches (from 64 tokens the activations are reordered and packed over the threads, each chunk of token
      * groups its own): every token's row equals the token alone, for token counts that are and are not multiples of four.
      */
-    @ParameterizedTest(name = "BF16 [{0} x {1}]")
-    @CsvSource({"37, 100", "10, 2600", "21, 64"})
-    void promptBatchesPackedOverThreadsKeepTheBits(int rows, int cols) {
+    @ParameterizedTest(name = "{0} [{1} x {2}]")
+    @CsvSource({"BF16, 37, 100", "BF16, 10, 2600", "BF16, 21, 64", "F16, 37, 100", "F16, 10, 2600", "F32, 21, 100"})
+    void promptBatchesPackedOverThreadsKeepTheBits(DType dtype, int rows, int cols) {
         Random rnd = new Random(rows * 7L + cols);
         float[] w = new float[rows * cols];
         for (int i = 0; i < w.length; i++) {
             w[i] = (float) rnd.nextGaussian();
         }
-        WeightMatrix m = make(DType.BF16, w, rows, cols);
+        WeightMatrix m = make(dtype, w, rows, cols);
         for (int n : new int[] {64, 66, 67, 129}) {
             float[] x = new float[n * cols];
             for (int i = 0; i < x.length; i++) {
