@@ -27,6 +27,9 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "OUT", description = "output directory (fp8) or .gguf file (q8_0, q4_0, q4_k, q6_k, gguf)")
     Path out;
 
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "threads that quantize each matrix (default: all processors; the output is the same)")
+    Integer threads;
+
     @Override
     public Integer call() throws Exception {
         String target = to.toLowerCase(java.util.Locale.ROOT);
@@ -36,6 +39,10 @@ final class QuantizeCommand implements Callable<Integer> {
         }
         if (!Files.isDirectory(model)) {
             throw CliException.usage("--model " + model + " is not a model directory");
+        }
+        int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        if (n < 1 || n > 1024) {
+            throw CliException.usage("--threads must be between 1 and 1024, got " + n);
         }
         long t0 = System.nanoTime();
         if (!target.equals("fp8")) {
@@ -49,14 +56,14 @@ final class QuantizeCommand implements Callable<Integer> {
                 Map<String, Object> extra = new LinkedHashMap<>(GgufVocabularyOption.of(model, config.vocabSize()));
                 extra.putAll(GenerationDefaults.load(model, Progress::info).asGgufMetadata());
                 GgufWriter.convert(c, config, q, extra, out,
-                        (done, total) -> Progress.bar(q == Quantization.NONE ? "writing gguf" : "quantizing to " + target, done, total));
+                        (done, total) -> Progress.bar(q == Quantization.NONE ? "writing gguf" : "quantizing to " + target, done, total), n);
             } catch (org.redhare.model.ModelLoadException e) {
                 throw CliException.usage(e.getMessage());
             }
             Progress.info(String.format("wrote %s in %.1f s", out, (System.nanoTime() - t0) / 1e9));
             return 0;
         }
-        Fp8CheckpointWriter.write(model, out, (done, total) -> Progress.bar("quantizing to fp8", done, total));
+        Fp8CheckpointWriter.write(model, out, (done, total) -> Progress.bar("quantizing to fp8", done, total), n);
         Progress.info(String.format("wrote %s in %.1f s", out, (System.nanoTime() - t0) / 1e9));
         return 0;
     }

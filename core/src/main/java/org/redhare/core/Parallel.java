@@ -160,6 +160,25 @@ public final class Parallel implements AutoCloseable {
     }
 
     /**
+     * {@link #forRange(int, int, RangeBody)} when no job of this pool is running; called from inside one (a body that
+     * wants a parallel loop of its own, such as a quantizer reached while a mixture's experts load on every thread), the
+     * whole range runs on the calling thread as worker 0's chunk instead. For bodies that use no per-worker scratch: the
+     * calling thread may be any worker.
+     */
+    public void forRangeIfIdle(int n, int grain, RangeBody body) {
+        if (running) {
+            if (n > 0) {
+                body.run(0, n, 0);
+            }
+            return;
+        }
+        forRange(n, grain, body);
+    }
+
+    /** Set while a job of {@link #forRange} runs (by the submitting thread, before the workers see the job). */
+    private volatile boolean running;
+
+    /**
      * Runs {@code body} over {@code [0, n)} in chunks of {@code grain} items (the last may be shorter),
      * spread over all threads. Returns when every chunk is done; rethrows the first failure.
      */
@@ -183,6 +202,7 @@ public final class Parallel implements AutoCloseable {
             body.run(0, n, 0);
             return;
         }
+        running = true;
         this.body = body;
         this.total = n;
         this.chunk = g;
@@ -206,6 +226,7 @@ public final class Parallel implements AutoCloseable {
             }
         }
         this.body = null;
+        running = false;
         Throwable f = failure;
         if (f != null) {
             if (f instanceof RuntimeException re) throw re;

@@ -72,4 +72,51 @@ class ParallelTest {
             for (int i = 0; i < 10; i++) assertThat(seen.get(i)).isEqualTo(1);
         }
     }
+
+    /**
+     * A loop asked for from inside one of the pool's jobs (a quantizer reached while a mixture's experts load on every
+     * thread) runs whole on the calling thread; outside a job it is an ordinary parallel loop. A nested forRange here
+     * would reset the running job's counters.
+     */
+    @Test
+    void aLoopInsideAJobRunsOnItsCallerAndOneOutsideSpreads() {
+        try (Parallel pool = new Parallel(3)) {
+            for (int round = 0; round < 20; round++) {
+                int outer = 12;
+                int inner = 500;
+                AtomicIntegerArray seen = new AtomicIntegerArray(outer * inner);
+                List<String> strays = Collections.synchronizedList(new ArrayList<>());
+                pool.forRange(outer, 1, (s, e, w) -> {
+                    Thread caller = Thread.currentThread();
+                    for (int o = s; o < e; o++) {
+                        int base = o * inner;
+                        pool.forRangeIfIdle(inner, 7, (a, b, w2) -> {
+                            if (Thread.currentThread() != caller || w2 != 0) {
+                                strays.add(Thread.currentThread().getName() + " as worker " + w2);
+                            }
+                            for (int i = a; i < b; i++) {
+                                seen.incrementAndGet(base + i);
+                            }
+                        });
+                    }
+                });
+                assertThat(strays).isEmpty();
+                for (int i = 0; i < outer * inner; i++) {
+                    assertThat(seen.get(i)).as("item %d", i).isEqualTo(1);
+                }
+            }
+            AtomicIntegerArray seen = new AtomicIntegerArray(10_000);
+            List<Integer> chunks = Collections.synchronizedList(new ArrayList<>());
+            pool.forRangeIfIdle(10_000, 100, (a, b, w) -> {
+                chunks.add(b - a);
+                for (int i = a; i < b; i++) {
+                    seen.incrementAndGet(i);
+                }
+            });
+            for (int i = 0; i < 10_000; i++) {
+                assertThat(seen.get(i)).isEqualTo(1);
+            }
+            assertThat(chunks).as("outside a job: the pool's chunks").allMatch(c -> c <= 100).hasSizeGreaterThanOrEqualTo(100);
+        }
+    }
 }

@@ -28,7 +28,7 @@ public final class ModelLoader {
     }
 
     /** Wraps the checkpoint so linear weights are quantized as the architecture reads them, when asked. */
-    private static Checkpoint quantizing(Checkpoint c, ModelConfig config, LoadOptions options) {
+    private static Checkpoint quantizing(Checkpoint c, ModelConfig config, LoadOptions options, Parallel pool) {
         if (options.quantize() == Quantization.NONE) {
             return c;
         }
@@ -44,7 +44,7 @@ public final class ModelLoader {
                         + " such as the LM head)");
             }
         }
-        return new QuantizingCheckpoint(c, options.quantize(), config.tieWordEmbeddings(), options);
+        return new QuantizingCheckpoint(c, options.quantize(), config.tieWordEmbeddings(), options, pool);
     }
 
     /** The LM head's screen for greedy and top-k tokens, as the options say (see {@link LoadOptions.HeadScreen}). */
@@ -63,7 +63,7 @@ public final class ModelLoader {
             GgufCheckpoint gguf = GgufCheckpoint.open(path);
             try {
                 ModelConfig config = gguf.config();
-                return screened(Architectures.forConfig(config).build(config, quantizing(gguf, config, options), pool), options);
+                return screened(Architectures.forConfig(config).build(config, quantizing(gguf, config, options, pool), pool), options);
             } catch (RuntimeException e) {
                 gguf.close();
                 throw e;
@@ -77,7 +77,7 @@ public final class ModelLoader {
         var arch = Architectures.forConfig(config);
         Checkpoint checkpoint = arch.textView(config, SafetensorsCheckpoint.open(path));
         try {
-            return screened(arch.build(config, quantizing(checkpoint, config, options), pool), options);
+            return screened(arch.build(config, quantizing(checkpoint, config, options, pool), pool), options);
         } catch (RuntimeException e) {
             checkpoint.close();
             throw e;

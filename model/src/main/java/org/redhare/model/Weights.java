@@ -1,8 +1,10 @@
 package org.redhare.model;
 
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import org.redhare.core.DType;
 import org.redhare.core.NativeMemory;
 import org.redhare.core.Numbers;
 import org.redhare.core.matrix.AffineBlockMatrix;
@@ -270,22 +272,39 @@ public final class Weights {
     }
 
     public static float[] toFloats(TensorRef t) {
+        return toFloats(t, null);
+    }
+
+    /** {@link #toFloats(TensorRef)} over {@code pool}'s threads (null: the calling thread), in ranges of 64Ki values. */
+    public static float[] toFloats(TensorRef t, org.redhare.core.Parallel pool) {
         int n = Math.toIntExact(t.elements());
-        float[] out = new float[n];
-        switch (t.dtype()) {
-            case F32 -> {
-                for (int i = 0; i < n; i++) out[i] = t.data().getAtIndex(F32, i);
-            }
-            case BF16 -> {
-                for (int i = 0; i < n; i++) out[i] = Numbers.bf16ToFloat(t.data().getAtIndex(I16, i));
-            }
-            case F16 -> {
-                for (int i = 0; i < n; i++) out[i] = Float.float16ToFloat(t.data().getAtIndex(I16, i));
-            }
-            default -> throw new ModelLoadException("tensor '" + t.name() + "' in " + t.file() + " has dtype " + t.dtype()
+        if (t.dtype() != DType.F32 && t.dtype() != DType.BF16 && t.dtype() != DType.F16) {
+            throw new ModelLoadException("tensor '" + t.name() + "' in " + t.file() + " has dtype " + t.dtype()
                     + "; expected F32, BF16 or F16");
         }
+        float[] out = new float[n];
+        org.redhare.core.Parallel.RangeBody body = (a, b, w) -> toFloats(t, out, a, b);
+        if (pool == null) {
+            body.run(0, n, 0);
+        } else {
+            pool.forRangeIfIdle(n, 1 << 16, body);
+        }
         return out;
+    }
+
+    private static void toFloats(TensorRef t, float[] out, int from, int to) {
+        MemorySegment d = t.data();
+        switch (t.dtype()) {
+            case F32 -> {
+                for (int i = from; i < to; i++) out[i] = d.getAtIndex(F32, i);
+            }
+            case BF16 -> {
+                for (int i = from; i < to; i++) out[i] = Numbers.bf16ToFloat(d.getAtIndex(I16, i));
+            }
+            default -> {
+                for (int i = from; i < to; i++) out[i] = Float.float16ToFloat(d.getAtIndex(I16, i));
+            }
+        }
     }
 
     public static void expectShape(TensorRef t, long... shape) {

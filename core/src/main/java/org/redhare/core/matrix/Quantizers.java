@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import org.redhare.core.Numbers;
+import org.redhare.core.Parallel;
 
 /**
  * Float weights to the stored formats the kernels run: FP8 E4M3 with 128x128 block scales, GGML Q8_0
@@ -28,12 +29,33 @@ public final class Quantizers {
      * saturate at ±448, so no code is ever NaN. An all-zero block gets scale 1.
      */
     public static Fp8 toFp8(float[] w, int rows, int cols) {
+        return toFp8(w, rows, cols, null);
+    }
+
+    /**
+     * {@link #toFp8(float[], int, int)} with the bands of 128 rows spread over {@code pool}'s threads (null: the calling
+     * thread): each band writes only its own codes and scales, so the result is the same bytes.
+     */
+    public static Fp8 toFp8(float[] w, int rows, int cols, Parallel pool) {
         int b = FP8_BLOCK;
         int sr = (rows + b - 1) / b;
         int sc = (cols + b - 1) / b;
         MemorySegment codes = QuantKernels.allocate((long) rows * cols);
         MemorySegment scales = QuantKernels.allocate((long) sr * sc * 4);
-        for (int bi = 0; bi < sr; bi++) {
+        Parallel.RangeBody bands = (b0, b1, worker) -> fp8Bands(w, rows, cols, codes, scales, b0, b1);
+        if (pool == null) {
+            bands.run(0, sr, 0);
+        } else {
+            pool.forRangeIfIdle(sr, 1, bands);
+        }
+        return new Fp8(codes, scales);
+    }
+
+    /** Bands {@code b0 .. b1} (128 rows each) of {@link #toFp8}. */
+    private static void fp8Bands(float[] w, int rows, int cols, MemorySegment codes, MemorySegment scales, int b0, int b1) {
+        int b = FP8_BLOCK;
+        int sc = (cols + b - 1) / b;
+        for (int bi = b0; bi < b1; bi++) {
             for (int bj = 0; bj < sc; bj++) {
                 int r1 = Math.min(rows, (bi + 1) * b);
                 int c1 = Math.min(cols, (bj + 1) * b);
@@ -54,7 +76,16 @@ public final class Quantizers {
                 }
             }
         }
-        return new Fp8(codes, scales);
+    }
+
+    /**
+     * {@link Math#round(float)}, the same int for every float (ties up, NaN 0, saturating), computed as {@code rint} and
+     * a tie correction: {@code x - rint(x)} is exact, and it is 0.5 only where {@code rint} rounded a tie down.
+     * Math.round's own code branches on the exponent, and those branches mispredict on weights.
+     */
+    static int round(float x) {
+        float r = (float) Math.rint(x);
+        return (int) (x - r == 0.5f ? r + 1f : r);
     }
 
     public static Fp8BlockMatrix fp8(float[] w, int rows, int cols) {
@@ -79,7 +110,7 @@ public final class Quantizers {
             long o = outOff + b * 34L;
             out.set(LE_SHORT, o, dh);
             for (int i = 0; i < 32; i++) {
-                int q = d == 0 ? 0 : Math.round(w[base + i] / d);
+                int q = d == 0 ? 0 : round(w[base + i] / d);
                 out.set(ValueLayout.JAVA_BYTE, o + 2 + i, (byte) Math.max(-127, Math.min(127, q)));
             }
         }
@@ -99,7 +130,7 @@ public final class Quantizers {
             short dh = Float.floatToFloat16(m / -8f);
             float d = Float.float16ToFloat(dh);
             for (int i = 0; i < 32; i++) {
-                q[i] = d == 0 ? 8 : Math.max(0, Math.min(15, Math.round(w[base + i] / d) + 8));
+                q[i] = d == 0 ? 8 : Math.max(0, Math.min(15, round(w[base + i] / d) + 8));
             }
             long o = outOff + b * 18L;
             out.set(LE_SHORT, o, dh);
@@ -124,7 +155,7 @@ public final class Quantizers {
             float d = Float.float16ToFloat(dh);
             int qh = 0;
             for (int i = 0; i < 32; i++) {
-                q[i] = d == 0 ? 16 : Math.max(0, Math.min(31, Math.round(w[base + i] / d) + 16));
+                q[i] = d == 0 ? 16 : Math.max(0, Math.min(31, round(w[base + i] / d) + 16));
                 qh |= (q[i] >> 4) << i;
             }
             long o = outOff + b * 22L;
@@ -180,8 +211,8 @@ public final class Quantizers {
             blk[2] = (byte) mh;
             blk[3] = (byte) (mh >> 8);
             for (int j = 0; j < 8; j++) {
-                sc[j] = d == 0 ? 0 : Math.min(63, Math.round(scale[j] / d));
-                m[j] = dmin == 0 ? 0 : Math.min(63, Math.round(min[j] / dmin));
+                sc[j] = d == 0 ? 0 : Math.min(63, round(scale[j] / d));
+                m[j] = dmin == 0 ? 0 : Math.min(63, round(min[j] / dmin));
             }
             for (int j = 0; j < 4; j++) { // the 12 bytes get_scale_min_k4 reads
                 blk[4 + j] = (byte) (sc[j] | (sc[j + 4] >> 4) << 6);
@@ -192,7 +223,7 @@ public final class Quantizers {
                 float s = d * sc[j];
                 float o = dmin * m[j];
                 for (int i = 0; i < 32; i++) {
-                    int q = s == 0 ? 0 : Math.max(0, Math.min(15, Math.round((w[base + 32 * j + i] + o) / s)));
+                    int q = s == 0 ? 0 : Math.max(0, Math.min(15, round((w[base + 32 * j + i] + o) / s)));
                     int at = 16 + 32 * (j / 2) + i; // 64 values per 32 bytes: low nibbles first
                     blk[at] |= (byte) (j % 2 == 0 ? q : q << 4);
                 }
@@ -236,11 +267,11 @@ public final class Quantizers {
             float d = Float.float16ToFloat(dh);
             java.util.Arrays.fill(blk, (byte) 0);
             for (int j = 0; j < 16; j++) {
-                int sc = d == 0 ? 0 : Math.max(-128, Math.min(127, Math.round(scale[j] / d)));
+                int sc = d == 0 ? 0 : Math.max(-128, Math.min(127, round(scale[j] / d)));
                 blk[192 + j] = (byte) sc;
                 float s = d * sc;
                 for (int i = 0; i < 16; i++) {
-                    q[16 * j + i] = s == 0 ? 32 : Math.max(0, Math.min(63, Math.round(w[base + 16 * j + i] / s) + 32));
+                    q[16 * j + i] = s == 0 ? 32 : Math.max(0, Math.min(63, round(w[base + 16 * j + i] / s) + 32));
                 }
             }
             for (int half = 0; half < 2; half++) { // 128 values: ql 64 bytes, qh 32 bytes (ggml's block_q6_K)

@@ -19,6 +19,7 @@ import java.util.function.IntUnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.redhare.core.DType;
+import org.redhare.core.Parallel;
 import org.redhare.model.Checkpoint;
 import org.redhare.model.LoadOptions;
 import org.redhare.model.ModelConfig;
@@ -81,7 +82,7 @@ public final class GgufWriter {
         }
         long dataStart = align(header);
         try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.READ, StandardOpenOption.WRITE); Arena arena = Arena.ofConfined()) {
+                StandardOpenOption.READ, StandardOpenOption.WRITE); Arena arena = Arena.ofShared()) { // shared: tensors are encoded on several threads
             MemorySegment m = ch.map(FileChannel.MapMode.READ_WRITE, 0, dataStart + data, arena);
             long p = 0;
             m.set(U32, p, 0x46554747);
@@ -267,6 +268,22 @@ public final class GgufWriter {
      */
     public static void convert(Checkpoint c, ModelConfig config, Quantization q, Map<String, Object> extra, Path out,
             LoadOptions.Progress progress) throws IOException {
+        convert(c, config, q, extra, out, progress, Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * {@link #convert(Checkpoint, ModelConfig, Quantization, Map, Path, LoadOptions.Progress)} with each matrix widened and
+     * quantized over {@code threads} threads (ranges of rows; the file's bytes do not depend on the count).
+     */
+    public static void convert(Checkpoint c, ModelConfig config, Quantization q, Map<String, Object> extra, Path out,
+            LoadOptions.Progress progress, int threads) throws IOException {
+        try (Parallel pool = new Parallel(Math.max(1, threads))) {
+            convert(c, config, q, extra, out, progress, pool);
+        }
+    }
+
+    private static void convert(Checkpoint c, ModelConfig config, Quantization q, Map<String, Object> extra, Path out,
+            LoadOptions.Progress progress, Parallel pool) throws IOException {
         if (q == Quantization.FP8) {
             throw new IllegalArgumentException("GGUF conversion writes q8_0, q4_0, q4_k, q6_k or the source's float types, not " + q);
         }
@@ -356,11 +373,11 @@ public final class GgufWriter {
                 };
                 String stacked = "blk." + em.group(1) + ".ffn_" + kind + "_exps.weight";
                 stacks.computeIfAbsent(stacked, k -> new java.util.TreeMap<>()).put(Integer.parseInt(em.group(3)),
-                        tensor(stacked, t, q, row, gemma, false, weights, tick));
+                        tensor(stacked, t, q, row, gemma, false, weights, tick, pool));
             } else if (deepseek && name.endsWith(".self_attn.kv_b_proj.weight")) {
                 tensors.addAll(splitKvB(g, t, config, q, weights, tick));
             } else {
-                tensors.add(tensor(g, t, q, row, gemma, ROUTER.matcher(name).matches(), weights, tick));
+                tensors.add(tensor(g, t, q, row, gemma, ROUTER.matcher(name).matches(), weights, tick, pool));
             }
         }
         for (var e : stacks.entrySet()) {
@@ -387,7 +404,7 @@ public final class GgufWriter {
      * matrices in their own float type.
      */
     private static Tensor tensor(String g, TensorRef t, Quantization q, IntUnaryOperator permuted, boolean gemma, boolean f32,
-            Weights weights, Consumer<MemorySegment> tick) {
+            Weights weights, Consumer<MemorySegment> tick, Parallel pool) {
         String name = t.name();
         IntUnaryOperator row = permuted == null ? r -> r : permuted;
         long[] dims = new long[t.shape().length];
@@ -401,11 +418,8 @@ public final class GgufWriter {
             DType stored = q.storedAs(cols);
             GgmlType type = GgmlType.valueOf(stored.name());
             return new Tensor(g, dims, type, seg -> {
-                float[] w = values(weights, t);
-                long rowBytes = type.byteSize(cols);
-                for (int r = 0; r < rows; r++) {
-                    Quantization.encode(stored, w, row.applyAsInt(r) * cols, cols, seg, r * rowBytes);
-                }
+                float[] w = values(weights, t, pool);
+                Quantization.encodeRows(stored, w, rows, cols, permuted, seg, type.byteSize(cols), pool);
                 tick.accept(seg);
             });
         }
@@ -446,7 +460,13 @@ public final class GgufWriter {
 
     /** A tensor's values as floats: a matrix of any stored type through {@code weights} (FP8 with its scales), else widened. */
     private static float[] values(Weights weights, TensorRef t) {
-        return t.shape().length == 2 ? weights.floats(t, t.dim(0), t.dim(1)) : Weights.toFloats(t);
+        return values(weights, t, null);
+    }
+
+    /** {@link #values(Weights, TensorRef)}, a float matrix widened over {@code pool}'s threads (null: this one). */
+    private static float[] values(Weights weights, TensorRef t, Parallel pool) {
+        boolean floats = t.dtype() == DType.F32 || t.dtype() == DType.BF16 || t.dtype() == DType.F16;
+        return t.shape().length == 2 && !floats ? weights.floats(t, t.dim(0), t.dim(1)) : Weights.toFloats(t, pool);
     }
 
     /**

@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.function.BiConsumer;
 import org.redhare.core.DType;
 import org.redhare.core.Numbers;
+import org.redhare.core.Parallel;
 import org.redhare.model.Checkpoint;
 import org.redhare.model.ModelConfig;
 import org.redhare.model.ModelLoadException;
@@ -48,6 +49,11 @@ public final class Fp8CheckpointWriter {
     }
 
     public static void write(Path in, Path out, BiConsumer<Long, Long> progress) throws IOException {
+        write(in, out, progress, Runtime.getRuntime().availableProcessors());
+    }
+
+    /** {@link #write(Path, Path, BiConsumer)}, each matrix's scales and codes computed on {@code threads} threads (the same bytes). */
+    public static void write(Path in, Path out, BiConsumer<Long, Long> progress, int threads) throws IOException {
         if (in.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())) {
             throw new IllegalArgumentException("--out must differ from --model: quantize writes a new checkpoint");
         }
@@ -61,24 +67,28 @@ public final class Fp8CheckpointWriter {
                     + " text models only. Run its language model in FP8 with --quantize fp8 at load, or write a GGUF (--to q8_0, q4_0, gguf)");
         }
         Files.createDirectories(out);
-        try (Checkpoint ck = SafetensorsCheckpoint.open(in)) {
+        try (Checkpoint ck = SafetensorsCheckpoint.open(in); Parallel pool = new Parallel(Math.max(1, threads))) {
             List<SafetensorsWriter.Entry> entries = new ArrayList<>();
             for (String name : ck.names()) {
                 TensorRef t = ck.tensor(name);
                 if (quantizable(t)) {
                     int rows = t.dim(0);
                     int cols = t.dim(1);
-                    float[] scales = blockScales(t, rows, cols);
+                    float[] scales = blockScales(t, rows, cols, pool);
                     int sc = (cols + BLOCK - 1) / BLOCK;
                     entries.add(new SafetensorsWriter.Entry(name, DType.F8_E4M3, new long[] {rows, cols}, (buf, off) -> {
-                        long i = off;
-                        while (buf.hasRemaining()) {
-                            int r = (int) (i / cols);
-                            int c = (int) (i % cols);
-                            float s = scales[(r / BLOCK) * sc + c / BLOCK];
-                            buf.put(Numbers.floatToE4m3(s == 0 ? 0f : element(t, i) / s));
-                            i++;
-                        }
+                        // each code depends on its weight and block scale only: ranges of the buffer over the threads
+                        MemorySegment codes = MemorySegment.ofBuffer(buf);
+                        pool.forRangeIfIdle(buf.remaining(), 1 << 16, (a, b, w) -> {
+                            for (int j = a; j < b; j++) {
+                                long i = off + j;
+                                int r = (int) (i / cols);
+                                int c = (int) (i % cols);
+                                float s = scales[(r / BLOCK) * sc + c / BLOCK];
+                                codes.set(ValueLayout.JAVA_BYTE, j, Numbers.floatToE4m3(s == 0 ? 0f : element(t, i) / s));
+                            }
+                        });
+                        buf.position(buf.limit());
                     }));
                     entries.add(new SafetensorsWriter.Entry(name + "_scale_inv", DType.F32,
                             new long[] {(rows + BLOCK - 1) / BLOCK, sc}, (buf, off) -> {
@@ -114,21 +124,28 @@ public final class Fp8CheckpointWriter {
         }
     }
 
-    /** {@code amax / 448} of every 128x128 block, row-major over blocks. */
-    static float[] blockScales(TensorRef t, int rows, int cols) {
+    /** {@code amax / 448} of every 128x128 block, row-major over blocks; the bands of 128 rows over {@code pool}'s threads (null: this one). */
+    static float[] blockScales(TensorRef t, int rows, int cols, Parallel pool) {
         int sr = (rows + BLOCK - 1) / BLOCK;
         int sc = (cols + BLOCK - 1) / BLOCK;
         float[] amax = new float[sr * sc];
-        for (int r = 0; r < rows; r++) {
-            long base = (long) r * cols;
-            int rb = (r / BLOCK) * sc;
-            for (int c = 0; c < cols; c++) {
-                float a = Math.abs(element(t, base + c));
-                int b = rb + c / BLOCK;
-                if (a > amax[b]) {
-                    amax[b] = a;
+        Parallel.RangeBody bands = (b0, b1, worker) -> { // a band's rows update only its own scales
+            for (int r = b0 * BLOCK; r < Math.min(rows, b1 * BLOCK); r++) {
+                long base = (long) r * cols;
+                int rb = (r / BLOCK) * sc;
+                for (int c = 0; c < cols; c++) {
+                    float a = Math.abs(element(t, base + c));
+                    int b = rb + c / BLOCK;
+                    if (a > amax[b]) {
+                        amax[b] = a;
+                    }
                 }
             }
+        };
+        if (pool == null) {
+            bands.run(0, sr, 0);
+        } else {
+            pool.forRangeIfIdle(sr, 1, bands);
         }
         for (int i = 0; i < amax.length; i++) {
             amax[i] = amax[i] / 448f;

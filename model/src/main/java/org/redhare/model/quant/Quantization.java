@@ -55,6 +55,25 @@ public enum Quantization {
         }
     }
 
+    /**
+     * Rows {@code 0 .. rows} of a {@code [*, cols]} matrix {@code w} as GGML blocks of {@code type}, row {@code r} from
+     * {@code w}'s row {@code from(r)} (null: row r), into {@code out} at {@code r * rowBytes}: ranges of rows spread over
+     * {@code pool}'s threads (null: the calling thread). Each row is encoded alone, so the bytes do not depend on the threads.
+     */
+    public static void encodeRows(DType type, float[] w, int rows, int cols, java.util.function.IntUnaryOperator from,
+            java.lang.foreign.MemorySegment out, long rowBytes, org.redhare.core.Parallel pool) {
+        org.redhare.core.Parallel.RangeBody body = (r0, r1, worker) -> {
+            for (int r = r0; r < r1; r++) {
+                encode(type, w, (from == null ? r : from.applyAsInt(r)) * cols, cols, out, r * rowBytes);
+            }
+        };
+        if (pool == null) {
+            body.run(0, rows, 0);
+        } else {
+            pool.forRangeIfIdle(rows, Math.max(1, (1 << 16) / cols), body);
+        }
+    }
+
     /** Parses {@code none|fp8|q8_0|q4_0|q4_k|q6_k} (case-insensitive). */
     public static Quantization parse(String s) {
         return switch (s.toLowerCase(Locale.ROOT)) {

@@ -30,6 +30,7 @@ public final class QuantizingCheckpoint implements Checkpoint {
     private static final String HEAD = "lm_head.weight";
 
     private final Checkpoint inner;
+    private final org.redhare.core.Parallel pool; // or null: one thread
     private final Quantization q;
     private final LoadOptions.Progress progress;
     private final Set<String> targets;
@@ -40,6 +41,15 @@ public final class QuantizingCheckpoint implements Checkpoint {
     private long doneBytes;
 
     public QuantizingCheckpoint(Checkpoint inner, Quantization q, boolean tiedHead, LoadOptions options) {
+        this(inner, q, tiedHead, options, null);
+    }
+
+    /**
+     * With {@code pool}, each matrix is widened and quantized over its threads (rows or bands of them; the same bytes as on
+     * one thread), except when asked for from inside one of the pool's jobs (a mixture's experts, built on every thread).
+     */
+    public QuantizingCheckpoint(Checkpoint inner, Quantization q, boolean tiedHead, LoadOptions options, org.redhare.core.Parallel pool) {
+        this.pool = pool;
         this.inner = inner;
         this.q = q;
         this.progress = options.progress();
@@ -158,7 +168,7 @@ public final class QuantizingCheckpoint implements Checkpoint {
         TensorRef src = inner.tensor(name.equals(HEAD) && tiedHead ? EMBED : name);
         int rows = src.dim(0);
         int cols = src.dim(1);
-        float[] w = Weights.toFloats(src);
+        float[] w = Weights.toFloats(src, pool);
         // Read once: the checkpoint's mapped pages of it need not stay in the process (the tied embedding table, still
         // used as stored, faults back the rows a lookup reads).
         org.redhare.core.NativeMemory.releaseFileView(src.data());
@@ -167,7 +177,7 @@ public final class QuantizingCheckpoint implements Checkpoint {
         TensorRef other = null;
         switch (q) {
             case FP8 -> {
-                Quantizers.Fp8 f = Quantizers.toFp8(w, rows, cols);
+                Quantizers.Fp8 f = Quantizers.toFp8(w, rows, cols, pool);
                 TensorRef codes = new TensorRef(name, DType.F8_E4M3, shape, f.codes(), src.file());
                 long[] sShape = {(rows + Quantizers.FP8_BLOCK - 1) / Quantizers.FP8_BLOCK, (cols + Quantizers.FP8_BLOCK - 1) / Quantizers.FP8_BLOCK};
                 TensorRef scale = new TensorRef(name + "_scale_inv", DType.F32, sShape, f.scales(), src.file());
@@ -178,9 +188,7 @@ public final class QuantizingCheckpoint implements Checkpoint {
                 DType type = q.storedAs(cols);
                 long rowBytes = type.bytesFor(cols);
                 MemorySegment blocks = MemorySegment.ofArray(new byte[Math.toIntExact(rows * rowBytes)]);
-                for (int r = 0; r < rows; r++) {
-                    Quantization.encode(type, w, r * cols, cols, blocks, r * rowBytes);
-                }
+                Quantization.encodeRows(type, w, rows, cols, null, blocks, rowBytes, pool);
                 out = new TensorRef(name, type, shape, blocks, src.file());
             }
             default -> throw new IllegalStateException("nothing to quantize");

@@ -52,7 +52,7 @@ public final class SafetensorsWriter {
         ObjectMapper json = new ObjectMapper();
         ObjectNode header = json.createObjectNode();
         ObjectNode meta = header.putObject("__metadata__");
-        metadata.forEach(meta::put);
+        new java.util.TreeMap<>(metadata).forEach(meta::put); // sorted: a Map.of's order changes from run to run, the file must not
         long offset = 0;
         List<long[]> ranges = new ArrayList<>();
         for (Entry e : entries) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -415,5 +416,44 @@ class QuantizedModelTest {
                 .isInstanceOf(ModelLoadException.class).hasMessageContaining("already quantized");
         assertThatThrownBy(() -> ModelLoader.load(fp8, pool, LoadOptions.DEFAULT.withQuantize(Quantization.Q4_0)))
                 .isInstanceOf(ModelLoadException.class).hasMessageContaining("--quantize fp8 quantizes only the weights it keeps in BF16");
+    }
+
+    /**
+     * Quantization spreads each matrix over the threads (ranges of rows, bands of 128 rows for FP8); the bytes must not
+     * depend on how many. On a model whose matrices span several ranges (a 4096-token head of 64 columns: four ranges;
+     * 1152-wide MLP: nine FP8 bands): GGUF files and FP8 checkpoints written on one and on three threads are identical,
+     * and quantizing at load hands out the same bytes with a pool as without one.
+     */
+    @ParameterizedTest
+    @CsvSource({"q8_0", "q4_k", "fp8"})
+    void quantizedBytesDoNotDependOnTheThreads(String q) throws IOException {
+        Path dir = tmp.resolve("wide-qwen2");
+        if (!Files.exists(dir)) {
+            SyntheticModel.write(new SyntheticModel.Shape("wide", "qwen2", 64, 1, 4, 2, 16, 1152, 4096, false, 1e4, 512, 1e-5, false),
+                    DType.BF16, dir, 5, (d, t) -> {});
+        }
+        Quantization quant = Quantization.parse(q);
+        if (quant == Quantization.FP8) {
+            Fp8CheckpointWriter.write(dir, tmp.resolve("fp8-one"), (d, t) -> {}, 1);
+            Fp8CheckpointWriter.write(dir, tmp.resolve("fp8-three"), (d, t) -> {}, 3);
+            assertThat(Files.mismatch(tmp.resolve("fp8-one/model.safetensors"), tmp.resolve("fp8-three/model.safetensors"))).isEqualTo(-1);
+        } else {
+            Path one = tmp.resolve("wide-one-" + q + ".gguf");
+            Path three = tmp.resolve("wide-three-" + q + ".gguf");
+            try (SafetensorsCheckpoint c = SafetensorsCheckpoint.open(dir)) {
+                GgufWriter.convert(c, ModelConfig.load(dir), quant, java.util.Map.of(), one, (d, t) -> {}, 1);
+                GgufWriter.convert(c, ModelConfig.load(dir), quant, java.util.Map.of(), three, (d, t) -> {}, 3);
+            }
+            assertThat(Files.mismatch(one, three)).isEqualTo(-1);
+        }
+        LoadOptions options = new LoadOptions(quant, (d, t) -> {}, s -> {});
+        try (Parallel three = new Parallel(3);
+                QuantizingCheckpoint alone = new QuantizingCheckpoint(SafetensorsCheckpoint.open(dir), quant, false, options);
+                QuantizingCheckpoint pooled = new QuantizingCheckpoint(SafetensorsCheckpoint.open(dir), quant, false, options, three)) {
+            for (String n : alone.names()) {
+                assertThat(pooled.tensor(n).data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)).as(n)
+                        .isEqualTo(alone.tensor(n).data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            }
+        }
     }
 }
