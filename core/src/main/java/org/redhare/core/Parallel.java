@@ -175,6 +175,15 @@ public final class Parallel implements AutoCloseable {
         forRange(n, grain, body);
     }
 
+    /** {@code pool.forRangeIfIdle(n, grain, body)}, or the whole range on the calling thread when {@code pool} is null. */
+    public static void forRangeIfIdle(Parallel pool, int n, int grain, RangeBody body) {
+        if (pool != null) {
+            pool.forRangeIfIdle(n, grain, body);
+        } else if (n > 0) {
+            body.run(0, n, 0);
+        }
+    }
+
     /** Set while a job of {@link #forRange} runs (by the submitting thread, before the workers see the job). */
     private volatile boolean running;
 

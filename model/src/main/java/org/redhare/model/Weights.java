@@ -284,11 +284,7 @@ public final class Weights {
         }
         float[] out = new float[n];
         org.redhare.core.Parallel.RangeBody body = (a, b, w) -> toFloats(t, out, a, b);
-        if (pool == null) {
-            body.run(0, n, 0);
-        } else {
-            pool.forRangeIfIdle(n, 1 << 16, body);
-        }
+        org.redhare.core.Parallel.forRangeIfIdle(pool, n, 1 << 16, body);
         return out;
     }
 

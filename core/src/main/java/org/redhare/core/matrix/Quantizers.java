@@ -43,11 +43,7 @@ public final class Quantizers {
         MemorySegment codes = QuantKernels.allocate((long) rows * cols);
         MemorySegment scales = QuantKernels.allocate((long) sr * sc * 4);
         Parallel.RangeBody bands = (b0, b1, worker) -> fp8Bands(w, rows, cols, codes, scales, b0, b1);
-        if (pool == null) {
-            bands.run(0, sr, 0);
-        } else {
-            pool.forRangeIfIdle(sr, 1, bands);
-        }
+        Parallel.forRangeIfIdle(pool, sr, 1, bands);
         return new Fp8(codes, scales);
     }
 

@@ -142,11 +142,7 @@ public final class Fp8CheckpointWriter {
                 }
             }
         };
-        if (pool == null) {
-            bands.run(0, sr, 0);
-        } else {
-            pool.forRangeIfIdle(sr, 1, bands);
-        }
+        Parallel.forRangeIfIdle(pool, sr, 1, bands);
         for (int i = 0; i < amax.length; i++) {
             amax[i] = amax[i] / 448f;
         }

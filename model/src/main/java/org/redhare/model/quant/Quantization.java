@@ -67,11 +67,7 @@ public enum Quantization {
                 encode(type, w, (from == null ? r : from.applyAsInt(r)) * cols, cols, out, r * rowBytes);
             }
         };
-        if (pool == null) {
-            body.run(0, rows, 0);
-        } else {
-            pool.forRangeIfIdle(rows, Math.max(1, (1 << 16) / cols), body);
-        }
+        org.redhare.core.Parallel.forRangeIfIdle(pool, rows, Math.max(1, (1 << 16) / cols), body);
     }
 
     /** Parses {@code none|fp8|q8_0|q4_0|q4_k|q6_k} (case-insensitive). */
