@@ -16,6 +16,7 @@ import org.redhare.core.matrix.Q4_0Matrix;
 import org.redhare.core.matrix.Q4_KMatrix;
 import org.redhare.core.matrix.Q5_0Matrix;
 import org.redhare.core.matrix.Q8_0Matrix;
+import org.redhare.core.matrix.Repacking;
 import org.redhare.core.matrix.WeightMatrix;
 
 /** Turns stored tensors into kernels' operands, checking shapes against what the architecture expects. */
@@ -25,14 +26,24 @@ public final class Weights {
 
     private final Checkpoint checkpoint;
     private final Fp8Scheme fp8; // how FP8 weights are scaled, from quantization_config
+    private final org.redhare.core.Parallel pool; // threads that repacking a matrix may use (Repacking), or null
 
     public Weights(Checkpoint checkpoint) {
         this(checkpoint, Fp8Scheme.DEFAULT_BLOCK);
     }
 
     public Weights(Checkpoint checkpoint, Fp8Scheme fp8) {
+        this(checkpoint, fp8, null);
+    }
+
+    /**
+     * With {@code pool} (may be null) for the unpacking and repacking of the matrices it makes from FP8 and GGUF
+     * tensors ({@link Repacking}): nine tenths of loading a quantized model, which otherwise runs on the caller alone.
+     */
+    public Weights(Checkpoint checkpoint, Fp8Scheme fp8, org.redhare.core.Parallel pool) {
         this.checkpoint = checkpoint;
         this.fp8 = fp8;
+        this.pool = pool;
     }
 
     public Checkpoint checkpoint() {
@@ -111,8 +122,16 @@ public final class Weights {
             java.lang.foreign.MemorySegment data = NativeMemory.allocate(bytes, arena);
             long at = 0;
             for (TensorRef t : parts) {
-                java.lang.foreign.MemorySegment.copy(t.data(), 0, data, at, t.data().byteSize());
-                at += t.data().byteSize();
+                // in 4 MiB pieces over the threads: the copy is mostly page faults (the mapped file's and the new memory's)
+                java.lang.foreign.MemorySegment src = t.data();
+                long to = at;
+                long size = src.byteSize();
+                int pieces = (int) ((size + COPY_PIECE - 1) / COPY_PIECE);
+                org.redhare.core.Parallel.forRangeIfIdle(pool, pieces, 1, (a, b, w) -> {
+                    long from = a * COPY_PIECE, end = Math.min(size, b * COPY_PIECE);
+                    java.lang.foreign.MemorySegment.copy(src, from, data, to + from, end - from);
+                });
+                at += size;
             }
             WeightMatrix m = fp8Type ? stackedFp8(parts, rows, cols, total, blockRows, data, name)
                     : matrix(new TensorRef(name, type, new long[] {total, cols}, data, parts[0].file()), total, cols);
@@ -126,6 +145,8 @@ public final class Weights {
             }
         }
     }
+
+    private static final long COPY_PIECE = 4L << 20;
 
     private WeightMatrix stackedFp8(TensorRef[] parts, int[] rows, int cols, int total, int blockRows, java.lang.foreign.MemorySegment data,
                                     String name) {
@@ -142,7 +163,7 @@ public final class Weights {
             o += 4L * f.length;
         }
         try {
-            return new Fp8BlockMatrix(data, s, total, cols, blockRows, fp8.blockCols(cols));
+            return Repacking.with(pool, () -> new Fp8BlockMatrix(data, s, total, cols, blockRows, fp8.blockCols(cols)));
         } catch (IllegalArgumentException e) {
             throw new ModelLoadException("FP8 tensors " + name + ": " + e.getMessage(), e);
         }
@@ -173,7 +194,7 @@ public final class Weights {
      * ({@link NativeMemory#releaseFileView}), so that the process does not hold the weights twice.
      */
     private WeightMatrix matrix(TensorRef t, int rows, int cols) {
-        WeightMatrix m = made(t, rows, cols);
+        WeightMatrix m = Repacking.with(pool, () -> made(t, rows, cols));
         boolean inPlace = switch (t.dtype()) {
             case F16, F32 -> true;
             case BF16 -> Bf16Matrix.usesInPlace(cols);

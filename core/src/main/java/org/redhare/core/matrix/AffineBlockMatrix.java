@@ -67,23 +67,25 @@ public final class AffineBlockMatrix implements WeightMatrix {
         float[] scales = new float[rows * (cols / 32)];
         float[] offsets = new float[rows * (cols / 32)];
         MemorySegment q = QuantKernels.temporary((long) rows * cols);
-        byte[] blk = new byte[176];
-        byte[] out = new byte[256];
-        for (long b = 0; b < (long) rows * sb; b++) {
-            MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 176, blk, 0, 176);
-            float d = QuantKernels.half(blk, 0);
-            float dmin = QuantKernels.half(blk, 2);
-            Q4_KMatrix.subBlockFactors(blk, d, dmin, scales, offsets, (int) (b * 8));
-            for (int j = 0; j < 4; j++) {
-                for (int l = 0; l < 32; l++) {
-                    int v = blk[48 + 32 * j + l] & 0xFF;
-                    int h = blk[16 + l] & 0xFF;
-                    out[64 * j + l] = (byte) ((v & 0xF) | (h >>> (2 * j) & 1) << 4);
-                    out[64 * j + 32 + l] = (byte) ((v >>> 4) | (h >>> (2 * j + 1) & 1) << 4);
+        Repacking.forRange(rows, Repacking.grain(cols, 1), (r0, r1, worker) -> {
+            byte[] blk = new byte[176];
+            byte[] out = new byte[256];
+            for (long b = (long) r0 * sb; b < (long) r1 * sb; b++) {
+                MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 176, blk, 0, 176);
+                float d = QuantKernels.half(blk, 0);
+                float dmin = QuantKernels.half(blk, 2);
+                Q4_KMatrix.subBlockFactors(blk, d, dmin, scales, offsets, (int) (b * 8));
+                for (int j = 0; j < 4; j++) {
+                    for (int l = 0; l < 32; l++) {
+                        int v = blk[48 + 32 * j + l] & 0xFF;
+                        int h = blk[16 + l] & 0xFF;
+                        out[64 * j + l] = (byte) ((v & 0xF) | (h >>> (2 * j) & 1) << 4);
+                        out[64 * j + 32 + l] = (byte) ((v >>> 4) | (h >>> (2 * j + 1) & 1) << 4);
+                    }
                 }
+                MemorySegment.copy(out, 0, q, ValueLayout.JAVA_BYTE, b * 256, 256);
             }
-            MemorySegment.copy(out, 0, q, ValueLayout.JAVA_BYTE, b * 256, 256);
-        }
+        });
         return new AffineBlockMatrix(q, scales, offsets, rows, cols, 32, DType.Q5_K);
     }
 
@@ -98,20 +100,22 @@ public final class AffineBlockMatrix implements WeightMatrix {
         float[] scales = new float[rows * nb];
         float[] offsets = new float[rows * nb];
         MemorySegment q = QuantKernels.temporary((long) rows * cols);
-        byte[] blk = new byte[24];
-        byte[] out = new byte[32];
-        for (long b = 0; b < (long) rows * nb; b++) {
-            MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 24, blk, 0, 24);
-            scales[(int) b] = QuantKernels.half(blk, 0);
-            offsets[(int) b] = QuantKernels.half(blk, 2);
-            int qh = QuantKernels.int32(blk, 4);
-            for (int j = 0; j < 16; j++) {
-                int v = blk[8 + j] & 0xFF;
-                out[j] = (byte) ((v & 0xF) | (qh >>> j & 1) << 4);
-                out[j + 16] = (byte) (v >>> 4 | (qh >>> (j + 16) & 1) << 4);
+        Repacking.forRange(rows, Repacking.grain(cols, 1), (r0, r1, worker) -> {
+            byte[] blk = new byte[24];
+            byte[] out = new byte[32];
+            for (long b = (long) r0 * nb; b < (long) r1 * nb; b++) {
+                MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 24, blk, 0, 24);
+                scales[(int) b] = QuantKernels.half(blk, 0);
+                offsets[(int) b] = QuantKernels.half(blk, 2);
+                int qh = QuantKernels.int32(blk, 4);
+                for (int j = 0; j < 16; j++) {
+                    int v = blk[8 + j] & 0xFF;
+                    out[j] = (byte) ((v & 0xF) | (qh >>> j & 1) << 4);
+                    out[j + 16] = (byte) (v >>> 4 | (qh >>> (j + 16) & 1) << 4);
+                }
+                MemorySegment.copy(out, 0, q, ValueLayout.JAVA_BYTE, b * 32, 32);
             }
-            MemorySegment.copy(out, 0, q, ValueLayout.JAVA_BYTE, b * 32, 32);
-        }
+        });
         return new AffineBlockMatrix(q, scales, offsets, rows, cols, 32, DType.Q5_1);
     }
 
@@ -127,26 +131,28 @@ public final class AffineBlockMatrix implements WeightMatrix {
         float[] scales = new float[rows * (cols / 16)];
         float[] offsets = new float[rows * (cols / 16)];
         MemorySegment q = QuantKernels.temporary((long) rows * cols);
-        byte[] blk = new byte[84];
-        byte[] out = new byte[256];
-        for (long b = 0; b < (long) rows * sb; b++) {
-            MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 84, blk, 0, 84);
-            float d = QuantKernels.half(blk, 80);
-            float dmin = QuantKernels.half(blk, 82);
-            for (int i = 0; i < 16; i++) {
-                int sc = blk[i] & 0xFF;
-                scales[(int) (b * 16 + i)] = d * (sc & 0xF);
-                offsets[(int) (b * 16 + i)] = -(dmin * (sc >>> 4));
-            }
-            for (int h = 0; h < 2; h++) {
-                for (int j = 0; j < 4; j++) {
-                    for (int l = 0; l < 32; l++) {
-                        out[128 * h + 32 * j + l] = (byte) ((blk[16 + 32 * h + l] & 0xFF) >>> 2 * j & 3);
+        Repacking.forRange(rows, Repacking.grain(cols, 1), (r0, r1, worker) -> {
+            byte[] blk = new byte[84];
+            byte[] out = new byte[256];
+            for (long b = (long) r0 * sb; b < (long) r1 * sb; b++) {
+                MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 84, blk, 0, 84);
+                float d = QuantKernels.half(blk, 80);
+                float dmin = QuantKernels.half(blk, 82);
+                for (int i = 0; i < 16; i++) {
+                    int sc = blk[i] & 0xFF;
+                    scales[(int) (b * 16 + i)] = d * (sc & 0xF);
+                    offsets[(int) (b * 16 + i)] = -(dmin * (sc >>> 4));
+                }
+                for (int h = 0; h < 2; h++) {
+                    for (int j = 0; j < 4; j++) {
+                        for (int l = 0; l < 32; l++) {
+                            out[128 * h + 32 * j + l] = (byte) ((blk[16 + 32 * h + l] & 0xFF) >>> 2 * j & 3);
+                        }
                     }
                 }
+                MemorySegment.copy(out, 0, q, ValueLayout.JAVA_BYTE, b * 256, 256);
             }
-            MemorySegment.copy(out, 0, q, ValueLayout.JAVA_BYTE, b * 256, 256);
-        }
+        });
         return new AffineBlockMatrix(q, scales, offsets, rows, cols, 16, DType.Q2_K);
     }
 

@@ -91,10 +91,11 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         return new Bf16Matrix(total, cols, dst);
     }
 
-    /** Row-major {@code src} copied into column panels ({@link #PANEL}). */
+    /** Row-major {@code src} copied into column panels ({@link #PANEL}), in ranges of rows over the threads of {@link Repacking}. */
     private static MemorySegment panelled(MemorySegment src, int rows, int cols) {
         MemorySegment dst = NativeMemory.allocate((long) rows * cols * 2);
-        panelRows(src, rows, cols, dst, rows, 0);
+        Repacking.forRange(rows, Repacking.grain(2 * cols, 1),
+                (a, b, w) -> panelRows(src.asSlice((long) a * cols * 2, (long) (b - a) * cols * 2), b - a, cols, dst, rows, a));
         return dst;
     }
 

@@ -142,16 +142,18 @@ public final class Fp8BlockMatrix implements WeightMatrix {
 
     /** Copies row-major codes into the tile layout ({@link QuantKernels#repackBytes}), rejecting NaN codes. */
     private void repack(MemorySegment codes) {
-        byte[] row = new byte[cols];
-        for (int r = 0; r < rows; r++) {
-            MemorySegment.copy(codes, ValueLayout.JAVA_BYTE, (long) r * cols, row, 0, cols);
-            for (int c = 0; c < cols; c++) {
-                if ((row[c] & 0x7F) == 0x7F) {
-                    throw new IllegalArgumentException("FP8 weight [" + r + ", " + c + "] is the NaN code 0x"
-                            + Integer.toHexString(row[c] & 0xFF) + "; the checkpoint is corrupt");
+        Repacking.forRange(rows, Repacking.grain(cols, 1), (r0, r1, worker) -> {
+            byte[] row = new byte[cols];
+            for (int r = r0; r < r1; r++) {
+                MemorySegment.copy(codes, ValueLayout.JAVA_BYTE, (long) r * cols, row, 0, cols);
+                for (int c = 0; c < cols; c++) {
+                    if ((row[c] & 0x7F) == 0x7F) {
+                        throw new IllegalArgumentException("FP8 weight [" + r + ", " + c + "] is the NaN code 0x"
+                                + Integer.toHexString(row[c] & 0xFF) + "; the checkpoint is corrupt");
+                    }
                 }
             }
-        }
+        });
         QuantKernels.repackBytes(codes, packed, rows, cols);
     }
 

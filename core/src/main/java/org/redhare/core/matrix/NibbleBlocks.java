@@ -207,22 +207,24 @@ final class NibbleBlocks {
         this.dsup = this.msup = null;
         this.nsb = 0;
         this.packed = QuantKernels.allocate((long) tiles * cols * TR);
-        byte[] row = new byte[cols];
-        for (int r = 0; r < rows; r++) {
-            MemorySegment.copy(codes, ValueLayout.JAVA_BYTE, (long) r * cols, row, 0, cols);
-            int t = r / TR;
-            int lane = lane(r % TR);
-            for (int c = 0; c < cols; c++) {
-                int u = row[c] + center;
-                if (u < 0 || u >= 2 * center) {
-                    throw new IllegalArgumentException(type + " value [" + r + ", " + c + "] is " + row[c] + "; expected " + -center + ".." + (center - 1));
+        Repacking.forRange(tiles, Repacking.grain(cols, TR), (t0, t1, worker) -> {
+            byte[] row = new byte[cols];
+            for (int r = t0 * TR; r < Math.min(rows, t1 * TR); r++) {
+                MemorySegment.copy(codes, ValueLayout.JAVA_BYTE, (long) r * cols, row, 0, cols);
+                int t = r / TR;
+                int lane = lane(r % TR);
+                for (int c = 0; c < cols; c++) {
+                    int u = row[c] + center;
+                    if (u < 0 || u >= 2 * center) {
+                        throw new IllegalArgumentException(type + " value [" + r + ", " + c + "] is " + row[c] + "; expected " + -center + ".." + (center - 1));
+                    }
+                    packed.set(ValueLayout.JAVA_BYTE, (long) t * cols * TR + (long) (c >> 1) * STEP + 2L * lane + (c & 1), (byte) u);
                 }
-                packed.set(ValueLayout.JAVA_BYTE, (long) t * cols * TR + (long) (c >> 1) * STEP + 2L * lane + (c & 1), (byte) u);
+                for (int b = 0; b < nbw; b++) {
+                    d[(t * nbw + b) * TR + r % TR] = scales[r * nbw + b];
+                }
             }
-            for (int b = 0; b < nbw; b++) {
-                d[(t * nbw + b) * TR + r % TR] = scales[r * nbw + b];
-            }
-        }
+        });
     }
 
     /**
@@ -333,9 +335,14 @@ final class NibbleBlocks {
 
     /** Row by row into a tile's worth of shorts (the tile's bytes are one contiguous run), copied out once per tile. */
     private void repack(MemorySegment q, float[] scales, float[] offsets) {
+        Repacking.forRange(tiles, Repacking.grain(cols, TR), (t0, t1, worker) -> repack(q, scales, offsets, t0 * TR, Math.min(rows, t1 * TR)));
+    }
+
+    /** {@link #repack} of rows {@code r0 .. r1} (whole tiles). */
+    private void repack(MemorySegment q, float[] scales, float[] offsets, int r0, int r1) {
         byte[] row = new byte[cols];
         short[] tile = new short[nb * 8 * TR];
-        for (int r = 0; r < rows; r++) {
+        for (int r = r0; r < r1; r++) {
             if (r % TR == 0) {
                 java.util.Arrays.fill(tile, (short) 0);
             }

@@ -50,26 +50,28 @@ public final class Q4_KMatrix implements WeightMatrix {
         byte[] scaleCodes = new byte[rows * (cols / 32)];
         byte[] minCodes = new byte[rows * (cols / 32)];
         MemorySegment q = QuantKernels.temporary((long) rows * cols);
-        byte[] blk = new byte[144];
-        int[] sc = new int[8];
-        int[] m = new int[8];
-        for (long b = 0; b < (long) rows * sb; b++) {
-            MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 144, blk, 0, 144);
-            superD[(int) b] = QuantKernels.half(blk, 0);
-            superMin[(int) b] = QuantKernels.half(blk, 2);
-            subBlockCodes(blk, sc, m);
-            for (int j = 0; j < 8; j++) {
-                scaleCodes[(int) (b * 8) + j] = (byte) sc[j];
-                minCodes[(int) (b * 8) + j] = (byte) m[j];
-            }
-            for (int chunk = 0; chunk < 4; chunk++) {
-                for (int l = 0; l < 32; l++) {
-                    int v = blk[16 + chunk * 32 + l] & 0xFF;
-                    q.set(ValueLayout.JAVA_BYTE, b * 256 + chunk * 64 + l, (byte) (v & 0xF));
-                    q.set(ValueLayout.JAVA_BYTE, b * 256 + chunk * 64 + 32 + l, (byte) (v >>> 4));
+        Repacking.forRange(rows, Repacking.grain(cols, 1), (r0, r1, worker) -> {
+            byte[] blk = new byte[144];
+            int[] sc = new int[8];
+            int[] m = new int[8];
+            for (long b = (long) r0 * sb; b < (long) r1 * sb; b++) {
+                MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 144, blk, 0, 144);
+                superD[(int) b] = QuantKernels.half(blk, 0);
+                superMin[(int) b] = QuantKernels.half(blk, 2);
+                subBlockCodes(blk, sc, m);
+                for (int j = 0; j < 8; j++) {
+                    scaleCodes[(int) (b * 8) + j] = (byte) sc[j];
+                    minCodes[(int) (b * 8) + j] = (byte) m[j];
+                }
+                for (int chunk = 0; chunk < 4; chunk++) {
+                    for (int l = 0; l < 32; l++) {
+                        int v = blk[16 + chunk * 32 + l] & 0xFF;
+                        q.set(ValueLayout.JAVA_BYTE, b * 256 + chunk * 64 + l, (byte) (v & 0xF));
+                        q.set(ValueLayout.JAVA_BYTE, b * 256 + chunk * 64 + 32 + l, (byte) (v >>> 4));
+                    }
                 }
             }
-        }
+        });
         return new Q4_KMatrix(new NibbleBlocks(q, superD, superMin, scaleCodes, minCodes, rows, cols, "Q4_K"), DType.Q4_K);
     }
 
@@ -84,19 +86,21 @@ public final class Q4_KMatrix implements WeightMatrix {
         float[] scales = new float[rows * nb];
         float[] offsets = new float[rows * nb];
         MemorySegment q = QuantKernels.temporary((long) rows * cols);
-        byte[] blk = new byte[20];
-        byte[] out = new byte[32];
-        for (long b = 0; b < (long) rows * nb; b++) {
-            MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 20, blk, 0, 20);
-            scales[(int) b] = QuantKernels.half(blk, 0);
-            offsets[(int) b] = QuantKernels.half(blk, 2);
-            for (int j = 0; j < 16; j++) {
-                int v = blk[4 + j] & 0xFF;
-                out[j] = (byte) (v & 0xF);
-                out[j + 16] = (byte) (v >>> 4);
+        Repacking.forRange(rows, Repacking.grain(cols, 1), (r0, r1, worker) -> {
+            byte[] blk = new byte[20];
+            byte[] out = new byte[32];
+            for (long b = (long) r0 * nb; b < (long) r1 * nb; b++) {
+                MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 20, blk, 0, 20);
+                scales[(int) b] = QuantKernels.half(blk, 0);
+                offsets[(int) b] = QuantKernels.half(blk, 2);
+                for (int j = 0; j < 16; j++) {
+                    int v = blk[4 + j] & 0xFF;
+                    out[j] = (byte) (v & 0xF);
+                    out[j + 16] = (byte) (v >>> 4);
+                }
+                MemorySegment.copy(out, 0, q, ValueLayout.JAVA_BYTE, b * 32, 32);
             }
-            MemorySegment.copy(out, 0, q, ValueLayout.JAVA_BYTE, b * 32, 32);
-        }
+        });
         return new Q4_KMatrix(q, scales, offsets, rows, cols, DType.Q4_1);
     }
 

@@ -30,19 +30,21 @@ public final class Q5_0Matrix implements WeightMatrix {
         int nb = cols / 32;
         float[] d = new float[rows * nb];
         MemorySegment codes = QuantKernels.temporary((long) rows * cols);
-        byte[] blk = new byte[22];
-        byte[] out = new byte[32];
-        for (long b = 0; b < (long) rows * nb; b++) {
-            MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 22, blk, 0, 22);
-            d[(int) b] = QuantKernels.half(blk, 0);
-            int qh = QuantKernels.int32(blk, 2);
-            for (int j = 0; j < 16; j++) {
-                int v = blk[6 + j] & 0xFF;
-                out[j] = (byte) (((v & 0xF) | (qh >>> j & 1) << 4) - 16);
-                out[j + 16] = (byte) ((v >>> 4 | (qh >>> (j + 16) & 1) << 4) - 16);
+        Repacking.forRange(rows, Repacking.grain(cols, 1), (r0, r1, worker) -> {
+            byte[] blk = new byte[22];
+            byte[] out = new byte[32];
+            for (long b = (long) r0 * nb; b < (long) r1 * nb; b++) {
+                MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 22, blk, 0, 22);
+                d[(int) b] = QuantKernels.half(blk, 0);
+                int qh = QuantKernels.int32(blk, 2);
+                for (int j = 0; j < 16; j++) {
+                    int v = blk[6 + j] & 0xFF;
+                    out[j] = (byte) (((v & 0xF) | (qh >>> j & 1) << 4) - 16);
+                    out[j + 16] = (byte) ((v >>> 4 | (qh >>> (j + 16) & 1) << 4) - 16);
+                }
+                MemorySegment.copy(out, 0, codes, ValueLayout.JAVA_BYTE, b * 32, 32);
             }
-            MemorySegment.copy(out, 0, codes, ValueLayout.JAVA_BYTE, b * 32, 32);
-        }
+        });
         return new Q5_0Matrix(new NibbleBlocks(codes, d, 32, 16, rows, cols, "Q5_0"));
     }
 

@@ -106,10 +106,12 @@ public final class Q8_0Matrix implements WeightMatrix {
         int nb = cols / 32;
         float[] d = new float[rows * nb];
         MemorySegment codes = QuantKernels.temporary((long) rows * cols);
-        for (long b = 0; b < (long) rows * nb; b++) {
-            d[(int) b] = Float.float16ToFloat(blocks.get(LE_SHORT, b * 34));
-            MemorySegment.copy(blocks, b * 34 + 2, codes, b * 32, 32);
-        }
+        Repacking.forRange(rows, Repacking.grain(cols, 1), (r0, r1, worker) -> {
+            for (long b = (long) r0 * nb; b < (long) r1 * nb; b++) {
+                d[(int) b] = Float.float16ToFloat(blocks.get(LE_SHORT, b * 34));
+                MemorySegment.copy(blocks, b * 34 + 2, codes, b * 32, 32);
+            }
+        });
         return new Q8_0Matrix(codes, d, rows, cols, 32, DType.Q8_0);
     }
 
@@ -130,14 +132,16 @@ public final class Q8_0Matrix implements WeightMatrix {
         int nb = cols / 32;
         float[] d = new float[rows * nb];
         MemorySegment codes = QuantKernels.temporary((long) rows * cols);
-        byte[] blk = new byte[18];
-        byte[] out = new byte[32];
-        for (long b = 0; b < (long) rows * nb; b++) {
-            MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 18, blk, 0, 18);
-            d[(int) b] = QuantKernels.half(blk, 0);
-            levels(blk, 2, out, 0);
-            MemorySegment.copy(out, 0, codes, ValueLayout.JAVA_BYTE, b * 32, 32);
-        }
+        Repacking.forRange(rows, Repacking.grain(cols, 1), (r0, r1, worker) -> {
+            byte[] blk = new byte[18];
+            byte[] out = new byte[32];
+            for (long b = (long) r0 * nb; b < (long) r1 * nb; b++) {
+                MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 18, blk, 0, 18);
+                d[(int) b] = QuantKernels.half(blk, 0);
+                levels(blk, 2, out, 0);
+                MemorySegment.copy(out, 0, codes, ValueLayout.JAVA_BYTE, b * 32, 32);
+            }
+        });
         return new Q8_0Matrix(codes, d, rows, cols, 32, DType.IQ4_NL);
     }
 
@@ -153,19 +157,21 @@ public final class Q8_0Matrix implements WeightMatrix {
         int sb = cols / 256;
         float[] scales = new float[rows * (cols / 32)];
         MemorySegment codes = QuantKernels.temporary((long) rows * cols);
-        byte[] blk = new byte[136];
-        byte[] out = new byte[256];
-        for (long b = 0; b < (long) rows * sb; b++) {
-            MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 136, blk, 0, 136);
-            float d = QuantKernels.half(blk, 0);
-            int high = (blk[2] & 0xFF) | (blk[3] & 0xFF) << 8;
-            for (int i = 0; i < 8; i++) {
-                int ls = ((blk[4 + i / 2] & 0xFF) >>> 4 * (i % 2) & 0xF) | (high >>> 2 * i & 3) << 4;
-                scales[(int) (b * 8 + i)] = d * (ls - 32);
-                levels(blk, 8 + 16 * i, out, 32 * i);
+        Repacking.forRange(rows, Repacking.grain(cols, 1), (r0, r1, worker) -> {
+            byte[] blk = new byte[136];
+            byte[] out = new byte[256];
+            for (long b = (long) r0 * sb; b < (long) r1 * sb; b++) {
+                MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 136, blk, 0, 136);
+                float d = QuantKernels.half(blk, 0);
+                int high = (blk[2] & 0xFF) | (blk[3] & 0xFF) << 8;
+                for (int i = 0; i < 8; i++) {
+                    int ls = ((blk[4 + i / 2] & 0xFF) >>> 4 * (i % 2) & 0xF) | (high >>> 2 * i & 3) << 4;
+                    scales[(int) (b * 8 + i)] = d * (ls - 32);
+                    levels(blk, 8 + 16 * i, out, 32 * i);
+                }
+                MemorySegment.copy(out, 0, codes, ValueLayout.JAVA_BYTE, b * 256, 256);
             }
-            MemorySegment.copy(out, 0, codes, ValueLayout.JAVA_BYTE, b * 256, 256);
-        }
+        });
         return new Q8_0Matrix(codes, scales, rows, cols, 32, DType.IQ4_XS);
     }
 
@@ -191,27 +197,29 @@ public final class Q8_0Matrix implements WeightMatrix {
         int sb = cols / 256;
         float[] scales = new float[rows * (cols / 16)];
         MemorySegment codes = QuantKernels.temporary((long) rows * cols);
-        byte[] blk = new byte[110];
-        byte[] out = new byte[256];
-        for (long b = 0; b < (long) rows * sb; b++) {
-            MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 110, blk, 0, 110);
-            float d = QuantKernels.half(blk, 108);
-            for (int i = 0; i < 16; i++) {
-                int low = i < 8 ? blk[96 + i] & 0xF : (blk[96 + i - 8] & 0xFF) >>> 4;
-                int high = (blk[96 + 8 + i % 4] & 0xFF) >>> 2 * (i / 4) & 3;
-                scales[(int) (b * 16 + i)] = d * ((low | high << 4) - 32);
-            }
-            for (int h = 0; h < 2; h++) {
-                for (int j = 0; j < 4; j++) {
-                    for (int l = 0; l < 32; l++) {
-                        int q = (blk[32 + 32 * h + l] & 0xFF) >>> 2 * j & 3;
-                        boolean hi = (blk[l] & 0xFF & 1 << (4 * h + j)) != 0;
-                        out[128 * h + 32 * j + l] = (byte) (hi ? q : q - 4);
+        Repacking.forRange(rows, Repacking.grain(cols, 1), (r0, r1, worker) -> {
+            byte[] blk = new byte[110];
+            byte[] out = new byte[256];
+            for (long b = (long) r0 * sb; b < (long) r1 * sb; b++) {
+                MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 110, blk, 0, 110);
+                float d = QuantKernels.half(blk, 108);
+                for (int i = 0; i < 16; i++) {
+                    int low = i < 8 ? blk[96 + i] & 0xF : (blk[96 + i - 8] & 0xFF) >>> 4;
+                    int high = (blk[96 + 8 + i % 4] & 0xFF) >>> 2 * (i / 4) & 3;
+                    scales[(int) (b * 16 + i)] = d * ((low | high << 4) - 32);
+                }
+                for (int h = 0; h < 2; h++) {
+                    for (int j = 0; j < 4; j++) {
+                        for (int l = 0; l < 32; l++) {
+                            int q = (blk[32 + 32 * h + l] & 0xFF) >>> 2 * j & 3;
+                            boolean hi = (blk[l] & 0xFF & 1 << (4 * h + j)) != 0;
+                            out[128 * h + 32 * j + l] = (byte) (hi ? q : q - 4);
+                        }
                     }
                 }
+                MemorySegment.copy(out, 0, codes, ValueLayout.JAVA_BYTE, b * 256, 256);
             }
-            MemorySegment.copy(out, 0, codes, ValueLayout.JAVA_BYTE, b * 256, 256);
-        }
+        });
         return new Q8_0Matrix(codes, scales, rows, cols, 16, DType.Q3_K);
     }
 
@@ -227,28 +235,30 @@ public final class Q8_0Matrix implements WeightMatrix {
         int sb = cols / 256;
         float[] scales = new float[rows * (cols / 16)];
         MemorySegment codes = QuantKernels.temporary((long) rows * cols);
-        byte[] blk = new byte[210];
-        byte[] out = new byte[256];
-        for (long b = 0; b < (long) rows * sb; b++) {
-            MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 210, blk, 0, 210);
-            float d = QuantKernels.half(blk, 208);
-            for (int i = 0; i < 16; i++) {
-                scales[(int) (b * 16 + i)] = d * blk[192 + i];
-            }
-            for (int half = 0; half < 2; half++) {
-                int ql = half * 64;
-                int qh = 128 + half * 32;
-                int y = half * 128;
-                for (int l = 0; l < 32; l++) {
-                    int h = blk[qh + l] & 0xFF;
-                    out[y + l] = (byte) (((blk[ql + l] & 0xF) | (h & 3) << 4) - 32);
-                    out[y + 32 + l] = (byte) (((blk[ql + 32 + l] & 0xF) | (h >> 2 & 3) << 4) - 32);
-                    out[y + 64 + l] = (byte) (((blk[ql + l] & 0xFF) >>> 4 | (h >> 4 & 3) << 4) - 32);
-                    out[y + 96 + l] = (byte) (((blk[ql + 32 + l] & 0xFF) >>> 4 | (h >> 6 & 3) << 4) - 32);
+        Repacking.forRange(rows, Repacking.grain(cols, 1), (r0, r1, worker) -> {
+            byte[] blk = new byte[210];
+            byte[] out = new byte[256];
+            for (long b = (long) r0 * sb; b < (long) r1 * sb; b++) {
+                MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 210, blk, 0, 210);
+                float d = QuantKernels.half(blk, 208);
+                for (int i = 0; i < 16; i++) {
+                    scales[(int) (b * 16 + i)] = d * blk[192 + i];
                 }
+                for (int half = 0; half < 2; half++) {
+                    int ql = half * 64;
+                    int qh = 128 + half * 32;
+                    int y = half * 128;
+                    for (int l = 0; l < 32; l++) {
+                        int h = blk[qh + l] & 0xFF;
+                        out[y + l] = (byte) (((blk[ql + l] & 0xF) | (h & 3) << 4) - 32);
+                        out[y + 32 + l] = (byte) (((blk[ql + 32 + l] & 0xF) | (h >> 2 & 3) << 4) - 32);
+                        out[y + 64 + l] = (byte) (((blk[ql + l] & 0xFF) >>> 4 | (h >> 4 & 3) << 4) - 32);
+                        out[y + 96 + l] = (byte) (((blk[ql + 32 + l] & 0xFF) >>> 4 | (h >> 6 & 3) << 4) - 32);
+                    }
+                }
+                MemorySegment.copy(out, 0, codes, ValueLayout.JAVA_BYTE, b * 256, 256);
             }
-            MemorySegment.copy(out, 0, codes, ValueLayout.JAVA_BYTE, b * 256, 256);
-        }
+        });
         return new Q8_0Matrix(codes, scales, rows, cols, 16, DType.Q6_K);
     }
 

@@ -71,15 +71,18 @@ final class QuantKernels {
      * int lane {@code i} is column {@code k*L + i}), then each row's {@code cols % G} tail bytes in order.
      */
     static void repackBytes(MemorySegment src, MemorySegment dst, int rows, int cols) {
-        byte[] in = new byte[TILE * cols];
-        byte[] out = new byte[TILE * cols]; // a tile's rows are one contiguous run in both layouts: one copy each way
-        for (int r0 = 0; r0 < rows; r0 += TILE) {
-            int h = Math.min(TILE, rows - r0);
-            long base = (long) r0 * cols;
-            MemorySegment.copy(src, java.lang.foreign.ValueLayout.JAVA_BYTE, base, in, 0, h * cols);
-            packTile(in, out, h, cols);
-            MemorySegment.copy(out, 0, dst, java.lang.foreign.ValueLayout.JAVA_BYTE, base, h * cols);
-        }
+        int tiles = (rows + TILE - 1) / TILE;
+        Repacking.forRange(tiles, Repacking.grain(cols, TILE), (t0, t1, worker) -> {
+            byte[] in = new byte[TILE * cols];
+            byte[] out = new byte[TILE * cols]; // a tile's rows are one contiguous run in both layouts: one copy each way
+            for (int r0 = t0 * TILE; r0 < Math.min(rows, t1 * TILE); r0 += TILE) {
+                int h = Math.min(TILE, rows - r0);
+                long base = (long) r0 * cols;
+                MemorySegment.copy(src, java.lang.foreign.ValueLayout.JAVA_BYTE, base, in, 0, h * cols);
+                packTile(in, out, h, cols);
+                MemorySegment.copy(out, 0, dst, java.lang.foreign.ValueLayout.JAVA_BYTE, base, h * cols);
+            }
+        });
     }
 
     private static final java.lang.invoke.VarHandle LE_INT_ARRAY =

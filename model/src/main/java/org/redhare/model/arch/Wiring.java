@@ -33,7 +33,7 @@ public final class Wiring {
         this.config = config;
         this.checkpoint = checkpoint;
         this.pool = pool;
-        this.weights = new Weights(checkpoint, org.redhare.model.Fp8Scheme.of(config));
+        this.weights = new Weights(checkpoint, org.redhare.model.Fp8Scheme.of(config), pool);
         this.hidden = config.hiddenSize();
         this.eps = (float) config.rmsNormEps();
     }

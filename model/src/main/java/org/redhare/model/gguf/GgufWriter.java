@@ -321,7 +321,7 @@ public final class GgufWriter {
             md.put(arch + ".leading_dense_block_count", config.raw().path("first_k_dense_replace").asInt(0));
             routedExpertsMetadata(arch, config, md, true, true);
         }
-        Weights weights = new Weights(c, org.redhare.model.Fp8Scheme.of(config));
+        Weights weights = new Weights(c, org.redhare.model.Fp8Scheme.of(config), pool);
         if (ropeDivisors != null) {
             tensors.add(new Tensor("rope_freqs.weight", new long[] {ropeDivisors.length}, GgmlType.F32, seg -> {
                 for (int i = 0; i < ropeDivisors.length; i++) {
