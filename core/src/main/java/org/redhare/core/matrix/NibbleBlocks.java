@@ -134,7 +134,9 @@ final class NibbleBlocks {
 
     /** The nibble forms: float scales (and offsets), or, {@code factored}, Q4_K's codes and factors, filled by the caller. */
     private NibbleBlocks(MemorySegment q, float[] scales, float[] offsets, boolean factored, int rows, int cols, String type) {
-        MatrixChecks.size(q, rows, cols, 1, type);
+        if (q != null) { // null: the caller fills the layout itself (ofGgmlQ4_0)
+            MatrixChecks.size(q, rows, cols, 1, type);
+        }
         if (cols % (factored ? 256 : 32) != 0) {
             throw new IllegalArgumentException(type + " rows must be a multiple of " + (factored ? 256 : 32) + " long, got " + cols);
         }
@@ -142,7 +144,7 @@ final class NibbleBlocks {
         this.cols = cols;
         this.nb = cols / 32;
         this.type = type;
-        if (!factored && scales.length != rows * nb) {
+        if (!factored && scales != null && scales.length != rows * nb) {
             throw new IllegalArgumentException(type + " matrix [" + rows + ", " + cols + "] needs " + rows * nb + " scales, got " + scales.length);
         }
         if (offsets != null && offsets.length != rows * nb) {
@@ -162,7 +164,48 @@ final class NibbleBlocks {
         this.bw = 32;
         this.nbw = nb;
         this.nspan = nb;
-        repack(q, scales, offsets);
+        if (q != null) {
+            repack(q, scales, offsets);
+        }
+    }
+
+    /**
+     * GGML Q4_0 blocks as GGUF stores them (per row {@code cols / 32} blocks of an f16 scale and 16 bytes whose low
+     * nibbles are the block's columns 0..15 and high nibbles 16..31) straight into the tile layout, in ranges of tiles
+     * over {@link Repacking}'s threads: the same layout as unpacking them a value a byte and {@link #repack}ing that, in
+     * one pass instead of two over a byte-a-weight copy (and no check: a nibble is always 0..15).
+     */
+    static NibbleBlocks ofGgmlQ4_0(MemorySegment blocks, int rows, int cols) {
+        NibbleBlocks m = new NibbleBlocks(null, null, null, false, rows, cols, "Q4_0");
+        Repacking.forRange(m.tiles, Repacking.grain(cols, TR), (t0, t1, worker) -> m.fillQ4_0(blocks, t0 * TR, Math.min(rows, t1 * TR)));
+        return m;
+    }
+
+    /** Rows {@code r0 .. r1} (whole tiles) of {@link #ofGgmlQ4_0}. */
+    private void fillQ4_0(MemorySegment blocks, int r0, int r1) {
+        final int rowBytes = nb * 18;
+        byte[] in = new byte[rowBytes];
+        short[] tile = new short[nb * 8 * TR];
+        for (int r = r0; r < r1; r++) {
+            if (r % TR == 0) {
+                java.util.Arrays.fill(tile, (short) 0);
+            }
+            MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, (long) r * rowBytes, in, 0, rowBytes);
+            int t = r / TR;
+            int lane = lane(r % TR);
+            for (int b = 0; b < nb; b++) {
+                int o = b * 18;
+                d[(t * nb + b) * TR + r % TR] = Float.float16ToFloat((short) ((in[o] & 0xFF) | (in[o + 1] & 0xFF) << 8));
+                for (int s = 0, p = o + 2, at = b * 8 * TR + lane; s < 4; s++, p += 4, at += TR) { // steps s and s + 4
+                    tile[at] = (short) ((in[p] & 0xF) | (in[p + 1] & 0xF) << 4 | (in[p + 2] & 0xF) << 8 | (in[p + 3] & 0xF) << 12);
+                    tile[at + 4 * TR] = (short) ((in[p] >> 4 & 0xF) | (in[p + 1] >> 4 & 0xF) << 4 | (in[p + 2] >> 4 & 0xF) << 8
+                            | (in[p + 3] >> 4 & 0xF) << 12);
+                }
+            }
+            if (r % TR == TR - 1 || r == rows - 1) {
+                MemorySegment.copy(tile, 0, packed, LE_SHORT, (long) t * nb * BLOCK, tile.length);
+            }
+        }
     }
 
     /**

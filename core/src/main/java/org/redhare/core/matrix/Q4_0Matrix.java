@@ -23,30 +23,17 @@ public final class Q4_0Matrix implements WeightMatrix {
         this.blocks = new NibbleBlocks(q, scales, null, rows, cols, "Q4_0");
     }
 
-    /** Over GGML Q4_0 blocks as stored in GGUF: per row {@code cols / 32} blocks of an f16 scale and 16 nibble bytes. */
+    private Q4_0Matrix(NibbleBlocks blocks) {
+        this.blocks = blocks;
+    }
+
+    /**
+     * Over GGML Q4_0 blocks as stored in GGUF: per row {@code cols / 32} blocks of an f16 scale and 16 nibble bytes,
+     * repacked in one pass ({@code NibbleBlocks.ofGgmlQ4_0}).
+     */
     public static Q4_0Matrix ofGgml(MemorySegment blocks, int rows, int cols) {
         QuantKernels.checkGgml(blocks, rows, cols, 32, 18, "Q4_0");
-        int nb = cols / 32;
-        float[] d = new float[rows * nb];
-        MemorySegment q = QuantKernels.temporary((long) rows * cols);
-        Repacking.forRange(rows, Repacking.grain(cols, 1), (r0, r1, worker) -> {
-            byte[] in = new byte[nb * 18]; // a row at a time through arrays: per-byte segment accesses made loading slow
-            byte[] out = new byte[cols];
-            for (int r = r0; r < r1; r++) {
-                MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, (long) r * in.length, in, 0, in.length);
-                for (int b = 0; b < nb; b++) {
-                    int o = b * 18;
-                    d[r * nb + b] = Float.float16ToFloat((short) ((in[o] & 0xFF) | (in[o + 1] & 0xFF) << 8));
-                    for (int j = 0; j < 16; j++) {
-                        int v = in[o + 2 + j] & 0xFF;
-                        out[b * 32 + j] = (byte) (v & 0xF);
-                        out[b * 32 + 16 + j] = (byte) (v >>> 4);
-                    }
-                }
-                MemorySegment.copy(out, 0, q, ValueLayout.JAVA_BYTE, (long) r * cols, cols);
-            }
-        });
-        return new Q4_0Matrix(q, d, rows, cols);
+        return new Q4_0Matrix(NibbleBlocks.ofGgmlQ4_0(blocks, rows, cols));
     }
 
     @Override public int rows() { return blocks.rows(); }

@@ -54,6 +54,7 @@ public final class Q4_KMatrix implements WeightMatrix {
             byte[] blk = new byte[144];
             int[] sc = new int[8];
             int[] m = new int[8];
+            byte[] out = new byte[256]; // a block's values through an array: per-byte segment stores made loading slow
             for (long b = (long) r0 * sb; b < (long) r1 * sb; b++) {
                 MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, b * 144, blk, 0, 144);
                 superD[(int) b] = QuantKernels.half(blk, 0);
@@ -66,10 +67,11 @@ public final class Q4_KMatrix implements WeightMatrix {
                 for (int chunk = 0; chunk < 4; chunk++) {
                     for (int l = 0; l < 32; l++) {
                         int v = blk[16 + chunk * 32 + l] & 0xFF;
-                        q.set(ValueLayout.JAVA_BYTE, b * 256 + chunk * 64 + l, (byte) (v & 0xF));
-                        q.set(ValueLayout.JAVA_BYTE, b * 256 + chunk * 64 + 32 + l, (byte) (v >>> 4));
+                        out[chunk * 64 + l] = (byte) (v & 0xF);
+                        out[chunk * 64 + 32 + l] = (byte) (v >>> 4);
                     }
                 }
+                MemorySegment.copy(out, 0, q, ValueLayout.JAVA_BYTE, b * 256, 256);
             }
         });
         return new Q4_KMatrix(new NibbleBlocks(q, superD, superMin, scaleCodes, minCodes, rows, cols, "Q4_K"), DType.Q4_K);
