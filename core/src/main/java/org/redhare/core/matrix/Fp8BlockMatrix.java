@@ -3,6 +3,7 @@ package org.redhare.core.matrix;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -146,15 +147,38 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             byte[] row = new byte[cols];
             for (int r = r0; r < r1; r++) {
                 MemorySegment.copy(codes, ValueLayout.JAVA_BYTE, (long) r * cols, row, 0, cols);
-                for (int c = 0; c < cols; c++) {
-                    if ((row[c] & 0x7F) == 0x7F) {
-                        throw new IllegalArgumentException("FP8 weight [" + r + ", " + c + "] is the NaN code 0x"
-                                + Integer.toHexString(row[c] & 0xFF) + "; the checkpoint is corrupt");
+                if (hasNan(row)) {
+                    for (int c = 0; c < cols; c++) {
+                        if ((row[c] & 0x7F) == 0x7F) {
+                            throw new IllegalArgumentException("FP8 weight [" + r + ", " + c + "] is the NaN code 0x"
+                                    + Integer.toHexString(row[c] & 0xFF) + "; the checkpoint is corrupt");
+                        }
                     }
                 }
             }
         });
         QuantKernels.repackBytes(codes, packed, rows, cols);
+    }
+
+    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_PREFERRED;
+
+    /**
+     * Whether any code of {@code row} is a NaN ({@code 0x7F} or {@code 0xFF}), a vector of codes at a time: the byte-by-byte
+     * loop was a seventh of a 3B FP8 checkpoint's load (JFR), the scan that checks every weight.
+     */
+    private static boolean hasNan(byte[] row) {
+        int c = 0;
+        for (; c <= row.length - B.length(); c += B.length()) {
+            if (ByteVector.fromArray(B, row, c).and((byte) 0x7F).compare(VectorOperators.EQ, (byte) 0x7F).anyTrue()) {
+                return true;
+            }
+        }
+        for (; c < row.length; c++) {
+            if ((row[c] & 0x7F) == 0x7F) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** E4M3 code to its value times 2^-120 (the bit trick; exact, subnormals included). */

@@ -55,17 +55,18 @@ class RepackingTest {
         assertSame(() -> new Bf16Matrix(data, rows, cols));
     }
 
-    @Test
-    void aBadValueFoundOnAWorkerIsReportedToTheCaller() {
+    @ParameterizedTest // a NaN code far down (in a later range, in a vector of the scan) and one in a row's last columns (past the vectors)
+    @org.junit.jupiter.params.provider.CsvSource({"900, 17, 255", "5, 1099, 127"})
+    void aBadValueFoundOnAWorkerIsReportedToTheCaller(int row, int col, int code) {
         int rows = 1003, cols = 1100;
         MemorySegment codes = Arena.ofAuto().allocate((long) rows * cols);
-        codes.set(ValueLayout.JAVA_BYTE, 900L * cols + 17, (byte) 0xFF); // a NaN code far down: in a later range
+        codes.set(ValueLayout.JAVA_BYTE, (long) row * cols + col, (byte) code);
         MemorySegment scales = Arena.ofAuto().allocate(8L * 9 * 4);
         for (int i = 0; i < 8 * 9; i++) {
             scales.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, 1f);
         }
         assertThatThrownBy(() -> Repacking.with(POOL, () -> new Fp8BlockMatrix(codes, scales, rows, cols, 128, 128)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[900, 17]").hasMessageContaining("NaN");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[" + row + ", " + col + "]").hasMessageContaining("NaN");
     }
 
     private static void assertSame(Supplier<WeightMatrix> make) {
