@@ -31,6 +31,13 @@ public final class Attention {
     private final float softcap;  // scores become softcap * tanh(score / softcap) before the softmax; 0: as they are
     private float[][] scores = new float[0][];
     private float[][] rows = new float[0][];
+    /** The widened piece's size: a few hundred keys of a head, kept in the core's L2 between widening and use. */
+    private static final long WIDE_BYTES = 256 << 10;
+    /**
+     * Per thread: a piece of one kv group's keys or values of a 16-bit cache, widened to floats for the float kernels
+     * (per thread rather than per instance, as there is an instance per layer).
+     */
+    private static final ThreadLocal<MemorySegment> WIDENED = ThreadLocal.withInitial(() -> NativeMemory.allocate(WIDE_BYTES));
 
     public Attention(int heads, int kvHeads, int headDim, int vHeadDim, float scale) {
         this(heads, kvHeads, headDim, vHeadDim, scale, 0, 0f);
@@ -117,14 +124,20 @@ public final class Attention {
         int oWidth = heads * vHeadDim;
         int qBase = t * qWidth + g * group * headDim;
         int oBase = t * oWidth + g * group * vHeadDim;
-        if (cache.dtype() == KvDtype.F32) {
-            scoresF32(cache.keySegment(layer), cache, table, ctx, q, qBase, group, buf, g, row);
-        } else {
-            for (int j = 0; j < ctx; j++) {
-                int slot = cache.slotOf(table, j);
-                for (int hh = 0; hh < group; hh++) {
-                    buf[hh * ctx + j] = cache.dotKey(layer, slot, g * headDim, q, qBase + hh * headDim, headDim, row) * scale;
-                }
+        boolean wide = cache.dtype() == KvDtype.F32;
+        // A 16-bit cache: this group's keys (then values) widened a piece at a time, each piece then through the float
+        // kernels; one widening serves every head of the group. Scores are independent per key and values accumulate in
+        // key order, so the pieces give the bits of one pass over a float cache holding the same values.
+        MemorySegment widened = wide ? null : WIDENED.get();
+        int piece = wide ? ctx : (int) (WIDE_BYTES / 4 / Math.max(headDim, vHeadDim));
+        for (int j0 = 0; j0 < ctx; j0 += piece) {
+            int n = Math.min(piece, ctx - j0);
+            if (wide) {
+                scoresF32(cache.keySegment(layer), (long) cache.kWidth() * 4, cache.blockSize(), g * headDim * 4L, table, n, q, qBase, group, buf,
+                        ctx, j0, row);
+            } else {
+                cache.widen(true, layer, table, j0, n, g * headDim, headDim, widened);
+                scoresF32(widened, headDim * 4L, Integer.MAX_VALUE, 0, CONTIGUOUS, n, q, qBase, group, buf, ctx, j0, row);
             }
         }
         int before = window > 0 ? Math.max(0, ctx - window) : 0; // keys of the table's first block before the window
@@ -139,36 +152,41 @@ public final class Attention {
             Ops.softmax(buf, o + before, ctx - before);
         }
         Arrays.fill(out, oBase, oBase + group * vHeadDim, 0f);
-        if (cache.dtype() == KvDtype.F32) {
-            valuesF32(cache.valueSegment(layer), cache, table, ctx, out, oBase, group, buf, g);
-        } else {
-            for (int j = 0; j < ctx; j++) {
-                int slot = cache.slotOf(table, j);
-                for (int hh = 0; hh < group; hh++) {
-                    cache.accumulateValue(layer, slot, g * vHeadDim, buf[hh * ctx + j], out, oBase + hh * vHeadDim, vHeadDim, row);
-                }
+        for (int j0 = 0; j0 < ctx; j0 += piece) {
+            int n = Math.min(piece, ctx - j0);
+            if (wide) {
+                valuesF32(cache.valueSegment(layer), (long) cache.vWidth() * 4, cache.blockSize(), g * vHeadDim, table, n, out, oBase, group, buf,
+                        ctx, j0);
+            } else {
+                cache.widen(false, layer, table, j0, n, g * vHeadDim, vHeadDim, widened);
+                valuesF32(widened, vHeadDim * 4L, Integer.MAX_VALUE, 0, CONTIGUOUS, n, out, oBase, group, buf, ctx, j0);
             }
         }
     }
+
+    /**
+     * The block table of a widened piece of keys or values ({@link PagedKvCache#widen}): with a block size of
+     * {@code Integer.MAX_VALUE}, key {@code j} of the piece is row {@code j}.
+     */
+    private static final int[] CONTIGUOUS = {0};
 
     /**
      * Scores of every query head of group g against each cached key. Four keys and four heads at a time
      * form a 4x4 register tile: each key vector and each query vector loaded serves four FMAs (a key at a
      * time per head needed two loads per FMA). Every score is still one FMA chain over the head dimension
      * in order, then {@link VectorMath}'s lane sum (through sum16, the same bits), then the tail dims in
-     * order, then the scale: the same bits whatever the tile, the context length or the batch.
+     * order, then the scale: the same bits whatever the tile, the context length or the batch. Head h's score of key
+     * j (of the {@code ctx} in {@code table}) lands at {@code buf[h * stride + j0 + j]}.
      */
-    private void scoresF32(MemorySegment keys, PagedKvCache cache, int[] table, int ctx, float[] q, int qBase, int group, float[] buf, int g, float[] tmp) {
+    private void scoresF32(MemorySegment keys, long rowBytes, int bs, long kvOff, int[] table, int ctx, float[] q, int qBase, int group, float[] buf,
+                           int stride, int j0, float[] tmp) {
         int L = F.length();
         int vec = headDim / L * L;
-        long rowBytes = (long) cache.kWidth() * 4;
-        int bs = cache.blockSize();
-        long kvOff = g * headDim * 4L;
         // Heads in tiles of four; a last tile of two or three repeats its last head (at most half its FMAs wasted,
         // still fewer loads per useful FMA), a single last head (or a group of one) goes key by key on its own.
         int tiled = group % 4 >= 2 ? group : group / 4 * 4;
         for (int hh = tiled; hh < group; hh++) {
-            scoresOneHead(keys, table, bs, rowBytes, kvOff, ctx, q, qBase + hh * headDim, vec, buf, hh * ctx, tmp);
+            scoresOneHead(keys, table, bs, rowBytes, kvOff, ctx, q, qBase + hh * headDim, vec, buf, hh * stride + j0, tmp);
         }
         int j = 0;
         for (; j + 4 <= ctx && tiled > 0; j += 4) {
@@ -185,10 +203,10 @@ public final class Attention {
                 tile4x4(keys, k0, k1, k2, k3, q, q0, q1, q2, q3, vec, tmp);
                 for (int hh = 0; hh < hn; hh++) {
                     int qo = qBase + (h0 + hh) * headDim;
-                    buf[(h0 + hh) * ctx + j] = tailDims(keys, k0, q, qo, vec, tmp[16 * L + hh]) * scale;
-                    buf[(h0 + hh) * ctx + j + 1] = tailDims(keys, k1, q, qo, vec, tmp[16 * L + 4 + hh]) * scale;
-                    buf[(h0 + hh) * ctx + j + 2] = tailDims(keys, k2, q, qo, vec, tmp[16 * L + 8 + hh]) * scale;
-                    buf[(h0 + hh) * ctx + j + 3] = tailDims(keys, k3, q, qo, vec, tmp[16 * L + 12 + hh]) * scale;
+                    buf[(h0 + hh) * stride + j0 + j] = tailDims(keys, k0, q, qo, vec, tmp[16 * L + hh]) * scale;
+                    buf[(h0 + hh) * stride + j0 + j + 1] = tailDims(keys, k1, q, qo, vec, tmp[16 * L + 4 + hh]) * scale;
+                    buf[(h0 + hh) * stride + j0 + j + 2] = tailDims(keys, k2, q, qo, vec, tmp[16 * L + 8 + hh]) * scale;
+                    buf[(h0 + hh) * stride + j0 + j + 3] = tailDims(keys, k3, q, qo, vec, tmp[16 * L + 12 + hh]) * scale;
                 }
             }
         }
@@ -197,7 +215,7 @@ public final class Attention {
             for (int hh = 0; hh < tiled; hh++) {
                 int qo = qBase + hh * headDim;
                 dot(keys, base, q, qo, vec, tmp, 0);
-                buf[hh * ctx + j] = tailDims(keys, base, q, qo, vec, VectorMath.sum(tmp, 0)) * scale;
+                buf[hh * stride + j0 + j] = tailDims(keys, base, q, qo, vec, VectorMath.sum(tmp, 0)) * scale;
             }
         }
     }
@@ -336,14 +354,15 @@ public final class Attention {
         return s;
     }
 
-    /** {@code out_h += p_h[j] * v_j} for every head of group g; the value row is read once for the group. */
-    private void valuesF32(MemorySegment values, PagedKvCache cache, int[] table, int ctx, float[] out, int oBase, int group, float[] buf, int g) {
+    /**
+     * {@code out_h += p_h[j] * v_j} for every head of group g over the {@code ctx} values of {@code table}, with
+     * {@code p_h[j]} at {@code buf[h * stride + j0 + j]}; the value row is read once for the group.
+     */
+    private void valuesF32(MemorySegment values, long rowBytes, int bs, int col, int[] table, int ctx, float[] out, int oBase, int group, float[] buf,
+                           int stride, int j0) {
         values = NativeMemory.typed(values);
         int L = F.length();
         int vec = vHeadDim / L * L;
-        long rowBytes = (long) cache.vWidth() * 4;
-        int bs = cache.blockSize();
-        int col = g * vHeadDim;
         // Four heads x four output vectors stay in registers over all keys (16 accumulators): each value
         // vector loaded serves the four heads. Every output element still gets the same FMAs in the same
         // (key) order as updating the output row key by key. A last tile of three heads repeats its last head
@@ -353,17 +372,17 @@ public final class Attention {
         int tiled = chunks == 0 ? 0 : group % 4 >= 3 ? group : group / 4 * 4;
         for (int h0 = 0; h0 < tiled; h0 += 4) {
             int hn = Math.min(4, tiled - h0);
-            int o0 = oBase + h0 * vHeadDim, p0 = h0 * ctx;
-            int o1 = oBase + (h0 + Math.min(1, hn - 1)) * vHeadDim, p1 = (h0 + Math.min(1, hn - 1)) * ctx;
-            int o2 = oBase + (h0 + Math.min(2, hn - 1)) * vHeadDim, p2 = (h0 + Math.min(2, hn - 1)) * ctx;
-            int o3 = oBase + (h0 + Math.min(3, hn - 1)) * vHeadDim, p3 = (h0 + Math.min(3, hn - 1)) * ctx;
+            int o0 = oBase + h0 * vHeadDim, p0 = h0 * stride + j0;
+            int o1 = oBase + (h0 + Math.min(1, hn - 1)) * vHeadDim, p1 = (h0 + Math.min(1, hn - 1)) * stride + j0;
+            int o2 = oBase + (h0 + Math.min(2, hn - 1)) * vHeadDim, p2 = (h0 + Math.min(2, hn - 1)) * stride + j0;
+            int o3 = oBase + (h0 + Math.min(3, hn - 1)) * vHeadDim, p3 = (h0 + Math.min(3, hn - 1)) * stride + j0;
             for (int i = 0; i < chunks; i += 4 * L) {
                 values4x4(values, table, bs, rowBytes, (col + i) * 4L, ctx, buf, p0, p1, p2, p3, out, o0 + i, o1 + i, o2 + i, o3 + i);
             }
         }
         for (int hh = 0; hh < group; hh++) {
             int ob = oBase + hh * vHeadDim;
-            int pb = hh * ctx;
+            int pb = hh * stride + j0;
             int i = hh < tiled ? chunks : 0;
             for (; i + 4 * L <= vec; i += 4 * L) {
                 valuesOneHead4(values, table, bs, rowBytes, (col + i) * 4L, ctx, buf, pb, out, ob + i);
@@ -383,7 +402,7 @@ public final class Attention {
             for (; i < vHeadDim; i++) {
                 float v = values.get(FLOAT, base + i * 4L);
                 for (int hh = 0; hh < group; hh++) {
-                    out[oBase + hh * vHeadDim + i] += buf[hh * ctx + j] * v;
+                    out[oBase + hh * vHeadDim + i] += buf[hh * stride + j0 + j] * v;
                 }
             }
         }

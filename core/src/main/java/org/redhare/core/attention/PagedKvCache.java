@@ -7,6 +7,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 import org.redhare.core.Numbers;
 
@@ -132,6 +136,48 @@ public final class PagedKvCache implements AutoCloseable {
         }
     }
 
+    /** Lanes of 16-bit cache entries widened at once: as many as a float vector has. */
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+
+    /**
+     * Columns {@code col .. col + len} of the keys ({@code keys}) or values of positions {@code from .. from + n} of the
+     * sequence with block table {@code table}, widened to floats into {@code dst} (native, little-endian), position
+     * {@code from + j} at float {@code j * len}: a 16-bit cache read by the float attention kernels. A vector at a time:
+     * BF16 by a shift; F16 exactly as {@link Float#float16ToFloat} (the Vector API has no half-precision conversion):
+     * exponent and mantissa shifted into a float's places and scaled by 2^112 (exact for normals and subnormals alike),
+     * infinities and NaNs given the float's top exponent instead, then the sign.
+     */
+    void widen(boolean keys, int layer, int[] table, int from, int n, int col, int len, MemorySegment dst) {
+        MemorySegment seg = NativeMemory.typed(keys ? this.keys[layer] : values[layer]);
+        dst = NativeMemory.typed(dst);
+        int width = keys ? kWidth : vWidth;
+        int L = F.length();
+        int vec = len / L * L;
+        boolean bf16 = dtype == KvDtype.BF16;
+        for (int j = 0; j < n; j++) {
+            long src = ((long) slotOf(table, from + j) * width + col) * 2;
+            long to = (long) j * len * 4;
+            for (int i = 0; i < vec; i += L) {
+                IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, src + 2L * i, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.S2I, I, 0);
+                FloatVector f;
+                if (bf16) {
+                    f = h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                } else {
+                    IntVector m = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
+                    IntVector scaled = m.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+                    f = scaled.blend(m.add(0x70000000), m.compare(VectorOperators.GE, 0x0f800000))
+                            .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+                }
+                f.intoMemorySegment(dst, to + 4L * i, ByteOrder.LITTLE_ENDIAN);
+            }
+            for (int i = vec; i < len; i++) {
+                short b = seg.get(SHORT, src + 2L * i);
+                dst.set(FLOAT, to + 4L * i, bf16 ? Numbers.bf16ToFloat(b) : Float.float16ToFloat(b));
+            }
+        }
+    }
+
     /** Dot product of {@code q[qOff..+len)} with the key columns {@code [col, col+len)} of row {@code slot}. */
     public float dotKey(int layer, int slot, int col, float[] q, int qOff, int len, float[] tmp) {
         if (dtype == KvDtype.F32) {
@@ -156,11 +202,6 @@ public final class PagedKvCache implements AutoCloseable {
             s += tmp[i] * q[qOff + i];
         }
         return s;
-    }
-
-    /** {@code out[outOff + i] += p * value[slot, col + i]}. */
-    public void accumulateValue(int layer, int slot, int col, float p, float[] out, int outOff, int len, float[] tmp) {
-        accumulate(values[layer], vWidth, slot, col, p, out, outOff, len, tmp);
     }
 
     /** {@code out[outOff + i] += p * key[slot, col + i]} (latent caches that keep keys and values in one row). */

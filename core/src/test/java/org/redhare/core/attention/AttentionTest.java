@@ -62,6 +62,42 @@ class AttentionTest {
         }
     }
 
+    /**
+     * A 16-bit cache is read a widened piece at a time (a few hundred keys): over contexts of several pieces, with and
+     * without a window, its output has exactly the bits of a float cache holding the same values.
+     */
+    @ParameterizedTest(name = "{0}: heads {1}/{2}, dim {3}/{4}, ctx {5}, window {6}")
+    @CsvSource({"BF16, 14, 2, 128, 128, 1300, 0", "F16, 6, 2, 72, 80, 1700, 0", "BF16, 9, 3, 64, 64, 2200, 1500", "F16, 4, 4, 128, 128, 1100, 700"})
+    void sixteenBitCacheHasTheBitsOfAFloatCache(KvDtype dtype, int heads, int kvHeads, int headDim, int vDim, int ctx, int window) {
+        Random rnd = new Random(ctx);
+        int bs = 16;
+        int blocks = (ctx + bs - 1) / bs;
+        int[] table = new int[blocks];
+        for (int i = 0; i < blocks; i++) table[i] = blocks - 1 - i;
+        float[] q = new float[3 * heads * headDim];
+        for (int i = 0; i < q.length; i++) q[i] = (float) rnd.nextGaussian();
+        int[] positions = {ctx - 1, ctx / 2, 7};
+        float[][] outs = new float[2][3 * heads * vDim];
+        try (PagedKvCache narrow = new PagedKvCache(1, blocks, bs, kvHeads * headDim, kvHeads * vDim, dtype);
+             PagedKvCache wide = new PagedKvCache(1, blocks, bs, kvHeads * headDim, kvHeads * vDim, KvDtype.F32);
+             Parallel pool = new Parallel(2)) {
+            for (int j = 0; j < ctx; j++) {
+                float[] k = new float[kvHeads * headDim];
+                float[] v = new float[kvHeads * vDim];
+                for (int i = 0; i < k.length; i++) k[i] = round(dtype, (float) rnd.nextGaussian());
+                for (int i = 0; i < v.length; i++) v[i] = round(dtype, (float) rnd.nextGaussian());
+                narrow.write(0, narrow.slotOf(table, j), k, 0, v, 0);
+                wide.write(0, wide.slotOf(table, j), k, 0, v, 0);
+            }
+            Attention attention = new Attention(heads, kvHeads, headDim, vDim, (float) (1 / Math.sqrt(headDim)), window, 0f);
+            int[][] tables = {table, table, table};
+            attention.forward(pool, narrow, 0, q, 3, tables, positions, outs[0]);
+            attention.forward(pool, wide, 0, q, 3, tables, positions, outs[1]);
+        }
+        assertThat(outs[0]).containsExactly(outs[1]);
+        assertThat(outs[0][0]).isNotZero();
+    }
+
     static float round(KvDtype d, float x) {
         return switch (d) {
             case F32 -> x;
