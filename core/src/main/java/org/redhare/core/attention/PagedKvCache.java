@@ -13,6 +13,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 import org.redhare.core.Numbers;
+import org.redhare.core.ops.Ops;
 
 /**
  * Key/value storage in fixed-size blocks from one pool, for every layer. A sequence owns a list of
@@ -120,19 +121,20 @@ public final class PagedKvCache implements AutoCloseable {
         readRow(values[layer], (long) slot * vWidth + col, len, dst, dstOff);
     }
 
+    /** Widens {@code len} entries from entry {@code index} of {@code seg} into {@code dst[off ..]}, a vector at a time ({@link #widen}). */
     private void readRow(MemorySegment seg, long index, int len, float[] dst, int off) {
-        switch (dtype) {
-            case F32 -> MemorySegment.copy(seg, FLOAT, index * 4, dst, off, len);
-            case BF16 -> {
-                for (int i = 0; i < len; i++) {
-                    dst[off + i] = Numbers.bf16ToFloat(seg.get(SHORT, (index + i) * 2));
-                }
-            }
-            case F16 -> {
-                for (int i = 0; i < len; i++) {
-                    dst[off + i] = Float.float16ToFloat(seg.get(SHORT, (index + i) * 2));
-                }
-            }
+        if (dtype == KvDtype.F32) {
+            MemorySegment.copy(seg, FLOAT, index * 4, dst, off, len);
+            return;
+        }
+        seg = NativeMemory.typed(seg);
+        int L = F.length();
+        int i = 0;
+        for (; i + L <= len; i += L) {
+            widened(seg, (index + i) * 2).intoArray(dst, off + i);
+        }
+        for (; i < len; i++) {
+            dst[off + i] = widened(seg.get(SHORT, (index + i) * 2));
         }
     }
 
@@ -154,28 +156,32 @@ public final class PagedKvCache implements AutoCloseable {
         int width = keys ? kWidth : vWidth;
         int L = F.length();
         int vec = len / L * L;
-        boolean bf16 = dtype == KvDtype.BF16;
         for (int j = 0; j < n; j++) {
             long src = ((long) slotOf(table, from + j) * width + col) * 2;
             long to = (long) j * len * 4;
             for (int i = 0; i < vec; i += L) {
-                IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, src + 2L * i, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.S2I, I, 0);
-                FloatVector f;
-                if (bf16) {
-                    f = h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                } else {
-                    IntVector m = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
-                    IntVector scaled = m.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
-                    f = scaled.blend(m.add(0x70000000), m.compare(VectorOperators.GE, 0x0f800000))
-                            .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-                }
-                f.intoMemorySegment(dst, to + 4L * i, ByteOrder.LITTLE_ENDIAN);
+                widened(seg, src + 2L * i).intoMemorySegment(dst, to + 4L * i, ByteOrder.LITTLE_ENDIAN);
             }
             for (int i = vec; i < len; i++) {
-                short b = seg.get(SHORT, src + 2L * i);
-                dst.set(FLOAT, to + 4L * i, bf16 ? Numbers.bf16ToFloat(b) : Float.float16ToFloat(b));
+                dst.set(FLOAT, to + 4L * i, widened(seg.get(SHORT, src + 2L * i)));
             }
         }
+    }
+
+    /** The float vector of the 16-bit entries at byte offset {@code at} of {@code seg} (see {@link #widen}). */
+    private FloatVector widened(MemorySegment seg, long at) {
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, at, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.S2I, I, 0);
+        if (dtype == KvDtype.BF16) {
+            return h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+        }
+        IntVector m = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
+        IntVector scaled = m.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+        return scaled.blend(m.add(0x70000000), m.compare(VectorOperators.GE, 0x0f800000))
+                .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+    }
+
+    private float widened(short code) {
+        return dtype == KvDtype.BF16 ? Numbers.bf16ToFloat(code) : Float.float16ToFloat(code);
     }
 
     /** Dot product of {@code q[qOff..+len)} with the key columns {@code [col, col+len)} of row {@code slot}. */
@@ -197,11 +203,7 @@ public final class PagedKvCache implements AutoCloseable {
             return s;
         }
         readKey(layer, slot, col, len, tmp, 0);
-        float s = 0;
-        for (int i = 0; i < len; i++) {
-            s += tmp[i] * q[qOff + i];
-        }
-        return s;
+        return Ops.dot(tmp, 0, q, qOff, len); // the F32 path's operations, in its order
     }
 
     /** {@code out[outOff + i] += p * key[slot, col + i]} (latent caches that keep keys and values in one row). */
@@ -226,9 +228,7 @@ public final class PagedKvCache implements AutoCloseable {
             return;
         }
         readRow(seg, (long) slot * width + col, len, tmp, 0);
-        for (int i = 0; i < len; i++) {
-            out[outOff + i] += p * tmp[i];
-        }
+        Ops.axpy(p, tmp, 0, out, outOff, len); // the F32 path's operations, in its order
     }
 
     /** Copies all layers' rows of one storage slot to another (used when a shared block is copied on write). */

@@ -58,6 +58,39 @@ class PagedKvCacheTest {
         }
     }
 
+    /** Row reads of a 16-bit cache (the latent attention's) have the bits of a float cache holding the same values. */
+    @ParameterizedTest
+    @CsvSource({"BF16, 576", "F16, 576", "BF16, 45", "F16, 13"})
+    void rowReadsMatchAFloatCache(KvDtype dtype, int width) {
+        java.util.Random rnd = new java.util.Random(width);
+        try (PagedKvCache narrow = new PagedKvCache(1, 1, 4, width, 0, dtype);
+             PagedKvCache wide = new PagedKvCache(1, 1, 4, width, 0, KvDtype.F32)) {
+            for (int slot = 0; slot < 4; slot++) {
+                float[] k = new float[width];
+                for (int i = 0; i < width; i++) k[i] = decode(dtype, dtype == KvDtype.BF16 ? Numbers.floatToBf16((float) rnd.nextGaussian())
+                        : Float.floatToFloat16((float) rnd.nextGaussian()));
+                narrow.write(0, slot, k, 0, null, 0);
+                wide.write(0, slot, k, 0, null, 0);
+            }
+            float[] q = new float[width + 3];
+            for (int i = 0; i < q.length; i++) q[i] = (float) rnd.nextGaussian();
+            float[] tmp = new float[width];
+            for (int slot = 0; slot < 4; slot++) {
+                float[] a = new float[width];
+                float[] b = new float[width];
+                narrow.readKey(0, slot, 1, width - 1, a, 0);
+                wide.readKey(0, slot, 1, width - 1, b, 0);
+                assertThat(a).containsExactly(b);
+                assertThat(narrow.dotKey(0, slot, 0, q, 3, width, tmp)).isEqualTo(wide.dotKey(0, slot, 0, q, 3, width, tmp));
+                float[] oa = q.clone();
+                float[] ob = q.clone();
+                narrow.accumulateKey(0, slot, 0, 0.37f, oa, 2, width, tmp);
+                wide.accumulateKey(0, slot, 0, 0.37f, ob, 2, width, tmp);
+                assertThat(oa).containsExactly(ob).isNotEqualTo(q);
+            }
+        }
+    }
+
     private static float decode(KvDtype dtype, short code) {
         return dtype == KvDtype.BF16 ? Numbers.bf16ToFloat(code) : Float.float16ToFloat(code);
     }
