@@ -62,9 +62,15 @@ class LifecycleTest {
                 "{\"model\":\"tiny\",\"prompt\":[1,2,3],\"max_tokens\":500," + extra + "\"ignore_eos\":true}")).build(), handler);
     }
 
+    /** The fixture at 5 ms a step: 500 tokens take seconds, so a 50 ms shutdown deadline always falls mid-reply. */
+    private static TestServer paced() {
+        return new TestServer(org.redhare.core.testing.SharedFiles.require("fixtures/qwen3-tiny"), ServerConfig.local("tiny"),
+                TestServer.engineConfig(), m -> new PacedModel(m, 5));
+    }
+
     @Test
     void shutdownCancelsStreamsInFlightAtTheDeadline() throws Exception {
-        try (TestServer ts = TestServer.fixture()) {
+        try (TestServer ts = paced()) {
             var r = postCompletion(ts, "\"stream\":true,", HttpResponse.BodyHandlers.ofLines());
             var lines = r.get().body().iterator();
             String first = lines.next();
@@ -74,11 +80,14 @@ class LifecycleTest {
             assertThat(first).startsWith("data: {"); // it is streaming
             ts.server.shutdown(Duration.ofMillis(50));
             String last = null;
+            int chunks = 1;
             while (lines.hasNext()) {
                 String l = lines.next();
                 if (!l.isEmpty()) last = l;
+                if (l.startsWith("data: {")) chunks++;
             }
-            assertThat(last).isEqualTo("data: [DONE]"); // ended cleanly, early
+            assertThat(last).isEqualTo("data: [DONE]"); // ended cleanly,
+            assertThat(chunks).isLessThan(500);          // early
             RobustnessTest.awaitTrue(() -> ts.engine.usedBlocks() == 0, Duration.ofSeconds(10));
             assertThat(ts.engine.usedBlocks()).isZero();
         }
@@ -86,7 +95,7 @@ class LifecycleTest {
 
     @Test
     void shutdownAnswersARequestInFlightWithWhatItHasGenerated() throws Exception {
-        try (TestServer ts = TestServer.fixture()) {
+        try (TestServer ts = paced()) {
             var r = postCompletion(ts, "", HttpResponse.BodyHandlers.ofString());
             RobustnessTest.awaitTrue(() -> ts.engine.usedBlocks() > 1, Duration.ofSeconds(30)); // it is generating
             ts.server.shutdown(Duration.ofMillis(50));
