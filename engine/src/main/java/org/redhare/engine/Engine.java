@@ -237,7 +237,9 @@ public final class Engine implements AutoCloseable {
             scheduleDecodes(batchSeqs, chunkLens, budget);
         }
         if (!batchSeqs.isEmpty()) {
+            long t0 = System.nanoTime();
             run(batchSeqs, chunkLens);
+            stats.busyNanos.addAndGet(System.nanoTime() - t0);
         }
         updateGauges();
     }

@@ -24,6 +24,7 @@ public final class EngineStats {
     final AtomicLong steps = new AtomicLong();
     final AtomicLong stepTokens = new AtomicLong();
     final AtomicLong stepNanos = new AtomicLong();
+    final AtomicLong busyNanos = new AtomicLong();
     final AtomicInteger waiting = new AtomicInteger();
     final AtomicInteger running = new AtomicInteger();
     final AtomicInteger kvBlocksUsed = new AtomicInteger();
@@ -68,7 +69,13 @@ public final class EngineStats {
     public int kvBlocksTotal() { return kvBlocksTotal; }
     public long steps() { return steps.get(); }
     public long stepTokens() { return stepTokens.get(); }
+    /** Nanoseconds in the model's forward passes. */
     public long stepNanos() { return stepNanos.get(); }
+    /**
+     * Nanoseconds the engine thread spent in steps that ran a batch: the forward passes plus scheduling, sampling and
+     * handing tokens to their requests. {@code busyNanos - stepNanos} is what the engine adds around the model.
+     */
+    public long busyNanos() { return busyNanos.get(); }
 
     /** Seconds until the queue likely has room: waiting requests over the finish rate so far, 1 to 60. */
     int retryAfterSeconds() {

@@ -64,6 +64,11 @@ final class ServerMetrics {
                 e -> e.stats().draftTokens());
         engineGauge("redhare_draft_accepted_tokens", "drafted tokens the model confirmed, each a decode step saved (cumulative)",
                 e -> e.stats().draftAccepted());
+        engineGauge("redhare_engine_steps", "batches the engine has run through the model (cumulative)", e -> e.stats().steps());
+        engineGauge("redhare_engine_step_tokens", "tokens those batches held, prompt and decoded (cumulative)", e -> e.stats().stepTokens());
+        engineGauge("redhare_engine_forward_seconds", "seconds in the model's forward passes (cumulative)", e -> e.stats().stepNanos() / 1e9);
+        engineGauge("redhare_engine_busy_seconds", "seconds in engine steps: the forward passes plus scheduling, sampling and"
+                + " handing tokens out (cumulative)", e -> e.stats().busyNanos() / 1e9);
         Gauge.builder("redhare_generation_tokens_per_second", this, m -> m.tokensPerSecond)
                 .description("tokens generated per second between the last two scrapes").register(registry);
     }

@@ -233,6 +233,12 @@ class CompletionsHttpTest {
         double hitRate = metricValue(metrics, "redhare_prefix_cache_hit_rate");
         assertThat(hitRate).isEqualTo(ts.engine.stats().prefixHitTokens() / (double) ts.engine.stats().prefixQueriedTokens());
         assertThat(hitRate).isGreaterThan(0);
+        // the two requests' batches: at least their prompts (the second's past the cached blocks) and their six tokens
+        assertThat(metricValue(metrics, "redhare_engine_steps")).isGreaterThanOrEqualTo(6);
+        assertThat(metricValue(metrics, "redhare_engine_step_tokens")).isGreaterThanOrEqualTo(41 + 6);
+        double forward = metricValue(metrics, "redhare_engine_forward_seconds");
+        assertThat(forward).isPositive();
+        assertThat(metricValue(metrics, "redhare_engine_busy_seconds")).isGreaterThanOrEqualTo(forward);
     }
 
     static double metricValue(String scrape, String name) {
