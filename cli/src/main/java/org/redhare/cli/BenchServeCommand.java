@@ -59,7 +59,43 @@ final class BenchServeCommand implements Callable<Integer> {
     record Sample(double ttftMs, double tpotMs, int tokens, boolean ok, String error) {}
 
     record Level(int concurrency, int requests, int failed, double seconds, double ttftMedianMs, double ttftP99Ms, double tpotMedianMs,
-                 double tpotP99Ms, double requestsPerSecond, double outputTokensPerSecond, long outputTokens) {}
+                 double tpotP99Ms, double requestsPerSecond, double outputTokensPerSecond, long outputTokens, Engine engine) {}
+
+    /**
+     * What a RedHare server's engine did during a level, from its /metrics before and after (null for other servers): mean
+     * tokens per batch, and the shares of the level's wall time the engine spent in steps ({@code busy}) and, within them,
+     * in the model's forward passes ({@code forward}). Busy well below 1 means the engine waited for requests (the client
+     * or the HTTP side is the bound); busy well above forward means time went to scheduling and sampling.
+     */
+    record Engine(double tokensPerStep, double busyShare, double forwardShare) {}
+
+    private static final String[] ENGINE_METRICS = {"redhare_engine_steps", "redhare_engine_step_tokens", "redhare_engine_busy_seconds",
+            "redhare_engine_forward_seconds"};
+
+    /** The engine counters of a RedHare server's /metrics, or null when it has none (another server, or none reachable). */
+    private double[] engineCounters(HttpClient http, String base) {
+        try {
+            HttpResponse<String> r = http.send(auth(HttpRequest.newBuilder(URI.create(base + "/metrics"))).timeout(Duration.ofSeconds(10))
+                    .GET().build(), HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200) return null;
+            double[] v = new double[ENGINE_METRICS.length];
+            Arrays.fill(v, Double.NaN);
+            for (String line : r.body().split("\n")) {
+                for (int i = 0; i < v.length; i++) {
+                    if (line.startsWith(ENGINE_METRICS[i] + " ")) v[i] = Double.parseDouble(line.substring(ENGINE_METRICS[i].length() + 1).trim());
+                }
+            }
+            return Arrays.stream(v).anyMatch(Double::isNaN) ? null : v;
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    static Engine engineDuring(double[] before, double[] after, double seconds) {
+        if (before == null || after == null || seconds <= 0) return null;
+        double steps = after[0] - before[0];
+        return new Engine(steps > 0 ? (after[1] - before[1]) / steps : 0, (after[2] - before[2]) / seconds, (after[3] - before[3]) / seconds);
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -81,6 +117,7 @@ final class BenchServeCommand implements Callable<Integer> {
             for (int i = 0; i < n; i++) prompts.add(prompt(rnd));
             AtomicInteger next = new AtomicInteger();
             List<Sample> samples = java.util.Collections.synchronizedList(new ArrayList<>());
+            double[] before = engineCounters(http, base);
             long t0 = System.nanoTime();
             try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
                 List<Future<?>> fs = new ArrayList<>();
@@ -96,7 +133,7 @@ final class BenchServeCommand implements Callable<Integer> {
                 for (Future<?> f : fs) f.get();
             }
             double secs = (System.nanoTime() - t0) / 1e9;
-            levels.add(summarize(c, samples, secs));
+            levels.add(summarize(c, samples, secs, engineDuring(before, engineCounters(http, base), secs)));
             if (!json) Progress.info(String.format(Locale.ROOT, "concurrency %d: %d requests in %.1f s", c, n, secs));
         }
         print(levels);
@@ -169,14 +206,14 @@ final class BenchServeCommand implements Callable<Integer> {
         }
     }
 
-    private static Level summarize(int c, List<Sample> samples, double secs) {
+    private static Level summarize(int c, List<Sample> samples, double secs, Engine engine) {
         List<Sample> ok = samples.stream().filter(Sample::ok).toList();
         double[] ttft = ok.stream().mapToDouble(Sample::ttftMs).sorted().toArray();
         double[] tpot = ok.stream().filter(s -> s.tokens() > 1).mapToDouble(Sample::tpotMs).sorted().toArray();
         long tokens = ok.stream().mapToLong(Sample::tokens).sum();
         samples.stream().filter(s -> !s.ok()).limit(3).forEach(s -> Progress.info("request failed: " + s.error()));
         return new Level(c, samples.size(), samples.size() - ok.size(), secs, pct(ttft, 50), pct(ttft, 99), pct(tpot, 50), pct(tpot, 99),
-                ok.size() / secs, tokens / secs, tokens);
+                ok.size() / secs, tokens / secs, tokens, engine);
     }
 
     /** Nearest-rank percentile of sorted values; NaN when empty. */
@@ -206,16 +243,29 @@ final class BenchServeCommand implements Callable<Integer> {
                 x.put("requests_per_second", l.requestsPerSecond());
                 x.put("output_tokens_per_second", l.outputTokensPerSecond());
                 x.put("output_tokens", l.outputTokens());
+                if (l.engine() != null) {
+                    ObjectNode e = x.putObject("engine");
+                    e.put("tokens_per_step", l.engine().tokensPerStep());
+                    e.put("busy_share", l.engine().busyShare());
+                    e.put("forward_share", l.engine().forwardShare());
+                }
             }
             System.out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(o));
             return;
         }
         System.out.printf(Locale.ROOT, "prompt %d tokens, output %d tokens%n", promptTokens, outputTokens);
-        System.out.printf(Locale.ROOT, "%11s %8s %6s %12s %12s %12s %12s %9s %10s%n", "concurrency", "requests", "failed", "TTFT p50 ms",
-                "TTFT p99 ms", "TPOT p50 ms", "TPOT p99 ms", "req/s", "out tok/s");
+        System.out.printf(Locale.ROOT, "%11s %8s %6s %12s %12s %12s %12s %9s %10s %9s %7s %8s%n", "concurrency", "requests", "failed", "TTFT p50 ms",
+                "TTFT p99 ms", "TPOT p50 ms", "TPOT p99 ms", "req/s", "out tok/s", "tok/step", "busy", "forward");
         for (Level l : levels) {
-            System.out.printf(Locale.ROOT, "%11d %8d %6d %12.1f %12.1f %12.1f %12.1f %9.2f %10.1f%n", l.concurrency(), l.requests(), l.failed(),
-                    l.ttftMedianMs(), l.ttftP99Ms(), l.tpotMedianMs(), l.tpotP99Ms(), l.requestsPerSecond(), l.outputTokensPerSecond());
+            Engine e = l.engine();
+            System.out.printf(Locale.ROOT, "%11d %8d %6d %12.1f %12.1f %12.1f %12.1f %9.2f %10.1f %9s %7s %8s%n", l.concurrency(), l.requests(), l.failed(),
+                    l.ttftMedianMs(), l.ttftP99Ms(), l.tpotMedianMs(), l.tpotP99Ms(), l.requestsPerSecond(), l.outputTokensPerSecond(),
+                    e == null ? "-" : String.format(Locale.ROOT, "%.1f", e.tokensPerStep()),
+                    e == null ? "-" : String.format(Locale.ROOT, "%.0f%%", 100 * e.busyShare()),
+                    e == null ? "-" : String.format(Locale.ROOT, "%.0f%%", 100 * e.forwardShare()));
+        }
+        if (levels.stream().anyMatch(l -> l.engine() != null)) {
+            System.out.println("tok/step: tokens per engine batch; busy: share of the level's time the engine ran steps; forward: of it, in the model");
         }
     }
 
