@@ -1,23 +1,19 @@
 package org.redhare.server;
 
-import org.redhare.core.Parallel;
 import org.redhare.core.attention.PagedKvCache;
 import org.redhare.model.CausalLM;
 import org.redhare.model.ForwardBatch;
-import org.redhare.model.ModelConfig;
-import org.redhare.model.ModelSummary;
 
 /**
  * The wrapped model, at least {@code millisPerStep} per forward pass: a test that must act while a request is still
  * generating (stop the server mid-reply, say) then holds whatever the machine's speed, instead of racing a tiny model
  * that can finish 500 tokens in a few milliseconds.
  */
-final class PacedModel implements CausalLM {
-    private final CausalLM model;
+final class PacedModel extends ForwardingModel {
     private final long millisPerStep;
 
     PacedModel(CausalLM model, long millisPerStep) {
-        this.model = model;
+        super(model);
         this.millisPerStep = millisPerStep;
     }
 
@@ -44,35 +40,5 @@ final class PacedModel implements CausalLM {
     @Override
     public void exactLogits(float[] logits) {
         model.exactLogits(logits);
-    }
-
-    @Override
-    public ModelConfig config() {
-        return model.config();
-    }
-
-    @Override
-    public int vocabSize() {
-        return model.vocabSize();
-    }
-
-    @Override
-    public KvLayout kvLayout() {
-        return model.kvLayout();
-    }
-
-    @Override
-    public Parallel pool() {
-        return model.pool();
-    }
-
-    @Override
-    public ModelSummary summary() {
-        return model.summary();
-    }
-
-    @Override
-    public void close() {
-        model.close();
     }
 }

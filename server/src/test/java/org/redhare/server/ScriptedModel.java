@@ -5,12 +5,9 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import org.redhare.core.Parallel;
 import org.redhare.core.attention.PagedKvCache;
 import org.redhare.model.CausalLM;
 import org.redhare.model.ForwardBatch;
-import org.redhare.model.ModelConfig;
-import org.redhare.model.ModelSummary;
 
 /**
  * A model whose reply is a script: whatever the prompt, generated token k is {@code script[k]} (the logits put all
@@ -19,14 +16,13 @@ import org.redhare.model.ModelSummary;
  * caching, a batch budget above the prompt): a sequence's rows with more than one token are its prompt, its single-token
  * rows decode. Config, vocabulary and KV layout come from the wrapped model, which never runs.
  */
-public final class ScriptedModel implements CausalLM {
-    private final CausalLM model;
+public final class ScriptedModel extends ForwardingModel {
     private final ArrayDeque<int[]> replies = new ArrayDeque<>(); // guarded by this; the last one stays
     private final Map<Integer, Integer> firstGenerated = new HashMap<>(); // first KV block of a sequence -> position of its first generated token
     private final Map<Integer, int[]> scriptOf = new HashMap<>();         // first KV block of a sequence -> its reply
 
     public ScriptedModel(CausalLM model) {
-        this.model = model;
+        super(model);
     }
 
     /** The tokens every following request generates, in order (end it with an end-of-turn token to stop). */
@@ -88,35 +84,5 @@ public final class ScriptedModel implements CausalLM {
             java.util.Arrays.fill(logits, r * vocab, (r + 1) * vocab, 0f);
             logits[r * vocab + next] = 50f; // every other token is e^-50 as likely: sampling picks the script too
         }
-    }
-
-    @Override
-    public ModelConfig config() {
-        return model.config();
-    }
-
-    @Override
-    public int vocabSize() {
-        return model.vocabSize();
-    }
-
-    @Override
-    public KvLayout kvLayout() {
-        return model.kvLayout();
-    }
-
-    @Override
-    public Parallel pool() {
-        return model.pool();
-    }
-
-    @Override
-    public ModelSummary summary() {
-        return model.summary();
-    }
-
-    @Override
-    public void close() {
-        model.close();
     }
 }
