@@ -107,37 +107,54 @@ final class BenchServeCommand implements Callable<Integer> {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).executor(Executors.newVirtualThreadPerTaskExecutor()).build();
         String model = modelName(http, base);
         Random rnd = new Random(seed);
-        // Warm-up: compiles the hot paths on both sides before anything is measured.
+        // Warm-up: compiles the hot paths on both sides before anything is measured. One request, then a burst at the
+        // highest level's concurrency: a batch of many sequences runs other kernels than one sequence does (several-token
+        // matrix paths), and a level that met them cold measured its first seconds under compilation (c16 after c1: TPOT
+        // 98-102 ms against 88 for the model's own 16-sequence step; docs/PERFORMANCE.md, forty-third session).
         Sample warm = one(http, base, model, prompt(rnd));
         if (!warm.ok()) throw CliException.failure("the warm-up request failed: " + warm.error());
+        int most = Arrays.stream(concurrency).max().orElse(1);
+        if (most > 1) {
+            List<int[]> burst = new ArrayList<>();
+            for (int i = 0; i < most; i++) burst.add(prompt(rnd));
+            for (Sample s : run(http, base, model, burst, most)) {
+                if (!s.ok()) throw CliException.failure("a warm-up request failed: " + s.error());
+            }
+        }
         List<Level> levels = new ArrayList<>();
         for (int c : concurrency) {
             int n = requests != null ? requests : Math.max(8, 4 * c);
             List<int[]> prompts = new ArrayList<>();
             for (int i = 0; i < n; i++) prompts.add(prompt(rnd));
-            AtomicInteger next = new AtomicInteger();
-            List<Sample> samples = java.util.Collections.synchronizedList(new ArrayList<>());
             double[] before = engineCounters(http, base);
             long t0 = System.nanoTime();
-            try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
-                List<Future<?>> fs = new ArrayList<>();
-                for (int w = 0; w < c; w++) {
-                    fs.add(ex.submit(() -> {
-                        int i;
-                        while ((i = next.getAndIncrement()) < n) {
-                            samples.add(one(http, base, model, prompts.get(i)));
-                        }
-                        return null;
-                    }));
-                }
-                for (Future<?> f : fs) f.get();
-            }
+            List<Sample> samples = run(http, base, model, prompts, c);
             double secs = (System.nanoTime() - t0) / 1e9;
             levels.add(summarize(c, samples, secs, engineDuring(before, engineCounters(http, base), secs)));
             if (!json) Progress.info(String.format(Locale.ROOT, "concurrency %d: %d requests in %.1f s", c, n, secs));
         }
         print(levels);
         return levels.stream().anyMatch(l -> l.failed() > 0) ? 1 : 0;
+    }
+
+    /** The prompts' requests, {@code c} at a time, each client sending its next as soon as its last one ends. */
+    private List<Sample> run(HttpClient http, String base, String model, List<int[]> prompts, int c) throws Exception {
+        AtomicInteger next = new AtomicInteger();
+        List<Sample> samples = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<?>> fs = new ArrayList<>();
+            for (int w = 0; w < c; w++) {
+                fs.add(ex.submit(() -> {
+                    int i;
+                    while ((i = next.getAndIncrement()) < prompts.size()) {
+                        samples.add(one(http, base, model, prompts.get(i)));
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : fs) f.get();
+        }
+        return samples;
     }
 
     private int[] prompt(Random rnd) {
