@@ -18,7 +18,10 @@ import picocli.CommandLine.Option;
  * decode of {@code -n} tokens one at a time, after a warm-up, repeated; medians reported. With
  * {@code --sequences S}, decode runs S sequences together, one token of each per forward pass, as the
  * server's continuous batching runs S users: the model's batched decode rate without HTTP, scheduling or
- * a client on the same machine (what {@code bench-serve} adds on top).
+ * a client on the same machine (what {@code bench-serve} adds on top). With {@code --depth D}, as llama-bench's
+ * {@code -d}, each decoded token attends to {@code D} positions of context before it (a prompt of {@code D} tokens
+ * computed once, before the warm-up and untimed, and shared by every sequence as the blocks of one cached prefix), so
+ * the decode rate includes attention over a long chat.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Prompt-processing and decode speed of a model.")
 final class BenchCommand implements Callable<Integer> {
@@ -41,34 +44,44 @@ final class BenchCommand implements Callable<Integer> {
                     + "(default ${DEFAULT-VALUE}); the decode rate is then the tokens of all of them per second")
     int sequences;
 
+    @Option(names = {"-d", "--depth"}, defaultValue = "0",
+            description = "positions of context before the first decoded token (default ${DEFAULT-VALUE}): decode then "
+                    + "attends to a chat this long, as llama-bench's -d; the context is computed once, untimed, and shared "
+                    + "by all --sequences")
+    int depth;
+
     @Option(names = "--json", description = "print one JSON object")
     boolean json;
 
     @Override
     public Integer call() throws Exception {
-        if (promptTokens < 0 || genTokens < 0 || batch < 1 || reps < 1 || sequences < 1) {
-            throw CliException.usage("-p and -n must be >= 0, --batch, --repetitions and --sequences >= 1");
+        if (promptTokens < 0 || genTokens < 0 || depth < 0 || batch < 1 || reps < 1 || sequences < 1) {
+            throw CliException.usage("-p, -n and --depth must be >= 0, --batch, --repetitions and --sequences >= 1");
         }
         try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.load(pool)) {
-            int ctx = Math.max(promptTokens, genTokens + 1) + 1;
+            int ctx = Math.max(promptTokens, depth + genTokens + 1) + 1;
             if (ctx > model.config().contextLength()) {
-                throw CliException.usage("-p/-n need " + ctx + " positions but the model's context is " + model.config().contextLength());
+                throw CliException.usage("-p/-n/--depth need " + ctx + " positions but the model's context is " + model.config().contextLength());
             }
             int blockSize = 16;
-            int blocks = (ctx + blockSize - 1) / blockSize;
-            int decodeBlocks = (genTokens + 1 + blockSize - 1) / blockSize; // the other sequences only decode
-            int[][] tables = new int[sequences][];
-            tables[0] = new int[blocks]; // sequence 0's table also serves the prompt
+            int shared = depth / blockSize; // whole blocks of the context, shared by every sequence
+            int own = (depth % blockSize + genTokens + 1 + blockSize - 1) / blockSize; // each sequence's own blocks
             int next = 0;
+            int[] table = new int[(Math.max(promptTokens, 1) + blockSize - 1) / blockSize]; // the measured prompt's
+            for (int i = 0; i < table.length; i++) {
+                table[i] = next++;
+            }
+            int[] context = new int[shared];
+            for (int i = 0; i < shared; i++) {
+                context[i] = next++;
+            }
+            int[][] tables = new int[sequences][];
             for (int q = 0; q < sequences; q++) {
-                if (q > 0) {
-                    tables[q] = new int[decodeBlocks];
-                }
-                for (int i = 0; i < tables[q].length; i++) {
+                tables[q] = Arrays.copyOf(context, shared + own);
+                for (int i = shared; i < tables[q].length; i++) {
                     tables[q][i] = next++;
                 }
             }
-            int[] table = tables[0];
             int vocab = model.vocabSize();
             float[] logits = new float[sequences * vocab];
             java.util.SplittableRandom rnd = new java.util.SplittableRandom(42);
@@ -79,18 +92,29 @@ final class BenchCommand implements Callable<Integer> {
             double[] pp = new double[reps];
             double[] tg = new double[reps];
             try (PagedKvCache cache = model.kvLayout().allocate(next, blockSize, modelOptions.kvDtype())) {
+                if (depth > 0) {
+                    Progress.info("context of " + depth + " positions…");
+                    int[] chat = new int[depth];
+                    for (int i = 0; i < depth; i++) {
+                        chat[i] = rnd.nextInt(vocab);
+                    }
+                    runPrompt(model, cache, Arrays.copyOf(chat, shared * blockSize), 0, tables[0], logits);
+                    for (int[] t : tables) { // the part of a block past the shared ones, in each sequence's own block
+                        runPrompt(model, cache, Arrays.copyOfRange(chat, shared * blockSize, depth), shared * blockSize, t, logits);
+                    }
+                }
                 Progress.info("warm-up…");
-                runPrompt(model, cache, Arrays.copyOf(prompt, Math.min(prompt.length, 64)), table, logits);
-                runDecode(model, cache, Math.min(Math.max(genTokens, 1), 16), tables, logits, vocab);
+                runPrompt(model, cache, Arrays.copyOf(prompt, Math.min(prompt.length, 64)), 0, table, logits);
+                runDecode(model, cache, Math.min(Math.max(genTokens, 1), 16), depth, tables, logits, vocab);
                 for (int r = 0; r < reps; r++) {
                     if (promptTokens > 0) {
                         long t0 = System.nanoTime();
-                        runPrompt(model, cache, prompt, table, logits);
+                        runPrompt(model, cache, prompt, 0, table, logits);
                         pp[r] = promptTokens / ((System.nanoTime() - t0) / 1e9);
                     }
                     if (genTokens > 0) {
                         long t0 = System.nanoTime();
-                        runDecode(model, cache, genTokens, tables, logits, vocab);
+                        runDecode(model, cache, genTokens, depth, tables, logits, vocab);
                         tg[r] = (double) genTokens * sequences / ((System.nanoTime() - t0) / 1e9);
                     }
                     Progress.info(String.format("repetition %d/%d: pp%d %.1f tok/s, tg%d%s %.1f tok/s", r + 1, reps, promptTokens, pp[r],
@@ -111,6 +135,7 @@ final class BenchCommand implements Callable<Integer> {
                 o.put("threads", pool.threads());
                 o.put("prompt_tokens", promptTokens);
                 o.put("gen_tokens", genTokens);
+                o.put("depth", depth);
                 o.put("lm_head_screened", sequences == 1 && summary.headScreenBytes() > 0);
                 o.put("sequences", sequences);
                 o.put("repetitions", reps);
@@ -132,11 +157,14 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    /** The prompt in passes of {@code batch} tokens; only the last pass computes logits (of its last token), as serving does. */
-    private void runPrompt(CausalLM model, PagedKvCache cache, int[] prompt, int[] table, float[] logits) {
+    /**
+     * The prompt, from position {@code from}, in passes of {@code batch} tokens; only the last pass computes logits (of its
+     * last token), as serving does.
+     */
+    private void runPrompt(CausalLM model, PagedKvCache cache, int[] prompt, int from, int[] table, float[] logits) {
         for (int start = 0; start < prompt.length; start += batch) {
             int len = Math.min(batch, prompt.length - start);
-            ForwardBatch pass = ForwardBatch.ofSequence(Arrays.copyOfRange(prompt, start, start + len), start, table, false);
+            ForwardBatch pass = ForwardBatch.ofSequence(Arrays.copyOfRange(prompt, start, start + len), from + start, table, false);
             if (start + len < prompt.length) {
                 pass = new ForwardBatch(pass.tokens(), pass.positions(), pass.tables(), new int[0]);
             }
@@ -145,11 +173,14 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private String tgLabel() {
-        return sequences > 1 ? " x" + sequences : "";
+        return (sequences > 1 ? " x" + sequences : "") + (depth > 0 ? " @ d" + depth : "");
     }
 
-    /** {@code n} greedy tokens for each sequence (its own block table), all sequences in one forward pass per token. */
-    private static void runDecode(CausalLM model, PagedKvCache cache, int n, int[][] tables, float[] logits, int vocab) {
+    /**
+     * {@code n} greedy tokens for each sequence (its own block table) from position {@code depth}, all sequences in one
+     * forward pass per token.
+     */
+    private static void runDecode(CausalLM model, PagedKvCache cache, int n, int depth, int[][] tables, float[] logits, int vocab) {
         int s = tables.length;
         int[] tokens = new int[s];
         int[] rows = new int[s];
@@ -159,7 +190,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         for (int i = 0; i < n; i++) {
             int[] positions = new int[s];
-            Arrays.fill(positions, i);
+            Arrays.fill(positions, depth + i);
             model.forward(new ForwardBatch(tokens.clone(), positions, tables, rows, 1), cache, logits); // greedy: the argmax only
             for (int q = 0; q < s; q++) {
                 tokens[q] = org.redhare.engine.Sampler.argmax(logits, q * vocab, vocab);

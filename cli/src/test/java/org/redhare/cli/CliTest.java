@@ -226,9 +226,18 @@ class CliTest {
         com.fasterxml.jackson.databind.JsonNode batched = readJson(r.out());
         assertThat(batched.path("sequences").asInt()).isEqualTo(5);
         assertThat(batched.path("tg_tokens_per_second").asDouble()).isPositive();
+        // Decode after a context that ends inside a block: three sequences share its whole blocks and hold its last part.
+        r = CliRunner.run("bench", "--model", m.toString(), "-p", "0", "-n", "4", "-s", "3", "--depth", "37", "-r", "1", "--json", "--threads", "2");
+        assertThat(r.exit()).as(r.err()).isZero();
+        com.fasterxml.jackson.databind.JsonNode deep = readJson(r.out());
+        assertThat(deep.path("depth").asInt()).isEqualTo(37);
+        assertThat(deep.path("tg_tokens_per_second").asDouble()).isPositive();
         r = CliRunner.run("bench", "--model", m.toString(), "-s", "0");
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains("--sequences");
+        r = CliRunner.run("bench", "--model", m.toString(), "-n", "4", "--depth", "100000000");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("--depth need").contains("model's context is");
     }
 
     @Test
