@@ -1,13 +1,12 @@
 package org.redhare.core.attention;
 
 import org.redhare.core.NativeMemory;
-import org.redhare.core.ops.VectorMath;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 import org.redhare.core.Parallel;
 import org.redhare.core.ops.Ops;
@@ -30,14 +29,22 @@ public final class Attention {
     private final int window;     // keys a query sees at most (itself and the window - 1 before it); 0: all before it
     private final float softcap;  // scores become softcap * tanh(score / softcap) before the softmax; 0: as they are
     private float[][] scores = new float[0][];
-    private float[][] rows = new float[0][];
     /** The widened piece's size: a few hundred keys of a head, kept in the core's L2 between widening and use. */
     private static final long WIDE_BYTES = 256 << 10;
     /**
      * Per thread: a piece of one kv group's keys or values of a 16-bit cache, widened to floats for the float kernels
      * (per thread rather than per instance, as there is an instance per layer).
      */
-    private static final ThreadLocal<MemorySegment> WIDENED = ThreadLocal.withInitial(() -> NativeMemory.allocate(WIDE_BYTES));
+    private static final ThreadLocal<MemorySegment[]> WIDENED = ThreadLocal.withInitial(() -> new MemorySegment[] {NativeMemory.allocate(WIDE_BYTES)});
+
+    /** This thread's buffer for widened keys or values, at least {@code bytes} long (a single block of keys may be more). */
+    private static MemorySegment widened(long bytes) {
+        MemorySegment[] held = WIDENED.get();
+        if (held[0].byteSize() < bytes) {
+            held[0] = NativeMemory.allocate(bytes);
+        }
+        return held[0];
+    }
 
     public Attention(int heads, int kvHeads, int headDim, int vHeadDim, float scale) {
         this(heads, kvHeads, headDim, vHeadDim, scale, 0, 0f);
@@ -76,19 +83,15 @@ public final class Attention {
             maxCtx = Math.max(maxCtx, positions[t] + 1);
         }
         int group = heads / kvHeads;
-        int need = group * maxCtx;
+        int need = group * (maxCtx + F.length()); // a head's scores, then room for a last vector of keys past the context
         if (scores.length < pool.threads() || scores[0].length < need) {
             float[][] s = new float[pool.threads()][];
-            float[][] r = new float[pool.threads()][];
             for (int i = 0; i < s.length; i++) {
                 s[i] = new float[Math.max(need, 64) * 5 / 4];
-                r[i] = new float[Math.max(Math.max(headDim, vHeadDim), 16 * F.length() + 16)]; // 16 vectors and their 16 sums
             }
             scores = s;
-            rows = r;
         }
         final float[][] sc = scores;
-        final float[][] rw = rows;
         // A sliding window starts each query's keys at the block holding its first visible key: the kernels below see a
         // shorter context (the block table from that block on) whose first few keys, before the window, get no weight.
         final int[][] tb;
@@ -111,38 +114,40 @@ public final class Attention {
             for (int task = start; task < end; task++) {
                 int t = task / kvHeads;
                 attendGroup(cache, layer, q, t, task % kvHeads, tb[t], positions[t] + 1 - (skipped == null ? 0 : skipped[t]), out,
-                        sc[worker], rw[worker]);
+                        sc[worker]);
             }
         });
     }
 
     /** Query {@code t}'s heads of kv group {@code g} against the {@code ctx} keys of {@code table} (the last one its own). */
     private void attendGroup(PagedKvCache cache, int layer, float[] q, int t, int g, int[] table, int ctx,
-                             float[] out, float[] buf, float[] row) {
+                             float[] out, float[] buf) {
         int group = heads / kvHeads;
         int qWidth = heads * headDim;
         int oWidth = heads * vHeadDim;
         int qBase = t * qWidth + g * group * headDim;
         int oBase = t * oWidth + g * group * vHeadDim;
         boolean wide = cache.dtype() == KvDtype.F32;
-        // A 16-bit cache: this group's keys (then values) widened a piece at a time, each piece then through the float
-        // kernels; one widening serves every head of the group. Scores are independent per key and values accumulate in
-        // key order, so the pieces give the bits of one pass over a float cache holding the same values.
-        MemorySegment widened = wide ? null : WIDENED.get();
-        int piece = wide ? ctx : (int) (WIDE_BYTES / 4 / Math.max(headDim, vHeadDim));
-        for (int j0 = 0; j0 < ctx; j0 += piece) {
-            int n = Math.min(piece, ctx - j0);
-            if (wide) {
-                scoresF32(cache.keySegment(layer), (long) cache.kWidth() * 4, cache.blockSize(), g * headDim * 4L, table, n, q, qBase, group, buf,
-                        ctx, j0, row);
-            } else {
-                cache.widen(true, layer, table, j0, n, g * headDim, headDim, widened);
-                scoresF32(widened, headDim * 4L, Integer.MAX_VALUE, 0, CONTIGUOUS, n, q, qBase, group, buf, ctx, j0, row);
+        int bs = cache.blockSize();
+        int stride = ctx + F.length(); // head hh's scores at buf[hh * stride ...]
+        // Keys are stored transposed per block (PagedKvCache): the scores of a block come out a vector of keys at a time.
+        if (wide) {
+            scores(cache.keySegment(layer), table, 0, (long) bs * cache.kWidth() * 4, (long) g * headDim * bs * 4, bs, 0, ctx, q, qBase, group,
+                    buf, stride);
+        } else {
+            // A 16-bit cache: this group's keys of a few blocks widened at a time into the same layout, then scored as a
+            // float cache's; one widening serves every head of the group.
+            MemorySegment widened = widened(headDim * bs * 4L);
+            int blocks = (int) Math.max(1, WIDE_BYTES / (headDim * bs * 4L));
+            for (int b0 = 0; b0 * bs < ctx; b0 += blocks) {
+                int nb = Math.min(blocks, (ctx - b0 * bs + bs - 1) / bs);
+                cache.widenKeyBlocks(layer, table, b0, nb, g * headDim, headDim, widened);
+                scores(widened, null, b0, (long) headDim * bs * 4, 0, bs, b0 * bs, Math.min(ctx, (b0 + nb) * bs), q, qBase, group, buf, stride);
             }
         }
         int before = window > 0 ? Math.max(0, ctx - window) : 0; // keys of the table's first block before the window
         for (int hh = 0; hh < group; hh++) {
-            int o = hh * ctx;
+            int o = hh * stride;
             if (softcap > 0) {
                 for (int j = before; j < ctx; j++) {
                     buf[o + j] = softcap * (float) Math.tanh(buf[o + j] / softcap);
@@ -152,14 +157,16 @@ public final class Attention {
             Ops.softmax(buf, o + before, ctx - before);
         }
         Arrays.fill(out, oBase, oBase + group * vHeadDim, 0f);
-        for (int j0 = 0; j0 < ctx; j0 += piece) {
-            int n = Math.min(piece, ctx - j0);
-            if (wide) {
-                valuesF32(cache.valueSegment(layer), (long) cache.vWidth() * 4, cache.blockSize(), g * vHeadDim, table, n, out, oBase, group, buf,
-                        ctx, j0);
-            } else {
+        if (wide) {
+            valuesF32(cache.valueSegment(layer), (long) cache.vWidth() * 4, bs, g * vHeadDim, table, ctx, out, oBase, group, buf, stride, 0);
+        } else {
+            // Values accumulate in key order, so pieces of them widened in turn give the bits of one pass over a float cache.
+            MemorySegment widened = widened(vHeadDim * 4L);
+            int piece = (int) Math.max(1, WIDE_BYTES / 4 / vHeadDim);
+            for (int j0 = 0; j0 < ctx; j0 += piece) {
+                int n = Math.min(piece, ctx - j0);
                 cache.widen(false, layer, table, j0, n, g * vHeadDim, vHeadDim, widened);
-                valuesF32(widened, vHeadDim * 4L, Integer.MAX_VALUE, 0, CONTIGUOUS, n, out, oBase, group, buf, ctx, j0);
+                valuesF32(widened, vHeadDim * 4L, Integer.MAX_VALUE, 0, CONTIGUOUS, n, out, oBase, group, buf, stride, j0);
             }
         }
     }
@@ -171,123 +178,119 @@ public final class Attention {
     private static final int[] CONTIGUOUS = {0};
 
     /**
-     * Scores of every query head of group g against each cached key. Four keys and four heads at a time
-     * form a 4x4 register tile: each key vector and each query vector loaded serves four FMAs (a key at a
-     * time per head needed two loads per FMA). Every score is still one FMA chain over the head dimension
-     * in order, then {@link VectorMath}'s lane sum (through sum16, the same bits), then the tail dims in
-     * order, then the scale: the same bits whatever the tile, the context length or the batch. Head h's score of key
-     * j (of the {@code ctx} in {@code table}) lands at {@code buf[h * stride + j0 + j]}.
+     * Scores of every query head of group g against keys {@code from .. to} (from a block's first key), into
+     * {@code buf[h * stride + j]} for key j. Keys are transposed per block: the block of key j starts at byte
+     * {@code table[j / bs] * blockBytes + add} (block {@code j / bs - first} if {@code table} is null: a widened piece), and
+     * dim d of its keys is the run of {@code bs} floats at {@code d * bs * 4} from there. So a vector of L consecutive keys'
+     * dim d is one load, and each score is one FMA chain over the head dimension in order, in its own lane, then the scale:
+     * the same bits whatever the tile, the lane count, the context length or the batch (a key's lane never mixes with
+     * another's). A last vector of keys may run past {@code to} (inside its block): those lanes are stored at
+     * {@code j < stride} and never read.
      */
-    private void scoresF32(MemorySegment keys, long rowBytes, int bs, long kvOff, int[] table, int ctx, float[] q, int qBase, int group, float[] buf,
-                           int stride, int j0, float[] tmp) {
-        int L = F.length();
-        int vec = headDim / L * L;
-        // Heads in tiles of four; a last tile of two or three repeats its last head (at most half its FMAs wasted,
-        // still fewer loads per useful FMA), a single last head (or a group of one) goes key by key on its own.
-        int tiled = group % 4 >= 2 ? group : group / 4 * 4;
-        for (int hh = tiled; hh < group; hh++) {
-            scoresOneHead(keys, table, bs, rowBytes, kvOff, ctx, q, qBase + hh * headDim, vec, buf, hh * stride + j0, tmp);
+    private void scores(MemorySegment keys, int[] table, int first, long blockBytes, long add, int bs, int from, int to, float[] q, int qBase,
+                        int group, float[] buf, int stride) {
+        keys = NativeMemory.typed(keys);
+        final int L = F.length();
+        long rowBytes = bs * 4L;
+        if (bs % L != 0) {
+            scoresMasked(keys, table, first, blockBytes, add, bs, from, to, q, qBase, group, buf, stride);
+            return;
         }
-        int j = 0;
-        for (; j + 4 <= ctx && tiled > 0; j += 4) {
-            long k0 = ((long) table[j / bs] * bs + j % bs) * rowBytes + kvOff;
-            long k1 = ((long) table[(j + 1) / bs] * bs + (j + 1) % bs) * rowBytes + kvOff;
-            long k2 = ((long) table[(j + 2) / bs] * bs + (j + 2) % bs) * rowBytes + kvOff;
-            long k3 = ((long) table[(j + 3) / bs] * bs + (j + 3) % bs) * rowBytes + kvOff;
+        // Heads in tiles of four against two vectors of keys (eight accumulators: each key vector loaded serves four FMAs,
+        // each query element broadcast two); a last tile of three repeats its last head; one or two heads left go on
+        // their own against four vectors of keys.
+        int tiled = group % 4 >= 3 ? group : group / 4 * 4;
+        for (int j = from; j < to; j += 2 * L) {
+            int j1 = j + L < to ? j + L : j; // an odd last vector is computed twice
+            long c0 = chunk(table, first, blockBytes, add, bs, j);
+            long c1 = chunk(table, first, blockBytes, add, bs, j1);
             for (int h0 = 0; h0 < tiled; h0 += 4) {
-                int hn = Math.min(4, tiled - h0); // a short last tile repeats its last head (computed, not stored)
-                int q0 = qBase + h0 * headDim;
-                int q1 = qBase + (h0 + Math.min(1, hn - 1)) * headDim;
-                int q2 = qBase + (h0 + Math.min(2, hn - 1)) * headDim;
-                int q3 = qBase + (h0 + Math.min(3, hn - 1)) * headDim;
-                tile4x4(keys, k0, k1, k2, k3, q, q0, q1, q2, q3, vec, tmp);
-                for (int hh = 0; hh < hn; hh++) {
-                    int qo = qBase + (h0 + hh) * headDim;
-                    buf[(h0 + hh) * stride + j0 + j] = tailDims(keys, k0, q, qo, vec, tmp[16 * L + hh]) * scale;
-                    buf[(h0 + hh) * stride + j0 + j + 1] = tailDims(keys, k1, q, qo, vec, tmp[16 * L + 4 + hh]) * scale;
-                    buf[(h0 + hh) * stride + j0 + j + 2] = tailDims(keys, k2, q, qo, vec, tmp[16 * L + 8 + hh]) * scale;
-                    buf[(h0 + hh) * stride + j0 + j + 3] = tailDims(keys, k3, q, qo, vec, tmp[16 * L + 12 + hh]) * scale;
+                int hn = Math.min(4, tiled - h0);
+                int h1 = h0 + Math.min(1, hn - 1), h2 = h0 + Math.min(2, hn - 1), h3 = h0 + Math.min(3, hn - 1);
+                tile4x2(keys, c0, c1, rowBytes, q, qBase + h0 * headDim, qBase + h1 * headDim, qBase + h2 * headDim, qBase + h3 * headDim,
+                        buf, h0 * stride, h1 * stride, h2 * stride, h3 * stride, j, j1);
+            }
+        }
+        for (int hh = tiled; hh < group; hh++) {
+            for (int j = from; j < to; j += 4 * L) {
+                int j1 = j + L < to ? j + L : j, j2 = j + 2 * L < to ? j + 2 * L : j1, j3 = j + 3 * L < to ? j + 3 * L : j2;
+                tile1x4(keys, chunk(table, first, blockBytes, add, bs, j), chunk(table, first, blockBytes, add, bs, j1),
+                        chunk(table, first, blockBytes, add, bs, j2), chunk(table, first, blockBytes, add, bs, j3), rowBytes, q,
+                        qBase + hh * headDim, buf, hh * stride, j, j1, j2, j3);
+            }
+        }
+    }
+
+    /** Byte offset of dim 0 of key j's vector (keys j .. j + L of its block), see {@link #scores}. */
+    private static long chunk(int[] table, int first, long blockBytes, long add, int bs, int j) {
+        int b = j / bs;
+        return (table == null ? b - first : table[b]) * blockBytes + add + (j % bs) * 4L;
+    }
+
+    /** Four heads' scores (queries at q0..q3, stored from b0..b3) of the keys of two vectors (at c0, c1; keys j0, j1 on). */
+    private void tile4x2(MemorySegment keys, long c0, long c1, long rowBytes, float[] q, int q0, int q1, int q2, int q3, float[] buf,
+                         int b0, int b1, int b2, int b3, int j0, int j1) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        for (int d = 0; d < headDim; d++) {
+            long r = d * rowBytes;
+            FloatVector k0 = FloatVector.fromMemorySegment(F, keys, c0 + r, ByteOrder.LITTLE_ENDIAN);
+            FloatVector k1 = FloatVector.fromMemorySegment(F, keys, c1 + r, ByteOrder.LITTLE_ENDIAN);
+            FloatVector x = FloatVector.broadcast(F, q[q0 + d]);
+            a00 = k0.fma(x, a00); a01 = k1.fma(x, a01);
+            x = FloatVector.broadcast(F, q[q1 + d]);
+            a10 = k0.fma(x, a10); a11 = k1.fma(x, a11);
+            x = FloatVector.broadcast(F, q[q2 + d]);
+            a20 = k0.fma(x, a20); a21 = k1.fma(x, a21);
+            x = FloatVector.broadcast(F, q[q3 + d]);
+            a30 = k0.fma(x, a30); a31 = k1.fma(x, a31);
+        }
+        // Key order: the second vector's keys after the first's (a repeated vector stores the same scores again).
+        a00.mul(scale).intoArray(buf, b0 + j0); a01.mul(scale).intoArray(buf, b0 + j1);
+        a10.mul(scale).intoArray(buf, b1 + j0); a11.mul(scale).intoArray(buf, b1 + j1);
+        a20.mul(scale).intoArray(buf, b2 + j0); a21.mul(scale).intoArray(buf, b2 + j1);
+        a30.mul(scale).intoArray(buf, b3 + j0); a31.mul(scale).intoArray(buf, b3 + j1);
+    }
+
+    /** One head's scores (query at qo, stored from bo) of the keys of four vectors (at c0..c3; keys j0..j3 on). */
+    private void tile1x4(MemorySegment keys, long c0, long c1, long c2, long c3, long rowBytes, float[] q, int qo, float[] buf, int bo,
+                         int j0, int j1, int j2, int j3) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int d = 0; d < headDim; d++) {
+            long r = d * rowBytes;
+            FloatVector x = FloatVector.broadcast(F, q[qo + d]);
+            a0 = FloatVector.fromMemorySegment(F, keys, c0 + r, ByteOrder.LITTLE_ENDIAN).fma(x, a0);
+            a1 = FloatVector.fromMemorySegment(F, keys, c1 + r, ByteOrder.LITTLE_ENDIAN).fma(x, a1);
+            a2 = FloatVector.fromMemorySegment(F, keys, c2 + r, ByteOrder.LITTLE_ENDIAN).fma(x, a2);
+            a3 = FloatVector.fromMemorySegment(F, keys, c3 + r, ByteOrder.LITTLE_ENDIAN).fma(x, a3);
+        }
+        a0.mul(scale).intoArray(buf, bo + j0);
+        a1.mul(scale).intoArray(buf, bo + j1);
+        a2.mul(scale).intoArray(buf, bo + j2);
+        a3.mul(scale).intoArray(buf, bo + j3);
+    }
+
+    /**
+     * {@link #scores} where a block is not a whole number of vectors (a block size the lane count does not divide): a
+     * block's keys a vector at a time, the last lanes masked, one head at a time. The same FMA chains in the same order.
+     */
+    private void scoresMasked(MemorySegment keys, int[] table, int first, long blockBytes, long add, int bs, int from, int to, float[] q,
+                              int qBase, int group, float[] buf, int stride) {
+        final int L = F.length();
+        long rowBytes = bs * 4L;
+        for (int b0 = from; b0 < to; b0 += bs) {
+            for (int i = 0; i < bs && b0 + i < to; i += L) {
+                VectorMask<Float> m = F.indexInRange(i, Math.min(bs, to - b0));
+                long c = chunk(table, first, blockBytes, add, bs, b0 + i);
+                for (int hh = 0; hh < group; hh++) {
+                    int qo = qBase + hh * headDim;
+                    FloatVector a = FloatVector.zero(F);
+                    for (int d = 0; d < headDim; d++) {
+                        a = FloatVector.fromMemorySegment(F, keys, c + d * rowBytes, ByteOrder.LITTLE_ENDIAN, m).fma(FloatVector.broadcast(F, q[qo + d]), a);
+                    }
+                    a.mul(scale).intoArray(buf, hh * stride + b0 + i, m);
                 }
             }
         }
-        for (; j < ctx && tiled > 0; j++) {
-            long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + kvOff;
-            for (int hh = 0; hh < tiled; hh++) {
-                int qo = qBase + hh * headDim;
-                dot(keys, base, q, qo, vec, tmp, 0);
-                buf[hh * stride + j0 + j] = tailDims(keys, base, q, qo, vec, VectorMath.sum(tmp, 0)) * scale;
-            }
-        }
-    }
-
-    /** One head's scores against every key, sixteen keys at a time (their lane sums through one sum16), into {@code buf[bo ...]}. */
-    private void scoresOneHead(MemorySegment keys, int[] table, int bs, long rowBytes, long kvOff, int ctx, float[] q, int qo, int vec,
-                               float[] buf, int bo, float[] tmp) {
-        final int L = F.length();
-        int j = 0;
-        for (; j + 16 <= ctx; j += 16) {
-            for (int kk = 0; kk < 16; kk++) {
-                long base = ((long) table[(j + kk) / bs] * bs + (j + kk) % bs) * rowBytes + kvOff;
-                dot(keys, base, q, qo, vec, tmp, kk * L);
-            }
-            VectorMath.sum16(tmp, 0, tmp, 16 * L);
-            for (int kk = 0; kk < 16; kk++) {
-                long base = ((long) table[(j + kk) / bs] * bs + (j + kk) % bs) * rowBytes + kvOff;
-                buf[bo + j + kk] = tailDims(keys, base, q, qo, vec, tmp[16 * L + kk]) * scale;
-            }
-        }
-        for (; j < ctx; j++) {
-            long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + kvOff;
-            dot(keys, base, q, qo, vec, tmp, 0);
-            buf[bo + j] = tailDims(keys, base, q, qo, vec, VectorMath.sum(tmp, 0)) * scale;
-        }
-    }
-
-    /**
-     * Lane-wise FMA chain of the key at byte offset {@code base} and the query at {@code q[qo ...]} over the vector part,
-     * stored at {@code out[off ...]}. Stored rather than returned: C2 does not inline this into its callers (too large
-     * for their cold tail loops), and a vector returned from a call is boxed, which also left its FMAs on the Vector
-     * API's Java fallback (JFR allocation samples of a 16-user decode: 100-400 MB a second from here).
-     */
-    private static void dot(MemorySegment keys, long base, float[] q, int qo, int vec, float[] out, int off) {
-        keys = NativeMemory.typed(keys);
-        FloatVector acc = FloatVector.zero(F);
-        for (int i = 0; i < vec; i += F.length()) {
-            acc = FloatVector.fromMemorySegment(F, keys, base + i * 4L, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.fromArray(F, q, qo + i), acc);
-        }
-        acc.intoArray(out, off);
-    }
-
-    /**
-     * Keys at byte offsets k0..k3 against queries at q0..q3, over the vector part of the head dimension: the
-     * lane sums land at {@code tmp[16L + 4 * key + head]}.
-     */
-    private void tile4x4(MemorySegment keys, long k0, long k1, long k2, long k3, float[] q, int q0, int q1, int q2, int q3, int vec, float[] tmp) {
-        keys = NativeMemory.typed(keys);
-        final int L = F.length();
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-        for (int i = 0; i < vec; i += L) {
-            FloatVector x0 = FloatVector.fromArray(F, q, q0 + i);
-            FloatVector x1 = FloatVector.fromArray(F, q, q1 + i);
-            FloatVector x2 = FloatVector.fromArray(F, q, q2 + i);
-            FloatVector x3 = FloatVector.fromArray(F, q, q3 + i);
-            FloatVector k = FloatVector.fromMemorySegment(F, keys, k0 + i * 4L, ByteOrder.LITTLE_ENDIAN);
-            a00 = k.fma(x0, a00); a01 = k.fma(x1, a01); a02 = k.fma(x2, a02); a03 = k.fma(x3, a03);
-            k = FloatVector.fromMemorySegment(F, keys, k1 + i * 4L, ByteOrder.LITTLE_ENDIAN);
-            a10 = k.fma(x0, a10); a11 = k.fma(x1, a11); a12 = k.fma(x2, a12); a13 = k.fma(x3, a13);
-            k = FloatVector.fromMemorySegment(F, keys, k2 + i * 4L, ByteOrder.LITTLE_ENDIAN);
-            a20 = k.fma(x0, a20); a21 = k.fma(x1, a21); a22 = k.fma(x2, a22); a23 = k.fma(x3, a23);
-            k = FloatVector.fromMemorySegment(F, keys, k3 + i * 4L, ByteOrder.LITTLE_ENDIAN);
-            a30 = k.fma(x0, a30); a31 = k.fma(x1, a31); a32 = k.fma(x2, a32); a33 = k.fma(x3, a33);
-        }
-        a00.intoArray(tmp, 0); a01.intoArray(tmp, L); a02.intoArray(tmp, 2 * L); a03.intoArray(tmp, 3 * L);
-        a10.intoArray(tmp, 4 * L); a11.intoArray(tmp, 5 * L); a12.intoArray(tmp, 6 * L); a13.intoArray(tmp, 7 * L);
-        a20.intoArray(tmp, 8 * L); a21.intoArray(tmp, 9 * L); a22.intoArray(tmp, 10 * L); a23.intoArray(tmp, 11 * L);
-        a30.intoArray(tmp, 12 * L); a31.intoArray(tmp, 13 * L); a32.intoArray(tmp, 14 * L); a33.intoArray(tmp, 15 * L);
-        VectorMath.sum16(tmp, 0, tmp, 16 * L);
     }
 
     /** Four output vectors of one head ({@code out[o ...]}) plus {@code p[j] * v_j} over every key j, in key order. */
@@ -344,14 +347,6 @@ public final class Attention {
         a10.intoArray(out, o1); a11.intoArray(out, o1 + L); a12.intoArray(out, o1 + 2 * L); a13.intoArray(out, o1 + 3 * L);
         a20.intoArray(out, o2); a21.intoArray(out, o2 + L); a22.intoArray(out, o2 + 2 * L); a23.intoArray(out, o2 + 3 * L);
         a30.intoArray(out, o3); a31.intoArray(out, o3 + L); a32.intoArray(out, o3 + 2 * L); a33.intoArray(out, o3 + 3 * L);
-    }
-
-    /** {@code s} plus the key's dims past the vector part times the query's, in order. */
-    private float tailDims(MemorySegment keys, long base, float[] q, int qo, int vec, float s) {
-        for (int i = vec; i < headDim; i++) {
-            s += keys.get(FLOAT, base + i * 4L) * q[qo + i];
-        }
-        return s;
     }
 
     /**

@@ -20,6 +20,12 @@ import org.redhare.core.ops.Ops;
  * blocks (its block table); token {@code j} of a sequence lives in block {@code table[j / blockSize]},
  * slot {@code j % blockSize}. Which blocks a sequence gets is the engine's business; this class only
  * stores and reads rows. Memory is native (outside the Java heap) and freed by {@link #close()}.
+ *
+ * <p>Values are rows, one per token. Keys are rows too in a keys-only cache (MLA's latent cache, read a row at a time),
+ * but a cache with values stores each block's keys transposed: column {@code c} of the block's {@code blockSize} keys is
+ * one run of {@code blockSize} entries ({@code [block][kWidth][blockSize]}), so a vector holds one dimension of several
+ * keys and {@link Attention} computes as many scores at once, each a plain FMA chain over the head dimension, with no
+ * lane sums.
  */
 public final class PagedKvCache implements AutoCloseable {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -32,6 +38,7 @@ public final class PagedKvCache implements AutoCloseable {
     private final int kWidth; // floats per token for keys (all kv heads)
     private final int vWidth; // floats per token for values (0: keys only, as MLA's latent cache)
     private final KvDtype dtype;
+    private final boolean transposedKeys; // [block][kWidth][blockSize] rather than [slot][kWidth]
     private final Arena arena;
     private final MemorySegment[] keys;   // per layer [numBlocks * blockSize, kWidth]
     private final MemorySegment[] values; // per layer [numBlocks * blockSize, vWidth]
@@ -47,6 +54,7 @@ public final class PagedKvCache implements AutoCloseable {
         this.kWidth = kWidth;
         this.vWidth = vWidth;
         this.dtype = dtype;
+        this.transposedKeys = vWidth > 0;
         this.arena = Arena.ofShared();
         this.keys = new MemorySegment[layers];
         this.values = new MemorySegment[layers];
@@ -73,7 +81,12 @@ public final class PagedKvCache implements AutoCloseable {
         return (long) numBlocks * blockSize * bytesPerToken(layers, kWidth, vWidth, dtype) / layers * layers;
     }
 
-    /** Native memory of one layer's keys {@code [numBlocks * blockSize, kWidth]} (for fused kernels). */
+    /** Whether each block's keys are stored transposed, {@code [kWidth][blockSize]} (a cache with values). */
+    public boolean transposedKeys() {
+        return transposedKeys;
+    }
+
+    /** Native memory of one layer's keys: {@code [numBlocks, kWidth, blockSize]} if {@link #transposedKeys}, else {@code [numBlocks * blockSize, kWidth]}. */
     MemorySegment keySegment(int layer) {
         return keys[layer];
     }
@@ -87,9 +100,26 @@ public final class PagedKvCache implements AutoCloseable {
         return table[pos / blockSize] * blockSize + pos % blockSize;
     }
 
+    /** Entry index of key column {@code col} of storage row {@code slot}. */
+    private long keyIndex(int slot, int col) {
+        return transposedKeys ? ((long) (slot / blockSize) * kWidth + col) * blockSize + slot % blockSize : (long) slot * kWidth + col;
+    }
+
     /** Stores one token's keys (and values) at storage row {@code slot}. */
     public void write(int layer, int slot, float[] k, int kOff, float[] v, int vOff) {
-        writeRow(keys[layer], slot, kWidth, k, kOff);
+        if (transposedKeys) {
+            MemorySegment seg = keys[layer];
+            for (int c = 0; c < kWidth; c++) {
+                long at = keyIndex(slot, c);
+                switch (dtype) {
+                    case F32 -> seg.set(FLOAT, at * 4, k[kOff + c]);
+                    case BF16 -> seg.set(SHORT, at * 2, Numbers.floatToBf16(k[kOff + c]));
+                    case F16 -> seg.set(SHORT, at * 2, Float.floatToFloat16(k[kOff + c]));
+                }
+            }
+        } else {
+            writeRow(keys[layer], slot, kWidth, k, kOff);
+        }
         if (vWidth > 0) {
             writeRow(values[layer], slot, vWidth, v, vOff);
         }
@@ -114,7 +144,15 @@ public final class PagedKvCache implements AutoCloseable {
 
     /** Reads {@code len} key floats of storage row {@code slot} starting at column {@code col}. */
     public void readKey(int layer, int slot, int col, int len, float[] dst, int dstOff) {
-        readRow(keys[layer], (long) slot * kWidth + col, len, dst, dstOff);
+        if (transposedKeys) {
+            MemorySegment seg = keys[layer];
+            for (int i = 0; i < len; i++) {
+                long at = keyIndex(slot, col + i);
+                dst[dstOff + i] = dtype == KvDtype.F32 ? seg.get(FLOAT, at * 4) : widened(seg.get(SHORT, at * 2));
+            }
+            return;
+        }
+        readRow(keys[layer], keyIndex(slot, col), len, dst, dstOff);
     }
 
     public void readValue(int layer, int slot, int col, int len, float[] dst, int dstOff) {
@@ -151,6 +189,9 @@ public final class PagedKvCache implements AutoCloseable {
      * infinities and NaNs given the float's top exponent instead, then the sign.
      */
     void widen(boolean keys, int layer, int[] table, int from, int n, int col, int len, MemorySegment dst) {
+        if (keys && transposedKeys) {
+            throw new IllegalStateException("this cache's keys are stored transposed per block: widenKeyBlocks reads them");
+        }
         MemorySegment seg = NativeMemory.typed(keys ? this.keys[layer] : values[layer]);
         dst = NativeMemory.typed(dst);
         int width = keys ? kWidth : vWidth;
@@ -163,6 +204,33 @@ public final class PagedKvCache implements AutoCloseable {
                 widened(seg, src + 2L * i).intoMemorySegment(dst, to + 4L * i, ByteOrder.LITTLE_ENDIAN);
             }
             for (int i = vec; i < len; i++) {
+                dst.set(FLOAT, to + 4L * i, widened(seg.get(SHORT, src + 2L * i)));
+            }
+        }
+    }
+
+    /**
+     * Key columns {@code col .. col + len} of blocks {@code table[first] .. table[first + n - 1]} of a cache with
+     * {@link #transposedKeys}, widened to floats into {@code dst} (native, little-endian) in the cache's own layout: block
+     * {@code first + b} at float {@code b * len * blockSize}, column {@code col + c} of its keys a run of {@code blockSize}
+     * floats at {@code c * blockSize} from there. Each block's columns are one run of entries, widened as in {@link #widen}.
+     */
+    void widenKeyBlocks(int layer, int[] table, int first, int n, int col, int len, MemorySegment dst) {
+        if (!transposedKeys) {
+            throw new IllegalStateException("this cache's keys are rows: widen reads them");
+        }
+        MemorySegment seg = NativeMemory.typed(keys[layer]);
+        dst = NativeMemory.typed(dst);
+        int run = len * blockSize;
+        int L = F.length();
+        int vec = run / L * L;
+        for (int b = 0; b < n; b++) {
+            long src = ((long) table[first + b] * kWidth + col) * blockSize * 2;
+            long to = (long) b * run * 4;
+            for (int i = 0; i < vec; i += L) {
+                widened(seg, src + 2L * i).intoMemorySegment(dst, to + 4L * i, ByteOrder.LITTLE_ENDIAN);
+            }
+            for (int i = vec; i < run; i++) {
                 dst.set(FLOAT, to + 4L * i, widened(seg.get(SHORT, src + 2L * i)));
             }
         }
@@ -186,7 +254,7 @@ public final class PagedKvCache implements AutoCloseable {
 
     /** Dot product of {@code q[qOff..+len)} with the key columns {@code [col, col+len)} of row {@code slot}. */
     public float dotKey(int layer, int slot, int col, float[] q, int qOff, int len, float[] tmp) {
-        if (dtype == KvDtype.F32) {
+        if (dtype == KvDtype.F32 && !transposedKeys) {
             MemorySegment seg = NativeMemory.typed(keys[layer]);
             long base = ((long) slot * kWidth + col) * 4;
             int L = F.length();
@@ -208,6 +276,11 @@ public final class PagedKvCache implements AutoCloseable {
 
     /** {@code out[outOff + i] += p * key[slot, col + i]} (latent caches that keep keys and values in one row). */
     public void accumulateKey(int layer, int slot, int col, float p, float[] out, int outOff, int len, float[] tmp) {
+        if (transposedKeys) {
+            readKey(layer, slot, col, len, tmp, 0);
+            Ops.axpy(p, tmp, 0, out, outOff, len);
+            return;
+        }
         accumulate(keys[layer], kWidth, slot, col, p, out, outOff, len, tmp);
     }
 
@@ -229,18 +302,6 @@ public final class PagedKvCache implements AutoCloseable {
         }
         readRow(seg, (long) slot * width + col, len, tmp, 0);
         Ops.axpy(p, tmp, 0, out, outOff, len); // the F32 path's operations, in its order
-    }
-
-    /** Copies all layers' rows of one storage slot to another (used when a shared block is copied on write). */
-    public void copySlot(int from, int to) {
-        for (int l = 0; l < layers; l++) {
-            long kb = (long) kWidth * dtype.bytes();
-            MemorySegment.copy(keys[l], from * kb, keys[l], to * kb, kb);
-            if (vWidth > 0) {
-                long vb = (long) vWidth * dtype.bytes();
-                MemorySegment.copy(values[l], from * vb, values[l], to * vb, vb);
-            }
-        }
     }
 
     @Override

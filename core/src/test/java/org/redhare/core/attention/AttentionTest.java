@@ -16,8 +16,14 @@ class AttentionTest {
     @ParameterizedTest(name = "{0}: heads {1}/{2}, dim {3}/{4}, ctx {5}, window {6}, softcap {7}")
     @CsvSource({"F32, 4, 2, 16, 16, 37, 0, 0", "F32, 6, 2, 20, 12, 9, 0, 0", "F32, 3, 3, 64, 64, 70, 0, 0", "F32, 14, 2, 64, 64, 45, 0, 0", "F32, 8, 2, 128, 128, 23, 0, 0", "F32, 10, 2, 72, 80, 19, 0, 0", "F32, 4, 4, 64, 64, 41, 0, 0", "F32, 12, 2, 64, 64, 33, 0, 0", "F32, 9, 1, 64, 64, 18, 0, 0", "BF16, 4, 2, 16, 16, 37, 0, 0", "F16, 6, 3, 24, 24, 21, 0, 0", "F32, 4, 2, 16, 16, 37, 5, 0", "F32, 14, 2, 64, 64, 45, 16, 0", "F32, 8, 2, 128, 128, 23, 8, 0", "F32, 6, 2, 20, 12, 29, 11, 2.5", "F32, 4, 4, 64, 64, 41, 0, 1.5", "BF16, 4, 2, 16, 16, 37, 9, 0", "F16, 6, 3, 24, 24, 21, 3, 3"})
     void matchesReference(KvDtype dtype, int heads, int kvHeads, int headDim, int vDim, int ctx, int window, float softcap) {
+        // Blocks of 8 keys (half a 512-bit vector: masked loads there), 16 and 24 (a vector and a half on AVX-512, three on AVX2).
+        for (int bs : new int[] {8, 16, 24}) {
+            matchesReference(dtype, heads, kvHeads, headDim, vDim, ctx, window, softcap, bs);
+        }
+    }
+
+    private void matchesReference(KvDtype dtype, int heads, int kvHeads, int headDim, int vDim, int ctx, int window, float softcap, int bs) {
         Random rnd = new Random(ctx * 31L + heads);
-        int bs = 8;
         int blocks = (ctx + bs - 1) / bs;
         int[] table = new int[blocks];
         for (int i = 0; i < blocks; i++) table[i] = blocks * 2 - 1 - 2 * i; // scattered, reversed
@@ -55,7 +61,7 @@ class AttentionTest {
                     for (int d = 0; d < vDim; d++) {
                         double ref = 0;
                         for (int j = 0; j < s.length; j++) ref += s[j] / sum * v[j][g * vDim + d];
-                        assertThat((double) out[t * heads * vDim + h * vDim + d]).isCloseTo(ref, within(1e-4));
+                        assertThat((double) out[t * heads * vDim + h * vDim + d]).as("block size %d", bs).isCloseTo(ref, within(1e-4));
                     }
                 }
             }

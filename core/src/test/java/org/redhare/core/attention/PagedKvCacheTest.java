@@ -10,8 +10,9 @@ import org.redhare.core.NativeMemory;
 import org.redhare.core.Numbers;
 
 /**
- * Widening a 16-bit cache for the float kernels: every one of the 65536 codes, each through the vector part (the codes
- * shifted by 5 columns in the second case puts those of the first case's tail into vectors) and the tail.
+ * Widening a 16-bit cache for the float kernels: every one of the 65536 codes, as values (rows) and as keys (transposed
+ * per block), each through the vector part (the codes shifted by 5 columns in the second case puts those of the first
+ * case's tail into vectors) and the tail.
  */
 class PagedKvCacheTest {
     @ParameterizedTest(name = "{0}, codes shifted by {1}")
@@ -29,31 +30,44 @@ class PagedKvCacheTest {
                 for (int i = 0; i < width; i++) row[i] = decode(dtype, (short) (r * width + i - shift));
                 cache.write(0, cache.slotOf(table, r), row, 0, row, 0);
             }
-            MemorySegment dst = NativeMemory.allocate(4L * 100 * width);
+            MemorySegment dst = NativeMemory.allocate(4L * 104 * width);
             for (int from = 0; from < rows; from += 100) {
                 int n = Math.min(100, rows - from);
-                for (boolean keys : new boolean[] {true, false}) {
-                    cache.widen(keys, 0, table, from, n, 0, width, dst);
-                    for (int j = 0; j < n; j++) {
-                        for (int i = 0; i < width; i++) {
-                            short code = (short) ((from + j) * width + i - shift);
-                            float got = dst.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4L * (j * width + i));
-                            float want = decode(dtype, code);
-                            if (Float.isNaN(want)) {
-                                assertThat(got).as("code %04x", code).isNaN();
-                            } else {
-                                assertThat(Float.floatToRawIntBits(got)).as("code %04x", code).isEqualTo(Float.floatToRawIntBits(want));
-                            }
+                cache.widen(false, 0, table, from, n, 0, width, dst); // values: rows
+                for (int j = 0; j < n; j++) {
+                    for (int i = 0; i < width; i++) {
+                        assertWidened(dtype, dst.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4L * (j * width + i)), (short) ((from + j) * width + i - shift));
+                    }
+                }
+            }
+            // Keys: stored transposed per block, widened a run of blocks at a time in that layout (13 blocks of 8 keys).
+            for (int first = 0; first < blocks; first += 13) {
+                int n = Math.min(13, blocks - first);
+                cache.widenKeyBlocks(0, table, first, n, 0, width, dst);
+                for (int b = 0; b < n; b++) {
+                    for (int i = 0; i < width; i++) {
+                        for (int k = 0; k < bs && (first + b) * bs + k < rows; k++) {
+                            assertWidened(dtype, dst.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4L * ((b * width + i) * bs + k)),
+                                    (short) (((first + b) * bs + k) * width + i - shift));
                         }
                     }
                 }
             }
-            // A column window of the rows: columns 5..5+16 of positions 3..10.
-            cache.widen(true, 0, table, 3, 7, 5, 16, dst);
-            for (int j = 0; j < 7; j++) {
+            // A column window of the keys: columns 5..5+16 of blocks 3..5 (positions 24..48).
+            cache.widenKeyBlocks(0, table, 3, 3, 5, 16, dst);
+            for (int b = 0; b < 3; b++) {
                 for (int i = 0; i < 16; i++) {
-                    assertThat(dst.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4L * (j * 16 + i))).isEqualTo(decode(dtype, (short) ((3 + j) * width + 5 + i - shift)));
+                    for (int k = 0; k < bs; k++) {
+                        assertThat(dst.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4L * ((b * 16 + i) * bs + k)))
+                                .isEqualTo(decode(dtype, (short) (((3 + b) * bs + k) * width + 5 + i - shift)));
+                    }
                 }
+            }
+            // Keys read back a row at a time (as a keys-only cache's are) cross the transposed layout.
+            float[] back = new float[width - 1];
+            cache.readKey(0, cache.slotOf(table, 27), 1, width - 1, back, 0);
+            for (int i = 0; i < width - 1; i++) {
+                assertWidened(dtype, back[i], (short) (27 * width + 1 + i - shift));
             }
         }
     }
@@ -88,6 +102,15 @@ class PagedKvCacheTest {
                 wide.accumulateKey(0, slot, 0, 0.37f, ob, 2, width, tmp);
                 assertThat(oa).containsExactly(ob).isNotEqualTo(q);
             }
+        }
+    }
+
+    private static void assertWidened(KvDtype dtype, float got, short code) {
+        float want = decode(dtype, code);
+        if (Float.isNaN(want)) {
+            assertThat(got).as("code %04x", code).isNaN();
+        } else {
+            assertThat(Float.floatToRawIntBits(got)).as("code %04x", code).isEqualTo(Float.floatToRawIntBits(want));
         }
     }
 
