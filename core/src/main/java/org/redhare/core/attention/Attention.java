@@ -293,20 +293,23 @@ public final class Attention {
         }
     }
 
-    /** Four output vectors of one head ({@code out[o ...]}) plus {@code p[j] * v_j} over every key j, in key order. */
-    private static void valuesOneHead4(MemorySegment values, int[] table, int bs, long rowBytes, long colBytes, int ctx, float[] buf,
-                                       int pb, float[] out, int o) {
-        values = NativeMemory.typed(values);
+    /** Four output vectors of one head ({@code out[o ...]}) plus {@code p[j] * v_j} over keys {@code from .. to}, in key order. */
+    private static void valuesOneHead4(MemorySegment values, int[] table, int bs, long rowBytes, long colBytes, int from, int to,
+                                       float[] buf, int pb, float[] out, int o) {
         final int L = F.length();
         FloatVector a0 = FloatVector.fromArray(F, out, o), a1 = FloatVector.fromArray(F, out, o + L);
         FloatVector a2 = FloatVector.fromArray(F, out, o + 2 * L), a3 = FloatVector.fromArray(F, out, o + 3 * L);
-        for (int j = 0; j < ctx; j++) {
-            long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + colBytes;
-            FloatVector p = FloatVector.broadcast(F, buf[pb + j]);
-            a0 = FloatVector.fromMemorySegment(F, values, base, ByteOrder.LITTLE_ENDIAN).fma(p, a0);
-            a1 = FloatVector.fromMemorySegment(F, values, base + 4L * L, ByteOrder.LITTLE_ENDIAN).fma(p, a1);
-            a2 = FloatVector.fromMemorySegment(F, values, base + 8L * L, ByteOrder.LITTLE_ENDIAN).fma(p, a2);
-            a3 = FloatVector.fromMemorySegment(F, values, base + 12L * L, ByteOrder.LITTLE_ENDIAN).fma(p, a3);
+        for (int j0 = from; j0 < to; ) { // a block's run of rows at a time
+            int n = Math.min(bs - j0 % bs, to - j0);
+            long row = ((long) table[j0 / bs] * bs + j0 % bs) * rowBytes + colBytes;
+            for (int s = 0; s < n; s++, row += rowBytes) {
+                FloatVector p = FloatVector.broadcast(F, buf[pb + j0 + s]);
+                a0 = FloatVector.fromMemorySegment(F, values, row, ByteOrder.LITTLE_ENDIAN).fma(p, a0);
+                a1 = FloatVector.fromMemorySegment(F, values, row + 4L * L, ByteOrder.LITTLE_ENDIAN).fma(p, a1);
+                a2 = FloatVector.fromMemorySegment(F, values, row + 8L * L, ByteOrder.LITTLE_ENDIAN).fma(p, a2);
+                a3 = FloatVector.fromMemorySegment(F, values, row + 12L * L, ByteOrder.LITTLE_ENDIAN).fma(p, a3);
+            }
+            j0 += n;
         }
         a0.intoArray(out, o);
         a1.intoArray(out, o + L);
@@ -314,10 +317,9 @@ public final class Attention {
         a3.intoArray(out, o + 3 * L);
     }
 
-    /** Four output vectors of four heads ({@code out[o_h ...]}) plus {@code p_h[j] * v_j} over every key j, in key order. */
-    private static void values4x4(MemorySegment values, int[] table, int bs, long rowBytes, long colBytes, int ctx, float[] buf,
+    /** Four output vectors of four heads ({@code out[o_h ...]}) plus {@code p_h[j] * v_j} over keys {@code from .. to}, in key order. */
+    private static void values4x4(MemorySegment values, int[] table, int bs, long rowBytes, long colBytes, int from, int to, float[] buf,
                                   int p0, int p1, int p2, int p3, float[] out, int o0, int o1, int o2, int o3) {
-        values = NativeMemory.typed(values);
         final int L = F.length();
         FloatVector a00 = FloatVector.fromArray(F, out, o0), a01 = FloatVector.fromArray(F, out, o0 + L);
         FloatVector a02 = FloatVector.fromArray(F, out, o0 + 2 * L), a03 = FloatVector.fromArray(F, out, o0 + 3 * L);
@@ -327,20 +329,25 @@ public final class Attention {
         FloatVector a22 = FloatVector.fromArray(F, out, o2 + 2 * L), a23 = FloatVector.fromArray(F, out, o2 + 3 * L);
         FloatVector a30 = FloatVector.fromArray(F, out, o3), a31 = FloatVector.fromArray(F, out, o3 + L);
         FloatVector a32 = FloatVector.fromArray(F, out, o3 + 2 * L), a33 = FloatVector.fromArray(F, out, o3 + 3 * L);
-        for (int j = 0; j < ctx; j++) {
-            long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + colBytes;
-            FloatVector v0 = FloatVector.fromMemorySegment(F, values, base, ByteOrder.LITTLE_ENDIAN);
-            FloatVector v1 = FloatVector.fromMemorySegment(F, values, base + 4L * L, ByteOrder.LITTLE_ENDIAN);
-            FloatVector v2 = FloatVector.fromMemorySegment(F, values, base + 8L * L, ByteOrder.LITTLE_ENDIAN);
-            FloatVector v3 = FloatVector.fromMemorySegment(F, values, base + 12L * L, ByteOrder.LITTLE_ENDIAN);
-            FloatVector p = FloatVector.broadcast(F, buf[p0 + j]);
-            a00 = v0.fma(p, a00); a01 = v1.fma(p, a01); a02 = v2.fma(p, a02); a03 = v3.fma(p, a03);
-            p = FloatVector.broadcast(F, buf[p1 + j]);
-            a10 = v0.fma(p, a10); a11 = v1.fma(p, a11); a12 = v2.fma(p, a12); a13 = v3.fma(p, a13);
-            p = FloatVector.broadcast(F, buf[p2 + j]);
-            a20 = v0.fma(p, a20); a21 = v1.fma(p, a21); a22 = v2.fma(p, a22); a23 = v3.fma(p, a23);
-            p = FloatVector.broadcast(F, buf[p3 + j]);
-            a30 = v0.fma(p, a30); a31 = v1.fma(p, a31); a32 = v2.fma(p, a32); a33 = v3.fma(p, a33);
+        for (int j0 = from; j0 < to; ) { // a block's run of rows at a time
+            int n = Math.min(bs - j0 % bs, to - j0);
+            long row = ((long) table[j0 / bs] * bs + j0 % bs) * rowBytes + colBytes;
+            for (int s = 0; s < n; s++, row += rowBytes) {
+                int j = j0 + s;
+                FloatVector v0 = FloatVector.fromMemorySegment(F, values, row, ByteOrder.LITTLE_ENDIAN);
+                FloatVector v1 = FloatVector.fromMemorySegment(F, values, row + 4L * L, ByteOrder.LITTLE_ENDIAN);
+                FloatVector v2 = FloatVector.fromMemorySegment(F, values, row + 8L * L, ByteOrder.LITTLE_ENDIAN);
+                FloatVector v3 = FloatVector.fromMemorySegment(F, values, row + 12L * L, ByteOrder.LITTLE_ENDIAN);
+                FloatVector p = FloatVector.broadcast(F, buf[p0 + j]);
+                a00 = v0.fma(p, a00); a01 = v1.fma(p, a01); a02 = v2.fma(p, a02); a03 = v3.fma(p, a03);
+                p = FloatVector.broadcast(F, buf[p1 + j]);
+                a10 = v0.fma(p, a10); a11 = v1.fma(p, a11); a12 = v2.fma(p, a12); a13 = v3.fma(p, a13);
+                p = FloatVector.broadcast(F, buf[p2 + j]);
+                a20 = v0.fma(p, a20); a21 = v1.fma(p, a21); a22 = v2.fma(p, a22); a23 = v3.fma(p, a23);
+                p = FloatVector.broadcast(F, buf[p3 + j]);
+                a30 = v0.fma(p, a30); a31 = v1.fma(p, a31); a32 = v2.fma(p, a32); a33 = v3.fma(p, a33);
+            }
+            j0 += n;
         }
         // The repeated heads of a short group store last, over identical values.
         a00.intoArray(out, o0); a01.intoArray(out, o0 + L); a02.intoArray(out, o0 + 2 * L); a03.intoArray(out, o0 + 3 * L);
@@ -350,15 +357,31 @@ public final class Attention {
     }
 
     /**
+     * Keys whose value rows one pass of {@link #valuesF32} covers for every head of the group before moving on: a run that
+     * stays in L1 (128 rows of 64 floats: 32 KiB) while each head tile reads it, so a long context's values come from
+     * memory once per group rather than once per tile of four heads.
+     */
+    private static final int VALUE_RUN_BYTES = 32 << 10;
+
+    /**
      * {@code out_h += p_h[j] * v_j} for every head of group g over the {@code ctx} values of {@code table}, with
-     * {@code p_h[j]} at {@code buf[h * stride + j0 + j]}; the value row is read once for the group.
+     * {@code p_h[j]} at {@code buf[h * stride + j0 + j]}; each run of value rows is read from memory once for the group.
      */
     private void valuesF32(MemorySegment values, long rowBytes, int bs, int col, int[] table, int ctx, float[] out, int oBase, int group, float[] buf,
                            int stride, int j0) {
         values = NativeMemory.typed(values);
+        int run = (int) Math.max(16, VALUE_RUN_BYTES / (vHeadDim * 4L));
+        for (int from = 0; from < ctx; from += run) {
+            valuesRange(values, rowBytes, bs, col, table, from, Math.min(ctx, from + run), out, oBase, group, buf, stride, j0);
+        }
+    }
+
+    /** {@link #valuesF32} over keys {@code from .. to}: the outputs carry on from the keys before. */
+    private void valuesRange(MemorySegment values, long rowBytes, int bs, int col, int[] table, int from, int to, float[] out, int oBase,
+                             int group, float[] buf, int stride, int j0) {
         int L = F.length();
         int vec = vHeadDim / L * L;
-        // Four heads x four output vectors stay in registers over all keys (16 accumulators): each value
+        // Four heads x four output vectors stay in registers over the run (16 accumulators): each value
         // vector loaded serves the four heads. Every output element still gets the same FMAs in the same
         // (key) order as updating the output row key by key. A last tile of three heads repeats its last head
         // (computing and storing its values twice, identically); with fewer heads left a tile would load no
@@ -372,7 +395,7 @@ public final class Attention {
             int o2 = oBase + (h0 + Math.min(2, hn - 1)) * vHeadDim, p2 = (h0 + Math.min(2, hn - 1)) * stride + j0;
             int o3 = oBase + (h0 + Math.min(3, hn - 1)) * vHeadDim, p3 = (h0 + Math.min(3, hn - 1)) * stride + j0;
             for (int i = 0; i < chunks; i += 4 * L) {
-                values4x4(values, table, bs, rowBytes, (col + i) * 4L, ctx, buf, p0, p1, p2, p3, out, o0 + i, o1 + i, o2 + i, o3 + i);
+                values4x4(values, table, bs, rowBytes, (col + i) * 4L, from, to, buf, p0, p1, p2, p3, out, o0 + i, o1 + i, o2 + i, o3 + i);
             }
         }
         for (int hh = 0; hh < group; hh++) {
@@ -380,21 +403,20 @@ public final class Attention {
             int pb = hh * stride + j0;
             int i = hh < tiled ? chunks : 0;
             for (; i + 4 * L <= vec; i += 4 * L) {
-                valuesOneHead4(values, table, bs, rowBytes, (col + i) * 4L, ctx, buf, pb, out, ob + i);
+                valuesOneHead4(values, table, bs, rowBytes, (col + i) * 4L, from, to, buf, pb, out, ob + i);
             }
             for (; i < vec; i += L) {
                 FloatVector a0 = FloatVector.fromArray(F, out, ob + i);
-                for (int j = 0; j < ctx; j++) {
+                for (int j = from; j < to; j++) {
                     long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + (col + i) * 4L;
                     a0 = FloatVector.fromMemorySegment(F, values, base, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.broadcast(F, buf[pb + j]), a0);
                 }
                 a0.intoArray(out, ob + i);
             }
         }
-        for (int j = 0; j < ctx; j++) {
+        for (int j = from; j < to; j++) {
             long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + col * 4L;
-            int i = vec;
-            for (; i < vHeadDim; i++) {
+            for (int i = vec; i < vHeadDim; i++) {
                 float v = values.get(FLOAT, base + i * 4L);
                 for (int hh = 0; hh < group; hh++) {
                     out[oBase + hh * vHeadDim + i] += buf[hh * stride + j0 + j] * v;

@@ -1,0 +1,112 @@
+package org.redhare.bench;
+
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.redhare.core.Parallel;
+import org.redhare.core.attention.Attention;
+import org.redhare.core.attention.KvDtype;
+import org.redhare.core.attention.PagedKvCache;
+
+/**
+ * Decode attention, one thread: one query token of Qwen2.5-0.5B's shape (14 heads over 2 KV heads of 64 dims) against
+ * a context of {@code ctx} keys in each of 24 layers, the layers in turn (so, past a few hundred keys, the cache comes
+ * from memory as in a real decode step), blocks of 16 positions in shuffled order (as a pool hands them out). The
+ * {@code gbytes} counter is GB of keys and values read per second (each layer's once per call). Run:
+ * {@code java --add-modules jdk.incubator.vector -jar bench/target/benchmarks.jar AttentionBench}
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 3, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+public class AttentionBench {
+    private static final int LAYERS = 24, HEADS = 14, KV_HEADS = 2, HEAD_DIM = 64, BLOCK = 16;
+
+    @Param({"512", "4096", "16384"})
+    public int ctx;
+
+    @Param({"f32", "bf16"})
+    public String kv;
+
+    private PagedKvCache cache;
+    private Attention attention;
+    private Parallel pool;
+    private int[][] tables;
+    private int[] positions;
+    private float[] q;
+    private float[] out;
+
+    @Setup(Level.Trial)
+    public void setup() {
+        Random rnd = new Random(1);
+        int blocks = (ctx + BLOCK - 1) / BLOCK;
+        cache = new PagedKvCache(LAYERS, blocks, BLOCK, KV_HEADS * HEAD_DIM, KV_HEADS * HEAD_DIM, KvDtype.valueOf(kv.toUpperCase()));
+        int[] table = new int[blocks];
+        for (int b = 0; b < blocks; b++) {
+            table[b] = b;
+        }
+        for (int b = blocks - 1; b > 0; b--) {
+            int o = rnd.nextInt(b + 1);
+            int t = table[b];
+            table[b] = table[o];
+            table[o] = t;
+        }
+        float[] k = new float[KV_HEADS * HEAD_DIM];
+        float[] v = new float[KV_HEADS * HEAD_DIM];
+        for (int l = 0; l < LAYERS; l++) {
+            for (int j = 0; j < ctx; j++) {
+                for (int i = 0; i < k.length; i++) {
+                    k[i] = (float) rnd.nextGaussian();
+                    v[i] = (float) rnd.nextGaussian();
+                }
+                cache.write(l, cache.slotOf(table, j), k, 0, v, 0);
+            }
+        }
+        attention = new Attention(HEADS, KV_HEADS, HEAD_DIM, HEAD_DIM, (float) (1 / Math.sqrt(HEAD_DIM)));
+        pool = new Parallel(1);
+        tables = new int[][] {table};
+        positions = new int[] {ctx - 1};
+        q = new float[HEADS * HEAD_DIM];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = (float) rnd.nextGaussian();
+        }
+        out = new float[HEADS * HEAD_DIM];
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        pool.close();
+        cache.close();
+    }
+
+    /** Bytes of keys and values read per call, for the {@code gbytes} counter. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
+    public static class Bytes {
+        public double gbytes;
+    }
+
+    @Benchmark
+    public float[] decode(Bytes bytes) {
+        for (int l = 0; l < LAYERS; l++) {
+            attention.forward(pool, cache, l, q, 1, tables, positions, out);
+        }
+        bytes.gbytes += (double) LAYERS * ctx * 2 * KV_HEADS * HEAD_DIM * KvDtype.valueOf(kv.toUpperCase()).bytes() / 1e9;
+        return out;
+    }
+}
