@@ -40,7 +40,7 @@ public class AttentionBench {
     @Param({"512", "4096", "16384"})
     public int ctx;
 
-    @Param({"f32", "bf16"})
+    @Param({"f32", "bf16", "f16"})
     public String kv;
 
     private PagedKvCache cache;

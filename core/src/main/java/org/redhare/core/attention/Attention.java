@@ -2,7 +2,6 @@ package org.redhare.core.attention;
 
 import org.redhare.core.NativeMemory;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
@@ -19,7 +18,6 @@ import org.redhare.core.ops.Ops;
  */
 public final class Attention {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final int heads;
     private final int kvHeads;
@@ -29,22 +27,6 @@ public final class Attention {
     private final int window;     // keys a query sees at most (itself and the window - 1 before it); 0: all before it
     private final float softcap;  // scores become softcap * tanh(score / softcap) before the softmax; 0: as they are
     private float[][] scores = new float[0][];
-    /** The widened piece's size: a few hundred keys of a head, kept in the core's L2 between widening and use. */
-    private static final long WIDE_BYTES = 256 << 10;
-    /**
-     * Per thread: a piece of one kv group's keys or values of a 16-bit cache, widened to floats for the float kernels
-     * (per thread rather than per instance, as there is an instance per layer).
-     */
-    private static final ThreadLocal<MemorySegment[]> WIDENED = ThreadLocal.withInitial(() -> new MemorySegment[] {NativeMemory.allocate(WIDE_BYTES)});
-
-    /** This thread's buffer for widened keys or values, at least {@code bytes} long (a single block of keys may be more). */
-    private static MemorySegment widened(long bytes) {
-        MemorySegment[] held = WIDENED.get();
-        if (held[0].byteSize() < bytes) {
-            held[0] = NativeMemory.allocate(bytes);
-        }
-        return held[0];
-    }
 
     public Attention(int heads, int kvHeads, int headDim, int vHeadDim, float scale) {
         this(heads, kvHeads, headDim, vHeadDim, scale, 0, 0f);
@@ -127,24 +109,14 @@ public final class Attention {
         int oWidth = heads * vHeadDim;
         int qBase = t * qWidth + g * group * headDim;
         int oBase = t * oWidth + g * group * vHeadDim;
-        boolean wide = cache.dtype() == KvDtype.F32;
+        KvDtype kv = cache.dtype();
         int bs = cache.blockSize();
         int stride = ctx + F.length(); // head hh's scores at buf[hh * stride ...]
         // Keys are stored transposed per block (PagedKvCache): the scores of a block come out a vector of keys at a time.
-        if (wide) {
-            scores(cache.keySegment(layer), table, 0, (long) bs * cache.kWidth() * 4, (long) g * headDim * bs * 4, bs, 0, ctx, q, qBase, group,
-                    buf, stride);
-        } else {
-            // A 16-bit cache: this group's keys of a few blocks widened at a time into the same layout, then scored as a
-            // float cache's; one widening serves every head of the group.
-            MemorySegment widened = widened(headDim * bs * 4L);
-            int blocks = (int) Math.max(1, WIDE_BYTES / (headDim * bs * 4L));
-            for (int b0 = 0; b0 * bs < ctx; b0 += blocks) {
-                int nb = Math.min(blocks, (ctx - b0 * bs + bs - 1) / bs);
-                cache.widenKeyBlocks(layer, table, b0, nb, g * headDim, headDim, widened);
-                scores(widened, null, b0, (long) headDim * bs * 4, 0, bs, b0 * bs, Math.min(ctx, (b0 + nb) * bs), q, qBase, group, buf, stride);
-            }
-        }
+        // A 16-bit cache's entries are widened in registers as they are loaded (PagedKvCache.load), exactly, so its
+        // results have the bits of a float cache holding the same values.
+        scores(cache.keySegment(layer), kv, table, (long) bs * cache.kWidth() * 4, (long) g * headDim * bs * 4, bs, ctx, q, qBase, group,
+                buf, stride);
         int before = window > 0 ? Math.max(0, ctx - window) : 0; // keys of the table's first block before the window
         for (int hh = 0; hh < group; hh++) {
             int o = hh * stride;
@@ -157,84 +129,66 @@ public final class Attention {
             Ops.softmax(buf, o + before, ctx - before);
         }
         Arrays.fill(out, oBase, oBase + group * vHeadDim, 0f);
-        if (wide) {
-            valuesF32(cache.valueSegment(layer), (long) cache.vWidth() * 4, bs, g * vHeadDim, table, ctx, out, oBase, group, buf, stride, 0);
-        } else {
-            // Values accumulate in key order, so pieces of them widened in turn give the bits of one pass over a float cache.
-            MemorySegment widened = widened(vHeadDim * 4L);
-            int piece = (int) Math.max(1, WIDE_BYTES / 4 / vHeadDim);
-            for (int j0 = 0; j0 < ctx; j0 += piece) {
-                int n = Math.min(piece, ctx - j0);
-                cache.widen(false, layer, table, j0, n, g * vHeadDim, vHeadDim, widened);
-                valuesF32(widened, vHeadDim * 4L, Integer.MAX_VALUE, 0, CONTIGUOUS, n, out, oBase, group, buf, stride, j0);
-            }
-        }
+        values(cache.valueSegment(layer), kv, (long) cache.vWidth() * 4, bs, g * vHeadDim, table, ctx, out, oBase, group, buf, stride);
     }
 
     /**
-     * The block table of a widened piece of keys or values ({@link PagedKvCache#widen}): with a block size of
-     * {@code Integer.MAX_VALUE}, key {@code j} of the piece is row {@code j}.
-     */
-    private static final int[] CONTIGUOUS = {0};
-
-    /**
-     * Scores of every query head of group g against keys {@code from .. to} (from a block's first key), into
-     * {@code buf[h * stride + j]} for key j. Keys are transposed per block: the block of key j starts at byte
-     * {@code table[j / bs] * blockBytes + add} (block {@code j / bs - first} if {@code table} is null: a widened piece), and
-     * dim d of its keys is the run of {@code bs} floats at {@code d * bs * 4} from there. So a vector of L consecutive keys'
+     * Scores of every query head of group g against keys {@code 0 .. ctx}, into {@code buf[h * stride + j]} for key j.
+     * Keys are transposed per block: the block of key j starts at entry offset {@code table[j / bs] * blockBytes + add}
+     * (offsets count 4 bytes an entry whatever the cache's dtype, see {@link PagedKvCache#load}), and dim d of its keys is
+     * the run of {@code bs} entries at {@code d * bs * 4} from there. So a vector of L consecutive keys'
      * dim d is one load, and each score is one FMA chain over the head dimension in order, in its own lane, then the scale:
      * the same bits whatever the tile, the lane count, the context length or the batch (a key's lane never mixes with
-     * another's). A last vector of keys may run past {@code to} (inside its block): those lanes are stored at
+     * another's). A last vector of keys may run past {@code ctx} (inside its block): those lanes are stored at
      * {@code j < stride} and never read.
      */
-    private void scores(MemorySegment keys, int[] table, int first, long blockBytes, long add, int bs, int from, int to, float[] q, int qBase,
+    private void scores(MemorySegment keys, KvDtype kv, int[] table, long blockBytes, long add, int bs, int to, float[] q, int qBase,
                         int group, float[] buf, int stride) {
         keys = NativeMemory.typed(keys);
         final int L = F.length();
         long rowBytes = bs * 4L;
         if (bs % L != 0) {
-            scoresMasked(keys, table, first, blockBytes, add, bs, from, to, q, qBase, group, buf, stride);
+            scoresMasked(keys, kv, table, blockBytes, add, bs, to, q, qBase, group, buf, stride);
             return;
         }
         // Heads in tiles of four against two vectors of keys (eight accumulators: each key vector loaded serves four FMAs,
         // each query element broadcast two); a last tile of three repeats its last head; one or two heads left go on
         // their own against four vectors of keys.
         int tiled = group % 4 >= 3 ? group : group / 4 * 4;
-        for (int j = from; j < to; j += 2 * L) {
+        for (int j = 0; j < to; j += 2 * L) {
             int j1 = j + L < to ? j + L : j; // an odd last vector is computed twice
-            long c0 = chunk(table, first, blockBytes, add, bs, j);
-            long c1 = chunk(table, first, blockBytes, add, bs, j1);
+            long c0 = chunk(table, blockBytes, add, bs, j);
+            long c1 = chunk(table, blockBytes, add, bs, j1);
             for (int h0 = 0; h0 < tiled; h0 += 4) {
                 int hn = Math.min(4, tiled - h0);
                 int h1 = h0 + Math.min(1, hn - 1), h2 = h0 + Math.min(2, hn - 1), h3 = h0 + Math.min(3, hn - 1);
-                tile4x2(keys, c0, c1, rowBytes, q, qBase + h0 * headDim, qBase + h1 * headDim, qBase + h2 * headDim, qBase + h3 * headDim,
+                tile4x2(keys, kv, c0, c1, rowBytes, q, qBase + h0 * headDim, qBase + h1 * headDim, qBase + h2 * headDim, qBase + h3 * headDim,
                         buf, h0 * stride, h1 * stride, h2 * stride, h3 * stride, j, j1);
             }
         }
         for (int hh = tiled; hh < group; hh++) {
-            for (int j = from; j < to; j += 4 * L) {
+            for (int j = 0; j < to; j += 4 * L) {
                 int j1 = j + L < to ? j + L : j, j2 = j + 2 * L < to ? j + 2 * L : j1, j3 = j + 3 * L < to ? j + 3 * L : j2;
-                tile1x4(keys, chunk(table, first, blockBytes, add, bs, j), chunk(table, first, blockBytes, add, bs, j1),
-                        chunk(table, first, blockBytes, add, bs, j2), chunk(table, first, blockBytes, add, bs, j3), rowBytes, q,
+                tile1x4(keys, kv, chunk(table, blockBytes, add, bs, j), chunk(table, blockBytes, add, bs, j1),
+                        chunk(table, blockBytes, add, bs, j2), chunk(table, blockBytes, add, bs, j3), rowBytes, q,
                         qBase + hh * headDim, buf, hh * stride, j, j1, j2, j3);
             }
         }
     }
 
     /** Byte offset of dim 0 of key j's vector (keys j .. j + L of its block), see {@link #scores}. */
-    private static long chunk(int[] table, int first, long blockBytes, long add, int bs, int j) {
-        int b = j / bs;
-        return (table == null ? b - first : table[b]) * blockBytes + add + (j % bs) * 4L;
+    private static long chunk(int[] table, long blockBytes, long add, int bs, int j) {
+        return table[j / bs] * blockBytes + add + (j % bs) * 4L;
     }
 
     /** Four heads' scores (queries at q0..q3, stored from b0..b3) of the keys of two vectors (at c0, c1; keys j0, j1 on). */
-    private void tile4x2(MemorySegment keys, long c0, long c1, long rowBytes, float[] q, int q0, int q1, int q2, int q3, float[] buf,
+    private void tile4x2(MemorySegment keys, KvDtype kv, long c0, long c1, long rowBytes, float[] q, int q0, int q1, int q2, int q3, float[] buf,
                          int b0, int b1, int b2, int b3, int j0, int j1) {
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
         for (int d = 0; d < headDim; d++) {
             long r = d * rowBytes;
-            FloatVector k0 = FloatVector.fromMemorySegment(F, keys, c0 + r, ByteOrder.LITTLE_ENDIAN);
-            FloatVector k1 = FloatVector.fromMemorySegment(F, keys, c1 + r, ByteOrder.LITTLE_ENDIAN);
+            FloatVector k0 = PagedKvCache.load(keys, c0 + r, kv);
+            FloatVector k1 = PagedKvCache.load(keys, c1 + r, kv);
             FloatVector x = FloatVector.broadcast(F, q[q0 + d]);
             a00 = k0.fma(x, a00); a01 = k1.fma(x, a01);
             x = FloatVector.broadcast(F, q[q1 + d]);
@@ -252,16 +206,16 @@ public final class Attention {
     }
 
     /** One head's scores (query at qo, stored from bo) of the keys of four vectors (at c0..c3; keys j0..j3 on). */
-    private void tile1x4(MemorySegment keys, long c0, long c1, long c2, long c3, long rowBytes, float[] q, int qo, float[] buf, int bo,
+    private void tile1x4(MemorySegment keys, KvDtype kv, long c0, long c1, long c2, long c3, long rowBytes, float[] q, int qo, float[] buf, int bo,
                          int j0, int j1, int j2, int j3) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int d = 0; d < headDim; d++) {
             long r = d * rowBytes;
             FloatVector x = FloatVector.broadcast(F, q[qo + d]);
-            a0 = FloatVector.fromMemorySegment(F, keys, c0 + r, ByteOrder.LITTLE_ENDIAN).fma(x, a0);
-            a1 = FloatVector.fromMemorySegment(F, keys, c1 + r, ByteOrder.LITTLE_ENDIAN).fma(x, a1);
-            a2 = FloatVector.fromMemorySegment(F, keys, c2 + r, ByteOrder.LITTLE_ENDIAN).fma(x, a2);
-            a3 = FloatVector.fromMemorySegment(F, keys, c3 + r, ByteOrder.LITTLE_ENDIAN).fma(x, a3);
+            a0 = PagedKvCache.load(keys, c0 + r, kv).fma(x, a0);
+            a1 = PagedKvCache.load(keys, c1 + r, kv).fma(x, a1);
+            a2 = PagedKvCache.load(keys, c2 + r, kv).fma(x, a2);
+            a3 = PagedKvCache.load(keys, c3 + r, kv).fma(x, a3);
         }
         a0.mul(scale).intoArray(buf, bo + j0);
         a1.mul(scale).intoArray(buf, bo + j1);
@@ -273,19 +227,19 @@ public final class Attention {
      * {@link #scores} where a block is not a whole number of vectors (a block size the lane count does not divide): a
      * block's keys a vector at a time, the last lanes masked, one head at a time. The same FMA chains in the same order.
      */
-    private void scoresMasked(MemorySegment keys, int[] table, int first, long blockBytes, long add, int bs, int from, int to, float[] q,
+    private void scoresMasked(MemorySegment keys, KvDtype kv, int[] table, long blockBytes, long add, int bs, int to, float[] q,
                               int qBase, int group, float[] buf, int stride) {
         final int L = F.length();
         long rowBytes = bs * 4L;
-        for (int b0 = from; b0 < to; b0 += bs) {
+        for (int b0 = 0; b0 < to; b0 += bs) {
             for (int i = 0; i < bs && b0 + i < to; i += L) {
                 VectorMask<Float> m = F.indexInRange(i, Math.min(bs, to - b0));
-                long c = chunk(table, first, blockBytes, add, bs, b0 + i);
+                long c = chunk(table, blockBytes, add, bs, b0 + i);
                 for (int hh = 0; hh < group; hh++) {
                     int qo = qBase + hh * headDim;
                     FloatVector a = FloatVector.zero(F);
                     for (int d = 0; d < headDim; d++) {
-                        a = FloatVector.fromMemorySegment(F, keys, c + d * rowBytes, ByteOrder.LITTLE_ENDIAN, m).fma(FloatVector.broadcast(F, q[qo + d]), a);
+                        a = PagedKvCache.load(keys, c + d * rowBytes, kv, m).fma(FloatVector.broadcast(F, q[qo + d]), a);
                     }
                     a.mul(scale).intoArray(buf, hh * stride + b0 + i, m);
                 }
@@ -294,7 +248,7 @@ public final class Attention {
     }
 
     /** Four output vectors of one head ({@code out[o ...]}) plus {@code p[j] * v_j} over keys {@code from .. to}, in key order. */
-    private static void valuesOneHead4(MemorySegment values, int[] table, int bs, long rowBytes, long colBytes, int from, int to,
+    private static void valuesOneHead4(MemorySegment values, KvDtype kv, int[] table, int bs, long rowBytes, long colBytes, int from, int to,
                                        float[] buf, int pb, float[] out, int o) {
         final int L = F.length();
         FloatVector a0 = FloatVector.fromArray(F, out, o), a1 = FloatVector.fromArray(F, out, o + L);
@@ -304,10 +258,10 @@ public final class Attention {
             long row = ((long) table[j0 / bs] * bs + j0 % bs) * rowBytes + colBytes;
             for (int s = 0; s < n; s++, row += rowBytes) {
                 FloatVector p = FloatVector.broadcast(F, buf[pb + j0 + s]);
-                a0 = FloatVector.fromMemorySegment(F, values, row, ByteOrder.LITTLE_ENDIAN).fma(p, a0);
-                a1 = FloatVector.fromMemorySegment(F, values, row + 4L * L, ByteOrder.LITTLE_ENDIAN).fma(p, a1);
-                a2 = FloatVector.fromMemorySegment(F, values, row + 8L * L, ByteOrder.LITTLE_ENDIAN).fma(p, a2);
-                a3 = FloatVector.fromMemorySegment(F, values, row + 12L * L, ByteOrder.LITTLE_ENDIAN).fma(p, a3);
+                a0 = PagedKvCache.load(values, row, kv).fma(p, a0);
+                a1 = PagedKvCache.load(values, row + 4L * L, kv).fma(p, a1);
+                a2 = PagedKvCache.load(values, row + 8L * L, kv).fma(p, a2);
+                a3 = PagedKvCache.load(values, row + 12L * L, kv).fma(p, a3);
             }
             j0 += n;
         }
@@ -318,7 +272,7 @@ public final class Attention {
     }
 
     /** Four output vectors of four heads ({@code out[o_h ...]}) plus {@code p_h[j] * v_j} over keys {@code from .. to}, in key order. */
-    private static void values4x4(MemorySegment values, int[] table, int bs, long rowBytes, long colBytes, int from, int to, float[] buf,
+    private static void values4x4(MemorySegment values, KvDtype kv, int[] table, int bs, long rowBytes, long colBytes, int from, int to, float[] buf,
                                   int p0, int p1, int p2, int p3, float[] out, int o0, int o1, int o2, int o3) {
         final int L = F.length();
         FloatVector a00 = FloatVector.fromArray(F, out, o0), a01 = FloatVector.fromArray(F, out, o0 + L);
@@ -334,10 +288,10 @@ public final class Attention {
             long row = ((long) table[j0 / bs] * bs + j0 % bs) * rowBytes + colBytes;
             for (int s = 0; s < n; s++, row += rowBytes) {
                 int j = j0 + s;
-                FloatVector v0 = FloatVector.fromMemorySegment(F, values, row, ByteOrder.LITTLE_ENDIAN);
-                FloatVector v1 = FloatVector.fromMemorySegment(F, values, row + 4L * L, ByteOrder.LITTLE_ENDIAN);
-                FloatVector v2 = FloatVector.fromMemorySegment(F, values, row + 8L * L, ByteOrder.LITTLE_ENDIAN);
-                FloatVector v3 = FloatVector.fromMemorySegment(F, values, row + 12L * L, ByteOrder.LITTLE_ENDIAN);
+                FloatVector v0 = PagedKvCache.load(values, row, kv);
+                FloatVector v1 = PagedKvCache.load(values, row + 4L * L, kv);
+                FloatVector v2 = PagedKvCache.load(values, row + 8L * L, kv);
+                FloatVector v3 = PagedKvCache.load(values, row + 12L * L, kv);
                 FloatVector p = FloatVector.broadcast(F, buf[p0 + j]);
                 a00 = v0.fma(p, a00); a01 = v1.fma(p, a01); a02 = v2.fma(p, a02); a03 = v3.fma(p, a03);
                 p = FloatVector.broadcast(F, buf[p1 + j]);
@@ -357,7 +311,7 @@ public final class Attention {
     }
 
     /**
-     * Keys whose value rows one pass of {@link #valuesF32} covers for every head of the group before moving on: a run that
+     * Keys whose value rows one pass of {@link #values} covers for every head of the group before moving on: a run that
      * stays in L1 (128 rows of 64 floats: 32 KiB) while each head tile reads it, so a long context's values come from
      * memory once per group rather than once per tile of four heads.
      */
@@ -365,20 +319,20 @@ public final class Attention {
 
     /**
      * {@code out_h += p_h[j] * v_j} for every head of group g over the {@code ctx} values of {@code table}, with
-     * {@code p_h[j]} at {@code buf[h * stride + j0 + j]}; each run of value rows is read from memory once for the group.
+     * {@code p_h[j]} at {@code buf[h * stride + j]}; each run of value rows is read from memory once for the group.
      */
-    private void valuesF32(MemorySegment values, long rowBytes, int bs, int col, int[] table, int ctx, float[] out, int oBase, int group, float[] buf,
-                           int stride, int j0) {
+    private void values(MemorySegment values, KvDtype kv, long rowBytes, int bs, int col, int[] table, int ctx, float[] out, int oBase, int group,
+                        float[] buf, int stride) {
         values = NativeMemory.typed(values);
         int run = (int) Math.max(16, VALUE_RUN_BYTES / (vHeadDim * 4L));
         for (int from = 0; from < ctx; from += run) {
-            valuesRange(values, rowBytes, bs, col, table, from, Math.min(ctx, from + run), out, oBase, group, buf, stride, j0);
+            valuesRange(values, kv, rowBytes, bs, col, table, from, Math.min(ctx, from + run), out, oBase, group, buf, stride);
         }
     }
 
-    /** {@link #valuesF32} over keys {@code from .. to}: the outputs carry on from the keys before. */
-    private void valuesRange(MemorySegment values, long rowBytes, int bs, int col, int[] table, int from, int to, float[] out, int oBase,
-                             int group, float[] buf, int stride, int j0) {
+    /** {@link #values} over keys {@code from .. to}: the outputs carry on from the keys before. */
+    private void valuesRange(MemorySegment values, KvDtype kv, long rowBytes, int bs, int col, int[] table, int from, int to, float[] out, int oBase,
+                             int group, float[] buf, int stride) {
         int L = F.length();
         int vec = vHeadDim / L * L;
         // Four heads x four output vectors stay in registers over the run (16 accumulators): each value
@@ -390,26 +344,26 @@ public final class Attention {
         int tiled = chunks == 0 ? 0 : group % 4 >= 3 ? group : group / 4 * 4;
         for (int h0 = 0; h0 < tiled; h0 += 4) {
             int hn = Math.min(4, tiled - h0);
-            int o0 = oBase + h0 * vHeadDim, p0 = h0 * stride + j0;
-            int o1 = oBase + (h0 + Math.min(1, hn - 1)) * vHeadDim, p1 = (h0 + Math.min(1, hn - 1)) * stride + j0;
-            int o2 = oBase + (h0 + Math.min(2, hn - 1)) * vHeadDim, p2 = (h0 + Math.min(2, hn - 1)) * stride + j0;
-            int o3 = oBase + (h0 + Math.min(3, hn - 1)) * vHeadDim, p3 = (h0 + Math.min(3, hn - 1)) * stride + j0;
+            int o0 = oBase + h0 * vHeadDim, p0 = h0 * stride;
+            int o1 = oBase + (h0 + Math.min(1, hn - 1)) * vHeadDim, p1 = (h0 + Math.min(1, hn - 1)) * stride;
+            int o2 = oBase + (h0 + Math.min(2, hn - 1)) * vHeadDim, p2 = (h0 + Math.min(2, hn - 1)) * stride;
+            int o3 = oBase + (h0 + Math.min(3, hn - 1)) * vHeadDim, p3 = (h0 + Math.min(3, hn - 1)) * stride;
             for (int i = 0; i < chunks; i += 4 * L) {
-                values4x4(values, table, bs, rowBytes, (col + i) * 4L, from, to, buf, p0, p1, p2, p3, out, o0 + i, o1 + i, o2 + i, o3 + i);
+                values4x4(values, kv, table, bs, rowBytes, (col + i) * 4L, from, to, buf, p0, p1, p2, p3, out, o0 + i, o1 + i, o2 + i, o3 + i);
             }
         }
         for (int hh = 0; hh < group; hh++) {
             int ob = oBase + hh * vHeadDim;
-            int pb = hh * stride + j0;
+            int pb = hh * stride;
             int i = hh < tiled ? chunks : 0;
             for (; i + 4 * L <= vec; i += 4 * L) {
-                valuesOneHead4(values, table, bs, rowBytes, (col + i) * 4L, from, to, buf, pb, out, ob + i);
+                valuesOneHead4(values, kv, table, bs, rowBytes, (col + i) * 4L, from, to, buf, pb, out, ob + i);
             }
             for (; i < vec; i += L) {
                 FloatVector a0 = FloatVector.fromArray(F, out, ob + i);
                 for (int j = from; j < to; j++) {
                     long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + (col + i) * 4L;
-                    a0 = FloatVector.fromMemorySegment(F, values, base, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.broadcast(F, buf[pb + j]), a0);
+                    a0 = PagedKvCache.load(values, base, kv).fma(FloatVector.broadcast(F, buf[pb + j]), a0);
                 }
                 a0.intoArray(out, ob + i);
             }
@@ -417,9 +371,9 @@ public final class Attention {
         for (int j = from; j < to; j++) {
             long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + col * 4L;
             for (int i = vec; i < vHeadDim; i++) {
-                float v = values.get(FLOAT, base + i * 4L);
+                float v = PagedKvCache.get(values, base + i * 4L, kv);
                 for (int hh = 0; hh < group; hh++) {
-                    out[oBase + hh * vHeadDim + i] += buf[hh * stride + j0 + j] * v;
+                    out[oBase + hh * vHeadDim + i] += buf[hh * stride + j] * v;
                 }
             }
         }

@@ -9,6 +9,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -159,7 +160,7 @@ public final class PagedKvCache implements AutoCloseable {
         readRow(values[layer], (long) slot * vWidth + col, len, dst, dstOff);
     }
 
-    /** Widens {@code len} entries from entry {@code index} of {@code seg} into {@code dst[off ..]}, a vector at a time ({@link #widen}). */
+    /** Widens {@code len} entries from entry {@code index} of {@code seg} into {@code dst[off ..]}, a vector at a time ({@link #load}). */
     private void readRow(MemorySegment seg, long index, int len, float[] dst, int off) {
         if (dtype == KvDtype.F32) {
             MemorySegment.copy(seg, FLOAT, index * 4, dst, off, len);
@@ -169,7 +170,7 @@ public final class PagedKvCache implements AutoCloseable {
         int L = F.length();
         int i = 0;
         for (; i + L <= len; i += L) {
-            widened(seg, (index + i) * 2).intoArray(dst, off + i);
+            load(seg, (index + i) * 4, dtype).intoArray(dst, off + i);
         }
         for (; i < len; i++) {
             dst[off + i] = widened(seg.get(SHORT, (index + i) * 2));
@@ -181,64 +182,39 @@ public final class PagedKvCache implements AutoCloseable {
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
 
     /**
-     * Columns {@code col .. col + len} of the keys ({@code keys}) or values of positions {@code from .. from + n} of the
-     * sequence with block table {@code table}, widened to floats into {@code dst} (native, little-endian), position
-     * {@code from + j} at float {@code j * len}: a 16-bit cache read by the float attention kernels. A vector at a time:
-     * BF16 by a shift; F16 exactly as {@link Float#float16ToFloat} (the Vector API has no half-precision conversion):
-     * exponent and mantissa shifted into a float's places and scaled by 2^112 (exact for normals and subnormals alike),
-     * infinities and NaNs given the float's top exponent instead, then the sign.
+     * The {@code L} entries of a cache segment (a layer's {@link #keySegment} or {@link #valueSegment}) from entry
+     * {@code at / 4} on, as floats. Offsets count 4 bytes an entry whatever the dtype, so the kernels compute one set of
+     * offsets for every cache. A 16-bit cache's entries are widened in registers, exactly: BF16 by a shift; F16 as
+     * {@link Float#float16ToFloat} (the Vector API has no half-precision conversion): exponent and mantissa shifted into a
+     * float's places and scaled by 2^112 (exact for normals and subnormals alike), infinities and NaNs given the float's
+     * top exponent instead, then the sign.
      */
-    void widen(boolean keys, int layer, int[] table, int from, int n, int col, int len, MemorySegment dst) {
-        if (keys && transposedKeys) {
-            throw new IllegalStateException("this cache's keys are stored transposed per block: widenKeyBlocks reads them");
+    static FloatVector load(MemorySegment seg, long at, KvDtype dtype) {
+        if (dtype == KvDtype.F32) {
+            return FloatVector.fromMemorySegment(F, seg, at, ByteOrder.LITTLE_ENDIAN);
         }
-        MemorySegment seg = NativeMemory.typed(keys ? this.keys[layer] : values[layer]);
-        dst = NativeMemory.typed(dst);
-        int width = keys ? kWidth : vWidth;
-        int L = F.length();
-        int vec = len / L * L;
-        for (int j = 0; j < n; j++) {
-            long src = ((long) slotOf(table, from + j) * width + col) * 2;
-            long to = (long) j * len * 4;
-            for (int i = 0; i < vec; i += L) {
-                widened(seg, src + 2L * i).intoMemorySegment(dst, to + 4L * i, ByteOrder.LITTLE_ENDIAN);
-            }
-            for (int i = vec; i < len; i++) {
-                dst.set(FLOAT, to + 4L * i, widened(seg.get(SHORT, src + 2L * i)));
-            }
-        }
+        return widened(ShortVector.fromMemorySegment(S, seg, at >> 1, ByteOrder.LITTLE_ENDIAN), dtype);
     }
 
-    /**
-     * Key columns {@code col .. col + len} of blocks {@code table[first] .. table[first + n - 1]} of a cache with
-     * {@link #transposedKeys}, widened to floats into {@code dst} (native, little-endian) in the cache's own layout: block
-     * {@code first + b} at float {@code b * len * blockSize}, column {@code col + c} of its keys a run of {@code blockSize}
-     * floats at {@code c * blockSize} from there. Each block's columns are one run of entries, widened as in {@link #widen}.
-     */
-    void widenKeyBlocks(int layer, int[] table, int first, int n, int col, int len, MemorySegment dst) {
-        if (!transposedKeys) {
-            throw new IllegalStateException("this cache's keys are rows: widen reads them");
+    /** {@link #load} of the lanes of {@code m} (the others 0). */
+    static FloatVector load(MemorySegment seg, long at, KvDtype dtype, VectorMask<Float> m) {
+        if (dtype == KvDtype.F32) {
+            return FloatVector.fromMemorySegment(F, seg, at, ByteOrder.LITTLE_ENDIAN, m);
         }
-        MemorySegment seg = NativeMemory.typed(keys[layer]);
-        dst = NativeMemory.typed(dst);
-        int run = len * blockSize;
-        int L = F.length();
-        int vec = run / L * L;
-        for (int b = 0; b < n; b++) {
-            long src = ((long) table[first + b] * kWidth + col) * blockSize * 2;
-            long to = (long) b * run * 4;
-            for (int i = 0; i < vec; i += L) {
-                widened(seg, src + 2L * i).intoMemorySegment(dst, to + 4L * i, ByteOrder.LITTLE_ENDIAN);
-            }
-            for (int i = vec; i < run; i++) {
-                dst.set(FLOAT, to + 4L * i, widened(seg.get(SHORT, src + 2L * i)));
-            }
-        }
+        return widened(ShortVector.fromMemorySegment(S, seg, at >> 1, ByteOrder.LITTLE_ENDIAN, m.cast(S)), dtype);
     }
 
-    /** The float vector of the 16-bit entries at byte offset {@code at} of {@code seg} (see {@link #widen}). */
-    private FloatVector widened(MemorySegment seg, long at) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, at, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.S2I, I, 0);
+    /** The entry at {@code at / 4} of a cache segment as a float (offsets as in {@link #load}). */
+    static float get(MemorySegment seg, long at, KvDtype dtype) {
+        if (dtype == KvDtype.F32) {
+            return seg.get(FLOAT, at);
+        }
+        short code = seg.get(SHORT, at >> 1);
+        return dtype == KvDtype.BF16 ? Numbers.bf16ToFloat(code) : Float.float16ToFloat(code);
+    }
+
+    private static FloatVector widened(ShortVector codes, KvDtype dtype) {
+        IntVector h = (IntVector) codes.convertShape(VectorOperators.S2I, I, 0);
         if (dtype == KvDtype.BF16) {
             return h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
         }

@@ -4,70 +4,88 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.redhare.core.NativeMemory;
 import org.redhare.core.Numbers;
 
 /**
- * Widening a 16-bit cache for the float kernels: every one of the 65536 codes, as values (rows) and as keys (transposed
- * per block), each through the vector part (the codes shifted by 5 columns in the second case puts those of the first
- * case's tail into vectors) and the tail.
+ * Widening a 16-bit cache for the float kernels: every one of the 65536 codes through the kernels' vector loads (whole
+ * and masked, at vector-aligned and shifted offsets) and their scalar load, and read back through a cache's rows and its
+ * keys transposed per block.
  */
 class PagedKvCacheTest {
+    private static final int L = FloatVector.SPECIES_PREFERRED.length();
+
     @ParameterizedTest(name = "{0}, codes shifted by {1}")
     @CsvSource({"BF16, 0", "BF16, 5", "F16, 0", "F16, 5"})
     void widensEveryCodeExactly(KvDtype dtype, int shift) {
+        // Entry e holds code e - shift; offsets count 4 bytes an entry, as the kernels' do.
+        int entries = 65536 + shift + L;
+        MemorySegment seg = NativeMemory.allocate(2L * entries);
+        for (int e = 0; e < entries; e++) {
+            seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * e, (short) (e - shift));
+        }
+        for (int e = 0; e + L <= entries; e += L) {
+            float[] got = new float[L];
+            PagedKvCache.load(seg, 4L * e, dtype).intoArray(got, 0);
+            for (int i = 0; i < L; i++) {
+                assertWidened(dtype, got[i], (short) (e + i - shift));
+            }
+            assertWidened(dtype, PagedKvCache.get(seg, 4L * e, dtype), (short) (e - shift));
+        }
+        // Masked: the first three lanes of a vector starting at an odd entry, the others zero.
+        VectorMask<Float> m = FloatVector.SPECIES_PREFERRED.indexInRange(0, 3);
+        for (int e = 1; e + L <= entries; e += 997) {
+            float[] got = new float[L];
+            PagedKvCache.load(seg, 4L * e, dtype, m).intoArray(got, 0);
+            for (int i = 0; i < L; i++) {
+                if (i < 3) {
+                    assertWidened(dtype, got[i], (short) (e + i - shift));
+                } else {
+                    assertThat(got[i]).isZero();
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"BF16", "F16", "F32"})
+    void rowsReadBackAcrossTheTransposedKeys(KvDtype dtype) {
         int width = 37; // two vectors of 16 (or four of 8) and a tail
-        int rows = (65536 + shift + width - 1) / width;
         int bs = 8;
+        int rows = 61;
         int blocks = (rows + bs - 1) / bs;
         int[] table = new int[blocks];
         for (int i = 0; i < blocks; i++) table[i] = blocks - 1 - i;
-        try (PagedKvCache cache = new PagedKvCache(1, blocks, bs, width, width, dtype)) {
-            float[] row = new float[width];
+        try (PagedKvCache cache = new PagedKvCache(1, blocks, bs, width, width + 2, dtype)) {
+            assertThat(cache.transposedKeys()).isTrue();
+            float[] k = new float[width];
+            float[] v = new float[width + 2];
             for (int r = 0; r < rows; r++) {
-                for (int i = 0; i < width; i++) row[i] = decode(dtype, (short) (r * width + i - shift));
-                cache.write(0, cache.slotOf(table, r), row, 0, row, 0);
+                for (int i = 0; i < width; i++) k[i] = decode(dtype, (short) (r * width + i));
+                for (int i = 0; i < width + 2; i++) v[i] = decode(dtype, (short) (7 + r * width + i));
+                cache.write(0, cache.slotOf(table, r), k, 0, v, 0);
             }
-            MemorySegment dst = NativeMemory.allocate(4L * 104 * width);
-            for (int from = 0; from < rows; from += 100) {
-                int n = Math.min(100, rows - from);
-                cache.widen(false, 0, table, from, n, 0, width, dst); // values: rows
-                for (int j = 0; j < n; j++) {
-                    for (int i = 0; i < width; i++) {
-                        assertWidened(dtype, dst.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4L * (j * width + i)), (short) ((from + j) * width + i - shift));
-                    }
+            for (int r = 0; r < rows; r++) {
+                float[] back = new float[width - 1];
+                cache.readKey(0, cache.slotOf(table, r), 1, width - 1, back, 0);
+                for (int i = 0; i < width - 1; i++) {
+                    assertWidened(dtype, back[i], (short) (r * width + 1 + i));
+                }
+                float[] vb = new float[width + 2];
+                cache.readValue(0, cache.slotOf(table, r), 0, width + 2, vb, 0);
+                for (int i = 0; i < width + 2; i++) {
+                    assertWidened(dtype, vb[i], (short) (7 + r * width + i));
                 }
             }
-            // Keys: stored transposed per block, widened a run of blocks at a time in that layout (13 blocks of 8 keys).
-            for (int first = 0; first < blocks; first += 13) {
-                int n = Math.min(13, blocks - first);
-                cache.widenKeyBlocks(0, table, first, n, 0, width, dst);
-                for (int b = 0; b < n; b++) {
-                    for (int i = 0; i < width; i++) {
-                        for (int k = 0; k < bs && (first + b) * bs + k < rows; k++) {
-                            assertWidened(dtype, dst.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4L * ((b * width + i) * bs + k)),
-                                    (short) (((first + b) * bs + k) * width + i - shift));
-                        }
-                    }
-                }
-            }
-            // A column window of the keys: columns 5..5+16 of blocks 3..5 (positions 24..48).
-            cache.widenKeyBlocks(0, table, 3, 3, 5, 16, dst);
-            for (int b = 0; b < 3; b++) {
-                for (int i = 0; i < 16; i++) {
-                    for (int k = 0; k < bs; k++) {
-                        assertThat(dst.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4L * ((b * 16 + i) * bs + k)))
-                                .isEqualTo(decode(dtype, (short) (((3 + b) * bs + k) * width + 5 + i - shift)));
-                    }
-                }
-            }
-            // Keys read back a row at a time (as a keys-only cache's are) cross the transposed layout.
-            float[] back = new float[width - 1];
-            cache.readKey(0, cache.slotOf(table, 27), 1, width - 1, back, 0);
-            for (int i = 0; i < width - 1; i++) {
-                assertWidened(dtype, back[i], (short) (27 * width + 1 + i - shift));
+            // The kernels' view of the keys: column c of block b's keys is a run of bs entries.
+            for (int r = 0; r < rows; r++) {
+                int c = r % width;
+                long at = ((long) table[r / bs] * width + c) * bs + r % bs;
+                assertWidened(dtype, PagedKvCache.get(cache.keySegment(0), 4 * at, dtype), (short) (r * width + c));
             }
         }
     }
@@ -115,6 +133,10 @@ class PagedKvCacheTest {
     }
 
     private static float decode(KvDtype dtype, short code) {
-        return dtype == KvDtype.BF16 ? Numbers.bf16ToFloat(code) : Float.float16ToFloat(code);
+        return switch (dtype) {
+            case BF16 -> Numbers.bf16ToFloat(code);
+            case F16 -> Float.float16ToFloat(code);
+            case F32 -> Numbers.bf16ToFloat(code); // any float: a BF16 value's
+        };
     }
 }
