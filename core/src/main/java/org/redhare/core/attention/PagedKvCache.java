@@ -218,10 +218,11 @@ public final class PagedKvCache implements AutoCloseable {
         if (dtype == KvDtype.BF16) {
             return h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
         }
-        IntVector m = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
-        IntVector scaled = m.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
-        return scaled.blend(m.add(0x70000000), m.compare(VectorOperators.GE, 0x0f800000))
-                .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+        // h is sign-extended, so h << 13 has the sign in bits 28..31 and exponent and mantissa in bits 13..27: keeping bit 31
+        // of the sign gives a float of the same sign whose exponent and mantissa are the half's, 112 below its bias.
+        IntVector m = h.lanewise(VectorOperators.LSHL, 13).and(0x8fffffff);
+        FloatVector scaled = m.reinterpretAsFloats().mul(0x1p112f);
+        return scaled.blend(m.or(0x70000000).reinterpretAsFloats(), m.and(0x0f800000).compare(VectorOperators.EQ, 0x0f800000).cast(F));
     }
 
     private float widened(short code) {
