@@ -22,10 +22,12 @@ import org.redhare.core.attention.KvDtype;
 import org.redhare.core.attention.PagedKvCache;
 
 /**
- * Decode attention, one thread: one query token of Qwen2.5-0.5B's shape (14 heads over 2 KV heads of 64 dims) against
- * a context of {@code ctx} keys in each of 24 layers, the layers in turn (so, past a few hundred keys, the cache comes
- * from memory as in a real decode step), blocks of 16 positions in shuffled order (as a pool hands them out). The
- * {@code gbytes} counter is GB of keys and values read per second (each layer's once per call). Run:
+ * Attention, one thread: {@code tokens} query tokens of Qwen2.5-0.5B's shape (14 heads over 2 KV heads of 64 dims), the
+ * last of a context of {@code ctx} keys (1: a decode step; more: a piece of a prompt, each token seeing the keys up to
+ * its own), in each of 24 layers in turn (so, past a few hundred keys, the cache comes from memory as in a real step),
+ * blocks of 16 positions in shuffled order (as a pool hands them out). The {@code gbytes} counter is GB of keys and
+ * values per second (each layer's counted once per call), {@code gmacs} billions of the scores' and values'
+ * multiply-adds per second. Run:
  * {@code java --add-modules jdk.incubator.vector -jar bench/target/benchmarks.jar AttentionBench}
  */
 @State(Scope.Thread)
@@ -42,6 +44,9 @@ public class AttentionBench {
 
     @Param({"f32", "bf16", "f16"})
     public String kv;
+
+    @Param({"1"})
+    public int tokens;
 
     private PagedKvCache cache;
     private Attention attention;
@@ -79,13 +84,17 @@ public class AttentionBench {
         }
         attention = new Attention(HEADS, KV_HEADS, HEAD_DIM, HEAD_DIM, (float) (1 / Math.sqrt(HEAD_DIM)));
         pool = new Parallel(1);
-        tables = new int[][] {table};
-        positions = new int[] {ctx - 1};
-        q = new float[HEADS * HEAD_DIM];
+        tables = new int[tokens][];
+        positions = new int[tokens];
+        for (int t = 0; t < tokens; t++) {
+            tables[t] = table;
+            positions[t] = ctx - tokens + t;
+        }
+        q = new float[tokens * HEADS * HEAD_DIM];
         for (int i = 0; i < q.length; i++) {
             q[i] = (float) rnd.nextGaussian();
         }
-        out = new float[HEADS * HEAD_DIM];
+        out = new float[tokens * HEADS * HEAD_DIM];
     }
 
     @TearDown(Level.Trial)
@@ -94,19 +103,22 @@ public class AttentionBench {
         cache.close();
     }
 
-    /** Bytes of keys and values read per call, for the {@code gbytes} counter. */
+    /** Bytes of keys and values and multiply-adds per call, for the {@code gbytes} and {@code gmacs} counters. */
     @State(Scope.Thread)
     @AuxCounters(AuxCounters.Type.OPERATIONS)
-    public static class Bytes {
+    public static class Work {
         public double gbytes;
+        public double gmacs;
     }
 
     @Benchmark
-    public float[] decode(Bytes bytes) {
+    public float[] attend(Work work) {
         for (int l = 0; l < LAYERS; l++) {
-            attention.forward(pool, cache, l, q, 1, tables, positions, out);
+            attention.forward(pool, cache, l, q, tokens, tables, positions, out);
         }
-        bytes.gbytes += (double) LAYERS * ctx * 2 * KV_HEADS * HEAD_DIM * KvDtype.valueOf(kv.toUpperCase()).bytes() / 1e9;
+        work.gbytes += (double) LAYERS * ctx * 2 * KV_HEADS * HEAD_DIM * KvDtype.valueOf(kv.toUpperCase()).bytes() / 1e9;
+        long keysSeen = (long) tokens * ctx - (long) tokens * (tokens - 1) / 2;
+        work.gmacs += (double) LAYERS * keysSeen * HEADS * 2 * HEAD_DIM / 1e9;
         return out;
     }
 }
