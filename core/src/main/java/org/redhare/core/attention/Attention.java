@@ -368,7 +368,7 @@ public final class Attention {
                 a0.intoArray(out, ob + i);
             }
         }
-        for (int j = from; j < to; j++) {
+        for (int j = from; j < to && vec < vHeadDim; j++) { // dims past the last whole vector, if any
             long base = ((long) table[j / bs] * bs + j % bs) * rowBytes + col * 4L;
             for (int i = vec; i < vHeadDim; i++) {
                 float v = PagedKvCache.get(values, base + i * 4L, kv);

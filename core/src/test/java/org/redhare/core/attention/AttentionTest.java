@@ -69,8 +69,8 @@ class AttentionTest {
     }
 
     /**
-     * A 16-bit cache is read a widened piece at a time (a few hundred keys): over contexts of several pieces, with and
-     * without a window, its output has exactly the bits of a float cache holding the same values.
+     * A 16-bit cache is widened in registers as the kernels load it: over long contexts (several runs of values), with
+     * and without a window, its output has exactly the bits of a float cache holding the same values.
      */
     @ParameterizedTest(name = "{0}: heads {1}/{2}, dim {3}/{4}, ctx {5}, window {6}")
     @CsvSource({"BF16, 14, 2, 128, 128, 1300, 0", "F16, 6, 2, 72, 80, 1700, 0", "BF16, 9, 3, 64, 64, 2200, 1500", "F16, 4, 4, 128, 128, 1100, 700"})
