@@ -2,7 +2,6 @@ package org.redhare.core.attention;
 
 import org.redhare.core.NativeMemory;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
