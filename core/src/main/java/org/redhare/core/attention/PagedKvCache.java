@@ -149,7 +149,7 @@ public final class PagedKvCache implements AutoCloseable {
             MemorySegment seg = keys[layer];
             for (int i = 0; i < len; i++) {
                 long at = keyIndex(slot, col + i);
-                dst[dstOff + i] = dtype == KvDtype.F32 ? seg.get(FLOAT, at * 4) : widened(seg.get(SHORT, at * 2));
+                dst[dstOff + i] = get(seg, at * 4, dtype);
             }
             return;
         }
@@ -173,7 +173,7 @@ public final class PagedKvCache implements AutoCloseable {
             load(seg, (index + i) * 4, dtype).intoArray(dst, off + i);
         }
         for (; i < len; i++) {
-            dst[off + i] = widened(seg.get(SHORT, (index + i) * 2));
+            dst[off + i] = get(seg, (index + i) * 4, dtype);
         }
     }
 
@@ -223,10 +223,6 @@ public final class PagedKvCache implements AutoCloseable {
         IntVector m = h.lanewise(VectorOperators.LSHL, 13).and(0x8fffffff);
         FloatVector scaled = m.reinterpretAsFloats().mul(0x1p112f);
         return scaled.blend(m.or(0x70000000).reinterpretAsFloats(), m.and(0x0f800000).compare(VectorOperators.EQ, 0x0f800000).cast(F));
-    }
-
-    private float widened(short code) {
-        return dtype == KvDtype.BF16 ? Numbers.bf16ToFloat(code) : Float.float16ToFloat(code);
     }
 
     /** Dot product of {@code q[qOff..+len)} with the key columns {@code [col, col+len)} of row {@code slot}. */
