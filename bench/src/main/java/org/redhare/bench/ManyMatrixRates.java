@@ -10,8 +10,9 @@ import org.redhare.core.matrix.WeightMatrix;
  * One-token products over many distinct matrices of one shape, one after another, as decode walks a model's
  * layers: every matrix comes from DRAM, and each starts a new stream. {@link QuickMatrixRates} repeats one matrix
  * (from cache when it fits, or one long stream when it does not). {@code java --add-modules jdk.incubator.vector
- * -cp bench/target/benchmarks.jar org.redhare.bench.ManyMatrixRates fp8 4864x896 80}. Prints thread-CPU rates,
- * steadier than wall time on a shared machine.
+ * -cp bench/target/benchmarks.jar org.redhare.bench.ManyMatrixRates fp8 4864x896 80 [tokens [threads]]}. Prints
+ * thread-CPU rates, steadier than wall time on a shared machine, with one thread; wall-time rates with more (the
+ * workers' time is not the caller's). With several tokens, G weights/s counts products (weights times tokens).
  */
 public final class ManyMatrixRates {
     private ManyMatrixRates() {}
@@ -33,23 +34,26 @@ public final class ManyMatrixRates {
             }
         }
         System.err.println();
-        float[] x = new float[cols];
-        for (int i = 0; i < cols; i++) {
+        int tokens = args.length > 3 ? Integer.parseInt(args[3]) : 1;
+        int threads = args.length > 4 ? Integer.parseInt(args[4]) : 1;
+        float[] x = new float[tokens * cols];
+        for (int i = 0; i < x.length; i++) {
             x[i] = (float) rnd.nextGaussian();
         }
-        float[] y = new float[rows];
+        float[] y = new float[tokens * rows];
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
-        try (Parallel pool = new Parallel(1)) {
+        try (Parallel pool = new Parallel(threads)) {
             for (int round = 0; round < 6; round++) {
-                long c0 = mx.getCurrentThreadCpuTime();
+                long c0 = threads == 1 ? mx.getCurrentThreadCpuTime() : System.nanoTime();
                 for (int pass = 0; pass < 3; pass++) {
                     for (WeightMatrix m : matrices) {
-                        m.multiply(pool, x, 1, y);
+                        m.multiply(pool, x, tokens, y);
                     }
                 }
-                double s = (mx.getCurrentThreadCpuTime() - c0) / 1e9;
-                System.out.printf("%s %d x [%dx%d], %d MB: %.2f G weights/s, %.2f GB/s (thread CPU time)%n", dtype, count, rows, cols,
-                        bytes / 1_000_000, 3.0 * count * rows * cols / s / 1e9, 3.0 * bytes / s / 1e9);
+                double s = ((threads == 1 ? mx.getCurrentThreadCpuTime() : System.nanoTime()) - c0) / 1e9;
+                System.out.printf("%s %d x [%dx%d], %d MB, %d tokens, %d threads: %.2f G weights/s, %.2f GB/s (%s)%n", dtype, count, rows,
+                        cols, bytes / 1_000_000, tokens, threads, 3.0 * count * rows * cols * tokens / s / 1e9, 3.0 * bytes / s / 1e9,
+                        threads == 1 ? "thread CPU time" : "wall");
             }
         }
     }
