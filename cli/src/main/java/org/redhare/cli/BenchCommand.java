@@ -91,7 +91,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             double[] pp = new double[reps];
             double[] tg = new double[reps];
-            try (PagedKvCache cache = model.kvLayout().allocate(next, blockSize, modelOptions.kvDtype())) {
+            try (PagedKvCache cache = model.kvLayout().allocate(next, blockSize, modelOptions.kvDtype(model))) {
                 if (depth > 0) {
                     Progress.info("context of " + depth + " positions…");
                     int[] chat = new int[depth];

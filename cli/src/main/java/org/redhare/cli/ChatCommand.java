@@ -69,12 +69,12 @@ final class ChatCommand implements Callable<Integer> {
             // the engine only touches the model once a message is submitted, after the warm-up has finished.
             Thread warmUp = Thread.ofPlatform().daemon().name("redhare-warm-up").start(() -> {
                 try {
-                    WarmUp.run(model, modelOptions.kvDtype());
+                    WarmUp.run(model, modelOptions.kvDtype(model));
                 } catch (RuntimeException e) {
                     // only speed is lost: the first message compiles the kernels instead
                 }
             });
-            try (Engine engine = new Engine(model, modelOptions.withDrafting(new EngineConfig(ctx, ctx + 16, modelOptions.kvDtype(), 16, 512, 1, false)))) {
+            try (Engine engine = new Engine(model, modelOptions.withDrafting(new EngineConfig(ctx, ctx + 16, modelOptions.kvDtype(model), 16, 512, 1, false)))) {
                 out.println("chatting with " + modelOptions.model.getFileName() + " — /reset starts over, /exit quits");
                 while (true) {
                     out.print("\n> ");

@@ -26,7 +26,7 @@ final class InfoCommand implements Callable<Integer> {
         try (Parallel pool = new Parallel(1); CausalLM model = modelOptions.load(pool)) {
             ModelConfig c = model.config();
             ModelSummary s = model.summary();
-            long kvPerToken = model.kvLayout().bytesPerToken(modelOptions.kvDtype());
+            long kvPerToken = model.kvLayout().bytesPerToken(modelOptions.kvDtype(model));
             GenerationDefaults sampling = GenerationDefaults.load(modelOptions.model, Progress::info);
             if (json) {
                 ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -65,7 +65,7 @@ final class InfoCommand implements Callable<Integer> {
                 }
                 o.put("vocab_size", c.vocabSize());
                 o.put("tied_embeddings", c.tieWordEmbeddings());
-                o.put("kv_cache_dtype", modelOptions.kvDtype().toString());
+                o.put("kv_cache_dtype", modelOptions.kvDtype(model).toString());
                 o.put("kv_bytes_per_token", kvPerToken);
                 ObjectNode sd = o.putObject("sampling_defaults");
                 sampling.asRequestFields().forEach((k, v) -> sd.putPOJO(k, v));
@@ -102,7 +102,7 @@ final class InfoCommand implements Callable<Integer> {
                             ex[3] > 0 ? " (+" + ex[3] + " shared)" : "");
                 }
                 System.out.printf("context          %,d tokens%n", c.contextLength());
-                System.out.printf("KV cache         %,d bytes per token (%s); full context %.1f MiB%n", kvPerToken, modelOptions.kvDtype(),
+                System.out.printf("KV cache         %,d bytes per token (%s); full context %.1f MiB%n", kvPerToken, modelOptions.kvDtype(model),
                         kvPerToken * (double) c.contextLength() / 1048576.0);
                 System.out.printf("sampling         %s%n", sampling.isEmpty() ? "no recommendation (generation_config.json or GGUF general.sampling.*)"
                         : sampling.describe());

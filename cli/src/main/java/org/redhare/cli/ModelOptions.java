@@ -21,8 +21,9 @@ final class ModelOptions {
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "worker threads (default: all processors)")
     Integer threads;
 
-    @Option(names = "--kv-cache-dtype", paramLabel = "TYPE", defaultValue = "f32",
-            description = "KV cache element type: f32 (exact, default), bf16, f16 (half the memory for long contexts)")
+    @Option(names = "--kv-cache-dtype", paramLabel = "TYPE", defaultValue = "auto",
+            description = "KV cache element type: auto (bf16, or f32 for models with f32 weights), f32 (exact), bf16 (half the memory, as "
+                    + "fast), f16 (half the memory, closer to f32, slower prompts) (default: auto)")
     String kvCacheDtype;
 
     @Option(names = "--draft-tokens", paramLabel = "N", defaultValue = "0",
@@ -77,15 +78,34 @@ final class ModelOptions {
         }
     }
 
-    KvDtype kvDtype() {
+    /** The {@code --kv-cache-dtype} for {@code model}: what it names, or the model's own choice for {@code auto} ({@link CausalLM#autoKvDtype}). */
+    KvDtype kvDtype(CausalLM model) {
+        if (resolvedFor != model) {
+            resolved = isAuto() ? model.autoKvDtype() : namedKvDtype();
+            resolvedFor = model;
+        }
+        return resolved;
+    }
+
+    private CausalLM resolvedFor;
+    private KvDtype resolved;
+
+    private boolean isAuto() {
+        return kvCacheDtype.equalsIgnoreCase("auto");
+    }
+
+    private KvDtype namedKvDtype() {
         try {
             return KvDtype.parse(kvCacheDtype);
         } catch (IllegalArgumentException e) {
-            throw CliException.usage(e.getMessage());
+            throw CliException.usage("--kv-cache-dtype: " + e.getMessage() + " or auto");
         }
     }
 
     CausalLM load(Parallel pool) {
+        if (!isAuto()) {
+            namedKvDtype(); // a misspelt type fails before the model loads, not after
+        }
         long t0 = System.nanoTime();
         Quantization q = quantization();
         LoadOptions options = new LoadOptions(q, (done, total) -> Progress.bar("quantizing to " + q, done, total), Progress::info,
@@ -95,6 +115,9 @@ final class ModelOptions {
                 q == Quantization.NONE ? "" : ", linear weights " + q, (System.nanoTime() - t0) / 1e6, pool.threads()));
         if (q == Quantization.NONE) {
             fp8HeadHint(m);
+        }
+        if (isAuto()) {
+            Progress.info("KV cache in " + kvDtype(m) + " (--kv-cache-dtype auto; f32 is exact, f16 and bf16 take half the memory)");
         }
         return m;
     }

@@ -81,20 +81,20 @@ final class PerplexityCommand implements Callable<Integer> {
             }
             if (klBase != null) {
                 try (LogitsFile.Writer wr = new LogitsFile.Writer(klBase, ids, model.vocabSize())) {
-                    r = Scorer.score(model, ids, batch, modelOptions.kvDtype(), (pos, logits, off, vocab) -> wr.row(logits, off, vocab));
+                    r = Scorer.score(model, ids, batch, modelOptions.kvDtype(model), (pos, logits, off, vocab) -> wr.row(logits, off, vocab));
                 }
                 Progress.info("saved reference logits of " + ids.length + " positions to " + klBase);
             } else if (logitsOut != null) {
                 try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(logitsOut), 1 << 20)) {
                     ByteBuffer row = ByteBuffer.allocate(model.vocabSize() * 4).order(ByteOrder.LITTLE_ENDIAN);
-                    r = Scorer.score(model, ids, batch, modelOptions.kvDtype(), (pos, logits, off, vocab) -> {
+                    r = Scorer.score(model, ids, batch, modelOptions.kvDtype(model), (pos, logits, off, vocab) -> {
                         row.clear();
                         row.asFloatBuffer().put(logits, off, vocab);
                         os.write(row.array(), 0, vocab * 4);
                     });
                 }
             } else {
-                r = Scorer.score(model, ids, batch, modelOptions.kvDtype(), null);
+                r = Scorer.score(model, ids, batch, modelOptions.kvDtype(model), null);
             }
             double secs = (System.nanoTime() - t0) / 1e9;
             report(r, secs);
@@ -129,7 +129,7 @@ final class PerplexityCommand implements Callable<Integer> {
             }
             LogitsFile.Comparison cmp = new LogitsFile.Comparison();
             float[] refRow = new float[ref.vocab()];
-            Scorer.Result r = Scorer.score(model, ids, batch, modelOptions.kvDtype(), (pos, logits, off, vocab) -> {
+            Scorer.Result r = Scorer.score(model, ids, batch, modelOptions.kvDtype(model), (pos, logits, off, vocab) -> {
                 ref.next(refRow);
                 cmp.add(refRow, logits, off, vocab, pos + 1 < ids.length ? ids[pos + 1] : -1);
             });

@@ -142,8 +142,8 @@ final class ServeCommand implements Callable<Integer> {
         EngineConfig ec;
         PromptFormatter formatter;
         try {
-            ec = modelOptions.withDrafting(EngineConfig.forKvMemory(kvBytes, model.kvLayout().bytesPerToken(modelOptions.kvDtype()), ctx,
-                    modelOptions.kvDtype(), maxBatchTokens, maxRunning, maxWaiting, !noPrefixCaching));
+            ec = modelOptions.withDrafting(EngineConfig.forKvMemory(kvBytes, model.kvLayout().bytesPerToken(modelOptions.kvDtype(model)), ctx,
+                    modelOptions.kvDtype(model), maxBatchTokens, maxRunning, maxWaiting, !noPrefixCaching));
             formatter = formatting.get();
         } catch (RuntimeException e) {
             server.failed(e.getMessage());
@@ -159,7 +159,7 @@ final class ServeCommand implements Callable<Integer> {
         if (!noWarmup) {
             // /health stays 503 meanwhile: the first request should not pay the kernels' compilation
             Progress.info("warming up the kernels...");
-            Progress.info("warm-up done in " + WarmUp.run(model, modelOptions.kvDtype()) + " ms");
+            Progress.info("warm-up done in " + WarmUp.run(model, modelOptions.kvDtype(model)) + " ms");
         }
         Engine engine = new Engine(model, ec);
         server.ready(new ServedModel(engine, formatter, defaults, embedding));

@@ -70,8 +70,9 @@ class CliTest {
         Path fx = SharedFiles.require("fixtures/llama-tiny");
         JsonNode c = firstCase(fx);
         Path out = tmp.resolve("logits.f32");
+        // The reference is computed in float32 throughout, so the cache is too (the default, auto, keeps it in BF16 for this model).
         CliRunner.Result r = CliRunner.run("perplexity", "--model", fx.toString(), "--tokens", ids(c.path("prompt_ids")),
-                "--logits-out", out.toString(), "--json");
+                "--logits-out", out.toString(), "--json", "--kv-cache-dtype", "f32");
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode o = JSON.readTree(r.out());
         assertThat(o.path("perplexity").asDouble()).isCloseTo(c.path("prompt_nll").path("perplexity").asDouble(),
@@ -93,9 +94,10 @@ class CliTest {
         Path fx = SharedFiles.require("fixtures/qwen3-tiny");
         String ids = ids(JSON.readTree(fx.resolve("reference/cases.json").toFile()).path("cases").get(2).path("prompt_ids"));
         Path base = tmp.resolve("base.rhkl");
-        CliRunner.Result r = CliRunner.run("perplexity", "--model", fx.toString(), "--tokens", ids, "--kl-base", base.toString());
+        CliRunner.Result r = CliRunner.run("perplexity", "--model", fx.toString(), "--tokens", ids, "--kl-base", base.toString(),
+                "--kv-cache-dtype", "f32");
         assertThat(r.exit()).as(r.err()).isZero();
-        r = CliRunner.run("perplexity", "--model", fx.toString(), "--tokens", ids, "--kl", base.toString(), "--json");
+        r = CliRunner.run("perplexity", "--model", fx.toString(), "--tokens", ids, "--kl", base.toString(), "--json", "--kv-cache-dtype", "f32");
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode same = JSON.readTree(r.out());
         assertThat(same.path("mean_kl").asDouble()).isLessThan(1e-9);
@@ -105,6 +107,13 @@ class CliTest {
         r = CliRunner.run("perplexity", "--model", fx.toString(), "--tokens", ids, "--kl", base.toString(), "--json", "--kv-cache-dtype", "bf16");
         JsonNode bf16 = JSON.readTree(r.out());
         assertThat(bf16.path("mean_kl").asDouble()).isGreaterThan(1e-9).isLessThan(1e-2);
+        // the default (auto) on this BF16 model is that BF16 cache, and says so
+        r = CliRunner.run("perplexity", "--model", fx.toString(), "--tokens", ids, "--kl", base.toString(), "--json");
+        assertThat(r.err()).contains("KV cache in bf16 (--kv-cache-dtype auto");
+        assertThat(JSON.readTree(r.out()).path("mean_kl").asDouble()).isEqualTo(bf16.path("mean_kl").asDouble());
+        r = CliRunner.run("perplexity", "--model", fx.toString(), "--tokens", ids, "--kv-cache-dtype", "f8");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("unknown KV cache dtype 'f8'").doesNotContain("loaded");
         r = CliRunner.run("perplexity", "--model", fx.toString(), "--tokens", "1,2,3", "--kl", base.toString());
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains("different token sequence");

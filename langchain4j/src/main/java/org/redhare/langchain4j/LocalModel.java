@@ -88,7 +88,7 @@ public final class LocalModel implements AutoCloseable {
         private int threads = Runtime.getRuntime().availableProcessors();
         private Integer contextLength;
         private String kvCacheMemory = "2GiB";
-        private KvDtype kvDtype = KvDtype.F32;
+        private KvDtype kvDtype; // null: the model's choice (CausalLM#autoKvDtype)
         private int maxRunning = 32;
         private int draftTokens;
         private Quantization quantize = Quantization.NONE;
@@ -120,7 +120,10 @@ public final class LocalModel implements AutoCloseable {
             return this;
         }
 
-        /** How the KV cache stores keys and values: F32 (default), BF16 or F16, halving its memory. */
+        /**
+         * How the KV cache stores keys and values: F32 (exact), BF16 or F16 (half the memory); by default BF16, or F32 for a
+         * model whose weights are mostly F32 ({@code CausalLM.autoKvDtype}).
+         */
         public Builder kvCacheDtype(KvDtype dtype) {
             this.kvDtype = dtype;
             return this;
@@ -186,6 +189,7 @@ public final class LocalModel implements AutoCloseable {
                 if (ctx > model.config().contextLength()) {
                     throw new IllegalArgumentException("a context of " + ctx + " tokens exceeds the model's " + model.config().contextLength());
                 }
+                KvDtype kvDtype = this.kvDtype != null ? this.kvDtype : model.autoKvDtype();
                 EngineConfig ec = EngineConfig.forKvMemory(kvBytes, model.kvLayout().bytesPerToken(kvDtype), ctx, kvDtype, 512, maxRunning,
                         EngineConfig.DEFAULT_MAX_WAITING, true).withDraftTokens(draftTokens);
                 PromptFormatter formatter = PromptFormatters.forModel(path, served);
