@@ -60,32 +60,37 @@ class PagedKvCacheTest {
         int blocks = (rows + bs - 1) / bs;
         int[] table = new int[blocks];
         for (int i = 0; i < blocks; i++) table[i] = blocks - 1 - i;
-        try (PagedKvCache cache = new PagedKvCache(1, blocks, bs, width, width + 2, dtype)) {
+        int layers = 3; // every layer's keys and values are slices of one mapping: no layer may reach another's
+        try (PagedKvCache cache = new PagedKvCache(layers, blocks, bs, width, width + 2, dtype)) {
             assertThat(cache.transposedKeys()).isTrue();
             float[] k = new float[width];
             float[] v = new float[width + 2];
-            for (int r = 0; r < rows; r++) {
-                for (int i = 0; i < width; i++) k[i] = decode(dtype, (short) (r * width + i));
-                for (int i = 0; i < width + 2; i++) v[i] = decode(dtype, (short) (7 + r * width + i));
-                cache.write(0, cache.slotOf(table, r), k, 0, v, 0);
-            }
-            for (int r = 0; r < rows; r++) {
-                float[] back = new float[width - 1];
-                cache.readKey(0, cache.slotOf(table, r), 1, width - 1, back, 0);
-                for (int i = 0; i < width - 1; i++) {
-                    assertWidened(dtype, back[i], (short) (r * width + 1 + i));
-                }
-                float[] vb = new float[width + 2];
-                cache.readValue(0, cache.slotOf(table, r), 0, width + 2, vb, 0);
-                for (int i = 0; i < width + 2; i++) {
-                    assertWidened(dtype, vb[i], (short) (7 + r * width + i));
+            for (int l = 0; l < layers; l++) {
+                for (int r = 0; r < rows; r++) {
+                    for (int i = 0; i < width; i++) k[i] = decode(dtype, (short) (l * 10007 + r * width + i));
+                    for (int i = 0; i < width + 2; i++) v[i] = decode(dtype, (short) (l * 10007 + 7 + r * width + i));
+                    cache.write(l, cache.slotOf(table, r), k, 0, v, 0);
                 }
             }
-            // The kernels' view of the keys: column c of block b's keys is a run of bs entries.
-            for (int r = 0; r < rows; r++) {
-                int c = r % width;
-                long at = ((long) table[r / bs] * width + c) * bs + r % bs;
-                assertWidened(dtype, PagedKvCache.get(cache.keySegment(0), 4 * at, dtype), (short) (r * width + c));
+            for (int l = 0; l < layers; l++) {
+                for (int r = 0; r < rows; r++) {
+                    float[] back = new float[width - 1];
+                    cache.readKey(l, cache.slotOf(table, r), 1, width - 1, back, 0);
+                    for (int i = 0; i < width - 1; i++) {
+                        assertWidened(dtype, back[i], (short) (l * 10007 + r * width + 1 + i));
+                    }
+                    float[] vb = new float[width + 2];
+                    cache.readValue(l, cache.slotOf(table, r), 0, width + 2, vb, 0);
+                    for (int i = 0; i < width + 2; i++) {
+                        assertWidened(dtype, vb[i], (short) (l * 10007 + 7 + r * width + i));
+                    }
+                }
+                // The kernels' view of the keys: column c of block b's keys is a run of bs entries.
+                for (int r = 0; r < rows; r++) {
+                    int c = r % width;
+                    long at = ((long) table[r / bs] * width + c) * bs + r % bs;
+                    assertWidened(dtype, PagedKvCache.get(cache.keySegment(l), 4 * at, dtype), (short) (l * 10007 + r * width + c));
+                }
             }
         }
     }
