@@ -167,8 +167,8 @@ final class ServeCommand implements Callable<Integer> {
         if (!defaults.isEmpty()) {
             Progress.info("sampling defaults for fields a request leaves out: " + defaults.describe());
         }
-        Progress.info(String.format(Locale.ROOT, "ready: model '%s' (%s), context %d, KV cache %d tokens (%d blocks), API at http://%s:%d/v1%s",
-                name, formatter.describe(), ctx, ec.kvPoolTokens(), ec.kvBlocks(), host, server.port(), key != null ? " (API key required)" : ""));
+        Progress.info(String.format(Locale.ROOT, "ready: model '%s' (%s), context %d, KV cache %d tokens in %s (%d blocks), API at http://%s:%d/v1%s",
+                name, formatter.describe(), ctx, ec.kvPoolTokens(), ec.kvDtype(), ec.kvBlocks(), host, server.port(), key != null ? " (API key required)" : ""));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             Progress.info("shutting down: finishing requests in flight (at most " + shutdownTimeout + " s)");
