@@ -136,6 +136,7 @@ final class BenchCommand implements Callable<Integer> {
                 o.put("prompt_tokens", promptTokens);
                 o.put("gen_tokens", genTokens);
                 o.put("depth", depth);
+                o.put("kv_cache_dtype", modelOptions.kvDtype(model).toString());
                 o.put("lm_head_screened", sequences == 1 && summary.headScreenBytes() > 0);
                 o.put("sequences", sequences);
                 o.put("repetitions", reps);

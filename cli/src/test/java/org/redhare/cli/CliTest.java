@@ -234,12 +234,14 @@ class CliTest {
         assertThat(r.exit()).as(r.err()).isZero();
         com.fasterxml.jackson.databind.JsonNode batched = readJson(r.out());
         assertThat(batched.path("sequences").asInt()).isEqualTo(5);
+        assertThat(batched.path("kv_cache_dtype").asText()).isEqualTo("bf16"); // auto, on a BF16 synth model
         assertThat(batched.path("tg_tokens_per_second").asDouble()).isPositive();
         // Decode after a context that ends inside a block: three sequences share its whole blocks and hold its last part.
         r = CliRunner.run("bench", "--model", m.toString(), "-p", "0", "-n", "4", "-s", "3", "--depth", "37", "-r", "1", "--json", "--threads", "2");
         assertThat(r.exit()).as(r.err()).isZero();
         com.fasterxml.jackson.databind.JsonNode deep = readJson(r.out());
         assertThat(deep.path("depth").asInt()).isEqualTo(37);
+        assertThat(info.path("kv_cache_dtype").asText()).isEqualTo("bf16");
         assertThat(deep.path("tg_tokens_per_second").asDouble()).isPositive();
         r = CliRunner.run("bench", "--model", m.toString(), "-s", "0");
         assertThat(r.exit()).isEqualTo(2);
