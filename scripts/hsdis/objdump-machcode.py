@@ -25,7 +25,7 @@ def main():
     if not starts:
         sys.exit(f"no C2 compile of {method} in {log} (run with -XX:CompileCommand=print,...{method}, without hsdis)")
     i = starts[-1]
-    while i < len(lines) and "[Instructions begin]" not in lines[i]:
+    while i < len(lines) and "[Instructions begin]" not in lines[i] and "[MachCode]" not in lines[i]:
         i += 1
     code, base = bytearray(), None
     row = re.compile(r"\s+0x([0-9a-f]+): ((?:[0-9a-f]{4}\s*\|?\s*)+)$")
