@@ -527,12 +527,12 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
     /**
      * Whether the few-token pass ({@link #SPLIT_MAX_TOKENS}) prefetches ({@link CachePrefetch}) the five rows the next
      * tile widens, right after this tile's first group, so that they arrive while the groups after it run from the
-     * widened tile. Same arithmetic, same bits: only when bytes arrive changes. Measured on the AMD EPYC Zen 5 host, two
-     * threads, 16 tokens, one build with {@code -Dredhare.prefetchTiles=false|true} alternated: `ManyMatrixRates bf16
-     * 151936x896 3 16 2` (the 0.5B's LM head, always from DRAM) 84-94 -> 107-114 G products/s in two rounds; [4864 x
-     * 896] within the noise (86-97 against 77-101); `bench -p 16 -n 64 -s 16 -t 2` 154.0 / 144.6 / 131.4 / 144.6 ->
-     * 162.7 / 157.3 / 150.3 / 148.6 tok/s. Rows widened in column chunks ({@link FloatTiles#chunkColumns}: the
-     * [896 x 4864] down projection) do not prefetch: fetching the next chunk there measured 5-15% slower, since it
+     * widened tile. Same arithmetic, same bits: only when bytes arrive changes. Measured on the AMD EPYC Zen 5 host
+     * (docs/PERFORMANCE.md, forty-seventh session), one build with {@code -Dredhare.prefetchTiles=false|true}
+     * alternated: a probe of the first group over 512 MB of rows, one thread, 22-27 -> 42-50 G multiply-adds/s;
+     * {@code bench -p 16 -n 64 -s 16 -t 2} ahead in eight of nine pairs, +5.7% in the median pair; two-thread
+     * {@code ManyMatrixRates} within the host's noise. Rows widened in column chunks ({@link FloatTiles#chunkColumns}: the
+     * [896 x 4864] down projection) do not prefetch: fetching the next chunk there was level or slower in four rounds, since it
      * continues streams the hardware already follows. All five rows at once rather than a row before each later group:
      * spread that way it was no better (mixed, within the noise). System property {@code redhare.prefetchTiles=false}
      * turns it off, for measuring.
