@@ -90,7 +90,7 @@ public final class CachePrefetch {
                 }
             } catch (Throwable e) { // no native access, no such symbols
                 fetch = null;
-                status = "off (" + e.getMessage() + ")";
+                status = "off (" + e + ")"; // the exception's class too: some carry no message
             }
         }
         FETCH = fetch;
