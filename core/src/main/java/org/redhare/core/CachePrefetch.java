@@ -2,11 +2,8 @@ package org.redhare.core;
 
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.util.Locale;
 
 /**
  * Software prefetch: asks the CPU to bring ranges of memory into its caches without waiting for them.
@@ -20,9 +17,8 @@ import java.util.Locale;
  * holds up everything behind it (measured slower). The x86 {@code PREFETCHT0} instruction does not: it starts the
  * fetch and retires at once, and it never faults, whatever the address.
  *
- * <p>So on x86-64 Linux this class writes a 28-byte function into a page of its own ({@code mmap}, then {@code
- * mprotect} to read and execute) and calls it through the foreign-function linker as a critical function (no thread
- * state change, a few nanoseconds a call). The function takes an address, a number of 64-byte lines, a number of
+ * <p>So on x86-64 Linux this class has {@link MachineCode} copy a 28-byte function into a page of its own and calls
+ * it through the foreign-function linker as a critical function (no thread state change, a few nanoseconds a call). The function takes an address, a number of 64-byte lines, a number of
  * rows and a row stride, and issues one {@code PREFETCHT0} per line. Machine code rather than a compiled library
  * because no library on the JVM offers this, and a shipped {@code .so} would need a C toolchain or a binary per
  * platform; the bytes are below, instruction by instruction.
@@ -56,41 +52,17 @@ public final class CachePrefetch {
     static {
         MethodHandle fetch = null;
         String status;
-        String arch = System.getProperty("os.arch", "");
         if (!Boolean.parseBoolean(System.getProperty("redhare.prefetch", "true"))) {
             status = "off (redhare.prefetch=false)";
-        } else if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
-            status = "off (not Linux)";
-        } else if (!arch.equals("amd64") && !arch.equals("x86_64")) {
-            status = "off (not x86-64: " + arch + ")";
+        } else if (MachineCode.unavailable() != null) {
+            status = "off (" + MachineCode.unavailable() + ")";
         } else {
             try {
-                Linker linker = Linker.nativeLinker();
-                SymbolLookup libc = linker.defaultLookup();
-                MethodHandle mmap = linker.downcallHandle(libc.find("mmap").orElseThrow(), FunctionDescriptor.of(ValueLayout.JAVA_LONG,
-                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-                        ValueLayout.JAVA_LONG));
-                MethodHandle mprotect = linker.downcallHandle(libc.find("mprotect").orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
-                long page = 4096;
-                long address = (long) mmap.invokeExact(0L, page, 0x1 | 0x2, 0x02 | 0x20, -1, 0L); // read-write, private anonymous
-                if (address == -1L) {
-                    status = "off (mmap failed)";
-                } else {
-                    MemorySegment code = MemorySegment.ofAddress(address).reinterpret(page);
-                    MemorySegment.copy(MemorySegment.ofArray(CODE), 0, code, 0, CODE.length);
-                    int rc = (int) mprotect.invokeExact(address, page, 0x1 | 0x4); // read-execute, never writable again
-                    if (rc != 0) {
-                        status = "off (the system refused an executable page)";
-                    } else {
-                        fetch = linker.downcallHandle(code, FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                                ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), Linker.Option.critical(false));
-                        status = "on (x86-64 PREFETCHT0)";
-                    }
-                }
-            } catch (Throwable e) { // no native access, no such symbols
-                fetch = null;
-                status = "off (" + e + ")"; // the exception's class too: some carry no message
+                fetch = MachineCode.load(CODE, FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), Linker.Option.critical(false));
+                status = "on (x86-64 PREFETCHT0)";
+            } catch (UnsupportedOperationException e) {
+                status = "off (" + e.getMessage() + ")";
             }
         }
         FETCH = fetch;

@@ -275,6 +275,12 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             pool.forRange(rows, promptGrain(pool.threads()), (r0, r1, w) -> prompt(x, n, y, r0, r1, pool.workerScratch(w, scratch)));
         } else {
             int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
+            if (n == 1 && NativeRows4.available() && packed.isNative()) { // the machine code takes an address
+                int scratch = 2 * cols + Kernels.SUM16_FLOATS + 4 * NativeRows4.TILES;
+                pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1,
+                        (t0, t1, w) -> decodeNative(x, y, t0, t1, pool.workerScratch(w, scratch)));
+                return;
+            }
             if (n == 1) {
                 int scratch = 2 * cols + Kernels.SUM16_FLOATS;
                 pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1, (t0, t1, w) -> decode(x, y, t0, t1, pool.workerScratch(w, scratch)));
@@ -393,6 +399,43 @@ public final class Fp8BlockMatrix implements WeightMatrix {
         }
         for (int tile = tile0 + 2 * h; tile < tile1; tile++) {
             oneTile(tile * QuantKernels.TILE, x, y, buf, sums);
+        }
+    }
+
+    /**
+     * One token through {@link NativeRows4}: runs of whole tiles in one scale band go to the machine code (one sequential
+     * stream, prefetched ahead), which leaves each row's sum over whole groups; the tail and row factor are
+     * {@link #tiles2x1}'s. Same FMAs and lane sums in the same order, so the same bits as {@link #decode}.
+     * Activations at {@code buf[0 ..]}, the rows' sums at {@code buf[2 cols + SUM16_FLOATS ..]}.
+     */
+    private void decodeNative(float[] x, float[] y, int tile0, int tile1, float[] buf) {
+        final int full = cols / G * G;
+        final int sums = 2 * cols;
+        final int lanes = 2 * cols + Kernels.SUM16_FLOATS;
+        final long base = packed.address();
+        int ready = -1;
+        for (int tile = tile0; tile < tile1; ) {
+            final int r0 = tile * QuantKernels.TILE;
+            if (!fullTile(r0) || full == 0) {
+                oneTile(r0, x, y, buf, sums);
+                ready = -1;
+                tile++;
+                continue;
+            }
+            final int b = band(r0);
+            int end = tile + 1;
+            while (end < tile1 && end - tile < NativeRows4.TILES && fullTile(end * QuantKernels.TILE) && band(end * QuantKernels.TILE) == b) {
+                end++;
+            }
+            if (ready != b) {
+                ready = b;
+                scaleActivations(x, 0, 1, b, buf, 0);
+            }
+            NativeRows4.fp8(base + (long) r0 * cols, end - tile, cols, full, buf, 0, lanes);
+            for (int r = r0, o = lanes; r < end * QuantKernels.TILE; r++, o++) {
+                y[r] = (buf[o] + tail(r, buf, 0)) * rowFactors[r];
+            }
+            tile = end;
         }
     }
 

@@ -33,4 +33,13 @@ public sealed interface WeightMatrix permits RowWidenedMatrix, Bf16Matrix, Fp8Bl
 
     /** Widens row {@code r} into {@code dst[off .. off + cols)} (embedding lookup). */
     void row(int r, float[] dst, int off);
+
+    /**
+     * One line on how this process multiplies: the vector width, and whether the machine-code kernels and the prefetch
+     * run here (and why not), for {@code redhare info} and logs.
+     */
+    static String kernels() {
+        return Kernels.L + "-float vectors; one-token FP8/int8 machine code " + NativeRows4.status() + "; prefetch "
+                + org.redhare.core.CachePrefetch.status();
+    }
 }

@@ -113,6 +113,42 @@ class Fp8BlockMatrixTest {
         }
     }
 
+    /**
+     * One token runs the machine-code kernel ({@link NativeRows4}) wherever it can run, two tokens the Java register
+     * path: the same bits, on shapes that cut its runs of tiles (short last tiles, 16-row scale bands, per-channel
+     * scales, a column tail, rows shorter than one group, long rows). Where the machine code can run it must be on,
+     * so this cannot pass by leaving it out.
+     */
+    @ParameterizedTest(name = "[{0} x {1}] blocks {2}x128")
+    @CsvSource({"4, 64, 128", "37, 333, 16", "130, 896, 128", "300, 256, 16", "9, 40, 128", "64, 1000, 1", "256, 7168, 128", "2, 128, 128"})
+    void oneTokenGivesTheJavaKernelsBits(int rows, int cols, int bh) {
+        if (org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f") && Kernels.L == 16
+                && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
+            assertThat(NativeRows4.available()).as(NativeRows4.status()).isTrue();
+        }
+        Case k = random(rows, cols, bh, 128, rows * 7L + cols);
+        float[] x = activations(2, cols, 3);
+        float[] pair = new float[2 * rows];
+        k.m().multiply(ONE, x, 2, pair);
+        for (Parallel pool : new Parallel[] {ONE, TWO}) {
+            for (int t = 0; t < 2; t++) {
+                float[] one = new float[rows];
+                k.m().multiply(pool, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one);
+                assertThat(one).as("token %d, %d threads", t, pool.threads()).isEqualTo(java.util.Arrays.copyOfRange(pair, t * rows, (t + 1) * rows));
+            }
+        }
+    }
+
+    /** The machine code checks nothing, so its Java entry refuses operands outside the buffer before calling it. */
+    @Test
+    void nativeKernelRefusesOperandsOutsideItsBuffer() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeRows4.available(), NativeRows4.status());
+        float[] buf = new float[64 + 8];
+        assertThatThrownBy(() -> NativeRows4.fp8(0, 3, 64, 64, buf, 0, 64)).isInstanceOf(IndexOutOfBoundsException.class); // 12 sums, 8 floats of room
+        assertThatThrownBy(() -> NativeRows4.int8(0, 1, 64, 64, buf, 16, 0)).isInstanceOf(IndexOutOfBoundsException.class); // sums over the activations
+        assertThatThrownBy(() -> NativeRows4.fp8(0, 1, 64, 100, buf, 0, 64)).isInstanceOf(IndexOutOfBoundsException.class); // not whole groups
+    }
+
     @ParameterizedTest(name = "[{0} x {1}] blocks {2}x64")
     @CsvSource({"37, 333, 16", "13, 2600, 16", "300, 256, 128"}) // short and long rows, bands shorter and longer than a work item
     void batchedTokensAreBitwiseIdenticalToSingleTokens(int rows, int cols, int bh) {

@@ -1,0 +1,65 @@
+/*
+ * The loop both one-token kernels share (fp8_rows4.c, i8_rows4.c): tiles of four rows of 8-bit codes in the tile
+ * layout, times one token's activations, each row's sum over whole 64-column groups. WIDEN(v, k) turns byte k of every
+ * 32-bit lane of v into a float vector; the Java kernels (Fp8BlockMatrix.stream4, Int8RowMatrix.stream4) take the same
+ * FMAs in the same order and add the lanes in VectorMath.sum's tree, so every row's sum has the same bits either way.
+ *
+ * Layout: tile k (four rows) starts at codes + 4 * cols * k; for each group of 64 columns c, the four rows' 64-byte
+ * vectors follow each other (row j at + 4 * c + 64 * j), and byte b of 32-bit lane l of a row's vector is the code
+ * of column c + 16 b + l. Columns past the last whole group (the caller's tail) come after the groups.
+ *
+ * Arguments (System V AMD64): codes, tiles, cols (codes per row: the tile pitch is 4 * cols), full (columns taken, a
+ * multiple of 64), buf with the activations at buf + xo (full floats) and room for the output at buf + oo (tiles * 4
+ * floats), ahead (bytes to prefetch ahead of the reads, PREFETCHT0; 0 for none). One buffer for both, so the Java
+ * side passes one array.
+ */
+#include <immintrin.h>
+
+#define ROWS4_BODY(WIDEN) \
+    const float *x = buf + xo; \
+    float *out = buf + oo; \
+    for (long k = 0; k < tiles; k++) { \
+        const unsigned char *p = codes + 4 * cols * k; \
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps(); \
+        for (long c = 0; c < full; c += 64) { \
+            const unsigned char *q = p + 4 * c; \
+            if (ahead > 0) { \
+                _mm_prefetch((const char *) (q + ahead), _MM_HINT_T0); \
+                _mm_prefetch((const char *) (q + ahead + 64), _MM_HINT_T0); \
+                _mm_prefetch((const char *) (q + ahead + 128), _MM_HINT_T0); \
+                _mm_prefetch((const char *) (q + ahead + 192), _MM_HINT_T0); \
+            } \
+            const __m512 x0 = _mm512_loadu_ps(x + c), x1 = _mm512_loadu_ps(x + c + 16); \
+            const __m512 x2 = _mm512_loadu_ps(x + c + 32), x3 = _mm512_loadu_ps(x + c + 48); \
+            ROWS4_ROW(a0, 0, WIDEN) \
+            ROWS4_ROW(a1, 1, WIDEN) \
+            ROWS4_ROW(a2, 2, WIDEN) \
+            ROWS4_ROW(a3, 3, WIDEN) \
+        } \
+        /* Each row's 16 lanes added in VectorMath.sum's tree: lane i + lane i+8, then + 4, + 2, + 1 (float addition is \
+           commutative, so only the tree fixes the bits). Two rows share a vector from the second step on. */ \
+        a0 = _mm512_add_ps(a0, _mm512_shuffle_f32x4(a0, a0, 0x4E)); \
+        a1 = _mm512_add_ps(a1, _mm512_shuffle_f32x4(a1, a1, 0x4E)); \
+        a2 = _mm512_add_ps(a2, _mm512_shuffle_f32x4(a2, a2, 0x4E)); \
+        a3 = _mm512_add_ps(a3, _mm512_shuffle_f32x4(a3, a3, 0x4E)); \
+        __m512 t01 = _mm512_shuffle_f32x4(a0, a1, 0x44), t23 = _mm512_shuffle_f32x4(a2, a3, 0x44); \
+        t01 = _mm512_add_ps(t01, _mm512_shuffle_f32x4(t01, t01, 0xB1)); \
+        t23 = _mm512_add_ps(t23, _mm512_shuffle_f32x4(t23, t23, 0xB1)); \
+        t01 = _mm512_add_ps(t01, _mm512_permute_ps(t01, 0x4E)); \
+        t23 = _mm512_add_ps(t23, _mm512_permute_ps(t23, 0x4E)); \
+        t01 = _mm512_add_ps(t01, _mm512_permute_ps(t01, 0xB1)); \
+        t23 = _mm512_add_ps(t23, _mm512_permute_ps(t23, 0xB1)); \
+        float *o = out + 4 * k; \
+        o[0] = _mm512_cvtss_f32(t01); \
+        o[1] = _mm512_cvtss_f32(_mm512_shuffle_f32x4(t01, t01, 0x02)); \
+        o[2] = _mm512_cvtss_f32(t23); \
+        o[3] = _mm512_cvtss_f32(_mm512_shuffle_f32x4(t23, t23, 0x02)); \
+    }
+
+/* One row's FMAs for one group: bytes 0, 1, 2, 3 of its lanes against x0, x1, x2, x3, in that order. */
+#define ROWS4_ROW(A, J, WIDEN) { \
+        const __m512i v = _mm512_loadu_si512((const void *) (q + 64 * (J))); \
+        A = _mm512_fmadd_ps(WIDEN(v, 0), x0, A); \
+        A = _mm512_fmadd_ps(WIDEN(v, 1), x1, A); \
+        A = _mm512_fmadd_ps(WIDEN(v, 2), x2, A); \
+        A = _mm512_fmadd_ps(WIDEN(v, 3), x3, A); }

@@ -1,0 +1,101 @@
+package org.redhare.core.matrix;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import org.redhare.core.MachineCode;
+
+/**
+ * The one-token products of 8-bit codes in machine code ({@code core/src/main/c/rows4.h}, carried as bytes by
+ * {@link NativeCode}): FP8-E4M3 ({@link Fp8BlockMatrix}) and int8 with a scale per row ({@link Int8RowMatrix}, the LM
+ * head's screen). Each call takes a run of whole four-row tiles and leaves each row's sum over whole 64-column groups,
+ * with the same FMAs and lane additions in the same order as the Java kernels, so the same bits.
+ *
+ * <p>Why: on the AMD EPYC Zen 5 host the Java FP8 kernel ran its instructions at 33-34 G weights/s from cache where the
+ * same loop compiled from C ran 42-47 (C2's per-loop set-up of its bounds checks, and per-tile calls, on rows of 896
+ * columns), and from DRAM it read 21-24 GB/s where the C loop with {@code PREFETCHT0} a few KB ahead of its reads kept
+ * up with the bandwidth (docs/PERFORMANCE.md, forty-eighth session).
+ *
+ * <p>Used where the CPU has AVX-512F, the JVM's float vectors have 16 lanes (so the layout's groups are 64 columns),
+ * and machine code can run ({@link MachineCode}); {@code -Dredhare.nativeKernels=false} turns it off, for measuring.
+ * {@link #status()} says which.
+ */
+final class NativeRows4 {
+    private NativeRows4() {}
+
+    /** Bytes each kernel prefetches ahead of its reads. */
+    static final long AHEAD = Long.getLong("redhare.nativeAhead", 4096);
+
+    /** Tiles per call: a 128-row scale band of FP8 weights; calls stay short (a few microseconds, no safepoint inside). */
+    static final int TILES = 32;
+
+    private static final MethodHandle FP8;
+    private static final MethodHandle INT8;
+    private static final String STATUS;
+
+    static {
+        MethodHandle fp8 = null, int8 = null;
+        String status;
+        if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
+            status = "off (redhare.nativeKernels=false)";
+        } else if (MachineCode.unavailable() != null) {
+            status = "off (" + MachineCode.unavailable() + ")";
+        } else if (!MachineCode.cpuHas("avx512f")) {
+            status = "off (the CPU has no AVX-512F)";
+        } else if (Kernels.L != 16) {
+            status = "off (the JVM's float vectors have " + Kernels.L + " lanes, not 16)";
+        } else {
+            try {
+                FunctionDescriptor rows4 = FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
+                fp8 = MachineCode.load(NativeCode.FP8_ROWS4, rows4, Linker.Option.critical(true));
+                int8 = MachineCode.load(NativeCode.I8_ROWS4, rows4, Linker.Option.critical(true));
+                status = "on (x86-64 AVX-512F)";
+            } catch (UnsupportedOperationException e) {
+                fp8 = int8 = null;
+                status = "off (" + e.getMessage() + ")";
+            }
+        }
+        FP8 = fp8;
+        INT8 = int8;
+        STATUS = status;
+    }
+
+    static boolean available() {
+        return FP8 != null;
+    }
+
+    /** One line for logs: whether the native kernels run here, and why not. */
+    static String status() {
+        return STATUS;
+    }
+
+    /**
+     * FP8 row sums of {@code tiles} whole tiles whose codes start at native address {@code codes} (four rows of
+     * {@code cols} codes each), over columns {@code 0 .. full} (a multiple of 64), activations {@code buf[xo .. xo+full]}:
+     * row {@code j} of tile {@code k} at {@code buf[oo + 4k + j]}. (One array and offsets rather than two slices: making
+     * the slices cost a fifth of the time on 896-column rows.)
+     */
+    static void fp8(long codes, int tiles, int cols, int full, float[] buf, int xo, int oo) {
+        call(FP8, codes, tiles, cols, full, buf, xo, oo);
+    }
+
+    /** {@link #fp8} for int8 codes ({@link Int8RowMatrix}): the sums before the row scales. */
+    static void int8(long codes, int tiles, int cols, int full, float[] buf, int xo, int oo) {
+        call(INT8, codes, tiles, cols, full, buf, xo, oo);
+    }
+
+    private static void call(MethodHandle kernel, long codes, int tiles, int cols, int full, float[] buf, int xo, int oo) {
+        if (xo < 0 || xo + (long) full > buf.length || oo < 0 || oo + 4L * tiles > buf.length || full % 64 != 0 || full > cols
+                || (oo < xo + full && xo < oo + 4 * tiles)) {
+            throw new IndexOutOfBoundsException("native kernel: bad operands"); // the machine code checks nothing
+        }
+        try {
+            kernel.invokeExact(codes, (long) tiles, (long) cols, (long) full, MemorySegment.ofArray(buf), (long) xo, (long) oo, AHEAD);
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+}
