@@ -412,7 +412,6 @@ public final class Fp8BlockMatrix implements WeightMatrix {
         final int full = cols / G * G;
         final int sums = 2 * cols;
         final int lanes = 2 * cols + Kernels.SUM16_FLOATS;
-        final long base = packed.address();
         int ready = -1;
         for (int tile = tile0; tile < tile1; ) {
             final int r0 = tile * QuantKernels.TILE;
@@ -431,7 +430,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
                 ready = b;
                 scaleActivations(x, 0, 1, b, buf, 0);
             }
-            NativeRows4.fp8(base + (long) r0 * cols, end - tile, cols, full, buf, 0, lanes);
+            NativeRows4.fp8(packed, (long) r0 * cols, end - tile, cols, full, buf, 0, lanes);
             for (int r = r0, o = lanes; r < end * QuantKernels.TILE; r++, o++) {
                 y[r] = (buf[o] + tail(r, buf, 0)) * rowFactors[r];
             }

@@ -91,11 +91,10 @@ final class Int8RowMatrix implements WeightMatrix {
      */
     private void runNative(float[] x, int xo, float[] y, int yo, int t0, int t1, int full, float[] buf) {
         System.arraycopy(x, xo, buf, 0, full);
-        final long base = packed.address();
         final int whole = Math.min(t1, rows / TILE); // a short last tile goes row by row
         for (int tile = t0; tile < whole; tile += NativeRows4.TILES) {
             int n = Math.min(NativeRows4.TILES, whole - tile);
-            NativeRows4.int8(base + (long) tile * TILE * cols, n, cols, full, buf, 0, full);
+            NativeRows4.int8(packed, (long) tile * TILE * cols, n, cols, full, buf, 0, full);
             for (int i = 0, r0 = tile * TILE; i < n * TILE; i++) {
                 int r = r0 + i;
                 y[yo + r] = (buf[full + i] + tail(r - r % TILE, r % TILE, x, xo)) * scales[r];

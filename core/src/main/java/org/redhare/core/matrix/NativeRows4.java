@@ -73,27 +73,31 @@ final class NativeRows4 {
     }
 
     /**
-     * FP8 row sums of {@code tiles} whole tiles whose codes start at native address {@code codes} (four rows of
-     * {@code cols} codes each), over columns {@code 0 .. full} (a multiple of 64), activations {@code buf[xo .. xo+full]}:
+     * FP8 row sums of {@code tiles} whole tiles whose codes start at byte {@code offset} of native segment {@code codes}
+     * (four rows of {@code cols} codes each), over columns {@code 0 .. full} (a multiple of 64), activations {@code buf[xo .. xo+full]}:
      * row {@code j} of tile {@code k} at {@code buf[oo + 4k + j]}. (One array and offsets rather than two slices: making
      * the slices cost a fifth of the time on 896-column rows.)
      */
-    static void fp8(long codes, int tiles, int cols, int full, float[] buf, int xo, int oo) {
-        call(FP8, codes, tiles, cols, full, buf, xo, oo);
+    static void fp8(MemorySegment codes, long offset, int tiles, int cols, int full, float[] buf, int xo, int oo) {
+        call(FP8, codes, offset, tiles, cols, full, buf, xo, oo);
     }
 
     /** {@link #fp8} for int8 codes ({@link Int8RowMatrix}): the sums before the row scales. */
-    static void int8(long codes, int tiles, int cols, int full, float[] buf, int xo, int oo) {
-        call(INT8, codes, tiles, cols, full, buf, xo, oo);
+    static void int8(MemorySegment codes, long offset, int tiles, int cols, int full, float[] buf, int xo, int oo) {
+        call(INT8, codes, offset, tiles, cols, full, buf, xo, oo);
     }
 
-    private static void call(MethodHandle kernel, long codes, int tiles, int cols, int full, float[] buf, int xo, int oo) {
-        if (xo < 0 || xo + (long) full > buf.length || oo < 0 || oo + 4L * tiles > buf.length || full % 64 != 0 || full > cols
+    private static void call(MethodHandle kernel, MemorySegment codes, long offset, int tiles, int cols, int full, float[] buf, int xo, int oo) {
+        // The machine code checks nothing, so everything it reads or writes is checked here (its prefetches may run past
+        // the codes: a prefetch never faults).
+        if (!codes.isNative() || offset < 0 || tiles < 0 || offset + 4L * cols * tiles > codes.byteSize() || xo < 0
+                || xo + (long) full > buf.length || oo < 0 || oo + 4L * tiles > buf.length || full < 0 || full % 64 != 0 || full > cols
                 || (oo < xo + full && xo < oo + 4 * tiles)) {
-            throw new IndexOutOfBoundsException("native kernel: bad operands"); // the machine code checks nothing
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
         }
         try {
-            kernel.invokeExact(codes, (long) tiles, (long) cols, (long) full, MemorySegment.ofArray(buf), (long) xo, (long) oo, AHEAD);
+            kernel.invokeExact(codes.address() + offset, (long) tiles, (long) cols, (long) full, MemorySegment.ofArray(buf), (long) xo,
+                    (long) oo, AHEAD);
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

@@ -139,14 +139,20 @@ class Fp8BlockMatrixTest {
         }
     }
 
-    /** The machine code checks nothing, so its Java entry refuses operands outside the buffer before calling it. */
+    /** The machine code checks nothing, so its Java entry refuses operands outside their memory before calling it. */
     @Test
     void nativeKernelRefusesOperandsOutsideItsBuffer() {
         org.junit.jupiter.api.Assumptions.assumeTrue(NativeRows4.available(), NativeRows4.status());
         float[] buf = new float[64 + 8];
-        assertThatThrownBy(() -> NativeRows4.fp8(0, 3, 64, 64, buf, 0, 64)).isInstanceOf(IndexOutOfBoundsException.class); // 12 sums, 8 floats of room
-        assertThatThrownBy(() -> NativeRows4.int8(0, 1, 64, 64, buf, 16, 0)).isInstanceOf(IndexOutOfBoundsException.class); // sums over the activations
-        assertThatThrownBy(() -> NativeRows4.fp8(0, 1, 64, 100, buf, 0, 64)).isInstanceOf(IndexOutOfBoundsException.class); // not whole groups
+        MemorySegment codes = Arena.ofAuto().allocate(4 * 64 * 3, 64); // three tiles of 64 columns
+        NativeRows4.fp8(codes, 0, 2, 64, 64, buf, 0, 64); // in bounds: runs (zero codes give zero sums)
+        assertThat(java.util.Arrays.copyOfRange(buf, 64, 72)).containsOnly(0f);
+        assertThatThrownBy(() -> NativeRows4.fp8(codes, 0, 3, 64, 64, buf, 0, 64)).isInstanceOf(IndexOutOfBoundsException.class); // 12 sums, 8 floats of room
+        assertThatThrownBy(() -> NativeRows4.int8(codes, 0, 1, 64, 64, buf, 16, 0)).isInstanceOf(IndexOutOfBoundsException.class); // sums over the activations
+        assertThatThrownBy(() -> NativeRows4.fp8(codes, 0, 1, 64, 100, buf, 0, 64)).isInstanceOf(IndexOutOfBoundsException.class); // not whole groups
+        assertThatThrownBy(() -> NativeRows4.fp8(codes, 512, 2, 64, 64, buf, 0, 64)).isInstanceOf(IndexOutOfBoundsException.class); // past the codes
+        assertThatThrownBy(() -> NativeRows4.int8(MemorySegment.ofArray(new byte[768]), 0, 1, 64, 64, buf, 0, 64))
+                .isInstanceOf(IndexOutOfBoundsException.class); // not native memory
     }
 
     @ParameterizedTest(name = "[{0} x {1}] blocks {2}x64")
