@@ -5,7 +5,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
@@ -63,6 +62,16 @@ public final class NativeMemory {
     private static final boolean HUGE;
     private static final String STATUS;
 
+    /** {@code void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)}, addresses as longs. */
+    static final FunctionDescriptor MMAP_FUNCTION = FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG);
+
+    /** A downcall handle to the C library's {@code name}; throws where there is none or native access is denied. */
+    static MethodHandle libc(String name, FunctionDescriptor function) {
+        Linker linker = Linker.nativeLinker();
+        return linker.downcallHandle(linker.defaultLookup().find(name).orElseThrow(), function);
+    }
+
     static {
         MethodHandle mmap = null, madvise = null, munmap = null;
         String status;
@@ -71,15 +80,9 @@ public final class NativeMemory {
             status = "arena memory (not Linux: " + System.getProperty("os.name") + ")";
         } else {
             try {
-                Linker linker = Linker.nativeLinker();
-                SymbolLookup libc = linker.defaultLookup();
-                mmap = linker.downcallHandle(libc.find("mmap").orElseThrow(), FunctionDescriptor.of(ValueLayout.JAVA_LONG,
-                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-                        ValueLayout.JAVA_LONG));
-                madvise = linker.downcallHandle(libc.find("madvise").orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
-                munmap = linker.downcallHandle(libc.find("munmap").orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+                mmap = libc("mmap", MMAP_FUNCTION);
+                madvise = libc("madvise", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+                munmap = libc("munmap", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
                 String mode = transparentHugePageMode();
                 if (!Boolean.parseBoolean(System.getProperty("redhare.hugePages", "true"))) {
                     status = "mapped, 4 KiB pages (redhare.hugePages=false)";
