@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 
 class CachePrefetchTest {
 
-    private static boolean x86Linux() {
+    /** Whether this JVM runs on x86-64 Linux, told apart from what the classes under test report. */
+    static boolean x86Linux() {
         String arch = System.getProperty("os.arch", "");
         return System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux") && (arch.equals("amd64") || arch.equals("x86_64"));
     }

@@ -8,20 +8,14 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.util.Locale;
 import org.junit.jupiter.api.Test;
 
 class MachineCodeTest {
 
-    private static boolean x86Linux() {
-        String arch = System.getProperty("os.arch", "");
-        return System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux") && (arch.equals("amd64") || arch.equals("x86_64"));
-    }
-
     /** On x86-64 Linux with native access (as the build runs tests) code can be loaded, and the CPU's flags are read. */
     @Test
     void loadsOnX86LinuxAndReadsTheCpuFlags() {
-        assumeTrue(x86Linux(), "machine code runs on x86-64 Linux only: " + MachineCode.unavailable());
+        assumeTrue(CachePrefetchTest.x86Linux(), "machine code runs on x86-64 Linux only: " + MachineCode.unavailable());
         assumeTrue(NativeMemory.mapped(), "no native calls here: " + NativeMemory.status());
         assertThat(MachineCode.unavailable()).isNull();
         assertThat(MachineCode.cpuHas("sse2")).as("every x86-64 CPU has SSE2").isTrue();
