@@ -13,7 +13,7 @@
  * floats), ahead (bytes to prefetch ahead of the reads, PREFETCHT0; 0 for none). One buffer for both, so the Java
  * side passes one array.
  */
-#include <immintrin.h>
+#include "lanes.h"
 
 #define ROWS4_BODY(WIDEN) \
     const float *x = buf + xo; \
@@ -36,24 +36,8 @@
             ROWS4_ROW(a2, 2, WIDEN) \
             ROWS4_ROW(a3, 3, WIDEN) \
         } \
-        /* Each row's 16 lanes added in VectorMath.sum's tree: lane i + lane i+8, then + 4, + 2, + 1 (float addition is \
-           commutative, so only the tree fixes the bits). Two rows share a vector from the second step on. */ \
-        a0 = _mm512_add_ps(a0, _mm512_shuffle_f32x4(a0, a0, 0x4E)); \
-        a1 = _mm512_add_ps(a1, _mm512_shuffle_f32x4(a1, a1, 0x4E)); \
-        a2 = _mm512_add_ps(a2, _mm512_shuffle_f32x4(a2, a2, 0x4E)); \
-        a3 = _mm512_add_ps(a3, _mm512_shuffle_f32x4(a3, a3, 0x4E)); \
-        __m512 t01 = _mm512_shuffle_f32x4(a0, a1, 0x44), t23 = _mm512_shuffle_f32x4(a2, a3, 0x44); \
-        t01 = _mm512_add_ps(t01, _mm512_shuffle_f32x4(t01, t01, 0xB1)); \
-        t23 = _mm512_add_ps(t23, _mm512_shuffle_f32x4(t23, t23, 0xB1)); \
-        t01 = _mm512_add_ps(t01, _mm512_permute_ps(t01, 0x4E)); \
-        t23 = _mm512_add_ps(t23, _mm512_permute_ps(t23, 0x4E)); \
-        t01 = _mm512_add_ps(t01, _mm512_permute_ps(t01, 0xB1)); \
-        t23 = _mm512_add_ps(t23, _mm512_permute_ps(t23, 0xB1)); \
-        float *o = out + 4 * k; \
-        o[0] = _mm512_cvtss_f32(t01); \
-        o[1] = _mm512_cvtss_f32(_mm512_shuffle_f32x4(t01, t01, 0x02)); \
-        o[2] = _mm512_cvtss_f32(t23); \
-        o[3] = _mm512_cvtss_f32(_mm512_shuffle_f32x4(t23, t23, 0x02)); \
+        /* Each row's 16 lanes added in VectorMath.sum's tree (lanes.h). */ \
+        LANE_SUMS4(a0, a1, a2, a3, out + 4 * k) \
     }
 
 /* One row's FMAs for one group: bytes 0, 1, 2, 3 of its lanes against x0, x1, x2, x3, in that order. */

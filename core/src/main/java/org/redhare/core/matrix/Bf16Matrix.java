@@ -454,6 +454,10 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         final int group = TILE_ROWS * 4 * L;    // floats of one token group's accumulators
         final int sums = accs + block / 4 * group; // the last chunk's accumulators and their lane sums
         final long tmax = data.byteSize() - 1;
+        if (NATIVE && n <= SPLIT_MAX_TOKENS && chunk == full && full > 0 && block >= n && grouped >= 4) {
+            computeNative(xp, n, grouped, y, r0, r1, buf);
+            return;
+        }
         for (int t0 = 0; t0 < n; t0 += block) {
             int t1 = Math.min(n, t0 + block);
             int g1 = Math.min(grouped, t0 + block); // end of the 4-token groups; tokens g1 .. t1-1 (none if padded) take a one-row path
@@ -523,6 +527,55 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
             }
         }
     }
+
+    /**
+     * The few-token pass in machine code ({@link NativeKernels#bf16Tiles}): whole rows of at most
+     * {@link FloatTiles#chunkColumns} columns (so one panel), all tokens in one block. The same tiles (rows
+     * {@code r, r + q, .., r + 4q}) and the same FMAs per (row, token) in the same order as the Java pass below, with the
+     * next tile's rows prefetched inside the loops; the lane sums come back and the tails and stores are done here, as
+     * {@link #finish5x4} does them. A token past the last group of four and the last {@code rows % 5} rows take the
+     * Java one-row kernels, as in the Java pass.
+     */
+    private void computeNative(float[] xp, int n, int grouped, float[] y, int r0, int r1, float[] buf) {
+        final int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
+        final int blocks = full / Kernels.PAIR_BLOCK;
+        final int packed = FloatTiles.aligned(n * cols);
+        final int groups = grouped / 4;
+        final int tiles = (r1 - r0) / TILE_ROWS;
+        final int so = 5 * full; // the widened tile at buf[0 ..], then the sums of a run, then the one-token kernels' room
+        final int room = so + 20 * NATIVE_RUN * groups;
+        for (int i = 0; i < tiles; i += NATIVE_RUN) {
+            int run = Math.min(NATIVE_RUN, tiles - i);
+            NativeKernels.bf16Tiles(data, base(r0 + i, 0), run, pitch(0), tiles, blocks, groups, xp, packed, buf, 0, so);
+            for (int k = 0; k < run; k++) {
+                int r = r0 + i + k;
+                for (int g = 0; g < groups; g++) {
+                    store5x4(buf, so + 20 * (k * groups + g), xp, y, r, tiles, 4 * g, Math.min(4, n - 4 * g), full);
+                }
+                for (int t = grouped; t < n; t++) {
+                    rows4token1(xp, y, r, tiles, t, buf, room);
+                    row1token1(xp, y, r + 4 * tiles, t);
+                }
+            }
+        }
+        for (int r = r0 + TILE_ROWS * tiles; r < r1; r++) {
+            for (int t = 0; t < n; t++) {
+                row1token1(xp, y, r, t);
+            }
+        }
+    }
+
+    /**
+     * Tiles per call of the machine code: the sums of a run (20 floats a tile and group) fit where the Java pass keeps
+     * its accumulators, and a call stays short (tens of microseconds).
+     */
+    private static final int NATIVE_RUN = 16;
+
+    /**
+     * Whether the few-token pass runs in machine code ({@link NativeKernels}; {@code -Dredhare.nativeKernels=false}
+     * turns it off with the others).
+     */
+    private static final boolean NATIVE = NativeKernels.available() && !FloatTiles.SPLIT;
 
     /**
      * Whether the few-token pass ({@link #SPLIT_MAX_TOKENS}) prefetches ({@link CachePrefetch}) the five rows the next
@@ -756,6 +809,15 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         final long b4 = tailBase(r + 4 * q);
         for (int j = 0; j < tokens; j++) {
             y[(t + j) * rows + r + 4 * q] = tail(b4, xp, (t + j) * cols, full, VectorMath.sum(buf, sums + (16 + j) * L));
+        }
+    }
+
+    /** {@link #finish5x4} from the 20 lane sums at {@code buf[so ...]} (rows 0-3 token-major, then row 4's tokens). */
+    private void store5x4(float[] buf, int so, float[] xp, float[] y, int r, int q, int t, int tokens, int full) {
+        store4x4(buf, so, xp, y, r, q, t, tokens, full);
+        final long b4 = tailBase(r + 4 * q);
+        for (int j = 0; j < tokens; j++) {
+            y[(t + j) * rows + r + 4 * q] = tail(b4, xp, (t + j) * cols, full, buf[so + 16 + j]);
         }
     }
 

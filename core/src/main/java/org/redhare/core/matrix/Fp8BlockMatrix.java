@@ -275,8 +275,8 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             pool.forRange(rows, promptGrain(pool.threads()), (r0, r1, w) -> prompt(x, n, y, r0, r1, pool.workerScratch(w, scratch)));
         } else {
             int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
-            if (n == 1 && NativeRows4.available() && packed.isNative()) { // the machine code takes an address
-                int scratch = 2 * cols + Kernels.SUM16_FLOATS + 4 * NativeRows4.TILES;
+            if (n == 1 && NativeKernels.available() && packed.isNative()) { // the machine code takes an address
+                int scratch = 2 * cols + Kernels.SUM16_FLOATS + 4 * NativeKernels.TILES;
                 pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1,
                         (t0, t1, w) -> decodeNative(x, y, t0, t1, pool.workerScratch(w, scratch)));
                 return;
@@ -403,7 +403,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
     }
 
     /**
-     * One token through {@link NativeRows4}: runs of whole tiles in one scale band go to the machine code (one sequential
+     * One token through {@link NativeKernels}: runs of whole tiles in one scale band go to the machine code (one sequential
      * stream, prefetched ahead), which leaves each row's sum over whole groups; the tail and row factor are
      * {@link #tiles2x1}'s. Same FMAs and lane sums in the same order, so the same bits as {@link #decode}.
      * Activations at {@code buf[0 ..]}, the rows' sums at {@code buf[2 cols + SUM16_FLOATS ..]}.
@@ -423,14 +423,14 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             }
             final int b = band(r0);
             int end = tile + 1;
-            while (end < tile1 && end - tile < NativeRows4.TILES && fullTile(end * QuantKernels.TILE) && band(end * QuantKernels.TILE) == b) {
+            while (end < tile1 && end - tile < NativeKernels.TILES && fullTile(end * QuantKernels.TILE) && band(end * QuantKernels.TILE) == b) {
                 end++;
             }
             if (ready != b) {
                 ready = b;
                 scaleActivations(x, 0, 1, b, buf, 0);
             }
-            NativeRows4.fp8(packed, (long) r0 * cols, end - tile, cols, full, buf, 0, lanes);
+            NativeKernels.fp8(packed, (long) r0 * cols, end - tile, cols, full, buf, 0, lanes);
             for (int r = r0, o = lanes; r < end * QuantKernels.TILE; r++, o++) {
                 y[r] = (buf[o] + tail(r, buf, 0)) * rowFactors[r];
             }

@@ -19,7 +19,7 @@ import org.redhare.core.ops.VectorMath;
  * columns cost a broadcast and a multiply more per vector. Like the FP8 loop it takes two tiles in turns of
  * {@link #STREAM_COLUMNS} columns, two sequential streams in flight (see {@link Fp8BlockMatrix}'s one-token notes).
  * Several tokens run the one-token pass once each: nothing calls this matrix with more. On AVX-512 hosts the same
- * arithmetic runs in machine code ({@link NativeRows4}; same bits, one stream prefetched ahead).
+ * arithmetic runs in machine code ({@link NativeKernels}; same bits, one stream prefetched ahead).
  *
  * <p>Layout: {@link QuantKernels#repackBytes}'s tiles of four rows (byte {@code k} of int lane {@code i} of a group is
  * column {@code kL + i}), each row's columns past the last whole group in order after the tile's groups.
@@ -58,13 +58,13 @@ final class Int8RowMatrix implements WeightMatrix {
     public void multiply(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
         int tiles = (rows + TILE - 1) / TILE;
-        if (NativeRows4.available() && cols >= G && packed.isNative()) { // the machine code takes an address
+        if (NativeKernels.available() && cols >= G && packed.isNative()) { // the machine code takes an address
             final int full = cols / G * G;
             for (int t = 0; t < n; t++) {
                 final int xo = t * cols;
                 final int yo = t * rows;
                 pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1,
-                        (t0, t1, w) -> runNative(x, xo, y, yo, t0, t1, full, pool.workerScratch(w, full + 4 * NativeRows4.TILES)));
+                        (t0, t1, w) -> runNative(x, xo, y, yo, t0, t1, full, pool.workerScratch(w, full + 4 * NativeKernels.TILES)));
             }
             return;
         }
@@ -85,16 +85,16 @@ final class Int8RowMatrix implements WeightMatrix {
     }
 
     /**
-     * Tiles {@code t0 .. t1} through {@link NativeRows4}: whole tiles in runs, one sequential stream prefetched ahead, each
+     * Tiles {@code t0 .. t1} through {@link NativeKernels}: whole tiles in runs, one sequential stream prefetched ahead, each
      * row's sum then finished as {@link #finish} does (tail, scale), so the same bits as {@link #tiles2}. The activations
      * are copied to {@code buf[0 .. full]}, the sums go after them.
      */
     private void runNative(float[] x, int xo, float[] y, int yo, int t0, int t1, int full, float[] buf) {
         System.arraycopy(x, xo, buf, 0, full);
         final int whole = Math.min(t1, rows / TILE); // a short last tile goes row by row
-        for (int tile = t0; tile < whole; tile += NativeRows4.TILES) {
-            int n = Math.min(NativeRows4.TILES, whole - tile);
-            NativeRows4.int8(packed, (long) tile * TILE * cols, n, cols, full, buf, 0, full);
+        for (int tile = t0; tile < whole; tile += NativeKernels.TILES) {
+            int n = Math.min(NativeKernels.TILES, whole - tile);
+            NativeKernels.int8(packed, (long) tile * TILE * cols, n, cols, full, buf, 0, full);
             for (int i = 0, r0 = tile * TILE; i < n * TILE; i++) {
                 int r = r0 + i;
                 y[yo + r] = (buf[full + i] + tail(r - r % TILE, r % TILE, x, xo)) * scales[r];

@@ -114,7 +114,7 @@ class Fp8BlockMatrixTest {
     }
 
     /**
-     * One token runs the machine-code kernel ({@link NativeRows4}) wherever it can run, two tokens the Java register
+     * One token runs the machine-code kernel ({@link NativeKernels}) wherever it can run, two tokens the Java register
      * path: the same bits, on shapes that cut its runs of tiles (short last tiles, 16-row scale bands, per-channel
      * scales, a column tail, rows shorter than one group, long rows). Where the machine code can run it must be on,
      * so this cannot pass by leaving it out.
@@ -124,7 +124,7 @@ class Fp8BlockMatrixTest {
     void oneTokenGivesTheJavaKernelsBits(int rows, int cols, int bh) {
         if (org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f") && Kernels.L == 16
                 && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
-            assertThat(NativeRows4.available()).as(NativeRows4.status()).isTrue();
+            assertThat(NativeKernels.available()).as(NativeKernels.status()).isTrue();
         }
         Case k = random(rows, cols, bh, 128, rows * 7L + cols);
         float[] x = activations(2, cols, 3);
@@ -142,16 +142,16 @@ class Fp8BlockMatrixTest {
     /** The machine code checks nothing, so its Java entry refuses operands outside their memory before calling it. */
     @Test
     void nativeKernelRefusesOperandsOutsideItsBuffer() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(NativeRows4.available(), NativeRows4.status());
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
         float[] buf = new float[64 + 8];
         MemorySegment codes = Arena.ofAuto().allocate(4 * 64 * 3, 64); // three tiles of 64 columns
-        NativeRows4.fp8(codes, 0, 2, 64, 64, buf, 0, 64); // in bounds: runs (zero codes give zero sums)
+        NativeKernels.fp8(codes, 0, 2, 64, 64, buf, 0, 64); // in bounds: runs (zero codes give zero sums)
         assertThat(java.util.Arrays.copyOfRange(buf, 64, 72)).containsOnly(0f);
-        assertThatThrownBy(() -> NativeRows4.fp8(codes, 0, 3, 64, 64, buf, 0, 64)).isInstanceOf(IndexOutOfBoundsException.class); // 12 sums, 8 floats of room
-        assertThatThrownBy(() -> NativeRows4.int8(codes, 0, 1, 64, 64, buf, 16, 0)).isInstanceOf(IndexOutOfBoundsException.class); // sums over the activations
-        assertThatThrownBy(() -> NativeRows4.fp8(codes, 0, 1, 64, 100, buf, 0, 64)).isInstanceOf(IndexOutOfBoundsException.class); // not whole groups
-        assertThatThrownBy(() -> NativeRows4.fp8(codes, 512, 2, 64, 64, buf, 0, 64)).isInstanceOf(IndexOutOfBoundsException.class); // past the codes
-        assertThatThrownBy(() -> NativeRows4.int8(MemorySegment.ofArray(new byte[768]), 0, 1, 64, 64, buf, 0, 64))
+        assertThatThrownBy(() -> NativeKernels.fp8(codes, 0, 3, 64, 64, buf, 0, 64)).isInstanceOf(IndexOutOfBoundsException.class); // 12 sums, 8 floats of room
+        assertThatThrownBy(() -> NativeKernels.int8(codes, 0, 1, 64, 64, buf, 16, 0)).isInstanceOf(IndexOutOfBoundsException.class); // sums over the activations
+        assertThatThrownBy(() -> NativeKernels.fp8(codes, 0, 1, 64, 100, buf, 0, 64)).isInstanceOf(IndexOutOfBoundsException.class); // not whole groups
+        assertThatThrownBy(() -> NativeKernels.fp8(codes, 512, 2, 64, 64, buf, 0, 64)).isInstanceOf(IndexOutOfBoundsException.class); // past the codes
+        assertThatThrownBy(() -> NativeKernels.int8(MemorySegment.ofArray(new byte[768]), 0, 1, 64, 64, buf, 0, 64))
                 .isInstanceOf(IndexOutOfBoundsException.class); // not native memory
     }
 

@@ -14,7 +14,7 @@ import org.redhare.core.Parallel;
 /**
  * The LM head screen's int8 rows against a scalar reference that fixes every bit: each of the vector's lanes takes its
  * FMAs in the kernel's order, the lanes are added in {@code VectorMath.sum}'s tree, then the tail and the row's scale.
- * On AVX-512 hosts the product runs in machine code ({@link NativeRows4}), elsewhere in Java; both must give these bits.
+ * On AVX-512 hosts the product runs in machine code ({@link NativeKernels}), elsewhere in Java; both must give these bits.
  */
 class Int8RowMatrixTest {
     private static final Parallel ONE = new Parallel(1);

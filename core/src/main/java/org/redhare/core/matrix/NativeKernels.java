@@ -8,10 +8,15 @@ import java.lang.invoke.MethodHandle;
 import org.redhare.core.MachineCode;
 
 /**
- * The one-token products of 8-bit codes in machine code ({@code core/src/main/c/rows4.h}, carried as bytes by
- * {@link NativeCode}): FP8-E4M3 ({@link Fp8BlockMatrix}) and int8 with a scale per row ({@link Int8RowMatrix}, the LM
- * head's screen). Each call takes a run of whole four-row tiles and leaves each row's sum over whole 64-column groups,
- * with the same FMAs and lane additions in the same order as the Java kernels, so the same bits.
+ * Kernels in machine code ({@code core/src/main/c}, carried as bytes by {@link NativeCode}), each with the same FMAs and
+ * lane additions in the same order as the Java kernel it stands for, so the same bits:
+ * <ul>
+ * <li>the one-token products of 8-bit codes ({@code rows4.h}): FP8-E4M3 ({@link Fp8BlockMatrix}) and int8 with a scale
+ * per row ({@link Int8RowMatrix}, the LM head's screen). Each call takes a run of whole four-row tiles and leaves each
+ * row's sum over whole 64-column groups;
+ * <li>BF16 rows times a few tokens ({@code bf16_tiles.c}, {@link Bf16Matrix}'s pass for a decode step of several users),
+ * prefetching the next tile's rows inside its loops.
+ * </ul>
  *
  * <p>Why: on the AMD EPYC Zen 5 host the Java FP8 kernel ran its instructions at 33-34 G weights/s from cache where the
  * same loop compiled from C ran 42-47 (C2's per-loop set-up of its bounds checks, and per-tile calls, on rows of 896
@@ -22,8 +27,8 @@ import org.redhare.core.MachineCode;
  * and machine code can run ({@link MachineCode}); {@code -Dredhare.nativeKernels=false} turns it off, for measuring.
  * {@link #status()} says which.
  */
-final class NativeRows4 {
-    private NativeRows4() {}
+final class NativeKernels {
+    private NativeKernels() {}
 
     /** Bytes each kernel prefetches ahead of its reads. */
     static final long AHEAD = Long.getLong("redhare.nativeAhead", 4096);
@@ -33,10 +38,11 @@ final class NativeRows4 {
 
     private static final MethodHandle FP8;
     private static final MethodHandle INT8;
+    private static final MethodHandle BF16_TILES;
     private static final String STATUS;
 
     static {
-        MethodHandle fp8 = null, int8 = null;
+        MethodHandle fp8 = null, int8 = null, bf16 = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -52,14 +58,19 @@ final class NativeRows4 {
                         ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
                 fp8 = MachineCode.load(NativeCode.FP8_ROWS4, rows4, Linker.Option.critical(true));
                 int8 = MachineCode.load(NativeCode.I8_ROWS4, rows4, Linker.Option.critical(true));
+                FunctionDescriptor tiles = FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                        ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
+                bf16 = MachineCode.load(NativeCode.BF16_TILES, tiles, Linker.Option.critical(true));
                 status = "on (x86-64 AVX-512F)";
             } catch (UnsupportedOperationException e) {
-                fp8 = int8 = null;
+                fp8 = int8 = bf16 = null;
                 status = "off (" + e.getMessage() + ")";
             }
         }
         FP8 = fp8;
         INT8 = int8;
+        BF16_TILES = bf16;
         STATUS = status;
     }
 
@@ -98,6 +109,30 @@ final class NativeRows4 {
         try {
             kernel.invokeExact(codes.address() + offset, (long) tiles, (long) cols, (long) full, MemorySegment.ofArray(buf), (long) xo,
                     (long) oo, AHEAD);
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * BF16 sums of {@code tiles} five-row tiles by {@code groups} groups of four tokens ({@code bf16_tiles.c} says the
+     * layouts): tile {@code k}'s row {@code j} starts at byte {@code offset + k * pitch + j * q * pitch} of native segment
+     * {@code rows}, the first {@code 32 * blocks} columns taken; activations are 4-token panels at {@code xp[xo ...]}
+     * ({@code 128 * blocks} floats a group); the widened tile goes to {@code buf[to ..]} ({@code 160 * blocks} floats)
+     * and the sums to {@code buf[so ..]}, 20 per tile and group.
+     */
+    static void bf16Tiles(MemorySegment rows, long offset, int tiles, long pitch, int q, int blocks, int groups, float[] xp, int xo,
+            float[] buf, int to, int so) {
+        long last = offset + (tiles - 1L + 4L * q) * pitch + 64L * blocks; // one past the last byte read
+        long tileEnd = to + 160L * blocks, sumsEnd = so + 20L * tiles * groups;
+        if (!rows.isNative() || offset < 0 || tiles <= 0 || q < 0 || blocks < 0 || groups <= 0 || pitch < 64L * blocks
+                || last > rows.byteSize() || xo < 0 || xo + 128L * blocks * groups > xp.length || to < 0 || tileEnd > buf.length
+                || so < 0 || sumsEnd > buf.length || (so < tileEnd && to < sumsEnd)) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+        try {
+            BF16_TILES.invokeExact(rows.address() + offset, (long) tiles, pitch, (long) q, (long) blocks, (long) groups,
+                    MemorySegment.ofArray(xp), (long) xo, MemorySegment.ofArray(buf), (long) to, (long) so, pitch);
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

@@ -1,0 +1,121 @@
+package org.redhare.core.matrix;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.redhare.core.MachineCode;
+import org.redhare.core.Numbers;
+import org.redhare.core.Parallel;
+
+/**
+ * BF16 products against a scalar reference that fixes every bit (the order the class documents: one L-lane accumulator
+ * per row and token over the 2L-column blocks, even columns' FMA then odd, the lanes added in {@code VectorMath.sum}'s
+ * tree, then the tail columns in order), for token counts that take every path: one token, the streaming pass, and the
+ * few-token pass, which runs in machine code on AVX-512 hosts ({@link NativeKernels}) and in Java elsewhere.
+ */
+class Bf16MatrixTest {
+    private static final Parallel ONE = new Parallel(1);
+    private static final Parallel THREE = new Parallel(3);
+
+    @AfterAll
+    static void close() {
+        ONE.close();
+        THREE.close();
+    }
+
+    /** Where the machine code can run it must be on, so these tests cannot pass by leaving it out. */
+    @Test
+    void machineCodeIsOnWhereItCanRun() {
+        if (MachineCode.unavailable() == null && MachineCode.cpuHas("avx512f") && Kernels.L == 16
+                && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
+            assertThat(NativeKernels.available()).as(NativeKernels.status()).isTrue();
+        }
+    }
+
+    // 163 rows: 32 five-row tiles (two runs of the machine code on one thread) and three rows over; 1000 columns: a tail.
+    @ParameterizedTest(name = "[{0} x {1}]")
+    @CsvSource({"163, 896", "101, 1000", "5, 64", "84, 1536", "33, 40", "12, 31", "400, 128"})
+    void everyTokenCountGivesTheReferenceBits(int rows, int cols) {
+        Random rnd = new Random(rows * 1009L + cols);
+        float[] w = new float[rows * cols];
+        MemorySegment seg = Arena.ofAuto().allocate(2L * w.length);
+        for (int i = 0; i < w.length; i++) {
+            short b = Numbers.floatToBf16((float) rnd.nextGaussian());
+            seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i, b);
+            w[i] = Numbers.bf16ToFloat(b);
+        }
+        Bf16Matrix m = new Bf16Matrix(seg, rows, cols);
+        for (int n : new int[] {1, 3, 7, 8, 16, 17, 18, 32, 33}) {
+            float[] x = new float[n * cols];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) rnd.nextGaussian() * (i % 7 == 0 ? 20 : 1);
+            }
+            for (Parallel pool : new Parallel[] {ONE, THREE}) {
+                float[] y = new float[n * rows];
+                m.multiply(pool, x, n, y);
+                for (int t = 0; t < n; t++) {
+                    for (int r = 0; r < rows; r++) {
+                        assertThat(y[t * rows + r]).as("row %d token %d of %d, %d threads", r, t, n, pool.threads())
+                                .isEqualTo(reference(w, r, cols, x, t * cols));
+                    }
+                }
+            }
+        }
+    }
+
+    /** The documented order, scalar: lane l of block b takes columns 2Lb + 2l (even) and 2Lb + 2l + 1 (odd). */
+    private static float reference(float[] w, int r, int cols, float[] x, int xo) {
+        final int lanes = Kernels.L;
+        final int full = cols / (2 * lanes) * (2 * lanes);
+        float[] acc = new float[lanes];
+        for (int b = 0; b < full; b += 2 * lanes) {
+            for (int l = 0; l < lanes; l++) {
+                int c = b + 2 * l;
+                acc[l] = Math.fma(w[r * cols + c], x[xo + c], acc[l]);
+                acc[l] = Math.fma(w[r * cols + c + 1], x[xo + c + 1], acc[l]);
+            }
+        }
+        for (int h = Math.min(lanes, 16) / 2; h >= 1; h /= 2) { // VectorMath.sum: lane i + lane i + h, halving h
+            float[] next = new float[lanes];
+            for (int i = 0; i < lanes; i++) {
+                next[i] = acc[i] + acc[(i + h) % lanes];
+            }
+            acc = next;
+        }
+        float s = acc[0];
+        for (int c = full; c < cols; c++) {
+            s += w[r * cols + c] * x[xo + c];
+        }
+        return s;
+    }
+
+    /** The machine code checks nothing, so its Java entry refuses operands outside their memory before calling it. */
+    @Test
+    void nativeKernelRefusesOperandsOutsideItsMemory() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
+        MemorySegment rows = Arena.ofAuto().allocate(10 * 64, 64); // ten rows of 32 columns: two tiles with q = 2
+        float[] xp = new float[2 * 128];
+        float[] buf = new float[160 + 2 * 2 * 20];
+        NativeKernels.bf16Tiles(rows, 0, 2, 64, 2, 1, 2, xp, 0, buf, 0, 160); // in bounds: runs (zero rows give zero sums)
+        assertThat(java.util.Arrays.copyOfRange(buf, 160, 240)).containsOnly(0f);
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, 64, 2, 64, 2, 1, 2, xp, 0, buf, 0, 160))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the second tile's last row past the rows
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, 0, 2, 64, 2, 1, 3, xp, 0, buf, 0, 160))
+                .isInstanceOf(IndexOutOfBoundsException.class); // three groups: activations and sums past their arrays
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, 0, 2, 64, 2, 1, 2, xp, 0, buf, 0, 100))
+                .isInstanceOf(IndexOutOfBoundsException.class); // sums over the widened tile
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, 0, 2, 32, 2, 1, 2, xp, 0, buf, 0, 160))
+                .isInstanceOf(IndexOutOfBoundsException.class); // rows closer than a block
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(MemorySegment.ofArray(new byte[640]), 0, 2, 64, 2, 1, 2, xp, 0, buf, 0, 160))
+                .isInstanceOf(IndexOutOfBoundsException.class); // not native memory
+    }
+}
