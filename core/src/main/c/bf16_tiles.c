@@ -9,42 +9,60 @@
  * What machine code adds: PREFETCHT0 of the next tile's rows inside the loops, spread over the token groups (Java
  * cannot prefetch in a loop: a call there makes every vector register caller-saved), and no per-tile set-up.
  *
+ * Rows are taken in column chunks (a widened chunk of five rows stays in L1 while the groups pass over it; long rows
+ * are also stored in column panels, see Bf16Matrix.PANEL), each (row, token) accumulator stored after a chunk and
+ * loaded again for the next: exactly, so the order of the FMAs is the unchunked one.
+ *
+ * Arguments: args (the numbers below, one array, so that everything but the two float arrays is in it: w, first, tiles,
+ * q, nchunks, groups, xo, full, to, ao, so, then the chunks), xp, buf.
+ *
  * Layouts (floats unless said):
- * - Rows: tile k's row j (j = 0..4) starts at byte w + k * pitch + j * q * pitch (rows r + k + j q of the matrix);
- *   a 32-column block is 64 bytes: 16 32-bit lanes, each an even column (low half) and the odd one after it.
- * - Activations: group g (tokens 4g .. 4g + 3) of block b at xp + xo + g * 128 * blocks + 128 * b, token t's even
+ * - Chunks: chunk j is args[11 + 4j .. 11 + 4j + 3] = {offset, pitch, blocks, c0}: row R's columns c0 .. c0 + 32 blocks start at
+ *   byte w + offset + R * pitch; a 32-column block is 64 bytes: 16 32-bit lanes, each an even column (low half) and
+ *   the odd one after it. Tile k's row i (i = 0..4) is row first + k + i q of the matrix.
+ * - Activations: group g (tokens 4g .. 4g + 3), column block c / 32 at xp + xo + g * 4 * full + 4 c, token t's even
  *   columns at + 32 t and odd ones at + 32 t + 16 (Kernels.packTokens4, chunk 32).
- * - The widened tile (the first group writes it, the others read it) at buf + to: block b, row j at + 160 b + 32 j,
+ * - The widened chunk (the first group writes it, the others read it) at buf + to: block b, row i at + 160 b + 32 i,
  *   even then odd, 160 * blocks floats.
+ * - Accumulators between chunks at buf + ao: group g's 20 at + 320 g.
  * - Sums: tile k, group g at buf + so + 20 (k * groups + g): row i (0..3) of token t at + 4 t + i, row 4 at + 16 + t.
- * ahead: bytes past a row's current block to prefetch (pitch: the same rows of the next tile).
+ *
+ * Prefetching: while a chunk of a tile runs, the rows of what runs next (the tile's next chunk, or the next tile's
+ * first) are fetched, their lines spread evenly over the iterations of all the groups.
  *
  * Built by scripts/native/build-kernels.sh into the bytes org.redhare.core.matrix.NativeCode carries.
  */
 #include "lanes.h"
 
-#define ZERO4(R) __m512 R##0 = _mm512_setzero_ps(), R##1 = _mm512_setzero_ps(), R##2 = _mm512_setzero_ps(), R##3 = _mm512_setzero_ps();
+#define INIT4(R, I) __m512 R##0, R##1, R##2, R##3; \
+    if (j == 0) { R##0 = R##1 = R##2 = R##3 = _mm512_setzero_ps(); } else { \
+        R##0 = _mm512_loadu_ps(acc + 16 * (I)); R##1 = _mm512_loadu_ps(acc + 16 * ((I) + 5)); \
+        R##2 = _mm512_loadu_ps(acc + 16 * ((I) + 10)); R##3 = _mm512_loadu_ps(acc + 16 * ((I) + 15)); }
 
-/* Row J's FMAs for one block: even columns then odd, for each of the four tokens. */
+#define KEEP4(R, I) \
+    _mm512_storeu_ps(acc + 16 * (I), R##0); _mm512_storeu_ps(acc + 16 * ((I) + 5), R##1); \
+    _mm512_storeu_ps(acc + 16 * ((I) + 10), R##2); _mm512_storeu_ps(acc + 16 * ((I) + 15), R##3);
+
+/* Row A's FMAs for one block: even columns then odd, for each of the four tokens. */
 #define ROW_FMAS(A, WE, WO) \
     A##0 = _mm512_fmadd_ps(WO, xd0, _mm512_fmadd_ps(WE, xe0, A##0)); \
     A##1 = _mm512_fmadd_ps(WO, xd1, _mm512_fmadd_ps(WE, xe1, A##1)); \
     A##2 = _mm512_fmadd_ps(WO, xd2, _mm512_fmadd_ps(WE, xe2, A##2)); \
     A##3 = _mm512_fmadd_ps(WO, xd3, _mm512_fmadd_ps(WE, xe3, A##3));
 
-/* Widens row J's block from memory, stores it into the tile, and takes its FMAs. */
-#define WIDEN_ROW(A, J) { \
-        const __m512i v = _mm512_loadu_si512((const void *) (w + (J) * stride + 64 * b)); \
+/* Widens row I's block from memory, stores it into the tile, and takes its FMAs. */
+#define WIDEN_ROW(A, I) { \
+        const __m512i v = _mm512_loadu_si512((const void *) (row + (I) * stride + 64 * b)); \
         const __m512 we = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)); \
         const __m512 wo = _mm512_castsi512_ps(_mm512_and_si512(v, high)); \
-        _mm512_storeu_ps(t + 32 * (J), we); \
-        _mm512_storeu_ps(t + 32 * (J) + 16, wo); \
+        _mm512_storeu_ps(t + 32 * (I), we); \
+        _mm512_storeu_ps(t + 32 * (I) + 16, wo); \
         ROW_FMAS(A, we, wo) }
 
-/* Row J's block from the tile. */
-#define TILE_ROW(A, J) { \
-        const __m512 we = _mm512_loadu_ps(t + 32 * (J)); \
-        const __m512 wo = _mm512_loadu_ps(t + 32 * (J) + 16); \
+/* Row I's block from the tile. */
+#define TILE_ROW(A, I) { \
+        const __m512 we = _mm512_loadu_ps(t + 32 * (I)); \
+        const __m512 wo = _mm512_loadu_ps(t + 32 * (I) + 16); \
         ROW_FMAS(A, we, wo) }
 
 #define LOAD_X \
@@ -54,52 +72,70 @@
     const __m512 xe2 = _mm512_loadu_ps(xb + 64), xd2 = _mm512_loadu_ps(xb + 80); \
     const __m512 xe3 = _mm512_loadu_ps(xb + 96), xd3 = _mm512_loadu_ps(xb + 112);
 
-#define PREFETCH_ROWS \
-    for (long j = pa; j < pb; j++) { \
-        _mm_prefetch((const char *) (w + ahead + j * stride + 64 * b), _MM_HINT_T0); \
+/* The prefetch lines due at this iteration: lines of the next rows in order (row by row), lines / iterations a turn. */
+#define PREFETCH_DUE \
+    for (due += lines; due >= turns; due -= turns) { \
+        _mm_prefetch((const char *) (next + nrow * nstride + 64 * nline), _MM_HINT_T0); \
+        if (++nline == nblocks) { nline = 0; nrow++; } \
     }
 
-void bf16_tiles(const unsigned char *w, long tiles, long pitch, long q, long blocks, long groups,
-                const float *xp, long xo, float *buf, long to, long so, long ahead) {
+void bf16_tiles(const long *args, const float *xp, float *buf) {
+    const unsigned char *const w = (const unsigned char *) args[0];
+    const long first = args[1], tiles = args[2], q = args[3], nchunks = args[4], groups = args[5];
+    const long xo = args[6], full = args[7], to = args[8], ao = args[9], so = args[10];
+    const long *const chunks = args + 11;
     const __m512i high = _mm512_set1_epi32((int) 0xFFFF0000);
-    const long stride = q * pitch;
     float *const tile = buf + to;
     float *out = buf + so;
-    for (long k = 0; k < tiles; k++, w += pitch) {
-        for (long g = 0; g < groups; g++, out += 20) {
-            const float *x = xp + xo + g * 128 * blocks;
-            /* The next tile's rows, a share of them per group: group g fetches rows 5g/groups .. 5(g+1)/groups - 1. */
-            const long pa = 5 * g / groups, pb = 5 * (g + 1) / groups;
-            ZERO4(a0) ZERO4(a1) ZERO4(a2) ZERO4(a3) ZERO4(a4)
-            if (g == 0) {
-                for (long b = 0; b < blocks; b++) {
-                    PREFETCH_ROWS
-                    LOAD_X
-                    float *t = tile + 160 * b;
-                    WIDEN_ROW(a0, 0)
-                    WIDEN_ROW(a1, 1)
-                    WIDEN_ROW(a2, 2)
-                    WIDEN_ROW(a3, 3)
-                    WIDEN_ROW(a4, 4)
+    for (long k = 0; k < tiles; k++) {
+        for (long j = 0; j < nchunks; j++) {
+            const long *c = chunks + 4 * j;
+            const long pitch = c[1], blocks = c[2], stride = q * pitch;
+            const unsigned char *row = w + c[0] + (first + k) * pitch;
+            /* What runs next: this tile's next chunk, or the next tile's first. */
+            const long *n = j + 1 < nchunks ? c + 4 : chunks;
+            const unsigned char *next = w + n[0] + (first + k + (j + 1 < nchunks ? 0 : 1)) * n[1];
+            const long nstride = q * n[1], nblocks = n[2], lines = 5 * nblocks, turns = groups * blocks;
+            long due = 0, nrow = 0, nline = 0;
+            for (long g = 0; g < groups; g++) {
+                const float *x = xp + xo + g * 4 * full + 4 * c[3];
+                float *const acc = buf + ao + 320 * g;
+                INIT4(a0, 0) INIT4(a1, 1) INIT4(a2, 2) INIT4(a3, 3) INIT4(a4, 4)
+                if (g == 0) {
+                    for (long b = 0; b < blocks; b++) {
+                        PREFETCH_DUE
+                        LOAD_X
+                        float *t = tile + 160 * b;
+                        WIDEN_ROW(a0, 0)
+                        WIDEN_ROW(a1, 1)
+                        WIDEN_ROW(a2, 2)
+                        WIDEN_ROW(a3, 3)
+                        WIDEN_ROW(a4, 4)
+                    }
+                } else {
+                    for (long b = 0; b < blocks; b++) {
+                        PREFETCH_DUE
+                        LOAD_X
+                        const float *t = tile + 160 * b;
+                        TILE_ROW(a0, 0)
+                        TILE_ROW(a1, 1)
+                        TILE_ROW(a2, 2)
+                        TILE_ROW(a3, 3)
+                        TILE_ROW(a4, 4)
+                    }
                 }
-            } else {
-                for (long b = 0; b < blocks; b++) {
-                    PREFETCH_ROWS
-                    LOAD_X
-                    const float *t = tile + 160 * b;
-                    TILE_ROW(a0, 0)
-                    TILE_ROW(a1, 1)
-                    TILE_ROW(a2, 2)
-                    TILE_ROW(a3, 3)
-                    TILE_ROW(a4, 4)
+                if (j + 1 < nchunks) {
+                    KEEP4(a0, 0) KEEP4(a1, 1) KEEP4(a2, 2) KEEP4(a3, 3) KEEP4(a4, 4)
+                } else {
+                    float *const sums = out + 20 * (k * groups + g);
+                    /* Token t's rows 0-3, then row 4's four tokens (finish5x4's order). */
+                    LANE_SUMS4(a00, a10, a20, a30, sums)
+                    LANE_SUMS4(a01, a11, a21, a31, sums + 4)
+                    LANE_SUMS4(a02, a12, a22, a32, sums + 8)
+                    LANE_SUMS4(a03, a13, a23, a33, sums + 12)
+                    LANE_SUMS4(a40, a41, a42, a43, sums + 16)
                 }
             }
-            /* Token t's rows 0-3, then row 4's four tokens (finish5x4's order). */
-            LANE_SUMS4(a00, a10, a20, a30, out)
-            LANE_SUMS4(a01, a11, a21, a31, out + 4)
-            LANE_SUMS4(a02, a12, a22, a32, out + 8)
-            LANE_SUMS4(a03, a13, a23, a33, out + 12)
-            LANE_SUMS4(a40, a41, a42, a43, out + 16)
         }
     }
 }

@@ -17,8 +17,8 @@
         t23 = _mm512_add_ps(t23, _mm512_permute_ps(t23, 0x4E)); \
         t01 = _mm512_add_ps(t01, _mm512_permute_ps(t01, 0xB1)); \
         t23 = _mm512_add_ps(t23, _mm512_permute_ps(t23, 0xB1)); \
-        float *const o = (O); \
-        o[0] = _mm512_cvtss_f32(t01); \
-        o[1] = _mm512_cvtss_f32(_mm512_shuffle_f32x4(t01, t01, 0x02)); \
-        o[2] = _mm512_cvtss_f32(t23); \
-        o[3] = _mm512_cvtss_f32(_mm512_shuffle_f32x4(t23, t23, 0x02)); }
+        float *const lanes_out_ = (O); /* a name no caller passes in O */ \
+        lanes_out_[0] = _mm512_cvtss_f32(t01); \
+        lanes_out_[1] = _mm512_cvtss_f32(_mm512_shuffle_f32x4(t01, t01, 0x02)); \
+        lanes_out_[2] = _mm512_cvtss_f32(t23); \
+        lanes_out_[3] = _mm512_cvtss_f32(_mm512_shuffle_f32x4(t23, t23, 0x02)); }

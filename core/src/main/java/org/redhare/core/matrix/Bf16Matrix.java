@@ -177,7 +177,7 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
             int grain = (Kernels.rowGrain(rows, pool.threads()) + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS; // rows left over only at the end
             pool.forRange(rows, grain, TILE_ROWS,
                     (r0, r1, w) -> computeWidened(xp, n, grouped, y, r0, r1,
-                            pool.workerScratch(w, FloatTiles.TILE_AT + TILE_ROWS * chunk + block / 4 * TILE_ROWS * 4 * Kernels.L + TILE_ROWS * 4 * Kernels.L + 16)));
+                            pool.workerScratch(w, FloatTiles.TILE_AT + TILE_ROWS * chunk + 2 * (block / 4) * TILE_ROWS * 4 * Kernels.L + TILE_ROWS * 4 * Kernels.L + 16)));
         }
     }
 
@@ -454,7 +454,7 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         final int group = TILE_ROWS * 4 * L;    // floats of one token group's accumulators
         final int sums = accs + block / 4 * group; // the last chunk's accumulators and their lane sums
         final long tmax = data.byteSize() - 1;
-        if (NATIVE && n <= SPLIT_MAX_TOKENS && chunk == full && full > 0 && block >= n && grouped >= 4) {
+        if (NATIVE && n <= SPLIT_MAX_TOKENS && full > 0 && block >= n && grouped >= 4) {
             computeNative(xp, n, grouped, y, r0, r1, buf);
             return;
         }
@@ -529,24 +529,33 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
     }
 
     /**
-     * The few-token pass in machine code ({@link NativeKernels#bf16Tiles}): whole rows of at most
-     * {@link FloatTiles#chunkColumns} columns (so one panel), all tokens in one block. The same tiles (rows
-     * {@code r, r + q, .., r + 4q}) and the same FMAs per (row, token) in the same order as the Java pass below, with the
-     * next tile's rows prefetched inside the loops; the lane sums come back and the tails and stores are done here, as
-     * {@link #finish5x4} does them. A token past the last group of four and the last {@code rows % 5} rows take the
-     * Java one-row kernels, as in the Java pass.
+     * The few-token pass in machine code ({@link NativeKernels#bf16Tiles}), all tokens in one block. The same tiles (rows
+     * {@code r, r + q, .., r + 4q}), column chunks and FMAs per (row, token) in the same order as the Java pass below,
+     * with the rows it takes next prefetched inside the loops; the lane sums come back and the tails and stores are done
+     * here, as {@link #finish5x4} does them. A token past the last group of four and the last {@code rows % 5} rows take
+     * the Java one-row kernels, as in the Java pass.
      */
     private void computeNative(float[] xp, int n, int grouped, float[] y, int r0, int r1, float[] buf) {
         final int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
-        final int blocks = full / Kernels.PAIR_BLOCK;
+        final int chunk = chunkColumns(full);
         final int packed = FloatTiles.aligned(n * cols);
         final int groups = grouped / 4;
         final int tiles = (r1 - r0) / TILE_ROWS;
-        final int so = 5 * full; // the widened tile at buf[0 ..], then the sums of a run, then the one-token kernels' room
-        final int room = so + 20 * NATIVE_RUN * groups;
+        long[] chunks = new long[4 * ((full + chunk - 1) / chunk + full / PANEL + 1)]; // a chunk never crosses a panel's end
+        int nchunks = 0;
+        for (int c0 = 0; c0 < full; nchunks++) {
+            int c1 = Math.min(panelEnd(c0, full), c0 + chunk);
+            chunks[4 * nchunks] = base(0, c0) + 2L * c0;
+            chunks[4 * nchunks + 1] = pitch(c0);
+            chunks[4 * nchunks + 2] = (c1 - c0) / Kernels.PAIR_BLOCK;
+            chunks[4 * nchunks + 3] = c0;
+            c0 = c1;
+        }
+        // buf: the widened chunk, the accumulators between chunks, the sums of a run, the one-token kernels' room
+        final int ao = 5 * chunk, so = ao + groups * TILE_ROWS * 4 * Kernels.L, room = so + 20 * NATIVE_RUN * groups;
         for (int i = 0; i < tiles; i += NATIVE_RUN) {
             int run = Math.min(NATIVE_RUN, tiles - i);
-            NativeKernels.bf16Tiles(data, base(r0 + i, 0), run, pitch(0), tiles, blocks, groups, xp, packed, buf, 0, so);
+            NativeKernels.bf16Tiles(data, chunks, nchunks, r0 + i, run, tiles, groups, xp, packed, full, buf, 0, ao, so);
             for (int k = 0; k < run; k++) {
                 int r = r0 + i + k;
                 for (int g = 0; g < groups; g++) {

@@ -15,7 +15,7 @@ import org.redhare.core.MachineCode;
  * per row ({@link Int8RowMatrix}, the LM head's screen). Each call takes a run of whole four-row tiles and leaves each
  * row's sum over whole 64-column groups;
  * <li>BF16 rows times a few tokens ({@code bf16_tiles.c}, {@link Bf16Matrix}'s pass for a decode step of several users),
- * prefetching the next tile's rows inside its loops.
+ * prefetching the rows it takes next inside its loops.
  * </ul>
  *
  * <p>Why: on the AMD EPYC Zen 5 host the Java FP8 kernel ran its instructions at 33-34 G weights/s from cache where the
@@ -58,9 +58,8 @@ final class NativeKernels {
                         ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
                 fp8 = MachineCode.load(NativeCode.FP8_ROWS4, rows4, Linker.Option.critical(true));
                 int8 = MachineCode.load(NativeCode.I8_ROWS4, rows4, Linker.Option.critical(true));
-                FunctionDescriptor tiles = FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                        ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
+                // The numbers in one long[] (the address of the rows too): three arguments, all passed in registers.
+                FunctionDescriptor tiles = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS);
                 bf16 = MachineCode.load(NativeCode.BF16_TILES, tiles, Linker.Option.critical(true));
                 status = "on (x86-64 AVX-512F)";
             } catch (UnsupportedOperationException e) {
@@ -116,23 +115,43 @@ final class NativeKernels {
 
     /**
      * BF16 sums of {@code tiles} five-row tiles by {@code groups} groups of four tokens ({@code bf16_tiles.c} says the
-     * layouts): tile {@code k}'s row {@code j} starts at byte {@code offset + k * pitch + j * q * pitch} of native segment
-     * {@code rows}, the first {@code 32 * blocks} columns taken; activations are 4-token panels at {@code xp[xo ...]}
-     * ({@code 128 * blocks} floats a group); the widened tile goes to {@code buf[to ..]} ({@code 160 * blocks} floats)
-     * and the sums to {@code buf[so ..]}, 20 per tile and group.
+     * layouts): tile {@code k}'s row {@code i} is row {@code first + k + i q}; column chunk {@code j} is
+     * {@code chunks[4j .. 4j+3]} = {offset, pitch, blocks, c0} (row {@code R}'s columns {@code c0 .. c0 + 32 blocks} at
+     * byte {@code offset + R pitch} of native segment {@code rows}); activations are 4-token panels at {@code xp[xo ...]}
+     * ({@code 4 full} floats a group); the widened chunk goes to {@code buf[to ..]}, the accumulators between chunks to
+     * {@code buf[ao ..]} ({@code 320 groups} floats) and the sums to {@code buf[so ..]}, 20 per tile and group.
      */
-    static void bf16Tiles(MemorySegment rows, long offset, int tiles, long pitch, int q, int blocks, int groups, float[] xp, int xo,
-            float[] buf, int to, int so) {
-        long last = offset + (tiles - 1L + 4L * q) * pitch + 64L * blocks; // one past the last byte read
-        long tileEnd = to + 160L * blocks, sumsEnd = so + 20L * tiles * groups;
-        if (!rows.isNative() || offset < 0 || tiles <= 0 || q < 0 || blocks < 0 || groups <= 0 || pitch < 64L * blocks
-                || last > rows.byteSize() || xo < 0 || xo + 128L * blocks * groups > xp.length || to < 0 || tileEnd > buf.length
-                || so < 0 || sumsEnd > buf.length || (so < tileEnd && to < sumsEnd)) {
+    static void bf16Tiles(MemorySegment rows, long[] chunks, int nchunks, int first, int tiles, int q, int groups, float[] xp, int xo,
+            int full, float[] buf, int to, int ao, int so) {
+        boolean ok = rows.isNative() && nchunks > 0 && 4L * nchunks <= chunks.length && first >= 0 && tiles > 0 && q >= 0 && groups > 0
+                && xo >= 0 && full >= 0 && xo + 4L * full * groups <= xp.length;
+        long widest = 0;
+        for (int j = 0; ok && j < nchunks; j++) {
+            long offset = chunks[4 * j], pitch = chunks[4 * j + 1], blocks = chunks[4 * j + 2], c0 = chunks[4 * j + 3];
+            widest = Math.max(widest, blocks);
+            ok = offset >= 0 && blocks >= 0 && c0 >= 0 && c0 + 32 * blocks <= full && pitch >= 64 * blocks
+                    && offset + (first + tiles - 1L + 4L * q) * pitch + 64 * blocks <= rows.byteSize(); // one past the last byte read
+        }
+        long tileEnd = to + 160L * widest, accEnd = ao + 320L * groups, sumsEnd = so + 20L * tiles * groups;
+        if (!ok || to < 0 || ao < 0 || so < 0 || tileEnd > buf.length || accEnd > buf.length || sumsEnd > buf.length
+                || (to < accEnd && ao < tileEnd) || (to < sumsEnd && so < tileEnd) || (ao < sumsEnd && so < accEnd)) {
             throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
         }
+        long[] args = new long[11 + 4 * nchunks];
+        args[0] = rows.address();
+        args[1] = first;
+        args[2] = tiles;
+        args[3] = q;
+        args[4] = nchunks;
+        args[5] = groups;
+        args[6] = xo;
+        args[7] = full;
+        args[8] = to;
+        args[9] = ao;
+        args[10] = so;
+        System.arraycopy(chunks, 0, args, 11, 4 * nchunks);
         try {
-            BF16_TILES.invokeExact(rows.address() + offset, (long) tiles, pitch, (long) q, (long) blocks, (long) groups,
-                    MemorySegment.ofArray(xp), (long) xo, MemorySegment.ofArray(buf), (long) to, (long) so, pitch);
+            BF16_TILES.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(xp), MemorySegment.ofArray(buf));
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

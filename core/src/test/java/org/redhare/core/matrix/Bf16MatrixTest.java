@@ -41,9 +41,10 @@ class Bf16MatrixTest {
         }
     }
 
-    // 163 rows: 32 five-row tiles (two runs of the machine code on one thread) and three rows over; 1000 columns: a tail.
+    // 163 rows: 32 five-row tiles (two runs of the machine code on one thread) and three rows over; 1000 columns: a tail;
+    // 1700 columns: two column chunks; 2600: two panels, the first in two chunks.
     @ParameterizedTest(name = "[{0} x {1}]")
-    @CsvSource({"163, 896", "101, 1000", "5, 64", "84, 1536", "33, 40", "12, 31", "400, 128"})
+    @CsvSource({"163, 896", "101, 1000", "5, 64", "84, 1536", "33, 40", "12, 31", "400, 128", "31, 1700", "23, 2600"})
     void everyTokenCountGivesTheReferenceBits(int rows, int cols) {
         Random rnd = new Random(rows * 1009L + cols);
         float[] w = new float[rows * cols];
@@ -103,19 +104,24 @@ class Bf16MatrixTest {
     void nativeKernelRefusesOperandsOutsideItsMemory() {
         org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
         MemorySegment rows = Arena.ofAuto().allocate(10 * 64, 64); // ten rows of 32 columns: two tiles with q = 2
+        long[] chunk = {0, 64, 1, 0}; // one chunk: offset, pitch, blocks, first column
         float[] xp = new float[2 * 128];
-        float[] buf = new float[160 + 2 * 2 * 20];
-        NativeKernels.bf16Tiles(rows, 0, 2, 64, 2, 1, 2, xp, 0, buf, 0, 160); // in bounds: runs (zero rows give zero sums)
-        assertThat(java.util.Arrays.copyOfRange(buf, 160, 240)).containsOnly(0f);
-        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, 64, 2, 64, 2, 1, 2, xp, 0, buf, 0, 160))
+        float[] buf = new float[160 + 2 * 320 + 2 * 2 * 20]; // widened chunk, accumulators, sums
+        NativeKernels.bf16Tiles(rows, chunk, 1, 0, 2, 2, 2, xp, 0, 32, buf, 0, 160, 800); // in bounds: runs (zero rows give zero sums)
+        assertThat(java.util.Arrays.copyOfRange(buf, 800, 880)).containsOnly(0f);
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, chunk, 1, 1, 2, 2, 2, xp, 0, 32, buf, 0, 160, 800))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the second tile's last row past the rows
-        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, 0, 2, 64, 2, 1, 3, xp, 0, buf, 0, 160))
-                .isInstanceOf(IndexOutOfBoundsException.class); // three groups: activations and sums past their arrays
-        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, 0, 2, 64, 2, 1, 2, xp, 0, buf, 0, 100))
-                .isInstanceOf(IndexOutOfBoundsException.class); // sums over the widened tile
-        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, 0, 2, 32, 2, 1, 2, xp, 0, buf, 0, 160))
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, chunk, 1, 0, 2, 2, 3, xp, 0, 32, buf, 0, 160, 800))
+                .isInstanceOf(IndexOutOfBoundsException.class); // three groups: activations, accumulators and sums past their arrays
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, chunk, 1, 0, 2, 2, 2, xp, 0, 32, buf, 0, 160, 100))
+                .isInstanceOf(IndexOutOfBoundsException.class); // sums over the widened chunk
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, new long[] {0, 32, 1, 0}, 1, 0, 2, 2, 2, xp, 0, 32, buf, 0, 160, 800))
                 .isInstanceOf(IndexOutOfBoundsException.class); // rows closer than a block
-        assertThatThrownBy(() -> NativeKernels.bf16Tiles(MemorySegment.ofArray(new byte[640]), 0, 2, 64, 2, 1, 2, xp, 0, buf, 0, 160))
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, new long[] {0, 64, 1, 32}, 1, 0, 2, 2, 2, xp, 0, 32, buf, 0, 160, 800))
+                .isInstanceOf(IndexOutOfBoundsException.class); // a chunk past the activations' columns
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, chunk, 2, 0, 2, 2, 2, xp, 0, 32, buf, 0, 160, 800))
+                .isInstanceOf(IndexOutOfBoundsException.class); // more chunks than described
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(MemorySegment.ofArray(new byte[640]), chunk, 1, 0, 2, 2, 2, xp, 0, 32, buf, 0, 160, 800))
                 .isInstanceOf(IndexOutOfBoundsException.class); // not native memory
     }
 }
