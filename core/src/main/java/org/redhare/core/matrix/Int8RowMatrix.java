@@ -54,6 +54,11 @@ final class Int8RowMatrix implements WeightMatrix {
     @Override public DType dtype() { return DType.I8; }
     @Override public long bytes() { return (long) rows * cols + 4L * rows; }
 
+    /** Row {@code r}'s scale: its sums times this are its products. */
+    float scale(int r) {
+        return scales[r];
+    }
+
     @Override
     public void multiply(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
@@ -81,6 +86,53 @@ final class Int8RowMatrix implements WeightMatrix {
                     tiles2(t1 - 1, -1, x, xo, y, yo, buf);
                 }
             });
+        }
+    }
+
+    /** Whether {@link #dots} runs here: VNNI machine code, whole tiles ({@code rows % 4 == 0}), whole 64-column groups. */
+    boolean dotsAvailable() {
+        return NativeKernels.dotsAvailable() && rows % TILE == 0 && cols % G == 0 && G == 64 && packed.isNative();
+    }
+
+    /**
+     * Integer products of every row with {@code 4 groups} tokens' byte activations ({@link NativeKernels#i8Dots}: code
+     * plus 128, token {@code t} at {@code xq[t cols ..]} in the codes' column order, {@link #orderColumns}): row {@code r},
+     * token {@code t} at {@code out[r 4 groups + t]}, the sum of (code + 128) times the weight codes. Over the pool's
+     * threads, in runs of tiles. Only where {@link #dotsAvailable}.
+     */
+    void dots(Parallel pool, byte[] xq, int groups, int[] out) {
+        if (!dotsAvailable()) {
+            throw new IllegalStateException("integer products need VNNI machine code and whole tiles and groups");
+        }
+        int tiles = rows / TILE;
+        pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1, (t0, t1, w) -> {
+            for (int tile = t0; tile < t1; tile += NativeKernels.TILES) {
+                int n = Math.min(NativeKernels.TILES, t1 - tile);
+                NativeKernels.i8Dots(packed, (long) tile * TILE * cols, n, cols, cols, groups, xq, out, tile * TILE * 4 * groups);
+            }
+        });
+    }
+
+    /**
+     * Where column {@code c} of a row goes in the codes' order within its 64-column group (byte {@code b} of 32-bit lane
+     * {@code l} holds column {@code 16 b + l}), for activations laid out as {@link #dots} reads them.
+     */
+    static int orderColumns(int c) {
+        int g = c & ~63, i = c & 63;
+        return g + 4 * (i & 15) + (i >> 4);
+    }
+
+    /** Row {@code r}'s codes, in column order (for tests and for the screen's row sums). */
+    void codes(int r, byte[] dst) {
+        final int tile = r / TILE * TILE, h = Math.min(TILE, rows - tile), ri = r - tile;
+        final int full = cols / G * G;
+        final long base = (long) tile * cols;
+        for (int c = 0; c < full; c++) {
+            int g = c / G * G, i = c - g;
+            dst[c] = packed.get(ValueLayout.JAVA_BYTE, base + (long) g * h + ri * G + 4 * (i % Kernels.L) + i / Kernels.L);
+        }
+        for (int c = full; c < cols; c++) {
+            dst[c] = packed.get(ValueLayout.JAVA_BYTE, base + (long) full * h + (long) ri * (cols - full) + (c - full));
         }
     }
 

@@ -39,10 +39,11 @@ final class NativeKernels {
     private static final MethodHandle FP8;
     private static final MethodHandle INT8;
     private static final MethodHandle BF16_TILES;
+    private static final MethodHandle I8_DOTS;
     private static final String STATUS;
 
     static {
-        MethodHandle fp8 = null, int8 = null, bf16 = null;
+        MethodHandle fp8 = null, int8 = null, bf16 = null, dots = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -61,20 +62,29 @@ final class NativeKernels {
                 // The numbers in one long[] (the address of the rows too): three arguments, all passed in registers.
                 FunctionDescriptor tiles = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS);
                 bf16 = MachineCode.load(NativeCode.BF16_TILES, tiles, Linker.Option.critical(true));
-                status = "on (x86-64 AVX-512F)";
+                if (MachineCode.cpuHas("avx512_vnni")) {
+                    dots = MachineCode.load(NativeCode.I8_DOTS, tiles, Linker.Option.critical(true));
+                }
+                status = dots != null ? "on (x86-64 AVX-512F, VNNI)" : "on (x86-64 AVX-512F; no VNNI: LM head screens one token at a time)";
             } catch (UnsupportedOperationException e) {
-                fp8 = int8 = bf16 = null;
+                fp8 = int8 = bf16 = dots = null;
                 status = "off (" + e.getMessage() + ")";
             }
         }
         FP8 = fp8;
         INT8 = int8;
         BF16_TILES = bf16;
+        I8_DOTS = dots;
         STATUS = status;
     }
 
     static boolean available() {
         return FP8 != null;
+    }
+
+    /** Whether {@link #i8Dots} runs here (the CPU has AVX512-VNNI). */
+    static boolean dotsAvailable() {
+        return I8_DOTS != null;
     }
 
     /** One line for logs: whether the native kernels run here, and why not. */
@@ -152,6 +162,27 @@ final class NativeKernels {
         System.arraycopy(chunks, 0, args, 11, 4 * nchunks);
         try {
             BF16_TILES.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(xp), MemorySegment.ofArray(buf));
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * Integer sums of {@code tiles} four-row tiles of int8 codes ({@link Int8RowMatrix}'s layout, {@code cols} codes a row)
+     * starting at byte {@code offset} of native segment {@code codes}, over columns {@code 0 .. full} (a multiple of 64),
+     * times {@code 4 groups} tokens' byte activations ({@code i8_dots.c}: code plus 128, token {@code t} at
+     * {@code xq[t full ..]}, in the codes' column order): row {@code i} of tile {@code k}, token {@code t} at
+     * {@code out[oo + (4k + i) 4 groups + t]}.
+     */
+    static void i8Dots(MemorySegment codes, long offset, int tiles, int cols, int full, int groups, byte[] xq, int[] out, int oo) {
+        if (!codes.isNative() || offset < 0 || tiles < 0 || groups <= 0 || full < 0 || full % 64 != 0 || full > cols
+                || offset + 4L * cols * tiles > codes.byteSize() || 4L * groups * full > xq.length || oo < 0
+                || oo + 16L * tiles * groups > out.length) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+        long[] args = {codes.address() + offset, tiles, cols, full, groups, AHEAD, oo};
+        try {
+            I8_DOTS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(xq), MemorySegment.ofArray(out));
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

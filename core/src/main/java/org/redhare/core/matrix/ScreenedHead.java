@@ -4,6 +4,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.redhare.core.NativeMemory;
 import org.redhare.core.Parallel;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 
 /**
  * Greedy (and top-k) decoding through a 16-bit LM head for about half its bytes (a 32-bit one for a quarter), with the
@@ -50,6 +52,8 @@ public final class ScreenedHead {
     private final ExactRows exactRows;
     private final Int8RowMatrix coarse;
     private final float[] bound; // [rows] c[r], rounded up
+    private final float[] qNorm; // [rows] |q_r|, the coarse row's norm (codes times scale), rounded up
+    private final int[] rowSum; // [rows] the sum of the row's codes
     private final int rows;
     private final int cols;
     private int[] candidates = new int[64];
@@ -60,11 +64,13 @@ public final class ScreenedHead {
     private double[] changedLow = new double[0];
     private int lastCandidates = -1;
 
-    private ScreenedHead(WeightMatrix exact, Int8RowMatrix coarse, float[] bound) {
+    private ScreenedHead(WeightMatrix exact, Int8RowMatrix coarse, float[] bound, float[] qNorm, int[] rowSum) {
         this.exact = exact;
         this.exactRows = (ExactRows) exact;
         this.coarse = coarse;
         this.bound = bound;
+        this.qNorm = qNorm;
+        this.rowSum = rowSum;
         this.rows = exact.rows();
         this.cols = exact.cols();
     }
@@ -83,6 +89,8 @@ public final class ScreenedHead {
         MemorySegment packed = NativeMemory.allocate((long) rows * cols);
         float[] scales = new float[rows];
         float[] bound = new float[rows];
+        float[] qNorm = new float[rows];
+        int[] rowSum = new int[rows];
         double g = 4.0 * (cols + 64) * 0x1p-24;
         int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
         pool.forRange(tiles, Math.max(16, tiles / (8 * pool.threads())), (t0, t1, w) -> {
@@ -94,7 +102,12 @@ public final class ScreenedHead {
                 int h = Math.min(QuantKernels.TILE, rows - r0);
                 for (int i = 0; i < h; i++) {
                     bf.row(r0 + i, row, 0);
-                    bound[r0 + i] = quantizeRow(row, cols, q, i * cols, scales, r0 + i, g);
+                    bound[r0 + i] = quantizeRow(row, cols, q, i * cols, scales, r0 + i, g, qNorm);
+                    int sum = 0;
+                    for (int c = 0; c < cols; c++) {
+                        sum += q[i * cols + c];
+                    }
+                    rowSum[r0 + i] = sum;
                 }
                 QuantKernels.packTile(q, tile, h, cols);
                 MemorySegment.copy(tile, 0, packed, ValueLayout.JAVA_BYTE, (long) r0 * cols, h * cols);
@@ -105,14 +118,15 @@ public final class ScreenedHead {
                 return null; // a weight that is not finite: nothing to bound it by
             }
         }
-        return new ScreenedHead(bf, new Int8RowMatrix(packed, scales, rows, cols), bound);
+        return new ScreenedHead(bf, new Int8RowMatrix(packed, scales, rows, cols), bound, qNorm, rowSum);
     }
 
     /**
-     * One row into int8 codes {@code q[qo ..]} and its scale {@code scales[r]}; returns its bound {@code c} (rounded up).
+     * One row into int8 codes {@code q[qo ..]} and its scale {@code scales[r]}, the coarse row's norm into {@code qNorm[r]}
+     * (rounded up); returns its bound {@code c} (rounded up).
      * Scalar on purpose: this runs once, at load, and Vector API code is slow until C2 compiles it.
      */
-    private static float quantizeRow(float[] row, int cols, byte[] q, int qo, float[] scales, int r, double g) {
+    private static float quantizeRow(float[] row, int cols, byte[] q, int qo, float[] scales, int r, double g, float[] qNorm) {
         float m = 0f;
         for (int i = 0; i < cols; i++) {
             m = Math.max(m, Math.abs(row[i]));
@@ -132,6 +146,7 @@ public final class ScreenedHead {
             nw += w * w;
             nq += wq * wq;
         }
+        qNorm[r] = Math.nextUp((float) (Math.sqrt(nq) * SLACK));
         return Math.nextUp((float) ((Math.sqrt(err) + g * (Math.sqrt(nw) + Math.sqrt(nq))) * SLACK));
     }
 
@@ -139,6 +154,18 @@ public final class ScreenedHead {
     public long bytes() {
         return coarse.bytes() + 4L * rows;
     }
+
+    /**
+     * Whether {@link #topLogits(Parallel, float[], int, int, float[])} screens several tokens at once here: in machine code
+     * with AVX512-VNNI ({@link NativeKernels#i8Dots}), a head of whole four-row tiles and 64-column groups. Elsewhere a
+     * batch takes the exact head: widened to floats, int8 rows are slower than BF16 ones once several tokens share them.
+     */
+    public boolean screensBatches() {
+        return BATCHES && coarse.dotsAvailable();
+    }
+
+    /** {@code -Dredhare.screenBatches=false}: batches take the exact head (for measuring). */
+    private static final boolean BATCHES = Boolean.parseBoolean(System.getProperty("redhare.screenBatches", "true"));
 
     /** The coarse copy and row {@code r}'s bound, for tests. */
     WeightMatrix coarse() {
@@ -230,6 +257,267 @@ public final class ScreenedHead {
         lastCandidates = n;
     }
 
+    /**
+     * {@link #topLogits(Parallel, float[], int, float[])} for {@code n} tokens at once ({@code x} and {@code logits} token
+     * after token), each token's {@code k} largest logits, their rows and order exact. Where {@link #screensBatches}, the
+     * activations are quantized too, to a byte a value with a scale per token ({@code s = max|x| / 127}), and the coarse
+     * logit is {@code scale_r s} times the exact integer product of the codes (VNNI). Its distance from the exact logit is
+     * at most {@code c[r]|x| + |q_r| e}: {@code c[r]|x|} as for one token, {@code e} the norm of the activations' rounding
+     * error {@code |x - s codes|} times {@code |q_r|}, the coarse row's norm (Cauchy-Schwarz), plus the float rounding of
+     * the two products, a few units in the last place of {@code |q_r| (|x| + e)}, covered with room by {@code 1e-6} of it.
+     * Then each token as one: rows whose upper bound reaches the {@code k}-th largest lower bound are computed exactly.
+     * Elsewhere, or when a token has too many candidates, the exact head (for that token).
+     */
+    public void topLogits(Parallel pool, float[] x, int n, int k, float[] logits) {
+        if (n == 1) {
+            topLogits(pool, x, k, logits, null);
+            return;
+        }
+        if (k < 1) {
+            throw new IllegalArgumentException("k must be at least 1, got " + k);
+        }
+        if (!screensBatches() || k > rows / MAX_CANDIDATE_SHARE) {
+            exact.multiply(pool, x, n, logits);
+            lastCandidates = -1;
+            return;
+        }
+        final int groups = (n + 3) / 4;
+        if (xq.length < 4 * groups * cols) {
+            xq = new byte[4 * groups * cols];
+        }
+        java.util.Arrays.fill(xq, n * cols, 4 * groups * cols, (byte) 128); // padding tokens: code 0
+        double[] nx = new double[n], err = new double[n];
+        float[] step = new float[n];
+        for (int t = 0; t < n; t++) {
+            int xo = t * cols;
+            float m = 0f;
+            double norm = 0;
+            for (int c = 0; c < cols; c++) {
+                m = Math.max(m, Math.abs(x[xo + c]));
+                norm += (double) x[xo + c] * x[xo + c];
+            }
+            nx[t] = Math.sqrt(norm) * (1 + 1e-9);
+            if (!Double.isFinite(nx[t])) {
+                exact.multiply(pool, x, n, logits);
+                lastCandidates = -1;
+                return;
+            }
+            float s = m / 127f;
+            float inv = m == 0f ? 0f : 127f / m;
+            double e2 = 0;
+            for (int c = 0; c < cols; c++) {
+                int code = Math.max(-127, Math.min(127, Math.round(x[xo + c] * inv)));
+                xq[xo + Int8RowMatrix.orderColumns(c)] = (byte) (code + 128);
+                double d = x[xo + c] - (double) code * s; // exact in double
+                e2 += d * d;
+            }
+            double e = Math.sqrt(e2);
+            err[t] = (e + 1e-6 * (nx[t] + e)) * SLACK;
+            step[t] = s;
+        }
+        if (sums.length < rows * 4 * groups) {
+            sums = new int[rows * 4 * groups];
+        }
+        coarse.dots(pool, xq, groups, sums);
+        int[] exactTokens = new int[n];
+        int[] candidateCounts = new int[n];
+        if (k == 1) {
+            screenArgmax(n, 4 * groups, step, nx, err, logits, exactTokens, candidateCounts);
+        } else pool.forRange(n, 1, (t0, t1, w) -> {
+            int[] cand = new int[64];
+            double[] low = new double[k];
+            for (int t = t0; t < t1; t++) {
+                int got = screenToken(t, 4 * groups, step[t], nx[t], err[t], k, logits, cand, low);
+                if (got < 0) {
+                    exactTokens[t] = 1;
+                } else {
+                    candidateCounts[t] = got;
+                }
+            }
+        });
+        float[] one = new float[rows];
+        float[] xt = new float[cols];
+        int total = 0, fallen = 0;
+        for (int t = 0; t < n; t++) {
+            if (exactTokens[t] != 0) {
+                fallen++;
+                continue;
+            }
+            System.arraycopy(x, t * cols, xt, 0, cols);
+            int count = candidateCounts[t];
+            int[] ids = batchCandidates[t];
+            if (xp.length < cols) {
+                xp = new float[cols];
+            }
+            exactRows.multiplyRows(xt, ids, count, one, xp);
+            for (int i = 0; i < count; i++) {
+                logits[t * rows + ids[i]] = one[ids[i]];
+            }
+            total += count;
+        }
+        if (fallen > 0) { // the tokens with too many candidates through the exact head together: one pass over its rows
+            float[] xs = new float[fallen * cols], ys = new float[fallen * rows];
+            for (int t = 0, i = 0; t < n; t++) {
+                if (exactTokens[t] != 0) {
+                    System.arraycopy(x, t * cols, xs, i++ * cols, cols);
+                }
+            }
+            exact.multiply(pool, xs, fallen, ys);
+            for (int t = 0, i = 0; t < n; t++) {
+                if (exactTokens[t] != 0) {
+                    System.arraycopy(ys, i++ * rows, logits, t * rows, rows);
+                }
+            }
+            total = -1;
+        }
+        lastCandidates = total;
+    }
+
+    private byte[] xq = new byte[0];
+    private int[] sums = new int[0];
+    private int[][] batchCandidates = new int[0][];
+
+    /**
+     * Token {@code t} of a batch: its coarse logits from the integer sums into {@code logits[t rows ..]}, and the rows that
+     * could be among its {@code k} largest into {@code batchCandidates[t]}; returns how many, or -1 for too many (or a
+     * coarse logit that is not finite).
+     */
+    private int screenToken(int t, int ntok, float s, double nx, double err, int k, float[] logits, int[] cand, double[] low) {
+        final int yo = t * rows;
+        int held = 0;
+        for (int r = 0; r < rows; r++) {
+            int dot = sums[r * ntok + t] - 128 * rowSum[r];
+            float a = coarse.scale(r) * (s * (float) dot);
+            if (!Float.isFinite(a)) {
+                return -1;
+            }
+            logits[yo + r] = a;
+            double lo = a - (bound[r] * nx + qNorm[r] * err);
+            if (held < k || lo > low[0]) {
+                held = insertLow(low, lo, held, k);
+            }
+        }
+        double threshold = low[0];
+        if (Double.isNaN(threshold)) {
+            return -1;
+        }
+        int limit = Math.max(1, rows / MAX_CANDIDATE_SHARE);
+        int n = 0;
+        for (int r = 0; r < rows; r++) {
+            float a = logits[yo + r];
+            if (a + (bound[r] * nx + qNorm[r] * err) >= threshold) {
+                if (n == limit) {
+                    return -1;
+                }
+                if (n == cand.length) {
+                    cand = java.util.Arrays.copyOf(cand, 2 * n);
+                }
+                cand[n++] = r;
+            }
+        }
+        synchronized (this) {
+            if (batchCandidates.length <= t) {
+                batchCandidates = java.util.Arrays.copyOf(batchCandidates, Math.max(t + 1, 2 * batchCandidates.length));
+            }
+            batchCandidates[t] = java.util.Arrays.copyOf(cand, n);
+        }
+        return n;
+    }
+
+    /**
+     * {@link #screenToken} for {@code k = 1}, with the vector's lanes over tokens (a row's sums for the batch's tokens lie
+     * side by side): a pass for each token's largest lower bound, then one for the rows whose upper bound reaches it. In
+     * floats, so each bound is widened to cover the rounding of the float arithmetic: {@code b' = b (1 + 1e-5) + |a| 2^-22}
+     * (the products' rounding is below {@code 1e-6} of {@code b}, each sum's below {@code 2^-24} of {@code |a| + b'}), so
+     * a lower bound computed is at most the true one and an upper bound at least the true one.
+     */
+    private void screenArgmax(int n, int ntok, float[] step, double[] nx, double[] err, float[] logits, int[] exactTokens, int[] counts) {
+        final jdk.incubator.vector.VectorSpecies<Float> F = Kernels.F;
+        final jdk.incubator.vector.VectorSpecies<Integer> I = Kernels.I;
+        final int lanes = F.length();
+        final int limit = Math.max(1, rows / MAX_CANDIDATE_SHARE);
+        float[] nxf = new float[n], errf = new float[n];
+        for (int t = 0; t < n; t++) {
+            nxf[t] = Math.nextUp((float) nx[t]);
+            errf[t] = Math.nextUp((float) err[t]);
+        }
+        int[] scatter = new int[lanes];
+        int[][] cands = new int[n][16];
+        for (int t0 = 0; t0 < n; t0 += lanes) {
+            final int m = Math.min(lanes, n - t0);
+            final jdk.incubator.vector.VectorMask<Float> live = F.indexInRange(0, m);
+            final jdk.incubator.vector.VectorMask<Integer> liveI = I.indexInRange(0, m);
+            for (int i = 0; i < lanes; i++) {
+                scatter[i] = i < m ? i * rows : 0; // every index is checked, a masked lane's too
+            }
+            FloatVector sV = FloatVector.fromArray(F, step, t0, live);
+            FloatVector nxV = FloatVector.fromArray(F, nxf, t0, live), errV = FloatVector.fromArray(F, errf, t0, live);
+            FloatVector best = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            jdk.incubator.vector.VectorMask<Float> bad = F.maskAll(false);
+            for (int r = 0; r < rows; r++) {
+                FloatVector a = IntVector.fromArray(I, sums, r * ntok + t0, liveI).sub(128 * rowSum[r])
+                        .convert(jdk.incubator.vector.VectorOperators.I2F, 0).reinterpretAsFloats().mul(sV).mul(coarse.scale(r));
+                FloatVector b = nxV.mul(bound[r]).add(errV.mul(qNorm[r])).mul(1 + 1e-5f).add(a.abs().mul(0x1p-22f));
+                best = best.max(a.sub(b));
+                bad = bad.or(a.test(jdk.incubator.vector.VectorOperators.IS_FINITE).not());
+            }
+            bad = bad.and(live);
+            for (int i = 0; i < m; i++) {
+                if (bad.laneIsSet(i)) {
+                    exactTokens[t0 + i] = 1;
+                }
+            }
+            for (int r = 0; r < rows; r++) {
+                FloatVector a = IntVector.fromArray(I, sums, r * ntok + t0, liveI).sub(128 * rowSum[r])
+                        .convert(jdk.incubator.vector.VectorOperators.I2F, 0).reinterpretAsFloats().mul(sV).mul(coarse.scale(r));
+                FloatVector b = nxV.mul(bound[r]).add(errV.mul(qNorm[r])).mul(1 + 1e-5f).add(a.abs().mul(0x1p-22f));
+                a.intoArray(logits, t0 * rows + r, scatter, 0, live);
+                jdk.incubator.vector.VectorMask<Float> hit = a.add(b).compare(jdk.incubator.vector.VectorOperators.GE, best).and(live);
+                if (hit.anyTrue()) {
+                    for (int i = 0; i < m; i++) {
+                        int t = t0 + i;
+                        if (hit.laneIsSet(i) && exactTokens[t] == 0) {
+                            if (counts[t] == limit) {
+                                exactTokens[t] = 1;
+                                continue;
+                            }
+                            if (counts[t] == cands[t].length) {
+                                cands[t] = java.util.Arrays.copyOf(cands[t], 2 * counts[t]);
+                            }
+                            cands[t][counts[t]++] = r;
+                        }
+                    }
+                }
+            }
+        }
+        if (batchCandidates.length < n) {
+            batchCandidates = new int[n][];
+        }
+        for (int t = 0; t < n; t++) {
+            batchCandidates[t] = cands[t];
+        }
+    }
+
+    /** Inserts {@code lo} into {@code lows} in order, dropping the least when {@code k} are held; returns how many are held. */
+    private static int insertLow(double[] lows, double lo, int held, int k) {
+        if (held == k) {
+            int i = 0;
+            while (i + 1 < k && lows[i + 1] < lo) {
+                lows[i] = lows[i + 1];
+                i++;
+            }
+            lows[i] = lo;
+            return held;
+        }
+        int i = held;
+        while (i > 0 && lows[i - 1] > lo) {
+            lows[i] = lows[i - 1];
+            i--;
+        }
+        lows[i] = lo;
+        return held + 1;
+    }
+
     /** Adds row {@code r} as the {@code n}-th candidate; -1 once there would be more than {@code limit}. */
     private int candidate(int r, int n, int limit) {
         if (n == limit) {
@@ -312,22 +600,7 @@ public final class ScreenedHead {
 
     /** Inserts {@code lo} in order, dropping the least when {@code k} are held; returns how many are held. */
     private int insert(double lo, int held, int k) {
-        if (held == k) {
-            int i = 0;
-            while (i + 1 < k && lows[i + 1] < lo) {
-                lows[i] = lows[i + 1];
-                i++;
-            }
-            lows[i] = lo;
-            return held;
-        }
-        int i = held;
-        while (i > 0 && lows[i - 1] > lo) {
-            lows[i] = lows[i - 1];
-            i--;
-        }
-        lows[i] = lo;
-        return held + 1;
+        return insertLow(lows, lo, held, k);
     }
 
     private void exactHead(Parallel pool, float[] x, float[] logits) {

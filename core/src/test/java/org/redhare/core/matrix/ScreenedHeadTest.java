@@ -106,6 +106,85 @@ class ScreenedHeadTest {
         assertThat(most).as("rows computed exactly").isLessThanOrEqualTo(rows / 16);
     }
 
+    /**
+     * Several tokens screened at once (VNNI machine code; elsewhere the exact head runs, and the same checks hold): each
+     * token's k largest rows, order and bits are the exact head's, other rows below the k-th; tokens of very different
+     * scales (the activations' quantization is per token) and counts that leave padding in the last group of four. With
+     * {@code spikes} a few activations stand far out, so the byte activations' rounding is coarse and some tokens have too
+     * many candidates: those take the exact head, together.
+     */
+    @ParameterizedTest(name = "[{0} x {1}] top {2}, spikes {3}")
+    @CsvSource({"3000, 256, 1, false", "4096, 64, 7, false", "6000, 896, 3, false", "8192, 128, 40, false", "1000, 896, 3, true"})
+    void batchesGiveEachTokenTheExactLargest(int rows, int cols, int k, boolean spikes) {
+        Random rnd = new Random(rows * 7L + cols);
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian() * 0.05f;
+        }
+        WeightMatrix head = WeightMatrixTest.make(DType.BF16, w, rows, cols);
+        ScreenedHead s = ScreenedHead.of(ONE, head);
+        if (org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512_vnni") && Kernels.L == 16
+                && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
+            assertThat(s.screensBatches()).as(NativeKernels.status()).isTrue();
+        }
+        for (int n : new int[] {2, 5, 16, 17}) {
+            float[] x = new float[n * cols];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) rnd.nextGaussian() * ((i / cols) % 3 == 0 ? 40 : 1) + (spikes && i % 97 == 0 ? 30 : 0);
+            }
+            float[] exact = new float[n * rows];
+            head.multiply(ONE, x, n, exact);
+            float[] got = new float[n * rows];
+            s.topLogits(n % 2 == 0 ? ONE : THREE, x, n, k, got);
+            for (int t = 0; t < n; t++) {
+                float[] e = java.util.Arrays.copyOfRange(exact, t * rows, (t + 1) * rows);
+                float[] g = java.util.Arrays.copyOfRange(got, t * rows, (t + 1) * rows);
+                int[] want = top(e, rows, k);
+                assertThat(top(g, rows, k)).as("token %d of %d: the %d largest", t, n, k).isEqualTo(want);
+                for (int r : want) {
+                    assertThat(Float.floatToRawIntBits(g[r])).as("token %d row %d", t, r).isEqualTo(Float.floatToRawIntBits(e[r]));
+                }
+                for (int r = 0; r < rows; r++) {
+                    if (Float.floatToRawIntBits(g[r]) != Float.floatToRawIntBits(e[r])) {
+                        assertThat(g[r]).as("token %d row %d, coarse", t, r).isLessThan(e[want[k - 1]]);
+                    }
+                }
+            }
+            if (s.screensBatches() && !spikes) {
+                assertThat(s.lastCandidates()).as("rows computed exactly, %d tokens", n).isBetween(n * k, n * rows / 16);
+            }
+        }
+    }
+
+    /** The integer products in machine code against a scalar sum over each row's codes. */
+    @ParameterizedTest(name = "[{0} x {1}] x {2} groups")
+    @CsvSource({"8, 64, 1", "400, 896, 4", "132, 128, 2"})
+    void integerProductsMatchTheCodes(int rows, int cols, int groups) {
+        Random rnd = new Random(rows + cols);
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian();
+        }
+        ScreenedHead s = ScreenedHead.of(ONE, WeightMatrixTest.make(DType.BF16, w, rows, cols));
+        Int8RowMatrix q = (Int8RowMatrix) s.coarse();
+        org.junit.jupiter.api.Assumptions.assumeTrue(q.dotsAvailable(), NativeKernels.status());
+        byte[] xq = new byte[4 * groups * cols];
+        rnd.nextBytes(xq);
+        int[] out = new int[rows * 4 * groups];
+        q.dots(THREE, xq, groups, out);
+        byte[] codes = new byte[cols];
+        for (int r = 0; r < rows; r++) {
+            q.codes(r, codes);
+            for (int t = 0; t < 4 * groups; t++) {
+                int want = 0;
+                for (int c = 0; c < cols; c++) {
+                    want += (xq[t * cols + Int8RowMatrix.orderColumns(c)] & 0xFF) * codes[c];
+                }
+                assertThat(out[r * 4 * groups + t]).as("row %d token %d", r, t).isEqualTo(want);
+            }
+        }
+    }
+
     /** A sampler's penalties on some rows: a repetition penalty then a constant subtracted (negative: a boost). */
     private record Penalties(int[] rows, float[] repetition, float[] minus) implements LogitAdjustment {
         @Override

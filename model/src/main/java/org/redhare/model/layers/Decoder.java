@@ -162,12 +162,16 @@ public final class Decoder implements CausalLM {
         for (int i = 0; i < rows.length; i++) { // xn is free now and holds n >= rows.length rows
             Ops.rmsNormRow(x, rows[i] * hidden, finalNorm, eps, hidden, xn, i * hidden);
         }
-        if (screen != null && batch.exactTop() > 0 && rows.length == 1) {
-            screen.topLogits(pool, xn, batch.exactTop(), logits, batch.adjust());
-            if (screenedState == null || screenedState.length != hidden) {
-                screenedState = new float[hidden];
+        if (screen != null && batch.exactTop() > 0 && (rows.length == 1 || batch.adjust() == null && screen.screensBatches())) {
+            if (rows.length == 1) {
+                screen.topLogits(pool, xn, batch.exactTop(), logits, batch.adjust());
+            } else {
+                screen.topLogits(pool, xn, rows.length, batch.exactTop(), logits);
             }
-            System.arraycopy(xn, 0, screenedState, 0, hidden);
+            if (screenedState == null || screenedState.length != rows.length * hidden) {
+                screenedState = new float[rows.length * hidden];
+            }
+            System.arraycopy(xn, 0, screenedState, 0, rows.length * hidden);
             screened = true;
         } else {
             lmHead.multiply(pool, xn, rows.length, logits);
@@ -210,7 +214,7 @@ public final class Decoder implements CausalLM {
     @Override
     public void exactLogits(float[] logits) {
         if (screened) {
-            lmHead.multiply(pool, screenedState, 1, logits); // the exact head's bits, as an unscreened step gives them
+            lmHead.multiply(pool, screenedState, screenedState.length / hidden, logits); // the exact head's bits, as an unscreened step gives them
             screened = false;
         }
     }

@@ -1,0 +1,62 @@
+/*
+ * RedHare native kernel: int8 codes (Int8RowMatrix's four-row tiles, see rows4.h for the layout) times several tokens'
+ * activations quantized to bytes, in integers: AVX512-VNNI's VPDPBUSD adds four byte products into each 32-bit lane,
+ * 64 multiply-adds an instruction. The batched LM head screen (ScreenedHead) reads these sums as its coarse logits;
+ * integer sums are exact, so any order gives the same result.
+ *
+ * Arguments: args = {codes (address), tiles, cols (codes per row), full (columns taken, a multiple of 64), groups (of
+ * four tokens), ahead (bytes to prefetch ahead of the codes), oo (where the sums start in out)}; xq: token t's activations at xq + t * full as unsigned
+ * bytes (the signed code plus 128), ordered as the codes are (byte b of 32-bit lane l of group c: column c + 16 b + l);
+ * out: row i of tile k, token t at out[oo + (4 k + i) * 4 * groups + t], the sum of (code + 128) * weight over the columns
+ * (the caller takes off 128 times the row's sum of weights).
+ *
+ * Built by scripts/native/build-kernels.sh into the bytes org.redhare.core.matrix.NativeCode carries.
+ */
+#include <immintrin.h>
+
+#define DOTS4(I) \
+    a##I##0 = _mm512_dpbusd_epi32(a##I##0, x0, w##I); \
+    a##I##1 = _mm512_dpbusd_epi32(a##I##1, x1, w##I); \
+    a##I##2 = _mm512_dpbusd_epi32(a##I##2, x2, w##I); \
+    a##I##3 = _mm512_dpbusd_epi32(a##I##3, x3, w##I);
+
+#define ZERO4(I) __m512i a##I##0 = _mm512_setzero_si512(), a##I##1 = _mm512_setzero_si512(), \
+    a##I##2 = _mm512_setzero_si512(), a##I##3 = _mm512_setzero_si512();
+
+#define STORE4(I) \
+    o[(I) * ntok] = _mm512_reduce_add_epi32(a##I##0); \
+    o[(I) * ntok + 1] = _mm512_reduce_add_epi32(a##I##1); \
+    o[(I) * ntok + 2] = _mm512_reduce_add_epi32(a##I##2); \
+    o[(I) * ntok + 3] = _mm512_reduce_add_epi32(a##I##3);
+
+__attribute__((target("avx512f,avx512vnni")))
+void i8_dots(const long *args, const unsigned char *xq, int *out) {
+    const unsigned char *const codes = (const unsigned char *) args[0];
+    const long tiles = args[1], cols = args[2], full = args[3], groups = args[4], ahead = args[5];
+    const long ntok = 4 * groups;
+    out += args[6];
+    for (long k = 0; k < tiles; k++) {
+        const unsigned char *p = codes + 4 * cols * k;
+        for (long g = 0; g < groups; g++) {
+            const unsigned char *x = xq + 4 * g * full;
+            ZERO4(0) ZERO4(1) ZERO4(2) ZERO4(3)
+            for (long c = 0; c < full; c += 64) {
+                const unsigned char *q = p + 4 * c;
+                if (g == 0) {
+                    _mm_prefetch((const char *) (q + ahead), _MM_HINT_T0);
+                    _mm_prefetch((const char *) (q + ahead + 64), _MM_HINT_T0);
+                    _mm_prefetch((const char *) (q + ahead + 128), _MM_HINT_T0);
+                    _mm_prefetch((const char *) (q + ahead + 192), _MM_HINT_T0);
+                }
+                const __m512i w0 = _mm512_loadu_si512((const void *) q), w1 = _mm512_loadu_si512((const void *) (q + 64));
+                const __m512i w2 = _mm512_loadu_si512((const void *) (q + 128)), w3 = _mm512_loadu_si512((const void *) (q + 192));
+                const __m512i x0 = _mm512_loadu_si512((const void *) (x + c)), x1 = _mm512_loadu_si512((const void *) (x + full + c));
+                const __m512i x2 = _mm512_loadu_si512((const void *) (x + 2 * full + c));
+                const __m512i x3 = _mm512_loadu_si512((const void *) (x + 3 * full + c));
+                DOTS4(0) DOTS4(1) DOTS4(2) DOTS4(3)
+            }
+            int *const o = out + 4 * k * ntok + 4 * g;
+            STORE4(0) STORE4(1) STORE4(2) STORE4(3)
+        }
+    }
+}
