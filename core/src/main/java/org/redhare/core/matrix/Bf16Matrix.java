@@ -162,7 +162,7 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
             int packed = grouped * full;
             float[] xp = pool.scratch(FloatTiles.aligned(n * cols) + packed);
             int panels = FloatTiles.aligned(n * cols);
-            if (n < Kernels.PARALLEL_PACK_TOKENS) {
+            if (n < PACK_PARALLEL_FROM) {
                 Kernels.deinterleave(x, n, cols, xp);
                 Kernels.packTokens4(xp, n, grouped, cols, full, FloatTiles.PANEL_CHUNK, xp, panels);
             } else { // each chunk of 4-token groups reorders its own tokens and packs them: no chunk reads another's
@@ -573,6 +573,14 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
             }
         }
     }
+
+    /**
+     * From this many tokens the activations are reordered and packed over the threads, the few-token pass included: on
+     * one thread the copy was 2% of a 16-user step's samples (JFR) while the other thread waited. `bench -p 16 -n 64 -s 16
+     * -t 2` (the AMD EPYC Zen 4 host, forty-ninth session), from 64 against from 8 tokens, three alternated rounds: 141.6 /
+     * 145.6 / 173.1 against 155.4 / 155.9 / 171.6 tok/s. (Other weight types keep {@link Kernels#PARALLEL_PACK_TOKENS}.)
+     */
+    private static final int PACK_PARALLEL_FROM = 8;
 
     /**
      * Tiles per call of the machine code: the sums of a run (20 floats a tile and group) fit where the Java pass keeps

@@ -322,7 +322,7 @@ public final class ScreenedHead {
         int[] exactTokens = new int[n];
         int[] candidateCounts = new int[n];
         if (k == 1) {
-            screenArgmax(n, 4 * groups, step, nx, err, logits, exactTokens, candidateCounts);
+            screenArgmax(pool, n, 4 * groups, step, nx, err, logits, exactTokens, candidateCounts);
         } else pool.forRange(n, 1, (t0, t1, w) -> {
             int[] cand = new int[64];
             double[] low = new double[k];
@@ -426,75 +426,137 @@ public final class ScreenedHead {
 
     /**
      * {@link #screenToken} for {@code k = 1}, with the vector's lanes over tokens (a row's sums for the batch's tokens lie
-     * side by side): a pass for each token's largest lower bound, then one for the rows whose upper bound reaches it. In
-     * floats, so each bound is widened to cover the rounding of the float arithmetic: {@code b' = b (1 + 1e-5) + |a| 2^-22}
-     * (the products' rounding is below {@code 1e-6} of {@code b}, each sum's below {@code 2^-24} of {@code |a| + b'}), so
-     * a lower bound computed is at most the true one and an upper bound at least the true one.
+     * side by side): a pass for each token's largest lower bound, then one for the rows whose upper bound reaches it, each
+     * over the pool's threads in ranges of rows. In floats, so each bound is widened to cover the rounding of the float
+     * arithmetic: {@code b' = b (1 + 1e-5) + |a| 2^-22} (the products' rounding is below {@code 1e-6} of {@code b}, each
+     * sum's below {@code 2^-24} of {@code |a| + b'}), so a lower bound computed is at most the true one and an upper bound
+     * at least the true one.
      */
-    private void screenArgmax(int n, int ntok, float[] step, double[] nx, double[] err, float[] logits, int[] exactTokens, int[] counts) {
-        final jdk.incubator.vector.VectorSpecies<Float> F = Kernels.F;
-        final jdk.incubator.vector.VectorSpecies<Integer> I = Kernels.I;
-        final int lanes = F.length();
+    private void screenArgmax(Parallel pool, int n, int ntok, float[] step, double[] nx, double[] err, float[] logits, int[] exactTokens,
+            int[] counts) {
+        final int lanes = Kernels.F.length();
         final int limit = Math.max(1, rows / MAX_CANDIDATE_SHARE);
+        final int threads = pool.threads();
+        final int grain = (rows + threads - 1) / threads;
         float[] nxf = new float[n], errf = new float[n];
         for (int t = 0; t < n; t++) {
             nxf[t] = Math.nextUp((float) nx[t]);
             errf[t] = Math.nextUp((float) err[t]);
         }
-        int[] scatter = new int[lanes];
-        int[][] cands = new int[n][16];
+        int[][][] cands = new int[threads][n][]; // per worker, per token: candidate rows of its range
+        int[][] found = new int[threads][n];
         for (int t0 = 0; t0 < n; t0 += lanes) {
-            final int m = Math.min(lanes, n - t0);
-            final jdk.incubator.vector.VectorMask<Float> live = F.indexInRange(0, m);
-            final jdk.incubator.vector.VectorMask<Integer> liveI = I.indexInRange(0, m);
-            for (int i = 0; i < lanes; i++) {
-                scatter[i] = i < m ? i * rows : 0; // every index is checked, a masked lane's too
+            final int first = t0, m = Math.min(lanes, n - t0);
+            float[][] best = new float[threads][lanes];
+            boolean[][] bad = new boolean[threads][lanes];
+            for (float[] b : best) {
+                java.util.Arrays.fill(b, Float.NEGATIVE_INFINITY);
             }
-            FloatVector sV = FloatVector.fromArray(F, step, t0, live);
-            FloatVector nxV = FloatVector.fromArray(F, nxf, t0, live), errV = FloatVector.fromArray(F, errf, t0, live);
-            FloatVector best = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-            jdk.incubator.vector.VectorMask<Float> bad = F.maskAll(false);
-            for (int r = 0; r < rows; r++) {
-                FloatVector a = IntVector.fromArray(I, sums, r * ntok + t0, liveI).sub(128 * rowSum[r])
-                        .convert(jdk.incubator.vector.VectorOperators.I2F, 0).reinterpretAsFloats().mul(sV).mul(coarse.scale(r));
-                FloatVector b = nxV.mul(bound[r]).add(errV.mul(qNorm[r])).mul(1 + 1e-5f).add(a.abs().mul(0x1p-22f));
-                best = best.max(a.sub(b));
-                bad = bad.or(a.test(jdk.incubator.vector.VectorOperators.IS_FINITE).not());
-            }
-            bad = bad.and(live);
-            for (int i = 0; i < m; i++) {
-                if (bad.laneIsSet(i)) {
-                    exactTokens[t0 + i] = 1;
-                }
-            }
-            for (int r = 0; r < rows; r++) {
-                FloatVector a = IntVector.fromArray(I, sums, r * ntok + t0, liveI).sub(128 * rowSum[r])
-                        .convert(jdk.incubator.vector.VectorOperators.I2F, 0).reinterpretAsFloats().mul(sV).mul(coarse.scale(r));
-                FloatVector b = nxV.mul(bound[r]).add(errV.mul(qNorm[r])).mul(1 + 1e-5f).add(a.abs().mul(0x1p-22f));
-                a.intoArray(logits, t0 * rows + r, scatter, 0, live);
-                jdk.incubator.vector.VectorMask<Float> hit = a.add(b).compare(jdk.incubator.vector.VectorOperators.GE, best).and(live);
-                if (hit.anyTrue()) {
-                    for (int i = 0; i < m; i++) {
-                        int t = t0 + i;
-                        if (hit.laneIsSet(i) && exactTokens[t] == 0) {
-                            if (counts[t] == limit) {
-                                exactTokens[t] = 1;
-                                continue;
-                            }
-                            if (counts[t] == cands[t].length) {
-                                cands[t] = java.util.Arrays.copyOf(cands[t], 2 * counts[t]);
-                            }
-                            cands[t][counts[t]++] = r;
-                        }
+            pool.forRange(rows, grain, (r0, r1, w) -> lowerBounds(r0, r1, ntok, first, m, step, nxf, errf, best[w], bad[w]));
+            float[] top = new float[lanes];
+            java.util.Arrays.fill(top, Float.NEGATIVE_INFINITY);
+            for (int w = 0; w < threads; w++) {
+                for (int i = 0; i < m; i++) {
+                    top[i] = Math.max(top[i], best[w][i]); // NaN stays NaN
+                    if (bad[w][i] || Float.isNaN(top[i])) {
+                        exactTokens[first + i] = 1;
                     }
                 }
             }
+            pool.forRange(rows, grain, (r0, r1, w) -> upperBounds(r0, r1, ntok, first, m, step, nxf, errf, top, logits, cands[w], found[w], limit));
         }
         if (batchCandidates.length < n) {
             batchCandidates = new int[n][];
         }
         for (int t = 0; t < n; t++) {
-            batchCandidates[t] = cands[t];
+            int total = 0;
+            for (int w = 0; w < threads; w++) {
+                total += found[w][t] < 0 ? limit + 1 : found[w][t];
+            }
+            if (exactTokens[t] != 0 || total > limit) {
+                exactTokens[t] = 1;
+                continue;
+            }
+            int[] all = new int[total];
+            for (int w = 0, at = 0; w < threads; w++) {
+                if (found[w][t] > 0) {
+                    System.arraycopy(cands[w][t], 0, all, at, found[w][t]);
+                    at += found[w][t];
+                }
+            }
+            batchCandidates[t] = all;
+            counts[t] = total;
+        }
+    }
+
+    /** Row {@code r}'s coarse logits for the tokens of lanes {@code live}, from token {@code t0} on, as {@link #screenArgmax} takes them. */
+    private FloatVector coarseLogits(int r, int ntok, int t0, jdk.incubator.vector.VectorMask<Integer> live, FloatVector s) {
+        return IntVector.fromArray(Kernels.I, sums, r * ntok + t0, live).sub(128 * rowSum[r])
+                .convert(jdk.incubator.vector.VectorOperators.I2F, 0).reinterpretAsFloats().mul(s).mul(coarse.scale(r));
+    }
+
+    /** {@link #screenArgmax}'s widened bound for row {@code r} and coarse logits {@code a}. */
+    private FloatVector widenedBound(int r, FloatVector a, FloatVector nx, FloatVector err) {
+        return nx.mul(bound[r]).add(err.mul(qNorm[r])).mul(1 + 1e-5f).add(a.abs().mul(0x1p-22f));
+    }
+
+    /** Largest lower bound over rows {@code r0 .. r1} per token lane into {@code best}; lanes whose coarse logit is not finite into {@code bad}. */
+    private void lowerBounds(int r0, int r1, int ntok, int t0, int m, float[] step, float[] nxf, float[] errf, float[] best, boolean[] bad) {
+        final jdk.incubator.vector.VectorMask<Float> live = Kernels.F.indexInRange(0, m);
+        final jdk.incubator.vector.VectorMask<Integer> liveI = Kernels.I.indexInRange(0, m);
+        FloatVector s = FloatVector.fromArray(Kernels.F, step, t0, live);
+        FloatVector nx = FloatVector.fromArray(Kernels.F, nxf, t0, live), err = FloatVector.fromArray(Kernels.F, errf, t0, live);
+        FloatVector top = FloatVector.fromArray(Kernels.F, best, 0);
+        jdk.incubator.vector.VectorMask<Float> notFinite = Kernels.F.maskAll(false);
+        for (int r = r0; r < r1; r++) {
+            FloatVector a = coarseLogits(r, ntok, t0, liveI, s);
+            top = top.max(a.sub(widenedBound(r, a, nx, err)));
+            notFinite = notFinite.or(a.test(jdk.incubator.vector.VectorOperators.IS_FINITE).not());
+        }
+        top.intoArray(best, 0);
+        for (int i = 0; i < m; i++) {
+            bad[i] = notFinite.laneIsSet(i);
+        }
+    }
+
+    /**
+     * Rows {@code r0 .. r1}: coarse logits into {@code logits}, and, per token lane, the rows whose upper bound reaches
+     * {@code top} into {@code cands[t]} ({@code found[t]} of them; -1 past {@code limit}).
+     */
+    private void upperBounds(int r0, int r1, int ntok, int t0, int m, float[] step, float[] nxf, float[] errf, float[] top, float[] logits,
+            int[][] cands, int[] found, int limit) {
+        final jdk.incubator.vector.VectorMask<Float> live = Kernels.F.indexInRange(0, m);
+        final jdk.incubator.vector.VectorMask<Integer> liveI = Kernels.I.indexInRange(0, m);
+        FloatVector s = FloatVector.fromArray(Kernels.F, step, t0, live);
+        FloatVector nx = FloatVector.fromArray(Kernels.F, nxf, t0, live), err = FloatVector.fromArray(Kernels.F, errf, t0, live);
+        FloatVector threshold = FloatVector.fromArray(Kernels.F, top, 0);
+        int[] scatter = new int[Kernels.F.length()];
+        for (int i = 0; i < scatter.length; i++) {
+            scatter[i] = i < m ? i * rows : 0; // every index is checked, a masked lane's too
+        }
+        for (int r = r0; r < r1; r++) {
+            FloatVector a = coarseLogits(r, ntok, t0, liveI, s);
+            a.intoArray(logits, t0 * rows + r, scatter, 0, live);
+            jdk.incubator.vector.VectorMask<Float> hit = a.add(widenedBound(r, a, nx, err)).compare(jdk.incubator.vector.VectorOperators.GE, threshold)
+                    .and(live);
+            if (hit.anyTrue()) {
+                for (int i = 0; i < m; i++) {
+                    int t = t0 + i;
+                    if (!hit.laneIsSet(i) || found[t] < 0) {
+                        continue;
+                    }
+                    if (found[t] == limit) {
+                        found[t] = -1;
+                        continue;
+                    }
+                    if (cands[t] == null) {
+                        cands[t] = new int[16];
+                    } else if (found[t] == cands[t].length) {
+                        cands[t] = java.util.Arrays.copyOf(cands[t], 2 * found[t]);
+                    }
+                    cands[t][found[t]++] = r;
+                }
+            }
         }
     }
 
