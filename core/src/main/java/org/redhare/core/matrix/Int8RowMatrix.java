@@ -122,7 +122,7 @@ final class Int8RowMatrix implements WeightMatrix {
         return g + 4 * (i & 15) + (i >> 4);
     }
 
-    /** Row {@code r}'s codes, in column order (for tests and for the screen's row sums). */
+    /** Row {@code r}'s codes, in column order (for tests). */
     void codes(int r, byte[] dst) {
         final int tile = r / TILE * TILE, h = Math.min(TILE, rows - tile), ri = r - tile;
         final int full = cols / G * G;
