@@ -5,15 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.redhare.core.MachineCode;
-import org.redhare.core.Numbers;
+import org.redhare.core.DType;
 import org.redhare.core.Parallel;
 
 /**
@@ -48,13 +46,10 @@ class Bf16MatrixTest {
     void everyTokenCountGivesTheReferenceBits(int rows, int cols) {
         Random rnd = new Random(rows * 1009L + cols);
         float[] w = new float[rows * cols];
-        MemorySegment seg = Arena.ofAuto().allocate(2L * w.length);
         for (int i = 0; i < w.length; i++) {
-            short b = Numbers.floatToBf16((float) rnd.nextGaussian());
-            seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i, b);
-            w[i] = Numbers.bf16ToFloat(b);
+            w[i] = (float) rnd.nextGaussian();
         }
-        Bf16Matrix m = new Bf16Matrix(seg, rows, cols);
+        WeightMatrix m = WeightMatrixTest.make(DType.BF16, w, rows, cols); // w becomes the stored BF16 values
         for (int n : new int[] {1, 3, 7, 8, 16, 17, 18, 32, 33}) {
             float[] x = new float[n * cols];
             for (int i = 0; i < x.length; i++) {
