@@ -14,12 +14,13 @@
  * loaded again for the next: exactly, so the order of the FMAs is the unchunked one.
  *
  * Arguments: args (the numbers below, one array, so that everything but the two float arrays is in it: w, first, tiles,
- * q, nchunks, groups, xo, full, to, ao, so, then the chunks), xp, buf.
+ * q, nchunks, groups, xo, full, to, ao, so, step, then the chunks), xp, buf.
  *
  * Layouts (floats unless said):
- * - Chunks: chunk j is args[11 + 4j .. 11 + 4j + 3] = {offset, pitch, blocks, c0}: row R's columns c0 .. c0 + 32 blocks start at
+ * - Chunks: chunk j is args[12 + 4j .. 12 + 4j + 3] = {offset, pitch, blocks, c0}: row R's columns c0 .. c0 + 32 blocks start at
  *   byte w + offset + R * pitch; a 32-column block is 64 bytes: 16 32-bit lanes, each an even column (low half) and
- *   the odd one after it. Tile k's row i (i = 0..4) is row first + k + i q of the matrix.
+ *   the odd one after it. Tile k's row i (i = 0..4) is row first + k step + i q of the matrix: step 1 and q the
+ *   number of tiles for a few tokens (Bf16Matrix's split tiles), step 5 and q 1 for a prompt (five neighbouring rows).
  * - Activations: group g (tokens 4g .. 4g + 3), column block c / 32 at xp + xo + g * 4 * full + 4 c, token t's even
  *   columns at + 32 t and odd ones at + 32 t + 16 (Kernels.packTokens4, chunk 32).
  * - The widened chunk (the first group writes it, the others read it) at buf + to: block b, row i at + 160 b + 32 i,
@@ -82,8 +83,8 @@
 void bf16_tiles(const long *args, const float *xp, float *buf) {
     const unsigned char *const w = (const unsigned char *) args[0];
     const long first = args[1], tiles = args[2], q = args[3], nchunks = args[4], groups = args[5];
-    const long xo = args[6], full = args[7], to = args[8], ao = args[9], so = args[10];
-    const long *const chunks = args + 11;
+    const long xo = args[6], full = args[7], to = args[8], ao = args[9], so = args[10], step = args[11];
+    const long *const chunks = args + 12;
     const __m512i high = _mm512_set1_epi32((int) 0xFFFF0000);
     float *const tile = buf + to;
     float *out = buf + so;
@@ -91,10 +92,10 @@ void bf16_tiles(const long *args, const float *xp, float *buf) {
         for (long j = 0; j < nchunks; j++) {
             const long *c = chunks + 4 * j;
             const long pitch = c[1], blocks = c[2], stride = q * pitch;
-            const unsigned char *row = w + c[0] + (first + k) * pitch;
+            const unsigned char *row = w + c[0] + (first + k * step) * pitch;
             /* What runs next: this tile's next chunk, or the next tile's first. */
             const long *n = j + 1 < nchunks ? c + 4 : chunks;
-            const unsigned char *next = w + n[0] + (first + k + (j + 1 < nchunks ? 0 : 1)) * n[1];
+            const unsigned char *next = w + n[0] + (first + k * step + (j + 1 < nchunks ? 0 : step)) * n[1];
             const long nstride = q * n[1], nblocks = n[2], lines = 5 * nblocks, turns = groups * blocks;
             long due = 0, nrow = 0, nline = 0;
             for (long g = 0; g < groups; g++) {

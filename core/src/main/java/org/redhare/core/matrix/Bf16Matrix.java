@@ -458,6 +458,10 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
             computeNative(xp, n, grouped, y, r0, r1, buf);
             return;
         }
+        if (NATIVE && n > SPLIT_MAX_TOKENS && full > 0) {
+            computeNativePrompt(xp, n, grouped, y, r0, r1, buf);
+            return;
+        }
         for (int t0 = 0; t0 < n; t0 += block) {
             int t1 = Math.min(n, t0 + block);
             int g1 = Math.min(grouped, t0 + block); // end of the 4-token groups; tokens g1 .. t1-1 (none if padded) take a one-row path
@@ -541,21 +545,13 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         final int packed = FloatTiles.aligned(n * cols);
         final int groups = grouped / 4;
         final int tiles = (r1 - r0) / TILE_ROWS;
-        long[] chunks = new long[4 * ((full + chunk - 1) / chunk + full / PANEL + 1)]; // a chunk never crosses a panel's end
-        int nchunks = 0;
-        for (int c0 = 0; c0 < full; nchunks++) {
-            int c1 = Math.min(panelEnd(c0, full), c0 + chunk);
-            chunks[4 * nchunks] = base(0, c0) + 2L * c0;
-            chunks[4 * nchunks + 1] = pitch(c0);
-            chunks[4 * nchunks + 2] = (c1 - c0) / Kernels.PAIR_BLOCK;
-            chunks[4 * nchunks + 3] = c0;
-            c0 = c1;
-        }
+        final long[] chunks = nativeChunks();
+        final int nchunks = chunks.length / 4;
         // buf: the widened chunk, the accumulators between chunks, the sums of a run, the one-token kernels' room
         final int ao = 5 * chunk, so = ao + groups * TILE_ROWS * 4 * Kernels.L, room = so + 20 * NATIVE_RUN * groups;
         for (int i = 0; i < tiles; i += NATIVE_RUN) {
             int run = Math.min(NATIVE_RUN, tiles - i);
-            NativeKernels.bf16Tiles(data, chunks, nchunks, r0 + i, run, tiles, groups, xp, packed, full, buf, 0, ao, so);
+            NativeKernels.bf16Tiles(data, chunks, nchunks, r0 + i, run, 1, tiles, groups, xp, packed, full, buf, 0, ao, so);
             for (int k = 0; k < run; k++) {
                 int r = r0 + i + k;
                 for (int g = 0; g < groups; g++) {
@@ -572,6 +568,77 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
                 row1token1(xp, y, r, t);
             }
         }
+    }
+
+    /**
+     * The prompt pass ({@link #SPLIT_MAX_TOKENS} tokens and more) in machine code: the Java pass's tiles of five
+     * neighbouring rows, token blocks ({@link FloatTiles#tokenBlock}: a block's activations stay in L2) and column chunks,
+     * each (row, token) summed in the same order, so the same bits; a token past a block's last group of four and the
+     * last {@code rows % 5} rows take the Java one-row kernels, as there. The Java pass runs each token group through its
+     * own call into a micro-kernel; here a call takes a run of tiles for all the groups of a block, with the rows taken
+     * next prefetched inside the loops.
+     */
+    private void computeNativePrompt(float[] xp, int n, int grouped, float[] y, int r0, int r1, float[] buf) {
+        final int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
+        final int chunk = chunkColumns(full);
+        final int packed = FloatTiles.aligned(n * cols);
+        final int block = tokenBlock(n);
+        final int tiles = (r1 - r0) / TILE_ROWS;
+        final long[] chunks = nativeChunks();
+        final int nchunks = chunks.length / 4;
+        for (int t0 = 0; t0 < n; t0 += block) {
+            final int t1 = Math.min(n, t0 + block);
+            final int groups = (Math.min(grouped, t0 + block) - t0) / 4; // tokens after them (none if padded) take the one-row path
+            final int g1 = t0 + 4 * groups;
+            // buf: the widened chunk, the accumulators between chunks, the sums of a run, the one-token kernels' room
+            final int ao = 5 * chunk, so = ao + groups * TILE_ROWS * 4 * Kernels.L, room = so + 20 * NATIVE_RUN * groups;
+            for (int i = 0; i < tiles; i += NATIVE_RUN) {
+                int run = Math.min(NATIVE_RUN, tiles - i);
+                if (groups > 0) {
+                    NativeKernels.bf16Tiles(data, chunks, nchunks, r0 + TILE_ROWS * i, run, TILE_ROWS, 1, groups, xp, packed + t0 * full, full,
+                            buf, 0, ao, so);
+                }
+                for (int k = 0; k < run; k++) {
+                    int r = r0 + TILE_ROWS * (i + k);
+                    for (int g = 0; g < groups; g++) {
+                        store5x4(buf, so + 20 * (k * groups + g), xp, y, r, 1, t0 + 4 * g, Math.min(4, n - t0 - 4 * g), full);
+                    }
+                    for (int t = g1; t < t1; t++) {
+                        rows4token1(xp, y, r, 1, t, buf, room);
+                        row1token1(xp, y, r + 4, t);
+                    }
+                }
+            }
+        }
+        for (int r = r0 + TILE_ROWS * tiles; r < r1; r++) {
+            for (int t = 0; t < n; t++) {
+                row1token1(xp, y, r, t);
+            }
+        }
+    }
+
+    private long[] nativeChunks; // the machine code's column chunks of this matrix, made on first use
+
+    /** The column chunks as {@link NativeKernels#bf16Tiles} takes them: {offset, pitch, blocks, first column} each. */
+    private long[] nativeChunks() {
+        long[] chunks = nativeChunks;
+        if (chunks == null) {
+            final int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
+            final int chunk = chunkColumns(full);
+            chunks = new long[4 * ((full + chunk - 1) / chunk + full / PANEL + 1)]; // a chunk never crosses a panel's end
+            int nchunks = 0;
+            for (int c0 = 0; c0 < full; nchunks++) {
+                int c1 = Math.min(panelEnd(c0, full), c0 + chunk);
+                chunks[4 * nchunks] = base(0, c0) + 2L * c0;
+                chunks[4 * nchunks + 1] = pitch(c0);
+                chunks[4 * nchunks + 2] = (c1 - c0) / Kernels.PAIR_BLOCK;
+                chunks[4 * nchunks + 3] = c0;
+                c0 = c1;
+            }
+            chunks = java.util.Arrays.copyOf(chunks, 4 * nchunks);
+            nativeChunks = chunks; // a race makes the same array twice
+        }
+        return chunks;
     }
 
     /**

@@ -125,29 +125,30 @@ final class NativeKernels {
 
     /**
      * BF16 sums of {@code tiles} five-row tiles by {@code groups} groups of four tokens ({@code bf16_tiles.c} says the
-     * layouts): tile {@code k}'s row {@code i} is row {@code first + k + i q}; column chunk {@code j} is
+     * layouts): tile {@code k}'s row {@code i} is row {@code first + k step + i q}; column chunk {@code j} is
      * {@code chunks[4j .. 4j+3]} = {offset, pitch, blocks, c0} (row {@code R}'s columns {@code c0 .. c0 + 32 blocks} at
      * byte {@code offset + R pitch} of native segment {@code rows}); activations are 4-token panels at {@code xp[xo ...]}
      * ({@code 4 full} floats a group); the widened chunk goes to {@code buf[to ..]}, the accumulators between chunks to
      * {@code buf[ao ..]} ({@code 320 groups} floats) and the sums to {@code buf[so ..]}, 20 per tile and group.
      */
-    static void bf16Tiles(MemorySegment rows, long[] chunks, int nchunks, int first, int tiles, int q, int groups, float[] xp, int xo,
+    static void bf16Tiles(MemorySegment rows, long[] chunks, int nchunks, int first, int tiles, int step, int q, int groups, float[] xp, int xo,
             int full, float[] buf, int to, int ao, int so) {
-        boolean ok = rows.isNative() && nchunks > 0 && 4L * nchunks <= chunks.length && first >= 0 && tiles > 0 && q >= 0 && groups > 0
+        boolean ok = rows.isNative() && nchunks > 0 && 4L * nchunks <= chunks.length && first >= 0 && tiles > 0 && step >= 0 && q >= 0
+                && groups > 0
                 && xo >= 0 && full >= 0 && xo + 4L * full * groups <= xp.length;
         long widest = 0;
         for (int j = 0; ok && j < nchunks; j++) {
             long offset = chunks[4 * j], pitch = chunks[4 * j + 1], blocks = chunks[4 * j + 2], c0 = chunks[4 * j + 3];
             widest = Math.max(widest, blocks);
             ok = offset >= 0 && blocks >= 0 && c0 >= 0 && c0 + 32 * blocks <= full && pitch >= 64 * blocks
-                    && offset + (first + tiles - 1L + 4L * q) * pitch + 64 * blocks <= rows.byteSize(); // one past the last byte read
+                    && offset + (first + (tiles - 1L) * step + 4L * q) * pitch + 64 * blocks <= rows.byteSize(); // one past the last byte read
         }
         long tileEnd = to + 160L * widest, accEnd = ao + 320L * groups, sumsEnd = so + 20L * tiles * groups;
         if (!ok || to < 0 || ao < 0 || so < 0 || tileEnd > buf.length || accEnd > buf.length || sumsEnd > buf.length
                 || (to < accEnd && ao < tileEnd) || (to < sumsEnd && so < tileEnd) || (ao < sumsEnd && so < accEnd)) {
             throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
         }
-        long[] args = new long[11 + 4 * nchunks];
+        long[] args = new long[12 + 4 * nchunks];
         args[0] = rows.address();
         args[1] = first;
         args[2] = tiles;
@@ -159,7 +160,8 @@ final class NativeKernels {
         args[8] = to;
         args[9] = ao;
         args[10] = so;
-        System.arraycopy(chunks, 0, args, 11, 4 * nchunks);
+        args[11] = step;
+        System.arraycopy(chunks, 0, args, 12, 4 * nchunks);
         try {
             BF16_TILES.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(xp), MemorySegment.ofArray(buf));
         } catch (Throwable e) {

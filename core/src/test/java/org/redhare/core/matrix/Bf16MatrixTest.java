@@ -17,8 +17,9 @@ import org.redhare.core.Parallel;
 /**
  * BF16 products against a scalar reference that fixes every bit (the order the class documents: one L-lane accumulator
  * per row and token over the 2L-column blocks, even columns' FMA then odd, the lanes added in {@code VectorMath.sum}'s
- * tree, then the tail columns in order), for token counts that take every path: one token, the streaming pass, and the
- * few-token pass, which runs in machine code on AVX-512 hosts ({@link NativeKernels}) and in Java elsewhere.
+ * tree, then the tail columns in order), for token counts that take every path: one token, the streaming pass, the
+ * few-token pass and the prompt pass, the last two in machine code on AVX-512 hosts ({@link NativeKernels}) and in Java
+ * elsewhere.
  */
 class Bf16MatrixTest {
     private static final Parallel ONE = new Parallel(1);
@@ -40,7 +41,8 @@ class Bf16MatrixTest {
     }
 
     // 163 rows: 32 five-row tiles (two runs of the machine code on one thread) and three rows over; 1000 columns: a tail;
-    // 1700 columns: two column chunks; 2600: two panels, the first in two chunks.
+    // 1700 columns: two column chunks; 2600: two panels, the first in two chunks, and prompts of 129 and 130 tokens in two
+    // token blocks (100 tokens a block at 2600 columns).
     @ParameterizedTest(name = "[{0} x {1}]")
     @CsvSource({"163, 896", "101, 1000", "5, 64", "84, 1536", "33, 40", "12, 31", "400, 128", "31, 1700", "23, 2600"})
     void everyTokenCountGivesTheReferenceBits(int rows, int cols) {
@@ -50,7 +52,7 @@ class Bf16MatrixTest {
             w[i] = (float) rnd.nextGaussian();
         }
         WeightMatrix m = WeightMatrixTest.make(DType.BF16, w, rows, cols); // w becomes the stored BF16 values
-        for (int n : new int[] {1, 3, 7, 8, 16, 17, 18, 32, 33}) {
+        for (int n : new int[] {1, 3, 7, 8, 16, 17, 18, 32, 33, 50, 129, 130}) {
             float[] x = new float[n * cols];
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) rnd.nextGaussian() * (i % 7 == 0 ? 20 : 1);
@@ -102,21 +104,24 @@ class Bf16MatrixTest {
         long[] chunk = {0, 64, 1, 0}; // one chunk: offset, pitch, blocks, first column
         float[] xp = new float[2 * 128];
         float[] buf = new float[160 + 2 * 320 + 2 * 2 * 20]; // widened chunk, accumulators, sums
-        NativeKernels.bf16Tiles(rows, chunk, 1, 0, 2, 2, 2, xp, 0, 32, buf, 0, 160, 800); // in bounds: runs (zero rows give zero sums)
+        NativeKernels.bf16Tiles(rows, chunk, 1, 0, 2, 1, 2, 2, xp, 0, 32, buf, 0, 160, 800); // in bounds: runs (zero rows give zero sums)
         assertThat(java.util.Arrays.copyOfRange(buf, 800, 880)).containsOnly(0f);
-        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, chunk, 1, 1, 2, 2, 2, xp, 0, 32, buf, 0, 160, 800))
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, chunk, 1, 1, 2, 1, 2, 2, xp, 0, 32, buf, 0, 160, 800))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the second tile's last row past the rows
-        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, chunk, 1, 0, 2, 2, 3, xp, 0, 32, buf, 0, 160, 800))
+        NativeKernels.bf16Tiles(rows, chunk, 1, 0, 2, 5, 1, 2, xp, 0, 32, buf, 0, 160, 800); // prompt tiles: rows 0-4 and 5-9
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, chunk, 1, 0, 2, 6, 1, 2, xp, 0, 32, buf, 0, 160, 800))
+                .isInstanceOf(IndexOutOfBoundsException.class); // tiles six rows apart: the second past the rows
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, chunk, 1, 0, 2, 1, 2, 3, xp, 0, 32, buf, 0, 160, 800))
                 .isInstanceOf(IndexOutOfBoundsException.class); // three groups: activations, accumulators and sums past their arrays
-        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, chunk, 1, 0, 2, 2, 2, xp, 0, 32, buf, 0, 160, 100))
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, chunk, 1, 0, 2, 1, 2, 2, xp, 0, 32, buf, 0, 160, 100))
                 .isInstanceOf(IndexOutOfBoundsException.class); // sums over the widened chunk
-        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, new long[] {0, 32, 1, 0}, 1, 0, 2, 2, 2, xp, 0, 32, buf, 0, 160, 800))
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, new long[] {0, 32, 1, 0}, 1, 0, 2, 1, 2, 2, xp, 0, 32, buf, 0, 160, 800))
                 .isInstanceOf(IndexOutOfBoundsException.class); // rows closer than a block
-        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, new long[] {0, 64, 1, 32}, 1, 0, 2, 2, 2, xp, 0, 32, buf, 0, 160, 800))
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, new long[] {0, 64, 1, 32}, 1, 0, 2, 1, 2, 2, xp, 0, 32, buf, 0, 160, 800))
                 .isInstanceOf(IndexOutOfBoundsException.class); // a chunk past the activations' columns
-        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, chunk, 2, 0, 2, 2, 2, xp, 0, 32, buf, 0, 160, 800))
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, chunk, 2, 0, 2, 1, 2, 2, xp, 0, 32, buf, 0, 160, 800))
                 .isInstanceOf(IndexOutOfBoundsException.class); // more chunks than described
-        assertThatThrownBy(() -> NativeKernels.bf16Tiles(MemorySegment.ofArray(new byte[640]), chunk, 1, 0, 2, 2, 2, xp, 0, 32, buf, 0, 160, 800))
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(MemorySegment.ofArray(new byte[640]), chunk, 1, 0, 2, 1, 2, 2, xp, 0, 32, buf, 0, 160, 800))
                 .isInstanceOf(IndexOutOfBoundsException.class); // not native memory
     }
 }
