@@ -572,8 +572,16 @@ public final class Fp8BlockMatrix implements WeightMatrix {
     private int promptScratch(int block, int full) {
         int chunk = FloatTiles.chunkColumns(full);
         int group = FloatTiles.ROWS * 4 * Kernels.L;
-        return FloatTiles.TILE_AT + FloatTiles.ROWS * chunk + (block / 4 + 1) * group + 32 + block * cols + Kernels.L + block / 4 * 4 * full;
+        return FloatTiles.TILE_AT + FloatTiles.ROWS * chunk + (block / 4 + 1) * group + 32 + block * cols + Kernels.L + block / 4 * 4 * full
+                + (NATIVE_GROUPS ? 20 * (block / 4) + Kernels.L : 0);
     }
+
+    /**
+     * Whether the prompt pass runs its token groups in machine code ({@link NativeKernels#f32TileGroups}: every group of a
+     * block over a widened tile in one call, the same FMAs in the same order as {@link FloatTiles#tile5tokens4}, so the
+     * same bits); {@code -Dredhare.nativeKernels=false} turns it off with the others.
+     */
+    private static final boolean NATIVE_GROUPS = NativeKernels.available() && !FloatTiles.SPLIT;
 
     /**
      * Many tokens: rows {@code r0 .. r1} in five-row groups that never cross a scale band (a band's last group
@@ -591,6 +599,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
         final int sums = accs + block / 4 * group; // the last chunk's accumulators and their lane sums
         final int xs = sums + group + 32;        // the band's scaled activations, token by token
         final int panels = FloatTiles.aligned(xs + block * cols); // and as 4-token panels
+        final int groupSums = FloatTiles.aligned(panels + block / 4 * 4 * full); // the machine code's lane sums, 20 a group
         for (int t0 = 0; t0 < n; t0 += block) {
             final int t1 = Math.min(n, t0 + block);
             final int g1 = Math.min(grouped, t0 + block); // end of the 4-token groups; tokens g1 .. t1-1 (none if padded) take a one-row path
@@ -611,7 +620,22 @@ public final class Fp8BlockMatrix implements WeightMatrix {
                     do { // at least once: rows shorter than one group still get their tails and stores
                         int c1 = Math.min(full, c0 + chunk);
                         widen(r, h, buf, c0, c1);
-                        for (int t = t0; t + 4 <= g1; t += 4) {
+                        if (NATIVE_GROUPS && g1 > t0) {
+                            int groups = (g1 - t0) / 4;
+                            if (packed.isNative()) { // while the groups run, the codes the next widen reads come in (as the Java pass's first groups fetch them)
+                                int rn = c1 < full ? r : r + h, cn = c1 < full ? c1 : 0;
+                                long bytes = (long) (Math.min(full, cn + chunk) - cn) * QuantKernels.TILE;
+                                org.redhare.core.CachePrefetch.rows(packed.address() + QuantKernels.fetchStart(cols, rn, cn, 0), bytes, 1, 0);
+                                org.redhare.core.CachePrefetch.rows(packed.address() + QuantKernels.fetchStart(cols, rn, cn, 1), bytes, 1, 0);
+                            }
+                            NativeKernels.f32TileGroups((c1 - c0) / Kernels.PAIR_BLOCK, groups, buf, panels, full, buf, FloatTiles.TILE_AT, accs,
+                                    groupSums, c0 == 0, c1 == full, c0);
+                            for (int g = 0; c1 == full && g < groups; g++) {
+                                int t = t0 + 4 * g;
+                                finishSums(buf, groupSums + 20 * g, xs + (t - t0) * cols, y, r, h, t, Math.min(4, n - t));
+                            }
+                        }
+                        for (int t = t0; t + 4 <= g1 && !NATIVE_GROUPS; t += 4) {
                             int acc = accs + (t - t0) / 4 * group;
                             int g = (t - t0) / 4;
                             if (g <= 1 && FloatTiles.FETCH_AHEAD) { // the first two token groups fetch the codes the next widen reads (QuantKernels#fetchStart)
@@ -691,6 +715,18 @@ public final class Fp8BlockMatrix implements WeightMatrix {
             }
             if (h == FloatTiles.ROWS) {
                 y[(t + j) * rows + r + 4] = (VectorMath.sum(buf, sums + (16 + j) * L) + tail(r + 4, buf, xo + j * cols)) * rowFactors[r + 4];
+            }
+        }
+    }
+
+    /** {@link #finish} for lane sums made already, at {@code buf[s ..]}: row i (0..3) of token j at {@code s + 4j + i}, row 4 at {@code s + 16 + j}. */
+    private void finishSums(float[] buf, int s, int xo, float[] y, int r, int h, int t, int tokens) {
+        for (int j = 0; j < tokens; j++) {
+            for (int i = 0; i < Math.min(h, 4); i++) {
+                y[(t + j) * rows + r + i] = (buf[s + 4 * j + i] + tail(r + i, buf, xo + j * cols)) * rowFactors[r + i];
+            }
+            if (h == FloatTiles.ROWS) {
+                y[(t + j) * rows + r + 4] = (buf[s + 16 + j] + tail(r + 4, buf, xo + j * cols)) * rowFactors[r + 4];
             }
         }
     }

@@ -14,8 +14,10 @@ import org.redhare.core.MachineCode;
  * <li>the one-token products of 8-bit codes ({@code rows4.h}): FP8-E4M3 ({@link Fp8BlockMatrix}) and int8 with a scale
  * per row ({@link Int8RowMatrix}, the LM head's screen). Each call takes a run of whole four-row tiles and leaves each
  * row's sum over whole 64-column groups;
- * <li>BF16 rows times a few tokens ({@code bf16_tiles.c}, {@link Bf16Matrix}'s pass for a decode step of several users),
- * prefetching the rows it takes next inside its loops.
+ * <li>BF16 rows times several tokens ({@code bf16_tiles.c}, {@link Bf16Matrix}'s passes for a decode step of several
+ * users and for prompts), prefetching the rows it takes next inside its loops;
+ * <li>rows widened to floats times several tokens ({@code f32_tile_groups.c}: {@link Fp8BlockMatrix}'s prompt pass widens
+ * a tile in Java and runs every token group over it in one call).
  * </ul>
  *
  * <p>Why: on the AMD EPYC Zen 5 host the Java FP8 kernel ran its instructions at 33-34 G weights/s from cache where the
@@ -39,11 +41,12 @@ final class NativeKernels {
     private static final MethodHandle FP8;
     private static final MethodHandle INT8;
     private static final MethodHandle BF16_TILES;
+    private static final MethodHandle F32_TILE_GROUPS;
     private static final MethodHandle I8_DOTS;
     private static final String STATUS;
 
     static {
-        MethodHandle fp8 = null, int8 = null, bf16 = null, dots = null;
+        MethodHandle fp8 = null, int8 = null, bf16 = null, groups = null, dots = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -62,18 +65,20 @@ final class NativeKernels {
                 // The numbers in one long[] (the address of the rows too): three arguments, all passed in registers.
                 FunctionDescriptor tiles = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS);
                 bf16 = MachineCode.load(NativeCode.BF16_TILES, tiles, Linker.Option.critical(true));
+                groups = MachineCode.load(NativeCode.F32_TILE_GROUPS, tiles, Linker.Option.critical(true));
                 if (MachineCode.cpuHas("avx512_vnni")) {
                     dots = MachineCode.load(NativeCode.I8_DOTS, tiles, Linker.Option.critical(true));
                 }
                 status = dots != null ? "on (x86-64 AVX-512F, VNNI)" : "on (x86-64 AVX-512F; no VNNI: LM head screens one token at a time)";
             } catch (UnsupportedOperationException e) {
-                fp8 = int8 = bf16 = dots = null;
+                fp8 = int8 = bf16 = groups = dots = null;
                 status = "off (" + e.getMessage() + ")";
             }
         }
         FP8 = fp8;
         INT8 = int8;
         BF16_TILES = bf16;
+        F32_TILE_GROUPS = groups;
         I8_DOTS = dots;
         STATUS = status;
     }
@@ -164,6 +169,35 @@ final class NativeKernels {
         System.arraycopy(chunks, 0, args, 12, 4 * nchunks);
         try {
             BF16_TILES.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(xp), MemorySegment.ofArray(buf));
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * {@code groups} groups of four tokens times a five-row tile already widened to floats ({@code f32_tile_groups.c} says
+     * the layouts): the tile's {@code blocks} 32-column blocks from column {@code c0} at {@code buf[to ..]} (160 floats a
+     * block), activations as 4-token panels at {@code xp[xo ..]} ({@code 4 full} floats a group, column {@code c} at
+     * {@code 4c}); the accumulators between column chunks at {@code buf[ao ..]} (320 floats a group: zeros instead when
+     * {@code first}, kept unless {@code last}); when {@code last}, the sums at {@code buf[so ..]}, 20 a group. {@code xp}
+     * may be {@code buf} itself.
+     */
+    static void f32TileGroups(int blocks, int groups, float[] xp, int xo, int full, float[] buf, int to, int ao, int so, boolean first,
+            boolean last, int c0) {
+        long tileEnd = to + 160L * blocks, accEnd = ao + 320L * groups, sumsEnd = so + 20L * groups;
+        boolean ok = blocks >= 0 && groups > 0 && xo >= 0 && full >= 0 && c0 >= 0 && c0 + 32L * blocks <= full
+                && xo + 4L * full * groups <= xp.length && to >= 0 && ao >= 0 && tileEnd <= buf.length && accEnd <= buf.length
+                && (to >= accEnd || ao >= tileEnd) && (!last || so >= 0 && sumsEnd <= buf.length && (to >= sumsEnd || so >= tileEnd)
+                        && (ao >= sumsEnd || so >= accEnd))
+                && (xp != buf || (xo >= accEnd || ao >= xo + 4L * full * groups) && (!last || xo >= sumsEnd || so >= xo + 4L * full * groups));
+        if (!ok) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+        long[] args = {blocks, groups, xo, full, to, ao, so, first ? 1 : 0, last ? 1 : 0, c0};
+        MemorySegment x = MemorySegment.ofArray(xp);
+        MemorySegment b = xp == buf ? x : MemorySegment.ofArray(buf);
+        try {
+            F32_TILE_GROUPS.invokeExact(MemorySegment.ofArray(args), x, b);
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

@@ -188,6 +188,41 @@ class Fp8BlockMatrixTest {
         assertThat(java.util.Arrays.copyOfRange(y3, 0, rows)).isEqualTo(java.util.Arrays.copyOfRange(batched, 4 * rows, 5 * rows));
     }
 
+    /** A prompt longer than a token block (100 tokens at 2600 columns): each block's groups, the last padded, give the one-token bits. */
+    @Test
+    void promptsOverSeveralTokenBlocksGiveTheOneTokenBits() {
+        int rows = 13, cols = 2600, n = 130;
+        Case k = random(rows, cols, 16, 64, 9);
+        float[] x = activations(n, cols, 23);
+        float[] batched = new float[n * rows];
+        k.m().multiply(TWO, x, n, batched);
+        for (int t = 0; t < n; t++) {
+            float[] one = new float[rows];
+            k.m().multiply(ONE, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one);
+            assertThat(java.util.Arrays.copyOfRange(batched, t * rows, (t + 1) * rows)).as("token %d", t).isEqualTo(one);
+        }
+    }
+
+    /** The token groups' machine code checks nothing either: its Java entry refuses what would read or write outside. */
+    @Test
+    void tileGroupsKernelRefusesOperandsOutsideItsBuffer() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
+        float[] buf = new float[160 + 2 * 320 + 40 + 2 * 128]; // a one-block tile, two groups' accumulators and sums, panels
+        int panels = 160 + 640 + 40;
+        NativeKernels.f32TileGroups(1, 2, buf, panels, 32, buf, 0, 160, 800, true, true, 0); // in bounds: zeros give zeros
+        assertThat(java.util.Arrays.copyOfRange(buf, 800, 840)).containsOnly(0f);
+        assertThatThrownBy(() -> NativeKernels.f32TileGroups(1, 3, buf, panels, 32, buf, 0, 160, 800, true, true, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // three groups: panels past the buffer
+        assertThatThrownBy(() -> NativeKernels.f32TileGroups(1, 2, buf, panels, 32, buf, 0, 100, 800, true, true, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // accumulators over the tile
+        assertThatThrownBy(() -> NativeKernels.f32TileGroups(1, 2, buf, panels, 32, buf, 0, 160, 780, true, true, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // sums over the accumulators
+        assertThatThrownBy(() -> NativeKernels.f32TileGroups(1, 2, buf, 700, 32, buf, 0, 160, 800, true, false, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // panels under the accumulators it writes
+        assertThatThrownBy(() -> NativeKernels.f32TileGroups(2, 2, buf, panels, 32, buf, 0, 320, 1000, true, true, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // two blocks of a 32-column row
+    }
+
     /**
      * The prompt path widens codes times 2^8 (so subnormal codes are normal FMA inputs) and divides its activation
      * factors by 2^8, or keeps both as they are when a block scale is below 2^-33. Either way a token's bits must be
