@@ -304,8 +304,15 @@ public final class Q8_0Matrix implements WeightMatrix {
     /** Worker scratch of the prompt path: the widened tile, each token group's accumulators, the lane sums, and one row's. */
     private int promptScratch(int n, int full) {
         final int group = FloatTiles.ROWS * 4 * Kernels.L;
-        return FloatTiles.TILE_AT + FloatTiles.ROWS * FloatTiles.chunkColumns(full) + FloatTiles.tokenBlock(n, cols) / 4 * group + group + 16 + Kernels.L;
+        return FloatTiles.TILE_AT + FloatTiles.ROWS * FloatTiles.chunkColumns(full) + FloatTiles.tokenBlock(n, cols) / 4 * group + group + 16 + Kernels.L
+                + (NATIVE_GROUPS ? 20 * (FloatTiles.tokenBlock(n, cols) / 4) + Kernels.L : 0);
     }
+
+    /**
+     * Whether the prompt path runs its token groups in machine code ({@link NativeKernels#f32TileGroups}, as
+     * {@link Fp8BlockMatrix}'s does: the same FMAs in the same order, so the same bits).
+     */
+    private static final boolean NATIVE_GROUPS = NativeKernels.available() && !FloatTiles.SPLIT;
 
     /**
      * Many tokens: rows {@code r0 .. r1} in five-row groups, widened once per token block and column chunk into
@@ -323,6 +330,7 @@ public final class Q8_0Matrix implements WeightMatrix {
         final int accs = FloatTiles.TILE_AT + h5 * chunk; // accumulators carried from one column chunk to the next, after the tile
         final int sums = accs + block / 4 * group; // the last chunk's accumulators and their lane sums
         final int one = sums + group + 16;         // one row's accumulator (row1)
+        final int groupSums = FloatTiles.aligned(one + Kernels.L); // the machine code's lane sums, 20 a group
         for (int t0 = 0; t0 < n; t0 += block) {
             final int t1 = Math.min(n, t0 + block);
             final int g1 = Math.min(grouped, t0 + block); // end of the 4-token groups; tokens g1 .. t1-1 (none if padded) take a one-row path
@@ -332,7 +340,21 @@ public final class Q8_0Matrix implements WeightMatrix {
                 do { // at least once: rows shorter than one group still get their tails and stores
                     int c1 = Math.min(full, c0 + chunk);
                     widen5(r, buf, c0, c1);
-                    for (int t = t0; t + 4 <= g1; t += 4) {
+                    if (NATIVE_GROUPS && g1 > t0) {
+                        int groups = (g1 - t0) / 4;
+                        if (packed.isNative()) { // while the groups run, the codes the next widen reads come in (as the Java pass's first groups fetch them)
+                            int rn = c1 < full ? r : r + h5, cn = c1 < full ? c1 : 0;
+                            long bytes = (long) (Math.min(full, cn + chunk) - cn) * QuantKernels.TILE;
+                            org.redhare.core.CachePrefetch.rows(packed.address() + QuantKernels.fetchStart(cols, rn, cn, 0), bytes, 1, 0);
+                            org.redhare.core.CachePrefetch.rows(packed.address() + QuantKernels.fetchStart(cols, rn, cn, 1), bytes, 1, 0);
+                        }
+                        NativeKernels.f32TileGroups((c1 - c0) / Kernels.PAIR_BLOCK, groups, panels, FloatTiles.TILE_AT + t0 * full, full, buf,
+                                FloatTiles.TILE_AT, accs, groupSums, c0 == 0, c1 == full, c0);
+                        for (int g = 0; c1 == full && g < groups; g++) {
+                            finishSums(buf, groupSums + 20 * g, x, y, r, t0 + 4 * g, Math.min(4, n - t0 - 4 * g));
+                        }
+                    }
+                    for (int t = t0; t + 4 <= g1 && !NATIVE_GROUPS; t += 4) {
                         int acc = accs + (t - t0) / 4 * group;
                         int g = (t - t0) / 4;
                         if (g <= 1 && FloatTiles.FETCH_AHEAD) { // the first two token groups fetch the codes the next widen reads (QuantKernels#fetchStart)
@@ -400,6 +422,18 @@ public final class Q8_0Matrix implements WeightMatrix {
                 y[yo + i] = buf[sums + 20 * L + 4 * j + i] + tailSum(r + i, x, xo);
             }
             y[yo + 4] = VectorMath.sum(buf, sums + (16 + j) * L) + tailSum(r + 4, x, xo);
+        }
+    }
+
+    /** {@link #finish5} for lane sums made already, at {@code buf[s ..]}: row i (0..3) of token j at {@code s + 4j + i}, row 4 at {@code s + 16 + j}. */
+    private void finishSums(float[] buf, int s, float[] x, float[] y, int r, int t, int tokens) {
+        for (int j = 0; j < tokens; j++) {
+            final int xo = (t + j) * cols;
+            final int yo = (t + j) * rows + r;
+            for (int i = 0; i < 4; i++) {
+                y[yo + i] = buf[s + 4 * j + i] + tailSum(r + i, x, xo);
+            }
+            y[yo + 4] = buf[s + 16 + j] + tailSum(r + 4, x, xo);
         }
     }
 
