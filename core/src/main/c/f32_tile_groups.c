@@ -29,22 +29,8 @@ void f32_tile_groups(const long *args, const float *xp, float *buf) {
         for (long b = 0; b < blocks; b++) {
             LOAD_X
             const float *t = tile + 160 * b;
-            TILE_ROW(a0, 0)
-            TILE_ROW(a1, 1)
-            TILE_ROW(a2, 2)
-            TILE_ROW(a3, 3)
-            TILE_ROW(a4, 4)
+            TILE_ROWS5
         }
-        if (!last) {
-            KEEP4(a0, 0) KEEP4(a1, 1) KEEP4(a2, 2) KEEP4(a3, 3) KEEP4(a4, 4)
-        } else {
-            float *const sums = buf + so + 20 * g;
-            /* Token t's rows 0-3, then row 4's four tokens (finish5x4's order). */
-            LANE_SUMS4(a00, a10, a20, a30, sums)
-            LANE_SUMS4(a01, a11, a21, a31, sums + 4)
-            LANE_SUMS4(a02, a12, a22, a32, sums + 8)
-            LANE_SUMS4(a03, a13, a23, a33, sums + 12)
-            LANE_SUMS4(a40, a41, a42, a43, sums + 16)
-        }
+        KEEP_OR_SUM(!last, buf + so + 20 * g)
     }
 }

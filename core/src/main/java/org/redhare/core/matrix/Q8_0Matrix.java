@@ -342,12 +342,8 @@ public final class Q8_0Matrix implements WeightMatrix {
                     widen5(r, buf, c0, c1);
                     if (NATIVE_GROUPS && g1 > t0) {
                         int groups = (g1 - t0) / 4;
-                        if (packed.isNative()) { // while the groups run, the codes the next widen reads come in (as the Java pass's first groups fetch them)
-                            int rn = c1 < full ? r : r + h5, cn = c1 < full ? c1 : 0;
-                            long bytes = (long) (Math.min(full, cn + chunk) - cn) * QuantKernels.TILE;
-                            org.redhare.core.CachePrefetch.rows(packed.address() + QuantKernels.fetchStart(cols, rn, cn, 0), bytes, 1, 0);
-                            org.redhare.core.CachePrefetch.rows(packed.address() + QuantKernels.fetchStart(cols, rn, cn, 1), bytes, 1, 0);
-                        }
+                        int rn = c1 < full ? r : r + h5, cn = c1 < full ? c1 : 0; // while the groups run, the next widen's codes come in
+                        QuantKernels.prefetchWiden(packed, cols, rn, cn, Math.min(full, cn + chunk) - cn);
                         NativeKernels.f32TileGroups((c1 - c0) / Kernels.PAIR_BLOCK, groups, panels, FloatTiles.TILE_AT + t0 * full, full, buf,
                                 FloatTiles.TILE_AT, accs, groupSums, c0 == 0, c1 == full, c0);
                         for (int g = 0; c1 == full && g < groups; g++) {

@@ -123,6 +123,19 @@ final class QuantKernels {
         return (rn - rn % TILE + g * TILE) * rowBytes + colBytes * TILE;
     }
 
+    /**
+     * Starts fetching what a prompt pass's next widen reads, columns from byte {@code colBytes} of rows {@code rn .. rn+4}
+     * ({@code bytes} of each row): both four-row tiles holding those rows, as {@link #fetchStart} places them, and returns
+     * at once. For the machine code's token groups ({@link NativeKernels#f32TileGroups}), which do not fetch ahead as the
+     * Java pass's first two groups do. Nothing for codes on the heap.
+     */
+    static void prefetchWiden(MemorySegment codes, long rowBytes, int rn, long colBytes, long bytes) {
+        if (codes.isNative()) {
+            org.redhare.core.CachePrefetch.rows(codes.address() + fetchStart(rowBytes, rn, colBytes, 0), bytes * TILE, 1, 0);
+            org.redhare.core.CachePrefetch.rows(codes.address() + fetchStart(rowBytes, rn, colBytes, 1), bytes * TILE, 1, 0);
+        }
+    }
+
     /** Rows in the four-row tile that holds row {@code r} of a matrix of {@code rows} rows. */
     static int tileHeight(int rows, int r) {
         return Math.min(TILE, rows - (r - r % TILE));
