@@ -16,8 +16,9 @@ import org.redhare.core.MachineCode;
  * row's sum over whole 64-column groups;
  * <li>BF16 rows times several tokens ({@code bf16_tiles.c}, {@link Bf16Matrix}'s passes for a decode step of several
  * users and for prompts), prefetching the rows it takes next inside its loops;
- * <li>rows widened to floats times several tokens ({@code f32_tile_groups.c}: the prompt passes of {@link Fp8BlockMatrix}
- * and {@link Q8_0Matrix} widen a tile in Java and run every token group over it in one call).
+ * <li>rows widened to floats times several tokens ({@code f32_tile_groups.c}: the prompt passes of {@link Fp8BlockMatrix},
+ * {@link Q8_0Matrix} and {@link RowWidenedMatrix} (F16, F32) widen a tile in Java and run every token group over it in
+ * one call).
  * </ul>
  *
  * <p>Why: on the AMD EPYC Zen 5 host the Java FP8 kernel ran its instructions at 33-34 G weights/s from cache where the

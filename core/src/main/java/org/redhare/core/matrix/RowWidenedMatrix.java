@@ -64,7 +64,8 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix, ExactRows permit
         Kernels.packTokens4(pool, x, n, grouped, cols, full, FloatTiles.PANEL_CHUNK, xp, panels);
         int chunk = FloatTiles.chunkColumns(full);
         int block = FloatTiles.tokenBlock(n, cols);
-        int scratch = FloatTiles.TILE_AT + TILE_ROWS * chunk + block / 4 * TILE_ROWS * 4 * Kernels.L + TILE_ROWS * 4 * Kernels.L + 16 + cols;
+        int scratch = FloatTiles.TILE_AT + TILE_ROWS * chunk + block / 4 * TILE_ROWS * 4 * Kernels.L + TILE_ROWS * 4 * Kernels.L + 16 + cols
+                + (NATIVE_GROUPS ? Kernels.L + 20 * (block / 4) : 0);
         int grain = (Kernels.rowGrain(rows, pool.threads()) + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS;
         pool.forRange(rows, grain, TILE_ROWS, (r0, r1, w) -> computeTiles(x, xp, panels, n, grouped, y, r0, r1, pool.workerScratch(w, scratch)));
     }
@@ -187,6 +188,7 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix, ExactRows permit
         final int group = TILE_ROWS * 4 * L;
         final int sums = accs + block / 4 * group;
         final int row = sums + group + 16;
+        final int groupSums = FloatTiles.aligned(row + cols); // the machine code's lane sums, 20 a group
         for (int t0 = 0; t0 < n; t0 += block) {
             int t1 = Math.min(n, t0 + block);
             int g1 = Math.min(grouped, t0 + block); // end of the 4-token groups; tokens g1 .. t1-1 (none if padded) take a one-row path
@@ -196,7 +198,15 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix, ExactRows permit
                 do { // at least once: rows shorter than one block still get their tails and stores
                     int c1 = Math.min(full, c0 + chunk);
                     widenTile(r, c0, c1, buf, row);
-                    for (int t = t0; t + 4 <= g1; t += 4) {
+                    if (NATIVE_GROUPS && g1 > t0) {
+                        int groups = (g1 - t0) / 4;
+                        NativeKernels.f32TileGroups((c1 - c0) / B, groups, xp, panels + t0 * full, full, buf, FloatTiles.TILE_AT, accs, groupSums,
+                                c0 == 0, c1 == full, c0);
+                        for (int g = 0; c1 == full && g < groups; g++) {
+                            finishSums(buf, groupSums + 20 * g, x, y, r, t0 + 4 * g, Math.min(4, n - t0 - 4 * g));
+                        }
+                    }
+                    for (int t = t0; t + 4 <= g1 && !NATIVE_GROUPS; t += 4) {
                         int acc = accs + (t - t0) / 4 * group;
                         FloatTiles.tile5tokens4(buf, c0, c1, xp, panels + t * full, c0 == 0 ? FloatTiles.ZERO_ACCUMULATORS : buf, c0 == 0 ? 0 : acc,
                                 c1 == full ? sums : acc);
@@ -242,6 +252,23 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix, ExactRows permit
             y[(t + j) * rows + r + 4] = tailFromMemory(r + 4, x, (t + j) * cols, full, VectorMath.sum(buf, sums + (16 + j) * L));
         }
     }
+
+    /** {@link #finish} for lane sums made already, at {@code buf[s ..]}: row i (0..3) of token j at {@code s + 4j + i}, row 4 at {@code s + 16 + j}. */
+    private void finishSums(float[] buf, int s, float[] x, float[] y, int r, int t, int tokens) {
+        final int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
+        for (int j = 0; j < tokens; j++) {
+            for (int i = 0; i < 4; i++) {
+                y[(t + j) * rows + r + i] = tailFromMemory(r + i, x, (t + j) * cols, full, buf[s + 4 * j + i]);
+            }
+            y[(t + j) * rows + r + 4] = tailFromMemory(r + 4, x, (t + j) * cols, full, buf[s + 16 + j]);
+        }
+    }
+
+    /**
+     * Whether the many-token pass runs its token groups in machine code ({@link NativeKernels#f32TileGroups}, as
+     * {@link Fp8BlockMatrix}'s does: the same FMAs in the same order, so the same bits).
+     */
+    private static final boolean NATIVE_GROUPS = NativeKernels.available() && !FloatTiles.SPLIT;
 
     /** {@link #tail} reading the row's tail halves from memory (the tile holds only full blocks). */
     private float tailFromMemory(int r, float[] x, int xo, int full, float s) {
