@@ -161,13 +161,7 @@ class Fp8BlockMatrixTest {
         int n = 17; // the widened-tile path with one token past the last group of four; 3 tokens the register path
         Case k = random(rows, cols, bh, 64, 5);
         float[] x = activations(n, cols, 11);
-        float[] batched = new float[n * rows];
-        k.m().multiply(TWO, x, n, batched);
-        for (int t = 0; t < n; t++) {
-            float[] one = new float[rows];
-            k.m().multiply(ONE, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one);
-            assertThat(java.util.Arrays.copyOfRange(batched, t * rows, (t + 1) * rows)).as("token %d", t).isEqualTo(one);
-        }
+        float[] batched = batchedAsAlone(k.m(), x, n);
         // Few tokens (pairs, a pair and one, four and one) on the register path; batches whose last group of four is
         // padded (two or three tokens past it) or that switch paths on some hosts.
         for (int m : new int[] {2, 3, 5, 6, 7, 10, 15}) {
@@ -188,19 +182,26 @@ class Fp8BlockMatrixTest {
         assertThat(java.util.Arrays.copyOfRange(y3, 0, rows)).isEqualTo(java.util.Arrays.copyOfRange(batched, 4 * rows, 5 * rows));
     }
 
+    /** {@code m} times {@code n} tokens on two threads, each token's result asserted equal to its own one-token product on one; returns the batch's. */
+    private static float[] batchedAsAlone(Fp8BlockMatrix m, float[] x, int n) {
+        int rows = m.rows(), cols = m.cols();
+        float[] batched = new float[n * rows];
+        m.multiply(TWO, x, n, batched);
+        for (int t = 0; t < n; t++) {
+            float[] one = new float[rows];
+            m.multiply(ONE, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one);
+            assertThat(java.util.Arrays.copyOfRange(batched, t * rows, (t + 1) * rows)).as("token %d", t).isEqualTo(one);
+        }
+        return batched;
+    }
+
     /** A prompt longer than a token block (100 tokens at 2600 columns): each block's groups, the last padded, give the one-token bits. */
     @Test
     void promptsOverSeveralTokenBlocksGiveTheOneTokenBits() {
         int rows = 13, cols = 2600, n = 130;
         Case k = random(rows, cols, 16, 64, 9);
         float[] x = activations(n, cols, 23);
-        float[] batched = new float[n * rows];
-        k.m().multiply(TWO, x, n, batched);
-        for (int t = 0; t < n; t++) {
-            float[] one = new float[rows];
-            k.m().multiply(ONE, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one);
-            assertThat(java.util.Arrays.copyOfRange(batched, t * rows, (t + 1) * rows)).as("token %d", t).isEqualTo(one);
-        }
+        batchedAsAlone(k.m(), x, n);
     }
 
     /** The token groups' machine code checks nothing either: its Java entry refuses what would read or write outside. */
@@ -249,13 +250,7 @@ class Fp8BlockMatrixTest {
         for (int i = 0; i < x.length; i += 7) {
             x[i] = Float.intBitsToFloat((rnd.nextInt(0x7FFFFF) + 1) | (rnd.nextBoolean() ? 0x80000000 : 0)); // subnormal
         }
-        float[] batched = new float[n * rows];
-        m.multiply(TWO, x, n, batched);
-        for (int t = 0; t < n; t++) {
-            float[] one = new float[rows];
-            m.multiply(ONE, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one);
-            assertThat(java.util.Arrays.copyOfRange(batched, t * rows, (t + 1) * rows)).as("token %d", t).isEqualTo(one);
-        }
+        batchedAsAlone(m, x, n);
     }
 
     @Test
