@@ -23,11 +23,26 @@
 #define ZERO4(I) __m512i a##I##0 = _mm512_setzero_si512(), a##I##1 = _mm512_setzero_si512(), \
     a##I##2 = _mm512_setzero_si512(), a##I##3 = _mm512_setzero_si512();
 
-#define STORE4(I) \
-    o[(I) * ntok] = _mm512_reduce_add_epi32(a##I##0); \
-    o[(I) * ntok + 1] = _mm512_reduce_add_epi32(a##I##1); \
-    o[(I) * ntok + 2] = _mm512_reduce_add_epi32(a##I##2); \
-    o[(I) * ntok + 3] = _mm512_reduce_add_epi32(a##I##3);
+/* Four vectors' lane sums, in 128-bit lanes: lane k of the result holds {A, B, C, D}'s sums over their lane k. */
+#define QUAD(A, B, C, D, R) { \
+        const __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(A, B), _mm512_unpackhi_epi32(A, B)); \
+        const __m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(C, D), _mm512_unpackhi_epi32(C, D)); \
+        R = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd)); }
+
+/*
+ * The 16 sums of a group, all at once (a transposing tree: 45 instructions where one reduction a sum took about 160):
+ * 128-bit lane i of z holds row i's four tokens, stored at o + i * ntok.
+ */
+#define STORE16 { \
+        __m512i u0, u1, u2, u3; \
+        QUAD(a00, a01, a02, a03, u0) QUAD(a10, a11, a12, a13, u1) QUAD(a20, a21, a22, a23, u2) QUAD(a30, a31, a32, a33, u3) \
+        const __m512i w01 = _mm512_add_epi32(_mm512_shuffle_i32x4(u0, u1, 0x88), _mm512_shuffle_i32x4(u0, u1, 0xDD)); \
+        const __m512i w23 = _mm512_add_epi32(_mm512_shuffle_i32x4(u2, u3, 0x88), _mm512_shuffle_i32x4(u2, u3, 0xDD)); \
+        const __m512i z = _mm512_add_epi32(_mm512_shuffle_i32x4(w01, w23, 0x88), _mm512_shuffle_i32x4(w01, w23, 0xDD)); \
+        _mm_storeu_si128((__m128i *) o, _mm512_castsi512_si128(z)); \
+        _mm_storeu_si128((__m128i *) (o + ntok), _mm512_extracti32x4_epi32(z, 1)); \
+        _mm_storeu_si128((__m128i *) (o + 2 * ntok), _mm512_extracti32x4_epi32(z, 2)); \
+        _mm_storeu_si128((__m128i *) (o + 3 * ntok), _mm512_extracti32x4_epi32(z, 3)); }
 
 __attribute__((target("avx512f,avx512vnni")))
 void i8_dots(const long *args, const unsigned char *xq, int *out) {
@@ -56,7 +71,7 @@ void i8_dots(const long *args, const unsigned char *xq, int *out) {
                 DOTS4(0) DOTS4(1) DOTS4(2) DOTS4(3)
             }
             int *const o = out + 4 * k * ntok + 4 * g;
-            STORE4(0) STORE4(1) STORE4(2) STORE4(3)
+            STORE16
         }
     }
 }
