@@ -40,10 +40,16 @@ flags="-O2 -mavx512f -fPIC -fno-asynchronous-unwind-tables -fno-stack-protector 
     field=$(echo "$name" | tr '[:lower:]' '[:upper:]')
     echo
     echo "    /** {@code $name} from core/src/main/c/$name.c, $(stat -c %s "$tmp/$name.bin") bytes. */"
-    echo "    static final byte[] $field = {"
-    od -An -v -t d1 "$tmp/$name.bin" | sed 's/^ *//; s/  */, /g; s/$/,/; s/^/            /'
-    echo "    };"
+    echo "    static final byte[] $field = bytes("
+    # Base64 in string constants: byte-array literals compile to a static initializer of several bytecodes per byte,
+    # and a class's initializer may not pass 64 KiB (six kernels did).
+    base64 -w 96 "$tmp/$name.bin" | sed 's/^/            "/; s/$/"/; $!s/$/ +/'
+    echo "    );"
   done
+  echo
+  echo "    private static byte[] bytes(String base64) {"
+  echo "        return java.util.Base64.getDecoder().decode(base64);"
+  echo "    }"
   echo "}"
 } > "$out.tmp"
 mv "$out.tmp" "$out"

@@ -43,11 +43,12 @@ final class NativeKernels {
     private static final MethodHandle INT8;
     private static final MethodHandle BF16_TILES;
     private static final MethodHandle F32_TILE_GROUPS;
+    private static final MethodHandle FP8_TILE_GROUPS;
     private static final MethodHandle I8_DOTS;
     private static final String STATUS;
 
     static {
-        MethodHandle fp8 = null, int8 = null, bf16 = null, groups = null, dots = null;
+        MethodHandle fp8 = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, dots = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -67,12 +68,13 @@ final class NativeKernels {
                 FunctionDescriptor tiles = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS);
                 bf16 = MachineCode.load(NativeCode.BF16_TILES, tiles, Linker.Option.critical(true));
                 groups = MachineCode.load(NativeCode.F32_TILE_GROUPS, tiles, Linker.Option.critical(true));
+                fp8Groups = MachineCode.load(NativeCode.FP8_TILE_GROUPS, tiles, Linker.Option.critical(true));
                 if (MachineCode.cpuHas("avx512_vnni")) {
                     dots = MachineCode.load(NativeCode.I8_DOTS, tiles, Linker.Option.critical(true));
                 }
                 status = dots != null ? "on (x86-64 AVX-512F, VNNI)" : "on (x86-64 AVX-512F; no VNNI: LM head screens one token at a time)";
             } catch (UnsupportedOperationException e) {
-                fp8 = int8 = bf16 = groups = dots = null;
+                fp8 = int8 = bf16 = groups = fp8Groups = dots = null;
                 status = "off (" + e.getMessage() + ")";
             }
         }
@@ -80,6 +82,7 @@ final class NativeKernels {
         INT8 = int8;
         BF16_TILES = bf16;
         F32_TILE_GROUPS = groups;
+        FP8_TILE_GROUPS = fp8Groups;
         I8_DOTS = dots;
         STATUS = status;
     }
@@ -175,6 +178,16 @@ final class NativeKernels {
         }
     }
 
+    /** Whether the tile, activations, accumulators and sums of a token-group kernel lie in their arrays without overlapping. */
+    private static boolean groupsFit(int blocks, int groups, float[] xp, int xo, int full, float[] buf, int to, int ao, int so, boolean last, int c0) {
+        long tileEnd = to + 160L * blocks, accEnd = ao + 320L * groups, sumsEnd = so + 20L * groups;
+        return blocks >= 0 && groups > 0 && xo >= 0 && full >= 0 && c0 >= 0 && c0 + 32L * blocks <= full
+                && xo + 4L * full * groups <= xp.length && to >= 0 && ao >= 0 && tileEnd <= buf.length && accEnd <= buf.length
+                && (to >= accEnd || ao >= tileEnd) && (!last || so >= 0 && sumsEnd <= buf.length && (to >= sumsEnd || so >= tileEnd)
+                        && (ao >= sumsEnd || so >= accEnd))
+                && (xp != buf || (xo >= accEnd || ao >= xo + 4L * full * groups) && (!last || xo >= sumsEnd || so >= xo + 4L * full * groups));
+    }
+
     /**
      * {@code groups} groups of four tokens times a five-row tile already widened to floats ({@code f32_tile_groups.c} says
      * the layouts): the tile's {@code blocks} 32-column blocks from column {@code c0} at {@code buf[to ..]} (160 floats a
@@ -185,13 +198,7 @@ final class NativeKernels {
      */
     static void f32TileGroups(int blocks, int groups, float[] xp, int xo, int full, float[] buf, int to, int ao, int so, boolean first,
             boolean last, int c0) {
-        long tileEnd = to + 160L * blocks, accEnd = ao + 320L * groups, sumsEnd = so + 20L * groups;
-        boolean ok = blocks >= 0 && groups > 0 && xo >= 0 && full >= 0 && c0 >= 0 && c0 + 32L * blocks <= full
-                && xo + 4L * full * groups <= xp.length && to >= 0 && ao >= 0 && tileEnd <= buf.length && accEnd <= buf.length
-                && (to >= accEnd || ao >= tileEnd) && (!last || so >= 0 && sumsEnd <= buf.length && (to >= sumsEnd || so >= tileEnd)
-                        && (ao >= sumsEnd || so >= accEnd))
-                && (xp != buf || (xo >= accEnd || ao >= xo + 4L * full * groups) && (!last || xo >= sumsEnd || so >= xo + 4L * full * groups));
-        if (!ok) {
+        if (!groupsFit(blocks, groups, xp, xo, full, buf, to, ao, so, last, c0)) {
             throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
         }
         long[] args = {blocks, groups, xo, full, to, ao, so, first ? 1 : 0, last ? 1 : 0, c0};
@@ -199,6 +206,34 @@ final class NativeKernels {
         MemorySegment b = xp == buf ? x : MemorySegment.ofArray(buf);
         try {
             F32_TILE_GROUPS.invokeExact(MemorySegment.ofArray(args), x, b);
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * {@link #f32TileGroups} with the first group widening the tile from FP8 codes on the way ({@code fp8_tile_groups.c}):
+     * {@code blocks} (even) 32-column blocks of five rows, row {@code i < h} at byte {@code rowOffsets[i]} of native
+     * {@code codes} and each next 64 columns {@code rowStrides[i]} bytes further (QuantKernels' byte tile layout), widened
+     * as {@code Fp8BlockMatrix.widen} does (times {@code scale}) into {@code buf[to ..]}; rows {@code h ..} are zeros.
+     */
+    static void fp8TileGroups(MemorySegment codes, long[] rowOffsets, long[] rowStrides, int h, float scale, int blocks, int groups,
+            float[] xp, int xo, int full, float[] buf, int to, int ao, int so, boolean first, boolean last, int c0) {
+        boolean ok = codes.isNative() && blocks % 2 == 0 && h >= 1 && h <= 5;
+        for (int i = 0; ok && i < h; i++) {
+            ok = rowOffsets[i] >= 0 && rowStrides[i] >= 64 && (blocks == 0 || rowOffsets[i] + rowStrides[i] * (blocks / 2 - 1) + 64 <= codes.byteSize());
+        }
+        if (!ok || !groupsFit(blocks, groups, xp, xo, full, buf, to, ao, so, last, c0)) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+        long a = codes.address();
+        long[] args = {blocks, groups, xo, full, to, ao, so, first ? 1 : 0, last ? 1 : 0, c0, h, Float.floatToRawIntBits(scale) & 0xFFFFFFFFL,
+                a + rowOffsets[0], h > 1 ? a + rowOffsets[1] : 0, h > 2 ? a + rowOffsets[2] : 0, h > 3 ? a + rowOffsets[3] : 0, h > 4 ? a + rowOffsets[4] : 0,
+                rowStrides[0], h > 1 ? rowStrides[1] : 0, h > 2 ? rowStrides[2] : 0, h > 3 ? rowStrides[3] : 0, h > 4 ? rowStrides[4] : 0};
+        MemorySegment x = MemorySegment.ofArray(xp);
+        MemorySegment b = xp == buf ? x : MemorySegment.ofArray(buf);
+        try {
+            FP8_TILE_GROUPS.invokeExact(MemorySegment.ofArray(args), x, b);
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

@@ -224,6 +224,27 @@ class Fp8BlockMatrixTest {
                 .isInstanceOf(IndexOutOfBoundsException.class); // two blocks of a 32-column row
     }
 
+    @Test
+    void fp8TileGroupsKernelRefusesCodesOutsideTheirMemory() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
+        MemorySegment codes = Arena.ofAuto().allocate(5 * 128); // five rows of 128 codes, a row after another
+        float[] buf = new float[4 * 160 + 2 * 320 + 40 + 2 * 4 * 128];
+        int panels = 4 * 160 + 640 + 40;
+        long[] offsets = {0, 128, 256, 384, 512}, strides = {64, 64, 64, 64, 64};
+        NativeKernels.fp8TileGroups(codes, offsets, strides, 5, 256f, 4, 2, buf, panels, 128, buf, 0, 640, 1280, true, true, 0);
+        assertThat(java.util.Arrays.copyOfRange(buf, 0, 640)).containsOnly(0f); // zero codes widen to zeros
+        assertThat(java.util.Arrays.copyOfRange(buf, 1280, 1320)).containsOnly(0f);
+        long[] past = {0, 128, 256, 384, 577};
+        assertThatThrownBy(() -> NativeKernels.fp8TileGroups(codes, past, strides, 5, 256f, 4, 2, buf, panels, 128, buf, 0, 640, 1280, true, true, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last row's second 64 codes past the segment
+        assertThatThrownBy(() -> NativeKernels.fp8TileGroups(codes, offsets, strides, 5, 256f, 3, 2, buf, panels, 128, buf, 0, 640, 1280, true, true, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // an odd number of blocks: half a 64-column group
+        assertThatThrownBy(() -> NativeKernels.fp8TileGroups(codes.asSlice(0, 100), offsets, strides, 1,
+                256f, 4, 2, buf, panels, 128, buf, 0, 640, 1280, true, true, 0)).isInstanceOf(IndexOutOfBoundsException.class); // rows past a short segment
+        assertThatThrownBy(() -> NativeKernels.fp8TileGroups(codes, offsets, strides, 5, 256f, 4, 2, buf, panels, 128, buf, 0, 500, 1280, true, true, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // accumulators over the tile
+    }
+
     /**
      * The prompt path widens codes times 2^8 (so subnormal codes are normal FMA inputs) and divides its activation
      * factors by 2^8, or keeps both as they are when a block scale is below 2^-33. Either way a token's bits must be
