@@ -1,8 +1,8 @@
 /*
  * RedHare native kernel: the token groups of a block times five rows already widened to floats, as the Java pass runs
- * FloatTiles.tile5tokens4 once for each group of four tokens. The prompt passes of Q8_0Matrix (and the GGUF types it
- * holds) and RowWidenedMatrix (F16, F32) widen a column chunk of five rows into their tile in Java, then this takes
- * every token group of the block over it in one call (FP8 widens inside its own kernel, fp8_tile_groups.c). Every (row, token) sum takes the same FMAs in the same order
+ * FloatTiles.tile5tokens4 once for each group of four tokens. RowWidenedMatrix's prompt pass (F16, F32: six tokens
+ * and more) widens a column chunk of five rows into its tile in Java, then this takes every token group of the block
+ * over it in one call (FP8 and the int8 types widen inside their own kernels: fp8_tile_groups.c, q8_tile_groups.c). Every (row, token) sum takes the same FMAs in the same order
  * (one 16-lane accumulator, for each 32-column block the first 16 columns' FMA and then the next 16's), and the lanes
  * are added in VectorMath.sum's tree, so the bits are the Java kernels' (WeightMatrixTest compares them).
  *

@@ -16,7 +16,7 @@
  *
  * Built by scripts/native/build-kernels.sh into the bytes org.redhare.core.matrix.NativeCode carries.
  */
-#include "tiles.h"
+#include "widen_groups.h"
 
 /* Row I's 64 codes widened into blocks b and b + 1 of the tile; block b's FMAs taken on the way. */
 #define WIDEN_ROW8(A, I) { \
@@ -43,37 +43,5 @@ void fp8_tile_groups(const long *args, const float *xp, float *buf) {
         (const unsigned char *) args[12], (const unsigned char *) args[13], (const unsigned char *) args[14],
         (const unsigned char *) args[15], (const unsigned char *) args[16] };
     const long *const strides = args + 17;
-    float *const tile = buf + to;
-    for (long g = 0; g < groups; g++) {
-        const float *x = xp + xo + g * 4 * full + 4 * c0;
-        float *const acc = buf + ao + 320 * g;
-        INIT4(a0, 0) INIT4(a1, 1) INIT4(a2, 2) INIT4(a3, 3) INIT4(a4, 4)
-        if (g == 0) {
-            for (long k = 0; 2 * k < blocks; k++) {
-                {
-                    const long b = 2 * k;
-                    LOAD_X
-                    float *t = tile + 160 * b;
-                    WIDEN_ROW8(a0, 0)
-                    WIDEN_ROW8(a1, 1)
-                    WIDEN_ROW8(a2, 2)
-                    WIDEN_ROW8(a3, 3)
-                    WIDEN_ROW8(a4, 4)
-                }
-                {
-                    const long b = 2 * k + 1;
-                    LOAD_X
-                    const float *t = tile + 160 * b;
-                    TILE_ROWS5
-                }
-            }
-        } else {
-            for (long b = 0; b < blocks; b++) {
-                LOAD_X
-                const float *t = tile + 160 * b;
-                TILE_ROWS5
-            }
-        }
-        KEEP_OR_SUM(!last, buf + so + 20 * g)
-    }
+    WIDEN_GROUPS_BODY
 }

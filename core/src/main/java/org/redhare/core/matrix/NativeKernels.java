@@ -44,11 +44,12 @@ final class NativeKernels {
     private static final MethodHandle BF16_TILES;
     private static final MethodHandle F32_TILE_GROUPS;
     private static final MethodHandle FP8_TILE_GROUPS;
+    private static final MethodHandle Q8_TILE_GROUPS;
     private static final MethodHandle I8_DOTS;
     private static final String STATUS;
 
     static {
-        MethodHandle fp8 = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, dots = null;
+        MethodHandle fp8 = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, dots = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -69,12 +70,14 @@ final class NativeKernels {
                 bf16 = MachineCode.load(NativeCode.BF16_TILES, tiles, Linker.Option.critical(true));
                 groups = MachineCode.load(NativeCode.F32_TILE_GROUPS, tiles, Linker.Option.critical(true));
                 fp8Groups = MachineCode.load(NativeCode.FP8_TILE_GROUPS, tiles, Linker.Option.critical(true));
+                q8Groups = MachineCode.load(NativeCode.Q8_TILE_GROUPS,
+                        FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 if (MachineCode.cpuHas("avx512_vnni")) {
                     dots = MachineCode.load(NativeCode.I8_DOTS, tiles, Linker.Option.critical(true));
                 }
                 status = dots != null ? "on (x86-64 AVX-512F, VNNI)" : "on (x86-64 AVX-512F; no VNNI: LM head screens one token at a time)";
             } catch (UnsupportedOperationException e) {
-                fp8 = int8 = bf16 = groups = fp8Groups = dots = null;
+                fp8 = int8 = bf16 = groups = fp8Groups = q8Groups = dots = null;
                 status = "off (" + e.getMessage() + ")";
             }
         }
@@ -83,6 +86,7 @@ final class NativeKernels {
         BF16_TILES = bf16;
         F32_TILE_GROUPS = groups;
         FP8_TILE_GROUPS = fp8Groups;
+        Q8_TILE_GROUPS = q8Groups;
         I8_DOTS = dots;
         STATUS = status;
     }
@@ -234,6 +238,36 @@ final class NativeKernels {
         MemorySegment b = xp == buf ? x : MemorySegment.ofArray(buf);
         try {
             FP8_TILE_GROUPS.invokeExact(MemorySegment.ofArray(args), x, b);
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * {@link #fp8TileGroups} for int8 codes with a float scale per {@code 2^bwShift} columns ({@code q8_tile_groups.c}):
+     * five rows at byte {@code rowOffsets[i]} of native {@code codes}, each next 64 columns {@code rowStrides[i]} bytes
+     * further, widened as {@code Q8_0Matrix.widen5} does into {@code buf[to ..]}, row {@code i}'s column {@code c} times
+     * {@code scales[sbases[i] + 4 (c >> bwShift)]}.
+     */
+    static void q8TileGroups(MemorySegment codes, long[] rowOffsets, long[] rowStrides, float[] scales, int[] sbases, int bwShift, int blocks,
+            int groups, float[] xp, int xo, int full, float[] buf, int to, int ao, int so, boolean first, boolean last, int c0) {
+        boolean ok = codes.isNative() && blocks % 2 == 0 && bwShift >= 4 && bwShift <= 30;
+        for (int i = 0; ok && i < 5; i++) {
+            ok = rowOffsets[i] >= 0 && rowStrides[i] >= 64 && sbases[i] >= 0
+                    && (blocks == 0 || rowOffsets[i] + rowStrides[i] * (blocks / 2 - 1) + 64 <= codes.byteSize()
+                            && sbases[i] + 4L * ((c0 + 32L * blocks - 1) >> bwShift) < scales.length);
+        }
+        if (!ok || !groupsFit(blocks, groups, xp, xo, full, buf, to, ao, so, last, c0)) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+        long a = codes.address();
+        long[] args = {blocks, groups, xo, full, to, ao, so, first ? 1 : 0, last ? 1 : 0, c0, bwShift,
+                a + rowOffsets[0], a + rowOffsets[1], a + rowOffsets[2], a + rowOffsets[3], a + rowOffsets[4],
+                rowStrides[0], rowStrides[1], rowStrides[2], rowStrides[3], rowStrides[4], sbases[0], sbases[1], sbases[2], sbases[3], sbases[4]};
+        MemorySegment x = MemorySegment.ofArray(xp);
+        MemorySegment b = xp == buf ? x : MemorySegment.ofArray(buf);
+        try {
+            Q8_TILE_GROUPS.invokeExact(MemorySegment.ofArray(args), x, b, MemorySegment.ofArray(scales));
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

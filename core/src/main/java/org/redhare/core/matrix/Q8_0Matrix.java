@@ -309,8 +309,12 @@ public final class Q8_0Matrix implements WeightMatrix {
     }
 
     /**
-     * Whether the prompt path runs its token groups in machine code ({@link NativeKernels#f32TileGroups}, as
-     * {@link Fp8BlockMatrix}'s does: the same FMAs in the same order, so the same bits).
+     * Whether the prompt path runs in machine code ({@link NativeKernels#q8TileGroups}, as {@link Fp8BlockMatrix}'s does:
+     * the first token group widens the tile as {@link #widen5} does and takes its FMAs on the way, the other groups run over
+     * the tile; the same tile and FMAs in the same order, so the same bits). Widening inside the first group's loop rather
+     * than in a Java pass before the groups (fifty-first session, alternated): `ManyMatrixRates q8_0 4864x896 60 16 1`
+     * 35.1-35.7 -> 36.8-37.5 G weights/s, two threads 68.6 / 69.8 -> 72.3 / 71.3; `q6_k 896x4864 60 16 1` 34.2 / 36.5 ->
+     * 37.6 / 37.5; `QuickMatrixRates q8_0 4864x896 512 1` level (47.9-48.7 against 48.1-49.2).
      */
     private static final boolean NATIVE_GROUPS = NativeKernels.available() && !FloatTiles.SPLIT;
 
@@ -331,6 +335,8 @@ public final class Q8_0Matrix implements WeightMatrix {
         final int sums = accs + block / 4 * group; // the last chunk's accumulators and their lane sums
         final int one = sums + group + 16;         // one row's accumulator (row1)
         final int groupSums = FloatTiles.aligned(one + Kernels.L); // the machine code's lane sums, 20 a group
+        final long[] rowOffsets = NATIVE_GROUPS ? new long[h5] : null, rowStrides = NATIVE_GROUPS ? new long[h5] : null;
+        final int[] sbases = NATIVE_GROUPS ? new int[h5] : null;
         for (int t0 = 0; t0 < n; t0 += block) {
             final int t1 = Math.min(n, t0 + block);
             final int g1 = Math.min(grouped, t0 + block); // end of the 4-token groups; tokens g1 .. t1-1 (none if padded) take a one-row path
@@ -339,13 +345,21 @@ public final class Q8_0Matrix implements WeightMatrix {
                 int c0 = 0;
                 do { // at least once: rows shorter than one group still get their tails and stores
                     int c1 = Math.min(full, c0 + chunk);
-                    widen5(r, buf, c0, c1);
+                    if (!NATIVE_GROUPS || g1 == t0) {
+                        widen5(r, buf, c0, c1);
+                    }
                     if (NATIVE_GROUPS && g1 > t0) {
                         int groups = (g1 - t0) / 4;
                         int rn = c1 < full ? r : r + h5, cn = c1 < full ? c1 : 0; // while the groups run, the next widen's codes come in
                         QuantKernels.prefetchWiden(packed, cols, rn, cn, Math.min(full, cn + chunk) - cn);
-                        NativeKernels.f32TileGroups((c1 - c0) / Kernels.PAIR_BLOCK, groups, panels, FloatTiles.TILE_AT + t0 * full, full, buf,
-                                FloatTiles.TILE_AT, accs, groupSums, c0 == 0, c1 == full, c0);
+                        for (int i = 0; i < h5; i++) { // where each row's codes of columns c0 .. c0 + G start, their step, its scales
+                            int row = r + i, tr = row - row % QuantKernels.TILE, th = Math.min(QuantKernels.TILE, rows - tr);
+                            rowOffsets[i] = (long) tr * cols + (long) c0 * th + (long) (row - tr) * GB;
+                            rowStrides[i] = (long) th * GB;
+                            sbases[i] = sbase(row);
+                        }
+                        NativeKernels.q8TileGroups(packed, rowOffsets, rowStrides, scales, sbases, bwShift, (c1 - c0) / Kernels.PAIR_BLOCK, groups,
+                                panels, FloatTiles.TILE_AT + t0 * full, full, buf, FloatTiles.TILE_AT, accs, groupSums, c0 == 0, c1 == full, c0);
                         for (int g = 0; c1 == full && g < groups; g++) {
                             finishSums(buf, groupSums + 20 * g, x, y, r, t0 + 4 * g, Math.min(4, n - t0 - 4 * g));
                         }

@@ -371,6 +371,30 @@ class GgmlMatrixTest {
      * size, the most {@code NibbleBlocks} allows (a span of 32 columns, tried by mistake, gave wrong sums here only).
      */
     @Test
+    void q8TileGroupsKernelRefusesCodesAndScalesOutsideTheirMemory() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
+        MemorySegment codes = Arena.ofAuto().allocate(5 * 128); // five rows of 128 codes, a row after another
+        float[] scales = new float[4 * 4 + 2]; // four blocks of 32 columns a row: row i's scales at i, i + 4, i + 8, i + 12
+        float[] buf = new float[4 * 160 + 2 * 320 + 40 + 2 * 4 * 128];
+        int panels = 4 * 160 + 640 + 40;
+        long[] offsets = {0, 128, 256, 384, 512}, strides = {64, 64, 64, 64, 64};
+        int[] sbases = {0, 1, 2, 3, 4};
+        NativeKernels.q8TileGroups(codes, offsets, strides, scales, sbases, 5, 4, 2, buf, panels, 128, buf, 0, 640, 1280, true, true, 0);
+        assertThat(Arrays.copyOfRange(buf, 0, 640)).containsOnly(0f); // zero codes widen to zeros
+        assertThat(Arrays.copyOfRange(buf, 1280, 1320)).containsOnly(0f);
+        int[] pastScales = {0, 1, 2, 3, 6}; // the last row's fourth block scale at 18, past the array
+        assertThatThrownBy(() -> NativeKernels.q8TileGroups(codes, offsets, strides, scales, pastScales, 5, 4, 2, buf, panels, 128, buf, 0, 640,
+                1280, true, true, 0)).isInstanceOf(IndexOutOfBoundsException.class);
+        long[] pastCodes = {0, 128, 256, 384, 577};
+        assertThatThrownBy(() -> NativeKernels.q8TileGroups(codes, pastCodes, strides, scales, sbases, 5, 4, 2, buf, panels, 128, buf, 0, 640,
+                1280, true, true, 0)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> NativeKernels.q8TileGroups(codes, offsets, strides, scales, sbases, 5, 3, 2, buf, panels, 128, buf, 0, 640,
+                1280, true, true, 0)).isInstanceOf(IndexOutOfBoundsException.class); // half a 64-column group
+        assertThatThrownBy(() -> NativeKernels.q8TileGroups(codes, offsets, strides, scales, sbases, 5, 4, 2, buf, panels, 128, buf, 0, 500,
+                1280, true, true, 0)).isInstanceOf(IndexOutOfBoundsException.class); // accumulators over the tile
+    }
+
+    @Test
     void q5_0SumsAtTheirExtremes() {
         int rows = 21, cols = 512, n = 6;
         float[] w = new float[rows * cols];
