@@ -34,6 +34,11 @@ public final class F16Matrix extends RowWidenedMatrix {
     @Override public long bytes() { return (long) rows * cols * 2; }
 
     @Override
+    MemorySegment nativeRows() {
+        return data.isNative() ? data : null;
+    }
+
+    @Override
     void widen(long element, float[] dst, int off, int count) {
         MemorySegment src = data;
         long base = element * 2;

@@ -21,6 +21,11 @@ public final class F32Matrix extends RowWidenedMatrix {
     @Override public long bytes() { return (long) rows * cols * 4; }
 
     @Override
+    MemorySegment nativeRows() {
+        return data.isNative() ? data : null;
+    }
+
+    @Override
     void widen(long element, float[] dst, int off, int count) {
         MemorySegment.copy(data, LE_FLOAT, element * 4, dst, off, count);
     }

@@ -45,11 +45,12 @@ final class NativeKernels {
     private static final MethodHandle F32_TILE_GROUPS;
     private static final MethodHandle FP8_TILE_GROUPS;
     private static final MethodHandle Q8_TILE_GROUPS;
+    private static final MethodHandle F16_TILE_GROUPS;
     private static final MethodHandle I8_DOTS;
     private static final String STATUS;
 
     static {
-        MethodHandle fp8 = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, dots = null;
+        MethodHandle fp8 = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, f16Groups = null, dots = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -70,6 +71,7 @@ final class NativeKernels {
                 bf16 = MachineCode.load(NativeCode.BF16_TILES, tiles, Linker.Option.critical(true));
                 groups = MachineCode.load(NativeCode.F32_TILE_GROUPS, tiles, Linker.Option.critical(true));
                 fp8Groups = MachineCode.load(NativeCode.FP8_TILE_GROUPS, tiles, Linker.Option.critical(true));
+                f16Groups = MachineCode.load(NativeCode.F16_TILE_GROUPS, tiles, Linker.Option.critical(true));
                 q8Groups = MachineCode.load(NativeCode.Q8_TILE_GROUPS,
                         FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 if (MachineCode.cpuHas("avx512_vnni")) {
@@ -77,7 +79,7 @@ final class NativeKernels {
                 }
                 status = dots != null ? "on (x86-64 AVX-512F, VNNI)" : "on (x86-64 AVX-512F; no VNNI: LM head screens one token at a time)";
             } catch (UnsupportedOperationException e) {
-                fp8 = int8 = bf16 = groups = fp8Groups = q8Groups = dots = null;
+                fp8 = int8 = bf16 = groups = fp8Groups = q8Groups = f16Groups = dots = null;
                 status = "off (" + e.getMessage() + ")";
             }
         }
@@ -87,6 +89,7 @@ final class NativeKernels {
         F32_TILE_GROUPS = groups;
         FP8_TILE_GROUPS = fp8Groups;
         Q8_TILE_GROUPS = q8Groups;
+        F16_TILE_GROUPS = f16Groups;
         I8_DOTS = dots;
         STATUS = status;
     }
@@ -268,6 +271,31 @@ final class NativeKernels {
         MemorySegment b = xp == buf ? x : MemorySegment.ofArray(buf);
         try {
             Q8_TILE_GROUPS.invokeExact(MemorySegment.ofArray(args), x, b, MemorySegment.ofArray(scales));
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * {@link #fp8TileGroups} for row-major F16 ({@code half}) or F32 weights ({@code f16_tile_groups.c}): the five rows
+     * {@code first .. first + 4} of native {@code data} ({@code cols} weights a row), columns {@code c0 ..}, widened into
+     * {@code buf[to ..]} as {@code RowWidenedMatrix} widens them.
+     */
+    static void f16TileGroups(MemorySegment data, boolean half, long first, long cols, int blocks, int groups, float[] xp, int xo, int full,
+            float[] buf, int to, int ao, int so, boolean startsRows, boolean last, int c0) {
+        long size = half ? 2 : 4;
+        boolean ok = data.isNative() && blocks % 2 == 0 && first >= 0 && cols >= full
+                && (first + 4) * cols * size + (c0 + 32L * blocks) * size <= data.byteSize();
+        if (!ok || !groupsFit(blocks, groups, xp, xo, full, buf, to, ao, so, last, c0)) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+        long a = data.address() + (first * cols + c0) * size, pitch = cols * size;
+        long[] args = {blocks, groups, xo, full, to, ao, so, startsRows ? 1 : 0, last ? 1 : 0, c0, half ? 1 : 0,
+                a, a + pitch, a + 2 * pitch, a + 3 * pitch, a + 4 * pitch};
+        MemorySegment x = MemorySegment.ofArray(xp);
+        MemorySegment b = xp == buf ? x : MemorySegment.ofArray(buf);
+        try {
+            F16_TILE_GROUPS.invokeExact(MemorySegment.ofArray(args), x, b);
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

@@ -1,5 +1,6 @@
 package org.redhare.core.matrix;
 
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import org.redhare.core.Parallel;
 import org.redhare.core.ops.VectorMath;
@@ -33,6 +34,9 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix, ExactRows permit
 
     @Override public final int rows() { return rows; }
     @Override public final int cols() { return cols; }
+
+    /** The row-major weights where the machine code can read them (native memory), else null. */
+    abstract MemorySegment nativeRows();
 
     /** Widens the {@code count} weights from element {@code element} of the row-major matrix into {@code dst[off ...]}. */
     abstract void widen(long element, float[] dst, int off, int count);
@@ -197,11 +201,19 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix, ExactRows permit
                 int c0 = 0;
                 do { // at least once: rows shorter than one block still get their tails and stores
                     int c1 = Math.min(full, c0 + chunk);
-                    widenTile(r, c0, c1, buf, row);
+                    MemorySegment widens = NATIVE_GROUPS && g1 > t0 && (c1 - c0) % (2 * B) == 0 ? nativeRows() : null;
+                    if (widens == null) {
+                        widenTile(r, c0, c1, buf, row);
+                    }
                     if (NATIVE_GROUPS && g1 > t0) {
                         int groups = (g1 - t0) / 4;
-                        NativeKernels.f32TileGroups((c1 - c0) / B, groups, xp, panels + t0 * full, full, buf, FloatTiles.TILE_AT, accs, groupSums,
-                                c0 == 0, c1 == full, c0);
+                        if (widens != null) { // the first group widens the tile in the machine code
+                            NativeKernels.f16TileGroups(widens, this instanceof F16Matrix, r, cols, (c1 - c0) / B, groups, xp, panels + t0 * full,
+                                    full, buf, FloatTiles.TILE_AT, accs, groupSums, c0 == 0, c1 == full, c0);
+                        } else {
+                            NativeKernels.f32TileGroups((c1 - c0) / B, groups, xp, panels + t0 * full, full, buf, FloatTiles.TILE_AT, accs,
+                                    groupSums, c0 == 0, c1 == full, c0);
+                        }
                         for (int g = 0; c1 == full && g < groups; g++) {
                             finishSums(buf, groupSums + 20 * g, x, y, r, t0 + 4 * g, Math.min(4, n - t0 - 4 * g));
                         }
@@ -265,8 +277,14 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix, ExactRows permit
     }
 
     /**
-     * Whether the many-token pass runs its token groups in machine code ({@link NativeKernels#f32TileGroups}, as
-     * {@link Fp8BlockMatrix}'s does: the same FMAs in the same order, so the same bits).
+     * Whether the many-token pass runs in machine code ({@link NativeKernels#f16TileGroups}: the first token group widens
+     * the tile from the rows in memory and takes its FMAs on the way, the other groups run over the tile; or, for weights
+     * on the heap and chunks of an odd number of 32-column blocks, {@link NativeKernels#f32TileGroups} over the tile
+     * {@link #widenTile} made), as {@link Fp8BlockMatrix}'s does: the same floats and FMAs in the same order, so the
+     * same bits. Widening in the machine code rather than in Java (fifty-first session, alternated): `QuickMatrixRates
+     * SHAPE 4864x896 16 1` f16 32.4 -> 35.6, f32 21.4 -> 28.2 G products/s; from DRAM (`ManyMatrixRates f16 4864x896 60
+     * 16 1`) F16 level at 26.6-27.8 (its bound there is not the widen, and not known: a prefetch of the next tile's rows
+     * before the call did not help), F32 (`f32 4864x896 30 16 1`) 17.5 / 19.3 -> 22.5 / 22.3; 512 tokens level.
      */
     private static final boolean NATIVE_GROUPS = NativeKernels.available() && !FloatTiles.SPLIT;
 

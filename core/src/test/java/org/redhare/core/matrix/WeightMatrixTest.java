@@ -9,6 +9,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.redhare.core.DType;
@@ -50,6 +51,25 @@ class WeightMatrixTest {
             case F16 -> new F16Matrix(seg, rows, cols);
             default -> throw new IllegalArgumentException();
         };
+    }
+
+    @Test
+    void f16TileGroupsKernelRefusesRowsOutsideTheirMemory() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
+        MemorySegment halves = Arena.ofAuto().allocate(5 * 128 * 2); // five rows of 128 halves, all zero
+        float[] buf = new float[4 * 160 + 2 * 320 + 40 + 2 * 4 * 128];
+        int panels = 4 * 160 + 640 + 40;
+        NativeKernels.f16TileGroups(halves, true, 0, 128, 4, 2, buf, panels, 128, buf, 0, 640, 1280, true, true, 0);
+        assertThat(java.util.Arrays.copyOfRange(buf, 0, 640)).containsOnly(0f); // zero halves widen to zeros
+        assertThat(java.util.Arrays.copyOfRange(buf, 1280, 1320)).containsOnly(0f);
+        assertThatThrownBy(() -> NativeKernels.f16TileGroups(halves, false, 0, 128, 4, 2, buf, panels, 128, buf, 0, 640, 1280, true, true, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // as floats, the rows run past the segment
+        assertThatThrownBy(() -> NativeKernels.f16TileGroups(halves, true, 1, 128, 4, 2, buf, panels, 128, buf, 0, 640, 1280, true, true, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // rows 1 .. 5: one row past the segment
+        assertThatThrownBy(() -> NativeKernels.f16TileGroups(halves, true, 0, 128, 3, 2, buf, panels, 128, buf, 0, 640, 1280, true, true, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // half a 64-column group
+        assertThatThrownBy(() -> NativeKernels.f16TileGroups(halves, true, 0, 128, 4, 2, buf, panels, 128, buf, 0, 500, 1280, true, true, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // accumulators over the tile
     }
 
     @ParameterizedTest(name = "{0} [{1} x {2}] x {3} tokens")
