@@ -32,16 +32,13 @@
             _mm512_mul_ps(_mm512_castsi512_ps(_mm512_and_si512(_mm512_srai_epi32(v, 4), mask)), scale)); }
 
 void fp8_tile_groups(const long *args, const float *xp, float *buf) {
-    const long blocks = args[0], groups = args[1], xo = args[2], full = args[3], to = args[4], ao = args[5], so = args[6];
-    const long j = args[7] ? 0 : 1; /* INIT4 starts from zeros when j is 0 */
-    const long last = args[8], c0 = args[9], h = args[10];
+    GROUP_ARGS
+    const long h = args[10];
     union { long l; float f[2]; } bits;
     bits.l = args[11];
     const __m512 scale = _mm512_set1_ps(bits.f[0]);
     const __m512i mask = _mm512_set1_epi32((int) 0x87F00000);
-    const unsigned char *const rows[5] = {
-        (const unsigned char *) args[12], (const unsigned char *) args[13], (const unsigned char *) args[14],
-        (const unsigned char *) args[15], (const unsigned char *) args[16] };
+    ROWS_AT(12)
     const long *const strides = args + 17;
     WIDEN_GROUPS_BODY
 }

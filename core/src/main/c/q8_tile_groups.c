@@ -35,12 +35,9 @@
         _mm512_storeu_ps(t + 160 + 32 * (I) + 16, Q8_WIDEN(v, 3, I, c)); }
 
 void q8_tile_groups(const long *args, const float *xp, float *buf, const float *scales) {
-    const long blocks = args[0], groups = args[1], xo = args[2], full = args[3], to = args[4], ao = args[5], so = args[6];
-    const long j = args[7] ? 0 : 1; /* INIT4 starts from zeros when j is 0 */
-    const long last = args[8], c0 = args[9], bwShift = args[10];
-    const unsigned char *const rows[5] = {
-        (const unsigned char *) args[11], (const unsigned char *) args[12], (const unsigned char *) args[13],
-        (const unsigned char *) args[14], (const unsigned char *) args[15] };
+    GROUP_ARGS
+    const long bwShift = args[10];
+    ROWS_AT(11)
     const long *const strides = args + 16;
     const long *const sbases = args + 21;
     WIDEN_GROUPS_BODY

@@ -6,6 +6,17 @@
  */
 #include "tiles.h"
 
+/* The numbers every such kernel takes first: args {blocks, groups, xo, full, to, ao, so, first, last, c0, ...}. */
+#define GROUP_ARGS \
+    const long blocks = args[0], groups = args[1], xo = args[2], full = args[3], to = args[4], ao = args[5], so = args[6]; \
+    const long j = args[7] ? 0 : 1; /* INIT4 starts from zeros when j is 0 */ \
+    const long last = args[8], c0 = args[9];
+
+/* Five row addresses from args[AT] on. */
+#define ROWS_AT(AT) const unsigned char *const rows[5] = { \
+        (const unsigned char *) args[(AT)], (const unsigned char *) args[(AT) + 1], (const unsigned char *) args[(AT) + 2], \
+        (const unsigned char *) args[(AT) + 3], (const unsigned char *) args[(AT) + 4] };
+
 #define WIDEN_GROUPS_BODY \
     float *const tile = buf + to; \
     for (long g = 0; g < groups; g++) { \

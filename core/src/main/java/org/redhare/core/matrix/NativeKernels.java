@@ -185,6 +185,31 @@ final class NativeKernels {
         }
     }
 
+    /**
+     * Calls a token-group kernel on its numbers, activations and buffer ({@code xp} may be {@code buf}). Small enough for
+     * C2 to inline into each caller, where {@code kernel} is a constant again.
+     */
+    private static void runGroups(MethodHandle kernel, long[] args, float[] xp, float[] buf) {
+        MemorySegment x = MemorySegment.ofArray(xp);
+        MemorySegment b = xp == buf ? x : MemorySegment.ofArray(buf); // a variable: in the call a conditional's type is Object
+        try {
+            kernel.invokeExact(MemorySegment.ofArray(args), x, b);
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /** {@link #runGroups(MethodHandle, long[], float[], float[])} for a kernel that also reads {@code scales}. */
+    private static void runGroups(MethodHandle kernel, long[] args, float[] xp, float[] buf, float[] scales) {
+        MemorySegment x = MemorySegment.ofArray(xp);
+        MemorySegment b = xp == buf ? x : MemorySegment.ofArray(buf);
+        try {
+            kernel.invokeExact(MemorySegment.ofArray(args), x, b, MemorySegment.ofArray(scales));
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
     /** Whether the tile, activations, accumulators and sums of a token-group kernel lie in their arrays without overlapping. */
     private static boolean groupsFit(int blocks, int groups, float[] xp, int xo, int full, float[] buf, int to, int ao, int so, boolean last, int c0) {
         long tileEnd = to + 160L * blocks, accEnd = ao + 320L * groups, sumsEnd = so + 20L * groups;
@@ -209,13 +234,7 @@ final class NativeKernels {
             throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
         }
         long[] args = {blocks, groups, xo, full, to, ao, so, first ? 1 : 0, last ? 1 : 0, c0};
-        MemorySegment x = MemorySegment.ofArray(xp);
-        MemorySegment b = xp == buf ? x : MemorySegment.ofArray(buf);
-        try {
-            F32_TILE_GROUPS.invokeExact(MemorySegment.ofArray(args), x, b);
-        } catch (Throwable e) {
-            throw new AssertionError(e); // the code cannot throw
-        }
+        runGroups(F32_TILE_GROUPS, args, xp, buf);
     }
 
     /**
@@ -237,13 +256,7 @@ final class NativeKernels {
         long[] args = {blocks, groups, xo, full, to, ao, so, first ? 1 : 0, last ? 1 : 0, c0, h, Float.floatToRawIntBits(scale) & 0xFFFFFFFFL,
                 a + rowOffsets[0], h > 1 ? a + rowOffsets[1] : 0, h > 2 ? a + rowOffsets[2] : 0, h > 3 ? a + rowOffsets[3] : 0, h > 4 ? a + rowOffsets[4] : 0,
                 rowStrides[0], h > 1 ? rowStrides[1] : 0, h > 2 ? rowStrides[2] : 0, h > 3 ? rowStrides[3] : 0, h > 4 ? rowStrides[4] : 0};
-        MemorySegment x = MemorySegment.ofArray(xp);
-        MemorySegment b = xp == buf ? x : MemorySegment.ofArray(buf);
-        try {
-            FP8_TILE_GROUPS.invokeExact(MemorySegment.ofArray(args), x, b);
-        } catch (Throwable e) {
-            throw new AssertionError(e); // the code cannot throw
-        }
+        runGroups(FP8_TILE_GROUPS, args, xp, buf);
     }
 
     /**
@@ -267,13 +280,7 @@ final class NativeKernels {
         long[] args = {blocks, groups, xo, full, to, ao, so, first ? 1 : 0, last ? 1 : 0, c0, bwShift,
                 a + rowOffsets[0], a + rowOffsets[1], a + rowOffsets[2], a + rowOffsets[3], a + rowOffsets[4],
                 rowStrides[0], rowStrides[1], rowStrides[2], rowStrides[3], rowStrides[4], sbases[0], sbases[1], sbases[2], sbases[3], sbases[4]};
-        MemorySegment x = MemorySegment.ofArray(xp);
-        MemorySegment b = xp == buf ? x : MemorySegment.ofArray(buf);
-        try {
-            Q8_TILE_GROUPS.invokeExact(MemorySegment.ofArray(args), x, b, MemorySegment.ofArray(scales));
-        } catch (Throwable e) {
-            throw new AssertionError(e); // the code cannot throw
-        }
+        runGroups(Q8_TILE_GROUPS, args, xp, buf, scales);
     }
 
     /**
@@ -292,13 +299,7 @@ final class NativeKernels {
         long a = data.address() + (first * cols + c0) * size, pitch = cols * size;
         long[] args = {blocks, groups, xo, full, to, ao, so, startsRows ? 1 : 0, last ? 1 : 0, c0, half ? 1 : 0,
                 a, a + pitch, a + 2 * pitch, a + 3 * pitch, a + 4 * pitch};
-        MemorySegment x = MemorySegment.ofArray(xp);
-        MemorySegment b = xp == buf ? x : MemorySegment.ofArray(buf);
-        try {
-            F16_TILE_GROUPS.invokeExact(MemorySegment.ofArray(args), x, b);
-        } catch (Throwable e) {
-            throw new AssertionError(e); // the code cannot throw
-        }
+        runGroups(F16_TILE_GROUPS, args, xp, buf);
     }
 
     /**
