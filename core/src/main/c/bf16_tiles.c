@@ -44,6 +44,13 @@
         _mm512_storeu_ps(t + 32 * (I) + 16, wo); \
         ROW_FMAS(A, we, wo) }
 
+/* Row I's block widened from the rows, without storing it (every group of a few-token pass: see rewiden). */
+#define REWIDEN_ROW(A, I) { \
+        const __m512i v = _mm512_loadu_si512((const void *) (row + (I) * stride + 64 * b)); \
+        const __m512 we = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)); \
+        const __m512 wo = _mm512_castsi512_ps(_mm512_and_si512(v, high)); \
+        ROW_FMAS(A, we, wo) }
+
 /* The prefetch lines due at this iteration: lines of the next rows in order (row by row), lines / iterations a turn. */
 #define PREFETCH_DUE \
     for (due += lines; due >= turns; due -= turns) { \
@@ -58,6 +65,15 @@ void bf16_tiles(const long *args, const float *xp, float *buf) {
     const long *const chunks = args + 12;
     const __m512i high = _mm512_set1_epi32((int) 0xFFFF0000);
     float *const tile = buf + to;
+    /*
+     * Up to eight groups (a decode step of up to 32 users) every group widens the rows again, from L1 once the first
+     * group has read them, and no tile is stored: five more integer operations per 40 FMAs, but five loads fewer and
+     * no stores, and the L1 holds the rows' 64 bytes a block instead of the tile's 640. `ManyMatrixRates bf16 SHAPE 60
+     * 16 T` (fifty-first session, alternated): 4864x896 one thread 44.1-45.1 -> 47.9, 896x4864 42.9-44.4 -> 50.4-50.9;
+     * two threads 86.2 / 87.2 -> 86.0 / 92.3 and 68.0 / 85.8 -> 91.2 / 92.2. A prompt's block of 128 groups loses by
+     * it (`QuickMatrixRates bf16 4864x896 512 1` 49.0-49.2 -> 47.2-47.6): there the tile is stored once and read often.
+     */
+    const int rewiden = groups <= 8;
     float *out = buf + so;
     for (long k = 0; k < tiles; k++) {
         for (long j = 0; j < nchunks; j++) {
@@ -73,7 +89,17 @@ void bf16_tiles(const long *args, const float *xp, float *buf) {
                 const float *x = xp + xo + g * 4 * full + 4 * c[3];
                 float *const acc = buf + ao + 320 * g;
                 INIT4(a0, 0) INIT4(a1, 1) INIT4(a2, 2) INIT4(a3, 3) INIT4(a4, 4)
-                if (g == 0) {
+                if (rewiden) {
+                    for (long b = 0; b < blocks; b++) {
+                        PREFETCH_DUE
+                        LOAD_X
+                        REWIDEN_ROW(a0, 0)
+                        REWIDEN_ROW(a1, 1)
+                        REWIDEN_ROW(a2, 2)
+                        REWIDEN_ROW(a3, 3)
+                        REWIDEN_ROW(a4, 4)
+                    }
+                } else if (g == 0) {
                     for (long b = 0; b < blocks; b++) {
                         PREFETCH_DUE
                         LOAD_X
