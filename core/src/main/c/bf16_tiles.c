@@ -23,8 +23,8 @@
  *   number of tiles for a few tokens (Bf16Matrix's split tiles), step 5 and q 1 for a prompt (five neighbouring rows).
  * - Activations: group g (tokens 4g .. 4g + 3), column block c / 32 at xp + xo + g * 4 * full + 4 c, token t's even
  *   columns at + 32 t and odd ones at + 32 t + 16 (Kernels.packTokens4, chunk 32).
- * - The widened chunk (the first group writes it, the others read it) at buf + to: block b, row i at + 160 b + 32 i,
- *   even then odd, 160 * blocks floats.
+ * - The widened chunk (the first group writes it, the others read it; unused with eight groups or fewer, see
+ *   rewiden) at buf + to: block b, row i at + 160 b + 32 i, even then odd, 160 * blocks floats.
  * - Accumulators between chunks at buf + ao: group g's 20 at + 320 g.
  * - Sums: tile k, group g at buf + so + 20 (k * groups + g): row i (0..3) of token t at + 4 t + i, row 4 at + 16 + t.
  *
