@@ -437,7 +437,7 @@ public final class ScreenedHead {
         final int lanes = Kernels.F.length();
         final int limit = Math.max(1, rows / MAX_CANDIDATE_SHARE);
         final int threads = pool.threads();
-        final int grain = (rows + threads - 1) / threads;
+        final int grain = SCREEN_GRAIN;
         float[] nxf = new float[n], errf = new float[n];
         for (int t = 0; t < n; t++) {
             nxf[t] = Math.nextUp((float) nx[t]);
@@ -489,6 +489,16 @@ public final class ScreenedHead {
         }
     }
 
+    /**
+     * Rows per claim of {@link #screenArgmax}'s two passes. Not one range per thread: each pass is then called a few times a
+     * step, too few for C2 to compile it as a method, and every call began in C1's code (where the Vector API allocates
+     * each vector) until the loop hopped into the OSR compilation: in a server that had run one user for a while, the
+     * first twenty 16-user steps took 90-100 ms instead of 81 (steps traced, JIT log; docs/PERFORMANCE.md, fifty-second
+     * session). Claims of this many rows make the calls many, so C2 compiles them within a few steps, and the threads
+     * finish within a claim of each other.
+     */
+    static final int SCREEN_GRAIN = 4096;
+
     /** Row {@code r}'s coarse logits for the tokens of lanes {@code live}, from token {@code t0} on, as {@link #screenArgmax} takes them. */
     private FloatVector coarseLogits(int r, int ntok, int t0, jdk.incubator.vector.VectorMask<Integer> live, FloatVector s) {
         return IntVector.fromArray(Kernels.I, sums, r * ntok + t0, live).sub(128 * rowSum[r])
@@ -515,7 +525,7 @@ public final class ScreenedHead {
         }
         top.intoArray(best, 0);
         for (int i = 0; i < m; i++) {
-            bad[i] = notFinite.laneIsSet(i);
+            bad[i] |= notFinite.laneIsSet(i);
         }
     }
 
@@ -540,23 +550,32 @@ public final class ScreenedHead {
             jdk.incubator.vector.VectorMask<Float> hit = a.add(widenedBound(r, a, nx, err)).compare(jdk.incubator.vector.VectorOperators.GE, threshold)
                     .and(live);
             if (hit.anyTrue()) {
-                for (int i = 0; i < m; i++) {
-                    int t = t0 + i;
-                    if (!hit.laneIsSet(i) || found[t] < 0) {
-                        continue;
-                    }
-                    if (found[t] == limit) {
-                        found[t] = -1;
-                        continue;
-                    }
-                    if (cands[t] == null) {
-                        cands[t] = new int[16];
-                    } else if (found[t] == cands[t].length) {
-                        cands[t] = java.util.Arrays.copyOf(cands[t], 2 * found[t]);
-                    }
-                    cands[t][found[t]++] = r;
-                }
+                addCandidate(r, hit.toLong(), t0, m, cands, found, limit);
             }
+        }
+    }
+
+    /**
+     * Row {@code r} as a candidate of the tokens whose lanes are set in {@code hits}. A method of its own: its branches
+     * (a token's first candidate, a full list, too many) turn up at any time, and each first one in the vector loop above
+     * sent that loop back to C1's code until C2 compiled it again.
+     */
+    private static void addCandidate(int r, long hits, int t0, int m, int[][] cands, int[] found, int limit) {
+        for (int i = 0; i < m; i++) {
+            int t = t0 + i;
+            if ((hits >>> i & 1) == 0 || found[t] < 0) {
+                continue;
+            }
+            if (found[t] == limit) {
+                found[t] = -1;
+                continue;
+            }
+            if (cands[t] == null) {
+                cands[t] = new int[16];
+            } else if (found[t] == cands[t].length) {
+                cands[t] = java.util.Arrays.copyOf(cands[t], 2 * found[t]);
+            }
+            cands[t][found[t]++] = r;
         }
     }
 
