@@ -144,6 +144,39 @@ class EngineServingTest {
         }
     }
 
+    /**
+     * Requests that reach an idle engine a little apart (a burst, spread by parsing) share their first step instead of
+     * the first one running alone. The one test here that depends on time: when the submitting thread stalls past the
+     * gap the engine waits (a loaded machine), it is skipped rather than failed.
+     */
+    @Test
+    void aBurstReachingAnIdleEngineStartsInOneStep() throws Exception {
+        List<GenerationRequest> requests = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            requests.add(greedy(randomPrompt(900 + i, 9 + 5 * i), 1));
+        }
+        List<int[]> expected = alone(requests);
+        try (Engine engine = new Engine(model, config(512, 16, 512, 8, 64, false))) {
+            List<GenerationHandle> handles = new ArrayList<>();
+            long widest = 0, last = 0;
+            for (GenerationRequest r : requests) {
+                if (!handles.isEmpty()) {
+                    Thread.sleep(1);
+                }
+                long now = System.nanoTime();
+                if (last != 0) widest = Math.max(widest, now - last);
+                last = now;
+                handles.add(engine.submit(r));
+            }
+            org.junit.jupiter.api.Assumptions.assumeTrue(widest < Engine.BURST_GAP_NANOS * 3 / 5,
+                    "the submitting thread stalled " + widest / 1_000_000.0 + " ms between requests");
+            for (int i = 0; i < handles.size(); i++) {
+                assertThat(handles.get(i).await().tokens()).as("request %d", i).containsExactly(expected.get(i));
+            }
+            assertThat(engine.stats().steps()).as("steps for four one-token requests sent 1 ms apart").isEqualTo(1);
+        }
+    }
+
     @Test
     void aPoolTooSmallForAllPreemptsAndStillCompletesEveryRequestIdentically() throws Exception {
         List<GenerationRequest> requests = new ArrayList<>();
