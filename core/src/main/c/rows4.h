@@ -8,6 +8,9 @@
  * vectors follow each other (row j at + 4 * c + 64 * j), and byte b of 32-bit lane l of a row's vector is the code
  * of column c + 16 b + l. Columns past the last whole group (the caller's tail) come after the groups.
  *
+ * ROWS4_BODY(WIDEN) takes each row's FMAs through ROWS4_ROW; ROWS4_LOOP(ROW, WIDEN) lets a kernel bring its own row
+ * (fp8_rows4.c reads the byte before a group too).
+ *
  * Arguments (System V AMD64): codes, tiles, cols (codes per row: the tile pitch is 4 * cols), full (columns taken, a
  * multiple of 64), buf with the activations at buf + xo (full floats) and room for the output at buf + oo (tiles * 4
  * floats), ahead (bytes to prefetch ahead of the reads, PREFETCHT0; 0 for none). One buffer for both, so the Java
@@ -15,7 +18,11 @@
  */
 #include "lanes.h"
 
-#define ROWS4_BODY(WIDEN) \
+#define ROWS4_BODY(WIDEN) ROWS4_LOOP(ROWS4_ROW, WIDEN)
+
+/* The loop with ROW(A, J, W) taking row J's FMAs of a group into A (q: the group's codes, x0..x3: its activations; k, c:
+ * the tile and the group's first column, so a ROW that reads before q knows when q is the call's first byte). */
+#define ROWS4_LOOP(ROW, WIDEN) \
     const float *x = buf + xo; \
     float *out = buf + oo; \
     for (long k = 0; k < tiles; k++) { \
@@ -31,10 +38,10 @@
             } \
             const __m512 x0 = _mm512_loadu_ps(x + c), x1 = _mm512_loadu_ps(x + c + 16); \
             const __m512 x2 = _mm512_loadu_ps(x + c + 32), x3 = _mm512_loadu_ps(x + c + 48); \
-            ROWS4_ROW(a0, 0, WIDEN) \
-            ROWS4_ROW(a1, 1, WIDEN) \
-            ROWS4_ROW(a2, 2, WIDEN) \
-            ROWS4_ROW(a3, 3, WIDEN) \
+            ROW(a0, 0, WIDEN) \
+            ROW(a1, 1, WIDEN) \
+            ROW(a2, 2, WIDEN) \
+            ROW(a3, 3, WIDEN) \
         } \
         /* Each row's 16 lanes added in VectorMath.sum's tree (lanes.h). */ \
         LANE_SUMS4(a0, a1, a2, a3, out + 4 * k) \

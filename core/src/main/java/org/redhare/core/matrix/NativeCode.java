@@ -161,20 +161,22 @@ final class NativeCode {
             "o/v//w=="
     );
 
-    /** {@code fp8_rows4} from core/src/main/c/fp8_rows4.c, 859 bytes. */
+    /** {@code fp8_rows4} from core/src/main/c/fp8_rows4.c, 939 bytes. */
     static final byte[] FP8_ROWS4 = bytes(
-            "VUmJ+0iJz0uNDIhIieVBV0FWQVVBVFNIi0UQSInzSIt1GEjB4AJIhdsPjgQDAABNjSQASYnXuAAA8IdFMfZJwecCRTHtTI1W" +
-            "QEyNjoAAAABMjYbAAAAAYvJ9SHzgDx8ASIX/D47XAgAAxchX9kuNBDMx0mLxfEgoxmLxfEgo1mLxfEgo3g8fAEiF9n4TDxgM" +
-            "BkEPGAwCQQ8YDAFBDxgMAGLxdUhyMBhi8XxIECyRSAUAAQAAYnF8SBBMkQFicXxIEESRAmLxdUhy4QRi8XxIEHyRA0iDwkBi" +
-            "8XVI28xi8lVIuNli8XVIcnD8EGLxdUhy4QRi8XVI28xi0mVImMli8WVIcnD8CGLxZUhy4wRi8WVI29xi0nVImNhi8XVIcmD8" +
-            "BGLxdUjbzGLyRUi42WLxdUhycP0YYvF1SHLhBGLxdUjbzGLyVUi40WLxdUhycP0QYvF1SHLhBGLxdUjbzGLSbUiYyWLxbUhy" +
-            "cP0IYvFtSHLiBGLxbUjb1GLSdUiY0GLxdUhyYP0EYvF1SNvMYvJFSLjRYvF1SHJw/hhi8XVIcuEEYvF1SNvMYvJVSLjBYvF1" +
-            "SHJw/hBi8XVIcuEEYvF1SNvMYtJ9SJjJYvF9SHJw/ghi8X1IcuAEYvF9SNvEYtJ1SJjAYvF1SHJg/gRi8XVI28xi8kVIuMFi" +
-            "8XVIcnD/GGLxdUhy4QRi8XVI28xi8k1ImOli8XVIcnD/EGLxfEgo92LxdUhy4QRi8XVI28xiclVImMli8XVIcnD/CGLxdUhy" +
-            "4QRi8XVI28xicjVImMFi8XVIcmD/BGLxdUjbzGLyPUiY8Ug51w+PHf7//2LzZUgj605Jg8UBSYPEEE0B/mJzbUgjwk5i8VRI" +
-            "WNti831II8hOYvE8SFjSYvNNSCP+TmLxdEhYwGLxREhYzmLzZUgj0kRi831II8FEYvNtSCPKsWLxdEhY0mLzfUgjyLFi8XRI" +
-            "WMBi831IBMpOYvF0SFjKYvN9SATQTmLxbEhY0GLzfUgEwbFi8XxIWMFi831IBMqxYvF0SFjKYvN9SCPQAmLzdUgj2QLF+BTC" +
-            "xfAUy8X4FsHEwXgRRCTwTDnrD4Uw/f//xfh3W0FcQV1BXkFfXcNmkMXIV/Zi8XxIKMZi8XxIKNZi8XxIKN7pEP///w=="
+            "VUmJy0uNDIhIieVBV0FWQVVBVFNIg+TASItFEEyLVRhIweACSIX2D45OAwAASInzxGH5bs9NjSwASYnXSIlcJPi4AADwh0nB" +
+            "5wIx/0Ux9k2NYkBNjYqAAAAATY2CwAAAAGLyfUh8wMRh+X7ODx9AAE2F2w+OFwMAAMXgV9tMidtKjQQ2TYnTMdJi8XxIKONi" +
+            "8XxIKOtJifpi8XxIKPNmkE2F234UQQ8YDANBDxgMBEEPGAwBQQ8YDABi8f5IbzhIiddi8XxIEBSRYnF8SBBMkQFicXxIEESR" +
+            "AmJxfEgQVJEDYvF1SHL3CEwJ13QKYvH+SG+I/////2LxdUhx4QRi8UVIcecEYvEdSHLxEGLxdUjbyGJxHUjb4GJyTUiY4mLx" +
+            "TUhy9xBi8UVI2/hi8U1I2/Bi0h1ImPFi0k1ImMhi8XxIKPdi8f5Ib3gBYtJ1SJjyYvF1SHL3CEiF/3QKYvH+SG+IPwAAAGLx" +
+            "dUhx4QRi8UVIcecEYvEdSHLxEGLxdUjbyGJxHUjb4GJyVUiY4mLxVUhy9xBi8UVI2/hi8VVI2+hi0h1ImOli0lVImMhi8XxI" +
+            "KO9i8f5Ib3gCYtJ1SJjqYvF1SHL3CEiF/3QKYvH+SG+IfwAAAGLxdUhx4QRi8UVIcecEYvEdSHLxEGLxdUjbyGJxHUjb4GJy" +
+            "XUiY4mLxXUhy9xBi8UVI2/hi8V1I2+Bi0h1ImOFi0l1ImMhi8XxIKOdi0nVImOJi8f5Ib0gDYvFFSHLxCEiF/3QKYvH+SG+4" +
+            "vwAAAGLxRUhx5wRIg8JASAUAAQAAYvEdSHL3EGLxdUhx4QRi8UVI2/hicR1I2+Bi0mVImNRi8WVIcvEQYvF1SNvIYvFlSNvY" +
+            "YnJtSJjLYtF8SCjaYnI1SJjHYvI9SJjZSDnTD4/3/f//TInXTYnaSYnbYvNNSCPWTkiDxwFJg8UQTQH+YnNVSCPFTmLzXUgj" +
+            "zE5i8WxIWNZi8TxIWO1i82VII/tOYvF0SFjMYvFESFjbYvNtSCPVRGLzdUgjy0Ri821II9qxYvFkSFjaYvN1SCPRsWLxbEhY" +
+            "yWLzfUgE005i8WxIWNNi831IBNlOYvFkSFjZYvN9SATKsWLxdEhYymLzfUgE07Fi8WxIWNNi83VII9kCYvNtSCPiAsXwFMvF" +
+            "6BTUxfAWysTBeBFN8Eg5fCT4D4X4/P//xfh3SI1l2FtBXEFdQV5BX13DZg8fRAAAxeBX22LxfEgo42LxfEgo62LxfEgo8+kH" +
+            "////"
     );
 
     /** {@code fp8_tile_groups} from core/src/main/c/fp8_tile_groups.c, 3996 bytes. */

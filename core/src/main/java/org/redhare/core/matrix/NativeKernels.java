@@ -58,6 +58,8 @@ final class NativeKernels {
             status = "off (" + MachineCode.unavailable() + ")";
         } else if (!MachineCode.cpuHas("avx512f")) {
             status = "off (the CPU has no AVX-512F)";
+        } else if (!MachineCode.cpuHas("avx512bw")) { // fp8_rows4 shifts 16-bit halves; every AVX-512 CPU but Xeon Phi has BW
+            status = "off (the CPU has no AVX-512BW)";
         } else if (Kernels.L != 16) {
             status = "off (the JVM's float vectors have " + Kernels.L + " lanes, not 16)";
         } else {
