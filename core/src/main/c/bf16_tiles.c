@@ -13,11 +13,15 @@
  * are also stored in column panels, see Bf16Matrix.PANEL), each (row, token) accumulator stored after a chunk and
  * loaded again for the next: exactly, so the order of the FMAs is the unchunked one.
  *
- * Arguments: args (the numbers below, one array, so that everything but the two float arrays is in it: w, first, tiles,
- * q, nchunks, groups, xo, full, to, ao, so, step, then the chunks), xp, buf.
+ * Arguments: args (the numbers below, one array, so that everything but the float arrays is in it: w, first, tiles,
+ * q, nchunks, groups, xo, full, to, ao, so, step, yo, yrows, ytokens, 0, then the chunks), xp, buf, y.
+ *
+ * With ytokens > 0 each (row, token) sum also goes straight to its output, y[yo + t yrows + row] for the first ytokens
+ * tokens (the caller's rows have no tail columns, so the sum is the output): the Java loop that copied the sums there
+ * cost 9% of a 16-token product (`ManyMatrixRates bf16 4864x896 60 16 2` with the copy skipped, fifty-second session).
  *
  * Layouts (floats unless said):
- * - Chunks: chunk j is args[12 + 4j .. 12 + 4j + 3] = {offset, pitch, blocks, c0}: row R's columns c0 .. c0 + 32 blocks start at
+ * - Chunks: chunk j is args[16 + 4j .. 16 + 4j + 3] = {offset, pitch, blocks, c0}: row R's columns c0 .. c0 + 32 blocks start at
  *   byte w + offset + R * pitch; a 32-column block is 64 bytes: 16 32-bit lanes, each an even column (low half) and
  *   the odd one after it. Tile k's row i (i = 0..4) is row first + k step + i q of the matrix: step 1 and q the
  *   number of tiles for a few tokens (Bf16Matrix's split tiles), step 5 and q 1 for a prompt (five neighbouring rows).
@@ -58,11 +62,12 @@
         if (++nline == nblocks) { nline = 0; nrow++; } \
     }
 
-void bf16_tiles(const long *args, const float *xp, float *buf) {
+void bf16_tiles(const long *args, const float *xp, float *buf, float *y) {
     const unsigned char *const w = (const unsigned char *) args[0];
     const long first = args[1], tiles = args[2], q = args[3], nchunks = args[4], groups = args[5];
     const long xo = args[6], full = args[7], to = args[8], ao = args[9], so = args[10], step = args[11];
-    const long *const chunks = args + 12;
+    const long yo = args[12], yrows = args[13], ytokens = args[14];
+    const long *const chunks = args + 16;
     const __m512i high = _mm512_set1_epi32((int) 0xFFFF0000);
     float *const tile = buf + to;
     /*
@@ -119,6 +124,17 @@ void bf16_tiles(const long *args, const float *xp, float *buf) {
                     }
                 }
                 KEEP_OR_SUM(j + 1 < nchunks, out + 20 * (k * groups + g))
+                if (j + 1 == nchunks && ytokens > 0) {
+                    const float *const sums = out + 20 * (k * groups + g);
+                    for (long t = 0; t < 4 && 4 * g + t < ytokens; t++) {
+                        float *const yt = y + yo + (4 * g + t) * yrows + first + k * step;
+                        yt[0] = sums[4 * t];
+                        yt[q] = sums[4 * t + 1];
+                        yt[2 * q] = sums[4 * t + 2];
+                        yt[3 * q] = sums[4 * t + 3];
+                        yt[4 * q] = sums[16 + t];
+                    }
+                }
             }
         }
     }

@@ -549,12 +549,14 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         final int nchunks = chunks.length / 4;
         // buf: the widened chunk, the accumulators between chunks, the sums of a run, the one-token kernels' room
         final int ao = 5 * chunk, so = ao + groups * TILE_ROWS * 4 * Kernels.L, room = so + 20 * NATIVE_RUN * groups;
+        final boolean direct = full == cols; // no tail columns: the machine code stores the outputs itself
+        final int ytokens = direct ? Math.min(n, grouped) : 0;
         for (int i = 0; i < tiles; i += NATIVE_RUN) {
             int run = Math.min(NATIVE_RUN, tiles - i);
-            NativeKernels.bf16Tiles(data, chunks, nchunks, r0 + i, run, 1, tiles, groups, xp, packed, full, buf, 0, ao, so);
+            NativeKernels.bf16Tiles(data, chunks, nchunks, r0 + i, run, 1, tiles, groups, xp, packed, full, buf, 0, ao, so, y, 0, rows, ytokens);
             for (int k = 0; k < run; k++) {
                 int r = r0 + i + k;
-                for (int g = 0; g < groups; g++) {
+                for (int g = 0; g < groups && !direct; g++) {
                     store5x4(buf, so + 20 * (k * groups + g), xp, y, r, tiles, 4 * g, Math.min(4, n - 4 * g), full);
                 }
                 for (int t = grouped; t < n; t++) {
@@ -592,15 +594,16 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
             final int g1 = t0 + 4 * groups;
             // buf: the widened chunk, the accumulators between chunks, the sums of a run, the one-token kernels' room
             final int ao = 5 * chunk, so = ao + groups * TILE_ROWS * 4 * Kernels.L, room = so + 20 * NATIVE_RUN * groups;
+            final boolean direct = full == cols; // no tail columns: the machine code stores the outputs itself
             for (int i = 0; i < tiles; i += NATIVE_RUN) {
                 int run = Math.min(NATIVE_RUN, tiles - i);
                 if (groups > 0) {
                     NativeKernels.bf16Tiles(data, chunks, nchunks, r0 + TILE_ROWS * i, run, TILE_ROWS, 1, groups, xp, packed + t0 * full, full,
-                            buf, 0, ao, so);
+                            buf, 0, ao, so, y, t0 * rows, rows, direct ? Math.min(4 * groups, n - t0) : 0);
                 }
                 for (int k = 0; k < run; k++) {
                     int r = r0 + TILE_ROWS * (i + k);
-                    for (int g = 0; g < groups; g++) {
+                    for (int g = 0; g < groups && !direct; g++) {
                         store5x4(buf, so + 20 * (k * groups + g), xp, y, r, 1, t0 + 4 * g, Math.min(4, n - t0 - 4 * g), full);
                     }
                     for (int t = g1; t < t1; t++) {

@@ -70,7 +70,8 @@ final class NativeKernels {
                 int8 = MachineCode.load(NativeCode.I8_ROWS4, rows4, Linker.Option.critical(true));
                 // The numbers in one long[] (the address of the rows too): three arguments, all passed in registers.
                 FunctionDescriptor tiles = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS);
-                bf16 = MachineCode.load(NativeCode.BF16_TILES, tiles, Linker.Option.critical(true));
+                bf16 = MachineCode.load(NativeCode.BF16_TILES,
+                        FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 groups = MachineCode.load(NativeCode.F32_TILE_GROUPS, tiles, Linker.Option.critical(true));
                 fp8Groups = MachineCode.load(NativeCode.FP8_TILE_GROUPS, tiles, Linker.Option.critical(true));
                 f16Groups = MachineCode.load(NativeCode.F16_TILE_GROUPS, tiles, Linker.Option.critical(true));
@@ -151,6 +152,16 @@ final class NativeKernels {
      */
     static void bf16Tiles(MemorySegment rows, long[] chunks, int nchunks, int first, int tiles, int step, int q, int groups, float[] xp, int xo,
             int full, float[] buf, int to, int ao, int so) {
+        bf16Tiles(rows, chunks, nchunks, first, tiles, step, q, groups, xp, xo, full, buf, to, ao, so, buf, 0, 0, 0);
+    }
+
+    /**
+     * {@link #bf16Tiles(MemorySegment, long[], int, int, int, int, int, int, float[], int, int, float[], int, int, int)}
+     * that also stores the first {@code ytokens} tokens' sums as outputs: row {@code R} of token {@code t} at
+     * {@code y[yo + t yrows + R]} (none when {@code ytokens} is 0; {@code y} is then not read). For rows with no tail columns.
+     */
+    static void bf16Tiles(MemorySegment rows, long[] chunks, int nchunks, int first, int tiles, int step, int q, int groups, float[] xp, int xo,
+            int full, float[] buf, int to, int ao, int so, float[] y, int yo, int yrows, int ytokens) {
         boolean ok = rows.isNative() && nchunks > 0 && 4L * nchunks <= chunks.length && first >= 0 && tiles > 0 && step >= 0 && q >= 0
                 && groups > 0
                 && xo >= 0 && full >= 0 && xo + 4L * full * groups <= xp.length;
@@ -166,7 +177,11 @@ final class NativeKernels {
                 || (to < accEnd && ao < tileEnd) || (to < sumsEnd && so < tileEnd) || (ao < sumsEnd && so < accEnd)) {
             throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
         }
-        long[] args = new long[12 + 4 * nchunks];
+        if (ytokens != 0 && (ytokens < 0 || ytokens > 4 * groups || y == xp || y == buf || yo < 0 || yrows < 0
+                || yo + (ytokens - 1L) * yrows + first + (tiles - 1L) * step + 4L * q >= y.length)) {
+            throw new IndexOutOfBoundsException("native kernel: outputs outside their memory");
+        }
+        long[] args = new long[16 + 4 * nchunks];
         args[0] = rows.address();
         args[1] = first;
         args[2] = tiles;
@@ -179,9 +194,14 @@ final class NativeKernels {
         args[9] = ao;
         args[10] = so;
         args[11] = step;
-        System.arraycopy(chunks, 0, args, 12, 4 * nchunks);
+        args[12] = yo;
+        args[13] = yrows;
+        args[14] = ytokens;
+        System.arraycopy(chunks, 0, args, 16, 4 * nchunks);
+        MemorySegment b = MemorySegment.ofArray(buf);
+        MemorySegment ys = ytokens == 0 ? b : MemorySegment.ofArray(y); // a variable: in the call a conditional's type is Object
         try {
-            BF16_TILES.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(xp), MemorySegment.ofArray(buf));
+            BF16_TILES.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(xp), b, ys);
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }
