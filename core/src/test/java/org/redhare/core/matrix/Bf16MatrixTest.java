@@ -108,6 +108,19 @@ class Bf16MatrixTest {
         assertThat(java.util.Arrays.copyOfRange(buf, 800, 880)).containsOnly(0f);
         assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, chunk, 1, 1, 2, 1, 2, 2, xp, 0, 32, buf, 0, 160, 800))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the second tile's last row past the rows
+        // Outputs stored straight into y: ten rows of eight tokens fit 80 floats, not 79; never into the other arrays.
+        float[] y = new float[80];
+        java.util.Arrays.fill(y, 1f);
+        NativeKernels.bf16Tiles(rows, chunk, 1, 0, 2, 1, 2, 2, xp, 0, 32, buf, 0, 160, 800, y, 0, 10, 8);
+        assertThat(y).containsOnly(0f);
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, chunk, 1, 0, 2, 1, 2, 2, xp, 0, 32, buf, 0, 160, 800, new float[79], 0, 10, 8))
+                .isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, chunk, 1, 0, 2, 1, 2, 2, xp, 0, 32, buf, 0, 160, 800, y, 1, 10, 8))
+                .isInstanceOf(IndexOutOfBoundsException.class); // shifted by one: the last past the end
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, chunk, 1, 0, 2, 1, 2, 2, xp, 0, 32, buf, 0, 160, 800, y, 0, 10, 9))
+                .isInstanceOf(IndexOutOfBoundsException.class); // more tokens than the groups hold
+        assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, chunk, 1, 0, 2, 1, 2, 2, xp, 0, 32, buf, 0, 160, 800, buf, 0, 10, 8))
+                .isInstanceOf(IndexOutOfBoundsException.class); // outputs over the buffer
         NativeKernels.bf16Tiles(rows, chunk, 1, 0, 2, 5, 1, 2, xp, 0, 32, buf, 0, 160, 800); // prompt tiles: rows 0-4 and 5-9
         assertThatThrownBy(() -> NativeKernels.bf16Tiles(rows, chunk, 1, 0, 2, 6, 1, 2, xp, 0, 32, buf, 0, 160, 800))
                 .isInstanceOf(IndexOutOfBoundsException.class); // tiles six rows apart: the second past the rows
