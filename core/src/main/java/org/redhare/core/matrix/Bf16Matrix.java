@@ -167,9 +167,14 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
                 Kernels.packTokens4(xp, n, grouped, cols, full, FloatTiles.PANEL_CHUNK, xp, panels);
             } else { // each chunk of 4-token groups reorders its own tokens and packs them: no chunk reads another's
                 int groups = (Math.max(n, grouped) + 3) / 4;
+                boolean onePass = panelsOnly(n, grouped);
                 pool.forRange(groups, Math.max(1, groups / (4 * pool.threads())), (a, b, w) -> {
-                    Kernels.deinterleave(x, 4 * a, Math.min(n, 4 * b), cols, xp);
-                    Kernels.packTokens4(xp, n, 4 * a, Math.min(grouped, 4 * b), cols, full, FloatTiles.PANEL_CHUNK, xp, panels);
+                    if (onePass) {
+                        Kernels.packPairs4(x, n, 4 * a, Math.min(grouped, 4 * b), cols, xp, panels);
+                    } else {
+                        Kernels.deinterleave(x, 4 * a, Math.min(n, 4 * b), cols, xp);
+                        Kernels.packTokens4(xp, n, 4 * a, Math.min(grouped, 4 * b), cols, full, FloatTiles.PANEL_CHUNK, xp, panels);
+                    }
                 });
             }
             int chunk = chunkColumns(full);
@@ -448,6 +453,7 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
         final int L = Kernels.L;
         final int full = cols / Kernels.PAIR_BLOCK * Kernels.PAIR_BLOCK;
         final int packed = FloatTiles.aligned(n * cols); // where the 4-token panels start in xp (aligned: FloatTiles#TILE_AT)
+        final boolean panels = panelsOnly(n, grouped);
         final int chunk = chunkColumns(full);   // columns of the widened tile at a time
         final int block = tokenBlock(n);
         final int accs = FloatTiles.TILE_AT + TILE_ROWS * chunk; // accumulators carried from one column chunk to the next, after the tile
@@ -526,7 +532,7 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
             }
             for (int r = r0 + TILE_ROWS * tiles; r < r1; r++) {
                 for (int t = t0; t < t1; t++) {
-                    row1token1(xp, y, r, t);
+                    row1token1(xp, y, r, t, tokenAt(t, panels, packed), panels ? 4 : 1);
                 }
             }
         }
@@ -565,9 +571,10 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
                 }
             }
         }
+        final boolean panels = panelsOnly(n, grouped);
         for (int r = r0 + TILE_ROWS * tiles; r < r1; r++) {
             for (int t = 0; t < n; t++) {
-                row1token1(xp, y, r, t);
+                row1token1(xp, y, r, t, tokenAt(t, panels, packed), panels ? 4 : 1);
             }
         }
     }
@@ -613,9 +620,10 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
                 }
             }
         }
+        final boolean panels = panelsOnly(n, grouped);
         for (int r = r0 + TILE_ROWS * tiles; r < r1; r++) {
             for (int t = 0; t < n; t++) {
-                row1token1(xp, y, r, t);
+                row1token1(xp, y, r, t, tokenAt(t, panels, packed), panels ? 4 : 1);
             }
         }
     }
@@ -1136,22 +1144,44 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
     }
 
     private void row1token1(float[] xp, float[] y, int r, int t) {
+        row1token1(xp, y, r, t, t * cols, 1);
+    }
+
+    /**
+     * {@link #row1token1(float[], float[], int, int)} with token {@code t}'s block at column {@code c} read at
+     * {@code xp[x0 + xs c ..]}: {@code xs} 1 for the token-order copy, 4 for a 4-token panel ({@link #panelsOnly}).
+     */
+    private void row1token1(float[] xp, float[] y, int r, int t, int x0, int xs) {
         final MemorySegment data = NativeMemory.typed(this.data);
         final int L = Kernels.L;
         final int B = Kernels.PAIR_BLOCK;
         final int full = cols / B * B;
-        final int x0 = t * cols;
         FloatVector a0 = FloatVector.zero(Kernels.F);
         for (int pc = 0; pc < full; pc += PANEL) {
             final int pe = panelEnd(pc, full);
             final long b0 = base(r, pc);
             for (int c = pc; c < pe; c += B) {
                 IntVector v = IntVector.fromMemorySegment(Kernels.I, data, b0 + c * 2L, ByteOrder.LITTLE_ENDIAN);
-                a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(Kernels.F, xp, x0 + c), a0);
-                a0 = v.and(0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(Kernels.F, xp, x0 + c + L), a0);
+                a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(Kernels.F, xp, x0 + xs * c), a0);
+                a0 = v.and(0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(Kernels.F, xp, x0 + xs * c + L), a0);
             }
         }
-        y[t * rows + r] = tail(tailBase(r), xp, x0, full, VectorMath.sum(a0));
+        y[t * rows + r] = tail(tailBase(r), xp, x0, full, VectorMath.sum(a0)); // no tail where xs is 4
+    }
+
+    /**
+     * Whether a pass of {@code n} tokens ({@code grouped} in groups) reads its activations from the 4-token panels only:
+     * every token in a group, no tail columns, panels of whole blocks, and packed over the threads. Then
+     * {@link #multiply} writes the panels straight from the activations ({@link Kernels#packPairs4}) and no token-order
+     * copy, and the rows past the last tile read their token's blocks from its panel.
+     */
+    private boolean panelsOnly(int n, int grouped) {
+        return n >= PACK_PARALLEL_FROM && cols % Kernels.PAIR_BLOCK == 0 && grouped >= n && FloatTiles.PANEL_CHUNK == Kernels.PAIR_BLOCK;
+    }
+
+    /** Where token {@code t}'s first block is in {@code xp}: in its panel when {@code panels}, else in the token-order copy. */
+    private int tokenAt(int t, boolean panels, int packed) {
+        return panels ? packed + (t & ~3) * cols + (t & 3) * Kernels.PAIR_BLOCK : t * cols;
     }
 
     /**
