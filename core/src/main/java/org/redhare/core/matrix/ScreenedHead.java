@@ -505,7 +505,6 @@ public final class ScreenedHead {
                 .convert(jdk.incubator.vector.VectorOperators.I2F, 0).reinterpretAsFloats().mul(s).mul(coarse.scale(r));
     }
 
-
     /** Largest lower bound over rows {@code r0 .. r1} per token lane into {@code best}; lanes whose coarse logit is not finite into {@code bad}. */
     private void lowerBounds(int r0, int r1, int ntok, int t0, int m, float[] step, float[] nxf, float[] errf, float[] best, boolean[] bad) {
         final jdk.incubator.vector.VectorMask<Float> live = Kernels.F.indexInRange(0, m);
@@ -516,8 +515,8 @@ public final class ScreenedHead {
         jdk.incubator.vector.VectorMask<Float> notFinite = Kernels.F.maskAll(false);
         for (int r = r0; r < r1; r++) {
             FloatVector a = coarseLogits(r, ntok, t0, liveI, s);
-            // the widened bound, written out in both passes: as a method of its own, a server's C2 once left the call
-            // in, returning a boxed vector (1.6% of a 16-user step's samples)
+            // the widened bound (screenArgmax's b'), written out here and in upperBounds: as a method of its own, a
+            // server's C2 once left the call in, returning a boxed vector (1.6% of a 16-user step's samples)
             top = top.max(a.sub(nx.mul(bound[r]).add(err.mul(qNorm[r])).mul(1 + 1e-5f).add(a.abs().mul(0x1p-22f))));
             notFinite = notFinite.or(a.test(jdk.incubator.vector.VectorOperators.IS_FINITE).not());
         }
