@@ -15,20 +15,7 @@
  *
  * Built by scripts/native/build-kernels.sh into the bytes org.redhare.core.matrix.NativeCode carries.
  */
-#pragma GCC target("avx512bw")
-#include "rows4.h"
-
-#define FP8_MASK _mm512_set1_epi32((int) 0x87F00000)
-#define FP8_TOP(u) _mm512_castsi512_ps(_mm512_and_si512(u, FP8_MASK))
-
-#define FP8_ROW(A, J, UNUSED) { \
-        const __m512i v = _mm512_loadu_si512((const void *) (q + 64 * (J))); \
-        const __m512i u = (k | c) != 0 ? _mm512_loadu_si512((const void *) (q + 64 * (J) - 1)) : _mm512_slli_epi32(v, 8); \
-        const __m512i t = _mm512_srai_epi16(v, 4), s = _mm512_srai_epi16(u, 4); \
-        A = _mm512_fmadd_ps(FP8_TOP(_mm512_slli_epi32(s, 16)), x0, A); \
-        A = _mm512_fmadd_ps(FP8_TOP(_mm512_slli_epi32(t, 16)), x1, A); \
-        A = _mm512_fmadd_ps(FP8_TOP(s), x2, A); \
-        A = _mm512_fmadd_ps(FP8_TOP(t), x3, A); }
+#include "fp8_row.h"
 
 void fp8_rows4(const unsigned char *codes, long tiles, long cols, long full, float *buf, long xo, long oo, long ahead) {
     ROWS4_LOOP(FP8_ROW, 0)

@@ -9,11 +9,12 @@
  * of column c + 16 b + l. Columns past the last whole group (the caller's tail) come after the groups.
  *
  * ROWS4_BODY(WIDEN) takes each row's FMAs through ROWS4_ROW; ROWS4_LOOP(ROW, WIDEN) lets a kernel bring its own row
- * (fp8_rows4.c reads the byte before a group too).
+ * (fp8_rows4.c reads the byte before a group too); ROWS4_TILE(ROW, WIDEN, OUT) is one tile of that loop (fp8_decode.c
+ * runs its own loop over tiles).
  *
  * Arguments (System V AMD64): codes, tiles, cols (codes per row: the tile pitch is 4 * cols), full (columns taken, a
  * multiple of 64), buf with the activations at buf + xo (full floats) and room for the output at buf + oo (tiles * 4
- * floats), ahead (bytes to prefetch ahead of the reads, PREFETCHT0; 0 for none). One buffer for both, so the Java
+ * floats), ahead (bytes to prefetch ahead of the reads into L2, PREFETCHT1; 0 for none). One buffer for both, so the Java
  * side passes one array.
  */
 #include "lanes.h"
@@ -26,15 +27,20 @@
     const float *x = buf + xo; \
     float *out = buf + oo; \
     for (long k = 0; k < tiles; k++) { \
+        ROWS4_TILE(ROW, WIDEN, out + 4 * k) \
+    }
+
+/* Tile k's four row sums into OUT[0 .. 3] (activations at x). */
+#define ROWS4_TILE(ROW, WIDEN, OUT) { \
         const unsigned char *p = codes + 4 * cols * k; \
         __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps(); \
         for (long c = 0; c < full; c += 64) { \
             const unsigned char *q = p + 4 * c; \
             if (ahead > 0) { \
-                _mm_prefetch((const char *) (q + ahead), _MM_HINT_T0); \
-                _mm_prefetch((const char *) (q + ahead + 64), _MM_HINT_T0); \
-                _mm_prefetch((const char *) (q + ahead + 128), _MM_HINT_T0); \
-                _mm_prefetch((const char *) (q + ahead + 192), _MM_HINT_T0); \
+                _mm_prefetch((const char *) (q + ahead), _MM_HINT_T1); \
+                _mm_prefetch((const char *) (q + ahead + 64), _MM_HINT_T1); \
+                _mm_prefetch((const char *) (q + ahead + 128), _MM_HINT_T1); \
+                _mm_prefetch((const char *) (q + ahead + 192), _MM_HINT_T1); \
             } \
             const __m512 x0 = _mm512_loadu_ps(x + c), x1 = _mm512_loadu_ps(x + c + 16); \
             const __m512 x2 = _mm512_loadu_ps(x + c + 32), x3 = _mm512_loadu_ps(x + c + 48); \
@@ -44,8 +50,7 @@
             ROW(a3, 3, WIDEN) \
         } \
         /* Each row's 16 lanes added in VectorMath.sum's tree (lanes.h). */ \
-        LANE_SUMS4(a0, a1, a2, a3, out + 4 * k) \
-    }
+        LANE_SUMS4(a0, a1, a2, a3, OUT) }
 
 /* One row's FMAs for one group: bytes 0, 1, 2, 3 of its lanes against x0, x1, x2, x3, in that order. */
 #define ROWS4_ROW(A, J, WIDEN) { \

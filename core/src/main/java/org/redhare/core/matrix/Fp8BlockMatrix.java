@@ -403,12 +403,26 @@ public final class Fp8BlockMatrix implements WeightMatrix {
     }
 
     /**
-     * One token through {@link NativeKernels}: runs of whole tiles in one scale band go to the machine code (one sequential
+     * One token through {@link NativeKernels}. Rows of whole groups whose tiles each lie in one band: runs of whole tiles go to
+     * {@link NativeKernels#fp8Decode}, which scales the activations band by band and stores the outputs itself. Elsewhere
+     * runs of whole tiles in one scale band go to the machine code (one sequential
      * stream, prefetched ahead), which leaves each row's sum over whole groups; the tail and row factor are
      * {@link #tiles2x1}'s. Same FMAs and lane sums in the same order, so the same bits as {@link #decode}.
      * Activations at {@code buf[0 ..]}, the rows' sums at {@code buf[2 cols + SUM16_FLOATS ..]}.
      */
     private void decodeNative(float[] x, float[] y, int tile0, int tile1, float[] buf) {
+        if (cols % G == 0 && (nb == 1 || bandRows % QuantKernels.TILE == 0)) { // every whole tile lies in one band
+            final int whole = Math.min(tile1, rows / QuantKernels.TILE);
+            for (int t = tile0; t < whole; t += NativeKernels.DECODE_TILES) {
+                final int n = Math.min(NativeKernels.DECODE_TILES, whole - t);
+                NativeKernels.fp8Decode(packed, (long) t * QuantKernels.TILE * cols, n, cols, t * QuantKernels.TILE, bandRows, nb, bw, x,
+                        xScales, rowFactors, y, buf);
+            }
+            for (int tile = Math.max(tile0, whole); tile < tile1; tile++) {
+                oneTile(tile * QuantKernels.TILE, x, y, buf, 2 * cols);
+            }
+            return;
+        }
         final int full = cols / G * G;
         final int sums = 2 * cols;
         final int lanes = 2 * cols + Kernels.SUM16_FLOATS;

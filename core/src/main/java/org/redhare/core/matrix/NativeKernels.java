@@ -33,13 +33,23 @@ import org.redhare.core.MachineCode;
 final class NativeKernels {
     private NativeKernels() {}
 
-    /** Bytes each kernel prefetches ahead of its reads. */
+    /** Bytes the batched screen ({@link #i8Dots}) prefetches ahead of its reads (into L1). */
     static final long AHEAD = Long.getLong("redhare.nativeAhead", 4096);
+
+    /**
+     * Bytes the one-token kernels ({@link #fp8}, {@link #int8}, {@link #fp8Decode}: rows4.h) prefetch ahead of their reads,
+     * into L2 (PREFETCHT1). They widen about as fast as memory delivers on one thread, so how much stays in flight sets
+     * their rate: 4096 bytes ahead into L1 read [151936 x 896] FP8 from DRAM at 25.6-26.6 GB/s, 8192 ahead into L2 at
+     * 28.2-28.8 (membw 28.3-28.9; 4096 into L2 21.9-22.7, 12288-32768 into L2 26.4-29.1; docs/PERFORMANCE.md,
+     * fifty-third session).
+     */
+    static final long ROWS_AHEAD = Long.getLong("redhare.rowsAhead", 8192);
 
     /** Tiles per call: a 128-row scale band of FP8 weights; calls stay short (a few microseconds, no safepoint inside). */
     static final int TILES = 32;
 
     private static final MethodHandle FP8;
+    private static final MethodHandle FP8_DECODE;
     private static final MethodHandle INT8;
     private static final MethodHandle BF16_TILES;
     private static final MethodHandle F32_TILE_GROUPS;
@@ -50,7 +60,7 @@ final class NativeKernels {
     private static final String STATUS;
 
     static {
-        MethodHandle fp8 = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, f16Groups = null, dots = null;
+        MethodHandle fp8 = null, fp8Decode = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, f16Groups = null, dots = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -68,6 +78,8 @@ final class NativeKernels {
                         ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
                 fp8 = MachineCode.load(NativeCode.FP8_ROWS4, rows4, Linker.Option.critical(true));
                 int8 = MachineCode.load(NativeCode.I8_ROWS4, rows4, Linker.Option.critical(true));
+                fp8Decode = MachineCode.load(NativeCode.FP8_DECODE, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                        ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 // The numbers in one long[] (the address of the rows too): three arguments, all passed in registers.
                 FunctionDescriptor tiles = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS);
                 bf16 = MachineCode.load(NativeCode.BF16_TILES,
@@ -82,11 +94,12 @@ final class NativeKernels {
                 }
                 status = dots != null ? "on (x86-64 AVX-512F, VNNI)" : "on (x86-64 AVX-512F; no VNNI: LM head screens one token at a time)";
             } catch (UnsupportedOperationException e) {
-                fp8 = int8 = bf16 = groups = fp8Groups = q8Groups = f16Groups = dots = null;
+                fp8 = fp8Decode = int8 = bf16 = groups = fp8Groups = q8Groups = f16Groups = dots = null;
                 status = "off (" + e.getMessage() + ")";
             }
         }
         FP8 = fp8;
+        FP8_DECODE = fp8Decode;
         INT8 = int8;
         BF16_TILES = bf16;
         F32_TILE_GROUPS = groups;
@@ -121,6 +134,39 @@ final class NativeKernels {
         call(FP8, codes, offset, tiles, cols, full, buf, xo, oo);
     }
 
+    /**
+     * Tiles per {@link #fp8Decode} call: 1024 rows, a few hundred microseconds at most (no safepoint inside a call), and
+     * few enough calls that their cost stays well under one percent of a decode.
+     */
+    static final int DECODE_TILES = 256;
+
+    /**
+     * One token through {@code tiles} whole FP8 tiles from the activations as given to the outputs ({@code fp8_decode.c}):
+     * the tiles' codes start at byte {@code offset} of {@code codes}, their first row is {@code r0}, rows of {@code cols}
+     * codes (a multiple of 64); band {@code b} (rows {@code b bandRows ..}) scales block {@code j} of the activations
+     * {@code x} by {@code xScales[b nb + j]} ({@code xScales[0]} when {@code nb} is 1), and row {@code r}'s sum times
+     * {@code factors[r]} goes to {@code y[r]}; {@code scaled} holds the scaled activations ({@code cols} floats).
+     */
+    static void fp8Decode(MemorySegment codes, long offset, int tiles, int cols, int r0, int bandRows, int nb, int bw, float[] x,
+            float[] xScales, float[] factors, float[] y, float[] scaled) {
+        long end = r0 + 4L * tiles;
+        long bands = nb == 1 ? 1 : (end - 1) / Math.max(1, bandRows) + 1; // the last band read, plus one
+        if (!codes.isNative() || offset < 0 || tiles < 1 || r0 < 0 || cols < 64 || cols % 64 != 0 || offset + 4L * cols * tiles > codes.byteSize()
+                || x.length < cols || scaled.length < cols || bw < 1 || x == scaled || y == x || y == scaled || y == xScales || y == factors
+                || end > factors.length || end > y.length || bandRows < 1 || nb < 1
+                || (nb > 1 ? bw % 16 != 0 || (long) bw * (nb - 1) >= cols || (long) bw * nb < cols || bands * nb > xScales.length
+                        || bandRows % 4 != 0 : xScales.length < 1)) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+        long[] args = {codes.address() + offset, tiles, cols, ROWS_AHEAD, r0, bandRows, nb, bw};
+        try {
+            FP8_DECODE.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(xScales),
+                    MemorySegment.ofArray(factors), MemorySegment.ofArray(y), MemorySegment.ofArray(scaled));
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
     /** {@link #fp8} for int8 codes ({@link Int8RowMatrix}): the sums before the row scales. */
     static void int8(MemorySegment codes, long offset, int tiles, int cols, int full, float[] buf, int xo, int oo) {
         call(INT8, codes, offset, tiles, cols, full, buf, xo, oo);
@@ -136,7 +182,7 @@ final class NativeKernels {
         }
         try {
             kernel.invokeExact(codes.address() + offset, (long) tiles, (long) cols, (long) full, MemorySegment.ofArray(buf), (long) xo,
-                    (long) oo, AHEAD);
+                    (long) oo, ROWS_AHEAD);
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

@@ -120,7 +120,8 @@ class Fp8BlockMatrixTest {
      * so this cannot pass by leaving it out.
      */
     @ParameterizedTest(name = "[{0} x {1}] blocks {2}x128")
-    @CsvSource({"4, 64, 128", "37, 333, 16", "130, 896, 128", "300, 256, 16", "9, 40, 128", "64, 1000, 1", "256, 7168, 128", "2, 128, 128"})
+    @CsvSource({"4, 64, 128", "37, 333, 16", "130, 896, 128", "300, 256, 16", "9, 40, 128", "64, 1000, 1", "256, 7168, 128", "2, 128, 128",
+            "37, 128, 4", "2100, 256, 12", "1030, 64, 128", "40, 192, 6"}) // one block a row; more than a call's tiles; bands of 6 rows
     void oneTokenGivesTheJavaKernelsBits(int rows, int cols, int bh) {
         if (org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f") && Kernels.L == 16
                 && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
@@ -153,6 +154,32 @@ class Fp8BlockMatrixTest {
         assertThatThrownBy(() -> NativeKernels.fp8(codes, 512, 2, 64, 64, buf, 0, 64)).isInstanceOf(IndexOutOfBoundsException.class); // past the codes
         assertThatThrownBy(() -> NativeKernels.int8(MemorySegment.ofArray(new byte[768]), 0, 1, 64, 64, buf, 0, 64))
                 .isInstanceOf(IndexOutOfBoundsException.class); // not native memory
+    }
+
+    /** {@link NativeKernels#fp8Decode} checks its operands before the machine code runs (it checks nothing). */
+    @Test
+    void decodeKernelRefusesOperandsOutsideTheirMemory() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
+        MemorySegment codes = Arena.ofAuto().allocate(4 * 128 * 3, 64); // three tiles of 128 columns
+        float[] x = new float[128], scaled = new float[128], y = new float[12], factors = new float[12];
+        float[] xScales = {1f, 1f, 1f, 1f};
+        NativeKernels.fp8Decode(codes, 0, 3, 128, 0, 8, 2, 64, x, xScales, factors, y, scaled); // in bounds: two bands of two blocks
+        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 512, 3, 128, 0, 8, 2, 64, x, xScales, factors, y, scaled))
+                .isInstanceOf(IndexOutOfBoundsException.class); // past the codes
+        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 3, 128, 4, 8, 2, 64, x, xScales, factors, y, scaled))
+                .isInstanceOf(IndexOutOfBoundsException.class); // outputs past y
+        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 3, 128, 0, 4, 2, 64, x, xScales, factors, y, scaled))
+                .isInstanceOf(IndexOutOfBoundsException.class); // three bands: factors past xScales
+        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 3, 128, 0, 8, 2, 32, x, xScales, factors, y, scaled))
+                .isInstanceOf(IndexOutOfBoundsException.class); // blocks that do not cover the row
+        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 3, 128, 0, 6, 2, 64, x, xScales, factors, y, scaled))
+                .isInstanceOf(IndexOutOfBoundsException.class); // bands that cut tiles
+        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 3, 128, 0, 8, 2, 64, x, xScales, factors, y, x))
+                .isInstanceOf(IndexOutOfBoundsException.class); // scaled over the activations
+        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 1, 100, 0, 8, 2, 64, x, xScales, factors, y, scaled))
+                .isInstanceOf(IndexOutOfBoundsException.class); // not whole groups
+        assertThatThrownBy(() -> NativeKernels.fp8Decode(MemorySegment.ofArray(new byte[1536]), 0, 3, 128, 0, 8, 2, 64, x, xScales,
+                factors, y, scaled)).isInstanceOf(IndexOutOfBoundsException.class); // not native memory
     }
 
     @ParameterizedTest(name = "[{0} x {1}] blocks {2}x64")
