@@ -14,7 +14,8 @@
  *
  * Arguments (System V AMD64): codes, tiles, cols (codes per row: the tile pitch is 4 * cols), full (columns taken, a
  * multiple of 64), buf with the activations at buf + xo (full floats) and room for the output at buf + oo (tiles * 4
- * floats), ahead (bytes to prefetch ahead of the reads into L2, PREFETCHT1; 0 for none). One buffer for both, so the Java
+ * floats), ahead (bytes to prefetch ahead of the reads: into L1 (PREFETCHT0) when positive, into L2 (PREFETCHT1)
+ * -ahead bytes ahead when negative, none when 0). One buffer for both, so the Java
  * side passes one array.
  */
 #include "lanes.h"
@@ -37,10 +38,15 @@
         for (long c = 0; c < full; c += 64) { \
             const unsigned char *q = p + 4 * c; \
             if (ahead > 0) { \
-                _mm_prefetch((const char *) (q + ahead), _MM_HINT_T1); \
-                _mm_prefetch((const char *) (q + ahead + 64), _MM_HINT_T1); \
-                _mm_prefetch((const char *) (q + ahead + 128), _MM_HINT_T1); \
-                _mm_prefetch((const char *) (q + ahead + 192), _MM_HINT_T1); \
+                _mm_prefetch((const char *) (q + ahead), _MM_HINT_T0); \
+                _mm_prefetch((const char *) (q + ahead + 64), _MM_HINT_T0); \
+                _mm_prefetch((const char *) (q + ahead + 128), _MM_HINT_T0); \
+                _mm_prefetch((const char *) (q + ahead + 192), _MM_HINT_T0); \
+            } else if (ahead < 0) { \
+                _mm_prefetch((const char *) (q - ahead), _MM_HINT_T1); \
+                _mm_prefetch((const char *) (q - ahead + 64), _MM_HINT_T1); \
+                _mm_prefetch((const char *) (q - ahead + 128), _MM_HINT_T1); \
+                _mm_prefetch((const char *) (q - ahead + 192), _MM_HINT_T1); \
             } \
             const __m512 x0 = _mm512_loadu_ps(x + c), x1 = _mm512_loadu_ps(x + c + 16); \
             const __m512 x2 = _mm512_loadu_ps(x + c + 32), x3 = _mm512_loadu_ps(x + c + 48); \

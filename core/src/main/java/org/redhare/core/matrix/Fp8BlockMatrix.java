@@ -276,9 +276,10 @@ public final class Fp8BlockMatrix implements WeightMatrix {
         } else {
             int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
             if (n == 1 && NativeKernels.available() && packed.isNative()) { // the machine code takes an address
+                long ahead = NativeKernels.rowsAhead(pool.threads());
                 int scratch = 2 * cols + Kernels.SUM16_FLOATS + 4 * NativeKernels.TILES;
                 pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1,
-                        (t0, t1, w) -> decodeNative(x, y, t0, t1, pool.workerScratch(w, scratch)));
+                        (t0, t1, w) -> decodeNative(x, y, t0, t1, pool.workerScratch(w, scratch), ahead));
                 return;
             }
             if (n == 1) {
@@ -410,13 +411,13 @@ public final class Fp8BlockMatrix implements WeightMatrix {
      * {@link #tiles2x1}'s. Same FMAs and lane sums in the same order, so the same bits as {@link #decode}.
      * Activations at {@code buf[0 ..]}, the rows' sums at {@code buf[2 cols + SUM16_FLOATS ..]}.
      */
-    private void decodeNative(float[] x, float[] y, int tile0, int tile1, float[] buf) {
+    private void decodeNative(float[] x, float[] y, int tile0, int tile1, float[] buf, long ahead) {
         if (cols % G == 0 && (nb == 1 || bandRows % QuantKernels.TILE == 0)) { // every whole tile lies in one band
             final int whole = Math.min(tile1, rows / QuantKernels.TILE);
             for (int t = tile0; t < whole; t += NativeKernels.DECODE_TILES) {
                 final int n = Math.min(NativeKernels.DECODE_TILES, whole - t);
                 NativeKernels.fp8Decode(packed, (long) t * QuantKernels.TILE * cols, n, cols, t * QuantKernels.TILE, bandRows, nb, bw, x,
-                        xScales, rowFactors, y, buf);
+                        xScales, rowFactors, y, buf, ahead);
             }
             for (int tile = Math.max(tile0, whole); tile < tile1; tile++) {
                 oneTile(tile * QuantKernels.TILE, x, y, buf, 2 * cols);
@@ -444,7 +445,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
                 ready = b;
                 scaleActivations(x, 0, 1, b, buf, 0);
             }
-            NativeKernels.fp8(packed, (long) r0 * cols, end - tile, cols, full, buf, 0, lanes);
+            NativeKernels.fp8(packed, (long) r0 * cols, end - tile, cols, full, buf, 0, lanes, ahead);
             for (int r = r0, o = lanes; r < end * QuantKernels.TILE; r++, o++) {
                 y[r] = (buf[o] + tail(r, buf, 0)) * rowFactors[r];
             }

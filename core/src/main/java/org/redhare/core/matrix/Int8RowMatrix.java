@@ -65,11 +65,12 @@ final class Int8RowMatrix implements WeightMatrix {
         int tiles = (rows + TILE - 1) / TILE;
         if (NativeKernels.available() && cols >= G && packed.isNative()) { // the machine code takes an address
             final int full = cols / G * G;
+            final long ahead = NativeKernels.rowsAhead(pool.threads());
             for (int t = 0; t < n; t++) {
                 final int xo = t * cols;
                 final int yo = t * rows;
                 pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1,
-                        (t0, t1, w) -> runNative(x, xo, y, yo, t0, t1, full, pool.workerScratch(w, full + 4 * NativeKernels.TILES)));
+                        (t0, t1, w) -> runNative(x, xo, y, yo, t0, t1, full, pool.workerScratch(w, full + 4 * NativeKernels.TILES), ahead));
             }
             return;
         }
@@ -141,12 +142,12 @@ final class Int8RowMatrix implements WeightMatrix {
      * row's sum then finished as {@link #finish} does (tail, scale), so the same bits as {@link #tiles2}. The activations
      * are copied to {@code buf[0 .. full]}, the sums go after them.
      */
-    private void runNative(float[] x, int xo, float[] y, int yo, int t0, int t1, int full, float[] buf) {
+    private void runNative(float[] x, int xo, float[] y, int yo, int t0, int t1, int full, float[] buf, long ahead) {
         System.arraycopy(x, xo, buf, 0, full);
         final int whole = Math.min(t1, rows / TILE); // a short last tile goes row by row
         for (int tile = t0; tile < whole; tile += NativeKernels.TILES) {
             int n = Math.min(NativeKernels.TILES, whole - tile);
-            NativeKernels.int8(packed, (long) tile * TILE * cols, n, cols, full, buf, 0, full);
+            NativeKernels.int8(packed, (long) tile * TILE * cols, n, cols, full, buf, 0, full, ahead);
             for (int i = 0, r0 = tile * TILE; i < n * TILE; i++) {
                 int r = r0 + i;
                 y[yo + r] = (buf[full + i] + tail(r - r % TILE, r % TILE, x, xo)) * scales[r];

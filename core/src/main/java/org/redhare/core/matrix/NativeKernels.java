@@ -37,13 +37,21 @@ final class NativeKernels {
     static final long AHEAD = Long.getLong("redhare.nativeAhead", 4096);
 
     /**
-     * Bytes the one-token kernels ({@link #fp8}, {@link #int8}, {@link #fp8Decode}: rows4.h) prefetch ahead of their reads,
-     * into L2 (PREFETCHT1). They widen about as fast as memory delivers on one thread, so how much stays in flight sets
-     * their rate: 4096 bytes ahead into L1 read [151936 x 896] FP8 from DRAM at 25.6-26.6 GB/s, 8192 ahead into L2 at
-     * 28.2-28.8 (membw 28.3-28.9; 4096 into L2 21.9-22.7, 12288-32768 into L2 26.4-29.1; docs/PERFORMANCE.md,
-     * fifty-third session).
+     * The prefetch the one-token kernels ({@link #fp8}, {@link #int8}, {@link #fp8Decode}: rows4.h) take on a pool of
+     * {@code threads} threads: 8192 bytes ahead into L2 (PREFETCHT1) on one thread, 4096 into L1 (PREFETCHT0) on more.
+     * These kernels widen about as fast as memory delivers one thread's share, so what stays in flight sets their rate.
+     * On one thread, [151936 x 896] FP8 from DRAM (`QuickMatrixRates fp8 151936x896 1 1`) read at 25.6-26.6 GB/s with
+     * 4096 into L1 and 28.2-28.8 with 8192 into L2 (membw 28.3-28.9; 4096 into L2 21.9-22.7, 12288-32768 into L2
+     * 26.4-29.1), and FP8 decode went from 41.6-44.4 to 52.3-54.4 tok/s. On two threads, each streaming half as fast,
+     * 8192 into L2 measured no gain and perhaps a loss (five alternated pairs of two-thread FP8 decode: 51.4-61.6 tok/s
+     * against 50.4-58.8), so they keep what they had (docs/PERFORMANCE.md, fifty-third session).
+     * {@code -Dredhare.rowsAhead=N} sets it for every pool (positive: into L1, negative: into L2).
      */
-    static final long ROWS_AHEAD = Long.getLong("redhare.rowsAhead", 8192);
+    static long rowsAhead(int threads) {
+        return ROWS_AHEAD != 0 ? ROWS_AHEAD : threads == 1 ? -8192 : 4096;
+    }
+
+    private static final long ROWS_AHEAD = Long.getLong("redhare.rowsAhead", 0);
 
     /** Tiles per call: a 128-row scale band of FP8 weights; calls stay short (a few microseconds, no safepoint inside). */
     static final int TILES = 32;
@@ -130,8 +138,8 @@ final class NativeKernels {
      * row {@code j} of tile {@code k} at {@code buf[oo + 4k + j]}. (One array and offsets rather than two slices: making
      * the slices cost a fifth of the time on 896-column rows.)
      */
-    static void fp8(MemorySegment codes, long offset, int tiles, int cols, int full, float[] buf, int xo, int oo) {
-        call(FP8, codes, offset, tiles, cols, full, buf, xo, oo);
+    static void fp8(MemorySegment codes, long offset, int tiles, int cols, int full, float[] buf, int xo, int oo, long ahead) {
+        call(FP8, codes, offset, tiles, cols, full, buf, xo, oo, ahead);
     }
 
     /**
@@ -148,7 +156,7 @@ final class NativeKernels {
      * {@code factors[r]} goes to {@code y[r]}; {@code scaled} holds the scaled activations ({@code cols} floats).
      */
     static void fp8Decode(MemorySegment codes, long offset, int tiles, int cols, int r0, int bandRows, int nb, int bw, float[] x,
-            float[] xScales, float[] factors, float[] y, float[] scaled) {
+            float[] xScales, float[] factors, float[] y, float[] scaled, long ahead) {
         long end = r0 + 4L * tiles;
         long bands = nb == 1 ? 1 : (end - 1) / Math.max(1, bandRows) + 1; // the last band read, plus one
         if (!codes.isNative() || offset < 0 || tiles < 1 || r0 < 0 || cols < 64 || cols % 64 != 0 || offset + 4L * cols * tiles > codes.byteSize()
@@ -158,7 +166,7 @@ final class NativeKernels {
                         || bandRows % 4 != 0 : xScales.length < 1)) {
             throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
         }
-        long[] args = {codes.address() + offset, tiles, cols, ROWS_AHEAD, r0, bandRows, nb, bw};
+        long[] args = {codes.address() + offset, tiles, cols, ahead, r0, bandRows, nb, bw};
         try {
             FP8_DECODE.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(xScales),
                     MemorySegment.ofArray(factors), MemorySegment.ofArray(y), MemorySegment.ofArray(scaled));
@@ -168,11 +176,12 @@ final class NativeKernels {
     }
 
     /** {@link #fp8} for int8 codes ({@link Int8RowMatrix}): the sums before the row scales. */
-    static void int8(MemorySegment codes, long offset, int tiles, int cols, int full, float[] buf, int xo, int oo) {
-        call(INT8, codes, offset, tiles, cols, full, buf, xo, oo);
+    static void int8(MemorySegment codes, long offset, int tiles, int cols, int full, float[] buf, int xo, int oo, long ahead) {
+        call(INT8, codes, offset, tiles, cols, full, buf, xo, oo, ahead);
     }
 
-    private static void call(MethodHandle kernel, MemorySegment codes, long offset, int tiles, int cols, int full, float[] buf, int xo, int oo) {
+    private static void call(MethodHandle kernel, MemorySegment codes, long offset, int tiles, int cols, int full, float[] buf, int xo, int oo,
+            long ahead) {
         // The machine code checks nothing, so everything it reads or writes is checked here (its prefetches may run past
         // the codes: a prefetch never faults).
         if (!codes.isNative() || offset < 0 || tiles < 0 || offset + 4L * cols * tiles > codes.byteSize() || xo < 0
@@ -182,7 +191,7 @@ final class NativeKernels {
         }
         try {
             kernel.invokeExact(codes.address() + offset, (long) tiles, (long) cols, (long) full, MemorySegment.ofArray(buf), (long) xo,
-                    (long) oo, ROWS_AHEAD);
+                    (long) oo, ahead);
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

@@ -146,13 +146,13 @@ class Fp8BlockMatrixTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
         float[] buf = new float[64 + 8];
         MemorySegment codes = Arena.ofAuto().allocate(4 * 64 * 3, 64); // three tiles of 64 columns
-        NativeKernels.fp8(codes, 0, 2, 64, 64, buf, 0, 64); // in bounds: runs (zero codes give zero sums)
+        NativeKernels.fp8(codes, 0, 2, 64, 64, buf, 0, 64, 4096); // in bounds: runs (zero codes give zero sums)
         assertThat(java.util.Arrays.copyOfRange(buf, 64, 72)).containsOnly(0f);
-        assertThatThrownBy(() -> NativeKernels.fp8(codes, 0, 3, 64, 64, buf, 0, 64)).isInstanceOf(IndexOutOfBoundsException.class); // 12 sums, 8 floats of room
-        assertThatThrownBy(() -> NativeKernels.int8(codes, 0, 1, 64, 64, buf, 16, 0)).isInstanceOf(IndexOutOfBoundsException.class); // sums over the activations
-        assertThatThrownBy(() -> NativeKernels.fp8(codes, 0, 1, 64, 100, buf, 0, 64)).isInstanceOf(IndexOutOfBoundsException.class); // not whole groups
-        assertThatThrownBy(() -> NativeKernels.fp8(codes, 512, 2, 64, 64, buf, 0, 64)).isInstanceOf(IndexOutOfBoundsException.class); // past the codes
-        assertThatThrownBy(() -> NativeKernels.int8(MemorySegment.ofArray(new byte[768]), 0, 1, 64, 64, buf, 0, 64))
+        assertThatThrownBy(() -> NativeKernels.fp8(codes, 0, 3, 64, 64, buf, 0, 64, 4096)).isInstanceOf(IndexOutOfBoundsException.class); // 12 sums, 8 floats of room
+        assertThatThrownBy(() -> NativeKernels.int8(codes, 0, 1, 64, 64, buf, 16, 0, 4096)).isInstanceOf(IndexOutOfBoundsException.class); // sums over the activations
+        assertThatThrownBy(() -> NativeKernels.fp8(codes, 0, 1, 64, 100, buf, 0, 64, 4096)).isInstanceOf(IndexOutOfBoundsException.class); // not whole groups
+        assertThatThrownBy(() -> NativeKernels.fp8(codes, 512, 2, 64, 64, buf, 0, 64, 4096)).isInstanceOf(IndexOutOfBoundsException.class); // past the codes
+        assertThatThrownBy(() -> NativeKernels.int8(MemorySegment.ofArray(new byte[768]), 0, 1, 64, 64, buf, 0, 64, 4096))
                 .isInstanceOf(IndexOutOfBoundsException.class); // not native memory
     }
 
@@ -163,23 +163,23 @@ class Fp8BlockMatrixTest {
         MemorySegment codes = Arena.ofAuto().allocate(4 * 128 * 3, 64); // three tiles of 128 columns
         float[] x = new float[128], scaled = new float[128], y = new float[12], factors = new float[12];
         float[] xScales = {1f, 1f, 1f, 1f};
-        NativeKernels.fp8Decode(codes, 0, 3, 128, 0, 8, 2, 64, x, xScales, factors, y, scaled); // in bounds: two bands of two blocks
-        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 512, 3, 128, 0, 8, 2, 64, x, xScales, factors, y, scaled))
+        NativeKernels.fp8Decode(codes, 0, 3, 128, 0, 8, 2, 64, x, xScales, factors, y, scaled, -8192); // in bounds: two bands of two blocks
+        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 512, 3, 128, 0, 8, 2, 64, x, xScales, factors, y, scaled, -8192))
                 .isInstanceOf(IndexOutOfBoundsException.class); // past the codes
-        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 3, 128, 4, 8, 2, 64, x, xScales, factors, y, scaled))
+        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 3, 128, 4, 8, 2, 64, x, xScales, factors, y, scaled, -8192))
                 .isInstanceOf(IndexOutOfBoundsException.class); // outputs past y
-        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 3, 128, 0, 4, 2, 64, x, xScales, factors, y, scaled))
+        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 3, 128, 0, 4, 2, 64, x, xScales, factors, y, scaled, -8192))
                 .isInstanceOf(IndexOutOfBoundsException.class); // three bands: factors past xScales
-        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 3, 128, 0, 8, 2, 32, x, xScales, factors, y, scaled))
+        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 3, 128, 0, 8, 2, 32, x, xScales, factors, y, scaled, -8192))
                 .isInstanceOf(IndexOutOfBoundsException.class); // blocks that do not cover the row
-        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 3, 128, 0, 6, 2, 64, x, xScales, factors, y, scaled))
+        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 3, 128, 0, 6, 2, 64, x, xScales, factors, y, scaled, -8192))
                 .isInstanceOf(IndexOutOfBoundsException.class); // bands that cut tiles
-        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 3, 128, 0, 8, 2, 64, x, xScales, factors, y, x))
+        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 3, 128, 0, 8, 2, 64, x, xScales, factors, y, x, -8192))
                 .isInstanceOf(IndexOutOfBoundsException.class); // scaled over the activations
-        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 1, 100, 0, 8, 2, 64, x, xScales, factors, y, scaled))
+        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 1, 100, 0, 8, 2, 64, x, xScales, factors, y, scaled, -8192))
                 .isInstanceOf(IndexOutOfBoundsException.class); // not whole groups
         assertThatThrownBy(() -> NativeKernels.fp8Decode(MemorySegment.ofArray(new byte[1536]), 0, 3, 128, 0, 8, 2, 64, x, xScales,
-                factors, y, scaled)).isInstanceOf(IndexOutOfBoundsException.class); // not native memory
+                factors, y, scaled, -8192)).isInstanceOf(IndexOutOfBoundsException.class); // not native memory
     }
 
     @ParameterizedTest(name = "[{0} x {1}] blocks {2}x64")
