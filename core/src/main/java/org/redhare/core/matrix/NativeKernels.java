@@ -58,6 +58,7 @@ final class NativeKernels {
 
     private static final MethodHandle FP8;
     private static final MethodHandle FP8_DECODE;
+    private static final MethodHandle Q8_DECODE;
     private static final MethodHandle INT8;
     private static final MethodHandle BF16_TILES;
     private static final MethodHandle F32_TILE_GROUPS;
@@ -68,7 +69,7 @@ final class NativeKernels {
     private static final String STATUS;
 
     static {
-        MethodHandle fp8 = null, fp8Decode = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, f16Groups = null, dots = null;
+        MethodHandle fp8 = null, fp8Decode = null, q8Decode = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, f16Groups = null, dots = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -88,6 +89,8 @@ final class NativeKernels {
                 int8 = MachineCode.load(NativeCode.I8_ROWS4, rows4, Linker.Option.critical(true));
                 fp8Decode = MachineCode.load(NativeCode.FP8_DECODE, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
+                q8Decode = MachineCode.load(NativeCode.Q8_DECODE, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                        ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 // The numbers in one long[] (the address of the rows too): three arguments, all passed in registers.
                 FunctionDescriptor tiles = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS);
                 bf16 = MachineCode.load(NativeCode.BF16_TILES,
@@ -102,12 +105,13 @@ final class NativeKernels {
                 }
                 status = dots != null ? "on (x86-64 AVX-512F, VNNI)" : "on (x86-64 AVX-512F; no VNNI: LM head screens one token at a time)";
             } catch (UnsupportedOperationException e) {
-                fp8 = fp8Decode = int8 = bf16 = groups = fp8Groups = q8Groups = f16Groups = dots = null;
+                fp8 = fp8Decode = q8Decode = int8 = bf16 = groups = fp8Groups = q8Groups = f16Groups = dots = null;
                 status = "off (" + e.getMessage() + ")";
             }
         }
         FP8 = fp8;
         FP8_DECODE = fp8Decode;
+        Q8_DECODE = q8Decode;
         INT8 = int8;
         BF16_TILES = bf16;
         F32_TILE_GROUPS = groups;
@@ -170,6 +174,28 @@ final class NativeKernels {
         try {
             FP8_DECODE.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(xScales),
                     MemorySegment.ofArray(factors), MemorySegment.ofArray(y), MemorySegment.ofArray(scaled));
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * One token through {@code tiles} whole tiles of int8 codes with a scale per block ({@link Q8_0Matrix}; {@code
+     * q8_decode.c}): codes from byte {@code offset} of {@code codes}, rows of {@code cols} codes (a multiple of 64), blocks
+     * of {@code 1 << shift} columns ({@code shift} at least 4), {@code nb} a row; the tiles' scales from {@code
+     * scales[so ..]} ({@code 4 nb} a tile); row {@code i} of the run's output to {@code y[yo + i]}.
+     */
+    static void q8Decode(MemorySegment codes, long offset, int tiles, int cols, int shift, int nb, float[] scales, int so, float[] x,
+            float[] y, int yo, long ahead) {
+        if (!codes.isNative() || offset < 0 || tiles < 1 || cols < 64 || cols % 64 != 0 || offset + 4L * cols * tiles > codes.byteSize()
+                || shift < 4 || shift > 30 || nb < 1 || (long) nb << shift < cols || so < 0 || so + 4L * nb * tiles > scales.length
+                || x.length < cols || yo < 0 || yo + 4L * tiles > y.length || y == x || y == scales) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+        long[] args = {codes.address() + offset, tiles, cols, ahead, shift, nb};
+        try {
+            Q8_DECODE.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(scales).asSlice(4L * so),
+                    MemorySegment.ofArray(y).asSlice(4L * yo));
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

@@ -284,6 +284,11 @@ public final class Q8_0Matrix implements WeightMatrix {
         MatrixChecks.operands(this, x, n, y);
         int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
         int grain = QuantKernels.tileGrain(rows, pool.threads());
+        if (n == 1 && NATIVE_DECODE && cols % G == 0 && bw >= 16 && packed.isNative()) { // the machine code takes an address
+            final long ahead = NativeKernels.rowsAhead(pool.threads());
+            pool.forRange(tiles, grain, 1, (t0, t1, w) -> decodeNative(x, y, t0, t1, pool.workerScratch(w, SUMS), ahead));
+            return;
+        }
         if (n == 1) {
             pool.forRange(tiles, grain, 1, (t0, t1, w) -> decode(x, y, t0, t1, pool.workerScratch(w, SUMS)));
             return;
@@ -1140,6 +1145,26 @@ public final class Q8_0Matrix implements WeightMatrix {
         a30.intoArray(buf, bo + 3 * L);
         finish4x1(r0, t, x, y, buf, bo);
     }
+    /** Whether one token runs in machine code ({@link NativeKernels#q8Decode}), on rows of whole groups. */
+    private static final boolean NATIVE_DECODE = NativeKernels.available();
+
+    /**
+     * One token, tiles {@code tile0 .. tile1}: runs of whole tiles through {@link NativeKernels#q8Decode} (one sequential
+     * stream, prefetched ahead: the Java kernels read DRAM at about half the bandwidth), a short last tile through
+     * {@link #run}. The same arithmetic in the same order, so the same bits as {@link #decode}.
+     */
+    private void decodeNative(float[] x, float[] y, int tile0, int tile1, float[] buf, long ahead) {
+        final int whole = Math.min(tile1, rows / QuantKernels.TILE);
+        for (int t = tile0; t < whole; t += NativeKernels.DECODE_TILES) {
+            final int n = Math.min(NativeKernels.DECODE_TILES, whole - t);
+            NativeKernels.q8Decode(packed, (long) t * QuantKernels.TILE * cols, n, cols, bwShift, nb, scales, sbase(t * QuantKernels.TILE), x, y,
+                    t * QuantKernels.TILE, ahead);
+        }
+        if (whole < tile1) {
+            run(x, 1, y, Math.max(tile0, whole), tile1, buf, 0);
+        }
+    }
+
     /**
      * One token: tiles {@code tile0 + i} and {@code tile0 + h + i} ({@code h} half the range) through {@link #tiles2x1},
      * two long sequential streams, so the reads of one overlap the widening arithmetic of the other (see

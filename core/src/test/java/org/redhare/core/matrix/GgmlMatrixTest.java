@@ -500,6 +500,56 @@ class GgmlMatrixTest {
     }
 
     /**
+     * One token on rows of whole 64-column groups runs the machine code ({@link NativeKernels#q8Decode}) wherever it can
+     * run, two tokens the Java register kernels: the same bits, for blocks of 32 (Q8_0) and 16 (Q6_K), a short last tile,
+     * more tiles than one call takes, one and two threads.
+     */
+    @ParameterizedTest(name = "{0} [{1} x {2}]")
+    @CsvSource({"Q8_0, 39, 384", "Q8_0, 1030, 64", "Q6_K, 37, 512", "IQ4_NL, 9, 4096", "Q8_0, 8, 352"})
+    void oneTokenGivesTheJavaKernelsBits(String type, int rows, int cols) {
+        if (org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
+                && org.redhare.core.MachineCode.cpuHas("avx512bw") && Kernels.L == 16
+                && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
+            assertThat(NativeKernels.available()).as(NativeKernels.status()).isTrue();
+        }
+        Case k = random(type, rows, cols, rows + cols);
+        float[] x = Fp8BlockMatrixTest.activations(2, cols, 5);
+        float[] pair = new float[2 * rows];
+        k.m().multiply(ONE, x, 2, pair);
+        for (Parallel pool : new Parallel[] {ONE, TWO}) {
+            for (int t = 0; t < 2; t++) {
+                float[] one = new float[rows];
+                k.m().multiply(pool, Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one);
+                assertThat(one).as("token %d, %d threads", t, pool.threads()).isEqualTo(Arrays.copyOfRange(pair, t * rows, (t + 1) * rows));
+            }
+        }
+    }
+
+    /** {@link NativeKernels#q8Decode} checks its operands before the machine code runs (it checks nothing). */
+    @Test
+    void q8DecodeKernelRefusesOperandsOutsideTheirMemory() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
+        java.lang.foreign.MemorySegment codes = java.lang.foreign.Arena.ofAuto().allocate(4 * 128 * 2, 64); // two tiles of 128 columns
+        float[] x = new float[128], y = new float[8], scales = new float[2 * 4 * 4];
+        NativeKernels.q8Decode(codes, 0, 2, 128, 5, 4, scales, 0, x, y, 0, 4096); // in bounds: zero codes give zeros
+        assertThat(y).containsOnly(0f);
+        assertThatThrownBy(() -> NativeKernels.q8Decode(codes, 0, 3, 128, 5, 4, scales, 0, x, y, 0, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // past the codes
+        assertThatThrownBy(() -> NativeKernels.q8Decode(codes, 0, 2, 128, 5, 4, scales, 1, x, y, 0, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // past the scales
+        assertThatThrownBy(() -> NativeKernels.q8Decode(codes, 0, 2, 128, 5, 3, scales, 0, x, y, 0, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // blocks that do not cover the row
+        assertThatThrownBy(() -> NativeKernels.q8Decode(codes, 0, 2, 128, 3, 16, scales, 0, x, y, 0, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // blocks narrower than a vector
+        assertThatThrownBy(() -> NativeKernels.q8Decode(codes, 0, 2, 128, 5, 4, scales, 0, x, y, 1, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // outputs past y
+        assertThatThrownBy(() -> NativeKernels.q8Decode(codes, 0, 1, 96, 5, 3, scales, 0, x, y, 0, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // not whole groups
+        assertThatThrownBy(() -> NativeKernels.q8Decode(java.lang.foreign.MemorySegment.ofArray(new byte[1024]), 0, 2, 128, 5, 4, scales, 0,
+                x, y, 0, 4096)).isInstanceOf(IndexOutOfBoundsException.class); // not native memory
+    }
+
+    /**
      * Long rows on the prompt kernels: columns in chunks, tokens in blocks of 60 (130 tokens: three blocks, the
      * last with two tokens past its last group of four), rows not a multiple of the tile. Either way n = 1's bits.
      */
