@@ -8,9 +8,9 @@
  * vectors follow each other (row j at + 4 * c + 64 * j), and byte b of 32-bit lane l of a row's vector is the code
  * of column c + 16 b + l. Columns past the last whole group (the caller's tail) come after the groups.
  *
- * ROWS4_BODY(WIDEN) takes each row's FMAs through ROWS4_ROW; ROWS4_LOOP(ROW, WIDEN) lets a kernel bring its own row
- * (fp8_rows4.c reads the byte before a group too); ROWS4_TILE(ROW, WIDEN, OUT) is one tile of that loop (fp8_decode.c
- * runs its own loop over tiles).
+ * ROWS4_LOOP(ROW, WIDEN) takes each row's FMAs of a group through the kernel's own ROW (fp8_row.h and i8_rows4.c
+ * read bytes before a group too); ROWS4_TILE(ROW, WIDEN, OUT) is one tile of that loop (fp8_decode.c runs its own loop
+ * over tiles).
  *
  * Arguments (System V AMD64): codes, tiles, cols (codes per row: the tile pitch is 4 * cols), full (columns taken, a
  * multiple of 64), buf with the activations at buf + xo (full floats) and room for the output at buf + oo (tiles * 4
@@ -19,8 +19,6 @@
  * side passes one array.
  */
 #include "lanes.h"
-
-#define ROWS4_BODY(WIDEN) ROWS4_LOOP(ROWS4_ROW, WIDEN)
 
 /* The loop with ROW(A, J, W) taking row J's FMAs of a group into A (q: the group's codes, x0..x3: its activations; k, c:
  * the tile and the group's first column, so a ROW that reads before q knows when q is the call's first byte). */
@@ -57,11 +55,3 @@
         } \
         /* Each row's 16 lanes added in VectorMath.sum's tree (lanes.h). */ \
         LANE_SUMS4(a0, a1, a2, a3, OUT) }
-
-/* One row's FMAs for one group: bytes 0, 1, 2, 3 of its lanes against x0, x1, x2, x3, in that order. */
-#define ROWS4_ROW(A, J, WIDEN) { \
-        const __m512i v = _mm512_loadu_si512((const void *) (q + 64 * (J))); \
-        A = _mm512_fmadd_ps(WIDEN(v, 0), x0, A); \
-        A = _mm512_fmadd_ps(WIDEN(v, 1), x1, A); \
-        A = _mm512_fmadd_ps(WIDEN(v, 2), x2, A); \
-        A = _mm512_fmadd_ps(WIDEN(v, 3), x3, A); }
