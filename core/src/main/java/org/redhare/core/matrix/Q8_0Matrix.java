@@ -1145,6 +1145,7 @@ public final class Q8_0Matrix implements WeightMatrix {
         a30.intoArray(buf, bo + 3 * L);
         finish4x1(r0, t, x, y, buf, bo);
     }
+
     /** Whether one token runs in machine code ({@link NativeKernels#q8Decode}), on rows of whole groups. */
     private static final boolean NATIVE_DECODE = NativeKernels.available();
 
