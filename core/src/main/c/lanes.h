@@ -22,3 +22,18 @@
         lanes_out_[1] = _mm512_cvtss_f32(_mm512_shuffle_f32x4(t01, t01, 0x02)); \
         lanes_out_[2] = _mm512_cvtss_f32(t23); \
         lanes_out_[3] = _mm512_cvtss_f32(_mm512_shuffle_f32x4(t23, t23, 0x02)); }
+
+/* The one-token kernels' prefetch of the 256 bytes AHEAD past Q: into L1 (PREFETCHT0) when AHEAD is positive, into L2
+ * (PREFETCHT1) -AHEAD bytes ahead when negative, none when 0 (NativeKernels.rowsAhead says which). */
+#define PREFETCH_AHEAD(Q, AHEAD) \
+    if ((AHEAD) > 0) { \
+        _mm_prefetch((const char *) ((Q) + (AHEAD)), _MM_HINT_T0); \
+        _mm_prefetch((const char *) ((Q) + (AHEAD) + 64), _MM_HINT_T0); \
+        _mm_prefetch((const char *) ((Q) + (AHEAD) + 128), _MM_HINT_T0); \
+        _mm_prefetch((const char *) ((Q) + (AHEAD) + 192), _MM_HINT_T0); \
+    } else if ((AHEAD) < 0) { \
+        _mm_prefetch((const char *) ((Q) - (AHEAD)), _MM_HINT_T1); \
+        _mm_prefetch((const char *) ((Q) - (AHEAD) + 64), _MM_HINT_T1); \
+        _mm_prefetch((const char *) ((Q) - (AHEAD) + 128), _MM_HINT_T1); \
+        _mm_prefetch((const char *) ((Q) - (AHEAD) + 192), _MM_HINT_T1); \
+    }

@@ -51,17 +51,7 @@ void q8_decode(const long *args, const float *x, const float *scales, float *y) 
         __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
         for (long c = 0; c < cols; c += 64) {
             const unsigned char *q = p + 4 * c;
-            if (ahead > 0) {
-                _mm_prefetch((const char *) (q + ahead), _MM_HINT_T0);
-                _mm_prefetch((const char *) (q + ahead + 64), _MM_HINT_T0);
-                _mm_prefetch((const char *) (q + ahead + 128), _MM_HINT_T0);
-                _mm_prefetch((const char *) (q + ahead + 192), _MM_HINT_T0);
-            } else if (ahead < 0) {
-                _mm_prefetch((const char *) (q - ahead), _MM_HINT_T1);
-                _mm_prefetch((const char *) (q - ahead + 64), _MM_HINT_T1);
-                _mm_prefetch((const char *) (q - ahead + 128), _MM_HINT_T1);
-                _mm_prefetch((const char *) (q - ahead + 192), _MM_HINT_T1);
-            }
+            PREFETCH_AHEAD(q, ahead)
             const long b0 = c >> shift, b1 = (c + 16) >> shift, b2 = (c + 32) >> shift, b3 = (c + 48) >> shift;
             const __m512 x0 = _mm512_loadu_ps(x + c), x1 = _mm512_loadu_ps(x + c + 16);
             const __m512 x2 = _mm512_loadu_ps(x + c + 32), x3 = _mm512_loadu_ps(x + c + 48);
