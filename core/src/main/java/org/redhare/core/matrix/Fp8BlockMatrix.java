@@ -268,6 +268,13 @@ public final class Fp8BlockMatrix implements WeightMatrix {
     @Override
     public void multiply(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
+        if (n > 1 && n <= NATIVE_TOKENS && NativeKernels.available() && packed.isNative() && wholeTiles()) {
+            int scratch = n * cols + Kernels.SUM16_FLOATS; // at least the 15 floats fp8Tokens may skip to align
+            long ahead = NativeKernels.rowsAhead(pool.threads());
+            pool.forRange((rows + QuantKernels.TILE - 1) / QuantKernels.TILE, QuantKernels.tileGrain(rows, pool.threads()), 1,
+                    (t0, t1, w) -> tokensNative(x, n, y, t0, t1, pool.workerScratch(w, scratch), ahead));
+            return;
+        }
         if (widens(n)) {
             final int full = cols / G * G;
             final int block = FloatTiles.tokenBlock(n, cols);
@@ -320,6 +327,33 @@ public final class Fp8BlockMatrix implements WeightMatrix {
     private static boolean widens(int n) {
         return n >= 6;
     }
+
+    /**
+     * The product through the Java kernels alone (one token {@link #decode}, more the register path {@link #run}), what a
+     * host without the machine code runs: tests compare the native paths' bits with it.
+     */
+    void multiplyInJava(Parallel pool, float[] x, int n, float[] y) {
+        MatrixChecks.operands(this, x, n, y);
+        int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
+        int scratch = n * cols + Kernels.SUM16_FLOATS;
+        if (n == 1) {
+            pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1, (t0, t1, w) -> decode(x, y, t0, t1, pool.workerScratch(w, 2 * cols + Kernels.SUM16_FLOATS)));
+        } else {
+            pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1, (t0, t1, w) -> run(x, n, y, t0, t1, pool.workerScratch(w, scratch)));
+        }
+    }
+
+    /**
+     * Up to this many tokens run through {@link NativeKernels#fp8Tokens} where it can run (every code widened once per
+     * group of up to five tokens, their activations read by the FMAs from L1/L2) rather than the register path ({@link
+     * #run}, 2 to 5 tokens) or the widened tile ({@link #prompt}, 6 and more). `QuickMatrixRates fp8 SHAPE N T` (G products
+     * a second, AMD EPYC Zen 4, one thread unless said; before -> after): [4864x896] 2 tokens 19.1 -> 48.4, 4 30.8 -> 50.8,
+     * 6 28.3 -> 51.2, 8 36.0 -> 51.0, 16 40.2 -> 51.1, 64 43.3 -> 48.4, 128 42.8 -> 47.3, 256 44.2 -> 46.0, 512 44.2 -> 42.1
+     * (the tile path's token blocks keep its activations in cache); two threads 2 tokens 39.3 -> 86.8, 16 82.5 -> 97.8,
+     * 64 87.5 -> 95.7; [151936x896] from DRAM 2 tokens 18.4 -> 46.5, 16 34.9 -> 50.3. One token keeps {@link
+     * NativeKernels#fp8Decode} (its activations loaded once per group for the tile's four rows).
+     */
+    private static final int NATIVE_TOKENS = 64;
 
     /** Few tokens: tiles {@code tile0 .. tile1} widened in registers, activations of the current band in {@code buf[0 ..]}. */
     private void run(float[] x, int n, float[] y, int tile0, int tile1, float[] buf) {
@@ -411,7 +445,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
      * Activations at {@code buf[0 ..]}, the rows' sums at {@code buf[2 cols + SUM16_FLOATS ..]}.
      */
     private void decodeNative(float[] x, float[] y, int tile0, int tile1, float[] buf, long ahead) {
-        if (cols % G == 0 && (nb == 1 || bandRows % QuantKernels.TILE == 0)) { // every whole tile lies in one band
+        if (wholeTiles()) {
             final int whole = Math.min(tile1, rows / QuantKernels.TILE);
             for (int t = tile0; t < whole; t += NativeKernels.DECODE_TILES) {
                 final int n = Math.min(NativeKernels.DECODE_TILES, whole - t);
@@ -449,6 +483,28 @@ public final class Fp8BlockMatrix implements WeightMatrix {
                 y[r] = (buf[o] + tail(r, buf, 0)) * rowFactors[r];
             }
             tile = end;
+        }
+    }
+
+    /** Whether the rows are whole 64-column groups and every whole tile lies in one scale band (the native runs' shapes). */
+    private boolean wholeTiles() {
+        return cols % G == 0 && (nb == 1 || bandRows % QuantKernels.TILE == 0);
+    }
+
+    /**
+     * Two to five tokens (a decode step of a few users, a drafted run being checked) through {@link NativeKernels#fp8Tokens}:
+     * runs of whole tiles, each code widened once for every token; a short last tile through {@link #run}. The arithmetic
+     * of {@link #run} (and of one token), so the same bits. Token {@code t}'s scaled activations at {@code buf[t cols ..]}.
+     */
+    private void tokensNative(float[] x, int n, float[] y, int tile0, int tile1, float[] buf, long ahead) {
+        final int whole = Math.min(tile1, rows / QuantKernels.TILE);
+        for (int t = tile0; t < whole; t += NativeKernels.DECODE_TILES) {
+            final int k = Math.min(NativeKernels.DECODE_TILES, whole - t);
+            NativeKernels.fp8Tokens(packed, (long) t * QuantKernels.TILE * cols, k, cols, t * QuantKernels.TILE, bandRows, nb, bw, n, rows, x,
+                    xScales, rowFactors, y, buf, ahead);
+        }
+        if (Math.max(tile0, whole) < tile1) {
+            run(x, n, y, Math.max(tile0, whole), tile1, buf);
         }
     }
 

@@ -14,6 +14,8 @@ import org.redhare.core.MachineCode;
  * <li>the one-token products of 8-bit codes ({@code rows4.h}): FP8-E4M3 ({@link Fp8BlockMatrix}) and int8 with a scale
  * per row ({@link Int8RowMatrix}, the LM head's screen). Each call takes a run of whole four-row tiles and leaves each
  * row's sum over whole 64-column groups;
+ * <li>FP8 tiles times 2 to 64 tokens ({@code fp8_tokens.c}: a decode step of several users, a short prompt), each code
+ * widened once per group of up to five tokens;
  * <li>BF16 rows times several tokens ({@code bf16_tiles.c}, {@link Bf16Matrix}'s passes for a decode step of several
  * users and for prompts), prefetching the rows it takes next inside its loops;
  * <li>rows widened to floats times several tokens ({@code f32_tile_groups.c}: the prompt passes of {@link Fp8BlockMatrix},
@@ -58,6 +60,7 @@ final class NativeKernels {
 
     private static final MethodHandle FP8;
     private static final MethodHandle FP8_DECODE;
+    private static final MethodHandle FP8_TOKENS;
     private static final MethodHandle Q8_DECODE;
     private static final MethodHandle INT8;
     private static final MethodHandle BF16_TILES;
@@ -69,7 +72,7 @@ final class NativeKernels {
     private static final String STATUS;
 
     static {
-        MethodHandle fp8 = null, fp8Decode = null, q8Decode = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, f16Groups = null, dots = null;
+        MethodHandle fp8 = null, fp8Decode = null, fp8Tokens = null, q8Decode = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, f16Groups = null, dots = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -89,6 +92,8 @@ final class NativeKernels {
                 int8 = MachineCode.load(NativeCode.I8_ROWS4, rows4, Linker.Option.critical(true));
                 fp8Decode = MachineCode.load(NativeCode.FP8_DECODE, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
+                fp8Tokens = MachineCode.load(NativeCode.FP8_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                        ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 q8Decode = MachineCode.load(NativeCode.Q8_DECODE, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 // The numbers in one long[] (the address of the rows too): three arguments, all passed in registers.
@@ -105,12 +110,13 @@ final class NativeKernels {
                 }
                 status = dots != null ? "on (x86-64 AVX-512F, VNNI)" : "on (x86-64 AVX-512F; no VNNI: LM head screens one token at a time)";
             } catch (UnsupportedOperationException e) {
-                fp8 = fp8Decode = q8Decode = int8 = bf16 = groups = fp8Groups = q8Groups = f16Groups = dots = null;
+                fp8 = fp8Decode = fp8Tokens = q8Decode = int8 = bf16 = groups = fp8Groups = q8Groups = f16Groups = dots = null;
                 status = "off (" + e.getMessage() + ")";
             }
         }
         FP8 = fp8;
         FP8_DECODE = fp8Decode;
+        FP8_TOKENS = fp8Tokens;
         Q8_DECODE = q8Decode;
         INT8 = int8;
         BF16_TILES = bf16;
@@ -173,6 +179,33 @@ final class NativeKernels {
         long[] args = {codes.address() + offset, tiles, cols, ahead, r0, bandRows, nb, bw};
         try {
             FP8_DECODE.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(xScales),
+                    MemorySegment.ofArray(factors), MemorySegment.ofArray(y), MemorySegment.ofArray(scaled));
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * {@link #fp8Decode} for {@code n} tokens at once ({@code fp8_tokens.c}: each tile's codes widened once per group of up to
+     * five tokens): token {@code t}'s
+     * activations at {@code x[t cols ..]}, its output for row {@code r} at {@code y[t rows + r]}; {@code scaled} holds
+     * {@code n cols} floats from its first 64-byte boundary ({@code n cols + 15} floats of room).
+     */
+    static void fp8Tokens(MemorySegment codes, long offset, int tiles, int cols, int r0, int bandRows, int nb, int bw, int n, int rows,
+            float[] x, float[] xScales, float[] factors, float[] y, float[] scaled, long ahead) {
+        long end = r0 + 4L * tiles;
+        long bands = nb == 1 ? 1 : (end - 1) / Math.max(1, bandRows) + 1; // the last band read, plus one
+        if (!codes.isNative() || offset < 0 || tiles < 1 || r0 < 0 || cols < 64 || cols % 64 != 0 || offset + 4L * cols * tiles > codes.byteSize()
+                || n < 1 || rows < end || x.length < (long) n * cols || scaled.length < (long) n * cols + 15 || bw < 1
+                || x == scaled || y == x || y == scaled || y == xScales || y == factors
+                || end > factors.length || (long) (n - 1) * rows + end > y.length || bandRows < 1 || nb < 1
+                || (nb > 1 ? bw % 16 != 0 || (long) bw * (nb - 1) >= cols || (long) bw * nb < cols || bands * nb > xScales.length
+                        || bandRows % 4 != 0 : xScales.length < 1)) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+        long[] args = {codes.address() + offset, tiles, cols, ahead, r0, bandRows, nb, bw, n, rows};
+        try {
+            FP8_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(xScales),
                     MemorySegment.ofArray(factors), MemorySegment.ofArray(y), MemorySegment.ofArray(scaled));
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw

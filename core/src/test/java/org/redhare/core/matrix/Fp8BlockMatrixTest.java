@@ -114,28 +114,30 @@ class Fp8BlockMatrixTest {
     }
 
     /**
-     * One token runs the machine-code kernel ({@link NativeKernels}) wherever it can run, two tokens the Java register
-     * path: the same bits, on shapes that cut its runs of tiles (short last tiles, 16-row scale bands, per-channel
-     * scales, a column tail, rows shorter than one group, long rows). Where the machine code can run it must be on,
-     * so this cannot pass by leaving it out.
+     * One token runs the machine-code kernels ({@link NativeKernels}) wherever they can run, and so do 2 to 64 tokens
+     * ({@code fp8_tokens.c}, in groups of up to five): the same bits as the Java kernels ({@link Fp8BlockMatrix#multiplyInJava}),
+     * on shapes that cut their runs of tiles (short last tiles, 16-row scale bands, per-channel scales, a column tail,
+     * rows shorter than one group, long rows, more than a call's tiles, bands of 6 rows), for token counts that make every
+     * group size (1 to 5) and more than one group. Where the machine code can run it must be on, so this cannot pass by
+     * leaving it out.
      */
     @ParameterizedTest(name = "[{0} x {1}] blocks {2}x128")
     @CsvSource({"4, 64, 128", "37, 333, 16", "130, 896, 128", "300, 256, 16", "9, 40, 128", "64, 1000, 1", "256, 7168, 128", "2, 128, 128",
             "37, 128, 4", "2100, 256, 12", "1030, 64, 128", "40, 192, 6"}) // one block a row; more than a call's tiles; bands of 6 rows
-    void oneTokenGivesTheJavaKernelsBits(int rows, int cols, int bh) {
+    void tokensGiveTheJavaKernelsBits(int rows, int cols, int bh) {
         if (org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f") && Kernels.L == 16
                 && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             assertThat(NativeKernels.available()).as(NativeKernels.status()).isTrue();
         }
         Case k = random(rows, cols, bh, 128, rows * 7L + cols);
-        float[] x = activations(2, cols, 3);
-        float[] pair = new float[2 * rows];
-        k.m().multiply(ONE, x, 2, pair);
-        for (Parallel pool : new Parallel[] {ONE, TWO}) {
-            for (int t = 0; t < 2; t++) {
-                float[] one = new float[rows];
-                k.m().multiply(pool, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one);
-                assertThat(one).as("token %d, %d threads", t, pool.threads()).isEqualTo(java.util.Arrays.copyOfRange(pair, t * rows, (t + 1) * rows));
+        for (int n : new int[] {1, 2, 3, 4, 5, 6, 11, 64}) {
+            float[] x = activations(n, cols, 3 + n);
+            float[] java = new float[n * rows];
+            k.m().multiplyInJava(ONE, x, n, java);
+            for (Parallel pool : new Parallel[] {ONE, TWO}) {
+                float[] y = new float[n * rows];
+                k.m().multiply(pool, x, n, y);
+                assertThat(y).as("%d tokens, %d threads", n, pool.threads()).isEqualTo(java);
             }
         }
     }
@@ -180,6 +182,32 @@ class Fp8BlockMatrixTest {
                 .isInstanceOf(IndexOutOfBoundsException.class); // not whole groups
         assertThatThrownBy(() -> NativeKernels.fp8Decode(MemorySegment.ofArray(new byte[1536]), 0, 3, 128, 0, 8, 2, 64, x, xScales,
                 factors, y, scaled, -8192)).isInstanceOf(IndexOutOfBoundsException.class); // not native memory
+    }
+
+    /** {@link NativeKernels#fp8Tokens} checks its operands before the machine code runs (it checks nothing). */
+    @Test
+    void tokensKernelRefusesOperandsOutsideTheirMemory() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
+        MemorySegment codes = Arena.ofAuto().allocate(4 * 128 * 3, 64); // three tiles of 128 columns
+        float[] x = new float[3 * 128], scaled = new float[3 * 128 + 15], y = new float[2 * 16 + 12], factors = new float[12];
+        float[] xScales = {1f, 1f, 1f, 1f};
+        NativeKernels.fp8Tokens(codes, 0, 3, 128, 0, 8, 2, 64, 3, 16, x, xScales, factors, y, scaled, 4096); // in bounds: 3 tokens
+        assertThatThrownBy(() -> NativeKernels.fp8Tokens(codes, 0, 3, 128, 0, 8, 2, 64, 3, 16, x, xScales, factors, y, new float[3 * 128], 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // no room to align the scaled activations
+        assertThatThrownBy(() -> NativeKernels.fp8Tokens(codes, 0, 3, 128, 0, 8, 2, 64, 4, 16, x, xScales, factors, y, scaled, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // a fourth token past the activations
+        assertThatThrownBy(() -> NativeKernels.fp8Tokens(codes, 0, 3, 128, 0, 8, 2, 64, 3, 17, x, xScales, factors, y, scaled, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last token's outputs past y
+        assertThatThrownBy(() -> NativeKernels.fp8Tokens(codes, 0, 3, 128, 0, 8, 2, 64, 3, 11, x, xScales, factors, y, scaled, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // tokens' outputs overlapping (stride below the rows)
+        assertThatThrownBy(() -> NativeKernels.fp8Tokens(codes, 512, 3, 128, 0, 8, 2, 64, 3, 16, x, xScales, factors, y, scaled, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // past the codes
+        assertThatThrownBy(() -> NativeKernels.fp8Tokens(codes, 0, 3, 128, 0, 4, 2, 64, 3, 16, x, xScales, factors, y, scaled, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // three bands: factors past xScales
+        assertThatThrownBy(() -> NativeKernels.fp8Tokens(codes, 0, 3, 128, 0, 8, 2, 64, 0, 16, x, xScales, factors, y, scaled, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // no tokens
+        assertThatThrownBy(() -> NativeKernels.fp8Tokens(codes, 0, 3, 128, 0, 8, 2, 64, 3, 16, x, xScales, factors, y, x, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // scaled over the activations
     }
 
     @ParameterizedTest(name = "[{0} x {1}] blocks {2}x64")
