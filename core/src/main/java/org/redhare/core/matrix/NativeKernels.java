@@ -14,8 +14,9 @@ import org.redhare.core.MachineCode;
  * <li>the one-token products of 8-bit codes ({@code rows4.h}): FP8-E4M3 ({@link Fp8BlockMatrix}) and int8 with a scale
  * per row ({@link Int8RowMatrix}, the LM head's screen). Each call takes a run of whole four-row tiles and leaves each
  * row's sum over whole 64-column groups;
- * <li>FP8 tiles times 2 to 64 tokens ({@code fp8_tokens.c}: a decode step of several users, a short prompt), each code
- * widened once per group of up to five tokens;
+ * <li>FP8 tiles, and int8 codes with a scale per block ({@link Q8_0Matrix}), times 2 to 64 tokens ({@code fp8_tokens.c},
+ * {@code q8_tokens.c}: a decode step of several users, a short prompt), each code widened once per group of up to five
+ * tokens;
  * <li>BF16 rows times several tokens ({@code bf16_tiles.c}, {@link Bf16Matrix}'s passes for a decode step of several
  * users and for prompts), prefetching the rows it takes next inside its loops;
  * <li>rows widened to floats times several tokens ({@code f32_tile_groups.c}: the prompt passes of {@link Fp8BlockMatrix},
@@ -62,6 +63,7 @@ final class NativeKernels {
     private static final MethodHandle FP8_DECODE;
     private static final MethodHandle FP8_TOKENS;
     private static final MethodHandle Q8_DECODE;
+    private static final MethodHandle Q8_TOKENS;
     private static final MethodHandle INT8;
     private static final MethodHandle BF16_TILES;
     private static final MethodHandle F32_TILE_GROUPS;
@@ -72,7 +74,7 @@ final class NativeKernels {
     private static final String STATUS;
 
     static {
-        MethodHandle fp8 = null, fp8Decode = null, fp8Tokens = null, q8Decode = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, f16Groups = null, dots = null;
+        MethodHandle fp8 = null, fp8Decode = null, fp8Tokens = null, q8Decode = null, q8Tokens = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, f16Groups = null, dots = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -96,6 +98,8 @@ final class NativeKernels {
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 q8Decode = MachineCode.load(NativeCode.Q8_DECODE, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
+                q8Tokens = MachineCode.load(NativeCode.Q8_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                        ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 // The numbers in one long[] (the address of the rows too): three arguments, all passed in registers.
                 FunctionDescriptor tiles = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS);
                 bf16 = MachineCode.load(NativeCode.BF16_TILES,
@@ -110,7 +114,7 @@ final class NativeKernels {
                 }
                 status = dots != null ? "on (x86-64 AVX-512F, VNNI)" : "on (x86-64 AVX-512F; no VNNI: LM head screens one token at a time)";
             } catch (UnsupportedOperationException e) {
-                fp8 = fp8Decode = fp8Tokens = q8Decode = int8 = bf16 = groups = fp8Groups = q8Groups = f16Groups = dots = null;
+                fp8 = fp8Decode = fp8Tokens = q8Decode = q8Tokens = int8 = bf16 = groups = fp8Groups = q8Groups = f16Groups = dots = null;
                 status = "off (" + e.getMessage() + ")";
             }
         }
@@ -118,6 +122,7 @@ final class NativeKernels {
         FP8_DECODE = fp8Decode;
         FP8_TOKENS = fp8Tokens;
         Q8_DECODE = q8Decode;
+        Q8_TOKENS = q8Tokens;
         INT8 = int8;
         BF16_TILES = bf16;
         F32_TILE_GROUPS = groups;
@@ -229,6 +234,29 @@ final class NativeKernels {
         try {
             Q8_DECODE.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(scales).asSlice(4L * so),
                     MemorySegment.ofArray(y).asSlice(4L * yo));
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * {@link #q8Decode} for {@code n} tokens at once ({@code q8_tokens.c}: each tile's codes widened once per group of up to
+     * five tokens): token {@code t}'s activations at {@code x[t cols ..]}, its output for the run's row {@code i} at
+     * {@code y[yo + t rows + i]}; {@code scratch} holds a 64-byte aligned copy of the activations ({@code n cols + 15}
+     * floats of room).
+     */
+    static void q8Tokens(MemorySegment codes, long offset, int tiles, int cols, int shift, int nb, float[] scales, int so, int n, int rows,
+            float[] x, float[] y, int yo, float[] scratch, long ahead) {
+        if (!codes.isNative() || offset < 0 || tiles < 1 || cols < 64 || cols % 64 != 0 || offset + 4L * cols * tiles > codes.byteSize()
+                || shift < 4 || shift > 30 || nb < 1 || (long) nb << shift < cols || so < 0 || so + 4L * nb * tiles > scales.length
+                || n < 1 || rows < 4L * tiles || x.length < (long) n * cols || scratch.length < (long) n * cols + 15 || yo < 0
+                || yo + (long) (n - 1) * rows + 4L * tiles > y.length || y == x || y == scales || scratch == x || scratch == y || scratch == scales) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+        long[] args = {codes.address() + offset, tiles, cols, ahead, shift, nb, n, rows};
+        try {
+            Q8_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(scales).asSlice(4L * so),
+                    MemorySegment.ofArray(y).asSlice(4L * yo), MemorySegment.ofArray(scratch));
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

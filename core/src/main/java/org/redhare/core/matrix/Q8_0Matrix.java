@@ -289,6 +289,12 @@ public final class Q8_0Matrix implements WeightMatrix {
             pool.forRange(tiles, grain, 1, (t0, t1, w) -> decodeNative(x, y, t0, t1, pool.workerScratch(w, SUMS), ahead));
             return;
         }
+        if (n > 1 && n <= NATIVE_TOKENS && NATIVE_DECODE && cols % G == 0 && bw >= 16 && packed.isNative()) {
+            final long ahead = NativeKernels.rowsAhead(pool.threads());
+            final int scratch = Math.max(SUMS, n * cols + 15);
+            pool.forRange(tiles, grain, 1, (t0, t1, w) -> tokensNative(x, n, y, t0, t1, pool.workerScratch(w, scratch), ahead));
+            return;
+        }
         if (n == 1) {
             pool.forRange(tiles, grain, 1, (t0, t1, w) -> decode(x, y, t0, t1, pool.workerScratch(w, SUMS)));
             return;
@@ -1163,6 +1169,49 @@ public final class Q8_0Matrix implements WeightMatrix {
         }
         if (whole < tile1) {
             run(x, 1, y, Math.max(tile0, whole), tile1, buf, 0);
+        }
+    }
+
+    /**
+     * Up to this many tokens run through {@link NativeKernels#q8Tokens} where it can run (rows of whole groups, blocks of
+     * at least 16 columns), as {@link Fp8BlockMatrix}'s do through {@code fp8Tokens}: every code widened and scaled once per
+     * group of up to five tokens, instead of the register path ({@link #run}, 2 to 5 tokens) or the widened tile ({@link
+     * #prompt}). `QuickMatrixRates q8_0 SHAPE N 1` (G products a second, one thread, AMD EPYC Zen 4; before -> after):
+     * [4864x896] 2 tokens 23.0 -> 35.5, 4 35.2 -> 42.3, 6 29.8 -> 40.1, 8 39.7 -> 42.4, 10 35.9 -> 40.5, 12 43.0 -> 42.4,
+     * 16 45.3 -> 42.3, 64 48.3 -> 42.4; from DRAM [151936x896] 2 tokens 22.0 -> 33.0, 8 28.8 -> 41.4, 16 37.2 -> 41.9. So up
+     * to 16, where a model's weights come from DRAM (the widened tile wins only from cache, and from 12 tokens). Its
+     * rate stays below FP8's (about 51): each code takes a conversion and a multiply by its scale besides the shifts.
+     */
+    private static final int NATIVE_TOKENS = 16;
+
+    /**
+     * Two to {@link #NATIVE_TOKENS} tokens, tiles {@code tile0 .. tile1}: runs of whole tiles through {@link
+     * NativeKernels#q8Tokens}, a short last tile through {@link #run}. The arithmetic of {@link #run}, so the same bits.
+     */
+    private void tokensNative(float[] x, int n, float[] y, int tile0, int tile1, float[] buf, long ahead) {
+        final int whole = Math.min(tile1, rows / QuantKernels.TILE);
+        for (int t = tile0; t < whole; t += NativeKernels.DECODE_TILES) {
+            final int k = Math.min(NativeKernels.DECODE_TILES, whole - t);
+            NativeKernels.q8Tokens(packed, (long) t * QuantKernels.TILE * cols, k, cols, bwShift, nb, scales, sbase(t * QuantKernels.TILE), n, rows,
+                    x, y, t * QuantKernels.TILE, buf, ahead);
+        }
+        if (Math.max(tile0, whole) < tile1) {
+            run(x, n, y, Math.max(tile0, whole), tile1, buf, 0);
+        }
+    }
+
+    /**
+     * The product through the Java kernels alone (one token {@link #decode}, more the register path {@link #run}), what a
+     * host without the machine code runs: tests compare the native paths' bits with it.
+     */
+    void multiplyInJava(Parallel pool, float[] x, int n, float[] y) {
+        MatrixChecks.operands(this, x, n, y);
+        int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
+        int grain = QuantKernels.tileGrain(rows, pool.threads());
+        if (n == 1) {
+            pool.forRange(tiles, grain, 1, (t0, t1, w) -> decode(x, y, t0, t1, pool.workerScratch(w, SUMS)));
+        } else {
+            pool.forRange(tiles, grain, 1, (t0, t1, w) -> run(x, n, y, t0, t1, pool.workerScratch(w, SUMS), 0));
         }
     }
 

@@ -500,29 +500,55 @@ class GgmlMatrixTest {
     }
 
     /**
-     * One token on rows of whole 64-column groups runs the machine code ({@link NativeKernels#q8Decode}) wherever it can
-     * run, two tokens the Java register kernels: the same bits, for blocks of 32 (Q8_0) and 16 (Q6_K), a short last tile,
-     * more tiles than one call takes, one and two threads.
+     * On rows of whole 64-column groups one token runs the machine code ({@link NativeKernels#q8Decode}) wherever it can
+     * run, and so do 2 to 16 tokens ({@link NativeKernels#q8Tokens}, in groups of up to five): the same bits as the Java
+     * kernels ({@code Q8_0Matrix.multiplyInJava}), for blocks of 32 (Q8_0) and 16 (Q6_K), a short last tile, more tiles
+     * than one call takes, every group size and more than one group, one and two threads.
      */
     @ParameterizedTest(name = "{0} [{1} x {2}]")
     @CsvSource({"Q8_0, 39, 384", "Q8_0, 1030, 64", "Q6_K, 37, 512", "IQ4_NL, 9, 4096", "Q8_0, 8, 352"})
-    void oneTokenGivesTheJavaKernelsBits(String type, int rows, int cols) {
+    void tokensGiveTheJavaKernelsBits(String type, int rows, int cols) {
         if (org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
                 && org.redhare.core.MachineCode.cpuHas("avx512bw") && Kernels.L == 16
                 && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             assertThat(NativeKernels.available()).as(NativeKernels.status()).isTrue();
         }
         Case k = random(type, rows, cols, rows + cols);
-        float[] x = Fp8BlockMatrixTest.activations(2, cols, 5);
-        float[] pair = new float[2 * rows];
-        k.m().multiply(ONE, x, 2, pair);
-        for (Parallel pool : new Parallel[] {ONE, TWO}) {
-            for (int t = 0; t < 2; t++) {
-                float[] one = new float[rows];
-                k.m().multiply(pool, Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one);
-                assertThat(one).as("token %d, %d threads", t, pool.threads()).isEqualTo(Arrays.copyOfRange(pair, t * rows, (t + 1) * rows));
+        Q8_0Matrix m = (Q8_0Matrix) k.m();
+        for (int n : new int[] {1, 2, 3, 4, 5, 6, 11, 16}) {
+            float[] x = Fp8BlockMatrixTest.activations(n, cols, 5 + n);
+            float[] java = new float[n * rows];
+            m.multiplyInJava(ONE, x, n, java);
+            for (Parallel pool : new Parallel[] {ONE, TWO}) {
+                float[] y = new float[n * rows];
+                m.multiply(pool, x, n, y);
+                assertThat(y).as("%d tokens, %d threads", n, pool.threads()).isEqualTo(java);
             }
         }
+    }
+
+    /** {@link NativeKernels#q8Tokens} checks its operands before the machine code runs (it checks nothing). */
+    @Test
+    void q8TokensKernelRefusesOperandsOutsideTheirMemory() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
+        java.lang.foreign.MemorySegment codes = java.lang.foreign.Arena.ofAuto().allocate(4 * 128 * 2, 64); // two tiles of 128 columns
+        float[] x = new float[3 * 128], y = new float[2 * 10 + 8], scales = new float[2 * 4 * 4], scratch = new float[3 * 128 + 15];
+        NativeKernels.q8Tokens(codes, 0, 2, 128, 5, 4, scales, 0, 3, 10, x, y, 0, scratch, 4096); // in bounds: zero codes give zeros
+        assertThat(y).containsOnly(0f);
+        assertThatThrownBy(() -> NativeKernels.q8Tokens(codes, 0, 2, 128, 5, 4, scales, 0, 3, 10, x, y, 1, scratch, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last token's outputs past y
+        assertThatThrownBy(() -> NativeKernels.q8Tokens(codes, 0, 2, 128, 5, 4, scales, 0, 3, 7, x, y, 0, scratch, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // tokens' outputs overlapping
+        assertThatThrownBy(() -> NativeKernels.q8Tokens(codes, 0, 2, 128, 5, 4, scales, 0, 4, 10, x, y, 0, scratch, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // a fourth token past the activations
+        assertThatThrownBy(() -> NativeKernels.q8Tokens(codes, 0, 2, 128, 5, 4, scales, 0, 3, 10, x, y, 0, new float[3 * 128], 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // no room to align the copy
+        assertThatThrownBy(() -> NativeKernels.q8Tokens(codes, 0, 3, 128, 5, 4, scales, 0, 3, 10, x, y, 0, scratch, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // past the codes
+        assertThatThrownBy(() -> NativeKernels.q8Tokens(codes, 0, 2, 128, 5, 4, scales, 1, 3, 10, x, y, 0, scratch, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // past the scales
+        assertThatThrownBy(() -> NativeKernels.q8Tokens(codes, 0, 2, 128, 5, 4, scales, 0, 3, 10, x, y, 0, x, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the copy over the activations
     }
 
     /** {@link NativeKernels#q8Decode} checks its operands before the machine code runs (it checks nothing). */
