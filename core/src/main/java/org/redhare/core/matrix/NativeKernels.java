@@ -16,7 +16,7 @@ import org.redhare.core.MachineCode;
  * row's sum over whole 64-column groups;
  * <li>FP8 tiles, and int8 codes with a scale per block ({@link Q8_0Matrix}), times 2 to 64 tokens ({@code fp8_tokens.c},
  * {@code q8_tokens.c}: a decode step of several users, a short prompt), each code widened once per group of up to five
- * tokens;
+ * tokens; row-major F16 and F32 rows times 1 to 16 tokens the same way ({@code f16_tokens.c});
  * <li>BF16 rows times several tokens ({@code bf16_tiles.c}, {@link Bf16Matrix}'s passes for a decode step of several
  * users and for prompts), prefetching the rows it takes next inside its loops;
  * <li>rows widened to floats times several tokens ({@code f32_tile_groups.c}: the prompt passes of {@link Fp8BlockMatrix},
@@ -64,6 +64,7 @@ final class NativeKernels {
     private static final MethodHandle FP8_TOKENS;
     private static final MethodHandle Q8_DECODE;
     private static final MethodHandle Q8_TOKENS;
+    private static final MethodHandle F16_TOKENS;
     private static final MethodHandle INT8;
     private static final MethodHandle BF16_TILES;
     private static final MethodHandle F32_TILE_GROUPS;
@@ -74,7 +75,7 @@ final class NativeKernels {
     private static final String STATUS;
 
     static {
-        MethodHandle fp8 = null, fp8Decode = null, fp8Tokens = null, q8Decode = null, q8Tokens = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, f16Groups = null, dots = null;
+        MethodHandle fp8 = null, fp8Decode = null, fp8Tokens = null, q8Decode = null, q8Tokens = null, f16Tokens = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, f16Groups = null, dots = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -100,6 +101,8 @@ final class NativeKernels {
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 q8Tokens = MachineCode.load(NativeCode.Q8_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
+                f16Tokens = MachineCode.load(NativeCode.F16_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                        ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 // The numbers in one long[] (the address of the rows too): three arguments, all passed in registers.
                 FunctionDescriptor tiles = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS);
                 bf16 = MachineCode.load(NativeCode.BF16_TILES,
@@ -114,7 +117,7 @@ final class NativeKernels {
                 }
                 status = dots != null ? "on (x86-64 AVX-512F, VNNI)" : "on (x86-64 AVX-512F; no VNNI: LM head screens one token at a time)";
             } catch (UnsupportedOperationException e) {
-                fp8 = fp8Decode = fp8Tokens = q8Decode = q8Tokens = int8 = bf16 = groups = fp8Groups = q8Groups = f16Groups = dots = null;
+                fp8 = fp8Decode = fp8Tokens = q8Decode = q8Tokens = f16Tokens = int8 = bf16 = groups = fp8Groups = q8Groups = f16Groups = dots = null;
                 status = "off (" + e.getMessage() + ")";
             }
         }
@@ -123,6 +126,7 @@ final class NativeKernels {
         FP8_TOKENS = fp8Tokens;
         Q8_DECODE = q8Decode;
         Q8_TOKENS = q8Tokens;
+        F16_TOKENS = f16Tokens;
         INT8 = int8;
         BF16_TILES = bf16;
         F32_TILE_GROUPS = groups;
@@ -257,6 +261,29 @@ final class NativeKernels {
         try {
             Q8_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(scales).asSlice(4L * so),
                     MemorySegment.ofArray(y).asSlice(4L * yo), MemorySegment.ofArray(scratch));
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * Row-major F16 ({@code half}) or F32 weights times {@code n} tokens ({@code f16_tokens.c}): rows {@code first ..
+     * first + 4 quads} of {@code data} ({@code cols} weights each, a multiple of 32), token {@code t}'s activations at
+     * {@code x[t cols ..]}, its output for row {@code first + i} at {@code y[yo + t stride + i]}; {@code scratch} holds a
+     * 64-byte aligned copy of the activations ({@code n cols + 15} floats of room).
+     */
+    static void f16Tokens(MemorySegment data, boolean half, long first, int quads, int cols, int n, int stride, float[] x, float[] y, int yo,
+            float[] scratch, long ahead) {
+        long size = half ? 2 : 4;
+        if (!data.isNative() || first < 0 || quads < 1 || cols < 32 || cols % 32 != 0 || (first + 4L * quads) * cols * size > data.byteSize()
+                || n < 1 || stride < 4L * quads || x.length < (long) n * cols || scratch.length < (long) n * cols + 15 || yo < 0
+                || yo + (long) (n - 1) * stride + 4L * quads > y.length || y == x || scratch == x || scratch == y) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+        long[] args = {data.address() + first * cols * size, quads, cols, ahead, half ? 1 : 0, n, stride};
+        try {
+            F16_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(y).asSlice(4L * yo),
+                    MemorySegment.ofArray(scratch));
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

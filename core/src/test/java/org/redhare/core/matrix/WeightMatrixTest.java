@@ -178,6 +178,67 @@ class WeightMatrixTest {
         }
     }
 
+    /**
+     * F16 and F32 rows of whole 32-column blocks run the machine code ({@link NativeKernels#f16Tokens}) for 1 to 16 tokens
+     * wherever it can run: the same bits as the Java kernels ({@link RowWidenedMatrix#multiplyInJava}), with subnormal
+     * halves among the weights, rows left over past the last four, more rows than one call takes, every group size and
+     * more than one group, one and three threads; a row with a column tail keeps the Java path.
+     */
+    @ParameterizedTest(name = "{0} [{1} x {2}]")
+    @CsvSource({"F16, 37, 96", "F16, 1030, 64", "F16, 8, 2560", "F16, 9, 100", "F32, 37, 96", "F32, 1029, 32"})
+    void tokensGiveTheJavaKernelsBits(DType dtype, int rows, int cols) {
+        if (org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
+                && org.redhare.core.MachineCode.cpuHas("avx512bw") && Kernels.L == 16
+                && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
+            assertThat(NativeKernels.available()).as(NativeKernels.status()).isTrue();
+        }
+        Random rnd = new Random(rows * 5L + cols);
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) (rnd.nextGaussian() * (i % 7 == 0 ? 1e-6 : 0.05)); // every seventh below F16's smallest normal (2^-14)
+        }
+        RowWidenedMatrix m = (RowWidenedMatrix) make(dtype, w, rows, cols);
+        for (int n : new int[] {1, 2, 3, 4, 5, 6, 11, 16}) {
+            float[] x = new float[n * cols];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) rnd.nextGaussian();
+            }
+            float[] java = new float[n * rows];
+            m.multiplyInJava(ONE, x, n, java);
+            for (Parallel pool : new Parallel[] {ONE, THREE}) {
+                float[] y = new float[n * rows];
+                m.multiply(pool, x, n, y);
+                assertThat(y).as("%d tokens, %d threads", n, pool.threads()).isEqualTo(java);
+            }
+        }
+    }
+
+    /** {@link NativeKernels#f16Tokens} checks its operands before the machine code runs (it checks nothing). */
+    @org.junit.jupiter.api.Test
+    void f16TokensKernelRefusesOperandsOutsideTheirMemory() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
+        MemorySegment rows = Arena.ofAuto().allocate(8 * 64 * 2, 64); // eight F16 rows of 64
+        float[] x = new float[2 * 64], y = new float[10 + 8], scratch = new float[2 * 64 + 15];
+        NativeKernels.f16Tokens(rows, true, 0, 2, 64, 2, 10, x, y, 0, scratch, 4096); // in bounds: zero rows give zeros
+        assertThat(y).containsOnly(0f);
+        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, false, 0, 2, 64, 2, 10, x, y, 0, scratch, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // as F32: past the rows
+        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, true, 4, 2, 64, 2, 10, x, y, 0, scratch, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // past the rows
+        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, true, 0, 2, 64, 2, 10, x, y, 1, scratch, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last token's outputs past y
+        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, true, 0, 2, 64, 2, 7, x, y, 0, scratch, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // tokens' outputs overlapping
+        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, true, 0, 2, 64, 3, 10, x, new float[40], 0, new float[3 * 64 + 15], 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // a third token past the activations
+        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, true, 0, 2, 64, 2, 10, x, y, 0, new float[2 * 64], 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // no room to align the copy
+        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, true, 0, 1, 48, 1, 10, x, y, 0, scratch, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // not whole blocks
+        assertThatThrownBy(() -> NativeKernels.f16Tokens(MemorySegment.ofArray(new byte[1024]), true, 0, 2, 64, 2, 10, x, y, 0, scratch, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // not native memory
+    }
+
     @org.junit.jupiter.api.Test
     void rejectsWrongSizes() {
         MemorySegment seg = Arena.ofAuto().allocate(10);
