@@ -202,20 +202,26 @@ final class NativeKernels {
      */
     static void fp8Tokens(MemorySegment codes, long offset, int tiles, int cols, int r0, int bandRows, int nb, int bw, int n, int rows,
             float[] x, float[] xScales, float[] factors, float[] y, float[] scaled, long ahead) {
+        fp8Tokens(codes, offset, tiles, cols, r0, bandRows, nb, bw, n, rows, x, 0, xScales, factors, y, 0, scaled, ahead);
+    }
+
+    /** {@link #fp8Tokens} for the tokens whose activations start at {@code x[xo]} and outputs at {@code y[yo]}. */
+    static void fp8Tokens(MemorySegment codes, long offset, int tiles, int cols, int r0, int bandRows, int nb, int bw, int n, int rows,
+            float[] x, int xo, float[] xScales, float[] factors, float[] y, int yo, float[] scaled, long ahead) {
         long end = r0 + 4L * tiles;
         long bands = nb == 1 ? 1 : (end - 1) / Math.max(1, bandRows) + 1; // the last band read, plus one
         if (!codes.isNative() || offset < 0 || tiles < 1 || r0 < 0 || cols < 64 || cols % 64 != 0 || offset + 4L * cols * tiles > codes.byteSize()
-                || n < 1 || rows < end || x.length < (long) n * cols || scaled.length < (long) n * cols + 15 || bw < 1
+                || n < 1 || rows < end || xo < 0 || yo < 0 || x.length < xo + (long) n * cols || scaled.length < (long) n * cols + 15 || bw < 1
                 || x == scaled || y == x || y == scaled || y == xScales || y == factors
-                || end > factors.length || (long) (n - 1) * rows + end > y.length || bandRows < 1 || nb < 1
+                || end > factors.length || yo + (long) (n - 1) * rows + end > y.length || bandRows < 1 || nb < 1
                 || (nb > 1 ? bw % 16 != 0 || (long) bw * (nb - 1) >= cols || (long) bw * nb < cols || bands * nb > xScales.length
                         || bandRows % 4 != 0 : xScales.length < 1)) {
             throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
         }
         long[] args = {codes.address() + offset, tiles, cols, ahead, r0, bandRows, nb, bw, n, rows};
         try {
-            FP8_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(xScales),
-                    MemorySegment.ofArray(factors), MemorySegment.ofArray(y), MemorySegment.ofArray(scaled));
+            FP8_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x).asSlice(4L * xo), MemorySegment.ofArray(xScales),
+                    MemorySegment.ofArray(factors), MemorySegment.ofArray(y).asSlice(4L * yo), MemorySegment.ofArray(scaled));
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

@@ -115,11 +115,11 @@ class Fp8BlockMatrixTest {
 
     /**
      * One token runs the machine-code kernels ({@link NativeKernels}) wherever they can run, and so do 2 to 64 tokens
-     * ({@code fp8_tokens.c}, in groups of up to five): the same bits as the Java kernels ({@link Fp8BlockMatrix#multiplyInJava}),
-     * on shapes that cut their runs of tiles (short last tiles, 16-row scale bands, per-channel scales, a column tail,
-     * rows shorter than one group, long rows, more than a call's tiles, bands of 6 rows), for token counts that make every
-     * group size (1 to 5) and more than one group. Where the machine code can run it must be on, so this cannot pass by
-     * leaving it out.
+     * ({@code fp8_tokens.c}, in groups of up to five), and more in blocks of 64 where the rows are whole tiles: the same
+     * bits as the Java kernels ({@link Fp8BlockMatrix#multiplyInJava}), on shapes that cut their runs of tiles (short last
+     * tiles, 16-row scale bands, per-channel scales, a column tail, rows shorter than one group, long rows, more than a
+     * call's tiles, bands of 6 rows), for token counts that make every group size (1 to 5), more than one group, and more
+     * than one block. Where the machine code can run it must be on, so this cannot pass by leaving it out.
      */
     @ParameterizedTest(name = "[{0} x {1}] blocks {2}x128")
     @CsvSource({"4, 64, 128", "37, 333, 16", "130, 896, 128", "300, 256, 16", "9, 40, 128", "64, 1000, 1", "256, 7168, 128", "2, 128, 128",
@@ -130,7 +130,7 @@ class Fp8BlockMatrixTest {
             assertThat(NativeKernels.available()).as(NativeKernels.status()).isTrue();
         }
         Case k = random(rows, cols, bh, 128, rows * 7L + cols);
-        for (int n : new int[] {1, 2, 3, 4, 5, 6, 11, 64}) {
+        for (int n : new int[] {1, 2, 3, 4, 5, 6, 11, 64, 131}) { // 131: blocks of 64 tokens, a last one of 3
             float[] x = activations(n, cols, 3 + n);
             float[] java = new float[n * rows];
             k.m().multiplyInJava(ONE, x, n, java);
