@@ -16,10 +16,7 @@
  *
  * Built by scripts/native/build-kernels.sh into the bytes org.redhare.core.matrix.NativeCode carries.
  */
-#include "lanes.h"
-
-/* The most tokens one pass over four rows takes (4 N accumulators, the widened rows in 32 registers). */
-#define GROUP_MAX 5
+#include "tokens.h"
 
 /* Columns c .. c + 15 (M = 0) or c + 16 .. c + 31 (M = 1) of row J as floats. */
 #define ROW16(J, M) (half \
@@ -27,7 +24,7 @@
         : _mm512_loadu_ps((const float *) (p + (J) * pitch + 4 * (c + 16 * (M)))))
 
 /* Token T's two FMAs of one row and block into A (we, wd: the block's halves of the row). */
-#define TOKEN_FMAS(T, A) \
+#define TOKEN_FMAS2(T, A) \
         if (N > (T)) { \
             const float *const xt = x + (T) * cols + c; \
             A = _mm512_fmadd_ps(we, _mm512_loadu_ps(xt), A); \
@@ -35,7 +32,7 @@
 
 #define TOKENS_ROW(J, A0, A1, A2, A3, A4) { \
         const __m512 we = ROW16(J, 0), wd = ROW16(J, 1); \
-        TOKEN_FMAS(0, A0) TOKEN_FMAS(1, A1) TOKEN_FMAS(2, A2) TOKEN_FMAS(3, A3) TOKEN_FMAS(4, A4) }
+        TOKENS_OF_ROW(TOKEN_FMAS2, A0, A1, A2, A3, A4) }
 
 #define PREFETCH_ROW(J) \
         if (ahead > 0) _mm_prefetch((const char *) (p + (J) * pitch + c * size + ahead), _MM_HINT_T0); \
@@ -56,10 +53,7 @@
 static inline __attribute__((always_inline)) void rows4_tokens(const long N, const long half, const unsigned char *const p,
         const long pitch, const long cols, const long ahead, const long stride, const float *const x, float *const y) {
     const long size = half ? 2 : 4;
-    __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a04 = a00;
-    __m512 a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00;
-    __m512 a20 = a00, a21 = a00, a22 = a00, a23 = a00, a24 = a00;
-    __m512 a30 = a00, a31 = a00, a32 = a00, a33 = a00, a34 = a00;
+    TOKENS_ACCUMULATORS
     for (long c = 0; c < cols; c += 32) {
         if (half || (c & 32) == 0) { /* one prefetch per row and cache line */
             PREFETCH_ROW(0) PREFETCH_ROW(1) PREFETCH_ROW(2) PREFETCH_ROW(3)
@@ -69,41 +63,28 @@ static inline __attribute__((always_inline)) void rows4_tokens(const long N, con
         TOKENS_ROW(2, a20, a21, a22, a23, a24)
         TOKENS_ROW(3, a30, a31, a32, a33, a34)
     }
-    TOKENS_OUT(0, a00, a10, a20, a30)
-    if (N > 1) TOKENS_OUT(1, a01, a11, a21, a31)
-    if (N > 2) TOKENS_OUT(2, a02, a12, a22, a32)
-    if (N > 3) TOKENS_OUT(3, a03, a13, a23, a33)
-    if (N > 4) TOKENS_OUT(4, a04, a14, a24, a34)
+    TOKENS_OUTPUTS(TOKENS_OUT)
 }
 
-/* The run for one type (HALF constant), token groups of balanced sizes. */
-#define RUN(HALF) \
-    for (long k = 0; k < quads; k++) { \
-        const unsigned char *const p = rows + 4 * k * pitch; \
-        for (long g = 0, t0 = 0; g < groups; g++) { \
-            const long t1 = n * (g + 1) / groups; \
-            const float *const xg = x + t0 * cols; \
-            float *const yg = y + t0 * stride + 4 * k; \
-            switch (t1 - t0) { \
-            case 1: rows4_tokens(1, HALF, p, pitch, cols, ahead, stride, xg, yg); break; \
-            case 2: rows4_tokens(2, HALF, p, pitch, cols, ahead, stride, xg, yg); break; \
-            case 3: rows4_tokens(3, HALF, p, pitch, cols, ahead, stride, xg, yg); break; \
-            case 4: rows4_tokens(4, HALF, p, pitch, cols, ahead, stride, xg, yg); break; \
-            default: rows4_tokens(5, HALF, p, pitch, cols, ahead, stride, xg, yg); break; \
-            } \
-            t0 = t1; \
-        } \
-    }
+/* Four rows from p for the N tokens from T0 (half_ a constant in each branch below). */
+#define F16_TILE(N, T0) rows4_tokens(N, half_, p, pitch, cols, ahead, stride, x + (T0) * cols, y + (T0) * stride + 4 * k)
+
+/* The run for one type. */
+#define RUN(HALF) { \
+        const long half_ = (HALF); \
+        for (long k = 0; k < quads; k++) { \
+            const unsigned char *const p = rows + 4 * k * pitch; \
+            FOR_TOKEN_GROUPS(n, F16_TILE) \
+        } }
 
 void f16_tokens(const long *args, const float *xin, float *y, float *scratch) {
     const unsigned char *const rows = (const unsigned char *) args[0];
     const long quads = args[1], cols = args[2], ahead = args[3], half = args[4], n = args[5], stride = args[6];
     const long pitch = cols * (half ? 2 : 4);
-    float *const x = (float *) (((unsigned long) scratch + 63) & ~63UL);
+    float *const x = ALIGN64(scratch);
     for (long i = 0; i < n * cols; i += 16) {
         _mm512_store_ps(x + i, _mm512_loadu_ps(xin + i));
     }
-    const long groups = (n + GROUP_MAX - 1) / GROUP_MAX;
     if (half) {
         RUN(1)
     } else {

@@ -25,18 +25,7 @@
  * Built by scripts/native/build-kernels.sh into the bytes org.redhare.core.matrix.NativeCode carries.
  */
 #include "fp8_row.h"
-
-/* The most tokens one pass over a tile takes (4 N accumulators, the widened row and the mask in 32 registers). */
-#define GROUP_MAX 5
-
-/* Token T's four FMAs of one row and group into A (w0 .. w3: the row's widened codes). */
-#define TOKEN_FMAS(T, A) \
-        if (N > (T)) { \
-            const float *const xt = scaled + (T) * cols + c; /* scaled: the group's activations */ \
-            A = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xt), A); \
-            A = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xt + 16), A); \
-            A = _mm512_fmadd_ps(w2, _mm512_loadu_ps(xt + 32), A); \
-            A = _mm512_fmadd_ps(w3, _mm512_loadu_ps(xt + 48), A); }
+#include "tokens.h"
 
 /* Row J of the tile, one group: its codes widened once (fp8_row.h), then every token's FMAs. */
 #define TOKENS_ROW(J, A0, A1, A2, A3, A4, FIRST) { \
@@ -45,7 +34,7 @@
         const __m512i hi = _mm512_srai_epi16(v, 4), lo = _mm512_srai_epi16(u, 4); \
         const __m512 w0 = FP8_TOP(_mm512_slli_epi32(lo, 16)), w1 = FP8_TOP(_mm512_slli_epi32(hi, 16)); \
         const __m512 w2 = FP8_TOP(lo), w3 = FP8_TOP(hi); \
-        TOKEN_FMAS(0, A0) TOKEN_FMAS(1, A1) TOKEN_FMAS(2, A2) TOKEN_FMAS(3, A3) TOKEN_FMAS(4, A4) }
+        TOKENS_OF_ROW(TOKEN_FMAS4, A0, A1, A2, A3, A4) }
 
 /* One group of the tile's four rows; FIRST: the call's first group. */
 #define TOKENS_GROUP(FIRST) { \
@@ -69,12 +58,9 @@
 /* Tile k's rows times N tokens (activations at x, token t's at x + t * cols; outputs at y + t * rows), inlined once
  * per N so that the accumulators stay in registers. */
 static inline __attribute__((always_inline)) void fp8_tile_tokens(const long N, const unsigned char *const p, const long k,
-        const long cols, const long ahead, const long r, const long rows, const float *const scaled, const float *const factors,
+        const long cols, const long ahead, const long r, const long rows, const float *const x, const float *const factors,
         float *const y) {
-    __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a04 = a00;
-    __m512 a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00;
-    __m512 a20 = a00, a21 = a00, a22 = a00, a23 = a00, a24 = a00;
-    __m512 a30 = a00, a31 = a00, a32 = a00, a33 = a00, a34 = a00;
+    TOKENS_ACCUMULATORS
     long c = 0;
     if (k == 0) { /* the call's first group: the byte before it may lie outside the codes */
         TOKENS_GROUP(1)
@@ -83,21 +69,17 @@ static inline __attribute__((always_inline)) void fp8_tile_tokens(const long N, 
     for (; c < cols; c += 64) {
         TOKENS_GROUP(0)
     }
-    TOKENS_OUT(0, a00, a10, a20, a30)
-    if (N > 1) TOKENS_OUT(1, a01, a11, a21, a31)
-    if (N > 2) TOKENS_OUT(2, a02, a12, a22, a32)
-    if (N > 3) TOKENS_OUT(3, a03, a13, a23, a33)
-    if (N > 4) TOKENS_OUT(4, a04, a14, a24, a34)
+    TOKENS_OUTPUTS(TOKENS_OUT)
 }
+
+/* Tile k for the N tokens from T0. */
+#define FP8_TILE(N, T0) fp8_tile_tokens(N, p, k, cols, ahead, r, rows, x + (T0) * cols, factors, y + (T0) * rows)
 
 void fp8_tokens(const long *args, const float *xin, const float *xscales, const float *factors, float *y, float *scaled) {
     const unsigned char *const codes = (const unsigned char *) args[0];
     const long tiles = args[1], cols = args[2], ahead = args[3], r0 = args[4], band_rows = args[5], nb = args[6], bw = args[7];
     const long n = args[8], rows = args[9];
-    /* The scaled activations start on a 64-byte boundary: every FMA loads one, and a load across two cache lines costs
-     * two (a Java array's floats start 16 bytes into it). */
-    float *const x = (float *) (((unsigned long) scaled + 63) & ~63UL);
-    const long groups = (n + GROUP_MAX - 1) / GROUP_MAX; /* token groups of balanced sizes: 3 + 3 for 6, 4 + 4 + 4 + 4 for 16 */
+    float *const x = ALIGN64(scaled); /* the scaled activations */
     long band = -1, next = 0; /* the band whose factors are in x; the first row past it */
     for (long k = 0; k < tiles; k++) {
         const long r = r0 + 4 * k;
@@ -115,18 +97,6 @@ void fp8_tokens(const long *args, const float *xin, const float *xscales, const 
             }
         }
         const unsigned char *const p = codes + 4 * cols * k;
-        for (long g = 0, t0 = 0; g < groups; g++) {
-            const long t1 = n * (g + 1) / groups;
-            const float *const xg = x + t0 * cols;
-            float *const yg = y + t0 * rows;
-            switch (t1 - t0) {
-            case 1: fp8_tile_tokens(1, p, k, cols, ahead, r, rows, xg, factors, yg); break;
-            case 2: fp8_tile_tokens(2, p, k, cols, ahead, r, rows, xg, factors, yg); break;
-            case 3: fp8_tile_tokens(3, p, k, cols, ahead, r, rows, xg, factors, yg); break;
-            case 4: fp8_tile_tokens(4, p, k, cols, ahead, r, rows, xg, factors, yg); break;
-            default: fp8_tile_tokens(5, p, k, cols, ahead, r, rows, xg, factors, yg); break;
-            }
-            t0 = t1;
-        }
+        FOR_TOKEN_GROUPS(n, FP8_TILE)
     }
 }

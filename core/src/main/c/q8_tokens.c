@@ -18,23 +18,11 @@
  *
  * Built by scripts/native/build-kernels.sh into the bytes org.redhare.core.matrix.NativeCode carries.
  */
-#include "lanes.h"
-
-/* The most tokens one pass over a tile takes (4 N accumulators, the widened row and the scales in 32 registers). */
-#define GROUP_MAX 5
+#include "tokens.h"
 
 #define Q8_CODE(v, k) _mm512_cvtepi32_ps(_mm512_srai_epi32((k) == 3 ? (v) : _mm512_slli_epi32(v, 24 - 8 * (k)), 24))
 #define Q8_TOP(v) _mm512_cvtepi32_ps(_mm512_srai_epi32(v, 24))
 #define Q8_LOAD(o) _mm512_loadu_si512((const void *) (q + (o)))
-
-/* Token T's four FMAs of one row and group into A (w0 .. w3: the row's codes times their scales). */
-#define TOKEN_FMAS(T, A) \
-        if (N > (T)) { \
-            const float *const xt = x + (T) * cols + c; /* x: the group's activations */ \
-            A = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xt), A); \
-            A = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xt + 16), A); \
-            A = _mm512_fmadd_ps(w2, _mm512_loadu_ps(xt + 32), A); \
-            A = _mm512_fmadd_ps(w3, _mm512_loadu_ps(xt + 48), A); }
 
 /* Row J of the tile, one group: its codes widened and scaled once, then every token's FMAs. FIRST: the call's first
  * group, where the bytes before it may lie outside the codes (so the shifts up and down run). */
@@ -50,7 +38,7 @@
         w1 = _mm512_mul_ps(w1, _mm512_set1_ps(s[4 * b1 + (J)])); \
         w2 = _mm512_mul_ps(w2, _mm512_set1_ps(s[4 * b2 + (J)])); \
         const __m512 w3 = _mm512_mul_ps(Q8_CODE(v, 3), _mm512_set1_ps(s[4 * b3 + (J)])); \
-        TOKEN_FMAS(0, A0) TOKEN_FMAS(1, A1) TOKEN_FMAS(2, A2) TOKEN_FMAS(3, A3) TOKEN_FMAS(4, A4) }
+        TOKENS_OF_ROW(TOKEN_FMAS4, A0, A1, A2, A3, A4) }
 
 /* One group of the tile's four rows. */
 #define TOKENS_GROUP(FIRST) { \
@@ -76,10 +64,7 @@
  * accumulators stay in registers. */
 static inline __attribute__((always_inline)) void q8_tile_tokens(const long N, const unsigned char *const p, const float *const s,
         const long k, const long cols, const long ahead, const long shift, const long rows, const float *const x, float *const y) {
-    __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a04 = a00;
-    __m512 a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00;
-    __m512 a20 = a00, a21 = a00, a22 = a00, a23 = a00, a24 = a00;
-    __m512 a30 = a00, a31 = a00, a32 = a00, a33 = a00, a34 = a00;
+    TOKENS_ACCUMULATORS
     long c = 0;
     if (k == 0) {
         TOKENS_GROUP(1)
@@ -88,36 +73,22 @@ static inline __attribute__((always_inline)) void q8_tile_tokens(const long N, c
     for (; c < cols; c += 64) {
         TOKENS_GROUP(0)
     }
-    TOKENS_OUT(0, a00, a10, a20, a30)
-    if (N > 1) TOKENS_OUT(1, a01, a11, a21, a31)
-    if (N > 2) TOKENS_OUT(2, a02, a12, a22, a32)
-    if (N > 3) TOKENS_OUT(3, a03, a13, a23, a33)
-    if (N > 4) TOKENS_OUT(4, a04, a14, a24, a34)
+    TOKENS_OUTPUTS(TOKENS_OUT)
 }
+
+/* Tile k for the N tokens from T0. */
+#define Q8_TILE(N, T0) q8_tile_tokens(N, p, s, k, cols, ahead, shift, rows, x + (T0) * cols, y + (T0) * rows)
 
 void q8_tokens(const long *args, const float *xin, const float *scales, float *y, float *scratch) {
     const unsigned char *const codes = (const unsigned char *) args[0];
     const long tiles = args[1], cols = args[2], ahead = args[3], shift = args[4], nb = args[5], n = args[6], rows = args[7];
-    float *const x = (float *) (((unsigned long) scratch + 63) & ~63UL);
+    float *const x = ALIGN64(scratch);
     for (long i = 0; i < n * cols; i += 16) {
         _mm512_store_ps(x + i, _mm512_loadu_ps(xin + i));
     }
-    const long groups = (n + GROUP_MAX - 1) / GROUP_MAX; /* token groups of balanced sizes */
     for (long k = 0; k < tiles; k++) {
         const unsigned char *const p = codes + 4 * cols * k;
         const float *const s = scales + 4 * nb * k;
-        for (long g = 0, t0 = 0; g < groups; g++) {
-            const long t1 = n * (g + 1) / groups;
-            const float *const xg = x + t0 * cols;
-            float *const yg = y + t0 * rows;
-            switch (t1 - t0) {
-            case 1: q8_tile_tokens(1, p, s, k, cols, ahead, shift, rows, xg, yg); break;
-            case 2: q8_tile_tokens(2, p, s, k, cols, ahead, shift, rows, xg, yg); break;
-            case 3: q8_tile_tokens(3, p, s, k, cols, ahead, shift, rows, xg, yg); break;
-            case 4: q8_tile_tokens(4, p, s, k, cols, ahead, shift, rows, xg, yg); break;
-            default: q8_tile_tokens(5, p, s, k, cols, ahead, shift, rows, xg, yg); break;
-            }
-            t0 = t1;
-        }
+        FOR_TOKEN_GROUPS(n, Q8_TILE)
     }
 }
