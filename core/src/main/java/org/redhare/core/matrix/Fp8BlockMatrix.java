@@ -495,9 +495,10 @@ public final class Fp8BlockMatrix implements WeightMatrix {
     }
 
     /**
-     * Two to five tokens (a decode step of a few users, a drafted run being checked) through {@link NativeKernels#fp8Tokens}:
-     * runs of whole tiles, each code widened once for every token; a short last tile through {@link #run}. The arithmetic
-     * of {@link #run} (and of one token), so the same bits. Token {@code t}'s scaled activations at {@code buf[t cols ..]}.
+     * Several tokens (a decode step of several users, a drafted run being checked, a prompt) through {@link
+     * NativeKernels#fp8Tokens}: runs of whole tiles, each code widened once per group of up to five tokens, the tokens in
+     * blocks of {@link #NATIVE_TOKENS}; a short last tile through {@link #run}. The arithmetic of {@link #run} (and of one
+     * token), so the same bits. The block's scaled activations at {@code buf[..]}.
      */
     private void tokensNative(float[] x, int n, float[] y, int tile0, int tile1, float[] buf, long ahead) {
         final int whole = Math.min(tile1, rows / QuantKernels.TILE);

@@ -66,16 +66,7 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix, ExactRows permit
             return;
         }
         if (n < TILE_MIN_TOKENS) {
-            pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), (r0, r1, w) -> {
-                float[] four = pool.workerScratch(w, 4 * cols);
-                int r = r0;
-                for (; r + 4 <= r1; r += 4) {
-                    rows4Tokens(r, x, n, y, four);
-                }
-                for (; r < r1; r++) { // at most three rows
-                    rowTokens(r, x, 0, n, y, four, 0);
-                }
-            });
+            rowsInJava(pool, x, n, y);
             return;
         }
         final int B = Kernels.PAIR_BLOCK;
@@ -109,13 +100,18 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix, ExactRows permit
      */
     final void multiplyInJava(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
+        rowsInJava(pool, x, n, y);
+    }
+
+    /** Four rows at a time widened into a row buffer ({@link #rows4Tokens}), the rows left over one by one. */
+    private void rowsInJava(Parallel pool, float[] x, int n, float[] y) {
         pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), (r0, r1, w) -> {
             float[] four = pool.workerScratch(w, 4 * cols);
             int r = r0;
             for (; r + 4 <= r1; r += 4) {
                 rows4Tokens(r, x, n, y, four);
             }
-            for (; r < r1; r++) {
+            for (; r < r1; r++) { // at most three rows
                 rowTokens(r, x, 0, n, y, four, 0);
             }
         });
