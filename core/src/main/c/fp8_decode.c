@@ -28,13 +28,7 @@ void fp8_decode(const long *args, const float *xin, const float *xscales, const 
         if (r >= next) {
             band = r / band_rows;
             next = (band + 1) * band_rows;
-            for (long j = 0, c0 = 0; c0 < cols; j++, c0 += bw) {
-                const __m512 f = _mm512_set1_ps(xscales[nb > 1 ? band * nb + j : 0]);
-                const long c1 = nb > 1 && c0 + bw < cols ? c0 + bw : cols;
-                for (long c = c0; c < c1; c += 16) {
-                    _mm512_storeu_ps(scaled + c, _mm512_mul_ps(_mm512_loadu_ps(xin + c), f));
-                }
-            }
+            FP8_SCALE_BAND(scaled, xin, 1, band)
         }
         float s[4];
         ROWS4_TILE(FP8_ROW, 0, s)

@@ -18,3 +18,17 @@
         A = _mm512_fmadd_ps(FP8_TOP(_mm512_slli_epi32(t, 16)), x1, A); \
         A = _mm512_fmadd_ps(FP8_TOP(s), x2, A); \
         A = _mm512_fmadd_ps(FP8_TOP(t), x3, A); }
+
+/* Tokens 0 .. TOKENS-1 of the activations IN (token t at IN + t * cols) scaled by band BAND's factors into OUT (the same
+ * layout): block j's columns times xscales[BAND * nb + j] (xscales[0] for all when nb is 1). Expects cols, nb, bw and
+ * xscales. Lane-wise multiplies, as Fp8BlockMatrix.scaleActivations, so the same floats. */
+#define FP8_SCALE_BAND(OUT, IN, TOKENS, BAND) \
+        for (long t_ = 0; t_ < (TOKENS); t_++) { \
+            for (long j_ = 0, c0_ = 0; c0_ < cols; j_++, c0_ += bw) { \
+                const __m512 f_ = _mm512_set1_ps(xscales[nb > 1 ? (BAND) * nb + j_ : 0]); \
+                const long c1_ = nb > 1 && c0_ + bw < cols ? c0_ + bw : cols; \
+                for (long c_ = c0_; c_ < c1_; c_ += 16) { \
+                    _mm512_storeu_ps((OUT) + t_ * cols + c_, _mm512_mul_ps(_mm512_loadu_ps((IN) + t_ * cols + c_), f_)); \
+                } \
+            } \
+        }

@@ -334,7 +334,7 @@ final class NativeCode {
             "o/v//w=="
     );
 
-    /** {@code fp8_decode} from core/src/main/c/fp8_decode.c, 1315 bytes. */
+    /** {@code fp8_decode} from core/src/main/c/fp8_decode.c, 1307 bytes. */
     static final byte[] FP8_DECODE = bytes(
             "VUiJ5UFXQVZJic5BVUFUSYn0U0yJw0iD5MBIi3coSItPCEyLB0yLXxBMi1cYSItHIEiJdCTYSIt3MEyLbzhIiUwk+EiJdCTQ" +
             "SIXJD479AwAASInHSo0EnQAAAABIidkx9sRh+W7ATInQTYnPTQHQSPfYxEEx78lMifNNieFIAcDEQXlv0cRh+W7ySIlEJPC4" +
@@ -352,9 +352,9 @@ final class NativeCode {
             "SFjaYvN1SCPRsWLxbEhY0WLzfUgEy05i8XRIWMti831IBNpOYvFkSFjaYvN9SATRsWLxbEhY0WLzfUgEy7Fi8XRIWMti821I" +
             "I+ICxMFqWNPF6lkUu2LzdUgj2QLEwXJYy8X6ERS5xMFaWNPF6llUuwTF+hFUuQTF8llMuwjF+hFMuQjEwWJYy8XyWUy7DMX6" +
             "EUy5DEiDxwRIOXQk+A+FZfz//8X4d0iNZdhbQVxBXUFeQV9dww8fAEyLdCTYSIn4SJlJ9/5IjVABSQ+v1sRh+W7STYXbD46v" +
-            "/v//TIt0JNDEYfl+8kiJdCToRTHkSIl8JODEYfl+5sRh+X73SQ+vxkyNLIIPH0AATIngSQH0SYP+AX5cTTnjTIniYtJ9SBhV" +
-            "AEkPTtNIOdB9HWYPH0QAAGLRbEhZDIFi0XxIEQyHSIPAEEg5wn/pSYPFBE0543+4xGH5bubEYflu90iLdCToSIt8JODptvv/" +
-            "/w8fgAAAAABi8n1IGBdMidrrqg=="
+            "/v//TIt0JNDEYfl+8kiJdCToRTHkSIl8JODEYfl+5sRh+X73SQ+vxkyNLIIPH0AATIngSQH0SYP+AX5UTTnjTIniYtJ9SBhV" +
+            "AEkPTtPrE5Bi0WxIWQyBYtF8SBEMh0iDwBBIOcJ/6UmDxQRNOeN/wMRh+W7mxGH5bvdIi3Qk6EiLfCTg6b77//8PH4AAAAAA" +
+            "YvJ9SBgXTIna68c="
     );
 
     /** {@code fp8_rows4} from core/src/main/c/fp8_rows4.c, 968 bytes. */
