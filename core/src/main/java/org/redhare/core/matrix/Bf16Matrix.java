@@ -151,6 +151,24 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
                 pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), 2,
                         (r0, r1, w) -> decodePanels(xp, y, r0, r1, pool.workerScratch(w, PANEL_ROWS * Kernels.L)));
             }
+        } else if (NATIVE && n <= NATIVE_TOKENS && cols % Kernels.PAIR_BLOCK == 0 && data.isNative()) {
+            float[] xp = pool.scratch(n * cols);
+            Kernels.deinterleave(x, n, cols, xp);
+            final long ahead = NativeKernels.halvesAhead();
+            final int scratch = n * cols + 15;
+            pool.forRange((rows + 3) / 4, Math.max(1, Kernels.rowGrain(rows, pool.threads()) / 4), 1, (q0, q1, w) -> {
+                float[] buf = pool.workerScratch(w, scratch);
+                final int whole = Math.min(q1, rows / 4);
+                for (int q = q0; q < whole; q += NativeKernels.DECODE_TILES) {
+                    final int k = Math.min(NativeKernels.DECODE_TILES, whole - q);
+                    NativeKernels.bf16Tokens(data, rows, 4 * q, k, cols, PANEL, n, rows, xp, y, 4 * q, buf, ahead);
+                }
+                for (int r = 4 * Math.max(q0, whole); r < Math.min(rows, 4 * q1); r++) { // at most three rows
+                    for (int t = 0; t < n; t++) {
+                        row1token1(xp, y, r, t);
+                    }
+                }
+            });
         } else if (n <= STREAM_MAX_TOKENS) {
             float[] xp = pool.scratch(n * cols);
             Kernels.deinterleave(x, n, cols, xp);
@@ -196,16 +214,32 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
      */
 
     /**
-     * Up to this many tokens (a decode step of a few users) the weights are widened in registers straight
-     * from memory for every group of four tokens. From seven tokens on, the widened-tile path pays off: its
-     * first token group widens in registers too (so the row reads still overlap FMAs) and stores the floats
-     * for the groups after it. Measured on 16-token forward passes (0.5B, two threads): 96-102 tok/s with
-     * the register path, 101-105 with the tile. Since a last group of two or three tokens is padded
-     * ({@link FloatTiles#groupedTokens}), 7 tokens take the tile too (`QuickMatrixRates bf16 SHAPE 7 T`, G products/s,
-     * register vs tile): [4864x896] one thread 16.9-17.4 vs 22.5-23.4, [151936x896] two threads 32.6-32.9 vs
-     * 33.6-35.6. At 6 the LM head from DRAM on one thread loses (17.7-18.2 vs 15.6-15.9).
+     * Where the machine code does not run ({@link #NATIVE_TOKENS}): up to this many tokens (a decode step of a
+     * few users) the weights are widened in registers straight from memory for every group of four tokens. From
+     * seven tokens on, the widened-tile path pays off: its first token group widens in registers too (so the row
+     * reads still overlap FMAs) and stores the floats for the groups after it. Measured on 16-token forward
+     * passes (0.5B, two threads): 96-102 tok/s with the register path, 101-105 with the tile. Since a last group
+     * of two or three tokens is padded ({@link FloatTiles#groupedTokens}), 7 tokens take the tile too
+     * (`QuickMatrixRates bf16 SHAPE 7 T`, G products/s, register vs tile): [4864x896] one thread 16.9-17.4 vs
+     * 22.5-23.4, [151936x896] two threads 32.6-32.9 vs 33.6-35.6. At 6 the LM head from DRAM on one thread loses
+     * (17.7-18.2 vs 15.6-15.9).
      */
     private static final int STREAM_MAX_TOKENS = 6;
+
+    /**
+     * From two up to this many tokens, where the machine code runs and the rows are whole 32-column blocks, the product
+     * runs in {@link NativeKernels#bf16Tokens}: each row's block widened once in registers for a group of up to five
+     * tokens, the rows prefetched into L2 ({@link NativeKernels#halvesAhead}). Same FMAs in the same order as the Java
+     * kernels, so the same bits. `QuickMatrixRates bf16 SHAPE N T` (G products a second, AMD EPYC Zen 4, fifty-fifth
+     * session; Java register kernel or widened tile -> machine code): [4864x896] one thread 2 tokens 34.7 -> 50.7, 3 41.8
+     * -> 52.1, 4 43.3 -> 51.4, 6 38.5 -> 51.7, 8 50.3 -> 52.4; from DRAM [151936x896] one thread 2 tokens 16.0 -> 20.3-22.4
+     * (GB/s, as products), 4 27.0 -> 39.6, 8 40.9 -> 50.5, two threads 2 tokens 33.9 -> 40.6-41.3, 8 78.5 -> 99.7. From
+     * 12 tokens the widened tile is as fast or faster: [896x4864] (three column panels) on two threads 103-104 against
+     * 86 with 12 and 16 tokens, the threads of one core sharing its L1 and L2 while each re-reads five tokens' 97 KB of
+     * activations for every four rows. One token keeps {@link #decode}: from DRAM it read 23.7-25.3 GB/s on one thread and 47-51 on
+     * two against 21.5-23.5 and 33-46 here.
+     */
+    private static final int NATIVE_TOKENS = 8;
 
     /** Rows {@code r0 + i + k q} ({@code k = 0..3}, {@code q} a quarter of the range) together: four long streams, as {@link #decode} pairs halves. */
     private void computeStreaming(float[] xp, int n, float[] y, int r0, int r1, float[] sums) {

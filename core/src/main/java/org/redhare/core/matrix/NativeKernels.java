@@ -17,8 +17,10 @@ import org.redhare.core.MachineCode;
  * <li>FP8 tiles, and int8 codes with a scale per block ({@link Q8_0Matrix}), times 2 to 64 tokens ({@code fp8_tokens.c},
  * {@code q8_tokens.c}: a decode step of several users, a short prompt), each code widened once per group of up to five
  * tokens; row-major F16 and F32 rows times 1 to 16 tokens the same way ({@code f16_tokens.c});
- * <li>BF16 rows times several tokens ({@code bf16_tiles.c}, {@link Bf16Matrix}'s passes for a decode step of several
- * users and for prompts), prefetching the rows it takes next inside its loops;
+ * <li>BF16 rows times 2 to 16 tokens ({@code bf16_tokens.c}: a decode step of a few users), each row's block widened
+ * once per group of up to five tokens, as {@code f16_tokens.c} does;
+ * <li>BF16 rows times more tokens ({@code bf16_tiles.c}, {@link Bf16Matrix}'s passes for prompts), prefetching the rows
+ * it takes next inside its loops;
  * <li>rows widened to floats times several tokens ({@code f32_tile_groups.c}: the prompt passes of {@link Fp8BlockMatrix},
  * {@link Q8_0Matrix} and {@link RowWidenedMatrix} (F16, F32) widen a tile in Java and run every token group over it in
  * one call).
@@ -56,6 +58,18 @@ final class NativeKernels {
 
     private static final long ROWS_AHEAD = Long.getLong("redhare.rowsAhead", 0);
 
+    /**
+     * The prefetch of the several-token kernels of 16-bit rows ({@link #bf16Tokens}, {@link #f16Tokens}, F32 included):
+     * 16384 bytes ahead into L2 on any number of threads, twice {@link #rowsAhead}'s one-thread distance for twice the
+     * bytes per weight. Into L1 the two-thread pool starved: `QuickMatrixRates bf16 151936x896 2 2` (AMD EPYC Zen 4,
+     * fifty-fifth session) read 19.5-22.7 GB/s with 2048-8192 bytes into L1, 31.9 with 8192 into L2, 40.6-41.3 with
+     * 16384 and 34.5-38.0 with 24576-49152; on one thread 10.3-11.6 into L1, 20.3-22.4 into L2 (16384). {@code
+     * -Dredhare.rowsAhead=N} sets it too.
+     */
+    static long halvesAhead() {
+        return ROWS_AHEAD != 0 ? ROWS_AHEAD : -16384;
+    }
+
     /** Tiles per call: a 128-row scale band of FP8 weights; calls stay short (a few microseconds, no safepoint inside). */
     static final int TILES = 32;
 
@@ -65,6 +79,7 @@ final class NativeKernels {
     private static final MethodHandle Q8_DECODE;
     private static final MethodHandle Q8_TOKENS;
     private static final MethodHandle F16_TOKENS;
+    private static final MethodHandle BF16_TOKENS;
     private static final MethodHandle INT8;
     private static final MethodHandle BF16_TILES;
     private static final MethodHandle F32_TILE_GROUPS;
@@ -75,7 +90,7 @@ final class NativeKernels {
     private static final String STATUS;
 
     static {
-        MethodHandle fp8 = null, fp8Decode = null, fp8Tokens = null, q8Decode = null, q8Tokens = null, f16Tokens = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, f16Groups = null, dots = null;
+        MethodHandle fp8 = null, fp8Decode = null, fp8Tokens = null, q8Decode = null, q8Tokens = null, f16Tokens = null, bf16Tokens = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, f16Groups = null, dots = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -103,6 +118,8 @@ final class NativeKernels {
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 f16Tokens = MachineCode.load(NativeCode.F16_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
+                bf16Tokens = MachineCode.load(NativeCode.BF16_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                        ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 // The numbers in one long[] (the address of the rows too): three arguments, all passed in registers.
                 FunctionDescriptor tiles = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS);
                 bf16 = MachineCode.load(NativeCode.BF16_TILES,
@@ -117,7 +134,7 @@ final class NativeKernels {
                 }
                 status = dots != null ? "on (x86-64 AVX-512F, VNNI)" : "on (x86-64 AVX-512F; no VNNI: LM head screens one token at a time)";
             } catch (UnsupportedOperationException e) {
-                fp8 = fp8Decode = fp8Tokens = q8Decode = q8Tokens = f16Tokens = int8 = bf16 = groups = fp8Groups = q8Groups = f16Groups = dots = null;
+                fp8 = fp8Decode = fp8Tokens = q8Decode = q8Tokens = f16Tokens = bf16Tokens = int8 = bf16 = groups = fp8Groups = q8Groups = f16Groups = dots = null;
                 status = "off (" + e.getMessage() + ")";
             }
         }
@@ -127,6 +144,7 @@ final class NativeKernels {
         Q8_DECODE = q8Decode;
         Q8_TOKENS = q8Tokens;
         F16_TOKENS = f16Tokens;
+        BF16_TOKENS = bf16Tokens;
         INT8 = int8;
         BF16_TILES = bf16;
         F32_TILE_GROUPS = groups;
@@ -289,6 +307,30 @@ final class NativeKernels {
         long[] args = {data.address() + first * cols * size, quads, cols, ahead, half ? 1 : 0, n, stride};
         try {
             F16_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(y).asSlice(4L * yo),
+                    MemorySegment.ofArray(scratch));
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * BF16 weights ({@link Bf16Matrix}'s layout: row-major up to {@code panel} columns, column panels beyond) times
+     * {@code n} tokens ({@code bf16_tokens.c}): rows {@code first .. first + 4 quads} of the {@code rows}-row matrix
+     * {@code data} ({@code cols} weights each, a multiple of 32), token {@code t}'s deinterleaved activations at
+     * {@code x[t cols ..]}, its output for row {@code first + i} at {@code y[yo + t stride + i]}; {@code scratch} holds a
+     * 64-byte aligned copy of the activations ({@code n cols + 15} floats of room).
+     */
+    static void bf16Tokens(MemorySegment data, int rows, int first, int quads, int cols, int panel, int n, int stride, float[] x, float[] y,
+            int yo, float[] scratch, long ahead) {
+        if (!data.isNative() || first < 0 || quads < 1 || first + 4L * quads > rows || cols < 32 || cols % 32 != 0 || panel < 32
+                || panel % 32 != 0 || (long) rows * cols * 2 > data.byteSize() || n < 1 || stride < 4L * quads || x.length < (long) n * cols
+                || scratch.length < (long) n * cols + 15 || yo < 0 || yo + (long) (n - 1) * stride + 4L * quads > y.length || y == x
+                || scratch == x || scratch == y) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+        long[] args = {data.address(), rows, first, quads, cols, panel, n, stride, ahead};
+        try {
+            BF16_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(y).asSlice(4L * yo),
                     MemorySegment.ofArray(scratch));
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw

@@ -49,7 +49,7 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix, ExactRows permit
         MatrixChecks.operands(this, x, n, y);
         final MemorySegment data = nativeRows();
         if (n <= NATIVE_TOKENS && NativeKernels.available() && data != null && cols % Kernels.PAIR_BLOCK == 0) {
-            final long ahead = NativeKernels.rowsAhead(pool.threads());
+            final long ahead = NativeKernels.halvesAhead();
             final int scratch = Math.max(cols, n * cols + 15);
             final boolean half = this instanceof F16Matrix;
             pool.forRange((rows + 3) / 4, Math.max(1, Kernels.rowGrain(rows, pool.threads()) / 4), 1, (q0, q1, w) -> {

@@ -42,9 +42,10 @@ class Bf16MatrixTest {
 
     // 163 rows: 32 five-row tiles (two runs of the machine code on one thread) and three rows over; 1000 columns: a tail;
     // 1700 columns: two column chunks; 2600: two panels, the first in two chunks, and prompts of 129 and 130 tokens in two
-    // token blocks (100 tokens a block at 2600 columns).
+    // token blocks (100 tokens a block at 2600 columns); 4160: three panels of whole blocks (the few-token machine code
+    // carries its accumulators across them), 21 rows: five quads and a row over.
     @ParameterizedTest(name = "[{0} x {1}]")
-    @CsvSource({"163, 896", "101, 1000", "5, 64", "84, 1536", "33, 40", "12, 31", "400, 128", "31, 1700", "23, 2600"})
+    @CsvSource({"163, 896", "101, 1000", "5, 64", "84, 1536", "33, 40", "12, 31", "400, 128", "31, 1700", "23, 2600", "21, 4160"})
     void everyTokenCountGivesTheReferenceBits(int rows, int cols) {
         Random rnd = new Random(rows * 1009L + cols);
         float[] w = new float[rows * cols];
@@ -52,7 +53,7 @@ class Bf16MatrixTest {
             w[i] = (float) rnd.nextGaussian();
         }
         WeightMatrix m = WeightMatrixTest.make(DType.BF16, w, rows, cols); // w becomes the stored BF16 values
-        for (int n : new int[] {1, 3, 7, 8, 16, 17, 18, 32, 33, 50, 129, 130}) {
+        for (int n : new int[] {1, 2, 3, 4, 5, 6, 7, 8, 11, 16, 17, 18, 32, 33, 50, 129, 130}) {
             float[] x = new float[n * cols];
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) rnd.nextGaussian() * (i % 7 == 0 ? 20 : 1);
@@ -94,6 +95,37 @@ class Bf16MatrixTest {
             s += w[r * cols + c] * x[xo + c];
         }
         return s;
+    }
+
+    /** {@link NativeKernels#bf16Tokens} checks its operands as {@link NativeKernels#bf16Tiles} does. */
+    @Test
+    void fewTokenKernelRefusesOperandsOutsideItsMemory() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
+        MemorySegment rows = Arena.ofAuto().allocate(8 * 64, 64); // eight rows of 32 columns: two quads
+        float[] x = new float[3 * 32];
+        float[] y = new float[3 * 8];
+        java.util.Arrays.fill(y, 1f);
+        float[] scratch = new float[3 * 32 + 15];
+        NativeKernels.bf16Tokens(rows, 8, 0, 2, 32, 2048, 3, 8, x, y, 0, scratch, 0); // in bounds: zero rows give zero sums
+        assertThat(y).containsOnly(0f);
+        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 4, 2, 32, 2048, 3, 8, x, y, 0, scratch, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the second quad past the rows
+        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 9, 0, 2, 32, 2048, 3, 8, x, y, 0, scratch, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // more rows than the memory holds
+        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, 32, 2048, 3, 8, x, y, 1, scratch, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // outputs shifted by one: the last past the end
+        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, 32, 2048, 4, 8, x, new float[32], 0, new float[4 * 32 + 15], 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // four tokens: activations past their array
+        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, 32, 2048, 3, 8, x, y, 0, new float[3 * 32 + 14], 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // no room to align the copy
+        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, 32, 2048, 3, 7, x, y, 0, scratch, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // a token's outputs over the next one's
+        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, 32, 48, 3, 8, x, y, 0, scratch, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // panels of part of a block
+        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, 32, 2048, 3, 8, x, x, 0, scratch, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // outputs over the activations
+        assertThatThrownBy(() -> NativeKernels.bf16Tokens(MemorySegment.ofArray(new byte[512]), 8, 0, 2, 32, 2048, 3, 8, x, y, 0, scratch, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // not native memory
     }
 
     /** The machine code checks nothing, so its Java entry refuses operands outside their memory before calling it. */
