@@ -161,7 +161,7 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
                 final int whole = Math.min(q1, rows / 4);
                 for (int q = q0; q < whole; q += NativeKernels.DECODE_TILES) {
                     final int k = Math.min(NativeKernels.DECODE_TILES, whole - q);
-                    NativeKernels.bf16Tokens(data, rows, 4 * q, k, cols, PANEL, n, rows, xp, y, 4 * q, buf, ahead);
+                    NativeKernels.bf16Tokens(data, rows, 4 * q, k, n == 2, cols, PANEL, n, rows, xp, y, 4 * q, buf, ahead);
                 }
                 for (int r = 4 * Math.max(q0, whole); r < Math.min(rows, 4 * q1); r++) { // at most three rows
                     for (int t = 0; t < n; t++) {
@@ -237,7 +237,10 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
      * 12 tokens the widened tile is as fast or faster: [896x4864] (three column panels) on two threads 103-104 against
      * 86 with 12 and 16 tokens, the threads of one core sharing its L1 and L2 while each re-reads five tokens' 97 KB of
      * activations for every four rows. One token keeps {@link #decode}: from DRAM it read 23.7-25.3 GB/s on one thread and 47-51 on
-     * two against 21.5-23.5 and 33-46 here.
+     * two against 21.5-23.5 and 33-46 here. Two tokens take four rows a quarter of a call's rows apart (up to 256: four
+     * sequential streams, as {@link #computeStreaming}) instead of four neighbours: [151936x896] one thread 22.9-24.2 -> 25.6-27.0 GB/s, two
+     * threads 32.5-34.3 -> 33.6-36.0 (and once 50.5); with four or eight tokens, where the FMAs count more, the spread rows
+     * measured 3-5% slower and the neighbours stay.
      */
     private static final int NATIVE_TOKENS = 8;
 

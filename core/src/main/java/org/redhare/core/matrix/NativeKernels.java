@@ -316,19 +316,20 @@ final class NativeKernels {
     /**
      * BF16 weights ({@link Bf16Matrix}'s layout: row-major up to {@code panel} columns, column panels beyond) times
      * {@code n} tokens ({@code bf16_tokens.c}): rows {@code first .. first + 4 quads} of the {@code rows}-row matrix
-     * {@code data} ({@code cols} weights each, a multiple of 32), token {@code t}'s deinterleaved activations at
-     * {@code x[t cols ..]}, its output for row {@code first + i} at {@code y[yo + t stride + i]}; {@code scratch} holds a
+     * {@code data} ({@code cols} weights each, a multiple of 32), taken four neighbours at a time, or with {@code spread}
+     * four rows {@code quads} apart (rows {@code first + k + j quads}, {@code j = 0..3}), token {@code t}'s deinterleaved
+     * activations at {@code x[t cols ..]}, its output for row {@code first + i} at {@code y[yo + t stride + i]}; {@code scratch} holds a
      * 64-byte aligned copy of the activations ({@code n cols + 15} floats of room).
      */
-    static void bf16Tokens(MemorySegment data, int rows, int first, int quads, int cols, int panel, int n, int stride, float[] x, float[] y,
-            int yo, float[] scratch, long ahead) {
+    static void bf16Tokens(MemorySegment data, int rows, int first, int quads, boolean spread, int cols, int panel, int n, int stride,
+            float[] x, float[] y, int yo, float[] scratch, long ahead) {
         if (!data.isNative() || first < 0 || quads < 1 || first + 4L * quads > rows || cols < 32 || cols % 32 != 0 || panel < 32
                 || panel % 32 != 0 || (long) rows * cols * 2 > data.byteSize() || n < 1 || stride < 4L * quads || x.length < (long) n * cols
                 || scratch.length < (long) n * cols + 15 || yo < 0 || yo + (long) (n - 1) * stride + 4L * quads > y.length || y == x
                 || scratch == x || scratch == y) {
             throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
         }
-        long[] args = {data.address(), rows, first, quads, cols, panel, n, stride, ahead};
+        long[] args = {data.address(), rows, first, quads, cols, panel, n, stride, ahead, spread ? quads : 1};
         try {
             BF16_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(y).asSlice(4L * yo),
                     MemorySegment.ofArray(scratch));

@@ -106,25 +106,28 @@ class Bf16MatrixTest {
         float[] y = new float[3 * 8];
         java.util.Arrays.fill(y, 1f);
         float[] scratch = new float[3 * 32 + 15];
-        NativeKernels.bf16Tokens(rows, 8, 0, 2, 32, 2048, 3, 8, x, y, 0, scratch, 0); // in bounds: zero rows give zero sums
+        NativeKernels.bf16Tokens(rows, 8, 0, 2, false, 32, 2048, 3, 8, x, y, 0, scratch, 0); // in bounds: zero rows give zero sums
         assertThat(y).containsOnly(0f);
-        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 4, 2, 32, 2048, 3, 8, x, y, 0, scratch, 0))
+        java.util.Arrays.fill(y, 1f);
+        NativeKernels.bf16Tokens(rows, 8, 0, 2, true, 32, 2048, 3, 8, x, y, 0, scratch, 0); // spread: rows k + 2j, the same eight
+        assertThat(y).containsOnly(0f);
+        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 4, 2, false, 32, 2048, 3, 8, x, y, 0, scratch, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the second quad past the rows
-        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 9, 0, 2, 32, 2048, 3, 8, x, y, 0, scratch, 0))
+        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 9, 0, 2, false, 32, 2048, 3, 8, x, y, 0, scratch, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // more rows than the memory holds
-        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, 32, 2048, 3, 8, x, y, 1, scratch, 0))
+        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, false, 32, 2048, 3, 8, x, y, 1, scratch, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // outputs shifted by one: the last past the end
-        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, 32, 2048, 4, 8, x, new float[32], 0, new float[4 * 32 + 15], 0))
+        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, false, 32, 2048, 4, 8, x, new float[32], 0, new float[4 * 32 + 15], 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // four tokens: activations past their array
-        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, 32, 2048, 3, 8, x, y, 0, new float[3 * 32 + 14], 0))
+        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, false, 32, 2048, 3, 8, x, y, 0, new float[3 * 32 + 14], 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // no room to align the copy
-        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, 32, 2048, 3, 7, x, y, 0, scratch, 0))
+        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, false, 32, 2048, 3, 7, x, y, 0, scratch, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // a token's outputs over the next one's
-        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, 32, 48, 3, 8, x, y, 0, scratch, 0))
+        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, false, 32, 48, 3, 8, x, y, 0, scratch, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // panels of part of a block
-        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, 32, 2048, 3, 8, x, x, 0, scratch, 0))
+        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, false, 32, 2048, 3, 8, x, x, 0, scratch, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // outputs over the activations
-        assertThatThrownBy(() -> NativeKernels.bf16Tokens(MemorySegment.ofArray(new byte[512]), 8, 0, 2, 32, 2048, 3, 8, x, y, 0, scratch, 0))
+        assertThatThrownBy(() -> NativeKernels.bf16Tokens(MemorySegment.ofArray(new byte[512]), 8, 0, 2, false, 32, 2048, 3, 8, x, y, 0, scratch, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // not native memory
     }
 
