@@ -9,10 +9,11 @@
  * arithmetic (no tail: whole blocks only), so the same bits.
  *
  * Arguments: args = {rows (address of the first row), quads (groups of four rows), cols (a multiple of 32), ahead
- * (bytes to prefetch ahead in each row, into L2 when negative, as rows4.h), half (1: F16, 0: F32), n (tokens, at least
- * 1), stride (the outputs' stride)}; x: token t's activations at x[t * cols ..]; y: token t's output for the run's row i
- * at y[t * stride + i]; scratch: room for n * cols + 15 floats (the activations copied to a 64-byte boundary: the FMAs
- * load them, and a load across two cache lines costs two).
+ * (bytes to prefetch ahead in each row, into L2 when negative, as rows4.h), half (1: F16, 0: F32), n (tokens, at
+ * least 1), stride (the outputs' stride), spread (1: quad k is rows 4 k .. 4 k + 3; quads: rows k + j quads, j =
+ * 0..3, four sequential streams)}; x: token t's activations at x[t * cols ..]; y: token t's output for the run's row
+ * i at y[t * stride + i]; scratch: room for n * cols + 15 floats (the activations copied to a 64-byte boundary: the
+ * FMAs load them, and a load across two cache lines costs two).
  *
  * Built by scripts/native/build-kernels.sh into the bytes org.redhare.core.matrix.NativeCode carries.
  */
@@ -44,14 +45,15 @@
         LANE_SUMS4(A0, A1, A2, A3, s) \
         float *const yt = y + (T) * stride; \
         yt[0] = s[0]; \
-        yt[1] = s[1]; \
-        yt[2] = s[2]; \
-        yt[3] = s[3]; }
+        yt[spread] = s[1]; \
+        yt[2 * spread] = s[2]; \
+        yt[3 * spread] = s[3]; }
 
-/* Four rows from p times N tokens (activations at x, outputs at y + t * stride), inlined once per N and type so that
- * the accumulators stay in registers. */
+/* Four rows from p, pitch apart, times N tokens (activations at x, the first row's outputs at y + t * stride, the next
+ * ones spread floats apart), inlined once per N and type so that the accumulators stay in registers. */
 static inline __attribute__((always_inline)) void rows4_tokens(const long N, const long half, const unsigned char *const p,
-        const long pitch, const long cols, const long ahead, const long stride, const float *const x, float *const y) {
+        const long pitch, const long spread, const long cols, const long ahead, const long stride, const float *const x,
+        float *const y) {
     const long size = half ? 2 : 4;
     TOKENS_ACCUMULATORS
     for (long c = 0; c < cols; c += 32) {
@@ -67,19 +69,21 @@ static inline __attribute__((always_inline)) void rows4_tokens(const long N, con
 }
 
 /* Four rows from p for the N tokens from T0 (half_ a constant in each branch below). */
-#define F16_TILE(N, T0) rows4_tokens(N, half_, p, pitch, cols, ahead, stride, x + (T0) * cols, y + (T0) * stride + 4 * k)
+#define F16_TILE(N, T0) rows4_tokens(N, half_, p, spread * pitch, spread, cols, ahead, stride, x + (T0) * cols, \
+        y + (T0) * stride + step * k)
 
 /* The run for one type. */
 #define RUN(HALF) { \
         const long half_ = (HALF); \
         for (long k = 0; k < quads; k++) { \
-            const unsigned char *const p = rows + 4 * k * pitch; \
+            const unsigned char *const p = rows + step * k * pitch; \
             FOR_TOKEN_GROUPS(n, F16_TILE) \
         } }
 
 void f16_tokens(const long *args, const float *xin, float *y, float *scratch) {
     const unsigned char *const rows = (const unsigned char *) args[0];
     const long quads = args[1], cols = args[2], ahead = args[3], half = args[4], n = args[5], stride = args[6];
+    const long spread = args[7], step = spread == 1 ? 4 : 1;
     const long pitch = cols * (half ? 2 : 4);
     float *const x = ALIGN64(scratch);
     for (long i = 0; i < n * cols; i += 16) {

@@ -296,15 +296,15 @@ final class NativeKernels {
      * {@code x[t cols ..]}, its output for row {@code first + i} at {@code y[yo + t stride + i]}; {@code scratch} holds a
      * 64-byte aligned copy of the activations ({@code n cols + 15} floats of room).
      */
-    static void f16Tokens(MemorySegment data, boolean half, long first, int quads, int cols, int n, int stride, float[] x, float[] y, int yo,
-            float[] scratch, long ahead) {
+    static void f16Tokens(MemorySegment data, boolean half, long first, int quads, boolean spread, int cols, int n, int stride, float[] x,
+            float[] y, int yo, float[] scratch, long ahead) {
         long size = half ? 2 : 4;
         if (!data.isNative() || first < 0 || quads < 1 || cols < 32 || cols % 32 != 0 || (first + 4L * quads) * cols * size > data.byteSize()
                 || n < 1 || stride < 4L * quads || x.length < (long) n * cols || scratch.length < (long) n * cols + 15 || yo < 0
                 || yo + (long) (n - 1) * stride + 4L * quads > y.length || y == x || scratch == x || scratch == y) {
             throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
         }
-        long[] args = {data.address() + first * cols * size, quads, cols, ahead, half ? 1 : 0, n, stride};
+        long[] args = {data.address() + first * cols * size, quads, cols, ahead, half ? 1 : 0, n, stride, spread ? quads : 1};
         try {
             F16_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(y).asSlice(4L * yo),
                     MemorySegment.ofArray(scratch));

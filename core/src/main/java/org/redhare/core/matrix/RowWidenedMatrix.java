@@ -57,7 +57,7 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix, ExactRows permit
                 final int whole = Math.min(q1, rows / 4);
                 for (int q = q0; q < whole; q += NativeKernels.DECODE_TILES) {
                     final int k = Math.min(NativeKernels.DECODE_TILES, whole - q);
-                    NativeKernels.f16Tokens(data, half, 4L * q, k, cols, n, rows, x, y, 4 * q, buf, ahead);
+                    NativeKernels.f16Tokens(data, half, 4L * q, k, n <= 2, cols, n, rows, x, y, 4 * q, buf, ahead);
                 }
                 for (int r = 4 * Math.max(q0, whole); r < Math.min(rows, 4 * q1); r++) { // at most three rows
                     rowTokens(r, x, 0, n, y, buf, 0);
@@ -90,7 +90,10 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix, ExactRows permit
      * `QuickMatrixRates DTYPE SHAPE N 1` (G products a second, one thread, AMD EPYC Zen 4; before -> after): f16
      * [4864x896] 1 token 11.6 -> 28.2, 2 15.3 -> 42.1, 4 13.2 -> 51.5, 8 38.5 -> 51.4, 16 38.3 -> 52.3; from DRAM
      * [151936x896] 1 token 6.5 -> 11.3 (13.0 -> 22.7 GB/s), 2 8.6 -> 23.9, 16 27.2 -> 50.2; f32 [4864x896] 1 token 5.3 ->
-     * 12.5, 16 27.0 -> 31.3.
+     * 12.5, 16 27.0 -> 31.3. One or two tokens take four rows a quarter of a call's rows apart (four sequential streams,
+     * as {@link Bf16Matrix}'s two-token pass): f16 [151936x896] one thread, 1 token 20.9-22.0 -> 26.0-27.0 GB/s, 2 tokens
+     * 24.6-25.0 -> 25.7-27.4; with 8 and 16 tokens the spread rows measured 1-2% slower (fifty-fifth session). bench
+     * qwen2.5-0.5b F16 (synth) one thread: one user 24.3-25.8 -> 27.3-28.8 tok/s, two 47.3-50.9 -> 49.8-53.9.
      */
     private static final int NATIVE_TOKENS = 16;
 

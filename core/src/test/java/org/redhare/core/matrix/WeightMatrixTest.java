@@ -219,23 +219,27 @@ class WeightMatrixTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
         MemorySegment rows = Arena.ofAuto().allocate(8 * 64 * 2, 64); // eight F16 rows of 64
         float[] x = new float[2 * 64], y = new float[10 + 8], scratch = new float[2 * 64 + 15];
-        NativeKernels.f16Tokens(rows, true, 0, 2, 64, 2, 10, x, y, 0, scratch, 4096); // in bounds: zero rows give zeros
+        NativeKernels.f16Tokens(rows, true, 0, 2, false, 64, 2, 10, x, y, 0, scratch, 4096); // in bounds: zero rows give zeros
         assertThat(y).containsOnly(0f);
-        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, false, 0, 2, 64, 2, 10, x, y, 0, scratch, 4096))
+        java.util.Arrays.fill(y, 1f);
+        NativeKernels.f16Tokens(rows, true, 0, 2, true, 64, 2, 10, x, y, 0, scratch, 4096); // spread: rows k + 2j, the same eight
+        assertThat(java.util.Arrays.copyOfRange(y, 0, 8)).containsOnly(0f);
+        assertThat(java.util.Arrays.copyOfRange(y, 10, 18)).containsOnly(0f);
+        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, false, 0, 2, false, 64, 2, 10, x, y, 0, scratch, 4096))
                 .isInstanceOf(IndexOutOfBoundsException.class); // as F32: past the rows
-        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, true, 4, 2, 64, 2, 10, x, y, 0, scratch, 4096))
+        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, true, 4, 2, false, 64, 2, 10, x, y, 0, scratch, 4096))
                 .isInstanceOf(IndexOutOfBoundsException.class); // past the rows
-        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, true, 0, 2, 64, 2, 10, x, y, 1, scratch, 4096))
+        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, true, 0, 2, false, 64, 2, 10, x, y, 1, scratch, 4096))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last token's outputs past y
-        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, true, 0, 2, 64, 2, 7, x, y, 0, scratch, 4096))
+        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, true, 0, 2, false, 64, 2, 7, x, y, 0, scratch, 4096))
                 .isInstanceOf(IndexOutOfBoundsException.class); // tokens' outputs overlapping
-        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, true, 0, 2, 64, 3, 10, x, new float[40], 0, new float[3 * 64 + 15], 4096))
+        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, true, 0, 2, false, 64, 3, 10, x, new float[40], 0, new float[3 * 64 + 15], 4096))
                 .isInstanceOf(IndexOutOfBoundsException.class); // a third token past the activations
-        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, true, 0, 2, 64, 2, 10, x, y, 0, new float[2 * 64], 4096))
+        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, true, 0, 2, false, 64, 2, 10, x, y, 0, new float[2 * 64], 4096))
                 .isInstanceOf(IndexOutOfBoundsException.class); // no room to align the copy
-        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, true, 0, 1, 48, 1, 10, x, y, 0, scratch, 4096))
+        assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, true, 0, 1, false, 48, 1, 10, x, y, 0, scratch, 4096))
                 .isInstanceOf(IndexOutOfBoundsException.class); // not whole blocks
-        assertThatThrownBy(() -> NativeKernels.f16Tokens(MemorySegment.ofArray(new byte[1024]), true, 0, 2, 64, 2, 10, x, y, 0, scratch, 4096))
+        assertThatThrownBy(() -> NativeKernels.f16Tokens(MemorySegment.ofArray(new byte[1024]), true, 0, 2, false, 64, 2, 10, x, y, 0, scratch, 4096))
                 .isInstanceOf(IndexOutOfBoundsException.class); // not native memory
     }
 
