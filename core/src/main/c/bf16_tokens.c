@@ -25,32 +25,15 @@
  */
 #include "tokens.h"
 
-/* Token T's two FMAs of one row and block into A (we, wo: the row's even and odd columns of the block). */
-#define TOKEN_FMAS2(T, A) \
-        if (N > (T)) { \
-            const float *const xt = x + (T) * cols + c; \
-            A = _mm512_fmadd_ps(we, _mm512_loadu_ps(xt), A); \
-            A = _mm512_fmadd_ps(wo, _mm512_loadu_ps(xt + 16), A); }
-
 #define TOKENS_ROW(J, A0, A1, A2, A3, A4) { \
         const __m512i v = _mm512_loadu_si512((const void *) (p + (J) * pitch + 2 * c)); \
-        const __m512 we = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)); \
-        const __m512 wo = _mm512_castsi512_ps(_mm512_and_si512(v, high)); \
+        const __m512 w0 = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)); /* even columns */ \
+        const __m512 w1 = _mm512_castsi512_ps(_mm512_and_si512(v, high)); /* odd columns */ \
         TOKENS_OF_ROW(TOKEN_FMAS2, A0, A1, A2, A3, A4) }
 
 #define PREFETCH_ROW(J) \
         if (ahead > 0) _mm_prefetch((const char *) (p + (J) * pitch + 2 * c + ahead), _MM_HINT_T0); \
         else if (ahead < 0) _mm_prefetch((const char *) (p + (J) * pitch + 2 * c - ahead), _MM_HINT_T1);
-
-/* Token T's outputs of the four rows: their lane sums (lanes.h). */
-#define TOKENS_OUT(T, A0, A1, A2, A3) { \
-        float s[4]; \
-        LANE_SUMS4(A0, A1, A2, A3, s) \
-        float *const yt = y + (T) * stride; \
-        yt[0] = s[0]; \
-        yt[spread] = s[1]; \
-        yt[2 * spread] = s[2]; \
-        yt[3 * spread] = s[3]; }
 
 /* Rows r + j spread (j = 0..3) times N tokens (activations at x, row r's outputs at y + t * stride), panel after panel
  * with the accumulators in registers; inlined once per N so that they stay there. */
@@ -63,14 +46,11 @@ static inline __attribute__((always_inline)) void rows4_tokens(const long N, con
         const long width = cols - p0 < panel ? cols - p0 : panel, pitch = 2 * width * spread;
         const unsigned char *const p = data + 2 * (rows * p0 + r * width - p0); /* column c of row r at p + 2 c */
         for (long c = p0; c < p0 + width; c += 32) {
-            PREFETCH_ROW(0) PREFETCH_ROW(1) PREFETCH_ROW(2) PREFETCH_ROW(3)
-            TOKENS_ROW(0, a00, a01, a02, a03, a04)
-            TOKENS_ROW(1, a10, a11, a12, a13, a14)
-            TOKENS_ROW(2, a20, a21, a22, a23, a24)
-            TOKENS_ROW(3, a30, a31, a32, a33, a34)
+            PREFETCH_ROWS4
+            TOKENS_ROWS4
         }
     }
-    TOKENS_OUTPUTS(TOKENS_OUT)
+    TOKENS_OUTPUTS(TOKENS_OUT_SPREAD)
 }
 
 /* Quad k's rows for the N tokens from T0. */

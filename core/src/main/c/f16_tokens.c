@@ -24,30 +24,13 @@
         ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (p + (J) * pitch + 2 * (c + 16 * (M))))) \
         : _mm512_loadu_ps((const float *) (p + (J) * pitch + 4 * (c + 16 * (M)))))
 
-/* Token T's two FMAs of one row and block into A (we, wd: the block's halves of the row). */
-#define TOKEN_FMAS2(T, A) \
-        if (N > (T)) { \
-            const float *const xt = x + (T) * cols + c; \
-            A = _mm512_fmadd_ps(we, _mm512_loadu_ps(xt), A); \
-            A = _mm512_fmadd_ps(wd, _mm512_loadu_ps(xt + 16), A); }
-
 #define TOKENS_ROW(J, A0, A1, A2, A3, A4) { \
-        const __m512 we = ROW16(J, 0), wd = ROW16(J, 1); \
+        const __m512 w0 = ROW16(J, 0), w1 = ROW16(J, 1); \
         TOKENS_OF_ROW(TOKEN_FMAS2, A0, A1, A2, A3, A4) }
 
 #define PREFETCH_ROW(J) \
         if (ahead > 0) _mm_prefetch((const char *) (p + (J) * pitch + c * size + ahead), _MM_HINT_T0); \
         else if (ahead < 0) _mm_prefetch((const char *) (p + (J) * pitch + c * size - ahead), _MM_HINT_T1);
-
-/* Token T's outputs of the four rows: their lane sums (lanes.h). */
-#define TOKENS_OUT(T, A0, A1, A2, A3) { \
-        float s[4]; \
-        LANE_SUMS4(A0, A1, A2, A3, s) \
-        float *const yt = y + (T) * stride; \
-        yt[0] = s[0]; \
-        yt[spread] = s[1]; \
-        yt[2 * spread] = s[2]; \
-        yt[3 * spread] = s[3]; }
 
 /* Four rows from p, pitch apart, times N tokens (activations at x, the first row's outputs at y + t * stride, the next
  * ones spread floats apart), inlined once per N and type so that the accumulators stay in registers. */
@@ -58,14 +41,11 @@ static inline __attribute__((always_inline)) void rows4_tokens(const long N, con
     TOKENS_ACCUMULATORS
     for (long c = 0; c < cols; c += 32) {
         if (half || (c & 32) == 0) { /* one prefetch per row and cache line */
-            PREFETCH_ROW(0) PREFETCH_ROW(1) PREFETCH_ROW(2) PREFETCH_ROW(3)
+            PREFETCH_ROWS4
         }
-        TOKENS_ROW(0, a00, a01, a02, a03, a04)
-        TOKENS_ROW(1, a10, a11, a12, a13, a14)
-        TOKENS_ROW(2, a20, a21, a22, a23, a24)
-        TOKENS_ROW(3, a30, a31, a32, a33, a34)
+        TOKENS_ROWS4
     }
-    TOKENS_OUTPUTS(TOKENS_OUT)
+    TOKENS_OUTPUTS(TOKENS_OUT_SPREAD)
 }
 
 /* Four rows from p for the N tokens from T0 (half_ a constant in each branch below). */

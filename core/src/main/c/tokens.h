@@ -1,8 +1,8 @@
 /*
- * What the several-token kernels share (fp8_tokens.c, q8_tokens.c, f16_tokens.c): four rows' accumulators for a group
- * of up to five tokens, the FMAs of one token, the outputs of each, and the loop over a run's token groups. A group's
- * size is a constant where its kernel is inlined (TILE(N, T0) below), so the compiler keeps its 4 N accumulators in
- * registers and drops the unused ones.
+ * What the several-token kernels share (fp8_tokens.c, q8_tokens.c, f16_tokens.c, bf16_tokens.c): four rows'
+ * accumulators for a group of up to five tokens, the FMAs of one token, the outputs of each, and the loop over a
+ * run's token groups. A group's size is a constant where its kernel is inlined (TILE(N, T0) below), so the compiler
+ * keeps its 4 N accumulators in registers and drops the unused ones.
  */
 #include "lanes.h"
 
@@ -30,6 +30,14 @@
             A = _mm512_fmadd_ps(w2, _mm512_loadu_ps(xt + 32), A); \
             A = _mm512_fmadd_ps(w3, _mm512_loadu_ps(xt + 48), A); }
 
+/* Token T's two FMAs of one row and 32-column block into A: w0, w1 the row's floats of the block's first and second 16
+ * columns in the layout's order (f16_tokens.c, bf16_tokens.c). */
+#define TOKEN_FMAS2(T, A) \
+        if (N > (T)) { \
+            const float *const xt = x + (T) * cols + c; \
+            A = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xt), A); \
+            A = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xt + 16), A); }
+
 /* Every token's FMAS(T, A) of row J (the row's accumulators a<J>0 .. a<J>4). */
 #define TOKENS_OF_ROW(FMAS, A0, A1, A2, A3, A4) FMAS(0, A0) FMAS(1, A1) FMAS(2, A2) FMAS(3, A3) FMAS(4, A4)
 
@@ -40,6 +48,26 @@
     if (N > 2) OUT(2, a02, a12, a22, a32) \
     if (N > 3) OUT(3, a03, a13, a23, a33) \
     if (N > 4) OUT(4, a04, a14, a24, a34)
+
+/* One block of the four rows for every token: the kernel's TOKENS_ROW(J, row J's accumulators), after its prefetches
+ * PREFETCH_ROW(J) (f16_tokens.c, bf16_tokens.c). */
+#define PREFETCH_ROWS4 PREFETCH_ROW(0) PREFETCH_ROW(1) PREFETCH_ROW(2) PREFETCH_ROW(3)
+#define TOKENS_ROWS4 \
+        TOKENS_ROW(0, a00, a01, a02, a03, a04) \
+        TOKENS_ROW(1, a10, a11, a12, a13, a14) \
+        TOKENS_ROW(2, a20, a21, a22, a23, a24) \
+        TOKENS_ROW(3, a30, a31, a32, a33, a34)
+
+/* Token T's outputs of four rows, their lane sums (lanes.h), at y + T * stride: the first row's there, the next ones
+ * spread floats apart each (f16_tokens.c, bf16_tokens.c). */
+#define TOKENS_OUT_SPREAD(T, A0, A1, A2, A3) { \
+        float s[4]; \
+        LANE_SUMS4(A0, A1, A2, A3, s) \
+        float *const yt = y + (T) * stride; \
+        yt[0] = s[0]; \
+        yt[spread] = s[1]; \
+        yt[2 * spread] = s[2]; \
+        yt[3 * spread] = s[3]; }
 
 /* TILE(N, T0) for each group of a run's n tokens, N (a constant) from token T0: sizes balanced, 3 + 3 for six,
  * 4 + 4 + 4 + 4 for sixteen (groups of one or two tokens run well below the FMA peak). */
