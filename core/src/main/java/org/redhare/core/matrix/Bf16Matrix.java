@@ -227,20 +227,21 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
     private static final int STREAM_MAX_TOKENS = 6;
 
     /**
-     * From two up to this many tokens, where the machine code runs and the rows are whole 32-column blocks, the product
-     * runs in {@link NativeKernels#bf16Tokens}: each row's block widened once in registers for a group of up to five
-     * tokens, the rows prefetched into L2 ({@link NativeKernels#halvesAhead}). Same FMAs in the same order as the Java
-     * kernels, so the same bits. `QuickMatrixRates bf16 SHAPE N T` (G products a second, AMD EPYC Zen 4, fifty-fifth
-     * session; Java register kernel or widened tile -> machine code): [4864x896] one thread 2 tokens 34.7 -> 50.7, 3 41.8
-     * -> 52.1, 4 43.3 -> 51.4, 6 38.5 -> 51.7, 8 50.3 -> 52.4; from DRAM [151936x896] one thread 2 tokens 16.0 -> 20.3-22.4
-     * (GB/s, as products), 4 27.0 -> 39.6, 8 40.9 -> 50.5, two threads 2 tokens 33.9 -> 40.6-41.3, 8 78.5 -> 99.7. From
-     * 12 tokens the widened tile is as fast or faster: [896x4864] (three column panels) on two threads 103-104 against
-     * 86 with 12 and 16 tokens, the threads of one core sharing its L1 and L2 while each re-reads five tokens' 97 KB of
-     * activations for every four rows. One token keeps {@link #decode}: from DRAM it read 23.7-25.3 GB/s on one thread and 47-51 on
-     * two against 21.5-23.5 and 33-46 here. Two tokens take four rows a quarter of a call's rows apart (up to 256: four
-     * sequential streams, as {@link #computeStreaming}) instead of four neighbours: [151936x896] one thread 22.9-24.2 -> 25.6-27.0 GB/s, two
-     * threads 32.5-34.3 -> 33.6-36.0 (and once 50.5); with four or eight tokens, where the FMAs count more, the spread rows
-     * measured 3-5% slower and the neighbours stay.
+     * From two up to this many tokens, where the machine code runs and the rows are whole 32-column blocks, the
+     * product runs in {@link NativeKernels#bf16Tokens}: each row's block widened once in registers for a group
+     * of up to five tokens, the rows prefetched into L2 ({@link NativeKernels#halvesAhead}). Same FMAs in the
+     * same order as the Java kernels, so the same bits. `QuickMatrixRates bf16 SHAPE N T` (G products a second,
+     * AMD EPYC Zen 4, fifty-fifth session; Java register kernel or widened tile -> machine code): [4864x896] one
+     * thread 2 tokens 34.7 -> 50.7, 3 41.8 -> 52.1, 4 43.3 -> 51.4, 6 38.5 -> 51.7, 8 50.3 -> 52.4; from DRAM
+     * [151936x896] one thread 2 tokens 16.0 -> 20.3-22.4 (GB/s, as products), 4 27.0 -> 39.6, 8 40.9 -> 50.5,
+     * two threads 2 tokens 33.9 -> 40.6-41.3, 8 78.5 -> 99.7. From 12 tokens the widened tile is as fast or
+     * faster: [896x4864] (three column panels) on two threads 103-104 against 86 with 12 and 16 tokens, the
+     * threads of one core sharing its L1 and L2 while each re-reads five tokens' 97 KB of activations for every
+     * four rows. One token keeps {@link #decode}: from DRAM it read 23.7-25.3 GB/s on one thread and 47-51 on
+     * two against 21.5-23.5 and 33-46 here. Two tokens take four rows a quarter of a call's rows apart (up to
+     * 256: four sequential streams, as {@link #computeStreaming}) instead of four neighbours: [151936x896] one
+     * thread 22.9-24.2 -> 25.6-27.0 GB/s, two threads 32.5-34.3 -> 33.6-36.0 (and once 50.5); with four or eight
+     * tokens, where the FMAs count more, the spread rows measured 3-5% slower and the neighbours stay.
      */
     private static final int NATIVE_TOKENS = 8;
 

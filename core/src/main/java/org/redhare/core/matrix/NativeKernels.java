@@ -17,10 +17,10 @@ import org.redhare.core.MachineCode;
  * <li>FP8 tiles, and int8 codes with a scale per block ({@link Q8_0Matrix}), times 2 to 64 tokens ({@code fp8_tokens.c},
  * {@code q8_tokens.c}: a decode step of several users, a short prompt), each code widened once per group of up to five
  * tokens; row-major F16 and F32 rows times 1 to 16 tokens the same way ({@code f16_tokens.c});
- * <li>BF16 rows times 2 to 16 tokens ({@code bf16_tokens.c}: a decode step of a few users), each row's block widened
+ * <li>BF16 rows times 2 to 8 tokens ({@code bf16_tokens.c}: a decode step of a few users), each row's block widened
  * once per group of up to five tokens, as {@code f16_tokens.c} does;
- * <li>BF16 rows times more tokens ({@code bf16_tiles.c}, {@link Bf16Matrix}'s passes for prompts), prefetching the rows
- * it takes next inside its loops;
+ * <li>BF16 rows times more tokens ({@code bf16_tiles.c}, {@link Bf16Matrix}'s passes for the decode step of more users and
+ * for prompts), prefetching the rows it takes next inside its loops;
  * <li>rows widened to floats times several tokens ({@code f32_tile_groups.c}: the prompt passes of {@link Fp8BlockMatrix},
  * {@link Q8_0Matrix} and {@link RowWidenedMatrix} (F16, F32) widen a tile in Java and run every token group over it in
  * one call).
@@ -292,7 +292,8 @@ final class NativeKernels {
 
     /**
      * Row-major F16 ({@code half}) or F32 weights times {@code n} tokens ({@code f16_tokens.c}): rows {@code first ..
-     * first + 4 quads} of {@code data} ({@code cols} weights each, a multiple of 32), token {@code t}'s activations at
+     * first + 4 quads} of {@code data} ({@code cols} weights each, a multiple of 32; four neighbours at a time, or with
+     * {@code spread} four rows {@code quads} apart, as {@link #bf16Tokens}), token {@code t}'s activations at
      * {@code x[t cols ..]}, its output for row {@code first + i} at {@code y[yo + t stride + i]}; {@code scratch} holds a
      * 64-byte aligned copy of the activations ({@code n cols + 15} floats of room).
      */
@@ -318,8 +319,8 @@ final class NativeKernels {
      * {@code n} tokens ({@code bf16_tokens.c}): rows {@code first .. first + 4 quads} of the {@code rows}-row matrix
      * {@code data} ({@code cols} weights each, a multiple of 32), taken four neighbours at a time, or with {@code spread}
      * four rows {@code quads} apart (rows {@code first + k + j quads}, {@code j = 0..3}), token {@code t}'s deinterleaved
-     * activations at {@code x[t cols ..]}, its output for row {@code first + i} at {@code y[yo + t stride + i]}; {@code scratch} holds a
-     * 64-byte aligned copy of the activations ({@code n cols + 15} floats of room).
+     * activations at {@code x[t cols ..]}, its output for row {@code first + i} at {@code y[yo + t stride + i]};
+     * {@code scratch} holds a 64-byte aligned copy of the activations ({@code n cols + 15} floats of room).
      */
     static void bf16Tokens(MemorySegment data, int rows, int first, int quads, boolean spread, int cols, int panel, int n, int stride,
             float[] x, float[] y, int yo, float[] scratch, long ahead) {
