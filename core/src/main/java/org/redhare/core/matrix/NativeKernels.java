@@ -17,6 +17,8 @@ import org.redhare.core.MachineCode;
  * <li>FP8 tiles, and int8 codes with a scale per block ({@link Q8_0Matrix}), times 2 to 64 tokens ({@code fp8_tokens.c},
  * {@code q8_tokens.c}: a decode step of several users, a short prompt), each code widened once per group of up to five
  * tokens; row-major F16 and F32 rows times 1 to 16 tokens the same way ({@code f16_tokens.c});
+ * <li>Q4_0 nibbles ({@link NibbleBlocks}) times 1 to 15 tokens quantized to int8 ({@code nibble_tokens.c}), two columns
+ * a 16-bit product-sum ({@code VPMADDUBSW}) where the Java kernel multiplies one;
  * <li>BF16 rows times 2 to 8 tokens ({@code bf16_tokens.c}: a decode step of a few users), each row's block widened
  * once per group of up to five tokens, as {@code f16_tokens.c} does;
  * <li>BF16 rows times more tokens ({@code bf16_tiles.c}, {@link Bf16Matrix}'s passes for the decode step of more users and
@@ -78,6 +80,7 @@ final class NativeKernels {
     private static final MethodHandle FP8_TOKENS;
     private static final MethodHandle Q8_DECODE;
     private static final MethodHandle Q8_TOKENS;
+    private static final MethodHandle NIBBLE_TOKENS;
     private static final MethodHandle F16_TOKENS;
     private static final MethodHandle BF16_TOKENS;
     private static final MethodHandle INT8;
@@ -90,7 +93,7 @@ final class NativeKernels {
     private static final String STATUS;
 
     static {
-        MethodHandle fp8 = null, fp8Decode = null, fp8Tokens = null, q8Decode = null, q8Tokens = null, f16Tokens = null, bf16Tokens = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, f16Groups = null, dots = null;
+        MethodHandle fp8 = null, fp8Decode = null, fp8Tokens = null, q8Decode = null, q8Tokens = null, nibbleTokens = null, f16Tokens = null, bf16Tokens = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, f16Groups = null, dots = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -116,6 +119,8 @@ final class NativeKernels {
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 q8Tokens = MachineCode.load(NativeCode.Q8_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
+                nibbleTokens = MachineCode.load(NativeCode.NIBBLE_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                        ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 f16Tokens = MachineCode.load(NativeCode.F16_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 bf16Tokens = MachineCode.load(NativeCode.BF16_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
@@ -134,7 +139,7 @@ final class NativeKernels {
                 }
                 status = dots != null ? "on (x86-64 AVX-512F, VNNI)" : "on (x86-64 AVX-512F; no VNNI: LM head screens one token at a time)";
             } catch (UnsupportedOperationException e) {
-                fp8 = fp8Decode = fp8Tokens = q8Decode = q8Tokens = f16Tokens = bf16Tokens = int8 = bf16 = groups = fp8Groups = q8Groups = f16Groups = dots = null;
+                fp8 = fp8Decode = fp8Tokens = q8Decode = q8Tokens = nibbleTokens = f16Tokens = bf16Tokens = int8 = bf16 = groups = fp8Groups = q8Groups = f16Groups = dots = null;
                 status = "off (" + e.getMessage() + ")";
             }
         }
@@ -143,6 +148,7 @@ final class NativeKernels {
         FP8_TOKENS = fp8Tokens;
         Q8_DECODE = q8Decode;
         Q8_TOKENS = q8Tokens;
+        NIBBLE_TOKENS = nibbleTokens;
         F16_TOKENS = f16Tokens;
         BF16_TOKENS = bf16Tokens;
         INT8 = int8;
@@ -285,6 +291,33 @@ final class NativeKernels {
         try {
             Q8_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(scales).asSlice(4L * so),
                     MemorySegment.ofArray(y).asSlice(4L * yo), MemorySegment.ofArray(scratch));
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * Q4_0 weights in {@link NibbleBlocks}' tiles of 32 rows times tokens {@code t0 .. t1} of {@code n}, their activations
+     * quantized to int8 per 32-column block ({@code nibble_tokens.c}, the arithmetic of {@code NibbleBlocks.tiles4x1}):
+     * quads {@code p0 .. p1} of the matrix's {@code (tiles + 3) / 4} (quad {@code p}: tiles {@code p + k quads}), {@code
+     * nb} blocks a row ({@code packed}: 512 bytes a tile's block); token {@code t}'s activations as pairs of bytes at
+     * {@code xp[(t - t0) 16 nb ..]}, its block scales at {@code xf[t nb + b]} and its {@code 8 sum(xq)} at {@code xf[n nb
+     * + t nb + b]}; scales {@code d[(tile nb + b) 32 + i]}; token {@code t}'s output for row {@code r} at {@code y[t rows +
+     * r]}; {@code ahead}: bytes to prefetch ahead of each tile's reads into L2, 0 for none.
+     */
+    static void nibbleTokens(MemorySegment packed, int nb, int tiles, int rows, int p0, int p1, int t0, int t1, int n, short[] xp,
+            float[] xf, float[] d, float[] y, long ahead) {
+        int quads = (tiles + 3) / 4;
+        if (!packed.isNative() || nb < 1 || tiles < 1 || rows < 1 || rows > 32L * tiles || 32L * (tiles - 1) >= rows
+                || 512L * nb * tiles > packed.byteSize() || p0 < 0 || p1 > quads || p0 >= p1 || t0 < 0 || t1 > n || t0 >= t1
+                || xp.length < 16L * nb * (t1 - t0) || xf.length < 2L * n * nb || d.length < 32L * nb * tiles || y.length < (long) n * rows
+                || y == xf || y == d || xf == d) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+        long[] args = {packed.address(), nb, quads, tiles, rows, p0, p1, t0, t1, n, ahead};
+        try {
+            NIBBLE_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(xp), MemorySegment.ofArray(xf),
+                    MemorySegment.ofArray(d), MemorySegment.ofArray(y));
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

@@ -463,6 +463,11 @@ final class NibbleBlocks {
     }
 
     void multiply(Parallel pool, float[] x, int n, float[] y) {
+        multiply(pool, x, n, y, nativeTokens());
+    }
+
+    /** {@link #multiply} with the few-token steps in machine code ({@code natively}, where it runs) or in Java (tests). */
+    void multiply(Parallel pool, float[] x, int n, float[] y, boolean natively) {
         final int dxo = 0;               // [n][nb] activation scales
         final int sxo = n * nb;          // [n][nspan] center * sum of each span's quantized activations
         final float[] xf = pool.scratch(n * nb + n * nspan);
@@ -473,7 +478,7 @@ final class NibbleBlocks {
             final short[] xq = pool.shortScratch(grouped * cols);
             pool.forRange(grouped, Math.max(1, grouped / (4 * pool.threads())), (q0, q1, w) -> {
                 for (int t = q0; t < q1; t++) {
-                    quantize(x, t, xf, dxo, sxo, xq, false, 0);
+                    quantize(x, t, xf, dxo, sxo, xq, COMPACT, 0);
                 }
             });
             final int chunkBlocks = Math.min(nb, CHUNK_BLOCKS);
@@ -483,7 +488,7 @@ final class NibbleBlocks {
                     (t0, t1, w) -> several(xq, xf, n, grouped, y, t0, t1, pool.workerShortScratch(w, expanded), pool.workerScratch(w, accs), chunkBlocks));
         }
         for (int t = grouped; t < n; t += TOKEN_BLOCK) {
-            onePerToken(pool, x, t, Math.min(n, t + TOKEN_BLOCK), n, xf, y);
+            onePerToken(pool, x, t, Math.min(n, t + TOKEN_BLOCK), n, xf, y, natively && nativeTokens());
         }
     }
 
@@ -491,6 +496,23 @@ final class NibbleBlocks {
     private static final int GROUP_FROM = 16;
     /** Tokens whose activations {@link #onePerToken} expands at a time (16 x 64 bytes per column at L = 16). */
     private static final int TOKEN_BLOCK = 16;
+    /** The forms of {@link #quantize}'s quantized activations: a short each, {@code TR} copies each, pairs of bytes. */
+    private static final int COMPACT = 0, EXPANDED = 1, PAIRS = 2;
+
+    /**
+     * Bytes the machine-code kernel ({@link NativeKernels#nibbleTokens}) prefetches ahead of each tile's reads (into L2):
+     * none, since its four sequential streams far apart are what the hardware prefetchers follow best. `QuickMatrixRates
+     * q4_0 151936x896 1 1` (AMD EPYC Zen 4, from DRAM) read 38.3-40.4 GB/s with none, 28.2-28.5 with 4096 bytes ahead,
+     * 24.6-29.2 with 8192, 26.8-27.6 with 16384 and 25.8 with 32768 (membw, one thread: 29.2); [896 x 4864] 49.2-49.8
+     * against 47.4 with 8192. {@code -Dredhare.nibbleAhead=N} sets it.
+     */
+    private static final long NATIVE_AHEAD = Long.getLong("redhare.nibbleAhead", 0);
+
+    /** Whether {@link #onePerToken} can run in machine code: Q4_0's form (nibbles, float scales, no offsets), where it runs. */
+    boolean nativeTokens() {
+        return !bytes && o == null && !factored() && NativeKernels.available() && packed.isNative();
+    }
+
     /** Tokens per work item of {@link #onePerToken}: a quad of tiles and up to this many tokens. */
     private static final int ITEM_TOKENS = 4;
 
@@ -517,14 +539,33 @@ final class NibbleBlocks {
      * tokens 48.7 against 40.2, 512 49.2 against 41.4; 16 tokens 46.9 against 45.2; 2 threads 64 tokens 90.5 against
      * 79.8) while at 4 to 8 tokens they tie. So from {@link #GROUP_FROM} tokens (prompts, many users) they take it too,
      * and this one keeps the few-token steps it was written for.
+     *
+     * <p>Q4_0's form runs it in machine code where that runs ({@link NativeKernels#nibbleTokens}: the same quads, tokens
+     * and arithmetic, two columns a 16-bit product-sum instruction; the activations as pairs of bytes instead of the
+     * expanded copy). qwen2.5-0.5b Q4_0 GGUF decode, one thread (`bench -p 16 -n 64 -r 1 -t 1`, AMD EPYC Zen 4,
+     * alternated): 57.3-60.2 -> 84.1-89.1 tok/s, where llama.cpp decoded the same file at 59.7-62.2 (docs/PERFORMANCE.md,
+     * fifty-sixth session). `QuickMatrixRates q4_0 4864x896 1 1` (in cache): 48.3 -> 91.0 G weights/s.
      */
-    private void onePerToken(Parallel pool, float[] x, int t0, int t1, int n, float[] xf, float[] y) {
+    private void onePerToken(Parallel pool, float[] x, int t0, int t1, int n, float[] xf, float[] y, boolean natively) {
         final int sxo = n * nb;
+        if (natively) {
+            final short[] xp = pool.shortScratch((t1 - t0) * 16 * nb);
+            pool.forRange(t1 - t0, 1, (q0, q1, w) -> {
+                for (int t = t0 + q0; t < t0 + q1; t++) {
+                    quantize(x, t, xf, 0, sxo, xp, PAIRS, (t - t0) * 16 * nb);
+                }
+            });
+            final int quads = (tiles + 3) / 4;
+            final long ahead = NATIVE_AHEAD;
+            pool.forRange(quads, Math.max(1, (quads + pool.threads() * 4 - 1) / (pool.threads() * 4)), 1,
+                    (p0, p1, w) -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, p0, p1, t0, t1, n, xp, xf, d, y, ahead));
+            return;
+        }
         final int per = cols * TR; // one token's expanded activations
         final short[] xe = pool.shortScratch(XA + (t1 - t0) * per);
         pool.forRange(t1 - t0, 1, (q0, q1, w) -> {
             for (int t = t0 + q0; t < t0 + q1; t++) {
-                quantize(x, t, xf, 0, sxo, xe, true, XA + (t - t0) * per);
+                quantize(x, t, xf, 0, sxo, xe, EXPANDED, XA + (t - t0) * per);
             }
         });
         final int quads = (tiles + 3) / 4;
@@ -567,7 +608,8 @@ final class NibbleBlocks {
      * {@code center} times each span's sum of quantized values at {@code xf[sxo + t*nspan + k]}, and the values either expanded ({@code TR}
      * copies each, at {@code out[eo + c * TR]}, one token) or compact ({@code out[t * cols + c]}).
      */
-    private void quantize(float[] x, int t, float[] xf, int dxo, int sxo, short[] out, boolean expand, int eo) {
+    private void quantize(float[] x, int t, float[] xf, int dxo, int sxo, short[] out, int form, int eo) {
+        final boolean expand = form == EXPANDED;
         final int xo = t * cols;
         final float[] q = new float[32];
         for (int b = 0; b < nb; b++) {
@@ -589,12 +631,18 @@ final class NibbleBlocks {
                 sum += v;
                 if (expand) {
                     ShortVector.broadcast(S, (short) v).intoArray(out, eo + c * TR);
-                } else {
+                } else if (form == COMPACT) {
                     out[xo + c] = (short) v;
                 }
                 if ((c + 1) % span == 0) {
                     xf[sxo + t * nspan + c / span] = center * sum;
                     sum = 0;
+                }
+            }
+            if (form == PAIRS) { // step k's columns 0 and 2, then 1 and 3, a byte each (see NativeKernels.nibbleTokens)
+                for (int k = 0, at = eo + b * 16; k < 8; k++, at += 2) {
+                    out[at] = (short) (((int) q[4 * k] & 0xFF) | (int) q[4 * k + 2] << 8);
+                    out[at + 1] = (short) (((int) q[4 * k + 1] & 0xFF) | (int) q[4 * k + 3] << 8);
                 }
             }
         }

@@ -527,6 +527,63 @@ class GgmlMatrixTest {
         }
     }
 
+    /**
+     * Q4_0's one to fifteen tokens run the machine code ({@link NativeKernels#nibbleTokens}) wherever it can run: the same
+     * bits as the Java kernel ({@code NibbleBlocks.tiles4x1}), for a single tile (its quad three times over), quads whose
+     * last tiles repeat the first, a short last tile, long rows, one and two threads.
+     */
+    @ParameterizedTest(name = "Q4_0 [{0} x {1}]")
+    @CsvSource({"39, 352", "1030, 64", "200, 416", "32, 32", "129, 4864", "7, 96"})
+    void q4_0TokensGiveTheJavaKernelsBits(int rows, int cols) {
+        boolean runs = org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
+                && org.redhare.core.MachineCode.cpuHas("avx512bw") && Kernels.L == 16
+                && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"));
+        Case k = random("Q4_0", rows, cols, rows * 7L + cols);
+        Q4_0Matrix m = (Q4_0Matrix) k.m();
+        assertThat(m.nativeTokens()).as(NativeKernels.status()).isEqualTo(runs);
+        for (int n : new int[] {1, 2, 3, 5, 11, 15}) {
+            float[] x = Fp8BlockMatrixTest.activations(n, cols, 3 + n);
+            float[] java = new float[n * rows];
+            m.multiplyInJava(ONE, x, n, java);
+            for (Parallel pool : new Parallel[] {ONE, TWO}) {
+                float[] y = new float[n * rows];
+                m.multiply(pool, x, n, y);
+                assertThat(y).as("%d tokens, %d threads", n, pool.threads()).isEqualTo(java);
+            }
+        }
+    }
+
+    /** {@link NativeKernels#nibbleTokens} checks its operands before the machine code runs (it checks nothing). */
+    @Test
+    void nibbleTokensKernelRefusesOperandsOutsideTheirMemory() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
+        int nb = 2, tiles = 5, rows = 150, n = 3; // quads of tiles {0, 2, 4, 0} and {1, 3, 1, 1}
+        java.lang.foreign.MemorySegment packed = java.lang.foreign.Arena.ofAuto().allocate(512L * nb * tiles, 64);
+        short[] xp = new short[16 * nb * n];
+        float[] xf = new float[2 * n * nb], d = new float[32 * nb * tiles], y = new float[n * rows];
+        java.util.Arrays.fill(y, 1f);
+        NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y, 0); // in bounds: zero scales give zeros
+        assertThat(y).containsOnly(0f);
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 3, 0, n, n, xp, xf, d, y, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // a quad past the matrix
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles + 1, rows + 32, 0, 2, 0, n, n, xp, xf, d, y, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // a tile past the codes
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows + 11, 0, 2, 0, n, n, xp, xf, d, y, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // rows past the tiles (and the outputs)
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, new float[n * rows - 1], 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last token's outputs past y
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, new short[16 * nb * n - 1], xf, d, y, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last token's activations
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, new float[2 * n * nb - 1], d, y, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last token's sums
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[32 * nb * tiles - 1], y, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's scales
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 1, n + 1, n, xp, xf, d, y, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // a token past n
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, y, d, y, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the outputs over the sums
+    }
+
     /** {@link NativeKernels#q8Tokens} checks its operands before the machine code runs (it checks nothing). */
     @Test
     void q8TokensKernelRefusesOperandsOutsideTheirMemory() {
