@@ -1,10 +1,13 @@
 /*
- * RedHare native kernel: Q4_0 weights (NibbleBlocks' tiles of 32 rows, a 4-bit value a weight, W = (q - 8) s with a
- * float scale s per row and 32-column block) times a few tokens' activations quantized to int8 per 32-column block, as
- * NibbleBlocks.tiles4x1 computes them, with the same bits: each block's sum S = sum(q xq) is an integer (exact in any
- * order; kept modulo 2^16 as the Java kernel keeps it, so T = S - 8 sum(xq) read as a signed 16-bit value is exact, see
- * NibbleBlocks.BLOCK_SUMS), widened to float, and each row adds fma(T, s * dx, acc) over its blocks in column order from
- * zero, its 32 rows a tile in two float vectors (no lane sums).
+ * RedHare native kernel: 4-bit weights (NibbleBlocks' tiles of 32 rows, a value q in 0..15 a weight) times a few
+ * tokens' activations quantized to int8 per 32-column block, as NibbleBlocks.tiles4x1 computes them, with the same bits.
+ * Three forms: Q4_0 (form 0: W = (q - 8) s, a float scale s per row and 32-column block), float offsets (form 1, Q4_1:
+ * W = q s + o) and Q4_K's factored scales (form 2: s = dsup sc, o = msup m from a byte code per block and a float factor
+ * per 256-column super-block, multiplied out here, both products exact). Each block's sum S = sum(q xq) is an integer
+ * (exact in any order; kept modulo 2^16 as the Java kernel keeps it, so T = S - 8 sum(xq) read as a signed 16-bit value
+ * is exact, see NibbleBlocks.BLOCK_SUMS), widened to float, and each row adds fma(T, s dx, acc) and, with offsets,
+ * fma(sum(xq), (8 s + o) dx, acc) over its blocks in column order from zero, its 32 rows a tile in two float vectors
+ * (no lane sums).
  *
  * Where the Java kernel multiplies 16-bit lanes (a weight times the column's activation copied into every lane, four
  * shifts, ANDs, multiplies and adds a step), this one takes two columns a 16-bit lane at once: AVX-512BW's VPMADDUBSW
@@ -14,12 +17,14 @@
  *
  * Layout (NibbleBlocks): tile t's block b at packed + (t nb + b) 512; step s of a block (columns 4s .. 4s+3 of the
  * block) 64 bytes, the 16-bit lane of row i (i < 16) at 2 (2 i), of row 16 + i at 2 (2 i + 1), column 4s + j at bits
- * 4j. Scales d[(t nb + b) 32 + i] for row 32 t + i.
+ * 4j. Forms 0 and 1: scales d[(t nb + b) 32 + i] for row 32 t + i, offsets o[the same]; form 2: dsup (in d) and msup
+ * (in o) at [(t nsb + b / 8) 32 + i], nsb = nb / 8, and the codes of block b as 16 ints at codes + (t nb + b) 16, int
+ * lane i = sc(row i) | sc(row 16 + i) << 8 | m(row i) << 16 | m(row 16 + i) << 24.
  *
  * Arguments: args = {packed (address), nb (blocks a row), quads (the matrix's (tiles + 3) / 4), tiles, rows, p0, p1 (the
- * quads to take), t0, t1 (the tokens), n (tokens in all), ahead (bytes to prefetch ahead into L2; 0: none)}. A quad p
- * is tiles p, p + quads, p + 2 quads, p + 3 quads (one past the last tile: p again), four streams far apart, as the
- * Java kernel takes them. xp: token t's activations at xp + (t - t0) * 16 nb shorts, for each step k of the row the
+ * quads to take), t0, t1 (the tokens), n (tokens in all), ahead (bytes to prefetch ahead into L2; 0: none), form}. A
+ * quad p is tiles p, p + quads, p + 2 quads, p + 3 quads (one past the last tile: p again), four streams far apart, as
+ * the Java kernel takes them. xp: token t's activations at xp + (t - t0) * 16 nb shorts, for each step k of the row the
  * pairs (xq[4k] & 255 | xq[4k + 2] << 8) and (xq[4k + 1] & 255 | xq[4k + 3] << 8); xf: token t's block scales dx at
  * xf[t nb + b], its 8 sum(xq) (floats holding integers) at xf[n nb + t nb + b]; y: token t's output for row r at
  * y[t rows + r].
@@ -35,37 +40,60 @@
         s##I = _mm512_add_epi16(s##I, _mm512_maddubs_epi16(_mm512_and_si512(v, low), x02)); \
         s##I = _mm512_add_epi16(s##I, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(v, 4), low), x13)); }
 
-/* Tile I's block folded into its two float accumulators (rows 0..15, 16..31), d##I its scales. */
+/* Tile I's block folded into its two float accumulators (rows 0..15, 16..31): T s dx, and with offsets (forms 1 and 2)
+ * sum(xq) (8 s + o) dx, in that order and in the Java kernel's roundings. */
 #define FOLD(I) { \
-        const __m512i t = _mm512_sub_epi16(s##I, sx); \
-        const __m512 lo = _mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(t, 16), 16)); \
-        const __m512 hi = _mm512_cvtepi32_ps(_mm512_srai_epi32(t, 16)); \
-        f##I##0 = _mm512_fmadd_ps(lo, _mm512_mul_ps(_mm512_loadu_ps(d##I + 32 * b), dx), f##I##0); \
-        f##I##1 = _mm512_fmadd_ps(hi, _mm512_mul_ps(_mm512_loadu_ps(d##I + 32 * b + 16), dx), f##I##1); }
+        __m512 s0, s1, o0 = _mm512_setzero_ps(), o1 = o0; \
+        if (form == 2) { /* factored (Q4_K): s = dsup sc, o = msup m, both exact */ \
+            const __m512i g = _mm512_loadu_si512((const void *) (codes + 16 * (t##I * nb + b))); \
+            const float *const ds = d + 32 * (t##I * nsb + (b >> 3)), *const ms = o + 32 * (t##I * nsb + (b >> 3)); \
+            s0 = _mm512_mul_ps(_mm512_loadu_ps(ds), _mm512_cvtepi32_ps(_mm512_and_si512(g, byte))); \
+            s1 = _mm512_mul_ps(_mm512_loadu_ps(ds + 16), _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srli_epi32(g, 8), byte))); \
+            o0 = _mm512_mul_ps(_mm512_loadu_ps(ms), _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srli_epi32(g, 16), byte))); \
+            o1 = _mm512_mul_ps(_mm512_loadu_ps(ms + 16), _mm512_cvtepi32_ps(_mm512_srli_epi32(g, 24))); \
+        } else { \
+            s0 = _mm512_loadu_ps(d + 32 * (t##I * nb + b)); \
+            s1 = _mm512_loadu_ps(d + 32 * (t##I * nb + b) + 16); \
+            if (form == 1) { \
+                o0 = _mm512_loadu_ps(o + 32 * (t##I * nb + b)); \
+                o1 = _mm512_loadu_ps(o + 32 * (t##I * nb + b) + 16); \
+            } \
+        } \
+        const __m512i tv = _mm512_sub_epi16(s##I, sx); \
+        const __m512 lo = _mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(tv, 16), 16)); \
+        const __m512 hi = _mm512_cvtepi32_ps(_mm512_srai_epi32(tv, 16)); \
+        f##I##0 = _mm512_fmadd_ps(lo, _mm512_mul_ps(s0, dx), f##I##0); \
+        f##I##1 = _mm512_fmadd_ps(hi, _mm512_mul_ps(s1, dx), f##I##1); \
+        if (form != 0) { \
+            f##I##0 = _mm512_fmadd_ps(sq, _mm512_mul_ps(_mm512_add_ps(_mm512_mul_ps(s0, eight), o0), dx), f##I##0); \
+            f##I##1 = _mm512_fmadd_ps(sq, _mm512_mul_ps(_mm512_add_ps(_mm512_mul_ps(s1, eight), o1), dx), f##I##1); \
+        } }
 
 /* Tile T's 32 outputs (F0: rows 0..15, F1: 16..31) to y, clipped to the matrix's rows. */
 #define STORE(T, F0, F1) { \
         const long left = rows - 32 * (T); \
-        float *const o = yt + 32 * (T); \
+        float *const out = yt + 32 * (T); \
         if (left >= 32) { \
-            _mm512_storeu_ps(o, F0); \
-            _mm512_storeu_ps(o + 16, F1); \
+            _mm512_storeu_ps(out, F0); \
+            _mm512_storeu_ps(out + 16, F1); \
         } else if (left > 16) { \
-            _mm512_storeu_ps(o, F0); \
-            _mm512_mask_storeu_ps(o + 16, (__mmask16) ((1 << (left - 16)) - 1), F1); \
+            _mm512_storeu_ps(out, F0); \
+            _mm512_mask_storeu_ps(out + 16, (__mmask16) ((1 << (left - 16)) - 1), F1); \
         } else { \
-            _mm512_mask_storeu_ps(o, (__mmask16) ((1 << left) - 1), F0); \
+            _mm512_mask_storeu_ps(out, (__mmask16) ((1 << left) - 1), F0); \
         } }
 
-void nibble_tokens(const long *args, const short *xp, const float *xf, const float *d, float *y) {
+void nibble_tokens(const long *args, const short *xp, const float *xf, const float *d, const float *o, const int *codes, float *y) {
     const unsigned char *const packed = (const unsigned char *) args[0];
     const long nb = args[1], quads = args[2], tiles = args[3], rows = args[4], p0 = args[5], p1 = args[6];
-    const long t0 = args[7], t1 = args[8], n = args[9], ahead = args[10];
-    const __m512i low = _mm512_set1_epi8(0x0F);
+    const long t0 = args[7], t1 = args[8], n = args[9], ahead = args[10], form = args[11], nsb = nb >> 3;
+    const __m512i low = _mm512_set1_epi8(0x0F), byte = _mm512_set1_epi32(0xFF);
+    int bits8 = 0x41000000; /* 8.0f, through a register: folded, the compiler would load it from a data section */
+    __asm__("" : "+r"(bits8));
+    const __m512 eight = _mm512_castsi512_ps(_mm512_set1_epi32(bits8));
     for (long p = p0; p < p1; p++) {
         const long ta = p, tb = p + quads < tiles ? p + quads : p;
         const long tc = p + 2 * quads < tiles ? p + 2 * quads : p, td = p + 3 * quads < tiles ? p + 3 * quads : p;
-        const float *const da = d + 32 * nb * ta, *const db = d + 32 * nb * tb, *const dc = d + 32 * nb * tc, *const dd = d + 32 * nb * td;
         for (long t = t0; t < t1; t++) {
             const short *const xt = xp + (t - t0) * 16 * nb;
             const float *const dxt = xf + t * nb, *const sxt = xf + n * nb + t * nb;
@@ -92,6 +120,7 @@ void nibble_tokens(const long *args, const short *xp, const float *xf, const flo
                 }
                 const __m512i sx = _mm512_set1_epi16((short) (int) sxt[b]);
                 const __m512 dx = _mm512_set1_ps(dxt[b]);
+                const __m512 sq = _mm512_set1_ps((float) ((int) sxt[b] / 8)); /* sum(xq), as the Java kernel's sx * 0.125f */
                 FOLD(a)
                 FOLD(b)
                 FOLD(c)

@@ -508,9 +508,12 @@ final class NibbleBlocks {
      */
     private static final long NATIVE_AHEAD = Long.getLong("redhare.nibbleAhead", 0);
 
-    /** Whether {@link #onePerToken} can run in machine code: Q4_0's form (nibbles, float scales, no offsets), where it runs. */
+    /** The codes {@link NativeKernels#nibbleTokens} does not read (forms without factored scales). */
+    private static final int[] NO_CODES = new int[0];
+
+    /** Whether {@link #onePerToken} can run in machine code: the nibble forms (not Q5_0's bytes), where it runs. */
     boolean nativeTokens() {
-        return !bytes && o == null && !factored() && NativeKernels.available() && packed.isNative();
+        return !bytes && NativeKernels.available() && packed.isNative();
     }
 
     /** Tokens per work item of {@link #onePerToken}: a quad of tiles and up to this many tokens. */
@@ -540,11 +543,15 @@ final class NibbleBlocks {
      * 79.8) while at 4 to 8 tokens they tie. So from {@link #GROUP_FROM} tokens (prompts, many users) they take it too,
      * and this one keeps the few-token steps it was written for.
      *
-     * <p>Q4_0's form runs it in machine code where that runs ({@link NativeKernels#nibbleTokens}: the same quads, tokens
+     * <p>The nibble forms (Q4_0, Q4_1, Q4_K; not Q5_0's bytes) run it in machine code where that runs
+     * ({@link NativeKernels#nibbleTokens}: the same quads, tokens
      * and arithmetic, two columns a 16-bit product-sum instruction; the activations as pairs of bytes instead of the
      * expanded copy). qwen2.5-0.5b Q4_0 GGUF decode, one thread (`bench -p 16 -n 64 -r 1 -t 1`, AMD EPYC Zen 4,
      * alternated): 57.3-60.2 -> 84.1-89.1 tok/s, where llama.cpp decoded the same file at 59.7-62.2 (docs/PERFORMANCE.md,
-     * fifty-sixth session). `QuickMatrixRates q4_0 4864x896 1 1` (in cache): 48.3 -> 91.0 G weights/s.
+     * fifty-sixth session). `QuickMatrixRates q4_0 4864x896 1 1` (in cache): 48.3 -> 91.0 G weights/s. Q4_K (its scales
+     * multiplied out in the kernel, block by block): `QuickMatrixRates q4_k 8192x2048 1 1` 35.9 -> 65.8, [128256 x 2048]
+     * from DRAM 21.8 -> 38.9; Llama-3.2-1B-shaped Q4_K GGUF decode, one thread, 17.1-17.7 -> 30.1-30.2 tok/s (llama.cpp
+     * on the same file 27.6-29.2).
      */
     private void onePerToken(Parallel pool, float[] x, int t0, int t1, int n, float[] xf, float[] y, boolean natively) {
         final int sxo = n * nb;
@@ -557,8 +564,12 @@ final class NibbleBlocks {
             });
             final int quads = (tiles + 3) / 4;
             final long ahead = NATIVE_AHEAD;
+            final int form = factored() ? 2 : o != null ? 1 : 0;
+            final float[] scales = factored() ? dsup : d, offsets = factored() ? msup : o != null ? o : d;
+            final int[] factors = factored() ? codes : NO_CODES;
             pool.forRange(quads, Math.max(1, (quads + pool.threads() * 4 - 1) / (pool.threads() * 4)), 1,
-                    (p0, p1, w) -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, p0, p1, t0, t1, n, xp, xf, d, y, ahead));
+                    (p0, p1, w) -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, p0, p1, t0, t1, n, xp, xf, form, scales, offsets,
+                            factors, y, ahead));
             return;
         }
         final int per = cols * TR; // one token's expanded activations

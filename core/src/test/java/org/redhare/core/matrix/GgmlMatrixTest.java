@@ -528,26 +528,32 @@ class GgmlMatrixTest {
     }
 
     /**
-     * Q4_0's one to fifteen tokens run the machine code ({@link NativeKernels#nibbleTokens}) wherever it can run: the same
-     * bits as the Java kernel ({@code NibbleBlocks.tiles4x1}), for a single tile (its quad three times over), quads whose
+     * The nibble forms' one to fifteen tokens run the machine code ({@link NativeKernels#nibbleTokens}) wherever it can
+     * run: the same bits as the Java kernel ({@code NibbleBlocks.tiles4x1}) for Q4_0, float offsets (Q4_1) and Q4_K's
+     * factored scales (more than one chunk of super-blocks), for a single tile (its quad three times over), quads whose
      * last tiles repeat the first, a short last tile, long rows, one and two threads.
      */
-    @ParameterizedTest(name = "Q4_0 [{0} x {1}]")
-    @CsvSource({"39, 352", "1030, 64", "200, 416", "32, 32", "129, 4864", "7, 96"})
-    void q4_0TokensGiveTheJavaKernelsBits(int rows, int cols) {
+    @ParameterizedTest(name = "{0} [{1} x {2}]")
+    @CsvSource({"Q4_0, 39, 352", "Q4_0, 1030, 64", "Q4_0, 200, 416", "Q4_0, 32, 32", "Q4_0, 129, 4864", "Q4_0, 7, 96",
+            "Q4_1, 39, 352", "Q4_1, 229, 160", "Q4_1, 129, 4864", "Q4_K, 39, 256", "Q4_K, 229, 768", "Q4_K, 70, 4864", "Q4_K, 600, 512"})
+    void nibbleTokensGiveTheJavaKernelsBits(String type, int rows, int cols) {
         boolean runs = org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
                 && org.redhare.core.MachineCode.cpuHas("avx512bw") && Kernels.L == 16
                 && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"));
-        Case k = random("Q4_0", rows, cols, rows * 7L + cols);
-        Q4_0Matrix m = (Q4_0Matrix) k.m();
-        assertThat(m.nativeTokens()).as(NativeKernels.status()).isEqualTo(runs);
+        Case k = random(type, rows, cols, rows * 7L + cols);
+        boolean natively = k.m() instanceof Q4_0Matrix q ? q.nativeTokens() : ((Q4_KMatrix) k.m()).nativeTokens();
+        assertThat(natively).as(NativeKernels.status()).isEqualTo(runs);
         for (int n : new int[] {1, 2, 3, 5, 11, 15}) {
             float[] x = Fp8BlockMatrixTest.activations(n, cols, 3 + n);
             float[] java = new float[n * rows];
-            m.multiplyInJava(ONE, x, n, java);
+            if (k.m() instanceof Q4_0Matrix q) {
+                q.multiplyInJava(ONE, x, n, java);
+            } else {
+                ((Q4_KMatrix) k.m()).multiplyInJava(ONE, x, n, java);
+            }
             for (Parallel pool : new Parallel[] {ONE, TWO}) {
                 float[] y = new float[n * rows];
-                m.multiply(pool, x, n, y);
+                k.m().multiply(pool, x, n, y);
                 assertThat(y).as("%d tokens, %d threads", n, pool.threads()).isEqualTo(java);
             }
         }
@@ -557,30 +563,43 @@ class GgmlMatrixTest {
     @Test
     void nibbleTokensKernelRefusesOperandsOutsideTheirMemory() {
         org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
-        int nb = 2, tiles = 5, rows = 150, n = 3; // quads of tiles {0, 2, 4, 0} and {1, 3, 1, 1}
+        int nb = 8, tiles = 5, rows = 150, n = 3; // quads of tiles {0, 2, 4, 0} and {1, 3, 1, 1}; one super-block a row
         java.lang.foreign.MemorySegment packed = java.lang.foreign.Arena.ofAuto().allocate(512L * nb * tiles, 64);
         short[] xp = new short[16 * nb * n];
-        float[] xf = new float[2 * n * nb], d = new float[32 * nb * tiles], y = new float[n * rows];
-        java.util.Arrays.fill(y, 1f);
-        NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y, 0); // in bounds: zero scales give zeros
-        assertThat(y).containsOnly(0f);
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 3, 0, n, n, xp, xf, d, y, 0))
+        float[] xf = new float[2 * n * nb], d = new float[32 * nb * tiles], o = new float[32 * nb * tiles], y = new float[n * rows];
+        float[] dsup = new float[32 * tiles], msup = new float[32 * tiles];
+        int[] codes = new int[16 * nb * tiles], none = new int[0];
+        for (int form = 0; form < 3; form++) { // in bounds: zero scales give zeros
+            java.util.Arrays.fill(y, 1f);
+            NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, form, form == 2 ? dsup : d, form == 2 ? msup : o,
+                    form == 2 ? codes : none, y, 0);
+            assertThat(y).containsOnly(0f);
+        }
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 3, 0, n, n, xp, xf, 0, d, d, none, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // a quad past the matrix
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles + 1, rows + 32, 0, 2, 0, n, n, xp, xf, d, y, 0))
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles + 1, rows + 32, 0, 2, 0, n, n, xp, xf, 0, d, d, none, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // a tile past the codes
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows + 11, 0, 2, 0, n, n, xp, xf, d, y, 0))
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows + 11, 0, 2, 0, n, n, xp, xf, 0, d, d, none, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // rows past the tiles (and the outputs)
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, new float[n * rows - 1], 0))
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 0, d, d, none, new float[n * rows - 1], 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last token's outputs past y
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, new short[16 * nb * n - 1], xf, d, y, 0))
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, new short[16 * nb * n - 1], xf, 0, d, d, none, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last token's activations
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, new float[2 * n * nb - 1], d, y, 0))
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, new float[2 * n * nb - 1], 0, d, d, none, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last token's sums
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[32 * nb * tiles - 1], y, 0))
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 0, new float[32 * nb * tiles - 1], d, none, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's scales
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 1, n + 1, n, xp, xf, d, y, 0))
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 1, d, new float[32 * nb * tiles - 1], none, y, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's offsets
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 2, dsup, new float[32 * tiles - 1], codes, y, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's factors
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 2, dsup, msup, new int[16 * nb * tiles - 1], y, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's codes
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 3, d, d, codes, y, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // no such form
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 1, n + 1, n, xp, xf, 0, d, d, none, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // a token past n
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, y, d, y, 0))
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, y, 0, d, d, none, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the outputs over the sums
     }
 
