@@ -1,9 +1,11 @@
 /*
  * RedHare native kernel: 4-bit weights (NibbleBlocks' tiles of 32 rows, a value q in 0..15 a weight) times a few
  * tokens' activations quantized to int8 per 32-column block, as NibbleBlocks.tiles4x1 computes them, with the same bits.
- * Three forms: Q4_0 (form 0: W = (q - 8) s, a float scale s per row and 32-column block), float offsets (form 1, Q4_1:
- * W = q s + o) and Q4_K's factored scales (form 2: s = dsup sc, o = msup m from a byte code per block and a float factor
- * per 256-column super-block, multiplied out here, both products exact). Each block's sum S = sum(q xq) is an integer
+ * Four forms: Q4_0 (form 0: W = (q - 8) s, a float scale s per row and 32-column block), float offsets (form 1, Q4_1:
+ * W = q s + o), Q4_K's factored scales (form 2: s = dsup sc, o = msup m from a byte code per block and a float factor
+ * per 256-column super-block, multiplied out here, both products exact), and Q5_0's 5-bit values a byte each (form 3:
+ * W = (u - 16) s, u in 0..31, summed and folded every 16 columns, NibbleBlocks.BYTE_SPAN, since 32 columns' products
+ * could pass 16 bits). Each block's sum S = sum(q xq) is an integer
  * (exact in any order; kept modulo 2^16 as the Java kernel keeps it, so T = S - 8 sum(xq) read as a signed 16-bit value
  * is exact, see NibbleBlocks.BLOCK_SUMS), widened to float, and each row adds fma(T, s dx, acc) and, with offsets,
  * fma(sum(xq), (8 s + o) dx, acc) over its blocks in column order from zero, its 32 rows a tile in two float vectors
@@ -17,7 +19,8 @@
  *
  * Layout (NibbleBlocks): tile t's block b at packed + (t nb + b) 512; step s of a block (columns 4s .. 4s+3 of the
  * block) 64 bytes, the 16-bit lane of row i (i < 16) at 2 (2 i), of row 16 + i at 2 (2 i + 1), column 4s + j at bits
- * 4j. Forms 0 and 1: scales d[(t nb + b) 32 + i] for row 32 t + i, offsets o[the same]; form 2: dsup (in d) and msup
+ * 4j. Bytes (form 3): tile t's span k (16 columns) at packed + (t 2 nb + k) 512, step s (columns 2s, 2s + 1 of the
+ * span) 64 bytes, a row's lane as above holding column 2s in its low byte and 2s + 1 in its high byte. Forms 0 and 1: scales d[(t nb + b) 32 + i] for row 32 t + i, offsets o[the same]; form 2: dsup (in d) and msup
  * (in o) at [(t nsb + b / 8) 32 + i], nsb = nb / 8, and the codes of block b as 16 ints at codes + (t nb + b) 16, int
  * lane i = sc(row i) | sc(row 16 + i) << 8 | m(row i) << 16 | m(row 16 + i) << 24.
  *
@@ -25,8 +28,9 @@
  * quads to take), t0, t1 (the tokens), n (tokens in all), ahead (bytes to prefetch ahead into L2; 0: none), form}. A
  * quad p is tiles p, p + quads, p + 2 quads, p + 3 quads (one past the last tile: p again), four streams far apart, as
  * the Java kernel takes them. xp: token t's activations at xp + (t - t0) * 16 nb shorts, for each step k of the row the
- * pairs (xq[4k] & 255 | xq[4k + 2] << 8) and (xq[4k + 1] & 255 | xq[4k + 3] << 8); xf: token t's block scales dx at
- * xf[t nb + b], its 8 sum(xq) (floats holding integers) at xf[n nb + t nb + b]; y: token t's output for row r at
+ * pairs (xq[4k] & 255 | xq[4k + 2] << 8) and (xq[4k + 1] & 255 | xq[4k + 3] << 8), for bytes (xq[2k] & 255 | xq[2k + 1]
+ * << 8); xf: token t's block scales dx at xf[t nb + b], its center times sum(xq) of each block (bytes: each span; floats
+ * holding integers) at xf[n nb + t nb + b] (bytes: xf[n nb + t 2 nb + k]); y: token t's output for row r at
  * y[t rows + r].
  *
  * Built by scripts/native/build-kernels.sh into the bytes org.redhare.core.matrix.NativeCode carries.
@@ -39,6 +43,10 @@
         const __m512i v = _mm512_loadu_si512((const void *) (q##I + 64 * (S))); \
         s##I = _mm512_add_epi16(s##I, _mm512_maddubs_epi16(_mm512_and_si512(v, low), x02)); \
         s##I = _mm512_add_epi16(s##I, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(v, 4), low), x13)); }
+
+/* Step S of tile I's span (Q5_0's bytes): two columns a 16-bit lane, multiplied by their activations (x01) and added. */
+#define BYTES(I, S) \
+        s##I = _mm512_add_epi16(s##I, _mm512_maddubs_epi16(_mm512_loadu_si512((const void *) (q##I + 64 * (S))), x01));
 
 /* Tile I's block folded into its two float accumulators (rows 0..15, 16..31): T s dx, and with offsets (forms 1 and 2)
  * sum(xq) (8 s + o) dx, in that order and in the Java kernel's roundings. */
@@ -64,7 +72,7 @@
         const __m512 hi = _mm512_cvtepi32_ps(_mm512_srai_epi32(tv, 16)); \
         f##I##0 = _mm512_fmadd_ps(lo, _mm512_mul_ps(s0, dx), f##I##0); \
         f##I##1 = _mm512_fmadd_ps(hi, _mm512_mul_ps(s1, dx), f##I##1); \
-        if (form != 0) { \
+        if (form == 1 || form == 2) { \
             f##I##0 = _mm512_fmadd_ps(sq, _mm512_mul_ps(_mm512_add_ps(_mm512_mul_ps(s0, eight), o0), dx), f##I##0); \
             f##I##1 = _mm512_fmadd_ps(sq, _mm512_mul_ps(_mm512_add_ps(_mm512_mul_ps(s1, eight), o1), dx), f##I##1); \
         } }
@@ -87,6 +95,7 @@ void nibble_tokens(const long *args, const short *xp, const float *xf, const flo
     const unsigned char *const packed = (const unsigned char *) args[0];
     const long nb = args[1], quads = args[2], tiles = args[3], rows = args[4], p0 = args[5], p1 = args[6];
     const long t0 = args[7], t1 = args[8], n = args[9], ahead = args[10], form = args[11], nsb = nb >> 3;
+    const long units = form == 3 ? 2 * nb : nb; /* 512-byte runs of a tile's row: a block of 32 columns, or a span of 16 */
     const __m512i low = _mm512_set1_epi8(0x0F), byte = _mm512_set1_epi32(0xFF);
     int bits8 = 0x41000000; /* 8.0f, through a register: folded, the compiler would load it from a data section */
     __asm__("" : "+r"(bits8));
@@ -96,12 +105,13 @@ void nibble_tokens(const long *args, const short *xp, const float *xf, const flo
         const long tc = p + 2 * quads < tiles ? p + 2 * quads : p, td = p + 3 * quads < tiles ? p + 3 * quads : p;
         for (long t = t0; t < t1; t++) {
             const short *const xt = xp + (t - t0) * 16 * nb;
-            const float *const dxt = xf + t * nb, *const sxt = xf + n * nb + t * nb;
+            const float *const dxt = xf + t * nb, *const sxt = xf + n * nb + t * units;
             float *const yt = y + t * rows;
             __m512 fa0 = _mm512_setzero_ps(), fa1 = fa0, fb0 = fa0, fb1 = fa0, fc0 = fa0, fc1 = fa0, fd0 = fa0, fd1 = fa0;
-            for (long b = 0; b < nb; b++) {
-                const unsigned char *const qa = packed + 512 * (ta * nb + b), *const qb = packed + 512 * (tb * nb + b);
-                const unsigned char *const qc = packed + 512 * (tc * nb + b), *const qd = packed + 512 * (td * nb + b);
+            for (long u = 0; u < units; u++) {
+                const long b = form == 3 ? u >> 1 : u; /* the unit's block of 32 columns (its scale) */
+                const unsigned char *const qa = packed + 512 * (ta * units + u), *const qb = packed + 512 * (tb * units + u);
+                const unsigned char *const qc = packed + 512 * (tc * units + u), *const qd = packed + 512 * (td * units + u);
                 if (ahead != 0) {
                     for (long k = 0; k < 512; k += 64) {
                         _mm_prefetch((const char *) (qa + ahead + k), _MM_HINT_T1);
@@ -111,16 +121,26 @@ void nibble_tokens(const long *args, const short *xp, const float *xf, const flo
                     }
                 }
                 __m512i sa = _mm512_setzero_si512(), sb = sa, sc = sa, sd = sa;
-                for (long s = 0; s < 8; s++) {
-                    const __m512i x02 = _mm512_set1_epi16(xt[16 * b + 2 * s]), x13 = _mm512_set1_epi16(xt[16 * b + 2 * s + 1]);
-                    NIBBLES(a, s)
-                    NIBBLES(b, s)
-                    NIBBLES(c, s)
-                    NIBBLES(d, s)
+                if (form == 3) {
+                    for (long s = 0; s < 8; s++) {
+                        const __m512i x01 = _mm512_set1_epi16(xt[8 * u + s]);
+                        BYTES(a, s)
+                        BYTES(b, s)
+                        BYTES(c, s)
+                        BYTES(d, s)
+                    }
+                } else {
+                    for (long s = 0; s < 8; s++) {
+                        const __m512i x02 = _mm512_set1_epi16(xt[16 * u + 2 * s]), x13 = _mm512_set1_epi16(xt[16 * u + 2 * s + 1]);
+                        NIBBLES(a, s)
+                        NIBBLES(b, s)
+                        NIBBLES(c, s)
+                        NIBBLES(d, s)
+                    }
                 }
-                const __m512i sx = _mm512_set1_epi16((short) (int) sxt[b]);
+                const __m512i sx = _mm512_set1_epi16((short) (int) sxt[u]);
                 const __m512 dx = _mm512_set1_ps(dxt[b]);
-                const __m512 sq = _mm512_set1_ps((float) ((int) sxt[b] / 8)); /* sum(xq), as the Java kernel's sx * 0.125f */
+                const __m512 sq = _mm512_set1_ps((float) ((int) sxt[u] / 8)); /* sum(xq), as the Java kernel's sx * 0.125f */
                 FOLD(a)
                 FOLD(b)
                 FOLD(c)

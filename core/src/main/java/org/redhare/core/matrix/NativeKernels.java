@@ -17,7 +17,7 @@ import org.redhare.core.MachineCode;
  * <li>FP8 tiles, and int8 codes with a scale per block ({@link Q8_0Matrix}), times 2 to 64 tokens ({@code fp8_tokens.c},
  * {@code q8_tokens.c}: a decode step of several users, a short prompt), each code widened once per group of up to five
  * tokens; row-major F16 and F32 rows times 1 to 16 tokens the same way ({@code f16_tokens.c});
- * <li>4-bit weights ({@link NibbleBlocks}: Q4_0, Q4_1, Q4_K) times 1 to 15 tokens quantized to int8 ({@code
+ * <li>4- and 5-bit weights ({@link NibbleBlocks}: Q4_0, Q4_1, Q4_K, Q5_0) times 1 to 15 tokens quantized to int8 ({@code
  * nibble_tokens.c}), two columns a 16-bit product-sum ({@code VPMADDUBSW}) where the Java kernel multiplies one;
  * <li>BF16 rows times 2 to 8 tokens ({@code bf16_tokens.c}: a decode step of a few users), each row's block widened
  * once per group of up to five tokens, as {@code f16_tokens.c} does;
@@ -299,23 +299,25 @@ final class NativeKernels {
 
     /**
      * 4-bit weights in {@link NibbleBlocks}' tiles of 32 rows times tokens {@code t0 .. t1} of {@code n}, their activations
-     * quantized to int8 per 32-column block ({@code nibble_tokens.c}, the arithmetic of {@code NibbleBlocks.tiles4x1}):
-     * quads {@code p0 .. p1} of the matrix's {@code (tiles + 3) / 4} (quad {@code p}: tiles {@code p + k quads}), {@code
-     * nb} blocks a row ({@code packed}: 512 bytes a tile's block); token {@code t}'s activations as pairs of bytes at
-     * {@code xp[(t - t0) 16 nb ..]}, its block scales at {@code xf[t nb + b]} and its {@code 8 sum(xq)} at {@code xf[n nb
-     * + t nb + b]}; token {@code t}'s output for row {@code r} at {@code y[t rows + r]}; {@code ahead}: bytes to prefetch
-     * ahead of each tile's reads into L2, 0 for none. {@code form} 0 (Q4_0): scales {@code d[(tile nb + b) 32 + i]},
-     * {@code o} and {@code codes} unused; 1 (float offsets): offsets {@code o} the same way; 2 (Q4_K, factored): {@code
-     * d} and {@code o} the super-block factors ({@code [tiles][nb / 8][32]}), {@code codes} the blocks' byte codes
-     * ({@code [tiles][nb][16]}).
+     * quantized to int8 per 32-column block ({@code nibble_tokens.c}, the arithmetic of {@code NibbleBlocks.tiles4x1} and
+     * {@code tiles4x1Bytes}): quads {@code p0 .. p1} of the matrix's {@code (tiles + 3) / 4} (quad {@code p}: tiles
+     * {@code p + k quads}), {@code nb} blocks a row ({@code packed}: 512 bytes a tile's block, 1024 for bytes); token
+     * {@code t}'s activations as pairs of bytes at {@code xp[(t - t0) 16 nb ..]}, its block scales at {@code xf[t nb +
+     * b]} and its center times the sums of its quantized activations at {@code xf[n nb + t u + k]} ({@code u} = {@code
+     * nb} sums a row, one a block; bytes {@code 2 nb}, one a 16-column span); token {@code t}'s output for row {@code r}
+     * at {@code y[t rows + r]}; {@code ahead}: bytes to prefetch ahead of each tile's reads into L2, 0 for none. {@code
+     * form} 0 (Q4_0): scales {@code d[(tile nb + b) 32 + i]}, {@code o} and {@code codes} unused; 1 (float offsets):
+     * offsets {@code o} the same way; 2 (Q4_K, factored): {@code d} and {@code o} the super-block factors ({@code
+     * [tiles][nb / 8][32]}), {@code codes} the blocks' byte codes ({@code [tiles][nb][16]}); 3 (Q5_0's bytes): scales as
+     * form 0.
      */
     static void nibbleTokens(MemorySegment packed, int nb, int tiles, int rows, int p0, int p1, int t0, int t1, int n, short[] xp,
             float[] xf, int form, float[] d, float[] o, int[] codes, float[] y, long ahead) {
         int quads = (tiles + 3) / 4;
-        long scales = form == 2 ? 32L * (nb / 8) * tiles : 32L * nb * tiles;
+        long scales = form == 2 ? 32L * (nb / 8) * tiles : 32L * nb * tiles, units = form == 3 ? 2L * nb : nb;
         if (!packed.isNative() || nb < 1 || tiles < 1 || rows < 1 || rows > 32L * tiles || 32L * (tiles - 1) >= rows
-                || 512L * nb * tiles > packed.byteSize() || p0 < 0 || p1 > quads || p0 >= p1 || t0 < 0 || t1 > n || t0 >= t1
-                || xp.length < 16L * nb * (t1 - t0) || xf.length < 2L * n * nb || form < 0 || form > 2 || d.length < scales
+                || 512L * units * tiles > packed.byteSize() || p0 < 0 || p1 > quads || p0 >= p1 || t0 < 0 || t1 > n || t0 >= t1
+                || xp.length < 16L * nb * (t1 - t0) || xf.length < n * (nb + units) || form < 0 || form > 3 || d.length < scales
                 || (form != 0 && o.length < scales) || (form == 2 && (nb % 8 != 0 || codes.length < 16L * nb * tiles))
                 || y.length < (long) n * rows || y == xf || y == d || y == o) {
             throw new IndexOutOfBoundsException("native kernel: operands outside their memory");

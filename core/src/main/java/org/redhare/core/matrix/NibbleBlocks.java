@@ -511,9 +511,9 @@ final class NibbleBlocks {
     /** The codes {@link NativeKernels#nibbleTokens} does not read (forms without factored scales). */
     private static final int[] NO_CODES = new int[0];
 
-    /** Whether {@link #onePerToken} can run in machine code: the nibble forms (not Q5_0's bytes), where it runs. */
+    /** Whether {@link #onePerToken} can run in machine code (every form: nibbles, factored or not, and Q5_0's bytes). */
     boolean nativeTokens() {
-        return !bytes && NativeKernels.available() && packed.isNative();
+        return NativeKernels.available() && packed.isNative();
     }
 
     /** Tokens per work item of {@link #onePerToken}: a quad of tiles and up to this many tokens. */
@@ -543,7 +543,7 @@ final class NibbleBlocks {
      * 79.8) while at 4 to 8 tokens they tie. So from {@link #GROUP_FROM} tokens (prompts, many users) they take it too,
      * and this one keeps the few-token steps it was written for.
      *
-     * <p>The nibble forms (Q4_0, Q4_1, Q4_K; not Q5_0's bytes) run it in machine code where that runs
+     * <p>Every form (Q4_0, Q4_1, Q4_K, Q5_0's bytes) runs it in machine code where that runs
      * ({@link NativeKernels#nibbleTokens}: the same quads, tokens
      * and arithmetic, two columns a 16-bit product-sum instruction; the activations as pairs of bytes instead of the
      * expanded copy). qwen2.5-0.5b Q4_0 GGUF decode, one thread (`bench -p 16 -n 64 -r 1 -t 1`, AMD EPYC Zen 4,
@@ -551,7 +551,9 @@ final class NibbleBlocks {
      * fifty-sixth session). `QuickMatrixRates q4_0 4864x896 1 1` (in cache): 48.3 -> 91.0 G weights/s. Q4_K (its scales
      * multiplied out in the kernel, block by block): `QuickMatrixRates q4_k 8192x2048 1 1` 35.9 -> 65.8, [128256 x 2048]
      * from DRAM 21.8 -> 38.9; Llama-3.2-1B-shaped Q4_K GGUF decode, one thread, 17.1-17.7 -> 30.1-30.2 tok/s (llama.cpp
-     * on the same file 27.6-29.2).
+     * on the same file 27.6-29.2). Q5_0 (a byte a value, one VPMADDUBSW a step and no unpacking): `QuickMatrixRates q5_0
+     * 4864x896 1 1` 43.9 -> 73.2, [151936 x 896] from DRAM 22.1 -> 31.2; qwen2.5-0.5b's Q4_K GGUF (Q5_0 where rows are
+     * not a multiple of 256, Q4_K elsewhere) 37.9-38.5 -> 48.0-57.0 tok/s (llama.cpp 37.0-37.3).
      */
     private void onePerToken(Parallel pool, float[] x, int t0, int t1, int n, float[] xf, float[] y, boolean natively) {
         final int sxo = n * nb;
@@ -564,7 +566,7 @@ final class NibbleBlocks {
             });
             final int quads = (tiles + 3) / 4;
             final long ahead = NATIVE_AHEAD;
-            final int form = factored() ? 2 : o != null ? 1 : 0;
+            final int form = bytes ? 3 : factored() ? 2 : o != null ? 1 : 0;
             final float[] scales = factored() ? dsup : d, offsets = factored() ? msup : o != null ? o : d;
             final int[] factors = factored() ? codes : NO_CODES;
             pool.forRange(quads, Math.max(1, (quads + pool.threads() * 4 - 1) / (pool.threads() * 4)), 1,
@@ -650,7 +652,11 @@ final class NibbleBlocks {
                     sum = 0;
                 }
             }
-            if (form == PAIRS) { // step k's columns 0 and 2, then 1 and 3, a byte each (see NativeKernels.nibbleTokens)
+            if (form == PAIRS && bytes) { // a step's two columns, a byte each (see NativeKernels.nibbleTokens)
+                for (int k = 0, at = eo + b * 16; k < 16; k++, at++) {
+                    out[at] = (short) (((int) q[2 * k] & 0xFF) | (int) q[2 * k + 1] << 8);
+                }
+            } else if (form == PAIRS) { // step k's columns 0 and 2, then 1 and 3
                 for (int k = 0, at = eo + b * 16; k < 8; k++, at += 2) {
                     out[at] = (short) (((int) q[4 * k] & 0xFF) | (int) q[4 * k + 2] << 8);
                     out[at + 1] = (short) (((int) q[4 * k + 1] & 0xFF) | (int) q[4 * k + 3] << 8);

@@ -528,28 +528,35 @@ class GgmlMatrixTest {
     }
 
     /**
-     * The nibble forms' one to fifteen tokens run the machine code ({@link NativeKernels#nibbleTokens}) wherever it can
-     * run: the same bits as the Java kernel ({@code NibbleBlocks.tiles4x1}) for Q4_0, float offsets (Q4_1) and Q4_K's
-     * factored scales (more than one chunk of super-blocks), for a single tile (its quad three times over), quads whose
+     * The integer kernels' one to fifteen tokens run the machine code ({@link NativeKernels#nibbleTokens}) wherever it can
+     * run: the same bits as the Java kernels ({@code NibbleBlocks.tiles4x1}, {@code tiles4x1Bytes}) for Q4_0, float offsets
+     * (Q4_1), Q4_K's factored scales (more than one chunk of super-blocks) and Q5_0's bytes, for a single tile (its quad three times over), quads whose
      * last tiles repeat the first, a short last tile, long rows, one and two threads.
      */
     @ParameterizedTest(name = "{0} [{1} x {2}]")
     @CsvSource({"Q4_0, 39, 352", "Q4_0, 1030, 64", "Q4_0, 200, 416", "Q4_0, 32, 32", "Q4_0, 129, 4864", "Q4_0, 7, 96",
-            "Q4_1, 39, 352", "Q4_1, 229, 160", "Q4_1, 129, 4864", "Q4_K, 39, 256", "Q4_K, 229, 768", "Q4_K, 70, 4864", "Q4_K, 600, 512"})
+            "Q4_1, 39, 352", "Q4_1, 229, 160", "Q4_1, 129, 4864", "Q4_K, 39, 256", "Q4_K, 229, 768", "Q4_K, 70, 4864", "Q4_K, 600, 512",
+            "Q5_0, 39, 352", "Q5_0, 229, 160", "Q5_0, 129, 4864", "Q5_0, 7, 32"})
     void nibbleTokensGiveTheJavaKernelsBits(String type, int rows, int cols) {
         boolean runs = org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
                 && org.redhare.core.MachineCode.cpuHas("avx512bw") && Kernels.L == 16
                 && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"));
         Case k = random(type, rows, cols, rows * 7L + cols);
-        boolean natively = k.m() instanceof Q4_0Matrix q ? q.nativeTokens() : ((Q4_KMatrix) k.m()).nativeTokens();
+        boolean natively = switch (k.m()) {
+            case Q4_0Matrix q -> q.nativeTokens();
+            case Q4_KMatrix q -> q.nativeTokens();
+            case Q5_0Matrix q -> q.nativeTokens();
+            default -> throw new AssertionError(k.m());
+        };
         assertThat(natively).as(NativeKernels.status()).isEqualTo(runs);
         for (int n : new int[] {1, 2, 3, 5, 11, 15}) {
             float[] x = Fp8BlockMatrixTest.activations(n, cols, 3 + n);
             float[] java = new float[n * rows];
-            if (k.m() instanceof Q4_0Matrix q) {
-                q.multiplyInJava(ONE, x, n, java);
-            } else {
-                ((Q4_KMatrix) k.m()).multiplyInJava(ONE, x, n, java);
+            switch (k.m()) {
+                case Q4_0Matrix q -> q.multiplyInJava(ONE, x, n, java);
+                case Q4_KMatrix q -> q.multiplyInJava(ONE, x, n, java);
+                case Q5_0Matrix q -> q.multiplyInJava(ONE, x, n, java);
+                default -> throw new AssertionError(k.m());
             }
             for (Parallel pool : new Parallel[] {ONE, TWO}) {
                 float[] y = new float[n * rows];
@@ -575,6 +582,10 @@ class GgmlMatrixTest {
                     form == 2 ? codes : none, y, 0);
             assertThat(y).containsOnly(0f);
         }
+        java.util.Arrays.fill(y, 1f); // bytes: twice the codes, and a sum per 16 columns
+        NativeKernels.nibbleTokens(java.lang.foreign.Arena.ofAuto().allocate(1024L * nb * tiles, 64), nb, tiles, rows, 0, 2, 0, n, n, xp,
+                new float[n * 3 * nb], 3, d, d, none, y, 0);
+        assertThat(y).containsOnly(0f);
         assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 3, 0, n, n, xp, xf, 0, d, d, none, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // a quad past the matrix
         assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles + 1, rows + 32, 0, 2, 0, n, n, xp, xf, 0, d, d, none, y, 0))
@@ -595,7 +606,9 @@ class GgmlMatrixTest {
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's factors
         assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 2, dsup, msup, new int[16 * nb * tiles - 1], y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's codes
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 3, d, d, codes, y, 0))
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, new float[n * 3 * nb], 3, d, d, none, y, 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // bytes: twice the codes (past them) and a sum per 16 columns
+        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 4, d, d, codes, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // no such form
         assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 1, n + 1, n, xp, xf, 0, d, d, none, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // a token past n
