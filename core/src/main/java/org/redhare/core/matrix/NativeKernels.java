@@ -17,8 +17,9 @@ import org.redhare.core.MachineCode;
  * <li>FP8 tiles, and int8 codes with a scale per block ({@link Q8_0Matrix}), times 2 to 64 tokens ({@code fp8_tokens.c},
  * {@code q8_tokens.c}: a decode step of several users, a short prompt), each code widened once per group of up to five
  * tokens; row-major F16 and F32 rows times 1 to 16 tokens the same way ({@code f16_tokens.c});
- * <li>4- and 5-bit weights ({@link NibbleBlocks}: Q4_0, Q4_1, Q4_K, Q5_0) times 1 to 15 tokens quantized to int8 ({@code
- * nibble_tokens.c}), two columns a 16-bit product-sum ({@code VPMADDUBSW}) where the Java kernel multiplies one;
+ * <li>4- and 5-bit weights ({@link NibbleBlocks}: Q4_0, Q4_1, Q4_K, Q5_0) times tokens quantized to int8, any number,
+ * a token at a time per quad of tiles ({@code nibble_tokens.c}), two columns a 16-bit product-sum ({@code VPMADDUBSW})
+ * where the Java kernel multiplies one;
  * <li>BF16 rows times 2 to 8 tokens ({@code bf16_tokens.c}: a decode step of a few users), each row's block widened
  * once per group of up to five tokens, as {@code f16_tokens.c} does;
  * <li>BF16 rows times more tokens ({@code bf16_tiles.c}, {@link Bf16Matrix}'s passes for the decode step of more users and

@@ -466,14 +466,18 @@ final class NibbleBlocks {
         multiply(pool, x, n, y, nativeTokens());
     }
 
-    /** {@link #multiply} with the few-token steps in machine code ({@code natively}, where it runs) or in Java (tests). */
+    /**
+     * {@link #multiply} in machine code ({@code natively}, where it runs: every token through {@link #onePerToken}'s
+     * {@link NativeKernels#nibbleTokens}) or in Java (tests; and where the machine code does not run: the several-token
+     * kernel from {@link #GROUP_FROM} tokens). The same bits either way.
+     */
     void multiply(Parallel pool, float[] x, int n, float[] y, boolean natively) {
         final int dxo = 0;               // [n][nb] activation scales
         final int sxo = n * nb;          // [n][nspan] center * sum of each span's quantized activations
         final float[] xf = pool.scratch(n * nb + n * nspan);
         // Tokens in whole groups of four through the several-token kernel: Q4_K's from 8 tokens, the other forms' from
         // GROUP_FROM (see onePerToken); the rest one at a time.
-        final int grouped = n >= (factored() ? 2 * TOKENS : GROUP_FROM) ? n / TOKENS * TOKENS : 0;
+        final int grouped = natively && SEVERAL_NATIVE ? 0 : n >= (factored() ? 2 * TOKENS : GROUP_FROM) ? n / TOKENS * TOKENS : 0;
         if (grouped > 0) {
             final short[] xq = pool.shortScratch(grouped * cols);
             pool.forRange(grouped, Math.max(1, grouped / (4 * pool.threads())), (q0, q1, w) -> {
@@ -507,6 +511,16 @@ final class NibbleBlocks {
      * against 47.4 with 8192. {@code -Dredhare.nibbleAhead=N} sets it.
      */
     private static final long NATIVE_AHEAD = Long.getLong("redhare.nibbleAhead", 0);
+
+    /**
+     * Whether prompts and many users (from {@link #GROUP_FROM} tokens) take the machine code too, a token at a time per
+     * quad of tiles, rather than the Java several-token kernel: `QuickMatrixRates q4_0 4864x896 N 1` 16, 64, 512 tokens
+     * 41.1-43.6 -> 92.6-97.9 G products/s, q4_k [8192 x 2048] 36.2-39.9 -> 69.8-72.5, two threads q4_0 [896 x 4864] 512
+     * tokens 59.3 -> 140.6, q5_0 53.3 -> 118.2; qwen2.5-0.5b Q4_0 GGUF pp512, one thread, 108.7-108.8 -> 216.4-218.5
+     * tok/s (AMD EPYC Zen 4, fifty-sixth session). {@code -Dredhare.nibbleAll=false} keeps the Java kernel there, for
+     * measuring.
+     */
+    static final boolean SEVERAL_NATIVE = Boolean.parseBoolean(System.getProperty("redhare.nibbleAll", "true"));
 
     /** The codes {@link NativeKernels#nibbleTokens} does not read (forms without factored scales). */
     private static final int[] NO_CODES = new int[0];

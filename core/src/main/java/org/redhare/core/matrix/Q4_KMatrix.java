@@ -146,13 +146,13 @@ public final class Q4_KMatrix implements WeightMatrix {
         blocks.multiply(pool, x, n, y);
     }
 
-    /** {@link #multiply} with one to fifteen tokens in Java even where the machine code runs (tests compare the two). */
+    /** {@link #multiply} in Java even where the machine code runs (tests compare the two). */
     void multiplyInJava(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
         blocks.multiply(pool, x, n, y, false);
     }
 
-    /** Whether one to fifteen tokens run in machine code ({@link NativeKernels#nibbleTokens}) here. */
+    /** Whether the products run in machine code ({@link NativeKernels#nibbleTokens}) here. */
     boolean nativeTokens() {
         return blocks.nativeTokens();
     }

@@ -528,8 +528,9 @@ class GgmlMatrixTest {
     }
 
     /**
-     * The integer kernels' one to fifteen tokens run the machine code ({@link NativeKernels#nibbleTokens}) wherever it can
-     * run: the same bits as the Java kernels ({@code NibbleBlocks.tiles4x1}, {@code tiles4x1Bytes}) for Q4_0, float offsets
+     * The integer kernels run the machine code ({@link NativeKernels#nibbleTokens}) for any number of tokens wherever it
+     * can run: the same bits as the Java kernels (one to fifteen tokens {@code NibbleBlocks.tiles4x1} and {@code
+     * tiles4x1Bytes}, from sixteen the several-token kernel, and more than one block of sixteen) for Q4_0, float offsets
      * (Q4_1), Q4_K's factored scales (more than one chunk of super-blocks) and Q5_0's bytes, for a single tile (its quad three times over), quads whose
      * last tiles repeat the first, a short last tile, long rows, one and two threads.
      */
@@ -549,7 +550,7 @@ class GgmlMatrixTest {
             default -> throw new AssertionError(k.m());
         };
         assertThat(natively).as(NativeKernels.status()).isEqualTo(runs);
-        for (int n : new int[] {1, 2, 3, 5, 11, 15}) {
+        for (int n : new int[] {1, 2, 3, 5, 11, 15, 16, 21, 37}) {
             float[] x = Fp8BlockMatrixTest.activations(n, cols, 3 + n);
             float[] java = new float[n * rows];
             switch (k.m()) {
