@@ -475,8 +475,8 @@ final class NibbleBlocks {
         final int dxo = 0;               // [n][nb] activation scales
         final int sxo = n * nb;          // [n][nspan] center * sum of each span's quantized activations
         final float[] xf = pool.scratch(n * nb + n * nspan);
-        // Tokens in whole groups of four through the several-token kernel: Q4_K's from 8 tokens, the other forms' from
-        // GROUP_FROM (see onePerToken); the rest one at a time.
+        // In Java, tokens in whole groups of four through the several-token kernel: Q4_K's from 8 tokens, the other forms'
+        // from GROUP_FROM (see onePerToken); the rest one at a time. The machine code takes every token one at a time.
         final int grouped = natively && SEVERAL_NATIVE ? 0 : n >= (factored() ? 2 * TOKENS : GROUP_FROM) ? n / TOKENS * TOKENS : 0;
         if (grouped > 0) {
             final short[] xq = pool.shortScratch(grouped * cols);
@@ -633,7 +633,8 @@ final class NibbleBlocks {
     /**
      * Token {@code t}'s activations quantized per 32-column block: scale {@code dx} at {@code xf[dxo + t*nb + b]},
      * {@code center} times each span's sum of quantized values at {@code xf[sxo + t*nspan + k]}, and the values either expanded ({@code TR}
-     * copies each, at {@code out[eo + c * TR]}, one token) or compact ({@code out[t * cols + c]}).
+     * copies each, at {@code out[eo + c * TR]}, one token), compact ({@code out[t * cols + c]}) or as the byte pairs of
+     * the machine code ({@code out[eo + 16 b ..]} for block {@code b}, see {@link NativeKernels#nibbleTokens}).
      */
     private void quantize(float[] x, int t, float[] xf, int dxo, int sxo, short[] out, int form, int eo) {
         final boolean expand = form == EXPANDED;
