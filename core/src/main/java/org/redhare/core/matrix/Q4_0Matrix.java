@@ -11,7 +11,7 @@ import org.redhare.core.Parallel;
  * activations are quantized per block to int8, as llama.cpp does for this format, and products are summed in 16 bits
  * ({@link NibbleBlocks}).
  */
-public final class Q4_0Matrix implements WeightMatrix {
+public final class Q4_0Matrix implements NibbleMatrix {
 
     private final NibbleBlocks blocks;
 
@@ -47,15 +47,9 @@ public final class Q4_0Matrix implements WeightMatrix {
         blocks.multiply(pool, x, n, y);
     }
 
-    /** {@link #multiply} in Java even where the machine code runs (tests compare the two). */
-    void multiplyInJava(Parallel pool, float[] x, int n, float[] y) {
-        MatrixChecks.operands(this, x, n, y);
-        blocks.multiply(pool, x, n, y, false);
-    }
-
-    /** Whether the products run in machine code ({@link NativeKernels#nibbleTokens}) here. */
-    boolean nativeTokens() {
-        return blocks.nativeTokens();
+    @Override
+    public NibbleBlocks blocks() {
+        return blocks;
     }
 
     @Override

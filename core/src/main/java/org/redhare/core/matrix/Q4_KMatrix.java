@@ -13,7 +13,7 @@ import org.redhare.core.Parallel;
  * same form. The kernels multiply integers: each token's activations are quantized to int8 per 32 columns and the
  * products summed in 16 bits ({@link NibbleBlocks}); llama.cpp quantizes them per 256 for this format.
  */
-public final class Q4_KMatrix implements WeightMatrix {
+public final class Q4_KMatrix implements NibbleMatrix {
     private final NibbleBlocks blocks;
     private final DType dtype; // what the file stored (Q4_K or Q4_1), for reports
 
@@ -146,15 +146,9 @@ public final class Q4_KMatrix implements WeightMatrix {
         blocks.multiply(pool, x, n, y);
     }
 
-    /** {@link #multiply} in Java even where the machine code runs (tests compare the two). */
-    void multiplyInJava(Parallel pool, float[] x, int n, float[] y) {
-        MatrixChecks.operands(this, x, n, y);
-        blocks.multiply(pool, x, n, y, false);
-    }
-
-    /** Whether the products run in machine code ({@link NativeKernels#nibbleTokens}) here. */
-    boolean nativeTokens() {
-        return blocks.nativeTokens();
+    @Override
+    public NibbleBlocks blocks() {
+        return blocks;
     }
 
     @Override

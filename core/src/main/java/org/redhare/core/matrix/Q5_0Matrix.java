@@ -11,7 +11,7 @@ import org.redhare.core.Parallel;
  * quantized to int8 per 32 columns, and the products summed in 16 bits 16 columns at a time ({@link NibbleBlocks}).
  * llama.cpp writes Q5_0 where a Q4_K_M file's rows are not a multiple of 256 long (most of Qwen2.5-0.5B's).
  */
-public final class Q5_0Matrix implements WeightMatrix {
+public final class Q5_0Matrix implements NibbleMatrix {
     private final NibbleBlocks blocks;
 
     private Q5_0Matrix(NibbleBlocks blocks) {
@@ -59,15 +59,9 @@ public final class Q5_0Matrix implements WeightMatrix {
         blocks.multiply(pool, x, n, y);
     }
 
-    /** {@link #multiply} in Java even where the machine code runs (tests compare the two). */
-    void multiplyInJava(Parallel pool, float[] x, int n, float[] y) {
-        MatrixChecks.operands(this, x, n, y);
-        blocks.multiply(pool, x, n, y, false);
-    }
-
-    /** Whether the products run in machine code ({@link NativeKernels#nibbleTokens}) here. */
-    boolean nativeTokens() {
-        return blocks.nativeTokens();
+    @Override
+    public NibbleBlocks blocks() {
+        return blocks;
     }
 
     @Override

@@ -543,22 +543,13 @@ class GgmlMatrixTest {
                 && org.redhare.core.MachineCode.cpuHas("avx512bw") && Kernels.L == 16
                 && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"));
         Case k = random(type, rows, cols, rows * 7L + cols);
-        boolean natively = switch (k.m()) {
-            case Q4_0Matrix q -> q.nativeTokens();
-            case Q4_KMatrix q -> q.nativeTokens();
-            case Q5_0Matrix q -> q.nativeTokens();
-            default -> throw new AssertionError(k.m());
-        };
+        NibbleMatrix m = (NibbleMatrix) k.m();
+        boolean natively = m.nativeTokens();
         assertThat(natively).as(NativeKernels.status()).isEqualTo(runs);
         for (int n : new int[] {1, 2, 3, 5, 11, 15, 16, 21, 37}) {
             float[] x = Fp8BlockMatrixTest.activations(n, cols, 3 + n);
             float[] java = new float[n * rows];
-            switch (k.m()) {
-                case Q4_0Matrix q -> q.multiplyInJava(ONE, x, n, java);
-                case Q4_KMatrix q -> q.multiplyInJava(ONE, x, n, java);
-                case Q5_0Matrix q -> q.multiplyInJava(ONE, x, n, java);
-                default -> throw new AssertionError(k.m());
-            }
+            m.multiplyInJava(ONE, x, n, java);
             for (Parallel pool : new Parallel[] {ONE, TWO}) {
                 float[] y = new float[n * rows];
                 k.m().multiply(pool, x, n, y);
