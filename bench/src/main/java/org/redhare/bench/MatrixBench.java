@@ -28,6 +28,7 @@ import org.redhare.core.matrix.F16Matrix;
 import org.redhare.core.matrix.F32Matrix;
 import org.redhare.core.matrix.Q4_KMatrix;
 import org.redhare.core.matrix.Q5_0Matrix;
+import org.redhare.core.matrix.Q6_KMatrix;
 import org.redhare.core.matrix.Q8_0Matrix;
 import org.redhare.core.matrix.Quantizers;
 import org.redhare.core.matrix.WeightMatrix;
@@ -105,7 +106,10 @@ public class MatrixBench {
             }
             case "q4_k" -> Q4_KMatrix.ofGgml(randomSuperBlocks(rnd, rows, cols, 144, 0, 2), rows, cols);
             case "q5_k" -> AffineBlockMatrix.ofGgmlQ5_K(randomSuperBlocks(rnd, rows, cols, 176, 0, 2), rows, cols);
-            case "q6_k" -> Q8_0Matrix.ofGgmlQ6_K(randomSuperBlocks(rnd, rows, cols, 210, 208, -1), rows, cols);
+            // q6_k as a file loads here (in integers where the machine code runs); q6_k_float always through Q8_0Matrix
+            case "q6_k" -> Q6_KMatrix.runsHere() ? Q6_KMatrix.ofGgml(randomSuperBlocks(rnd, rows, cols, 210, 208, -1), rows, cols)
+                    : Q8_0Matrix.ofGgmlQ6_K(randomSuperBlocks(rnd, rows, cols, 210, 208, -1), rows, cols);
+            case "q6_k_float" -> Q8_0Matrix.ofGgmlQ6_K(randomSuperBlocks(rnd, rows, cols, 210, 208, -1), rows, cols);
             default -> throw new IllegalArgumentException("unknown dtype " + dtype);
         };
     }

@@ -15,6 +15,7 @@ import org.redhare.core.matrix.Fp8BlockMatrix;
 import org.redhare.core.matrix.Q4_0Matrix;
 import org.redhare.core.matrix.Q4_KMatrix;
 import org.redhare.core.matrix.Q5_0Matrix;
+import org.redhare.core.matrix.Q6_KMatrix;
 import org.redhare.core.matrix.Q8_0Matrix;
 import org.redhare.core.matrix.Repacking;
 import org.redhare.core.matrix.WeightMatrix;
@@ -216,7 +217,7 @@ public final class Weights {
             case Q8_0 -> ggml(t, () -> Q8_0Matrix.ofGgml(t.data(), rows, cols));
             case Q4_0 -> ggml(t, () -> Q4_0Matrix.ofGgml(t.data(), rows, cols));
             case Q4_K -> ggml(t, () -> Q4_KMatrix.ofGgml(t.data(), rows, cols));
-            case Q6_K -> ggml(t, () -> Q8_0Matrix.ofGgmlQ6_K(t.data(), rows, cols));
+            case Q6_K -> ggml(t, () -> Q6_KMatrix.runsHere() ? Q6_KMatrix.ofGgml(t.data(), rows, cols) : Q8_0Matrix.ofGgmlQ6_K(t.data(), rows, cols));
             case Q5_0 -> ggml(t, () -> Q5_0Matrix.ofGgml(t.data(), rows, cols));
             case Q4_1 -> ggml(t, () -> Q4_KMatrix.ofGgmlQ4_1(t.data(), rows, cols));
             case Q5_1 -> ggml(t, () -> AffineBlockMatrix.ofGgmlQ5_1(t.data(), rows, cols));

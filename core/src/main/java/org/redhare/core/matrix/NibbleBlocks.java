@@ -214,8 +214,8 @@ final class NibbleBlocks {
      * over {@link #BYTE_SPAN} = 16 columns at most 16 * 16 * 127 = 32512 in size, so the 16-bit sums are folded every
      * 16 columns (see {@link #BLOCK_SUMS}). Q6_K (center 32, so a span of 8 columns) ran through these kernels too, but
      * folding every 8 columns cost more than it saved: one-token 8.9 G weights/s against the float kernels' 10.0 in
-     * cache, prompts 13.7 G products/s against 23.8 ({@code QuickMatrixRates q6_k 2048x2048}), so it stays on
-     * {@link Q8_0Matrix}. At one byte a weight Q5_0 reads 1.8 times Q4_0's bytes and runs at about half its rate
+     * cache, prompts 13.7 G products/s against 23.8 ({@code QuickMatrixRates q6_k 2048x2048}); it now has kernels of its
+     * own where AVX512-VNNI machine code runs ({@link Q6_KMatrix}), and stays on {@link Q8_0Matrix} elsewhere. At one byte a weight Q5_0 reads 1.8 times Q4_0's bytes and runs at about half its rate
      * (14.8 against 27.3 G weights/s one token, {@code QuickMatrixRates q5_0|q4_0 4864x896 1}).
      *
      * @param codes  {@code [rows, cols]} the values less {@code center} ({@code u - center}), int8, row-major
@@ -631,6 +631,24 @@ final class NibbleBlocks {
     }
 
     /**
+     * The 32 activations {@code x[c0 ..]} quantized to int8, as llama.cpp quantizes them for its integer kernels:
+     * {@code dx = amax / 127} returned, {@code rint(x / dx)} (ties to even) into {@code q[0 .. 32)} as floats holding
+     * integers in -127..127. NaN or infinite activations make {@code dx} so, and the results NaN.
+     */
+    static float quantizeBlock(float[] x, int c0, float[] q) {
+        FloatVector m = FloatVector.zero(F);
+        for (int i = 0; i < 32; i += L) {
+            m = m.max(FloatVector.fromArray(F, x, c0 + i).abs());
+        }
+        float dx = m.reduceLanes(VectorOperators.MAX) / 127f;
+        float id = dx != 0 && Float.isFinite(dx) ? 1f / dx : 0f;
+        for (int i = 0; i < 32; i += L) {
+            FloatVector.fromArray(F, x, c0 + i).mul(id).add(ROUND).sub(ROUND).max(-127f).min(127f).intoArray(q, i);
+        }
+        return dx;
+    }
+
+    /**
      * Token {@code t}'s activations quantized per 32-column block: scale {@code dx} at {@code xf[dxo + t*nb + b]},
      * {@code center} times each span's sum of quantized values at {@code xf[sxo + t*nspan + k]}, and the values either expanded ({@code TR}
      * copies each, at {@code out[eo + c * TR]}, one token), compact ({@code out[t * cols + c]}) or as the byte pairs of
@@ -641,17 +659,7 @@ final class NibbleBlocks {
         final int xo = t * cols;
         final float[] q = new float[32];
         for (int b = 0; b < nb; b++) {
-            final int c0 = xo + b * 32;
-            FloatVector m = FloatVector.zero(F);
-            for (int i = 0; i < 32; i += L) {
-                m = m.max(FloatVector.fromArray(F, x, c0 + i).abs());
-            }
-            float dx = m.reduceLanes(VectorOperators.MAX) / 127f; // NaN or infinite activations make dx so, and the results NaN
-            float id = dx != 0 && Float.isFinite(dx) ? 1f / dx : 0f;
-            xf[dxo + t * nb + b] = dx;
-            for (int i = 0; i < 32; i += L) {
-                FloatVector.fromArray(F, x, c0 + i).mul(id).add(ROUND).sub(ROUND).max(-127f).min(127f).intoArray(q, i);
-            }
+            xf[dxo + t * nb + b] = quantizeBlock(x, xo + b * 32, q);
             int sum = 0;
             for (int p = 0; p < 32; p++) {
                 int v = (int) q[p];

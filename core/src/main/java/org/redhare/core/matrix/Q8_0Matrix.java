@@ -14,7 +14,8 @@ import org.redhare.core.ops.VectorMath;
 
 /**
  * Int8 weights with one float scale per block of {@code bw} columns of a row: GGML Q8_0 (bw = 32, f16
- * scales in the file), and Q6_K once {@link #ofGgmlQ6_K} has unpacked its 6-bit values (bw = 16).
+ * scales in the file), and Q6_K once {@link #ofGgmlQ6_K} has unpacked its 6-bit values (bw = 16), where
+ * {@link Q6_KMatrix}'s integer machine code does not run.
  * {@code W[r, c] = q[r, c] * d[r, c / bw]}.
  *
  * <p>Activations stay float (no llama.cpp-style int8 activation quantization): the Vector API has no int8

@@ -12,7 +12,7 @@ import org.redhare.core.Parallel;
  * <p>Activations are row-major float arrays: {@code x[t * cols + c]} for token {@code t}, and results
  * {@code y[t * rows + r]}. One kernel per (dtype x shape of work) is chosen when the matrix is made.
  */
-public sealed interface WeightMatrix permits RowWidenedMatrix, Bf16Matrix, Fp8BlockMatrix, AffineBlockMatrix, Q8_0Matrix, NibbleMatrix,
+public sealed interface WeightMatrix permits RowWidenedMatrix, Bf16Matrix, Fp8BlockMatrix, AffineBlockMatrix, Q8_0Matrix, NibbleMatrix, Q6_KMatrix,
         Int8RowMatrix {
 
     int rows();
@@ -39,7 +39,7 @@ public sealed interface WeightMatrix permits RowWidenedMatrix, Bf16Matrix, Fp8Bl
      * run here (and why not), for {@code redhare info} and logs.
      */
     static String kernels() {
-        return Kernels.L + "-float vectors; machine code (one-token FP8/int8, several-token BF16, FP8, int8, F16 and F32, batched head screen) " + NativeKernels.status() + "; prefetch "
+        return Kernels.L + "-float vectors; machine code (one-token FP8/int8, several-token BF16, FP8, int8, F16 and F32, 4- to 6-bit GGUF types, batched head screen) " + NativeKernels.status() + "; prefetch "
                 + org.redhare.core.CachePrefetch.status();
     }
 }

@@ -36,7 +36,7 @@ class GgmlMatrixTest {
 
     /** Random blocks; the reference decodes them straight from the GGML definition. */
     static Case random(String type, int rows, int cols, long seed) {
-        if (type.endsWith("_K") || type.equals("IQ4_XS")) {
+        if (type.endsWith("_K") || type.equals("IQ4_XS") || type.equals("Q6_K/float")) {
             return randomK(type, rows, cols, seed);
         }
         Random rnd = new Random(seed);
@@ -264,7 +264,8 @@ class GgmlMatrixTest {
             case "IQ4_XS" -> Q8_0Matrix.ofGgmlIQ4_XS(seg, rows, cols);
             case "Q2_K" -> AffineBlockMatrix.ofGgmlQ2_K(seg, rows, cols);
             case "Q3_K" -> Q8_0Matrix.ofGgmlQ3_K(seg, rows, cols);
-            default -> Q8_0Matrix.ofGgmlQ6_K(seg, rows, cols);
+            case "Q6_K/float" -> Q8_0Matrix.ofGgmlQ6_K(seg, rows, cols); // the float path, as where Q6_KMatrix's machine code does not run
+            default -> Q6_KMatrix.runsHere() ? Q6_KMatrix.ofGgml(seg, rows, cols) : Q8_0Matrix.ofGgmlQ6_K(seg, rows, cols);
         };
         return new Case(m, w);
     }
@@ -298,13 +299,16 @@ class GgmlMatrixTest {
             // row tail; columns past the last whole group of 4L)
             "Q8_0, 64, 256, 1", "Q8_0, 37, 1056, 1", "IQ4_NL, 37, 1056, 1", "Q6_K, 64, 512, 1", "Q6_K, 37, 1024, 1", "Q3_K, 37, 768, 1",
             // prompt path (widened tiles): a partial tile, tails, leftover tokens, and several token blocks
-            "Q8_0, 13, 352, 37", "Q8_0, 9, 4128, 130", "Q6_K, 7, 512, 41", "Q6_K, 9, 4352, 130"})
+            "Q8_0, 13, 352, 37", "Q8_0, 9, 4128, 130", "Q6_K, 7, 512, 41", "Q6_K, 9, 4352, 130",
+            // Q6_K in integers (Q6_KMatrix, where its machine code runs) and in floats (Q8_0Matrix, elsewhere) alike
+            "Q6_K/float, 1, 256, 1", "Q6_K/float, 33, 512, 17", "Q6_K/float, 37, 1024, 1", "Q6_K/float, 9, 4352, 130",
+            "Q6_K, 229, 768, 1", "Q6_K, 600, 512, 5", "Q6_K, 70, 4864, 3"})
     void matchesScalarReference(String type, int rows, int cols, int n) {
         Case k = random(type, rows, cols, rows * 131L + cols);
         float[] x = Fp8BlockMatrixTest.activations(n, cols, 3);
         float[] y = new float[n * rows];
         k.m().multiply(ONE, x, n, y);
-        if (type.equals("Q4_0") || type.equals("Q4_1") || type.equals("Q4_K") || type.equals("Q5_0")) { // integer kernels (NibbleBlocks)
+        if (type.equals("Q4_0") || type.equals("Q4_1") || type.equals("Q4_K") || type.equals("Q5_0") || k.m() instanceof Q6_KMatrix) { // integer kernels
             checkWithQuantizedActivations(k.w(), rows, cols, x, n, y);
         } else {
             Fp8BlockMatrixTest.checkAgainstReference(k.w(), rows, cols, x, n, y);
@@ -317,7 +321,7 @@ class GgmlMatrixTest {
             k.m().row(r, row, 0);
             for (int c = 0; c < cols; c++) {
                 double ref = k.w()[r * cols + c];
-                if ((type.endsWith("_K") && !type.equals("Q4_K")) || type.equals("Q5_1")) { // offsets less 16 scales are rounded to float once at load
+                if ((type.startsWith("Q") && type.contains("_K") && !type.equals("Q4_K")) || type.equals("Q5_1")) { // offsets less 16 scales are rounded to float once at load
                     assertThat((double) row[c]).isCloseTo(ref, org.assertj.core.data.Offset.offset(Math.abs(ref) * 3e-7 + 1e-9));
                 } else {
                     assertThat(row[c]).isEqualTo((float) ref);
@@ -475,9 +479,9 @@ class GgmlMatrixTest {
      * of the tile, cols with a tail where the format allows).
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_0", "Q4_1", "Q5_1", "Q5_K", "IQ4_NL", "IQ4_XS", "Q2_K", "Q3_K"})
+    @CsvSource({"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q6_K/float", "Q5_0", "Q4_1", "Q5_1", "Q5_K", "IQ4_NL", "IQ4_XS", "Q2_K", "Q3_K"})
     void batchedTokensAreBitwiseIdenticalToSingleTokens(String type) {
-        int rows = 39, cols = type.endsWith("_K") || type.equals("IQ4_XS") ? 512 : 352, maxN = 36; // Q8_0-based types widen from 32 tokens
+        int rows = 39, cols = type.contains("_K") || type.equals("IQ4_XS") ? 512 : 352, maxN = 36; // Q8_0-based types widen from 32 tokens
         Case k = random(type, rows, cols, 9);
         float[] x = Fp8BlockMatrixTest.activations(maxN, cols, 13);
         float[][] alone = new float[maxN][rows];
@@ -506,7 +510,7 @@ class GgmlMatrixTest {
      * than one call takes, every group size and more than one group, one and two threads.
      */
     @ParameterizedTest(name = "{0} [{1} x {2}]")
-    @CsvSource({"Q8_0, 39, 384", "Q8_0, 1030, 64", "Q6_K, 37, 512", "IQ4_NL, 9, 4096", "Q8_0, 8, 352"})
+    @CsvSource({"Q8_0, 39, 384", "Q8_0, 1030, 64", "Q6_K/float, 37, 512", "IQ4_NL, 9, 4096", "Q8_0, 8, 352"})
     void tokensGiveTheJavaKernelsBits(String type, int rows, int cols) {
         if (org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
                 && org.redhare.core.MachineCode.cpuHas("avx512bw") && Kernels.L == 16
@@ -608,6 +612,121 @@ class GgmlMatrixTest {
                 .isInstanceOf(IndexOutOfBoundsException.class); // the outputs over the sums
     }
 
+    /**
+     * Q6_K in integers runs the machine code ({@link NativeKernels#q6Tokens}) for any number of tokens wherever it can
+     * run (AVX-512 with VNNI): the same bits as {@code Q6_KMatrix.multiplyInJava}, for a single tile (its quad four times
+     * over), quads whose last tiles repeat the first, a short last tile, long rows, more than one block of sixteen tokens,
+     * one and two threads.
+     */
+    @ParameterizedTest(name = "Q6_K [{0} x {1}]")
+    @CsvSource({"39, 256", "229, 768", "32, 256", "7, 512", "129, 4864", "1030, 256"})
+    void q6kTokensGiveTheJavaKernelsBits(int rows, int cols) {
+        boolean runs = org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
+                && org.redhare.core.MachineCode.cpuHas("avx512bw") && org.redhare.core.MachineCode.cpuHas("avx512_vnni") && Kernels.L == 16
+                && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"));
+        org.junit.jupiter.api.Assumptions.assumeTrue(Q6_KMatrix.runsHere() || !runs, "Q6_K in integers turned off");
+        Case k = random("Q6_K", rows, cols, rows * 5L + cols);
+        org.junit.jupiter.api.Assumptions.assumeTrue(k.m() instanceof Q6_KMatrix, "Q6_K takes the float path here: " + NativeKernels.status());
+        Q6_KMatrix m = (Q6_KMatrix) k.m();
+        assertThat(m.nativeTokens()).as(NativeKernels.status()).isEqualTo(runs);
+        for (int n : new int[] {1, 2, 3, 5, 11, 16, 17, 37}) {
+            float[] x = Fp8BlockMatrixTest.activations(n, cols, 7 + n);
+            float[] java = new float[n * rows];
+            m.multiplyInJava(ONE, x, n, java);
+            for (Parallel pool : new Parallel[] {ONE, TWO}) {
+                float[] y = new float[n * rows];
+                m.multiply(pool, x, n, y);
+                assertThat(y).as("%d tokens, %d threads", n, pool.threads()).isEqualTo(java);
+            }
+        }
+    }
+
+    /**
+     * Q6_K's integer sums at their extremes: every value 0 (weight {@code -32 d sc}) with scales -128 and activations of
+     * one size, so each 16-column sum is -65024 times the activation's sign and a block's two units' scaled sums
+     * 16646144 in size, just below 2^24 (see {@code Q6_KMatrix}); and every value 63. A wrapped or saturated sum would be
+     * far off: the result must equal the blocks' FMAs over the exact integer sums, and the exact value in double within
+     * float rounding.
+     */
+    @Test
+    void q6kSumsAtTheirExtremes() {
+        int rows = 3, cols = 512;
+        for (int u : new int[] {0, 63}) {
+            byte[] all = new byte[rows * (cols / 256) * 210];
+            for (int o = 0; o < all.length; o += 210) {
+                int low = u & 0xF, high = u >> 4;
+                java.util.Arrays.fill(all, o, o + 128, (byte) (low | low << 4));
+                java.util.Arrays.fill(all, o + 128, o + 192, (byte) (high | high << 2 | high << 4 | high << 6));
+                java.util.Arrays.fill(all, o + 192, o + 208, (byte) -128);
+                short dh = Float.floatToFloat16(0.5f);
+                all[o + 208] = (byte) dh;
+                all[o + 209] = (byte) (dh >> 8);
+            }
+            WeightMatrix m = Q6_KMatrix.ofGgml(MemorySegment.ofArray(all), rows, cols);
+            float[] x = new float[cols];
+            for (int c = 0; c < cols; c++) {
+                x[c] = c / 32 % 4 == 3 ? -3f : 3f; // quantized to 127 and -127 (a block of four negative), dx = 3f / 127f
+            }
+            float[] y = new float[rows];
+            m.multiply(ONE, x, 1, y);
+            float[] row = new float[cols];
+            m.row(0, row, 0);
+            assertThat(row[0]).isEqualTo(0.5f * -128 * (u - 32));
+            float dx = 3f / 127f;
+            float fmas = 0;
+            double exact = 0;
+            for (int c = 0; c < cols; c += 32) { // per block: fma(float(sc T0 + sc T1), d dx, acc), exact integers
+                int sum = 0;
+                for (int i = c; i < c + 32; i++) {
+                    sum += -128 * (u - 32) * (x[i] > 0 ? 127 : -127);
+                }
+                assertThat(Math.abs(sum)).isLessThan(1 << 24).isGreaterThan(16_000_000);
+                fmas = Math.fma((float) sum, 0.5f * dx, fmas);
+                exact += sum * 0.5 * dx;
+            }
+            assertThat(Math.abs(exact)).isGreaterThan(1e5);
+            for (int r = 0; r < rows; r++) {
+                assertThat(y[r]).as("u = %d, row %d", u, r).isEqualTo(fmas);
+                assertThat((double) y[r]).isCloseTo(exact, org.assertj.core.data.Offset.offset(Math.abs(exact) * 1e-6));
+            }
+        }
+    }
+
+    /** {@link NativeKernels#q6Tokens} checks its operands before the machine code runs (it checks nothing). */
+    @Test
+    void q6kTokensKernelRefusesOperandsOutsideTheirMemory() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.q6Available(), NativeKernels.status());
+        int nb = 8, tiles = 5, rows = 150, n = 3; // quads of tiles {0, 2, 4, 0} and {1, 3, 1, 1}; one super-block a row
+        MemorySegment packed = Arena.ofAuto().allocate(1088L * nb * tiles, 64);
+        short[] xp = new short[18 * nb * n];
+        float[] xf = new float[n * nb], d = new float[32 * tiles], y = new float[n * rows];
+        java.util.Arrays.fill(y, 1f); // in bounds: zero scales give zeros
+        NativeKernels.q6Tokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y);
+        assertThat(y).containsOnly(0f);
+        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, nb, tiles, rows, 0, 3, 0, n, n, xp, xf, d, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // a quad past the matrix
+        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, nb, tiles + 1, rows + 32, 0, 2, 0, n, n, xp, xf, d, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // a tile past the values
+        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, nb, tiles, rows + 11, 0, 2, 0, n, n, xp, xf, d, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // rows past the tiles (and the outputs)
+        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, 2 * nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // longer rows than the values hold
+        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, nb - 4, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // not whole super-blocks
+        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, new float[n * rows - 1]))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last token's outputs past y
+        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, nb, tiles, rows, 0, 2, 0, n, n, new short[18 * nb * n - 1], xf, d, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last token's activations and sums
+        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, new float[n * nb - 1], d, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last token's scales
+        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[32 * tiles - 1], y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's super-block scales
+        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, nb, tiles, rows, 0, 2, 1, n + 1, n, xp, xf, d, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // a token past n
+        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, y, d, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the outputs over the scales
+    }
+
     /** {@link NativeKernels#q8Tokens} checks its operands before the machine code runs (it checks nothing). */
     @Test
     void q8TokensKernelRefusesOperandsOutsideTheirMemory() {
@@ -661,7 +780,7 @@ class GgmlMatrixTest {
      * last with two tokens past its last group of four), rows not a multiple of the tile. Either way n = 1's bits.
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0, 4128", "Q6_K, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128", "Q5_1, 4128", "Q5_K, 4352", "IQ4_NL, 4128", "IQ4_XS, 4352", "Q2_K, 4352", "Q3_K, 4352"})
+    @CsvSource({"Q8_0, 4128", "Q6_K, 4352", "Q6_K/float, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128", "Q5_1, 4128", "Q5_K, 4352", "IQ4_NL, 4128", "IQ4_XS, 4352", "Q2_K, 4352", "Q3_K, 4352"})
     void tokenBlocksOfLongPromptsAreBitwiseIdenticalToSingleTokens(String type, int cols) {
         int rows = 9, maxN = 130;
         Case k = random(type, rows, cols, 21);

@@ -1,0 +1,109 @@
+/*
+ * RedHare native kernel: GGML Q6_K weights (Q6_KMatrix's tiles of 32 rows, a 6-bit value u in 0..63 a byte, W = d sc
+ * (u - 32) with an int8 scale sc per 16 columns and a float d per 256-column super-block of each row) times a few tokens'
+ * activations quantized to int8 per 32-column block (dx = amax / 127, xq = rint(x / dx), as NibbleBlocks quantizes
+ * them), in integers: AVX512-VNNI's VPDPBUSD multiplies four unsigned bytes (the values) by four signed bytes (four
+ * columns' activations, broadcast) and adds them into a 32-bit lane, a row's, 64 products an instruction, never
+ * saturating.
+ *
+ * Per 16-column unit j, per row: T = sum((u - 32) xq), the center taken off by starting the sums at -32 sum(xq) (at most
+ * 16 * 32 * 127 = 65024 in size); per 32-column block b, the two units' sc T added as integers, exactly (at most 2 * 128
+ * * 65024 = 16646144 < 2^24 in size, so exact as a float too), and the row's float accumulator takes
+ * fma(float(sum), d dx, acc) over the blocks in column order from zero. Q6_KMatrix's Java kernel computes the same
+ * integers and the same FMAs, so the same bits.
+ *
+ * Layout (Q6_KMatrix): tile t's block b at packed + 1088 (t nb + b): unit j (0, 1) at 512 j, its step s (columns
+ * 4s .. 4s+3 of the unit) at 512 j + 128 s, rows 0..15 in its first 64 bytes and 16..31 in its second, a row's four
+ * columns in its 32-bit lane; then the scales, a byte a row, of unit 0 at 1024 and of unit 1 at 1056. d: row 32 t + i's
+ * super-block k at d[(t nsb + k) 32 + i], nsb = nb / 8.
+ *
+ * Arguments: args = {packed (address), nb (32-column blocks a row, a multiple of 8), quads (the matrix's (tiles + 3) /
+ * 4), tiles, rows, p0, p1 (the quads to take), t0, t1 (the tokens), n (tokens in all)}. A quad p is tiles p, p + quads,
+ * p + 2 quads, p + 3 quads (one past the last tile: p again), four streams far apart. xp: token t's activations at
+ * xp + (t - t0) 18 nb shorts: its 32 nb bytes in column order, then each unit's sum(xq) (2 nb shorts); xf: token t's
+ * block scales dx at xf[t nb + b]; y: token t's output for row r at y[t rows + r].
+ *
+ * Built by scripts/native/build-kernels.sh into the bytes org.redhare.core.matrix.NativeCode carries.
+ */
+#include <immintrin.h>
+
+/* Step S of unit J of tile I: both halves' sums take the step's four columns (xv). */
+#define STEP(I, J, S) \
+        a##I##0 = _mm512_dpbusd_epi32(a##I##0, _mm512_loadu_si512((const void *) (q##I + 512 * (J) + 128 * (S))), xv); \
+        a##I##1 = _mm512_dpbusd_epi32(a##I##1, _mm512_loadu_si512((const void *) (q##I + 512 * (J) + 128 * (S) + 64)), xv);
+
+/* Unit J of tile I's sums times its scales, into the block's integer sums. */
+#define SCALE(I, J) \
+        i##I##0 = _mm512_add_epi32(i##I##0, _mm512_mullo_epi32(a##I##0, \
+                _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 1024 + 32 * (J)))))); \
+        i##I##1 = _mm512_add_epi32(i##I##1, _mm512_mullo_epi32(a##I##1, \
+                _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 1024 + 32 * (J) + 16)))));
+
+/* Tile I's block folded into its float accumulators: fma(float(sum), d dx, acc), rows 0..15 and 16..31. */
+#define FOLD(I) { \
+        const float *const ds = d + 32 * (t##I * nsb + (b >> 3)); \
+        f##I##0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i##I##0), _mm512_mul_ps(_mm512_loadu_ps(ds), dx), f##I##0); \
+        f##I##1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i##I##1), _mm512_mul_ps(_mm512_loadu_ps(ds + 16), dx), f##I##1); }
+
+/* Tile T's 32 outputs (F0: rows 0..15, F1: 16..31) to y, clipped to the matrix's rows. */
+#define STORE(T, F0, F1) { \
+        const long left = rows - 32 * (T); \
+        float *const out = yt + 32 * (T); \
+        if (left >= 32) { \
+            _mm512_storeu_ps(out, F0); \
+            _mm512_storeu_ps(out + 16, F1); \
+        } else if (left > 16) { \
+            _mm512_storeu_ps(out, F0); \
+            _mm512_mask_storeu_ps(out + 16, (__mmask16) ((1 << (left - 16)) - 1), F1); \
+        } else { \
+            _mm512_mask_storeu_ps(out, (__mmask16) ((1 << left) - 1), F0); \
+        } }
+
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+void q6_tokens(const long *args, const short *xp, const float *xf, const float *d, float *y) {
+    const unsigned char *const packed = (const unsigned char *) args[0];
+    const long nb = args[1], quads = args[2], tiles = args[3], rows = args[4], p0 = args[5], p1 = args[6];
+    const long t0 = args[7], t1 = args[8], nsb = nb >> 3;
+    for (long p = p0; p < p1; p++) {
+        const long ta = p, tb = p + quads < tiles ? p + quads : p;
+        const long tc = p + 2 * quads < tiles ? p + 2 * quads : p, td = p + 3 * quads < tiles ? p + 3 * quads : p;
+        for (long t = t0; t < t1; t++) {
+            const int *const xi = (const int *) (xp + (t - t0) * 18 * nb); /* four columns' bytes an int */
+            const short *const xs = xp + (t - t0) * 18 * nb + 16 * nb;      /* each unit's sum(xq) */
+            const float *const dxt = xf + t * nb;
+            float *const yt = y + t * rows;
+            __m512 fa0 = _mm512_setzero_ps(), fa1 = fa0, fb0 = fa0, fb1 = fa0, fc0 = fa0, fc1 = fa0, fd0 = fa0, fd1 = fa0;
+            for (long b = 0; b < nb; b++) {
+                const unsigned char *const qa = packed + 1088 * (ta * nb + b), *const qb = packed + 1088 * (tb * nb + b);
+                const unsigned char *const qc = packed + 1088 * (tc * nb + b), *const qd = packed + 1088 * (td * nb + b);
+                __m512i ia0 = _mm512_setzero_si512(), ia1 = ia0, ib0 = ia0, ib1 = ia0, ic0 = ia0, ic1 = ia0, id0 = ia0, id1 = ia0;
+#pragma GCC unroll 2
+                for (long j = 0; j < 2; j++) {
+                    const __m512i cen = _mm512_set1_epi32(-32 * (int) xs[2 * b + j]);
+                    __m512i aa0 = cen, aa1 = cen, ab0 = cen, ab1 = cen, ac0 = cen, ac1 = cen, ad0 = cen, ad1 = cen;
+#pragma GCC unroll 4
+                    for (long s = 0; s < 4; s++) {
+                        const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j + s]);
+                        STEP(a, j, s)
+                        STEP(b, j, s)
+                        STEP(c, j, s)
+                        STEP(d, j, s)
+                    }
+                    SCALE(a, j)
+                    SCALE(b, j)
+                    SCALE(c, j)
+                    SCALE(d, j)
+                }
+                const __m512 dx = _mm512_set1_ps(dxt[b]);
+                FOLD(a)
+                FOLD(b)
+                FOLD(c)
+                FOLD(d)
+            }
+            STORE(ta, fa0, fa1)
+            STORE(tb, fb0, fb1)
+            STORE(tc, fc0, fc1)
+            STORE(td, fd0, fd1)
+        }
+    }
+}

@@ -1,0 +1,223 @@
+package org.redhare.core.matrix;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.redhare.core.DType;
+import org.redhare.core.Parallel;
+
+/**
+ * GGML Q6_K weights in integers: {@code W = d * sc * (u - 32)} with a 6-bit value {@code u}, an int8 scale {@code sc}
+ * per 16 columns and an f16 {@code d} per 256-column super-block of each row. Each token's activations are quantized
+ * to int8 per 32 columns ({@link NibbleBlocks#quantizeBlock}, as llama.cpp computes this format, though per 256
+ * there); per row and 16-column unit the kernel sums {@code T = sum((u - 32) xq)} exactly (at most 65024 in size), per
+ * 32-column block {@code sc0 T0 + sc1 T1} exactly (at most 2 * 128 * 65024 = 16646144, below 2^24, so exact as a float
+ * too), and each (row, token) adds {@code fma(float(sum), d * dx, acc)} over the blocks in column order from zero. The
+ * integer sums are exact in any order, so a token gets the same bits alone, in any batch and on any number of threads;
+ * {@link #multiplyInJava} computes them the same way.
+ *
+ * <p>Why: a third of a Q4_K_M file's weights are Q6_K (the tied LM head of Llama-3.2-1B among them, 262 M of them).
+ * {@link Q8_0Matrix#ofGgmlQ6_K} widens them to floats (a byte a value and a float scale per 16 columns, 1.25 bytes a
+ * weight), about 19 G weights/s from DRAM on one thread. Here AVX512-VNNI's {@code VPDPBUSD} takes 64 byte products an
+ * instruction ({@code q6_tokens.c}), from 1.0625 bytes a weight.
+ *
+ * <p>Only where that machine code runs ({@link #runsHere}): the Vector API has no widening byte multiply-add, and the
+ * Java integer kernels of an earlier attempt (through {@link NibbleBlocks}' bytes, folding every 8 columns) ran slower
+ * than the float path, so elsewhere Q6_K stays on {@link Q8_0Matrix} (results differ there by the activations'
+ * rounding, as they already differ by the vector width). {@link #multiplyInJava} is the reference the tests hold the
+ * machine code to.
+ *
+ * <p><b>Layout (repacked at load).</b> Tiles of {@link #TR} rows (the last padded with zero scales), each a stream of
+ * 1088-byte blocks of 32 columns: two 512-byte units of 16 columns, each four steps of four columns, a step 64 bytes for
+ * rows 0..15 and 64 for rows 16..31 (a row's four values in its 32-bit lane, {@code VPDPBUSD}'s), then the units'
+ * scales, a byte a row (32 each). {@code d} per tile, super-block and row as floats.
+ */
+public final class Q6_KMatrix implements WeightMatrix {
+    /** Rows per tile. */
+    static final int TR = 32;
+    /** Bytes of a tile's 32-column block: 2 units x 512 value bytes, then 2 x 32 scale bytes. */
+    private static final int BLOCK = 1088;
+    /** Tokens whose activations are quantized at a time for the machine code (each quad of tiles takes them all). */
+    private static final int TOKEN_BLOCK = 16;
+    /** {@code -Dredhare.q6kIntegers=false}: Q6_K files load as {@link Q8_0Matrix} even where this runs, for measuring. */
+    private static final boolean INTEGERS = Boolean.parseBoolean(System.getProperty("redhare.q6kIntegers", "true"));
+
+    private final MemorySegment packed; // [tiles][nb][BLOCK]
+    private final float[] d;            // [tiles][nsb][TR] super-block scales (zero for padding rows)
+    private final int rows;
+    private final int cols;
+    private final int nb;               // 32-column blocks per row
+    private final int nsb;              // 256-column super-blocks per row
+    private final int tiles;
+
+    private Q6_KMatrix(int rows, int cols) {
+        this.rows = rows;
+        this.cols = cols;
+        this.nb = cols / 32;
+        this.nsb = cols / 256;
+        this.tiles = (rows + TR - 1) / TR;
+        this.packed = QuantKernels.allocate((long) tiles * nb * BLOCK);
+        this.d = new float[tiles * nsb * TR];
+    }
+
+    /**
+     * Whether Q6_K weights take this class here: where its machine code runs (x86-64 with AVX-512 and VNNI, see
+     * {@link NativeKernels#q6Tokens}), unless {@code -Dredhare.q6kIntegers=false}.
+     */
+    public static boolean runsHere() {
+        return INTEGERS && NativeKernels.q6Available();
+    }
+
+    /**
+     * Over GGML Q6_K super-blocks as stored in GGUF: per row {@code cols / 256} blocks of 128 bytes of low nibbles, 64
+     * bytes of high 2-bit pairs, 16 int8 sub-block scales and an f16 {@code d}; repacked into the tile layout in ranges
+     * of tiles over {@link Repacking}'s threads.
+     */
+    public static Q6_KMatrix ofGgml(MemorySegment blocks, int rows, int cols) {
+        QuantKernels.checkGgml(blocks, rows, cols, 256, 210, "Q6_K");
+        Q6_KMatrix m = new Q6_KMatrix(rows, cols);
+        Repacking.forRange(m.tiles, Repacking.grain(cols, TR), (t0, t1, worker) -> m.fill(blocks, t0, t1));
+        return m;
+    }
+
+    /** Tiles {@code t0 .. t1} of {@link #ofGgml}, a tile's bytes gathered in an array and copied out once. */
+    private void fill(MemorySegment blocks, int t0, int t1) {
+        final byte[] blk = new byte[210];
+        final byte[] u = new byte[256];
+        final byte[] tile = new byte[nb * BLOCK];
+        for (int t = t0; t < t1; t++) {
+            java.util.Arrays.fill(tile, (byte) 0);
+            for (int i = 0; i < TR && t * TR + i < rows; i++) {
+                final int r = t * TR + i;
+                final int lane = 64 * (i / 16) + 4 * (i % 16);
+                for (int k = 0; k < nsb; k++) {
+                    MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, ((long) r * nsb + k) * 210, blk, 0, 210);
+                    d[(t * nsb + k) * TR + i] = QuantKernels.half(blk, 208);
+                    for (int half = 0; half < 2; half++) { // values 128 half + 32 j + l: low nibbles and high bit pairs
+                        for (int l = 0; l < 32; l++) {
+                            final int lo0 = blk[64 * half + l] & 0xFF, lo1 = blk[64 * half + 32 + l] & 0xFF, h = blk[128 + 32 * half + l] & 0xFF;
+                            u[128 * half + l] = (byte) ((lo0 & 0xF) | (h & 3) << 4);
+                            u[128 * half + 32 + l] = (byte) ((lo1 & 0xF) | (h >> 2 & 3) << 4);
+                            u[128 * half + 64 + l] = (byte) (lo0 >>> 4 | (h >> 4 & 3) << 4);
+                            u[128 * half + 96 + l] = (byte) (lo1 >>> 4 | (h >> 6 & 3) << 4);
+                        }
+                    }
+                    for (int c = 0; c < 256; c++) {
+                        final int b = 8 * k + c / 32, j = c % 32 / 16;
+                        tile[b * BLOCK + 512 * j + 128 * (c % 16 / 4) + lane + c % 4] = u[c];
+                    }
+                    for (int m = 0; m < 16; m++) {
+                        tile[(8 * k + m / 2) * BLOCK + 1024 + 32 * (m % 2) + i] = blk[192 + m];
+                    }
+                }
+            }
+            MemorySegment.copy(tile, 0, packed, ValueLayout.JAVA_BYTE, (long) t * nb * BLOCK, tile.length);
+        }
+    }
+
+    @Override public int rows() { return rows; }
+    @Override public int cols() { return cols; }
+    @Override public DType dtype() { return DType.Q6_K; }
+    @Override public long bytes() { return packed.byteSize() + 4L * d.length; }
+
+    /** Whether the products run in machine code here ({@link NativeKernels#q6Tokens}). */
+    boolean nativeTokens() {
+        return NativeKernels.q6Available() && packed.isNative();
+    }
+
+    @Override
+    public void multiply(Parallel pool, float[] x, int n, float[] y) {
+        multiply(pool, x, n, y, nativeTokens());
+    }
+
+    /** {@link #multiply} in Java even where the machine code runs (tests compare the two; far slower). */
+    void multiplyInJava(Parallel pool, float[] x, int n, float[] y) {
+        multiply(pool, x, n, y, false);
+    }
+
+    private void multiply(Parallel pool, float[] x, int n, float[] y, boolean natively) {
+        MatrixChecks.operands(this, x, n, y);
+        final float[] xf = pool.scratch(n * nb);
+        final int per = 18 * nb; // shorts a token: 32 nb bytes, then 2 nb unit sums
+        final int quads = (tiles + 3) / 4;
+        for (int t0 = 0; t0 < n; t0 += TOKEN_BLOCK) {
+            final int first = t0, last = Math.min(n, t0 + TOKEN_BLOCK);
+            final short[] xp = pool.shortScratch((last - first) * per);
+            pool.forRange(last - first, 1, (q0, q1, w) -> {
+                final float[] q = new float[32];
+                for (int t = first + q0; t < first + q1; t++) {
+                    quantize(x, t, xf, xp, (t - first) * per, q);
+                }
+            });
+            if (natively) {
+                pool.forRange(quads, Math.max(1, (quads + pool.threads() * 4 - 1) / (pool.threads() * 4)), 1,
+                        (p0, p1, w) -> NativeKernels.q6Tokens(packed, nb, tiles, rows, p0, p1, first, last, n, xp, xf, d, y));
+            } else {
+                pool.forRange(tiles, 1, (a, b, w) -> {
+                    for (int t = a; t < b; t++) {
+                        tileInJava(t, first, last, xp, per, xf, y);
+                    }
+                });
+            }
+        }
+    }
+
+    /**
+     * Token {@code t}'s activations quantized per 32 columns: {@code dx} at {@code xf[t nb + b]}, the values as bytes in
+     * column order at {@code xp[at ..]} (two a short, low byte first), then each 16-column unit's sum at
+     * {@code xp[at + 16 nb + u]}.
+     */
+    private void quantize(float[] x, int t, float[] xf, short[] xp, int at, float[] q) {
+        for (int b = 0; b < nb; b++) {
+            xf[t * nb + b] = NibbleBlocks.quantizeBlock(x, t * cols + 32 * b, q);
+            for (int k = 0; k < 16; k++) {
+                xp[at + 16 * b + k] = (short) (((int) q[2 * k] & 0xFF) | (int) q[2 * k + 1] << 8);
+            }
+            for (int j = 0; j < 2; j++) {
+                int sum = 0;
+                for (int c = 16 * j; c < 16 * j + 16; c++) {
+                    sum += (int) q[c];
+                }
+                xp[at + 16 * nb + 2 * b + j] = (short) sum;
+            }
+        }
+    }
+
+    /** Tile {@code t}'s rows times tokens {@code t0 .. t1}, the machine code's integers and FMAs one at a time. */
+    private void tileInJava(int t, int t0, int t1, short[] xp, int per, float[] xf, float[] y) {
+        final byte[] tile = new byte[nb * BLOCK];
+        MemorySegment.copy(packed, ValueLayout.JAVA_BYTE, (long) t * nb * BLOCK, tile, 0, tile.length);
+        for (int tok = t0; tok < t1; tok++) {
+            final int at = (tok - t0) * per;
+            for (int i = 0; i < TR && t * TR + i < rows; i++) {
+                final int lane = 64 * (i / 16) + 4 * (i % 16);
+                float acc = 0f;
+                for (int b = 0; b < nb; b++) {
+                    int sum = 0;
+                    for (int j = 0; j < 2; j++) {
+                        int units = 0;
+                        for (int c = 0; c < 16; c++) {
+                            final short pair = xp[at + 16 * b + 8 * j + c / 2];
+                            final int xq = (byte) (c % 2 == 0 ? pair : pair >> 8);
+                            units += (tile[b * BLOCK + 512 * j + 128 * (c / 4) + lane + c % 4] - 32) * xq;
+                        }
+                        sum += tile[b * BLOCK + 1024 + 32 * j + i] * units;
+                    }
+                    acc = Math.fma((float) sum, d[(t * nsb + b / 8) * TR + i] * xf[tok * nb + b], acc);
+                }
+                y[tok * rows + t * TR + i] = acc;
+            }
+        }
+    }
+
+    @Override
+    public void row(int r, float[] dst, int off) {
+        final int t = r / TR, i = r % TR, lane = 64 * (i / 16) + 4 * (i % 16);
+        for (int c = 0; c < cols; c++) {
+            final int b = c / 32, j = c % 32 / 16;
+            final long block = ((long) t * nb + b) * BLOCK;
+            final int u = packed.get(ValueLayout.JAVA_BYTE, block + 512 * j + 128 * (c % 16 / 4) + lane + c % 4);
+            final int sc = packed.get(ValueLayout.JAVA_BYTE, block + 1024 + 32 * j + i);
+            dst[off + c] = d[(t * nsb + c / 256) * TR + i] * sc * (u - 32); // (d sc) (u - 32), as Q8_0Matrix.ofGgmlQ6_K's rows
+        }
+    }
+}
