@@ -347,7 +347,7 @@ final class NativeKernels {
      * Q6_K weights in {@link Q6_KMatrix}'s tiles of 32 rows times tokens {@code t0 .. t1} of {@code n}, their activations
      * quantized to int8 per 32-column block ({@code q6_tokens.c}, the arithmetic of {@code Q6_KMatrix.tileInJava}): quads
      * {@code p0 .. p1} of the matrix's {@code (tiles + 3) / 4} (quad {@code p}: tiles {@code p + k quads}), {@code nb}
-     * blocks a row (1088 bytes a tile's block in {@code packed}); token {@code t}'s activations at {@code xp[(t - t0) 18
+     * blocks a row (832 bytes a tile's block in {@code packed}); token {@code t}'s activations at {@code xp[(t - t0) 18
      * nb ..]} (its bytes, two a short, then its 16-column sums), its block scales at {@code xf[t nb + b]}; super-block
      * scales {@code d[(tile nb / 8 + k) 32 + i]}; token {@code t}'s output for row {@code r} at {@code y[t rows + r]}.
      */
@@ -355,7 +355,7 @@ final class NativeKernels {
             float[] xf, float[] d, float[] y) {
         int quads = (tiles + 3) / 4;
         if (!packed.isNative() || nb < 8 || nb % 8 != 0 || tiles < 1 || rows < 1 || rows > 32L * tiles || 32L * (tiles - 1) >= rows
-                || 1088L * nb * tiles > packed.byteSize() || p0 < 0 || p1 > quads || p0 >= p1 || t0 < 0 || t1 > n || t0 >= t1
+                || 832L * nb * tiles > packed.byteSize() || p0 < 0 || p1 > quads || p0 >= p1 || t0 < 0 || t1 > n || t0 >= t1
                 || xp.length < 18L * nb * (t1 - t0) || xf.length < (long) n * nb || d.length < 4L * nb * tiles
                 || y.length < (long) n * rows || y == xf || y == d) {
             throw new IndexOutOfBoundsException("native kernel: operands outside their memory");

@@ -18,7 +18,8 @@ import org.redhare.core.Parallel;
  * <p>Why: a third of a Q4_K_M file's weights are Q6_K (the tied LM head of Llama-3.2-1B among them, 262 M of them).
  * {@link Q8_0Matrix#ofGgmlQ6_K} widens them to floats (a byte a value and a float scale per 16 columns, 1.25 bytes a
  * weight), about 19 G weights/s from DRAM on one thread. Here AVX512-VNNI's {@code VPDPBUSD} takes 64 byte products an
- * instruction ({@code q6_tokens.c}), from 1.0625 bytes a weight.
+ * instruction ({@code q6_tokens.c}), after putting each value together from its nibble and bit pair (three logic
+ * instructions), from 0.8125 bytes a weight.
  *
  * <p>Only where that machine code runs ({@link #runsHere}): the Vector API has no widening byte multiply-add, and the
  * Java integer kernels of an earlier attempt (through {@link NibbleBlocks}' bytes, folding every 8 columns) ran slower
@@ -27,15 +28,19 @@ import org.redhare.core.Parallel;
  * machine code to.
  *
  * <p><b>Layout (repacked at load).</b> Tiles of {@link #TR} rows (the last padded with zero scales), each a stream of
- * 1088-byte blocks of 32 columns: two 512-byte units of 16 columns, each four steps of four columns, a step 64 bytes for
- * rows 0..15 and 64 for rows 16..31 (a row's four values in its 32-bit lane, {@code VPDPBUSD}'s), then the units'
- * scales, a byte a row (32 each). {@code d} per tile, super-block and row as floats.
+ * 832-byte blocks of 32 columns, 6 bits a value as the file holds them: the values as 16 vectors of 64 bytes (16 rows, a
+ * row's four columns in a 32-bit lane, {@code VPDPBUSD}'s), their low nibbles two vectors to 64 bytes and their high
+ * bit pairs four to 64 bytes, in groups of four vectors in the order the machine code reads them (see {@link #low},
+ * {@link #high}), then each 16-column unit's scales, a byte a row.
+ * {@code d} per tile, super-block and row as floats. 0.8125 bytes a weight.
  */
 public final class Q6_KMatrix implements WeightMatrix {
     /** Rows per tile. */
     static final int TR = 32;
-    /** Bytes of a tile's 32-column block: 2 units x 512 value bytes, then 2 x 32 scale bytes. */
-    private static final int BLOCK = 1088;
+    /** Bytes of a tile's 32-column block: 4 groups of 2 x 64 bytes of low nibbles and 64 of high bit pairs, 2 x 32 scale bytes. */
+    private static final int BLOCK = 832;
+    /** Where a block's scales start (a byte a row, per 16-column unit). */
+    private static final int SCALES = 768;
     /** Tokens whose activations are quantized at a time for the machine code (each quad of tiles takes them all). */
     private static final int TOKEN_BLOCK = 16;
     /** {@code -Dredhare.q6kIntegers=false}: Q6_K files load as {@link Q8_0Matrix} even where this runs, for measuring. */
@@ -88,7 +93,6 @@ public final class Q6_KMatrix implements WeightMatrix {
             java.util.Arrays.fill(tile, (byte) 0);
             for (int i = 0; i < TR && t * TR + i < rows; i++) {
                 final int r = t * TR + i;
-                final int lane = 64 * (i / 16) + 4 * (i % 16);
                 for (int k = 0; k < nsb; k++) {
                     MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, ((long) r * nsb + k) * 210, blk, 0, 210);
                     d[(t * nsb + k) * TR + i] = QuantKernels.half(blk, 208);
@@ -102,11 +106,12 @@ public final class Q6_KMatrix implements WeightMatrix {
                         }
                     }
                     for (int c = 0; c < 256; c++) {
-                        final int b = 8 * k + c / 32, j = c % 32 / 16;
-                        tile[b * BLOCK + 512 * j + 128 * (c % 16 / 4) + lane + c % 4] = u[c];
+                        final int at = (8 * k + c / 32) * BLOCK, cc = c % 32;
+                        tile[at + low(i, cc)] |= (byte) ((u[c] & 0xF) << lowShift(i));
+                        tile[at + high(i, cc)] |= (byte) ((u[c] >> 4) << highShift(i, cc));
                     }
                     for (int m = 0; m < 16; m++) {
-                        tile[(8 * k + m / 2) * BLOCK + 1024 + 32 * (m % 2) + i] = blk[192 + m];
+                        tile[(8 * k + m / 2) * BLOCK + SCALES + 32 * (m % 2) + i] = blk[192 + m];
                     }
                 }
             }
@@ -189,7 +194,6 @@ public final class Q6_KMatrix implements WeightMatrix {
         for (int tok = t0; tok < t1; tok++) {
             final int at = (tok - t0) * per;
             for (int i = 0; i < TR && t * TR + i < rows; i++) {
-                final int lane = 64 * (i / 16) + 4 * (i % 16);
                 float acc = 0f;
                 for (int b = 0; b < nb; b++) {
                     int sum = 0;
@@ -198,9 +202,9 @@ public final class Q6_KMatrix implements WeightMatrix {
                         for (int c = 0; c < 16; c++) {
                             final short pair = xp[at + 16 * b + 8 * j + c / 2];
                             final int xq = (byte) (c % 2 == 0 ? pair : pair >> 8);
-                            units += (tile[b * BLOCK + 512 * j + 128 * (c / 4) + lane + c % 4] - 32) * xq;
+                            units += (value(tile, b * BLOCK, i, 16 * j + c) - 32) * xq;
                         }
-                        sum += tile[b * BLOCK + 1024 + 32 * j + i] * units;
+                        sum += tile[b * BLOCK + SCALES + 32 * j + i] * units;
                     }
                     acc = Math.fma((float) sum, d[(t * nsb + b / 8) * TR + i] * xf[tok * nb + b], acc);
                 }
@@ -211,13 +215,46 @@ public final class Q6_KMatrix implements WeightMatrix {
 
     @Override
     public void row(int r, float[] dst, int off) {
-        final int t = r / TR, i = r % TR, lane = 64 * (i / 16) + 4 * (i % 16);
-        for (int c = 0; c < cols; c++) {
-            final int b = c / 32, j = c % 32 / 16;
-            final long block = ((long) t * nb + b) * BLOCK;
-            final int u = packed.get(ValueLayout.JAVA_BYTE, block + 512 * j + 128 * (c % 16 / 4) + lane + c % 4);
-            final int sc = packed.get(ValueLayout.JAVA_BYTE, block + 1024 + 32 * j + i);
-            dst[off + c] = d[(t * nsb + c / 256) * TR + i] * sc * (u - 32); // (d sc) (u - 32), as Q8_0Matrix.ofGgmlQ6_K's rows
+        final int t = r / TR, i = r % TR;
+        final byte[] block = new byte[BLOCK];
+        for (int b = 0; b < nb; b++) {
+            MemorySegment.copy(packed, ValueLayout.JAVA_BYTE, ((long) t * nb + b) * BLOCK, block, 0, BLOCK);
+            for (int cc = 0; cc < 32; cc++) {
+                final int sc = block[SCALES + 32 * (cc / 16) + i];
+                dst[off + 32 * b + cc] = d[(t * nsb + b / 8) * TR + i] * sc * (value(block, 0, i, cc) - 32); // as Q8_0Matrix.ofGgmlQ6_K's rows
+            }
         }
+    }
+
+    /*
+     * Where row i's (of its tile) value at column cc (of its 32-column block) lies: it belongs to unit j = cc / 16, step
+     * s = cc % 16 / 4, half h = i / 16, at byte 4 (i % 16) + cc % 4 of its 64-byte vector V(4 g + m), g = 2 j + s / 2,
+     * m = 2 (s % 2) + h. Group g's 192 bytes start at 192 g: two vectors of low nibbles (V(4 g + m) at bits 4 (m % 2) of
+     * the (m / 2)-th) and one of high bit pairs (at bits 2 m), in the order the machine code reads them (q6_tokens.c).
+     */
+
+    /** Byte (from the block's start) of row {@code i}'s low nibble at column {@code cc}. */
+    private static int low(int i, int cc) {
+        final int j = cc / 16, s = cc % 16 / 4;
+        return 192 * (2 * j + s / 2) + 64 * (s % 2) + 4 * (i % 16) + cc % 4;
+    }
+
+    private static int lowShift(int i) {
+        return 4 * (i / 16);
+    }
+
+    /** Byte (from the block's start) of row {@code i}'s two high bits at column {@code cc}. */
+    private static int high(int i, int cc) {
+        final int j = cc / 16, s = cc % 16 / 4;
+        return 192 * (2 * j + s / 2) + 128 + 4 * (i % 16) + cc % 4;
+    }
+
+    private static int highShift(int i, int cc) {
+        return 2 * (2 * (cc % 16 / 4 % 2) + i / 16);
+    }
+
+    /** Row {@code i}'s 6-bit value at column {@code cc} of the block at {@code at}. */
+    private static int value(byte[] tile, int at, int i, int cc) {
+        return (tile[at + low(i, cc)] >> lowShift(i) & 0xF) | (tile[at + high(i, cc)] >> highShift(i, cc) & 3) << 4;
     }
 }

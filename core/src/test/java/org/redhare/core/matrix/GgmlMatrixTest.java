@@ -697,7 +697,7 @@ class GgmlMatrixTest {
     void q6kTokensKernelRefusesOperandsOutsideTheirMemory() {
         org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.q6Available(), NativeKernels.status());
         int nb = 8, tiles = 5, rows = 150, n = 3; // quads of tiles {0, 2, 4, 0} and {1, 3, 1, 1}; one super-block a row
-        MemorySegment packed = Arena.ofAuto().allocate(1088L * nb * tiles, 64);
+        MemorySegment packed = Arena.ofAuto().allocate(832L * nb * tiles, 64);
         short[] xp = new short[18 * nb * n];
         float[] xf = new float[n * nb], d = new float[32 * tiles], y = new float[n * rows];
         java.util.Arrays.fill(y, 1f); // in bounds: zero scales give zeros
