@@ -19,7 +19,11 @@ import org.redhare.core.Parallel;
  * {@link Q8_0Matrix#ofGgmlQ6_K} widens them to floats (a byte a value and a float scale per 16 columns, 1.25 bytes a
  * weight), about 19 G weights/s from DRAM on one thread. Here AVX512-VNNI's {@code VPDPBUSD} takes 64 byte products an
  * instruction ({@code q6_tokens.c}), after putting each value together from its nibble and bit pair (three logic
- * instructions), from 0.8125 bytes a weight.
+ * instructions), from 0.83 bytes a weight (the file: 0.82). `QuickMatrixRates q6_k|q6_k_float` (AMD EPYC Zen 4, one
+ * thread): [2048 x 2048] 19.9-21.1 -> 66.3-67.5 G weights/s, [128256 x 2048] from DRAM 16.2-17.9 -> 31.0-34.6, 512
+ * tokens 49.3 -> 68.4; llama-3.2-1b Q4_K_M decode 20.53 -> 28.03 tok/s, where llama.cpp decoded the same file at 26.80
+ * (docs/PERFORMANCE.md, fifty-seventh session). The int8 activations cost: mean KL against BF16 0.00634 -> 0.00699 on
+ * a synthetic Llama-3.2-1B's Q6_K file ({@code perplexity --kl}).
  *
  * <p>Only where that machine code runs ({@link #runsHere}): the Vector API has no widening byte multiply-add, and the
  * Java integer kernels of an earlier attempt (through {@link NibbleBlocks}' bytes, folding every 8 columns) ran slower
@@ -32,7 +36,7 @@ import org.redhare.core.Parallel;
  * row's four columns in a 32-bit lane, {@code VPDPBUSD}'s), their low nibbles two vectors to 64 bytes and their high
  * bit pairs four to 64 bytes, in groups of four vectors in the order the machine code reads them (see {@link #low},
  * {@link #high}), then each 16-column unit's scales, a byte a row.
- * {@code d} per tile, super-block and row as floats. 0.8125 bytes a weight.
+ * {@code d} per tile, super-block and row as floats. 0.8125 bytes a weight, 0.83 with {@code d}.
  */
 public final class Q6_KMatrix implements WeightMatrix {
     /** Rows per tile. */
