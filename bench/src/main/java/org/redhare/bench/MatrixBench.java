@@ -29,6 +29,7 @@ import org.redhare.core.matrix.F32Matrix;
 import org.redhare.core.matrix.Q4_KMatrix;
 import org.redhare.core.matrix.Q5_0Matrix;
 import org.redhare.core.matrix.Q6_KMatrix;
+import org.redhare.core.matrix.Q8_0IntMatrix;
 import org.redhare.core.matrix.Q8_0Matrix;
 import org.redhare.core.matrix.Quantizers;
 import org.redhare.core.matrix.WeightMatrix;
@@ -95,7 +96,17 @@ public class MatrixBench {
             // f16x64: the same weights times 64, so none is below F16's smallest normal (2^-14); shows what subnormal halves cost
             case "f16", "f16x64" -> new F16Matrix(halves(w, dtype.equals("f16") ? 1 : 64, Float::floatToFloat16), rows, cols);
             case "fp8" -> Quantizers.fp8(w, rows, cols);
-            case "q8_0" -> Quantizers.q8_0(w, rows, cols);
+            case "q8_0" -> { // as a file loads here (in integers where the machine code runs); q8_0_float always through Q8_0Matrix
+                if (!Q8_0IntMatrix.runsHere()) {
+                    yield Quantizers.q8_0(w, rows, cols);
+                }
+                MemorySegment blocks = Arena.ofAuto().allocate((long) rows * (cols / 32) * 34, 64);
+                for (int r = 0; r < rows; r++) {
+                    Quantizers.encodeQ8_0(w, r * cols, cols, blocks, (long) r * (cols / 32) * 34);
+                }
+                yield Q8_0IntMatrix.ofGgml(blocks, rows, cols);
+            }
+            case "q8_0_float" -> Quantizers.q8_0(w, rows, cols);
             case "q4_0" -> Quantizers.q4_0(w, rows, cols);
             case "q5_0" -> {
                 MemorySegment blocks = Arena.ofAuto().allocate((long) rows * (cols / 32) * 22);

@@ -16,6 +16,7 @@ import org.redhare.core.matrix.Q4_0Matrix;
 import org.redhare.core.matrix.Q4_KMatrix;
 import org.redhare.core.matrix.Q5_0Matrix;
 import org.redhare.core.matrix.Q6_KMatrix;
+import org.redhare.core.matrix.Q8_0IntMatrix;
 import org.redhare.core.matrix.Q8_0Matrix;
 import org.redhare.core.matrix.Repacking;
 import org.redhare.core.matrix.WeightMatrix;
@@ -214,7 +215,7 @@ public final class Weights {
             case F16 -> new F16Matrix(t.data(), rows, cols);
             case F32 -> new F32Matrix(t.data(), rows, cols);
             case F8_E4M3 -> fp8(t, rows, cols);
-            case Q8_0 -> ggml(t, () -> Q8_0Matrix.ofGgml(t.data(), rows, cols));
+            case Q8_0 -> ggml(t, () -> Q8_0IntMatrix.runsHere() ? Q8_0IntMatrix.ofGgml(t.data(), rows, cols) : Q8_0Matrix.ofGgml(t.data(), rows, cols));
             case Q4_0 -> ggml(t, () -> Q4_0Matrix.ofGgml(t.data(), rows, cols));
             case Q4_K -> ggml(t, () -> Q4_KMatrix.ofGgml(t.data(), rows, cols));
             case Q6_K -> ggml(t, () -> Q6_KMatrix.runsHere() ? Q6_KMatrix.ofGgml(t.data(), rows, cols) : Q8_0Matrix.ofGgmlQ6_K(t.data(), rows, cols));

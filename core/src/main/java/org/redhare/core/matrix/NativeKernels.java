@@ -20,8 +20,9 @@ import org.redhare.core.MachineCode;
  * <li>4- and 5-bit weights ({@link NibbleBlocks}: Q4_0, Q4_1, Q4_K, Q5_0) times tokens quantized to int8, any number,
  * a token at a time per quad of tiles ({@code nibble_tokens.c}), two columns a 16-bit product-sum ({@code VPMADDUBSW})
  * where the Java kernel multiplies one;
- * <li>Q6_K's 6-bit values a byte each ({@link Q6_KMatrix}) times tokens quantized to int8, any number, a token at a
- * time per quad of tiles ({@code q6_tokens.c}, AVX512-VNNI: 64 byte products an instruction), where the CPU has VNNI;
+ * <li>Q6_K's 6-bit values ({@link Q6_KMatrix}) and Q8_0's bytes ({@link Q8_0IntMatrix}) times tokens quantized to
+ * int8, any number, a token at a time per quad of tiles ({@code vnni_tokens.c}, AVX512-VNNI: 64 byte products an
+ * instruction), where the CPU has VNNI;
  * <li>BF16 rows times 2 to 8 tokens ({@code bf16_tokens.c}: a decode step of a few users), each row's block widened
  * once per group of up to five tokens, as {@code f16_tokens.c} does;
  * <li>BF16 rows times more tokens ({@code bf16_tiles.c}, {@link Bf16Matrix}'s passes for the decode step of more users and
@@ -93,11 +94,11 @@ final class NativeKernels {
     private static final MethodHandle Q8_TILE_GROUPS;
     private static final MethodHandle F16_TILE_GROUPS;
     private static final MethodHandle I8_DOTS;
-    private static final MethodHandle Q6_TOKENS;
+    private static final MethodHandle VNNI_TOKENS;
     private static final String STATUS;
 
     static {
-        MethodHandle fp8 = null, fp8Decode = null, fp8Tokens = null, q8Decode = null, q8Tokens = null, nibbleTokens = null, f16Tokens = null, bf16Tokens = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, f16Groups = null, dots = null, q6Tokens = null;
+        MethodHandle fp8 = null, fp8Decode = null, fp8Tokens = null, q8Decode = null, q8Tokens = null, nibbleTokens = null, f16Tokens = null, bf16Tokens = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, f16Groups = null, dots = null, vnniTokens = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -141,12 +142,12 @@ final class NativeKernels {
                         FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 if (MachineCode.cpuHas("avx512_vnni")) {
                     dots = MachineCode.load(NativeCode.I8_DOTS, tiles, Linker.Option.critical(true));
-                    q6Tokens = MachineCode.load(NativeCode.Q6_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                    vnniTokens = MachineCode.load(NativeCode.VNNI_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                             ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 }
-                status = dots != null ? "on (x86-64 AVX-512F, VNNI)" : "on (x86-64 AVX-512F; no VNNI: LM head screens one token at a time, Q6_K in floats)";
+                status = dots != null ? "on (x86-64 AVX-512F, VNNI)" : "on (x86-64 AVX-512F; no VNNI: LM head screens one token at a time, Q6_K and Q8_0 in floats)";
             } catch (UnsupportedOperationException e) {
-                fp8 = fp8Decode = fp8Tokens = q8Decode = q8Tokens = nibbleTokens = f16Tokens = bf16Tokens = int8 = bf16 = groups = fp8Groups = q8Groups = f16Groups = dots = q6Tokens = null;
+                fp8 = fp8Decode = fp8Tokens = q8Decode = q8Tokens = nibbleTokens = f16Tokens = bf16Tokens = int8 = bf16 = groups = fp8Groups = q8Groups = f16Groups = dots = vnniTokens = null;
                 status = "off (" + e.getMessage() + ")";
             }
         }
@@ -165,7 +166,7 @@ final class NativeKernels {
         Q8_TILE_GROUPS = q8Groups;
         F16_TILE_GROUPS = f16Groups;
         I8_DOTS = dots;
-        Q6_TOKENS = q6Tokens;
+        VNNI_TOKENS = vnniTokens;
         STATUS = status;
     }
 
@@ -178,9 +179,9 @@ final class NativeKernels {
         return I8_DOTS != null;
     }
 
-    /** Whether {@link #q6Tokens} runs here (the CPU has AVX512-VNNI). */
-    static boolean q6Available() {
-        return Q6_TOKENS != null;
+    /** Whether {@link #vnniTokens} runs here (the CPU has AVX512-VNNI). */
+    static boolean vnniAvailable() {
+        return VNNI_TOKENS != null;
     }
 
     /** One line for logs: whether the native kernels run here, and why not. */
@@ -344,25 +345,28 @@ final class NativeKernels {
     }
 
     /**
-     * Q6_K weights in {@link Q6_KMatrix}'s tiles of 32 rows times tokens {@code t0 .. t1} of {@code n}, their activations
-     * quantized to int8 per 32-column block ({@code q6_tokens.c}, the arithmetic of {@code Q6_KMatrix.tileInJava}): quads
-     * {@code p0 .. p1} of the matrix's {@code (tiles + 3) / 4} (quad {@code p}: tiles {@code p + k quads}), {@code nb}
-     * blocks a row (832 bytes a tile's block in {@code packed}); token {@code t}'s activations at {@code xp[(t - t0) 18
-     * nb ..]} (its bytes, two a short, then its 16-column sums), its block scales at {@code xf[t nb + b]}; super-block
-     * scales {@code d[(tile nb / 8 + k) 32 + i]}; token {@code t}'s output for row {@code r} at {@code y[t rows + r]}.
+     * Q6_K ({@code form} 0, {@link Q6_KMatrix}) or Q8_0 (form 1, {@link Q8_0IntMatrix}) weights in tiles of 32 rows
+     * times tokens {@code t0 .. t1} of {@code n}, their activations quantized to int8 per 32-column block
+     * ({@code vnni_tokens.c}, the arithmetic of the classes' {@code tileInJava}): quads {@code p0 .. p1} of the matrix's
+     * {@code (tiles + 3) / 4} (quad {@code p}: tiles {@code p + k quads}), {@code nb} blocks a row (a tile's block 832
+     * bytes of {@code packed}, Q8_0 1088); token {@code t}'s activations at {@code xp[(t - t0) 18 nb ..]} (its bytes,
+     * two a short, then its 16-column sums), its block scales at {@code xf[t nb + b]}; Q6_K's super-block scales
+     * {@code d[(tile nb / 8 + k) 32 + i]} (Q8_0: in {@code packed}, {@code d} unread); token {@code t}'s output for row
+     * {@code r} at {@code y[t rows + r]}.
      */
-    static void q6Tokens(MemorySegment packed, int nb, int tiles, int rows, int p0, int p1, int t0, int t1, int n, short[] xp,
+    static void vnniTokens(MemorySegment packed, int form, int nb, int tiles, int rows, int p0, int p1, int t0, int t1, int n, short[] xp,
             float[] xf, float[] d, float[] y) {
         int quads = (tiles + 3) / 4;
-        if (!packed.isNative() || nb < 8 || nb % 8 != 0 || tiles < 1 || rows < 1 || rows > 32L * tiles || 32L * (tiles - 1) >= rows
-                || 832L * nb * tiles > packed.byteSize() || p0 < 0 || p1 > quads || p0 >= p1 || t0 < 0 || t1 > n || t0 >= t1
-                || xp.length < 18L * nb * (t1 - t0) || xf.length < (long) n * nb || d.length < 4L * nb * tiles
+        long block = form == 1 ? 1088 : 832;
+        if (!packed.isNative() || form < 0 || form > 1 || nb < 1 || (form == 0 && (nb % 8 != 0 || d.length < 4L * nb * tiles)) || tiles < 1
+                || rows < 1 || rows > 32L * tiles || 32L * (tiles - 1) >= rows || block * nb * tiles > packed.byteSize() || p0 < 0 || p1 > quads
+                || p0 >= p1 || t0 < 0 || t1 > n || t0 >= t1 || xp.length < 18L * nb * (t1 - t0) || xf.length < (long) n * nb
                 || y.length < (long) n * rows || y == xf || y == d) {
             throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
         }
-        long[] args = {packed.address(), nb, quads, tiles, rows, p0, p1, t0, t1, n};
+        long[] args = {packed.address(), nb, quads, tiles, rows, p0, p1, t0, t1, n, form};
         try {
-            Q6_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(xp), MemorySegment.ofArray(xf),
+            VNNI_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(xp), MemorySegment.ofArray(xf),
                     MemorySegment.ofArray(d), MemorySegment.ofArray(y));
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw

@@ -18,7 +18,7 @@ import org.redhare.core.Parallel;
  * <p>Why: a third of a Q4_K_M file's weights are Q6_K (the tied LM head of Llama-3.2-1B among them, 262 M of them).
  * {@link Q8_0Matrix#ofGgmlQ6_K} widens them to floats (a byte a value and a float scale per 16 columns, 1.25 bytes a
  * weight), about 19 G weights/s from DRAM on one thread. Here AVX512-VNNI's {@code VPDPBUSD} takes 64 byte products an
- * instruction ({@code q6_tokens.c}), after putting each value together from its nibble and bit pair (three logic
+ * instruction ({@code vnni_tokens.c}), after putting each value together from its nibble and bit pair (three logic
  * instructions), from 0.83 bytes a weight (the file: 0.82). `QuickMatrixRates q6_k|q6_k_float` (AMD EPYC Zen 4, one
  * thread): [2048 x 2048] 19.9-21.1 -> 66.3-67.5 G weights/s, [128256 x 2048] from DRAM 16.2-17.9 -> 31.0-34.6, 512
  * tokens 49.3 -> 68.4; llama-3.2-1b Q4_K_M decode 20.53 -> 28.03 tok/s, where llama.cpp decoded the same file at 26.80
@@ -40,13 +40,11 @@ import org.redhare.core.Parallel;
  */
 public final class Q6_KMatrix implements WeightMatrix {
     /** Rows per tile. */
-    static final int TR = 32;
+    private static final int TR = VnniTokens.TR;
     /** Bytes of a tile's 32-column block: 4 groups of 2 x 64 bytes of low nibbles and 64 of high bit pairs, 2 x 32 scale bytes. */
     private static final int BLOCK = 832;
     /** Where a block's scales start (a byte a row, per 16-column unit). */
     private static final int SCALES = 768;
-    /** Tokens whose activations are quantized at a time for the machine code (each quad of tiles takes them all). */
-    private static final int TOKEN_BLOCK = 16;
     /** {@code -Dredhare.q6kIntegers=false}: Q6_K files load as {@link Q8_0Matrix} even where this runs, for measuring. */
     private static final boolean INTEGERS = Boolean.parseBoolean(System.getProperty("redhare.q6kIntegers", "true"));
 
@@ -70,10 +68,10 @@ public final class Q6_KMatrix implements WeightMatrix {
 
     /**
      * Whether Q6_K weights take this class here: where its machine code runs (x86-64 with AVX-512 and VNNI, see
-     * {@link NativeKernels#q6Tokens}), unless {@code -Dredhare.q6kIntegers=false}.
+     * {@link NativeKernels#vnniTokens}), unless {@code -Dredhare.q6kIntegers=false}.
      */
     public static boolean runsHere() {
-        return INTEGERS && NativeKernels.q6Available();
+        return INTEGERS && NativeKernels.vnniAvailable();
     }
 
     /**
@@ -128,67 +126,21 @@ public final class Q6_KMatrix implements WeightMatrix {
     @Override public DType dtype() { return DType.Q6_K; }
     @Override public long bytes() { return packed.byteSize() + 4L * d.length; }
 
-    /** Whether the products run in machine code here ({@link NativeKernels#q6Tokens}). */
+    /** Whether the products run in machine code here ({@link NativeKernels#vnniTokens}). */
     boolean nativeTokens() {
-        return NativeKernels.q6Available() && packed.isNative();
+        return NativeKernels.vnniAvailable() && packed.isNative();
     }
 
     @Override
     public void multiply(Parallel pool, float[] x, int n, float[] y) {
-        multiply(pool, x, n, y, nativeTokens());
+        MatrixChecks.operands(this, x, n, y);
+        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, 0, d, nativeTokens() ? null : this::tileInJava);
     }
 
     /** {@link #multiply} in Java even where the machine code runs (tests compare the two; far slower). */
     void multiplyInJava(Parallel pool, float[] x, int n, float[] y) {
-        multiply(pool, x, n, y, false);
-    }
-
-    private void multiply(Parallel pool, float[] x, int n, float[] y, boolean natively) {
         MatrixChecks.operands(this, x, n, y);
-        final float[] xf = pool.scratch(n * nb);
-        final int per = 18 * nb; // shorts a token: 32 nb bytes, then 2 nb unit sums
-        final int quads = (tiles + 3) / 4;
-        for (int t0 = 0; t0 < n; t0 += TOKEN_BLOCK) {
-            final int first = t0, last = Math.min(n, t0 + TOKEN_BLOCK);
-            final short[] xp = pool.shortScratch((last - first) * per);
-            pool.forRange(last - first, 1, (q0, q1, w) -> {
-                final float[] q = new float[32];
-                for (int t = first + q0; t < first + q1; t++) {
-                    quantize(x, t, xf, xp, (t - first) * per, q);
-                }
-            });
-            if (natively) {
-                pool.forRange(quads, Math.max(1, (quads + pool.threads() * 4 - 1) / (pool.threads() * 4)), 1,
-                        (p0, p1, w) -> NativeKernels.q6Tokens(packed, nb, tiles, rows, p0, p1, first, last, n, xp, xf, d, y));
-            } else {
-                pool.forRange(tiles, 1, (a, b, w) -> {
-                    for (int t = a; t < b; t++) {
-                        tileInJava(t, first, last, xp, per, xf, y);
-                    }
-                });
-            }
-        }
-    }
-
-    /**
-     * Token {@code t}'s activations quantized per 32 columns: {@code dx} at {@code xf[t nb + b]}, the values as bytes in
-     * column order at {@code xp[at ..]} (two a short, low byte first), then each 16-column unit's sum at
-     * {@code xp[at + 16 nb + u]}.
-     */
-    private void quantize(float[] x, int t, float[] xf, short[] xp, int at, float[] q) {
-        for (int b = 0; b < nb; b++) {
-            xf[t * nb + b] = NibbleBlocks.quantizeBlock(x, t * cols + 32 * b, q);
-            for (int k = 0; k < 16; k++) {
-                xp[at + 16 * b + k] = (short) (((int) q[2 * k] & 0xFF) | (int) q[2 * k + 1] << 8);
-            }
-            for (int j = 0; j < 2; j++) {
-                int sum = 0;
-                for (int c = 16 * j; c < 16 * j + 16; c++) {
-                    sum += (int) q[c];
-                }
-                xp[at + 16 * nb + 2 * b + j] = (short) sum;
-            }
-        }
+        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, 0, d, this::tileInJava);
     }
 
     /** Tile {@code t}'s rows times tokens {@code t0 .. t1}, the machine code's integers and FMAs one at a time. */
@@ -204,9 +156,7 @@ public final class Q6_KMatrix implements WeightMatrix {
                     for (int j = 0; j < 2; j++) {
                         int units = 0;
                         for (int c = 0; c < 16; c++) {
-                            final short pair = xp[at + 16 * b + 8 * j + c / 2];
-                            final int xq = (byte) (c % 2 == 0 ? pair : pair >> 8);
-                            units += (value(tile, b * BLOCK, i, 16 * j + c) - 32) * xq;
+                            units += (value(tile, b * BLOCK, i, 16 * j + c) - 32) * VnniTokens.xq(xp, at, 32 * b + 16 * j + c);
                         }
                         sum += tile[b * BLOCK + SCALES + 32 * j + i] * units;
                     }
@@ -234,7 +184,7 @@ public final class Q6_KMatrix implements WeightMatrix {
      * Where row i's (of its tile) value at column cc (of its 32-column block) lies: it belongs to unit j = cc / 16, step
      * s = cc % 16 / 4, half h = i / 16, at byte 4 (i % 16) + cc % 4 of its 64-byte vector V(4 g + m), g = 2 j + s / 2,
      * m = 2 (s % 2) + h. Group g's 192 bytes start at 192 g: two vectors of low nibbles (V(4 g + m) at bits 4 (m % 2) of
-     * the (m / 2)-th) and one of high bit pairs (at bits 2 m), in the order the machine code reads them (q6_tokens.c).
+     * the (m / 2)-th) and one of high bit pairs (at bits 2 m), in the order the machine code reads them (vnni_tokens.c).
      */
 
     /** Byte (from the block's start) of row {@code i}'s low nibble at column {@code cc}. */

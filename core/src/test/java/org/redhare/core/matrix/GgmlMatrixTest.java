@@ -41,7 +41,8 @@ class GgmlMatrixTest {
         }
         Random rnd = new Random(seed);
         int nb = cols / 32;
-        int bytes = switch (type) {
+        String format = type.replace("/float", ""); // the blocks; the type also says which class reads them
+        int bytes = switch (format) {
             case "Q8_0" -> 34;
             case "Q5_0" -> 22;
             case "Q4_1" -> 20;
@@ -57,7 +58,7 @@ class GgmlMatrixTest {
                 double d = Float.float16ToFloat(dh);
                 blocks.set(LE_SHORT, o, dh);
                 int y = r * cols + b * 32;
-                switch (type) {
+                switch (format) {
                     case "Q8_0" -> {
                         for (int i = 0; i < 32; i++) {
                             byte q = (byte) (rnd.nextInt(256) - 128);
@@ -119,7 +120,8 @@ class GgmlMatrixTest {
             }
         }
         WeightMatrix m = switch (type) {
-            case "Q8_0" -> Q8_0Matrix.ofGgml(blocks, rows, cols);
+            case "Q8_0" -> Q8_0IntMatrix.runsHere() ? Q8_0IntMatrix.ofGgml(blocks, rows, cols) : Q8_0Matrix.ofGgml(blocks, rows, cols);
+            case "Q8_0/float" -> Q8_0Matrix.ofGgml(blocks, rows, cols); // the float path, as where Q8_0IntMatrix's machine code does not run
             case "Q5_0" -> Q5_0Matrix.ofGgml(blocks, rows, cols);
             case "Q4_1" -> Q4_KMatrix.ofGgmlQ4_1(blocks, rows, cols);
             case "Q5_1" -> AffineBlockMatrix.ofGgmlQ5_1(blocks, rows, cols);
@@ -302,13 +304,16 @@ class GgmlMatrixTest {
             "Q8_0, 13, 352, 37", "Q8_0, 9, 4128, 130", "Q6_K, 7, 512, 41", "Q6_K, 9, 4352, 130",
             // Q6_K in integers (Q6_KMatrix, where its machine code runs) and in floats (Q8_0Matrix, elsewhere) alike
             "Q6_K/float, 1, 256, 1", "Q6_K/float, 33, 512, 17", "Q6_K/float, 37, 1024, 1", "Q6_K/float, 9, 4352, 130",
-            "Q6_K, 229, 768, 1", "Q6_K, 600, 512, 5", "Q6_K, 70, 4864, 3"})
+            "Q6_K, 229, 768, 1", "Q6_K, 600, 512, 5", "Q6_K, 70, 4864, 3",
+            // Q8_0 in integers (Q8_0IntMatrix, where its machine code runs) and in floats (Q8_0Matrix, elsewhere) alike
+            "Q8_0/float, 1, 32, 1", "Q8_0/float, 33, 224, 17", "Q8_0/float, 37, 1056, 1", "Q8_0/float, 9, 4128, 130",
+            "Q8_0, 229, 160, 1", "Q8_0, 600, 96, 5", "Q8_0, 70, 4864, 3"})
     void matchesScalarReference(String type, int rows, int cols, int n) {
         Case k = random(type, rows, cols, rows * 131L + cols);
         float[] x = Fp8BlockMatrixTest.activations(n, cols, 3);
         float[] y = new float[n * rows];
         k.m().multiply(ONE, x, n, y);
-        if (type.equals("Q4_0") || type.equals("Q4_1") || type.equals("Q4_K") || type.equals("Q5_0") || k.m() instanceof Q6_KMatrix) { // integer kernels
+        if (type.equals("Q4_0") || type.equals("Q4_1") || type.equals("Q4_K") || type.equals("Q5_0") || k.m() instanceof Q6_KMatrix || k.m() instanceof Q8_0IntMatrix) { // integer kernels
             checkWithQuantizedActivations(k.w(), rows, cols, x, n, y);
         } else {
             Fp8BlockMatrixTest.checkAgainstReference(k.w(), rows, cols, x, n, y);
@@ -479,7 +484,7 @@ class GgmlMatrixTest {
      * of the tile, cols with a tail where the format allows).
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q6_K/float", "Q5_0", "Q4_1", "Q5_1", "Q5_K", "IQ4_NL", "IQ4_XS", "Q2_K", "Q3_K"})
+    @CsvSource({"Q8_0", "Q8_0/float", "Q4_0", "Q4_K", "Q6_K", "Q6_K/float", "Q5_0", "Q4_1", "Q5_1", "Q5_K", "IQ4_NL", "IQ4_XS", "Q2_K", "Q3_K"})
     void batchedTokensAreBitwiseIdenticalToSingleTokens(String type) {
         int rows = 39, cols = type.contains("_K") || type.equals("IQ4_XS") ? 512 : 352, maxN = 36; // Q8_0-based types widen from 32 tokens
         Case k = random(type, rows, cols, 9);
@@ -510,7 +515,7 @@ class GgmlMatrixTest {
      * than one call takes, every group size and more than one group, one and two threads.
      */
     @ParameterizedTest(name = "{0} [{1} x {2}]")
-    @CsvSource({"Q8_0, 39, 384", "Q8_0, 1030, 64", "Q6_K/float, 37, 512", "IQ4_NL, 9, 4096", "Q8_0, 8, 352"})
+    @CsvSource({"Q8_0/float, 39, 384", "Q8_0/float, 1030, 64", "Q6_K/float, 37, 512", "IQ4_NL, 9, 4096", "Q8_0/float, 8, 352"})
     void tokensGiveTheJavaKernelsBits(String type, int rows, int cols) {
         if (org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
                 && org.redhare.core.MachineCode.cpuHas("avx512bw") && Kernels.L == 16
@@ -613,29 +618,34 @@ class GgmlMatrixTest {
     }
 
     /**
-     * Q6_K in integers runs the machine code ({@link NativeKernels#q6Tokens}) for any number of tokens wherever it can
-     * run (AVX-512 with VNNI): the same bits as {@code Q6_KMatrix.multiplyInJava}, for a single tile (its quad four times
-     * over), quads whose last tiles repeat the first, a short last tile, long rows, more than one block of sixteen tokens,
-     * one and two threads.
+     * Q6_K and Q8_0 in integers run the machine code ({@link NativeKernels#vnniTokens}) for any number of tokens wherever
+     * it can run (AVX-512 with VNNI): the same bits as their {@code multiplyInJava}, for a single tile (its quad four
+     * times over), quads whose last tiles repeat the first, a short last tile, long rows, more than one block of sixteen
+     * tokens, one and two threads.
      */
-    @ParameterizedTest(name = "Q6_K [{0} x {1}]")
-    @CsvSource({"39, 256", "229, 768", "32, 256", "7, 512", "129, 4864", "1030, 256"})
-    void q6kTokensGiveTheJavaKernelsBits(int rows, int cols) {
+    @ParameterizedTest(name = "{0} [{1} x {2}]")
+    @CsvSource({"Q6_K, 39, 256", "Q6_K, 229, 768", "Q6_K, 32, 256", "Q6_K, 7, 512", "Q6_K, 129, 4864", "Q6_K, 1030, 256",
+            "Q8_0, 39, 352", "Q8_0, 229, 160", "Q8_0, 32, 32", "Q8_0, 7, 96", "Q8_0, 129, 4864", "Q8_0, 1030, 64"})
+    void vnniTokensGiveTheJavaKernelsBits(String type, int rows, int cols) {
         boolean runs = org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
                 && org.redhare.core.MachineCode.cpuHas("avx512bw") && org.redhare.core.MachineCode.cpuHas("avx512_vnni") && Kernels.L == 16
                 && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"));
-        org.junit.jupiter.api.Assumptions.assumeTrue(Q6_KMatrix.runsHere() || !runs, "Q6_K in integers turned off");
-        Case k = random("Q6_K", rows, cols, rows * 5L + cols);
-        org.junit.jupiter.api.Assumptions.assumeTrue(k.m() instanceof Q6_KMatrix, "Q6_K takes the float path here: " + NativeKernels.status());
-        Q6_KMatrix m = (Q6_KMatrix) k.m();
-        assertThat(m.nativeTokens()).as(NativeKernels.status()).isEqualTo(runs);
+        Case k = random(type, rows, cols, rows * 5L + cols);
+        org.junit.jupiter.api.Assumptions.assumeTrue(k.m() instanceof Q6_KMatrix || k.m() instanceof Q8_0IntMatrix,
+                type + " takes the float path here: " + NativeKernels.status());
+        assertThat(k.m() instanceof Q6_KMatrix q6 ? q6.nativeTokens() : ((Q8_0IntMatrix) k.m()).nativeTokens()).as(NativeKernels.status())
+                .isEqualTo(runs);
         for (int n : new int[] {1, 2, 3, 5, 11, 16, 17, 37}) {
             float[] x = Fp8BlockMatrixTest.activations(n, cols, 7 + n);
             float[] java = new float[n * rows];
-            m.multiplyInJava(ONE, x, n, java);
+            if (k.m() instanceof Q6_KMatrix q6) {
+                q6.multiplyInJava(ONE, x, n, java);
+            } else {
+                ((Q8_0IntMatrix) k.m()).multiplyInJava(ONE, x, n, java);
+            }
             for (Parallel pool : new Parallel[] {ONE, TWO}) {
                 float[] y = new float[n * rows];
-                m.multiply(pool, x, n, y);
+                k.m().multiply(pool, x, n, y);
                 assertThat(y).as("%d tokens, %d threads", n, pool.threads()).isEqualTo(java);
             }
         }
@@ -692,39 +702,50 @@ class GgmlMatrixTest {
         }
     }
 
-    /** {@link NativeKernels#q6Tokens} checks its operands before the machine code runs (it checks nothing). */
+    /** {@link NativeKernels#vnniTokens} checks its operands before the machine code runs (it checks nothing). */
     @Test
-    void q6kTokensKernelRefusesOperandsOutsideTheirMemory() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.q6Available(), NativeKernels.status());
+    void vnniTokensKernelRefusesOperandsOutsideTheirMemory() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.vnniAvailable(), NativeKernels.status());
         int nb = 8, tiles = 5, rows = 150, n = 3; // quads of tiles {0, 2, 4, 0} and {1, 3, 1, 1}; one super-block a row
         MemorySegment packed = Arena.ofAuto().allocate(832L * nb * tiles, 64);
         short[] xp = new short[18 * nb * n];
         float[] xf = new float[n * nb], d = new float[32 * tiles], y = new float[n * rows];
         java.util.Arrays.fill(y, 1f); // in bounds: zero scales give zeros
-        NativeKernels.q6Tokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y);
+        NativeKernels.vnniTokens(packed, 0, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y);
         assertThat(y).containsOnly(0f);
-        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, nb, tiles, rows, 0, 3, 0, n, n, xp, xf, d, y))
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 0, nb, tiles, rows, 0, 3, 0, n, n, xp, xf, d, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // a quad past the matrix
-        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, nb, tiles + 1, rows + 32, 0, 2, 0, n, n, xp, xf, d, y))
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 0, nb, tiles + 1, rows + 32, 0, 2, 0, n, n, xp, xf, d, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // a tile past the values
-        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, nb, tiles, rows + 11, 0, 2, 0, n, n, xp, xf, d, y))
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 0, nb, tiles, rows + 11, 0, 2, 0, n, n, xp, xf, d, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // rows past the tiles (and the outputs)
-        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, 2 * nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 0, 2 * nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // longer rows than the values hold
-        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, nb - 4, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 0, nb - 4, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // not whole super-blocks
-        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, new float[n * rows - 1]))
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 0, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, new float[n * rows - 1]))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last token's outputs past y
-        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, nb, tiles, rows, 0, 2, 0, n, n, new short[18 * nb * n - 1], xf, d, y))
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 0, nb, tiles, rows, 0, 2, 0, n, n, new short[18 * nb * n - 1], xf, d, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last token's activations and sums
-        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, new float[n * nb - 1], d, y))
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 0, nb, tiles, rows, 0, 2, 0, n, n, xp, new float[n * nb - 1], d, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last token's scales
-        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[32 * tiles - 1], y))
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 0, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[32 * tiles - 1], y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's super-block scales
-        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, nb, tiles, rows, 0, 2, 1, n + 1, n, xp, xf, d, y))
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 0, nb, tiles, rows, 0, 2, 1, n + 1, n, xp, xf, d, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // a token past n
-        assertThatThrownBy(() -> NativeKernels.q6Tokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, y, d, y))
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 0, nb, tiles, rows, 0, 2, 0, n, n, xp, y, d, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the outputs over the scales
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 2, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // no such form
+        // Q8_0 (form 1): 1088 bytes a block, any number of blocks, no super-block scales
+        MemorySegment q8 = Arena.ofAuto().allocate(1088L * 3 * tiles, 64);
+        java.util.Arrays.fill(y, 1f); // in bounds: zero scales give zeros
+        NativeKernels.vnniTokens(q8, 1, 3, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[0], y);
+        assertThat(y).containsOnly(0f);
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 1, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // Q8_0's blocks are longer: past the values
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(q8, 1, 4, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // longer rows than the values hold
     }
 
     /** {@link NativeKernels#q8Tokens} checks its operands before the machine code runs (it checks nothing). */
@@ -780,7 +801,7 @@ class GgmlMatrixTest {
      * last with two tokens past its last group of four), rows not a multiple of the tile. Either way n = 1's bits.
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0, 4128", "Q6_K, 4352", "Q6_K/float, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128", "Q5_1, 4128", "Q5_K, 4352", "IQ4_NL, 4128", "IQ4_XS, 4352", "Q2_K, 4352", "Q3_K, 4352"})
+    @CsvSource({"Q8_0, 4128", "Q8_0/float, 4128", "Q6_K, 4352", "Q6_K/float, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128", "Q5_1, 4128", "Q5_K, 4352", "IQ4_NL, 4128", "IQ4_XS, 4352", "Q2_K, 4352", "Q3_K, 4352"})
     void tokenBlocksOfLongPromptsAreBitwiseIdenticalToSingleTokens(String type, int cols) {
         int rows = 9, maxN = 130;
         Case k = random(type, rows, cols, 21);

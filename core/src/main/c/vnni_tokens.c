@@ -1,18 +1,25 @@
 /*
- * RedHare native kernel: GGML Q6_K weights (Q6_KMatrix's tiles of 32 rows: W = d sc (u - 32) with a 6-bit value u, an
- * int8 scale sc per 16 columns and a float d per 256-column super-block of each row) times a few tokens' activations
- * quantized to int8 per 32-column block (dx = amax / 127, xq = rint(x / dx), as NibbleBlocks quantizes them), in
- * integers: AVX512-VNNI's VPDPBUSD multiplies four unsigned bytes (values) by four signed bytes (four columns'
- * activations, broadcast) and adds them into a row's 32-bit lane, 64 products an instruction, never saturating.
+ * RedHare native kernel: GGUF weights whose values are small integers with a scale per block, times a few tokens'
+ * activations quantized to int8 per 32-column block (dx = amax / 127, xq = rint(x / dx), as NibbleBlocks quantizes
+ * them), in integers: AVX512-VNNI's VPDPBUSD multiplies four unsigned bytes (values, their center added) by four
+ * signed bytes (four columns' activations, broadcast) and adds them into a row's 32-bit lane, 64 products an
+ * instruction, never saturating. Each sum starts at -center sum(xq), so the center comes off exactly. Two forms:
  *
- * Per 16-column unit j, per row: T = sum((u - 32) xq), the center taken off by starting the sums at -32 sum(xq) (at most
- * 16 * 32 * 127 = 65024 in size); per 32-column block b, the two units' sc T added as integers, exactly (at most 2 * 128
- * * 65024 = 16646144 < 2^24 in size, so exact as a float too), and the row's float accumulator takes
- * fma(float(sum), d dx, acc) over the blocks in column order from zero. Q6_KMatrix's Java kernel computes the same
- * integers and the same FMAs, so the same bits.
+ * Form 0, Q6_K (Q6_KMatrix: W = d sc (u - 32), a 6-bit value u, an int8 scale sc per 16 columns, a float d per
+ * 256-column super-block of each row). Per 16-column unit j, per row: T = sum((u - 32) xq) (at most 16 * 32 * 127 =
+ * 65024 in size); per 32-column block b, the two units' sc T added as integers, exactly (at most 2 * 128 * 65024 =
+ * 16646144 < 2^24 in size, so exact as a float too), and the row's float accumulator takes fma(float(sum), d dx, acc)
+ * over the blocks in column order from zero.
  *
- * Layout (Q6_KMatrix), 6 bits a value as the file has them (0.8125 bytes a weight with the scales): tile t's block b
- * at packed + 832 (t nb + b). Its values form 16 vectors V(4 g + m) of 64 bytes (16 rows, a row's four columns a 32-bit
+ * Form 1, Q8_0 (Q8_0IntMatrix: W = d q, an int8 value q and an f16 d per 32 columns). Per block, per row: T = sum(q xq)
+ * from u = q + 128 (at most 32 * 128 * 127 = 520192 in size), and fma(float(T), d dx, acc) over the blocks in column
+ * order from zero.
+ *
+ * The Java kernels (Q6_KMatrix.multiplyInJava, Q8_0IntMatrix.multiplyInJava) compute the same integers and the same
+ * FMAs, so the same bits.
+ *
+ * Layout, form 0 (6 bits a value as the file has them: 0.8125 bytes a weight with the scales): tile t's block b at
+ * packed + 832 (t nb + b). Its values form 16 vectors V(4 g + m) of 64 bytes (16 rows, a row's four columns a 32-bit
  * lane): group g = 2 j + s / 2 of unit j, m = 2 (s % 2) + h for step s (columns 4 s .. 4 s + 3 of the unit) and half h
  * (rows 16 h ..). Group g's 192 bytes at 192 g: low nibbles L0 (V(4 g) at bits 0..3, V(4 g + 1) at 4..7), L1 (V(4 g
  * + 2), V(4 g + 3)), then high bit pairs H (V(4 g + m) at bits 2 m), in the order the kernel reads them: stored apart
@@ -20,11 +27,15 @@
  * with a shift, an AND and a three-input logic op (VPTERNLOGD). Then the scales, a byte a row, of unit 0 at 768 and of
  * unit 1 at 800. d: row 32 t + i's super-block k at d[(t nsb + k) 32 + i], nsb = nb / 8.
  *
- * Arguments: args = {packed (address), nb (32-column blocks a row, a multiple of 8), quads (the matrix's (tiles + 3) /
- * 4), tiles, rows, p0, p1 (the quads to take), t0, t1 (the tokens), n (tokens in all)}. A quad p is tiles p, p + quads,
- * p + 2 quads, p + 3 quads (one past the last tile: p again), four streams far apart. xp: token t's activations at
- * xp + (t - t0) 18 nb shorts: its 32 nb bytes in column order, then each unit's sum(xq) (2 nb shorts); xf: token t's
- * block scales dx at xf[t nb + b]; y: token t's output for row r at y[t rows + r].
+ * Layout, form 1 (1.0625 bytes a weight, as the file): tile t's block b at packed + 1088 (t nb + b): step s (columns
+ * 4 s .. 4 s + 3) at 128 s, rows 0..15 in its first 64 bytes and 16..31 in its second, a row's four values (plus 128)
+ * in its 32-bit lane; then the rows' f16 scales at 1024. d unused.
+ *
+ * Arguments: args = {packed (address), nb (32-column blocks a row; form 0: a multiple of 8), quads (the matrix's (tiles
+ * + 3) / 4), tiles, rows, p0, p1 (the quads to take), t0, t1 (the tokens), n (tokens in all), form}. A quad p is tiles
+ * p, p + quads, p + 2 quads, p + 3 quads (one past the last tile: p again), four streams far apart. xp: token t's
+ * activations at xp + (t - t0) 18 nb shorts: its 32 nb bytes in column order, then each 16-column unit's sum(xq) (2 nb
+ * shorts); xf: token t's block scales dx at xf[t nb + b]; y: token t's output for row r at y[t rows + r].
  *
  * Built by scripts/native/build-kernels.sh into the bytes org.redhare.core.matrix.NativeCode carries.
  */
@@ -54,6 +65,18 @@
         f##I##0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i##I##0), _mm512_mul_ps(_mm512_loadu_ps(ds), dx), f##I##0); \
         f##I##1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i##I##1), _mm512_mul_ps(_mm512_loadu_ps(ds + 16), dx), f##I##1); }
 
+/* Step S of tile I's Q8_0 block: both halves' sums take the step's four columns (xv). */
+#define BYTES(I, S) \
+        a##I##0 = _mm512_dpbusd_epi32(a##I##0, _mm512_loadu_si512((const void *) (q##I + 128 * (S))), xv); \
+        a##I##1 = _mm512_dpbusd_epi32(a##I##1, _mm512_loadu_si512((const void *) (q##I + 128 * (S) + 64)), xv);
+
+/* Tile I's Q8_0 block folded into its float accumulators: fma(float(T), d dx, acc), d from the block's f16 scales. */
+#define FOLD8(I) \
+        f##I##0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a##I##0), \
+                _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (q##I + 1024))), dx), f##I##0); \
+        f##I##1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a##I##1), \
+                _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (q##I + 1056))), dx), f##I##1);
+
 /* Tile T's 32 outputs (F0: rows 0..15, F1: 16..31) to y, clipped to the matrix's rows. */
 #define STORE(T, F0, F1) { \
         const long left = rows - 32 * (T); \
@@ -69,10 +92,10 @@
         } }
 
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
-void q6_tokens(const long *args, const short *xp, const float *xf, const float *d, float *y) {
+void vnni_tokens(const long *args, const short *xp, const float *xf, const float *d, float *y) {
     const unsigned char *const packed = (const unsigned char *) args[0];
     const long nb = args[1], quads = args[2], tiles = args[3], rows = args[4], p0 = args[5], p1 = args[6];
-    const long t0 = args[7], t1 = args[8], nsb = nb >> 3;
+    const long t0 = args[7], t1 = args[8], form = args[10], nsb = nb >> 3, bytes = form == 1 ? 1088 : 832;
     const __m512i lo = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
     for (long p = p0; p < p1; p++) {
         const long ta = p, tb = p + quads < tiles ? p + quads : p;
@@ -84,14 +107,32 @@ void q6_tokens(const long *args, const short *xp, const float *xf, const float *
             float *const yt = y + t * rows;
             __m512 fa0 = _mm512_setzero_ps(), fa1 = fa0, fb0 = fa0, fb1 = fa0, fc0 = fa0, fc1 = fa0, fd0 = fa0, fd1 = fa0;
             for (long b = 0; b < nb; b++) {
-                const unsigned char *const qa = packed + 832 * (ta * nb + b), *const qb = packed + 832 * (tb * nb + b);
-                const unsigned char *const qc = packed + 832 * (tc * nb + b), *const qd = packed + 832 * (td * nb + b);
+                const unsigned char *const qa = packed + bytes * (ta * nb + b), *const qb = packed + bytes * (tb * nb + b);
+                const unsigned char *const qc = packed + bytes * (tc * nb + b), *const qd = packed + bytes * (td * nb + b);
+                const __m512 dx = _mm512_set1_ps(dxt[b]);
+                if (form == 1) {
+                    const __m512i cen = _mm512_set1_epi32(-128 * ((int) xs[2 * b] + (int) xs[2 * b + 1]));
+                    __m512i aa0 = cen, aa1 = cen, ab0 = cen, ab1 = cen, ac0 = cen, ac1 = cen, ad0 = cen, ad1 = cen;
+#pragma GCC unroll 8
+                    for (long s = 0; s < 8; s++) {
+                        const __m512i xv = _mm512_set1_epi32(xi[8 * b + s]);
+                        BYTES(a, s)
+                        BYTES(b, s)
+                        BYTES(c, s)
+                        BYTES(d, s)
+                    }
+                    FOLD8(a)
+                    FOLD8(b)
+                    FOLD8(c)
+                    FOLD8(d)
+                    continue;
+                }
                 __m512i ia0 = _mm512_setzero_si512(), ia1 = ia0, ib0 = ia0, ib1 = ia0, ic0 = ia0, ic1 = ia0, id0 = ia0, id1 = ia0;
 #pragma GCC unroll 2
                 for (long j = 0; j < 2; j++) {
                     const __m512i cen = _mm512_set1_epi32(-32 * (int) xs[2 * b + j]);
                     __m512i aa0 = cen, aa1 = cen, ab0 = cen, ab1 = cen, ac0 = cen, ac1 = cen, ad0 = cen, ad1 = cen;
-{
+                    {
                         const __m512i xv0 = _mm512_set1_epi32(xi[8 * b + 4 * j + 0]), xv1 = _mm512_set1_epi32(xi[8 * b + 4 * j + 1]);
                         GROUP(a, 2 * j) GROUP(b, 2 * j) GROUP(c, 2 * j) GROUP(d, 2 * j)
                     }
@@ -104,7 +145,6 @@ void q6_tokens(const long *args, const short *xp, const float *xf, const float *
                     SCALE(c, j)
                     SCALE(d, j)
                 }
-                const __m512 dx = _mm512_set1_ps(dxt[b]);
                 FOLD(a)
                 FOLD(b)
                 FOLD(c)

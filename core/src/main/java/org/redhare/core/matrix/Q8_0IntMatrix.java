@@ -1,0 +1,159 @@
+package org.redhare.core.matrix;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.redhare.core.DType;
+import org.redhare.core.Parallel;
+
+/**
+ * GGML Q8_0 weights in integers: {@code W = d * q} with an int8 value {@code q} and an f16 {@code d} per 32 columns of a
+ * row, times each token's activations quantized to int8 per 32 columns ({@link NibbleBlocks#quantizeBlock}), as
+ * llama.cpp computes this format. Per (row, block) the kernel sums {@code T = sum(q xq)} exactly (at most 32 * 128 * 127
+ * = 520192 in size, so exact as a float too), and each (row, token) adds {@code fma(float(T), d * dx, acc)} over the
+ * blocks in column order from zero: the same bits alone, in any batch and on any number of threads;
+ * {@link #multiplyInJava} computes them the same way.
+ *
+ * <p>Why: {@link Q8_0Matrix} keeps the activations float and widens each weight (a shift, a conversion and a multiply
+ * before its FMA); here AVX512-VNNI's {@code VPDPBUSD} takes 64 byte products an instruction ({@code vnni_tokens.c},
+ * form 1), each value stored plus 128 (unsigned, as the instruction wants it) and each sum started at
+ * {@code -128 sum(xq)}. Only where that machine code runs ({@link #runsHere}); elsewhere Q8_0 stays on
+ * {@link Q8_0Matrix} (results differ there by the activations' rounding, as they already differ by the vector width).
+ *
+ * <p><b>Layout (repacked at load).</b> Tiles of {@link VnniTokens#TR} rows (the last padded with zero scales), each a
+ * stream of 1088-byte blocks of 32 columns: eight steps of four columns, a step 64 bytes for rows 0..15 and 64 for rows
+ * 16..31 (a row's four values in its 32-bit lane, {@code VPDPBUSD}'s), then the 32 rows' f16 scales as the file has
+ * them: 1.0625 bytes a weight, the file's.
+ */
+public final class Q8_0IntMatrix implements WeightMatrix {
+    private static final int TR = VnniTokens.TR;
+    /** Bytes of a tile's 32-column block: 8 steps x 128 value bytes, then 32 f16 scales. */
+    private static final int BLOCK = 1088;
+    /** Where a block's scales start. */
+    private static final int SCALES = 1024;
+    /** {@code -Dredhare.q8Integers=false}: Q8_0 weights load as {@link Q8_0Matrix} even where this runs, for measuring. */
+    private static final boolean INTEGERS = Boolean.parseBoolean(System.getProperty("redhare.q8Integers", "true"));
+    private static final float[] NO_D = new float[0];
+
+    private final MemorySegment packed; // [tiles][nb][BLOCK]
+    private final int rows;
+    private final int cols;
+    private final int nb;
+    private final int tiles;
+
+    private Q8_0IntMatrix(int rows, int cols) {
+        this.rows = rows;
+        this.cols = cols;
+        this.nb = cols / 32;
+        this.tiles = (rows + TR - 1) / TR;
+        this.packed = QuantKernels.allocate((long) tiles * nb * BLOCK);
+    }
+
+    /**
+     * Whether Q8_0 weights take this class here: where its machine code runs (x86-64 with AVX-512 and VNNI, see
+     * {@link NativeKernels#vnniTokens}), unless {@code -Dredhare.q8Integers=false}.
+     */
+    public static boolean runsHere() {
+        return INTEGERS && NativeKernels.vnniAvailable();
+    }
+
+    /**
+     * Over GGML Q8_0 blocks as stored in GGUF: per row {@code cols / 32} blocks of an f16 scale and 32 int8 values;
+     * repacked into the tile layout in ranges of tiles over {@link Repacking}'s threads.
+     */
+    public static Q8_0IntMatrix ofGgml(MemorySegment blocks, int rows, int cols) {
+        QuantKernels.checkGgml(blocks, rows, cols, 32, 34, "Q8_0");
+        Q8_0IntMatrix m = new Q8_0IntMatrix(rows, cols);
+        Repacking.forRange(m.tiles, Repacking.grain(cols, TR), (t0, t1, worker) -> m.fill(blocks, t0, t1));
+        return m;
+    }
+
+    /** Tiles {@code t0 .. t1} of {@link #ofGgml}, a tile's bytes gathered in an array and copied out once. */
+    private void fill(MemorySegment blocks, int t0, int t1) {
+        final byte[] row = new byte[nb * 34];
+        final byte[] tile = new byte[nb * BLOCK];
+        for (int t = t0; t < t1; t++) {
+            java.util.Arrays.fill(tile, (byte) 0);
+            for (int i = 0; i < TR; i++) {
+                final boolean padding = t * TR + i >= rows; // zero scales, values 0 (stored 128)
+                if (!padding) {
+                    MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, (long) (t * TR + i) * nb * 34, row, 0, row.length);
+                }
+                for (int b = 0; b < nb; b++) {
+                    if (!padding) {
+                        tile[b * BLOCK + SCALES + 2 * i] = row[34 * b];
+                        tile[b * BLOCK + SCALES + 2 * i + 1] = row[34 * b + 1];
+                    }
+                    for (int c = 0; c < 32; c++) {
+                        tile[b * BLOCK + at(i, c)] = (byte) ((padding ? 0 : row[34 * b + 2 + c]) + 128);
+                    }
+                }
+            }
+            MemorySegment.copy(tile, 0, packed, ValueLayout.JAVA_BYTE, (long) t * nb * BLOCK, tile.length);
+        }
+    }
+
+    /** Byte (from its block's start) of row {@code i}'s (of its tile) value at column {@code c} of the block. */
+    private static int at(int i, int c) {
+        return 128 * (c / 4) + 64 * (i / 16) + 4 * (i % 16) + c % 4;
+    }
+
+    @Override public int rows() { return rows; }
+    @Override public int cols() { return cols; }
+    @Override public DType dtype() { return DType.Q8_0; }
+    @Override public long bytes() { return packed.byteSize(); }
+
+    /** Whether the products run in machine code here ({@link NativeKernels#vnniTokens}). */
+    boolean nativeTokens() {
+        return NativeKernels.vnniAvailable() && packed.isNative();
+    }
+
+    @Override
+    public void multiply(Parallel pool, float[] x, int n, float[] y) {
+        MatrixChecks.operands(this, x, n, y);
+        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, 1, NO_D, nativeTokens() ? null : this::tileInJava);
+    }
+
+    /** {@link #multiply} in Java even where the machine code runs (tests compare the two; far slower). */
+    void multiplyInJava(Parallel pool, float[] x, int n, float[] y) {
+        MatrixChecks.operands(this, x, n, y);
+        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, 1, NO_D, this::tileInJava);
+    }
+
+    /** Tile {@code t}'s rows times tokens {@code t0 .. t1}, the machine code's integers and FMAs one at a time. */
+    private void tileInJava(int t, int t0, int t1, short[] xp, int per, float[] xf, float[] y) {
+        final byte[] tile = new byte[nb * BLOCK];
+        MemorySegment.copy(packed, ValueLayout.JAVA_BYTE, (long) t * nb * BLOCK, tile, 0, tile.length);
+        for (int tok = t0; tok < t1; tok++) {
+            final int base = (tok - t0) * per;
+            for (int i = 0; i < TR && t * TR + i < rows; i++) {
+                float acc = 0f;
+                for (int b = 0; b < nb; b++) {
+                    int sum = 0;
+                    for (int c = 0; c < 32; c++) {
+                        sum += ((tile[b * BLOCK + at(i, c)] & 0xFF) - 128) * VnniTokens.xq(xp, base, 32 * b + c);
+                    }
+                    acc = Math.fma((float) sum, scale(tile, b * BLOCK, i) * xf[tok * nb + b], acc);
+                }
+                y[tok * rows + t * TR + i] = acc;
+            }
+        }
+    }
+
+    /** Row {@code i}'s f16 scale in the block at {@code at}. */
+    private static float scale(byte[] tile, int at, int i) {
+        return Float.float16ToFloat((short) ((tile[at + SCALES + 2 * i] & 0xFF) | tile[at + SCALES + 2 * i + 1] << 8));
+    }
+
+    @Override
+    public void row(int r, float[] dst, int off) {
+        final int t = r / TR, i = r % TR;
+        final byte[] block = new byte[BLOCK];
+        for (int b = 0; b < nb; b++) {
+            MemorySegment.copy(packed, ValueLayout.JAVA_BYTE, ((long) t * nb + b) * BLOCK, block, 0, BLOCK);
+            final float d = scale(block, 0, i);
+            for (int c = 0; c < 32; c++) {
+                dst[off + 32 * b + c] = ((block[at(i, c)] & 0xFF) - 128) * d; // q d, as Q8_0Matrix's rows
+            }
+        }
+    }
+}
