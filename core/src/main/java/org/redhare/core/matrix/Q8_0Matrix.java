@@ -20,7 +20,8 @@ import org.redhare.core.ops.VectorMath;
  *
  * <p>Activations stay float (no llama.cpp-style int8 activation quantization): the Vector API has no int8
  * dot product that maps to VNNI, and widening int8 x int8 products to int16/int32 costs more than
- * converting the weights. One 64-byte int load gives 4L codes; code {@code k} of a lane is
+ * converting the weights. Where AVX512-VNNI machine code runs, Q8_0 and Q6_K files load as {@link Q8_0IntMatrix} and
+ * {@link Q6_KMatrix} instead, which do quantize the activations. One 64-byte int load gives 4L codes; code {@code k} of a lane is
  * {@code (v << (24 - 8k)) >> 24} (arithmetic shift = sign extension), converted lane-wise at the same
  * width (one instruction), multiplied by the block scale, then FMA'd with the activations.
  *
