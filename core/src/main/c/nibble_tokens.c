@@ -37,6 +37,7 @@
  */
 #pragma GCC target("avx512bw")
 #include <immintrin.h>
+#include "tiles32.h"
 
 /* Step S of tile I's block: its 16-bit sums S##I take the step's four columns (x02: columns 0 and 2, x13: 1 and 3). */
 #define NIBBLES(I, S) { \
@@ -77,19 +78,6 @@
             f##I##1 = _mm512_fmadd_ps(sq, _mm512_mul_ps(_mm512_add_ps(_mm512_mul_ps(s1, eight), o1), dx), f##I##1); \
         } }
 
-/* Tile T's 32 outputs (F0: rows 0..15, F1: 16..31) to y, clipped to the matrix's rows. */
-#define STORE(T, F0, F1) { \
-        const long left = rows - 32 * (T); \
-        float *const out = yt + 32 * (T); \
-        if (left >= 32) { \
-            _mm512_storeu_ps(out, F0); \
-            _mm512_storeu_ps(out + 16, F1); \
-        } else if (left > 16) { \
-            _mm512_storeu_ps(out, F0); \
-            _mm512_mask_storeu_ps(out + 16, (__mmask16) ((1 << (left - 16)) - 1), F1); \
-        } else { \
-            _mm512_mask_storeu_ps(out, (__mmask16) ((1 << left) - 1), F0); \
-        } }
 
 void nibble_tokens(const long *args, const short *xp, const float *xf, const float *d, const float *o, const int *codes, float *y) {
     const unsigned char *const packed = (const unsigned char *) args[0];

@@ -40,6 +40,7 @@
  * Built by scripts/native/build-kernels.sh into the bytes org.redhare.core.matrix.NativeCode carries.
  */
 #include <immintrin.h>
+#include "tiles32.h"
 
 /* Group G (unit G / 2, its steps 2 (G % 2) and 2 (G % 2) + 1 with activations xv0 and xv1, both halves) of tile I:
  * each value's low nibble from L (0x0F) and high pair from H (0x30), then summed: (l & 0x0F) | (h & 0x30), VPTERNLOGD 0xEC. */
@@ -77,19 +78,6 @@
         f##I##1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a##I##1), \
                 _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (q##I + 1056))), dx), f##I##1);
 
-/* Tile T's 32 outputs (F0: rows 0..15, F1: 16..31) to y, clipped to the matrix's rows. */
-#define STORE(T, F0, F1) { \
-        const long left = rows - 32 * (T); \
-        float *const out = yt + 32 * (T); \
-        if (left >= 32) { \
-            _mm512_storeu_ps(out, F0); \
-            _mm512_storeu_ps(out + 16, F1); \
-        } else if (left > 16) { \
-            _mm512_storeu_ps(out, F0); \
-            _mm512_mask_storeu_ps(out + 16, (__mmask16) ((1 << (left - 16)) - 1), F1); \
-        } else { \
-            _mm512_mask_storeu_ps(out, (__mmask16) ((1 << left) - 1), F0); \
-        } }
 
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
 void vnni_tokens(const long *args, const short *xp, const float *xf, const float *d, float *y) {

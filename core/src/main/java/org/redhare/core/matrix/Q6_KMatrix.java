@@ -134,38 +134,35 @@ public final class Q6_KMatrix implements WeightMatrix {
     @Override
     public void multiply(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
-        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, 0, d, nativeTokens() ? null : this::tileInJava);
+        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, 0, d, BLOCK, nativeTokens() ? null : javaBlocks);
     }
 
     /** {@link #multiply} in Java even where the machine code runs (tests compare the two; far slower). */
     void multiplyInJava(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
-        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, 0, d, this::tileInJava);
+        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, 0, d, BLOCK, javaBlocks);
     }
 
-    /** Tile {@code t}'s rows times tokens {@code t0 .. t1}, the machine code's integers and FMAs one at a time. */
-    private void tileInJava(int t, int t0, int t1, short[] xp, int per, float[] xf, float[] y) {
-        final byte[] tile = new byte[nb * BLOCK];
-        MemorySegment.copy(packed, ValueLayout.JAVA_BYTE, (long) t * nb * BLOCK, tile, 0, tile.length);
-        for (int tok = t0; tok < t1; tok++) {
-            final int at = (tok - t0) * per;
-            for (int i = 0; i < TR && t * TR + i < rows; i++) {
-                float acc = 0f;
-                for (int b = 0; b < nb; b++) {
-                    int sum = 0;
-                    for (int j = 0; j < 2; j++) {
-                        int units = 0;
-                        for (int c = 0; c < 16; c++) {
-                            units += (value(tile, b * BLOCK, i, 16 * j + c) - 32) * VnniTokens.xq(xp, at, 32 * b + 16 * j + c);
-                        }
-                        sum += tile[b * BLOCK + SCALES + 32 * j + i] * units;
-                    }
-                    acc = Math.fma((float) sum, d[(t * nsb + b / 8) * TR + i] * xf[tok * nb + b], acc);
+    /** The machine code's integers one at a time: per 16-column unit {@code T = sum((u - 32) xq)}, then {@code sc0 T0 + sc1 T1}. */
+    private final VnniTokens.Blocks javaBlocks = new VnniTokens.Blocks() {
+        @Override
+        public int sum(byte[] tile, int at, int i, int b, short[] xp, int x) {
+            int sum = 0;
+            for (int j = 0; j < 2; j++) {
+                int units = 0;
+                for (int c = 0; c < 16; c++) {
+                    units += (value(tile, at, i, 16 * j + c) - 32) * VnniTokens.xq(xp, x, 16 * j + c);
                 }
-                y[tok * rows + t * TR + i] = acc;
+                sum += tile[at + SCALES + 32 * j + i] * units;
             }
+            return sum;
         }
-    }
+
+        @Override
+        public float scale(byte[] tile, int at, int t, int i, int b) {
+            return d[(t * nsb + b / 8) * TR + i];
+        }
+    };
 
     @Override
     public void row(int r, float[] dst, int off) {

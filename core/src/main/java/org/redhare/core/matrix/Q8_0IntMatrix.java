@@ -114,34 +114,31 @@ public final class Q8_0IntMatrix implements WeightMatrix {
     @Override
     public void multiply(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
-        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, 1, NO_D, nativeTokens() ? null : this::tileInJava);
+        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, 1, NO_D, BLOCK, nativeTokens() ? null : JAVA);
     }
 
     /** {@link #multiply} in Java even where the machine code runs (tests compare the two; far slower). */
     void multiplyInJava(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
-        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, 1, NO_D, this::tileInJava);
+        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, 1, NO_D, BLOCK, JAVA);
     }
 
-    /** Tile {@code t}'s rows times tokens {@code t0 .. t1}, the machine code's integers and FMAs one at a time. */
-    private void tileInJava(int t, int t0, int t1, short[] xp, int per, float[] xf, float[] y) {
-        final byte[] tile = new byte[nb * BLOCK];
-        MemorySegment.copy(packed, ValueLayout.JAVA_BYTE, (long) t * nb * BLOCK, tile, 0, tile.length);
-        for (int tok = t0; tok < t1; tok++) {
-            final int base = (tok - t0) * per;
-            for (int i = 0; i < TR && t * TR + i < rows; i++) {
-                float acc = 0f;
-                for (int b = 0; b < nb; b++) {
-                    int sum = 0;
-                    for (int c = 0; c < 32; c++) {
-                        sum += ((tile[b * BLOCK + at(i, c)] & 0xFF) - 128) * VnniTokens.xq(xp, base, 32 * b + c);
-                    }
-                    acc = Math.fma((float) sum, scale(tile, b * BLOCK, i) * xf[tok * nb + b], acc);
-                }
-                y[tok * rows + t * TR + i] = acc;
+    /** The machine code's integers one at a time: {@code T = sum(q xq)} per block, scaled by its f16 {@code d}. */
+    private static final VnniTokens.Blocks JAVA = new VnniTokens.Blocks() {
+        @Override
+        public int sum(byte[] tile, int at, int i, int b, short[] xp, int x) {
+            int sum = 0;
+            for (int c = 0; c < 32; c++) {
+                sum += ((tile[at + at(i, c)] & 0xFF) - 128) * VnniTokens.xq(xp, x, c);
             }
+            return sum;
         }
-    }
+
+        @Override
+        public float scale(byte[] tile, int at, int t, int i, int b) {
+            return Q8_0IntMatrix.scale(tile, at, i);
+        }
+    };
 
     /** Row {@code i}'s f16 scale in the block at {@code at}. */
     private static float scale(byte[] tile, int at, int i) {

@@ -17,17 +17,22 @@ final class VnniTokens {
     /** Tokens whose activations are quantized at a time for the machine code (each quad of tiles takes them all). */
     private static final int TOKEN_BLOCK = 16;
 
-    /** A Java reference for one tile: tokens {@code t0 .. t1}, their activations at {@code xp[(t - t0) per ..]}. */
-    interface JavaTile {
-        void tile(int tile, int t0, int t1, short[] xp, int per, float[] xf, float[] y);
+    /** A format's blocks, for the Java reference: each (row, 32-column block)'s integer sum and its float scale. */
+    interface Blocks {
+        /** Row {@code i}'s exact integer sum over the block at {@code tile[at ..]} ({@code b}-th of its row), activations from {@code xp[x ..]}. */
+        int sum(byte[] tile, int at, int i, int b, short[] xp, int x);
+
+        /** The factor of that sum besides {@code dx}: {@code d} of tile {@code t}'s row {@code i}, block {@code b}. */
+        float scale(byte[] tile, int at, int t, int i, int b);
     }
 
     /**
      * {@code y = W x} for {@code n} tokens: in machine code ({@code java} null; {@code form} and {@code d} as
-     * {@link NativeKernels#vnniTokens} takes them) or through {@code java}.
+     * {@link NativeKernels#vnniTokens} takes them) or through the Java reference over {@code java}'s blocks
+     * ({@code block} bytes each).
      */
     static void multiply(Parallel pool, float[] x, int n, float[] y, int rows, int cols, MemorySegment packed, int form, float[] d,
-            JavaTile java) {
+            int block, Blocks java) {
         final int nb = cols / 32, tiles = (rows + TR - 1) / TR, quads = (tiles + 3) / 4;
         final float[] xf = pool.scratch(n * nb);
         final int per = 18 * nb; // shorts a token: 32 nb bytes, then 2 nb unit sums
@@ -46,9 +51,29 @@ final class VnniTokens {
             } else {
                 pool.forRange(tiles, 1, (a, b, w) -> {
                     for (int t = a; t < b; t++) {
-                        java.tile(t, first, last, xp, per, xf, y);
+                        tileInJava(packed, block, java, rows, nb, t, first, last, xp, per, xf, y);
                     }
                 });
+            }
+        }
+    }
+
+    /**
+     * Tile {@code t}'s rows times tokens {@code t0 .. t1}, the machine code's integers and FMAs one at a time: per
+     * (row, token) {@code fma(float(sum), scale * dx, acc)} over the blocks in column order from zero.
+     */
+    private static void tileInJava(MemorySegment packed, int block, Blocks blocks, int rows, int nb, int t, int t0, int t1, short[] xp,
+            int per, float[] xf, float[] y) {
+        final byte[] tile = new byte[nb * block];
+        MemorySegment.copy(packed, java.lang.foreign.ValueLayout.JAVA_BYTE, (long) t * nb * block, tile, 0, tile.length);
+        for (int tok = t0; tok < t1; tok++) {
+            for (int i = 0; i < TR && t * TR + i < rows; i++) {
+                float acc = 0f;
+                for (int b = 0; b < nb; b++) {
+                    final int sum = blocks.sum(tile, b * block, i, b, xp, (tok - t0) * per + 16 * b);
+                    acc = Math.fma((float) sum, blocks.scale(tile, b * block, t, i, b) * xf[tok * nb + b], acc);
+                }
+                y[tok * rows + t * TR + i] = acc;
             }
         }
     }
