@@ -28,6 +28,7 @@ import org.redhare.core.matrix.F16Matrix;
 import org.redhare.core.matrix.F32Matrix;
 import org.redhare.core.matrix.Q4_KMatrix;
 import org.redhare.core.matrix.Q5_0Matrix;
+import org.redhare.core.matrix.Q5_KMatrix;
 import org.redhare.core.matrix.Q6_KMatrix;
 import org.redhare.core.matrix.Q8_0IntMatrix;
 import org.redhare.core.matrix.Q8_0Matrix;
@@ -116,7 +117,9 @@ public class MatrixBench {
                 yield Q5_0Matrix.ofGgml(blocks, rows, cols);
             }
             case "q4_k" -> Q4_KMatrix.ofGgml(randomSuperBlocks(rnd, rows, cols, 144, 0, 2), rows, cols);
-            case "q5_k" -> AffineBlockMatrix.ofGgmlQ5_K(randomSuperBlocks(rnd, rows, cols, 176, 0, 2), rows, cols);
+            case "q5_k" -> Q5_KMatrix.runsHere() ? Q5_KMatrix.ofGgml(randomSuperBlocks(rnd, rows, cols, 176, 0, 2), rows, cols)
+                    : AffineBlockMatrix.ofGgmlQ5_K(randomSuperBlocks(rnd, rows, cols, 176, 0, 2), rows, cols);
+            case "q5_k_float" -> AffineBlockMatrix.ofGgmlQ5_K(randomSuperBlocks(rnd, rows, cols, 176, 0, 2), rows, cols);
             // q6_k as a file loads here (in integers where the machine code runs); q6_k_float always through Q8_0Matrix
             case "q6_k" -> Q6_KMatrix.runsHere() ? Q6_KMatrix.ofGgml(randomSuperBlocks(rnd, rows, cols, 210, 208, -1), rows, cols)
                     : Q8_0Matrix.ofGgmlQ6_K(randomSuperBlocks(rnd, rows, cols, 210, 208, -1), rows, cols);

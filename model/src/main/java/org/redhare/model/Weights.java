@@ -15,6 +15,7 @@ import org.redhare.core.matrix.Fp8BlockMatrix;
 import org.redhare.core.matrix.Q4_0Matrix;
 import org.redhare.core.matrix.Q4_KMatrix;
 import org.redhare.core.matrix.Q5_0Matrix;
+import org.redhare.core.matrix.Q5_KMatrix;
 import org.redhare.core.matrix.Q6_KMatrix;
 import org.redhare.core.matrix.Q8_0IntMatrix;
 import org.redhare.core.matrix.Q8_0Matrix;
@@ -222,7 +223,7 @@ public final class Weights {
             case Q5_0 -> ggml(t, () -> Q5_0Matrix.ofGgml(t.data(), rows, cols));
             case Q4_1 -> ggml(t, () -> Q4_KMatrix.ofGgmlQ4_1(t.data(), rows, cols));
             case Q5_1 -> ggml(t, () -> AffineBlockMatrix.ofGgmlQ5_1(t.data(), rows, cols));
-            case Q5_K -> ggml(t, () -> AffineBlockMatrix.ofGgmlQ5_K(t.data(), rows, cols));
+            case Q5_K -> ggml(t, () -> Q5_KMatrix.runsHere() ? Q5_KMatrix.ofGgml(t.data(), rows, cols) : AffineBlockMatrix.ofGgmlQ5_K(t.data(), rows, cols));
             case Q2_K -> ggml(t, () -> AffineBlockMatrix.ofGgmlQ2_K(t.data(), rows, cols));
             case Q3_K -> ggml(t, () -> Q8_0Matrix.ofGgmlQ3_K(t.data(), rows, cols));
             case IQ4_NL -> ggml(t, () -> Q8_0Matrix.ofGgmlIQ4_NL(t.data(), rows, cols));

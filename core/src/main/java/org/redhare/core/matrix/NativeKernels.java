@@ -20,9 +20,9 @@ import org.redhare.core.MachineCode;
  * <li>4- and 5-bit weights ({@link NibbleBlocks}: Q4_0, Q4_1, Q4_K, Q5_0) times tokens quantized to int8, any number,
  * a token at a time per quad of tiles ({@code nibble_tokens.c}), two columns a 16-bit product-sum ({@code VPMADDUBSW})
  * where the Java kernel multiplies one;
- * <li>Q6_K's 6-bit values ({@link Q6_KMatrix}) and Q8_0's bytes ({@link Q8_0IntMatrix}) times tokens quantized to
- * int8, any number, a token at a time per quad of tiles ({@code vnni_tokens.c}, AVX512-VNNI: 64 byte products an
- * instruction), where the CPU has VNNI;
+ * <li>Q6_K's 6-bit values ({@link Q6_KMatrix}), Q8_0's and Q5_K's bytes ({@link Q8_0IntMatrix}, {@link Q5_KMatrix})
+ * times tokens quantized to int8, any number, a token at a time per quad of tiles ({@code vnni_tokens.h}, AVX512-VNNI:
+ * 64 byte products an instruction), where the CPU has VNNI;
  * <li>BF16 rows times 2 to 8 tokens ({@code bf16_tokens.c}: a decode step of a few users), each row's block widened
  * once per group of up to five tokens, as {@code f16_tokens.c} does;
  * <li>BF16 rows times more tokens ({@code bf16_tiles.c}, {@link Bf16Matrix}'s passes for the decode step of more users and
@@ -94,11 +94,14 @@ final class NativeKernels {
     private static final MethodHandle Q8_TILE_GROUPS;
     private static final MethodHandle F16_TILE_GROUPS;
     private static final MethodHandle I8_DOTS;
-    private static final MethodHandle VNNI_TOKENS;
+    private static final MethodHandle Q6K_TOKENS;
+    private static final MethodHandle Q8I_TOKENS;
+    private static final MethodHandle Q5K_TOKENS;
     private static final String STATUS;
 
     static {
-        MethodHandle fp8 = null, fp8Decode = null, fp8Tokens = null, q8Decode = null, q8Tokens = null, nibbleTokens = null, f16Tokens = null, bf16Tokens = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, f16Groups = null, dots = null, vnniTokens = null;
+        MethodHandle fp8 = null, fp8Decode = null, fp8Tokens = null, q8Decode = null, q8Tokens = null, nibbleTokens = null, f16Tokens = null, bf16Tokens = null, int8 = null, bf16 = null, groups = null, fp8Groups = null, q8Groups = null, f16Groups = null, dots = null;
+        MethodHandle[] vnniTokens = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -142,12 +145,16 @@ final class NativeKernels {
                         FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 if (MachineCode.cpuHas("avx512_vnni")) {
                     dots = MachineCode.load(NativeCode.I8_DOTS, tiles, Linker.Option.critical(true));
-                    vnniTokens = MachineCode.load(NativeCode.VNNI_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
-                            ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
+                    FunctionDescriptor vnni = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                            ValueLayout.ADDRESS, ValueLayout.ADDRESS);
+                    vnniTokens = new MethodHandle[] {MachineCode.load(NativeCode.Q6K_TOKENS, vnni, Linker.Option.critical(true)),
+                            MachineCode.load(NativeCode.Q8I_TOKENS, vnni, Linker.Option.critical(true)),
+                            MachineCode.load(NativeCode.Q5K_TOKENS, vnni, Linker.Option.critical(true))};
                 }
-                status = dots != null ? "on (x86-64 AVX-512F, VNNI)" : "on (x86-64 AVX-512F; no VNNI: LM head screens one token at a time, Q6_K and Q8_0 in floats)";
+                status = dots != null ? "on (x86-64 AVX-512F, VNNI)" : "on (x86-64 AVX-512F; no VNNI: LM head screens one token at a time, Q8_0, Q6_K and Q5_K in floats)";
             } catch (UnsupportedOperationException e) {
-                fp8 = fp8Decode = fp8Tokens = q8Decode = q8Tokens = nibbleTokens = f16Tokens = bf16Tokens = int8 = bf16 = groups = fp8Groups = q8Groups = f16Groups = dots = vnniTokens = null;
+                fp8 = fp8Decode = fp8Tokens = q8Decode = q8Tokens = nibbleTokens = f16Tokens = bf16Tokens = int8 = bf16 = groups = fp8Groups = q8Groups = f16Groups = dots = null;
+                vnniTokens = null;
                 status = "off (" + e.getMessage() + ")";
             }
         }
@@ -166,7 +173,9 @@ final class NativeKernels {
         Q8_TILE_GROUPS = q8Groups;
         F16_TILE_GROUPS = f16Groups;
         I8_DOTS = dots;
-        VNNI_TOKENS = vnniTokens;
+        Q6K_TOKENS = vnniTokens == null ? null : vnniTokens[0];
+        Q8I_TOKENS = vnniTokens == null ? null : vnniTokens[1];
+        Q5K_TOKENS = vnniTokens == null ? null : vnniTokens[2];
         STATUS = status;
     }
 
@@ -181,7 +190,7 @@ final class NativeKernels {
 
     /** Whether {@link #vnniTokens} runs here (the CPU has AVX512-VNNI). */
     static boolean vnniAvailable() {
-        return VNNI_TOKENS != null;
+        return Q6K_TOKENS != null;
     }
 
     /** One line for logs: whether the native kernels run here, and why not. */
@@ -345,20 +354,21 @@ final class NativeKernels {
     }
 
     /**
-     * Q6_K ({@code form} 0, {@link Q6_KMatrix}) or Q8_0 (form 1, {@link Q8_0IntMatrix}) weights in tiles of 32 rows
-     * times tokens {@code t0 .. t1} of {@code n}, their activations quantized to int8 per 32-column block
-     * ({@code vnni_tokens.c}, the arithmetic of the classes' {@code tileInJava}): quads {@code p0 .. p1} of the matrix's
-     * {@code (tiles + 3) / 4} (quad {@code p}: tiles {@code p + k quads}), {@code nb} blocks a row (a tile's block 832
-     * bytes of {@code packed}, Q8_0 1088); token {@code t}'s activations at {@code xp[(t - t0) 18 nb ..]} (its bytes,
-     * two a short, then its 16-column sums), its block scales at {@code xf[t nb + b]}; Q6_K's super-block scales
-     * {@code d[(tile nb / 8 + k) 32 + i]} (Q8_0: in {@code packed}, {@code d} unread); token {@code t}'s output for row
-     * {@code r} at {@code y[t rows + r]}.
+     * Q6_K ({@code form} 0, {@link Q6_KMatrix}), Q8_0 (1, {@link Q8_0IntMatrix}) or Q5_K (2, {@link Q5_KMatrix}) weights
+     * in tiles of 32 rows times tokens {@code t0 .. t1} of {@code n}, their activations quantized to int8 per 32-column
+     * block ({@code vnni_tokens.h}, the arithmetic of the classes' Java reference): quads {@code p0 .. p1} of the
+     * matrix's {@code (tiles + 3) / 4} (quad {@code p}: tiles {@code p + k quads}), {@code nb} blocks a row (a tile's
+     * block 832 bytes of {@code packed}, Q8_0 and Q5_K 1088); token {@code t}'s activations at {@code xp[(t - t0) 18 nb
+     * ..]} (its bytes, two a short, then its 16-column sums), its block scales at {@code xf[t nb + b]}; Q6_K's
+     * super-block scales {@code d[(tile nb / 8 + k) 32 + i]}, Q5_K's {@code d} and {@code -dmin} at {@code d[(tile nb / 8
+     * + k) 64 + i]} and 32 further (Q8_0: in {@code packed}, {@code d} unread); token {@code t}'s output for row {@code r}
+     * at {@code y[t rows + r]}.
      */
     static void vnniTokens(MemorySegment packed, int form, int nb, int tiles, int rows, int p0, int p1, int t0, int t1, int n, short[] xp,
             float[] xf, float[] d, float[] y) {
         int quads = (tiles + 3) / 4;
-        long block = form == 1 ? 1088 : 832;
-        if (!packed.isNative() || form < 0 || form > 1 || nb < 1 || (form == 0 && (nb % 8 != 0 || d.length < 4L * nb * tiles)) || tiles < 1
+        long block = form == 0 ? 832 : 1088, factors = form == 0 ? 4L * nb * tiles : form == 2 ? 8L * nb * tiles : 0;
+        if (!packed.isNative() || form < 0 || form > 2 || nb < 1 || (form != 1 && nb % 8 != 0) || d.length < factors || tiles < 1
                 || rows < 1 || rows > 32L * tiles || 32L * (tiles - 1) >= rows || block * nb * tiles > packed.byteSize() || p0 < 0 || p1 > quads
                 || p0 >= p1 || t0 < 0 || t1 > n || t0 >= t1 || xp.length < 18L * nb * (t1 - t0) || xf.length < (long) n * nb
                 || y.length < (long) n * rows || y == xf || y == d) {
@@ -366,8 +376,13 @@ final class NativeKernels {
         }
         long[] args = {packed.address(), nb, quads, tiles, rows, p0, p1, t0, t1, n, form};
         try {
-            VNNI_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(xp), MemorySegment.ofArray(xf),
-                    MemorySegment.ofArray(d), MemorySegment.ofArray(y));
+            MemorySegment a = MemorySegment.ofArray(args), x = MemorySegment.ofArray(xp), f = MemorySegment.ofArray(xf);
+            MemorySegment s = MemorySegment.ofArray(d), out = MemorySegment.ofArray(y);
+            switch (form) { // one call site each: constant handles
+                case 0 -> Q6K_TOKENS.invokeExact(a, x, f, s, out);
+                case 1 -> Q8I_TOKENS.invokeExact(a, x, f, s, out);
+                default -> Q5K_TOKENS.invokeExact(a, x, f, s, out);
+            }
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

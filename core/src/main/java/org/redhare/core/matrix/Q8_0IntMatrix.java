@@ -97,7 +97,7 @@ public final class Q8_0IntMatrix implements WeightMatrix {
     }
 
     /** Byte (from its block's start) of row {@code i}'s (of its tile) value at column {@code c} of the block. */
-    private static int at(int i, int c) {
+    static int at(int i, int c) {
         return 128 * (c / 4) + 64 * (i / 16) + 4 * (i % 16) + c % 4;
     }
 

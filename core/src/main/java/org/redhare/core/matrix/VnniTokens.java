@@ -4,7 +4,7 @@ import java.lang.foreign.MemorySegment;
 import org.redhare.core.Parallel;
 
 /**
- * What {@link Q6_KMatrix} and {@link Q8_0IntMatrix} share: each token's activations quantized to int8 per 32 columns
+ * What {@link Q6_KMatrix}, {@link Q8_0IntMatrix} and {@link Q5_KMatrix} share: each token's activations quantized to int8 per 32 columns
  * ({@link NibbleBlocks#quantizeBlock}), as bytes in column order with each 16-column unit's sum, and the products over
  * tiles of {@link #TR} rows either in machine code ({@link NativeKernels#vnniTokens}, quads of tiles in parallel) or
  * through a Java reference, tile by tile.
@@ -24,6 +24,16 @@ final class VnniTokens {
 
         /** The factor of that sum besides {@code dx}: {@code d} of tile {@code t}'s row {@code i}, block {@code b}. */
         float scale(byte[] tile, int at, int t, int i, int b);
+
+        /** Whether the format adds an offset per block ({@code W = s u + o}): then {@link #offset} times the block's sum(xq). */
+        default boolean offsets() {
+            return false;
+        }
+
+        /** The offset {@code o} of tile {@code t}'s row {@code i}, block {@code b}. */
+        default float offset(byte[] tile, int at, int t, int i, int b) {
+            return 0f;
+        }
     }
 
     /**
@@ -60,7 +70,8 @@ final class VnniTokens {
 
     /**
      * Tile {@code t}'s rows times tokens {@code t0 .. t1}, the machine code's integers and FMAs one at a time: per
-     * (row, token) {@code fma(float(sum), scale * dx, acc)} over the blocks in column order from zero.
+     * (row, token) {@code fma(float(sum), scale * dx, acc)} (with offsets then {@code fma(sum(xq), offset * dx, acc)})
+     * over the blocks in column order from zero.
      */
     private static void tileInJava(MemorySegment packed, int block, Blocks blocks, int rows, int nb, int t, int t0, int t1, short[] xp,
             int per, float[] xf, float[] y) {
@@ -71,7 +82,12 @@ final class VnniTokens {
                 float acc = 0f;
                 for (int b = 0; b < nb; b++) {
                     final int sum = blocks.sum(tile, b * block, i, b, xp, (tok - t0) * per + 16 * b);
-                    acc = Math.fma((float) sum, blocks.scale(tile, b * block, t, i, b) * xf[tok * nb + b], acc);
+                    final float dx = xf[tok * nb + b];
+                    acc = Math.fma((float) sum, blocks.scale(tile, b * block, t, i, b) * dx, acc);
+                    if (blocks.offsets()) {
+                        final int sx = xp[(tok - t0) * per + 16 * nb + 2 * b] + xp[(tok - t0) * per + 16 * nb + 2 * b + 1];
+                        acc = Math.fma((float) sx, blocks.offset(tile, b * block, t, i, b) * dx, acc);
+                    }
                 }
                 y[tok * rows + t * TR + i] = acc;
             }

@@ -36,7 +36,7 @@ class GgmlMatrixTest {
 
     /** Random blocks; the reference decodes them straight from the GGML definition. */
     static Case random(String type, int rows, int cols, long seed) {
-        if (type.endsWith("_K") || type.equals("IQ4_XS") || type.equals("Q6_K/float")) {
+        if (type.endsWith("_K") || type.equals("IQ4_XS") || type.endsWith("_K/float")) {
             return randomK(type, rows, cols, seed);
         }
         Random rnd = new Random(seed);
@@ -135,6 +135,8 @@ class GgmlMatrixTest {
     static Case randomK(String type, int rows, int cols, long seed) {
         Random rnd = new Random(seed);
         int sb = cols / 256;
+        String reader = type; // which class reads the blocks; type: which blocks
+        type = type.replace("/float", "");
         int bytes = switch (type) {
             case "Q4_K" -> 144;
             case "Q5_K" -> 176;
@@ -260,9 +262,10 @@ class GgmlMatrixTest {
             }
         }
         MemorySegment seg = MemorySegment.ofArray(all);
-        WeightMatrix m = switch (type) {
+        WeightMatrix m = switch (reader) {
             case "Q4_K" -> Q4_KMatrix.ofGgml(seg, rows, cols);
-            case "Q5_K" -> AffineBlockMatrix.ofGgmlQ5_K(seg, rows, cols);
+            case "Q5_K" -> Q5_KMatrix.runsHere() ? Q5_KMatrix.ofGgml(seg, rows, cols) : AffineBlockMatrix.ofGgmlQ5_K(seg, rows, cols);
+            case "Q5_K/float" -> AffineBlockMatrix.ofGgmlQ5_K(seg, rows, cols); // the float path, as where Q5_KMatrix's machine code does not run
             case "IQ4_XS" -> Q8_0Matrix.ofGgmlIQ4_XS(seg, rows, cols);
             case "Q2_K" -> AffineBlockMatrix.ofGgmlQ2_K(seg, rows, cols);
             case "Q3_K" -> Q8_0Matrix.ofGgmlQ3_K(seg, rows, cols);
@@ -307,13 +310,14 @@ class GgmlMatrixTest {
             "Q6_K, 229, 768, 1", "Q6_K, 600, 512, 5", "Q6_K, 70, 4864, 3",
             // Q8_0 in integers (Q8_0IntMatrix, where its machine code runs) and in floats (Q8_0Matrix, elsewhere) alike
             "Q8_0/float, 1, 32, 1", "Q8_0/float, 33, 224, 17", "Q8_0/float, 37, 1056, 1", "Q8_0/float, 9, 4128, 130",
-            "Q8_0, 229, 160, 1", "Q8_0, 600, 96, 5", "Q8_0, 70, 4864, 3"})
+            "Q8_0, 229, 160, 1", "Q8_0, 600, 96, 5", "Q8_0, 70, 4864, 3",
+            "Q5_K/float, 1, 256, 1", "Q5_K/float, 33, 256, 17", "Q5_K, 229, 768, 1", "Q5_K, 600, 512, 5", "Q5_K, 70, 4864, 3"})
     void matchesScalarReference(String type, int rows, int cols, int n) {
         Case k = random(type, rows, cols, rows * 131L + cols);
         float[] x = Fp8BlockMatrixTest.activations(n, cols, 3);
         float[] y = new float[n * rows];
         k.m().multiply(ONE, x, n, y);
-        if (type.equals("Q4_0") || type.equals("Q4_1") || type.equals("Q4_K") || type.equals("Q5_0") || k.m() instanceof Q6_KMatrix || k.m() instanceof Q8_0IntMatrix) { // integer kernels
+        if (type.equals("Q4_0") || type.equals("Q4_1") || type.equals("Q4_K") || type.equals("Q5_0") || k.m() instanceof Q6_KMatrix || k.m() instanceof Q8_0IntMatrix || k.m() instanceof Q5_KMatrix) { // integer kernels
             checkWithQuantizedActivations(k.w(), rows, cols, x, n, y);
         } else {
             Fp8BlockMatrixTest.checkAgainstReference(k.w(), rows, cols, x, n, y);
@@ -484,7 +488,7 @@ class GgmlMatrixTest {
      * of the tile, cols with a tail where the format allows).
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0", "Q8_0/float", "Q4_0", "Q4_K", "Q6_K", "Q6_K/float", "Q5_0", "Q4_1", "Q5_1", "Q5_K", "IQ4_NL", "IQ4_XS", "Q2_K", "Q3_K"})
+    @CsvSource({"Q8_0", "Q8_0/float", "Q4_0", "Q4_K", "Q6_K", "Q6_K/float", "Q5_0", "Q4_1", "Q5_1", "Q5_K", "Q5_K/float", "IQ4_NL", "IQ4_XS", "Q2_K", "Q3_K"})
     void batchedTokensAreBitwiseIdenticalToSingleTokens(String type) {
         int rows = 39, cols = type.contains("_K") || type.equals("IQ4_XS") ? 512 : 352, maxN = 36; // Q8_0-based types widen from 32 tokens
         Case k = random(type, rows, cols, 9);
@@ -625,23 +629,30 @@ class GgmlMatrixTest {
      */
     @ParameterizedTest(name = "{0} [{1} x {2}]")
     @CsvSource({"Q6_K, 39, 256", "Q6_K, 229, 768", "Q6_K, 32, 256", "Q6_K, 7, 512", "Q6_K, 129, 4864", "Q6_K, 1030, 256",
-            "Q8_0, 39, 352", "Q8_0, 229, 160", "Q8_0, 32, 32", "Q8_0, 7, 96", "Q8_0, 129, 4864", "Q8_0, 1030, 64"})
+            "Q8_0, 39, 352", "Q8_0, 229, 160", "Q8_0, 32, 32", "Q8_0, 7, 96", "Q8_0, 129, 4864", "Q8_0, 1030, 64",
+            "Q5_K, 39, 256", "Q5_K, 229, 768", "Q5_K, 7, 512", "Q5_K, 129, 4864"})
     void vnniTokensGiveTheJavaKernelsBits(String type, int rows, int cols) {
         boolean runs = org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
                 && org.redhare.core.MachineCode.cpuHas("avx512bw") && org.redhare.core.MachineCode.cpuHas("avx512_vnni") && Kernels.L == 16
                 && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"));
         Case k = random(type, rows, cols, rows * 5L + cols);
-        org.junit.jupiter.api.Assumptions.assumeTrue(k.m() instanceof Q6_KMatrix || k.m() instanceof Q8_0IntMatrix,
+        org.junit.jupiter.api.Assumptions.assumeTrue(k.m() instanceof Q6_KMatrix || k.m() instanceof Q8_0IntMatrix || k.m() instanceof Q5_KMatrix,
                 type + " takes the float path here: " + NativeKernels.status());
-        assertThat(k.m() instanceof Q6_KMatrix q6 ? q6.nativeTokens() : ((Q8_0IntMatrix) k.m()).nativeTokens()).as(NativeKernels.status())
-                .isEqualTo(runs);
+        boolean natively = switch (k.m()) {
+            case Q6_KMatrix q -> q.nativeTokens();
+            case Q8_0IntMatrix q -> q.nativeTokens();
+            case Q5_KMatrix q -> q.nativeTokens();
+            default -> throw new AssertionError();
+        };
+        assertThat(natively).as(NativeKernels.status()).isEqualTo(runs);
         for (int n : new int[] {1, 2, 3, 5, 11, 16, 17, 37}) {
             float[] x = Fp8BlockMatrixTest.activations(n, cols, 7 + n);
             float[] java = new float[n * rows];
-            if (k.m() instanceof Q6_KMatrix q6) {
-                q6.multiplyInJava(ONE, x, n, java);
-            } else {
-                ((Q8_0IntMatrix) k.m()).multiplyInJava(ONE, x, n, java);
+            switch (k.m()) {
+                case Q6_KMatrix q -> q.multiplyInJava(ONE, x, n, java);
+                case Q8_0IntMatrix q -> q.multiplyInJava(ONE, x, n, java);
+                case Q5_KMatrix q -> q.multiplyInJava(ONE, x, n, java);
+                default -> throw new AssertionError();
             }
             for (Parallel pool : new Parallel[] {ONE, TWO}) {
                 float[] y = new float[n * rows];
@@ -735,7 +746,7 @@ class GgmlMatrixTest {
                 .isInstanceOf(IndexOutOfBoundsException.class); // a token past n
         assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 0, nb, tiles, rows, 0, 2, 0, n, n, xp, y, d, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the outputs over the scales
-        assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 2, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 3, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // no such form
         // Q8_0 (form 1): 1088 bytes a block, any number of blocks, no super-block scales
         MemorySegment q8 = Arena.ofAuto().allocate(1088L * 3 * tiles, 64);
@@ -746,6 +757,16 @@ class GgmlMatrixTest {
                 .isInstanceOf(IndexOutOfBoundsException.class); // Q8_0's blocks are longer: past the values
         assertThatThrownBy(() -> NativeKernels.vnniTokens(q8, 1, 4, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // longer rows than the values hold
+        // Q5_K (form 2): Q8_0's blocks, whole super-blocks, d and -dmin per super-block and row
+        MemorySegment q5 = Arena.ofAuto().allocate(1088L * nb * tiles, 64);
+        float[] dm = new float[64 * tiles];
+        java.util.Arrays.fill(y, 1f); // in bounds: zero factors give zeros
+        NativeKernels.vnniTokens(q5, 2, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, dm, y);
+        assertThat(y).containsOnly(0f);
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(q5, 2, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[64 * tiles - 1], y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's -dmin
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(q8, 2, 3, tiles, rows, 0, 2, 0, n, n, xp, xf, dm, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // not whole super-blocks
     }
 
     /** {@link NativeKernels#q8Tokens} checks its operands before the machine code runs (it checks nothing). */
@@ -801,7 +822,7 @@ class GgmlMatrixTest {
      * last with two tokens past its last group of four), rows not a multiple of the tile. Either way n = 1's bits.
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0, 4128", "Q8_0/float, 4128", "Q6_K, 4352", "Q6_K/float, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128", "Q5_1, 4128", "Q5_K, 4352", "IQ4_NL, 4128", "IQ4_XS, 4352", "Q2_K, 4352", "Q3_K, 4352"})
+    @CsvSource({"Q8_0, 4128", "Q8_0/float, 4128", "Q6_K, 4352", "Q6_K/float, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128", "Q5_1, 4128", "Q5_K, 4352", "Q5_K/float, 4352", "IQ4_NL, 4128", "IQ4_XS, 4352", "Q2_K, 4352", "Q3_K, 4352"})
     void tokenBlocksOfLongPromptsAreBitwiseIdenticalToSingleTokens(String type, int cols) {
         int rows = 9, maxN = 130;
         Case k = random(type, rows, cols, 21);

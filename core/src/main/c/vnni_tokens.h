@@ -1,5 +1,5 @@
 /*
- * RedHare native kernel: GGUF weights whose values are small integers with a scale per block, times a few tokens'
+ * RedHare native kernels (a template): GGUF weights whose values are small integers with a scale per block, times a few tokens'
  * activations quantized to int8 per 32-column block (dx = amax / 127, xq = rint(x / dx), as NibbleBlocks quantizes
  * them), in integers: AVX512-VNNI's VPDPBUSD multiplies four unsigned bytes (values, their center added) by four
  * signed bytes (four columns' activations, broadcast) and adds them into a row's 32-bit lane, 64 products an
@@ -15,7 +15,12 @@
  * from u = q + 128 (at most 32 * 128 * 127 = 520192 in size), and fma(float(T), d dx, acc) over the blocks in column
  * order from zero.
  *
- * The Java kernels (Q6_KMatrix.multiplyInJava, Q8_0IntMatrix.multiplyInJava) compute the same integers and the same
+ * Form 2, Q5_K (Q5_KMatrix: W = d sc u - dmin m, a 5-bit value u, 6-bit codes sc and m per 32 columns, f16 d and dmin
+ * per 256-column super-block). Per block, per row: T = sum(u xq) (no center: u is unsigned; at most 32 * 31 * 127 =
+ * 125984 in size), then fma(float(T), (d sc) dx, acc) and fma(sum(xq), (-dmin m) dx, acc), both products of factors
+ * exact, over the blocks in column order from zero.
+ *
+ * The Java kernels (Q6_KMatrix.multiplyInJava, Q8_0IntMatrix.multiplyInJava, Q5_KMatrix.multiplyInJava) compute the same integers and the same
  * FMAs, so the same bits.
  *
  * Layout, form 0 (6 bits a value as the file has them: 0.8125 bytes a weight with the scales): tile t's block b at
@@ -31,13 +36,20 @@
  * 4 s .. 4 s + 3) at 128 s, rows 0..15 in its first 64 bytes and 16..31 in its second, a row's four values (plus 128)
  * in its 32-bit lane; then the rows' f16 scales at 1024. d unused.
  *
- * Arguments: args = {packed (address), nb (32-column blocks a row; form 0: a multiple of 8), quads (the matrix's (tiles
+ * Layout, form 2 (a byte a value for now: 1.0625 bytes a weight, plus 0.03 for d and dmin; the file 0.6875): tile t's
+ * block b at packed + 1088 (t nb + b), its values (u, 0..31) as form 1's, then the rows' codes sc at 1024 and m at 1056.
+ * d: row 32 t + i's super-block k's d at d[(t nsb + k) 64 + i] and -dmin at d[(t nsb + k) 64 + 32 + i].
+ *
+ * Arguments: args = {packed (address), nb (32-column blocks a row; forms 0 and 2: a multiple of 8), quads (the matrix's (tiles
  * + 3) / 4), tiles, rows, p0, p1 (the quads to take), t0, t1 (the tokens), n (tokens in all), form}. A quad p is tiles
  * p, p + quads, p + 2 quads, p + 3 quads (one past the last tile: p again), four streams far apart. xp: token t's
  * activations at xp + (t - t0) 18 nb shorts: its 32 nb bytes in column order, then each 16-column unit's sum(xq) (2 nb
  * shorts); xf: token t's block scales dx at xf[t nb + b]; y: token t's output for row r at y[t rows + r].
  *
- * Built by scripts/native/build-kernels.sh into the bytes org.redhare.core.matrix.NativeCode carries.
+ * Included by q6k_tokens.c, q8i_tokens.c and q5k_tokens.c, each with its FORM and VNNI_NAME, so that each function holds
+ * one form's code (compiled together, the three forms' registers spilled: 190 stack accesses of vectors against 22).
+ * args[10] repeats the form, unread here. Built by scripts/native/build-kernels.sh into the bytes
+ * org.redhare.core.matrix.NativeCode carries.
  */
 #include <immintrin.h>
 #include "tiles32.h"
@@ -79,11 +91,24 @@
                 _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (q##I + 1056))), dx), f##I##1);
 
 
+/* Tile I's Q5_K block folded into its float accumulators: fma(float(T), s dx, acc), then fma(sum(xq), o dx, acc), with
+ * s = d sc and o = -dmin m from the super-block's factors and the block's codes (both products exact). */
+#define FOLD5(I) { \
+        const float *const ds = d + 64 * (t##I * nsb + (b >> 3)); \
+        const __m512 s0 = _mm512_mul_ps(_mm512_loadu_ps(ds), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 1024))))); \
+        const __m512 s1 = _mm512_mul_ps(_mm512_loadu_ps(ds + 16), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 1040))))); \
+        const __m512 o0 = _mm512_mul_ps(_mm512_loadu_ps(ds + 32), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 1056))))); \
+        const __m512 o1 = _mm512_mul_ps(_mm512_loadu_ps(ds + 48), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 1072))))); \
+        f##I##0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a##I##0), _mm512_mul_ps(s0, dx), f##I##0); \
+        f##I##1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a##I##1), _mm512_mul_ps(s1, dx), f##I##1); \
+        f##I##0 = _mm512_fmadd_ps(sq, _mm512_mul_ps(o0, dx), f##I##0); \
+        f##I##1 = _mm512_fmadd_ps(sq, _mm512_mul_ps(o1, dx), f##I##1); }
+
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
-void vnni_tokens(const long *args, const short *xp, const float *xf, const float *d, float *y) {
+void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *d, float *y) {
     const unsigned char *const packed = (const unsigned char *) args[0];
     const long nb = args[1], quads = args[2], tiles = args[3], rows = args[4], p0 = args[5], p1 = args[6];
-    const long t0 = args[7], t1 = args[8], form = args[10], nsb = nb >> 3, bytes = form == 1 ? 1088 : 832;
+    const long t0 = args[7], t1 = args[8], form = FORM, nsb = nb >> 3, bytes = form == 0 ? 832 : 1088;
     const __m512i lo = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
     for (long p = p0; p < p1; p++) {
         const long ta = p, tb = p + quads < tiles ? p + quads : p;
@@ -98,6 +123,23 @@ void vnni_tokens(const long *args, const short *xp, const float *xf, const float
                 const unsigned char *const qa = packed + bytes * (ta * nb + b), *const qb = packed + bytes * (tb * nb + b);
                 const unsigned char *const qc = packed + bytes * (tc * nb + b), *const qd = packed + bytes * (td * nb + b);
                 const __m512 dx = _mm512_set1_ps(dxt[b]);
+                if (form == 2) {
+                    __m512i aa0 = _mm512_setzero_si512(), aa1 = aa0, ab0 = aa0, ab1 = aa0, ac0 = aa0, ac1 = aa0, ad0 = aa0, ad1 = aa0;
+#pragma GCC unroll 8
+                    for (long s = 0; s < 8; s++) {
+                        const __m512i xv = _mm512_set1_epi32(xi[8 * b + s]);
+                        BYTES(a, s)
+                        BYTES(b, s)
+                        BYTES(c, s)
+                        BYTES(d, s)
+                    }
+                    const __m512 sq = _mm512_set1_ps((float) ((int) xs[2 * b] + (int) xs[2 * b + 1]));
+                    FOLD5(a)
+                    FOLD5(b)
+                    FOLD5(c)
+                    FOLD5(d)
+                    continue;
+                }
                 if (form == 1) {
                     const __m512i cen = _mm512_set1_epi32(-128 * ((int) xs[2 * b] + (int) xs[2 * b + 1]));
                     __m512i aa0 = cen, aa1 = cen, ab0 = cen, ab1 = cen, ac0 = cen, ac1 = cen, ad0 = cen, ad1 = cen;

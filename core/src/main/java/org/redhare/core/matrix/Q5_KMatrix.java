@@ -1,0 +1,164 @@
+package org.redhare.core.matrix;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.redhare.core.DType;
+import org.redhare.core.Parallel;
+
+/**
+ * GGML Q5_K weights in integers: {@code W = d sc u - dmin m} with a 5-bit value {@code u}, 6-bit codes {@code sc} and
+ * {@code m} per 32 columns and f16 {@code d}, {@code dmin} per 256-column super-block of each row (the bulk of a Q5_K_M
+ * file). Each token's activations are quantized to int8 per 32 columns ({@link NibbleBlocks#quantizeBlock}); per (row,
+ * block) the kernel sums {@code T = sum(u xq)} exactly (at most 32 * 31 * 127 = 125984 in size), and each (row, token)
+ * adds {@code fma(float(T), (d sc) dx, acc)} and {@code fma(sum(xq), (-dmin m) dx, acc)} over the blocks in column
+ * order from zero (both products of factors exact): the same bits alone, in any batch and on any number of threads, and
+ * in {@link #multiplyInJava}.
+ *
+ * <p>Why: {@link AffineBlockMatrix} widens Q5_K to float products (an int8 code a weight, float scales and offsets: 1.25
+ * bytes a weight, Q8_0's float rate); here AVX512-VNNI's {@code VPDPBUSD} takes 64 byte products an instruction
+ * ({@code vnni_tokens.h}, form 2), from 1.09 bytes a weight (a byte a value for now; the file holds 0.6875). Only where
+ * that machine code runs ({@link #runsHere}); elsewhere Q5_K stays on {@link AffineBlockMatrix}.
+ *
+ * <p><b>Layout (repacked at load).</b> As {@link Q8_0IntMatrix}'s (tiles of 32 rows, 1088-byte blocks of 32 columns, the
+ * values in {@code VPDPBUSD}'s lanes), the values as they are (0..31), then the rows' codes {@code sc} and {@code m},
+ * a byte each; {@code d} and {@code -dmin} per tile, super-block and row as floats.
+ */
+public final class Q5_KMatrix implements WeightMatrix {
+    private static final int TR = VnniTokens.TR;
+    /** Bytes of a tile's 32-column block: 8 steps x 128 value bytes, then 32 scale codes and 32 min codes. */
+    private static final int BLOCK = 1088;
+    private static final int SCALES = 1024, MINS = 1056;
+    /** {@code -Dredhare.q5kIntegers=false}: Q5_K weights load as {@link AffineBlockMatrix} even where this runs, for measuring. */
+    private static final boolean INTEGERS = Boolean.parseBoolean(System.getProperty("redhare.q5kIntegers", "true"));
+
+    private final MemorySegment packed; // [tiles][nb][BLOCK]
+    private final float[] d;            // [tiles][nsb][64]: d of rows 0..31, then -dmin of rows 0..31 (zero for padding rows)
+    private final int rows;
+    private final int cols;
+    private final int nb;
+    private final int nsb;
+    private final int tiles;
+
+    private Q5_KMatrix(int rows, int cols) {
+        this.rows = rows;
+        this.cols = cols;
+        this.nb = cols / 32;
+        this.nsb = cols / 256;
+        this.tiles = (rows + TR - 1) / TR;
+        this.packed = QuantKernels.allocate((long) tiles * nb * BLOCK);
+        this.d = new float[tiles * nsb * 2 * TR];
+    }
+
+    /**
+     * Whether Q5_K weights take this class here: where its machine code runs (x86-64 with AVX-512 and VNNI, see
+     * {@link NativeKernels#vnniTokens}), unless {@code -Dredhare.q5kIntegers=false}.
+     */
+    public static boolean runsHere() {
+        return INTEGERS && NativeKernels.vnniAvailable();
+    }
+
+    /**
+     * Over GGML Q5_K super-blocks as stored in GGUF: per row {@code cols / 256} blocks of f16 {@code d} and {@code dmin},
+     * 12 bytes of packed 6-bit codes (as Q4_K's), 32 bytes of fifth bits and 128 bytes of nibbles; repacked into the tile
+     * layout in ranges of tiles over {@link Repacking}'s threads.
+     */
+    public static Q5_KMatrix ofGgml(MemorySegment blocks, int rows, int cols) {
+        QuantKernels.checkGgml(blocks, rows, cols, 256, 176, "Q5_K");
+        Q5_KMatrix m = new Q5_KMatrix(rows, cols);
+        Repacking.forRange(m.tiles, Repacking.grain(cols, TR), (t0, t1, worker) -> m.fill(blocks, t0, t1));
+        return m;
+    }
+
+    /** Tiles {@code t0 .. t1} of {@link #ofGgml}, a tile's bytes gathered in an array and copied out once. */
+    private void fill(MemorySegment blocks, int t0, int t1) {
+        final byte[] blk = new byte[176];
+        final int[] sc = new int[8], mn = new int[8];
+        final byte[] tile = new byte[nb * BLOCK];
+        for (int t = t0; t < t1; t++) {
+            java.util.Arrays.fill(tile, (byte) 0);
+            for (int i = 0; i < TR && t * TR + i < rows; i++) {
+                final int r = t * TR + i;
+                for (int k = 0; k < nsb; k++) {
+                    MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, ((long) r * nsb + k) * 176, blk, 0, 176);
+                    d[(t * nsb + k) * 2 * TR + i] = QuantKernels.half(blk, 0);
+                    d[(t * nsb + k) * 2 * TR + TR + i] = -QuantKernels.half(blk, 2); // (-dmin) m = -(dmin m) exactly
+                    Q4_KMatrix.subBlockCodes(blk, sc, mn);
+                    for (int j = 0; j < 8; j++) {
+                        final int at = (8 * k + j) * BLOCK;
+                        tile[at + SCALES + i] = (byte) sc[j];
+                        tile[at + MINS + i] = (byte) mn[j];
+                    }
+                    for (int c = 0; c < 256; c++) { // 64-column chunk q: low nibbles of bytes 48 + 32 q .., fifth bits 2 q and 2 q + 1
+                        final int q = c / 64, l = c % 32, hi = c % 64 / 32;
+                        final int v = blk[48 + 32 * q + l] & 0xFF, h = blk[16 + l] & 0xFF;
+                        final int u = (hi == 0 ? v & 0xF : v >>> 4) | (h >>> (2 * q + hi) & 1) << 4;
+                        tile[(8 * k + c / 32) * BLOCK + Q8_0IntMatrix.at(i, c % 32)] = (byte) u;
+                    }
+                }
+            }
+            MemorySegment.copy(tile, 0, packed, ValueLayout.JAVA_BYTE, (long) t * nb * BLOCK, tile.length);
+        }
+    }
+
+    @Override public int rows() { return rows; }
+    @Override public int cols() { return cols; }
+    @Override public DType dtype() { return DType.Q5_K; }
+    @Override public long bytes() { return packed.byteSize() + 4L * d.length; }
+
+    /** Whether the products run in machine code here ({@link NativeKernels#vnniTokens}). */
+    boolean nativeTokens() {
+        return NativeKernels.vnniAvailable() && packed.isNative();
+    }
+
+    @Override
+    public void multiply(Parallel pool, float[] x, int n, float[] y) {
+        MatrixChecks.operands(this, x, n, y);
+        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, 2, d, BLOCK, nativeTokens() ? null : javaBlocks);
+    }
+
+    /** {@link #multiply} in Java even where the machine code runs (tests compare the two; far slower). */
+    void multiplyInJava(Parallel pool, float[] x, int n, float[] y) {
+        MatrixChecks.operands(this, x, n, y);
+        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, 2, d, BLOCK, javaBlocks);
+    }
+
+    /** The machine code's integers one at a time: {@code T = sum(u xq)} per block; {@code s = d sc}, {@code o = -dmin m}. */
+    private final VnniTokens.Blocks javaBlocks = new VnniTokens.Blocks() {
+        @Override
+        public int sum(byte[] tile, int at, int i, int b, short[] xp, int x) {
+            int sum = 0;
+            for (int c = 0; c < 32; c++) {
+                sum += tile[at + Q8_0IntMatrix.at(i, c)] * VnniTokens.xq(xp, x, c);
+            }
+            return sum;
+        }
+
+        @Override
+        public float scale(byte[] tile, int at, int t, int i, int b) {
+            return d[(t * nsb + b / 8) * 2 * TR + i] * tile[at + SCALES + i];
+        }
+
+        @Override
+        public boolean offsets() {
+            return true;
+        }
+
+        @Override
+        public float offset(byte[] tile, int at, int t, int i, int b) {
+            return d[(t * nsb + b / 8) * 2 * TR + TR + i] * tile[at + MINS + i];
+        }
+    };
+
+    @Override
+    public void row(int r, float[] dst, int off) {
+        final int t = r / TR, i = r % TR;
+        final byte[] block = new byte[BLOCK];
+        for (int b = 0; b < nb; b++) {
+            MemorySegment.copy(packed, ValueLayout.JAVA_BYTE, ((long) t * nb + b) * BLOCK, block, 0, BLOCK);
+            final float s = javaBlocks.scale(block, 0, t, i, b), o = javaBlocks.offset(block, 0, t, i, b);
+            for (int c = 0; c < 32; c++) {
+                dst[off + 32 * b + c] = Math.fma((float) block[Q8_0IntMatrix.at(i, c)], s, o);
+            }
+        }
+    }
+}
