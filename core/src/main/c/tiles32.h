@@ -1,5 +1,5 @@
 /*
- * Shared by the kernels over tiles of 32 rows, two 16-float accumulators a tile (nibble_tokens.c, vnni_tokens.c): a tile's
+ * Shared by the kernels over tiles of 32 rows, two 16-float accumulators a tile (nibble_tokens.c, vnni_tokens.h): a tile's
  * outputs to memory. Expects rows (the matrix's) and yt (the token's outputs) in scope.
  */
 /* Tile T's 32 outputs (F0: rows 0..15, F1: 16..31) to y, clipped to the matrix's rows. */

@@ -18,7 +18,7 @@ import org.redhare.core.Parallel;
  * <p>Why: a third of a Q4_K_M file's weights are Q6_K (the tied LM head of Llama-3.2-1B among them, 262 M of them).
  * {@link Q8_0Matrix#ofGgmlQ6_K} widens them to floats (a byte a value and a float scale per 16 columns, 1.25 bytes a
  * weight), about 19 G weights/s from DRAM on one thread. Here AVX512-VNNI's {@code VPDPBUSD} takes 64 byte products an
- * instruction ({@code vnni_tokens.c}), after putting each value together from its nibble and bit pair (three logic
+ * instruction ({@code vnni_tokens.h}), after putting each value together from its nibble and bit pair (three logic
  * instructions), from 0.83 bytes a weight (the file: 0.82). `QuickMatrixRates q6_k|q6_k_float` (AMD EPYC Zen 4, one
  * thread): [2048 x 2048] 19.9-21.1 -> 66.3-67.5 G weights/s, [128256 x 2048] from DRAM 16.2-17.9 -> 31.0-34.6, 512
  * tokens 49.3 -> 68.4; llama-3.2-1b Q4_K_M decode 20.53 -> 28.03 tok/s, where llama.cpp decoded the same file at 26.80
@@ -181,7 +181,7 @@ public final class Q6_KMatrix implements WeightMatrix {
      * Where row i's (of its tile) value at column cc (of its 32-column block) lies: it belongs to unit j = cc / 16, step
      * s = cc % 16 / 4, half h = i / 16, at byte 4 (i % 16) + cc % 4 of its 64-byte vector V(4 g + m), g = 2 j + s / 2,
      * m = 2 (s % 2) + h. Group g's 192 bytes start at 192 g: two vectors of low nibbles (V(4 g + m) at bits 4 (m % 2) of
-     * the (m / 2)-th) and one of high bit pairs (at bits 2 m), in the order the machine code reads them (vnni_tokens.c).
+     * the (m / 2)-th) and one of high bit pairs (at bits 2 m), in the order the machine code reads them (vnni_tokens.h).
      */
 
     /** Byte (from the block's start) of row {@code i}'s low nibble at column {@code cc}. */

@@ -14,7 +14,7 @@ import org.redhare.core.Parallel;
  * {@link #multiplyInJava} computes them the same way.
  *
  * <p>Why: {@link Q8_0Matrix} keeps the activations float and widens each weight (a shift, a conversion and a multiply
- * before its FMA); here AVX512-VNNI's {@code VPDPBUSD} takes 64 byte products an instruction ({@code vnni_tokens.c},
+ * before its FMA); here AVX512-VNNI's {@code VPDPBUSD} takes 64 byte products an instruction ({@code vnni_tokens.h},
  * form 1), each value stored plus 128 (unsigned, as the instruction wants it) and each sum started at
  * {@code -128 sum(xq)}. Only where that machine code runs ({@link #runsHere}); elsewhere Q8_0 stays on
  * {@link Q8_0Matrix} (results differ there by the activations' rounding, as they already differ by the vector width).
