@@ -123,25 +123,9 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
                 const unsigned char *const qa = packed + bytes * (ta * nb + b), *const qb = packed + bytes * (tb * nb + b);
                 const unsigned char *const qc = packed + bytes * (tc * nb + b), *const qd = packed + bytes * (td * nb + b);
                 const __m512 dx = _mm512_set1_ps(dxt[b]);
-                if (form == 2) {
-                    __m512i aa0 = _mm512_setzero_si512(), aa1 = aa0, ab0 = aa0, ab1 = aa0, ac0 = aa0, ac1 = aa0, ad0 = aa0, ad1 = aa0;
-#pragma GCC unroll 8
-                    for (long s = 0; s < 8; s++) {
-                        const __m512i xv = _mm512_set1_epi32(xi[8 * b + s]);
-                        BYTES(a, s)
-                        BYTES(b, s)
-                        BYTES(c, s)
-                        BYTES(d, s)
-                    }
-                    const __m512 sq = _mm512_set1_ps((float) ((int) xs[2 * b] + (int) xs[2 * b + 1]));
-                    FOLD5(a)
-                    FOLD5(b)
-                    FOLD5(c)
-                    FOLD5(d)
-                    continue;
-                }
-                if (form == 1) {
-                    const __m512i cen = _mm512_set1_epi32(-128 * ((int) xs[2 * b] + (int) xs[2 * b + 1]));
+                if (form != 0) { /* Q8_0 (its center off from the start) and Q5_K: a byte a value */
+                    const int sum = (int) xs[2 * b] + (int) xs[2 * b + 1];
+                    const __m512i cen = _mm512_set1_epi32(form == 1 ? -128 * sum : 0);
                     __m512i aa0 = cen, aa1 = cen, ab0 = cen, ab1 = cen, ac0 = cen, ac1 = cen, ad0 = cen, ad1 = cen;
 #pragma GCC unroll 8
                     for (long s = 0; s < 8; s++) {
@@ -151,10 +135,18 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
                         BYTES(c, s)
                         BYTES(d, s)
                     }
-                    FOLD8(a)
-                    FOLD8(b)
-                    FOLD8(c)
-                    FOLD8(d)
+                    if (form == 1) {
+                        FOLD8(a)
+                        FOLD8(b)
+                        FOLD8(c)
+                        FOLD8(d)
+                    } else {
+                        const __m512 sq = _mm512_set1_ps((float) sum);
+                        FOLD5(a)
+                        FOLD5(b)
+                        FOLD5(c)
+                        FOLD5(d)
+                    }
                     continue;
                 }
                 __m512i ia0 = _mm512_setzero_si512(), ia1 = ia0, ib0 = ia0, ib1 = ia0, ic0 = ia0, ic1 = ia0, id0 = ia0, id1 = ia0;

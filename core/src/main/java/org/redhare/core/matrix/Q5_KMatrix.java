@@ -23,30 +23,16 @@ import org.redhare.core.Parallel;
  * values in {@code VPDPBUSD}'s lanes), the values as they are (0..31), then the rows' codes {@code sc} and {@code m},
  * a byte each; {@code d} and {@code -dmin} per tile, super-block and row as floats.
  */
-public final class Q5_KMatrix implements WeightMatrix {
-    private static final int TR = VnniTokens.TR;
+public final class Q5_KMatrix extends VnniMatrix {
     /** Bytes of a tile's 32-column block: 8 steps x 128 value bytes, then 32 scale codes and 32 min codes. */
     private static final int BLOCK = 1088;
     private static final int SCALES = 1024, MINS = 1056;
     /** {@code -Dredhare.q5kIntegers=false}: Q5_K weights load as {@link AffineBlockMatrix} even where this runs, for measuring. */
     private static final boolean INTEGERS = Boolean.parseBoolean(System.getProperty("redhare.q5kIntegers", "true"));
 
-    private final MemorySegment packed; // [tiles][nb][BLOCK]
-    private final float[] d;            // [tiles][nsb][64]: d of rows 0..31, then -dmin of rows 0..31 (zero for padding rows)
-    private final int rows;
-    private final int cols;
-    private final int nb;
-    private final int nsb;
-    private final int tiles;
 
     private Q5_KMatrix(int rows, int cols) {
-        this.rows = rows;
-        this.cols = cols;
-        this.nb = cols / 32;
-        this.nsb = cols / 256;
-        this.tiles = (rows + TR - 1) / TR;
-        this.packed = QuantKernels.allocate((long) tiles * nb * BLOCK);
-        this.d = new float[tiles * nsb * 2 * TR];
+        super(rows, cols, 2, BLOCK, 2 * TR);
     }
 
     /**
@@ -100,29 +86,14 @@ public final class Q5_KMatrix implements WeightMatrix {
         }
     }
 
-    @Override public int rows() { return rows; }
-    @Override public int cols() { return cols; }
     @Override public DType dtype() { return DType.Q5_K; }
-    @Override public long bytes() { return packed.byteSize() + 4L * d.length; }
-
-    /** Whether the products run in machine code here ({@link NativeKernels#vnniTokens}). */
-    boolean nativeTokens() {
-        return NativeKernels.vnniAvailable() && packed.isNative();
-    }
-
-    @Override
-    public void multiply(Parallel pool, float[] x, int n, float[] y) {
-        MatrixChecks.operands(this, x, n, y);
-        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, 2, d, BLOCK, nativeTokens() ? null : javaBlocks);
-    }
-
-    /** {@link #multiply} in Java even where the machine code runs (tests compare the two; far slower). */
-    void multiplyInJava(Parallel pool, float[] x, int n, float[] y) {
-        MatrixChecks.operands(this, x, n, y);
-        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, 2, d, BLOCK, javaBlocks);
-    }
 
     /** The machine code's integers one at a time: {@code T = sum(u xq)} per block; {@code s = d sc}, {@code o = -dmin m}. */
+    @Override
+    VnniTokens.Blocks javaBlocks() {
+        return javaBlocks;
+    }
+
     private final VnniTokens.Blocks javaBlocks = new VnniTokens.Blocks() {
         @Override
         public int sum(byte[] tile, int at, int i, int b, short[] xp, int x) {

@@ -38,9 +38,8 @@ import org.redhare.core.Parallel;
  * {@link #high}), then each 16-column unit's scales, a byte a row.
  * {@code d} per tile, super-block and row as floats. 0.8125 bytes a weight, 0.83 with {@code d}.
  */
-public final class Q6_KMatrix implements WeightMatrix {
+public final class Q6_KMatrix extends VnniMatrix {
     /** Rows per tile. */
-    private static final int TR = VnniTokens.TR;
     /** Bytes of a tile's 32-column block: 4 groups of 2 x 64 bytes of low nibbles and 64 of high bit pairs, 2 x 32 scale bytes. */
     private static final int BLOCK = 832;
     /** Where a block's scales start (a byte a row, per 16-column unit). */
@@ -48,22 +47,9 @@ public final class Q6_KMatrix implements WeightMatrix {
     /** {@code -Dredhare.q6kIntegers=false}: Q6_K files load as {@link Q8_0Matrix} even where this runs, for measuring. */
     private static final boolean INTEGERS = Boolean.parseBoolean(System.getProperty("redhare.q6kIntegers", "true"));
 
-    private final MemorySegment packed; // [tiles][nb][BLOCK]
-    private final float[] d;            // [tiles][nsb][TR] super-block scales (zero for padding rows)
-    private final int rows;
-    private final int cols;
-    private final int nb;               // 32-column blocks per row
-    private final int nsb;              // 256-column super-blocks per row
-    private final int tiles;
 
     private Q6_KMatrix(int rows, int cols) {
-        this.rows = rows;
-        this.cols = cols;
-        this.nb = cols / 32;
-        this.nsb = cols / 256;
-        this.tiles = (rows + TR - 1) / TR;
-        this.packed = QuantKernels.allocate((long) tiles * nb * BLOCK);
-        this.d = new float[tiles * nsb * TR];
+        super(rows, cols, 0, BLOCK, TR);
     }
 
     /**
@@ -121,29 +107,14 @@ public final class Q6_KMatrix implements WeightMatrix {
         }
     }
 
-    @Override public int rows() { return rows; }
-    @Override public int cols() { return cols; }
     @Override public DType dtype() { return DType.Q6_K; }
-    @Override public long bytes() { return packed.byteSize() + 4L * d.length; }
-
-    /** Whether the products run in machine code here ({@link NativeKernels#vnniTokens}). */
-    boolean nativeTokens() {
-        return NativeKernels.vnniAvailable() && packed.isNative();
-    }
-
-    @Override
-    public void multiply(Parallel pool, float[] x, int n, float[] y) {
-        MatrixChecks.operands(this, x, n, y);
-        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, 0, d, BLOCK, nativeTokens() ? null : javaBlocks);
-    }
-
-    /** {@link #multiply} in Java even where the machine code runs (tests compare the two; far slower). */
-    void multiplyInJava(Parallel pool, float[] x, int n, float[] y) {
-        MatrixChecks.operands(this, x, n, y);
-        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, 0, d, BLOCK, javaBlocks);
-    }
 
     /** The machine code's integers one at a time: per 16-column unit {@code T = sum((u - 32) xq)}, then {@code sc0 T0 + sc1 T1}. */
+    @Override
+    VnniTokens.Blocks javaBlocks() {
+        return javaBlocks;
+    }
+
     private final VnniTokens.Blocks javaBlocks = new VnniTokens.Blocks() {
         @Override
         public int sum(byte[] tile, int at, int i, int b, short[] xp, int x) {

@@ -28,28 +28,17 @@ import org.redhare.core.Parallel;
  * 16..31 (a row's four values in its 32-bit lane, {@code VPDPBUSD}'s), then the 32 rows' f16 scales as the file has
  * them: 1.0625 bytes a weight, the file's.
  */
-public final class Q8_0IntMatrix implements WeightMatrix {
-    private static final int TR = VnniTokens.TR;
+public final class Q8_0IntMatrix extends VnniMatrix {
     /** Bytes of a tile's 32-column block: 8 steps x 128 value bytes, then 32 f16 scales. */
     private static final int BLOCK = 1088;
     /** Where a block's scales start. */
     private static final int SCALES = 1024;
     /** {@code -Dredhare.q8Integers=false}: Q8_0 weights load as {@link Q8_0Matrix} even where this runs, for measuring. */
     private static final boolean INTEGERS = Boolean.parseBoolean(System.getProperty("redhare.q8Integers", "true"));
-    private static final float[] NO_D = new float[0];
 
-    private final MemorySegment packed; // [tiles][nb][BLOCK]
-    private final int rows;
-    private final int cols;
-    private final int nb;
-    private final int tiles;
 
     private Q8_0IntMatrix(int rows, int cols) {
-        this.rows = rows;
-        this.cols = cols;
-        this.nb = cols / 32;
-        this.tiles = (rows + TR - 1) / TR;
-        this.packed = QuantKernels.allocate((long) tiles * nb * BLOCK);
+        super(rows, cols, 1, BLOCK, 0);
     }
 
     /**
@@ -101,29 +90,14 @@ public final class Q8_0IntMatrix implements WeightMatrix {
         return 128 * (c / 4) + 64 * (i / 16) + 4 * (i % 16) + c % 4;
     }
 
-    @Override public int rows() { return rows; }
-    @Override public int cols() { return cols; }
     @Override public DType dtype() { return DType.Q8_0; }
-    @Override public long bytes() { return packed.byteSize(); }
-
-    /** Whether the products run in machine code here ({@link NativeKernels#vnniTokens}). */
-    boolean nativeTokens() {
-        return NativeKernels.vnniAvailable() && packed.isNative();
-    }
-
-    @Override
-    public void multiply(Parallel pool, float[] x, int n, float[] y) {
-        MatrixChecks.operands(this, x, n, y);
-        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, 1, NO_D, BLOCK, nativeTokens() ? null : JAVA);
-    }
-
-    /** {@link #multiply} in Java even where the machine code runs (tests compare the two; far slower). */
-    void multiplyInJava(Parallel pool, float[] x, int n, float[] y) {
-        MatrixChecks.operands(this, x, n, y);
-        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, 1, NO_D, BLOCK, JAVA);
-    }
 
     /** The machine code's integers one at a time: {@code T = sum(q xq)} per block, scaled by its f16 {@code d}. */
+    @Override
+    VnniTokens.Blocks javaBlocks() {
+        return JAVA;
+    }
+
     private static final VnniTokens.Blocks JAVA = new VnniTokens.Blocks() {
         @Override
         public int sum(byte[] tile, int at, int i, int b, short[] xp, int x) {

@@ -12,7 +12,7 @@ import org.redhare.core.Parallel;
  * <p>Activations are row-major float arrays: {@code x[t * cols + c]} for token {@code t}, and results
  * {@code y[t * rows + r]}. One kernel per (dtype x shape of work) is chosen when the matrix is made.
  */
-public sealed interface WeightMatrix permits RowWidenedMatrix, Bf16Matrix, Fp8BlockMatrix, AffineBlockMatrix, Q8_0Matrix, NibbleMatrix, Q6_KMatrix, Q8_0IntMatrix, Q5_KMatrix,
+public sealed interface WeightMatrix permits RowWidenedMatrix, Bf16Matrix, Fp8BlockMatrix, AffineBlockMatrix, Q8_0Matrix, NibbleMatrix, VnniMatrix,
         Int8RowMatrix {
 
     int rows();

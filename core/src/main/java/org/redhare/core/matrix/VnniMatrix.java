@@ -1,0 +1,59 @@
+package org.redhare.core.matrix;
+
+import java.lang.foreign.MemorySegment;
+import org.redhare.core.Parallel;
+
+/**
+ * The matrices whose products run in AVX512-VNNI machine code over tiles of {@link VnniTokens#TR} rows (Q6_K, Q8_0,
+ * Q5_K: {@link NativeKernels#vnniTokens}' forms 0, 1, 2): their packed blocks, per-row factors and the paths both take.
+ */
+abstract sealed class VnniMatrix implements WeightMatrix permits Q6_KMatrix, Q8_0IntMatrix, Q5_KMatrix {
+    static final int TR = VnniTokens.TR;
+
+    final MemorySegment packed; // [tiles][nb][block]
+    final float[] d;            // the form's per-row factors (Q8_0: none)
+    final int rows;
+    final int cols;
+    final int nb;               // 32-column blocks per row
+    final int nsb;              // 256-column super-blocks per row (forms 0 and 2)
+    final int tiles;
+    private final int form;
+    private final int block;
+
+    /** {@code factors}: floats of {@link #d} per tile and super-block. */
+    VnniMatrix(int rows, int cols, int form, int block, int factors) {
+        this.rows = rows;
+        this.cols = cols;
+        this.nb = cols / 32;
+        this.nsb = cols / 256;
+        this.tiles = (rows + TR - 1) / TR;
+        this.form = form;
+        this.block = block;
+        this.packed = QuantKernels.allocate((long) tiles * nb * block);
+        this.d = new float[tiles * nsb * factors];
+    }
+
+    /** The format's blocks for the Java reference. */
+    abstract VnniTokens.Blocks javaBlocks();
+
+    @Override public int rows() { return rows; }
+    @Override public int cols() { return cols; }
+    @Override public long bytes() { return packed.byteSize() + 4L * d.length; }
+
+    /** Whether the products run in machine code here ({@link NativeKernels#vnniTokens}). */
+    boolean nativeTokens() {
+        return NativeKernels.vnniAvailable() && packed.isNative();
+    }
+
+    @Override
+    public void multiply(Parallel pool, float[] x, int n, float[] y) {
+        MatrixChecks.operands(this, x, n, y);
+        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, form, d, block, nativeTokens() ? null : javaBlocks());
+    }
+
+    /** {@link #multiply} in Java even where the machine code runs (tests compare the two; far slower). */
+    void multiplyInJava(Parallel pool, float[] x, int n, float[] y) {
+        MatrixChecks.operands(this, x, n, y);
+        VnniTokens.multiply(pool, x, n, y, rows, cols, packed, form, d, block, javaBlocks());
+    }
+}
