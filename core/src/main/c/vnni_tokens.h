@@ -91,14 +91,28 @@
                 _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (q##I + 1056))), dx), f##I##1);
 
 
+/* Step K of group G (steps 4 G + K) of tile I's Q5_K block: its two halves' values, low nibbles from L (bits 0..3 for
+ * rows 0..15, 4..7 for 16..31) and fifth bits from H (bit 2 K + h), put together and summed. */
+#define FIVE(I, G, K, SH0, SH1) { \
+        const __m512i l = _mm512_loadu_si512((const void *) (q##I + 320 * (G) + 64 * (K))); \
+        const __m512i h = _mm512_loadu_si512((const void *) (q##I + 320 * (G) + 256)); \
+        a##I##0 = _mm512_dpbusd_epi32(a##I##0, _mm512_ternarylogic_epi32(l, _mm512_and_si512(SH0, m10), lo, 0xEC), xv); \
+        a##I##1 = _mm512_dpbusd_epi32(a##I##1, _mm512_ternarylogic_epi32(_mm512_srli_epi16(l, 4), _mm512_and_si512(SH1, m10), lo, 0xEC), xv); }
+
+/* The fifth bits of values 2 K and 2 K + 1 of a group, moved to bit 4 (16-bit shifts: bit 4 of each byte comes from
+ * its own bit 2 K or 2 K + 1). */
+#define FIVES(I, G, K) FIVE(I, G, K, \
+        (2 * (K) <= 4 ? _mm512_slli_epi16(h, 4 - 2 * (K)) : _mm512_srli_epi16(h, 2 * (K) - 4)), \
+        (2 * (K) + 1 <= 4 ? _mm512_slli_epi16(h, 3 - 2 * (K)) : _mm512_srli_epi16(h, 2 * (K) - 3)))
+
 /* Tile I's Q5_K block folded into its float accumulators: fma(float(T), s dx, acc), then fma(sum(xq), o dx, acc), with
  * s = d sc and o = -dmin m from the super-block's factors and the block's codes (both products exact). */
 #define FOLD5(I) { \
         const float *const ds = d + 64 * (t##I * nsb + (b >> 3)); \
-        const __m512 s0 = _mm512_mul_ps(_mm512_loadu_ps(ds), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 1024))))); \
-        const __m512 s1 = _mm512_mul_ps(_mm512_loadu_ps(ds + 16), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 1040))))); \
-        const __m512 o0 = _mm512_mul_ps(_mm512_loadu_ps(ds + 32), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 1056))))); \
-        const __m512 o1 = _mm512_mul_ps(_mm512_loadu_ps(ds + 48), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 1072))))); \
+        const __m512 s0 = _mm512_mul_ps(_mm512_loadu_ps(ds), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 640))))); \
+        const __m512 s1 = _mm512_mul_ps(_mm512_loadu_ps(ds + 16), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 656))))); \
+        const __m512 o0 = _mm512_mul_ps(_mm512_loadu_ps(ds + 32), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 672))))); \
+        const __m512 o1 = _mm512_mul_ps(_mm512_loadu_ps(ds + 48), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 688))))); \
         f##I##0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a##I##0), _mm512_mul_ps(s0, dx), f##I##0); \
         f##I##1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a##I##1), _mm512_mul_ps(s1, dx), f##I##1); \
         f##I##0 = _mm512_fmadd_ps(sq, _mm512_mul_ps(o0, dx), f##I##0); \
@@ -108,8 +122,8 @@ __attribute__((target("avx512f,avx512bw,avx512vnni")))
 void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *d, float *y) {
     const unsigned char *const packed = (const unsigned char *) args[0];
     const long nb = args[1], quads = args[2], tiles = args[3], rows = args[4], p0 = args[5], p1 = args[6];
-    const long t0 = args[7], t1 = args[8], form = FORM, nsb = nb >> 3, bytes = form == 0 ? 832 : 1088;
-    const __m512i lo = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    const long t0 = args[7], t1 = args[8], form = FORM, nsb = nb >> 3, bytes = form == 0 ? 832 : form == 1 ? 1088 : 704;
+    const __m512i lo = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30), m10 = _mm512_set1_epi8(0x10);
     for (long p = p0; p < p1; p++) {
         const long ta = p, tb = p + quads < tiles ? p + quads : p;
         const long tc = p + 2 * quads < tiles ? p + 2 * quads : p, td = p + 3 * quads < tiles ? p + 3 * quads : p;
@@ -123,9 +137,24 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
                 const unsigned char *const qa = packed + bytes * (ta * nb + b), *const qb = packed + bytes * (tb * nb + b);
                 const unsigned char *const qc = packed + bytes * (tc * nb + b), *const qd = packed + bytes * (td * nb + b);
                 const __m512 dx = _mm512_set1_ps(dxt[b]);
-                if (form != 0) { /* Q8_0 (its center off from the start) and Q5_K: a byte a value */
-                    const int sum = (int) xs[2 * b] + (int) xs[2 * b + 1];
-                    const __m512i cen = _mm512_set1_epi32(form == 1 ? -128 * sum : 0);
+                if (form == 2) { /* Q5_K: no center */
+                    __m512i aa0 = _mm512_setzero_si512(), aa1 = aa0, ab0 = aa0, ab1 = aa0, ac0 = aa0, ac1 = aa0, ad0 = aa0, ad1 = aa0;
+#pragma GCC unroll 2
+                    for (long g = 0; g < 2; g++) {
+                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g]); FIVES(a, g, 0) FIVES(b, g, 0) FIVES(c, g, 0) FIVES(d, g, 0) }
+                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 1]); FIVES(a, g, 1) FIVES(b, g, 1) FIVES(c, g, 1) FIVES(d, g, 1) }
+                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 2]); FIVES(a, g, 2) FIVES(b, g, 2) FIVES(c, g, 2) FIVES(d, g, 2) }
+                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 3]); FIVES(a, g, 3) FIVES(b, g, 3) FIVES(c, g, 3) FIVES(d, g, 3) }
+                    }
+                    const __m512 sq = _mm512_set1_ps((float) ((int) xs[2 * b] + (int) xs[2 * b + 1]));
+                    FOLD5(a)
+                    FOLD5(b)
+                    FOLD5(c)
+                    FOLD5(d)
+                    continue;
+                }
+                if (form == 1) { /* Q8_0, its center off from the start */
+                    const __m512i cen = _mm512_set1_epi32(-128 * ((int) xs[2 * b] + (int) xs[2 * b + 1]));
                     __m512i aa0 = cen, aa1 = cen, ab0 = cen, ab1 = cen, ac0 = cen, ac1 = cen, ad0 = cen, ad1 = cen;
 #pragma GCC unroll 8
                     for (long s = 0; s < 8; s++) {
@@ -135,18 +164,10 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
                         BYTES(c, s)
                         BYTES(d, s)
                     }
-                    if (form == 1) {
-                        FOLD8(a)
-                        FOLD8(b)
-                        FOLD8(c)
-                        FOLD8(d)
-                    } else {
-                        const __m512 sq = _mm512_set1_ps((float) sum);
-                        FOLD5(a)
-                        FOLD5(b)
-                        FOLD5(c)
-                        FOLD5(d)
-                    }
+                    FOLD8(a)
+                    FOLD8(b)
+                    FOLD8(c)
+                    FOLD8(d)
                     continue;
                 }
                 __m512i ia0 = _mm512_setzero_si512(), ia1 = ia0, ib0 = ia0, ib1 = ia0, ic0 = ia0, ic1 = ia0, id0 = ia0, id1 = ia0;

@@ -16,17 +16,20 @@ import org.redhare.core.Parallel;
  *
  * <p>Why: {@link AffineBlockMatrix} widens Q5_K to float products (an int8 code a weight, float scales and offsets: 1.25
  * bytes a weight, Q8_0's float rate); here AVX512-VNNI's {@code VPDPBUSD} takes 64 byte products an instruction
- * ({@code vnni_tokens.h}, form 2), from 1.09 bytes a weight (a byte a value for now; the file holds 0.6875). Only where
+ * ({@code vnni_tokens.h}, form 2), from 0.72 bytes a weight (the file: 0.6875), each value put together from its
+ * nibble and fifth bit in the kernel (a shift, an AND and a VPTERNLOGD, as Q6_K's). Only where
  * that machine code runs ({@link #runsHere}); elsewhere Q5_K stays on {@link AffineBlockMatrix}.
  *
- * <p><b>Layout (repacked at load).</b> As {@link Q8_0IntMatrix}'s (tiles of 32 rows, 1088-byte blocks of 32 columns, the
- * values in {@code VPDPBUSD}'s lanes), the values as they are (0..31), then the rows' codes {@code sc} and {@code m},
- * a byte each; {@code d} and {@code -dmin} per tile, super-block and row as floats.
+ * <p><b>Layout (repacked at load).</b> Tiles of 32 rows, 704-byte blocks of 32 columns: the values in {@code VPDPBUSD}'s
+ * lanes as 16 vectors of 64 (16 rows, a row's four columns a 32-bit lane), stored as their low nibbles, two vectors to
+ * 64 bytes, and their fifth bits, eight to 64 bytes, in two groups in the order the machine code reads them (see
+ * {@link #low}, {@link #high}); then the rows' codes {@code sc} and {@code m}, a byte each; {@code d} and {@code -dmin}
+ * per tile, super-block and row as floats.
  */
 public final class Q5_KMatrix extends VnniMatrix {
-    /** Bytes of a tile's 32-column block: 8 steps x 128 value bytes, then 32 scale codes and 32 min codes. */
-    private static final int BLOCK = 1088;
-    private static final int SCALES = 1024, MINS = 1056;
+    /** Bytes of a tile's 32-column block: 2 groups of 4 x 64 bytes of low nibbles and 64 of fifth bits, 32 scale and 32 min codes. */
+    private static final int BLOCK = 704;
+    private static final int SCALES = 640, MINS = 672;
     /** {@code -Dredhare.q5kIntegers=false}: Q5_K weights load as {@link AffineBlockMatrix} even where this runs, for measuring. */
     private static final boolean INTEGERS = Boolean.parseBoolean(System.getProperty("redhare.q5kIntegers", "true"));
 
@@ -78,7 +81,9 @@ public final class Q5_KMatrix extends VnniMatrix {
                         final int q = c / 64, l = c % 32, hi = c % 64 / 32;
                         final int v = blk[48 + 32 * q + l] & 0xFF, h = blk[16 + l] & 0xFF;
                         final int u = (hi == 0 ? v & 0xF : v >>> 4) | (h >>> (2 * q + hi) & 1) << 4;
-                        tile[(8 * k + c / 32) * BLOCK + Q8_0IntMatrix.at(i, c % 32)] = (byte) u;
+                        final int at = (8 * k + c / 32) * BLOCK, cc = c % 32;
+                        tile[at + low(i, cc)] |= (byte) ((u & 0xF) << 4 * (i / 16));
+                        tile[at + high(i, cc)] |= (byte) ((u >> 4) << fifth(i, cc));
                     }
                 }
             }
@@ -99,7 +104,7 @@ public final class Q5_KMatrix extends VnniMatrix {
         public int sum(byte[] tile, int at, int i, int b, short[] xp, int x) {
             int sum = 0;
             for (int c = 0; c < 32; c++) {
-                sum += tile[at + Q8_0IntMatrix.at(i, c)] * VnniTokens.xq(xp, x, c);
+                sum += value(tile, at, i, c) * VnniTokens.xq(xp, x, c);
             }
             return sum;
         }
@@ -128,8 +133,36 @@ public final class Q5_KMatrix extends VnniMatrix {
             MemorySegment.copy(packed, ValueLayout.JAVA_BYTE, ((long) t * nb + b) * BLOCK, block, 0, BLOCK);
             final float s = javaBlocks.scale(block, 0, t, i, b), o = javaBlocks.offset(block, 0, t, i, b);
             for (int c = 0; c < 32; c++) {
-                dst[off + 32 * b + c] = Math.fma((float) block[Q8_0IntMatrix.at(i, c)], s, o);
+                dst[off + 32 * b + c] = Math.fma((float) value(block, 0, i, c), s, o);
             }
         }
+    }
+
+    /*
+     * Where row i's (of its tile) value at column c (of its 32-column block) lies: step s = c / 4 and half h = i / 16 make
+     * it vector v = 2 s + h (16 rows, a row's four columns a 32-bit lane, byte 4 (i % 16) + c % 4), in group g = v / 8
+     * (320 bytes from 320 g: four vectors of low nibbles, step 4 g + k's two halves at bits 0..3 and 4..7 of the k-th,
+     * then one of fifth bits, vector 8 g + m's at bit m), in the order the machine code reads them.
+     */
+
+    /** Byte (from the block's start) of row {@code i}'s low nibble at column {@code c}. */
+    private static int low(int i, int c) {
+        final int s = c / 4;
+        return 320 * (s / 4) + 64 * (s % 4) + 4 * (i % 16) + c % 4;
+    }
+
+    /** Byte (from the block's start) of row {@code i}'s fifth bit at column {@code c}. */
+    private static int high(int i, int c) {
+        return 320 * (c / 16) + 256 + 4 * (i % 16) + c % 4;
+    }
+
+    /** That bit's place in its byte. */
+    private static int fifth(int i, int c) {
+        return (2 * (c / 4) + i / 16) % 8;
+    }
+
+    /** Row {@code i}'s 5-bit value at column {@code c} of the block at {@code at}. */
+    private static int value(byte[] tile, int at, int i, int c) {
+        return (tile[at + low(i, c)] >> 4 * (i / 16) & 0xF) | (tile[at + high(i, c)] >> fifth(i, c) & 1) << 4;
     }
 }
