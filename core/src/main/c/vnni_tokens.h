@@ -36,8 +36,10 @@
  * 4 s .. 4 s + 3) at 128 s, rows 0..15 in its first 64 bytes and 16..31 in its second, a row's four values (plus 128)
  * in its 32-bit lane; then the rows' f16 scales at 1024. d unused.
  *
- * Layout, form 2 (a byte a value for now: 1.0625 bytes a weight, plus 0.03 for d and dmin; the file 0.6875): tile t's
- * block b at packed + 1088 (t nb + b), its values (u, 0..31) as form 1's, then the rows' codes sc at 1024 and m at 1056.
+ * Layout, form 2 (5 bits a value: 0.6875 bytes a weight, plus 0.03 for d and dmin, as the file): tile t's block b at
+ * packed + 704 (t nb + b): its values form 16 vectors V(2 s + h) as form 1's (step s, half h), in two groups g of eight
+ * (steps 4 g .. 4 g + 3), group g's 320 bytes at 320 g: four vectors of low nibbles (the k-th: V(8 g + 2 k) at bits 0..3,
+ * V(8 g + 2 k + 1) at 4..7), then one of fifth bits (V(8 g + m) at bit m); then the rows' codes sc at 640 and m at 672.
  * d: row 32 t + i's super-block k's d at d[(t nsb + k) 64 + i] and -dmin at d[(t nsb + k) 64 + 32 + i].
  *
  * Arguments: args = {packed (address), nb (32-column blocks a row; forms 0 and 2: a multiple of 8), quads (the matrix's (tiles
