@@ -43,7 +43,7 @@ public final class Q5_KMatrix extends VnniMatrix {
      * {@link NativeKernels#vnniTokens}), unless {@code -Dredhare.q5kIntegers=false}.
      */
     public static boolean runsHere() {
-        return INTEGERS && NativeKernels.vnniAvailable();
+        return runs(INTEGERS);
     }
 
     /**
@@ -54,12 +54,12 @@ public final class Q5_KMatrix extends VnniMatrix {
     public static Q5_KMatrix ofGgml(MemorySegment blocks, int rows, int cols) {
         QuantKernels.checkGgml(blocks, rows, cols, 256, 176, "Q5_K");
         Q5_KMatrix m = new Q5_KMatrix(rows, cols);
-        Repacking.forRange(m.tiles, Repacking.grain(cols, TR), (t0, t1, worker) -> m.fill(blocks, t0, t1));
+        m.repack(blocks);
         return m;
     }
 
-    /** Tiles {@code t0 .. t1} of {@link #ofGgml}, a tile's bytes gathered in an array and copied out once. */
-    private void fill(MemorySegment blocks, int t0, int t1) {
+    @Override
+    void fill(MemorySegment blocks, int t0, int t1) {
         final byte[] blk = new byte[176];
         final int[] sc = new int[8], mn = new int[8];
         final byte[] tile = new byte[nb * BLOCK];

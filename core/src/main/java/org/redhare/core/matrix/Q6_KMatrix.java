@@ -57,7 +57,7 @@ public final class Q6_KMatrix extends VnniMatrix {
      * {@link NativeKernels#vnniTokens}), unless {@code -Dredhare.q6kIntegers=false}.
      */
     public static boolean runsHere() {
-        return INTEGERS && NativeKernels.vnniAvailable();
+        return runs(INTEGERS);
     }
 
     /**
@@ -68,12 +68,12 @@ public final class Q6_KMatrix extends VnniMatrix {
     public static Q6_KMatrix ofGgml(MemorySegment blocks, int rows, int cols) {
         QuantKernels.checkGgml(blocks, rows, cols, 256, 210, "Q6_K");
         Q6_KMatrix m = new Q6_KMatrix(rows, cols);
-        Repacking.forRange(m.tiles, Repacking.grain(cols, TR), (t0, t1, worker) -> m.fill(blocks, t0, t1));
+        m.repack(blocks);
         return m;
     }
 
-    /** Tiles {@code t0 .. t1} of {@link #ofGgml}, a tile's bytes gathered in an array and copied out once. */
-    private void fill(MemorySegment blocks, int t0, int t1) {
+    @Override
+    void fill(MemorySegment blocks, int t0, int t1) {
         final byte[] blk = new byte[210];
         final byte[] u = new byte[256];
         final byte[] tile = new byte[nb * BLOCK];

@@ -46,7 +46,7 @@ public final class Q8_0IntMatrix extends VnniMatrix {
      * {@link NativeKernels#vnniTokens}), unless {@code -Dredhare.q8Integers=false}.
      */
     public static boolean runsHere() {
-        return INTEGERS && NativeKernels.vnniAvailable();
+        return runs(INTEGERS);
     }
 
     /**
@@ -56,12 +56,12 @@ public final class Q8_0IntMatrix extends VnniMatrix {
     public static Q8_0IntMatrix ofGgml(MemorySegment blocks, int rows, int cols) {
         QuantKernels.checkGgml(blocks, rows, cols, 32, 34, "Q8_0");
         Q8_0IntMatrix m = new Q8_0IntMatrix(rows, cols);
-        Repacking.forRange(m.tiles, Repacking.grain(cols, TR), (t0, t1, worker) -> m.fill(blocks, t0, t1));
+        m.repack(blocks);
         return m;
     }
 
-    /** Tiles {@code t0 .. t1} of {@link #ofGgml}, a tile's bytes gathered in an array and copied out once. */
-    private void fill(MemorySegment blocks, int t0, int t1) {
+    @Override
+    void fill(MemorySegment blocks, int t0, int t1) {
         final byte[] row = new byte[nb * 34];
         final byte[] tile = new byte[nb * BLOCK];
         for (int t = t0; t < t1; t++) {

@@ -36,6 +36,19 @@ abstract sealed class VnniMatrix implements WeightMatrix permits Q6_KMatrix, Q8_
     /** The format's blocks for the Java reference. */
     abstract VnniTokens.Blocks javaBlocks();
 
+    /** Tiles {@code t0 .. t1} repacked from the file's {@code blocks} (a tile's bytes gathered in an array and copied out once). */
+    abstract void fill(MemorySegment blocks, int t0, int t1);
+
+    /** Every tile repacked from the file's {@code blocks}, in ranges of tiles over {@link Repacking}'s threads. */
+    final void repack(MemorySegment blocks) {
+        Repacking.forRange(tiles, Repacking.grain(cols, TR), (t0, t1, worker) -> fill(blocks, t0, t1));
+    }
+
+    /** Whether a type whose switch ({@code -Dredhare.*Integers}) is {@code integers} takes its class here. */
+    static boolean runs(boolean integers) {
+        return integers && NativeKernels.vnniAvailable();
+    }
+
     @Override public int rows() { return rows; }
     @Override public int cols() { return cols; }
     @Override public long bytes() { return packed.byteSize() + 4L * d.length; }
