@@ -3,7 +3,7 @@
  * activations quantized to int8 per 32-column block (dx = amax / 127, xq = rint(x / dx), as NibbleBlocks quantizes
  * them), in integers: AVX512-VNNI's VPDPBUSD multiplies four unsigned bytes (values, their center added) by four
  * signed bytes (four columns' activations, broadcast) and adds them into a row's 32-bit lane, 64 products an
- * instruction, never saturating. Each sum starts at -center sum(xq), so the center comes off exactly. Two forms:
+ * instruction, never saturating. Each sum starts at -center sum(xq), so the center comes off exactly. Four forms:
  *
  * Form 0, Q6_K (Q6_KMatrix: W = d sc (u - 32), a 6-bit value u, an int8 scale sc per 16 columns, a float d per
  * 256-column super-block of each row). Per 16-column unit j, per row: T = sum((u - 32) xq) (at most 16 * 32 * 127 =
@@ -20,8 +20,11 @@
  * 125984 in size), then fma(float(T), (d sc) dx, acc) and fma(sum(xq), (-dmin m) dx, acc), both products of factors
  * exact, over the blocks in column order from zero.
  *
- * The Java kernels (Q6_KMatrix.multiplyInJava, Q8_0IntMatrix.multiplyInJava, Q5_KMatrix.multiplyInJava) compute the same integers and the same
- * FMAs, so the same bits.
+ * Form 3, Q4_K (Q4_KIntMatrix): form 2 with 4-bit values u (T at most 32 * 15 * 127 = 60960 in size), the same codes
+ * and factors.
+ *
+ * The Java kernels (Q6_KMatrix.multiplyInJava, Q8_0IntMatrix.multiplyInJava, Q5_KMatrix.multiplyInJava,
+ * Q4_KIntMatrix.multiplyInJava) compute the same integers and the same FMAs, so the same bits.
  *
  * Layout, form 0 (6 bits a value as the file has them: 0.8125 bytes a weight with the scales): tile t's block b at
  * packed + 832 (t nb + b). Its values form 16 vectors V(4 g + m) of 64 bytes (16 rows, a row's four columns a 32-bit
@@ -42,14 +45,19 @@
  * V(8 g + 2 k + 1) at 4..7), then one of fifth bits (V(8 g + m) at bit m); then the rows' codes sc at 640 and m at 672.
  * d: row 32 t + i's super-block k's d at d[(t nsb + k) 64 + i] and -dmin at d[(t nsb + k) 64 + 32 + i].
  *
+ * Layout, form 3 (4 bits a value: 0.5625 bytes a weight, plus 0.03 for d and dmin, as the file): tile t's block b at
+ * packed + 576 (t nb + b): step s's two halves at 64 s, V(2 s) (rows 0..15) at bits 0..3 and V(2 s + 1) at 4..7, each
+ * value taken out with an AND (and a shift); then the codes sc at 512 and m at 544. d as form 2's.
+ *
  * Arguments: args = {packed (address), nb (32-column blocks a row; forms 0 and 2: a multiple of 8), quads (the matrix's (tiles
  * + 3) / 4), tiles, rows, p0, p1 (the quads to take), t0, t1 (the tokens), n (tokens in all), form}. A quad p is tiles
  * p, p + quads, p + 2 quads, p + 3 quads (one past the last tile: p again), four streams far apart. xp: token t's
  * activations at xp + (t - t0) 18 nb shorts: its 32 nb bytes in column order, then each 16-column unit's sum(xq) (2 nb
  * shorts); xf: token t's block scales dx at xf[t nb + b]; y: token t's output for row r at y[t rows + r].
  *
- * Included by q6k_tokens.c, q8i_tokens.c and q5k_tokens.c, each with its FORM and VNNI_NAME, so that each function holds
- * one form's code (compiled together, the three forms' registers spilled: 190 stack accesses of vectors against 22).
+ * Included by q6k_tokens.c, q8i_tokens.c, q5k_tokens.c and q4k_tokens.c, each with its FORM and VNNI_NAME, so that each
+ * function holds one form's code (compiled together, three forms' registers spilled: 190 stack accesses of vectors
+ * against 22).
  * args[10] repeats the form, unread here. Built by scripts/native/build-kernels.sh into the bytes
  * org.redhare.core.matrix.NativeCode carries.
  */
@@ -107,14 +115,21 @@
         (2 * (K) <= 4 ? _mm512_slli_epi16(h, 4 - 2 * (K)) : _mm512_srli_epi16(h, 2 * (K) - 4)), \
         (2 * (K) + 1 <= 4 ? _mm512_slli_epi16(h, 3 - 2 * (K)) : _mm512_srli_epi16(h, 2 * (K) - 3)))
 
-/* Tile I's Q5_K block folded into its float accumulators: fma(float(T), s dx, acc), then fma(sum(xq), o dx, acc), with
- * s = d sc and o = -dmin m from the super-block's factors and the block's codes (both products exact). */
+/* Step S of tile I's Q4_K block: its two halves' values, the low and the high nibbles of one vector, summed. */
+#define FOUR(I, S) { \
+        const __m512i l = _mm512_loadu_si512((const void *) (q##I + 64 * (S))); \
+        a##I##0 = _mm512_dpbusd_epi32(a##I##0, _mm512_and_si512(l, lo), xv); \
+        a##I##1 = _mm512_dpbusd_epi32(a##I##1, _mm512_and_si512(_mm512_srli_epi16(l, 4), lo), xv); }
+
+/* Tile I's Q5_K or Q4_K block folded into its float accumulators: fma(float(T), s dx, acc), then fma(sum(xq), o dx,
+ * acc), with s = d sc and o = -dmin m from the super-block's factors and the block's codes at KC (sc) and KC + 32 (m),
+ * both products exact. */
 #define FOLD5(I) { \
         const float *const ds = d + 64 * (t##I * nsb + (b >> 3)); \
-        const __m512 s0 = _mm512_mul_ps(_mm512_loadu_ps(ds), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 640))))); \
-        const __m512 s1 = _mm512_mul_ps(_mm512_loadu_ps(ds + 16), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 656))))); \
-        const __m512 o0 = _mm512_mul_ps(_mm512_loadu_ps(ds + 32), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 672))))); \
-        const __m512 o1 = _mm512_mul_ps(_mm512_loadu_ps(ds + 48), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 688))))); \
+        const __m512 s0 = _mm512_mul_ps(_mm512_loadu_ps(ds), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + kc))))); \
+        const __m512 s1 = _mm512_mul_ps(_mm512_loadu_ps(ds + 16), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + kc + 16))))); \
+        const __m512 o0 = _mm512_mul_ps(_mm512_loadu_ps(ds + 32), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + kc + 32))))); \
+        const __m512 o1 = _mm512_mul_ps(_mm512_loadu_ps(ds + 48), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + kc + 48))))); \
         f##I##0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a##I##0), _mm512_mul_ps(s0, dx), f##I##0); \
         f##I##1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a##I##1), _mm512_mul_ps(s1, dx), f##I##1); \
         f##I##0 = _mm512_fmadd_ps(sq, _mm512_mul_ps(o0, dx), f##I##0); \
@@ -124,7 +139,8 @@ __attribute__((target("avx512f,avx512bw,avx512vnni")))
 void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *d, float *y) {
     const unsigned char *const packed = (const unsigned char *) args[0];
     const long nb = args[1], quads = args[2], tiles = args[3], rows = args[4], p0 = args[5], p1 = args[6];
-    const long t0 = args[7], t1 = args[8], form = FORM, nsb = nb >> 3, bytes = form == 0 ? 832 : form == 1 ? 1088 : 704;
+    const long t0 = args[7], t1 = args[8], form = FORM, nsb = nb >> 3;
+    const long bytes = form == 0 ? 832 : form == 1 ? 1088 : form == 2 ? 704 : 576, kc = form == 2 ? 640 : 512;
     const __m512i lo = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30), m10 = _mm512_set1_epi8(0x10);
     for (long p = p0; p < p1; p++) {
         const long ta = p, tb = p + quads < tiles ? p + quads : p;
@@ -139,14 +155,22 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
                 const unsigned char *const qa = packed + bytes * (ta * nb + b), *const qb = packed + bytes * (tb * nb + b);
                 const unsigned char *const qc = packed + bytes * (tc * nb + b), *const qd = packed + bytes * (td * nb + b);
                 const __m512 dx = _mm512_set1_ps(dxt[b]);
-                if (form == 2) { /* Q5_K: no center */
+                if (form == 2 || form == 3) { /* Q5_K, Q4_K: no center */
                     __m512i aa0 = _mm512_setzero_si512(), aa1 = aa0, ab0 = aa0, ab1 = aa0, ac0 = aa0, ac1 = aa0, ad0 = aa0, ad1 = aa0;
+                    if (form == 2) {
 #pragma GCC unroll 2
-                    for (long g = 0; g < 2; g++) {
-                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g]); FIVES(a, g, 0) FIVES(b, g, 0) FIVES(c, g, 0) FIVES(d, g, 0) }
-                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 1]); FIVES(a, g, 1) FIVES(b, g, 1) FIVES(c, g, 1) FIVES(d, g, 1) }
-                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 2]); FIVES(a, g, 2) FIVES(b, g, 2) FIVES(c, g, 2) FIVES(d, g, 2) }
-                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 3]); FIVES(a, g, 3) FIVES(b, g, 3) FIVES(c, g, 3) FIVES(d, g, 3) }
+                        for (long g = 0; g < 2; g++) {
+                            { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g]); FIVES(a, g, 0) FIVES(b, g, 0) FIVES(c, g, 0) FIVES(d, g, 0) }
+                            { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 1]); FIVES(a, g, 1) FIVES(b, g, 1) FIVES(c, g, 1) FIVES(d, g, 1) }
+                            { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 2]); FIVES(a, g, 2) FIVES(b, g, 2) FIVES(c, g, 2) FIVES(d, g, 2) }
+                            { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 3]); FIVES(a, g, 3) FIVES(b, g, 3) FIVES(c, g, 3) FIVES(d, g, 3) }
+                        }
+                    } else {
+#pragma GCC unroll 8
+                        for (long s = 0; s < 8; s++) {
+                            const __m512i xv = _mm512_set1_epi32(xi[8 * b + s]);
+                            FOUR(a, s) FOUR(b, s) FOUR(c, s) FOUR(d, s)
+                        }
                     }
                     const __m512 sq = _mm512_set1_ps((float) ((int) xs[2 * b] + (int) xs[2 * b + 1]));
                     FOLD5(a)

@@ -26,6 +26,7 @@ import org.redhare.core.matrix.AffineBlockMatrix;
 import org.redhare.core.matrix.Bf16Matrix;
 import org.redhare.core.matrix.F16Matrix;
 import org.redhare.core.matrix.F32Matrix;
+import org.redhare.core.matrix.Q4_KIntMatrix;
 import org.redhare.core.matrix.Q4_KMatrix;
 import org.redhare.core.matrix.Q5_0Matrix;
 import org.redhare.core.matrix.Q5_KMatrix;
@@ -116,7 +117,10 @@ public class MatrixBench {
                 }
                 yield Q5_0Matrix.ofGgml(blocks, rows, cols);
             }
-            case "q4_k" -> Q4_KMatrix.ofGgml(randomSuperBlocks(rnd, rows, cols, 144, 0, 2), rows, cols);
+            // q4_k as a file loads here (VNNI integers where that machine code runs); q4_k_nibble always through Q4_KMatrix
+            case "q4_k" -> Q4_KIntMatrix.runsHere() ? Q4_KIntMatrix.ofGgml(randomSuperBlocks(rnd, rows, cols, 144, 0, 2), rows, cols)
+                    : Q4_KMatrix.ofGgml(randomSuperBlocks(rnd, rows, cols, 144, 0, 2), rows, cols);
+            case "q4_k_nibble" -> Q4_KMatrix.ofGgml(randomSuperBlocks(rnd, rows, cols, 144, 0, 2), rows, cols);
             case "q5_k" -> Q5_KMatrix.runsHere() ? Q5_KMatrix.ofGgml(randomSuperBlocks(rnd, rows, cols, 176, 0, 2), rows, cols)
                     : AffineBlockMatrix.ofGgmlQ5_K(randomSuperBlocks(rnd, rows, cols, 176, 0, 2), rows, cols);
             case "q5_k_float" -> AffineBlockMatrix.ofGgmlQ5_K(randomSuperBlocks(rnd, rows, cols, 176, 0, 2), rows, cols);

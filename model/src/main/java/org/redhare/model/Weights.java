@@ -13,6 +13,7 @@ import org.redhare.core.matrix.F16Matrix;
 import org.redhare.core.matrix.F32Matrix;
 import org.redhare.core.matrix.Fp8BlockMatrix;
 import org.redhare.core.matrix.Q4_0Matrix;
+import org.redhare.core.matrix.Q4_KIntMatrix;
 import org.redhare.core.matrix.Q4_KMatrix;
 import org.redhare.core.matrix.Q5_0Matrix;
 import org.redhare.core.matrix.Q5_KMatrix;
@@ -218,7 +219,7 @@ public final class Weights {
             case F8_E4M3 -> fp8(t, rows, cols);
             case Q8_0 -> ggml(t, () -> Q8_0IntMatrix.runsHere() ? Q8_0IntMatrix.ofGgml(t.data(), rows, cols) : Q8_0Matrix.ofGgml(t.data(), rows, cols));
             case Q4_0 -> ggml(t, () -> Q4_0Matrix.ofGgml(t.data(), rows, cols));
-            case Q4_K -> ggml(t, () -> Q4_KMatrix.ofGgml(t.data(), rows, cols));
+            case Q4_K -> ggml(t, () -> Q4_KIntMatrix.runsHere() ? Q4_KIntMatrix.ofGgml(t.data(), rows, cols) : Q4_KMatrix.ofGgml(t.data(), rows, cols));
             case Q6_K -> ggml(t, () -> Q6_KMatrix.runsHere() ? Q6_KMatrix.ofGgml(t.data(), rows, cols) : Q8_0Matrix.ofGgmlQ6_K(t.data(), rows, cols));
             case Q5_0 -> ggml(t, () -> Q5_0Matrix.ofGgml(t.data(), rows, cols));
             case Q4_1 -> ggml(t, () -> Q4_KMatrix.ofGgmlQ4_1(t.data(), rows, cols));

@@ -4,7 +4,7 @@ import java.lang.foreign.MemorySegment;
 import org.redhare.core.Parallel;
 
 /**
- * What {@link Q6_KMatrix}, {@link Q8_0IntMatrix} and {@link Q5_KMatrix} share: each token's activations quantized to int8 per 32 columns
+ * What {@link Q6_KMatrix}, {@link Q8_0IntMatrix}, {@link Q5_KMatrix} and {@link Q4_KIntMatrix} share: each token's activations quantized to int8 per 32 columns
  * ({@link NibbleBlocks#quantizeBlock}), as bytes in column order with each 16-column unit's sum, and the products over
  * tiles of {@link #TR} rows either in machine code ({@link NativeKernels#vnniTokens}, quads of tiles in parallel) or
  * through a Java reference, tile by tile.

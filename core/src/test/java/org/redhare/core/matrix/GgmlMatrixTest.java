@@ -36,7 +36,7 @@ class GgmlMatrixTest {
 
     /** Random blocks; the reference decodes them straight from the GGML definition. */
     static Case random(String type, int rows, int cols, long seed) {
-        if (type.endsWith("_K") || type.equals("IQ4_XS") || type.endsWith("_K/float")) {
+        if (type.endsWith("_K") || type.equals("IQ4_XS") || type.contains("_K/")) {
             return randomK(type, rows, cols, seed);
         }
         Random rnd = new Random(seed);
@@ -136,7 +136,7 @@ class GgmlMatrixTest {
         Random rnd = new Random(seed);
         int sb = cols / 256;
         String reader = type; // which class reads the blocks; type: which blocks
-        type = type.replace("/float", "");
+        type = type.replaceAll("/.*", ""); // "/float", "/nibble": the path where the integer classes' machine code does not run
         int bytes = switch (type) {
             case "Q4_K" -> 144;
             case "Q5_K" -> 176;
@@ -263,7 +263,8 @@ class GgmlMatrixTest {
         }
         MemorySegment seg = MemorySegment.ofArray(all);
         WeightMatrix m = switch (reader) {
-            case "Q4_K" -> Q4_KMatrix.ofGgml(seg, rows, cols);
+            case "Q4_K" -> Q4_KIntMatrix.runsHere() ? Q4_KIntMatrix.ofGgml(seg, rows, cols) : Q4_KMatrix.ofGgml(seg, rows, cols);
+            case "Q4_K/nibble" -> Q4_KMatrix.ofGgml(seg, rows, cols); // the 16-bit kernel, as where Q4_KIntMatrix's machine code does not run
             case "Q5_K" -> Q5_KMatrix.runsHere() ? Q5_KMatrix.ofGgml(seg, rows, cols) : AffineBlockMatrix.ofGgmlQ5_K(seg, rows, cols);
             case "Q5_K/float" -> AffineBlockMatrix.ofGgmlQ5_K(seg, rows, cols); // the float path, as where Q5_KMatrix's machine code does not run
             case "IQ4_XS" -> Q8_0Matrix.ofGgmlIQ4_XS(seg, rows, cols);
@@ -311,13 +312,15 @@ class GgmlMatrixTest {
             // Q8_0 in integers (Q8_0IntMatrix, where its machine code runs) and in floats (Q8_0Matrix, elsewhere) alike
             "Q8_0/float, 1, 32, 1", "Q8_0/float, 33, 224, 17", "Q8_0/float, 37, 1056, 1", "Q8_0/float, 9, 4128, 130",
             "Q8_0, 229, 160, 1", "Q8_0, 600, 96, 5", "Q8_0, 70, 4864, 3",
-            "Q5_K/float, 1, 256, 1", "Q5_K/float, 33, 256, 17", "Q5_K, 229, 768, 1", "Q5_K, 600, 512, 5", "Q5_K, 70, 4864, 3"})
+            "Q5_K/float, 1, 256, 1", "Q5_K/float, 33, 256, 17", "Q5_K, 229, 768, 1", "Q5_K, 600, 512, 5", "Q5_K, 70, 4864, 3",
+            // Q4_K in VNNI integers (Q4_KIntMatrix) and in 16-bit ones (Q4_KMatrix, elsewhere) alike
+            "Q4_K/nibble, 1, 256, 1", "Q4_K/nibble, 33, 256, 17", "Q4_K/nibble, 229, 768, 1", "Q4_K, 70, 4864, 3", "Q4_K, 13, 512, 37"})
     void matchesScalarReference(String type, int rows, int cols, int n) {
         Case k = random(type, rows, cols, rows * 131L + cols);
         float[] x = Fp8BlockMatrixTest.activations(n, cols, 3);
         float[] y = new float[n * rows];
         k.m().multiply(ONE, x, n, y);
-        if (type.equals("Q4_0") || type.equals("Q4_1") || type.equals("Q4_K") || type.equals("Q5_0") || k.m() instanceof Q6_KMatrix || k.m() instanceof Q8_0IntMatrix || k.m() instanceof Q5_KMatrix) { // integer kernels
+        if (type.equals("Q4_0") || type.equals("Q4_1") || type.startsWith("Q4_K") || type.equals("Q5_0") || k.m() instanceof VnniMatrix) { // integer kernels
             checkWithQuantizedActivations(k.w(), rows, cols, x, n, y);
         } else {
             Fp8BlockMatrixTest.checkAgainstReference(k.w(), rows, cols, x, n, y);
@@ -330,7 +333,7 @@ class GgmlMatrixTest {
             k.m().row(r, row, 0);
             for (int c = 0; c < cols; c++) {
                 double ref = k.w()[r * cols + c];
-                if ((type.startsWith("Q") && type.contains("_K") && !type.equals("Q4_K")) || type.equals("Q5_1")) { // offsets less 16 scales are rounded to float once at load
+                if ((type.startsWith("Q") && type.contains("_K") && !type.startsWith("Q4_K")) || type.equals("Q5_1")) { // offsets less 16 scales are rounded to float once at load
                     assertThat((double) row[c]).isCloseTo(ref, org.assertj.core.data.Offset.offset(Math.abs(ref) * 3e-7 + 1e-9));
                 } else {
                     assertThat(row[c]).isEqualTo((float) ref);
@@ -488,7 +491,7 @@ class GgmlMatrixTest {
      * of the tile, cols with a tail where the format allows).
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0", "Q8_0/float", "Q4_0", "Q4_K", "Q6_K", "Q6_K/float", "Q5_0", "Q4_1", "Q5_1", "Q5_K", "Q5_K/float", "IQ4_NL", "IQ4_XS", "Q2_K", "Q3_K"})
+    @CsvSource({"Q8_0", "Q8_0/float", "Q4_0", "Q4_K", "Q6_K", "Q6_K/float", "Q5_0", "Q4_1", "Q5_1", "Q5_K", "Q5_K/float", "Q4_K/nibble", "IQ4_NL", "IQ4_XS", "Q2_K", "Q3_K"})
     void batchedTokensAreBitwiseIdenticalToSingleTokens(String type) {
         int rows = 39, cols = type.contains("_K") || type.equals("IQ4_XS") ? 512 : 352, maxN = 36; // Q8_0-based types widen from 32 tokens
         Case k = random(type, rows, cols, 9);
@@ -549,7 +552,7 @@ class GgmlMatrixTest {
      */
     @ParameterizedTest(name = "{0} [{1} x {2}]")
     @CsvSource({"Q4_0, 39, 352", "Q4_0, 1030, 64", "Q4_0, 200, 416", "Q4_0, 32, 32", "Q4_0, 129, 4864", "Q4_0, 7, 96",
-            "Q4_1, 39, 352", "Q4_1, 229, 160", "Q4_1, 129, 4864", "Q4_K, 39, 256", "Q4_K, 229, 768", "Q4_K, 70, 4864", "Q4_K, 600, 512",
+            "Q4_1, 39, 352", "Q4_1, 229, 160", "Q4_1, 129, 4864", "Q4_K/nibble, 39, 256", "Q4_K/nibble, 229, 768", "Q4_K/nibble, 70, 4864", "Q4_K/nibble, 600, 512",
             "Q5_0, 39, 352", "Q5_0, 229, 160", "Q5_0, 129, 4864", "Q5_0, 7, 32"})
     void nibbleTokensGiveTheJavaKernelsBits(String type, int rows, int cols) {
         boolean runs = org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
@@ -622,7 +625,7 @@ class GgmlMatrixTest {
     }
 
     /**
-     * Q6_K and Q8_0 in integers run the machine code ({@link NativeKernels#vnniTokens}) for any number of tokens wherever
+     * Q6_K, Q8_0, Q5_K and Q4_K in integers run the machine code ({@link NativeKernels#vnniTokens}) for any number of tokens wherever
      * it can run (AVX-512 with VNNI): the same bits as their {@code multiplyInJava}, for a single tile (its quad four
      * times over), quads whose last tiles repeat the first, a short last tile, long rows, more than one block of sixteen
      * tokens, one and two threads.
@@ -630,30 +633,22 @@ class GgmlMatrixTest {
     @ParameterizedTest(name = "{0} [{1} x {2}]")
     @CsvSource({"Q6_K, 39, 256", "Q6_K, 229, 768", "Q6_K, 32, 256", "Q6_K, 7, 512", "Q6_K, 129, 4864", "Q6_K, 1030, 256",
             "Q8_0, 39, 352", "Q8_0, 229, 160", "Q8_0, 32, 32", "Q8_0, 7, 96", "Q8_0, 129, 4864", "Q8_0, 1030, 64",
-            "Q5_K, 39, 256", "Q5_K, 229, 768", "Q5_K, 7, 512", "Q5_K, 129, 4864"})
+            "Q5_K, 39, 256", "Q5_K, 229, 768", "Q5_K, 7, 512", "Q5_K, 129, 4864",
+            "Q4_K, 39, 256", "Q4_K, 229, 768", "Q4_K, 7, 512", "Q4_K, 129, 4864", "Q4_K, 1030, 256"})
     void vnniTokensGiveTheJavaKernelsBits(String type, int rows, int cols) {
         boolean runs = org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
                 && org.redhare.core.MachineCode.cpuHas("avx512bw") && org.redhare.core.MachineCode.cpuHas("avx512_vnni") && Kernels.L == 16
                 && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"));
         Case k = random(type, rows, cols, rows * 5L + cols);
-        org.junit.jupiter.api.Assumptions.assumeTrue(k.m() instanceof Q6_KMatrix || k.m() instanceof Q8_0IntMatrix || k.m() instanceof Q5_KMatrix,
-                type + " takes the float path here: " + NativeKernels.status());
-        boolean natively = switch (k.m()) {
-            case Q6_KMatrix q -> q.nativeTokens();
-            case Q8_0IntMatrix q -> q.nativeTokens();
-            case Q5_KMatrix q -> q.nativeTokens();
-            default -> throw new AssertionError();
-        };
+        org.junit.jupiter.api.Assumptions.assumeTrue(k.m() instanceof VnniMatrix,
+                type + " takes another path here: " + NativeKernels.status());
+        VnniMatrix v = (VnniMatrix) k.m();
+        boolean natively = v.nativeTokens();
         assertThat(natively).as(NativeKernels.status()).isEqualTo(runs);
         for (int n : new int[] {1, 2, 3, 5, 11, 16, 17, 37}) {
             float[] x = Fp8BlockMatrixTest.activations(n, cols, 7 + n);
             float[] java = new float[n * rows];
-            switch (k.m()) {
-                case Q6_KMatrix q -> q.multiplyInJava(ONE, x, n, java);
-                case Q8_0IntMatrix q -> q.multiplyInJava(ONE, x, n, java);
-                case Q5_KMatrix q -> q.multiplyInJava(ONE, x, n, java);
-                default -> throw new AssertionError();
-            }
+            v.multiplyInJava(ONE, x, n, java);
             for (Parallel pool : new Parallel[] {ONE, TWO}) {
                 float[] y = new float[n * rows];
                 k.m().multiply(pool, x, n, y);
@@ -746,7 +741,7 @@ class GgmlMatrixTest {
                 .isInstanceOf(IndexOutOfBoundsException.class); // a token past n
         assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 0, nb, tiles, rows, 0, 2, 0, n, n, xp, y, d, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the outputs over the scales
-        assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 3, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 4, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // no such form
         // Q8_0 (form 1): 1088 bytes a block, any number of blocks, no super-block scales
         MemorySegment q8 = Arena.ofAuto().allocate(1088L * 3 * tiles, 64);
@@ -767,6 +762,15 @@ class GgmlMatrixTest {
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's -dmin
         assertThatThrownBy(() -> NativeKernels.vnniTokens(q8, 2, 3, tiles, rows, 0, 2, 0, n, n, xp, xf, dm, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // not whole super-blocks
+        // Q4_K (form 3): 576 bytes a block, factors as Q5_K's
+        MemorySegment q4 = Arena.ofAuto().allocate(576L * nb * tiles, 64);
+        java.util.Arrays.fill(y, 1f);
+        NativeKernels.vnniTokens(q4, 3, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, dm, y);
+        assertThat(y).containsOnly(0f);
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(q4, 3, 2 * nb, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[128 * tiles], y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // longer rows than the values hold
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(q4, 3, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[64 * tiles - 1], y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's -dmin
     }
 
     /** {@link NativeKernels#q8Tokens} checks its operands before the machine code runs (it checks nothing). */
@@ -822,7 +826,7 @@ class GgmlMatrixTest {
      * last with two tokens past its last group of four), rows not a multiple of the tile. Either way n = 1's bits.
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0, 4128", "Q8_0/float, 4128", "Q6_K, 4352", "Q6_K/float, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128", "Q5_1, 4128", "Q5_K, 4352", "Q5_K/float, 4352", "IQ4_NL, 4128", "IQ4_XS, 4352", "Q2_K, 4352", "Q3_K, 4352"})
+    @CsvSource({"Q8_0, 4128", "Q8_0/float, 4128", "Q6_K, 4352", "Q6_K/float, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128", "Q5_1, 4128", "Q5_K, 4352", "Q5_K/float, 4352", "Q4_K/nibble, 4352", "IQ4_NL, 4128", "IQ4_XS, 4352", "Q2_K, 4352", "Q3_K, 4352"})
     void tokenBlocksOfLongPromptsAreBitwiseIdenticalToSingleTokens(String type, int cols) {
         int rows = 9, maxN = 130;
         Case k = random(type, rows, cols, 21);
