@@ -3,7 +3,7 @@
  * activations quantized to int8 per 32-column block (dx = amax / 127, xq = rint(x / dx), as NibbleBlocks quantizes
  * them), in integers: AVX512-VNNI's VPDPBUSD multiplies four unsigned bytes (values, their center added) by four
  * signed bytes (four columns' activations, broadcast) and adds them into a row's 32-bit lane, 64 products an
- * instruction, never saturating. Each sum starts at -center sum(xq), so the center comes off exactly. Four forms:
+ * instruction, never saturating. Each sum starts at -center sum(xq), so the center comes off exactly. Eight forms:
  *
  * Form 0, Q6_K (Q6_KMatrix: W = d sc (u - 32), a 6-bit value u, an int8 scale sc per 16 columns, a float d per
  * 256-column super-block of each row). Per 16-column unit j, per row: T = sum((u - 32) xq) (at most 16 * 32 * 127 =
@@ -23,8 +23,13 @@
  * Form 3, Q4_K (Q4_KIntMatrix): form 2 with 4-bit values u (T at most 32 * 15 * 127 = 60960 in size), the same codes
  * and factors.
  *
- * The Java kernels (Q6_KMatrix.multiplyInJava, Q8_0IntMatrix.multiplyInJava, Q5_KMatrix.multiplyInJava,
- * Q4_KIntMatrix.multiplyInJava) compute the same integers and the same FMAs, so the same bits.
+ * Forms 4 to 7, Q4_0, Q4_1, Q5_0, Q5_1 (BlockIntMatrix: W = d (u - center) or d u + m, a 4- or 5-bit value u, f16 d and
+ * m per 32 columns). Per block, per row: T = sum((u - center) xq) (starting at -center sum(xq); center 8 for Q4_0, 16
+ * for Q5_0, none with an offset; at most 32 * 31 * 127 in size), fma(float(T), d dx, acc), then with an offset
+ * fma(sum(xq), m dx, acc), over the blocks in column order from zero.
+ *
+ * The Java kernels (VnniMatrix.multiplyInJava over each class's blocks) compute the same integers and the same FMAs, so
+ * the same bits.
  *
  * Layout, form 0 (6 bits a value as the file has them: 0.8125 bytes a weight with the scales): tile t's block b at
  * packed + 832 (t nb + b). Its values form 16 vectors V(4 g + m) of 64 bytes (16 rows, a row's four columns a 32-bit
@@ -49,14 +54,18 @@
  * packed + 576 (t nb + b): step s's two halves at 64 s, V(2 s) (rows 0..15) at bits 0..3 and V(2 s + 1) at 4..7, each
  * value taken out with an AND (and a shift); then the codes sc at 512 and m at 544. d as form 2's.
  *
+ * Layout, forms 4 to 7 (the file's bytes a weight: 0.5625, 0.625, 0.6875, 0.75): tile t's block b at packed + B (t nb +
+ * b), the values as form 3's (4 bits: 512 bytes) or form 2's (5 bits: 640 bytes), then the rows' f16 d (64 bytes) and,
+ * with offsets, their f16 m (64 bytes): B = 576, 640, 704, 768. d unused.
+ *
  * Arguments: args = {packed (address), nb (32-column blocks a row; forms 0 and 2: a multiple of 8), quads (the matrix's (tiles
  * + 3) / 4), tiles, rows, p0, p1 (the quads to take), t0, t1 (the tokens), n (tokens in all), form}. A quad p is tiles
  * p, p + quads, p + 2 quads, p + 3 quads (one past the last tile: p again), four streams far apart. xp: token t's
  * activations at xp + (t - t0) 18 nb shorts: its 32 nb bytes in column order, then each 16-column unit's sum(xq) (2 nb
  * shorts); xf: token t's block scales dx at xf[t nb + b]; y: token t's output for row r at y[t rows + r].
  *
- * Included by q6k_tokens.c, q8i_tokens.c, q5k_tokens.c and q4k_tokens.c, each with its FORM and VNNI_NAME, so that each
- * function holds one form's code (compiled together, three forms' registers spilled: 190 stack accesses of vectors
+ * Included by q6k_tokens.c, q8i_tokens.c, q5k_tokens.c, q4k_tokens.c, q40_tokens.c, q41_tokens.c, q50_tokens.c and
+ * q51_tokens.c, each with its FORM and VNNI_NAME, so that each function holds one form's code (compiled together, three forms' registers spilled: 190 stack accesses of vectors
  * against 22).
  * args[10] repeats the form, unread here. Built by scripts/native/build-kernels.sh into the bytes
  * org.redhare.core.matrix.NativeCode carries.
@@ -93,12 +102,18 @@
         a##I##0 = _mm512_dpbusd_epi32(a##I##0, _mm512_loadu_si512((const void *) (q##I + 128 * (S))), xv); \
         a##I##1 = _mm512_dpbusd_epi32(a##I##1, _mm512_loadu_si512((const void *) (q##I + 128 * (S) + 64)), xv);
 
-/* Tile I's Q8_0 block folded into its float accumulators: fma(float(T), d dx, acc), d from the block's f16 scales. */
-#define FOLD8(I) \
+/* Tile I's block folded into its float accumulators: fma(float(T), d dx, acc), d from the block's f16 scales at AT
+ * (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1). */
+#define FOLDH(I, AT) \
         f##I##0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a##I##0), \
-                _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (q##I + 1024))), dx), f##I##0); \
+                _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (q##I + (AT)))), dx), f##I##0); \
         f##I##1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a##I##1), \
-                _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (q##I + 1056))), dx), f##I##1);
+                _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (q##I + (AT) + 32))), dx), f##I##1);
+
+/* Then the block's offsets: fma(sum(xq), m dx, acc), m from the block's f16 offsets at AT (Q4_1, Q5_1). */
+#define FOLDM(I, AT) \
+        f##I##0 = _mm512_fmadd_ps(sq, _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (q##I + (AT)))), dx), f##I##0); \
+        f##I##1 = _mm512_fmadd_ps(sq, _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (q##I + (AT) + 32))), dx), f##I##1);
 
 
 /* Step K of group G (steps 4 G + K) of tile I's Q5_K block: its two halves' values, low nibbles from L (bits 0..3 for
@@ -121,6 +136,24 @@
         a##I##0 = _mm512_dpbusd_epi32(a##I##0, _mm512_and_si512(l, lo), xv); \
         a##I##1 = _mm512_dpbusd_epi32(a##I##1, _mm512_and_si512(_mm512_srli_epi16(l, 4), lo), xv); }
 
+/* A block's 5-bit values (Q5_K, Q5_0, Q5_1) summed, all four tiles: two groups of four steps. */
+#define FIVE_STEPS \
+        _Pragma("GCC unroll 2") \
+        for (long g = 0; g < 2; g++) { \
+            { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g]); FIVES(a, g, 0) FIVES(b, g, 0) FIVES(c, g, 0) FIVES(d, g, 0) } \
+            { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 1]); FIVES(a, g, 1) FIVES(b, g, 1) FIVES(c, g, 1) FIVES(d, g, 1) } \
+            { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 2]); FIVES(a, g, 2) FIVES(b, g, 2) FIVES(c, g, 2) FIVES(d, g, 2) } \
+            { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 3]); FIVES(a, g, 3) FIVES(b, g, 3) FIVES(c, g, 3) FIVES(d, g, 3) } \
+        }
+
+/* A block's 4-bit values (Q4_K, Q4_0, Q4_1) summed, all four tiles: eight steps. */
+#define FOUR_STEPS \
+        _Pragma("GCC unroll 8") \
+        for (long s = 0; s < 8; s++) { \
+            const __m512i xv = _mm512_set1_epi32(xi[8 * b + s]); \
+            FOUR(a, s) FOUR(b, s) FOUR(c, s) FOUR(d, s) \
+        }
+
 /* Tile I's Q5_K or Q4_K block folded into its float accumulators: fma(float(T), s dx, acc), then fma(sum(xq), o dx,
  * acc), with s = d sc and o = -dmin m from the super-block's factors and the block's codes at KC (sc) and KC + 32 (m),
  * both products exact. */
@@ -140,7 +173,8 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
     const unsigned char *const packed = (const unsigned char *) args[0];
     const long nb = args[1], quads = args[2], tiles = args[3], rows = args[4], p0 = args[5], p1 = args[6];
     const long t0 = args[7], t1 = args[8], form = FORM, nsb = nb >> 3;
-    const long bytes = form == 0 ? 832 : form == 1 ? 1088 : form == 2 ? 704 : 576, kc = form == 2 ? 640 : 512;
+    const long bytes = form == 0 ? 832 : form == 1 ? 1088 : form == 2 || form == 6 ? 704 : form == 3 || form == 4 ? 576 : form == 5 ? 640 : 768;
+    const long kc = form == 2 ? 640 : 512;
     const __m512i lo = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30), m10 = _mm512_set1_epi8(0x10);
     for (long p = p0; p < p1; p++) {
         const long ta = p, tb = p + quads < tiles ? p + quads : p;
@@ -155,22 +189,35 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
                 const unsigned char *const qa = packed + bytes * (ta * nb + b), *const qb = packed + bytes * (tb * nb + b);
                 const unsigned char *const qc = packed + bytes * (tc * nb + b), *const qd = packed + bytes * (td * nb + b);
                 const __m512 dx = _mm512_set1_ps(dxt[b]);
+                if (form >= 4) { /* Q4_0, Q4_1, Q5_0, Q5_1: the block's f16 scales (and offsets) after its values */
+                    const long vb = form <= 5 ? 512 : 640;
+                    const int sx = (int) xs[2 * b] + (int) xs[2 * b + 1], center = form == 4 ? 8 : form == 6 ? 16 : 0;
+                    const __m512i cen = _mm512_set1_epi32(-center * sx);
+                    __m512i aa0 = cen, aa1 = cen, ab0 = cen, ab1 = cen, ac0 = cen, ac1 = cen, ad0 = cen, ad1 = cen;
+                    if (form <= 5) {
+                        FOUR_STEPS
+                    } else {
+                        FIVE_STEPS
+                    }
+                    FOLDH(a, vb)
+                    FOLDH(b, vb)
+                    FOLDH(c, vb)
+                    FOLDH(d, vb)
+                    if (form == 5 || form == 7) {
+                        const __m512 sq = _mm512_set1_ps((float) sx);
+                        FOLDM(a, vb + 64)
+                        FOLDM(b, vb + 64)
+                        FOLDM(c, vb + 64)
+                        FOLDM(d, vb + 64)
+                    }
+                    continue;
+                }
                 if (form == 2 || form == 3) { /* Q5_K, Q4_K: no center */
                     __m512i aa0 = _mm512_setzero_si512(), aa1 = aa0, ab0 = aa0, ab1 = aa0, ac0 = aa0, ac1 = aa0, ad0 = aa0, ad1 = aa0;
                     if (form == 2) {
-#pragma GCC unroll 2
-                        for (long g = 0; g < 2; g++) {
-                            { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g]); FIVES(a, g, 0) FIVES(b, g, 0) FIVES(c, g, 0) FIVES(d, g, 0) }
-                            { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 1]); FIVES(a, g, 1) FIVES(b, g, 1) FIVES(c, g, 1) FIVES(d, g, 1) }
-                            { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 2]); FIVES(a, g, 2) FIVES(b, g, 2) FIVES(c, g, 2) FIVES(d, g, 2) }
-                            { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 3]); FIVES(a, g, 3) FIVES(b, g, 3) FIVES(c, g, 3) FIVES(d, g, 3) }
-                        }
+                        FIVE_STEPS
                     } else {
-#pragma GCC unroll 8
-                        for (long s = 0; s < 8; s++) {
-                            const __m512i xv = _mm512_set1_epi32(xi[8 * b + s]);
-                            FOUR(a, s) FOUR(b, s) FOUR(c, s) FOUR(d, s)
-                        }
+                        FOUR_STEPS
                     }
                     const __m512 sq = _mm512_set1_ps((float) ((int) xs[2 * b] + (int) xs[2 * b + 1]));
                     FOLD5(a)
@@ -190,10 +237,10 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
                         BYTES(c, s)
                         BYTES(d, s)
                     }
-                    FOLD8(a)
-                    FOLD8(b)
-                    FOLD8(c)
-                    FOLD8(d)
+                    FOLDH(a, 1024)
+                    FOLDH(b, 1024)
+                    FOLDH(c, 1024)
+                    FOLDH(d, 1024)
                     continue;
                 }
                 __m512i ia0 = _mm512_setzero_si512(), ia1 = ia0, ib0 = ia0, ib1 = ia0, ic0 = ia0, ic1 = ia0, id0 = ia0, id1 = ia0;

@@ -22,8 +22,10 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.redhare.core.Numbers;
 import org.redhare.core.Parallel;
+import org.redhare.core.DType;
 import org.redhare.core.matrix.AffineBlockMatrix;
 import org.redhare.core.matrix.Bf16Matrix;
+import org.redhare.core.matrix.BlockIntMatrix;
 import org.redhare.core.matrix.F16Matrix;
 import org.redhare.core.matrix.F32Matrix;
 import org.redhare.core.matrix.Q4_KIntMatrix;
@@ -109,14 +111,13 @@ public class MatrixBench {
                 yield Q8_0IntMatrix.ofGgml(blocks, rows, cols);
             }
             case "q8_0_float" -> Quantizers.q8_0(w, rows, cols);
-            case "q4_0" -> Quantizers.q4_0(w, rows, cols);
-            case "q5_0" -> {
-                MemorySegment blocks = Arena.ofAuto().allocate((long) rows * (cols / 32) * 22);
-                for (int r = 0; r < rows; r++) {
-                    Quantizers.encodeQ5_0(w, r * cols, cols, blocks, (long) r * (cols / 32) * 22);
-                }
-                yield Q5_0Matrix.ofGgml(blocks, rows, cols);
-            }
+            // q4_0 and q5_0 as files load here (VNNI integers where that machine code runs); *_nibble always the 16-bit kernels
+            case "q4_0" -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.Q4_0, q4_0Blocks(w, rows, cols), rows, cols)
+                    : Quantizers.q4_0(w, rows, cols);
+            case "q4_0_nibble" -> Quantizers.q4_0(w, rows, cols);
+            case "q5_0" -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.Q5_0, q5_0Blocks(w, rows, cols), rows, cols)
+                    : Q5_0Matrix.ofGgml(q5_0Blocks(w, rows, cols), rows, cols);
+            case "q5_0_nibble" -> Q5_0Matrix.ofGgml(q5_0Blocks(w, rows, cols), rows, cols);
             // q4_k as a file loads here (VNNI integers where that machine code runs); q4_k_nibble always through Q4_KMatrix
             case "q4_k" -> Q4_KIntMatrix.runsHere() ? Q4_KIntMatrix.ofGgml(randomSuperBlocks(rnd, rows, cols, 144, 0, 2), rows, cols)
                     : Q4_KMatrix.ofGgml(randomSuperBlocks(rnd, rows, cols, 144, 0, 2), rows, cols);
@@ -130,6 +131,22 @@ public class MatrixBench {
             case "q6_k_float" -> Q8_0Matrix.ofGgmlQ6_K(randomSuperBlocks(rnd, rows, cols, 210, 208, -1), rows, cols);
             default -> throw new IllegalArgumentException("unknown dtype " + dtype);
         };
+    }
+
+    private static MemorySegment q4_0Blocks(float[] w, int rows, int cols) {
+        MemorySegment blocks = Arena.ofAuto().allocate((long) rows * (cols / 32) * 18);
+        for (int r = 0; r < rows; r++) {
+            Quantizers.encodeQ4_0(w, r * cols, cols, blocks, (long) r * (cols / 32) * 18);
+        }
+        return blocks;
+    }
+
+    private static MemorySegment q5_0Blocks(float[] w, int rows, int cols) {
+        MemorySegment blocks = Arena.ofAuto().allocate((long) rows * (cols / 32) * 22);
+        for (int r = 0; r < rows; r++) {
+            Quantizers.encodeQ5_0(w, r * cols, cols, blocks, (long) r * (cols / 32) * 22);
+        }
+        return blocks;
     }
 
     private interface ToHalf {

@@ -137,12 +137,12 @@ public final class Q4_KIntMatrix extends VnniMatrix {
      * Byte (from the block's start) of row {@code i}'s (of its tile) value at column {@code c} (of its 32-column block):
      * step {@code c / 4}'s 64 bytes, the row's 32-bit lane {@code i % 16}, byte {@code c % 4}; its nibble {@code i / 16}.
      */
-    private static int low(int i, int c) {
+    static int low(int i, int c) {
         return 64 * (c / 4) + 4 * (i % 16) + c % 4;
     }
 
     /** Row {@code i}'s 4-bit value at column {@code c} of the block at {@code at}. */
-    private static int value(byte[] tile, int at, int i, int c) {
+    static int value(byte[] tile, int at, int i, int c) {
         return tile[at + low(i, c)] >> 4 * (i / 16) & 0xF;
     }
 }

@@ -146,23 +146,23 @@ public final class Q5_KMatrix extends VnniMatrix {
      */
 
     /** Byte (from the block's start) of row {@code i}'s low nibble at column {@code c}. */
-    private static int low(int i, int c) {
+    static int low(int i, int c) {
         final int s = c / 4;
         return 320 * (s / 4) + 64 * (s % 4) + 4 * (i % 16) + c % 4;
     }
 
     /** Byte (from the block's start) of row {@code i}'s fifth bit at column {@code c}. */
-    private static int high(int i, int c) {
+    static int high(int i, int c) {
         return 320 * (c / 16) + 256 + 4 * (i % 16) + c % 4;
     }
 
     /** That bit's place in its byte. */
-    private static int fifth(int i, int c) {
+    static int fifth(int i, int c) {
         return (2 * (c / 4) + i / 16) % 8;
     }
 
     /** Row {@code i}'s 5-bit value at column {@code c} of the block at {@code at}. */
-    private static int value(byte[] tile, int at, int i, int c) {
+    static int value(byte[] tile, int at, int i, int c) {
         return (tile[at + low(i, c)] >> 4 * (i / 16) & 0xF) | (tile[at + high(i, c)] >> fifth(i, c) & 1) << 4;
     }
 }

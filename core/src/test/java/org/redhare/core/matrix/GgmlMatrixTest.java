@@ -13,6 +13,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.redhare.core.DType;
 import org.redhare.core.Numbers;
 import org.redhare.core.Parallel;
 
@@ -41,7 +42,7 @@ class GgmlMatrixTest {
         }
         Random rnd = new Random(seed);
         int nb = cols / 32;
-        String format = type.replace("/float", ""); // the blocks; the type also says which class reads them
+        String format = type.replaceAll("/.*", ""); // the blocks; the type also says which class reads them
         int bytes = switch (format) {
             case "Q8_0" -> 34;
             case "Q5_0" -> 22;
@@ -122,11 +123,16 @@ class GgmlMatrixTest {
         WeightMatrix m = switch (type) {
             case "Q8_0" -> Q8_0IntMatrix.runsHere() ? Q8_0IntMatrix.ofGgml(blocks, rows, cols) : Q8_0Matrix.ofGgml(blocks, rows, cols);
             case "Q8_0/float" -> Q8_0Matrix.ofGgml(blocks, rows, cols); // the float path, as where Q8_0IntMatrix's machine code does not run
-            case "Q5_0" -> Q5_0Matrix.ofGgml(blocks, rows, cols);
-            case "Q4_1" -> Q4_KMatrix.ofGgmlQ4_1(blocks, rows, cols);
-            case "Q5_1" -> AffineBlockMatrix.ofGgmlQ5_1(blocks, rows, cols);
+            // in VNNI integers where that machine code runs; "/nibble" and "/float": the classes they take elsewhere
+            case "Q5_0" -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.Q5_0, blocks, rows, cols) : Q5_0Matrix.ofGgml(blocks, rows, cols);
+            case "Q5_0/nibble" -> Q5_0Matrix.ofGgml(blocks, rows, cols);
+            case "Q4_1" -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.Q4_1, blocks, rows, cols) : Q4_KMatrix.ofGgmlQ4_1(blocks, rows, cols);
+            case "Q4_1/nibble" -> Q4_KMatrix.ofGgmlQ4_1(blocks, rows, cols);
+            case "Q5_1" -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.Q5_1, blocks, rows, cols) : AffineBlockMatrix.ofGgmlQ5_1(blocks, rows, cols);
+            case "Q5_1/float" -> AffineBlockMatrix.ofGgmlQ5_1(blocks, rows, cols);
             case "IQ4_NL" -> Q8_0Matrix.ofGgmlIQ4_NL(blocks, rows, cols);
-            default -> Q4_0Matrix.ofGgml(blocks, rows, cols);
+            case "Q4_0/nibble" -> Q4_0Matrix.ofGgml(blocks, rows, cols);
+            default -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.Q4_0, blocks, rows, cols) : Q4_0Matrix.ofGgml(blocks, rows, cols);
         };
         return new Case(m, w);
     }
@@ -314,13 +320,16 @@ class GgmlMatrixTest {
             "Q8_0, 229, 160, 1", "Q8_0, 600, 96, 5", "Q8_0, 70, 4864, 3",
             "Q5_K/float, 1, 256, 1", "Q5_K/float, 33, 256, 17", "Q5_K, 229, 768, 1", "Q5_K, 600, 512, 5", "Q5_K, 70, 4864, 3",
             // Q4_K in VNNI integers (Q4_KIntMatrix) and in 16-bit ones (Q4_KMatrix, elsewhere) alike
-            "Q4_K/nibble, 1, 256, 1", "Q4_K/nibble, 33, 256, 17", "Q4_K/nibble, 229, 768, 1", "Q4_K, 70, 4864, 3", "Q4_K, 13, 512, 37"})
+            "Q4_K/nibble, 1, 256, 1", "Q4_K/nibble, 33, 256, 17", "Q4_K/nibble, 229, 768, 1", "Q4_K, 70, 4864, 3", "Q4_K, 13, 512, 37",
+            // Q4_0, Q4_1, Q5_0, Q5_1 in VNNI integers (BlockIntMatrix) and on the classes they take elsewhere
+            "Q4_0/nibble, 7, 160, 3", "Q4_0/nibble, 229, 416, 1", "Q4_1/nibble, 33, 416, 17", "Q5_0/nibble, 13, 352, 37",
+            "Q5_0/nibble, 229, 352, 1", "Q5_1/float, 33, 416, 17", "Q5_1/float, 9, 4128, 130", "Q5_0, 70, 4864, 3", "Q5_1, 600, 96, 5"})
     void matchesScalarReference(String type, int rows, int cols, int n) {
         Case k = random(type, rows, cols, rows * 131L + cols);
         float[] x = Fp8BlockMatrixTest.activations(n, cols, 3);
         float[] y = new float[n * rows];
         k.m().multiply(ONE, x, n, y);
-        if (type.equals("Q4_0") || type.equals("Q4_1") || type.startsWith("Q4_K") || type.equals("Q5_0") || k.m() instanceof VnniMatrix) { // integer kernels
+        if (type.startsWith("Q4_0") || type.startsWith("Q4_1") || type.startsWith("Q4_K") || type.startsWith("Q5_0") || k.m() instanceof VnniMatrix) { // integer kernels
             checkWithQuantizedActivations(k.w(), rows, cols, x, n, y);
         } else {
             Fp8BlockMatrixTest.checkAgainstReference(k.w(), rows, cols, x, n, y);
@@ -333,7 +342,7 @@ class GgmlMatrixTest {
             k.m().row(r, row, 0);
             for (int c = 0; c < cols; c++) {
                 double ref = k.w()[r * cols + c];
-                if ((type.startsWith("Q") && type.contains("_K") && !type.startsWith("Q4_K")) || type.equals("Q5_1")) { // offsets less 16 scales are rounded to float once at load
+                if ((type.startsWith("Q") && type.contains("_K") && !type.startsWith("Q4_K")) || type.startsWith("Q5_1")) { // offsets less 16 scales are rounded to float once at load
                     assertThat((double) row[c]).isCloseTo(ref, org.assertj.core.data.Offset.offset(Math.abs(ref) * 3e-7 + 1e-9));
                 } else {
                     assertThat(row[c]).isEqualTo((float) ref);
@@ -491,7 +500,7 @@ class GgmlMatrixTest {
      * of the tile, cols with a tail where the format allows).
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0", "Q8_0/float", "Q4_0", "Q4_K", "Q6_K", "Q6_K/float", "Q5_0", "Q4_1", "Q5_1", "Q5_K", "Q5_K/float", "Q4_K/nibble", "IQ4_NL", "IQ4_XS", "Q2_K", "Q3_K"})
+    @CsvSource({"Q8_0", "Q8_0/float", "Q4_0", "Q4_K", "Q6_K", "Q6_K/float", "Q5_0", "Q4_1", "Q5_1", "Q5_K", "Q5_K/float", "Q4_K/nibble", "Q4_0/nibble", "Q5_0/nibble", "Q4_1/nibble", "Q5_1/float", "IQ4_NL", "IQ4_XS", "Q2_K", "Q3_K"})
     void batchedTokensAreBitwiseIdenticalToSingleTokens(String type) {
         int rows = 39, cols = type.contains("_K") || type.equals("IQ4_XS") ? 512 : 352, maxN = 36; // Q8_0-based types widen from 32 tokens
         Case k = random(type, rows, cols, 9);
@@ -551,9 +560,9 @@ class GgmlMatrixTest {
      * last tiles repeat the first, a short last tile, long rows, one and two threads.
      */
     @ParameterizedTest(name = "{0} [{1} x {2}]")
-    @CsvSource({"Q4_0, 39, 352", "Q4_0, 1030, 64", "Q4_0, 200, 416", "Q4_0, 32, 32", "Q4_0, 129, 4864", "Q4_0, 7, 96",
-            "Q4_1, 39, 352", "Q4_1, 229, 160", "Q4_1, 129, 4864", "Q4_K/nibble, 39, 256", "Q4_K/nibble, 229, 768", "Q4_K/nibble, 70, 4864", "Q4_K/nibble, 600, 512",
-            "Q5_0, 39, 352", "Q5_0, 229, 160", "Q5_0, 129, 4864", "Q5_0, 7, 32"})
+    @CsvSource({"Q4_0/nibble, 39, 352", "Q4_0/nibble, 1030, 64", "Q4_0/nibble, 200, 416", "Q4_0/nibble, 32, 32", "Q4_0/nibble, 129, 4864", "Q4_0/nibble, 7, 96",
+            "Q4_1/nibble, 39, 352", "Q4_1/nibble, 229, 160", "Q4_1/nibble, 129, 4864", "Q4_K/nibble, 39, 256", "Q4_K/nibble, 229, 768", "Q4_K/nibble, 70, 4864", "Q4_K/nibble, 600, 512",
+            "Q5_0/nibble, 39, 352", "Q5_0/nibble, 229, 160", "Q5_0/nibble, 129, 4864", "Q5_0/nibble, 7, 32"})
     void nibbleTokensGiveTheJavaKernelsBits(String type, int rows, int cols) {
         boolean runs = org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
                 && org.redhare.core.MachineCode.cpuHas("avx512bw") && Kernels.L == 16
@@ -625,7 +634,7 @@ class GgmlMatrixTest {
     }
 
     /**
-     * Q6_K, Q8_0, Q5_K and Q4_K in integers run the machine code ({@link NativeKernels#vnniTokens}) for any number of tokens wherever
+     * Q6_K, Q8_0, Q5_K, Q4_K, Q4_0, Q4_1, Q5_0 and Q5_1 in integers run the machine code ({@link NativeKernels#vnniTokens}) for any number of tokens wherever
      * it can run (AVX-512 with VNNI): the same bits as their {@code multiplyInJava}, for a single tile (its quad four
      * times over), quads whose last tiles repeat the first, a short last tile, long rows, more than one block of sixteen
      * tokens, one and two threads.
@@ -634,7 +643,9 @@ class GgmlMatrixTest {
     @CsvSource({"Q6_K, 39, 256", "Q6_K, 229, 768", "Q6_K, 32, 256", "Q6_K, 7, 512", "Q6_K, 129, 4864", "Q6_K, 1030, 256",
             "Q8_0, 39, 352", "Q8_0, 229, 160", "Q8_0, 32, 32", "Q8_0, 7, 96", "Q8_0, 129, 4864", "Q8_0, 1030, 64",
             "Q5_K, 39, 256", "Q5_K, 229, 768", "Q5_K, 7, 512", "Q5_K, 129, 4864",
-            "Q4_K, 39, 256", "Q4_K, 229, 768", "Q4_K, 7, 512", "Q4_K, 129, 4864", "Q4_K, 1030, 256"})
+            "Q4_K, 39, 256", "Q4_K, 229, 768", "Q4_K, 7, 512", "Q4_K, 129, 4864", "Q4_K, 1030, 256",
+            "Q4_0, 39, 352", "Q4_0, 1030, 64", "Q4_0, 7, 32", "Q4_1, 229, 160", "Q4_1, 129, 4864", "Q5_0, 39, 352", "Q5_0, 129, 4864",
+            "Q5_0, 32, 32", "Q5_1, 229, 160", "Q5_1, 7, 96"})
     void vnniTokensGiveTheJavaKernelsBits(String type, int rows, int cols) {
         boolean runs = org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
                 && org.redhare.core.MachineCode.cpuHas("avx512bw") && org.redhare.core.MachineCode.cpuHas("avx512_vnni") && Kernels.L == 16
@@ -741,7 +752,7 @@ class GgmlMatrixTest {
                 .isInstanceOf(IndexOutOfBoundsException.class); // a token past n
         assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 0, nb, tiles, rows, 0, 2, 0, n, n, xp, y, d, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the outputs over the scales
-        assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, 4, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(packed, -1, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // no such form
         // Q8_0 (form 1): 1088 bytes a block, any number of blocks, no super-block scales
         MemorySegment q8 = Arena.ofAuto().allocate(1088L * 3 * tiles, 64);
@@ -771,6 +782,19 @@ class GgmlMatrixTest {
                 .isInstanceOf(IndexOutOfBoundsException.class); // longer rows than the values hold
         assertThatThrownBy(() -> NativeKernels.vnniTokens(q4, 3, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[64 * tiles - 1], y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's -dmin
+        // Q4_0, Q4_1, Q5_0, Q5_1 (forms 4 to 7): 576, 640, 704 and 768 bytes a block, any number of blocks, factors in the blocks
+        MemorySegment q51 = Arena.ofAuto().allocate(768L * 3 * tiles, 64);
+        for (int form = 4; form <= 7; form++) {
+            java.util.Arrays.fill(y, 1f);
+            NativeKernels.vnniTokens(q51, form, 3, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[0], y);
+            assertThat(y).as("form %d", form).containsOnly(0f);
+        }
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(q51, 7, 4, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[0], y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // longer rows than the values hold
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(q4, 5, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[0], y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // Q4_1's blocks are longer than Q4_K's
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(q51, 8, 3, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[0], y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // no such form
     }
 
     /** {@link NativeKernels#q8Tokens} checks its operands before the machine code runs (it checks nothing). */
@@ -826,7 +850,7 @@ class GgmlMatrixTest {
      * last with two tokens past its last group of four), rows not a multiple of the tile. Either way n = 1's bits.
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0, 4128", "Q8_0/float, 4128", "Q6_K, 4352", "Q6_K/float, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128", "Q5_1, 4128", "Q5_K, 4352", "Q5_K/float, 4352", "Q4_K/nibble, 4352", "IQ4_NL, 4128", "IQ4_XS, 4352", "Q2_K, 4352", "Q3_K, 4352"})
+    @CsvSource({"Q8_0, 4128", "Q8_0/float, 4128", "Q6_K, 4352", "Q6_K/float, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128", "Q5_1, 4128", "Q5_K, 4352", "Q5_K/float, 4352", "Q4_K/nibble, 4352", "Q4_0/nibble, 4128", "Q5_0/nibble, 4128", "Q4_1/nibble, 4128", "Q5_1/float, 4128", "IQ4_NL, 4128", "IQ4_XS, 4352", "Q2_K, 4352", "Q3_K, 4352"})
     void tokenBlocksOfLongPromptsAreBitwiseIdenticalToSingleTokens(String type, int cols) {
         int rows = 9, maxN = 130;
         Case k = random(type, rows, cols, 21);

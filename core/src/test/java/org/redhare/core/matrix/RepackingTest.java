@@ -28,7 +28,7 @@ class RepackingTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"Q8_0", "Q4_0", "Q5_0", "Q4_1", "Q5_1", "IQ4_NL"})
+    @ValueSource(strings = {"Q8_0", "Q8_0/float", "Q4_0", "Q4_0/nibble", "Q5_0", "Q5_0/nibble", "Q4_1", "Q4_1/nibble", "Q5_1", "Q5_1/float", "IQ4_NL"})
     void ggmlBlocksRepackTheSameOnSeveralThreads(String type) {
         assertSame(() -> GgmlMatrixTest.random(type, 1003, 2048, 7).m());
     }
