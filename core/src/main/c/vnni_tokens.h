@@ -3,7 +3,7 @@
  * activations quantized to int8 per 32-column block (dx = amax / 127, xq = rint(x / dx), as NibbleBlocks quantizes
  * them), in integers: AVX512-VNNI's VPDPBUSD multiplies four unsigned bytes (values, their center added) by four
  * signed bytes (four columns' activations, broadcast) and adds them into a row's 32-bit lane, 64 products an
- * instruction, never saturating. Each sum starts at -center sum(xq), so the center comes off exactly. Eight forms:
+ * instruction, never saturating. Each sum starts at -center sum(xq), so the center comes off exactly. Ten forms:
  *
  * Form 0, Q6_K (Q6_KMatrix: W = d sc (u - 32), a 6-bit value u, an int8 scale sc per 16 columns, a float d per
  * 256-column super-block of each row). Per 16-column unit j, per row: T = sum((u - 32) xq) (at most 16 * 32 * 127 =
@@ -27,6 +27,12 @@
  * m per 32 columns). Per block, per row: T = sum((u - center) xq) (starting at -center sum(xq); center 8 for Q4_0, 16
  * for Q5_0, none with an offset; at most 32 * 31 * 127 in size), fma(float(T), d dx, acc), then with an offset
  * fma(sum(xq), m dx, acc), over the blocks in column order from zero.
+ *
+ * Form 8, IQ4_NL (BlockIntMatrix: W = d level(u), ggml's 16 int8 levels picked by a 4-bit u, f16 d per 32 columns): form
+ * 4 with each nibble looked up as its level plus 128 (VPSHUFB) and center 128 (T at most 32 * 127 * 127 in size).
+ *
+ * Form 9, IQ4_XS (IQ4_XSIntMatrix: W = d (ls - 32) level(u), a 6-bit ls per 32 columns and an f16 d per 256-column
+ * super-block): per block T as form 8's, then fma(float(T), (d sc) dx, acc) with sc = ls - 32 (d sc exact).
  *
  * The Java kernels (VnniMatrix.multiplyInJava over each class's blocks) compute the same integers and the same FMAs, so
  * the same bits.
@@ -56,7 +62,11 @@
  *
  * Layout, forms 4 to 7 (the file's bytes a weight: 0.5625, 0.625, 0.6875, 0.75): tile t's block b at packed + B (t nb +
  * b), the values as form 3's (4 bits: 512 bytes) or form 2's (5 bits: 640 bytes), then the rows' f16 d (64 bytes) and,
- * with offsets, their f16 m (64 bytes): B = 576, 640, 704, 768. d unused.
+ * with offsets, their f16 m (64 bytes): B = 576, 640, 704, 768. d unused. Form 8 as form 4 (576 bytes).
+ *
+ * Layout, form 9 (0.53 bytes a weight, plus 0.016 for d, as the file): tile t's block b at packed + 544 (t nb + b), the
+ * values as form 3's, then the rows' codes sc = ls - 32 as signed bytes at 512. d: row 32 t + i's super-block k's d at
+ * d[(t nsb + k) 32 + i].
  *
  * Arguments: args = {packed (address), nb (32-column blocks a row; forms 0 and 2: a multiple of 8), quads (the matrix's (tiles
  * + 3) / 4), tiles, rows, p0, p1 (the quads to take), t0, t1 (the tokens), n (tokens in all), form}. A quad p is tiles
@@ -64,8 +74,8 @@
  * activations at xp + (t - t0) 18 nb shorts: its 32 nb bytes in column order, then each 16-column unit's sum(xq) (2 nb
  * shorts); xf: token t's block scales dx at xf[t nb + b]; y: token t's output for row r at y[t rows + r].
  *
- * Included by q6k_tokens.c, q8i_tokens.c, q5k_tokens.c, q4k_tokens.c, q40_tokens.c, q41_tokens.c, q50_tokens.c and
- * q51_tokens.c, each with its FORM and VNNI_NAME, so that each function holds one form's code (compiled together, three forms' registers spilled: 190 stack accesses of vectors
+ * Included by q6k_tokens.c, q8i_tokens.c, q5k_tokens.c, q4k_tokens.c, q40_tokens.c, q41_tokens.c, q50_tokens.c,
+ * q51_tokens.c, iq4nl_tokens.c and iq4xs_tokens.c, each with its FORM and VNNI_NAME, so that each function holds one form's code (compiled together, three forms' registers spilled: 190 stack accesses of vectors
  * against 22).
  * args[10] repeats the form, unread here. Built by scripts/native/build-kernels.sh into the bytes
  * org.redhare.core.matrix.NativeCode carries.
@@ -133,8 +143,20 @@
 /* Step S of tile I's Q4_K block: its two halves' values, the low and the high nibbles of one vector, summed. */
 #define FOUR(I, S) { \
         const __m512i l = _mm512_loadu_si512((const void *) (q##I + 64 * (S))); \
-        a##I##0 = _mm512_dpbusd_epi32(a##I##0, _mm512_and_si512(l, lo), xv); \
-        a##I##1 = _mm512_dpbusd_epi32(a##I##1, _mm512_and_si512(_mm512_srli_epi16(l, 4), lo), xv); }
+        a##I##0 = _mm512_dpbusd_epi32(a##I##0, LEVELS(_mm512_and_si512(l, lo)), xv); \
+        a##I##1 = _mm512_dpbusd_epi32(a##I##1, LEVELS(_mm512_and_si512(_mm512_srli_epi16(l, 4), lo)), xv); }
+
+/* The byte a nibble stands for: itself, or (IQ4_NL, IQ4_XS) its level plus 128, looked up in a 16-byte table (VPSHUFB). */
+#define LEVELS(V) (form >= 8 ? _mm512_shuffle_epi8(lut, V) : (V))
+
+/* Tile I's IQ4_XS block folded into its float accumulators: fma(float(T), (d sc) dx, acc), d per super-block and row,
+ * sc the block's signed scale code (ls - 32) at 512 (d sc exact). */
+#define FOLDX(I) { \
+        const float *const ds = d + 32 * (t##I * nsb + (b >> 3)); \
+        const __m512 s0 = _mm512_mul_ps(_mm512_loadu_ps(ds), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 512))))); \
+        const __m512 s1 = _mm512_mul_ps(_mm512_loadu_ps(ds + 16), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 528))))); \
+        f##I##0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a##I##0), _mm512_mul_ps(s0, dx), f##I##0); \
+        f##I##1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a##I##1), _mm512_mul_ps(s1, dx), f##I##1); }
 
 /* A block's 5-bit values (Q5_K, Q5_0, Q5_1) summed, all four tiles: two groups of four steps. */
 #define FIVE_STEPS \
@@ -173,9 +195,15 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
     const unsigned char *const packed = (const unsigned char *) args[0];
     const long nb = args[1], quads = args[2], tiles = args[3], rows = args[4], p0 = args[5], p1 = args[6];
     const long t0 = args[7], t1 = args[8], form = FORM, nsb = nb >> 3;
-    const long bytes = form == 0 ? 832 : form == 1 ? 1088 : form == 2 || form == 6 ? 704 : form == 3 || form == 4 ? 576 : form == 5 ? 640 : 768;
+    const long bytes = form == 0 ? 832 : form == 1 ? 1088 : form == 2 || form == 6 ? 704 : form == 3 || form == 4 || form == 8 ? 576
+            : form == 5 ? 640 : form == 7 ? 768 : 544;
     const long kc = form == 2 ? 640 : 512;
     const __m512i lo = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30), m10 = _mm512_set1_epi8(0x10);
+    /* ggml's kvalues_iq4nl plus 128 (1, 24, 45, 63, 79, 93, 106, 118, 129, 141, 153, 166, 181, 197, 217, 241), in every
+     * 128-bit lane; through registers: as a constant the compiler would load it from a data section */
+    long lut0 = 0x766A5D4F3F2D1801L, lut1 = (long) 0xF1D9C5B5A6998D81UL;
+    __asm__("" : "+r"(lut0), "+r"(lut1));
+    const __m512i lut = _mm512_broadcast_i32x4(_mm_insert_epi64(_mm_cvtsi64_si128(lut0), lut1, 1));
     for (long p = p0; p < p1; p++) {
         const long ta = p, tb = p + quads < tiles ? p + quads : p;
         const long tc = p + 2 * quads < tiles ? p + 2 * quads : p, td = p + 3 * quads < tiles ? p + 3 * quads : p;
@@ -189,12 +217,23 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
                 const unsigned char *const qa = packed + bytes * (ta * nb + b), *const qb = packed + bytes * (tb * nb + b);
                 const unsigned char *const qc = packed + bytes * (tc * nb + b), *const qd = packed + bytes * (td * nb + b);
                 const __m512 dx = _mm512_set1_ps(dxt[b]);
-                if (form >= 4) { /* Q4_0, Q4_1, Q5_0, Q5_1: the block's f16 scales (and offsets) after its values */
-                    const long vb = form <= 5 ? 512 : 640;
-                    const int sx = (int) xs[2 * b] + (int) xs[2 * b + 1], center = form == 4 ? 8 : form == 6 ? 16 : 0;
+                if (form == 9) { /* IQ4_XS: levels plus 128, the center off from the start */
+                    const __m512i cen = _mm512_set1_epi32(-128 * ((int) xs[2 * b] + (int) xs[2 * b + 1]));
+                    __m512i aa0 = cen, aa1 = cen, ab0 = cen, ab1 = cen, ac0 = cen, ac1 = cen, ad0 = cen, ad1 = cen;
+                    FOUR_STEPS
+                    FOLDX(a)
+                    FOLDX(b)
+                    FOLDX(c)
+                    FOLDX(d)
+                    continue;
+                }
+                if (form >= 4) { /* Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL: the block's f16 scales (and offsets) after its values */
+                    const long vb = form == 6 || form == 7 ? 640 : 512;
+                    const int sx = (int) xs[2 * b] + (int) xs[2 * b + 1];
+                    const int center = form == 4 ? 8 : form == 6 ? 16 : form == 8 ? 128 : 0;
                     const __m512i cen = _mm512_set1_epi32(-center * sx);
                     __m512i aa0 = cen, aa1 = cen, ab0 = cen, ab1 = cen, ac0 = cen, ac1 = cen, ad0 = cen, ad1 = cen;
-                    if (form <= 5) {
+                    if (form != 6 && form != 7) {
                         FOUR_STEPS
                     } else {
                         FIVE_STEPS

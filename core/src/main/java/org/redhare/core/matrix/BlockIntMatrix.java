@@ -5,20 +5,23 @@ import java.lang.foreign.ValueLayout;
 import org.redhare.core.DType;
 
 /**
- * GGML's 32-value block types Q4_0, Q4_1, Q5_0 and Q5_1 in integers: {@code W = d (u - center)} (Q4_0: center 8, Q5_0:
- * 16) or {@code W = d u + m} (Q4_1, Q5_1), a 4- or 5-bit value {@code u} and f16 {@code d} (and {@code m}) per 32
- * columns of a row. Each token's activations are quantized to int8 per 32 columns ({@link NibbleBlocks#quantizeBlock});
- * per (row, block) the kernel sums {@code T = sum((u - center) xq)} exactly (at most 32 * 31 * 127 = 125984 in size), and
+ * GGML's 32-value block types Q4_0, Q4_1, Q5_0, Q5_1 and IQ4_NL in integers: {@code W = d (u - center)} (Q4_0: center
+ * 8, Q5_0: 16), {@code W = d u + m} (Q4_1, Q5_1) or {@code W = d level(u)} (IQ4_NL: ggml's 16 int8 levels), a 4- or
+ * 5-bit value {@code u} and f16 {@code d} (and {@code m}) per 32 columns of a row. Each token's activations are quantized to int8 per 32 columns ({@link NibbleBlocks#quantizeBlock});
+ * per (row, block) the kernel sums {@code T = sum(w(u) xq)} exactly ({@code w(u) = u - center} or the level; at most
+ * 32 * 127 * 127 = 516128 in size), and
  * each (row, token) adds {@code fma(float(T), d dx, acc)} and, with an offset, {@code fma(sum(xq), m dx, acc)}, over
  * the blocks in column order from zero: the same bits alone, in any batch and on any number of threads, and in
  * {@link #multiplyInJava}.
  *
  * <p>Why: {@link Q4_0Matrix}, {@link Q4_KMatrix} (for Q4_1) and {@link Q5_0Matrix} sum two products a 16-bit lane with
  * {@code VPMADDUBSW} and add the lanes in a second instruction, Q5_0 from a byte a value (1.125 bytes a weight where the
- * file has 0.6875), and Q5_1 runs on the float kernels ({@link AffineBlockMatrix}, 1.25 bytes a weight). Here
+ * file has 0.6875), and Q5_1 and IQ4_NL run on the float kernels ({@link AffineBlockMatrix}, {@link Q8_0Matrix}: 1.25
+ * and 1.125 bytes a weight). Here
  * AVX512-VNNI's {@code VPDPBUSD} multiplies and adds 64 products an instruction into 32-bit lanes ({@code vnni_tokens.h},
- * forms 4 to 7), from the file's own size: the values rearranged into the instruction's lanes as {@link Q4_KIntMatrix}'s
- * (4 bits) or {@link Q5_KMatrix}'s (5 bits), each block's f16 factors after its values. Q5_0 is half of a Q4_K_M file
+ * forms 4 to 8), from the file's own size: the values rearranged into the instruction's lanes as {@link Q4_KIntMatrix}'s
+ * (4 bits) or {@link Q5_KMatrix}'s (5 bits), each block's f16 factors after its values; IQ4_NL's nibbles become their
+ * levels plus 128 in the kernel, a table lookup ({@code VPSHUFB}) each. Q5_0 is half of a Q4_K_M file
  * of Qwen2.5-0.5B (its 896-wide rows are not whole K-quant super-blocks, so llama.cpp stores them so). Only where that
  * machine code runs ({@link #runsHere}); elsewhere these types keep their classes.
  *
@@ -33,6 +36,7 @@ public final class BlockIntMatrix extends VnniMatrix {
     private final boolean five;    // 5-bit values (Q5_0, Q5_1)
     private final boolean offsets; // W = d u + m (Q4_1, Q5_1)
     private final int center;      // 8 (Q4_0), 16 (Q5_0), 0
+    private final boolean levels;  // IQ4_NL: a nibble stands for its level
     private final int scales;      // where a block's f16 d start: after its values
     private final int fileBlock;   // bytes of a GGML block in the file
 
@@ -42,9 +46,10 @@ public final class BlockIntMatrix extends VnniMatrix {
         this.five = type == DType.Q5_0 || type == DType.Q5_1;
         this.offsets = type == DType.Q4_1 || type == DType.Q5_1;
         this.center = type == DType.Q4_0 ? 8 : type == DType.Q5_0 ? 16 : 0;
+        this.levels = type == DType.IQ4_NL;
         this.scales = five ? 640 : 512;
         this.fileBlock = switch (type) {
-            case Q4_0 -> 18;
+            case Q4_0, IQ4_NL -> 18;
             case Q4_1 -> 20;
             case Q5_0 -> 22;
             default -> 24;
@@ -57,13 +62,14 @@ public final class BlockIntMatrix extends VnniMatrix {
             case Q4_1 -> 5;
             case Q5_0 -> 6;
             case Q5_1 -> 7;
+            case IQ4_NL -> 8;
             default -> throw new IllegalArgumentException("no integer blocks for " + type);
         };
     }
 
     private static int blockBytes(DType type) {
         return switch (type) {
-            case Q4_0 -> 576;
+            case Q4_0, IQ4_NL -> 576;
             case Q4_1 -> 640;
             case Q5_0 -> 704;
             default -> 768;
@@ -71,7 +77,7 @@ public final class BlockIntMatrix extends VnniMatrix {
     }
 
     /**
-     * Whether Q4_0, Q4_1, Q5_0 and Q5_1 weights take this class here: where its machine code runs (x86-64 with AVX-512 and
+     * Whether Q4_0, Q4_1, Q5_0, Q5_1 and IQ4_NL weights take this class here: where its machine code runs (x86-64 with AVX-512 and
      * VNNI, see {@link NativeKernels#vnniTokens}), unless {@code -Dredhare.blockIntegers=false}.
      */
     public static boolean runsHere() {
@@ -79,7 +85,7 @@ public final class BlockIntMatrix extends VnniMatrix {
     }
 
     /**
-     * Over GGML blocks of {@code type} (Q4_0, Q4_1, Q5_0 or Q5_1) as stored in GGUF: per row {@code cols / 32} blocks of
+     * Over GGML blocks of {@code type} (Q4_0, Q4_1, Q5_0, Q5_1 or IQ4_NL) as stored in GGUF: per row {@code cols / 32} blocks of
      * an f16 {@code d}, (Q4_1, Q5_1) an f16 {@code m}, (Q5_0, Q5_1) 32 fifth bits, and 16 bytes of nibbles (low nibbles
      * values 0..15, high 16..31); repacked into the tile layout in ranges of tiles over {@link Repacking}'s threads.
      */
@@ -126,7 +132,7 @@ public final class BlockIntMatrix extends VnniMatrix {
 
     @Override public DType dtype() { return type; }
 
-    /** The machine code's integers one at a time: {@code T = sum((u - center) xq)} per block; its f16 {@code d} and {@code m}. */
+    /** The machine code's integers one at a time: {@code T = sum(w(u) xq)} per block; its f16 {@code d} and {@code m}. */
     @Override
     VnniTokens.Blocks javaBlocks() {
         return javaBlocks;
@@ -137,7 +143,7 @@ public final class BlockIntMatrix extends VnniMatrix {
         public int sum(byte[] tile, int at, int i, int b, short[] xp, int x) {
             int sum = 0;
             for (int c = 0; c < 32; c++) {
-                sum += (value(tile, at, i, c) - center) * VnniTokens.xq(xp, x, c);
+                sum += weight(value(tile, at, i, c)) * VnniTokens.xq(xp, x, c);
             }
             return sum;
         }
@@ -162,6 +168,11 @@ public final class BlockIntMatrix extends VnniMatrix {
         return Float.float16ToFloat((short) ((tile[at] & 0xFF) | tile[at + 1] << 8));
     }
 
+    /** What a value {@code u} stands for: {@code u - center}, or its level. */
+    private int weight(int u) {
+        return levels ? Q8_0Matrix.IQ4_LEVELS[u] : u - center;
+    }
+
     private int value(byte[] tile, int at, int i, int c) {
         return five ? Q5_KMatrix.value(tile, at, i, c) : Q4_KIntMatrix.value(tile, at, i, c);
     }
@@ -173,8 +184,8 @@ public final class BlockIntMatrix extends VnniMatrix {
         for (int b = 0; b < nb; b++) {
             MemorySegment.copy(packed, ValueLayout.JAVA_BYTE, ((long) t * nb + b) * block, bytes, 0, block);
             final float d = javaBlocks.scale(bytes, 0, t, i, b), m = offsets ? javaBlocks.offset(bytes, 0, t, i, b) : 0f;
-            for (int c = 0; c < 32; c++) { // (u - center) d exactly, or u d + m rounded once, as the other classes' rows
-                dst[off + 32 * b + c] = offsets ? Math.fma((float) value(bytes, 0, i, c), d, m) : (value(bytes, 0, i, c) - center) * d;
+            for (int c = 0; c < 32; c++) { // w(u) d exactly, or u d + m rounded once, as the other classes' rows
+                dst[off + 32 * b + c] = offsets ? Math.fma((float) value(bytes, 0, i, c), d, m) : weight(value(bytes, 0, i, c)) * d;
             }
         }
     }

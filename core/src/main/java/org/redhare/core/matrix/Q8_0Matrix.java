@@ -121,7 +121,7 @@ public final class Q8_0Matrix implements WeightMatrix {
      * The 16 levels of GGML's non-linear 4-bit types (IQ4_NL, IQ4_XS): a nibble selects one, times the block scale.
      * A format constant (ggml's {@code kvalues_iq4nl}).
      */
-    private static final byte[] IQ4_LEVELS = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+    static final byte[] IQ4_LEVELS = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
     /**
      * Over GGML IQ4_NL blocks as stored in GGUF: each row is {@code cols / 32} blocks of an f16 {@code d} and 16

@@ -37,7 +37,7 @@ class GgmlMatrixTest {
 
     /** Random blocks; the reference decodes them straight from the GGML definition. */
     static Case random(String type, int rows, int cols, long seed) {
-        if (type.endsWith("_K") || type.equals("IQ4_XS") || type.contains("_K/")) {
+        if (type.endsWith("_K") || type.startsWith("IQ4_XS") || type.contains("_K/")) {
             return randomK(type, rows, cols, seed);
         }
         Random rnd = new Random(seed);
@@ -130,7 +130,8 @@ class GgmlMatrixTest {
             case "Q4_1/nibble" -> Q4_KMatrix.ofGgmlQ4_1(blocks, rows, cols);
             case "Q5_1" -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.Q5_1, blocks, rows, cols) : AffineBlockMatrix.ofGgmlQ5_1(blocks, rows, cols);
             case "Q5_1/float" -> AffineBlockMatrix.ofGgmlQ5_1(blocks, rows, cols);
-            case "IQ4_NL" -> Q8_0Matrix.ofGgmlIQ4_NL(blocks, rows, cols);
+            case "IQ4_NL" -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.IQ4_NL, blocks, rows, cols) : Q8_0Matrix.ofGgmlIQ4_NL(blocks, rows, cols);
+            case "IQ4_NL/float" -> Q8_0Matrix.ofGgmlIQ4_NL(blocks, rows, cols);
             case "Q4_0/nibble" -> Q4_0Matrix.ofGgml(blocks, rows, cols);
             default -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.Q4_0, blocks, rows, cols) : Q4_0Matrix.ofGgml(blocks, rows, cols);
         };
@@ -273,7 +274,8 @@ class GgmlMatrixTest {
             case "Q4_K/nibble" -> Q4_KMatrix.ofGgml(seg, rows, cols); // the 16-bit kernel, as where Q4_KIntMatrix's machine code does not run
             case "Q5_K" -> Q5_KMatrix.runsHere() ? Q5_KMatrix.ofGgml(seg, rows, cols) : AffineBlockMatrix.ofGgmlQ5_K(seg, rows, cols);
             case "Q5_K/float" -> AffineBlockMatrix.ofGgmlQ5_K(seg, rows, cols); // the float path, as where Q5_KMatrix's machine code does not run
-            case "IQ4_XS" -> Q8_0Matrix.ofGgmlIQ4_XS(seg, rows, cols);
+            case "IQ4_XS" -> IQ4_XSIntMatrix.runsHere() ? IQ4_XSIntMatrix.ofGgml(seg, rows, cols) : Q8_0Matrix.ofGgmlIQ4_XS(seg, rows, cols);
+            case "IQ4_XS/float" -> Q8_0Matrix.ofGgmlIQ4_XS(seg, rows, cols);
             case "Q2_K" -> AffineBlockMatrix.ofGgmlQ2_K(seg, rows, cols);
             case "Q3_K" -> Q8_0Matrix.ofGgmlQ3_K(seg, rows, cols);
             case "Q6_K/float" -> Q8_0Matrix.ofGgmlQ6_K(seg, rows, cols); // the float path, as where Q6_KMatrix's machine code does not run
@@ -323,7 +325,10 @@ class GgmlMatrixTest {
             "Q4_K/nibble, 1, 256, 1", "Q4_K/nibble, 33, 256, 17", "Q4_K/nibble, 229, 768, 1", "Q4_K, 70, 4864, 3", "Q4_K, 13, 512, 37",
             // Q4_0, Q4_1, Q5_0, Q5_1 in VNNI integers (BlockIntMatrix) and on the classes they take elsewhere
             "Q4_0/nibble, 7, 160, 3", "Q4_0/nibble, 229, 416, 1", "Q4_1/nibble, 33, 416, 17", "Q5_0/nibble, 13, 352, 37",
-            "Q5_0/nibble, 229, 352, 1", "Q5_1/float, 33, 416, 17", "Q5_1/float, 9, 4128, 130", "Q5_0, 70, 4864, 3", "Q5_1, 600, 96, 5"})
+            "Q5_0/nibble, 229, 352, 1", "Q5_1/float, 33, 416, 17", "Q5_1/float, 9, 4128, 130", "Q5_0, 70, 4864, 3", "Q5_1, 600, 96, 5",
+            // IQ4_NL and IQ4_XS in VNNI integers (levels looked up in the kernel) and in floats (Q8_0Matrix, elsewhere)
+            "IQ4_NL/float, 7, 160, 3", "IQ4_NL/float, 37, 1056, 1", "IQ4_NL/float, 9, 4128, 130", "IQ4_NL, 229, 416, 1",
+            "IQ4_XS/float, 7, 768, 3", "IQ4_XS/float, 33, 256, 17", "IQ4_XS, 229, 768, 1", "IQ4_XS, 70, 4864, 3"})
     void matchesScalarReference(String type, int rows, int cols, int n) {
         Case k = random(type, rows, cols, rows * 131L + cols);
         float[] x = Fp8BlockMatrixTest.activations(n, cols, 3);
@@ -500,9 +505,9 @@ class GgmlMatrixTest {
      * of the tile, cols with a tail where the format allows).
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0", "Q8_0/float", "Q4_0", "Q4_K", "Q6_K", "Q6_K/float", "Q5_0", "Q4_1", "Q5_1", "Q5_K", "Q5_K/float", "Q4_K/nibble", "Q4_0/nibble", "Q5_0/nibble", "Q4_1/nibble", "Q5_1/float", "IQ4_NL", "IQ4_XS", "Q2_K", "Q3_K"})
+    @CsvSource({"Q8_0", "Q8_0/float", "Q4_0", "Q4_K", "Q6_K", "Q6_K/float", "Q5_0", "Q4_1", "Q5_1", "Q5_K", "Q5_K/float", "Q4_K/nibble", "Q4_0/nibble", "Q5_0/nibble", "Q4_1/nibble", "Q5_1/float", "IQ4_NL", "IQ4_NL/float", "IQ4_XS", "IQ4_XS/float", "Q2_K", "Q3_K"})
     void batchedTokensAreBitwiseIdenticalToSingleTokens(String type) {
-        int rows = 39, cols = type.contains("_K") || type.equals("IQ4_XS") ? 512 : 352, maxN = 36; // Q8_0-based types widen from 32 tokens
+        int rows = 39, cols = type.contains("_K") || type.startsWith("IQ4_XS") ? 512 : 352, maxN = 36; // Q8_0-based types widen from 32 tokens
         Case k = random(type, rows, cols, 9);
         float[] x = Fp8BlockMatrixTest.activations(maxN, cols, 13);
         float[][] alone = new float[maxN][rows];
@@ -531,7 +536,7 @@ class GgmlMatrixTest {
      * than one call takes, every group size and more than one group, one and two threads.
      */
     @ParameterizedTest(name = "{0} [{1} x {2}]")
-    @CsvSource({"Q8_0/float, 39, 384", "Q8_0/float, 1030, 64", "Q6_K/float, 37, 512", "IQ4_NL, 9, 4096", "Q8_0/float, 8, 352"})
+    @CsvSource({"Q8_0/float, 39, 384", "Q8_0/float, 1030, 64", "Q6_K/float, 37, 512", "IQ4_NL/float, 9, 4096", "Q8_0/float, 8, 352"})
     void tokensGiveTheJavaKernelsBits(String type, int rows, int cols) {
         if (org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
                 && org.redhare.core.MachineCode.cpuHas("avx512bw") && Kernels.L == 16
@@ -634,7 +639,7 @@ class GgmlMatrixTest {
     }
 
     /**
-     * Q6_K, Q8_0, Q5_K, Q4_K, Q4_0, Q4_1, Q5_0 and Q5_1 in integers run the machine code ({@link NativeKernels#vnniTokens}) for any number of tokens wherever
+     * Q6_K, Q8_0, Q5_K, Q4_K, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL and IQ4_XS in integers run the machine code ({@link NativeKernels#vnniTokens}) for any number of tokens wherever
      * it can run (AVX-512 with VNNI): the same bits as their {@code multiplyInJava}, for a single tile (its quad four
      * times over), quads whose last tiles repeat the first, a short last tile, long rows, more than one block of sixteen
      * tokens, one and two threads.
@@ -645,7 +650,8 @@ class GgmlMatrixTest {
             "Q5_K, 39, 256", "Q5_K, 229, 768", "Q5_K, 7, 512", "Q5_K, 129, 4864",
             "Q4_K, 39, 256", "Q4_K, 229, 768", "Q4_K, 7, 512", "Q4_K, 129, 4864", "Q4_K, 1030, 256",
             "Q4_0, 39, 352", "Q4_0, 1030, 64", "Q4_0, 7, 32", "Q4_1, 229, 160", "Q4_1, 129, 4864", "Q5_0, 39, 352", "Q5_0, 129, 4864",
-            "Q5_0, 32, 32", "Q5_1, 229, 160", "Q5_1, 7, 96"})
+            "Q5_0, 32, 32", "Q5_1, 229, 160", "Q5_1, 7, 96", "IQ4_NL, 39, 352", "IQ4_NL, 129, 4864", "IQ4_XS, 39, 256",
+            "IQ4_XS, 229, 768", "IQ4_XS, 129, 4864"})
     void vnniTokensGiveTheJavaKernelsBits(String type, int rows, int cols) {
         boolean runs = org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
                 && org.redhare.core.MachineCode.cpuHas("avx512bw") && org.redhare.core.MachineCode.cpuHas("avx512_vnni") && Kernels.L == 16
@@ -793,8 +799,16 @@ class GgmlMatrixTest {
                 .isInstanceOf(IndexOutOfBoundsException.class); // longer rows than the values hold
         assertThatThrownBy(() -> NativeKernels.vnniTokens(q4, 5, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[0], y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // Q4_1's blocks are longer than Q4_K's
-        assertThatThrownBy(() -> NativeKernels.vnniTokens(q51, 8, 3, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[0], y))
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(q51, 10, 3, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[0], y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // no such form
+        // IQ4_XS (form 9): 544 bytes a block, whole super-blocks, d per super-block and row
+        java.util.Arrays.fill(y, 1f);
+        NativeKernels.vnniTokens(q4, 9, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y);
+        assertThat(y).containsOnly(0f);
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(q4, 9, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[32 * tiles - 1], y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's d
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(q51, 9, 3, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // not whole super-blocks
     }
 
     /** {@link NativeKernels#q8Tokens} checks its operands before the machine code runs (it checks nothing). */
@@ -850,7 +864,7 @@ class GgmlMatrixTest {
      * last with two tokens past its last group of four), rows not a multiple of the tile. Either way n = 1's bits.
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0, 4128", "Q8_0/float, 4128", "Q6_K, 4352", "Q6_K/float, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128", "Q5_1, 4128", "Q5_K, 4352", "Q5_K/float, 4352", "Q4_K/nibble, 4352", "Q4_0/nibble, 4128", "Q5_0/nibble, 4128", "Q4_1/nibble, 4128", "Q5_1/float, 4128", "IQ4_NL, 4128", "IQ4_XS, 4352", "Q2_K, 4352", "Q3_K, 4352"})
+    @CsvSource({"Q8_0, 4128", "Q8_0/float, 4128", "Q6_K, 4352", "Q6_K/float, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128", "Q5_1, 4128", "Q5_K, 4352", "Q5_K/float, 4352", "Q4_K/nibble, 4352", "Q4_0/nibble, 4128", "Q5_0/nibble, 4128", "Q4_1/nibble, 4128", "Q5_1/float, 4128", "IQ4_NL, 4128", "IQ4_NL/float, 4128", "IQ4_XS, 4352", "IQ4_XS/float, 4352", "Q2_K, 4352", "Q3_K, 4352"})
     void tokenBlocksOfLongPromptsAreBitwiseIdenticalToSingleTokens(String type, int cols) {
         int rows = 9, maxN = 130;
         Case k = random(type, rows, cols, 21);

@@ -28,13 +28,13 @@ class RepackingTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"Q8_0", "Q8_0/float", "Q4_0", "Q4_0/nibble", "Q5_0", "Q5_0/nibble", "Q4_1", "Q4_1/nibble", "Q5_1", "Q5_1/float", "IQ4_NL"})
+    @ValueSource(strings = {"Q8_0", "Q8_0/float", "Q4_0", "Q4_0/nibble", "Q5_0", "Q5_0/nibble", "Q4_1", "Q4_1/nibble", "Q5_1", "Q5_1/float", "IQ4_NL", "IQ4_NL/float"})
     void ggmlBlocksRepackTheSameOnSeveralThreads(String type) {
         assertSame(() -> GgmlMatrixTest.random(type, 1003, 2048, 7).m());
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"Q4_K", "Q4_K/nibble", "Q6_K", "Q6_K/float", "Q5_K", "Q5_K/float", "Q2_K", "Q3_K", "IQ4_XS"})
+    @ValueSource(strings = {"Q4_K", "Q4_K/nibble", "Q6_K", "Q6_K/float", "Q5_K", "Q5_K/float", "Q2_K", "Q3_K", "IQ4_XS", "IQ4_XS/float"})
     void superBlocksRepackTheSameOnSeveralThreads(String type) {
         assertSame(() -> GgmlMatrixTest.randomK(type, 1003, 2048, 11).m());
     }
