@@ -3,7 +3,7 @@
  * activations quantized to int8 per 32-column block (dx = amax / 127, xq = rint(x / dx), as NibbleBlocks quantizes
  * them), in integers: AVX512-VNNI's VPDPBUSD multiplies four unsigned bytes (values, their center added) by four
  * signed bytes (four columns' activations, broadcast) and adds them into a row's 32-bit lane, 64 products an
- * instruction, never saturating. Each sum starts at -center sum(xq), so the center comes off exactly. Ten forms:
+ * instruction, never saturating. Each sum starts at -center sum(xq), so the center comes off exactly. Eleven forms:
  *
  * Form 0, Q6_K (Q6_KMatrix: W = d sc (u - 32), a 6-bit value u, an int8 scale sc per 16 columns, a float d per
  * 256-column super-block of each row). Per 16-column unit j, per row: T = sum((u - 32) xq) (at most 16 * 32 * 127 =
@@ -33,6 +33,10 @@
  *
  * Form 9, IQ4_XS (IQ4_XSIntMatrix: W = d (ls - 32) level(u), a 6-bit ls per 32 columns and an f16 d per 256-column
  * super-block): per block T as form 8's, then fma(float(T), (d sc) dx, acc) with sc = ls - 32 (d sc exact).
+ *
+ * Form 10, Q3_K (Q3_KIntMatrix: W = d sc (u - 4), a 3-bit u, a 6-bit scale sc (less 32, -32..31) per 16 columns, an f16
+ * d per 256-column super-block): form 0 with center 4 (a unit's T at most 16 * 4 * 127 = 8128 in size, a block's
+ * scaled sum 2 * 32 * 8128).
  *
  * The Java kernels (VnniMatrix.multiplyInJava over each class's blocks) compute the same integers and the same FMAs, so
  * the same bits.
@@ -68,6 +72,12 @@
  * values as form 3's, then the rows' codes sc = ls - 32 as signed bytes at 512. d: row 32 t + i's super-block k's d at
  * d[(t nsb + k) 32 + i].
  *
+ * Layout, form 10 (0.4375 bytes a weight, plus 0.016 for d; the file 0.43): tile t's block b at packed + 448 (t nb +
+ * b); unit j's (16 columns) 192 bytes at 192 j: its eight vectors m = 2 s + h (step s of the unit, half h) as two
+ * vectors of low bit pairs (vector m at bits 2 (m % 4) of the (m / 4)-th) and one of third bits (vector m at bit m),
+ * each value put together with a shift or two, an AND and a VPTERNLOGD; then the rows' int8 scales of unit 0 at 384
+ * and of unit 1 at 416. d as form 9's.
+ *
  * Arguments: args = {packed (address), nb (32-column blocks a row; forms 0 and 2: a multiple of 8), quads (the matrix's (tiles
  * + 3) / 4), tiles, rows, p0, p1 (the quads to take), t0, t1 (the tokens), n (tokens in all), form}. A quad p is tiles
  * p, p + quads, p + 2 quads, p + 3 quads (one past the last tile: p again), four streams far apart. xp: token t's
@@ -75,7 +85,7 @@
  * shorts); xf: token t's block scales dx at xf[t nb + b]; y: token t's output for row r at y[t rows + r].
  *
  * Included by q6k_tokens.c, q8i_tokens.c, q5k_tokens.c, q4k_tokens.c, q40_tokens.c, q41_tokens.c, q50_tokens.c,
- * q51_tokens.c, iq4nl_tokens.c and iq4xs_tokens.c, each with its FORM and VNNI_NAME, so that each function holds one form's code (compiled together, three forms' registers spilled: 190 stack accesses of vectors
+ * q51_tokens.c, iq4nl_tokens.c, iq4xs_tokens.c and q3k_tokens.c, each with its FORM and VNNI_NAME, so that each function holds one form's code (compiled together, three forms' registers spilled: 190 stack accesses of vectors
  * against 22).
  * args[10] repeats the form, unread here. Built by scripts/native/build-kernels.sh into the bytes
  * org.redhare.core.matrix.NativeCode carries.
@@ -94,12 +104,12 @@
         a##I##0 = _mm512_dpbusd_epi32(a##I##0, _mm512_ternarylogic_epi32(l1, _mm512_and_si512(h, m30), lo, 0xEC), xv1); \
         a##I##1 = _mm512_dpbusd_epi32(a##I##1, _mm512_ternarylogic_epi32(_mm512_srli_epi16(l1, 4), _mm512_and_si512(_mm512_srli_epi16(h, 2), m30), lo, 0xEC), xv1); }
 
-/* Unit J of tile I's sums times its scales, into the block's integer sums. */
-#define SCALE(I, J) \
+/* Unit J of tile I's sums times its scales (int8, the block's at AT), into the block's integer sums. */
+#define SCALE(I, J, AT) \
         i##I##0 = _mm512_add_epi32(i##I##0, _mm512_mullo_epi32(a##I##0, \
-                _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 768 + 32 * (J)))))); \
+                _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *) (q##I + (AT) + 32 * (J)))))); \
         i##I##1 = _mm512_add_epi32(i##I##1, _mm512_mullo_epi32(a##I##1, \
-                _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 768 + 32 * (J) + 16)))));
+                _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *) (q##I + (AT) + 32 * (J) + 16)))));
 
 /* Tile I's block folded into its float accumulators: fma(float(sum), d dx, acc), rows 0..15 and 16..31. */
 #define FOLD(I) { \
@@ -149,6 +159,20 @@
 /* The byte a nibble stands for: itself, or (IQ4_NL, IQ4_XS) its level plus 128, looked up in a 16-byte table (VPSHUFB). */
 #define LEVELS(V) (form >= 8 ? _mm512_shuffle_epi8(lut, V) : (V))
 
+/* A 16-bit lane shift by N bits, right where N is positive, left where it is negative (N a constant). */
+#define SHIFT16(V, N) ((N) >= 0 ? _mm512_srli_epi16(V, (N) >= 0 ? (N) : 0) : _mm512_slli_epi16(V, (N) < 0 ? -(N) : 0))
+
+/* Step S (0..3) of unit J of tile I's Q3_K block, both halves (vectors m = 2 S + h): each value's two low bits from the
+ * pair vector S / 2 (bits 2 (m % 4)) and its third bit from the unit's bit vector (bit m), put together with a shift or
+ * two, an AND and a VPTERNLOGD, and summed. */
+#define THREE(I, J, S) { \
+        const __m512i p = _mm512_loadu_si512((const void *) (q##I + 192 * (J) + 64 * ((S) / 2))); \
+        const __m512i h = _mm512_loadu_si512((const void *) (q##I + 192 * (J) + 128)); \
+        a##I##0 = _mm512_dpbusd_epi32(a##I##0, _mm512_ternarylogic_epi32(SHIFT16(p, 4 * ((S) % 2)), \
+                _mm512_and_si512(SHIFT16(h, 2 * (S) - 2), m04), m03, 0xEC), xv); \
+        a##I##1 = _mm512_dpbusd_epi32(a##I##1, _mm512_ternarylogic_epi32(SHIFT16(p, 4 * ((S) % 2) + 2), \
+                _mm512_and_si512(SHIFT16(h, 2 * (S) - 1), m04), m03, 0xEC), xv); }
+
 /* Tile I's IQ4_XS block folded into its float accumulators: fma(float(T), (d sc) dx, acc), d per super-block and row,
  * sc the block's signed scale code (ls - 32) at 512 (d sc exact). */
 #define FOLDX(I) { \
@@ -196,9 +220,10 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
     const long nb = args[1], quads = args[2], tiles = args[3], rows = args[4], p0 = args[5], p1 = args[6];
     const long t0 = args[7], t1 = args[8], form = FORM, nsb = nb >> 3;
     const long bytes = form == 0 ? 832 : form == 1 ? 1088 : form == 2 || form == 6 ? 704 : form == 3 || form == 4 || form == 8 ? 576
-            : form == 5 ? 640 : form == 7 ? 768 : 544;
+            : form == 5 ? 640 : form == 7 ? 768 : form == 9 ? 544 : 448;
     const long kc = form == 2 ? 640 : 512;
     const __m512i lo = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30), m10 = _mm512_set1_epi8(0x10);
+    const __m512i m03 = _mm512_set1_epi8(0x03), m04 = _mm512_set1_epi8(0x04);
     /* ggml's kvalues_iq4nl plus 128 (1, 24, 45, 63, 79, 93, 106, 118, 129, 141, 153, 166, 181, 197, 217, 241), in every
      * 128-bit lane; through registers: as a constant the compiler would load it from a data section */
     long lut0 = 0x766A5D4F3F2D1801L, lut1 = (long) 0xF1D9C5B5A6998D81UL;
@@ -217,6 +242,27 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
                 const unsigned char *const qa = packed + bytes * (ta * nb + b), *const qb = packed + bytes * (tb * nb + b);
                 const unsigned char *const qc = packed + bytes * (tc * nb + b), *const qd = packed + bytes * (td * nb + b);
                 const __m512 dx = _mm512_set1_ps(dxt[b]);
+                if (form == 10) { /* Q3_K: per unit T = sum((u - 4) xq), times the unit's int8 scale, as Q6_K's */
+                    __m512i ia0 = _mm512_setzero_si512(), ia1 = ia0, ib0 = ia0, ib1 = ia0, ic0 = ia0, ic1 = ia0, id0 = ia0, id1 = ia0;
+#pragma GCC unroll 2
+                    for (long j = 0; j < 2; j++) {
+                        const __m512i cen = _mm512_set1_epi32(-4 * (int) xs[2 * b + j]);
+                        __m512i aa0 = cen, aa1 = cen, ab0 = cen, ab1 = cen, ac0 = cen, ac1 = cen, ad0 = cen, ad1 = cen;
+                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j]); THREE(a, j, 0) THREE(b, j, 0) THREE(c, j, 0) THREE(d, j, 0) }
+                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j + 1]); THREE(a, j, 1) THREE(b, j, 1) THREE(c, j, 1) THREE(d, j, 1) }
+                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j + 2]); THREE(a, j, 2) THREE(b, j, 2) THREE(c, j, 2) THREE(d, j, 2) }
+                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j + 3]); THREE(a, j, 3) THREE(b, j, 3) THREE(c, j, 3) THREE(d, j, 3) }
+                        SCALE(a, j, 384)
+                        SCALE(b, j, 384)
+                        SCALE(c, j, 384)
+                        SCALE(d, j, 384)
+                    }
+                    FOLD(a)
+                    FOLD(b)
+                    FOLD(c)
+                    FOLD(d)
+                    continue;
+                }
                 if (form == 9) { /* IQ4_XS: levels plus 128, the center off from the start */
                     const __m512i cen = _mm512_set1_epi32(-128 * ((int) xs[2 * b] + (int) xs[2 * b + 1]));
                     __m512i aa0 = cen, aa1 = cen, ab0 = cen, ab1 = cen, ac0 = cen, ac1 = cen, ad0 = cen, ad1 = cen;
@@ -295,10 +341,10 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
                         const __m512i xv0 = _mm512_set1_epi32(xi[8 * b + 4 * j + 2]), xv1 = _mm512_set1_epi32(xi[8 * b + 4 * j + 3]);
                         GROUP(a, 2 * j + 1) GROUP(b, 2 * j + 1) GROUP(c, 2 * j + 1) GROUP(d, 2 * j + 1)
                     }
-                    SCALE(a, j)
-                    SCALE(b, j)
-                    SCALE(c, j)
-                    SCALE(d, j)
+                    SCALE(a, j, 768)
+                    SCALE(b, j, 768)
+                    SCALE(c, j, 768)
+                    SCALE(d, j, 768)
                 }
                 FOLD(a)
                 FOLD(b)
