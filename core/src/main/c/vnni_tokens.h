@@ -3,7 +3,7 @@
  * activations quantized to int8 per 32-column block (dx = amax / 127, xq = rint(x / dx), as NibbleBlocks quantizes
  * them), in integers: AVX512-VNNI's VPDPBUSD multiplies four unsigned bytes (values, their center added) by four
  * signed bytes (four columns' activations, broadcast) and adds them into a row's 32-bit lane, 64 products an
- * instruction, never saturating. Each sum starts at -center sum(xq), so the center comes off exactly. Eleven forms:
+ * instruction, never saturating. Each sum starts at -center sum(xq), so the center comes off exactly. Twelve forms:
  *
  * Form 0, Q6_K (Q6_KMatrix: W = d sc (u - 32), a 6-bit value u, an int8 scale sc per 16 columns, a float d per
  * 256-column super-block of each row). Per 16-column unit j, per row: T = sum((u - 32) xq) (at most 16 * 32 * 127 =
@@ -37,6 +37,11 @@
  * Form 10, Q3_K (Q3_KIntMatrix: W = d sc (u - 4), a 3-bit u, a 6-bit scale sc (less 32, -32..31) per 16 columns, an f16
  * d per 256-column super-block): form 0 with center 4 (a unit's T at most 16 * 4 * 127 = 8128 in size, a block's
  * scaled sum 2 * 32 * 8128).
+ *
+ * Form 11, Q2_K (Q2_KIntMatrix: W = d sc u - dmin m, a 2-bit u, 4-bit sc and m per 16 columns, f16 d and dmin per
+ * 256-column super-block). Per 16-column unit T = sum(u xq) (at most 16 * 3 * 127 = 6096 in size); per block the
+ * integers sc0 T0 + sc1 T1 and m0 sum(xq)0 + m1 sum(xq)1, then fma(float(first), d dx, acc) and fma(float(second),
+ * -dmin dx, acc).
  *
  * The Java kernels (VnniMatrix.multiplyInJava over each class's blocks) compute the same integers and the same FMAs, so
  * the same bits.
@@ -78,6 +83,10 @@
  * each value put together with a shift or two, an AND and a VPTERNLOGD; then the rows' int8 scales of unit 0 at 384
  * and of unit 1 at 416. d as form 9's.
  *
+ * Layout, form 11 (0.3125 bytes a weight, plus 0.03 for d and dmin; the file 0.33): tile t's block b at packed + 320
+ * (t nb + b); unit j's two vectors of bit pairs (as form 10's) at 128 j; then the rows' codes sc | m << 4 of unit 0 at
+ * 256 and of unit 1 at 288. d as form 2's (d, then -dmin).
+ *
  * Arguments: args = {packed (address), nb (32-column blocks a row; forms 0 and 2: a multiple of 8), quads (the matrix's (tiles
  * + 3) / 4), tiles, rows, p0, p1 (the quads to take), t0, t1 (the tokens), n (tokens in all), form}. A quad p is tiles
  * p, p + quads, p + 2 quads, p + 3 quads (one past the last tile: p again), four streams far apart. xp: token t's
@@ -85,7 +94,7 @@
  * shorts); xf: token t's block scales dx at xf[t nb + b]; y: token t's output for row r at y[t rows + r].
  *
  * Included by q6k_tokens.c, q8i_tokens.c, q5k_tokens.c, q4k_tokens.c, q40_tokens.c, q41_tokens.c, q50_tokens.c,
- * q51_tokens.c, iq4nl_tokens.c, iq4xs_tokens.c and q3k_tokens.c, each with its FORM and VNNI_NAME, so that each function holds one form's code (compiled together, three forms' registers spilled: 190 stack accesses of vectors
+ * q51_tokens.c, iq4nl_tokens.c, iq4xs_tokens.c, q3k_tokens.c and q2k_tokens.c, each with its FORM and VNNI_NAME, so that each function holds one form's code (compiled together, three forms' registers spilled: 190 stack accesses of vectors
  * against 22).
  * args[10] repeats the form, unread here. Built by scripts/native/build-kernels.sh into the bytes
  * org.redhare.core.matrix.NativeCode carries.
@@ -173,6 +182,34 @@
         a##I##1 = _mm512_dpbusd_epi32(a##I##1, _mm512_ternarylogic_epi32(SHIFT16(p, 4 * ((S) % 2) + 2), \
                 _mm512_and_si512(SHIFT16(h, 2 * (S) - 1), m04), m03, 0xEC), xv); }
 
+/* Step S (0..3) of unit J of tile I's Q2_K block, both halves (vectors m = 2 S + h): each value's two bits from the
+ * pair vector S / 2 (bits 2 (m % 4)), a shift and an AND, summed. */
+#define TWO(I, J, S) { \
+        const __m512i p = _mm512_loadu_si512((const void *) (q##I + 128 * (J) + 64 * ((S) / 2))); \
+        a##I##0 = _mm512_dpbusd_epi32(a##I##0, _mm512_and_si512(SHIFT16(p, 4 * ((S) % 2)), m03), xv); \
+        a##I##1 = _mm512_dpbusd_epi32(a##I##1, _mm512_and_si512(SHIFT16(p, 4 * ((S) % 2) + 2), m03), xv); }
+
+/* Unit J of tile I's Q2_K sums times its scales (the low nibbles of the codes at 256 + 32 J), into the block's sums. */
+#define SCALE2(I, J) \
+        i##I##0 = _mm512_add_epi32(i##I##0, _mm512_mullo_epi32(a##I##0, _mm512_and_si512(byte15, \
+                _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 256 + 32 * (J))))))); \
+        i##I##1 = _mm512_add_epi32(i##I##1, _mm512_mullo_epi32(a##I##1, _mm512_and_si512(byte15, \
+                _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 256 + 32 * (J) + 16))))));
+
+/* Rows R .. R + 15 of tile I's Q2_K offset multiplier: m0 sum(xq) of unit 0 + m1 sum(xq) of unit 1, the codes' high nibbles. */
+#define MINS2(I, R) _mm512_add_epi32( \
+        _mm512_mullo_epi32(_mm512_srli_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 256 + (R)))), 4), sx0), \
+        _mm512_mullo_epi32(_mm512_srli_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 288 + (R)))), 4), sx1))
+
+/* Tile I's Q2_K block folded into its float accumulators: fma(float(sum sc T), d dx, acc), then fma(float(sum m
+ * sum(xq)), -dmin dx, acc), d and -dmin per super-block and row as Q5_K's. */
+#define FOLD2(I) { \
+        const float *const ds = d + 64 * (t##I * nsb + (b >> 3)); \
+        f##I##0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i##I##0), _mm512_mul_ps(_mm512_loadu_ps(ds), dx), f##I##0); \
+        f##I##1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i##I##1), _mm512_mul_ps(_mm512_loadu_ps(ds + 16), dx), f##I##1); \
+        f##I##0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(MINS2(I, 0)), _mm512_mul_ps(_mm512_loadu_ps(ds + 32), dx), f##I##0); \
+        f##I##1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(MINS2(I, 16)), _mm512_mul_ps(_mm512_loadu_ps(ds + 48), dx), f##I##1); }
+
 /* Tile I's IQ4_XS block folded into its float accumulators: fma(float(T), (d sc) dx, acc), d per super-block and row,
  * sc the block's signed scale code (ls - 32) at 512 (d sc exact). */
 #define FOLDX(I) { \
@@ -220,10 +257,10 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
     const long nb = args[1], quads = args[2], tiles = args[3], rows = args[4], p0 = args[5], p1 = args[6];
     const long t0 = args[7], t1 = args[8], form = FORM, nsb = nb >> 3;
     const long bytes = form == 0 ? 832 : form == 1 ? 1088 : form == 2 || form == 6 ? 704 : form == 3 || form == 4 || form == 8 ? 576
-            : form == 5 ? 640 : form == 7 ? 768 : form == 9 ? 544 : 448;
+            : form == 5 ? 640 : form == 7 ? 768 : form == 9 ? 544 : form == 10 ? 448 : 320;
     const long kc = form == 2 ? 640 : 512;
     const __m512i lo = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30), m10 = _mm512_set1_epi8(0x10);
-    const __m512i m03 = _mm512_set1_epi8(0x03), m04 = _mm512_set1_epi8(0x04);
+    const __m512i m03 = _mm512_set1_epi8(0x03), m04 = _mm512_set1_epi8(0x04), byte15 = _mm512_set1_epi32(15);
     /* ggml's kvalues_iq4nl plus 128 (1, 24, 45, 63, 79, 93, 106, 118, 129, 141, 153, 166, 181, 197, 217, 241), in every
      * 128-bit lane; through registers: as a constant the compiler would load it from a data section */
     long lut0 = 0x766A5D4F3F2D1801L, lut1 = (long) 0xF1D9C5B5A6998D81UL;
@@ -242,6 +279,27 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
                 const unsigned char *const qa = packed + bytes * (ta * nb + b), *const qb = packed + bytes * (tb * nb + b);
                 const unsigned char *const qc = packed + bytes * (tc * nb + b), *const qd = packed + bytes * (td * nb + b);
                 const __m512 dx = _mm512_set1_ps(dxt[b]);
+                if (form == 11) { /* Q2_K: per unit T = sum(u xq), times the unit's scale; the mins times each unit's sum(xq) */
+                    __m512i ia0 = _mm512_setzero_si512(), ia1 = ia0, ib0 = ia0, ib1 = ia0, ic0 = ia0, ic1 = ia0, id0 = ia0, id1 = ia0;
+#pragma GCC unroll 2
+                    for (long j = 0; j < 2; j++) {
+                        __m512i aa0 = _mm512_setzero_si512(), aa1 = aa0, ab0 = aa0, ab1 = aa0, ac0 = aa0, ac1 = aa0, ad0 = aa0, ad1 = aa0;
+                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j]); TWO(a, j, 0) TWO(b, j, 0) TWO(c, j, 0) TWO(d, j, 0) }
+                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j + 1]); TWO(a, j, 1) TWO(b, j, 1) TWO(c, j, 1) TWO(d, j, 1) }
+                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j + 2]); TWO(a, j, 2) TWO(b, j, 2) TWO(c, j, 2) TWO(d, j, 2) }
+                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j + 3]); TWO(a, j, 3) TWO(b, j, 3) TWO(c, j, 3) TWO(d, j, 3) }
+                        SCALE2(a, j)
+                        SCALE2(b, j)
+                        SCALE2(c, j)
+                        SCALE2(d, j)
+                    }
+                    const __m512i sx0 = _mm512_set1_epi32(xs[2 * b]), sx1 = _mm512_set1_epi32(xs[2 * b + 1]);
+                    FOLD2(a)
+                    FOLD2(b)
+                    FOLD2(c)
+                    FOLD2(d)
+                    continue;
+                }
                 if (form == 10) { /* Q3_K: per unit T = sum((u - 4) xq), times the unit's int8 scale, as Q6_K's */
                     __m512i ia0 = _mm512_setzero_si512(), ia1 = ia0, ib0 = ia0, ib1 = ia0, ic0 = ia0, ic1 = ia0, id0 = ia0, id1 = ia0;
 #pragma GCC unroll 2

@@ -29,6 +29,7 @@ import org.redhare.core.matrix.BlockIntMatrix;
 import org.redhare.core.matrix.F16Matrix;
 import org.redhare.core.matrix.F32Matrix;
 import org.redhare.core.matrix.IQ4_XSIntMatrix;
+import org.redhare.core.matrix.Q2_KIntMatrix;
 import org.redhare.core.matrix.Q3_KIntMatrix;
 import org.redhare.core.matrix.Q4_KIntMatrix;
 import org.redhare.core.matrix.Q4_KMatrix;
@@ -54,7 +55,7 @@ import org.redhare.core.matrix.WeightMatrix;
 @Measurement(iterations = 3, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class MatrixBench {
-    @Param({"bf16", "f16", "fp8", "q8_0", "q4_0", "q5_0", "q4_k", "q5_k", "q6_k", "iq4_xs", "q3_k"})
+    @Param({"bf16", "f16", "fp8", "q8_0", "q4_0", "q5_0", "q4_k", "q5_k", "q6_k", "iq4_xs", "q3_k", "q2_k"})
     public String dtype;
 
     @Param({"4864x896", "896x4864"})
@@ -137,6 +138,9 @@ public class MatrixBench {
             case "q3_k" -> Q3_KIntMatrix.runsHere() ? Q3_KIntMatrix.ofGgml(randomSuperBlocks(rnd, rows, cols, 110, 108, -1), rows, cols)
                     : Q8_0Matrix.ofGgmlQ3_K(randomSuperBlocks(rnd, rows, cols, 110, 108, -1), rows, cols);
             case "q3_k_float" -> Q8_0Matrix.ofGgmlQ3_K(randomSuperBlocks(rnd, rows, cols, 110, 108, -1), rows, cols);
+            case "q2_k" -> Q2_KIntMatrix.runsHere() ? Q2_KIntMatrix.ofGgml(randomSuperBlocks(rnd, rows, cols, 84, 80, 82), rows, cols)
+                    : AffineBlockMatrix.ofGgmlQ2_K(randomSuperBlocks(rnd, rows, cols, 84, 80, 82), rows, cols);
+            case "q2_k_float" -> AffineBlockMatrix.ofGgmlQ2_K(randomSuperBlocks(rnd, rows, cols, 84, 80, 82), rows, cols);
             default -> throw new IllegalArgumentException("unknown dtype " + dtype);
         };
     }

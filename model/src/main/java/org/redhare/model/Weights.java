@@ -14,6 +14,7 @@ import org.redhare.core.matrix.F16Matrix;
 import org.redhare.core.matrix.F32Matrix;
 import org.redhare.core.matrix.Fp8BlockMatrix;
 import org.redhare.core.matrix.IQ4_XSIntMatrix;
+import org.redhare.core.matrix.Q2_KIntMatrix;
 import org.redhare.core.matrix.Q3_KIntMatrix;
 import org.redhare.core.matrix.Q4_0Matrix;
 import org.redhare.core.matrix.Q4_KIntMatrix;
@@ -228,7 +229,7 @@ public final class Weights {
             case Q4_1 -> ggml(t, () -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.Q4_1, t.data(), rows, cols) : Q4_KMatrix.ofGgmlQ4_1(t.data(), rows, cols));
             case Q5_1 -> ggml(t, () -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.Q5_1, t.data(), rows, cols) : AffineBlockMatrix.ofGgmlQ5_1(t.data(), rows, cols));
             case Q5_K -> ggml(t, () -> Q5_KMatrix.runsHere() ? Q5_KMatrix.ofGgml(t.data(), rows, cols) : AffineBlockMatrix.ofGgmlQ5_K(t.data(), rows, cols));
-            case Q2_K -> ggml(t, () -> AffineBlockMatrix.ofGgmlQ2_K(t.data(), rows, cols));
+            case Q2_K -> ggml(t, () -> Q2_KIntMatrix.runsHere() ? Q2_KIntMatrix.ofGgml(t.data(), rows, cols) : AffineBlockMatrix.ofGgmlQ2_K(t.data(), rows, cols));
             case Q3_K -> ggml(t, () -> Q3_KIntMatrix.runsHere() ? Q3_KIntMatrix.ofGgml(t.data(), rows, cols) : Q8_0Matrix.ofGgmlQ3_K(t.data(), rows, cols));
             case IQ4_NL -> ggml(t, () -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.IQ4_NL, t.data(), rows, cols) : Q8_0Matrix.ofGgmlIQ4_NL(t.data(), rows, cols));
             case IQ4_XS -> ggml(t, () -> IQ4_XSIntMatrix.runsHere() ? IQ4_XSIntMatrix.ofGgml(t.data(), rows, cols) : Q8_0Matrix.ofGgmlIQ4_XS(t.data(), rows, cols));

@@ -22,7 +22,7 @@ import org.redhare.core.MachineCode;
  * where the Java kernel multiplies one;
  * <li>Q6_K's 6-bit values ({@link Q6_KMatrix}), Q8_0's bytes ({@link Q8_0IntMatrix}), Q5_K's 5-bit values ({@link Q5_KMatrix})
  * and Q4_K's 4-bit ones ({@link Q4_KIntMatrix}), those of Q4_0, Q4_1, Q5_0, Q5_1 and IQ4_NL ({@link BlockIntMatrix}) and IQ4_XS's
- * ({@link IQ4_XSIntMatrix}), and Q3_K's 3-bit ones ({@link Q3_KIntMatrix}) times tokens quantized to int8, any number, a token at a time per quad of tiles ({@code vnni_tokens.h}, AVX512-VNNI:
+ * ({@link IQ4_XSIntMatrix}), and Q3_K's and Q2_K's 3- and 2-bit ones ({@link Q3_KIntMatrix}, {@link Q2_KIntMatrix}) times tokens quantized to int8, any number, a token at a time per quad of tiles ({@code vnni_tokens.h}, AVX512-VNNI:
  * 64 byte products an instruction), where the CPU has VNNI;
  * <li>BF16 rows times 2 to 8 tokens ({@code bf16_tokens.c}: a decode step of a few users), each row's block widened
  * once per group of up to five tokens, as {@code f16_tokens.c} does;
@@ -106,6 +106,7 @@ final class NativeKernels {
     private static final MethodHandle IQ4NL_TOKENS;
     private static final MethodHandle IQ4XS_TOKENS;
     private static final MethodHandle Q3K_TOKENS;
+    private static final MethodHandle Q2K_TOKENS;
     private static final String STATUS;
 
     static {
@@ -166,7 +167,8 @@ final class NativeKernels {
                             MachineCode.load(NativeCode.Q51_TOKENS, vnni, Linker.Option.critical(true)),
                             MachineCode.load(NativeCode.IQ4NL_TOKENS, vnni, Linker.Option.critical(true)),
                             MachineCode.load(NativeCode.IQ4XS_TOKENS, vnni, Linker.Option.critical(true)),
-                            MachineCode.load(NativeCode.Q3K_TOKENS, vnni, Linker.Option.critical(true))};
+                            MachineCode.load(NativeCode.Q3K_TOKENS, vnni, Linker.Option.critical(true)),
+                            MachineCode.load(NativeCode.Q2K_TOKENS, vnni, Linker.Option.critical(true))};
                 }
                 status = dots != null ? "on (x86-64 AVX-512F, VNNI)" : "on (x86-64 AVX-512F; no VNNI: LM head screens one token at a time, Q8_0, Q6_K and Q5_K in floats)";
             } catch (UnsupportedOperationException e) {
@@ -201,6 +203,7 @@ final class NativeKernels {
         IQ4NL_TOKENS = vnniTokens == null ? null : vnniTokens[8];
         IQ4XS_TOKENS = vnniTokens == null ? null : vnniTokens[9];
         Q3K_TOKENS = vnniTokens == null ? null : vnniTokens[10];
+        Q2K_TOKENS = vnniTokens == null ? null : vnniTokens[11];
         STATUS = status;
     }
 
@@ -381,13 +384,13 @@ final class NativeKernels {
     /**
      * Q6_K ({@code form} 0, {@link Q6_KMatrix}), Q8_0 (1, {@link Q8_0IntMatrix}), Q5_K (2, {@link Q5_KMatrix}), Q4_K (3,
      * {@link Q4_KIntMatrix}), Q4_0, Q4_1, Q5_0, Q5_1 or IQ4_NL (4 to 8, {@link BlockIntMatrix}), IQ4_XS (9,
-     * {@link IQ4_XSIntMatrix}) or Q3_K (10, {@link Q3_KIntMatrix}) weights
+     * {@link IQ4_XSIntMatrix}), Q3_K (10, {@link Q3_KIntMatrix}) or Q2_K (11, {@link Q2_KIntMatrix}) weights
      * in tiles of 32 rows times tokens {@code t0 .. t1} of {@code n}, their activations quantized to int8 per 32-column
      * block ({@code vnni_tokens.h}, the arithmetic of the classes' Java reference): quads {@code p0 .. p1} of the
      * matrix's {@code (tiles + 3) / 4} (quad {@code p}: tiles {@code p + k quads}), {@code nb} blocks a row (a tile's
-     * block 832 bytes of {@code packed}, Q8_0 1088, Q5_K 704, Q4_K 576, Q4_0 576, Q4_1 640, Q5_0 704, Q5_1 768, IQ4_NL 576, IQ4_XS 544, Q3_K 448); token {@code t}'s activations at {@code xp[(t - t0) 18 nb
+     * block 832 bytes of {@code packed}, Q8_0 1088, Q5_K 704, Q4_K 576, Q4_0 576, Q4_1 640, Q5_0 704, Q5_1 768, IQ4_NL 576, IQ4_XS 544, Q3_K 448, Q2_K 320); token {@code t}'s activations at {@code xp[(t - t0) 18 nb
      * ..]} (its bytes, two a short, then its 16-column sums), its block scales at {@code xf[t nb + b]}; Q6_K's
-     * super-block scales {@code d[(tile nb / 8 + k) 32 + i]} (IQ4_XS's and Q3_K's {@code d} too), Q5_K's and Q4_K's {@code d} and {@code -dmin} at {@code d[(tile nb / 8
+     * super-block scales {@code d[(tile nb / 8 + k) 32 + i]} (IQ4_XS's and Q3_K's {@code d} too), Q5_K's, Q4_K's and Q2_K's {@code d} and {@code -dmin} at {@code d[(tile nb / 8
      * + k) 64 + i]} and 32 further (Q8_0 and forms 4 to 8: in {@code packed}, {@code d} unread); token {@code t}'s output for row {@code r}
      * at {@code y[t rows + r]}.
      */
@@ -402,11 +405,12 @@ final class NativeKernels {
             case 5 -> 640;
             case 7 -> 768;
             case 9 -> 544;
-            default -> 448;
+            case 10 -> 448;
+            default -> 320;
         };
-        long factors = form == 0 || form == 9 || form == 10 ? 4L * nb * tiles : form == 2 || form == 3 ? 8L * nb * tiles : 0;
+        long factors = form == 0 || form == 9 || form == 10 ? 4L * nb * tiles : form == 2 || form == 3 || form == 11 ? 8L * nb * tiles : 0;
         boolean superBlocks = form == 0 || form == 2 || form == 3 || form >= 9;
-        if (!packed.isNative() || form < 0 || form > 10 || nb < 1 || (superBlocks && nb % 8 != 0) || d.length < factors || tiles < 1
+        if (!packed.isNative() || form < 0 || form > 11 || nb < 1 || (superBlocks && nb % 8 != 0) || d.length < factors || tiles < 1
                 || rows < 1 || rows > 32L * tiles || 32L * (tiles - 1) >= rows || block * nb * tiles > packed.byteSize() || p0 < 0 || p1 > quads
                 || p0 >= p1 || t0 < 0 || t1 > n || t0 >= t1 || xp.length < 18L * nb * (t1 - t0) || xf.length < (long) n * nb
                 || y.length < (long) n * rows || y == xf || y == d) {
@@ -427,7 +431,8 @@ final class NativeKernels {
                 case 7 -> Q51_TOKENS.invokeExact(a, x, f, s, out);
                 case 8 -> IQ4NL_TOKENS.invokeExact(a, x, f, s, out);
                 case 9 -> IQ4XS_TOKENS.invokeExact(a, x, f, s, out);
-                default -> Q3K_TOKENS.invokeExact(a, x, f, s, out);
+                case 10 -> Q3K_TOKENS.invokeExact(a, x, f, s, out);
+                default -> Q2K_TOKENS.invokeExact(a, x, f, s, out);
             }
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw

@@ -5,11 +5,11 @@ import org.redhare.core.Parallel;
 
 /**
  * The matrices whose products run in AVX512-VNNI machine code over tiles of {@link VnniTokens#TR} rows (Q6_K, Q8_0,
- * Q5_K, Q4_K, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, IQ4_XS, Q3_K: {@link NativeKernels#vnniTokens}' forms 0 to 10): their packed
+ * Q5_K, Q4_K, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, IQ4_XS, Q3_K, Q2_K: {@link NativeKernels#vnniTokens}' forms 0 to 11): their packed
  * blocks, per-row factors and the paths both take.
  */
 abstract sealed class VnniMatrix implements WeightMatrix permits Q6_KMatrix, Q8_0IntMatrix, Q5_KMatrix, Q4_KIntMatrix, BlockIntMatrix,
-        IQ4_XSIntMatrix, Q3_KIntMatrix {
+        IQ4_XSIntMatrix, Q3_KIntMatrix, Q2_KIntMatrix {
     static final int TR = VnniTokens.TR;
 
     final MemorySegment packed; // [tiles][nb][block]

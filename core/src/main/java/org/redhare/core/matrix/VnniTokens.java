@@ -4,7 +4,7 @@ import java.lang.foreign.MemorySegment;
 import org.redhare.core.Parallel;
 
 /**
- * What {@link Q6_KMatrix}, {@link Q8_0IntMatrix}, {@link Q5_KMatrix} and {@link Q4_KIntMatrix} share: each token's activations quantized to int8 per 32 columns
+ * What the {@link VnniMatrix} classes share: each token's activations quantized to int8 per 32 columns
  * ({@link NibbleBlocks#quantizeBlock}), as bytes in column order with each 16-column unit's sum, and the products over
  * tiles of {@link #TR} rows either in machine code ({@link NativeKernels#vnniTokens}, quads of tiles in parallel) or
  * through a Java reference, tile by tile.
@@ -33,6 +33,14 @@ final class VnniTokens {
         /** The offset {@code o} of tile {@code t}'s row {@code i}, block {@code b}. */
         default float offset(byte[] tile, int at, int t, int i, int b) {
             return 0f;
+        }
+
+        /**
+         * The integer that row {@code i}'s offset multiplies, given the block's two 16-column sums of xq: their sum, or (a
+         * code per 16 columns, Q2_K) each times its code.
+         */
+        default int offsetSum(byte[] tile, int at, int i, int sx0, int sx1) {
+            return sx0 + sx1;
         }
     }
 
@@ -85,7 +93,8 @@ final class VnniTokens {
                     final float dx = xf[tok * nb + b];
                     acc = Math.fma((float) sum, blocks.scale(tile, b * block, t, i, b) * dx, acc);
                     if (blocks.offsets()) {
-                        final int sx = xp[(tok - t0) * per + 16 * nb + 2 * b] + xp[(tok - t0) * per + 16 * nb + 2 * b + 1];
+                        final int sx = blocks.offsetSum(tile, b * block, i, xp[(tok - t0) * per + 16 * nb + 2 * b],
+                                xp[(tok - t0) * per + 16 * nb + 2 * b + 1]);
                         acc = Math.fma((float) sx, blocks.offset(tile, b * block, t, i, b) * dx, acc);
                     }
                 }

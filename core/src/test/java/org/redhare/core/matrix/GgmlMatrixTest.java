@@ -276,7 +276,8 @@ class GgmlMatrixTest {
             case "Q5_K/float" -> AffineBlockMatrix.ofGgmlQ5_K(seg, rows, cols); // the float path, as where Q5_KMatrix's machine code does not run
             case "IQ4_XS" -> IQ4_XSIntMatrix.runsHere() ? IQ4_XSIntMatrix.ofGgml(seg, rows, cols) : Q8_0Matrix.ofGgmlIQ4_XS(seg, rows, cols);
             case "IQ4_XS/float" -> Q8_0Matrix.ofGgmlIQ4_XS(seg, rows, cols);
-            case "Q2_K" -> AffineBlockMatrix.ofGgmlQ2_K(seg, rows, cols);
+            case "Q2_K" -> Q2_KIntMatrix.runsHere() ? Q2_KIntMatrix.ofGgml(seg, rows, cols) : AffineBlockMatrix.ofGgmlQ2_K(seg, rows, cols);
+            case "Q2_K/float" -> AffineBlockMatrix.ofGgmlQ2_K(seg, rows, cols);
             case "Q3_K" -> Q3_KIntMatrix.runsHere() ? Q3_KIntMatrix.ofGgml(seg, rows, cols) : Q8_0Matrix.ofGgmlQ3_K(seg, rows, cols);
             case "Q3_K/float" -> Q8_0Matrix.ofGgmlQ3_K(seg, rows, cols);
             case "Q6_K/float" -> Q8_0Matrix.ofGgmlQ6_K(seg, rows, cols); // the float path, as where Q6_KMatrix's machine code does not run
@@ -330,7 +331,8 @@ class GgmlMatrixTest {
             // IQ4_NL and IQ4_XS in VNNI integers (levels looked up in the kernel) and in floats (Q8_0Matrix, elsewhere)
             "IQ4_NL/float, 7, 160, 3", "IQ4_NL/float, 37, 1056, 1", "IQ4_NL/float, 9, 4128, 130", "IQ4_NL, 229, 416, 1",
             "IQ4_XS/float, 7, 768, 3", "IQ4_XS/float, 33, 256, 17", "IQ4_XS, 229, 768, 1", "IQ4_XS, 70, 4864, 3",
-            "Q3_K/float, 7, 768, 3", "Q3_K/float, 37, 768, 1", "Q3_K, 229, 768, 1", "Q3_K, 70, 4864, 3"})
+            "Q3_K/float, 7, 768, 3", "Q3_K/float, 37, 768, 1", "Q3_K, 229, 768, 1", "Q3_K, 70, 4864, 3",
+            "Q2_K/float, 7, 768, 3", "Q2_K/float, 33, 256, 17", "Q2_K, 229, 768, 1", "Q2_K, 70, 4864, 3"})
     void matchesScalarReference(String type, int rows, int cols, int n) {
         Case k = random(type, rows, cols, rows * 131L + cols);
         float[] x = Fp8BlockMatrixTest.activations(n, cols, 3);
@@ -507,7 +509,7 @@ class GgmlMatrixTest {
      * of the tile, cols with a tail where the format allows).
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0", "Q8_0/float", "Q4_0", "Q4_K", "Q6_K", "Q6_K/float", "Q5_0", "Q4_1", "Q5_1", "Q5_K", "Q5_K/float", "Q4_K/nibble", "Q4_0/nibble", "Q5_0/nibble", "Q4_1/nibble", "Q5_1/float", "IQ4_NL", "IQ4_NL/float", "IQ4_XS", "IQ4_XS/float", "Q2_K", "Q3_K", "Q3_K/float"})
+    @CsvSource({"Q8_0", "Q8_0/float", "Q4_0", "Q4_K", "Q6_K", "Q6_K/float", "Q5_0", "Q4_1", "Q5_1", "Q5_K", "Q5_K/float", "Q4_K/nibble", "Q4_0/nibble", "Q5_0/nibble", "Q4_1/nibble", "Q5_1/float", "IQ4_NL", "IQ4_NL/float", "IQ4_XS", "IQ4_XS/float", "Q2_K", "Q2_K/float", "Q3_K", "Q3_K/float"})
     void batchedTokensAreBitwiseIdenticalToSingleTokens(String type) {
         int rows = 39, cols = type.contains("_K") || type.startsWith("IQ4_XS") ? 512 : 352, maxN = 36; // Q8_0-based types widen from 32 tokens
         Case k = random(type, rows, cols, 9);
@@ -641,7 +643,7 @@ class GgmlMatrixTest {
     }
 
     /**
-     * Q6_K, Q8_0, Q5_K, Q4_K, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, IQ4_XS and Q3_K in integers run the machine code ({@link NativeKernels#vnniTokens}) for any number of tokens wherever
+     * Q6_K, Q8_0, Q5_K, Q4_K, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, IQ4_XS, Q3_K and Q2_K in integers run the machine code ({@link NativeKernels#vnniTokens}) for any number of tokens wherever
      * it can run (AVX-512 with VNNI): the same bits as their {@code multiplyInJava}, for a single tile (its quad four
      * times over), quads whose last tiles repeat the first, a short last tile, long rows, more than one block of sixteen
      * tokens, one and two threads.
@@ -653,7 +655,8 @@ class GgmlMatrixTest {
             "Q4_K, 39, 256", "Q4_K, 229, 768", "Q4_K, 7, 512", "Q4_K, 129, 4864", "Q4_K, 1030, 256",
             "Q4_0, 39, 352", "Q4_0, 1030, 64", "Q4_0, 7, 32", "Q4_1, 229, 160", "Q4_1, 129, 4864", "Q5_0, 39, 352", "Q5_0, 129, 4864",
             "Q5_0, 32, 32", "Q5_1, 229, 160", "Q5_1, 7, 96", "IQ4_NL, 39, 352", "IQ4_NL, 129, 4864", "IQ4_XS, 39, 256",
-            "IQ4_XS, 229, 768", "IQ4_XS, 129, 4864", "Q3_K, 39, 256", "Q3_K, 229, 768", "Q3_K, 7, 512", "Q3_K, 129, 4864"})
+            "IQ4_XS, 229, 768", "IQ4_XS, 129, 4864", "Q3_K, 39, 256", "Q3_K, 229, 768", "Q3_K, 7, 512", "Q3_K, 129, 4864",
+            "Q2_K, 39, 256", "Q2_K, 229, 768", "Q2_K, 7, 512", "Q2_K, 129, 4864"})
     void vnniTokensGiveTheJavaKernelsBits(String type, int rows, int cols) {
         boolean runs = org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
                 && org.redhare.core.MachineCode.cpuHas("avx512bw") && org.redhare.core.MachineCode.cpuHas("avx512_vnni") && Kernels.L == 16
@@ -801,7 +804,7 @@ class GgmlMatrixTest {
                 .isInstanceOf(IndexOutOfBoundsException.class); // longer rows than the values hold
         assertThatThrownBy(() -> NativeKernels.vnniTokens(q4, 5, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[0], y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // Q4_1's blocks are longer than Q4_K's
-        assertThatThrownBy(() -> NativeKernels.vnniTokens(q51, 11, 3, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[0], y))
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(q51, 12, 3, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[0], y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // no such form
         // IQ4_XS (form 9): 544 bytes a block, whole super-blocks, d per super-block and row
         java.util.Arrays.fill(y, 1f);
@@ -818,6 +821,12 @@ class GgmlMatrixTest {
         assertThat(y).containsOnly(0f);
         assertThatThrownBy(() -> NativeKernels.vnniTokens(q3, 9, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // IQ4_XS's blocks are longer than Q3_K's
+        // Q2_K (form 11): 320 bytes a block, whole super-blocks, d and -dmin per super-block and row
+        java.util.Arrays.fill(y, 1f);
+        NativeKernels.vnniTokens(q3, 11, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, dm, y);
+        assertThat(y).containsOnly(0f);
+        assertThatThrownBy(() -> NativeKernels.vnniTokens(q3, 11, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // -dmin missing
         assertThatThrownBy(() -> NativeKernels.vnniTokens(q3, 10, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[32 * tiles - 1], y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's d
     }
@@ -875,7 +884,7 @@ class GgmlMatrixTest {
      * last with two tokens past its last group of four), rows not a multiple of the tile. Either way n = 1's bits.
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0, 4128", "Q8_0/float, 4128", "Q6_K, 4352", "Q6_K/float, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128", "Q5_1, 4128", "Q5_K, 4352", "Q5_K/float, 4352", "Q4_K/nibble, 4352", "Q4_0/nibble, 4128", "Q5_0/nibble, 4128", "Q4_1/nibble, 4128", "Q5_1/float, 4128", "IQ4_NL, 4128", "IQ4_NL/float, 4128", "IQ4_XS, 4352", "IQ4_XS/float, 4352", "Q2_K, 4352", "Q3_K, 4352", "Q3_K/float, 4352"})
+    @CsvSource({"Q8_0, 4128", "Q8_0/float, 4128", "Q6_K, 4352", "Q6_K/float, 4352", "Q4_0, 4128", "Q4_K, 4352", "Q5_0, 4128", "Q4_1, 4128", "Q5_1, 4128", "Q5_K, 4352", "Q5_K/float, 4352", "Q4_K/nibble, 4352", "Q4_0/nibble, 4128", "Q5_0/nibble, 4128", "Q4_1/nibble, 4128", "Q5_1/float, 4128", "IQ4_NL, 4128", "IQ4_NL/float, 4128", "IQ4_XS, 4352", "IQ4_XS/float, 4352", "Q2_K, 4352", "Q2_K/float, 4352", "Q3_K, 4352", "Q3_K/float, 4352"})
     void tokenBlocksOfLongPromptsAreBitwiseIdenticalToSingleTokens(String type, int cols) {
         int rows = 9, maxN = 130;
         Case k = random(type, rows, cols, 21);

@@ -34,7 +34,7 @@ class RepackingTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"Q4_K", "Q4_K/nibble", "Q6_K", "Q6_K/float", "Q5_K", "Q5_K/float", "Q2_K", "Q3_K", "Q3_K/float", "IQ4_XS", "IQ4_XS/float"})
+    @ValueSource(strings = {"Q4_K", "Q4_K/nibble", "Q6_K", "Q6_K/float", "Q5_K", "Q5_K/float", "Q2_K", "Q2_K/float", "Q3_K", "Q3_K/float", "IQ4_XS", "IQ4_XS/float"})
     void superBlocksRepackTheSameOnSeveralThreads(String type) {
         assertSame(() -> GgmlMatrixTest.randomK(type, 1003, 2048, 11).m());
     }
