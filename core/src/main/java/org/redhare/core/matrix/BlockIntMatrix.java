@@ -178,15 +178,10 @@ public final class BlockIntMatrix extends VnniMatrix {
     }
 
     @Override
-    public void row(int r, float[] dst, int off) {
-        final int t = r / TR, i = r % TR, block = scales + (offsets ? 128 : 64);
-        final byte[] bytes = new byte[block];
-        for (int b = 0; b < nb; b++) {
-            MemorySegment.copy(packed, ValueLayout.JAVA_BYTE, ((long) t * nb + b) * block, bytes, 0, block);
-            final float d = javaBlocks.scale(bytes, 0, t, i, b), m = offsets ? javaBlocks.offset(bytes, 0, t, i, b) : 0f;
-            for (int c = 0; c < 32; c++) { // w(u) d exactly, or u d + m rounded once, as the other classes' rows
-                dst[off + 32 * b + c] = offsets ? Math.fma((float) value(bytes, 0, i, c), d, m) : weight(value(bytes, 0, i, c)) * d;
-            }
+    void blockRow(byte[] bytes, int t, int i, int b, float[] dst, int at) {
+        final float d = javaBlocks.scale(bytes, 0, t, i, b), m = offsets ? javaBlocks.offset(bytes, 0, t, i, b) : 0f;
+        for (int c = 0; c < 32; c++) { // w(u) d exactly, or u d + m rounded once, as the other classes' rows
+            dst[at + c] = offsets ? Math.fma((float) value(bytes, 0, i, c), d, m) : weight(value(bytes, 0, i, c)) * d;
         }
     }
 }

@@ -107,15 +107,10 @@ public final class IQ4_XSIntMatrix extends VnniMatrix {
     };
 
     @Override
-    public void row(int r, float[] dst, int off) {
-        final int t = r / TR, i = r % TR;
-        final byte[] block = new byte[BLOCK];
-        for (int b = 0; b < nb; b++) {
-            MemorySegment.copy(packed, ValueLayout.JAVA_BYTE, ((long) t * nb + b) * BLOCK, block, 0, BLOCK);
-            final float s = javaBlocks.scale(block, 0, t, i, b);
-            for (int c = 0; c < 32; c++) { // level s, as Q8_0Matrix's rows: d (ls - 32) exact, times the level rounded once
-                dst[off + 32 * b + c] = Q8_0Matrix.IQ4_LEVELS[Q4_KIntMatrix.value(block, 0, i, c)] * s;
-            }
+    void blockRow(byte[] block, int t, int i, int b, float[] dst, int at) {
+        final float s = javaBlocks.scale(block, 0, t, i, b);
+        for (int c = 0; c < 32; c++) { // level s, as Q8_0Matrix's rows: d (ls - 32) exact, times the level rounded once
+            dst[at + c] = Q8_0Matrix.IQ4_LEVELS[Q4_KIntMatrix.value(block, 0, i, c)] * s;
         }
     }
 }

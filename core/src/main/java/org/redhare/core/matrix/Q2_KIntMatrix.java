@@ -125,16 +125,11 @@ public final class Q2_KIntMatrix extends VnniMatrix {
     };
 
     @Override
-    public void row(int r, float[] dst, int off) {
-        final int t = r / TR, i = r % TR;
-        final byte[] block = new byte[BLOCK];
-        for (int b = 0; b < nb; b++) {
-            MemorySegment.copy(packed, ValueLayout.JAVA_BYTE, ((long) t * nb + b) * BLOCK, block, 0, BLOCK);
-            final float dd = javaBlocks.scale(block, 0, t, i, b), dm = javaBlocks.offset(block, 0, t, i, b);
-            for (int cc = 0; cc < 32; cc++) { // u (d sc) + (-dmin) m: both products exact, one rounding
-                final int code = block[CODES + 32 * (cc / 16) + i] & 0xFF;
-                dst[off + 32 * b + cc] = Math.fma((float) value(block, 0, i, cc), dd * (code & 0xF), dm * (code >>> 4));
-            }
+    void blockRow(byte[] block, int t, int i, int b, float[] dst, int at) {
+        final float dd = javaBlocks.scale(block, 0, t, i, b), dm = javaBlocks.offset(block, 0, t, i, b);
+        for (int cc = 0; cc < 32; cc++) { // u (d sc) + (-dmin) m: both products exact, one rounding
+            final int code = block[CODES + 32 * (cc / 16) + i] & 0xFF;
+            dst[at + cc] = Math.fma((float) value(block, 0, i, cc), dd * (code & 0xF), dm * (code >>> 4));
         }
     }
 

@@ -112,15 +112,10 @@ public final class Q3_KIntMatrix extends VnniMatrix {
     };
 
     @Override
-    public void row(int r, float[] dst, int off) {
-        final int t = r / TR, i = r % TR;
-        final byte[] block = new byte[BLOCK];
-        for (int b = 0; b < nb; b++) {
-            MemorySegment.copy(packed, ValueLayout.JAVA_BYTE, ((long) t * nb + b) * BLOCK, block, 0, BLOCK);
-            for (int cc = 0; cc < 32; cc++) { // (d sc) (u - 4), as Q8_0Matrix.ofGgmlQ3_K's rows: d sc exact, one rounding
-                final float s = d[(t * nsb + b / 8) * TR + i] * block[SCALES + 32 * (cc / 16) + i];
-                dst[off + 32 * b + cc] = s * (value(block, 0, i, cc) - 4);
-            }
+    void blockRow(byte[] block, int t, int i, int b, float[] dst, int at) {
+        for (int cc = 0; cc < 32; cc++) { // (d sc) (u - 4), as Q8_0Matrix.ofGgmlQ3_K's rows: d sc exact, one rounding
+            final float s = d[(t * nsb + b / 8) * TR + i] * block[SCALES + 32 * (cc / 16) + i];
+            dst[at + cc] = s * (value(block, 0, i, cc) - 4);
         }
     }
 

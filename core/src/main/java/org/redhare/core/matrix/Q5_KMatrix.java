@@ -126,15 +126,10 @@ public final class Q5_KMatrix extends VnniMatrix {
     };
 
     @Override
-    public void row(int r, float[] dst, int off) {
-        final int t = r / TR, i = r % TR;
-        final byte[] block = new byte[BLOCK];
-        for (int b = 0; b < nb; b++) {
-            MemorySegment.copy(packed, ValueLayout.JAVA_BYTE, ((long) t * nb + b) * BLOCK, block, 0, BLOCK);
-            final float s = javaBlocks.scale(block, 0, t, i, b), o = javaBlocks.offset(block, 0, t, i, b);
-            for (int c = 0; c < 32; c++) {
-                dst[off + 32 * b + c] = Math.fma((float) value(block, 0, i, c), s, o);
-            }
+    void blockRow(byte[] block, int t, int i, int b, float[] dst, int at) {
+        final float s = javaBlocks.scale(block, 0, t, i, b), o = javaBlocks.offset(block, 0, t, i, b);
+        for (int c = 0; c < 32; c++) {
+            dst[at + c] = Math.fma((float) value(block, 0, i, c), s, o);
         }
     }
 

@@ -136,15 +136,10 @@ public final class Q6_KMatrix extends VnniMatrix {
     };
 
     @Override
-    public void row(int r, float[] dst, int off) {
-        final int t = r / TR, i = r % TR;
-        final byte[] block = new byte[BLOCK];
-        for (int b = 0; b < nb; b++) {
-            MemorySegment.copy(packed, ValueLayout.JAVA_BYTE, ((long) t * nb + b) * BLOCK, block, 0, BLOCK);
-            for (int cc = 0; cc < 32; cc++) {
-                final int sc = block[SCALES + 32 * (cc / 16) + i];
-                dst[off + 32 * b + cc] = d[(t * nsb + b / 8) * TR + i] * sc * (value(block, 0, i, cc) - 32); // as Q8_0Matrix.ofGgmlQ6_K's rows
-            }
+    void blockRow(byte[] block, int t, int i, int b, float[] dst, int at) {
+        for (int cc = 0; cc < 32; cc++) {
+            final int sc = block[SCALES + 32 * (cc / 16) + i];
+            dst[at + cc] = d[(t * nsb + b / 8) * TR + i] * sc * (value(block, 0, i, cc) - 32); // as Q8_0Matrix.ofGgmlQ6_K's rows
         }
     }
 

@@ -120,15 +120,10 @@ public final class Q8_0IntMatrix extends VnniMatrix {
     }
 
     @Override
-    public void row(int r, float[] dst, int off) {
-        final int t = r / TR, i = r % TR;
-        final byte[] block = new byte[BLOCK];
-        for (int b = 0; b < nb; b++) {
-            MemorySegment.copy(packed, ValueLayout.JAVA_BYTE, ((long) t * nb + b) * BLOCK, block, 0, BLOCK);
-            final float d = scale(block, 0, i);
-            for (int c = 0; c < 32; c++) {
-                dst[off + 32 * b + c] = ((block[at(i, c)] & 0xFF) - 128) * d; // q d, as Q8_0Matrix's rows
-            }
+    void blockRow(byte[] block, int t, int i, int b, float[] dst, int at) {
+        final float d = scale(block, 0, i);
+        for (int c = 0; c < 32; c++) {
+            dst[at + c] = ((block[at(i, c)] & 0xFF) - 128) * d; // q d, as Q8_0Matrix's rows
         }
     }
 }

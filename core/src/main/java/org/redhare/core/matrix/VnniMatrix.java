@@ -55,6 +55,20 @@ abstract sealed class VnniMatrix implements WeightMatrix permits Q6_KMatrix, Q8_
     @Override public int cols() { return cols; }
     @Override public long bytes() { return packed.byteSize() + 4L * d.length; }
 
+    /** Row {@code r}'s weights, block by block ({@link #blockRow}). */
+    @Override
+    public final void row(int r, float[] dst, int off) {
+        final int t = r / TR, i = r % TR;
+        final byte[] bytes = new byte[block];
+        for (int b = 0; b < nb; b++) {
+            MemorySegment.copy(packed, java.lang.foreign.ValueLayout.JAVA_BYTE, ((long) t * nb + b) * block, bytes, 0, block);
+            blockRow(bytes, t, i, b, dst, off + 32 * b);
+        }
+    }
+
+    /** Tile {@code t}'s row {@code i}'s 32 weights of its block {@code b} (its bytes in {@code block}) into {@code dst[at ..]}. */
+    abstract void blockRow(byte[] block, int t, int i, int b, float[] dst, int at);
+
     /** Whether the products run in machine code here ({@link NativeKernels#vnniTokens}). */
     boolean nativeTokens() {
         return NativeKernels.vnniAvailable() && packed.isNative();
