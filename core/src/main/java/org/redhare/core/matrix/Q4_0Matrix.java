@@ -9,7 +9,8 @@ import org.redhare.core.Parallel;
  * GGML Q4_0 weights: blocks of 32 columns of a row share an f16 scale {@code d};
  * {@code W[r, c] = (q[r, c] - 8) * d[r, c / 32]} with 4-bit {@code q}. The kernels multiply integers: each token's
  * activations are quantized per block to int8, as llama.cpp does for this format, and products are summed in 16 bits
- * ({@link NibbleBlocks}).
+ * ({@link NibbleBlocks}). Where the CPU has AVX512-VNNI, Q4_0 loads as {@link BlockIntMatrix} instead (sums in 32-bit
+ * lanes, {@code VPDPBUSD}).
  */
 public final class Q4_0Matrix implements NibbleMatrix {
 

@@ -11,7 +11,8 @@ import org.redhare.core.Parallel;
  * 4-bit {@code q}. The codes stay bytes and the super-block factors floats; the kernels form {@code s = d * sc} and
  * {@code o = -(dmin * m)} as they fold each block (both exact: an 11-bit significand times a 6-bit integer). Q4_1 ({@code W = q * d + m} per block of 32) is the
  * same form. The kernels multiply integers: each token's activations are quantized to int8 per 32 columns and the
- * products summed in 16 bits ({@link NibbleBlocks}); llama.cpp quantizes them per 256 for this format.
+ * products summed in 16 bits ({@link NibbleBlocks}); llama.cpp quantizes them per 256 for this format. Where the CPU has
+ * AVX512-VNNI, Q4_K loads as {@link Q4_KIntMatrix} and Q4_1 as {@link BlockIntMatrix} instead.
  */
 public final class Q4_KMatrix implements NibbleMatrix {
     private final NibbleBlocks blocks;

@@ -9,7 +9,8 @@ import org.redhare.core.Parallel;
  * GGML Q5_0 weights: blocks of 32 columns of a row share an f16 scale {@code d}; {@code W = (q - 16) * d} with 5-bit
  * {@code q}. The values are kept a byte each and the kernels multiply integers: each token's activations are
  * quantized to int8 per 32 columns, and the products summed in 16 bits 16 columns at a time ({@link NibbleBlocks}).
- * llama.cpp writes Q5_0 where a Q4_K_M file's rows are not a multiple of 256 long (most of Qwen2.5-0.5B's).
+ * llama.cpp writes Q5_0 where a Q4_K_M file's rows are not a multiple of 256 long (most of Qwen2.5-0.5B's). Where the
+ * CPU has AVX512-VNNI, Q5_0 loads as {@link BlockIntMatrix} instead, at the file's 5 bits a value.
  */
 public final class Q5_0Matrix implements NibbleMatrix {
     private final NibbleBlocks blocks;
