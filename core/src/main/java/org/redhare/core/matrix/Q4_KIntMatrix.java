@@ -88,44 +88,17 @@ public final class Q4_KIntMatrix extends VnniMatrix {
 
     @Override public DType dtype() { return DType.Q4_K; }
 
-    /** The machine code's integers one at a time: {@code T = sum(u xq)} per block; {@code s = d sc}, {@code o = -dmin m}. */
+    /** The machine code's integers one at a time, as Q5_K's ({@link Q5_KMatrix#affineBlocks}). */
     @Override
     VnniTokens.Blocks javaBlocks() {
         return javaBlocks;
     }
 
-    private final VnniTokens.Blocks javaBlocks = new VnniTokens.Blocks() {
-        @Override
-        public int sum(byte[] tile, int at, int i, int b, short[] xp, int x) {
-            int sum = 0;
-            for (int c = 0; c < 32; c++) {
-                sum += value(tile, at, i, c) * VnniTokens.xq(xp, x, c);
-            }
-            return sum;
-        }
-
-        @Override
-        public float scale(byte[] tile, int at, int t, int i, int b) {
-            return d[(t * nsb + b / 8) * 2 * TR + i] * tile[at + SCALES + i];
-        }
-
-        @Override
-        public boolean offsets() {
-            return true;
-        }
-
-        @Override
-        public float offset(byte[] tile, int at, int t, int i, int b) {
-            return d[(t * nsb + b / 8) * 2 * TR + TR + i] * tile[at + MINS + i];
-        }
-    };
+    private final VnniTokens.Blocks javaBlocks = Q5_KMatrix.affineBlocks(this, Q4_KIntMatrix::value, SCALES, MINS);
 
     @Override
     void blockRow(byte[] block, int t, int i, int b, float[] dst, int at) {
-        final float s = javaBlocks.scale(block, 0, t, i, b), o = javaBlocks.offset(block, 0, t, i, b);
-        for (int c = 0; c < 32; c++) {
-            dst[at + c] = Math.fma((float) value(block, 0, i, c), s, o);
-        }
+        Q5_KMatrix.affineRow(javaBlocks, Q4_KIntMatrix::value, block, t, i, b, dst, at);
     }
 
     /**

@@ -99,37 +99,56 @@ public final class Q5_KMatrix extends VnniMatrix {
         return javaBlocks;
     }
 
-    private final VnniTokens.Blocks javaBlocks = new VnniTokens.Blocks() {
-        @Override
-        public int sum(byte[] tile, int at, int i, int b, short[] xp, int x) {
-            int sum = 0;
-            for (int c = 0; c < 32; c++) {
-                sum += value(tile, at, i, c) * VnniTokens.xq(xp, x, c);
-            }
-            return sum;
-        }
-
-        @Override
-        public float scale(byte[] tile, int at, int t, int i, int b) {
-            return d[(t * nsb + b / 8) * 2 * TR + i] * tile[at + SCALES + i];
-        }
-
-        @Override
-        public boolean offsets() {
-            return true;
-        }
-
-        @Override
-        public float offset(byte[] tile, int at, int t, int i, int b) {
-            return d[(t * nsb + b / 8) * 2 * TR + TR + i] * tile[at + MINS + i];
-        }
-    };
+    private final VnniTokens.Blocks javaBlocks = affineBlocks(this, Q5_KMatrix::value, SCALES, MINS);
 
     @Override
     void blockRow(byte[] block, int t, int i, int b, float[] dst, int at) {
-        final float s = javaBlocks.scale(block, 0, t, i, b), o = javaBlocks.offset(block, 0, t, i, b);
+        affineRow(javaBlocks, Q5_KMatrix::value, block, t, i, b, dst, at);
+    }
+
+    /** Row {@code i}'s value at column {@code c} of the block at {@code at} of a tile: Q5_K's or Q4_K's layout. */
+    interface Values {
+        int at(byte[] tile, int at, int i, int c);
+    }
+
+    /**
+     * The Java reference's blocks of Q5_K or Q4_K in integers ({@code m}'s {@code d} and {@code -dmin} per tile,
+     * super-block and row; a block's codes {@code sc} at {@code scales}, {@code m} at {@code mins}): {@code T = sum(u
+     * xq)}, {@code s = d sc}, {@code o = -dmin m}.
+     */
+    static VnniTokens.Blocks affineBlocks(VnniMatrix m, Values values, int scales, int mins) {
+        return new VnniTokens.Blocks() {
+            @Override
+            public int sum(byte[] tile, int at, int i, int b, short[] xp, int x) {
+                int sum = 0;
+                for (int c = 0; c < 32; c++) {
+                    sum += values.at(tile, at, i, c) * VnniTokens.xq(xp, x, c);
+                }
+                return sum;
+            }
+
+            @Override
+            public float scale(byte[] tile, int at, int t, int i, int b) {
+                return m.d[(t * m.nsb + b / 8) * 2 * TR + i] * tile[at + scales + i];
+            }
+
+            @Override
+            public boolean offsets() {
+                return true;
+            }
+
+            @Override
+            public float offset(byte[] tile, int at, int t, int i, int b) {
+                return m.d[(t * m.nsb + b / 8) * 2 * TR + TR + i] * tile[at + mins + i];
+            }
+        };
+    }
+
+    /** A block's weights of row {@code i}, {@code u s + o} rounded once (both products exact), as the other classes' rows. */
+    static void affineRow(VnniTokens.Blocks blocks, Values values, byte[] block, int t, int i, int b, float[] dst, int at) {
+        final float s = blocks.scale(block, 0, t, i, b), o = blocks.offset(block, 0, t, i, b);
         for (int c = 0; c < 32; c++) {
-            dst[at + c] = Math.fma((float) value(block, 0, i, c), s, o);
+            dst[at + c] = Math.fma((float) values.at(block, 0, i, c), s, o);
         }
     }
 
