@@ -1,7 +1,6 @@
 package org.redhare.core.matrix;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import org.redhare.core.DType;
 
 /**
@@ -55,30 +54,23 @@ public final class IQ4_XSIntMatrix extends VnniMatrix {
     }
 
     @Override
-    void fill(MemorySegment blocks, int t0, int t1) {
-        final byte[] blk = new byte[136];
-        final byte[] tile = new byte[nb * BLOCK];
-        for (int t = t0; t < t1; t++) {
-            java.util.Arrays.fill(tile, (byte) 0); // rows past the matrix: zero factors
-            for (int i = 0; i < TR && t * TR + i < rows; i++) {
-                final int r = t * TR + i;
-                for (int k = 0; k < nsb; k++) {
-                    MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, ((long) r * nsb + k) * 136, blk, 0, 136);
-                    d[(t * nsb + k) * TR + i] = QuantKernels.half(blk, 0);
-                    final int high = (blk[2] & 0xFF) | (blk[3] & 0xFF) << 8;
-                    for (int j = 0; j < 8; j++) {
-                        final int at = (8 * k + j) * BLOCK;
-                        final int ls = ((blk[4 + j / 2] & 0xFF) >>> 4 * (j % 2) & 0xF) | (high >>> 2 * j & 3) << 4;
-                        tile[at + SCALES + i] = (byte) (ls - 32);
-                        for (int c = 0; c < 32; c++) {
-                            final int v = blk[8 + 16 * j + c % 16] & 0xFF;
-                            final int u = c < 16 ? v & 0xF : v >>> 4;
-                            tile[at + Q4_KIntMatrix.low(i, c)] |= (byte) (u << 4 * (i / 16));
-                        }
-                    }
-                }
+    int fileBlock() {
+        return 136;
+    }
+
+    @Override
+    void superBlock(byte[] blk, byte[] tile, int t, int i, int k) {
+        d[(t * nsb + k) * TR + i] = QuantKernels.half(blk, 0);
+        final int high = (blk[2] & 0xFF) | (blk[3] & 0xFF) << 8;
+        for (int j = 0; j < 8; j++) {
+            final int at = (8 * k + j) * BLOCK;
+            final int ls = ((blk[4 + j / 2] & 0xFF) >>> 4 * (j % 2) & 0xF) | (high >>> 2 * j & 3) << 4;
+            tile[at + SCALES + i] = (byte) (ls - 32);
+            for (int c = 0; c < 32; c++) {
+                final int v = blk[8 + 16 * j + c % 16] & 0xFF;
+                final int u = c < 16 ? v & 0xF : v >>> 4;
+                tile[at + Q4_KIntMatrix.low(i, c)] |= (byte) (u << 4 * (i / 16));
             }
-            MemorySegment.copy(tile, 0, packed, ValueLayout.JAVA_BYTE, (long) t * nb * BLOCK, tile.length);
         }
     }
 

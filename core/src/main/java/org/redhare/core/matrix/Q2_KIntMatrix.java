@@ -1,7 +1,6 @@
 package org.redhare.core.matrix;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import org.redhare.core.DType;
 
 /**
@@ -56,28 +55,21 @@ public final class Q2_KIntMatrix extends VnniMatrix {
     }
 
     @Override
-    void fill(MemorySegment blocks, int t0, int t1) {
-        final byte[] blk = new byte[84];
-        final byte[] tile = new byte[nb * BLOCK];
-        for (int t = t0; t < t1; t++) {
-            java.util.Arrays.fill(tile, (byte) 0); // rows past the matrix: zero factors
-            for (int i = 0; i < TR && t * TR + i < rows; i++) {
-                final int r = t * TR + i;
-                for (int k = 0; k < nsb; k++) {
-                    MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, ((long) r * nsb + k) * 84, blk, 0, 84);
-                    d[(t * nsb + k) * 2 * TR + i] = QuantKernels.half(blk, 80);
-                    d[(t * nsb + k) * 2 * TR + TR + i] = -QuantKernels.half(blk, 82); // (-dmin) m = -(dmin m) exactly
-                    for (int m = 0; m < 16; m++) { // the codes of columns 16 m .. 16 m + 15
-                        tile[(8 * k + m / 2) * BLOCK + CODES + 32 * (m % 2) + i] = blk[m];
-                    }
-                    for (int c = 0; c < 256; c++) {
-                        final int h = c / 128, j = c % 128 / 32, l = c % 32;
-                        final int u = (blk[16 + 32 * h + l] & 0xFF) >>> 2 * j & 3;
-                        tile[(8 * k + c / 32) * BLOCK + pair(i, c % 32)] |= (byte) (u << pairShift(i, c % 32));
-                    }
-                }
-            }
-            MemorySegment.copy(tile, 0, packed, ValueLayout.JAVA_BYTE, (long) t * nb * BLOCK, tile.length);
+    int fileBlock() {
+        return 84;
+    }
+
+    @Override
+    void superBlock(byte[] blk, byte[] tile, int t, int i, int k) {
+        d[(t * nsb + k) * 2 * TR + i] = QuantKernels.half(blk, 80);
+        d[(t * nsb + k) * 2 * TR + TR + i] = -QuantKernels.half(blk, 82); // (-dmin) m = -(dmin m) exactly
+        for (int m = 0; m < 16; m++) { // the codes of columns 16 m .. 16 m + 15
+            tile[(8 * k + m / 2) * BLOCK + CODES + 32 * (m % 2) + i] = blk[m];
+        }
+        for (int c = 0; c < 256; c++) {
+            final int h = c / 128, j = c % 128 / 32, l = c % 32;
+            final int u = (blk[16 + 32 * h + l] & 0xFF) >>> 2 * j & 3;
+            tile[(8 * k + c / 32) * BLOCK + pair(i, c % 32)] |= (byte) (u << pairShift(i, c % 32));
         }
     }
 

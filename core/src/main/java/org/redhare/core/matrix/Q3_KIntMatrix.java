@@ -1,7 +1,6 @@
 package org.redhare.core.matrix;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import org.redhare.core.DType;
 
 /**
@@ -54,32 +53,25 @@ public final class Q3_KIntMatrix extends VnniMatrix {
     }
 
     @Override
-    void fill(MemorySegment blocks, int t0, int t1) {
-        final byte[] blk = new byte[110];
-        final byte[] tile = new byte[nb * BLOCK];
-        for (int t = t0; t < t1; t++) {
-            java.util.Arrays.fill(tile, (byte) 0); // rows past the matrix: zero factors
-            for (int i = 0; i < TR && t * TR + i < rows; i++) {
-                final int r = t * TR + i;
-                for (int k = 0; k < nsb; k++) {
-                    MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, ((long) r * nsb + k) * 110, blk, 0, 110);
-                    d[(t * nsb + k) * TR + i] = QuantKernels.half(blk, 108);
-                    for (int m = 0; m < 16; m++) { // the scale of columns 16 m .. 16 m + 15
-                        final int low = m < 8 ? blk[96 + m] & 0xF : (blk[96 + m - 8] & 0xFF) >>> 4;
-                        final int high = (blk[96 + 8 + m % 4] & 0xFF) >>> 2 * (m / 4) & 3;
-                        tile[(8 * k + m / 2) * BLOCK + SCALES + 32 * (m % 2) + i] = (byte) ((low | high << 4) - 32);
-                    }
-                    for (int c = 0; c < 256; c++) { // value 128 h + 32 j + l: bits 2 j of code byte 32 h + l, bit 4 h + j of hmask[l]
-                        final int h = c / 128, j = c % 128 / 32, l = c % 32;
-                        final int q = (blk[32 + 32 * h + l] & 0xFF) >>> 2 * j & 3;
-                        final int hi = (blk[l] & 0xFF) >>> (4 * h + j) & 1;
-                        final int at = (8 * k + c / 32) * BLOCK, cc = c % 32;
-                        tile[at + pair(i, cc)] |= (byte) (q << pairShift(i, cc));
-                        tile[at + third(i, cc)] |= (byte) (hi << thirdShift(i, cc));
-                    }
-                }
-            }
-            MemorySegment.copy(tile, 0, packed, ValueLayout.JAVA_BYTE, (long) t * nb * BLOCK, tile.length);
+    int fileBlock() {
+        return 110;
+    }
+
+    @Override
+    void superBlock(byte[] blk, byte[] tile, int t, int i, int k) {
+        d[(t * nsb + k) * TR + i] = QuantKernels.half(blk, 108);
+        for (int m = 0; m < 16; m++) { // the scale of columns 16 m .. 16 m + 15
+            final int low = m < 8 ? blk[96 + m] & 0xF : (blk[96 + m - 8] & 0xFF) >>> 4;
+            final int high = (blk[96 + 8 + m % 4] & 0xFF) >>> 2 * (m / 4) & 3;
+            tile[(8 * k + m / 2) * BLOCK + SCALES + 32 * (m % 2) + i] = (byte) ((low | high << 4) - 32);
+        }
+        for (int c = 0; c < 256; c++) { // value 128 h + 32 j + l: bits 2 j of code byte 32 h + l, bit 4 h + j of hmask[l]
+            final int h = c / 128, j = c % 128 / 32, l = c % 32;
+            final int q = (blk[32 + 32 * h + l] & 0xFF) >>> 2 * j & 3;
+            final int hi = (blk[l] & 0xFF) >>> (4 * h + j) & 1;
+            final int at = (8 * k + c / 32) * BLOCK, cc = c % 32;
+            tile[at + pair(i, cc)] |= (byte) (q << pairShift(i, cc));
+            tile[at + third(i, cc)] |= (byte) (hi << thirdShift(i, cc));
         }
     }
 

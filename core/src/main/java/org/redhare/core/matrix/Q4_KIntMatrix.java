@@ -1,7 +1,6 @@
 package org.redhare.core.matrix;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import org.redhare.core.DType;
 
 /**
@@ -57,32 +56,25 @@ public final class Q4_KIntMatrix extends VnniMatrix {
     }
 
     @Override
-    void fill(MemorySegment blocks, int t0, int t1) {
-        final byte[] blk = new byte[144];
+    int fileBlock() {
+        return 144;
+    }
+
+    @Override
+    void superBlock(byte[] blk, byte[] tile, int t, int i, int k) {
         final int[] sc = new int[8], mn = new int[8];
-        final byte[] tile = new byte[nb * BLOCK];
-        for (int t = t0; t < t1; t++) {
-            java.util.Arrays.fill(tile, (byte) 0);
-            for (int i = 0; i < TR && t * TR + i < rows; i++) {
-                final int r = t * TR + i;
-                for (int k = 0; k < nsb; k++) {
-                    MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, ((long) r * nsb + k) * 144, blk, 0, 144);
-                    d[(t * nsb + k) * 2 * TR + i] = QuantKernels.half(blk, 0);
-                    d[(t * nsb + k) * 2 * TR + TR + i] = -QuantKernels.half(blk, 2); // (-dmin) m = -(dmin m) exactly
-                    Q4_KMatrix.subBlockCodes(blk, sc, mn);
-                    for (int j = 0; j < 8; j++) {
-                        final int at = (8 * k + j) * BLOCK;
-                        tile[at + SCALES + i] = (byte) sc[j];
-                        tile[at + MINS + i] = (byte) mn[j];
-                    }
-                    for (int c = 0; c < 256; c++) { // 64-column chunk q: the low nibbles of bytes 16 + 32 q .., then their high ones
-                        final int v = blk[16 + 32 * (c / 64) + c % 32] & 0xFF;
-                        final int u = c % 64 < 32 ? v & 0xF : v >>> 4;
-                        tile[(8 * k + c / 32) * BLOCK + low(i, c % 32)] |= (byte) (u << 4 * (i / 16));
-                    }
-                }
-            }
-            MemorySegment.copy(tile, 0, packed, ValueLayout.JAVA_BYTE, (long) t * nb * BLOCK, tile.length);
+        d[(t * nsb + k) * 2 * TR + i] = QuantKernels.half(blk, 0);
+        d[(t * nsb + k) * 2 * TR + TR + i] = -QuantKernels.half(blk, 2); // (-dmin) m = -(dmin m) exactly
+        Q4_KMatrix.subBlockCodes(blk, sc, mn);
+        for (int j = 0; j < 8; j++) {
+            final int at = (8 * k + j) * BLOCK;
+            tile[at + SCALES + i] = (byte) sc[j];
+            tile[at + MINS + i] = (byte) mn[j];
+        }
+        for (int c = 0; c < 256; c++) { // 64-column chunk q: the low nibbles of bytes 16 + 32 q .., then their high ones
+            final int v = blk[16 + 32 * (c / 64) + c % 32] & 0xFF;
+            final int u = c % 64 < 32 ? v & 0xF : v >>> 4;
+            tile[(8 * k + c / 32) * BLOCK + low(i, c % 32)] |= (byte) (u << 4 * (i / 16));
         }
     }
 

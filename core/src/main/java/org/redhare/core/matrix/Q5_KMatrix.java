@@ -1,7 +1,6 @@
 package org.redhare.core.matrix;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import org.redhare.core.DType;
 import org.redhare.core.Parallel;
 
@@ -59,35 +58,28 @@ public final class Q5_KMatrix extends VnniMatrix {
     }
 
     @Override
-    void fill(MemorySegment blocks, int t0, int t1) {
-        final byte[] blk = new byte[176];
+    int fileBlock() {
+        return 176;
+    }
+
+    @Override
+    void superBlock(byte[] blk, byte[] tile, int t, int i, int k) {
         final int[] sc = new int[8], mn = new int[8];
-        final byte[] tile = new byte[nb * BLOCK];
-        for (int t = t0; t < t1; t++) {
-            java.util.Arrays.fill(tile, (byte) 0);
-            for (int i = 0; i < TR && t * TR + i < rows; i++) {
-                final int r = t * TR + i;
-                for (int k = 0; k < nsb; k++) {
-                    MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, ((long) r * nsb + k) * 176, blk, 0, 176);
-                    d[(t * nsb + k) * 2 * TR + i] = QuantKernels.half(blk, 0);
-                    d[(t * nsb + k) * 2 * TR + TR + i] = -QuantKernels.half(blk, 2); // (-dmin) m = -(dmin m) exactly
-                    Q4_KMatrix.subBlockCodes(blk, sc, mn);
-                    for (int j = 0; j < 8; j++) {
-                        final int at = (8 * k + j) * BLOCK;
-                        tile[at + SCALES + i] = (byte) sc[j];
-                        tile[at + MINS + i] = (byte) mn[j];
-                    }
-                    for (int c = 0; c < 256; c++) { // 64-column chunk q: low nibbles of bytes 48 + 32 q .., fifth bits 2 q and 2 q + 1
-                        final int q = c / 64, l = c % 32, hi = c % 64 / 32;
-                        final int v = blk[48 + 32 * q + l] & 0xFF, h = blk[16 + l] & 0xFF;
-                        final int u = (hi == 0 ? v & 0xF : v >>> 4) | (h >>> (2 * q + hi) & 1) << 4;
-                        final int at = (8 * k + c / 32) * BLOCK, cc = c % 32;
-                        tile[at + low(i, cc)] |= (byte) ((u & 0xF) << 4 * (i / 16));
-                        tile[at + high(i, cc)] |= (byte) ((u >> 4) << fifth(i, cc));
-                    }
-                }
-            }
-            MemorySegment.copy(tile, 0, packed, ValueLayout.JAVA_BYTE, (long) t * nb * BLOCK, tile.length);
+        d[(t * nsb + k) * 2 * TR + i] = QuantKernels.half(blk, 0);
+        d[(t * nsb + k) * 2 * TR + TR + i] = -QuantKernels.half(blk, 2); // (-dmin) m = -(dmin m) exactly
+        Q4_KMatrix.subBlockCodes(blk, sc, mn);
+        for (int j = 0; j < 8; j++) {
+            final int at = (8 * k + j) * BLOCK;
+            tile[at + SCALES + i] = (byte) sc[j];
+            tile[at + MINS + i] = (byte) mn[j];
+        }
+        for (int c = 0; c < 256; c++) { // 64-column chunk q: low nibbles of bytes 48 + 32 q .., fifth bits 2 q and 2 q + 1
+            final int q = c / 64, l = c % 32, hi = c % 64 / 32;
+            final int v = blk[48 + 32 * q + l] & 0xFF, h = blk[16 + l] & 0xFF;
+            final int u = (hi == 0 ? v & 0xF : v >>> 4) | (h >>> (2 * q + hi) & 1) << 4;
+            final int at = (8 * k + c / 32) * BLOCK, cc = c % 32;
+            tile[at + low(i, cc)] |= (byte) ((u & 0xF) << 4 * (i / 16));
+            tile[at + high(i, cc)] |= (byte) ((u >> 4) << fifth(i, cc));
         }
     }
 

@@ -1,7 +1,6 @@
 package org.redhare.core.matrix;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import org.redhare.core.DType;
 import org.redhare.core.Parallel;
 
@@ -73,37 +72,23 @@ public final class Q6_KMatrix extends VnniMatrix {
     }
 
     @Override
-    void fill(MemorySegment blocks, int t0, int t1) {
-        final byte[] blk = new byte[210];
-        final byte[] u = new byte[256];
-        final byte[] tile = new byte[nb * BLOCK];
-        for (int t = t0; t < t1; t++) {
-            java.util.Arrays.fill(tile, (byte) 0);
-            for (int i = 0; i < TR && t * TR + i < rows; i++) {
-                final int r = t * TR + i;
-                for (int k = 0; k < nsb; k++) {
-                    MemorySegment.copy(blocks, ValueLayout.JAVA_BYTE, ((long) r * nsb + k) * 210, blk, 0, 210);
-                    d[(t * nsb + k) * TR + i] = QuantKernels.half(blk, 208);
-                    for (int half = 0; half < 2; half++) { // values 128 half + 32 j + l: low nibbles and high bit pairs
-                        for (int l = 0; l < 32; l++) {
-                            final int lo0 = blk[64 * half + l] & 0xFF, lo1 = blk[64 * half + 32 + l] & 0xFF, h = blk[128 + 32 * half + l] & 0xFF;
-                            u[128 * half + l] = (byte) ((lo0 & 0xF) | (h & 3) << 4);
-                            u[128 * half + 32 + l] = (byte) ((lo1 & 0xF) | (h >> 2 & 3) << 4);
-                            u[128 * half + 64 + l] = (byte) (lo0 >>> 4 | (h >> 4 & 3) << 4);
-                            u[128 * half + 96 + l] = (byte) (lo1 >>> 4 | (h >> 6 & 3) << 4);
-                        }
-                    }
-                    for (int c = 0; c < 256; c++) {
-                        final int at = (8 * k + c / 32) * BLOCK, cc = c % 32;
-                        tile[at + low(i, cc)] |= (byte) ((u[c] & 0xF) << lowShift(i));
-                        tile[at + high(i, cc)] |= (byte) ((u[c] >> 4) << highShift(i, cc));
-                    }
-                    for (int m = 0; m < 16; m++) {
-                        tile[(8 * k + m / 2) * BLOCK + SCALES + 32 * (m % 2) + i] = blk[192 + m];
-                    }
-                }
-            }
-            MemorySegment.copy(tile, 0, packed, ValueLayout.JAVA_BYTE, (long) t * nb * BLOCK, tile.length);
+    int fileBlock() {
+        return 210;
+    }
+
+    @Override
+    void superBlock(byte[] blk, byte[] tile, int t, int i, int k) {
+        d[(t * nsb + k) * TR + i] = QuantKernels.half(blk, 208);
+        for (int c = 0; c < 256; c++) { // value 128 h + 32 q + l: a nibble of byte 64 h + 32 (q % 2) + l, bits 2 q of byte 128 + 32 h + l
+            final int h = c / 128, q = c % 128 / 32, l = c % 32;
+            final int lo = blk[64 * h + 32 * (q % 2) + l] & 0xFF, hi = (blk[128 + 32 * h + l] & 0xFF) >>> 2 * q & 3;
+            final int u = (q < 2 ? lo & 0xF : lo >>> 4) | hi << 4;
+            final int at = (8 * k + c / 32) * BLOCK, cc = c % 32;
+            tile[at + low(i, cc)] |= (byte) ((u & 0xF) << lowShift(i));
+            tile[at + high(i, cc)] |= (byte) ((u >> 4) << highShift(i, cc));
+        }
+        for (int m = 0; m < 16; m++) {
+            tile[(8 * k + m / 2) * BLOCK + SCALES + 32 * (m % 2) + i] = blk[192 + m];
         }
     }
 

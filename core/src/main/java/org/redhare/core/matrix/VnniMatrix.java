@@ -38,8 +38,36 @@ abstract sealed class VnniMatrix implements WeightMatrix permits Q6_KMatrix, Q8_
     /** The format's blocks for the Java reference. */
     abstract VnniTokens.Blocks javaBlocks();
 
-    /** Tiles {@code t0 .. t1} repacked from the file's {@code blocks} (a tile's bytes gathered in an array and copied out once). */
-    abstract void fill(MemorySegment blocks, int t0, int t1);
+    /**
+     * Tiles {@code t0 .. t1} repacked from the file's {@code blocks}, a tile's bytes gathered in an array (rows past the
+     * matrix left zero: zero factors) and copied out once: for the 256-column super-block formats, each row's file
+     * blocks ({@link #fileBlock} bytes) through {@link #superBlock}; the 32-column block formats fill their own.
+     */
+    void fill(MemorySegment blocks, int t0, int t1) {
+        final int fb = fileBlock();
+        final byte[] blk = new byte[fb];
+        final byte[] tile = new byte[nb * block];
+        for (int t = t0; t < t1; t++) {
+            java.util.Arrays.fill(tile, (byte) 0);
+            for (int i = 0; i < TR && t * TR + i < rows; i++) {
+                for (int k = 0; k < nsb; k++) {
+                    MemorySegment.copy(blocks, java.lang.foreign.ValueLayout.JAVA_BYTE, ((long) (t * TR + i) * nsb + k) * fb, blk, 0, fb);
+                    superBlock(blk, tile, t, i, k);
+                }
+            }
+            MemorySegment.copy(tile, 0, packed, java.lang.foreign.ValueLayout.JAVA_BYTE, (long) t * nb * block, tile.length);
+        }
+    }
+
+    /** Bytes of one of the file's 256-column super-blocks (the formats that fill through {@link #superBlock}). */
+    int fileBlock() {
+        throw new UnsupportedOperationException("no super-blocks");
+    }
+
+    /** Tile {@code t}'s row {@code i}'s super-block {@code k} ({@code blk}, as the file has it) into {@code tile} and {@link #d}. */
+    void superBlock(byte[] blk, byte[] tile, int t, int i, int k) {
+        throw new UnsupportedOperationException("no super-blocks");
+    }
 
     /** Every tile repacked from the file's {@code blocks}, in ranges of tiles over {@link Repacking}'s threads. */
     final void repack(MemorySegment blocks) {
