@@ -46,6 +46,15 @@
  * The Java kernels (VnniMatrix.multiplyInJava over each class's blocks) compute the same integers and the same FMAs, so
  * the same bits.
  *
+ * Two loops over a quad. A token at a time (fewer than args[11] tokens: decode): each token puts the values together
+ * from the packed layout again (a few operations a vector: 2-bit and 4-bit values an AND and a shift, 5- and 6-bit
+ * ones also a VPTERNLOGD and the high bits' shifts), which with 16 tokens cost more than their VPDPBUSDs. The scratch
+ * path (args[11] tokens or more: prompts, batches): a block of the quad's four tiles at a time, its values put
+ * together once into a 4 KiB scratch (128 bytes a step, as VPDPBUSD takes them; Q8_0's bytes are read where they are)
+ * and its factors once as floats, then each token's 64 VPDPBUSDs read them from L1; each token's float sums (16 tokens
+ * at a time) wait in a scratch from block to block, so the FMAs are the same, in the same order. The tiles' block
+ * after next is prefetched into L1 meanwhile.
+ *
  * Layout, form 0 (6 bits a value as the file has them: 0.8125 bytes a weight with the scales): tile t's block b at
  * packed + 832 (t nb + b). Its values form 16 vectors V(4 g + m) of 64 bytes (16 rows, a row's four columns a 32-bit
  * lane): group g = 2 j + s / 2 of unit j, m = 2 (s % 2) + h for step s (columns 4 s .. 4 s + 3 of the unit) and half h
@@ -96,11 +105,18 @@
  * Included by q6k_tokens.c, q8i_tokens.c, q5k_tokens.c, q4k_tokens.c, q40_tokens.c, q41_tokens.c, q50_tokens.c,
  * q51_tokens.c, iq4nl_tokens.c, iq4xs_tokens.c, q3k_tokens.c and q2k_tokens.c, each with its FORM and VNNI_NAME, so that each function holds one form's code (compiled together, three forms' registers spilled: 190 stack accesses of vectors
  * against 22).
- * args[10] repeats the form, unread here. Built by scripts/native/build-kernels.sh into the bytes
+ * args[10] repeats the form, unread here; args[11]: from how many tokens (t1 - t0) the scratch path runs. Built by scripts/native/build-kernels.sh into the bytes
  * org.redhare.core.matrix.NativeCode carries.
  */
 #include <immintrin.h>
 #include "tiles32.h"
+
+/* One vector of a block's values as VPDPBUSD takes them (unsigned bytes, 16 rows' four columns): step STEP (columns
+ * 4 STEP .. 4 STEP + 3), half H (rows 16 H .. 16 H + 15) of tile I. The step macros below put the values together and
+ * hand them to DOT: DOT_SUM adds their products with the step's activations XV into the tile's sums (a token at a
+ * time), DOT_STORE keeps them in the tile's scratch w##I, 128 bytes a step, for the tokens that follow. */
+#define DOT_SUM(I, H, STEP, V, XV) a##I##H = _mm512_dpbusd_epi32(a##I##H, V, XV);
+#define DOT_STORE(I, H, STEP, V, XV) _mm512_store_si512((void *) (w##I + 128 * (STEP) + 64 * (H)), V);
 
 /* Group G (unit G / 2, its steps 2 (G % 2) and 2 (G % 2) + 1 with activations xv0 and xv1, both halves) of tile I:
  * each value's low nibble from L (0x0F) and high pair from H (0x30), then summed: (l & 0x0F) | (h & 0x30), VPTERNLOGD 0xEC. */
@@ -108,10 +124,10 @@
         const __m512i l0 = _mm512_loadu_si512((const void *) (q##I + 192 * (G))); \
         const __m512i l1 = _mm512_loadu_si512((const void *) (q##I + 192 * (G) + 64)); \
         const __m512i h = _mm512_loadu_si512((const void *) (q##I + 192 * (G) + 128)); \
-        a##I##0 = _mm512_dpbusd_epi32(a##I##0, _mm512_ternarylogic_epi32(l0, _mm512_and_si512(_mm512_slli_epi16(h, 4), m30), lo, 0xEC), xv0); \
-        a##I##1 = _mm512_dpbusd_epi32(a##I##1, _mm512_ternarylogic_epi32(_mm512_srli_epi16(l0, 4), _mm512_and_si512(_mm512_slli_epi16(h, 2), m30), lo, 0xEC), xv0); \
-        a##I##0 = _mm512_dpbusd_epi32(a##I##0, _mm512_ternarylogic_epi32(l1, _mm512_and_si512(h, m30), lo, 0xEC), xv1); \
-        a##I##1 = _mm512_dpbusd_epi32(a##I##1, _mm512_ternarylogic_epi32(_mm512_srli_epi16(l1, 4), _mm512_and_si512(_mm512_srli_epi16(h, 2), m30), lo, 0xEC), xv1); }
+        DOT(I, 0, 2 * (G), _mm512_ternarylogic_epi32(l0, _mm512_and_si512(_mm512_slli_epi16(h, 4), m30), lo, 0xEC), xv0) \
+        DOT(I, 1, 2 * (G), _mm512_ternarylogic_epi32(_mm512_srli_epi16(l0, 4), _mm512_and_si512(_mm512_slli_epi16(h, 2), m30), lo, 0xEC), xv0) \
+        DOT(I, 0, 2 * (G) + 1, _mm512_ternarylogic_epi32(l1, _mm512_and_si512(h, m30), lo, 0xEC), xv1) \
+        DOT(I, 1, 2 * (G) + 1, _mm512_ternarylogic_epi32(_mm512_srli_epi16(l1, 4), _mm512_and_si512(_mm512_srli_epi16(h, 2), m30), lo, 0xEC), xv1) }
 
 /* Unit J of tile I's sums times its scales (int8, the block's at AT), into the block's integer sums. */
 #define SCALE(I, J, AT) \
@@ -128,8 +144,8 @@
 
 /* Step S of tile I's Q8_0 block: both halves' sums take the step's four columns (xv). */
 #define BYTES(I, S) \
-        a##I##0 = _mm512_dpbusd_epi32(a##I##0, _mm512_loadu_si512((const void *) (q##I + 128 * (S))), xv); \
-        a##I##1 = _mm512_dpbusd_epi32(a##I##1, _mm512_loadu_si512((const void *) (q##I + 128 * (S) + 64)), xv);
+        DOT(I, 0, S, _mm512_loadu_si512((const void *) (q##I + 128 * (S))), xv) \
+        DOT(I, 1, S, _mm512_loadu_si512((const void *) (q##I + 128 * (S) + 64)), xv)
 
 /* Tile I's block folded into its float accumulators: fma(float(T), d dx, acc), d from the block's f16 scales at AT
  * (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1). */
@@ -150,8 +166,8 @@
 #define FIVE(I, G, K, SH0, SH1) { \
         const __m512i l = _mm512_loadu_si512((const void *) (q##I + 320 * (G) + 64 * (K))); \
         const __m512i h = _mm512_loadu_si512((const void *) (q##I + 320 * (G) + 256)); \
-        a##I##0 = _mm512_dpbusd_epi32(a##I##0, _mm512_ternarylogic_epi32(l, _mm512_and_si512(SH0, m10), lo, 0xEC), xv); \
-        a##I##1 = _mm512_dpbusd_epi32(a##I##1, _mm512_ternarylogic_epi32(_mm512_srli_epi16(l, 4), _mm512_and_si512(SH1, m10), lo, 0xEC), xv); }
+        DOT(I, 0, 4 * (G) + (K), _mm512_ternarylogic_epi32(l, _mm512_and_si512(SH0, m10), lo, 0xEC), xv) \
+        DOT(I, 1, 4 * (G) + (K), _mm512_ternarylogic_epi32(_mm512_srli_epi16(l, 4), _mm512_and_si512(SH1, m10), lo, 0xEC), xv) }
 
 /* The fifth bits of values 2 K and 2 K + 1 of a group, moved to bit 4 (16-bit shifts: bit 4 of each byte comes from
  * its own bit 2 K or 2 K + 1). */
@@ -162,8 +178,8 @@
 /* Step S of tile I's Q4_K block: its two halves' values, the low and the high nibbles of one vector, summed. */
 #define FOUR(I, S) { \
         const __m512i l = _mm512_loadu_si512((const void *) (q##I + 64 * (S))); \
-        a##I##0 = _mm512_dpbusd_epi32(a##I##0, LEVELS(_mm512_and_si512(l, lo)), xv); \
-        a##I##1 = _mm512_dpbusd_epi32(a##I##1, LEVELS(_mm512_and_si512(_mm512_srli_epi16(l, 4), lo)), xv); }
+        DOT(I, 0, S, LEVELS(_mm512_and_si512(l, lo)), xv) \
+        DOT(I, 1, S, LEVELS(_mm512_and_si512(_mm512_srli_epi16(l, 4), lo)), xv) }
 
 /* The byte a nibble stands for: itself, or (IQ4_NL, IQ4_XS) its level plus 128, looked up in a 16-byte table (VPSHUFB). */
 #define LEVELS(V) (form >= 8 ? _mm512_shuffle_epi8(lut, V) : (V))
@@ -177,17 +193,17 @@
 #define THREE(I, J, S) { \
         const __m512i p = _mm512_loadu_si512((const void *) (q##I + 192 * (J) + 64 * ((S) / 2))); \
         const __m512i h = _mm512_loadu_si512((const void *) (q##I + 192 * (J) + 128)); \
-        a##I##0 = _mm512_dpbusd_epi32(a##I##0, _mm512_ternarylogic_epi32(SHIFT16(p, 4 * ((S) % 2)), \
-                _mm512_and_si512(SHIFT16(h, 2 * (S) - 2), m04), m03, 0xEC), xv); \
-        a##I##1 = _mm512_dpbusd_epi32(a##I##1, _mm512_ternarylogic_epi32(SHIFT16(p, 4 * ((S) % 2) + 2), \
-                _mm512_and_si512(SHIFT16(h, 2 * (S) - 1), m04), m03, 0xEC), xv); }
+        DOT(I, 0, 4 * (J) + (S), _mm512_ternarylogic_epi32(SHIFT16(p, 4 * ((S) % 2)), \
+                _mm512_and_si512(SHIFT16(h, 2 * (S) - 2), m04), m03, 0xEC), xv) \
+        DOT(I, 1, 4 * (J) + (S), _mm512_ternarylogic_epi32(SHIFT16(p, 4 * ((S) % 2) + 2), \
+                _mm512_and_si512(SHIFT16(h, 2 * (S) - 1), m04), m03, 0xEC), xv) }
 
 /* Step S (0..3) of unit J of tile I's Q2_K block, both halves (vectors m = 2 S + h): each value's two bits from the
  * pair vector S / 2 (bits 2 (m % 4)), a shift and an AND, summed. */
 #define TWO(I, J, S) { \
         const __m512i p = _mm512_loadu_si512((const void *) (q##I + 128 * (J) + 64 * ((S) / 2))); \
-        a##I##0 = _mm512_dpbusd_epi32(a##I##0, _mm512_and_si512(SHIFT16(p, 4 * ((S) % 2)), m03), xv); \
-        a##I##1 = _mm512_dpbusd_epi32(a##I##1, _mm512_and_si512(SHIFT16(p, 4 * ((S) % 2) + 2), m03), xv); }
+        DOT(I, 0, 4 * (J) + (S), _mm512_and_si512(SHIFT16(p, 4 * ((S) % 2)), m03), xv) \
+        DOT(I, 1, 4 * (J) + (S), _mm512_and_si512(SHIFT16(p, 4 * ((S) % 2) + 2), m03), xv) }
 
 /* Unit J of tile I's Q2_K sums times its scales (the low nibbles of the codes at 256 + 32 J), into the block's sums. */
 #define SCALE2(I, J) \
@@ -251,6 +267,86 @@
         f##I##0 = _mm512_fmadd_ps(sq, _mm512_mul_ps(o0, dx), f##I##0); \
         f##I##1 = _mm512_fmadd_ps(sq, _mm512_mul_ps(o1, dx), f##I##1); }
 
+/* The scratch path's macros. Tile I's (K-th of the quad) block factors, once a block for all tokens: the rows' float
+ * factors of T in scf[K] (as the FOLD macros compute them, so the same floats), of the offset term in off[K] (Q5_K,
+ * Q4_K, Q4_1, Q5_1: o; Q2_K: -dmin), and per 16-column unit the int8 scales (Q6_K, Q3_K, Q2_K) in usc[K] and Q2_K's
+ * min codes in mco[K], a 32-bit lane a row. */
+#define FACTORS(I, K) { \
+        if (form == 0 || form == 10 || form == 11) { \
+            const long at_ = form == 0 ? 768 : form == 10 ? 384 : 256; \
+            for (long j_ = 0; j_ < 2; j_++) { \
+                for (long h_ = 0; h_ < 2; h_++) { \
+                    const __m512i c_ = form == 11 ? _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + at_ + 32 * j_ + 16 * h_))) \
+                            : _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *) (q##I + at_ + 32 * j_ + 16 * h_))); \
+                    _mm512_store_si512((void *) (usc[K][j_] + 16 * h_), form == 11 ? _mm512_and_si512(byte15, c_) : c_); \
+                    if (form == 11) { \
+                        _mm512_store_si512((void *) (mco[K][j_] + 16 * h_), _mm512_srli_epi32(c_, 4)); \
+                    } \
+                } \
+            } \
+        } \
+        for (long h_ = 0; h_ < 2; h_++) { \
+            const float *const d32_ = d + 32 * (t##I * nsb + (b >> 3)) + 16 * h_, *const d64_ = d + 64 * (t##I * nsb + (b >> 3)) + 16 * h_; \
+            __m512 s_, o_ = _mm512_setzero_ps(); \
+            if (form == 0 || form == 10) { \
+                s_ = _mm512_loadu_ps(d32_); \
+            } else if (form == 11) { \
+                s_ = _mm512_loadu_ps(d64_); \
+                o_ = _mm512_loadu_ps(d64_ + 32); \
+            } else if (form == 9) { \
+                s_ = _mm512_mul_ps(_mm512_loadu_ps(d32_), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *) (q##I + 512 + 16 * h_))))); \
+            } else if (form == 1 || form >= 4) { \
+                const long vb_ = form == 1 ? 1024 : form == 6 || form == 7 ? 640 : 512; \
+                s_ = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (q##I + vb_ + 32 * h_))); \
+                if (form == 5 || form == 7) { \
+                    o_ = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (q##I + vb_ + 64 + 32 * h_))); \
+                } \
+            } else { \
+                s_ = _mm512_mul_ps(_mm512_loadu_ps(d64_), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + kc + 16 * h_))))); \
+                o_ = _mm512_mul_ps(_mm512_loadu_ps(d64_ + 32), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (q##I + kc + 32 + 16 * h_))))); \
+            } \
+            _mm512_store_ps(scf[K] + 16 * h_, s_); \
+            _mm512_store_ps(off[K] + 16 * h_, o_); \
+        } }
+
+/* Step S of tile I from its scratch u##I (or, Q8_0, its packed block), both halves, into the token's sums. */
+#define READ(I, S) \
+        DOT_SUM(I, 0, S, _mm512_loadu_si512((const void *) (u##I + 128 * (S))), xv) \
+        DOT_SUM(I, 1, S, _mm512_loadu_si512((const void *) (u##I + 128 * (S) + 64)), xv)
+
+/* Steps 4 J .. 4 J + 3 (unit J) of all four tiles, the token's activations broadcast a step at a time. */
+#define READ_UNIT(J) \
+        _Pragma("GCC unroll 4") \
+        for (long s = 4 * (J); s < 4 * (J) + 4; s++) { \
+            const __m512i xv = _mm512_set1_epi32(xi[8 * b + s]); \
+            READ(a, s) READ(b, s) READ(c, s) READ(d, s) \
+        }
+
+/* Unit J's sums of tile I (K-th) times their scales, into the block's sums s##I. */
+#define UNIT_SCALE(I, K, J) \
+        s##I##0 = _mm512_add_epi32(s##I##0, _mm512_mullo_epi32(a##I##0, _mm512_load_si512((const void *) usc[K][J]))); \
+        s##I##1 = _mm512_add_epi32(s##I##1, _mm512_mullo_epi32(a##I##1, _mm512_load_si512((const void *) (usc[K][J] + 16))));
+
+/* Tile I's (K-th) block folded into the token's float sums at acct (zero before the first block), the FMAs of the FOLD
+ * macros in their order: fma(float(T), s dx, acc), then with offsets fma(sum(xq), o dx, acc) or (Q2_K)
+ * fma(float(m0 sum(xq)0 + m1 sum(xq)1), -dmin dx, acc). */
+#define FOLDS(I, K) { \
+        __m512 g0 = b == 0 ? _mm512_setzero_ps() : _mm512_load_ps(acct + 32 * (K)); \
+        __m512 g1 = b == 0 ? _mm512_setzero_ps() : _mm512_load_ps(acct + 32 * (K) + 16); \
+        g0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s##I##0), _mm512_mul_ps(_mm512_load_ps(scf[K]), dx), g0); \
+        g1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s##I##1), _mm512_mul_ps(_mm512_load_ps(scf[K] + 16), dx), g1); \
+        if (form == 2 || form == 3 || form == 5 || form == 7) { \
+            g0 = _mm512_fmadd_ps(sq, _mm512_mul_ps(_mm512_load_ps(off[K]), dx), g0); \
+            g1 = _mm512_fmadd_ps(sq, _mm512_mul_ps(_mm512_load_ps(off[K] + 16), dx), g1); \
+        } else if (form == 11) { \
+            g0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_mullo_epi32(_mm512_load_si512((const void *) mco[K][0]), sx0), \
+                    _mm512_mullo_epi32(_mm512_load_si512((const void *) mco[K][1]), sx1))), _mm512_mul_ps(_mm512_load_ps(off[K]), dx), g0); \
+            g1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_mullo_epi32(_mm512_load_si512((const void *) (mco[K][0] + 16)), sx0), \
+                    _mm512_mullo_epi32(_mm512_load_si512((const void *) (mco[K][1] + 16)), sx1))), _mm512_mul_ps(_mm512_load_ps(off[K] + 16), dx), g1); \
+        } \
+        _mm512_store_ps(acct + 32 * (K), g0); \
+        _mm512_store_ps(acct + 32 * (K) + 16, g1); }
+
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
 void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *d, float *y) {
     const unsigned char *const packed = (const unsigned char *) args[0];
@@ -266,9 +362,122 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
     long lut0 = 0x766A5D4F3F2D1801L, lut1 = (long) 0xF1D9C5B5A6998D81UL;
     __asm__("" : "+r"(lut0), "+r"(lut1));
     const __m512i lut = _mm512_broadcast_i32x4(_mm_insert_epi64(_mm_cvtsi64_si128(lut0), lut1, 1));
+    /* The scratch path's memory (about 15 KiB, in L1): a block of the quad's four tiles unpacked, its factors, and
+     * the float sums of up to 16 tokens */
+    __attribute__((aligned(64))) unsigned char wv[4][1024];
+    __attribute__((aligned(64))) float acc[16 * 128], scf[4][32], off[4][32];
+    __attribute__((aligned(64))) int usc[4][2][32], mco[4][2][32];
+    unsigned char *const wa = wv[0], *const wb = wv[1], *const wc = wv[2], *const wd = wv[3];
+    const long from = args[11];
     for (long p = p0; p < p1; p++) {
         const long ta = p, tb = p + quads < tiles ? p + quads : p;
         const long tc = p + 2 * quads < tiles ? p + 2 * quads : p, td = p + 3 * quads < tiles ? p + 3 * quads : p;
+        if (t1 - t0 >= from) {
+            /* Several tokens: each block of the four tiles has its values put together once, into the scratch (Q8_0's
+             * are bytes already and stay where they are), and every token's sums read them from there, as its
+             * column-order FMAs, into acc. A token at a time (below), each token would put them together again. */
+            for (long c0 = t0; c0 < t1; c0 += 16) {
+                const long c1 = c0 + 16 < t1 ? c0 + 16 : t1;
+                for (long b = 0; b < nb; b++) {
+                    const unsigned char *const qa = packed + bytes * (ta * nb + b), *const qb = packed + bytes * (tb * nb + b);
+                    const unsigned char *const qc = packed + bytes * (tc * nb + b), *const qd = packed + bytes * (td * nb + b);
+                    const unsigned char *const ua = form == 1 ? qa : wa, *const ub = form == 1 ? qb : wb;
+                    const unsigned char *const uc = form == 1 ? qc : wc, *const ud = form == 1 ? qd : wd;
+                    if (b + 2 < nb) { /* the four tiles' block after next, toward L1 while this one's tokens run */
+                        for (long o = 2 * bytes; o < 3 * bytes; o += 64) {
+                            _mm_prefetch((const char *) (qa + o), _MM_HINT_T0);
+                            _mm_prefetch((const char *) (qb + o), _MM_HINT_T0);
+                            _mm_prefetch((const char *) (qc + o), _MM_HINT_T0);
+                            _mm_prefetch((const char *) (qd + o), _MM_HINT_T0);
+                        }
+                    }
+#define DOT DOT_STORE
+                    if (form == 0) {
+                        GROUP(a, 0) GROUP(b, 0) GROUP(c, 0) GROUP(d, 0)
+                        GROUP(a, 1) GROUP(b, 1) GROUP(c, 1) GROUP(d, 1)
+                        GROUP(a, 2) GROUP(b, 2) GROUP(c, 2) GROUP(d, 2)
+                        GROUP(a, 3) GROUP(b, 3) GROUP(c, 3) GROUP(d, 3)
+                    } else if (form == 2 || form == 6 || form == 7) {
+#pragma GCC unroll 2
+                        for (long g = 0; g < 2; g++) {
+                            FIVES(a, g, 0) FIVES(b, g, 0) FIVES(c, g, 0) FIVES(d, g, 0)
+                            FIVES(a, g, 1) FIVES(b, g, 1) FIVES(c, g, 1) FIVES(d, g, 1)
+                            FIVES(a, g, 2) FIVES(b, g, 2) FIVES(c, g, 2) FIVES(d, g, 2)
+                            FIVES(a, g, 3) FIVES(b, g, 3) FIVES(c, g, 3) FIVES(d, g, 3)
+                        }
+                    } else if (form == 10) {
+#pragma GCC unroll 2
+                        for (long j = 0; j < 2; j++) {
+                            THREE(a, j, 0) THREE(b, j, 0) THREE(c, j, 0) THREE(d, j, 0)
+                            THREE(a, j, 1) THREE(b, j, 1) THREE(c, j, 1) THREE(d, j, 1)
+                            THREE(a, j, 2) THREE(b, j, 2) THREE(c, j, 2) THREE(d, j, 2)
+                            THREE(a, j, 3) THREE(b, j, 3) THREE(c, j, 3) THREE(d, j, 3)
+                        }
+                    } else if (form == 11) {
+#pragma GCC unroll 2
+                        for (long j = 0; j < 2; j++) {
+                            TWO(a, j, 0) TWO(b, j, 0) TWO(c, j, 0) TWO(d, j, 0)
+                            TWO(a, j, 1) TWO(b, j, 1) TWO(c, j, 1) TWO(d, j, 1)
+                            TWO(a, j, 2) TWO(b, j, 2) TWO(c, j, 2) TWO(d, j, 2)
+                            TWO(a, j, 3) TWO(b, j, 3) TWO(c, j, 3) TWO(d, j, 3)
+                        }
+                    } else if (form != 1) {
+#pragma GCC unroll 8
+                        for (long s = 0; s < 8; s++) {
+                            FOUR(a, s) FOUR(b, s) FOUR(c, s) FOUR(d, s)
+                        }
+                    }
+#undef DOT
+                    FACTORS(a, 0)
+                    FACTORS(b, 1)
+                    FACTORS(c, 2)
+                    FACTORS(d, 3)
+                    for (long t = c0; t < c1; t++) {
+                        const int *const xi = (const int *) (xp + (t - t0) * 18 * nb);
+                        const short *const xs = xp + (t - t0) * 18 * nb + 16 * nb;
+                        const __m512 dx = _mm512_set1_ps(xf[t * nb + b]);
+                        float *const acct = acc + (t - c0) * 128;
+                        __m512i sa0, sa1, sb0, sb1, sc0, sc1, sd0, sd1;
+                        if (form == 0 || form == 10 || form == 11) {
+                            sa0 = _mm512_setzero_si512(), sa1 = sa0, sb0 = sa0, sb1 = sa0, sc0 = sa0, sc1 = sa0, sd0 = sa0, sd1 = sa0;
+#pragma GCC unroll 2
+                            for (long j = 0; j < 2; j++) {
+                                const __m512i cen = _mm512_set1_epi32((form == 0 ? -32 : form == 10 ? -4 : 0) * (int) xs[2 * b + j]);
+                                __m512i aa0 = cen, aa1 = cen, ab0 = cen, ab1 = cen, ac0 = cen, ac1 = cen, ad0 = cen, ad1 = cen;
+                                READ_UNIT(j)
+                                UNIT_SCALE(a, 0, j)
+                                UNIT_SCALE(b, 1, j)
+                                UNIT_SCALE(c, 2, j)
+                                UNIT_SCALE(d, 3, j)
+                            }
+                        } else {
+                            const int center = form == 1 || form == 8 || form == 9 ? 128 : form == 4 ? 8 : form == 6 ? 16 : 0;
+                            const __m512i cen = _mm512_set1_epi32(-center * ((int) xs[2 * b] + (int) xs[2 * b + 1]));
+                            __m512i aa0 = cen, aa1 = cen, ab0 = cen, ab1 = cen, ac0 = cen, ac1 = cen, ad0 = cen, ad1 = cen;
+                            READ_UNIT(0)
+                            READ_UNIT(1)
+                            sa0 = aa0, sa1 = aa1, sb0 = ab0, sb1 = ab1, sc0 = ac0, sc1 = ac1, sd0 = ad0, sd1 = ad1;
+                        }
+                        const __m512 sq = _mm512_set1_ps((float) ((int) xs[2 * b] + (int) xs[2 * b + 1]));
+                        const __m512i sx0 = _mm512_set1_epi32(xs[2 * b]), sx1 = _mm512_set1_epi32(xs[2 * b + 1]);
+                        FOLDS(a, 0)
+                        FOLDS(b, 1)
+                        FOLDS(c, 2)
+                        FOLDS(d, 3)
+                    }
+                }
+                for (long t = c0; t < c1; t++) {
+                    const float *const acct = acc + (t - c0) * 128;
+                    float *const yt = y + t * rows;
+                    STORE(ta, _mm512_load_ps(acct), _mm512_load_ps(acct + 16))
+                    STORE(tb, _mm512_load_ps(acct + 32), _mm512_load_ps(acct + 48))
+                    STORE(tc, _mm512_load_ps(acct + 64), _mm512_load_ps(acct + 80))
+                    STORE(td, _mm512_load_ps(acct + 96), _mm512_load_ps(acct + 112))
+                }
+            }
+            continue;
+        }
+#define DOT DOT_SUM
         for (long t = t0; t < t1; t++) {
             const int *const xi = (const int *) (xp + (t - t0) * 18 * nb); /* four columns' bytes an int */
             const short *const xs = xp + (t - t0) * 18 * nb + 16 * nb;      /* each unit's sum(xq) */
@@ -414,5 +623,6 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
             STORE(tc, fc0, fc1)
             STORE(td, fd0, fd1)
         }
+#undef DOT
     }
 }

@@ -64,6 +64,24 @@ final class NativeKernels {
     }
 
     private static final long ROWS_AHEAD = Long.getLong("redhare.rowsAhead", 0);
+    /**
+     * From how many tokens {@link #vnniTokens} puts each block's values together once for all of them (in an L1 scratch)
+     * rather than once a token: {@code -Dredhare.vnniScratchFrom=N} for every form (a number past any batch keeps the
+     * token-at-a-time loop); by default 3 tokens where values take several operations to put together or come from
+     * bytes (Q6_K, Q8_0, Q5_K, Q5_0, Q5_1, Q3_K), 8 where an AND and a shift do (the 4-bit forms, Q2_K). Measured
+     * break-even points, docs/PERFORMANCE.md (fifty-ninth session).
+     */
+    private static final long VNNI_SCRATCH_FROM = Long.getLong("redhare.vnniScratchFrom", 0);
+
+    private static long vnniScratchFrom(int form) {
+        if (VNNI_SCRATCH_FROM > 0) {
+            return VNNI_SCRATCH_FROM;
+        }
+        return switch (form) {
+            case 0, 1, 2, 6, 7, 10 -> 3;
+            default -> 8;
+        };
+    }
 
     /**
      * The prefetch of the several-token kernels of 16-bit rows ({@link #bf16Tokens}, {@link #f16Tokens}, F32 included):
@@ -416,7 +434,7 @@ final class NativeKernels {
                 || y.length < (long) n * rows || y == xf || y == d) {
             throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
         }
-        long[] args = {packed.address(), nb, quads, tiles, rows, p0, p1, t0, t1, n, form};
+        long[] args = {packed.address(), nb, quads, tiles, rows, p0, p1, t0, t1, n, form, vnniScratchFrom(form)};
         try {
             MemorySegment a = MemorySegment.ofArray(args), x = MemorySegment.ofArray(xp), f = MemorySegment.ofArray(xf);
             MemorySegment s = MemorySegment.ofArray(d), out = MemorySegment.ofArray(y);
