@@ -48,10 +48,10 @@
  *
  * Two loops over a quad. A token at a time (fewer than args[11] tokens: decode): each token puts the values together
  * from the packed layout again (a few operations a vector: 2-bit and 4-bit values an AND and a shift, 5- and 6-bit
- * ones also a VPTERNLOGD and the high bits' shifts), which with 16 tokens cost more than their VPDPBUSDs. The scratch
+ * ones also a VPTERNLOGD and the high bits' shifts), which with many tokens cost more than their VPDPBUSDs. The scratch
  * path (args[11] tokens or more: prompts, batches): a block of the quad's four tiles at a time, its values put
  * together once into a 4 KiB scratch (128 bytes a step, as VPDPBUSD takes them; Q8_0's bytes are read where they are)
- * and its factors once as floats, then each token's 64 VPDPBUSDs read them from L1; each token's float sums (16 tokens
+ * and its factors once as floats, then each token's 64 VPDPBUSDs read them from L1; each token's float sums (32 tokens
  * at a time) wait in a scratch from block to block, so the FMAs are the same, in the same order. The tiles' block
  * after next is prefetched into L1 meanwhile.
  *
@@ -362,10 +362,10 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
     long lut0 = 0x766A5D4F3F2D1801L, lut1 = (long) 0xF1D9C5B5A6998D81UL;
     __asm__("" : "+r"(lut0), "+r"(lut1));
     const __m512i lut = _mm512_broadcast_i32x4(_mm_insert_epi64(_mm_cvtsi64_si128(lut0), lut1, 1));
-    /* The scratch path's memory (about 15 KiB, in L1): a block of the quad's four tiles unpacked, its factors, and
-     * the float sums of up to 16 tokens */
+    /* The scratch path's memory (about 23 KiB, in L1): a block of the quad's four tiles unpacked, its factors, and
+     * the float sums of up to 32 tokens */
     __attribute__((aligned(64))) unsigned char wv[4][1024];
-    __attribute__((aligned(64))) float acc[16 * 128], scf[4][32], off[4][32];
+    __attribute__((aligned(64))) float acc[32 * 128], scf[4][32], off[4][32];
     __attribute__((aligned(64))) int usc[4][2][32], mco[4][2][32];
     unsigned char *const wa = wv[0], *const wb = wv[1], *const wc = wv[2], *const wd = wv[3];
     const long from = args[11];
@@ -376,8 +376,8 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
             /* Several tokens: each block of the four tiles has its values put together once, into the scratch (Q8_0's
              * are bytes already and stay where they are), and every token's sums read them from there, as its
              * column-order FMAs, into acc. A token at a time (below), each token would put them together again. */
-            for (long c0 = t0; c0 < t1; c0 += 16) {
-                const long c1 = c0 + 16 < t1 ? c0 + 16 : t1;
+            for (long c0 = t0; c0 < t1; c0 += 32) {
+                const long c1 = c0 + 32 < t1 ? c0 + 32 : t1;
                 for (long b = 0; b < nb; b++) {
                     const unsigned char *const qa = packed + bytes * (ta * nb + b), *const qb = packed + bytes * (tb * nb + b);
                     const unsigned char *const qc = packed + bytes * (tc * nb + b), *const qd = packed + bytes * (td * nb + b);

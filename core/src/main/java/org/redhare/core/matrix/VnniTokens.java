@@ -14,8 +14,12 @@ final class VnniTokens {
 
     /** Rows per tile. */
     static final int TR = 32;
-    /** Tokens whose activations are quantized at a time for the machine code (each quad of tiles takes them all). */
-    private static final int TOKEN_BLOCK = 16;
+    /**
+     * Tokens whose activations are quantized at a time for the machine code (each quad of tiles takes them all; its
+     * scratch path keeps 32 tokens' sums in L1): 32 rather than 16 read the weights half as often, Llama-3.2-1B Q4_K_M
+     * pp512 about 7% faster on one thread.
+     */
+    private static final int TOKEN_BLOCK = 32;
 
     /** A format's blocks, for the Java reference: each (row, 32-column block)'s integer sum and its float scale. */
     interface Blocks {
