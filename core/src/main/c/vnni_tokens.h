@@ -267,6 +267,10 @@
         f##I##0 = _mm512_fmadd_ps(sq, _mm512_mul_ps(o0, dx), f##I##0); \
         f##I##1 = _mm512_fmadd_ps(sq, _mm512_mul_ps(o1, dx), f##I##1); }
 
+/* Steps 0..3 of unit (or group) J of all four tiles through a step macro M (FIVES, THREE, TWO). */
+#define ALL4(M, J, S) M(a, J, S) M(b, J, S) M(c, J, S) M(d, J, S)
+#define UNIT4(M, J) ALL4(M, J, 0) ALL4(M, J, 1) ALL4(M, J, 2) ALL4(M, J, 3)
+
 /* The scratch path's macros. Tile I's (K-th of the quad) block factors, once a block for all tokens: the rows' float
  * factors of T in scf[K] (as the FOLD macros compute them, so the same floats), of the offset term in off[K] (Q5_K,
  * Q4_K, Q4_1, Q5_1: o; Q2_K: -dmin), and per 16-column unit the int8 scales (Q6_K, Q3_K, Q2_K) in usc[K] and Q2_K's
@@ -398,29 +402,11 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
                         GROUP(a, 2) GROUP(b, 2) GROUP(c, 2) GROUP(d, 2)
                         GROUP(a, 3) GROUP(b, 3) GROUP(c, 3) GROUP(d, 3)
                     } else if (form == 2 || form == 6 || form == 7) {
-#pragma GCC unroll 2
-                        for (long g = 0; g < 2; g++) {
-                            FIVES(a, g, 0) FIVES(b, g, 0) FIVES(c, g, 0) FIVES(d, g, 0)
-                            FIVES(a, g, 1) FIVES(b, g, 1) FIVES(c, g, 1) FIVES(d, g, 1)
-                            FIVES(a, g, 2) FIVES(b, g, 2) FIVES(c, g, 2) FIVES(d, g, 2)
-                            FIVES(a, g, 3) FIVES(b, g, 3) FIVES(c, g, 3) FIVES(d, g, 3)
-                        }
+                        UNIT4(FIVES, 0) UNIT4(FIVES, 1)
                     } else if (form == 10) {
-#pragma GCC unroll 2
-                        for (long j = 0; j < 2; j++) {
-                            THREE(a, j, 0) THREE(b, j, 0) THREE(c, j, 0) THREE(d, j, 0)
-                            THREE(a, j, 1) THREE(b, j, 1) THREE(c, j, 1) THREE(d, j, 1)
-                            THREE(a, j, 2) THREE(b, j, 2) THREE(c, j, 2) THREE(d, j, 2)
-                            THREE(a, j, 3) THREE(b, j, 3) THREE(c, j, 3) THREE(d, j, 3)
-                        }
+                        UNIT4(THREE, 0) UNIT4(THREE, 1)
                     } else if (form == 11) {
-#pragma GCC unroll 2
-                        for (long j = 0; j < 2; j++) {
-                            TWO(a, j, 0) TWO(b, j, 0) TWO(c, j, 0) TWO(d, j, 0)
-                            TWO(a, j, 1) TWO(b, j, 1) TWO(c, j, 1) TWO(d, j, 1)
-                            TWO(a, j, 2) TWO(b, j, 2) TWO(c, j, 2) TWO(d, j, 2)
-                            TWO(a, j, 3) TWO(b, j, 3) TWO(c, j, 3) TWO(d, j, 3)
-                        }
+                        UNIT4(TWO, 0) UNIT4(TWO, 1)
                     } else if (form != 1) {
 #pragma GCC unroll 8
                         for (long s = 0; s < 8; s++) {
