@@ -111,6 +111,9 @@
 #include <immintrin.h>
 #include "tiles32.h"
 
+/* A tile macro M for each of the quad's four tiles a, b, c and d, with the same further arguments. */
+#define TILES(M, ...) M(a, ##__VA_ARGS__) M(b, ##__VA_ARGS__) M(c, ##__VA_ARGS__) M(d, ##__VA_ARGS__)
+
 /* One vector of a block's values as VPDPBUSD takes them (unsigned bytes, 16 rows' four columns): step STEP (columns
  * 4 STEP .. 4 STEP + 3), half H (rows 16 H .. 16 H + 15) of tile I. The step macros below put the values together and
  * hand them to DOT: DOT_SUM adds their products with the step's activations XV into the tile's sums (a token at a
@@ -239,10 +242,10 @@
 #define FIVE_STEPS \
         _Pragma("GCC unroll 2") \
         for (long g = 0; g < 2; g++) { \
-            { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g]); FIVES(a, g, 0) FIVES(b, g, 0) FIVES(c, g, 0) FIVES(d, g, 0) } \
-            { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 1]); FIVES(a, g, 1) FIVES(b, g, 1) FIVES(c, g, 1) FIVES(d, g, 1) } \
-            { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 2]); FIVES(a, g, 2) FIVES(b, g, 2) FIVES(c, g, 2) FIVES(d, g, 2) } \
-            { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 3]); FIVES(a, g, 3) FIVES(b, g, 3) FIVES(c, g, 3) FIVES(d, g, 3) } \
+            { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g]); TILES(FIVES, g, 0) } \
+            { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 1]); TILES(FIVES, g, 1) } \
+            { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 2]); TILES(FIVES, g, 2) } \
+            { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * g + 3]); TILES(FIVES, g, 3) } \
         }
 
 /* A block's 4-bit values (Q4_K, Q4_0, Q4_1) summed, all four tiles: eight steps. */
@@ -250,7 +253,7 @@
         _Pragma("GCC unroll 8") \
         for (long s = 0; s < 8; s++) { \
             const __m512i xv = _mm512_set1_epi32(xi[8 * b + s]); \
-            FOUR(a, s) FOUR(b, s) FOUR(c, s) FOUR(d, s) \
+            TILES(FOUR, s) \
         }
 
 /* Tile I's Q5_K or Q4_K block folded into its float accumulators: fma(float(T), s dx, acc), then fma(sum(xq), o dx,
@@ -268,8 +271,7 @@
         f##I##1 = _mm512_fmadd_ps(sq, _mm512_mul_ps(o1, dx), f##I##1); }
 
 /* Steps 0..3 of unit (or group) J of all four tiles through a step macro M (FIVES, THREE, TWO). */
-#define ALL4(M, J, S) M(a, J, S) M(b, J, S) M(c, J, S) M(d, J, S)
-#define UNIT4(M, J) ALL4(M, J, 0) ALL4(M, J, 1) ALL4(M, J, 2) ALL4(M, J, 3)
+#define UNIT4(M, J) TILES(M, J, 0) TILES(M, J, 1) TILES(M, J, 2) TILES(M, J, 3)
 
 /* The scratch path's macros. Tile I's (K-th of the quad) block factors, once a block for all tokens: the rows' float
  * factors of T in scf[K] (as the FOLD macros compute them, so the same floats), of the offset term in off[K] (Q5_K,
@@ -323,7 +325,7 @@
         _Pragma("GCC unroll 4") \
         for (long s = 4 * (J); s < 4 * (J) + 4; s++) { \
             const __m512i xv = _mm512_set1_epi32(xi[8 * b + s]); \
-            READ(a, s) READ(b, s) READ(c, s) READ(d, s) \
+            TILES(READ, s) \
         }
 
 /* Unit J's sums of tile I (K-th) times their scales, into the block's sums s##I. */
@@ -397,10 +399,10 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
                     }
 #define DOT DOT_STORE
                     if (form == 0) {
-                        GROUP(a, 0) GROUP(b, 0) GROUP(c, 0) GROUP(d, 0)
-                        GROUP(a, 1) GROUP(b, 1) GROUP(c, 1) GROUP(d, 1)
-                        GROUP(a, 2) GROUP(b, 2) GROUP(c, 2) GROUP(d, 2)
-                        GROUP(a, 3) GROUP(b, 3) GROUP(c, 3) GROUP(d, 3)
+                        TILES(GROUP, 0)
+                        TILES(GROUP, 1)
+                        TILES(GROUP, 2)
+                        TILES(GROUP, 3)
                     } else if (form == 2 || form == 6 || form == 7) {
                         UNIT4(FIVES, 0) UNIT4(FIVES, 1)
                     } else if (form == 10) {
@@ -410,7 +412,7 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
                     } else if (form != 1) {
 #pragma GCC unroll 8
                         for (long s = 0; s < 8; s++) {
-                            FOUR(a, s) FOUR(b, s) FOUR(c, s) FOUR(d, s)
+                            TILES(FOUR, s)
                         }
                     }
 #undef DOT
@@ -479,20 +481,14 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
 #pragma GCC unroll 2
                     for (long j = 0; j < 2; j++) {
                         __m512i aa0 = _mm512_setzero_si512(), aa1 = aa0, ab0 = aa0, ab1 = aa0, ac0 = aa0, ac1 = aa0, ad0 = aa0, ad1 = aa0;
-                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j]); TWO(a, j, 0) TWO(b, j, 0) TWO(c, j, 0) TWO(d, j, 0) }
-                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j + 1]); TWO(a, j, 1) TWO(b, j, 1) TWO(c, j, 1) TWO(d, j, 1) }
-                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j + 2]); TWO(a, j, 2) TWO(b, j, 2) TWO(c, j, 2) TWO(d, j, 2) }
-                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j + 3]); TWO(a, j, 3) TWO(b, j, 3) TWO(c, j, 3) TWO(d, j, 3) }
-                        SCALE2(a, j)
-                        SCALE2(b, j)
-                        SCALE2(c, j)
-                        SCALE2(d, j)
+                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j]); TILES(TWO, j, 0) }
+                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j + 1]); TILES(TWO, j, 1) }
+                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j + 2]); TILES(TWO, j, 2) }
+                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j + 3]); TILES(TWO, j, 3) }
+                        TILES(SCALE2, j)
                     }
                     const __m512i sx0 = _mm512_set1_epi32(xs[2 * b]), sx1 = _mm512_set1_epi32(xs[2 * b + 1]);
-                    FOLD2(a)
-                    FOLD2(b)
-                    FOLD2(c)
-                    FOLD2(d)
+                    TILES(FOLD2)
                     continue;
                 }
                 if (form == 10) { /* Q3_K: per unit T = sum((u - 4) xq), times the unit's int8 scale, as Q6_K's */
@@ -501,29 +497,20 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
                     for (long j = 0; j < 2; j++) {
                         const __m512i cen = _mm512_set1_epi32(-4 * (int) xs[2 * b + j]);
                         __m512i aa0 = cen, aa1 = cen, ab0 = cen, ab1 = cen, ac0 = cen, ac1 = cen, ad0 = cen, ad1 = cen;
-                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j]); THREE(a, j, 0) THREE(b, j, 0) THREE(c, j, 0) THREE(d, j, 0) }
-                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j + 1]); THREE(a, j, 1) THREE(b, j, 1) THREE(c, j, 1) THREE(d, j, 1) }
-                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j + 2]); THREE(a, j, 2) THREE(b, j, 2) THREE(c, j, 2) THREE(d, j, 2) }
-                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j + 3]); THREE(a, j, 3) THREE(b, j, 3) THREE(c, j, 3) THREE(d, j, 3) }
-                        SCALE(a, j, 384)
-                        SCALE(b, j, 384)
-                        SCALE(c, j, 384)
-                        SCALE(d, j, 384)
+                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j]); TILES(THREE, j, 0) }
+                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j + 1]); TILES(THREE, j, 1) }
+                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j + 2]); TILES(THREE, j, 2) }
+                        { const __m512i xv = _mm512_set1_epi32(xi[8 * b + 4 * j + 3]); TILES(THREE, j, 3) }
+                        TILES(SCALE, j, 384)
                     }
-                    FOLD(a)
-                    FOLD(b)
-                    FOLD(c)
-                    FOLD(d)
+                    TILES(FOLD)
                     continue;
                 }
                 if (form == 9) { /* IQ4_XS: levels plus 128, the center off from the start */
                     const __m512i cen = _mm512_set1_epi32(-128 * ((int) xs[2 * b] + (int) xs[2 * b + 1]));
                     __m512i aa0 = cen, aa1 = cen, ab0 = cen, ab1 = cen, ac0 = cen, ac1 = cen, ad0 = cen, ad1 = cen;
                     FOUR_STEPS
-                    FOLDX(a)
-                    FOLDX(b)
-                    FOLDX(c)
-                    FOLDX(d)
+                    TILES(FOLDX)
                     continue;
                 }
                 if (form >= 4) { /* Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL: the block's f16 scales (and offsets) after its values */
@@ -537,16 +524,10 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
                     } else {
                         FIVE_STEPS
                     }
-                    FOLDH(a, vb)
-                    FOLDH(b, vb)
-                    FOLDH(c, vb)
-                    FOLDH(d, vb)
+                    TILES(FOLDH, vb)
                     if (form == 5 || form == 7) {
                         const __m512 sq = _mm512_set1_ps((float) sx);
-                        FOLDM(a, vb + 64)
-                        FOLDM(b, vb + 64)
-                        FOLDM(c, vb + 64)
-                        FOLDM(d, vb + 64)
+                        TILES(FOLDM, vb + 64)
                     }
                     continue;
                 }
@@ -558,10 +539,7 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
                         FOUR_STEPS
                     }
                     const __m512 sq = _mm512_set1_ps((float) ((int) xs[2 * b] + (int) xs[2 * b + 1]));
-                    FOLD5(a)
-                    FOLD5(b)
-                    FOLD5(c)
-                    FOLD5(d)
+                    TILES(FOLD5)
                     continue;
                 }
                 if (form == 1) { /* Q8_0, its center off from the start */
@@ -570,15 +548,9 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
 #pragma GCC unroll 8
                     for (long s = 0; s < 8; s++) {
                         const __m512i xv = _mm512_set1_epi32(xi[8 * b + s]);
-                        BYTES(a, s)
-                        BYTES(b, s)
-                        BYTES(c, s)
-                        BYTES(d, s)
+                        TILES(BYTES, s)
                     }
-                    FOLDH(a, 1024)
-                    FOLDH(b, 1024)
-                    FOLDH(c, 1024)
-                    FOLDH(d, 1024)
+                    TILES(FOLDH, 1024)
                     continue;
                 }
                 __m512i ia0 = _mm512_setzero_si512(), ia1 = ia0, ib0 = ia0, ib1 = ia0, ic0 = ia0, ic1 = ia0, id0 = ia0, id1 = ia0;
@@ -588,21 +560,15 @@ void VNNI_NAME(const long *args, const short *xp, const float *xf, const float *
                     __m512i aa0 = cen, aa1 = cen, ab0 = cen, ab1 = cen, ac0 = cen, ac1 = cen, ad0 = cen, ad1 = cen;
                     {
                         const __m512i xv0 = _mm512_set1_epi32(xi[8 * b + 4 * j + 0]), xv1 = _mm512_set1_epi32(xi[8 * b + 4 * j + 1]);
-                        GROUP(a, 2 * j) GROUP(b, 2 * j) GROUP(c, 2 * j) GROUP(d, 2 * j)
+                        TILES(GROUP, 2 * j)
                     }
                     {
                         const __m512i xv0 = _mm512_set1_epi32(xi[8 * b + 4 * j + 2]), xv1 = _mm512_set1_epi32(xi[8 * b + 4 * j + 3]);
-                        GROUP(a, 2 * j + 1) GROUP(b, 2 * j + 1) GROUP(c, 2 * j + 1) GROUP(d, 2 * j + 1)
+                        TILES(GROUP, 2 * j + 1)
                     }
-                    SCALE(a, j, 768)
-                    SCALE(b, j, 768)
-                    SCALE(c, j, 768)
-                    SCALE(d, j, 768)
+                    TILES(SCALE, j, 768)
                 }
-                FOLD(a)
-                FOLD(b)
-                FOLD(c)
-                FOLD(d)
+                TILES(FOLD)
             }
             STORE(ta, fa0, fa1)
             STORE(tb, fb0, fb1)
