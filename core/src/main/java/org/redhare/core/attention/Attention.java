@@ -26,6 +26,8 @@ public final class Attention {
     private final int window;     // keys a query sees at most (itself and the window - 1 before it); 0: all before it
     private final float softcap;  // scores become softcap * tanh(score / softcap) before the softmax; 0: as they are
     private float[][] scores = new float[0][];
+    /** Whether the machine-code kernels ({@link AttentionKernels}) may run; tests turn them off to compare the bits. */
+    boolean nativeKernels = true;
 
     public Attention(int heads, int kvHeads, int headDim, int vHeadDim, float scale) {
         this(heads, kvHeads, headDim, vHeadDim, scale, 0, 0f);
@@ -114,8 +116,13 @@ public final class Attention {
         // Keys are stored transposed per block (PagedKvCache): the scores of a block come out a vector of keys at a time.
         // A 16-bit cache's entries are widened in registers as they are loaded (PagedKvCache.load), exactly, so its
         // results have the bits of a float cache holding the same values.
-        scores(cache.keySegment(layer), kv, table, (long) bs * cache.kWidth() * 4, (long) g * headDim * bs * 4, bs, ctx, q, qBase, group,
-                buf, stride);
+        if (nativeKernels && AttentionKernels.scoresRun(bs)) {
+            AttentionKernels.scores(cache.keySegment(layer), kv, table, (long) bs * cache.kWidth(), (long) g * headDim * bs, bs, ctx, headDim,
+                    group, q, qBase, buf, stride, scale);
+        } else {
+            scores(cache.keySegment(layer), kv, table, (long) bs * cache.kWidth() * 4, (long) g * headDim * bs * 4, bs, ctx, q, qBase, group,
+                    buf, stride);
+        }
         int before = window > 0 ? Math.max(0, ctx - window) : 0; // keys of the table's first block before the window
         for (int hh = 0; hh < group; hh++) {
             int o = hh * stride;
@@ -126,6 +133,11 @@ public final class Attention {
             }
             Arrays.fill(buf, o, o + before, 0f);
             Ops.softmax(buf, o + before, ctx - before);
+        }
+        if (nativeKernels && AttentionKernels.valuesRun(vHeadDim)) {
+            AttentionKernels.values(cache.valueSegment(layer), kv, table, cache.vWidth(), g * vHeadDim, bs, ctx, vHeadDim, group, buf, stride,
+                    out, oBase);
+            return;
         }
         Arrays.fill(out, oBase, oBase + group * vHeadDim, 0f);
         values(cache.valueSegment(layer), kv, (long) cache.vWidth() * 4, bs, g * vHeadDim, table, ctx, out, oBase, group, buf, stride);

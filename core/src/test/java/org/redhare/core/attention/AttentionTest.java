@@ -104,6 +104,49 @@ class AttentionTest {
         assertThat(outs[0][0]).isNotZero();
     }
 
+    /**
+     * The machine-code kernels ({@link AttentionKernels}) give the Java kernels' bits: every dtype, groups of 1 to 16
+     * heads (tiles of up to eight and what is left), head dims the value tile takes whole (64, 96, 128) and not (80: Java
+     * values), blocks of 16 and 32 keys (and 24: Java scores), contexts across several value runs, windows, a batch of
+     * tokens at different positions.
+     */
+    @ParameterizedTest(name = "{0}: heads {1}/{2}, dim {3}/{4}, ctx {5}, block {6}, window {7}")
+    @CsvSource({"F32, 7, 1, 64, 64, 1500, 16, 0", "BF16, 14, 2, 64, 64, 1500, 16, 0", "F16, 8, 1, 64, 64, 900, 16, 0",
+            "BF16, 32, 8, 64, 64, 333, 16, 0", "BF16, 16, 1, 128, 128, 700, 32, 0", "F32, 9, 1, 96, 96, 260, 16, 0",
+            "BF16, 5, 5, 64, 80, 150, 16, 0", "F16, 6, 2, 128, 128, 517, 24, 0", "BF16, 3, 1, 64, 64, 1025, 16, 300",
+            "F32, 10, 2, 64, 64, 47, 32, 0", "BF16, 12, 2, 32, 32, 2100, 16, 0", "F16, 2, 1, 64, 64, 17, 16, 0"})
+    void nativeKernelsGiveTheJavaBits(KvDtype dtype, int heads, int kvHeads, int headDim, int vDim, int ctx, int bs, int window) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(AttentionKernels.scoresRun(16) && AttentionKernels.valuesRun(32),
+                "the native attention kernels do not run here (they need x86-64 AVX-512 and machine code)");
+        Random rnd = new Random(ctx * 7L + heads);
+        int blocks = (ctx + bs - 1) / bs;
+        int[] table = new int[blocks];
+        for (int i = 0; i < blocks; i++) table[i] = (i * 5 + 3) % (blocks + 1); // scattered, one block unused
+        int tokens = 4;
+        int[] positions = {ctx - 1, ctx / 2, 0, ctx - 2};
+        float[] q = new float[tokens * heads * headDim];
+        for (int i = 0; i < q.length; i++) q[i] = (float) rnd.nextGaussian();
+        float[][] outs = new float[2][tokens * heads * vDim];
+        try (PagedKvCache cache = new PagedKvCache(1, blocks + 1, bs, kvHeads * headDim, kvHeads * vDim, dtype);
+             Parallel pool = new Parallel(2)) {
+            float[] k = new float[kvHeads * headDim];
+            float[] v = new float[kvHeads * vDim];
+            for (int j = 0; j < ctx; j++) {
+                for (int i = 0; i < k.length; i++) k[i] = (float) rnd.nextGaussian();
+                for (int i = 0; i < v.length; i++) v[i] = (float) rnd.nextGaussian();
+                cache.write(0, cache.slotOf(table, j), k, 0, v, 0);
+            }
+            int[][] tables = {table, table, table, table};
+            for (int run = 0; run < 2; run++) {
+                Attention attention = new Attention(heads, kvHeads, headDim, vDim, (float) (1 / Math.sqrt(headDim)), window, 0f);
+                attention.nativeKernels = run == 0;
+                attention.forward(pool, cache, 0, q, tokens, tables, positions, outs[run]);
+            }
+        }
+        assertThat(outs[0]).containsExactly(outs[1]);
+        assertThat(outs[0][0]).isNotZero();
+    }
+
     static float round(KvDtype d, float x) {
         return switch (d) {
             case F32 -> x;

@@ -1,0 +1,138 @@
+package org.redhare.core.attention;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import jdk.incubator.vector.FloatVector;
+import org.redhare.core.MachineCode;
+
+/**
+ * Attention's scores and weighted values in machine code ({@code core/src/main/c/attention}, carried as bytes by
+ * {@link AttentionCode}), with the same FMAs in the same order as {@link Attention}'s Java kernels, so the same bits.
+ *
+ * <p>Why: a decode step's attention over a long context ran at a third of the FMA peak in Java: C2 compiled the score
+ * tile with an {@code imul}, bounds checks and stack reloads around each eight FMAs, and a broadcast instruction per
+ * query element (docs/PERFORMANCE.md, sixtieth session). The native score tile takes up to eight heads against two to
+ * four vectors of keys, the value tile up to eight heads times 32 dims, each key or value vector widened once for
+ * every head of its tile, and both prefetch the blocks ahead of their reads.
+ *
+ * <p>Used where the CPU has AVX-512F, the JVM's float vectors have 16 lanes and machine code can run ({@link
+ * MachineCode}); {@code -Dredhare.nativeKernels=false} or {@code -Dredhare.nativeAttention=false} turn it off, for
+ * measuring. Scores need a block size that is a multiple of 16, values a head dimension that is a multiple of 32;
+ * otherwise the Java kernels run.
+ */
+final class AttentionKernels {
+    private AttentionKernels() {}
+
+    /** Blocks of keys the score kernel asks for ahead of its reads ({@code -Dredhare.attnKeysAhead}, 0 for none). */
+    private static final long KEYS_AHEAD = Long.getLong("redhare.attnKeysAhead", -8);
+    /** Blocks of value rows the value kernel asks for ahead of its reads ({@code -Dredhare.attnValuesAhead}). */
+    private static final long VALUES_AHEAD = Long.getLong("redhare.attnValuesAhead", -8);
+    /** Bytes of value rows a run of the value kernel takes: every head tile reads them from L1. */
+    private static final long RUN_BYTES = Long.getLong("redhare.attnRunBytes", 16 << 10);
+
+    private static final MethodHandle SCORES;
+    private static final MethodHandle VALUES;
+
+    static {
+        MethodHandle scores = null, values = null;
+        if (Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))
+                && Boolean.parseBoolean(System.getProperty("redhare.nativeAttention", "true"))
+                && MachineCode.unavailable() == null && MachineCode.cpuHas("avx512f")
+                && FloatVector.SPECIES_PREFERRED.length() == 16) {
+            try {
+                FunctionDescriptor four = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                        ValueLayout.ADDRESS);
+                scores = MachineCode.load(AttentionCode.ATTN_SCORES, four, Linker.Option.critical(true));
+                values = MachineCode.load(AttentionCode.ATTN_VALUES, four, Linker.Option.critical(true));
+            } catch (UnsupportedOperationException e) {
+                scores = values = null;
+            }
+        }
+        SCORES = scores;
+        VALUES = values;
+    }
+
+    /** Whether {@link #scores} runs here for blocks of {@code blockSize} keys. */
+    static boolean scoresRun(int blockSize) {
+        return SCORES != null && blockSize % 16 == 0;
+    }
+
+    /** Whether {@link #values} runs here for heads of {@code vHeadDim} value dims. */
+    static boolean valuesRun(int vHeadDim) {
+        return VALUES != null && vHeadDim % 32 == 0;
+    }
+
+    private static long code(KvDtype kv) {
+        return switch (kv) {
+            case F32 -> 0;
+            case BF16 -> 1;
+            case F16 -> 2;
+        };
+    }
+
+    /**
+     * {@link Attention}'s scores of heads {@code 0 .. group} (queries at {@code q[qo + h headDim]}) against keys
+     * {@code 0 .. ctx} of {@code table}, into {@code buf[h stride + j]}; keys of group dims from entry {@code add} of
+     * each block of {@code blockEntries} entries (a block's keys transposed, {@link PagedKvCache}).
+     */
+    static void scores(MemorySegment keys, KvDtype kv, int[] table, long blockEntries, long add, int bs, int ctx, int headDim,
+                       int group, float[] q, int qo, float[] buf, int stride, float scale) {
+        int es = kv.bytes();
+        long blockBytes = blockEntries * es;
+        long blocks = (ctx + bs - 1) / bs;
+        long rounded = (ctx + 15) / 16 * 16L; // a last vector's lanes past the context are computed and stored
+        // The machine code checks nothing, so everything it reads or writes is checked here (its prefetches may run
+        // anywhere: a prefetch never faults).
+        if (!keys.isNative() || ctx < 1 || bs % 16 != 0 || headDim < 1 || group < 1 || table.length < blocks || add < 0
+                || (add + (long) headDim * bs) * es > blockBytes || qo < 0 || qo + (long) group * headDim > q.length
+                || stride < rounded || (group - 1L) * stride + rounded > buf.length) {
+            throw new IndexOutOfBoundsException("native attention: operands outside their memory");
+        }
+        long numBlocks = keys.byteSize() / blockBytes;
+        for (int b = 0; b < blocks; b++) {
+            if (table[b] < 0 || table[b] >= numBlocks) {
+                throw new IndexOutOfBoundsException("native attention: block " + table[b] + " outside the cache's " + numBlocks);
+            }
+        }
+        long[] args = {keys.address(), code(kv), blockBytes, add * es, bs, ctx, headDim, group, qo, stride,
+                Float.floatToRawIntBits(scale), KEYS_AHEAD};
+        try {
+            SCORES.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(table), MemorySegment.ofArray(q), MemorySegment.ofArray(buf));
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * {@link Attention}'s {@code out_h = sum_j p_h[j] v_j} for heads {@code 0 .. group} (outputs at {@code out[oo + h
+     * vhd]}, overwritten; probabilities at {@code buf[h stride + j]}) over keys {@code 0 .. ctx} of {@code table}; value
+     * rows of {@code rowEntries} entries, the group's dims from entry {@code col}.
+     */
+    static void values(MemorySegment values, KvDtype kv, int[] table, long rowEntries, int col, int bs, int ctx, int vhd, int group,
+                       float[] buf, int stride, float[] out, int oo) {
+        int es = kv.bytes();
+        long rowBytes = rowEntries * es;
+        long blocks = (ctx + bs - 1) / bs;
+        if (!values.isNative() || ctx < 1 || bs < 1 || vhd % 32 != 0 || vhd < 32 || group < 1 || table.length < blocks || col < 0
+                || col + vhd > rowEntries || oo < 0 || oo + (long) group * vhd > out.length || stride < ctx
+                || (group - 1L) * stride + ctx > buf.length) {
+            throw new IndexOutOfBoundsException("native attention: operands outside their memory");
+        }
+        long numBlocks = values.byteSize() / (rowBytes * bs);
+        for (int b = 0; b < blocks; b++) {
+            if (table[b] < 0 || table[b] >= numBlocks) {
+                throw new IndexOutOfBoundsException("native attention: block " + table[b] + " outside the cache's " + numBlocks);
+            }
+        }
+        long run = Math.max(16, RUN_BYTES / ((long) vhd * es));
+        long[] args = {values.address(), code(kv), rowBytes, (long) col * es, bs, ctx, vhd, group, oo, stride, run, VALUES_AHEAD};
+        try {
+            VALUES.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(table), MemorySegment.ofArray(buf), MemorySegment.ofArray(out));
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+}
