@@ -12,11 +12,12 @@ import org.redhare.core.MachineCode;
  * Attention's scores and weighted values in machine code ({@code core/src/main/c/attention}, carried as bytes by
  * {@link AttentionCode}), with the same FMAs in the same order as {@link Attention}'s Java kernels, so the same bits.
  *
- * <p>Why: a decode step's attention over a long context ran at a third of the FMA peak in Java: C2 compiled the score
- * tile with an {@code imul}, bounds checks and stack reloads around each eight FMAs, and a broadcast instruction per
- * query element (docs/PERFORMANCE.md, sixtieth session). The native score tile takes up to eight heads against two to
- * four vectors of keys, the value tile up to eight heads times 32 dims, each key or value vector widened once for
- * every head of its tile, and both prefetch the blocks ahead of their reads.
+ * <p>Why: a decode step's attention over a long context waits on memory: Java read a 4096-position BF16 context at
+ * about 10 GB/s on one thread (a third of the bandwidth) and has no prefetch instruction. These kernels ask for the
+ * keys and value rows of the blocks ahead of their reads into L2 ({@code PREFETCHT1}, 8 blocks ahead; into L1 the
+ * rate fell below Java's), take tiles of up to eight heads (each key or value vector widened once for every head of its
+ * tile) and widen an F16 cache with {@code VCVTPH2PS} where Java takes eight vector operations. From cache they run
+ * about as fast as the Java kernels (docs/PERFORMANCE.md, sixtieth session).
  *
  * <p>Used where the CPU has AVX-512F, the JVM's float vectors have 16 lanes and machine code can run ({@link
  * MachineCode}); {@code -Dredhare.nativeKernels=false} or {@code -Dredhare.nativeAttention=false} turn it off, for
