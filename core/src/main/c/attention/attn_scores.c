@@ -18,21 +18,7 @@
  *
  * Built by scripts/native/build-kernels.sh into the bytes org.redhare.core.attention.AttentionCode carries.
  */
-#include <immintrin.h>
-
-#define AI static inline __attribute__((always_inline))
-
-/* Dim d of 16 keys from p: F32 as is; BF16 widened by a shift (exact); F16 by VCVTPH2PS (exact, subnormals included). */
-AI __m512 keys16(const char *p, const int dt) {
-    if (dt == 0) {
-        return _mm512_loadu_ps((const void *) p);
-    }
-    const __m256i h = _mm256_loadu_si256((const __m256i *) p);
-    if (dt == 1) {
-        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-    }
-    return _mm512_cvtph_ps(h);
-}
+#include "cache16.h"
 
 /* Heads h0 .. h0 + NH of the group against every key, NV vectors (16 keys each) at a time. */
 AI void tile(const int NH, const int NV, const int dt, const char *keys, const int *table, const long blockBytes,
@@ -73,7 +59,7 @@ AI void tile(const int NH, const int NV, const int dt, const char *keys, const i
             __m512 k[4];
 #pragma GCC unroll 4
             for (int v = 0; v < NV; v++) {
-                k[v] = keys16(c[v] + d * row, dt);
+                k[v] = cache16(c[v] + d * row, dt);
             }
 #pragma GCC unroll 8
             for (int h = 0; h < NH; h++) {

@@ -17,21 +17,7 @@
  *
  * Built by scripts/native/build-kernels.sh into the bytes org.redhare.core.attention.AttentionCode carries.
  */
-#include <immintrin.h>
-
-#define AI static inline __attribute__((always_inline))
-
-/* 16 dims of a value row from p: F32 as is; BF16 widened by a shift (exact); F16 by VCVTPH2PS (exact). */
-AI __m512 dims16(const char *p, const int dt) {
-    if (dt == 0) {
-        return _mm512_loadu_ps((const void *) p);
-    }
-    const __m256i h = _mm256_loadu_si256((const __m256i *) p);
-    if (dt == 1) {
-        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-    }
-    return _mm512_cvtph_ps(h);
-}
+#include "cache16.h"
 
 /* Heads h0 .. h0 + NH, dims c .. c + 32, keys from .. to: outputs from out (zeros when first), back into out. */
 AI void tile(const int NH, const int dt, const char *values, const int *table, const long rowBytes, const long colBytes,
@@ -58,7 +44,7 @@ AI void tile(const int NH, const int dt, const char *values, const int *table, c
         }
         for (long s = 0; s < n; s++, row += rowBytes) {
             const long j = j0 + s;
-            const __m512 v0 = dims16(row, dt), v1 = dims16(row + 16 * es, dt);
+            const __m512 v0 = cache16(row, dt), v1 = cache16(row + 16 * es, dt);
 #pragma GCC unroll 8
             for (int h = 0; h < NH; h++) {
                 const __m512 x = _mm512_set1_ps(p[h * stride + j]);
