@@ -19,7 +19,12 @@
  */
 #include "cache16.h"
 
-/* Heads h0 .. h0 + NH, dims c .. c + 32, keys from .. to: outputs from out (zeros when first), back into out. */
+/*
+ * Heads h0 .. h0 + NH, dims c .. c + 32, keys from .. to: outputs from out (zeros when first), back into out. A BF16
+ * row's 32 dims come in one 64-byte load, widened in two operations rather than four: the even dims (low halves shifted
+ * up) into one accumulator, the odd ones (high halves masked) into the other; out holds them so between runs and in
+ * dim order after the last.
+ */
 AI void tile(const int NH, const int dt, const char *values, const int *table, const long rowBytes, const long colBytes,
         const long bs, const long from, const long to, const long vhd, const float *p, const long stride, float *o,
         const int first, const long ahead, const long ctx) {
@@ -44,7 +49,15 @@ AI void tile(const int NH, const int dt, const char *values, const int *table, c
         }
         for (long s = 0; s < n; s++, row += rowBytes) {
             const long j = j0 + s;
-            const __m512 v0 = cache16(row, dt), v1 = cache16(row + 16 * es, dt);
+            __m512 v0, v1;
+            if (dt == 1) { /* BF16: one load, even dims by a shift, odd dims by an AND */
+                const __m512i w = _mm512_loadu_si512((const void *) row);
+                v0 = _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+                v1 = _mm512_castsi512_ps(_mm512_and_si512(w, _mm512_set1_epi32((int) 0xFFFF0000)));
+            } else {
+                v0 = cache16(row, dt);
+                v1 = cache16(row + 16 * es, dt);
+            }
 #pragma GCC unroll 8
             for (int h = 0; h < NH; h++) {
                 const __m512 x = _mm512_set1_ps(p[h * stride + j]);
@@ -56,8 +69,16 @@ AI void tile(const int NH, const int dt, const char *values, const int *table, c
     }
 #pragma GCC unroll 8
     for (int h = 0; h < NH; h++) {
-        _mm512_storeu_ps(o + h * vhd, a[h][0]);
-        _mm512_storeu_ps(o + h * vhd + 16, a[h][1]);
+        if (dt == 1 && to == ctx) { /* BF16's even and odd dims back in order, the last run */
+            const __m512 lo = _mm512_unpacklo_ps(a[h][0], a[h][1]); /* dims 8i .. 8i + 3 in 128-bit lane i */
+            const __m512 hi = _mm512_unpackhi_ps(a[h][0], a[h][1]); /* dims 8i + 4 .. 8i + 7 */
+            const __m512 t0 = _mm512_shuffle_f32x4(lo, hi, 0x44), t1 = _mm512_shuffle_f32x4(lo, hi, 0xEE);
+            _mm512_storeu_ps(o + h * vhd, _mm512_shuffle_f32x4(t0, t0, 0xD8));
+            _mm512_storeu_ps(o + h * vhd + 16, _mm512_shuffle_f32x4(t1, t1, 0xD8));
+        } else { /* BF16 between runs: even dims, then odd ones */
+            _mm512_storeu_ps(o + h * vhd, a[h][0]);
+            _mm512_storeu_ps(o + h * vhd + 16, a[h][1]);
+        }
     }
 }
 
