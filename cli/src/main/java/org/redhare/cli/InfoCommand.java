@@ -66,6 +66,7 @@ final class InfoCommand implements Callable<Integer> {
                 o.put("vocab_size", c.vocabSize());
                 o.put("tied_embeddings", c.tieWordEmbeddings());
                 o.put("kernels", org.redhare.core.matrix.WeightMatrix.kernels());
+                o.put("attention_kernels", org.redhare.core.attention.Attention.kernels());
                 o.put("kv_cache_dtype", modelOptions.kvDtype(model).toString());
                 o.put("kv_bytes_per_token", kvPerToken);
                 ObjectNode sd = o.putObject("sampling_defaults");
@@ -106,6 +107,7 @@ final class InfoCommand implements Callable<Integer> {
                 System.out.printf("KV cache         %,d bytes per token (%s); full context %.1f MiB%n", kvPerToken, modelOptions.kvDtype(model),
                         kvPerToken * (double) c.contextLength() / 1048576.0);
                 System.out.printf("kernels          %s%n", org.redhare.core.matrix.WeightMatrix.kernels());
+                System.out.printf("                 %s%n", org.redhare.core.attention.Attention.kernels());
                 System.out.printf("sampling         %s%n", sampling.isEmpty() ? "no recommendation (generation_config.json or GGUF general.sampling.*)"
                         : sampling.describe());
             }

@@ -243,6 +243,7 @@ class CliTest {
         assertThat(deep.path("depth").asInt()).isEqualTo(37);
         assertThat(info.path("kv_cache_dtype").asText()).isEqualTo("bf16");
         assertThat(info.path("kernels").asText()).containsPattern("^\\d+-float vectors; machine code \\(one-token FP8/int8, several-token BF16, FP8, int8, F16 and F32, 4- to 6-bit GGUF types, batched head screen\\) (on|off) \\(.+\\); prefetch (on|off)");
+        assertThat(info.path("attention_kernels").asText()).containsPattern("^attention in machine code (on|off) \\(.+\\)$");
         assertThat(deep.path("tg_tokens_per_second").asDouble()).isPositive();
         r = CliRunner.run("bench", "--model", m.toString(), "-s", "0");
         assertThat(r.exit()).isEqualTo(2);

@@ -29,6 +29,11 @@ public final class Attention {
     /** Whether the machine-code kernels ({@link AttentionKernels}) may run; tests turn them off to compare the bits. */
     boolean nativeKernels = true;
 
+    /** One line for {@code redhare info} and logs: whether attention runs in machine code here ({@link AttentionKernels}), and why not. */
+    public static String kernels() {
+        return "attention in machine code " + AttentionKernels.status();
+    }
+
     public Attention(int heads, int kvHeads, int headDim, int vHeadDim, float scale) {
         this(heads, kvHeads, headDim, vHeadDim, scale, 0, 0f);
     }

@@ -36,24 +36,41 @@ final class AttentionKernels {
 
     private static final MethodHandle SCORES;
     private static final MethodHandle VALUES;
+    private static final String STATUS;
 
     static {
         MethodHandle scores = null, values = null;
-        if (Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))
-                && Boolean.parseBoolean(System.getProperty("redhare.nativeAttention", "true"))
-                && MachineCode.unavailable() == null && MachineCode.cpuHas("avx512f")
-                && FloatVector.SPECIES_PREFERRED.length() == 16) {
+        String status;
+        if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
+            status = "off (redhare.nativeKernels=false)";
+        } else if (!Boolean.parseBoolean(System.getProperty("redhare.nativeAttention", "true"))) {
+            status = "off (redhare.nativeAttention=false)";
+        } else if (MachineCode.unavailable() != null) {
+            status = "off (" + MachineCode.unavailable() + ")";
+        } else if (!MachineCode.cpuHas("avx512f")) {
+            status = "off (the CPU has no AVX-512F)";
+        } else if (FloatVector.SPECIES_PREFERRED.length() != 16) {
+            status = "off (the JVM's float vectors have " + FloatVector.SPECIES_PREFERRED.length() + " lanes, not 16)";
+        } else {
             try {
                 FunctionDescriptor four = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS);
                 scores = MachineCode.load(AttentionCode.ATTN_SCORES, four, Linker.Option.critical(true));
                 values = MachineCode.load(AttentionCode.ATTN_VALUES, four, Linker.Option.critical(true));
+                status = "on (x86-64 AVX-512F)";
             } catch (UnsupportedOperationException e) {
                 scores = values = null;
+                status = "off (" + e.getMessage() + ")";
             }
         }
         SCORES = scores;
         VALUES = values;
+        STATUS = status;
+    }
+
+    /** One line for logs: whether the native attention kernels run here, and why not. */
+    static String status() {
+        return STATUS;
     }
 
     /** Whether {@link #scores} runs here for blocks of {@code blockSize} keys. */
