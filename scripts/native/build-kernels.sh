@@ -45,16 +45,11 @@ generate() {
       field=$(echo "$name" | tr '[:lower:]' '[:upper:]')
       echo
       echo "    /** {@code $name} from $dir/$name.c, $(stat -c %s "$tmp/$name.bin") bytes. */"
-      echo "    static final byte[] $field = bytes("
-      # Base64 in string constants: byte-array literals compile to a static initializer of several bytecodes per byte,
-      # and a class's initializer may not pass 64 KiB (six kernels did).
+      echo "    static final byte[] $field = org.redhare.core.MachineCode.fromBase64("
+      # Base64 in string constants (MachineCode.fromBase64 says why).
       base64 -w 96 "$tmp/$name.bin" | sed 's/^/            "/; s/$/"/; $!s/$/ +/'
       echo "    );"
     done
-    echo
-    echo "    private static byte[] bytes(String base64) {"
-    echo "        return java.util.Base64.getDecoder().decode(base64);"
-    echo "    }"
     echo "}"
   } > "$out.tmp"
   mv "$out.tmp" "$out"

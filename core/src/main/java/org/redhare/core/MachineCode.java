@@ -68,6 +68,15 @@ public final class MachineCode {
         CPU_FLAGS = flags;
     }
 
+    /**
+     * The bytes of a piece of machine code written as Base64 in a generated class (scripts/native/build-kernels.sh: string
+     * constants, because byte-array literals compile to a static initializer of several bytecodes per byte, and a class's
+     * initializer may not pass 64 KiB).
+     */
+    public static byte[] fromBase64(String base64) {
+        return java.util.Base64.getDecoder().decode(base64);
+    }
+
     /** Null where machine code can be loaded here, else why not (one line, for logs). */
     public static String unavailable() {
         return UNAVAILABLE;

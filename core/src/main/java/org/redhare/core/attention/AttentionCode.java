@@ -10,7 +10,7 @@ final class AttentionCode {
     private AttentionCode() {}
 
     /** {@code attn_scores} from core/src/main/c/attention/attn_scores.c, 26403 bytes. */
-    static final byte[] ATTN_SCORES = bytes(
+    static final byte[] ATTN_SCORES = org.redhare.core.MachineCode.fromBase64(
             "VcTh+W7GSInlQVdBVkFVQVRTSIPkwEiB7IgAAABIi3coSItfOEyLV0hIi0cISIm0JIAAAABIi3dYSIlcJAjF+n4fxfp+TxBM" +
             "i2cgSIl0JPDF+n5XGEyLdzBMiVQkWMX6EH9QSIt3QEiFwA+FhAUAAEiF2w+ObAUAAE6NHKUAAAAATInwSIlcJEhOjSyVAAAA" +
             "AEkPr8NMiVwkcGJh/Qhu8EuNBDZiYf0IbvhMAfBiYf0IbuhKjQS1AAAAAMTh+W7wTAHwxGH5bsBiYf0IfujF+W/mSAHAxXnW" +
@@ -381,7 +381,7 @@ final class AttentionCode {
     );
 
     /** {@code attn_values} from core/src/main/c/attention/attn_values.c, 25108 bytes. */
-    static final byte[] ATTN_VALUES = bytes(
+    static final byte[] ATTN_VALUES = org.redhare.core.MachineCode.fromBase64(
             "VUiJ+GJh/Qhu1kiJ5UFXQVZBVUFUU0iD5MBIgeyIAQAASIlUJFBIix9Ii1A4SItwKGJh/QhuWANMi3ggTItgSEiJnCSAAAAA" +
             "SItfCEiJlCS4AAAASItQWEiLfxBIibQkeAEAAEiJXCRAYuH9CG54CkiLWDBIi0BASImUJLAAAABIjQSBSImcJPAAAABIiUQk" +
             "eEiF9g+OBgkAAEiNBJ0AAAAATI0M3QAAAABIidlIx4Qk6AAAAAAAAADE4flu0EiDwEBIweEET40EJMRh+W7QSI0EG0iJTCTg" +
@@ -732,8 +732,4 @@ final class AttentionCode {
             "fOtIg4QkcAEAAAFIifpNAdFIi4QkcAEAAEiLvCQgAQAASTnHdazpYfr//2KhdUDvyWKhfEgo0WKhfEgo2WKhfEgo4WKhfEgo" +
             "6WKhfEgo+WIhfEgowWKhfEgowek68///xEEIV/ZiwXxIKMZiwXxIKM5iUXxIKO7pavH//w=="
     );
-
-    private static byte[] bytes(String base64) {
-        return java.util.Base64.getDecoder().decode(base64);
-    }
 }

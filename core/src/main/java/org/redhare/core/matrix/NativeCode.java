@@ -10,7 +10,7 @@ final class NativeCode {
     private NativeCode() {}
 
     /** {@code bf16_tiles} from core/src/main/c/bf16_tiles.c, 4721 bytes. */
-    static final byte[] BF16_TILES = bytes(
+    static final byte[] BF16_TILES = org.redhare.core.MachineCode.fromBase64(
             "VcTh+W7HYmH9CG7mSInlQVdBVkFVQVRTSIPkwEiB7EgBAABIi0coTItPEMX6fi9Ii3cITIt/GEiJhCQQAQAASIn4SItYYEyL" +
             "QGhIi0BwYmH9CG5/BGJh/QhubwZMi184SIlEJEjE4fl+wEyLZ0hIg+iASIt/WEiJRCTQxOH5fsBIi0BASI0EgkiJRCRoxOH5" +
             "fsBIi0BQTI0Ugk2FyQ+O2QYAAEqNBL0AAAAASYn2MfbF+dZsJEBiYf0IbvBKjQT9AAAAAGJh/Qh+fCQVSIlEJPhLjQR/SMHg" +
@@ -80,7 +80,7 @@ final class NativeCode {
     );
 
     /** {@code bf16_tokens} from core/src/main/c/bf16_tokens.c, 6993 bytes. */
-    static final byte[] BF16_TOKENS = bytes(
+    static final byte[] BF16_TOKENS = org.redhare.core.MachineCode.fromBase64(
             "VUiJ8EUxwEiJ5UFXQVZBVUFUU0iD5MBIgeyIAAAASIlUJPBIjVE/SIs3SItfIEyLdzBMi18ITItXEEyLTxhIiXQkQEiLdyhI" +
             "iVwkeEyJNCRIibQkgAAAAEiLdzhIiXQk+EiLd0BIi39ISIP/AUiJfCRQQQ+UwEkPr95Ig+LASIlUJOhPjURAAUiF234zSIt8" +
             "JOhIjRSd/P///0iD4sBIjUwXQEgp+EiJ+mLxfEgQDBBIg8JAYvF8SClK/0g5ynXpTYXJD45PBQAASIsEJEyNPDYx/0jHRCQI" +
@@ -182,7 +182,7 @@ final class NativeCode {
     );
 
     /** {@code f16_tile_groups} from core/src/main/c/f16_tile_groups.c, 3815 bytes. */
-    static final byte[] F16_TILE_GROUPS = bytes(
+    static final byte[] F16_TILE_GROUPS = org.redhare.core.MachineCode.fromBase64(
             "VUiJ5UFXQVZBVUFUU0iD5MBIg+xISItPUEiLH0yLdwhMi0cQSItHGEyLXyhIiUwkuEiLT1hMi1cwSIlcJChiYf0Ibl8HTItP" +
             "SEyJdCQgSIlMJOBIi09gYmH9CG5PCEiJTCTYSItPaEiJTCTQSItPcEiJTCTISItPeEiJTCTASItPIEiNPIpIiTwkTYX2D45p" +
             "AwAASMHgBEqNPJJKjQyaSMdEJEAAAAAASIlEJBhLjQSISI00hkiJ2EiJfCQwSMHgCUiJdCQ4TI08MEiNQ/9iYf0IflwkAkjR" +
@@ -239,7 +239,7 @@ final class NativeCode {
     );
 
     /** {@code f16_tokens} from core/src/main/c/f16_tokens.c, 12475 bytes. */
-    static final byte[] F16_TOKENS = bytes(
+    static final byte[] F16_TOKENS = org.redhare.core.MachineCode.fromBase64(
             "VUUx0kiJ5UFXQVZBVUFUU0iD5MBIgeyIAAAASIlUJFhIi0coTIt3EEyLP0yLXwhMi0cYTItnIEiJhCSAAAAAYmH9CG5fBkiL" +
             "fzhIg/8BQQ+UwkkPr8ZIg8E/SIPhwE+NVFIBSIlMJEBIicNNheQPhU4JAABKjQy1AAAAAEiFwA+ObQMAAEiLVCRAMcAPH0AA" +
             "YvF8SBAshkiDwBBIg8JAYvF8SClq/0g52HzlTYXkD4Q+AwAATYXbD47zCAAASIuEJIAAAABMjQy9AAAAAEjHRCQgAAAAAEyJ" +
@@ -417,7 +417,7 @@ final class NativeCode {
     );
 
     /** {@code f32_tile_groups} from core/src/main/c/f32_tile_groups.c, 1948 bytes. */
-    static final byte[] F32_TILE_GROUPS = bytes(
+    static final byte[] F32_TILE_GROUPS = org.redhare.core.MachineCode.fromBase64(
             "VUmJ0EiJ5UFXQVZBVUFUSYn0U0iD5MBMiw9Ii1cISItPEEyLVxhMi28oSIt3MEyLXzhIi19ATIt3SEiLfyBIwecCSIXSD44N" +
             "AwAASI0UkkuNBKhJweIESMHiBkqNDLFJjTSwTAHqSMHhAk2NLJBLjRSJSMHiB0gB+kwBwg8fQABNhdsPhecCAABi4XxIEBBi" +
             "YXxIEFgFYmF8SBBACmJxfEgQWA9iYXxIEGgBYmF8SBBQBmLhfEgQYAticXxIEFAQYmF8SBBgAmJhfEgQSAdi4XxIEEgMYnF8" +
@@ -449,7 +449,7 @@ final class NativeCode {
     );
 
     /** {@code fp8_decode} from core/src/main/c/fp8_decode.c, 1307 bytes. */
-    static final byte[] FP8_DECODE = bytes(
+    static final byte[] FP8_DECODE = org.redhare.core.MachineCode.fromBase64(
             "VUiJ5UFXQVZJic5BVUFUSYn0U0yJw0iD5MBIi3coSItPCEyLB0yLXxBMi1cYSItHIEiJdCTYSIt3MEyLbzhIiUwk+EiJdCTQ" +
             "SIXJD479AwAASInHSo0EnQAAAABIidkx9sRh+W7ATInQTYnPTQHQSPfYxEEx78lMifNNieFIAcDEQXlv0cRh+W7ySIlEJPC4" +
             "AADwh8RBIFfbxEH5buVi8n1IfMDEQXlvyA8fgAAAAADEYfl+0Eg5xw+NogMAAE2F2w+OawIAAEiLRCTwxeBX202JxGLxfEgo" +
@@ -472,7 +472,7 @@ final class NativeCode {
     );
 
     /** {@code fp8_rows4} from core/src/main/c/fp8_rows4.c, 968 bytes. */
-    static final byte[] FP8_ROWS4 = bytes(
+    static final byte[] FP8_ROWS4 = org.redhare.core.MachineCode.fromBase64(
             "VUiJ5UFXQVZBVUFUU0iJ80iD5MBIiXQk+EuNNIhIi0UQTItVGEjB4AJIhdsPjocDAABPjQwSTY00AEmJ/UmJ17gAAPCHSY1Z" +
             "QEmJy0nB5wJNjaGAAAAATSnVRTHASYHBwAAAAGLyfUh8wGYPH0QAAE2F2w+OVwIAAMXAV/9LjRQqTInpMcBicXxIKMdicXxI" +
             "KN9icXxIKM/pCgIAAA8fAEEPGAwSDxgMC0EPGAwMQQ8YDAli8f5IbxJIicdi8XxIECyGYvF8SBBkhgFi8XxIEFyGAmLxfEgQ" +
@@ -490,7 +490,7 @@ final class NativeCode {
     );
 
     /** {@code fp8_tile_groups} from core/src/main/c/fp8_tile_groups.c, 3996 bytes. */
-    static final byte[] FP8_TILE_GROUPS = bytes(
+    static final byte[] FP8_TILE_GROUPS = org.redhare.core.MachineCode.fromBase64(
             "VUiJ5UFXQVZBVUFUU0iD5MBIgexIAgAASItHYEyLdwhMiz9Mi08QTItHGEyLXyhIiUQksEiLR3BMi1cwTIl0JOhiYf0Ibl8H" +
             "YmH9CG5PCEyLZ0hIi09QSIkEJEiLR3hiYn1IGFcWSItfaEiJRCT4SIuHgAAAAEiJRCTwSItHIEiNBIJIiUQk0E2F9g+OhwMA" +
             "AEqNBJpOjRSSTYnDYmH9CH5cJPxLjRShTY1H/0G8AADwh0nB4wRMjQyWTIn6SdHoMfZIweIJSYPAAWJCfUh89GJh/Qh+TCT7" +
@@ -550,7 +550,7 @@ final class NativeCode {
     );
 
     /** {@code fp8_tokens} from core/src/main/c/fp8_tokens.c, 13610 bytes. */
-    static final byte[] FP8_TOKENS = bytes(
+    static final byte[] FP8_TOKENS = org.redhare.core.MachineCode.fromBase64(
             "VUmJy0iJ5UFXQVZBVUFUU0iD5MBIgezIAgAATImEJHACAABIiXQkmEiLRyhIi09ASItfSEyLRwhIizdMi3cQSIlEJKBIi0cw" +
             "TItvGEiJjCSgAgAATItXIEyLfzhIiZwkeAIAAEiJRCSoSY1BP0iD4MBIiYQkkAIAAE2FwA+OQBMAAEiDwQRIuGdmZmZmZmZm" +
             "xGH5bsJIx4QkmAIAAAAAAABI9+lLjQQ2SMH5P0yJfCSQSImEJFACAABMAfBIjTydAAAAAEiJBCRKjQS1AAAAAEiJhCRoAgAA" +
@@ -744,7 +744,7 @@ final class NativeCode {
     );
 
     /** {@code i8_dots} from core/src/main/c/i8_dots.c, 1291 bytes. */
-    static final byte[] I8_DOTS = bytes(
+    static final byte[] I8_DOTS = org.redhare.core.MachineCode.fromBase64(
             "VUiJ5UFXQVZBVUFUU0iD5MBIg+xISIl0JMBMi38ITIt3IEyLD0iLRxBMi0cYSIt3KEyJfCTQTIk0JEiLTzBNhf8Pjk8EAABI" +
             "weACTYn1T40UAE2J90qNHLUAAAAASI0MikiJRCTIMdJKjTzrT40cAknB5wRJweYFSY1EMUBIjRy9AAAAAEyJ70nHwcD///9I" +
             "iUQk+EmNQP9IwecGTo0shQAAAABIg+DASIlcJPBJKfFIg8BASIl8JLhIiUQk6GaQMfZIgzwkAEyLZCTASInLD46dAwAASIlU" +
@@ -766,7 +766,7 @@ final class NativeCode {
     );
 
     /** {@code i8_rows4} from core/src/main/c/i8_rows4.c, 1272 bytes. */
-    static final byte[] I8_ROWS4 = bytes(
+    static final byte[] I8_ROWS4 = org.redhare.core.MachineCode.fromBase64(
             "VUiJ5UFXQVZBVUmJ/UFUU0iJ80iD5MBIiXQk+EuNNIhIi0UQSIt9GEjB4AJIhdsPjrQEAABMjQw/SYnXTY00AEmJyk2NYUBJ" +
             "wecCSSn9RTHATY2ZgAAAAEmBwcAAAACQTYXSD46XAwAAxfhXwEqNBC9Miekx0mLxfEgoyGLxfEgo8GLxfEgo+Ol9AQAADx8A" +
             "YvEdSHKg/f///xhi8VVIcuUYYvF8SFvtYvFdSHLkGGLxZUhy4xhiUXxIW+Ri0h1IuPti8R1IcqD+////GGLxfEhb5GLxfEhb" +
@@ -788,7 +788,7 @@ final class NativeCode {
     );
 
     /** {@code iq4nl_tokens} from core/src/main/c/iq4nl_tokens.c, 8576 bytes. */
-    static final byte[] IQ4NL_TOKENS = bytes(
+    static final byte[] IQ4NL_TOKENS = org.redhare.core.MachineCode.fromBase64(
             "VcRh+W7KSLgBGC0/T11qdki6gY2ZprXF2fHE4flu+EiJ5UFXxOPBIsIBQVZNicZBVUFUU0iD5MBIgezITgAASItHWMV6fkcw" +
             "SItfCEyLVyBMi18oTItHOEiJRCSwxGH5fsBMi39ASItPEEyJVCQwSImcJJgMAADF+n4PTImcJPgAAADFen5nGEyJhCTQAAAA" +
             "TIm8JAgBAABJOcMPjV0NAABMidpMiddiYf0IbtZIid5IweIFSMHmBE0px2LzfUhD2ABJKdJIiXQkuEyJlCTwAAAASYn6TQ+v" +
@@ -912,7 +912,7 @@ final class NativeCode {
     );
 
     /** {@code iq4xs_tokens} from core/src/main/c/iq4xs_tokens.c, 9275 bytes. */
-    static final byte[] IQ4XS_TOKENS = bytes(
+    static final byte[] IQ4XS_TOKENS = org.redhare.core.MachineCode.fromBase64(
             "VcRh+W7OSLiBjZmmtcXZ8cTB+W7oSInlQVdBVkmJ1ki6ARgtP09danZBVUFUU8Th+W76SIPkwMTjwSLAAUiB7EhPAABIiYwk" +
             "UAEAAEiLdwhIi0dYxXp+RzBMi0cgTItXKEyLTzhIifNIiUQkuEyLX0BIwfsDxGH5fsBIibQkGA0AAEyJRCQoxfp+N0yJlCQQ" +
             "AQAASItPEEyJjCToAAAATIt/GEyJnCQgAQAASImcJNgAAABJOcIPjSEPAABJD6/aSInwTSnLTInSSMHgBEjB4gVMiVwkoE6N" +
@@ -1045,7 +1045,7 @@ final class NativeCode {
     );
 
     /** {@code nibble_tokens} from core/src/main/c/nibble_tokens.c, 4122 bytes. */
-    static final byte[] NIBBLE_TOKENS = bytes(
+    static final byte[] NIBBLE_TOKENS = org.redhare.core.MachineCode.fromBase64(
             "VUiJ5UFXQVZBVUFUU0iD5MBIgexIAQAASIl0JLhMiYwkQAEAAEiLd1BIi18ISImUJAgBAABMi18gTItXKEyLfzBIi0dASIlc" +
             "JHjF+n4XTItPEEyJXCTgxfp+ZxhMi2c4SIm0JAABAABIi3dYxfp+f0hIid9IwfsDSI0UP0yJVCQoSIP+A0yJfCTYSA9F10iJ" +
             "RCRwSIlcJCBIiZQkIAEAAEmJ1roAAABBTTn6D40ACgAASYnNYnJ9SHziTInSTInZSMHiBUkPr9pIi0UQT408EUkp00yJfCTw" +
@@ -1107,7 +1107,7 @@ final class NativeCode {
     );
 
     /** {@code q2k_tokens} from core/src/main/c/q2k_tokens.c, 11305 bytes. */
-    static final byte[] Q2K_TOKENS = bytes(
+    static final byte[] Q2K_TOKENS = org.redhare.core.MachineCode.fromBase64(
             "VcRh+W7iSInlQVdBVkFVQVRTSIPkwEiB7EhbAABIibQkoAAAAEiJjCSYAAAASItfCMV6fncwTItPIEyLVyhIiZwk2AkAAEyL" +
             "XzhIidhIwfsDSItXQEiJ3sRh+X7zTImMJMgAAABMiZQkEAEAAMX6fj9MiZwk6AAAAEiLTxBIiZQkAAEAAMV6fk8Yxfp+V1hJ" +
             "OdoPjZsRAABIicNJicZMichMKdpJD6/DSIlUJGBMidJMic9IweIFScHmBE6NPBHEQfluwEgp10yJdCR4SAHCSIm8JPgAAABM" +
@@ -1269,7 +1269,7 @@ final class NativeCode {
     );
 
     /** {@code q3k_tokens} from core/src/main/c/q3k_tokens.c, 12333 bytes. */
-    static final byte[] Q3K_TOKENS = bytes(
+    static final byte[] Q3K_TOKENS = org.redhare.core.MachineCode.fromBase64(
             "VcTB+W74xOH5bsJIieVBV0FWQVVBVFNIg+TASIHsSFUAAEiJjCQ4AQAASIm0JJAAAABIi18IxXp+TzBMi084SItXQEiJnCRQ" +
             "BwAASInYSMH7A0yLZyhIiZwk8AAAAEmJ2EiLX1hMiYwkAAEAAMX6fhdIi08QTItfIEiJXCRwxGH5fstIiZQkCAEAAMX6fncY" +
             "STncD41gEwAATCnKSInDxOH5fv9JicJIiVQkUEyJ4kyJ2E6NNCFIweIFTQ+vxEnB4gRMibQkoAAAAEgp0E2J12KhTUDv9sX5" +
@@ -1445,7 +1445,7 @@ final class NativeCode {
     );
 
     /** {@code q40_tokens} from core/src/main/c/q40_tokens.c, 7693 bytes. */
-    static final byte[] Q40_TOKENS = bytes(
+    static final byte[] Q40_TOKENS = org.redhare.core.MachineCode.fromBase64(
             "VcTh+W7exGH5btpIieVBV0FWQVVBVFNIg+TASIHsyE4AAMV6flcwSItfCEiLdzhIi1dATIt/KMRh+X7Qxfp+D0iJnCSYAQAA" +
             "SItPEEiJtCTIAAAASImUJAABAADFen5vGEyLdyDFen5PWEk5xw+NrQsAAEgp8k6NFDnEwflu0EiJ2EjB4ARIiVQk4EyJ+mKh" +
             "RUDv/0jB4gVIiUQk6EyJ8Egp0EyJVCQ4SImEJOgAAABIifBJD6/GxfnWTCTwSAHCSMHgAkmNPJBIiUQkKEiJfCRASInfSQ+v" +
@@ -1556,7 +1556,7 @@ final class NativeCode {
     );
 
     /** {@code q41_tokens} from core/src/main/c/q41_tokens.c, 8389 bytes. */
-    static final byte[] Q41_TOKENS = bytes(
+    static final byte[] Q41_TOKENS = org.redhare.core.MachineCode.fromBase64(
             "VWLh/QhuzsRh+W7SSInlQVdBVkFVQVRTSIPkwEiB7AhRAADFen5PMEiLXwhIi3c4SItXQEyLfyjEYfl+yMX6fg9IiZwkWAEA" +
             "AEiLTxBIibQk0AAAAEiJlCQAAQAAxXp+fxhMi3cgxfp+f1hJOccPjWQMAABIidhIKfJNifNNifFIweAESIlUJNBMifpOjRQ5" +
             "SIlEJOBIifBIweIFYsH9CG7YSQ+vxkkp00yJVCQgYqFNQO/2YqFVQO/txfnWjCSoAAAASAHCSMHgAkmNPJBIiUQkEEiJfCQo" +
@@ -1677,7 +1677,7 @@ final class NativeCode {
     );
 
     /** {@code q4k_tokens} from core/src/main/c/q4k_tokens.c, 9315 bytes. */
-    static final byte[] Q4K_TOKENS = bytes(
+    static final byte[] Q4K_TOKENS = org.redhare.core.MachineCode.fromBase64(
             "VcRh+W7mYuH9CG7aYmH9CG75SInlQVdBVkFVQVRTSIPkwEiB7AhRAABIi18ISIt3KMX6fkcwTIt3OEiLV0DF+n4vSInYSImc" +
             "JFgBAABIi08Qxfp+ZxhIwfsDSIm0JMgAAABMi38gSIt/WEyJtCSoAAAASImUJNgAAABIiXwkqMTh+X7HSImcJJAAAABIOf4P" +
             "jWMOAABID6/eSInHTI0cMUjB4ARIiUQkuEyJ8Ewp8k2J+kkPr8dMiRwkTYn5xMH5bvBIiZwkCAEAAEmNHEtioU1A7/ZioVVA" +
@@ -1811,7 +1811,7 @@ final class NativeCode {
     );
 
     /** {@code q50_tokens} from core/src/main/c/q50_tokens.c, 10157 bytes. */
-    static final byte[] Q50_TOKENS = bytes(
+    static final byte[] Q50_TOKENS = org.redhare.core.MachineCode.fromBase64(
             "VWLh/Qhu4kiJ5UFXQVZBVUFUU0iD5MBIgewITwAASIm0JKgAAABIi0coSItfCMV6fkcwSIt3OEiLV0DF+n4HSImEJOgAAABI" +
             "i08QxXp+XxhIiZwkmAEAAEyLfyBIi39YSIm0JMAAAABIiZQkAAEAAEiJfCTgSInHxGH5fsBIOccPjRoQAABIKfJIidhMjRw5" +
             "SYneSMHgBEiJVCTISIn6xEH5bshIweIFSIlEJOhMifhioW1A79JIKdBMD6/3SY08S0wB2UiJhCTgAAAASInwSA+v80kPr8dI" +
@@ -1957,7 +1957,7 @@ final class NativeCode {
     );
 
     /** {@code q51_tokens} from core/src/main/c/q51_tokens.c, 10728 bytes. */
-    static final byte[] Q51_TOKENS = bytes(
+    static final byte[] Q51_TOKENS = org.redhare.core.MachineCode.fromBase64(
             "VcTh+W7aTYnBSInlQVdBVkFVQVRTSIPkwEiB7EhRAABIibQksAAAAEiLR1jF+n5HMEiLXwhMi0coSIt3OEiLV0BIiUQk2MTh" +
             "+X7ASImcJFgBAADF+n4vTImEJPAAAABIi08QSIm0JMAAAADF+n5XGEiJlCQAAQAATIt/IEk5wA+N3BAAAEiJ2Egp8k2J/kiJ" +
             "90jB4ARIiVQkyEyJwk6NFAFIiUQk6EiJ8EjB4gVID6/7SQ+vx0kp1kyJVCQYxMH5bslioWVA79vF+dZUJMBi4X1Ib+tIiXwk" +
@@ -2110,7 +2110,7 @@ final class NativeCode {
     );
 
     /** {@code q5k_tokens} from core/src/main/c/q5k_tokens.c, 11645 bytes. */
-    static final byte[] Q5K_TOKENS = bytes(
+    static final byte[] Q5K_TOKENS = org.redhare.core.MachineCode.fromBase64(
             "VWLh/Qhu0mJh/Qhu+cTB+W7wSInlQVdBVkFVQVRTSIPkwEiB7EhRAABIibQkiAAAAEiLXwhIi0cgSIt3KMX6fkcwTItHOEiL" +
             "V0BJid5IiUQkKMX6fi9Ii08QSImcJFgBAABJwf4Dxfp+TxhIi39YSIm0JMgAAABMiYQkkAAAAEiJfCSwxOH5fsdIiZQk2AAA" +
             "AEg5/g+NdhIAAEwpwkyNFDFIifdNifdIiVQkoEiJ8kiJxsTB+X7xSMHiBUmJ3kyJVCTwYqFNQO/2SCnWScHmBMX51mwkyEiJ" +
@@ -2276,7 +2276,7 @@ final class NativeCode {
     );
 
     /** {@code q6k_tokens} from core/src/main/c/q6k_tokens.c, 11956 bytes. */
-    static final byte[] Q6K_TOKENS = bytes(
+    static final byte[] Q6K_TOKENS = org.redhare.core.MachineCode.fromBase64(
             "VcRB+W7ASInlQVdJic9BVkFVQVRJifRTSIPkwEiB7AhVAABIiXQkSEiLXwhMi3cgTItHKMV6fk8wTItXOEiLT0BIidhIiZwk" +
             "CAcAAMX6fgdIi3cQSMH7A0yJtCSIAAAAxfp+VxhIi39YTImEJOgAAABMiZQksAAAAEiJfCQIxGH5fs9IiYwkwAAAAEiJnCSo" +
             "AAAASTn4D42zEQAATCnRSInHTo0cBkmJwUiJTCToTInBTInwScHhBEjB4QVJD6/YTIlMJBjEQfl+wUkpzkyJXCRgYgEtQO/S" +
@@ -2447,7 +2447,7 @@ final class NativeCode {
     );
 
     /** {@code q8_decode} from core/src/main/c/q8_decode.c, 1515 bytes. */
-    static final byte[] Q8_DECODE = bytes(
+    static final byte[] Q8_DECODE = org.redhare.core.MachineCode.fromBase64(
             "VUiJ5UFXQVZJifZIic5BVUFUU0iD5MBIi18QTItfCEyLP0yLbxhIi08gSItHKEiJXCT4TYXbD459BQAASMHgBEyJXCToTQHv" +
             "RTHkSYnBSInQTInqSPfaTIlMJOBMjQSdAAAAAMRh+W72SI08EsRB+W7AxdBX7U2J8EiJfCTYTYn+TInuTYnnZg8fhAAAAAAA" +
             "SIN8JPgAD440BQAASItcJNjF+FfASYnzMdJMiXQk8GLxfEgoyGLxfEgo0EyJ9k6NLDNi8XxIKNhNienpSAIAAGLRFUhypCT9" +
@@ -2473,7 +2473,7 @@ final class NativeCode {
     );
 
     /** {@code q8_tile_groups} from core/src/main/c/q8_tile_groups.c, 4141 bytes. */
-    static final byte[] Q8_TILE_GROUPS = bytes(
+    static final byte[] Q8_TILE_GROUPS = org.redhare.core.MachineCode.fromBase64(
             "VUmJyEiJ5UFXQVZBVUFUU0iD5MBIgewIAgAATItPWEyLdwhMi39ITIsvTItfEEyLVxhMiUwkOEyLT2BIi18oTIl0JAhMi2cw" +
             "YmH9CG5XB0yJfCSwSItPQEiLR1BMiUwkMEyLT2hMiUwkKEyLT3BMiUwkIEyLT3hMiUwkGEyLTyBOjQyKTIkMJE2F9g+OcAMA" +
             "AE6NDKJIjRyaiUQkQEyJ6EuNFLtJweIEYgF9SG/yRTH/SI00lkyJ6kjB4glMjTQySY1V/02JzUmJwUjR6kiDwgFIiVQkEGYu" +
@@ -2535,7 +2535,7 @@ final class NativeCode {
     );
 
     /** {@code q8_tokens} from core/src/main/c/q8_tokens.c, 15755 bytes. */
-    static final byte[] Q8_TOKENS = bytes(
+    static final byte[] Q8_TOKENS = org.redhare.core.MachineCode.fromBase64(
             "VUiJ8EiJ1kmNUD9Ig+LASInlQVdBVkFVQVRTSIPkwEiB7AgDAABIiZQkaAIAAEiJjCRYAgAATIt/EEyLXzBIiw9Ii18ITIn6" +
             "TItvGEyLVyBMiXwk4EkPr9NMi08oSIt/OEyJnCSIAgAASIm8JGACAABIhdJ+OUyLhCRoAgAASI0Ulfz///9Ig+LASY18EEBM" +
             "KcBMicIPHwBi8XxIECQQSIPCQGLxfEgpYv9IOfp16UiF2w+OsxYAAEiLhCSIAgAAScHhBEiJXCTYTYnvSMeEJJACAAAAAAAA" +
@@ -2758,7 +2758,7 @@ final class NativeCode {
     );
 
     /** {@code q8i_tokens} from core/src/main/c/q8i_tokens.c, 7342 bytes. */
-    static final byte[] Q8I_TOKENS = bytes(
+    static final byte[] Q8I_TOKENS = org.redhare.core.MachineCode.fromBase64(
             "VcTh+W7exOH5bupIieVBV0FWQVVBVFNIg+TASIHsiE4AAEiLR1jFen5vMEiLXwhIi3coTIt3OEiLV0BIiUQk4MRh+X7oSImc" +
             "JFgMAADF+n4HSIm0JOAAAABIi08QTIm0JMAAAADF+n5nGEiJlCT4AAAATIt/IEg5xg+NIwsAAEiJ2EyNHDHEwflu0Ewp8kjB" +
             "4ARIiVQkyEiJ8mIBPUDvwEjB4gVIiUQk6EyJ+Egp0EyJXCQwSImEJNgAAABMifBJD6/HSAHCSMHgAkmNPJBIiUQkIEiJ2EiJ" +
@@ -2862,8 +2862,4 @@ final class NativeCode {
             "8v//xfiQyGLxfEkRBuly/v//YvF8ThEH6Yz+//9i8XxKEQHpy/7//2LRfEwRAOmb/v//xOH5kIwkSA4AAEiLhCSgAAAASIuc" +
             "JKgAAABIAZwkyAAAAEiLnCSwAAAASQHBSAGcJNAAAABIi5wk+AAAAEg5nCTwAAAAD4z/8P//xfp+RCTASIt0JLjpoe7//w=="
     );
-
-    private static byte[] bytes(String base64) {
-        return java.util.Base64.getDecoder().decode(base64);
-    }
 }
