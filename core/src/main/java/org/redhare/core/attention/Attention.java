@@ -129,15 +129,22 @@ public final class Attention {
                     buf, stride);
         }
         int before = window > 0 ? Math.max(0, ctx - window) : 0; // keys of the table's first block before the window
-        for (int hh = 0; hh < group; hh++) {
-            int o = hh * stride;
-            if (softcap > 0) {
-                for (int j = before; j < ctx; j++) {
-                    buf[o + j] = softcap * (float) Math.tanh(buf[o + j] / softcap);
-                }
+        if (nativeKernels && softcap == 0 && AttentionKernels.softmaxRuns()) {
+            for (int hh = 0; hh < group; hh++) {
+                Arrays.fill(buf, hh * stride, hh * stride + before, 0f);
             }
-            Arrays.fill(buf, o, o + before, 0f);
-            Ops.softmax(buf, o + before, ctx - before);
+            AttentionKernels.softmax(buf, group, stride, before, ctx);
+        } else {
+            for (int hh = 0; hh < group; hh++) {
+                int o = hh * stride;
+                if (softcap > 0) {
+                    for (int j = before; j < ctx; j++) {
+                        buf[o + j] = softcap * (float) Math.tanh(buf[o + j] / softcap);
+                    }
+                }
+                Arrays.fill(buf, o, o + before, 0f);
+                Ops.softmax(buf, o + before, ctx - before);
+            }
         }
         if (nativeKernels && AttentionKernels.valuesRun(vHeadDim)) {
             AttentionKernels.values(cache.valueSegment(layer), kv, table, cache.vWidth(), g * vHeadDim, bs, ctx, vHeadDim, group, buf, stride,

@@ -380,6 +380,26 @@ final class AttentionCode {
             "fEgo9GJRfEgo/GLBfEgoxGLBfEgozGLBfEgo1GLBfEgo3GLBfEgo5GLBfEgo7Olk/v//"
     );
 
+    /** {@code attn_softmax} from core/src/main/c/attention/attn_softmax.c, 1099 bytes. */
+    static final byte[] ATTN_SOFTMAX = org.redhare.core.MachineCode.fromBase64(
+            "VUiJ8EiJ1kiJ5UFXQVZBVUFUU0iD5MBIg+wISItXEEyLRxhMizdIi18ISSnQTYX2D45vAgAATInHSMHiAkG7AQAAAEUx0kjB" +
+            "/z9IweMCxchX9kjB7zxJjQw4g+EPSCn5TInHSCnPQdPjTI0MukyNZ/9Bg+sBSQHxScHsBEgB1kiNVCTIRQ+3+0yNLIpIiVQk" +
+            "uEmDxAG6fwAAAESJfCTEScHkBk2J72LyfUh86g8fQADF+hBANEiF/w+P+gEAAGLyfUgY4MXAV/9JOfgPji8BAABIifoPH0AA" +
+            "xfoQFJZIg8IBxepfwEk50H/uYvJ9SBjgSIX/D45JAwAATY0sNEiJ8sXAV/8PH0AAYvF8SBAaYnJ9SBgISIPCQGLyfUgYUAFi" +
+            "8WRIXMRi8n1IGFgDYtF8SMLREWLxfEjCyh5i0XxIX8Ficn1IGEgMYvF8SF3CYvF8SCjIYvJlWJhIAmLxdEhc02LxdUj6y2Lx" +
+            "ZUhy4QFi8XVI+sti8m1YuEAEYvF1SP7NYvF1SHLxF2LyfViYUAVi8n1IGEALYvJtWKhACmLybVioQAli8m1YqEAIYvJtWKhA" +
+            "B2LybVioQAZi8jVImMJi8jVImMJi8WVI/tVi8W1IcvIXYvF8SFnCYvF8SFnBYvF8SijGYvJ9SRhADmLxfEgRQv9i8URIWPhM" +
+            "OeoPhQj///9i80VII8dOYvF8SFjHYvN9SCPQsWLxfEhYwmLzfUgE0E5i8XxIWMJi831IBNCxYvF8SFjCZkWF2w+F0gAAAMX6" +
+            "EFAwxepe0GLyfUgY0kiF/349MdIPH0AAYvFsSFkElmLxfEgRBJZIg8IQSDnXf+lmRYXbdBqLVCTExfiS2mLRfMsQAWLxbEhZ" +
+            "0GLRfEsREUmDwgFJAdlIAd5NOdYPhQ7+///F+HdIjWXYW0FcQV1BXkFfXcMPH0AAYvJ9SBjAMdJi8XxIXwSWSIPCEEg513/w" +
+            "YvP9SBvCAcXsX9DE430Z0AHF+F/CxON5BNBOxfhfwsTjeQTQEcX4X8JJOfgPj8/9//9i8n1IGODp7P3//w8fAItUJMRi8n1I" +
+            "GFgBYvJ9SBh4A2JyfUgYQAzF+JLqYtF8zRARYvFsSFzUYvJ9SBggYvFsSMLLHmLxbEjC1BFi8WxIX9Ri8WxIXdNi8XxIKNpi" +
+            "8kVYmFgCYvFkSFznYvFlSPrfYvFFSHLjAWLxZUj632LyXVi4UARi8WVI/t1i8WVIcvMXYvJtWJhgBWLyfUgYUAti8l1YqFAK" +
+            "YvJdWKhQCWLyXVioUAhi8l1YqFAHYvJdWKhQBmLyPUiY1GLyPUiY1GLxRUj+5WLxXUhy9Bdi8WxIWdRi8WxIWdNi8XxKKNZi" +
+            "8n1JGFAOYtF8TRERYvF8SCmUJMj///9Ihcl+GUiLVCS4Dx+AAAAAAMX6WAJIg8IETDn6dfPF+hBQMMXqXtBi8n1IGNJIhf8P" +
+            "jxX+///pM/7//8XAV//ptf3//w=="
+    );
+
     /** {@code attn_values} from core/src/main/c/attention/attn_values.c, 25108 bytes. */
     static final byte[] ATTN_VALUES = org.redhare.core.MachineCode.fromBase64(
             "VUiJ+GJh/Qhu1kiJ5UFXQVZBVUFUU0iD5MBIgeyIAQAASIlUJFBIix9Ii1A4SItwKGJh/QhuWANMi3ggTItgSEiJnCSAAAAA" +

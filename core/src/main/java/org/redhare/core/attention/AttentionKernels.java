@@ -36,10 +36,12 @@ final class AttentionKernels {
 
     private static final MethodHandle SCORES;
     private static final MethodHandle VALUES;
+    private static final MethodHandle SOFTMAX;
+    private static final float[] EXP = org.redhare.core.ops.VectorMath.expConstants();
     private static final String STATUS;
 
     static {
-        MethodHandle scores = null, values = null;
+        MethodHandle scores = null, values = null, softmax = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -57,14 +59,17 @@ final class AttentionKernels {
                         ValueLayout.ADDRESS);
                 scores = MachineCode.load(AttentionCode.ATTN_SCORES, four, Linker.Option.critical(true));
                 values = MachineCode.load(AttentionCode.ATTN_VALUES, four, Linker.Option.critical(true));
+                softmax = MachineCode.load(AttentionCode.ATTN_SOFTMAX, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                        ValueLayout.ADDRESS), Linker.Option.critical(true));
                 status = "on (x86-64 AVX-512F)";
             } catch (UnsupportedOperationException e) {
-                scores = values = null;
+                scores = values = softmax = null;
                 status = "off (" + e.getMessage() + ")";
             }
         }
         SCORES = scores;
         VALUES = values;
+        SOFTMAX = softmax;
         STATUS = status;
     }
 
@@ -81,6 +86,27 @@ final class AttentionKernels {
     /** Whether {@link #values} runs here for heads of {@code vHeadDim} value dims. */
     static boolean valuesRun(int vHeadDim) {
         return VALUES != null && vHeadDim % 32 == 0;
+    }
+
+    /** Whether {@link #softmax} runs here. */
+    static boolean softmaxRuns() {
+        return SOFTMAX != null;
+    }
+
+    /**
+     * {@link org.redhare.core.ops.Ops#softmax} of {@code buf[h stride + from .. h stride + to]} for heads {@code 0 ..
+     * group}, in place, with the same bits for finite scores ({@code attn_softmax.c}).
+     */
+    static void softmax(float[] buf, int group, int stride, int from, int to) {
+        if (group < 1 || from < 0 || to <= from || stride < to || (group - 1L) * stride + to > buf.length) {
+            throw new IndexOutOfBoundsException("native attention: operands outside their memory");
+        }
+        long[] args = {group, stride, from, to};
+        try {
+            SOFTMAX.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(EXP), MemorySegment.ofArray(buf));
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
     }
 
     private static long code(KvDtype kv) {

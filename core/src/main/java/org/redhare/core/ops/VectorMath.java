@@ -288,6 +288,15 @@ public final class VectorMath {
         return sum;
     }
 
+    /**
+     * The constants of {@link #exp(FloatVector)}, for machine code that computes it with the same operations (a kernel
+     * has no data section): MIN_ARG, MAX_ARG, LOG2E, ROUND, -LN2_HI, -LN2_LO, C2 .. C7, 1, -infinity, infinity.
+     */
+    public static float[] expConstants() {
+        return new float[] {MIN_ARG, MAX_ARG, LOG2E, ROUND, -LN2_HI, -LN2_LO, C2, C3, C4, C5, C6, C7, 1f, Float.NEGATIVE_INFINITY,
+                Float.POSITIVE_INFINITY};
+    }
+
     /** Scalar twin of {@link #exp(FloatVector)} with identical results, for loop tails. */
     public static float exp(float x) {
         if (x < MIN_ARG) return 0f;
