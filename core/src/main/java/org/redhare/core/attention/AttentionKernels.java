@@ -9,15 +9,17 @@ import jdk.incubator.vector.FloatVector;
 import org.redhare.core.MachineCode;
 
 /**
- * Attention's scores and weighted values in machine code ({@code core/src/main/c/attention}, carried as bytes by
- * {@link AttentionCode}), with the same FMAs in the same order as {@link Attention}'s Java kernels, so the same bits.
+ * Attention's scores, softmax and weighted values in machine code ({@code core/src/main/c/attention}, carried as bytes by
+ * {@link AttentionCode}), with the same operations in the same order as {@link Attention}'s Java kernels and
+ * {@link org.redhare.core.ops.Ops#softmax}, so the same bits.
  *
  * <p>Why: a decode step's attention over a long context waits on memory: Java read a 4096-position BF16 context at
  * about 10 GB/s on one thread (a third of the bandwidth) and has no prefetch instruction. These kernels ask for the
  * keys and value rows of the blocks ahead of their reads into L2 ({@code PREFETCHT1}, 8 blocks ahead; into L1 the
  * rate fell below Java's), take tiles of up to eight heads (each key or value vector widened once for every head of its
- * tile) and widen an F16 cache with {@code VCVTPH2PS} where Java takes eight vector operations. From cache they run
- * about as fast as the Java kernels (docs/PERFORMANCE.md, sixtieth session).
+ * tile; a BF16 value row's 32 dims in one load), widen an F16 cache with {@code VCVTPH2PS} where Java takes eight vector
+ * operations, and run the softmax's three passes without the JIT's per-call overhead. From cache the score and value
+ * kernels run about as fast as the Java ones (docs/PERFORMANCE.md, sixtieth session).
  *
  * <p>Used where the CPU has AVX-512F, the JVM's float vectors have 16 lanes and machine code can run ({@link
  * MachineCode}); {@code -Dredhare.nativeKernels=false} or {@code -Dredhare.nativeAttention=false} turn it off, for
