@@ -111,6 +111,15 @@ final class AttentionKernels {
         }
     }
 
+    /** The first {@code blocks} entries of a block table name blocks of a cache of {@code numBlocks} (the code reads them). */
+    private static void checkBlocks(int[] table, long blocks, long numBlocks) {
+        for (int b = 0; b < blocks; b++) {
+            if (table[b] < 0 || table[b] >= numBlocks) {
+                throw new IndexOutOfBoundsException("native attention: block " + table[b] + " outside the cache's " + numBlocks);
+            }
+        }
+    }
+
     private static long code(KvDtype kv) {
         return switch (kv) {
             case F32 -> 0;
@@ -138,11 +147,7 @@ final class AttentionKernels {
             throw new IndexOutOfBoundsException("native attention: operands outside their memory");
         }
         long numBlocks = keys.byteSize() / blockBytes;
-        for (int b = 0; b < blocks; b++) {
-            if (table[b] < 0 || table[b] >= numBlocks) {
-                throw new IndexOutOfBoundsException("native attention: block " + table[b] + " outside the cache's " + numBlocks);
-            }
-        }
+        checkBlocks(table, blocks, numBlocks);
         long[] args = {keys.address(), code(kv), blockBytes, add * es, bs, ctx, headDim, group, qo, stride,
                 Float.floatToRawIntBits(scale), KEYS_AHEAD};
         try {
@@ -168,11 +173,7 @@ final class AttentionKernels {
             throw new IndexOutOfBoundsException("native attention: operands outside their memory");
         }
         long numBlocks = values.byteSize() / (rowBytes * bs);
-        for (int b = 0; b < blocks; b++) {
-            if (table[b] < 0 || table[b] >= numBlocks) {
-                throw new IndexOutOfBoundsException("native attention: block " + table[b] + " outside the cache's " + numBlocks);
-            }
-        }
+        checkBlocks(table, blocks, numBlocks);
         long run = Math.max(16, RUN_BYTES / ((long) vhd * es));
         long[] args = {values.address(), code(kv), rowBytes, (long) col * es, bs, ctx, vhd, group, oo, stride, run, VALUES_AHEAD};
         try {
