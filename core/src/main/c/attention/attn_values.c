@@ -9,11 +9,14 @@
  * the tile's two vectors), carried from run to run through out. The first tile of a run asks for the rows of the
  * blocks ahead.
  *
- * Arguments: args = {values (address of the layer's values), dtype (0 F32, 1 BF16, 2 F16), rowBytes (bytes a storage
+ * Arguments: args = {values (address of the layer's values), dtype (0 F32, 1 BF16, 2 F16, 3 Q8's codes), rowBytes (bytes a storage
  * row), colBytes (bytes from a row's start to the group's first dim), bs (keys a block), ctx (keys), vhd (dims a head,
  * a multiple of 32), group (heads), oo (head h's outputs at out[oo + h vhd]), stride (head h's probabilities at
  * buf[h stride + j]), run (keys a run), ahead (blocks to prefetch ahead: into L1 when positive, into L2 (-ahead
- * blocks) when negative, none when 0)}; table: the sequence's block table; buf, out as said.
+ * blocks) when negative, none when 0), scales (a Q8 cache's value scales: the address of the layer's, or 0 for none),
+ * scaleBlockBytes (bytes of scales a block), scaleAdd (bytes from a block's scales to the group's)}; table: the
+ * sequence's block table; buf, out as said. With scales, each probability is first times its value's scale, as
+ * Attention.scaleByKeys takes it.
  *
  * Built by scripts/native/build-kernels.sh into the bytes org.redhare.core.attention.AttentionCode carries.
  */
@@ -27,8 +30,8 @@
  */
 AI void tile(const int NH, const int dt, const char *values, const int *table, const long rowBytes, const long colBytes,
         const long bs, const long from, const long to, const long vhd, const float *p, const long stride, float *o,
-        const int first, const long ahead, const long ctx) {
-    const long es = dt == 0 ? 4 : 2;
+        const int first, const long ahead, const long ctx, const char *scales, const long sbb, const long sadd) {
+    const long es = ENTRY_BYTES(dt);
     __m512 a[8][2];
 #pragma GCC unroll 8
     for (int h = 0; h < NH; h++) {
@@ -46,7 +49,14 @@ AI void tile(const int NH, const int dt, const char *values, const int *table, c
                     if (ahead > 0) _mm_prefetch(r + b, _MM_HINT_T0); else _mm_prefetch(r + b, _MM_HINT_T1);
                 }
             }
+            if (dt == 3) {
+                const char *ps = scales + table[j0 / bs + ab] * sbb + sadd;
+                for (long b = 0; b < bs * 4; b += 64) {
+                    if (ahead > 0) _mm_prefetch(ps + b, _MM_HINT_T0); else _mm_prefetch(ps + b, _MM_HINT_T1);
+                }
+            }
         }
+        const float *vs = dt == 3 ? (const float *) (scales + table[j0 / bs] * sbb + sadd) + j0 % bs : 0;
         for (long s = 0; s < n; s++, row += rowBytes) {
             const long j = j0 + s;
             __m512 v0, v1;
@@ -60,7 +70,7 @@ AI void tile(const int NH, const int dt, const char *values, const int *table, c
             }
 #pragma GCC unroll 8
             for (int h = 0; h < NH; h++) {
-                const __m512 x = _mm512_set1_ps(p[h * stride + j]);
+                const __m512 x = _mm512_set1_ps(dt == 3 ? p[h * stride + j] * vs[s] : p[h * stride + j]);
                 a[h][0] = _mm512_fmadd_ps(v0, x, a[h][0]);
                 a[h][1] = _mm512_fmadd_ps(v1, x, a[h][1]);
             }
@@ -85,23 +95,23 @@ AI void tile(const int NH, const int dt, const char *values, const int *table, c
 /* Every tile of the group over keys from .. to, for one dtype. */
 AI void run(const int dt, const char *values, const int *table, const long rowBytes, const long colBytes, const long bs,
         const long from, const long to, const long vhd, const long group, const float *buf, const long stride, float *out,
-        const long ahead, const long ctx) {
+        const long ahead, const long ctx, const char *scales, const long sbb, const long sadd) {
     const int first = from == 0;
     for (long h0 = 0; h0 < group; h0 += 8) {
         const long nh = group - h0 < 8 ? group - h0 : 8;
         for (long c = 0; c < vhd; c += 32) {
             const float *p = buf + h0 * stride;
             float *o = out + h0 * vhd + c;
-            const char *v = values + c * (dt == 0 ? 4 : 2);
+            const char *v = values + c * ENTRY_BYTES(dt);
             const long fetch = h0 == 0 && c == 0 ? ahead : 0;
-            if (nh == 1) tile(1, dt, v, table, rowBytes, colBytes, bs, from, to, vhd, p, stride, o, first, fetch, ctx);
-            else if (nh == 2) tile(2, dt, v, table, rowBytes, colBytes, bs, from, to, vhd, p, stride, o, first, fetch, ctx);
-            else if (nh == 3) tile(3, dt, v, table, rowBytes, colBytes, bs, from, to, vhd, p, stride, o, first, fetch, ctx);
-            else if (nh == 4) tile(4, dt, v, table, rowBytes, colBytes, bs, from, to, vhd, p, stride, o, first, fetch, ctx);
-            else if (nh == 5) tile(5, dt, v, table, rowBytes, colBytes, bs, from, to, vhd, p, stride, o, first, fetch, ctx);
-            else if (nh == 6) tile(6, dt, v, table, rowBytes, colBytes, bs, from, to, vhd, p, stride, o, first, fetch, ctx);
-            else if (nh == 7) tile(7, dt, v, table, rowBytes, colBytes, bs, from, to, vhd, p, stride, o, first, fetch, ctx);
-            else tile(8, dt, v, table, rowBytes, colBytes, bs, from, to, vhd, p, stride, o, first, fetch, ctx);
+            if (nh == 1) tile(1, dt, v, table, rowBytes, colBytes, bs, from, to, vhd, p, stride, o, first, fetch, ctx, scales, sbb, sadd);
+            else if (nh == 2) tile(2, dt, v, table, rowBytes, colBytes, bs, from, to, vhd, p, stride, o, first, fetch, ctx, scales, sbb, sadd);
+            else if (nh == 3) tile(3, dt, v, table, rowBytes, colBytes, bs, from, to, vhd, p, stride, o, first, fetch, ctx, scales, sbb, sadd);
+            else if (nh == 4) tile(4, dt, v, table, rowBytes, colBytes, bs, from, to, vhd, p, stride, o, first, fetch, ctx, scales, sbb, sadd);
+            else if (nh == 5) tile(5, dt, v, table, rowBytes, colBytes, bs, from, to, vhd, p, stride, o, first, fetch, ctx, scales, sbb, sadd);
+            else if (nh == 6) tile(6, dt, v, table, rowBytes, colBytes, bs, from, to, vhd, p, stride, o, first, fetch, ctx, scales, sbb, sadd);
+            else if (nh == 7) tile(7, dt, v, table, rowBytes, colBytes, bs, from, to, vhd, p, stride, o, first, fetch, ctx, scales, sbb, sadd);
+            else tile(8, dt, v, table, rowBytes, colBytes, bs, from, to, vhd, p, stride, o, first, fetch, ctx, scales, sbb, sadd);
         }
     }
 }
@@ -110,15 +120,19 @@ void attn_values(const long *args, const int *table, const float *buf, float *ou
     const char *values = (const char *) args[0];
     const long dt = args[1], rowBytes = args[2], colBytes = args[3], bs = args[4], ctx = args[5], vhd = args[6];
     const long group = args[7], stride = args[9], keys = args[10], ahead = args[11];
+    const char *scales = (const char *) args[12];
+    const long sbb = args[13], sadd = args[14];
     out += args[8];
     for (long from = 0; from < ctx; from += keys) {
         const long to = from + keys < ctx ? from + keys : ctx;
         if (dt == 0) {
-            run(0, values, table, rowBytes, colBytes, bs, from, to, vhd, group, buf, stride, out, ahead, ctx);
+            run(0, values, table, rowBytes, colBytes, bs, from, to, vhd, group, buf, stride, out, ahead, ctx, scales, sbb, sadd);
         } else if (dt == 1) {
-            run(1, values, table, rowBytes, colBytes, bs, from, to, vhd, group, buf, stride, out, ahead, ctx);
+            run(1, values, table, rowBytes, colBytes, bs, from, to, vhd, group, buf, stride, out, ahead, ctx, scales, sbb, sadd);
+        } else if (dt == 3) {
+            run(3, values, table, rowBytes, colBytes, bs, from, to, vhd, group, buf, stride, out, ahead, ctx, scales, sbb, sadd);
         } else {
-            run(2, values, table, rowBytes, colBytes, bs, from, to, vhd, group, buf, stride, out, ahead, ctx);
+            run(2, values, table, rowBytes, colBytes, bs, from, to, vhd, group, buf, stride, out, ahead, ctx, scales, sbb, sadd);
         }
     }
 }

@@ -26,7 +26,7 @@ import org.redhare.core.attention.PagedKvCache;
  * last of a context of {@code ctx} keys (1: a decode step; more: a piece of a prompt, each token seeing the keys up to
  * its own), in each of 24 layers in turn (so, past a few hundred keys, the cache comes from memory as in a real step),
  * blocks of 16 positions in shuffled order (as a pool hands them out). The {@code gbytes} counter is GB of keys and
- * values per second (each layer's counted once per call), {@code gmacs} billions of the scores' and values'
+ * values per second (each layer's counted once per call, a Q8 cache's scales included), {@code gmacs} billions of the scores' and values'
  * multiply-adds per second. Run:
  * {@code java --add-modules jdk.incubator.vector -jar bench/target/benchmarks.jar AttentionBench}
  */
@@ -42,7 +42,7 @@ public class AttentionBench {
     @Param({"512", "4096", "16384"})
     public int ctx;
 
-    @Param({"f32", "bf16", "f16"})
+    @Param({"f32", "bf16", "f16", "q8"})
     public String kv;
 
     @Param({"1"})
@@ -60,7 +60,8 @@ public class AttentionBench {
     public void setup() {
         Random rnd = new Random(1);
         int blocks = (ctx + BLOCK - 1) / BLOCK;
-        cache = new PagedKvCache(LAYERS, blocks, BLOCK, KV_HEADS * HEAD_DIM, KV_HEADS * HEAD_DIM, KvDtype.valueOf(kv.toUpperCase()));
+        cache = new PagedKvCache(LAYERS, blocks, BLOCK, KV_HEADS * HEAD_DIM, KV_HEADS * HEAD_DIM, KvDtype.valueOf(kv.toUpperCase()),
+                KV_HEADS);
         int[] table = new int[blocks];
         for (int b = 0; b < blocks; b++) {
             table[b] = b;
@@ -116,7 +117,8 @@ public class AttentionBench {
         for (int l = 0; l < LAYERS; l++) {
             attention.forward(pool, cache, l, q, tokens, tables, positions, out);
         }
-        work.gbytes += (double) LAYERS * ctx * 2 * KV_HEADS * HEAD_DIM * KvDtype.valueOf(kv.toUpperCase()).bytes() / 1e9;
+        work.gbytes += (double) LAYERS * ctx * PagedKvCache.bytesPerToken(1, KV_HEADS * HEAD_DIM, KV_HEADS * HEAD_DIM,
+                KvDtype.valueOf(kv.toUpperCase()), KV_HEADS) / 1e9;
         long keysSeen = (long) tokens * ctx - (long) tokens * (tokens - 1) / 2;
         work.gmacs += (double) LAYERS * keysSeen * HEADS * 2 * HEAD_DIM / 1e9;
         return out;

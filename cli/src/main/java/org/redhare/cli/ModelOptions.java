@@ -23,7 +23,8 @@ final class ModelOptions {
 
     @Option(names = "--kv-cache-dtype", paramLabel = "TYPE", defaultValue = "auto",
             description = "KV cache element type: auto (bf16, or f32 for models with f32 weights), f32 (exact), bf16 (half the memory, as "
-                    + "fast), f16 (half the memory, closer to f32, slower prompts) (default: auto)")
+                    + "fast), f16 (half the memory, closer to f32, slower prompts), q8 (8-bit integers with a scale per token and KV "
+                    + "head: about a quarter of f32's memory, a larger accuracy cost than bf16's; not for latent caches) (default: auto)")
     String kvCacheDtype;
 
     @Option(names = "--draft-tokens", paramLabel = "N", defaultValue = "0",
@@ -82,6 +83,10 @@ final class ModelOptions {
     KvDtype kvDtype(CausalLM model) {
         if (resolvedFor != model) {
             resolved = isAuto() ? model.autoKvDtype() : namedKvDtype();
+            String why = model.kvLayout().unsupported(resolved);
+            if (why != null) {
+                throw CliException.usage("--kv-cache-dtype " + resolved + ": " + why);
+            }
             resolvedFor = model;
         }
         return resolved;

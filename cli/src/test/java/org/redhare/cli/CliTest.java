@@ -111,6 +111,16 @@ class CliTest {
         r = CliRunner.run("perplexity", "--model", fx.toString(), "--tokens", ids, "--kl", base.toString(), "--json");
         assertThat(r.err()).contains("KV cache in bf16 (--kv-cache-dtype auto");
         assertThat(JSON.readTree(r.out()).path("mean_kl").asDouble()).isEqualTo(bf16.path("mean_kl").asDouble());
+        // an 8-bit cache: a larger change than bf16's, still small
+        r = CliRunner.run("perplexity", "--model", fx.toString(), "--tokens", ids, "--kl", base.toString(), "--json", "--kv-cache-dtype", "q8");
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode q8 = JSON.readTree(r.out());
+        assertThat(q8.path("mean_kl").asDouble()).isGreaterThan(bf16.path("mean_kl").asDouble()).isLessThan(5e-2);
+        // DeepSeek's latent cache has no heads to scale: refused, saying what it takes
+        Path ds = SharedFiles.require("fixtures/deepseek-v3-tiny-fp8");
+        r = CliRunner.run("perplexity", "--model", ds.toString(), "--tokens", "1,2,3", "--kv-cache-dtype", "q8");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("--kv-cache-dtype q8").contains("latent").contains("f32, bf16 or f16");
         r = CliRunner.run("perplexity", "--model", fx.toString(), "--tokens", ids, "--kv-cache-dtype", "f8");
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains("unknown KV cache dtype 'f8'").doesNotContain("loaded");

@@ -67,14 +67,29 @@ public interface CausalLM extends AutoCloseable {
     @Override
     void close();
 
-    /** Per-token KV geometry: floats per layer for keys and values. */
-    record KvLayout(int layers, int kWidth, int vWidth) {
+    /**
+     * Per-token KV geometry: entries per layer for keys and values, and the KV heads they are made of (a {@link
+     * KvDtype#Q8} cache keeps a scale per token and head).
+     */
+    record KvLayout(int layers, int kWidth, int vWidth, int kvHeads) {
+        /** One KV head (a latent cache). */
+        public KvLayout(int layers, int kWidth, int vWidth) {
+            this(layers, kWidth, vWidth, 1);
+        }
+
         public long bytesPerToken(KvDtype dtype) {
-            return PagedKvCache.bytesPerToken(layers, kWidth, vWidth, dtype);
+            return PagedKvCache.bytesPerToken(layers, kWidth, vWidth, dtype, kvHeads);
         }
 
         public PagedKvCache allocate(int blocks, int blockSize, KvDtype dtype) {
-            return new PagedKvCache(layers, blocks, blockSize, kWidth, vWidth, dtype);
+            return new PagedKvCache(layers, blocks, blockSize, kWidth, vWidth, dtype, kvHeads);
+        }
+
+        /** Why this cache cannot hold {@code dtype}, or null: an 8-bit cache needs keys and values by heads. */
+        public String unsupported(KvDtype dtype) {
+            return dtype == KvDtype.Q8 && vWidth == 0
+                    ? "q8 holds the keys and values of attention heads; this model's latent cache (multi-head latent attention) takes f32, bf16 or f16"
+                    : null;
         }
     }
 }

@@ -120,13 +120,19 @@ public final class Attention {
         int stride = ctx + F.length(); // head hh's scores at buf[hh * stride ...]
         // Keys are stored transposed per block (PagedKvCache): the scores of a block come out a vector of keys at a time.
         // A 16-bit cache's entries are widened in registers as they are loaded (PagedKvCache.load), exactly, so its
-        // results have the bits of a float cache holding the same values.
-        if (nativeKernels && AttentionKernels.scoresRun(bs)) {
+        // results have the bits of a float cache holding the same values. A Q8 cache's codes are widened the same way,
+        // and its scales applied a key at a time: each score times its key's scale after the FMA chain, each
+        // probability times its value's scale before the values' sum.
+        MemorySegment keyScales = cache.keyScaleSegment(layer);
+        if (nativeKernels && AttentionKernels.scoresRun(bs)) { // a Q8 cache's key scales applied there
             AttentionKernels.scores(cache.keySegment(layer), kv, table, (long) bs * cache.kWidth(), (long) g * headDim * bs, bs, ctx, headDim,
-                    group, q, qBase, buf, stride, scale);
+                    group, q, qBase, buf, stride, scale, keyScales, cache.kvHeads(), g);
         } else {
             scores(cache.keySegment(layer), kv, table, (long) bs * cache.kWidth() * 4, (long) g * headDim * bs * 4, bs, ctx, q, qBase, group,
                     buf, stride);
+            if (keyScales != null) {
+                scaleByKeys(keyScales, cache.kvHeads(), g, table, bs, ctx, group, buf, stride);
+            }
         }
         int before = window > 0 ? Math.max(0, ctx - window) : 0; // keys of the table's first block before the window
         if (nativeKernels && softcap == 0 && AttentionKernels.softmaxRuns()) {
@@ -146,13 +152,48 @@ public final class Attention {
                 Ops.softmax(buf, o + before, ctx - before);
             }
         }
-        if (nativeKernels && AttentionKernels.valuesRun(vHeadDim)) {
+        MemorySegment valueScales = cache.valueScaleSegment(layer);
+        if (nativeKernels && AttentionKernels.valuesRun(vHeadDim)) { // a Q8 cache's value scales applied there
             AttentionKernels.values(cache.valueSegment(layer), kv, table, cache.vWidth(), g * vHeadDim, bs, ctx, vHeadDim, group, buf, stride,
-                    out, oBase);
+                    out, oBase, valueScales, cache.kvHeads(), g);
             return;
+        }
+        if (valueScales != null) {
+            scaleByKeys(valueScales, cache.kvHeads(), g, table, bs, ctx, group, buf, stride);
         }
         Arrays.fill(out, oBase, oBase + group * vHeadDim, 0f);
         values(cache.valueSegment(layer), kv, (long) cache.vWidth() * 4, bs, g * vHeadDim, table, ctx, out, oBase, group, buf, stride);
+    }
+
+    /**
+     * {@code buf[h * stride + j] *= scale of key j} for every head of group g and keys {@code 0 .. ctx}, the scales of
+     * a {@link KvDtype#Q8} cache ({@link PagedKvCache#keyScaleSegment}: {@code [block][kvHead][bs]} floats), a vector
+     * of keys at a time: one multiply a lane, so the same bits whatever the lanes.
+     */
+    private static void scaleByKeys(MemorySegment scales, int kvHeads, int g, int[] table, int bs, int ctx, int group, float[] buf,
+                                    int stride) {
+        scales = NativeMemory.typed(scales);
+        final int L = F.length();
+        for (int b0 = 0; b0 < ctx; b0 += bs) {
+            int n = Math.min(bs, ctx - b0);
+            long base = ((long) table[b0 / bs] * kvHeads + g) * bs * 4L;
+            for (int i = 0; i < n; i += L) {
+                if (i + L <= n) {
+                    FloatVector s = FloatVector.fromMemorySegment(F, scales, base + i * 4L, java.nio.ByteOrder.LITTLE_ENDIAN);
+                    for (int hh = 0; hh < group; hh++) {
+                        int o = hh * stride + b0 + i;
+                        FloatVector.fromArray(F, buf, o).mul(s).intoArray(buf, o);
+                    }
+                } else {
+                    VectorMask<Float> m = F.indexInRange(i, n);
+                    FloatVector s = FloatVector.fromMemorySegment(F, scales, base + i * 4L, java.nio.ByteOrder.LITTLE_ENDIAN, m);
+                    for (int hh = 0; hh < group; hh++) {
+                        int o = hh * stride + b0 + i;
+                        FloatVector.fromArray(F, buf, o, m).mul(s).intoArray(buf, o, m);
+                    }
+                }
+            }
+        }
     }
 
     /**

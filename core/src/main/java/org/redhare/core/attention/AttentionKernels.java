@@ -125,16 +125,35 @@ final class AttentionKernels {
             case F32 -> 0;
             case BF16 -> 1;
             case F16 -> 2;
+            case Q8 -> 3;
         };
+    }
+
+    /**
+     * Bytes of a Q8 cache's scales ({@code scales}: {@code [block][kvHead][bs]} floats, {@link PagedKvCache}) the kernels
+     * read: {@code {address, bytes a block, bytes from a block's to group g's}}; zeros for other dtypes. Checks that the
+     * scales cover every block of the cache.
+     */
+    private static long[] scaleArgs(KvDtype kv, MemorySegment scales, int kvHeads, int g, int bs, long numBlocks) {
+        if (kv != KvDtype.Q8) {
+            return new long[3];
+        }
+        long blockBytes = (long) kvHeads * bs * 4;
+        if (scales == null || !scales.isNative() || g < 0 || g >= kvHeads || scales.byteSize() < numBlocks * blockBytes) {
+            throw new IndexOutOfBoundsException("native attention: scales outside their memory");
+        }
+        return new long[] {scales.address(), blockBytes, (long) g * bs * 4};
     }
 
     /**
      * {@link Attention}'s scores of heads {@code 0 .. group} (queries at {@code q[qo + h headDim]}) against keys
      * {@code 0 .. ctx} of {@code table}, into {@code buf[h stride + j]}; keys of group dims from entry {@code add} of
-     * each block of {@code blockEntries} entries (a block's keys transposed, {@link PagedKvCache}).
+     * each block of {@code blockEntries} entries (a block's keys transposed, {@link PagedKvCache}); a Q8 cache's scores
+     * times the key scales of KV head {@code g} ({@code keyScales}, of {@code kvHeads} heads), as {@code
+     * Attention.scaleByKeys} applies them.
      */
     static void scores(MemorySegment keys, KvDtype kv, int[] table, long blockEntries, long add, int bs, int ctx, int headDim,
-                       int group, float[] q, int qo, float[] buf, int stride, float scale) {
+                       int group, float[] q, int qo, float[] buf, int stride, float scale, MemorySegment keyScales, int kvHeads, int g) {
         int es = kv.bytes();
         long blockBytes = blockEntries * es;
         long blocks = (ctx + bs - 1) / bs;
@@ -148,8 +167,9 @@ final class AttentionKernels {
         }
         long numBlocks = keys.byteSize() / blockBytes;
         checkBlocks(table, blocks, numBlocks);
+        long[] sc = scaleArgs(kv, keyScales, kvHeads, g, bs, numBlocks);
         long[] args = {keys.address(), code(kv), blockBytes, add * es, bs, ctx, headDim, group, qo, stride,
-                Float.floatToRawIntBits(scale), KEYS_AHEAD};
+                Float.floatToRawIntBits(scale), KEYS_AHEAD, sc[0], sc[1], sc[2]};
         try {
             SCORES.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(table), MemorySegment.ofArray(q), MemorySegment.ofArray(buf));
         } catch (Throwable e) {
@@ -160,10 +180,12 @@ final class AttentionKernels {
     /**
      * {@link Attention}'s {@code out_h = sum_j p_h[j] v_j} for heads {@code 0 .. group} (outputs at {@code out[oo + h
      * vhd]}, overwritten; probabilities at {@code buf[h stride + j]}) over keys {@code 0 .. ctx} of {@code table}; value
-     * rows of {@code rowEntries} entries, the group's dims from entry {@code col}.
+     * rows of {@code rowEntries} entries, the group's dims from entry {@code col}; a Q8 cache's probabilities first times
+     * the value scales of KV head {@code g} ({@code valueScales}), as {@code Attention.scaleByKeys} applies them (here
+     * {@code buf} is left as it was).
      */
     static void values(MemorySegment values, KvDtype kv, int[] table, long rowEntries, int col, int bs, int ctx, int vhd, int group,
-                       float[] buf, int stride, float[] out, int oo) {
+                       float[] buf, int stride, float[] out, int oo, MemorySegment valueScales, int kvHeads, int g) {
         int es = kv.bytes();
         long rowBytes = rowEntries * es;
         long blocks = (ctx + bs - 1) / bs;
@@ -174,8 +196,10 @@ final class AttentionKernels {
         }
         long numBlocks = values.byteSize() / (rowBytes * bs);
         checkBlocks(table, blocks, numBlocks);
+        long[] sc = scaleArgs(kv, valueScales, kvHeads, g, bs, numBlocks);
         long run = Math.max(16, RUN_BYTES / ((long) vhd * es));
-        long[] args = {values.address(), code(kv), rowBytes, (long) col * es, bs, ctx, vhd, group, oo, stride, run, VALUES_AHEAD};
+        long[] args = {values.address(), code(kv), rowBytes, (long) col * es, bs, ctx, vhd, group, oo, stride, run, VALUES_AHEAD,
+                sc[0], sc[1], sc[2]};
         try {
             VALUES.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(table), MemorySegment.ofArray(buf), MemorySegment.ofArray(out));
         } catch (Throwable e) {

@@ -6,6 +6,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -27,6 +28,13 @@ import org.redhare.core.ops.Ops;
  * one run of {@code blockSize} entries ({@code [block][kWidth][blockSize]}), so a vector holds one dimension of several
  * keys and {@link Attention} computes as many scores at once, each a plain FMA chain over the head dimension, with no
  * lane sums.
+ *
+ * <p>A {@link KvDtype#Q8} cache stores each entry as an 8-bit integer and, for each token and KV head, one float scale
+ * for its keys and one for its values: the head's largest magnitude over 127, the codes the entries over the scale
+ * rounded to the nearest integer (ties to even), so an entry reads back as {@code code * scale}, off by at most half a
+ * scale. The scales sit apart from the codes, {@code [block][kvHead][blockSize]}, so that a block's scales of one head
+ * are one vector for the 16 keys or values a kernel takes at a time: {@link Attention} multiplies each key's score by
+ * its key scale and each probability by its value scale, and the kernels themselves read the codes alone.
  */
 public final class PagedKvCache implements AutoCloseable {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -43,12 +51,30 @@ public final class PagedKvCache implements AutoCloseable {
     private final Arena arena;
     private final MemorySegment[] keys;   // per layer [numBlocks * blockSize, kWidth]
     private final MemorySegment[] values; // per layer [numBlocks * blockSize, vWidth]
+    private final int kvHeads; // heads the keys (and values) of a token split into: Q8's scale groups
+    private final MemorySegment[] keyScales;   // Q8: per layer [numBlocks][kvHeads][blockSize] floats; otherwise null
+    private final MemorySegment[] valueScales; // Q8: the same for the values
 
+    /** A cache whose tokens' keys and values are one head each (as far as {@link KvDtype#Q8}'s scales go). */
     public PagedKvCache(int layers, int numBlocks, int blockSize, int kWidth, int vWidth, KvDtype dtype) {
-        if (layers < 1 || numBlocks < 1 || blockSize < 1 || kWidth < 1 || vWidth < 0) {
+        this(layers, numBlocks, blockSize, kWidth, vWidth, dtype, 1);
+    }
+
+    /**
+     * @param kvHeads the KV heads a token's {@code kWidth} keys and {@code vWidth} values are made of (each a whole number
+     *                of entries): a {@link KvDtype#Q8} cache keeps a scale per token and head; other dtypes ignore it
+     */
+    public PagedKvCache(int layers, int numBlocks, int blockSize, int kWidth, int vWidth, KvDtype dtype, int kvHeads) {
+        if (layers < 1 || numBlocks < 1 || blockSize < 1 || kWidth < 1 || vWidth < 0 || kvHeads < 1 || kWidth % kvHeads != 0
+                || vWidth % kvHeads != 0) {
             throw new IllegalArgumentException("invalid KV cache geometry: layers=" + layers + " blocks=" + numBlocks
-                    + " blockSize=" + blockSize + " kWidth=" + kWidth + " vWidth=" + vWidth);
+                    + " blockSize=" + blockSize + " kWidth=" + kWidth + " vWidth=" + vWidth + " kvHeads=" + kvHeads);
         }
+        if (dtype == KvDtype.Q8 && vWidth == 0) {
+            throw new IllegalArgumentException("an 8-bit KV cache (q8) holds the keys and values of attention heads; a latent "
+                    + "cache (DeepSeek's multi-head latent attention) takes f32, bf16 or f16");
+        }
+        this.kvHeads = kvHeads;
         this.layers = layers;
         this.numBlocks = numBlocks;
         this.blockSize = blockSize;
@@ -66,10 +92,18 @@ public final class PagedKvCache implements AutoCloseable {
         // and got no huge pages. `AttentionBench` (one thread, ctx 16384, calls/s, alternated builds): F32 one token
         // 21.2 / 22.1 -> 22.9 / 25.5, 64 tokens 0.50 / 0.41 -> 0.68 / 0.61; BF16 one token 26.1-26.9 -> 26.6-28.7, 64 tokens level.
         long kBytes = align(tokens * kWidth * dtype.bytes()), vBytes = align(tokens * vWidth * dtype.bytes());
-        MemorySegment all = NativeMemory.allocate(layers * (kBytes + vBytes), arena);
+        long sBytes = dtype == KvDtype.Q8 ? align(tokens * kvHeads * 4L) : 0; // one layer's key (or value) scales
+        long layerBytes = kBytes + vBytes + 2 * sBytes;
+        MemorySegment all = NativeMemory.allocate(layers * layerBytes, arena);
+        this.keyScales = sBytes == 0 ? null : new MemorySegment[layers];
+        this.valueScales = sBytes == 0 ? null : new MemorySegment[layers];
         for (int l = 0; l < layers; l++) {
-            keys[l] = all.asSlice(l * (kBytes + vBytes), tokens * kWidth * dtype.bytes());
-            values[l] = vWidth == 0 ? MemorySegment.NULL : all.asSlice(l * (kBytes + vBytes) + kBytes, tokens * vWidth * dtype.bytes());
+            keys[l] = all.asSlice(l * layerBytes, tokens * kWidth * dtype.bytes());
+            values[l] = vWidth == 0 ? MemorySegment.NULL : all.asSlice(l * layerBytes + kBytes, tokens * vWidth * dtype.bytes());
+            if (sBytes > 0) {
+                keyScales[l] = all.asSlice(l * layerBytes + kBytes + vBytes, tokens * kvHeads * 4L);
+                valueScales[l] = all.asSlice(l * layerBytes + kBytes + vBytes + sBytes, tokens * kvHeads * 4L);
+            }
         }
     }
 
@@ -77,9 +111,15 @@ public final class PagedKvCache implements AutoCloseable {
         return (bytes + 4095) & -4096L;
     }
 
-    /** Bytes one token occupies across all layers. */
+    /** Bytes one token occupies across all layers (a {@link KvDtype#Q8} cache's scales included). */
+    public static long bytesPerToken(int layers, int kWidth, int vWidth, KvDtype dtype, int kvHeads) {
+        long scales = dtype == KvDtype.Q8 ? (vWidth > 0 ? 2L : 1L) * kvHeads * 4 : 0;
+        return (long) layers * ((long) (kWidth + vWidth) * dtype.bytes() + scales);
+    }
+
+    /** {@link #bytesPerToken(int, int, int, KvDtype, int)} with one KV head. */
     public static long bytesPerToken(int layers, int kWidth, int vWidth, KvDtype dtype) {
-        return (long) layers * (kWidth + vWidth) * dtype.bytes();
+        return bytesPerToken(layers, kWidth, vWidth, dtype, 1);
     }
 
     public int layers() { return layers; }
@@ -88,9 +128,10 @@ public final class PagedKvCache implements AutoCloseable {
     public int kWidth() { return kWidth; }
     public int vWidth() { return vWidth; }
     public KvDtype dtype() { return dtype; }
+    public int kvHeads() { return kvHeads; }
 
     public long totalBytes() {
-        return (long) numBlocks * blockSize * bytesPerToken(layers, kWidth, vWidth, dtype) / layers * layers;
+        return (long) numBlocks * blockSize * bytesPerToken(layers, kWidth, vWidth, dtype, kvHeads);
     }
 
     /** Whether each block's keys are stored transposed, {@code [kWidth][blockSize]} (a cache with values). */
@@ -107,6 +148,21 @@ public final class PagedKvCache implements AutoCloseable {
         return values[layer];
     }
 
+    /** A {@link KvDtype#Q8} cache's key scales of one layer, {@code [numBlocks][kvHeads][blockSize]} floats; null otherwise. */
+    MemorySegment keyScaleSegment(int layer) {
+        return keyScales == null ? null : keyScales[layer];
+    }
+
+    /** A {@link KvDtype#Q8} cache's value scales of one layer, laid out as {@link #keyScaleSegment}'s; null otherwise. */
+    MemorySegment valueScaleSegment(int layer) {
+        return valueScales == null ? null : valueScales[layer];
+    }
+
+    /** Float index of the scale of head {@code head} at storage row {@code slot} in a scale segment. */
+    private long scaleIndex(int slot, int head) {
+        return ((long) (slot / blockSize) * kvHeads + head) * blockSize + slot % blockSize;
+    }
+
     /** Index of the storage row holding position {@code pos} of a sequence with block table {@code table}. */
     public int slotOf(int[] table, int pos) {
         return table[pos / blockSize] * blockSize + pos % blockSize;
@@ -119,6 +175,10 @@ public final class PagedKvCache implements AutoCloseable {
 
     /** Stores one token's keys (and values) at storage row {@code slot}. */
     public void write(int layer, int slot, float[] k, int kOff, float[] v, int vOff) {
+        if (dtype == KvDtype.Q8) {
+            writeQ8(layer, slot, k, kOff, v, vOff);
+            return;
+        }
         if (transposedKeys) {
             MemorySegment seg = keys[layer];
             for (int c = 0; c < kWidth; c++) {
@@ -137,6 +197,45 @@ public final class PagedKvCache implements AutoCloseable {
         }
     }
 
+    /** {@link #write} into a {@link KvDtype#Q8} cache: each head's entries as codes, its scale beside them. */
+    private void writeQ8(int layer, int slot, float[] k, int kOff, float[] v, int vOff) {
+        int kh = kWidth / kvHeads, vh = vWidth / kvHeads;
+        MemorySegment ks = keys[layer], vs = values[layer];
+        byte[] codes = new byte[Math.max(kh, vh)]; // per call: writers of different slots may run at once
+        for (int h = 0; h < kvHeads; h++) {
+            float s = quantizeHead(k, kOff + h * kh, kh, codes);
+            keyScales[layer].setAtIndex(FLOAT, scaleIndex(slot, h), s);
+            for (int c = 0; c < kh; c++) {
+                ks.set(ValueLayout.JAVA_BYTE, keyIndex(slot, h * kh + c), codes[c]);
+            }
+            s = quantizeHead(v, vOff + h * vh, vh, codes);
+            valueScales[layer].setAtIndex(FLOAT, scaleIndex(slot, h), s);
+            MemorySegment.copy(codes, 0, vs, ValueLayout.JAVA_BYTE, (long) slot * vWidth + h * vh, vh);
+        }
+    }
+
+    /**
+     * Entries {@code x[off .. off + n]} as codes {@code round(x / scale)} (ties to even) into {@code codes}, returning the
+     * scale: their largest magnitude over 127 (0, and all codes 0, when that is 0). A head with an entry that is not
+     * finite gets a scale that is not finite, so it reads back as NaN, as a float cache's non-finite entries spread.
+     */
+    private static float quantizeHead(float[] x, int off, int n, byte[] codes) {
+        float m = 0f;
+        for (int i = 0; i < n; i++) {
+            m = Math.max(m, Math.abs(x[off + i]));
+        }
+        float scale = m / 127f;
+        if (!(scale > 0f) || !Float.isFinite(scale)) { // all 0 (or too small to scale), or an entry not finite
+            java.util.Arrays.fill(codes, 0, n, (byte) 0);
+            return Float.isFinite(m) ? 0f : Float.NaN;
+        }
+        float inv = 1f / scale;
+        for (int i = 0; i < n; i++) {
+            codes[i] = (byte) Math.max(-127, Math.min(127, (int) Math.rint(x[off + i] * inv)));
+        }
+        return scale;
+    }
+
     private void writeRow(MemorySegment seg, int slot, int width, float[] src, int off) {
         long base = (long) slot * width;
         switch (dtype) {
@@ -151,11 +250,20 @@ public final class PagedKvCache implements AutoCloseable {
                     seg.set(SHORT, (base + i) * 2, Float.floatToFloat16(src[off + i]));
                 }
             }
+            case Q8 -> throw new IllegalStateException("q8 rows are written by writeQ8");
         }
     }
 
     /** Reads {@code len} key floats of storage row {@code slot} starting at column {@code col}. */
     public void readKey(int layer, int slot, int col, int len, float[] dst, int dstOff) {
+        if (dtype == KvDtype.Q8) {
+            int kh = kWidth / kvHeads;
+            for (int i = 0; i < len; i++) {
+                dst[dstOff + i] = keys[layer].get(ValueLayout.JAVA_BYTE, keyIndex(slot, col + i))
+                        * keyScales[layer].getAtIndex(FLOAT, scaleIndex(slot, (col + i) / kh));
+            }
+            return;
+        }
         if (transposedKeys) {
             MemorySegment seg = keys[layer];
             for (int i = 0; i < len; i++) {
@@ -168,6 +276,14 @@ public final class PagedKvCache implements AutoCloseable {
     }
 
     public void readValue(int layer, int slot, int col, int len, float[] dst, int dstOff) {
+        if (dtype == KvDtype.Q8) {
+            int vh = vWidth / kvHeads;
+            for (int i = 0; i < len; i++) {
+                dst[dstOff + i] = values[layer].get(ValueLayout.JAVA_BYTE, (long) slot * vWidth + col + i)
+                        * valueScales[layer].getAtIndex(FLOAT, scaleIndex(slot, (col + i) / vh));
+            }
+            return;
+        }
         readRow(values[layer], (long) slot * vWidth + col, len, dst, dstOff);
     }
 
@@ -190,6 +306,12 @@ public final class PagedKvCache implements AutoCloseable {
 
     /** Lanes of 16-bit cache entries widened at once: as many as a float vector has. */
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    /**
+     * 8-bit cache entries widened at once: as many lanes as a float vector has, but at least 64 bits (with 128-bit
+     * float vectors, twice as many lanes, loaded under {@link #B_LANES}: the first four).
+     */
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, F.vectorBitSize() / 4)));
+    private static final VectorMask<Byte> B_LANES = B.indexInRange(0, F.length());
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
 
     /**
@@ -198,11 +320,16 @@ public final class PagedKvCache implements AutoCloseable {
      * offsets for every cache. A 16-bit cache's entries are widened in registers, exactly: BF16 by a shift; F16 as
      * {@link Float#float16ToFloat} (the Vector API has no half-precision conversion): exponent and mantissa shifted into a
      * float's places and scaled by 2^112 (exact for normals and subnormals alike), infinities and NaNs given the float's
-     * top exponent instead, then the sign.
+     * top exponent instead, then the sign. A Q8 cache's entries come as their codes, unscaled.
      */
     static FloatVector load(MemorySegment seg, long at, KvDtype dtype) {
         if (dtype == KvDtype.F32) {
             return FloatVector.fromMemorySegment(F, seg, at, ByteOrder.LITTLE_ENDIAN);
+        }
+        if (dtype == KvDtype.Q8) {
+            ByteVector codes = B.length() == F.length() ? ByteVector.fromMemorySegment(B, seg, at >> 2, ByteOrder.LITTLE_ENDIAN)
+                    : ByteVector.fromMemorySegment(B, seg, at >> 2, ByteOrder.LITTLE_ENDIAN, B_LANES);
+            return (FloatVector) codes.convertShape(VectorOperators.B2F, F, 0);
         }
         return widened(ShortVector.fromMemorySegment(S, seg, at >> 1, ByteOrder.LITTLE_ENDIAN), dtype);
     }
@@ -212,13 +339,21 @@ public final class PagedKvCache implements AutoCloseable {
         if (dtype == KvDtype.F32) {
             return FloatVector.fromMemorySegment(F, seg, at, ByteOrder.LITTLE_ENDIAN, m);
         }
+        if (dtype == KvDtype.Q8) {
+            VectorMask<Byte> lanes = B.length() == F.length() ? m.cast(B) : VectorMask.fromLong(B, m.toLong());
+            return (FloatVector) ByteVector.fromMemorySegment(B, seg, at >> 2, ByteOrder.LITTLE_ENDIAN, lanes)
+                    .convertShape(VectorOperators.B2F, F, 0);
+        }
         return widened(ShortVector.fromMemorySegment(S, seg, at >> 1, ByteOrder.LITTLE_ENDIAN, m.cast(S)), dtype);
     }
 
-    /** The entry at {@code at / 4} of a cache segment as a float (offsets as in {@link #load}). */
+    /** The entry at {@code at / 4} of a cache segment as a float (offsets as in {@link #load}; a Q8 entry's code). */
     static float get(MemorySegment seg, long at, KvDtype dtype) {
         if (dtype == KvDtype.F32) {
             return seg.get(FLOAT, at);
+        }
+        if (dtype == KvDtype.Q8) {
+            return seg.get(ValueLayout.JAVA_BYTE, at >> 2);
         }
         short code = seg.get(SHORT, at >> 1);
         return dtype == KvDtype.BF16 ? Numbers.bf16ToFloat(code) : Float.float16ToFloat(code);

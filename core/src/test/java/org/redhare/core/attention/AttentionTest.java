@@ -14,7 +14,9 @@ import org.redhare.core.Parallel;
  */
 class AttentionTest {
     @ParameterizedTest(name = "{0}: heads {1}/{2}, dim {3}/{4}, ctx {5}, window {6}, softcap {7}")
-    @CsvSource({"F32, 4, 2, 16, 16, 37, 0, 0", "F32, 6, 2, 20, 12, 9, 0, 0", "F32, 3, 3, 64, 64, 70, 0, 0", "F32, 14, 2, 64, 64, 45, 0, 0", "F32, 8, 2, 128, 128, 23, 0, 0", "F32, 10, 2, 72, 80, 19, 0, 0", "F32, 4, 4, 64, 64, 41, 0, 0", "F32, 12, 2, 64, 64, 33, 0, 0", "F32, 9, 1, 64, 64, 18, 0, 0", "BF16, 4, 2, 16, 16, 37, 0, 0", "F16, 6, 3, 24, 24, 21, 0, 0", "F32, 4, 2, 16, 16, 37, 5, 0", "F32, 14, 2, 64, 64, 45, 16, 0", "F32, 8, 2, 128, 128, 23, 8, 0", "F32, 6, 2, 20, 12, 29, 11, 2.5", "F32, 4, 4, 64, 64, 41, 0, 1.5", "BF16, 4, 2, 16, 16, 37, 9, 0", "F16, 6, 3, 24, 24, 21, 3, 3"})
+    @CsvSource({"F32, 4, 2, 16, 16, 37, 0, 0", "F32, 6, 2, 20, 12, 9, 0, 0", "F32, 3, 3, 64, 64, 70, 0, 0", "F32, 14, 2, 64, 64, 45, 0, 0", "F32, 8, 2, 128, 128, 23, 0, 0", "F32, 10, 2, 72, 80, 19, 0, 0", "F32, 4, 4, 64, 64, 41, 0, 0", "F32, 12, 2, 64, 64, 33, 0, 0", "F32, 9, 1, 64, 64, 18, 0, 0", "BF16, 4, 2, 16, 16, 37, 0, 0", "F16, 6, 3, 24, 24, 21, 0, 0", "F32, 4, 2, 16, 16, 37, 5, 0", "F32, 14, 2, 64, 64, 45, 16, 0", "F32, 8, 2, 128, 128, 23, 8, 0", "F32, 6, 2, 20, 12, 29, 11, 2.5", "F32, 4, 4, 64, 64, 41, 0, 1.5", "BF16, 4, 2, 16, 16, 37, 9, 0", "F16, 6, 3, 24, 24, 21, 3, 3",
+            "Q8, 4, 2, 16, 16, 37, 0, 0", "Q8, 14, 2, 64, 64, 45, 0, 0", "Q8, 10, 2, 72, 80, 19, 0, 0", "Q8, 9, 1, 64, 64, 18, 0, 0",
+            "Q8, 14, 2, 64, 64, 45, 16, 0", "Q8, 6, 2, 20, 12, 29, 11, 2.5"})
     void matchesReference(KvDtype dtype, int heads, int kvHeads, int headDim, int vDim, int ctx, int window, float softcap) {
         // Blocks of 8 keys (half a 512-bit vector: masked loads there), 16 and 24 (a vector and a half on AVX-512, three on AVX2).
         for (int bs : new int[] {8, 16, 24}) {
@@ -29,11 +31,11 @@ class AttentionTest {
         for (int i = 0; i < blocks; i++) table[i] = blocks * 2 - 1 - 2 * i; // scattered, reversed
         float[][] k = new float[ctx][kvHeads * headDim];
         float[][] v = new float[ctx][kvHeads * vDim];
-        try (PagedKvCache cache = new PagedKvCache(1, blocks * 2, bs, kvHeads * headDim, kvHeads * vDim, dtype);
+        try (PagedKvCache cache = new PagedKvCache(1, blocks * 2, bs, kvHeads * headDim, kvHeads * vDim, dtype, kvHeads);
              Parallel pool = new Parallel(2)) {
             for (int j = 0; j < ctx; j++) {
-                for (int i = 0; i < k[j].length; i++) k[j][i] = round(dtype, (float) rnd.nextGaussian());
-                for (int i = 0; i < v[j].length; i++) v[j][i] = round(dtype, (float) rnd.nextGaussian());
+                representable(dtype, k[j], kvHeads, rnd);
+                representable(dtype, v[j], kvHeads, rnd);
                 cache.write(0, cache.slotOf(table, j), k[j], 0, v[j], 0);
             }
             // Two query tokens: the last position and one in the middle.
@@ -114,7 +116,9 @@ class AttentionTest {
     @CsvSource({"F32, 7, 1, 64, 64, 1500, 16, 0", "BF16, 14, 2, 64, 64, 1500, 16, 0", "F16, 8, 1, 64, 64, 900, 16, 0",
             "BF16, 32, 8, 64, 64, 333, 16, 0", "BF16, 16, 1, 128, 128, 700, 32, 0", "F32, 9, 1, 96, 96, 260, 16, 0",
             "BF16, 5, 5, 64, 80, 150, 16, 0", "F16, 6, 2, 128, 128, 517, 24, 0", "BF16, 3, 1, 64, 64, 1025, 16, 300",
-            "F32, 10, 2, 64, 64, 47, 32, 0", "BF16, 12, 2, 32, 32, 2100, 16, 0", "F16, 2, 1, 64, 64, 17, 16, 0"})
+            "F32, 10, 2, 64, 64, 47, 32, 0", "BF16, 12, 2, 32, 32, 2100, 16, 0", "F16, 2, 1, 64, 64, 17, 16, 0",
+            "Q8, 14, 2, 64, 64, 1500, 16, 0", "Q8, 32, 8, 64, 64, 333, 16, 0", "Q8, 16, 1, 128, 128, 700, 32, 0",
+            "Q8, 5, 5, 64, 80, 150, 16, 0", "Q8, 6, 2, 128, 128, 517, 24, 0", "Q8, 3, 1, 64, 64, 1025, 16, 300"})
     void nativeKernelsGiveTheJavaBits(KvDtype dtype, int heads, int kvHeads, int headDim, int vDim, int ctx, int bs, int window) {
         org.junit.jupiter.api.Assumptions.assumeTrue(AttentionKernels.scoresRun(16) && AttentionKernels.valuesRun(32),
                 "the native attention kernels do not run here (they need x86-64 AVX-512 and machine code)");
@@ -127,7 +131,7 @@ class AttentionTest {
         float[] q = new float[tokens * heads * headDim];
         for (int i = 0; i < q.length; i++) q[i] = (float) rnd.nextGaussian();
         float[][] outs = new float[2][tokens * heads * vDim];
-        try (PagedKvCache cache = new PagedKvCache(1, blocks + 1, bs, kvHeads * headDim, kvHeads * vDim, dtype);
+        try (PagedKvCache cache = new PagedKvCache(1, blocks + 1, bs, kvHeads * headDim, kvHeads * vDim, dtype, kvHeads);
              Parallel pool = new Parallel(2)) {
             float[] k = new float[kvHeads * headDim];
             float[] v = new float[kvHeads * vDim];
@@ -149,9 +153,27 @@ class AttentionTest {
 
     static float round(KvDtype d, float x) {
         return switch (d) {
-            case F32 -> x;
+            case F32, Q8 -> x;
             case BF16 -> org.redhare.core.Numbers.bf16ToFloat(org.redhare.core.Numbers.floatToBf16(x));
             case F16 -> Float.float16ToFloat(Float.floatToFloat16(x));
         };
+    }
+
+    /**
+     * Random entries the cache holds exactly: for Q8, each head's entries integers times a power of two (a different one
+     * per head and token, 2^-4 .. 2^-7) with one of them at 127 times it, so the head's scale is that power and every
+     * entry its code times it; for the others, Gaussian values rounded to the dtype.
+     */
+    static void representable(KvDtype d, float[] row, int heads, Random rnd) {
+        if (d != KvDtype.Q8) {
+            for (int i = 0; i < row.length; i++) row[i] = round(d, (float) rnd.nextGaussian());
+            return;
+        }
+        int w = row.length / heads;
+        for (int h = 0; h < heads; h++) {
+            float unit = Math.scalb(1f, -4 - rnd.nextInt(4));
+            for (int i = 0; i < w; i++) row[h * w + i] = (rnd.nextInt(255) - 127) * unit;
+            row[h * w + rnd.nextInt(w)] = (rnd.nextBoolean() ? 127 : -127) * unit;
+        }
     }
 }

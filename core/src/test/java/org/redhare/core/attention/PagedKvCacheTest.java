@@ -128,6 +128,82 @@ class PagedKvCacheTest {
         }
     }
 
+    /**
+     * A Q8 cache: each token's keys and values of each head read back within half their scale (the head's largest
+     * magnitude over 127), the largest exactly; the kernels' view of the codes (transposed keys, value rows) and of the
+     * scales ({@code [block][head][bs]}); zero heads stay zero, a head with a NaN reads back as NaN; the memory it
+     * reports; a keys-only (latent) cache refused.
+     */
+    @org.junit.jupiter.api.Test
+    void q8KeepsEachHeadWithinHalfItsScale() {
+        int heads = 3, kd = 20, vd = 12, bs = 16, rows = 45, layers = 2;
+        int blocks = (rows + bs - 1) / bs;
+        int[] table = new int[blocks];
+        for (int i = 0; i < blocks; i++) table[i] = blocks - 1 - i;
+        java.util.Random rnd = new java.util.Random(5);
+        float[][][] k = new float[layers][rows][heads * kd];
+        float[][][] v = new float[layers][rows][heads * vd];
+        try (PagedKvCache cache = new PagedKvCache(layers, blocks, bs, heads * kd, heads * vd, KvDtype.Q8, heads)) {
+            assertThat(cache.totalBytes()).isEqualTo((long) blocks * bs * layers * (heads * (kd + vd) + 2 * heads * 4));
+            assertThat(PagedKvCache.bytesPerToken(layers, heads * kd, heads * vd, KvDtype.Q8, heads))
+                    .isEqualTo((long) layers * (heads * (kd + vd) + 8 * heads));
+            for (int l = 0; l < layers; l++) {
+                for (int r = 0; r < rows; r++) {
+                    for (int i = 0; i < k[l][r].length; i++) k[l][r][i] = (float) (rnd.nextGaussian() * Math.exp(3 * rnd.nextGaussian()));
+                    for (int i = 0; i < v[l][r].length; i++) v[l][r][i] = (float) (rnd.nextGaussian() * (1 + i / vd));
+                    if (r == 7) java.util.Arrays.fill(k[l][r], kd, 2 * kd, 0f); // head 1's keys all zero
+                    if (r == 9) v[l][r][2 * vd + 3] = Float.NaN;                  // head 2's values hold a NaN
+                    cache.write(l, cache.slotOf(table, r), k[l][r], 0, v[l][r], 0);
+                }
+            }
+            for (int l = 0; l < layers; l++) {
+                for (int r = 0; r < rows; r++) {
+                    int slot = cache.slotOf(table, r);
+                    float[] kb = new float[heads * kd];
+                    float[] vb = new float[heads * vd];
+                    cache.readKey(l, slot, 0, heads * kd, kb, 0);
+                    cache.readValue(l, slot, 0, heads * vd, vb, 0);
+                    for (int h = 0; h < heads; h++) {
+                        float ks = PagedKvCache.get(cache.keyScaleSegment(l), 4L * (((long) table[r / bs] * heads + h) * bs + r % bs), KvDtype.F32);
+                        float vs = PagedKvCache.get(cache.valueScaleSegment(l), 4L * (((long) table[r / bs] * heads + h) * bs + r % bs), KvDtype.F32);
+                        assertWithinHalfScale(k[l][r], kb, h * kd, kd, ks);
+                        if (r == 9 && h == 2) {
+                            for (int i = 0; i < vd; i++) assertThat(vb[h * vd + i]).isNaN();
+                        } else {
+                            assertWithinHalfScale(v[l][r], vb, h * vd, vd, vs);
+                        }
+                        for (int i = 0; i < kd; i++) { // the score kernels' view: dim c of block b's keys is a run of bs codes
+                            long at = ((long) table[r / bs] * heads * kd + h * kd + i) * bs + r % bs;
+                            assertThat(PagedKvCache.get(cache.keySegment(l), 4 * at, KvDtype.Q8) * ks).isEqualTo(kb[h * kd + i]);
+                        }
+                        for (int i = 0; i < vd; i++) {
+                            long at = (long) slot * heads * vd + h * vd + i;
+                            assertThat(PagedKvCache.get(cache.valueSegment(l), 4 * at, KvDtype.Q8) * vs).isEqualTo(vb[h * vd + i], org.assertj.core.api.Assertions.withPrecision(0f));
+                        }
+                    }
+                    if (r == 7) {
+                        for (int i = kd; i < 2 * kd; i++) assertThat(kb[i]).isZero();
+                    }
+                }
+            }
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new PagedKvCache(1, 1, 16, 576, 0, KvDtype.Q8))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("latent");
+    }
+
+    /** Entries {@code off .. off + n} of {@code got} within half of {@code scale} of {@code want}, the largest exactly. */
+    private static void assertWithinHalfScale(float[] want, float[] got, int off, int n, float scale) {
+        float max = 0;
+        for (int i = 0; i < n; i++) max = Math.max(max, Math.abs(want[off + i]));
+        assertThat(scale).isEqualTo(max / 127f);
+        for (int i = 0; i < n; i++) {
+            assertThat((double) got[off + i]).isCloseTo(want[off + i], org.assertj.core.api.Assertions.within(scale * 0.5 * (1 + 1e-5)));
+            if (Math.abs(want[off + i]) == max && max > 0) {
+                assertThat(Math.abs(got[off + i])).isCloseTo(max, org.assertj.core.api.Assertions.within(max * 1e-6f));
+            }
+        }
+    }
+
     private static void assertWidened(KvDtype dtype, float got, short code) {
         float want = decode(dtype, code);
         if (Float.isNaN(want)) {
@@ -142,6 +218,7 @@ class PagedKvCacheTest {
             case BF16 -> Numbers.bf16ToFloat(code);
             case F16 -> Float.float16ToFloat(code);
             case F32 -> Numbers.bf16ToFloat(code); // any float: a BF16 value's
+            case Q8 -> throw new IllegalArgumentException("Q8 entries are codes and scales (q8KeepsEachHeadWithinHalfItsScale)");
         };
     }
 }

@@ -179,6 +179,6 @@ public final class Wiring {
     /** Standard per-head KV cache geometry. */
     public CausalLM.KvLayout gqaKv() {
         int w = config.numKvHeads() * config.headDim();
-        return new CausalLM.KvLayout(config.numLayers(), w, w);
+        return new CausalLM.KvLayout(config.numLayers(), w, w, config.numKvHeads());
     }
 }
