@@ -21,7 +21,9 @@ import picocli.CommandLine.Option;
  * a client on the same machine (what {@code bench-serve} adds on top). With {@code --depth D}, as llama-bench's
  * {@code -d}, each decoded token attends to {@code D} positions of context before it (a prompt of {@code D} tokens
  * computed once, before the warm-up and untimed, and shared by every sequence as the blocks of one cached prefix), so
- * the decode rate includes attention over a long chat.
+ * the decode rate includes attention over a long chat. With {@code --paired-quantize TYPE}, the same model quantized to
+ * TYPE is loaded beside it and the two are measured in alternated rounds (A B B A a repetition), each round's ratio
+ * reported: on hosts whose bandwidth moves from minute to minute, two separate runs compare a fast minute with a slow one.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Prompt-processing and decode speed of a model.")
 final class BenchCommand implements Callable<Integer> {
@@ -53,12 +55,93 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print one JSON object")
     boolean json;
 
+    @Option(names = "--paired-quantize", paramLabel = "TYPE",
+            description = "also load the model with its linear weights quantized to TYPE (fp8, q8_0, q4_0, ...) and measure the "
+                    + "two in alternated rounds, A B B A each repetition, so that both meet the same host: each one's rates "
+                    + "and, per repetition, the quantized model's over the first's (a ratio the host's bandwidth, moving from "
+                    + "minute to minute, moves far less than two separate runs)")
+    String pairedQuantize;
+
     @Override
     public Integer call() throws Exception {
         if (promptTokens < 0 || genTokens < 0 || depth < 0 || batch < 1 || reps < 1 || sequences < 1) {
             throw CliException.usage("-p, -n and --depth must be >= 0, --batch, --repetitions and --sequences >= 1");
         }
-        try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.load(pool)) {
+        org.redhare.model.quant.Quantization paired = null;
+        if (pairedQuantize != null) {
+            try {
+                paired = org.redhare.model.quant.Quantization.parse(pairedQuantize);
+            } catch (IllegalArgumentException e) {
+                throw CliException.usage("--paired-quantize: " + e.getMessage());
+            }
+        }
+        try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.load(pool);
+             CausalLM other = paired == null ? null : modelOptions.load(pool, paired);
+             Run a = new Run(model, paired == null ? "" : "A: "); Run b = other == null ? null : new Run(other, "B: ")) {
+            int rounds = b == null ? reps : 2 * reps;
+            a.rates(rounds);
+            if (b != null) {
+                b.rates(rounds);
+            }
+            for (int r = 0; r < reps; r++) {
+                if (b == null) {
+                    a.measure(r);
+                } else { // A B B A: a drift of the host within the repetition falls on both alike
+                    a.measure(2 * r);
+                    b.measure(2 * r);
+                    b.measure(2 * r + 1);
+                    a.measure(2 * r + 1);
+                }
+            }
+            if (json) {
+                ObjectMapper m = new ObjectMapper();
+                ObjectNode o = a.json(m, pool);
+                if (b != null) {
+                    ObjectNode q = b.json(m, pool);
+                    q.put("quantize", paired.toString());
+                    q.set("pp_ratio_per_repetition", m.valueToTree(b.ratios(a, true)));
+                    q.set("tg_ratio_per_repetition", m.valueToTree(b.ratios(a, false)));
+                    q.put("pp_ratio", median(b.ratios(a, true)));
+                    q.put("tg_ratio", median(b.ratios(a, false)));
+                    o.set("paired", q);
+                }
+                System.out.println(m.writeValueAsString(o));
+            } else {
+                System.out.printf("| model | threads | pp%d tok/s | tg%d%s tok/s | read/token | tg x read |%n", promptTokens, genTokens, tgLabel());
+                a.row(pool, modelOptions.model.getFileName().toString());
+                if (b != null) {
+                    b.row(pool, modelOptions.model.getFileName() + " --quantize " + paired);
+                    System.out.printf("B / A per repetition: pp %s, tg %s (medians %.3f, %.3f)%n", list(b.ratios(a, true)),
+                            list(b.ratios(a, false)), median(b.ratios(a, true)), median(b.ratios(a, false)));
+                }
+            }
+            return 0;
+        }
+    }
+
+    private static String list(double[] x) {
+        StringBuilder sb = new StringBuilder();
+        for (double v : x) {
+            sb.append(sb.isEmpty() ? "" : " ").append(String.format("%.3f", v));
+        }
+        return sb.toString();
+    }
+
+    /** One model's cache, tables and timed rounds: the context (--depth) and a warm-up done when made. */
+    private final class Run implements AutoCloseable {
+        private final CausalLM model;
+        private final String label;
+        private final PagedKvCache cache;
+        private final int[] table;
+        private final int[][] tables;
+        private final int[] prompt;
+        private final float[] logits;
+        private double[] pp = new double[0];
+        private double[] tg = new double[0];
+
+        Run(CausalLM model, String label) {
+            this.model = model;
+            this.label = label;
             int ctx = Math.max(promptTokens, depth + genTokens + 1) + 1;
             if (ctx > model.config().contextLength()) {
                 throw CliException.usage("-p/-n/--depth need " + ctx + " positions but the model's context is " + model.config().contextLength());
@@ -67,7 +150,7 @@ final class BenchCommand implements Callable<Integer> {
             int shared = depth / blockSize; // whole blocks of the context, shared by every sequence
             int own = (depth % blockSize + genTokens + 1 + blockSize - 1) / blockSize; // each sequence's own blocks
             int next = 0;
-            int[] table = new int[(Math.max(promptTokens, 1) + blockSize - 1) / blockSize]; // the measured prompt's
+            table = new int[(Math.max(promptTokens, 1) + blockSize - 1) / blockSize]; // the measured prompt's
             for (int i = 0; i < table.length; i++) {
                 table[i] = next++;
             }
@@ -75,7 +158,7 @@ final class BenchCommand implements Callable<Integer> {
             for (int i = 0; i < shared; i++) {
                 context[i] = next++;
             }
-            int[][] tables = new int[sequences][];
+            tables = new int[sequences][];
             for (int q = 0; q < sequences; q++) {
                 tables[q] = Arrays.copyOf(context, shared + own);
                 for (int i = shared; i < tables[q].length; i++) {
@@ -83,78 +166,101 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             int vocab = model.vocabSize();
-            float[] logits = new float[sequences * vocab];
+            logits = new float[sequences * vocab];
             java.util.SplittableRandom rnd = new java.util.SplittableRandom(42);
-            int[] prompt = new int[Math.max(promptTokens, 1)];
+            prompt = new int[Math.max(promptTokens, 1)];
             for (int i = 0; i < prompt.length; i++) {
                 prompt[i] = rnd.nextInt(vocab);
             }
-            double[] pp = new double[reps];
-            double[] tg = new double[reps];
-            try (PagedKvCache cache = model.kvLayout().allocate(next, blockSize, modelOptions.kvDtype(model))) {
-                if (depth > 0) {
-                    Progress.info("context of " + depth + " positions…");
-                    int[] chat = new int[depth];
-                    for (int i = 0; i < depth; i++) {
-                        chat[i] = rnd.nextInt(vocab);
-                    }
-                    runPrompt(model, cache, Arrays.copyOf(chat, shared * blockSize), 0, tables[0], logits);
-                    for (int[] t : tables) { // the part of a block past the shared ones, in each sequence's own block
-                        runPrompt(model, cache, Arrays.copyOfRange(chat, shared * blockSize, depth), shared * blockSize, t, logits);
-                    }
+            cache = model.kvLayout().allocate(next, blockSize, modelOptions.kvDtype(model));
+            if (depth > 0) {
+                Progress.info(label + "context of " + depth + " positions…");
+                int[] chat = new int[depth];
+                for (int i = 0; i < depth; i++) {
+                    chat[i] = rnd.nextInt(vocab);
                 }
-                Progress.info("warm-up…");
-                runPrompt(model, cache, Arrays.copyOf(prompt, Math.min(prompt.length, 64)), 0, table, logits);
-                runDecode(model, cache, Math.min(Math.max(genTokens, 1), 16), depth, tables, logits, vocab);
-                for (int r = 0; r < reps; r++) {
-                    if (promptTokens > 0) {
-                        long t0 = System.nanoTime();
-                        runPrompt(model, cache, prompt, 0, table, logits);
-                        pp[r] = promptTokens / ((System.nanoTime() - t0) / 1e9);
-                    }
-                    if (genTokens > 0) {
-                        long t0 = System.nanoTime();
-                        runDecode(model, cache, genTokens, depth, tables, logits, vocab);
-                        tg[r] = (double) genTokens * sequences / ((System.nanoTime() - t0) / 1e9);
-                    }
-                    Progress.info(String.format("repetition %d/%d: pp%d %.1f tok/s, tg%d%s %.1f tok/s", r + 1, reps, promptTokens, pp[r],
-                            genTokens, tgLabel(), tg[r]));
+                runPrompt(model, cache, Arrays.copyOf(chat, shared * blockSize), 0, tables[0], logits);
+                for (int[] t : tables) { // the part of a block past the shared ones, in each sequence's own block
+                    runPrompt(model, cache, Arrays.copyOfRange(chat, shared * blockSize, depth), shared * blockSize, t, logits);
                 }
             }
+            Progress.info(label + "warm-up…");
+            runPrompt(model, cache, Arrays.copyOf(prompt, Math.min(prompt.length, 64)), 0, table, logits);
+            runDecode(model, cache, Math.min(Math.max(genTokens, 1), 16), depth, tables, logits, vocab);
+        }
+
+        void rates(int rounds) {
+            pp = new double[rounds];
+            tg = new double[rounds];
+        }
+
+        /** Round {@code r}: the prompt, then the decode, each timed. */
+        void measure(int r) {
+            if (promptTokens > 0) {
+                long t0 = System.nanoTime();
+                runPrompt(model, cache, prompt, 0, table, logits);
+                pp[r] = promptTokens / ((System.nanoTime() - t0) / 1e9);
+            }
+            if (genTokens > 0) {
+                long t0 = System.nanoTime();
+                runDecode(model, cache, genTokens, depth, tables, logits, model.vocabSize());
+                tg[r] = (double) genTokens * sequences / ((System.nanoTime() - t0) / 1e9);
+            }
+            Progress.info(String.format("%s%s %d/%d: pp%d %.1f tok/s, tg%d%s %.1f tok/s", label, label.isEmpty() ? "repetition" : "round", r + 1,
+                    pp.length, promptTokens, pp[r], genTokens, tgLabel(), tg[r]));
+        }
+
+        /** Per repetition, this run's two rounds over {@code base}'s (A B B A: rounds 2r and 2r + 1 of each). */
+        double[] ratios(Run base, boolean prompts) {
+            double[] x = prompts ? pp : tg, y = prompts ? base.pp : base.tg;
+            double[] out = new double[x.length / 2];
+            for (int r = 0; r < out.length; r++) {
+                out[r] = (x[2 * r] + x[2 * r + 1]) / (y[2 * r] + y[2 * r + 1]);
+            }
+            return out;
+        }
+
+        private long bytesPerToken() {
             ModelSummary summary = model.summary();
             // One sequence reads the LM head's screen where there is one; several take the exact head (ScreenedHead).
-            long bytesPerToken = sequences == 1 ? summary.greedyDecodeBytesPerToken() : summary.decodeBytesPerToken();
+            return sequences == 1 ? summary.greedyDecodeBytesPerToken() : summary.decodeBytesPerToken();
+        }
+
+        ObjectNode json(ObjectMapper m, Parallel pool) {
             double ppMed = median(pp);
             double tgMed = median(tg);
-            double gbps = tgMed / sequences * bytesPerToken / 1e9; // a batched pass reads the weights once for all its tokens
-            if (json) {
-                ObjectMapper m = new ObjectMapper();
-                ObjectNode o = m.createObjectNode();
-                o.put("model", modelOptions.model.toString());
-                o.put("architecture", model.config().architecture());
-                o.put("threads", pool.threads());
-                o.put("prompt_tokens", promptTokens);
-                o.put("gen_tokens", genTokens);
-                o.put("depth", depth);
-                o.put("kv_cache_dtype", modelOptions.kvDtype(model).toString());
-                o.put("lm_head_screened", sequences == 1 && summary.headScreenBytes() > 0);
-                o.put("sequences", sequences);
-                o.put("repetitions", reps);
-                o.put("pp_tokens_per_second", ppMed);
-                o.put("tg_tokens_per_second", tgMed);
-                o.put("pp_min", min(pp));
-                o.put("pp_max", max(pp));
-                o.put("tg_min", min(tg));
-                o.put("tg_max", max(tg));
-                o.put("decode_bytes_per_token", bytesPerToken);
-                o.put("decode_gb_per_second", gbps);
-                System.out.println(m.writeValueAsString(o));
-            } else {
-                System.out.printf("| model | threads | pp%d tok/s | tg%d%s tok/s | read/token | tg x read |%n", promptTokens, genTokens, tgLabel());
-                System.out.printf("| %s | %d | %.1f (%.1f–%.1f) | %.2f (%.2f–%.2f) | %.0f MB | %.1f GB/s |%n", modelOptions.model.getFileName(),
-                        pool.threads(), ppMed, min(pp), max(pp), tgMed, min(tg), max(tg), bytesPerToken / 1e6, gbps);
-            }
-            return 0;
+            ObjectNode o = m.createObjectNode();
+            o.put("model", modelOptions.model.toString());
+            o.put("architecture", model.config().architecture());
+            o.put("threads", pool.threads());
+            o.put("prompt_tokens", promptTokens);
+            o.put("gen_tokens", genTokens);
+            o.put("depth", depth);
+            o.put("kv_cache_dtype", modelOptions.kvDtype(model).toString());
+            o.put("lm_head_screened", sequences == 1 && model.summary().headScreenBytes() > 0);
+            o.put("sequences", sequences);
+            o.put("repetitions", reps);
+            o.put("pp_tokens_per_second", ppMed);
+            o.put("tg_tokens_per_second", tgMed);
+            o.put("pp_min", min(pp));
+            o.put("pp_max", max(pp));
+            o.put("tg_min", min(tg));
+            o.put("tg_max", max(tg));
+            o.put("decode_bytes_per_token", bytesPerToken());
+            o.put("decode_gb_per_second", tgMed / sequences * bytesPerToken() / 1e9); // a batched pass reads the weights once for all its tokens
+            return o;
+        }
+
+        void row(Parallel pool, String name) {
+            double ppMed = median(pp);
+            double tgMed = median(tg);
+            System.out.printf("| %s | %d | %.1f (%.1f–%.1f) | %.2f (%.2f–%.2f) | %.0f MB | %.1f GB/s |%n", name, pool.threads(), ppMed, min(pp),
+                    max(pp), tgMed, min(tg), max(tg), bytesPerToken() / 1e6, tgMed / sequences * bytesPerToken() / 1e9);
+        }
+
+        @Override
+        public void close() {
+            cache.close();
         }
     }
 

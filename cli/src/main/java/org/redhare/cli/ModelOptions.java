@@ -108,11 +108,15 @@ final class ModelOptions {
     }
 
     CausalLM load(Parallel pool) {
+        return load(pool, quantization());
+    }
+
+    /** {@link #load(Parallel)} with linear weights quantized to {@code q} whatever {@code --quantize} says. */
+    CausalLM load(Parallel pool, Quantization q) {
         if (!isAuto()) {
             namedKvDtype(); // a misspelt type fails before the model loads, not after
         }
         long t0 = System.nanoTime();
-        Quantization q = quantization();
         LoadOptions options = new LoadOptions(q, (done, total) -> Progress.bar("quantizing to " + q, done, total), Progress::info,
                 headScreen());
         CausalLM m = ModelLoader.load(model, pool, options);

@@ -255,6 +255,23 @@ class CliTest {
         assertThat(info.path("kernels").asText()).containsPattern("^\\d+-float vectors; machine code \\(one-token FP8/int8, several-token BF16, FP8, int8, F16 and F32, 4- to 6-bit GGUF types, batched head screen\\) (on|off) \\(.+\\); prefetch (on|off)");
         assertThat(info.path("attention_kernels").asText()).containsPattern("^attention in machine code (on|off) \\(.+\\)$");
         assertThat(deep.path("tg_tokens_per_second").asDouble()).isPositive();
+        // The model beside its FP8 copy, in alternated rounds: both rates, and B over A per repetition (the median of them)
+        r = CliRunner.run("bench", "--model", m.toString(), "-p", "8", "-n", "4", "-r", "3", "--json", "--threads", "2", "--paired-quantize", "fp8");
+        assertThat(r.exit()).as(r.err()).isZero();
+        com.fasterxml.jackson.databind.JsonNode pair = readJson(r.out());
+        com.fasterxml.jackson.databind.JsonNode fp8 = pair.path("paired");
+        assertThat(fp8.path("quantize").asText()).isEqualTo("fp8");
+        assertThat(fp8.path("decode_bytes_per_token").asLong()).isLessThan(pair.path("decode_bytes_per_token").asLong());
+        assertThat(fp8.path("tg_ratio_per_repetition")).hasSize(3);
+        double[] ratios = new double[3];
+        for (int i = 0; i < 3; i++) ratios[i] = fp8.path("tg_ratio_per_repetition").get(i).asDouble();
+        java.util.Arrays.sort(ratios);
+        assertThat(ratios[0]).isPositive();
+        assertThat(fp8.path("tg_ratio").asDouble()).isEqualTo(ratios[1]);
+        assertThat(r.err()).contains("A: round 1/6").contains("B: round 6/6");
+        r = CliRunner.run("bench", "--model", m.toString(), "--paired-quantize", "fp9");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("--paired-quantize");
         r = CliRunner.run("bench", "--model", m.toString(), "-s", "0");
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains("--sequences");
