@@ -129,6 +129,8 @@ final class AttentionKernels {
         };
     }
 
+    private static final long[] NO_SCALES = new long[3]; // read only
+
     /**
      * Bytes of a Q8 cache's scales ({@code scales}: {@code [block][kvHead][bs]} floats, {@link PagedKvCache}) the kernels
      * read: {@code {address, bytes a block, bytes from a block's to group g's}}; zeros for other dtypes. Checks that the
@@ -136,7 +138,7 @@ final class AttentionKernels {
      */
     private static long[] scaleArgs(KvDtype kv, MemorySegment scales, int kvHeads, int g, int bs, long numBlocks) {
         if (kv != KvDtype.Q8) {
-            return new long[3];
+            return NO_SCALES;
         }
         long blockBytes = (long) kvHeads * bs * 4;
         if (scales == null || !scales.isNative() || g < 0 || g >= kvHeads || scales.byteSize() < numBlocks * blockBytes) {

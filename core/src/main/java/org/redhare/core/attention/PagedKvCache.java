@@ -30,9 +30,9 @@ import org.redhare.core.ops.Ops;
  * lane sums.
  *
  * <p>A {@link KvDtype#Q8} cache stores each entry as an 8-bit integer and, for each token and KV head, one float scale
- * for its keys and one for its values: the head's largest magnitude over 127, the codes the entries over the scale
- * rounded to the nearest integer (ties to even), so an entry reads back as {@code code * scale}, off by at most half a
- * scale. The scales sit apart from the codes, {@code [block][kvHead][blockSize]}, so that a block's scales of one head
+ * for its keys and one for its values: the head's largest magnitude over 127, the codes the entries times the scale's
+ * reciprocal rounded to the nearest integer (ties to even), so an entry reads back as {@code code * scale}, off by
+ * about half a scale at most. The scales sit apart from the codes, {@code [block][kvHead][blockSize]}, so that a block's scales of one head
  * are one vector for the 16 keys or values a kernel takes at a time: {@link Attention} multiplies each key's score by
  * its key scale and each probability by its value scale, and the kernels themselves read the codes alone.
  */
@@ -215,7 +215,7 @@ public final class PagedKvCache implements AutoCloseable {
     }
 
     /**
-     * Entries {@code x[off .. off + n]} as codes {@code round(x / scale)} (ties to even) into {@code codes}, returning the
+     * Entries {@code x[off .. off + n]} as codes {@code rint(x * (1 / scale))} (ties to even) into {@code codes}, returning the
      * scale: their largest magnitude over 127 (0, and all codes 0, when that is 0). A head with an entry that is not
      * finite gets a scale that is not finite, so it reads back as NaN, as a float cache's non-finite entries spread.
      */
