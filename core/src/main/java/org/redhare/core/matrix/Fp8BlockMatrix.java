@@ -270,7 +270,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
         MatrixChecks.operands(this, x, n, y);
         if (n > 1 && (n <= NATIVE_TOKENS || rows % QuantKernels.TILE == 0) && NativeKernels.available() && packed.isNative() && wholeTiles()) {
             int scratch = Math.min(n, NATIVE_TOKENS) * cols + Kernels.SUM16_FLOATS; // at least the 15 floats fp8Tokens may skip to align
-            long ahead = NativeKernels.rowsAhead(pool.threads());
+            long ahead = NativeKernels.fp8RowsAhead(pool.threads());
             pool.forRange((rows + QuantKernels.TILE - 1) / QuantKernels.TILE, QuantKernels.tileGrain(rows, pool.threads()), 1,
                     (t0, t1, w) -> tokensNative(x, n, y, t0, t1, pool.workerScratch(w, scratch), ahead));
             return;
@@ -283,7 +283,7 @@ public final class Fp8BlockMatrix implements WeightMatrix {
         } else {
             int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
             if (n == 1 && NativeKernels.available() && packed.isNative()) { // the machine code takes an address
-                long ahead = NativeKernels.rowsAhead(pool.threads());
+                long ahead = NativeKernels.fp8RowsAhead(pool.threads());
                 int scratch = 2 * cols + Kernels.SUM16_FLOATS + 4 * NativeKernels.TILES;
                 pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1,
                         (t0, t1, w) -> decodeNative(x, y, t0, t1, pool.workerScratch(w, scratch), ahead));

@@ -64,6 +64,18 @@ final class NativeKernels {
     }
 
     private static final long ROWS_AHEAD = Long.getLong("redhare.rowsAhead", 0);
+
+    /**
+     * {@link #rowsAhead} for the FP8 kernels alone ({@code -Dredhare.fp8RowsAhead=N}, same signs), so a paired
+     * run (`bench --paired-quantize fp8`) can move FP8's prefetch without moving the BF16 model's int8 head screen: at two
+     * threads 16384 bytes into L2 measured suggestive gains on Llama-3.2-1B's shape and none shown on Qwen2.5-0.5B's
+     * (docs/PERFORMANCE.md, sixty-first session).
+     */
+    static long fp8RowsAhead(int threads) {
+        return FP8_ROWS_AHEAD != 0 ? FP8_ROWS_AHEAD : rowsAhead(threads);
+    }
+
+    private static final long FP8_ROWS_AHEAD = Long.getLong("redhare.fp8RowsAhead", 0);
     /**
      * From how many tokens {@link #vnniTokens} puts each block's values together once for all of them (in an L1 scratch)
      * rather than once a token: {@code -Dredhare.vnniScratchFrom=N} for every form (a number past any batch keeps the
