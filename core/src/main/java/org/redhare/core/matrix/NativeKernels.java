@@ -68,8 +68,8 @@ final class NativeKernels {
     /**
      * {@link #rowsAhead} for the FP8 kernels alone ({@code -Dredhare.fp8RowsAhead=N}, same signs), so a paired
      * run (`bench --paired-quantize fp8`) can move FP8's prefetch without moving the BF16 model's int8 head screen: at two
-     * threads 16384 bytes into L2 measured suggestive gains on Llama-3.2-1B's shape and none shown on Qwen2.5-0.5B's
-     * (docs/PERFORMANCE.md, sixty-first session).
+     * threads, 16384 bytes into L2 for FP8 alone measured no gain on Llama-3.2-1B's shape (docs/PERFORMANCE.md,
+     * sixty-first session).
      */
     static long fp8RowsAhead(int threads) {
         return FP8_ROWS_AHEAD != 0 ? FP8_ROWS_AHEAD : rowsAhead(threads);
