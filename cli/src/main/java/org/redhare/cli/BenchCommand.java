@@ -99,10 +99,14 @@ final class BenchCommand implements Callable<Integer> {
                 if (b != null) {
                     ObjectNode q = b.json(m, pool);
                     q.put("quantize", paired.toString());
-                    q.set("pp_ratio_per_repetition", m.valueToTree(b.ratios(a, true)));
-                    q.set("tg_ratio_per_repetition", m.valueToTree(b.ratios(a, false)));
-                    q.put("pp_ratio", median(b.ratios(a, true)));
-                    q.put("tg_ratio", median(b.ratios(a, false)));
+                    if (promptTokens > 0) { // a phase not measured has no ratio (0 / 0)
+                        q.set("pp_ratio_per_repetition", m.valueToTree(b.ratios(a, true)));
+                        q.put("pp_ratio", median(b.ratios(a, true)));
+                    }
+                    if (genTokens > 0) {
+                        q.set("tg_ratio_per_repetition", m.valueToTree(b.ratios(a, false)));
+                        q.put("tg_ratio", median(b.ratios(a, false)));
+                    }
                     o.set("paired", q);
                 }
                 System.out.println(m.writeValueAsString(o));
@@ -111,8 +115,12 @@ final class BenchCommand implements Callable<Integer> {
                 a.row(pool, modelOptions.model.getFileName().toString());
                 if (b != null) {
                     b.row(pool, modelOptions.model.getFileName() + " --quantize " + paired);
-                    System.out.printf("B / A per repetition: pp %s, tg %s (medians %.3f, %.3f)%n", list(b.ratios(a, true)),
-                            list(b.ratios(a, false)), median(b.ratios(a, true)), median(b.ratios(a, false)));
+                    if (promptTokens > 0) {
+                        System.out.printf("B / A per repetition, prompts: %s (median %.3f)%n", list(b.ratios(a, true)), median(b.ratios(a, true)));
+                    }
+                    if (genTokens > 0) {
+                        System.out.printf("B / A per repetition, decode: %s (median %.3f)%n", list(b.ratios(a, false)), median(b.ratios(a, false)));
+                    }
                 }
             }
             return 0;

@@ -269,6 +269,10 @@ class CliTest {
         assertThat(ratios[0]).isPositive();
         assertThat(fp8.path("tg_ratio").asDouble()).isEqualTo(ratios[1]);
         assertThat(r.err()).contains("A: round 1/6").contains("B: round 6/6");
+        r = CliRunner.run("bench", "--model", m.toString(), "-p", "0", "-n", "4", "-r", "1", "--json", "--threads", "1", "--paired-quantize", "q8_0");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(readJson(r.out()).path("paired").has("pp_ratio")).isFalse(); // no prompt measured, no prompt ratio
+        assertThat(readJson(r.out()).path("paired").path("tg_ratio").asDouble()).isPositive();
         r = CliRunner.run("bench", "--model", m.toString(), "--paired-quantize", "fp9");
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains("--paired-quantize");
