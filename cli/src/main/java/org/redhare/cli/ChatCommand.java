@@ -74,7 +74,7 @@ final class ChatCommand implements Callable<Integer> {
                     // only speed is lost: the first message compiles the kernels instead
                 }
             });
-            try (Engine engine = new Engine(model, modelOptions.withDrafting(new EngineConfig(ctx, ctx + 16, modelOptions.kvDtype(model), 16, 512, 1, false)))) {
+            try (Engine engine = new Engine(model, modelOptions.withDrafting(new EngineConfig(ctx, ctx + 16, modelOptions.kvDtype(model), 16, 512, 1, false).withWindowPool(model.kvLayout())))) {
                 out.println("chatting with " + modelOptions.model.getFileName() + " — /reset starts over, /exit quits");
                 while (true) {
                     out.print("\n> ");

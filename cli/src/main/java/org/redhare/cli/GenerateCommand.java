@@ -118,7 +118,7 @@ final class GenerateCommand implements Callable<Integer> {
             Set<Integer> stops = new HashSet<>(model.config().eosTokenIds());
             stops.addAll(codec.stopTokenIds());
             int needed = Math.min(ctx, prompt.length + maxTokens + 1);
-            try (Engine engine = new Engine(model, modelOptions.withDrafting(EngineConfig.single(Math.max(needed, 2), modelOptions.kvDtype(model))))) {
+            try (Engine engine = new Engine(model, modelOptions.withDrafting(EngineConfig.single(Math.max(needed, 2), modelOptions.kvDtype(model)).withWindowPool(model.kvLayout())))) {
                 if (prompt.length >= needed && prompt.length >= ctx) {
                     throw new org.redhare.engine.InvalidRequestException("the prompt has " + prompt.length + " tokens but the context holds "
                             + ctx + ": shorten the prompt or raise --ctx-size");

@@ -69,6 +69,11 @@ final class InfoCommand implements Callable<Integer> {
                 o.put("attention_kernels", org.redhare.core.attention.Attention.kernels());
                 o.put("kv_cache_dtype", modelOptions.kvDtype(model).toString());
                 o.put("kv_bytes_per_token", kvPerToken);
+                if (model.kvLayout().window() > 0) {
+                    o.put("kv_window_layers", model.kvLayout().windowLayers());
+                    o.put("kv_window", model.kvLayout().window());
+                    o.put("kv_window_bytes_per_token", model.kvLayout().windowBytesPerToken(modelOptions.kvDtype(model)));
+                }
                 ObjectNode sd = o.putObject("sampling_defaults");
                 sampling.asRequestFields().forEach((k, v) -> sd.putPOJO(k, v));
                 System.out.println(m.writeValueAsString(o));
@@ -106,6 +111,12 @@ final class InfoCommand implements Callable<Integer> {
                 System.out.printf("context          %,d tokens%n", c.contextLength());
                 System.out.printf("KV cache         %,d bytes per token (%s); full context %.1f MiB%n", kvPerToken, modelOptions.kvDtype(model),
                         kvPerToken * (double) c.contextLength() / 1048576.0);
+                CausalLM.KvLayout kv = model.kvLayout();
+                if (kv.window() > 0) {
+                    long w = kv.windowBytesPerToken(modelOptions.kvDtype(model));
+                    System.out.printf("                 %d sliding-window layers (window %,d keys): %,d of those bytes; the others' full context"
+                            + " %.1f MiB%n", kv.windowLayers(), kv.window(), w, (kvPerToken - w) * (double) c.contextLength() / 1048576.0);
+                }
                 System.out.printf("kernels          %s%n", org.redhare.core.matrix.WeightMatrix.kernels());
                 System.out.printf("                 %s%n", org.redhare.core.attention.Attention.kernels());
                 System.out.printf("sampling         %s%n", sampling.isEmpty() ? "no recommendation (generation_config.json or GGUF general.sampling.*)"

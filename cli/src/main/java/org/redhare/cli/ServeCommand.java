@@ -55,6 +55,12 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--no-prefix-caching", description = "do not reuse the KV cache of identical prompt prefixes")
     boolean noPrefixCaching;
 
+    @Option(names = "--swa-full", description = "keep the whole context in the KV cache of sliding-window layers (Gemma's local"
+            + " layers) too; by default, where it saves memory, they keep a pool of their own that holds each request's last"
+            + " window of keys, and the rest of --kv-cache-memory goes to the other layers (more tokens): a prompt prefix is"
+            + " then reused only while its last window is still cached")
+    boolean swaFull;
+
     @Option(names = "--no-warmup", description = "skip the warm-up forward passes before the server reports ready (the first"
             + " request then pays the kernels' JIT compilation, about 2 s)")
     boolean noWarmup;
@@ -142,8 +148,8 @@ final class ServeCommand implements Callable<Integer> {
         EngineConfig ec;
         PromptFormatter formatter;
         try {
-            ec = modelOptions.withDrafting(EngineConfig.forKvMemory(kvBytes, model.kvLayout().bytesPerToken(modelOptions.kvDtype(model)), ctx,
-                    modelOptions.kvDtype(model), maxBatchTokens, maxRunning, maxWaiting, !noPrefixCaching));
+            ec = modelOptions.withDrafting(EngineConfig.forKvMemory(kvBytes, model.kvLayout(), ctx, modelOptions.kvDtype(model), maxBatchTokens,
+                    maxRunning, maxWaiting, !noPrefixCaching, !swaFull));
             formatter = formatting.get();
         } catch (RuntimeException e) {
             server.failed(e.getMessage());
@@ -167,8 +173,11 @@ final class ServeCommand implements Callable<Integer> {
         if (!defaults.isEmpty()) {
             Progress.info("sampling defaults for fields a request leaves out: " + defaults.describe());
         }
-        Progress.info(String.format(Locale.ROOT, "ready: model '%s' (%s), context %d, KV cache %d tokens in %s (%d blocks), API at http://%s:%d/v1%s",
-                name, formatter.describe(), ctx, ec.kvPoolTokens(), ec.kvDtype(), ec.kvBlocks(), host, server.port(), key != null ? " (API key required)" : ""));
+        String windows = ec.windowKvTokens() == 0 ? "" : String.format(Locale.ROOT, "; its %d sliding-window layers (window %d) keep %d tokens"
+                + " of their own (--swa-full: the whole context)", model.kvLayout().windowLayers(), model.kvLayout().window(), ec.windowKvBlocks() * ec.blockSize());
+        Progress.info(String.format(Locale.ROOT, "ready: model '%s' (%s), context %d, KV cache %d tokens in %s (%d blocks%s), API at http://%s:%d/v1%s",
+                name, formatter.describe(), ctx, ec.kvPoolTokens(), ec.kvDtype(), ec.kvBlocks(), windows, host, server.port(),
+                key != null ? " (API key required)" : ""));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             Progress.info("shutting down: finishing requests in flight (at most " + shutdownTimeout + " s)");

@@ -237,6 +237,19 @@ class CliTest {
         assertThat(info.path("lm_head_dtype").asText()).isEqualTo("BF16");
         assertThat(info.path("lm_head_bytes").asLong()).isEqualTo(2L * info.path("vocab_size").asLong() * info.path("hidden_size").asLong())
                 .isLessThan(info.path("decode_bytes_per_token").asLong());
+        assertThat(info.has("kv_window_layers")).isFalse();
+        // Gemma 3's sliding-window layers (all but every sixth): info gives their share of a token's KV bytes.
+        Path g = tmp.resolve("gemma");
+        r = CliRunner.run("synth", "--arch", "gemma3", "--shape", "tiny", "--out", g.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        r = CliRunner.run("info", "--model", g.toString(), "--json");
+        assertThat(r.exit()).as(r.err()).isZero();
+        com.fasterxml.jackson.databind.JsonNode gi = readJson(r.out());
+        int layers = gi.path("layers").asInt(gi.path("num_layers").asInt());
+        assertThat(gi.path("kv_window").asInt()).isEqualTo(512);
+        assertThat(gi.path("kv_window_layers").asInt()).isEqualTo(layers - layers / 6).isPositive();
+        assertThat(gi.path("kv_window_bytes_per_token").asLong() * layers)
+                .isEqualTo(gi.path("kv_bytes_per_token").asLong() * gi.path("kv_window_layers").asLong());
         r = CliRunner.run("bench", "--model", m.toString(), "-p", "32", "-n", "8", "-r", "1", "--json", "--threads", "1");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("tg_tokens_per_second").contains("\"sequences\":1");

@@ -38,6 +38,12 @@ public final class Engine implements AutoCloseable {
     private final EngineConfig config;
     private final PagedKvCache cache;
     private final KvBlockPool pool;
+    // The sliding-window layers' blocks (EngineConfig.windowKvTokens), or null where they hold their whole context in the
+    // pool's blocks. Each block index of a sequence takes one block of each pool; after every step the window layers'
+    // blocks behind its window go back (no query of those layers reads them again), so a long sequence holds about a
+    // window of them however long it grows (Gemma 3: five layers in six).
+    private final KvBlockPool windowPool;
+    private final int window; // keys a window layer's query reads at most (the widest window); 0 without a window pool
     private final LinkedBlockingQueue<Sequence> incoming = new LinkedBlockingQueue<>();
     private final Deque<Sequence> waiting = new ArrayDeque<>();
     private final List<Sequence> running = new ArrayList<>();
@@ -68,9 +74,22 @@ public final class Engine implements AutoCloseable {
         this.model = model;
         this.config = config;
         this.blockSize = config.blockSize();
-        this.cache = model.kvLayout().allocate(config.kvBlocks(), config.blockSize(), config.kvDtype());
+        CausalLM.KvLayout kv = model.kvLayout();
+        boolean apart = config.windowKvTokens() > 0 && kv.window() > 0 && config.windowKvBlocks() < config.kvBlocks();
+        long least = apart ? EngineConfig.windowPoolTokens(kv.window(), config.blockSize(), config.maxBatchTokens(), config.maxRunning()) : 0;
+        if (config.windowKvBlocks() * (long) config.blockSize() < least) {
+            // smaller, the pool could fill with the blocks of sequences that all wait for more (prompts half read)
+            throw new IllegalArgumentException("the sliding-window layers' KV pool of " + config.windowKvTokens() + " tokens is smaller"
+                    + " than the " + least + " that " + config.maxRunning() + " running sequences' windows of " + kv.window()
+                    + " keys and a step of " + config.maxBatchTokens() + " tokens need: give at least that many, or 0 to keep those"
+                    + " layers in the one pool");
+        }
+        this.cache = apart ? kv.allocate(config.kvBlocks(), config.windowKvBlocks(), config.blockSize(), config.kvDtype())
+                : kv.allocate(config.kvBlocks(), config.blockSize(), config.kvDtype());
         this.pool = new KvBlockPool(config.kvBlocks(), config.blockSize());
-        this.stats = new EngineStats(config.kvBlocks());
+        this.windowPool = apart ? new KvBlockPool(config.windowKvBlocks(), config.blockSize()) : null;
+        this.window = apart ? kv.window() : 0;
+        this.stats = new EngineStats(config.kvBlocks(), apart ? config.windowKvBlocks() : 0);
         this.thread = new Thread(this::loop, "redhare-engine");
         this.thread.setDaemon(true);
         if (start) {
@@ -464,9 +483,73 @@ public final class Engine implements AutoCloseable {
             s.addBlock(b);
             hits++;
         }
+        if (windowPool != null) {
+            hits = takeCachedWindow(s, hits);
+        }
         s.computed = hits * blockSize;
         s.published = hits;
         return hits;
+    }
+
+    /**
+     * With the window layers' pool: of the {@code hits} cached blocks {@code s} took, keeps the most whose window blocks
+     * the first query after them reads (those from its window's first key on) are cached too, taking those; gives back
+     * the rest and returns how many it keeps.
+     */
+    private int takeCachedWindow(Sequence s, int hits) {
+        int h = hits;
+        while (h > 0) {
+            int from = firstWindowBlock(h * blockSize);
+            int j = from;
+            while (j < h) {
+                int wb = windowPool.acquire(s.blockKey(j, blockSize), s.parentKey(j, blockSize), s.tokens, j * blockSize);
+                if (wb < 0) {
+                    break;
+                }
+                s.windowBlocks[j++] = wb;
+            }
+            if (j == h) {
+                for (int i = 0; i < from; i++) s.windowBlocks[i] = -1;
+                s.windowFrom = from;
+                break;
+            }
+            for (int i = from; i < j; i++) windowPool.release(s.windowBlocks[i]);
+            h = j; // block j is missing: no prefix past it can be taken; one ending at j does not read it
+        }
+        for (int i = h; i < hits; i++) {
+            pool.release(s.blocks[i]);
+        }
+        s.blockCount = h;
+        if (h == 0) {
+            s.windowFrom = 0;
+        }
+        return h;
+    }
+
+    /** The first block a window layer's query at {@code position} (or any later one) reads. */
+    private int firstWindowBlock(int position) {
+        return Math.max(0, position - window + 1) / blockSize;
+    }
+
+    /** Gives back the window layers' blocks of {@code s} that no query from its next position on reads. */
+    private void dropBehindWindow(Sequence s) {
+        if (windowPool == null || s.blockCount == 0) {
+            return;
+        }
+        int keep = Math.min(firstWindowBlock(s.computed), s.blockCount);
+        if (keep > s.windowFrom) {
+            publish(s); // full blocks go to the prefix cache first (cached, not freed, while room allows)
+            for (int i = s.windowFrom; i < keep; i++) {
+                windowPool.release(s.windowBlocks[i]);
+                s.windowBlocks[i] = -1;
+            }
+            s.windowFrom = keep;
+        }
+    }
+
+    /** Blocks a sequence can take now: each new block index takes one of each pool. */
+    private int available() {
+        return windowPool == null ? pool.available() : Math.min(pool.available(), windowPool.available());
     }
 
     /** Marks the full blocks a newly admitted sequence will compute, so identical prefixes admitted later wait for them. */
@@ -503,6 +586,9 @@ public final class Engine implements AutoCloseable {
         for (int i = s.published; i < full; i++) {
             long key = s.blockKey(i, blockSize);
             pool.publish(s.blocks[i], key, s.parentKey(i, blockSize), s.tokens, i * blockSize);
+            if (windowPool != null && i >= s.windowFrom && s.windowBlocks[i] >= 0) {
+                windowPool.publish(s.windowBlocks[i], key, s.parentKey(i, blockSize), s.tokens, i * blockSize);
+            }
             computing.remove(key, s);
         }
         s.published = Math.max(s.published, full);
@@ -513,7 +599,7 @@ public final class Engine implements AutoCloseable {
         if (s.wantsPromptLogprobs()) {
             want = Math.min(want, PROMPT_LOGPROB_CHUNK);
         }
-        int canHold = (s.blockCount + pool.available()) * blockSize - s.computed;
+        int canHold = (s.blockCount + available()) * blockSize - s.computed;
         int chunk = Math.min(want, canHold);
         if (chunk <= 0) {
             return 0;
@@ -524,11 +610,11 @@ public final class Engine implements AutoCloseable {
 
     private boolean reserve(Sequence s, int tokens) {
         int need = s.blocksNeeded(tokens, blockSize);
-        if (need > pool.available()) {
+        if (need > available()) {
             return false;
         }
         for (int i = 0; i < need; i++) {
-            s.addBlock(pool.allocate());
+            s.addBlock(pool.allocate(), windowPool == null ? -1 : windowPool.allocate());
         }
         return true;
     }
@@ -551,7 +637,11 @@ public final class Engine implements AutoCloseable {
         withdraw(s);
         for (int i = 0; i < s.blockCount; i++) {
             pool.release(s.blocks[i]);
+            if (windowPool != null && i >= s.windowFrom && s.windowBlocks[i] >= 0) {
+                windowPool.release(s.windowBlocks[i]);
+            }
         }
+        s.windowFrom = 0;
         s.blockCount = 0;
         s.computed = 0;
         s.published = 0;
@@ -597,6 +687,9 @@ public final class Engine implements AutoCloseable {
     private void updateGauges() {
         stats.kvBlocksUsed.set(pool.inUse());
         stats.kvBlocksCached.set(pool.cached());
+        if (windowPool != null) {
+            stats.windowBlocksUsed.set(windowPool.inUse());
+        }
         stats.running.set(running.size());
     }
 
@@ -610,6 +703,7 @@ public final class Engine implements AutoCloseable {
         int[] tokens = new int[n];
         int[] positions = new int[n];
         int[][] tables = new int[n][];
+        int[][] windowTables = windowPool == null ? tables : new int[n][];
         int[] rows = new int[rowsWanted];       // token index of each logits row
         int[] rowSeq = new int[rowsWanted];     // batch sequence the row belongs to
         int[] rowTarget = new int[rowsWanted];  // prompt index whose logprob the row gives, or -1 to sample
@@ -627,6 +721,9 @@ public final class Engine implements AutoCloseable {
                 tokens[t] = s.tokens[p];
                 positions[t] = p;
                 tables[t] = s.blocks;
+                if (windowPool != null) {
+                    windowTables[t] = s.windowBlocks;
+                }
                 if (s.pooling != null) {
                     if (s.pools(p)) {
                         if (sr == stateRows.length) {
@@ -668,7 +765,8 @@ public final class Engine implements AutoCloseable {
         if (states.length < sr * hidden) {
             states = new float[sr * hidden];
         }
-        model.forward(new ForwardBatch(tokens, positions, tables, rows, exactTop, adjust, Arrays.copyOf(stateRows, sr)), cache, logits, states);
+        model.forward(new ForwardBatch(tokens, positions, tables, rows, exactTop, adjust, Arrays.copyOf(stateRows, sr), windowTables), cache,
+                logits, states);
         stats.recordStep(n, System.nanoTime() - t0);
         for (int k = 0; k < sr; k++) {
             Sequence s = seqs.get(stateSeq[k]);
@@ -763,6 +861,9 @@ public final class Engine implements AutoCloseable {
                     skip = s;
                 }
             }
+        }
+        for (Sequence s : seqs) {
+            dropBehindWindow(s); // a finished sequence holds no blocks any more
         }
     }
 

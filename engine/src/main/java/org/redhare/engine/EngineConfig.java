@@ -22,9 +22,12 @@ import org.redhare.model.CausalLM;
  * @param prefixCaching  keep full KV blocks keyed by their token prefix and reuse them for prompts that start the same way
  * @param draftTokens    most tokens a sequence drafts per step from its own text (prompt lookup decoding: see
  *                       {@link Engine}); 0 turns drafting off
+ * @param windowKvTokens tokens the sliding-window layers' own pool holds (rounded up to whole blocks), apart from
+ *                       {@code kvCacheTokens}, which then counts the other layers' tokens; 0: those layers hold their
+ *                       whole context in the one pool (see {@link #withWindowPool})
  */
 public record EngineConfig(int maxContext, int kvCacheTokens, KvDtype kvDtype, int blockSize, int maxBatchTokens, int maxRunning,
-                           boolean prefillFirst, int maxWaiting, boolean prefixCaching, int draftTokens) {
+                           boolean prefillFirst, int maxWaiting, boolean prefixCaching, int draftTokens, int windowKvTokens) {
     /** Queue bound when none is given: deep enough for bursts, bounded so memory and latency stay bounded. */
     public static final int DEFAULT_MAX_WAITING = 1024;
     public static final int DEFAULT_BLOCK_SIZE = 16;
@@ -39,6 +42,14 @@ public record EngineConfig(int maxContext, int kvCacheTokens, KvDtype kvDtype, i
         if (draftTokens < 0 || draftTokens > MAX_DRAFT_TOKENS) {
             throw new IllegalArgumentException("--draft-tokens must be in [0, " + MAX_DRAFT_TOKENS + "], got " + draftTokens);
         }
+        if (windowKvTokens < 0) throw new IllegalArgumentException("window KV tokens must be >= 0, got " + windowKvTokens);
+    }
+
+    /** Sliding-window layers in the one pool. */
+    public EngineConfig(int maxContext, int kvCacheTokens, KvDtype kvDtype, int blockSize, int maxBatchTokens, int maxRunning,
+                        boolean prefillFirst, int maxWaiting, boolean prefixCaching, int draftTokens) {
+        this(maxContext, kvCacheTokens, kvDtype, blockSize, maxBatchTokens, maxRunning, prefillFirst, maxWaiting, prefixCaching,
+                draftTokens, 0);
     }
 
     /** Most draft tokens a step may carry per sequence. */
@@ -53,7 +64,7 @@ public record EngineConfig(int maxContext, int kvCacheTokens, KvDtype kvDtype, i
     /** The same limits, with sequences drafting up to {@code draftTokens} tokens a step (0: none). */
     public EngineConfig withDraftTokens(int draftTokens) {
         return new EngineConfig(maxContext, kvCacheTokens, kvDtype, blockSize, maxBatchTokens, maxRunning, prefillFirst, maxWaiting,
-                prefixCaching, draftTokens);
+                prefixCaching, draftTokens, windowKvTokens);
     }
 
     /** The limits without queue bound or prefix caching choices: {@link #DEFAULT_MAX_WAITING}, prefix caching on. */
@@ -87,13 +98,69 @@ public record EngineConfig(int maxContext, int kvCacheTokens, KvDtype kvDtype, i
     }
 
     /**
+     * {@link #forKvMemory(long, long, int, KvDtype, int, int, int, boolean)} for a model of KV layout {@code kv}: where
+     * {@code windowPool} and the model has sliding-window layers whose own pool ({@link #windowPoolTokens}) would be
+     * smaller than the one pool's tokens, those layers get that pool and the rest of the memory goes to the other
+     * layers' pool (Gemma 3 1B, 2 GiB: 80 thousand tokens become over 400 thousand); otherwise as that method.
+     */
+    public static EngineConfig forKvMemory(long kvBytes, CausalLM.KvLayout kv, int maxContext, KvDtype kvDtype, int maxBatchTokens,
+                                           int maxRunning, int maxWaiting, boolean prefixCaching, boolean windowPool) {
+        EngineConfig one = forKvMemory(kvBytes, kv.bytesPerToken(kvDtype), maxContext, kvDtype, maxBatchTokens, maxRunning, maxWaiting,
+                prefixCaching);
+        if (!windowPool || kv.window() == 0) {
+            return one;
+        }
+        long windowTokens = windowPoolTokens(kv.window(), DEFAULT_BLOCK_SIZE, maxBatchTokens, maxRunning);
+        if (windowTokens >= one.kvPoolTokens()) {
+            return one; // the window layers would need as many tokens as they hold now: nothing to gain
+        }
+        long windowBytes = windowTokens * kv.windowBytesPerToken(kvDtype);
+        long otherPerToken = kv.bytesPerToken(kvDtype) - kv.windowBytesPerToken(kvDtype);
+        // Every layer windowed (Mistral 7B v0.1): the other pool's blocks hold no memory, only count each sequence's length.
+        long tokens = otherPerToken == 0 ? (long) maxContext * maxRunning
+                : (kvBytes - windowBytes) / otherPerToken / DEFAULT_BLOCK_SIZE * DEFAULT_BLOCK_SIZE;
+        int capped = (int) Math.min(tokens, Integer.MAX_VALUE / 2);
+        return new EngineConfig(maxContext, capped, kvDtype, DEFAULT_BLOCK_SIZE, maxBatchTokens, maxRunning, false, maxWaiting,
+                prefixCaching, 0, (int) windowTokens);
+    }
+
+    /**
+     * Tokens a pool of the sliding-window layers holds so that it never holds up a step: each of {@code maxRunning}
+     * sequences keeps the blocks its next queries read ({@code window - 1} keys behind the first, its draft tokens, a
+     * block at each end) and a step adds at most its token budget. The engine gives back each sequence's blocks behind its
+     * window after every step; cached blocks (a prompt prefix) stay while this leaves room.
+     */
+    public static long windowPoolTokens(int window, int blockSize, int maxBatchTokens, int maxRunning) {
+        long perSequence = ((long) window - 1 + MAX_DRAFT_TOKENS + blockSize - 1) / blockSize + 3;
+        return (maxRunning * perSequence + (maxBatchTokens + blockSize - 1) / blockSize) * blockSize;
+    }
+
+    /**
+     * These limits with the sliding-window layers of a model of KV layout {@code kv} in a pool of their own of {@link
+     * #windowPoolTokens} tokens, where that is fewer than {@link #kvPoolTokens} (the other layers keep {@code kvCacheTokens});
+     * unchanged otherwise.
+     */
+    public EngineConfig withWindowPool(CausalLM.KvLayout kv) {
+        if (kv.window() == 0) {
+            return this;
+        }
+        long windowTokens = windowPoolTokens(kv.window(), blockSize, maxBatchTokens, maxRunning);
+        return windowTokens >= kvPoolTokens() ? this : new EngineConfig(maxContext, kvCacheTokens, kvDtype, blockSize, maxBatchTokens,
+                maxRunning, prefillFirst, maxWaiting, prefixCaching, draftTokens, (int) windowTokens);
+    }
+
+    /** Blocks of the sliding-window layers' own pool; 0 when they share the one pool. */
+    public int windowKvBlocks() {
+        return (windowKvTokens + blockSize - 1) / blockSize;
+    }
+
+    /**
      * The CLI's serve configuration: {@code kvCacheMemory} as given to {@code --kv-cache-memory}
      * ({@link #parseSize}; a fraction is of the machine's free memory) for this model's KV layout.
      */
     public static EngineConfig forModel(CausalLM model, String kvCacheMemory, int maxContext, KvDtype kvDtype, int maxRunning) {
         long bytes = parseSize(kvCacheMemory, freeMemoryBytes());
-        long perToken = model.kvLayout().bytesPerToken(kvDtype);
-        return forKvMemory(bytes, perToken, maxContext, kvDtype, 512, maxRunning, DEFAULT_MAX_WAITING, true);
+        return forKvMemory(bytes, model.kvLayout(), maxContext, kvDtype, 512, maxRunning, DEFAULT_MAX_WAITING, true, true);
     }
 
     private static final Pattern SIZE = Pattern.compile("\\s*([0-9]+(?:\\.[0-9]+)?)\\s*([kmgt]i?b?|b)?\\s*", Pattern.CASE_INSENSITIVE);

@@ -29,11 +29,18 @@ public final class EngineStats {
     final AtomicInteger running = new AtomicInteger();
     final AtomicInteger kvBlocksUsed = new AtomicInteger();
     final AtomicInteger kvBlocksCached = new AtomicInteger();
+    final AtomicInteger windowBlocksUsed = new AtomicInteger();
     private final int kvBlocksTotal;
+    private final int windowBlocksTotal;
     private final long startNanos = System.nanoTime();
 
     EngineStats(int kvBlocksTotal) {
+        this(kvBlocksTotal, 0);
+    }
+
+    EngineStats(int kvBlocksTotal, int windowBlocksTotal) {
         this.kvBlocksTotal = kvBlocksTotal;
+        this.windowBlocksTotal = windowBlocksTotal;
     }
 
     void recordStep(int tokens, long nanos) {
@@ -67,6 +74,10 @@ public final class EngineStats {
     /** KV blocks held by no sequence but kept for prefix reuse (evicted when needed). */
     public int kvBlocksCached() { return kvBlocksCached.get(); }
     public int kvBlocksTotal() { return kvBlocksTotal; }
+    /** Blocks of the sliding-window layers' own pool held by sequences (0 without that pool). */
+    public int windowBlocksUsed() { return windowBlocksUsed.get(); }
+    /** Blocks of the sliding-window layers' own pool ({@link EngineConfig#windowKvTokens}); 0 where they share the one pool. */
+    public int windowBlocksTotal() { return windowBlocksTotal; }
     public long steps() { return steps.get(); }
     public long stepTokens() { return stepTokens.get(); }
     /** Nanoseconds in the model's forward passes. */

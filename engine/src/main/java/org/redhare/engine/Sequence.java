@@ -17,6 +17,10 @@ final class Sequence {
     int generated;
     int[] blocks = new int[4];
     int blockCount;
+    // With the sliding-window layers in a pool of their own (Engine): their block for each index of blocks, -1 where given
+    // back (behind the window) or not taken; indices below windowFrom hold none.
+    int[] windowBlocks = new int[4];
+    int windowFrom;
     long[] blockKeys = new long[4]; // prefix-cache key of each full block, computed lazily
     int keysKnown;                  // leading blocks whose key is in blockKeys
     int published;                  // leading blocks already offered to the prefix cache
@@ -89,9 +93,16 @@ final class Sequence {
     }
 
     void addBlock(int b) {
+        addBlock(b, -1);
+    }
+
+    /** Appends block {@code b} of the one pool and {@code wb} of the window layers' pool (-1 for none). */
+    void addBlock(int b, int wb) {
         if (blockCount == blocks.length) {
             blocks = Arrays.copyOf(blocks, blocks.length * 2);
+            windowBlocks = Arrays.copyOf(windowBlocks, blocks.length);
         }
+        windowBlocks[blockCount] = wb;
         blocks[blockCount++] = b;
     }
 

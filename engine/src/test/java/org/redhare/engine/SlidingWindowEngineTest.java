@@ -63,5 +63,85 @@ class SlidingWindowEngineTest {
             assertThat(e.stats().prefixHitTokens()).isPositive();
             assertThat(e.usedBlocks()).isZero();
         }
+        // Again with the window layers' blocks in a pool of their own, given back behind each sequence's window: the same
+        // tokens, the prefix cache's hits included (a hit takes the window blocks its first query reads, or fewer blocks).
+        EngineConfig apart = EngineServingTest.config(2048, 4, 16, 8, 64, true).withWindowPool(tiny.model().kvLayout());
+        assertThat(apart.windowKvBlocks()).isPositive().isLessThan(apart.kvBlocks());
+        try (Engine e = new Engine(tiny.model(), apart)) {
+            assertThat(e.stats().windowBlocksTotal()).isEqualTo(apart.windowKvBlocks());
+            for (int wave = 0; wave < 2; wave++) {
+                List<GenerationHandle> got = reqs.stream().map(e::submit).toList();
+                for (int i = 0; i < reqs.size(); i++) {
+                    assertThat(got.get(i).await().tokens()).as("window pool, wave %d, request %d", wave, i).containsExactly(want.get(i));
+                }
+            }
+            assertThat(e.stats().prefixHitTokens()).isPositive();
+            assertThat(e.usedBlocks()).isZero();
+            assertThat(e.stats().windowBlocksUsed()).isZero();
+        }
+    }
+
+    /**
+     * One long request, stepped: the window layers hold the blocks of its window (and of the chunk being read) at every
+     * step while the other layers' blocks grow with the text; its tokens are those of the one pool. Where the window pool
+     * is smaller than its running sequences' windows and a step need, the engine refuses it.
+     */
+    @Test
+    void windowLayersHoldAWindowOfBlocksWhileTheOthersGrow() throws Exception {
+        GenerationRequest longOne = new GenerationRequest(tiny.randomIds(7, 90), SamplingParams.GREEDY, 60, Set.of(), true);
+        int[] want;
+        try (Engine e = new Engine(tiny.model(), EngineServingTest.config(1024, 4, 16, 1, 64, false))) {
+            want = e.submit(longOne).await().tokens();
+        }
+        EngineConfig apart = EngineServingTest.config(1024, 4, 16, 4, 64, false).withWindowPool(tiny.model().kvLayout());
+        try (Engine e = Engine.manual(tiny.model(), apart)) {
+            GenerationHandle h = e.submit(longOne);
+            List<Integer> got = new ArrayList<>();
+            int mostWindow = 0, steps = 0;
+            GenerationEvent.Finished end = null;
+            while (end == null) {
+                e.stepOnce();
+                steps++;
+                // a 6-key window: the 5 keys before the next query and a 16-token chunk span at most 7 blocks of 4
+                assertThat(e.stats().windowBlocksUsed()).as("step %d", steps).isLessThanOrEqualTo(e.usedBlocks()).isBetween(0, 7);
+                mostWindow = Math.max(mostWindow, e.stats().windowBlocksUsed());
+                for (GenerationEvent ev; (ev = h.poll(0, java.util.concurrent.TimeUnit.SECONDS)) != null; ) {
+                    if (ev instanceof GenerationEvent.Token t) got.add(t.id());
+                    if (ev instanceof GenerationEvent.Finished f) end = f;
+                }
+                if (e.usedBlocks() > 0) {
+                    assertThat(e.usedBlocks()).as("step %d", steps).isGreaterThan(e.stats().windowBlocksUsed());
+                }
+            }
+            assertThat(got).containsExactly(java.util.Arrays.stream(want).boxed().toArray(Integer[]::new));
+            assertThat(mostWindow).isGreaterThanOrEqualTo(2);
+            assertThat(e.stats().windowBlocksUsed()).isZero();
+            assertThat(e.usedBlocks()).isZero();
+        }
+        // A pool smaller than the running sequences' windows and a step need is refused (it could fill with the blocks of
+        // sequences that all wait for more); at that size, eight requests at once get their tokens.
+        long least = EngineConfig.windowPoolTokens(6, 4, 16, 8);
+        assertThat(least).isEqualTo((8 * 9 + 4) * 4);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Engine(tiny.model(),
+                        new EngineConfig(256, 1024, org.redhare.core.attention.KvDtype.F32, 4, 16, 8, false, 64, true, 0, (int) least - 4)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("sliding-window").hasMessageContaining(least + " that 8");
+        SplittableRandom r = new SplittableRandom(5);
+        List<GenerationRequest> reqs = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            reqs.add(new GenerationRequest(tiny.randomIds(200 + i, 20 + r.nextInt(70)), SamplingParams.GREEDY, 10 + r.nextInt(50), Set.of(), true));
+        }
+        List<int[]> alone = new ArrayList<>();
+        try (Engine e = new Engine(tiny.model(), EngineServingTest.config(1024, 4, 16, 1, 64, false))) {
+            for (GenerationRequest q : reqs) alone.add(e.submit(q).await().tokens());
+        }
+        EngineConfig small = new EngineConfig(256, 1024, org.redhare.core.attention.KvDtype.F32, 4, 16, 8, false, 64, true, 0, (int) least);
+        try (Engine e = new Engine(tiny.model(), small)) {
+            List<GenerationHandle> got = reqs.stream().map(e::submit).toList();
+            for (int i = 0; i < reqs.size(); i++) {
+                assertThat(got.get(i).await().tokens()).as("request %d", i).containsExactly(alone.get(i));
+            }
+            assertThat(e.stats().windowBlocksTotal()).isEqualTo(least / 4);
+            assertThat(e.stats().windowBlocksUsed()).isZero();
+        }
     }
 }

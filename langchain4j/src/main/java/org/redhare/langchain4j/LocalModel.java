@@ -190,8 +190,8 @@ public final class LocalModel implements AutoCloseable {
                     throw new IllegalArgumentException("a context of " + ctx + " tokens exceeds the model's " + model.config().contextLength());
                 }
                 KvDtype kvDtype = this.kvDtype != null ? this.kvDtype : model.autoKvDtype();
-                EngineConfig ec = EngineConfig.forKvMemory(kvBytes, model.kvLayout().bytesPerToken(kvDtype), ctx, kvDtype, 512, maxRunning,
-                        EngineConfig.DEFAULT_MAX_WAITING, true).withDraftTokens(draftTokens);
+                EngineConfig ec = EngineConfig.forKvMemory(kvBytes, model.kvLayout(), ctx, kvDtype, 512, maxRunning,
+                        EngineConfig.DEFAULT_MAX_WAITING, true, true).withDraftTokens(draftTokens);
                 PromptFormatter formatter = PromptFormatters.forModel(path, served);
                 if (warmUp) {
                     org.redhare.model.WarmUp.run(model, kvDtype);

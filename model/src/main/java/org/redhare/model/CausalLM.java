@@ -69,20 +69,71 @@ public interface CausalLM extends AutoCloseable {
 
     /**
      * Per-token KV geometry: entries per layer for keys and values, and the KV heads they are made of (a {@link
-     * KvDtype#Q8} cache keeps a scale per token and head).
+     * KvDtype#Q8} cache keeps a scale per token and head); the layers whose queries see a sliding window ({@code
+     * windowed}, null for none) and the widest such window ({@code window} keys, 0 for none).
      */
-    record KvLayout(int layers, int kWidth, int vWidth, int kvHeads) {
+    record KvLayout(int layers, int kWidth, int vWidth, int kvHeads, boolean[] windowed, int window) {
+        public KvLayout {
+            if (windowed != null) {
+                boolean any = false;
+                for (boolean w : windowed) any |= w;
+                if (windowed.length != layers || (any && window < 1)) {
+                    throw new IllegalArgumentException(layers + " layers, " + windowed.length + " window flags, window " + window);
+                }
+                windowed = any ? windowed.clone() : null;
+            }
+            if (windowed == null) {
+                window = 0;
+            }
+        }
+
+        /** No sliding-window layers. */
+        public KvLayout(int layers, int kWidth, int vWidth, int kvHeads) {
+            this(layers, kWidth, vWidth, kvHeads, null, 0);
+        }
+
         /** One KV head (a latent cache). */
         public KvLayout(int layers, int kWidth, int vWidth) {
             this(layers, kWidth, vWidth, 1);
         }
 
+        /** This layout with layers {@code windowed[l]} seeing at most {@code window} keys (no window layers if none is set). */
+        public KvLayout withWindows(boolean[] windowed, int window) {
+            return new KvLayout(layers, kWidth, vWidth, kvHeads, windowed, window);
+        }
+
+        /** Layers whose queries see a sliding window (whose blocks behind it can be given back). */
+        public int windowLayers() {
+            int n = 0;
+            for (int l = 0; windowed != null && l < layers; l++) {
+                if (windowed[l]) n++;
+            }
+            return n;
+        }
+
+        /** Whether layer {@code l} sees a sliding window. */
+        public boolean windowed(int l) {
+            return windowed != null && windowed[l];
+        }
+
+        /** Bytes a token occupies in every layer. */
         public long bytesPerToken(KvDtype dtype) {
             return PagedKvCache.bytesPerToken(layers, kWidth, vWidth, dtype, kvHeads);
         }
 
+        /** Bytes a token occupies in the sliding-window layers alone. */
+        public long windowBytesPerToken(KvDtype dtype) {
+            return PagedKvCache.bytesPerToken(1, kWidth, vWidth, dtype, kvHeads) * windowLayers();
+        }
+
+        /** A cache of {@code blocks} blocks in every layer. */
         public PagedKvCache allocate(int blocks, int blockSize, KvDtype dtype) {
             return new PagedKvCache(layers, blocks, blockSize, kWidth, vWidth, dtype, kvHeads);
+        }
+
+        /** A cache of {@code blocks} blocks in each layer but the sliding-window ones, which hold {@code windowBlocks}. */
+        public PagedKvCache allocate(int blocks, int windowBlocks, int blockSize, KvDtype dtype) {
+            return new PagedKvCache(layers, blocks, blockSize, kWidth, vWidth, dtype, kvHeads, windowed, windowBlocks);
         }
 
         /** Why this cache cannot hold {@code dtype}, or null: an 8-bit cache needs keys and values by heads. */

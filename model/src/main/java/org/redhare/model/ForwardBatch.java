@@ -17,14 +17,23 @@ import org.redhare.core.matrix.LogitAdjustment;
  * <p>{@code stateRows}: the token indices whose final hidden states (after the model's last norm: what Hugging Face's
  * {@code last_hidden_state} holds, the input of the LM head) the caller reads through
  * {@link CausalLM#forward(ForwardBatch, org.redhare.core.attention.PagedKvCache, float[], float[])}, for embeddings.
+ *
+ * <p>{@code windowTables}: each token's block table for the sliding-window layers (Gemma's local layers, Mistral's
+ * windows), whose cache blocks are counted apart ({@link org.redhare.core.attention.PagedKvCache#windowBlocks}): a table
+ * whose entries behind the token's window may be -1, their blocks given back. The same arrays as {@code tables} (null
+ * given) where the window layers hold their whole context in the same blocks as the others.
  */
 public record ForwardBatch(int[] tokens, int[] positions, int[][] tables, int[] logitRows, int exactTop, LogitAdjustment adjust,
-                           int[] stateRows) {
+                           int[] stateRows, int[][] windowTables) {
     private static final int[] NONE = new int[0];
 
     public ForwardBatch {
         if (tokens.length == 0 || positions.length != tokens.length || tables.length != tokens.length) {
             throw new IllegalArgumentException("a batch needs one position and one block table per token");
+        }
+        windowTables = windowTables != null ? windowTables : tables;
+        if (windowTables.length != tokens.length) {
+            throw new IllegalArgumentException("a batch needs one window block table per token");
         }
         if (exactTop < 0) {
             throw new IllegalArgumentException("exactTop must be >= 0, got " + exactTop);
@@ -35,6 +44,12 @@ public record ForwardBatch(int[] tokens, int[] positions, int[][] tables, int[] 
                 throw new IllegalArgumentException("state row " + r + " is outside the batch's " + tokens.length + " tokens");
             }
         }
+    }
+
+    /** A batch whose sliding-window layers use the same block tables as the others. */
+    public ForwardBatch(int[] tokens, int[] positions, int[][] tables, int[] logitRows, int exactTop, LogitAdjustment adjust,
+                        int[] stateRows) {
+        this(tokens, positions, tables, logitRows, exactTop, adjust, stateRows, null);
     }
 
     /** A batch that wants no hidden states (a generation step). */

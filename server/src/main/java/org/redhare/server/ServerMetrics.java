@@ -49,6 +49,10 @@ final class ServerMetrics {
         engineGauge("redhare_kv_blocks_used", "KV cache blocks held by sequences", e -> e.stats().kvBlocksUsed());
         engineGauge("redhare_kv_blocks_cached", "KV cache blocks held by no sequence, kept for prefix reuse", e -> e.stats().kvBlocksCached());
         engineGauge("redhare_kv_blocks_capacity", "KV cache blocks in the pool", e -> e.stats().kvBlocksTotal());
+        engineGauge("redhare_kv_window_blocks_used", "blocks of the sliding-window layers' own KV pool held by sequences (0 without it)",
+                e -> e.stats().windowBlocksUsed());
+        engineGauge("redhare_kv_window_blocks_capacity", "blocks of the sliding-window layers' own KV pool (0: they share the pool)",
+                e -> e.stats().windowBlocksTotal());
         engineGauge("redhare_kv_cache_usage_ratio", "fraction of the KV cache blocks held by sequences",
                 e -> e.stats().kvBlocksUsed() / (double) Math.max(1, e.stats().kvBlocksTotal()));
         engineGauge("redhare_prefix_cache_queried_tokens", "prompt tokens looked up in the prefix cache (cumulative)",

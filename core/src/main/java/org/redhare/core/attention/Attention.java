@@ -65,6 +65,11 @@ public final class Attention {
      * @param tables block table of each token's sequence
      * @param positions position of each token in its sequence
      */
+    /** Keys a query sees at most, itself included (its sliding window); 0 for every key before it. */
+    public int window() {
+        return window;
+    }
+
     public void forward(Parallel pool, PagedKvCache cache, int layer, float[] q, int n, int[][] tables, int[] positions, float[] out) {
         int maxCtx = 0;
         for (int t = 0; t < n; t++) {

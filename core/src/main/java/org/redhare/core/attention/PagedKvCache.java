@@ -43,6 +43,8 @@ public final class PagedKvCache implements AutoCloseable {
 
     private final int layers;
     private final int numBlocks;
+    private final int windowBlocks; // blocks of each sliding-window layer (numBlocks when they hold as many as the others)
+    private final int[] layerBlocks; // [layers] blocks each layer holds
     private final int blockSize;
     private final int kWidth; // floats per token for keys (all kv heads)
     private final int vWidth; // floats per token for values (0: keys only, as MLA's latent cache)
@@ -65,6 +67,21 @@ public final class PagedKvCache implements AutoCloseable {
      *                of entries): a {@link KvDtype#Q8} cache keeps a scale per token and head; other dtypes ignore it
      */
     public PagedKvCache(int layers, int numBlocks, int blockSize, int kWidth, int vWidth, KvDtype dtype, int kvHeads) {
+        this(layers, numBlocks, blockSize, kWidth, vWidth, dtype, kvHeads, null, numBlocks);
+    }
+
+    /**
+     * A cache whose sliding-window layers ({@code windowed[l]}) hold {@code windowBlocks} blocks and every other layer
+     * {@code numBlocks}: a window layer's queries read only their last keys, so its blocks behind every sequence's window
+     * can be given back while the sequence goes on (the engine keeps a second block table for them). {@code windowed}
+     * null, or {@code windowBlocks == numBlocks}: one block count for all layers.
+     */
+    public PagedKvCache(int layers, int numBlocks, int blockSize, int kWidth, int vWidth, KvDtype dtype, int kvHeads, boolean[] windowed,
+                        int windowBlocks) {
+        if (windowed != null && (windowed.length != layers || windowBlocks < 1 || windowBlocks > numBlocks)) {
+            throw new IllegalArgumentException("invalid window layers: " + (windowed.length) + " flags for " + layers + " layers, "
+                    + windowBlocks + " window blocks of " + numBlocks);
+        }
         if (layers < 1 || numBlocks < 1 || blockSize < 1 || kWidth < 1 || vWidth < 0 || kvHeads < 1 || kWidth % kvHeads != 0
                 || vWidth % kvHeads != 0) {
             throw new IllegalArgumentException("invalid KV cache geometry: layers=" + layers + " blocks=" + numBlocks
@@ -85,26 +102,43 @@ public final class PagedKvCache implements AutoCloseable {
         this.arena = Arena.ofShared();
         this.keys = new MemorySegment[layers];
         this.values = new MemorySegment[layers];
-        long tokens = (long) numBlocks * blockSize;
+        this.layerBlocks = new int[layers];
+        for (int l = 0; l < layers; l++) {
+            layerBlocks[l] = windowed != null && windowed[l] ? windowBlocks : numBlocks;
+        }
+        this.windowBlocks = windowed == null ? numBlocks : windowBlocks;
         // One mapping for every layer, on transparent huge pages where Linux offers them (NativeMemory): attention reads a
         // sequence's blocks wherever the pool put them, and with 4 KiB pages every block of a layer (4 KiB of BF16 keys at
         // 16 tokens of two 64-dim heads) was a page walk of its own. Per-layer arrays were under 2 MiB in short benchmarks
         // and got no huge pages. `AttentionBench` (one thread, ctx 16384, calls/s, alternated builds): F32 one token
         // 21.2 / 22.1 -> 22.9 / 25.5, 64 tokens 0.50 / 0.41 -> 0.68 / 0.61; BF16 one token 26.1-26.9 -> 26.6-28.7, 64 tokens level.
-        long kBytes = align(tokens * kWidth * dtype.bytes()), vBytes = align(tokens * vWidth * dtype.bytes());
-        long sBytes = dtype == KvDtype.Q8 ? align(tokens * kvHeads * 4L) : 0; // one layer's key (or value) scales
-        long layerBytes = kBytes + vBytes + 2 * sBytes;
-        MemorySegment all = NativeMemory.allocate(layers * layerBytes, arena);
-        this.keyScales = sBytes == 0 ? null : new MemorySegment[layers];
-        this.valueScales = sBytes == 0 ? null : new MemorySegment[layers];
+        long total = 0;
         for (int l = 0; l < layers; l++) {
-            keys[l] = all.asSlice(l * layerBytes, tokens * kWidth * dtype.bytes());
-            values[l] = vWidth == 0 ? MemorySegment.NULL : all.asSlice(l * layerBytes + kBytes, tokens * vWidth * dtype.bytes());
-            if (sBytes > 0) {
-                keyScales[l] = all.asSlice(l * layerBytes + kBytes + vBytes, tokens * kvHeads * 4L);
-                valueScales[l] = all.asSlice(l * layerBytes + kBytes + vBytes + sBytes, tokens * kvHeads * 4L);
-            }
+            total += layerBytes((long) layerBlocks[l] * blockSize);
         }
+        MemorySegment all = NativeMemory.allocate(total, arena);
+        boolean scaled = dtype == KvDtype.Q8;
+        this.keyScales = scaled ? new MemorySegment[layers] : null;
+        this.valueScales = scaled ? new MemorySegment[layers] : null;
+        long at = 0;
+        for (int l = 0; l < layers; l++) {
+            long tokens = (long) layerBlocks[l] * blockSize;
+            long kBytes = align(tokens * kWidth * dtype.bytes()), vBytes = align(tokens * vWidth * dtype.bytes());
+            long sBytes = scaled ? align(tokens * kvHeads * 4L) : 0; // one layer's key (or value) scales
+            keys[l] = all.asSlice(at, tokens * kWidth * dtype.bytes());
+            values[l] = vWidth == 0 ? MemorySegment.NULL : all.asSlice(at + kBytes, tokens * vWidth * dtype.bytes());
+            if (scaled) {
+                keyScales[l] = all.asSlice(at + kBytes + vBytes, tokens * kvHeads * 4L);
+                valueScales[l] = all.asSlice(at + kBytes + vBytes + sBytes, tokens * kvHeads * 4L);
+            }
+            at += layerBytes(tokens);
+        }
+    }
+
+    /** Bytes of one layer holding {@code tokens} tokens: keys, values and a Q8 cache's scales, each on whole pages. */
+    private long layerBytes(long tokens) {
+        long sBytes = dtype == KvDtype.Q8 ? align(tokens * kvHeads * 4L) : 0;
+        return align(tokens * kWidth * dtype.bytes()) + align(tokens * vWidth * dtype.bytes()) + 2 * sBytes;
     }
 
     private static long align(long bytes) {
@@ -123,7 +157,12 @@ public final class PagedKvCache implements AutoCloseable {
     }
 
     public int layers() { return layers; }
+    /** Blocks of the layers that are not windowed (all layers unless the cache was made with window layers). */
     public int numBlocks() { return numBlocks; }
+    /** Blocks each sliding-window layer holds: {@link #numBlocks()} unless the cache was made with fewer for them. */
+    public int windowBlocks() { return windowBlocks; }
+    /** Blocks layer {@code layer} holds: a block table entry for it must be below this. */
+    public int numBlocks(int layer) { return layerBlocks[layer]; }
     public int blockSize() { return blockSize; }
     public int kWidth() { return kWidth; }
     public int vWidth() { return vWidth; }
@@ -131,7 +170,11 @@ public final class PagedKvCache implements AutoCloseable {
     public int kvHeads() { return kvHeads; }
 
     public long totalBytes() {
-        return (long) numBlocks * blockSize * bytesPerToken(layers, kWidth, vWidth, dtype, kvHeads);
+        long tokens = 0;
+        for (int b : layerBlocks) {
+            tokens += (long) b * blockSize;
+        }
+        return tokens * bytesPerToken(1, kWidth, vWidth, dtype, kvHeads);
     }
 
     /** Whether each block's keys are stored transposed, {@code [kWidth][blockSize]} (a cache with values). */

@@ -192,6 +192,44 @@ class PagedKvCacheTest {
     }
 
     /** Entries {@code off .. off + n} of {@code got} within half of {@code scale} of {@code want}, the largest exactly. */
+    /**
+     * Window layers of fewer blocks than the others: each layer keeps what was written to it (no two layers' storage
+     * overlaps), a window layer refuses a block past its own count, and the memory figures count each layer's blocks.
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(KvDtype.class)
+    void windowLayersHoldFewerBlocksOfTheirOwn(KvDtype dtype) {
+        int layers = 4, blocks = 6, windowBlocks = 2, bs = 4, kw = 8, vw = 8, heads = 2;
+        boolean[] windowed = {true, false, true, false};
+        try (PagedKvCache cache = new PagedKvCache(layers, blocks, bs, kw, vw, dtype, heads, windowed, windowBlocks)) {
+            assertThat(cache.numBlocks()).isEqualTo(blocks);
+            assertThat(cache.windowBlocks()).isEqualTo(windowBlocks);
+            assertThat(cache.numBlocks(0)).isEqualTo(windowBlocks);
+            assertThat(cache.numBlocks(1)).isEqualTo(blocks);
+            long perLayerToken = PagedKvCache.bytesPerToken(1, kw, vw, dtype, heads);
+            assertThat(cache.totalBytes()).isEqualTo(perLayerToken * bs * (2L * blocks + 2L * windowBlocks));
+            float[] k = new float[kw], v = new float[vw], got = new float[kw];
+            for (int l = 0; l < layers; l++) { // the last slot each layer holds, and the first
+                for (int slot : new int[] {0, cache.numBlocks(l) * bs - 1}) {
+                    java.util.Arrays.fill(k, 1 + l + slot);
+                    java.util.Arrays.fill(v, -(1 + l + slot));
+                    cache.write(l, slot, k, 0, v, 0);
+                }
+            }
+            for (int l = 0; l < layers; l++) {
+                for (int slot : new int[] {0, cache.numBlocks(l) * bs - 1}) {
+                    cache.readKey(l, slot, 0, kw, got, 0);
+                    assertThat(got).as("layer %d slot %d keys", l, slot).containsOnly(1 + l + slot);
+                    cache.readValue(l, slot, 0, vw, got, 0);
+                    assertThat(got).as("layer %d slot %d values", l, slot).containsOnly(-(1 + l + slot));
+                }
+            }
+            int past = windowBlocks * bs; // the first slot a window layer does not have
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> cache.write(0, past, k, 0, v, 0)).isInstanceOf(IndexOutOfBoundsException.class);
+            cache.write(1, past, k, 0, v, 0); // the other layers have it
+        }
+    }
+
     private static void assertWithinHalfScale(float[] want, float[] got, int off, int n, float scale) {
         float max = 0;
         for (int i = 0; i < n; i++) max = Math.max(max, Math.abs(want[off + i]));

@@ -14,4 +14,13 @@ public interface Block {
     default long inactiveParameters() {
         return 0;
     }
+
+    /**
+     * Keys a query of this block reads at most, itself included (a sliding window; 0: every key before it). Such a block
+     * writes and reads the KV cache through {@link org.redhare.model.ForwardBatch#windowTables}, whose blocks behind a
+     * sequence's window the engine may have given back.
+     */
+    default int attentionWindow() {
+        return 0;
+    }
 }

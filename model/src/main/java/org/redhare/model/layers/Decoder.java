@@ -54,11 +54,26 @@ public final class Decoder implements CausalLM {
         this.lmHead = lmHead;
         this.finalNorm = finalNorm;
         this.layers = layers;
-        this.kvLayout = kvLayout;
+        this.kvLayout = withWindows(kvLayout, layers);
         this.workspace = workspace;
         this.hidden = config.hiddenSize();
         this.vocab = embed.rows();
         this.eps = (float) config.rmsNormEps();
+    }
+
+    /** {@code kv} with the layers whose attention sees a sliding window, as their blocks say. */
+    private static KvLayout withWindows(KvLayout kv, Layer[] layers) {
+        if (layers.length != kv.layers()) {
+            return kv;
+        }
+        boolean[] windowed = new boolean[layers.length];
+        int window = 0;
+        for (int l = 0; l < layers.length; l++) {
+            int w = layers[l].attention().attentionWindow();
+            windowed[l] = w > 0;
+            window = Math.max(window, w);
+        }
+        return window > 0 ? kv.withWindows(windowed, window) : kv;
     }
 
     @Override public ModelConfig config() { return config; }

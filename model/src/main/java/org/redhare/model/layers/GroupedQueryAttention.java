@@ -113,6 +113,8 @@ public final class GroupedQueryAttention implements Block {
         }
         float[][] cs = ctx.angles(rope);
         int half = rope.rotaryDim() / 2;
+        boolean windowed = attention.window() > 0; // its cache rows through the window tables (ForwardBatch)
+        int[] slots = windowed ? ctx.windowSlots() : ctx.slots;
         for (int t = 0; t < n; t++) {
             if (qNorm != null) {
                 for (int h = 0; h < heads; h++) {
@@ -126,9 +128,10 @@ public final class GroupedQueryAttention implements Block {
             }
             rope.apply(qb, t * qDim, heads, headDim, cs[0], cs[1], t * half);
             rope.apply(kb, t * kvDim, kvHeads, headDim, cs[0], cs[1], t * half);
-            ctx.cache.write(ctx.layer, ctx.slots[t], kb, t * kvDim, vb, t * kvDim);
+            ctx.cache.write(ctx.layer, slots[t], kb, t * kvDim, vb, t * kvDim);
         }
-        attention.forward(ctx.pool, ctx.cache, ctx.layer, qb, n, ctx.batch.tables(), ctx.batch.positions(), ab);
+        attention.forward(ctx.pool, ctx.cache, ctx.layer, qb, n, windowed ? ctx.batch.windowTables() : ctx.batch.tables(),
+                ctx.batch.positions(), ab);
         o.multiply(ctx.pool, ab, n, out);
     }
 
@@ -139,6 +142,11 @@ public final class GroupedQueryAttention implements Block {
     public GroupedQueryAttention withScores(float scale, int window, float softcap, Workspace ws) {
         return new GroupedQueryAttention(q, k, v, qkv, o, qBias, kBias, vBias, qNorm, kNorm, eps, heads, kvHeads, headDim, rope,
                 new Attention(heads, kvHeads, headDim, headDim, scale, window, softcap), ws);
+    }
+
+    @Override
+    public int attentionWindow() {
+        return attention.window();
     }
 
     public int kvWidth() {

@@ -16,6 +16,7 @@ public final class LayerContext {
     public final int n;
     /** Cache storage row of each token. */
     public final int[] slots;
+    private int[] windowSlots; // the same for sliding-window layers (ForwardBatch.windowTables), made when first asked
     private final Map<Rope, float[][]> angles = new IdentityHashMap<>();
     public int layer;
 
@@ -42,7 +43,24 @@ public final class LayerContext {
         this.workspace = workspace;
         this.n = n;
         this.slots = all.slots;
+        this.windowSlots = all.windowSlots;
         this.layer = all.layer;
+    }
+
+    /** Cache storage row of each token in the sliding-window layers ({@link ForwardBatch#windowTables}). */
+    public int[] windowSlots() {
+        if (windowSlots == null) {
+            if (batch.windowTables() == batch.tables()) {
+                windowSlots = slots;
+            } else {
+                int[] s = new int[slots.length];
+                for (int t = 0; t < s.length; t++) {
+                    s[t] = cache.slotOf(batch.windowTables()[t], batch.positions()[t]);
+                }
+                windowSlots = s;
+            }
+        }
+        return windowSlots;
     }
 
     /**

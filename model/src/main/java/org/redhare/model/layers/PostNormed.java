@@ -32,4 +32,9 @@ public final class PostNormed implements Block {
     public long inactiveParameters() {
         return inner.inactiveParameters();
     }
+
+    @Override
+    public int attentionWindow() {
+        return inner.attentionWindow();
+    }
 }
