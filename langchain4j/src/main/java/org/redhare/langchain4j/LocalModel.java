@@ -94,6 +94,7 @@ public final class LocalModel implements AutoCloseable {
         private Quantization quantize = Quantization.NONE;
         private String name;
         private boolean warmUp = true;
+        private boolean swaFull;
         private Consumer<String> log = s -> {};
 
         private Builder(Path path) {
@@ -148,6 +149,16 @@ public final class LocalModel implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Whether sliding-window layers (Gemma's local layers) keep the whole context in the KV cache (default false: where
+         * it saves memory they keep each request's last window in a pool of their own, and the rest of the memory goes to
+         * the other layers; a cached prompt prefix is then reused only while its last window is cached); serve's --swa-full.
+         */
+        public Builder swaFull(boolean swaFull) {
+            this.swaFull = swaFull;
+            return this;
+        }
+
         /** Quantizes a BF16/F16/F32 checkpoint's linear weights at load: FP8, Q8_0 or Q4_0 (default none). */
         public Builder quantize(Quantization q) {
             this.quantize = q;
@@ -191,7 +202,7 @@ public final class LocalModel implements AutoCloseable {
                 }
                 KvDtype kvDtype = this.kvDtype != null ? this.kvDtype : model.autoKvDtype();
                 EngineConfig ec = EngineConfig.forKvMemory(kvBytes, model.kvLayout(), ctx, kvDtype, 512, maxRunning,
-                        EngineConfig.DEFAULT_MAX_WAITING, true, true).withDraftTokens(draftTokens);
+                        EngineConfig.DEFAULT_MAX_WAITING, true, !swaFull).withDraftTokens(draftTokens);
                 PromptFormatter formatter = PromptFormatters.forModel(path, served);
                 if (warmUp) {
                     org.redhare.model.WarmUp.run(model, kvDtype);
