@@ -79,6 +79,27 @@ class SlidingWindowEngineTest {
             assertThat(e.usedBlocks()).isZero();
             assertThat(e.stats().windowBlocksUsed()).isZero();
         }
+        // And with drafting: draft tokens' keys are written past the window blocks kept, and refused ones overwritten.
+        // Prompts that end as they began, so that the first steps draft what followed their first tokens.
+        List<GenerationRequest> echoes = new ArrayList<>();
+        List<int[]> wantEchoes = new ArrayList<>();
+        try (Engine e = new Engine(tiny.model(), EngineServingTest.config(1024, 16, 512, 1, 64, false))) {
+            for (GenerationRequest q : reqs) {
+                int[] p = java.util.Arrays.copyOf(q.prompt(), q.prompt().length + 3);
+                System.arraycopy(q.prompt(), 0, p, q.prompt().length, 3);
+                GenerationRequest echo = new GenerationRequest(p, SamplingParams.GREEDY, q.maxTokens(), Set.of(), true);
+                echoes.add(echo);
+                wantEchoes.add(e.submit(echo).await().tokens());
+            }
+        }
+        EngineConfig drafting = EngineServingTest.config(2048, 4, 16, 2, 64, true).withWindowPool(tiny.model().kvLayout()).withDraftTokens(4);
+        try (Engine e = new Engine(tiny.model(), drafting)) {
+            for (int i = 0; i < echoes.size(); i++) { // one at a time: sequences draft while at most two decode
+                assertThat(e.submit(echoes.get(i)).await().tokens()).as("window pool, drafting, request %d", i).containsExactly(wantEchoes.get(i));
+            }
+            assertThat(e.stats().draftTokens()).isPositive();
+            assertThat(e.stats().windowBlocksUsed()).isZero();
+        }
     }
 
     /**
