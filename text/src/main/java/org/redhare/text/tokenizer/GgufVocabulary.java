@@ -101,19 +101,28 @@ public final class GgufVocabulary {
 
         Map<String, Integer> ids = new LinkedHashMap<>();
         for (int i = 0; i < tokens.length; i++) ids.putIfAbsent(tokens[i], i);
+        putSpecialTokensAndTemplate(md, dir, root, ids);
+        return md;
+    }
+
+    /**
+     * The BOS, EOS and padding token ids, whether encoding adds BOS, and the chat template, into {@code md}. BOS: the token
+     * tokenizer.json's post-processor puts first (Llama 3, Gemma, Mistral), else tokenizer_config's bos_token; whether
+     * encoding adds it follows tokenizer.json too (as RedHare's and the tokenizers library's encoders do), not
+     * tokenizer_config's add_bos_token, which DeepSeek-V3 sets while its post-processor adds nothing.
+     */
+    private static void putSpecialTokensAndTemplate(Map<String, Object> md, Path dir, JsonNode root, Map<String, Integer> ids)
+            throws IOException {
         JsonNode config = JSON.createObjectNode();
         Path configFile = dir.resolve("tokenizer_config.json");
         if (Files.isRegularFile(configFile)) {
             config = JSON.readTree(configFile.toFile());
         }
-        // BOS: the token tokenizer.json's post-processor puts first (Llama 3), else tokenizer_config's bos_token.
         String prefix = templatePrefix(root.path("post_processor"));
         Integer bos = prefix != null ? ids.get(prefix) : ids.get(tokenText(config.path("bos_token")));
         if (bos != null) {
             md.put("tokenizer.ggml.bos_token_id", bos);
         }
-        // Whether encoding adds it follows tokenizer.json too (as RedHare's and the tokenizers library's encoders
-        // do), not tokenizer_config's add_bos_token, which DeepSeek-V3 sets while its post-processor adds nothing.
         md.put("tokenizer.ggml.add_bos_token", prefix != null);
         Integer eos = ids.get(tokenText(config.path("eos_token")));
         if (eos != null) {
@@ -127,7 +136,6 @@ public final class GgufVocabulary {
         if (template != null) {
             md.put("tokenizer.chat_template", template);
         }
-        return md;
     }
 
     /**
@@ -247,35 +255,11 @@ public final class GgufVocabulary {
         md.put("tokenizer.ggml.scores", scores);
         md.put("tokenizer.ggml.token_type", types);
         md.put("tokenizer.ggml.add_space_prefix", spacePrefix);
-        JsonNode config = JSON.createObjectNode();
-        Path configFile = dir.resolve("tokenizer_config.json");
-        if (Files.isRegularFile(configFile)) {
-            config = JSON.readTree(configFile.toFile());
-        }
         if (unk != null && ids.containsKey(unk)) {
             md.put("tokenizer.ggml.unknown_token_id", ids.get(unk));
         }
-        // BOS: the token tokenizer.json's post-processor puts first, else tokenizer_config's bos_token; added as the
-        // post-processor says (Gemma, Mistral, Llama 2 all add it).
-        String prefix = templatePrefix(root.path("post_processor"));
-        Integer bos = prefix != null ? ids.get(prefix) : ids.get(tokenText(config.path("bos_token")));
-        if (bos != null) {
-            md.put("tokenizer.ggml.bos_token_id", bos);
-        }
-        md.put("tokenizer.ggml.add_bos_token", prefix != null);
-        md.put("tokenizer.ggml.add_eos_token", false);
-        Integer eos = ids.get(tokenText(config.path("eos_token")));
-        if (eos != null) {
-            md.put("tokenizer.ggml.eos_token_id", eos);
-        }
-        Integer pad = ids.get(tokenText(config.path("pad_token")));
-        if (pad != null) {
-            md.put("tokenizer.ggml.padding_token_id", pad);
-        }
-        String template = chatTemplate(dir, config);
-        if (template != null) {
-            md.put("tokenizer.chat_template", template);
-        }
+        md.put("tokenizer.ggml.add_eos_token", false); // none of these tokenizers ends an encoding with EOS
+        putSpecialTokensAndTemplate(md, dir, root, ids);
         return md;
     }
 
