@@ -3,9 +3,13 @@ package org.redhare.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.redhare.core.Parallel;
 import org.redhare.core.attention.PagedKvCache;
+import org.redhare.core.matrix.KernelSettings;
 import org.redhare.model.CausalLM;
 import org.redhare.model.ForwardBatch;
 import org.redhare.model.ModelSummary;
@@ -24,6 +28,8 @@ import picocli.CommandLine.Option;
  * the decode rate includes attention over a long chat. With {@code --paired-quantize TYPE}, the same model quantized to
  * TYPE is loaded beside it and the two are measured in alternated rounds (A B B A a repetition), each round's ratio
  * reported: on hosts whose bandwidth moves from minute to minute, two separate runs compare a fast minute with a slow one.
+ * With {@code --paired-setting NAME=VALUE}, run B takes that kernel setting ({@link KernelSettings}) and run A the
+ * defaults, on the same model unless {@code --paired-quantize} loads another.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Prompt-processing and decode speed of a model.")
 final class BenchCommand implements Callable<Integer> {
@@ -62,6 +68,12 @@ final class BenchCommand implements Callable<Integer> {
                     + "minute to minute, moves far less than two separate runs)")
     String pairedQuantize;
 
+    @Option(names = "--paired-setting", paramLabel = "NAME=VALUE",
+            description = "measure run B with this kernel setting and run A with the defaults, in the same alternated rounds "
+                    + "(on the same model, unless --paired-quantize loads another): NAME one of rowsAhead, fp8RowsAhead "
+                    + "(prefetch distances in bytes: positive into L1, negative into L2); repeatable")
+    List<String> pairedSettings;
+
     @Override
     public Integer call() throws Exception {
         if (promptTokens < 0 || genTokens < 0 || depth < 0 || batch < 1 || reps < 1 || sequences < 1) {
@@ -75,9 +87,12 @@ final class BenchCommand implements Callable<Integer> {
                 throw CliException.usage("--paired-quantize: " + e.getMessage());
             }
         }
+        Map<String, Long> settings = settings();
+        boolean pairs = paired != null || !settings.isEmpty();
         try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.load(pool);
              CausalLM other = paired == null ? null : modelOptions.load(pool, paired);
-             Run a = new Run(model, paired == null ? "" : "A: "); Run b = other == null ? null : new Run(other, "B: ")) {
+             Run a = new Run(model, pairs ? "A: " : "", Map.of());
+             Run b = pairs ? new Run(other == null ? model : other, "B: ", settings) : null) {
             int rounds = b == null ? reps : 2 * reps;
             a.rates(rounds);
             if (b != null) {
@@ -98,7 +113,12 @@ final class BenchCommand implements Callable<Integer> {
                 ObjectNode o = a.json(m, pool);
                 if (b != null) {
                     ObjectNode q = b.json(m, pool);
-                    q.put("quantize", paired.toString());
+                    if (paired != null) {
+                        q.put("quantize", paired.toString());
+                    }
+                    if (!settings.isEmpty()) {
+                        q.set("settings", m.valueToTree(settings));
+                    }
                     if (promptTokens > 0) { // a phase not measured has no ratio (0 / 0)
                         q.set("pp_ratio_per_repetition", m.valueToTree(b.ratios(a, true)));
                         q.put("pp_ratio", median(b.ratios(a, true)));
@@ -114,7 +134,8 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.printf("| model | threads | pp%d tok/s | tg%d%s tok/s | read/token | tg x read |%n", promptTokens, genTokens, tgLabel());
                 a.row(pool, modelOptions.model.getFileName().toString());
                 if (b != null) {
-                    b.row(pool, modelOptions.model.getFileName() + " --quantize " + paired);
+                    b.row(pool, modelOptions.model.getFileName() + (paired == null ? "" : " --quantize " + paired)
+                            + (settings.isEmpty() ? "" : " " + settings.toString().replace(", ", " ").replaceAll("[{}]", "")));
                     if (promptTokens > 0) {
                         System.out.printf("B / A per repetition, prompts: %s (median %.3f)%n", list(b.ratios(a, true)), median(b.ratios(a, true)));
                     }
@@ -125,6 +146,25 @@ final class BenchCommand implements Callable<Integer> {
             }
             return 0;
         }
+    }
+
+    /** The --paired-setting values by name, checked. */
+    private Map<String, Long> settings() {
+        Map<String, Long> out = new LinkedHashMap<>();
+        for (String s : pairedSettings == null ? List.<String>of() : pairedSettings) {
+            int eq = s.indexOf('=');
+            String name = eq < 0 ? s : s.substring(0, eq).trim();
+            if (!KernelSettings.NAMES.contains(name)) {
+                throw CliException.usage("--paired-setting " + s + ": unknown setting '" + name + "'; the settings are "
+                        + String.join(", ", KernelSettings.NAMES) + " (as --paired-setting NAME=VALUE)");
+            }
+            try {
+                out.put(name, Long.parseLong(s.substring(eq + 1).trim()));
+            } catch (NumberFormatException e) {
+                throw CliException.usage("--paired-setting " + s + ": the value must be a whole number of bytes (negative: into L2)");
+            }
+        }
+        return out;
     }
 
     private static String list(double[] x) {
@@ -139,6 +179,7 @@ final class BenchCommand implements Callable<Integer> {
     private final class Run implements AutoCloseable {
         private final CausalLM model;
         private final String label;
+        private final Map<String, Long> settings;
         private final PagedKvCache cache;
         private final int[] table;
         private final int[][] tables;
@@ -147,9 +188,11 @@ final class BenchCommand implements Callable<Integer> {
         private double[] pp = new double[0];
         private double[] tg = new double[0];
 
-        Run(CausalLM model, String label) {
+        Run(CausalLM model, String label, Map<String, Long> settings) {
             this.model = model;
             this.label = label;
+            this.settings = settings;
+            KernelSettings.apply(settings);
             int ctx = Math.max(promptTokens, depth + genTokens + 1) + 1;
             if (ctx > model.config().contextLength()) {
                 throw CliException.usage("-p/-n/--depth need " + ctx + " positions but the model's context is " + model.config().contextLength());
@@ -204,6 +247,7 @@ final class BenchCommand implements Callable<Integer> {
 
         /** Round {@code r}: the prompt, then the decode, each timed. */
         void measure(int r) {
+            KernelSettings.apply(settings);
             if (promptTokens > 0) {
                 long t0 = System.nanoTime();
                 runPrompt(model, cache, prompt, 0, table, logits);
@@ -256,6 +300,8 @@ final class BenchCommand implements Callable<Integer> {
             o.put("tg_max", max(tg));
             o.put("decode_bytes_per_token", bytesPerToken());
             o.put("decode_gb_per_second", tgMed / sequences * bytesPerToken() / 1e9); // a batched pass reads the weights once for all its tokens
+            KernelSettings.apply(settings);
+            o.set("kernel_settings", m.valueToTree(KernelSettings.effective(pool.threads()))); // as this run's rounds took them
             return o;
         }
 
@@ -268,6 +314,7 @@ final class BenchCommand implements Callable<Integer> {
 
         @Override
         public void close() {
+            KernelSettings.apply(Map.of()); // a later run in this process (the tests) meets the defaults
             cache.close();
         }
     }

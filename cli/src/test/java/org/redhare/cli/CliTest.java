@@ -286,6 +286,26 @@ class CliTest {
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(readJson(r.out()).path("paired").has("pp_ratio")).isFalse(); // no prompt measured, no prompt ratio
         assertThat(readJson(r.out()).path("paired").path("tg_ratio").asDouble()).isPositive();
+        // A kernel setting against the defaults, on the one model loaded once: B's rounds take it, A's the defaults
+        r = CliRunner.run("bench", "--model", m.toString(), "--quantize", "fp8", "-p", "8", "-n", "4", "-r", "2", "--json", "--threads", "2",
+                "--paired-setting", "fp8RowsAhead=4096");
+        assertThat(r.exit()).as(r.err()).isZero();
+        com.fasterxml.jackson.databind.JsonNode tuned = readJson(r.out());
+        com.fasterxml.jackson.databind.JsonNode b = tuned.path("paired");
+        assertThat(b.path("settings").path("fp8RowsAhead").asLong()).isEqualTo(4096);
+        assertThat(b.path("kernel_settings").path("fp8RowsAhead").asLong()).isEqualTo(4096);
+        assertThat(tuned.path("kernel_settings").path("fp8RowsAhead").asLong()).isNotEqualTo(4096);
+        assertThat(b.has("quantize")).isFalse();
+        assertThat(b.path("decode_bytes_per_token").asLong()).isEqualTo(tuned.path("decode_bytes_per_token").asLong());
+        assertThat(b.path("tg_ratio_per_repetition")).hasSize(2);
+        assertThat(r.err()).contains("B: round 4/4");
+        assertThat(r.err().split("loaded ", -1)).hasSize(2); // one model, not two
+        r = CliRunner.run("bench", "--model", m.toString(), "--paired-setting", "fp8Ahead=1");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("fp8Ahead").contains("rowsAhead, fp8RowsAhead");
+        r = CliRunner.run("bench", "--model", m.toString(), "--paired-setting", "fp8RowsAhead=far");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("whole number");
         r = CliRunner.run("bench", "--model", m.toString(), "--paired-quantize", "fp9");
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains("--paired-quantize");

@@ -49,33 +49,55 @@ final class NativeKernels {
     static final long AHEAD = Long.getLong("redhare.nativeAhead", 4096);
 
     /**
-     * The prefetch the one-token kernels ({@link #fp8}, {@link #int8}, {@link #fp8Decode}: rows4.h) take on a pool of
-     * {@code threads} threads: 8192 bytes ahead into L2 (PREFETCHT1) on one thread, 4096 into L1 (PREFETCHT0) on more.
-     * These kernels widen about as fast as memory delivers one thread's share, so what stays in flight sets their rate.
-     * On one thread, [151936 x 896] FP8 from DRAM (`QuickMatrixRates fp8 151936x896 1 1`) read at 25.6-26.6 GB/s with
-     * 4096 into L1 and 28.2-28.8 with 8192 into L2 (membw 28.3-28.9; 4096 into L2 21.9-22.7, 12288-32768 into L2
-     * 26.4-29.1), and FP8 decode went from 41.6-44.4 to 52.3-54.4 tok/s. On two threads, each streaming half as fast,
-     * 8192 into L2 measured no gain and perhaps a loss (five alternated pairs of two-thread FP8 decode: 51.4-61.6 tok/s
-     * against 50.4-58.8), so they keep what they had (docs/PERFORMANCE.md, fifty-third session).
-     * {@code -Dredhare.rowsAhead=N} sets it for every pool (positive: into L1, negative: into L2).
+     * The prefetch the one-token kernels of int8 rows ({@link #int8}: the LM head's screen, {@link Int8RowMatrix}; and
+     * {@link Q8_0Matrix}'s) take on a pool of {@code threads} threads: 8192 bytes ahead into L2 (PREFETCHT1) on one
+     * thread, 4096 into L1 (PREFETCHT0) on more. These kernels widen about as fast as memory delivers one thread's share,
+     * so what stays in flight sets their rate. On one thread (measured when FP8 took this distance too), [151936 x 896] FP8 from DRAM (`QuickMatrixRates fp8
+     * 151936x896 1 1`) read at 25.6-26.6 GB/s with 4096 into L1 and 28.2-28.8 with 8192 into L2 (membw 28.3-28.9; 4096
+     * into L2 21.9-22.7, 12288-32768 into L2 26.4-29.1), and FP8 decode went from 41.6-44.4 to 52.3-54.4 tok/s
+     * (docs/PERFORMANCE.md, fifty-third session). On two threads the BF16 model (its screened head) measured no gain
+     * from 16384 into L2 (Llama-3.2-1B, `bench --paired-setting rowsAhead=-16384 -r 6 -t 2`: medians 0.935 and 0.994 in
+     * two runs; sixty-third session). {@code -Dredhare.rowsAhead=N} sets it, and the FP8 kernels'
+     * too, for every pool (positive: into L1, negative: into L2; {@link KernelSettings} at run time).
      */
     static long rowsAhead(int threads) {
-        return ROWS_AHEAD != 0 ? ROWS_AHEAD : threads == 1 ? -8192 : 4096;
+        long set = rowsAheadSet;
+        return set != 0 ? set : threads == 1 ? -8192 : 4096;
     }
 
-    private static final long ROWS_AHEAD = Long.getLong("redhare.rowsAhead", 0);
+    private static volatile long rowsAheadSet = Long.getLong("redhare.rowsAhead", 0);
 
     /**
-     * {@link #rowsAhead} for the FP8 kernels alone ({@code -Dredhare.fp8RowsAhead=N}, same signs), so a paired
-     * run (`bench --paired-quantize fp8`) can move FP8's prefetch without moving the BF16 model's int8 head screen: at two
-     * threads, 16384 bytes into L2 for FP8 alone measured no gain on Llama-3.2-1B's shape (docs/PERFORMANCE.md,
-     * sixty-first session).
+     * The FP8 one-token kernels' prefetch ({@link #fp8}, {@link #fp8Decode}: rows4.h) on a pool of {@code threads}
+     * threads: into L2 on any number, 8192 bytes ahead on one thread, 16384 on more. On two threads, against 4096 into
+     * L1 (FP8 against FP8 in alternated rounds, `bench --quantize fp8 --paired-setting fp8RowsAhead=4096`): Llama-3.2-1B
+     * over 30 repetitions in four runs, geometric mean 1.05 and median 1.08 (faster in 19; 10-20% in the host's
+     * high-bandwidth minutes, 2-7% slower in its low ones), Qwen2.5-0.5B over eight 1.06 / 1.10; an [8192 x 8192] matrix
+     * from DRAM read 37-56 GB/s against 28-33 (`QuickMatrixRates fp8 8192x8192 1 2`). Adding 1024 or 2048 bytes into L1
+     * as well measured no clear gain (docs/PERFORMANCE.md, sixty-third session). Earlier sessions had compared the
+     * distances through the FP8 / BF16 ratio of two models, whose noise hid the difference. {@code
+     * -Dredhare.fp8RowsAhead=N} sets it alone (same signs); {@code -Dredhare.rowsAhead=N} where that is not set.
      */
     static long fp8RowsAhead(int threads) {
-        return FP8_ROWS_AHEAD != 0 ? FP8_ROWS_AHEAD : rowsAhead(threads);
+        long set = fp8RowsAheadSet;
+        if (set != 0) {
+            return set;
+        }
+        return rowsAheadSet != 0 ? rowsAheadSet : threads == 1 ? -8192 : -16384;
     }
 
-    private static final long FP8_ROWS_AHEAD = Long.getLong("redhare.fp8RowsAhead", 0);
+    private static volatile long fp8RowsAheadSet = Long.getLong("redhare.fp8RowsAhead", 0);
+
+    /** Sets {@link #rowsAhead}'s distance ({@code 0}: the default), as {@code -Dredhare.rowsAhead} does at start. */
+    static void rowsAhead(long bytes) {
+        rowsAheadSet = bytes;
+    }
+
+    /** Sets {@link #fp8RowsAhead}'s distance ({@code 0}: the default), as {@code -Dredhare.fp8RowsAhead} does at start. */
+    static void fp8RowsAhead(long bytes) {
+        fp8RowsAheadSet = bytes;
+    }
+
     /**
      * From how many tokens {@link #vnniTokens} puts each block's values together once for all of them (in an L1 scratch)
      * rather than once a token: {@code -Dredhare.vnniScratchFrom=N} for every form (a number past any batch keeps the
@@ -104,7 +126,8 @@ final class NativeKernels {
      * -Dredhare.rowsAhead=N} sets it too.
      */
     static long halvesAhead() {
-        return ROWS_AHEAD != 0 ? ROWS_AHEAD : -16384;
+        long set = rowsAheadSet;
+        return set != 0 ? set : -16384;
     }
 
     /** Tiles per call: a 128-row scale band of FP8 weights; calls stay short (a few microseconds, no safepoint inside). */

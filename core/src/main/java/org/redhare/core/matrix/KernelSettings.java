@@ -1,0 +1,46 @@
+package org.redhare.core.matrix;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The kernel settings that may change while models run, so that a benchmark can measure one against another in
+ * alternated rounds of one process (`redhare bench --paired-setting NAME=VALUE`): on hosts whose memory bandwidth moves
+ * from minute to minute, two separate runs compare a fast minute with a slow one, and the difference a prefetch distance
+ * makes (5-15%) drowns in it. Each name is also a system property read at start ({@code -Dredhare.NAME=VALUE}), whose
+ * value {@link #apply} goes back to where a setting is not given. Values in bytes: positive prefetches into L1, negative
+ * into L2, 0 takes the kernel's default ({@link NativeKernels#rowsAhead}, {@link NativeKernels#fp8RowsAhead} say which
+ * and why).
+ */
+public final class KernelSettings {
+    private KernelSettings() {}
+
+    /** The settings' names: {@code rowsAhead} (the int8 rows' one-token kernels, and FP8's where fp8RowsAhead is 0), {@code fp8RowsAhead}. */
+    public static final List<String> NAMES = List.of("rowsAhead", "fp8RowsAhead");
+
+    private static final long[] AT_START = {Long.getLong("redhare.rowsAhead", 0), Long.getLong("redhare.fp8RowsAhead", 0)};
+
+    /**
+     * Sets every setting: those {@code settings} names to their values, the others back to their values at start.
+     *
+     * @throws IllegalArgumentException for a name not in {@link #NAMES}, with the names there are
+     */
+    public static synchronized void apply(Map<String, Long> settings) {
+        for (String name : settings.keySet()) {
+            if (!NAMES.contains(name)) {
+                throw new IllegalArgumentException("unknown kernel setting '" + name + "'; the settings are " + String.join(", ", NAMES));
+            }
+        }
+        NativeKernels.rowsAhead(settings.getOrDefault(NAMES.get(0), AT_START[0]));
+        NativeKernels.fp8RowsAhead(settings.getOrDefault(NAMES.get(1), AT_START[1]));
+    }
+
+    /** Each setting's distance as the kernels take it now on a pool of {@code threads} threads (defaults resolved), by name. */
+    public static Map<String, Long> effective(int threads) {
+        Map<String, Long> out = new LinkedHashMap<>();
+        out.put(NAMES.get(0), NativeKernels.rowsAhead(threads));
+        out.put(NAMES.get(1), NativeKernels.fp8RowsAhead(threads));
+        return out;
+    }
+}
