@@ -71,9 +71,10 @@ final class NativeKernels {
      * The FP8 one-token kernels' prefetch ({@link #fp8}, {@link #fp8Decode}: rows4.h) on a pool of {@code threads}
      * threads: into L2 on any number, 8192 bytes ahead on one thread, 16384 on more. On two threads, against 4096 into
      * L1 (FP8 against FP8 in alternated rounds, `bench --quantize fp8 --paired-setting fp8RowsAhead=4096`): Llama-3.2-1B
-     * over 30 repetitions in four runs, geometric mean 1.05 and median 1.08 (faster in 19; 10-20% in the host's
-     * high-bandwidth minutes, 2-7% slower in its low ones), Qwen2.5-0.5B over eight 1.06 / 1.10; an [8192 x 8192] matrix
-     * from DRAM read 37-56 GB/s against 28-33 (`QuickMatrixRates fp8 8192x8192 1 2`). Adding 1024 or 2048 bytes into L1
+     * over 38 repetitions in five runs, geometric mean 1.07 and median 1.10 (faster in 26; 10-22% in the host's
+     * high-bandwidth minutes, 2-7% slower in some low ones), Qwen2.5-0.5B over eight 1.06 / 1.10, eight sequences at once
+     * 1.05, 16-token prompts 1-6% faster, 512-token ones the same; an [8192 x 8192] matrix from DRAM read 37-56 GB/s
+     * against 28-33 (`QuickMatrixRates fp8 8192x8192 1 2`). Adding 1024 or 2048 bytes into L1
      * as well measured no clear gain (docs/PERFORMANCE.md, sixty-third session). Earlier sessions had compared the
      * distances through the FP8 / BF16 ratio of two models, whose noise hid the difference. {@code
      * -Dredhare.fp8RowsAhead=N} sets it alone (same signs); {@code -Dredhare.rowsAhead=N} where that is not set.
