@@ -57,7 +57,7 @@ final class NativeKernels {
      * into L2 21.9-22.7, 12288-32768 into L2 26.4-29.1), and FP8 decode went from 41.6-44.4 to 52.3-54.4 tok/s
      * (docs/PERFORMANCE.md, fifty-third session). On two threads the BF16 model (its screened head) measured no gain
      * from 16384 into L2 (Llama-3.2-1B, `bench --paired-setting rowsAhead=-16384 -r 6 -t 2`: medians 0.935 and 0.994 in
-     * two runs; sixty-third session). {@code -Dredhare.rowsAhead=N} sets it, and the FP8 kernels'
+     * two runs), nor its Q8_0 copy (median 1.010 over eight; sixty-third session). {@code -Dredhare.rowsAhead=N} sets it, and the FP8 kernels'
      * too, for every pool (positive: into L1, negative: into L2; {@link KernelSettings} at run time).
      */
     static long rowsAhead(int threads) {
