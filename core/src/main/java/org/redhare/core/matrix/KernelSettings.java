@@ -16,7 +16,10 @@ import java.util.Map;
 public final class KernelSettings {
     private KernelSettings() {}
 
-    /** The settings' names: {@code rowsAhead} (the int8 rows' one-token kernels, and FP8's where fp8RowsAhead is 0), {@code fp8RowsAhead}. */
+    /**
+     * The settings' names: {@code rowsAhead} (the one-token kernels of int8 rows, the several-token ones of 16-bit rows,
+     * and FP8's where fp8RowsAhead is 0) and {@code fp8RowsAhead} (FP8's kernels).
+     */
     public static final List<String> NAMES = List.of("rowsAhead", "fp8RowsAhead");
 
     private static final long[] AT_START = {Long.getLong("redhare.rowsAhead", 0), Long.getLong("redhare.fp8RowsAhead", 0)};

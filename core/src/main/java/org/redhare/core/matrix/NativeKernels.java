@@ -51,14 +51,16 @@ final class NativeKernels {
     /**
      * The prefetch the one-token kernels of int8 rows ({@link #int8}: the LM head's screen, {@link Int8RowMatrix}; and
      * {@link Q8_0Matrix}'s) take on a pool of {@code threads} threads: 8192 bytes ahead into L2 (PREFETCHT1) on one
-     * thread, 4096 into L1 (PREFETCHT0) on more. These kernels widen about as fast as memory delivers one thread's share,
-     * so what stays in flight sets their rate. On one thread (measured when FP8 took this distance too), [151936 x 896] FP8 from DRAM (`QuickMatrixRates fp8
-     * 151936x896 1 1`) read at 25.6-26.6 GB/s with 4096 into L1 and 28.2-28.8 with 8192 into L2 (membw 28.3-28.9; 4096
-     * into L2 21.9-22.7, 12288-32768 into L2 26.4-29.1), and FP8 decode went from 41.6-44.4 to 52.3-54.4 tok/s
-     * (docs/PERFORMANCE.md, fifty-third session). On two threads the BF16 model (its screened head) measured no gain
-     * from 16384 into L2 (Llama-3.2-1B, `bench --paired-setting rowsAhead=-16384 -r 6 -t 2`: medians 0.935 and 0.994 in
-     * two runs), nor its Q8_0 copy (median 1.010 over eight; sixty-third session). {@code -Dredhare.rowsAhead=N} sets it, and the FP8 kernels'
-     * too, for every pool (positive: into L1, negative: into L2; {@link KernelSettings} at run time).
+     * thread, 4096 into L1 (PREFETCHT0) on more. These kernels widen about as fast as memory delivers one thread's
+     * share, so what stays in flight sets their rate. On one thread (measured when FP8 took this distance too), [151936
+     * x 896] FP8 from DRAM (`QuickMatrixRates fp8 151936x896 1 1`) read at 25.6-26.6 GB/s with 4096 into L1 and
+     * 28.2-28.8 with 8192 into L2 (membw 28.3-28.9; 4096 into L2 21.9-22.7, 12288-32768 into L2 26.4-29.1), and FP8
+     * decode went from 41.6-44.4 to 52.3-54.4 tok/s (docs/PERFORMANCE.md, fifty-third session). On two threads the BF16
+     * model (its screened head) measured no gain from 16384 into L2 (Llama-3.2-1B, `bench --paired-setting
+     * rowsAhead=-16384 -r 6 -t 2`: medians 0.935 and 0.994 in two runs), nor its Q8_0 copy (median 1.010 over eight;
+     * sixty-third session). {@code -Dredhare.rowsAhead=N} sets it for every pool, and with it {@link #halvesAhead} and,
+     * where {@code fp8RowsAhead} is not set, {@link #fp8RowsAhead} (positive: into L1, negative: into L2; {@link
+     * KernelSettings} at run time).
      */
     static long rowsAhead(int threads) {
         long set = rowsAheadSet;
@@ -68,13 +70,13 @@ final class NativeKernels {
     private static volatile long rowsAheadSet = Long.getLong("redhare.rowsAhead", 0);
 
     /**
-     * The FP8 one-token kernels' prefetch ({@link #fp8}, {@link #fp8Decode}: rows4.h) on a pool of {@code threads}
-     * threads: into L2 on any number, 8192 bytes ahead on one thread, 16384 on more. On two threads, against 4096 into
-     * L1 (FP8 against FP8 in alternated rounds, `bench --quantize fp8 --paired-setting fp8RowsAhead=4096`): Llama-3.2-1B
-     * over 38 repetitions in five runs, geometric mean 1.07 and median 1.10 (faster in 26; 10-22% in the host's
-     * high-bandwidth minutes, 2-7% slower in some low ones), Qwen2.5-0.5B over eight 1.06 / 1.10, eight sequences at once
-     * 1.05, 16-token prompts 1-6% faster, 512-token ones the same; an [8192 x 8192] matrix from DRAM read 37-56 GB/s
-     * against 28-33 (`QuickMatrixRates fp8 8192x8192 1 2`). Adding 1024 or 2048 bytes into L1
+     * The FP8 kernels' prefetch (one token: {@link #fp8}, {@link #fp8Decode}, rows4.h; several: {@link #fp8Tokens}) on a
+     * pool of {@code threads} threads: into L2 on any number, 8192 bytes ahead on one thread, 16384 on more. On two
+     * threads, against 4096 into L1 (FP8 against FP8 in alternated rounds, `bench --quantize fp8 --paired-setting
+     * fp8RowsAhead=4096`): Llama-3.2-1B over 38 repetitions in five runs, geometric mean 1.07 and median 1.10 (faster in
+     * 26; 10-22% in the host's high-bandwidth minutes, 2-7% slower in some low ones), Qwen2.5-0.5B over eight 1.06 /
+     * 1.10, eight sequences at once 1.05, 16-token prompts 1-6% faster, 512-token ones the same; an [8192 x 8192] matrix
+     * from DRAM read 37-56 GB/s against 28-33 (`QuickMatrixRates fp8 8192x8192 1 2`). Adding 1024 or 2048 bytes into L1
      * as well measured no clear gain (docs/PERFORMANCE.md, sixty-third session). Earlier sessions had compared the
      * distances through the FP8 / BF16 ratio of two models, whose noise hid the difference. {@code
      * -Dredhare.fp8RowsAhead=N} sets it alone (same signs); {@code -Dredhare.rowsAhead=N} where that is not set.
@@ -94,7 +96,8 @@ final class NativeKernels {
         rowsAheadSet = bytes;
     }
 
-    /** Sets {@link #fp8RowsAhead}'s distance ({@code 0}: the default), as {@code -Dredhare.fp8RowsAhead} does at start. */
+    /** Sets {@link #fp8RowsAhead}'s distance ({@code 0}: the default), as {@code -Dredhare.fp8RowsAhead} does at start.
+     */
     static void fp8RowsAhead(long bytes) {
         fp8RowsAheadSet = bytes;
     }
