@@ -22,8 +22,6 @@ public final class KernelSettings {
      */
     public static final List<String> NAMES = List.of("rowsAhead", "fp8RowsAhead");
 
-    private static final long[] AT_START = {Long.getLong("redhare.rowsAhead", 0), Long.getLong("redhare.fp8RowsAhead", 0)};
-
     /**
      * Sets every setting: those {@code settings} names to their values, the others back to their values at start.
      *
@@ -35,8 +33,8 @@ public final class KernelSettings {
                 throw new IllegalArgumentException("unknown kernel setting '" + name + "'; the settings are " + String.join(", ", NAMES));
             }
         }
-        NativeKernels.rowsAhead(settings.getOrDefault(NAMES.get(0), AT_START[0]));
-        NativeKernels.fp8RowsAhead(settings.getOrDefault(NAMES.get(1), AT_START[1]));
+        NativeKernels.rowsAhead(settings.getOrDefault(NAMES.get(0), NativeKernels.ROWS_AHEAD_AT_START));
+        NativeKernels.fp8RowsAhead(settings.getOrDefault(NAMES.get(1), NativeKernels.FP8_ROWS_AHEAD_AT_START));
     }
 
     /** Each setting's distance as the kernels take it now on a pool of {@code threads} threads (defaults resolved), by name. */

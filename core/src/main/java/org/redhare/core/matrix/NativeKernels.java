@@ -67,7 +67,10 @@ final class NativeKernels {
         return set != 0 ? set : threads == 1 ? -8192 : 4096;
     }
 
-    private static volatile long rowsAheadSet = Long.getLong("redhare.rowsAhead", 0);
+    /** {@code -Dredhare.rowsAhead} (0 when not given): where {@link KernelSettings#apply} puts it back. */
+    static final long ROWS_AHEAD_AT_START = Long.getLong("redhare.rowsAhead", 0);
+
+    private static volatile long rowsAheadSet = ROWS_AHEAD_AT_START;
 
     /**
      * The FP8 kernels' prefetch (one token: {@link #fp8}, {@link #fp8Decode}, rows4.h; several: {@link #fp8Tokens}) on a
@@ -89,7 +92,10 @@ final class NativeKernels {
         return rowsAheadSet != 0 ? rowsAheadSet : threads == 1 ? -8192 : -16384;
     }
 
-    private static volatile long fp8RowsAheadSet = Long.getLong("redhare.fp8RowsAhead", 0);
+    /** {@code -Dredhare.fp8RowsAhead} (0 when not given): where {@link KernelSettings#apply} puts it back. */
+    static final long FP8_ROWS_AHEAD_AT_START = Long.getLong("redhare.fp8RowsAhead", 0);
+
+    private static volatile long fp8RowsAheadSet = FP8_ROWS_AHEAD_AT_START;
 
     /** Sets {@link #rowsAhead}'s distance ({@code 0}: the default), as {@code -Dredhare.rowsAhead} does at start. */
     static void rowsAhead(long bytes) {
