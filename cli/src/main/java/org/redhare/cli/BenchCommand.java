@@ -154,9 +154,10 @@ final class BenchCommand implements Callable<Integer> {
         for (String s : pairedSettings == null ? List.<String>of() : pairedSettings) {
             int eq = s.indexOf('=');
             String name = eq < 0 ? s : s.substring(0, eq).trim();
-            if (!KernelSettings.NAMES.contains(name)) {
-                throw CliException.usage("--paired-setting " + s + ": unknown setting '" + name + "'; the settings are "
-                        + String.join(", ", KernelSettings.NAMES) + " (as --paired-setting NAME=VALUE)");
+            try {
+                KernelSettings.requireKnown(name);
+            } catch (IllegalArgumentException e) {
+                throw CliException.usage("--paired-setting " + s + ": " + e.getMessage() + " (as --paired-setting NAME=VALUE)");
             }
             try {
                 out.put(name, Long.parseLong(s.substring(eq + 1).trim()));

@@ -28,13 +28,21 @@ public final class KernelSettings {
      * @throws IllegalArgumentException for a name not in {@link #NAMES}, with the names there are
      */
     public static synchronized void apply(Map<String, Long> settings) {
-        for (String name : settings.keySet()) {
-            if (!NAMES.contains(name)) {
-                throw new IllegalArgumentException("unknown kernel setting '" + name + "'; the settings are " + String.join(", ", NAMES));
-            }
-        }
+        settings.keySet().forEach(KernelSettings::requireKnown);
         NativeKernels.rowsAhead(settings.getOrDefault(NAMES.get(0), NativeKernels.ROWS_AHEAD_AT_START));
         NativeKernels.fp8RowsAhead(settings.getOrDefault(NAMES.get(1), NativeKernels.FP8_ROWS_AHEAD_AT_START));
+    }
+
+    /**
+     * Checks a setting's name.
+     *
+     * @throws IllegalArgumentException for a name not in {@link #NAMES}, with the names there are
+     */
+    public static String requireKnown(String name) {
+        if (!NAMES.contains(name)) {
+            throw new IllegalArgumentException("unknown kernel setting '" + name + "'; the settings are " + String.join(", ", NAMES));
+        }
+        return name;
     }
 
     /** Each setting's distance as the kernels take it now on a pool of {@code threads} threads (defaults resolved), by name. */
