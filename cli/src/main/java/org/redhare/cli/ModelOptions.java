@@ -59,8 +59,9 @@ final class ModelOptions {
 
     @Option(names = "--head-screen", paramLabel = "MODE", defaultValue = "auto",
             description = "greedy and top-k sampling read an int8 copy of a BF16, F16 or F32 LM head and compute exactly only the rows that "
-                    + "could be among the k largest (same tokens, fewer bytes per token, the copy's memory; not with logprobs): auto (where the head is at least 10%% of "
-                    + "a token's reads: small models, FP8 checkpoints as published), on, off (default: auto)")
+                    + "could be among the k largest (same tokens, fewer bytes per token, the copy's memory; not with logprobs); of an FP8 head "
+                    + "(--quantize fp8) only several users decoding at once read the copy, multiplying integers with AVX512-VNNI: auto (where the "
+                    + "head is at least 10%% of a token's reads: small models, FP8 checkpoints as published), on, off (default: auto)")
     String headScreen;
 
     LoadOptions.HeadScreen headScreen() {

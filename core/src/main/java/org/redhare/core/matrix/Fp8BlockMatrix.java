@@ -47,7 +47,7 @@ import org.redhare.core.ops.VectorMath;
  * {@code k} of int lane {@code i} is column {@code k*L + i}), then each row's {@code cols % G} tail codes
  * in natural order. NaN codes (0x7F/0xFF) are rejected at load: the bit trick would read them as 480.
  */
-public final class Fp8BlockMatrix implements WeightMatrix {
+public final class Fp8BlockMatrix implements WeightMatrix, ExactRows {
     private static final VectorSpecies<Float> F = Kernels.F;
     private static final VectorSpecies<Integer> I = Kernels.I;
     private static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -206,6 +206,24 @@ public final class Fp8BlockMatrix implements WeightMatrix {
 
     private int band(int r) {
         return r / bandRows;
+    }
+
+    /**
+     * Rows {@code ids[0 .. count)} for one token, each through {@link #row1} on its band's scaled activations: the FMAs
+     * of every path in the same order (the class comment), so the bits {@link #multiply} gives. What the LM head's screen
+     * ({@link ScreenedHead}) computes for its candidate rows. {@code scratch} holds at least {@code cols + 16} floats.
+     */
+    @Override
+    public void multiplyRows(float[] x, int[] ids, int count, float[] y, float[] scratch) {
+        int ready = -1; // band whose activations are in scratch
+        for (int i = 0; i < count; i++) {
+            int r = ids[i];
+            if (band(r) != ready) {
+                ready = band(r);
+                scaleActivations(x, 0, 1, ready, scratch, 0);
+            }
+            y[r] = row1(r, scratch, 0, scratch, cols);
+        }
     }
 
     /**

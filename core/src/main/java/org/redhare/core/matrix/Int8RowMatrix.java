@@ -92,7 +92,12 @@ final class Int8RowMatrix implements WeightMatrix {
 
     /** Whether {@link #dots} runs here: VNNI machine code, whole tiles ({@code rows % 4 == 0}), whole 64-column groups. */
     boolean dotsAvailable() {
-        return NativeKernels.dotsAvailable() && rows % TILE == 0 && cols % G == 0 && G == 64 && packed.isNative();
+        return dotsAvailable(rows, cols) && packed.isNative();
+    }
+
+    /** Whether {@link #dots} would run here for a matrix of this shape in native memory. */
+    static boolean dotsAvailable(int rows, int cols) {
+        return NativeKernels.dotsAvailable() && rows % TILE == 0 && cols % G == 0 && G == 64;
     }
 
     /**

@@ -35,6 +35,13 @@ import jdk.incubator.vector.IntVector;
  *
  * <p>The same holds for the {@code k} largest logits ({@link #topLogits}), which is all that top-k sampling reads.
  *
+ * <p>An FP8 head ({@link Fp8BlockMatrix}, what {@code --quantize fp8} makes of a BF16 one) is screened too, where
+ * batches screen in integers ({@link #screensBatches}): its copy has as many bytes, so one token reads no less, but
+ * several tokens at once multiply bytes with VNNI's {@code VPDPBUSD} (four products an operation) where the exact head
+ * widens every code and takes one FMA a product, the step's largest matrix on small models. Its rows' weights are the
+ * codes times their block scales ({@link Fp8BlockMatrix#row}), and its kernel's roundings (one per scaled activation,
+ * one per FMA) are within the bound's {@code g}, as the 16-bit heads' are.
+ *
  * <p>Only for callers that need the argmax, or the {@code k} largest logits, alone: greedy or top-k sampling without
  * penalties or logprobs, one token at a time. Several tokens at once (a batch of users) take the exact head: there the
  * head is bound by arithmetic, and widened int8 paths are slower than the BF16 one (`QuickMatrixRates` [151936 x 896],
@@ -81,9 +88,12 @@ public final class ScreenedHead {
      */
     public static ScreenedHead of(Parallel pool, WeightMatrix head) {
         if (!(head instanceof ExactRows)) {
-            return null; // quantized heads: already as small as a copy, or smaller
+            return null; // the GGUF types: already as small as a copy, or smaller, and their batches multiply integers
         }
-        WeightMatrix bf = head; // BF16, F16 or F32
+        if (head instanceof Fp8BlockMatrix && !(BATCHES && Int8RowMatrix.dotsAvailable(head.rows(), head.cols()))) {
+            return null; // FP8: a copy of as many bytes, worth its memory only where batches screen in integers
+        }
+        WeightMatrix bf = head; // BF16, F16, F32 or FP8
         int rows = bf.rows();
         int cols = bf.cols();
         MemorySegment packed = NativeMemory.allocate((long) rows * cols);
@@ -162,6 +172,18 @@ public final class ScreenedHead {
      */
     public boolean screensBatches() {
         return BATCHES && coarse.dotsAvailable();
+    }
+
+    /**
+     * Whether one token should go through the screen: where the copy reads fewer bytes than the head (a 16- or 32-bit
+     * one). An FP8 head's copy has as many, and its candidate pass costs more than it saves: Qwen2.5-0.5B with {@code
+     * --quantize fp8}, one token on two threads, 56.3-59.9 tok/s screened against 58.1-78.0 with the FP8 head (three
+     * alternated runs of `bench --quantize fp8 --head-screen auto|off -p 0 -n 128 -r 3 -t 2`, sixty-fourth session).
+     * Such a screen serves batches alone ({@link #screensBatches}); {@link #topLogits(Parallel, float[], int, float[])}
+     * still gives the exact largest logits if called.
+     */
+    public boolean screensOneToken() {
+        return !(exact instanceof Fp8BlockMatrix);
     }
 
     /** {@code -Dredhare.screenBatches=false}: batches take the exact head (for measuring). */
@@ -250,8 +272,8 @@ public final class ScreenedHead {
             exactHead(pool, x, logits);
             return;
         }
-        if (xp.length < cols) {
-            xp = new float[cols];
+        if (xp.length < cols + 16) {
+            xp = new float[cols + 16];
         }
         exactRows.multiplyRows(x, candidates, n, logits, xp);
         lastCandidates = n;
@@ -346,8 +368,8 @@ public final class ScreenedHead {
             System.arraycopy(x, t * cols, xt, 0, cols);
             int count = candidateCounts[t];
             int[] ids = batchCandidates[t];
-            if (xp.length < cols) {
-                xp = new float[cols];
+            if (xp.length < cols + 16) {
+                xp = new float[cols + 16];
             }
             exactRows.multiplyRows(xt, ids, count, one, xp);
             for (int i = 0; i < count; i++) {

@@ -373,4 +373,37 @@ class Fp8BlockMatrixTest {
         assertThatThrownBy(() -> new Fp8BlockMatrix(ok, scales, 4, 20, 128, 10))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("block width");
     }
+
+    /**
+     * Chosen rows alone (what the LM head's screen computes for its candidates) give the bits of the whole product, one
+     * token or a batch, in the Java kernels and the machine code: short last tiles, column tails, several scale bands,
+     * per-channel and per-tensor scales, rows in any order.
+     */
+    @ParameterizedTest(name = "[{0} x {1}] blocks {2}x{3}")
+    @CsvSource({"5, 17, 128, 128", "130, 300, 128, 128", "300, 200, 128, 128", "9, 200, 4, 64", "257, 896, 128, 128",
+            "40, 200, 1, 200", "41, 70, 41, 70", "1000, 128, 128, 128"})
+    void chosenRowsGiveTheProductsBits(int rows, int cols, int bh, int bw) {
+        Case k = random(rows, cols, bh, bw, rows * 17L + cols);
+        float[] x = activations(6, cols, 11);
+        float[] one = new float[rows];
+        k.m().multiply(TWO, x, 1, one);
+        float[] inJava = new float[rows];
+        k.m().multiplyInJava(ONE, x, 1, inJava);
+        float[] batch = new float[6 * rows];
+        k.m().multiply(ONE, x, 6, batch);
+        int[] ids = new Random(rows).ints(rows, 0, rows).toArray(); // every order, repeats included
+        ids[0] = rows - 1;
+        float[] got = new float[rows];
+        java.util.Arrays.fill(got, Float.NaN);
+        k.m().multiplyRows(x, ids, ids.length, got, new float[cols + 16]);
+        for (int r : ids) {
+            assertThat(Float.floatToRawIntBits(got[r])).as("row %d, against the one-token product", r).isEqualTo(Float.floatToRawIntBits(one[r]));
+            assertThat(Float.floatToRawIntBits(got[r])).as("row %d, against the Java kernels", r).isEqualTo(Float.floatToRawIntBits(inJava[r]));
+        }
+        float[] xt = java.util.Arrays.copyOfRange(x, 4 * cols, 5 * cols); // token 4 of the batch, alone
+        k.m().multiplyRows(xt, ids, ids.length, got, new float[cols + 16]);
+        for (int r : ids) {
+            assertThat(Float.floatToRawIntBits(got[r])).as("row %d, token 4 of 6", r).isEqualTo(Float.floatToRawIntBits(batch[4 * rows + r]));
+        }
+    }
 }

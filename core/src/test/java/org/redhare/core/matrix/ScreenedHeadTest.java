@@ -124,10 +124,21 @@ class ScreenedHeadTest {
         }
         WeightMatrix head = WeightMatrixTest.make(DType.BF16, w, rows, cols);
         ScreenedHead s = ScreenedHead.of(ONE, head);
-        if (org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512_vnni") && Kernels.L == 16
-                && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
+        if (vnniBatches()) {
             assertThat(s.screensBatches()).as(NativeKernels.status()).isTrue();
         }
+        checkBatches(s, head, k, spikes, rnd);
+    }
+
+    /** Whether this host screens batches: VNNI machine code at 512 bits. */
+    private static boolean vnniBatches() {
+        return org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512_vnni") && Kernels.L == 16
+                && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"));
+    }
+
+    /** Batches of 2, 5, 16 and 17 tokens: each token's k largest rows, order and bits the exact head's, other rows below the k-th. */
+    private static void checkBatches(ScreenedHead s, WeightMatrix head, int k, boolean spikes, Random rnd) {
+        int rows = head.rows(), cols = head.cols();
         for (int n : new int[] {2, 5, 16, 17}) {
             float[] x = new float[n * cols];
             for (int i = 0; i < x.length; i++) {
@@ -155,6 +166,58 @@ class ScreenedHeadTest {
                 assertThat(s.lastCandidates()).as("rows computed exactly, %d tokens", n).isBetween(n * k, n * rows / 16);
             }
         }
+    }
+
+    /**
+     * An FP8 head (what {@code --quantize fp8} makes of a BF16 one) is screened where batches screen in integers: one token
+     * and batches get the FP8 head's k largest rows with its bits. Elsewhere, or for a shape the integer products cannot
+     * take (rows not whole tiles of four), there is no screen: its copy would save no bytes.
+     */
+    /** Gaussian weights in FP8: 128 x 128 blocks as {@code --quantize fp8} makes them, or one scale per row. */
+    private static Fp8BlockMatrix fp8Head(int rows, int cols, boolean perRow, Random rnd) {
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian() * 0.05f;
+        }
+        if (!perRow) {
+            return Quantizers.fp8(w, rows, cols);
+        }
+        java.lang.foreign.MemorySegment codes = java.lang.foreign.Arena.ofAuto().allocate((long) rows * cols);
+        java.lang.foreign.MemorySegment scales = java.lang.foreign.Arena.ofAuto().allocate(4L * rows);
+        for (int r = 0; r < rows; r++) {
+            float amax = 0f;
+            for (int c = 0; c < cols; c++) {
+                amax = Math.max(amax, Math.abs(w[r * cols + c]));
+            }
+            float scale = amax / 448f;
+            scales.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), r, scale);
+            for (int c = 0; c < cols; c++) {
+                codes.set(java.lang.foreign.ValueLayout.JAVA_BYTE, (long) r * cols + c, Numbers.floatToE4m3(w[r * cols + c] / scale));
+            }
+        }
+        return new Fp8BlockMatrix(codes, scales, rows, cols, 1, cols);
+    }
+
+    @ParameterizedTest(name = "[{0} x {1}] top {2}, blocks {3}")
+    @CsvSource({"3000, 256, 1, 128", "4096, 896, 5, 128", "2048, 128, 1, 0", "1001, 128, 1, 128"})
+    void fp8HeadsAreScreenedWhereBatchesMultiplyIntegers(int rows, int cols, int k, int block) {
+        Random rnd = new Random(rows * 5L + cols);
+        Fp8BlockMatrix head = fp8Head(rows, cols, block == 0, rnd);
+        ScreenedHead s = ScreenedHead.of(ONE, head);
+        if (!vnniBatches() || rows % 4 != 0) {
+            assertThat(s).as(NativeKernels.status()).isNull();
+            return;
+        }
+        assertThat(s).isNotNull();
+        assertThat(s.screensBatches()).isTrue();
+        for (int i = 0; i < 12; i++) {
+            float[] x = new float[cols];
+            for (int c = 0; c < cols; c++) {
+                x[c] = (float) rnd.nextGaussian() * (i % 3 == 0 ? 40 : 1);
+            }
+            assertThat(check(s, head, i % 2 == 0 ? ONE : THREE, x, k)).as("token %d screened", i).isBetween(k, rows / 16);
+        }
+        checkBatches(s, head, k, false, rnd);
     }
 
     /** The integer products in machine code against a scalar sum over each row's codes. */

@@ -177,7 +177,7 @@ public final class Decoder implements CausalLM {
         for (int i = 0; i < rows.length; i++) { // xn is free now and holds n >= rows.length rows
             Ops.rmsNormRow(x, rows[i] * hidden, finalNorm, eps, hidden, xn, i * hidden);
         }
-        if (screen != null && batch.exactTop() > 0 && (rows.length == 1 || batch.adjust() == null && screen.screensBatches())) {
+        if (screen != null && batch.exactTop() > 0 && (rows.length == 1 ? screen.screensOneToken() : batch.adjust() == null && screen.screensBatches())) {
             if (rows.length == 1) {
                 screen.topLogits(pool, xn, batch.exactTop(), logits, batch.adjust());
             } else {
@@ -260,11 +260,18 @@ public final class Decoder implements CausalLM {
         if (screen == null) {
             if (mode == LoadOptions.HeadScreen.ON) {
                 log.accept("--head-screen on: no screen for a " + lmHead.dtype() + " LM head [" + lmHead.rows() + ", " + lmHead.cols()
-                        + "] (BF16, F16 and F32 heads with finite weights only); every token runs the exact head");
+                        + "] (BF16, F16 and F32 heads with finite weights; FP8 ones where batches screen in integers: AVX512-VNNI,"
+                        + " rows a multiple of 4, columns of 64); every token runs the exact head");
             }
             return false;
         }
         ModelSummary after = summary();
+        if (!screen.screensOneToken()) { // FP8: as many bytes a token; what it saves is the batches' arithmetic
+            log.accept(String.format("LM head screened for batches of greedy and top-k users: an int8 copy, %s MB more memory, so"
+                            + " that several users decoding at once multiply integers (VNNI) instead of widening the %s head (one token"
+                            + " reads the head); same tokens (%.0f ms; --head-screen off to skip)", megabytes(screen.bytes()), lmHead.dtype(), (System.nanoTime() - t0) / 1e6));
+            return true;
+        }
         log.accept(String.format("LM head screened for greedy and top-k sampling: an int8 copy, %s MB more memory, read instead of"
                         + " the %s head (%s MB), so such a token reads %s MB instead of %s; same tokens (%.0f ms; --head-screen off to skip)",
                 megabytes(screen.bytes()), lmHead.dtype(), megabytes(lmHead.bytes()), megabytes(after.greedyDecodeBytesPerToken()),
@@ -299,7 +306,7 @@ public final class Decoder implements CausalLM {
             inactive += L.feedForward().inactiveParameters();
         }
         return new ModelSummary(total, total - inactive, bytes, byDtype, perToken, lmHead.dtype(), lmHead.bytes(),
-                screen == null ? 0 : screen.bytes());
+                screen == null || !screen.screensOneToken() ? 0 : screen.bytes()); // an FP8 head's screen serves batches alone
     }
 
     @Override

@@ -112,4 +112,64 @@ class HeadScreenTest {
         assertThat(HeadScreen.parse("Auto")).isEqualTo(HeadScreen.AUTO);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> HeadScreen.parse("yes")).hasMessageContaining("use auto, on or off");
     }
+
+    /** 30 greedy steps of four sequences decoded together (different first tokens), their tokens sequence by sequence. */
+    static int[][] greedyBatch(CausalLM m) {
+        int seqs = 4, steps = 30, vocab = m.vocabSize();
+        int[][] out = new int[seqs][steps];
+        try (PagedKvCache cache = m.kvLayout().allocate(4 * seqs, 16, KvDtype.F32)) {
+            int[][] tables = new int[seqs][];
+            int[] tokens = new int[seqs], positions = new int[seqs], rows = new int[seqs];
+            for (int q = 0; q < seqs; q++) {
+                tables[q] = new int[] {4 * q, 4 * q + 1, 4 * q + 2, 4 * q + 3};
+                tokens[q] = 3 + 11 * q;
+                rows[q] = q;
+            }
+            float[] logits = new float[seqs * vocab];
+            for (int i = 0; i < steps; i++) {
+                java.util.Arrays.fill(positions, i);
+                m.forward(new ForwardBatch(tokens.clone(), positions.clone(), tables, rows, 1), cache, logits);
+                for (int q = 0; q < seqs; q++) {
+                    int best = 0;
+                    for (int v = 1; v < vocab; v++) {
+                        if (logits[q * vocab + v] > logits[q * vocab + best]) {
+                            best = v;
+                        }
+                    }
+                    out[q][i] = tokens[q] = best;
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * An FP8 head ({@code --quantize fp8}): where batches screen in integers (AVX512-VNNI) the screen is built and read by
+     * batches of greedy sequences alone, with the exact FP8 head's tokens; one token reads the head, and the summary counts
+     * no screen bytes for it. Elsewhere there is none, and {@code on} says why.
+     */
+    @Test
+    void anFp8HeadIsScreenedForBatchesAlone() {
+        List<String> log = new ArrayList<>();
+        LoadOptions on = new LoadOptions(org.redhare.model.quant.Quantization.FP8, (d, t) -> {}, log::add, HeadScreen.ON);
+        try (CausalLM screened = ModelLoader.load(bf16, pool, on);
+             CausalLM exact = ModelLoader.load(bf16, pool, new LoadOptions(org.redhare.model.quant.Quantization.FP8, (d, t) -> {}, s -> {},
+                     HeadScreen.OFF))) {
+            Decoder d = (Decoder) screened;
+            if (d.headScreen() == null) {
+                assertThat(log).anyMatch(s -> s.contains("--head-screen on: no screen for a F8_E4M3 LM head"));
+                return;
+            }
+            assertThat(d.headScreen().screensOneToken()).isFalse();
+            assertThat(d.headScreen().screensBatches()).isTrue();
+            assertThat(log).anyMatch(s -> s.startsWith("LM head screened for batches of greedy and top-k users"));
+            assertThat(greedy(screened, true)).as("one token").isEqualTo(greedy(exact, true));
+            assertThat(d.headScreen().lastCandidates()).as("one token read the FP8 head, not the screen").isEqualTo(-1);
+            assertThat(greedyBatch(screened)).as("four sequences at once").isEqualTo(greedyBatch(exact));
+            assertThat(d.headScreen().lastCandidates()).as("the last step went through the screen").isBetween(4, 4 * 512 / 16);
+            ModelSummary s = screened.summary();
+            assertThat(s.headScreenBytes()).isZero();
+            assertThat(s.greedyDecodeBytesPerToken()).isEqualTo(exact.summary().decodeBytesPerToken());
+        }
+    }
 }
