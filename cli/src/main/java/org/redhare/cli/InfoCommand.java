@@ -42,6 +42,7 @@ final class InfoCommand implements Callable<Integer> {
                 o.put("lm_head_dtype", s.lmHeadDtype().name());
                 o.put("lm_head_bytes", s.lmHeadBytes());
                 o.put("lm_head_screen_bytes", s.headScreenBytes());
+                o.put("lm_head_batch_screen_bytes", s.batchScreenBytes());
                 o.put("greedy_decode_bytes_per_token", s.greedyDecodeBytesPerToken());
                 o.put("context_length", c.contextLength());
                 o.put("hidden_size", c.hiddenSize());
@@ -91,6 +92,10 @@ final class InfoCommand implements Callable<Integer> {
                 if (s.headScreenBytes() > 0) {
                     System.out.printf("greedy/top-k     %.1f MiB a token (the LM head's int8 screen, %.1f MiB, read instead of the head)%n",
                             s.greedyDecodeBytesPerToken() / 1048576.0, s.headScreenBytes() / 1048576.0);
+                }
+                if (s.batchScreenBytes() > 0) {
+                    System.out.printf("batch screen     %.1f MiB (the LM head's int8 copy: several greedy/top-k users decoding at once multiply it"
+                            + " in integers instead of widening the %s head)%n", s.batchScreenBytes() / 1048576.0, s.lmHeadDtype());
                 }
                 var raw = c.raw();
                 boolean mla = raw.path("kv_lora_rank").isNumber();

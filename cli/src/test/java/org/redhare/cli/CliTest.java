@@ -337,10 +337,21 @@ class CliTest {
         assertThat(readJson(r.out()).path("tokens").toString()).as("the same tokens without the screen").isEqualTo(screened);
         r = CliRunner.run("generate", "--model", fp8.toString(), "--tokens", "1,2,3", "-n", "4", "--json", "--ignore-eos", "--quantize", "fp8");
         assertThat(r.exit()).as(r.err()).isZero();
-        assertThat(r.err()).doesNotContain("LM head");
+        // the head in FP8 now: nothing said of its BF16 bytes; where batches screen in integers (VNNI) its copy serves them alone
+        assertThat(r.err()).doesNotContain("keeps its LM head").doesNotContain("LM head screened for greedy");
+        boolean batchScreen = r.err().contains("LM head screened for batches of greedy and top-k users");
         r = CliRunner.run("info", "--model", fp8.toString(), "--json", "--quantize", "fp8");
         assertThat(r.exit()).as(r.err()).isZero();
-        assertThat(readJson(r.out()).path("lm_head_dtype").asText()).isEqualTo("F8_E4M3");
+        JsonNode info = readJson(r.out());
+        assertThat(info.path("lm_head_dtype").asText()).isEqualTo("F8_E4M3");
+        assertThat(info.path("lm_head_screen_bytes").asLong()).as("one token reads the FP8 head").isZero();
+        assertThat(info.path("greedy_decode_bytes_per_token").asLong()).isEqualTo(info.path("decode_bytes_per_token").asLong());
+        if (batchScreen) {
+            assertThat(info.path("lm_head_batch_screen_bytes").asLong()).isBetween(info.path("lm_head_bytes").asLong(),
+                    info.path("lm_head_bytes").asLong() * 5 / 4); // the codes, and a scale and a bound a row
+        } else {
+            assertThat(info.path("lm_head_batch_screen_bytes").asLong()).isZero();
+        }
         Path ds = tmp.resolve("ds");
         r = CliRunner.run("synth", "--arch", "deepseek-v3", "--shape", "deepseek-v3-tiny", "--dtype", "fp8", "--out", ds.toString());
         assertThat(r.exit()).as(r.err()).isZero();

@@ -306,7 +306,8 @@ public final class Decoder implements CausalLM {
             inactive += L.feedForward().inactiveParameters();
         }
         return new ModelSummary(total, total - inactive, bytes, byDtype, perToken, lmHead.dtype(), lmHead.bytes(),
-                screen == null || !screen.screensOneToken() ? 0 : screen.bytes()); // an FP8 head's screen serves batches alone
+                screen == null || !screen.screensOneToken() ? 0 : screen.bytes(), // an FP8 head's screen serves batches alone
+                screen == null || screen.screensOneToken() ? 0 : screen.bytes());
     }
 
     @Override
