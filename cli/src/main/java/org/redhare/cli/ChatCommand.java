@@ -52,7 +52,7 @@ final class ChatCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         SamplingParams sampling = samplingOptions.params(modelOptions.model);
         Supplier<TextCodec> loading = TextCodec.preload(modelOptions.model, "chat");
-        try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.load(pool)) {
+        try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.loadForOneSequence(pool)) {
             TextCodec codec = loading.get();
             int ctx = ctxSize != null ? ctxSize : Math.min(model.config().contextLength(), 8192);
             Set<Integer> stops = new HashSet<>(model.config().eosTokenIds());

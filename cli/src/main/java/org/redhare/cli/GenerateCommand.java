@@ -103,7 +103,7 @@ final class GenerateCommand implements Callable<Integer> {
             throw CliException.usage("--max-tokens must be at least 1, got " + maxTokens);
         }
         Supplier<TextCodec> loading = TextCodec.preload(modelOptions.model, input.prompt != null ? "--prompt" : null);
-        try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.load(pool)) {
+        try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.loadForOneSequence(pool)) {
             TextCodec codec = loading.get();
             if (chat && input.prompt == null) {
                 throw CliException.usage("--chat needs --prompt TEXT (token ids are used exactly as given)");

@@ -60,7 +60,8 @@ final class ModelOptions {
     @Option(names = "--head-screen", paramLabel = "MODE", defaultValue = "auto",
             description = "greedy and top-k sampling read an int8 copy of a BF16, F16 or F32 LM head and compute exactly only the rows that "
                     + "could be among the k largest (same tokens, fewer bytes per token, the copy's memory; not with logprobs); of an FP8 head "
-                    + "(--quantize fp8) only several users decoding at once read the copy, multiplying integers with AVX512-VNNI: auto (where the "
+                    + "(--quantize fp8) only several tokens decoded in one step (users of serve, drafted tokens) read the copy, multiplying integers "
+                    + "with AVX512-VNNI, so auto builds none for one sequence without --draft-tokens: auto (where the "
                     + "head is at least 10%% of a token's reads: small models, FP8 checkpoints as published), on, off (default: auto)")
     String headScreen;
 
@@ -112,14 +113,27 @@ final class ModelOptions {
         return load(pool, quantization());
     }
 
+    /**
+     * {@link #load(Parallel)} for a command that decodes one sequence (generate, chat, perplexity): it decodes several tokens
+     * in one step only with {@code --draft-tokens}, so {@code --head-screen auto} builds no screen of an FP8 head, which only
+     * such steps would read ({@link LoadOptions#withBatches}).
+     */
+    CausalLM loadForOneSequence(Parallel pool) {
+        return load(pool, quantization(), draftTokens > 0);
+    }
+
     /** {@link #load(Parallel)} with linear weights quantized to {@code q} whatever {@code --quantize} says. */
     CausalLM load(Parallel pool, Quantization q) {
+        return load(pool, q, true);
+    }
+
+    private CausalLM load(Parallel pool, Quantization q, boolean batches) {
         if (!isAuto()) {
             namedKvDtype(); // a misspelt type fails before the model loads, not after
         }
         long t0 = System.nanoTime();
         LoadOptions options = new LoadOptions(q, (done, total) -> Progress.bar("quantizing to " + q, done, total), Progress::info,
-                headScreen());
+                headScreen(), batches);
         CausalLM m = ModelLoader.load(model, pool, options);
         Progress.info(String.format("loaded %s (%s%s) in %.0f ms, %d threads", model.getFileName(), m.config().architecture(),
                 q == Quantization.NONE ? "" : ", linear weights " + q, (System.nanoTime() - t0) / 1e6, pool.threads()));

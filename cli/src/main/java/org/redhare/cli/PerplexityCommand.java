@@ -58,7 +58,7 @@ final class PerplexityCommand implements Callable<Integer> {
         if (batch < 1) {
             throw CliException.usage("--batch must be at least 1");
         }
-        try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.load(pool)) {
+        try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.loadForOneSequence(pool)) {
             int[] ids;
             if (input.tokens != null) {
                 ids = TokenIds.parse(input.tokens);

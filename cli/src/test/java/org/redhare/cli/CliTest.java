@@ -337,7 +337,13 @@ class CliTest {
         assertThat(readJson(r.out()).path("tokens").toString()).as("the same tokens without the screen").isEqualTo(screened);
         r = CliRunner.run("generate", "--model", fp8.toString(), "--tokens", "1,2,3", "-n", "4", "--json", "--ignore-eos", "--quantize", "fp8");
         assertThat(r.exit()).as(r.err()).isZero();
-        // the head in FP8 now: nothing said of its BF16 bytes; where batches screen in integers (VNNI) its copy serves them alone
+        // the head in FP8 now: nothing said of its BF16 bytes, and one sequence without drafting builds no screen of it (only
+        // batches would read one); with drafted tokens, steps of several tokens come, and where batches screen in integers
+        // (VNNI) its copy serves them
+        assertThat(r.err()).doesNotContain("keeps its LM head").doesNotContain("LM head screened");
+        r = CliRunner.run("generate", "--model", fp8.toString(), "--tokens", "1,2,3", "-n", "4", "--json", "--ignore-eos", "--quantize", "fp8",
+                "--draft-tokens", "4");
+        assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.err()).doesNotContain("keeps its LM head").doesNotContain("LM head screened for greedy");
         boolean batchScreen = r.err().contains("LM head screened for batches of greedy and top-k users");
         r = CliRunner.run("info", "--model", fp8.toString(), "--json", "--quantize", "fp8");

@@ -11,7 +11,7 @@ import org.redhare.model.quant.Quantization;
  * @param log        receives one-line status messages (what is quantized)
  * @param headScreen whether greedy and top-k sampling screen a BF16, F16 or F32 LM head through an int8 copy ({@code org.redhare.core.matrix.ScreenedHead})
  */
-public record LoadOptions(Quantization quantize, Progress progress, Consumer<String> log, HeadScreen headScreen) {
+public record LoadOptions(Quantization quantize, Progress progress, Consumer<String> log, HeadScreen headScreen, boolean batches) {
 
     /** Progress of a load step in bytes. */
     @FunctionalInterface
@@ -56,11 +56,25 @@ public record LoadOptions(Quantization quantize, Progress progress, Consumer<Str
         this(quantize, progress, log, HeadScreen.AUTO);
     }
 
+    /** Options for a model that may decode several sequences in one step ({@link #batches}). */
+    public LoadOptions(Quantization quantize, Progress progress, Consumer<String> log, HeadScreen headScreen) {
+        this(quantize, progress, log, headScreen, true);
+    }
+
     public LoadOptions withQuantize(Quantization q) {
-        return new LoadOptions(q, progress, log, headScreen);
+        return new LoadOptions(q, progress, log, headScreen, batches);
     }
 
     public LoadOptions withHeadScreen(HeadScreen h) {
-        return new LoadOptions(quantize, progress, log, h);
+        return new LoadOptions(quantize, progress, log, h, batches);
+    }
+
+    /**
+     * These options for a model that decodes several tokens in one step ({@code true}: a server's users, drafted tokens;
+     * the default) or one at a time ({@code false}: a single sequence without drafting). {@link HeadScreen#AUTO} screens
+     * an FP8 head only where batches come, since one token reads it rather than its copy.
+     */
+    public LoadOptions withBatches(boolean b) {
+        return new LoadOptions(quantize, progress, log, headScreen, b);
     }
 }

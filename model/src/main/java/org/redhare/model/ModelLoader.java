@@ -50,7 +50,7 @@ public final class ModelLoader {
     /** The LM head's screen for greedy and top-k tokens, as the options say (see {@link LoadOptions.HeadScreen}). */
     private static CausalLM screened(CausalLM model, LoadOptions options) {
         if (model instanceof Decoder d) {
-            d.screenHead(options.headScreen(), options.log()); // a failure closes the checkpoint below, with the model
+            d.screenHead(options.headScreen(), options.batches(), options.log()); // a failure closes the checkpoint below, with the model
         }
         return model;
     }

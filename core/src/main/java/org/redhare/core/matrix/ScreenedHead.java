@@ -43,10 +43,11 @@ import jdk.incubator.vector.IntVector;
  * one per FMA) are within the bound's {@code g}, as the 16-bit heads' are.
  *
  * <p>Only for callers that need the argmax, or the {@code k} largest logits, alone: greedy or top-k sampling without
- * penalties or logprobs, one token at a time. Several tokens at once (a batch of users) take the exact head: there the
- * head is bound by arithmetic, and widened int8 paths are slower than the BF16 one (`QuickMatrixRates` [151936 x 896],
- * 16 tokens: Q8_0 27 against BF16 48 G weights/s). Memory: the copy, kept beside the head that embedding lookups and
- * other requests still use.
+ * logprobs (one token also with penalties, {@link LogitAdjustment}). Several tokens at once (a batch of users) are
+ * screened in integers where VNNI machine code runs ({@link #screensBatches}); elsewhere they take the exact head: there
+ * the head is bound by arithmetic, and widened int8 paths are slower than the BF16 one (`QuickMatrixRates` [151936 x
+ * 896], 16 tokens: Q8_0 27 against BF16 48 G weights/s). Memory: the copy, kept beside the head that embedding lookups
+ * and other requests still use.
  */
 public final class ScreenedHead {
     private static final float ROUND = 0x1.8p23f;

@@ -2,6 +2,7 @@ package org.redhare.model.layers;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.redhare.core.DType;
 import org.redhare.core.Parallel;
 import org.redhare.core.attention.PagedKvCache;
 import org.redhare.core.matrix.ScreenedHead;
@@ -236,10 +237,11 @@ public final class Decoder implements CausalLM {
 
     /**
      * Builds the LM head's int8 screen for greedy and top-k tokens ({@link ScreenedHead}) as {@code mode} says: {@code AUTO} where the
-     * head is at least {@link LoadOptions.HeadScreen#AUTO_SHARE} of a token's reads. Returns whether there is one now;
-     * says what it did through {@code log}.
+     * head is at least {@link LoadOptions.HeadScreen#AUTO_SHARE} of a token's reads, and for an FP8 head (whose screen only
+     * batches read) only where {@code batches} say several tokens may decode in one step. Returns whether there is one
+     * now; says what it did through {@code log}.
      */
-    public boolean screenHead(LoadOptions.HeadScreen mode, java.util.function.Consumer<String> log) {
+    public boolean screenHead(LoadOptions.HeadScreen mode, boolean batches, java.util.function.Consumer<String> log) {
         screen = null;
         if (mode == LoadOptions.HeadScreen.OFF) {
             return false;
@@ -255,6 +257,9 @@ public final class Decoder implements CausalLM {
         if (mode == LoadOptions.HeadScreen.AUTO && lmHead.bytes() < LoadOptions.HeadScreen.AUTO_SHARE * s.decodeBytesPerToken()) {
             return false;
         }
+        if (mode == LoadOptions.HeadScreen.AUTO && !batches && lmHead.dtype() == DType.F8_E4M3) {
+            return false; // its screen would serve batches alone, and none come
+        }
         long t0 = System.nanoTime();
         screen = ScreenedHead.of(pool, lmHead);
         if (screen == null) {
@@ -265,13 +270,14 @@ public final class Decoder implements CausalLM {
             }
             return false;
         }
-        ModelSummary after = summary();
         if (!screen.screensOneToken()) { // FP8: as many bytes a token; what it saves is the batches' arithmetic
             log.accept(String.format("LM head screened for batches of greedy and top-k users: an int8 copy, %s MB more memory, so"
                             + " that several users decoding at once multiply integers (VNNI) instead of widening the %s head (one token"
-                            + " reads the head); same tokens (%.0f ms; --head-screen off to skip)", megabytes(screen.bytes()), lmHead.dtype(), (System.nanoTime() - t0) / 1e6));
+                            + " reads the head); same tokens (%.0f ms; --head-screen off to skip)",
+                    megabytes(screen.bytes()), lmHead.dtype(), (System.nanoTime() - t0) / 1e6));
             return true;
         }
+        ModelSummary after = summary();
         log.accept(String.format("LM head screened for greedy and top-k sampling: an int8 copy, %s MB more memory, read instead of"
                         + " the %s head (%s MB), so such a token reads %s MB instead of %s; same tokens (%.0f ms; --head-screen off to skip)",
                 megabytes(screen.bytes()), lmHead.dtype(), megabytes(lmHead.bytes()), megabytes(after.greedyDecodeBytesPerToken()),

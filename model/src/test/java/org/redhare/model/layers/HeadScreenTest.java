@@ -169,7 +169,19 @@ class HeadScreenTest {
             assertThat(d.headScreen().lastCandidates()).as("the last step went through the screen").isBetween(4, 4 * 512 / 16);
             ModelSummary s = screened.summary();
             assertThat(s.headScreenBytes()).isZero();
+            assertThat(s.batchScreenBytes()).isEqualTo(d.headScreen().bytes());
             assertThat(s.greedyDecodeBytesPerToken()).isEqualTo(exact.summary().decodeBytesPerToken());
+        }
+        LoadOptions auto = new LoadOptions(org.redhare.model.quant.Quantization.FP8, (d, t) -> {}, s -> {});
+        try (CausalLM m = ModelLoader.load(bf16, pool, auto)) {
+            assertThat(((Decoder) m).headScreen()).as("auto, where batches may come").isNotNull();
+        }
+        try (CausalLM m = ModelLoader.load(bf16, pool, auto.withBatches(false))) {
+            assertThat(((Decoder) m).headScreen()).as("auto, one sequence at a time: nothing would read it").isNull();
+            assertThat(m.summary().batchScreenBytes()).isZero();
+        }
+        try (CausalLM m = ModelLoader.load(bf16, pool, auto.withBatches(false).withHeadScreen(HeadScreen.ON))) {
+            assertThat(((Decoder) m).headScreen()).as("on builds it anyway").isNotNull();
         }
     }
 }
