@@ -45,6 +45,17 @@ class HeadScreenTest {
         pool.close();
     }
 
+    /** The first largest of {@code y[off .. off + n)}, as an index from {@code off}. */
+    private static int argmax(float[] y, int off, int n) {
+        int best = 0;
+        for (int v = 1; v < n; v++) {
+            if (y[off + v] > y[off + best]) {
+                best = v;
+            }
+        }
+        return best;
+    }
+
     /** 40 greedy tokens, one forward pass each; {@code exactTop} 1 as the engine sets it for greedy requests, or 0. */
     static int[] greedy(CausalLM m, boolean argmaxOnly) {
         int steps = 40;
@@ -55,13 +66,7 @@ class HeadScreenTest {
             int token = 7;
             for (int i = 0; i < steps; i++) {
                 m.forward(new ForwardBatch(new int[] {token}, new int[] {i}, new int[][] {table}, new int[] {0}, argmaxOnly ? 1 : 0), cache, logits);
-                int best = 0;
-                for (int v = 1; v < logits.length; v++) {
-                    if (logits[v] > logits[best]) {
-                        best = v;
-                    }
-                }
-                out[i] = token = best;
+                out[i] = token = argmax(logits, 0, logits.length);
             }
         }
         return out;
@@ -130,13 +135,7 @@ class HeadScreenTest {
                 java.util.Arrays.fill(positions, i);
                 m.forward(new ForwardBatch(tokens.clone(), positions.clone(), tables, rows, 1), cache, logits);
                 for (int q = 0; q < seqs; q++) {
-                    int best = 0;
-                    for (int v = 1; v < vocab; v++) {
-                        if (logits[q * vocab + v] > logits[q * vocab + best]) {
-                            best = v;
-                        }
-                    }
-                    out[q][i] = tokens[q] = best;
+                    out[q][i] = tokens[q] = argmax(logits, q * vocab, vocab);
                 }
             }
         }
