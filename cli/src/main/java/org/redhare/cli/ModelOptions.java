@@ -114,7 +114,7 @@ final class ModelOptions {
     }
 
     /**
-     * {@link #load(Parallel)} for a command that decodes one sequence (generate, chat, perplexity): it decodes several tokens
+     * {@link #load(Parallel)} for a command that decodes one sequence (generate, chat, perplexity, serve --max-running 1): it decodes several tokens
      * in one step only with {@code --draft-tokens}, so {@code --head-screen auto} builds no screen of an FP8 head, which only
      * such steps would read ({@link LoadOptions#withBatches}).
      */

@@ -134,7 +134,7 @@ final class ServeCommand implements Callable<Integer> {
         Parallel pool = modelOptions.pool();
         CausalLM model;
         try {
-            model = modelOptions.load(pool);
+            model = maxRunning > 1 ? modelOptions.load(pool) : modelOptions.loadForOneSequence(pool); // one: no batches
         } catch (RuntimeException e) {
             server.failed(e.getMessage());
             server.close();
