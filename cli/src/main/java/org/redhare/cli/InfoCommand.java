@@ -23,7 +23,7 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Progress.quiet = json;
-        try (Parallel pool = new Parallel(1); CausalLM model = modelOptions.load(pool)) {
+        try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.load(pool)) { // loading quantizes and screens on every thread
             ModelConfig c = model.config();
             ModelSummary s = model.summary();
             long kvPerToken = model.kvLayout().bytesPerToken(modelOptions.kvDtype(model));
