@@ -91,7 +91,7 @@ public final class ScreenedHead {
         if (!(head instanceof ExactRows)) {
             return null; // the GGUF types: already as small as a copy, or smaller, and their batches multiply integers
         }
-        if (head instanceof Fp8BlockMatrix && !(BATCHES && Int8RowMatrix.dotsAvailable(head.rows(), head.cols()))) {
+        if (!(bytes(head.rows(), head.cols()) < head.bytes()) && !(BATCHES && Int8RowMatrix.dotsAvailable(head.rows(), head.cols()))) {
             return null; // FP8: a copy of as many bytes, worth its memory only where batches screen in integers
         }
         WeightMatrix bf = head; // BF16, F16, F32 or FP8
@@ -163,7 +163,12 @@ public final class ScreenedHead {
 
     /** Bytes one screened token reads, and the screen's memory: the coarse copy and the bounds (the few exact rows aside). */
     public long bytes() {
-        return coarse.bytes() + 4L * rows;
+        return bytes(rows, cols);
+    }
+
+    /** {@link #bytes} of a screen of a {@code [rows, cols]} head: the codes, and a scale and a bound a row. */
+    private static long bytes(int rows, int cols) {
+        return (long) rows * cols + 8L * rows;
     }
 
     /**
@@ -177,14 +182,14 @@ public final class ScreenedHead {
 
     /**
      * Whether one token should go through the screen: where the copy reads fewer bytes than the head (a 16- or 32-bit
-     * one). An FP8 head's copy has as many, and its candidate pass costs more than it saves: Qwen2.5-0.5B with {@code
+     * one). An FP8 head's copy has as many (a few more), and its candidate pass costs more than it saves: Qwen2.5-0.5B with {@code
      * --quantize fp8}, one token on two threads, 56.3-59.9 tok/s screened against 58.1-78.0 with the FP8 head (three
      * alternated runs of `bench --quantize fp8 --head-screen auto|off -p 0 -n 128 -r 3 -t 2`, sixty-fourth session).
      * Such a screen serves batches alone ({@link #screensBatches}); {@link #topLogits(Parallel, float[], int, float[])}
      * still gives the exact largest logits if called.
      */
     public boolean screensOneToken() {
-        return !(exact instanceof Fp8BlockMatrix);
+        return bytes() < exact.bytes();
     }
 
     /** {@code -Dredhare.screenBatches=false}: batches take the exact head (for measuring). */
