@@ -508,9 +508,12 @@ final class NibbleBlocks {
      * none, since its four sequential streams far apart are what the hardware prefetchers follow best. `QuickMatrixRates
      * q4_0 151936x896 1 1` (AMD EPYC Zen 4, from DRAM) read 38.3-40.4 GB/s with none, 28.2-28.5 with 4096 bytes ahead,
      * 24.6-29.2 with 8192, 26.8-27.6 with 16384 and 25.8 with 32768 (membw, one thread: 29.2); [896 x 4864] 49.2-49.8
-     * against 47.4 with 8192. {@code -Dredhare.nibbleAhead=N} sets it.
+     * against 47.4 with 8192. The AVX2 kernel ({@link Avx2Kernels#nibbleTokens}, tiles of 16 rows) takes 16384 bytes:
+     * with the JVM limited to AVX2 on the same host, [128256 x 2048] Q4_K from DRAM on one thread read 21.1 and 19.6
+     * GB/s with none, 23.7 and 23.5 with 16384 (2048: 22.7-23.4, 32768: 23.5; sixty-fifth session). {@code
+     * -Dredhare.nibbleAhead=N} sets it for both.
      */
-    private static final long NATIVE_AHEAD = Long.getLong("redhare.nibbleAhead", 0);
+    private static final long NATIVE_AHEAD = Long.getLong("redhare.nibbleAhead", TR == 16 ? 16384 : 0);
 
     /**
      * Whether prompts and many users (from {@link #GROUP_FROM} tokens) take the machine code too, a token at a time per
@@ -525,9 +528,12 @@ final class NibbleBlocks {
     /** The codes {@link NativeKernels#nibbleTokens} does not read (forms without factored scales). */
     private static final int[] NO_CODES = new int[0];
 
-    /** Whether {@link #onePerToken} can run in machine code (every form: nibbles, factored or not, and Q5_0's bytes). */
+    /**
+     * Whether {@link #onePerToken} can run in machine code (every form: nibbles, factored or not, and Q5_0's bytes): tiles
+     * of 32 rows on AVX-512 ({@link NativeKernels#nibbleTokens}), of 16 on AVX2 ({@link Avx2Kernels#nibbleTokens}).
+     */
     boolean nativeTokens() {
-        return NativeKernels.available() && packed.isNative();
+        return (TR == 32 ? NativeKernels.available() : TR == 16 && Avx2Kernels.nibblesAvailable()) && packed.isNative();
     }
 
     /** Tokens per work item of {@link #onePerToken}: a quad of tiles and up to this many tokens. */
@@ -584,8 +590,13 @@ final class NibbleBlocks {
             final float[] scales = factored() ? dsup : d, offsets = factored() ? msup : o != null ? o : d;
             final int[] factors = factored() ? codes : NO_CODES;
             pool.forRange(quads, Math.max(1, (quads + pool.threads() * 4 - 1) / (pool.threads() * 4)), 1,
-                    (p0, p1, w) -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, p0, p1, t0, t1, n, xp, xf, form, scales, offsets,
-                            factors, y, ahead));
+                    (p0, p1, w) -> {
+                        if (TR == 32) {
+                            NativeKernels.nibbleTokens(packed, nb, tiles, rows, p0, p1, t0, t1, n, xp, xf, form, scales, offsets, factors, y, ahead);
+                        } else { // tiles of 16 rows: AVX2
+                            Avx2Kernels.nibbleTokens(packed, nb, tiles, rows, p0, p1, t0, t1, n, xp, xf, form, scales, offsets, factors, y, ahead);
+                        }
+                    });
             return;
         }
         final int per = cols * TR; // one token's expanded activations

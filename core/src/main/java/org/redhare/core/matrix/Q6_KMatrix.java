@@ -24,7 +24,11 @@ import org.redhare.core.Parallel;
  * (docs/PERFORMANCE.md, fifty-seventh session). The int8 activations cost: mean KL against BF16 0.00634 -> 0.00699 on
  * a synthetic Llama-3.2-1B's Q6_K file ({@code perplexity --kl}).
  *
- * <p>Only where that machine code runs ({@link #runsHere}): the Vector API has no widening byte multiply-add, and the
+ * <p>On AVX2 CPUs the same layout runs {@link Avx2Kernels#vnniTokens} ({@code VPMADDUBSW} and {@code VPMADDWD} where
+ * VNNI has {@code VPDPBUSD}), with the same bits: [128256 x 2048] from DRAM (the JVM limited to AVX2 on the AMD EPYC
+ * Zen 4 host, one thread) 9.5 -> 16.2 tok/s for Llama-3.2-1B's Q6_K file (docs/PERFORMANCE.md, sixty-fifth session).
+ *
+ * <p>Only where one of these runs ({@link #runsHere}): the Vector API has no widening byte multiply-add, and the
  * Java integer kernels of an earlier attempt (through {@link NibbleBlocks}' bytes, folding every 8 columns) ran slower
  * than the float path, so elsewhere Q6_K stays on {@link Q8_0Matrix} (results differ there by the activations'
  * rounding, as they already differ by the vector width). {@link #multiplyInJava} is the reference the tests hold the
@@ -56,7 +60,7 @@ public final class Q6_KMatrix extends VnniMatrix {
      * {@link NativeKernels#vnniTokens}), unless {@code -Dredhare.q6kIntegers=false}.
      */
     public static boolean runsHere() {
-        return runs(INTEGERS);
+        return runs(INTEGERS) || INTEGERS && Avx2Kernels.vnniAvailable(0);
     }
 
     /**

@@ -16,7 +16,9 @@ import org.redhare.core.Parallel;
  * <p>Why: {@link Q8_0Matrix} keeps the activations float and widens each weight (a shift, a conversion and a multiply
  * before its FMA); here AVX512-VNNI's {@code VPDPBUSD} takes 64 byte products an instruction ({@code vnni_tokens.h},
  * form 1), each value stored plus 128 (unsigned, as the instruction wants it) and each sum started at
- * {@code -128 sum(xq)}. Only where that machine code runs ({@link #runsHere}); elsewhere Q8_0 stays on
+ * {@code -128 sum(xq)}. On AVX2 CPUs the same layout runs {@link Avx2Kernels#vnniTokens} (each value signed again, its
+ * magnitude times the activation with its sign, {@code VPMADDUBSW} and {@code VPMADDWD}), with the same bits. Only
+ * where one of these runs ({@link #runsHere}); elsewhere Q8_0 stays on
  * {@link Q8_0Matrix} (results differ there by the activations' rounding, as they already differ by the vector width).
  * `QuickMatrixRates q8_0|q8_0_float` (AMD EPYC Zen 4, one thread): [4864 x 896] 21.2-21.9 -> 71.6-76.1 G weights/s,
  * [151936 x 896] from DRAM 19.0-19.4 -> 28.4-28.7, 512 tokens 47.0-47.5 -> 79.2-81.2; qwen2.5-0.5b Q8_0 decode 37.22 ->
@@ -46,7 +48,7 @@ public final class Q8_0IntMatrix extends VnniMatrix {
      * {@link NativeKernels#vnniTokens}), unless {@code -Dredhare.q8Integers=false}.
      */
     public static boolean runsHere() {
-        return runs(INTEGERS);
+        return runs(INTEGERS) || INTEGERS && Avx2Kernels.vnniAvailable(1);
     }
 
     /**

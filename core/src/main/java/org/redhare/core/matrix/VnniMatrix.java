@@ -97,9 +97,12 @@ abstract sealed class VnniMatrix implements WeightMatrix permits Q6_KMatrix, Q8_
     /** Tile {@code t}'s row {@code i}'s 32 weights of its block {@code b} (its bytes in {@code block}) into {@code dst[at ..]}. */
     abstract void blockRow(byte[] block, int t, int i, int b, float[] dst, int at);
 
-    /** Whether the products run in machine code here ({@link NativeKernels#vnniTokens}). */
+    /**
+     * Whether the products run in machine code here: {@link NativeKernels#vnniTokens} (AVX512-VNNI), or for Q6_K and
+     * Q8_0 {@link Avx2Kernels#vnniTokens} (AVX2).
+     */
     boolean nativeTokens() {
-        return NativeKernels.vnniAvailable() && packed.isNative();
+        return (NativeKernels.vnniAvailable() || Avx2Kernels.vnniAvailable(form)) && packed.isNative();
     }
 
     @Override

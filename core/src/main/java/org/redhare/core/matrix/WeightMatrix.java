@@ -39,7 +39,8 @@ public sealed interface WeightMatrix permits RowWidenedMatrix, Bf16Matrix, Fp8Bl
      * run here (and why not), for {@code redhare info} and logs.
      */
     static String kernels() {
-        return Kernels.L + "-float vectors; machine code (one-token FP8/int8, several-token BF16, FP8, int8, F16 and F32, 4- to 6-bit GGUF types, batched head screen) " + NativeKernels.status() + "; prefetch "
+        return Kernels.L + "-float vectors; machine code (one-token FP8/int8, several-token BF16, FP8, int8, F16 and F32, 4- to 6-bit GGUF types, batched head screen) " + NativeKernels.status()
+                + (NativeKernels.available() ? "" : "; AVX2 machine code " + Avx2Kernels.status()) + "; prefetch "
                 + org.redhare.core.CachePrefetch.status();
     }
 }

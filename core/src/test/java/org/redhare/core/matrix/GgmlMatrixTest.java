@@ -562,24 +562,25 @@ class GgmlMatrixTest {
     }
 
     /**
-     * The integer kernels run the machine code ({@link NativeKernels#nibbleTokens}) for any number of tokens wherever it
-     * can run: the same bits as the Java kernels (one to fifteen tokens {@code NibbleBlocks.tiles4x1} and {@code
-     * tiles4x1Bytes}, from sixteen the several-token kernel, and more than one block of sixteen) for Q4_0, float offsets
-     * (Q4_1), Q4_K's factored scales (more than one chunk of super-blocks) and Q5_0's bytes, for a single tile (its quad three times over), quads whose
-     * last tiles repeat the first, a short last tile, long rows, one and two threads.
+     * The integer kernels run the machine code ({@link NativeKernels#nibbleTokens} on AVX-512 with 16-float vectors,
+     * {@link Avx2Kernels#nibbleTokens} with 8-float ones, as on AVX2 CPUs and in the 256-bit test run) for any number of
+     * tokens wherever it can run: the same bits as the Java kernels (one to fifteen tokens {@code NibbleBlocks.tiles4x1}
+     * and {@code tiles4x1Bytes}, from sixteen the several-token kernel, and more than one block of sixteen) for Q4_0, float
+     * offsets (Q4_1), Q4_K's factored scales (more than one chunk of super-blocks) and Q5_0's bytes, for a single tile (its
+     * quad three times over), quads whose last tiles repeat the first, a short last tile, long rows, one and two threads.
      */
     @ParameterizedTest(name = "{0} [{1} x {2}]")
     @CsvSource({"Q4_0/nibble, 39, 352", "Q4_0/nibble, 1030, 64", "Q4_0/nibble, 200, 416", "Q4_0/nibble, 32, 32", "Q4_0/nibble, 129, 4864", "Q4_0/nibble, 7, 96",
             "Q4_1/nibble, 39, 352", "Q4_1/nibble, 229, 160", "Q4_1/nibble, 129, 4864", "Q4_K/nibble, 39, 256", "Q4_K/nibble, 229, 768", "Q4_K/nibble, 70, 4864", "Q4_K/nibble, 600, 512",
-            "Q5_0/nibble, 39, 352", "Q5_0/nibble, 229, 160", "Q5_0/nibble, 129, 4864", "Q5_0/nibble, 7, 32"})
+            "Q5_0/nibble, 39, 352", "Q5_0/nibble, 229, 160", "Q5_0/nibble, 129, 4864", "Q5_0/nibble, 7, 32", "Q5_0/nibble, 23, 64"})
     void nibbleTokensGiveTheJavaKernelsBits(String type, int rows, int cols) {
-        boolean runs = org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
-                && org.redhare.core.MachineCode.cpuHas("avx512bw") && Kernels.L == 16
-                && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"));
+        boolean on = org.redhare.core.MachineCode.unavailable() == null && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"));
+        boolean runs = on && (Kernels.L == 16 ? org.redhare.core.MachineCode.cpuHas("avx512f") && org.redhare.core.MachineCode.cpuHas("avx512bw")
+                : Kernels.L == 8 && org.redhare.core.MachineCode.cpuHas("avx2") && org.redhare.core.MachineCode.cpuHas("fma"));
         Case k = random(type, rows, cols, rows * 7L + cols);
         NibbleMatrix m = (NibbleMatrix) k.m();
         boolean natively = m.nativeTokens();
-        assertThat(natively).as(NativeKernels.status()).isEqualTo(runs);
+        assertThat(natively).as(NativeKernels.status() + "; " + Avx2Kernels.status()).isEqualTo(runs);
         for (int n : new int[] {1, 2, 3, 5, 11, 15, 16, 21, 37}) {
             float[] x = Fp8BlockMatrixTest.activations(n, cols, 3 + n);
             float[] java = new float[n * rows];
@@ -592,53 +593,112 @@ class GgmlMatrixTest {
         }
     }
 
+    /** The nibble kernels' Java entry ({@link NativeKernels#nibbleTokens}, {@link Avx2Kernels#nibbleTokens}). */
+    @FunctionalInterface
+    private interface NibbleKernel {
+        void call(java.lang.foreign.MemorySegment packed, int nb, int tiles, int rows, int p0, int p1, int t0, int t1, int n, short[] xp,
+                float[] xf, int form, float[] d, float[] o, int[] codes, float[] y, long ahead);
+    }
+
     /** {@link NativeKernels#nibbleTokens} checks its operands before the machine code runs (it checks nothing). */
     @Test
     void nibbleTokensKernelRefusesOperandsOutsideTheirMemory() {
         org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
-        int nb = 8, tiles = 5, rows = 150, n = 3; // quads of tiles {0, 2, 4, 0} and {1, 3, 1, 1}; one super-block a row
-        java.lang.foreign.MemorySegment packed = java.lang.foreign.Arena.ofAuto().allocate(512L * nb * tiles, 64);
+        refusesOperandsOutsideTheirMemory(NativeKernels::nibbleTokens, 32);
+    }
+
+    /** {@link Avx2Kernels#nibbleTokens} (tiles of 16 rows) checks its operands the same way. */
+    @Test
+    void avx2NibbleTokensKernelRefusesOperandsOutsideTheirMemory() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Avx2Kernels.nibblesAvailable(), Avx2Kernels.status());
+        refusesOperandsOutsideTheirMemory(Avx2Kernels::nibbleTokens, 16);
+    }
+
+    /** {@link Avx2Kernels#vnniTokens} (Q6_K, Q8_0) checks its operands before the machine code runs (it checks nothing). */
+    @ParameterizedTest(name = "form {0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {0, 1})
+    void avx2VnniTokensKernelRefusesOperandsOutsideTheirMemory(int form) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Avx2Kernels.vnniAvailable(form), Avx2Kernels.status());
+        int nb = 8, tiles = 5, rows = 150, n = 3, block = form == 0 ? 832 : 1088; // quads of tiles {0, 2, 4} and {1, 3}
+        java.lang.foreign.MemorySegment packed = java.lang.foreign.Arena.ofAuto().allocate((long) block * nb * tiles, 64);
+        short[] xp = new short[18 * nb * n];
+        float[] xf = new float[n * nb], d = new float[form == 0 ? 4 * nb * tiles : 0], y = new float[n * rows];
+        for (int o = 0; o < block * nb * tiles; o += block) { // Q8_0: values 0 (128 as stored)
+            for (int i = 0; form == 1 && i < 1024; i++) packed.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + i, (byte) 128);
+        }
+        java.util.Arrays.fill(y, 1f);
+        Avx2Kernels.vnniTokens(packed, form, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y); // in bounds: zero values or scales give zeros
+        assertThat(y).containsOnly(0f);
+        assertThatThrownBy(() -> Avx2Kernels.vnniTokens(packed, form, nb, tiles, rows, 0, 3, 0, n, n, xp, xf, d, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // a quad past the matrix
+        assertThatThrownBy(() -> Avx2Kernels.vnniTokens(packed, form, nb, tiles + 1, rows + 32, 0, 2, 0, n, n, xp, xf,
+                new float[4 * nb * (tiles + 1)], y)).isInstanceOf(IndexOutOfBoundsException.class); // a tile past the codes
+        assertThatThrownBy(() -> Avx2Kernels.vnniTokens(packed, form, nb, tiles, rows + 11, 0, 2, 0, n, n, xp, xf, d, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // rows past the tiles
+        assertThatThrownBy(() -> Avx2Kernels.vnniTokens(packed, form, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, new float[n * rows - 1]))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last token's outputs past y
+        assertThatThrownBy(() -> Avx2Kernels.vnniTokens(packed, form, nb, tiles, rows, 0, 2, 0, n, n, new short[18 * nb * n - 1], xf, d, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last token's activations
+        assertThatThrownBy(() -> Avx2Kernels.vnniTokens(packed, form, nb, tiles, rows, 0, 2, 0, n, n, xp, new float[n * nb - 1], d, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last token's scales
+        assertThatThrownBy(() -> Avx2Kernels.vnniTokens(packed, form, nb, tiles, rows, 0, 2, 1, n + 1, n, xp, xf, d, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // a token past n
+        assertThatThrownBy(() -> Avx2Kernels.vnniTokens(packed, 2, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
+                .isInstanceOf(IndexOutOfBoundsException.class); // a form without an AVX2 kernel
+        if (form == 0) {
+            assertThatThrownBy(() -> Avx2Kernels.vnniTokens(packed, form, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[4 * nb * tiles - 1], y))
+                    .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's super-block factors
+            assertThatThrownBy(() -> Avx2Kernels.vnniTokens(packed, form, 12, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
+                    .isInstanceOf(IndexOutOfBoundsException.class); // rows not of whole super-blocks
+        }
+    }
+
+    /** Zero scales in bounds give zeros; each operand one element short, or a quad, tile, row or token too many, is refused. */
+    private static void refusesOperandsOutsideTheirMemory(NibbleKernel kernel, int tr) {
+        int nb = 8, tiles = 5, rows = 5 * tr - 10, n = 3; // quads of tiles {0, 2, 4, 0} and {1, 3, 1, 1}; one super-block a row
+        int block = 16 * tr, lanes = tr / 2; // a tile's block of 32 columns: 8 steps of tr shorts; ints of codes per tile and block
+        java.lang.foreign.MemorySegment packed = java.lang.foreign.Arena.ofAuto().allocate((long) block * nb * tiles, 64);
         short[] xp = new short[16 * nb * n];
-        float[] xf = new float[2 * n * nb], d = new float[32 * nb * tiles], o = new float[32 * nb * tiles], y = new float[n * rows];
-        float[] dsup = new float[32 * tiles], msup = new float[32 * tiles];
-        int[] codes = new int[16 * nb * tiles], none = new int[0];
+        float[] xf = new float[2 * n * nb], d = new float[tr * nb * tiles], o = new float[tr * nb * tiles], y = new float[n * rows];
+        float[] dsup = new float[tr * tiles], msup = new float[tr * tiles];
+        int[] codes = new int[lanes * nb * tiles], none = new int[0];
         for (int form = 0; form < 3; form++) { // in bounds: zero scales give zeros
             java.util.Arrays.fill(y, 1f);
-            NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, form, form == 2 ? dsup : d, form == 2 ? msup : o,
+            kernel.call(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, form, form == 2 ? dsup : d, form == 2 ? msup : o,
                     form == 2 ? codes : none, y, 0);
             assertThat(y).containsOnly(0f);
         }
         java.util.Arrays.fill(y, 1f); // bytes: twice the codes, and a sum per 16 columns
-        NativeKernels.nibbleTokens(java.lang.foreign.Arena.ofAuto().allocate(1024L * nb * tiles, 64), nb, tiles, rows, 0, 2, 0, n, n, xp,
+        kernel.call(java.lang.foreign.Arena.ofAuto().allocate(2L * block * nb * tiles, 64), nb, tiles, rows, 0, 2, 0, n, n, xp,
                 new float[n * 3 * nb], 3, d, d, none, y, 0);
         assertThat(y).containsOnly(0f);
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 3, 0, n, n, xp, xf, 0, d, d, none, y, 0))
+        assertThatThrownBy(() -> kernel.call(packed, nb, tiles, rows, 0, 3, 0, n, n, xp, xf, 0, d, d, none, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // a quad past the matrix
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles + 1, rows + 32, 0, 2, 0, n, n, xp, xf, 0, d, d, none, y, 0))
+        assertThatThrownBy(() -> kernel.call(packed, nb, tiles + 1, rows + tr, 0, 2, 0, n, n, xp, xf, 0, d, d, none, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // a tile past the codes
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows + 11, 0, 2, 0, n, n, xp, xf, 0, d, d, none, y, 0))
+        assertThatThrownBy(() -> kernel.call(packed, nb, tiles, rows + 11, 0, 2, 0, n, n, xp, xf, 0, d, d, none, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // rows past the tiles (and the outputs)
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 0, d, d, none, new float[n * rows - 1], 0))
+        assertThatThrownBy(() -> kernel.call(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 0, d, d, none, new float[n * rows - 1], 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last token's outputs past y
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, new short[16 * nb * n - 1], xf, 0, d, d, none, y, 0))
+        assertThatThrownBy(() -> kernel.call(packed, nb, tiles, rows, 0, 2, 0, n, n, new short[16 * nb * n - 1], xf, 0, d, d, none, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last token's activations
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, new float[2 * n * nb - 1], 0, d, d, none, y, 0))
+        assertThatThrownBy(() -> kernel.call(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, new float[2 * n * nb - 1], 0, d, d, none, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last token's sums
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 0, new float[32 * nb * tiles - 1], d, none, y, 0))
+        assertThatThrownBy(() -> kernel.call(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 0, new float[tr * nb * tiles - 1], d, none, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's scales
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 1, d, new float[32 * nb * tiles - 1], none, y, 0))
+        assertThatThrownBy(() -> kernel.call(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 1, d, new float[tr * nb * tiles - 1], none, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's offsets
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 2, dsup, new float[32 * tiles - 1], codes, y, 0))
+        assertThatThrownBy(() -> kernel.call(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 2, dsup, new float[tr * tiles - 1], codes, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's factors
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 2, dsup, msup, new int[16 * nb * tiles - 1], y, 0))
+        assertThatThrownBy(() -> kernel.call(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 2, dsup, msup, new int[lanes * nb * tiles - 1], y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's codes
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, new float[n * 3 * nb], 3, d, d, none, y, 0))
+        assertThatThrownBy(() -> kernel.call(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, new float[n * 3 * nb], 3, d, d, none, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // bytes: twice the codes (past them) and a sum per 16 columns
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 4, d, d, codes, y, 0))
+        assertThatThrownBy(() -> kernel.call(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, 4, d, d, codes, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // no such form
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 1, n + 1, n, xp, xf, 0, d, d, none, y, 0))
+        assertThatThrownBy(() -> kernel.call(packed, nb, tiles, rows, 0, 2, 1, n + 1, n, xp, xf, 0, d, d, none, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // a token past n
-        assertThatThrownBy(() -> NativeKernels.nibbleTokens(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, y, 0, d, d, none, y, 0))
+        assertThatThrownBy(() -> kernel.call(packed, nb, tiles, rows, 0, 2, 0, n, n, xp, y, 0, d, d, none, y, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the outputs over the sums
     }
 
@@ -658,15 +718,17 @@ class GgmlMatrixTest {
             "IQ4_XS, 229, 768", "IQ4_XS, 129, 4864", "Q3_K, 39, 256", "Q3_K, 229, 768", "Q3_K, 7, 512", "Q3_K, 129, 4864",
             "Q2_K, 39, 256", "Q2_K, 229, 768", "Q2_K, 7, 512", "Q2_K, 129, 4864"})
     void vnniTokensGiveTheJavaKernelsBits(String type, int rows, int cols) {
-        boolean runs = org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
-                && org.redhare.core.MachineCode.cpuHas("avx512bw") && org.redhare.core.MachineCode.cpuHas("avx512_vnni") && Kernels.L == 16
-                && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"));
+        boolean on = org.redhare.core.MachineCode.unavailable() == null && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"));
+        boolean runs = on && (Kernels.L == 16 && org.redhare.core.MachineCode.cpuHas("avx512f") && org.redhare.core.MachineCode.cpuHas("avx512bw")
+                && org.redhare.core.MachineCode.cpuHas("avx512_vnni")
+                || Kernels.L == 8 && (type.equals("Q6_K") || type.equals("Q8_0")) && org.redhare.core.MachineCode.cpuHas("avx2")
+                && org.redhare.core.MachineCode.cpuHas("fma") && org.redhare.core.MachineCode.cpuHas("f16c"));
         Case k = random(type, rows, cols, rows * 5L + cols);
         org.junit.jupiter.api.Assumptions.assumeTrue(k.m() instanceof VnniMatrix,
-                type + " takes another path here: " + NativeKernels.status());
+                type + " takes another path here: " + NativeKernels.status() + "; " + Avx2Kernels.status());
         VnniMatrix v = (VnniMatrix) k.m();
         boolean natively = v.nativeTokens();
-        assertThat(natively).as(NativeKernels.status()).isEqualTo(runs);
+        assertThat(natively).as(NativeKernels.status() + "; " + Avx2Kernels.status()).isEqualTo(runs);
         for (int n : new int[] {1, 2, 3, 5, 11, 16, 17, 37}) {
             float[] x = Fp8BlockMatrixTest.activations(n, cols, 7 + n);
             float[] java = new float[n * rows];

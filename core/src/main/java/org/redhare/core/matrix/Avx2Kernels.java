@@ -1,0 +1,149 @@
+package org.redhare.core.matrix;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import org.redhare.core.MachineCode;
+
+/**
+ * Kernels in machine code for CPUs with AVX2 and FMA but no AVX-512 ({@code core/src/main/c/avx2}, carried as bytes by
+ * {@link Avx2Code}, compiled without any AVX-512 instruction): AMD Zen 2 and Zen 3 servers and desktops, Intel cores
+ * before Ice Lake, Intel client cores since Alder Lake. There the JVM's float vectors have 8 lanes, the layouts repacked
+ * at load follow (tiles of 16 rows for {@link NibbleBlocks}), and {@link NativeKernels} (AVX-512, 16 lanes) does not run.
+ * Each kernel does the arithmetic of the Java kernel it stands for, in the same order, so the same bits:
+ * <ul>
+ * <li>4- and 5-bit weights ({@link NibbleBlocks}: Q4_0, Q4_1, Q4_K, Q5_0, the bulk of the usual Q4_K_M download) times
+ * tokens quantized to int8 ({@code nibble_tokens.c}): two columns a 16-bit product-sum ({@code VPMADDUBSW}), as
+ * llama.cpp's AVX2 kernels multiply them, where the Java kernel multiplies one column a 16-bit lane;
+ * <li>Q6_K ({@link Q6_KMatrix}, the other part of Q4_K_M: a third of its weights, Llama-3.2-1B's tied LM head among them)
+ * in {@link Q6_KMatrix}'s layout, times tokens quantized to int8 ({@code q6k_tokens.c}: {@code VPMADDUBSW} and
+ * {@code VPMADDWD} where AVX512-VNNI has {@code VPDPBUSD}), where Q6_K otherwise widens to floats ({@link Q8_0Matrix});
+ * <li>Q8_0 ({@link Q8_0IntMatrix}'s layout) the same way ({@code q8i_tokens.c}), each value's magnitude times the
+ * activation with its sign, where Q8_0 otherwise widens to floats.
+ * </ul>
+ *
+ * <p>Why: with the JVM limited to AVX2 ({@code -XX:UseAVX=2}, which is what such a CPU gives it) on the AMD EPYC Zen 4
+ * host, Llama-3.2-1B's Q4_K_M decoded at 11.9-13.2 tok/s on one thread against 20.5-22.2 for llama.cpp's AVX2 build
+ * (its {@code haswell} CPU backend) on the same file; with these kernels 25.8-26.8 (prompts 30-32 -> 52-54, llama.cpp
+ * 47-48; docs/PERFORMANCE.md, sixty-fifth session).
+ *
+ * <p>Used where the CPU has AVX2, FMA and F16C, the JVM's float vectors have 8 lanes, and machine code can run ({@link
+ * MachineCode}); {@code -Dredhare.nativeKernels=false} turns it off with the AVX-512 kernels. {@link #status()} says
+ * which.
+ */
+final class Avx2Kernels {
+    private Avx2Kernels() {}
+
+    private static final MethodHandle NIBBLE_TOKENS;
+    private static final MethodHandle Q6K_TOKENS;
+    private static final MethodHandle Q8I_TOKENS;
+    private static final String STATUS;
+
+    static {
+        MethodHandle nibbleTokens = null, q6kTokens = null, q8iTokens = null;
+        String status;
+        if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
+            status = "off (redhare.nativeKernels=false)";
+        } else if (Kernels.L != 8) {
+            status = "off (the JVM's float vectors have " + Kernels.L + " lanes, not 8)";
+        } else if (MachineCode.unavailable() != null) {
+            status = "off (" + MachineCode.unavailable() + ")";
+        } else if (!MachineCode.cpuHas("avx2") || !MachineCode.cpuHas("fma") || !MachineCode.cpuHas("f16c")) {
+            status = "off (the CPU has no AVX2, FMA and F16C)";
+        } else {
+            try {
+                nibbleTokens = MachineCode.load(Avx2Code.NIBBLE_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                        ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS),
+                        Linker.Option.critical(true));
+                FunctionDescriptor vnni = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                        ValueLayout.ADDRESS, ValueLayout.ADDRESS);
+                q6kTokens = MachineCode.load(Avx2Code.Q6K_TOKENS, vnni, Linker.Option.critical(true));
+                q8iTokens = MachineCode.load(Avx2Code.Q8I_TOKENS, vnni, Linker.Option.critical(true));
+                status = "on (x86-64 AVX2: Q4_0, Q4_1, Q4_K, Q5_0, Q6_K, Q8_0)";
+            } catch (UnsupportedOperationException e) {
+                nibbleTokens = q6kTokens = q8iTokens = null;
+                status = "off (" + e.getMessage() + ")";
+            }
+        }
+        NIBBLE_TOKENS = nibbleTokens;
+        Q6K_TOKENS = q6kTokens;
+        Q8I_TOKENS = q8iTokens;
+        STATUS = status;
+    }
+
+    /** Whether {@link #nibbleTokens} runs here. */
+    static boolean nibblesAvailable() {
+        return NIBBLE_TOKENS != null;
+    }
+
+    /**
+     * Bytes {@link #vnniTokens} (Q6_K, Q8_0) prefetches ahead of its reads in each tile's stream: into L2 where negative (PREFETCHT1),
+     * into L1 where positive, none at 0. By default 26624 (32 blocks) into L2: [128256 x 2048] Q6_K from DRAM, one
+     * thread, JVM limited to AVX2 on the AMD EPYC Zen 4 host (membw 28.1 GB/s), read 14.4-15.8 GB/s with none, 17.1-21.0
+     * with 1664 into L1, 18.7 / 24.8-26.0 / 26.4-26.7 / 28.1 with 3328 / 6656 / 13312 / 26624 into L2; two threads 28.1
+     * with none, 36.1-39.0 with 26624 (sixty-fifth session). In cache ([2048 x 2048]) 40.7-41.1 G weights/s against
+     * 42.5 with none. {@code -Dredhare.avx2VnniAhead=N} sets it.
+     */
+    static final long VNNI_AHEAD = Long.getLong("redhare.avx2VnniAhead", -26624);
+
+    /** Whether {@link #vnniTokens} runs here for {@code form} (0: Q6_K, 1: Q8_0; the others take other paths on AVX2). */
+    static boolean vnniAvailable(int form) {
+        return form == 0 ? Q6K_TOKENS != null : form == 1 && Q8I_TOKENS != null;
+    }
+
+    /** One line for logs: whether these kernels run here, and why not. */
+    static String status() {
+        return STATUS;
+    }
+
+    /**
+     * {@link NativeKernels#nibbleTokens} for {@link NibbleBlocks}' tiles of 16 rows ({@code avx2/nibble_tokens.c}):
+     * {@code packed} 256 bytes a tile's block (a Q5_0 span of 16 columns), scales and offsets {@code [tile][block][16]}
+     * (factored: {@code [tile][nb / 8][16]}), codes {@code [tile][nb][8]}; everything else as there.
+     */
+    static void nibbleTokens(MemorySegment packed, int nb, int tiles, int rows, int p0, int p1, int t0, int t1, int n, short[] xp,
+            float[] xf, int form, float[] d, float[] o, int[] codes, float[] y, long ahead) {
+        int quads = (tiles + 3) / 4;
+        long scales = form == 2 ? 16L * (nb / 8) * tiles : 16L * nb * tiles, units = form == 3 ? 2L * nb : nb;
+        if (!packed.isNative() || nb < 1 || tiles < 1 || rows < 1 || rows > 16L * tiles || 16L * (tiles - 1) >= rows
+                || 256L * units * tiles > packed.byteSize() || p0 < 0 || p1 > quads || p0 >= p1 || t0 < 0 || t1 > n || t0 >= t1
+                || xp.length < 16L * nb * (t1 - t0) || xf.length < (long) n * (nb + units) || form < 0 || form > 3 || d.length < scales
+                || (form != 0 && o.length < scales) || (form == 2 && (nb % 8 != 0 || codes.length < 8L * nb * tiles))
+                || y.length < (long) n * rows || y == xf || y == d || y == o) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+        long[] args = {packed.address(), nb, quads, tiles, rows, p0, p1, t0, t1, n, ahead, form};
+        try {
+            NIBBLE_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(xp), MemorySegment.ofArray(xf),
+                    MemorySegment.ofArray(d), MemorySegment.ofArray(o), MemorySegment.ofArray(codes), MemorySegment.ofArray(y));
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * Q6_K ({@code form} 0, {@link Q6_KMatrix}'s layout, {@code q6k_tokens.c}) or Q8_0 (1, {@link Q8_0IntMatrix}'s,
+     * {@code q8i_tokens.c}) times tokens {@code t0 .. t1} of {@code n}: the forms, layouts and operands of {@link
+     * NativeKernels#vnniTokens}; each tile's stream prefetched {@link #VNNI_AHEAD} bytes ahead.
+     */
+    static void vnniTokens(MemorySegment packed, int form, int nb, int tiles, int rows, int p0, int p1, int t0, int t1, int n, short[] xp,
+            float[] xf, float[] d, float[] y) {
+        int quads = (tiles + 3) / 4;
+        long block = form == 0 ? 832 : 1088, factors = form == 0 ? 4L * nb * tiles : 0;
+        if (!packed.isNative() || form < 0 || form > 1 || nb < 1 || (form == 0 && nb % 8 != 0) || d.length < factors || tiles < 1 || rows < 1
+                || rows > 32L * tiles || 32L * (tiles - 1) >= rows || block * nb * tiles > packed.byteSize() || p0 < 0 || p1 > quads || p0 >= p1
+                || t0 < 0 || t1 > n || t0 >= t1 || xp.length < 18L * nb * (t1 - t0) || xf.length < (long) n * nb || y.length < (long) n * rows
+                || y == xf || y == d) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+        long[] args = {packed.address(), nb, quads, tiles, rows, p0, p1, t0, t1, n, VNNI_AHEAD, 0};
+        try {
+            (form == 0 ? Q6K_TOKENS : Q8I_TOKENS).invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(xp), MemorySegment.ofArray(xf),
+                    MemorySegment.ofArray(d), MemorySegment.ofArray(y));
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+}
