@@ -9,6 +9,25 @@ package org.redhare.core.matrix;
 final class Avx2Code {
     private Avx2Code() {}
 
+    /** {@code fp8_decode} from core/src/main/c/avx2/fp8_decode.c, 1071 bytes. */
+    static final byte[] FP8_DECODE = org.redhare.core.MachineCode.fromBase64(
+            "VUiJ+EmJ8kiJ5UFXQVZBVUFUU0iJy0iD5OBIiVQk8EiLSChMi3AQSItwGEyLWCBIiUwkyEiLSDBIi0A4TIsnSIt/CEiJTCTA" +
+            "SIlEJLi4AADwh8X5bsBIiXwk6MTifVjASIX/D472AgAASo0EtQAAAABNicVJKfQx/0iJRCTgTI1ENkDEQTBXyUjHRCT4AAAA" +
+            "AA8fgAAAAABIi0Qk+Ek5ww+N0gIAAE2F9g+OuQEAAMRBIFfbTInhMcDFfCndxXwp3sV8Kd/pfwEAAGYPH0QAAA8YDBZBDxgM" +
+            "CMX+bxJJif/EwXwQJIHEwXwQXIEgxEF8EFSBQMRBfBBEgWDF9XLyCEkJx3QFxf5vSv/F9XHhBMXtceIExZ1y8RDF/dvJxEF9" +
+            "2+TEYkWY5MXFcvIQxf3b0sX92//E4h2Y+8TCRZjKxfwo+sX+b1IgxMJ1mPjF9XLyCE2F/3QFxf5vSh/F9XHhBMXtceIExZ1y" +
+            "8RDF/dvJxEF92+TEYk2Y5MXNcvIQxf3b0sX92/bE4h2Y88TCTZjKxfwo8sX+b1JAxMJ1mPDF9XLyCE2F/3QFxf5vSj/F9XHh" +
+            "BMXtceIExZ1y8RDF/dvJxEF92+TEYlWY5MXVcvIQxf3b0sX92+3E4h2Y68TCVZjKxfwo6sTCdZjoxf5vSmDF7XLxCE2F/3QF" +
+            "xf5vUl/F7XHiBMX1ceEESIPAIEiD6YDFnXLyEMX929LEQX3b5MTCJZjkxaVy8RDF/dvJxEF929vEwl2Y28TCZZjSxGJtmMHE" +
+            "QXwo2Ek5xn43SI0UDkiF9g+Pev7//w+Eff7//w8YEQ8YUUDpcf7//8RBIFfbxXwp3cV8Kd7FfCnfDx+AAAAAAMTjRQbPAUiL" +
+            "RCTgSIPHAcX0WM9JAcTE430E0U7F9FjKxON9BNGxxfRYysTBcljJxKFyWQybxIF6EUydAMTjTQbOAcX0WM7E430E0U7F9FjK" +
+            "xON9BNGxxfRYysTBcljJxKFyWUybBMSBehFMnQTE41UGzQHF9FjNxON9BNFOxfRYysTjfQTRscX0WMrEwXJYycShcllMmwjE" +
+            "gXoRTJ0IxMMlBssBxMF0WMvE430E0U7F9FjKxON9BNGxxfRYysTBcljJxKFyWUybDMSBehFMnQxJg8MESDl8JOgPhTn9///F" +
+            "+HdIjWXYW0FcQV1BXkFfXcMPH4AAAAAASItMJMhMidhImUj3+UiNUAFID6/RSIlUJPhNhfYPjs3+//9Ii1QkwEiLTCTwSIl0" +
+            "JNhIi3QkuEiJfCTQSA+vwkiJ10yNPIExyQ8fgAAAAABIichIAfFIg/8BfkxJOc5IicrEwn0YF0kPTtZIOdB9HQ8fhAAAAAAA" +
+            "xMFsWQyCxMF8EQyBSIPACEg5wn/rSYPHBEk5zn+6SIt0JNhIi3wk0OmS/P//Dx8ASItUJPDE4n0YEkyJ8uu0"
+    );
+
     /** {@code nibble_tokens} from core/src/main/c/avx2/nibble_tokens.c, 3905 bytes. */
     static final byte[] NIBBLE_TOKENS = org.redhare.core.MachineCode.fromBase64(
             "VUiJ+EiJ5UFXTYnPQVZBVUFUSYnMU0yJw0iD5OBIgeyIAgAASImUJCABAABIiXQkmEyLcEBIixdIi38ISItwGEiLSDBMiXQk" +

@@ -14,6 +14,8 @@ import org.redhare.core.MachineCode;
  * at load follow (tiles of 16 rows for {@link NibbleBlocks}), and {@link NativeKernels} (AVX-512, 16 lanes) does not run.
  * Each kernel does the arithmetic of the Java kernel it stands for, in the same order, so the same bits:
  * <ul>
+ * <li>FP8 ({@link Fp8BlockMatrix}) times one token ({@code fp8_decode.c}), each scale band's activations scaled and
+ * the rows' sums finished in the call, prefetching ahead as the AVX-512 kernel does;
  * <li>4- and 5-bit weights ({@link NibbleBlocks}: Q4_0, Q4_1, Q4_K, Q5_0, the bulk of the usual Q4_K_M download) times
  * tokens quantized to int8 ({@code nibble_tokens.c}): two columns a 16-bit product-sum ({@code VPMADDUBSW}), as
  * llama.cpp's AVX2 kernels multiply them, where the Java kernel multiplies one column a 16-bit lane;
@@ -39,10 +41,11 @@ final class Avx2Kernels {
     private static final MethodHandle NIBBLE_TOKENS;
     private static final MethodHandle Q6K_TOKENS;
     private static final MethodHandle Q8I_TOKENS;
+    private static final MethodHandle FP8_DECODE;
     private static final String STATUS;
 
     static {
-        MethodHandle nibbleTokens = null, q6kTokens = null, q8iTokens = null;
+        MethodHandle nibbleTokens = null, q6kTokens = null, q8iTokens = null, fp8Decode = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -61,15 +64,18 @@ final class Avx2Kernels {
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS);
                 q6kTokens = MachineCode.load(Avx2Code.Q6K_TOKENS, vnni, Linker.Option.critical(true));
                 q8iTokens = MachineCode.load(Avx2Code.Q8I_TOKENS, vnni, Linker.Option.critical(true));
-                status = "on (x86-64 AVX2: Q4_0, Q4_1, Q4_K, Q5_0, Q6_K, Q8_0)";
+                fp8Decode = MachineCode.load(Avx2Code.FP8_DECODE, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                        ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
+                status = "on (x86-64 AVX2: one-token FP8; Q4_0, Q4_1, Q4_K, Q5_0, Q6_K, Q8_0)";
             } catch (UnsupportedOperationException e) {
-                nibbleTokens = q6kTokens = q8iTokens = null;
+                nibbleTokens = q6kTokens = q8iTokens = fp8Decode = null;
                 status = "off (" + e.getMessage() + ")";
             }
         }
         NIBBLE_TOKENS = nibbleTokens;
         Q6K_TOKENS = q6kTokens;
         Q8I_TOKENS = q8iTokens;
+        FP8_DECODE = fp8Decode;
         STATUS = status;
     }
 
@@ -91,6 +97,11 @@ final class Avx2Kernels {
     /** Whether {@link #vnniTokens} runs here for {@code form} (0: Q6_K, 1: Q8_0; the others take other paths on AVX2). */
     static boolean vnniAvailable(int form) {
         return form == 0 ? Q6K_TOKENS != null : form == 1 && Q8I_TOKENS != null;
+    }
+
+    /** Whether {@link #fp8Decode} runs here. */
+    static boolean fp8Available() {
+        return FP8_DECODE != null;
     }
 
     /** One line for logs: whether these kernels run here, and why not. */
@@ -142,6 +153,30 @@ final class Avx2Kernels {
         try {
             (form == 0 ? Q6K_TOKENS : Q8I_TOKENS).invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(xp), MemorySegment.ofArray(xf),
                     MemorySegment.ofArray(d), MemorySegment.ofArray(y));
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * {@link NativeKernels#fp8Decode} for {@link Fp8BlockMatrix}'s layout with 8-float vectors (groups of 32 columns,
+     * {@code avx2/fp8_decode.c}): {@code cols} a multiple of 32; everything else as there.
+     */
+    static void fp8Decode(MemorySegment codes, long offset, int tiles, int cols, int r0, int bandRows, int nb, int bw, float[] x,
+            float[] xScales, float[] factors, float[] y, float[] scaled, long ahead) {
+        long end = r0 + 4L * tiles;
+        long bands = nb == 1 ? 1 : (end - 1) / Math.max(1, bandRows) + 1; // the last band read, plus one
+        if (!codes.isNative() || offset < 0 || tiles < 1 || r0 < 0 || cols < 32 || cols % 32 != 0 || offset + 4L * cols * tiles > codes.byteSize()
+                || x.length < cols || scaled.length < cols || bw < 1 || x == scaled || y == x || y == scaled || y == xScales || y == factors
+                || end > factors.length || end > y.length || bandRows < 1 || nb < 1
+                || (nb > 1 ? bw % 16 != 0 || (long) bw * (nb - 1) >= cols || (long) bw * nb < cols || bands * nb > xScales.length
+                        || bandRows % 4 != 0 : xScales.length < 1)) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+        long[] args = {codes.address() + offset, tiles, cols, ahead, r0, bandRows, nb, bw};
+        try {
+            FP8_DECODE.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(xScales),
+                    MemorySegment.ofArray(factors), MemorySegment.ofArray(y), MemorySegment.ofArray(scaled));
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

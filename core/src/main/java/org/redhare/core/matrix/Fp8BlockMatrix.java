@@ -300,7 +300,7 @@ public final class Fp8BlockMatrix implements WeightMatrix, ExactRows {
             pool.forRange(rows, promptGrain(pool.threads()), (r0, r1, w) -> prompt(x, n, y, r0, r1, pool.workerScratch(w, scratch)));
         } else {
             int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
-            if (n == 1 && NativeKernels.available() && packed.isNative()) { // the machine code takes an address
+            if (n == 1 && packed.isNative() && (NativeKernels.available() || Avx2Kernels.fp8Available() && wholeTiles())) { // the machine code takes an address
                 long ahead = NativeKernels.fp8RowsAhead(pool.threads());
                 int scratch = 2 * cols + Kernels.SUM16_FLOATS + 4 * NativeKernels.TILES;
                 pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1,
@@ -470,8 +470,13 @@ public final class Fp8BlockMatrix implements WeightMatrix, ExactRows {
             final int whole = Math.min(tile1, rows / QuantKernels.TILE);
             for (int t = tile0; t < whole; t += NativeKernels.DECODE_TILES) {
                 final int n = Math.min(NativeKernels.DECODE_TILES, whole - t);
-                NativeKernels.fp8Decode(packed, (long) t * QuantKernels.TILE * cols, n, cols, t * QuantKernels.TILE, bandRows, nb, bw, x,
-                        xScales, rowFactors, y, buf, ahead);
+                if (NativeKernels.available()) {
+                    NativeKernels.fp8Decode(packed, (long) t * QuantKernels.TILE * cols, n, cols, t * QuantKernels.TILE, bandRows, nb, bw, x,
+                            xScales, rowFactors, y, buf, ahead);
+                } else { // 8-float vectors on AVX2 (multiply sends only whole tiles here)
+                    Avx2Kernels.fp8Decode(packed, (long) t * QuantKernels.TILE * cols, n, cols, t * QuantKernels.TILE, bandRows, nb, bw, x,
+                            xScales, rowFactors, y, buf, ahead);
+                }
             }
             for (int tile = Math.max(tile0, whole); tile < tile1; tile++) {
                 oneTile(tile * QuantKernels.TILE, x, y, buf, 2 * cols);

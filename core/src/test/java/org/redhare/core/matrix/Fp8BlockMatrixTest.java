@@ -114,7 +114,8 @@ class Fp8BlockMatrixTest {
     }
 
     /**
-     * One token runs the machine-code kernels ({@link NativeKernels}) wherever they can run, and so do 2 to 64 tokens
+     * One token runs the machine-code kernels ({@link NativeKernels}; with 8-float vectors {@link Avx2Kernels#fp8Decode},
+     * rows of whole groups) wherever they can run, and so do 2 to 64 tokens
      * ({@code fp8_tokens.c}, in groups of up to five), and more in blocks of 64 where the rows are whole tiles: the same
      * bits as the Java kernels ({@link Fp8BlockMatrix#multiplyInJava}), on shapes that cut their runs of tiles (short last
      * tiles, 16-row scale bands, per-channel scales, a column tail, rows shorter than one group, long rows, more than a
@@ -128,6 +129,10 @@ class Fp8BlockMatrixTest {
         if (org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f") && Kernels.L == 16
                 && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             assertThat(NativeKernels.available()).as(NativeKernels.status()).isTrue();
+        }
+        if (org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx2") && Kernels.L == 8
+                && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) { // one token: Avx2Kernels#fp8Decode
+            assertThat(Avx2Kernels.fp8Available()).as(Avx2Kernels.status()).isTrue();
         }
         Case k = random(rows, cols, bh, 128, rows * 7L + cols);
         for (int n : new int[] {1, 2, 3, 4, 5, 6, 11, 64, 131}) { // 131: blocks of 64 tokens, a last one of 3
@@ -158,29 +163,50 @@ class Fp8BlockMatrixTest {
                 .isInstanceOf(IndexOutOfBoundsException.class); // not native memory
     }
 
+    /** The one-token decode kernels' Java entry ({@link NativeKernels#fp8Decode}, {@link Avx2Kernels#fp8Decode}). */
+    @FunctionalInterface
+    private interface DecodeKernel {
+        void call(MemorySegment codes, long offset, int tiles, int cols, int r0, int bandRows, int nb, int bw, float[] x, float[] xScales,
+                float[] factors, float[] y, float[] scaled, long ahead);
+    }
+
     /** {@link NativeKernels#fp8Decode} checks its operands before the machine code runs (it checks nothing). */
     @Test
     void decodeKernelRefusesOperandsOutsideTheirMemory() {
         org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
+        decodeRefusesOperandsOutsideTheirMemory(NativeKernels::fp8Decode, 100);
+    }
+
+    /** {@link Avx2Kernels#fp8Decode} (groups of 32 columns) checks its operands the same way. */
+    @Test
+    void avx2DecodeKernelRefusesOperandsOutsideTheirMemory() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Avx2Kernels.fp8Available(), Avx2Kernels.status());
+        decodeRefusesOperandsOutsideTheirMemory(Avx2Kernels::fp8Decode, 48);
+    }
+
+    /** Three tiles of 128 columns in two bands of two blocks run; each operand out of its memory is refused ({@code partial}: not whole groups). */
+    private static void decodeRefusesOperandsOutsideTheirMemory(DecodeKernel kernel, int partial) {
         MemorySegment codes = Arena.ofAuto().allocate(4 * 128 * 3, 64); // three tiles of 128 columns
         float[] x = new float[128], scaled = new float[128], y = new float[12], factors = new float[12];
         float[] xScales = {1f, 1f, 1f, 1f};
-        NativeKernels.fp8Decode(codes, 0, 3, 128, 0, 8, 2, 64, x, xScales, factors, y, scaled, -8192); // in bounds: two bands of two blocks
-        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 512, 3, 128, 0, 8, 2, 64, x, xScales, factors, y, scaled, -8192))
+        java.util.Arrays.fill(y, 1f);
+        kernel.call(codes, 0, 3, 128, 0, 8, 2, 64, x, xScales, factors, y, scaled, -8192); // in bounds: two bands of two blocks
+        assertThat(y).containsOnly(0f);
+        assertThatThrownBy(() -> kernel.call(codes, 512, 3, 128, 0, 8, 2, 64, x, xScales, factors, y, scaled, -8192))
                 .isInstanceOf(IndexOutOfBoundsException.class); // past the codes
-        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 3, 128, 4, 8, 2, 64, x, xScales, factors, y, scaled, -8192))
+        assertThatThrownBy(() -> kernel.call(codes, 0, 3, 128, 4, 8, 2, 64, x, xScales, factors, y, scaled, -8192))
                 .isInstanceOf(IndexOutOfBoundsException.class); // outputs past y
-        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 3, 128, 0, 4, 2, 64, x, xScales, factors, y, scaled, -8192))
+        assertThatThrownBy(() -> kernel.call(codes, 0, 3, 128, 0, 4, 2, 64, x, xScales, factors, y, scaled, -8192))
                 .isInstanceOf(IndexOutOfBoundsException.class); // three bands: factors past xScales
-        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 3, 128, 0, 8, 2, 32, x, xScales, factors, y, scaled, -8192))
+        assertThatThrownBy(() -> kernel.call(codes, 0, 3, 128, 0, 8, 2, 32, x, xScales, factors, y, scaled, -8192))
                 .isInstanceOf(IndexOutOfBoundsException.class); // blocks that do not cover the row
-        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 3, 128, 0, 6, 2, 64, x, xScales, factors, y, scaled, -8192))
+        assertThatThrownBy(() -> kernel.call(codes, 0, 3, 128, 0, 6, 2, 64, x, xScales, factors, y, scaled, -8192))
                 .isInstanceOf(IndexOutOfBoundsException.class); // bands that cut tiles
-        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 3, 128, 0, 8, 2, 64, x, xScales, factors, y, x, -8192))
+        assertThatThrownBy(() -> kernel.call(codes, 0, 3, 128, 0, 8, 2, 64, x, xScales, factors, y, x, -8192))
                 .isInstanceOf(IndexOutOfBoundsException.class); // scaled over the activations
-        assertThatThrownBy(() -> NativeKernels.fp8Decode(codes, 0, 1, 100, 0, 8, 2, 64, x, xScales, factors, y, scaled, -8192))
+        assertThatThrownBy(() -> kernel.call(codes, 0, 1, partial, 0, 8, 2, 64, x, xScales, factors, y, scaled, -8192))
                 .isInstanceOf(IndexOutOfBoundsException.class); // not whole groups
-        assertThatThrownBy(() -> NativeKernels.fp8Decode(MemorySegment.ofArray(new byte[1536]), 0, 3, 128, 0, 8, 2, 64, x, xScales,
+        assertThatThrownBy(() -> kernel.call(MemorySegment.ofArray(new byte[1536]), 0, 3, 128, 0, 8, 2, 64, x, xScales,
                 factors, y, scaled, -8192)).isInstanceOf(IndexOutOfBoundsException.class); // not native memory
     }
 
