@@ -34,7 +34,7 @@
  * Built by scripts/native/build-kernels.sh (AVX2 and FMA only: no AVX-512 instruction may reach these bytes) into the
  * bytes org.redhare.core.matrix.Avx2Code carries.
  */
-#include <immintrin.h>
+#include "avx2.h"
 
 /* Step S of tile I's block: its 16-bit sums S##I take the step's four columns (x02: columns 0 and 2, x13: 1 and 3). */
 #define NIBBLES(I, S) { \
@@ -89,12 +89,6 @@
             _mm256_storeu_ps(tail + 8, F1); \
             for (long i = 0; i < left; i++) out[i] = tail[i]; \
         } }
-
-/* A 32-bit pattern in every lane, through a register: folded, the compiler would load it from a data section. */
-static inline __attribute__((always_inline)) __m256i splat32(int bits) {
-    __asm__("" : "+r"(bits));
-    return _mm256_set1_epi32(bits);
-}
 
 void nibble_tokens(const long *args, const short *xp, const float *xf, const float *d, const float *o, const int *codes, float *y) {
     const unsigned char *const packed = (const unsigned char *) args[0];

@@ -26,13 +26,7 @@
  *
  * Built by scripts/native/build-kernels.sh (AVX2 and FMA only) into the bytes org.redhare.core.matrix.Avx2Code carries.
  */
-#include <immintrin.h>
-
-/* A 32-bit pattern in every lane, through a register: folded, the compiler would load it from a data section. */
-static inline __attribute__((always_inline)) __m256i splat32(int bits) {
-    __asm__("" : "+r"(bits));
-    return _mm256_set1_epi32(bits);
-}
+#include "avx2.h"
 
 /* Eight rows' products of two steps of four columns, values V (unsigned bytes) by activations X (signed) and W by Y,
  * added to A's 32-bit lanes: each step's pairs into 16 bits (VPMADDUBSW), the two steps' 16-bit sums added (at most
@@ -107,21 +101,7 @@ void q6k_tokens(const long *args, const short *xp, const float *xf, const float 
                     FOLD8(2)
                     FOLD8(3)
                 }
-                const long left = rows - 32 * tile;
-                float *const out = y + t * rows + 32 * tile;
-                if (left >= 32) {
-                    _mm256_storeu_ps(out, f0);
-                    _mm256_storeu_ps(out + 8, f1);
-                    _mm256_storeu_ps(out + 16, f2);
-                    _mm256_storeu_ps(out + 24, f3);
-                } else { /* a tail through the stack: a masked store would need a constant vector from a data section */
-                    float tail[32];
-                    _mm256_storeu_ps(tail, f0);
-                    _mm256_storeu_ps(tail + 8, f1);
-                    _mm256_storeu_ps(tail + 16, f2);
-                    _mm256_storeu_ps(tail + 24, f3);
-                    for (long i = 0; i < left; i++) out[i] = tail[i];
-                }
+                STORE32(y + t * rows + 32 * tile, rows - 32 * tile, f0, f1, f2, f3)
             }
         }
     }

@@ -25,13 +25,7 @@
  * Built by scripts/native/build-kernels.sh (AVX2, FMA and F16C only) into the bytes org.redhare.core.matrix.Avx2Code
  * carries.
  */
-#include <immintrin.h>
-
-/* A 32-bit pattern in every lane, through a register: folded, the compiler would load it from a data section. */
-static inline __attribute__((always_inline)) __m256i splat32(int bits) {
-    __asm__("" : "+r"(bits));
-    return _mm256_set1_epi32(bits);
-}
+#include "avx2.h"
 
 /* Quarter R (rows 8 R .. 8 R + 7) of step S: the values back to signed bytes, their products with the step's four
  * activations (xv) summed into the quarter's 32-bit lanes. */
@@ -81,21 +75,7 @@ void q8i_tokens(const long *args, const short *xp, const float *xf, const float 
                     FOLD8(2)
                     FOLD8(3)
                 }
-                const long left = rows - 32 * tile;
-                float *const out = y + t * rows + 32 * tile;
-                if (left >= 32) {
-                    _mm256_storeu_ps(out, f0);
-                    _mm256_storeu_ps(out + 8, f1);
-                    _mm256_storeu_ps(out + 16, f2);
-                    _mm256_storeu_ps(out + 24, f3);
-                } else { /* a tail through the stack: a masked store would need a constant vector from a data section */
-                    float tail[32];
-                    _mm256_storeu_ps(tail, f0);
-                    _mm256_storeu_ps(tail + 8, f1);
-                    _mm256_storeu_ps(tail + 16, f2);
-                    _mm256_storeu_ps(tail + 24, f3);
-                    for (long i = 0; i < left; i++) out[i] = tail[i];
-                }
+                STORE32(y + t * rows + 32 * tile, rows - 32 * tile, f0, f1, f2, f3)
             }
         }
     }

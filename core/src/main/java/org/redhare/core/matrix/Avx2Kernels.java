@@ -116,15 +116,7 @@ final class Avx2Kernels {
      */
     static void nibbleTokens(MemorySegment packed, int nb, int tiles, int rows, int p0, int p1, int t0, int t1, int n, short[] xp,
             float[] xf, int form, float[] d, float[] o, int[] codes, float[] y, long ahead) {
-        int quads = (tiles + 3) / 4;
-        long scales = form == 2 ? 16L * (nb / 8) * tiles : 16L * nb * tiles, units = form == 3 ? 2L * nb : nb;
-        if (!packed.isNative() || nb < 1 || tiles < 1 || rows < 1 || rows > 16L * tiles || 16L * (tiles - 1) >= rows
-                || 256L * units * tiles > packed.byteSize() || p0 < 0 || p1 > quads || p0 >= p1 || t0 < 0 || t1 > n || t0 >= t1
-                || xp.length < 16L * nb * (t1 - t0) || xf.length < (long) n * (nb + units) || form < 0 || form > 3 || d.length < scales
-                || (form != 0 && o.length < scales) || (form == 2 && (nb % 8 != 0 || codes.length < 8L * nb * tiles))
-                || y.length < (long) n * rows || y == xf || y == d || y == o) {
-            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
-        }
+        int quads = NativeKernels.checkNibbleTokens(16, packed, nb, tiles, rows, p0, p1, t0, t1, n, xp, xf, form, d, o, codes, y);
         long[] args = {packed.address(), nb, quads, tiles, rows, p0, p1, t0, t1, n, ahead, form};
         try {
             NIBBLE_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(xp), MemorySegment.ofArray(xf),
@@ -164,15 +156,7 @@ final class Avx2Kernels {
      */
     static void fp8Decode(MemorySegment codes, long offset, int tiles, int cols, int r0, int bandRows, int nb, int bw, float[] x,
             float[] xScales, float[] factors, float[] y, float[] scaled, long ahead) {
-        long end = r0 + 4L * tiles;
-        long bands = nb == 1 ? 1 : (end - 1) / Math.max(1, bandRows) + 1; // the last band read, plus one
-        if (!codes.isNative() || offset < 0 || tiles < 1 || r0 < 0 || cols < 32 || cols % 32 != 0 || offset + 4L * cols * tiles > codes.byteSize()
-                || x.length < cols || scaled.length < cols || bw < 1 || x == scaled || y == x || y == scaled || y == xScales || y == factors
-                || end > factors.length || end > y.length || bandRows < 1 || nb < 1
-                || (nb > 1 ? bw % 16 != 0 || (long) bw * (nb - 1) >= cols || (long) bw * nb < cols || bands * nb > xScales.length
-                        || bandRows % 4 != 0 : xScales.length < 1)) {
-            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
-        }
+        NativeKernels.checkFp8Decode(32, codes, offset, tiles, cols, r0, bandRows, nb, bw, x, xScales, factors, y, scaled);
         long[] args = {codes.address() + offset, tiles, cols, ahead, r0, bandRows, nb, bw};
         try {
             FP8_DECODE.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(xScales),

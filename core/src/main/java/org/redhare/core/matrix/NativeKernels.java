@@ -306,6 +306,23 @@ final class NativeKernels {
     static final int DECODE_TILES = 256;
 
     /**
+     * The operand checks of the one-token FP8 kernels ({@link #fp8Decode}, {@link Avx2Kernels#fp8Decode}), whose groups
+     * are {@code group} columns.
+     */
+    static void checkFp8Decode(int group, MemorySegment codes, long offset, int tiles, int cols, int r0, int bandRows, int nb, int bw,
+            float[] x, float[] xScales, float[] factors, float[] y, float[] scaled) {
+        long end = r0 + 4L * tiles;
+        long bands = nb == 1 ? 1 : (end - 1) / Math.max(1, bandRows) + 1; // the last band read, plus one
+        if (!codes.isNative() || offset < 0 || tiles < 1 || r0 < 0 || cols < group || cols % group != 0 || offset + 4L * cols * tiles > codes.byteSize()
+                || x.length < cols || scaled.length < cols || bw < 1 || x == scaled || y == x || y == scaled || y == xScales || y == factors
+                || end > factors.length || end > y.length || bandRows < 1 || nb < 1
+                || (nb > 1 ? bw % 16 != 0 || (long) bw * (nb - 1) >= cols || (long) bw * nb < cols || bands * nb > xScales.length
+                        || bandRows % 4 != 0 : xScales.length < 1)) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+    }
+
+    /**
      * One token through {@code tiles} whole FP8 tiles from the activations as given to the outputs ({@code fp8_decode.c}):
      * the tiles' codes start at byte {@code offset} of {@code codes}, their first row is {@code r0}, rows of {@code cols}
      * codes (a multiple of 64); band {@code b} (rows {@code b bandRows ..}) scales block {@code j} of the activations
@@ -314,15 +331,7 @@ final class NativeKernels {
      */
     static void fp8Decode(MemorySegment codes, long offset, int tiles, int cols, int r0, int bandRows, int nb, int bw, float[] x,
             float[] xScales, float[] factors, float[] y, float[] scaled, long ahead) {
-        long end = r0 + 4L * tiles;
-        long bands = nb == 1 ? 1 : (end - 1) / Math.max(1, bandRows) + 1; // the last band read, plus one
-        if (!codes.isNative() || offset < 0 || tiles < 1 || r0 < 0 || cols < 64 || cols % 64 != 0 || offset + 4L * cols * tiles > codes.byteSize()
-                || x.length < cols || scaled.length < cols || bw < 1 || x == scaled || y == x || y == scaled || y == xScales || y == factors
-                || end > factors.length || end > y.length || bandRows < 1 || nb < 1
-                || (nb > 1 ? bw % 16 != 0 || (long) bw * (nb - 1) >= cols || (long) bw * nb < cols || bands * nb > xScales.length
-                        || bandRows % 4 != 0 : xScales.length < 1)) {
-            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
-        }
+        checkFp8Decode(64, codes, offset, tiles, cols, r0, bandRows, nb, bw, x, xScales, factors, y, scaled);
         long[] args = {codes.address() + offset, tiles, cols, ahead, r0, bandRows, nb, bw};
         try {
             FP8_DECODE.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(xScales),
@@ -411,6 +420,25 @@ final class NativeKernels {
     }
 
     /**
+     * The operand checks of the nibble kernels ({@link #nibbleTokens}, {@link Avx2Kernels#nibbleTokens}) over tiles of
+     * {@code tr} rows ({@code 16 tr} bytes a tile's block, {@code tr} scales a tile and block, {@code tr / 2} ints of
+     * codes); returns the matrix's quads.
+     */
+    static int checkNibbleTokens(int tr, MemorySegment packed, int nb, int tiles, int rows, int p0, int p1, int t0, int t1, int n,
+            short[] xp, float[] xf, int form, float[] d, float[] o, int[] codes, float[] y) {
+        int quads = (tiles + 3) / 4;
+        long scales = form == 2 ? (long) tr * (nb / 8) * tiles : (long) tr * nb * tiles, units = form == 3 ? 2L * nb : nb;
+        if (!packed.isNative() || nb < 1 || tiles < 1 || rows < 1 || rows > (long) tr * tiles || (long) tr * (tiles - 1) >= rows
+                || 16L * tr * units * tiles > packed.byteSize() || p0 < 0 || p1 > quads || p0 >= p1 || t0 < 0 || t1 > n || t0 >= t1
+                || xp.length < 16L * nb * (t1 - t0) || xf.length < (long) n * (nb + units) || form < 0 || form > 3 || d.length < scales
+                || (form != 0 && o.length < scales) || (form == 2 && (nb % 8 != 0 || codes.length < tr / 2L * nb * tiles))
+                || y.length < (long) n * rows || y == xf || y == d || y == o) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+        return quads;
+    }
+
+    /**
      * 4-bit weights in {@link NibbleBlocks}' tiles of 32 rows times tokens {@code t0 .. t1} of {@code n}, their activations
      * quantized to int8 per 32-column block ({@code nibble_tokens.c}, the arithmetic of {@code NibbleBlocks.tiles4x1} and
      * {@code tiles4x1Bytes}): quads {@code p0 .. p1} of the matrix's {@code (tiles + 3) / 4} (quad {@code p}: tiles
@@ -426,15 +454,7 @@ final class NativeKernels {
      */
     static void nibbleTokens(MemorySegment packed, int nb, int tiles, int rows, int p0, int p1, int t0, int t1, int n, short[] xp,
             float[] xf, int form, float[] d, float[] o, int[] codes, float[] y, long ahead) {
-        int quads = (tiles + 3) / 4;
-        long scales = form == 2 ? 32L * (nb / 8) * tiles : 32L * nb * tiles, units = form == 3 ? 2L * nb : nb;
-        if (!packed.isNative() || nb < 1 || tiles < 1 || rows < 1 || rows > 32L * tiles || 32L * (tiles - 1) >= rows
-                || 512L * units * tiles > packed.byteSize() || p0 < 0 || p1 > quads || p0 >= p1 || t0 < 0 || t1 > n || t0 >= t1
-                || xp.length < 16L * nb * (t1 - t0) || xf.length < n * (nb + units) || form < 0 || form > 3 || d.length < scales
-                || (form != 0 && o.length < scales) || (form == 2 && (nb % 8 != 0 || codes.length < 16L * nb * tiles))
-                || y.length < (long) n * rows || y == xf || y == d || y == o) {
-            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
-        }
+        int quads = checkNibbleTokens(32, packed, nb, tiles, rows, p0, p1, t0, t1, n, xp, xf, form, d, o, codes, y);
         long[] args = {packed.address(), nb, quads, tiles, rows, p0, p1, t0, t1, n, ahead, form};
         try {
             NIBBLE_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(xp), MemorySegment.ofArray(xf),
