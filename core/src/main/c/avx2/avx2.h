@@ -1,6 +1,6 @@
 /*
- * What the AVX2 kernels share (nibble_tokens.c, q6k_tokens.c, q8i_tokens.c): constants without a data section, and a
- * 32-row tile's outputs to memory.
+ * What the AVX2 kernels share (nibble_tokens.c, q6k_tokens.c, q8i_tokens.c): constants without a data section, a
+ * block's prefetch, and a 32-row tile's outputs to memory.
  */
 #include <immintrin.h>
 
@@ -25,4 +25,13 @@ static inline __attribute__((always_inline)) __m256i splat32(int bits) {
             _mm256_storeu_ps(tail_ + 16, F2); \
             _mm256_storeu_ps(tail_ + 24, F3); \
             for (long i_ = 0; i_ < (LEFT); i_++) (OUT)[i_] = tail_[i_]; \
+        } }
+
+/* The BYTES bytes of a block at Q, fetched AHEAD bytes ahead: into L1 (PREFETCHT0) where AHEAD is positive, into L2
+ * (PREFETCHT1) -AHEAD bytes ahead where negative, none at 0. */
+#define PREFETCH_BLOCK(Q, BYTES, AHEAD) { \
+        if ((AHEAD) > 0) { \
+            for (long o_ = 0; o_ < (BYTES); o_ += 64) _mm_prefetch((const char *) ((Q) + (AHEAD) + o_), _MM_HINT_T0); \
+        } else if ((AHEAD) < 0) { \
+            for (long o_ = 0; o_ < (BYTES); o_ += 64) _mm_prefetch((const char *) ((Q) - (AHEAD) + o_), _MM_HINT_T1); \
         } }

@@ -70,11 +70,7 @@ void q6k_tokens(const long *args, const short *xp, const float *xf, const float 
                 __m256 f0 = _mm256_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;
                 for (long b = 0; b < nb; b++) {
                     const unsigned char *const q = packed + 832 * (tile * nb + b);
-                    if (ahead > 0) {
-                        for (long o = 0; o < 832; o += 64) _mm_prefetch((const char *) (q + ahead + o), _MM_HINT_T0);
-                    } else if (ahead < 0) {
-                        for (long o = 0; o < 832; o += 64) _mm_prefetch((const char *) (q - ahead + o), _MM_HINT_T1);
-                    }
+                    PREFETCH_BLOCK(q, 832, ahead)
                     __m256i i0 = _mm256_setzero_si256(), i1 = i0, i2 = i0, i3 = i0;
                     for (long j = 0; j < 2; j++) {
                         const __m256i cen = _mm256_set1_epi32(-32 * (int) xs[2 * b + j]);

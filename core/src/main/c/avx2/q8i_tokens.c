@@ -55,11 +55,7 @@ void q8i_tokens(const long *args, const short *xp, const float *xf, const float 
                 __m256 f0 = _mm256_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;
                 for (long b = 0; b < nb; b++) {
                     const unsigned char *const q = packed + 1088 * (tile * nb + b);
-                    if (ahead > 0) {
-                        for (long o = 0; o < 1088; o += 64) _mm_prefetch((const char *) (q + ahead + o), _MM_HINT_T0);
-                    } else if (ahead < 0) {
-                        for (long o = 0; o < 1088; o += 64) _mm_prefetch((const char *) (q - ahead + o), _MM_HINT_T1);
-                    }
+                    PREFETCH_BLOCK(q, 1088, ahead)
                     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
 #pragma GCC unroll 8
                     for (long s = 0; s < 8; s++) {

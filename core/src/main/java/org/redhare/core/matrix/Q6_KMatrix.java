@@ -57,7 +57,7 @@ public final class Q6_KMatrix extends VnniMatrix {
 
     /**
      * Whether Q6_K weights take this class here: where its machine code runs (x86-64 with AVX-512 and VNNI, see
-     * {@link NativeKernels#vnniTokens}), unless {@code -Dredhare.q6kIntegers=false}.
+     * {@link NativeKernels#vnniTokens}, or with AVX2 and 8-float vectors, {@link Avx2Kernels#vnniTokens}), unless {@code -Dredhare.q6kIntegers=false}.
      */
     public static boolean runsHere() {
         return runs(INTEGERS) || INTEGERS && Avx2Kernels.vnniAvailable(0);

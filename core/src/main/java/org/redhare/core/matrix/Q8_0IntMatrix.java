@@ -45,7 +45,7 @@ public final class Q8_0IntMatrix extends VnniMatrix {
 
     /**
      * Whether Q8_0 weights take this class here: where its machine code runs (x86-64 with AVX-512 and VNNI, see
-     * {@link NativeKernels#vnniTokens}), unless {@code -Dredhare.q8Integers=false}.
+     * {@link NativeKernels#vnniTokens}, or with AVX2 and 8-float vectors, {@link Avx2Kernels#vnniTokens}), unless {@code -Dredhare.q8Integers=false}.
      */
     public static boolean runsHere() {
         return runs(INTEGERS) || INTEGERS && Avx2Kernels.vnniAvailable(1);
