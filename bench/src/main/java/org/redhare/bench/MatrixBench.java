@@ -115,10 +115,10 @@ public class MatrixBench {
             }
             case "q8_0_float" -> Quantizers.q8_0(w, rows, cols);
             // q4_0 and q5_0 as files load here (VNNI integers where that machine code runs); *_nibble always the 16-bit kernels
-            case "q4_0" -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.Q4_0, q4_0Blocks(w, rows, cols), rows, cols)
+            case "q4_0" -> BlockIntMatrix.runsHere(DType.Q4_0) ? BlockIntMatrix.ofGgml(DType.Q4_0, q4_0Blocks(w, rows, cols), rows, cols)
                     : Quantizers.q4_0(w, rows, cols);
             case "q4_0_nibble" -> Quantizers.q4_0(w, rows, cols);
-            case "q5_0" -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.Q5_0, q5_0Blocks(w, rows, cols), rows, cols)
+            case "q5_0" -> BlockIntMatrix.runsHere(DType.Q5_0) ? BlockIntMatrix.ofGgml(DType.Q5_0, q5_0Blocks(w, rows, cols), rows, cols)
                     : Q5_0Matrix.ofGgml(q5_0Blocks(w, rows, cols), rows, cols);
             case "q5_0_nibble" -> Q5_0Matrix.ofGgml(q5_0Blocks(w, rows, cols), rows, cols);
             // q4_k as a file loads here (VNNI integers where that machine code runs); q4_k_nibble always through Q4_KMatrix

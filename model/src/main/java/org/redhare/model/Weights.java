@@ -222,16 +222,16 @@ public final class Weights {
             case F32 -> new F32Matrix(t.data(), rows, cols);
             case F8_E4M3 -> fp8(t, rows, cols);
             case Q8_0 -> ggml(t, () -> Q8_0IntMatrix.runsHere() ? Q8_0IntMatrix.ofGgml(t.data(), rows, cols) : Q8_0Matrix.ofGgml(t.data(), rows, cols));
-            case Q4_0 -> ggml(t, () -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.Q4_0, t.data(), rows, cols) : Q4_0Matrix.ofGgml(t.data(), rows, cols));
+            case Q4_0 -> ggml(t, () -> BlockIntMatrix.runsHere(DType.Q4_0) ? BlockIntMatrix.ofGgml(DType.Q4_0, t.data(), rows, cols) : Q4_0Matrix.ofGgml(t.data(), rows, cols));
             case Q4_K -> ggml(t, () -> Q4_KIntMatrix.runsHere() ? Q4_KIntMatrix.ofGgml(t.data(), rows, cols) : Q4_KMatrix.ofGgml(t.data(), rows, cols));
             case Q6_K -> ggml(t, () -> Q6_KMatrix.runsHere() ? Q6_KMatrix.ofGgml(t.data(), rows, cols) : Q8_0Matrix.ofGgmlQ6_K(t.data(), rows, cols));
-            case Q5_0 -> ggml(t, () -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.Q5_0, t.data(), rows, cols) : Q5_0Matrix.ofGgml(t.data(), rows, cols));
-            case Q4_1 -> ggml(t, () -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.Q4_1, t.data(), rows, cols) : Q4_KMatrix.ofGgmlQ4_1(t.data(), rows, cols));
-            case Q5_1 -> ggml(t, () -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.Q5_1, t.data(), rows, cols) : AffineBlockMatrix.ofGgmlQ5_1(t.data(), rows, cols));
+            case Q5_0 -> ggml(t, () -> BlockIntMatrix.runsHere(DType.Q5_0) ? BlockIntMatrix.ofGgml(DType.Q5_0, t.data(), rows, cols) : Q5_0Matrix.ofGgml(t.data(), rows, cols));
+            case Q4_1 -> ggml(t, () -> BlockIntMatrix.runsHere(DType.Q4_1) ? BlockIntMatrix.ofGgml(DType.Q4_1, t.data(), rows, cols) : Q4_KMatrix.ofGgmlQ4_1(t.data(), rows, cols));
+            case Q5_1 -> ggml(t, () -> BlockIntMatrix.runsHere(DType.Q5_1) ? BlockIntMatrix.ofGgml(DType.Q5_1, t.data(), rows, cols) : AffineBlockMatrix.ofGgmlQ5_1(t.data(), rows, cols));
             case Q5_K -> ggml(t, () -> Q5_KMatrix.runsHere() ? Q5_KMatrix.ofGgml(t.data(), rows, cols) : AffineBlockMatrix.ofGgmlQ5_K(t.data(), rows, cols));
             case Q2_K -> ggml(t, () -> Q2_KIntMatrix.runsHere() ? Q2_KIntMatrix.ofGgml(t.data(), rows, cols) : AffineBlockMatrix.ofGgmlQ2_K(t.data(), rows, cols));
             case Q3_K -> ggml(t, () -> Q3_KIntMatrix.runsHere() ? Q3_KIntMatrix.ofGgml(t.data(), rows, cols) : Q8_0Matrix.ofGgmlQ3_K(t.data(), rows, cols));
-            case IQ4_NL -> ggml(t, () -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.IQ4_NL, t.data(), rows, cols) : Q8_0Matrix.ofGgmlIQ4_NL(t.data(), rows, cols));
+            case IQ4_NL -> ggml(t, () -> BlockIntMatrix.runsHere(DType.IQ4_NL) ? BlockIntMatrix.ofGgml(DType.IQ4_NL, t.data(), rows, cols) : Q8_0Matrix.ofGgmlIQ4_NL(t.data(), rows, cols));
             case IQ4_XS -> ggml(t, () -> IQ4_XSIntMatrix.runsHere() ? IQ4_XSIntMatrix.ofGgml(t.data(), rows, cols) : Q8_0Matrix.ofGgmlIQ4_XS(t.data(), rows, cols));
             default -> throw new ModelLoadException("tensor '" + name + "' in " + t.file() + " has dtype " + t.dtype()
                     + ", which linear layers cannot use (supported: BF16, F16, F32, F8_E4M3 with block scales, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS)");

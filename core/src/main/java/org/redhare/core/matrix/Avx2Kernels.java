@@ -23,7 +23,11 @@ import org.redhare.core.MachineCode;
  * in {@link Q6_KMatrix}'s layout, times tokens quantized to int8 ({@code q6k_tokens.c}: {@code VPMADDUBSW} and
  * {@code VPMADDWD} where AVX512-VNNI has {@code VPDPBUSD}), where Q6_K otherwise widens to floats ({@link Q8_0Matrix});
  * <li>Q8_0 ({@link Q8_0IntMatrix}'s layout) the same way ({@code q8i_tokens.c}), each value's magnitude times the
- * activation with its sign, where Q8_0 otherwise widens to floats.
+ * activation with its sign, where Q8_0 otherwise widens to floats;
+ * <li>Q5_K ({@link Q5_KMatrix}, the bulk of the Q5_K_M download) and Q5_1 ({@link BlockIntMatrix}, what Q5_K_M files
+ * hold where rows are not whole super-blocks) in their layouts ({@code five_tokens.h}: each value put together from
+ * its nibble and fifth bit, a group's four steps of 16-bit sums added before {@code VPMADDWD}), where they otherwise
+ * widen to floats ({@link AffineBlockMatrix}).
  * </ul>
  *
  * <p>Why: with the JVM limited to AVX2 ({@code -XX:UseAVX=2}, which is what such a CPU gives it) on the AMD EPYC Zen 4
@@ -41,11 +45,13 @@ final class Avx2Kernels {
     private static final MethodHandle NIBBLE_TOKENS;
     private static final MethodHandle Q6K_TOKENS;
     private static final MethodHandle Q8I_TOKENS;
+    private static final MethodHandle Q5K_TOKENS;
+    private static final MethodHandle Q51_TOKENS;
     private static final MethodHandle FP8_DECODE;
     private static final String STATUS;
 
     static {
-        MethodHandle nibbleTokens = null, q6kTokens = null, q8iTokens = null, fp8Decode = null;
+        MethodHandle nibbleTokens = null, q6kTokens = null, q8iTokens = null, q5kTokens = null, q51Tokens = null, fp8Decode = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -64,17 +70,21 @@ final class Avx2Kernels {
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS);
                 q6kTokens = MachineCode.load(Avx2Code.Q6K_TOKENS, vnni, Linker.Option.critical(true));
                 q8iTokens = MachineCode.load(Avx2Code.Q8I_TOKENS, vnni, Linker.Option.critical(true));
+                q5kTokens = MachineCode.load(Avx2Code.Q5K_TOKENS, vnni, Linker.Option.critical(true));
+                q51Tokens = MachineCode.load(Avx2Code.Q51_TOKENS, vnni, Linker.Option.critical(true));
                 fp8Decode = MachineCode.load(Avx2Code.FP8_DECODE, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
-                status = "on (x86-64 AVX2: one-token FP8; Q4_0, Q4_1, Q4_K, Q5_0, Q6_K, Q8_0)";
+                status = "on (x86-64 AVX2: one-token FP8; Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0)";
             } catch (UnsupportedOperationException e) {
-                nibbleTokens = q6kTokens = q8iTokens = fp8Decode = null;
+                nibbleTokens = q6kTokens = q8iTokens = q5kTokens = q51Tokens = fp8Decode = null;
                 status = "off (" + e.getMessage() + ")";
             }
         }
         NIBBLE_TOKENS = nibbleTokens;
         Q6K_TOKENS = q6kTokens;
         Q8I_TOKENS = q8iTokens;
+        Q5K_TOKENS = q5kTokens;
+        Q51_TOKENS = q51Tokens;
         FP8_DECODE = fp8Decode;
         STATUS = status;
     }
@@ -94,9 +104,18 @@ final class Avx2Kernels {
      */
     static final long VNNI_AHEAD = Long.getLong("redhare.avx2VnniAhead", -26624);
 
-    /** Whether {@link #vnniTokens} runs here for {@code form} (0: Q6_K, 1: Q8_0; the others take other paths on AVX2). */
+    /**
+     * Whether {@link #vnniTokens} runs here for {@code form} (0: Q6_K, 1: Q8_0, 2: Q5_K, 7: Q5_1; the others take other
+     * paths on AVX2: Q4_0, Q4_1, Q4_K and Q5_0 {@link NibbleBlocks}).
+     */
     static boolean vnniAvailable(int form) {
-        return form == 0 ? Q6K_TOKENS != null : form == 1 && Q8I_TOKENS != null;
+        return switch (form) {
+            case 0 -> Q6K_TOKENS != null;
+            case 1 -> Q8I_TOKENS != null;
+            case 2 -> Q5K_TOKENS != null;
+            case 7 -> Q51_TOKENS != null;
+            default -> false;
+        };
     }
 
     /** Whether {@link #fp8Decode} runs here. */
@@ -133,18 +152,20 @@ final class Avx2Kernels {
      */
     static void vnniTokens(MemorySegment packed, int form, int nb, int tiles, int rows, int p0, int p1, int t0, int t1, int n, short[] xp,
             float[] xf, float[] d, float[] y) {
-        int quads = (tiles + 3) / 4;
-        long block = form == 0 ? 832 : 1088, factors = form == 0 ? 4L * nb * tiles : 0;
-        if (!packed.isNative() || form < 0 || form > 1 || nb < 1 || (form == 0 && nb % 8 != 0) || d.length < factors || tiles < 1 || rows < 1
-                || rows > 32L * tiles || 32L * (tiles - 1) >= rows || block * nb * tiles > packed.byteSize() || p0 < 0 || p1 > quads || p0 >= p1
-                || t0 < 0 || t1 > n || t0 >= t1 || xp.length < 18L * nb * (t1 - t0) || xf.length < (long) n * nb || y.length < (long) n * rows
-                || y == xf || y == d) {
-            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        if (!vnniAvailable(form)) {
+            throw new IllegalArgumentException("no AVX2 kernel for form " + form);
         }
+        int quads = NativeKernels.checkVnniTokens(packed, form, nb, tiles, rows, p0, p1, t0, t1, n, xp, xf, d, y);
         long[] args = {packed.address(), nb, quads, tiles, rows, p0, p1, t0, t1, n, VNNI_AHEAD, 0};
         try {
-            (form == 0 ? Q6K_TOKENS : Q8I_TOKENS).invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(xp), MemorySegment.ofArray(xf),
-                    MemorySegment.ofArray(d), MemorySegment.ofArray(y));
+            MemorySegment a = MemorySegment.ofArray(args), x = MemorySegment.ofArray(xp), f = MemorySegment.ofArray(xf);
+            MemorySegment s = MemorySegment.ofArray(d), out = MemorySegment.ofArray(y);
+            switch (form) { // one call site each: constant handles
+                case 0 -> Q6K_TOKENS.invokeExact(a, x, f, s, out);
+                case 1 -> Q8I_TOKENS.invokeExact(a, x, f, s, out);
+                case 2 -> Q5K_TOKENS.invokeExact(a, x, f, s, out);
+                default -> Q51_TOKENS.invokeExact(a, x, f, s, out);
+            }
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

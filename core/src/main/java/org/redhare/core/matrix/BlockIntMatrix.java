@@ -22,7 +22,8 @@ import org.redhare.core.DType;
  * forms 4 to 8), from the file's own size: the values rearranged into the instruction's lanes as {@link Q4_KIntMatrix}'s
  * (4 bits) or {@link Q5_KMatrix}'s (5 bits), each block's f16 factors after its values; IQ4_NL's nibbles become their
  * levels plus 128 in the kernel, a table lookup ({@code VPSHUFB}) each. Q5_0 is half of a Q4_K_M file
- * of Qwen2.5-0.5B (its 896-wide rows are not whole K-quant super-blocks, so llama.cpp stores them so). Only where that
+ * of Qwen2.5-0.5B (its 896-wide rows are not whole K-quant super-blocks, so llama.cpp stores them so), Q5_1 most of
+ * its Q5_K_M file. On AVX2, Q5_1 runs {@code avx2/five_tokens.h} ({@code VPMADDUBSW} and {@code VPMADDWD}). Only where that
  * machine code runs ({@link #runsHere}); elsewhere these types keep their classes.
  *
  * <p><b>Layout (repacked at load).</b> Tiles of 32 rows; a tile's 32-column block: the values (4 bits: 512 bytes, 5
@@ -77,11 +78,13 @@ public final class BlockIntMatrix extends VnniMatrix {
     }
 
     /**
-     * Whether Q4_0, Q4_1, Q5_0, Q5_1 and IQ4_NL weights take this class here: where its machine code runs (x86-64 with AVX-512 and
-     * VNNI, see {@link NativeKernels#vnniTokens}), unless {@code -Dredhare.blockIntegers=false}.
+     * Whether {@code type}'s weights (Q4_0, Q4_1, Q5_0, Q5_1 or IQ4_NL) take this class here: where its machine code runs
+     * (x86-64 with AVX-512 and VNNI, see {@link NativeKernels#vnniTokens}; Q5_1 also with AVX2 and 8-float vectors, {@link
+     * Avx2Kernels#vnniTokens}, where Q4_0, Q4_1 and Q5_0 take {@link NibbleBlocks}' kernel), unless {@code
+     * -Dredhare.blockIntegers=false}.
      */
-    public static boolean runsHere() {
-        return runs(INTEGERS);
+    public static boolean runsHere(DType type) {
+        return runs(INTEGERS) || INTEGERS && Avx2Kernels.vnniAvailable(form(type));
     }
 
     /**

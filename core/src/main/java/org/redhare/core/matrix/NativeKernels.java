@@ -465,6 +465,40 @@ final class NativeKernels {
     }
 
     /**
+     * The operand checks of the integer kernels over {@link VnniMatrix}'s layouts ({@link #vnniTokens}, {@link
+     * Avx2Kernels#vnniTokens}), {@code form} as there; returns the matrix's quads.
+     */
+    static int checkVnniTokens(MemorySegment packed, int form, int nb, int tiles, int rows, int p0, int p1, int t0, int t1, int n,
+            short[] xp, float[] xf, float[] d, float[] y) {
+        int quads = (tiles + 3) / 4;
+        long block = vnniBlock(form);
+        long factors = form == 0 || form == 9 || form == 10 ? 4L * nb * tiles : form == 2 || form == 3 || form == 11 ? 8L * nb * tiles : 0;
+        boolean superBlocks = form == 0 || form == 2 || form == 3 || form >= 9;
+        if (!packed.isNative() || form < 0 || form > 11 || nb < 1 || (superBlocks && nb % 8 != 0) || d.length < factors || tiles < 1
+                || rows < 1 || rows > 32L * tiles || 32L * (tiles - 1) >= rows || block * nb * tiles > packed.byteSize() || p0 < 0 || p1 > quads
+                || p0 >= p1 || t0 < 0 || t1 > n || t0 >= t1 || xp.length < 18L * nb * (t1 - t0) || xf.length < (long) n * nb
+                || y.length < (long) n * rows || y == xf || y == d) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+        return quads;
+    }
+
+    /** Bytes of a tile's 32-column block in {@code form}'s layout ({@link #vnniTokens}). */
+    static int vnniBlock(int form) {
+        return switch (form) {
+            case 0 -> 832;
+            case 1 -> 1088;
+            case 2, 6 -> 704;
+            case 3, 4, 8 -> 576;
+            case 5 -> 640;
+            case 7 -> 768;
+            case 9 -> 544;
+            case 10 -> 448;
+            default -> 320;
+        };
+    }
+
+    /**
      * Q6_K ({@code form} 0, {@link Q6_KMatrix}), Q8_0 (1, {@link Q8_0IntMatrix}), Q5_K (2, {@link Q5_KMatrix}), Q4_K (3,
      * {@link Q4_KIntMatrix}), Q4_0, Q4_1, Q5_0, Q5_1 or IQ4_NL (4 to 8, {@link BlockIntMatrix}), IQ4_XS (9,
      * {@link IQ4_XSIntMatrix}), Q3_K (10, {@link Q3_KIntMatrix}) or Q2_K (11, {@link Q2_KIntMatrix}) weights
@@ -479,26 +513,7 @@ final class NativeKernels {
      */
     static void vnniTokens(MemorySegment packed, int form, int nb, int tiles, int rows, int p0, int p1, int t0, int t1, int n, short[] xp,
             float[] xf, float[] d, float[] y) {
-        int quads = (tiles + 3) / 4;
-        long block = switch (form) {
-            case 0 -> 832;
-            case 1 -> 1088;
-            case 2, 6 -> 704;
-            case 3, 4, 8 -> 576;
-            case 5 -> 640;
-            case 7 -> 768;
-            case 9 -> 544;
-            case 10 -> 448;
-            default -> 320;
-        };
-        long factors = form == 0 || form == 9 || form == 10 ? 4L * nb * tiles : form == 2 || form == 3 || form == 11 ? 8L * nb * tiles : 0;
-        boolean superBlocks = form == 0 || form == 2 || form == 3 || form >= 9;
-        if (!packed.isNative() || form < 0 || form > 11 || nb < 1 || (superBlocks && nb % 8 != 0) || d.length < factors || tiles < 1
-                || rows < 1 || rows > 32L * tiles || 32L * (tiles - 1) >= rows || block * nb * tiles > packed.byteSize() || p0 < 0 || p1 > quads
-                || p0 >= p1 || t0 < 0 || t1 > n || t0 >= t1 || xp.length < 18L * nb * (t1 - t0) || xf.length < (long) n * nb
-                || y.length < (long) n * rows || y == xf || y == d) {
-            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
-        }
+        int quads = checkVnniTokens(packed, form, nb, tiles, rows, p0, p1, t0, t1, n, xp, xf, d, y);
         long[] args = {packed.address(), nb, quads, tiles, rows, p0, p1, t0, t1, n, form, vnniScratchFrom(form)};
         try {
             MemorySegment a = MemorySegment.ofArray(args), x = MemorySegment.ofArray(xp), f = MemorySegment.ofArray(xf);

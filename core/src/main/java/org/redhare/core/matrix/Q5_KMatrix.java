@@ -16,8 +16,9 @@ import org.redhare.core.Parallel;
  * <p>Why: {@link AffineBlockMatrix} widens Q5_K to float products (an int8 code a weight, float scales and offsets: 1.25
  * bytes a weight, Q8_0's float rate); here AVX512-VNNI's {@code VPDPBUSD} takes 64 byte products an instruction
  * ({@code vnni_tokens.h}, form 2), from 0.72 bytes a weight (the file: 0.6875), each value put together from its
- * nibble and fifth bit in the kernel (a shift, an AND and a VPTERNLOGD, as Q6_K's). Only where
- * that machine code runs ({@link #runsHere}); elsewhere Q5_K stays on {@link AffineBlockMatrix}.
+ * nibble and fifth bit in the kernel (a shift, an AND and a VPTERNLOGD, as Q6_K's); on AVX2, {@code VPMADDUBSW} and
+ * {@code VPMADDWD} ({@code avx2/five_tokens.h}). Only where that machine code runs ({@link #runsHere}); elsewhere Q5_K
+ * stays on {@link AffineBlockMatrix}.
  *
  * <p><b>Layout (repacked at load).</b> Tiles of 32 rows, 704-byte blocks of 32 columns: the values in {@code VPDPBUSD}'s
  * lanes as 16 vectors of 64 (16 rows, a row's four columns a 32-bit lane), stored as their low nibbles, two vectors to
@@ -39,10 +40,11 @@ public final class Q5_KMatrix extends VnniMatrix {
 
     /**
      * Whether Q5_K weights take this class here: where its machine code runs (x86-64 with AVX-512 and VNNI, see
-     * {@link NativeKernels#vnniTokens}), unless {@code -Dredhare.q5kIntegers=false}.
+     * {@link NativeKernels#vnniTokens}, or with AVX2 and 8-float vectors, {@link Avx2Kernels#vnniTokens}), unless
+     * {@code -Dredhare.q5kIntegers=false}.
      */
     public static boolean runsHere() {
-        return runs(INTEGERS);
+        return runs(INTEGERS) || INTEGERS && Avx2Kernels.vnniAvailable(2);
     }
 
     /**

@@ -98,8 +98,8 @@ abstract sealed class VnniMatrix implements WeightMatrix permits Q6_KMatrix, Q8_
     abstract void blockRow(byte[] block, int t, int i, int b, float[] dst, int at);
 
     /**
-     * Whether the products run in machine code here: {@link NativeKernels#vnniTokens} (AVX512-VNNI), or for Q6_K and
-     * Q8_0 {@link Avx2Kernels#vnniTokens} (AVX2).
+     * Whether the products run in machine code here: {@link NativeKernels#vnniTokens} (AVX512-VNNI), or for Q6_K, Q8_0,
+     * Q5_K and Q5_1 {@link Avx2Kernels#vnniTokens} (AVX2).
      */
     boolean nativeTokens() {
         return (NativeKernels.vnniAvailable() || Avx2Kernels.vnniAvailable(form)) && packed.isNative();

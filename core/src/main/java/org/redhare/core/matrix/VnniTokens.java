@@ -6,8 +6,8 @@ import org.redhare.core.Parallel;
 /**
  * What the {@link VnniMatrix} classes share: each token's activations quantized to int8 per 32 columns
  * ({@link NibbleBlocks#quantizeBlock}), as bytes in column order with each 16-column unit's sum, and the products over
- * tiles of {@link #TR} rows either in machine code ({@link NativeKernels#vnniTokens}, quads of tiles in parallel; Q6_K
- * and Q8_0 on AVX2 {@link Avx2Kernels#vnniTokens}) or
+ * tiles of {@link #TR} rows either in machine code ({@link NativeKernels#vnniTokens}, quads of tiles in parallel; Q6_K,
+ * Q8_0, Q5_K and Q5_1 on AVX2 {@link Avx2Kernels#vnniTokens}) or
  * through a Java reference, tile by tile.
  */
 final class VnniTokens {
@@ -73,7 +73,7 @@ final class VnniTokens {
                 pool.forRange(quads, Math.max(1, (quads + pool.threads() * 4 - 1) / (pool.threads() * 4)), 1, (p0, p1, w) -> {
                     if (vnni) {
                         NativeKernels.vnniTokens(packed, form, nb, tiles, rows, p0, p1, first, last, n, xp, xf, d, y);
-                    } else { // AVX2: Q6_K, Q8_0 (VnniMatrix#nativeTokens)
+                    } else { // AVX2: Q6_K, Q8_0, Q5_K, Q5_1 (VnniMatrix#nativeTokens)
                         Avx2Kernels.vnniTokens(packed, form, nb, tiles, rows, p0, p1, first, last, n, xp, xf, d, y);
                     }
                 });

@@ -124,16 +124,16 @@ class GgmlMatrixTest {
             case "Q8_0" -> Q8_0IntMatrix.runsHere() ? Q8_0IntMatrix.ofGgml(blocks, rows, cols) : Q8_0Matrix.ofGgml(blocks, rows, cols);
             case "Q8_0/float" -> Q8_0Matrix.ofGgml(blocks, rows, cols); // the float path, as where Q8_0IntMatrix's machine code does not run
             // in VNNI integers where that machine code runs; "/nibble" and "/float": the classes they take elsewhere
-            case "Q5_0" -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.Q5_0, blocks, rows, cols) : Q5_0Matrix.ofGgml(blocks, rows, cols);
+            case "Q5_0" -> BlockIntMatrix.runsHere(DType.Q5_0) ? BlockIntMatrix.ofGgml(DType.Q5_0, blocks, rows, cols) : Q5_0Matrix.ofGgml(blocks, rows, cols);
             case "Q5_0/nibble" -> Q5_0Matrix.ofGgml(blocks, rows, cols);
-            case "Q4_1" -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.Q4_1, blocks, rows, cols) : Q4_KMatrix.ofGgmlQ4_1(blocks, rows, cols);
+            case "Q4_1" -> BlockIntMatrix.runsHere(DType.Q4_1) ? BlockIntMatrix.ofGgml(DType.Q4_1, blocks, rows, cols) : Q4_KMatrix.ofGgmlQ4_1(blocks, rows, cols);
             case "Q4_1/nibble" -> Q4_KMatrix.ofGgmlQ4_1(blocks, rows, cols);
-            case "Q5_1" -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.Q5_1, blocks, rows, cols) : AffineBlockMatrix.ofGgmlQ5_1(blocks, rows, cols);
+            case "Q5_1" -> BlockIntMatrix.runsHere(DType.Q5_1) ? BlockIntMatrix.ofGgml(DType.Q5_1, blocks, rows, cols) : AffineBlockMatrix.ofGgmlQ5_1(blocks, rows, cols);
             case "Q5_1/float" -> AffineBlockMatrix.ofGgmlQ5_1(blocks, rows, cols);
-            case "IQ4_NL" -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.IQ4_NL, blocks, rows, cols) : Q8_0Matrix.ofGgmlIQ4_NL(blocks, rows, cols);
+            case "IQ4_NL" -> BlockIntMatrix.runsHere(DType.IQ4_NL) ? BlockIntMatrix.ofGgml(DType.IQ4_NL, blocks, rows, cols) : Q8_0Matrix.ofGgmlIQ4_NL(blocks, rows, cols);
             case "IQ4_NL/float" -> Q8_0Matrix.ofGgmlIQ4_NL(blocks, rows, cols);
             case "Q4_0/nibble" -> Q4_0Matrix.ofGgml(blocks, rows, cols);
-            default -> BlockIntMatrix.runsHere() ? BlockIntMatrix.ofGgml(DType.Q4_0, blocks, rows, cols) : Q4_0Matrix.ofGgml(blocks, rows, cols);
+            default -> BlockIntMatrix.runsHere(DType.Q4_0) ? BlockIntMatrix.ofGgml(DType.Q4_0, blocks, rows, cols) : Q4_0Matrix.ofGgml(blocks, rows, cols);
         };
         return new Case(m, w);
     }
@@ -614,15 +614,16 @@ class GgmlMatrixTest {
         refusesOperandsOutsideTheirMemory(Avx2Kernels::nibbleTokens, 16);
     }
 
-    /** {@link Avx2Kernels#vnniTokens} (Q6_K, Q8_0) checks its operands before the machine code runs (it checks nothing). */
+    /** {@link Avx2Kernels#vnniTokens} (Q6_K, Q8_0, Q5_K, Q5_1) checks its operands before the machine code runs (it checks nothing). */
     @ParameterizedTest(name = "form {0}")
-    @org.junit.jupiter.params.provider.ValueSource(ints = {0, 1})
+    @org.junit.jupiter.params.provider.ValueSource(ints = {0, 1, 2, 7})
     void avx2VnniTokensKernelRefusesOperandsOutsideTheirMemory(int form) {
         org.junit.jupiter.api.Assumptions.assumeTrue(Avx2Kernels.vnniAvailable(form), Avx2Kernels.status());
-        int nb = 8, tiles = 5, rows = 150, n = 3, block = form == 0 ? 832 : 1088; // quads of tiles {0, 2, 4} and {1, 3}
+        int nb = 8, tiles = 5, rows = 150, n = 3, block = NativeKernels.vnniBlock(form); // quads of tiles {0, 2, 4} and {1, 3}
+        int factors = form == 0 ? 4 : form == 2 ? 8 : 0; // floats a tile's block: Q6_K's d, Q5_K's d and -dmin
         java.lang.foreign.MemorySegment packed = java.lang.foreign.Arena.ofAuto().allocate((long) block * nb * tiles, 64);
         short[] xp = new short[18 * nb * n];
-        float[] xf = new float[n * nb], d = new float[form == 0 ? 4 * nb * tiles : 0], y = new float[n * rows];
+        float[] xf = new float[n * nb], d = new float[factors * nb * tiles], y = new float[n * rows];
         for (int o = 0; o < block * nb * tiles; o += block) { // Q8_0: values 0 (128 as stored)
             for (int i = 0; form == 1 && i < 1024; i++) packed.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + i, (byte) 128);
         }
@@ -632,7 +633,7 @@ class GgmlMatrixTest {
         assertThatThrownBy(() -> Avx2Kernels.vnniTokens(packed, form, nb, tiles, rows, 0, 3, 0, n, n, xp, xf, d, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // a quad past the matrix
         assertThatThrownBy(() -> Avx2Kernels.vnniTokens(packed, form, nb, tiles + 1, rows + 32, 0, 2, 0, n, n, xp, xf,
-                new float[4 * nb * (tiles + 1)], y)).isInstanceOf(IndexOutOfBoundsException.class); // a tile past the codes
+                new float[factors * nb * (tiles + 1)], y)).isInstanceOf(IndexOutOfBoundsException.class); // a tile past the codes
         assertThatThrownBy(() -> Avx2Kernels.vnniTokens(packed, form, nb, tiles, rows + 11, 0, 2, 0, n, n, xp, xf, d, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // rows past the tiles
         assertThatThrownBy(() -> Avx2Kernels.vnniTokens(packed, form, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, new float[n * rows - 1]))
@@ -643,10 +644,10 @@ class GgmlMatrixTest {
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last token's scales
         assertThatThrownBy(() -> Avx2Kernels.vnniTokens(packed, form, nb, tiles, rows, 0, 2, 1, n + 1, n, xp, xf, d, y))
                 .isInstanceOf(IndexOutOfBoundsException.class); // a token past n
-        assertThatThrownBy(() -> Avx2Kernels.vnniTokens(packed, 2, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
-                .isInstanceOf(IndexOutOfBoundsException.class); // a form without an AVX2 kernel
-        if (form == 0) {
-            assertThatThrownBy(() -> Avx2Kernels.vnniTokens(packed, form, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[4 * nb * tiles - 1], y))
+        assertThatThrownBy(() -> Avx2Kernels.vnniTokens(packed, 3, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
+                .isInstanceOf(IllegalArgumentException.class); // a form without an AVX2 kernel (Q4_K: NibbleBlocks)
+        if (factors > 0) {
+            assertThatThrownBy(() -> Avx2Kernels.vnniTokens(packed, form, nb, tiles, rows, 0, 2, 0, n, n, xp, xf, new float[factors * nb * tiles - 1], y))
                     .isInstanceOf(IndexOutOfBoundsException.class); // the last tile's super-block factors
             assertThatThrownBy(() -> Avx2Kernels.vnniTokens(packed, form, 12, tiles, rows, 0, 2, 0, n, n, xp, xf, d, y))
                     .isInstanceOf(IndexOutOfBoundsException.class); // rows not of whole super-blocks
@@ -721,7 +722,7 @@ class GgmlMatrixTest {
         boolean on = org.redhare.core.MachineCode.unavailable() == null && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"));
         boolean runs = on && (Kernels.L == 16 && org.redhare.core.MachineCode.cpuHas("avx512f") && org.redhare.core.MachineCode.cpuHas("avx512bw")
                 && org.redhare.core.MachineCode.cpuHas("avx512_vnni")
-                || Kernels.L == 8 && (type.equals("Q6_K") || type.equals("Q8_0")) && org.redhare.core.MachineCode.cpuHas("avx2")
+                || Kernels.L == 8 && java.util.List.of("Q6_K", "Q8_0", "Q5_K", "Q5_1").contains(type) && org.redhare.core.MachineCode.cpuHas("avx2")
                 && org.redhare.core.MachineCode.cpuHas("fma") && org.redhare.core.MachineCode.cpuHas("f16c"));
         Case k = random(type, rows, cols, rows * 5L + cols);
         org.junit.jupiter.api.Assumptions.assumeTrue(k.m() instanceof VnniMatrix,
