@@ -27,7 +27,10 @@ import org.redhare.core.MachineCode;
  * <li>Q5_K ({@link Q5_KMatrix}, the bulk of the Q5_K_M download) and Q5_1 ({@link BlockIntMatrix}, what Q5_K_M files
  * hold where rows are not whole super-blocks) in their layouts ({@code five_tokens.h}: each value put together from
  * its nibble and fifth bit, a group's four steps of 16-bit sums added before {@code VPMADDWD}), where they otherwise
- * widen to floats ({@link AffineBlockMatrix}).
+ * widen to floats ({@link AffineBlockMatrix});
+ * <li>IQ4_NL, IQ4_XS, Q3_K and Q2_K in their layouts ({@code small_tokens.h}: IQ4's signed levels looked up with
+ * {@code VPSHUFB}, magnitude times the activation with the level's sign as Q8_0's; the K-quants' 2- and 3-bit values a
+ * unit's four steps in 16 bits), where they otherwise widen to floats.
  * </ul>
  *
  * <p>Why: with the JVM limited to AVX2 ({@code -XX:UseAVX=2}, which is what such a CPU gives it) on the AMD EPYC Zen 4
@@ -47,11 +50,16 @@ final class Avx2Kernels {
     private static final MethodHandle Q8I_TOKENS;
     private static final MethodHandle Q5K_TOKENS;
     private static final MethodHandle Q51_TOKENS;
+    private static final MethodHandle IQ4NL_TOKENS;
+    private static final MethodHandle IQ4XS_TOKENS;
+    private static final MethodHandle Q3K_TOKENS;
+    private static final MethodHandle Q2K_TOKENS;
     private static final MethodHandle FP8_DECODE;
     private static final String STATUS;
 
     static {
         MethodHandle nibbleTokens = null, q6kTokens = null, q8iTokens = null, q5kTokens = null, q51Tokens = null, fp8Decode = null;
+        MethodHandle iq4nlTokens = null, iq4xsTokens = null, q3kTokens = null, q2kTokens = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -72,11 +80,16 @@ final class Avx2Kernels {
                 q8iTokens = MachineCode.load(Avx2Code.Q8I_TOKENS, vnni, Linker.Option.critical(true));
                 q5kTokens = MachineCode.load(Avx2Code.Q5K_TOKENS, vnni, Linker.Option.critical(true));
                 q51Tokens = MachineCode.load(Avx2Code.Q51_TOKENS, vnni, Linker.Option.critical(true));
+                iq4nlTokens = MachineCode.load(Avx2Code.IQ4NL_TOKENS, vnni, Linker.Option.critical(true));
+                iq4xsTokens = MachineCode.load(Avx2Code.IQ4XS_TOKENS, vnni, Linker.Option.critical(true));
+                q3kTokens = MachineCode.load(Avx2Code.Q3K_TOKENS, vnni, Linker.Option.critical(true));
+                q2kTokens = MachineCode.load(Avx2Code.Q2K_TOKENS, vnni, Linker.Option.critical(true));
                 fp8Decode = MachineCode.load(Avx2Code.FP8_DECODE, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
-                status = "on (x86-64 AVX2: one-token FP8; Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0)";
+                status = "on (x86-64 AVX2: one-token FP8; Q2_K to Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, IQ4_XS)";
             } catch (UnsupportedOperationException e) {
                 nibbleTokens = q6kTokens = q8iTokens = q5kTokens = q51Tokens = fp8Decode = null;
+                iq4nlTokens = iq4xsTokens = q3kTokens = q2kTokens = null;
                 status = "off (" + e.getMessage() + ")";
             }
         }
@@ -85,6 +98,10 @@ final class Avx2Kernels {
         Q8I_TOKENS = q8iTokens;
         Q5K_TOKENS = q5kTokens;
         Q51_TOKENS = q51Tokens;
+        IQ4NL_TOKENS = iq4nlTokens;
+        IQ4XS_TOKENS = iq4xsTokens;
+        Q3K_TOKENS = q3kTokens;
+        Q2K_TOKENS = q2kTokens;
         FP8_DECODE = fp8Decode;
         STATUS = status;
     }
@@ -105,8 +122,8 @@ final class Avx2Kernels {
     static final long VNNI_AHEAD = Long.getLong("redhare.avx2VnniAhead", -26624);
 
     /**
-     * Whether {@link #vnniTokens} runs here for {@code form} (0: Q6_K, 1: Q8_0, 2: Q5_K, 7: Q5_1; the others take other
-     * paths on AVX2: Q4_0, Q4_1, Q4_K and Q5_0 {@link NibbleBlocks}).
+     * Whether {@link #vnniTokens} runs here for {@code form} (0: Q6_K, 1: Q8_0, 2: Q5_K, 7: Q5_1, 8: IQ4_NL, 9: IQ4_XS,
+     * 10: Q3_K, 11: Q2_K; Q4_0, Q4_1, Q4_K and Q5_0 take {@link NibbleBlocks} on AVX2).
      */
     static boolean vnniAvailable(int form) {
         return switch (form) {
@@ -114,6 +131,10 @@ final class Avx2Kernels {
             case 1 -> Q8I_TOKENS != null;
             case 2 -> Q5K_TOKENS != null;
             case 7 -> Q51_TOKENS != null;
+            case 8 -> IQ4NL_TOKENS != null;
+            case 9 -> IQ4XS_TOKENS != null;
+            case 10 -> Q3K_TOKENS != null;
+            case 11 -> Q2K_TOKENS != null;
             default -> false;
         };
     }
@@ -146,8 +167,9 @@ final class Avx2Kernels {
     }
 
     /**
-     * Q6_K ({@code form} 0, {@link Q6_KMatrix}'s layout, {@code q6k_tokens.c}) or Q8_0 (1, {@link Q8_0IntMatrix}'s,
-     * {@code q8i_tokens.c}) times tokens {@code t0 .. t1} of {@code n}: the forms, layouts and operands of {@link
+     * Q6_K ({@code form} 0, {@link Q6_KMatrix}'s layout, {@code q6k_tokens.c}), Q8_0 (1, {@link Q8_0IntMatrix}'s,
+     * {@code q8i_tokens.c}), Q5_K or Q5_1 (2, 7: {@code five_tokens.h}), IQ4_NL, IQ4_XS, Q3_K or Q2_K (8 to 11: {@code
+     * small_tokens.h}) times tokens {@code t0 .. t1} of {@code n}: the forms, layouts and operands of {@link
      * NativeKernels#vnniTokens}; each tile's stream prefetched {@link #VNNI_AHEAD} bytes ahead.
      */
     static void vnniTokens(MemorySegment packed, int form, int nb, int tiles, int rows, int p0, int p1, int t0, int t1, int n, short[] xp,
@@ -164,7 +186,11 @@ final class Avx2Kernels {
                 case 0 -> Q6K_TOKENS.invokeExact(a, x, f, s, out);
                 case 1 -> Q8I_TOKENS.invokeExact(a, x, f, s, out);
                 case 2 -> Q5K_TOKENS.invokeExact(a, x, f, s, out);
-                default -> Q51_TOKENS.invokeExact(a, x, f, s, out);
+                case 7 -> Q51_TOKENS.invokeExact(a, x, f, s, out);
+                case 8 -> IQ4NL_TOKENS.invokeExact(a, x, f, s, out);
+                case 9 -> IQ4XS_TOKENS.invokeExact(a, x, f, s, out);
+                case 10 -> Q3K_TOKENS.invokeExact(a, x, f, s, out);
+                default -> Q2K_TOKENS.invokeExact(a, x, f, s, out);
             }
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw

@@ -34,10 +34,11 @@ public final class IQ4_XSIntMatrix extends VnniMatrix {
 
     /**
      * Whether IQ4_XS weights take this class here: where its machine code runs (x86-64 with AVX-512 and VNNI, see
-     * {@link NativeKernels#vnniTokens}), unless {@code -Dredhare.iq4xsIntegers=false}.
+     * {@link NativeKernels#vnniTokens}, or with AVX2 and 8-float vectors, {@link Avx2Kernels#vnniTokens}), unless
+     * {@code -Dredhare.iq4xsIntegers=false}.
      */
     public static boolean runsHere() {
-        return runs(INTEGERS);
+        return runs(INTEGERS) || INTEGERS && Avx2Kernels.vnniAvailable(9);
     }
 
     /**

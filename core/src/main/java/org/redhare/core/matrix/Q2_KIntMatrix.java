@@ -35,10 +35,11 @@ public final class Q2_KIntMatrix extends VnniMatrix {
 
     /**
      * Whether Q2_K weights take this class here: where its machine code runs (x86-64 with AVX-512 and VNNI, see
-     * {@link NativeKernels#vnniTokens}), unless {@code -Dredhare.q2kIntegers=false}.
+     * {@link NativeKernels#vnniTokens}, or with AVX2 and 8-float vectors, {@link Avx2Kernels#vnniTokens}), unless
+     * {@code -Dredhare.q2kIntegers=false}.
      */
     public static boolean runsHere() {
-        return runs(INTEGERS);
+        return runs(INTEGERS) || INTEGERS && Avx2Kernels.vnniAvailable(11);
     }
 
     /**

@@ -34,10 +34,11 @@ public final class Q3_KIntMatrix extends VnniMatrix {
 
     /**
      * Whether Q3_K weights take this class here: where its machine code runs (x86-64 with AVX-512 and VNNI, see
-     * {@link NativeKernels#vnniTokens}), unless {@code -Dredhare.q3kIntegers=false}.
+     * {@link NativeKernels#vnniTokens}, or with AVX2 and 8-float vectors, {@link Avx2Kernels#vnniTokens}), unless
+     * {@code -Dredhare.q3kIntegers=false}.
      */
     public static boolean runsHere() {
-        return runs(INTEGERS);
+        return runs(INTEGERS) || INTEGERS && Avx2Kernels.vnniAvailable(10);
     }
 
     /**

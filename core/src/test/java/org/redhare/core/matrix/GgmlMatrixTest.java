@@ -614,13 +614,13 @@ class GgmlMatrixTest {
         refusesOperandsOutsideTheirMemory(Avx2Kernels::nibbleTokens, 16);
     }
 
-    /** {@link Avx2Kernels#vnniTokens} (Q6_K, Q8_0, Q5_K, Q5_1) checks its operands before the machine code runs (it checks nothing). */
+    /** {@link Avx2Kernels#vnniTokens} (every form it has) checks its operands before the machine code runs (it checks nothing). */
     @ParameterizedTest(name = "form {0}")
-    @org.junit.jupiter.params.provider.ValueSource(ints = {0, 1, 2, 7})
+    @org.junit.jupiter.params.provider.ValueSource(ints = {0, 1, 2, 7, 8, 9, 10, 11})
     void avx2VnniTokensKernelRefusesOperandsOutsideTheirMemory(int form) {
         org.junit.jupiter.api.Assumptions.assumeTrue(Avx2Kernels.vnniAvailable(form), Avx2Kernels.status());
         int nb = 8, tiles = 5, rows = 150, n = 3, block = NativeKernels.vnniBlock(form); // quads of tiles {0, 2, 4} and {1, 3}
-        int factors = form == 0 ? 4 : form == 2 ? 8 : 0; // floats a tile's block: Q6_K's d, Q5_K's d and -dmin
+        int factors = form == 0 || form == 9 || form == 10 ? 4 : form == 2 || form == 11 ? 8 : 0; // floats a tile's block: d (and -dmin)
         java.lang.foreign.MemorySegment packed = java.lang.foreign.Arena.ofAuto().allocate((long) block * nb * tiles, 64);
         short[] xp = new short[18 * nb * n];
         float[] xf = new float[n * nb], d = new float[factors * nb * tiles], y = new float[n * rows];
@@ -722,7 +722,7 @@ class GgmlMatrixTest {
         boolean on = org.redhare.core.MachineCode.unavailable() == null && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"));
         boolean runs = on && (Kernels.L == 16 && org.redhare.core.MachineCode.cpuHas("avx512f") && org.redhare.core.MachineCode.cpuHas("avx512bw")
                 && org.redhare.core.MachineCode.cpuHas("avx512_vnni")
-                || Kernels.L == 8 && java.util.List.of("Q6_K", "Q8_0", "Q5_K", "Q5_1").contains(type) && org.redhare.core.MachineCode.cpuHas("avx2")
+                || Kernels.L == 8 && !java.util.List.of("Q4_K", "Q4_0", "Q4_1", "Q5_0").contains(type) && org.redhare.core.MachineCode.cpuHas("avx2")
                 && org.redhare.core.MachineCode.cpuHas("fma") && org.redhare.core.MachineCode.cpuHas("f16c"));
         Case k = random(type, rows, cols, rows * 5L + cols);
         org.junit.jupiter.api.Assumptions.assumeTrue(k.m() instanceof VnniMatrix,
