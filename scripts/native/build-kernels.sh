@@ -4,7 +4,8 @@
 # and the attention kernels of core/src/main/c/attention/*.c into .../core/attention/AttentionCode.java. Needs gcc and
 # binutils; the build and the tests do not: the generated files are committed. The kernels of core/src/main/c/avx2 (for
 # CPUs with AVX2, FMA and F16C but no AVX-512) go into .../core/matrix/Avx2Code.java, compiled without AVX-512 and checked
-# for any AVX-512 register in their code. Each kernel must compile to
+# for any AVX-512 register in their code; those of core/src/main/c/avxvnni (the same sources built with AVX-VNNI's
+# VPDPBUSD) into .../core/matrix/AvxVnniCode.java, checked the same way. Each kernel must compile to
 # position-independent code with no relocations and no data section (constants come from immediates; no jump tables),
 # so that its bytes run wherever they are copied.
 set -euo pipefail
@@ -14,6 +15,7 @@ trap 'rm -rf "$tmp"' EXIT
 common="-fPIC -fno-asynchronous-unwind-tables -fno-stack-protector -fcf-protection=none -fno-builtin -ffp-contract=off -fno-jump-tables"
 avx512="-O2 -mavx512f $common"
 avx2="-O2 -mavx2 -mfma -mf16c $common"
+avxvnni="-O2 -mavx2 -mfma -mf16c -mavxvnni $common"
 
 # generate SOURCE_DIR PACKAGE CLASS FLAGS ISA: one Java class of byte arrays, one per SOURCE_DIR/*.c, in PACKAGE's
 # sources, compiled with FLAGS for the instruction set ISA (named in the class comment).
@@ -46,7 +48,7 @@ generate() {
       if [ "$(nm "$tmp/$name.o" | awk -v n="$name" '$3 == n {print $1}')" != 0000000000000000 ]; then
         echo "$src: $name must be the file's only function, at the start of its code" >&2; exit 1
       fi
-      if [ "$isa" = "AVX2, FMA and F16C" ] && objdump -d "$tmp/$name.o" | grep -qE '%zmm|%k[0-7]|%[xy]mm(1[6-9]|2[0-9]|3[01])'; then
+      if [[ "$isa" == "AVX2, FMA"* ]] && objdump -d "$tmp/$name.o" | grep -qE '%zmm|%k[0-7]|%[xy]mm(1[6-9]|2[0-9]|3[01])'; then
         echo "$src: AVX-512 registers in code meant for CPUs without AVX-512" >&2; exit 1
       fi
       objcopy -O binary --only-section=.text "$tmp/$name.o" "$tmp/$name.bin"
@@ -67,3 +69,4 @@ generate() {
 generate core/src/main/c org.redhare.core.matrix NativeCode "$avx512" "AVX-512F"
 generate core/src/main/c/attention org.redhare.core.attention AttentionCode "$avx512" "AVX-512F"
 generate core/src/main/c/avx2 org.redhare.core.matrix Avx2Code "$avx2" "AVX2, FMA and F16C"
+generate core/src/main/c/avxvnni org.redhare.core.matrix AvxVnniCode "$avxvnni" "AVX2, FMA, F16C and AVX-VNNI"

@@ -35,3 +35,26 @@ static inline __attribute__((always_inline)) __m256i splat32(int bits) {
         } else if ((AHEAD) < 0) { \
             for (long o_ = 0; o_ < (BYTES); o_ += 64) _mm_prefetch((const char *) ((Q) - (AHEAD) + o_), _MM_HINT_T1); \
         } }
+
+/* Products of four columns, unsigned bytes V by signed bytes X, added into the 32-bit lanes of A. Built for AVX-VNNI
+ * (../avxvnni: Intel cores since Alder Lake without AVX-512, AMD Zen 5), one VPDPBUSD a step, never saturating;
+ * otherwise VPMADDUBSW (pairs into 16 bits) and VPMADDWD by ones, several steps' 16-bit sums added before it where the
+ * caller knows they stay below 2^15 (DOTS2, DOTS4). Either way the same integers. ACC16 and WIDEN16 let a caller keep
+ * such sums over several steps: in 16 bits, widened once, or (AVX-VNNI) in 32 bits all along. */
+#ifdef __AVXVNNI__
+#define DOTS1(A, V, X) A = _mm256_dpbusd_avx_epi32(A, V, X)
+#define DOTS2(A, V0, X0, V1, X1) A = _mm256_dpbusd_avx_epi32(_mm256_dpbusd_avx_epi32(A, V0, X0), V1, X1)
+#define DOTS4(A, V0, X0, V1, X1, V2, X2, V3, X3) \
+        A = _mm256_dpbusd_avx_epi32(_mm256_dpbusd_avx_epi32(_mm256_dpbusd_avx_epi32(_mm256_dpbusd_avx_epi32(A, V0, X0), V1, X1), V2, X2), V3, X3)
+#define ACC16(S, V, X) S = _mm256_dpbusd_avx_epi32(S, V, X)
+#define WIDEN16(S) (S)
+#else
+#define DOTS1(A, V, X) A = _mm256_add_epi32(A, _mm256_madd_epi16(_mm256_maddubs_epi16(V, X), ones))
+#define DOTS2(A, V0, X0, V1, X1) A = _mm256_add_epi32(A, _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(V0, X0), \
+        _mm256_maddubs_epi16(V1, X1)), ones))
+#define DOTS4(A, V0, X0, V1, X1, V2, X2, V3, X3) A = _mm256_add_epi32(A, _mm256_madd_epi16(_mm256_add_epi16( \
+        _mm256_add_epi16(_mm256_maddubs_epi16(V0, X0), _mm256_maddubs_epi16(V1, X1)), \
+        _mm256_add_epi16(_mm256_maddubs_epi16(V2, X2), _mm256_maddubs_epi16(V3, X3))), ones))
+#define ACC16(S, V, X) S = _mm256_add_epi16(S, _mm256_maddubs_epi16(V, X))
+#define WIDEN16(S) _mm256_madd_epi16(S, ones)
+#endif

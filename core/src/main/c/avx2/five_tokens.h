@@ -46,11 +46,8 @@
         const __m256i l1 = _mm256_loadu_si256((const __m256i *) (q + 320 * (G) + 64 + 32 * (PIECE))); \
         const __m256i l2 = _mm256_loadu_si256((const __m256i *) (q + 320 * (G) + 128 + 32 * (PIECE))); \
         const __m256i l3 = _mm256_loadu_si256((const __m256i *) (q + 320 * (G) + 192 + 32 * (PIECE))); \
-        const __m256i s01 = _mm256_add_epi16(_mm256_maddubs_epi16(VALUES(l0, fb, 0, H), _mm256_set1_epi32(xi[8 * b + 4 * (G)])), \
-                _mm256_maddubs_epi16(VALUES(l1, fb, 1, H), _mm256_set1_epi32(xi[8 * b + 4 * (G) + 1]))); \
-        const __m256i s23 = _mm256_add_epi16(_mm256_maddubs_epi16(VALUES(l2, fb, 2, H), _mm256_set1_epi32(xi[8 * b + 4 * (G) + 2])), \
-                _mm256_maddubs_epi16(VALUES(l3, fb, 3, H), _mm256_set1_epi32(xi[8 * b + 4 * (G) + 3]))); \
-        A = _mm256_add_epi32(A, _mm256_madd_epi16(_mm256_add_epi16(s01, s23), ones)); }
+        DOTS4(A, VALUES(l0, fb, 0, H), _mm256_set1_epi32(xi[8 * b + 4 * (G)]), VALUES(l1, fb, 1, H), _mm256_set1_epi32(xi[8 * b + 4 * (G) + 1]), \
+                VALUES(l2, fb, 2, H), _mm256_set1_epi32(xi[8 * b + 4 * (G) + 2]), VALUES(l3, fb, 3, H), _mm256_set1_epi32(xi[8 * b + 4 * (G) + 3])); }
 
 /* Rows 8 R .. 8 R + 7 (R = 2 H + PIECE) of the block: T over both groups, folded into F. */
 #define ROWS8(F, PIECE, H) { \
@@ -84,6 +81,7 @@ void NAME(const long *args, const short *xp, const float *xf, const float *d, fl
     (void) nsb;
     (void) d;
     const __m256i lo = splat32(0x0F0F0F0F), m10 = splat32(0x10101010), ones = splat32(0x00010001);
+    (void) ones;
     for (long k = 0; k < 4; k++) { /* the quads' k-th tiles, p0 + k quads .. p1 + k quads: one stream in memory order */
         for (long p = p0; p < p1; p++) {
             const long tile = p + k * quads;

@@ -29,10 +29,9 @@
 #include "avx2.h"
 
 /* Eight rows' products of two steps of four columns, values V (unsigned bytes) by activations X (signed) and W by Y,
- * added to A's 32-bit lanes: each step's pairs into 16 bits (VPMADDUBSW), the two steps' 16-bit sums added (at most
- * 4 * 63 * 127 = 32004 in size, no overflow), then pairs into 32 bits (VPMADDWD by ones). */
-#define DOT16(A, V, X, W, Y) A = _mm256_add_epi32(A, _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(V, X), \
-        _mm256_maddubs_epi16(W, Y)), ones))
+ * added to A's 32-bit lanes (avx2.h's DOTS2: without AVX-VNNI the two steps' 16-bit sums are added first, at most
+ * 4 * 63 * 127 = 32004 in size, no overflow). */
+#define DOT16(A, V, X, W, Y) DOTS2(A, V, X, W, Y);
 
 /* Group G of the block at q, its 32-byte half K (rows 8 K .. 8 K + 7 of each 16-row half): the even step's values
  * (activations xv0) of half 0 into a[K] and of half 1 into a[2 + K], then the odd step's (xv1). */
@@ -57,6 +56,7 @@ void q6k_tokens(const long *args, const short *xp, const float *xf, const float 
     const long nb = args[1], quads = args[2], tiles = args[3], rows = args[4], p0 = args[5], p1 = args[6];
     const long t0 = args[7], t1 = args[8], ahead = args[10], nsb = nb >> 3;
     const __m256i lo = splat32(0x0F0F0F0F), m30 = splat32(0x30303030), ones = splat32(0x00010001);
+    (void) ones;
     for (long k = 0; k < 4; k++) { /* the quads' k-th tiles, p0 + k quads .. p1 + k quads: one stream in memory order */
         for (long p = p0; p < p1; p++) {
             const long tile = p + k * quads;

@@ -27,11 +27,18 @@
  */
 #include "avx2.h"
 
-/* Quarter R (rows 8 R .. 8 R + 7) of step S: the values back to signed bytes, their products with the step's four
- * activations (xv) summed into the quarter's 32-bit lanes. */
+/* Quarter R (rows 8 R .. 8 R + 7) of step S: the values' products with the step's four activations (xv) summed into
+ * the quarter's 32-bit lanes. With AVX-VNNI straight from the stored values plus 128 (VPDPBUSD does not saturate), the
+ * sums starting at -128 sum(xq) as on AVX512-VNNI; otherwise back to signed bytes, magnitude by signed activation. */
+#ifdef __AVXVNNI__
+#define QUARTER(R, S) DOTS1(a##R, _mm256_loadu_si256((const __m256i *) (q + 128 * (S) + 32 * (R))), xv);
+#define START(B) _mm256_set1_epi32(-128 * ((int) xs[2 * (B)] + (int) xs[2 * (B) + 1]))
+#else
 #define QUARTER(R, S) { \
         const __m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *) (q + 128 * (S) + 32 * (R))), flip); \
-        a##R = _mm256_add_epi32(a##R, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(v), _mm256_sign_epi8(xv, v)), ones)); }
+        DOTS1(a##R, _mm256_abs_epi8(v), _mm256_sign_epi8(xv, v)); }
+#define START(B) _mm256_setzero_si256()
+#endif
 
 /* Rows 8 R .. 8 R + 7 of the block folded into their float accumulators: fma(float(T), d dx, acc). */
 #define FOLD8(R) f##R = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a##R), \
@@ -43,6 +50,8 @@ void q8i_tokens(const long *args, const short *xp, const float *xf, const float 
     const long nb = args[1], quads = args[2], tiles = args[3], rows = args[4], p0 = args[5], p1 = args[6];
     const long t0 = args[7], t1 = args[8], ahead = args[10];
     const __m256i flip = splat32((int) 0x80808080), ones = splat32(0x00010001);
+    (void) flip;
+    (void) ones;
     for (long k = 0; k < 4; k++) { /* the quads' k-th tiles, p0 + k quads .. p1 + k quads: one stream in memory order */
         for (long p = p0; p < p1; p++) {
             const long tile = p + k * quads;
@@ -51,12 +60,14 @@ void q8i_tokens(const long *args, const short *xp, const float *xf, const float 
             }
             for (long t = t0; t < t1; t++) {
                 const int *const xi = (const int *) (xp + (t - t0) * 18 * nb); /* four columns' bytes an int */
+                const short *const xs = xp + (t - t0) * 18 * nb + 16 * nb;      /* each unit's sum(xq) */
                 const float *const dxt = xf + t * nb;
+                (void) xs;
                 __m256 f0 = _mm256_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;
                 for (long b = 0; b < nb; b++) {
                     const unsigned char *const q = packed + 1088 * (tile * nb + b);
                     PREFETCH_BLOCK(q, 1088, ahead)
-                    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+                    __m256i a0 = START(b), a1 = a0, a2 = a0, a3 = a0;
 #pragma GCC unroll 8
                     for (long s = 0; s < 8; s++) {
                         const __m256i xv = _mm256_set1_epi32(xi[8 * b + s]);

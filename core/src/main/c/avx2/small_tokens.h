@@ -39,22 +39,33 @@
 /* A 16-bit lane shift by N bits, right where N is positive, left where it is negative (N a constant). */
 #define SHIFT16(V, N) ((N) > 0 ? _mm256_srli_epi16(V, (N) > 0 ? (N) : 0) : (N) < 0 ? _mm256_slli_epi16(V, (N) < 0 ? -(N) : 0) : (V))
 
-/* Four columns' products added into 32-bit lanes: VPMADDUBSW's 16-bit pairs, then VPMADDWD by ones. */
-#define WIDEN(S16) _mm256_madd_epi16(S16, ones)
-
 #if FORM == 8 || FORM == 9
-/* Step S, both halves of piece P (rows 8 P .. of half 0 into A0, of half 1 into A1): the nibbles' signed levels,
- * magnitude by the activation with the level's sign. */
+/* Step S, both halves of piece P (rows 8 P .. of half 0 into A0, of half 1 into A1): the nibbles' levels looked up.
+ * With AVX-VNNI the levels plus 128 (the table's bytes with their top bit flipped), times the activations, the sums
+ * starting at -128 sum(xq) as on AVX512-VNNI; otherwise the signed levels, magnitude by the activation with the
+ * level's sign. */
+#ifdef __AVXVNNI__
+#define LEVEL_STEP(A0, A1, P, S) { \
+        const __m256i l = _mm256_loadu_si256((const __m256i *) (q + 64 * (S) + 32 * (P))); \
+        const __m256i xv = _mm256_set1_epi32(xi[8 * b + (S)]); \
+        DOTS1(A0, _mm256_shuffle_epi8(lut, _mm256_and_si256(l, lo)), xv); \
+        DOTS1(A1, _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(l, 4), lo)), xv); }
+#define START _mm256_set1_epi32(-128 * ((int) xs[2 * b] + (int) xs[2 * b + 1]))
+#define LUT_FLIP 0x8080808080808080UL
+#else
 #define LEVEL_STEP(A0, A1, P, S) { \
         const __m256i l = _mm256_loadu_si256((const __m256i *) (q + 64 * (S) + 32 * (P))); \
         const __m256i xv = _mm256_set1_epi32(xi[8 * b + (S)]); \
         const __m256i v0 = _mm256_shuffle_epi8(lut, _mm256_and_si256(l, lo)); \
         const __m256i v1 = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(l, 4), lo)); \
-        A0 = _mm256_add_epi32(A0, WIDEN(_mm256_maddubs_epi16(_mm256_abs_epi8(v0), _mm256_sign_epi8(xv, v0)))); \
-        A1 = _mm256_add_epi32(A1, WIDEN(_mm256_maddubs_epi16(_mm256_abs_epi8(v1), _mm256_sign_epi8(xv, v1)))); }
+        DOTS1(A0, _mm256_abs_epi8(v0), _mm256_sign_epi8(xv, v0)); \
+        DOTS1(A1, _mm256_abs_epi8(v1), _mm256_sign_epi8(xv, v1)); }
+#define START _mm256_setzero_si256()
+#define LUT_FLIP 0UL
+#endif
 
 #define PIECE(F0, F1, P) { \
-        __m256i a0 = _mm256_setzero_si256(), a1 = a0; \
+        __m256i a0 = START, a1 = a0; \
         LEVEL_STEP(a0, a1, P, 0) LEVEL_STEP(a0, a1, P, 1) LEVEL_STEP(a0, a1, P, 2) LEVEL_STEP(a0, a1, P, 3) \
         LEVEL_STEP(a0, a1, P, 4) LEVEL_STEP(a0, a1, P, 5) LEVEL_STEP(a0, a1, P, 6) LEVEL_STEP(a0, a1, P, 7) \
         FOLD(F0, P, a0) \
@@ -67,10 +78,8 @@
         const __m256i p = _mm256_loadu_si256((const __m256i *) (q + 192 * (J) + 64 * ((S) / 2) + 32 * (P))); \
         const __m256i h = _mm256_loadu_si256((const __m256i *) (q + 192 * (J) + 128 + 32 * (P))); \
         const __m256i xv = _mm256_set1_epi32(xi[8 * b + 4 * (J) + (S)]); \
-        S0 = _mm256_add_epi16(S0, _mm256_maddubs_epi16(_mm256_or_si256(_mm256_and_si256(SHIFT16(p, 4 * ((S) % 2)), m03), \
-                _mm256_and_si256(SHIFT16(h, 2 * (S) - 2), m04)), xv)); \
-        S1 = _mm256_add_epi16(S1, _mm256_maddubs_epi16(_mm256_or_si256(_mm256_and_si256(SHIFT16(p, 4 * ((S) % 2) + 2), m03), \
-                _mm256_and_si256(SHIFT16(h, 2 * (S) - 1), m04)), xv)); }
+        ACC16(S0, _mm256_or_si256(_mm256_and_si256(SHIFT16(p, 4 * ((S) % 2)), m03), _mm256_and_si256(SHIFT16(h, 2 * (S) - 2), m04)), xv); \
+        ACC16(S1, _mm256_or_si256(_mm256_and_si256(SHIFT16(p, 4 * ((S) % 2) + 2), m03), _mm256_and_si256(SHIFT16(h, 2 * (S) - 1), m04)), xv); }
 /* The unit's scale codes of rows 8 R .. 8 R + 7 (int8). */
 #define UNIT_SCALE(J, R) _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *) (q + 384 + 32 * (J) + 8 * (R))))
 #define CENTER(J) _mm256_set1_epi32(-4 * (int) xs[2 * b + (J)])
@@ -79,19 +88,20 @@
 #define UNIT_STEP(S0, S1, J, P, S) { \
         const __m256i p = _mm256_loadu_si256((const __m256i *) (q + 128 * (J) + 64 * ((S) / 2) + 32 * (P))); \
         const __m256i xv = _mm256_set1_epi32(xi[8 * b + 4 * (J) + (S)]); \
-        S0 = _mm256_add_epi16(S0, _mm256_maddubs_epi16(_mm256_and_si256(SHIFT16(p, 4 * ((S) % 2)), m03), xv)); \
-        S1 = _mm256_add_epi16(S1, _mm256_maddubs_epi16(_mm256_and_si256(SHIFT16(p, 4 * ((S) % 2) + 2), m03), xv)); }
+        ACC16(S0, _mm256_and_si256(SHIFT16(p, 4 * ((S) % 2)), m03), xv); \
+        ACC16(S1, _mm256_and_si256(SHIFT16(p, 4 * ((S) % 2) + 2), m03), xv); }
 /* The unit's scales of rows 8 R .. 8 R + 7: the codes' low nibbles. */
 #define UNIT_SCALE(J, R) _mm256_and_si256(byte15, _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (q + 256 + 32 * (J) + 8 * (R)))))
 #define CENTER(J) _mm256_setzero_si256()
 #endif
 
-/* Unit J of piece P, both halves: four steps' 16-bit sums, widened, the center taken off, times the unit's scales. */
+/* Unit J of piece P, both halves: four steps' sums (in 16 bits without AVX-VNNI), widened, the center taken off, times
+ * the unit's scales. */
 #define UNIT(I0, I1, J, P) { \
         __m256i s0 = _mm256_setzero_si256(), s1 = s0; \
         UNIT_STEP(s0, s1, J, P, 0) UNIT_STEP(s0, s1, J, P, 1) UNIT_STEP(s0, s1, J, P, 2) UNIT_STEP(s0, s1, J, P, 3) \
-        I0 = _mm256_add_epi32(I0, _mm256_mullo_epi32(_mm256_add_epi32(WIDEN(s0), CENTER(J)), UNIT_SCALE(J, P))); \
-        I1 = _mm256_add_epi32(I1, _mm256_mullo_epi32(_mm256_add_epi32(WIDEN(s1), CENTER(J)), UNIT_SCALE(J, 2 + (P)))); }
+        I0 = _mm256_add_epi32(I0, _mm256_mullo_epi32(_mm256_add_epi32(WIDEN16(s0), CENTER(J)), UNIT_SCALE(J, P))); \
+        I1 = _mm256_add_epi32(I1, _mm256_mullo_epi32(_mm256_add_epi32(WIDEN16(s1), CENTER(J)), UNIT_SCALE(J, 2 + (P)))); }
 
 #define PIECE(F0, F1, P) { \
         __m256i i0 = _mm256_setzero_si256(), i1 = i0; \
@@ -133,10 +143,11 @@ void NAME(const long *args, const short *xp, const float *xf, const float *d, fl
     (void) nsb;
     (void) d;
     const __m256i ones = splat32(0x00010001);
+    (void) ones;
 #if FORM == 8 || FORM == 9
     /* ggml's kvalues_iq4nl (-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113) in both 128-bit
      * lanes, through registers (no data section) */
-    long lut0 = (long) 0xF6EADDCFBFAD9881UL, lut1 = 0x7159453526190D01L;
+    long lut0 = (long) (0xF6EADDCFBFAD9881UL ^ LUT_FLIP), lut1 = (long) (0x7159453526190D01UL ^ LUT_FLIP);
     __asm__("" : "+r"(lut0), "+r"(lut1));
     const __m256i lut = _mm256_broadcastsi128_si256(_mm_insert_epi64(_mm_cvtsi64_si128(lut0), lut1, 1));
     const __m256i lo = splat32(0x0F0F0F0F);

@@ -32,6 +32,8 @@ import org.redhare.core.MachineCode;
  * {@code VPSHUFB}, magnitude times the activation with the level's sign as Q8_0's; the K-quants' 2- and 3-bit values a
  * unit's four steps in 16 bits), where they otherwise widen to floats.
  * </ul>
+ * Where the CPU also has AVX-VNNI ({@link #vnniHere}), the integer kernels but the nibble one come built with its
+ * {@code VPDPBUSD}.
  *
  * <p>Why: with the JVM limited to AVX2 ({@code -XX:UseAVX=2}, which is what such a CPU gives it) on the AMD EPYC Zen 4
  * host, Llama-3.2-1B's Q4_K_M decoded at 11.9-13.2 tok/s on one thread against 20.5-22.2 for llama.cpp's AVX2 build
@@ -76,17 +78,19 @@ final class Avx2Kernels {
                         Linker.Option.critical(true));
                 FunctionDescriptor vnni = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS);
-                q6kTokens = MachineCode.load(Avx2Code.Q6K_TOKENS, vnni, Linker.Option.critical(true));
-                q8iTokens = MachineCode.load(Avx2Code.Q8I_TOKENS, vnni, Linker.Option.critical(true));
-                q5kTokens = MachineCode.load(Avx2Code.Q5K_TOKENS, vnni, Linker.Option.critical(true));
-                q51Tokens = MachineCode.load(Avx2Code.Q51_TOKENS, vnni, Linker.Option.critical(true));
-                iq4nlTokens = MachineCode.load(Avx2Code.IQ4NL_TOKENS, vnni, Linker.Option.critical(true));
-                iq4xsTokens = MachineCode.load(Avx2Code.IQ4XS_TOKENS, vnni, Linker.Option.critical(true));
-                q3kTokens = MachineCode.load(Avx2Code.Q3K_TOKENS, vnni, Linker.Option.critical(true));
-                q2kTokens = MachineCode.load(Avx2Code.Q2K_TOKENS, vnni, Linker.Option.critical(true));
+                boolean dots = vnniHere();
+                q6kTokens = MachineCode.load(dots ? AvxVnniCode.Q6K_TOKENS : Avx2Code.Q6K_TOKENS, vnni, Linker.Option.critical(true));
+                q8iTokens = MachineCode.load(dots ? AvxVnniCode.Q8I_TOKENS : Avx2Code.Q8I_TOKENS, vnni, Linker.Option.critical(true));
+                q5kTokens = MachineCode.load(dots ? AvxVnniCode.Q5K_TOKENS : Avx2Code.Q5K_TOKENS, vnni, Linker.Option.critical(true));
+                q51Tokens = MachineCode.load(dots ? AvxVnniCode.Q51_TOKENS : Avx2Code.Q51_TOKENS, vnni, Linker.Option.critical(true));
+                iq4nlTokens = MachineCode.load(dots ? AvxVnniCode.IQ4NL_TOKENS : Avx2Code.IQ4NL_TOKENS, vnni, Linker.Option.critical(true));
+                iq4xsTokens = MachineCode.load(dots ? AvxVnniCode.IQ4XS_TOKENS : Avx2Code.IQ4XS_TOKENS, vnni, Linker.Option.critical(true));
+                q3kTokens = MachineCode.load(dots ? AvxVnniCode.Q3K_TOKENS : Avx2Code.Q3K_TOKENS, vnni, Linker.Option.critical(true));
+                q2kTokens = MachineCode.load(dots ? AvxVnniCode.Q2K_TOKENS : Avx2Code.Q2K_TOKENS, vnni, Linker.Option.critical(true));
                 fp8Decode = MachineCode.load(Avx2Code.FP8_DECODE, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
-                status = "on (x86-64 AVX2: one-token FP8; Q2_K to Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, IQ4_XS)";
+                status = "on (x86-64 AVX2" + (dots ? " with AVX-VNNI" : "") + ": one-token FP8; Q2_K to Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,"
+                        + " IQ4_NL, IQ4_XS)";
             } catch (UnsupportedOperationException e) {
                 nibbleTokens = q6kTokens = q8iTokens = q5kTokens = q51Tokens = fp8Decode = null;
                 iq4nlTokens = iq4xsTokens = q3kTokens = q2kTokens = null;
@@ -104,6 +108,16 @@ final class Avx2Kernels {
         Q2K_TOKENS = q2kTokens;
         FP8_DECODE = fp8Decode;
         STATUS = status;
+    }
+
+    /**
+     * Whether the integer kernels ({@link #vnniTokens}) are the AVX-VNNI builds ({@code core/src/main/c/avxvnni}: the same
+     * sources with one {@code VPDPBUSD} a step where AVX2 takes {@code VPMADDUBSW} and {@code VPMADDWD}; Intel cores
+     * since Alder Lake without AVX-512, AMD Zen 5): where the CPU has AVX-VNNI, unless {@code -Dredhare.avxVnni=false}.
+     * The nibble kernel's layout pairs columns in 16-bit lanes, which {@code VPDPBUSD} does not take: it stays AVX2.
+     */
+    static boolean vnniHere() {
+        return MachineCode.cpuHas("avx_vnni") && Boolean.parseBoolean(System.getProperty("redhare.avxVnni", "true"));
     }
 
     /** Whether {@link #nibbleTokens} runs here. */

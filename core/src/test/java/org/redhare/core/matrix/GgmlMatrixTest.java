@@ -730,6 +730,10 @@ class GgmlMatrixTest {
         VnniMatrix v = (VnniMatrix) k.m();
         boolean natively = v.nativeTokens();
         assertThat(natively).as(NativeKernels.status() + "; " + Avx2Kernels.status()).isEqualTo(runs);
+        if (runs && Kernels.L == 8) { // the AVX-VNNI builds where the CPU has it (the build's second 256-bit pass turns them off)
+            assertThat(Avx2Kernels.status().contains("AVX-VNNI")).as(Avx2Kernels.status())
+                    .isEqualTo(org.redhare.core.MachineCode.cpuHas("avx_vnni") && !"false".equals(System.getProperty("redhare.avxVnni")));
+        }
         for (int n : new int[] {1, 2, 3, 5, 11, 16, 17, 37}) {
             float[] x = Fp8BlockMatrixTest.activations(n, cols, 7 + n);
             float[] java = new float[n * rows];
