@@ -4,10 +4,13 @@
 # read by both), RedHare's FP8 next to them, and Q4_K_M (the usual GGUF download: Q4_K with Q6_K, or Q5_0/Q8_0 where
 # rows are not a multiple of 256), made by llama.cpp's own quantizer from the BF16 GGUF (scripts/llamacpp-quantize.py).
 #   scripts/compare-llamacpp.sh [MODELS_DIR] [SHAPE...]     (default /tmp/redhare-models, qwen2.5-0.5b llama-3.2-1b)
-#   P=512 N=64 R=2 THREADS="1 2" TYPES="bf16 q8_0 fp8 q4_0 q4_k_m"   (also q4_k, q6_k: files RedHare's quantizer writes)
-#   ISA=avx2: both engines as on a CPU without AVX-512 (AMD Zen 2/3, most Intel client cores): the JVM limited to AVX2
-#   (-XX:UseAVX=2, so RedHare takes its 8-lane vectors and AVX2 machine code) and llama.cpp's AVX2 build (its haswell
-#   CPU backend alone, in a copy of the package), on this machine's memory.
+#   P=512 N=64 R=2 THREADS="1 2" TYPES="bf16 q8_0 fp8 q4_0 q4_k_m"   (also q4_k, q6_k: files RedHare's quantizer writes;
+#   and any type scripts/llamacpp-quantize.py names, made by llama.cpp's quantizer: q5_k_m, q3_k_m, q2_k, iq4_xs, ...)
+#   ISA=avx2: both engines as on a CPU without AVX-512 (AMD Zen 2/3, Intel cores before Alder Lake): the JVM limited to
+#   AVX2 (-XX:UseAVX=2, so RedHare takes its 8-lane vectors and AVX2 machine code; -Dredhare.avxVnni=false) and
+#   llama.cpp's AVX2 build (its haswell CPU backend alone, in a copy of the package), on this machine's memory.
+#   ISA=avxvnni: as on Intel client cores since Alder Lake (AVX2 and AVX-VNNI): RedHare's AVX-VNNI kernels and
+#   llama.cpp's alderlake backend (where this CPU has AVX-VNNI).
 # Needs Node.js and the npm registry once: llama.cpp comes from the npm package node-llama-cpp (prebuilt CPU builds
 # for each x86-64 level; it picks the one for this CPU), installed into ~/.cache/redhare. It is a benchmark
 # reference only; RedHare does not use it.
@@ -24,13 +27,16 @@ if [ ! -d "$nlc/node_modules/node-llama-cpp" ]; then
   mkdir -p "$nlc" && (cd "$nlc" && npm install --silent --no-audit --no-fund "node-llama-cpp@$NLC_VERSION" >&2)
 fi
 ISA="${ISA:-native}"
-if [ "$ISA" = avx2 ]; then
-  export REDHARE_JAVA_OPTS="${REDHARE_JAVA_OPTS:-} -XX:UseAVX=2"
-  if [ ! -d "$nlc-haswell" ]; then
-    cp -a "$nlc" "$nlc-haswell"
-    find "$nlc-haswell" -name 'libggml-cpu-*.so' ! -name 'libggml-cpu-haswell.so' -delete
+if [ "$ISA" = avx2 ] || [ "$ISA" = avxvnni ]; then
+  # RedHare limited to AVX2 (AVX-VNNI's kernels off for avx2); llama.cpp from a copy of its package holding only the
+  # matching CPU backend (haswell: AVX2, FMA, F16C; alderlake: those and AVX-VNNI)
+  [ "$ISA" = avx2 ] && cpu=haswell || cpu=alderlake
+  export REDHARE_JAVA_OPTS="${REDHARE_JAVA_OPTS:-} -XX:UseAVX=2$([ "$ISA" = avx2 ] && echo " -Dredhare.avxVnni=false")"
+  if [ ! -d "$nlc-$cpu" ]; then
+    cp -a "$nlc" "$nlc-$cpu"
+    find "$nlc-$cpu" -name 'libggml-cpu-*.so' ! -name "libggml-cpu-$cpu.so" -delete
   fi
-  nlc="$nlc-haswell"
+  nlc="$nlc-$cpu"
 fi
 cp "$here/scripts/llamacpp-bench.mjs" "$nlc/"
 declare -A arch=([qwen2.5-0.5b]=qwen2 [llama-3.2-1b]=llama [qwen3-0.6b]=qwen3)
@@ -40,14 +46,14 @@ for s in "${shapes[@]}"; do
   for d in bf16 fp8; do
     [ -f "$dir/$s-$d/model.safetensors" ] || "$here/redhare" synth --arch "$a" --shape "$s" --dtype "$d" --tokenizer "$tok" --out "$dir/$s-$d" >&2
   done
-  for q in gguf $(printf '%s\n' $TYPES | grep -vxE 'bf16|fp8|q4_k_m'); do # RedHare's quantizer writes q8_0, q4_0, q4_k, q6_k
+  for q in gguf $(printf '%s\n' $TYPES | grep -xE 'q8_0|q4_0|q4_k|q6_k'); do # what RedHare's quantizer writes
     [ -f "$dir/gguf/$s-$q.gguf" ] || { mkdir -p "$dir/gguf"; "$here/redhare" quantize -m "$dir/$s-bf16" --to "$q" --out "$dir/gguf/$s-$q.gguf" >&2; }
   done
 done
-for s in "${shapes[@]}"; do # llama.cpp's quantizer comes with the package installed above
-  if [[ " $TYPES " == *" q4_k_m "* && ! -f "$dir/gguf/$s-q4_k_m.gguf" ]]; then
-    python3 "$here/scripts/llamacpp-quantize.py" "$dir/gguf/$s-gguf.gguf" "$dir/gguf/$s-q4_k_m.gguf" q4_k_m >/dev/null 2>&1
-  fi
+for s in "${shapes[@]}"; do # the other GGUF types from llama.cpp's quantizer, which comes with the package installed above
+  for q in $(printf '%s\n' $TYPES | grep -vxE 'bf16|fp8|q8_0|q4_0|q4_k|q6_k'); do
+    [ -f "$dir/gguf/$s-$q.gguf" ] || python3 "$here/scripts/llamacpp-quantize.py" "$dir/gguf/$s-gguf.gguf" "$dir/gguf/$s-$q.gguf" "$q" >/dev/null 2>&1
+  done
 done
 lc() { (cd "$nlc" && node llamacpp-bench.mjs "$1" "$2" "$P" "$N" "$R" 2>/dev/null | grep '^{' |
   python3 -c "import json,sys; j=json.load(sys.stdin); print('%.1f | %.2f' % (j['pp_tokens_per_second'], j['tg_tokens_per_second']))"); }

@@ -1,6 +1,6 @@
 /*
- * What the AVX2 kernels share (nibble_tokens.c, q6k_tokens.c, q8i_tokens.c): constants without a data section, a
- * block's prefetch, and a 32-row tile's outputs to memory.
+ * What the AVX2 kernels share: constants without a data section, a block's prefetch, a 32-row tile's outputs to
+ * memory, the integer kernels' arguments and loops, and their products of bytes with or without AVX-VNNI.
  */
 #include <immintrin.h>
 
@@ -26,6 +26,41 @@ static inline __attribute__((always_inline)) __m256i splat32(int bits) {
             _mm256_storeu_ps(tail_ + 24, F3); \
             for (long i_ = 0; i_ < (LEFT); i_++) (OUT)[i_] = tail_[i_]; \
         } }
+
+/* The arguments of the integer kernels (q6k_tokens.c, q8i_tokens.c, five_tokens.h, small_tokens.h; ../vnni_tokens.h's). */
+#define KERNEL_ARGS \
+    const unsigned char *const packed = (const unsigned char *) args[0]; \
+    const long nb = args[1], quads = args[2], tiles = args[3], rows = args[4], p0 = args[5], p1 = args[6]; \
+    const long t0 = args[7], t1 = args[8], ahead = args[10], nsb = nb >> 3; \
+    (void) nsb; \
+    (void) d;
+
+/* Their loops: the quads' k-th tiles (p0 + k quads .. p1 + k quads) as four runs in memory order, a token at a time, a
+ * tile's blocks in column order, each (BYTES bytes at q, prefetched ahead) added by BODY into the tile's float sums f0
+ * .. f3 (rows 0..7, 8..15, 16..23, 24..31) from the token's activations: xi (four columns' bytes an int), xs (each
+ * 16-column unit's sum(xq)) and dxt (its block scales); then the sums to y. */
+#define TILE_RUNS(BYTES, BODY) \
+    for (long k = 0; k < 4; k++) { \
+        for (long p = p0; p < p1; p++) { \
+            const long tile = p + k * quads; \
+            if (k > 0 && tile >= tiles) { \
+                break; /* past the last tile: the quad's first again, already done */ \
+            } \
+            for (long t = t0; t < t1; t++) { \
+                const int *const xi = (const int *) (xp + (t - t0) * 18 * nb); \
+                const short *const xs = xp + (t - t0) * 18 * nb + 16 * nb; \
+                const float *const dxt = xf + t * nb; \
+                (void) xs; \
+                __m256 f0 = _mm256_setzero_ps(), f1 = f0, f2 = f0, f3 = f0; \
+                for (long b = 0; b < nb; b++) { \
+                    const unsigned char *const q = packed + (BYTES) * (tile * nb + b); \
+                    PREFETCH_BLOCK(q, (BYTES), ahead) \
+                    BODY \
+                } \
+                STORE32(y + t * rows + 32 * tile, rows - 32 * tile, f0, f1, f2, f3) \
+            } \
+        } \
+    }
 
 /* The BYTES bytes of a block at Q, fetched AHEAD bytes ahead: into L1 (PREFETCHT0) where AHEAD is positive, into L2
  * (PREFETCHT1) -AHEAD bytes ahead where negative, none at 0. */

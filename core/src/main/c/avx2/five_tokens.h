@@ -74,37 +74,18 @@
         F = _mm256_fmadd_ps(sq, _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (q + 704 + 16 * (R)))), dx), F); }
 #endif
 
+/* Block b of the tile (at q) for token t, into f0 .. f3 (avx2.h's TILE_RUNS). */
+#define BLOCK_SUMS \
+        const __m256 dx = _mm256_set1_ps(dxt[b]); \
+        const __m256 sq = _mm256_set1_ps((float) ((int) xs[2 * b] + (int) xs[2 * b + 1])); \
+        ROWS8(f0, 0, 0) \
+        ROWS8(f1, 1, 0) \
+        ROWS8(f2, 0, 1) \
+        ROWS8(f3, 1, 1)
+
 void NAME(const long *args, const short *xp, const float *xf, const float *d, float *y) {
-    const unsigned char *const packed = (const unsigned char *) args[0];
-    const long nb = args[1], quads = args[2], tiles = args[3], rows = args[4], p0 = args[5], p1 = args[6];
-    const long t0 = args[7], t1 = args[8], ahead = args[10], nsb = nb >> 3;
-    (void) nsb;
-    (void) d;
+    KERNEL_ARGS
     const __m256i lo = splat32(0x0F0F0F0F), m10 = splat32(0x10101010), ones = splat32(0x00010001);
     (void) ones;
-    for (long k = 0; k < 4; k++) { /* the quads' k-th tiles, p0 + k quads .. p1 + k quads: one stream in memory order */
-        for (long p = p0; p < p1; p++) {
-            const long tile = p + k * quads;
-            if (k > 0 && tile >= tiles) {
-                break; /* past the last tile: the quad's first again, already done */
-            }
-            for (long t = t0; t < t1; t++) {
-                const int *const xi = (const int *) (xp + (t - t0) * 18 * nb); /* four columns' bytes an int */
-                const short *const xs = xp + (t - t0) * 18 * nb + 16 * nb;      /* each unit's sum(xq) */
-                const float *const dxt = xf + t * nb;
-                __m256 f0 = _mm256_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;
-                for (long b = 0; b < nb; b++) {
-                    const unsigned char *const q = packed + BLOCK * (tile * nb + b);
-                    PREFETCH_BLOCK(q, BLOCK, ahead)
-                    const __m256 dx = _mm256_set1_ps(dxt[b]);
-                    const __m256 sq = _mm256_set1_ps((float) ((int) xs[2 * b] + (int) xs[2 * b + 1]));
-                    ROWS8(f0, 0, 0)
-                    ROWS8(f1, 1, 0)
-                    ROWS8(f2, 0, 1)
-                    ROWS8(f3, 1, 1)
-                }
-                STORE32(y + t * rows + 32 * tile, rows - 32 * tile, f0, f1, f2, f3)
-            }
-        }
-    }
+    TILE_RUNS(BLOCK, BLOCK_SUMS)
 }

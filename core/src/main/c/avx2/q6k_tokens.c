@@ -51,54 +51,37 @@
 /* Rows 8 R .. 8 R + 7 of the block folded into their float accumulators: fma(float(sum), d dx, acc). */
 #define FOLD8(R) f##R = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i##R), _mm256_mul_ps(_mm256_loadu_ps(ds + 8 * (R)), dx), f##R);
 
+/* Block b of the tile (at q) for token t, into f0 .. f3 (avx2.h's TILE_RUNS). */
+#define BLOCK_SUMS \
+        __m256i i0 = _mm256_setzero_si256(), i1 = i0, i2 = i0, i3 = i0; \
+        for (long j = 0; j < 2; j++) { \
+            const __m256i cen = _mm256_set1_epi32(-32 * (int) xs[2 * b + j]); \
+            __m256i a0 = cen, a1 = cen, a20 = cen, a21 = cen; /* rows 0..7, 8..15, 16..23, 24..31 */ \
+            { \
+                const __m256i xv0 = _mm256_set1_epi32(xi[8 * b + 4 * j]), xv1 = _mm256_set1_epi32(xi[8 * b + 4 * j + 1]); \
+                GROUP_HALF(2 * j, 0) \
+                GROUP_HALF(2 * j, 1) \
+            } \
+            { \
+                const __m256i xv0 = _mm256_set1_epi32(xi[8 * b + 4 * j + 2]), xv1 = _mm256_set1_epi32(xi[8 * b + 4 * j + 3]); \
+                GROUP_HALF(2 * j + 1, 0) \
+                GROUP_HALF(2 * j + 1, 1) \
+            } \
+            SCALE8(0, a0, j) \
+            SCALE8(1, a1, j) \
+            SCALE8(2, a20, j) \
+            SCALE8(3, a21, j) \
+        } \
+        const float *const ds = d + 32 * (tile * nsb + (b >> 3)); \
+        const __m256 dx = _mm256_set1_ps(dxt[b]); \
+        FOLD8(0) \
+        FOLD8(1) \
+        FOLD8(2) \
+        FOLD8(3)
+
 void q6k_tokens(const long *args, const short *xp, const float *xf, const float *d, float *y) {
-    const unsigned char *const packed = (const unsigned char *) args[0];
-    const long nb = args[1], quads = args[2], tiles = args[3], rows = args[4], p0 = args[5], p1 = args[6];
-    const long t0 = args[7], t1 = args[8], ahead = args[10], nsb = nb >> 3;
+    KERNEL_ARGS
     const __m256i lo = splat32(0x0F0F0F0F), m30 = splat32(0x30303030), ones = splat32(0x00010001);
     (void) ones;
-    for (long k = 0; k < 4; k++) { /* the quads' k-th tiles, p0 + k quads .. p1 + k quads: one stream in memory order */
-        for (long p = p0; p < p1; p++) {
-            const long tile = p + k * quads;
-            if (k > 0 && tile >= tiles) {
-                break; /* past the last tile: the quad's first again, already done */
-            }
-            for (long t = t0; t < t1; t++) {
-                const int *const xi = (const int *) (xp + (t - t0) * 18 * nb); /* four columns' bytes an int */
-                const short *const xs = xp + (t - t0) * 18 * nb + 16 * nb;      /* each unit's sum(xq) */
-                const float *const dxt = xf + t * nb;
-                __m256 f0 = _mm256_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;
-                for (long b = 0; b < nb; b++) {
-                    const unsigned char *const q = packed + 832 * (tile * nb + b);
-                    PREFETCH_BLOCK(q, 832, ahead)
-                    __m256i i0 = _mm256_setzero_si256(), i1 = i0, i2 = i0, i3 = i0;
-                    for (long j = 0; j < 2; j++) {
-                        const __m256i cen = _mm256_set1_epi32(-32 * (int) xs[2 * b + j]);
-                        __m256i a0 = cen, a1 = cen, a20 = cen, a21 = cen; /* rows 0..7, 8..15, 16..23, 24..31 */
-                        {
-                            const __m256i xv0 = _mm256_set1_epi32(xi[8 * b + 4 * j]), xv1 = _mm256_set1_epi32(xi[8 * b + 4 * j + 1]);
-                            GROUP_HALF(2 * j, 0)
-                            GROUP_HALF(2 * j, 1)
-                        }
-                        {
-                            const __m256i xv0 = _mm256_set1_epi32(xi[8 * b + 4 * j + 2]), xv1 = _mm256_set1_epi32(xi[8 * b + 4 * j + 3]);
-                            GROUP_HALF(2 * j + 1, 0)
-                            GROUP_HALF(2 * j + 1, 1)
-                        }
-                        SCALE8(0, a0, j)
-                        SCALE8(1, a1, j)
-                        SCALE8(2, a20, j)
-                        SCALE8(3, a21, j)
-                    }
-                    const float *const ds = d + 32 * (tile * nsb + (b >> 3));
-                    const __m256 dx = _mm256_set1_ps(dxt[b]);
-                    FOLD8(0)
-                    FOLD8(1)
-                    FOLD8(2)
-                    FOLD8(3)
-                }
-                STORE32(y + t * rows + 32 * tile, rows - 32 * tile, f0, f1, f2, f3)
-            }
-        }
-    }
+    TILE_RUNS(832, BLOCK_SUMS)
 }

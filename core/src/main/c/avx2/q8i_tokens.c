@@ -44,46 +44,27 @@
 #define FOLD8(R) f##R = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a##R), \
         _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (q + 1024 + 16 * (R)))), dx), f##R);
 
+/* Block b of the tile (at q) for token t, into f0 .. f3 (avx2.h's TILE_RUNS). */
+#define BLOCK_SUMS \
+        __m256i a0 = START(b), a1 = a0, a2 = a0, a3 = a0; \
+        _Pragma("GCC unroll 8") \
+        for (long s = 0; s < 8; s++) { \
+            const __m256i xv = _mm256_set1_epi32(xi[8 * b + s]); \
+            QUARTER(0, s) \
+            QUARTER(1, s) \
+            QUARTER(2, s) \
+            QUARTER(3, s) \
+        } \
+        const __m256 dx = _mm256_set1_ps(dxt[b]); \
+        FOLD8(0) \
+        FOLD8(1) \
+        FOLD8(2) \
+        FOLD8(3)
+
 void q8i_tokens(const long *args, const short *xp, const float *xf, const float *d, float *y) {
-    (void) d;
-    const unsigned char *const packed = (const unsigned char *) args[0];
-    const long nb = args[1], quads = args[2], tiles = args[3], rows = args[4], p0 = args[5], p1 = args[6];
-    const long t0 = args[7], t1 = args[8], ahead = args[10];
+    KERNEL_ARGS
     const __m256i flip = splat32((int) 0x80808080), ones = splat32(0x00010001);
     (void) flip;
     (void) ones;
-    for (long k = 0; k < 4; k++) { /* the quads' k-th tiles, p0 + k quads .. p1 + k quads: one stream in memory order */
-        for (long p = p0; p < p1; p++) {
-            const long tile = p + k * quads;
-            if (k > 0 && tile >= tiles) {
-                break; /* past the last tile: the quad's first again, already done */
-            }
-            for (long t = t0; t < t1; t++) {
-                const int *const xi = (const int *) (xp + (t - t0) * 18 * nb); /* four columns' bytes an int */
-                const short *const xs = xp + (t - t0) * 18 * nb + 16 * nb;      /* each unit's sum(xq) */
-                const float *const dxt = xf + t * nb;
-                (void) xs;
-                __m256 f0 = _mm256_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;
-                for (long b = 0; b < nb; b++) {
-                    const unsigned char *const q = packed + 1088 * (tile * nb + b);
-                    PREFETCH_BLOCK(q, 1088, ahead)
-                    __m256i a0 = START(b), a1 = a0, a2 = a0, a3 = a0;
-#pragma GCC unroll 8
-                    for (long s = 0; s < 8; s++) {
-                        const __m256i xv = _mm256_set1_epi32(xi[8 * b + s]);
-                        QUARTER(0, s)
-                        QUARTER(1, s)
-                        QUARTER(2, s)
-                        QUARTER(3, s)
-                    }
-                    const __m256 dx = _mm256_set1_ps(dxt[b]);
-                    FOLD8(0)
-                    FOLD8(1)
-                    FOLD8(2)
-                    FOLD8(3)
-                }
-                STORE32(y + t * rows + 32 * tile, rows - 32 * tile, f0, f1, f2, f3)
-            }
-        }
-    }
+    TILE_RUNS(1088, BLOCK_SUMS)
 }
