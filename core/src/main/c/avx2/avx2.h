@@ -72,8 +72,8 @@ static inline __attribute__((always_inline)) __m256i splat32(int bits) {
         } }
 
 /* Products of four columns, unsigned bytes V by signed bytes X, added into the 32-bit lanes of A. Built for AVX-VNNI
- * (../avxvnni: Intel cores since Alder Lake without AVX-512, AMD Zen 5), one VPDPBUSD a step, never saturating;
- * otherwise VPMADDUBSW (pairs into 16 bits) and VPMADDWD by ones, several steps' 16-bit sums added before it where the
+ * (../avxvnni: Intel client cores since Alder Lake and E-core Xeons, which have no AVX-512), one VPDPBUSD a step, never
+ * saturating; otherwise VPMADDUBSW (pairs into 16 bits) and VPMADDWD by ones, several steps' 16-bit sums added before it where the
  * caller knows they stay below 2^15 (DOTS2, DOTS4). Either way the same integers. ACC16 and WIDEN16 let a caller keep
  * such sums over several steps: in 16 bits, widened once, or (AVX-VNNI) in 32 bits all along. */
 #ifdef __AVXVNNI__

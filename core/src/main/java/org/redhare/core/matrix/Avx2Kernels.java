@@ -112,8 +112,9 @@ final class Avx2Kernels {
 
     /**
      * Whether the integer kernels ({@link #vnniTokens}) are the AVX-VNNI builds ({@code core/src/main/c/avxvnni}: the same
-     * sources with one {@code VPDPBUSD} a step where AVX2 takes {@code VPMADDUBSW} and {@code VPMADDWD}; Intel cores
-     * since Alder Lake without AVX-512, AMD Zen 5): where the CPU has AVX-VNNI, unless {@code -Dredhare.avxVnni=false}.
+     * sources with one {@code VPDPBUSD} a step where AVX2 takes {@code VPMADDUBSW} and {@code VPMADDWD}; Intel client
+     * cores since Alder Lake and E-core Xeons, which have no AVX-512): where the CPU has AVX-VNNI, unless {@code
+     * -Dredhare.avxVnni=false}.
      * The nibble kernel's layout pairs columns in 16-bit lanes, which {@code VPDPBUSD} does not take: it stays AVX2.
      */
     static boolean vnniHere() {
