@@ -15,7 +15,9 @@ import org.redhare.core.MachineCode;
  * Each kernel does the arithmetic of the Java kernel it stands for, in the same order, so the same bits:
  * <ul>
  * <li>FP8 ({@link Fp8BlockMatrix}) times one token ({@code fp8_decode.c}), each scale band's activations scaled and
- * the rows' sums finished in the call, prefetching ahead as the AVX-512 kernel does;
+ * the rows' sums finished in the call, prefetching ahead as the AVX-512 kernel does, and times several tokens ({@code
+ * fp8_tokens.c}: groups of up to ten tokens, each code widened once a pass of one, two or four rows, where the Java
+ * kernels widen it once per two tokens; a prompt in blocks of 64 tokens);
  * <li>4- and 5-bit weights ({@link NibbleBlocks}: Q4_0, Q4_1, Q4_K, Q5_0, the bulk of the usual Q4_K_M download) times
  * tokens quantized to int8 ({@code nibble_tokens.c}): two columns a 16-bit product-sum ({@code VPMADDUBSW}), as
  * llama.cpp's AVX2 kernels multiply them, where the Java kernel multiplies one column a 16-bit lane;
@@ -57,10 +59,11 @@ final class Avx2Kernels {
     private static final MethodHandle Q3K_TOKENS;
     private static final MethodHandle Q2K_TOKENS;
     private static final MethodHandle FP8_DECODE;
+    private static final MethodHandle FP8_TOKENS;
     private static final String STATUS;
 
     static {
-        MethodHandle nibbleTokens = null, q6kTokens = null, q8iTokens = null, q5kTokens = null, q51Tokens = null, fp8Decode = null;
+        MethodHandle nibbleTokens = null, q6kTokens = null, q8iTokens = null, q5kTokens = null, q51Tokens = null, fp8Decode = null, fp8Tokens = null;
         MethodHandle iq4nlTokens = null, iq4xsTokens = null, q3kTokens = null, q2kTokens = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
@@ -89,10 +92,12 @@ final class Avx2Kernels {
                 q2kTokens = MachineCode.load(dots ? AvxVnniCode.Q2K_TOKENS : Avx2Code.Q2K_TOKENS, vnni, Linker.Option.critical(true));
                 fp8Decode = MachineCode.load(Avx2Code.FP8_DECODE, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
-                status = "on (x86-64 AVX2" + (dots ? " with AVX-VNNI" : "") + ": one-token FP8; Q2_K to Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,"
+                fp8Tokens = MachineCode.load(Avx2Code.FP8_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                        ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
+                status = "on (x86-64 AVX2" + (dots ? " with AVX-VNNI" : "") + ": FP8; Q2_K to Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,"
                         + " IQ4_NL, IQ4_XS)";
             } catch (UnsupportedOperationException e) {
-                nibbleTokens = q6kTokens = q8iTokens = q5kTokens = q51Tokens = fp8Decode = null;
+                nibbleTokens = q6kTokens = q8iTokens = q5kTokens = q51Tokens = fp8Decode = fp8Tokens = null;
                 iq4nlTokens = iq4xsTokens = q3kTokens = q2kTokens = null;
                 status = "off (" + e.getMessage() + ")";
             }
@@ -107,6 +112,7 @@ final class Avx2Kernels {
         Q3K_TOKENS = q3kTokens;
         Q2K_TOKENS = q2kTokens;
         FP8_DECODE = fp8Decode;
+        FP8_TOKENS = fp8Tokens;
         STATUS = status;
     }
 
@@ -154,9 +160,9 @@ final class Avx2Kernels {
         };
     }
 
-    /** Whether {@link #fp8Decode} runs here. */
+    /** Whether {@link #fp8Decode} and {@link #fp8Tokens} run here. */
     static boolean fp8Available() {
-        return FP8_DECODE != null;
+        return FP8_DECODE != null && FP8_TOKENS != null;
     }
 
     /** One line for logs: whether these kernels run here, and why not. */
@@ -223,6 +229,23 @@ final class Avx2Kernels {
         try {
             FP8_DECODE.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(xScales),
                     MemorySegment.ofArray(factors), MemorySegment.ofArray(y), MemorySegment.ofArray(scaled));
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * {@link NativeKernels#fp8Tokens} for {@link Fp8BlockMatrix}'s layout with 8-float vectors ({@code avx2/fp8_tokens.c}:
+     * groups of up to eight tokens, each code widened once per pass of one, two or four rows): {@code cols} a multiple of
+     * 32; everything else as there.
+     */
+    static void fp8Tokens(MemorySegment codes, long offset, int tiles, int cols, int r0, int bandRows, int nb, int bw, int n, int rows,
+            float[] x, int xo, float[] xScales, float[] factors, float[] y, int yo, float[] scaled, long ahead) {
+        NativeKernels.checkFp8Tokens(32, codes, offset, tiles, cols, r0, bandRows, nb, bw, n, rows, x, xo, xScales, factors, y, yo, scaled);
+        long[] args = {codes.address() + offset, tiles, cols, ahead, r0, bandRows, nb, bw, n, rows};
+        try {
+            FP8_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x).asSlice(4L * xo), MemorySegment.ofArray(xScales),
+                    MemorySegment.ofArray(factors), MemorySegment.ofArray(y).asSlice(4L * yo), MemorySegment.ofArray(scaled));
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

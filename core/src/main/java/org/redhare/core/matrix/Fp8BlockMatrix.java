@@ -286,7 +286,8 @@ public final class Fp8BlockMatrix implements WeightMatrix, ExactRows {
     @Override
     public void multiply(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
-        if (n > 1 && (n <= NATIVE_TOKENS || rows % QuantKernels.TILE == 0) && NativeKernels.available() && packed.isNative() && wholeTiles()) {
+        if (n > 1 && (n <= NATIVE_TOKENS || rows % QuantKernels.TILE == 0) && (NativeKernels.available() || Avx2Kernels.fp8Available())
+                && packed.isNative() && wholeTiles()) {
             int scratch = Math.min(n, NATIVE_TOKENS) * cols + Kernels.SUM16_FLOATS; // at least the 15 floats fp8Tokens may skip to align
             long ahead = NativeKernels.fp8RowsAhead(pool.threads());
             pool.forRange((rows + QuantKernels.TILE - 1) / QuantKernels.TILE, QuantKernels.tileGrain(rows, pool.threads()), 1,
@@ -373,6 +374,12 @@ public final class Fp8BlockMatrix implements WeightMatrix, ExactRows {
      * go in blocks of this many over runs of {@link #BLOCK_TILES} tiles where the rows are whole tiles: [4864x896] 128
      * tokens 44.2 -> 48.3, 512 44.8 -> 47.0; `bench --quantize fp8 -p 512 -n 0 -r 2 -t 1` (qwen2.5-0.5b shape), alternated:
      * 116.0 / 113.2 -> 120.5 / 123.1 tok/s.
+     *
+     * <p>With 8-float vectors ({@link Avx2Kernels#fp8Tokens}; JVM limited to AVX2 on an AMD EPYC Zen 5, one thread, Java
+     * kernels -> machine code, G products a second): [4864x896] 2 tokens 17.1 -> 33.4, 3 15.1 -> 32.9, 4 20.2 -> 40.3, 8
+     * 31.0 -> 44.6, 16 35.3 -> 44.8, 128 37.5 -> 44.7, 512 40.8 -> 45.5; [896x4864] 2 23.8 -> 36.4, 4 22.5 -> 39.5, 16
+     * 33.3 -> 43.6, 64 31.3-37.8 -> 38.5-42.1, 512 37.1-40.5 -> 34.7-37.3 (the one shape behind, within this host's noise
+     * of 10%; token blocks of 13 to 64 tokens measured the same). The machine code takes prompts too, as on AVX-512.
      */
     private static final int NATIVE_TOKENS = 64;
 
@@ -519,7 +526,7 @@ public final class Fp8BlockMatrix implements WeightMatrix, ExactRows {
 
     /**
      * Several tokens (a decode step of several users, a drafted run being checked, a prompt) through {@link
-     * NativeKernels#fp8Tokens}: runs of whole tiles, each code widened once per group of up to five tokens, the tokens in
+     * NativeKernels#fp8Tokens} (with 8-float vectors {@link Avx2Kernels#fp8Tokens}, groups of up to ten tokens): runs of whole tiles, each code widened once per group of up to five tokens, the tokens in
      * blocks of {@link #NATIVE_TOKENS}; a short last tile through {@link #run}. The arithmetic of {@link #run} (and of one
      * token), so the same bits. The block's scaled activations at {@code buf[..]}.
      */
@@ -529,8 +536,13 @@ public final class Fp8BlockMatrix implements WeightMatrix, ExactRows {
         for (int t = tile0; t < whole; t += run) {
             final int k = Math.min(run, whole - t);
             for (int b = 0; b < n; b += NATIVE_TOKENS) {
-                NativeKernels.fp8Tokens(packed, (long) t * QuantKernels.TILE * cols, k, cols, t * QuantKernels.TILE, bandRows, nb, bw,
-                        Math.min(NATIVE_TOKENS, n - b), rows, x, b * cols, xScales, rowFactors, y, b * rows, buf, ahead);
+                if (NativeKernels.available()) {
+                    NativeKernels.fp8Tokens(packed, (long) t * QuantKernels.TILE * cols, k, cols, t * QuantKernels.TILE, bandRows, nb, bw,
+                            Math.min(NATIVE_TOKENS, n - b), rows, x, b * cols, xScales, rowFactors, y, b * rows, buf, ahead);
+                } else {
+                    Avx2Kernels.fp8Tokens(packed, (long) t * QuantKernels.TILE * cols, k, cols, t * QuantKernels.TILE, bandRows, nb, bw,
+                            Math.min(NATIVE_TOKENS, n - b), rows, x, b * cols, xScales, rowFactors, y, b * rows, buf, ahead);
+                }
             }
         }
         if (Math.max(tile0, whole) < tile1) { // a short last tile: at most NATIVE_TOKENS tokens (more come only with whole tiles)

@@ -342,6 +342,25 @@ final class NativeKernels {
     }
 
     /**
+     * The operand checks of {@link #fp8Tokens} (and of {@link Avx2Kernels#fp8Tokens}, {@code group} 32): rows of whole
+     * groups of {@code group} columns; an {@link IndexOutOfBoundsException} where the machine code would read or write
+     * outside the operands.
+     */
+    static void checkFp8Tokens(int group, MemorySegment codes, long offset, int tiles, int cols, int r0, int bandRows, int nb, int bw, int n,
+            int rows, float[] x, int xo, float[] xScales, float[] factors, float[] y, int yo, float[] scaled) {
+        long end = r0 + 4L * tiles;
+        long bands = nb == 1 ? 1 : (end - 1) / Math.max(1, bandRows) + 1; // the last band read, plus one
+        if (!codes.isNative() || offset < 0 || tiles < 1 || r0 < 0 || cols < group || cols % group != 0 || offset + 4L * cols * tiles > codes.byteSize()
+                || n < 1 || rows < end || xo < 0 || yo < 0 || x.length < xo + (long) n * cols || scaled.length < (long) n * cols + 15 || bw < 1
+                || x == scaled || y == x || y == scaled || y == xScales || y == factors
+                || end > factors.length || yo + (long) (n - 1) * rows + end > y.length || bandRows < 1 || nb < 1
+                || (nb > 1 ? bw % 16 != 0 || (long) bw * (nb - 1) >= cols || (long) bw * nb < cols || bands * nb > xScales.length
+                        || bandRows % 4 != 0 : xScales.length < 1)) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+    }
+
+    /**
      * {@link #fp8Decode} for {@code n} tokens at once ({@code fp8_tokens.c}: each tile's codes widened once per group of up to
      * five tokens): token {@code t}'s
      * activations at {@code x[t cols ..]}, its output for row {@code r} at {@code y[t rows + r]}; {@code scaled} holds
@@ -355,16 +374,7 @@ final class NativeKernels {
     /** {@link #fp8Tokens} for the tokens whose activations start at {@code x[xo]} and outputs at {@code y[yo]}. */
     static void fp8Tokens(MemorySegment codes, long offset, int tiles, int cols, int r0, int bandRows, int nb, int bw, int n, int rows,
             float[] x, int xo, float[] xScales, float[] factors, float[] y, int yo, float[] scaled, long ahead) {
-        long end = r0 + 4L * tiles;
-        long bands = nb == 1 ? 1 : (end - 1) / Math.max(1, bandRows) + 1; // the last band read, plus one
-        if (!codes.isNative() || offset < 0 || tiles < 1 || r0 < 0 || cols < 64 || cols % 64 != 0 || offset + 4L * cols * tiles > codes.byteSize()
-                || n < 1 || rows < end || xo < 0 || yo < 0 || x.length < xo + (long) n * cols || scaled.length < (long) n * cols + 15 || bw < 1
-                || x == scaled || y == x || y == scaled || y == xScales || y == factors
-                || end > factors.length || yo + (long) (n - 1) * rows + end > y.length || bandRows < 1 || nb < 1
-                || (nb > 1 ? bw % 16 != 0 || (long) bw * (nb - 1) >= cols || (long) bw * nb < cols || bands * nb > xScales.length
-                        || bandRows % 4 != 0 : xScales.length < 1)) {
-            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
-        }
+        checkFp8Tokens(64, codes, offset, tiles, cols, r0, bandRows, nb, bw, n, rows, x, xo, xScales, factors, y, yo, scaled);
         long[] args = {codes.address() + offset, tiles, cols, ahead, r0, bandRows, nb, bw, n, rows};
         try {
             FP8_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x).asSlice(4L * xo), MemorySegment.ofArray(xScales),

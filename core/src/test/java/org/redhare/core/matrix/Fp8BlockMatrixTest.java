@@ -116,7 +116,8 @@ class Fp8BlockMatrixTest {
     /**
      * One token runs the machine-code kernels ({@link NativeKernels}; with 8-float vectors {@link Avx2Kernels#fp8Decode},
      * rows of whole groups) wherever they can run, and so do 2 to 64 tokens
-     * ({@code fp8_tokens.c}, in groups of up to five), and more in blocks of 64 where the rows are whole tiles: the same
+     * ({@code fp8_tokens.c}, in groups of up to five; with 8-float vectors {@code avx2/fp8_tokens.c}, groups of up to ten
+     * in passes of one, two or four rows, columns in chunks of 512), and more in blocks of 64 where the rows are whole tiles: the same
      * bits as the Java kernels ({@link Fp8BlockMatrix#multiplyInJava}), on shapes that cut their runs of tiles (short last
      * tiles, 16-row scale bands, per-channel scales, a column tail, rows shorter than one group, long rows, more than a
      * call's tiles, bands of 6 rows), for token counts that make every group size (1 to 5), more than one group, and more
@@ -135,7 +136,7 @@ class Fp8BlockMatrixTest {
             assertThat(Avx2Kernels.fp8Available()).as(Avx2Kernels.status()).isTrue();
         }
         Case k = random(rows, cols, bh, 128, rows * 7L + cols);
-        for (int n : new int[] {1, 2, 3, 4, 5, 6, 11, 64, 131}) { // 131: blocks of 64 tokens, a last one of 3
+        for (int n : new int[] {1, 2, 3, 4, 5, 6, 11, 16, 21, 64, 131}) { // 131: blocks of 64 tokens, a last one of 3
             float[] x = activations(n, cols, 3 + n);
             float[] java = new float[n * rows];
             k.m().multiplyInJava(ONE, x, n, java);
@@ -210,30 +211,61 @@ class Fp8BlockMatrixTest {
                 factors, y, scaled, -8192)).isInstanceOf(IndexOutOfBoundsException.class); // not native memory
     }
 
+    /** The several-token kernels' Java entry ({@link NativeKernels#fp8Tokens}, {@link Avx2Kernels#fp8Tokens}). */
+    @FunctionalInterface
+    private interface TokensKernel {
+        void call(MemorySegment codes, long offset, int tiles, int cols, int r0, int bandRows, int nb, int bw, int n, int rows, float[] x,
+                int xo, float[] xScales, float[] factors, float[] y, int yo, float[] scaled, long ahead);
+    }
+
     /** {@link NativeKernels#fp8Tokens} checks its operands before the machine code runs (it checks nothing). */
     @Test
     void tokensKernelRefusesOperandsOutsideTheirMemory() {
         org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
+        tokensRefuseOperandsOutsideTheirMemory(NativeKernels::fp8Tokens, 100);
+    }
+
+    /** {@link Avx2Kernels#fp8Tokens} (groups of 32 columns) checks its operands the same way. */
+    @Test
+    void avx2TokensKernelRefusesOperandsOutsideTheirMemory() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Avx2Kernels.fp8Available(), Avx2Kernels.status());
+        tokensRefuseOperandsOutsideTheirMemory(Avx2Kernels::fp8Tokens, 48);
+    }
+
+    /** Three tokens through three tiles of 128 columns in two bands of two blocks run; each operand out of its memory is refused. */
+    private static void tokensRefuseOperandsOutsideTheirMemory(TokensKernel kernel, int partial) {
         MemorySegment codes = Arena.ofAuto().allocate(4 * 128 * 3, 64); // three tiles of 128 columns
         float[] x = new float[3 * 128], scaled = new float[3 * 128 + 15], y = new float[2 * 16 + 12], factors = new float[12];
         float[] xScales = {1f, 1f, 1f, 1f};
-        NativeKernels.fp8Tokens(codes, 0, 3, 128, 0, 8, 2, 64, 3, 16, x, xScales, factors, y, scaled, 4096); // in bounds: 3 tokens
-        assertThatThrownBy(() -> NativeKernels.fp8Tokens(codes, 0, 3, 128, 0, 8, 2, 64, 3, 16, x, xScales, factors, y, new float[3 * 128], 4096))
+        java.util.Arrays.fill(y, 1f);
+        kernel.call(codes, 0, 3, 128, 0, 8, 2, 64, 3, 16, x, 0, xScales, factors, y, 0, scaled, 4096); // in bounds: 3 tokens
+        for (int t = 0; t < 3; t++) {
+            assertThat(java.util.Arrays.copyOfRange(y, 16 * t, 16 * t + 12)).containsOnly(0f); // zero codes give zero sums
+        }
+        assertThatThrownBy(() -> kernel.call(codes, 0, 3, 128, 0, 8, 2, 64, 3, 16, x, 0, xScales, factors, y, 0, new float[3 * 128], 4096))
                 .isInstanceOf(IndexOutOfBoundsException.class); // no room to align the scaled activations
-        assertThatThrownBy(() -> NativeKernels.fp8Tokens(codes, 0, 3, 128, 0, 8, 2, 64, 4, 16, x, xScales, factors, y, scaled, 4096))
+        assertThatThrownBy(() -> kernel.call(codes, 0, 3, 128, 0, 8, 2, 64, 4, 16, x, 0, xScales, factors, y, 0, scaled, 4096))
                 .isInstanceOf(IndexOutOfBoundsException.class); // a fourth token past the activations
-        assertThatThrownBy(() -> NativeKernels.fp8Tokens(codes, 0, 3, 128, 0, 8, 2, 64, 3, 17, x, xScales, factors, y, scaled, 4096))
+        assertThatThrownBy(() -> kernel.call(codes, 0, 3, 128, 0, 8, 2, 64, 3, 16, x, 1, xScales, factors, y, 0, scaled, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // activations from an offset that leaves too few
+        assertThatThrownBy(() -> kernel.call(codes, 0, 3, 128, 0, 8, 2, 64, 3, 17, x, 0, xScales, factors, y, 0, scaled, 4096))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the last token's outputs past y
-        assertThatThrownBy(() -> NativeKernels.fp8Tokens(codes, 0, 3, 128, 0, 8, 2, 64, 3, 11, x, xScales, factors, y, scaled, 4096))
+        assertThatThrownBy(() -> kernel.call(codes, 0, 3, 128, 0, 8, 2, 64, 3, 16, x, 0, xScales, factors, y, 1, scaled, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // outputs from an offset that runs past y
+        assertThatThrownBy(() -> kernel.call(codes, 0, 3, 128, 0, 8, 2, 64, 3, 11, x, 0, xScales, factors, y, 0, scaled, 4096))
                 .isInstanceOf(IndexOutOfBoundsException.class); // tokens' outputs overlapping (stride below the rows)
-        assertThatThrownBy(() -> NativeKernels.fp8Tokens(codes, 512, 3, 128, 0, 8, 2, 64, 3, 16, x, xScales, factors, y, scaled, 4096))
+        assertThatThrownBy(() -> kernel.call(codes, 512, 3, 128, 0, 8, 2, 64, 3, 16, x, 0, xScales, factors, y, 0, scaled, 4096))
                 .isInstanceOf(IndexOutOfBoundsException.class); // past the codes
-        assertThatThrownBy(() -> NativeKernels.fp8Tokens(codes, 0, 3, 128, 0, 4, 2, 64, 3, 16, x, xScales, factors, y, scaled, 4096))
+        assertThatThrownBy(() -> kernel.call(codes, 0, 3, 128, 0, 4, 2, 64, 3, 16, x, 0, xScales, factors, y, 0, scaled, 4096))
                 .isInstanceOf(IndexOutOfBoundsException.class); // three bands: factors past xScales
-        assertThatThrownBy(() -> NativeKernels.fp8Tokens(codes, 0, 3, 128, 0, 8, 2, 64, 0, 16, x, xScales, factors, y, scaled, 4096))
+        assertThatThrownBy(() -> kernel.call(codes, 0, 3, 128, 0, 6, 2, 64, 3, 16, x, 0, xScales, factors, y, 0, scaled, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // bands that cut tiles
+        assertThatThrownBy(() -> kernel.call(codes, 0, 3, 128, 0, 8, 2, 64, 0, 16, x, 0, xScales, factors, y, 0, scaled, 4096))
                 .isInstanceOf(IndexOutOfBoundsException.class); // no tokens
-        assertThatThrownBy(() -> NativeKernels.fp8Tokens(codes, 0, 3, 128, 0, 8, 2, 64, 3, 16, x, xScales, factors, y, x, 4096))
+        assertThatThrownBy(() -> kernel.call(codes, 0, 3, 128, 0, 8, 2, 64, 3, 16, x, 0, xScales, factors, y, 0, x, 4096))
                 .isInstanceOf(IndexOutOfBoundsException.class); // scaled over the activations
+        assertThatThrownBy(() -> kernel.call(codes, 0, 1, partial, 0, 8, 2, 64, 1, 16, x, 0, xScales, factors, y, 0, scaled, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // not whole groups
     }
 
     @ParameterizedTest(name = "[{0} x {1}] blocks {2}x64")
