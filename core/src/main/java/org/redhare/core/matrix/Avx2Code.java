@@ -581,6 +581,24 @@ final class Avx2Code {
             "CAgAAEiLvCTgBwAATIusJNgHAADpjGj//w8fgAAAAADEwn0YTQBMicDpbP///0mDwQFJAcJMOYwk8AAAAA+Fxf7//+ldaP//"
     );
 
+    /** {@code i8_rows4} from core/src/main/c/avx2/i8_rows4.c, 996 bytes. */
+    static final byte[] I8_ROWS4 = org.redhare.core.MachineCode.fromBase64(
+            "VUiJ5UFWQVVBVFNMi1UYSInzS400iEiLRRBMKddNjSyASIXbD46xAwAASYn4SYnLTY1KQDH/TI0klQAAAABmkE2F2w+O1wIA" +
+            "AMX4V8BLjQQCTInBMdLFfCjAxfwo4MX8KMjpIAEAAGYPH4QAAAAAAMX+b3D9xeVy5hjF/m9w/sX8W9vEwmW4ysXlcuYYxf5v" +
+            "cB3F/FvbxMJ1mNnF/m9I/8X1cuEYxfxbycTiZZjPxeVy5hjF/m9wHsX8W9vEwmW44sXlcuYYxf5vcD3F/Fvbxc1y5hjF/Fv2" +
+            "xMI9mPLE4g24zcTCXZjZxf5vYB/F3XLkGMX8W+TE4mWY58X+b1g+xeVy4xjF/FvbxMJNmNnF/m9wP8W9cuYYxf5vcF3E4h24" +
+            "5cRBfFvAxGJlmMfF5XLmGMX+b3Bexfxb28TCZbjCxeVy5hjF/FvbxGIluMXEYn2Yy8X+b0Bfxf1y4BjF/FvAxOI1mMdIg8Ig" +
+            "SIPogEiD6YDF7XLiGMX8W9LE4m24xUk50w+OqQEAAE2F0g+PaAEAAA+FegEAAMX+b1hAxf5vcCBJidbFfm8oSQn+xXwQFJbF" +
+            "pXLjGMWdcuYYxXwQTJYgxfwQfJZAxMENcuUYxfwQbJZgxEF8W9vEQXxb5MX+b1BgxEF8W/YPhYX+///EwQVy9RjEwQVy5xjE" +
+            "QXxb/8RCdZj6xMF1cvUQxfVy4RjEwRVy9QjF/FvJxMEVcuUYxEF8W+3EwgWYycRidZjvxXwp8cTiFZjNxZVy9hjEwRVy5RjE" +
+            "QXxb7cRCXZjqxd1y9hDF3XLkGMXNcvYIxfxb5MXNcuYYxfxb9sTCFZjhxOJdmPfFfCnkxOJNmOXFzXLzGMXNcuYYxfxb9sRC" +
+            "TbjCxc1y8xDFzXLmGMXlcvMIxfxb9sXlcuMYxfxb28TCPZjxxOJNmN/EYmWY3cXlcvIYxeVy4xjF/FvbxMJluMLF5XLyEMXl" +
+            "cuMYxfxb28RBfCjDxGJ9mMvF/XLyCMX9cuAYxfxbwOlr/v//Dx9AAEIPGAwQQQ8YDAHpj/7//2YPH4QAAAAAAA8YEQ8YUUDp" +
+            "ev7//w8fQADF+FfAxXwowMX8KODF/CjIxON1BtEBSIn4SIPHAU0B4MX0WMpIweAExON9BNFOxfRYysTjXQbUAcXsWOTEY30E" +
+            "ybHE430E1E7EwXRYycXcWOLEwz0G0AHEwWxY0MTjfQT8scTjfQTaTsXsWNPE430G2AHF5FjYxON9BPKxxON9BMNOxexY1sXk" +
+            "WNjF+CjBxdxYz8TjfQTrscX4FMHF5FjdxegU08X4FsLEwXgRRAUASDn7D4Vo/P//xfh3W0FcQV1BXl3D"
+    );
+
     /** {@code iq4nl_tokens} from core/src/main/c/avx2/iq4nl_tokens.c, 3094 bytes. */
     static final byte[] IQ4NL_TOKENS = org.redhare.core.MachineCode.fromBase64(
             "VUiJ+UUxyUiJ5UFXQVZBVUFUTYnESbgBDRkmNUVZcVNIg+TgSIHsiAMAAEiJdCT4SItHGEiLdwhMi18oTItREEiJRCRwSItH" +

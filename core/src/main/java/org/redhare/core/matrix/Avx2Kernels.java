@@ -18,6 +18,7 @@ import org.redhare.core.MachineCode;
  * the rows' sums finished in the call, prefetching ahead as the AVX-512 kernel does, and times several tokens ({@code
  * fp8_tokens.c}: groups of up to ten tokens, each code widened once a pass of one, two or four rows, where the Java
  * kernels widen it once per two tokens; a prompt in blocks of 64 tokens);
+ * <li>the LM head's int8 screen ({@link Int8RowMatrix}, {@link ScreenedHead}) times one token ({@code i8_rows4.c});
  * <li>4- and 5-bit weights ({@link NibbleBlocks}: Q4_0, Q4_1, Q4_K, Q5_0, the bulk of the usual Q4_K_M download) times
  * tokens quantized to int8 ({@code nibble_tokens.c}): two columns a 16-bit product-sum ({@code VPMADDUBSW}), as
  * llama.cpp's AVX2 kernels multiply them, where the Java kernel multiplies one column a 16-bit lane;
@@ -60,10 +61,11 @@ final class Avx2Kernels {
     private static final MethodHandle Q2K_TOKENS;
     private static final MethodHandle FP8_DECODE;
     private static final MethodHandle FP8_TOKENS;
+    private static final MethodHandle INT8;
     private static final String STATUS;
 
     static {
-        MethodHandle nibbleTokens = null, q6kTokens = null, q8iTokens = null, q5kTokens = null, q51Tokens = null, fp8Decode = null, fp8Tokens = null;
+        MethodHandle nibbleTokens = null, q6kTokens = null, q8iTokens = null, q5kTokens = null, q51Tokens = null, fp8Decode = null, fp8Tokens = null, int8 = null;
         MethodHandle iq4nlTokens = null, iq4xsTokens = null, q3kTokens = null, q2kTokens = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
@@ -94,10 +96,13 @@ final class Avx2Kernels {
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 fp8Tokens = MachineCode.load(Avx2Code.FP8_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
-                status = "on (x86-64 AVX2" + (dots ? " with AVX-VNNI" : "") + ": FP8; Q2_K to Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,"
+                int8 = MachineCode.load(Avx2Code.I8_ROWS4, FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_LONG), Linker.Option.critical(true));
+                status = "on (x86-64 AVX2" + (dots ? " with AVX-VNNI" : "") + ": FP8; the LM head's int8 screen; Q2_K to Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,"
                         + " IQ4_NL, IQ4_XS)";
             } catch (UnsupportedOperationException e) {
-                nibbleTokens = q6kTokens = q8iTokens = q5kTokens = q51Tokens = fp8Decode = fp8Tokens = null;
+                nibbleTokens = q6kTokens = q8iTokens = q5kTokens = q51Tokens = fp8Decode = fp8Tokens = int8 = null;
                 iq4nlTokens = iq4xsTokens = q3kTokens = q2kTokens = null;
                 status = "off (" + e.getMessage() + ")";
             }
@@ -113,6 +118,7 @@ final class Avx2Kernels {
         Q2K_TOKENS = q2kTokens;
         FP8_DECODE = fp8Decode;
         FP8_TOKENS = fp8Tokens;
+        INT8 = int8;
         STATUS = status;
     }
 
@@ -163,6 +169,11 @@ final class Avx2Kernels {
     /** Whether {@link #fp8Decode} and {@link #fp8Tokens} run here. */
     static boolean fp8Available() {
         return FP8_DECODE != null && FP8_TOKENS != null;
+    }
+
+    /** Whether {@link #int8} runs here. */
+    static boolean int8Available() {
+        return INT8 != null;
     }
 
     /** One line for logs: whether these kernels run here, and why not. */
@@ -246,6 +257,20 @@ final class Avx2Kernels {
         try {
             FP8_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x).asSlice(4L * xo), MemorySegment.ofArray(xScales),
                     MemorySegment.ofArray(factors), MemorySegment.ofArray(y).asSlice(4L * yo), MemorySegment.ofArray(scaled));
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * {@link NativeKernels#int8} for {@link Int8RowMatrix}'s layout with 8-float vectors ({@code avx2/i8_rows4.c}): {@code
+     * full} a multiple of 32; everything else as there.
+     */
+    static void int8(MemorySegment codes, long offset, int tiles, int cols, int full, float[] buf, int xo, int oo, long ahead) {
+        NativeKernels.checkRows4(32, codes, offset, tiles, cols, full, buf, xo, oo);
+        try {
+            INT8.invokeExact(codes.address() + offset, (long) tiles, (long) cols, (long) full, MemorySegment.ofArray(buf), (long) xo,
+                    (long) oo, ahead);
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

@@ -19,7 +19,8 @@ import org.redhare.core.ops.VectorMath;
  * columns cost a broadcast and a multiply more per vector. Like the FP8 loop it takes two tiles in turns of
  * {@link #STREAM_COLUMNS} columns, two sequential streams in flight (see {@link Fp8BlockMatrix}'s one-token notes).
  * Several tokens run the one-token pass once each: nothing calls this matrix with more. On AVX-512 hosts the same
- * arithmetic runs in machine code ({@link NativeKernels}; same bits, one stream prefetched ahead).
+ * arithmetic runs in machine code ({@link NativeKernels}; same bits, one stream prefetched ahead), and so it does on
+ * AVX2 ones ({@link Avx2Kernels#int8}).
  *
  * <p>Layout: {@link QuantKernels#repackBytes}'s tiles of four rows (byte {@code k} of int lane {@code i} of a group is
  * column {@code kL + i}), each row's columns past the last whole group in order after the tile's groups.
@@ -63,7 +64,7 @@ final class Int8RowMatrix implements WeightMatrix {
     public void multiply(Parallel pool, float[] x, int n, float[] y) {
         MatrixChecks.operands(this, x, n, y);
         int tiles = (rows + TILE - 1) / TILE;
-        if (NativeKernels.available() && cols >= G && packed.isNative()) { // the machine code takes an address
+        if ((NativeKernels.available() || Avx2Kernels.int8Available()) && cols >= G && packed.isNative()) { // the machine code takes an address
             final int full = cols / G * G;
             final long ahead = NativeKernels.rowsAhead(pool.threads());
             for (int t = 0; t < n; t++) {
@@ -152,7 +153,11 @@ final class Int8RowMatrix implements WeightMatrix {
         final int whole = Math.min(t1, rows / TILE); // a short last tile goes row by row
         for (int tile = t0; tile < whole; tile += NativeKernels.TILES) {
             int n = Math.min(NativeKernels.TILES, whole - tile);
-            NativeKernels.int8(packed, (long) tile * TILE * cols, n, cols, full, buf, 0, full, ahead);
+            if (NativeKernels.available()) {
+                NativeKernels.int8(packed, (long) tile * TILE * cols, n, cols, full, buf, 0, full, ahead);
+            } else { // 8-float vectors on AVX2
+                Avx2Kernels.int8(packed, (long) tile * TILE * cols, n, cols, full, buf, 0, full, ahead);
+            }
             for (int i = 0, r0 = tile * TILE; i < n * TILE; i++) {
                 int r = r0 + i;
                 y[yo + r] = (buf[full + i] + tail(r - r % TILE, r % TILE, x, xo)) * scales[r];

@@ -596,6 +596,19 @@ final class NativeKernels {
         }
     }
 
+    /**
+     * The operand checks of the one-token row kernels ({@link #fp8}, {@link #int8}; {@link Avx2Kernels#int8} with {@code
+     * group} 32): the machine code checks nothing, so everything it reads or writes is checked here (its prefetches may
+     * run past the codes: a prefetch never faults).
+     */
+    static void checkRows4(int group, MemorySegment codes, long offset, int tiles, int cols, int full, float[] buf, int xo, int oo) {
+        if (!codes.isNative() || offset < 0 || tiles < 0 || offset + 4L * cols * tiles > codes.byteSize() || xo < 0
+                || xo + (long) full > buf.length || oo < 0 || oo + 4L * tiles > buf.length || full < 0 || full % group != 0 || full > cols
+                || (oo < xo + full && xo < oo + 4 * tiles)) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
+        }
+    }
+
     /** {@link #fp8} for int8 codes ({@link Int8RowMatrix}): the sums before the row scales. */
     static void int8(MemorySegment codes, long offset, int tiles, int cols, int full, float[] buf, int xo, int oo, long ahead) {
         call(INT8, codes, offset, tiles, cols, full, buf, xo, oo, ahead);
@@ -603,13 +616,7 @@ final class NativeKernels {
 
     private static void call(MethodHandle kernel, MemorySegment codes, long offset, int tiles, int cols, int full, float[] buf, int xo, int oo,
             long ahead) {
-        // The machine code checks nothing, so everything it reads or writes is checked here (its prefetches may run past
-        // the codes: a prefetch never faults).
-        if (!codes.isNative() || offset < 0 || tiles < 0 || offset + 4L * cols * tiles > codes.byteSize() || xo < 0
-                || xo + (long) full > buf.length || oo < 0 || oo + 4L * tiles > buf.length || full < 0 || full % 64 != 0 || full > cols
-                || (oo < xo + full && xo < oo + 4 * tiles)) {
-            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
-        }
+        checkRows4(64, codes, offset, tiles, cols, full, buf, xo, oo);
         try {
             kernel.invokeExact(codes.address() + offset, (long) tiles, (long) cols, (long) full, MemorySegment.ofArray(buf), (long) xo,
                     (long) oo, ahead);
