@@ -10,6 +10,27 @@ static inline __attribute__((always_inline)) __m256i splat32(int bits) {
     return _mm256_set1_epi32(bits);
 }
 
+/* The sum of A's eight lanes in VectorMath.sum's tree for 8 lanes: ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)) (the
+ * float kernels: fp8_decode.c, fp8_tokens.c, i8_rows4.c). */
+static inline __attribute__((always_inline)) float lanes8(__m256 a) {
+    __m256 s = _mm256_add_ps(a, _mm256_permute2f128_ps(a, a, 0x01));
+    s = _mm256_add_ps(s, _mm256_permute_ps(s, 0x4E));
+    s = _mm256_add_ps(s, _mm256_permute_ps(s, 0xB1));
+    return _mm256_cvtss_f32(s);
+}
+
+/* One group of 32 columns of a one-token kernel's four-row tile (fp8_decode.c, i8_rows4.c): the group's 128 bytes at q
+ * fetched ahead, the activations of columns c .. c + 31 as x0 .. x3, and the kernel's ROW(A, J) for rows 0 to 3 into
+ * a0 .. a3. */
+#define TILE_GROUP \
+            PREFETCH_BLOCK(q, 128, ahead) \
+            const __m256 x0 = _mm256_loadu_ps(x + c), x1 = _mm256_loadu_ps(x + c + 8); \
+            const __m256 x2 = _mm256_loadu_ps(x + c + 16), x3 = _mm256_loadu_ps(x + c + 24); \
+            ROW(a0, 0) \
+            ROW(a1, 1) \
+            ROW(a2, 2) \
+            ROW(a3, 3)
+
 /* A tile's 32 outputs (F0: rows 0..7, F1: 8..15, F2: 16..23, F3: 24..31) to OUT, the first LEFT of them where fewer
  * than 32 rows are left (a tail through the stack: a masked store would need a constant vector from a data section). */
 #define STORE32(OUT, LEFT, F0, F1, F2, F3) { \

@@ -28,7 +28,7 @@
  * Built by scripts/native/build-kernels.sh (AVX2, FMA and F16C only) into the bytes org.redhare.core.matrix.Avx2Code
  * carries.
  */
-#include <immintrin.h>
+#include "avx2.h"
 
 /* Row J's FMAs of a group into A (q: the group's codes; k | c zero for the call's first group, whose earlier byte may
  * lie outside the codes). */
@@ -41,20 +41,10 @@
         A = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_and_si256(s, mask)), x2, A); \
         A = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_and_si256(t, mask)), x3, A); }
 
-/* The sum of A's eight lanes in VectorMath.sum's tree: ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)). */
-static inline __attribute__((always_inline)) float lanes8(__m256 a) {
-    __m256 s = _mm256_add_ps(a, _mm256_permute2f128_ps(a, a, 0x01));
-    s = _mm256_add_ps(s, _mm256_permute_ps(s, 0x4E));
-    s = _mm256_add_ps(s, _mm256_permute_ps(s, 0xB1));
-    return _mm256_cvtss_f32(s);
-}
-
 void fp8_decode(const long *args, const float *xin, const float *xscales, const float *factors, float *y, float *scaled) {
     const unsigned char *const codes = (const unsigned char *) args[0];
     const long tiles = args[1], cols = args[2], ahead = args[3], r0 = args[4], band_rows = args[5], nb = args[6], bw = args[7];
-    int bits = (int) 0x87F00000;
-    __asm__("" : "+r"(bits)); /* through a register: folded, the compiler would load the mask from a data section */
-    const __m256i mask = _mm256_set1_epi32(bits);
+    const __m256i mask = splat32((int) 0x87F00000);
     const float *const x = scaled;
     long band = -1, next = 0; /* the band whose factors are in scaled; the first row past it */
     for (long k = 0; k < tiles; k++) {
@@ -74,19 +64,7 @@ void fp8_decode(const long *args, const float *xin, const float *xscales, const 
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (long c = 0; c < cols; c += 32) {
             const unsigned char *const q = p + 4 * c;
-            if (ahead > 0) {
-                _mm_prefetch((const char *) (q + ahead), _MM_HINT_T0);
-                _mm_prefetch((const char *) (q + ahead + 64), _MM_HINT_T0);
-            } else if (ahead < 0) {
-                _mm_prefetch((const char *) (q - ahead), _MM_HINT_T1);
-                _mm_prefetch((const char *) (q - ahead + 64), _MM_HINT_T1);
-            }
-            const __m256 x0 = _mm256_loadu_ps(x + c), x1 = _mm256_loadu_ps(x + c + 8);
-            const __m256 x2 = _mm256_loadu_ps(x + c + 16), x3 = _mm256_loadu_ps(x + c + 24);
-            ROW(a0, 0)
-            ROW(a1, 1)
-            ROW(a2, 2)
-            ROW(a3, 3)
+            TILE_GROUP
         }
         y[r] = (lanes8(a0) + 0.0f) * factors[r];
         y[r + 1] = (lanes8(a1) + 0.0f) * factors[r + 1];

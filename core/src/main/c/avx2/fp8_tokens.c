@@ -39,14 +39,6 @@
  * the two FMA units some slack: 64 tokens through [4864 x 896] ran 45-47 G products a second against 41-46 with eight. */
 #define GROUP_MAX 10
 
-/* The sum of A's eight lanes in VectorMath.sum's tree: ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)). */
-static inline __attribute__((always_inline)) float lanes8(__m256 a) {
-    __m256 s = _mm256_add_ps(a, _mm256_permute2f128_ps(a, a, 0x01));
-    s = _mm256_add_ps(s, _mm256_permute_ps(s, 0x4E));
-    s = _mm256_add_ps(s, _mm256_permute_ps(s, 0xB1));
-    return _mm256_cvtss_f32(s);
-}
-
 /* A += W x (the 8 floats at P), one rounding, the activations read by the FMA itself: written out, the compiler would
  * load each activation vector once for the pass's rows and keep it in a register, and with eight accumulators the 16
  * registers overflow onto the stack. */

@@ -37,14 +37,6 @@
         A = _mm256_fmadd_ps(later ? I8_TOP(32 * (J) - 1) : I8_WIDEN(v, 2), x2, A); \
         A = _mm256_fmadd_ps(I8_WIDEN(v, 3), x3, A); }
 
-/* The sum of A's eight lanes in VectorMath.sum's tree: ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)). */
-static inline __attribute__((always_inline)) float lanes8(__m256 a) {
-    __m256 s = _mm256_add_ps(a, _mm256_permute2f128_ps(a, a, 0x01));
-    s = _mm256_add_ps(s, _mm256_permute_ps(s, 0x4E));
-    s = _mm256_add_ps(s, _mm256_permute_ps(s, 0xB1));
-    return _mm256_cvtss_f32(s);
-}
-
 void i8_rows4(const unsigned char *codes, long tiles, long cols, long full, float *buf, long xo, long oo, long ahead) {
     const float *const x = buf + xo;
     float *const out = buf + oo;
@@ -53,14 +45,8 @@ void i8_rows4(const unsigned char *codes, long tiles, long cols, long full, floa
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (long c = 0; c < full; c += 32) {
             const unsigned char *const q = p + 4 * c;
-            PREFETCH_BLOCK(q, 128, ahead)
             const int later = (k | c) != 0;
-            const __m256 x0 = _mm256_loadu_ps(x + c), x1 = _mm256_loadu_ps(x + c + 8);
-            const __m256 x2 = _mm256_loadu_ps(x + c + 16), x3 = _mm256_loadu_ps(x + c + 24);
-            ROW(a0, 0)
-            ROW(a1, 1)
-            ROW(a2, 2)
-            ROW(a3, 3)
+            TILE_GROUP
         }
         out[4 * k] = lanes8(a0);
         out[4 * k + 1] = lanes8(a1);

@@ -9,23 +9,23 @@ package org.redhare.core.matrix;
 final class Avx2Code {
     private Avx2Code() {}
 
-    /** {@code fp8_decode} from core/src/main/c/avx2/fp8_decode.c, 1071 bytes. */
+    /** {@code fp8_decode} from core/src/main/c/avx2/fp8_decode.c, 1055 bytes. */
     static final byte[] FP8_DECODE = org.redhare.core.MachineCode.fromBase64(
-            "VUiJ+EmJ8kiJ5UFXQVZBVUFUU0iJy0iD5OBIiVQk8EiLSChMi3AQSItwGEyLWCBIiUwkyEiLSDBIi0A4TIsnSIt/CEiJTCTA" +
-            "SIlEJLi4AADwh8X5bsBIiXwk6MTifVjASIX/D472AgAASo0EtQAAAABNicVJKfQx/0iJRCTgTI1ENkDEQTBXyUjHRCT4AAAA" +
-            "AA8fgAAAAABIi0Qk+Ek5ww+N0gIAAE2F9g+OuQEAAMRBIFfbTInhMcDFfCndxXwp3sV8Kd/pfwEAAGYPH0QAAA8YDBZBDxgM" +
-            "CMX+bxJJif/EwXwQJIHEwXwQXIEgxEF8EFSBQMRBfBBEgWDF9XLyCEkJx3QFxf5vSv/F9XHhBMXtceIExZ1y8RDF/dvJxEF9" +
-            "2+TEYkWY5MXFcvIQxf3b0sX92//E4h2Y+8TCRZjKxfwo+sX+b1IgxMJ1mPjF9XLyCE2F/3QFxf5vSh/F9XHhBMXtceIExZ1y" +
-            "8RDF/dvJxEF92+TEYk2Y5MXNcvIQxf3b0sX92/bE4h2Y88TCTZjKxfwo8sX+b1JAxMJ1mPDF9XLyCE2F/3QFxf5vSj/F9XHh" +
-            "BMXtceIExZ1y8RDF/dvJxEF92+TEYlWY5MXVcvIQxf3b0sX92+3E4h2Y68TCVZjKxfwo6sTCdZjoxf5vSmDF7XLxCE2F/3QF" +
-            "xf5vUl/F7XHiBMX1ceEESIPAIEiD6YDFnXLyEMX929LEQX3b5MTCJZjkxaVy8RDF/dvJxEF929vEwl2Y28TCZZjSxGJtmMHE" +
-            "QXwo2Ek5xn43SI0UDkiF9g+Pev7//w+Eff7//w8YEQ8YUUDpcf7//8RBIFfbxXwp3cV8Kd7FfCnfDx+AAAAAAMTjRQbPAUiL" +
-            "RCTgSIPHAcX0WM9JAcTE430E0U7F9FjKxON9BNGxxfRYysTBcljJxKFyWQybxIF6EUydAMTjTQbOAcX0WM7E430E0U7F9FjK" +
-            "xON9BNGxxfRYysTBcljJxKFyWUybBMSBehFMnQTE41UGzQHF9FjNxON9BNFOxfRYysTjfQTRscX0WMrEwXJYycShcllMmwjE" +
-            "gXoRTJ0IxMMlBssBxMF0WMvE430E0U7F9FjKxON9BNGxxfRYysTBcljJxKFyWUybDMSBehFMnQxJg8MESDl8JOgPhTn9///F" +
-            "+HdIjWXYW0FcQV1BXkFfXcMPH4AAAAAASItMJMhMidhImUj3+UiNUAFID6/RSIlUJPhNhfYPjs3+//9Ii1QkwEiLTCTwSIl0" +
-            "JNhIi3QkuEiJfCTQSA+vwkiJ10yNPIExyQ8fgAAAAABIichIAfFIg/8BfkxJOc5IicrEwn0YF0kPTtZIOdB9HQ8fhAAAAAAA" +
-            "xMFsWQyCxMF8EQyBSIPACEg5wn/rSYPHBEk5zn+6SIt0JNhIi3wk0OmS/P//Dx8ASItUJPDE4n0YEkyJ8uu0"
+            "VUiJ+EmJ8kmJy0iJ5UFXQVZBVUFUTYnEU0iD5OBIiVQk8EiLXwhMiwdMi28QSIt3GEiLTyBIi38oSIlcJOhIiXwkyEiLeDBI" +
+            "i0A4SIl8JMBIiUQkuLgAAPCHxfluwMTifVjASIXbD47xAgAASSnwSI1cNkDEQTBXyTH/So0ErQAAAABIx0Qk+AAAAABIiUQk" +
+            "4A8fgAAAAABIi0Qk+Eg5wQ+NygIAAE2F7Q+OvwEAAMXoV9JNiccxwMX8KOrF/Cjyxfwo+ul7AQAADx+AAAAAAA+FigEAAMX+" +
+            "byJJif7EwXwQDIHEQXwQXIEgxEF8EFSBQMRBfBBEgWDF5XL0CEkJxnQFxf5vWv/F5XHjBMXdceQExZ1y8xDF/dvbxEF92+TE" +
+            "YkWY4cXFcvQQxf3b5MX92//Ewh2Y+8TCRZjaxfwo/MX+b2IgxMJlmPjF5XL0CE2F9nQFxf5vWh/F5XHjBMXdceQExZ1y8xDF" +
+            "/dvbxEF92+TEYk2Y4cXNcvQQxf3b5MX92/bEwh2Y88TCTZjaxfwo9MX+b2JAxMJlmPDF5XL0CE2F9nQFxf5vWj/F5XHjBMXd" +
+            "ceQExZ1y8xDF/dvbxEF92+TEYlWY4cXVcvQQxf3b5MX92+3Ewh2Y68TCVZjaxfwo7MTCZZjoxf5vWmDF3XLzCE2F9nQFxf5v" +
+            "Yl/F3XHkBMXlceMESIPAIEmD74DFnXL0EMX92+TEQX3b5MTCdbjUxfVy8xDF/dvbxf3bycTCbZjLxXwpwsTCdZjixOJdmNNJ" +
+            "OcV+PEqNFD5IhfYPjn/+//8PGAwWQg8YDDvpd/7//5BBDxgXQQ8YV0DpaP7//8XoV9LF/Cjqxfwo8sX8KPpmkMTjRQbPAUiL" +
+            "RCTgSIPHAcX0WM9JAcDE430E2U7F9FjLxON9BNmxxfRYy8TBcljJxMFyWQyLxMF6EQyMxONNBs4BxfRYzsTjfQTZTsX0WMvE" +
+            "430E2bHF9FjLxMFyWMnEwXJZTIsExMF6EUyMBMTjVQbNAcX0WM3E430E2U7F9FjLxON9BNmxxfRYy8TBcljJxMFyWUyLCMTB" +
+            "ehFMjAjE420GygHF7FjRxON9BMpOxexY0cTjfQTKscXsWMnEwXJYycTBcllMiwzEwXoRTIwMSIPBBEg5fCToD4U7/f//xfh3" +
+            "SI1l2FtBXEFdQV5BX13DkEyLfCTISInISJlJ9/9IjVABSQ+v10iJVCT4TYXtD47b/v//SItUJMBMi3wk8EiJfCTYRTH2SIt8" +
+            "JLhIiUwk0EgPr8JIidFNjTyHZg8fRAAATInwSQH+SIP5AX5ETTn1TInyxMJ9GBdJD07VSDnQfRXEwWxZDILEwXwRDIFIg8AI" +
+            "SDnCf+tJg8cETTn1f8JIi3wk2EiLTCTQ6aL8//8PHwBIi1Qk8MTifRgSTInq67w="
     );
 
     /** {@code fp8_tokens} from core/src/main/c/avx2/fp8_tokens.c, 39528 bytes. */
@@ -581,22 +581,22 @@ final class Avx2Code {
             "CAgAAEiLvCTgBwAATIusJNgHAADpjGj//w8fgAAAAADEwn0YTQBMicDpbP///0mDwQFJAcJMOYwk8AAAAA+Fxf7//+ldaP//"
     );
 
-    /** {@code i8_rows4} from core/src/main/c/avx2/i8_rows4.c, 996 bytes. */
+    /** {@code i8_rows4} from core/src/main/c/avx2/i8_rows4.c, 995 bytes. */
     static final byte[] I8_ROWS4 = org.redhare.core.MachineCode.fromBase64(
-            "VUiJ5UFWQVVBVFNMi1UYSInzS400iEiLRRBMKddNjSyASIXbD46xAwAASYn4SYnLTY1KQDH/TI0klQAAAABmkE2F2w+O1wIA" +
-            "AMX4V8BLjQQCTInBMdLFfCjAxfwo4MX8KMjpIAEAAGYPH4QAAAAAAMX+b3D9xeVy5hjF/m9w/sX8W9vEwmW4ysXlcuYYxf5v" +
+            "VUmJy0iJ+EuNPIhIieVBVkFVQVRTTItVGEiLTRBMKdBNjTSISIX2D46tAwAASInzSYnBTY1iQEUxwEyNLJUAAAAAZg8fRAAA" +
+            "TYXbD47PAgAAxfhXwEuNBApMickx0sV8KMDF/CjgxfwoyOkYAQAAkMX+b3D9xeVy5hjF/m9w/sX8W9vEwmW4ysXlcuYYxf5v" +
             "cB3F/FvbxMJ1mNnF/m9I/8X1cuEYxfxbycTiZZjPxeVy5hjF/m9wHsX8W9vEwmW44sXlcuYYxf5vcD3F/Fvbxc1y5hjF/Fv2" +
             "xMI9mPLE4g24zcTCXZjZxf5vYB/F3XLkGMX8W+TE4mWY58X+b1g+xeVy4xjF/FvbxMJNmNnF/m9wP8W9cuYYxf5vcF3E4h24" +
             "5cRBfFvAxGJlmMfF5XLmGMX+b3Bexfxb28TCZbjCxeVy5hjF/FvbxGIluMXEYn2Yy8X+b0Bfxf1y4BjF/FvAxOI1mMdIg8Ig" +
-            "SIPogEiD6YDF7XLiGMX8W9LE4m24xUk50w+OqQEAAE2F0g+PaAEAAA+FegEAAMX+b1hAxf5vcCBJidbFfm8oSQn+xXwQFJbF" +
-            "pXLjGMWdcuYYxXwQTJYgxfwQfJZAxMENcuUYxfwQbJZgxEF8W9vEQXxb5MX+b1BgxEF8W/YPhYX+///EwQVy9RjEwQVy5xjE" +
-            "QXxb/8RCdZj6xMF1cvUQxfVy4RjEwRVy9QjF/FvJxMEVcuUYxEF8W+3EwgWYycRidZjvxXwp8cTiFZjNxZVy9hjEwRVy5RjE" +
-            "QXxb7cRCXZjqxd1y9hDF3XLkGMXNcvYIxfxb5MXNcuYYxfxb9sTCFZjhxOJdmPfFfCnkxOJNmOXFzXLzGMXNcuYYxfxb9sRC" +
-            "TbjCxc1y8xDFzXLmGMXlcvMIxfxb9sXlcuMYxfxb28TCPZjxxOJNmN/EYmWY3cXlcvIYxeVy4xjF/FvbxMJluMLF5XLyEMXl" +
-            "cuMYxfxb28RBfCjDxGJ9mMvF/XLyCMX9cuAYxfxbwOlr/v//Dx9AAEIPGAwQQQ8YDAHpj/7//2YPH4QAAAAAAA8YEQ8YUUDp" +
-            "ev7//w8fQADF+FfAxXwowMX8KODF/CjIxON1BtEBSIn4SIPHAU0B4MX0WMpIweAExON9BNFOxfRYysTjXQbUAcXsWOTEY30E" +
+            "SIPogEiD6YDF7XLiGMX8W9LE4m24xUk50w+OqQEAAEiJ1kwJxk2F0g+PagEAAA+FdAEAAMX+b1hAxf5vcCDFfm8oxXwQFJfF" +
+            "pXLjGMWdcuYYxXwQTJcgxfwQfJdAxMENcuUYxfwQbJdgxEF8W9vEQXxb5MX+b1BgxEF8W/ZIhfYPhYL+///EwQVy9RjEwQVy" +
+            "5xjEQXxb/8RCdZj6xMF1cvUQxfVy4RjEwRVy9QjF/FvJxMEVcuUYxEF8W+3EwgWYycRidZjvxXwp8cTiFZjNxZVy9hjEwRVy" +
+            "5RjEQXxb7cRCXZjqxd1y9hDF3XLkGMXNcvYIxfxb5MXNcuYYxfxb9sTCFZjhxOJdmPfFfCnkxOJNmOXFzXLzGMXNcuYYxfxb" +
+            "9sRCTbjCxc1y8xDFzXLmGMXlcvMIxfxb9sXlcuMYxfxb28TCPZjxxOJNmN/EYmWY3cXlcvIYxeVy4xjF/FvbxMJluMLF5XLy" +
+            "EMXlcuMYxfxb28RBfCjDxGJ9mMvF/XLyCMX9cuAYxfxbwOlo/v//Zg8fhAAAAAAAQg8YDBBBDxgMBOmN/v//kA8YEQ8YUUDp" +
+            "gP7//w8fQADF+FfAxXwowMX8KODF/CjIxON1BtEBTInASYPAAU0B6cX0WMpIweAExON9BNFOxfRYysTjXQbUAcXsWOTEY30E" +
             "ybHE430E1E7EwXRYycXcWOLEwz0G0AHEwWxY0MTjfQT8scTjfQTaTsXsWNPE430G2AHF5FjYxON9BPKxxON9BMNOxexY1sXk" +
-            "WNjF+CjBxdxYz8TjfQTrscX4FMHF5FjdxegU08X4FsLEwXgRRAUASDn7D4Vo/P//xfh3W0FcQV1BXl3D"
+            "WNjF+CjBxdxYz8TjfQTrscX4FMHF5FjdxegU08X4FsLEwXgRBAZMOcMPhXH8///F+HdbQVxBXUFeXcM="
     );
 
     /** {@code iq4nl_tokens} from core/src/main/c/avx2/iq4nl_tokens.c, 3094 bytes. */
