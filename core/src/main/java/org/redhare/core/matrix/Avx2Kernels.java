@@ -247,7 +247,7 @@ final class Avx2Kernels {
 
     /**
      * {@link NativeKernels#fp8Tokens} for {@link Fp8BlockMatrix}'s layout with 8-float vectors ({@code avx2/fp8_tokens.c}:
-     * groups of up to eight tokens, each code widened once per pass of one, two or four rows): {@code cols} a multiple of
+     * groups of up to ten tokens, each code widened once per pass of one, two or four rows): {@code cols} a multiple of
      * 32; everything else as there.
      */
     static void fp8Tokens(MemorySegment codes, long offset, int tiles, int cols, int r0, int bandRows, int nb, int bw, int n, int rows,
