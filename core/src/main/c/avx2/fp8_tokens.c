@@ -40,8 +40,8 @@
 #define GROUP_MAX 10
 
 /* A += W x (the 8 floats at P), one rounding, the activations read by the FMA itself: written out, the compiler would
- * load each activation vector once for the pass's rows and keep it in a register, and with eight accumulators the 16
- * registers overflow onto the stack. */
+ * load each activation vector once for the pass's rows and keep it in a register, and with eight or more accumulators
+ * the 16 registers overflow onto the stack. */
 #define FMA_FROM(A, W, P) __asm__("vfmadd231ps %2, %1, %0" : "+x"(A) : "x"(W), "m"(*(const __m256 *) (P)))
 
 /* Row I's accumulator for token T, a<I><T>, fed W times the token's activations at column c + OFF. */
@@ -118,8 +118,8 @@ static inline __attribute__((always_inline)) void fp8_pass(const long R, const l
 
 /* The tile's four rows for the N tokens from T0, in passes of R rows: R N accumulators, eight or more where N allows,
  * since each one's FMAs wait on each other (four cycles apart on Zen 5) and it takes eight chains to keep two FMA units
- * busy. Twelve accumulators fit for three tokens (four rows), not for six (two rows: spilled to the stack), so six and
- * seven tokens take one row a pass. */
+ * busy. Twelve accumulators fit for three tokens (four rows), not for six (two rows: spilled to the stack), so six to
+ * ten tokens take one row a pass. */
 #define FP8_TILE(N, T0) { \
         const float *const xt_ = x + (T0) * cols; \
         float *const yt_ = y + (T0) * rows; \
