@@ -32,23 +32,7 @@
  * Built by scripts/native/build-kernels.sh (AVX2, FMA and F16C only) into the bytes org.redhare.core.matrix.Avx2Code
  * carries.
  */
-#include "avx2.h"
-
-/* The most tokens a group takes: one row's ten accumulators, beside the mask, the row's two shifted code vectors and
- * the float being fed (FP8_TILE says how many rows a pass takes for fewer tokens). Ten chains rather than eight leave
- * the two FMA units some slack: 64 tokens through [4864 x 896] ran 45-47 G products a second against 41-46 with eight. */
-#define GROUP_MAX 10
-
-/* A += W x (the 8 floats at P), one rounding, the activations read by the FMA itself: written out, the compiler would
- * load each activation vector once for the pass's rows and keep it in a register, and with eight or more accumulators
- * the 16 registers overflow onto the stack. */
-#define FMA_FROM(A, W, P) __asm__("vfmadd231ps %2, %1, %0" : "+x"(A) : "x"(W), "m"(*(const __m256 *) (P)))
-
-/* Row I's accumulator for token T, a<I><T>, fed W times the token's activations at column c + OFF. */
-#define FEED(I, T, W, OFF) if (N > (T)) FMA_FROM(a##I##T, W, x + (T) * cols + c + (OFF));
-#define FEED_TOKENS(I, W, OFF) \
-        FEED(I, 0, W, OFF) FEED(I, 1, W, OFF) FEED(I, 2, W, OFF) FEED(I, 3, W, OFF) \
-        FEED(I, 4, W, OFF) FEED(I, 5, W, OFF) FEED(I, 6, W, OFF) FEED(I, 7, W, OFF) FEED(I, 8, W, OFF) FEED(I, 9, W, OFF)
+#include "token_passes.h"
 
 /* Row I0 + I of the tile, one group: its 32 codes widened (four floats a lane, in the order of their columns), each fed
  * to every token. */
@@ -70,16 +54,6 @@
 /* Token T's output of row I0 + I. */
 #define OUT(I, T) \
         if (R > (I) && N > (T)) y[(T) * rows + r + I0 + (I)] = (lanes8(a##I##T) + 0.0f) * factors[r + I0 + (I)];
-#define OUT_TOKENS(I) OUT(I, 0) OUT(I, 1) OUT(I, 2) OUT(I, 3) OUT(I, 4) OUT(I, 5) OUT(I, 6) OUT(I, 7) OUT(I, 8) OUT(I, 9)
-
-/* Accumulator a<I><T> from / to the tile's sums in memory (acc: row i's for token t at acc + 8 (10 i + t)). */
-#define LOAD_ACC(I, T) if (R > (I) && N > (T)) a##I##T = _mm256_loadu_ps(acc + 8 * (10 * (I0 + (I)) + (T)));
-#define STORE_ACC(I, T) if (R > (I) && N > (T)) _mm256_storeu_ps(acc + 8 * (10 * (I0 + (I)) + (T)), a##I##T);
-#define ACC_ROWS(M) \
-    M(0, 0) M(0, 1) M(0, 2) M(0, 3) M(0, 4) M(0, 5) M(0, 6) M(0, 7) M(0, 8) M(0, 9) \
-    M(1, 0) M(1, 1) M(1, 2) M(1, 3) M(1, 4) M(1, 5) M(1, 6) M(1, 7) M(1, 8) M(1, 9) \
-    M(2, 0) M(2, 1) M(2, 2) M(2, 3) M(2, 4) M(2, 5) M(2, 6) M(2, 7) M(2, 8) M(2, 9) \
-    M(3, 0) M(3, 1) M(3, 2) M(3, 3) M(3, 4) M(3, 5) M(3, 6) M(3, 7) M(3, 8) M(3, 9)
 
 /* Rows I0 .. I0 + R - 1 of the tile at p (k: its index in the call; rows r .. r + 3), columns c0 .. c1 - 1, times the N
  * tokens whose scaled activations are at x (token t's at x + t * cols): the sums start at zero where c0 is 0 and
@@ -89,10 +63,7 @@
 static inline __attribute__((always_inline)) void fp8_pass(const long R, const long N, const long I0, const unsigned char *const p,
         const long k, const long c0, const long c1, const long cols, const long ahead, const long r, const long rows,
         const float *const x, const float *const factors, float *const y, const __m256i mask, float *const acc) {
-    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00, a06 = a00, a07 = a00, a08 = a00, a09 = a00;
-    __m256 a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00, a15 = a00, a16 = a00, a17 = a00, a18 = a00, a19 = a00;
-    __m256 a20 = a00, a21 = a00, a22 = a00, a23 = a00, a24 = a00, a25 = a00, a26 = a00, a27 = a00, a28 = a00, a29 = a00;
-    __m256 a30 = a00, a31 = a00, a32 = a00, a33 = a00, a34 = a00, a35 = a00, a36 = a00, a37 = a00, a38 = a00, a39 = a00;
+    PASS_ACCUMULATORS
     if (c0 > 0) {
         ACC_ROWS(LOAD_ACC)
     }
@@ -116,39 +87,16 @@ static inline __attribute__((always_inline)) void fp8_pass(const long R, const l
     }
 }
 
-/* The tile's four rows for the N tokens from T0, in passes of R rows: R N accumulators, eight or more where N allows,
- * since each one's FMAs wait on each other (four cycles apart on Zen 5) and it takes eight chains to keep two FMA units
- * busy. Twelve accumulators fit for three tokens (four rows), not for six (two rows: spilled to the stack), so six to
- * ten tokens take one row a pass. */
+/* The tile's four rows for the N tokens from T0 (token_passes.h's passes), 512 columns at a time. */
+#define FP8_PASS(R, I0) fp8_pass(R, N_, I0, p, k, c0_, c1_, cols, ahead, r, rows, xt_, factors, yt_, mask, acc);
 #define FP8_TILE(N, T0) { \
+        const long N_ = (N); \
         const float *const xt_ = x + (T0) * cols; \
         float *const yt_ = y + (T0) * rows; \
         for (long c0_ = 0; c0_ < cols; c0_ += CHUNK_COLS) { \
             const long c1_ = c0_ + CHUNK_COLS < cols ? c0_ + CHUNK_COLS : cols; \
-            if ((N) <= 3) { \
-                fp8_pass(4, N, 0, p, k, c0_, c1_, cols, ahead, r, rows, xt_, factors, yt_, mask, acc); \
-            } else if ((N) <= 5) { \
-                fp8_pass(2, N, 0, p, k, c0_, c1_, cols, ahead, r, rows, xt_, factors, yt_, mask, acc); \
-                fp8_pass(2, N, 2, p, k, c0_, c1_, cols, ahead, r, rows, xt_, factors, yt_, mask, acc); \
-            } else { \
-                fp8_pass(1, N, 0, p, k, c0_, c1_, cols, ahead, r, rows, xt_, factors, yt_, mask, acc); \
-                fp8_pass(1, N, 1, p, k, c0_, c1_, cols, ahead, r, rows, xt_, factors, yt_, mask, acc); \
-                fp8_pass(1, N, 2, p, k, c0_, c1_, cols, ahead, r, rows, xt_, factors, yt_, mask, acc); \
-                fp8_pass(1, N, 3, p, k, c0_, c1_, cols, ahead, r, rows, xt_, factors, yt_, mask, acc); \
-            } \
+            TILE_PASSES(N, FP8_PASS) \
         } }
-
-/* Columns a pass takes before the next pass (the tile's other rows) reads the same activations: a group's activations
- * of a chunk (20 KiB for ten tokens) stay in L1 for the tile's passes; whole rows of 4864 columns did not (eight
- * tokens' 152 KiB read from L2 by every pass: [896 x 4864] ran at 33 G products a second against 46 for 896 columns). */
-#ifndef CHUNK_COLS
-#define CHUNK_COLS 512
-#endif
-
-/* Codes a chunk of tiles holds at most (at least one tile): each token group runs over a chunk's tiles before the next
- * group does, so that a group's activations stay in L1 across the chunk and the chunk's codes in L2 across the groups
- * (the other order read every group's activations again for each tile: 16 tokens ran slower than 8). */
-#define CHUNK_BYTES 65536
 
 void fp8_tokens(const long *args, const float *xin, const float *xscales, const float *factors, float *y, float *scaled) {
     const unsigned char *const codes = (const unsigned char *) args[0];
@@ -184,18 +132,7 @@ void fp8_tokens(const long *args, const float *xin, const float *xscales, const 
             for (long k = k0; k < k1; k++) {
                 const long r = r0 + 4 * k;
                 const unsigned char *const p = codes + 4 * cols * k;
-                switch (t1 - t0) {
-                case 1: FP8_TILE(1, t0); break;
-                case 2: FP8_TILE(2, t0); break;
-                case 3: FP8_TILE(3, t0); break;
-                case 4: FP8_TILE(4, t0); break;
-                case 5: FP8_TILE(5, t0); break;
-                case 6: FP8_TILE(6, t0); break;
-                case 7: FP8_TILE(7, t0); break;
-                case 8: FP8_TILE(8, t0); break;
-            case 9: FP8_TILE(9, t0); break;
-            default: FP8_TILE(10, t0); break;
-                }
+                GROUP_SWITCH(t0, t1, FP8_TILE)
             }
             t0 = t1;
         }

@@ -18,6 +18,9 @@ import org.redhare.core.MachineCode;
  * the rows' sums finished in the call, prefetching ahead as the AVX-512 kernel does, and times several tokens ({@code
  * fp8_tokens.c}: groups of up to ten tokens, each code widened once a pass of one, two or four rows, where the Java
  * kernels widen it once per two tokens; a prompt in blocks of 64 tokens);
+ * <li>BF16 ({@link Bf16Matrix}) times two to 16 tokens ({@code bf16_tokens.c}: a decode step of several users, a drafted
+ * run; each 16-column block widened once per pass of one, two or four rows for a group of up to ten tokens, as {@code
+ * fp8_tokens.c} in {@code token_passes.h}), where the Java kernels widen it once per four tokens;
  * <li>the LM head's int8 screen ({@link Int8RowMatrix}, {@link ScreenedHead}) times one token ({@code i8_rows4.c});
  * <li>4- and 5-bit weights ({@link NibbleBlocks}: Q4_0, Q4_1, Q4_K, Q5_0, the bulk of the usual Q4_K_M download) times
  * tokens quantized to int8 ({@code nibble_tokens.c}): two columns a 16-bit product-sum ({@code VPMADDUBSW}), as
@@ -62,10 +65,11 @@ final class Avx2Kernels {
     private static final MethodHandle FP8_DECODE;
     private static final MethodHandle FP8_TOKENS;
     private static final MethodHandle INT8;
+    private static final MethodHandle BF16_TOKENS;
     private static final String STATUS;
 
     static {
-        MethodHandle nibbleTokens = null, q6kTokens = null, q8iTokens = null, q5kTokens = null, q51Tokens = null, fp8Decode = null, fp8Tokens = null, int8 = null;
+        MethodHandle nibbleTokens = null, q6kTokens = null, q8iTokens = null, q5kTokens = null, q51Tokens = null, fp8Decode = null, fp8Tokens = null, int8 = null, bf16Tokens = null;
         MethodHandle iq4nlTokens = null, iq4xsTokens = null, q3kTokens = null, q2kTokens = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
@@ -99,10 +103,12 @@ final class Avx2Kernels {
                 int8 = MachineCode.load(Avx2Code.I8_ROWS4, FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_LONG), Linker.Option.critical(true));
-                status = "on (x86-64 AVX2" + (dots ? " with AVX-VNNI" : "") + ": FP8; the LM head's int8 screen; Q2_K to Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,"
+                bf16Tokens = MachineCode.load(Avx2Code.BF16_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                        ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
+                status = "on (x86-64 AVX2" + (dots ? " with AVX-VNNI" : "") + ": FP8; BF16 several tokens; the LM head's int8 screen; Q2_K to Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,"
                         + " IQ4_NL, IQ4_XS)";
             } catch (UnsupportedOperationException e) {
-                nibbleTokens = q6kTokens = q8iTokens = q5kTokens = q51Tokens = fp8Decode = fp8Tokens = int8 = null;
+                nibbleTokens = q6kTokens = q8iTokens = q5kTokens = q51Tokens = fp8Decode = fp8Tokens = int8 = bf16Tokens = null;
                 iq4nlTokens = iq4xsTokens = q3kTokens = q2kTokens = null;
                 status = "off (" + e.getMessage() + ")";
             }
@@ -119,6 +125,7 @@ final class Avx2Kernels {
         FP8_DECODE = fp8Decode;
         FP8_TOKENS = fp8Tokens;
         INT8 = int8;
+        BF16_TOKENS = bf16Tokens;
         STATUS = status;
     }
 
@@ -174,6 +181,11 @@ final class Avx2Kernels {
     /** Whether {@link #int8} runs here. */
     static boolean int8Available() {
         return INT8 != null;
+    }
+
+    /** Whether {@link #bf16Tokens} runs here. */
+    static boolean bf16Available() {
+        return BF16_TOKENS != null;
     }
 
     /** One line for logs: whether these kernels run here, and why not. */
@@ -271,6 +283,24 @@ final class Avx2Kernels {
         try {
             INT8.invokeExact(codes.address() + offset, (long) tiles, (long) cols, (long) full, MemorySegment.ofArray(buf), (long) xo,
                     (long) oo, ahead);
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * {@link NativeKernels#bf16Tokens} for {@link Bf16Matrix}'s layout with 8-float vectors ({@code avx2/bf16_tokens.c}:
+     * blocks of 16 columns, groups of up to ten tokens, each block widened once per pass of one, two or four rows): {@code
+     * cols} and {@code panel} multiples of 16, token {@code t}'s deinterleaved activations at {@code x[xo + t cols ..]};
+     * everything else as there.
+     */
+    static void bf16Tokens(MemorySegment data, int rows, int first, int quads, boolean spread, int cols, int panel, int n, int stride,
+            float[] x, int xo, float[] y, int yo, float[] scratch, long ahead) {
+        NativeKernels.checkBf16Tokens(16, data, rows, first, quads, cols, panel, n, stride, x, xo, y, yo, scratch);
+        long[] args = {data.address(), rows, first, quads, cols, panel, n, stride, ahead, spread ? quads : 1};
+        try {
+            BF16_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x).asSlice(4L * xo),
+                    MemorySegment.ofArray(y).asSlice(4L * yo), MemorySegment.ofArray(scratch));
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

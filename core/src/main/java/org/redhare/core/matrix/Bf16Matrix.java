@@ -169,6 +169,8 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
                     }
                 }
             });
+        } else if (AVX2 && n <= AVX2_TOKENS && cols % Kernels.PAIR_BLOCK == 0 && data.isNative()) {
+            tokensAvx2(pool, x, n, y);
         } else if (n <= STREAM_MAX_TOKENS) {
             float[] xp = pool.scratch(n * cols);
             Kernels.deinterleave(x, n, cols, xp);
@@ -244,6 +246,49 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
      * tokens, where the FMAs count more, the spread rows measured 3-5% slower and the neighbours stay.
      */
     private static final int NATIVE_TOKENS = 8;
+
+    /**
+     * Whether two to {@link #AVX2_TOKENS} tokens run through {@link Avx2Kernels#bf16Tokens} (CPUs with AVX2 and no AVX-512,
+     * 8-float vectors) where the rows are whole 16-column blocks.
+     */
+    private static final boolean AVX2 = Avx2Kernels.bf16Available();
+
+    /**
+     * Up to this many tokens (a decode step of up to 16 users, a drafted run being checked) take {@link
+     * Avx2Kernels#bf16Tokens}; more (a prompt) keep the widened tile, as fast in cache and never re-copying the
+     * activations. JVM limited to AVX2 on the AMD EPYC Zen 5 host, `QuickMatrixRates bf16 SHAPE N 1`, G products a
+     * second, Java -> machine code: [4864x896] 2 tokens 21.5 -> 29.2, 3 21.8 -> 36.2, 4 28.0 -> 36.4, 6 23.2 -> 34.8, 8
+     * 28.2-35.7 -> 36.9-42.0; [151936x896] from DRAM 2 tokens 19.1 -> 26.3 (GB/s), 8 27.0 -> 43.0, 16 35.5 -> 43.1; in cache
+     * 16 and 24 tokens level within the host's noise (34-42 either way); 128 and 512 tokens, calls of 64, behind (896x4864
+     * 128 tokens 27.0 against 38.7: each call copies its 64 tokens' activations for a few rows).
+     */
+    private static final int AVX2_TOKENS = 16;
+
+    /**
+     * Two to {@link #AVX2_TOKENS} tokens through {@link Avx2Kernels#bf16Tokens}: each thread's quads of rows in runs of
+     * {@link NativeKernels#DECODE_TILES}, two tokens taking four rows a quarter of the run apart (four streams, as on
+     * AVX-512), the rows past the last quad through {@link #row1token1}. The arithmetic of the Java kernels, so the same
+     * bits.
+     */
+    private void tokensAvx2(Parallel pool, float[] x, int n, float[] y) {
+        float[] xp = pool.scratch(n * cols);
+        Kernels.deinterleave(x, n, cols, xp);
+        final long ahead = NativeKernels.halvesAhead();
+        final int scratch = n * cols + 15;
+        pool.forRange((rows + 3) / 4, Math.max(1, Kernels.rowGrain(rows, pool.threads()) / 4), 1, (q0, q1, w) -> {
+            float[] buf = pool.workerScratch(w, scratch);
+            final int whole = Math.min(q1, rows / 4);
+            for (int q = q0; q < whole; q += NativeKernels.DECODE_TILES) {
+                final int k = Math.min(NativeKernels.DECODE_TILES, whole - q);
+                Avx2Kernels.bf16Tokens(data, rows, 4 * q, k, n == 2, cols, PANEL, n, rows, xp, 0, y, 4 * q, buf, ahead);
+            }
+            for (int r = 4 * Math.max(q0, whole); r < Math.min(rows, 4 * q1); r++) { // at most three rows
+                for (int t = 0; t < n; t++) {
+                    row1token1(xp, y, r, t);
+                }
+            }
+        });
+    }
 
     /** Rows {@code r0 + i + k q} ({@code k = 0..3}, {@code q} a quarter of the range) together: four long streams, as {@link #decode} pairs halves. */
     private void computeStreaming(float[] xp, int n, float[] y, int r0, int r1, float[] sums) {

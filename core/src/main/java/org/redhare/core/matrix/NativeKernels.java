@@ -581,18 +581,28 @@ final class NativeKernels {
      */
     static void bf16Tokens(MemorySegment data, int rows, int first, int quads, boolean spread, int cols, int panel, int n, int stride,
             float[] x, float[] y, int yo, float[] scratch, long ahead) {
-        if (!data.isNative() || first < 0 || quads < 1 || first + 4L * quads > rows || cols < 32 || cols % 32 != 0 || panel < 32
-                || panel % 32 != 0 || (long) rows * cols * 2 > data.byteSize() || n < 1 || stride < 4L * quads || x.length < (long) n * cols
-                || scratch.length < (long) n * cols + 15 || yo < 0 || yo + (long) (n - 1) * stride + 4L * quads > y.length || y == x
-                || scratch == x || scratch == y) {
-            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
-        }
+        checkBf16Tokens(32, data, rows, first, quads, cols, panel, n, stride, x, 0, y, yo, scratch);
         long[] args = {data.address(), rows, first, quads, cols, panel, n, stride, ahead, spread ? quads : 1};
         try {
             BF16_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(y).asSlice(4L * yo),
                     MemorySegment.ofArray(scratch));
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * The operand checks of the several-token BF16 kernels ({@link #bf16Tokens}; {@link Avx2Kernels#bf16Tokens} with
+     * {@code block} 16): the machine code checks nothing, so everything it reads or writes is checked here (token {@code
+     * t}'s activations at {@code x[xo + t cols ..]}).
+     */
+    static void checkBf16Tokens(int block, MemorySegment data, int rows, int first, int quads, int cols, int panel, int n, int stride,
+            float[] x, int xo, float[] y, int yo, float[] scratch) {
+        if (!data.isNative() || first < 0 || quads < 1 || first + 4L * quads > rows || cols < block || cols % block != 0 || panel < block
+                || panel % block != 0 || (long) rows * cols * 2 > data.byteSize() || n < 1 || stride < 4L * quads || xo < 0
+                || x.length < xo + (long) n * cols || scratch.length < (long) n * cols + 15 || yo < 0
+                || yo + (long) (n - 1) * stride + 4L * quads > y.length || y == x || scratch == x || scratch == y) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
         }
     }
 

@@ -18,8 +18,9 @@ import org.redhare.core.Parallel;
  * BF16 products against a scalar reference that fixes every bit (the order the class documents: one L-lane accumulator
  * per row and token over the 2L-column blocks, even columns' FMA then odd, the lanes added in {@code VectorMath.sum}'s
  * tree, then the tail columns in order), for token counts that take every path: one token, the streaming pass, the
- * few-token pass and the prompt pass, the last two in machine code on AVX-512 hosts ({@link NativeKernels}) and in Java
- * elsewhere.
+ * few-token pass and the prompt pass, the last two in machine code on AVX-512 hosts ({@link NativeKernels}), every
+ * count from two in machine code with 8-float vectors where the CPU has AVX2 ({@link Avx2Kernels}, the build's 256-bit
+ * pass), and in Java elsewhere.
  */
 class Bf16MatrixTest {
     private static final Parallel ONE = new Parallel(1);
@@ -38,14 +39,20 @@ class Bf16MatrixTest {
                 && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             assertThat(NativeKernels.available()).as(NativeKernels.status()).isTrue();
         }
+        if (MachineCode.unavailable() == null && MachineCode.cpuHas("avx2") && MachineCode.cpuHas("fma") && MachineCode.cpuHas("f16c")
+                && Kernels.L == 8 && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
+            assertThat(Avx2Kernels.bf16Available()).as(Avx2Kernels.status()).isTrue();
+        }
     }
 
     // 163 rows: 32 five-row tiles (two runs of the machine code on one thread) and three rows over; 1000 columns: a tail;
     // 1700 columns: two column chunks; 2600: two panels, the first in two chunks, and prompts of 129 and 130 tokens in two
     // token blocks (100 tokens a block at 2600 columns); 4160: three panels of whole blocks (the few-token machine code
-    // carries its accumulators across them), 21 rows: five quads and a row over.
+    // carries its accumulators across them), 21 rows: five quads and a row over. With 8-float vectors (AVX2) the machine
+    // code takes rows of whole 16-column blocks: 48 columns, three blocks; 2320, a panel of 2048 and one of 272.
     @ParameterizedTest(name = "[{0} x {1}]")
-    @CsvSource({"163, 896", "101, 1000", "5, 64", "84, 1536", "33, 40", "12, 31", "400, 128", "31, 1700", "23, 2600", "21, 4160"})
+    @CsvSource({"163, 896", "101, 1000", "5, 64", "84, 1536", "33, 40", "12, 31", "400, 128", "31, 1700", "23, 2600", "21, 4160",
+            "9, 48", "14, 2320"})
     void everyTokenCountGivesTheReferenceBits(int rows, int cols) {
         Random rnd = new Random(rows * 1009L + cols);
         float[] w = new float[rows * cols];
@@ -97,37 +104,74 @@ class Bf16MatrixTest {
         return s;
     }
 
+    /** A several-token BF16 kernel's Java entry: {@link NativeKernels#bf16Tokens} or {@link Avx2Kernels#bf16Tokens}. */
+    @FunctionalInterface
+    private interface TokensKernel {
+        void run(MemorySegment data, int rows, int first, int quads, boolean spread, int cols, int panel, int n, int stride, float[] x,
+                int xo, float[] y, int yo, float[] scratch);
+    }
+
     /** {@link NativeKernels#bf16Tokens} checks its operands as {@link NativeKernels#bf16Tiles} does. */
     @Test
     void fewTokenKernelRefusesOperandsOutsideItsMemory() {
         org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
-        MemorySegment rows = Arena.ofAuto().allocate(8 * 64, 64); // eight rows of 32 columns: two quads
+        tokensRefuseOperandsOutsideTheirMemory(32, (data, rows, first, quads, spread, cols, panel, n, stride, x, xo, y, yo, scratch) -> {
+            if (xo != 0) { // the AVX-512 entry takes the activations from the array's start
+                throw new IndexOutOfBoundsException("no offset");
+            }
+            NativeKernels.bf16Tokens(data, rows, first, quads, spread, cols, panel, n, stride, x, y, yo, scratch, 0);
+        });
+    }
+
+    /** {@link Avx2Kernels#bf16Tokens} (blocks of 16 columns) checks its operands the same way. */
+    @Test
+    void avx2TokensKernelRefusesOperandsOutsideItsMemory() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Avx2Kernels.bf16Available(), Avx2Kernels.status());
+        tokensRefuseOperandsOutsideTheirMemory(16, (data, rows, first, quads, spread, cols, panel, n, stride, x, xo, y, yo, scratch) ->
+                Avx2Kernels.bf16Tokens(data, rows, first, quads, spread, cols, panel, n, stride, x, xo, y, yo, scratch, 0));
+        MemorySegment rows = Arena.ofAuto().allocate(8 * 96, 64); // eight rows of 48 columns: three blocks of 16
+        float[] x = new float[2 * 48 + 48];
+        float[] y = new float[2 * 8];
+        java.util.Arrays.fill(y, 1f);
+        Avx2Kernels.bf16Tokens(rows, 8, 0, 2, false, 48, 2048, 2, 8, x, 48, y, 0, new float[2 * 48 + 15], 0); // activations from an offset
+        assertThat(y).containsOnly(0f);
+        assertThatThrownBy(() -> Avx2Kernels.bf16Tokens(rows, 8, 0, 2, false, 48, 2048, 2, 8, x, 49, y, 0, new float[2 * 48 + 15], 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the offset's activations past their array
+        assertThatThrownBy(() -> Avx2Kernels.bf16Tokens(rows, 8, 0, 2, false, 48, 2048, 2, 8, x, -1, y, 0, new float[2 * 48 + 15], 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // a negative offset
+        assertThatThrownBy(() -> Avx2Kernels.bf16Tokens(rows, 8, 0, 2, false, 40, 2048, 2, 8, x, 0, y, 0, new float[2 * 48 + 15], 0))
+                .isInstanceOf(IndexOutOfBoundsException.class); // rows of part of a block
+    }
+
+    /** The checks both entries share, on eight rows of 32 columns (two quads), with the entry's {@code block} of columns. */
+    private static void tokensRefuseOperandsOutsideTheirMemory(int block, TokensKernel kernel) {
+        MemorySegment rows = Arena.ofAuto().allocate(8 * 64, 64);
         float[] x = new float[3 * 32];
         float[] y = new float[3 * 8];
         java.util.Arrays.fill(y, 1f);
         float[] scratch = new float[3 * 32 + 15];
-        NativeKernels.bf16Tokens(rows, 8, 0, 2, false, 32, 2048, 3, 8, x, y, 0, scratch, 0); // in bounds: zero rows give zero sums
+        kernel.run(rows, 8, 0, 2, false, 32, 2048, 3, 8, x, 0, y, 0, scratch); // in bounds: zero rows give zero sums
         assertThat(y).containsOnly(0f);
         java.util.Arrays.fill(y, 1f);
-        NativeKernels.bf16Tokens(rows, 8, 0, 2, true, 32, 2048, 3, 8, x, y, 0, scratch, 0); // spread: rows k + 2j, the same eight
+        kernel.run(rows, 8, 0, 2, true, 32, 2048, 3, 8, x, 0, y, 0, scratch); // spread: rows k + 2j, the same eight
         assertThat(y).containsOnly(0f);
-        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 4, 2, false, 32, 2048, 3, 8, x, y, 0, scratch, 0))
+        assertThatThrownBy(() -> kernel.run(rows, 8, 4, 2, false, 32, 2048, 3, 8, x, 0, y, 0, scratch))
                 .isInstanceOf(IndexOutOfBoundsException.class); // the second quad past the rows
-        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 9, 0, 2, false, 32, 2048, 3, 8, x, y, 0, scratch, 0))
+        assertThatThrownBy(() -> kernel.run(rows, 9, 0, 2, false, 32, 2048, 3, 8, x, 0, y, 0, scratch))
                 .isInstanceOf(IndexOutOfBoundsException.class); // more rows than the memory holds
-        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, false, 32, 2048, 3, 8, x, y, 1, scratch, 0))
+        assertThatThrownBy(() -> kernel.run(rows, 8, 0, 2, false, 32, 2048, 3, 8, x, 0, y, 1, scratch))
                 .isInstanceOf(IndexOutOfBoundsException.class); // outputs shifted by one: the last past the end
-        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, false, 32, 2048, 4, 8, x, new float[32], 0, new float[4 * 32 + 15], 0))
+        assertThatThrownBy(() -> kernel.run(rows, 8, 0, 2, false, 32, 2048, 4, 8, x, 0, new float[32], 0, new float[4 * 32 + 15]))
                 .isInstanceOf(IndexOutOfBoundsException.class); // four tokens: activations past their array
-        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, false, 32, 2048, 3, 8, x, y, 0, new float[3 * 32 + 14], 0))
+        assertThatThrownBy(() -> kernel.run(rows, 8, 0, 2, false, 32, 2048, 3, 8, x, 0, y, 0, new float[3 * 32 + 14]))
                 .isInstanceOf(IndexOutOfBoundsException.class); // no room to align the copy
-        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, false, 32, 2048, 3, 7, x, y, 0, scratch, 0))
+        assertThatThrownBy(() -> kernel.run(rows, 8, 0, 2, false, 32, 2048, 3, 7, x, 0, y, 0, scratch))
                 .isInstanceOf(IndexOutOfBoundsException.class); // a token's outputs over the next one's
-        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, false, 32, 48, 3, 8, x, y, 0, scratch, 0))
+        assertThatThrownBy(() -> kernel.run(rows, 8, 0, 2, false, 32, block + block / 2, 3, 8, x, 0, y, 0, scratch))
                 .isInstanceOf(IndexOutOfBoundsException.class); // panels of part of a block
-        assertThatThrownBy(() -> NativeKernels.bf16Tokens(rows, 8, 0, 2, false, 32, 2048, 3, 8, x, x, 0, scratch, 0))
+        assertThatThrownBy(() -> kernel.run(rows, 8, 0, 2, false, 32, 2048, 3, 8, x, 0, x, 0, scratch))
                 .isInstanceOf(IndexOutOfBoundsException.class); // outputs over the activations
-        assertThatThrownBy(() -> NativeKernels.bf16Tokens(MemorySegment.ofArray(new byte[512]), 8, 0, 2, false, 32, 2048, 3, 8, x, y, 0, scratch, 0))
+        assertThatThrownBy(() -> kernel.run(MemorySegment.ofArray(new byte[512]), 8, 0, 2, false, 32, 2048, 3, 8, x, 0, y, 0, scratch))
                 .isInstanceOf(IndexOutOfBoundsException.class); // not native memory
     }
 
