@@ -259,8 +259,10 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
      * activations. JVM limited to AVX2 on the AMD EPYC Zen 5 host, `QuickMatrixRates bf16 SHAPE N 1`, G products a
      * second, Java -> machine code: [4864x896] 2 tokens 21.5 -> 29.2, 3 21.8 -> 36.2, 4 28.0 -> 36.4, 6 23.2 -> 34.8, 8
      * 28.2-35.7 -> 36.9-42.0; [151936x896] from DRAM 2 tokens 19.1 -> 26.3 (GB/s), 8 27.0 -> 43.0, 16 35.5 -> 43.1; in cache
-     * 16 and 24 tokens level within the host's noise (34-42 either way); 128 and 512 tokens, calls of 64, behind (896x4864
-     * 128 tokens 27.0 against 38.7: each call copies its 64 tokens' activations for a few rows).
+     * 16 and 24 tokens level within the host's noise (34-42 either way). Prompts through it in blocks of up to 64 tokens
+     * (sized so a block's activations stay in L2) measured mixed: `bench -p 512 -n 0 -t 1` qwen2.5-0.5b 93.9-101.4 ->
+     * 100.6-107.7 tok/s, llama-3.2-1b `-p 256` 39.7-41.5 -> 37.4-39.7 (its 2048-column rows: 39 G products/s in machine
+     * code against 42 in the tile, for reasons not found), so they stay in Java.
      */
     private static final int AVX2_TOKENS = 16;
 
