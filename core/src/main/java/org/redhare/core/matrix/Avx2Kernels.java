@@ -21,6 +21,8 @@ import org.redhare.core.MachineCode;
  * <li>BF16 ({@link Bf16Matrix}) times two to 16 tokens ({@code bf16_tokens.c}: a decode step of several users, a drafted
  * run; each 16-column block widened once per pass of one, two or four rows for a group of up to ten tokens, as {@code
  * fp8_tokens.c} in {@code token_passes.h}), where the Java kernels widen it once per four tokens;
+ * <li>F16 ({@link F16Matrix}) times one to 16 tokens ({@code f16_tokens.c}: the same passes, each block of 8 halves
+ * widened by {@code VCVTPH2PS} in registers, where the Java kernels widen each row into memory first);
  * <li>the LM head's int8 screen ({@link Int8RowMatrix}, {@link ScreenedHead}) times one token ({@code i8_rows4.c});
  * <li>4- and 5-bit weights ({@link NibbleBlocks}: Q4_0, Q4_1, Q4_K, Q5_0, the bulk of the usual Q4_K_M download) times
  * tokens quantized to int8 ({@code nibble_tokens.c}): two columns a 16-bit product-sum ({@code VPMADDUBSW}), as
@@ -66,10 +68,11 @@ final class Avx2Kernels {
     private static final MethodHandle FP8_TOKENS;
     private static final MethodHandle INT8;
     private static final MethodHandle BF16_TOKENS;
+    private static final MethodHandle F16_TOKENS;
     private static final String STATUS;
 
     static {
-        MethodHandle nibbleTokens = null, q6kTokens = null, q8iTokens = null, q5kTokens = null, q51Tokens = null, fp8Decode = null, fp8Tokens = null, int8 = null, bf16Tokens = null;
+        MethodHandle nibbleTokens = null, q6kTokens = null, q8iTokens = null, q5kTokens = null, q51Tokens = null, fp8Decode = null, fp8Tokens = null, int8 = null, bf16Tokens = null, f16Tokens = null;
         MethodHandle iq4nlTokens = null, iq4xsTokens = null, q3kTokens = null, q2kTokens = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
@@ -105,10 +108,12 @@ final class Avx2Kernels {
                         ValueLayout.JAVA_LONG), Linker.Option.critical(true));
                 bf16Tokens = MachineCode.load(Avx2Code.BF16_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
-                status = "on (x86-64 AVX2" + (dots ? " with AVX-VNNI" : "") + ": FP8; BF16 several tokens; the LM head's int8 screen; Q2_K to Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,"
+                f16Tokens = MachineCode.load(Avx2Code.F16_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                        ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
+                status = "on (x86-64 AVX2" + (dots ? " with AVX-VNNI" : "") + ": FP8; BF16 several tokens; F16; the LM head's int8 screen; Q2_K to Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,"
                         + " IQ4_NL, IQ4_XS)";
             } catch (UnsupportedOperationException e) {
-                nibbleTokens = q6kTokens = q8iTokens = q5kTokens = q51Tokens = fp8Decode = fp8Tokens = int8 = bf16Tokens = null;
+                nibbleTokens = q6kTokens = q8iTokens = q5kTokens = q51Tokens = fp8Decode = fp8Tokens = int8 = bf16Tokens = f16Tokens = null;
                 iq4nlTokens = iq4xsTokens = q3kTokens = q2kTokens = null;
                 status = "off (" + e.getMessage() + ")";
             }
@@ -126,6 +131,7 @@ final class Avx2Kernels {
         FP8_TOKENS = fp8Tokens;
         INT8 = int8;
         BF16_TOKENS = bf16Tokens;
+        F16_TOKENS = f16Tokens;
         STATUS = status;
     }
 
@@ -186,6 +192,11 @@ final class Avx2Kernels {
     /** Whether {@link #bf16Tokens} runs here. */
     static boolean bf16Available() {
         return BF16_TOKENS != null;
+    }
+
+    /** Whether {@link #f16Tokens} runs here. */
+    static boolean f16Available() {
+        return F16_TOKENS != null;
     }
 
     /** One line for logs: whether these kernels run here, and why not. */
@@ -301,6 +312,23 @@ final class Avx2Kernels {
         try {
             BF16_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x).asSlice(4L * xo),
                     MemorySegment.ofArray(y).asSlice(4L * yo), MemorySegment.ofArray(scratch));
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * {@link NativeKernels#f16Tokens} for F16 rows with 8-float vectors ({@code avx2/f16_tokens.c}: blocks of 16 columns,
+     * groups of up to ten tokens, each block widened by {@code VCVTPH2PS} once per pass of one, two or four rows): {@code
+     * cols} a multiple of 16, F16 only; everything else as there.
+     */
+    static void f16Tokens(MemorySegment data, long first, int quads, boolean spread, int cols, int n, int stride, float[] x, float[] y,
+            int yo, float[] scratch, long ahead) {
+        NativeKernels.checkF16Tokens(16, data, true, first, quads, cols, n, stride, x, y, yo, scratch);
+        long[] args = {data.address() + first * cols * 2, quads, cols, ahead, 1, n, stride, spread ? quads : 1};
+        try {
+            F16_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(y).asSlice(4L * yo),
+                    MemorySegment.ofArray(scratch));
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

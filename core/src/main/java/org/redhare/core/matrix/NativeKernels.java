@@ -557,11 +557,7 @@ final class NativeKernels {
     static void f16Tokens(MemorySegment data, boolean half, long first, int quads, boolean spread, int cols, int n, int stride, float[] x,
             float[] y, int yo, float[] scratch, long ahead) {
         long size = half ? 2 : 4;
-        if (!data.isNative() || first < 0 || quads < 1 || cols < 32 || cols % 32 != 0 || (first + 4L * quads) * cols * size > data.byteSize()
-                || n < 1 || stride < 4L * quads || x.length < (long) n * cols || scratch.length < (long) n * cols + 15 || yo < 0
-                || yo + (long) (n - 1) * stride + 4L * quads > y.length || y == x || scratch == x || scratch == y) {
-            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
-        }
+        checkF16Tokens(32, data, half, first, quads, cols, n, stride, x, y, yo, scratch);
         long[] args = {data.address() + first * cols * size, quads, cols, ahead, half ? 1 : 0, n, stride, spread ? quads : 1};
         try {
             F16_TOKENS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(y).asSlice(4L * yo),
@@ -588,6 +584,20 @@ final class NativeKernels {
                     MemorySegment.ofArray(scratch));
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * The operand checks of the row-major F16 / F32 kernels ({@link #f16Tokens}; {@link Avx2Kernels#f16Tokens} with {@code
+     * block} 16): the machine code checks nothing, so everything it reads or writes is checked here.
+     */
+    static void checkF16Tokens(int block, MemorySegment data, boolean half, long first, int quads, int cols, int n, int stride, float[] x,
+            float[] y, int yo, float[] scratch) {
+        long size = half ? 2 : 4;
+        if (!data.isNative() || first < 0 || quads < 1 || cols < block || cols % block != 0 || (first + 4L * quads) * cols * size > data.byteSize()
+                || n < 1 || stride < 4L * quads || x.length < (long) n * cols || scratch.length < (long) n * cols + 15 || yo < 0
+                || yo + (long) (n - 1) * stride + 4L * quads > y.length || y == x || scratch == x || scratch == y) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
         }
     }
 

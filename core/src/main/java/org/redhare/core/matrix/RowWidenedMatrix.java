@@ -65,6 +65,22 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix, ExactRows permit
             });
             return;
         }
+        if (n <= NATIVE_TOKENS && AVX2 && this instanceof F16Matrix && data != null && cols % Kernels.PAIR_BLOCK == 0) {
+            final long ahead = NativeKernels.halvesAhead();
+            final int scratch = Math.max(cols, n * cols + 15);
+            pool.forRange((rows + 3) / 4, Math.max(1, Kernels.rowGrain(rows, pool.threads()) / 4), 1, (q0, q1, w) -> {
+                float[] buf = pool.workerScratch(w, scratch);
+                final int whole = Math.min(q1, rows / 4);
+                for (int q = q0; q < whole; q += NativeKernels.DECODE_TILES) {
+                    final int k = Math.min(NativeKernels.DECODE_TILES, whole - q);
+                    Avx2Kernels.f16Tokens(data, 4L * q, k, n <= 2, cols, n, rows, x, y, 4 * q, buf, ahead);
+                }
+                for (int r = 4 * Math.max(q0, whole); r < Math.min(rows, 4 * q1); r++) { // at most three rows
+                    rowTokens(r, x, 0, n, y, buf, 0);
+                }
+            });
+            return;
+        }
         if (n < TILE_MIN_TOKENS) {
             rowsInJava(pool, x, n, y);
             return;
@@ -96,6 +112,9 @@ abstract sealed class RowWidenedMatrix implements WeightMatrix, ExactRows permit
      * qwen2.5-0.5b F16 (synth) one thread: one user 24.3-25.8 -> 27.3-28.8 tok/s, two 47.3-50.9 -> 49.8-53.9.
      */
     private static final int NATIVE_TOKENS = 16;
+
+    /** Whether F16 rows take {@link Avx2Kernels#f16Tokens} (CPUs with AVX2 and no AVX-512) up to {@link #NATIVE_TOKENS} tokens. */
+    private static final boolean AVX2 = Avx2Kernels.f16Available();
 
     /**
      * The product through the Java kernels alone (what a host without the machine code runs): tests compare the native

@@ -182,15 +182,21 @@ class WeightMatrixTest {
      * F16 and F32 rows of whole 32-column blocks run the machine code ({@link NativeKernels#f16Tokens}) for 1 to 16 tokens
      * wherever it can run: the same bits as the Java kernels ({@link RowWidenedMatrix#multiplyInJava}), with subnormal
      * halves among the weights, rows left over past the last four, more rows than one call takes, every group size and
-     * more than one group, one and three threads; a row with a column tail keeps the Java path.
+     * more than one group, one and three threads; a row with a column tail keeps the Java path. With 8-float vectors (the
+     * build's 256-bit pass) F16 rows of whole 16-column blocks run {@link Avx2Kernels#f16Tokens} where the CPU has AVX2:
+     * 80 columns, five blocks; 1040, two column chunks of 512 and a last block alone.
      */
     @ParameterizedTest(name = "{0} [{1} x {2}]")
-    @CsvSource({"F16, 37, 96", "F16, 1030, 64", "F16, 8, 2560", "F16, 9, 100", "F32, 37, 96", "F32, 1029, 32"})
+    @CsvSource({"F16, 37, 96", "F16, 1030, 64", "F16, 8, 2560", "F16, 9, 100", "F32, 37, 96", "F32, 1029, 32", "F16, 13, 80",
+            "F16, 6, 1040"})
     void tokensGiveTheJavaKernelsBits(DType dtype, int rows, int cols) {
-        if (org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f")
-                && org.redhare.core.MachineCode.cpuHas("avx512bw") && Kernels.L == 16
-                && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
+        boolean on = Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true")) && org.redhare.core.MachineCode.unavailable() == null;
+        if (on && org.redhare.core.MachineCode.cpuHas("avx512f") && org.redhare.core.MachineCode.cpuHas("avx512bw") && Kernels.L == 16) {
             assertThat(NativeKernels.available()).as(NativeKernels.status()).isTrue();
+        }
+        if (on && org.redhare.core.MachineCode.cpuHas("avx2") && org.redhare.core.MachineCode.cpuHas("fma")
+                && org.redhare.core.MachineCode.cpuHas("f16c") && Kernels.L == 8) {
+            assertThat(Avx2Kernels.f16Available()).as(Avx2Kernels.status()).isTrue();
         }
         Random rnd = new Random(rows * 5L + cols);
         float[] w = new float[rows * cols];
@@ -198,7 +204,7 @@ class WeightMatrixTest {
             w[i] = (float) (rnd.nextGaussian() * (i % 7 == 0 ? 1e-6 : 0.05)); // every seventh below F16's smallest normal (2^-14)
         }
         RowWidenedMatrix m = (RowWidenedMatrix) make(dtype, w, rows, cols);
-        for (int n : new int[] {1, 2, 3, 4, 5, 6, 11, 16}) {
+        for (int n : new int[] {1, 2, 3, 4, 5, 6, 7, 10, 11, 16}) {
             float[] x = new float[n * cols];
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) rnd.nextGaussian();
@@ -240,6 +246,33 @@ class WeightMatrixTest {
         assertThatThrownBy(() -> NativeKernels.f16Tokens(rows, true, 0, 1, false, 48, 1, 10, x, y, 0, scratch, 4096))
                 .isInstanceOf(IndexOutOfBoundsException.class); // not whole blocks
         assertThatThrownBy(() -> NativeKernels.f16Tokens(MemorySegment.ofArray(new byte[1024]), true, 0, 2, false, 64, 2, 10, x, y, 0, scratch, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // not native memory
+    }
+
+    /** {@link Avx2Kernels#f16Tokens} (F16, blocks of 16 columns) checks its operands the same way. */
+    @org.junit.jupiter.api.Test
+    void avx2F16TokensKernelRefusesOperandsOutsideTheirMemory() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Avx2Kernels.f16Available(), Avx2Kernels.status());
+        MemorySegment rows = Arena.ofAuto().allocate(8 * 48 * 2, 64); // eight F16 rows of 48: three blocks of 16
+        float[] x = new float[2 * 48], y = new float[10 + 8], scratch = new float[2 * 48 + 15];
+        java.util.Arrays.fill(y, 1f);
+        Avx2Kernels.f16Tokens(rows, 0, 2, false, 48, 2, 10, x, y, 0, scratch, 4096); // in bounds: zero rows give zeros
+        assertThat(java.util.Arrays.copyOfRange(y, 0, 8)).containsOnly(0f);
+        assertThat(java.util.Arrays.copyOfRange(y, 10, 18)).containsOnly(0f);
+        java.util.Arrays.fill(y, 1f);
+        Avx2Kernels.f16Tokens(rows, 0, 2, true, 48, 2, 10, x, y, 0, scratch, 4096); // spread: rows k + 2j, the same eight
+        assertThat(java.util.Arrays.copyOfRange(y, 0, 8)).containsOnly(0f);
+        assertThatThrownBy(() -> Avx2Kernels.f16Tokens(rows, 4, 2, false, 48, 2, 10, x, y, 0, scratch, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // past the rows
+        assertThatThrownBy(() -> Avx2Kernels.f16Tokens(rows, 0, 2, false, 48, 2, 10, x, y, 1, scratch, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // the last token's outputs past y
+        assertThatThrownBy(() -> Avx2Kernels.f16Tokens(rows, 0, 2, false, 48, 2, 7, x, y, 0, scratch, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // tokens' outputs overlapping
+        assertThatThrownBy(() -> Avx2Kernels.f16Tokens(rows, 0, 2, false, 48, 2, 10, x, y, 0, new float[2 * 48 + 14], 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // no room to align the copy
+        assertThatThrownBy(() -> Avx2Kernels.f16Tokens(rows, 0, 1, false, 40, 1, 10, x, y, 0, scratch, 4096))
+                .isInstanceOf(IndexOutOfBoundsException.class); // not whole blocks
+        assertThatThrownBy(() -> Avx2Kernels.f16Tokens(MemorySegment.ofArray(new byte[1024]), 0, 2, false, 48, 2, 10, x, y, 0, scratch, 4096))
                 .isInstanceOf(IndexOutOfBoundsException.class); // not native memory
     }
 
