@@ -47,41 +47,9 @@
 static inline __attribute__((always_inline)) void f16_pass(const long R, const long N, const long I0,
         const unsigned char *const p, const long pitch, const long c0, const long c1, const long cols, const long ahead,
         const long spread, const long stride, const float *const x, float *const y, float *const acc) {
-    PASS_ACCUMULATORS
-    if (c0 > 0) {
-        ACC_ROWS(LOAD_ACC)
-    }
-    long c = c0;
-    for (; c + 32 <= c1; c += 32) { /* two blocks: a cache line of each row */
-        if (I0 == 0) { /* each row's line ahead, once for the group's passes */
-            _mm_prefetch((const char *) (p + 2 * c + ahead), _MM_HINT_T1);
-            _mm_prefetch((const char *) (p + pitch + 2 * c + ahead), _MM_HINT_T1);
-            _mm_prefetch((const char *) (p + 2 * pitch + 2 * c + ahead), _MM_HINT_T1);
-            _mm_prefetch((const char *) (p + 3 * pitch + 2 * c + ahead), _MM_HINT_T1);
-        }
-        PASS_ROW(0, 0)
-        PASS_ROW(1, 0)
-        PASS_ROW(2, 0)
-        PASS_ROW(3, 0)
-        PASS_ROW(0, 16)
-        PASS_ROW(1, 16)
-        PASS_ROW(2, 16)
-        PASS_ROW(3, 16)
-    }
-    if (c < c1) { /* a last block of 16 columns */
-        PASS_ROW(0, 0)
-        PASS_ROW(1, 0)
-        PASS_ROW(2, 0)
-        PASS_ROW(3, 0)
-    }
-    if (c1 < cols) {
-        ACC_ROWS(STORE_ACC)
-    } else {
-        OUT_TOKENS(0)
-        OUT_TOKENS(1)
-        OUT_TOKENS(2)
-        OUT_TOKENS(3)
-    }
+    PASS_BEGIN
+    PASS_COLUMNS16
+    PASS_END
 }
 
 /* Quad k's four rows for the N tokens from T0, CHUNK_COLS columns at a time. */

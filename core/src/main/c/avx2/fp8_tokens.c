@@ -63,10 +63,7 @@
 static inline __attribute__((always_inline)) void fp8_pass(const long R, const long N, const long I0, const unsigned char *const p,
         const long k, const long c0, const long c1, const long cols, const long ahead, const long r, const long rows,
         const float *const x, const float *const factors, float *const y, const __m256i mask, float *const acc) {
-    PASS_ACCUMULATORS
-    if (c0 > 0) {
-        ACC_ROWS(LOAD_ACC)
-    }
+    PASS_BEGIN
     for (long c = c0; c < c1; c += 32) {
         const unsigned char *const q = p + 4 * c;
         if (I0 == 0) {
@@ -77,14 +74,7 @@ static inline __attribute__((always_inline)) void fp8_pass(const long R, const l
         PASS_ROW(2)
         PASS_ROW(3)
     }
-    if (c1 < cols) {
-        ACC_ROWS(STORE_ACC)
-    } else {
-        OUT_TOKENS(0)
-        OUT_TOKENS(1)
-        OUT_TOKENS(2)
-        OUT_TOKENS(3)
-    }
+    PASS_END
 }
 
 /* The tile's four rows for the N tokens from T0 (token_passes.h's passes), 512 columns at a time. */

@@ -151,26 +151,8 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
                 pool.forRange(rows, Kernels.rowGrain(rows, pool.threads()), 2,
                         (r0, r1, w) -> decodePanels(xp, y, r0, r1, pool.workerScratch(w, PANEL_ROWS * Kernels.L)));
             }
-        } else if (NATIVE && n <= NATIVE_TOKENS && cols % Kernels.PAIR_BLOCK == 0 && data.isNative()) {
-            float[] xp = pool.scratch(n * cols);
-            Kernels.deinterleave(x, n, cols, xp);
-            final long ahead = NativeKernels.halvesAhead();
-            final int scratch = n * cols + 15;
-            pool.forRange((rows + 3) / 4, Math.max(1, Kernels.rowGrain(rows, pool.threads()) / 4), 1, (q0, q1, w) -> {
-                float[] buf = pool.workerScratch(w, scratch);
-                final int whole = Math.min(q1, rows / 4);
-                for (int q = q0; q < whole; q += NativeKernels.DECODE_TILES) {
-                    final int k = Math.min(NativeKernels.DECODE_TILES, whole - q);
-                    NativeKernels.bf16Tokens(data, rows, 4 * q, k, n == 2, cols, PANEL, n, rows, xp, y, 4 * q, buf, ahead);
-                }
-                for (int r = 4 * Math.max(q0, whole); r < Math.min(rows, 4 * q1); r++) { // at most three rows
-                    for (int t = 0; t < n; t++) {
-                        row1token1(xp, y, r, t);
-                    }
-                }
-            });
-        } else if (AVX2 && n <= AVX2_TOKENS && cols % Kernels.PAIR_BLOCK == 0 && data.isNative()) {
-            tokensAvx2(pool, x, n, y);
+        } else if ((NATIVE && n <= NATIVE_TOKENS || AVX2 && n <= AVX2_TOKENS) && cols % Kernels.PAIR_BLOCK == 0 && data.isNative()) {
+            tokensNative(pool, x, n, y);
         } else if (n <= STREAM_MAX_TOKENS) {
             float[] xp = pool.scratch(n * cols);
             Kernels.deinterleave(x, n, cols, xp);
@@ -267,12 +249,12 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
     private static final int AVX2_TOKENS = 16;
 
     /**
-     * Two to {@link #AVX2_TOKENS} tokens through {@link Avx2Kernels#bf16Tokens}: each thread's quads of rows in runs of
-     * {@link NativeKernels#DECODE_TILES}, two tokens taking four rows a quarter of the run apart (four streams, as on
-     * AVX-512), the rows past the last quad through {@link #row1token1}. The arithmetic of the Java kernels, so the same
-     * bits.
+     * Several tokens through {@link NativeKernels#bf16Tokens} (AVX-512) or {@link Avx2Kernels#bf16Tokens}: each thread's
+     * quads of rows in runs of {@link NativeKernels#DECODE_TILES}, two tokens taking four rows a quarter of the run apart
+     * (four streams), the rows past the last quad through {@link #row1token1}. The arithmetic of the Java kernels, so the
+     * same bits.
      */
-    private void tokensAvx2(Parallel pool, float[] x, int n, float[] y) {
+    private void tokensNative(Parallel pool, float[] x, int n, float[] y) {
         float[] xp = pool.scratch(n * cols);
         Kernels.deinterleave(x, n, cols, xp);
         final long ahead = NativeKernels.halvesAhead();
@@ -282,7 +264,11 @@ public final class Bf16Matrix implements WeightMatrix, ExactRows {
             final int whole = Math.min(q1, rows / 4);
             for (int q = q0; q < whole; q += NativeKernels.DECODE_TILES) {
                 final int k = Math.min(NativeKernels.DECODE_TILES, whole - q);
-                Avx2Kernels.bf16Tokens(data, rows, 4 * q, k, n == 2, cols, PANEL, n, rows, xp, 0, y, 4 * q, buf, ahead);
+                if (NATIVE) {
+                    NativeKernels.bf16Tokens(data, rows, 4 * q, k, n == 2, cols, PANEL, n, rows, xp, y, 4 * q, buf, ahead);
+                } else {
+                    Avx2Kernels.bf16Tokens(data, rows, 4 * q, k, n == 2, cols, PANEL, n, rows, xp, 0, y, 4 * q, buf, ahead);
+                }
             }
             for (int r = 4 * Math.max(q0, whole); r < Math.min(rows, 4 * q1); r++) { // at most three rows
                 for (int t = 0; t < n; t++) {
