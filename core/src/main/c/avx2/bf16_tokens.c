@@ -57,7 +57,7 @@ static inline __attribute__((always_inline)) void bf16_pass(const long R, const 
 /* The quad's four rows (the first r) for the N tokens from T0, a panel's columns at most CHUNK_COLS at a time. */
 #define BF16_PASS(R, I0) bf16_pass(R, N_, I0, p_, pitch_, c0_, c1_, cols, ahead, spread, stride, xt_, yt_, high, acc);
 #define BF16_QUAD(N, T0) { \
-        const long N_ = (N); \
+        const long N_ = (N), r = first + k * step; \
         const float *const xt_ = x + (T0) * cols; \
         float *const yt_ = y + (T0) * stride + k * step; \
         for (long c0_ = 0; c0_ < cols; ) { \
@@ -74,22 +74,5 @@ void bf16_tokens(const long *args, const float *xin, float *y, float *scratch) {
     const long rows = args[1], first = args[2], quads = args[3], cols = args[4], panel = args[5], n = args[6];
     const long stride = args[7], ahead = args[8] < 0 ? -args[8] : args[8], spread = args[9], step = spread == 1 ? 4 : 1;
     const __m256i high = splat32((int) 0xFFFF0000);
-    float acc[4 * 10 * 8]; /* the quad's sums between column chunks: four rows, ten tokens, eight lanes */
-    float *const x = (float *) (((unsigned long) scratch + 63) & ~63UL);
-    for (long i = 0; i < n * cols; i += 8) {
-        _mm256_store_ps(x + i, _mm256_loadu_ps(xin + i));
-    }
-    const long chunk = 8 * cols < CHUNK_BYTES ? CHUNK_BYTES / (8 * cols) : 1;
-    const long groups = (n + GROUP_MAX - 1) / GROUP_MAX;
-    for (long k0 = 0; k0 < quads; k0 += chunk) {
-        const long k1 = k0 + chunk < quads ? k0 + chunk : quads;
-        for (long g = 0, t0 = 0; g < groups; g++) { /* sizes balanced: 6 + 5 for eleven */
-            const long t1 = n * (g + 1) / groups;
-            for (long k = k0; k < k1; k++) {
-                const long r = first + k * step;
-                GROUP_SWITCH(t0, t1, BF16_QUAD)
-            }
-            t0 = t1;
-        }
-    }
+    QUADS16(BF16_QUAD)
 }

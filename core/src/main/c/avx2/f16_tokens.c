@@ -69,21 +69,5 @@ void f16_tokens(const long *args, const float *xin, float *y, float *scratch) {
     const long quads = args[1], cols = args[2], ahead = args[3] < 0 ? -args[3] : args[3], n = args[5];
     const long stride = args[6], spread = args[7], step = spread == 1 ? 4 : 1;
     const long pitch = 2 * cols * spread;
-    float acc[4 * 10 * 8]; /* the quad's sums between column chunks: four rows, ten tokens, eight lanes */
-    float *const x = (float *) (((unsigned long) scratch + 63) & ~63UL);
-    for (long i = 0; i < n * cols; i += 8) {
-        _mm256_store_ps(x + i, _mm256_loadu_ps(xin + i));
-    }
-    const long chunk = 8 * cols < CHUNK_BYTES ? CHUNK_BYTES / (8 * cols) : 1;
-    const long groups = (n + GROUP_MAX - 1) / GROUP_MAX;
-    for (long k0 = 0; k0 < quads; k0 += chunk) {
-        const long k1 = k0 + chunk < quads ? k0 + chunk : quads;
-        for (long g = 0, t0 = 0; g < groups; g++) { /* sizes balanced: 6 + 5 for eleven */
-            const long t1 = n * (g + 1) / groups;
-            for (long k = k0; k < k1; k++) {
-                GROUP_SWITCH(t0, t1, F16_QUAD)
-            }
-            t0 = t1;
-        }
-    }
+    QUADS16(F16_QUAD)
 }

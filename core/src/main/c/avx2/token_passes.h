@@ -135,3 +135,27 @@
         PASS_ROW(2, 0) \
         PASS_ROW(3, 0) \
     }
+
+/* The 16-bit kernels' body (bf16_tokens.c, f16_tokens.c) over the n tokens' activations at xin (token t's at xin + t
+ * cols) and quads groups of four rows: the activations copied to a 64-byte boundary of scratch (so that no 32-byte
+ * load of them crosses a cache line), then chunks of quads (CHUNK_BYTES of weights), each token group (sizes balanced:
+ * 6 + 5 for eleven) over a chunk's quads before the next group does, QUAD(N, T0) taking quad k for the tokens T0 ..
+ * T0 + N - 1 (acc: its sums between column chunks, four rows, ten tokens, eight lanes). */
+#define QUADS16(QUAD) \
+    float acc[4 * 10 * 8]; \
+    float *const x = (float *) (((unsigned long) scratch + 63) & ~63UL); \
+    for (long i = 0; i < n * cols; i += 8) { \
+        _mm256_store_ps(x + i, _mm256_loadu_ps(xin + i)); \
+    } \
+    const long chunk = 8 * cols < CHUNK_BYTES ? CHUNK_BYTES / (8 * cols) : 1; \
+    const long groups = (n + GROUP_MAX - 1) / GROUP_MAX; \
+    for (long k0 = 0; k0 < quads; k0 += chunk) { \
+        const long k1 = k0 + chunk < quads ? k0 + chunk : quads; \
+        for (long g = 0, t0 = 0; g < groups; g++) { \
+            const long t1 = n * (g + 1) / groups; \
+            for (long k = k0; k < k1; k++) { \
+                GROUP_SWITCH(t0, t1, QUAD) \
+            } \
+            t0 = t1; \
+        } \
+    }
