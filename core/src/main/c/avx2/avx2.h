@@ -10,6 +10,11 @@ static inline __attribute__((always_inline)) __m256i splat32(int bits) {
     return _mm256_set1_epi32(bits);
 }
 
+/* A += W x (the 8 floats at P), one rounding, the activations read by the FMA itself (the several-token kernels, fp8_decode.c): written out, the compiler would
+ * load each activation vector once for the pass's rows and keep it in a register, and with eight or more accumulators
+ * the 16 registers overflow onto the stack. */
+#define FMA_FROM(A, W, P) __asm__("vfmadd231ps %2, %1, %0" : "+x"(A) : "x"(W), "m"(*(const __m256 *) (P)))
+
 /* The sum of A's eight lanes in VectorMath.sum's tree for 8 lanes: ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)) (the
  * float kernels: fp8_decode.c, fp8_tokens.c, i8_rows4.c). */
 static inline __attribute__((always_inline)) float lanes8(__m256 a) {

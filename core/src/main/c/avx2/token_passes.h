@@ -11,11 +11,6 @@
  * products a second against 41-46 with eight. */
 #define GROUP_MAX 10
 
-/* A += W x (the 8 floats at P), one rounding, the activations read by the FMA itself: written out, the compiler would
- * load each activation vector once for the pass's rows and keep it in a register, and with eight or more accumulators
- * the 16 registers overflow onto the stack. */
-#define FMA_FROM(A, W, P) __asm__("vfmadd231ps %2, %1, %0" : "+x"(A) : "x"(W), "m"(*(const __m256 *) (P)))
-
 /* Row I's accumulator for token T, a<I><T>, fed W times the token's activations at column c + OFF (x: token t's at x +
  * t * cols). */
 #define FEED(I, T, W, OFF) if (N > (T)) FMA_FROM(a##I##T, W, x + (T) * cols + c + (OFF));

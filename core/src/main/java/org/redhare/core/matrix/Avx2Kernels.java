@@ -254,11 +254,12 @@ final class Avx2Kernels {
 
     /**
      * {@link NativeKernels#fp8Decode} for {@link Fp8BlockMatrix}'s layout with 8-float vectors (groups of 32 columns,
-     * {@code avx2/fp8_decode.c}): {@code cols} a multiple of 32; everything else as there.
+     * {@code avx2/fp8_decode.c}, two streams of tiles: the call's first half beside its second): {@code cols} a multiple
+     * of 32, {@code scaled} room for {@code 2 cols} floats (each stream's band); everything else as there.
      */
     static void fp8Decode(MemorySegment codes, long offset, int tiles, int cols, int r0, int bandRows, int nb, int bw, float[] x,
             float[] xScales, float[] factors, float[] y, float[] scaled, long ahead) {
-        NativeKernels.checkFp8Decode(32, codes, offset, tiles, cols, r0, bandRows, nb, bw, x, xScales, factors, y, scaled);
+        NativeKernels.checkFp8Decode(32, 2, codes, offset, tiles, cols, r0, bandRows, nb, bw, x, xScales, factors, y, scaled);
         long[] args = {codes.address() + offset, tiles, cols, ahead, r0, bandRows, nb, bw};
         try {
             FP8_DECODE.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(xScales),

@@ -307,14 +307,14 @@ final class NativeKernels {
 
     /**
      * The operand checks of the one-token FP8 kernels ({@link #fp8Decode}, {@link Avx2Kernels#fp8Decode}), whose groups
-     * are {@code group} columns.
+     * are {@code group} columns and whose scaled activations take {@code streams} times {@code cols} floats.
      */
-    static void checkFp8Decode(int group, MemorySegment codes, long offset, int tiles, int cols, int r0, int bandRows, int nb, int bw,
+    static void checkFp8Decode(int group, int streams, MemorySegment codes, long offset, int tiles, int cols, int r0, int bandRows, int nb, int bw,
             float[] x, float[] xScales, float[] factors, float[] y, float[] scaled) {
         long end = r0 + 4L * tiles;
         long bands = nb == 1 ? 1 : (end - 1) / Math.max(1, bandRows) + 1; // the last band read, plus one
         if (!codes.isNative() || offset < 0 || tiles < 1 || r0 < 0 || cols < group || cols % group != 0 || offset + 4L * cols * tiles > codes.byteSize()
-                || x.length < cols || scaled.length < cols || bw < 1 || x == scaled || y == x || y == scaled || y == xScales || y == factors
+                || x.length < cols || scaled.length < (long) streams * cols || bw < 1 || x == scaled || y == x || y == scaled || y == xScales || y == factors
                 || end > factors.length || end > y.length || bandRows < 1 || nb < 1
                 || (nb > 1 ? bw % 16 != 0 || (long) bw * (nb - 1) >= cols || (long) bw * nb < cols || bands * nb > xScales.length
                         || bandRows % 4 != 0 : xScales.length < 1)) {
@@ -331,7 +331,7 @@ final class NativeKernels {
      */
     static void fp8Decode(MemorySegment codes, long offset, int tiles, int cols, int r0, int bandRows, int nb, int bw, float[] x,
             float[] xScales, float[] factors, float[] y, float[] scaled, long ahead) {
-        checkFp8Decode(64, codes, offset, tiles, cols, r0, bandRows, nb, bw, x, xScales, factors, y, scaled);
+        checkFp8Decode(64, 1, codes, offset, tiles, cols, r0, bandRows, nb, bw, x, xScales, factors, y, scaled);
         long[] args = {codes.address() + offset, tiles, cols, ahead, r0, bandRows, nb, bw};
         try {
             FP8_DECODE.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(x), MemorySegment.ofArray(xScales),

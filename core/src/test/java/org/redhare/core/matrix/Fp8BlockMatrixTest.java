@@ -125,7 +125,7 @@ class Fp8BlockMatrixTest {
      */
     @ParameterizedTest(name = "[{0} x {1}] blocks {2}x128")
     @CsvSource({"4, 64, 128", "37, 333, 16", "130, 896, 128", "300, 256, 16", "9, 40, 128", "64, 1000, 1", "256, 7168, 128", "2, 128, 128",
-            "37, 128, 4", "2100, 256, 12", "1030, 64, 128", "40, 192, 6"}) // one block a row; more than a call's tiles; bands of 6 rows
+            "37, 128, 4", "2100, 256, 12", "1030, 64, 128", "40, 192, 6", "8, 64, 128", "12, 96, 4"}) // one block a row; more than a call's tiles; bands of 6 rows; two tiles; three in bands of one
     void tokensGiveTheJavaKernelsBits(int rows, int cols, int bh) {
         if (org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f") && Kernels.L == 16
                 && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
@@ -175,20 +175,23 @@ class Fp8BlockMatrixTest {
     @Test
     void decodeKernelRefusesOperandsOutsideTheirMemory() {
         org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
-        decodeRefusesOperandsOutsideTheirMemory(NativeKernels::fp8Decode, 100);
+        decodeRefusesOperandsOutsideTheirMemory(NativeKernels::fp8Decode, 100, 1);
     }
 
-    /** {@link Avx2Kernels#fp8Decode} (groups of 32 columns) checks its operands the same way. */
+    /** {@link Avx2Kernels#fp8Decode} (groups of 32 columns, two streams' scaled activations) checks its operands the same way. */
     @Test
     void avx2DecodeKernelRefusesOperandsOutsideTheirMemory() {
         org.junit.jupiter.api.Assumptions.assumeTrue(Avx2Kernels.fp8Available(), Avx2Kernels.status());
-        decodeRefusesOperandsOutsideTheirMemory(Avx2Kernels::fp8Decode, 48);
+        decodeRefusesOperandsOutsideTheirMemory(Avx2Kernels::fp8Decode, 48, 2);
     }
 
-    /** Three tiles of 128 columns in two bands of two blocks run; each operand out of its memory is refused ({@code partial}: not whole groups). */
-    private static void decodeRefusesOperandsOutsideTheirMemory(DecodeKernel kernel, int partial) {
+    /**
+     * Three tiles of 128 columns in two bands of two blocks run; each operand out of its memory is refused ({@code partial}:
+     * not whole groups; {@code streams}: the kernel's scaled activations take that many times 128 floats).
+     */
+    private static void decodeRefusesOperandsOutsideTheirMemory(DecodeKernel kernel, int partial, int streams) {
         MemorySegment codes = Arena.ofAuto().allocate(4 * 128 * 3, 64); // three tiles of 128 columns
-        float[] x = new float[128], scaled = new float[128], y = new float[12], factors = new float[12];
+        float[] x = new float[128], scaled = new float[streams * 128], y = new float[12], factors = new float[12];
         float[] xScales = {1f, 1f, 1f, 1f};
         java.util.Arrays.fill(y, 1f);
         kernel.call(codes, 0, 3, 128, 0, 8, 2, 64, x, xScales, factors, y, scaled, -8192); // in bounds: two bands of two blocks
@@ -205,6 +208,8 @@ class Fp8BlockMatrixTest {
                 .isInstanceOf(IndexOutOfBoundsException.class); // bands that cut tiles
         assertThatThrownBy(() -> kernel.call(codes, 0, 3, 128, 0, 8, 2, 64, x, xScales, factors, y, x, -8192))
                 .isInstanceOf(IndexOutOfBoundsException.class); // scaled over the activations
+        assertThatThrownBy(() -> kernel.call(codes, 0, 3, 128, 0, 8, 2, 64, x, xScales, factors, y, new float[streams * 128 - 1], -8192))
+                .isInstanceOf(IndexOutOfBoundsException.class); // too little room for the scaled activations
         assertThatThrownBy(() -> kernel.call(codes, 0, 1, partial, 0, 8, 2, 64, x, xScales, factors, y, scaled, -8192))
                 .isInstanceOf(IndexOutOfBoundsException.class); // not whole groups
         assertThatThrownBy(() -> kernel.call(MemorySegment.ofArray(new byte[1536]), 0, 3, 128, 0, 8, 2, 64, x, xScales,
