@@ -15,7 +15,8 @@ import org.redhare.core.MachineCode;
  * Each kernel does the arithmetic of the Java kernel it stands for, in the same order, so the same bits:
  * <ul>
  * <li>FP8 ({@link Fp8BlockMatrix}) times one token ({@code fp8_decode.c}), each scale band's activations scaled and
- * the rows' sums finished in the call, prefetching ahead as the AVX-512 kernel does, and times several tokens ({@code
+ * the rows' sums finished in the call, prefetching ahead as the AVX-512 kernel does, the call's first half of tiles
+ * beside its second (eight chains of FMAs, two streams far apart in memory), and times several tokens ({@code
  * fp8_tokens.c}: groups of up to ten tokens, each code widened once a pass of one, two or four rows, where the Java
  * kernels widen it once per two tokens; a prompt in blocks of 64 tokens);
  * <li>BF16 ({@link Bf16Matrix}) times two to 16 tokens ({@code bf16_tokens.c}: a decode step of several users, a drafted
