@@ -1,8 +1,7 @@
 /*
  * One row's FMAs for one group of FP8-E4M3 codes (Fp8BlockMatrix's tile layout, see rows4.h), shared by the one-token
  * kernels fp8_rows4.c and fp8_decode.c; fp8_rows4.c says how the codes widen (16-bit halves, AVX-512BW) and why the
- * floats are the Java kernel's. FP8_ROW(A, J, UNUSED) expects q (the group's codes), k and c (zero for the call's first
- * group, whose earlier byte may lie outside the codes) and x0 .. x3.
+ * floats are the Java kernel's. FP8_ROW(A, J, UNUSED) expects q (the group's codes) and x0 .. x3.
  */
 #pragma GCC target("avx512bw")
 #include "rows4.h"
@@ -12,7 +11,7 @@
 
 #define FP8_ROW(A, J, UNUSED) { \
         const __m512i v = _mm512_loadu_si512((const void *) (q + 64 * (J))); \
-        const __m512i u = (k | c) != 0 ? _mm512_loadu_si512((const void *) (q + 64 * (J) - 1)) : _mm512_slli_epi32(v, 8); \
+        const __m512i u = _mm512_slli_epi32(v, 8); \
         const __m512i t = _mm512_srai_epi16(v, 4), s = _mm512_srai_epi16(u, 4); \
         A = _mm512_fmadd_ps(FP8_TOP(_mm512_slli_epi32(s, 16)), x0, A); \
         A = _mm512_fmadd_ps(FP8_TOP(_mm512_slli_epi32(t, 16)), x1, A); \

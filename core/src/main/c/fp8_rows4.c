@@ -6,12 +6,16 @@
  *
  * The shifts run on 16-bit halves (AVX-512BW): a half's top byte shifted right by 4, arithmetic, lands where the float
  * wants it, so one shift of the group's vector v widens bytes 3 (top half) and 1 (bottom half, then moved up by 16),
- * and one of the vector loaded a byte earlier, whose halves' top bytes are bytes 2 and 0, widens those: four shifts
- * and two loads a row and group, where shifting 32-bit lanes took seven shifts (each byte to the top, then down).
- * The byte before the group is the previous group's (or row's) and only its masked-off bits are read; before the
- * call's first group it may lie outside the codes, so there the earlier vector is v shifted left by 8 (the same bits
- * where they count). Same floats as the Java kernel's, so the same sums.
+ * and one of v shifted left by 8, whose halves' top bytes are bytes 2 and 0, widens those: five shifts and one load a
+ * row and group, where shifting 32-bit lanes took seven shifts (each byte to the top, then down). Same floats as the
+ * Java kernel's, so the same sums.
  * `QuickMatrixRates fp8 896x896 1 1` (in L2, one thread, AMD EPYC Zen 4): 23.6-23.8 -> 28.3-28.7 G weights/s.
+ *
+ * The shifted vector used to be a second load one byte before the group (one shift less), but a 64-byte load one byte
+ * off crosses two cache lines every time, and reading from DRAM on an AMD EPYC Zen 5 host that cost a quarter of the
+ * speed: [151936 x 896] one thread 16.7-20.0 GB/s with the load, 21.7-25.5 with the shift (a C harness as
+ * fp8_decode.c's caller calls it; in cache 42.2 -> 46.4). On Zen 4 the two ran level in L2 (docs/PERFORMANCE.md,
+ * sixty-fourth and sixty-ninth sessions).
  *
  * Built by scripts/native/build-kernels.sh into the bytes org.redhare.core.matrix.NativeCode carries.
  */

@@ -8,9 +8,8 @@
  * vectors follow each other (row j at + 4 * c + 64 * j), and byte b of 32-bit lane l of a row's vector is the code
  * of column c + 16 b + l. Columns past the last whole group (the caller's tail) come after the groups.
  *
- * ROWS4_LOOP(ROW, WIDEN) takes each row's FMAs of a group through the kernel's own ROW (fp8_row.h and i8_rows4.c
- * read bytes before a group too); ROWS4_TILE(ROW, WIDEN, OUT) is one tile of that loop (fp8_decode.c runs its own loop
- * over tiles).
+ * ROWS4_LOOP(ROW, WIDEN) takes each row's FMAs of a group through the kernel's own ROW (fp8_row.h, i8_rows4.c);
+ * ROWS4_TILE(ROW, WIDEN, OUT) is one tile of that loop (fp8_decode.c runs its own loop over tiles).
  *
  * Arguments (System V AMD64): codes, tiles, cols (codes per row: the tile pitch is 4 * cols), full (columns taken, a
  * multiple of 64), buf with the activations at buf + xo (full floats) and room for the output at buf + oo (tiles * 4
@@ -21,7 +20,7 @@
 #include "lanes.h"
 
 /* The loop with ROW(A, J, W) taking row J's FMAs of a group into A (q: the group's codes, x0..x3: its activations; k, c:
- * the tile and the group's first column, so a ROW that reads before q knows when q is the call's first byte). */
+ * the tile and the group's first column). */
 #define ROWS4_LOOP(ROW, WIDEN) \
     const float *x = buf + xo; \
     float *out = buf + oo; \
