@@ -27,23 +27,24 @@
 #include "fp8_row.h"
 #include "tokens.h"
 
-/* Row J of the tile, one group: its codes widened once (fp8_row.h), then every token's FMAs. */
-#define TOKENS_ROW(J, A0, A1, A2, A3, A4, FIRST) { \
+/* Row J of the tile, one group: its codes widened once (fp8_row.h, from the one aligned load as there), then every
+ * token's FMAs. */
+#define TOKENS_ROW(J, A0, A1, A2, A3, A4) { \
         const __m512i v = _mm512_loadu_si512((const void *) (q + 64 * (J))); \
-        const __m512i u = FIRST ? _mm512_slli_epi32(v, 8) : _mm512_loadu_si512((const void *) (q + 64 * (J) - 1)); \
+        const __m512i u = _mm512_slli_epi32(v, 8); \
         const __m512i hi = _mm512_srai_epi16(v, 4), lo = _mm512_srai_epi16(u, 4); \
         const __m512 w0 = FP8_TOP(_mm512_slli_epi32(lo, 16)), w1 = FP8_TOP(_mm512_slli_epi32(hi, 16)); \
         const __m512 w2 = FP8_TOP(lo), w3 = FP8_TOP(hi); \
         TOKENS_OF_ROW(TOKEN_FMAS4, A0, A1, A2, A3, A4) }
 
-/* One group of the tile's four rows; FIRST: the call's first group. */
-#define TOKENS_GROUP(FIRST) { \
+/* One group of the tile's four rows. */
+#define TOKENS_GROUP { \
         const unsigned char *const q = p + 4 * c; \
         PREFETCH_AHEAD(q, ahead) \
-        TOKENS_ROW(0, a00, a01, a02, a03, a04, FIRST) \
-        TOKENS_ROW(1, a10, a11, a12, a13, a14, FIRST) \
-        TOKENS_ROW(2, a20, a21, a22, a23, a24, FIRST) \
-        TOKENS_ROW(3, a30, a31, a32, a33, a34, FIRST) }
+        TOKENS_ROW(0, a00, a01, a02, a03, a04) \
+        TOKENS_ROW(1, a10, a11, a12, a13, a14) \
+        TOKENS_ROW(2, a20, a21, a22, a23, a24) \
+        TOKENS_ROW(3, a30, a31, a32, a33, a34) }
 
 /* Token T's outputs of the tile: the four rows' lane sums (lanes.h), plus the empty tail, times the row factors. */
 #define TOKENS_OUT(T, A0, A1, A2, A3) { \
@@ -57,23 +58,18 @@
 
 /* Tile k's rows times N tokens (activations at x, token t's at x + t * cols; outputs at y + t * rows), inlined once
  * per N so that the accumulators stay in registers. */
-static inline __attribute__((always_inline)) void fp8_tile_tokens(const long N, const unsigned char *const p, const long k,
+static inline __attribute__((always_inline)) void fp8_tile_tokens(const long N, const unsigned char *const p,
         const long cols, const long ahead, const long r, const long rows, const float *const x, const float *const factors,
         float *const y) {
     TOKENS_ACCUMULATORS
-    long c = 0;
-    if (k == 0) { /* the call's first group: the byte before it may lie outside the codes */
-        TOKENS_GROUP(1)
-        c = 64;
-    }
-    for (; c < cols; c += 64) {
-        TOKENS_GROUP(0)
+    for (long c = 0; c < cols; c += 64) {
+        TOKENS_GROUP
     }
     TOKENS_OUTPUTS(TOKENS_OUT)
 }
 
 /* Tile k for the N tokens from T0. */
-#define FP8_TILE(N, T0) fp8_tile_tokens(N, p, k, cols, ahead, r, rows, x + (T0) * cols, factors, y + (T0) * rows)
+#define FP8_TILE(N, T0) fp8_tile_tokens(N, p, cols, ahead, r, rows, x + (T0) * cols, factors, y + (T0) * rows)
 
 void fp8_tokens(const long *args, const float *xin, const float *xscales, const float *factors, float *y, float *scaled) {
     const unsigned char *const codes = (const unsigned char *) args[0];
