@@ -7,11 +7,11 @@
  * (0.0f). So the same bits. Before this the one-token Q8_0 decode ran in Java at about half the memory bandwidth
  * (docs/PERFORMANCE.md, fifty-third session).
  *
- * Bytes 0, 1 and 2 come from vectors loaded 3, 2 and 1 bytes before the group, where each is its lane's top byte and
- * one arithmetic shift by 24 sign-extends it (the bytes below are the previous group's or row's, shifted out): four
- * shifts a row and group instead of seven, for three more loads. Before the call's first group those bytes may lie
- * outside the codes, so there the shifts up and down run. qwen2.5-0.5b Q8_0 one-thread decode, alternated: 36.3-36.4
- * -> 37.6-38.0 tok/s.
+ * Every byte widens from the group's one aligned load (shifts up and down). Bytes 0, 1 and 2 used to be the top bytes
+ * of vectors loaded 3, 2 and 1 bytes before the group (one shift less each; qwen2.5-0.5b Q8_0 one-thread decode then
+ * went 36.3-36.4 -> 37.6-38.0 tok/s on a Zen 4 host), but a 64-byte load off its alignment crosses two cache lines, and
+ * on an AMD EPYC Zen 5 host such loads halved the speed of reading from DRAM in the int8 screen's kernel of the same
+ * form (i8_rows4.c; docs/PERFORMANCE.md, sixty-ninth session).
  *
  * Layout: rows4.h's (tile k at codes + 4 * cols * k, row j's vector of group c at + 4 c + 64 j, byte b of lane l the code
  * of column c + 16 b + l); the scales of tile k at scales + 4 * nb * k, block b's for row j at [4 b + j].
@@ -26,17 +26,11 @@
 
 #define Q8_CODE(v, k) _mm512_cvtepi32_ps(_mm512_srai_epi32((k) == 3 ? (v) : _mm512_slli_epi32(v, 24 - 8 * (k)), 24))
 
-#define Q8_TOP(v) _mm512_cvtepi32_ps(_mm512_srai_epi32(v, 24))
 #define Q8_LOAD(o) _mm512_loadu_si512((const void *) (q + (o)))
 
 #define Q8_ROW(A, J) { \
         const __m512i v = Q8_LOAD(64 * (J)); \
-        __m512 w0, w1, w2; \
-        if ((k | c) != 0) { \
-            w0 = Q8_TOP(Q8_LOAD(64 * (J) - 3)); w1 = Q8_TOP(Q8_LOAD(64 * (J) - 2)); w2 = Q8_TOP(Q8_LOAD(64 * (J) - 1)); \
-        } else { \
-            w0 = Q8_CODE(v, 0); w1 = Q8_CODE(v, 1); w2 = Q8_CODE(v, 2); \
-        } \
+        const __m512 w0 = Q8_CODE(v, 0), w1 = Q8_CODE(v, 1), w2 = Q8_CODE(v, 2); \
         A = _mm512_fmadd_ps(_mm512_mul_ps(w0, _mm512_set1_ps(s[4 * b0 + (J)])), x0, A); \
         A = _mm512_fmadd_ps(_mm512_mul_ps(w1, _mm512_set1_ps(s[4 * b1 + (J)])), x1, A); \
         A = _mm512_fmadd_ps(_mm512_mul_ps(w2, _mm512_set1_ps(s[4 * b2 + (J)])), x2, A); \

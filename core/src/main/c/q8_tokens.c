@@ -21,19 +21,13 @@
 #include "tokens.h"
 
 #define Q8_CODE(v, k) _mm512_cvtepi32_ps(_mm512_srai_epi32((k) == 3 ? (v) : _mm512_slli_epi32(v, 24 - 8 * (k)), 24))
-#define Q8_TOP(v) _mm512_cvtepi32_ps(_mm512_srai_epi32(v, 24))
 #define Q8_LOAD(o) _mm512_loadu_si512((const void *) (q + (o)))
 
-/* Row J of the tile, one group: its codes widened and scaled once, then every token's FMAs. FIRST: the call's first
- * group, where the bytes before it may lie outside the codes (so the shifts up and down run). */
-#define TOKENS_ROW(J, A0, A1, A2, A3, A4, FIRST) { \
+/* Row J of the tile, one group: its codes widened (from the one aligned load, as q8_decode.c) and scaled once, then
+ * every token's FMAs. */
+#define TOKENS_ROW(J, A0, A1, A2, A3, A4) { \
         const __m512i v = Q8_LOAD(64 * (J)); \
-        __m512 w0, w1, w2; \
-        if (FIRST) { \
-            w0 = Q8_CODE(v, 0); w1 = Q8_CODE(v, 1); w2 = Q8_CODE(v, 2); \
-        } else { \
-            w0 = Q8_TOP(Q8_LOAD(64 * (J) - 3)); w1 = Q8_TOP(Q8_LOAD(64 * (J) - 2)); w2 = Q8_TOP(Q8_LOAD(64 * (J) - 1)); \
-        } \
+        __m512 w0 = Q8_CODE(v, 0), w1 = Q8_CODE(v, 1), w2 = Q8_CODE(v, 2); \
         w0 = _mm512_mul_ps(w0, _mm512_set1_ps(s[4 * b0 + (J)])); \
         w1 = _mm512_mul_ps(w1, _mm512_set1_ps(s[4 * b1 + (J)])); \
         w2 = _mm512_mul_ps(w2, _mm512_set1_ps(s[4 * b2 + (J)])); \
@@ -41,14 +35,14 @@
         TOKENS_OF_ROW(TOKEN_FMAS4, A0, A1, A2, A3, A4) }
 
 /* One group of the tile's four rows. */
-#define TOKENS_GROUP(FIRST) { \
+#define TOKENS_GROUP { \
         const unsigned char *const q = p + 4 * c; \
         PREFETCH_AHEAD(q, ahead) \
         const long b0 = c >> shift, b1 = (c + 16) >> shift, b2 = (c + 32) >> shift, b3 = (c + 48) >> shift; \
-        TOKENS_ROW(0, a00, a01, a02, a03, a04, FIRST) \
-        TOKENS_ROW(1, a10, a11, a12, a13, a14, FIRST) \
-        TOKENS_ROW(2, a20, a21, a22, a23, a24, FIRST) \
-        TOKENS_ROW(3, a30, a31, a32, a33, a34, FIRST) }
+        TOKENS_ROW(0, a00, a01, a02, a03, a04) \
+        TOKENS_ROW(1, a10, a11, a12, a13, a14) \
+        TOKENS_ROW(2, a20, a21, a22, a23, a24) \
+        TOKENS_ROW(3, a30, a31, a32, a33, a34) }
 
 /* Token T's outputs of the tile: the four rows' lane sums (lanes.h), plus the empty tail. */
 #define TOKENS_OUT(T, A0, A1, A2, A3) { \
@@ -65,13 +59,8 @@
 static inline __attribute__((always_inline)) void q8_tile_tokens(const long N, const unsigned char *const p, const float *const s,
         const long k, const long cols, const long ahead, const long shift, const long rows, const float *const x, float *const y) {
     TOKENS_ACCUMULATORS
-    long c = 0;
-    if (k == 0) {
-        TOKENS_GROUP(1)
-        c = 64;
-    }
-    for (; c < cols; c += 64) {
-        TOKENS_GROUP(0)
+    for (long c = 0; c < cols; c += 64) {
+        TOKENS_GROUP
     }
     TOKENS_OUTPUTS(TOKENS_OUT)
 }
