@@ -102,6 +102,15 @@
             ROW(a2, qa, 2, FIRST, FMA_REG, x0, x1, x2, x3) \
             ROW(a3, qa, 3, FIRST, FMA_REG, x0, x1, x2, x3) }
 
+/* Tile k's groups through GROUP(FIRST), the call's first group (k and c zero) apart. */
+#define GROUPS(GROUP) { \
+        long c = 0; \
+        if (k == 0) { \
+            GROUP(1) \
+            c = 32; \
+        } \
+        for (; c < cols; c += 32) GROUP(0) }
+
 void fp8_decode(const long *args, const float *xin, const float *xscales, const float *factors, float *y, float *scaled) {
     const unsigned char *const codes = (const unsigned char *) args[0];
     const long tiles = args[1], cols = args[2], ahead = args[3], r0 = args[4], band_rows = args[5], nb = args[6], bw = args[7];
@@ -115,12 +124,7 @@ void fp8_decode(const long *args, const float *xin, const float *xscales, const 
         BAND(rb, band_b, next_b, xb)
         const unsigned char *const pa = codes + 4 * cols * k, *const pb = pa + 4 * cols * h;
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-        long c = 0;
-        if (k == 0) {
-            PAIR_GROUP(1)
-            c = 32;
-        }
-        for (; c < cols; c += 32) PAIR_GROUP(0)
+        GROUPS(PAIR_GROUP)
         OUT4(a0, a1, a2, a3, ra)
         OUT4(b0, b1, b2, b3, rb)
     }
@@ -129,12 +133,7 @@ void fp8_decode(const long *args, const float *xin, const float *xscales, const 
         BAND(ra, band_a, next_a, xa)
         const unsigned char *const pa = codes + 4 * cols * k;
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        long c = 0;
-        if (k == 0) {
-            LONE_GROUP(1)
-            c = 32;
-        }
-        for (; c < cols; c += 32) LONE_GROUP(0)
+        GROUPS(LONE_GROUP)
         OUT4(a0, a1, a2, a3, ra)
     }
 }
