@@ -3,7 +3,7 @@
  * columns (Q8_0Matrix: Q8_0, Q6_K, IQ4_NL ...), rows of whole 64-column groups: q8_decode.c for a decode step of several
  * users, a drafted run being checked, or a short prompt, as fp8_tokens.c is for FP8. Tile by tile, the tokens go in
  * groups of up to five (sizes balanced); for each group every row's codes widen once per 64 columns (q8_decode.c's
- * loads and shifts, converted to float, times the block's scale) and feed each token's accumulator. Per accumulator the
+ * shifts, converted to float, times the block's scale) and feed each token's accumulator. Per accumulator the
  * FMAs run in column order with the same factors (code * scale, one rounding), and each token's four row sums are added
  * in VectorMath.sum's tree (lanes.h), plus the empty tail (0.0f): the arithmetic of the Java register kernels
  * (Q8_0Matrix.tile4x1 .. tile4x4) and of one token alone, so the same bits whatever the batch.
