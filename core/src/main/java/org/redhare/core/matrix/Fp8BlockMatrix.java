@@ -470,7 +470,8 @@ public final class Fp8BlockMatrix implements WeightMatrix, ExactRows {
      * go to {@link NativeKernels#fp8Decode}, which scales the activations band by band and stores the outputs itself.
      * Elsewhere runs of whole tiles in one scale band go to {@link NativeKernels#fp8} (one sequential stream, prefetched
      * ahead), which leaves each row's sum over whole groups; the tail and row factor are {@link #tiles2x1}'s. Same FMAs and lane sums in the same order, so the same bits as {@link #decode}.
-     * Activations at {@code buf[0 ..]}, the rows' sums at {@code buf[2 cols + SUM16_FLOATS ..]}.
+     * Activations at {@code buf[0 ..]} (the AVX2 kernel's second stream's at {@code buf[cols ..]}), the rows' sums at
+     * {@code buf[2 cols + SUM16_FLOATS ..]}.
      */
     private void decodeNative(float[] x, float[] y, int tile0, int tile1, float[] buf, long ahead) {
         if (wholeTiles()) {
