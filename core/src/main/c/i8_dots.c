@@ -5,10 +5,11 @@
  * integer sums are exact, so any order gives the same result.
  *
  * Arguments: args = {codes (address), tiles, cols (codes per row), full (columns taken, a multiple of 64), groups (of
- * four tokens), ahead (bytes to prefetch ahead of the codes), oo (where the sums start in out)}; xq: token t's activations at xq + t * full as unsigned
- * bytes (the signed code plus 128), ordered as the codes are (byte b of 32-bit lane l of group c: column c + 16 b + l);
- * out: row i of tile k, token t at out[oo + (4 k + i) * 4 * groups + t], the sum of (code + 128) * weight over the columns
- * (the caller takes off 128 times the row's sum of weights).
+ * four tokens; 0 for one token), ahead (bytes to prefetch ahead of the codes into L1; none at 0 for one token), oo
+ * (where the sums start in out)}; xq: token t's activations at xq + t * full as unsigned bytes (the signed code plus
+ * 128), ordered as the codes are (byte b of 32-bit lane l of group c: column c + 16 b + l); out: row i of tile k, token
+ * t at out[oo + (4 k + i) * 4 * groups + t] (one token: out[oo + 4 k + i]), the sum of (code + 128) * weight over the
+ * columns (the caller takes off 128 times the row's sum of weights).
  *
  * Built by scripts/native/build-kernels.sh into the bytes org.redhare.core.matrix.NativeCode carries.
  */
@@ -48,8 +49,37 @@ __attribute__((target("avx512f,avx512vnni")))
 void i8_dots(const long *args, const unsigned char *xq, int *out) {
     const unsigned char *const codes = (const unsigned char *) args[0];
     const long tiles = args[1], cols = args[2], full = args[3], groups = args[4], ahead = args[5];
-    const long ntok = 4 * groups;
     out += args[6];
+    if (groups == 0) {
+        /* One token (a decode step): four products an operation per row, each row's sum over its 16 lanes. Widened to
+         * floats (i8_rows4.c) the same codes cost about three times the operations: [128256 x 2048] from DRAM, one
+         * thread, read 39-42 GB/s here against 21 (in cache 85-102 against 40), without software prefetches (the
+         * hardware's keep up with one stream this light; 4096 bytes ahead into L1 read 34-39). */
+        for (long k = 0; k < tiles; k++) {
+            const unsigned char *p = codes + 4 * cols * k;
+            __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+            for (long c = 0; c < full; c += 64) {
+                const unsigned char *q = p + 4 * c;
+                if (ahead != 0) {
+                    _mm_prefetch((const char *) (q + ahead), _MM_HINT_T0);
+                    _mm_prefetch((const char *) (q + ahead + 64), _MM_HINT_T0);
+                    _mm_prefetch((const char *) (q + ahead + 128), _MM_HINT_T0);
+                    _mm_prefetch((const char *) (q + ahead + 192), _MM_HINT_T0);
+                }
+                const __m512i x0 = _mm512_loadu_si512((const void *) (xq + c));
+                a0 = _mm512_dpbusd_epi32(a0, x0, _mm512_loadu_si512((const void *) q));
+                a1 = _mm512_dpbusd_epi32(a1, x0, _mm512_loadu_si512((const void *) (q + 64)));
+                a2 = _mm512_dpbusd_epi32(a2, x0, _mm512_loadu_si512((const void *) (q + 128)));
+                a3 = _mm512_dpbusd_epi32(a3, x0, _mm512_loadu_si512((const void *) (q + 192)));
+            }
+            out[4 * k] = _mm512_reduce_add_epi32(a0);
+            out[4 * k + 1] = _mm512_reduce_add_epi32(a1);
+            out[4 * k + 2] = _mm512_reduce_add_epi32(a2);
+            out[4 * k + 3] = _mm512_reduce_add_epi32(a3);
+        }
+        return;
+    }
+    const long ntok = 4 * groups;
     for (long k = 0; k < tiles; k++) {
         const unsigned char *p = codes + 4 * cols * k;
         for (long g = 0; g < groups; g++) {

@@ -104,18 +104,21 @@ final class Int8RowMatrix implements WeightMatrix {
     /**
      * Integer products of every row with {@code 4 groups} tokens' byte activations ({@link NativeKernels#i8Dots}: code
      * plus 128, token {@code t} at {@code xq[t cols ..]} in the codes' column order, {@link #orderColumns}): row {@code r},
-     * token {@code t} at {@code out[r 4 groups + t]}, the sum of (code + 128) times the weight codes. Over the pool's
-     * threads, in runs of tiles. Only where {@link #dotsAvailable}.
+     * token {@code t} at {@code out[r 4 groups + t]}, the sum of (code + 128) times the weight codes; {@code groups} 0:
+     * one token, row {@code r} at {@code out[r]}. Over the pool's threads, in runs of tiles. Only where {@link
+     * #dotsAvailable}.
      */
     void dots(Parallel pool, byte[] xq, int groups, int[] out) {
         if (!dotsAvailable()) {
             throw new IllegalStateException("integer products need VNNI machine code and whole tiles and groups");
         }
         int tiles = rows / TILE;
+        int ntok = groups == 0 ? 1 : 4 * groups;
         pool.forRange(tiles, QuantKernels.tileGrain(rows, pool.threads()), 1, (t0, t1, w) -> {
-            for (int tile = t0; tile < t1; tile += NativeKernels.TILES) {
-                int n = Math.min(NativeKernels.TILES, t1 - tile);
-                NativeKernels.i8Dots(packed, (long) tile * TILE * cols, n, cols, cols, groups, xq, out, tile * TILE * 4 * groups);
+            int run = groups == 0 ? NativeKernels.DECODE_TILES : NativeKernels.TILES; // one token: the one-token kernels' runs
+            for (int tile = t0; tile < t1; tile += run) {
+                int n = Math.min(run, t1 - tile);
+                NativeKernels.i8Dots(packed, (long) tile * TILE * cols, n, cols, cols, groups, xq, out, tile * TILE * ntok);
             }
         });
     }

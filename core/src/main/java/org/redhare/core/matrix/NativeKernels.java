@@ -832,15 +832,17 @@ final class NativeKernels {
      * starting at byte {@code offset} of native segment {@code codes}, over columns {@code 0 .. full} (a multiple of 64),
      * times {@code 4 groups} tokens' byte activations ({@code i8_dots.c}: code plus 128, token {@code t} at
      * {@code xq[t full ..]}, in the codes' column order): row {@code i} of tile {@code k}, token {@code t} at
-     * {@code out[oo + (4k + i) 4 groups + t]}.
+     * {@code out[oo + (4k + i) 4 groups + t]}. {@code groups} 0: one token, row {@code i} of tile {@code k} at {@code
+     * out[oo + 4k + i]}, without software prefetches (i8_dots.c says why).
      */
     static void i8Dots(MemorySegment codes, long offset, int tiles, int cols, int full, int groups, byte[] xq, int[] out, int oo) {
-        if (!codes.isNative() || offset < 0 || tiles < 0 || groups <= 0 || full < 0 || full % 64 != 0 || full > cols
-                || offset + 4L * cols * tiles > codes.byteSize() || 4L * groups * full > xq.length || oo < 0
-                || oo + 16L * tiles * groups > out.length) {
+        final long ntok = groups == 0 ? 1 : 4L * groups;
+        if (!codes.isNative() || offset < 0 || tiles < 0 || groups < 0 || full < 0 || full % 64 != 0 || full > cols
+                || offset + 4L * cols * tiles > codes.byteSize() || ntok * full > xq.length || oo < 0
+                || oo + 4L * tiles * ntok > out.length) {
             throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
         }
-        long[] args = {codes.address() + offset, tiles, cols, full, groups, AHEAD, oo};
+        long[] args = {codes.address() + offset, tiles, cols, full, groups, groups == 0 ? 0 : AHEAD, oo};
         try {
             I8_DOTS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(xq), MemorySegment.ofArray(out));
         } catch (Throwable e) {

@@ -35,6 +35,13 @@ import jdk.incubator.vector.IntVector;
  *
  * <p>The same holds for the {@code k} largest logits ({@link #topLogits}), which is all that top-k sampling reads.
  *
+ * <p>Where VNNI machine code runs ({@link #screensBatches}) one token is screened in integers too, as batches are: its
+ * activations quantized to a byte a value, the copy's rows multiplied by them four products an operation, each bound
+ * widened by the activations' rounding. Widened to floats the codes cost about three times the operations, and on one
+ * thread that, not memory, set the screen's pace (Llama-3.2-1B's head from DRAM: 21 GB/s in floats, 39-42 in integers).
+ * The wider bound lets more rows through (tens to hundreds where floats let a few to tens through), a small cost beside
+ * the head; where it lets too many through, the token is screened in floats ({@link #FLOAT_RUN}).
+ *
  * <p>An FP8 head ({@link Fp8BlockMatrix}, what {@code --quantize fp8} makes of a BF16 one) is screened too, where
  * batches screen in integers ({@link #screensBatches}): its copy has as many bytes, so one token reads no less, but
  * several tokens at once multiply bytes with VNNI's {@code VPDPBUSD} (four products an operation) where the exact head
@@ -172,9 +179,10 @@ public final class ScreenedHead {
     }
 
     /**
-     * Whether {@link #topLogits(Parallel, float[], int, int, float[])} screens several tokens at once here: in machine code
-     * with AVX512-VNNI ({@link NativeKernels#i8Dots}), a head of whole four-row tiles and 64-column groups. Elsewhere a
-     * batch takes the exact head: widened to floats, int8 rows are slower than BF16 ones once several tokens share them.
+     * Whether {@link #topLogits(Parallel, float[], int, int, float[])} screens several tokens at once here (and one token
+     * in integers first): in machine code with AVX512-VNNI ({@link NativeKernels#i8Dots}), a head of whole four-row tiles
+     * and 64-column groups. Elsewhere a batch takes the exact head: widened to floats, int8 rows are slower than BF16 ones
+     * once several tokens share them.
      */
     public boolean screensBatches() {
         return BATCHES && coarse.dotsAvailable();
@@ -249,6 +257,16 @@ public final class ScreenedHead {
             exactHead(pool, x, logits);
             return;
         }
+        if (ONE_TOKEN_DOTS && screensBatches()) {
+            if (floatRun > 0) {
+                floatRun--;
+            } else if (integerScreen(pool, x, nx, k, logits, adjust)) {
+                return;
+            } else {
+                floatRun = FLOAT_RUN;
+            }
+        }
+        widening = -1; // the screen in floats: for the token the integers gave up on too
         coarse.multiply(pool, x, 1, logits);
         int changed = adjust != null ? adjust.count() : 0;
         if (changed > 0 && !boundChanged(adjust, changed, logits, nx)) {
@@ -263,7 +281,7 @@ public final class ScreenedHead {
         int n = 0;
         int limit = Math.max(1, rows / MAX_CANDIDATE_SHARE);
         for (int r = 0; r < rows && n >= 0; r++) {
-            if (logits[r] + bound[r] * nx >= t) { // never true for a changed row's -inf
+            if (logits[r] + width(r, logits[r], nx) >= t) { // never true for a changed row's -inf
                 n = candidate(r, n, limit);
             }
         }
@@ -284,6 +302,115 @@ public final class ScreenedHead {
         exactRows.multiplyRows(x, candidates, n, logits, xp);
         lastCandidates = n;
     }
+
+    /**
+     * One token screened in integers where VNNI machine code runs ({@link #screensBatches}): the activations quantized to
+     * a byte a value as a batch's are, the coarse logits from the codes' integer products ({@link Int8RowMatrix#dots},
+     * one token), each row's bound widened by the activations' rounding as a batch's ({@link #width}), then the same
+     * candidates, the same exact rows. Widened to floats (the one-token kernel) the codes cost about three times the
+     * operations, and on one thread that kernel, not memory, set the screen's pace: [128256 x 2048] from DRAM read 21 GB/s
+     * against 39-42 in integers (i8_dots.c). False where it gave up (a coarse logit not finite, more candidates than the
+     * limit): the caller takes the screen in floats, whose bound is tighter.
+     */
+    private boolean integerScreen(Parallel pool, float[] x, double nx, int k, float[] logits, LogitAdjustment adjust) {
+        if (xq.length < cols) {
+            xq = new byte[cols];
+        }
+        float[] step = new float[1];
+        double e = quantize(x, 0, cols, xq, step, 0);
+        float s = step[0];
+        widening = (e + 1e-6 * (nx + e)) * SLACK;
+        if (sums.length < rows) {
+            sums = new int[rows];
+        }
+        coarse.dots(pool, xq, 0, sums);
+        for (int r = 0; r < rows; r++) {
+            logits[r] = coarse.scale(r) * (s * (float) (sums[r] - 128 * rowSum[r]));
+        }
+        int changed = adjust != null ? adjust.count() : 0;
+        if (changed > 0 && !boundChanged(adjust, changed, logits, nx)) {
+            return false;
+        }
+        double t = kthLowerBound(logits, nx, k, changed);
+        if (Double.isNaN(t)) {
+            return false;
+        }
+        int n = 0;
+        int limit = Math.max(1, rows / MAX_CANDIDATE_SHARE);
+        for (int r = 0; r < rows && n >= 0; r++) {
+            if (logits[r] + width(r, logits[r], nx) >= t) { // never true for a changed row's -inf
+                n = candidate(r, n, limit);
+            }
+        }
+        for (int i = 0; i < changed && n >= 0; i++) {
+            int r = adjust.row(i);
+            logits[r] = changedCoarse[i];
+            if (changedHigh[i] >= t) {
+                n = candidate(r, n, limit);
+            }
+        }
+        if (n < 0) {
+            return false;
+        }
+        if (xp.length < cols + 16) {
+            xp = new float[cols + 16];
+        }
+        exactRows.multiplyRows(x, candidates, n, logits, xp);
+        lastCandidates = n;
+        return true;
+    }
+
+    /**
+     * How far row {@code r}'s exact logit may lie from its coarse one {@code a}: {@code c[r] |x|} in floats ({@code
+     * widening} below 0); in integers ({@link #integerScreen}) also {@code |q_r| e} for the activations' rounding, both
+     * widened for the float arithmetic of {@code a} as {@link #screenArgmax} widens them.
+     */
+    private double width(int r, float a, double nx) {
+        return widening < 0 ? bound[r] * nx : (bound[r] * nx + qNorm[r] * widening) * (1 + 1e-5) + Math.abs(a) * 0x1p-22;
+    }
+
+    /**
+     * One-token calls that screen in floats after the integers gave up on a token: a state they cannot screen (top 40 of
+     * flat logits; activations far apart in size) tends to come again in the next steps, and each try costs more than half
+     * a screen in floats. So at most one token in {@code FLOAT_RUN + 1} pays for both.
+     */
+    static final int FLOAT_RUN = 8;
+
+    private int floatRun;
+
+    /** The activations' rounding term of {@link #width} for the one-token screen in integers; below 0 in floats. */
+    private double widening = -1;
+
+    /** Whether the last one-token {@link #topLogits} call was screened in integers (for tests). */
+    boolean lastInIntegers() {
+        return widening >= 0;
+    }
+
+    /**
+     * Token {@code t}'s activations {@code x[xo .. xo + cols)} quantized to a byte a value (plus 128) into {@code xq[xo ..]}
+     * in the codes' column order, with one scale {@code s = max|x| / 127} into {@code step[t]}; returns the norm of the
+     * rounding error {@code |x - s codes|}.
+     */
+    private static double quantize(float[] x, int xo, int cols, byte[] xq, float[] step, int t) {
+        float m = 0f;
+        for (int c = 0; c < cols; c++) {
+            m = Math.max(m, Math.abs(x[xo + c]));
+        }
+        float s = m / 127f;
+        float inv = m == 0f ? 0f : 127f / m;
+        double e2 = 0;
+        for (int c = 0; c < cols; c++) {
+            int code = Math.max(-127, Math.min(127, Math.round(x[xo + c] * inv)));
+            xq[xo + Int8RowMatrix.orderColumns(c)] = (byte) (code + 128);
+            double d = x[xo + c] - (double) code * s; // exact in double
+            e2 += d * d;
+        }
+        step[t] = s;
+        return Math.sqrt(e2);
+    }
+
+    /** {@code -Dredhare.screenOneTokenDots=false}: one token screens in floats where it could in integers (for measuring). */
+    private static final boolean ONE_TOKEN_DOTS = Boolean.parseBoolean(System.getProperty("redhare.screenOneTokenDots", "true"));
 
     /**
      * {@link #topLogits(Parallel, float[], int, float[])} for {@code n} tokens at once ({@code x} and {@code logits} token
@@ -318,10 +445,8 @@ public final class ScreenedHead {
         float[] step = new float[n];
         for (int t = 0; t < n; t++) {
             int xo = t * cols;
-            float m = 0f;
             double norm = 0;
             for (int c = 0; c < cols; c++) {
-                m = Math.max(m, Math.abs(x[xo + c]));
                 norm += (double) x[xo + c] * x[xo + c];
             }
             nx[t] = Math.sqrt(norm) * (1 + 1e-9);
@@ -330,18 +455,8 @@ public final class ScreenedHead {
                 lastCandidates = -1;
                 return;
             }
-            float s = m / 127f;
-            float inv = m == 0f ? 0f : 127f / m;
-            double e2 = 0;
-            for (int c = 0; c < cols; c++) {
-                int code = Math.max(-127, Math.min(127, Math.round(x[xo + c] * inv)));
-                xq[xo + Int8RowMatrix.orderColumns(c)] = (byte) (code + 128);
-                double d = x[xo + c] - (double) code * s; // exact in double
-                e2 += d * d;
-            }
-            double e = Math.sqrt(e2);
+            double e = quantize(x, xo, cols, xq, step, t);
             err[t] = (e + 1e-6 * (nx[t] + e)) * SLACK;
-            step[t] = s;
         }
         if (sums.length < rows * 4 * groups) {
             sums = new int[rows * 4 * groups];
@@ -652,7 +767,7 @@ public final class ScreenedHead {
         for (int i = 0; i < changed; i++) {
             int r = adjust.row(i);
             float a = logits[r];
-            double e = bound[r] * nx;
+            double e = width(r, a, nx);
             float lo = (float) (a - e);
             if (lo > a - e) {
                 lo = Math.nextDown(lo);
@@ -692,7 +807,7 @@ public final class ScreenedHead {
                 }
                 return Double.NaN;
             }
-            double lo = v - bound[r] * nx;
+            double lo = v - width(r, v, nx);
             if (held < k || lo > lows[0]) {
                 held = insert(lo, held, k);
             }
@@ -711,6 +826,7 @@ public final class ScreenedHead {
     }
 
     private void exactHead(Parallel pool, float[] x, float[] logits) {
+        widening = -1;
         exact.multiply(pool, x, 1, logits);
         lastCandidates = -1;
     }

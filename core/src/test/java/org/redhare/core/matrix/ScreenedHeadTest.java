@@ -222,7 +222,7 @@ class ScreenedHeadTest {
 
     /** The integer products in machine code against a scalar sum over each row's codes. */
     @ParameterizedTest(name = "[{0} x {1}] x {2} groups")
-    @CsvSource({"8, 64, 1", "400, 896, 4", "132, 128, 2"})
+    @CsvSource({"8, 64, 1", "400, 896, 4", "132, 128, 2", "8, 64, 0", "4, 128, 0", "1028, 896, 0"})
     void integerProductsMatchTheCodes(int rows, int cols, int groups) {
         Random rnd = new Random(rows + cols);
         float[] w = new float[rows * cols];
@@ -232,20 +232,72 @@ class ScreenedHeadTest {
         ScreenedHead s = ScreenedHead.of(ONE, WeightMatrixTest.make(DType.BF16, w, rows, cols));
         Int8RowMatrix q = (Int8RowMatrix) s.coarse();
         org.junit.jupiter.api.Assumptions.assumeTrue(q.dotsAvailable(), NativeKernels.status());
-        byte[] xq = new byte[4 * groups * cols];
+        int ntok = groups == 0 ? 1 : 4 * groups; // groups 0: one token
+        byte[] xq = new byte[ntok * cols];
         rnd.nextBytes(xq);
-        int[] out = new int[rows * 4 * groups];
+        int[] out = new int[rows * ntok];
         q.dots(THREE, xq, groups, out);
         byte[] codes = new byte[cols];
         for (int r = 0; r < rows; r++) {
             q.codes(r, codes);
-            for (int t = 0; t < 4 * groups; t++) {
+            for (int t = 0; t < ntok; t++) {
                 int want = 0;
                 for (int c = 0; c < cols; c++) {
                     want += (xq[t * cols + Int8RowMatrix.orderColumns(c)] & 0xFF) * codes[c];
                 }
-                assertThat(out[r * 4 * groups + t]).as("row %d token %d", r, t).isEqualTo(want);
+                assertThat(out[r * ntok + t]).as("row %d token %d", r, t).isEqualTo(want);
             }
+        }
+    }
+
+    /**
+     * One token screened in integers where VNNI machine code runs: its activations quantized to bytes, the bound widened
+     * by their rounding. The same k largest rows, order and bits as the exact head. With one activation far out (in a
+     * column the rows ignore) the rest round to a few byte steps and the widened bound lets too many rows through: that
+     * token, and the next {@link ScreenedHead#FLOAT_RUN}, are screened in floats (not the whole exact head), then integers
+     * again.
+     */
+    @ParameterizedTest(name = "[{0} x {1}] top {2}")
+    @CsvSource({"4096, 256, 1", "9040, 128, 7", "6000, 896, 40", "2048, 64, 2"})
+    void oneTokenIsScreenedInIntegersWhereBatchesAre(int rows, int cols, int k) {
+        Random rnd = new Random(rows * 3L + cols + k);
+        float[] w = new float[rows * cols];
+        final int spike = 5;
+        for (int i = 0; i < w.length; i++) {
+            w[i] = i % cols == spike ? 0f : (float) rnd.nextGaussian() * 0.05f;
+        }
+        WeightMatrix head = WeightMatrixTest.make(DType.BF16, w, rows, cols);
+        ScreenedHead s = ScreenedHead.of(ONE, head);
+        boolean vnni = vnniBatches();
+        if (vnni) {
+            assertThat(s.screensBatches()).as(NativeKernels.status()).isTrue();
+        }
+        int integers = 0;
+        for (int i = 0; i < 14 + ScreenedHead.FLOAT_RUN; i++) {
+            boolean spiked = i == 12;
+            float[] x = new float[cols];
+            float scale = i % 3 == 0 ? 30 : 1;
+            for (int c = 0; c < cols; c++) {
+                x[c] = (float) rnd.nextGaussian() * scale;
+            }
+            if (spiked) {
+                x[spike] = -60 * scale;
+            }
+            int n = check(s, head, i % 2 == 0 ? ONE : THREE, x, k);
+            if (!spiked || k <= 7) { // the 40 largest of the spiked token: too many rows in floats too, the exact head
+                assertThat(n).as("token %d screened", i).isGreaterThanOrEqualTo(k);
+            }
+            integers += s.lastInIntegers() ? 1 : 0;
+            if (!vnni) {
+                assertThat(s.lastInIntegers()).isFalse();
+            } else if (i >= 12 && i <= 12 + ScreenedHead.FLOAT_RUN) {
+                assertThat(s.lastInIntegers()).as("token %d: the spiked one, then floats for a while", i).isFalse();
+            } else if (i > 12) {
+                assertThat(s.lastInIntegers()).as("token %d: integers again", i).isTrue();
+            }
+        }
+        if (vnni && k <= 7) {
+            assertThat(integers).as("tokens screened in integers").isEqualTo(13);
         }
     }
 
