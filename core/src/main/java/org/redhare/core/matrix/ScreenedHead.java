@@ -268,65 +268,17 @@ public final class ScreenedHead {
         }
         widening = -1; // the screen in floats: for the token the integers gave up on too
         coarse.multiply(pool, x, 1, logits);
-        int changed = adjust != null ? adjust.count() : 0;
-        if (changed > 0 && !boundChanged(adjust, changed, logits, nx)) {
+        if (!screenCoarse(x, nx, k, logits, adjust)) {
             exactHead(pool, x, logits);
-            return;
         }
-        double t = kthLowerBound(logits, nx, k, changed);
-        if (Double.isNaN(t)) {
-            exactHead(pool, x, logits);
-            return;
-        }
-        int n = 0;
-        int limit = Math.max(1, rows / MAX_CANDIDATE_SHARE);
-        for (int r = 0; r < rows && n >= 0; r++) {
-            if (logits[r] + width(r, logits[r], nx) >= t) { // never true for a changed row's -inf
-                n = candidate(r, n, limit);
-            }
-        }
-        for (int i = 0; i < changed && n >= 0; i++) {
-            int r = adjust.row(i);
-            logits[r] = changedCoarse[i];
-            if (changedHigh[i] >= t) {
-                n = candidate(r, n, limit);
-            }
-        }
-        if (n < 0) {
-            exactHead(pool, x, logits);
-            return;
-        }
-        if (xp.length < cols + 16) {
-            xp = new float[cols + 16];
-        }
-        exactRows.multiplyRows(x, candidates, n, logits, xp);
-        lastCandidates = n;
     }
 
     /**
-     * One token screened in integers where VNNI machine code runs ({@link #screensBatches}): the activations quantized to
-     * a byte a value as a batch's are, the coarse logits from the codes' integer products ({@link Int8RowMatrix#dots},
-     * one token), each row's bound widened by the activations' rounding as a batch's ({@link #width}), then the same
-     * candidates, the same exact rows. Widened to floats (the one-token kernel) the codes cost about three times the
-     * operations, and on one thread that kernel, not memory, set the screen's pace: [128256 x 2048] from DRAM read 21 GB/s
-     * against 39-42 in integers (i8_dots.c). False where it gave up (a coarse logit not finite, more candidates than the
-     * limit): the caller takes the screen in floats, whose bound is tighter.
+     * The rest of a one-token screen, from the coarse logits in {@code logits} ({@link #width} says how far each may lie
+     * from the exact one): the rows that could be among the {@code k} largest computed exactly. False where it gave up (a
+     * coarse logit or bound not finite, more candidates than the limit).
      */
-    private boolean integerScreen(Parallel pool, float[] x, double nx, int k, float[] logits, LogitAdjustment adjust) {
-        if (xq.length < cols) {
-            xq = new byte[cols];
-        }
-        float[] step = new float[1];
-        double e = quantize(x, 0, cols, xq, step, 0);
-        float s = step[0];
-        widening = (e + 1e-6 * (nx + e)) * SLACK;
-        if (sums.length < rows) {
-            sums = new int[rows];
-        }
-        coarse.dots(pool, xq, 0, sums);
-        for (int r = 0; r < rows; r++) {
-            logits[r] = coarse.scale(r) * (s * (float) (sums[r] - 128 * rowSum[r]));
-        }
+    private boolean screenCoarse(float[] x, double nx, int k, float[] logits, LogitAdjustment adjust) {
         int changed = adjust != null ? adjust.count() : 0;
         if (changed > 0 && !boundChanged(adjust, changed, logits, nx)) {
             return false;
@@ -358,6 +310,33 @@ public final class ScreenedHead {
         exactRows.multiplyRows(x, candidates, n, logits, xp);
         lastCandidates = n;
         return true;
+    }
+
+    /**
+     * One token screened in integers where VNNI machine code runs ({@link #screensBatches}): the activations quantized to
+     * a byte a value as a batch's are, the coarse logits from the codes' integer products ({@link Int8RowMatrix#dots},
+     * one token), each row's bound widened by the activations' rounding as a batch's ({@link #width}), then the same
+     * candidates, the same exact rows. Widened to floats (the one-token kernel) the codes cost about three times the
+     * operations, and on one thread that kernel, not memory, set the screen's pace: [128256 x 2048] from DRAM read 21 GB/s
+     * against 39-42 in integers (i8_dots.c). False where it gave up (a coarse logit not finite, more candidates than the
+     * limit): the caller takes the screen in floats, whose bound is tighter.
+     */
+    private boolean integerScreen(Parallel pool, float[] x, double nx, int k, float[] logits, LogitAdjustment adjust) {
+        if (xq.length < cols) {
+            xq = new byte[cols];
+        }
+        float[] step = new float[1];
+        double e = quantize(x, 0, cols, xq, step, 0);
+        float s = step[0];
+        widening = (e + 1e-6 * (nx + e)) * SLACK;
+        if (sums.length < rows) {
+            sums = new int[rows];
+        }
+        coarse.dots(pool, xq, 0, sums);
+        for (int r = 0; r < rows; r++) {
+            logits[r] = coarse.scale(r) * (s * (float) (sums[r] - 128 * rowSum[r]));
+        }
+        return screenCoarse(x, nx, k, logits, adjust);
     }
 
     /**
