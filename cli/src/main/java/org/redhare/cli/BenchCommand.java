@@ -71,7 +71,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--paired-setting", paramLabel = "NAME=VALUE",
             description = "measure run B with this kernel setting and run A with the defaults, in the same alternated rounds "
                     + "(on the same model, unless --paired-quantize loads another): NAME one of rowsAhead, fp8RowsAhead "
-                    + "(prefetch distances in bytes: positive into L1, negative into L2); repeatable")
+                    + "(prefetch distances in bytes: positive into L1, negative into L2), screenOneTokenDots (1 or 0: one "
+                    + "token's LM head screen in integers where the CPU has AVX512-VNNI); repeatable")
     List<String> pairedSettings;
 
     @Override
@@ -162,7 +163,8 @@ final class BenchCommand implements Callable<Integer> {
             try {
                 out.put(name, Long.parseLong(s.substring(eq + 1).trim()));
             } catch (NumberFormatException e) {
-                throw CliException.usage("--paired-setting " + s + ": the value must be a whole number of bytes (negative: into L2)");
+                throw CliException.usage("--paired-setting " + s + ": the value must be a whole number (bytes for a distance, negative: into L2;"
+                        + " 1 or 0 for screenOneTokenDots)");
             }
         }
         return out;

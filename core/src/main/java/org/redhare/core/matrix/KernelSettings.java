@@ -9,18 +9,19 @@ import java.util.Map;
  * alternated rounds of one process (`redhare bench --paired-setting NAME=VALUE`): on hosts whose memory bandwidth moves
  * from minute to minute, two separate runs compare a fast minute with a slow one, and the difference a prefetch distance
  * makes (5-15%) drowns in it. Each name is also a system property read at start ({@code -Dredhare.NAME=VALUE}), whose
- * value {@link #apply} goes back to where a setting is not given. Values in bytes: positive prefetches into L1, negative
- * into L2, 0 takes the kernel's default ({@link NativeKernels#rowsAhead}, {@link NativeKernels#fp8RowsAhead} say which
- * and why).
+ * value {@link #apply} goes back to where a setting is not given. The prefetch distances in bytes: positive prefetches
+ * into L1, negative into L2, 0 takes the kernel's default ({@link NativeKernels#rowsAhead}, {@link
+ * NativeKernels#fp8RowsAhead} say which and why); {@code screenOneTokenDots} 1 (on) or 0 (off).
  */
 public final class KernelSettings {
     private KernelSettings() {}
 
     /**
      * The settings' names: {@code rowsAhead} (the one-token kernels of int8 rows, the several-token ones of 16-bit rows,
-     * and FP8's where fp8RowsAhead is 0) and {@code fp8RowsAhead} (FP8's kernels).
+     * and FP8's where fp8RowsAhead is 0), {@code fp8RowsAhead} (FP8's kernels) and {@code screenOneTokenDots} (whether one
+     * token's LM head screen multiplies integers where it can, {@link ScreenedHead}).
      */
-    public static final List<String> NAMES = List.of("rowsAhead", "fp8RowsAhead");
+    public static final List<String> NAMES = List.of("rowsAhead", "fp8RowsAhead", "screenOneTokenDots");
 
     /**
      * Sets every setting: those {@code settings} names to their values, the others back to their values at start.
@@ -31,6 +32,7 @@ public final class KernelSettings {
         settings.keySet().forEach(KernelSettings::requireKnown);
         NativeKernels.rowsAhead(settings.getOrDefault(NAMES.get(0), NativeKernels.ROWS_AHEAD_AT_START));
         NativeKernels.fp8RowsAhead(settings.getOrDefault(NAMES.get(1), NativeKernels.FP8_ROWS_AHEAD_AT_START));
+        ScreenedHead.oneTokenDots(settings.containsKey(NAMES.get(2)) ? settings.get(NAMES.get(2)) != 0 : ScreenedHead.ONE_TOKEN_DOTS_AT_START);
     }
 
     /**
@@ -45,11 +47,12 @@ public final class KernelSettings {
         return name;
     }
 
-    /** Each setting's distance as the kernels take it now on a pool of {@code threads} threads (defaults resolved), by name. */
+    /** Each setting as the kernels take it now on a pool of {@code threads} threads (defaults resolved), by name. */
     public static Map<String, Long> effective(int threads) {
         Map<String, Long> out = new LinkedHashMap<>();
         out.put(NAMES.get(0), NativeKernels.rowsAhead(threads));
         out.put(NAMES.get(1), NativeKernels.fp8RowsAhead(threads));
+        out.put(NAMES.get(2), ScreenedHead.oneTokenDots() ? 1L : 0L);
         return out;
     }
 }

@@ -2,6 +2,7 @@ package org.redhare.core.matrix;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.List;
 import org.redhare.core.NativeMemory;
 import org.redhare.core.Parallel;
 import jdk.incubator.vector.FloatVector;
@@ -257,7 +258,7 @@ public final class ScreenedHead {
             exactHead(pool, x, logits);
             return;
         }
-        if (ONE_TOKEN_DOTS && screensBatches()) {
+        if (oneTokenDots && screensBatches()) {
             if (floatRun > 0) {
                 floatRun--;
             } else if (integerScreen(pool, x, nx, k, logits, adjust)) {
@@ -388,8 +389,21 @@ public final class ScreenedHead {
         return Math.sqrt(e2);
     }
 
-    /** {@code -Dredhare.screenOneTokenDots=false}: one token screens in floats where it could in integers (for measuring). */
-    private static final boolean ONE_TOKEN_DOTS = Boolean.parseBoolean(System.getProperty("redhare.screenOneTokenDots", "true"));
+    /**
+     * {@code -Dredhare.screenOneTokenDots=false} (or 0): one token screens in floats where it could in integers (for
+     * measuring; {@link KernelSettings} at run time).
+     */
+    static final boolean ONE_TOKEN_DOTS_AT_START = !List.of("false", "0").contains(System.getProperty("redhare.screenOneTokenDots", "true"));
+
+    private static volatile boolean oneTokenDots = ONE_TOKEN_DOTS_AT_START;
+
+    static void oneTokenDots(boolean on) {
+        oneTokenDots = on;
+    }
+
+    static boolean oneTokenDots() {
+        return oneTokenDots;
+    }
 
     /**
      * {@link #topLogits(Parallel, float[], int, float[])} for {@code n} tokens at once ({@code x} and {@code logits} token
