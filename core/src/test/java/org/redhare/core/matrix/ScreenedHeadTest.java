@@ -346,7 +346,7 @@ class ScreenedHeadTest {
         }
         WeightMatrix head = WeightMatrixTest.make(dtype, w, rows, cols);
         ScreenedHead s = ScreenedHead.of(ONE, head);
-        int lifted = 0;
+        int lifted = 0, integers = 0;
         for (int t = 0; t < 40; t++) {
             float[] x = new float[cols];
             for (int c = 0; c < cols; c++) {
@@ -378,6 +378,7 @@ class ScreenedHeadTest {
             float[] got = new float[rows];
             s.topLogits(t % 2 == 0 ? ONE : THREE, x, k, got, p);
             assertThat(s.lastCandidates()).as("token %d screened", t).isBetween(k, rows / 16);
+            integers += s.lastInIntegers() ? 1 : 0;
             p.applyTo(got);
             assertThat(top(got, rows, k)).as("token %d: the %d largest after the penalties", t, k).isEqualTo(wantTop);
             for (int r : wantTop) {
@@ -388,6 +389,9 @@ class ScreenedHeadTest {
             }
         }
         assertThat(lifted).as("rows the penalties lifted into the largest").isPositive();
+        if (vnniBatches() && rows % 4 == 0 && cols % 64 == 0) {
+            assertThat(integers).as("tokens screened in integers, penalties and all").isPositive();
+        }
     }
 
     /** The int8 copy's kernel against a double-precision reference over its own widened rows, on odd shapes. */
