@@ -394,6 +394,53 @@ class ScreenedHeadTest {
         }
     }
 
+    /**
+     * A row whose coarse logit in integers overshoots by most of what the activations' rounding allows: one activation
+     * sets the byte step, every other sits 0.45 of a step off its code (-1, 0 or 1), on the side of that row's weight, so
+     * the rounding adds up along it. Boosted by a penalty to just below the true largest, its lower bound would pass the
+     * true largest's upper bound unless the bounds cover the activations' rounding (the term {@code |q_r| e}): without it
+     * the boosted row was taken for the largest.
+     */
+    @Test
+    void boundsCoverTheActivationsRoundingAlongABoostedRow() {
+        int rows = 2048, cols = 64, star = 100;
+        Random rnd = new Random(17);
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian() * 0.05f;
+        }
+        WeightMatrix head = WeightMatrixTest.make(DType.F32, w, rows, cols);
+        ScreenedHead s = ScreenedHead.of(ONE, head);
+        float step = 0.01f;
+        float[] x = new float[cols];
+        for (int c = 0; c < cols; c++) {
+            int code = c == 0 ? 127 : rnd.nextInt(3) - 1;
+            x[c] = c == 0 ? 127 * step : step * (code - 0.45f * Math.signum(w[star * cols + c]));
+        }
+        float[] exact = new float[rows];
+        head.multiply(ONE, x, 1, exact);
+        int top = -1;
+        for (int r = 0; r < rows; r++) {
+            if (r != star && (top < 0 || exact[r] > exact[top])) {
+                top = r;
+            }
+        }
+        float lift = exact[top] - exact[star] - 1e-3f;
+        Penalties p = new Penalties(new int[] {star}, new float[] {1f}, new float[] {-lift}); // the row just below the top
+        float[] want = exact.clone();
+        p.applyTo(want);
+        assertThat(argmax(want, rows)).isEqualTo(top);
+        assertThat(want[star]).isGreaterThan(exact[top] - 0.01f);
+        float[] got = new float[rows];
+        s.topLogits(ONE, x, 1, got, p);
+        if (vnniBatches()) {
+            assertThat(s.lastInIntegers()).isTrue();
+        }
+        p.applyTo(got);
+        assertThat(argmax(got, rows)).isEqualTo(top);
+        assertThat(Float.floatToRawIntBits(got[top])).isEqualTo(Float.floatToRawIntBits(want[top]));
+    }
+
     /** The int8 copy's kernel against a double-precision reference over its own widened rows, on odd shapes. */
     @ParameterizedTest(name = "[{0} x {1}]")
     @CsvSource({"5, 64", "13, 100", "31, 300", "64, 512", "9, 17", "1030, 96"})
