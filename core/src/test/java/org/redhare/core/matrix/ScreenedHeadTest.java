@@ -1,6 +1,7 @@
 package org.redhare.core.matrix;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
@@ -298,6 +299,35 @@ class ScreenedHeadTest {
         }
         if (vnni && k <= 7) {
             assertThat(integers).as("tokens screened in integers").isEqualTo(13);
+        }
+    }
+
+    /**
+     * The machine code checks nothing, so its Java entry refuses operands outside their memory before calling it: one
+     * token (groups 0) reads one row of activations and writes a sum a row, four tokens (a group) four of each.
+     */
+    @Test
+    void integerProductsRefuseOperandsOutsideTheirMemory() {
+        java.lang.foreign.MemorySegment codes = java.lang.foreign.Arena.ofAuto().allocate(2 * 4 * 128); // two tiles of 128 columns
+        byte[] one = new byte[128];
+        int[] sums = new int[8];
+        assertThatThrownBy(() -> NativeKernels.i8Dots(codes, 0, 2, 128, 128, 0, new byte[127], sums, 0))
+                .as("one token's activations short").isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> NativeKernels.i8Dots(codes, 0, 2, 128, 128, 0, one, new int[7], 0))
+                .as("one sum short").isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> NativeKernels.i8Dots(codes, 0, 2, 128, 128, 0, one, sums, 1))
+                .as("the sums' start one late").isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> NativeKernels.i8Dots(codes, 1, 2, 128, 128, 0, one, sums, 0))
+                .as("codes one byte past").isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> NativeKernels.i8Dots(codes, 0, 2, 128, 128, -1, one, sums, 0))
+                .as("groups below 0").isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> NativeKernels.i8Dots(codes, 0, 2, 128, 128, 1, one, new int[32], 0))
+                .as("a group of four tokens, one token's activations").isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> NativeKernels.i8Dots(codes, 0, 2, 128, 128, 1, new byte[512], new int[31], 0))
+                .as("a group of four tokens, one sum short").isInstanceOf(IndexOutOfBoundsException.class);
+        if (NativeKernels.dotsAvailable()) {
+            NativeKernels.i8Dots(codes, 0, 2, 128, 128, 0, one, sums, 0); // exactly enough
+            NativeKernels.i8Dots(codes, 0, 2, 128, 128, 1, new byte[512], new int[32], 0);
         }
     }
 
