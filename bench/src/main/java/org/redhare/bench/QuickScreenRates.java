@@ -25,7 +25,7 @@ public final class QuickScreenRates {
         try (Parallel pool = new Parallel(threads)) {
             ScreenedHead screen = ScreenedHead.of(pool, head);
             if (screen == null || !screen.screensBatches()) {
-                System.out.println("no batched screen here (it needs AVX512-VNNI machine code); the exact head runs");
+                System.out.println("no batched screen here (it needs machine code for integer products: AVX512-VNNI, or AVX2); the exact head runs");
             }
             float[] x = new float[n * cols];
             for (int i = 0; i < x.length; i++) {

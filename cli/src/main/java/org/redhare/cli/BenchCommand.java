@@ -72,7 +72,8 @@ final class BenchCommand implements Callable<Integer> {
             description = "measure run B with this kernel setting and run A with the defaults, in the same alternated rounds "
                     + "(on the same model, unless --paired-quantize loads another): NAME one of rowsAhead, fp8RowsAhead "
                     + "(prefetch distances in bytes: positive into L1, negative into L2), screenOneTokenDots (1 or 0: one "
-                    + "token's LM head screen in integers where the CPU has AVX512-VNNI); repeatable")
+                    + "token's LM head screen in integers where the CPU can: AVX512-VNNI, AVX2), screenBatches (1 or 0: "
+                    + "several users' greedy tokens screened at once, in integers, or the exact head); repeatable")
     List<String> pairedSettings;
 
     @Override
@@ -164,7 +165,7 @@ final class BenchCommand implements Callable<Integer> {
                 out.put(name, Long.parseLong(s.substring(eq + 1).trim()));
             } catch (NumberFormatException e) {
                 throw CliException.usage("--paired-setting " + s + ": the value must be a whole number (bytes for a distance, negative: into L2;"
-                        + " 1 or 0 for screenOneTokenDots)");
+                        + " 1 or 0 for screenOneTokenDots and screenBatches)");
             }
         }
         return out;

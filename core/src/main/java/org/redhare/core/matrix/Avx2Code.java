@@ -1858,6 +1858,28 @@ final class Avx2Code {
             "CAgAAEiLvCTgBwAATIusJNgHAADpjGj//w8fgAAAAADEwn0YTQBMicDpbP///0mDwQFJAcJMOYwk8AAAAA+Fxf7//+ldaP//"
     );
 
+    /** {@code i8_dots} from core/src/main/c/avx2/i8_dots.c, 1278 bytes. */
+    static final byte[] I8_DOTS = org.redhare.core.MachineCode.fromBase64(
+            "VUiJ5UFXQVZBVUFUU0iD5OBIgezIAAAASIl0JLhIi08wTItXIEiLB0yLTwhIjRyKuoCAgIBMi2cQTItHGMX5buq6AQABAEiL" +
+            "dyjF+W7yxOJ9WO3E4n1Y9k2F0g+ERQMAAE6NLJUAAAAATYXJD474AgAASInZSY1Q/02J00nB4gZIg+LgTIlUJKhIKfDF/W/+" +
+            "So0cpQAAAABPjTwAxf1v9UnB4wRIiVwksEiNnCSoAAAATI10NkBIiVwk2EiNWiBIiVwk0EyJTCSgSIlEJOAxwE2F7Q+OcAIA" +
+            "AEiJRCTISItcJLjFfW/fMf9IiUwkwMV9b8dJiczFfW/WTI2UJLgAAADF/W/+Dx8ATYXAD45vAgAASItEJNDEQQHv/0iLTCTg" +
+            "SInaxEF9b/fEQX1v78V9f3wkKMRBfW/nTI0MGMV9f3wkSMV9f7wkiAAAAMV9f3wkaMV9f0QkCMX9f3wk6OkXAQAAZg8fRAAA" +
+            "xa3vAsX+bxBIg8IgSIPpgMShLe98AuDF/m9gQMRifQjKxOJ9HMrFfm9AYMTiRQjSxEJ1BMnE4n0I7MTidQTKxf5vUCDEQTX1" +
+            "y8TBdfXLxTX+TCRoxOJ9CPLE4n0c2sTiRQjSxOJlBPbE4mUE2sTifRzUxX1/TCRoxOJFCOTE4m0E7cTBTfXzxOJtBNTEwn0I" +
+            "wMTBZfXbxMJ9HODEwkUI+MX1/kwkKMTiXQTAxOJdBOfFzf50JEjEwVX168X9f0wkKMXV/qwkiAAAAMTBbfXTxMF99cPEwV31" +
+            "48X9f3QkSMTBZf7dxMFt/tbF/X+sJIgAAADEwX3+xMTBXf7nxX1v68V9b/LFfW/gxX1v/Ek50XQ3SI0EMUiF/w+F4v7//0iF" +
+            "9n8VD4TX/v//DxgRDxhRQOnL/v//Dx8ADxgMMEEPGAwO6br+//9mkMV9b0QkCMX9b3wk6MTiVQLoxOI1AsZIi0Qk2EyJ4sTi" +
+            "fQLFxOJtAtTE4305xQHE4nUCy8X5/sXE4nUCysX5f4QkqAAAAMTjfTnIAcXx/sjF+X+MJLgAAADF+W4wxONJIkAQAUiDwATF" +
+            "+dYCTAHaSTnCdeVIg8cCSYPECEwB+0k5/Q+P0f3//0iLRCTISItMJMDF/W/3xX1/x0iLXCSoSIt8JLBIg8ABSAF8JOBIAdlI" +
+            "OUQkoA+FZv3//8X4d0iNZdhbQVxBXUFeQV9dww8fQADEQTHvycV9f87FfX/NxX1/yMV9f8nFfX/LxX1/ysV9f8zpFv///0gp" +
+            "8E6NLKUAAAAATI0kNkmJw02FyX6tSY1A/8X9b+bFfW/FSYPEQEyLdCS4SIPg4EmNfAYgTYXAD47QAAAAxEEx78lMifJMidnF" +
+            "fX/PxX1/zsV9f83pjQAAAA+FogAAAMU97xLE4n0cAEiDwiBIg+mAxOJ9HFggxOItCAjE4i0IUEDE4n0EwcTiLQhIIMTiZQTZ" +
+            "xOJ9HEhAxOJ1BMrF9fXMxf31xMX1/tfF/m9IYMXl9dzF/f7FxeX+3sX9b/rEYi0I0cTifRzJxf1v6MTCdQTKxf1v88X19czE" +
+            "wXX+ycV9b8lIOfp0N0iNBA5IhfYPjmb///8PGAwGQQ8YDAzpXv///w8YEQ8YUUDpUv///8X578DF/W/Yxf1v0MX9b8jE4m0C" +
+            "ycTifQLDTInQTQHrxOJ9AsFIweAESYPCAcTjfTnBAcX5/sHF+n8EA0050Q+F4v7//+ls/v//"
+    );
+
     /** {@code i8_rows4} from core/src/main/c/avx2/i8_rows4.c, 995 bytes. */
     static final byte[] I8_ROWS4 = org.redhare.core.MachineCode.fromBase64(
             "VUmJy0iJ+EuNPIhIieVBVkFVQVRTTItVGEiLTRBMKdBNjTSISIX2D46tAwAASInzSYnBTY1iQEUxwEyNLJUAAAAAZg8fRAAA" +

@@ -24,7 +24,8 @@ import org.redhare.core.MachineCode;
  * fp8_tokens.c} in {@code token_passes.h}), where the Java kernels widen it once per four tokens;
  * <li>F16 ({@link F16Matrix}) times one to 16 tokens ({@code f16_tokens.c}: the same passes, each block of 8 halves
  * widened by {@code VCVTPH2PS} in registers, where the Java kernels widen each row into memory first);
- * <li>the LM head's int8 screen ({@link Int8RowMatrix}, {@link ScreenedHead}) times one token ({@code i8_rows4.c});
+ * <li>the LM head's int8 screen ({@link Int8RowMatrix}, {@link ScreenedHead}) times one token in floats ({@code
+ * i8_rows4.c}), and times one or several tokens' activations quantized to bytes in integers ({@code i8_dots.c});
  * <li>4- and 5-bit weights ({@link NibbleBlocks}: Q4_0, Q4_1, Q4_K, Q5_0, the bulk of the usual Q4_K_M download) times
  * tokens quantized to int8 ({@code nibble_tokens.c}): two columns a 16-bit product-sum ({@code VPMADDUBSW}), as
  * llama.cpp's AVX2 kernels multiply them, where the Java kernel multiplies one column a 16-bit lane;
@@ -68,13 +69,14 @@ final class Avx2Kernels {
     private static final MethodHandle FP8_DECODE;
     private static final MethodHandle FP8_TOKENS;
     private static final MethodHandle INT8;
+    private static final MethodHandle I8_DOTS;
     private static final MethodHandle BF16_TOKENS;
     private static final MethodHandle F16_TOKENS;
     private static final String STATUS;
 
     static {
         MethodHandle nibbleTokens = null, q6kTokens = null, q8iTokens = null, q5kTokens = null, q51Tokens = null, fp8Decode = null, fp8Tokens = null, int8 = null, bf16Tokens = null, f16Tokens = null;
-        MethodHandle iq4nlTokens = null, iq4xsTokens = null, q3kTokens = null, q2kTokens = null;
+        MethodHandle iq4nlTokens = null, iq4xsTokens = null, q3kTokens = null, q2kTokens = null, i8Dots = null;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -107,15 +109,17 @@ final class Avx2Kernels {
                 int8 = MachineCode.load(Avx2Code.I8_ROWS4, FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_LONG), Linker.Option.critical(true));
+                i8Dots = MachineCode.load(dots ? AvxVnniCode.I8_DOTS : Avx2Code.I8_DOTS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS,
+                        ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 bf16Tokens = MachineCode.load(Avx2Code.BF16_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 f16Tokens = MachineCode.load(Avx2Code.F16_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
-                status = "on (x86-64 AVX2" + (dots ? " with AVX-VNNI" : "") + ": FP8; BF16 several tokens; F16; the LM head's int8 screen; Q2_K to Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,"
+                status = "on (x86-64 AVX2" + (dots ? " with AVX-VNNI" : "") + ": FP8; BF16 several tokens; F16; the LM head's int8 screen, in integers too; Q2_K to Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,"
                         + " IQ4_NL, IQ4_XS)";
             } catch (UnsupportedOperationException e) {
                 nibbleTokens = q6kTokens = q8iTokens = q5kTokens = q51Tokens = fp8Decode = fp8Tokens = int8 = bf16Tokens = f16Tokens = null;
-                iq4nlTokens = iq4xsTokens = q3kTokens = q2kTokens = null;
+                iq4nlTokens = iq4xsTokens = q3kTokens = q2kTokens = i8Dots = null;
                 status = "off (" + e.getMessage() + ")";
             }
         }
@@ -131,6 +135,8 @@ final class Avx2Kernels {
         FP8_DECODE = fp8Decode;
         FP8_TOKENS = fp8Tokens;
         INT8 = int8;
+        I8_DOTS = i8Dots;
+        DOTS_OFFSET = vnniHere() ? 128 : 0;
         BF16_TOKENS = bf16Tokens;
         F16_TOKENS = f16Tokens;
         STATUS = status;
@@ -189,6 +195,21 @@ final class Avx2Kernels {
     static boolean int8Available() {
         return INT8 != null;
     }
+
+    /** Whether {@link #i8Dots} runs here. */
+    static boolean dotsAvailable() {
+        return I8_DOTS != null;
+    }
+
+    /**
+     * What {@link #i8Dots} adds to each activation's code: 128 in the AVX-VNNI build ({@code VPDPBUSD} takes them unsigned,
+     * as AVX512-VNNI's {@link NativeKernels#i8Dots} does), 0 in the AVX2 one (signed codes times the weights' magnitudes).
+     */
+    static int dotsOffset() {
+        return DOTS_OFFSET;
+    }
+
+    private static final int DOTS_OFFSET;
 
     /** Whether {@link #bf16Tokens} runs here. */
     static boolean bf16Available() {
@@ -296,6 +317,21 @@ final class Avx2Kernels {
         try {
             INT8.invokeExact(codes.address() + offset, (long) tiles, (long) cols, (long) full, MemorySegment.ofArray(buf), (long) xo,
                     (long) oo, ahead);
+        } catch (Throwable e) {
+            throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * {@link NativeKernels#i8Dots} for {@link Int8RowMatrix}'s layout with 8-float vectors ({@code avx2/i8_dots.c}):
+     * {@code full} a multiple of 32; each sum that of the codes times the activations' codes plus {@link #dotsOffset}.
+     * {@code groups} 0 (one token) prefetches nothing, several tokens {@link NativeKernels#AHEAD} bytes into L1.
+     */
+    static void i8Dots(MemorySegment codes, long offset, int tiles, int cols, int full, int groups, byte[] xq, int[] out, int oo) {
+        NativeKernels.checkDots(32, codes, offset, tiles, cols, full, groups, xq, out, oo);
+        long[] args = {codes.address() + offset, tiles, cols, full, groups, groups == 0 ? 0 : NativeKernels.AHEAD, oo};
+        try {
+            I8_DOTS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(xq), MemorySegment.ofArray(out));
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
         }

@@ -9,6 +9,24 @@ package org.redhare.core.matrix;
 final class AvxVnniCode {
     private AvxVnniCode() {}
 
+    /** {@code i8_dots} from core/src/main/c/avxvnni/i8_dots.c, 977 bytes. */
+    static final byte[] I8_DOTS = org.redhare.core.MachineCode.fromBase64(
+            "VUiJ0UiJ5UFXQVZBVUFUU0iD5OBIg+woSIl0JLhIiwdMi08ISItXEEyLRxhMi1cgSIt3KEiLfzBIjRy5TYXSD4SHAgAATo0s" +
+            "lQAAAABNhckPjmcCAABIidlNidNJweIGTIlMJKBMiVQksEgp8EnB4wRPjTwASI0clQAAAABJjVD/SIlEJOAxwEiJXCSoSIPi" +
+            "4EiNXCQITI10NkBIiVwk2EiNWiBIiVwk0A8fgAAAAABNhe0PjuABAABIiUQkyEiLXCS4SYnMMf9IiUwkwEyNVCQYZg8fRAAA" +
+            "TYXAD44PAQAASItEJNDEQQHv/0iLTCTgSInaxEF9b/fEQX1v78RBfW/nTI0MGMRBfW/fxEF9b9fEQX1vz8RBfW/H6ZcAAACQ" +
+            "xf5vCsV9f8/FfX/ixX1/6MV9f/XFfX/DxX1/1kiDwiDE4nVQeCDEoX5vZALgSIPpgMTidVAYxOJdUBDE4l1QQCDE4l1QaEDF" +
+            "/m9gYMTidVBwQMX9f3wk6MV9b8/FfX/fxOJ1UPzFfX/5xCF+b3wC4MV9b8PFfW/ixOIFUMzFfW/oxX1v9cV9b9bFfW/fxX1v" +
+            "+Uw5ynRiSI0EMUiF/w+FXf///0iF9n8YD4RS////DxgRDxhRQOlG////Zg8fRAAADxgMMEEPGAwO6TL///9mkMXh79vF/W/z" +
+            "xf1/XCToxf1v+8X9b9PF/W/Dxf1v68X9b8tmDx9EAADE4mUCXCToxOJtAtBIi0Qk2EyJ4sTiTQL3xOJVAunE4mUC3sTibQLV" +
+            "xON9OdwBxON9OdABxeH+3MXp/tDF+X9cJAjF+X9UJBjF+W4oxONRIkAQAUiDwATF+dYCTAHaSTnCdeVIg8cCSYPECEwB+0k5" +
+            "/Q+PSf7//0iLRCTISItMJMBIi1wksEiLfCSoSIPAAUgBfCTgSAHZSDlEJKAPhfb9///F+HdIjWXYW0FcQV1BXkFfXcNIKfBM" +
+            "jSyVAAAAAEyNJDZJicNNhcl+2kyLdCS4SY1A/0mDxEBIg+DgSY18BiBNhcAPjoUAAADEQTnvwEyJ8kyJ2cV9f8fFfX/GxX1/" +
+            "xetPDx9EAAB1XMX+bwLF/W/Nxf1v3sX9b9fFfX/ESIPCIEiD6YDE4n1QCMTifVBYIMTifVBQQMTifVBgYMX9b+nF/W/zxf1v" +
+            "+sV9b8RIOfp0LUiNBA5IhfZ+rQ8YDAZBDxgMDOukDxgRDxhRQOubxfHvycX9b9nF/W/Rxf1v4cTidQLDxOJtAtRMidBNAevE" +
+            "4n0CwkjB4ARJg8IBxON9OcEBxfn+wcX6fwQDTTnRD4Ut////6en+//8="
+    );
+
     /** {@code iq4nl_tokens} from core/src/main/c/avxvnni/iq4nl_tokens.c, 2050 bytes. */
     static final byte[] IQ4NL_TOKENS = org.redhare.core.MachineCode.fromBase64(
             "VUyJwUiJ5UFXQVZBVUFURTHkU0iD5OBIgeyIAQAASIl0JBhIvoGNmaa1xdnxSItHGEyLdwhMi38QTItHOEiLX1BMi18oSIlE" +

@@ -91,22 +91,26 @@ final class Int8RowMatrix implements WeightMatrix {
         }
     }
 
-    /** Whether {@link #dots} runs here: VNNI machine code, whole tiles ({@code rows % 4 == 0}), whole 64-column groups. */
+    /**
+     * Whether {@link #dots} runs here: machine code for integer products (AVX512-VNNI with 16-float vectors, AVX2 with 8),
+     * whole tiles ({@code rows % 4 == 0}), whole groups of {@code 4 L} columns.
+     */
     boolean dotsAvailable() {
         return dotsAvailable(rows, cols) && packed.isNative();
     }
 
     /** Whether {@link #dots} would run here for a matrix of this shape in native memory. */
     static boolean dotsAvailable(int rows, int cols) {
-        return NativeKernels.dotsAvailable() && rows % TILE == 0 && cols % G == 0 && G == 64;
+        boolean code = G == 64 ? NativeKernels.dotsAvailable() : G == 32 && Avx2Kernels.dotsAvailable();
+        return code && rows % TILE == 0 && cols % G == 0;
     }
 
     /**
-     * Integer products of every row with {@code 4 groups} tokens' byte activations ({@link NativeKernels#i8Dots}: code
-     * plus 128, token {@code t} at {@code xq[t cols ..]} in the codes' column order, {@link #orderColumns}): row {@code r},
-     * token {@code t} at {@code out[r 4 groups + t]}, the sum of (code + 128) times the weight codes; {@code groups} 0:
-     * one token, row {@code r} at {@code out[r]}. Over the pool's threads, in runs of tiles. Only where {@link
-     * #dotsAvailable}.
+     * Integer products of every row with {@code 4 groups} tokens' byte activations ({@link NativeKernels#i8Dots}, {@link
+     * Avx2Kernels#i8Dots}: code plus 128, token {@code t} at {@code xq[t cols ..]} in the codes' column order, {@link
+     * #orderColumns}): row {@code r}, token {@code t} at {@code out[r 4 groups + t]}, the sum of (code + {@link
+     * #dotsOffset}) times the weight codes; {@code groups} 0: one token, row {@code r} at {@code out[r]}. Over the pool's
+     * threads, in runs of tiles. Only where {@link #dotsAvailable}.
      */
     void dots(Parallel pool, byte[] xq, int groups, int[] out) {
         if (!dotsAvailable()) {
@@ -118,18 +122,31 @@ final class Int8RowMatrix implements WeightMatrix {
             int run = groups == 0 ? NativeKernels.DECODE_TILES : NativeKernels.TILES; // one token: the one-token kernels' runs
             for (int tile = t0; tile < t1; tile += run) {
                 int n = Math.min(run, t1 - tile);
-                NativeKernels.i8Dots(packed, (long) tile * TILE * cols, n, cols, cols, groups, xq, out, tile * TILE * ntok);
+                if (G == 64) {
+                    NativeKernels.i8Dots(packed, (long) tile * TILE * cols, n, cols, cols, groups, xq, out, tile * TILE * ntok);
+                } else {
+                    Avx2Kernels.i8Dots(packed, (long) tile * TILE * cols, n, cols, cols, groups, xq, out, tile * TILE * ntok);
+                }
             }
         });
     }
 
     /**
-     * Where column {@code c} of a row goes in the codes' order within its 64-column group (byte {@code b} of 32-bit lane
-     * {@code l} holds column {@code 16 b + l}), for activations laid out as {@link #dots} reads them.
+     * What {@link #dots}' sums add to each activation's code (they are those of code plus this times the weights): 128
+     * where {@code VPDPBUSD} multiplies them as unsigned bytes, 0 where AVX2 alone multiplies signed codes ({@link
+     * Avx2Kernels#dotsOffset}).
+     */
+    static int dotsOffset() {
+        return G == 64 ? 128 : Avx2Kernels.dotsOffset();
+    }
+
+    /**
+     * Where column {@code c} of a row goes in the codes' order within its group of {@code 4 L} columns (byte {@code b} of
+     * 32-bit lane {@code l} holds column {@code L b + l}), for activations laid out as {@link #dots} reads them.
      */
     static int orderColumns(int c) {
-        int g = c & ~63, i = c & 63;
-        return g + 4 * (i & 15) + (i >> 4);
+        int g = c / G * G, i = c - g;
+        return g + 4 * (i % Kernels.L) + i / Kernels.L;
     }
 
     /** Row {@code r}'s codes, in column order (for tests). */

@@ -11,17 +11,18 @@ import java.util.Map;
  * makes (5-15%) drowns in it. Each name is also a system property read at start ({@code -Dredhare.NAME=VALUE}), whose
  * value {@link #apply} goes back to where a setting is not given. The prefetch distances in bytes: positive prefetches
  * into L1, negative into L2, 0 takes the kernel's default ({@link NativeKernels#rowsAhead}, {@link
- * NativeKernels#fp8RowsAhead} say which and why); {@code screenOneTokenDots} 1 (on) or 0 (off).
+ * NativeKernels#fp8RowsAhead} say which and why); {@code screenOneTokenDots} and {@code screenBatches} 1 (on) or 0 (off).
  */
 public final class KernelSettings {
     private KernelSettings() {}
 
     /**
      * The settings' names: {@code rowsAhead} (the one-token kernels of int8 rows, the several-token ones of 16-bit rows,
-     * and FP8's where fp8RowsAhead is 0), {@code fp8RowsAhead} (FP8's kernels) and {@code screenOneTokenDots} (whether one
-     * token's LM head screen multiplies integers where it can, {@link ScreenedHead}).
+     * and FP8's where fp8RowsAhead is 0), {@code fp8RowsAhead} (FP8's kernels), {@code screenOneTokenDots} (whether one
+     * token's LM head screen multiplies integers where it can, {@link ScreenedHead}) and {@code screenBatches} (whether
+     * several tokens at once are screened, in integers, where they can; otherwise they take the exact head).
      */
-    public static final List<String> NAMES = List.of("rowsAhead", "fp8RowsAhead", "screenOneTokenDots");
+    public static final List<String> NAMES = List.of("rowsAhead", "fp8RowsAhead", "screenOneTokenDots", "screenBatches");
 
     /**
      * Sets every setting: those {@code settings} names to their values, the others back to their values at start.
@@ -33,6 +34,7 @@ public final class KernelSettings {
         NativeKernels.rowsAhead(settings.getOrDefault(NAMES.get(0), NativeKernels.ROWS_AHEAD_AT_START));
         NativeKernels.fp8RowsAhead(settings.getOrDefault(NAMES.get(1), NativeKernels.FP8_ROWS_AHEAD_AT_START));
         ScreenedHead.oneTokenDots(settings.containsKey(NAMES.get(2)) ? settings.get(NAMES.get(2)) != 0 : ScreenedHead.ONE_TOKEN_DOTS_AT_START);
+        ScreenedHead.batches(settings.containsKey(NAMES.get(3)) ? settings.get(NAMES.get(3)) != 0 : ScreenedHead.BATCHES_AT_START);
     }
 
     /**
@@ -53,6 +55,7 @@ public final class KernelSettings {
         out.put(NAMES.get(0), NativeKernels.rowsAhead(threads));
         out.put(NAMES.get(1), NativeKernels.fp8RowsAhead(threads));
         out.put(NAMES.get(2), ScreenedHead.oneTokenDots() ? 1L : 0L);
+        out.put(NAMES.get(3), ScreenedHead.batches() ? 1L : 0L);
         return out;
     }
 }

@@ -836,17 +836,25 @@ final class NativeKernels {
      * out[oo + 4k + i]}, without software prefetches (i8_dots.c says why).
      */
     static void i8Dots(MemorySegment codes, long offset, int tiles, int cols, int full, int groups, byte[] xq, int[] out, int oo) {
-        final long ntok = groups == 0 ? 1 : 4L * groups;
-        if (!codes.isNative() || offset < 0 || tiles < 0 || groups < 0 || full < 0 || full % 64 != 0 || full > cols
-                || offset + 4L * cols * tiles > codes.byteSize() || ntok * full > xq.length || oo < 0
-                || oo + 4L * tiles * ntok > out.length) {
-            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
-        }
+        checkDots(64, codes, offset, tiles, cols, full, groups, xq, out, oo);
         long[] args = {codes.address() + offset, tiles, cols, full, groups, groups == 0 ? 0 : AHEAD, oo};
         try {
             I8_DOTS.invokeExact(MemorySegment.ofArray(args), MemorySegment.ofArray(xq), MemorySegment.ofArray(out));
         } catch (Throwable e) {
             throw new AssertionError(e); // the code cannot throw
+        }
+    }
+
+    /**
+     * Throws unless {@link #i8Dots}' operands (or {@link Avx2Kernels#i8Dots}', {@code group} 32) lie within their memory:
+     * whole tiles of codes, {@code full} a multiple of {@code group}, each token's activations, each sum.
+     */
+    static void checkDots(int group, MemorySegment codes, long offset, int tiles, int cols, int full, int groups, byte[] xq, int[] out, int oo) {
+        final long ntok = groups == 0 ? 1 : 4L * groups;
+        if (!codes.isNative() || offset < 0 || tiles < 0 || groups < 0 || full < 0 || full % group != 0 || full > cols
+                || offset + 4L * cols * tiles > codes.byteSize() || ntok * full > xq.length || oo < 0
+                || oo + 4L * tiles * ntok > out.length) {
+            throw new IndexOutOfBoundsException("native kernel: operands outside their memory");
         }
     }
 }

@@ -36,23 +36,25 @@ import jdk.incubator.vector.IntVector;
  *
  * <p>The same holds for the {@code k} largest logits ({@link #topLogits}), which is all that top-k sampling reads.
  *
- * <p>Where VNNI machine code runs ({@link #screensBatches}) one token is screened in integers too, as batches are: its
- * activations quantized to a byte a value, the copy's rows multiplied by them four products an operation, each bound
- * widened by the activations' rounding. Widened to floats the codes cost about three times the operations, and on one
- * thread that, not memory, set the screen's pace (Llama-3.2-1B's head from DRAM: 21 GB/s in floats, 39-42 in integers).
- * The wider bound lets more rows through (tens to hundreds where floats let a few to tens through), a small cost beside
- * the head; where it lets too many through, the token is screened in floats ({@link #FLOAT_RUN}).
+ * <p>Where machine code multiplies the copy's bytes in integers ({@link Int8RowMatrix#dotsAvailable}: AVX512-VNNI, or
+ * AVX2 with AVX-VNNI's {@code VPDPBUSD} or without it) one token is screened in integers too, as batches are: its
+ * activations quantized to a byte a value, the copy's rows multiplied by them four products an operation (AVX2 alone:
+ * two, then pairs widened), each bound widened by the activations' rounding. Widened to floats the codes cost about
+ * three times the operations, and on one thread that, not memory, set the screen's pace (Llama-3.2-1B's head from DRAM:
+ * 21 GB/s in floats, 39-42 in integers at 512 bits; in cache at 256 bits 29 GB/s in floats, 70 in integers, 92 with
+ * AVX-VNNI). The wider bound lets more rows through (tens to hundreds where floats let a few to tens through), a small
+ * cost beside the head; where it lets too many through, the token is screened in floats ({@link #FLOAT_RUN}).
  *
  * <p>An FP8 head ({@link Fp8BlockMatrix}, what {@code --quantize fp8} makes of a BF16 one) is screened too, where
  * batches screen in integers ({@link #screensBatches}): its copy has as many bytes, so one token reads no less, but
- * several tokens at once multiply bytes with VNNI's {@code VPDPBUSD} (four products an operation) where the exact head
+ * several tokens at once multiply bytes in integers (VNNI's {@code VPDPBUSD}: four products an operation) where the exact head
  * widens every code and takes one FMA a product, the step's largest matrix on small models. Its rows' weights are the
  * codes times their block scales ({@link Fp8BlockMatrix#row}), and its kernel's roundings (one per scaled activation,
  * one per FMA) are within the bound's {@code g}, as the 16-bit heads' are.
  *
  * <p>Only for callers that need the argmax, or the {@code k} largest logits, alone: greedy or top-k sampling without
  * logprobs (one token also with penalties, {@link LogitAdjustment}). Several tokens at once (a batch of users) are
- * screened in integers where VNNI machine code runs ({@link #screensBatches}); elsewhere they take the exact head: there
+ * screened in integers where machine code multiplies bytes ({@link #screensBatches}); elsewhere they take the exact head: there
  * the head is bound by arithmetic, and widened int8 paths are slower than the BF16 one (`QuickMatrixRates` [151936 x
  * 896], 16 tokens: Q8_0 27 against BF16 48 G weights/s). Memory: the copy, kept beside the head that embedding lookups
  * and other requests still use.
@@ -69,7 +71,7 @@ public final class ScreenedHead {
     private final Int8RowMatrix coarse;
     private final float[] bound; // [rows] c[r], rounded up
     private final float[] qNorm; // [rows] |q_r|, the coarse row's norm (codes times scale), rounded up
-    private final int[] rowSum; // [rows] the sum of the row's codes
+    private final int[] rowOffset; // [rows] the sum of the row's codes times Int8RowMatrix.dotsOffset: what its sums carry beyond the products
     private final int rows;
     private final int cols;
     private int[] candidates = new int[64];
@@ -80,13 +82,13 @@ public final class ScreenedHead {
     private double[] changedLow = new double[0];
     private int lastCandidates = -1;
 
-    private ScreenedHead(WeightMatrix exact, Int8RowMatrix coarse, float[] bound, float[] qNorm, int[] rowSum) {
+    private ScreenedHead(WeightMatrix exact, Int8RowMatrix coarse, float[] bound, float[] qNorm, int[] rowOffset) {
         this.exact = exact;
         this.exactRows = (ExactRows) exact;
         this.coarse = coarse;
         this.bound = bound;
         this.qNorm = qNorm;
-        this.rowSum = rowSum;
+        this.rowOffset = rowOffset;
         this.rows = exact.rows();
         this.cols = exact.cols();
     }
@@ -99,7 +101,7 @@ public final class ScreenedHead {
         if (!(head instanceof ExactRows)) {
             return null; // the GGUF types: already as small as a copy, or smaller, and their batches multiply integers
         }
-        if (!(bytes(head.rows(), head.cols()) < head.bytes()) && !(BATCHES && Int8RowMatrix.dotsAvailable(head.rows(), head.cols()))) {
+        if (!(bytes(head.rows(), head.cols()) < head.bytes()) && !(BATCHES_AT_START && Int8RowMatrix.dotsAvailable(head.rows(), head.cols()))) {
             return null; // FP8: a copy of as many bytes, worth its memory only where batches screen in integers
         }
         WeightMatrix bf = head; // BF16, F16, F32 or FP8
@@ -109,7 +111,8 @@ public final class ScreenedHead {
         float[] scales = new float[rows];
         float[] bound = new float[rows];
         float[] qNorm = new float[rows];
-        int[] rowSum = new int[rows];
+        int[] rowOffset = new int[rows];
+        int offset = Int8RowMatrix.dotsOffset();
         double g = 4.0 * (cols + 64) * 0x1p-24;
         int tiles = (rows + QuantKernels.TILE - 1) / QuantKernels.TILE;
         pool.forRange(tiles, Math.max(16, tiles / (8 * pool.threads())), (t0, t1, w) -> {
@@ -126,7 +129,7 @@ public final class ScreenedHead {
                     for (int c = 0; c < cols; c++) {
                         sum += q[i * cols + c];
                     }
-                    rowSum[r0 + i] = sum;
+                    rowOffset[r0 + i] = offset * sum;
                 }
                 QuantKernels.packTile(q, tile, h, cols);
                 MemorySegment.copy(tile, 0, packed, ValueLayout.JAVA_BYTE, (long) r0 * cols, h * cols);
@@ -137,7 +140,7 @@ public final class ScreenedHead {
                 return null; // a weight that is not finite: nothing to bound it by
             }
         }
-        return new ScreenedHead(bf, new Int8RowMatrix(packed, scales, rows, cols), bound, qNorm, rowSum);
+        return new ScreenedHead(bf, new Int8RowMatrix(packed, scales, rows, cols), bound, qNorm, rowOffset);
     }
 
     /**
@@ -180,13 +183,14 @@ public final class ScreenedHead {
     }
 
     /**
-     * Whether {@link #topLogits(Parallel, float[], int, int, float[])} screens several tokens at once here (and one token
-     * in integers first): in machine code with AVX512-VNNI ({@link NativeKernels#i8Dots}), a head of whole four-row tiles
-     * and 64-column groups. Elsewhere a batch takes the exact head: widened to floats, int8 rows are slower than BF16 ones
-     * once several tokens share them.
+     * Whether {@link #topLogits(Parallel, float[], int, int, float[])} screens several tokens at once here: where machine
+     * code multiplies the copy's bytes in integers ({@link Int8RowMatrix#dotsAvailable}: AVX512-VNNI with 16-float
+     * vectors, AVX2 with or without AVX-VNNI with 8), on a head of whole four-row tiles and groups of {@code 4 L} columns
+     * (and one token goes through integers first, {@link #integerScreen}). Elsewhere a batch takes the exact head: widened
+     * to floats, int8 rows are slower than BF16 ones once several tokens share them.
      */
     public boolean screensBatches() {
-        return BATCHES && coarse.dotsAvailable();
+        return batches && coarse.dotsAvailable();
     }
 
     /**
@@ -201,8 +205,21 @@ public final class ScreenedHead {
         return bytes() < exact.bytes();
     }
 
-    /** {@code -Dredhare.screenBatches=false}: batches take the exact head (for measuring). */
-    private static final boolean BATCHES = Boolean.parseBoolean(System.getProperty("redhare.screenBatches", "true"));
+    /**
+     * {@code -Dredhare.screenBatches=false} (or 0): batches take the exact head (for measuring; {@link KernelSettings} at
+     * run time), and an FP8 head gets no screen.
+     */
+    static final boolean BATCHES_AT_START = !List.of("false", "0").contains(System.getProperty("redhare.screenBatches", "true"));
+
+    private static volatile boolean batches = BATCHES_AT_START;
+
+    static void batches(boolean on) {
+        batches = on;
+    }
+
+    static boolean batches() {
+        return batches;
+    }
 
     /** The coarse copy and row {@code r}'s bound, for tests. */
     WeightMatrix coarse() {
@@ -258,7 +275,7 @@ public final class ScreenedHead {
             exactHead(pool, x, logits);
             return;
         }
-        if (oneTokenDots && screensBatches()) {
+        if (oneTokenDots && coarse.dotsAvailable()) {
             if (floatRun > 0) {
                 floatRun--;
             } else if (integerScreen(pool, x, nx, k, logits, adjust)) {
@@ -314,12 +331,12 @@ public final class ScreenedHead {
     }
 
     /**
-     * One token screened in integers where VNNI machine code runs ({@link #screensBatches}): the activations quantized to
+     * One token screened in integers where machine code multiplies bytes ({@link Int8RowMatrix#dotsAvailable}): the activations quantized to
      * a byte a value as a batch's are, the coarse logits from the codes' integer products ({@link Int8RowMatrix#dots},
      * one token), each row's bound widened by the activations' rounding as a batch's ({@link #width}), then the same
      * candidates, the same exact rows. Widened to floats (the one-token kernel) the codes cost about three times the
      * operations, and on one thread that kernel, not memory, set the screen's pace: [128256 x 2048] from DRAM read 21 GB/s
-     * against 39-42 in integers (i8_dots.c). False where it gave up (a coarse logit not finite, more candidates than the
+     * against 39-42 in integers (i8_dots.c; avx2/i8_dots.c at 256 bits). False where it gave up (a coarse logit not finite, more candidates than the
      * limit): the caller takes the screen in floats, whose bound is tighter.
      */
     private boolean integerScreen(Parallel pool, float[] x, double nx, int k, float[] logits, LogitAdjustment adjust) {
@@ -335,7 +352,7 @@ public final class ScreenedHead {
         }
         coarse.dots(pool, xq, 0, sums);
         for (int r = 0; r < rows; r++) {
-            logits[r] = coarse.scale(r) * (s * (float) (sums[r] - 128 * rowSum[r]));
+            logits[r] = coarse.scale(r) * (s * (float) (sums[r] - rowOffset[r]));
         }
         return screenCoarse(x, nx, k, logits, adjust);
     }
@@ -522,7 +539,7 @@ public final class ScreenedHead {
         final int yo = t * rows;
         int held = 0;
         for (int r = 0; r < rows; r++) {
-            int dot = sums[r * ntok + t] - 128 * rowSum[r];
+            int dot = sums[r * ntok + t] - rowOffset[r];
             float a = coarse.scale(r) * (s * (float) dot);
             if (!Float.isFinite(a)) {
                 return -1;
@@ -635,9 +652,18 @@ public final class ScreenedHead {
      */
     static final int SCREEN_GRAIN = 4096;
 
+    /**
+     * Whether {@link #upperBounds} writes a row's coarse logits for the batch's tokens with one scatter: where the vectors
+     * have 16 lanes (AVX-512 has a scatter instruction). AVX2 has none, and the Vector API's scatter there runs lane by
+     * lane through a Java fallback: with it, 16 tokens on [151936 x 896] (`QuickScreenRates 151936x896 16 1`, JVM limited
+     * to AVX2, AVX-VNNI's kernel) took 29-39 ms a call, without AVX-VNNI 42-45; stored to a buffer and copied lane by lane,
+     * 25.4-26.0 and 38-39.5 (seventy-first session).
+     */
+    private static final boolean SCATTER = Kernels.L == 16;
+
     /** Row {@code r}'s coarse logits for the tokens of lanes {@code live}, from token {@code t0} on, as {@link #screenArgmax} takes them. */
     private FloatVector coarseLogits(int r, int ntok, int t0, jdk.incubator.vector.VectorMask<Integer> live, FloatVector s) {
-        return IntVector.fromArray(Kernels.I, sums, r * ntok + t0, live).sub(128 * rowSum[r])
+        return IntVector.fromArray(Kernels.I, sums, r * ntok + t0, live).sub(rowOffset[r])
                 .convert(jdk.incubator.vector.VectorOperators.I2F, 0).reinterpretAsFloats().mul(s).mul(coarse.scale(r));
     }
 
@@ -677,9 +703,17 @@ public final class ScreenedHead {
         for (int i = 0; i < scatter.length; i++) {
             scatter[i] = i < m ? i * rows : 0; // every index is checked, a masked lane's too
         }
+        float[] lanes = new float[Kernels.F.length()];
         for (int r = r0; r < r1; r++) {
             FloatVector a = coarseLogits(r, ntok, t0, liveI, s);
-            a.intoArray(logits, t0 * rows + r, scatter, 0, live);
+            if (SCATTER) {
+                a.intoArray(logits, t0 * rows + r, scatter, 0, live);
+            } else {
+                a.intoArray(lanes, 0);
+                for (int i = 0; i < m; i++) {
+                    logits[(t0 + i) * rows + r] = lanes[i];
+                }
+            }
             jdk.incubator.vector.VectorMask<Float> hit = a.add(nx.mul(bound[r]).add(err.mul(qNorm[r])).mul(1 + 1e-5f).add(a.abs().mul(0x1p-22f)))
                     .compare(jdk.incubator.vector.VectorOperators.GE, threshold)
                     .and(live);

@@ -131,9 +131,15 @@ class ScreenedHeadTest {
         checkBatches(s, head, k, spikes, rnd);
     }
 
-    /** Whether this host screens batches: VNNI machine code at 512 bits. */
+    /**
+     * Whether this host screens batches (and one token) in integers: machine code for integer products, AVX512-VNNI's at
+     * 512 bits, AVX2's (with AVX-VNNI or without) at 256.
+     */
     private static boolean vnniBatches() {
-        return org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512_vnni") && Kernels.L == 16
+        boolean code = Kernels.L == 16 ? org.redhare.core.MachineCode.cpuHas("avx512_vnni")
+                : Kernels.L == 8 && org.redhare.core.MachineCode.cpuHas("avx2") && org.redhare.core.MachineCode.cpuHas("fma")
+                && org.redhare.core.MachineCode.cpuHas("f16c");
+        return code && org.redhare.core.MachineCode.unavailable() == null
                 && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"));
     }
 
@@ -221,9 +227,14 @@ class ScreenedHeadTest {
         checkBatches(s, head, k, false, rnd);
     }
 
-    /** The integer products in machine code against a scalar sum over each row's codes. */
+    /**
+     * The integer products in machine code against a scalar sum over each row's codes (the activations' codes plus what
+     * the kernel adds to them, {@link Int8RowMatrix#dotsOffset}). Columns a multiple of 32 but not of 64 run at 256 bits
+     * only. The activations' codes in the quantizer's range, -127 to 127, its extremes often.
+     */
     @ParameterizedTest(name = "[{0} x {1}] x {2} groups")
-    @CsvSource({"8, 64, 1", "400, 896, 4", "132, 128, 2", "8, 64, 0", "4, 128, 0", "1028, 896, 0"})
+    @CsvSource({"8, 64, 1", "400, 896, 4", "132, 128, 2", "8, 64, 0", "4, 128, 0", "1028, 896, 0", "12, 96, 1", "8, 32, 0",
+            "36, 160, 3"})
     void integerProductsMatchTheCodes(int rows, int cols, int groups) {
         Random rnd = new Random(rows + cols);
         float[] w = new float[rows * cols];
@@ -236,6 +247,12 @@ class ScreenedHeadTest {
         int ntok = groups == 0 ? 1 : 4 * groups; // groups 0: one token
         byte[] xq = new byte[ntok * cols];
         rnd.nextBytes(xq);
+        for (int i = 0; i < xq.length; i++) {
+            if (xq[i] == 0 || i % 7 == 0) { // codes -127 .. 127 (the quantizer's range), the extremes often
+                xq[i] = (byte) (i % 2 == 0 ? 1 : 255);
+            }
+        }
+        int offset = Int8RowMatrix.dotsOffset();
         int[] out = new int[rows * ntok];
         q.dots(THREE, xq, groups, out);
         byte[] codes = new byte[cols];
@@ -244,7 +261,7 @@ class ScreenedHeadTest {
             for (int t = 0; t < ntok; t++) {
                 int want = 0;
                 for (int c = 0; c < cols; c++) {
-                    want += (xq[t * cols + Int8RowMatrix.orderColumns(c)] & 0xFF) * codes[c];
+                    want += ((xq[t * cols + Int8RowMatrix.orderColumns(c)] & 0xFF) - 128 + offset) * codes[c];
                 }
                 assertThat(out[r * ntok + t]).as("row %d token %d", r, t).isEqualTo(want);
             }
@@ -328,6 +345,17 @@ class ScreenedHeadTest {
         if (NativeKernels.dotsAvailable()) {
             NativeKernels.i8Dots(codes, 0, 2, 128, 128, 0, one, sums, 0); // exactly enough
             NativeKernels.i8Dots(codes, 0, 2, 128, 128, 1, new byte[512], new int[32], 0);
+        }
+        // AVX2's entry: the same checks, columns in groups of 32
+        assertThatThrownBy(() -> Avx2Kernels.i8Dots(codes, 0, 2, 128, 80, 0, one, sums, 0))
+                .as("columns not a multiple of 32").isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> Avx2Kernels.i8Dots(codes, 0, 2, 128, 96, 1, new byte[384], new int[31], 0))
+                .as("AVX2, a group of four tokens, one sum short").isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> Avx2Kernels.i8Dots(codes, 0, 2, 128, 96, 1, new byte[383], new int[32], 0))
+                .as("AVX2, a group of four tokens, activations one byte short").isInstanceOf(IndexOutOfBoundsException.class);
+        if (Avx2Kernels.dotsAvailable()) {
+            Avx2Kernels.i8Dots(codes, 0, 2, 128, 96, 0, one, sums, 0);
+            Avx2Kernels.i8Dots(codes, 0, 2, 128, 96, 1, new byte[384], new int[32], 0);
         }
     }
 
@@ -419,7 +447,7 @@ class ScreenedHeadTest {
             }
         }
         assertThat(lifted).as("rows the penalties lifted into the largest").isPositive();
-        if (vnniBatches() && rows % 4 == 0 && cols % 64 == 0) {
+        if (vnniBatches() && rows % 4 == 0 && cols % (4 * Kernels.L) == 0) {
             assertThat(integers).as("tokens screened in integers, penalties and all").isPositive();
         }
     }

@@ -265,14 +265,14 @@ public final class Decoder implements CausalLM {
         if (screen == null) {
             if (mode == LoadOptions.HeadScreen.ON) {
                 log.accept("--head-screen on: no screen for a " + lmHead.dtype() + " LM head [" + lmHead.rows() + ", " + lmHead.cols()
-                        + "] (BF16, F16 and F32 heads with finite weights; FP8 ones where batches screen in integers: AVX512-VNNI,"
-                        + " rows a multiple of 4, columns of 64); every token runs the exact head");
+                        + "] (BF16, F16 and F32 heads with finite weights; FP8 ones where batches screen in integers: AVX512-VNNI"
+                        + " or AVX2 machine code, rows a multiple of 4, columns of 64 (32 on AVX2)); every token runs the exact head");
             }
             return false;
         }
         if (!screen.screensOneToken()) { // FP8: as many bytes a token; what it saves is the batches' arithmetic
             log.accept(String.format("LM head screened for batches of greedy and top-k users: an int8 copy, %s MB more memory, so"
-                            + " that several users decoding at once multiply integers (VNNI) instead of widening the %s head (one token"
+                            + " that several users decoding at once multiply integers instead of widening the %s head (one token"
                             + " reads the head); same tokens (%.0f ms; --head-screen off to skip)",
                     megabytes(screen.bytes()), lmHead.dtype(), (System.nanoTime() - t0) / 1e6));
             return true;

@@ -143,7 +143,7 @@ class HeadScreenTest {
     }
 
     /**
-     * An FP8 head ({@code --quantize fp8}): where batches screen in integers (AVX512-VNNI) the screen is built and read by
+     * An FP8 head ({@code --quantize fp8}): where batches screen in integers (AVX512-VNNI, AVX2) the screen is built and read by
      * batches of greedy sequences alone, with the exact FP8 head's tokens; one token reads the head, and the summary counts
      * no screen bytes for it. Elsewhere there is none, and {@code on} says why.
      */
