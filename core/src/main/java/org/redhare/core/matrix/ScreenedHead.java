@@ -47,15 +47,15 @@ import jdk.incubator.vector.IntVector;
  *
  * <p>An FP8 head ({@link Fp8BlockMatrix}, what {@code --quantize fp8} makes of a BF16 one) is screened too, where
  * batches screen in integers ({@link #screensBatches}): its copy has as many bytes, so one token reads no less, but
- * several tokens at once multiply bytes in integers (VNNI's {@code VPDPBUSD}: four products an operation) where the exact head
- * widens every code and takes one FMA a product, the step's largest matrix on small models. Its rows' weights are the
+ * several tokens at once multiply bytes in integers (VNNI's {@code VPDPBUSD}: four products an operation) where the
+ * exact head widens every code and takes one FMA a product, the step's largest matrix on small models. Its rows' weights are the
  * codes times their block scales ({@link Fp8BlockMatrix#row}), and its kernel's roundings (one per scaled activation,
  * one per FMA) are within the bound's {@code g}, as the 16-bit heads' are.
  *
  * <p>Only for callers that need the argmax, or the {@code k} largest logits, alone: greedy or top-k sampling without
  * logprobs (one token also with penalties, {@link LogitAdjustment}). Several tokens at once (a batch of users) are
- * screened in integers where machine code multiplies bytes ({@link #screensBatches}); elsewhere they take the exact head: there
- * the head is bound by arithmetic, and widened int8 paths are slower than the BF16 one (`QuickMatrixRates` [151936 x
+ * screened in integers where machine code multiplies bytes ({@link #screensBatches}); elsewhere they take the exact
+ * head: there the head is bound by arithmetic, and widened int8 paths are slower than the BF16 one (`QuickMatrixRates` [151936 x
  * 896], 16 tokens: Q8_0 27 against BF16 48 G weights/s). Memory: the copy, kept beside the head that embedding lookups
  * and other requests still use.
  */
@@ -71,7 +71,7 @@ public final class ScreenedHead {
     private final Int8RowMatrix coarse;
     private final float[] bound; // [rows] c[r], rounded up
     private final float[] qNorm; // [rows] |q_r|, the coarse row's norm (codes times scale), rounded up
-    private final int[] rowOffset; // [rows] the sum of the row's codes times Int8RowMatrix.dotsOffset: what its sums carry beyond the products
+    private final int[] rowOffset; // [rows] the row's code sum times Int8RowMatrix.dotsOffset: its sums' part beyond the products
     private final int rows;
     private final int cols;
     private int[] candidates = new int[64];
@@ -331,13 +331,14 @@ public final class ScreenedHead {
     }
 
     /**
-     * One token screened in integers where machine code multiplies bytes ({@link Int8RowMatrix#dotsAvailable}): the activations quantized to
-     * a byte a value as a batch's are, the coarse logits from the codes' integer products ({@link Int8RowMatrix#dots},
-     * one token), each row's bound widened by the activations' rounding as a batch's ({@link #width}), then the same
-     * candidates, the same exact rows. Widened to floats (the one-token kernel) the codes cost about three times the
-     * operations, and on one thread that kernel, not memory, set the screen's pace: [128256 x 2048] from DRAM read 21 GB/s
-     * against 39-42 in integers (i8_dots.c; avx2/i8_dots.c at 256 bits). False where it gave up (a coarse logit not finite, more candidates than the
-     * limit): the caller takes the screen in floats, whose bound is tighter.
+     * One token screened in integers where machine code multiplies bytes ({@link Int8RowMatrix#dotsAvailable}): the
+     * activations quantized to a byte a value as a batch's are, the coarse logits from the codes' integer products
+     * ({@link Int8RowMatrix#dots}, one token), each row's bound widened by the activations' rounding as a batch's ({@link
+     * #width}), then the same candidates, the same exact rows. Widened to floats (the one-token kernel) the codes cost
+     * about three times the operations, and on one thread that kernel, not memory, set the screen's pace: [128256 x 2048]
+     * from DRAM read 21 GB/s against 39-42 in integers (i8_dots.c; avx2/i8_dots.c at 256 bits). False where it gave up (a
+     * coarse logit not finite, more candidates than the limit): the caller takes the screen in floats, whose bound is
+     * tighter.
      */
     private boolean integerScreen(Parallel pool, float[] x, double nx, int k, float[] logits, LogitAdjustment adjust) {
         if (xq.length < cols) {
