@@ -61,7 +61,7 @@ final class ModelOptions {
             description = "greedy and top-k sampling read an int8 copy of a BF16, F16 or F32 LM head and compute exactly only the rows that "
                     + "could be among the k largest (same tokens, fewer bytes per token, the copy's memory; not with logprobs); of an FP8 head "
                     + "(--quantize fp8) only several tokens decoded in one step (users of serve, drafted tokens) read the copy, multiplying integers "
-                    + "with AVX512-VNNI, so auto builds none for one sequence without --draft-tokens: auto (where the "
+                    + "(AVX512-VNNI, AVX2), so auto builds none for one sequence without --draft-tokens: auto (where the "
                     + "head is at least 10%% of a token's reads: small models, FP8 checkpoints as published), on, off (default: auto)")
     String headScreen;
 

@@ -23,7 +23,7 @@ public record LoadOptions(Quantization quantize, Progress progress, Consumer<Str
      * The screened LM head: greedy and top-k tokens read an int8 copy of a BF16 or F16 head (about half its bytes; a quarter of an F32 one) and compute
      * exactly only the rows that could be the argmax (among the k largest); same tokens, more memory (the copy). An FP8
      * head's copy (as {@code --quantize fp8} makes the head) has as many bytes: there only batches of greedy users read
-     * it, multiplying integers (AVX512-VNNI) where the head would widen every code.
+     * it, multiplying integers (AVX512-VNNI, AVX2) where the head would widen every code.
      */
     public enum HeadScreen {
         /** Where the head is at least {@link #AUTO_SHARE} of what a decoded token reads (small models, FP8 checkpoints as published). */
