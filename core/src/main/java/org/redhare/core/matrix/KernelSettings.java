@@ -33,8 +33,8 @@ public final class KernelSettings {
         settings.keySet().forEach(KernelSettings::requireKnown);
         NativeKernels.rowsAhead(settings.getOrDefault(NAMES.get(0), NativeKernels.ROWS_AHEAD_AT_START));
         NativeKernels.fp8RowsAhead(settings.getOrDefault(NAMES.get(1), NativeKernels.FP8_ROWS_AHEAD_AT_START));
-        ScreenedHead.oneTokenDots(settings.containsKey(NAMES.get(2)) ? settings.get(NAMES.get(2)) != 0 : ScreenedHead.ONE_TOKEN_DOTS_AT_START);
-        ScreenedHead.batches(settings.containsKey(NAMES.get(3)) ? settings.get(NAMES.get(3)) != 0 : ScreenedHead.BATCHES_AT_START);
+        ScreenedHead.ONE_TOKEN_DOTS.set(settings.containsKey(NAMES.get(2)) ? settings.get(NAMES.get(2)) != 0 : ScreenedHead.ONE_TOKEN_DOTS.atStart);
+        ScreenedHead.BATCHES.set(settings.containsKey(NAMES.get(3)) ? settings.get(NAMES.get(3)) != 0 : ScreenedHead.BATCHES.atStart);
     }
 
     /**
@@ -54,8 +54,8 @@ public final class KernelSettings {
         Map<String, Long> out = new LinkedHashMap<>();
         out.put(NAMES.get(0), NativeKernels.rowsAhead(threads));
         out.put(NAMES.get(1), NativeKernels.fp8RowsAhead(threads));
-        out.put(NAMES.get(2), ScreenedHead.oneTokenDots() ? 1L : 0L);
-        out.put(NAMES.get(3), ScreenedHead.batches() ? 1L : 0L);
+        out.put(NAMES.get(2), ScreenedHead.ONE_TOKEN_DOTS.on() ? 1L : 0L);
+        out.put(NAMES.get(3), ScreenedHead.BATCHES.on() ? 1L : 0L);
         return out;
     }
 }

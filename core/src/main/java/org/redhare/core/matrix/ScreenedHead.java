@@ -101,7 +101,7 @@ public final class ScreenedHead {
         if (!(head instanceof ExactRows)) {
             return null; // the GGUF types: already as small as a copy, or smaller, and their batches multiply integers
         }
-        if (!(bytes(head.rows(), head.cols()) < head.bytes()) && !(BATCHES_AT_START && Int8RowMatrix.dotsAvailable(head.rows(), head.cols()))) {
+        if (!(bytes(head.rows(), head.cols()) < head.bytes()) && !(BATCHES.atStart && Int8RowMatrix.dotsAvailable(head.rows(), head.cols()))) {
             return null; // FP8: a copy of as many bytes, worth its memory only where batches screen in integers
         }
         WeightMatrix bf = head; // BF16, F16, F32 or FP8
@@ -190,7 +190,7 @@ public final class ScreenedHead {
      * to floats, int8 rows are slower than BF16 ones once several tokens share them.
      */
     public boolean screensBatches() {
-        return batches && coarse.dotsAvailable();
+        return BATCHES.on() && coarse.dotsAvailable();
     }
 
     /**
@@ -206,20 +206,33 @@ public final class ScreenedHead {
     }
 
     /**
-     * {@code -Dredhare.screenBatches=false} (or 0): batches take the exact head (for measuring; {@link KernelSettings} at
-     * run time), and an FP8 head gets no screen.
+     * A screen path that can be turned off for measuring: at start by {@code -Dredhare.NAME=false} (or 0), at run time
+     * through {@link KernelSettings}.
      */
-    static final boolean BATCHES_AT_START = !List.of("false", "0").contains(System.getProperty("redhare.screenBatches", "true"));
+    static final class Switch {
+        /** Its value at start, which {@link KernelSettings#apply} goes back to where it is not given. */
+        final boolean atStart;
+        private volatile boolean on;
 
-    private static volatile boolean batches = BATCHES_AT_START;
+        private Switch(String name) {
+            atStart = !List.of("false", "0").contains(System.getProperty("redhare." + name, "true"));
+            on = atStart;
+        }
 
-    static void batches(boolean on) {
-        batches = on;
+        boolean on() {
+            return on;
+        }
+
+        void set(boolean value) {
+            on = value;
+        }
     }
 
-    static boolean batches() {
-        return batches;
-    }
+    /** {@code screenBatches}: off, batches take the exact head; off at start, an FP8 head gets no screen either. */
+    static final Switch BATCHES = new Switch("screenBatches");
+
+    /** {@code screenOneTokenDots}: off, one token screens in floats where it could in integers. */
+    static final Switch ONE_TOKEN_DOTS = new Switch("screenOneTokenDots");
 
     /** The coarse copy and row {@code r}'s bound, for tests. */
     WeightMatrix coarse() {
@@ -275,7 +288,7 @@ public final class ScreenedHead {
             exactHead(pool, x, logits);
             return;
         }
-        if (oneTokenDots && coarse.dotsAvailable()) {
+        if (ONE_TOKEN_DOTS.on() && coarse.dotsAvailable()) {
             if (floatRun > 0) {
                 floatRun--;
             } else if (integerScreen(pool, x, nx, k, logits, adjust)) {
@@ -405,22 +418,6 @@ public final class ScreenedHead {
         }
         step[t] = s;
         return Math.sqrt(e2);
-    }
-
-    /**
-     * {@code -Dredhare.screenOneTokenDots=false} (or 0): one token screens in floats where it could in integers (for
-     * measuring; {@link KernelSettings} at run time).
-     */
-    static final boolean ONE_TOKEN_DOTS_AT_START = !List.of("false", "0").contains(System.getProperty("redhare.screenOneTokenDots", "true"));
-
-    private static volatile boolean oneTokenDots = ONE_TOKEN_DOTS_AT_START;
-
-    static void oneTokenDots(boolean on) {
-        oneTokenDots = on;
-    }
-
-    static boolean oneTokenDots() {
-        return oneTokenDots;
     }
 
     /**

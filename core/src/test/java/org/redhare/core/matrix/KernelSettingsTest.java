@@ -24,22 +24,22 @@ class KernelSettingsTest {
             assertThat(fp8one).isEqualTo(-8192);
             assertThat(fp8two).isEqualTo(-16384); // FP8 prefetches into L2 on any pool, the int8 rows into L1 on two threads
         }
-        long dots = ScreenedHead.oneTokenDots() ? 1 : 0, batches = ScreenedHead.batches() ? 1 : 0;
+        long dots = ScreenedHead.ONE_TOKEN_DOTS.on() ? 1 : 0, batches = ScreenedHead.BATCHES.on() ? 1 : 0;
         assertThat(KernelSettings.effective(2)).containsExactly(Map.entry("rowsAhead", rows2), Map.entry("fp8RowsAhead", fp8two),
                 Map.entry("screenOneTokenDots", dots), Map.entry("screenBatches", batches));
 
         KernelSettings.apply(Map.of("screenOneTokenDots", 1 - dots));
-        assertThat(ScreenedHead.oneTokenDots()).isEqualTo(dots == 0);
-        assertThat(ScreenedHead.batches()).isEqualTo(batches == 1);
+        assertThat(ScreenedHead.ONE_TOKEN_DOTS.on()).isEqualTo(dots == 0);
+        assertThat(ScreenedHead.BATCHES.on()).isEqualTo(batches == 1);
         assertThat(NativeKernels.fp8RowsAhead(2)).isEqualTo(fp8two);
 
         KernelSettings.apply(Map.of("screenBatches", 1 - batches));
-        assertThat(ScreenedHead.batches()).isEqualTo(batches == 0);
-        assertThat(ScreenedHead.oneTokenDots()).as("back to its value at start").isEqualTo(dots == 1);
+        assertThat(ScreenedHead.BATCHES.on()).isEqualTo(batches == 0);
+        assertThat(ScreenedHead.ONE_TOKEN_DOTS.on()).as("back to its value at start").isEqualTo(dots == 1);
 
         KernelSettings.apply(Map.of("fp8RowsAhead", 4096L));
-        assertThat(ScreenedHead.oneTokenDots()).as("back to its value at start").isEqualTo(dots == 1);
-        assertThat(ScreenedHead.batches()).as("back to its value at start").isEqualTo(batches == 1);
+        assertThat(ScreenedHead.ONE_TOKEN_DOTS.on()).as("back to its value at start").isEqualTo(dots == 1);
+        assertThat(ScreenedHead.BATCHES.on()).as("back to its value at start").isEqualTo(batches == 1);
         assertThat(NativeKernels.fp8RowsAhead(2)).isEqualTo(4096);
         assertThat(NativeKernels.fp8RowsAhead(1)).isEqualTo(4096);
         assertThat(NativeKernels.rowsAhead(2)).isEqualTo(rows2); // the int8 rows keep theirs
