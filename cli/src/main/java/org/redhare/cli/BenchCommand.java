@@ -2,6 +2,7 @@ package org.redhare.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,7 +30,8 @@ import picocli.CommandLine.Option;
  * TYPE is loaded beside it and the two are measured in alternated rounds (A B B A a repetition), each round's ratio
  * reported: on hosts whose bandwidth moves from minute to minute, two separate runs compare a fast minute with a slow one.
  * With {@code --paired-setting NAME=VALUE}, run B takes that kernel setting ({@link KernelSettings}) and run A the
- * defaults, on the same model unless {@code --paired-quantize} loads another.
+ * defaults, on the same model unless {@code --paired-quantize} loads another. With {@code --paired-model PATH}, run B is
+ * another checkpoint (an FP8 one against its BF16 original, say), loaded with the same options.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Prompt-processing and decode speed of a model.")
 final class BenchCommand implements Callable<Integer> {
@@ -76,6 +78,12 @@ final class BenchCommand implements Callable<Integer> {
                     + "several users' greedy tokens screened at once, in integers, or the exact head); repeatable")
     List<String> pairedSettings;
 
+    @Option(names = "--paired-model", paramLabel = "PATH",
+            description = "run B on this model (a checkpoint directory or GGUF file, loaded with the same options; with "
+                    + "--paired-quantize, quantized to that type) in the same alternated rounds: two checkpoints compared on "
+                    + "the same minutes of the host, e.g. an FP8 checkpoint against its BF16 original")
+    Path pairedModel;
+
     @Override
     public Integer call() throws Exception {
         if (promptTokens < 0 || genTokens < 0 || depth < 0 || batch < 1 || reps < 1 || sequences < 1) {
@@ -90,9 +98,13 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         Map<String, Long> settings = settings();
-        boolean pairs = paired != null || !settings.isEmpty();
+        boolean pairs = paired != null || !settings.isEmpty() || pairedModel != null;
+        if (pairedModel != null && !java.nio.file.Files.exists(pairedModel)) {
+            throw CliException.usage("--paired-model: " + pairedModel + " does not exist (a checkpoint directory or a .gguf file)");
+        }
         try (Parallel pool = modelOptions.pool(); CausalLM model = modelOptions.load(pool);
-             CausalLM other = paired == null ? null : modelOptions.load(pool, paired);
+             CausalLM other = pairedModel != null ? modelOptions.load(pool, pairedModel, paired != null ? paired : modelOptions.quantization())
+                     : paired == null ? null : modelOptions.load(pool, paired);
              Run a = new Run(model, pairs ? "A: " : "", Map.of());
              Run b = pairs ? new Run(other == null ? model : other, "B: ", settings) : null) {
             int rounds = b == null ? reps : 2 * reps;
@@ -118,6 +130,9 @@ final class BenchCommand implements Callable<Integer> {
                     if (paired != null) {
                         q.put("quantize", paired.toString());
                     }
+                    if (pairedModel != null) {
+                        q.put("model", pairedModel.toString());
+                    }
                     if (!settings.isEmpty()) {
                         q.set("settings", m.valueToTree(settings));
                     }
@@ -136,7 +151,7 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.printf("| model | threads | pp%d tok/s | tg%d%s tok/s | read/token | tg x read |%n", promptTokens, genTokens, tgLabel());
                 a.row(pool, modelOptions.model.getFileName().toString());
                 if (b != null) {
-                    b.row(pool, modelOptions.model.getFileName() + (paired == null ? "" : " --quantize " + paired)
+                    b.row(pool, (pairedModel != null ? pairedModel : modelOptions.model).getFileName() + (paired == null ? "" : " --quantize " + paired)
                             + (settings.isEmpty() ? "" : " " + settings.toString().replace(", ", " ").replaceAll("[{}]", "")));
                     if (promptTokens > 0) {
                         System.out.printf("B / A per repetition, prompts: %s (median %.3f)%n", list(b.ratios(a, true)), median(b.ratios(a, true)));

@@ -127,7 +127,16 @@ final class ModelOptions {
         return load(pool, q, true);
     }
 
+    /** {@link #load(Parallel, Quantization)} of another model, with these options (bench's {@code --paired-model}). */
+    CausalLM load(Parallel pool, Path other, Quantization q) {
+        return load(other, pool, q, true);
+    }
+
     private CausalLM load(Parallel pool, Quantization q, boolean batches) {
+        return load(model, pool, q, batches);
+    }
+
+    private CausalLM load(Path model, Parallel pool, Quantization q, boolean batches) {
         if (!isAuto()) {
             namedKvDtype(); // a misspelt type fails before the model loads, not after
         }

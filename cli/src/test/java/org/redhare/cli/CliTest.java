@@ -286,6 +286,23 @@ class CliTest {
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(readJson(r.out()).path("paired").has("pp_ratio")).isFalse(); // no prompt measured, no prompt ratio
         assertThat(readJson(r.out()).path("paired").path("tg_ratio").asDouble()).isPositive();
+        // Another checkpoint as B (an FP8 one against the BF16 original), loaded with the same options, in the same rounds
+        Path published = tmp.resolve("tiny-fp8");
+        r = CliRunner.run("synth", "--arch", "qwen3", "--shape", "tiny", "--dtype", "fp8", "--out", published.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        r = CliRunner.run("bench", "--model", m.toString(), "-p", "8", "-n", "4", "-r", "2", "--json", "--threads", "1",
+                "--paired-model", published.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        com.fasterxml.jackson.databind.JsonNode two = readJson(r.out());
+        assertThat(two.path("paired").path("model").asText()).isEqualTo(published.toString());
+        assertThat(two.path("paired").has("quantize")).isFalse();
+        assertThat(two.path("paired").path("decode_bytes_per_token").asLong()).isLessThan(two.path("decode_bytes_per_token").asLong());
+        assertThat(two.path("paired").path("tg_ratio_per_repetition")).hasSize(2);
+        assertThat(r.err().split("loaded ", -1)).hasSize(3); // two models
+        assertThat(r.err()).contains("loaded tiny-fp8");
+        r = CliRunner.run("bench", "--model", m.toString(), "--paired-model", tmp.resolve("nowhere").toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("--paired-model").contains("does not exist");
         // A kernel setting against the defaults, on the one model loaded once: B's rounds take it, A's the defaults
         r = CliRunner.run("bench", "--model", m.toString(), "--quantize", "fp8", "-p", "8", "-n", "4", "-r", "2", "--json", "--threads", "2",
                 "--paired-setting", "fp8RowsAhead=4096");
