@@ -15,8 +15,8 @@
  * operations, so the screen keeps pace with memory, and a batch's tokens share each code's load.
  *
  * Arguments: args = {codes (address), tiles, cols (codes per row), full (columns taken, a multiple of 32), groups (of
- * four tokens; 0 for one token), ahead (bytes to prefetch ahead of the codes into L1, by the first pair of a group's
- * tokens; none at 0), oo (where the sums start in out)}; xq: token t's activations at xq + t * full as unsigned bytes
+ * four tokens; 0 for one token), ahead (bytes to prefetch ahead of the codes, in the one token's pass or the first pair
+ * of tokens': into L1 where positive, into L2 where negative, none at 0; the Java side passes 0 for one token), oo (where the sums start in out)}; xq: token t's activations at xq + t * full as unsigned bytes
  * (the signed code plus 128; codes -127 to 127, as ScreenedHead quantizes them: VPSIGNB would leave -128 negated
  * as -128), ordered as the codes are (byte b of 32-bit lane l of group c: column c + 8 b + l); out:
  * row i of tile k, token t at out[oo + (4 k + i) * 4 * groups + t] (one token: out[oo + 4 k + i]).
