@@ -77,6 +77,7 @@ final class Avx2Kernels {
     static {
         MethodHandle nibbleTokens = null, q6kTokens = null, q8iTokens = null, q5kTokens = null, q51Tokens = null, fp8Decode = null, fp8Tokens = null, int8 = null, bf16Tokens = null, f16Tokens = null;
         MethodHandle iq4nlTokens = null, iq4xsTokens = null, q3kTokens = null, q2kTokens = null, i8Dots = null;
+        int dotsOffset = 0;
         String status;
         if (!Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
             status = "off (redhare.nativeKernels=false)";
@@ -111,6 +112,7 @@ final class Avx2Kernels {
                         ValueLayout.JAVA_LONG), Linker.Option.critical(true));
                 i8Dots = MachineCode.load(dots ? AvxVnniCode.I8_DOTS : Avx2Code.I8_DOTS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
+                dotsOffset = dots ? 128 : 0; // the build loaded: VPDPBUSD takes the activations plus 128
                 bf16Tokens = MachineCode.load(Avx2Code.BF16_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                         ValueLayout.ADDRESS, ValueLayout.ADDRESS), Linker.Option.critical(true));
                 f16Tokens = MachineCode.load(Avx2Code.F16_TOKENS, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
@@ -136,7 +138,7 @@ final class Avx2Kernels {
         FP8_TOKENS = fp8Tokens;
         INT8 = int8;
         I8_DOTS = i8Dots;
-        DOTS_OFFSET = vnniHere() ? 128 : 0;
+        DOTS_OFFSET = dotsOffset;
         BF16_TOKENS = bf16Tokens;
         F16_TOKENS = f16Tokens;
         STATUS = status;
