@@ -327,7 +327,8 @@ final class NativeKernels {
      * the tiles' codes start at byte {@code offset} of {@code codes}, their first row is {@code r0}, rows of {@code cols}
      * codes (a multiple of 64); band {@code b} (rows {@code b bandRows ..}) scales block {@code j} of the activations
      * {@code x} by {@code xScales[b nb + j]} ({@code xScales[0]} when {@code nb} is 1), and row {@code r}'s sum times
-     * {@code factors[r]} goes to {@code y[r]}; {@code scaled} holds the scaled activations ({@code cols} floats).
+     * {@code factors[r]} goes to {@code y[r]}; {@code scaled} holds the scaled activations ({@code cols} floats). Rows
+     * of 2048 columns or more go two tiles of a band at a time, sharing its activations (fp8_decode.c says why).
      */
     static void fp8Decode(MemorySegment codes, long offset, int tiles, int cols, int r0, int bandRows, int nb, int bw, float[] x,
             float[] xScales, float[] factors, float[] y, float[] scaled, long ahead) {

@@ -125,7 +125,8 @@ class Fp8BlockMatrixTest {
      */
     @ParameterizedTest(name = "[{0} x {1}] blocks {2}x128")
     @CsvSource({"4, 64, 128", "37, 333, 16", "130, 896, 128", "300, 256, 16", "9, 40, 128", "64, 1000, 1", "256, 7168, 128", "2, 128, 128",
-            "37, 128, 4", "2100, 256, 12", "1030, 64, 128", "40, 192, 6", "8, 64, 128", "12, 96, 4"}) // one block a row; more than a call's tiles; bands of 6 rows; two tiles; three in bands of one
+            "37, 128, 4", "2100, 256, 12", "1030, 64, 128", "40, 192, 6", "8, 64, 128", "12, 96, 4", "52, 2048, 16", "300, 2112, 12",
+            "76, 4864, 128"}) // one block a row; more than a call's tiles; bands of 6 rows; two tiles; three in bands of one; long rows (tiles in pairs) in bands of 4 and 3 tiles
     void tokensGiveTheJavaKernelsBits(int rows, int cols, int bh) {
         if (org.redhare.core.MachineCode.unavailable() == null && org.redhare.core.MachineCode.cpuHas("avx512f") && Kernels.L == 16
                 && Boolean.parseBoolean(System.getProperty("redhare.nativeKernels", "true"))) {
