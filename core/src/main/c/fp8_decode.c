@@ -12,14 +12,14 @@
  * codes are two streams a half band apart. One tile at a time, the activations of a long row (19 KB for Qwen2.5-0.5B's
  * down projection, 32 KB for Llama-3.2-1B's) and the codes streaming past them do not both stay in L1: the activations
  * came back from L2 every tile, and those misses took the room the codes' misses need. A C harness walking a model's
- * FP8 matrices in decode order, as the Java side calls this (calls of up to 256 tiles in four chunks a thread),
- * GB/s on one thread: the down projection [896 x 4864] 19.3-21.4 -> 24.3-27.2, Llama-3.2-1B's layers (rows of 2048
- * and 8192 columns) 21.8-22.2 -> 24.9-25.5; with the activations cut to 2 KB (wrong sums, to find the cause) one tile
- * at a time read the down projection at 24.8-27.5, and loading codes alone (no widening, no FMAs) at 28.5-28.7. Rows of 896 columns lost in
- * pairs (24.4-26.7 -> 19.9-22.9 for [896 x 896]; 1024 and 1536 columns level), so they stay one tile at a time. Tiles
- * k and k + 1 (neighbours) read slower than one tile everywhere, and a pair each with its own band's activations (half
- * a call apart) measured 1-3% slower end to end (docs/PERFORMANCE.md, seventy-second session). Per row the FMAs run in
- * the same order either way, so the same bits.
+ * FP8 matrices in decode order, as the Java side calls this (calls of up to 256 tiles in four chunks a thread), GB/s on
+ * one thread: the down projection [896 x 4864] 19.3-21.4 -> 24.3-27.2, Llama-3.2-1B's layers (rows of 2048 and 8192
+ * columns) 21.8-22.2 -> 24.9-25.5; with the activations cut to 2 KB (wrong sums, to find the cause) one tile at a time
+ * read the down projection at 24.8-27.5, and loading codes alone (no widening, no FMAs) at 28.5-28.7. Rows of 896
+ * columns lost in pairs (24.4-26.7 -> 19.9-22.9 for [896 x 896]; 1024 and 1536 columns level), so they stay one tile at
+ * a time. Tiles k and k + 1 (neighbours) read slower than one tile everywhere, and a pair each with its own band's
+ * activations (half a call apart) measured 1-3% slower end to end (docs/PERFORMANCE.md, seventy-second session). Per
+ * row the FMAs run in the same order either way, so the same bits.
  *
  * Arguments: args = {codes (address of the first tile), tiles, cols (a multiple of 64), ahead (bytes to prefetch ahead),
  * r0 (the first tile's first row), band_rows (rows sharing one set of activation factors; a multiple of 4 unless one band
