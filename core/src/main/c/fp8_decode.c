@@ -39,23 +39,24 @@
         const unsigned char *const q = (Q); \
         FP8_ROW(A, J, 0) }
 
-/* A tile's four sums to rows R .. R + 3: lane tree (lanes.h), the Java kernel's empty tail (0.0f), the row factor. */
+/* Four row sums S[0 .. 3] to rows R .. R + 3: the Java kernel's empty tail (0.0f), the row factor. */
+#define STORE4(S, R) \
+        y[R] = ((S)[0] + 0.0f) * factors[R]; \
+        y[(R) + 1] = ((S)[1] + 0.0f) * factors[(R) + 1]; \
+        y[(R) + 2] = ((S)[2] + 0.0f) * factors[(R) + 2]; \
+        y[(R) + 3] = ((S)[3] + 0.0f) * factors[(R) + 3];
+
+/* A tile's four accumulators to rows R .. R + 3, their lanes added in lanes.h's tree. */
 #define TILE_OUT(A0, A1, A2, A3, R) { \
         float s_[4]; \
         LANE_SUMS4(A0, A1, A2, A3, s_) \
-        y[R] = (s_[0] + 0.0f) * factors[R]; \
-        y[(R) + 1] = (s_[1] + 0.0f) * factors[(R) + 1]; \
-        y[(R) + 2] = (s_[2] + 0.0f) * factors[(R) + 2]; \
-        y[(R) + 3] = (s_[3] + 0.0f) * factors[(R) + 3]; }
+        STORE4(s_, R) }
 
 /* Tile k alone (rows r .. r + 3). */
 #define LONE_TILE { \
         float s[4]; \
         ROWS4_TILE(FP8_ROW, 0, s) \
-        y[r] = (s[0] + 0.0f) * factors[r]; \
-        y[r + 1] = (s[1] + 0.0f) * factors[r + 1]; \
-        y[r + 2] = (s[2] + 0.0f) * factors[r + 2]; \
-        y[r + 3] = (s[3] + 0.0f) * factors[r + 3]; }
+        STORE4(s, r) }
 
 void fp8_decode(const long *args, const float *xin, const float *xscales, const float *factors, float *y, float *scaled) {
     const unsigned char *const codes = (const unsigned char *) args[0];
